@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * syncq/task.h: writing tasks in C. A task is a function registered by
+ * name with its defaults (queue, priority, time limits, retries). The
+ * worker runs it in a child process with a context (syncq_ctx) that gives
+ * the arguments and lets it report progress, save and load checkpoints,
+ * check whether it should stop, fan out sub-tasks, and finish with a JSON
+ * result or an error of a class.
+ *
+ * Built-in packs (src/tasks/) and plugins (`syncq worker --plugin x.so`)
+ * register through this header only. A plugin exports
+ *
+ *     int syncq_plugin_init(syncq_registry *r, int abi_version,
+ *                           syncq_error *err);
+ *
+ * which checks abi_version == SYNCQ_PLUGIN_ABI (return SYNCQ_ENOTSUP
+ * otherwise) and calls syncq_registry_add() for each task. See
+ * examples/custom_task/.
+ *
+ * Thread-safety: a registry is filled before the worker forks and only
+ * read afterwards. A syncq_ctx belongs to the one task run it was made
+ * for; its functions are called from the task's thread.
+ */
+#ifndef SYNCQ_TASK_H
+#define SYNCQ_TASK_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <syncq/client.h>
+#include <syncq/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SYNCQ_PLUGIN_ABI 1
+
+/* Error classes of a failed task: data in the task record, driving the
+ * retry policy (syncq/recovery.h has the defaults per class). */
+enum syncq_error_class {
+    SYNCQ_ERR_NONE = 0,
+    SYNCQ_ERR_NETWORK,        /* connect/reset/DNS: retried */
+    SYNCQ_ERR_TIMEOUT,        /* time limit or I/O timeout: retried */
+    SYNCQ_ERR_RATE_LIMITED,   /* 429 / platform rate limit: retried after
+                                 Retry-After */
+    SYNCQ_ERR_HTTP_5XX,       /* server error: retried */
+    SYNCQ_ERR_PARSE,          /* malformed response: not retried */
+    SYNCQ_ERR_VALIDATION,     /* bad arguments or data: not retried */
+    SYNCQ_ERR_NOT_FOUND,      /* 404 / offer delisted: not retried */
+    SYNCQ_ERR_AUTH,           /* 401/403, bad signature, no quota: not
+                                 retried */
+    SYNCQ_ERR_INTERNAL,       /* a bug in the task: not retried */
+    SYNCQ_ERR_NOT_REGISTERED, /* no task of that name in this worker */
+    SYNCQ_ERR_BLOCKED,        /* captcha / anti-bot page: host cool-down,
+                                 then retried */
+    SYNCQ_ERR_WORKER_LOST,    /* the child died (signal, OOM) */
+    SYNCQ_ERR_REVOKED,        /* cancelled */
+    SYNCQ_ERR__COUNT
+};
+
+/* Stable lowercase name of an error class ("rate_limited"); "none" for 0,
+ * "unknown" outside the enum. Thread-safe. */
+SYNCQ_API const char *syncq_error_class_name(int cls);
+
+/* Parse a class name; returns the class or -1. */
+SYNCQ_API int syncq_error_class_parse(const char *name);
+
+typedef struct syncq_ctx syncq_ctx;
+typedef struct syncq_registry syncq_registry;
+
+/* A task function. Return syncq_ctx_succeed(...) or syncq_ctx_fail(...) /
+ * syncq_ctx_retry(...). Returning SYNCQ_OK without calling any of them
+ * means success with a null result. The function must not exit() or
+ * abort(); a crash is contained (the child dies and the task is handled
+ * per its policy), but it costs a delivery. */
+typedef int (*syncq_task_fn)(syncq_ctx *ctx);
+
+/* A task's registration. Strings must outlive the registry (use string
+ * literals or memory the plugin keeps). */
+typedef struct syncq_task_def {
+    const char *name;       /* "crawler.fetch_products" */
+    syncq_task_fn fn;
+    const char *queue;      /* default queue; NULL: by name prefix */
+    int priority;           /* default priority 0..10; -1: 5 */
+    int64_t time_limit_ms;  /* 0: worker default */
+    int64_t soft_time_limit_ms; /* 0: worker default */
+    int max_retries;        /* -1: SYNCQ_TASK_MAX_RETRIES */
+    const char *retry_policy_json; /* per-class overrides, or NULL */
+    const char *signature;  /* arguments for docs/CLI help:
+                               "category_id, page=1, page_size=50" */
+    const char *doc;        /* one line */
+} syncq_task_def;
+
+/* Add a task. The def is copied (its strings are borrowed for the
+ * registry's life). Errors: SYNCQ_EINVAL (bad name, NULL fn, bad
+ * priority), SYNCQ_EEXIST (name taken), SYNCQ_ENOMEM. */
+SYNCQ_API int syncq_registry_add(syncq_registry *r, const syncq_task_def *def,
+                                 syncq_error *err);
+
+/* Find a task by name (long seed names accepted). Borrowed; NULL if not
+ * registered. */
+SYNCQ_API const syncq_task_def *syncq_registry_find(const syncq_registry *r,
+                                                    const char *name);
+
+/* Number of tasks, and the i-th (0-based, sorted by name) for listings. */
+SYNCQ_API size_t syncq_registry_count(const syncq_registry *r);
+SYNCQ_API const syncq_task_def *syncq_registry_at(const syncq_registry *r,
+                                                  size_t i);
+
+/* The process-wide registry holding the built-in packs (syncq.*,
+ * crawler.*, image_processing.*, data_sync.*, batch_processing.*),
+ * created on first use. Never NULL except on out-of-memory. Not
+ * thread-safe on first call. */
+SYNCQ_API syncq_registry *syncq_registry_default(void);
+
+/* dlopen `path` and call its syncq_plugin_init. Errors: SYNCQ_EIO (cannot
+ * load: dlerror text), SYNCQ_EINVAL (no syncq_plugin_init symbol),
+ * SYNCQ_ENOTSUP (ABI mismatch), or what the plugin returned. */
+SYNCQ_API int syncq_registry_load_plugin(syncq_registry *r, const char *path,
+                                         syncq_error *err);
+
+/* ---- the context a task runs with -------------------------------------
+ * Pointers returned by these accessors are borrowed and valid until the
+ * task function returns. */
+
+SYNCQ_API const char *syncq_ctx_id(const syncq_ctx *ctx);
+SYNCQ_API const char *syncq_ctx_name(const syncq_ctx *ctx);
+SYNCQ_API const char *syncq_ctx_queue(const syncq_ctx *ctx);
+/* JSON array of positional arguments (never NULL; borrowed). */
+SYNCQ_API json_t *syncq_ctx_args(const syncq_ctx *ctx);
+/* JSON object of keyword arguments (never NULL; borrowed). */
+SYNCQ_API json_t *syncq_ctx_kwargs(const syncq_ctx *ctx);
+/* 1 on the first execution, +1 each time the task is leased again. */
+SYNCQ_API int syncq_ctx_attempt(const syncq_ctx *ctx);
+/* Retries scheduled so far by the retry policy (0 on the first run). */
+SYNCQ_API int syncq_ctx_retries(const syncq_ctx *ctx);
+/* The batch this task belongs to, or NULL. */
+SYNCQ_API const char *syncq_ctx_batch_id(const syncq_ctx *ctx);
+/* The child's broker connection (open; borrowed) for the task's own Redis
+ * needs, e.g. a shared rate limiter. NULL when run without a broker. */
+SYNCQ_API syncq_client *syncq_ctx_client(syncq_ctx *ctx);
+/* The worker's configuration (borrowed). */
+SYNCQ_API const syncq_config *syncq_ctx_config(const syncq_ctx *ctx);
+
+/* True once the task should stop: soft time limit reached, a cancel
+ * arrived, or the worker is shutting down. The task should checkpoint
+ * and return (any outcome); the worker kills it at the hard limit or
+ * after the cancel grace period. Cheap: reads a flag set by SIGUSR1. */
+SYNCQ_API bool syncq_ctx_stop_requested(const syncq_ctx *ctx);
+
+/* Report progress: `current` of `total` units (total 0: unknown) and an
+ * optional message (NULL keeps the previous one). Fenced by the lease;
+ * writes are throttled to one per 100 ms except the final one
+ * (current == total), so calling it per item is fine. Rate and ETA are
+ * derived by the broker and the monitor.
+ * Errors: SYNCQ_ELEASE (the lease was lost: stop working),
+ *         SYNCQ_ECONN (broker down; progress is best-effort, carry on). */
+SYNCQ_API int syncq_ctx_progress(syncq_ctx *ctx, int64_t current,
+                                 int64_t total, const char *message,
+                                 syncq_error *err);
+
+/* Add `delta` to current progress atomically (parallel sub-steps); capped
+ * at total. Same errors as syncq_ctx_progress. */
+SYNCQ_API int syncq_ctx_progress_add(syncq_ctx *ctx, int64_t delta,
+                                     int64_t total, const char *message,
+                                     syncq_error *err);
+
+/* Save a checkpoint: `len` bytes (copied) with step number `seq`
+ * (monotonic per task). Stored with its SHA-256, size and time; the last
+ * SYNCQ_CHECKPOINT_HISTORY are kept for SYNCQ_CHECKPOINT_TTL.
+ * Errors: SYNCQ_ETOOBIG (over SYNCQ_CHECKPOINT_MAX; message says the
+ *         limit), SYNCQ_ELEASE (lease lost), SYNCQ_ECONN. */
+SYNCQ_API int syncq_ctx_checkpoint_save(syncq_ctx *ctx, const void *data,
+                                        size_t len, int64_t seq,
+                                        syncq_error *err);
+
+/* Load the latest checkpoint whose checksum verifies. A corrupt one is
+ * skipped (logged and counted) and the previous good one is returned.
+ * *data: new buffer (free with syncq_free), *len its size, *seq its step.
+ * Errors: SYNCQ_ENOTFOUND (no good checkpoint: start from zero),
+ *         SYNCQ_ECONN. */
+SYNCQ_API int syncq_ctx_checkpoint_load(syncq_ctx *ctx, void **data,
+                                        size_t *len, int64_t *seq,
+                                        syncq_error *err);
+
+/* JSON forms of the two above. save: `state` borrowed. load: *state is a
+ * new reference. Errors as above, plus SYNCQ_EPROTO (not JSON). */
+SYNCQ_API int syncq_ctx_checkpoint_save_json(syncq_ctx *ctx, json_t *state,
+                                             int64_t seq, syncq_error *err);
+SYNCQ_API int syncq_ctx_checkpoint_load_json(syncq_ctx *ctx, json_t **state,
+                                             int64_t *seq, syncq_error *err);
+
+/* Ask the worker to save a checkpoint of the latest progress
+ * automatically ({"current": n, "total": m}) with every progress report
+ * (auto mode; manual saves still work). */
+SYNCQ_API void syncq_ctx_checkpoint_auto(syncq_ctx *ctx, bool on);
+
+/* Enqueue a sub-task (fan-out); its parent_id is this task and its
+ * root_id this task's root. Arguments as syncq_task_create.
+ * Errors: as syncq_task_create. */
+SYNCQ_API int syncq_ctx_enqueue(syncq_ctx *ctx, const char *name,
+                                const char *args_json,
+                                const char *kwargs_json,
+                                const syncq_task_options *opts,
+                                char id_out[SYNCQ_ID_SIZE],
+                                syncq_error *err);
+
+/* Finish with `result` (stolen, even on error; NULL means JSON null).
+ * Returns SYNCQ_OK; return that value from the task function. The result
+ * must serialise within SYNCQ_MAX_PAYLOAD or the task fails with class
+ * internal ("result too large"). */
+SYNCQ_API int syncq_ctx_succeed(syncq_ctx *ctx, json_t *result);
+
+/* Finish with an error of `cls` (enum syncq_error_class) and a printf
+ * message (one line; truncated at 1 KiB). The retry policy of the class
+ * decides between RETRY (with backoff), FAILURE and the dead-letter
+ * queue. Returns a negative value; return it from the task function. */
+SYNCQ_API int syncq_ctx_fail(syncq_ctx *ctx, int cls, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* As syncq_ctx_fail, with a server-given wait: the retry waits at least
+ * `retry_after_ms` (HTTP Retry-After), whatever the backoff says. */
+SYNCQ_API int syncq_ctx_retry_after(syncq_ctx *ctx, int cls,
+                                    int64_t retry_after_ms, const char *fmt,
+                                    ...) __attribute__((format(printf, 4, 5)));
+
+/* Attach a partial result to a failure (e.g. the raw body kept for
+ * inspection, or the offending ids); stolen. Shown as `error.detail`. */
+SYNCQ_API void syncq_ctx_set_error_detail(syncq_ctx *ctx, json_t *detail);
+
+/* Log from a task: one event "task.log" with the task id, at `level`
+ * (syncq/log.h). */
+SYNCQ_API void syncq_ctx_log(syncq_ctx *ctx, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- running a task in-process (tests, `syncq task run`) -------------- */
+
+/* Outcome of a local run. Strings/JSON owned by the struct; release with
+ * syncq_local_result_cleanup. */
+typedef struct syncq_local_result {
+    int ok;           /* 1 SUCCESS, 0 failed */
+    json_t *result;   /* SUCCESS: the result (may be json null) */
+    int error_class;  /* failed: the class */
+    char error_msg[1024];
+    int64_t retry_after_ms; /* failed: server-given wait, or 0 */
+    json_t *error_detail;   /* or NULL */
+    int64_t runtime_ms;
+} syncq_local_result;
+
+/* Run task `name` from `r` in this process, with a context that has no
+ * lease (progress and checkpoints go to the broker through `c` when it is
+ * not NULL, unfenced, under task id `id` or a fresh one). Used by tests
+ * and by `syncq task run`. args/kwargs borrowed (NULL: []/{}).
+ * Errors: SYNCQ_ENOTFOUND (not registered; out->error_class is
+ *         SYNCQ_ERR_NOT_REGISTERED), SYNCQ_ENOMEM. The task's own failure
+ *         is not an error of this call: see out->ok. */
+SYNCQ_API int syncq_task_run_local(syncq_registry *r, const char *name,
+                                   json_t *args, json_t *kwargs,
+                                   syncq_client *c, const syncq_config *cfg,
+                                   const char *id, syncq_local_result *out,
+                                   syncq_error *err);
+
+SYNCQ_API void syncq_local_result_cleanup(syncq_local_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

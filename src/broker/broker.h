@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * broker.h: internal broker API shared by the client (producer) side, the
+ * worker, the beat, recovery and the monitor. The public producer API is
+ * syncq/client.h; this header adds the worker-side operations (lease,
+ * settle, extend, progress, promote) and the plumbing (connection, script
+ * runner, key names, record decoding).
+ *
+ * Redis key layout: docs/redis-keys.md. Every key starts with the prefix
+ * "{<namespace>}:" so a namespace is one Redis Cluster slot.
+ *
+ * A syncq_client owns one hiredis connection. It reconnects with capped
+ * exponential backoff (logged once per state change, DESIGN contract 10)
+ * and reloads the scripts after a reconnect. Not thread-safe.
+ */
+#ifndef SQ_BROKER_H
+#define SQ_BROKER_H
+
+#include <hiredis.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <syncq/client.h>
+#include <syncq/config.h>
+
+#include "core/sq_url.h"
+
+/* The scripts, in src/broker/lua/ (lib.lua is prepended to each). */
+enum sq_script_id {
+    SQ_SCRIPT_ENQUEUE,
+    SQ_SCRIPT_LEASE,
+    SQ_SCRIPT_SETTLE,
+    SQ_SCRIPT_EXTEND,
+    SQ_SCRIPT_REVOKE,
+    SQ_SCRIPT_PROGRESS,
+    SQ_SCRIPT_PROMOTE,
+    SQ_SCRIPT_BATCH,
+    SQ_SCRIPT_POISON,
+    SQ_SCRIPT__COUNT
+};
+
+struct syncq_client {
+    redisContext *rc;          /* NULL while disconnected */
+    struct sq_redis_url url;
+    char *url_shown;           /* redacted, for messages and logs */
+    syncq_config *cfg;         /* owned copy or loaded defaults */
+    char prefix[128];          /* "{syncq}:" */
+    char meta_key[160];        /* "{syncq}:meta" */
+    char cfgarg[96];           /* ARGV[1] of every script */
+    int64_t timeout_ms;        /* connect + command timeout */
+    int64_t reconnect_max_ms;  /* backoff cap */
+    int64_t max_payload;       /* bytes */
+    int64_t unique_window_ms;
+    int64_t result_expires_ms;
+    int default_max_retries;
+    char default_queue[128];
+    /* reconnect state */
+    int failures;              /* consecutive failed connects */
+    int64_t next_try_ms;       /* monotonic ms of the next connect try */
+    bool down_logged;          /* "broker.down" logged for this outage */
+    bool ever_connected;
+    char redis_version[32];
+    char sha[SQ_SCRIPT__COUNT][41];
+};
+
+/* ---- connection ------------------------------------------------------ */
+
+/* (Re)connect if disconnected. With `wait` false, one attempt at most
+ * (none if the backoff says not yet: SYNCQ_ECONN at once). With `wait`
+ * true, keep trying with backoff until connected or *stop becomes true
+ * (stop may be NULL). Errors: SYNCQ_ECONN, SYNCQ_EAUTH. */
+int sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
+                     syncq_error *err);
+
+/* Drop the connection after an I/O error (the next call reconnects). */
+void sq_client_drop(syncq_client *c, const char *why);
+
+/* Run a command (redisCommandArgv) with reconnect-once semantics for
+ * idempotent reads. *reply owned by the caller (freeReplyObject).
+ * A Redis error reply becomes SYNCQ_EPROTO (or EAUTH for NOAUTH/WRONGPASS)
+ * with its text. */
+int sq_client_cmd(syncq_client *c, redisReply **reply, syncq_error *err,
+                  const char *fmt, ...);
+int sq_client_cmdargv(syncq_client *c, int argc, const char **argv,
+                      const size_t *lens, redisReply **reply,
+                      syncq_error *err);
+
+/* Open a second, independent connection on the same URL (for blocking
+ * waits). Free with syncq_client_close. */
+int sq_client_clone(const syncq_client *c, syncq_client **out,
+                    syncq_error *err);
+
+/* ---- keys ------------------------------------------------------------ */
+
+/* Write "<prefix><suffix>" into buf; returns buf. */
+const char *sq_key(const syncq_client *c, char *buf, size_t cap,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- scripts --------------------------------------------------------- */
+
+/* Argument vector under construction for a script call. */
+struct sq_args {
+    const char **argv;
+    size_t *lens;
+    char **owned; /* strings to free */
+    size_t n, cap, nowned, capowned;
+    bool oom;
+};
+void sq_args_init(struct sq_args *a);
+void sq_args_cleanup(struct sq_args *a);
+/* Borrowed string (must outlive the call). */
+void sq_args_add(struct sq_args *a, const char *s);
+void sq_args_addn(struct sq_args *a, const char *s, size_t n);
+/* Copied/formatted string. */
+void sq_args_addf(struct sq_args *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sq_args_addll(struct sq_args *a, long long v);
+/* Add an owned string (freed with the args; NULL marks out-of-memory). */
+void sq_args_take(struct sq_args *a, char *s);
+/* Replace argument `pos` with an owned string. */
+void sq_args_set_take(struct sq_args *a, size_t pos, char *s);
+
+/* Run script `id` with ARGV = cfgarg followed by `a`. NOSCRIPT is handled
+ * (EVAL with the source). Reconnects once if disconnected; a write is
+ * never retried after it may have reached Redis.
+ * Errors: SYNCQ_ECONN, SYNCQ_EPROTO (script error: message has its text),
+ *         SYNCQ_ENOMEM. */
+int sq_script_call(syncq_client *c, enum sq_script_id id,
+                   const struct sq_args *a, redisReply **reply,
+                   syncq_error *err);
+
+/* Pipelining: append calls, then read their replies in order. */
+int sq_script_append(syncq_client *c, enum sq_script_id id,
+                     const struct sq_args *a, syncq_error *err);
+int sq_client_read_reply(syncq_client *c, redisReply **reply,
+                         syncq_error *err);
+
+/* Source text of a script (lib.lua + op), for tests. Owned. */
+char *sq_script_source(enum sq_script_id id);
+
+/* ---- records --------------------------------------------------------- */
+
+/* Decode a flat HGETALL array (`fields` elements from index `from`) of
+ * task `id` into the JSON object described in syncq/client.h. */
+json_t *sq_record_to_json(const char *id, redisReply **fields, size_t n,
+                          int64_t default_result_ttl_ms);
+
+/* Terminal states (SUCCESS FAILURE REVOKED EXPIRED SKIPPED; DEAD counts as
+ * final for waits). */
+bool sq_state_is_final(const char *state);
+
+/* ---- worker-side operations ----------------------------------------- */
+
+struct sq_leased {
+    char id[SYNCQ_ID_SIZE];
+    char token[32];
+    json_t *rec;  /* record as sq_record_to_json gives it (owned) */
+};
+
+struct sq_lease_reply {
+    int64_t next_eta_ms;   /* earliest delayed ETA, or -1 */
+    json_t *control;       /* array of task ids to cancel (owned) */
+    json_t *raws;          /* array of [queue, bytes] foreign entries */
+    struct sq_leased *tasks;
+    size_t n;
+};
+
+void sq_lease_reply_cleanup(struct sq_lease_reply *r);
+
+/* Parameters of a lease call. */
+struct sq_lease_req {
+    const char *worker;        /* worker id */
+    int64_t lease_ms;
+    int max_n;                 /* 0: housekeeping only */
+    int start_now;             /* leading tasks marked STARTED */
+    const char *const *queues; /* in order of preference */
+    size_t nqueues;
+};
+
+enum sq_settle_kind {
+    SQ_SETTLE_OK,
+    SQ_SETTLE_FAIL,
+    SQ_SETTLE_RETRY,
+    SQ_SETTLE_REQUEUE,
+    SQ_SETTLE_START,
+    SQ_SETTLE_REVOKED
+};
+
+struct sq_settle_op {
+    enum sq_settle_kind kind;
+    const char *id;
+    const char *token;
+    const char *result_json; /* OK: serialised result ("" for none) */
+    const char *err_class;   /* FAIL/RETRY */
+    const char *err_msg;     /* FAIL/RETRY/REVOKED */
+    const char *reason;      /* REQUEUE: shutdown | worker_lost | timeout */
+    int64_t runtime_ms;
+    int64_t delay_ms;        /* RETRY */
+    bool dead;               /* FAIL: also to the dead-letter queue */
+};
+
+enum { SQ_SETTLED = 0, SQ_SETTLE_STALE = 1, SQ_SETTLE_GONE = 2 };
+
+/* Settle `n` ops (one script call; n == 0 is a no-op), then, if `lease`
+ * is not NULL, lease in the same round trip (pipelined). status[i] gets
+ * SQ_SETTLED / SQ_SETTLE_STALE / SQ_SETTLE_GONE.
+ * Errors: SYNCQ_ECONN (outcomes not recorded: keep and resend them;
+ *         resending is safe, a settled op answers "gone"/"stale"),
+ *         SYNCQ_EPROTO. */
+int sq_broker_settle_lease(syncq_client *c, const struct sq_settle_op *ops,
+                           size_t n, int *status,
+                           const struct sq_lease_req *lease,
+                           struct sq_lease_reply *out, syncq_error *err);
+
+/* Heartbeat: store `info_json` for ttl_ms, renew the leases (ids/tokens,
+ * n), collect lost leases and control messages (*lost, *control: new
+ * arrays). */
+int sq_broker_extend(syncq_client *c, const char *worker, int64_t lease_ms,
+                     const char *info_json, int64_t ttl_ms,
+                     const char *const *ids, const char *const *tokens,
+                     size_t n, json_t **lost, json_t **control,
+                     syncq_error *err);
+
+/* Progress write (progress.lua). token NULL: unfenced local run (writes
+ * only if the task exists and is not final). *status_out: 0 ok, 1 stale,
+ * 2 final. */
+int sq_broker_progress(syncq_client *c, const char *id, const char *token,
+                       bool inc, int64_t current, int64_t total,
+                       const char *message, int *status_out,
+                       int64_t *current_out, syncq_error *err);
+
+/* Housekeeping (promote.lua). Outputs may be NULL. */
+int sq_broker_promote(syncq_client *c, int max_promote, int max_requeue,
+                      int64_t *promoted, int64_t *requeued,
+                      int64_t *next_eta_ms, syncq_error *err);
+
+/* Move a foreign/poison queue entry to the dead-letter queue as a new
+ * record (state DEAD, reason, raw bytes kept up to 64 KiB).
+ * id_out gets the new record's id. */
+int sq_broker_poison(syncq_client *c, const char *queue, const char *raw,
+                     size_t raw_len, const char *reason,
+                     char id_out[SYNCQ_ID_SIZE], syncq_error *err);
+
+/* ---- names and routing ---------------------------------------------- */
+
+/* Route of a normalised task name when no queue is given: the registry
+ * default if registered, else the pack prefix (crawler, image_processing,
+ * data_sync, batch_processing), else the client's default queue. */
+const char *sq_route_queue(const syncq_client *c, const char *name);
+
+#endif

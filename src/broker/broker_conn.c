@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * broker_conn.c: the client handle, its Redis connection and reconnects.
+ *
+ * One hiredis connection per client. On an I/O error the connection is
+ * dropped; the next call reconnects, with capped exponential backoff
+ * between failed attempts (100 ms doubling to SYNCQ_RECONNECT_MAX_DELAY).
+ * "broker.down" is logged once when an outage starts and "broker.up" once
+ * when it ends (DESIGN contract 10). Never logs a password.
+ */
+#include "broker/broker.h"
+#include "core/sq_alloc.h"
+#include "core/sq_config.h"
+#include "core/sq_error.h"
+#include "core/sq_log.h"
+#include "core/sq_time.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+int sq_script_load_all(syncq_client *c, syncq_error *err);
+
+static struct timeval
+tv_of(int64_t ms)
+{
+    struct timeval tv;
+
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+    return tv;
+}
+
+/* Interpret an error reply of AUTH/SELECT/commands. */
+static int
+reply_error(redisReply *r, syncq_error *err, const char *what)
+{
+    if (strncmp(r->str, "NOAUTH", 6) == 0 ||
+        strncmp(r->str, "WRONGPASS", 9) == 0 ||
+        strstr(r->str, "invalid password") != NULL ||
+        strstr(r->str, "invalid username-password") != NULL) {
+        return sq_fail(err, SYNCQ_EAUTH, "%s: %s", what, r->str);
+    }
+    return sq_fail(err, SYNCQ_EPROTO, "%s: %s", what, r->str);
+}
+
+static int
+simple(redisContext *rc, syncq_error *err, const char *what, int argc,
+       const char **argv)
+{
+    redisReply *r = redisCommandArgv(rc, argc, argv, NULL);
+    int rc2 = SYNCQ_OK;
+
+    if (r == NULL) {
+        return sq_fail(err, SYNCQ_ECONN, "%s: %s", what, rc->errstr);
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        rc2 = reply_error(r, err, what);
+    }
+    freeReplyObject(r);
+    return rc2;
+}
+
+/* One connect attempt: socket, AUTH, SELECT, version, scripts. */
+static int
+connect_once(syncq_client *c, syncq_error *err)
+{
+    struct timeval tv = tv_of(c->timeout_ms);
+    redisContext *rc;
+    int rc2;
+
+    if (c->url.is_unix) {
+        rc = redisConnectUnixWithTimeout(c->url.path, tv);
+    } else {
+        rc = redisConnectWithTimeout(c->url.host, c->url.port, tv);
+    }
+    if (rc == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory connecting");
+    }
+    if (rc->err) {
+        rc2 = sq_fail(err, SYNCQ_ECONN, "Redis at %s unreachable: %s",
+                      c->url_shown, rc->errstr);
+        redisFree(rc);
+        return rc2;
+    }
+    redisSetTimeout(rc, tv);
+    if (!c->url.is_unix) {
+        redisEnableKeepAlive(rc);
+    }
+    if (c->url.has_pass) {
+        const char *argv[3] = {"AUTH", c->url.user, c->url.pass};
+        if (c->url.user[0] != '\0') {
+            rc2 = simple(rc, err, "AUTH", 3, argv);
+        } else {
+            argv[1] = c->url.pass;
+            rc2 = simple(rc, err, "AUTH", 2, argv);
+        }
+        if (rc2 != SYNCQ_OK) {
+            if (rc2 == SYNCQ_EPROTO) {
+                rc2 = SYNCQ_EAUTH;
+                if (err != NULL) {
+                    err->code = rc2;
+                }
+            }
+            sq_error_prefix(err, c->url_shown);
+            redisFree(rc);
+            return rc2;
+        }
+    }
+    if (c->url.db != 0) {
+        char db[16];
+        const char *argv[2] = {"SELECT", db};
+        snprintf(db, sizeof db, "%d", c->url.db);
+        rc2 = simple(rc, err, "SELECT", 2, argv);
+        if (rc2 != SYNCQ_OK) {
+            sq_error_prefix(err, c->url_shown);
+            redisFree(rc);
+            return rc2;
+        }
+    }
+    c->rc = rc;
+    rc2 = sq_script_load_all(c, err);
+    if (rc2 != SYNCQ_OK) {
+        redisFree(c->rc);
+        c->rc = NULL;
+        return rc2;
+    }
+    return SYNCQ_OK;
+}
+
+void
+sq_client_drop(syncq_client *c, const char *why)
+{
+    if (c->rc != NULL) {
+        SQ_DEBUG("broker.drop", "url=%s why=\"%s\"", c->url_shown,
+                 why ? why : "");
+        redisFree(c->rc);
+        c->rc = NULL;
+    }
+}
+
+static int64_t
+backoff_ms(const syncq_client *c)
+{
+    int64_t d = 100;
+
+    for (int i = 1; i < c->failures && d < c->reconnect_max_ms; i++) {
+        d *= 2;
+    }
+    return d < c->reconnect_max_ms ? d : c->reconnect_max_ms;
+}
+
+int
+sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
+                 syncq_error *err)
+{
+    for (;;) {
+        int rc;
+        int64_t now = sq_mono_ms();
+        if (c->rc != NULL && c->rc->err == 0) {
+            return SYNCQ_OK;
+        }
+        if (c->rc != NULL) {
+            sq_client_drop(c, c->rc->errstr);
+        }
+        if (now < c->next_try_ms) {
+            if (!wait) {
+                return sq_fail(err, SYNCQ_ECONN,
+                               "Redis at %s unreachable (retrying in %lld "
+                               "ms)",
+                               c->url_shown,
+                               (long long)(c->next_try_ms - now));
+            }
+            sq_sleep_ms(c->next_try_ms - now > 100 ? 100
+                                                   : c->next_try_ms - now);
+            if (stop != NULL && *stop) {
+                return sq_fail(err, SYNCQ_ECONN, "stopped while waiting "
+                                                 "for Redis");
+            }
+            continue;
+        }
+        rc = connect_once(c, err);
+        if (rc == SYNCQ_OK) {
+            if (c->down_logged) {
+                SQ_WARN("broker.up", "url=%s after_attempts=%d",
+                        c->url_shown, c->failures);
+            }
+            c->failures = 0;
+            c->down_logged = false;
+            c->next_try_ms = 0;
+            c->ever_connected = true;
+            return SYNCQ_OK;
+        }
+        if (rc == SYNCQ_EAUTH || rc == SYNCQ_ENOMEM) {
+            return rc;
+        }
+        c->failures++;
+        c->next_try_ms = sq_mono_ms() + backoff_ms(c);
+        if (!c->down_logged) {
+            char q[300];
+            SQ_ERROR("broker.down", "url=%s err=%s next_try_ms=%lld",
+                     c->url_shown,
+                     sq_log_quote(err ? err->msg : "", q, sizeof q),
+                     (long long)backoff_ms(c));
+            c->down_logged = true;
+        }
+        if (!wait || (stop != NULL && *stop)) {
+            return rc;
+        }
+    }
+}
+
+static int
+load_settings(syncq_client *c, syncq_error *err)
+{
+    const syncq_config *cfg = c->cfg;
+    const char *ns = syncq_config_str(cfg, "SYNCQ_NAMESPACE");
+
+    if (ns[0] == '\0' || strlen(ns) > 64 || strpbrk(ns, "{}: \t") != NULL) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "SYNCQ_NAMESPACE '%.64s' must be 1..64 characters "
+                       "without braces, colons or spaces",
+                       ns);
+    }
+    snprintf(c->prefix, sizeof c->prefix, "{%s}:", ns);
+    snprintf(c->meta_key, sizeof c->meta_key, "%smeta", c->prefix);
+    c->timeout_ms = syncq_config_ms(cfg, "SYNCQ_REDIS_TIMEOUT");
+    c->reconnect_max_ms = syncq_config_ms(cfg, "SYNCQ_RECONNECT_MAX_DELAY");
+    c->max_payload = syncq_config_int(cfg, "SYNCQ_MAX_PAYLOAD");
+    c->unique_window_ms = syncq_config_ms(cfg, "SYNCQ_UNIQUE_WINDOW");
+    c->result_expires_ms = syncq_config_ms(cfg, "SYNCQ_RESULT_EXPIRES");
+    c->default_max_retries =
+        (int)syncq_config_int(cfg, "SYNCQ_TASK_MAX_RETRIES");
+    snprintf(c->default_queue, sizeof c->default_queue, "%s",
+             syncq_config_str(cfg, "SYNCQ_TASK_DEFAULT_QUEUE"));
+    if (syncq_queue_name_check(c->default_queue, err) != SYNCQ_OK) {
+        sq_error_prefix(err, "SYNCQ_TASK_DEFAULT_QUEUE");
+        return SYNCQ_EINVAL;
+    }
+    snprintf(c->cfgarg, sizeof c->cfgarg, "%lld|%lld|%lld|%d",
+             (long long)syncq_config_int(cfg, "SYNCQ_EVENTS_MAXLEN"),
+             (long long)c->result_expires_ms,
+             (long long)syncq_config_int(cfg, "SYNCQ_MAX_DELIVERIES"),
+             100000);
+    return SYNCQ_OK;
+}
+
+int
+syncq_client_open(const char *url, const syncq_config *cfg,
+                  syncq_client **out, syncq_error *err)
+{
+    syncq_client *c;
+    int rc;
+
+    *out = NULL;
+    c = sq_calloc(1, sizeof *c);
+    if (c == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory opening client");
+    }
+    rc = syncq_config_new(&c->cfg, err);
+    if (rc != SYNCQ_OK) {
+        goto fail;
+    }
+    if (cfg == NULL) {
+        rc = syncq_config_load(c->cfg, NULL, err);
+    } else {
+        rc = sq_config_copy(c->cfg, cfg, err);
+    }
+    if (rc != SYNCQ_OK) {
+        goto fail;
+    }
+    if (url == NULL) {
+        url = syncq_config_str(c->cfg, "SYNCQ_BROKER_URL");
+    }
+    c->url_shown = sq_url_redact(url);
+    if (c->url_shown == NULL) {
+        rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory opening client");
+        goto fail;
+    }
+    rc = sq_redis_url_parse(url, &c->url, err);
+    if (rc != SYNCQ_OK) {
+        goto fail;
+    }
+    rc = load_settings(c, err);
+    if (rc != SYNCQ_OK) {
+        goto fail;
+    }
+    rc = sq_client_ensure(c, false, NULL, err);
+    if (rc != SYNCQ_OK) {
+        goto fail;
+    }
+    *out = c;
+    return SYNCQ_OK;
+fail:
+    syncq_client_close(c);
+    return rc;
+}
+
+int
+sq_client_clone(const syncq_client *c, syncq_client **out, syncq_error *err)
+{
+    syncq_client *n;
+    int rc;
+
+    *out = NULL;
+    n = sq_calloc(1, sizeof *n);
+    if (n == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    rc = syncq_config_new(&n->cfg, err);
+    if (rc == SYNCQ_OK) {
+        rc = sq_config_copy(n->cfg, c->cfg, err);
+    }
+    if (rc != SYNCQ_OK) {
+        syncq_client_close(n);
+        return rc;
+    }
+    n->url = c->url;
+    n->url_shown = sq_strdup(c->url_shown);
+    rc = load_settings(n, err);
+    if (rc == SYNCQ_OK && n->url_shown == NULL) {
+        rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    if (rc != SYNCQ_OK) {
+        syncq_client_close(n);
+        return rc;
+    }
+    rc = sq_client_ensure(n, false, NULL, err);
+    if (rc != SYNCQ_OK) {
+        /* Keep the handle: it reconnects later. Only report. */
+        if (rc == SYNCQ_EAUTH) {
+            syncq_client_close(n);
+            return rc;
+        }
+    }
+    *out = n;
+    return SYNCQ_OK;
+}
+
+void
+syncq_client_close(syncq_client *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    if (c->rc != NULL) {
+        redisFree(c->rc);
+    }
+    memset(c->url.pass, 0, sizeof c->url.pass);
+    sq_free(c->url_shown);
+    syncq_config_free(c->cfg);
+    sq_free(c);
+}
+
+const char *
+syncq_client_url(const syncq_client *c)
+{
+    return c->url_shown;
+}
+
+const syncq_config *
+syncq_client_config(const syncq_client *c)
+{
+    return c->cfg;
+}
+
+const char *
+sq_key(const syncq_client *c, char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    size_t n = strlen(c->prefix);
+
+    if (n >= cap) {
+        buf[0] = '\0';
+        return buf;
+    }
+    memcpy(buf, c->prefix, n);
+    va_start(ap, fmt);
+    vsnprintf(buf + n, cap - n, fmt, ap);
+    va_end(ap);
+    return buf;
+}
+
+/* Run argv once; on a connection error drop the connection. */
+static int
+run_argv(syncq_client *c, int argc, const char **argv, const size_t *lens,
+         redisReply **reply, syncq_error *err)
+{
+    redisReply *r;
+
+    r = redisCommandArgv(c->rc, argc, argv, lens);
+    if (r == NULL) {
+        int rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s", c->url_shown,
+                         c->rc->errstr[0] ? c->rc->errstr
+                                          : "connection lost");
+        sq_client_drop(c, c->rc->errstr);
+        return rc;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        int rc = reply_error(r, err, argv[0]);
+        freeReplyObject(r);
+        return rc;
+    }
+    *reply = r;
+    return SYNCQ_OK;
+}
+
+int
+sq_client_cmdargv(syncq_client *c, int argc, const char **argv,
+                  const size_t *lens, redisReply **reply, syncq_error *err)
+{
+    int rc;
+
+    *reply = NULL;
+    rc = sq_client_ensure(c, false, NULL, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    return run_argv(c, argc, argv, lens, reply, err);
+}
+
+int
+sq_client_cmd(syncq_client *c, redisReply **reply, syncq_error *err,
+              const char *fmt, ...)
+{
+    va_list ap;
+    redisReply *r;
+    int rc;
+
+    *reply = NULL;
+    rc = sq_client_ensure(c, false, NULL, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    va_start(ap, fmt);
+    r = redisvCommand(c->rc, fmt, ap);
+    va_end(ap);
+    if (r == NULL) {
+        rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s", c->url_shown,
+                     c->rc->errstr[0] ? c->rc->errstr : "connection lost");
+        sq_client_drop(c, c->rc->errstr);
+        return rc;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        rc = reply_error(r, err, fmt);
+        freeReplyObject(r);
+        return rc;
+    }
+    *reply = r;
+    return SYNCQ_OK;
+}
+
+int
+sq_client_read_reply(syncq_client *c, redisReply **reply, syncq_error *err)
+{
+    void *r = NULL;
+
+    *reply = NULL;
+    if (c->rc == NULL) {
+        return sq_fail(err, SYNCQ_ECONN, "Redis at %s: not connected",
+                       c->url_shown);
+    }
+    if (redisGetReply(c->rc, &r) != REDIS_OK || r == NULL) {
+        int rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s", c->url_shown,
+                         c->rc->errstr[0] ? c->rc->errstr
+                                          : "connection lost");
+        sq_client_drop(c, c->rc->errstr);
+        return rc;
+    }
+    *reply = r;
+    return SYNCQ_OK;
+}

@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * broker_enqueue.c: validate and create tasks (enqueue.lua), one or many.
+ *
+ * Everything a task carries is checked here before Redis sees it: name,
+ * queue, priority, JSON of args/kwargs, payload size, times. A bad task
+ * gets SYNCQ_EINVAL/ETOOBIG naming the field and nothing is written.
+ */
+#include "broker/broker.h"
+#include "core/sq_alloc.h"
+#include "core/sq_error.h"
+#include "core/sq_id.h"
+#include "core/sq_time.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syncq/task.h>
+
+#define NAME_MAX_BYTES 200
+#define QUEUE_MAX_BYTES 100
+#define CHUNK 1000 /* tasks per script call */
+
+int sq_script_reply_check(syncq_client *c, enum sq_script_id id,
+                          redisReply *r, syncq_error *err);
+
+void
+syncq_task_options_init(syncq_task_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->priority = -1;
+    o->countdown_ms = -1;
+    o->max_retries = -1;
+}
+
+static int
+bad_chars(const char *what, const char *s, syncq_error *err)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "%s contains a control character (byte %u at "
+                           "offset %zu)",
+                           what, *p, (size_t)(p - (const unsigned char *)s));
+        }
+    }
+    return SYNCQ_OK;
+}
+
+int
+syncq_task_name_normalize(const char *name, char *out, size_t cap,
+                          syncq_error *err)
+{
+    static const char *long_prefix = "src.queue.tasks.";
+    size_t n;
+
+    if (name == NULL || name[0] == '\0') {
+        return sq_fail(err, SYNCQ_EINVAL, "task name is empty");
+    }
+    n = strlen(name);
+    if (n > NAME_MAX_BYTES) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "task name is %zu bytes, limit %d", n,
+                       NAME_MAX_BYTES);
+    }
+    if (bad_chars("task name", name, err) != SYNCQ_OK) {
+        return SYNCQ_EINVAL;
+    }
+    for (const char *p = name; *p; p++) {
+        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' ||
+              *p == ':' || *p == '-')) {
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "task name '%.64s' has '%c'; allowed: letters, "
+                           "digits, _ . : -",
+                           name, *p);
+        }
+    }
+    if (strncmp(name, long_prefix, strlen(long_prefix)) == 0 &&
+        name[strlen(long_prefix)] != '\0') {
+        name += strlen(long_prefix);
+    }
+    if (name[0] == '.' || name[strlen(name) - 1] == '.') {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "task name '%.64s' starts or ends with a dot", name);
+    }
+    if (strlen(name) + 1 > cap) {
+        return sq_fail(err, SYNCQ_EINVAL, "task name too long");
+    }
+    memcpy(out, name, strlen(name) + 1);
+    return SYNCQ_OK;
+}
+
+int
+syncq_queue_name_check(const char *queue, syncq_error *err)
+{
+    size_t n;
+
+    if (queue == NULL || queue[0] == '\0') {
+        return sq_fail(err, SYNCQ_EINVAL, "queue name is empty");
+    }
+    n = strlen(queue);
+    if (n > QUEUE_MAX_BYTES) {
+        return sq_fail(err, SYNCQ_EINVAL, "queue name is %zu bytes, limit %d",
+                       n, QUEUE_MAX_BYTES);
+    }
+    if (bad_chars("queue name", queue, err) != SYNCQ_OK) {
+        return SYNCQ_EINVAL;
+    }
+    for (const char *p = queue; *p; p++) {
+        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' ||
+              *p == '-')) {
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "queue name '%.64s' has '%c'; allowed: letters, "
+                           "digits, _ . -",
+                           queue, *p);
+        }
+    }
+    return SYNCQ_OK;
+}
+
+int
+syncq_priority_parse(const char *s, int *out, syncq_error *err)
+{
+    static const struct {
+        const char *name;
+        int value;
+    } names[] = {{"LOW", 0}, {"NORMAL", 5}, {"HIGH", 8}, {"URGENT", 10}};
+    char *end;
+    long v;
+
+    if (s == NULL || *s == '\0') {
+        return sq_fail(err, SYNCQ_EINVAL, "priority is empty");
+    }
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(s, names[i].name) == 0) {
+            *out = names[i].value;
+            return SYNCQ_OK;
+        }
+    }
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (*end != '\0' || errno != 0) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "priority '%.32s' is not LOW, NORMAL, HIGH, URGENT "
+                       "or 0..10",
+                       s);
+    }
+    if (v < 0 || v > 10) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "priority %ld out of range 0..10 (10 is highest)", v);
+    }
+    *out = (int)v;
+    return SYNCQ_OK;
+}
+
+const char *
+sq_route_queue(const syncq_client *c, const char *name)
+{
+    static const char *packs[] = {"crawler", "image_processing", "data_sync",
+                                  "batch_processing"};
+    syncq_registry *r = syncq_registry_default();
+    const syncq_task_def *d = r ? syncq_registry_find(r, name) : NULL;
+
+    if (d != NULL && d->queue != NULL) {
+        return d->queue;
+    }
+    for (size_t i = 0; i < sizeof packs / sizeof packs[0]; i++) {
+        size_t n = strlen(packs[i]);
+        if (strncmp(name, packs[i], n) == 0 && name[n] == '.') {
+            return packs[i];
+        }
+    }
+    return c->default_queue;
+}
+
+/* A validated task, ready to be turned into script arguments. */
+struct prepared {
+    char id[SYNCQ_ID_SIZE];
+    char name[NAME_MAX_BYTES + 1];
+    char queue[QUEUE_MAX_BYTES + 1];
+    int priority;
+    char *args;   /* compact JSON, owned; NULL when [] */
+    char *kwargs; /* compact JSON, owned; NULL when {} */
+    char eta[32];
+    char exp[32];
+    const syncq_task_options *o;
+    int max_retries;
+    int64_t tl_ms, stl_ms;
+    char *policy; /* compact JSON or NULL */
+};
+
+static void
+prepared_cleanup(struct prepared *p)
+{
+    sq_free(p->args);
+    sq_free(p->kwargs);
+    sq_free(p->policy);
+    p->args = p->kwargs = p->policy = NULL;
+}
+
+/* Parse `text` as JSON of the wanted type; store the compact form in *out
+ * (NULL when it is empty and `empty_ok`). */
+static int
+json_field(const char *what, const char *text, int want, char **out,
+           size_t *bytes, syncq_error *err)
+{
+    json_error_t jerr;
+    json_t *v;
+    char *s;
+
+    *out = NULL;
+    if (text == NULL) {
+        return SYNCQ_OK;
+    }
+    v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    if (v == NULL) {
+        return sq_fail(err, SYNCQ_EINVAL, "%s is not valid JSON: %s (line %d "
+                       "column %d)", what, jerr.text, jerr.line, jerr.column);
+    }
+    if ((int)json_typeof(v) != want) {
+        json_decref(v);
+        return sq_fail(err, SYNCQ_EINVAL, "%s must be a JSON %s", what,
+                       want == JSON_ARRAY ? "array" : "object");
+    }
+    if ((want == JSON_ARRAY && json_array_size(v) == 0) ||
+        (want == JSON_OBJECT && json_object_size(v) == 0)) {
+        json_decref(v);
+        return SYNCQ_OK;
+    }
+    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(v);
+    if (s == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory encoding %s", what);
+    }
+    *bytes += strlen(s);
+    *out = s;
+    return SYNCQ_OK;
+}
+
+static int
+prepare(syncq_client *c, size_t index, const char *name, const char *args,
+        const char *kwargs, const syncq_task_options *o, struct prepared *p,
+        syncq_error *err)
+{
+    const syncq_task_def *def;
+    size_t bytes = 0;
+    int rc;
+
+    memset(p, 0, sizeof *p);
+    p->o = o;
+    rc = syncq_task_name_normalize(name, p->name, sizeof p->name, err);
+    if (rc != SYNCQ_OK) {
+        goto fail;
+    }
+    def = syncq_registry_find(syncq_registry_default(), p->name);
+    if (o != NULL && o->queue != NULL) {
+        rc = syncq_queue_name_check(o->queue, err);
+        if (rc != SYNCQ_OK) {
+            goto fail;
+        }
+        snprintf(p->queue, sizeof p->queue, "%s", o->queue);
+    } else {
+        snprintf(p->queue, sizeof p->queue, "%s", sq_route_queue(c, p->name));
+    }
+    p->priority = (def != NULL && def->priority >= 0) ? def->priority : 5;
+    if (o != NULL && o->priority != -1) {
+        if (o->priority < 0 || o->priority > 10) {
+            rc = sq_fail(err, SYNCQ_EINVAL,
+                         "priority %d out of range 0..10 (10 is highest)",
+                         o->priority);
+            goto fail;
+        }
+        p->priority = o->priority;
+    }
+    rc = json_field("args", args, JSON_ARRAY, &p->args, &bytes, err);
+    if (rc == SYNCQ_OK) {
+        rc = json_field("kwargs", kwargs, JSON_OBJECT, &p->kwargs, &bytes,
+                        err);
+    }
+    if (rc == SYNCQ_OK && o != NULL && o->retry_policy_json != NULL) {
+        rc = json_field("retry policy", o->retry_policy_json, JSON_OBJECT,
+                        &p->policy, &bytes, err);
+    }
+    if (rc != SYNCQ_OK) {
+        goto fail;
+    }
+    if ((int64_t)bytes > c->max_payload) {
+        rc = sq_fail(err, SYNCQ_ETOOBIG,
+                     "payload is %zu bytes, limit %lld (SYNCQ_MAX_PAYLOAD)",
+                     bytes, (long long)c->max_payload);
+        goto fail;
+    }
+    snprintf(p->eta, sizeof p->eta, "0");
+    snprintf(p->exp, sizeof p->exp, "0");
+    if (o != NULL) {
+        if (o->countdown_ms >= 0 && o->eta_ms > 0) {
+            rc = sq_fail(err, SYNCQ_EINVAL, "give countdown or eta, not both");
+            goto fail;
+        }
+        if (o->countdown_ms < -1) {
+            rc = sq_fail(err, SYNCQ_EINVAL, "countdown must be >= 0");
+            goto fail;
+        }
+        if (o->countdown_ms > 0) {
+            snprintf(p->eta, sizeof p->eta, "+%lld",
+                     (long long)o->countdown_ms);
+        } else if (o->eta_ms > 0) {
+            snprintf(p->eta, sizeof p->eta, "%lld", (long long)o->eta_ms);
+        } else if (o->eta_ms < 0) {
+            rc = sq_fail(err, SYNCQ_EINVAL, "eta must be a positive epoch "
+                                            "time");
+            goto fail;
+        }
+        if (o->expires_ms < 0) {
+            rc = sq_fail(err, SYNCQ_EINVAL, "expires must be a positive "
+                                            "epoch time");
+            goto fail;
+        }
+        if (o->expires_ms > 0) {
+            snprintf(p->exp, sizeof p->exp, "%lld", (long long)o->expires_ms);
+        }
+        if (o->max_retries < -1 || o->max_retries > 1000) {
+            rc = sq_fail(err, SYNCQ_EINVAL, "max_retries %d out of range "
+                         "0..1000", o->max_retries);
+            goto fail;
+        }
+        if (o->time_limit_ms < 0 || o->soft_time_limit_ms < 0 ||
+            o->result_expires_ms < 0 || o->unique_ttl_ms < 0) {
+            rc = sq_fail(err, SYNCQ_EINVAL, "time limits, result expiry and "
+                                            "unique window must be >= 0");
+            goto fail;
+        }
+        if (o->unique_key != NULL) {
+            size_t n = strlen(o->unique_key);
+            if (n == 0 || n > 512) {
+                rc = sq_fail(err, SYNCQ_EINVAL, "unique key must be 1..512 "
+                                                "bytes");
+                goto fail;
+            }
+            if (bad_chars("unique key", o->unique_key, err) != SYNCQ_OK) {
+                rc = SYNCQ_EINVAL;
+                goto fail;
+            }
+        }
+        if (o->task_id != NULL && !sq_uuid_valid(o->task_id)) {
+            rc = sq_fail(err, SYNCQ_EINVAL, "task id '%.40s' is not a UUID",
+                         o->task_id);
+            goto fail;
+        }
+        for (int i = 0; i < 3; i++) {
+            const char *ref = i == 0   ? o->parent_id
+                              : i == 1 ? o->root_id
+                                       : o->batch_id;
+            if (ref != NULL && (strlen(ref) > 64 ||
+                                bad_chars("parent/root/batch id", ref, err))) {
+                rc = sq_fail(err, SYNCQ_EINVAL, "bad parent, root or batch "
+                                                "id");
+                goto fail;
+            }
+        }
+    }
+    p->max_retries = (o != NULL && o->max_retries >= 0) ? o->max_retries
+                     : (def != NULL && def->max_retries >= 0)
+                         ? def->max_retries
+                         : -1;
+    if (o != NULL && o->task_id != NULL) {
+        snprintf(p->id, sizeof p->id, "%s", o->task_id);
+    } else {
+        sq_uuid_new(p->id);
+    }
+    return SYNCQ_OK;
+fail:
+    prepared_cleanup(p);
+    if (index != (size_t)-1 && err != NULL) {
+        char pre[32];
+        snprintf(pre, sizeof pre, "task %zu", index);
+        sq_error_prefix(err, pre);
+    }
+    return rc;
+}
+
+/* Append the enqueue.lua run of `p` to `a`. */
+static void
+add_run(const syncq_client *c, struct sq_args *a, const struct prepared *p)
+{
+    const syncq_task_options *o = p->o;
+    int nf = 1;
+    size_t nf_pos;
+
+    sq_args_add(a, p->id);
+    sq_args_add(a, p->queue);
+    sq_args_addll(a, p->priority);
+    sq_args_add(a, p->eta);
+    sq_args_add(a, p->exp);
+    sq_args_add(a, (o && o->unique_key) ? o->unique_key : "");
+    sq_args_addll(a, (o && o->unique_ttl_ms > 0) ? o->unique_ttl_ms
+                                                  : c->unique_window_ms);
+    nf_pos = a->n;
+    sq_args_add(a, "0"); /* nf, patched below */
+    sq_args_add(a, "name");
+    sq_args_add(a, p->name);
+#define FIELD(k, v)                                                            \
+    do {                                                                       \
+        sq_args_add(a, k);                                                     \
+        sq_args_add(a, v);                                                     \
+        nf++;                                                                  \
+    } while (0)
+#define FIELDLL(k, v)                                                          \
+    do {                                                                       \
+        sq_args_add(a, k);                                                     \
+        sq_args_addll(a, v);                                                   \
+        nf++;                                                                  \
+    } while (0)
+    if (p->args != NULL) {
+        FIELD("args", p->args);
+    }
+    if (p->kwargs != NULL) {
+        FIELD("kwargs", p->kwargs);
+    }
+    if (p->max_retries >= 0) {
+        FIELDLL("maxr", p->max_retries);
+    }
+    if (p->policy != NULL) {
+        FIELD("pol", p->policy);
+    }
+    if (o != NULL) {
+        if (o->time_limit_ms > 0) {
+            FIELDLL("tl", o->time_limit_ms);
+        }
+        if (o->soft_time_limit_ms > 0) {
+            FIELDLL("stl", o->soft_time_limit_ms);
+        }
+        if (o->result_expires_ms > 0) {
+            FIELDLL("rexp", o->result_expires_ms);
+        }
+        if (o->batch_id != NULL) {
+            FIELD("batch", o->batch_id);
+        }
+        if (o->parent_id != NULL) {
+            FIELD("parent", o->parent_id);
+        }
+        if (o->root_id != NULL) {
+            FIELD("root", o->root_id);
+        }
+    }
+#undef FIELD
+#undef FIELDLL
+    sq_args_set_take(a, nf_pos, sq_asprintf("%d", nf));
+}
+
+/* Read an enqueue reply (id, status pairs) into ids (in order). */
+static int
+read_ids(redisReply *r, size_t n, char (*ids)[SYNCQ_ID_SIZE], int *dups,
+         syncq_error *err)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * n) {
+        return sq_fail(err, SYNCQ_EPROTO, "enqueue: unexpected reply");
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *id = r->element[2 * i];
+        redisReply *st = r->element[2 * i + 1];
+        if (id->type != REDIS_REPLY_STRING || st->type != REDIS_REPLY_STRING) {
+            return sq_fail(err, SYNCQ_EPROTO, "enqueue: unexpected reply");
+        }
+        snprintf(ids[i], SYNCQ_ID_SIZE, "%s", id->str);
+        if (dups != NULL) {
+            dups[i] = strcmp(st->str, "dup") == 0;
+        }
+    }
+    return SYNCQ_OK;
+}
+
+int
+syncq_task_create(syncq_client *c, const char *name, const char *args_json,
+                  const char *kwargs_json, const syncq_task_options *opts,
+                  char id_out[SYNCQ_ID_SIZE], int *is_dup, syncq_error *err)
+{
+    struct prepared p;
+    struct sq_args a;
+    redisReply *r = NULL;
+    int dup = 0;
+    int rc;
+
+    if (id_out != NULL) {
+        id_out[0] = '\0';
+    }
+    if (c == NULL) {
+        return sq_fail(err, SYNCQ_EINVAL, "no client");
+    }
+    rc = prepare(c, (size_t)-1, name, args_json, kwargs_json, opts, &p, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    sq_args_init(&a);
+    sq_args_add(&a, "1");
+    add_run(c, &a, &p);
+    rc = sq_script_call(c, SQ_SCRIPT_ENQUEUE, &a, &r, err);
+    if (rc == SYNCQ_OK) {
+        char ids[1][SYNCQ_ID_SIZE];
+        rc = read_ids(r, 1, ids, &dup, err);
+        if (rc == SYNCQ_OK && id_out != NULL) {
+            memcpy(id_out, ids[0], SYNCQ_ID_SIZE);
+        }
+    }
+    if (is_dup != NULL) {
+        *is_dup = dup;
+    }
+    freeReplyObject(r);
+    sq_args_cleanup(&a);
+    prepared_cleanup(&p);
+    return rc;
+}
+
+int
+syncq_task_create_many(syncq_client *c, const syncq_task_spec *specs,
+                       size_t n, char (*ids_out)[SYNCQ_ID_SIZE],
+                       size_t *created_out, syncq_error *err)
+{
+    struct prepared *ps;
+    size_t nchunks = (n + CHUNK - 1) / CHUNK;
+    size_t created = 0;
+    int rc = SYNCQ_OK;
+
+    if (created_out != NULL) {
+        *created_out = 0;
+    }
+    if (n == 0) {
+        return SYNCQ_OK;
+    }
+    ps = sq_calloc(n, sizeof *ps);
+    if (ps == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory for %zu tasks", n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = prepare(c, i, specs[i].name, specs[i].args_json,
+                     specs[i].kwargs_json, specs[i].opts, &ps[i], err);
+        if (rc != SYNCQ_OK) {
+            for (size_t j = 0; j < i; j++) {
+                prepared_cleanup(&ps[j]);
+            }
+            sq_free(ps);
+            return rc;
+        }
+    }
+    rc = sq_client_ensure(c, false, NULL, err);
+    /* Pipeline every chunk, then read the replies in order. */
+    for (size_t k = 0; k < nchunks && rc == SYNCQ_OK; k++) {
+        struct sq_args a;
+        size_t lo = k * CHUNK;
+        size_t hi = lo + CHUNK < n ? lo + CHUNK : n;
+        sq_args_init(&a);
+        sq_args_addll(&a, (long long)(hi - lo));
+        for (size_t i = lo; i < hi; i++) {
+            add_run(c, &a, &ps[i]);
+        }
+        rc = sq_script_append(c, SQ_SCRIPT_ENQUEUE, &a, err);
+        sq_args_cleanup(&a);
+    }
+    for (size_t k = 0; k < nchunks && rc == SYNCQ_OK; k++) {
+        redisReply *r = NULL;
+        size_t lo = k * CHUNK;
+        size_t hi = lo + CHUNK < n ? lo + CHUNK : n;
+        rc = sq_client_read_reply(c, &r, err);
+        if (rc == SYNCQ_OK) {
+            rc = sq_script_reply_check(c, SQ_SCRIPT_ENQUEUE, r, err);
+        }
+        if (rc == SYNCQ_OK) {
+            rc = read_ids(r, hi - lo, ids_out + lo, NULL, err);
+        }
+        if (rc == SYNCQ_OK) {
+            created = hi;
+        }
+        freeReplyObject(r);
+    }
+    if (rc != SYNCQ_OK && c->rc != NULL) {
+        /* Replies may still be pending on the connection: drop it so the
+         * next call starts clean. */
+        sq_client_drop(c, "bulk enqueue failed midway");
+    }
+    for (size_t i = 0; i < n; i++) {
+        prepared_cleanup(&ps[i]);
+    }
+    sq_free(ps);
+    if (created_out != NULL) {
+        *created_out = created;
+    }
+    return rc;
+}
+
+/* Used by broker_batch.c: validate one chunk task and append its run. */
+int sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a,
+                           const char *name, const char *args_json,
+                           const char *kwargs_json,
+                           const syncq_task_options *o,
+                           char id_out[SYNCQ_ID_SIZE], syncq_error *err);
+
+int
+sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
+                       const char *args_json, const char *kwargs_json,
+                       const syncq_task_options *o,
+                       char id_out[SYNCQ_ID_SIZE], syncq_error *err)
+{
+    struct prepared p;
+    int rc = prepare(c, (size_t)-1, name, args_json, kwargs_json, o, &p, err);
+
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    /* add_run borrows p's strings; copy them so `a` owns them. */
+    {
+        struct sq_args tmp;
+        sq_args_init(&tmp);
+        add_run(c, &tmp, &p);
+        for (size_t i = 0; i < tmp.n; i++) {
+            sq_args_take(a, sq_strndup(tmp.argv[i], tmp.lens[i]));
+        }
+        sq_args_cleanup(&tmp);
+    }
+    memcpy(id_out, p.id, SYNCQ_ID_SIZE);
+    prepared_cleanup(&p);
+    if (a->oom) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    return SYNCQ_OK;
+}

@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * broker_lease.c: the worker-side broker operations: lease (lease.lua),
+ * settle outcomes (settle.lua), heartbeat (extend.lua), progress
+ * (progress.lua), housekeeping (promote.lua) and poison entries
+ * (poison.lua). Settle and lease go out pipelined in one round trip so a
+ * worker acks and fetches with a single wait.
+ */
+#include "broker/broker.h"
+#include "core/sq_alloc.h"
+#include "core/sq_error.h"
+#include "core/sq_id.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int sq_script_reply_check(syncq_client *c, enum sq_script_id id,
+                          redisReply *r, syncq_error *err);
+
+void
+sq_lease_reply_cleanup(struct sq_lease_reply *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        json_decref(r->tasks[i].rec);
+    }
+    sq_free(r->tasks);
+    json_decref(r->control);
+    json_decref(r->raws);
+    memset(r, 0, sizeof *r);
+    r->next_eta_ms = -1;
+}
+
+static json_t *
+string_array(const redisReply *r)
+{
+    json_t *a = json_array();
+
+    if (a == NULL || r == NULL || r->type != REDIS_REPLY_ARRAY) {
+        return a;
+    }
+    for (size_t i = 0; i < r->elements; i++) {
+        if (r->element[i]->type == REDIS_REPLY_STRING) {
+            json_array_append_new(a, json_stringn_nocheck(r->element[i]->str,
+                                                          r->element[i]->len));
+        }
+    }
+    return a;
+}
+
+static int
+parse_lease(syncq_client *c, redisReply *r, struct sq_lease_reply *out,
+            syncq_error *err)
+{
+    size_t n;
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER) {
+        return sq_fail(err, SYNCQ_EPROTO, "lease: unexpected reply");
+    }
+    out->next_eta_ms = r->element[0]->integer;
+    out->control = string_array(r->element[1]);
+    /* raws: queue, bytes pairs -> [[queue, bytes], ...] kept as raw text;
+     * bytes may be invalid UTF-8, so they are stored base16-safe by the
+     * worker when it needs them; here as jansson strings without check. */
+    out->raws = json_array();
+    if (r->element[2]->type == REDIS_REPLY_ARRAY) {
+        redisReply *rw = r->element[2];
+        for (size_t i = 0; i + 1 < rw->elements; i += 2) {
+            json_t *pair = json_array();
+            json_array_append_new(pair, json_string(rw->element[i]->str));
+            json_array_append_new(pair,
+                                  json_stringn_nocheck(rw->element[i + 1]->str,
+                                                       rw->element[i + 1]->len));
+            json_array_append_new(out->raws, pair);
+        }
+    }
+    n = r->elements - 3;
+    if (n == 0) {
+        return SYNCQ_OK;
+    }
+    out->tasks = sq_calloc(n, sizeof *out->tasks);
+    if (out->tasks == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *t = r->element[3 + i];
+        struct sq_leased *L = &out->tasks[out->n];
+        if (t->type != REDIS_REPLY_ARRAY || t->elements < 2) {
+            continue;
+        }
+        snprintf(L->id, sizeof L->id, "%s", t->element[0]->str);
+        snprintf(L->token, sizeof L->token, "%s", t->element[1]->str);
+        L->rec = sq_record_to_json(L->id, t->element + 2, t->elements - 2,
+                                   c->result_expires_ms);
+        if (L->rec == NULL) {
+            return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+        }
+        out->n++;
+    }
+    return SYNCQ_OK;
+}
+
+static void
+add_op(struct sq_args *a, const struct sq_settle_op *op)
+{
+    static const char *kinds[] = {"ok", "fail", "retry", "requeue", "start",
+                                  "revoked"};
+
+    sq_args_add(a, kinds[op->kind]);
+    sq_args_add(a, op->id);
+    sq_args_add(a, op->token);
+    switch (op->kind) {
+    case SQ_SETTLE_OK:
+        sq_args_add(a, op->result_json != NULL ? op->result_json : "");
+        sq_args_addll(a, op->runtime_ms);
+        break;
+    case SQ_SETTLE_FAIL:
+        sq_args_add(a, op->err_class ? op->err_class : "internal");
+        sq_args_add(a, op->err_msg ? op->err_msg : "");
+        sq_args_addll(a, op->runtime_ms);
+        sq_args_add(a, op->dead ? "1" : "0");
+        break;
+    case SQ_SETTLE_RETRY:
+        sq_args_add(a, op->err_class ? op->err_class : "internal");
+        sq_args_add(a, op->err_msg ? op->err_msg : "");
+        sq_args_addll(a, op->runtime_ms);
+        sq_args_addll(a, op->delay_ms);
+        break;
+    case SQ_SETTLE_REQUEUE:
+        sq_args_add(a, op->reason ? op->reason : "shutdown");
+        break;
+    case SQ_SETTLE_START:
+        break;
+    case SQ_SETTLE_REVOKED:
+        sq_args_add(a, op->err_msg ? op->err_msg : "cancelled");
+        sq_args_addll(a, op->runtime_ms);
+        break;
+    }
+}
+
+static void
+add_lease(struct sq_args *a, const struct sq_lease_req *L)
+{
+    sq_args_add(a, L->worker);
+    sq_args_addll(a, L->lease_ms);
+    sq_args_addll(a, L->max_n);
+    sq_args_addll(a, L->start_now);
+    sq_args_addll(a, (long long)L->nqueues);
+    for (size_t i = 0; i < L->nqueues; i++) {
+        sq_args_add(a, L->queues[i]);
+    }
+}
+
+int
+sq_broker_settle_lease(syncq_client *c, const struct sq_settle_op *ops,
+                       size_t n, int *status,
+                       const struct sq_lease_req *lease,
+                       struct sq_lease_reply *out, syncq_error *err)
+{
+    struct sq_args sa, la;
+    redisReply *r = NULL;
+    int rc = SYNCQ_OK;
+    int pending = 0;
+
+    if (out != NULL) {
+        memset(out, 0, sizeof *out);
+        out->next_eta_ms = -1;
+    }
+    sq_args_init(&sa);
+    sq_args_init(&la);
+    if (n > 0) {
+        sq_args_addll(&sa, (long long)n);
+        for (size_t i = 0; i < n; i++) {
+            add_op(&sa, &ops[i]);
+        }
+        rc = sq_script_append(c, SQ_SCRIPT_SETTLE, &sa, err);
+        if (rc == SYNCQ_OK) {
+            pending++;
+        }
+    }
+    if (rc == SYNCQ_OK && lease != NULL) {
+        add_lease(&la, lease);
+        rc = sq_script_append(c, SQ_SCRIPT_LEASE, &la, err);
+        if (rc == SYNCQ_OK) {
+            pending++;
+        }
+    }
+    sq_args_cleanup(&sa);
+    sq_args_cleanup(&la);
+    if (rc != SYNCQ_OK) {
+        if (pending > 0) {
+            sq_client_drop(c, "pipeline aborted");
+        }
+        return rc;
+    }
+    if (n > 0) {
+        rc = sq_client_read_reply(c, &r, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        rc = sq_script_reply_check(c, SQ_SCRIPT_SETTLE, r, err);
+        if (rc == SYNCQ_OK) {
+            if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+                rc = sq_fail(err, SYNCQ_EPROTO, "settle: unexpected reply");
+            } else if (status != NULL) {
+                for (size_t i = 0; i < n; i++) {
+                    const char *s = r->element[i]->str;
+                    status[i] = !strcmp(s, "ok")      ? SQ_SETTLED
+                                : !strcmp(s, "stale") ? SQ_SETTLE_STALE
+                                                      : SQ_SETTLE_GONE;
+                }
+            }
+        }
+        freeReplyObject(r);
+        r = NULL;
+        if (rc != SYNCQ_OK) {
+            if (lease != NULL) {
+                sq_client_drop(c, "settle failed with a lease pending");
+            }
+            return rc;
+        }
+    }
+    if (lease != NULL) {
+        rc = sq_client_read_reply(c, &r, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        rc = sq_script_reply_check(c, SQ_SCRIPT_LEASE, r, err);
+        if (rc == SYNCQ_OK) {
+            rc = parse_lease(c, r, out, err);
+        }
+        freeReplyObject(r);
+        if (rc != SYNCQ_OK) {
+            sq_lease_reply_cleanup(out);
+        }
+    }
+    return rc;
+}
+
+int
+sq_broker_extend(syncq_client *c, const char *worker, int64_t lease_ms,
+                 const char *info_json, int64_t ttl_ms,
+                 const char *const *ids, const char *const *tokens, size_t n,
+                 json_t **lost, json_t **control, syncq_error *err)
+{
+    struct sq_args a;
+    redisReply *r = NULL;
+    int rc;
+
+    if (lost != NULL) {
+        *lost = NULL;
+    }
+    if (control != NULL) {
+        *control = NULL;
+    }
+    sq_args_init(&a);
+    sq_args_add(&a, worker);
+    sq_args_addll(&a, lease_ms);
+    sq_args_add(&a, info_json != NULL ? info_json : "{}");
+    sq_args_addll(&a, ttl_ms);
+    sq_args_addll(&a, (long long)n);
+    for (size_t i = 0; i < n; i++) {
+        sq_args_add(&a, ids[i]);
+        sq_args_add(&a, tokens[i]);
+    }
+    rc = sq_script_call(c, SQ_SCRIPT_EXTEND, &a, &r, err);
+    sq_args_cleanup(&a);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        freeReplyObject(r);
+        return sq_fail(err, SYNCQ_EPROTO, "extend: unexpected reply");
+    }
+    if (lost != NULL) {
+        *lost = string_array(r->element[0]);
+    }
+    if (control != NULL) {
+        *control = string_array(r->element[1]);
+    }
+    freeReplyObject(r);
+    return SYNCQ_OK;
+}
+
+int
+sq_broker_progress(syncq_client *c, const char *id, const char *token,
+                   bool inc, int64_t current, int64_t total,
+                   const char *message, int *status_out, int64_t *current_out,
+                   syncq_error *err)
+{
+    struct sq_args a;
+    redisReply *r = NULL;
+    int rc;
+    char tok[32];
+
+    if (status_out != NULL) {
+        *status_out = 0;
+    }
+    if (token == NULL) {
+        /* Unfenced local run: use the record's current token, if any. */
+        redisReply *t = NULL;
+        char key[256];
+        rc = sq_client_cmd(c, &t, err, "HGET %s lease",
+                           sq_key(c, key, sizeof key, "t:%s", id));
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        snprintf(tok, sizeof tok, "%s",
+                 t->type == REDIS_REPLY_STRING ? t->str : "");
+        freeReplyObject(t);
+        token = tok;
+    }
+    sq_args_init(&a);
+    sq_args_add(&a, id);
+    sq_args_add(&a, token);
+    sq_args_add(&a, inc ? "inc" : "set");
+    sq_args_addll(&a, current);
+    sq_args_addll(&a, total);
+    sq_args_add(&a, message != NULL ? message : "");
+    rc = sq_script_call(c, SQ_SCRIPT_PROGRESS, &a, &r, err);
+    sq_args_cleanup(&a);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_STRING) {
+        const char *s = r->element[0]->str;
+        if (status_out != NULL) {
+            *status_out = !strcmp(s, "ok") ? 0 : !strcmp(s, "stale") ? 1 : 2;
+        }
+        if (current_out != NULL) {
+            *current_out = r->element[1]->integer;
+        }
+    } else {
+        rc = sq_fail(err, SYNCQ_EPROTO, "progress: unexpected reply");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int
+sq_broker_promote(syncq_client *c, int max_promote, int max_requeue,
+                  int64_t *promoted, int64_t *requeued, int64_t *next_eta_ms,
+                  syncq_error *err)
+{
+    struct sq_args a;
+    redisReply *r = NULL;
+    int rc;
+
+    sq_args_init(&a);
+    sq_args_addll(&a, max_promote);
+    sq_args_addll(&a, max_requeue);
+    rc = sq_script_call(c, SQ_SCRIPT_PROMOTE, &a, &r, err);
+    sq_args_cleanup(&a);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+        freeReplyObject(r);
+        return sq_fail(err, SYNCQ_EPROTO, "promote: unexpected reply");
+    }
+    if (promoted != NULL) {
+        *promoted = r->element[0]->integer;
+    }
+    if (requeued != NULL) {
+        *requeued = r->element[1]->integer;
+    }
+    if (next_eta_ms != NULL) {
+        *next_eta_ms = r->element[2]->integer;
+    }
+    freeReplyObject(r);
+    return SYNCQ_OK;
+}
+
+int
+sq_broker_poison(syncq_client *c, const char *queue, const char *raw,
+                 size_t raw_len, const char *reason,
+                 char id_out[SYNCQ_ID_SIZE], syncq_error *err)
+{
+    struct sq_args a;
+    redisReply *r = NULL;
+    char id[SYNCQ_ID_SIZE];
+    int rc;
+
+    sq_uuid_new(id);
+    sq_args_init(&a);
+    sq_args_add(&a, id);
+    sq_args_add(&a, queue);
+    sq_args_addn(&a, raw, raw_len > 65536 ? 65536 : raw_len);
+    sq_args_add(&a, reason);
+    rc = sq_script_call(c, SQ_SCRIPT_POISON, &a, &r, err);
+    sq_args_cleanup(&a);
+    freeReplyObject(r);
+    if (rc == SYNCQ_OK && id_out != NULL) {
+        memcpy(id_out, id, SYNCQ_ID_SIZE);
+    }
+    return rc;
+}

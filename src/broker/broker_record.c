@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * broker_record.c: a task hash (HGETALL) as the JSON object documented in
+ * syncq/client.h. Bytes from Redis are never trusted: JSON fields that do
+ * not parse are kept as text (field "<name>_raw"), and invalid UTF-8 is
+ * replaced for display (C37), never crashing.
+ */
+#include "broker/broker.h"
+#include "core/sq_alloc.h"
+#include "core/sq_time.h"
+#include "core/sq_utf8.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool
+sq_state_is_final(const char *state)
+{
+    static const char *finals[] = {"SUCCESS", "FAILURE", "REVOKED",
+                                   "EXPIRED", "SKIPPED", "DEAD"};
+
+    if (state == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof finals / sizeof finals[0]; i++) {
+        if (strcmp(state, finals[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A JSON string of `len` bytes, made valid UTF-8 if it is not. */
+static json_t *
+safe_string(const char *s, size_t len)
+{
+    if (sq_utf8_valid(s, len) && memchr(s, '\0', len) == NULL) {
+        return json_stringn(s, len);
+    }
+    {
+        size_t cap = len * 3 + 1;
+        char *tmp = sq_malloc(cap);
+        json_t *v;
+        size_t n;
+        if (tmp == NULL) {
+            return json_string("");
+        }
+        n = sq_utf8_sanitize(s, len, tmp, cap);
+        v = json_stringn(tmp, n);
+        sq_free(tmp);
+        return v;
+    }
+}
+
+static void
+set_time(json_t *o, const char *key, const char *ms_text)
+{
+    char buf[40];
+    long long ms = strtoll(ms_text, NULL, 10);
+
+    if (ms <= 0) {
+        return;
+    }
+    json_object_set_new(o, key, json_string(sq_time_format_iso8601_ms(
+                                    ms, buf, sizeof buf)));
+}
+
+static void
+set_int(json_t *o, const char *key, const char *text)
+{
+    json_object_set_new(o, key, json_integer(strtoll(text, NULL, 10)));
+}
+
+static void
+set_json(json_t *o, const char *key, const char *text, size_t len)
+{
+    json_error_t jerr;
+    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+
+    if (v != NULL) {
+        json_object_set_new(o, key, v);
+    } else {
+        char raw[64];
+        snprintf(raw, sizeof raw, "%s_raw", key);
+        json_object_set_new(o, raw, safe_string(text, len));
+    }
+}
+
+/* Field name -> how to decode it. */
+enum kind { K_STR, K_INT, K_TIME, K_JSON, K_BOOL };
+
+static const struct {
+    const char *field;
+    const char *key;
+    enum kind kind;
+} fields[] = {
+    {"name", "name", K_STR},
+    {"queue", "queue", K_STR},
+    {"pri", "priority", K_INT},
+    {"state", "state", K_STR},
+    {"args", "args", K_JSON},
+    {"kwargs", "kwargs", K_JSON},
+    {"result", "result", K_JSON},
+    {"errors", "errors", K_JSON},
+    {"progress", "progress", K_JSON},
+    {"pol", "retry_policy", K_JSON},
+    {"ct", "created_at", K_TIME},
+    {"eta", "eta", K_TIME},
+    {"exp", "expires", K_TIME},
+    {"lt", "leased_at", K_TIME},
+    {"st", "started_at", K_TIME},
+    {"dt", "done_at", K_TIME},
+    {"dead_at", "dead_at", K_TIME},
+    {"revoke_at", "revoke_requested_at", K_TIME},
+    {"skip_at", "skipped_at", K_TIME},
+    {"attempt", "attempt", K_INT},
+    {"retries", "retries", K_INT},
+    {"maxr", "max_retries", K_INT},
+    {"lost", "lost", K_INT},
+    {"tl", "time_limit_ms", K_INT},
+    {"stl", "soft_time_limit_ms", K_INT},
+    {"rt", "runtime_ms", K_INT},
+    {"rexp", "result_expires_ms", K_INT},
+    {"worker", "worker", K_STR},
+    {"batch", "batch_id", K_STR},
+    {"parent", "parent_id", K_STR},
+    {"root", "root_id", K_STR},
+    {"uniq", "unique_key", K_STR},
+    {"dead_reason", "dead_reason", K_STR},
+    {"revoke", "revoke_requested", K_BOOL},
+    {"revoke_by", "revoked_by", K_STR},
+    {"skip_by", "skipped_by", K_STR},
+    {"lease", "lease_token", K_STR},
+    {"raw", "raw", K_STR},
+    {"resume", "resume_strategy", K_STR},
+};
+
+json_t *
+sq_record_to_json(const char *id, redisReply **kv, size_t n,
+                  int64_t default_result_ttl_ms)
+{
+    json_t *o = json_object();
+    const char *err_class = NULL;
+    const char *err_msg = NULL;
+    long long done = 0;
+    long long rexp = 0;
+
+    if (o == NULL) {
+        return NULL;
+    }
+    json_object_set_new(o, "id", json_string(id));
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        const redisReply *f = kv[i];
+        const redisReply *v = kv[i + 1];
+        size_t j;
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+        if (strcmp(f->str, "err_class") == 0) {
+            err_class = v->str;
+            continue;
+        }
+        if (strcmp(f->str, "err_msg") == 0) {
+            err_msg = v->str;
+            continue;
+        }
+        if (strcmp(f->str, "dt") == 0) {
+            done = strtoll(v->str, NULL, 10);
+        }
+        if (strcmp(f->str, "rexp") == 0) {
+            rexp = strtoll(v->str, NULL, 10);
+        }
+        for (j = 0; j < sizeof fields / sizeof fields[0]; j++) {
+            if (strcmp(f->str, fields[j].field) == 0) {
+                break;
+            }
+        }
+        if (j == sizeof fields / sizeof fields[0]) {
+            continue; /* internal bookkeeping (pst, ...) */
+        }
+        switch (fields[j].kind) {
+        case K_STR:
+            json_object_set_new(o, fields[j].key, safe_string(v->str, v->len));
+            break;
+        case K_INT:
+            set_int(o, fields[j].key, v->str);
+            break;
+        case K_TIME:
+            set_time(o, fields[j].key, v->str);
+            break;
+        case K_JSON:
+            set_json(o, fields[j].key, v->str, v->len);
+            break;
+        case K_BOOL:
+            json_object_set_new(o, fields[j].key,
+                                json_boolean(strcmp(v->str, "1") == 0));
+            break;
+        }
+    }
+    if (json_object_get(o, "args") == NULL) {
+        json_object_set_new(o, "args", json_array());
+    }
+    if (json_object_get(o, "kwargs") == NULL) {
+        json_object_set_new(o, "kwargs", json_object());
+    }
+    if (json_object_get(o, "attempt") == NULL) {
+        json_object_set_new(o, "attempt", json_integer(0));
+    }
+    if (json_object_get(o, "retries") == NULL) {
+        json_object_set_new(o, "retries", json_integer(0));
+    }
+    if (err_class != NULL || err_msg != NULL) {
+        json_t *e = json_object();
+        json_object_set_new(e, "class",
+                            json_string(err_class ? err_class : "internal"));
+        json_object_set_new(e, "message",
+                            safe_string(err_msg ? err_msg : "",
+                                        err_msg ? strlen(err_msg) : 0));
+        json_object_set_new(o, "error", e);
+    }
+    if (done > 0) {
+        const char *state = json_string_value(json_object_get(o, "state"));
+        if (state == NULL || strcmp(state, "DEAD") != 0) {
+            char buf[40];
+            long long ttl = rexp > 0 ? rexp : default_result_ttl_ms;
+            json_object_set_new(o, "result_expires_at",
+                                json_string(sq_time_format_iso8601_ms(
+                                    done + ttl, buf, sizeof buf)));
+        }
+    }
+    return o;
+}

@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * broker_script.c: the one generic runner of the broker's Lua scripts
+ * (Redis script.c layering): composes lib.lua + <op>.lua, computes the
+ * SHA-1, loads them on connect, calls EVALSHA and falls back to EVAL on
+ * NOSCRIPT. Typed wrappers live in the broker_<op>.c files.
+ */
+#include "broker/broker.h"
+#include "core/sq_alloc.h"
+#include "core/sq_embed.h"
+#include "core/sq_error.h"
+#include "core/sq_hash.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *script_files[SQ_SCRIPT__COUNT] = {
+    [SQ_SCRIPT_ENQUEUE] = "enqueue.lua",   [SQ_SCRIPT_LEASE] = "lease.lua",
+    [SQ_SCRIPT_SETTLE] = "settle.lua",     [SQ_SCRIPT_EXTEND] = "extend.lua",
+    [SQ_SCRIPT_REVOKE] = "revoke.lua",     [SQ_SCRIPT_PROGRESS] = "progress.lua",
+    [SQ_SCRIPT_PROMOTE] = "promote.lua",   [SQ_SCRIPT_BATCH] = "batch.lua",
+    [SQ_SCRIPT_POISON] = "poison.lua",
+};
+
+/* Composed sources, built once per process (read-only afterwards). */
+static char *sources[SQ_SCRIPT__COUNT];
+static size_t source_lens[SQ_SCRIPT__COUNT];
+static char shas[SQ_SCRIPT__COUNT][41];
+
+char *
+sq_script_source(enum sq_script_id id)
+{
+    const struct sq_embedded *lib = sq_embed_find(sq_lua_files, "lib.lua");
+    const struct sq_embedded *op;
+    char *s;
+
+    if (id < 0 || id >= SQ_SCRIPT__COUNT || lib == NULL) {
+        return NULL;
+    }
+    op = sq_embed_find(sq_lua_files, script_files[id]);
+    if (op == NULL) {
+        return NULL;
+    }
+    s = sq_malloc(lib->len + op->len + 2);
+    if (s == NULL) {
+        return NULL;
+    }
+    memcpy(s, lib->data, lib->len);
+    s[lib->len] = '\n';
+    memcpy(s + lib->len + 1, op->data, op->len);
+    s[lib->len + 1 + op->len] = '\0';
+    return s;
+}
+
+static int
+compose_all(syncq_error *err)
+{
+    for (int i = 0; i < SQ_SCRIPT__COUNT; i++) {
+        if (sources[i] != NULL) {
+            continue;
+        }
+        sources[i] = sq_script_source((enum sq_script_id)i);
+        if (sources[i] == NULL) {
+            return sq_fail(err, SYNCQ_EINTERNAL,
+                           "broker script %s missing from the build",
+                           script_files[i]);
+        }
+        source_lens[i] = strlen(sources[i]);
+        sq_sha1_hex(sources[i], source_lens[i], shas[i]);
+    }
+    return SYNCQ_OK;
+}
+
+/* Load every script into the server's cache (pipelined SCRIPT LOAD). */
+int sq_script_load_all(syncq_client *c, syncq_error *err);
+
+int
+sq_script_load_all(syncq_client *c, syncq_error *err)
+{
+    int rc = compose_all(err);
+
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    for (int i = 0; i < SQ_SCRIPT__COUNT; i++) {
+        const char *argv[3] = {"SCRIPT", "LOAD", sources[i]};
+        size_t lens[3] = {6, 4, source_lens[i]};
+        redisAppendCommandArgv(c->rc, 3, argv, lens);
+    }
+    for (int i = 0; i < SQ_SCRIPT__COUNT; i++) {
+        void *r = NULL;
+        redisReply *rep;
+        if (redisGetReply(c->rc, &r) != REDIS_OK || r == NULL) {
+            return sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s while loading "
+                           "scripts", c->url_shown,
+                           c->rc->errstr[0] ? c->rc->errstr
+                                            : "connection lost");
+        }
+        rep = r;
+        if (rep->type == REDIS_REPLY_ERROR) {
+            if (strncmp(rep->str, "NOAUTH", 6) == 0) {
+                rc = sq_fail(err, SYNCQ_EAUTH,
+                             "Redis at %s needs a password (NOAUTH): put "
+                             "it in the URL, redis://:PASSWORD@host:port/db",
+                             c->url_shown);
+            } else {
+                rc = sq_fail(err, SYNCQ_EPROTO,
+                             "loading broker script %s: %s",
+                             script_files[i], rep->str);
+            }
+        } else if (rep->type == REDIS_REPLY_STRING) {
+            snprintf(c->sha[i], sizeof c->sha[i], "%s", rep->str);
+        }
+        freeReplyObject(rep);
+    }
+    if (rc == SYNCQ_OK) {
+        /* Remember the server version for status and feature checks. */
+        redisReply *r = redisCommand(c->rc, "INFO server");
+        if (r != NULL && r->type == REDIS_REPLY_STRING) {
+            const char *v = strstr(r->str, "redis_version:");
+            if (v != NULL) {
+                size_t n = strcspn(v + 14, "\r\n");
+                if (n >= sizeof c->redis_version) {
+                    n = sizeof c->redis_version - 1;
+                }
+                memcpy(c->redis_version, v + 14, n);
+                c->redis_version[n] = '\0';
+            }
+        }
+        if (r != NULL) {
+            freeReplyObject(r);
+        }
+        if (c->redis_version[0] != '\0' && c->redis_version[0] < '5' &&
+            c->redis_version[1] == '.') {
+            rc = sq_fail(err, SYNCQ_ENOTSUP,
+                         "Redis %s at %s is too old: syncq needs Redis >= 5 "
+                         "(streams)",
+                         c->redis_version, c->url_shown);
+        }
+    }
+    return rc;
+}
+
+void
+sq_args_init(struct sq_args *a)
+{
+    memset(a, 0, sizeof *a);
+}
+
+void
+sq_args_cleanup(struct sq_args *a)
+{
+    for (size_t i = 0; i < a->nowned; i++) {
+        sq_free(a->owned[i]);
+    }
+    sq_free(a->owned);
+    sq_free(a->argv);
+    sq_free(a->lens);
+    memset(a, 0, sizeof *a);
+}
+
+static int
+reserve(struct sq_args *a)
+{
+    if (a->n + 1 > a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 32;
+        const char **argv = sq_realloc(a->argv, cap * sizeof *argv);
+        size_t *lens;
+        if (argv == NULL) {
+            a->oom = true;
+            return -1;
+        }
+        a->argv = argv;
+        lens = sq_realloc(a->lens, cap * sizeof *lens);
+        if (lens == NULL) {
+            a->oom = true;
+            return -1;
+        }
+        a->lens = lens;
+        a->cap = cap;
+    }
+    return 0;
+}
+
+void
+sq_args_addn(struct sq_args *a, const char *s, size_t n)
+{
+    if (a->oom || reserve(a) != 0) {
+        return;
+    }
+    a->argv[a->n] = s;
+    a->lens[a->n] = n;
+    a->n++;
+}
+
+void
+sq_args_add(struct sq_args *a, const char *s)
+{
+    sq_args_addn(a, s, strlen(s));
+}
+
+static int
+keep_owned(struct sq_args *a, char *s)
+{
+    if (s == NULL) {
+        a->oom = true;
+        return -1;
+    }
+    if (a->nowned + 1 > a->capowned) {
+        size_t cap = a->capowned ? a->capowned * 2 : 16;
+        char **o = sq_realloc(a->owned, cap * sizeof *o);
+        if (o == NULL) {
+            sq_free(s);
+            a->oom = true;
+            return -1;
+        }
+        a->owned = o;
+        a->capowned = cap;
+    }
+    a->owned[a->nowned++] = s;
+    return 0;
+}
+
+void
+sq_args_take(struct sq_args *a, char *s)
+{
+    if (a->oom) {
+        sq_free(s);
+        return;
+    }
+    if (keep_owned(a, s) == 0) {
+        sq_args_add(a, s);
+    }
+}
+
+void
+sq_args_set_take(struct sq_args *a, size_t pos, char *s)
+{
+    if (a->oom || pos >= a->n) {
+        sq_free(s);
+        a->oom = true;
+        return;
+    }
+    if (keep_owned(a, s) == 0) {
+        a->argv[pos] = s;
+        a->lens[pos] = strlen(s);
+    }
+}
+
+void
+sq_args_addf(struct sq_args *a, const char *fmt, ...)
+{
+    va_list ap;
+    char buf[256];
+    int n;
+
+    if (a->oom) {
+        return;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        a->oom = true;
+        return;
+    }
+    if ((size_t)n < sizeof buf) {
+        sq_args_take(a, sq_strdup(buf));
+        return;
+    }
+    {
+        char *s = sq_malloc((size_t)n + 1);
+        if (s == NULL) {
+            a->oom = true;
+            return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        sq_args_take(a, s);
+    }
+}
+
+void
+sq_args_addll(struct sq_args *a, long long v)
+{
+    sq_args_addf(a, "%lld", v);
+}
+
+/* Build "EVALSHA sha 1 meta cfg args..." (or EVAL source ...). */
+static int
+build(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
+      bool eval, const char ***argv_out, size_t **lens_out, int *argc_out,
+      syncq_error *err)
+{
+    size_t argc = 5 + a->n;
+    const char **argv;
+    size_t *lens;
+
+    if (a->oom) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory building call");
+    }
+    argv = sq_malloc(argc * sizeof *argv);
+    lens = sq_malloc(argc * sizeof *lens);
+    if (argv == NULL || lens == NULL) {
+        sq_free(argv);
+        sq_free(lens);
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory building call");
+    }
+    argv[0] = eval ? "EVAL" : "EVALSHA";
+    argv[1] = eval ? sources[id] : shas[id];
+    argv[2] = "1";
+    argv[3] = c->meta_key;
+    argv[4] = c->cfgarg;
+    for (size_t i = 0; i < 5; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    if (eval) {
+        lens[1] = source_lens[id];
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        argv[5 + i] = a->argv[i];
+        lens[5 + i] = a->lens[i];
+    }
+    *argv_out = argv;
+    *lens_out = lens;
+    *argc_out = (int)argc;
+    return SYNCQ_OK;
+}
+
+static int
+script_error(syncq_client *c, enum sq_script_id id, redisReply *r,
+             syncq_error *err)
+{
+    int rc;
+
+    (void)c;
+    if (strncmp(r->str, "NOAUTH", 6) == 0) {
+        rc = sq_fail(err, SYNCQ_EAUTH, "Redis needs a password (NOAUTH)");
+    } else if (strncmp(r->str, "OOM", 3) == 0) {
+        rc = sq_fail(err, SYNCQ_ENOMEM,
+                     "Redis is out of memory (maxmemory reached): %s",
+                     r->str);
+    } else {
+        rc = sq_fail(err, SYNCQ_EPROTO, "%s: %s", script_files[id], r->str);
+    }
+    return rc;
+}
+
+int
+sq_script_call(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
+               redisReply **reply, syncq_error *err)
+{
+    const char **argv = NULL;
+    size_t *lens = NULL;
+    int argc;
+    redisReply *r;
+    int rc;
+
+    *reply = NULL;
+    rc = sq_client_ensure(c, false, NULL, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    rc = build(c, id, a, false, &argv, &lens, &argc, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    r = redisCommandArgv(c->rc, argc, argv, lens);
+    if (r != NULL && r->type == REDIS_REPLY_ERROR &&
+        strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        /* Script cache flushed: EVAL sends the source and caches it. */
+        freeReplyObject(r);
+        sq_free(argv);
+        sq_free(lens);
+        rc = build(c, id, a, true, &argv, &lens, &argc, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        r = redisCommandArgv(c->rc, argc, argv, lens);
+    }
+    sq_free(argv);
+    sq_free(lens);
+    if (r == NULL) {
+        rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s", c->url_shown,
+                     c->rc->errstr[0] ? c->rc->errstr : "connection lost");
+        sq_client_drop(c, c->rc->errstr);
+        return rc;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        rc = script_error(c, id, r, err);
+        freeReplyObject(r);
+        return rc;
+    }
+    *reply = r;
+    return SYNCQ_OK;
+}
+
+int
+sq_script_append(syncq_client *c, enum sq_script_id id,
+                 const struct sq_args *a, syncq_error *err)
+{
+    const char **argv = NULL;
+    size_t *lens = NULL;
+    int argc;
+    int rc;
+
+    rc = sq_client_ensure(c, false, NULL, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    rc = build(c, id, a, false, &argv, &lens, &argc, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    rc = redisAppendCommandArgv(c->rc, argc, argv, lens);
+    sq_free(argv);
+    sq_free(lens);
+    if (rc != REDIS_OK) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory queueing a call");
+    }
+    return SYNCQ_OK;
+}
+
+/* Make a script error reply of a pipelined call into an error code.
+ * NOSCRIPT cannot happen in a pipeline right after sq_client_ensure
+ * loaded the scripts, unless someone ran SCRIPT FLUSH in between: then
+ * the caller's retry reconnects (we drop the connection here). */
+int sq_script_reply_check(syncq_client *c, enum sq_script_id id,
+                          redisReply *r, syncq_error *err);
+
+int
+sq_script_reply_check(syncq_client *c, enum sq_script_id id, redisReply *r,
+                      syncq_error *err)
+{
+    if (r->type != REDIS_REPLY_ERROR) {
+        return SYNCQ_OK;
+    }
+    if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        sq_client_drop(c, "NOSCRIPT");
+        return sq_fail(err, SYNCQ_ECONN,
+                       "broker scripts were flushed; reconnecting");
+    }
+    return script_error(c, id, r, err);
+}

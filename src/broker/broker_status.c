@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * broker_status.c: the broker overview behind `syncq status`: queue
+ * depths per priority (every priority list counted, C41), delayed,
+ * active, dead-letter, workers, Redis version and eviction policy.
+ */
+#include "broker/broker.h"
+#include "core/sq_error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int
+syncq_broker_status(syncq_client *c, json_t **out, syncq_error *err)
+{
+    char key[256];
+    redisReply *qs = NULL;
+    redisReply *r = NULL;
+    json_t *o, *queues;
+    int rc;
+    const char *ns_end;
+
+    *out = NULL;
+    rc = sq_client_cmd(c, &qs, err, "SMEMBERS %s",
+                       sq_key(c, key, sizeof key, "queues"));
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    o = json_object();
+    queues = json_object();
+    json_object_set_new(o, "url", json_string(c->url_shown));
+    json_object_set_new(o, "redis_version", json_string(c->redis_version));
+    ns_end = strchr(c->prefix + 1, '}');
+    json_object_set_new(o, "namespace",
+                        json_stringn(c->prefix + 1,
+                                     ns_end ? (size_t)(ns_end - c->prefix - 1)
+                                            : 0));
+    /* Pipeline LLEN of every priority list of every queue. */
+    for (size_t i = 0; i < qs->elements; i++) {
+        for (int p = 10; p >= 0; p--) {
+            redisAppendCommand(c->rc, "LLEN %s",
+                               sq_key(c, key, sizeof key, "q:%s:%d",
+                                      qs->element[i]->str, p));
+        }
+    }
+    for (size_t i = 0; i < qs->elements && rc == SYNCQ_OK; i++) {
+        json_t *q = json_object();
+        json_t *byp = json_object();
+        long long total = 0;
+        for (int p = 10; p >= 0; p--) {
+            rc = sq_client_read_reply(c, &r, err);
+            if (rc != SYNCQ_OK) {
+                break;
+            }
+            if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
+                char pk[8];
+                snprintf(pk, sizeof pk, "%d", p);
+                json_object_set_new(byp, pk, json_integer(r->integer));
+                total += r->integer;
+            }
+            freeReplyObject(r);
+            r = NULL;
+        }
+        json_object_set_new(q, "ready", json_integer(total));
+        json_object_set_new(q, "by_priority", byp);
+        json_object_set_new(queues, qs->element[i]->str, q);
+    }
+    freeReplyObject(qs);
+    if (rc != SYNCQ_OK) {
+        json_decref(queues);
+        json_decref(o);
+        return rc;
+    }
+    json_object_set_new(o, "queues", queues);
+    {
+        static const struct {
+            const char *key;
+            const char *cmd;
+        } counts[] = {{"delayed", "ZCARD"}, {"active", "ZCARD"},
+                      {"dlq", "ZCARD"}};
+        static const char *names[] = {"delayed", "active", "dead"};
+        for (size_t i = 0; i < 3; i++) {
+            rc = sq_client_cmd(c, &r, err, "%s %s", counts[i].cmd,
+                               sq_key(c, key, sizeof key, "%s",
+                                      counts[i].key));
+            if (rc != SYNCQ_OK) {
+                json_decref(o);
+                return rc;
+            }
+            json_object_set_new(o, names[i], json_integer(r->integer));
+            freeReplyObject(r);
+        }
+    }
+    /* Workers alive: heartbeat keys that still exist. */
+    rc = sq_client_cmd(c, &r, err, "ZRANGE %s 0 -1",
+                       sq_key(c, key, sizeof key, "workers"));
+    if (rc == SYNCQ_OK) {
+        long long alive = 0;
+        for (size_t i = 0; i < r->elements; i++) {
+            redisReply *e = NULL;
+            if (sq_client_cmd(c, &e, NULL, "EXISTS %s",
+                              sq_key(c, key, sizeof key, "w:%s",
+                                     r->element[i]->str)) == SYNCQ_OK) {
+                alive += e->integer;
+                freeReplyObject(e);
+            }
+        }
+        json_object_set_new(o, "workers", json_integer(alive));
+        freeReplyObject(r);
+    }
+    if (sq_client_cmd(c, &r, NULL, "CONFIG GET maxmemory-policy") ==
+            SYNCQ_OK &&
+        r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        json_object_set_new(o, "maxmemory_policy",
+                            json_string(r->element[1]->str));
+    }
+    freeReplyObject(r);
+    *out = o;
+    return SYNCQ_OK;
+}

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * broker_task.c: read, list, cancel and wait for tasks (producer side).
+ */
+#include "broker/broker.h"
+#include "core/sq_alloc.h"
+#include "core/sq_error.h"
+#include "core/sq_time.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int
+check_id(const char *id, syncq_error *err)
+{
+    if (id == NULL || id[0] == '\0') {
+        return sq_fail(err, SYNCQ_EINVAL, "task id is empty");
+    }
+    if (strlen(id) > 64) {
+        return sq_fail(err, SYNCQ_EINVAL, "task id is over 64 bytes");
+    }
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+        if (*p <= ' ' || *p == 0x7f) {
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "task id contains a space or control character");
+        }
+    }
+    return SYNCQ_OK;
+}
+
+int
+syncq_task_info(syncq_client *c, const char *id, json_t **out,
+                syncq_error *err)
+{
+    char key[256];
+    redisReply *r = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = check_id(id, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    sq_key(c, key, sizeof key, "t:%s", id);
+    rc = sq_client_cmd(c, &r, err, "HGETALL %s", key);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        freeReplyObject(r);
+        return sq_fail(err, SYNCQ_ENOTFOUND,
+                       "no task %s (unknown id, or its result expired)", id);
+    }
+    *out = sq_record_to_json(id, r->element, r->elements,
+                             c->result_expires_ms);
+    freeReplyObject(r);
+    if (*out == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory reading task");
+    }
+    return SYNCQ_OK;
+}
+
+static const char *list_states[] = {"PENDING", "RECEIVED", "STARTED",
+                                    "PROGRESS", "RETRY",   "SUCCESS",
+                                    "FAILURE", "REVOKED",  "EXPIRED",
+                                    "SKIPPED", "DEAD"};
+
+static bool
+known_state(const char *s)
+{
+    for (size_t i = 0; i < sizeof list_states / sizeof list_states[0]; i++) {
+        if (strcmp(s, list_states[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+struct lister {
+    syncq_client *c;
+    const syncq_task_filter *f;
+    json_t *out;
+    size_t skipped, limit;
+};
+
+/* Fetch records of `ids` (pipelined HGETALL) and keep the matching ones. */
+static int
+consider(struct lister *L, redisReply **ids, size_t n, syncq_error *err)
+{
+    char key[256];
+    int rc = SYNCQ_OK;
+
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i]->type == REDIS_REPLY_STRING) {
+            sq_key(L->c, key, sizeof key, "t:%s", ids[i]->str);
+            redisAppendCommand(L->c->rc, "HGETALL %s", key);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        json_t *t;
+        const char *st, *q, *nm;
+        if (ids[i]->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+        rc = sq_client_read_reply(L->c, &r, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+            freeReplyObject(r);
+            continue;
+        }
+        t = sq_record_to_json(ids[i]->str, r->element, r->elements,
+                              L->c->result_expires_ms);
+        freeReplyObject(r);
+        if (t == NULL) {
+            continue;
+        }
+        st = json_string_value(json_object_get(t, "state"));
+        q = json_string_value(json_object_get(t, "queue"));
+        nm = json_string_value(json_object_get(t, "name"));
+        if ((L->f->state && (!st || strcmp(st, L->f->state))) ||
+            (L->f->queue && (!q || strcmp(q, L->f->queue))) ||
+            (L->f->name && (!nm || strcmp(nm, L->f->name))) ||
+            json_array_size(L->out) >= L->limit) {
+            json_decref(t);
+            continue;
+        }
+        if (L->skipped < L->f->offset) {
+            L->skipped++;
+            json_decref(t);
+            continue;
+        }
+        json_array_append_new(L->out, t);
+    }
+    return SYNCQ_OK;
+}
+
+/* Scan one source (a list or sorted set) in pages. */
+static int
+scan_source(struct lister *L, const char *cmd, const char *key,
+            syncq_error *err)
+{
+    const long page = 500;
+
+    for (long start = 0; json_array_size(L->out) < L->limit; start += page) {
+        redisReply *r = NULL;
+        int rc = sq_client_cmd(L->c, &r, err, "%s %s %ld %ld", cmd, key, start,
+                               start + page - 1);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+            freeReplyObject(r);
+            return SYNCQ_OK;
+        }
+        rc = consider(L, r->element, r->elements, err);
+        {
+            size_t got = r->elements;
+            freeReplyObject(r);
+            if (rc != SYNCQ_OK || got < (size_t)page) {
+                return rc;
+            }
+        }
+        if (start > 1000000) {
+            return SYNCQ_OK; /* bound the scan */
+        }
+    }
+    return SYNCQ_OK;
+}
+
+int
+syncq_task_list(syncq_client *c, const syncq_task_filter *f, json_t **out,
+                syncq_error *err)
+{
+    syncq_task_filter none = {0};
+    struct lister L;
+    char key[256];
+    redisReply *qs = NULL;
+    int rc;
+    bool want_pending, want_active, want_final, want_dead, want_delayed;
+
+    *out = NULL;
+    if (f == NULL) {
+        f = &none;
+    }
+    if (f->state != NULL && !known_state(f->state)) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "unknown state '%.32s' (PENDING RECEIVED STARTED "
+                       "PROGRESS RETRY SUCCESS FAILURE REVOKED EXPIRED "
+                       "SKIPPED DEAD)",
+                       f->state);
+    }
+    if (f->queue != NULL && syncq_queue_name_check(f->queue, err) != 0) {
+        return SYNCQ_EINVAL;
+    }
+    L.c = c;
+    L.f = f;
+    L.skipped = 0;
+    L.limit = f->limit ? f->limit : 100;
+    L.out = json_array();
+    if (L.out == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    want_pending = !f->state || !strcmp(f->state, "PENDING");
+    want_delayed = want_pending || !strcmp(f->state, "RETRY");
+    want_active = !f->state || !strcmp(f->state, "RECEIVED") ||
+                  !strcmp(f->state, "STARTED") ||
+                  !strcmp(f->state, "PROGRESS");
+    want_dead = !f->state || !strcmp(f->state, "DEAD");
+    want_final = !f->state || (sq_state_is_final(f->state) && !want_dead);
+
+    rc = SYNCQ_OK;
+    if (want_active) {
+        rc = scan_source(&L, "ZRANGE", sq_key(c, key, sizeof key, "active"),
+                         err);
+    }
+    if (rc == SYNCQ_OK && want_pending) {
+        rc = sq_client_cmd(c, &qs, err, "SMEMBERS %s",
+                           sq_key(c, key, sizeof key, "queues"));
+        for (size_t i = 0; rc == SYNCQ_OK && qs && i < qs->elements; i++) {
+            if (f->queue && strcmp(f->queue, qs->element[i]->str) != 0) {
+                continue;
+            }
+            for (int pri = 10; pri >= 0 && rc == SYNCQ_OK; pri--) {
+                /* LRANGE from the consumer's end is not possible; list
+                 * the queue in storage order (newest first). */
+                rc = scan_source(&L, "LRANGE",
+                                 sq_key(c, key, sizeof key, "q:%s:%d",
+                                        qs->element[i]->str, pri),
+                                 err);
+            }
+        }
+        freeReplyObject(qs);
+    }
+    if (rc == SYNCQ_OK && want_delayed) {
+        rc = scan_source(&L, "ZRANGE", sq_key(c, key, sizeof key, "delayed"),
+                         err);
+    }
+    if (rc == SYNCQ_OK && want_final) {
+        rc = scan_source(&L, "LRANGE", sq_key(c, key, sizeof key, "recent"),
+                         err);
+    }
+    if (rc == SYNCQ_OK && want_dead) {
+        rc = scan_source(&L, "ZRANGE", sq_key(c, key, sizeof key, "dlq"), err);
+    }
+    if (rc != SYNCQ_OK) {
+        json_decref(L.out);
+        return rc;
+    }
+    *out = L.out;
+    return SYNCQ_OK;
+}
+
+int
+syncq_task_revoke(syncq_client *c, const char *id, const char *who,
+                  int *outcome, char state_out[16], syncq_error *err)
+{
+    struct sq_args a;
+    redisReply *r = NULL;
+    int rc;
+    const char *what;
+
+    if (outcome != NULL) {
+        *outcome = -1;
+    }
+    if (state_out != NULL) {
+        state_out[0] = '\0';
+    }
+    rc = check_id(id, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    sq_args_init(&a);
+    sq_args_add(&a, id);
+    sq_args_add(&a, who != NULL ? who : "api");
+    rc = sq_script_call(c, SQ_SCRIPT_REVOKE, &a, &r, err);
+    sq_args_cleanup(&a);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        return sq_fail(err, SYNCQ_EPROTO, "revoke: unexpected reply");
+    }
+    what = r->element[0]->str;
+    if (state_out != NULL && r->element[1]->type == REDIS_REPLY_STRING) {
+        snprintf(state_out, 16, "%s", r->element[1]->str);
+    }
+    if (strcmp(what, "unknown") == 0) {
+        rc = sq_fail(err, SYNCQ_ENOTFOUND,
+                     "no task %s (unknown id, or its result expired)", id);
+    } else if (outcome != NULL) {
+        *outcome = strcmp(what, "requested") == 0 ? SYNCQ_REVOKE_REQUESTED
+                   : strcmp(what, "final") == 0   ? SYNCQ_REVOKE_FINAL
+                                                  : SYNCQ_REVOKE_DONE;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int
+syncq_task_wait(syncq_client *c, const char *id, int64_t timeout_ms,
+                json_t **out, syncq_error *err)
+{
+    int64_t deadline = sq_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t delay = 1;
+
+    if (out != NULL) {
+        *out = NULL;
+    }
+    for (;;) {
+        json_t *t = NULL;
+        int rc = syncq_task_info(c, id, &t, err);
+        const char *state;
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        state = json_string_value(json_object_get(t, "state"));
+        if (sq_state_is_final(state)) {
+            if (out != NULL) {
+                *out = t;
+            } else {
+                json_decref(t);
+            }
+            return SYNCQ_OK;
+        }
+        if (timeout_ms >= 0 && sq_mono_ms() >= deadline) {
+            if (out != NULL) {
+                *out = t;
+            } else {
+                json_decref(t);
+            }
+            return sq_fail(err, SYNCQ_ETIMEDOUT,
+                           "task %s still %s after %lld ms", id,
+                           state ? state : "?", (long long)timeout_ms);
+        }
+        json_decref(t);
+        sq_sleep_ms(delay);
+        delay = delay * 2 > 100 ? 100 : delay * 2;
+    }
+}

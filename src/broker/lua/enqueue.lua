@@ -1,0 +1,26 @@
+-- SPDX-License-Identifier: MIT
+--
+-- enqueue.lua: create one or many tasks atomically (DESIGN contract 1).
+-- Either every task of the call exists completely (record + queue entry,
+-- or delayed-set entry) or, if the script errors, none does.
+--
+-- KEYS[1]  <prefix>meta
+-- ARGV[1]  config (see lib.lua)
+-- ARGV[2]  n: number of tasks in this call
+-- then, per task, a run of arguments:
+--   id         task id (UUID)
+--   queue      queue name (validated by the client)
+--   pri        priority 0..10
+--   eta        0 = run now; "+<ms>" = countdown from Redis time; else the
+--              absolute ETA in epoch ms
+--   exp        0 = never expires; "+<ms>" relative; else absolute epoch ms
+--   uniq       unique key, or "" (deduplication window)
+--   uniq_ms    window of the unique key in ms
+--   nf         number of field/value pairs that follow
+--   f1 v1 ...  record fields (name, args, kwargs, maxr, tl, stl, batch, ...)
+-- Reply: a flat array, per task: id, status ("new" | "dup" | "expired").
+--   "dup": the unique key was taken; id is the first task's id.
+-- Errors: "ERR syncq: ..." on malformed arguments (nothing is written:
+--   arguments are checked before the first write).
+
+return enqueue_runs(3, tonumber(ARGV[2]))

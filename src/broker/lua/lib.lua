@@ -1,0 +1,361 @@
+-- SPDX-License-Identifier: MIT
+--
+-- lib.lua: prelude prepended to every broker script at load time (it is
+-- not a script of its own). Redis scripts cannot share functions, so the
+-- runner (broker_script.c) sends "lib.lua .. <op>.lua" as one script.
+--
+-- Calling convention of every script:
+--   KEYS[1]  "<prefix>meta", e.g. "{syncq}:meta". Every other key is
+--            "<prefix>..." and so shares the namespace's hash tag: one
+--            Redis Cluster slot per namespace (docs/redis-keys.md).
+--   ARGV[1]  config "events_maxlen|result_expires_ms|max_deliveries|
+--            recent_max", sent by the client on every call so clients
+--            with different settings never fight over a stored copy.
+-- Time comes from the Redis server (TIME), so every machine agrees on
+-- ETAs and lease deadlines whatever its own clock says.
+
+local P = string.sub(KEYS[1], 1, -5)
+local CFG = {}
+do
+    local i = 1
+    for v in string.gmatch(ARGV[1], '([^|]+)') do
+        CFG[i] = tonumber(v)
+        i = i + 1
+    end
+end
+local EVMAX = CFG[1] or 100000
+local RESULT_TTL = CFG[2] or 86400000
+local MAX_DELIVERIES = CFG[3] or 5
+local RECENT_MAX = CFG[4] or 100000
+
+local NOW
+do
+    local t = redis.call('TIME')
+    NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local MINUTE = math.floor(NOW / 60000)
+
+local TERMINAL = {SUCCESS = true, FAILURE = true, REVOKED = true,
+                  EXPIRED = true, SKIPPED = true}
+-- Runtime and wait histograms: upper bounds in ms (Prometheus "le").
+local BUCKETS = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+                 30000, 60000, 300000, 1800000}
+
+local function tkey(id) return P .. 't:' .. id end
+local function qkey(q, pri) return P .. 'q:' .. q .. ':' .. pri end
+
+local function event(kind, id, ...)
+    if EVMAX > 0 then
+        redis.call('XADD', P .. 'events', 'MAXLEN', '~', EVMAX, '*',
+                   'e', kind, 'id', id, 't', NOW, ...)
+    end
+end
+
+-- Counters: lifetime (stats) and per-minute buckets kept two hours.
+local function stat(kind, q, name, n)
+    n = n or 1
+    local f = kind .. '|' .. q .. '|' .. name
+    redis.call('HINCRBY', P .. 'stats', f, n)
+    local mk = P .. 'm:' .. MINUTE
+    if redis.call('HINCRBY', mk, f, n) == n then
+        redis.call('PEXPIRE', mk, 7200000)
+    end
+end
+
+local function bucket_of(ms)
+    for _, le in ipairs(BUCKETS) do
+        if ms <= le then return tostring(le) end
+    end
+    return 'inf'
+end
+
+-- Record a duration sample (runtime or wait) into the histogram counters.
+local function observe(kind, q, name, ms)
+    if ms < 0 then ms = 0 end
+    local base = kind .. '|' .. q .. '|' .. name
+    redis.call('HINCRBY', P .. 'stats', base .. '|sum', ms)
+    redis.call('HINCRBY', P .. 'stats', base .. '|count', 1)
+    redis.call('HINCRBY', P .. 'stats', base .. '|le|' .. bucket_of(ms), 1)
+    local mk = P .. 'm:' .. MINUTE
+    redis.call('HINCRBY', mk, base .. '|sum', ms)
+    if redis.call('HINCRBY', mk, base .. '|count', 1) == 1 then
+        redis.call('PEXPIRE', mk, 7200000)
+    end
+end
+
+local function wake(q, n)
+    if n <= 0 then return end
+    if n > 64 then n = 64 end
+    local wk = P .. 'wake:' .. q
+    local toks = {}
+    for i = 1, n do toks[i] = '1' end
+    redis.call('LPUSH', wk, unpack(toks))
+    redis.call('LTRIM', wk, 0, 63)
+end
+
+-- Push task `id` onto its ready list. front=true puts it next in line
+-- (redelivery keeps its place); otherwise it joins the back (FIFO).
+local function push_ready(id, q, pri, front)
+    if front then
+        redis.call('RPUSH', qkey(q, pri), id)
+    else
+        redis.call('LPUSH', qkey(q, pri), id)
+    end
+end
+
+-- Finish a task record: terminal state, TTL, recent list, counters,
+-- batch bookkeeping. `extra` is a flat list of field/value pairs.
+local batch_done -- forward declaration (defined below)
+
+local EVENT_OF = {SUCCESS = 'task-succeeded', FAILURE = 'task-failed',
+                  REVOKED = 'task-revoked', EXPIRED = 'task-expired',
+                  SKIPPED = 'task-skipped'}
+local STAT_OF = {SUCCESS = 'succeeded', FAILURE = 'failed',
+                 REVOKED = 'revoked', EXPIRED = 'expired', SKIPPED = 'skipped'}
+
+-- `evf` is a flat list of extra event fields (may be nil).
+local function finish(id, state, extra, evf)
+    local k = tkey(id)
+    local h = redis.call('HMGET', k, 'queue', 'name', 'batch')
+    local q, name, batch = h[1] or '?', h[2] or '?', h[3]
+    local fields = {'state', state, 'dt', NOW}
+    for i = 1, #extra do fields[#fields + 1] = extra[i] end
+    redis.call('HSET', k, unpack(fields))
+    redis.call('HDEL', k, 'lease', 'worker', 'revoke')
+    redis.call('ZREM', P .. 'active', id)
+    local ttl = tonumber(redis.call('HGET', k, 'rexp') or '') or RESULT_TTL
+    redis.call('PEXPIRE', k, ttl)
+    redis.call('LPUSH', P .. 'recent', id)
+    if RECENT_MAX > 0 and redis.call('LLEN', P .. 'recent') > RECENT_MAX + 100 then
+        redis.call('LTRIM', P .. 'recent', 0, RECENT_MAX - 1)
+    end
+    stat(STAT_OF[state] or 'finished', q, name, 1)
+    event(EVENT_OF[state] or 'task-finished', id, 'name', name, 'q', q,
+          unpack(evf or {}))
+    if batch and batch ~= '' then
+        batch_done(batch, state == 'SUCCESS' or state == 'SKIPPED')
+    end
+end
+
+-- Park task `id` in the dead-letter queue with `reason`. Dead records
+-- never expire: nothing leaves the DLQ without a command.
+local function to_dead(id, reason, extra)
+    local k = tkey(id)
+    local h = redis.call('HMGET', k, 'queue', 'name', 'batch')
+    local fields = {'state', 'DEAD', 'dead_reason', reason, 'dead_at', NOW,
+                    'dt', NOW}
+    for i = 1, #(extra or {}) do fields[#fields + 1] = extra[i] end
+    redis.call('HSET', k, unpack(fields))
+    redis.call('HDEL', k, 'lease', 'worker', 'revoke')
+    redis.call('ZREM', P .. 'active', id)
+    redis.call('PERSIST', k)
+    redis.call('ZADD', P .. 'dlq', NOW, id)
+    stat('dead', h[1] or '?', h[2] or '?', 1)
+    event('task-dead', id, 'reason', reason)
+    if h[3] and h[3] ~= '' then batch_done(h[3], false) end
+end
+
+-- Create a task record and queue it (shared by enqueue and by the batch
+-- completion callback). spec: {id, queue, pri, eta_ms, exp_ms, fields}.
+-- Returns the state it was created in.
+local function create_task(id, q, pri, eta, exp, fields)
+    local k = tkey(id)
+    local f = {'queue', q, 'pri', pri, 'ct', NOW}
+    for i = 1, #fields do f[#f + 1] = fields[i] end
+    local state = 'PENDING'
+    if exp > 0 and exp <= NOW then
+        state = 'EXPIRED'
+    end
+    f[#f + 1] = 'state'
+    f[#f + 1] = state
+    if eta > NOW then
+        f[#f + 1] = 'eta'
+        f[#f + 1] = eta
+    end
+    if exp > 0 then
+        f[#f + 1] = 'exp'
+        f[#f + 1] = exp
+    end
+    redis.call('HSET', k, unpack(f))
+    local name = redis.call('HGET', k, 'name') or '?'
+    stat('sent', q, name, 1)
+    event('task-sent', id, 'name', name, 'q', q, 'pri', pri)
+    if state == 'EXPIRED' then
+        finish(id, 'EXPIRED', {'err_class', 'expired',
+                               'err_msg', 'expired before it was sent'})
+        return state
+    end
+    if eta > NOW then
+        redis.call('ZADD', P .. 'delayed', eta, id)
+    else
+        push_ready(id, q, pri, false)
+    end
+    return state
+end
+
+-- Fire the batch's completion once every chunk has ended.
+local function batch_check(batch)
+    local bk = P .. 'b:' .. batch
+    local b = redis.call('HMGET', bk, 'total', 'done', 'failed', 'cb_id',
+                         'cb_name', 'cb_queue', 'cb_kwargs')
+    local total = tonumber(b[1]) or 0
+    local finished = (tonumber(b[2]) or 0) + (tonumber(b[3]) or 0)
+    if finished >= total and redis.call('HSETNX', bk, 'finished_at', NOW) == 1 then
+        event('batch-finished', batch, 'total', total, 'done', b[2] or 0,
+              'failed', b[3] or 0)
+        if b[4] and b[4] ~= '' then
+            -- The completion callback: created exactly once (HSETNX above)
+            -- even when the last two chunks finish in parallel.
+            local kw = {}
+            if b[7] and b[7] ~= '' then kw = cjson.decode(b[7]) end
+            kw['batch_id'] = batch
+            kw['total'] = total
+            kw['succeeded'] = tonumber(b[2]) or 0
+            kw['failed'] = tonumber(b[3]) or 0
+            create_task(b[4], b[6] or 'default', 5, 0, 0,
+                        {'name', b[5], 'kwargs', cjson.encode(kw),
+                         'parent', batch})
+            wake(b[6] or 'default', 1)
+        end
+    end
+end
+
+batch_done = function(batch, ok)
+    local bk = P .. 'b:' .. batch
+    if redis.call('EXISTS', bk) == 0 then return end
+    redis.call('HINCRBY', bk, ok and 'done' or 'failed', 1)
+    batch_check(batch)
+end
+
+-- Move due delayed tasks (ETA reached) to their ready lists.
+-- Returns how many were promoted.
+local function promote_due(limit)
+    local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', NOW,
+                           'LIMIT', 0, limit)
+    local woke = {}
+    for _, id in ipairs(due) do
+        redis.call('ZREM', P .. 'delayed', id)
+        local h = redis.call('HMGET', tkey(id), 'queue', 'pri', 'state')
+        if h[1] and h[3] and not TERMINAL[h[3]] and h[3] ~= 'DEAD' then
+            redis.call('HSET', tkey(id), 'state', 'PENDING')
+            push_ready(id, h[1], h[2] or '5', false)
+            woke[h[1]] = (woke[h[1]] or 0) + 1
+        end
+    end
+    for q, n in pairs(woke) do wake(q, n) end
+    return #due
+end
+
+-- Leases whose deadline passed: the holder died or stalled. The task
+-- goes back to the front of its queue with lost+1, or to the dead-letter
+-- queue once it was lost MAX_DELIVERIES times (a poison task).
+local function requeue_expired(limit)
+    local gone = redis.call('ZRANGEBYSCORE', P .. 'active', '-inf', NOW,
+                            'LIMIT', 0, limit)
+    for _, id in ipairs(gone) do
+        local k = tkey(id)
+        local h = redis.call('HMGET', k, 'queue', 'pri', 'name', 'revoke',
+                             'state', 'worker')
+        redis.call('ZREM', P .. 'active', id)
+        if not h[1] then
+            -- record vanished (should not happen): nothing to requeue
+        elseif h[4] == '1' then
+            finish(id, 'REVOKED', {'err_class', 'revoked',
+                   'err_msg', 'cancelled while its worker was lost'})
+        else
+            local lost = redis.call('HINCRBY', k, 'lost', 1)
+            stat('lease_expired', h[1], h[3] or '?', 1)
+            local hist = redis.call('HGET', k, 'errors')
+            local errs = hist and cjson.decode(hist) or {}
+            errs[#errs + 1] = {class = 'worker_lost', message =
+                'lease expired (worker ' .. (h[6] or '?') .. ' stopped heartbeating)',
+                at = NOW}
+            redis.call('HSET', k, 'errors', cjson.encode(errs))
+            if lost >= MAX_DELIVERIES then
+                to_dead(id, 'worker_lost', {'err_class', 'worker_lost',
+                    'err_msg', 'lost ' .. lost .. ' times (lease expired)'})
+            else
+                redis.call('HSET', k, 'state', 'PENDING')
+                redis.call('HDEL', k, 'lease', 'worker')
+                push_ready(id, h[1], h[2] or '5', true)
+                wake(h[1], 1)
+                event('task-lost', id, 'lost', lost)
+            end
+        end
+    end
+    return #gone
+end
+
+-- Flat HGETALL of a task as a Lua table of pairs (for replies).
+local function record(id)
+    return redis.call('HGETALL', tkey(id))
+end
+
+-- The enqueue loop shared by enqueue.lua and batch.lua. Reads `n` task
+-- runs from ARGV starting at index `pos` (layout: enqueue.lua header).
+-- Checks every run before writing anything. Returns the reply array or
+-- an error reply.
+local function enqueue_runs(pos, n)
+    if not n or n < 0 then
+        return redis.error_reply('ERR syncq: bad task count')
+    end
+    local runs = {}
+    for t = 1, n do
+        local nf = tonumber(ARGV[pos + 7])
+        if not nf or pos + 7 + 2 * nf > #ARGV then
+            return redis.error_reply('ERR syncq: malformed task ' .. t)
+        end
+        runs[t] = pos
+        pos = pos + 8 + 2 * nf
+    end
+    local function abs_ms(v)
+        if v == '0' or v == '' then return 0 end
+        if string.sub(v, 1, 1) == '+' then
+            return NOW + (tonumber(string.sub(v, 2)) or 0)
+        end
+        return tonumber(v) or 0
+    end
+    local reply = {}
+    local woke = {}
+    local seen_queues = {}
+    for t = 1, n do
+        local p = runs[t]
+        local id, q, pri = ARGV[p], ARGV[p + 1], ARGV[p + 2]
+        local eta, exp = abs_ms(ARGV[p + 3]), abs_ms(ARGV[p + 4])
+        local uniq, uniq_ms = ARGV[p + 5], tonumber(ARGV[p + 6]) or 3600000
+        local nf = tonumber(ARGV[p + 7])
+        local dup = nil
+        if uniq ~= '' then
+            local uk = P .. 'u:' .. uniq
+            if not redis.call('SET', uk, id, 'NX', 'PX', uniq_ms) then
+                dup = redis.call('GET', uk)
+            end
+        end
+        if dup then
+            reply[#reply + 1] = dup
+            reply[#reply + 1] = 'dup'
+        else
+            local fields = {}
+            for i = 0, nf - 1 do
+                fields[#fields + 1] = ARGV[p + 8 + 2 * i]
+                fields[#fields + 1] = ARGV[p + 9 + 2 * i]
+            end
+            if uniq ~= '' then
+                fields[#fields + 1] = 'uniq'
+                fields[#fields + 1] = uniq
+            end
+            local state = create_task(id, q, pri, eta, exp, fields)
+            if not seen_queues[q] then
+                seen_queues[q] = true
+                redis.call('SADD', P .. 'queues', q)
+            end
+            if state == 'PENDING' and eta <= NOW then
+                woke[q] = (woke[q] or 0) + 1
+            end
+            reply[#reply + 1] = id
+            reply[#reply + 1] = (state == 'EXPIRED') and 'expired' or 'new'
+        end
+    end
+    for q, c in pairs(woke) do wake(q, c) end
+    return reply
+end

@@ -1,0 +1,133 @@
+-- SPDX-License-Identifier: MIT
+--
+-- settle.lua: record outcomes of leased tasks, many per call (DESIGN
+-- contract 3). Every op carries the lease token it was given; an op whose
+-- token is not the task's current one changes nothing and is answered
+-- "stale" (fencing: a slow worker whose lease was taken over cannot
+-- overwrite the outcome).
+--
+-- KEYS[1]  <prefix>meta
+-- ARGV[1]  config (see lib.lua)
+-- ARGV[2]  number of ops; then per op: kind, id, token, and by kind:
+--   ok       result_json runtime_ms              -> SUCCESS
+--   fail     class message runtime_ms dead(0|1)  -> FAILURE (+ DLQ if dead)
+--   retry    class message runtime_ms delay_ms   -> RETRY, delayed set
+--   requeue  reason(shutdown|worker_lost|timeout) -> back to its queue
+--            (worker_lost/timeout count as a lost delivery; DLQ at max)
+--   start    -                                   -> STARTED (prefetched)
+--   revoked  message runtime_ms                  -> REVOKED
+-- Reply: flat array, one status per op: "ok" | "stale" | "gone".
+
+local nops = tonumber(ARGV[2])
+local NARGS = {ok = 2, fail = 4, retry = 4, requeue = 1, start = 0,
+               revoked = 2}
+local pos = 3
+local ops = {}
+for i = 1, nops do
+    local kind = ARGV[pos]
+    local na = NARGS[kind]
+    if not na or pos + 2 + na > #ARGV then
+        return redis.error_reply('ERR syncq: malformed settle op ' .. i)
+    end
+    ops[i] = pos
+    pos = pos + 3 + na
+end
+
+local function push_error(k, class, msg)
+    local hist = redis.call('HGET', k, 'errors')
+    local errs = hist and cjson.decode(hist) or {}
+    local attempt = tonumber(redis.call('HGET', k, 'attempt') or '0') or 0
+    errs[#errs + 1] = {class = class, message = msg, at = NOW,
+                       attempt = attempt}
+    -- keep the last 20 attempts' errors
+    while #errs > 20 do table.remove(errs, 1) end
+    redis.call('HSET', k, 'errors', cjson.encode(errs))
+end
+
+local reply = {}
+for i = 1, nops do
+    local p = ops[i]
+    local kind, id, token = ARGV[p], ARGV[p + 1], ARGV[p + 2]
+    local k = tkey(id)
+    local h = redis.call('HMGET', k, 'lease', 'queue', 'name', 'pri', 'state')
+    if not h[5] then
+        reply[i] = 'gone'
+    elseif h[1] ~= token then
+        reply[i] = 'stale'
+        stat('lease_lost', h[2] or '?', h[3] or '?', 1)
+    else
+        local q, name = h[2], h[3]
+        reply[i] = 'ok'
+        if kind == 'ok' then
+            local rt = tonumber(ARGV[p + 4]) or 0
+            local f = {'rt', rt}
+            if ARGV[p + 3] ~= '' then
+                f[#f + 1] = 'result'
+                f[#f + 1] = ARGV[p + 3]
+            end
+            observe('runtime', q, name, rt)
+            finish(id, 'SUCCESS', f, {'rt', rt})
+        elseif kind == 'fail' then
+            local rt = tonumber(ARGV[p + 5]) or 0
+            push_error(k, ARGV[p + 3], ARGV[p + 4])
+            observe('runtime', q, name, rt)
+            if ARGV[p + 6] == '1' then
+                stat('failed', q, name, 1)
+                to_dead(id, ARGV[p + 3], {'err_class', ARGV[p + 3],
+                        'err_msg', ARGV[p + 4], 'rt', rt})
+            else
+                finish(id, 'FAILURE', {'err_class', ARGV[p + 3],
+                       'err_msg', ARGV[p + 4], 'rt', rt},
+                       {'class', ARGV[p + 3]})
+            end
+        elseif kind == 'retry' then
+            local rt = tonumber(ARGV[p + 5]) or 0
+            local delay = tonumber(ARGV[p + 6]) or 0
+            push_error(k, ARGV[p + 3], ARGV[p + 4])
+            observe('runtime', q, name, rt)
+            local eta = NOW + delay
+            redis.call('HSET', k, 'state', 'RETRY', 'eta', eta,
+                       'err_class', ARGV[p + 3], 'err_msg', ARGV[p + 4],
+                       'rt', rt)
+            redis.call('HINCRBY', k, 'retries', 1)
+            redis.call('HDEL', k, 'lease', 'worker')
+            redis.call('ZREM', P .. 'active', id)
+            redis.call('ZADD', P .. 'delayed', eta, id)
+            stat('retried', q, name, 1)
+            event('task-retried', id, 'class', ARGV[p + 3], 'eta', eta)
+        elseif kind == 'requeue' then
+            local reason = ARGV[p + 3]
+            redis.call('ZREM', P .. 'active', id)
+            redis.call('HDEL', k, 'lease', 'worker')
+            if reason == 'shutdown' then
+                -- handed back unstarted or interrupted by a warm shutdown:
+                -- not the task's fault, not counted
+                redis.call('HSET', k, 'state', 'PENDING')
+                push_ready(id, q, h[4] or '5', true)
+                wake(q, 1)
+                event('task-requeued', id, 'reason', reason)
+            else
+                local lost = redis.call('HINCRBY', k, 'lost', 1)
+                push_error(k, reason, 'worker child died while running it')
+                stat('lost', q, name, 1)
+                if lost >= MAX_DELIVERIES then
+                    to_dead(id, reason, {'err_class', reason, 'err_msg',
+                            'lost ' .. lost .. ' times (' .. reason .. ')'})
+                else
+                    redis.call('HSET', k, 'state', 'PENDING')
+                    push_ready(id, q, h[4] or '5', true)
+                    wake(q, 1)
+                    event('task-lost', id, 'lost', lost, 'reason', reason)
+                end
+            end
+        elseif kind == 'start' then
+            redis.call('HSET', k, 'state', 'STARTED', 'st', NOW)
+            event('task-started', id)
+        elseif kind == 'revoked' then
+            local rt = tonumber(ARGV[p + 4]) or 0
+            finish(id, 'REVOKED', {'err_class', 'revoked',
+                   'err_msg', ARGV[p + 3], 'rt', rt})
+        end
+    end
+end
+return reply

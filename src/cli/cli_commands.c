@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * cli_commands.c: the table of `syncq` commands. A subsystem adds its
+ * command here (one line) and implements it in cli_<command>.c.
+ */
+#include "cli/cli.h"
+
+int cli_task_create(struct cli *cli);
+int cli_task_info(struct cli *cli);
+int cli_task_list(struct cli *cli);
+int cli_task_cancel(struct cli *cli);
+int cli_task_wait(struct cli *cli);
+int cli_status(struct cli *cli);
+int cli_config_show(struct cli *cli);
+int cli_config_docs(struct cli *cli);
+int cli_version(struct cli *cli);
+
+const struct cli_cmd cli_commands[] = {
+    {"status", cli_status, "broker, queues, workers at a glance"},
+    {"task create", cli_task_create, "create a task, print its id"},
+    {"task info", cli_task_info, "show one task"},
+    {"task list", cli_task_list, "list tasks by state, queue or name"},
+    {"task cancel", cli_task_cancel, "cancel (revoke) tasks at any stage"},
+    {"task wait", cli_task_wait, "wait for a task to finish"},
+    {"config show", cli_config_show, "every setting, its value and source"},
+    {"config docs", cli_config_docs, "settings reference as Markdown"},
+    {"version", cli_version, "print the version"},
+    {NULL, NULL, NULL},
+};

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * sq_config_defs.c: every setting of syncq, one row each (Redis config.c).
+ * Read by the loader, `syncq config show`, docs/configuration.md (generated
+ * by `syncq config docs`) and tests. Add a row here, never a getenv()
+ * elsewhere. Durations: plain numbers are seconds.
+ */
+#include "core/sq_config.h"
+
+#define S(x) (x * 1000LL)
+#define DAY (86400LL * 1000)
+#define BIG (1LL << 50)
+
+const struct sq_cfg_def sq_cfg_defs[] = {
+    /* broker */
+    {"SYNCQ_BROKER_URL", "CELERY_BROKER_URL", SQ_CFG_URL, 0, 0,
+     "redis://127.0.0.1:6379/0", NULL, SQ_CFG_SECRET, "broker",
+     "Redis URL: redis://[user:password@]host:port/db or unix:///path?db=N"},
+    {"SYNCQ_RESULT_BACKEND", "CELERY_RESULT_BACKEND", SQ_CFG_URL, 0, 0, "",
+     NULL, SQ_CFG_SECRET, "broker",
+     "Accepted for compatibility; results live with the task record in the "
+     "broker, so it must be empty or name the broker's Redis"},
+    {"SYNCQ_NAMESPACE", NULL, SQ_CFG_STR, 0, 0, "syncq", NULL, 0, "broker",
+     "Key prefix and Redis Cluster hash tag: keys are {NAMESPACE}:..."},
+    {"SYNCQ_REDIS_TIMEOUT", NULL, SQ_CFG_DURATION, 100, S(600), "5", NULL, 0,
+     "broker", "Connect and command timeout for Redis"},
+    {"SYNCQ_RECONNECT_MAX_DELAY", NULL, SQ_CFG_DURATION, 100, S(300), "10",
+     NULL, 0, "broker", "Cap of the exponential reconnect backoff"},
+    {"SYNCQ_RESULT_EXPIRES", "CELERY_RESULT_EXPIRES", SQ_CFG_DURATION, S(1),
+     3650 * DAY, "1d", NULL, 0, "broker",
+     "How long finished task records and results are kept"},
+    {"SYNCQ_MAX_PAYLOAD", NULL, SQ_CFG_SIZE, 1024, 512LL << 20, "8M", NULL, 0,
+     "broker", "Largest args+kwargs (and result) of one task, in bytes"},
+    {"SYNCQ_EVENTS_MAXLEN", NULL, SQ_CFG_INT, 0, 100000000, "100000", NULL, 0,
+     "broker", "Approximate cap of the events stream (0 disables events)"},
+    {"SYNCQ_MAX_DELIVERIES", NULL, SQ_CFG_INT, 1, 1000, "5", NULL, 0,
+     "broker",
+     "Deliveries (leases that lapsed or whose worker died) before a task "
+     "goes to the dead-letter queue"},
+    {"SYNCQ_LEASE_TIMEOUT", "CELERY_BROKER_VISIBILITY_TIMEOUT",
+     SQ_CFG_DURATION, 500, DAY, "30", NULL, 0, "broker",
+     "Lease length; heartbeats renew it while the task runs"},
+    {"SYNCQ_UNIQUE_WINDOW", NULL, SQ_CFG_DURATION, S(1), 365 * DAY, "1h",
+     NULL, 0, "broker", "Default deduplication window of --unique keys"},
+    {"SYNCQ_TASK_DEFAULT_QUEUE", "CELERY_TASK_DEFAULT_QUEUE", SQ_CFG_STR, 0,
+     0, "default", NULL, 0, "broker", "Queue of tasks with no route"},
+    {"SYNCQ_TASK_MAX_RETRIES", "CELERY_TASK_MAX_RETRIES", SQ_CFG_INT, 0,
+     1000, "3", NULL, 0, "broker", "Default max_retries of a task"},
+
+    /* worker */
+    {"SYNCQ_WORKER_CONCURRENCY", "CELERY_WORKER_CONCURRENCY", SQ_CFG_INT, 1,
+     1024, "4", NULL, 0, "worker", "Child processes of a worker"},
+    {"SYNCQ_WORKER_PREFETCH", "CELERY_WORKER_PREFETCH_MULTIPLIER", SQ_CFG_INT,
+     1, 1000, "1", NULL, 0, "worker",
+     "Tasks leased per child at a time (1: a long task never holds others)"},
+    {"SYNCQ_WORKER_QUEUES", NULL, SQ_CFG_STR, 0, 0,
+     "default,crawler,image_processing,data_sync,batch_processing", NULL, 0,
+     "worker", "Queues served, in order of preference"},
+    {"SYNCQ_TASK_TIME_LIMIT", "CELERY_TASK_TIME_LIMIT", SQ_CFG_DURATION, 0,
+     30 * DAY, "1800", NULL, 0, "worker",
+     "Hard time limit: the child is killed, the task fails with timeout"},
+    {"SYNCQ_TASK_SOFT_TIME_LIMIT", "CELERY_TASK_SOFT_TIME_LIMIT",
+     SQ_CFG_DURATION, 0, 30 * DAY, "1500", NULL, 0, "worker",
+     "Soft time limit: the task is told to stop (SIGUSR1)"},
+    {"SYNCQ_WORKER_MAX_TASKS_PER_CHILD", "CELERY_WORKER_MAX_TASKS_PER_CHILD",
+     SQ_CFG_INT, 0, BIG, "0", NULL, 0, "worker",
+     "Recycle a child after this many tasks (0: never)"},
+    {"SYNCQ_WORKER_MAX_MEMORY_PER_CHILD",
+     "CELERY_WORKER_MAX_MEMORY_PER_CHILD", SQ_CFG_INT, 0, BIG, "0", NULL, 0,
+     "worker", "Recycle a child whose RSS passes this many KB (0: never)"},
+    {"SYNCQ_HEARTBEAT_INTERVAL", NULL, SQ_CFG_DURATION, 100, S(300), "2",
+     NULL, 0, "worker", "Worker heartbeat and lease renewal period"},
+    {"SYNCQ_CANCEL_GRACE", NULL, SQ_CFG_DURATION, 0, S(3600), "10", NULL, 0,
+     "worker", "After a cancel, how long a running task may take to stop"},
+    {"SYNCQ_SHUTDOWN_GRACE", NULL, SQ_CFG_DURATION, 0, S(86400), "30", NULL,
+     0, "worker", "Warm shutdown: how long running tasks may finish"},
+    {"SYNCQ_PLUGINS", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0, "worker",
+     "Comma-separated task plugin .so files loaded by the worker"},
+
+    /* logging */
+    {"SYNCQ_LOG_LEVEL", "CELERY_LOG_LEVEL", SQ_CFG_ENUM, 0, 0, "info",
+     "debug|info|warning|warn|error", 0, "logging", "Log level"},
+    {"SYNCQ_LOG_FORMAT", NULL, SQ_CFG_ENUM, 0, 0, "text", "text|json", 0,
+     "logging", "text (logfmt) or json (one object a line, for ELK)"},
+    {"SYNCQ_LOG_DIR", NULL, SQ_CFG_STR, 0, 0, "logs", NULL, 0, "logging",
+     "Directory of worker.log, beat.log, monitor.log when daemons log to "
+     "files"},
+
+    /* beat */
+    {"SYNCQ_TIMEZONE", "CELERY_TIMEZONE", SQ_CFG_STR, 0, 0, "Asia/Shanghai",
+     NULL, 0, "beat", "Default IANA time zone of schedules"},
+    {"SYNCQ_BEAT_SCHEDULE_FILE", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0, "beat",
+     "Static schedule file loaded when the beat starts"},
+    {"SYNCQ_BEAT_LOCK_TTL", NULL, SQ_CFG_DURATION, S(1), S(600), "10", NULL,
+     0, "beat", "Leader lock lifetime; a dead leader is replaced after it"},
+    {"SYNCQ_BEAT_CATCH_UP_CAP", NULL, SQ_CFG_INT, 1, 100000, "100", NULL, 0,
+     "beat", "Most missed ticks fired by the catch_up policy"},
+
+    /* recovery */
+    {"SYNCQ_RETRY_POLICY_FILE", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0,
+     "recovery", "Retry policies by error class (overrides the defaults)"},
+    {"SYNCQ_CHECKPOINT_HISTORY", NULL, SQ_CFG_INT, 1, 1000, "3", NULL, 0,
+     "recovery", "Checkpoints kept per task"},
+    {"SYNCQ_CHECKPOINT_TTL", NULL, SQ_CFG_DURATION, S(60), 3650 * DAY, "7d",
+     NULL, 0, "recovery", "Checkpoint expiry"},
+    {"SYNCQ_CHECKPOINT_MAX", NULL, SQ_CFG_SIZE, 16, 512LL << 20, "4M", NULL, 0,
+     "recovery", "Largest checkpoint, in bytes"},
+
+    /* monitor */
+    {"SYNCQ_MONITOR_LISTEN", NULL, SQ_CFG_STR, 0, 0, "127.0.0.1:5555", NULL,
+     0, "monitor", "Address of `syncq monitor serve`"},
+    {"SYNCQ_MONITOR_TOKEN", NULL, SQ_CFG_STR, 0, 0, "", NULL, SQ_CFG_SECRET,
+     "monitor", "Bearer token required by the monitor (needed off loopback)"},
+    {"SYNCQ_ALERT_RULES", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0, "monitor",
+     "Alert rules file (empty: the shipped defaults)"},
+    {"SYNCQ_ALERT_WEBHOOK", NULL, SQ_CFG_URL, 0, 0, "", NULL, SQ_CFG_SECRET,
+     "monitor", "URL that receives a JSON POST per alert state change"},
+    {"SYNCQ_SENTRY_DSN", "SENTRY_DSN", SQ_CFG_URL, 0, 0, "", NULL,
+     SQ_CFG_SECRET, "monitor", "Sentry DSN for task failures and crashes"},
+
+    /* data */
+    {"SYNCQ_DATABASE_URL", "DATABASE_URL", SQ_CFG_URL, 0, 0,
+     "var/1688sync.db", NULL, SQ_CFG_SECRET, "data",
+     "SQLite path, or postgresql://user:pass@host/db"},
+    {"SYNCQ_MEDIA_DIR", NULL, SQ_CFG_STR, 0, 0, "var/media", NULL, 0, "data",
+     "Content-addressed image store"},
+    {"SYNCQ_RAW_DIR", NULL, SQ_CFG_STR, 0, 0, "var/raw", NULL, 0, "data",
+     "Raw API responses kept for sync and inspection"},
+
+    /* crawler */
+    {"SYNCQ_1688_BASE_URL", NULL, SQ_CFG_URL, 0, 0,
+     "https://gw.open.1688.com/openapi", NULL, 0, "crawler",
+     "1688 Open Platform gateway (or the fixture server)"},
+    {"SYNCQ_1688_APP_KEY", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0, "crawler",
+     "Open Platform app key"},
+    {"SYNCQ_1688_APP_SECRET", NULL, SQ_CFG_STR, 0, 0, "", NULL,
+     SQ_CFG_SECRET, "crawler", "Open Platform app secret (signs requests)"},
+    {"SYNCQ_1688_ACCESS_TOKEN", NULL, SQ_CFG_STR, 0, 0, "", NULL,
+     SQ_CFG_SECRET, "crawler", "Open Platform access token"},
+    {"SYNCQ_CRAWLER_RATE", NULL, SQ_CFG_STR, 0, 0, "20/s", NULL, 0,
+     "crawler", "Requests per host, shared by every worker (N/s or N/min)"},
+    {"SYNCQ_CRAWLER_CONCURRENCY", NULL, SQ_CFG_INT, 1, 10000, "8", NULL, 0,
+     "crawler", "Requests in flight per host across all workers"},
+    {"SYNCQ_CRAWLER_CONNECT_TIMEOUT", NULL, SQ_CFG_DURATION, 100, S(600),
+     "10", NULL, 0, "crawler", "HTTP connect timeout"},
+    {"SYNCQ_CRAWLER_TIMEOUT", NULL, SQ_CFG_DURATION, 100, S(3600), "30",
+     NULL, 0, "crawler", "HTTP total timeout"},
+    {"SYNCQ_CRAWLER_USER_AGENT", NULL, SQ_CFG_STR, 0, 0,
+     "syncq/0.1 (+1688sync)", NULL, 0, "crawler", "HTTP User-Agent"},
+    {"SYNCQ_CRAWLER_COOLDOWN", NULL, SQ_CFG_DURATION, 0, DAY, "300", NULL, 0,
+     "crawler", "Pause of a host after a captcha/anti-bot page"},
+    {"SYNCQ_IMAGE_MAX_BYTES", NULL, SQ_CFG_SIZE, 1024, 1LL << 30, "20M",
+     NULL, 0, "images", "Largest image downloaded"},
+    {"SYNCQ_IMAGE_QUALITY", NULL, SQ_CFG_INT, 1, 100, "82", NULL, 0,
+     "images", "JPEG/WebP quality of optimize_images"},
+    {"SYNCQ_THUMBNAIL_SIZES", NULL, SQ_CFG_STR, 0, 0, "220x220,400x400",
+     NULL, 0, "images", "Thumbnail sizes made by generate_thumbnails"},
+};
+
+const size_t sq_cfg_ndefs = sizeof sq_cfg_defs / sizeof sq_cfg_defs[0];

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * sq_id.c: random bytes and UUID v4.
+ */
+#include "core/sq_id.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+static unsigned char pool[4096];
+static size_t pool_left;
+static pid_t pool_pid;
+
+static void
+refill(void)
+{
+    size_t got = 0;
+
+    while (got < sizeof pool) {
+        ssize_t n = getrandom(pool + got, sizeof pool - got, 0);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            /* getrandom cannot fail on Linux >= 3.17 once seeded; a last
+             * resort keeps ids unique-enough rather than crashing. */
+            for (size_t i = got; i < sizeof pool; i++) {
+                pool[i] = (unsigned char)(i * 131 + (size_t)getpid());
+            }
+            break;
+        }
+        got += (size_t)n;
+    }
+    pool_left = sizeof pool;
+    pool_pid = getpid();
+}
+
+void
+sq_random_bytes(void *out, size_t n)
+{
+    unsigned char *o = out;
+
+    while (n > 0) {
+        size_t take;
+        if (pool_left == 0 || pool_pid != getpid()) {
+            refill();
+        }
+        take = n < pool_left ? n : pool_left;
+        memcpy(o, pool + sizeof pool - pool_left, take);
+        /* Never hand out the same bytes twice. */
+        memset(pool + sizeof pool - pool_left, 0, take);
+        pool_left -= take;
+        o += take;
+        n -= take;
+    }
+}
+
+uint64_t
+sq_random_below(uint64_t bound)
+{
+    uint64_t r;
+    uint64_t limit;
+
+    if (bound <= 1) {
+        return 0;
+    }
+    limit = UINT64_MAX - UINT64_MAX % bound;
+    do {
+        sq_random_bytes(&r, sizeof r);
+    } while (r >= limit);
+    return r % bound;
+}
+
+void
+sq_uuid_new(char out[37])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[16];
+    int o = 0;
+
+    sq_random_bytes(b, sizeof b);
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80); /* variant 10 */
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            out[o++] = '-';
+        }
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 0x0F];
+    }
+    out[o] = '\0';
+}
+
+bool
+sq_uuid_valid(const char *s)
+{
+    if (s == NULL || strlen(s) != SQ_UUID_LEN) {
+        return false;
+    }
+    for (int i = 0; i < SQ_UUID_LEN; i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') {
+                return false;
+            }
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                     (c >= 'A' && c <= 'F'))) {
+            return false;
+        }
+    }
+    return true;
+}

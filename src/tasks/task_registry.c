@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * task_registry.c: the task registry (name -> function and defaults) and
+ * plugin loading. Filled before the worker forks, read-only afterwards.
+ * Sorted array + binary search: a few hundred tasks at most.
+ */
+#include "core/sq_alloc.h"
+#include "core/sq_error.h"
+#include "tasks/task_packs.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syncq/task.h>
+
+struct syncq_registry {
+    syncq_task_def *defs; /* sorted by name */
+    size_t n, cap;
+};
+
+static const char *class_names[SYNCQ_ERR__COUNT] = {
+    "none",     "network",        "timeout",  "rate_limited", "http_5xx",
+    "parse",    "validation",     "not_found", "auth",        "internal",
+    "not_registered", "blocked",  "worker_lost", "revoked",
+};
+
+const char *
+syncq_error_class_name(int cls)
+{
+    if (cls < 0 || cls >= SYNCQ_ERR__COUNT) {
+        return "unknown";
+    }
+    return class_names[cls];
+}
+
+int
+syncq_error_class_parse(const char *name)
+{
+    if (name == NULL) {
+        return -1;
+    }
+    for (int i = 0; i < SYNCQ_ERR__COUNT; i++) {
+        if (strcmp(name, class_names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static int
+cmp_name(const void *key, const void *elem)
+{
+    return strcmp(key, ((const syncq_task_def *)elem)->name);
+}
+
+const syncq_task_def *
+syncq_registry_find(const syncq_registry *r, const char *name)
+{
+    char norm[256];
+
+    if (r == NULL || name == NULL) {
+        return NULL;
+    }
+    if (syncq_task_name_normalize(name, norm, sizeof norm, NULL) != SYNCQ_OK) {
+        return NULL;
+    }
+    return bsearch(norm, r->defs, r->n, sizeof *r->defs, cmp_name);
+}
+
+int
+syncq_registry_add(syncq_registry *r, const syncq_task_def *def,
+                   syncq_error *err)
+{
+    char norm[256];
+    size_t pos = 0;
+
+    if (r == NULL || def == NULL || def->fn == NULL) {
+        return sq_fail(err, SYNCQ_EINVAL, "task definition needs a function");
+    }
+    if (syncq_task_name_normalize(def->name, norm, sizeof norm, err) !=
+        SYNCQ_OK) {
+        return SYNCQ_EINVAL;
+    }
+    if (strcmp(norm, def->name) != 0) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "register task '%s' under its short name '%s'",
+                       def->name, norm);
+    }
+    if (def->priority < -1 || def->priority > 10) {
+        return sq_fail(err, SYNCQ_EINVAL, "task %s: priority %d out of range "
+                       "0..10", def->name, def->priority);
+    }
+    if (def->queue != NULL && syncq_queue_name_check(def->queue, err) != 0) {
+        return SYNCQ_EINVAL;
+    }
+    while (pos < r->n && strcmp(r->defs[pos].name, def->name) < 0) {
+        pos++;
+    }
+    if (pos < r->n && strcmp(r->defs[pos].name, def->name) == 0) {
+        return sq_fail(err, SYNCQ_EEXIST, "task %s is already registered",
+                       def->name);
+    }
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 32;
+        syncq_task_def *d = sq_realloc(r->defs, cap * sizeof *d);
+        if (d == NULL) {
+            return sq_fail(err, SYNCQ_ENOMEM, "out of memory registering %s",
+                           def->name);
+        }
+        r->defs = d;
+        r->cap = cap;
+    }
+    memmove(&r->defs[pos + 1], &r->defs[pos], (r->n - pos) * sizeof *r->defs);
+    r->defs[pos] = *def;
+    r->n++;
+    return SYNCQ_OK;
+}
+
+size_t
+syncq_registry_count(const syncq_registry *r)
+{
+    return r != NULL ? r->n : 0;
+}
+
+const syncq_task_def *
+syncq_registry_at(const syncq_registry *r, size_t i)
+{
+    return (r != NULL && i < r->n) ? &r->defs[i] : NULL;
+}
+
+static syncq_registry *default_registry;
+
+syncq_registry *
+syncq_registry_default(void)
+{
+    syncq_error err;
+
+    if (default_registry != NULL) {
+        return default_registry;
+    }
+    default_registry = sq_calloc(1, sizeof *default_registry);
+    if (default_registry == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; sq_task_packs[i].name != NULL; i++) {
+        if (sq_task_packs[i].init(default_registry, SYNCQ_PLUGIN_ABI, &err) !=
+            SYNCQ_OK) {
+            /* A built-in pack that cannot register is a build bug; keep
+             * the others usable and make it visible on stderr once. */
+            fprintf(stderr, "syncq: built-in task pack %s: %s\n",
+                    sq_task_packs[i].name, err.msg);
+        }
+    }
+    return default_registry;
+}
+
+int
+syncq_registry_load_plugin(syncq_registry *r, const char *path,
+                           syncq_error *err)
+{
+    void *h;
+    int (*init)(syncq_registry *, int, syncq_error *);
+    int rc;
+
+    if (path == NULL || path[0] == '\0') {
+        return sq_fail(err, SYNCQ_EINVAL, "plugin path is empty");
+    }
+    h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL) {
+        return sq_fail(err, SYNCQ_EIO, "cannot load plugin %s: %s", path,
+                       dlerror());
+    }
+    *(void **)(&init) = dlsym(h, "syncq_plugin_init");
+    if (init == NULL) {
+        dlclose(h);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "plugin %s has no syncq_plugin_init function", path);
+    }
+    rc = init(r, SYNCQ_PLUGIN_ABI, err);
+    if (rc != SYNCQ_OK) {
+        sq_error_prefix(err, path);
+        /* Tasks it registered before failing point into it: keep it. */
+        return rc;
+    }
+    /* The plugin stays loaded for the life of the process. */
+    return SYNCQ_OK;
+}
