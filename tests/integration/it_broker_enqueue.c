@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * it_broker_enqueue.c: task creation against a real Redis: the record,
+ * routing, long-name normalisation, bulk chunks, unique keys, countdown,
+ * expiry, batches, and that bad input writes nothing (contract items 1, 9).
+ */
+#include "sq_test.h"
+
+#include "broker/broker.h"
+#include "core/sq_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static syncq_client *cl;
+
+static int
+setup(void **state)
+{
+    (void)state;
+    sqt_flush();
+    cl = sqt_client();
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    syncq_client_close(cl);
+    return 0;
+}
+
+static long long
+dbsize(void)
+{
+    return sqt_cmd_int("DBSIZE");
+}
+
+static void
+record_has_every_field(void **state)
+{
+    char id[SYNCQ_ID_SIZE];
+    syncq_task_options o;
+    json_t *t = NULL;
+    syncq_error err;
+
+    (void)state;
+    syncq_task_options_init(&o);
+    o.priority = SYNCQ_PRIORITY_HIGH;
+    o.max_retries = 7;
+    o.time_limit_ms = 60000;
+    o.soft_time_limit_ms = 50000;
+    assert_int_equal(syncq_task_create(cl, "src.queue.tasks.crawler.fetch_products",
+                                       "[1,\"x\"]",
+                                       "{\"category_id\":\"123\",\"page_size\":50}",
+                                       &o, id, NULL, &err),
+                     SYNCQ_OK);
+    assert_int_equal(strlen(id), 36);
+    assert_int_equal(syncq_task_info(cl, id, &t, &err), SYNCQ_OK);
+    assert_string_equal(json_string_value(json_object_get(t, "name")),
+                        "crawler.fetch_products");
+    assert_string_equal(json_string_value(json_object_get(t, "queue")),
+                        "crawler");
+    assert_string_equal(json_string_value(json_object_get(t, "state")),
+                        "PENDING");
+    assert_int_equal(json_integer_value(json_object_get(t, "priority")), 8);
+    assert_int_equal(json_integer_value(json_object_get(t, "max_retries")), 7);
+    assert_int_equal(json_integer_value(json_object_get(t, "time_limit_ms")),
+                     60000);
+    assert_int_equal(
+        json_integer_value(json_object_get(t, "soft_time_limit_ms")), 50000);
+    assert_int_equal(json_integer_value(json_array_get(
+                         json_object_get(t, "args"), 0)),
+                     1);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(t, "kwargs"), "page_size")),
+                     50);
+    assert_non_null(json_object_get(t, "created_at"));
+    json_decref(t);
+    /* The queue list holds exactly this id at priority 8. */
+    {
+        redisReply *r = sqt_cmd("LRANGE {syncq}:q:crawler:8 0 -1");
+        assert_int_equal(r->elements, 1);
+        assert_string_equal(r->element[0]->str, id);
+        freeReplyObject(r);
+    }
+    /* A task-sent event and a sent counter. */
+    assert_int_equal(sqt_cmd_int("XLEN {syncq}:events"), 1);
+    {
+        redisReply *r =
+            sqt_cmd("HGET {syncq}:stats sent|crawler|crawler.fetch_products");
+        assert_string_equal(r->str, "1");
+        freeReplyObject(r);
+    }
+}
+
+static void
+routing_by_name_prefix_and_option(void **state)
+{
+    static const struct {
+        const char *name;
+        const char *queue;
+    } routes[] = {{"crawler.x", "crawler"},
+                  {"image_processing.download_images", "image_processing"},
+                  {"data_sync.sync_products", "data_sync"},
+                  {"batch_processing.batch_import", "batch_processing"},
+                  {"custom.my_task", "default"},
+                  {"crawlerx.y", "default"}};
+    char id[SYNCQ_ID_SIZE];
+    syncq_task_options o;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        json_t *t;
+        assert_int_equal(syncq_task_create(cl, routes[i].name, NULL, NULL,
+                                           NULL, id, NULL, NULL),
+                         SYNCQ_OK);
+        assert_int_equal(syncq_task_info(cl, id, &t, NULL), SYNCQ_OK);
+        assert_string_equal(json_string_value(json_object_get(t, "queue")),
+                            routes[i].queue);
+        json_decref(t);
+    }
+    syncq_task_options_init(&o);
+    o.queue = "my-queue.v2";
+    assert_int_equal(syncq_task_create(cl, "crawler.x", NULL, NULL, &o, id,
+                                       NULL, NULL),
+                     SYNCQ_OK);
+    assert_string_equal(sqt_task_state(cl, id), "PENDING");
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:q:my-queue.v2:5"), 1);
+    assert_int_equal(sqt_cmd_int("SISMEMBER {syncq}:queues my-queue.v2"), 1);
+}
+
+static void
+bad_input_writes_nothing(void **state)
+{
+    char id[SYNCQ_ID_SIZE];
+    syncq_task_options o;
+    syncq_error err;
+    long long before = dbsize();
+    char *big;
+    char longname[300];
+
+    (void)state;
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+#define BAD(call, code, needle)                                                \
+    do {                                                                       \
+        int rc_ = (call);                                                      \
+        assert_int_equal(rc_, code);                                           \
+        if (strstr(err.msg, needle) == NULL) {                                 \
+            fail_msg("message '%s' lacks '%s'", err.msg, needle);              \
+        }                                                                      \
+    } while (0)
+    BAD(syncq_task_create(cl, "", NULL, NULL, NULL, id, NULL, &err),
+        SYNCQ_EINVAL, "empty");
+    BAD(syncq_task_create(cl, longname, NULL, NULL, NULL, id, NULL, &err),
+        SYNCQ_EINVAL, "limit 200");
+    BAD(syncq_task_create(cl, "bad\x01name", NULL, NULL, NULL, id, NULL, &err),
+        SYNCQ_EINVAL, "control character");
+    BAD(syncq_task_create(cl, "a b", NULL, NULL, NULL, id, NULL, &err),
+        SYNCQ_EINVAL, "allowed");
+    BAD(syncq_task_create(cl, "x", "{\"a\":1}", NULL, NULL, id, NULL, &err),
+        SYNCQ_EINVAL, "args must be a JSON array");
+    BAD(syncq_task_create(cl, "x", NULL, "[1]", NULL, id, NULL, &err),
+        SYNCQ_EINVAL, "kwargs must be a JSON object");
+    BAD(syncq_task_create(cl, "x", NULL, "{bad", NULL, id, NULL, &err),
+        SYNCQ_EINVAL, "not valid JSON");
+    BAD(syncq_task_create(cl, "x", NULL, "{\"s\":\"\xff\xfe\"}", NULL, id,
+                          NULL, &err),
+        SYNCQ_EINVAL, "not valid JSON");
+    syncq_task_options_init(&o);
+    o.priority = 11;
+    BAD(syncq_task_create(cl, "x", NULL, NULL, &o, id, NULL, &err),
+        SYNCQ_EINVAL, "0..10");
+    o.priority = -2;
+    BAD(syncq_task_create(cl, "x", NULL, NULL, &o, id, NULL, &err),
+        SYNCQ_EINVAL, "0..10");
+    syncq_task_options_init(&o);
+    o.queue = "";
+    BAD(syncq_task_create(cl, "x", NULL, NULL, &o, id, NULL, &err),
+        SYNCQ_EINVAL, "queue name is empty");
+    o.queue = "q{tag}";
+    BAD(syncq_task_create(cl, "x", NULL, NULL, &o, id, NULL, &err),
+        SYNCQ_EINVAL, "allowed");
+    syncq_task_options_init(&o);
+    o.countdown_ms = 1000;
+    o.eta_ms = 5;
+    BAD(syncq_task_create(cl, "x", NULL, NULL, &o, id, NULL, &err),
+        SYNCQ_EINVAL, "not both");
+    syncq_task_options_init(&o);
+    o.task_id = "not-a-uuid";
+    BAD(syncq_task_create(cl, "x", NULL, NULL, &o, id, NULL, &err),
+        SYNCQ_EINVAL, "UUID");
+    /* payload over SYNCQ_MAX_PAYLOAD (8 MiB default) */
+    big = malloc(9 << 20);
+    memset(big, 'x', 9 << 20);
+    memcpy(big, "{\"b\":\"", 6);
+    memcpy(big + (9 << 20) - 3, "\"}", 3);
+    BAD(syncq_task_create(cl, "x", NULL, big, NULL, id, NULL, &err),
+        SYNCQ_ETOOBIG, "limit");
+    free(big);
+#undef BAD
+    assert_int_equal(dbsize(), before);
+}
+
+static void
+bulk_create_spans_chunks_in_order(void **state)
+{
+    enum { N = 2500 };
+    syncq_task_spec *specs = calloc(N, sizeof *specs);
+    char (*ids)[SYNCQ_ID_SIZE] = calloc(N, SYNCQ_ID_SIZE);
+    char (*kws)[32] = calloc(N, 32);
+    size_t created = 0;
+    syncq_error err;
+
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        snprintf(kws[i], 32, "{\"i\":%d}", i);
+        specs[i].name = "syncq.noop";
+        specs[i].kwargs_json = kws[i];
+    }
+    assert_int_equal(syncq_task_create_many(cl, specs, N, ids, &created, &err),
+                     SYNCQ_OK);
+    assert_int_equal(created, N);
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:q:default:5"), N);
+    /* FIFO: the consumer end (right) holds the first task. */
+    {
+        redisReply *r = sqt_cmd("LINDEX {syncq}:q:default:5 -1");
+        assert_string_equal(r->str, ids[0]);
+        freeReplyObject(r);
+        r = sqt_cmd("LINDEX {syncq}:q:default:5 0");
+        assert_string_equal(r->str, ids[N - 1]);
+        freeReplyObject(r);
+    }
+    {
+        json_t *t;
+        assert_int_equal(syncq_task_info(cl, ids[1234], &t, NULL), SYNCQ_OK);
+        assert_int_equal(json_integer_value(json_object_get(
+                             json_object_get(t, "kwargs"), "i")),
+                         1234);
+        json_decref(t);
+    }
+    /* One bad spec: nothing is written, the message names its index. */
+    {
+        long long before = dbsize();
+        specs[2001].kwargs_json = "{oops";
+        assert_int_equal(syncq_task_create_many(cl, specs, N, ids, &created,
+                                                &err),
+                         SYNCQ_EINVAL);
+        assert_non_null(strstr(err.msg, "task 2001"));
+        assert_int_equal(created, 0);
+        assert_int_equal(dbsize(), before);
+    }
+    free(specs);
+    free(ids);
+    free(kws);
+}
+
+static void
+unique_key_returns_first_id(void **state)
+{
+    char a[SYNCQ_ID_SIZE], b[SYNCQ_ID_SIZE], c[SYNCQ_ID_SIZE];
+    syncq_task_options o;
+    int dup = -1;
+
+    (void)state;
+    syncq_task_options_init(&o);
+    o.unique_key = "fetch:cat:123:page:1";
+    o.unique_ttl_ms = 1000;
+    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL,
+                                       NULL, &o, a, &dup, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(dup, 0);
+    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL,
+                                       NULL, &o, b, &dup, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(dup, 1);
+    assert_string_equal(a, b);
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:q:crawler:5"), 1);
+    /* after the window a new task is created */
+    sq_sleep_ms(1100);
+    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL,
+                                       NULL, &o, c, &dup, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(dup, 0);
+    assert_string_not_equal(a, c);
+}
+
+static void
+countdown_eta_and_expiry(void **state)
+{
+    char id[SYNCQ_ID_SIZE];
+    syncq_task_options o;
+    json_t *t;
+    int64_t now = sq_now_ms();
+
+    (void)state;
+    syncq_task_options_init(&o);
+    o.countdown_ms = 60000;
+    assert_int_equal(syncq_task_create(cl, "x", NULL, NULL, &o, id, NULL,
+                                       NULL),
+                     SYNCQ_OK);
+    assert_int_equal(sqt_cmd_int("ZCARD {syncq}:delayed"), 1);
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:q:default:5"), 0);
+    {
+        redisReply *r = sqt_cmd("ZSCORE {syncq}:delayed %s", id);
+        long long eta = atoll(r->str);
+        freeReplyObject(r);
+        assert_true(eta >= now + 59000 && eta <= now + 61000);
+    }
+    /* already expired at creation: recorded EXPIRED, never queued */
+    syncq_task_options_init(&o);
+    o.expires_ms = now - 1000;
+    assert_int_equal(syncq_task_create(cl, "x", NULL, NULL, &o, id, NULL,
+                                       NULL),
+                     SYNCQ_OK);
+    assert_string_equal(sqt_task_state(cl, id), "EXPIRED");
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:q:default:5"), 0);
+    assert_int_equal(syncq_task_info(cl, id, &t, NULL), SYNCQ_OK);
+    assert_non_null(json_object_get(t, "result_expires_at"));
+    json_decref(t);
+    /* a final record has a TTL (C34) */
+    assert_true(sqt_cmd_int("PTTL {syncq}:t:%s", id) > 0);
+}
+
+static void
+chinese_emoji_nul_and_binary_round_trip(void **state)
+{
+    /* C37: kwargs bytes come back exactly (NUL as \u0000 in JSON). */
+    const char *kw = "{\"title\":\"女装连衣裙 2024新款\",\"emoji\":\"😀🛒\","
+                     "\"nul\":\"a\\u0000b\"}";
+    char id[SYNCQ_ID_SIZE];
+    json_t *t;
+    json_t *want;
+    json_error_t je;
+
+    (void)state;
+    assert_int_equal(syncq_task_create(cl, "syncq.echo", NULL, kw, NULL, id,
+                                       NULL, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(syncq_task_info(cl, id, &t, NULL), SYNCQ_OK);
+    want = json_loads(kw, JSON_ALLOW_NUL, &je);
+    assert_true(json_equal(json_object_get(t, "kwargs"), want));
+    assert_int_equal(
+        json_string_length(json_object_get(json_object_get(t, "kwargs"), "nul")),
+        3);
+    json_decref(want);
+    json_decref(t);
+}
+
+static void
+batch_splits_items_into_chunks(void **state)
+{
+    char bid[SYNCQ_ID_SIZE];
+    json_t *ids = NULL;
+    json_t *info = NULL;
+    json_t *t = NULL;
+    syncq_batch_options bo = {0};
+    syncq_error err;
+    struct {
+        char *s;
+        size_t n;
+    } items = {malloc(16 * 250 + 16), 0};
+
+    (void)state;
+    items.n += (size_t)snprintf(items.s, 2, "[");
+    for (int i = 0; i < 250; i++) {
+        items.n += (size_t)snprintf(items.s + items.n, 16, "%s%d",
+                                    i ? "," : "", i);
+    }
+    snprintf(items.s + items.n, 2, "]");
+    bo.kwargs_json = "{\"format\":\"jsonl\"}";
+    bo.on_complete = "syncq.noop";
+    assert_int_equal(syncq_batch_create(cl, "batch_processing.batch_import",
+                                        items.s, 100, &bo, bid, &ids, &err),
+                     SYNCQ_OK);
+    assert_int_equal(json_array_size(ids), 3);
+    assert_int_equal(syncq_batch_info(cl, bid, &info, &err), SYNCQ_OK);
+    assert_int_equal(json_integer_value(json_object_get(info, "total")), 3);
+    assert_int_equal(json_integer_value(json_object_get(info, "items")), 250);
+    assert_int_equal(json_integer_value(json_object_get(info, "pending")), 3);
+    assert_string_equal(json_string_value(json_object_get(info, "on_complete")),
+                        "syncq.noop");
+    assert_int_equal(syncq_task_info(cl, json_string_value(
+                                             json_array_get(ids, 2)),
+                                     &t, &err),
+                     SYNCQ_OK);
+    assert_int_equal(json_array_size(json_object_get(
+                         json_object_get(t, "kwargs"), "items")),
+                     50);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(t, "kwargs"), "format")),
+                        "jsonl");
+    assert_string_equal(json_string_value(json_object_get(t, "batch_id")),
+                        bid);
+    json_decref(t);
+    json_decref(info);
+    json_decref(ids);
+    assert_int_equal(syncq_batch_create(cl, "x", "{}", 10, NULL, bid, NULL,
+                                        &err),
+                     SYNCQ_EINVAL);
+    assert_int_equal(syncq_batch_create(cl, "x", "[1]", 0, NULL, bid, NULL,
+                                        &err),
+                     SYNCQ_EINVAL);
+    free(items.s);
+}
+
+static void
+unknown_ids_and_list_filters(void **state)
+{
+    json_t *t = NULL;
+    json_t *list = NULL;
+    syncq_error err;
+    syncq_task_filter f = {0};
+    char id[SYNCQ_ID_SIZE];
+
+    (void)state;
+    assert_int_equal(syncq_task_info(cl, "00000000-0000-4000-8000-000000000000",
+                                     &t, &err),
+                     SYNCQ_ENOTFOUND);
+    assert_null(t);
+    assert_int_equal(syncq_task_info(cl, "", &t, &err), SYNCQ_EINVAL);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(syncq_task_create(cl, i < 3 ? "crawler.a" : "b", NULL,
+                                           NULL, NULL, id, NULL, NULL),
+                         SYNCQ_OK);
+    }
+    f.queue = "crawler";
+    assert_int_equal(syncq_task_list(cl, &f, &list, &err), SYNCQ_OK);
+    assert_int_equal(json_array_size(list), 3);
+    json_decref(list);
+    f.queue = NULL;
+    f.state = "PENDING";
+    f.limit = 2;
+    assert_int_equal(syncq_task_list(cl, &f, &list, &err), SYNCQ_OK);
+    assert_int_equal(json_array_size(list), 2);
+    json_decref(list);
+    f.state = "BOGUS";
+    assert_int_equal(syncq_task_list(cl, &f, &list, &err), SYNCQ_EINVAL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(record_has_every_field, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(routing_by_name_prefix_and_option,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_input_writes_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(bulk_create_spans_chunks_in_order,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(unique_key_returns_first_id, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(countdown_eta_and_expiry, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            chinese_emoji_nul_and_binary_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_splits_items_into_chunks, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(unknown_ids_and_list_filters, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * it_broker_lease.c: the worker-side scripts against a real Redis: strict
+ * priorities and FIFO, leases and fencing, settle outcomes, retries via
+ * the delayed set, lapsed leases and the dead-letter queue, revoke at
+ * every stage, progress fencing and sticky final states, poison entries,
+ * events and counters. Each script is exercised through its C wrapper.
+ */
+#include "sq_test.h"
+
+#include "broker/broker.h"
+#include "core/sq_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static syncq_client *cl;
+
+static int
+setup(void **state)
+{
+    (void)state;
+    sqt_flush();
+    cl = sqt_client();
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    syncq_client_close(cl);
+    return 0;
+}
+
+static void
+create(const char *name, int pri, const char *queue, char id[SYNCQ_ID_SIZE])
+{
+    syncq_task_options o;
+    syncq_error err;
+
+    syncq_task_options_init(&o);
+    o.priority = pri;
+    o.queue = queue;
+    if (syncq_task_create(cl, name, NULL, NULL, &o, id, NULL, &err) !=
+        SYNCQ_OK) {
+        fail_msg("create: %s", err.msg);
+    }
+}
+
+static void
+lease(const char *const *queues, size_t nq, int n, int64_t lease_ms,
+      struct sq_lease_reply *out)
+{
+    struct sq_lease_req req = {"w1:1", lease_ms, n, n, queues, nq};
+    syncq_error err;
+
+    if (sq_broker_settle_lease(cl, NULL, 0, NULL, &req, out, &err) !=
+        SYNCQ_OK) {
+        fail_msg("lease: %s", err.msg);
+    }
+}
+
+static int
+settle1(const struct sq_settle_op *op)
+{
+    int st = -1;
+    syncq_error err;
+
+    if (sq_broker_settle_lease(cl, op, 1, &st, NULL, NULL, &err) !=
+        SYNCQ_OK) {
+        fail_msg("settle: %s", err.msg);
+    }
+    return st;
+}
+
+static void
+strict_priority_then_fifo(void **state)
+{
+    static const int pris[] = {0, 5, 10, 8, 5, 0, 10};
+    char ids[7][SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_reply r;
+    /* expected lease order: 10 (2), 10 (6), 8 (3), 5 (1), 5 (4), 0 (0), 0 (5) */
+    static const int order[] = {2, 6, 3, 1, 4, 0, 5};
+
+    (void)state;
+    for (int i = 0; i < 7; i++) {
+        create("syncq.noop", pris[i], NULL, ids[i]);
+    }
+    lease(q, 1, 7, 30000, &r);
+    assert_int_equal(r.n, 7);
+    for (int i = 0; i < 7; i++) {
+        assert_string_equal(r.tasks[i].id, ids[order[i]]);
+        assert_string_equal(json_string_value(json_object_get(r.tasks[i].rec,
+                                                              "state")),
+                            "STARTED");
+        assert_int_equal(json_integer_value(json_object_get(r.tasks[i].rec,
+                                                            "attempt")),
+                         1);
+    }
+    sq_lease_reply_cleanup(&r);
+    assert_int_equal(sqt_cmd_int("ZCARD {syncq}:active"), 7);
+}
+
+static void
+queues_served_in_order_of_preference(void **state)
+{
+    char a[SYNCQ_ID_SIZE], b[SYNCQ_ID_SIZE];
+    const char *q[] = {"crawler", "default"};
+    struct sq_lease_reply r;
+
+    (void)state;
+    create("syncq.noop", 10, "default", a);
+    create("syncq.noop", 0, "crawler", b);
+    lease(q, 2, 1, 30000, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.tasks[0].id, b);
+    sq_lease_reply_cleanup(&r);
+}
+
+static void
+ack_with_token_and_fencing(void **state)
+{
+    char id[SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_reply r;
+    struct sq_settle_op op = {0};
+    json_t *t;
+
+    (void)state;
+    create("syncq.echo", 5, NULL, id);
+    lease(q, 1, 1, 30000, &r);
+    assert_int_equal(r.n, 1);
+    op.kind = SQ_SETTLE_OK;
+    op.id = id;
+    op.token = "999999";
+    op.result_json = "{\"bad\":true}";
+    op.runtime_ms = 3;
+    /* a stale token changes nothing */
+    assert_int_equal(settle1(&op), SQ_SETTLE_STALE);
+    assert_string_equal(sqt_task_state(cl, id), "STARTED");
+    op.token = r.tasks[0].token;
+    op.result_json = "{\"ok\":1}";
+    assert_int_equal(settle1(&op), SQ_SETTLED);
+    assert_int_equal(syncq_task_info(cl, id, &t, NULL), SYNCQ_OK);
+    assert_string_equal(json_string_value(json_object_get(t, "state")),
+                        "SUCCESS");
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(t, "result"), "ok")),
+                     1);
+    assert_int_equal(json_integer_value(json_object_get(t, "runtime_ms")), 3);
+    assert_null(json_object_get(t, "lease_token"));
+    json_decref(t);
+    /* settling twice: the lease is gone, nothing changes (exactly once) */
+    op.result_json = "{\"ok\":2}";
+    assert_int_equal(settle1(&op), SQ_SETTLE_STALE);
+    assert_int_equal(sqt_cmd_int("ZCARD {syncq}:active"), 0);
+    assert_true(sqt_cmd_int("PTTL {syncq}:t:%s", id) > 0);
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:recent"), 1);
+    {
+        redisReply *x = sqt_cmd("HGET {syncq}:stats "
+                                "lease_lost|default|syncq.echo");
+        assert_string_equal(x->str, "2");
+        freeReplyObject(x);
+        x = sqt_cmd("HGET {syncq}:stats runtime|default|syncq.echo|le|5");
+        assert_string_equal(x->str, "1");
+        freeReplyObject(x);
+    }
+    sq_lease_reply_cleanup(&r);
+}
+
+static void
+retry_goes_through_the_delayed_set(void **state)
+{
+    char id[SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_reply r;
+    struct sq_settle_op op = {0};
+    json_t *t;
+
+    (void)state;
+    create("syncq.fail", 5, NULL, id);
+    lease(q, 1, 1, 30000, &r);
+    op.kind = SQ_SETTLE_RETRY;
+    op.id = id;
+    op.token = r.tasks[0].token;
+    op.err_class = "network";
+    op.err_msg = "connection reset";
+    op.delay_ms = 300;
+    assert_int_equal(settle1(&op), SQ_SETTLED);
+    sq_lease_reply_cleanup(&r);
+    assert_int_equal(syncq_task_info(cl, id, &t, NULL), SYNCQ_OK);
+    assert_string_equal(json_string_value(json_object_get(t, "state")),
+                        "RETRY");
+    assert_int_equal(json_integer_value(json_object_get(t, "retries")), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(
+                            json_object_get(t, "errors"), 0),
+                                                          "class")),
+                        "network");
+    json_decref(t);
+    assert_int_equal(sqt_cmd_int("ZCARD {syncq}:delayed"), 1);
+    /* not before its ETA */
+    lease(q, 1, 1, 30000, &r);
+    assert_int_equal(r.n, 0);
+    assert_true(r.next_eta_ms > 0);
+    sq_lease_reply_cleanup(&r);
+    sq_sleep_ms(350);
+    lease(q, 1, 1, 30000, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.tasks[0].id, id);
+    assert_int_equal(json_integer_value(json_object_get(r.tasks[0].rec,
+                                                        "attempt")),
+                     2);
+    sq_lease_reply_cleanup(&r);
+}
+
+static void
+lapsed_leases_requeue_then_dead_letter(void **state)
+{
+    char id[SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_reply r;
+    json_t *t;
+
+    (void)state;
+    create("syncq.crash", 5, NULL, id);
+    /* SYNCQ_MAX_DELIVERIES defaults to 5 */
+    for (int i = 1; i <= 5; i++) {
+        lease(q, 1, 1, 50, &r);
+        assert_int_equal(r.n, 1);
+        assert_string_equal(r.tasks[0].id, id);
+        sq_lease_reply_cleanup(&r);
+        sq_sleep_ms(80);
+        {
+            int64_t promoted, requeued;
+            assert_int_equal(sq_broker_promote(cl, 100, 100, &promoted,
+                                               &requeued, NULL, NULL),
+                             SYNCQ_OK);
+            assert_int_equal(requeued, 1);
+        }
+    }
+    assert_int_equal(syncq_task_info(cl, id, &t, NULL), SYNCQ_OK);
+    assert_string_equal(json_string_value(json_object_get(t, "state")), "DEAD");
+    assert_string_equal(json_string_value(json_object_get(t, "dead_reason")),
+                        "worker_lost");
+    assert_int_equal(json_integer_value(json_object_get(t, "lost")), 5);
+    assert_int_equal(json_array_size(json_object_get(t, "errors")), 5);
+    json_decref(t);
+    assert_int_equal(sqt_cmd_int("ZCARD {syncq}:dlq"), 1);
+    /* dead records never expire */
+    assert_int_equal(sqt_cmd_int("PTTL {syncq}:t:%s", id), -1);
+    lease(q, 1, 1, 50, &r);
+    assert_int_equal(r.n, 0);
+    sq_lease_reply_cleanup(&r);
+}
+
+static void
+requeue_after_child_death_counts_a_delivery(void **state)
+{
+    char a[SYNCQ_ID_SIZE], b[SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_reply r;
+    struct sq_settle_op op = {0};
+
+    (void)state;
+    create("syncq.noop", 5, NULL, a);
+    create("syncq.noop", 5, NULL, b);
+    lease(q, 1, 1, 30000, &r);
+    assert_string_equal(r.tasks[0].id, a);
+    op.kind = SQ_SETTLE_REQUEUE;
+    op.id = a;
+    op.token = r.tasks[0].token;
+    op.reason = "worker_lost";
+    assert_int_equal(settle1(&op), SQ_SETTLED);
+    sq_lease_reply_cleanup(&r);
+    /* back at the front of the line, ahead of b */
+    lease(q, 1, 1, 30000, &r);
+    assert_string_equal(r.tasks[0].id, a);
+    assert_int_equal(json_integer_value(json_object_get(r.tasks[0].rec,
+                                                        "lost")),
+                     1);
+    /* a warm-shutdown requeue is not counted */
+    op.token = r.tasks[0].token;
+    op.reason = "shutdown";
+    assert_int_equal(settle1(&op), SQ_SETTLED);
+    sq_lease_reply_cleanup(&r);
+    lease(q, 1, 1, 30000, &r);
+    assert_int_equal(json_integer_value(json_object_get(r.tasks[0].rec,
+                                                        "lost")),
+                     1);
+    sq_lease_reply_cleanup(&r);
+}
+
+static void
+revoke_at_every_stage(void **state)
+{
+    char queued[SYNCQ_ID_SIZE], delayed[SYNCQ_ID_SIZE], running[SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_reply r;
+    syncq_task_options o;
+    int outcome;
+    char st[16];
+    json_t *lost = NULL, *ctl = NULL;
+
+    (void)state;
+    create("syncq.sleep", 5, NULL, running);
+    create("syncq.noop", 5, NULL, queued);
+    syncq_task_options_init(&o);
+    o.countdown_ms = 60000;
+    assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, &o,
+                                       delayed, NULL, NULL),
+                     SYNCQ_OK);
+    lease(q, 1, 1, 30000, &r);
+    assert_string_equal(r.tasks[0].id, running);
+
+    assert_int_equal(syncq_task_revoke(cl, queued, "test", &outcome, st, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(outcome, SYNCQ_REVOKE_DONE);
+    assert_string_equal(sqt_task_state(cl, queued), "REVOKED");
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:q:default:5"), 0);
+
+    assert_int_equal(syncq_task_revoke(cl, delayed, "test", &outcome, st,
+                                       NULL),
+                     SYNCQ_OK);
+    assert_int_equal(outcome, SYNCQ_REVOKE_DONE);
+    assert_int_equal(sqt_cmd_int("ZCARD {syncq}:delayed"), 0);
+
+    assert_int_equal(syncq_task_revoke(cl, running, "test", &outcome, st,
+                                       NULL),
+                     SYNCQ_OK);
+    assert_int_equal(outcome, SYNCQ_REVOKE_REQUESTED);
+    assert_string_equal(st, "STARTED");
+    /* the holder learns it from its heartbeat */
+    {
+        const char *ids[] = {running};
+        const char *toks[] = {r.tasks[0].token};
+        assert_int_equal(sq_broker_extend(cl, "w1:1", 30000, "{}", 10000, ids,
+                                          toks, 1, &lost, &ctl, NULL),
+                         SYNCQ_OK);
+        assert_int_equal(json_array_size(lost), 0);
+        assert_int_equal(json_array_size(ctl), 1);
+        assert_string_equal(json_string_value(json_array_get(ctl, 0)),
+                            running);
+        json_decref(lost);
+        json_decref(ctl);
+    }
+    {
+        struct sq_settle_op op = {0};
+        op.kind = SQ_SETTLE_REVOKED;
+        op.id = running;
+        op.token = r.tasks[0].token;
+        op.err_msg = "stopped after cancel";
+        assert_int_equal(settle1(&op), SQ_SETTLED);
+    }
+    assert_string_equal(sqt_task_state(cl, running), "REVOKED");
+    assert_int_equal(syncq_task_revoke(cl, running, "test", &outcome, st,
+                                       NULL),
+                     SYNCQ_OK);
+    assert_int_equal(outcome, SYNCQ_REVOKE_FINAL);
+    assert_string_equal(st, "REVOKED");
+    assert_int_equal(syncq_task_revoke(cl,
+                                       "00000000-0000-4000-8000-000000000000",
+                                       "test", &outcome, st, NULL),
+                     SYNCQ_ENOTFOUND);
+    sq_lease_reply_cleanup(&r);
+}
+
+static void
+progress_is_fenced_and_final_is_sticky(void **state)
+{
+    char id[SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_reply r;
+    int status;
+    int64_t cur;
+    json_t *t;
+
+    (void)state;
+    create("syncq.sleep", 5, NULL, id);
+    lease(q, 1, 1, 30000, &r);
+    assert_int_equal(sq_broker_progress(cl, id, r.tasks[0].token, false, 40,
+                                        100, "forty", &status, &cur, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(status, 0);
+    assert_int_equal(cur, 40);
+    /* never goes down inside an attempt */
+    assert_int_equal(sq_broker_progress(cl, id, r.tasks[0].token, false, 30,
+                                        100, NULL, &status, &cur, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(cur, 40);
+    /* increments are capped at total */
+    assert_int_equal(sq_broker_progress(cl, id, r.tasks[0].token, true, 80,
+                                        100, NULL, &status, &cur, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(cur, 100);
+    assert_int_equal(sq_broker_progress(cl, id, "stale-token", false, 50, 100, NULL,
+                                        &status, &cur, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(status, 1);
+    {
+        struct sq_settle_op op = {0};
+        op.kind = SQ_SETTLE_OK;
+        op.id = id;
+        op.token = r.tasks[0].token;
+        assert_int_equal(settle1(&op), SQ_SETTLED);
+    }
+    /* C40: a late update after completion is dropped */
+    assert_int_equal(sq_broker_progress(cl, id, r.tasks[0].token, false, 10,
+                                        100, "late", &status, &cur, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(status, 2);
+    assert_int_equal(syncq_task_info(cl, id, &t, NULL), SYNCQ_OK);
+    assert_string_equal(json_string_value(json_object_get(t, "state")),
+                        "SUCCESS");
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(t, "progress"), "current")),
+                     100);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(t, "progress"), "message")),
+                        "forty");
+    json_decref(t);
+    sq_lease_reply_cleanup(&r);
+}
+
+static void
+raw_entries_come_back_and_poison_is_dead_lettered(void **state)
+{
+    const char *q[] = {"default"};
+    struct sq_lease_reply r;
+    char pid[SYNCQ_ID_SIZE];
+    json_t *t;
+
+    (void)state;
+    freeReplyObject(sqt_cmd("LPUSH {syncq}:q:default:5 %s", "not json"));
+    freeReplyObject(sqt_cmd("LPUSH {syncq}:q:default:5 %b", "\xff\xfe", 2));
+    lease(q, 1, 5, 30000, &r);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(json_array_size(r.raws), 2);
+    assert_string_equal(json_string_value(json_array_get(
+                            json_array_get(r.raws, 0), 0)),
+                        "default");
+    assert_string_equal(json_string_value(json_array_get(
+                            json_array_get(r.raws, 0), 1)),
+                        "not json");
+    sq_lease_reply_cleanup(&r);
+    assert_int_equal(sq_broker_poison(cl, "default", "not json", 8,
+                                      "not_json", pid, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(syncq_task_info(cl, pid, &t, NULL), SYNCQ_OK);
+    assert_string_equal(json_string_value(json_object_get(t, "state")), "DEAD");
+    assert_string_equal(json_string_value(json_object_get(t, "dead_reason")),
+                        "poison:not_json");
+    assert_string_equal(json_string_value(json_object_get(t, "raw")),
+                        "not json");
+    json_decref(t);
+    {
+        redisReply *x = sqt_cmd("HGET {syncq}:stats poison_messages_total");
+        assert_string_equal(x->str, "1");
+        freeReplyObject(x);
+    }
+}
+
+static void
+events_record_every_state_change(void **state)
+{
+    char id[SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_reply r;
+    struct sq_settle_op op = {0};
+    redisReply *x;
+    static const char *want[] = {"task-sent", "task-started",
+                                 "task-progress", "task-succeeded"};
+
+    (void)state;
+    create("syncq.noop", 5, NULL, id);
+    lease(q, 1, 1, 30000, &r);
+    sq_broker_progress(cl, id, r.tasks[0].token, false, 1, 1, NULL, NULL,
+                       NULL, NULL);
+    op.kind = SQ_SETTLE_OK;
+    op.id = id;
+    op.token = r.tasks[0].token;
+    settle1(&op);
+    sq_lease_reply_cleanup(&r);
+    x = sqt_cmd("XRANGE {syncq}:events - +");
+    assert_int_equal(x->elements, 4);
+    for (size_t i = 0; i < 4; i++) {
+        redisReply *fields = x->element[i]->element[1];
+        assert_string_equal(fields->element[0]->str, "e");
+        assert_string_equal(fields->element[1]->str, want[i]);
+        assert_string_equal(fields->element[3]->str, id);
+    }
+    freeReplyObject(x);
+}
+
+static void
+expired_task_is_never_leased(void **state)
+{
+    char id[SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_reply r;
+    syncq_task_options o;
+
+    (void)state;
+    syncq_task_options_init(&o);
+    o.expires_ms = sq_now_ms() + 100;
+    assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, &o, id,
+                                       NULL, NULL),
+                     SYNCQ_OK);
+    sq_sleep_ms(150);
+    lease(q, 1, 1, 30000, &r);
+    assert_int_equal(r.n, 0);
+    sq_lease_reply_cleanup(&r);
+    assert_string_equal(sqt_task_state(cl, id), "EXPIRED");
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(strict_priority_then_fifo),
+        T(queues_served_in_order_of_preference),
+        T(ack_with_token_and_fencing),
+        T(retry_goes_through_the_delayed_set),
+        T(lapsed_leases_requeue_then_dead_letter),
+        T(requeue_after_child_death_counts_a_delivery),
+        T(revoke_at_every_stage),
+        T(progress_is_fenced_and_final_is_sticky),
+        T(raw_entries_come_back_and_poison_is_dead_lettered),
+        T(events_record_every_state_change),
+        T(expired_task_is_never_leased),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

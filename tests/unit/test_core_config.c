@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * test_core_config.c: settings table, .env parsing, environment and alias
+ * precedence, validation messages, secret masking.
+ */
+#include "sq_test.h"
+
+#include "core/sq_alloc.h"
+#include "core/sq_config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char envpath[256];
+
+static void
+write_env(const char *text)
+{
+    FILE *f;
+
+    snprintf(envpath, sizeof envpath, "%s/test.env", sqt_tmpdir());
+    f = fopen(envpath, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void
+clear_env(void)
+{
+    unsetenv("SYNCQ_WORKER_CONCURRENCY");
+    unsetenv("CELERY_WORKER_CONCURRENCY");
+    unsetenv("SYNCQ_BROKER_URL");
+    unsetenv("CELERY_BROKER_URL");
+    unsetenv("SYNCQ_TASK_TIME_LIMIT");
+}
+
+static void
+defaults_are_documented_values(void **state)
+{
+    syncq_config *cfg;
+
+    (void)state;
+    clear_env();
+    assert_int_equal(syncq_config_new(&cfg, NULL), SYNCQ_OK);
+    assert_int_equal(syncq_config_int(cfg, "SYNCQ_WORKER_CONCURRENCY"), 4);
+    assert_int_equal(syncq_config_ms(cfg, "SYNCQ_TASK_TIME_LIMIT"), 1800000);
+    assert_int_equal(syncq_config_ms(cfg, "SYNCQ_TASK_SOFT_TIME_LIMIT"),
+                     1500000);
+    assert_int_equal(syncq_config_ms(cfg, "SYNCQ_RESULT_EXPIRES"), 86400000);
+    assert_int_equal(syncq_config_int(cfg, "SYNCQ_MAX_PAYLOAD"), 8 << 20);
+    assert_string_equal(syncq_config_str(cfg, "SYNCQ_TIMEZONE"),
+                        "Asia/Shanghai");
+    assert_string_equal(syncq_config_source(cfg, "SYNCQ_TIMEZONE"),
+                        "default");
+    syncq_config_free(cfg);
+}
+
+static void
+dotenv_then_environment_then_flag(void **state)
+{
+    syncq_config *cfg;
+    syncq_error err;
+
+    (void)state;
+    clear_env();
+    write_env("# comment\n"
+              "export SYNCQ_WORKER_CONCURRENCY=6\n"
+              "SYNCQ_TASK_TIME_LIMIT = \"90s\"  \n"
+              "CELERY_BROKER_URL='redis://:pw@h:1/2' # trailing comment\n"
+              "OTHER_PROGRAM_KEY=ignored\n");
+    assert_int_equal(syncq_config_new(&cfg, &err), SYNCQ_OK);
+    assert_int_equal(syncq_config_load(cfg, envpath, &err), SYNCQ_OK);
+    assert_int_equal(syncq_config_int(cfg, "SYNCQ_WORKER_CONCURRENCY"), 6);
+    assert_string_equal(syncq_config_source(cfg, "SYNCQ_WORKER_CONCURRENCY"),
+                        ".env line 2");
+    assert_int_equal(syncq_config_ms(cfg, "SYNCQ_TASK_TIME_LIMIT"), 90000);
+    assert_string_equal(syncq_config_str(cfg, "SYNCQ_BROKER_URL"),
+                        "redis://:pw@h:1/2");
+    /* environment wins over .env; the SYNCQ_ name wins over the alias */
+    setenv("CELERY_WORKER_CONCURRENCY", "9", 1);
+    assert_int_equal(syncq_config_load(cfg, envpath, &err), SYNCQ_OK);
+    assert_int_equal(syncq_config_int(cfg, "SYNCQ_WORKER_CONCURRENCY"), 9);
+    setenv("SYNCQ_WORKER_CONCURRENCY", "3", 1);
+    assert_int_equal(syncq_config_load(cfg, envpath, &err), SYNCQ_OK);
+    assert_int_equal(syncq_config_int(cfg, "SYNCQ_WORKER_CONCURRENCY"), 3);
+    assert_string_equal(syncq_config_source(cfg, "SYNCQ_WORKER_CONCURRENCY"),
+                        "environment");
+    /* a flag wins over everything */
+    assert_int_equal(syncq_config_set(cfg, "SYNCQ_WORKER_CONCURRENCY", "2",
+                                      "-c", &err),
+                     SYNCQ_OK);
+    assert_int_equal(syncq_config_int(cfg, "SYNCQ_WORKER_CONCURRENCY"), 2);
+    assert_string_equal(syncq_config_source(cfg, "SYNCQ_WORKER_CONCURRENCY"),
+                        "-c");
+    clear_env();
+    syncq_config_free(cfg);
+}
+
+static void
+bad_values_name_key_source_and_range(void **state)
+{
+    syncq_config *cfg;
+    syncq_error err;
+
+    (void)state;
+    clear_env();
+    assert_int_equal(syncq_config_new(&cfg, &err), SYNCQ_OK);
+    write_env("SYNCQ_WORKER_CONCURRENCY=0\n");
+    assert_int_equal(syncq_config_load(cfg, envpath, &err), SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "SYNCQ_WORKER_CONCURRENCY"));
+    assert_non_null(strstr(err.msg, ".env line 1"));
+    assert_non_null(strstr(err.msg, "1..1024"));
+    /* never clamped: the old value stays */
+    assert_int_equal(syncq_config_int(cfg, "SYNCQ_WORKER_CONCURRENCY"), 4);
+
+    setenv("SYNCQ_TASK_TIME_LIMIT", "soon", 1);
+    assert_int_equal(syncq_config_load(cfg, "/dev/null", &err), SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "SYNCQ_TASK_TIME_LIMIT (environment)"));
+    unsetenv("SYNCQ_TASK_TIME_LIMIT");
+
+    assert_int_equal(syncq_config_set(cfg, "SYNCQ_LOG_FORMAT", "xml", "--f",
+                                      &err),
+                     SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "text|json"));
+    assert_int_equal(syncq_config_set(cfg, "NO_SUCH_KEY", "1", NULL, &err),
+                     SYNCQ_ENOTFOUND);
+
+    write_env("SYNCQ_WORKER_CONCURRENCY 5\n");
+    assert_int_equal(syncq_config_load(cfg, envpath, &err), SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "line 1"));
+    write_env("SYNCQ_TIMEZONE=\"Asia/Shanghai\n");
+    assert_int_equal(syncq_config_load(cfg, envpath, &err), SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "unterminated"));
+    assert_int_equal(syncq_config_load(cfg, "/nonexistent/.env", &err),
+                     SYNCQ_EIO);
+    syncq_config_free(cfg);
+}
+
+struct seen {
+    char broker[256];
+    int count;
+};
+
+static void
+visit(void *ud, const char *key, const char *alias, const char *value,
+      const char *source, const char *def, const char *doc)
+{
+    struct seen *s = ud;
+
+    (void)alias;
+    (void)source;
+    (void)def;
+    assert_non_null(doc);
+    s->count++;
+    if (strcmp(key, "SYNCQ_BROKER_URL") == 0) {
+        snprintf(s->broker, sizeof s->broker, "%s", value);
+    }
+    if (strcmp(key, "SYNCQ_1688_APP_SECRET") == 0) {
+        assert_string_equal(value, "****");
+    }
+}
+
+static void
+foreach_masks_secrets(void **state)
+{
+    syncq_config *cfg;
+    struct seen s = {"", 0};
+
+    (void)state;
+    clear_env();
+    assert_int_equal(syncq_config_new(&cfg, NULL), SYNCQ_OK);
+    assert_int_equal(syncq_config_set(cfg, "SYNCQ_BROKER_URL",
+                                      "redis://:hunter2@h:1/0", NULL, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(syncq_config_set(cfg, "SYNCQ_1688_APP_SECRET", "abc",
+                                      NULL, NULL),
+                     SYNCQ_OK);
+    syncq_config_foreach(cfg, visit, &s);
+    assert_int_equal((size_t)s.count, sq_cfg_ndefs);
+    assert_string_equal(s.broker, "redis://:****@h:1/0");
+    syncq_config_free(cfg);
+}
+
+static void
+config_new_survives_every_allocation_failure(void **state)
+{
+    (void)state;
+    for (long n = 1; n < 10000; n++) {
+        syncq_config *cfg = NULL;
+        syncq_error err;
+        int rc;
+        sq_alloc_fail_at(n);
+        rc = syncq_config_new(&cfg, &err);
+        sq_alloc_fail_at(0);
+        if (rc == SYNCQ_OK) {
+            assert_non_null(cfg);
+            syncq_config_free(cfg);
+            assert_true(n > 10);
+            return;
+        }
+        assert_int_equal(rc, SYNCQ_ENOMEM);
+        assert_null(cfg);
+    }
+    fail_msg("config_new never succeeded");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_are_documented_values),
+        cmocka_unit_test(dotenv_then_environment_then_flag),
+        cmocka_unit_test(bad_values_name_key_source_and_range),
+        cmocka_unit_test(foreach_masks_secrets),
+        cmocka_unit_test(config_new_survives_every_allocation_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

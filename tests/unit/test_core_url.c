@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * test_core_url.c: Redis URL parsing and password masking.
+ */
+#include "sq_test.h"
+
+#include "core/sq_alloc.h"
+#include "core/sq_url.h"
+
+#include <string.h>
+
+static void
+parses_tcp_url_with_password_and_db(void **state)
+{
+    struct sq_redis_url u;
+    syncq_error err;
+
+    (void)state;
+    assert_int_equal(sq_redis_url_parse("redis://alice:s%40cret@10.0.0.5:6390/3",
+                                        &u, &err),
+                     SYNCQ_OK);
+    assert_false(u.is_unix);
+    assert_string_equal(u.host, "10.0.0.5");
+    assert_int_equal(u.port, 6390);
+    assert_int_equal(u.db, 3);
+    assert_string_equal(u.user, "alice");
+    assert_string_equal(u.pass, "s@cret");
+    assert_true(u.has_pass);
+}
+
+static void
+parses_defaults_and_password_only(void **state)
+{
+    struct sq_redis_url u;
+
+    (void)state;
+    assert_int_equal(sq_redis_url_parse("redis://localhost", &u, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(u.port, 6379);
+    assert_int_equal(u.db, 0);
+    assert_false(u.has_pass);
+    assert_int_equal(sq_redis_url_parse("redis://:pw@h:1/0", &u, NULL),
+                     SYNCQ_OK);
+    assert_string_equal(u.user, "");
+    assert_string_equal(u.pass, "pw");
+    assert_int_equal(sq_redis_url_parse("redis://[::1]:7000/2", &u, NULL),
+                     SYNCQ_OK);
+    assert_string_equal(u.host, "::1");
+    assert_int_equal(u.port, 7000);
+    assert_int_equal(u.db, 2);
+}
+
+static void
+parses_unix_socket_urls(void **state)
+{
+    struct sq_redis_url u;
+
+    (void)state;
+    assert_int_equal(
+        sq_redis_url_parse("unix:///tmp/r.sock?db=4&password=x%20y", &u, NULL),
+        SYNCQ_OK);
+    assert_true(u.is_unix);
+    assert_string_equal(u.path, "/tmp/r.sock");
+    assert_int_equal(u.db, 4);
+    assert_string_equal(u.pass, "x y");
+    assert_int_equal(sq_redis_url_parse("redis+unix:///var/run/r.sock", &u,
+                                        NULL),
+                     SYNCQ_OK);
+    assert_string_equal(u.path, "/var/run/r.sock");
+}
+
+static void
+rejects_malformed_urls_with_reason(void **state)
+{
+    static const struct {
+        const char *url;
+        int code;
+        const char *needle;
+    } bad[] = {
+        {"", SYNCQ_EINVAL, "empty"},
+        {"http://h:1", SYNCQ_EINVAL, "scheme"},
+        {"redis://h:99999", SYNCQ_EINVAL, "port"},
+        {"redis://h:12ab", SYNCQ_EINVAL, "port"},
+        {"redis://h/x", SYNCQ_EINVAL, "database"},
+        {"redis://:pw@", SYNCQ_EINVAL, "host"},
+        {"unix://relative.sock", SYNCQ_EINVAL, "absolute"},
+        {"unix:///s?db=x", SYNCQ_EINVAL, "query"},
+        {"rediss://h:6380", SYNCQ_ENOTSUP, "TLS"},
+        {"redis://h o:1", SYNCQ_EINVAL, "host"},
+    };
+    struct sq_redis_url u;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        syncq_error err;
+        int rc = sq_redis_url_parse(bad[i].url, &u, &err);
+        assert_int_equal(rc, bad[i].code);
+        if (strstr(err.msg, bad[i].needle) == NULL) {
+            fail_msg("'%s': message '%s' lacks '%s'", bad[i].url, err.msg,
+                     bad[i].needle);
+        }
+    }
+}
+
+static void
+error_messages_never_show_the_password(void **state)
+{
+    struct sq_redis_url u;
+    syncq_error err;
+
+    (void)state;
+    assert_int_equal(sq_redis_url_parse("redis://u:topsecret@h:0", &u, &err),
+                     SYNCQ_EINVAL);
+    assert_null(strstr(err.msg, "topsecret"));
+    assert_non_null(strstr(err.msg, "****"));
+}
+
+static void
+redacts_passwords(void **state)
+{
+    static const struct {
+        const char *in;
+        const char *out;
+    } cases[] = {
+        {"redis://:pw@h:1/0", "redis://:****@h:1/0"},
+        {"redis://user:pw@h:1/0", "redis://user:****@h:1/0"},
+        {"redis://h:1/0", "redis://h:1/0"},
+        {"redis://user@h:1", "redis://user@h:1"},
+        {"unix:///s?db=1&password=pw", "unix:///s?db=1&password=****"},
+        {"postgresql://app:pw@db/x", "postgresql://app:****@db/x"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *r = sq_url_redact(cases[i].in);
+        assert_string_equal(r, cases[i].out);
+        sq_free(r);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(parses_tcp_url_with_password_and_db),
+        cmocka_unit_test(parses_defaults_and_password_only),
+        cmocka_unit_test(parses_unix_socket_urls),
+        cmocka_unit_test(rejects_malformed_urls_with_reason),
+        cmocka_unit_test(error_messages_never_show_the_password),
+        cmocka_unit_test(redacts_passwords),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
