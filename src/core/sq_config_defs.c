@@ -117,6 +117,11 @@ const struct sq_cfg_def sq_cfg_defs[] = {
      "monitor", "URL that receives a JSON POST per alert state change"},
     {"SYNCQ_SENTRY_DSN", "SENTRY_DSN", SQ_CFG_URL, 0, 0, "", NULL,
      SQ_CFG_SECRET, "monitor", "Sentry DSN for task failures and crashes"},
+    {"SYNCQ_HEALTH_STALE_AFTER", NULL, SQ_CFG_DURATION, S(1), DAY, "30",
+     NULL, 0, "monitor",
+     "A worker heartbeat (or consumer loop) older than this is stale"},
+    {"SYNCQ_HEALTH_MAX_ERROR_RATE", NULL, SQ_CFG_INT, 0, 100, "20", NULL, 0,
+     "monitor", "Health is degraded above this error rate (percent, 5 min)"},
 
     /* data */
     {"SYNCQ_DATABASE_URL", "DATABASE_URL", SQ_CFG_URL, 0, 0,
