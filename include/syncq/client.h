@@ -57,7 +57,11 @@ enum syncq_priority {
  * Errors: SYNCQ_EINVAL (bad URL or config), SYNCQ_ENOTSUP (rediss://),
  *         SYNCQ_ECONN (unreachable; message names the redacted URL),
  *         SYNCQ_EAUTH (wrong password or user), SYNCQ_ENOMEM.
- * *out is NULL on error. */
+ * *out is NULL on error.
+ * Signals: if SIGPIPE is at its default disposition it is set to SIG_IGN,
+ * because a write to a connection Redis dropped would otherwise kill the
+ * process (hiredis cannot pass MSG_NOSIGNAL). A handler the host
+ * installed is left alone. */
 SYNCQ_API int syncq_client_open(const char *url, const syncq_config *cfg,
                                 syncq_client **out, syncq_error *err);
 

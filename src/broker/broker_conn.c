@@ -16,6 +16,7 @@
 #include "core/sq_time.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -114,6 +115,28 @@ connect_once(syncq_client *c, syncq_error *err)
         const char *argv[2] = {"SELECT", db};
         snprintf(db, sizeof db, "%d", c->url.db);
         rc2 = simple(rc, err, "SELECT", 2, argv);
+        if (rc2 != SYNCQ_OK) {
+            sq_error_prefix(err, c->url_shown);
+            redisFree(rc);
+            return rc2;
+        }
+    }
+    /* PING first: an unauthenticated client that sends a large bulk (our
+     * scripts) is disconnected by Redis 7 before it can answer NOAUTH. */
+    {
+        const char *argv[1] = {"PING"};
+        rc2 = simple(rc, err, "PING", 1, argv);
+        if (rc2 == SYNCQ_EAUTH) {
+            if (err != NULL) {
+                snprintf(err->msg, sizeof err->msg,
+                         "Redis at %s needs a password (NOAUTH): put it in "
+                         "the URL, redis://:PASSWORD@host:port/db or "
+                         "unix:///path?password=PASSWORD",
+                         c->url_shown);
+            }
+            redisFree(rc);
+            return rc2;
+        }
         if (rc2 != SYNCQ_OK) {
             sq_error_prefix(err, c->url_shown);
             redisFree(rc);
@@ -247,6 +270,20 @@ load_settings(syncq_client *c, syncq_error *err)
     return SYNCQ_OK;
 }
 
+/* A write to a connection Redis dropped raises SIGPIPE, whose default
+ * action kills the process. hiredis cannot pass MSG_NOSIGNAL, so when the
+ * host left SIGPIPE at its default we ignore it (documented in client.h);
+ * a host that installed its own handler keeps it. */
+static void
+ignore_sigpipe(void)
+{
+    struct sigaction sa;
+
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+        signal(SIGPIPE, SIG_IGN);
+    }
+}
+
 int
 syncq_client_open(const char *url, const syncq_config *cfg,
                   syncq_client **out, syncq_error *err)
@@ -255,6 +292,7 @@ syncq_client_open(const char *url, const syncq_config *cfg,
     int rc;
 
     *out = NULL;
+    ignore_sigpipe();
     c = sq_calloc(1, sizeof *c);
     if (c == NULL) {
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory opening client");

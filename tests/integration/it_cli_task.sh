@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# it_cli_task.sh: `syncq task` and `syncq status` by hand, as a user would,
+# with every bad input of the engine issue: a one-line error on stderr, the
+# documented exit status (2 usage, 1 failure) and nothing written to Redis.
+set -u
+S=${SYNCQ_BIN:?}
+R() { redis-cli -s "$SYNCQ_REDIS_SOCK" "$@"; }
+fails=0
+check() { # check NAME EXPECTED ACTUAL
+  if [ "$2" != "$3" ]; then echo "FAIL $1: expected [$2] got [$3]"; fails=$((fails+1)); else echo "ok   $1"; fi
+}
+# expect_err NAME RC NEEDLE -- ARGS...: exit RC, one stderr line (plus the
+# --help hint for usage errors) containing NEEDLE, stdout empty, DBSIZE same.
+expect_err() {
+  local name=$1 rc=$2 needle=$3; shift 4
+  local before after out err got
+  before=$(R dbsize)
+  out=$("$S" "$@" 2>./err.txt); got=$?
+  err=$(cat ./err.txt)
+  after=$(R dbsize)
+  check "$name: exit" "$rc" "$got"
+  check "$name: stdout empty" "" "$out"
+  check "$name: nothing written" "$before" "$after"
+  case "$err" in *"$needle"*) echo "ok   $name: message";; *) echo "FAIL $name: message [$err] lacks [$needle]"; fails=$((fails+1));; esac
+  case "$err" in "syncq: "*) ;; *) echo "FAIL $name: message not prefixed: [$err]"; fails=$((fails+1));; esac
+  check "$name: error lines" "$([ "$rc" = 2 ] && echo 2 || echo 1)" "$(printf '%s\n' "$err" | wc -l)"
+}
+
+# --- the happy path ---------------------------------------------------------
+id=$("$S" task create crawler.fetch_products -k '{"category_id":"123","page_size":50}')
+check "create prints a UUID" 36 "${#id}"
+check "record state" PENDING "$(R hget "{syncq}:t:$id" state)"
+check "routed to crawler" 1 "$(R llen '{syncq}:q:crawler:5')"
+long=$("$S" task create src.queue.tasks.crawler.fetch_products -p URGENT --json)
+check "json output" true "$(echo "$long" | grep -c '"duplicate":false' | sed 's/1/true/')"
+lid=$(echo "$long" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+check "long name normalised" crawler.fetch_products "$(R hget "{syncq}:t:$lid" name)"
+check "URGENT is 10" 1 "$(R llen '{syncq}:q:crawler:10')"
+echo '{"from":"file"}' > kw.json
+fid=$("$S" task create syncq.echo -k @kw.json -a '[1,2]' --queue q1 --priority HIGH --max-retries 2 --expires 1h --time-limit 30 --soft-time-limit 20)
+check "kwargs from @file" '{"from":"file"}' "$(R hget "{syncq}:t:$fid" kwargs)"
+check "args" '[1,2]' "$(R hget "{syncq}:t:$fid" args)"
+check "queue" q1 "$(R hget "{syncq}:t:$fid" queue)"
+check "max retries" 2 "$(R hget "{syncq}:t:$fid" maxr)"
+check "time limit ms" 30000 "$(R hget "{syncq}:t:$fid" tl)"
+did=$("$S" task create syncq.noop --countdown 5m)
+check "countdown -> delayed" 1 "$(R zcard '{syncq}:delayed')"
+eid=$("$S" task create syncq.noop --eta 2099-01-01T00:00:00+08:00)
+check "eta absolute" 4070880000000 "$(R zscore '{syncq}:delayed' "$eid")"
+u1=$("$S" task create syncq.noop --unique page-1)
+u2=$("$S" task create syncq.noop --unique page-1)
+check "unique returns first id" "$u1" "$u2"
+
+"$S" task info "$id" > info.txt
+check "info shows name" 1 "$(grep -c '^name  *crawler.fetch_products$' info.txt)"
+check "info json state" '"PENDING"' "$("$S" task info "$id" --json | sed 's/.*"state":\("[A-Z]*"\).*/\1/')"
+n=$("$S" task list --queue crawler --json | grep -o '"id"' | wc -l)
+check "list --queue crawler" 2 "$n"
+check "list table footer" "(2 tasks)" "$("$S" task list --queue crawler | tail -1)"
+"$S" status > status.txt
+check "status shows crawler depth" 1 "$(grep -cE '^crawler +2 +1 +0 +1 +0 +0$' status.txt)"
+check "status delayed" 1 "$(grep -c 'delayed  2 ' status.txt)"
+out=$("$S" task cancel "$id" "$did")
+check "cancel two" 2 "$(echo "$out" | grep -c ': revoked')"
+check "cancelled state" REVOKED "$(R hget "{syncq}:t:$id" state)"
+"$S" task wait "$id" --timeout 1 >/dev/null 2>&1
+check "wait on REVOKED exits 1" 1 "$?"
+"$S" task wait "$lid" --timeout 0.2 >/dev/null 2>&1
+check "wait timeout exits 1" 1 "$?"
+"$S" --help >/dev/null; check "top --help" 0 $?
+for c in "task create" "task info" "task list" "task cancel" "task wait" status "config show"; do
+  # shellcheck disable=SC2086
+  "$S" $c --help | grep -q '^usage: syncq'; check "$c --help" 0 $?
+done
+"$S" task >/dev/null 2>&1; check "group word alone is usage" 2 $?
+"$S" bogus >/dev/null 2>&1; check "unknown command" 2 $?
+
+# --- bad input: one line, non-zero exit, nothing written ---------------------
+expect_err "invalid JSON in -k" 2 "kwargs is not valid JSON" -- task create x -k '{"a":'
+expect_err "invalid JSON in -a" 2 "args is not valid JSON" -- task create x -a '[1,'
+expect_err "kwargs not an object" 2 "kwargs must be a JSON object" -- task create x -k '[1]'
+expect_err "priority 11" 2 "priority 11 out of range 0..10" -- task create x --priority 11
+expect_err "priority -1" 2 "priority -1 out of range 0..10" -- task create x --priority -1
+expect_err "priority HUGE" 2 "'HUGE' is not LOW, NORMAL, HIGH, URGENT or 0..10" -- task create x --priority HUGE
+expect_err "empty queue" 2 "queue name is empty" -- task create x --queue ''
+expect_err "long queue" 2 "limit 100" -- task create x --queue "$(printf 'q%.0s' $(seq 101))"
+expect_err "control char queue" 2 "control character" -- task create x --queue "$(printf 'a\tb')"
+expect_err "empty task name" 2 "task name is empty" -- task create ''
+expect_err "long task name" 2 "limit 200" -- task create "$(printf 'n%.0s' $(seq 201))"
+expect_err "control char name" 2 "control character" -- task create "$(printf 'a\001b')"
+expect_err "bad eta" 2 "not ISO 8601" -- task create x --eta 'next tuesday'
+expect_err "countdown and eta" 2 "not both" -- task create x --countdown 5 --eta 2099-01-01
+expect_err "bad countdown" 2 "not valid" -- task create x --countdown soon
+expect_err "bad expires" 2 "neither seconds" -- task create x --expires tomorrow
+expect_err "missing name" 2 "missing task NAME" -- task create
+expect_err "unknown option" 2 "unknown option --frobnicate" -- task create x --frobnicate
+expect_err "option without value" 2 "needs a value" -- task create x -k
+expect_err "missing kwargs file" 1 "cannot read" -- task create x -k @/nonexistent.json
+head -c 9000000 /dev/zero | tr '\0' 'x' | sed 's/^/{"b":"/; s/$/"}/' > big.json
+expect_err "payload over the limit" 1 "limit 8388608" -- task create x -k @big.json
+expect_err "unknown task id" 1 "no task 00000000" -- task info 00000000-0000-4000-8000-000000000000
+expect_err "unknown id cancel" 1 "no task nope" -- task cancel nope
+expect_err "list bad state" 2 "unknown state 'BOGUS'" -- task list --state bogus
+expect_err "redis unreachable" 1 "unreachable" -- --broker redis://127.0.0.1:1/0 task create x
+expect_err "bad broker URL" 1 "scheme must be" -- --broker http://x task create x
+SYNCQ_REDIS_TIMEOUT=abc expect_err "bad env value" 1 "SYNCQ_REDIS_TIMEOUT (environment)" -- status
+
+# wrong password: a second private Redis with requirepass
+d=$(mktemp -d)
+redis-server --port 0 --unixsocket "$d/r.sock" --requirepass s3cret --save '' \
+  --daemonize yes --pidfile "$d/r.pid" --logfile "$d/r.log" --dir "$d"
+for _ in $(seq 100); do [ -S "$d/r.sock" ] && break; sleep 0.05; done
+err=$("$S" --broker "unix://$d/r.sock?password=wrong" task create x 2>&1 >/dev/null); rc=$?
+check "wrong password exit" 1 "$rc"
+case "$err" in *WRONGPASS*|*"invalid password"*|*"invalid username-password"*) echo "ok   wrong password message";; *) echo "FAIL wrong password message [$err]"; fails=$((fails+1));; esac
+case "$err" in *wrong*) echo "FAIL password leaked: $err"; fails=$((fails+1));; *) echo "ok   password not shown";; esac
+err=$("$S" --broker "unix://$d/r.sock" task create x 2>&1 >/dev/null); rc=$?
+check "no password exit" 1 "$rc"
+case "$err" in *NOAUTH*) echo "ok   NOAUTH message";; *) echo "FAIL NOAUTH message [$err]"; fails=$((fails+1));; esac
+okid=$("$S" --broker "unix://$d/r.sock?password=s3cret" task create x)
+check "right password works" 36 "${#okid}"
+kill "$(cat "$d/r.pid")"; rm -rf "$d"
+echo "failures: $fails"
+[ "$fails" -eq 0 ]
