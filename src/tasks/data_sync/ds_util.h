@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ds_util.h: small helpers shared by the data_sync, image_processing and
+ * batch_processing packs: lenient typed reads of normalised JSON records
+ * (1688 sends numbers as strings and booleans as "false"), the content
+ * hash used for change detection, image URL keys, the ISO time stamp
+ * written to the database, and a progress sink that lets the plain C
+ * functions report to a task context or to a test.
+ */
+#ifndef SQ_DS_UTIL_H
+#define SQ_DS_UTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <syncq/error.h>
+
+/* Integer member `key` of `obj` (borrowed): a JSON integer, a real with
+ * an integral value, or a decimal string ("123", " 42 "). Returns true
+ * and sets *out when present and valid; false when absent, null or not
+ * an integer (then *out is untouched). */
+bool sq_ds_get_i64(const json_t *obj, const char *key, int64_t *out);
+
+/* Same for a real number (JSON number or numeric string). */
+bool sq_ds_get_double(const json_t *obj, const char *key, double *out);
+
+/* Boolean: true/false, 0/1, "true"/"false"/"1"/"0"/"yes"/"no". */
+bool sq_ds_get_bool(const json_t *obj, const char *key, bool *out);
+
+/* String member (borrowed from `obj`), NULL when absent/null/not text.
+ * Empty strings are returned as "" (callers decide). */
+const char *sq_ds_get_str(const json_t *obj, const char *key);
+
+/* Lowercase hex SHA-256 of the canonical JSON of `rec` (keys sorted,
+ * compact) without the volatile members fetched_at and raw_sha256, so
+ * two fetches of the same content hash equal. out: 65 bytes.
+ * Errors: SYNCQ_ENOMEM. */
+int sq_ds_content_hash(const json_t *rec, char out[65], syncq_error *err);
+
+/* Normalise an image URL into its identity key (docs/database.md):
+ * trimmed; "//host/x" gets "https:"; a relative "img/ibank/..." gets
+ * "https://cbu01.alicdn.com/"; scheme and host lowercased; alicdn hosts
+ * use https and cbu01 for any cbu0N mirror; the fragment dropped; size
+ * suffixes (".220x220.jpg", "_460x460q100.jpg", ".search.jpg",
+ * ".summ.jpg") stripped. Writes at most cap-1 bytes.
+ * Errors: SYNCQ_EINVAL (empty, not http(s), too long). */
+int sq_ds_image_url_key(const char *url, char *out, size_t cap,
+                        syncq_error *err);
+
+/* Current UTC time as 2026-12-01T02:00:00.123Z (buf >= 32 bytes). */
+const char *sq_ds_now_iso(char *buf, size_t cap);
+
+/* Where long-running functions report progress. All members may be
+ * NULL. fn returns 0 to carry on, non-zero to stop (lease lost). */
+struct sq_progress {
+    int (*fn)(void *ud, int64_t current, int64_t total, const char *msg);
+    bool (*stop)(void *ud);   /* true: checkpoint and return early */
+    void *ud;
+};
+
+/* Report through `p` (may be NULL). Returns what fn returned, or 0. */
+int sq_progress_report(const struct sq_progress *p, int64_t current,
+                       int64_t total, const char *msg);
+
+/* True when `p` asks to stop. */
+bool sq_progress_stop(const struct sq_progress *p);
+
+#endif
