@@ -37,6 +37,10 @@ enum sq_script_id {
     SQ_SCRIPT_PROMOTE,
     SQ_SCRIPT_BATCH,
     SQ_SCRIPT_POISON,
+    SQ_SCRIPT_CHECKPOINT_SAVE, /* recovery */
+    SQ_SCRIPT_CHECKPOINT_BAD,  /* recovery */
+    SQ_SCRIPT_RESUME,          /* recovery */
+    SQ_SCRIPT_DEAD_PURGE,      /* recovery */
     SQ_SCRIPT__COUNT
 };
 

@@ -21,6 +21,10 @@ static const char *script_files[SQ_SCRIPT__COUNT] = {
     [SQ_SCRIPT_REVOKE] = "revoke.lua",     [SQ_SCRIPT_PROGRESS] = "progress.lua",
     [SQ_SCRIPT_PROMOTE] = "promote.lua",   [SQ_SCRIPT_BATCH] = "batch.lua",
     [SQ_SCRIPT_POISON] = "poison.lua",
+    [SQ_SCRIPT_CHECKPOINT_SAVE] = "checkpoint_save.lua",
+    [SQ_SCRIPT_CHECKPOINT_BAD] = "checkpoint_bad.lua",
+    [SQ_SCRIPT_RESUME] = "resume.lua",
+    [SQ_SCRIPT_DEAD_PURGE] = "dead_purge.lua",
 };
 
 /* Composed sources, built once per process (read-only afterwards). */

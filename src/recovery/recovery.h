@@ -72,4 +72,61 @@ int sq_checkpoint_save(syncq_client *c, const char *task_id,
 int sq_checkpoint_load(syncq_client *c, const char *task_id, void **data,
                        size_t *len, int64_t *seq, syncq_error *err);
 
+/* ---- additions (recovery-internal, also used by tests and fuzzers) --- */
+
+/* Built-in policy of `error_class` (classes outside the enum get the
+ * policy of "internal"). max_retries of the retryable classes is -1 in
+ * the table, meaning SYNCQ_TASK_MAX_RETRIES; this returns the table row
+ * as is. Never NULL. Thread-safe. */
+const struct sq_retry_policy *sq_retry_policy_builtin(int error_class);
+
+/* Apply a policy document (`len` bytes of JSON, see docs/recovery.md) to
+ * `p` for `error_class`: top-level fields and "*" first, then the class's
+ * own entry. The whole document is validated, not only the part that
+ * applies. `source` names the document in messages ("policy file x.json").
+ * Errors: SYNCQ_EINVAL (malformed JSON, unknown class or field, value out
+ * of range; the message names source, class and field). `p` is unchanged
+ * on error. */
+int sq_retry_policy_apply(const char *json, size_t len, const char *source,
+                          int error_class, struct sq_retry_policy *p,
+                          syncq_error *err);
+
+/* Format `p` as a JSON object {retryable, base_ms, factor, max_ms,
+ * max_retries, jitter, dead_letter} (new reference, NULL on OOM). */
+json_t *sq_retry_policy_to_json(const struct sq_retry_policy *p);
+
+/* A stored checkpoint entry, as parsed from its envelope
+ * "SQCP1 <seq> <at_ms> <size> <sha256hex>\n<data>". `data` points into
+ * the parsed buffer (borrowed). */
+struct sq_checkpoint_entry {
+    int64_t seq;           /* the task's step number */
+    int64_t at_ms;         /* Redis time of the save, epoch ms */
+    size_t size;           /* bytes of data the header announces */
+    char sha256[65];       /* checksum the header announces (hex; see
+                              sq_checkpoint_digest) */
+    const unsigned char *data; /* the payload (borrowed) */
+    size_t data_len;       /* bytes actually present after the header */
+    bool ok;               /* header well-formed, size and SHA-256 match */
+    bool digest_failed;    /* could not verify (out of memory): neither
+                              good nor corrupt */
+    const char *why;       /* when !ok: static reason text */
+};
+
+/* The checksum of a checkpoint: lowercase hex SHA-256 of the step in
+ * decimal, a newline, then the data ("60\n" + data), so a damaged step
+ * number is caught as well as damaged data. Returns false if OpenSSL
+ * could not run (out of memory). Thread-safe. */
+bool sq_checkpoint_digest(int64_t seq, const void *data, size_t len,
+                          char out[65]);
+
+/* Parse and verify one envelope of `len` bytes. Never fails: malformed
+ * input gives ok = false with a reason (header fields it could read are
+ * filled, the rest zero). Thread-safe. */
+void sq_checkpoint_parse(const void *buf, size_t len,
+                         struct sq_checkpoint_entry *out);
+
+/* Delete every checkpoint of `task_id` (RESTART). Errors: SYNCQ_ECONN. */
+int sq_checkpoint_delete(syncq_client *c, const char *task_id,
+                         syncq_error *err);
+
 #endif

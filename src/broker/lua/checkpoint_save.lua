@@ -1,0 +1,50 @@
+-- SPDX-License-Identifier: MIT
+--
+-- checkpoint_save.lua: store one checkpoint of a task, fenced by its lease
+-- (a worker whose lease was taken over must not overwrite the state the
+-- new holder resumes from). The entry is an envelope
+--   "SQCP1 <seq> <at_ms> <size> <sha256hex>\n" .. data
+-- pushed at the head of {ns}:cp:<id> (newest first), trimmed to the
+-- history length and given the checkpoint TTL. The SHA-256 is computed by
+-- the client (Redis Lua has none); the client verifies it on every load.
+--
+-- KEYS[1]  <prefix>meta
+-- ARGV[1]  config (see lib.lua)
+-- ARGV[2]  task id
+-- ARGV[3]  lease token, or "" for an unfenced save (local runs, tools)
+-- ARGV[4]  seq: the task's step number (decimal integer >= 0)
+-- ARGV[5]  sha256 of the data, 64 lowercase hex digits
+-- ARGV[6]  history: entries kept (>= 1)
+-- ARGV[7]  ttl in ms (> 0)
+-- ARGV[8]  the data (bytes)
+-- Reply: { status, at_ms } with status
+--   "ok"     stored
+--   "stale"  a token was given and it is not the task's current lease
+--            (lease lost, task finished, or no such task): nothing stored
+-- Errors: "ERR syncq: ..." on malformed arguments.
+
+local id, token, seq, sha = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local hist, ttl, data = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
+if not string.match(seq, '^%d+$') or not string.match(sha, '^%x+$') or
+   #sha ~= 64 or not hist or hist < 1 or not ttl or ttl <= 0 or not data then
+    return redis.error_reply('ERR syncq: malformed checkpoint_save call')
+end
+local k = tkey(id)
+if token ~= '' then
+    local lease = redis.call('HGET', k, 'lease')
+    if lease ~= token then
+        local h = redis.call('HMGET', k, 'queue', 'name')
+        if h[1] then stat('lease_lost', h[1], h[2] or '?', 1) end
+        return {'stale', NOW}
+    end
+end
+local ck = P .. 'cp:' .. id
+redis.call('LPUSH', ck, 'SQCP1 ' .. seq .. ' ' .. NOW .. ' ' .. #data ..
+           ' ' .. sha .. '\n' .. data)
+redis.call('LTRIM', ck, 0, hist - 1)
+redis.call('PEXPIRE', ck, ttl)
+if redis.call('EXISTS', k) == 1 then
+    -- a reference on the record for task info and the monitor
+    redis.call('HSET', k, 'cp_seq', seq, 'cp_at', NOW)
+end
+return {'ok', NOW}
