@@ -18,6 +18,7 @@
 #include <syncq/config.h>
 #include <syncq/error.h>
 #include <syncq/log.h>
+#include <syncq/monitor.h>
 #include <syncq/task.h>
 #include <syncq/version.h>
 

@@ -1,0 +1,1275 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * mon_alerts.c: alert rules: parser (hard limits on bytes, lines, rules),
+ * metric values from a collection, the pending/firing/resolved state
+ * machine, shared state in Redis (WATCH/MULTI/EXEC) and notifications
+ * (log line, webhook through mon_post). See mon_alerts.h.
+ */
+#include "monitor/mon_alerts.h"
+#include "broker/broker.h"
+#include "core/sq_alloc.h"
+#include "core/sq_error.h"
+#include "core/sq_log.h"
+#include "core/sq_time.h"
+#include "monitor/mon_post.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char sq_alert_default_rules[] =
+    "# syncq default alert rules (format: docs/monitor.md, \"Alert "
+    "rules\").\n"
+    "#\n"
+    "#   <name>: <metric>[{queue=..., task=...}] <op> <threshold> "
+    "[options]\n"
+    "#   options: for <duration>   true this long before firing (default "
+    "0)\n"
+    "#            window <duration> aggregation window of counted metrics "
+    "(5m)\n"
+    "#            keep <duration>  clear this long before resolving "
+    "(default 0)\n"
+    "#            clear <value>    resolve only once the value is past "
+    "this\n"
+    "#            severity info|warning|critical (default warning)\n"
+    "#            summary \"text\"\n"
+    "high_error_rate: error_rate > 10% window 5m for 2m clear 5% severity "
+    "critical summary \"more than 10% of tasks fail\"\n"
+    "crawler_backlog: queue_depth{queue=crawler} > 10000 for 5m clear 8000 "
+    "severity warning summary \"crawler queue backlog over 10,000\"\n"
+    "no_worker_heartbeat: heartbeat_age > 60s keep 30s severity critical "
+    "summary \"no worker heartbeat for 60 s\"\n"
+    "dead_letters: dead_letter > 0 severity warning summary \"tasks in the "
+    "dead-letter queue\"\n"
+    "redis_memory: memory_ratio >= 80% for 1m clear 75% severity critical "
+    "summary \"Redis at 80% of maxmemory (C34)\"\n";
+
+static const char *metric_names[SQ_AM__COUNT] = {
+    "error_rate",   "failed",        "succeeded",   "sent",
+    "retried",      "dead",          "lost",        "throughput",
+    "runtime_mean", "runtime_p95",   "wait_mean",   "queue_depth",
+    "delayed",      "running",       "dead_letter", "workers_alive",
+    "heartbeat_age", "memory_ratio", "poison"};
+
+static const char *op_names[] = {">", ">=", "<", "<=", "==", "!="};
+static const char *state_names[] = {"inactive", "pending", "firing",
+                                    "resolved"};
+
+const char *
+sq_alert_metric_name(int m)
+{
+    return m >= 0 && m < SQ_AM__COUNT ? metric_names[m] : "?";
+}
+
+const char *
+sq_alert_op_name(int op)
+{
+    return op >= 0 && op <= SQ_OP_NE ? op_names[op] : "?";
+}
+
+const char *
+sq_alert_state_name(int s)
+{
+    return s >= 0 && s <= SQ_AS_RESOLVED ? state_names[s] : "inactive";
+}
+
+void
+sq_alert_rules_cleanup(struct sq_alert_rules *rules)
+{
+    sq_free(rules->r);
+    rules->r = NULL;
+    rules->n = 0;
+}
+
+/* ---- parser ------------------------------------------------------------ */
+
+struct lex {
+    const char *p, *end;
+    int line;
+    syncq_error *err;
+};
+
+static void
+skip_ws(struct lex *L)
+{
+    while (L->p < L->end && (*L->p == ' ' || *L->p == '\t')) {
+        L->p++;
+    }
+}
+
+static bool
+at_end(struct lex *L)
+{
+    skip_ws(L);
+    return L->p >= L->end || *L->p == '#';
+}
+
+/* A bare word of [A-Za-z0-9_.%:-] into out. */
+static size_t
+word(struct lex *L, char *out, size_t cap)
+{
+    size_t n = 0;
+
+    skip_ws(L);
+    while (L->p < L->end &&
+           (isalnum((unsigned char)*L->p) || strchr("_.%-+", *L->p))) {
+        if (n + 1 < cap) {
+            out[n] = *L->p;
+        }
+        n++;
+        L->p++;
+    }
+    out[n < cap ? n : cap - 1] = '\0';
+    return n;
+}
+
+static int
+bad(struct lex *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+bad(struct lex *L, const char *fmt, ...)
+{
+    char m[200];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    return sq_fail(L->err, SYNCQ_EINVAL, "alert rules line %d: %s", L->line,
+                   m);
+}
+
+/* A quoted string ("..." with \" and \\) or a bare word into out. */
+static int
+value_text(struct lex *L, char *out, size_t cap)
+{
+    size_t n = 0;
+
+    skip_ws(L);
+    if (L->p < L->end && *L->p == '"') {
+        L->p++;
+        while (L->p < L->end && *L->p != '"') {
+            char ch = *L->p++;
+            if (ch == '\\' && L->p < L->end) {
+                ch = *L->p++;
+            }
+            if ((unsigned char)ch < 0x20) {
+                return bad(L, "%scontrol character in a quoted string", "");
+            }
+            if (n + 1 >= cap) {
+                return bad(L, "%squoted string too long", "");
+            }
+            out[n++] = ch;
+        }
+        if (L->p >= L->end) {
+            return bad(L, "%sunterminated quoted string", "");
+        }
+        L->p++;
+        out[n] = '\0';
+        return SYNCQ_OK;
+    }
+    n = word(L, out, cap);
+    if (n == 0) {
+        return bad(L, "%sexpected a value", "");
+    }
+    if (n >= cap) {
+        return bad(L, "value '%.40s' too long", out);
+    }
+    return SYNCQ_OK;
+}
+
+/* "10%", "0.1", "60s", "500ms", "2m", "1h", "1d", "10_000": a number in
+ * the metric's unit (ratio or seconds). */
+static int
+parse_number(struct lex *L, const char *s, double *out)
+{
+    char clean[64];
+    size_t n = 0;
+    char *end;
+    double v, mul = 1;
+
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p == '_') {
+            continue;
+        }
+        if (n + 1 >= sizeof clean) {
+            return bad(L, "number '%.40s' too long", s);
+        }
+        clean[n++] = *p;
+    }
+    clean[n] = '\0';
+    errno = 0;
+    v = strtod(clean, &end);
+    if (end == clean || errno != 0 || isnan(v) || isinf(v)) {
+        return bad(L, "'%.40s' is not a number (10, 0.5, 10%%, 60s, 5m)", s);
+    }
+    if (strcmp(end, "%") == 0) {
+        mul = 0.01;
+    } else if (strcmp(end, "ms") == 0) {
+        mul = 0.001;
+    } else if (strcmp(end, "s") == 0) {
+        mul = 1;
+    } else if (strcmp(end, "m") == 0) {
+        mul = 60;
+    } else if (strcmp(end, "h") == 0) {
+        mul = 3600;
+    } else if (strcmp(end, "d") == 0) {
+        mul = 86400;
+    } else if (*end != '\0') {
+        return bad(L, "unknown unit in '%.40s' (%%, ms, s, m, h, d)", s);
+    }
+    *out = v * mul;
+    return SYNCQ_OK;
+}
+
+static int
+parse_duration(struct lex *L, const char *s, int64_t *ms)
+{
+    double v;
+    int rc = parse_number(L, s, &v);
+
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    if (strchr(s, '%') != NULL || v < 0 || v > 86400.0 * 365) {
+        return bad(L, "duration '%.40s' out of range (0 .. 365d)", s);
+    }
+    *ms = (int64_t)llround(v * 1000.0);
+    return SYNCQ_OK;
+}
+
+static bool
+valid_label_value(const char *s)
+{
+    if (*s == '\0') {
+        return false;
+    }
+    for (; *s != '\0'; s++) {
+        if (!isalnum((unsigned char)*s) && !strchr("_.:-*", *s)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int
+parse_labels(struct lex *L, struct sq_alert_rule *r)
+{
+    L->p++; /* '{' */
+    for (;;) {
+        char key[16];
+        char val[204];
+        int rc;
+        skip_ws(L);
+        if (L->p < L->end && *L->p == '}') {
+            L->p++;
+            return SYNCQ_OK;
+        }
+        if (word(L, key, sizeof key) == 0) {
+            return bad(L, "%sexpected queue= or task= inside {}", "");
+        }
+        skip_ws(L);
+        if (L->p >= L->end || *L->p != '=') {
+            return bad(L, "expected '=' after '%.20s'", key);
+        }
+        L->p++;
+        rc = value_text(L, val, sizeof val);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        if (!valid_label_value(val)) {
+            return bad(L, "bad queue/task name '%.60s'", val);
+        }
+        if (strcmp(key, "queue") == 0) {
+            if (strlen(val) >= sizeof r->queue) {
+                return bad(L, "%squeue name too long", "");
+            }
+            snprintf(r->queue, sizeof r->queue, "%s", val);
+        } else if (strcmp(key, "task") == 0) {
+            snprintf(r->task, sizeof r->task, "%s", val);
+        } else {
+            return bad(L, "unknown label '%.20s' (queue, task)", key);
+        }
+        skip_ws(L);
+        if (L->p < L->end && *L->p == ',') {
+            L->p++;
+        } else if (L->p >= L->end || *L->p != '}') {
+            return bad(L, "%sexpected ',' or '}'", "");
+        }
+    }
+}
+
+static int
+parse_line(struct lex *L, struct sq_alert_rule *r)
+{
+    char w[256];
+    size_t n;
+    int rc;
+    bool has_clear = false;
+
+    memset(r, 0, sizeof *r);
+    r->line = L->line;
+    r->window_ms = 300000;
+    snprintf(r->severity, sizeof r->severity, "warning");
+    n = word(L, w, sizeof w);
+    if (n == 0 || n > 64) {
+        return bad(L, "%sexpected a rule name of 1..64 characters [A-Za-z0-9_.-]",
+                   "");
+    }
+    for (const char *p = w; *p != '\0'; p++) {
+        if (*p == '%' || *p == '+') {
+            return bad(L, "bad rule name '%.64s'", w);
+        }
+    }
+    snprintf(r->name, sizeof r->name, "%s", w);
+    skip_ws(L);
+    if (L->p >= L->end || *L->p != ':') {
+        return bad(L, "expected ':' after rule name '%.64s'", w);
+    }
+    L->p++;
+    skip_ws(L);
+    n = 0;
+    while (L->p < L->end && (isalnum((unsigned char)*L->p) || *L->p == '_')) {
+        if (n + 1 < sizeof w) {
+            w[n++] = *L->p;
+        }
+        L->p++;
+    }
+    w[n] = '\0';
+    r->metric = -1;
+    for (int m = 0; m < SQ_AM__COUNT; m++) {
+        if (strcmp(w, metric_names[m]) == 0) {
+            r->metric = m;
+        }
+    }
+    if (r->metric < 0) {
+        return bad(L,
+                   "unknown metric '%.40s' (error_rate failed succeeded sent "
+                   "retried dead lost throughput runtime_mean runtime_p95 "
+                   "wait_mean queue_depth delayed running dead_letter "
+                   "workers_alive heartbeat_age memory_ratio poison)",
+                   w);
+    }
+    if (L->p < L->end && *L->p == '{') {
+        rc = parse_labels(L, r);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+    }
+    skip_ws(L);
+    n = 0;
+    while (L->p < L->end && strchr("<>=!", *L->p) && n < 3) {
+        w[n++] = *L->p++;
+    }
+    w[n] = '\0';
+    r->op = -1;
+    for (int o = 0; o <= SQ_OP_NE; o++) {
+        if (strcmp(w, op_names[o]) == 0) {
+            r->op = o;
+        }
+    }
+    if (r->op < 0) {
+        return bad(L, "expected a comparison (> >= < <= == !=), got '%.4s'",
+                   w);
+    }
+    rc = value_text(L, w, sizeof w);
+    if (rc == SYNCQ_OK) {
+        rc = parse_number(L, w, &r->threshold);
+    }
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    while (!at_end(L)) {
+        char key[16];
+        char val[256];
+        if (word(L, key, sizeof key) == 0) {
+            return bad(L, "unexpected '%.1s'", L->p);
+        }
+        rc = value_text(L, val, sizeof val);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        if (strcmp(key, "for") == 0) {
+            rc = parse_duration(L, val, &r->for_ms);
+        } else if (strcmp(key, "window") == 0) {
+            rc = parse_duration(L, val, &r->window_ms);
+            if (rc == SYNCQ_OK &&
+                (r->window_ms < 60000 || r->window_ms > 3600000)) {
+                rc = bad(L, "window '%.20s' out of range (1m .. 1h)", val);
+            }
+        } else if (strcmp(key, "keep") == 0) {
+            rc = parse_duration(L, val, &r->keep_ms);
+        } else if (strcmp(key, "clear") == 0) {
+            rc = parse_number(L, val, &r->clear);
+            has_clear = true;
+        } else if (strcmp(key, "severity") == 0) {
+            if (strcmp(val, "info") != 0 && strcmp(val, "warning") != 0 &&
+                strcmp(val, "critical") != 0) {
+                rc = bad(L, "severity '%.20s' is not info, warning or "
+                            "critical",
+                         val);
+            } else {
+                snprintf(r->severity, sizeof r->severity, "%s", val);
+            }
+        } else if (strcmp(key, "summary") == 0) {
+            snprintf(r->summary, sizeof r->summary, "%s", val);
+        } else {
+            rc = bad(L, "unknown option '%.16s' (for window keep clear "
+                        "severity summary)",
+                     key);
+        }
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+    }
+    if (!has_clear) {
+        r->clear = r->threshold;
+    } else {
+        /* The clear level must lie on the "ok" side of the threshold. */
+        bool ok = true;
+        if (r->op == SQ_OP_GT || r->op == SQ_OP_GE) {
+            ok = r->clear <= r->threshold;
+        } else if (r->op == SQ_OP_LT || r->op == SQ_OP_LE) {
+            ok = r->clear >= r->threshold;
+        }
+        if (!ok) {
+            return bad(L, "%sclear level is on the firing side of the "
+                          "threshold",
+                       "");
+        }
+    }
+    return SYNCQ_OK;
+}
+
+int
+sq_alert_rules_parse(const char *text, size_t len, struct sq_alert_rules *out,
+                     syncq_error *err)
+{
+    struct lex L;
+    const char *p = text;
+    const char *end = text + len;
+    size_t cap = 0;
+    int rc = SYNCQ_OK;
+
+    out->r = NULL;
+    out->n = 0;
+    if (len > SQ_ALERT_MAX_FILE) {
+        return sq_fail(err, SYNCQ_ETOOBIG,
+                       "alert rules: %zu bytes, limit %d", len,
+                       SQ_ALERT_MAX_FILE);
+    }
+    L.line = 0;
+    L.err = err;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl != NULL ? nl : end;
+        L.line++;
+        L.p = p;
+        L.end = le;
+        if (le > p && le[-1] == '\r') {
+            L.end--;
+        }
+        if (le - p > SQ_ALERT_MAX_LINE) {
+            rc = sq_fail(err, SYNCQ_ETOOBIG,
+                         "alert rules line %d: over %d bytes", L.line,
+                         SQ_ALERT_MAX_LINE);
+            break;
+        }
+        if (memchr(p, '\0', (size_t)(le - p)) != NULL) {
+            rc = sq_fail(err, SYNCQ_EINVAL, "alert rules line %d: NUL byte",
+                         L.line);
+            break;
+        }
+        if (!at_end(&L)) {
+            struct sq_alert_rule r;
+            rc = parse_line(&L, &r);
+            if (rc != SYNCQ_OK) {
+                break;
+            }
+            for (size_t i = 0; i < out->n; i++) {
+                if (strcmp(out->r[i].name, r.name) == 0) {
+                    rc = sq_fail(err, SYNCQ_EINVAL,
+                                 "alert rules line %d: rule '%s' already "
+                                 "defined on line %d",
+                                 L.line, r.name, out->r[i].line);
+                    break;
+                }
+            }
+            if (rc != SYNCQ_OK) {
+                break;
+            }
+            if (out->n >= SQ_ALERT_MAX_RULES) {
+                rc = sq_fail(err, SYNCQ_ETOOBIG,
+                             "alert rules: more than %d rules",
+                             SQ_ALERT_MAX_RULES);
+                break;
+            }
+            if (out->n == cap) {
+                size_t nc = cap ? cap * 2 : 8;
+                struct sq_alert_rule *nr =
+                    sq_realloc(out->r, nc * sizeof *nr);
+                if (nr == NULL) {
+                    rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+                    break;
+                }
+                out->r = nr;
+                cap = nc;
+            }
+            out->r[out->n++] = r;
+        }
+        p = nl != NULL ? nl + 1 : end;
+    }
+    if (rc != SYNCQ_OK) {
+        sq_alert_rules_cleanup(out);
+    }
+    return rc;
+}
+
+int
+sq_alert_rules_load(const char *path, struct sq_alert_rules *out,
+                    syncq_error *err)
+{
+    FILE *f;
+    char *buf;
+    size_t n;
+    int rc;
+
+    out->r = NULL;
+    out->n = 0;
+    if (path == NULL || path[0] == '\0') {
+        return sq_alert_rules_parse(sq_alert_default_rules,
+                                    strlen(sq_alert_default_rules), out, err);
+    }
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        return sq_fail_errno(err, SYNCQ_EIO, "cannot read alert rules %s: %s",
+                             path, strerror(errno));
+    }
+    buf = sq_malloc(SQ_ALERT_MAX_FILE + 2);
+    if (buf == NULL) {
+        fclose(f);
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    n = fread(buf, 1, SQ_ALERT_MAX_FILE + 1, f);
+    if (ferror(f)) {
+        rc = sq_fail_errno(err, SYNCQ_EIO, "cannot read alert rules %s",
+                           path);
+    } else {
+        rc = sq_alert_rules_parse(buf, n, out, err);
+        if (rc != SYNCQ_OK && err != NULL) {
+            sq_error_prefix(err, path);
+        }
+    }
+    fclose(f);
+    sq_free(buf);
+    return rc;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+static const char *
+nz(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+static double
+jnum(const json_t *v)
+{
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* Sum of a per-queue snapshot field over queues matching `queue`. */
+static double
+queue_sum(const struct sq_mon_data *d, const char *queue, const char *field)
+{
+    const json_t *qs = json_object_get(d->snap, "queues");
+    size_t i;
+    json_t *q;
+    double s = 0;
+
+    json_array_foreach(qs, i, q) {
+        const char *n = json_string_value(json_object_get(q, "name"));
+        if (queue == NULL || (n != NULL && strcmp(n, queue) == 0)) {
+            s += json_number_value(json_object_get(q, field));
+        }
+    }
+    return s;
+}
+
+static bool
+worker_serves(const json_t *w, const char *queue)
+{
+    const json_t *qs = json_object_get(w, "queues");
+    size_t i;
+    json_t *q;
+
+    if (queue == NULL || json_array_size(qs) == 0) {
+        return true;
+    }
+    json_array_foreach(qs, i, q) {
+        if (json_is_string(q) && strcmp(json_string_value(q), queue) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+double
+sq_alert_value(const struct sq_alert_rule *r, const struct sq_mon_data *d)
+{
+    const char *q = nz(r->queue), *t = nz(r->task);
+    int64_t w = r->window_ms > 0 ? r->window_ms : 300000;
+
+    if (d == NULL || d->snap == NULL) {
+        return NAN;
+    }
+    switch (r->metric) {
+    case SQ_AM_ERROR_RATE: {
+        double ok = sq_mon_window_sum(d, SQ_K_SUCCEEDED, q, t, w);
+        double bad_ = sq_mon_window_sum(d, SQ_K_FAILED, q, t, w);
+        return ok + bad_ > 0 ? bad_ / (ok + bad_) : NAN;
+    }
+    case SQ_AM_FAILED:
+        return sq_mon_window_sum(d, SQ_K_FAILED, q, t, w);
+    case SQ_AM_SUCCEEDED:
+        return sq_mon_window_sum(d, SQ_K_SUCCEEDED, q, t, w);
+    case SQ_AM_SENT:
+        return sq_mon_window_sum(d, SQ_K_SENT, q, t, w);
+    case SQ_AM_RETRIED:
+        return sq_mon_window_sum(d, SQ_K_RETRIED, q, t, w);
+    case SQ_AM_DEAD:
+        return sq_mon_window_sum(d, SQ_K_DEAD, q, t, w);
+    case SQ_AM_LOST:
+        return sq_mon_window_sum(d, SQ_K_LOST, q, t, w) +
+               sq_mon_window_sum(d, SQ_K_LEASE_EXPIRED, q, t, w);
+    case SQ_AM_THROUGHPUT:
+        return (sq_mon_window_sum(d, SQ_K_SUCCEEDED, q, t, w) +
+                sq_mon_window_sum(d, SQ_K_FAILED, q, t, w)) /
+               ((double)w / 1000.0);
+    case SQ_AM_RUNTIME_MEAN: {
+        double c = sq_mon_window_sum(d, SQ_K_RT_COUNT, q, t, w);
+        return c > 0 ? sq_mon_window_sum(d, SQ_K_RT_SUM, q, t, w) / c /
+                           1000.0
+                     : NAN;
+    }
+    case SQ_AM_RUNTIME_P95: {
+        long long h[SQ_MON_NBUCKETS] = {0};
+        for (size_t i = 0; i < d->ns; i++) {
+            if ((q == NULL || strcmp(d->s[i].queue, q) == 0) &&
+                (t == NULL || strcmp(d->s[i].task, t) == 0)) {
+                for (int b = 0; b < SQ_MON_NBUCKETS; b++) {
+                    h[b] += d->s[i].rt_hist[b];
+                }
+            }
+        }
+        return sq_mon_hist_quantile(h, 0.95) / 1000.0;
+    }
+    case SQ_AM_WAIT_MEAN: {
+        double c = sq_mon_window_sum(d, SQ_K_WAIT_COUNT, q, NULL, w);
+        return c > 0 ? sq_mon_window_sum(d, SQ_K_WAIT_SUM, q, NULL, w) / c /
+                           1000.0
+                     : NAN;
+    }
+    case SQ_AM_QUEUE_DEPTH:
+        return queue_sum(d, q, "ready");
+    case SQ_AM_DELAYED:
+        return q != NULL ? queue_sum(d, q, "delayed")
+                         : jnum(json_object_get(
+                               json_object_get(d->snap, "totals"), "delayed"));
+    case SQ_AM_RUNNING:
+        return q != NULL ? queue_sum(d, q, "running")
+                         : jnum(json_object_get(
+                               json_object_get(d->snap, "totals"), "running"));
+    case SQ_AM_DEAD_LETTER:
+        return jnum(json_object_get(json_object_get(d->snap, "totals"),
+                                    "dead"));
+    case SQ_AM_WORKERS_ALIVE:
+    case SQ_AM_HEARTBEAT_AGE: {
+        const json_t *ws = json_object_get(d->snap, "workers");
+        size_t i;
+        json_t *wk;
+        double alive = 0, newest = INFINITY;
+        json_array_foreach(ws, i, wk) {
+            double age = jnum(json_object_get(wk, "heartbeat_age_ms"));
+            if (!worker_serves(wk, q)) {
+                continue;
+            }
+            if (json_is_true(json_object_get(wk, "alive"))) {
+                alive++;
+            }
+            if (!isnan(age) && age / 1000.0 < newest) {
+                newest = age / 1000.0;
+            }
+        }
+        return r->metric == SQ_AM_WORKERS_ALIVE ? alive : newest;
+    }
+    case SQ_AM_MEMORY_RATIO:
+        return jnum(json_object_get(json_object_get(d->snap, "broker"),
+                                    "memory_ratio"));
+    case SQ_AM_POISON:
+        return (double)d->poison_total;
+    default:
+        return NAN;
+    }
+}
+
+/* ---- state machine ----------------------------------------------------- */
+
+static bool
+compare(int op, double v, double x)
+{
+    if (isnan(v)) {
+        return false;
+    }
+    switch (op) {
+    case SQ_OP_GT:
+        return v > x;
+    case SQ_OP_GE:
+        return v >= x;
+    case SQ_OP_LT:
+        return v < x;
+    case SQ_OP_LE:
+        return v <= x;
+    case SQ_OP_EQ:
+        return v == x;
+    case SQ_OP_NE:
+        return v != x;
+    default:
+        return false;
+    }
+}
+
+/* Still on the firing side of the clear level (hysteresis band): for > and
+ * >= the value must drop to the clear level or below to count as clear. */
+static bool
+beyond_clear(const struct sq_alert_rule *r, double v)
+{
+    if (isnan(v)) {
+        return false;
+    }
+    switch (r->op) {
+    case SQ_OP_GT:
+        return v > r->clear;
+    case SQ_OP_GE:
+        return r->clear < r->threshold ? v > r->clear : v >= r->clear;
+    case SQ_OP_LT:
+        return v < r->clear;
+    case SQ_OP_LE:
+        return r->clear > r->threshold ? v < r->clear : v <= r->clear;
+    default:
+        return compare(r->op, v, r->threshold);
+    }
+}
+
+int
+sq_alert_step(const struct sq_alert_rule *r, struct sq_alert_state *st,
+              double v, int64_t now)
+{
+    bool cond = compare(r->op, v, r->threshold);
+
+    st->value = v;
+    switch (st->state) {
+    case SQ_AS_INACTIVE:
+    case SQ_AS_RESOLVED:
+        if (!cond) {
+            return -1;
+        }
+        st->state = SQ_AS_PENDING;
+        st->since_ms = now;
+        st->clear_since_ms = 0;
+        if (r->for_ms > 0) {
+            return -1;
+        }
+        /* fall through: for 0 fires at once */
+        /* FALLTHROUGH */
+    case SQ_AS_PENDING:
+        if (!cond) {
+            st->state = SQ_AS_INACTIVE;
+            st->since_ms = now;
+            return -1;
+        }
+        if (now - st->since_ms < r->for_ms) {
+            return -1;
+        }
+        st->state = SQ_AS_FIRING;
+        st->fired_at_ms = now;
+        st->clear_since_ms = 0;
+        return SQ_AS_FIRING;
+    case SQ_AS_FIRING:
+        if (beyond_clear(r, v)) {
+            st->clear_since_ms = 0;
+            return -1;
+        }
+        if (st->clear_since_ms == 0) {
+            st->clear_since_ms = now;
+        }
+        if (now - st->clear_since_ms < r->keep_ms) {
+            return -1;
+        }
+        st->state = SQ_AS_RESOLVED;
+        st->resolved_at_ms = now;
+        st->since_ms = now;
+        st->clear_since_ms = 0;
+        return SQ_AS_RESOLVED;
+    default:
+        st->state = SQ_AS_INACTIVE;
+        return -1;
+    }
+}
+
+/* ---- evaluator --------------------------------------------------------- */
+
+struct sq_alerts {
+    struct sq_alert_rules rules;
+    char *webhook;            /* NULL: none */
+    struct sq_poster *poster; /* started on the first webhook */
+};
+
+int
+sq_alerts_new(const syncq_config *cfg, const char *rules_path,
+              struct sq_alerts **out, syncq_error *err)
+{
+    struct sq_alerts *a;
+    const char *hook = cfg != NULL ? syncq_config_str(cfg,
+                                                      "SYNCQ_ALERT_WEBHOOK")
+                                   : "";
+    int rc;
+
+    *out = NULL;
+    a = sq_calloc(1, sizeof *a);
+    if (a == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    if (rules_path == NULL && cfg != NULL) {
+        rules_path = syncq_config_str(cfg, "SYNCQ_ALERT_RULES");
+    }
+    rc = sq_alert_rules_load(rules_path, &a->rules, err);
+    if (rc == SYNCQ_OK && hook != NULL && hook[0] != '\0') {
+        if (strncmp(hook, "http://", 7) != 0 &&
+            strncmp(hook, "https://", 8) != 0) {
+            rc = sq_fail(err, SYNCQ_EINVAL,
+                         "SYNCQ_ALERT_WEBHOOK must be an http:// or https:// "
+                         "URL");
+        } else {
+            a->webhook = sq_strdup(hook);
+            if (a->webhook == NULL) {
+                rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+            }
+        }
+    }
+    if (rc != SYNCQ_OK) {
+        sq_alerts_free(a);
+        return rc;
+    }
+    *out = a;
+    return SYNCQ_OK;
+}
+
+void
+sq_alerts_free(struct sq_alerts *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    sq_poster_free(a->poster, 2000);
+    sq_alert_rules_cleanup(&a->rules);
+    sq_free(a->webhook);
+    sq_free(a);
+}
+
+const struct sq_alert_rules *
+sq_alerts_rules(const struct sq_alerts *a)
+{
+    return &a->rules;
+}
+
+void
+sq_alerts_flush(struct sq_alerts *a, int64_t timeout_ms)
+{
+    if (a != NULL && a->poster != NULL) {
+        sq_poster_flush(a->poster, timeout_ms);
+    }
+}
+
+static int64_t
+jms(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+static json_t *
+iso_or_null(int64_t ms)
+{
+    char buf[40];
+
+    return ms > 0 ? json_string(sq_time_format_iso8601_ms(ms, buf, sizeof buf))
+                  : json_null();
+}
+
+/* The stored/served JSON of a rule and its state. */
+static json_t *
+state_json(const struct sq_alert_rule *r, const struct sq_alert_state *st,
+           int64_t now)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "name", json_string(r->name));
+    json_object_set_new(o, "state", json_string(sq_alert_state_name(st->state)));
+    json_object_set_new(o, "severity", json_string(r->severity));
+    json_object_set_new(o, "metric", json_string(metric_names[r->metric]));
+    json_object_set_new(o, "op", json_string(op_names[r->op]));
+    json_object_set_new(o, "threshold", json_real(r->threshold));
+    json_object_set_new(o, "clear", json_real(r->clear));
+    json_object_set_new(o, "queue", r->queue[0] ? json_string(r->queue)
+                                                : json_null());
+    json_object_set_new(o, "task", r->task[0] ? json_string(r->task)
+                                              : json_null());
+    json_object_set_new(o, "window_s", json_integer(r->window_ms / 1000));
+    json_object_set_new(o, "for_s", json_integer(r->for_ms / 1000));
+    json_object_set_new(o, "summary", json_string(r->summary));
+    json_object_set_new(o, "value", sq_mon_real(st->value));
+    json_object_set_new(o, "since_ms", json_integer(st->since_ms));
+    json_object_set_new(o, "fired_at_ms", json_integer(st->fired_at_ms));
+    json_object_set_new(o, "resolved_at_ms", json_integer(st->resolved_at_ms));
+    json_object_set_new(o, "clear_since_ms", json_integer(st->clear_since_ms));
+    json_object_set_new(o, "since", iso_or_null(st->since_ms));
+    json_object_set_new(o, "fired_at", iso_or_null(st->fired_at_ms));
+    json_object_set_new(o, "resolved_at", iso_or_null(st->resolved_at_ms));
+    json_object_set_new(o, "updated_at", iso_or_null(now));
+    return o;
+}
+
+static void
+state_from_json(const json_t *o, struct sq_alert_state *st)
+{
+    const char *s = json_string_value(json_object_get(o, "state"));
+
+    memset(st, 0, sizeof *st);
+    st->value = NAN;
+    for (int i = 0; s != NULL && i <= SQ_AS_RESOLVED; i++) {
+        if (strcmp(s, state_names[i]) == 0) {
+            st->state = i;
+        }
+    }
+    st->since_ms = jms(o, "since_ms");
+    st->fired_at_ms = jms(o, "fired_at_ms");
+    st->resolved_at_ms = jms(o, "resolved_at_ms");
+    st->clear_since_ms = jms(o, "clear_since_ms");
+}
+
+static void
+notify(struct sq_alerts *a, const char *ns, json_t *ev)
+{
+    const char *name = json_string_value(json_object_get(ev, "name"));
+    const char *state = json_string_value(json_object_get(ev, "state"));
+    char vbuf[64];
+    char q[300];
+    const json_t *v = json_object_get(ev, "value");
+
+    if (json_is_number(v)) {
+        snprintf(vbuf, sizeof vbuf, "%g", json_number_value(v));
+    } else {
+        snprintf(vbuf, sizeof vbuf, "none");
+    }
+    if (strcmp(state, "firing") == 0) {
+        SQ_WARN("alert.firing", "alert=%s severity=%s value=%s op=%s "
+                                "threshold=%g summary=%s",
+                name,
+                json_string_value(json_object_get(ev, "severity")), vbuf,
+                json_string_value(json_object_get(ev, "op")),
+                json_number_value(json_object_get(ev, "threshold")),
+                sq_log_quote(json_string_value(json_object_get(ev, "summary")),
+                             q, sizeof q));
+    } else {
+        SQ_INFO("alert.resolved", "alert=%s severity=%s value=%s", name,
+                json_string_value(json_object_get(ev, "severity")), vbuf);
+    }
+    if (a->webhook != NULL) {
+        char *body;
+        static const char *const hdr[] = {"Content-Type: application/json",
+                                          NULL};
+        syncq_error e;
+        if (a->poster == NULL &&
+            sq_poster_new(256, &a->poster, &e) != SYNCQ_OK) {
+            SQ_WARN("alert.webhook_failed", "err=%s",
+                    sq_log_quote(e.msg, q, sizeof q));
+            return;
+        }
+        json_object_set_new(ev, "namespace", json_string(ns));
+        json_object_set_new(ev, "source", json_string("syncq"));
+        body = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (body != NULL) {
+            if (sq_poster_post(a->poster, a->webhook, hdr, body, strlen(body),
+                               &e) != SYNCQ_OK) {
+                SQ_WARN("alert.webhook_dropped", "alert=%s err=%s", name,
+                        sq_log_quote(e.msg, q, sizeof q));
+            }
+            sq_free(body);
+        }
+    }
+}
+
+int
+sq_alerts_tick(struct sq_alerts *a, syncq_client *c,
+               const struct sq_mon_data *din, int *transitions,
+               syncq_error *err)
+{
+    struct sq_mon_data own;
+    const struct sq_mon_data *d = din;
+    char key[256], logkey[256];
+    redisReply *r = NULL;
+    json_t *stored = NULL;
+    json_t *events = NULL;
+    struct sq_args args;
+    int rc;
+    int64_t now;
+
+    if (transitions != NULL) {
+        *transitions = 0;
+    }
+    memset(&own, 0, sizeof own);
+    if (d == NULL) {
+        struct sq_mon_opts o;
+        sq_mon_opts_init(&o, syncq_client_config(c));
+        rc = sq_mon_collect(c, &o, &own, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        d = &own;
+    }
+    now = d->now_ms;
+    sq_key(c, key, sizeof key, "alerts");
+    sq_key(c, logkey, sizeof logkey, "alerts:log");
+    rc = sq_client_cmd(c, &r, err, "WATCH %s", key);
+    if (rc == SYNCQ_OK) {
+        freeReplyObject(r);
+        rc = sq_client_cmd(c, &r, err, "HGETALL %s", key);
+    }
+    if (rc != SYNCQ_OK) {
+        sq_mon_data_cleanup(&own);
+        return rc;
+    }
+    stored = json_object();
+    events = json_array();
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+         i += 2) {
+        json_error_t je;
+        json_t *v;
+        if (r->element[i]->type != REDIS_REPLY_STRING ||
+            r->element[i + 1]->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+        v = json_loadb(r->element[i + 1]->str, r->element[i + 1]->len, 0,
+                       &je);
+        if (json_is_object(v)) {
+            json_object_set_new(stored, r->element[i]->str, v);
+        } else {
+            json_decref(v);
+            json_object_set_new(stored, r->element[i]->str, json_object());
+        }
+    }
+    freeReplyObject(r);
+    r = NULL;
+
+    /* MULTI; HSET alerts name state ...; HDEL stale; LPUSH log; EXEC */
+    sq_args_init(&args);
+    sq_args_add(&args, "HSET");
+    sq_args_add(&args, key);
+    for (size_t i = 0; i < a->rules.n; i++) {
+        const struct sq_alert_rule *rule = &a->rules.r[i];
+        struct sq_alert_state st;
+        int tr;
+        json_t *sj;
+        state_from_json(json_object_get(stored, rule->name), &st);
+        tr = sq_alert_step(rule, &st, sq_alert_value(rule, d), now);
+        sj = state_json(rule, &st, now);
+        sq_args_add(&args, rule->name);
+        sq_args_take(&args, json_dumps(sj, JSON_COMPACT | JSON_PRESERVE_ORDER));
+        if (tr >= 0) {
+            json_object_set_new(sj, "at", iso_or_null(now));
+            json_array_append(events, sj);
+        }
+        json_decref(sj);
+        json_object_del(stored, rule->name);
+    }
+    rc = args.oom ? sq_fail(err, SYNCQ_ENOMEM, "out of memory") : SYNCQ_OK;
+    if (rc == SYNCQ_OK) {
+        int queued = 0;
+        const char *name;
+        json_t *v;
+        redisAppendCommand(c->rc, "MULTI");
+        queued++;
+        if (a->rules.n > 0) {
+            redisAppendCommandArgv(c->rc, (int)args.n, args.argv, args.lens);
+            queued++;
+        }
+        json_object_foreach(stored, name, v) {
+            redisAppendCommand(c->rc, "HDEL %s %s", key, name);
+            queued++;
+        }
+        for (size_t i = 0; i < json_array_size(events); i++) {
+            char *s = json_dumps(json_array_get(events, i), JSON_COMPACT);
+            if (s != NULL) {
+                redisAppendCommand(c->rc, "LPUSH %s %s", logkey, s);
+                queued++;
+                sq_free(s);
+            }
+        }
+        redisAppendCommand(c->rc, "LTRIM %s 0 199", logkey);
+        queued++;
+        redisAppendCommand(c->rc, "EXEC");
+        queued++;
+        for (int i = 0; i < queued && rc == SYNCQ_OK; i++) {
+            rc = sq_client_read_reply(c, &r, err);
+            if (rc != SYNCQ_OK) {
+                break;
+            }
+            if (i == queued - 1) {
+                if (r->type == REDIS_REPLY_NIL) {
+                    /* Another evaluator changed the states first: it
+                     * notifies; we drop ours. */
+                    json_array_clear(events);
+                } else if (r->type != REDIS_REPLY_ARRAY) {
+                    rc = sq_fail(err, SYNCQ_EPROTO, "alerts EXEC: %s",
+                                 r->type == REDIS_REPLY_ERROR ? r->str
+                                                              : "unexpected");
+                }
+            }
+            freeReplyObject(r);
+            r = NULL;
+        }
+    } else {
+        redisReply *u = NULL;
+        if (sq_client_cmd(c, &u, NULL, "UNWATCH") == SYNCQ_OK) {
+            freeReplyObject(u);
+        }
+    }
+    sq_args_cleanup(&args);
+    if (rc == SYNCQ_OK) {
+        const char *ns_end = strchr(c->prefix + 1, '}');
+        char ns[80];
+        snprintf(ns, sizeof ns, "%.*s",
+                 ns_end ? (int)(ns_end - c->prefix - 1) : 0, c->prefix + 1);
+        for (size_t i = 0; i < json_array_size(events); i++) {
+            notify(a, ns, json_array_get(events, i));
+        }
+        if (transitions != NULL) {
+            *transitions = (int)json_array_size(events);
+        }
+    }
+    json_decref(stored);
+    json_decref(events);
+    sq_mon_data_cleanup(&own);
+    return rc;
+}
+
+static const char *
+name_of(const json_t *o)
+{
+    const char *s = json_string_value(json_object_get(o, "name"));
+
+    return s != NULL ? s : "";
+}
+
+int
+sq_alerts_read(syncq_client *c, size_t recent_max, json_t **out,
+               syncq_error *err)
+{
+    char key[256];
+    redisReply *r = NULL;
+    json_t *o, *alerts, *recent;
+    int rc;
+
+    *out = NULL;
+    if (recent_max == 0) {
+        recent_max = 50;
+    }
+    rc = sq_client_cmd(c, &r, err, "HGETALL %s",
+                       sq_key(c, key, sizeof key, "alerts"));
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    o = json_object();
+    alerts = json_array();
+    recent = json_array();
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+         i += 2) {
+        json_error_t je;
+        json_t *v;
+        if (r->element[i + 1]->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+        v = json_loadb(r->element[i + 1]->str, r->element[i + 1]->len, 0,
+                       &je);
+        if (json_is_object(v)) {
+            json_array_append_new(alerts, v);
+        } else {
+            json_decref(v);
+        }
+    }
+    freeReplyObject(r);
+    /* firing first, then pending, then by name */
+    {
+        size_t n = json_array_size(alerts);
+        for (size_t i = 1; i < n; i++) {
+            for (size_t j = i; j > 0; j--) {
+                json_t *x = json_array_get(alerts, j - 1);
+                json_t *y = json_array_get(alerts, j);
+                static const char *order[] = {"firing", "pending",
+                                              "resolved", "inactive"};
+                int ox = 4, oy = 4;
+                const char *sx = json_string_value(json_object_get(x, "state"));
+                const char *sy = json_string_value(json_object_get(y, "state"));
+                for (int k = 0; k < 4; k++) {
+                    if (sx && strcmp(sx, order[k]) == 0) {
+                        ox = k;
+                    }
+                    if (sy && strcmp(sy, order[k]) == 0) {
+                        oy = k;
+                    }
+                }
+                if (ox < oy || (ox == oy && strcmp(name_of(x),
+                                                   name_of(y)) <= 0)) {
+                    break;
+                }
+                json_incref(x);
+                json_array_set(alerts, j - 1, y);
+                json_array_set_new(alerts, j, x);
+            }
+        }
+    }
+    rc = sq_client_cmd(c, &r, err, "LRANGE %s 0 %lld",
+                       sq_key(c, key, sizeof key, "alerts:log"),
+                       (long long)recent_max - 1);
+    if (rc != SYNCQ_OK) {
+        json_decref(alerts);
+        json_decref(recent);
+        json_decref(o);
+        return rc;
+    }
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        json_error_t je;
+        json_t *v;
+        if (r->element[i]->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+        v = json_loadb(r->element[i]->str, r->element[i]->len, 0, &je);
+        if (json_is_object(v)) {
+            json_array_append_new(recent, v);
+        } else {
+            json_decref(v);
+        }
+    }
+    freeReplyObject(r);
+    json_object_set_new(o, "alerts", alerts);
+    json_object_set_new(o, "recent", recent);
+    *out = o;
+    return SYNCQ_OK;
+}
