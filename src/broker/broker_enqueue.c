@@ -558,6 +558,19 @@ syncq_task_create_many(syncq_client *c, const syncq_task_spec *specs,
         }
         rc = sq_script_append(c, SQ_SCRIPT_ENQUEUE, &a, err);
         sq_args_cleanup(&a);
+        /* Send each chunk at once so Redis runs it while we build the
+         * next one (hiredis would otherwise hold all of them until the
+         * first read). Redis never blocks on its replies, so writing
+         * ahead of reading cannot deadlock. */
+        if (rc == SYNCQ_OK) {
+            int done = 0;
+            while (!done && rc == SYNCQ_OK) {
+                if (redisBufferWrite(c->rc, &done) != REDIS_OK) {
+                    rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s",
+                                 c->url_shown, c->rc->errstr);
+                }
+            }
+        }
     }
     for (size_t k = 0; k < nchunks && rc == SYNCQ_OK; k++) {
         redisReply *r = NULL;

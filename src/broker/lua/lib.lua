@@ -15,18 +15,14 @@
 -- ETAs and lease deadlines whatever its own clock says.
 
 local P = string.sub(KEYS[1], 1, -5)
-local CFG = {}
+local EVMAX, RESULT_TTL, MAX_DELIVERIES, RECENT_MAX
 do
-    local i = 1
-    for v in string.gmatch(ARGV[1], '([^|]+)') do
-        CFG[i] = tonumber(v)
-        i = i + 1
-    end
+    local a, b, c, d = string.match(ARGV[1], '^(%d+)|(%d+)|(%d+)|(%d+)$')
+    EVMAX = tonumber(a) or 100000
+    RESULT_TTL = tonumber(b) or 86400000
+    MAX_DELIVERIES = tonumber(c) or 5
+    RECENT_MAX = tonumber(d) or 100000
 end
-local EVMAX = CFG[1] or 100000
-local RESULT_TTL = CFG[2] or 86400000
-local MAX_DELIVERIES = CFG[3] or 5
-local RECENT_MAX = CFG[4] or 100000
 
 local NOW
 do
@@ -62,6 +58,11 @@ local function stat(kind, q, name, n)
     end
 end
 
+-- Lifetime counter only (hot paths where per-minute rates are not used).
+local function stat_total(kind, q, name)
+    redis.call('HINCRBY', P .. 'stats', kind .. '|' .. q .. '|' .. name, 1)
+end
+
 local function bucket_of(ms)
     for _, le in ipairs(BUCKETS) do
         if ms <= le then return tostring(le) end
@@ -89,17 +90,22 @@ local function wake(q, n)
     local wk = P .. 'wake:' .. q
     local toks = {}
     for i = 1, n do toks[i] = '1' end
-    redis.call('LPUSH', wk, unpack(toks))
-    redis.call('LTRIM', wk, 0, 63)
+    if redis.call('LPUSH', wk, unpack(toks)) > 64 then
+        redis.call('LTRIM', wk, 0, 63)
+    end
 end
 
 -- Push task `id` onto its ready list. front=true puts it next in line
 -- (redelivery keeps its place); otherwise it joins the back (FIFO).
 local function push_ready(id, q, pri, front)
+    local n
     if front then
-        redis.call('RPUSH', qkey(q, pri), id)
+        n = redis.call('RPUSH', qkey(q, pri), id)
     else
-        redis.call('LPUSH', qkey(q, pri), id)
+        n = redis.call('LPUSH', qkey(q, pri), id)
+    end
+    if n == 1 then
+        redis.call('SADD', P .. 'queues', q) -- maybe a new queue
     end
 end
 
@@ -156,18 +162,32 @@ local function to_dead(id, reason, extra)
 end
 
 -- Create a task record and queue it (shared by enqueue and by the batch
--- completion callback). spec: {id, queue, pri, eta_ms, exp_ms, fields}.
--- Returns the state it was created in.
-local function create_task(id, q, pri, eta, exp, fields)
+-- completion callback). Returns the state it was created in.
+-- `acc` (optional) collects ready-list pushes and "sent" counts so a bulk
+-- call issues one LPUSH per list and one HINCRBY per task name instead of
+-- one per task (flush_acc); order inside a list is kept.
+-- `fields` (flat field/value list, must include 'name') is extended in
+-- place and written as the record.
+local function create_task(id, q, pri, eta, exp, fields, acc)
     local k = tkey(id)
-    local f = {'queue', q, 'pri', pri, 'ct', NOW}
-    for i = 1, #fields do f[#f + 1] = fields[i] end
+    local f = fields
+    local name = '?'
+    for i = 1, #f, 2 do
+        if f[i] == 'name' then name = f[i + 1] break end
+    end
     local state = 'PENDING'
     if exp > 0 and exp <= NOW then
         state = 'EXPIRED'
     end
-    f[#f + 1] = 'state'
-    f[#f + 1] = state
+    local n = #f
+    f[n + 1] = 'queue'
+    f[n + 2] = q
+    f[n + 3] = 'pri'
+    f[n + 4] = pri
+    f[n + 5] = 'ct'
+    f[n + 6] = NOW
+    f[n + 7] = 'state'
+    f[n + 8] = state
     if eta > NOW then
         f[#f + 1] = 'eta'
         f[#f + 1] = eta
@@ -177,9 +197,13 @@ local function create_task(id, q, pri, eta, exp, fields)
         f[#f + 1] = exp
     end
     redis.call('HSET', k, unpack(f))
-    local name = redis.call('HGET', k, 'name') or '?'
-    stat('sent', q, name, 1)
     event('task-sent', id, 'name', name, 'q', q, 'pri', pri)
+    if acc then
+        local sk = q .. '|' .. name
+        acc.sent[sk] = (acc.sent[sk] or 0) + 1
+    else
+        stat_total('sent', q, name)
+    end
     if state == 'EXPIRED' then
         finish(id, 'EXPIRED', {'err_class', 'expired',
                                'err_msg', 'expired before it was sent'})
@@ -187,10 +211,42 @@ local function create_task(id, q, pri, eta, exp, fields)
     end
     if eta > NOW then
         redis.call('ZADD', P .. 'delayed', eta, id)
+    elseif acc then
+        local lk = qkey(q, pri)
+        local l = acc.push[lk]
+        if not l then
+            l = {}
+            acc.push[lk] = l
+            acc.queue_of[lk] = q
+            acc.order[#acc.order + 1] = lk
+        end
+        l[#l + 1] = id
     else
         push_ready(id, q, pri, false)
     end
     return state
+end
+
+local function new_acc()
+    return {sent = {}, push = {}, order = {}, queue_of = {}}
+end
+
+local function flush_acc(acc)
+    for _, lk in ipairs(acc.order) do
+        local l = acc.push[lk]
+        -- LPUSH takes many values; keep each call's argument list bounded
+        for i = 1, #l, 1000 do
+            local m = math.min(i + 999, #l)
+            -- A list that was empty may belong to a new queue: register it
+            -- (a non-empty list's queue is registered already).
+            if redis.call('LPUSH', lk, unpack(l, i, m)) == m - i + 1 then
+                redis.call('SADD', P .. 'queues', acc.queue_of[lk])
+            end
+        end
+    end
+    for sk, n in pairs(acc.sent) do
+        redis.call('HINCRBY', P .. 'stats', 'sent|' .. sk, n)
+    end
 end
 
 -- Fire the batch's completion once every chunk has ended.
@@ -318,6 +374,7 @@ local function enqueue_runs(pos, n)
     local reply = {}
     local woke = {}
     local seen_queues = {}
+    local acc = new_acc()
     for t = 1, n do
         local p = runs[t]
         local id, q, pri = ARGV[p], ARGV[p + 1], ARGV[p + 2]
@@ -344,8 +401,8 @@ local function enqueue_runs(pos, n)
                 fields[#fields + 1] = 'uniq'
                 fields[#fields + 1] = uniq
             end
-            local state = create_task(id, q, pri, eta, exp, fields)
-            if not seen_queues[q] then
+            local state = create_task(id, q, pri, eta, exp, fields, acc)
+            if eta > NOW and not seen_queues[q] then
                 seen_queues[q] = true
                 redis.call('SADD', P .. 'queues', q)
             end
@@ -356,6 +413,7 @@ local function enqueue_runs(pos, n)
             reply[#reply + 1] = (state == 'EXPIRED') and 'expired' or 'new'
         end
     end
+    flush_acc(acc)
     for q, c in pairs(woke) do wake(q, c) end
     return reply
 end
