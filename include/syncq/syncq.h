@@ -19,6 +19,7 @@
 #include <syncq/error.h>
 #include <syncq/log.h>
 #include <syncq/monitor.h>
+#include <syncq/recovery.h>
 #include <syncq/task.h>
 #include <syncq/version.h>
 

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syncq/recovery.h>
 
 #define MAGIC "SQCP1 "
 #define MAGIC_LEN 6
@@ -359,6 +360,260 @@ sq_checkpoint_delete(syncq_client *c, const char *task_id, syncq_error *err)
     rc = sq_client_cmd(c, &r, err, "DEL %s %s", k1, k2);
     if (rc == SYNCQ_OK) {
         freeReplyObject(r);
+    }
+    return rc;
+}
+
+/* ---- inspection and cleanup (syncq/recovery.h) ----------------------- */
+
+/* Append the entries of list `key` to `arr`. */
+static int
+list_entries(syncq_client *c, const char *key, bool quarantined, json_t *arr,
+             syncq_error *err)
+{
+    redisReply *r = NULL;
+    int rc = sq_client_cmd(c, &r, err, "LRANGE %s 0 -1", key);
+
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        struct sq_checkpoint_entry ent;
+        char at[40];
+        json_t *o;
+        if (e->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+        sq_checkpoint_parse(e->str, e->len, &ent);
+        o = json_pack("{s:I, s:I, s:I, s:s, s:b, s:b}", "seq",
+                      (json_int_t)ent.seq, "size", (json_int_t)ent.data_len,
+                      "at_ms", (json_int_t)ent.at_ms, "sha256", ent.sha256,
+                      "ok", ent.ok, "quarantined", quarantined);
+        if (o == NULL) {
+            rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory listing "
+                         "checkpoints");
+            break;
+        }
+        if (ent.at_ms > 0) {
+            json_object_set_new(o, "at", json_string(sq_time_format_iso8601_ms(
+                                             ent.at_ms, at, sizeof at)));
+        }
+        if (!ent.ok) {
+            json_object_set_new(o, "problem", json_string(ent.why));
+        }
+        if (json_array_append_new(arr, o) != 0) {
+            rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory listing "
+                         "checkpoints");
+            break;
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int
+syncq_checkpoint_list(syncq_client *c, const char *id, json_t **out,
+                      syncq_error *err)
+{
+    char k1[256], k2[256];
+    json_t *arr;
+    int rc;
+
+    *out = NULL;
+    rc = check_task_id(id, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    arr = json_array();
+    if (arr == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory listing "
+                       "checkpoints");
+    }
+    sq_key(c, k1, sizeof k1, "cp:%s", id);
+    sq_key(c, k2, sizeof k2, "cpbad:%s", id);
+    rc = list_entries(c, k1, false, arr, err);
+    if (rc == SYNCQ_OK) {
+        rc = list_entries(c, k2, true, arr, err);
+    }
+    if (rc != SYNCQ_OK) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return SYNCQ_OK;
+}
+
+/* Redis server time in ms (the clock every stored time comes from). */
+static int
+redis_now_ms(syncq_client *c, int64_t *now, syncq_error *err)
+{
+    redisReply *r = NULL;
+    int rc = sq_client_cmd(c, &r, err, "TIME");
+
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING ||
+        r->element[1]->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        return sq_fail(err, SYNCQ_EPROTO, "TIME: unexpected reply");
+    }
+    *now = strtoll(r->element[0]->str, NULL, 10) * 1000 +
+           strtoll(r->element[1]->str, NULL, 10) / 1000;
+    freeReplyObject(r);
+    return SYNCQ_OK;
+}
+
+/* Newest save time among the readable headers of list `key`, or -1. */
+static int
+newest_at(syncq_client *c, const char *key, int64_t *at, syncq_error *err)
+{
+    redisReply *r = NULL;
+    int rc;
+
+    *at = -1;
+    /* The list is short (history + 10 at most) and newest first; read it
+     * whole: a damaged head must not hide a younger readable entry. */
+    rc = sq_client_cmd(c, &r, err, "LRANGE %s 0 -1", key);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        struct sq_checkpoint_entry ent;
+        if (r->element[i]->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+        sq_checkpoint_parse(r->element[i]->str, r->element[i]->len, &ent);
+        if (ent.at_ms > *at) {
+            *at = ent.at_ms;
+        }
+    }
+    freeReplyObject(r);
+    return SYNCQ_OK;
+}
+
+/* Copy `s` into `out` with Redis glob metacharacters escaped. */
+static void
+glob_escape(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+
+    for (; *s != '\0' && n + 2 < cap; s++) {
+        if (strchr("*?[]\\", *s) != NULL) {
+            out[n++] = '\\';
+        }
+        out[n++] = *s;
+    }
+    out[n] = '\0';
+}
+
+/* Should the checkpoints under `key` (task `id`) go? */
+static int
+cleanup_one(syncq_client *c, const char *key, const char *id, int64_t cutoff,
+            bool *gone, syncq_error *err)
+{
+    char tk[256];
+    redisReply *r = NULL;
+    int64_t at;
+    bool remove;
+    int rc;
+
+    *gone = false;
+    sq_key(c, tk, sizeof tk, "t:%s", id);
+    rc = sq_client_cmd(c, &r, err, "HGET %s state", tk);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    remove = r->type == REDIS_REPLY_STRING &&
+             (strcmp(r->str, "SUCCESS") == 0 ||
+              strcmp(r->str, "SKIPPED") == 0);
+    freeReplyObject(r);
+    if (!remove) {
+        rc = newest_at(c, key, &at, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        remove = at < cutoff; /* unreadable everywhere (-1) counts old */
+    }
+    if (remove) {
+        char bad[256];
+        /* the quarantine list goes with its history */
+        sq_key(c, bad, sizeof bad, "cpbad:%s", id);
+        rc = sq_client_cmd(c, &r, err, "DEL %s %s", key, bad);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        *gone = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+        freeReplyObject(r);
+    }
+    return SYNCQ_OK;
+}
+
+int
+syncq_checkpoint_cleanup(syncq_client *c, int64_t older_than_ms,
+                         size_t *removed, syncq_error *err)
+{
+    static const char *const kinds[] = {"cp:", "cpbad:"};
+    char esc[160], pattern[200];
+    int64_t now = 0;
+    size_t count = 0;
+    int rc;
+
+    if (removed != NULL) {
+        *removed = 0;
+    }
+    if (older_than_ms < 0) {
+        return sq_fail(err, SYNCQ_EINVAL, "older-than must not be negative");
+    }
+    rc = redis_now_ms(c, &now, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    glob_escape(c->prefix, esc, sizeof esc);
+    for (size_t k = 0; k < 2 && rc == SYNCQ_OK; k++) {
+        char cursor[32] = "0";
+        size_t plen = strlen(c->prefix) + strlen(kinds[k]);
+        snprintf(pattern, sizeof pattern, "%s%s*", esc, kinds[k]);
+        do {
+            redisReply *r = NULL;
+            rc = sq_client_cmd(c, &r, err, "SCAN %s MATCH %s COUNT 500",
+                               cursor, pattern);
+            if (rc != SYNCQ_OK) {
+                break;
+            }
+            if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+                r->element[0]->type != REDIS_REPLY_STRING) {
+                freeReplyObject(r);
+                rc = sq_fail(err, SYNCQ_EPROTO, "SCAN: unexpected reply");
+                break;
+            }
+            snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+            for (size_t i = 0; i < r->element[1]->elements; i++) {
+                const redisReply *key = r->element[1]->element[i];
+                bool gone = false;
+                if (key->type != REDIS_REPLY_STRING || key->len <= plen) {
+                    continue;
+                }
+                rc = cleanup_one(c, key->str, key->str + plen,
+                                 now - older_than_ms, &gone, err);
+                if (rc != SYNCQ_OK) {
+                    break;
+                }
+                if (gone) {
+                    count++; /* second pass: quarantine lists left alone */
+                }
+            }
+            freeReplyObject(r);
+        } while (rc == SYNCQ_OK && strcmp(cursor, "0") != 0);
+    }
+    if (removed != NULL) {
+        *removed = count;
+    }
+    if (count > 0) {
+        SQ_INFO("checkpoint.cleanup", "removed=%zu older_than_ms=%lld", count,
+                (long long)older_than_ms);
     }
     return rc;
 }
