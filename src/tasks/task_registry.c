@@ -59,7 +59,7 @@ syncq_registry_find(const syncq_registry *r, const char *name)
 {
     char norm[256];
 
-    if (r == NULL || name == NULL) {
+    if (r == NULL || name == NULL || r->n == 0) {
         return NULL;
     }
     if (syncq_task_name_normalize(name, norm, sizeof norm, NULL) != SYNCQ_OK) {
