@@ -14,6 +14,7 @@ int cli_status(struct cli *cli);
 int cli_config_show(struct cli *cli);
 int cli_config_docs(struct cli *cli);
 int cli_version(struct cli *cli);
+int cli_up(struct cli *cli);
 
 const struct cli_cmd cli_commands[] = {
     {"status", cli_status, "broker, queues, workers at a glance"},
@@ -24,6 +25,7 @@ const struct cli_cmd cli_commands[] = {
     {"task wait", cli_task_wait, "wait for a task to finish"},
     {"config show", cli_config_show, "every setting, its value and source"},
     {"config docs", cli_config_docs, "settings reference as Markdown"},
+    {"up", cli_up, "run worker, beat and monitor for one machine"},
     {"version", cli_version, "print the version"},
     {NULL, NULL, NULL},
 };
