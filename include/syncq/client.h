@@ -199,6 +199,17 @@ SYNCQ_API int syncq_task_wait(syncq_client *c, const char *id,
                               int64_t timeout_ms, json_t **out,
                               syncq_error *err);
 
+/* Progress of the task tree under root task `root_id`: every task
+ * created with that root (fan-out through syncq_ctx_enqueue, at any
+ * depth) is counted when created and when it ends. *out: new object
+ * {root_id, total, done, failed, pending, by_task: {name: {total, done,
+ * failed, pending}}}; a root with no descendants yet gives zeros.
+ * The root task itself is not counted (read it with syncq_task_info).
+ * A tree has ended when its root is final and pending is 0.
+ * Errors: SYNCQ_EINVAL (bad id), SYNCQ_ECONN. */
+SYNCQ_API int syncq_workflow_info(syncq_client *c, const char *root_id,
+                                  json_t **out, syncq_error *err);
+
 /* Options of a batch (the seed's create_batch_task). */
 typedef struct syncq_batch_options {
     const char *kwargs_json;       /* extra kwargs given to every chunk */

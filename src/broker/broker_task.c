@@ -8,6 +8,7 @@
 #include "core/sq_time.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int
@@ -341,4 +342,78 @@ syncq_task_wait(syncq_client *c, const char *id, int64_t timeout_ms,
         sq_sleep_ms(delay);
         delay = delay * 2 > 100 ? 100 : delay * 2;
     }
+}
+
+int
+syncq_workflow_info(syncq_client *c, const char *root_id, json_t **out,
+                    syncq_error *err)
+{
+    char key[256];
+    redisReply *r = NULL;
+    json_t *o, *by;
+    long long total = 0, done = 0, failed = 0;
+    int rc;
+
+    *out = NULL;
+    rc = check_id(root_id, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    rc = sq_client_cmd(c, &r, err, "HGETALL %s",
+                       sq_key(c, key, sizeof key, "r:%s", root_id));
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    o = json_object();
+    by = json_object();
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+         i += 2) {
+        const char *f = r->element[i]->str;
+        long long v = strtoll(r->element[i + 1]->str, NULL, 10);
+        const char *bar = strchr(f, '|');
+        if (bar == NULL) {
+            if (strcmp(f, "total") == 0) {
+                total = v;
+            } else if (strcmp(f, "done") == 0) {
+                done = v;
+            } else if (strcmp(f, "failed") == 0) {
+                failed = v;
+            }
+        } else {
+            char field[16];
+            json_t *t = json_object_get(by, bar + 1);
+            size_t n = (size_t)(bar - f) < sizeof field - 1
+                           ? (size_t)(bar - f)
+                           : sizeof field - 1;
+            memcpy(field, f, n);
+            field[n] = '\0';
+            if (t == NULL) {
+                t = json_pack("{s:I,s:I,s:I}", "total", (json_int_t)0, "done",
+                              (json_int_t)0, "failed", (json_int_t)0);
+                json_object_set_new(by, bar + 1, t);
+            }
+            json_object_set_new(t, field, json_integer(v));
+        }
+    }
+    freeReplyObject(r);
+    {
+        const char *name;
+        json_t *t;
+        json_object_foreach(by, name, t) {
+            json_object_set_new(
+                t, "pending",
+                json_integer(json_integer_value(json_object_get(t, "total")) -
+                             json_integer_value(json_object_get(t, "done")) -
+                             json_integer_value(
+                                 json_object_get(t, "failed"))));
+        }
+    }
+    json_object_set_new(o, "root_id", json_string(root_id));
+    json_object_set_new(o, "total", json_integer(total));
+    json_object_set_new(o, "done", json_integer(done));
+    json_object_set_new(o, "failed", json_integer(failed));
+    json_object_set_new(o, "pending", json_integer(total - done - failed));
+    json_object_set_new(o, "by_task", by);
+    *out = o;
+    return SYNCQ_OK;
 }

@@ -515,6 +515,68 @@ expired_task_is_never_leased(void **state)
     assert_string_equal(sqt_task_state(cl, id), "EXPIRED");
 }
 
+static void
+workflow_counts_a_task_tree(void **state)
+{
+    char root[SYNCQ_ID_SIZE], kid[3][SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_reply r;
+    syncq_task_options o;
+    json_t *w = NULL;
+    static const char *names[] = {"crawler.fetch_product_details",
+                                  "crawler.fetch_product_details",
+                                  "image_processing.download_images"};
+
+    (void)state;
+    create("crawler.sync_category", 5, "default", root);
+    assert_int_equal(syncq_workflow_info(cl, root, &w, NULL), SYNCQ_OK);
+    assert_int_equal(json_integer_value(json_object_get(w, "total")), 0);
+    json_decref(w);
+    syncq_task_options_init(&o);
+    o.queue = "default";
+    o.root_id = root;
+    o.parent_id = root;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(syncq_task_create(cl, names[i], NULL, NULL, &o,
+                                           kid[i], NULL, NULL),
+                         SYNCQ_OK);
+    }
+    lease(q, 1, 4, 30000, &r);
+    assert_int_equal(r.n, 4);
+    for (size_t i = 0; i < r.n; i++) {
+        struct sq_settle_op op = {0};
+        op.id = r.tasks[i].id;
+        op.token = r.tasks[i].token;
+        if (strcmp(op.id, kid[1]) == 0) {
+            op.kind = SQ_SETTLE_FAIL;
+            op.err_class = "parse";
+            op.err_msg = "bad body";
+        } else if (strcmp(op.id, kid[2]) == 0) {
+            continue; /* still running */
+        } else {
+            op.kind = SQ_SETTLE_OK;
+        }
+        assert_int_equal(settle1(&op), SQ_SETTLED);
+    }
+    sq_lease_reply_cleanup(&r);
+    assert_int_equal(syncq_workflow_info(cl, root, &w, NULL), SYNCQ_OK);
+    assert_int_equal(json_integer_value(json_object_get(w, "total")), 3);
+    assert_int_equal(json_integer_value(json_object_get(w, "done")), 1);
+    assert_int_equal(json_integer_value(json_object_get(w, "failed")), 1);
+    assert_int_equal(json_integer_value(json_object_get(w, "pending")), 1);
+    {
+        json_t *d = json_object_get(json_object_get(w, "by_task"),
+                                    "crawler.fetch_product_details");
+        assert_int_equal(json_integer_value(json_object_get(d, "total")), 2);
+        assert_int_equal(json_integer_value(json_object_get(d, "pending")), 0);
+        d = json_object_get(json_object_get(w, "by_task"),
+                            "image_processing.download_images");
+        assert_int_equal(json_integer_value(json_object_get(d, "pending")), 1);
+    }
+    json_decref(w);
+    assert_true(sqt_cmd_int("PTTL {syncq}:r:%s", root) > 0);
+}
+
 int
 main(void)
 {
@@ -531,6 +593,7 @@ main(void)
         T(raw_entries_come_back_and_poison_is_dead_lettered),
         T(events_record_every_state_change),
         T(expired_task_is_never_leased),
+        T(workflow_counts_a_task_tree),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

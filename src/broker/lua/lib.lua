@@ -95,6 +95,18 @@ local function wake(q, n)
     end
 end
 
+-- Workflow counters: every task created with a root (fan-out from a root
+-- task) counts under {ns}:r:<root> (total/done/failed, also per task
+-- name), so a caller can tell when a whole tree has ended and show
+-- per-stage progress. `field` is 'total', 'done' or 'failed'.
+local function root_count(root, name, field)
+    if not root or root == '' then return end
+    local rk = P .. 'r:' .. root
+    redis.call('HINCRBY', rk, field, 1)
+    redis.call('HINCRBY', rk, field .. '|' .. name, 1)
+    redis.call('PEXPIRE', rk, RESULT_TTL)
+end
+
 -- Push task `id` onto its ready list. front=true puts it next in line
 -- (redelivery keeps its place); otherwise it joins the back (FIFO).
 local function push_ready(id, q, pri, front)
@@ -122,7 +134,7 @@ local STAT_OF = {SUCCESS = 'succeeded', FAILURE = 'failed',
 -- `evf` is a flat list of extra event fields (may be nil).
 local function finish(id, state, extra, evf)
     local k = tkey(id)
-    local h = redis.call('HMGET', k, 'queue', 'name', 'batch')
+    local h = redis.call('HMGET', k, 'queue', 'name', 'batch', 'root')
     local q, name, batch = h[1] or '?', h[2] or '?', h[3]
     local fields = {'state', state, 'dt', NOW}
     for i = 1, #extra do fields[#fields + 1] = extra[i] end
@@ -136,6 +148,8 @@ local function finish(id, state, extra, evf)
         redis.call('LTRIM', P .. 'recent', 0, RECENT_MAX - 1)
     end
     stat(STAT_OF[state] or 'finished', q, name, 1)
+    root_count(h[4], name, (state == 'SUCCESS' or state == 'SKIPPED')
+               and 'done' or 'failed')
     event(EVENT_OF[state] or 'task-finished', id, 'name', name, 'q', q,
           unpack(evf or {}))
     if batch and batch ~= '' then
@@ -147,7 +161,7 @@ end
 -- never expire: nothing leaves the DLQ without a command.
 local function to_dead(id, reason, extra)
     local k = tkey(id)
-    local h = redis.call('HMGET', k, 'queue', 'name', 'batch')
+    local h = redis.call('HMGET', k, 'queue', 'name', 'batch', 'root')
     local fields = {'state', 'DEAD', 'dead_reason', reason, 'dead_at', NOW,
                     'dt', NOW}
     for i = 1, #(extra or {}) do fields[#fields + 1] = extra[i] end
@@ -157,6 +171,7 @@ local function to_dead(id, reason, extra)
     redis.call('PERSIST', k)
     redis.call('ZADD', P .. 'dlq', NOW, id)
     stat('dead', h[1] or '?', h[2] or '?', 1)
+    root_count(h[4], h[2] or '?', 'failed')
     event('task-dead', id, 'reason', reason)
     if h[3] and h[3] ~= '' then batch_done(h[3], false) end
 end
@@ -171,10 +186,12 @@ end
 local function create_task(id, q, pri, eta, exp, fields, acc)
     local k = tkey(id)
     local f = fields
-    local name = '?'
+    local name, root = '?', nil
     for i = 1, #f, 2 do
-        if f[i] == 'name' then name = f[i + 1] break end
+        if f[i] == 'name' then name = f[i + 1]
+        elseif f[i] == 'root' then root = f[i + 1] end
     end
+    root_count(root, name, 'total')
     local state = 'PENDING'
     if exp > 0 and exp <= NOW then
         state = 'EXPIRED'
