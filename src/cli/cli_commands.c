@@ -10,6 +10,8 @@ int cli_task_info(struct cli *cli);
 int cli_task_list(struct cli *cli);
 int cli_task_cancel(struct cli *cli);
 int cli_task_wait(struct cli *cli);
+int cli_task_run(struct cli *cli);
+int cli_worker(struct cli *cli);
 int cli_status(struct cli *cli);
 int cli_config_show(struct cli *cli);
 int cli_config_docs(struct cli *cli);
@@ -23,6 +25,8 @@ const struct cli_cmd cli_commands[] = {
     {"task list", cli_task_list, "list tasks by state, queue or name"},
     {"task cancel", cli_task_cancel, "cancel (revoke) tasks at any stage"},
     {"task wait", cli_task_wait, "wait for a task to finish"},
+    {"task run", cli_task_run, "run a task in-process, print its result"},
+    {"worker", cli_worker, "run a worker (supervisor + prefork children)"},
     {"config show", cli_config_show, "every setting, its value and source"},
     {"config docs", cli_config_docs, "settings reference as Markdown"},
     {"up", cli_up, "run worker, beat and monitor for one machine"},

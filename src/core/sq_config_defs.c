@@ -76,6 +76,13 @@ const struct sq_cfg_def sq_cfg_defs[] = {
      0, "worker", "Warm shutdown: how long running tasks may finish"},
     {"SYNCQ_PLUGINS", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0, "worker",
      "Comma-separated task plugin .so files loaded by the worker"},
+    {"SYNCQ_WORKER_HOSTNAME", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0, "worker",
+     "Worker id in heartbeats and leases (default <host>:<pid>); must be "
+     "unique among running workers"},
+    {"SYNCQ_WORKER_STATUS_FILE", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0,
+     "worker",
+     "JSON liveness file the supervisor rewrites every second, readable "
+     "while Redis is down (empty: none)"},
 
     /* logging */
     {"SYNCQ_LOG_LEVEL", "CELERY_LOG_LEVEL", SQ_CFG_ENUM, 0, 0, "info",

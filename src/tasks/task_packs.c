@@ -4,7 +4,9 @@
  * a declaration; nothing else in the tree needs to know about it.
  */
 #include "tasks/task_packs.h"
+#include "tasks/builtin/builtin.h"
 
 const struct sq_task_pack sq_task_packs[] = {
+    {"syncq", sq_pack_builtin_init},
     {NULL, NULL},
 };

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * cli_task_run.c: `syncq task run NAME [-k JSON] [-a JSON]`: run a task
+ * in this process (syncq_task_run_local) and print its result, for task
+ * authors. Progress, checkpoints and sub-tasks go to the broker unless
+ * --no-broker is given. Ctrl-C asks the task to stop (its context reports
+ * stop requested); a second Ctrl-C kills the process.
+ */
+#include "cli/cli.h"
+#include "worker/worker.h"
+#include "worker/worker_ctx.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char run_usage[] =
+    "usage: syncq task run NAME [-k JSON] [-a JSON] [options]\n"
+    "\n"
+    "Run a registered task in this process and print its result (task "
+    "authors).\n"
+    "\n"
+    "  -k, --kwargs JSON   keyword arguments, a JSON object (@file or - for "
+    "stdin)\n"
+    "  -a, --args JSON     positional arguments, a JSON array\n"
+    "      --id UUID       task id seen by the task (default: a new one)\n"
+    "      --plugin PATH   load a task plugin (.so) first; repeatable\n"
+    "      --no-broker     run without Redis: progress is dropped, "
+    "checkpoints\n"
+    "                      stay in memory, sub-tasks cannot be enqueued\n"
+    "      --json          print {\"ok\", \"result\" | \"error\", "
+    "\"runtime_ms\"}\n"
+    "\n"
+    "Prints the result JSON on success (exit 0). A failed task prints\n"
+    "\"syncq: task run: <class>: <message>\" and exits 1; an unknown task "
+    "exits 1.\n"
+    "Ctrl-C asks the task to stop; a second Ctrl-C kills it.\n"
+    "Example: syncq task run syncq.echo -k '{\"offer_id\":\"123\"}'\n";
+
+static void
+on_sigint(int sig)
+{
+    (void)sig;
+    sq_worker_stop_flag = 1;
+    signal(SIGINT, SIG_DFL); /* the second Ctrl-C kills */
+}
+
+/* Parse a JSON CLI argument of the expected type; NULL after an error. */
+static json_t *
+json_arg(struct cli *cli, const char *what, const char *arg, bool object)
+{
+    json_error_t jerr;
+    char *text = cli_json_arg(cli, what, arg);
+    json_t *v;
+
+    if (text == NULL) {
+        return NULL;
+    }
+    v = json_loads(text, JSON_ALLOW_NUL, &jerr);
+    free(text);
+    if (v == NULL) {
+        cli_usage(cli, "%s is not valid JSON: %s (line %d)", what, jerr.text,
+                  jerr.line);
+        return NULL;
+    }
+    if (object ? !json_is_object(v) : !json_is_array(v)) {
+        cli_usage(cli, "%s must be a JSON %s", what,
+                  object ? "object" : "array");
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+int cli_task_run(struct cli *cli);
+
+int
+cli_task_run(struct cli *cli)
+{
+    static const struct option opts[] = {
+        {"kwargs", required_argument, NULL, 'k'},
+        {"args", required_argument, NULL, 'a'},
+        {"id", required_argument, NULL, 1},
+        {"plugin", required_argument, NULL, 2},
+        {"no-broker", no_argument, NULL, 3},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    const char *kw_arg = NULL, *args_arg = NULL, *id = NULL;
+    const char *plugins[64];
+    size_t nplugins = 0;
+    bool no_broker = false;
+    json_t *kw = NULL, *args = NULL;
+    syncq_config *cfg;
+    syncq_client *c = NULL;
+    syncq_registry *reg;
+    syncq_local_result res;
+    syncq_error err;
+    int opt, rc, status = CLI_FAIL;
+
+    while ((opt = getopt_long(cli->argc, cli->argv, ":k:a:h", opts, NULL)) !=
+           -1) {
+        if (cli_common_opt(cli, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case 'h':
+            return cli_help(cli, run_usage);
+        case 'k':
+            kw_arg = optarg;
+            break;
+        case 'a':
+            args_arg = optarg;
+            break;
+        case 1:
+            id = optarg;
+            break;
+        case 2:
+            if (nplugins == sizeof plugins / sizeof plugins[0]) {
+                return cli_usage(cli, "too many --plugin options (max 64)");
+            }
+            plugins[nplugins++] = optarg;
+            break;
+        case 3:
+            no_broker = true;
+            break;
+        default:
+            return cli_bad_opt(cli, opt);
+        }
+    }
+    if (optind >= cli->argc) {
+        return cli_usage(cli, "missing task NAME");
+    }
+    if (optind + 1 < cli->argc) {
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[optind + 1]);
+    }
+    cfg = cli_config(cli);
+    if (cfg == NULL) {
+        return CLI_FAIL;
+    }
+    reg = syncq_registry_default();
+    if (reg == NULL) {
+        return cli_fail(cli, "out of memory");
+    }
+    rc = sq_worker_load_plugins(reg, syncq_config_str(cfg, "SYNCQ_PLUGINS"),
+                                plugins, nplugins, &err);
+    if (rc != SYNCQ_OK) {
+        return cli_fail(cli, "%s", err.msg);
+    }
+    if (kw_arg != NULL && (kw = json_arg(cli, "kwargs", kw_arg, true)) ==
+                              NULL) {
+        return CLI_USAGE;
+    }
+    if (args_arg != NULL &&
+        (args = json_arg(cli, "args", args_arg, false)) == NULL) {
+        json_decref(kw);
+        return CLI_USAGE;
+    }
+    if (!no_broker) {
+        c = cli_client(cli);
+        if (c == NULL) {
+            fprintf(stderr, "syncq: %s: (use --no-broker to run without "
+                            "Redis)\n",
+                    cli->cmd);
+            goto done;
+        }
+    }
+    signal(SIGINT, on_sigint);
+    rc = syncq_task_run_local(reg, cli->argv[optind], args, kw, c, cfg, id,
+                              &res, &err);
+    signal(SIGINT, SIG_DFL);
+    if (rc != SYNCQ_OK) {
+        cli_fail(cli, "%s", err.msg);
+        goto done;
+    }
+    if (cli->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "ok", json_boolean(res.ok));
+        if (res.ok) {
+            json_object_set(o, "result", res.result);
+        } else {
+            json_t *e = json_pack("{s:s,s:s}", "class",
+                                  syncq_error_class_name(res.error_class),
+                                  "message", res.error_msg);
+            if (res.error_detail != NULL) {
+                json_object_set(e, "detail", res.error_detail);
+            }
+            if (res.retry_after_ms > 0) {
+                json_object_set_new(e, "retry_after_ms",
+                                    json_integer(res.retry_after_ms));
+            }
+            json_object_set_new(o, "error", e);
+        }
+        json_object_set_new(o, "runtime_ms", json_integer(res.runtime_ms));
+        cli_print_json(o);
+        json_decref(o);
+    } else if (res.ok) {
+        cli_print_json(res.result);
+    } else {
+        cli_fail(cli, "%s: %s", syncq_error_class_name(res.error_class),
+                 res.error_msg);
+    }
+    status = res.ok ? CLI_OK : CLI_FAIL;
+    syncq_local_result_cleanup(&res);
+done:
+    json_decref(kw);
+    json_decref(args);
+    syncq_client_close(c);
+    return status;
+}

@@ -1,0 +1,833 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * worker_broker.c: the supervisor's side of the broker. Outcomes are
+ * queued as settle ops and sent in one pipelined round trip together
+ * with the next lease (sq_broker_settle_lease); on a connection error
+ * they stay queued and are resent after the reconnect (a settled op
+ * answers "gone"/"stale", so resending is safe). The heartbeat renews
+ * every held lease (running and prefetched: C05) and brings cancels; an
+ * idle supervisor waits for work with BRPOP on the queues' wake lists on
+ * a second connection, polled by the event loop, so enqueue-to-start
+ * stays sub-millisecond and delayed tasks are promoted on time.
+ */
+#include "worker/worker_sup.h"
+#include "core/sq_alloc.h"
+#include "core/sq_error.h"
+#include "core/sq_log.h"
+#include "core/sq_time.h"
+#include "worker/worker_ctx.h"
+#include "worker/worker_frame.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Settle ops per script call (keeps one call's Lua run short). */
+#define OPS_PER_CALL 512
+
+void
+sq_held_free(struct sq_held *h)
+{
+    if (h == NULL) {
+        return;
+    }
+    sq_free(h->policy);
+    sq_buf_cleanup(&h->frame);
+    sq_free(h);
+}
+
+/* ---- settle ops ------------------------------------------------------ */
+
+static struct sq_pend_op *
+new_op(struct sq_sup *s, enum sq_settle_kind kind, const struct sq_held *h)
+{
+    struct sq_pend_op *op;
+
+    if (s->nops == s->capops) {
+        size_t cap = s->capops ? s->capops * 2 : 64;
+        struct sq_pend_op *n = sq_realloc(s->ops, cap * sizeof *n);
+        if (n == NULL) {
+            /* The lease lapses and the task is redelivered: at-least-once
+             * holds even when the outcome cannot be kept. */
+            SQ_ERROR("worker.oom", "what=\"settle op\" task_id=%s", h->id);
+            return NULL;
+        }
+        s->ops = n;
+        s->capops = cap;
+    }
+    op = &s->ops[s->nops++];
+    memset(op, 0, sizeof *op);
+    op->kind = kind;
+    snprintf(op->id, sizeof op->id, "%s", h->id);
+    snprintf(op->token, sizeof op->token, "%s", h->token);
+    return op;
+}
+
+void
+sq_sup_op_ok(struct sq_sup *s, const struct sq_held *h, const char *result,
+             size_t len, int64_t runtime_ms)
+{
+    struct sq_pend_op *op = new_op(s, SQ_SETTLE_OK, h);
+
+    if (op == NULL) {
+        return;
+    }
+    op->result = sq_strndup(result != NULL ? result : "", len);
+    op->runtime_ms = runtime_ms;
+}
+
+void
+sq_sup_op_fail(struct sq_sup *s, const struct sq_held *h,
+               enum sq_settle_kind kind, const char *cls, const char *msg,
+               int64_t runtime_ms, int64_t delay_ms, bool dead)
+{
+    struct sq_pend_op *op = new_op(s, kind, h);
+
+    if (op == NULL) {
+        return;
+    }
+    snprintf(op->err_class, sizeof op->err_class, "%s",
+             cls != NULL && cls[0] != '\0' ? cls : "internal");
+    op->msg = sq_strdup(msg != NULL ? msg : "");
+    op->runtime_ms = runtime_ms;
+    op->delay_ms = delay_ms;
+    op->dead = dead;
+}
+
+void
+sq_sup_op_requeue(struct sq_sup *s, const struct sq_held *h,
+                  const char *reason)
+{
+    struct sq_pend_op *op = new_op(s, SQ_SETTLE_REQUEUE, h);
+
+    if (op != NULL) {
+        op->reason = reason;
+    }
+}
+
+void
+sq_sup_op_start(struct sq_sup *s, const struct sq_held *h)
+{
+    new_op(s, SQ_SETTLE_START, h);
+}
+
+void
+sq_sup_op_revoked(struct sq_sup *s, const struct sq_held *h, const char *msg,
+                  int64_t runtime_ms)
+{
+    struct sq_pend_op *op = new_op(s, SQ_SETTLE_REVOKED, h);
+
+    if (op != NULL) {
+        op->msg = sq_strdup(msg);
+        op->runtime_ms = runtime_ms;
+    }
+}
+
+void
+sq_sup_fail_by_policy(struct sq_sup *s, const struct sq_held *h, int cls,
+                      const char *msg, int64_t runtime_ms)
+{
+    struct sq_outcome oc;
+
+    sq_outcome_for_failure(s->o->cfg, h->def, h->policy, h->max_retries,
+                           h->retries, cls, msg, 0, &oc);
+    sq_sup_op_fail(s, h, oc.kind == SQ_OUT_RETRY ? SQ_SETTLE_RETRY
+                                                  : SQ_SETTLE_FAIL,
+                   oc.err_class, oc.err_msg, runtime_ms, oc.delay_ms,
+                   oc.dead);
+    sq_outcome_cleanup(&oc);
+}
+
+static void
+op_release(struct sq_pend_op *op)
+{
+    sq_free(op->result);
+    sq_free(op->msg);
+    op->result = op->msg = NULL;
+}
+
+/* ---- held tasks ------------------------------------------------------ */
+
+bool
+sq_sup_unwait(struct sq_sup *s, struct sq_held *h)
+{
+    struct sq_held **pp = &s->wait_head;
+    struct sq_held *prev = NULL;
+
+    while (*pp != NULL && *pp != h) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (*pp == NULL) {
+        return false;
+    }
+    *pp = h->next;
+    if (s->wait_tail == h) {
+        s->wait_tail = prev;
+    }
+    h->next = NULL;
+    s->nwait--;
+    return true;
+}
+
+struct sq_held *
+sq_sup_pop_wait(struct sq_sup *s)
+{
+    struct sq_held *h = s->wait_head;
+
+    if (h != NULL) {
+        s->wait_head = h->next;
+        if (s->wait_head == NULL) {
+            s->wait_tail = NULL;
+        }
+        h->next = NULL;
+        s->nwait--;
+    }
+    return h;
+}
+
+static void
+push_wait(struct sq_sup *s, struct sq_held *h)
+{
+    h->next = NULL;
+    if (s->wait_tail != NULL) {
+        s->wait_tail->next = h;
+    } else {
+        s->wait_head = h;
+    }
+    s->wait_tail = h;
+    s->nwait++;
+}
+
+static struct sq_held *
+find_waiting(struct sq_sup *s, const char *id)
+{
+    for (struct sq_held *h = s->wait_head; h != NULL; h = h->next) {
+        if (strcmp(h->id, id) == 0) {
+            return h;
+        }
+    }
+    return NULL;
+}
+
+static int64_t
+json_ll(json_t *rec, const char *key, int64_t def)
+{
+    json_t *v = json_object_get(rec, key);
+
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : def;
+}
+
+static const char *
+json_str(json_t *rec, const char *key)
+{
+    const char *v = json_string_value(json_object_get(rec, key));
+
+    return v != NULL ? v : "";
+}
+
+/* Add a JSON field of the record to the frame (compact text). */
+static int
+frame_json(struct sq_buf *b, int tag, json_t *v, const char *def)
+{
+    char *s;
+    int rc;
+
+    if (v == NULL) {
+        return sq_frame_adds(b, tag, def);
+    }
+    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (s == NULL) {
+        return -1;
+    }
+    rc = sq_frame_adds(b, tag, s);
+    sq_free(s);
+    return rc;
+}
+
+/* A leased task becomes held: resolved limits, the child's frame. Tasks
+ * this worker cannot run are settled here and never reach a child. */
+static void
+take_leased(struct sq_sup *s, struct sq_leased *L, bool started)
+{
+    const struct sq_worker_opts *o = s->o;
+    json_t *rec = L->rec;
+    json_t *pol = json_object_get(rec, "retry_policy");
+    struct sq_held *h = sq_calloc(1, sizeof *h);
+    size_t start;
+    int bad = 0;
+
+    if (h == NULL) {
+        SQ_ERROR("worker.oom", "what=\"leased task\" task_id=%s", L->id);
+        return; /* the lease lapses; the task comes back */
+    }
+    snprintf(h->id, sizeof h->id, "%s", L->id);
+    snprintf(h->token, sizeof h->token, "%s", L->token);
+    snprintf(h->name, sizeof h->name, "%s", json_str(rec, "name"));
+    snprintf(h->queue, sizeof h->queue, "%s", json_str(rec, "queue"));
+    h->def = syncq_registry_find(o->registry, h->name);
+    h->max_retries = (int)json_ll(rec, "max_retries", -1);
+    h->retries = (int)json_ll(rec, "retries", 0);
+    h->attempt = (int)json_ll(rec, "attempt", 1);
+    h->started = started;
+    if (pol != NULL) {
+        h->policy = json_dumps(pol, JSON_COMPACT);
+    }
+    h->time_limit_ms = json_ll(rec, "time_limit_ms", 0);
+    h->soft_limit_ms = json_ll(rec, "soft_time_limit_ms", 0);
+    if (h->time_limit_ms <= 0) {
+        h->time_limit_ms = h->def != NULL && h->def->time_limit_ms > 0
+                               ? h->def->time_limit_ms
+                               : o->time_limit_ms;
+    }
+    if (h->soft_limit_ms <= 0) {
+        h->soft_limit_ms = h->def != NULL && h->def->soft_time_limit_ms > 0
+                               ? h->def->soft_time_limit_ms
+                               : o->soft_time_limit_ms;
+    }
+    s->nheld++;
+    if (h->def == NULL) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "task %s is not registered in worker %s "
+                 "(load its plugin with --plugin)", h->name, o->worker_id);
+        SQ_WARN("task.not_registered", "task_id=%s task=%s", h->id,
+                h->name);
+        sq_sup_fail_by_policy(s, h, SYNCQ_ERR_NOT_REGISTERED, msg, 0);
+        s->tasks_failed++;
+        s->nheld--;
+        sq_held_free(h);
+        return;
+    }
+    if (json_object_get(rec, "args_raw") != NULL ||
+        json_object_get(rec, "kwargs_raw") != NULL) {
+        sq_sup_fail_by_policy(s, h, SYNCQ_ERR_VALIDATION,
+                              "stored args/kwargs are not valid JSON", 0);
+        s->tasks_failed++;
+        s->nheld--;
+        sq_held_free(h);
+        return;
+    }
+    sq_buf_init(&h->frame, 0);
+    start = sq_frame_begin(&h->frame, SQ_FRAME_TASK);
+    bad |= sq_frame_adds(&h->frame, SQ_F_ID, h->id);
+    bad |= sq_frame_adds(&h->frame, SQ_F_TOKEN, h->token);
+    bad |= sq_frame_adds(&h->frame, SQ_F_NAME, h->name);
+    bad |= sq_frame_adds(&h->frame, SQ_F_QUEUE, h->queue);
+    bad |= frame_json(&h->frame, SQ_F_ARGS, json_object_get(rec, "args"),
+                      "[]");
+    bad |= frame_json(&h->frame, SQ_F_KWARGS, json_object_get(rec, "kwargs"),
+                      "{}");
+    bad |= sq_frame_addll(&h->frame, SQ_F_ATTEMPT, h->attempt);
+    bad |= sq_frame_addll(&h->frame, SQ_F_RETRIES, h->retries);
+    bad |= sq_frame_addll(&h->frame, SQ_F_MAXR, h->max_retries);
+    if (h->policy != NULL) {
+        bad |= sq_frame_adds(&h->frame, SQ_F_POLICY, h->policy);
+    }
+    if (json_str(rec, "batch_id")[0] != '\0') {
+        bad |= sq_frame_adds(&h->frame, SQ_F_BATCH, json_str(rec, "batch_id"));
+    }
+    if (json_str(rec, "root_id")[0] != '\0') {
+        bad |= sq_frame_adds(&h->frame, SQ_F_ROOT, json_str(rec, "root_id"));
+    }
+    bad |= sq_frame_end(&h->frame, start);
+    if (bad != 0 || (pol != NULL && h->policy == NULL)) {
+        SQ_ERROR("worker.oom", "what=\"task frame\" task_id=%s", h->id);
+        sq_sup_op_requeue(s, h, "shutdown");
+        s->nheld--;
+        sq_held_free(h);
+        return;
+    }
+    push_wait(s, h);
+}
+
+/* ---- the broker round: settle + lease -------------------------------- */
+
+bool
+sq_sup_broker_ok(struct sq_sup *s)
+{
+    syncq_error err;
+    bool was = s->broker_up;
+
+    if (sq_client_ensure(s->bc, false, NULL, &err) != SYNCQ_OK) {
+        s->broker_up = false;
+        return false;
+    }
+    s->broker_up = true;
+    if (!was) {
+        /* Back after an outage: renew leases before anything else, so a
+         * lease call's housekeeping cannot requeue our running tasks. */
+        s->hb_now = true;
+        s->need_lease = true;
+    }
+    return true;
+}
+
+static void
+broker_failed(struct sq_sup *s, int rc, const syncq_error *err,
+              const char *what)
+{
+    char q[300];
+
+    if (rc == SYNCQ_ECONN) {
+        s->broker_up = false; /* the client logs broker.down once */
+        return;
+    }
+    SQ_ERROR("worker.broker_error", "op=%s code=%s err=%s", what,
+             syncq_code_name(rc), sq_log_quote(err->msg, q, sizeof q));
+    s->broker_retry_at = sq_mono_ms() + 1000;
+}
+
+/* Control messages (task ids to cancel) from a lease or heartbeat. */
+static void
+handle_control(struct sq_sup *s, json_t *control)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(control, i, v) {
+        const char *id = json_string_value(v);
+        if (id != NULL) {
+            sq_sup_cancel(s, id);
+        }
+    }
+}
+
+static void
+handle_raws(struct sq_sup *s, json_t *raws)
+{
+    size_t i;
+    json_t *pair;
+
+    json_array_foreach(raws, i, pair) {
+        const char *q = json_string_value(json_array_get(pair, 0));
+        json_t *b = json_array_get(pair, 1);
+        struct sq_pend_raw *r;
+        if (q == NULL || !json_is_string(b)) {
+            continue;
+        }
+        if (s->nraws == s->capraws) {
+            size_t cap = s->capraws ? s->capraws * 2 : 8;
+            struct sq_pend_raw *n = sq_realloc(s->raws, cap * sizeof *n);
+            if (n == NULL) {
+                SQ_ERROR("worker.oom", "what=\"poison entry\" queue=%s", q);
+                continue;
+            }
+            s->raws = n;
+            s->capraws = cap;
+        }
+        r = &s->raws[s->nraws];
+        snprintf(r->queue, sizeof r->queue, "%s", q);
+        r->len = json_string_length(b);
+        r->bytes = sq_malloc(r->len + 1);
+        if (r->bytes == NULL) {
+            continue;
+        }
+        memcpy(r->bytes, json_string_value(b), r->len);
+        r->bytes[r->len] = '\0';
+        s->nraws++;
+    }
+}
+
+/* Adopt or dead-letter foreign entries; those that fail for want of the
+ * broker stay queued (they are already off their list). */
+void
+sq_sup_raws_flush(struct sq_sup *s)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < s->nraws; i++) {
+        struct sq_pend_raw *r = &s->raws[i];
+        struct sq_raw_task t;
+        const char *reason = "bad_envelope";
+        enum sq_raw_kind k = sq_raw_classify(r->bytes, r->len,
+                                             s->o->registry, &t, &reason);
+        syncq_error err;
+        int rc;
+        if (k == SQ_RAW_ADOPT) {
+            syncq_task_options o;
+            char id[SYNCQ_ID_SIZE];
+            syncq_task_options_init(&o);
+            o.queue = r->queue;
+            o.task_id = t.id[0] != '\0' ? t.id : NULL;
+            rc = syncq_task_create(s->bc, t.name, t.args_json,
+                                   t.kwargs_json, &o, id, NULL, &err);
+            if (rc == SYNCQ_OK) {
+                SQ_INFO("worker.adopted", "queue=%s task=%s task_id=%s",
+                        r->queue, t.name, id);
+                s->adopted_total++;
+            }
+            sq_raw_task_cleanup(&t);
+            if (rc != SYNCQ_OK && rc != SYNCQ_ECONN) {
+                /* not creatable (bad arguments, too big): poison it */
+                rc = sq_broker_poison(s->bc, r->queue, r->bytes, r->len,
+                                      "bad_envelope", NULL, &err);
+                if (rc == SYNCQ_OK) {
+                    s->poison_total++;
+                }
+            }
+        } else {
+            char pid[SYNCQ_ID_SIZE];
+            rc = sq_broker_poison(s->bc, r->queue, r->bytes, r->len, reason,
+                                  pid, &err);
+            if (rc == SYNCQ_OK) {
+                SQ_WARN("worker.poison", "queue=%s reason=%s bytes=%zu "
+                        "dead_id=%s", r->queue, reason, r->len, pid);
+                s->poison_total++;
+            }
+        }
+        if (rc == SYNCQ_ECONN) {
+            s->raws[kept++] = *r;
+            continue;
+        }
+        if (rc != SYNCQ_OK) {
+            char q[300];
+            SQ_ERROR("worker.poison_failed", "queue=%s err=%s", r->queue,
+                     sq_log_quote(err.msg, q, sizeof q));
+        }
+        sq_free(r->bytes);
+    }
+    s->nraws = kept;
+}
+
+static void
+log_stale(const struct sq_pend_op *op, int status)
+{
+    static const char *kinds[] = {"ok", "fail", "retry", "requeue", "start",
+                                  "revoked"};
+
+    if (status == SQ_SETTLE_STALE) {
+        SQ_WARN("task.lease_lost", "task_id=%s op=%s err=\"another worker "
+                "holds the task now; outcome not recorded\"", op->id,
+                kinds[op->kind]);
+    } else if (status == SQ_SETTLE_GONE) {
+        SQ_INFO("task.gone", "task_id=%s op=%s", op->id, kinds[op->kind]);
+    }
+}
+
+void
+sq_sup_broker_round(struct sq_sup *s, int64_t now)
+{
+    struct sq_settle_op ops[OPS_PER_CALL];
+    int status[OPS_PER_CALL];
+    struct sq_lease_req req;
+    struct sq_lease_reply rep;
+    syncq_error err;
+    size_t n = s->nops < OPS_PER_CALL ? s->nops : OPS_PER_CALL;
+    int cap = sq_pool_capacity(s);
+    bool lease = s->state == SQ_SUP_RUNNING && cap > 0 &&
+                 (s->need_lease || n > 0) && !(s->settle_only && n > 0);
+    int rc;
+
+    if (n == 0 && !lease) {
+        return;
+    }
+    if (now < s->broker_retry_at || !sq_sup_broker_ok(s)) {
+        return;
+    }
+    if (s->hb_now) {
+        sq_sup_heartbeat(s, now);
+        if (!s->broker_up) {
+            return;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct sq_pend_op *p = &s->ops[i];
+        struct sq_settle_op *op = &ops[i];
+        memset(op, 0, sizeof *op);
+        op->kind = p->kind;
+        op->id = p->id;
+        op->token = p->token;
+        op->result_json = p->result;
+        op->err_class = p->err_class;
+        op->err_msg = p->msg;
+        op->reason = p->reason;
+        op->runtime_ms = p->runtime_ms;
+        op->delay_ms = p->delay_ms;
+        op->dead = p->dead;
+    }
+    if (lease) {
+        int idle = sq_pool_idle(s) - s->nwait;
+        memset(&req, 0, sizeof req);
+        req.worker = s->o->worker_id;
+        req.lease_ms = s->o->lease_ms;
+        req.max_n = cap;
+        req.start_now = idle > 0 ? (idle < cap ? idle : cap) : 0;
+        req.queues = s->qptr;
+        req.nqueues = s->o->nqueues;
+    }
+    rc = sq_broker_settle_lease(s->bc, ops, n, status, lease ? &req : NULL,
+                                &rep, &err);
+    if (rc != SYNCQ_OK) {
+        if (rc == SYNCQ_EPROTO && n > 0 && !lease) {
+            /* A settle the script refuses would be refused forever: drop
+             * it (the lease lapses, the task is redelivered). */
+            for (size_t i = 0; i < n; i++) {
+                op_release(&s->ops[i]);
+            }
+            memmove(s->ops, s->ops + n, (s->nops - n) * sizeof *s->ops);
+            s->nops -= n;
+        } else if (rc == SYNCQ_EPROTO && n > 0) {
+            s->settle_only = true; /* find out which half is refused */
+        }
+        broker_failed(s, rc, &err, lease ? "settle+lease" : "settle");
+        return;
+    }
+    s->settle_only = false;
+    for (size_t i = 0; i < n; i++) {
+        log_stale(&s->ops[i], status[i]);
+        op_release(&s->ops[i]);
+    }
+    if (n > 0) {
+        memmove(s->ops, s->ops + n, (s->nops - n) * sizeof *s->ops);
+        s->nops -= n;
+    }
+    if (!lease) {
+        return;
+    }
+    s->next_eta_wall_ms = rep.next_eta_ms;
+    for (size_t i = 0; i < rep.n; i++) {
+        take_leased(s, &rep.tasks[i], (int)i < req.start_now);
+    }
+    s->need_lease = rep.n == (size_t)req.max_n;
+    {
+        int64_t wait = 1000;
+        if (rep.next_eta_ms > 0) {
+            int64_t d = rep.next_eta_ms - sq_now_ms();
+            if (d < wait) {
+                wait = d > 5 ? d : 5;
+            }
+        }
+        s->next_lease_at = now + wait;
+    }
+    handle_control(s, rep.control);
+    handle_raws(s, rep.raws);
+    sq_lease_reply_cleanup(&rep);
+    if (s->nraws > 0) {
+        sq_sup_raws_flush(s);
+        s->need_lease = true; /* the list may hold real tasks behind */
+    }
+}
+
+bool
+sq_sup_flush_ops(struct sq_sup *s)
+{
+    for (int i = 0; i < 8 && s->nops > 0; i++) {
+        size_t before = s->nops;
+        sq_sup_broker_round(s, sq_mono_ms());
+        if (s->nops == before) {
+            break;
+        }
+    }
+    if (s->nraws > 0 && s->broker_up) {
+        sq_sup_raws_flush(s);
+    }
+    return s->nops == 0;
+}
+
+/* ---- heartbeat --------------------------------------------------------- */
+
+/* The lease of task `id` is no longer ours. */
+static void
+lease_lost(struct sq_sup *s, const char *id)
+{
+    struct sq_held *h = find_waiting(s, id);
+    struct sq_child *c;
+
+    SQ_WARN("task.lease_lost", "task_id=%s err=\"lease expired or taken "
+            "over; stopping our copy\"", id);
+    if (h != NULL) {
+        sq_sup_unwait(s, h);
+        s->nheld--;
+        sq_held_free(h);
+        return;
+    }
+    c = sq_pool_find_task(s, id);
+    if (c != NULL && !c->lost) {
+        c->lost = true;
+        sq_pool_stop_child(s, c, s->o->cancel_grace_ms, SQ_KILL_LOST);
+    }
+}
+
+void
+sq_sup_heartbeat(struct sq_sup *s, int64_t now)
+{
+    const char **ids, **toks;
+    size_t n = 0;
+    json_t *lost = NULL, *control = NULL;
+    char *info;
+    syncq_error err;
+    int64_t ttl = s->o->heartbeat_ms * 3;
+    int rc;
+
+    if (ttl < s->o->heartbeat_ms + 2000) {
+        ttl = s->o->heartbeat_ms + 2000;
+    }
+    s->next_hb = now + s->o->heartbeat_ms;
+    if (!sq_sup_broker_ok(s)) {
+        return;
+    }
+    s->hb_now = false;
+    ids = sq_calloc((size_t)s->nheld + 1, sizeof *ids);
+    toks = sq_calloc((size_t)s->nheld + 1, sizeof *toks);
+    if (ids == NULL || toks == NULL) {
+        sq_free(ids);
+        sq_free(toks);
+        return;
+    }
+    for (int i = 0; i < s->nch; i++) {
+        if (s->ch[i].task != NULL && (int)n < s->nheld) {
+            ids[n] = s->ch[i].task->id;
+            toks[n++] = s->ch[i].task->token;
+        }
+    }
+    for (struct sq_held *h = s->wait_head; h != NULL && (int)n < s->nheld;
+         h = h->next) {
+        ids[n] = h->id;
+        toks[n++] = h->token;
+    }
+    info = sq_sup_info_json(s, now);
+    rc = sq_broker_extend(s->bc, s->o->worker_id, s->o->lease_ms,
+                          info != NULL ? info : "{}", ttl, ids, toks, n,
+                          &lost, &control, &err);
+    sq_free(info);
+    sq_free(ids);
+    sq_free(toks);
+    if (rc != SYNCQ_OK) {
+        broker_failed(s, rc, &err, "heartbeat");
+        s->hb_now = true;
+        return;
+    }
+    {
+        size_t i;
+        json_t *v;
+        json_array_foreach(lost, i, v) {
+            if (json_string_value(v) != NULL) {
+                lease_lost(s, json_string_value(v));
+            }
+        }
+    }
+    handle_control(s, control);
+    json_decref(lost);
+    json_decref(control);
+}
+
+void
+sq_sup_cancel(struct sq_sup *s, const char *id)
+{
+    struct sq_held *h = find_waiting(s, id);
+    struct sq_child *c;
+
+    if (h != NULL) {
+        /* Prefetched, never started: it ends REVOKED without running. */
+        sq_sup_unwait(s, h);
+        sq_sup_op_revoked(s, h, "cancelled before it started", 0);
+        s->tasks_revoked++;
+        s->nheld--;
+        SQ_INFO("task.revoked", "task_id=%s task=%s stage=prefetched", h->id,
+                h->name);
+        sq_held_free(h);
+        return;
+    }
+    c = sq_pool_find_task(s, id);
+    if (c == NULL) {
+        SQ_DEBUG("task.cancel_unknown", "task_id=%s", id);
+        return;
+    }
+    if (c->cancel) {
+        return;
+    }
+    SQ_INFO("task.cancel", "task_id=%s task=%s pid=%d grace_ms=%lld", id,
+            c->task->name, (int)c->pid, (long long)s->o->cancel_grace_ms);
+    c->cancel = true;
+    sq_pool_stop_child(s, c, s->o->cancel_grace_ms, SQ_KILL_CANCEL);
+}
+
+/* ---- wake-ups ---------------------------------------------------------- */
+
+void
+sq_sup_wake_arm(struct sq_sup *s, int64_t now)
+{
+    const char *argv[SQ_WORKER_MAX_QUEUES + 2];
+    char keys[SQ_WORKER_MAX_QUEUES][160];
+    char tmo[32];
+    int64_t wait = s->next_lease_at - now;
+    int done = 0;
+    syncq_error err;
+
+    if (s->brpop_out || s->wake == NULL) {
+        return;
+    }
+    if (sq_client_ensure(s->wake, false, NULL, &err) != SYNCQ_OK) {
+        return;
+    }
+    if (wait > 1000) {
+        wait = 1000;
+    }
+    if (wait < 10) {
+        wait = 10;
+    }
+    argv[0] = "BRPOP";
+    for (size_t i = 0; i < s->o->nqueues; i++) {
+        argv[1 + i] = sq_key(s->wake, keys[i], sizeof keys[i], "wake:%s",
+                             s->o->queues[i]);
+    }
+    snprintf(tmo, sizeof tmo, "%.3f", (double)wait / 1000.0);
+    argv[1 + s->o->nqueues] = tmo;
+    if (redisAppendCommandArgv(s->wake->rc, (int)s->o->nqueues + 2, argv,
+                               NULL) != REDIS_OK) {
+        sq_client_drop(s->wake, "append failed");
+        return;
+    }
+    while (!done) {
+        if (redisBufferWrite(s->wake->rc, &done) != REDIS_OK) {
+            sq_client_drop(s->wake, s->wake->rc->errstr);
+            return;
+        }
+    }
+    s->brpop_out = true;
+}
+
+void
+sq_sup_wake_readable(struct sq_sup *s)
+{
+    void *reply = NULL;
+
+    if (!s->brpop_out || s->wake->rc == NULL) {
+        s->brpop_out = false;
+        return;
+    }
+    if (redisBufferRead(s->wake->rc) != REDIS_OK) {
+        sq_client_drop(s->wake, s->wake->rc->errstr);
+        s->brpop_out = false;
+        s->need_lease = true;
+        return;
+    }
+    if (redisGetReplyFromReader(s->wake->rc, &reply) != REDIS_OK) {
+        sq_client_drop(s->wake, "bad reply");
+        s->brpop_out = false;
+        return;
+    }
+    if (reply == NULL) {
+        return; /* partial reply */
+    }
+    freeReplyObject(reply);
+    s->brpop_out = false;
+    /* A token or a timeout: either way look at the queues (promotion of
+     * due delayed tasks happens in the lease). */
+    s->need_lease = true;
+}
+
+void
+sq_sup_unregister(struct sq_sup *s)
+{
+    redisReply *r = NULL;
+    char key[400];
+
+    if (!sq_sup_broker_ok(s)) {
+        return;
+    }
+    if (sq_client_cmd(s->bc, &r, NULL, "DEL %s",
+                      sq_key(s->bc, key, sizeof key, "w:%s",
+                             s->o->worker_id)) == SYNCQ_OK) {
+        freeReplyObject(r);
+    }
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * worker_opts.c: resolve the worker's settings from the configuration
+ * table (flags were applied to it by the CLI) and load task plugins.
+ * Bad values are errors naming the setting; nothing is clamped.
+ */
+#include "worker/worker.h"
+#include "core/sq_error.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Split SYNCQ_WORKER_QUEUES into o->queues, checking every name. */
+static int
+parse_queues(struct sq_worker_opts *o, const char *csv, syncq_error *err)
+{
+    const char *p = csv;
+
+    o->nqueues = 0;
+    while (p != NULL && *p != '\0') {
+        const char *end = strchr(p, ',');
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        char q[101];
+        /* tolerate spaces around names ("crawler, default") */
+        while (n > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            n--;
+        }
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) {
+            n--;
+        }
+        if (n == 0 || n >= sizeof q) {
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "SYNCQ_WORKER_QUEUES: empty or over-long queue "
+                           "name in '%.200s'", csv);
+        }
+        memcpy(q, p, n);
+        q[n] = '\0';
+        if (syncq_queue_name_check(q, err) != SYNCQ_OK) {
+            sq_error_prefix(err, "SYNCQ_WORKER_QUEUES");
+            return SYNCQ_EINVAL;
+        }
+        for (size_t i = 0; i < o->nqueues; i++) {
+            if (strcmp(o->queues[i], q) == 0) {
+                return sq_fail(err, SYNCQ_EINVAL, "SYNCQ_WORKER_QUEUES: "
+                               "queue '%s' listed twice", q);
+            }
+        }
+        if (o->nqueues == SQ_WORKER_MAX_QUEUES) {
+            return sq_fail(err, SYNCQ_EINVAL, "SYNCQ_WORKER_QUEUES: more "
+                           "than %d queues", SQ_WORKER_MAX_QUEUES);
+        }
+        snprintf(o->queues[o->nqueues++], sizeof o->queues[0], "%s", q);
+        p = end != NULL ? end + 1 : NULL;
+    }
+    if (o->nqueues == 0) {
+        return sq_fail(err, SYNCQ_EINVAL, "SYNCQ_WORKER_QUEUES: no queue "
+                       "to serve");
+    }
+    return SYNCQ_OK;
+}
+
+int
+sq_worker_opts_init(struct sq_worker_opts *o, const syncq_config *cfg,
+                    syncq_registry *r, syncq_error *err)
+{
+    const char *name;
+    int rc;
+
+    memset(o, 0, sizeof *o);
+    o->cfg = cfg;
+    o->registry = r;
+    rc = parse_queues(o, syncq_config_str(cfg, "SYNCQ_WORKER_QUEUES"), err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    o->concurrency = (int)syncq_config_int(cfg, "SYNCQ_WORKER_CONCURRENCY");
+    o->prefetch = (int)syncq_config_int(cfg, "SYNCQ_WORKER_PREFETCH");
+    o->max_tasks_per_child =
+        syncq_config_int(cfg, "SYNCQ_WORKER_MAX_TASKS_PER_CHILD");
+    o->max_memory_kb =
+        syncq_config_int(cfg, "SYNCQ_WORKER_MAX_MEMORY_PER_CHILD");
+    o->time_limit_ms = syncq_config_ms(cfg, "SYNCQ_TASK_TIME_LIMIT");
+    o->soft_time_limit_ms = syncq_config_ms(cfg, "SYNCQ_TASK_SOFT_TIME_LIMIT");
+    o->heartbeat_ms = syncq_config_ms(cfg, "SYNCQ_HEARTBEAT_INTERVAL");
+    o->lease_ms = syncq_config_ms(cfg, "SYNCQ_LEASE_TIMEOUT");
+    o->cancel_grace_ms = syncq_config_ms(cfg, "SYNCQ_CANCEL_GRACE");
+    o->shutdown_grace_ms = syncq_config_ms(cfg, "SYNCQ_SHUTDOWN_GRACE");
+    o->max_payload = syncq_config_int(cfg, "SYNCQ_MAX_PAYLOAD");
+    if (o->concurrency < 1 || o->prefetch < 1) {
+        return sq_fail(err, SYNCQ_EINVAL, "concurrency and prefetch must be "
+                       ">= 1");
+    }
+    if (o->lease_ms < 2 * o->heartbeat_ms) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "SYNCQ_LEASE_TIMEOUT (%lld ms) must be at least twice "
+                       "SYNCQ_HEARTBEAT_INTERVAL (%lld ms), or running "
+                       "tasks lose their lease between heartbeats",
+                       (long long)o->lease_ms, (long long)o->heartbeat_ms);
+    }
+    if (gethostname(o->hostname, sizeof o->hostname) != 0 ||
+        o->hostname[0] == '\0') {
+        snprintf(o->hostname, sizeof o->hostname, "localhost");
+    }
+    o->hostname[sizeof o->hostname - 1] = '\0';
+    name = syncq_config_str(cfg, "SYNCQ_WORKER_HOSTNAME");
+    if (name != NULL && name[0] != '\0') {
+        if (strlen(name) > 200 || strpbrk(name, " \t\r\n{}") != NULL) {
+            return sq_fail(err, SYNCQ_EINVAL, "SYNCQ_WORKER_HOSTNAME '%.60s' "
+                           "must be 1..200 characters without spaces or "
+                           "braces", name);
+        }
+        snprintf(o->worker_id, sizeof o->worker_id, "%s", name);
+    } else {
+        snprintf(o->worker_id, sizeof o->worker_id, "%s:%d", o->hostname,
+                 (int)getpid());
+    }
+    snprintf(o->status_file, sizeof o->status_file, "%s",
+             syncq_config_str(cfg, "SYNCQ_WORKER_STATUS_FILE"));
+    return SYNCQ_OK;
+}
+
+int
+sq_worker_load_plugins(syncq_registry *r, const char *csv,
+                       const char *const *paths, size_t n, syncq_error *err)
+{
+    const char *p = csv;
+    int rc;
+
+    while (p != NULL && *p != '\0') {
+        const char *end = strchr(p, ',');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        char path[4096];
+        while (len > 0 && *p == ' ') {
+            p++;
+            len--;
+        }
+        if (len >= sizeof path) {
+            return sq_fail(err, SYNCQ_EINVAL, "SYNCQ_PLUGINS: path over %zu "
+                           "bytes", sizeof path - 1);
+        }
+        if (len > 0) {
+            memcpy(path, p, len);
+            path[len] = '\0';
+            rc = syncq_registry_load_plugin(r, path, err);
+            if (rc != SYNCQ_OK) {
+                return rc;
+            }
+        }
+        p = end != NULL ? end + 1 : NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = syncq_registry_load_plugin(r, paths[i], err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+    }
+    return SYNCQ_OK;
+}

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * worker_sup.h: the supervisor's state, shared by its files:
+ *   worker_supervisor.c  the event loop, signals, shutdown
+ *   worker_pool.c        children: fork, pipes, dispatch, limits, reaping,
+ *                        recycling
+ *   worker_broker.c      outcomes to settle, lease, heartbeat, cancels,
+ *                        wake-ups, foreign queue entries
+ *   worker_info.c        heartbeat info JSON and the liveness file
+ * One thread; every function here runs in the supervisor's loop.
+ */
+#ifndef SQ_WORKER_SUP_H
+#define SQ_WORKER_SUP_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "broker/broker.h"
+#include "core/sq_buf.h"
+#include "worker/worker.h"
+
+/* A task leased by this worker: waiting for a child or running. */
+struct sq_held {
+    struct sq_held *next;      /* waiting FIFO */
+    char id[SYNCQ_ID_SIZE];
+    char token[32];
+    char name[201];
+    char queue[101];
+    const syncq_task_def *def; /* NULL: not registered here */
+    char *policy;              /* record's per-call policy JSON, or NULL */
+    int max_retries;           /* record's maxr, -1 unset */
+    int retries;
+    int attempt;
+    int64_t time_limit_ms;     /* resolved: record, task, worker default */
+    int64_t soft_limit_ms;
+    bool started;              /* leased STARTED (else RECEIVED) */
+    struct sq_buf frame;       /* the TASK frame for the child */
+};
+
+enum sq_child_state {
+    SQ_CH_EMPTY = 0, /* slot without a process (respawn pending) */
+    SQ_CH_STARTING,  /* forked, READY not yet received */
+    SQ_CH_IDLE,
+    SQ_CH_BUSY,
+    SQ_CH_EXITING    /* pipe closed: recycling or shutting down */
+};
+
+/* Why the supervisor killed a child (decides what happens to its task). */
+enum sq_kill_reason {
+    SQ_KILL_NONE = 0, /* not killed by us: a crash */
+    SQ_KILL_TIMEOUT,  /* hard time limit */
+    SQ_KILL_CANCEL,   /* cancel grace ran out */
+    SQ_KILL_LOST,     /* lease lost and the task did not stop */
+    SQ_KILL_SHUTDOWN, /* warm grace ran out, or cold shutdown */
+    SQ_KILL_PROTOCOL  /* the child sent garbage */
+};
+
+struct sq_child {
+    pid_t pid;                 /* 0 when the slot is empty */
+    int to_fd, from_fd;        /* supervisor's ends, non-blocking */
+    enum sq_child_state state;
+    struct sq_buf rbuf;        /* bytes read from the child */
+    size_t roff;               /* parsed up to here */
+    struct sq_buf wbuf;        /* bytes not yet written to the child */
+    size_t woff;
+    bool eof;                  /* the child closed its end */
+    struct sq_held *task;      /* running task, or NULL */
+    int64_t task_start_ms;     /* monotonic */
+    int64_t task_start_wall_ms;
+    int64_t soft_at, hard_at;  /* monotonic deadlines, 0: none */
+    int64_t kill_at;           /* cancel / lost / shutdown kill deadline */
+    bool soft_sent;
+    bool cancel;               /* a cancel is being carried out */
+    bool lost;                 /* the lease was taken from us */
+    bool shutdown_stop;        /* told to stop by a warm shutdown */
+    enum sq_kill_reason kill_reason;
+    int64_t spawned_ms;
+    int64_t respawn_at;        /* EMPTY slot: fork again at this time */
+    int64_t respawn_backoff_ms;
+    long tasks_done;           /* by this process */
+    long baseline_kb;          /* RSS when it became READY */
+    long rss_kb;
+    long long cpu_prev;        /* ticks at the last heartbeat */
+    int64_t cpu_prev_ms;
+    double cpu_pct;
+};
+
+/* An outcome waiting to be settled (kept across Redis outages). */
+struct sq_pend_op {
+    enum sq_settle_kind kind;
+    char id[SYNCQ_ID_SIZE];
+    char token[32];
+    char *result;      /* OK: owned */
+    char err_class[32];
+    char *msg;         /* FAIL/RETRY/REVOKED: owned */
+    const char *reason; /* REQUEUE: static string */
+    int64_t runtime_ms;
+    int64_t delay_ms;
+    bool dead;
+};
+
+/* A foreign queue entry still to be adopted or dead-lettered. */
+struct sq_pend_raw {
+    char queue[101];
+    char *bytes;
+    size_t len;
+};
+
+enum sq_sup_state { SQ_SUP_RUNNING, SQ_SUP_WARM, SQ_SUP_COLD };
+
+struct sq_sup {
+    const struct sq_worker_opts *o;
+    syncq_client *bc;           /* main connection */
+    syncq_client *wake;         /* blocking waits (BRPOP) */
+    const char *qptr[SQ_WORKER_MAX_QUEUES];
+    struct sq_child *ch;
+    int nch;
+    struct sq_held *wait_head, *wait_tail;
+    int nwait;
+    int nheld;                  /* waiting + running */
+    struct sq_pend_op *ops;
+    size_t nops, capops;
+    struct sq_pend_raw *raws;
+    size_t nraws, capraws;
+    enum sq_sup_state state;
+    int64_t warm_deadline;
+    bool broker_up;
+    int64_t broker_retry_at;    /* after a non-connection error */
+    bool settle_only;           /* a fused call was refused: split it */
+    bool need_lease;            /* the queues may hold work for us */
+    int64_t next_lease_at;      /* idle housekeeping lease */
+    int64_t next_eta_wall_ms;   /* earliest delayed task, or -1 */
+    bool brpop_out;             /* a BRPOP is in flight on `wake` */
+    int64_t next_hb;
+    bool hb_now;                /* heartbeat before the next lease */
+    int64_t next_status;
+    int64_t started_wall_ms;
+    long long tasks_done, tasks_failed, tasks_retried, tasks_revoked;
+    long long tasks_lost, tasks_requeued, poison_total, adopted_total;
+    bool memcap_alert;
+    long sup_rss_kb;
+    int sigpipe[2];
+};
+
+/* ---- worker_pool.c ---- */
+int sq_pool_init(struct sq_sup *s, syncq_error *err);
+void sq_pool_free(struct sq_sup *s);
+int sq_pool_spawn(struct sq_sup *s, struct sq_child *c);
+void sq_pool_reap(struct sq_sup *s);
+void sq_pool_readable(struct sq_sup *s, struct sq_child *c);
+void sq_pool_flush_writes(struct sq_sup *s, struct sq_child *c);
+void sq_pool_dispatch(struct sq_sup *s);
+void sq_pool_check_timers(struct sq_sup *s, int64_t now);
+int64_t sq_pool_next_deadline(struct sq_sup *s, int64_t now);
+void sq_pool_respawn(struct sq_sup *s, int64_t now);
+/* Stop-request (SIGUSR1) and schedule a kill after `grace_ms`. */
+void sq_pool_stop_child(struct sq_sup *s, struct sq_child *c,
+                        int64_t grace_ms, enum sq_kill_reason why);
+void sq_pool_close_child(struct sq_sup *s, struct sq_child *c);
+int sq_pool_live(const struct sq_sup *s);     /* processes alive */
+int sq_pool_idle(const struct sq_sup *s);     /* IDLE children */
+int sq_pool_capacity(const struct sq_sup *s); /* tasks we may still lease */
+struct sq_child *sq_pool_find_task(struct sq_sup *s, const char *id);
+
+/* ---- worker_broker.c ---- */
+void sq_held_free(struct sq_held *h);
+void sq_sup_op_ok(struct sq_sup *s, const struct sq_held *h,
+                  const char *result, size_t len, int64_t runtime_ms);
+void sq_sup_op_fail(struct sq_sup *s, const struct sq_held *h,
+                    enum sq_settle_kind kind, const char *cls,
+                    const char *msg, int64_t runtime_ms, int64_t delay_ms,
+                    bool dead);
+void sq_sup_op_requeue(struct sq_sup *s, const struct sq_held *h,
+                       const char *reason);
+void sq_sup_op_start(struct sq_sup *s, const struct sq_held *h);
+void sq_sup_op_revoked(struct sq_sup *s, const struct sq_held *h,
+                       const char *msg, int64_t runtime_ms);
+/* Fail `h` with class `cls` per its retry policy (queues the op). */
+void sq_sup_fail_by_policy(struct sq_sup *s, const struct sq_held *h,
+                           int cls, const char *msg, int64_t runtime_ms);
+/* Remove a waiting task from the FIFO (true if it was there). */
+bool sq_sup_unwait(struct sq_sup *s, struct sq_held *h);
+struct sq_held *sq_sup_pop_wait(struct sq_sup *s);
+bool sq_sup_broker_ok(struct sq_sup *s);
+void sq_sup_broker_round(struct sq_sup *s, int64_t now);
+void sq_sup_heartbeat(struct sq_sup *s, int64_t now);
+void sq_sup_cancel(struct sq_sup *s, const char *id);
+void sq_sup_wake_arm(struct sq_sup *s, int64_t now);
+void sq_sup_wake_readable(struct sq_sup *s);
+void sq_sup_raws_flush(struct sq_sup *s);
+/* Settle what is pending now (shutdown): true when nothing is left. */
+bool sq_sup_flush_ops(struct sq_sup *s);
+void sq_sup_unregister(struct sq_sup *s);
+
+/* ---- worker_info.c ---- */
+char *sq_sup_info_json(struct sq_sup *s, int64_t now);
+void sq_sup_status_file(struct sq_sup *s, int64_t now);
+
+#endif
