@@ -16,6 +16,13 @@ int cli_status(struct cli *cli);
 int cli_config_show(struct cli *cli);
 int cli_config_docs(struct cli *cli);
 int cli_version(struct cli *cli);
+int cli_recovery_checkpoints(struct cli *cli);
+int cli_recovery_cleanup(struct cli *cli);
+int cli_recovery_resume(struct cli *cli);
+int cli_recovery_policy(struct cli *cli);
+int cli_recovery_dead_list(struct cli *cli);
+int cli_recovery_dead_requeue(struct cli *cli);
+int cli_recovery_dead_purge(struct cli *cli);
 int cli_up(struct cli *cli);
 
 const struct cli_cmd cli_commands[] = {
@@ -30,6 +37,20 @@ const struct cli_cmd cli_commands[] = {
     {"config show", cli_config_show, "every setting, its value and source"},
     {"config docs", cli_config_docs, "settings reference as Markdown"},
     {"up", cli_up, "run worker, beat and monitor for one machine"},
+    {"recovery checkpoints", cli_recovery_checkpoints,
+     "a task's checkpoints: step, size, time, checksum"},
+    {"recovery cleanup", cli_recovery_cleanup,
+     "delete checkpoints no task will resume from"},
+    {"recovery resume", cli_recovery_resume,
+     "run a failed task again: auto|retry|resume|restart|skip|manual"},
+    {"recovery policy", cli_recovery_policy,
+     "retry policy per error class, as the worker applies it"},
+    {"recovery dead list", cli_recovery_dead_list,
+     "list the dead-letter queue"},
+    {"recovery dead requeue", cli_recovery_dead_requeue,
+     "put dead tasks back in their queue"},
+    {"recovery dead purge", cli_recovery_dead_purge,
+     "delete dead-letter records for good"},
     {"version", cli_version, "print the version"},
     {NULL, NULL, NULL},
 };

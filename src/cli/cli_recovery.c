@@ -1,0 +1,844 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * cli_recovery.c: `syncq recovery checkpoints|cleanup|resume|policy` and
+ * `syncq recovery dead list|requeue|purge`, over syncq/recovery.h.
+ * Every change an operator makes is recorded with who made it
+ * ("cli:<user>"). Nothing is deleted or requeued without a name, --all
+ * or an age.
+ */
+#include "cli/cli.h"
+#include "core/sq_time.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syncq/recovery.h>
+
+/* "cli:<user>" for resume_by / skipped_by. */
+static const char *
+who_am_i(char *buf, size_t cap)
+{
+    const char *u = getenv("USER");
+
+    if (u == NULL || u[0] == '\0' || strlen(u) > 64) {
+        u = "unknown";
+    }
+    snprintf(buf, cap, "cli:%s", u);
+    for (char *p = buf; *p; p++) {
+        if ((unsigned char)*p < ' ' || *p == 0x7f) {
+            *p = '?';
+        }
+    }
+    return buf;
+}
+
+static int
+parse_age(struct cli *cli, const char *what, const char *arg, int64_t *ms)
+{
+    syncq_error err;
+
+    if (sq_duration_parse_ms(arg, ms, &err) != SYNCQ_OK) {
+        return cli_usage(cli, "%s: %s", what, err.msg);
+    }
+    return 0;
+}
+
+static int
+parse_count(struct cli *cli, const char *what, const char *arg, long max,
+            size_t *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (*end != '\0' || end == arg || errno != 0 || v < 0 || v > max) {
+        return cli_usage(cli, "%s '%s' is not 0..%ld", what, arg, max);
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+/* ---- syncq recovery checkpoints ID ------------------------------------ */
+
+static const char checkpoints_usage[] =
+    "usage: syncq recovery checkpoints ID [--json]\n"
+    "\n"
+    "Show the stored checkpoints of task ID, newest first: step (seq), size,\n"
+    "when it was saved and whether its SHA-256 checksum verifies. Corrupt\n"
+    "entries found by a load are kept apart (quarantined) and listed last.\n"
+    "Listing changes nothing.\n";
+
+int cli_recovery_checkpoints(struct cli *cli);
+
+int
+cli_recovery_checkpoints(struct cli *cli)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    syncq_client *c;
+    syncq_error err;
+    json_t *arr = NULL;
+    int opt, rc;
+    size_t i;
+    json_t *e;
+
+    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
+           -1) {
+        if (cli_common_opt(cli, opt, optarg)) {
+            continue;
+        }
+        if (opt == 'h') {
+            return cli_help(cli, checkpoints_usage);
+        }
+        return cli_bad_opt(cli, opt);
+    }
+    if (optind + 1 != cli->argc) {
+        return cli_usage(cli, optind >= cli->argc ? "missing task ID"
+                                                  : "give exactly one ID");
+    }
+    c = cli_client(cli);
+    if (c == NULL) {
+        return CLI_FAIL;
+    }
+    rc = syncq_checkpoint_list(c, cli->argv[optind], &arr, &err);
+    syncq_client_close(c);
+    if (rc != SYNCQ_OK) {
+        return cli_error(cli, &err, true);
+    }
+    if (cli->json) {
+        cli_print_json(arr);
+        json_decref(arr);
+        return CLI_OK;
+    }
+    if (json_array_size(arr) == 0) {
+        printf("task %s has no checkpoints\n", cli->argv[optind]);
+        json_decref(arr);
+        return CLI_OK;
+    }
+    printf("%-10s %10s  %-24s %-8s %-16s %s\n", "SEQ", "SIZE", "SAVED",
+           "CHECKSUM", "SHA256", "NOTE");
+    json_array_foreach(arr, i, e) {
+        const char *at = json_string_value(json_object_get(e, "at"));
+        const char *sha = json_string_value(json_object_get(e, "sha256"));
+        const char *why = json_string_value(json_object_get(e, "problem"));
+        bool ok = json_is_true(json_object_get(e, "ok"));
+        bool q = json_is_true(json_object_get(e, "quarantined"));
+        char note[160];
+        snprintf(note, sizeof note, "%s%s%s", why ? why : "",
+                 why && q ? "; " : "", q ? "quarantined" : "");
+        printf("%-10lld %10lld  %-24s %-8s %-16.16s %s\n",
+               (long long)json_integer_value(json_object_get(e, "seq")),
+               (long long)json_integer_value(json_object_get(e, "size")),
+               at ? at : "?", ok ? "ok" : "BAD", sha ? sha : "", note);
+    }
+    json_decref(arr);
+    return CLI_OK;
+}
+
+/* ---- syncq recovery cleanup ------------------------------------------- */
+
+static const char cleanup_usage[] =
+    "usage: syncq recovery cleanup [--older-than AGE] [--json]\n"
+    "\n"
+    "Delete checkpoints no task will resume from: those last saved more than\n"
+    "AGE ago (default 7d; 90s, 15m, 2h, 30d) and those of tasks that ended\n"
+    "SUCCESS or SKIPPED. Checkpoints of failed, dead or running tasks that\n"
+    "are younger are kept. (Checkpoints also expire by themselves after\n"
+    "SYNCQ_CHECKPOINT_TTL.)\n";
+
+int cli_recovery_cleanup(struct cli *cli);
+
+int
+cli_recovery_cleanup(struct cli *cli)
+{
+    static const struct option opts[] = {
+        {"older-than", required_argument, NULL, 1}, CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    int64_t age = 7LL * 86400000;
+    size_t removed = 0;
+    syncq_client *c;
+    syncq_error err;
+    int opt, rc;
+
+    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
+           -1) {
+        if (cli_common_opt(cli, opt, optarg)) {
+            continue;
+        }
+        if (opt == 'h') {
+            return cli_help(cli, cleanup_usage);
+        }
+        if (opt == 1) {
+            if (parse_age(cli, "older-than", optarg, &age)) {
+                return CLI_USAGE;
+            }
+            continue;
+        }
+        return cli_bad_opt(cli, opt);
+    }
+    if (optind < cli->argc) {
+        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
+    }
+    c = cli_client(cli);
+    if (c == NULL) {
+        return CLI_FAIL;
+    }
+    rc = syncq_checkpoint_cleanup(c, age, &removed, &err);
+    syncq_client_close(c);
+    if (rc != SYNCQ_OK) {
+        return cli_error(cli, &err, true);
+    }
+    if (cli->json) {
+        printf("{\"removed\":%zu,\"older_than_ms\":%lld}\n", removed,
+               (long long)age);
+    } else {
+        printf("removed the checkpoints of %zu task%s\n", removed,
+               removed == 1 ? "" : "s");
+    }
+    return CLI_OK;
+}
+
+/* ---- syncq recovery resume ID... -------------------------------------- */
+
+static const char resume_usage[] =
+    "usage: syncq recovery resume ID... [--strategy S] [--queue Q] [--json]\n"
+    "\n"
+    "Get a failed, dead, revoked or expired task going again.\n"
+    "\n"
+    "  -s, --strategy S  auto (default): resume if a good checkpoint exists,\n"
+    "                                    else retry\n"
+    "                    retry    run it again as it was (checkpoints kept)\n"
+    "                    resume   run it from its last good checkpoint\n"
+    "                    restart  delete its checkpoints, run from zero\n"
+    "                    skip     mark it done (SKIPPED) without running it\n"
+    "                    manual   park it in the dead-letter queue for a "
+    "person\n"
+    "  -q, --queue Q     run it in queue Q instead of its own\n"
+    "\n"
+    "Running tasks and tasks that already succeeded are refused; a task\n"
+    "still waiting to run (PENDING, RETRY) can only be skipped or parked.\n"
+    "Exit status 1 if any ID was refused.\n";
+
+int cli_recovery_resume(struct cli *cli);
+
+int
+cli_recovery_resume(struct cli *cli)
+{
+    static const struct option opts[] = {
+        {"strategy", required_argument, NULL, 's'},
+        {"queue", required_argument, NULL, 'q'},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    syncq_resume_options o = {NULL, NULL};
+    int strategy = SYNCQ_RESUME_AUTO;
+    char who[96];
+    syncq_client *c;
+    int opt, status = CLI_OK;
+    json_t *all = NULL;
+
+    while ((opt = getopt_long(cli->argc, cli->argv, ":s:q:h", opts, NULL)) !=
+           -1) {
+        syncq_error err;
+        if (cli_common_opt(cli, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case 'h':
+            return cli_help(cli, resume_usage);
+        case 's':
+            strategy = syncq_resume_strategy_parse(optarg);
+            if (strategy < 0) {
+                return cli_usage(cli, "unknown strategy '%s' (auto, retry, "
+                                 "resume, restart, skip, manual)",
+                                 optarg);
+            }
+            break;
+        case 'q':
+            if (syncq_queue_name_check(optarg, &err) != SYNCQ_OK) {
+                return cli_usage(cli, "%s", err.msg);
+            }
+            o.queue = optarg;
+            break;
+        default:
+            return cli_bad_opt(cli, opt);
+        }
+    }
+    if (optind >= cli->argc) {
+        return cli_usage(cli, "missing task ID");
+    }
+    o.who = who_am_i(who, sizeof who);
+    c = cli_client(cli);
+    if (c == NULL) {
+        return CLI_FAIL;
+    }
+    if (cli->json) {
+        all = json_array();
+    }
+    for (int i = optind; i < cli->argc; i++) {
+        const char *id = cli->argv[i];
+        syncq_resume_result res;
+        syncq_error err;
+        int rc = syncq_task_resume(c, id, strategy, &o, &res, &err);
+        if (rc != SYNCQ_OK) {
+            /* one bad id does not stop the others */
+            int e = cli_error(cli, &err, false);
+            status = status == CLI_OK ? e : status;
+            if (all != NULL) {
+                json_array_append_new(
+                    all, json_pack("{s:s, s:b, s:s, s:s}", "id", id, "ok", 0,
+                                   "code", syncq_code_name(rc), "error",
+                                   err.msg));
+            }
+            if (rc == SYNCQ_ECONN) {
+                break;
+            }
+            continue;
+        }
+        if (all != NULL) {
+            json_t *o2 = json_pack("{s:s, s:b, s:s, s:s}", "id", id, "ok", 1,
+                                   "strategy",
+                                   syncq_resume_strategy_name(res.strategy),
+                                   "previous_state", res.prev_state);
+            if (o2 != NULL && res.checkpoint_seq >= 0) {
+                json_object_set_new(o2, "checkpoint_seq",
+                                    json_integer(res.checkpoint_seq));
+            }
+            json_array_append_new(all, o2);
+            continue;
+        }
+        switch (res.strategy) {
+        case SYNCQ_RESUME_RESUME:
+            printf("%s: queued to resume from checkpoint step %lld (was "
+                   "%s)\n",
+                   id, (long long)res.checkpoint_seq, res.prev_state);
+            break;
+        case SYNCQ_RESUME_RETRY:
+            printf("%s: queued to run again (retry; was %s)\n", id,
+                   res.prev_state);
+            break;
+        case SYNCQ_RESUME_RESTART:
+            printf("%s: checkpoints deleted, queued to run from zero (was "
+                   "%s)\n",
+                   id, res.prev_state);
+            break;
+        case SYNCQ_RESUME_SKIP:
+            printf("%s: skipped (marked done without running; was %s)\n", id,
+                   res.prev_state);
+            break;
+        default:
+            printf("%s: parked in the dead-letter queue (was %s)\n", id,
+                   res.prev_state);
+            break;
+        }
+    }
+    syncq_client_close(c);
+    if (all != NULL) {
+        cli_print_json(all);
+        json_decref(all);
+    }
+    return status;
+}
+
+/* ---- syncq recovery dead list ---------------------------------------- */
+
+static const char dead_list_usage[] =
+    "usage: syncq recovery dead list [--queue Q] [--name N] [--reason R]\n"
+    "                                [--limit N] [--offset N] [--json]\n"
+    "\n"
+    "List the dead-letter queue, most recent death first: tasks whose "
+    "retries\nran out, that lost their worker too often, that a person "
+    "parked, and\nqueue entries that were not tasks (poison). Nothing leaves "
+    "it without a\ncommand: dead requeue, dead purge, resume, task cancel.\n"
+    "\n"
+    "  --reason R   a dead_reason (network, worker_lost, manual, ...) or a\n"
+    "               prefix ending in ':' (poison:)\n";
+
+/* Last error message of a record, shortened for a table. */
+static const char *
+last_error(json_t *t)
+{
+    const char *m = json_string_value(
+        json_object_get(json_object_get(t, "error"), "message"));
+
+    return m != NULL ? m : "";
+}
+
+int cli_recovery_dead_list(struct cli *cli);
+
+int
+cli_recovery_dead_list(struct cli *cli)
+{
+    static const struct option opts[] = {
+        {"queue", required_argument, NULL, 'q'},
+        {"name", required_argument, NULL, 'n'},
+        {"reason", required_argument, NULL, 'r'},
+        {"limit", required_argument, NULL, 'l'},
+        {"offset", required_argument, NULL, 'o'},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    syncq_dead_filter f;
+    syncq_client *c;
+    syncq_error err;
+    json_t *arr = NULL, *t;
+    size_t total = 0, i;
+    int opt, rc;
+
+    memset(&f, 0, sizeof f);
+    while ((opt = getopt_long(cli->argc, cli->argv, ":q:n:r:l:o:h", opts,
+                              NULL)) != -1) {
+        if (cli_common_opt(cli, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case 'h':
+            return cli_help(cli, dead_list_usage);
+        case 'q':
+            if (syncq_queue_name_check(optarg, &err) != SYNCQ_OK) {
+                return cli_usage(cli, "%s", err.msg);
+            }
+            f.queue = optarg;
+            break;
+        case 'n':
+            f.name = optarg;
+            break;
+        case 'r':
+            f.reason = optarg;
+            break;
+        case 'l':
+            if (parse_count(cli, "limit", optarg, 100000, &f.limit)) {
+                return CLI_USAGE;
+            }
+            break;
+        case 'o':
+            if (parse_count(cli, "offset", optarg, 100000000, &f.offset)) {
+                return CLI_USAGE;
+            }
+            break;
+        default:
+            return cli_bad_opt(cli, opt);
+        }
+    }
+    if (optind < cli->argc) {
+        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
+    }
+    c = cli_client(cli);
+    if (c == NULL) {
+        return CLI_FAIL;
+    }
+    rc = syncq_dead_list(c, &f, &arr, &total, &err);
+    syncq_client_close(c);
+    if (rc != SYNCQ_OK) {
+        return cli_error(cli, &err, true);
+    }
+    if (cli->json) {
+        json_t *o = json_pack("{s:I, s:O}", "total", (json_int_t)total,
+                              "tasks", arr);
+        cli_print_json(o);
+        json_decref(o);
+        json_decref(arr);
+        return CLI_OK;
+    }
+    if (json_array_size(arr) > 0) {
+        printf("%-36s  %-28s %-16s %-16s %-20s %4s  %s\n", "ID", "NAME",
+               "QUEUE", "REASON", "DEAD_AT", "TRY", "LAST ERROR");
+    }
+    json_array_foreach(arr, i, t) {
+        const char *dead_at = json_string_value(json_object_get(t,
+                                                                "dead_at"));
+        printf("%-36s  %-28.28s %-16.16s %-16.16s %-20.19s %4lld  %.60s\n",
+               json_string_value(json_object_get(t, "id")),
+               json_string_value(json_object_get(t, "name"))
+                   ? json_string_value(json_object_get(t, "name"))
+                   : "?",
+               json_string_value(json_object_get(t, "queue"))
+                   ? json_string_value(json_object_get(t, "queue"))
+                   : "?",
+               json_string_value(json_object_get(t, "dead_reason"))
+                   ? json_string_value(json_object_get(t, "dead_reason"))
+                   : "?",
+               dead_at ? dead_at : "?",
+               (long long)json_integer_value(json_object_get(t, "attempt")),
+               last_error(t));
+    }
+    printf("(%zu shown, %zu in the dead-letter queue)\n",
+           json_array_size(arr), total);
+    json_decref(arr);
+    return CLI_OK;
+}
+
+/* ---- syncq recovery dead requeue ID...|--all --------------------------- */
+
+static const char dead_requeue_usage[] =
+    "usage: syncq recovery dead requeue ID...|--all [--queue Q] [--json]\n"
+    "\n"
+    "Put dead tasks back to PENDING (their own queue, or Q), out of the\n"
+    "dead-letter queue, with a fresh retry budget; their error history is\n"
+    "kept. --all requeues every dead task except poison entries, which\n"
+    "cannot run (remove those with dead purge). Exit status 1 if any ID\n"
+    "was refused.\n";
+
+int cli_recovery_dead_requeue(struct cli *cli);
+
+int
+cli_recovery_dead_requeue(struct cli *cli)
+{
+    static const struct option opts[] = {
+        {"all", no_argument, NULL, 'a'},
+        {"queue", required_argument, NULL, 'q'},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    const char *queue = NULL;
+    bool all = false;
+    char who[96];
+    syncq_client *c;
+    syncq_error err;
+    int opt, status = CLI_OK;
+    size_t ok = 0, failed = 0;
+
+    while ((opt = getopt_long(cli->argc, cli->argv, ":aq:h", opts, NULL)) !=
+           -1) {
+        if (cli_common_opt(cli, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case 'h':
+            return cli_help(cli, dead_requeue_usage);
+        case 'a':
+            all = true;
+            break;
+        case 'q':
+            if (syncq_queue_name_check(optarg, &err) != SYNCQ_OK) {
+                return cli_usage(cli, "%s", err.msg);
+            }
+            queue = optarg;
+            break;
+        default:
+            return cli_bad_opt(cli, opt);
+        }
+    }
+    if (all && optind < cli->argc) {
+        return cli_usage(cli, "give IDs or --all, not both");
+    }
+    if (!all && optind >= cli->argc) {
+        return cli_usage(cli, "missing task ID (or --all)");
+    }
+    who_am_i(who, sizeof who);
+    c = cli_client(cli);
+    if (c == NULL) {
+        return CLI_FAIL;
+    }
+    if (all) {
+        size_t left = 0;
+        int rc = syncq_dead_requeue_all(c, queue, who, &ok, &left, &err);
+        syncq_client_close(c);
+        if (rc != SYNCQ_OK) {
+            cli_error(cli, &err, false);
+            fprintf(stderr, "syncq: %s: %zu requeued before the error\n",
+                    cli->cmd, ok);
+            return CLI_FAIL;
+        }
+        if (cli->json) {
+            printf("{\"requeued\":%zu,\"left\":%zu}\n", ok, left);
+        } else {
+            printf("requeued %zu task%s; %zu left in the dead-letter queue\n",
+                   ok, ok == 1 ? "" : "s", left);
+        }
+        return CLI_OK;
+    }
+    for (int i = optind; i < cli->argc; i++) {
+        int rc = syncq_dead_requeue(c, cli->argv[i], queue, who, &err);
+        if (rc != SYNCQ_OK) {
+            int e = cli_error(cli, &err, false);
+            status = status == CLI_OK ? e : status;
+            failed++;
+            if (rc == SYNCQ_ECONN) {
+                break;
+            }
+            continue;
+        }
+        ok++;
+        if (!cli->json) {
+            printf("%s: requeued%s%s\n", cli->argv[i],
+                   queue ? " to queue " : "", queue ? queue : "");
+        }
+    }
+    syncq_client_close(c);
+    if (cli->json) {
+        printf("{\"requeued\":%zu,\"refused\":%zu}\n", ok, failed);
+    }
+    return status;
+}
+
+/* ---- syncq recovery dead purge --older-than AGE | ID... ---------------- */
+
+static const char dead_purge_usage[] =
+    "usage: syncq recovery dead purge --older-than AGE [--json]\n"
+    "       syncq recovery dead purge ID... [--json]\n"
+    "\n"
+    "Delete dead-letter records for good, with their checkpoints: those "
+    "that\ndied more than AGE ago (30d, 12h, 90m), or the given IDs. There "
+    "is no undo.\n";
+
+int cli_recovery_dead_purge(struct cli *cli);
+
+int
+cli_recovery_dead_purge(struct cli *cli)
+{
+    static const struct option opts[] = {
+        {"older-than", required_argument, NULL, 1}, CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    int64_t age = -1;
+    size_t purged = 0, refused = 0;
+    syncq_client *c;
+    syncq_error err;
+    int opt, status = CLI_OK;
+
+    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
+           -1) {
+        if (cli_common_opt(cli, opt, optarg)) {
+            continue;
+        }
+        if (opt == 'h') {
+            return cli_help(cli, dead_purge_usage);
+        }
+        if (opt == 1) {
+            if (parse_age(cli, "older-than", optarg, &age)) {
+                return CLI_USAGE;
+            }
+            continue;
+        }
+        return cli_bad_opt(cli, opt);
+    }
+    if (age >= 0 && optind < cli->argc) {
+        return cli_usage(cli, "give --older-than or IDs, not both");
+    }
+    if (age < 0 && optind >= cli->argc) {
+        return cli_usage(cli, "give --older-than AGE (e.g. 30d) or task IDs");
+    }
+    c = cli_client(cli);
+    if (c == NULL) {
+        return CLI_FAIL;
+    }
+    if (age >= 0) {
+        int rc = syncq_dead_purge(c, age, &purged, &err);
+        syncq_client_close(c);
+        if (rc != SYNCQ_OK) {
+            return cli_error(cli, &err, true);
+        }
+    } else {
+        for (int i = optind; i < cli->argc; i++) {
+            int rc = syncq_dead_delete(c, cli->argv[i], &err);
+            if (rc != SYNCQ_OK) {
+                int e = cli_error(cli, &err, false);
+                status = status == CLI_OK ? e : status;
+                refused++;
+                if (rc == SYNCQ_ECONN) {
+                    break;
+                }
+                continue;
+            }
+            purged++;
+        }
+        syncq_client_close(c);
+    }
+    if (cli->json) {
+        printf("{\"purged\":%zu,\"refused\":%zu}\n", purged, refused);
+    } else if (purged > 0 || refused == 0) {
+        printf("purged %zu dead task%s\n", purged, purged == 1 ? "" : "s");
+    }
+    return status;
+}
+
+/* ---- syncq recovery policy ------------------------------------------- */
+
+static const char policy_usage[] =
+    "usage: syncq recovery policy [--task NAME] [--policy JSON] "
+    "[--max-retries N]\n"
+    "                             [--class C] [--json]\n"
+    "       syncq recovery policy --check FILE\n"
+    "\n"
+    "Show the retry policy per error class as a worker applies it: built-in\n"
+    "defaults, SYNCQ_RETRY_POLICY_FILE, the task's registered default "
+    "(--task),\na per-call policy (--policy, JSON or @file) and max_retries, "
+    "with the\nfirst delays of the backoff (before jitter). --check "
+    "validates a policy file.\n";
+
+static void
+print_policy_row(const char *cls, const syncq_retry_policy *p)
+{
+    char b[32], m[32], sched[128];
+    size_t n = 0;
+    syncq_retry_policy nj = *p;
+
+    nj.jitter = false;
+    sched[0] = '\0';
+    for (int i = 0; p->retryable && i < p->max_retries && i < 5; i++) {
+        char d[32];
+        int w = snprintf(sched + n, sizeof sched - n, "%s%s", i ? " " : "",
+                         sq_duration_format(syncq_retry_backoff_ms(&nj, i), d,
+                                            sizeof d));
+        if (w < 0 || (size_t)w >= sizeof sched - n) {
+            break;
+        }
+        n += (size_t)w;
+    }
+    if (p->retryable && p->max_retries > 5 && n + 4 < sizeof sched) {
+        snprintf(sched + n, sizeof sched - n, " ...");
+    }
+    printf("%-15s %-5s %8s %6g %8s %7d %-6s %-4s %s\n", cls,
+           p->retryable ? "yes" : "no",
+           sq_duration_format(p->base_ms, b, sizeof b), p->factor,
+           sq_duration_format(p->max_ms, m, sizeof m), p->max_retries,
+           p->jitter ? "full" : "off", p->dead_letter ? "yes" : "no",
+           p->retryable ? sched : "-");
+}
+
+int cli_recovery_policy(struct cli *cli);
+
+int
+cli_recovery_policy(struct cli *cli)
+{
+    static const struct option opts[] = {
+        {"task", required_argument, NULL, 't'},
+        {"policy", required_argument, NULL, 'p'},
+        {"class", required_argument, NULL, 'c'},
+        {"max-retries", required_argument, NULL, 'm'},
+        {"check", required_argument, NULL, 1},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    const char *task = NULL, *pol_arg = NULL, *check = NULL;
+    char *call = NULL;
+    const char *task_pol = NULL;
+    int only = -1, maxr = -1;
+    syncq_config *cfg;
+    json_t *out = NULL;
+    int opt;
+
+    while ((opt = getopt_long(cli->argc, cli->argv, ":t:p:c:m:h", opts,
+                              NULL)) != -1) {
+        if (cli_common_opt(cli, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case 'h':
+            return cli_help(cli, policy_usage);
+        case 't':
+            task = optarg;
+            break;
+        case 'p':
+            pol_arg = optarg;
+            break;
+        case 'c':
+            only = syncq_error_class_parse(optarg);
+            if (only <= 0) {
+                return cli_usage(cli, "unknown error class '%s'", optarg);
+            }
+            break;
+        case 'm': {
+            size_t v;
+            if (parse_count(cli, "max-retries", optarg, 1000, &v)) {
+                return CLI_USAGE;
+            }
+            maxr = (int)v;
+            break;
+        }
+        case 1:
+            check = optarg;
+            break;
+        default:
+            return cli_bad_opt(cli, opt);
+        }
+    }
+    if (optind < cli->argc) {
+        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
+    }
+    cfg = cli_config(cli);
+    if (cfg == NULL) {
+        return CLI_FAIL;
+    }
+    if (check != NULL) {
+        char key[] = "SYNCQ_RETRY_POLICY_FILE";
+        syncq_retry_policy p;
+        syncq_error err;
+        if (syncq_config_set(cfg, key, check, "--check", &err) != SYNCQ_OK ||
+            syncq_retry_policy_get(cfg, NULL, NULL, 1, -1, &p, &err) !=
+                SYNCQ_OK) {
+            return cli_fail(cli, "%s", err.msg);
+        }
+        if (!cli->json) {
+            printf("%s: valid retry policy\n", check);
+        } else {
+            json_t *o = json_pack("{s:s, s:b}", "file", check, "valid", 1);
+            cli_print_json(o);
+            json_decref(o);
+        }
+        return CLI_OK;
+    }
+    if (task != NULL) {
+        syncq_registry *r = syncq_registry_default();
+        const syncq_task_def *d = r ? syncq_registry_find(r, task) : NULL;
+        if (d == NULL) {
+            return cli_fail(cli, "no task named '%s' is registered in this "
+                            "build (built-in packs)", task);
+        }
+        task_pol = d->retry_policy_json;
+        if (maxr < 0 && d->max_retries >= 0) {
+            maxr = d->max_retries;
+        }
+    }
+    if (pol_arg != NULL) {
+        call = cli_json_arg(cli, "policy", pol_arg);
+        if (call == NULL) {
+            return CLI_FAIL;
+        }
+    }
+    {
+        /* validate every layer before printing anything */
+        syncq_retry_policy p;
+        syncq_error err;
+        if (syncq_retry_policy_get(cfg, task_pol, call, SYNCQ_ERR_NETWORK,
+                                   maxr, &p, &err) != SYNCQ_OK) {
+            free(call);
+            return cli_fail(cli, "%s", err.msg);
+        }
+    }
+    if (cli->json) {
+        out = json_object();
+    } else {
+        printf("%-15s %-5s %8s %6s %8s %7s %-6s %-4s %s\n", "CLASS", "RETRY",
+               "BASE", "FACTOR", "MAX", "RETRIES", "JITTER", "DLQ",
+               "FIRST DELAYS");
+    }
+    for (int cls = 1; cls < SYNCQ_ERR__COUNT; cls++) {
+        syncq_retry_policy p;
+        syncq_error err;
+        if (only > 0 && cls != only) {
+            continue;
+        }
+        if (syncq_retry_policy_get(cfg, task_pol, call, cls, maxr, &p,
+                                   &err) != SYNCQ_OK) {
+            free(call);
+            json_decref(out);
+            return cli_fail(cli, "%s", err.msg);
+        }
+        if (out != NULL) {
+            json_object_set_new(
+                out, syncq_error_class_name(cls),
+                json_pack("{s:b, s:I, s:f, s:I, s:i, s:b, s:b}", "retryable",
+                          p.retryable, "base_ms", (json_int_t)p.base_ms,
+                          "factor", p.factor, "max_ms", (json_int_t)p.max_ms,
+                          "max_retries", p.max_retries, "jitter", p.jitter,
+                          "dead_letter", p.dead_letter));
+        } else {
+            print_policy_row(syncq_error_class_name(cls), &p);
+        }
+    }
+    free(call);
+    if (out != NULL) {
+        cli_print_json(out);
+        json_decref(out);
+    }
+    return CLI_OK;
+}
