@@ -24,6 +24,10 @@ int cli_recovery_dead_list(struct cli *cli);
 int cli_recovery_dead_requeue(struct cli *cli);
 int cli_recovery_dead_purge(struct cli *cli);
 int cli_up(struct cli *cli);
+int cli_monitor_health(struct cli *cli);
+int cli_monitor_progress(struct cli *cli);
+int cli_monitor_alerts(struct cli *cli);
+int cli_monitor_serve(struct cli *cli);
 
 const struct cli_cmd cli_commands[] = {
     {"status", cli_status, "broker, queues, workers at a glance"},
@@ -51,6 +55,13 @@ const struct cli_cmd cli_commands[] = {
      "put dead tasks back in their queue"},
     {"recovery dead purge", cli_recovery_dead_purge,
      "delete dead-letter records for good"},
+    {"monitor health", cli_monitor_health,
+     "healthy / degraded / unhealthy with reasons (exit 0/1/2)"},
+    {"monitor progress", cli_monitor_progress,
+     "progress bars of running tasks and batches (--watch)"},
+    {"monitor alerts", cli_monitor_alerts, "active and recent alerts"},
+    {"monitor serve", cli_monitor_serve,
+     "web dashboard, JSON API and Prometheus /metrics"},
     {"version", cli_version, "print the version"},
     {NULL, NULL, NULL},
 };

@@ -1,39 +1,245 @@
 /* SPDX-License-Identifier: MIT
  *
- * cli_status.c: `syncq status`: broker (URL with the password masked),
- * Redis version, queue depths per queue and priority, delayed, active,
- * dead-letter and worker counts on one screen.
+ * cli_status.c: `syncq status`: one screen of what an operator looks at:
+ * broker (URL with the password masked), Redis version, health, task
+ * figures (success and error rate, runtime, wait, throughput over 1 min,
+ * 5 min and 1 h), queue depths per queue and priority (every priority
+ * list, C41), delayed, running and dead-letter counts, workers (state,
+ * heartbeat age, running, done, RSS, CPU), running tasks with progress
+ * and ETA, unfinished batches, and active alerts.
+ *
+ * --json keeps the engine's first shape (url, redis_version, namespace,
+ * queues {name: {ready, by_priority}}, delayed, active, dead, workers,
+ * maxmemory_policy) and adds "monitor": the snapshot of syncq/monitor.h
+ * with "health" and "alerts".
  */
 #include "cli/cli.h"
+#include "cli/cli_monitor.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char usage[] =
-    "usage: syncq status [--json]\n\n"
-    "Broker reachability, Redis version, ready tasks per queue and "
-    "priority,\ndelayed (ETA/countdown/retry), active (leased), dead-letter "
-    "and live workers.\nExit status 1 when the broker is unreachable.\n";
+    "usage: syncq status [--json] [--brief]\n\n"
+    "One screen: broker and Redis, health, task figures (success and error\n"
+    "rate, mean and p95 runtime, mean wait, throughput over 1 min / 5 min /\n"
+    "1 h), ready tasks per queue and priority, delayed, running and\n"
+    "dead-letter counts, workers, running tasks with progress and ETA,\n"
+    "batches and active alerts. --brief prints only the broker and queue\n"
+    "tables. Exit status 1 when the broker is unreachable.\n";
 
 int cli_status(struct cli *cli);
+
+static const char *
+str(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+
+    return s != NULL ? s : "-";
+}
+
+static double
+num(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static const char *
+rate(double v, char *buf, size_t cap)
+{
+    if (isnan(v)) {
+        snprintf(buf, cap, "-");
+    } else {
+        snprintf(buf, cap, "%.2f/s", v);
+    }
+    return buf;
+}
+
+static const char *
+bytes(double v, char *buf, size_t cap)
+{
+    if (isnan(v)) {
+        snprintf(buf, cap, "-");
+    } else if (v >= 1024.0 * 1024 * 1024) {
+        snprintf(buf, cap, "%.1fG", v / (1024.0 * 1024 * 1024));
+    } else if (v >= 1024.0 * 1024) {
+        snprintf(buf, cap, "%.1fM", v / (1024.0 * 1024));
+    } else {
+        snprintf(buf, cap, "%.0fK", v / 1024.0);
+    }
+    return buf;
+}
+
+/* The engine's queue table and counts line (kept as they were). */
+static void
+print_broker(const json_t *st)
+{
+    const char *qn;
+    json_t *q;
+    static const int pris[] = {10, 8, 5, 0};
+
+    printf("\n%-20s %8s %7s %7s %7s %7s %7s\n", "QUEUE", "READY", "P10", "P8",
+           "P5", "P0", "OTHER");
+    json_object_foreach(json_object_get(st, "queues"), qn, q) {
+        json_t *byp = json_object_get(q, "by_priority");
+        long long ready = json_integer_value(json_object_get(q, "ready"));
+        long long named = 0;
+        printf("%-20s %8lld", qn, ready);
+        for (int i = 0; i < 4; i++) {
+            char k[8];
+            long long v;
+            snprintf(k, sizeof k, "%d", pris[i]);
+            v = json_integer_value(json_object_get(byp, k));
+            named += v;
+            printf(" %7lld", v);
+        }
+        printf(" %7lld\n", ready - named);
+    }
+    printf("\ndelayed  %lld   active %lld   dead-letter %lld   workers "
+           "%lld\n",
+           json_integer_value(json_object_get(st, "delayed")),
+           json_integer_value(json_object_get(st, "active")),
+           json_integer_value(json_object_get(st, "dead")),
+           json_integer_value(json_object_get(st, "workers")));
+}
+
+static void
+print_monitor(const json_t *m, bool color)
+{
+    const json_t *sys = json_object_get(m, "system");
+    const json_t *life = json_object_get(sys, "lifetime");
+    const json_t *tp = json_object_get(sys, "throughput");
+    const json_t *h = json_object_get(m, "health");
+    char a[32], b[32], c[32], d[32], e[32], f[32];
+    size_t i;
+    json_t *x;
+
+    printf("\nhealth   %s", str(h, "status"));
+    json_array_foreach(json_object_get(h, "reasons"), i, x) {
+        printf("%s%s", i == 0 ? ": " : "; ", str(x, "message"));
+    }
+    printf("\ntasks    succeeded %lld  failed %lld  retried %lld  dead %lld"
+           "  success %s  error %s (5 min)\n",
+           (long long)json_integer_value(json_object_get(life, "succeeded")),
+           (long long)json_integer_value(json_object_get(life, "failed")),
+           (long long)json_integer_value(json_object_get(life, "retried")),
+           (long long)json_integer_value(json_object_get(life, "dead")),
+           cli_mon_pct(json_object_get(sys, "success_rate_lifetime"), a,
+                       sizeof a),
+           cli_mon_pct(json_object_get(sys, "error_rate"), b, sizeof b));
+    printf("speed    %s (1 min)  %s (5 min)  %s (1 h)   runtime mean %s p95 "
+           "%s   wait mean %s\n",
+           rate(num(tp, "1m"), a, sizeof a), rate(num(tp, "5m"), b, sizeof b),
+           rate(num(tp, "1h"), c, sizeof c),
+           cli_mon_ms(json_object_get(sys, "runtime_mean_ms_lifetime"), d,
+                      sizeof d),
+           cli_mon_ms(json_object_get(sys, "runtime_p95_ms"), e, sizeof e),
+           cli_mon_ms(json_object_get(sys, "wait_mean_ms"), f, sizeof f));
+
+    printf("\n%-20s %8s %8s %8s %10s %8s %8s\n", "QUEUE", "READY", "DELAYED",
+           "RUNNING", "SPEED/5m", "ERR/5m", "WAIT");
+    json_array_foreach(json_object_get(m, "queues"), i, x) {
+        printf("%-20.20s %8lld %8lld %8lld %10s %8s %8s\n", str(x, "name"),
+               (long long)json_integer_value(json_object_get(x, "ready")),
+               (long long)json_integer_value(json_object_get(x, "delayed")),
+               (long long)json_integer_value(json_object_get(x, "running")),
+               rate(num(x, "throughput_5m"), a, sizeof a),
+               cli_mon_pct(json_object_get(x, "error_rate_5m"), b, sizeof b),
+               cli_mon_ms(json_object_get(x, "wait_mean_ms"), c, sizeof c));
+    }
+
+    printf("\n%-32s %-8s %9s %7s %7s %7s %6s\n", "WORKER", "STATE", "HEARTBEAT",
+           "RUNNING", "DONE", "RSS", "CPU");
+    if (json_array_size(json_object_get(m, "workers")) == 0) {
+        printf("(no worker heard from in the last hour)\n");
+    }
+    json_array_foreach(json_object_get(m, "workers"), i, x) {
+        double cpu = num(x, "cpu_percent");
+        char hb[32];
+        snprintf(hb, sizeof hb, "%.1fs ago", num(x, "heartbeat_age_ms") /
+                                                 1000.0);
+        snprintf(c, sizeof c, isnan(cpu) ? "-" : "%.0f%%", cpu);
+        printf("%-32.32s %-8s %9s %7lld %7lld %7s %6s\n", str(x, "id"),
+               json_is_true(json_object_get(x, "live")) ||
+                       strcmp(str(x, "state"), "alive") != 0
+                   ? str(x, "state")
+                   : "stalled",
+               hb, (long long)json_integer_value(json_object_get(x, "running")),
+               (long long)json_integer_value(json_object_get(x, "done")),
+               bytes(num(x, "rss_bytes"), a, sizeof a), c);
+    }
+
+    if (json_array_size(json_object_get(m, "running")) > 0) {
+        size_t n = json_array_size(json_object_get(m, "running"));
+        printf("\nRUNNING (%zu%s)\n", n,
+               json_is_true(json_object_get(m, "running_truncated"))
+                   ? "+, first shown"
+                   : "");
+        json_array_foreach(json_object_get(m, "running"), i, x) {
+            if (i >= 10) {
+                printf("... and %zu more (syncq monitor progress)\n", n - 10);
+                break;
+            }
+            cli_mon_task_line(stdout, x, color);
+        }
+    }
+    {
+        int shown = 0;
+        json_array_foreach(json_object_get(m, "batches"), i, x) {
+            if (json_is_true(json_object_get(x, "finished")) || shown >= 5) {
+                continue;
+            }
+            if (shown++ == 0) {
+                printf("\nBATCHES\n");
+            }
+            cli_mon_batch_line(stdout, x, color);
+        }
+    }
+    {
+        int shown = 0;
+        json_array_foreach(json_object_get(json_object_get(m, "alerts"),
+                                           "alerts"),
+                           i, x) {
+            const char *s = str(x, "state");
+            if (strcmp(s, "firing") != 0 && strcmp(s, "pending") != 0) {
+                continue;
+            }
+            if (shown++ == 0) {
+                printf("\nALERTS\n");
+            }
+            printf("%-8s %-9s %-24s %s\n", s, str(x, "severity"),
+                   str(x, "name"), str(x, "summary"));
+        }
+    }
+}
 
 int
 cli_status(struct cli *cli)
 {
     static const struct option opts[] = {CLI_COMMON_OPTIONS,
+                                         {"brief", no_argument, NULL, 'b'},
                                          {NULL, 0, NULL, 0}};
     syncq_client *c;
     syncq_error err;
     json_t *st = NULL;
+    json_t *snap = NULL;
     int opt, rc;
+    bool brief = false;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
+    while ((opt = getopt_long(cli->argc, cli->argv, ":hb", opts, NULL)) !=
            -1) {
         if (cli_common_opt(cli, opt, optarg)) {
             continue;
         }
         if (opt == 'h') {
             return cli_help(cli, usage);
+        }
+        if (opt == 'b') {
+            brief = true;
+            continue;
         }
         return cli_bad_opt(cli, opt);
     }
@@ -45,43 +251,39 @@ cli_status(struct cli *cli)
         return CLI_FAIL;
     }
     rc = syncq_broker_status(c, &st, &err);
+    if (rc == SYNCQ_OK && !brief) {
+        json_t *h = NULL, *al = NULL;
+        syncq_error e2;
+        rc = syncq_monitor_snapshot(c, &snap, &err);
+        if (rc == SYNCQ_OK &&
+            syncq_monitor_health(c, NULL, &h, NULL, &e2) == SYNCQ_OK) {
+            json_object_set_new(snap, "health", h);
+        }
+        if (rc == SYNCQ_OK &&
+            syncq_monitor_alerts(c, 10, &al, &e2) == SYNCQ_OK) {
+            json_object_set_new(snap, "alerts", al);
+        }
+    }
     syncq_client_close(c);
     if (rc != SYNCQ_OK) {
+        json_decref(st);
+        json_decref(snap);
         return cli_fail(cli, "%s", err.msg);
     }
     if (cli->json) {
+        if (snap != NULL) {
+            json_object_set(st, "monitor", snap);
+        }
         cli_print_json(st);
     } else {
-        const char *qn;
-        json_t *q;
-        static const int pris[] = {10, 8, 5, 0};
         printf("broker   %s (Redis %s, namespace %s)\n",
                json_string_value(json_object_get(st, "url")),
                json_string_value(json_object_get(st, "redis_version")),
                json_string_value(json_object_get(st, "namespace")));
-        printf("\n%-20s %8s %7s %7s %7s %7s %7s\n", "QUEUE", "READY", "P10",
-               "P8", "P5", "P0", "OTHER");
-        json_object_foreach(json_object_get(st, "queues"), qn, q) {
-            json_t *byp = json_object_get(q, "by_priority");
-            long long ready = json_integer_value(json_object_get(q, "ready"));
-            long long named = 0;
-            printf("%-20s %8lld", qn, ready);
-            for (int i = 0; i < 4; i++) {
-                char k[8];
-                long long v;
-                snprintf(k, sizeof k, "%d", pris[i]);
-                v = json_integer_value(json_object_get(byp, k));
-                named += v;
-                printf(" %7lld", v);
-            }
-            printf(" %7lld\n", ready - named);
+        if (snap != NULL) {
+            print_monitor(snap, cli_color());
         }
-        printf("\ndelayed  %lld   active %lld   dead-letter %lld   workers "
-               "%lld\n",
-               json_integer_value(json_object_get(st, "delayed")),
-               json_integer_value(json_object_get(st, "active")),
-               json_integer_value(json_object_get(st, "dead")),
-               json_integer_value(json_object_get(st, "workers")));
+        print_broker(st);
         {
             const char *pol =
                 json_string_value(json_object_get(st, "maxmemory_policy"));
@@ -94,5 +296,6 @@ cli_status(struct cli *cli)
         }
     }
     json_decref(st);
+    json_decref(snap);
     return CLI_OK;
 }

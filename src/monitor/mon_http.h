@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * mon_http.h: `syncq monitor serve`: the HTTP server (libmicrohttpd) with
+ * the dashboard, the JSON API and Prometheus /metrics, plus the loops the
+ * serving process runs: alert evaluation, Sentry forwarding, log reopen.
+ *
+ * Binds to loopback unless told otherwise and refuses any other address
+ * without a token; with a token every request must carry it (Bearer
+ * header, ?token= or the cookie set after a ?token= visit). A token-less
+ * loopback server checks the Host header (DNS rebinding) and every POST
+ * needs the X-Syncq-Request header (no cross-site form can send it).
+ * Figures are cached for SQ_MON_CACHE_MS so a busy dashboard or several
+ * Prometheus servers cost Redis one collection a second.
+ */
+#ifndef SQ_MON_HTTP_H
+#define SQ_MON_HTTP_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <syncq/config.h>
+#include <syncq/error.h>
+
+#define SQ_MON_CACHE_MS 1000
+
+struct sq_mon_serve_opts {
+    const char *listen;     /* NULL: SYNCQ_MONITOR_LISTEN */
+    const char *token;      /* NULL: SYNCQ_MONITOR_TOKEN ("" none) */
+    const char *rules_path; /* NULL: SYNCQ_ALERT_RULES */
+    bool no_alerts;         /* do not evaluate alert rules */
+    const char *port_file;  /* write "PORT\n" once listening, or NULL */
+    int64_t alert_tick_ms;  /* 0: SQ_ALERTS_TICK_MS */
+};
+
+/* Serve until *stop becomes non-zero; reopen the log file whenever *hup
+ * is non-zero (then reset it). Starts even while Redis is down (answers
+ * unhealthy, reconnects with backoff).
+ * Errors: SYNCQ_EINVAL (bad listen address, or not loopback without a
+ *         token, or bad alert rules: nothing started), SYNCQ_EIO (cannot
+ *         bind: the message names the address), SYNCQ_ENOMEM. */
+int sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
+                 volatile sig_atomic_t *stop, volatile sig_atomic_t *hup,
+                 syncq_error *err);
+
+#endif

@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * app.js: the syncq monitor dashboard. Polls /api/overview every second
+ * (the server caches figures for 1 s, so any number of open dashboards
+ * cost Redis one collection a second), failed/dead-letter tasks every
+ * 5 s and schedules every 10 s, and redraws without a page reload.
+ * Everything is built with DOM calls and textContent (no HTML from data).
+ * Actions (cancel, retry) POST with the X-Syncq-Request header, which a
+ * cross-site form cannot send. A ?token=T in the page URL is sent as a
+ * Bearer token (the server also sets a same-site cookie).
+ */
+'use strict';
+
+(function () {
+  const params = new URLSearchParams(location.search);
+  const token = params.get('token');
+  const state = { last: null, failedAt: 0, schedAt: 0, busy: false };
+
+  function headers(extra) {
+    const h = Object.assign({ 'Accept': 'application/json' }, extra || {});
+    if (token) { h['Authorization'] = 'Bearer ' + token; }
+    return h;
+  }
+
+  async function getJSON(path) {
+    const r = await fetch(path, { headers: headers(), cache: 'no-store' });
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok && r.status !== 503) {
+      throw new Error((body && body.message) || ('HTTP ' + r.status));
+    }
+    return body;
+  }
+
+  async function post(path) {
+    const r = await fetch(path, {
+      method: 'POST',
+      headers: headers({ 'X-Syncq-Request': '1' }),
+    });
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) { throw new Error((body && body.message) || ('HTTP ' + r.status)); }
+    return body;
+  }
+
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    if (attrs) {
+      for (const [k, v] of Object.entries(attrs)) {
+        if (v === undefined || v === null) { continue; }
+        if (k === 'class') { e.className = v; }
+        else if (k === 'text') { e.textContent = v; }
+        else if (k.startsWith('on')) { e.addEventListener(k.slice(2), v); }
+        else { e.setAttribute(k, v); }
+      }
+    }
+    for (const k of kids) {
+      if (k === null || k === undefined) { continue; }
+      e.appendChild(typeof k === 'string' ? document.createTextNode(k) : k);
+    }
+    return e;
+  }
+
+  function toast(msg) {
+    const t = document.getElementById('toast');
+    t.textContent = msg;
+    t.classList.add('show');
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => t.classList.remove('show'), 3000);
+  }
+
+  const fmt = {
+    n(v) { return v === null || v === undefined ? '-' : Number(v).toLocaleString(); },
+    pct(v) { return v === null || v === undefined ? '-' : (v * 100).toFixed(1) + '%'; },
+    rate(v) { return v === null || v === undefined ? '-' : Number(v).toFixed(2) + '/s'; },
+    dur(s) {
+      if (s === null || s === undefined || s < 0) { return '-'; }
+      if (s < 1) { return Math.round(s * 1000) + 'ms'; }
+      if (s < 60) { return s.toFixed(1) + 's'; }
+      const m = Math.floor(s / 60);
+      if (m < 60) { return m + 'm' + String(Math.round(s % 60)).padStart(2, '0') + 's'; }
+      const h = Math.floor(m / 60);
+      if (h < 48) { return h + 'h' + String(m % 60).padStart(2, '0') + 'm'; }
+      return Math.floor(h / 24) + 'd' + (h % 24) + 'h';
+    },
+    ms(v) { return v === null || v === undefined ? '-' : fmt.dur(v / 1000); },
+    bytes(v) {
+      if (v === null || v === undefined) { return '-'; }
+      if (v >= 1 << 30) { return (v / (1 << 30)).toFixed(1) + ' GiB'; }
+      if (v >= 1 << 20) { return (v / (1 << 20)).toFixed(1) + ' MiB'; }
+      return Math.round(v / 1024) + ' KiB';
+    },
+    time(iso) { return iso ? new Date(iso).toLocaleTimeString() : '-'; },
+    short(id) { return id ? String(id).slice(0, 8) : '-'; },
+  };
+
+  function fillBody(table, rows, cols, emptyText) {
+    const tb = document.querySelector('#' + table + ' tbody');
+    tb.replaceChildren();
+    if (!rows || rows.length === 0) {
+      tb.appendChild(el('tr', null, el('td', { class: 'empty', colspan: String(cols), text: emptyText })));
+      return tb;
+    }
+    return tb;
+  }
+
+  function bar(pct, failed, label) {
+    const b = el('div', { class: 'bar' + (failed ? ' failed' : '') });
+    const f = el('div', { class: 'fill' });
+    const p = pct === null || pct === undefined ? 0 : Math.max(0, Math.min(100, pct));
+    f.style.width = p.toFixed(1) + '%';
+    b.setAttribute('data-percent', pct === null || pct === undefined ? '' : p.toFixed(1));
+    b.appendChild(f);
+    b.appendChild(el('span', { class: 'txt', text: label }));
+    return b;
+  }
+
+  function tile(label, value, cls) {
+    return el('div', { class: 'tile' + (cls ? ' ' + cls : '') },
+      el('div', { class: 'v', text: value }), el('div', { class: 'l', text: label }));
+  }
+
+  function renderTiles(o) {
+    const s = o.system || {}, t = o.totals || {}, tp = s.throughput || {};
+    const er = s.error_rate;
+    const box = document.getElementById('tiles');
+    box.replaceChildren(
+      tile('success rate (5 min)', fmt.pct(s.success_rate)),
+      tile('error rate (5 min)', fmt.pct(er), er > 0.1 ? 'bad' : (er > 0.02 ? 'warn' : '')),
+      tile('throughput 1 min', fmt.rate(tp['1m'])),
+      tile('throughput 5 min', fmt.rate(tp['5m'])),
+      tile('throughput 1 h', fmt.rate(tp['1h'])),
+      tile('runtime mean / p95', fmt.ms(s.runtime_mean_ms_lifetime) + ' / ' + fmt.ms(s.runtime_p95_ms)),
+      tile('mean wait (1 h)', fmt.ms(s.wait_mean_ms)),
+      tile('ready', fmt.n(t.ready)),
+      tile('delayed', fmt.n(t.delayed)),
+      tile('running', fmt.n(t.running)),
+      tile('dead-letter', fmt.n(t.dead), t.dead > 0 ? 'bad' : ''),
+      tile('workers alive', fmt.n(t.workers_alive), t.workers_alive === 0 ? 'warn' : ''),
+    );
+  }
+
+  function renderHealth(o) {
+    const h = o.health || {};
+    const pill = document.getElementById('health');
+    pill.textContent = h.status || 'unknown';
+    pill.className = 'pill ' + (h.status || '');
+    const r = document.getElementById('reasons');
+    const reasons = (h.reasons || []).map((x) => x.message);
+    r.textContent = reasons.join(' · ');
+    r.className = 'reasons' + (reasons.length ? ' show' : '');
+    const b = o.broker || {};
+    document.getElementById('broker').textContent =
+      b.url ? b.url + ' · Redis ' + (b.redis_version || '?') + ' · namespace ' + (b.namespace || '?') : '';
+    document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
+    document.getElementById('version').textContent = o.version || '';
+  }
+
+  function renderRunning(o) {
+    const rows = o.running || [];
+    const tb = fillBody('running', rows, 9, 'no running task');
+    for (const t of rows) {
+      const p = t.progress || null;
+      const label = p ? ((p.percent === null ? '' : p.percent.toFixed(0) + '% ') +
+        p.current + '/' + p.total + (p.message ? ' · ' + p.message : '')) : (t.state || '');
+      const cancel = el('button', {
+        class: 'cancel', 'data-id': t.id,
+        onclick: async (ev) => {
+          ev.target.disabled = true;
+          try {
+            const r = await post('/api/tasks/' + encodeURIComponent(t.id) + '/cancel');
+            toast('cancel ' + fmt.short(t.id) + ': ' + r.outcome);
+          } catch (e) { toast('cancel failed: ' + e.message); ev.target.disabled = false; }
+        },
+      }, t.revoke_requested ? 'cancelling' : 'cancel');
+      if (t.revoke_requested) { cancel.disabled = true; }
+      tb.appendChild(el('tr', { 'data-id': t.id, class: 'task-row' },
+        el('td', { text: t.name || '?' }),
+        el('td', { title: t.id, text: fmt.short(t.id) }),
+        el('td', { text: t.queue || '' }),
+        el('td', { text: t.worker || '' }),
+        el('td', null, bar(p ? p.percent : null, false, label)),
+        el('td', { text: p && p.rate ? Number(p.rate).toFixed(1) + '/s' : '-' }),
+        el('td', { text: p ? fmt.dur(p.eta_s) : '-' }),
+        el('td', { text: fmt.ms(t.runtime_ms) }),
+        el('td', null, cancel)));
+    }
+  }
+
+  function renderQueues(o) {
+    const rows = o.queues || [];
+    const tb = fillBody('queues', rows, 10, 'no queue yet');
+    for (const q of rows) {
+      const bp = Object.entries(q.by_priority || {}).sort((a, b) => b[0] - a[0])
+        .map(([p, n]) => 'P' + p + ': ' + n).join('  ');
+      const life = q.lifetime || {};
+      tb.appendChild(el('tr', { 'data-queue': q.name },
+        el('td', { text: q.name }), el('td', { class: 'ready', text: fmt.n(q.ready) }),
+        el('td', { text: bp || '-' }), el('td', { text: fmt.n(q.delayed) }),
+        el('td', { text: fmt.n(q.running) }), el('td', { text: fmt.rate(q.throughput_5m) }),
+        el('td', { text: fmt.pct(q.error_rate_5m) }), el('td', { text: fmt.ms(q.wait_mean_ms) }),
+        el('td', { text: fmt.n(life.succeeded) }), el('td', { text: fmt.n(life.failed) })));
+    }
+  }
+
+  function renderWorkers(o) {
+    const rows = o.workers || [];
+    const tb = fillBody('workers', rows, 9, 'no worker heard from in the last hour');
+    for (const w of rows) {
+      const st = w.state === 'alive' && !w.live ? 'stalled' : w.state;
+      tb.appendChild(el('tr', { 'data-worker': w.id },
+        el('td', { text: w.id }), el('td', null, el('span', { class: 'state ' + st, text: st })),
+        el('td', { text: fmt.ms(w.heartbeat_age_ms) + ' ago' }),
+        el('td', { text: (w.queues || []).join(', ') || 'all' }),
+        el('td', { text: fmt.n(w.running) }), el('td', { text: fmt.n(w.concurrency) }),
+        el('td', { text: fmt.n(w.done) }), el('td', { text: fmt.bytes(w.rss_bytes) }),
+        el('td', { text: w.cpu_percent === null ? '-' : w.cpu_percent.toFixed(0) + '%' })));
+    }
+  }
+
+  function renderBatches(o) {
+    const rows = o.batches || [];
+    const tb = fillBody('batches', rows, 9, 'no batch');
+    for (const b of rows) {
+      tb.appendChild(el('tr', { 'data-batch': b.id },
+        el('td', { title: b.id, text: fmt.short(b.id) }), el('td', { text: b.task || '' }),
+        el('td', null, bar(b.percent, b.failed > 0, (b.percent === null ? '' : b.percent.toFixed(0) + '%') +
+          (b.finished ? ' finished' : ''))),
+        el('td', { text: fmt.n(b.total) }), el('td', { text: fmt.n(b.done) }),
+        el('td', { text: fmt.n(b.failed) }), el('td', { text: b.rate ? b.rate.toFixed(2) + '/s' : '-' }),
+        el('td', { text: fmt.dur(b.eta_s) }), el('td', { text: fmt.time(b.created_at) })));
+    }
+  }
+
+  function renderTaskTypes(o) {
+    const rows = (o.tasks || []).slice().sort((a, b) =>
+      ((b.lifetime || {}).succeeded + (b.lifetime || {}).failed) -
+      ((a.lifetime || {}).succeeded + (a.lifetime || {}).failed));
+    const tb = fillBody('tasktypes', rows, 8, 'no task run yet');
+    for (const t of rows.slice(0, 50)) {
+      const l = t.lifetime || {};
+      tb.appendChild(el('tr', null, el('td', { text: t.name }), el('td', { text: t.queue }),
+        el('td', { text: fmt.n(l.succeeded) }), el('td', { text: fmt.n(l.failed) }),
+        el('td', { text: fmt.pct(t.success_rate) }), el('td', { text: fmt.ms(t.runtime_mean_ms) }),
+        el('td', { text: fmt.ms(t.runtime_p95_ms) }), el('td', { text: fmt.rate(t.throughput_5m) })));
+    }
+  }
+
+  function renderAlerts(o) {
+    const all = ((o.alerts || {}).alerts || []);
+    const rows = all.filter((a) => a.state === 'firing' || a.state === 'pending')
+      .concat(((o.alerts || {}).recent || []).slice(0, 5));
+    const tb = fillBody('alerts', rows, 7, 'no active alert (' + all.length + ' rules)');
+    for (const a of rows) {
+      tb.appendChild(el('tr', null, el('td', { text: a.name }),
+        el('td', null, el('span', { class: 'state ' + a.state, text: a.state })),
+        el('td', { text: a.severity }), el('td', { text: a.value === null ? '-' : String(+Number(a.value).toFixed(4)) }),
+        el('td', { text: a.op + ' ' + a.threshold }),
+        el('td', { text: fmt.time(a.state === 'firing' ? a.fired_at : (a.at || a.since)) }),
+        el('td', { class: 'msg', text: a.summary || '' })));
+    }
+  }
+
+  /* ---- charts (canvas, drawn by hand) ---- */
+  function chart(id, seriesList, xs) {
+    const c = document.getElementById(id);
+    const dpr = window.devicePixelRatio || 1;
+    const W = c.clientWidth || 640, H = c.clientHeight || 200;
+    if (c.width !== W * dpr) { c.width = W * dpr; c.height = H * dpr; }
+    const g = c.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, W, H);
+    const L = 44, R = 8, T = 8, B = 22;
+    let max = 1;
+    for (const s of seriesList) { for (const v of s.values) { if (v > max) { max = v; } } }
+    const nice = Math.pow(10, Math.floor(Math.log10(max)));
+    max = Math.ceil(max / nice) * nice;
+    g.strokeStyle = '#e4e7ec'; g.fillStyle = '#6b7280'; g.font = '11px system-ui'; g.lineWidth = 1;
+    for (let i = 0; i <= 4; i++) {
+      const y = T + (H - T - B) * i / 4;
+      g.beginPath(); g.moveTo(L, y); g.lineTo(W - R, y); g.stroke();
+      const v = max * (4 - i) / 4;
+      g.fillText(v >= 100 ? String(Math.round(v)) : String(+v.toFixed(2)), 4, y + 4);
+    }
+    const n = xs.length;
+    if (n > 1) {
+      for (const frac of [0, 0.5, 1]) {
+        const i = Math.min(n - 1, Math.round(frac * (n - 1)));
+        const x = L + (W - L - R) * i / (n - 1);
+        g.fillText(new Date(xs[i]).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+          Math.min(x - 14, W - 60), H - 6);
+      }
+    }
+    for (const s of seriesList) {
+      if (n < 2) { break; }
+      g.strokeStyle = s.color; g.lineWidth = 2; g.beginPath();
+      s.values.forEach((v, i) => {
+        const x = L + (W - L - R) * i / (n - 1);
+        const y = T + (H - T - B) * (1 - v / max);
+        if (i === 0) { g.moveTo(x, y); } else { g.lineTo(x, y); }
+      });
+      g.stroke();
+    }
+    if (n < 2) { g.fillText('collecting samples…', L + 10, T + 20); }
+  }
+
+  function renderCharts(o) {
+    const css = getComputedStyle(document.documentElement);
+    const col = (v) => css.getPropertyValue(v).trim();
+    const series = o.series || [];
+    chart('chart-throughput', [
+      { color: col('--ok'), values: series.map((m) => m.succeeded) },
+      { color: col('--bad'), values: series.map((m) => m.failed) },
+    ], series.map((m) => m.t));
+    const h = o.history || [];
+    chart('chart-depth', [
+      { color: col('--ready'), values: h.map((s) => s.ready) },
+      { color: col('--delayed'), values: h.map((s) => s.delayed) },
+      { color: col('--running'), values: h.map((s) => s.running) },
+    ], h.map((s) => s.t));
+  }
+
+  async function refreshFailed() {
+    const [f, d] = await Promise.all([
+      getJSON('/api/tasks?state=FAILURE&limit=25'), getJSON('/api/tasks?state=DEAD&limit=25')]);
+    const rows = (f.tasks || []).concat(d.tasks || []);
+    const tb = fillBody('failed', rows, 8, 'no failed or dead-letter task');
+    for (const t of rows) {
+      const err = t.error ? (t.error.class + ': ' + t.error.message) : (t.dead_reason || '');
+      const retry = el('button', {
+        class: 'retry', 'data-id': t.id,
+        onclick: async (ev) => {
+          ev.target.disabled = true;
+          try {
+            const r = await post('/api/tasks/' + encodeURIComponent(t.id) + '/retry');
+            toast('retry ' + fmt.short(t.id) + ': queued again (was ' + r.prev_state + ')');
+            state.failedAt = 0;
+          } catch (e) { toast('retry failed: ' + e.message); ev.target.disabled = false; }
+        },
+      }, 'retry');
+      tb.appendChild(el('tr', { 'data-id': t.id },
+        el('td', { text: t.name || '?' }), el('td', { title: t.id, text: fmt.short(t.id) }),
+        el('td', { text: t.queue || '' }),
+        el('td', null, el('span', { class: 'state ' + t.state, text: t.state })),
+        el('td', { class: 'msg', text: err }), el('td', { text: String(t.attempt || 0) }),
+        el('td', { text: fmt.time(t.dead_at || t.done_at) }), el('td', null, retry)));
+    }
+  }
+
+  async function refreshSchedules() {
+    const s = await getJSON('/api/schedules');
+    const rows = s.schedules || [];
+    const tb = fillBody('schedules', rows, 6, 'no schedule');
+    for (const x of rows) {
+      const when = x.cron || x.schedule || (x.every_ms ? 'every ' + fmt.ms(x.every_ms) :
+        (x.interval_ms ? 'every ' + fmt.ms(x.interval_ms) : (x.at || '-')));
+      tb.appendChild(el('tr', null, el('td', { text: x.name || x.id || '?' }),
+        el('td', { text: x.task || '' }), el('td', { text: String(when) }),
+        el('td', { text: x.next_run ? new Date(x.next_run).toLocaleString() : (x.next_run_at || '-') }),
+        el('td', { text: x.last_run ? new Date(x.last_run).toLocaleString() : (x.last_run_at || '-') }),
+        el('td', { text: x.enabled === false ? 'no' : 'yes' })));
+    }
+  }
+
+  async function tick() {
+    if (document.getElementById('paused').checked || state.busy) { return; }
+    state.busy = true;
+    try {
+      const o = await getJSON('/api/overview');
+      state.last = o;
+      renderHealth(o);
+      if (o.system) {
+        renderTiles(o); renderRunning(o); renderQueues(o); renderWorkers(o);
+        renderBatches(o); renderTaskTypes(o); renderCharts(o);
+      }
+      renderAlerts(o);
+      const now = Date.now();
+      if (o.system && now - state.failedAt > 5000) { state.failedAt = now; await refreshFailed(); }
+      if (o.system && now - state.schedAt > 10000) { state.schedAt = now; await refreshSchedules(); }
+    } catch (e) {
+      document.getElementById('updated').textContent = 'error: ' + e.message;
+    } finally {
+      state.busy = false;
+    }
+  }
+
+  tick();
+  setInterval(tick, 1000);
+  window.addEventListener('resize', () => { if (state.last && state.last.system) { renderCharts(state.last); } });
+}());
