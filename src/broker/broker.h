@@ -41,6 +41,7 @@ enum sq_script_id {
     SQ_SCRIPT_CHECKPOINT_BAD,  /* recovery */
     SQ_SCRIPT_RESUME,          /* recovery */
     SQ_SCRIPT_DEAD_PURGE,      /* recovery */
+    SQ_SCRIPT_RATELIMIT,       /* crawler: per-host token bucket */
     SQ_SCRIPT__COUNT
 };
 

@@ -25,6 +25,7 @@ static const char *script_files[SQ_SCRIPT__COUNT] = {
     [SQ_SCRIPT_CHECKPOINT_BAD] = "checkpoint_bad.lua",
     [SQ_SCRIPT_RESUME] = "resume.lua",
     [SQ_SCRIPT_DEAD_PURGE] = "dead_purge.lua",
+    [SQ_SCRIPT_RATELIMIT] = "ratelimit.lua",
 };
 
 /* Composed sources, built once per process (read-only afterwards). */
