@@ -24,6 +24,7 @@ int cli_recovery_dead_list(struct cli *cli);
 int cli_recovery_dead_requeue(struct cli *cli);
 int cli_recovery_dead_purge(struct cli *cli);
 int cli_up(struct cli *cli);
+int cli_sync(struct cli *cli);
 int cli_monitor_health(struct cli *cli);
 int cli_monitor_progress(struct cli *cli);
 int cli_monitor_alerts(struct cli *cli);
@@ -41,6 +42,7 @@ const struct cli_cmd cli_commands[] = {
     {"config show", cli_config_show, "every setting, its value and source"},
     {"config docs", cli_config_docs, "settings reference as Markdown"},
     {"up", cli_up, "run worker, beat and monitor for one machine"},
+    {"sync", cli_sync, "sync 1688 categories end to end, follow progress"},
     {"recovery checkpoints", cli_recovery_checkpoints,
      "a task's checkpoints: step, size, time, checksum"},
     {"recovery cleanup", cli_recovery_cleanup,

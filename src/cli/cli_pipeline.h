@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * cli_pipeline.h: the catalog sync pipeline shared by `syncq sync` and
+ * `syncq demo`: crawler.sync_category per category (which fans out
+ * listing pages, offer details, images and thumbnails), followed to the
+ * end of its task tree with a live per-stage progress view, then
+ * data_sync.sync_suppliers, data_sync.sync_products, data_sync.validate_data
+ * and data_sync.cleanup_duplicates in turn. Needs a running worker pool
+ * serving the crawler, image_processing and data_sync queues.
+ */
+#ifndef SQ_CLI_PIPELINE_H
+#define SQ_CLI_PIPELINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <syncq/syncq.h>
+
+struct cli_pipeline_opts {
+    const char *const *categories; /* category ids (decimal strings) */
+    size_t ncategories;
+    bool full;          /* full sync (re-fetch everything) vs incremental */
+    long max_pages;     /* 0: every page */
+    bool tty;           /* redraw in place */
+    bool color;
+    FILE *out;          /* progress and summary */
+    int64_t timeout_ms; /* give up following after this (0: never) */
+    volatile int *stop; /* set to non-zero to stop following (Ctrl-C) */
+};
+
+struct cli_pipeline_result {
+    json_t *stages;      /* {task name: {total, done, failed}} */
+    json_t *steps;       /* {"sync_products": result, ...} */
+    json_t *dead;        /* [{id, name, reason, error}] of this run */
+    int64_t tasks;       /* tasks that ended in this run */
+    int64_t retries;     /* retries scheduled in this run */
+    int64_t wall_ms;
+    bool completed;      /* every stage ended (not stopped or timed out) */
+};
+
+/* Run the pipeline. Returns SYNCQ_OK when it was followed to the end
+ * (check res->dead for dead letters), SYNCQ_ETIMEDOUT or SYNCQ_ESTATE
+ * (stopped) otherwise, or a broker error. res is filled in every case;
+ * release it with cli_pipeline_result_cleanup. */
+int cli_pipeline_run(syncq_client *c, const struct cli_pipeline_opts *o,
+                     struct cli_pipeline_result *res, syncq_error *err);
+
+void cli_pipeline_result_cleanup(struct cli_pipeline_result *res);
+
+#endif
