@@ -42,6 +42,11 @@ enum sq_script_id {
     SQ_SCRIPT_RESUME,          /* recovery */
     SQ_SCRIPT_DEAD_PURGE,      /* recovery */
     SQ_SCRIPT_RATELIMIT,       /* crawler: per-host token bucket */
+    SQ_SCRIPT_BEAT,            /* beat: poll (lock, promote, due work) */
+    SQ_SCRIPT_BEAT_LOCK,       /* beat: leader lock on its own */
+    SQ_SCRIPT_SCHEDULE_PUT,    /* beat: schedule definitions */
+    SQ_SCRIPT_SCHEDULE_TICK,   /* beat: fire ticks (fenced, CAS, dedupe) */
+    SQ_SCRIPT_BATCH_DISPATCH,  /* beat: batches in waves */
     SQ_SCRIPT__COUNT
 };
 

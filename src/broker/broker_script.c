@@ -26,6 +26,11 @@ static const char *script_files[SQ_SCRIPT__COUNT] = {
     [SQ_SCRIPT_RESUME] = "resume.lua",
     [SQ_SCRIPT_DEAD_PURGE] = "dead_purge.lua",
     [SQ_SCRIPT_RATELIMIT] = "ratelimit.lua",
+    [SQ_SCRIPT_BEAT] = "beat.lua",
+    [SQ_SCRIPT_BEAT_LOCK] = "beat_lock.lua",
+    [SQ_SCRIPT_SCHEDULE_PUT] = "schedule_put.lua",
+    [SQ_SCRIPT_SCHEDULE_TICK] = "schedule_tick.lua",
+    [SQ_SCRIPT_BATCH_DISPATCH] = "batch_dispatch.lua",
 };
 
 /* Composed sources, built once per process (read-only afterwards). */

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * syncq/schedule.h: the scheduler ("beat"). Periodic schedules (interval,
+ * cron, one-shot) kept in Redis and editable at runtime from any machine,
+ * the beat daemon that fires each tick exactly once however many beats
+ * run, cron helpers, and batches dispatched in waves.
+ *
+ * Mirrors the seed's ScheduleConfig + add_schedule (syncq_schedule_config
+ * + syncq_schedule_add) and create_batch_task (syncq_batch_create in
+ * syncq/client.h; syncq_batch_submit adds waves). User documentation:
+ * docs/beat.md. Redis keys: docs/beat.md "Redis keys".
+ *
+ * Times are Unix epoch milliseconds (UTC) unless a name says otherwise.
+ * "Now" is the Redis server's clock (TIME), the same clock the broker
+ * scripts use for ETAs, so every machine agrees.
+ *
+ * Thread-safety: functions taking a syncq_client follow client.h (one
+ * thread at a time per client). syncq_cron_check/syncq_cron_next and
+ * syncq_rate_parse/syncq_batch_items_parse are thread-safe.
+ */
+#ifndef SYNCQ_SCHEDULE_H
+#define SYNCQ_SCHEDULE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <syncq/client.h>
+#include <syncq/config.h>
+#include <syncq/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- schedules ------------------------------------------------------- */
+
+typedef enum syncq_schedule_type {
+    SYNCQ_SCHEDULE_INTERVAL = 1, /* every interval_ms from an anchor */
+    SYNCQ_SCHEDULE_CRON = 2,     /* a cron expression in a time zone */
+    SYNCQ_SCHEDULE_ONCE = 3      /* a single instant */
+} syncq_schedule_type;
+
+/* What the beat does with ticks that were due more than the grace period
+ * ago (beat down, schedule store unreachable, wall clock jumped). */
+typedef enum syncq_missed_policy {
+    SYNCQ_MISSED_SKIP = 0,     /* drop them; the next future tick runs */
+    SYNCQ_MISSED_RUN_ONCE = 1, /* one run for all of them, at once */
+    SYNCQ_MISSED_CATCH_UP = 2  /* one run each, the latest catch_up_cap */
+} syncq_missed_policy;
+
+#define SYNCQ_SCHEDULE_NAME_MAX 200 /* bytes */
+
+/* A schedule definition. Initialise with syncq_schedule_config_init();
+ * strings are borrowed for the call. */
+typedef struct syncq_schedule_config {
+    const char *name;      /* unique: 1..200 bytes of [A-Za-z0-9_.:-] */
+    const char *task;      /* task name (the seed's long names accepted) */
+    syncq_schedule_type type;
+    int64_t interval_ms;   /* INTERVAL: >= 1000 */
+    const char *cron;      /* CRON: see docs/beat.md "Cron" */
+    int64_t run_at_ms;     /* ONCE: the instant (must be in the future) */
+    const char *timezone;  /* IANA zone of the cron fields and of list
+                              output; NULL: SYNCQ_TIMEZONE */
+    const char *args_json;   /* JSON array or NULL ([]) */
+    const char *kwargs_json; /* JSON object or NULL ({}) */
+    const char *queue;     /* NULL: the task's route */
+    int priority;          /* 0..10, or -1: the task's default */
+    bool enabled;          /* false: created paused */
+    syncq_missed_policy missed;
+    int catch_up_cap;      /* CATCH_UP: most missed runs fired; 0:
+                              SYNCQ_BEAT_CATCH_UP_CAP */
+    int64_t grace_ms;      /* a tick later than this counts as missed;
+                              -1: SYNCQ_BEAT_MISSED_GRACE */
+    int64_t start_ms;      /* no tick before this (0: none); INTERVAL:
+                              the anchor of the ticks (0: add time) */
+    int64_t end_ms;        /* no tick after this (0: none) */
+    int64_t expires_ms;    /* each run's task expires this long after its
+                              tick (0: never), so a backlog cannot pile up */
+    int max_retries;       /* of the tasks; -1: the task's default */
+} syncq_schedule_config;
+
+/* Every field to its default: INTERVAL type unset (0), enabled, SKIP,
+ * priority/max_retries/grace -1, the rest 0/NULL. */
+SYNCQ_API void syncq_schedule_config_init(syncq_schedule_config *cfg);
+
+/* Flags of syncq_schedule_add. */
+#define SYNCQ_SCHEDULE_REPLACE 1 /* replace an existing definition (its
+                                    run counters and last run are kept) */
+
+/* Validate `cfg` and store it. The next run is computed from the Redis
+ * server's clock; a running beat picks the change up within its poll
+ * interval (100 ms by default).
+ * Errors: SYNCQ_EINVAL (bad name, task, type, interval, cron expression -
+ *         including "expression never fires" -, time zone, JSON, queue,
+ *         priority, policy, times; the message names the field),
+ *         SYNCQ_ETOOBIG (args+kwargs over SYNCQ_MAX_PAYLOAD),
+ *         SYNCQ_EEXIST (name taken and no SYNCQ_SCHEDULE_REPLACE),
+ *         SYNCQ_ECONN, SYNCQ_ENOMEM. Nothing is stored on error. */
+SYNCQ_API int syncq_schedule_add(syncq_client *c,
+                                 const syncq_schedule_config *cfg, int flags,
+                                 syncq_error *err);
+
+/* Delete schedule `name` (tasks it already created are untouched).
+ * Errors: SYNCQ_ENOTFOUND, SYNCQ_EINVAL (bad name), SYNCQ_ECONN. */
+SYNCQ_API int syncq_schedule_remove(syncq_client *c, const char *name,
+                                    syncq_error *err);
+
+/* Pause (no ticks fire; none are counted as missed) or resume (the next
+ * run is the first tick from now: resuming never triggers a catch-up).
+ * Pausing a paused schedule, or resuming an active one, is a no-op.
+ * Errors: SYNCQ_ENOTFOUND, SYNCQ_EINVAL, SYNCQ_ECONN. */
+SYNCQ_API int syncq_schedule_pause(syncq_client *c, const char *name,
+                                   syncq_error *err);
+SYNCQ_API int syncq_schedule_resume(syncq_client *c, const char *name,
+                                    syncq_error *err);
+
+/* Fire schedule `name` now, outside its ticks (works when paused; does
+ * not move the next run). id_out (may be NULL) gets the task id.
+ * Errors: SYNCQ_ENOTFOUND, SYNCQ_EINVAL, SYNCQ_ECONN. */
+SYNCQ_API int syncq_schedule_run(syncq_client *c, const char *name,
+                                 char id_out[SYNCQ_ID_SIZE],
+                                 syncq_error *err);
+
+/* Read one schedule: a new JSON object (caller json_decref's) with its
+ * definition and kept state: name, task, type, interval_s | cron | at,
+ * timezone, args, kwargs, queue, priority, enabled, state (active,
+ * paused, finished, invalid), missed, catch_up_cap, grace_s, start, end,
+ * expires_s, next_run (ISO 8601 in the schedule's zone), next_run_ms,
+ * last_run, last_run_ms, last_task_id, total_runs, missed_runs,
+ * manual_runs, error, source, created_at, updated_at.
+ * Errors: SYNCQ_ENOTFOUND, SYNCQ_EINVAL, SYNCQ_ECONN. */
+SYNCQ_API int syncq_schedule_info(syncq_client *c, const char *name,
+                                  json_t **out, syncq_error *err);
+
+/* Every schedule, by name: a new JSON array of syncq_schedule_info
+ * objects. Errors: SYNCQ_ECONN. */
+SYNCQ_API int syncq_schedule_list(syncq_client *c, json_t **out,
+                                  syncq_error *err);
+
+/* Load a static schedule file (JSON, docs/beat.md "Schedule file"):
+ * every entry is validated first (nothing is stored if one is bad; the
+ * message names the entry and the field), then upserted: an unchanged
+ * definition keeps its state and next run, a changed one is replaced
+ * (run counters kept). With `prune`, schedules loaded from a file
+ * earlier that are no longer in this one are removed. *report (may be
+ * NULL) gets {"created": [...], "updated": [...], "unchanged": [...],
+ * "removed": [...]}.
+ * Errors: SYNCQ_EIO (unreadable file), SYNCQ_EINVAL, SYNCQ_ETOOBIG,
+ *         SYNCQ_ECONN, SYNCQ_ENOMEM. */
+SYNCQ_API int syncq_schedule_load_file(syncq_client *c, const char *path,
+                                       bool prune, json_t **report,
+                                       syncq_error *err);
+
+/* Check a cron expression in zone `tz` (NULL: UTC).
+ * Errors: SYNCQ_EINVAL with the reason (field, range, "expression never
+ *         fires"), SYNCQ_ENOTFOUND (unknown zone). */
+SYNCQ_API int syncq_cron_check(const char *expr, const char *tz,
+                               syncq_error *err);
+
+/* First fire time of `expr` in zone `tz` strictly after `after_ms`.
+ * Errors: as syncq_cron_check; SYNCQ_ENOTFOUND when none before 9999. */
+SYNCQ_API int syncq_cron_next(const char *expr, const char *tz,
+                              int64_t after_ms, int64_t *out_ms,
+                              syncq_error *err);
+
+/* ---- the beat daemon --------------------------------------------------- */
+
+typedef struct syncq_beat_options {
+    const char *id;          /* instance id; NULL: "<host>:<pid>" */
+    int64_t lock_ttl_ms;     /* leader lock lifetime; 0: SYNCQ_BEAT_LOCK_TTL */
+    int64_t poll_ms;         /* leader's longest sleep; 0: 100 */
+    const char *schedule_file; /* loaded at start (with prune); NULL:
+                                  SYNCQ_BEAT_SCHEDULE_FILE, "" none */
+    bool no_promote;         /* leave delayed tasks to the workers */
+} syncq_beat_options;
+
+/* Run a beat until *stop becomes non-zero (set it from a signal handler).
+ * Any number of beats may run: one holds the leader lock and fires ticks,
+ * promotes due delayed tasks, requeues lapsed leases and dispatches batch
+ * waves; the others wait to take over. Redis outages are survived
+ * (reconnect with backoff); the leader stops dispatching as soon as it
+ * cannot prove it still holds the lock. On return the lock is released so
+ * another beat takes over at once. Logs through syncq/log.h (events
+ * beat.start, beat.leader, beat.tick, beat.missed, beat.clock_jump,
+ * beat.schedule_invalid, beat.stop).
+ * `url` (NULL: cfg's SYNCQ_BROKER_URL) and `cfg` (borrowed; NULL:
+ * defaults + environment) as for syncq_client_open.
+ * Errors (before the loop starts): SYNCQ_EINVAL (options, schedule file),
+ *         SYNCQ_ECONN (first connect failed and *stop was set),
+ *         SYNCQ_EAUTH, SYNCQ_ENOMEM. */
+SYNCQ_API int syncq_beat_run(const char *url, const syncq_config *cfg,
+                             const syncq_beat_options *opts,
+                             volatile int *stop, syncq_error *err);
+
+/* ---- batches in waves ------------------------------------------------ */
+
+/* How the chunks of a batch go out. Zero everywhere: all at once. */
+typedef struct syncq_batch_wave_options {
+    int max_in_flight;       /* chunks queued or running at a time; 0: no
+                                limit. A chunk that ends frees its slot at
+                                once (in the same Redis script). */
+    int rate_count;          /* chunks per rate_period_ms; 0: no limit */
+    int64_t rate_period_ms;  /* 1000 for N/s */
+    bool fail_fast;          /* first failed chunk ends the batch: the
+                                completion task runs then, undispatched
+                                chunks are dropped */
+} syncq_batch_wave_options;
+
+/* Create a batch like syncq_batch_create (same validation, kwargs
+ * {"items": [...], ...} per chunk, completion task with {batch_id,
+ * total, succeeded, failed}) whose chunks wait in Redis and are
+ * dispatched in waves by the limits in `waves` (NULL: none). Chunks are
+ * dispatched by this call (the first wave), by chunks ending, by the
+ * leader beat and by syncq_batch_dispatch, so waves go on with or without
+ * the creating process. batch_id_out: SYNCQ_ID_SIZE bytes.
+ * Errors: SYNCQ_EINVAL (as syncq_batch_create; bad limits),
+ *         SYNCQ_ETOOBIG (a chunk over SYNCQ_MAX_PAYLOAD), SYNCQ_ECONN
+ *         (if it happens after the first call the batch exists but stays
+ *         "creating" and never dispatches), SYNCQ_ENOMEM. */
+SYNCQ_API int syncq_batch_submit(syncq_client *c, const char *task_name,
+                                 const char *items_json, size_t batch_size,
+                                 const syncq_batch_options *opts,
+                                 const syncq_batch_wave_options *waves,
+                                 char batch_id_out[SYNCQ_ID_SIZE],
+                                 syncq_error *err);
+
+/* Dispatch what the limits of batch `id` allow now. *dispatched (may be
+ * NULL) gets the count; *next_ms (may be NULL) when the next chunk may go
+ * (-1: none waiting, or waiting for a slot to free).
+ * Errors: SYNCQ_ENOTFOUND, SYNCQ_EINVAL, SYNCQ_ECONN. */
+SYNCQ_API int syncq_batch_dispatch(syncq_client *c, const char *id,
+                                   int64_t *dispatched, int64_t *next_ms,
+                                   syncq_error *err);
+
+/* Progress of batch `id`: the syncq_batch_info object plus dispatched,
+ * waiting (not dispatched yet), running (dispatched, not ended), state
+ * (creating, running, finished), max_in_flight, rate, fail_fast.
+ * pending = total - done - failed (as syncq_batch_info).
+ * Errors: SYNCQ_ENOTFOUND, SYNCQ_EINVAL, SYNCQ_ECONN. */
+SYNCQ_API int syncq_batch_progress(syncq_client *c, const char *id,
+                                   json_t **out, syncq_error *err);
+
+/* The newest batches first: a new JSON array of syncq_batch_progress
+ * objects, skipping `offset`, at most `limit` (0: 50).
+ * Errors: SYNCQ_ECONN. */
+SYNCQ_API int syncq_batch_list(syncq_client *c, size_t offset, size_t limit,
+                               json_t **out, syncq_error *err);
+
+/* Parse a rate "N/s", "N/m", "N/h" or "N" (per second), N 1..1000000.
+ * Errors: SYNCQ_EINVAL. */
+SYNCQ_API int syncq_rate_parse(const char *s, int *count,
+                               int64_t *period_ms, syncq_error *err);
+
+/* Parse batch items from `len` bytes of text: a JSON array, or one item
+ * per line (a line that is valid JSON is that value, any other line is a
+ * string; blank lines are skipped; at most 10,000,000 items). *out: a new
+ * JSON array (caller json_decref's).
+ * Errors: SYNCQ_EINVAL (malformed array, with line and column; NUL
+ *         bytes), SYNCQ_ETOOBIG, SYNCQ_ENOMEM. */
+SYNCQ_API int syncq_batch_items_parse(const char *text, size_t len,
+                                      json_t **out, syncq_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,954 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * beat_schedule.c: the scheduler core (beat_schedule.h): validation,
+ * tick arithmetic, missed-run planning, clock-jump handling and the hash
+ * mapping of a schedule. No I/O and no clock reads: every "now" is a
+ * parameter, so unit tests drive it with any clock they like.
+ */
+#include "beat/beat_schedule.h"
+#include "core/sq_alloc.h"
+#include "core/sq_error.h"
+#include "core/sq_hash.h"
+#include "core/sq_time.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LATE_COUNT_MAX 1000000 /* late ticks counted one by one at most */
+#define FIRE_MAX 300000        /* ticks one plan may fire */
+#define DAY_MS 86400000LL
+
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && ((a < 0) != (b < 0)));
+}
+
+static int64_t
+ceil_div(int64_t a, int64_t b)
+{
+    return -floor_div(-a, b);
+}
+
+const char *
+sq_schedule_type_name(int type)
+{
+    switch (type) {
+    case SYNCQ_SCHEDULE_INTERVAL:
+        return "interval";
+    case SYNCQ_SCHEDULE_CRON:
+        return "cron";
+    case SYNCQ_SCHEDULE_ONCE:
+        return "once";
+    default:
+        return "?";
+    }
+}
+
+static int
+type_parse(const char *s)
+{
+    if (strcmp(s, "interval") == 0) {
+        return SYNCQ_SCHEDULE_INTERVAL;
+    }
+    if (strcmp(s, "cron") == 0) {
+        return SYNCQ_SCHEDULE_CRON;
+    }
+    if (strcmp(s, "once") == 0) {
+        return SYNCQ_SCHEDULE_ONCE;
+    }
+    return -1;
+}
+
+const char *
+sq_missed_name(int policy)
+{
+    switch (policy) {
+    case SYNCQ_MISSED_SKIP:
+        return "skip";
+    case SYNCQ_MISSED_RUN_ONCE:
+        return "run_once";
+    case SYNCQ_MISSED_CATCH_UP:
+        return "catch_up";
+    default:
+        return "?";
+    }
+}
+
+int
+sq_missed_parse(const char *s)
+{
+    if (s == NULL) {
+        return -1;
+    }
+    if (strcmp(s, "skip") == 0) {
+        return SYNCQ_MISSED_SKIP;
+    }
+    if (strcmp(s, "run_once") == 0 || strcmp(s, "run-once") == 0) {
+        return SYNCQ_MISSED_RUN_ONCE;
+    }
+    if (strcmp(s, "catch_up") == 0 || strcmp(s, "catch-up") == 0) {
+        return SYNCQ_MISSED_CATCH_UP;
+    }
+    return -1;
+}
+
+void
+sq_schedule_init(struct sq_schedule *s)
+{
+    memset(s, 0, sizeof *s);
+    s->priority = 5;
+    s->max_retries = -1;
+    s->enabled = true;
+    s->cap = 100;
+    s->grace_ms = 60000;
+    s->next_ms = -1;
+    s->last_ms = -1;
+    s->last_at_ms = -1;
+    snprintf(s->source, sizeof s->source, "api");
+}
+
+void
+sq_schedule_cleanup(struct sq_schedule *s)
+{
+    sq_free(s->args);
+    sq_free(s->kwargs);
+    sq_cron_free(s->cc);
+    s->args = s->kwargs = NULL;
+    s->cc = NULL;
+}
+
+int
+sq_schedule_name_check(const char *name, syncq_error *err)
+{
+    size_t n;
+
+    if (name == NULL || name[0] == '\0') {
+        return sq_fail(err, SYNCQ_EINVAL, "schedule name is empty");
+    }
+    n = strlen(name);
+    if (n > SYNCQ_SCHEDULE_NAME_MAX) {
+        return sq_fail(err, SYNCQ_EINVAL, "schedule name is %zu bytes, "
+                       "limit %d", n, SYNCQ_SCHEDULE_NAME_MAX);
+    }
+    for (const char *p = name; *p; p++) {
+        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' ||
+              *p == ':' || *p == '-')) {
+            return sq_fail(err, SYNCQ_EINVAL, "schedule name '%.64s' has "
+                           "byte 0x%02x; allowed: letters, digits, _ . : -",
+                           name, (unsigned char)*p);
+        }
+    }
+    return SYNCQ_OK;
+}
+
+int
+sq_schedule_compile(struct sq_schedule *s, syncq_error *err)
+{
+    int rc;
+
+    sq_cron_free(s->cc);
+    s->cc = NULL;
+    s->zone = NULL;
+    if ((rc = sq_schedule_name_check(s->name, err)) != SYNCQ_OK) {
+        return rc;
+    }
+    if (s->task[0] == '\0') {
+        return sq_fail(err, SYNCQ_EINVAL, "schedule %s: task name is empty",
+                       s->name);
+    }
+    if ((rc = syncq_queue_name_check(s->queue, err)) != SYNCQ_OK) {
+        return rc;
+    }
+    if (s->priority < 0 || s->priority > 10) {
+        return sq_fail(err, SYNCQ_EINVAL, "priority %d out of range 0..10",
+                       s->priority);
+    }
+    if (s->max_retries < -1 || s->max_retries > 1000) {
+        return sq_fail(err, SYNCQ_EINVAL, "max_retries %d out of range "
+                       "0..1000", s->max_retries);
+    }
+    if (s->missed < SYNCQ_MISSED_SKIP || s->missed > SYNCQ_MISSED_CATCH_UP) {
+        return sq_fail(err, SYNCQ_EINVAL, "missed-run policy must be skip, "
+                       "run_once or catch_up");
+    }
+    if (s->cap < 1 || s->cap > 100000) {
+        return sq_fail(err, SYNCQ_EINVAL, "catch-up cap %d out of range "
+                       "1..100000", s->cap);
+    }
+    if (s->grace_ms < 0 || s->grace_ms > DAY_MS) {
+        return sq_fail(err, SYNCQ_EINVAL, "grace must be 0..1 day");
+    }
+    if (s->start_ms < 0 || s->end_ms < 0 || s->expires_ms < 0 ||
+        s->start_ms > 253402300799000LL || s->end_ms > 253402300799000LL) {
+        return sq_fail(err, SYNCQ_EINVAL, "start, end and expires must be "
+                       "positive times before year 10000");
+    }
+    if (s->expires_ms > 365 * DAY_MS) {
+        return sq_fail(err, SYNCQ_EINVAL, "expires must be at most 365 "
+                       "days");
+    }
+    if (s->end_ms > 0 && s->end_ms <= s->start_ms) {
+        return sq_fail(err, SYNCQ_EINVAL, "end must be after start");
+    }
+    rc = sq_tz_get(s->tz[0] ? s->tz : "UTC", &s->zone, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    switch (s->type) {
+    case SYNCQ_SCHEDULE_INTERVAL:
+        if (s->every_ms < 1000 || s->every_ms > 3660 * DAY_MS) {
+            return sq_fail(err, SYNCQ_EINVAL, "interval must be 1 s .. 10 "
+                           "years, got %lld ms", (long long)s->every_ms);
+        }
+        if (s->anchor_ms <= 0) {
+            return sq_fail(err, SYNCQ_EINVAL, "interval schedule %s has no "
+                           "anchor", s->name);
+        }
+        break;
+    case SYNCQ_SCHEDULE_CRON:
+        rc = sq_cron_parse(s->cron, &s->cc, err);
+        if (rc != SYNCQ_OK) {
+            char pre[64];
+            snprintf(pre, sizeof pre, "cron '%.40s'", s->cron);
+            sq_error_prefix(err, pre);
+            return rc;
+        }
+        break;
+    case SYNCQ_SCHEDULE_ONCE:
+        if (s->at_ms <= 0 || s->at_ms > 253402300799000LL) {
+            return sq_fail(err, SYNCQ_EINVAL, "one-shot schedule needs a "
+                           "time (--at)");
+        }
+        break;
+    default:
+        return sq_fail(err, SYNCQ_EINVAL, "schedule type must be interval, "
+                       "cron or once");
+    }
+    return SYNCQ_OK;
+}
+
+/* Compact JSON of `text` if it is of type `want` and not empty. */
+static int
+json_compact(const char *what, const char *text, int want, char **out,
+             size_t *bytes, syncq_error *err)
+{
+    json_error_t jerr;
+    json_t *v;
+
+    *out = NULL;
+    if (text == NULL) {
+        return SYNCQ_OK;
+    }
+    v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    if (v == NULL) {
+        return sq_fail(err, SYNCQ_EINVAL, "%s is not valid JSON: %s (line %d "
+                       "column %d)", what, jerr.text, jerr.line,
+                       jerr.column);
+    }
+    if ((int)json_typeof(v) != want) {
+        json_decref(v);
+        return sq_fail(err, SYNCQ_EINVAL, "%s must be a JSON %s", what,
+                       want == JSON_ARRAY ? "array" : "object");
+    }
+    if (json_is_array(v) ? json_array_size(v) > 0 : json_object_size(v) > 0) {
+        *out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (*out == NULL) {
+            json_decref(v);
+            return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+        }
+        *bytes += strlen(*out);
+    }
+    json_decref(v);
+    return SYNCQ_OK;
+}
+
+int
+sq_schedule_from_config(struct sq_schedule *s,
+                        const syncq_schedule_config *cfg,
+                        const struct sq_sched_defaults *d,
+                        syncq_error *err)
+{
+    size_t bytes = 0;
+    int rc;
+
+    if (cfg == NULL) {
+        return sq_fail(err, SYNCQ_EINVAL, "no schedule config");
+    }
+    if ((rc = sq_schedule_name_check(cfg->name, err)) != SYNCQ_OK) {
+        return rc;
+    }
+    snprintf(s->name, sizeof s->name, "%s", cfg->name);
+    if (cfg->task == NULL) {
+        return sq_fail(err, SYNCQ_EINVAL, "schedule %s: task name is "
+                       "missing", s->name);
+    }
+    rc = syncq_task_name_normalize(cfg->task, s->task, sizeof s->task, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    s->type = (int)cfg->type;
+    switch (cfg->type) {
+    case SYNCQ_SCHEDULE_INTERVAL:
+        s->every_ms = cfg->interval_ms;
+        break;
+    case SYNCQ_SCHEDULE_CRON:
+        if (cfg->cron == NULL || cfg->cron[0] == '\0') {
+            return sq_fail(err, SYNCQ_EINVAL, "cron schedule needs an "
+                           "expression (-c)");
+        }
+        if (strlen(cfg->cron) > SQ_CRON_MAX_BYTES) {
+            return sq_fail(err, SYNCQ_EINVAL, "cron expression is longer "
+                           "than %d bytes", SQ_CRON_MAX_BYTES);
+        }
+        snprintf(s->cron, sizeof s->cron, "%s", cfg->cron);
+        break;
+    case SYNCQ_SCHEDULE_ONCE:
+        s->at_ms = cfg->run_at_ms;
+        if (s->at_ms > 0 && s->at_ms <= d->now_ms) {
+            char buf[40];
+            return sq_fail(err, SYNCQ_EINVAL, "one-shot time %s is in the "
+                           "past", sq_time_format_iso8601(s->at_ms, buf,
+                                                          sizeof buf));
+        }
+        break;
+    default:
+        return sq_fail(err, SYNCQ_EINVAL, "schedule type must be interval, "
+                       "cron or once");
+    }
+    {
+        const char *tz = cfg->timezone ? cfg->timezone : d->tz;
+        if (tz == NULL || tz[0] == '\0') {
+            tz = "UTC";
+        }
+        if (strlen(tz) > SQ_SCHED_TZ_MAX) {
+            return sq_fail(err, SYNCQ_EINVAL, "time zone name too long");
+        }
+        snprintf(s->tz, sizeof s->tz, "%s", tz);
+    }
+    rc = json_compact("args", cfg->args_json, JSON_ARRAY, &s->args, &bytes,
+                      err);
+    if (rc == SYNCQ_OK) {
+        rc = json_compact("kwargs", cfg->kwargs_json, JSON_OBJECT,
+                          &s->kwargs, &bytes, err);
+    }
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    {
+        const char *q = cfg->queue ? cfg->queue : d->queue;
+        if (q == NULL || q[0] == '\0') {
+            q = "default";
+        }
+        if ((rc = syncq_queue_name_check(q, err)) != SYNCQ_OK) {
+            return rc;
+        }
+        snprintf(s->queue, sizeof s->queue, "%s", q);
+    }
+    s->priority = cfg->priority >= 0 ? cfg->priority : d->priority;
+    if (cfg->priority < -1) {
+        return sq_fail(err, SYNCQ_EINVAL, "priority %d out of range 0..10",
+                       cfg->priority);
+    }
+    s->max_retries = cfg->max_retries;
+    s->enabled = cfg->enabled;
+    s->missed = (int)cfg->missed;
+    s->cap = cfg->catch_up_cap > 0 ? cfg->catch_up_cap : d->cap;
+    if (cfg->catch_up_cap < 0) {
+        return sq_fail(err, SYNCQ_EINVAL, "catch-up cap must be >= 1");
+    }
+    s->grace_ms = cfg->grace_ms >= 0 ? cfg->grace_ms : d->grace_ms;
+    s->start_ms = cfg->start_ms;
+    s->end_ms = cfg->end_ms;
+    s->expires_ms = cfg->expires_ms;
+    if (s->type == SYNCQ_SCHEDULE_INTERVAL) {
+        s->anchor_ms = s->start_ms > 0 ? s->start_ms
+                                       : ceil_div(d->now_ms, 1000) * 1000;
+    }
+    (void)bytes;
+    return sq_schedule_compile(s, err);
+}
+
+/* ---- ticks ------------------------------------------------------------- */
+
+int
+sq_schedule_next_after(const struct sq_schedule *s, int64_t after_ms,
+                       int64_t *out_ms)
+{
+    int64_t t;
+
+    if (s->start_ms > 0 && after_ms < s->start_ms - 1) {
+        after_ms = s->start_ms - 1;
+    }
+    switch (s->type) {
+    case SYNCQ_SCHEDULE_INTERVAL:
+        if (after_ms < s->anchor_ms) {
+            t = s->anchor_ms;
+        } else {
+            int64_t k = (after_ms - s->anchor_ms) / s->every_ms + 1;
+            if (k > (253402300799000LL - s->anchor_ms) / s->every_ms) {
+                return SYNCQ_ENOTFOUND;
+            }
+            t = s->anchor_ms + k * s->every_ms;
+        }
+        break;
+    case SYNCQ_SCHEDULE_CRON: {
+        int64_t x;
+        if (s->cc == NULL ||
+            sq_cron_next(s->cc, s->zone, floor_div(after_ms, 1000), &x) !=
+                SYNCQ_OK) {
+            return SYNCQ_ENOTFOUND;
+        }
+        t = x * 1000;
+        break;
+    }
+    case SYNCQ_SCHEDULE_ONCE:
+        if (s->at_ms <= after_ms) {
+            return SYNCQ_ENOTFOUND;
+        }
+        t = s->at_ms;
+        break;
+    default:
+        return SYNCQ_ENOTFOUND;
+    }
+    if (s->end_ms > 0 && t > s->end_ms) {
+        return SYNCQ_ENOTFOUND;
+    }
+    *out_ms = t;
+    return SYNCQ_OK;
+}
+
+int
+sq_schedule_prev_before(const struct sq_schedule *s, int64_t before_ms,
+                        int64_t *out_ms)
+{
+    int64_t t;
+
+    if (s->end_ms > 0 && before_ms > s->end_ms + 1) {
+        before_ms = s->end_ms + 1;
+    }
+    switch (s->type) {
+    case SYNCQ_SCHEDULE_INTERVAL:
+        if (before_ms <= s->anchor_ms) {
+            return SYNCQ_ENOTFOUND;
+        }
+        t = s->anchor_ms +
+            (before_ms - 1 - s->anchor_ms) / s->every_ms * s->every_ms;
+        break;
+    case SYNCQ_SCHEDULE_CRON: {
+        int64_t x;
+        if (s->cc == NULL ||
+            sq_cron_prev(s->cc, s->zone, ceil_div(before_ms, 1000), &x) !=
+                SYNCQ_OK) {
+            return SYNCQ_ENOTFOUND;
+        }
+        t = x * 1000;
+        break;
+    }
+    case SYNCQ_SCHEDULE_ONCE:
+        if (s->at_ms >= before_ms) {
+            return SYNCQ_ENOTFOUND;
+        }
+        t = s->at_ms;
+        break;
+    default:
+        return SYNCQ_ENOTFOUND;
+    }
+    if (s->start_ms > 0 && t < s->start_ms) {
+        return SYNCQ_ENOTFOUND;
+    }
+    *out_ms = t;
+    return SYNCQ_OK;
+}
+
+/* ---- planning ---------------------------------------------------------- */
+
+static int
+push_fire(struct sq_plan *p, size_t *cap, int64_t t)
+{
+    if (p->nfire == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        int64_t *nf = sq_realloc(p->fire, nc * sizeof *nf);
+        if (nf == NULL) {
+            return -1;
+        }
+        p->fire = nf;
+        *cap = nc;
+    }
+    p->fire[p->nfire++] = t;
+    return 0;
+}
+
+void
+sq_plan_cleanup(struct sq_plan *p)
+{
+    sq_free(p->fire);
+    memset(p, 0, sizeof *p);
+}
+
+int
+sq_schedule_plan(const struct sq_schedule *s, int64_t now_ms, unsigned flags,
+                 struct sq_plan *p, syncq_error *err)
+{
+    int64_t cut = now_ms - s->grace_ms;
+    int64_t keep, first, x;
+    size_t cap = 0;
+
+    memset(p, 0, sizeof *p);
+    p->next_ms = s->next_ms;
+    if (!s->enabled || s->next_ms < 0 || s->next_ms > now_ms) {
+        return SYNCQ_OK;
+    }
+    p->due = true;
+    keep = s->missed == SYNCQ_MISSED_SKIP       ? 0
+           : s->missed == SYNCQ_MISSED_RUN_ONCE ? 1
+                                                : s->cap;
+    if ((flags & SQ_PLAN_JUMPED) && keep > 1) {
+        keep = 1;
+    }
+    first = s->next_ms;
+    if (s->next_ms < cut) {
+        int64_t total = 0;
+        int64_t t = cut;
+        size_t got;
+        p->late = true;
+        /* The latest `keep` late ticks, walking back from the cut. */
+        while ((int64_t)p->nfire < keep &&
+               sq_schedule_prev_before(s, t, &x) == SYNCQ_OK &&
+               x >= s->next_ms) {
+            if (push_fire(p, &cap, x) != 0) {
+                goto oom;
+            }
+            t = x;
+        }
+        got = p->nfire;
+        for (size_t i = 0; i < got / 2; i++) {
+            int64_t tmp = p->fire[i];
+            p->fire[i] = p->fire[got - 1 - i];
+            p->fire[got - 1 - i] = tmp;
+        }
+        /* How many were late in all (for the missed-runs counter). */
+        if (s->type == SYNCQ_SCHEDULE_INTERVAL) {
+            total = (cut - 1 - s->next_ms) / s->every_ms + 1;
+        } else {
+            x = s->next_ms;
+            while (x < cut && total < LATE_COUNT_MAX) {
+                total++;
+                if (sq_schedule_next_after(s, x, &x) != SYNCQ_OK) {
+                    break;
+                }
+            }
+            if (total >= LATE_COUNT_MAX && x < cut) {
+                p->skipped_more = true;
+            }
+        }
+        p->skipped = total > (int64_t)got ? total - (int64_t)got : 0;
+        if (sq_schedule_next_after(s, cut - 1, &first) != SYNCQ_OK) {
+            first = -1;
+        }
+    }
+    for (x = first; x >= 0 && x <= now_ms && p->nfire < FIRE_MAX;) {
+        if (push_fire(p, &cap, x) != 0) {
+            goto oom;
+        }
+        if (sq_schedule_next_after(s, x, &x) != SYNCQ_OK) {
+            x = -1;
+        }
+    }
+    if (x >= 0 && x <= now_ms) {
+        /* Over FIRE_MAX: carry on from here next time. */
+        p->next_ms = x;
+    } else if (sq_schedule_next_after(s, now_ms, &p->next_ms) != SYNCQ_OK) {
+        p->next_ms = -1;
+    }
+    return SYNCQ_OK;
+oom:
+    sq_plan_cleanup(p);
+    return sq_fail(err, SYNCQ_ENOMEM, "out of memory planning schedule");
+}
+
+int64_t
+sq_schedule_rebase(const struct sq_schedule *s, int64_t now_ms,
+                   int64_t jump_ms, int64_t *anchor_out)
+{
+    int64_t nn;
+
+    *anchor_out = s->anchor_ms;
+    if (jump_ms >= 0 || s->next_ms < 0 || !s->enabled) {
+        return s->next_ms;
+    }
+    switch (s->type) {
+    case SYNCQ_SCHEDULE_INTERVAL:
+        /* Keep the real-time rhythm: the tick that was due in d ms is
+         * still due in d ms (DESIGN: interval timing is monotonic). */
+        nn = s->next_ms + jump_ms;
+        if (nn < now_ms) {
+            nn = now_ms;
+        }
+        *anchor_out = nn;
+        return nn;
+    case SYNCQ_SCHEDULE_CRON:
+        if (s->cc != NULL && s->cc->hour_wild &&
+            sq_schedule_next_after(s, now_ms - 1, &nn) == SYNCQ_OK &&
+            nn < s->next_ms) {
+            return nn;
+        }
+        return s->next_ms;
+    default:
+        return s->next_ms;
+    }
+}
+
+int64_t
+sq_jump_check(struct sq_jump *j, int64_t wall_ms, int64_t mono_ms,
+              int64_t tolerance_ms)
+{
+    int64_t diff;
+
+    if (!j->init) {
+        j->init = true;
+        j->wall_ms = wall_ms;
+        j->mono_ms = mono_ms;
+        return 0;
+    }
+    diff = (wall_ms - j->wall_ms) - (mono_ms - j->mono_ms);
+    j->wall_ms = wall_ms;
+    j->mono_ms = mono_ms;
+    if (diff > tolerance_ms || diff < -tolerance_ms) {
+        return diff;
+    }
+    return 0;
+}
+
+/* ---- hash mapping ------------------------------------------------------ */
+
+static int
+num_field(const char *name, const char *field, const char *v, int64_t lo,
+          int64_t hi, int64_t *out, syncq_error *err)
+{
+    char *end;
+    long long x;
+
+    errno = 0;
+    x = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || x < lo || x > hi) {
+        return sq_fail(err, SYNCQ_EPROTO, "schedule %s: field %s '%.32s' "
+                       "is not a number in %lld..%lld", name, field, v,
+                       (long long)lo, (long long)hi);
+    }
+    *out = x;
+    return SYNCQ_OK;
+}
+
+static int
+str_field(const char *name, const char *field, const char *v, char *out,
+          size_t cap, syncq_error *err)
+{
+    if (strlen(v) >= cap) {
+        return sq_fail(err, SYNCQ_EPROTO, "schedule %s: field %s is too "
+                       "long", name, field);
+    }
+    snprintf(out, cap, "%s", v);
+    return SYNCQ_OK;
+}
+
+int
+sq_schedule_from_hash(struct sq_schedule *s, const char *name,
+                      redisReply **fields, size_t n, syncq_error *err)
+{
+    const int64_t BIG = 253402300799000LL;
+    int rc = SYNCQ_OK;
+
+    if (str_field(name, "name", name, s->name, sizeof s->name, err)) {
+        return SYNCQ_EPROTO;
+    }
+    s->type = 0;
+    for (size_t i = 0; i + 1 < n && rc == SYNCQ_OK; i += 2) {
+        const char *f, *v;
+        int64_t x = 0;
+        if (fields[i]->type != REDIS_REPLY_STRING ||
+            fields[i + 1]->type != REDIS_REPLY_STRING) {
+            return sq_fail(err, SYNCQ_EPROTO, "schedule %s: bad reply",
+                           name);
+        }
+        f = fields[i]->str;
+        v = fields[i + 1]->str;
+        if (!strcmp(f, "task")) {
+            rc = str_field(name, f, v, s->task, sizeof s->task, err);
+        } else if (!strcmp(f, "type")) {
+            s->type = type_parse(v);
+            if (s->type < 0) {
+                rc = sq_fail(err, SYNCQ_EPROTO, "schedule %s: unknown type "
+                             "'%.20s'", name, v);
+            }
+        } else if (!strcmp(f, "every")) {
+            rc = num_field(name, f, v, 0, BIG, &s->every_ms, err);
+        } else if (!strcmp(f, "cron")) {
+            rc = str_field(name, f, v, s->cron, sizeof s->cron, err);
+        } else if (!strcmp(f, "at")) {
+            rc = num_field(name, f, v, 0, BIG, &s->at_ms, err);
+        } else if (!strcmp(f, "tz")) {
+            rc = str_field(name, f, v, s->tz, sizeof s->tz, err);
+        } else if (!strcmp(f, "args") || !strcmp(f, "kwargs")) {
+            char **dst = f[0] == 'a' ? &s->args : &s->kwargs;
+            sq_free(*dst);
+            *dst = sq_strndup(v, fields[i + 1]->len);
+            if (*dst == NULL) {
+                rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+            }
+        } else if (!strcmp(f, "queue")) {
+            rc = str_field(name, f, v, s->queue, sizeof s->queue, err);
+        } else if (!strcmp(f, "pri")) {
+            rc = num_field(name, f, v, 0, 10, &x, err);
+            s->priority = (int)x;
+        } else if (!strcmp(f, "maxr")) {
+            rc = num_field(name, f, v, -1, 1000, &x, err);
+            s->max_retries = (int)x;
+        } else if (!strcmp(f, "enabled")) {
+            s->enabled = strcmp(v, "1") == 0;
+        } else if (!strcmp(f, "missed")) {
+            s->missed = sq_missed_parse(v);
+            if (s->missed < 0) {
+                rc = sq_fail(err, SYNCQ_EPROTO, "schedule %s: unknown "
+                             "missed policy '%.20s'", name, v);
+            }
+        } else if (!strcmp(f, "cap")) {
+            rc = num_field(name, f, v, 1, 100000, &x, err);
+            s->cap = (int)x;
+        } else if (!strcmp(f, "grace")) {
+            rc = num_field(name, f, v, 0, DAY_MS, &s->grace_ms, err);
+        } else if (!strcmp(f, "start")) {
+            rc = num_field(name, f, v, 0, BIG, &s->start_ms, err);
+        } else if (!strcmp(f, "end")) {
+            rc = num_field(name, f, v, 0, BIG, &s->end_ms, err);
+        } else if (!strcmp(f, "expires")) {
+            rc = num_field(name, f, v, 0, BIG, &s->expires_ms, err);
+        } else if (!strcmp(f, "anchor")) {
+            rc = num_field(name, f, v, 0, BIG, &s->anchor_ms, err);
+        } else if (!strcmp(f, "source")) {
+            rc = str_field(name, f, v, s->source, sizeof s->source, err);
+        } else if (!strcmp(f, "def")) {
+            rc = str_field(name, f, v, s->def, sizeof s->def, err);
+        } else if (!strcmp(f, "gen")) {
+            rc = num_field(name, f, v, 0, INT64_MAX, &s->gen, err);
+        } else if (!strcmp(f, "next")) {
+            rc = num_field(name, f, v, -1, BIG, &s->next_ms, err);
+        } else if (!strcmp(f, "last")) {
+            rc = num_field(name, f, v, -1, BIG, &s->last_ms, err);
+        } else if (!strcmp(f, "last_at")) {
+            rc = num_field(name, f, v, -1, BIG, &s->last_at_ms, err);
+        } else if (!strcmp(f, "last_id")) {
+            snprintf(s->last_id, sizeof s->last_id, "%s", v);
+        } else if (!strcmp(f, "runs")) {
+            rc = num_field(name, f, v, 0, INT64_MAX, &s->runs, err);
+        } else if (!strcmp(f, "missed_runs")) {
+            rc = num_field(name, f, v, 0, INT64_MAX, &s->missed_runs, err);
+        } else if (!strcmp(f, "manual_runs")) {
+            rc = num_field(name, f, v, 0, INT64_MAX, &s->manual_runs, err);
+        } else if (!strcmp(f, "created")) {
+            rc = num_field(name, f, v, 0, BIG, &s->created_ms, err);
+        } else if (!strcmp(f, "updated")) {
+            rc = num_field(name, f, v, 0, BIG, &s->updated_ms, err);
+        } else if (!strcmp(f, "finished")) {
+            s->finished = strcmp(v, "1") == 0;
+        } else if (!strcmp(f, "error")) {
+            snprintf(s->error, sizeof s->error, "%s", v);
+        }
+        /* unknown fields: written by a newer syncq; ignored */
+    }
+    return rc;
+}
+
+static int
+add_pair(json_t *pairs, const char *k, const char *v)
+{
+    if (json_array_append_new(pairs, json_string(k)) != 0 ||
+        json_array_append_new(pairs, json_string(v)) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int
+add_pair_ll(json_t *pairs, const char *k, long long v)
+{
+    char buf[32];
+
+    snprintf(buf, sizeof buf, "%lld", v);
+    return add_pair(pairs, k, buf);
+}
+
+int
+sq_schedule_def_fields(struct sq_schedule *s, json_t *pairs)
+{
+    size_t from = json_array_size(pairs);
+    int bad = 0;
+    char *text;
+
+    bad |= add_pair(pairs, "name", s->name);
+    bad |= add_pair(pairs, "task", s->task);
+    bad |= add_pair(pairs, "type", sq_schedule_type_name(s->type));
+    if (s->type == SYNCQ_SCHEDULE_INTERVAL) {
+        bad |= add_pair_ll(pairs, "every", s->every_ms);
+    } else if (s->type == SYNCQ_SCHEDULE_CRON) {
+        bad |= add_pair(pairs, "cron", s->cron);
+    } else {
+        bad |= add_pair_ll(pairs, "at", s->at_ms);
+    }
+    bad |= add_pair(pairs, "tz", s->tz);
+    if (s->args != NULL) {
+        bad |= add_pair(pairs, "args", s->args);
+    }
+    if (s->kwargs != NULL) {
+        bad |= add_pair(pairs, "kwargs", s->kwargs);
+    }
+    bad |= add_pair(pairs, "queue", s->queue);
+    bad |= add_pair_ll(pairs, "pri", s->priority);
+    if (s->max_retries >= 0) {
+        bad |= add_pair_ll(pairs, "maxr", s->max_retries);
+    }
+    bad |= add_pair(pairs, "enabled", s->enabled ? "1" : "0");
+    bad |= add_pair(pairs, "missed", sq_missed_name(s->missed));
+    bad |= add_pair_ll(pairs, "cap", s->cap);
+    bad |= add_pair_ll(pairs, "grace", s->grace_ms);
+    if (s->start_ms > 0) {
+        bad |= add_pair_ll(pairs, "start", s->start_ms);
+    }
+    if (s->end_ms > 0) {
+        bad |= add_pair_ll(pairs, "end", s->end_ms);
+    }
+    if (s->expires_ms > 0) {
+        bad |= add_pair_ll(pairs, "expires", s->expires_ms);
+    }
+    bad |= add_pair(pairs, "source", s->source);
+    if (bad) {
+        return -1;
+    }
+    /* The definition's fingerprint, before the anchor (which is state:
+     * the add time of an interval schedule without a start). */
+    {
+        json_t *def = json_array();
+        for (size_t i = from; i < json_array_size(pairs); i++) {
+            json_array_append(def, json_array_get(pairs, i));
+        }
+        text = json_dumps(def, JSON_COMPACT);
+        json_decref(def);
+        if (text == NULL) {
+            return -1;
+        }
+        sq_sha1_hex(text, strlen(text), s->def);
+        sq_free(text);
+    }
+    if (s->type == SYNCQ_SCHEDULE_INTERVAL &&
+        add_pair_ll(pairs, "anchor", s->anchor_ms) != 0) {
+        return -1;
+    }
+    return add_pair(pairs, "def", s->def);
+}
+
+static json_t *
+time_json(int64_t ms, const char *tz)
+{
+    char buf[48];
+
+    if (ms < 0) {
+        return json_null();
+    }
+    return json_string(sq_time_format_zone(ms, tz, buf, sizeof buf));
+}
+
+static json_t *
+json_text(const char *s, json_t *fallback)
+{
+    json_t *v;
+
+    if (s == NULL) {
+        return fallback;
+    }
+    v = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (v == NULL) {
+        return json_string(s);
+    }
+    json_decref(fallback);
+    return v;
+}
+
+json_t *
+sq_schedule_to_json(const struct sq_schedule *s)
+{
+    json_t *o = json_object();
+    const char *state;
+
+    if (o == NULL) {
+        return NULL;
+    }
+    if (s->error[0] != '\0') {
+        state = "invalid";
+    } else if (!s->enabled) {
+        state = "paused";
+    } else if (s->finished || s->next_ms < 0) {
+        state = "finished";
+    } else {
+        state = "active";
+    }
+    json_object_set_new(o, "name", json_string(s->name));
+    json_object_set_new(o, "task", json_string(s->task));
+    json_object_set_new(o, "type",
+                        json_string(sq_schedule_type_name(s->type)));
+    if (s->type == SYNCQ_SCHEDULE_INTERVAL) {
+        json_object_set_new(o, "interval_s",
+                            json_real((double)s->every_ms / 1000.0));
+        json_object_set_new(o, "anchor", time_json(s->anchor_ms, NULL));
+    } else if (s->type == SYNCQ_SCHEDULE_CRON) {
+        json_object_set_new(o, "cron", json_string(s->cron));
+    } else if (s->type == SYNCQ_SCHEDULE_ONCE) {
+        json_object_set_new(o, "at", time_json(s->at_ms, s->tz));
+    }
+    json_object_set_new(o, "timezone", json_string(s->tz));
+    json_object_set_new(o, "args", json_text(s->args, json_array()));
+    json_object_set_new(o, "kwargs", json_text(s->kwargs, json_object()));
+    json_object_set_new(o, "queue", json_string(s->queue));
+    json_object_set_new(o, "priority", json_integer(s->priority));
+    if (s->max_retries >= 0) {
+        json_object_set_new(o, "max_retries", json_integer(s->max_retries));
+    }
+    json_object_set_new(o, "enabled", json_boolean(s->enabled));
+    json_object_set_new(o, "state", json_string(state));
+    json_object_set_new(o, "missed", json_string(sq_missed_name(s->missed)));
+    json_object_set_new(o, "catch_up_cap", json_integer(s->cap));
+    json_object_set_new(o, "grace_s", json_real((double)s->grace_ms / 1000));
+    json_object_set_new(o, "start",
+                        time_json(s->start_ms > 0 ? s->start_ms : -1, s->tz));
+    json_object_set_new(o, "end",
+                        time_json(s->end_ms > 0 ? s->end_ms : -1, s->tz));
+    json_object_set_new(o, "expires_s",
+                        json_real((double)s->expires_ms / 1000));
+    json_object_set_new(o, "next_run", time_json(s->next_ms, s->tz));
+    json_object_set_new(o, "next_run_ms", s->next_ms >= 0
+                                              ? json_integer(s->next_ms)
+                                              : json_null());
+    json_object_set_new(o, "last_run", time_json(s->last_ms, s->tz));
+    json_object_set_new(o, "last_run_ms", s->last_ms >= 0
+                                              ? json_integer(s->last_ms)
+                                              : json_null());
+    json_object_set_new(o, "last_task_id", s->last_id[0]
+                                               ? json_string(s->last_id)
+                                               : json_null());
+    json_object_set_new(o, "total_runs", json_integer(s->runs));
+    json_object_set_new(o, "missed_runs", json_integer(s->missed_runs));
+    json_object_set_new(o, "manual_runs", json_integer(s->manual_runs));
+    json_object_set_new(o, "error",
+                        s->error[0] ? json_string(s->error) : json_null());
+    json_object_set_new(o, "source", json_string(s->source));
+    json_object_set_new(o, "created_at",
+                        time_json(s->created_ms > 0 ? s->created_ms : -1,
+                                  NULL));
+    json_object_set_new(o, "updated_at",
+                        time_json(s->updated_ms > 0 ? s->updated_ms : -1,
+                                  NULL));
+    json_object_set_new(o, "generation", json_integer(s->gen));
+    return o;
+}
