@@ -161,6 +161,28 @@ const struct sq_cfg_def sq_cfg_defs[] = {
      "syncq/0.1 (+1688sync)", NULL, 0, "crawler", "HTTP User-Agent"},
     {"SYNCQ_CRAWLER_COOLDOWN", NULL, SQ_CFG_DURATION, 0, DAY, "300", NULL, 0,
      "crawler", "Pause of a host after a captcha/anti-bot page"},
+    {"SYNCQ_CRAWLER_BURST", NULL, SQ_CFG_INT, 1, 1000, "1", NULL, 0,
+     "crawler",
+     "Token-bucket burst per host (1: evenly spaced, so no window of the "
+     "rate's period holds more than its limit)"},
+    {"SYNCQ_CRAWLER_MAX_WAIT", NULL, SQ_CFG_DURATION, 0, S(3600), "5", NULL,
+     0, "crawler",
+     "Longest a task waits in place for a rate-limit slot or a host "
+     "cool-down; longer waits retry the task later (Retry-After)"},
+    {"SYNCQ_1688_LANGUAGE", NULL, SQ_CFG_STR, 0, 0, "en", NULL, 0, "crawler",
+     "country (language) of cross-border API calls: en, ko, ja, ru, ..."},
+    {"SYNCQ_1688_DETAIL_SOURCE", NULL, SQ_CFG_ENUM, 0, 0, "api", "api|page",
+     0, "crawler",
+     "Where fetch_product_details reads an offer: the cross-border API or "
+     "the web offer page (window.__INIT_DATA)"},
+    {"SYNCQ_1688_PAGE_URL", NULL, SQ_CFG_URL, 0, 0, "https://detail.1688.com",
+     NULL, 0, "crawler", "Base of web offer pages: <base>/offer/<id>.html"},
+    {"SYNCQ_1688_SHOP_API_URL", NULL, SQ_CFG_URL, 0, 0,
+     "http://api.tmapi.top/1688/shop/shop_info", NULL, 0, "crawler",
+     "Shop/company info endpoint (TMAPI shop_info shape; the Open Platform "
+     "has no public one)"},
+    {"SYNCQ_1688_SHOP_API_TOKEN", NULL, SQ_CFG_STR, 0, 0, "", NULL,
+     SQ_CFG_SECRET, "crawler", "apiToken of the shop info endpoint"},
     {"SYNCQ_IMAGE_MAX_BYTES", NULL, SQ_CFG_SIZE, 1024, 1LL << 30, "20M",
      NULL, 0, "images", "Largest image downloaded"},
     {"SYNCQ_IMAGE_QUALITY", NULL, SQ_CFG_INT, 1, 100, "82", NULL, 0,
