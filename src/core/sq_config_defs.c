@@ -102,6 +102,9 @@ const struct sq_cfg_def sq_cfg_defs[] = {
      0, "beat", "Leader lock lifetime; a dead leader is replaced after it"},
     {"SYNCQ_BEAT_CATCH_UP_CAP", NULL, SQ_CFG_INT, 1, 100000, "100", NULL, 0,
      "beat", "Most missed ticks fired by the catch_up policy"},
+    {"SYNCQ_BEAT_MISSED_GRACE", NULL, SQ_CFG_DURATION, 0, DAY, "60", NULL, 0,
+     "beat", "A tick later than this counts as missed (its schedule's "
+     "missed-run policy applies)"},
 
     /* recovery */
     {"SYNCQ_RETRY_POLICY_FILE", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0,
