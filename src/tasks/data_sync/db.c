@@ -672,7 +672,7 @@ sq_db_raw_put(struct sq_db *db, const char *kind, const char *key,
     sq_db_bind_blob(st, 6, body, body != NULL ? len : 0);
     sq_db_bind_i64(st, 7, body != NULL ? (int64_t)len : 0);
     sq_db_bind_text(st, 8, normalized_json);
-    sq_db_bind_text(st, 9, normalized_json != NULL ? norm_hash : NULL);
+    sq_db_bind_text(st, 9, normalized_json != NULL ? norm_hash : body_sha);
     sq_db_bind_text(st, 10, sq_ds_now_iso(now, sizeof now));
     rc = sq_db_step(st, err);
     if (rc < 0) {

@@ -369,7 +369,8 @@ sq_ds_image_url_key(const char *url, char *out, size_t cap,
     if (alicdn) {
         const char *h = host;
         size_t hl = hostlen;
-        if (hl == 16 && strncmp(h, "cbu0", 4) == 0 && isdigit((unsigned char)h[4]) &&
+        if (hl == 16 && strncmp(h, "cbu0", 4) == 0 &&
+            isdigit((unsigned char)h[4]) &&
             strncmp(h + 5, ".alicdn.com", 11) == 0) {
             h = "cbu01.alicdn.com";
         }

@@ -74,8 +74,9 @@ void sq_db_shared_close(void);
  * record (docs/1688-normalized.md) or NULL. sync_products/sync_suppliers
  * read the normalised records from here. The row keeps the SHA-256 of the
  * body and a content hash of the normalised record (volatile fields such
- * as fetched_at left out), so an identical re-fetch is not synced again
- * by an incremental sync.
+ * as fetched_at left out; the body hash when there is no record). An
+ * incremental sync looks at rows fetched since the last sync and writes
+ * only products whose content changed.
  * Errors: SYNCQ_EINVAL (kind/key/outcome empty or over 200 bytes,
  * normalized_json not a JSON object), SYNCQ_EDB. */
 int sq_db_raw_put(struct sq_db *db, const char *kind, const char *key,
