@@ -170,11 +170,20 @@ jnum(const json_t *v, double d)
     return json_is_number(v) ? json_number_value(v) : d;
 }
 
+/* What an event said, when a delivery comes from one: a task-progress
+ * event carries the current/total of that moment (the record may have
+ * moved on since), any other event the state it recorded. */
+struct evinfo {
+    bool progress;      /* a task-progress event */
+    bool final;         /* a final-state event */
+    int64_t current, total;
+};
+
 /* Read task `id` and call every matching callback (only_initial: just
- * the ones waiting for their first delivery). */
+ * the ones waiting for their first delivery; ev: the event, or NULL). */
 static int
 deliver(syncq_progress_monitor *m, const char *id, bool only_initial,
-        size_t *count, syncq_error *err)
+        const struct evinfo *ev, size_t *count, syncq_error *err)
 {
     char key[256];
     redisReply *r = NULL;
@@ -215,6 +224,18 @@ deliver(syncq_progress_monitor *m, const char *id, bool only_initial,
         u.message = msg != NULL ? msg : "";
     }
     u.is_final = sq_state_is_final(state);
+    if (ev != NULL && ev->progress) {
+        /* history as it happened, not as the record is now */
+        u.current = ev->current;
+        u.total = ev->total > 0 ? ev->total : u.total;
+        u.state = "PROGRESS";
+        u.is_final = false;
+    } else if (ev != NULL && !ev->final && u.is_final) {
+        /* a non-final event read after the task finished: its final
+         * event follows in the stream */
+        u.state = "PROGRESS";
+        u.is_final = false;
+    }
     if (u.total > 0) {
         u.percent = (double)u.current * 100.0 / (double)u.total;
         if (u.percent > 100) {
@@ -279,7 +300,7 @@ syncq_progress_monitor_poll(syncq_progress_monitor *m, int64_t timeout_ms,
         if (m->cbs[i].initial && !m->cbs[i].dead) {
             char id[72];
             snprintf(id, sizeof id, "%s", m->cbs[i].task_id);
-            rc = deliver(m, id, true, &count, err);
+            rc = deliver(m, id, true, NULL, &count, err);
         }
     }
     sq_key(m->c, key, sizeof key, "events");
@@ -309,12 +330,14 @@ syncq_progress_monitor_poll(syncq_progress_monitor *m, int64_t timeout_ms,
             for (size_t i = 0; i < entries->elements && rc == SYNCQ_OK; i++) {
                 redisReply *en = entries->element[i];
                 const char *e = NULL, *id = NULL;
+                struct evinfo ev;
                 if (en->type != REDIS_REPLY_ARRAY || en->elements != 2 ||
                     en->element[0]->type != REDIS_REPLY_STRING) {
                     continue;
                 }
                 snprintf(m->last_id, sizeof m->last_id, "%s",
                          en->element[0]->str);
+                memset(&ev, 0, sizeof ev);
                 for (size_t f = 0; en->element[1]->type == REDIS_REPLY_ARRAY &&
                                    f + 1 < en->element[1]->elements;
                      f += 2) {
@@ -328,13 +351,24 @@ syncq_progress_monitor_poll(syncq_progress_monitor *m, int64_t timeout_ms,
                         e = v->str;
                     } else if (strcmp(k->str, "id") == 0) {
                         id = v->str;
+                    } else if (strcmp(k->str, "current") == 0) {
+                        ev.current = strtoll(v->str, NULL, 10);
+                    } else if (strcmp(k->str, "total") == 0) {
+                        ev.total = strtoll(v->str, NULL, 10);
                     }
                 }
                 if (e != NULL && id != NULL && relevant(e) &&
                     strlen(id) <= 64 && watched(m, id)) {
                     char idc[72];
+                    static const char *finals[] = {
+                        "task-succeeded", "task-failed", "task-revoked",
+                        "task-expired",   "task-skipped", "task-dead"};
                     snprintf(idc, sizeof idc, "%s", id);
-                    rc = deliver(m, idc, false, &count, err);
+                    ev.progress = strcmp(e, "task-progress") == 0;
+                    for (size_t f = 0; f < 6; f++) {
+                        ev.final = ev.final || strcmp(e, finals[f]) == 0;
+                    }
+                    rc = deliver(m, idc, false, &ev, &count, err);
                 }
             }
         }
