@@ -56,6 +56,10 @@ start)
     exit 1
   fi
   "$PGBIN/createdb" -h "$dir" -U postgres syncq_test
+  # Under run-with-redis.sh: a crashed test's server is killed too.
+  if [ -n "${SYNCQ_TEST_DIR:-}" ] && [ -d "$SYNCQ_TEST_DIR" ]; then
+    head -1 "$dir/data/postmaster.pid" >>"$SYNCQ_TEST_DIR/pids"
+  fi
   echo "PGDIR=$dir"
   echo "URL=postgresql:///syncq_test?host=$dir&user=postgres"
   ;;
