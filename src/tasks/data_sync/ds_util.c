@@ -407,3 +407,126 @@ sq_progress_stop(const struct sq_progress *p)
 {
     return p != NULL && p->stop != NULL && p->stop(p->ud);
 }
+
+/* ---- task arguments -------------------------------------------------- */
+
+const json_t *
+sq_task_arg(const json_t *args, const json_t *kwargs, const char *name,
+            int pos)
+{
+    const json_t *v = json_object_get(kwargs, name);
+
+    if (v == NULL && pos >= 0) {
+        v = json_array_get(args, (size_t)pos);
+    }
+    return json_is_null(v) ? NULL : v;
+}
+
+int
+sq_task_args_check(const json_t *args, const json_t *kwargs,
+                   const char *const *allowed, size_t npos, syncq_error *err)
+{
+    const char *key;
+    const json_t *v;
+
+    if (json_array_size(args) > npos) {
+        return sq_fail(err, SYNCQ_EINVAL, "%zu positional arguments given, "
+                       "at most %zu accepted", json_array_size(args), npos);
+    }
+    json_object_foreach((json_t *)kwargs, key, v) {
+        bool ok = false;
+        char list[256] = "";
+        size_t used = 0;
+        for (size_t i = 0; allowed[i] != NULL; i++) {
+            if (strcmp(key, allowed[i]) == 0) {
+                ok = true;
+            }
+            if (used < sizeof list) {
+                int w = snprintf(list + used, sizeof list - used, "%s%s",
+                                 i ? ", " : "", allowed[i]);
+                used += w > 0 ? (size_t)w : 0;
+            }
+        }
+        if (!ok) {
+            return sq_fail(err, SYNCQ_EINVAL, "unknown argument '%.60s' "
+                           "(accepted: %s)", key, list);
+        }
+    }
+    return SYNCQ_OK;
+}
+
+int
+sq_task_arg_bool(const json_t *args, const json_t *kwargs, const char *name,
+                 int pos, bool def, bool *out, syncq_error *err)
+{
+    const json_t *v = sq_task_arg(args, kwargs, name, pos);
+    json_t *wrap;
+    bool b;
+
+    *out = def;
+    if (v == NULL) {
+        return SYNCQ_OK;
+    }
+    wrap = json_pack("{sO}", "v", (json_t *)v);
+    if (wrap == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    if (!sq_ds_get_bool(wrap, "v", &b)) {
+        json_decref(wrap);
+        return sq_fail(err, SYNCQ_EINVAL, "argument %s: expected true or "
+                       "false", name);
+    }
+    json_decref(wrap);
+    *out = b;
+    return SYNCQ_OK;
+}
+
+int
+sq_task_arg_int(const json_t *args, const json_t *kwargs, const char *name,
+                int pos, int64_t def, int64_t min, int64_t max, int64_t *out,
+                syncq_error *err)
+{
+    const json_t *v = sq_task_arg(args, kwargs, name, pos);
+    json_t *wrap;
+    int64_t n;
+
+    *out = def;
+    if (v == NULL) {
+        return SYNCQ_OK;
+    }
+    wrap = json_pack("{sO}", "v", (json_t *)v);
+    if (wrap == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    if (!sq_ds_get_i64(wrap, "v", &n)) {
+        json_decref(wrap);
+        return sq_fail(err, SYNCQ_EINVAL, "argument %s: expected an integer",
+                       name);
+    }
+    json_decref(wrap);
+    if (n < min || n > max) {
+        return sq_fail(err, SYNCQ_EINVAL, "argument %s: %lld out of range "
+                       "%lld..%lld", name, (long long)n, (long long)min,
+                       (long long)max);
+    }
+    *out = n;
+    return SYNCQ_OK;
+}
+
+int
+sq_task_arg_str(const json_t *args, const json_t *kwargs, const char *name,
+                int pos, const char *def, const char **out, syncq_error *err)
+{
+    const json_t *v = sq_task_arg(args, kwargs, name, pos);
+
+    *out = def;
+    if (v == NULL) {
+        return SYNCQ_OK;
+    }
+    if (!json_is_string(v)) {
+        return sq_fail(err, SYNCQ_EINVAL, "argument %s: expected a string",
+                       name);
+    }
+    *out = json_string_value(v);
+    return SYNCQ_OK;
+}

@@ -66,4 +66,32 @@ int sq_progress_report(const struct sq_progress *p, int64_t current,
 /* True when `p` asks to stop. */
 bool sq_progress_stop(const struct sq_progress *p);
 
+/* ---- task arguments --------------------------------------------------
+ * A task argument is kwargs[name], else args[pos] (pos < 0: keyword
+ * only), so both the seed's positional calls and keyword calls work. */
+
+/* Borrowed; NULL when absent or JSON null. */
+const json_t *sq_task_arg(const json_t *args, const json_t *kwargs,
+                          const char *name, int pos);
+
+/* Reject a keyword not in `allowed` (NULL-terminated) and more than
+ * `npos` positional arguments. Errors: SYNCQ_EINVAL naming the argument
+ * and listing the accepted ones. */
+int sq_task_args_check(const json_t *args, const json_t *kwargs,
+                       const char *const *allowed, size_t npos,
+                       syncq_error *err);
+
+/* Typed reads with a default; a present value of the wrong type or out
+ * of range is SYNCQ_EINVAL naming the argument. */
+int sq_task_arg_bool(const json_t *args, const json_t *kwargs,
+                     const char *name, int pos, bool def, bool *out,
+                     syncq_error *err);
+int sq_task_arg_int(const json_t *args, const json_t *kwargs,
+                    const char *name, int pos, int64_t def, int64_t min,
+                    int64_t max, int64_t *out, syncq_error *err);
+/* String (borrowed from the arguments, or `def`). */
+int sq_task_arg_str(const json_t *args, const json_t *kwargs,
+                    const char *name, int pos, const char *def,
+                    const char **out, syncq_error *err);
+
 #endif
