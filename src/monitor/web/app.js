@@ -246,15 +246,17 @@
 
   function renderAlerts(o) {
     const all = ((o.alerts || {}).alerts || []);
-    const rows = all.filter((a) => a.state === 'firing' || a.state === 'pending')
-      .concat(((o.alerts || {}).recent || []).slice(0, 5));
+    const active = all.filter((a) => a.state === 'firing' || a.state === 'pending');
+    const recent = ((o.alerts || {}).recent || []).slice(0, 5).map((a) => Object.assign({ recent: true }, a));
+    const rows = active.concat(recent);
     const tb = fillBody('alerts', rows, 7, 'no active alert (' + all.length + ' rules)');
     for (const a of rows) {
-      tb.appendChild(el('tr', null, el('td', { text: a.name }),
+      tb.appendChild(el('tr', { class: a.recent ? 'recent' : 'active' },
+        el('td', { text: (a.recent ? 'event: ' : '') + a.name }),
         el('td', null, el('span', { class: 'state ' + a.state, text: a.state })),
         el('td', { text: a.severity }), el('td', { text: a.value === null ? '-' : String(+Number(a.value).toFixed(4)) }),
         el('td', { text: a.op + ' ' + a.threshold }),
-        el('td', { text: fmt.time(a.state === 'firing' ? a.fired_at : (a.at || a.since)) }),
+        el('td', { text: fmt.time(a.recent ? a.at : (a.state === 'firing' ? a.fired_at : a.since)) }),
         el('td', { class: 'msg', text: a.summary || '' })));
     }
   }
