@@ -91,8 +91,7 @@ sq_checkpoint_parse(const void *buf, size_t len,
                     struct sq_checkpoint_entry *out)
 {
     const char *s = buf;
-    const char *end = s + (len < HEADER_MAX ? len : HEADER_MAX);
-    const char *p = s + MAGIC_LEN;
+    const char *end, *p;
     long long seq, at, size;
     char sha[65];
 
@@ -102,6 +101,8 @@ sq_checkpoint_parse(const void *buf, size_t len,
         out->why = "not a checkpoint envelope";
         return;
     }
+    end = s + (len < HEADER_MAX ? len : HEADER_MAX);
+    p = s + MAGIC_LEN;
     if (!read_num(&p, end, ' ', &seq)) {
         return;
     }
