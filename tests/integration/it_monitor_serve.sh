@@ -136,6 +136,20 @@ done
 check "prometheus scraped ready" 4 "$got"
 check "prometheus up" 1 "$(curl -s "http://127.0.0.1:$PP/api/v1/query" --data-urlencode 'query=up{job="syncq"}' | json 'd["data"]["result"][0]["value"][1]')"
 check "prometheus by priority sum" 4 "$(curl -s "http://127.0.0.1:$PP/api/v1/query" --data-urlencode 'query=sum(syncq_queue_ready_by_priority{queue="images"})' | json 'd["data"]["result"][0]["value"][1]')"
+# every query of the shipped Grafana dashboard parses and evaluates
+python3 - "$SYNCQ_SOURCE_DIR/deploy/grafana/syncq.json" > exprs.txt <<'PY'
+import json, sys
+for p in json.load(open(sys.argv[1]))["panels"]:
+    for t in p["targets"]:
+        print(t["expr"])
+PY
+check "grafana queries" 30 "$(wc -l < exprs.txt | tr -d ' ')"
+bad=0
+while IFS= read -r q; do
+  st=$(curl -s "http://127.0.0.1:$PP/api/v1/query" --data-urlencode "query=$q" | json 'd["status"]')
+  [ "$st" = success ] || { echo "grafana query failed: $q" >&2; bad=$((bad + 1)); }
+done < exprs.txt
+check "grafana queries evaluate" 0 "$bad"
 kill "$PROM_PID"; wait "$PROM_PID" 2>/dev/null
 
 # --- Redis down: live ok, ready fail (reason broker), metrics say up 0
