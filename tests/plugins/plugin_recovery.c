@@ -11,10 +11,11 @@
  *       from the last good checkpoint gives the uninterrupted result.
  *       Writes "<pid> <step>" to <dir>/<id>.step after each step and
  *       appends the first step of each run to <dir>/<id>.runs.
- *   rtest.flaky  class='network', message, retry_after_ms=0, ok_file, dir
+ *   rtest.flaky  class='network', message, retry_after_ms=0, ok_file,
+ *                fail_times, dir
  *       Appends the wall-clock ms of each attempt to <dir>/<id>.attempts,
- *       then fails with `class` unless `ok_file` exists (then succeeds
- *       with {"attempt": n}).
+ *       then fails with `class` unless `ok_file` exists or the attempt is
+ *       past `fail_times` (then succeeds with {"attempt": n}).
  *   rtest.ugly_error
  *       Fails (class network) with a message holding invalid UTF-8,
  *       control bytes, quotes and 4 KiB of text, plus a nested detail:
@@ -135,10 +136,12 @@ flaky(syncq_ctx *ctx)
     const char *ok = kw_str(ctx, "ok_file", NULL);
     const char *cls = kw_str(ctx, "class", "network");
     int c = syncq_error_class_parse(cls);
+    long long fail_times = kw_int(ctx, "fail_times", -1);
 
     report(ctx, ".attempts", "a", wall_ms(),
            (long long)syncq_ctx_attempt(ctx));
-    if (ok != NULL && access(ok, F_OK) == 0) {
+    if ((ok != NULL && access(ok, F_OK) == 0) ||
+        (fail_times >= 0 && syncq_ctx_attempt(ctx) > fail_times)) {
         return syncq_ctx_succeed(ctx, json_pack("{s:i}", "attempt",
                                                 syncq_ctx_attempt(ctx)));
     }
@@ -174,7 +177,7 @@ static const syncq_task_def defs[] = {
     {"rtest.sum_steps", sum_steps, "recovery_test", -1, 0, 0, -1, NULL,
      "total=100, step_ms=20, dir", "checkpointed running hash"},
     {"rtest.flaky", flaky, "recovery_test", -1, 0, 0, -1, NULL,
-     "class='network', message, retry_after_ms=0, ok_file, dir",
+     "class='network', message, retry_after_ms=0, ok_file, fail_times, dir",
      "fail until a file exists"},
     {"rtest.ugly_error", ugly_error, "recovery_test", -1, 0, 0, -1, NULL,
      "", "fail with an unprintable error"},
