@@ -629,7 +629,7 @@ cli_monitor_alerts(struct cli *cli)
     return CLI_OK;
 }
 
-/* ---- serve ----------------------------------------------------------------- */
+/* ---- serve -------------------------------------------------------------- */
 
 static const char serve_usage[] =
     "usage: syncq monitor serve [--listen HOST:PORT] [--token T]\n"

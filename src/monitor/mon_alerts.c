@@ -317,7 +317,8 @@ parse_line(struct lex *L, struct sq_alert_rule *r)
     snprintf(r->severity, sizeof r->severity, "warning");
     n = word(L, w, sizeof w);
     if (n == 0 || n > 64) {
-        return bad(L, "%sexpected a rule name of 1..64 characters [A-Za-z0-9_.-]",
+        return bad(L, "%sexpected a rule name of 1..64 characters "
+                      "[A-Za-z0-9_.-]",
                    "");
     }
     for (const char *p = w; *p != '\0'; p++) {
@@ -921,7 +922,8 @@ state_json(const struct sq_alert_rule *r, const struct sq_alert_state *st,
     json_t *o = json_object();
 
     json_object_set_new(o, "name", json_string(r->name));
-    json_object_set_new(o, "state", json_string(sq_alert_state_name(st->state)));
+    json_object_set_new(o, "state",
+                        json_string(sq_alert_state_name(st->state)));
     json_object_set_new(o, "severity", json_string(r->severity));
     json_object_set_new(o, "metric", json_string(metric_names[r->metric]));
     json_object_set_new(o, "op", json_string(op_names[r->op]));

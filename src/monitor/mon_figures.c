@@ -518,8 +518,8 @@ worker_json(const char *id, int64_t hb_ms, const redisReply *info,
         static const char *const done[] = {"done", "tasks_done", "processed",
                                            NULL};
         static const char *const conc[] = {"concurrency", "pool", NULL};
-        static const char *const loop[] = {"loop_at_ms", "loop_at", "loop_ms",
-                                           "consumer_at", NULL};
+        static const char *const loop[] = {"loop_at_ms", "loop_at",
+                                           "loop_ms", "consumer_at", NULL};
         json_t *v;
         size_t i;
         json_t *e;

@@ -84,7 +84,8 @@ sq_sentry_dsn_parse(const char *dsn, struct sq_sentry_dsn *out,
         char *end;
         long port = strtol(colon + 1, &end, 10);
         if (*end != '\0' || port <= 0 || port > 65535) {
-            return sq_fail(err, SYNCQ_EINVAL, "Sentry DSN port is not 1..65535");
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "Sentry DSN port is not 1..65535");
         }
         out->port = (int)port;
         *colon = '\0';
@@ -236,7 +237,8 @@ sq_sentry_envelope(const struct sq_sentry_dsn *dsn,
     h = json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (e != NULL && h != NULL) {
         json_object_set_new(item, "type", json_string("event"));
-        json_object_set_new(item, "length", json_integer((json_int_t)strlen(e)));
+        json_object_set_new(item, "length",
+                            json_integer((json_int_t)strlen(e)));
         json_object_set_new(item, "content_type",
                             json_string("application/json"));
         i = json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER);
