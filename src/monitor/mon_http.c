@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <syncq/monitor.h>
 #include <syncq/recovery.h>
+#include <syncq/schedule.h>
 #include <syncq/syncq.h>
 #include <unistd.h>
 
@@ -485,54 +486,22 @@ h_batch(struct server *S, const char *id, struct reply *r)
     json_decref(b);
 }
 
-/* Schedules as the beat stores them ({ns}:schedules hash of JSON, see
- * docs/beat.md); each value is passed through. */
+/* Schedules with their next runs, through the beat's public API
+ * (syncq/schedule.h). */
 static void
 h_schedules(struct server *S, struct reply *r)
 {
-    char key[256];
-    redisReply *rr = NULL;
     syncq_error e;
-    json_t *a, *o;
+    json_t *a = NULL, *o;
 
     ensure_client(S);
     if (S->c == NULL) {
         reply_error(r, 503, "ECONN", S->why);
         return;
     }
-    if (sq_client_cmd(S->c, &rr, &e, "HGETALL %s",
-                      sq_key(S->c, key, sizeof key, "schedules")) !=
-        SYNCQ_OK) {
-        /* a key of another type is not ours to read: report empty */
-        if (e.code == SYNCQ_ECONN) {
-            reply_syncq_error(r, &e);
-            return;
-        }
-        rr = NULL;
-    }
-    a = json_array();
-    for (size_t i = 0; rr != NULL && rr->type == REDIS_REPLY_ARRAY &&
-                       i + 1 < rr->elements;
-         i += 2) {
-        json_error_t je;
-        json_t *v;
-        if (rr->element[i + 1]->type != REDIS_REPLY_STRING) {
-            continue;
-        }
-        v = json_loadb(rr->element[i + 1]->str, rr->element[i + 1]->len, 0,
-                       &je);
-        if (!json_is_object(v)) {
-            json_decref(v);
-            continue;
-        }
-        if (json_object_get(v, "name") == NULL &&
-            rr->element[i]->type == REDIS_REPLY_STRING) {
-            json_object_set_new(v, "name", json_string(rr->element[i]->str));
-        }
-        json_array_append_new(a, v);
-    }
-    if (rr != NULL) {
-        freeReplyObject(rr);
+    if (syncq_schedule_list(S->c, &a, &e) != SYNCQ_OK) {
+        reply_syncq_error(r, &e);
+        return;
     }
     o = json_object();
     json_object_set_new(o, "schedules", a);

@@ -352,13 +352,13 @@
     const rows = s.schedules || [];
     const tb = fillBody('schedules', rows, 6, 'no schedule');
     for (const x of rows) {
-      const when = x.cron || x.schedule || (x.every_ms ? 'every ' + fmt.ms(x.every_ms) :
-        (x.interval_ms ? 'every ' + fmt.ms(x.interval_ms) : (x.at || '-')));
-      tb.appendChild(el('tr', null, el('td', { text: x.name || x.id || '?' }),
+      const when = x.cron ? 'cron ' + x.cron + (x.timezone ? ' (' + x.timezone + ')' : '') :
+        (x.interval_s ? 'every ' + fmt.dur(x.interval_s) : (x.at ? 'at ' + x.at : '-'));
+      tb.appendChild(el('tr', { 'data-schedule': x.name }, el('td', { text: x.name || '?' }),
         el('td', { text: x.task || '' }), el('td', { text: String(when) }),
-        el('td', { text: x.next_run ? new Date(x.next_run).toLocaleString() : (x.next_run_at || '-') }),
-        el('td', { text: x.last_run ? new Date(x.last_run).toLocaleString() : (x.last_run_at || '-') }),
-        el('td', { text: x.enabled === false ? 'no' : 'yes' })));
+        el('td', { text: x.next_run || '-' }),
+        el('td', { text: x.last_run || '-' }),
+        el('td', { text: (x.enabled === false ? 'no' : 'yes') + (x.state ? ' · ' + x.state : '') })));
     }
   }
 
