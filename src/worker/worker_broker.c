@@ -137,14 +137,6 @@ sq_sup_fail_by_policy(struct sq_sup *s, const struct sq_held *h, int cls,
     sq_outcome_cleanup(&oc);
 }
 
-static void
-op_release(struct sq_pend_op *op)
-{
-    sq_free(op->result);
-    sq_free(op->msg);
-    op->result = op->msg = NULL;
-}
-
 /* ---- held tasks ------------------------------------------------------ */
 
 bool
@@ -434,6 +426,8 @@ sq_sup_raws_flush(struct sq_sup *s)
 {
     size_t kept = 0;
 
+    sq_sup_round_finish(s);
+
     for (size_t i = 0; i < s->nraws; i++) {
         struct sq_pend_raw *r = &s->raws[i];
         struct sq_raw_task t;
@@ -488,36 +482,42 @@ sq_sup_raws_flush(struct sq_sup *s)
     s->nraws = kept;
 }
 
-static void
-log_stale(const struct sq_pend_op *op, int status)
+void
+sq_sup_take_lease(struct sq_sup *s, struct sq_lease_reply *rep, int start_now,
+                  int max_n)
 {
-    static const char *kinds[] = {"ok", "fail", "retry", "requeue", "start",
-                                  "revoked"};
+    int64_t now = sq_mono_ms();
+    int64_t wait = 1000;
 
-    if (status == SQ_SETTLE_STALE) {
-        SQ_WARN("task.lease_lost", "task_id=%s op=%s err=\"another worker "
-                "holds the task now; outcome not recorded\"", op->id,
-                kinds[op->kind]);
-    } else if (status == SQ_SETTLE_GONE) {
-        SQ_INFO("task.gone", "task_id=%s op=%s", op->id, kinds[op->kind]);
+    s->next_eta_wall_ms = rep->next_eta_ms;
+    for (size_t i = 0; i < rep->n; i++) {
+        take_leased(s, &rep->tasks[i], (int)i < start_now);
+    }
+    s->need_lease = rep->n == (size_t)max_n;
+    if (rep->next_eta_ms > 0) {
+        int64_t d = rep->next_eta_ms - sq_now_ms();
+        if (d < wait) {
+            wait = d > 5 ? d : 5;
+        }
+    }
+    s->next_lease_at = now + wait;
+    handle_control(s, rep->control);
+    handle_raws(s, rep->raws);
+    if (s->nraws > 0) {
+        s->need_lease = true; /* the list may hold real tasks behind */
     }
 }
 
 void
 sq_sup_broker_round(struct sq_sup *s, int64_t now)
 {
-    struct sq_settle_op ops[OPS_PER_CALL];
-    int status[OPS_PER_CALL];
-    struct sq_lease_req req;
-    struct sq_lease_reply rep;
-    syncq_error err;
     size_t n = s->nops < OPS_PER_CALL ? s->nops : OPS_PER_CALL;
     int cap = sq_pool_capacity(s);
     bool lease = s->state == SQ_SUP_RUNNING && cap > 0 &&
                  (s->need_lease || n > 0) && !(s->settle_only && n > 0);
-    int rc;
+    int start_now = 0;
 
-    if (n == 0 && !lease) {
+    if (s->round.active || (n == 0 && !lease)) {
         return;
     }
     if (now < s->broker_retry_at || !sq_sup_broker_ok(s)) {
@@ -529,90 +529,21 @@ sq_sup_broker_round(struct sq_sup *s, int64_t now)
             return;
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        const struct sq_pend_op *p = &s->ops[i];
-        struct sq_settle_op *op = &ops[i];
-        memset(op, 0, sizeof *op);
-        op->kind = p->kind;
-        op->id = p->id;
-        op->token = p->token;
-        op->result_json = p->result;
-        op->err_class = p->err_class;
-        op->err_msg = p->msg;
-        op->reason = p->reason;
-        op->runtime_ms = p->runtime_ms;
-        op->delay_ms = p->delay_ms;
-        op->dead = p->dead;
-    }
     if (lease) {
         int idle = sq_pool_idle(s) - s->nwait;
-        memset(&req, 0, sizeof req);
-        req.worker = s->o->worker_id;
-        req.lease_ms = s->o->lease_ms;
-        req.max_n = cap;
-        req.start_now = idle > 0 ? (idle < cap ? idle : cap) : 0;
-        req.queues = s->qptr;
-        req.nqueues = s->o->nqueues;
+        start_now = idle > 0 ? (idle < cap ? idle : cap) : 0;
     }
-    rc = sq_broker_settle_lease(s->bc, ops, n, status, lease ? &req : NULL,
-                                &rep, &err);
-    if (rc != SYNCQ_OK) {
-        if (rc == SYNCQ_EPROTO && n > 0 && !lease) {
-            /* A settle the script refuses would be refused forever: drop
-             * it (the lease lapses, the task is redelivered). */
-            for (size_t i = 0; i < n; i++) {
-                op_release(&s->ops[i]);
-            }
-            memmove(s->ops, s->ops + n, (s->nops - n) * sizeof *s->ops);
-            s->nops -= n;
-        } else if (rc == SYNCQ_EPROTO && n > 0) {
-            s->settle_only = true; /* find out which half is refused */
-        }
-        broker_failed(s, rc, &err, lease ? "settle+lease" : "settle");
-        return;
-    }
-    s->settle_only = false;
-    for (size_t i = 0; i < n; i++) {
-        log_stale(&s->ops[i], status[i]);
-        op_release(&s->ops[i]);
-    }
-    if (n > 0) {
-        memmove(s->ops, s->ops + n, (s->nops - n) * sizeof *s->ops);
-        s->nops -= n;
-    }
-    if (!lease) {
-        return;
-    }
-    s->next_eta_wall_ms = rep.next_eta_ms;
-    for (size_t i = 0; i < rep.n; i++) {
-        take_leased(s, &rep.tasks[i], (int)i < req.start_now);
-    }
-    s->need_lease = rep.n == (size_t)req.max_n;
-    {
-        int64_t wait = 1000;
-        if (rep.next_eta_ms > 0) {
-            int64_t d = rep.next_eta_ms - sq_now_ms();
-            if (d < wait) {
-                wait = d > 5 ? d : 5;
-            }
-        }
-        s->next_lease_at = now + wait;
-    }
-    handle_control(s, rep.control);
-    handle_raws(s, rep.raws);
-    sq_lease_reply_cleanup(&rep);
-    if (s->nraws > 0) {
-        sq_sup_raws_flush(s);
-        s->need_lease = true; /* the list may hold real tasks behind */
-    }
+    sq_sup_round_send(s, n, lease, cap, start_now);
 }
 
 bool
 sq_sup_flush_ops(struct sq_sup *s)
 {
+    sq_sup_round_finish(s);
     for (int i = 0; i < 8 && s->nops > 0; i++) {
         size_t before = s->nops;
         sq_sup_broker_round(s, sq_mono_ms());
+        sq_sup_round_finish(s);
         if (s->nops == before) {
             break;
         }
@@ -662,6 +593,7 @@ sq_sup_heartbeat(struct sq_sup *s, int64_t now)
         ttl = s->o->heartbeat_ms + 2000;
     }
     s->next_hb = now + s->o->heartbeat_ms;
+    sq_sup_round_finish(s);
     if (!sq_sup_broker_ok(s)) {
         return;
     }
@@ -822,6 +754,7 @@ sq_sup_unregister(struct sq_sup *s)
     redisReply *r = NULL;
     char key[400];
 
+    sq_sup_round_finish(s);
     if (!sq_sup_broker_ok(s)) {
         return;
     }

@@ -129,6 +129,15 @@ struct sq_sup {
     bool broker_up;
     int64_t broker_retry_at;    /* after a non-connection error */
     bool settle_only;           /* a fused call was refused: split it */
+    struct {
+        bool active;            /* replies still to read */
+        int pending;            /* how many */
+        size_t nops;            /* ops at the front of `ops` in flight */
+        bool settle_done;
+        bool lease;
+        int max_n, start_now;
+        int64_t sent_ms;
+    } round;
     bool need_lease;            /* the queues may hold work for us */
     int64_t next_lease_at;      /* idle housekeeping lease */
     int64_t next_eta_wall_ms;   /* earliest delayed task, or -1 */
@@ -190,6 +199,13 @@ void sq_sup_cancel(struct sq_sup *s, const char *id);
 void sq_sup_wake_arm(struct sq_sup *s, int64_t now);
 void sq_sup_wake_readable(struct sq_sup *s);
 void sq_sup_raws_flush(struct sq_sup *s);
+/* worker_round.c: the asynchronous settle + lease round. */
+int sq_sup_round_send(struct sq_sup *s, size_t n, bool lease, int max_n,
+                      int start_now);
+void sq_sup_round_readable(struct sq_sup *s);
+void sq_sup_round_finish(struct sq_sup *s);
+void sq_sup_take_lease(struct sq_sup *s, struct sq_lease_reply *rep,
+                       int start_now, int max_n);
 /* Settle what is pending now (shutdown): true when nothing is left. */
 bool sq_sup_flush_ops(struct sq_sup *s);
 void sq_sup_unregister(struct sq_sup *s);

@@ -237,7 +237,7 @@ static void
 loop(struct sq_sup *s)
 {
     struct pollfd *pfd;
-    int maxfd = 2 * s->nch + 2;
+    int maxfd = 2 * s->nch + 3;
 
     pfd = sq_calloc((size_t)maxfd, sizeof *pfd);
     if (pfd == NULL) {
@@ -247,7 +247,7 @@ loop(struct sq_sup *s)
     for (;;) {
         int64_t now = sq_mono_ms();
         int64_t next;
-        int n = 0, wake_slot = -1, timeout;
+        int n = 0, wake_slot = -1, round_slot = -1, timeout;
 
         if (got_quit || got_term >= 2) {
             if (s->state != SQ_SUP_COLD) {
@@ -299,7 +299,7 @@ loop(struct sq_sup *s)
         }
         /* Idle: wait for work on the wake lists. */
         if (s->state == SQ_SUP_RUNNING && !s->need_lease &&
-            sq_pool_capacity(s) > 0) {
+            !s->round.active && sq_pool_capacity(s) > 0) {
             sq_sup_wake_arm(s, now);
         }
         /* poll set */
@@ -319,6 +319,11 @@ loop(struct sq_sup *s)
                 pfd[n++].events = POLLOUT;
             }
         }
+        if (s->round.active && s->bc->rc != NULL) {
+            round_slot = n;
+            pfd[n].fd = s->bc->rc->fd;
+            pfd[n++].events = POLLIN;
+        }
         if (s->brpop_out && s->wake->rc != NULL) {
             wake_slot = n;
             pfd[n].fd = s->wake->rc->fd;
@@ -335,7 +340,7 @@ loop(struct sq_sup *s)
             next = s->warm_deadline;
         }
         if (s->state == SQ_SUP_RUNNING && !s->brpop_out &&
-            sq_pool_capacity(s) > 0) {
+            !s->round.active && sq_pool_capacity(s) > 0) {
             int64_t at = s->need_lease ? now : s->next_lease_at;
             if (!s->broker_up && s->bc->next_try_ms > 0) {
                 at = now + 100; /* the client's backoff decides */
@@ -344,7 +349,8 @@ loop(struct sq_sup *s)
                 next = at;
             }
         }
-        if ((s->nops > 0 || s->nraws > 0) && now + 100 < next) {
+        if ((s->nops > s->round.nops || s->nraws > 0) && !s->round.active &&
+            now + 100 < next) {
             /* outcomes waiting for the broker: retry soon */
             next = s->broker_up ? now : now + 100;
             if (s->broker_retry_at > next) {
@@ -362,6 +368,9 @@ loop(struct sq_sup *s)
         }
         if (pfd[0].revents & POLLIN) {
             drain_sigpipe(s);
+        }
+        if (round_slot >= 0 && pfd[round_slot].revents != 0) {
+            sq_sup_round_readable(s);
         }
         if (wake_slot >= 0 && pfd[wake_slot].revents != 0) {
             sq_sup_wake_readable(s);

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * bench_worker.c: what a `syncq worker` costs and delivers.
+ *   bench_worker drain N C P   enqueue N syncq.noop tasks (bulk) on queue
+ *                              "bench", start `syncq worker -c C
+ *                              --prefetch P -Q bench`, time until the
+ *                              succeeded counter reaches N (results are
+ *                              stored: SUCCESS records with their TTL)
+ *   bench_worker latency M     one idle worker (-c 2, prefetch 1); M times:
+ *                              enqueue one syncq.stamp, read the wall
+ *                              clock the task saw at its start; prints
+ *                              p50/p90/p99/max of enqueue-to-start (ms)
+ *   bench_worker rss           idle worker -c 2: VmRSS of the supervisor
+ *                              and of each child after 2 s idle
+ * Uses SYNCQ_BROKER_URL and SYNCQ_BIN (the syncq binary); prints one JSON
+ * line. bench/worker.sh starts a private Redis on loopback TCP, repeats
+ * the runs, takes medians and runs the same workload on Celery.
+ */
+#include "broker/broker.h"
+#include "core/sq_time.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <syncq/syncq.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *
+syncq_bin(void)
+{
+    const char *b = getenv("SYNCQ_BIN");
+
+    return b != NULL ? b : "build/syncq";
+}
+
+static pid_t
+start_worker(const char *conc, const char *prefetch, const char *queue)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        const char *argv[] = {syncq_bin(), "worker",      "-c",
+                              conc,        "--prefetch",  prefetch,
+                              "-Q",        queue,         "--loglevel",
+                              "warning",   NULL};
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void
+stop_worker(pid_t pid)
+{
+    int st;
+
+    kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
+}
+
+static long long
+stat_field(syncq_client *c, const char *field)
+{
+    redisReply *r = NULL;
+    char key[128];
+    long long v = 0;
+
+    if (sq_client_cmd(c, &r, NULL, "HGET %s %s",
+                      sq_key(c, key, sizeof key, "stats"), field) ==
+        SYNCQ_OK) {
+        if (r->type == REDIS_REPLY_STRING) {
+            v = atoll(r->str);
+        }
+        freeReplyObject(r);
+    }
+    return v;
+}
+
+static void
+flushall(syncq_client *c)
+{
+    redisReply *r = NULL;
+
+    if (sq_client_cmd(c, &r, NULL, "FLUSHALL") == SYNCQ_OK) {
+        freeReplyObject(r);
+    }
+}
+
+static int
+drain(syncq_client *c, long n, const char *conc, const char *prefetch)
+{
+    syncq_task_spec *specs = calloc((size_t)n, sizeof *specs);
+    char (*ids)[SYNCQ_ID_SIZE] = malloc((size_t)n * SYNCQ_ID_SIZE);
+    syncq_task_options o;
+    syncq_error err;
+    int64_t t0, t1, e0, e1;
+    pid_t w;
+    long long done = 0;
+
+    syncq_task_options_init(&o);
+    o.queue = "bench";
+    for (long i = 0; i < n; i++) {
+        specs[i].name = "syncq.noop";
+        specs[i].opts = &o;
+    }
+    flushall(c);
+    e0 = sq_mono_us();
+    for (long i = 0; i < n; i += 10000) {
+        size_t k = (size_t)(n - i < 10000 ? n - i : 10000);
+        if (syncq_task_create_many(c, specs + i, k, ids + i, NULL, &err) !=
+            SYNCQ_OK) {
+            fprintf(stderr, "bench_worker: enqueue: %s\n", err.msg);
+            return 1;
+        }
+    }
+    e1 = sq_mono_us();
+    t0 = sq_mono_us();
+    w = start_worker(conc, prefetch, "bench");
+    while (done < n && sq_mono_us() - t0 < 300 * 1000000LL) {
+        sq_sleep_ms(2);
+        done = stat_field(c, "succeeded|bench|syncq.noop");
+    }
+    t1 = sq_mono_us();
+    stop_worker(w);
+    printf("{\"mode\":\"drain\",\"tasks\":%ld,\"concurrency\":%s,"
+           "\"prefetch\":%s,\"done\":%lld,\"seconds\":%.3f,"
+           "\"tasks_per_s\":%.0f,\"enqueue_tasks_per_s\":%.0f}\n",
+           n, conc, prefetch, done, (double)(t1 - t0) / 1e6,
+           (double)done * 1e6 / (double)(t1 - t0),
+           (double)n * 1e6 / (double)(e1 - e0));
+    free(specs);
+    free(ids);
+    return done == n ? 0 : 1;
+}
+
+static int
+cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static int64_t
+wall_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Wait until the worker registered its heartbeat (it is ready). */
+static void
+wait_ready(syncq_client *c)
+{
+    for (int i = 0; i < 500; i++) {
+        redisReply *r = NULL;
+        char key[128];
+        long long n = 0;
+        if (sq_client_cmd(c, &r, NULL, "ZCARD %s",
+                          sq_key(c, key, sizeof key, "workers")) ==
+            SYNCQ_OK) {
+            n = r->integer;
+            freeReplyObject(r);
+        }
+        if (n > 0) {
+            sq_sleep_ms(300); /* children READY, BRPOP armed */
+            return;
+        }
+        sq_sleep_ms(10);
+    }
+}
+
+static int
+latency(syncq_client *c, int m)
+{
+    long long *lat = calloc((size_t)m, sizeof *lat);
+    pid_t w;
+    int got = 0;
+
+    flushall(c);
+    w = start_worker("2", "1", "lat");
+    wait_ready(c);
+    for (int i = 0; i < m; i++) {
+        syncq_task_options o;
+        syncq_error err;
+        char id[SYNCQ_ID_SIZE];
+        json_t *t = NULL;
+        int64_t t0;
+        syncq_task_options_init(&o);
+        o.queue = "lat";
+        t0 = wall_us();
+        if (syncq_task_create(c, "syncq.stamp", NULL, NULL, &o, id, NULL,
+                              &err) != SYNCQ_OK) {
+            fprintf(stderr, "bench_worker: create: %s\n", err.msg);
+            break;
+        }
+        if (syncq_task_wait(c, id, 5000, &t, &err) == SYNCQ_OK) {
+            json_t *st = json_object_get(json_object_get(t, "result"),
+                                         "start_us");
+            if (json_is_integer(st)) {
+                lat[got++] = (long long)json_integer_value(st) - t0;
+            }
+        }
+        json_decref(t);
+        sq_sleep_ms(5); /* low load: one task at a time */
+    }
+    stop_worker(w);
+    qsort(lat, (size_t)got, sizeof *lat, cmp_ll);
+    if (got == 0) {
+        printf("{\"mode\":\"latency\",\"samples\":0}\n");
+        free(lat);
+        return 1;
+    }
+    printf("{\"mode\":\"latency\",\"samples\":%d,\"p50_ms\":%.3f,"
+           "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
+           got, (double)lat[got / 2] / 1000.0,
+           (double)lat[got * 9 / 10] / 1000.0,
+           (double)lat[got * 99 / 100] / 1000.0,
+           (double)lat[got - 1] / 1000.0);
+    free(lat);
+    return 0;
+}
+
+static long
+vmrss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    FILE *f;
+    long v = -1;
+
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            v = atol(line + 6);
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+static int
+rss(syncq_client *c)
+{
+    pid_t w;
+    char path[64], buf[256];
+    FILE *f;
+
+    flushall(c);
+    w = start_worker("2", "1", "rss");
+    wait_ready(c);
+    sq_sleep_ms(2000);
+    printf("{\"mode\":\"rss\",\"supervisor_kb\":%ld,\"children_kb\":[",
+           vmrss_kb(w));
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)w, (int)w);
+    f = fopen(path, "r");
+    if (f != NULL && fgets(buf, sizeof buf, f) != NULL) {
+        char *p = buf;
+        int first = 1;
+        while (*p != '\0') {
+            char *end;
+            long pid = strtol(p, &end, 10);
+            if (end == p) {
+                break;
+            }
+            printf("%s%ld", first ? "" : ",", vmrss_kb((pid_t)pid));
+            first = 0;
+            p = end;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    printf("]}\n");
+    stop_worker(w);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    syncq_client *c = NULL;
+    syncq_error err;
+    int rc = 2;
+
+    if (syncq_client_open(NULL, NULL, &c, &err) != SYNCQ_OK) {
+        fprintf(stderr, "bench_worker: %s\n", err.msg);
+        return 1;
+    }
+    if (argc >= 2 && strcmp(argv[1], "drain") == 0) {
+        rc = drain(c, argc > 2 ? atol(argv[2]) : 20000,
+                   argc > 3 ? argv[3] : "2", argc > 4 ? argv[4] : "1");
+    } else if (argc >= 2 && strcmp(argv[1], "latency") == 0) {
+        rc = latency(c, argc > 2 ? atoi(argv[2]) : 1000);
+    } else if (argc >= 2 && strcmp(argv[1], "rss") == 0) {
+        rc = rss(c);
+    } else {
+        fprintf(stderr, "usage: bench_worker drain [N [C [P]]] | latency [M] "
+                        "| rss\n");
+    }
+    syncq_client_close(c);
+    return rc;
+}
