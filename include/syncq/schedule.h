@@ -173,6 +173,9 @@ typedef struct syncq_beat_options {
     const char *schedule_file; /* loaded at start (with prune); NULL:
                                   SYNCQ_BEAT_SCHEDULE_FILE, "" none */
     bool no_promote;         /* leave delayed tasks to the workers */
+    volatile int *reopen_logs; /* when non-zero (a SIGHUP handler sets
+                                  it) the log file is reopened and the
+                                  flag cleared; may be NULL */
 } syncq_beat_options;
 
 /* Run a beat until *stop becomes non-zero (set it from a signal handler).

@@ -20,6 +20,7 @@
 #include <syncq/log.h>
 #include <syncq/monitor.h>
 #include <syncq/recovery.h>
+#include <syncq/schedule.h>
 #include <syncq/task.h>
 #include <syncq/version.h>
 

@@ -308,7 +308,7 @@ sq_schedule_from_config(struct sq_schedule *s,
         break;
     case SYNCQ_SCHEDULE_ONCE:
         s->at_ms = cfg->run_at_ms;
-        if (s->at_ms > 0 && s->at_ms <= d->now_ms) {
+        if (s->at_ms > 0 && s->at_ms <= d->now_ms && !d->allow_past) {
             char buf[40];
             return sq_fail(err, SYNCQ_EINVAL, "one-shot time %s is in the "
                            "past", sq_time_format_iso8601(s->at_ms, buf,

@@ -79,6 +79,7 @@ struct sq_sched_defaults {
     const char *queue;    /* the task's route (cfg->queue NULL) */
     int priority;         /* the task's default priority (cfg->priority -1) */
     int64_t now_ms;       /* anchor of interval schedules without a start */
+    bool allow_past;      /* accept a one-shot time before now_ms */
 };
 
 /* Fill `s` (init'ed) from a public config, validating it, and compile

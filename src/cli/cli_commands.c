@@ -16,6 +16,19 @@ int cli_status(struct cli *cli);
 int cli_config_show(struct cli *cli);
 int cli_config_docs(struct cli *cli);
 int cli_version(struct cli *cli);
+int cli_beat(struct cli *cli);
+int cli_schedule_add(struct cli *cli);
+int cli_schedule_list(struct cli *cli);
+int cli_schedule_info(struct cli *cli);
+int cli_schedule_remove(struct cli *cli);
+int cli_schedule_pause(struct cli *cli);
+int cli_schedule_resume(struct cli *cli);
+int cli_schedule_run(struct cli *cli);
+int cli_schedule_load(struct cli *cli);
+int cli_schedule_next(struct cli *cli);
+int cli_batch_create(struct cli *cli);
+int cli_batch_info(struct cli *cli);
+int cli_batch_list(struct cli *cli);
 int cli_recovery_checkpoints(struct cli *cli);
 int cli_recovery_cleanup(struct cli *cli);
 int cli_recovery_resume(struct cli *cli);
@@ -64,6 +77,23 @@ const struct cli_cmd cli_commands[] = {
     {"monitor alerts", cli_monitor_alerts, "active and recent alerts"},
     {"monitor serve", cli_monitor_serve,
      "web dashboard, JSON API and Prometheus /metrics"},
+    {"beat", cli_beat, "run the scheduler (leader-elected; fires ticks once)"},
+    {"schedule add", cli_schedule_add, "add an interval, cron or one-shot "
+     "schedule"},
+    {"schedule list", cli_schedule_list, "schedules with next and last runs"},
+    {"schedule info", cli_schedule_info, "one schedule's definition and "
+     "state"},
+    {"schedule remove", cli_schedule_remove, "delete schedules"},
+    {"schedule pause", cli_schedule_pause, "stop firing a schedule"},
+    {"schedule resume", cli_schedule_resume, "fire a paused schedule again"},
+    {"schedule run", cli_schedule_run, "create a schedule's task now"},
+    {"schedule load", cli_schedule_load, "load a static schedule file"},
+    {"schedule next", cli_schedule_next, "check a cron expression, show its "
+     "next times"},
+    {"batch create", cli_batch_create, "split items into chunk tasks (waves: "
+     "--max-in-flight, --rate)"},
+    {"batch info", cli_batch_info, "progress of a batch"},
+    {"batch list", cli_batch_list, "recent batches with progress"},
     {"version", cli_version, "print the version"},
     {NULL, NULL, NULL},
 };

@@ -53,7 +53,7 @@ local function seal_and_go(batch)
     if tonumber(redis.call('HGET', bk, 'total')) == 0 then
         batch_check(batch)
     end
-    return batch_dispatch(batch, 0)
+    return batch_dispatch(batch, 1000)
 end
 
 local function result(batch, dispatched)
@@ -108,6 +108,6 @@ elseif op == 'dispatch' then
     if redis.call('EXISTS', P .. 'b:' .. batch) == 0 then
         return redis.error_reply('ERR syncq: no batch')
     end
-    return result(batch, batch_dispatch(batch, 0))
+    return result(batch, batch_dispatch(batch, 1000))
 end
 return redis.error_reply('ERR syncq: unknown batch op')

@@ -54,7 +54,7 @@ if leader == 1 then
     local waves = redis.call('ZRANGEBYSCORE', P .. 'bwaves', '-inf', NOW,
                              'LIMIT', 0, tonumber(ARGV[9]) or 16)
     for _, b in ipairs(waves) do
-        dispatched = dispatched + batch_dispatch(b, 0)
+        dispatched = dispatched + batch_dispatch(b, 1000)
     end
     due = redis.call('ZRANGEBYSCORE', P .. 'schedules', '-inf', NOW,
                      'LIMIT', 0, tonumber(ARGV[8]) or 100)

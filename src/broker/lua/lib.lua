@@ -307,7 +307,8 @@ end
 -- Undispatched chunks wait in {ns}:bq:<batch> as "<task id>|<kwargs>"
 -- and go out while the batch's max_inflight and token-bucket rate allow;
 -- {ns}:bwaves holds batches with waiting chunks scored by when the next
--- may go. Returns how many were dispatched (`limit` 0: no extra limit).
+-- may go. At most `limit` per call (0: no extra limit), so one call never
+-- holds Redis long. Returns how many were dispatched.
 local function batch_dispatch(batch, limit)
     local bk = P .. 'b:' .. batch
     local qk = P .. 'bq:' .. batch
@@ -367,8 +368,12 @@ local function batch_dispatch(batch, limit)
         -- batch_done); the beat re-checks rate-limited batches when a token
         -- is due, and every batch every 5 s as a safety net.
         local at = NOW + 5000
-        if rate_n > 0 and (maxin == 0 or inflight + n < maxin) then
+        if maxin > 0 and inflight + n >= maxin then
+            at = NOW + 5000
+        elseif rate_n > 0 then
             at = NOW + math.max(1, math.ceil((1 - tokens) * rate_ms / rate_n))
+        else
+            at = NOW -- only `limit` held the rest back
         end
         redis.call('ZADD', P .. 'bwaves', at, batch)
     else
@@ -382,7 +387,7 @@ batch_done = function(batch, ok)
     if redis.call('EXISTS', bk) == 0 then return end
     redis.call('HINCRBY', bk, ok and 'done' or 'failed', 1)
     batch_check(batch)
-    if redis.call('HGET', bk, 'waves') == '1' then batch_dispatch(batch, 0) end
+    if redis.call('HGET', bk, 'waves') == '1' then batch_dispatch(batch, 1000) end
 end
 
 -- Move due delayed tasks (ETA reached) to their ready lists.

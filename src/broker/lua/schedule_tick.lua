@@ -24,11 +24,12 @@
 --          "run":   fire now outside the ticks (syncq schedule run): no
 --                   compare-and-set, the next run does not move
 --          "error": mark the schedule invalid (extra = reason) and park
---                   it (score +inf) until its definition changes
+--                   it (score +inf) until its definition changes;
+--                   generation "*" matches any
 -- Reply: flat array, two per entry: status, task id ("" if none)
 --   status: "fired" | "dup" (the tick's key was taken; the id is the
 --   first task's) | "skipped" | "marked" | "stale" | "paused" | "gone"
---   | "notleader"
+--   | "notleader" | "invalid" (run of a record without a task)
 
 local token = ARGV[2]
 local dedupe_ms = tonumber(ARGV[3]) or 120000
@@ -81,8 +82,12 @@ for _ = 1, n do
     local h = redis.call('HMGET', sk, 'gen', 'next', 'enabled', 'task',
                          'queue', 'pri', 'args', 'kwargs', 'expires', 'maxr')
     local st, tid = 'gone', ''
-    if not h[1] then
+    if not h[1] and redis.call('EXISTS', sk) == 0 then
+        -- an index entry without its schedule: drop it (leader only)
+        if leader then redis.call('ZREM', P .. 'schedules', name) end
         st = 'gone'
+    elseif action == 'run' and not h[4] then
+        st = 'invalid'
     elseif action == 'run' then
         fire(sk, name, h, '', id)
         redis.call('HINCRBY', sk, 'manual_runs', 1)
@@ -90,13 +95,19 @@ for _ = 1, n do
         st, tid = 'fired', id
     elseif not leader then
         st = 'notleader'
+    elseif action == 'error' then
+        -- gen "*": the record is too broken to read its generation
+        if gen == '*' or h[1] == gen then
+            redis.call('HSET', sk, 'error', extra)
+            redis.call('ZADD', P .. 'schedules', '+inf', name)
+            st = 'marked'
+        else
+            st = 'stale'
+        end
     elseif h[1] ~= gen then
         st = 'stale'
-    elseif action == 'error' then
-        redis.call('HSET', sk, 'error', extra)
-        redis.call('ZADD', P .. 'schedules', '+inf', name)
-        st = 'marked'
     elseif h[3] ~= '1' then
+        redis.call('ZADD', P .. 'schedules', '+inf', name)
         st = 'paused'
     elseif (h[2] or '') ~= want then
         st = 'stale'

@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * cli_batch.c: `syncq batch create|info|list`. Items come from a file (a
+ * JSON array, or one item per line); chunks go out all at once, or in
+ * waves under --max-in-flight / --rate (then `--wait` also keeps
+ * dispatching from here, so waves go on with no beat running).
+ */
+#include "beat/beat_batch.h"
+#include "cli/cli.h"
+#include "core/sq_time.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syncq/schedule.h>
+
+static const char create_usage[] =
+    "usage: syncq batch create TASK --items-file F [options]\n"
+    "\n"
+    "Split items into chunks of --batch-size and create one TASK per chunk\n"
+    "with kwargs {\"items\": [...chunk...], ...-k}, linked to a batch "
+    "record.\n"
+    "Prints the batch id.\n"
+    "\n"
+    "  -f, --items-file F       a JSON array, or one item per line (a line "
+    "that is\n"
+    "                           JSON is that value, else a string); - for "
+    "stdin\n"
+    "  -b, --batch-size N       items per chunk (default 100, up to "
+    "100000)\n"
+    "      --max-in-flight N    at most N chunks queued or running at a "
+    "time\n"
+    "      --rate N/s           dispatch at most N chunks per second (also "
+    "N/m, N/h)\n"
+    "  -k, --kwargs JSON        extra kwargs for every chunk (a JSON "
+    "object)\n"
+    "      --on-complete TASK   run TASK once when every chunk has ended, "
+    "with\n"
+    "                           kwargs {batch_id, total, succeeded, "
+    "failed}\n"
+    "      --on-complete-queue Q  queue of that task\n"
+    "      --fail-fast          the first failed chunk ends the batch (its "
+    "completion\n"
+    "                           task runs then; undispatched chunks are "
+    "dropped)\n"
+    "  -q, --queue Q            queue of the chunks (default: the task's "
+    "route)\n"
+    "  -p, --priority P         priority of the chunks\n"
+    "      --max-retries N      retries of each chunk\n"
+    "      --time-limit S       hard time limit of each chunk\n"
+    "      --wait               stay until the batch finishes, dispatching "
+    "waves and\n"
+    "                           printing progress; exit 1 if a chunk "
+    "failed\n"
+    "      --json               print {\"batch_id\":..., \"total\":...}\n"
+    "\n"
+    "Example: syncq batch create data_sync.sync_products --items-file "
+    "offers.txt \\\n"
+    "           --batch-size 100 --max-in-flight 8 --on-complete "
+    "data_sync.report\n";
+
+static volatile int wait_stop;
+
+static void
+on_int(int sig)
+{
+    (void)sig;
+    wait_stop = 1;
+}
+
+static char *
+read_items(struct cli *cli, const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    size_t cap = 1 << 16, n = 0;
+    char *buf;
+
+    if (f == NULL) {
+        cli_fail(cli, "cannot read items file %s: %s", path,
+                 strerror(errno));
+        return NULL;
+    }
+    buf = malloc(cap);
+    while (buf != NULL) {
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) {
+            break;
+        }
+        if (n == cap) {
+            char *nb;
+            if (cap >= ((size_t)1 << 31)) {
+                free(buf);
+                buf = NULL;
+                cli_fail(cli, "items file %s is over 2 GiB", path);
+                break;
+            }
+            nb = realloc(buf, cap * 2);
+            if (nb == NULL) {
+                free(buf);
+                buf = NULL;
+                cli_fail(cli, "out of memory reading %s", path);
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (f != stdin) {
+        if (ferror(f) && buf != NULL) {
+            cli_fail(cli, "cannot read items file %s: %s", path,
+                     strerror(errno));
+            free(buf);
+            buf = NULL;
+        }
+        fclose(f);
+    }
+    *len = n;
+    return buf;
+}
+
+static void
+print_progress_line(FILE *out, json_t *b)
+{
+    fprintf(out, "batch %s: total %lld done %lld failed %lld running %lld "
+            "waiting %lld%s\n",
+            json_string_value(json_object_get(b, "id")),
+            (long long)json_integer_value(json_object_get(b, "total")),
+            (long long)json_integer_value(json_object_get(b, "done")),
+            (long long)json_integer_value(json_object_get(b, "failed")),
+            (long long)json_integer_value(json_object_get(b, "running")),
+            (long long)json_integer_value(json_object_get(b, "waiting")),
+            json_object_get(b, "finished_at") ? " finished" : "");
+}
+
+/* --wait: follow the batch, dispatching waves when due. */
+static int
+wait_batch(struct cli *cli, syncq_client *c, const char *id)
+{
+    struct sigaction sa;
+    int64_t last_print = 0;
+    int rc = CLI_OK;
+
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_int;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    while (!wait_stop) {
+        json_t *b = NULL;
+        syncq_error err;
+        int64_t next = -1, mono = sq_mono_ms();
+        if (syncq_batch_dispatch(c, id, NULL, &next, &err) != SYNCQ_OK ||
+            syncq_batch_progress(c, id, &b, &err) != SYNCQ_OK) {
+            if (err.code != SYNCQ_ECONN) {
+                return cli_fail(cli, "%s", err.msg);
+            }
+            sq_sleep_ms(500);
+            continue;
+        }
+        if (json_object_get(b, "finished_at") != NULL) {
+            if (cli->json) {
+                cli_print_json(b);
+            } else {
+                print_progress_line(stdout, b);
+            }
+            rc = json_integer_value(json_object_get(b, "failed")) > 0
+                     ? CLI_FAIL
+                     : CLI_OK;
+            json_decref(b);
+            return rc;
+        }
+        if (mono - last_print >= 1000) {
+            print_progress_line(stderr, b);
+            last_print = mono;
+        }
+        json_decref(b);
+        sq_sleep_ms(100);
+    }
+    return cli_fail(cli, "interrupted; batch %s goes on (see `syncq batch "
+                    "info %s`)", id, id);
+}
+
+static int
+num_opt(struct cli *cli, const char *what, const char *arg, long lo, long hi,
+        long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi) {
+        return cli_usage(cli, "%s '%s' is not a number in %ld..%ld", what,
+                         arg, lo, hi);
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_batch_create(struct cli *cli);
+
+int
+cli_batch_create(struct cli *cli)
+{
+    static const struct option opts[] = {
+        {"items-file", required_argument, NULL, 'f'},
+        {"batch-size", required_argument, NULL, 'b'},
+        {"max-in-flight", required_argument, NULL, 1},
+        {"rate", required_argument, NULL, 2},
+        {"kwargs", required_argument, NULL, 'k'},
+        {"on-complete", required_argument, NULL, 3},
+        {"on-complete-queue", required_argument, NULL, 4},
+        {"fail-fast", no_argument, NULL, 5},
+        {"queue", required_argument, NULL, 'q'},
+        {"priority", required_argument, NULL, 'p'},
+        {"max-retries", required_argument, NULL, 6},
+        {"time-limit", required_argument, NULL, 7},
+        {"wait", no_argument, NULL, 8},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    const char *items_path = NULL, *kw_arg = NULL;
+    syncq_batch_options bo;
+    syncq_batch_wave_options wo;
+    syncq_task_options to;
+    char id[SYNCQ_ID_SIZE];
+    char *text = NULL, *kw = NULL;
+    size_t len = 0;
+    long batch_size = 100, v;
+    bool wait = false;
+    json_t *items = NULL;
+    syncq_client *c;
+    syncq_error err;
+    int opt, rc;
+
+    memset(&bo, 0, sizeof bo);
+    memset(&wo, 0, sizeof wo);
+    syncq_task_options_init(&to);
+    while ((opt = getopt_long(cli->argc, cli->argv, ":f:b:k:q:p:h", opts,
+                              NULL)) != -1) {
+        if (cli_common_opt(cli, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case 'h':
+            return cli_help(cli, create_usage);
+        case 'f':
+            items_path = optarg;
+            break;
+        case 'b':
+            if (num_opt(cli, "batch-size", optarg, 1, 100000, &batch_size)) {
+                return CLI_USAGE;
+            }
+            break;
+        case 1:
+            if (num_opt(cli, "max-in-flight", optarg, 1, 1000000, &v)) {
+                return CLI_USAGE;
+            }
+            wo.max_in_flight = (int)v;
+            break;
+        case 2:
+            if (syncq_rate_parse(optarg, &wo.rate_count, &wo.rate_period_ms,
+                                 &err) != SYNCQ_OK) {
+                return cli_usage(cli, "%s", err.msg);
+            }
+            break;
+        case 'k':
+            kw_arg = optarg;
+            break;
+        case 3:
+            bo.on_complete = optarg;
+            break;
+        case 4:
+            if (syncq_queue_name_check(optarg, &err) != SYNCQ_OK) {
+                return cli_usage(cli, "%s", err.msg);
+            }
+            bo.on_complete_queue = optarg;
+            break;
+        case 5:
+            wo.fail_fast = true;
+            break;
+        case 'q':
+            if (syncq_queue_name_check(optarg, &err) != SYNCQ_OK) {
+                return cli_usage(cli, "%s", err.msg);
+            }
+            to.queue = optarg;
+            break;
+        case 'p':
+            if (syncq_priority_parse(optarg, &to.priority, &err) !=
+                SYNCQ_OK) {
+                return cli_usage(cli, "%s", err.msg);
+            }
+            break;
+        case 6:
+            if (num_opt(cli, "max-retries", optarg, 0, 1000, &v)) {
+                return CLI_USAGE;
+            }
+            to.max_retries = (int)v;
+            break;
+        case 7:
+            if (sq_duration_parse_ms(optarg, &to.time_limit_ms, &err) !=
+                SYNCQ_OK) {
+                return cli_usage(cli, "time-limit: %s", err.msg);
+            }
+            break;
+        case 8:
+            wait = true;
+            break;
+        default:
+            return cli_bad_opt(cli, opt);
+        }
+    }
+    if (cli->argc - optind != 1) {
+        return cli_usage(cli, optind >= cli->argc ? "missing TASK"
+                                                  : "unexpected argument "
+                                                    "after TASK");
+    }
+    if (items_path == NULL) {
+        return cli_usage(cli, "--items-file is required");
+    }
+    {
+        char norm[256];
+        if (syncq_task_name_normalize(cli->argv[optind], norm, sizeof norm,
+                                      &err) != SYNCQ_OK) {
+            return cli_usage(cli, "%s", err.msg);
+        }
+        if (bo.on_complete != NULL &&
+            syncq_task_name_normalize(bo.on_complete, norm, sizeof norm,
+                                      &err) != SYNCQ_OK) {
+            return cli_usage(cli, "on-complete: %s", err.msg);
+        }
+    }
+    text = read_items(cli, items_path, &len);
+    if (text == NULL) {
+        return CLI_FAIL;
+    }
+    rc = syncq_batch_items_parse(text, len, &items, &err);
+    free(text);
+    if (rc != SYNCQ_OK) {
+        return cli_fail(cli, "items file %s: %s", items_path, err.msg);
+    }
+    if (kw_arg != NULL && (kw = cli_json_arg(cli, "kwargs", kw_arg)) == NULL) {
+        json_decref(items);
+        return CLI_FAIL;
+    }
+    bo.kwargs_json = kw;
+    bo.task = &to;
+    c = cli_client(cli);
+    if (c == NULL) {
+        json_decref(items);
+        free(kw);
+        return CLI_FAIL;
+    }
+    if (wo.max_in_flight == 0 && wo.rate_count == 0 && !wo.fail_fast) {
+        /* No waves: the engine's one-pass batch (chunks sent 1,000 per
+         * atomic call). */
+        char *s = json_dumps(items, JSON_COMPACT | JSON_ENCODE_ANY);
+        rc = s == NULL ? SYNCQ_ENOMEM
+                       : syncq_batch_create(c, cli->argv[optind], s,
+                                            (size_t)batch_size, &bo, id,
+                                            NULL, &err);
+        if (s == NULL) {
+            snprintf(err.msg, sizeof err.msg, "out of memory");
+            err.code = SYNCQ_ENOMEM;
+        }
+        syncq_free(s);
+    } else {
+        rc = sq_batch_submit_items(c, cli->argv[optind], items,
+                                   (size_t)batch_size, &bo, &wo, id, &err);
+    }
+    free(kw);
+    if (rc != SYNCQ_OK) {
+        json_decref(items);
+        syncq_client_close(c);
+        return cli_error(cli, &err, true);
+    }
+    if (cli->json && !wait) {
+        printf("{\"batch_id\":\"%s\",\"items\":%zu,\"total\":%zu}\n", id,
+               json_array_size(items),
+               (json_array_size(items) + (size_t)batch_size - 1) /
+                   (size_t)batch_size);
+    } else if (!cli->json) {
+        puts(id);
+        fflush(stdout);
+    }
+    json_decref(items);
+    rc = wait ? wait_batch(cli, c, id) : CLI_OK;
+    syncq_client_close(c);
+    return rc;
+}
+
+/* ---- info / list ------------------------------------------------------ */
+
+static const char info_usage[] =
+    "usage: syncq batch info ID [--json]\n"
+    "\n"
+    "Progress of a batch: total chunks, dispatched, waiting (not yet\n"
+    "dispatched), running (dispatched, not ended), done, failed, pending\n"
+    "(= total - done - failed), created and finished times, completion "
+    "task.\n";
+
+int cli_batch_info(struct cli *cli);
+
+int
+cli_batch_info(struct cli *cli)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    syncq_client *c;
+    syncq_error err;
+    json_t *b = NULL;
+    const char *key;
+    json_t *v;
+    int opt, rc;
+
+    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
+           -1) {
+        if (cli_common_opt(cli, opt, optarg)) {
+            continue;
+        }
+        if (opt == 'h') {
+            return cli_help(cli, info_usage);
+        }
+        return cli_bad_opt(cli, opt);
+    }
+    if (cli->argc - optind != 1) {
+        return cli_usage(cli, "need exactly one batch ID");
+    }
+    c = cli_client(cli);
+    if (c == NULL) {
+        return CLI_FAIL;
+    }
+    rc = syncq_batch_progress(c, cli->argv[optind], &b, &err);
+    syncq_client_close(c);
+    if (rc != SYNCQ_OK) {
+        return cli_error(cli, &err, true);
+    }
+    if (cli->json) {
+        cli_print_json(b);
+    } else {
+        json_object_foreach(b, key, v) {
+            if (json_is_string(v)) {
+                printf("%-15s %s\n", key, json_string_value(v));
+            } else if (json_is_null(v)) {
+                printf("%-15s -\n", key);
+            } else {
+                char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+                printf("%-15s %s\n", key, t ? t : "?");
+                syncq_free(t);
+            }
+        }
+    }
+    json_decref(b);
+    return CLI_OK;
+}
+
+static const char list_usage[] =
+    "usage: syncq batch list [--limit N] [--offset N] [--json]\n"
+    "\n"
+    "The newest batches first, with their progress.\n";
+
+int cli_batch_list(struct cli *cli);
+
+int
+cli_batch_list(struct cli *cli)
+{
+    static const struct option opts[] = {
+        {"limit", required_argument, NULL, 1},
+        {"offset", required_argument, NULL, 2},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    long limit = 20, offset = 0;
+    syncq_client *c;
+    syncq_error err;
+    json_t *list = NULL;
+    int opt, rc;
+
+    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
+           -1) {
+        if (cli_common_opt(cli, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case 'h':
+            return cli_help(cli, list_usage);
+        case 1:
+            if (num_opt(cli, "limit", optarg, 1, 10000, &limit)) {
+                return CLI_USAGE;
+            }
+            break;
+        case 2:
+            if (num_opt(cli, "offset", optarg, 0, 100000000, &offset)) {
+                return CLI_USAGE;
+            }
+            break;
+        default:
+            return cli_bad_opt(cli, opt);
+        }
+    }
+    if (optind < cli->argc) {
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[optind]);
+    }
+    c = cli_client(cli);
+    if (c == NULL) {
+        return CLI_FAIL;
+    }
+    rc = syncq_batch_list(c, (size_t)offset, (size_t)limit, &list, &err);
+    syncq_client_close(c);
+    if (rc != SYNCQ_OK) {
+        return cli_error(cli, &err, false);
+    }
+    if (cli->json) {
+        cli_print_json(list);
+    } else if (json_array_size(list) == 0) {
+        printf("no batches\n");
+    } else {
+        printf("%-36s  %-28s  %-8s  %6s  %6s  %6s  %7s  %7s  %-24s\n", "ID",
+               "TASK", "STATE", "TOTAL", "DONE", "FAILED", "RUNNING",
+               "WAITING", "CREATED");
+        for (size_t i = 0; i < json_array_size(list); i++) {
+            json_t *b = json_array_get(list, i);
+            const char *task = json_string_value(json_object_get(b, "task"));
+            const char *ct =
+                json_string_value(json_object_get(b, "created_at"));
+            printf("%-36s  %-28.28s  %-8s  %6lld  %6lld  %6lld  %7lld  "
+                   "%7lld  %-24s\n",
+                   json_string_value(json_object_get(b, "id")),
+                   task ? task : "?",
+                   json_string_value(json_object_get(b, "state")),
+                   (long long)json_integer_value(json_object_get(b, "total")),
+                   (long long)json_integer_value(json_object_get(b, "done")),
+                   (long long)json_integer_value(json_object_get(b,
+                                                                 "failed")),
+                   (long long)json_integer_value(json_object_get(b,
+                                                                 "running")),
+                   (long long)json_integer_value(json_object_get(b,
+                                                                 "waiting")),
+                   ct ? ct : "-");
+        }
+    }
+    json_decref(list);
+    return CLI_OK;
+}
