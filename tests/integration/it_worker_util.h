@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WK_NS "{syncq}:"
 #define WK_UNUSED __attribute__((unused))
+#define WK_NS "{syncq}:"
 
-static int64_t
+WK_UNUSED static int64_t
 wk_now_ms(void)
 {
     struct timespec ts;
@@ -32,7 +32,7 @@ wk_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t
+WK_UNUSED static int64_t
 wk_wall_ms(void)
 {
     struct timespec ts;
