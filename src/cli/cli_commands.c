@@ -16,6 +16,7 @@ int cli_status(struct cli *cli);
 int cli_config_show(struct cli *cli);
 int cli_config_docs(struct cli *cli);
 int cli_version(struct cli *cli);
+int cli_fixture_server(struct cli *cli);
 int cli_beat(struct cli *cli);
 int cli_schedule_add(struct cli *cli);
 int cli_schedule_list(struct cli *cli);
@@ -94,6 +95,8 @@ const struct cli_cmd cli_commands[] = {
      "--max-in-flight, --rate)"},
     {"batch info", cli_batch_info, "progress of a batch"},
     {"batch list", cli_batch_list, "recent batches with progress"},
+    {"fixture-server", cli_fixture_server,
+     "serve a deterministic fixture 1688 catalog (dev/test tool)"},
     {"version", cli_version, "print the version"},
     {NULL, NULL, NULL},
 };

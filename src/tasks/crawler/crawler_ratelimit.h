@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * crawler_ratelimit.h: the per-host limits of the crawler, shared by every
+ * worker on every machine through one Redis script (lua/ratelimit.lua):
+ * a token bucket (N requests per period, burst B), a cap on requests in
+ * flight, and a host cool-down after a captcha page or a 429.
+ *
+ * Guarantee (C44): with burst 1, requests to one host are granted at
+ * least period/limit apart in Redis time, so no window of one period
+ * holds more than `limit` of them, whatever the number of workers. The
+ * spacing is SQ_RL_MARGIN (1 %) wider than period/limit so that network
+ * jitter between the grant and the request's arrival cannot squeeze
+ * limit+1 requests into one window at the server; the limit is still
+ * used to 99 %. With burst B a window may hold limit + B - 1.
+ */
+#ifndef SQ_CRAWLER_RATELIMIT_H
+#define SQ_CRAWLER_RATELIMIT_H
+
+#include <stdint.h>
+#include <syncq/client.h>
+#include <syncq/error.h>
+
+#define SQ_RL_MARGIN 0.01
+
+/* A rate: `limit` requests per `period_ms`. */
+struct sq_rate {
+    int64_t limit;
+    int64_t period_ms;
+};
+
+/* Parse "20/s", "20/sec", "300/min", "1000/h", "20/10s", "5/1500ms"
+ * (N per a duration of sq_duration_parse_ms). Errors: SYNCQ_EINVAL with
+ * the accepted forms (N must be 1..1000000, the period 1 ms..1 day). */
+int sq_rate_parse(const char *s, struct sq_rate *out, syncq_error *err);
+
+struct sq_rl_policy {
+    struct sq_rate rate;
+    int burst;             /* >= 1 */
+    int concurrency;       /* requests in flight per host; 0: no cap */
+    int64_t slot_lease_ms; /* a holder that never releases frees its slot
+                              after this (a killed worker) */
+};
+
+enum sq_rl_status {
+    SQ_RL_OK = 0, /* granted: wait wait_ms, send, then release */
+    SQ_RL_WAIT,   /* the next slot is wait_ms away (over max_wait) */
+    SQ_RL_BUSY,   /* concurrency cap reached; ask again after wait_ms */
+    SQ_RL_COOL,   /* host cooling down for wait_ms more (reason says why) */
+    SQ_RL_LATER   /* a slot wait_ms away is booked for the ticket: come
+                     back with the same ticket just before it */
+};
+
+struct sq_rl_answer {
+    enum sq_rl_status status;
+    int64_t wait_ms;
+    char reason[64];
+};
+
+/* Ask for a slot on `host` for `holder` (unique per request), accepting a
+ * wait of at most `max_wait_ms` for the bucket. With a `ticket` (the
+ * task id; NULL or "" for none) a longer wait books the slot for it
+ * (SQ_RL_LATER) instead of answering SQ_RL_WAIT, and a later call with
+ * the same ticket is granted that slot. `c` NULL uses an in-process
+ * limiter (same algorithm, this process only, no tickets; for local runs
+ * without a broker). Errors: SYNCQ_EINVAL (bad policy), SYNCQ_ECONN,
+ * SYNCQ_EPROTO. */
+int sq_rl_acquire(syncq_client *c, const char *host,
+                  const struct sq_rl_policy *p, const char *holder,
+                  const char *ticket, int64_t max_wait_ms,
+                  struct sq_rl_answer *a, syncq_error *err);
+
+/* Give the slot of `holder` back (after the response, or on error). */
+int sq_rl_release(syncq_client *c, const char *host, const char *holder,
+                  syncq_error *err);
+
+/* Pause `host` for every worker for `ms` (never shortens a longer pause);
+ * `reason` ("captcha", "429") is shown to waiters. *until_ms (may be
+ * NULL) gets the end of the pause (Redis time, epoch ms). */
+int sq_rl_cool(syncq_client *c, const char *host, int64_t ms,
+               const char *reason, int64_t *until_ms, syncq_error *err);
+
+/* State of `host`, for tests and status: cool-down end (epoch ms, 0 when
+ * none), its reason (64 bytes) and the requests in flight. */
+int sq_rl_peek(syncq_client *c, const char *host, int64_t *cool_until_ms,
+               char reason[64], int64_t *in_flight, syncq_error *err);
+
+#endif
