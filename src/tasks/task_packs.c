@@ -6,9 +6,11 @@
 #include "tasks/task_packs.h"
 #include "tasks/builtin/builtin.h"
 #include "tasks/data_sync/ds_pack.h"
+#include "tasks/image_processing/img_pack.h"
 
 const struct sq_task_pack sq_task_packs[] = {
     {"syncq", sq_pack_builtin_init},
     {"data_sync", sq_pack_data_sync_init},
+    {"image_processing", sq_pack_image_processing_init},
     {NULL, NULL},
 };
