@@ -355,15 +355,24 @@ render_frame(const json_t *fr, bool color)
         return 1;
     }
     json_array_foreach(json_object_get(fr, "tasks"), i, e) {
-        if (json_is_object(json_object_get(e, "progress")) ||
-            json_object_get(e, "runtime_ms") != NULL) {
-            cli_mon_task_line(stdout, e, color);
+        if (json_object_get(e, "lease_expires_at") != NULL) {
+            cli_mon_task_line(stdout, e, color); /* a running task */
         } else {
+            /* a task record: finished, or not started yet */
             const char *st = json_string_value(json_object_get(e, "state"));
-            printf("%-28.28s %-8.8s %s\n",
-                   json_string_value(json_object_get(e, "name")),
-                   json_string_value(json_object_get(e, "id")),
-                   st != NULL ? st : "?");
+            const json_t *p = json_object_get(e, "progress");
+            double cur = num(json_object_get(p, "current"));
+            double tot = num(json_object_get(p, "total"));
+            const char *nm = json_string_value(json_object_get(e, "name"));
+            const char *id = json_string_value(json_object_get(e, "id"));
+            printf("%-28.28s %-8.8s ", nm ? nm : "?", id ? id : "?");
+            bar(stdout, tot > 0 ? cur * 100.0 / tot : NAN, color,
+                st != NULL && strcmp(st, "SUCCESS") != 0 &&
+                    strcmp(st, "PENDING") != 0);
+            if (tot > 0) {
+                printf(" %3.0f%% %.0f/%.0f", cur * 100.0 / tot, cur, tot);
+            }
+            printf(" %s\n", st != NULL ? st : "?");
         }
         lines++;
     }

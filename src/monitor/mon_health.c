@@ -131,8 +131,12 @@ sq_mon_health(const struct sq_mon_data *d, const char *why,
             const char *st = json_string_value(json_object_get(w, "state"));
             double age = num(json_object_get(w, "heartbeat_age_ms"));
             double loop = num(json_object_get(w, "loop_age_ms"));
-            if (st != NULL && strcmp(st, "stale") == 0 &&
-                age <= 600000.0) {
+            /* stale: its key is still there; offline: the key expired
+             * (the process died): reported for 2 minutes, so a worker
+             * stopped on purpose does not degrade health for long */
+            if (st != NULL && ((strcmp(st, "stale") == 0 && age <= 600000.0) ||
+                               (strcmp(st, "offline") == 0 &&
+                                age <= 120000.0))) {
                 reason(reasons, &status, H_DEGRADED, "heartbeat",
                        "worker %s heartbeat stale (last %.0f s ago)",
                        id ? id : "?", age / 1000.0);

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# it_monitor_cli.sh: `syncq status`, `syncq monitor progress` and
+# `syncq monitor health` with a real `syncq worker` (its real heartbeat
+# JSON): progress bars and --json frames that advance, --watch following
+# a task and a batch to the end (plain lines when not a terminal, no
+# colour codes), the worker row of the one-screen status, health healthy
+# while the worker runs and unhealthy with "heartbeat stale" after it is
+# killed, usage errors.
+# TEST_TIMEOUT: 180
+set -u
+S=${SYNCQ_BIN:?}
+T=${SYNCQ_TEST_DIR:?}
+fails=0
+pass=0
+check() {
+  if [ "$2" = "$3" ]; then pass=$((pass + 1)); else echo "FAIL: $1: expected [$2] got [$3]" >&2; fails=$((fails + 1)); fi
+}
+contains() {
+  if grep -qE -- "$2" "$3"; then pass=$((pass + 1)); else echo "FAIL: $1: /$2/ not in $3:" >&2; head -c 800 "$3" >&2; echo >&2; fails=$((fails + 1)); fi
+}
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+cd "$T" || exit 1
+export SYNCQ_HEALTH_STALE_AFTER=3 SYNCQ_HEARTBEAT_INTERVAL=1
+
+SYNCQ_CANCEL_GRACE=1 "$S" worker -Q mq -c 2 --logfile "$T/worker.log" &
+WPID=$!
+ID=$("$S" task create syncq.sleep --queue mq -k '{"seconds": 8, "tick_ms": 200}')
+for _ in $(seq 100); do
+  [ "$("$S" task info "$ID" --json | json 'd["state"]')" = PROGRESS ] && break; sleep 0.05
+done
+sleep 0.5
+
+# --- one frame, text and JSON
+"$S" monitor progress > p1.txt
+check "progress exit" 0 "$?"
+contains "progress line" "^syncq\.sleep +${ID:0:8} \[#*\.*\] +[0-9]+% [0-9]+/8000 [0-9.]+/s ETA [0-9.]+(ms|s) +sleeping" p1.txt
+if grep -q $'\033' p1.txt; then echo "FAIL: colour codes on a pipe" >&2; fails=$((fails + 1)); else pass=$((pass + 1)); fi
+"$S" monitor progress --json > j1.json
+c1=$(json 'd["tasks"][0]["progress"]["current"]' < j1.json)
+sleep 0.6
+"$S" monitor progress --json > j2.json
+c2=$(json 'd["tasks"][0]["progress"]["current"]' < j2.json)
+check "progress advances" True "$(python3 -c "print($c2 > $c1 and $c2 <= 8000)")"
+check "eta known" True "$(json 'd["tasks"][0]["progress"]["eta_s"] is not None and d["tasks"][0]["progress"]["eta_s"] > 0' < j2.json)"
+
+# --- status: one screen with the worker
+"$S" status > st.txt
+check "status exit" 0 "$?"
+contains "status health" "^health +healthy" st.txt
+contains "status worker row" "^[^ ]+:$WPID +alive +[0-9.]+s ago +1 +[0-9]+ +[0-9.]+[KMG] " st.txt
+contains "status running section" "^RUNNING \(1\)" st.txt
+contains "status queue table" "^mq +0 +0 +0 +0 +0 +0$" st.txt
+"$S" status --json > st.json
+check "status json worker" "$WPID" "$(json '[w["pid"] for w in d["monitor"]["workers"]][0]' < st.json)"
+check "status json worker rss" True "$(json 'd["monitor"]["workers"][0]["rss_bytes"] > 1000000' < st.json)"
+check "status json worker queues" "['mq']" "$(json 'd["monitor"]["workers"][0]["queues"]' < st.json)"
+check "status json keeps engine shape" "1" "$(json 'd["active"]' < st.json)"
+"$S" monitor health > h.txt
+check "health with a live worker" 0 "$?"
+
+# --- --watch follows the task to its end (plain blocks on a pipe)
+timeout 30 "$S" monitor progress --watch --task "$ID" --interval 0.3 > w.txt
+check "watch ends with the task" 0 "$?"
+check "watch printed several frames" True "$(python3 -c "print($(grep -c '^syncq.sleep' w.txt) >= 3)")"
+contains "watch final frame" "^syncq\.sleep +${ID:0:8} \[#+\] 100% 8000/8000 SUCCESS$" w.txt
+
+# --- a batch, followed with --batch --watch
+printf '[1,2,3,4,5,6]' > items.json
+BID=$("$S" batch create syncq.noop --items-file items.json --batch-size 2 --queue mq)
+timeout 30 "$S" monitor progress --watch --batch "$BID" --interval 0.2 > b.txt
+check "batch watch ends" 0 "$?"
+contains "batch line" "^batch ${BID:0:8} .*100% total 3 done 3 failed 0.*\(finished\)" b.txt
+
+# --- usage errors
+"$S" monitor progress --interval 0 > /dev/null 2> e1.txt
+check "bad interval" 2 "$?"
+contains "bad interval message" "^syncq: monitor progress: --interval '0' must be 0.1s .. 1h" e1.txt
+"$S" monitor progress --batch a --task b > /dev/null 2> e2.txt
+check "batch and task" 2 "$?"
+"$S" monitor progress --batch no-such-batch > /dev/null 2> e3.txt
+check "unknown batch" 1 "$?"
+contains "unknown batch message" "^syncq: monitor progress: " e3.txt
+"$S" monitor health extra > /dev/null 2>&1
+check "health extra arg" 2 "$?"
+
+# --- the worker dies: its heartbeat goes stale, the queue has work
+kill -9 "$WPID"; wait "$WPID" 2>/dev/null
+pkill -9 -P "$WPID" 2>/dev/null
+"$S" task create syncq.noop --queue mq > /dev/null
+sleep 4
+"$S" monitor health > h2.txt
+check "health after the worker died" 2 "$?"
+contains "stale reason" "heartbeat +worker [^ ]+:$WPID heartbeat stale" h2.txt
+contains "no worker reason" "no worker alive for queue mq \(1 ready\)" h2.txt
+
+echo "$pass passed, $fails failed"
+[ "$fails" -eq 0 ]
