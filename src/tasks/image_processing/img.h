@@ -111,6 +111,10 @@ int sq_img_mkdirs_for(const char *path, syncq_error *err);
 int sq_img_temp(const char *media, char *path, size_t cap, int *fd,
                 syncq_error *err);
 
+/* Remove temp files in <media>/.tmp older than `max_age_s` (left by
+ * workers killed mid-download). Returns how many were removed. */
+int sq_img_sweep_tmp(const char *media, int64_t max_age_s);
+
 /* Make `tmp` (already closed) the file `final`: fsync, then rename (the
  * parent directory is created). If `final` already exists, the temp
  * file is removed instead (same content: content addressed).

@@ -7,6 +7,7 @@
 #include "tasks/image_processing/img.h"
 #include "core/sq_error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 void
@@ -81,6 +83,38 @@ sq_img_temp(const char *media, char *path, size_t cap, int *fd,
                              "%s/.tmp: %s", media, strerror(errno));
     }
     return SYNCQ_OK;
+}
+
+int
+sq_img_sweep_tmp(const char *media, int64_t max_age_s)
+{
+    char dir[4096];
+    char path[4400];
+    struct dirent *e;
+    time_t now = time(NULL);
+    DIR *d;
+    int removed = 0;
+
+    if (snprintf(dir, sizeof dir, "%s/.tmp", media) >= (int)sizeof dir) {
+        return 0;
+    }
+    d = opendir(dir);
+    if (d == NULL) {
+        return 0;
+    }
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (strncmp(e->d_name, "dl-", 3) != 0) {
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+            now - st.st_mtime > max_age_s && unlink(path) == 0) {
+            removed++;
+        }
+    }
+    closedir(d);
+    return removed;
 }
 
 int

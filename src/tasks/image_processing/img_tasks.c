@@ -261,6 +261,8 @@ task_download_images(syncq_ctx *ctx)
     }
     env_init(&env, ctx, db);
     sq_task_progress_init(&p, ctx);
+    /* Half downloads of killed workers: gone after an hour. */
+    sq_img_sweep_tmp(env.media_dir, 3600);
     images = json_array();
     fresh = json_array();
     if (images == NULL || fresh == NULL) {
