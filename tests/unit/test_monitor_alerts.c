@@ -353,6 +353,34 @@ histogram_quantiles(void **state)
     assert_true(fabs(sq_mon_hist_quantile(h, 0.99) - 1800000.0) < 1e-9);
 }
 
+/* Every allocation of a parse fails in turn: SYNCQ_ENOMEM, nothing kept
+ * (ASan checks for leaks), then the parse succeeds. */
+static void
+parse_survives_allocation_failures(void **state)
+{
+    struct sq_alert_rules r;
+    syncq_error e;
+    int rc = SYNCQ_ENOMEM;
+    long n;
+
+    (void)state;
+    for (n = 1; n < 200 && rc == SYNCQ_ENOMEM; n++) {
+        sq_alloc_fail_at(n);
+        rc = sq_alert_rules_parse(sq_alert_default_rules,
+                                  strlen(sq_alert_default_rules), &r, &e);
+        sq_alloc_fail_at(0);
+        if (rc == SYNCQ_ENOMEM) {
+            assert_int_equal(r.n, 0);
+            assert_null(r.r);
+            assert_non_null(strstr(e.msg, "out of memory"));
+        }
+    }
+    assert_int_equal(rc, SYNCQ_OK);
+    assert_true(n > 2); /* at least one allocation was made to fail */
+    assert_int_equal(r.n, 5);
+    sq_alert_rules_cleanup(&r);
+}
+
 int
 main(void)
 {
@@ -365,6 +393,7 @@ main(void)
         cmocka_unit_test(hysteresis_and_keep_prevent_flapping),
         cmocka_unit_test(values_from_a_collection),
         cmocka_unit_test(histogram_quantiles),
+        cmocka_unit_test(parse_survives_allocation_failures),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
