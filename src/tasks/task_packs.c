@@ -8,9 +8,12 @@
 #include "tasks/data_sync/ds_pack.h"
 #include "tasks/image_processing/img_pack.h"
 
+int sq_pack_crawler_init(syncq_registry *r, int abi, syncq_error *err);
+
 const struct sq_task_pack sq_task_packs[] = {
     {"syncq", sq_pack_builtin_init},
     {"data_sync", sq_pack_data_sync_init},
     {"image_processing", sq_pack_image_processing_init},
+    {"crawler", sq_pack_crawler_init},
     {NULL, NULL},
 };

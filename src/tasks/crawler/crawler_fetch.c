@@ -101,6 +101,12 @@ sq_fetcher_set_stop(struct sq_fetcher *f, bool (*stop)(void *ud), void *ud)
 }
 
 void
+sq_fetcher_set_client(struct sq_fetcher *f, syncq_client *c)
+{
+    f->o.client = c;
+}
+
+void
 sq_fetcher_set_ticket(struct sq_fetcher *f, const char *ticket)
 {
     snprintf(f->ticket, sizeof f->ticket, "%s", ticket != NULL ? ticket : "");

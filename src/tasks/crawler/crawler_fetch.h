@@ -50,6 +50,11 @@ void sq_fetcher_close(struct sq_fetcher *f);
 void sq_fetcher_set_stop(struct sq_fetcher *f, bool (*stop)(void *ud),
                          void *ud);
 
+/* The broker connection the limiter uses from now on (borrowed; NULL:
+ * in-process limits). A worker child's connection can change between
+ * tasks after a reconnect. */
+void sq_fetcher_set_client(struct sq_fetcher *f, syncq_client *c);
+
 /* The task id the fetches of this task book slots under (see
  * sq_rl_acquire: a deferred task keeps its place in the line). Copied;
  * NULL clears. */
