@@ -39,6 +39,7 @@ int cli_recovery_dead_requeue(struct cli *cli);
 int cli_recovery_dead_purge(struct cli *cli);
 int cli_up(struct cli *cli);
 int cli_sync(struct cli *cli);
+int cli_demo(struct cli *cli);
 int cli_monitor_health(struct cli *cli);
 int cli_monitor_progress(struct cli *cli);
 int cli_monitor_alerts(struct cli *cli);
@@ -57,6 +58,7 @@ const struct cli_cmd cli_commands[] = {
     {"config docs", cli_config_docs, "settings reference as Markdown"},
     {"up", cli_up, "run worker, beat and monitor for one machine"},
     {"sync", cli_sync, "sync 1688 categories end to end, follow progress"},
+    {"demo", cli_demo, "the main job: a whole catalog sync on a private stack"},
     {"recovery checkpoints", cli_recovery_checkpoints,
      "a task's checkpoints: step, size, time, checksum"},
     {"recovery cleanup", cli_recovery_cleanup,

@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * cli_demo.c: `syncq demo`, the main job on an embedded default: a
+ * private Redis under var/ (AOF on), the fixture 1688 server on loopback
+ * with a realistic catalog and faults on, a worker pool on every queue,
+ * the beat and the monitor; then the whole catalog sync (cli_pipeline.c)
+ * with live progress, a summary from the database, and a clean stop.
+ * Running it again is incremental (the database and media stay in var/).
+ */
+#include "cli/cli.h"
+#include "cli/cli_pipeline.h"
+#include "cli/cli_proc.h"
+#include "cli/cli_stack.h"
+#include "core/sq_time.h"
+#include "tasks/data_sync/sq_db.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_FAULTS "429=2%:1s,5xx=1%,slow=0.5%:1s,captcha=1,truncated_image=0.5%"
+
+static const char usage[] =
+    "usage: syncq demo [--products N] [--workers N] [--faults SPEC|none]\n"
+    "                  [--var DIR] [--full] [--timeout S] [--keep]\n\n"
+    "The main job on an embedded default, start to finish: a private Redis "
+    "under\n--var (default var/, AOF on), the fixture 1688 server on "
+    "loopback with a\ncatalog of --products offers (default 1200) in 3 "
+    "categories and faults on\n(429 bursts, 5xx, a captcha page, broken "
+    "images), a worker pool on every\nqueue, the beat and the monitor "
+    "(its dashboard URL is printed). Then it syncs\nthe catalog: "
+    "sync_category -> offer details -> images -> thumbnails ->\n"
+    "sync_products into SQLite (var/1688sync.db) -> validate_data -> "
+    "cleanup_duplicates,\nwith live progress, prints a summary and stops "
+    "everything it started.\nRunning it again is incremental. --keep leaves "
+    "the stack running after the\nsummary until Ctrl-C (to look at the "
+    "dashboard). Exit status 0 when every\noffer of the catalog is in the "
+    "database and nothing but deliberately broken\nimages ended in the "
+    "dead-letter queue.\n";
+
+static volatile int stop_flag;
+
+static void
+on_int(int sig)
+{
+    (void)sig;
+    stop_flag++;
+}
+
+static int
+free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port = 0;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
+        port = ntohs(a.sin_port);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return port;
+}
+
+/* Wait for the fixture server's --json line in its log file. */
+static json_t *
+fixture_info(struct cli_stack *st, const char *path, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        FILE *f = fopen(path, "r");
+        char line[4096];
+        while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+            json_t *j = json_loads(line, 0, NULL);
+            if (j != NULL && json_object_get(j, "url") != NULL) {
+                fclose(f);
+                return j;
+            }
+            json_decref(j);
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
+        cli_procs_poll(&st->procs, 100);
+    }
+    return NULL;
+}
+
+static int64_t
+count(struct sq_db *db, const char *sql)
+{
+    int64_t v = -1;
+
+    if (sq_db_query_i64(db, sql, false, 0, &v, NULL) != SYNCQ_OK) {
+        return -1;
+    }
+    return v;
+}
+
+struct demo_counts {
+    int64_t products, duplicates, skus, suppliers, images_ok, images_failed,
+        thumbnails, categories;
+};
+
+static void
+db_counts(const char *url, struct demo_counts *dc)
+{
+    struct sq_db *db = NULL;
+
+    memset(dc, 0xff, sizeof *dc);
+    if (sq_db_open(url, &db, NULL) != SYNCQ_OK) {
+        return;
+    }
+    dc->products = count(db, "SELECT COUNT(*) FROM product");
+    dc->duplicates = count(db, "SELECT COUNT(*) FROM product WHERE "
+                               "duplicate_of IS NOT NULL");
+    dc->skus = count(db, "SELECT COUNT(*) FROM sku");
+    dc->suppliers = count(db, "SELECT COUNT(*) FROM supplier");
+    dc->images_ok = count(db, "SELECT COUNT(*) FROM image WHERE sha256 IS "
+                              "NOT NULL");
+    dc->images_failed = count(db, "SELECT COUNT(*) FROM image WHERE sha256 "
+                                  "IS NULL");
+    dc->thumbnails = count(db, "SELECT COUNT(*) FROM image_variant");
+    dc->categories = count(db, "SELECT COUNT(*) FROM category WHERE "
+                               "is_leaf = 1");
+    sq_db_close(db);
+}
+
+/* Dead letters that are deliberately broken images of the fixture are
+ * expected; anything else is a failure of the demo. */
+static bool
+only_broken_images(json_t *dead)
+{
+    size_t i;
+    json_t *d;
+
+    json_array_foreach(dead, i, d) {
+        const char *name = json_string_value(json_object_get(d, "name"));
+        const char *cls = json_string_value(
+            json_object_get(json_object_get(d, "error"), "class"));
+        if (name == NULL || strncmp(name, "image_processing.", 17) != 0 ||
+            cls == NULL || strcmp(cls, "validation") != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+print_count(const char *label, int64_t v, const char *extra)
+{
+    if (v < 0) {
+        printf("  %-14s n/a\n", label);
+    } else {
+        printf("  %-14s %lld%s\n", label, (long long)v, extra ? extra : "");
+    }
+}
+
+/* The demo's summary: database counts, pipeline figures, dead letters. */
+static void
+print_demo_summary(const struct cli_pipeline_result *res,
+                   const struct demo_counts *dc, bool incremental,
+                   const char *products)
+{
+    char el[32], extra[160];
+    json_t *sp = json_object_get(json_object_get(res->steps, "sync_products"),
+                                 "result");
+    json_t *cd = json_object_get(
+        json_object_get(res->steps, "cleanup_duplicates"), "result");
+    json_t *vd = json_object_get(json_object_get(res->steps, "validate_data"),
+                                 "result");
+    size_t i;
+    json_t *d;
+
+    sq_duration_format(res->wall_ms, el, sizeof el);
+    printf("\nsummary (%s run)\n", incremental ? "incremental" : "full");
+    print_count("categories", dc->categories, NULL);
+    snprintf(extra, sizeof extra, " in the database (%s offers in the "
+                                  "catalog)", products);
+    print_count("products", dc->products, extra);
+    print_count("SKUs", dc->skus, NULL);
+    print_count("suppliers", dc->suppliers, NULL);
+    snprintf(extra, sizeof extra, " stored, %lld broken",
+             (long long)dc->images_failed);
+    print_count("images", dc->images_ok, extra);
+    print_count("thumbnails", dc->thumbnails, NULL);
+    print_count("duplicates", dc->duplicates, " merged");
+    print_count("retries", res->retries, NULL);
+    print_count("dead letters", (int64_t)json_array_size(res->dead),
+                json_array_size(res->dead) > 0
+                    ? " (the deliberately broken images are expected)"
+                    : NULL);
+    printf("  %-14s %s\n", "wall time", el);
+    printf("  %-14s %.1f (%lld tasks)\n", "tasks/s",
+           res->wall_ms > 0 ? (double)res->tasks * 1000.0 /
+                                  (double)res->wall_ms
+                            : 0.0,
+           (long long)res->tasks);
+    if (sp != NULL) {
+        printf("  %-14s inserted %lld, updated %lld, unchanged %lld%s\n",
+               "sync_products",
+               (long long)json_integer_value(json_object_get(sp, "inserted")),
+               (long long)json_integer_value(json_object_get(sp, "updated")),
+               (long long)json_integer_value(json_object_get(sp, "unchanged")),
+               incremental ? " (incremental: only changed offers written)"
+                           : "");
+    }
+    if (vd != NULL) {
+        char *t = json_dumps(json_object_get(vd, "counts") ? json_object_get(vd, "counts") : vd,
+                             JSON_COMPACT);
+        printf("  %-14s %.200s\n", "validate_data", t ? t : "");
+        syncq_free(t);
+    }
+    if (cd != NULL) {
+        char *t = json_dumps(cd, JSON_COMPACT);
+        printf("  %-14s %.200s\n", "cleanup", t ? t : "");
+        syncq_free(t);
+    }
+    json_array_foreach(res->dead, i, d) {
+        printf("  dead: %s %s %s\n", json_string_value(json_object_get(d, "id")),
+               json_string_value(json_object_get(d, "name")),
+               json_string_value(json_object_get(json_object_get(d, "error"),
+                                                 "message"))
+                   ? json_string_value(json_object_get(
+                         json_object_get(d, "error"), "message"))
+                   : "");
+    }
+    fflush(stdout);
+}
+
+int cli_demo(struct cli *cli);
+
+int
+cli_demo(struct cli *cli)
+{
+    static const struct option opts[] = {
+        {"products", required_argument, NULL, 'n'},
+        {"workers", required_argument, NULL, 'c'},
+        {"faults", required_argument, NULL, 'f'},
+        {"var", required_argument, NULL, 'v'},
+        {"full", no_argument, NULL, 1},
+        {"timeout", required_argument, NULL, 't'},
+        {"keep", no_argument, NULL, 'k'},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    struct cli_stack st;
+    struct cli_pipeline_opts po;
+    struct cli_pipeline_result res;
+    struct demo_counts before, after;
+    char products[16] = "1200", faults[512] = DEFAULT_FAULTS;
+    char var_abs[PATH_MAX], path[PATH_MAX + 64], dburl[PATH_MAX + 64];
+    char listen[64], url[256];
+    const char *cats[16];
+    json_t *fx = NULL;
+    syncq_client *c = NULL;
+    syncq_error err;
+    int64_t timeout_ms = 20 * 60 * 1000;
+    bool keep = false, full = false, incremental;
+    int opt, rc = CLI_FAIL;
+    size_t ncat = 0;
+
+    cli_stack_init(&st);
+    snprintf(st.concurrency, sizeof st.concurrency, "4");
+    while ((opt = getopt_long(cli->argc, cli->argv, ":n:c:f:v:t:kh", opts,
+                              NULL)) != -1) {
+        char *end;
+        long v;
+        if (cli_common_opt(cli, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case 'h':
+            return cli_help(cli, usage);
+        case 'n':
+            v = strtol(optarg, &end, 10);
+            if (*end != '\0' || v < 1 || v > 100000) {
+                return cli_usage(cli, "--products '%s' is not 1..100000",
+                                 optarg);
+            }
+            snprintf(products, sizeof products, "%ld", v);
+            break;
+        case 'c':
+            v = strtol(optarg, &end, 10);
+            if (*end != '\0' || v < 1 || v > 64) {
+                return cli_usage(cli, "--workers '%s' is not 1..64", optarg);
+            }
+            snprintf(st.concurrency, sizeof st.concurrency, "%ld", v);
+            break;
+        case 'f':
+            snprintf(faults, sizeof faults, "%s", optarg);
+            break;
+        case 'v':
+            snprintf(st.var_dir, sizeof st.var_dir, "%s", optarg);
+            break;
+        case 1:
+            full = true;
+            break;
+        case 't':
+            if (sq_duration_parse_ms(optarg, &timeout_ms, &err) != SYNCQ_OK) {
+                return cli_usage(cli, "--timeout: %s", err.msg);
+            }
+            break;
+        case 'k':
+            keep = true;
+            break;
+        default:
+            return cli_bad_opt(cli, opt);
+        }
+    }
+    if (optind < cli->argc) {
+        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
+    }
+    if (cli_config(cli) == NULL) {
+        return CLI_FAIL;
+    }
+    st.force_private = true;
+    st.procs.out = NULL; /* services log to var/logs, not the terminal */
+    signal(SIGINT, on_int);
+    signal(SIGTERM, on_int);
+
+    /* The demo's own settings (environment of every child). */
+    if (mkdir(st.var_dir, 0755) != 0 && errno != EEXIST) {
+        return cli_fail(cli, "cannot create %s: %s", st.var_dir,
+                        strerror(errno));
+    }
+    if (realpath(st.var_dir, var_abs) == NULL) {
+        return cli_fail(cli, "%s: %s", st.var_dir, strerror(errno));
+    }
+    snprintf(path, sizeof path, "%s/logs", var_abs);
+    mkdir(path, 0755);
+    st.log_dir = strdup(path);
+    snprintf(dburl, sizeof dburl, "%s/1688sync.db", var_abs);
+    setenv("SYNCQ_DATABASE_URL", dburl, 1);
+    snprintf(path, sizeof path, "%s/media", var_abs);
+    setenv("SYNCQ_MEDIA_DIR", path, 1);
+    snprintf(path, sizeof path, "%s/raw", var_abs);
+    setenv("SYNCQ_RAW_DIR", path, 1);
+    setenv("SYNCQ_LOG_DIR", st.log_dir, 1);
+    /* Polite but quick against the local fixture; a short captcha
+     * cool-down so the demo does not sit out the production 5 minutes. */
+    setenv("SYNCQ_CRAWLER_RATE", "400/s", 0);
+    setenv("SYNCQ_CRAWLER_COOLDOWN", "3", 0);
+    setenv("SYNCQ_LEASE_TIMEOUT", "20", 0);
+    setenv("SYNCQ_1688_APP_KEY", "demo-app-key", 0);
+    setenv("SYNCQ_1688_APP_SECRET", "demo-app-secret", 0);
+    setenv("SYNCQ_1688_ACCESS_TOKEN", "demo-access-token", 0);
+    db_counts(dburl, &before);
+    incremental = before.products > 0 && !full;
+
+    printf("syncq demo: a %s-offer 1688 catalog through the whole system "
+           "(%s run)\n",
+           products, incremental ? "second, incremental" : "first, full");
+    fflush(stdout);
+    if (cli_stack_start_redis(cli, &st) != CLI_OK) {
+        goto done;
+    }
+    setenv("SYNCQ_BROKER_URL", st.broker, 1);
+    {
+        char fxlog[PATH_MAX + 32];
+        const char *args[] = {"fixture-server", "--listen", "127.0.0.1:0",
+                              "--products", products, "--seed", "1688",
+                              "--faults", faults, "--json", NULL};
+        if (strcmp(faults, "none") == 0) {
+            args[7] = NULL;
+        }
+        snprintf(fxlog, sizeof fxlog, "%s/fixture.log", st.log_dir);
+        unlink(fxlog);
+        if (cli_stack_add_service(&st, "fixture", args) == NULL) {
+            cli_fail(cli, "cannot start the fixture server: %s",
+                     strerror(errno));
+            goto done;
+        }
+        fx = fixture_info(&st, fxlog, 60000);
+        if (fx == NULL) {
+            cli_fail(cli, "the fixture server did not start (see %s)", fxlog);
+            goto done;
+        }
+    }
+    snprintf(url, sizeof url, "%s",
+             json_string_value(json_object_get(fx, "url")));
+    setenv("SYNCQ_1688_BASE_URL", url, 1);
+    {
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(fx, "leaf_ids"), i, v) {
+            static char idbuf[16][24];
+            if (ncat < 16) {
+                snprintf(idbuf[ncat], sizeof idbuf[ncat], "%lld",
+                         (long long)json_integer_value(v));
+                cats[ncat] = idbuf[ncat];
+                ncat++;
+            }
+        }
+    }
+    if (ncat == 0) {
+        cli_fail(cli, "the fixture server reported no categories");
+        goto done;
+    }
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", free_port());
+    snprintf(st.listen, sizeof st.listen, "%s", listen);
+    {
+        const char *wargs[] = {"worker", "-c", st.concurrency, "-Q",
+                               "crawler,image_processing,data_sync,"
+                               "batch_processing,default",
+                               NULL};
+        const char *bargs[] = {"beat", NULL};
+        const char *margs[] = {"monitor", "serve", "--listen", listen, NULL};
+        if (cli_stack_add_service(&st, "worker", wargs) == NULL ||
+            cli_stack_add_service(&st, "beat", bargs) == NULL ||
+            cli_stack_add_service(&st, "monitor", margs) == NULL) {
+            cli_fail(cli, "cannot start the services: %s", strerror(errno));
+            goto done;
+        }
+    }
+    printf("  broker     %s\n  catalog    %s (%s offers, %zu categories, "
+           "faults: %s)\n  workers    %s children on every queue\n"
+           "  dashboard  http://%s/   (logs in %s)\n\n",
+           st.broker_shown, url, products, ncat, faults, st.concurrency,
+           listen, st.log_dir);
+    fflush(stdout);
+    if (syncq_client_open(st.broker, NULL, &c, &err) != SYNCQ_OK) {
+        cli_fail(cli, "%s", err.msg);
+        goto done;
+    }
+    memset(&po, 0, sizeof po);
+    po.categories = cats;
+    po.ncategories = ncat;
+    po.full = full || !incremental;
+    po.tty = cli_color();
+    po.color = po.tty;
+    po.out = stdout;
+    po.timeout_ms = timeout_ms;
+    po.stop = &stop_flag;
+    {
+        int prc = cli_pipeline_run(c, &po, &res, &err);
+        db_counts(dburl, &after);
+        print_demo_summary(&res, &after, incremental, products);
+        if (prc != SYNCQ_OK) {
+            cli_fail(cli, "%s", err.msg);
+        } else if (after.products < atoll(products)) {
+            cli_fail(cli, "only %lld of %s offers reached the database",
+                     (long long)after.products, products);
+        } else if (!only_broken_images(res.dead)) {
+            cli_fail(cli, "tasks other than broken images ended in the "
+                          "dead-letter queue (listed above)");
+        } else {
+            rc = CLI_OK;
+        }
+        cli_pipeline_result_cleanup(&res);
+    }
+    if (keep && rc == CLI_OK) {
+        printf("\nthe stack keeps running: dashboard http://%s/ ; Ctrl-C to "
+               "stop\n",
+               listen);
+        fflush(stdout);
+        stop_flag = 0;
+        while (!stop_flag && cli_procs_poll(&st.procs, 500) > 0) {
+        }
+    }
+done:
+    printf("stopping everything the demo started...\n");
+    fflush(stdout);
+    syncq_client_close(c);
+    json_decref(fx);
+    cli_stack_stop(&st);
+    free((char *)st.log_dir);
+    printf("demo %s\n", rc == CLI_OK ? "finished" : "FAILED");
+    return rc;
+}
