@@ -450,6 +450,18 @@ cli_demo(struct cli *cli)
         print_demo_summary(&res, &after, incremental, products);
         if (prc != SYNCQ_OK) {
             cli_fail(cli, "%s", err.msg);
+        } else if (json_array_size(res.failed) > 0) {
+            cli_fail(cli, "%zu category sync(s) did not succeed: %s",
+                     json_array_size(res.failed),
+                     json_string_value(json_object_get(
+                         json_object_get(json_array_get(res.failed, 0),
+                                         "error"),
+                         "message"))
+                         ? json_string_value(json_object_get(
+                               json_object_get(json_array_get(res.failed, 0),
+                                               "error"),
+                               "message"))
+                         : "see syncq task info");
         } else if (after.products < atoll(products)) {
             cli_fail(cli, "only %lld of %s offers reached the database",
                      (long long)after.products, products);

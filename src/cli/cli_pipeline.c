@@ -283,6 +283,7 @@ cli_pipeline_run(syncq_client *c, const struct cli_pipeline_opts *o,
     res->stages = json_object();
     res->steps = json_object();
     res->dead = json_array();
+    res->failed = json_array();
     roots = calloc(o->ncategories ? o->ncategories : 1, SYNCQ_ID_SIZE);
     for (size_t i = 0; i < o->ncategories && rc == SYNCQ_OK; i++) {
         json_t *kw = json_pack("{s:s,s:b}", "category_id", o->categories[i],
@@ -398,6 +399,21 @@ cli_pipeline_run(syncq_client *c, const struct cli_pipeline_opts *o,
         }
     }
     res->completed = rc == SYNCQ_OK;
+    /* Category syncs that did not succeed. */
+    for (size_t i = 0; i < o->ncategories; i++) {
+        json_t *t = NULL;
+        if (syncq_task_info(c, roots[i], &t, NULL) == SYNCQ_OK) {
+            const char *st = json_string_value(json_object_get(t, "state"));
+            if (st != NULL && strcmp(st, "SUCCESS") != 0) {
+                json_array_append_new(
+                    res->failed,
+                    json_pack("{s:s,s:s,s:s,s:O?}", "category",
+                              o->categories[i], "id", roots[i], "state", st,
+                              "error", json_object_get(t, "error")));
+            }
+            json_decref(t);
+        }
+    }
     /* Dead letters of this run: tasks of our trees that died since the
      * start. */
     {
@@ -455,5 +471,6 @@ cli_pipeline_result_cleanup(struct cli_pipeline_result *res)
     json_decref(res->stages);
     json_decref(res->steps);
     json_decref(res->dead);
+    json_decref(res->failed);
     memset(res, 0, sizeof *res);
 }

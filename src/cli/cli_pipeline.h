@@ -33,6 +33,8 @@ struct cli_pipeline_result {
     json_t *stages;      /* {task name: {total, done, failed}} */
     json_t *steps;       /* {"sync_products": result, ...} */
     json_t *dead;        /* [{id, name, reason, error}] of this run */
+    json_t *failed;      /* [{category, id, state, error}]: category syncs
+                            that did not end SUCCESS */
     int64_t tasks;       /* tasks that ended in this run */
     int64_t retries;     /* retries scheduled in this run */
     int64_t wall_ms;

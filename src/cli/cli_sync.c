@@ -47,9 +47,10 @@ cli_pipeline_print_summary(FILE *out, const struct cli_pipeline_result *res,
                            bool json)
 {
     char el[32];
-    json_t *s = json_pack("{s:O,s:O,s:O,s:I,s:I,s:I,s:b}", "stages",
+    json_t *s = json_pack("{s:O,s:O,s:O,s:O,s:I,s:I,s:I,s:b}", "stages",
                           res->stages, "steps", res->steps, "dead_letters",
-                          res->dead, "tasks", (json_int_t)res->tasks,
+                          res->dead, "failed_categories", res->failed,
+                          "tasks", (json_int_t)res->tasks,
                           "retries", (json_int_t)res->retries, "wall_ms",
                           (json_int_t)res->wall_ms, "completed",
                           res->completed);
@@ -78,6 +79,22 @@ cli_pipeline_print_summary(FILE *out, const struct cli_pipeline_result *res,
                     json_string_value(json_object_get(r, "state")),
                     txt ? txt : "");
             syncq_free(txt);
+        }
+    }
+    if (json_array_size(res->failed) > 0) {
+        size_t i;
+        json_t *d;
+        fprintf(out, "category syncs that failed:\n");
+        json_array_foreach(res->failed, i, d) {
+            fprintf(out, "  category %s: %s %s (task %s)\n",
+                    json_string_value(json_object_get(d, "category")),
+                    json_string_value(json_object_get(d, "state")),
+                    json_string_value(json_object_get(
+                        json_object_get(d, "error"), "message"))
+                        ? json_string_value(json_object_get(
+                              json_object_get(d, "error"), "message"))
+                        : "",
+                    json_string_value(json_object_get(d, "id")));
         }
     }
     if (json_array_size(res->dead) > 0) {
@@ -189,10 +206,16 @@ cli_sync(struct cli *cli)
         cli_pipeline_result_cleanup(&res);
         return CLI_FAIL;
     }
-    rc = json_array_size(res.dead) > 0 ? CLI_FAIL : CLI_OK;
-    if (rc != CLI_OK) {
+    rc = (json_array_size(res.dead) > 0 || json_array_size(res.failed) > 0)
+             ? CLI_FAIL
+             : CLI_OK;
+    if (json_array_size(res.dead) > 0) {
         cli_fail(cli, "%zu task(s) ended in the dead-letter queue",
                  json_array_size(res.dead));
+    }
+    if (json_array_size(res.failed) > 0) {
+        cli_fail(cli, "%zu category sync(s) did not succeed",
+                 json_array_size(res.failed));
     }
     cli_pipeline_result_cleanup(&res);
     return rc;
