@@ -6,7 +6,7 @@ build:
 	scripts/bootstrap
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build build -j$$(nproc)
-demo: build
+demo:
 	scripts/demo
 test:
 	scripts/test
