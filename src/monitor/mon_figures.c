@@ -1048,7 +1048,10 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
                  sq_key(c, key, sizeof key, "m:%lld",
                         (long long)(minute - i)));
     }
-    n2 = (int)(nq * 11 + nw + na + ndl + nb) + SQ_MON_MINUTES;
+    /* depth samples of 5 minutes ago (written by collections, below) */
+    pipe_add(&p, "HGETALL %s",
+             sq_key(c, key, sizeof key, "depth:%lld", (long long)(minute - 5)));
+    n2 = (int)(nq * 11 + nw + na + ndl + nb) + SQ_MON_MINUTES + 1;
     r2 = sq_calloc((size_t)n2, sizeof *r2);
     if (r2 == NULL || p.failed) {
         /* Drain what was queued so the connection stays in sync. */
@@ -1212,6 +1215,9 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
             }
         }
         json_object_foreach(byq, qn, qo) {
+            const redisReply *dep =
+                r2[nq * 11 + nw + na + ndl + nb + SQ_MON_MINUTES];
+            json_t *ago = json_null();
             double ws = sq_mon_window_sum(d, SQ_K_WAIT_SUM, qn, NULL, 3600000);
             double wc = sq_mon_window_sum(d, SQ_K_WAIT_COUNT, qn, NULL,
                                           3600000);
@@ -1244,6 +1250,21 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
             json_object_set_new(qo, "wait_p95_ms",
                                 sq_mon_real(sq_mon_hist_quantile(whist,
                                                                  0.95)));
+            for (size_t j = 0; is_arr(dep) && j + 1 < dep->elements; j += 2) {
+                if (is_str(dep->element[j]) &&
+                    strcmp(dep->element[j]->str, qn) == 0) {
+                    json_decref(ago);
+                    ago = json_integer(rint_of(dep->element[j + 1]));
+                }
+            }
+            json_object_set_new(
+                qo, "growth_5m",
+                json_is_integer(ago)
+                    ? json_integer(json_integer_value(
+                                       json_object_get(qo, "ready")) -
+                                   json_integer_value(ago))
+                    : json_null());
+            json_object_set_new(qo, "ready_5m_ago", ago);
         }
         json_decref(byq);
         json_object_set_new(snap, "queues", queues);
@@ -1318,11 +1339,45 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
     json_object_set_new(snap, "system", system_json(d));
     json_object_set_new(snap, "tasks", tasks_json(d));
     json_object_set_new(snap, "series", series_json(d));
+    /* Sample the depth of every queue for this minute (30 min TTL): the
+     * only write of a collection, so "queue growing" works for a one-shot
+     * health check too. Failures (a read-only replica) are ignored. */
+    if (nq > 0) {
+        struct sq_args a;
+        sq_args_init(&a);
+        sq_args_add(&a, "HSET");
+        sq_args_add(&a, sq_key(c, key, sizeof key, "depth:%lld",
+                               (long long)minute));
+        for (size_t i = 0; i < nq; i++) {
+            json_t *q = json_array_get(json_object_get(snap, "queues"), i);
+            sq_args_add(&a, json_string_value(json_object_get(q, "name")));
+            sq_args_addll(&a, json_integer_value(json_object_get(q, "ready")));
+        }
+        if (!a.oom && redisAppendCommandArgv(c->rc, (int)a.n, a.argv,
+                                             a.lens) == REDIS_OK) {
+            redisReply *w1 = NULL, *w2 = NULL;
+            char ek[512];
+            redisAppendCommand(c->rc, "PEXPIRE %s 1800000",
+                               sq_key(c, ek, sizeof ek, "depth:%lld",
+                                      (long long)minute));
+            if (sq_client_read_reply(c, &w1, NULL) == SYNCQ_OK) {
+                sq_client_read_reply(c, &w2, NULL);
+            }
+            if (w1 != NULL) {
+                freeReplyObject(w1);
+            }
+            if (w2 != NULL) {
+                freeReplyObject(w2);
+            }
+            d->commands += 2;
+        }
+        sq_args_cleanup(&a);
+    }
     d->took_us = sq_mono_us() - t0;
     {
         json_t *cost = json_object();
         json_object_set_new(cost, "redis_commands", json_integer(d->commands));
-        json_object_set_new(cost, "round_trips", json_integer(2));
+        json_object_set_new(cost, "round_trips", json_integer(nq > 0 ? 3 : 2));
         json_object_set_new(cost, "took_ms",
                             json_real((double)d->took_us / 1000.0));
         json_object_set_new(snap, "collection", cost);

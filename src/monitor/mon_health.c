@@ -152,9 +152,7 @@ sq_mon_health(const struct sq_mon_data *d, const char *why,
             const char *name = json_string_value(json_object_get(q, "name"));
             long long ready =
                 json_integer_value(json_object_get(q, "ready"));
-            long long sent = json_integer_value(json_object_get(q, "sent_5m"));
-            long long started =
-                json_integer_value(json_object_get(q, "started_5m"));
+            const json_t *ago = json_object_get(q, "ready_5m_ago");
             bool served = false;
             if (name == NULL) {
                 continue;
@@ -172,12 +170,12 @@ sq_mon_health(const struct sq_mon_data *d, const char *why,
                            ready);
                 }
             }
-            if (ready >= 100 && sent - started >= 100 &&
-                (double)sent > 1.2 * (double)started) {
+            if (json_is_integer(ago) &&
+                ready - json_integer_value(ago) >= 100 &&
+                (double)ready >= 1.2 * (double)json_integer_value(ago)) {
                 reason(reasons, &status, H_DEGRADED, "queue_growth",
-                       "queue %s is growing: %lld sent and %lld started in "
-                       "5 min, %lld ready",
-                       name, sent, started, ready);
+                       "queue %s is growing: %lld ready, %lld 5 min ago",
+                       name, ready, (long long)json_integer_value(ago));
             }
         }
     }

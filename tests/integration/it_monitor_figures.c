@@ -337,7 +337,7 @@ c41_every_priority_counted(void **state)
     assert_int_equal(ji(json_object_get(s, "totals"), "delayed"), 20);
     assert_int_equal(ji(json_object_get(s, "totals"), "running"), 5);
     assert_int_equal(json_array_size(json_object_get(s, "running")), 5);
-    assert_int_equal(ji(json_object_get(s, "collection"), "round_trips"), 2);
+    assert_int_equal(ji(json_object_get(s, "collection"), "round_trips"), 3);
     json_decref(s);
 
     /* the metrics text */
@@ -473,6 +473,26 @@ figures_from_counters(void **state)
         assert_int_equal(ji(last, "succeeded") + ji(last, "failed"), 10);
     }
     json_decref(s);
+    /* 40 % errors over 5 min is above the 20 % default: degraded */
+    {
+        json_t *h = NULL;
+        int st = -1;
+        syncq_error er;
+        assert_int_equal(syncq_monitor_health(c, NULL, &h, &st, &er),
+                         SYNCQ_OK);
+        assert_int_equal(st, SYNCQ_DEGRADED);
+        assert_string_equal(json_string_value(json_object_get(h, "status")),
+                            "degraded");
+        assert_string_equal(
+            json_string_value(json_object_get(
+                json_array_get(json_object_get(h, "reasons"), 0), "check")),
+            "error_rate");
+        assert_non_null(strstr(
+            json_string_value(json_object_get(
+                json_array_get(json_object_get(h, "reasons"), 0), "message")),
+            "error rate 40.0% over 5 min (10 finished) is above 20%"));
+        json_decref(h);
+    }
     syncq_client_close(c);
 }
 
@@ -560,6 +580,40 @@ health_states_and_exit_codes(void **state)
     assert_int_equal(health_cli("consumer loop has not moved"), 2);
     heartbeat(c, "w-img", "[\"images\"]");
     assert_int_equal(health_cli("healthy"), 0);
+
+    /* the depth grew by 150 in 5 minutes: the sample of 5 minutes ago
+     * (written by collections) is planted, time is not waited for */
+    for (int k = 0; k < 150; k++) {
+        create(c, "images.resize", "images", 5, 0, id);
+    }
+    {
+        redisReply *t = sqt_cmd("TIME");
+        long long minute = strtoll(t->element[0]->str, NULL, 10) / 60;
+        freeReplyObject(t);
+        freeReplyObject(sqt_cmd("HSET {syncq}:depth:%lld images 1",
+                                minute - 5));
+        assert_int_equal(
+            health_cli("queue images is growing: 151 ready, 1 5 min ago"),
+            1);
+        /* and the collection sampled this minute's depth (or the next
+         * minute's, when the clock turned meanwhile), with a TTL */
+        {
+            redisReply *v = sqt_cmd("HGET {syncq}:depth:%lld images",
+                                    minute);
+            bool here = v->type == REDIS_REPLY_STRING &&
+                        strcmp(v->str, "151") == 0;
+            freeReplyObject(v);
+            if (here) {
+                long long ttl = sqt_cmd_int("PTTL {syncq}:depth:%lld",
+                                            minute);
+                assert_true(ttl > 0 && ttl <= 1800000);
+            } else {
+                assert_int_equal(
+                    sqt_cmd_int("EXISTS {syncq}:depth:%lld", minute + 1), 1);
+            }
+        }
+        freeReplyObject(sqt_cmd("DEL {syncq}:depth:%lld", minute - 5));
+    }
 
     /* Redis down: unhealthy, ready fail, reason broker; quickly */
     syncq_client_close(c);
