@@ -11,11 +11,18 @@
 -- to wait for its slot and sends then, without asking again, so slots
 -- are never lost to polling races and the limit is used in full. With
 -- burst 1, grants are at least `interval` apart, hence at most
--- `limit` grants in any window of `period`.
+-- `limit` grants in any window of `period`. A caller that will not wait
+-- that long in place may pass a ticket (its task id): the slot is then
+-- booked for the ticket ("later"), the task retries just before it, and
+-- its next acquire with the same ticket gets that very slot. A backlog
+-- therefore costs each task one deferral, not one per poll. A ticket
+-- that comes back after its slot has passed lost it (sending late could
+-- put limit+1 requests in one window) and books a new one.
 --
 -- Keys (derived from KEYS[1], same hash tag):
 --   <prefix>rl:<host>   hash  tat (us), cool (ms), why      TTL: refreshed
 --   <prefix>rlc:<host>  zset  holder -> lease deadline (ms) TTL: refreshed
+--   <prefix>rlr:<host>  hash  ticket -> booked slot (us)    TTL: refreshed
 --
 -- KEYS[1]  <prefix>meta
 -- ARGV[1]  config (see lib.lua)
@@ -23,11 +30,15 @@
 -- ARGV[3]  host key ("gw.open.1688.com", "127.0.0.1:8080")
 -- acquire: ARGV[4] interval (us, > 0), ARGV[5] burst (>= 1),
 --          ARGV[6] concurrency cap (0: none), ARGV[7] holder id,
---          ARGV[8] slot lease (ms), ARGV[9] longest wait accepted (ms)
---   reply {"ok", wait_ms}          granted: sleep wait_ms, then send; the
+--          ARGV[8] slot lease (ms), ARGV[9] longest wait accepted (ms),
+--          ARGV[10] ticket ("" for none)
+--   reply {"ok", wait_ms, slot_ms} granted: sleep wait_ms, then send at
+--                                  slot_ms (epoch ms, Redis time); the
 --                                  holder keeps a slot until release
 --         {"wait", wait_ms}        nothing taken: the next slot is further
 --                                  away than the caller accepts
+--         {"later", wait_ms}       (with a ticket) a slot wait_ms away is
+--                                  booked for the ticket
 --         {"busy", wait_ms}        the cap is reached; ask again later
 --         {"cool", wait_ms, why}   the host is cooling down
 -- release: ARGV[4] holder                 reply {"ok", 0}
@@ -42,6 +53,7 @@ if host == nil or host == '' then
 end
 local k = P .. 'rl:' .. host
 local kc = P .. 'rlc:' .. host
+local kr = P .. 'rlr:' .. host
 local NOW_US
 do
     local t = redis.call('TIME')
@@ -55,6 +67,9 @@ local function keep(ms)
     redis.call('PEXPIRE', k, ms)
     if redis.call('EXISTS', kc) == 1 then
         redis.call('PEXPIRE', kc, ms)
+    end
+    if redis.call('EXISTS', kr) == 1 then
+        redis.call('PEXPIRE', kr, ms)
     end
 end
 
@@ -70,10 +85,27 @@ if op == 'acquire' then
        max_wait < 0 or holder == nil or holder == '' then
         return redis.error_reply('ERR ratelimit: bad acquire arguments')
     end
+    local ticket = ARGV[10] or ''
     local h = redis.call('HMGET', k, 'tat', 'cool', 'why')
     local cool = tonumber(h[2]) or 0
     if cool > NOW then
         return {'cool', cool - NOW, h[3] or ''}
+    end
+    -- A booked slot: used at its time, kept while early, lost when late.
+    local booked = nil
+    if ticket ~= '' then
+        booked = tonumber(redis.call('HGET', kr, ticket))
+        if booked and booked < NOW_US - 1000 then
+            redis.call('HDEL', kr, ticket)
+            booked = nil
+        end
+        if booked then
+            local w = math.ceil((booked - NOW_US) / 1000)
+            if w < 0 then w = 0 end
+            if w > max_wait then
+                return {'later', w}
+            end
+        end
     end
     if cap > 0 then
         -- Holders whose lease lapsed (a killed worker) free their slot.
@@ -87,22 +119,37 @@ if op == 'acquire' then
             return {'busy', hint}
         end
     end
-    local tat = tonumber(h[1]) or NOW_US
-    if tat < NOW_US then tat = NOW_US end
-    local allow = tat - (burst - 1) * interval
-    local wait_us = allow - NOW_US
+    local wait_us
+    if booked then
+        redis.call('HDEL', kr, ticket)
+        wait_us = booked - NOW_US
+    else
+        local tat = tonumber(h[1]) or NOW_US
+        if tat < NOW_US then tat = NOW_US end
+        local allow = tat - (burst - 1) * interval
+        wait_us = allow - NOW_US
+        if wait_us < 0 then wait_us = 0 end
+        if math.ceil(wait_us / 1000) > max_wait then
+            if ticket == '' then
+                return {'wait', math.ceil(wait_us / 1000)}
+            end
+            -- Book the slot for the ticket; the bucket moves on.
+            redis.call('HSET', kr, ticket, string.format('%.0f', allow))
+            redis.call('HSET', k, 'tat', string.format('%.0f', tat + interval))
+            keep((tat + interval - NOW_US) / 1000 + lease)
+            return {'later', math.ceil(wait_us / 1000)}
+        end
+        -- Store as an integer string: no float formatting in the hash.
+        redis.call('HSET', k, 'tat', string.format('%.0f', tat + interval))
+        keep((tat + interval - NOW_US) / 1000 + lease)
+    end
     if wait_us < 0 then wait_us = 0 end
     local wait_ms = math.ceil(wait_us / 1000)
-    if wait_ms > max_wait then
-        return {'wait', wait_ms}
-    end
-    -- Store as an integer string: no float formatting in the hash.
-    redis.call('HSET', k, 'tat', string.format('%.0f', tat + interval))
     if cap > 0 then
         redis.call('ZADD', kc, NOW + wait_ms + lease, holder)
+        keep(wait_ms + lease)
     end
-    keep((tat + interval - NOW_US) / 1000 + lease)
-    return {'ok', wait_ms}
+    return {'ok', wait_ms, math.floor((NOW_US + wait_us) / 1000)}
 elseif op == 'release' then
     local holder = ARGV[4]
     if holder == nil or holder == '' then

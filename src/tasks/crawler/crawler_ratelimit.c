@@ -183,6 +183,7 @@ local_acquire(const char *host, const struct sq_rl_policy *p,
     }
     a->status = SQ_RL_OK;
     a->wait_ms = wait_ms;
+    a->slot_ms = sq_now_ms() + wait_ms;
 }
 
 /* ---- Redis ------------------------------------------------------------- */
@@ -261,6 +262,9 @@ sq_rl_acquire(syncq_client *c, const char *host, const struct sq_rl_policy *p,
     st = r->element[0]->str;
     if (strcmp(st, "ok") == 0) {
         a->status = SQ_RL_OK;
+        if (r->elements > 2) {
+            reply_int(r->element[2], &a->slot_ms);
+        }
     } else if (strcmp(st, "wait") == 0) {
         a->status = SQ_RL_WAIT;
     } else if (strcmp(st, "busy") == 0) {

@@ -53,6 +53,8 @@ enum sq_rl_status {
 struct sq_rl_answer {
     enum sq_rl_status status;
     int64_t wait_ms;
+    int64_t slot_ms; /* SQ_RL_OK: the granted send time (epoch ms, Redis
+                        clock; the process clock for the in-process twin) */
     char reason[64];
 };
 
