@@ -33,6 +33,27 @@ start_worker(void)
     assert_true(worker_pid > 0);
 }
 
+/* Sanitizer reports of a worker (supervisor or child) land in its log:
+ * any is a failure, even when the task itself recovered. */
+static void
+check_worker_log(int pid)
+{
+    char path[600];
+    char *log;
+
+    snprintf(path, sizeof path, "%s/bg-%d.log", sqt_tmpdir(), pid);
+    log = sqt_read_file(path, NULL);
+    if (log == NULL) {
+        fail_msg("worker log %s missing", path);
+    }
+    if (strstr(log, "AddressSanitizer") != NULL ||
+        strstr(log, "LeakSanitizer") != NULL ||
+        strstr(log, "runtime error:") != NULL) {
+        fail_msg("sanitizer report in worker log %s", path);
+    }
+    free(log);
+}
+
 static void
 kill_worker(int sig)
 {
@@ -43,6 +64,7 @@ kill_worker(int sig)
             sqt_kill_wait(worker_pid, SIGKILL, 5000);
         }
         kill(-worker_pid, SIGKILL);
+        check_worker_log(worker_pid);
         worker_pid = 0;
     }
 }

@@ -43,6 +43,27 @@ start_worker(int concurrency)
 }
 
 /* Stop the worker and its children: TERM to the group, KILL if slow. */
+/* Sanitizer reports of a worker (supervisor or child) land in its log:
+ * any is a failure, even when the task itself recovered. */
+static void
+check_worker_log(int pid)
+{
+    char path[600];
+    char *log;
+
+    snprintf(path, sizeof path, "%s/bg-%d.log", sqt_tmpdir(), pid);
+    log = sqt_read_file(path, NULL);
+    if (log == NULL) {
+        fail_msg("worker log %s missing", path);
+    }
+    if (strstr(log, "AddressSanitizer") != NULL ||
+        strstr(log, "LeakSanitizer") != NULL ||
+        strstr(log, "runtime error:") != NULL) {
+        fail_msg("sanitizer report in worker log %s", path);
+    }
+    free(log);
+}
+
 static void
 stop_worker(void)
 {
@@ -53,6 +74,7 @@ stop_worker(void)
             sqt_kill_wait(worker_pid, SIGKILL, 5000);
         }
         kill(-worker_pid, SIGKILL); /* stragglers of the group */
+        check_worker_log(worker_pid);
         worker_pid = 0;
     }
 }
@@ -262,6 +284,7 @@ worker_killed_at_step_60_resumes_after_lease_expiry(void **state)
     /* the supervisor and its children at once: nobody requeues it */
     kill(-worker_pid, SIGKILL);
     sqt_kill_wait(worker_pid, SIGKILL, 5000);
+    check_worker_log(worker_pid);
     worker_pid = 0;
     assert_string_equal(sqt_task_state(cl, a), "PROGRESS");
     start_worker(1);
@@ -290,6 +313,7 @@ corrupt_latest_checkpoint_uses_previous(void **state)
     wait_step(a, 60, &step);
     kill(-worker_pid, SIGKILL);
     sqt_kill_wait(worker_pid, SIGKILL, 5000);
+    check_worker_log(worker_pid);
     worker_pid = 0;
     /* damage one data byte of the newest checkpoint */
     r = sqt_cmd("LINDEX {syncq}:cp:%s 0", a);
