@@ -117,7 +117,8 @@ struct sq_ds_field {
 };
 
 /* Copy the members listed in `f` from `src` to `dst` with their types
- * coerced; absent, null and empty-string members are left out. `where`
+ * coerced; absent, null and empty-string members are left out (an empty
+ * string means "unknown" in every source). `where`
  * names the record in messages ("skus[2]").
  * Errors: SYNCQ_EINVAL (a member of the wrong type), SYNCQ_ENOMEM. */
 int sq_ds_copy_fields(json_t *dst, const json_t *src,

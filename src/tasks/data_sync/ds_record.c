@@ -34,9 +34,10 @@ sq_ds_copy_fields(json_t *dst, const json_t *src, const struct sq_ds_field *f,
         bool bv;
         int rc = SYNCQ_OK;
 
+        /* Empty text is "absent": CSV cannot tell them apart, and 1688
+         * sends "" for unknown numbers. */
         if (v == NULL || json_is_null(v) ||
-            (json_is_string(v) && json_string_length(v) == 0 &&
-             f[i].type != SQ_F_TEXT)) {
+            (json_is_string(v) && json_string_length(v) == 0)) {
             continue;
         }
         switch (f[i].type) {
