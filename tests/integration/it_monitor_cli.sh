@@ -73,6 +73,25 @@ timeout 30 "$S" monitor progress --watch --batch "$BID" --interval 0.2 > b.txt
 check "batch watch ends" 0 "$?"
 contains "batch line" "^batch ${BID:0:8} .*100% total 3 done 3 failed 0.*\(finished\)" b.txt
 
+# --- on a terminal (tmux, a private server): redrawn in place, coloured
+# unless NO_COLOR is set
+ID2=$("$S" task create syncq.sleep --queue mq -k '{"seconds": 30, "tick_ms": 200}')
+sleep 1
+TM="tmux -L syncq-it-$$"
+for nc in "" 1; do
+  $TM new-session -d -s mon -x 160 -y 20 "env NO_COLOR=$nc $S monitor progress --watch --task $ID2 --interval 0.2"
+  sleep 1.5
+  $TM capture-pane -p -e -t mon > tty.txt
+  $TM kill-server 2>/dev/null
+  check "tty: one line per task (redrawn in place, NO_COLOR=$nc)" 1 "$(grep -c "${ID2:0:8}" tty.txt)"
+  if [ -z "$nc" ]; then
+    check "tty: coloured bar" 1 "$(grep -c $'\033\[32m' tty.txt)"
+  else
+    check "tty: NO_COLOR" 0 "$(grep -c $'\033\[3' tty.txt)"
+  fi
+done
+"$S" task cancel "$ID2" > /dev/null
+
 # --- usage errors
 "$S" monitor progress --interval 0 > /dev/null 2> e1.txt
 check "bad interval" 2 "$?"

@@ -928,6 +928,52 @@ sentry_envelope_of_a_failure(void **state)
         json_decref(h);
         json_decref(ev);
     }
+    /* a worker crash: the child died while running the task (settle
+     * requeue worker_lost -> task-lost event) */
+    {
+        struct sq_settle_op op;
+        int st2 = -1;
+        char id2[SYNCQ_ID_SIZE];
+        create(c, "images.resize", "sq", 5, 0, id2);
+        lr = lease(c, "host-b:7", "sq", 1);
+        memset(&op, 0, sizeof op);
+        op.kind = SQ_SETTLE_REQUEUE;
+        op.id = lr.tasks[0].id;
+        op.token = lr.tasks[0].token;
+        op.reason = "worker_lost";
+        assert_int_equal(sq_broker_settle_lease(c, &op, 1, &st2, NULL, NULL,
+                                                &e),
+                         SYNCQ_OK);
+        sq_lease_reply_cleanup(&lr);
+        assert_int_equal(sq_sentry_forward(s, c, "it", &fwd, &e), SYNCQ_OK);
+        assert_int_equal(fwd, 1);
+        sq_sentry_flush(s, 5000);
+        assert_int_equal(rx_count(), 2);
+        {
+            char *l3 = strchr(strchr(rx.req[1].body, '\n') + 1, '\n') + 1;
+            json_error_t je;
+            json_t *ev = json_loadb(l3, strlen(l3) - 1, 0, &je);
+            json_t *x = json_array_get(
+                json_object_get(json_object_get(ev, "exception"), "values"),
+                0);
+            assert_non_null(ev);
+            assert_string_equal(json_string_value(json_object_get(ev,
+                                                                  "level")),
+                                "fatal");
+            assert_string_equal(json_string_value(json_object_get(x, "type")),
+                                "worker_lost");
+            assert_string_equal(json_string_value(json_object_get(
+                                    json_object_get(ev, "tags"), "kind")),
+                                "worker_crash");
+            assert_string_equal(json_string_value(json_object_get(
+                                    json_object_get(ev, "tags"), "task_id")),
+                                id2);
+            assert_string_equal(
+                json_string_value(json_object_get(ev, "server_name")),
+                "host-b:7");
+            json_decref(ev);
+        }
+    }
     /* rate limit: a burst of 30 captures, at most 20 queued at once */
     {
         struct sq_sentry_event ev;
@@ -938,9 +984,11 @@ sentry_envelope_of_a_failure(void **state)
         for (int k = 0; k < 30; k++) {
             ok += sq_sentry_capture(s, &ev, NULL) == SYNCQ_OK;
         }
-        assert_true(ok >= 19 && ok <= 21);
+        /* 2 of the 20-event burst were spent above; 5/s refill */
+        assert_true(ok >= 17 && ok <= 21);
         sq_sentry_stats(s, &stt);
-        assert_true(stt.rate_limited >= 9);
+        assert_int_equal(stt.rate_limited, (uint64_t)(30 - ok));
+        assert_int_equal(stt.captured, (uint64_t)(32));
     }
     sq_sentry_free(s, 5000);
     syncq_client_close(c);
