@@ -148,9 +148,13 @@ c22_priority_ten_jumps_the_queue(void **state)
     assert_int_equal(sqt_cmd_int("DBSIZE"), 0); /* nothing queued */
     pid = wk_start("it-c22", "-c 1");
     wk_wait_ready("it-c22");
-    create_many("syncq.sleep", "{\"seconds\":0.02,\"mark\":\"it:c22\"}", 0,
-                100, zero, -1);
+    /* the first one runs long enough for the rest to queue behind it */
     syncq_task_options_init(&o);
+    o.priority = 0;
+    wk_create(cl, "syncq.sleep", "{\"seconds\":0.5,\"mark\":\"it:c22\"}", &o,
+              zero[0]);
+    create_many("syncq.sleep", "{\"seconds\":0.01,\"mark\":\"it:c22\"}", 0,
+                99, zero + 1, -1);
     o.priority = 10;
     wk_create(cl, "syncq.sleep", "{\"seconds\":0.02,\"mark\":\"it:c22\"}", &o,
               ten);

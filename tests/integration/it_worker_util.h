@@ -11,6 +11,7 @@
 
 #include "sq_test.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -83,6 +84,36 @@ wk_start(const char *name, const char *args)
     return pid;
 }
 
+/* Sanitizer reports in any worker log of this test fail it: a daemon's
+ * ASan/UBSan finding must not hide behind a passing assertion. */
+WK_UNUSED static void
+wk_check_logs(void)
+{
+    DIR *d = opendir(sqt_tmpdir());
+    struct dirent *e;
+
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        char path[1024];
+        char *text;
+        if (strncmp(e->d_name, "worker-", 7) != 0) {
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/%s", sqt_tmpdir(), e->d_name);
+        text = sqt_read_file(path, NULL);
+        if (text != NULL && (strstr(text, "ERROR: AddressSanitizer") ||
+                             strstr(text, "ERROR: LeakSanitizer") ||
+                             strstr(text, "runtime error:"))) {
+            free(text);
+            closedir(d);
+            fail_msg("sanitizer report in %s", path);
+        }
+        free(text);
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+}
+
 WK_UNUSED static void
 wk_reap_all(void)
 {
@@ -94,6 +125,7 @@ wk_reap_all(void)
         }
     }
     wk_npids = 0;
+    wk_check_logs();
 }
 
 WK_UNUSED static bool

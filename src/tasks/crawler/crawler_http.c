@@ -210,6 +210,9 @@ sq_http_request(struct sq_http *h, const char *url, const char *form,
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hdrs);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+    if (cc == CURLE_FILESIZE_EXCEEDED) {
+        h->too_big = true; /* refused from Content-Length, before the body */
+    }
     if (cc != CURLE_OK) {
         int cls = transport_class(cc, h->too_big);
         if (err_class != NULL) {
