@@ -348,7 +348,7 @@ sq_cron_next_civil(const struct sq_cron *c, int64_t after)
     int m, d, h, mi, s;
 
     if (after >= 253402300799LL) {
-        return -1;
+        return SQ_CRON_NONE;
     }
     t = after + 1;
     days = t / 86400 - (t % 86400 < 0);
@@ -361,7 +361,7 @@ sq_cron_next_civil(const struct sq_cron *c, int64_t after)
     for (;;) {
         int md, nh, nmi, ns;
         if (y > ylimit || y > 9999) {
-            return -1;
+            return SQ_CRON_NONE;
         }
         if (!((c->mon >> m) & 1U)) {
             int nm = next_bit(c->mon, m + 1, 12);
@@ -609,7 +609,7 @@ sq_cron_next(const struct sq_cron *c, const struct sq_tz *tz, int64_t after,
             from = skip_below - 1;
         }
         cn = sq_cron_next_civil(c, from);
-        if (cn < 0) {
+        if (cn == SQ_CRON_NONE) {
             return SYNCQ_ENOTFOUND;
         }
         if (!has_next || cn < tn + off) {
@@ -622,7 +622,7 @@ sq_cron_next(const struct sq_cron *c, const struct sq_tz *tz, int64_t after,
             /* Spring forward: civil [tn + off, tn + oa) never happens. */
             if (!c->hour_wild) {
                 int64_t g = sq_cron_next_civil(c, tn + off - 1);
-                if (g >= 0 && g < tn + oa) {
+                if (g != SQ_CRON_NONE && g < tn + oa) {
                     *out = tn;
                     return SYNCQ_OK;
                 }
@@ -643,19 +643,26 @@ int
 sq_cron_prev(const struct sq_cron *c, const struct sq_tz *tz,
              int64_t before, int64_t *out)
 {
-    /* Search windows [before - w, before) of doubling width with the
-     * forward search, so the DST policy is the same as sq_cron_next. */
+    /* With f(s) = the first fire at or after s (the forward search, so
+     * the DST policy is the same as sq_cron_next): find a window
+     * [before - w, before) holding a fire by doubling w, then the largest
+     * s in it with f(s) < before by bisection; that s is itself a fire.
+     * About 40 + 40 forward searches, whatever the expression. */
     for (int64_t w = 2; w <= 401LL * 366 * 86400 * 2; w *= 2) {
-        int64_t x;
-        if (sq_cron_next(c, tz, before - w - 1, &x) == SYNCQ_OK &&
-            x < before) {
-            int64_t y;
-            while (sq_cron_next(c, tz, x, &y) == SYNCQ_OK && y < before) {
-                x = y;
-            }
-            *out = x;
-            return SYNCQ_OK;
+        int64_t lo = before - w, hi = before, x;
+        if (sq_cron_next(c, tz, lo - 1, &x) != SYNCQ_OK || x >= before) {
+            continue;
         }
+        while (hi - lo > 1) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (sq_cron_next(c, tz, mid - 1, &x) == SYNCQ_OK && x < before) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        *out = lo;
+        return SYNCQ_OK;
     }
     return SYNCQ_ENOTFOUND;
 }

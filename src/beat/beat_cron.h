@@ -71,9 +71,11 @@ int sq_cron_next(const struct sq_cron *c, const struct sq_tz *tz,
 int sq_cron_prev(const struct sq_cron *c, const struct sq_tz *tz,
                  int64_t before_s, int64_t *out_s);
 
+#define SQ_CRON_NONE INT64_MIN
+
 /* The first civil time (wall-clock seconds counted as if UTC) strictly
- * after `after_civil` that matches, ignoring zones. -1 if none within
- * 400 years. Exposed for tests. */
+ * after `after_civil` that matches, ignoring zones; SQ_CRON_NONE if none
+ * within 400 years (or before year 9999). Exposed for tests. */
 int64_t sq_cron_next_civil(const struct sq_cron *c, int64_t after_civil);
 
 #endif

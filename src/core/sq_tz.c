@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 
 #define TZDIR "/usr/share/zoneinfo"
-#define MAX_ZONES 512
+#define MAX_ZONES 1024 /* the tz database has ~600 names */
 #define MAX_TZIF_BYTES (1 << 20)
 /* Instants outside this range are clamped before calendar arithmetic
  * (about year -9999 to year 9999). */
