@@ -569,9 +569,10 @@ detail_one(struct crawl *cr, int64_t id, const char *source, bool images,
             char ukey[160];
             syncq_task_options o;
             syncq_error err;
-            char *kw = json_dumps(json_pack("{s:I,s:O}", "product_id",
-                                            (json_int_t)id, "urls", urls),
-                                  JSON_COMPACT);
+            json_t *kwo = json_pack("{s:I,s:O}", "product_id",
+                                    (json_int_t)id, "urls", urls);
+            char *kw = kwo != NULL ? json_dumps(kwo, JSON_COMPACT) : NULL;
+            json_decref(kwo);
             syncq_task_options_init(&o);
             /* a retried detail task must not download twice */
             snprintf(ukey, sizeof ukey, "crawler.images:%lld:%.16s",
@@ -1227,13 +1228,16 @@ task_sync_category(syncq_ctx *ctx)
             break; /* past the end (the platform stops at 2000 results) */
         }
     }
-    return syncq_ctx_succeed(
-        ctx, json_pack("{s:I,s:O*,s:I,s:I,s:I,s:I,s:b}", "category_id",
-                       (json_int_t)cat, "category_name", name, "pages",
-                       (json_int_t)pages_done, "total_pages",
-                       (json_int_t)(total_pages > 0 ? total_pages : 0),
-                       "offers_seen", (json_int_t)offers, "details_enqueued",
-                       (json_int_t)enq, "full", full));
+    {
+        json_t *res = json_pack(
+            "{s:I,s:O*,s:I,s:I,s:I,s:I,s:b}", "category_id", (json_int_t)cat,
+            "category_name", name, "pages", (json_int_t)pages_done,
+            "total_pages", (json_int_t)(total_pages > 0 ? total_pages : 0),
+            "offers_seen", (json_int_t)offers, "details_enqueued",
+            (json_int_t)enq, "full", full);
+        json_decref(name);
+        return syncq_ctx_succeed(ctx, res);
+    }
 }
 
 /* ---- registration
