@@ -165,6 +165,7 @@ bp_filter_compile(const json_t *f, struct bp_filter *out, syncq_error *err)
     }
     out->empty = true;
     if (f != NULL && !json_is_null(f) && !json_is_object(f)) {
+        bp_filter_cleanup(out);
         return sq_fail(err, SYNCQ_EINVAL, "filter: expected a JSON object");
     }
     sq_buf_init(&b, 1 << 20);
