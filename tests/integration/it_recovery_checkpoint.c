@@ -445,6 +445,54 @@ dead_server_is_econn(void **state)
     sq_free(data);
 }
 
+/* Fail the Nth allocation for N = 1, 2, ... until the call succeeds:
+ * every round ends cleanly (ENOMEM, nothing half-written that a later
+ * load would take for good) and ASan sees no leak. */
+static void
+allocation_failures_are_clean(void **state)
+{
+    int saved = 0, loaded = 0;
+
+    (void)state;
+    save_ok(cl, "t-oom", NULL, "base", 1);
+    for (long n = 1; n < 500 && !saved; n++) {
+        syncq_error err;
+        int rc;
+        sq_alloc_fail_at(n);
+        rc = sq_checkpoint_save(cl, "t-oom", NULL, "next", 4, 2, &err);
+        sq_alloc_fail_at(0);
+        if (rc == SYNCQ_OK) {
+            saved = 1;
+        } else {
+            assert_int_equal(rc, SYNCQ_ENOMEM);
+            load_expect("t-oom", 1, "base"); /* nothing new stored */
+        }
+    }
+    assert_true(saved);
+    for (long n = 1; n < 500 && !loaded; n++) {
+        void *data = NULL;
+        size_t len = 0;
+        int64_t seq = 0;
+        syncq_error err;
+        int rc;
+        sq_alloc_fail_at(n);
+        rc = sq_checkpoint_load(cl, "t-oom", &data, &len, &seq, &err);
+        sq_alloc_fail_at(0);
+        if (rc == SYNCQ_OK) {
+            assert_int_equal(seq, 2);
+            assert_memory_equal(data, "next", 4);
+            sq_free(data);
+            loaded = 1;
+        } else {
+            assert_int_equal(rc, SYNCQ_ENOMEM);
+            assert_null(data);
+        }
+    }
+    assert_true(loaded);
+    /* no good entry was ever quarantined by an allocation failure */
+    assert_int_equal(sqt_cmd_int("EXISTS {syncq}:cpbad:t-oom"), 0);
+}
+
 int
 main(void)
 {
@@ -468,6 +516,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             restart_delete_removes_history_and_quarantine, setup, teardown),
         cmocka_unit_test_setup_teardown(dead_server_is_econn, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(allocation_failures_are_clean, setup,
                                         teardown),
     };
 

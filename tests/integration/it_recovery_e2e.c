@@ -7,6 +7,8 @@
  *     as an uninterrupted run of the same task;
  *   - the whole worker SIGKILLed at step 60: after the lease expires a
  *     new worker resumes it;
+ *   - automatic checkpoints (progress-based, auto mode) resume a task
+ *     after its child is killed;
  *   - the latest checkpoint corrupted in Redis while no worker runs: the
  *     previous one is used (and counted);
  *   - retries exhausted: DEAD in the dead-letter queue; requeued with
@@ -299,6 +301,39 @@ worker_killed_at_step_60_resumes_after_lease_expiry(void **state)
 }
 
 static void
+auto_mode_checkpoints_resume_after_a_kill(void **state)
+{
+    char a[SYNCQ_ID_SIZE];
+    long long pid, step;
+    json_t *t, *cps = NULL;
+    syncq_error err;
+    json_t *first;
+
+    (void)state;
+    start_worker(1);
+    create("rtest.auto_steps", kwargs_steps(30), NULL, a);
+    pid = wait_step(a, 40, &step);
+    /* the worker saved {"current", "total"} with the progress writes */
+    assert_int_equal(syncq_checkpoint_list(cl, a, &cps, &err), SYNCQ_OK);
+    assert_true(json_array_size(cps) >= 1);
+    first = json_array_get(cps, 0);
+    assert_true(json_is_true(json_object_get(first, "ok")));
+    assert_true(json_integer_value(json_object_get(first, "seq")) >= 30);
+    json_decref(cps);
+    assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+    t = wait_final(a, 90000);
+    assert_string_equal(jstr(t, "state"), "SUCCESS");
+    assert_int_equal(jint(json_object_get(t, "result"), "steps"), 100);
+    /* resumed near the kill (auto checkpoints come with the throttled
+     * progress writes, at most ~100 ms apart), not from zero */
+    assert_true(jint(json_object_get(t, "result"), "resumed_from") >= 30);
+    assert_true(jint(json_object_get(t, "result"), "resumed_from") <=
+                step + 3);
+    assert_int_equal(count_lines(a, ".runs"), 2);
+    json_decref(t);
+}
+
+static void
 corrupt_latest_checkpoint_uses_previous(void **state)
 {
     char a[SYNCQ_ID_SIZE];
@@ -515,6 +550,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(child_killed_at_step_60_resumes_with_same_result),
         T(worker_killed_at_step_60_resumes_after_lease_expiry),
+        T(auto_mode_checkpoints_resume_after_a_kill),
         T(corrupt_latest_checkpoint_uses_previous),
         T(exhausted_retries_dead_letter_then_requeue_runs),
         T(c32_unprintable_error_retried_twice_then_failure),

@@ -11,6 +11,10 @@
  *       from the last good checkpoint gives the uninterrupted result.
  *       Writes "<pid> <step>" to <dir>/<id>.step after each step and
  *       appends the first step of each run to <dir>/<id>.runs.
+ *   rtest.auto_steps  total=100, step_ms=20, dir
+ *       Reports progress only, with the worker's automatic checkpoints
+ *       ({"current", "total"} per progress write); resumes from the
+ *       latest one. Same .step / .runs files as sum_steps.
  *   rtest.flaky  class='network', message, retry_after_ms=0, ok_file,
  *                fail_times, dir
  *       Appends the wall-clock ms of each attempt to <dir>/<id>.attempts,
@@ -130,6 +134,36 @@ sum_steps(syncq_ctx *ctx)
                                             (json_int_t)(first - 1)));
 }
 
+/* Progress only, with the worker's automatic checkpoints; resumes from
+ * the "current" of the latest one. */
+static int
+auto_steps(syncq_ctx *ctx)
+{
+    long long total = kw_int(ctx, "total", 100);
+    long long step_ms = kw_int(ctx, "step_ms", 20);
+    long long first = 1;
+    json_t *st = NULL;
+    int64_t seq = 0;
+
+    syncq_ctx_checkpoint_auto(ctx, true);
+    if (syncq_ctx_checkpoint_load_json(ctx, &st, &seq, NULL) == SYNCQ_OK) {
+        json_t *cur = json_object_get(st, "current");
+        if (json_is_integer(cur) && json_integer_value(cur) == seq) {
+            first = (long long)json_integer_value(cur) + 1;
+        }
+        json_decref(st);
+    }
+    report(ctx, ".runs", "a", first, (long long)getpid());
+    for (long long i = first; i <= total; i++) {
+        usleep((useconds_t)step_ms * 1000);
+        report(ctx, ".step", "w", (long long)getpid(), i);
+        syncq_ctx_progress(ctx, i, total, NULL, NULL);
+    }
+    return syncq_ctx_succeed(ctx, json_pack("{s:I, s:I}", "steps",
+                                            (json_int_t)total, "resumed_from",
+                                            (json_int_t)(first - 1)));
+}
+
 static int
 flaky(syncq_ctx *ctx)
 {
@@ -176,6 +210,8 @@ ugly_error(syncq_ctx *ctx)
 static const syncq_task_def defs[] = {
     {"rtest.sum_steps", sum_steps, "recovery_test", -1, 0, 0, -1, NULL,
      "total=100, step_ms=20, dir", "checkpointed running hash"},
+    {"rtest.auto_steps", auto_steps, "recovery_test", -1, 0, 0, -1, NULL,
+     "total=100, step_ms=20, dir", "progress with automatic checkpoints"},
     {"rtest.flaky", flaky, "recovery_test", -1, 0, 0, -1, NULL,
      "class='network', message, retry_after_ms=0, ok_file, fail_times, dir",
      "fail until a file exists"},
