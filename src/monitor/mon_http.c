@@ -62,6 +62,7 @@ struct server {
     size_t nhist, hist_head;
     int64_t last_sample_ms;
     struct sq_alerts *alerts;
+    int evict_state;           /* last logged: 0 unknown, 1 safe, 2 not */
     const char *token;         /* "" none */
     struct sq_listen listen;
     uint64_t requests;
@@ -134,6 +135,27 @@ refresh(struct server *S, bool force)
         S->data = nd;
         S->have = true;
         push_history(S);
+        {
+            /* C34: say it once per change that Redis may evict tasks */
+            const json_t *b = json_object_get(S->data.snap, "broker");
+            const json_t *safe = json_object_get(b, "eviction_safe");
+            int now_state = json_is_boolean(safe)
+                                ? (json_is_true(safe) ? 1 : 2)
+                                : S->evict_state;
+            if (now_state == 2 && S->evict_state != 2) {
+                SQ_WARN("monitor.redis_eviction_unsafe",
+                        "maxmemory_policy=%s hint=\"use noeviction or "
+                        "volatile-*: Redis may evict queued tasks and "
+                        "results\"",
+                        json_string_value(
+                            json_object_get(b, "maxmemory_policy")));
+            } else if (now_state == 1 && S->evict_state == 2) {
+                SQ_INFO("monitor.redis_eviction_safe", "maxmemory_policy=%s",
+                        json_string_value(
+                            json_object_get(b, "maxmemory_policy")));
+            }
+            S->evict_state = now_state;
+        }
     } else {
         if (S->c != NULL) {
             snprintf(S->why, sizeof S->why, "%s", e.msg);

@@ -169,6 +169,15 @@ for _ in $(seq 60); do
 done
 check "readyz after Redis is back" 1 "$ok"
 
+# --- C34: an unsafe eviction policy is logged once, and its fix
+redis-cli -s "$SYNCQ_REDIS_SOCK" config set maxmemory-policy allkeys-lru > /dev/null
+sleep 1.2; curl -s "$B/api/overview" > /dev/null; sleep 1.2; curl -s "$B/api/overview" > /dev/null
+check "eviction warning once" 1 "$(grep -c '"event":"monitor.redis_eviction_unsafe","maxmemory_policy":"allkeys-lru"' serve.log)"
+check "health degraded by eviction" degraded "$(curl -s "$B/api/health" | json 'd["status"] if d["status"] != "unhealthy" else [r["check"] for r in d["reasons"]]' | sed "s/.*redis_eviction.*/degraded/")"
+redis-cli -s "$SYNCQ_REDIS_SOCK" config set maxmemory-policy noeviction > /dev/null
+sleep 1.2; curl -s "$B/api/overview" > /dev/null
+check "eviction fixed logged" 1 "$(grep -c '"event":"monitor.redis_eviction_safe"' serve.log)"
+
 # --- SIGHUP reopens the log file
 mv serve.log serve.log.1
 kill -HUP "$SERVE_PID"
