@@ -66,6 +66,20 @@ check "watch ends with the task" 0 "$?"
 check "watch printed several frames" True "$(python3 -c "print($(grep -c '^syncq.sleep' w.txt) >= 3)")"
 contains "watch final frame" "^syncq\.sleep +${ID:0:8} \[#+\] 100% 8000/8000 SUCCESS$" w.txt
 
+# --- C40 end to end: --json frames of a real task never go down and end
+# at SUCCESS with current == total and the last message kept
+ID3=$("$S" task create syncq.sleep --queue mq -k '{"seconds": 2, "tick_ms": 100}')
+timeout 30 "$S" monitor progress --watch --json --task "$ID3" --interval 0.1 > c40.jsonl
+check "c40 watch exit" 0 "$?"
+check "c40 frames" True "$(python3 - c40.jsonl <<'PY'
+import json, sys
+cur = [t.get("progress", {}).get("current", 0) if isinstance(t.get("progress"), dict) else 0
+       for f in map(json.loads, open(sys.argv[1])) for t in f["tasks"]]
+print(len(cur) >= 5 and all(a <= b for a, b in zip(cur, cur[1:])))
+PY
+)"
+check "c40 final" "SUCCESS 2000 2000 sleeping" "$(tail -1 c40.jsonl | json '" ".join(str(x) for x in [d["tasks"][0]["state"], d["tasks"][0]["progress"]["current"], d["tasks"][0]["progress"]["total"], d["tasks"][0]["progress"]["message"]])')"
+
 # --- a batch, followed with --batch --watch
 printf '[1,2,3,4,5,6]' > items.json
 BID=$("$S" batch create syncq.noop --items-file items.json --batch-size 2 --queue mq)
