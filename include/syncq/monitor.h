@@ -6,10 +6,12 @@
  * /metrics, alert states, and progress callbacks for chosen tasks (the
  * seed's progress_monitor.add_progress_callback).
  *
- * Everything here only reads Redis (cancel/retry go through client.h).
- * A collection is two pipelined round trips whatever the number of
- * queues and workers (docs/monitor.md has the command count). Nothing
- * here can slow a worker down or block a task.
+ * Everything here reads Redis (cancel/retry go through client.h); the
+ * only write is a per-minute sample of every queue's depth
+ * ({ns}:depth:<minute>, 30 min TTL) that tells whether a queue grows.
+ * A collection is two pipelined read round trips and one write, whatever
+ * the number of queues and workers (docs/monitor.md has the command
+ * count). Nothing here can slow a worker down or block a task.
  *
  * JSON shapes (snapshot, health, alerts) are documented field by field
  * in docs/monitor.md; they are the same objects the HTTP API returns.
