@@ -36,7 +36,7 @@
 #define WAVES_MAX 16         /* batch waves per poll */
 #define TICK_CALL_MAX 256    /* entries per schedule_tick.lua call */
 #define JUMP_TOLERANCE_MS 1500
-#define JUMP_WINDOW_MS 10000 /* plans after a forward jump use JUMPED */
+#define JUMP_MEMORY_MS 600000 /* how long a forward jump is remembered */
 
 /* One schedule_tick.lua entry and what to log about it. */
 struct tick_entry {
@@ -65,14 +65,14 @@ struct beat {
     int64_t last_renew_mono; /* when the last renew/acquire was sent */
     int64_t started_ms;
     struct sq_jump jump;
-    int64_t jumped_until_mono;
+    int64_t jump_wall_ms;    /* wall time a forward jump landed on, -1 */
+    int64_t jump_mono;       /* when it was seen */
     int64_t fired, missed, dups;
     char holder[224];
     /* the current batch of tick entries */
     struct tick_entry *ents;
     size_t nents, capents;
     int64_t now_ms;          /* Redis time of the current poll */
-    unsigned plan_flags;
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -167,7 +167,7 @@ plan_one(void *ud, const char *name, redisReply *r)
         sq_schedule_cleanup(&s);
         return;
     }
-    if (sq_schedule_plan(&s, b->now_ms, b->plan_flags, &p, &err) !=
+    if (sq_schedule_plan(&s, b->now_ms, b->jump_wall_ms, &p, &err) !=
         SYNCQ_OK) {
         SQ_ERROR("beat.plan_failed", "schedule=%s err=\"%s\"", name,
                  err.msg);
@@ -203,7 +203,7 @@ plan_one(void *ud, const char *name, redisReply *r)
                 name, sq_missed_name(s.missed), t, (long long)p.skipped,
                 p.skipped_more ? "+" : "", p.nfire,
                 (long long)(b->now_ms - s.next_ms),
-                (b->plan_flags & SQ_PLAN_JUMPED) != 0);
+                b->jump_wall_ms >= 0 && s.next_ms <= b->jump_wall_ms);
     }
     if (p.skipped > 0 || p.nfire == 0) {
         struct tick_entry *e = entry_new(b);
@@ -565,12 +565,18 @@ turn(struct beat *b)
         SQ_WARN("beat.clock_jump", "jump_ms=%lld leader=%s",
                 (long long)jump, b->leader ? "true" : "false");
         if (jump > 0) {
-            b->jumped_until_mono = mono + JUMP_WINDOW_MS;
-        } else if (b->leader) {
-            after_backward_jump(b, jump);
+            b->jump_wall_ms = pr.now;
+            b->jump_mono = mono;
+        } else {
+            b->jump_wall_ms = -1; /* the clock is back below it */
+            if (b->leader) {
+                after_backward_jump(b, jump);
+            }
         }
     }
-    b->plan_flags = mono < b->jumped_until_mono ? SQ_PLAN_JUMPED : 0;
+    if (b->jump_wall_ms >= 0 && mono - b->jump_mono > JUMP_MEMORY_MS) {
+        b->jump_wall_ms = -1;
+    }
     if (pr.promoted > 0 || pr.requeued > 0 || pr.dispatched > 0) {
         SQ_DEBUG("beat.housekeeping", "promoted=%lld requeued=%lld "
                  "chunks_dispatched=%lld", (long long)pr.promoted,
@@ -616,6 +622,7 @@ syncq_beat_run(const char *url, const syncq_config *cfg,
     int rc;
 
     memset(&b, 0, sizeof b);
+    b.jump_wall_ms = -1;
     b.stop = stop != NULL ? stop : &never;
     b.reopen = opts != NULL ? opts->reopen_logs : NULL;
     rc = syncq_client_open(url, cfg, &b.c, err);

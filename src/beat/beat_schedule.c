@@ -490,8 +490,8 @@ sq_plan_cleanup(struct sq_plan *p)
 }
 
 int
-sq_schedule_plan(const struct sq_schedule *s, int64_t now_ms, unsigned flags,
-                 struct sq_plan *p, syncq_error *err)
+sq_schedule_plan(const struct sq_schedule *s, int64_t now_ms,
+                 int64_t jump_wall_ms, struct sq_plan *p, syncq_error *err)
 {
     int64_t cut = now_ms - s->grace_ms;
     int64_t keep, first, x;
@@ -506,8 +506,14 @@ sq_schedule_plan(const struct sq_schedule *s, int64_t now_ms, unsigned flags,
     keep = s->missed == SYNCQ_MISSED_SKIP       ? 0
            : s->missed == SYNCQ_MISSED_RUN_ONCE ? 1
                                                 : s->cap;
-    if ((flags & SQ_PLAN_JUMPED) && keep > 1) {
-        keep = 1;
+    if (jump_wall_ms >= 0 && s->next_ms <= jump_wall_ms) {
+        /* jumped over, not lived through */
+        if (keep > 1) {
+            keep = 1;
+        }
+        if (cut <= jump_wall_ms) {
+            cut = jump_wall_ms + 1;
+        }
     }
     first = s->next_ms;
     if (s->next_ms < cut) {

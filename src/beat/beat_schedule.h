@@ -112,16 +112,18 @@ struct sq_plan {
     bool late;         /* some due tick was past its grace period */
 };
 
-#define SQ_PLAN_JUMPED 1u /* the wall clock jumped forward: at most one
-                             run for the missed span whatever the policy */
-
 /* Plan schedule `s` (compiled, with its kept next_ms) at `now_ms`:
  * due ticks within the grace period fire; older ones follow the missed
  * policy (skip: none, run_once: the latest, catch_up: the latest `cap`);
  * the next run becomes the first tick after now.
+ * `jump_wall_ms` >= 0: the wall clock jumped forward to that time (the
+ * beat saw it); due ticks at or before it were jumped over, not lived
+ * through, so they count as missed whatever their lateness and give at
+ * most one run whatever the policy (C20). -1: no jump.
  * Errors: SYNCQ_ENOMEM. */
 int sq_schedule_plan(const struct sq_schedule *s, int64_t now_ms,
-                     unsigned flags, struct sq_plan *p, syncq_error *err);
+                     int64_t jump_wall_ms, struct sq_plan *p,
+                     syncq_error *err);
 void sq_plan_cleanup(struct sq_plan *p);
 
 /* After the wall clock went back by -jump_ms (jump_ms < 0) at `now_ms`:
