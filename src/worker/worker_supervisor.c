@@ -115,7 +115,15 @@ connect_broker(struct sq_sup *s, syncq_error *err)
     bool logged = false;
 
     for (;;) {
-        int rc = syncq_client_open(NULL, s->o->cfg, &s->bc, err);
+        int saved = sq_log_level;
+        int rc;
+        if (logged) {
+            /* each attempt is a new client that would log broker.down
+             * again: one line per outage is enough (DESIGN contract 10) */
+            sq_log_level = SYNCQ_LOG_ERROR - 1;
+        }
+        rc = syncq_client_open(NULL, s->o->cfg, &s->bc, err);
+        sq_log_level = saved;
         if (rc == SYNCQ_OK) {
             if (logged) {
                 SQ_WARN("broker.up", "url=%s", syncq_client_url(s->bc));
@@ -126,9 +134,9 @@ connect_broker(struct sq_sup *s, syncq_error *err)
             return rc; /* bad URL, password, config: no point waiting */
         }
         if (!logged) {
-            char q[300];
-            SQ_ERROR("broker.down", "err=%s retrying=1",
-                     sq_log_quote(err->msg, q, sizeof q));
+            SQ_WARN("worker.waiting_for_broker", "retry_max_ms=%lld",
+                    (long long)syncq_config_ms(s->o->cfg,
+                                               "SYNCQ_RECONNECT_MAX_DELAY"));
             logged = true;
         }
         for (int64_t waited = 0; waited < delay; waited += 50) {

@@ -253,6 +253,40 @@ c30_long_outage_then_work_and_cancel(void **state)
     setenv("SYNCQ_RECONNECT_MAX_DELAY", "500ms", 1);
 }
 
+/* A worker started while Redis is down waits (logging it once) and
+ * serves as soon as Redis comes. */
+static void
+worker_started_before_redis(void **state)
+{
+    char ids[1][SYNCQ_ID_SIZE];
+    char path[600];
+    char *log;
+    int pid, n = 0;
+
+    (void)state;
+    assert_int_equal(sqt_redisctl("stop"), 0);
+    pid = wk_start("it-early", "-c 1");
+    wk_sleep_ms(2500);
+    assert_true(wk_alive(pid));
+    assert_int_equal(sqt_redisctl("start"), 0);
+    wk_wait_ready("it-early");
+    create_n(1, "{\"seconds\":0}", ids);
+    for (int i = 0; i < 100 && strcmp(raw_state(ids[0]), "SUCCESS") != 0;
+         i++) {
+        wk_sleep_ms(50);
+    }
+    assert_string_equal(raw_state(ids[0]), "SUCCESS");
+    assert_int_equal(wk_stop(pid, 10000), 0);
+    snprintf(path, sizeof path, "%s/worker-it-early.log", sqt_tmpdir());
+    log = sqt_read_file(path, NULL);
+    for (char *p = strstr(log, "event=broker.down"); p != NULL;
+         p = strstr(p + 1, "event=broker.down")) {
+        n++;
+    }
+    assert_int_equal(n, 1); /* once per outage, not per attempt */
+    free(log);
+}
+
 int
 main(void)
 {
@@ -265,6 +299,8 @@ main(void)
             outcome_during_outage_is_reported_later, setup, teardown),
         cmocka_unit_test_setup_teardown(c30_long_outage_then_work_and_cancel,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(worker_started_before_redis, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
