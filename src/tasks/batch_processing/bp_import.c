@@ -233,6 +233,30 @@ commit_batch(struct import *im, syncq_error *err)
     return SYNCQ_OK;
 }
 
+/* The current CSV record as text for an error excerpt (fields joined
+ * with ','; cut at 200 bytes by add_bad). */
+static const char *
+csv_excerpt(const struct bp_reader *r, char *buf, size_t cap, size_t *len)
+{
+    size_t n = 0;
+
+    for (int i = 0; i < r->nfields && n + 1 < cap; i++) {
+        size_t k = r->flen[i] < cap - n - 1 ? r->flen[i] : cap - n - 1;
+        if (i > 0) {
+            buf[n++] = ',';
+            if (n + 1 >= cap) {
+                break;
+            }
+            k = k < cap - n - 1 ? k : cap - n - 1;
+        }
+        memcpy(buf + n, bp_field(r, i), k);
+        n += k;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
 /* Canonicalise a parsed record into the batch, or record it as bad. */
 static int
 take_record(struct import *im, json_t *rec, int64_t line, int64_t rows,
@@ -346,9 +370,11 @@ csv_step(struct import *im, bool *eof, bool *boundary, syncq_error *err)
         return rc;
     }
     if (bp_csv_offer_id(&im->rd, &im->map, &id, &rerr) != SYNCQ_OK) {
+        char ex[256];
+        size_t exlen;
+        csv_excerpt(&im->rd, ex, sizeof ex, &exlen);
         im->batch_rows_bad++;
-        return add_bad(im, im->rd.rec_line, rerr.msg, im->rd.rec,
-                       im->rd.rec_len, err);
+        return add_bad(im, im->rd.rec_line, rerr.msg, ex, exlen, err);
     }
     if (im->group != NULL && id != im->group_id) {
         rc = close_group(im, err);
@@ -377,9 +403,13 @@ csv_step(struct import *im, bool *eof, bool *boundary, syncq_error *err)
             im->next_offset = bp_reader_tell(&im->rd);
             im->next_line = im->rd.line;
         }
-        im->batch_rows_bad++;
-        return add_bad(im, im->rd.rec_line, rerr.msg, im->rd.rec,
-                       im->rd.rec_len, err);
+        {
+            char ex[256];
+            size_t exlen;
+            csv_excerpt(&im->rd, ex, sizeof ex, &exlen);
+            im->batch_rows_bad++;
+            return add_bad(im, im->rd.rec_line, rerr.msg, ex, exlen, err);
+        }
     }
     im->group_rows++;
     return SYNCQ_OK;
