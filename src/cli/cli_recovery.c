@@ -674,7 +674,7 @@ print_policy_row(const char *cls, const syncq_retry_policy *p)
 
     nj.jitter = false;
     sched[0] = '\0';
-    for (int i = 0; p->retryable && i < p->max_retries && i < 5; i++) {
+    for (int i = 0; i < p->max_retries && i < 5; i++) {
         char d[32];
         int w = snprintf(sched + n, sizeof sched - n, "%s%s", i ? " " : "",
                          sq_duration_format(syncq_retry_backoff_ms(&nj, i), d,
@@ -684,15 +684,19 @@ print_policy_row(const char *cls, const syncq_retry_policy *p)
         }
         n += (size_t)w;
     }
-    if (p->retryable && p->max_retries > 5 && n + 4 < sizeof sched) {
+    if (p->max_retries > 5 && n + 4 < sizeof sched) {
         snprintf(sched + n, sizeof sched - n, " ...");
     }
-    printf("%-15s %-5s %8s %6g %8s %7d %-6s %-4s %s\n", cls,
-           p->retryable ? "yes" : "no",
+    if (!p->retryable) {
+        /* the backoff fields do not apply: the first failure is final */
+        printf("%-15s %-5s %8s %6s %8s %7s %-6s %-4s %s\n", cls, "no", "-",
+               "-", "-", "-", "-", p->dead_letter ? "yes" : "no", "-");
+        return;
+    }
+    printf("%-15s %-5s %8s %6g %8s %7d %-6s %-4s %s\n", cls, "yes",
            sq_duration_format(p->base_ms, b, sizeof b), p->factor,
            sq_duration_format(p->max_ms, m, sizeof m), p->max_retries,
-           p->jitter ? "full" : "off", p->dead_letter ? "yes" : "no",
-           p->retryable ? sched : "-");
+           p->jitter ? "full" : "off", p->dead_letter ? "yes" : "no", sched);
 }
 
 int cli_recovery_policy(struct cli *cli);
