@@ -154,8 +154,21 @@ plan_one(void *ud, const char *name, redisReply *r)
     char gen[24];
     int64_t expect;
 
+    if (r->type != REDIS_REPLY_ARRAY) {
+        /* not a hash: the tick script drops it from the index */
+        mark_invalid(b, name, 0, r->str ? r->str : "not a schedule");
+        return;
+    }
     if (r->elements == 0) {
-        return; /* removed meanwhile; the tick script drops the index */
+        /* no record (removed meanwhile, or an orphan index entry): the
+         * tick script drops the index entry */
+        struct tick_entry *e = entry_new(b);
+        if (e != NULL) {
+            snprintf(e->name, sizeof e->name, "%s", name);
+            snprintf(e->gen, sizeof e->gen, "*");
+            e->action = "error";
+        }
+        return;
     }
     sq_schedule_init(&s);
     if (sq_schedule_from_hash(&s, name, r->element, r->elements, &err) !=
@@ -364,7 +377,7 @@ rebase_one(void *ud, const char *name, redisReply *r)
     struct sq_schedule s;
     int64_t nn, anchor;
 
-    if (r->elements == 0) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
         return;
     }
     sq_schedule_init(&s);

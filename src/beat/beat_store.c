@@ -553,11 +553,9 @@ sq_sched_fetch_many(syncq_client *c, const char *const *names, size_t n,
         for (size_t i = lo; i < hi && rc == SYNCQ_OK; i++) {
             redisReply *r = NULL;
             rc = sq_client_read_reply(c, &r, err);
-            if (rc == SYNCQ_OK && r->type != REDIS_REPLY_ARRAY) {
-                rc = sq_fail(err, SYNCQ_EPROTO, "HGETALL: unexpected "
-                             "reply");
-            }
             if (rc == SYNCQ_OK) {
+                /* an error reply (WRONGTYPE: not a hash) is the callback's
+                 * to judge; it must not hide the other schedules */
                 fn(ud, names[i], r);
             }
             if (r != NULL) {
@@ -583,8 +581,8 @@ list_one(void *ud, const char *name, redisReply *r)
     struct sq_schedule s;
     syncq_error e;
 
-    if (r->elements == 0) {
-        return; /* removed meanwhile */
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        return; /* removed meanwhile, or not a schedule at all */
     }
     sq_schedule_init(&s);
     if (sq_schedule_from_hash(&s, name, r->element, r->elements, &e) !=

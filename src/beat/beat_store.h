@@ -55,8 +55,9 @@ int sq_sched_add(syncq_client *c, const syncq_schedule_config *cfg,
 int sq_sched_names(syncq_client *c, json_t **out, syncq_error *err);
 
 /* HGETALL of many schedules, pipelined. For each name (in order) calls
- * fn(ud, name, reply) with the array reply (empty when missing), which is
- * lent for the call. Errors: SYNCQ_ECONN. */
+ * fn(ud, name, reply) with its reply, lent for the call: an array (empty
+ * when missing) or an error reply (the key is not a hash).
+ * Errors: SYNCQ_ECONN. */
 int sq_sched_fetch_many(syncq_client *c, const char *const *names, size_t n,
                         void (*fn)(void *ud, const char *name,
                                    redisReply *r),

@@ -178,7 +178,8 @@ cli_beat(struct cli *cli)
         unlink(pidfile);
     }
     if (rc != SYNCQ_OK) {
-        return cli_error(cli, &err, true);
+        /* a bad schedule file or option value: the run failed (1) */
+        return cli_error(cli, &err, false);
     }
     return CLI_OK;
 }

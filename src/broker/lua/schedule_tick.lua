@@ -30,6 +30,7 @@
 --   status: "fired" | "dup" (the tick's key was taken; the id is the
 --   first task's) | "skipped" | "marked" | "stale" | "paused" | "gone"
 --   | "notleader" | "invalid" (run of a record without a task)
+--   | "badtype" (the key is not a hash: dropped from the index)
 
 local token = ARGV[2]
 local dedupe_ms = tonumber(ARGV[3]) or 120000
@@ -79,10 +80,18 @@ for _ = 1, n do
     local id, extra = ARGV[pos + 6], ARGV[pos + 7]
     pos = pos + 8
     local sk = P .. 'sched:' .. name
-    local h = redis.call('HMGET', sk, 'gen', 'next', 'enabled', 'task',
-                         'queue', 'pri', 'args', 'kwargs', 'expires', 'maxr')
+    local kt = redis.call('TYPE', sk)['ok']
+    local h = {}
+    if kt == 'hash' then
+        h = redis.call('HMGET', sk, 'gen', 'next', 'enabled', 'task',
+                       'queue', 'pri', 'args', 'kwargs', 'expires', 'maxr')
+    end
     local st, tid = 'gone', ''
-    if not h[1] and redis.call('EXISTS', sk) == 0 then
+    if kt ~= 'hash' and kt ~= 'none' then
+        -- someone else's key under our name: leave it, drop the index
+        if leader then redis.call('ZREM', P .. 'schedules', name) end
+        st = 'badtype'
+    elseif kt == 'none' then
         -- an index entry without its schedule: drop it (leader only)
         if leader then redis.call('ZREM', P .. 'schedules', name) end
         st = 'gone'
