@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,61 @@ free_port(void)
     }
     if (fd >= 0) {
         close(fd);
+    }
+    return port;
+}
+
+/* True if 127.0.0.1:port can be bound now. */
+static bool
+port_free(int port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool ok;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    if (fd >= 0) {
+        /* connections of the previous run may linger in TIME_WAIT; the
+         * server binds with SO_REUSEADDR too */
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    }
+    ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ok;
+}
+
+/* The fixture server's port, kept in var/fixture.port across runs: image
+ * URLs contain it, and a second run must see the same URLs (the same
+ * images, unchanged offers) to be incremental. */
+static int
+sticky_port(const char *var_abs)
+{
+    char path[PATH_MAX + 32];
+    FILE *f;
+    int port = 0;
+
+    snprintf(path, sizeof path, "%s/fixture.port", var_abs);
+    f = fopen(path, "r");
+    if (f != NULL) {
+        if (fscanf(f, "%d", &port) != 1 || port < 1024 || port > 65535 ||
+            !port_free(port)) {
+            port = 0;
+        }
+        fclose(f);
+    }
+    if (port == 0) {
+        port = free_port();
+        f = fopen(path, "w");
+        if (f != NULL) {
+            fprintf(f, "%d\n", port);
+            fclose(f);
+        }
     }
     return port;
 }
@@ -370,12 +426,15 @@ cli_demo(struct cli *cli)
     setenv("SYNCQ_BROKER_URL", st.broker, 1);
     {
         char fxlog[PATH_MAX + 32];
-        const char *args[] = {"fixture-server", "--listen", "127.0.0.1:0",
+        char fxlisten[64];
+        const char *args[] = {"fixture-server", "--listen", fxlisten,
                               "--products", products, "--seed", "1688",
                               "--faults", faults, "--json", NULL};
         if (strcmp(faults, "none") == 0) {
             args[7] = NULL;
         }
+        snprintf(fxlisten, sizeof fxlisten, "127.0.0.1:%d",
+                 sticky_port(var_abs));
         snprintf(fxlog, sizeof fxlog, "%s/fixture.log", st.log_dir);
         unlink(fxlog);
         if (cli_stack_add_service(&st, "fixture", args) == NULL) {
