@@ -183,10 +183,19 @@ cli_fixture_server(struct cli *cli)
                                         : cli_fail(cli, "%s", err.msg);
     }
     if (cli->json) {
+        /* leaf_ids: the categories to sync (used by `syncq demo`) */
+        const struct fx_catalog *cat = fx_server_catalog(srv);
         printf("{\"url\":\"%s\",\"port\":%d,\"products\":%zu,"
-               "\"categories\":%zu,\"seed\":%zu}\n",
+               "\"categories\":%zu,\"seed\":%zu,\"leaf_ids\":[",
                fx_server_url(srv), fx_server_port(srv), o.products,
                o.categories, seed);
+        for (size_t i = 0, n = 0; i < cat->ncats; i++) {
+            if (cat->cats[i].leaf) {
+                printf("%s%lld", n++ ? "," : "",
+                       (long long)cat->cats[i].id);
+            }
+        }
+        printf("]}\n");
     } else {
         printf("fixture-server: listening on %s (%zu products in %zu "
                "categories, seed %zu%s%s%s)\n",
