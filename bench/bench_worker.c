@@ -10,8 +10,10 @@
  *                              enqueue one syncq.stamp, read the wall
  *                              clock the task saw at its start; prints
  *                              p50/p90/p99/max of enqueue-to-start (ms)
- *   bench_worker rss           idle worker -c 2: VmRSS of the supervisor
- *                              and of each child after 2 s idle
+ *   bench_worker rss           idle worker -c 2: VmRSS, PSS (shared pages
+ *                              divided among their users) and anonymous
+ *                              memory of the supervisor and of each child
+ *                              after 2 s idle
  * Uses SYNCQ_BROKER_URL and SYNCQ_BIN (the syncq binary); prints one JSON
  * line. bench/worker.sh starts a private Redis on loopback TCP, repeats
  * the runs, takes medians and runs the same workload on Celery.
@@ -248,6 +250,36 @@ vmrss_kb(pid_t pid)
     return v;
 }
 
+/* A field of /proc/<pid>/smaps_rollup in KB (Pss, Private_Dirty, ...). */
+static long
+rollup_kb(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    size_t n = strlen(field);
+    FILE *f;
+    long v = -1;
+
+    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, field, n) == 0 && line[n] == ':') {
+            v = atol(line + n + 1);
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+static void
+print_mem(pid_t pid)
+{
+    printf("{\"rss_kb\":%ld,\"pss_kb\":%ld,\"anon_kb\":%ld}", vmrss_kb(pid),
+           rollup_kb(pid, "Pss"), rollup_kb(pid, "Anonymous"));
+}
+
 static int
 rss(syncq_client *c)
 {
@@ -259,8 +291,10 @@ rss(syncq_client *c)
     w = start_worker("2", "1", "rss");
     wait_ready(c);
     sq_sleep_ms(2000);
-    printf("{\"mode\":\"rss\",\"supervisor_kb\":%ld,\"children_kb\":[",
+    printf("{\"mode\":\"rss\",\"supervisor_kb\":%ld,\"supervisor\":",
            vmrss_kb(w));
+    print_mem(w);
+    printf(",\"children\":[");
     snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)w, (int)w);
     f = fopen(path, "r");
     if (f != NULL && fgets(buf, sizeof buf, f) != NULL) {
@@ -272,7 +306,8 @@ rss(syncq_client *c)
             if (end == p) {
                 break;
             }
-            printf("%s%ld", first ? "" : ",", vmrss_kb((pid_t)pid));
+            printf("%s", first ? "" : ",");
+            print_mem((pid_t)pid);
             first = 0;
             p = end;
         }
