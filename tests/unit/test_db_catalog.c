@@ -156,6 +156,33 @@ canonical_coerces_1688_types(void **state)
     json_decref(c);
 }
 
+/* Found by fuzz_csv: a repeated role+ord before other images was freed
+ * and then compared again (use after free). */
+static void
+canonical_drops_repeated_image_slots(void **state)
+{
+    syncq_error err;
+    int skipped = 0;
+    int rc;
+    json_t *c = canon(
+        "{\"offer_id\": 4, \"images\": ["
+        "{\"url\": \"https://cbu01.alicdn.com/0.jpg\", \"ord\": 0},"
+        "{\"url\": \"https://cbu01.alicdn.com/1.jpg\", \"ord\": 1},"
+        "{\"url\": \"https://cbu01.alicdn.com/2.jpg\", \"ord\": 0},"
+        "{\"url\": \"https://cbu01.alicdn.com/3.jpg\", \"ord\": 0,"
+        " \"role\": \"sku\"}]}", &skipped, &err, &rc);
+
+    (void)state;
+    assert_int_equal(rc, SYNCQ_OK);
+    assert_int_equal(skipped, 1);
+    assert_int_equal(json_array_size(json_object_get(c, "images")), 3);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(c, "images"), 0),
+                            "url")),
+                        "https://cbu01.alicdn.com/0.jpg");
+    json_decref(c);
+}
+
 static void
 canonical_rejects_bad_records(void **state)
 {
@@ -344,6 +371,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(url_keys_normalise_1688_forms),
         cmocka_unit_test(canonical_coerces_1688_types),
+        cmocka_unit_test(canonical_drops_repeated_image_slots),
         cmocka_unit_test(canonical_rejects_bad_records),
         cmocka_unit_test(canonical_supplier_needs_an_identifier),
         cmocka_unit_test(content_hash_ignores_fetch_metadata),

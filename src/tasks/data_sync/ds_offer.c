@@ -106,12 +106,20 @@ canon_flat_list(json_t *out, const json_t *in, const char *key,
             return sq_fail(err, SYNCQ_EINVAL, "%s: not an object", where);
         }
         o = json_object();
-        if (o == NULL || json_array_append_new(list, o) != 0) {
+        if (o == NULL) {
             return oom(err);
         }
         rc = sq_ds_copy_fields(o, e, f, nf, where, err);
         if (rc != SYNCQ_OK) {
+            json_decref(o);
             return rc;
+        }
+        if (json_object_size(o) == 0) {
+            json_decref(o); /* an entry with nothing known carries nothing */
+            continue;
+        }
+        if (json_array_append_new(list, o) != 0) {
+            return oom(err);
         }
     }
     return SYNCQ_OK;
@@ -316,7 +324,8 @@ canon_images(json_t *out, const json_t *in, int *skipped, syncq_error *err)
     }
     qsort(tmp, n, sizeof *tmp, cmp_image);
     for (i = 0; i < n; i++) {
-        if (i > 0 && cmp_image(&tmp[i - 1], &tmp[i]) == 0) {
+        json_t *last = json_array_get(list, json_array_size(list) - 1);
+        if (last != NULL && cmp_image(&last, &tmp[i]) == 0) {
             json_decref(tmp[i]);
             if (skipped != NULL) {
                 (*skipped)++;
