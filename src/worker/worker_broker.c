@@ -277,6 +277,15 @@ take_leased(struct sq_sup *s, struct sq_leased *L, bool started)
                                : o->soft_time_limit_ms;
     }
     s->nheld++;
+    if (s->state != SQ_SUP_RUNNING) {
+        /* The round was sent before a shutdown began: hand it back now
+         * rather than let the lease lapse (which would count as lost). */
+        sq_sup_op_requeue(s, h, "shutdown");
+        s->tasks_requeued++;
+        s->nheld--;
+        sq_held_free(h);
+        return;
+    }
     if (h->def == NULL) {
         char msg[300];
         snprintf(msg, sizeof msg, "task %s is not registered in worker %s "

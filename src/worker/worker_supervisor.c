@@ -461,6 +461,16 @@ sq_worker_run(const struct sq_worker_opts *o, syncq_error *err)
         reap_all(s, 2000);
     }
     sq_pool_reap(s);
+    sq_sup_round_finish(s);
+    {
+        /* anything still waiting (a late lease reply) goes back too */
+        struct sq_held *h;
+        while ((h = sq_sup_pop_wait(s)) != NULL) {
+            sq_sup_op_requeue(s, h, "shutdown");
+            s->nheld--;
+            sq_held_free(h);
+        }
+    }
     sq_sup_flush_ops(s);
     if (s->nops > 0) {
         SQ_ERROR("worker.outcomes_unrecorded", "count=%zu err=\"Redis "
@@ -480,12 +490,6 @@ sq_worker_run(const struct sq_worker_opts *o, syncq_error *err)
         sq_free(s->raws[i].bytes);
     }
     sq_free(s->raws);
-    {
-        struct sq_held *h;
-        while ((h = sq_sup_pop_wait(s)) != NULL) {
-            sq_held_free(h);
-        }
-    }
     sq_pool_free(s);
     syncq_client_close(s->wake);
     syncq_client_close(s->bc);
