@@ -27,7 +27,8 @@ echo "$out" | grep -q '"via":"start_worker"' || fail "wrong result: $out"
 kill -TERM "$pid"
 for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 kill -0 "$pid" 2>/dev/null && fail "worker still running after SIGTERM"
-grep -q 'event=worker.stopped' "$SYNCQ_LOG_DIR/worker.log" || fail "no clean stop"
+grep -q "event=worker.stopped" "$SYNCQ_LOG_DIR/worker.log" \
+  || fail "no clean stop"
 
 # bad options: usage status from the script, the worker's own message
 set +e
