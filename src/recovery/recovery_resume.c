@@ -186,7 +186,7 @@ refusal(const char *status, const char *id, const char *state,
 /* Current state and worker of a task (for the pre-check and messages). */
 static int
 peek_state(syncq_client *c, const char *id, char state[16],
-           char worker[128], syncq_error *err)
+           char worker[128], bool *is_poison, syncq_error *err)
 {
     char key[256];
     redisReply *r = NULL;
@@ -195,12 +195,15 @@ peek_state(syncq_client *c, const char *id, char state[16],
     state[0] = '\0';
     worker[0] = '\0';
     sq_key(c, key, sizeof key, "t:%s", id);
-    rc = sq_client_cmd(c, &r, err, "HMGET %s state worker", key);
+    rc = sq_client_cmd(c, &r, err, "HMGET %s state worker name", key);
     if (rc != SYNCQ_OK) {
         return rc;
     }
     snprintf(state, 16, "%s", str_at(r, 0));
     snprintf(worker, 128, "%s", str_at(r, 1));
+    if (is_poison != NULL) {
+        *is_poison = strcmp(str_at(r, 2), "(poison)") == 0;
+    }
     freeReplyObject(r);
     return SYNCQ_OK;
 }
@@ -222,6 +225,7 @@ syncq_task_resume(syncq_client *c, const char *id, int strategy,
     char state[16], worker[128];
     int64_t seq = -1;
     redisReply *r = NULL;
+    bool poison = false, runs;
     int rc;
 
     if (out != NULL) {
@@ -243,17 +247,31 @@ syncq_task_resume(syncq_client *c, const char *id, int strategy,
     if (queue != NULL && syncq_queue_name_check(queue, err) != SYNCQ_OK) {
         return SYNCQ_EINVAL;
     }
-    /* Refuse early what the script would refuse, before the checkpoint
-     * check below quarantines anything of a task someone is running. */
-    rc = peek_state(c, id, state, worker, err);
+    /* Refuse early what the script would refuse (it checks again,
+     * atomically), before the checkpoint check below touches anything. */
+    rc = peek_state(c, id, state, worker, &poison, err);
     if (rc != SYNCQ_OK) {
         return rc;
     }
+    runs = strategy != SYNCQ_RESUME_SKIP && strategy != SYNCQ_RESUME_MANUAL;
     if (state[0] == '\0') {
         return refusal("unknown", id, state, worker, strategy, err);
     }
     if (is_running(state)) {
         return refusal("running", id, state, worker, strategy, err);
+    }
+    if (strcmp(state, "SUCCESS") == 0) {
+        return refusal("succeeded", id, state, worker, strategy, err);
+    }
+    if (strcmp(state, "SKIPPED") == 0) {
+        return refusal("skipped", id, state, worker, strategy, err);
+    }
+    if (runs && (strcmp(state, "PENDING") == 0 ||
+                 strcmp(state, "RETRY") == 0)) {
+        return refusal("waiting", id, state, worker, strategy, err);
+    }
+    if (runs && poison) {
+        return refusal("poison", id, state, worker, strategy, err);
     }
     if (strategy == SYNCQ_RESUME_AUTO || strategy == SYNCQ_RESUME_RESUME) {
         void *data = NULL;
@@ -504,7 +522,7 @@ syncq_dead_delete(syncq_client *c, const char *id, syncq_error *err)
     sq_args_cleanup(&a);
     if (rc == SYNCQ_OK && n == 0) {
         char state[16], worker[128];
-        rc = peek_state(c, id, state, worker, err);
+        rc = peek_state(c, id, state, worker, NULL, err);
         if (rc == SYNCQ_OK && state[0] == '\0') {
             rc = sq_fail(err, SYNCQ_ENOTFOUND, "no task %s (unknown id, or "
                          "its record expired)", id);
