@@ -52,6 +52,25 @@ rate_syntax(void **state)
 }
 
 static void
+slack_between_one_and_four_percent(void **state)
+{
+    static const struct {
+        struct sq_rate r;
+        int64_t slack;
+    } cases[] = {
+        {{20, 60000}, 600}, /* 1 % of a minute */
+        {{20, 4000}, 100},  /* raised to 100 ms */
+        {{20, 1000}, 40},   /* ... but at most 4 % */
+        {{5, 1500}, 60},    {{1, 86400000}, 864000}, {{1000000, 1}, 1},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(sq_rl_slack_ms(&cases[i].r), cases[i].slack);
+    }
+}
+
+static void
 local_spacing_and_refusal(void **state)
 {
     struct sq_rl_policy p = {{10, 1000}, 1, 0, 5000};
@@ -60,22 +79,22 @@ local_spacing_and_refusal(void **state)
     int64_t prev = -1;
 
     (void)state;
-    /* 10/s: slots 101 ms apart (100 ms + 1 %) */
+    /* 10/s: slots 104 ms apart (the period plus 40 ms of slack) */
     for (int i = 0; i < 5; i++) {
         assert_int_equal(
             sq_rl_acquire(NULL, "local-a", &p, "h", NULL, 10000, &a, &err),
             SYNCQ_OK);
         assert_int_equal(a.status, SQ_RL_OK);
         if (prev >= 0) {
-            assert_in_range(a.wait_ms - prev, 100, 103);
+            assert_in_range(a.wait_ms - prev, 103, 106);
         }
         prev = a.wait_ms;
     }
-    /* the next slot is ~500 ms away: refused at max_wait 100 */
+    /* the next slot is ~520 ms away: refused at max_wait 100 */
     assert_int_equal(
         sq_rl_acquire(NULL, "local-a", &p, "h", NULL, 100, &a, &err), SYNCQ_OK);
     assert_int_equal(a.status, SQ_RL_WAIT);
-    assert_in_range(a.wait_ms, 450, 520);
+    assert_in_range(a.wait_ms, 470, 540);
     /* another host is not affected */
     assert_int_equal(sq_rl_acquire(NULL, "local-b", &p, "h", NULL, 0, &a, &err),
                      SYNCQ_OK);
@@ -141,6 +160,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rate_syntax),
+        cmocka_unit_test(slack_between_one_and_four_percent),
         cmocka_unit_test(local_spacing_and_refusal),
         cmocka_unit_test(local_cap_and_cooldown),
     };

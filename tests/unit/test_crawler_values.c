@@ -153,6 +153,10 @@ image_urls_become_originals(void **state)
          "https://img.alicdn.com/imgextra/i1/x.jpg"},
         {"  http://127.0.0.1:8080/img/ibank/O1CN01q_!!5-0-cib.png  ",
          "http://127.0.0.1:8080/img/ibank/O1CN01q_!!5-0-cib.png"},
+        {"HTTPS://cbu01.alicdn.com/img/ibank/a.jpg",
+         "https://cbu01.alicdn.com/img/ibank/a.jpg"},
+        {"hTtp://127.0.0.1:1/img/ibank/b.jpg",
+         "http://127.0.0.1:1/img/ibank/b.jpg"},
         /* a size-like stem that is the original itself stays */
         {"https://x.com/a/120x120.jpg", "https://x.com/a/120x120.jpg"},
         {"https://x.com/a.jpg?x-oss-process=1",

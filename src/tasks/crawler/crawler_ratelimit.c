@@ -79,12 +79,24 @@ bad:
                    s != NULL ? s : "");
 }
 
-/* Spacing of grants in microseconds, SQ_RL_MARGIN wider than the rate. */
+int64_t
+sq_rl_slack_ms(const struct sq_rate *r)
+{
+    double period = (double)r->period_ms;
+    double slack = period * 0.01;
+    double cap = period * 0.04 < 100.0 ? period * 0.04 : 100.0;
+
+    return (int64_t)ceil(slack > cap ? slack : cap);
+}
+
+/* Spacing of grants in microseconds: the period plus its slack, shared
+ * by the limit's requests. */
 static int64_t
 interval_us(const struct sq_rate *r)
 {
-    double us = (double)r->period_ms * 1000.0 / (double)r->limit;
-    return (int64_t)ceil(us * (1.0 + SQ_RL_MARGIN));
+    double us =
+        (double)(r->period_ms + sq_rl_slack_ms(r)) * 1000.0 / (double)r->limit;
+    return (int64_t)ceil(us);
 }
 
 static int

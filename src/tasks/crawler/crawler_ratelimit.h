@@ -6,12 +6,14 @@
  * flight, and a host cool-down after a captcha page or a 429.
  *
  * Guarantee (C44): with burst 1, requests to one host are granted at
- * least period/limit apart in Redis time, so no window of one period
- * holds more than `limit` of them, whatever the number of workers. The
- * spacing is SQ_RL_MARGIN (1 %) wider than period/limit so that network
- * jitter between the grant and the request's arrival cannot squeeze
- * limit+1 requests into one window at the server; the limit is still
- * used to 99 %. With burst B a window may hold limit + B - 1.
+ * least (period + slack)/limit apart in Redis time, so no window of one
+ * period holds more than `limit` grants, whatever the number of workers.
+ * The slack (sq_rl_slack_ms: 1 % of the period, raised to 100 ms but to
+ * no more than 4 % of it) absorbs the jitter between a grant and the
+ * request's arrival, so the server sees the same: limit+1 requests in
+ * one of its windows would need a request delayed by more than the
+ * slack. The limit is still used to 96 % or more. With burst B a window
+ * may hold limit + B - 1.
  */
 #ifndef SQ_CRAWLER_RATELIMIT_H
 #define SQ_CRAWLER_RATELIMIT_H
@@ -20,13 +22,14 @@
 #include <syncq/client.h>
 #include <syncq/error.h>
 
-#define SQ_RL_MARGIN 0.01
-
 /* A rate: `limit` requests per `period_ms`. */
 struct sq_rate {
     int64_t limit;
     int64_t period_ms;
 };
+
+/* The slack added to each period, in ms (see the guarantee above). */
+int64_t sq_rl_slack_ms(const struct sq_rate *r);
 
 /* Parse "20/s", "20/sec", "300/min", "1000/h", "20/10s", "5/1500ms"
  * (N per a duration of sq_duration_parse_ms). Errors: SYNCQ_EINVAL with

@@ -456,6 +456,10 @@ sq_1688_image_url(const char *url)
     memcpy(out, prefix, plen);
     memcpy(out + plen, s, n);
     out[plen + n] = '\0';
+    /* "HTTPS://x" is "https://x": one spelling per URL */
+    for (size_t i = 0; out[i] != '\0' && out[i] != ':'; i++) {
+        out[i] = (char)tolower((unsigned char)out[i]);
+    }
     /* Work on the path part only; keep a query string as it was. */
     qpos = strcspn(out, "?#");
     if (out[qpos] != '\0') {
