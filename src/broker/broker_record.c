@@ -134,6 +134,12 @@ static const struct {
     {"lease", "lease_token", K_STR},
     {"raw", "raw", K_STR},
     {"resume", "resume_strategy", K_STR},
+    {"resume_by", "resumed_by", K_STR},
+    {"resume_at", "resumed_at", K_TIME},
+    {"resume_seq", "resume_seq", K_INT},
+    {"rhist", "resume_history", K_JSON},
+    {"cp_seq", "checkpoint_seq", K_INT},
+    {"cp_at", "checkpoint_at", K_TIME},
 };
 
 json_t *

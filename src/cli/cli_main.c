@@ -350,21 +350,43 @@ main(int argc, char **argv)
         }
     }
     if (best == NULL) {
-        /* A group word alone ("syncq task"): list its commands. */
-        size_t wl = strlen(argv[1]);
+        /* A group alone ("syncq task", "syncq recovery dead"): list the
+         * commands under the longest group the words name. */
+        char group[128] = "";
         int shown = 0;
-        for (const struct cli_cmd *c = cli_commands; c->path != NULL; c++) {
-            if (strncmp(c->path, argv[1], wl) == 0 && c->path[wl] == ' ') {
-                if (!shown) {
-                    fprintf(stderr, "syncq: '%s' needs a subcommand:\n",
-                            argv[1]);
+        for (int w = 1; w < argc && argv[w][0] != '-'; w++) {
+            char cand[128];
+            size_t cl;
+            bool any = false;
+            snprintf(cand, sizeof cand, "%s%s%s", group, group[0] ? " " : "",
+                     argv[w]);
+            cl = strlen(cand);
+            for (const struct cli_cmd *c = cli_commands; c->path != NULL;
+                 c++) {
+                if (strncmp(c->path, cand, cl) == 0 && c->path[cl] == ' ') {
+                    any = true;
                 }
-                fprintf(stderr, "  syncq %-20s %s\n", c->path, c->summary);
-                shown = 1;
+            }
+            if (!any) {
+                break;
+            }
+            snprintf(group, sizeof group, "%s", cand);
+        }
+        if (group[0] != '\0') {
+            size_t gl = strlen(group);
+            fprintf(stderr, "syncq: '%s' needs a subcommand:\n", group);
+            for (const struct cli_cmd *c = cli_commands; c->path != NULL;
+                 c++) {
+                if (strncmp(c->path, group, gl) == 0 && c->path[gl] == ' ') {
+                    fprintf(stderr, "  syncq %-26s %s\n", c->path,
+                            c->summary);
+                    shown = 1;
+                }
             }
         }
         if (!shown) {
-            fprintf(stderr, "syncq: unknown command '%s'\nTry 'syncq --help'.\n",
+            fprintf(stderr, "syncq: unknown command '%s'\nTry 'syncq "
+                            "--help'.\n",
                     argv[1]);
         }
         return CLI_USAGE;

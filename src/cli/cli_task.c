@@ -6,6 +6,8 @@
 #include "core/sq_time.h"
 #include "core/sq_utf8.h"
 
+#include <syncq/recovery.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,9 @@ static const char create_usage[] =
     "      --time-limit S      hard time limit\n"
     "      --soft-time-limit S soft time limit\n"
     "      --id UUID           use this task id\n"
+    "      --retry-policy JSON per-call retry policy by error class, e.g.\n"
+    "                          '{\"network\":{\"max_retries\":10}}' (see "
+    "docs/recovery.md)\n"
     "      --json              print {\"id\":..., \"duplicate\":...}\n"
     "\n"
     "Task names: crawler.fetch_products, or the seed's "
@@ -72,11 +77,12 @@ cli_task_create(struct cli *cli)
         {"time-limit", required_argument, NULL, 7},
         {"soft-time-limit", required_argument, NULL, 8},
         {"id", required_argument, NULL, 9},
+        {"retry-policy", required_argument, NULL, 10},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
     syncq_task_options o;
-    const char *kw_arg = NULL, *args_arg = NULL;
-    char *kw = NULL, *args = NULL;
+    const char *kw_arg = NULL, *args_arg = NULL, *policy_arg = NULL;
+    char *kw = NULL, *args = NULL, *policy = NULL;
     char id[SYNCQ_ID_SIZE];
     syncq_client *c;
     syncq_error err;
@@ -162,6 +168,9 @@ cli_task_create(struct cli *cli)
         case 9:
             o.task_id = optarg;
             break;
+        case 10:
+            policy_arg = optarg;
+            break;
         default:
             return cli_bad_opt(cli, opt);
         }
@@ -191,16 +200,34 @@ cli_task_create(struct cli *cli)
         free(kw);
         return CLI_FAIL;
     }
+    if (policy_arg != NULL) {
+        policy = cli_json_arg(cli, "retry-policy", policy_arg);
+        if (policy == NULL) {
+            free(kw);
+            free(args);
+            return CLI_FAIL;
+        }
+        if (syncq_retry_policy_check(policy, strlen(policy), &err) !=
+            SYNCQ_OK) {
+            free(kw);
+            free(args);
+            free(policy);
+            return cli_usage(cli, "retry-policy: %s", err.msg);
+        }
+        o.retry_policy_json = policy;
+    }
     c = cli_client(cli);
     if (c == NULL) {
         free(kw);
         free(args);
+        free(policy);
         return CLI_FAIL;
     }
     rc = syncq_task_create(c, cli->argv[optind], args, kw, &o, id, &dup,
                            &err);
     free(kw);
     free(args);
+    free(policy);
     syncq_client_close(c);
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, true);
@@ -259,7 +286,12 @@ print_task(json_t *t)
         {"error", "error"},     {"errors", "errors"},
         {"batch_id", "batch"},  {"parent_id", "parent"},
         {"root_id", "root"},    {"unique_key", "unique"},
-        {"dead_reason", "dead_reason"}, {"revoke_requested", "revoke"},
+        {"dead_reason", "dead_reason"}, {"dead_at", "dead_at"},
+        {"revoke_requested", "revoke"}, {"revoked_by", "revoked_by"},
+        {"checkpoint_seq", "checkpoint"}, {"checkpoint_at", "checkpoint_at"},
+        {"resume_strategy", "resumed"}, {"resume_seq", "resume_seq"},
+        {"resumed_by", "resumed_by"}, {"resumed_at", "resumed_at"},
+        {"skipped_by", "skipped_by"}, {"skipped_at", "skipped_at"},
         {"result_expires_at", "expires_at"},
     };
 
