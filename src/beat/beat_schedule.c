@@ -196,7 +196,12 @@ sq_schedule_compile(struct sq_schedule *s, syncq_error *err)
     }
     rc = sq_tz_get(s->tz[0] ? s->tz : "UTC", &s->zone, err);
     if (rc != SYNCQ_OK) {
-        return rc;
+        /* an unknown zone is a bad definition like any other field */
+        sq_error_prefix(err, "time zone");
+        if (err != NULL) {
+            err->code = SYNCQ_EINVAL;
+        }
+        return rc == SYNCQ_ENOMEM ? rc : SYNCQ_EINVAL;
     }
     switch (s->type) {
     case SYNCQ_SCHEDULE_INTERVAL:

@@ -67,7 +67,7 @@ void sq_schedule_init(struct sq_schedule *s);
 void sq_schedule_cleanup(struct sq_schedule *s);
 
 /* Check every field and compile the cron expression and zone.
- * Errors: SYNCQ_EINVAL naming the field, SYNCQ_ENOTFOUND (zone),
+ * Errors: SYNCQ_EINVAL naming the field (an unknown zone too),
  *         SYNCQ_ENOMEM. */
 int sq_schedule_compile(struct sq_schedule *s, syncq_error *err);
 
@@ -85,7 +85,7 @@ struct sq_sched_defaults {
 /* Fill `s` (init'ed) from a public config, validating it, and compile
  * it. The anchor of an interval schedule without a start is now_ms
  * rounded up to a whole second.
- * Errors: SYNCQ_EINVAL naming the field, SYNCQ_ENOTFOUND (zone),
+ * Errors: SYNCQ_EINVAL naming the field (an unknown zone too),
  *         SYNCQ_ENOMEM. */
 int sq_schedule_from_config(struct sq_schedule *s,
                             const syncq_schedule_config *cfg,
