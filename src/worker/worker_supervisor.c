@@ -34,6 +34,7 @@ static int sig_fd = -1;
 static volatile sig_atomic_t got_term;  /* SIGTERM/SIGINT count */
 static volatile sig_atomic_t got_quit;
 static volatile sig_atomic_t got_hup;
+static volatile sig_atomic_t got_chld;  /* a child exited: reap */
 static volatile int stop_waiting;       /* for the startup connect loop */
 
 static void
@@ -67,6 +68,7 @@ static void
 on_chld(int sig)
 {
     (void)sig;
+    got_chld = 1;
     poke();
 }
 
@@ -276,7 +278,10 @@ loop(struct sq_sup *s)
             }
             SQ_INFO("worker.log_reopened", "pid=%d", (int)getpid());
         }
-        sq_pool_reap(s);
+        if (got_chld) {
+            got_chld = 0; /* cleared first: a later exit sets it again */
+            sq_pool_reap(s);
+        }
         sq_pool_check_timers(s, now);
         if (s->state == SQ_SUP_WARM && warm_progress(s, now)) {
             /* Everything ran down; hand in the last outcomes. */
