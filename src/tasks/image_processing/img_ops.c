@@ -40,39 +40,23 @@ failed_json(const char *url, int cls, const char *msg, long http_status)
     return o;
 }
 
+/* ---- deferred writes ---------------------------------------------------
+ * Every row write is an "op" (a JSON object). With env->pending set the
+ * ops are collected and sq_img_flush writes them in one transaction (one
+ * fsync for a whole task instead of one per row); otherwise each is
+ * written at once. Files are always committed before their op exists, so
+ * a row never names a missing file. */
+
 static int
-record_failure(struct sq_db *db, const char *key, const char *url, int cls,
-               const char *msg, syncq_error *err)
+apply_op(struct sq_db *db, const json_t *op, syncq_error *err)
 {
-    static const char sql[] =
+    static const char fail_sql[] =
         "INSERT INTO image (url_key, url, status, error_class, error, "
         "fetched_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url_key) DO "
         "UPDATE SET status = excluded.status, error_class = "
         "excluded.error_class, error = excluded.error, fetched_at = "
         "excluded.fetched_at";
-    struct sq_db_stmt *st;
-    char now[40];
-    int rc = sq_db_prepare(db, sql, &st, err);
-
-    if (rc != SYNCQ_OK) {
-        return rc;
-    }
-    sq_db_bind_text(st, 1, key);
-    sq_db_bind_text(st, 2, url);
-    sq_db_bind_text(st, 3, cls == SYNCQ_ERR_NOT_FOUND ? "gone" : "failed");
-    sq_db_bind_text(st, 4, syncq_error_class_name(cls));
-    sq_db_bind_text(st, 5, msg);
-    sq_db_bind_text(st, 6, sq_ds_now_iso(now, sizeof now));
-    rc = sq_db_step(st, err);
-    return rc < 0 ? rc : SYNCQ_OK;
-}
-
-static int
-record_success(struct sq_db *db, const char *key, const char *url,
-               const char *sha, const struct sq_img_info *info, int64_t bytes,
-               const char *rel, syncq_error *err)
-{
-    static const char sql[] =
+    static const char ok_sql[] =
         "INSERT INTO image (url_key, url, sha256, width, height, bytes, "
         "mime, local_path, status, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
         "?, 'downloaded', ?) ON CONFLICT (url_key) DO UPDATE SET "
@@ -81,24 +65,163 @@ record_success(struct sq_db *db, const char *key, const char *url,
         "mime = excluded.mime, local_path = excluded.local_path, "
         "status = 'downloaded', error_class = NULL, error = NULL, "
         "fetched_at = excluded.fetched_at";
+    static const char var_sql[] =
+        "INSERT INTO image_variant (sha256, kind, path, width, height, bytes,"
+        " format, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+        "(sha256, kind) DO UPDATE SET path = excluded.path, width = "
+        "excluded.width, height = excluded.height, bytes = excluded.bytes, "
+        "format = excluded.format, created_at = excluded.created_at";
+    const char *kind = json_string_value(json_object_get(op, "op"));
     struct sq_db_stmt *st;
     char now[40];
-    int rc = sq_db_prepare(db, sql, &st, err);
+    int rc;
 
-    if (rc != SYNCQ_OK) {
-        return rc;
+    sq_ds_now_iso(now, sizeof now);
+    if (strcmp(kind, "fail") == 0) {
+        rc = sq_db_prepare(db, fail_sql, &st, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        sq_db_bind_text(st, 1, sq_ds_get_str(op, "url_key"));
+        sq_db_bind_text(st, 2, sq_ds_get_str(op, "url"));
+        sq_db_bind_text(st, 3, sq_ds_get_str(op, "status"));
+        sq_db_bind_text(st, 4, sq_ds_get_str(op, "error_class"));
+        sq_db_bind_text(st, 5, sq_ds_get_str(op, "error"));
+        sq_db_bind_text(st, 6, now);
+    } else if (strcmp(kind, "ok") == 0) {
+        rc = sq_db_prepare(db, ok_sql, &st, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        sq_db_bind_text(st, 1, sq_ds_get_str(op, "url_key"));
+        sq_db_bind_text(st, 2, sq_ds_get_str(op, "url"));
+        sq_db_bind_text(st, 3, sq_ds_get_str(op, "sha256"));
+        sq_db_bind_i64(st, 4, json_integer_value(json_object_get(op,
+                                                                 "width")));
+        sq_db_bind_i64(st, 5, json_integer_value(json_object_get(op,
+                                                                 "height")));
+        sq_db_bind_i64(st, 6, json_integer_value(json_object_get(op,
+                                                                 "bytes")));
+        sq_db_bind_text(st, 7, sq_ds_get_str(op, "mime"));
+        sq_db_bind_text(st, 8, sq_ds_get_str(op, "path"));
+        sq_db_bind_text(st, 9, now);
+    } else {
+        rc = sq_db_prepare(db, var_sql, &st, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        sq_db_bind_text(st, 1, sq_ds_get_str(op, "sha256"));
+        sq_db_bind_text(st, 2, sq_ds_get_str(op, "kind"));
+        sq_db_bind_text(st, 3, sq_ds_get_str(op, "path"));
+        sq_db_bind_i64(st, 4, json_integer_value(json_object_get(op,
+                                                                 "width")));
+        sq_db_bind_i64(st, 5, json_integer_value(json_object_get(op,
+                                                                 "height")));
+        sq_db_bind_i64(st, 6, json_integer_value(json_object_get(op,
+                                                                 "bytes")));
+        sq_db_bind_text(st, 7, sq_ds_get_str(op, "format"));
+        sq_db_bind_text(st, 8, now);
     }
-    sq_db_bind_text(st, 1, key);
-    sq_db_bind_text(st, 2, url);
-    sq_db_bind_text(st, 3, sha);
-    sq_db_bind_i64(st, 4, info->width);
-    sq_db_bind_i64(st, 5, info->height);
-    sq_db_bind_i64(st, 6, bytes);
-    sq_db_bind_text(st, 7, sq_img_fmt_mime(info->fmt));
-    sq_db_bind_text(st, 8, rel);
-    sq_db_bind_text(st, 9, sq_ds_now_iso(now, sizeof now));
     rc = sq_db_step(st, err);
     return rc < 0 ? rc : SYNCQ_OK;
+}
+
+/* Apply `op` now or keep it for sq_img_flush. Steals `op`. */
+static int
+put_op(const struct sq_img_env *env, json_t *op, syncq_error *err)
+{
+    int rc;
+
+    if (op == NULL) {
+        return oom(err);
+    }
+    if (env->pending != NULL) {
+        return json_array_append_new(env->pending, op) == 0 ? SYNCQ_OK
+                                                            : oom(err);
+    }
+    rc = apply_op(env->db, op, err);
+    json_decref(op);
+    return rc;
+}
+
+static int
+flush_tx(struct sq_db *db, void *ud, syncq_error *err)
+{
+    size_t i;
+    json_t *op;
+    int rc = SYNCQ_OK;
+
+    json_array_foreach((json_t *)ud, i, op) {
+        rc = apply_op(db, op, err);
+        if (rc != SYNCQ_OK) {
+            break;
+        }
+    }
+    return rc;
+}
+
+int
+sq_img_flush(const struct sq_img_env *env, syncq_error *err)
+{
+    int rc;
+
+    if (env->pending == NULL || json_array_size(env->pending) == 0) {
+        return SYNCQ_OK;
+    }
+    rc = sq_db_with_tx(env->db, flush_tx, env->pending, err);
+    if (rc == SYNCQ_OK) {
+        json_array_clear(env->pending);
+    }
+    return rc;
+}
+
+/* A pending op of `kind` whose member `k1` equals `v1` (and `k2` equals
+ * `v2` when given), or NULL. */
+static json_t *
+find_pending(const struct sq_img_env *env, const char *kind, const char *k1,
+             const char *v1, const char *k2, const char *v2)
+{
+    size_t i;
+    json_t *op;
+
+    json_array_foreach(env->pending, i, op) {
+        const char *a = sq_ds_get_str(op, k1);
+        const char *b = k2 != NULL ? sq_ds_get_str(op, k2) : NULL;
+        if (strcmp(sq_ds_get_str(op, "op"), kind) == 0 && a != NULL &&
+            strcmp(a, v1) == 0 &&
+            (k2 == NULL || (b != NULL && strcmp(b, v2) == 0))) {
+            return op;
+        }
+    }
+    return NULL;
+}
+
+static int
+record_failure(const struct sq_img_env *env, const char *key,
+               const char *url, int cls, const char *msg, syncq_error *err)
+{
+    return put_op(env,
+                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "op", "fail",
+                            "url_key", key, "url", url, "status",
+                            cls == SYNCQ_ERR_NOT_FOUND ? "gone" : "failed",
+                            "error_class", syncq_error_class_name(cls),
+                            "error", msg),
+                  err);
+}
+
+static int
+record_success(const struct sq_img_env *env, const char *key,
+               const char *url, const char *sha,
+               const struct sq_img_info *info, int64_t bytes,
+               const char *rel, syncq_error *err)
+{
+    return put_op(env,
+                  json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:s, s:s}",
+                            "op", "ok", "url_key", key, "url", url, "sha256",
+                            sha, "width", info->width, "height",
+                            info->height, "bytes", (json_int_t)bytes, "mime",
+                            sq_img_fmt_mime(info->fmt), "path", rel),
+                  err);
 }
 
 /* The stored image of `key` if its file is still there. */
@@ -114,6 +237,20 @@ lookup_stored(const struct sq_img_env *env, const char *key, json_t **out,
     int rc;
 
     *out = NULL;
+    {
+        /* Stored earlier in this task, not yet flushed. */
+        json_t *op = find_pending(env, "ok", "url_key", key, NULL, NULL);
+        if (op != NULL) {
+            *out = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:O}", "status",
+                             "exists", "sha256", json_object_get(op, "sha256"),
+                             "path", json_object_get(op, "path"), "width",
+                             json_object_get(op, "width"), "height",
+                             json_object_get(op, "height"), "bytes",
+                             json_object_get(op, "bytes"), "mime",
+                             json_object_get(op, "mime"));
+            return *out != NULL ? SYNCQ_OK : oom(err);
+        }
+    }
     rc = sq_db_prepare(env->db, sql, &st, err);
     if (rc != SYNCQ_OK) {
         return rc;
@@ -192,7 +329,7 @@ sq_img_download_one(const struct sq_img_env *env, const char *url,
     }
     if (rc != SYNCQ_OK) {
         unlink(tmp);
-        rc = record_failure(env->db, key, url, fr.error_class, fr.error, err);
+        rc = record_failure(env, key, url, fr.error_class, fr.error, err);
         if (rc != SYNCQ_OK) {
             return rc;
         }
@@ -212,8 +349,8 @@ sq_img_download_one(const struct sq_img_env *env, const char *url,
             }
             return rc;
         }
-        rc = record_failure(env->db, key, url, SYNCQ_ERR_VALIDATION,
-                            lerr.msg, err);
+        rc = record_failure(env, key, url, SYNCQ_ERR_VALIDATION, lerr.msg,
+                            err);
         if (rc != SYNCQ_OK) {
             return rc;
         }
@@ -230,8 +367,7 @@ sq_img_download_one(const struct sq_img_env *env, const char *url,
         unlink(tmp);
         return rc;
     }
-    rc = record_success(env->db, key, url, fr.sha256, &info, fr.bytes, rel,
-                        err);
+    rc = record_success(env, key, url, fr.sha256, &info, fr.bytes, rel, err);
     if (rc != SYNCQ_OK) {
         return rc;
     }
@@ -549,33 +685,17 @@ sq_img_parse_sizes(const json_t *v, const char *fallback,
 /* ---- variants ---------------------------------------------------------- */
 
 static int
-upsert_variant(struct sq_db *db, const char *sha, const char *kind,
-               const char *rel, int w, int h, int64_t bytes,
+upsert_variant(const struct sq_img_env *env, const char *sha,
+               const char *kind, const char *rel, int w, int h, int64_t bytes,
                enum sq_img_fmt fmt, syncq_error *err)
 {
-    static const char sql[] =
-        "INSERT INTO image_variant (sha256, kind, path, width, height, bytes,"
-        " format, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
-        "(sha256, kind) DO UPDATE SET path = excluded.path, width = "
-        "excluded.width, height = excluded.height, bytes = excluded.bytes, "
-        "format = excluded.format, created_at = excluded.created_at";
-    struct sq_db_stmt *st;
-    char now[40];
-    int rc = sq_db_prepare(db, sql, &st, err);
-
-    if (rc != SYNCQ_OK) {
-        return rc;
-    }
-    sq_db_bind_text(st, 1, sha);
-    sq_db_bind_text(st, 2, kind);
-    sq_db_bind_text(st, 3, rel);
-    sq_db_bind_i64(st, 4, w);
-    sq_db_bind_i64(st, 5, h);
-    sq_db_bind_i64(st, 6, bytes);
-    sq_db_bind_text(st, 7, sq_img_fmt_ext(fmt));
-    sq_db_bind_text(st, 8, sq_ds_now_iso(now, sizeof now));
-    rc = sq_db_step(st, err);
-    return rc < 0 ? rc : SYNCQ_OK;
+    return put_op(env,
+                  json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:s}", "op",
+                            "variant", "sha256", sha, "kind", kind, "path",
+                            rel, "width", w, "height", h, "bytes",
+                            (json_int_t)bytes, "format",
+                            sq_img_fmt_ext(fmt)),
+                  err);
 }
 
 /* The variant row (sha, kind) whose file is on disk, as JSON, or NULL. */
@@ -591,6 +711,19 @@ existing_variant(const struct sq_img_env *env, const char *sha,
     int rc;
 
     *out = NULL;
+    {
+        json_t *op = find_pending(env, "variant", "sha256", sha, "kind",
+                                  kind);
+        if (op != NULL) {
+            *out = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O}", "sha256",
+                             sha, "kind", kind, "status", "exists", "path",
+                             json_object_get(op, "path"), "width",
+                             json_object_get(op, "width"), "height",
+                             json_object_get(op, "height"), "bytes",
+                             json_object_get(op, "bytes"));
+            return *out != NULL ? SYNCQ_OK : oom(err);
+        }
+    }
     rc = sq_db_prepare(env->db, sql, &st, err);
     if (rc != SYNCQ_OK) {
         return rc;
@@ -705,8 +838,8 @@ sq_img_variant(const struct sq_img_env *env, const struct sq_img_target *t,
         }
         *created = true;
     }
-    rc = upsert_variant(env->db, t->sha256, kname, rel, info.width,
-                        info.height, bytes, fmt, err);
+    rc = upsert_variant(env, t->sha256, kname, rel, info.width, info.height,
+                        bytes, fmt, err);
     if (rc != SYNCQ_OK) {
         return rc;
     }
@@ -795,7 +928,7 @@ sq_img_optimize(const struct sq_img_env *env, const struct sq_img_target *t,
         if (sq_img_header(kept ? src : dest, &info, &lerr) != SYNCQ_OK) {
             memset(&info, 0, sizeof info);
         }
-        rc = upsert_variant(env->db, t->sha256, kname, kept ? t->rel : rel,
+        rc = upsert_variant(env, t->sha256, kname, kept ? t->rel : rel,
                             info.width, info.height, b1,
                             kept ? src_fmt : fmt, err);
     }

@@ -24,7 +24,13 @@ struct sq_img_env {
     const char *media_dir;
     struct sq_img_fetch_opts fetch;
     int quality;               /* 1..100 */
+    json_t *pending;           /* NULL: write rows at once; else a JSON
+                                  array collecting them for sq_img_flush */
 };
+
+/* Write the rows collected in env->pending in one transaction (retried
+ * on lock conflicts) and empty it. Errors: SYNCQ_EDB. */
+int sq_img_flush(const struct sq_img_env *env, syncq_error *err);
 
 /* Download `url` unless an image with its URL key is already stored and
  * on disk; validate it, store it content-addressed and record it.

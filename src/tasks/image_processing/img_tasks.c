@@ -34,6 +34,35 @@ env_init(struct sq_img_env *env, syncq_ctx *ctx, struct sq_db *db)
     env->fetch.max_bytes = syncq_config_int(cfg, "SYNCQ_IMAGE_MAX_BYTES");
     env->fetch.user_agent = syncq_config_str(cfg, "SYNCQ_CRAWLER_USER_AGENT");
     env->quality = (int)syncq_config_int(cfg, "SYNCQ_IMAGE_QUALITY");
+    /* Rows are written once per task (sq_img_flush), not once per row:
+     * with NULL (no memory) they are simply written at once. */
+    env->pending = json_array();
+}
+
+typedef int (*impl_fn)(syncq_ctx *ctx, const struct sq_img_env *env);
+
+/* Open the database, run `impl`, then write the rows it collected. A
+ * failure to write them fails the task (class network: retried; the
+ * files are in place and the retry records them). */
+static int
+with_env(syncq_ctx *ctx, impl_fn impl)
+{
+    struct sq_img_env env;
+    struct sq_db *db = sq_task_db(ctx);
+    syncq_error err;
+    int rc;
+
+    if (db == NULL) {
+        return SYNCQ_EDB;
+    }
+    env_init(&env, ctx, db);
+    rc = impl(ctx, &env);
+    if (sq_img_flush(&env, &err) != SYNCQ_OK) {
+        rc = syncq_ctx_fail(ctx, SYNCQ_ERR_NETWORK, "cannot record the "
+                            "images in the database: %s", err.msg);
+    }
+    json_decref(env.pending);
+    return rc;
 }
 
 /* Common arguments of the thumbnail/resize/optimize tasks. */
@@ -192,7 +221,7 @@ needs_thumbs(struct sq_db *db, const char *sha)
 }
 
 static int
-task_download_images(syncq_ctx *ctx)
+download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
 {
     static const char *const allowed[] = {"product_id", "urls", "thumbnails",
                                           "sizes", "mode", NULL};
@@ -255,11 +284,8 @@ task_download_images(syncq_ctx *ctx)
     if (rc != SYNCQ_OK) {
         return sq_task_fail_err(ctx, &err, "download_images");
     }
-    db = sq_task_db(ctx);
-    if (db == NULL) {
-        return SYNCQ_EDB;
-    }
-    env_init(&env, ctx, db);
+    db = shared->db;
+    env = *shared;
     sq_task_progress_init(&p, ctx);
     /* Half downloads of killed workers: gone after an hour. */
     sq_img_sweep_tmp(env.media_dir, 3600);
@@ -320,6 +346,12 @@ task_download_images(syncq_ctx *ctx)
                     "thumbnails_task");
     if (res == NULL) {
         rc = sq_fail(&err, SYNCQ_ENOMEM, "out of memory");
+        goto fail;
+    }
+    /* Rows first: the thumbnails task (or the inline step) finds the
+     * images in the database by content. */
+    rc = sq_img_flush(&env, &err);
+    if (rc != SYNCQ_OK) {
         goto fail;
     }
     if (json_array_size(fresh) > 0 && !inline_thumbs) {
@@ -418,7 +450,7 @@ targets_for(syncq_ctx *ctx, struct sq_db *db, struct sq_img_target **t,
 }
 
 static int
-task_generate_thumbnails(syncq_ctx *ctx)
+generate_thumbnails_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
 {
     static const char *const allowed[] = {"sha256", "image_ids",
                                           "product_id", "sizes", "mode",
@@ -452,11 +484,8 @@ task_generate_thumbnails(syncq_ctx *ctx)
     if (rc != SYNCQ_OK) {
         return sq_task_fail_err(ctx, &err, "generate_thumbnails");
     }
-    db = sq_task_db(ctx);
-    if (db == NULL) {
-        return SYNCQ_EDB;
-    }
-    env_init(&env, ctx, db);
+    db = shared->db;
+    env = *shared;
     rc = read_quality_format(ctx, &env, &want, &err);
     missing = json_array();
     res = json_object();
@@ -487,7 +516,7 @@ task_generate_thumbnails(syncq_ctx *ctx)
 }
 
 static int
-task_resize_images(syncq_ctx *ctx)
+resize_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
 {
     static const char *const allowed[] = {"sha256", "image_ids",
                                           "product_id", "width", "height",
@@ -516,11 +545,8 @@ task_resize_images(syncq_ctx *ctx)
     if (rc != SYNCQ_OK) {
         return sq_task_fail_err(ctx, &err, "resize_images");
     }
-    db = sq_task_db(ctx);
-    if (db == NULL) {
-        return SYNCQ_EDB;
-    }
-    env_init(&env, ctx, db);
+    db = shared->db;
+    env = *shared;
     rc = read_quality_format(ctx, &env, &want, &err);
     list = json_array();
     missing = json_array();
@@ -566,7 +592,7 @@ task_resize_images(syncq_ctx *ctx)
 }
 
 static int
-task_optimize_images(syncq_ctx *ctx)
+optimize_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
 {
     static const char *const allowed[] = {"sha256", "image_ids",
                                           "product_id", "format", "quality",
@@ -588,11 +614,8 @@ task_optimize_images(syncq_ctx *ctx)
     if (rc != SYNCQ_OK) {
         return sq_task_fail_err(ctx, &err, "optimize_images");
     }
-    db = sq_task_db(ctx);
-    if (db == NULL) {
-        return SYNCQ_EDB;
-    }
-    env_init(&env, ctx, db);
+    db = shared->db;
+    env = *shared;
     rc = read_quality_format(ctx, &env, &want, &err);
     list = json_array();
     missing = json_array();
@@ -626,6 +649,30 @@ task_optimize_images(syncq_ctx *ctx)
                        (json_int_t)before, "bytes_after", (json_int_t)after,
                        "bytes_saved", (json_int_t)(before - after),
                        "optimized", list, "missing", missing));
+}
+
+static int
+task_download_images(syncq_ctx *ctx)
+{
+    return with_env(ctx, download_images_impl);
+}
+
+static int
+task_generate_thumbnails(syncq_ctx *ctx)
+{
+    return with_env(ctx, generate_thumbnails_impl);
+}
+
+static int
+task_resize_images(syncq_ctx *ctx)
+{
+    return with_env(ctx, resize_images_impl);
+}
+
+static int
+task_optimize_images(syncq_ctx *ctx)
+{
+    return with_env(ctx, optimize_images_impl);
 }
 
 int
