@@ -23,6 +23,8 @@
 
 /* Settle ops per script call (keeps one call's Lua run short). */
 #define OPS_PER_CALL 512
+/* How long an outcome may wait for others to share its round trip. */
+#define COALESCE_US 300
 
 void
 sq_held_free(struct sq_held *h)
@@ -53,6 +55,9 @@ new_op(struct sq_sup *s, enum sq_settle_kind kind, const struct sq_held *h)
         }
         s->ops = n;
         s->capops = cap;
+    }
+    if (s->nops == 0) {
+        s->first_op_us = sq_mono_us();
     }
     op = &s->ops[s->nops++];
     memset(op, 0, sizeof *op);
@@ -526,8 +531,24 @@ sq_sup_broker_round(struct sq_sup *s, int64_t now)
                  (s->need_lease || n > 0) && !(s->settle_only && n > 0);
     int start_now = 0;
 
+    s->defer_until_us = 0;
     if (s->round.active || (n == 0 && !lease)) {
         return;
+    }
+    if (n > 0 && s->state == SQ_SUP_RUNNING && s->nwait == 0 &&
+        n < OPS_PER_CALL) {
+        /* Other children are about to finish too (short tasks under
+         * load): wait a moment so their outcomes and their next leases
+         * share this round trip. An idle worker (nobody else busy) never
+         * waits, so start latency at low load is unchanged. */
+        int busy = 0;
+        for (int i = 0; i < s->nch; i++) {
+            busy += s->ch[i].state == SQ_CH_BUSY;
+        }
+        if (busy > 0 && sq_mono_us() - s->first_op_us < COALESCE_US) {
+            s->defer_until_us = s->first_op_us + COALESCE_US;
+            return;
+        }
     }
     if (now < s->broker_retry_at || !sq_sup_broker_ok(s)) {
         return;

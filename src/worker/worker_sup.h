@@ -129,6 +129,8 @@ struct sq_sup {
     bool broker_up;
     int64_t broker_retry_at;    /* after a non-connection error */
     bool settle_only;           /* a fused call was refused: split it */
+    int64_t first_op_us;        /* monotonic us when `ops` became non-empty */
+    int64_t defer_until_us;     /* round held back to batch, or 0 */
     struct {
         bool active;            /* replies still to read */
         int pending;            /* how many */

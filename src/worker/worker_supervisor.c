@@ -257,7 +257,7 @@ loop(struct sq_sup *s)
     for (;;) {
         int64_t now = sq_mono_ms();
         int64_t next;
-        int n = 0, wake_slot = -1, round_slot = -1, timeout;
+        int n = 0, wake_slot = -1, round_slot = -1, timeout, rc;
 
         if (got_quit || got_term >= 2) {
             if (s->state != SQ_SUP_COLD) {
@@ -374,7 +374,23 @@ loop(struct sq_sup *s)
         if (timeout > 1000) {
             timeout = 1000;
         }
-        if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR) {
+        {
+            struct timespec ts = {timeout / 1000,
+                                  (long)(timeout % 1000) * 1000000L};
+            if (s->defer_until_us != 0 && !s->round.active) {
+                /* a round held back for batching: sub-millisecond wait */
+                int64_t us = s->defer_until_us - sq_mono_us();
+                if (us < 0) {
+                    us = 0;
+                }
+                if (us < (int64_t)timeout * 1000) {
+                    ts.tv_sec = 0;
+                    ts.tv_nsec = (long)us * 1000L;
+                }
+            }
+            rc = ppoll(pfd, (nfds_t)n, &ts, NULL);
+        }
+        if (rc < 0 && errno != EINTR) {
             SQ_ERROR("worker.poll", "err=\"%s\"", strerror(errno));
             sq_sleep_ms(10);
             continue;
