@@ -519,7 +519,8 @@ syncq_batch_dispatch(syncq_client *c, const char *id, int64_t *dispatched,
     redisReply *r = NULL;
     int rc;
 
-    if ((rc = batch_id_check(id, err)) != SYNCQ_OK) {
+    rc = batch_id_check(id, err);
+    if (rc != SYNCQ_OK) {
         return rc;
     }
     sq_args_init(&a);
@@ -550,7 +551,8 @@ syncq_batch_progress(syncq_client *c, const char *id, json_t **out,
     int rc;
 
     *out = NULL;
-    if ((rc = batch_id_check(id, err)) != SYNCQ_OK) {
+    rc = batch_id_check(id, err);
+    if (rc != SYNCQ_OK) {
         return rc;
     }
     rc = syncq_batch_info(c, id, &o, err);

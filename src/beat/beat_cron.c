@@ -169,7 +169,8 @@ parse_item(struct sq_cron *c, enum field_kind k, const char *p,
         p++;
         if (*p == '/' && p[-1] == '*') {
             p++;
-            if ((rc = parse_step(&p, k, b - a + 1, &step, err)) != SYNCQ_OK) {
+            rc = parse_step(&p, k, b - a + 1, &step, err);
+            if (rc != SYNCQ_OK) {
                 return rc;
             }
         }
@@ -199,7 +200,8 @@ parse_item(struct sq_cron *c, enum field_kind k, const char *p,
         c->dom_last = (int8_t)n;
         return SYNCQ_OK;
     } else {
-        if ((rc = parse_value(&p, k, &a, err)) != SYNCQ_OK) {
+        rc = parse_value(&p, k, &a, err);
+        if (rc != SYNCQ_OK) {
             return rc;
         }
         if (k == F_DOW && (*p == 'L' || *p == 'l')) {
@@ -229,7 +231,8 @@ parse_item(struct sq_cron *c, enum field_kind k, const char *p,
         b = a;
         if (*p == '-') {
             p++;
-            if ((rc = parse_value(&p, k, &b, err)) != SYNCQ_OK) {
+            rc = parse_value(&p, k, &b, err);
+            if (rc != SYNCQ_OK) {
                 return rc;
             }
             if (k == F_DOW && b == 0 && a > 0) {
@@ -241,8 +244,8 @@ parse_item(struct sq_cron *c, enum field_kind k, const char *p,
             }
             if (*p == '/') {
                 p++;
-                if ((rc = parse_step(&p, k, b - a + 1, &step, err)) !=
-                    SYNCQ_OK) {
+                rc = parse_step(&p, k, b - a + 1, &step, err);
+                if (rc != SYNCQ_OK) {
                     return rc;
                 }
             }
@@ -250,8 +253,8 @@ parse_item(struct sq_cron *c, enum field_kind k, const char *p,
             /* "10/5": from 10 to the end of the range, every 5 */
             p++;
             b = hi_max;
-            if ((rc = parse_step(&p, k, b - a + 1, &step, err)) !=
-                SYNCQ_OK) {
+            rc = parse_step(&p, k, b - a + 1, &step, err);
+            if (rc != SYNCQ_OK) {
                 return rc;
             }
         }
@@ -288,7 +291,8 @@ parse_field(struct sq_cron *c, enum field_kind k, const char *s, size_t len,
             return sq_fail(err, SYNCQ_EINVAL, "%s field has an empty list "
                            "item", specs[k].name);
         }
-        if ((rc = parse_item(c, k, p, e, err)) != SYNCQ_OK) {
+        rc = parse_item(c, k, p, e, err);
+        if (rc != SYNCQ_OK) {
             return rc;
         }
         p = comma ? e + 1 : end;

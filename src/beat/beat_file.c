@@ -136,7 +136,8 @@ entry_parse(syncq_client *c, json_t *e, const char *file_tz,
         rc = sq_fail(err, SYNCQ_EINVAL, "give exactly one of \"interval\", "
                      "\"cron\" or \"at\"");
     }
-    if (rc == SYNCQ_OK && (v = json_object_get(e, "type")) != NULL) {
+    v = json_object_get(e, "type");
+    if (rc == SYNCQ_OK && v != NULL) {
         const char *t = json_string_value(v);
         const char *want = cfg.type == SYNCQ_SCHEDULE_INTERVAL ? "interval"
                            : cfg.type == SYNCQ_SCHEDULE_CRON   ? "cron"
@@ -151,15 +152,18 @@ entry_parse(syncq_client *c, json_t *e, const char *file_tz,
                        : str_of(e, "tz")     ? str_of(e, "tz")
                                              : file_tz;
         v = json_object_get(e, "args");
-        if (v != NULL && (args = json_dumps(v, JSON_COMPACT |
-                                                   JSON_ENCODE_ANY)) == NULL) {
-            rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+        if (v != NULL) {
+            args = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (args == NULL) {
+                rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+            }
         }
         v = json_object_get(e, "kwargs");
-        if (rc == SYNCQ_OK && v != NULL &&
-            (kwargs = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) ==
-                NULL) {
-            rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+        if (rc == SYNCQ_OK && v != NULL) {
+            kwargs = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (kwargs == NULL) {
+                rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+            }
         }
         cfg.args_json = args;
         cfg.kwargs_json = kwargs;
@@ -168,7 +172,8 @@ entry_parse(syncq_client *c, json_t *e, const char *file_tz,
             rc = sq_fail(err, SYNCQ_EINVAL, "queue must be a string");
         }
     }
-    if (rc == SYNCQ_OK && (v = json_object_get(e, "priority")) != NULL) {
+    v = json_object_get(e, "priority");
+    if (rc == SYNCQ_OK && v != NULL) {
         if (json_is_integer(v)) {
             json_int_t p = json_integer_value(v);
             if (p < 0 || p > 10) {
@@ -184,13 +189,15 @@ entry_parse(syncq_client *c, json_t *e, const char *file_tz,
                          "name");
         }
     }
-    if (rc == SYNCQ_OK && (v = json_object_get(e, "enabled")) != NULL) {
+    v = json_object_get(e, "enabled");
+    if (rc == SYNCQ_OK && v != NULL) {
         if (!json_is_boolean(v)) {
             rc = sq_fail(err, SYNCQ_EINVAL, "enabled must be true or false");
         }
         cfg.enabled = json_is_true(v);
     }
-    if (rc == SYNCQ_OK && (v = json_object_get(e, "missed")) != NULL) {
+    v = json_object_get(e, "missed");
+    if (rc == SYNCQ_OK && v != NULL) {
         int m = sq_missed_parse(json_string_value(v));
         if (m < 0) {
             rc = sq_fail(err, SYNCQ_EINVAL, "missed must be skip, run_once "
@@ -198,30 +205,36 @@ entry_parse(syncq_client *c, json_t *e, const char *file_tz,
         }
         cfg.missed = (syncq_missed_policy)m;
     }
-    if (rc == SYNCQ_OK && (v = json_object_get(e, "catch_up_cap")) != NULL) {
+    v = json_object_get(e, "catch_up_cap");
+    if (rc == SYNCQ_OK && v != NULL) {
         if (!json_is_integer(v) || json_integer_value(v) < 1 ||
             json_integer_value(v) > 100000) {
             rc = sq_fail(err, SYNCQ_EINVAL, "catch_up_cap must be 1..100000");
         }
         cfg.catch_up_cap = (int)json_integer_value(v);
     }
-    if (rc == SYNCQ_OK && (v = json_object_get(e, "max_retries")) != NULL) {
+    v = json_object_get(e, "max_retries");
+    if (rc == SYNCQ_OK && v != NULL) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 ||
             json_integer_value(v) > 1000) {
             rc = sq_fail(err, SYNCQ_EINVAL, "max_retries must be 0..1000");
         }
         cfg.max_retries = (int)json_integer_value(v);
     }
-    if (rc == SYNCQ_OK && (v = json_object_get(e, "grace")) != NULL) {
+    v = json_object_get(e, "grace");
+    if (rc == SYNCQ_OK && v != NULL) {
         rc = duration_of("grace", v, &cfg.grace_ms, err);
     }
-    if (rc == SYNCQ_OK && (v = json_object_get(e, "expires")) != NULL) {
+    v = json_object_get(e, "expires");
+    if (rc == SYNCQ_OK && v != NULL) {
         rc = duration_of("expires", v, &cfg.expires_ms, err);
     }
-    if (rc == SYNCQ_OK && (v = json_object_get(e, "start")) != NULL) {
+    v = json_object_get(e, "start");
+    if (rc == SYNCQ_OK && v != NULL) {
         rc = time_of("start", v, &cfg.start_ms, err);
     }
-    if (rc == SYNCQ_OK && (v = json_object_get(e, "end")) != NULL) {
+    v = json_object_get(e, "end");
+    if (rc == SYNCQ_OK && v != NULL) {
         rc = time_of("end", v, &cfg.end_ms, err);
     }
     if (rc == SYNCQ_OK) {

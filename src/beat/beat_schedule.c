@@ -153,14 +153,16 @@ sq_schedule_compile(struct sq_schedule *s, syncq_error *err)
     sq_cron_free(s->cc);
     s->cc = NULL;
     s->zone = NULL;
-    if ((rc = sq_schedule_name_check(s->name, err)) != SYNCQ_OK) {
+    rc = sq_schedule_name_check(s->name, err);
+    if (rc != SYNCQ_OK) {
         return rc;
     }
     if (s->task[0] == '\0') {
         return sq_fail(err, SYNCQ_EINVAL, "schedule %s: task name is empty",
                        s->name);
     }
-    if ((rc = syncq_queue_name_check(s->queue, err)) != SYNCQ_OK) {
+    rc = syncq_queue_name_check(s->queue, err);
+    if (rc != SYNCQ_OK) {
         return rc;
     }
     if (s->priority < 0 || s->priority > 10) {
@@ -283,7 +285,8 @@ sq_schedule_from_config(struct sq_schedule *s,
     if (cfg == NULL) {
         return sq_fail(err, SYNCQ_EINVAL, "no schedule config");
     }
-    if ((rc = sq_schedule_name_check(cfg->name, err)) != SYNCQ_OK) {
+    rc = sq_schedule_name_check(cfg->name, err);
+    if (rc != SYNCQ_OK) {
         return rc;
     }
     snprintf(s->name, sizeof s->name, "%s", cfg->name);
@@ -348,7 +351,8 @@ sq_schedule_from_config(struct sq_schedule *s,
         if (q == NULL || q[0] == '\0') {
             q = "default";
         }
-        if ((rc = syncq_queue_name_check(q, err)) != SYNCQ_OK) {
+        rc = syncq_queue_name_check(q, err);
+        if (rc != SYNCQ_OK) {
             return rc;
         }
         snprintf(s->queue, sizeof s->queue, "%s", q);

@@ -227,7 +227,8 @@ sq_sched_add(syncq_client *c, const syncq_schedule_config *cfg, int flags,
     if (c == NULL || cfg == NULL) {
         return sq_fail(err, SYNCQ_EINVAL, "no client or schedule");
     }
-    if ((rc = sq_schedule_name_check(cfg->name, err)) != SYNCQ_OK) {
+    rc = sq_schedule_name_check(cfg->name, err);
+    if (rc != SYNCQ_OK) {
         return rc;
     }
     if (cfg->task == NULL) {
@@ -291,7 +292,8 @@ sq_sched_remove_gen(syncq_client *c, const char *name, int64_t gen,
     int64_t g;
     int rc;
 
-    if ((rc = sq_schedule_name_check(name, err)) != SYNCQ_OK) {
+    rc = sq_schedule_name_check(name, err);
+    if (rc != SYNCQ_OK) {
         return rc;
     }
     sq_args_init(&a);
@@ -331,7 +333,8 @@ syncq_schedule_pause(syncq_client *c, const char *name, syncq_error *err)
     int64_t g;
     int rc;
 
-    if ((rc = sq_schedule_name_check(name, err)) != SYNCQ_OK) {
+    rc = sq_schedule_name_check(name, err);
+    if (rc != SYNCQ_OK) {
         return rc;
     }
     sq_args_init(&a);
@@ -350,7 +353,8 @@ syncq_schedule_resume(syncq_client *c, const char *name, syncq_error *err)
 {
     int rc;
 
-    if ((rc = sq_schedule_name_check(name, err)) != SYNCQ_OK) {
+    rc = sq_schedule_name_check(name, err);
+    if (rc != SYNCQ_OK) {
         return rc;
     }
     for (int attempt = 0; attempt < SAVE_TRIES; attempt++) {
@@ -369,7 +373,7 @@ syncq_schedule_resume(syncq_client *c, const char *name, syncq_error *err)
             sq_schedule_cleanup(&s);
             return SYNCQ_OK; /* already active */
         }
-        if (rc == SYNCQ_OK && (rc = sq_schedule_compile(&s, err)) != 0) {
+        if (rc == SYNCQ_OK && sq_schedule_compile(&s, err) != SYNCQ_OK) {
             char pre[256];
             snprintf(pre, sizeof pre, "schedule %s is invalid", name);
             sq_error_prefix(err, pre);
@@ -424,7 +428,8 @@ syncq_schedule_run(syncq_client *c, const char *name,
     if (id_out != NULL) {
         id_out[0] = '\0';
     }
-    if ((rc = sq_schedule_name_check(name, err)) != SYNCQ_OK) {
+    rc = sq_schedule_name_check(name, err);
+    if (rc != SYNCQ_OK) {
         return rc;
     }
     sq_uuid_new(id);
@@ -469,7 +474,8 @@ syncq_schedule_info(syncq_client *c, const char *name, json_t **out,
     int rc;
 
     *out = NULL;
-    if ((rc = sq_schedule_name_check(name, err)) != SYNCQ_OK) {
+    rc = sq_schedule_name_check(name, err);
+    if (rc != SYNCQ_OK) {
         return rc;
     }
     sq_schedule_init(&s);

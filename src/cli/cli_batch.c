@@ -341,7 +341,10 @@ cli_batch_create(struct cli *cli)
     if (rc != SYNCQ_OK) {
         return cli_fail(cli, "items file %s: %s", items_path, err.msg);
     }
-    if (kw_arg != NULL && (kw = cli_json_arg(cli, "kwargs", kw_arg)) == NULL) {
+    if (kw_arg != NULL) {
+        kw = cli_json_arg(cli, "kwargs", kw_arg);
+    }
+    if (kw_arg != NULL && kw == NULL) {
         json_decref(items);
         return CLI_FAIL;
     }

@@ -308,11 +308,16 @@ cli_schedule_add(struct cli *cli)
         syncq_cron_check(sc.cron, NULL, &err) != SYNCQ_OK) {
         return cli_usage(cli, "cron '%s': %s", sc.cron, err.msg);
     }
-    if (kw_arg != NULL && (kw = cli_json_arg(cli, "kwargs", kw_arg)) == NULL) {
+    if (kw_arg != NULL) {
+        kw = cli_json_arg(cli, "kwargs", kw_arg);
+    }
+    if (kw_arg != NULL && kw == NULL) {
         return CLI_FAIL;
     }
-    if (args_arg != NULL &&
-        (args = cli_json_arg(cli, "args", args_arg)) == NULL) {
+    if (args_arg != NULL) {
+        args = cli_json_arg(cli, "args", args_arg);
+    }
+    if (args_arg != NULL && args == NULL) {
         free(kw);
         return CLI_FAIL;
     }

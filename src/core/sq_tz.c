@@ -139,50 +139,62 @@ day_of(int64_t s)
 
 /* ---- POSIX TZ rule ----------------------------------------------------- */
 
-/* Unsigned decimal of at most `maxd` digits and value <= max. */
-static const char *
-parse_num(const char *p, long max, long *out)
+/* Unsigned decimal of at most 6 digits and value <= max at *pp;
+ * advances *pp past it. */
+static bool
+parse_num(const char **pp, long max, long *out)
 {
+    const char *p = *pp;
     long v = 0;
     int n = 0;
 
     while (isdigit((unsigned char)*p)) {
         if (++n > 6) {
-            return NULL;
+            return false;
         }
         v = v * 10 + (*p++ - '0');
     }
     if (n == 0 || v > max) {
-        return NULL;
+        return false;
     }
     *out = v;
-    return p;
+    *pp = p;
+    return true;
 }
 
-/* A zone abbreviation: 3+ letters, or <...> of letters, digits, + and -.
- * Returns the end or NULL. */
-static const char *
-skip_name(const char *p)
+/* A zone abbreviation: 3+ letters, or <...> of letters, digits, + and -. */
+static bool
+skip_name(const char **pp)
 {
-    const char *s = p;
+    const char *s = *pp;
+    const char *p = s;
 
     if (*p == '<') {
         p++;
         while (isalnum((unsigned char)*p) || *p == '+' || *p == '-') {
             p++;
         }
-        return (*p == '>' && p > s + 1) ? p + 1 : NULL;
+        if (*p != '>' || p == s + 1) {
+            return false;
+        }
+        *pp = p + 1;
+        return true;
     }
     while (isalpha((unsigned char)*p)) {
         p++;
     }
-    return p - s >= 3 ? p : NULL;
+    if (p - s < 3) {
+        return false;
+    }
+    *pp = p;
+    return true;
 }
 
-/* [+-]hh[:mm[:ss]] -> seconds (hh <= 167); returns the end or NULL. */
-static const char *
-parse_hms(const char *p, long *out)
+/* [+-]hh[:mm[:ss]] -> seconds (hh <= 167). */
+static bool
+parse_hms(const char **pp, long *out)
 {
+    const char *p = *pp;
     int sign = 1;
     long h, m = 0, s = 0;
 
@@ -190,57 +202,68 @@ parse_hms(const char *p, long *out)
         sign = *p == '-' ? -1 : 1;
         p++;
     }
-    if ((p = parse_num(p, 167, &h)) == NULL) {
-        return NULL;
+    if (!parse_num(&p, 167, &h)) {
+        return false;
     }
     if (*p == ':') {
-        if ((p = parse_num(p + 1, 59, &m)) == NULL) {
-            return NULL;
+        p++;
+        if (!parse_num(&p, 59, &m)) {
+            return false;
         }
-        if (*p == ':' && (p = parse_num(p + 1, 59, &s)) == NULL) {
-            return NULL;
+        if (*p == ':') {
+            p++;
+            if (!parse_num(&p, 59, &s)) {
+                return false;
+            }
         }
     }
     *out = sign * (h * 3600 + m * 60 + s);
-    return p;
+    *pp = p;
+    return true;
 }
 
-static const char *
-parse_date(const char *p, struct rule_date *r)
+/* Mm.w.d | Jn | n, then an optional /time. */
+static bool
+parse_date(const char **pp, struct rule_date *r)
 {
+    const char *p = *pp;
     long a, b, c;
 
     memset(r, 0, sizeof *r);
     r->time = 7200; /* 02:00 local by default */
     if (*p == 'M') {
+        p++;
         r->kind = 'M';
-        if ((p = parse_num(p + 1, 12, &a)) == NULL || *p != '.' ||
-            (p = parse_num(p + 1, 5, &b)) == NULL || *p != '.' ||
-            (p = parse_num(p + 1, 6, &c)) == NULL || a < 1 || b < 1) {
-            return NULL;
+        if (!parse_num(&p, 12, &a) || a < 1 || *p++ != '.' ||
+            !parse_num(&p, 5, &b) || b < 1 || *p++ != '.' ||
+            !parse_num(&p, 6, &c)) {
+            return false;
         }
         r->m = (int)a;
         r->w = (int)b;
         r->d = (int)c;
     } else if (*p == 'J') {
+        p++;
         r->kind = 'J';
-        if ((p = parse_num(p + 1, 365, &a)) == NULL || a < 1) {
-            return NULL;
-        }
-        r->n = (int)a;
-    } else if (isdigit((unsigned char)*p)) {
-        r->kind = 'N';
-        if ((p = parse_num(p, 365, &a)) == NULL) {
-            return NULL;
+        if (!parse_num(&p, 365, &a) || a < 1) {
+            return false;
         }
         r->n = (int)a;
     } else {
-        return NULL;
+        r->kind = 'N';
+        if (!parse_num(&p, 365, &a)) {
+            return false;
+        }
+        r->n = (int)a;
     }
     if (*p == '/') {
-        p = parse_hms(p + 1, &r->time);
+        p++;
+        if (!parse_hms(&p, &r->time)) {
+            return false;
+        }
     }
-    return p;
+    *pp = p;
+    return true;
 }
 
 static bool
@@ -253,10 +276,10 @@ off_ok(long off)
 static bool
 parse_rule(struct sq_tz *z, const char *s)
 {
-    const char *p = skip_name(s);
+    const char *p = s;
     long off;
 
-    if (p == NULL || (p = parse_hms(p, &off)) == NULL || !off_ok(-off)) {
+    if (!skip_name(&p) || !parse_hms(&p, &off) || !off_ok(-off)) {
         return false;
     }
     z->std_off = -off;
@@ -266,11 +289,11 @@ parse_rule(struct sq_tz *z, const char *s)
         z->has_rule = true;
         return true;
     }
-    if ((p = skip_name(p)) == NULL) {
+    if (!skip_name(&p)) {
         return false;
     }
     if (*p != ',' && *p != '\0') {
-        if ((p = parse_hms(p, &off)) == NULL || !off_ok(-off)) {
+        if (!parse_hms(&p, &off) || !off_ok(-off)) {
             return false;
         }
         z->dst_off = -off;
@@ -280,9 +303,8 @@ parse_rule(struct sq_tz *z, const char *s)
         z->start = (struct rule_date){'M', 3, 2, 0, 0, 7200};
         z->end = (struct rule_date){'M', 11, 1, 0, 0, 7200};
     } else {
-        if (*p != ',' || (p = parse_date(p + 1, &z->start)) == NULL ||
-            *p != ',' || (p = parse_date(p + 1, &z->end)) == NULL ||
-            *p != '\0') {
+        if (*p++ != ',' || !parse_date(&p, &z->start) || *p++ != ',' ||
+            !parse_date(&p, &z->end) || *p != '\0') {
             return false;
         }
     }
@@ -688,7 +710,8 @@ parse_tzif(struct sq_tz *z, const unsigned char *d, size_t len,
         return sq_fail(err, SYNCQ_EPROTO, "zone %s: not a TZif file",
                        z->name);
     }
-    if ((rc = read_counts(z, d, cnt, err)) != SYNCQ_OK) {
+    rc = read_counts(z, d, cnt, err);
+    if (rc != SYNCQ_OK) {
         return rc;
     }
     block = block_size(cnt, 4);
@@ -703,7 +726,8 @@ parse_tzif(struct sq_tz *z, const unsigned char *d, size_t len,
             return sq_fail(err, SYNCQ_EPROTO, "zone %s: bad TZif v2 header",
                            z->name);
         }
-        if ((rc = read_counts(z, p, cnt, err)) != SYNCQ_OK) {
+        rc = read_counts(z, p, cnt, err);
+        if (rc != SYNCQ_OK) {
             return rc;
         }
         tsize = 8;
