@@ -152,9 +152,9 @@ pg_survives_server_restart(void **state)
     assert_int_equal(pg_cmd("kill"), 0);
     assert_int_equal(pg_cmd("restart"), 0);
     /* The first call after the restart reconnects and succeeds. */
-    assert_int_equal(sq_db_raw_put(db, "shop", "after", 200, "ok", "x", 1,
-                                   NULL, &err),
-                     SYNCQ_OK);
+    assert_int_equal(
+        sq_db_raw_put(db, "shop", "after", 200, "ok", "x", 1, NULL, &err),
+        SYNCQ_OK);
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_payload"), 2);
     sq_db_close(db);
 }
@@ -168,8 +168,10 @@ pg_dead_server_is_a_clear_error(void **state)
 
     (void)state;
     /* Wrong socket directory; password in the URL must not leak. */
-    snprintf(url, sizeof url, "postgresql://postgres:s3cret@/syncq_test?"
-             "host=%s/nowhere&connect_timeout=2", pg_dir);
+    snprintf(url, sizeof url,
+             "postgresql://postgres:s3cret@/syncq_test?"
+             "host=%s/nowhere&connect_timeout=2",
+             pg_dir);
     assert_int_equal(sq_db_open(url, &db, &err), SYNCQ_EDB);
     assert_null(db);
     assert_non_null(strstr(err.msg, "cannot connect"));

@@ -42,10 +42,8 @@ make_jpeg(const char *path, int seed)
     VipsImage *im = NULL;
     VipsImage *c = NULL;
 
-    assert_int_equal(vips_black(&im, 64 + seed % 32, 48, "bands", 3, NULL),
-                     0);
-    assert_int_equal(vips_linear1(im, &c, 1.0, (double)(seed % 250), NULL),
-                     0);
+    assert_int_equal(vips_black(&im, 64 + seed % 32, 48, "bands", 3, NULL), 0);
+    assert_int_equal(vips_linear1(im, &c, 1.0, (double)(seed % 250), NULL), 0);
     g_object_unref(im);
     im = NULL;
     assert_int_equal(vips_cast(c, &im, VIPS_FORMAT_UCHAR, NULL), 0);
@@ -66,15 +64,13 @@ setup(void **state)
     syncq_error err;
 
     (void)state;
-    snprintf(work, sizeof work, "%s/pipeline-%d", sqt_tmpdir(),
-             (int)getpid());
+    snprintf(work, sizeof work, "%s/pipeline-%d", sqt_tmpdir(), (int)getpid());
     snprintf(srv, sizeof srv, "%s/srv", work);
     snprintf(media, sizeof media, "%s/media", work);
     snprintf(portfile, sizeof portfile, "%s/port", work);
     snprintf(logf, sizeof logf, "%s/requests.log", work);
     snprintf(dburl, sizeof dburl, "%s/var/1688sync.db", work);
-    snprintf(script, sizeof script,
-             "%s/tests/integration/it_images_server.py",
+    snprintf(script, sizeof script, "%s/tests/integration/it_images_server.py",
              src != NULL ? src : ".");
     mkdir(work, 0755);
     mkdir(srv, 0755);
@@ -94,8 +90,7 @@ setup(void **state)
     }
     server_pid = fork();
     if (server_pid == 0) {
-        execlp("python3", "python3", script, srv, portfile, logf,
-               (char *)NULL);
+        execlp("python3", "python3", script, srv, portfile, logf, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 200 && port == 0; i++) {
@@ -145,8 +140,7 @@ offer(int i)
 
     snprintf(subject, sizeof subject, same ? "同款 连衣裙" : "连衣裙 %d号", i);
     snprintf(u1, sizeof u1, "http://127.0.0.1:%d/img/p%d.jpg", port, 2 * i);
-    snprintf(u2, sizeof u2, "http://127.0.0.1:%d/img/p%d.jpg", port,
-             2 * i + 1);
+    snprintf(u2, sizeof u2, "http://127.0.0.1:%d/img/p%d.jpg", port, 2 * i + 1);
     snprintf(u3, sizeof u3, "http://127.0.0.1:%d/img/brand.jpg", port);
     return json_pack(
         "{s:I, s:s, s:I, s:s, s:s, s:I, s:I, s:{s:I, s:s}, "
@@ -157,14 +151,12 @@ offer(int i)
         "published", "price_min_fen", (json_int_t)(same ? 990 : 100 + i),
         "price_max_fen", (json_int_t)(same ? 990 : 200 + i), "supplier",
         "seller_user_id", (json_int_t)(same ? 5000 : 5000 + i % 40),
-        "company_name", "义乌供应商",
-        "skus", "sku_id", (json_int_t)(id * 10), "spec_text", "默认",
-        "stock", (json_int_t)(i % 50),
-        "price_ranges", "start_qty", (json_int_t)1, "price_fen",
+        "company_name", "义乌供应商", "skus", "sku_id", (json_int_t)(id * 10),
+        "spec_text", "默认", "stock", (json_int_t)(i % 50), "price_ranges",
+        "start_qty", (json_int_t)1, "price_fen",
         (json_int_t)(same ? 990 : 200 + i), "start_qty", (json_int_t)10,
-        "price_fen", (json_int_t)(same ? 990 : 100 + i),
-        "images", "url", u1, "role", "main", "url", u2, "role", "main", "url",
-        u3, "role", "desc");
+        "price_fen", (json_int_t)(same ? 990 : 100 + i), "images", "url", u1,
+        "role", "main", "url", u2, "role", "main", "url", u3, "role", "desc");
 }
 
 static void
@@ -177,16 +169,14 @@ crawl(struct sq_db *db)
         char key[32];
         char *text = json_dumps(o, JSON_COMPACT);
         snprintf(key, sizeof key, "%lld",
-                 (long long)json_integer_value(json_object_get(o,
-                                                               "offer_id")));
+                 (long long)json_integer_value(json_object_get(o, "offer_id")));
         assert_int_equal(sq_db_raw_put(db, "api_detail", key, 200, "ok", text,
                                        strlen(text), text, &err),
                          SYNCQ_OK);
         free(text);
         json_decref(o);
     }
-    assert_int_equal(sq_db_raw_put(db, "category", "10166", 200, "ok", "{}",
-                                   2,
+    assert_int_equal(sq_db_raw_put(db, "category", "10166", 200, "ok", "{}", 2,
                                    "{\"category_id\": 10166, \"name_zh\": "
                                    "\"女装\", \"parent_id\": 0, \"children\": "
                                    "[{\"category_id\": 1031910}, "
@@ -204,8 +194,8 @@ run(const char *name, const char *kwargs)
     syncq_error err;
 
     assert_non_null(kw);
-    if (syncq_task_run_local(NULL, name, NULL, kw, NULL, cfg, NULL, &r,
-                             &err) != SYNCQ_OK) {
+    if (syncq_task_run_local(NULL, name, NULL, kw, NULL, cfg, NULL, &r, &err) !=
+        SYNCQ_OK) {
         fail_msg("%s: %s", name, err.msg);
     }
     if (!r.ok) {
@@ -306,7 +296,8 @@ pipeline(void **state)
         json_t *img;
         json_t *args;
         char *kw;
-        json_array_foreach(json_object_get(o, "images"), k, img) {
+        json_array_foreach(json_object_get(o, "images"), k, img)
+        {
             json_array_append(urls, json_object_get(img, "url"));
         }
         args = json_pack("{s:I, s:o}", "product_id",
@@ -371,12 +362,12 @@ pipeline(void **state)
     assert_int_equal(count("SELECT COUNT(*) FROM product WHERE duplicate_of "
                            "IS NOT NULL"),
                      2);
-    fprintf(stderr, "pipeline: sync_products %d offers %lld ms; "
+    fprintf(stderr,
+            "pipeline: sync_products %d offers %lld ms; "
             "download_images %d products (%d images, %d thumbnails) %lld ms; "
             "validate_data %lld ms\n",
             NOFFERS, (long long)t_sync, NOFFERS, 2 * NOFFERS + 1,
-            2 * (2 * NOFFERS + 1), (long long)t_images,
-            (long long)t_validate);
+            2 * (2 * NOFFERS + 1), (long long)t_images, (long long)t_validate);
 }
 
 int

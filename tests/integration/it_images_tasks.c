@@ -74,9 +74,8 @@ make_image(const char *name, int w, int h, int q)
     const char *path = p2(srv, name);
     int rc;
 
-    assert_int_equal(vips_gaussnoise(&n, w, h, "mean", 128.0, "sigma", 30.0,
-                                     NULL),
-                     0);
+    assert_int_equal(
+        vips_gaussnoise(&n, w, h, "mean", 128.0, "sigma", 30.0, NULL), 0);
     assert_int_equal(vips_cast(n, &c, VIPS_FORMAT_UCHAR, NULL), 0);
     parts[0] = parts[1] = parts[2] = c;
     assert_int_equal(vips_bandjoin(parts, &rgb, 3, NULL), 0);
@@ -141,8 +140,7 @@ hits(const char *path)
         return 0;
     }
     snprintf(needle, sizeof needle, "GET %s\n", path);
-    for (char *p = strstr(log, needle); p != NULL;
-         p = strstr(p + 1, needle)) {
+    for (char *p = strstr(log, needle); p != NULL; p = strstr(p + 1, needle)) {
         count++;
     }
     free(log);
@@ -190,7 +188,8 @@ setup(void **state)
     }
     server_pid = fork();
     if (server_pid == 0) {
-        execlp("python3", "python3", script, srv, portfile, reqlog, (char *)NULL);
+        execlp("python3", "python3", script, srv, portfile, reqlog,
+               (char *)NULL);
         _exit(127);
     }
     {
@@ -222,8 +221,7 @@ setup(void **state)
     syncq_config_set(cfg, "SYNCQ_MEDIA_DIR", media, NULL, &err);
     syncq_config_set(cfg, "SYNCQ_IMAGE_MAX_BYTES", "200000", NULL, &err);
     syncq_config_set(cfg, "SYNCQ_CRAWLER_TIMEOUT", "2", NULL, &err);
-    syncq_config_set(cfg, "SYNCQ_THUMBNAIL_SIZES", "100x100,50x50", NULL,
-                     &err);
+    syncq_config_set(cfg, "SYNCQ_THUMBNAIL_SIZES", "100x100,50x50", NULL, &err);
     return 0;
 }
 
@@ -249,8 +247,8 @@ run(const char *name, const char *kwargs, syncq_client *c,
 
     assert_non_null(kw);
     memset(out, 0, sizeof *out);
-    if (syncq_task_run_local(NULL, name, NULL, kw, c, cfg, NULL, out,
-                             &err) != SYNCQ_OK) {
+    if (syncq_task_run_local(NULL, name, NULL, kw, c, cfg, NULL, out, &err) !=
+        SYNCQ_OK) {
         fail_msg("run %s: %s", name, err.msg);
     }
     json_decref(kw);
@@ -262,7 +260,8 @@ find_image(json_t *images, const char *u)
     size_t i;
     json_t *e;
 
-    json_array_foreach(images, i, e) {
+    json_array_foreach(images, i, e)
+    {
         if (strcmp(json_string_value(json_object_get(e, "url")), u) == 0) {
             return e;
         }
@@ -312,8 +311,7 @@ batch_reports_each_image(void **state)
              "\"%s\", \"%s\", \"%s\", \"%s\", \"%s\", \"%s\", \"not a url\"]}",
              url("/img/a.jpg"), url("/img/b.png"), url("/img/c.webp"),
              url("/img/a.220x220.jpg"), url("/img/trunc.jpg"),
-             url("/img/page.jpg"), url("/img/big.jpg"),
-             url("/status/404"));
+             url("/img/page.jpg"), url("/img/big.jpg"), url("/status/404"));
     run("image_processing.download_images", kw, NULL, &r);
     if (!r.ok) {
         fail_msg("download failed: %s", r.error_msg);
@@ -340,9 +338,8 @@ batch_reports_each_image(void **state)
     assert_string_equal(jstr(find_image(imgs, url("/img/c.webp")), "mime"),
                         "image/webp");
     /* Same URL key (size suffix): not fetched again. */
-    assert_string_equal(jstr(find_image(imgs, url("/img/a.220x220.jpg")),
-                             "status"),
-                        "exists");
+    assert_string_equal(
+        jstr(find_image(imgs, url("/img/a.220x220.jpg")), "status"), "exists");
     /* Per-image failures with their class. */
     e = find_image(imgs, url("/img/trunc.jpg"));
     assert_string_equal(jstr(e, "status"), "failed");
@@ -404,25 +401,27 @@ transient_failures_retry_the_task(void **state)
     syncq_local_result r;
 
     (void)state;
-    snprintf(kw, sizeof kw, "{\"product_id\": 1, \"urls\": [\"%s\", \"%s\", "
-             "\"%s\"], \"thumbnails\": false}", url("/img/d.jpg"),
-             url("/status/503"), url("/status/429"));
+    snprintf(kw, sizeof kw,
+             "{\"product_id\": 1, \"urls\": [\"%s\", \"%s\", "
+             "\"%s\"], \"thumbnails\": false}",
+             url("/img/d.jpg"), url("/status/503"), url("/status/429"));
     run("image_processing.download_images", kw, NULL, &r);
     assert_false(r.ok);
     assert_int_equal(r.error_class, SYNCQ_ERR_RATE_LIMITED);
     assert_int_equal(r.retry_after_ms, 2000);
     assert_non_null(r.error_detail);
     assert_int_equal(jint(r.error_detail, "downloaded"), 1);
-    assert_string_equal(jstr(find_image(json_object_get(r.error_detail,
-                                                        "images"),
-                                        url("/status/503")),
-                             "error_class"),
-                        "http_5xx");
+    assert_string_equal(
+        jstr(find_image(json_object_get(r.error_detail, "images"),
+                        url("/status/503")),
+             "error_class"),
+        "http_5xx");
     syncq_local_result_cleanup(&r);
     /* 503 alone: http_5xx; the stored image is skipped by the retry. */
-    snprintf(kw, sizeof kw, "{\"product_id\": 1, \"urls\": [\"%s\", \"%s\"], "
-             "\"thumbnails\": false}", url("/img/d.jpg"),
-             url("/status/503"));
+    snprintf(kw, sizeof kw,
+             "{\"product_id\": 1, \"urls\": [\"%s\", \"%s\"], "
+             "\"thumbnails\": false}",
+             url("/img/d.jpg"), url("/status/503"));
     run("image_processing.download_images", kw, NULL, &r);
     assert_false(r.ok);
     assert_int_equal(r.error_class, SYNCQ_ERR_HTTP_5XX);
@@ -430,16 +429,19 @@ transient_failures_retry_the_task(void **state)
     assert_int_equal(hits("/img/d.jpg"), 1);
     syncq_local_result_cleanup(&r);
     /* A stalled server: timeout (SYNCQ_CRAWLER_TIMEOUT=2s). */
-    snprintf(kw, sizeof kw, "{\"product_id\": 1, \"urls\": [\"%s\"], "
-             "\"thumbnails\": false}", url("/slow/e.jpg"));
+    snprintf(kw, sizeof kw,
+             "{\"product_id\": 1, \"urls\": [\"%s\"], "
+             "\"thumbnails\": false}",
+             url("/slow/e.jpg"));
     run("image_processing.download_images", kw, NULL, &r);
     assert_false(r.ok);
     assert_int_equal(r.error_class, SYNCQ_ERR_TIMEOUT);
     syncq_local_result_cleanup(&r);
     /* No Content-Length: the limit still holds while streaming. */
-    snprintf(kw, sizeof kw, "{\"product_id\": 1, \"urls\": [\"%s\", \"%s\"],"
-             " \"thumbnails\": false}", url("/nolength/big.jpg"),
-             url("/nolength/e.jpg"));
+    snprintf(kw, sizeof kw,
+             "{\"product_id\": 1, \"urls\": [\"%s\", \"%s\"],"
+             " \"thumbnails\": false}",
+             url("/nolength/big.jpg"), url("/nolength/e.jpg"));
     run("image_processing.download_images", kw, NULL, &r);
     assert_true(r.ok);
     assert_int_equal(jint(r.result, "downloaded"), 1);
@@ -465,8 +467,10 @@ count_files(const char *dir)
     int n = -1;
     FILE *p;
 
-    snprintf(cmd, sizeof cmd, "find '%s' -type f -not -path '*/.tmp/*' "
-             "| wc -l", dir);
+    snprintf(cmd, sizeof cmd,
+             "find '%s' -type f -not -path '*/.tmp/*' "
+             "| wc -l",
+             dir);
     p = popen(cmd, "r");
     assert_non_null(p);
     if (fgets(line, sizeof line, p) != NULL) {
@@ -489,15 +493,17 @@ killed_download_leaves_nothing(void **state)
 
     (void)state;
     before = count_files(media);
-    snprintf(kw, sizeof kw, "{\"product_id\": 2, \"urls\": [\"%s\"], "
-             "\"thumbnails\": false}", url("/flaky/e.jpg"));
+    snprintf(kw, sizeof kw,
+             "{\"product_id\": 2, \"urls\": [\"%s\"], "
+             "\"thumbnails\": false}",
+             url("/flaky/e.jpg"));
     child = fork();
     if (child == 0) {
         /* A fresh process like a worker child: own DB connection. */
         syncq_local_result cr;
         json_t *k = json_loads(kw, 0, NULL);
-        syncq_task_run_local(NULL, "image_processing.download_images", NULL,
-                             k, NULL, cfg, NULL, &cr, NULL);
+        syncq_task_run_local(NULL, "image_processing.download_images", NULL, k,
+                             NULL, cfg, NULL, &cr, NULL);
         _exit(0);
     }
     assert_true(sqt_wait_until(requested, "/flaky/e.jpg", 10000));
@@ -518,11 +524,11 @@ killed_download_leaves_nothing(void **state)
     assert_int_equal(jint(r.result, "downloaded"), 1);
     file_sha(p2(srv, "e.jpg"), sha);
     snprintf(rel, sizeof rel, "%.2s/%.2s/%s.jpg", sha, sha + 2, sha);
-    assert_int_equal(sq_img_file_size(p2(media, rel)),
-                     (int64_t)jint(find_image(json_object_get(r.result,
-                                                              "images"),
-                                              url("/flaky/e.jpg")),
-                                   "bytes"));
+    assert_int_equal(
+        sq_img_file_size(p2(media, rel)),
+        (int64_t)jint(find_image(json_object_get(r.result, "images"),
+                                 url("/flaky/e.jpg")),
+                      "bytes"));
     syncq_local_result_cleanup(&r);
     /* The killed child's half file waits in .tmp for the hourly sweep. */
     assert_true(sq_img_sweep_tmp(media, 3600) == 0);
@@ -542,7 +548,8 @@ broker_run_fans_out_thumbnails(void **state)
 
     (void)state;
     make_image("f.jpg", 300, 150, 85);
-    snprintf(kw, sizeof kw, "{\"product_id\": 3, \"urls\": [\"%s\"], "
+    snprintf(kw, sizeof kw,
+             "{\"product_id\": 3, \"urls\": [\"%s\"], "
              "\"sizes\": [\"64x64\"], \"mode\": \"crop\"}",
              url("/img/f.jpg"));
     run("image_processing.download_images", kw, c, &r);
@@ -587,8 +594,10 @@ thumbnails_resize_optimize(void **state)
 
     (void)state;
     file_sha(p2(srv, "a.jpg"), sha);
-    snprintf(kw, sizeof kw, "{\"sha256\": [\"%s\"], \"sizes\": [\"80x80\", "
-             "[160, 90]], \"mode\": \"crop\", \"format\": \"webp\"}", sha);
+    snprintf(kw, sizeof kw,
+             "{\"sha256\": [\"%s\"], \"sizes\": [\"80x80\", "
+             "[160, 90]], \"mode\": \"crop\", \"format\": \"webp\"}",
+             sha);
     run("image_processing.generate_thumbnails", kw, NULL, &r);
     assert_true(r.ok);
     assert_int_equal(jint(r.result, "created"), 2);
@@ -647,15 +656,15 @@ bad_arguments_are_validation_errors(void **state)
          "{\"urls\": [], \"thumbnails\": 3}", SYNCQ_ERR_VALIDATION},
         {"image_processing.download_images",
          "{\"urls\": [], \"sizes\": [\"5x5\"]}", SYNCQ_ERR_VALIDATION},
-        {"image_processing.download_images",
-         "{\"urls\": [], \"colour\": 1}", SYNCQ_ERR_VALIDATION},
-        {"image_processing.generate_thumbnails", "{}",
+        {"image_processing.download_images", "{\"urls\": [], \"colour\": 1}",
+         SYNCQ_ERR_VALIDATION},
+        {"image_processing.generate_thumbnails", "{}", SYNCQ_ERR_VALIDATION},
+        {"image_processing.generate_thumbnails", "{\"sha256\": [\"XYZ\"]}",
          SYNCQ_ERR_VALIDATION},
         {"image_processing.generate_thumbnails",
-         "{\"sha256\": [\"XYZ\"]}", SYNCQ_ERR_VALIDATION},
-        {"image_processing.generate_thumbnails",
          "{\"sha256\": [\"00000000000000000000000000000000000000000000000000"
-         "00000000000000\"]}", SYNCQ_ERR_NOT_FOUND},
+         "00000000000000\"]}",
+         SYNCQ_ERR_NOT_FOUND},
         {"image_processing.generate_thumbnails",
          "{\"image_ids\": [1], \"mode\": \"stretch\"}", SYNCQ_ERR_VALIDATION},
         {"image_processing.optimize_images",

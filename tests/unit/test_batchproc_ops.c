@@ -92,20 +92,23 @@ read_text(const char *path, size_t *len)
 static void
 offer_line(FILE *f, int64_t id, int cat, int price, int nskus)
 {
-    fprintf(f, "{\"offer_id\": %lld, \"subject\": \"商品 %lld\", "
+    fprintf(f,
+            "{\"offer_id\": %lld, \"subject\": \"商品 %lld\", "
             "\"category_id\": %d, \"status\": \"published\", "
             "\"price_min_fen\": %d, \"price_max_fen\": %d, "
             "\"supplier\": {\"seller_user_id\": %d}, \"skus\": [",
-            (long long)id, (long long)id, cat, price, price + 100,
-            1000 + cat);
+            (long long)id, (long long)id, cat, price, price + 100, 1000 + cat);
     for (int i = 0; i < nskus; i++) {
-        fprintf(f, "%s{\"sku_id\": %lld, \"spec_text\": \"s%d\", "
-                "\"price_fen\": %d, \"stock\": %d}", i ? ", " : "",
-                (long long)(id * 10 + i), i, price + i, i);
+        fprintf(f,
+                "%s{\"sku_id\": %lld, \"spec_text\": \"s%d\", "
+                "\"price_fen\": %d, \"stock\": %d}",
+                i ? ", " : "", (long long)(id * 10 + i), i, price + i, i);
     }
-    fprintf(f, "], \"price_ranges\": [{\"start_qty\": 1, \"price_fen\": "
+    fprintf(f,
+            "], \"price_ranges\": [{\"start_qty\": 1, \"price_fen\": "
             "%d}], \"images\": [\"https://cbu01.alicdn.com/img/ibank/"
-            "%lld.jpg\"]}\n", price, (long long)id);
+            "%lld.jpg\"]}\n",
+            price, (long long)id);
 }
 
 static json_t *
@@ -118,8 +121,7 @@ import(struct sq_db *db, const char *path, const char *fmt, const char *job,
     int rc = bp_import(db, &o, p, &res, &err);
 
     if (rc != want_rc) {
-        fail_msg("import %s: rc %d (%s), want %d", path, rc, err.msg,
-                 want_rc);
+        fail_msg("import %s: rc %d (%s), want %d", path, rc, err.msg, want_rc);
     }
     return res;
 }
@@ -139,17 +141,16 @@ jsonl_bad_rows_are_reported_and_skipped(void **state)
     json_t *bad;
 
     (void)state;
-    offer_line(f, 1, 10, 100, 2);                      /* line 1 */
-    fputs("{\"offer_id\": 2, \"subject\": \n", f);     /* 2: not JSON */
-    offer_line(f, 3, 10, 300, 0);                      /* 3 */
-    fputs("\n", f);                                    /* 4: blank */
-    fputs("{\"subject\": \"no id\"}\n", f);            /* 5: no offer_id */
+    offer_line(f, 1, 10, 100, 2);                       /* line 1 */
+    fputs("{\"offer_id\": 2, \"subject\": \n", f);      /* 2: not JSON */
+    offer_line(f, 3, 10, 300, 0);                       /* 3 */
+    fputs("\n", f);                                     /* 4: blank */
+    fputs("{\"subject\": \"no id\"}\n", f);             /* 5: no offer_id */
     fputs("{\"offer_id\": 6, \"moq\": \"many\"}\n", f); /* 6: bad type */
-    fputs("[1, 2]\n", f);                              /* 7: not object */
-    offer_line(f, 8, 11, 800, 1);                      /* 8 */
+    fputs("[1, 2]\n", f);                               /* 7: not object */
+    offer_line(f, 8, 11, 800, 1);                       /* 8 */
     fclose(f);
-    res = import(db, path_of("a.jsonl"), "jsonl", "job-a", 500, NULL,
-                 SYNCQ_OK);
+    res = import(db, path_of("a.jsonl"), "jsonl", "job-a", 500, NULL, SYNCQ_OK);
     assert_string_equal(json_string_value(json_object_get(res, "status")),
                         "done");
     assert_int_equal(jint(res, "rows_ok"), 3);
@@ -158,28 +159,26 @@ jsonl_bad_rows_are_reported_and_skipped(void **state)
     bad = json_object_get(res, "bad_rows");
     assert_int_equal(json_array_size(bad), 4);
     assert_int_equal(jint(json_array_get(bad, 0), "line"), 2);
-    assert_non_null(strstr(json_string_value(json_object_get(
-                               json_array_get(bad, 0), "error")),
-                           "not JSON"));
+    assert_non_null(strstr(
+        json_string_value(json_object_get(json_array_get(bad, 0), "error")),
+        "not JSON"));
     assert_int_equal(jint(json_array_get(bad, 1), "line"), 5);
     assert_int_equal(jint(json_array_get(bad, 2), "line"), 6);
-    assert_non_null(strstr(json_string_value(json_object_get(
-                               json_array_get(bad, 2), "error")),
-                           "offer.moq"));
+    assert_non_null(strstr(
+        json_string_value(json_object_get(json_array_get(bad, 2), "error")),
+        "offer.moq"));
     assert_int_equal(jint(json_array_get(bad, 3), "line"), 7);
     json_decref(res);
     assert_int_equal(count(db, "SELECT COUNT(*) FROM product"), 3);
     assert_int_equal(count(db, "SELECT COUNT(*) FROM sku"), 3);
     assert_int_equal(count(db, "SELECT COUNT(*) FROM batch_error"), 4);
     /* The finished job is not imported twice. */
-    res = import(db, path_of("a.jsonl"), "jsonl", "job-a", 500, NULL,
-                 SYNCQ_OK);
+    res = import(db, path_of("a.jsonl"), "jsonl", "job-a", 500, NULL, SYNCQ_OK);
     assert_true(json_is_true(json_object_get(res, "already_done")));
     assert_int_equal(jint(res, "rows_ok"), 3);
     json_decref(res);
     /* The same file as a new job: every product unchanged. */
-    res = import(db, path_of("a.jsonl"), "jsonl", "job-b", 500, NULL,
-                 SYNCQ_OK);
+    res = import(db, path_of("a.jsonl"), "jsonl", "job-b", 500, NULL, SYNCQ_OK);
     assert_int_equal(jint(res, "unchanged"), 3);
     assert_int_equal(jint(res, "inserted"), 0);
     json_decref(res);
@@ -222,9 +221,9 @@ csv_groups_rows_by_offer(void **state)
     assert_int_equal(jint(res, "rows_bad"), 3);
     bad = json_object_get(res, "bad_rows");
     assert_int_equal(jint(json_array_get(bad, 0), "line"), 4);
-    assert_non_null(strstr(json_string_value(json_object_get(
-                               json_array_get(bad, 0), "error")),
-                           "sku_price_fen"));
+    assert_non_null(strstr(
+        json_string_value(json_object_get(json_array_get(bad, 0), "error")),
+        "sku_price_fen"));
     assert_int_equal(jint(json_array_get(bad, 1), "line"), 5);
     assert_int_equal(jint(json_array_get(bad, 2), "line"), 7);
     assert_string_equal(json_string_value(json_array_get(
@@ -283,19 +282,16 @@ stopped_import_resumes_after_last_commit(void **state)
         }
     }
     fclose(f);
-    res = import(db, path_of("c.jsonl"), "jsonl", "job-c", 100, &p,
-                 SYNCQ_OK);
+    res = import(db, path_of("c.jsonl"), "jsonl", "job-c", 100, &p, SYNCQ_OK);
     assert_string_equal(json_string_value(json_object_get(res, "status")),
                         "stopped");
     ok_first = jint(res, "rows_ok");
     assert_true(ok_first >= 300 && ok_first < 1000);
     assert_int_equal(count(db, "SELECT COUNT(*) FROM product"), ok_first);
-    assert_int_equal(count(db, "SELECT status = 'running' FROM batch_job"),
-                     1);
+    assert_int_equal(count(db, "SELECT status = 'running' FROM batch_job"), 1);
     json_decref(res);
     /* Resume: the rest, nothing twice. */
-    res = import(db, path_of("c.jsonl"), "jsonl", "job-c", 100, NULL,
-                 SYNCQ_OK);
+    res = import(db, path_of("c.jsonl"), "jsonl", "job-c", 100, NULL, SYNCQ_OK);
     assert_string_equal(json_string_value(json_object_get(res, "status")),
                         "done");
     assert_true(jint(res, "resumed_from_line") > 300);
@@ -324,8 +320,8 @@ export_import_round_trips(void **state)
         offer_line(f, 500 + i, i % 4, 10 * i, i % 4);
     }
     fclose(f);
-    json_decref(import(a, path_of("d.jsonl"), "jsonl", "seed", 50, NULL,
-                       SYNCQ_OK));
+    json_decref(
+        import(a, path_of("d.jsonl"), "jsonl", "seed", 50, NULL, SYNCQ_OK));
     for (size_t k = 0; k < 2; k++) {
         struct sq_db *b = fresh_db();
         char p1[64];
@@ -336,9 +332,9 @@ export_import_round_trips(void **state)
         char *t2;
         snprintf(p1, sizeof p1, "out1.%s", fmts[k]);
         snprintf(p2, sizeof p2, "out2.%s", fmts[k]);
-        assert_int_equal(bp_export(a, path_of(p1), fmts[k], NULL, NULL, &res,
-                                   &err),
-                         SYNCQ_OK);
+        assert_int_equal(
+            bp_export(a, path_of(p1), fmts[k], NULL, NULL, &res, &err),
+            SYNCQ_OK);
         assert_int_equal(jint(res, "products"), 120);
         if (k == 1) {
             assert_int_equal(jint(res, "rows"), 30 + 3 * 30 + 2 * 30 + 30);
@@ -348,9 +344,9 @@ export_import_round_trips(void **state)
         assert_int_equal(jint(res, "inserted"), 120);
         assert_int_equal(jint(res, "rows_bad"), 0);
         json_decref(res);
-        assert_int_equal(bp_export(b, path_of(p2), fmts[k], NULL, NULL, &res,
-                                   &err),
-                         SYNCQ_OK);
+        assert_int_equal(
+            bp_export(b, path_of(p2), fmts[k], NULL, NULL, &res, &err),
+            SYNCQ_OK);
         json_decref(res);
         t1 = read_text(path_of(p1), &n1);
         t2 = read_text(path_of(p2), &n2);
@@ -367,11 +363,11 @@ export_import_round_trips(void **state)
     /* Filters. */
     {
         json_t *flt = json_loads("{\"category_id\": [1, 2], "
-                                 "\"price_min_fen\": {\"gte\": 500}}", 0,
-                                 NULL);
-        assert_int_equal(bp_export(a, path_of("f.jsonl"), "jsonl", flt, NULL,
-                                   &res, &err),
-                         SYNCQ_OK);
+                                 "\"price_min_fen\": {\"gte\": 500}}",
+                                 0, NULL);
+        assert_int_equal(
+            bp_export(a, path_of("f.jsonl"), "jsonl", flt, NULL, &res, &err),
+            SYNCQ_OK);
         assert_int_equal(jint(res, "products"),
                          count(a, "SELECT COUNT(*) FROM product WHERE "
                                   "category_id IN (1, 2) AND "
@@ -380,23 +376,23 @@ export_import_round_trips(void **state)
         json_decref(res);
         json_decref(flt);
         flt = json_loads("{\"subject_contains\": \"商品 60\"}", 0, NULL);
-        assert_int_equal(bp_export(a, path_of("g.jsonl"), "jsonl", flt, NULL,
-                                   &res, &err),
-                         SYNCQ_OK);
+        assert_int_equal(
+            bp_export(a, path_of("g.jsonl"), "jsonl", flt, NULL, &res, &err),
+            SYNCQ_OK);
         /* 601..609 and 600 itself (subject "商品 60x"). */
         assert_int_equal(jint(res, "products"), 10);
         json_decref(res);
         json_decref(flt);
         flt = json_loads("{\"bogus\": 1}", 0, NULL);
-        assert_int_equal(bp_export(a, path_of("h.jsonl"), "jsonl", flt, NULL,
-                                   &res, &err),
-                         SYNCQ_EINVAL);
+        assert_int_equal(
+            bp_export(a, path_of("h.jsonl"), "jsonl", flt, NULL, &res, &err),
+            SYNCQ_EINVAL);
         assert_int_equal(access(path_of("h.jsonl"), F_OK), -1);
         json_decref(flt);
     }
-    assert_int_equal(bp_export(a, "/nonexistent-dir/x.csv", "csv", NULL,
-                               NULL, &res, &err),
-                     SYNCQ_ENOTFOUND);
+    assert_int_equal(
+        bp_export(a, "/nonexistent-dir/x.csv", "csv", NULL, NULL, &res, &err),
+        SYNCQ_ENOTFOUND);
     sq_db_close(a);
 }
 
@@ -416,8 +412,8 @@ update_and_delete_by_filter(void **state)
         offer_line(f, i, i % 3, i, 1);
     }
     fclose(f);
-    json_decref(import(db, path_of("e.jsonl"), "jsonl", "e", 500, NULL,
-                       SYNCQ_OK));
+    json_decref(
+        import(db, path_of("e.jsonl"), "jsonl", "e", 500, NULL, SYNCQ_OK));
     flt = json_loads("{\"category_id\": 1}", 0, NULL);
     set = json_loads("{\"status\": \"expired\", \"moq\": 10}", 0, NULL);
     assert_int_equal(bp_update(db, flt, set, &cursor, NULL, &res, &err),

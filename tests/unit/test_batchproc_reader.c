@@ -80,12 +80,11 @@ overlong_line_is_skipped_not_fatal(void **state)
 static void
 csv_quotes_newlines_and_crlf(void **state)
 {
-    static const char text[] =
-        "a,b,c\r\n"
-        "\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\r\n"
-        "\n"
-        ",,\n"
-        "\"\",plain,end";
+    static const char text[] = "a,b,c\r\n"
+                               "\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\r\n"
+                               "\n"
+                               ",,\n"
+                               "\"\",plain,end";
     struct bp_reader r;
     syncq_error err;
 
@@ -129,7 +128,8 @@ csv_malformed_records_are_reported_and_skipped(void **state)
     for (int i = 0; i < BP_MAX_FIELDS + 1; i++) {
         n += snprintf(text + n, sizeof text - (size_t)n, "f,");
     }
-    n += snprintf(text + n, sizeof text - (size_t)n, "\nafter,5\n"
+    n += snprintf(text + n, sizeof text - (size_t)n,
+                  "\nafter,5\n"
                   "\"never closed,6\n");
     bp_reader_open_mem(&r, text, (size_t)n, &err);
     assert_int_equal(bp_next_csv(&r, &err), 1);
@@ -194,9 +194,11 @@ static void
 csv_round_trip_of_awkward_text(void **state)
 {
     static const char rec_text[] =
-        "{\"offer_id\": 77, \"subject\": \"女装, \\\"新款\\\"\\n第二行 a|b:c\\\\d\","
+        "{\"offer_id\": 77, \"subject\": \"女装, \\\"新款\\\"\\n第二行 "
+        "a|b:c\\\\d\","
         " \"unit_weight_kg\": 0.1, \"price_min_fen\": 230,"
-        " \"supplier\": {\"seller_user_id\": 9, \"company_name\": \"义乌,公司\"},"
+        " \"supplier\": {\"seller_user_id\": 9, \"company_name\": "
+        "\"义乌,公司\"},"
         " \"attributes\": [{\"attr_id\": 1, \"name\": \"材质:面料\","
         "   \"value\": \"棉|麻\"}, {\"name\": \"空\", \"value\": \"\"}],"
         " \"sku_props\": [{\"fid\": 3216, \"name\": \"颜色\", \"values\": ["
@@ -206,7 +208,8 @@ csv_round_trip_of_awkward_text(void **state)
         "   \"price_fen\": 230, \"stock\": 5},"
         "  {\"sku_id\": 2, \"spec_text\": \"蓝>XL\", \"weight_kg\": 1.5}],"
         " \"price_ranges\": [{\"start_qty\": 2, \"price_fen\": 560},"
-        "   {\"start_qty\": 100, \"price_fen\": 520, \"promo_price_fen\": 500}],"
+        "   {\"start_qty\": 100, \"price_fen\": 520, \"promo_price_fen\": "
+        "500}],"
         " \"images\": [{\"url\": \"https://cbu01.alicdn.com/a.jpg?x=1|2\","
         "   \"role\": \"main\", \"ord\": 0}]}";
     json_t *in = json_loads(rec_text, 0, NULL);
@@ -322,7 +325,8 @@ filters_compile_to_bound_sql(void **state)
                    "\"price_min_fen\": {\"gte\": 100, \"lt\": 500}, "
                    "\"subject_contains\": \"裙\", "
                    "\"synced_after\": \"2026-01-01\", "
-                   "\"duplicates\": \"include\"}", 0, NULL);
+                   "\"duplicates\": \"include\"}",
+                   0, NULL);
     assert_int_equal(bp_filter_compile(j, &f, &err), SYNCQ_OK);
     assert_false(f.empty);
     assert_int_equal(json_array_size(f.params), 7);
@@ -338,8 +342,7 @@ filters_compile_to_bound_sql(void **state)
         j = json_loads(bad[i].json, 0, NULL);
         if (bp_filter_compile(j, &f, &err) != SYNCQ_EINVAL ||
             strstr(err.msg, bad[i].msg) == NULL) {
-            fail_msg("%s: '%s', want '%s'", bad[i].json, err.msg,
-                     bad[i].msg);
+            fail_msg("%s: '%s', want '%s'", bad[i].json, err.msg, bad[i].msg);
         }
         json_decref(j);
     }

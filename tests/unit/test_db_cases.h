@@ -43,8 +43,7 @@ t_workdir(void)
     static char dir[600];
 
     if (dir[0] == '\0') {
-        snprintf(dir, sizeof dir, "%s/dbtest-%d", sqt_tmpdir(),
-                 (int)getpid());
+        snprintf(dir, sizeof dir, "%s/dbtest-%d", sqt_tmpdir(), (int)getpid());
     }
     return dir;
 }
@@ -61,8 +60,8 @@ t_workdir_remove(void)
 /* A normalised offer (docs/1688-normalized.md) with `nskus` SKUs, two
  * ascending price tiers and 3 images; prices in fen. Owned string. */
 static char *
-t_offer(int64_t offer_id, int64_t seller, const char *subject,
-        int64_t pmin, int64_t pmax, int nskus)
+t_offer(int64_t offer_id, int64_t seller, const char *subject, int64_t pmin,
+        int64_t pmax, int nskus)
 {
     json_t *skus = json_array();
     json_t *vals = json_array();
@@ -87,8 +86,8 @@ t_offer(int64_t offer_id, int64_t seller, const char *subject,
             skus, json_pack("{s:I, s:s, s:s, s:I, s:I}", "sku_id",
                             (json_int_t)(offer_id * 10 + i), "spec_id",
                             "0123456789abcdef0123456789abcdef", "spec_text",
-                            spec, "price_fen", (json_int_t)(pmin + i),
-                            "stock", (json_int_t)(100 + i)));
+                            spec, "price_fen", (json_int_t)(pmin + i), "stock",
+                            (json_int_t)(100 + i)));
     }
     o = json_pack(
         "{s:I, s:s, s:I, s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:I,"
@@ -98,25 +97,22 @@ t_offer(int64_t offer_id, int64_t seller, const char *subject,
         " s:[{s:s, s:s, s:I}, {s:s, s:s, s:I}, {s:s, s:s, s:I}],"
         " s:s, s:s}",
         "offer_id", (json_int_t)offer_id, "source", "api", "category_id",
-        (json_int_t)1031910, "top_category_id", (json_int_t)10166,
-        "subject", subject, "unit", "件", "status", "published",
-        "quote_type", (json_int_t)1, "moq", (json_int_t)2, "price_min_fen",
-        (json_int_t)pmin, "price_max_fen", (json_int_t)pmax, "currency",
-        "CNY", "sold_count", (json_int_t)300, "unit_weight_kg", 0.25,
-        "supplier", "seller_user_id", (json_int_t)seller, "member_id",
-        "b2b-x", "company_name", "义乌某某有限公司", "province", "浙江",
-        "attributes", "attr_id", (json_int_t)100, "name", "材质", "value",
-        "棉",
-        "sku_props", "fid", (json_int_t)3216, "name", "颜色", "values", vals,
-        "fid", (json_int_t)450, "name", "尺码", "values", "value", "XL",
-        "skus", skus,
+        (json_int_t)1031910, "top_category_id", (json_int_t)10166, "subject",
+        subject, "unit", "件", "status", "published", "quote_type",
+        (json_int_t)1, "moq", (json_int_t)2, "price_min_fen", (json_int_t)pmin,
+        "price_max_fen", (json_int_t)pmax, "currency", "CNY", "sold_count",
+        (json_int_t)300, "unit_weight_kg", 0.25, "supplier", "seller_user_id",
+        (json_int_t)seller, "member_id", "b2b-x", "company_name",
+        "义乌某某有限公司", "province", "浙江", "attributes", "attr_id",
+        (json_int_t)100, "name", "材质", "value", "棉", "sku_props", "fid",
+        (json_int_t)3216, "name", "颜色", "values", vals, "fid",
+        (json_int_t)450, "name", "尺码", "values", "value", "XL", "skus", skus,
         "price_ranges", "start_qty", (json_int_t)2, "price_fen",
         (json_int_t)pmax, "start_qty", (json_int_t)100, "price_fen",
-        (json_int_t)pmin,
-        "images", "url", u1, "role", "main", "ord", (json_int_t)0,
-        "url", u2, "role", "main", "ord", (json_int_t)1,
-        "url", u3, "role", "desc", "ord", (json_int_t)0,
-        "raw_sha256", "00", "fetched_at", "2026-11-29T08:00:00Z");
+        (json_int_t)pmin, "images", "url", u1, "role", "main", "ord",
+        (json_int_t)0, "url", u2, "role", "main", "ord", (json_int_t)1, "url",
+        u3, "role", "desc", "ord", (json_int_t)0, "raw_sha256", "00",
+        "fetched_at", "2026-11-29T08:00:00Z");
     assert_non_null(o);
     /* The member id is per seller so suppliers stay apart. */
     {
@@ -131,14 +127,14 @@ t_offer(int64_t offer_id, int64_t seller, const char *subject,
 }
 
 static void
-t_put(struct sq_db *db, const char *kind, const char *key,
-      const char *outcome, const char *json)
+t_put(struct sq_db *db, const char *kind, const char *key, const char *outcome,
+      const char *json)
 {
     syncq_error err;
 
-    assert_int_equal(sq_db_raw_put(db, kind, key, 200, outcome, "<raw>", 5,
-                                   json, &err),
-                     SYNCQ_OK);
+    assert_int_equal(
+        sq_db_raw_put(db, kind, key, 200, outcome, "<raw>", 5, json, &err),
+        SYNCQ_OK);
 }
 
 static void
@@ -248,9 +244,9 @@ case_raw_put_upserts(void **state)
                                  "kind = 'api_detail' AND outcome = 'ok' "
                                  "AND body_bytes = 5"),
                      1);
-    assert_int_equal(sq_db_raw_get(db, "api_detail", "597090034012", &json,
-                                   outcome, &err),
-                     SYNCQ_OK);
+    assert_int_equal(
+        sq_db_raw_get(db, "api_detail", "597090034012", &json, outcome, &err),
+        SYNCQ_OK);
     assert_string_equal(outcome, "ok");
     assert_non_null(strstr(json, "女装"));
     sq_free(json);
@@ -258,16 +254,15 @@ case_raw_put_upserts(void **state)
                      SYNCQ_ENOTFOUND);
     assert_null(json);
     /* Bad input is refused, nothing stored. */
-    assert_int_equal(sq_db_raw_put(db, "", "k", 200, "ok", NULL, 0, NULL,
-                                   &err),
+    assert_int_equal(sq_db_raw_put(db, "", "k", 200, "ok", NULL, 0, NULL, &err),
                      SYNCQ_EINVAL);
-    assert_int_equal(sq_db_raw_put(db, "shop", "k", 200, "ok", "x", 1,
-                                   "[1, 2]", &err),
-                     SYNCQ_EINVAL);
+    assert_int_equal(
+        sq_db_raw_put(db, "shop", "k", 200, "ok", "x", 1, "[1, 2]", &err),
+        SYNCQ_EINVAL);
     assert_non_null(strstr(err.msg, "not a JSON object"));
-    assert_int_equal(sq_db_raw_put(db, "shop", "k", 200, "ok", "x", 1,
-                                   "{broken", &err),
-                     SYNCQ_EINVAL);
+    assert_int_equal(
+        sq_db_raw_put(db, "shop", "k", 200, "ok", "x", 1, "{broken", &err),
+        SYNCQ_EINVAL);
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_payload"), 2);
     sq_db_close(db);
 }
@@ -288,8 +283,10 @@ case_binds_round_trip(void **state)
                      "s TEXT, b BYTEA, n TEXT)"
                    : "CREATE TABLE t_binds (i BIGINT, d DOUBLE PRECISION, "
                      "s TEXT, b BLOB, n TEXT)");
-    assert_int_equal(sq_db_prepare(db, "INSERT INTO t_binds VALUES "
-                                       "(?, ?, ?, ?, ?)", &st, &err),
+    assert_int_equal(sq_db_prepare(db,
+                                   "INSERT INTO t_binds VALUES "
+                                   "(?, ?, ?, ?, ?)",
+                                   &st, &err),
                      SYNCQ_OK);
     sq_db_bind_i64(st, 1, INT64_MAX);
     sq_db_bind_double(st, 2, 0.1);
@@ -298,8 +295,10 @@ case_binds_round_trip(void **state)
     sq_db_bind_null(st, 5);
     assert_int_equal(sq_db_step(st, &err), 0);
     assert_int_equal(sq_db_changes(db), 1);
-    assert_int_equal(sq_db_prepare(db, "SELECT i, d, s, b, n FROM t_binds "
-                                       "WHERE s = ?", &st, &err),
+    assert_int_equal(sq_db_prepare(db,
+                                   "SELECT i, d, s, b, n FROM t_binds "
+                                   "WHERE s = ?",
+                                   &st, &err),
                      SYNCQ_OK);
     sq_db_bind_text(st, 1, "女装 'quoted' ? mark");
     assert_int_equal(sq_db_step(st, &err), 1);
@@ -313,16 +312,14 @@ case_binds_round_trip(void **state)
     assert_null(sq_db_col_text(st, 4));
     assert_int_equal(sq_db_step(st, &err), 0);
     /* A bind out of range is reported, not silently ignored. */
-    assert_int_equal(sq_db_prepare(db, "SELECT i FROM t_binds WHERE i = ?",
-                                   &st, &err),
-                     SYNCQ_OK);
+    assert_int_equal(
+        sq_db_prepare(db, "SELECT i FROM t_binds WHERE i = ?", &st, &err),
+        SYNCQ_OK);
     sq_db_bind_i64(st, 2, 1);
     assert_int_equal(sq_db_step(st, &err), SYNCQ_EINTERNAL);
     /* SQL errors name the driver. */
-    assert_int_equal(sq_db_prepare(db, "SELEC nonsense", &st, &err),
-                     SYNCQ_EDB);
-    assert_non_null(strstr(err.msg, sq_db_is_pg(db) ? "postgresql"
-                                                    : "sqlite"));
+    assert_int_equal(sq_db_prepare(db, "SELEC nonsense", &st, &err), SYNCQ_EDB);
+    assert_non_null(strstr(err.msg, sq_db_is_pg(db) ? "postgresql" : "sqlite"));
     sq_db_close(db);
 }
 
@@ -332,8 +329,8 @@ tx_insert_then_fail(struct sq_db *db, void *ud, syncq_error *err)
     int *calls = ud;
 
     (*calls)++;
-    if (sq_db_exec(db, "INSERT INTO category (category_id) VALUES (7)",
-                   err) != SYNCQ_OK) {
+    if (sq_db_exec(db, "INSERT INTO category (category_id) VALUES (7)", err) !=
+        SYNCQ_OK) {
         return SYNCQ_EDB;
     }
     return sq_fail(err, SYNCQ_EINVAL, "stop here");
@@ -343,8 +340,7 @@ static int
 tx_insert(struct sq_db *db, void *ud, syncq_error *err)
 {
     (void)ud;
-    return sq_db_exec(db, "INSERT INTO category (category_id) VALUES (8)",
-                      err);
+    return sq_db_exec(db, "INSERT INTO category (category_id) VALUES (8)", err);
 }
 
 static void
@@ -369,8 +365,8 @@ static void
 case_offer_store_load_round_trip(void **state)
 {
     struct sq_db *db = fresh_db();
-    char *j = t_offer(597090034012LL, 2201234567LL, "女装连衣裙 2024新款",
-                      230, 560, 3);
+    char *j = t_offer(597090034012LL, 2201234567LL, "女装连衣裙 2024新款", 230,
+                      560, 3);
     json_t *in = json_loads(j, 0, NULL);
     json_t *canon = NULL;
     json_t *back = NULL;
@@ -477,10 +473,10 @@ case_sync_incremental(void **state)
     assert_int_equal(t_int(res, "categories.inserted"), 2);
     assert_int_equal(t_int(res, "records"), 6);
     assert_int_equal(json_array_size(json_object_get(res, "errors")), 1);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(res, "errors"), 0),
-                            "key")),
-                        "1005");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(res, "errors"), 0), "key")),
+        "1005");
     json_decref(res);
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product"), 4);
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product WHERE "
@@ -591,8 +587,7 @@ case_sync_suppliers(void **state)
           "{\"member_id\": \"b2b-702\", \"company_name\": \"新公司\"}");
     t_put(db, "shop", "bad", "ok", "{\"company_name\": \"无标识\"}");
     sq_sync_opts_init(&o);
-    assert_int_equal(sq_ds_sync_suppliers(db, &o, NULL, &res, &err),
-                     SYNCQ_OK);
+    assert_int_equal(sq_ds_sync_suppliers(db, &o, NULL, &res, &err), SYNCQ_OK);
     assert_int_equal(t_int(res, "updated"), 1);
     assert_int_equal(t_int(res, "inserted"), 1);
     assert_int_equal(t_int(res, "failed"), 1);
@@ -608,8 +603,7 @@ case_sync_suppliers(void **state)
                                  "is_factory = 0"),
                      1);
     o.full = true;
-    assert_int_equal(sq_ds_sync_suppliers(db, &o, NULL, &res, &err),
-                     SYNCQ_OK);
+    assert_int_equal(sq_ds_sync_suppliers(db, &o, NULL, &res, &err), SYNCQ_OK);
     assert_int_equal(t_int(res, "unchanged"), 2);
     assert_int_equal(t_int(res, "updated"), 0);
     json_decref(res);
@@ -635,9 +629,9 @@ t_rule(json_t *rep, const char *name, json_t **ids)
     size_t i;
     json_t *r;
 
-    json_array_foreach(json_object_get(rep, "rules"), i, r) {
-        if (strcmp(json_string_value(json_object_get(r, "rule")), name) ==
-            0) {
+    json_array_foreach(json_object_get(rep, "rules"), i, r)
+    {
+        if (strcmp(json_string_value(json_object_get(r, "rule")), name) == 0) {
             if (ids != NULL) {
                 *ids = json_object_get(r, "ids");
             }
@@ -657,8 +651,7 @@ case_validate_rules(void **state)
 
     (void)state;
     for (int i = 1; i <= 4; i++) {
-        t_put_offer(db, "api_detail", 4000 + i, 800 + i, "好商品", 100, 200,
-                    2);
+        t_put_offer(db, "api_detail", 4000 + i, 800 + i, "好商品", 100, 200, 2);
     }
     t_put(db, "category", "1031910", "ok",
           "{\"category_id\": 1031910, \"name_zh\": \"连衣裙\"}");
@@ -761,11 +754,10 @@ case_cleanup_duplicates(void **state)
     {
         json_t *m = json_array_get(
             json_object_get(json_object_get(res, "products"), "merges"), 0);
-        assert_int_equal(json_integer_value(json_object_get(m, "keep")),
-                         5001);
-        assert_int_equal(json_integer_value(json_array_get(
-                             json_object_get(m, "merged"), 0)),
-                         5003);
+        assert_int_equal(json_integer_value(json_object_get(m, "keep")), 5001);
+        assert_int_equal(
+            json_integer_value(json_array_get(json_object_get(m, "merged"), 0)),
+            5003);
     }
     json_decref(res);
     assert_int_equal(t_count(db, "SELECT duplicate_of FROM product WHERE "
@@ -827,8 +819,7 @@ t_concurrent_writers(const char *url, int nproc, int ntx)
                 snprintf(key, sizeof key, "%d-%d", p, i);
                 if (sq_db_begin(cdb, &err) != SYNCQ_OK ||
                     sq_db_raw_put(cdb, "shop", key, 200, "ok", "b", 1,
-                                  "{\"member_id\": \"m\"}", &err) !=
-                        SYNCQ_OK ||
+                                  "{\"member_id\": \"m\"}", &err) != SYNCQ_OK ||
                     sq_db_commit(cdb, &err) != SYNCQ_OK) {
                     fprintf(stderr, "child tx: %s\n", err.msg);
                     sq_db_rollback(cdb);
@@ -879,27 +870,26 @@ t_scenario_dump(struct sq_db *db)
     for (int i = 0; i < 24; i++) {
         char subject[64];
         snprintf(subject, sizeof subject, "商品 %d 号", i % 20);
-        t_put_offer(db, i % 3 == 0 ? "detail_page" : "api_detail",
-                    6000 + i, 100 + i % 5, subject, 100 + (i % 20), 900,
-                    i % 4);
+        t_put_offer(db, i % 3 == 0 ? "detail_page" : "api_detail", 6000 + i,
+                    100 + i % 5, subject, 100 + (i % 20), 900, i % 4);
     }
     t_put(db, "category", "10166", "ok",
           "{\"category_id\": 10166, \"name_zh\": \"女装\", \"children\": ["
           "{\"category_id\": 1031910, \"name_zh\": \"连衣裙\"}]}");
-    t_put(db, "search", "1031910:1", "ok",
-          "{\"category_id\": 1031910, \"offers\": [{\"offer_id\": 6100, "
-          "\"subject\": \"列表\", \"price_fen\": 5, \"seller_user_id\": 100}]}");
+    t_put(
+        db, "search", "1031910:1", "ok",
+        "{\"category_id\": 1031910, \"offers\": [{\"offer_id\": 6100, "
+        "\"subject\": \"列表\", \"price_fen\": 5, \"seller_user_id\": 100}]}");
     t_put(db, "shop", "100", "ok",
           "{\"seller_user_id\": 100, \"score_goods\": 4.25, \"is_tp\": 1}");
-    t_put(db, "api_detail", "6200", "ok", "{\"offer_id\": 6200, "
+    t_put(db, "api_detail", "6200", "ok",
+          "{\"offer_id\": 6200, "
           "\"skus\": [{\"stock\": -3, \"price_fen\": 0}]}");
     sq_sync_opts_init(&so);
-    assert_int_equal(sq_ds_sync_products(db, &so, NULL, &res, &err),
-                     SYNCQ_OK);
+    assert_int_equal(sq_ds_sync_products(db, &so, NULL, &res, &err), SYNCQ_OK);
     t_strip_volatile(res);
     json_object_set_new(all, "sync_products", res);
-    assert_int_equal(sq_ds_sync_suppliers(db, &so, NULL, &res, &err),
-                     SYNCQ_OK);
+    assert_int_equal(sq_ds_sync_suppliers(db, &so, NULL, &res, &err), SYNCQ_OK);
     t_strip_volatile(res);
     json_object_set_new(all, "sync_suppliers", res);
     assert_int_equal(sq_ds_cleanup_duplicates(db, false, NULL, &res, &err),
@@ -909,8 +899,10 @@ t_scenario_dump(struct sq_db *db)
     assert_int_equal(sq_ds_validate(db, &vo, NULL, &res, &err), SYNCQ_OK);
     t_strip_volatile(res);
     json_object_set_new(all, "validate", res);
-    assert_int_equal(sq_db_prepare(db, "SELECT offer_id FROM product ORDER "
-                                       "BY offer_id", &st, &err),
+    assert_int_equal(sq_db_prepare(db,
+                                   "SELECT offer_id FROM product ORDER "
+                                   "BY offer_id",
+                                   &st, &err),
                      SYNCQ_OK);
     while (sq_db_step(st, &err) == 1 && n < 64) {
         ids[n++] = sq_db_col_i64(st, 0);

@@ -61,9 +61,9 @@ url_keys_normalise_1688_forms(void **state)
     /* A name that only looks like a size stays. */
     url_key_is("https://x.test/pic_220x220.jpg",
                "https://x.test/pic_220x220.jpg");
-    assert_int_equal(sq_ds_image_url_key("ftp://x/a.jpg", out, sizeof out,
-                                         &err),
-                     SYNCQ_EINVAL);
+    assert_int_equal(
+        sq_ds_image_url_key("ftp://x/a.jpg", out, sizeof out, &err),
+        SYNCQ_EINVAL);
     assert_int_equal(sq_ds_image_url_key("   ", out, sizeof out, &err),
                      SYNCQ_EINVAL);
     assert_int_equal(sq_ds_image_url_key("https://", out, sizeof out, &err),
@@ -119,26 +119,24 @@ canonical_coerces_1688_types(void **state)
     assert_int_equal(json_integer_value(json_object_get(c, "moq")), 2);
     assert_int_equal(json_integer_value(json_object_get(c, "price_min_fen")),
                      230);
-    assert_true(json_real_value(json_object_get(c, "unit_weight_kg")) ==
-                0.25);
+    assert_true(json_real_value(json_object_get(c, "unit_weight_kg")) == 0.25);
     assert_null(json_object_get(c, "subject_tr"));
     assert_null(json_object_get(c, "unknown_member"));
     assert_null(json_object_get(c, "quote_type"));
     assert_null(json_object_get(c, "status")); /* "" means unknown */
-    assert_true(json_is_true(json_object_get(json_object_get(c, "supplier"),
-                                             "is_tp")));
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(c, "skus"), 0),
-                            "spec_id")),
-                        "12345");
+    assert_true(
+        json_is_true(json_object_get(json_object_get(c, "supplier"), "is_tp")));
     assert_string_equal(
         json_string_value(json_object_get(
-            json_array_get(json_object_get(json_array_get(
-                                               json_object_get(c,
-                                                               "sku_props"),
-                                               0),
-                                           "values"),
-                           0),
+            json_array_get(json_object_get(c, "skus"), 0), "spec_id")),
+        "12345");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(
+                json_object_get(
+                    json_array_get(json_object_get(c, "sku_props"), 0),
+                    "values"),
+                0),
             "value")),
         "红色");
     /* Images: the bad URL dropped; the first string image got ord 0 of
@@ -146,10 +144,10 @@ canonical_coerces_1688_types(void **state)
      * by role: desc before main. */
     assert_int_equal(skipped, 2);
     assert_int_equal(json_array_size(json_object_get(c, "images")), 2);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(c, "images"), 0),
-                            "role")),
-                        "desc");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(c, "images"), 0), "role")),
+        "desc");
     /* The lists are always there. */
     assert_int_equal(json_array_size(json_object_get(c, "attributes")), 0);
     assert_int_equal(json_array_size(json_object_get(c, "price_ranges")), 0);
@@ -164,22 +162,23 @@ canonical_drops_repeated_image_slots(void **state)
     syncq_error err;
     int skipped = 0;
     int rc;
-    json_t *c = canon(
-        "{\"offer_id\": 4, \"images\": ["
-        "{\"url\": \"https://cbu01.alicdn.com/0.jpg\", \"ord\": 0},"
-        "{\"url\": \"https://cbu01.alicdn.com/1.jpg\", \"ord\": 1},"
-        "{\"url\": \"https://cbu01.alicdn.com/2.jpg\", \"ord\": 0},"
-        "{\"url\": \"https://cbu01.alicdn.com/3.jpg\", \"ord\": 0,"
-        " \"role\": \"sku\"}]}", &skipped, &err, &rc);
+    json_t *c =
+        canon("{\"offer_id\": 4, \"images\": ["
+              "{\"url\": \"https://cbu01.alicdn.com/0.jpg\", \"ord\": 0},"
+              "{\"url\": \"https://cbu01.alicdn.com/1.jpg\", \"ord\": 1},"
+              "{\"url\": \"https://cbu01.alicdn.com/2.jpg\", \"ord\": 0},"
+              "{\"url\": \"https://cbu01.alicdn.com/3.jpg\", \"ord\": 0,"
+              " \"role\": \"sku\"}]}",
+              &skipped, &err, &rc);
 
     (void)state;
     assert_int_equal(rc, SYNCQ_OK);
     assert_int_equal(skipped, 1);
     assert_int_equal(json_array_size(json_object_get(c, "images")), 3);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(c, "images"), 0),
-                            "url")),
-                        "https://cbu01.alicdn.com/0.jpg");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(c, "images"), 0), "url")),
+        "https://cbu01.alicdn.com/0.jpg");
     json_decref(c);
 }
 
@@ -206,8 +205,7 @@ canonical_rejects_bad_records(void **state)
         {"{\"offer_id\": 1, \"supplier\": 5}", "offer.supplier"},
         {"{\"offer_id\": 1, \"supplier\": {\"seller_user_id\": \"x\"}}",
          "supplier.seller_user_id"},
-        {"{\"offer_id\": 1, \"unit_weight_kg\": \"heavy\"}",
-         "unit_weight_kg"},
+        {"{\"offer_id\": 1, \"unit_weight_kg\": \"heavy\"}", "unit_weight_kg"},
     };
 
     (void)state;
@@ -217,8 +215,8 @@ canonical_rejects_bad_records(void **state)
         json_t *c = canon(bad[i].json, NULL, &err, &rc);
         if (rc != SYNCQ_EINVAL || c != NULL ||
             strstr(err.msg, bad[i].msg) == NULL) {
-            fail_msg("%s: rc %d msg '%s', want EINVAL naming '%s'",
-                     bad[i].json, rc, err.msg, bad[i].msg);
+            fail_msg("%s: rc %d msg '%s', want EINVAL naming '%s'", bad[i].json,
+                     rc, err.msg, bad[i].msg);
         }
     }
 }
@@ -253,11 +251,13 @@ content_hash_ignores_fetch_metadata(void **state)
 {
     json_t *a = json_loads("{\"offer_id\": 1, \"b\": [1, 2], \"a\": \"x\", "
                            "\"fetched_at\": \"2026-01-01\", "
-                           "\"raw_sha256\": \"aa\"}", 0, NULL);
-    json_t *b = json_loads("{\"a\": \"x\", \"offer_id\": 1, \"b\": [1, 2], "
-                           "\"fetched_at\": \"2026-02-02\"}", 0, NULL);
-    json_t *c = json_loads("{\"a\": \"x\", \"offer_id\": 1, \"b\": [2, 1]}",
+                           "\"raw_sha256\": \"aa\"}",
                            0, NULL);
+    json_t *b = json_loads("{\"a\": \"x\", \"offer_id\": 1, \"b\": [1, 2], "
+                           "\"fetched_at\": \"2026-02-02\"}",
+                           0, NULL);
+    json_t *c =
+        json_loads("{\"a\": \"x\", \"offer_id\": 1, \"b\": [2, 1]}", 0, NULL);
     char ha[65];
     char hb[65];
     char hc[65];
@@ -284,7 +284,10 @@ fingerprint_collapses_blanks_and_case(void **state)
 
     (void)state;
     sq_ds_fingerprint(5, true, "  Dress  连衣裙\t2024 ", 100, 200, a);
-    sq_ds_fingerprint(5, true, "dress 连衣裙\xe3\x80\x80" "2024", 100, 200, b);
+    sq_ds_fingerprint(5, true,
+                      "dress 连衣裙\xe3\x80\x80"
+                      "2024",
+                      100, 200, b);
     sq_ds_fingerprint(6, true, "dress 连衣裙 2024", 100, 200, c);
     sq_ds_fingerprint(5, true, "dress 连衣裙 2024", 100, 201, d);
     assert_string_equal(a, b);
@@ -303,7 +306,8 @@ lenient_getters(void **state)
     json_t *o = json_loads("{\"i\": \" 42 \", \"r\": 3.0, \"f\": 3.5, "
                            "\"b1\": \"false\", \"b2\": 1, \"b3\": \"maybe\", "
                            "\"big\": \"99999999999999999999\", "
-                           "\"d\": \"1e3\"}", 0, NULL);
+                           "\"d\": \"1e3\"}",
+                           0, NULL);
     int64_t i = 0;
     double d = 0;
     bool b = true;

@@ -78,9 +78,9 @@ stage_offer(struct sq_db *db, const char *name, const char *kind,
     snprintf(key, sizeof key, "%lld",
              (long long)json_integer_value(json_object_get(rec, "offer_id")));
     text = json_dumps(rec, JSON_COMPACT);
-    assert_int_equal(sq_db_raw_put(db, kind, key, 200, "ok", body, len, text,
-                                   &err),
-                     SYNCQ_OK);
+    assert_int_equal(
+        sq_db_raw_put(db, kind, key, 200, "ok", body, len, text, &err),
+        SYNCQ_OK);
     sq_free(text);
     free(body);
     return rec;
@@ -115,8 +115,8 @@ every_fixture_syncs_and_reads_back(void **state)
     snprintf(path, sizeof path, "%s/catalog.db", dir);
     assert_int_equal(sq_db_open(path, &db, &err), SYNCQ_OK);
     for (size_t i = 0; i < 3; i++) {
-        parsed[i] = stage_offer(db, offers[i].file, offers[i].kind,
-                                offers[i].id);
+        parsed[i] =
+            stage_offer(db, offers[i].file, offers[i].kind, offers[i].id);
     }
     /* The listing page, the category tree and the shop. */
     body = fixture("search-keyword-tmapi.json", &len);
@@ -132,8 +132,7 @@ every_fixture_syncs_and_reads_back(void **state)
         json_decref(rec);
         sq_free(text);
         free(body);
-        body = fixture("category-children-crossborder-translation.json",
-                       &len);
+        body = fixture("category-children-crossborder-translation.json", &len);
         assert_int_equal(sq_1688_category_parse(body, len, &rec, &err),
                          SYNCQ_OK);
         text = json_dumps(rec, JSON_COMPACT);
@@ -149,8 +148,8 @@ every_fixture_syncs_and_reads_back(void **state)
             assert_int_equal(sq_1688_supplier_parse(body, len, &rec, &err),
                              SYNCQ_OK);
             text = json_dumps(rec, JSON_COMPACT);
-            assert_int_equal(sq_db_raw_put(db, "shop", "shop", 200, "ok",
-                                           body, len, text, &err),
+            assert_int_equal(sq_db_raw_put(db, "shop", "shop", 200, "ok", body,
+                                           len, text, &err),
                              SYNCQ_OK);
             json_decref(rec);
             sq_free(text);
@@ -164,18 +163,17 @@ every_fixture_syncs_and_reads_back(void **state)
                 fail_msg("failed records: %s", d);
             }
             assert_int_equal(json_integer_value(json_object_get(
-                                 json_object_get(res, "products"),
-                                 "inserted")),
+                                 json_object_get(res, "products"), "inserted")),
                              3);
             /* Root node + its children. */
             assert_int_equal(count(db, "SELECT COUNT(*) FROM category"),
                              (int64_t)kids + 1);
             /* Listing stubs only for offers not stored in detail. */
-            assert_int_equal(count(db, "SELECT COUNT(*) FROM product WHERE "
-                                       "source = 'list'"),
-                             json_integer_value(json_object_get(
-                                 json_object_get(res, "listings"),
-                                 "inserted")));
+            assert_int_equal(
+                count(db, "SELECT COUNT(*) FROM product WHERE "
+                          "source = 'list'"),
+                json_integer_value(json_object_get(
+                    json_object_get(res, "listings"), "inserted")));
             assert_int_equal(count(db, "SELECT COUNT(*) FROM product"),
                              3 + count(db, "SELECT COUNT(*) FROM product "
                                            "WHERE source = 'list'"));
@@ -186,8 +184,7 @@ every_fixture_syncs_and_reads_back(void **state)
         }
     }
     sq_sync_opts_init(&o);
-    assert_int_equal(sq_ds_sync_suppliers(db, &o, NULL, &res, &err),
-                     SYNCQ_OK);
+    assert_int_equal(sq_ds_sync_suppliers(db, &o, NULL, &res, &err), SYNCQ_OK);
     assert_int_equal(json_integer_value(json_object_get(res, "failed")), 0);
     assert_int_equal(json_integer_value(json_object_get(res, "inserted")) +
                          json_integer_value(json_object_get(res, "updated")),
@@ -199,8 +196,8 @@ every_fixture_syncs_and_reads_back(void **state)
         json_t *back = NULL;
         char h1[65];
         char h2[65];
-        int64_t id = (int64_t)json_integer_value(json_object_get(parsed[i],
-                                                                 "offer_id"));
+        int64_t id =
+            (int64_t)json_integer_value(json_object_get(parsed[i], "offer_id"));
         assert_int_equal(sq_ds_offer_canonical(parsed[i], &canon, NULL, &err),
                          SYNCQ_OK);
         assert_int_equal(sq_ds_offer_load(db, id, &back, &err), SYNCQ_OK);
@@ -225,8 +222,7 @@ every_fixture_syncs_and_reads_back(void **state)
                                "source <> 'list' AND price_min_fen > 0"),
                      3);
     /* A second incremental run has nothing to do. */
-    assert_int_equal(sq_ds_sync_products(db, &o, NULL, &res, &err),
-                     SYNCQ_OK);
+    assert_int_equal(sq_ds_sync_products(db, &o, NULL, &res, &err), SYNCQ_OK);
     assert_int_equal(json_integer_value(json_object_get(res, "records")), 0);
     json_decref(res);
     sq_db_close(db);

@@ -58,7 +58,8 @@ sqlite_open_errors(void **state)
         FILE *f = fopen(path, "w");
         assert_non_null(f);
         fputs("this is not a sqlite file, just text padding it out......"
-              "................................................", f);
+              "................................................",
+              f);
         fclose(f);
     }
     assert_int_equal(sq_db_open(path, &db, &err), SYNCQ_EDB);
@@ -88,9 +89,9 @@ sqlite_shared_reopens_after_fork(void **state)
     (void)state;
     snprintf(path, sizeof path, "%s/shared/catalog.db", t_workdir());
     assert_int_equal(syncq_config_new(&cfg, &err), SYNCQ_OK);
-    assert_int_equal(syncq_config_set(cfg, "SYNCQ_DATABASE_URL", path, NULL,
-                                      &err),
-                     SYNCQ_OK);
+    assert_int_equal(
+        syncq_config_set(cfg, "SYNCQ_DATABASE_URL", path, NULL, &err),
+        SYNCQ_OK);
     assert_int_equal(sq_db_shared(cfg, &a, &err), SYNCQ_OK);
     assert_int_equal(sq_db_shared(cfg, &b, &err), SYNCQ_OK);
     assert_ptr_equal(a, b);
@@ -100,8 +101,8 @@ sqlite_shared_reopens_after_fork(void **state)
         if (sq_db_shared(cfg, &c, &err) != SYNCQ_OK || c == a) {
             _exit(1);
         }
-        if (sq_db_raw_put(c, "shop", "child", 200, "ok", "x", 1, NULL,
-                          &err) != SYNCQ_OK) {
+        if (sq_db_raw_put(c, "shop", "child", 200, "ok", "x", 1, NULL, &err) !=
+            SYNCQ_OK) {
             _exit(2);
         }
         _exit(0);

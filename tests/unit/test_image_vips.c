@@ -42,9 +42,8 @@ noise(int w, int h, int bands)
     VipsImage *out = NULL;
     VipsImage *parts[4];
 
-    assert_int_equal(vips_gaussnoise(&n, w, h, "mean", 128.0, "sigma", 40.0,
-                                     NULL),
-                     0);
+    assert_int_equal(
+        vips_gaussnoise(&n, w, h, "mean", 128.0, "sigma", 40.0, NULL), 0);
     assert_int_equal(vips_cast(n, &c, VIPS_FORMAT_UCHAR, NULL), 0);
     for (int i = 0; i < bands; i++) {
         parts[i] = c;
@@ -116,11 +115,9 @@ setup(void **state)
     im = noise(320, 240, 3);
     /* Metadata that optimize must strip. */
     vips_image_set_blob_copy(im, "xmp-data", xmp, sizeof xmp - 1);
-    assert_int_equal(vips_jpegsave(im, path_of("big.jpg"), "Q", 100, NULL),
-                     0);
+    assert_int_equal(vips_jpegsave(im, path_of("big.jpg"), "Q", 100, NULL), 0);
     assert_int_equal(vips_pngsave(im, path_of("rgb.png"), NULL), 0);
-    assert_int_equal(vips_webpsave(im, path_of("rgb.webp"), "Q", 80, NULL),
-                     0);
+    assert_int_equal(vips_webpsave(im, path_of("rgb.webp"), "Q", 80, NULL), 0);
     assert_int_equal(vips_gifsave(im, path_of("rgb.gif"), NULL), 0);
     rgba = noise(200, 100, 4);
     assert_int_equal(vips_pngsave(rgba, path_of("alpha.png"), NULL), 0);
@@ -136,8 +133,7 @@ setup(void **state)
     buf = read_bin(path_of("rgb.png"), &len);
     write_file(path_of("trunc.png"), buf, len * 2 / 3);
     free(buf);
-    write_file(path_of("page.jpg"), "<html><body>captcha</body></html>",
-               33);
+    write_file(path_of("page.jpg"), "<html><body>captcha</body></html>", 33);
     write_file(path_of("empty.jpg"), "", 0);
     {
         static const char fake[] = "\xff\xd8\xff\xe0 garbage garbage";
@@ -162,10 +158,8 @@ validate_accepts_whole_images(void **state)
         enum sq_img_fmt fmt;
         int w, h;
     } ok[] = {
-        {"big.jpg", SQ_IMG_JPEG, 320, 240},
-        {"rgb.png", SQ_IMG_PNG, 320, 240},
-        {"rgb.webp", SQ_IMG_WEBP, 320, 240},
-        {"rgb.gif", SQ_IMG_GIF, 320, 240},
+        {"big.jpg", SQ_IMG_JPEG, 320, 240},  {"rgb.png", SQ_IMG_PNG, 320, 240},
+        {"rgb.webp", SQ_IMG_WEBP, 320, 240}, {"rgb.gif", SQ_IMG_GIF, 320, 240},
         {"alpha.png", SQ_IMG_PNG, 200, 100},
     };
 
@@ -202,8 +196,8 @@ validate_rejects_broken_files(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = sq_img_validate(path_of(bad[i].name), &info, &err);
         if (rc != SYNCQ_EINVAL || strstr(err.msg, bad[i].why) == NULL) {
-            fail_msg("%s: rc %d '%s', want EINVAL with '%s'", bad[i].name,
-                     rc, err.msg, bad[i].why);
+            fail_msg("%s: rc %d '%s', want EINVAL with '%s'", bad[i].name, rc,
+                     err.msg, bad[i].why);
         }
     }
     assert_int_equal(sq_img_validate(path_of("nope.jpg"), &info, &err),
@@ -219,9 +213,9 @@ scale_fits_crops_and_never_enlarges(void **state)
     syncq_error err;
 
     (void)state;
-    assert_int_equal(sq_img_scale(path_of("big.jpg"), path_of("t/fit.jpg"),
-                                  100, 100, false, SQ_IMG_JPEG, 80, &out,
-                                  &bytes, &err),
+    assert_int_equal(sq_img_scale(path_of("big.jpg"), path_of("t/fit.jpg"), 100,
+                                  100, false, SQ_IMG_JPEG, 80, &out, &bytes,
+                                  &err),
                      SYNCQ_OK);
     assert_int_equal(out.width, 100);
     assert_int_equal(out.height, 75);
@@ -233,8 +227,8 @@ scale_fits_crops_and_never_enlarges(void **state)
     assert_int_equal(chk.height, 75);
 
     assert_int_equal(sq_img_scale(path_of("big.jpg"), path_of("t/crop.webp"),
-                                  100, 100, true, SQ_IMG_WEBP, 80, &out,
-                                  &bytes, &err),
+                                  100, 100, true, SQ_IMG_WEBP, 80, &out, &bytes,
+                                  &err),
                      SYNCQ_OK);
     assert_int_equal(out.width, 100);
     assert_int_equal(out.height, 100);
@@ -250,21 +244,20 @@ scale_fits_crops_and_never_enlarges(void **state)
     assert_int_equal(out.height, 48);
 
     /* Transparency flattened for JPEG, kept for PNG. */
-    assert_int_equal(sq_img_scale(path_of("alpha.png"), path_of("t/a.jpg"),
-                                  50, 50, false, SQ_IMG_JPEG, 80, &out,
-                                  &bytes, &err),
+    assert_int_equal(sq_img_scale(path_of("alpha.png"), path_of("t/a.jpg"), 50,
+                                  50, false, SQ_IMG_JPEG, 80, &out, &bytes,
+                                  &err),
                      SYNCQ_OK);
     assert_int_equal(out.width, 50);
     assert_int_equal(out.height, 25);
-    assert_int_equal(sq_img_validate(path_of("t/a.jpg"), &chk, &err),
-                     SYNCQ_OK);
+    assert_int_equal(sq_img_validate(path_of("t/a.jpg"), &chk, &err), SYNCQ_OK);
 
     /* A source that is no image is an EINVAL, and no file appears.
      * (Sources are validated originals; a truncated one never gets this
      * far: download_images refuses it.) */
-    assert_int_equal(sq_img_scale(path_of("page.jpg"), path_of("t/bad.jpg"),
-                                  50, 50, false, SQ_IMG_JPEG, 80, &out,
-                                  &bytes, &err),
+    assert_int_equal(sq_img_scale(path_of("page.jpg"), path_of("t/bad.jpg"), 50,
+                                  50, false, SQ_IMG_JPEG, 80, &out, &bytes,
+                                  &err),
                      SYNCQ_EINVAL);
     assert_int_equal(sq_img_file_size(path_of("t/bad.jpg")), -1);
 }
@@ -367,8 +360,7 @@ formats_and_sizes_parse(void **state)
     assert_int_equal(sq_img_output_fmt(SQ_IMG_GIF, SQ_IMG_NONE), SQ_IMG_PNG);
     assert_int_equal(sq_img_fmt_of_path("a/b/c.webp"), SQ_IMG_WEBP);
 
-    assert_int_equal(sq_img_parse_sizes(NULL, "220x220, 400x300", b, &n,
-                                        &err),
+    assert_int_equal(sq_img_parse_sizes(NULL, "220x220, 400x300", b, &n, &err),
                      SYNCQ_OK);
     assert_int_equal(n, 2);
     assert_int_equal(b[1].w, 400);

@@ -28,16 +28,16 @@
 
 struct bp_reader {
     int fd;
-    char *buf;          /* read buffer */
+    char *buf; /* read buffer */
     size_t cap;
-    size_t pos;         /* next unread byte in buf */
-    size_t end;         /* bytes valid in buf */
-    int64_t offset;     /* file offset of buf[pos] */
-    int64_t line;       /* number of the line starting at buf[pos] */
+    size_t pos;     /* next unread byte in buf */
+    size_t end;     /* bytes valid in buf */
+    int64_t offset; /* file offset of buf[pos] */
+    int64_t line;   /* number of the line starting at buf[pos] */
     bool eof;
-    bool borrowed;      /* buf is the caller's memory (open_mem) */
+    bool borrowed; /* buf is the caller's memory (open_mem) */
     /* the current record */
-    char *rec;          /* CSV: field bytes back to back; JSONL: line */
+    char *rec; /* CSV: field bytes back to back; JSONL: line */
     size_t rec_len;
     size_t rec_cap;
     size_t fstart[BP_MAX_FIELDS]; /* CSV field i = rec[fstart[i]..] */
@@ -93,8 +93,8 @@ int bp_csv_format_offer(const json_t *rec, struct sq_buf *out,
 int bp_csv_format_header(struct sq_buf *out, syncq_error *err);
 
 struct bp_csv_map {
-    int col[64];        /* index into bp_csv_columns -> field index, -1 */
-    json_t *ignored;    /* header names not understood */
+    int col[64];     /* index into bp_csv_columns -> field index, -1 */
+    json_t *ignored; /* header names not understood */
 };
 
 /* Map the header record of `r`. Errors: SYNCQ_EINVAL (no offer_id
@@ -117,16 +117,15 @@ int bp_csv_add_row(const struct bp_reader *r, const struct bp_csv_map *m,
 /* ---- filters ------------------------------------------------------------ */
 
 struct bp_filter {
-    char *where;        /* SQL condition on table product (alias-free) */
-    json_t *params;     /* values for its '?' in order */
-    bool empty;         /* no condition given */
+    char *where;    /* SQL condition on table product (alias-free) */
+    json_t *params; /* values for its '?' in order */
+    bool empty;     /* no condition given */
 };
 
 /* Compile a filter object (docs/tasks.md "Filters"); NULL or {} matches
  * every product that is not a duplicate. Errors: SYNCQ_EINVAL (unknown
  * key, wrong type, list over 10000), SYNCQ_ENOMEM. */
-int bp_filter_compile(const json_t *f, struct bp_filter *out,
-                      syncq_error *err);
+int bp_filter_compile(const json_t *f, struct bp_filter *out, syncq_error *err);
 void bp_filter_cleanup(struct bp_filter *f);
 
 /* The SQL text `before` + the filter's condition (for this database) +
@@ -136,17 +135,16 @@ char *bp_filter_sql(const struct sq_db *db, const char *before,
 
 /* Bind the filter's parameters starting at index `first`; returns the
  * next free index. */
-int bp_filter_bind(struct sq_db_stmt *st, int first,
-                   const struct bp_filter *f);
+int bp_filter_bind(struct sq_db_stmt *st, int first, const struct bp_filter *f);
 
 /* ---- operations --------------------------------------------------------- */
 
 struct bp_import_opts {
     const char *path;
-    const char *format;     /* "csv" | "jsonl" */
-    const char *job_id;     /* checkpoint key (the task id by default) */
-    int batch_rows;         /* products per transaction (1..10000) */
-    bool force;             /* rewrite unchanged products */
+    const char *format; /* "csv" | "jsonl" */
+    const char *job_id; /* checkpoint key (the task id by default) */
+    int batch_rows;     /* products per transaction (1..10000) */
+    bool force;         /* rewrite unchanged products */
 };
 
 /* Import products from a file, resuming after the last committed row of
@@ -157,8 +155,7 @@ struct bp_import_opts {
  * Errors: SYNCQ_ENOTFOUND (no file), SYNCQ_EINVAL (bad format/header, the
  * file changed since the job started), SYNCQ_EDB, SYNCQ_EIO. */
 int bp_import(struct sq_db *db, const struct bp_import_opts *o,
-              const struct sq_progress *p, json_t **result,
-              syncq_error *err);
+              const struct sq_progress *p, json_t **result, syncq_error *err);
 
 /* Write the products matching `filter` to `path` (a temp file renamed
  * into place at the end: readers never see half a file) as CSV or JSONL.

@@ -24,7 +24,7 @@ enum col_kind { K_OFFER, K_SUPPLIER, K_LIST, K_SKU };
 struct col {
     const char *name;
     enum col_kind kind;
-    const char *key;          /* member of the offer / supplier / sku */
+    const char *key; /* member of the offer / supplier / sku */
     enum sq_ds_ftype type;
 };
 
@@ -76,16 +76,48 @@ static const struct col cols[] = {
 #define NCOLS (sizeof cols / sizeof cols[0])
 
 const char *const bp_csv_columns[] = {
-    "offer_id", "source", "category_id", "top_category_id", "subject",
-    "subject_tr", "unit", "status", "quote_type", "moq", "price_min_fen",
-    "price_max_fen", "currency", "amount_on_sale", "sold_count", "sold_text",
-    "unit_weight_kg", "detail_url", "video_url", "raw_sha256", "fetched_at",
-    "supplier_seller_user_id", "supplier_member_id", "supplier_login_id",
-    "supplier_open_id", "supplier_company_name", "supplier_shop_url",
-    "supplier_province", "supplier_city", "attributes", "sku_props",
-    "price_ranges", "images", "sku_id", "sku_spec_id", "sku_spec_text",
-    "sku_price_fen", "sku_promo_price_fen", "sku_retail_price_fen",
-    "sku_stock", "sku_weight_kg", "sku_cargo_number",
+    "offer_id",
+    "source",
+    "category_id",
+    "top_category_id",
+    "subject",
+    "subject_tr",
+    "unit",
+    "status",
+    "quote_type",
+    "moq",
+    "price_min_fen",
+    "price_max_fen",
+    "currency",
+    "amount_on_sale",
+    "sold_count",
+    "sold_text",
+    "unit_weight_kg",
+    "detail_url",
+    "video_url",
+    "raw_sha256",
+    "fetched_at",
+    "supplier_seller_user_id",
+    "supplier_member_id",
+    "supplier_login_id",
+    "supplier_open_id",
+    "supplier_company_name",
+    "supplier_shop_url",
+    "supplier_province",
+    "supplier_city",
+    "attributes",
+    "sku_props",
+    "price_ranges",
+    "images",
+    "sku_id",
+    "sku_spec_id",
+    "sku_spec_text",
+    "sku_price_fen",
+    "sku_promo_price_fen",
+    "sku_retail_price_fen",
+    "sku_stock",
+    "sku_weight_kg",
+    "sku_cargo_number",
 };
 const size_t bp_csv_ncolumns = NCOLS;
 
@@ -163,8 +195,8 @@ pack_part(struct sq_buf *b, const char *s, bool last)
 }
 
 static int
-pack_item(struct sq_buf *b, const json_t *o, const char *const *keys,
-          size_t n, bool first_item)
+pack_item(struct sq_buf *b, const json_t *o, const char *const *keys, size_t n,
+          bool first_item)
 {
     if (!first_item && sq_buf_add(b, "|", 1) != 0) {
         return -1;
@@ -205,10 +237,11 @@ pack_list(const json_t *rec, const char *key, struct sq_buf *b)
     bool first = true;
 
     if (strcmp(key, "sku_props") != 0) {
-        const char *const *keys = strcmp(key, "attributes") == 0 ? attr
+        const char *const *keys = strcmp(key, "attributes") == 0     ? attr
                                   : strcmp(key, "price_ranges") == 0 ? tier
                                                                      : img;
-        json_array_foreach(list, i, e) {
+        json_array_foreach(list, i, e)
+        {
             if (pack_item(b, e, keys, 3, first) != 0) {
                 return -1;
             }
@@ -216,7 +249,8 @@ pack_list(const json_t *rec, const char *key, struct sq_buf *b)
         }
         return 0;
     }
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         const json_t *vals = json_object_get(e, "values");
         size_t j;
         const json_t *v;
@@ -227,7 +261,8 @@ pack_list(const json_t *rec, const char *key, struct sq_buf *b)
             first = false;
             continue;
         }
-        json_array_foreach(vals, j, v) {
+        json_array_foreach(vals, j, v)
+        {
             json_t *flat = json_deep_copy(v);
             int rc;
             if (flat == NULL) {
@@ -346,11 +381,13 @@ bp_csv_map_header(const struct bp_reader *r, struct bp_csv_map *m,
             n -= 3;
         }
         for (size_t i = 0; i < NCOLS; i++) {
-            if (strlen(cols[i].name) == n && memcmp(cols[i].name, name, n) ==
-                                                 0) {
+            if (strlen(cols[i].name) == n &&
+                memcmp(cols[i].name, name, n) == 0) {
                 if (m->col[i] >= 0) {
-                    return sq_fail(err, SYNCQ_EINVAL, "CSV header: column "
-                                   "%s appears twice", cols[i].name);
+                    return sq_fail(err, SYNCQ_EINVAL,
+                                   "CSV header: column "
+                                   "%s appears twice",
+                                   cols[i].name);
                 }
                 m->col[i] = f;
                 known = true;
@@ -361,7 +398,8 @@ bp_csv_map_header(const struct bp_reader *r, struct bp_csv_map *m,
         }
     }
     if (m->col[0] < 0) {
-        return sq_fail(err, SYNCQ_EINVAL, "CSV header has no offer_id column "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "CSV header has no offer_id column "
                        "(first line: the column names)");
     }
     return SYNCQ_OK;
@@ -395,8 +433,10 @@ set_typed(json_t *o, const char *key, enum sq_ds_ftype t, const char *s,
         errno = 0;
         n = strtoll(s, &end, 10);
         if (errno != 0 || end == s || *end != '\0') {
-            return sq_fail(err, SYNCQ_EINVAL, "column %s: '%.40s' is not an "
-                           "integer", col, s);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "column %s: '%.40s' is not an "
+                           "integer",
+                           col, s);
         }
         v = json_integer(n);
     } else if (t == SQ_F_DOUBLE) {
@@ -405,8 +445,10 @@ set_typed(json_t *o, const char *key, enum sq_ds_ftype t, const char *s,
         errno = 0;
         d = strtod(s, &end);
         if (errno != 0 || end == s || *end != '\0' || !isfinite(d)) {
-            return sq_fail(err, SYNCQ_EINVAL, "column %s: '%.40s' is not a "
-                           "number", col, s);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "column %s: '%.40s' is not a "
+                           "number",
+                           col, s);
         }
         v = json_real(d);
     } else {
@@ -482,13 +524,13 @@ unpack_list(json_t *offer, const char *key, char *text, syncq_error *err)
 {
     static const struct sq_ds_field attr[] = {
         {"attr_id", SQ_F_I64}, {"name", SQ_F_TEXT}, {"value", SQ_F_TEXT}};
-    static const struct sq_ds_field tier[] = {
-        {"start_qty", SQ_F_I64}, {"price_fen", SQ_F_I64},
-        {"promo_price_fen", SQ_F_I64}};
+    static const struct sq_ds_field tier[] = {{"start_qty", SQ_F_I64},
+                                              {"price_fen", SQ_F_I64},
+                                              {"promo_price_fen", SQ_F_I64}};
     static const struct sq_ds_field img[] = {
         {"role", SQ_F_TEXT}, {"ord", SQ_F_I64}, {"url", SQ_F_TEXT}};
     bool props = strcmp(key, "sku_props") == 0;
-    const struct sq_ds_field *f = strcmp(key, "attributes") == 0 ? attr
+    const struct sq_ds_field *f = strcmp(key, "attributes") == 0     ? attr
                                   : strcmp(key, "price_ranges") == 0 ? tier
                                                                      : img;
     json_t *list = json_array();
@@ -519,8 +561,7 @@ unpack_list(json_t *offer, const char *key, char *text, syncq_error *err)
         if (!props) {
             for (int k = 0; k < np && k < 3 && rc == SYNCQ_OK; k++) {
                 if (parts[k][0] != '\0') {
-                    rc = set_typed(o, f[k].key, f[k].type, parts[k], key,
-                                   err);
+                    rc = set_typed(o, f[k].key, f[k].type, parts[k], key, err);
                 }
             }
             if (rc == SYNCQ_OK && json_array_append_new(list, o) != 0) {
@@ -557,8 +598,8 @@ unpack_list(json_t *offer, const char *key, char *text, syncq_error *err)
                 } else {
                     rc = set_typed(v, "value", SQ_F_TEXT, parts[2], key, err);
                     if (rc == SYNCQ_OK && np > 3 && parts[3][0] != '\0') {
-                        rc = set_typed(v, "image_url", SQ_F_TEXT, parts[3],
-                                       key, err);
+                        rc = set_typed(v, "image_url", SQ_F_TEXT, parts[3], key,
+                                       err);
                     }
                     if (rc == SYNCQ_OK) {
                         json_array_append(vals, v);
@@ -597,8 +638,10 @@ bp_csv_offer_id(const struct bp_reader *r, const struct bp_csv_map *m,
     errno = 0;
     v = strtoll(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0' || v <= 0) {
-        int rc = sq_fail(err, SYNCQ_EINVAL, "offer_id '%.40s' is not a "
-                         "positive integer", s);
+        int rc = sq_fail(err, SYNCQ_EINVAL,
+                         "offer_id '%.40s' is not a "
+                         "positive integer",
+                         s);
         sq_free(s);
         return rc;
     }
@@ -644,16 +687,15 @@ bp_csv_add_row(const struct bp_reader *r, const struct bp_csv_map *m,
         }
         switch (cols[i].kind) {
         case K_OFFER:
-            rc = set_typed(o, cols[i].key, cols[i].type, s, cols[i].name,
-                           err);
+            rc = set_typed(o, cols[i].key, cols[i].type, s, cols[i].name, err);
             break;
         case K_SUPPLIER:
-            rc = set_typed(sup, cols[i].key, cols[i].type, s, cols[i].name,
-                           err);
+            rc =
+                set_typed(sup, cols[i].key, cols[i].type, s, cols[i].name, err);
             break;
         case K_SKU:
-            rc = set_typed(sku, cols[i].key, cols[i].type, s, cols[i].name,
-                           err);
+            rc =
+                set_typed(sku, cols[i].key, cols[i].type, s, cols[i].name, err);
             break;
         case K_LIST:
             rc = unpack_list(o, cols[i].key, s, err);
@@ -673,8 +715,10 @@ bp_csv_add_row(const struct bp_reader *r, const struct bp_csv_map *m,
             }
         }
         if (rc == SYNCQ_OK && json_array_size(skus) >= SQ_DS_MAX_LIST) {
-            rc = sq_fail(err, SYNCQ_EINVAL, "more than %d SKU rows for one "
-                         "offer", SQ_DS_MAX_LIST);
+            rc = sq_fail(err, SYNCQ_EINVAL,
+                         "more than %d SKU rows for one "
+                         "offer",
+                         SQ_DS_MAX_LIST);
         }
         if (rc == SYNCQ_OK && json_array_append(skus, sku) != 0) {
             rc = oom(err);

@@ -22,8 +22,7 @@
 #define PAGE 500
 
 static int
-write_all(int fd, const char *p, size_t n, const char *path,
-          syncq_error *err)
+write_all(int fd, const char *p, size_t n, const char *path, syncq_error *err)
 {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
@@ -42,8 +41,8 @@ write_all(int fd, const char *p, size_t n, const char *path,
 
 int
 bp_export(struct sq_db *db, const char *path, const char *format,
-          const json_t *filter, const struct sq_progress *p,
-          json_t **result, syncq_error *err)
+          const json_t *filter, const struct sq_progress *p, json_t **result,
+          syncq_error *err)
 {
     struct bp_filter f;
     struct sq_buf out;
@@ -62,8 +61,8 @@ bp_export(struct sq_db *db, const char *path, const char *format,
     int rc;
 
     *result = NULL;
-    if (format == NULL || (strcmp(format, "csv") != 0 &&
-                           strcmp(format, "jsonl") != 0)) {
+    if (format == NULL ||
+        (strcmp(format, "csv") != 0 && strcmp(format, "jsonl") != 0)) {
         return sq_fail(err, SYNCQ_EINVAL, "format must be csv or jsonl");
     }
     if (path == NULL || path[0] == '\0') {
@@ -75,11 +74,12 @@ bp_export(struct sq_db *db, const char *path, const char *format,
         return rc;
     }
     sq_buf_init(&out, 0);
-    count_sql = bp_filter_sql(db, "SELECT COUNT(*) FROM product WHERE ", &f,
-                              "");
-    page_sql = bp_filter_sql(db, "SELECT offer_id FROM product WHERE "
-                             "offer_id > ? AND ", &f,
-                             " ORDER BY offer_id LIMIT ?");
+    count_sql =
+        bp_filter_sql(db, "SELECT COUNT(*) FROM product WHERE ", &f, "");
+    page_sql = bp_filter_sql(db,
+                             "SELECT offer_id FROM product WHERE "
+                             "offer_id > ? AND ",
+                             &f, " ORDER BY offer_id LIMIT ?");
     if (count_sql == NULL || page_sql == NULL) {
         rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
         goto done;
@@ -176,7 +176,8 @@ bp_export(struct sq_db *db, const char *path, const char *format,
         }
         if (sq_progress_report(p, written, total, "exporting") != 0 ||
             sq_progress_stop(p)) {
-            rc = sq_fail(err, SYNCQ_ETIMEDOUT, "export stopped after %lld "
+            rc = sq_fail(err, SYNCQ_ETIMEDOUT,
+                         "export stopped after %lld "
                          "products; nothing was written to %s",
                          (long long)written, path);
             goto done;

@@ -23,8 +23,16 @@
 
 #define MAX_LIST 10000
 
-enum fkind { F_IDS, F_STRS, F_RANGE, F_CONTAINS, F_AFTER, F_BEFORE,
-             F_DUPS, F_ALL };
+enum fkind {
+    F_IDS,
+    F_STRS,
+    F_RANGE,
+    F_CONTAINS,
+    F_AFTER,
+    F_BEFORE,
+    F_DUPS,
+    F_ALL
+};
 
 static const struct {
     const char *key;
@@ -92,8 +100,8 @@ add_range(struct sq_buf *b, json_t *params, const char *key, const char *col,
     static const struct {
         const char *op;
         const char *sql;
-    } ops[] = {{"gte", ">="}, {"gt", ">"}, {"lte", "<="}, {"lt", "<"},
-               {"eq", "="}};
+    } ops[] = {
+        {"gte", ">="}, {"gt", ">"}, {"lte", "<="}, {"lt", "<"}, {"eq", "="}};
     const char *k;
     const json_t *x;
 
@@ -103,10 +111,13 @@ add_range(struct sq_buf *b, json_t *params, const char *key, const char *col,
                                                            : oom(err);
     }
     if (!json_is_object(v) || json_object_size(v) == 0) {
-        return sq_fail(err, SYNCQ_EINVAL, "filter %s: an integer or "
-                       "{\"gte\": n, \"lt\": m, ...}", key);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "filter %s: an integer or "
+                       "{\"gte\": n, \"lt\": m, ...}",
+                       key);
     }
-    json_object_foreach((json_t *)v, k, x) {
+    json_object_foreach((json_t *)v, k, x)
+    {
         const char *sql = NULL;
         for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
             if (strcmp(k, ops[i].op) == 0) {
@@ -114,7 +125,8 @@ add_range(struct sq_buf *b, json_t *params, const char *key, const char *col,
             }
         }
         if (sql == NULL || !json_is_integer(x)) {
-            return sq_fail(err, SYNCQ_EINVAL, "filter %s: '%.20s' must be "
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "filter %s: '%.20s' must be "
                            "one of gte, gt, lte, lt, eq with an integer",
                            key, k);
         }
@@ -136,8 +148,10 @@ add_time(struct sq_buf *b, json_t *params, const char *key, const char *col,
 
     if (!json_is_string(v) ||
         sq_time_parse_iso8601(json_string_value(v), &ms, NULL) != SYNCQ_OK) {
-        return sq_fail(err, SYNCQ_EINVAL, "filter %s: an ISO 8601 time "
-                       "(2026-12-01T00:00:00Z)", key);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "filter %s: an ISO 8601 time "
+                       "(2026-12-01T00:00:00Z)",
+                       key);
     }
     /* Stored stamps are this exact format, so text order is time order. */
     sq_time_format_iso8601_ms(ms, iso, sizeof iso);
@@ -170,13 +184,16 @@ bp_filter_compile(const json_t *f, struct bp_filter *out, syncq_error *err)
     }
     sq_buf_init(&b, 1 << 20);
     sq_buf_adds(&b, "1 = 1");
-    json_object_foreach((json_t *)f, k, v) {
+    json_object_foreach((json_t *)f, k, v)
+    {
         size_t i;
         for (i = 0; i < NKEYS && strcmp(keys[i].key, k) != 0; i++) {
         }
         if (i == NKEYS) {
-            rc = sq_fail(err, SYNCQ_EINVAL, "filter: unknown key '%.40s' "
-                         "(docs/tasks.md lists the filter keys)", k);
+            rc = sq_fail(err, SYNCQ_EINVAL,
+                         "filter: unknown key '%.40s' "
+                         "(docs/tasks.md lists the filter keys)",
+                         k);
             break;
         }
         switch (keys[i].kind) {
@@ -192,8 +209,10 @@ bp_filter_compile(const json_t *f, struct bp_filter *out, syncq_error *err)
             break;
         case F_CONTAINS:
             if (!json_is_string(v) || json_string_length(v) == 0) {
-                rc = sq_fail(err, SYNCQ_EINVAL, "filter %s: a non-empty "
-                             "string", k);
+                rc = sq_fail(err, SYNCQ_EINVAL,
+                             "filter %s: a non-empty "
+                             "string",
+                             k);
                 break;
             }
             /* strpos/instr: no LIKE wildcards to escape, same case rules
@@ -211,20 +230,23 @@ bp_filter_compile(const json_t *f, struct bp_filter *out, syncq_error *err)
             break;
         case F_DUPS:
             if (!json_is_string(v)) {
-                rc = sq_fail(err, SYNCQ_EINVAL, "filter duplicates: "
+                rc = sq_fail(err, SYNCQ_EINVAL,
+                             "filter duplicates: "
                              "exclude, include or only");
                 break;
             }
             dups = json_string_value(v);
-            if (strcmp(dups, "exclude") != 0 && strcmp(dups, "include") != 0
-                && strcmp(dups, "only") != 0) {
-                rc = sq_fail(err, SYNCQ_EINVAL, "filter duplicates: "
+            if (strcmp(dups, "exclude") != 0 && strcmp(dups, "include") != 0 &&
+                strcmp(dups, "only") != 0) {
+                rc = sq_fail(err, SYNCQ_EINVAL,
+                             "filter duplicates: "
                              "exclude, include or only");
             }
             break;
         case F_ALL:
             if (!json_is_true(v)) {
-                rc = sq_fail(err, SYNCQ_EINVAL, "filter all: only true is "
+                rc = sq_fail(err, SYNCQ_EINVAL,
+                             "filter all: only true is "
                              "meaningful");
             }
             break;
@@ -266,8 +288,8 @@ bp_filter_sql(const struct sq_db *db, const char *before,
               const struct bp_filter *f, const char *after)
 {
     static const char mark[] = "SQ_CONTAINS(subject, ?)";
-    const char *contains = sq_db_is_pg(db) ? "strpos(subject, ?) > 0"
-                                           : "instr(subject, ?) > 0";
+    const char *contains =
+        sq_db_is_pg(db) ? "strpos(subject, ?) > 0" : "instr(subject, ?) > 0";
     struct sq_buf b;
     const char *p = f->where;
     const char *m;
@@ -293,7 +315,8 @@ bp_filter_bind(struct sq_db_stmt *st, int first, const struct bp_filter *f)
     size_t i;
     const json_t *v;
 
-    json_array_foreach(f->params, i, v) {
+    json_array_foreach(f->params, i, v)
+    {
         if (json_is_integer(v)) {
             sq_db_bind_i64(st, first, (int64_t)json_integer_value(v));
         } else {

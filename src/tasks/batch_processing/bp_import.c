@@ -26,8 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SIG_HEAD (64 * 1024)   /* bytes hashed into the file signature */
-#define ERRORS_LISTED 100      /* bad rows listed in the result */
+#define SIG_HEAD (64 * 1024) /* bytes hashed into the file signature */
+#define ERRORS_LISTED 100    /* bad rows listed in the result */
 
 struct bad_row {
     int64_t line;
@@ -49,20 +49,20 @@ struct import {
     int64_t file_size;
     /* committed state */
     struct totals done;
-    int64_t pos_offset;    /* resume here */
+    int64_t pos_offset; /* resume here */
     int64_t pos_line;
     /* the batch being built */
-    json_t **offers;       /* canonical offers */
+    json_t **offers; /* canonical offers */
     size_t noffers;
     struct bad_row *bad;
     size_t nbad;
     size_t bad_cap;
     int64_t batch_rows_ok;
     int64_t batch_rows_bad;
-    int64_t next_offset;   /* position after this batch */
+    int64_t next_offset; /* position after this batch */
     int64_t next_line;
-    struct totals tx;      /* computed inside the transaction */
-    bool finished;         /* this batch reaches the end of the file */
+    struct totals tx; /* computed inside the transaction */
+    bool finished;    /* this batch reaches the end of the file */
     /* CSV: the offer being assembled */
     json_t *group;
     int64_t group_id;
@@ -172,8 +172,7 @@ batch_tx(struct sq_db *db, void *ud, syncq_error *err)
     im->tx.rows_bad += im->batch_rows_bad;
     for (size_t i = 0; i < im->noffers && rc == SYNCQ_OK; i++) {
         int outcome;
-        rc = sq_ds_offer_store(db, im->offers[i], im->o->force, &outcome,
-                               err);
+        rc = sq_ds_offer_store(db, im->offers[i], im->o->force, &outcome, err);
         if (outcome == SQ_DS_INSERTED) {
             im->tx.inserted++;
         } else if (outcome == SQ_DS_UPDATED) {
@@ -183,9 +182,11 @@ batch_tx(struct sq_db *db, void *ud, syncq_error *err)
         }
     }
     for (size_t i = 0; i < im->nbad && rc == SYNCQ_OK; i++) {
-        rc = sq_db_prepare(db, "INSERT INTO batch_error (job_key, line_no, "
+        rc = sq_db_prepare(db,
+                           "INSERT INTO batch_error (job_key, line_no, "
                            "error, excerpt) VALUES (?, ?, ?, ?) ON CONFLICT "
-                           "(job_key, line_no) DO NOTHING", &st, err);
+                           "(job_key, line_no) DO NOTHING",
+                           &st, err);
         if (rc == SYNCQ_OK) {
             sq_db_bind_text(st, 1, im->o->job_id);
             sq_db_bind_i64(st, 2, im->bad[i].line);
@@ -197,10 +198,12 @@ batch_tx(struct sq_db *db, void *ud, syncq_error *err)
     if (rc != SYNCQ_OK) {
         return rc;
     }
-    rc = sq_db_prepare(db, "UPDATE batch_job SET byte_offset = ?, "
+    rc = sq_db_prepare(db,
+                       "UPDATE batch_job SET byte_offset = ?, "
                        "line_no = ?, rows_ok = ?, rows_bad = ?, inserted = ?, "
                        "updated = ?, unchanged = ?, status = ?, "
-                       "updated_at = ? WHERE job_key = ?", &st, err);
+                       "updated_at = ? WHERE job_key = ?",
+                       &st, err);
     if (rc != SYNCQ_OK) {
         return rc;
     }
@@ -304,15 +307,13 @@ jsonl_step(struct import *im, bool *eof, syncq_error *err)
         rc = SYNCQ_OK; /* blank line: nothing to import, nothing lost */
         goto out;
     }
-    rec = json_loadb(im->rd.rec, im->rd.rec_len, JSON_REJECT_DUPLICATES,
-                     &jerr);
+    rec = json_loadb(im->rd.rec, im->rd.rec_len, JSON_REJECT_DUPLICATES, &jerr);
     if (rec == NULL) {
         char msg[256];
         snprintf(msg, sizeof msg, "not JSON: %s (column %d)", jerr.text,
                  jerr.column);
         im->batch_rows_bad++;
-        rc = add_bad(im, im->rd.rec_line, msg, im->rd.rec, im->rd.rec_len,
-                     err);
+        rc = add_bad(im, im->rd.rec_line, msg, im->rd.rec, im->rd.rec_len, err);
         goto out;
     }
     rc = take_record(im, rec, im->rd.rec_line, 1, im->rd.rec, im->rd.rec_len,
@@ -427,8 +428,10 @@ read_header(struct import *im, syncq_error *err)
     }
     rc = bp_next_csv(&hr, err);
     if (rc == 0) {
-        rc = sq_fail(err, SYNCQ_EINVAL, "%s is empty (a CSV needs a header "
-                     "line)", im->o->path);
+        rc = sq_fail(err, SYNCQ_EINVAL,
+                     "%s is empty (a CSV needs a header "
+                     "line)",
+                     im->o->path);
     } else if (rc == 1) {
         rc = bp_csv_map_header(&hr, &im->map, err);
         if (rc == SYNCQ_OK && im->pos_offset == 0) {
@@ -453,7 +456,8 @@ job_begin(struct import *im, const char *sig, char state[16],
     int rc;
 
     state[0] = '\0';
-    rc = sq_db_prepare(im->db, "SELECT status, file_sig, byte_offset, "
+    rc = sq_db_prepare(im->db,
+                       "SELECT status, file_sig, byte_offset, "
                        "line_no, rows_ok, rows_bad, inserted, updated, "
                        "unchanged, path FROM batch_job WHERE job_key = ?",
                        &st, err);
@@ -472,9 +476,11 @@ job_begin(struct import *im, const char *sig, char state[16],
         if (old_path == NULL || strcmp(old_path, im->o->path) != 0 ||
             old_sig == NULL || strcmp(old_sig, sig) != 0) {
             sq_db_reset(st);
-            return sq_fail(err, SYNCQ_EINVAL, "import job %s was started on "
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "import job %s was started on "
                            "another file or the file changed since; give a "
-                           "new job_id to import it afresh", im->o->job_id);
+                           "new job_id to import it afresh",
+                           im->o->job_id);
         }
         im->pos_offset = sq_db_col_i64(st, 2);
         im->pos_line = sq_db_col_i64(st, 3);
@@ -489,10 +495,12 @@ job_begin(struct import *im, const char *sig, char state[16],
     }
     snprintf(state, 16, "new");
     *started_line = 0;
-    rc = sq_db_prepare(im->db, "INSERT INTO batch_job (job_key, kind, path, "
+    rc = sq_db_prepare(im->db,
+                       "INSERT INTO batch_job (job_key, kind, path, "
                        "format, file_sig, byte_offset, line_no, status, "
                        "started_at, updated_at) VALUES (?, 'import', ?, ?, "
-                       "?, 0, 1, 'running', ?, ?)", &st, err);
+                       "?, 0, 1, 'running', ?, ?)",
+                       &st, err);
     if (rc != SYNCQ_OK) {
         return rc;
     }
@@ -517,21 +525,19 @@ bad_rows_json(struct sq_db *db, const char *job, syncq_error *err)
     int rc;
 
     if (list == NULL ||
-        sq_db_prepare(db, "SELECT line_no, error, excerpt FROM batch_error "
-                      "WHERE job_key = ? ORDER BY line_no LIMIT 100", &st,
-                      err) != SYNCQ_OK) {
+        sq_db_prepare(db,
+                      "SELECT line_no, error, excerpt FROM batch_error "
+                      "WHERE job_key = ? ORDER BY line_no LIMIT 100",
+                      &st, err) != SYNCQ_OK) {
         json_decref(list);
         return NULL;
     }
     sq_db_bind_text(st, 1, job);
     while ((rc = sq_db_step(st, err)) == 1) {
-        json_t *o = json_pack("{s:I, s:s, s:s}", "line",
-                              (json_int_t)sq_db_col_i64(st, 0), "error",
-                              sq_db_col_text(st, 1) ? sq_db_col_text(st, 1)
-                                                    : "",
-                              "excerpt",
-                              sq_db_col_text(st, 2) ? sq_db_col_text(st, 2)
-                                                    : "");
+        json_t *o = json_pack(
+            "{s:I, s:s, s:s}", "line", (json_int_t)sq_db_col_i64(st, 0),
+            "error", sq_db_col_text(st, 1) ? sq_db_col_text(st, 1) : "",
+            "excerpt", sq_db_col_text(st, 2) ? sq_db_col_text(st, 2) : "");
         if (o != NULL) {
             json_array_append_new(list, o);
         }
@@ -563,13 +569,15 @@ bp_import(struct sq_db *db, const struct bp_import_opts *o,
     im.db = db;
     im.o = o;
     im.p = p;
-    if (o->format == NULL || (strcmp(o->format, "csv") != 0 &&
-                              strcmp(o->format, "jsonl") != 0)) {
+    if (o->format == NULL ||
+        (strcmp(o->format, "csv") != 0 && strcmp(o->format, "jsonl") != 0)) {
         return sq_fail(err, SYNCQ_EINVAL, "format must be csv or jsonl");
     }
     if (o->batch_rows < 1 || o->batch_rows > 10000) {
-        return sq_fail(err, SYNCQ_EINVAL, "batch_rows %d out of range "
-                       "1..10000", o->batch_rows);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "batch_rows %d out of range "
+                       "1..10000",
+                       o->batch_rows);
     }
     if (o->job_id == NULL || o->job_id[0] == '\0' || strlen(o->job_id) > 200) {
         return sq_fail(err, SYNCQ_EINVAL, "job_id must be 1..200 bytes");
@@ -592,13 +600,11 @@ bp_import(struct sq_db *db, const struct bp_import_opts *o,
         rc = read_header(&im, err);
     }
     if (rc == SYNCQ_OK && !eof) {
-        rc = bp_reader_open(&im.rd, o->path, im.pos_offset, im.pos_line,
-                            err);
+        rc = bp_reader_open(&im.rd, o->path, im.pos_offset, im.pos_line, err);
     }
     if (rc == SYNCQ_OK && !eof && resumed_from > 0) {
         SQ_INFO("batch.import_resume", "job=%s line=%lld offset=%lld",
-                o->job_id, (long long)im.pos_line,
-                (long long)im.pos_offset);
+                o->job_id, (long long)im.pos_line, (long long)im.pos_offset);
     }
     im.next_offset = im.pos_offset;
     im.next_line = im.pos_line;
@@ -617,8 +623,8 @@ bp_import(struct sq_db *db, const struct bp_import_opts *o,
             rc = commit_batch(&im, err);
             break;
         }
-        if (boundary && (im.noffers >= (size_t)o->batch_rows ||
-                         im.nbad >= 1000)) {
+        if (boundary &&
+            (im.noffers >= (size_t)o->batch_rows || im.nbad >= 1000)) {
             char msg[96];
             rc = commit_batch(&im, err);
             if (rc != SYNCQ_OK) {
@@ -626,8 +632,7 @@ bp_import(struct sq_db *db, const struct bp_import_opts *o,
             }
             snprintf(msg, sizeof msg, "%lld rows imported, %lld bad",
                      (long long)im.done.rows_ok, (long long)im.done.rows_bad);
-            if (sq_progress_report(p, im.pos_offset, im.file_size, msg) !=
-                    0 ||
+            if (sq_progress_report(p, im.pos_offset, im.file_size, msg) != 0 ||
                 sq_progress_stop(p)) {
                 stopped = true;
                 break;
@@ -649,21 +654,16 @@ bp_import(struct sq_db *db, const struct bp_import_opts *o,
     *result = json_pack(
         "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I,"
         " s:O, s:I, s:b}",
-        "job_id", o->job_id, "path", o->path, "format", o->format,
-        "status", stopped ? "stopped" : "done",
-        "rows_ok", (json_int_t)im.done.rows_ok,
-        "rows_bad", (json_int_t)im.done.rows_bad,
-        "products", (json_int_t)(im.done.inserted + im.done.updated +
-                                 im.done.unchanged),
-        "inserted", (json_int_t)im.done.inserted,
-        "updated", (json_int_t)im.done.updated,
-        "unchanged", (json_int_t)im.done.unchanged,
-        "bad_rows", bad,
-        "bytes", (json_int_t)im.file_size,
-        "resumed_from_line", (json_int_t)resumed_from,
-        "ignored_columns", im.map.ignored,
-        "elapsed_ms", (json_int_t)(sq_mono_ms() - started),
-        "already_done", strcmp(state, "done") == 0);
+        "job_id", o->job_id, "path", o->path, "format", o->format, "status",
+        stopped ? "stopped" : "done", "rows_ok", (json_int_t)im.done.rows_ok,
+        "rows_bad", (json_int_t)im.done.rows_bad, "products",
+        (json_int_t)(im.done.inserted + im.done.updated + im.done.unchanged),
+        "inserted", (json_int_t)im.done.inserted, "updated",
+        (json_int_t)im.done.updated, "unchanged", (json_int_t)im.done.unchanged,
+        "bad_rows", bad, "bytes", (json_int_t)im.file_size, "resumed_from_line",
+        (json_int_t)resumed_from, "ignored_columns", im.map.ignored,
+        "elapsed_ms", (json_int_t)(sq_mono_ms() - started), "already_done",
+        strcmp(state, "done") == 0);
     if (*result == NULL) {
         rc = oom(err);
     }

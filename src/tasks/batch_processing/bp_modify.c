@@ -71,8 +71,10 @@ static int
 count_matching(struct sq_db *db, const struct bp_filter *f, int64_t cursor,
                int64_t *out, syncq_error *err)
 {
-    char *sql = bp_filter_sql(db, "SELECT COUNT(*) FROM product WHERE "
-                              "offer_id > ? AND ", f, "");
+    char *sql = bp_filter_sql(db,
+                              "SELECT COUNT(*) FROM product WHERE "
+                              "offer_id > ? AND ",
+                              f, "");
     struct sq_db_stmt *st;
     int rc;
 
@@ -98,8 +100,8 @@ count_matching(struct sq_db *db, const struct bp_filter *f, int64_t cursor,
 /* ---- update ------------------------------------------------------------ */
 
 struct upd {
-    const char *sql;            /* UPDATE ... WHERE offer_id BETWEEN ? AND ?
-                                   AND <filter> */
+    const char *sql; /* UPDATE ... WHERE offer_id BETWEEN ? AND ?
+                        AND <filter> */
     const json_t *set;
     const struct bp_filter *f;
     const struct chunk *c;
@@ -160,24 +162,28 @@ check_set(const json_t *set, struct sq_buf *b, syncq_error *err)
     const json_t *v;
 
     if (!json_is_object(set) || json_object_size(set) == 0) {
-        return sq_fail(err, SYNCQ_EINVAL, "set: a non-empty object of "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "set: a non-empty object of "
                        "columns to change");
     }
-    json_object_foreach((json_t *)set, k, v) {
+    json_object_foreach((json_t *)set, k, v)
+    {
         size_t i;
         for (i = 0; i < NSET && strcmp(settable[i].name, k) != 0; i++) {
         }
         if (i == NSET) {
-            return sq_fail(err, SYNCQ_EINVAL, "set: '%.40s' cannot be "
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "set: '%.40s' cannot be "
                            "changed (allowed: status, category_id, "
                            "top_category_id, subject, subject_tr, unit, moq, "
                            "currency, sold_text, detail_url, video_url, "
-                           "price_min_fen, price_max_fen)", k);
+                           "price_min_fen, price_max_fen)",
+                           k);
         }
-        if (json_is_null(v) ? settable[i].required
-                            : (settable[i].type == SQ_F_I64
-                                   ? !json_is_integer(v)
-                                   : !json_is_string(v))) {
+        if (json_is_null(v)
+                ? settable[i].required
+                : (settable[i].type == SQ_F_I64 ? !json_is_integer(v)
+                                                : !json_is_string(v))) {
             return sq_fail(err, SYNCQ_EINVAL, "set: %s needs %s", k,
                            settable[i].type == SQ_F_I64 ? "an integer"
                                                         : "a string");
@@ -226,8 +232,10 @@ bp_update(struct sq_db *db, const json_t *filter, const json_t *set,
                     "AND offer_id <= ? AND ");
     head = sq_buf_steal(&b);
     c = sq_malloc(sizeof *c);
-    sel = bp_filter_sql(db, "SELECT offer_id FROM product WHERE offer_id > ? "
-                        "AND ", &f, " ORDER BY offer_id LIMIT ?");
+    sel = bp_filter_sql(db,
+                        "SELECT offer_id FROM product WHERE offer_id > ? "
+                        "AND ",
+                        &f, " ORDER BY offer_id LIMIT ?");
     upd_sql = head != NULL ? bp_filter_sql(db, head, &f, "") : NULL;
     if (c == NULL || sel == NULL || upd_sql == NULL) {
         rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
@@ -290,9 +298,8 @@ delete_tx(struct sq_db *db, void *ud, syncq_error *err)
 }
 
 int
-bp_delete(struct sq_db *db, const json_t *filter, bool dry_run,
-          int64_t *cursor, const struct sq_progress *p, json_t **result,
-          syncq_error *err)
+bp_delete(struct sq_db *db, const json_t *filter, bool dry_run, int64_t *cursor,
+          const struct sq_progress *p, json_t **result, syncq_error *err)
 {
     struct bp_filter f;
     struct chunk *c = NULL;
@@ -309,7 +316,8 @@ bp_delete(struct sq_db *db, const json_t *filter, bool dry_run,
     }
     if (f.empty && !json_is_true(json_object_get(filter, "all"))) {
         bp_filter_cleanup(&f);
-        return sq_fail(err, SYNCQ_EINVAL, "an empty filter would delete "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "an empty filter would delete "
                        "every product: say {\"all\": true} to mean it");
     }
     rc = count_matching(db, &f, *cursor, &total, err);
@@ -317,8 +325,10 @@ bp_delete(struct sq_db *db, const json_t *filter, bool dry_run,
         goto finish;
     }
     c = sq_malloc(sizeof *c);
-    sel = bp_filter_sql(db, "SELECT offer_id FROM product WHERE offer_id > ? "
-                        "AND ", &f, " ORDER BY offer_id LIMIT ?");
+    sel = bp_filter_sql(db,
+                        "SELECT offer_id FROM product WHERE offer_id > ? "
+                        "AND ",
+                        &f, " ORDER BY offer_id LIMIT ?");
     if (c == NULL || sel == NULL) {
         rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
         goto finish;
@@ -343,10 +353,10 @@ bp_delete(struct sq_db *db, const json_t *filter, bool dry_run,
     }
 finish:
     if (rc == SYNCQ_OK) {
-        *result = json_pack("{s:b, s:I, s:I, s:I}", "dry_run", dry_run,
-                            "matched", (json_int_t)total, "deleted",
-                            (json_int_t)deleted, "elapsed_ms",
-                            (json_int_t)(sq_mono_ms() - started));
+        *result =
+            json_pack("{s:b, s:I, s:I, s:I}", "dry_run", dry_run, "matched",
+                      (json_int_t)total, "deleted", (json_int_t)deleted,
+                      "elapsed_ms", (json_int_t)(sq_mono_ms() - started));
         if (*result == NULL) {
             rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
         }

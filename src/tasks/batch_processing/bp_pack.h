@@ -11,7 +11,6 @@
 /* Register batch_processing.batch_import, batch_export, batch_update and
  * batch_delete on queue "batch_processing". Errors: SYNCQ_ENOTSUP (ABI
  * mismatch), or what syncq_registry_add returns. */
-int sq_pack_batch_processing_init(syncq_registry *r, int abi,
-                                  syncq_error *err);
+int sq_pack_batch_processing_init(syncq_registry *r, int abi, syncq_error *err);
 
 #endif

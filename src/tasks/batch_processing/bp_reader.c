@@ -196,8 +196,10 @@ bp_next_line(struct bp_reader *r, syncq_error *err)
         if (!too_long) {
             int a = rec_add(r, start, chunk);
             if (a == -2) {
-                return sq_fail(err, SYNCQ_ENOMEM, "out of memory reading "
-                               "line %lld", (long long)r->rec_line);
+                return sq_fail(err, SYNCQ_ENOMEM,
+                               "out of memory reading "
+                               "line %lld",
+                               (long long)r->rec_line);
             }
             too_long = a == -1;
         }
@@ -277,7 +279,8 @@ csv_record(struct bp_reader *r, syncq_error *err)
                 return 0;
             }
             if (st == F_QUOTED) {
-                return sq_fail(err, SYNCQ_EINVAL, "line %lld: quoted field "
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "line %lld: quoted field "
                                "not closed before the end of the file",
                                (long long)r->rec_line);
             }
@@ -304,7 +307,8 @@ csv_record(struct bp_reader *r, syncq_error *err)
             if (c == '"') {
                 if (st == F_PLAIN) {
                     skip_line(r);
-                    return sq_fail(err, SYNCQ_EINVAL, "line %lld: quote "
+                    return sq_fail(err, SYNCQ_EINVAL,
+                                   "line %lld: quote "
                                    "inside an unquoted field (field %d)",
                                    (long long)r->rec_line, r->nfields + 1);
                 }
@@ -337,7 +341,8 @@ csv_record(struct bp_reader *r, syncq_error *err)
                 continue;
             }
             skip_line(r);
-            return sq_fail(err, SYNCQ_EINVAL, "line %lld: text after a "
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "line %lld: text after a "
                            "closing quote (field %d)",
                            (long long)r->rec_line, r->nfields + 1);
         }
@@ -351,9 +356,10 @@ csv_record(struct bp_reader *r, syncq_error *err)
                 if (st != F_QUOTED) {
                     skip_line(r);
                 }
-                return sq_fail(err, SYNCQ_ETOOBIG, "line %lld: record over "
-                               "%d bytes", (long long)r->rec_line,
-                               BP_MAX_RECORD);
+                return sq_fail(err, SYNCQ_ETOOBIG,
+                               "line %lld: record over "
+                               "%d bytes",
+                               (long long)r->rec_line, BP_MAX_RECORD);
             }
         }
     }

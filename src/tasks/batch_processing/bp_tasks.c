@@ -52,8 +52,7 @@ load_cursor(syncq_ctx *ctx, int64_t *seq)
 
     *seq = 0;
     if (syncq_ctx_checkpoint_load_json(ctx, &state, seq, NULL) == SYNCQ_OK) {
-        cursor = (int64_t)json_integer_value(json_object_get(state,
-                                                             "cursor"));
+        cursor = (int64_t)json_integer_value(json_object_get(state, "cursor"));
         json_decref(state);
     }
     return cursor > 0 ? cursor : 0;
@@ -63,9 +62,10 @@ static int
 fail_or_stop(syncq_ctx *ctx, const syncq_error *err, const char *what)
 {
     if (err->code == SYNCQ_ETIMEDOUT) {
-        return syncq_ctx_fail(ctx, SYNCQ_ERR_TIMEOUT, "%s: %s; the retry "
-                              "continues from the checkpoint", what,
-                              err->msg);
+        return syncq_ctx_fail(ctx, SYNCQ_ERR_TIMEOUT,
+                              "%s: %s; the retry "
+                              "continues from the checkpoint",
+                              what, err->msg);
     }
     return sq_task_fail_err(ctx, err, what);
 }
@@ -82,8 +82,8 @@ format_of(const char *path, const char *given)
     if (dot != NULL && strcmp(dot, ".csv") == 0) {
         return "csv";
     }
-    if (dot != NULL && (strcmp(dot, ".jsonl") == 0 ||
-                        strcmp(dot, ".ndjson") == 0)) {
+    if (dot != NULL &&
+        (strcmp(dot, ".jsonl") == 0 || strcmp(dot, ".ndjson") == 0)) {
         return "jsonl";
     }
     return NULL;
@@ -92,8 +92,8 @@ format_of(const char *path, const char *given)
 static int
 task_batch_import(syncq_ctx *ctx)
 {
-    static const char *const allowed[] = {"path", "format", "job_id",
-                                          "batch_rows", "force", NULL};
+    static const char *const allowed[] = {"path",       "format", "job_id",
+                                          "batch_rows", "force",  NULL};
     const json_t *a = syncq_ctx_args(ctx);
     const json_t *k = syncq_ctx_kwargs(ctx);
     struct bp_import_opts o;
@@ -119,8 +119,10 @@ task_batch_import(syncq_ctx *ctx)
     if (rc == SYNCQ_OK) {
         o.format = format_of(o.path, fmt);
         if (o.format == NULL) {
-            rc = sq_fail(&err, SYNCQ_EINVAL, "argument format: csv or jsonl "
-                         "(not guessable from '%.80s')", o.path);
+            rc = sq_fail(&err, SYNCQ_EINVAL,
+                         "argument format: csv or jsonl "
+                         "(not guessable from '%.80s')",
+                         o.path);
         }
     }
     if (rc == SYNCQ_OK) {
@@ -147,10 +149,11 @@ task_batch_import(syncq_ctx *ctx)
     if (rc != SYNCQ_OK) {
         return sq_task_fail_err(ctx, &err, "batch_import");
     }
-    if (strcmp(json_string_value(json_object_get(res, "status")),
-               "stopped") == 0) {
+    if (strcmp(json_string_value(json_object_get(res, "status")), "stopped") ==
+        0) {
         syncq_ctx_set_error_detail(ctx, res);
-        return syncq_ctx_fail(ctx, SYNCQ_ERR_TIMEOUT, "import stopped; the "
+        return syncq_ctx_fail(ctx, SYNCQ_ERR_TIMEOUT,
+                              "import stopped; the "
                               "retry resumes after the last committed row");
     }
     return syncq_ctx_succeed(ctx, res);
@@ -183,7 +186,8 @@ task_batch_export(syncq_ctx *ctx)
     if (rc == SYNCQ_OK) {
         fmt = format_of(path, fmt);
         if (fmt == NULL) {
-            rc = sq_fail(&err, SYNCQ_EINVAL, "argument format: csv or "
+            rc = sq_fail(&err, SYNCQ_EINVAL,
+                         "argument format: csv or "
                          "jsonl");
         }
     }
@@ -283,29 +287,29 @@ int
 sq_pack_batch_processing_init(syncq_registry *r, int abi, syncq_error *err)
 {
     static const syncq_task_def defs[] = {
-        {"batch_processing.batch_import", task_batch_import,
-         "batch_processing", -1, 0, 0, -1, NULL,
+        {"batch_processing.batch_import", task_batch_import, "batch_processing",
+         -1, 0, 0, -1, NULL,
          "path, format=csv|jsonl, job_id=<task id>, batch_rows=500, "
          "force=false",
          "Stream products from a CSV/JSONL file into the catalog, "
          "resumable, bad rows reported"},
-        {"batch_processing.batch_export", task_batch_export,
-         "batch_processing", -1, 0, 0, -1, NULL,
-         "path, format=csv|jsonl, filter={}",
+        {"batch_processing.batch_export", task_batch_export, "batch_processing",
+         -1, 0, 0, -1, NULL, "path, format=csv|jsonl, filter={}",
          "Write matching products to a CSV/JSONL file (atomic)"},
-        {"batch_processing.batch_update", task_batch_update,
-         "batch_processing", -1, 0, 0, -1, NULL, "filter, set",
+        {"batch_processing.batch_update", task_batch_update, "batch_processing",
+         -1, 0, 0, -1, NULL, "filter, set",
          "Set columns of the matching products"},
-        {"batch_processing.batch_delete", task_batch_delete,
-         "batch_processing", -1, 0, 0, -1, NULL,
-         "filter, dry_run=false",
+        {"batch_processing.batch_delete", task_batch_delete, "batch_processing",
+         -1, 0, 0, -1, NULL, "filter, dry_run=false",
          "Delete the matching products (an empty filter needs all=true)"},
     };
     int rc;
 
     if (abi != SYNCQ_PLUGIN_ABI) {
-        return sq_fail(err, SYNCQ_ENOTSUP, "batch_processing pack: ABI %d, "
-                       "host has %d", SYNCQ_PLUGIN_ABI, abi);
+        return sq_fail(err, SYNCQ_ENOTSUP,
+                       "batch_processing pack: ABI %d, "
+                       "host has %d",
+                       SYNCQ_PLUGIN_ABI, abi);
     }
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         rc = syncq_registry_add(r, &defs[i], err);

@@ -51,8 +51,10 @@ make_parent_dirs(const char *path, syncq_error *err)
         }
         buf[i] = '\0';
         if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-            return sq_fail_errno(err, SYNCQ_EIO, "cannot create directory "
-                                 "%s: %s", buf, strerror(errno));
+            return sq_fail_errno(err, SYNCQ_EIO,
+                                 "cannot create directory "
+                                 "%s: %s",
+                                 buf, strerror(errno));
         }
         buf[i] = '/';
     }
@@ -68,7 +70,8 @@ sq_db_open(const char *url, struct sq_db **out, syncq_error *err)
 
     *out = NULL;
     if (url == NULL || url[0] == '\0') {
-        return sq_fail(err, SYNCQ_EINVAL, "database URL is empty "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "database URL is empty "
                        "(SYNCQ_DATABASE_URL)");
     }
     db = sq_calloc(1, sizeof *db);
@@ -89,7 +92,8 @@ sq_db_open(const char *url, struct sq_db **out, syncq_error *err)
         } else if (strncmp(url, "sqlite:", 7) == 0) {
             target = url + 7;
         } else if (strstr(url, "://") != NULL) {
-            rc = sq_fail(err, SYNCQ_EINVAL, "database URL %s: unknown scheme "
+            rc = sq_fail(err, SYNCQ_EINVAL,
+                         "database URL %s: unknown scheme "
                          "(a SQLite path or postgresql://...)",
                          db->url_shown);
             goto fail;
@@ -339,8 +343,10 @@ sq_db_step(struct sq_db_stmt *st, syncq_error *err)
     int rc;
 
     if (st->bind_error) {
-        return sq_fail(err, SYNCQ_EINTERNAL, "SQL parameter index out of "
-                       "range for: %.120s", st->sql);
+        return sq_fail(err, SYNCQ_EINTERNAL,
+                       "SQL parameter index out of "
+                       "range for: %.120s",
+                       st->sql);
     }
     st->db->busy = false;
     st->active = true;
@@ -648,9 +654,10 @@ sq_db_raw_put(struct sq_db *db, const char *kind, const char *key,
         json_t *rec = json_loads(normalized_json, 0, &jerr);
         if (rec == NULL || !json_is_object(rec)) {
             json_decref(rec);
-            return sq_fail(err, SYNCQ_EINVAL, "raw payload %s/%s: normalised "
-                           "record is not a JSON object%s%s", kind, key,
-                           rec == NULL ? ": " : "",
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "raw payload %s/%s: normalised "
+                           "record is not a JSON object%s%s",
+                           kind, key, rec == NULL ? ": " : "",
                            rec == NULL ? jerr.text : "");
         }
         rc = sq_ds_content_hash(rec, norm_hash, err);
@@ -707,8 +714,7 @@ sq_db_raw_get(struct sq_db *db, const char *kind, const char *key,
         return rc;
     }
     if (rc == 0) {
-        return sq_fail(err, SYNCQ_ENOTFOUND, "no raw payload %s/%s", kind,
-                       key);
+        return sq_fail(err, SYNCQ_ENOTFOUND, "no raw payload %s/%s", kind, key);
     }
     norm = sq_db_col_text(st, 0);
     if (outcome_out != NULL && sq_db_col_text(st, 1) != NULL) {
@@ -729,8 +735,10 @@ int
 sq_db_schema_version(struct sq_db *db, int *out, syncq_error *err)
 {
     int64_t v = 0;
-    int rc = sq_db_query_i64(db, "SELECT COALESCE(MAX(version), 0) FROM "
-                             "schema_version", false, 0, &v, err);
+    int rc = sq_db_query_i64(db,
+                             "SELECT COALESCE(MAX(version), 0) FROM "
+                             "schema_version",
+                             false, 0, &v, err);
 
     *out = (int)v;
     return rc;

@@ -24,14 +24,12 @@ struct sq_db_ops {
     /* Prepare st->sql (st->nparams already counted). */
     int (*prepare)(struct sq_db_stmt *st, syncq_error *err);
     int (*step)(struct sq_db_stmt *st, syncq_error *err);
-    void (*reset)(struct sq_db_stmt *st);      /* also clears bindings */
+    void (*reset)(struct sq_db_stmt *st); /* also clears bindings */
     void (*finalize)(struct sq_db_stmt *st);
     void (*bind_i64)(struct sq_db_stmt *st, int i, int64_t v);
     void (*bind_double)(struct sq_db_stmt *st, int i, double v);
-    void (*bind_text)(struct sq_db_stmt *st, int i, const char *s,
-                      size_t len);
-    void (*bind_blob)(struct sq_db_stmt *st, int i, const void *p,
-                      size_t len);
+    void (*bind_text)(struct sq_db_stmt *st, int i, const char *s, size_t len);
+    void (*bind_blob)(struct sq_db_stmt *st, int i, const void *p, size_t len);
     void (*bind_null)(struct sq_db_stmt *st, int i);
     bool (*col_null)(struct sq_db_stmt *st, int i);
     int64_t (*col_i64)(struct sq_db_stmt *st, int i);
@@ -45,15 +43,15 @@ struct sq_db_ops {
 
 struct sq_db {
     const struct sq_db_ops *ops;
-    void *conn;            /* sqlite3 * or PGconn * */
-    char *url_shown;       /* the URL with any password masked */
+    void *conn;      /* sqlite3 * or PGconn * */
+    char *url_shown; /* the URL with any password masked */
     struct sq_db_stmt *buckets[SQ_DB_STMT_BUCKETS]; /* statement cache */
-    size_t nstmts;         /* statements cached */
-    unsigned pg_seq;       /* PostgreSQL prepared statement names */
-    int64_t changes;       /* rows changed by the last finished DML */
-    bool busy;             /* last error was a lock conflict */
-    bool in_tx;            /* BEGIN issued, no COMMIT/ROLLBACK yet */
-    pid_t pid;             /* process that opened the connection */
+    size_t nstmts;                                  /* statements cached */
+    unsigned pg_seq; /* PostgreSQL prepared statement names */
+    int64_t changes; /* rows changed by the last finished DML */
+    bool busy;       /* last error was a lock conflict */
+    bool in_tx;      /* BEGIN issued, no COMMIT/ROLLBACK yet */
+    pid_t pid;       /* process that opened the connection */
 };
 
 struct sq_db_stmt {
@@ -65,17 +63,17 @@ struct sq_db_stmt {
     bool active;             /* stepped, not yet finished or reset */
     bool bind_error;         /* a bind index was out of range */
     /* SQLite */
-    void *handle;            /* sqlite3_stmt * */
+    void *handle; /* sqlite3_stmt * */
     /* PostgreSQL */
-    char name[24];           /* server-side prepared statement name */
-    bool prepared;           /* prepared on the current connection */
-    char **vals;             /* nparams text/binary values (owned) */
-    int *lens;               /* value lengths (binary ones) */
-    int *fmts;               /* 0 text, 1 binary */
-    void *res;               /* PGresult * of the current execution */
-    int row;                 /* current row index, -1 before the first */
+    char name[24]; /* server-side prepared statement name */
+    bool prepared; /* prepared on the current connection */
+    char **vals;   /* nparams text/binary values (owned) */
+    int *lens;     /* value lengths (binary ones) */
+    int *fmts;     /* 0 text, 1 binary */
+    void *res;     /* PGresult * of the current execution */
+    int row;       /* current row index, -1 before the first */
     int nrows;
-    unsigned char *blob;     /* unescaped bytea of the last col_blob */
+    unsigned char *blob; /* unescaped bytea of the last col_blob */
 };
 
 extern const struct sq_db_ops sq_db_sqlite_ops;

@@ -47,19 +47,17 @@ fail_pg(struct sq_db *db, const PGresult *res, const char *sql,
         syncq_error *err)
 {
     char msg[200];
-    const char *state = res != NULL ? PQresultErrorField(res,
-                                                         PG_DIAG_SQLSTATE)
-                                    : NULL;
+    const char *state =
+        res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
-    one_line(res != NULL ? PQresultErrorMessage(res)
-                         : PQerrorMessage(db->conn),
+    one_line(res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(db->conn),
              msg, sizeof msg);
     if (msg[0] == '\0') {
         one_line(PQerrorMessage(db->conn), msg, sizeof msg);
     }
-    db->busy = state != NULL && (strcmp(state, "40001") == 0 ||
-                                 strcmp(state, "40P01") == 0 ||
-                                 strcmp(state, "55P03") == 0);
+    db->busy = state != NULL &&
+               (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+                strcmp(state, "55P03") == 0);
     return sq_fail(err, SYNCQ_EDB, "postgresql: %s%s%s%s%.80s%s", msg,
                    state != NULL ? " [" : "", state != NULL ? state : "",
                    state != NULL ? "]" : "", sql != NULL ? " (in: " : "",
@@ -207,8 +205,8 @@ pg_step(struct sq_db_stmt *st, syncq_error *err)
             s = PQresultStatus(res);
             if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
                 const char *n = PQcmdTuples(res);
-                db->changes = (n != NULL && *n != '\0') ? strtoll(n, NULL, 10)
-                                                        : 0;
+                db->changes =
+                    (n != NULL && *n != '\0') ? strtoll(n, NULL, 10) : 0;
                 st->res = res;
                 st->row = -1;
                 st->nrows = s == PGRES_TUPLES_OK ? PQntuples(res) : 0;

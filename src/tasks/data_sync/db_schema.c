@@ -131,8 +131,9 @@ struct migration {
 };
 
 static const struct migration migrations[] = {
-    {1, "catalog schema: categories, suppliers, products, SKUs, price "
-        "tiers, images, raw payloads, sync runs, batch jobs",
+    {1,
+     "catalog schema: categories, suppliers, products, SKUs, price "
+     "tiers, images, raw payloads, sync runs, batch jobs",
      v1_stmts},
 };
 
@@ -202,8 +203,10 @@ apply(struct sq_db *db, const struct migration *m, syncq_error *err)
             return rc;
         }
     }
-    rc = sq_db_prepare(db, "INSERT INTO schema_version (version, applied_at,"
-                       " description) VALUES (?, ?, ?)", &st, err);
+    rc = sq_db_prepare(db,
+                       "INSERT INTO schema_version (version, applied_at,"
+                       " description) VALUES (?, ?, ?)",
+                       &st, err);
     if (rc != SYNCQ_OK) {
         return rc;
     }
@@ -222,15 +225,17 @@ migrate_locked(struct sq_db *db, void *ud, syncq_error *err)
 
     (void)ud;
     if (sq_db_is_pg(db)) {
-        rc = sq_db_exec(db, "SELECT pg_advisory_xact_lock("
-                        PG_MIGRATION_LOCK ")", err);
+        rc = sq_db_exec(
+            db, "SELECT pg_advisory_xact_lock(" PG_MIGRATION_LOCK ")", err);
         if (rc != SYNCQ_OK) {
             return rc;
         }
     }
-    rc = sq_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version ("
+    rc = sq_db_exec(db,
+                    "CREATE TABLE IF NOT EXISTS schema_version ("
                     " version INTEGER PRIMARY KEY, applied_at TEXT,"
-                    " description TEXT)", err);
+                    " description TEXT)",
+                    err);
     if (rc != SYNCQ_OK) {
         return rc;
     }
@@ -239,7 +244,8 @@ migrate_locked(struct sq_db *db, void *ud, syncq_error *err)
         return rc;
     }
     if (current > SQ_DB_SCHEMA_VERSION) {
-        return sq_fail(err, SYNCQ_EDB, "database %s has schema version %d; "
+        return sq_fail(err, SYNCQ_EDB,
+                       "database %s has schema version %d; "
                        "this syncq knows up to %d (upgrade syncq)",
                        db->url_shown, current, SQ_DB_SCHEMA_VERSION);
     }

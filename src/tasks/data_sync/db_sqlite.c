@@ -36,14 +36,13 @@ lite_connect(struct sq_db *db, const char *target, syncq_error *err)
     sqlite3 *h = NULL;
     int rc;
 
-    rc = sqlite3_open_v2(target, &h,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                             SQLITE_OPEN_NOMUTEX,
-                         NULL);
+    rc = sqlite3_open_v2(
+        target, &h,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        int r = sq_fail(err, SYNCQ_EDB, "sqlite: cannot open %s: %s",
-                        db->url_shown,
-                        h != NULL ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+        int r =
+            sq_fail(err, SYNCQ_EDB, "sqlite: cannot open %s: %s", db->url_shown,
+                    h != NULL ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
         sqlite3_close(h);
         return r;
     }
@@ -52,10 +51,11 @@ lite_connect(struct sq_db *db, const char *target, syncq_error *err)
     sqlite3_extended_result_codes(h, 1);
     /* WAL is persistent in the file; setting it again is cheap. An
      * in-memory database answers "memory", which is fine for tests. */
-    rc = sqlite3_exec(h, "PRAGMA journal_mode=WAL; "
-                         "PRAGMA synchronous=FULL; "
-                         "PRAGMA foreign_keys=OFF; "
-                         "PRAGMA temp_store=MEMORY",
+    rc = sqlite3_exec(h,
+                      "PRAGMA journal_mode=WAL; "
+                      "PRAGMA synchronous=FULL; "
+                      "PRAGMA foreign_keys=OFF; "
+                      "PRAGMA temp_store=MEMORY",
                       NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         return fail_sqlite(db, rc, "PRAGMA journal_mode=WAL", err);
@@ -143,8 +143,7 @@ lite_bind_double(struct sq_db_stmt *st, int i, double v)
 static void
 lite_bind_text(struct sq_db_stmt *st, int i, const char *s, size_t len)
 {
-    sqlite3_bind_text64(st->handle, i, s, len, SQLITE_TRANSIENT,
-                        SQLITE_UTF8);
+    sqlite3_bind_text64(st->handle, i, s, len, SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
 static void

@@ -44,8 +44,7 @@ int sq_ds_offer_canonical(const json_t *in, json_t **out, int *skipped,
 /* Canonical supplier (the "supplier" member of an offer, or a shop
  * record). A supplier needs one identifier (seller_user_id, member_id,
  * open_id or login_id). Errors: SYNCQ_EINVAL, SYNCQ_ENOMEM. */
-int sq_ds_supplier_canonical(const json_t *in, json_t **out,
-                             syncq_error *err);
+int sq_ds_supplier_canonical(const json_t *in, json_t **out, syncq_error *err);
 
 /* Write a canonical offer (from sq_ds_offer_canonical) with its
  * supplier, attributes, SKU properties, SKUs, price tiers and image
@@ -86,8 +85,7 @@ int sq_ds_category_paths(struct sq_db *db, syncq_error *err);
  * and main image. *outcome: SQ_DS_INSERTED or SQ_DS_UNCHANGED.
  * Errors: SYNCQ_EINVAL (no offer_id), SYNCQ_EDB. */
 int sq_ds_listing_store(struct sq_db *db, const json_t *item,
-                        int64_t category_id, int *outcome,
-                        syncq_error *err);
+                        int64_t category_id, int *outcome, syncq_error *err);
 
 /* The stored product as a canonical record (*out new reference).
  * Errors: SYNCQ_ENOTFOUND, SYNCQ_EDB, SYNCQ_ENOMEM. */
@@ -96,8 +94,7 @@ int sq_ds_offer_load(struct sq_db *db, int64_t offer_id, json_t **out,
 
 /* Delete a product and its child rows (images themselves stay: other
  * products may share them). Errors: SYNCQ_EDB. */
-int sq_ds_offer_delete(struct sq_db *db, int64_t offer_id,
-                       syncq_error *err);
+int sq_ds_offer_delete(struct sq_db *db, int64_t offer_id, syncq_error *err);
 
 /* The duplicate fingerprint of a product: SHA-1 hex of supplier id,
  * normalised subject (blanks collapsed, ASCII lowercased) and the price
@@ -122,8 +119,8 @@ struct sq_ds_field {
  * names the record in messages ("skus[2]").
  * Errors: SYNCQ_EINVAL (a member of the wrong type), SYNCQ_ENOMEM. */
 int sq_ds_copy_fields(json_t *dst, const json_t *src,
-                      const struct sq_ds_field *f, size_t n,
-                      const char *where, syncq_error *err);
+                      const struct sq_ds_field *f, size_t n, const char *where,
+                      syncq_error *err);
 
 /* Bind member f->key of `obj` (canonical) to parameter `i` (NULL when
  * absent). */

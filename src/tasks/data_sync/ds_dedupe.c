@@ -23,10 +23,10 @@
 #define MAX_LISTED 100   /* merges listed in the result */
 
 struct group {
-    const char *entity;  /* "supplier" | "product" | "image" */
-    const char *by;      /* the matching column */
+    const char *entity; /* "supplier" | "product" | "image" */
+    const char *by;     /* the matching column */
     int64_t ids[MAX_MEMBERS];
-    size_t n;            /* ids[0] is the keeper */
+    size_t n; /* ids[0] is the keeper */
 };
 
 struct section {
@@ -50,9 +50,11 @@ log_merge(struct sq_db *db, const char *entity, int64_t keep, int64_t gone,
     char b[32];
     char now[40];
     char *text = snapshot != NULL ? json_dumps(snapshot, JSON_COMPACT) : NULL;
-    int rc = sq_db_prepare(db, "INSERT INTO merge_log (entity, keep_id, "
+    int rc = sq_db_prepare(db,
+                           "INSERT INTO merge_log (entity, keep_id, "
                            "merged_id, reason, snapshot, merged_at) VALUES "
-                           "(?, ?, ?, ?, ?, ?)", &st, err);
+                           "(?, ?, ?, ?, ?, ?)",
+                           &st, err);
 
     if (rc == SYNCQ_OK) {
         snprintf(a, sizeof a, "%lld", (long long)keep);
@@ -100,7 +102,8 @@ refingerprint(struct sq_db *db, int64_t sid, syncq_error *err)
         int64_t ids[GROUP_PAGE];
         char fps[GROUP_PAGE][41];
         int n = 0;
-        rc = sq_db_prepare(db, "SELECT offer_id, subject, price_min_fen, "
+        rc = sq_db_prepare(db,
+                           "SELECT offer_id, subject, price_min_fen, "
                            "price_max_fen FROM product WHERE supplier_id = ? "
                            "AND offer_id > ? ORDER BY offer_id LIMIT 200",
                            &st, err);
@@ -120,8 +123,10 @@ refingerprint(struct sq_db *db, int64_t sid, syncq_error *err)
             return rc;
         }
         for (int i = 0; i < n; i++) {
-            rc = sq_db_prepare(db, "UPDATE product SET fingerprint = ? "
-                               "WHERE offer_id = ?", &st, err);
+            rc = sq_db_prepare(db,
+                               "UPDATE product SET fingerprint = ? "
+                               "WHERE offer_id = ?",
+                               &st, err);
             if (rc != SYNCQ_OK) {
                 return rc;
             }
@@ -185,12 +190,13 @@ merge_suppliers_tx(struct sq_db *db, void *ud, syncq_error *err)
             rc = exec_ids(db, fill, g->ids[i], keep, err);
         }
         if (rc == SYNCQ_OK) {
-            rc = exec_ids(db, "UPDATE product SET supplier_id = ? WHERE "
-                          "supplier_id = ?", keep, g->ids[i], err);
+            rc = exec_ids(db,
+                          "UPDATE product SET supplier_id = ? WHERE "
+                          "supplier_id = ?",
+                          keep, g->ids[i], err);
         }
         if (rc == SYNCQ_OK) {
-            rc = log_merge(db, "supplier", keep, g->ids[i], g->by, snap,
-                           err);
+            rc = log_merge(db, "supplier", keep, g->ids[i], g->by, snap, err);
         }
         if (rc == SYNCQ_OK) {
             rc = exec_ids(db, "DELETE FROM supplier WHERE supplier_id = ?",
@@ -211,9 +217,10 @@ mark_products_tx(struct sq_db *db, void *ud, syncq_error *err)
     int rc = SYNCQ_OK;
 
     for (size_t i = 1; i < g->n && rc == SYNCQ_OK; i++) {
-        rc = exec_ids(db, "UPDATE product SET duplicate_of = ? WHERE "
-                      "offer_id = ? AND duplicate_of IS NULL", g->ids[0],
-                      g->ids[i], err);
+        rc = exec_ids(db,
+                      "UPDATE product SET duplicate_of = ? WHERE "
+                      "offer_id = ? AND duplicate_of IS NULL",
+                      g->ids[0], g->ids[i], err);
         if (rc == SYNCQ_OK) {
             rc = log_merge(db, "product", g->ids[0], g->ids[i], g->by, NULL,
                            err);
@@ -229,15 +236,18 @@ mark_images_tx(struct sq_db *db, void *ud, syncq_error *err)
     int rc = SYNCQ_OK;
 
     for (size_t i = 1; i < g->n && rc == SYNCQ_OK; i++) {
-        rc = exec_ids(db, "UPDATE product_image SET image_id = ? WHERE "
-                      "image_id = ?", g->ids[0], g->ids[i], err);
+        rc = exec_ids(db,
+                      "UPDATE product_image SET image_id = ? WHERE "
+                      "image_id = ?",
+                      g->ids[0], g->ids[i], err);
         if (rc == SYNCQ_OK) {
-            rc = exec_ids(db, "UPDATE image SET duplicate_of = ? WHERE "
-                          "image_id = ?", g->ids[0], g->ids[i], err);
+            rc = exec_ids(db,
+                          "UPDATE image SET duplicate_of = ? WHERE "
+                          "image_id = ?",
+                          g->ids[0], g->ids[i], err);
         }
         if (rc == SYNCQ_OK) {
-            rc = log_merge(db, "image", g->ids[0], g->ids[i], g->by, NULL,
-                           err);
+            rc = log_merge(db, "image", g->ids[0], g->ids[i], g->by, NULL, err);
         }
     }
     return rc;
@@ -256,8 +266,8 @@ list_group(struct section *s, const struct group *g)
     for (size_t i = 1; i < g->n && ids != NULL; i++) {
         json_array_append_new(ids, json_integer(g->ids[i]));
     }
-    o = json_pack("{s:I, s:o, s:s}", "keep", (json_int_t)g->ids[0],
-                  "merged", ids, "by", g->by);
+    o = json_pack("{s:I, s:o, s:s}", "keep", (json_int_t)g->ids[0], "merged",
+                  ids, "by", g->by);
     if (o != NULL) {
         json_array_append_new(s->list, o);
     }
@@ -340,8 +350,7 @@ static json_t *
 section_json(struct section *s, const char *merged_key)
 {
     json_t *o = json_pack("{s:I, s:I, s:O}", "groups", (json_int_t)s->groups,
-                          merged_key, (json_int_t)s->merged, "merges",
-                          s->list);
+                          merged_key, (json_int_t)s->merged, "merges", s->list);
     return o;
 }
 
@@ -405,8 +414,7 @@ sq_ds_cleanup_duplicates(struct sq_db *db, bool dry_run,
         rc = oom(err);
         goto done;
     }
-    for (size_t i = 0; i < sizeof sup / sizeof sup[0] && rc == SYNCQ_OK;
-         i++) {
+    for (size_t i = 0; i < sizeof sup / sizeof sup[0] && rc == SYNCQ_OK; i++) {
         rc = run_groups(db, dry_run, "supplier", sup[i].by, sup[i].groups,
                         sup[i].members, merge_suppliers_tx, &s_sup, err);
     }
@@ -417,33 +425,36 @@ sq_ds_cleanup_duplicates(struct sq_db *db, bool dry_run,
     }
     sq_progress_report(p, 2, 3, "products");
     if (rc == SYNCQ_OK) {
-        rc = run_groups(db, dry_run, "image", "sha256", img_groups,
-                        img_members, mark_images_tx, &s_img, err);
+        rc = run_groups(db, dry_run, "image", "sha256", img_groups, img_members,
+                        mark_images_tx, &s_img, err);
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_db_query_i64(db, "SELECT COUNT(*) FROM (SELECT key FROM "
+        rc = sq_db_query_i64(db,
+                             "SELECT COUNT(*) FROM (SELECT key FROM "
                              "raw_payload WHERE kind IN ('api_detail', "
                              "'detail_page') AND outcome = 'ok' GROUP BY key "
-                             "HAVING COUNT(*) > 1) x", false, 0, &seen_twice,
-                             err);
+                             "HAVING COUNT(*) > 1) x",
+                             false, 0, &seen_twice, err);
     }
     sq_progress_report(p, 3, 3, "done");
     if (rc != SYNCQ_OK) {
         goto done;
     }
     res = json_pack("{s:b, s:o, s:o, s:o, s:I, s:I}", "dry_run", dry_run,
-                    "suppliers", section_json(&s_sup, "merged"),
-                    "products", section_json(&s_prod, "marked_duplicate"),
-                    "images", section_json(&s_img, "marked_duplicate"),
-                    "offers_seen_twice", (json_int_t)seen_twice,
-                    "elapsed_ms", (json_int_t)(sq_mono_ms() - started));
+                    "suppliers", section_json(&s_sup, "merged"), "products",
+                    section_json(&s_prod, "marked_duplicate"), "images",
+                    section_json(&s_img, "marked_duplicate"),
+                    "offers_seen_twice", (json_int_t)seen_twice, "elapsed_ms",
+                    (json_int_t)(sq_mono_ms() - started));
     if (res == NULL) {
         rc = oom(err);
         goto done;
     }
-    SQ_INFO("sync.cleanup", "dry_run=%d suppliers=%lld products=%lld "
-            "images=%lld", dry_run, (long long)s_sup.merged,
-            (long long)s_prod.merged, (long long)s_img.merged);
+    SQ_INFO("sync.cleanup",
+            "dry_run=%d suppliers=%lld products=%lld "
+            "images=%lld",
+            dry_run, (long long)s_sup.merged, (long long)s_prod.merged,
+            (long long)s_img.merged);
     *result = res;
 done:
     json_decref(s_sup.list);

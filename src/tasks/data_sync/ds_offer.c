@@ -19,34 +19,44 @@
 
 /* Scalar members of an offer = columns of table product. */
 static const struct sq_ds_field offer_fields[] = {
-    {"offer_id", SQ_F_I64},        {"source", SQ_F_TEXT},
-    {"category_id", SQ_F_I64},     {"top_category_id", SQ_F_I64},
-    {"subject", SQ_F_TEXT},        {"subject_tr", SQ_F_TEXT},
-    {"unit", SQ_F_TEXT},           {"status", SQ_F_TEXT},
-    {"quote_type", SQ_F_I64},      {"moq", SQ_F_I64},
-    {"price_min_fen", SQ_F_I64},   {"price_max_fen", SQ_F_I64},
-    {"currency", SQ_F_TEXT},       {"amount_on_sale", SQ_F_I64},
-    {"sold_count", SQ_F_I64},      {"sold_text", SQ_F_TEXT},
-    {"unit_weight_kg", SQ_F_DOUBLE}, {"detail_url", SQ_F_TEXT},
-    {"video_url", SQ_F_TEXT},      {"raw_sha256", SQ_F_TEXT},
+    {"offer_id", SQ_F_I64},
+    {"source", SQ_F_TEXT},
+    {"category_id", SQ_F_I64},
+    {"top_category_id", SQ_F_I64},
+    {"subject", SQ_F_TEXT},
+    {"subject_tr", SQ_F_TEXT},
+    {"unit", SQ_F_TEXT},
+    {"status", SQ_F_TEXT},
+    {"quote_type", SQ_F_I64},
+    {"moq", SQ_F_I64},
+    {"price_min_fen", SQ_F_I64},
+    {"price_max_fen", SQ_F_I64},
+    {"currency", SQ_F_TEXT},
+    {"amount_on_sale", SQ_F_I64},
+    {"sold_count", SQ_F_I64},
+    {"sold_text", SQ_F_TEXT},
+    {"unit_weight_kg", SQ_F_DOUBLE},
+    {"detail_url", SQ_F_TEXT},
+    {"video_url", SQ_F_TEXT},
+    {"raw_sha256", SQ_F_TEXT},
     {"fetched_at", SQ_F_TEXT},
 };
 static const struct sq_ds_field attr_fields[] = {
     {"attr_id", SQ_F_I64}, {"name", SQ_F_TEXT}, {"value", SQ_F_TEXT}};
 static const struct sq_ds_field prop_fields[] = {{"fid", SQ_F_I64},
                                                  {"name", SQ_F_TEXT}};
-static const struct sq_ds_field propval_fields[] = {
-    {"value", SQ_F_TEXT}, {"image_url", SQ_F_TEXT}};
+static const struct sq_ds_field propval_fields[] = {{"value", SQ_F_TEXT},
+                                                    {"image_url", SQ_F_TEXT}};
 static const struct sq_ds_field sku_fields[] = {
-    {"sku_id", SQ_F_I64},         {"spec_id", SQ_F_TEXT},
-    {"spec_text", SQ_F_TEXT},     {"price_fen", SQ_F_I64},
+    {"sku_id", SQ_F_I64},          {"spec_id", SQ_F_TEXT},
+    {"spec_text", SQ_F_TEXT},      {"price_fen", SQ_F_I64},
     {"promo_price_fen", SQ_F_I64}, {"retail_price_fen", SQ_F_I64},
-    {"stock", SQ_F_I64},          {"weight_kg", SQ_F_DOUBLE},
+    {"stock", SQ_F_I64},           {"weight_kg", SQ_F_DOUBLE},
     {"cargo_number", SQ_F_TEXT},
 };
-static const struct sq_ds_field tier_fields[] = {
-    {"start_qty", SQ_F_I64}, {"price_fen", SQ_F_I64},
-    {"promo_price_fen", SQ_F_I64}};
+static const struct sq_ds_field tier_fields[] = {{"start_qty", SQ_F_I64},
+                                                 {"price_fen", SQ_F_I64},
+                                                 {"promo_price_fen", SQ_F_I64}};
 static const struct sq_ds_field image_fields[] = {
     {"url", SQ_F_TEXT}, {"role", SQ_F_TEXT}, {"ord", SQ_F_I64}};
 
@@ -98,7 +108,8 @@ canon_flat_list(json_t *out, const json_t *in, const char *key,
     if (rc != SYNCQ_OK || src == NULL) {
         return rc;
     }
-    json_array_foreach(src, i, e) {
+    json_array_foreach(src, i, e)
+    {
         char where[64];
         json_t *o;
         snprintf(where, sizeof where, "offer.%s[%zu]", key, i);
@@ -141,7 +152,8 @@ canon_sku_props(json_t *out, const json_t *in, syncq_error *err)
     if (rc != SYNCQ_OK || src == NULL) {
         return rc;
     }
-    json_array_foreach(src, i, e) {
+    json_array_foreach(src, i, e)
+    {
         char where[64];
         const json_t *vals;
         json_t *o;
@@ -171,31 +183,35 @@ canon_sku_props(json_t *out, const json_t *in, syncq_error *err)
             continue;
         }
         if (!json_is_array(vals) || json_array_size(vals) > SQ_DS_MAX_LIST) {
-            return sq_fail(err, SYNCQ_EINVAL, "%s.values: not a list (or "
-                           "over %d entries)", where, SQ_DS_MAX_LIST);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "%s.values: not a list (or "
+                           "over %d entries)",
+                           where, SQ_DS_MAX_LIST);
         }
-        json_array_foreach(vals, j, v) {
+        json_array_foreach(vals, j, v)
+        {
             json_t *pv = json_object();
             if (pv == NULL || json_array_append_new(ov, pv) != 0) {
                 return oom(err);
             }
             if (json_is_string(v)) {
-                if (json_object_set_new(pv, "value",
-                                        json_string(json_string_value(v))) !=
-                    0) {
+                if (json_object_set_new(
+                        pv, "value", json_string(json_string_value(v))) != 0) {
                     return oom(err);
                 }
             } else if (json_is_object(v)) {
                 char w2[96];
                 snprintf(w2, sizeof w2, "%s.values[%zu]", where, j);
-                rc = sq_ds_copy_fields(pv, v, propval_fields,
-                                       N(propval_fields), w2, err);
+                rc = sq_ds_copy_fields(pv, v, propval_fields, N(propval_fields),
+                                       w2, err);
                 if (rc != SYNCQ_OK) {
                     return rc;
                 }
             } else {
-                return sq_fail(err, SYNCQ_EINVAL, "%s.values[%zu]: not an "
-                               "object", where, j);
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "%s.values[%zu]: not an "
+                               "object",
+                               where, j);
             }
         }
     }
@@ -250,7 +266,8 @@ canon_images(json_t *out, const json_t *in, int *skipped, syncq_error *err)
     if (tmp == NULL) {
         return oom(err);
     }
-    json_array_foreach(src, i, e) {
+    json_array_foreach(src, i, e)
+    {
         char where[64];
         char key[2048];
         json_t *o = json_object();
@@ -303,8 +320,10 @@ canon_images(json_t *out, const json_t *in, int *skipped, syncq_error *err)
         if (r == nroles) {
             if (nroles == 16) {
                 json_decref(o);
-                rc = sq_fail(err, SYNCQ_EINVAL, "%s: more than 16 image "
-                             "roles", where);
+                rc = sq_fail(err, SYNCQ_EINVAL,
+                             "%s: more than 16 image "
+                             "roles",
+                             where);
                 goto done;
             }
             snprintf(roles[r].role, sizeof roles[r].role, "%s", role);
@@ -362,19 +381,20 @@ sq_ds_offer_canonical(const json_t *in, json_t **out, int *skipped,
 
     *out = NULL;
     if (!json_is_object(in)) {
-        return sq_fail(err, SYNCQ_EINVAL, "offer record is not a JSON "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "offer record is not a JSON "
                        "object");
     }
     if (!sq_ds_get_i64(in, "offer_id", &offer_id) || offer_id <= 0) {
-        return sq_fail(err, SYNCQ_EINVAL, "offer record has no valid "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "offer record has no valid "
                        "offer_id (a positive integer)");
     }
     o = json_object();
     if (o == NULL) {
         return oom(err);
     }
-    rc = sq_ds_copy_fields(o, in, offer_fields, N(offer_fields), "offer",
-                           err);
+    rc = sq_ds_copy_fields(o, in, offer_fields, N(offer_fields), "offer", err);
     if (rc != SYNCQ_OK) {
         goto fail;
     }
@@ -403,8 +423,7 @@ sq_ds_offer_canonical(const json_t *in, json_t **out, int *skipped,
         rc = sq_fail(err, SYNCQ_EINVAL, "offer.supplier: not an object");
         goto fail;
     }
-    rc = canon_flat_list(o, in, "attributes", attr_fields, N(attr_fields),
-                         err);
+    rc = canon_flat_list(o, in, "attributes", attr_fields, N(attr_fields), err);
     if (rc == SYNCQ_OK) {
         rc = canon_sku_props(o, in, err);
     }
@@ -412,8 +431,8 @@ sq_ds_offer_canonical(const json_t *in, json_t **out, int *skipped,
         rc = canon_flat_list(o, in, "skus", sku_fields, N(sku_fields), err);
     }
     if (rc == SYNCQ_OK) {
-        rc = canon_flat_list(o, in, "price_ranges", tier_fields,
-                             N(tier_fields), err);
+        rc = canon_flat_list(o, in, "price_ranges", tier_fields, N(tier_fields),
+                             err);
     }
     if (rc == SYNCQ_OK) {
         rc = canon_images(o, in, skipped, err);
@@ -519,8 +538,7 @@ product_upsert_sql(void)
 
 /* Find or create the image row of `url`; *id_out its image_id. */
 static int
-image_row(struct sq_db *db, const char *url, int64_t *id_out,
-          syncq_error *err)
+image_row(struct sq_db *db, const char *url, int64_t *id_out, syncq_error *err)
 {
     static const char sql[] =
         "INSERT INTO image (url_key, url, status) VALUES (?, ?, 'pending') "
@@ -611,7 +629,8 @@ insert_list(struct sq_db *db, const json_t *canon, int64_t offer_id,
     size_t i;
     const json_t *e;
 
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         struct sq_db_stmt *st;
         int rc = sq_db_prepare(db, sql, &st, err);
         if (rc != SYNCQ_OK) {
@@ -644,7 +663,8 @@ insert_sku_props(struct sq_db *db, const json_t *canon, int64_t offer_id,
     const json_t *e;
     int rc;
 
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         struct sq_db_stmt *st;
         size_t j;
         const json_t *v;
@@ -660,7 +680,8 @@ insert_sku_props(struct sq_db *db, const json_t *canon, int64_t offer_id,
         if (rc < 0) {
             return rc;
         }
-        json_array_foreach(json_object_get(e, "values"), j, v) {
+        json_array_foreach(json_object_get(e, "values"), j, v)
+        {
             rc = sq_db_prepare(db, vsql, &st, err);
             if (rc != SYNCQ_OK) {
                 return rc;
@@ -686,8 +707,8 @@ sq_ds_offer_store(struct sq_db *db, const json_t *canon, bool force,
     static const char sel[] =
         "SELECT content_hash FROM product WHERE offer_id = ?";
     struct sq_db_stmt *st;
-    int64_t offer_id = (int64_t)json_integer_value(
-        json_object_get(canon, "offer_id"));
+    int64_t offer_id =
+        (int64_t)json_integer_value(json_object_get(canon, "offer_id"));
     const json_t *sup = json_object_get(canon, "supplier");
     int64_t supplier_id = 0;
     bool exists = false;
@@ -730,8 +751,8 @@ sq_ds_offer_store(struct sq_db *db, const json_t *canon, bool force,
     }
     sq_ds_get_i64(canon, "price_min_fen", &pmin);
     sq_ds_get_i64(canon, "price_max_fen", &pmax);
-    sq_ds_fingerprint(supplier_id, sup != NULL,
-                      sq_ds_get_str(canon, "subject"), pmin, pmax, fp);
+    sq_ds_fingerprint(supplier_id, sup != NULL, sq_ds_get_str(canon, "subject"),
+                      pmin, pmax, fp);
     sq_ds_now_iso(now, sizeof now);
     rc = sq_db_prepare(db, product_upsert_sql(), &st, err);
     if (rc != SYNCQ_OK) {
@@ -790,14 +811,15 @@ sq_ds_offer_store(struct sq_db *db, const json_t *canon, bool force,
     {
         size_t i;
         const json_t *img;
-        json_array_foreach(json_object_get(canon, "images"), i, img) {
+        json_array_foreach(json_object_get(canon, "images"), i, img)
+        {
             int64_t image_id;
             rc = image_row(db, sq_ds_get_str(img, "url"), &image_id, err);
             if (rc == SYNCQ_OK) {
-                rc = link_image(db, offer_id, sq_ds_get_str(img, "role"),
-                                (int64_t)json_integer_value(
-                                    json_object_get(img, "ord")),
-                                image_id, err);
+                rc = link_image(
+                    db, offer_id, sq_ds_get_str(img, "role"),
+                    (int64_t)json_integer_value(json_object_get(img, "ord")),
+                    image_id, err);
             }
             if (rc != SYNCQ_OK) {
                 return rc;
@@ -836,9 +858,10 @@ sq_ds_listing_store(struct sq_db *db, const json_t *item, int64_t category_id,
     int rc;
 
     *outcome = SQ_DS_UNCHANGED;
-    if (!json_is_object(item) || !sq_ds_get_i64(item, "offer_id", &offer_id)
-        || offer_id <= 0) {
-        return sq_fail(err, SYNCQ_EINVAL, "listing entry has no valid "
+    if (!json_is_object(item) || !sq_ds_get_i64(item, "offer_id", &offer_id) ||
+        offer_id <= 0) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "listing entry has no valid "
                        "offer_id");
     }
     rc = sq_db_query_i64(db, "SELECT COUNT(*) FROM product WHERE offer_id = ?",
@@ -922,8 +945,7 @@ sq_ds_offer_delete(struct sq_db *db, int64_t offer_id, syncq_error *err)
     if (rc != SYNCQ_OK) {
         return rc;
     }
-    rc = sq_db_prepare(db, "DELETE FROM product WHERE offer_id = ?", &st,
-                       err);
+    rc = sq_db_prepare(db, "DELETE FROM product WHERE offer_id = ?", &st, err);
     if (rc != SYNCQ_OK) {
         return rc;
     }
@@ -1068,7 +1090,8 @@ sq_ds_offer_load(struct sq_db *db, int64_t offer_id, json_t **out,
             "WHERE offer_id = ? ORDER BY prop_ord, value_ord";
         size_t i;
         json_t *p;
-        json_array_foreach(props, i, p) {
+        json_array_foreach(props, i, p)
+        {
             json_t *vals = json_array();
             if (vals == NULL || json_object_set_new(p, "values", vals) != 0) {
                 rc = oom(err);
@@ -1082,8 +1105,8 @@ sq_ds_offer_load(struct sq_db *db, int64_t offer_id, json_t **out,
         sq_db_bind_i64(st, 1, offer_id);
         while ((rc = sq_db_step(st, err)) == 1) {
             int64_t po = sq_db_col_i64(st, 0);
-            json_t *vals = json_object_get(json_array_get(props, (size_t)po),
-                                           "values");
+            json_t *vals =
+                json_object_get(json_array_get(props, (size_t)po), "values");
             json_t *v = json_object();
             if (v == NULL || vals == NULL ||
                 json_array_append_new(vals, v) != 0) {

@@ -50,40 +50,44 @@ sq_ds_copy_fields(json_t *dst, const json_t *src, const struct sq_ds_field *f,
             break;
         case SQ_F_DOUBLE:
             if (!sq_ds_get_double(src, f[i].key, &dv)) {
-                return sq_fail(err, SYNCQ_EINVAL, "%s.%s: not a number",
-                               where, f[i].key);
+                return sq_fail(err, SYNCQ_EINVAL, "%s.%s: not a number", where,
+                               f[i].key);
             }
             rc = set_new(dst, f[i].key, json_real(dv), err);
             break;
         case SQ_F_BOOL:
             if (!sq_ds_get_bool(src, f[i].key, &bv)) {
-                return sq_fail(err, SYNCQ_EINVAL, "%s.%s: not a boolean",
-                               where, f[i].key);
+                return sq_fail(err, SYNCQ_EINVAL, "%s.%s: not a boolean", where,
+                               f[i].key);
             }
             rc = set_new(dst, f[i].key, json_boolean(bv), err);
             break;
         case SQ_F_TEXT:
             if (json_is_string(v)) {
                 if (json_string_length(v) > SQ_DS_MAX_TEXT) {
-                    return sq_fail(err, SYNCQ_EINVAL, "%s.%s: text over %d "
-                                   "bytes", where, f[i].key, SQ_DS_MAX_TEXT);
+                    return sq_fail(err, SYNCQ_EINVAL,
+                                   "%s.%s: text over %d "
+                                   "bytes",
+                                   where, f[i].key, SQ_DS_MAX_TEXT);
                 }
                 if (json_string_length(v) != strlen(json_string_value(v))) {
-                    return sq_fail(err, SYNCQ_EINVAL, "%s.%s: text holds a "
-                                   "NUL byte", where, f[i].key);
+                    return sq_fail(err, SYNCQ_EINVAL,
+                                   "%s.%s: text holds a "
+                                   "NUL byte",
+                                   where, f[i].key);
                 }
-                rc = set_new(dst, f[i].key,
-                             json_stringn(json_string_value(v),
-                                          json_string_length(v)),
-                             err);
+                rc = set_new(
+                    dst, f[i].key,
+                    json_stringn(json_string_value(v), json_string_length(v)),
+                    err);
             } else if (json_is_integer(v)) {
                 char buf[32];
                 snprintf(buf, sizeof buf, "%lld",
                          (long long)json_integer_value(v));
                 rc = set_new(dst, f[i].key, json_string(buf), err);
             } else {
-                return sq_fail(err, SYNCQ_EINVAL, "%s.%s: not a string",
-                               where, f[i].key);
+                return sq_fail(err, SYNCQ_EINVAL, "%s.%s: not a string", where,
+                               f[i].key);
             }
             break;
         }

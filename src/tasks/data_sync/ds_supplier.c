@@ -19,15 +19,24 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct sq_ds_field supplier_fields[] = {
-    {"seller_user_id", SQ_F_I64},   {"member_id", SQ_F_TEXT},
-    {"login_id", SQ_F_TEXT},        {"open_id", SQ_F_TEXT},
-    {"company_name", SQ_F_TEXT},    {"shop_url", SQ_F_TEXT},
-    {"province", SQ_F_TEXT},        {"city", SQ_F_TEXT},
-    {"is_tp", SQ_F_BOOL},           {"tp_years", SQ_F_I64},
-    {"is_factory", SQ_F_BOOL},      {"is_super_factory", SQ_F_BOOL},
-    {"score_composite", SQ_F_DOUBLE}, {"score_goods", SQ_F_DOUBLE},
-    {"score_logistics", SQ_F_DOUBLE}, {"score_return", SQ_F_DOUBLE},
-    {"score_dispute", SQ_F_DOUBLE}, {"score_consult", SQ_F_DOUBLE},
+    {"seller_user_id", SQ_F_I64},
+    {"member_id", SQ_F_TEXT},
+    {"login_id", SQ_F_TEXT},
+    {"open_id", SQ_F_TEXT},
+    {"company_name", SQ_F_TEXT},
+    {"shop_url", SQ_F_TEXT},
+    {"province", SQ_F_TEXT},
+    {"city", SQ_F_TEXT},
+    {"is_tp", SQ_F_BOOL},
+    {"tp_years", SQ_F_I64},
+    {"is_factory", SQ_F_BOOL},
+    {"is_super_factory", SQ_F_BOOL},
+    {"score_composite", SQ_F_DOUBLE},
+    {"score_goods", SQ_F_DOUBLE},
+    {"score_logistics", SQ_F_DOUBLE},
+    {"score_return", SQ_F_DOUBLE},
+    {"score_dispute", SQ_F_DOUBLE},
+    {"score_consult", SQ_F_DOUBLE},
     {"repurchase_rate", SQ_F_DOUBLE},
 };
 
@@ -40,7 +49,8 @@ sq_ds_supplier_canonical(const json_t *in, json_t **out, syncq_error *err)
 
     *out = NULL;
     if (!json_is_object(in)) {
-        return sq_fail(err, SYNCQ_EINVAL, "supplier record is not a JSON "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "supplier record is not a JSON "
                        "object");
     }
     o = json_object();
@@ -62,7 +72,8 @@ sq_ds_supplier_canonical(const json_t *in, json_t **out, syncq_error *err)
     }
     if (!has_id) {
         json_decref(o);
-        return sq_fail(err, SYNCQ_EINVAL, "supplier has no identifier "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "supplier has no identifier "
                        "(seller_user_id, member_id, open_id or login_id)");
     }
     *out = o;
@@ -71,7 +82,7 @@ sq_ds_supplier_canonical(const json_t *in, json_t **out, syncq_error *err)
 
 /* Identifier lookups, in matching order: lowest supplier_id wins. */
 static const struct {
-    int field;       /* index into supplier_fields */
+    int field; /* index into supplier_fields */
     const char *sql;
 } ident_lookup[] = {
     {0, "SELECT supplier_id FROM supplier WHERE seller_user_id = ? "
@@ -273,8 +284,9 @@ sq_ds_supplier_load(struct sq_db *db, int64_t supplier_id, json_t **out,
     sq_db_bind_i64(st, 1, supplier_id);
     rc = sq_db_step(st, err);
     if (rc <= 0) {
-        return rc < 0 ? rc : sq_fail(err, SYNCQ_ENOTFOUND, "no supplier %lld",
-                                     (long long)supplier_id);
+        return rc < 0 ? rc
+                      : sq_fail(err, SYNCQ_ENOTFOUND, "no supplier %lld",
+                                (long long)supplier_id);
     }
     o = json_object();
     if (o == NULL) {
@@ -297,16 +309,14 @@ sq_ds_supplier_load(struct sq_db *db, int64_t supplier_id, json_t **out,
 /* ---- categories ------------------------------------------------------ */
 
 static const struct sq_ds_field category_fields[] = {
-    {"category_id", SQ_F_I64}, {"parent_id", SQ_F_I64},
-    {"level", SQ_F_I64},       {"name_zh", SQ_F_TEXT},
-    {"name_tr", SQ_F_TEXT},    {"lang", SQ_F_TEXT},
+    {"category_id", SQ_F_I64}, {"parent_id", SQ_F_I64}, {"level", SQ_F_I64},
+    {"name_zh", SQ_F_TEXT},    {"name_tr", SQ_F_TEXT},  {"lang", SQ_F_TEXT},
     {"is_leaf", SQ_F_BOOL},
 };
 
 /* Upsert one category node (canonical object); *outcome as usual. */
 static int
-category_node(struct sq_db *db, const json_t *c, int *outcome,
-              syncq_error *err)
+category_node(struct sq_db *db, const json_t *c, int *outcome, syncq_error *err)
 {
     static const char sql[] =
         "INSERT INTO category (category_id, parent_id, level, name_zh, "
@@ -333,15 +343,16 @@ category_node(struct sq_db *db, const json_t *c, int *outcome,
         "OR category.is_leaf IS DISTINCT FROM "
         "COALESCE(excluded.is_leaf, category.is_leaf)";
     struct sq_db_stmt *st;
-    int64_t id = (int64_t)json_integer_value(json_object_get(c,
-                                                             "category_id"));
+    int64_t id = (int64_t)json_integer_value(json_object_get(c, "category_id"));
     int64_t existed = 0;
     char now[40];
     int rc;
 
     *outcome = SQ_DS_UNCHANGED;
-    rc = sq_db_query_i64(db, "SELECT COUNT(*) FROM category WHERE "
-                         "category_id = ?", true, id, &existed, err);
+    rc = sq_db_query_i64(db,
+                         "SELECT COUNT(*) FROM category WHERE "
+                         "category_id = ?",
+                         true, id, &existed, err);
     if (rc != SYNCQ_OK) {
         return rc;
     }
@@ -382,7 +393,8 @@ sq_ds_category_store(struct sq_db *db, const json_t *rec, int *outcome,
     }
     if (!json_is_object(rec) || !sq_ds_get_i64(rec, "category_id", &id) ||
         id < 0) {
-        return sq_fail(err, SYNCQ_EINVAL, "category record has no valid "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "category record has no valid "
                        "category_id");
     }
     c = json_object();
@@ -402,22 +414,25 @@ sq_ds_category_store(struct sq_db *db, const json_t *rec, int *outcome,
     if (!json_is_array(children)) {
         return SYNCQ_OK;
     }
-    json_array_foreach(children, i, k) {
+    json_array_foreach(children, i, k)
+    {
         int64_t kid;
         int o;
         char where[48];
         if (!json_is_object(k) || !sq_ds_get_i64(k, "category_id", &kid) ||
             kid <= 0) {
-            return sq_fail(err, SYNCQ_EINVAL, "category %lld: children[%zu] "
-                           "has no valid category_id", (long long)id, i);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "category %lld: children[%zu] "
+                           "has no valid category_id",
+                           (long long)id, i);
         }
         c = json_object();
         if (c == NULL) {
             return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
         }
         snprintf(where, sizeof where, "category.children[%zu]", i);
-        rc = sq_ds_copy_fields(c, k, category_fields, N(category_fields),
-                               where, err);
+        rc = sq_ds_copy_fields(c, k, category_fields, N(category_fields), where,
+                               err);
         if (rc == SYNCQ_OK &&
             json_object_set_new(c, "parent_id", json_integer(id)) != 0) {
             rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");

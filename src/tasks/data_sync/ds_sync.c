@@ -38,8 +38,8 @@ struct raw_row {
     char kind[16];
     char *key;
     char outcome[32];
-    char *normalized;   /* may be NULL */
-    char hash[65];      /* norm_hash at read time */
+    char *normalized; /* may be NULL */
+    char hash[65];    /* norm_hash at read time */
     char fetched_at[40];
 };
 
@@ -53,11 +53,11 @@ struct run {
     const struct sq_progress *p;
     struct raw_row *rows;
     size_t nrows;
-    int64_t done;          /* rows processed (progress) */
+    int64_t done; /* rows processed (progress) */
     int64_t total;
     struct counts prod, cat, list, sup, page;
     int64_t images_skipped, page_images_skipped;
-    json_t *errors;        /* [{kind, key, error}] */
+    json_t *errors; /* [{kind, key, error}] */
     json_t *page_errors;
     bool stopped;
 };
@@ -218,8 +218,8 @@ read_page(struct run *r, int which, int64_t *cursor, syncq_error *err)
         memset(row, 0, sizeof *row);
         row->raw_id = sq_db_col_i64(st, 0);
         copy_text(row->kind, sizeof row->kind, sq_db_col_text(st, 1));
-        row->key = sq_strdup(sq_db_col_text(st, 2) ? sq_db_col_text(st, 2)
-                                                   : "");
+        row->key =
+            sq_strdup(sq_db_col_text(st, 2) ? sq_db_col_text(st, 2) : "");
         copy_text(row->outcome, sizeof row->outcome, sq_db_col_text(st, 3));
         if (!sq_db_col_null(st, 4)) {
             row->normalized = sq_strdup(sq_db_col_text(st, 4));
@@ -233,7 +233,8 @@ read_page(struct run *r, int which, int64_t *cursor, syncq_error *err)
                   sq_db_col_text(st, 6));
         if (row->key == NULL) {
             sq_db_reset(st);
-            return sq_fail(err, SYNCQ_ENOMEM, "out of memory reading "
+            return sq_fail(err, SYNCQ_ENOMEM,
+                           "out of memory reading "
                            "raw payloads");
         }
         r->nrows++;
@@ -253,8 +254,10 @@ mark_synced(struct sq_db *db, const struct raw_row *row, syncq_error *err)
 {
     struct sq_db_stmt *st;
     char marker[128];
-    int rc = sq_db_prepare(db, "UPDATE raw_payload SET synced_hash = ? "
-                           "WHERE raw_id = ?", &st, err);
+    int rc = sq_db_prepare(db,
+                           "UPDATE raw_payload SET synced_hash = ? "
+                           "WHERE raw_id = ?",
+                           &st, err);
 
     if (rc != SYNCQ_OK) {
         return rc;
@@ -304,8 +307,8 @@ superseded(struct sq_db *db, const struct raw_row *row, bool *out,
         const char *kind = sq_db_col_text(st, 0);
         const char *at = sq_db_col_text(st, 1);
         int c = strcmp(at != NULL ? at : "", row->fetched_at);
-        if (c > 0 || (c == 0 && kind != NULL &&
-                      strcmp(kind, "api_detail") == 0)) {
+        if (c > 0 ||
+            (c == 0 && kind != NULL && strcmp(kind, "api_detail") == 0)) {
             *out = true;
         }
     }
@@ -361,10 +364,12 @@ sync_detail_row(struct run *r, const struct raw_row *row, syncq_error *err)
         }
         /* content_hash cleared: a later good fetch, even of identical
          * content, must rewrite the row and so its status. */
-        rc = sq_db_prepare(db, "UPDATE product SET status = 'delisted', "
+        rc = sq_db_prepare(db,
+                           "UPDATE product SET status = 'delisted', "
                            "content_hash = NULL, synced_at = ? "
                            "WHERE offer_id = ? AND status IS DISTINCT FROM "
-                           "'delisted'", &st, err);
+                           "'delisted'",
+                           &st, err);
         if (rc != SYNCQ_OK) {
             return rc;
         }
@@ -392,12 +397,14 @@ sync_detail_row(struct run *r, const struct raw_row *row, syncq_error *err)
     }
     if (rc == SYNCQ_OK) {
         char idtxt[32];
-        snprintf(idtxt, sizeof idtxt, "%lld",
-                 (long long)json_integer_value(json_object_get(canon,
-                                                               "offer_id")));
+        snprintf(
+            idtxt, sizeof idtxt, "%lld",
+            (long long)json_integer_value(json_object_get(canon, "offer_id")));
         if (strcmp(idtxt, row->key) != 0) {
-            snprintf(rerr.msg, sizeof rerr.msg, "record offer_id %s does not "
-                     "match the key", idtxt);
+            snprintf(rerr.msg, sizeof rerr.msg,
+                     "record offer_id %s does not "
+                     "match the key",
+                     idtxt);
             rc = SYNCQ_EINVAL;
         }
     }
@@ -467,7 +474,8 @@ sync_listing_row(struct run *r, const struct raw_row *row, syncq_error *err)
     }
     sq_ds_get_i64(rec, "category_id", &cat);
     offers = json_object_get(rec, "offers");
-    json_array_foreach(offers, i, item) {
+    json_array_foreach(offers, i, item)
+    {
         int outcome;
         syncq_error rerr;
         rc = sq_ds_listing_store(r->db, item, cat, &outcome, &rerr);
@@ -591,8 +599,8 @@ run_pass(struct run *r, int which, struct counts *into, syncq_error *err)
         json_array_extend(r->errors, r->page_errors);
         json_array_clear(r->page_errors);
         r->done += (int64_t)r->nrows;
-        snprintf(msg, sizeof msg, "%lld of %lld records",
-                 (long long)r->done, (long long)r->total);
+        snprintf(msg, sizeof msg, "%lld of %lld records", (long long)r->done,
+                 (long long)r->total);
         if (sq_progress_report(r->p, r->done, r->total, msg) != 0) {
             r->stopped = true;
             return SYNCQ_OK;
@@ -606,11 +614,10 @@ run_pass(struct run *r, int which, struct counts *into, syncq_error *err)
 static json_t *
 counts_json(const struct counts *c, bool detail)
 {
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I}", "inserted",
-                          (json_int_t)c->inserted, "updated",
-                          (json_int_t)c->updated, "unchanged",
-                          (json_int_t)c->unchanged, "failed",
-                          (json_int_t)c->failed);
+    json_t *o =
+        json_pack("{s:I, s:I, s:I, s:I}", "inserted", (json_int_t)c->inserted,
+                  "updated", (json_int_t)c->updated, "unchanged",
+                  (json_int_t)c->unchanged, "failed", (json_int_t)c->failed);
     if (o != NULL && detail) {
         json_object_set_new(o, "superseded", json_integer(c->superseded));
         json_object_set_new(o, "delisted", json_integer(c->delisted));
@@ -628,9 +635,11 @@ sync_run_start(struct sq_db *db, const char *task, const char *type,
     char now[40];
     int64_t id = 0;
 
-    if (sq_db_prepare(db, "INSERT INTO sync_run (task, task_id, sync_type, "
+    if (sq_db_prepare(db,
+                      "INSERT INTO sync_run (task, task_id, sync_type, "
                       "started_at, status) VALUES (?, ?, ?, ?, 'running') "
-                      "RETURNING run_id", &st, NULL) != SYNCQ_OK) {
+                      "RETURNING run_id",
+                      &st, NULL) != SYNCQ_OK) {
         return 0;
     }
     sq_db_bind_text(st, 1, task);
@@ -653,9 +662,11 @@ sync_run_finish(struct sq_db *db, int64_t run_id, const char *status,
     char *text;
 
     if (run_id == 0 ||
-        sq_db_prepare(db, "UPDATE sync_run SET finished_at = ?, status = ?, "
+        sq_db_prepare(db,
+                      "UPDATE sync_run SET finished_at = ?, status = ?, "
                       "inserted = ?, updated = ?, unchanged = ?, failed = ?, "
-                      "report = ? WHERE run_id = ?", &st, NULL) != SYNCQ_OK) {
+                      "report = ? WHERE run_id = ?",
+                      &st, NULL) != SYNCQ_OK) {
         return;
     }
     text = report != NULL ? json_dumps(report, JSON_COMPACT) : NULL;
@@ -677,8 +688,8 @@ static int
 count_rows(struct run *r, int which, syncq_error *err)
 {
     int64_t n = 0;
-    int rc = sq_db_query_i64(r->db, count_sql(r->o->full, which), false, 0,
-                             &n, err);
+    int rc =
+        sq_db_query_i64(r->db, count_sql(r->o->full, which), false, 0, &n, err);
 
     r->total += n;
     return rc;
@@ -693,8 +704,10 @@ run_init(struct run *r, struct sq_db *db, const struct sq_sync_opts *o,
     r->o = o;
     r->p = p;
     if (o->batch_size < 1 || o->batch_size > 1000) {
-        return sq_fail(err, SYNCQ_EINVAL, "batch_size %d out of range "
-                       "1..1000", o->batch_size);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "batch_size %d out of range "
+                       "1..1000",
+                       o->batch_size);
     }
     r->rows = sq_calloc((size_t)o->batch_size, sizeof *r->rows);
     r->errors = json_array();
@@ -761,31 +774,27 @@ sq_ds_sync_products(struct sq_db *db, const struct sq_sync_opts *o,
         run_cleanup(&r);
         return rc;
     }
-    res = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:O, "
-                    "s:I, s:I, s:b, s:I}",
-                    "sync_type", type,
-                    "inserted", (json_int_t)r.prod.inserted,
-                    "updated", (json_int_t)r.prod.updated,
-                    "unchanged", (json_int_t)r.prod.unchanged,
-                    "failed", (json_int_t)r.prod.failed,
-                    "products", counts_json(&r.prod, true),
-                    "categories", counts_json(&r.cat, false),
-                    "listings", counts_json(&r.list, false),
-                    "images_skipped", (json_int_t)r.images_skipped,
-                    "errors", r.errors,
-                    "records", (json_int_t)r.done,
-                    "elapsed_ms", (json_int_t)(sq_mono_ms() - started),
-                    "stopped", r.stopped,
-                    "run_id", (json_int_t)run_id);
+    res = json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:O, "
+        "s:I, s:I, s:b, s:I}",
+        "sync_type", type, "inserted", (json_int_t)r.prod.inserted, "updated",
+        (json_int_t)r.prod.updated, "unchanged", (json_int_t)r.prod.unchanged,
+        "failed", (json_int_t)r.prod.failed, "products",
+        counts_json(&r.prod, true), "categories", counts_json(&r.cat, false),
+        "listings", counts_json(&r.list, false), "images_skipped",
+        (json_int_t)r.images_skipped, "errors", r.errors, "records",
+        (json_int_t)r.done, "elapsed_ms", (json_int_t)(sq_mono_ms() - started),
+        "stopped", r.stopped, "run_id", (json_int_t)run_id);
     if (res == NULL) {
         run_cleanup(&r);
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory building result");
     }
     sync_run_finish(db, run_id, r.stopped ? "stopped" : "ok", &r.prod, res);
-    SQ_INFO("sync.products", "type=%s inserted=%lld updated=%lld "
-            "unchanged=%lld failed=%lld", type, (long long)r.prod.inserted,
-            (long long)r.prod.updated, (long long)r.prod.unchanged,
-            (long long)r.prod.failed);
+    SQ_INFO("sync.products",
+            "type=%s inserted=%lld updated=%lld "
+            "unchanged=%lld failed=%lld",
+            type, (long long)r.prod.inserted, (long long)r.prod.updated,
+            (long long)r.prod.unchanged, (long long)r.prod.failed);
     run_cleanup(&r);
     *result = res;
     return SYNCQ_OK;
@@ -809,8 +818,7 @@ sq_ds_sync_suppliers(struct sq_db *db, const struct sq_sync_opts *o,
         run_cleanup(&r);
         return rc;
     }
-    run_id = sync_run_start(db, "data_sync.sync_suppliers", type,
-                            o->task_id);
+    run_id = sync_run_start(db, "data_sync.sync_suppliers", type, o->task_id);
     rc = count_rows(&r, W_SHOP, err);
     sq_progress_report(p, 0, r.total, "starting");
     if (rc == SYNCQ_OK) {
@@ -821,17 +829,13 @@ sq_ds_sync_suppliers(struct sq_db *db, const struct sq_sync_opts *o,
         run_cleanup(&r);
         return rc;
     }
-    res = json_pack("{s:s, s:I, s:I, s:I, s:I, s:O, s:I, s:I, s:b, s:I}",
-                    "sync_type", type,
-                    "inserted", (json_int_t)r.sup.inserted,
-                    "updated", (json_int_t)r.sup.updated,
-                    "unchanged", (json_int_t)r.sup.unchanged,
-                    "failed", (json_int_t)r.sup.failed,
-                    "errors", r.errors,
-                    "records", (json_int_t)r.done,
-                    "elapsed_ms", (json_int_t)(sq_mono_ms() - started),
-                    "stopped", r.stopped,
-                    "run_id", (json_int_t)run_id);
+    res = json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:O, s:I, s:I, s:b, s:I}", "sync_type", type,
+        "inserted", (json_int_t)r.sup.inserted, "updated",
+        (json_int_t)r.sup.updated, "unchanged", (json_int_t)r.sup.unchanged,
+        "failed", (json_int_t)r.sup.failed, "errors", r.errors, "records",
+        (json_int_t)r.done, "elapsed_ms", (json_int_t)(sq_mono_ms() - started),
+        "stopped", r.stopped, "run_id", (json_int_t)run_id);
     if (res == NULL) {
         run_cleanup(&r);
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory building result");

@@ -19,12 +19,12 @@
 #include <stdbool.h>
 
 struct sq_sync_opts {
-    bool full;                /* every stored record, not only changed */
-    bool force;               /* rewrite rows even when the hash matches */
-    bool include_categories;  /* sync_products: category records too */
-    bool include_listings;    /* sync_products: listing-only offers too */
-    int batch_size;           /* records per transaction (1..1000) */
-    const char *task_id;      /* recorded in sync_run, or NULL */
+    bool full;               /* every stored record, not only changed */
+    bool force;              /* rewrite rows even when the hash matches */
+    bool include_categories; /* sync_products: category records too */
+    bool include_listings;   /* sync_products: listing-only offers too */
+    int batch_size;          /* records per transaction (1..1000) */
+    const char *task_id;     /* recorded in sync_run, or NULL */
 };
 
 /* Defaults: incremental, categories and listings on, 100 per batch. */
@@ -52,9 +52,9 @@ int sq_ds_sync_suppliers(struct sq_db *db, const struct sq_sync_opts *o,
                          syncq_error *err);
 
 struct sq_validate_opts {
-    bool check_files;       /* downloaded images must exist on disk */
-    const char *media_dir;  /* relative local_path values resolve here */
-    int sample;             /* offending ids listed per rule (0..10000) */
+    bool check_files;      /* downloaded images must exist on disk */
+    const char *media_dir; /* relative local_path values resolve here */
+    int sample;            /* offending ids listed per rule (0..10000) */
     const char *task_id;
 };
 

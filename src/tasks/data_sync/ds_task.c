@@ -64,8 +64,9 @@ sq_task_db(syncq_ctx *ctx)
     syncq_error err;
 
     if (sq_db_shared(syncq_ctx_config(ctx), &db, &err) != SYNCQ_OK) {
-        syncq_ctx_fail(ctx, err.code == SYNCQ_EINVAL ? SYNCQ_ERR_VALIDATION
-                                                     : SYNCQ_ERR_NETWORK,
+        syncq_ctx_fail(ctx,
+                       err.code == SYNCQ_EINVAL ? SYNCQ_ERR_VALIDATION
+                                                : SYNCQ_ERR_NETWORK,
                        "database: %s", err.msg);
         return NULL;
     }

@@ -24,8 +24,7 @@ int sq_task_class_of(int code);
 
 /* Finish the task as failed with the class of err->code and its message
  * prefixed by `what`. Returns what syncq_ctx_fail returns. */
-int sq_task_fail_err(syncq_ctx *ctx, const syncq_error *err,
-                     const char *what);
+int sq_task_fail_err(syncq_ctx *ctx, const syncq_error *err, const char *what);
 
 /* This process's catalog database (SYNCQ_DATABASE_URL), or NULL after
  * failing the task (class network: the database may come back). */

@@ -47,8 +47,10 @@ read_sync_opts(syncq_ctx *ctx, const char *const *allowed,
         if (strcmp(type, "full") == 0) {
             o->full = true;
         } else if (strcmp(type, "incremental") != 0) {
-            rc = sq_fail(err, SYNCQ_EINVAL, "argument sync_type: '%.40s', "
-                         "expected incremental or full", type);
+            rc = sq_fail(err, SYNCQ_EINVAL,
+                         "argument sync_type: '%.40s', "
+                         "expected incremental or full",
+                         type);
         }
     }
     if (rc == SYNCQ_OK) {
@@ -63,8 +65,7 @@ read_sync_opts(syncq_ctx *ctx, const char *const *allowed,
                               &o->include_listings, err);
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_task_arg_int(a, k, "batch_size", -1, 100, 1, 1000, &batch,
-                             err);
+        rc = sq_task_arg_int(a, k, "batch_size", -1, 100, 1, 1000, &batch, err);
         o->batch_size = (int)batch;
     }
     return rc;
@@ -74,8 +75,8 @@ static int
 task_sync_products(syncq_ctx *ctx)
 {
     static const char *const allowed[] = {
-        "sync_type", "force", "include_categories", "include_listings",
-        "batch_size", NULL};
+        "sync_type",        "force",      "include_categories",
+        "include_listings", "batch_size", NULL};
     struct sq_sync_opts o;
     struct sq_progress p;
     struct sq_db *db;
@@ -144,12 +145,11 @@ task_validate_data(syncq_ctx *ctx)
                               &err);
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_task_arg_int(a, k, "sample", -1, 100, 0, 10000, &sample,
-                             &err);
+        rc = sq_task_arg_int(a, k, "sample", -1, 100, 0, 10000, &sample, &err);
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_task_arg_bool(a, k, "fail_on_error", -1, false,
-                              &fail_on_error, &err);
+        rc = sq_task_arg_bool(a, k, "fail_on_error", -1, false, &fail_on_error,
+                              &err);
     }
     if (rc != SYNCQ_OK) {
         return sq_task_fail_err(ctx, &err, "validate_data");
@@ -166,11 +166,13 @@ task_validate_data(syncq_ctx *ctx)
         return sq_task_fail_err(ctx, &err, "validate_data");
     }
     if (fail_on_error && !json_is_true(json_object_get(rep, "ok"))) {
-        long long n = (long long)json_integer_value(json_object_get(rep,
-                                                                    "errors"));
+        long long n =
+            (long long)json_integer_value(json_object_get(rep, "errors"));
         syncq_ctx_set_error_detail(ctx, rep);
-        return syncq_ctx_fail(ctx, SYNCQ_ERR_VALIDATION, "%lld rule "
-                              "violations (see error.detail)", n);
+        return syncq_ctx_fail(ctx, SYNCQ_ERR_VALIDATION,
+                              "%lld rule "
+                              "violations (see error.detail)",
+                              n);
     }
     return syncq_ctx_succeed(ctx, rep);
 }
@@ -210,28 +212,31 @@ int
 sq_pack_data_sync_init(syncq_registry *r, int abi, syncq_error *err)
 {
     static const syncq_task_def defs[] = {
-        {"data_sync.sync_products", task_sync_products, "data_sync", -1, 0,
-         0, -1, NULL,
+        {"data_sync.sync_products", task_sync_products, "data_sync", -1, 0, 0,
+         -1, NULL,
          "sync_type=incremental|full, force=false, include_categories=true, "
          "include_listings=true, batch_size=100",
          "Upsert products, SKUs, tiers, images, suppliers and categories "
          "from the stored raw responses"},
-        {"data_sync.sync_suppliers", task_sync_suppliers, "data_sync", -1, 0,
-         0, -1, NULL, "sync_type=incremental|full, force=false, "
+        {"data_sync.sync_suppliers", task_sync_suppliers, "data_sync", -1, 0, 0,
+         -1, NULL,
+         "sync_type=incremental|full, force=false, "
          "batch_size=100",
          "Upsert suppliers from the stored shop records"},
-        {"data_sync.validate_data", task_validate_data, "data_sync", -1, 0,
-         0, -1, NULL, "check_files=true, sample=100, fail_on_error=false",
+        {"data_sync.validate_data", task_validate_data, "data_sync", -1, 0, 0,
+         -1, NULL, "check_files=true, sample=100, fail_on_error=false",
          "Check the catalog rules and report the offending ids"},
-        {"data_sync.cleanup_duplicates", task_cleanup_duplicates,
-         "data_sync", -1, 0, 0, -1, NULL, "dry_run=false",
+        {"data_sync.cleanup_duplicates", task_cleanup_duplicates, "data_sync",
+         -1, 0, 0, -1, NULL, "dry_run=false",
          "Merge duplicate suppliers, products and images deterministically"},
     };
     int rc;
 
     if (abi != SYNCQ_PLUGIN_ABI) {
-        return sq_fail(err, SYNCQ_ENOTSUP, "data_sync pack: ABI %d, host has "
-                       "%d", SYNCQ_PLUGIN_ABI, abi);
+        return sq_fail(err, SYNCQ_ENOTSUP,
+                       "data_sync pack: ABI %d, host has "
+                       "%d",
+                       SYNCQ_PLUGIN_ABI, abi);
     }
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         rc = syncq_registry_add(r, &defs[i], err);

@@ -155,8 +155,8 @@ sq_ds_content_hash(const json_t *rec, char out[65], syncq_error *err)
         json_object_del(copy, "fetched_at");
         json_object_del(copy, "raw_sha256");
     }
-    text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS |
-                                JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+    text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
+                                JSON_REAL_PRECISION(17));
     json_decref(copy);
     if (text == NULL) {
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory hashing a record");
@@ -169,8 +169,8 @@ sq_ds_content_hash(const json_t *rec, char out[65], syncq_error *err)
 static bool
 is_img_ext(const char *s, size_t n)
 {
-    static const char *const exts[] = {"jpg", "jpeg", "png", "webp", "gif",
-                                       "bmp", "avif"};
+    static const char *const exts[] = {"jpg", "jpeg", "png", "webp",
+                                       "gif", "bmp",  "avif"};
 
     for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
         if (strlen(exts[i]) == n && strncasecmp(s, exts[i], n) == 0) {
@@ -272,8 +272,7 @@ strip_size_suffix(char *seg, size_t *len)
 }
 
 int
-sq_ds_image_url_key(const char *url, char *out, size_t cap,
-                    syncq_error *err)
+sq_ds_image_url_key(const char *url, char *out, size_t cap, syncq_error *err)
 {
     char buf[4096];
     const char *s = url;
@@ -305,14 +304,14 @@ sq_ds_image_url_key(const char *url, char *out, size_t cap,
     }
     if (n >= 2 && s[0] == '/' && s[1] == '/') {
         w = snprintf(buf, sizeof buf, "https:%.*s", (int)n, s);
-    } else if (n > 4 && (strncmp(s, "img/", 4) == 0 ||
-                         strncmp(s, "/img/", 5) == 0)) {
+    } else if (n > 4 &&
+               (strncmp(s, "img/", 4) == 0 || strncmp(s, "/img/", 5) == 0)) {
         if (s[0] == '/') {
             s++;
             n--;
         }
-        w = snprintf(buf, sizeof buf, "https://cbu01.alicdn.com/%.*s",
-                     (int)n, s);
+        w = snprintf(buf, sizeof buf, "https://cbu01.alicdn.com/%.*s", (int)n,
+                     s);
     } else {
         w = snprintf(buf, sizeof buf, "%.*s", (int)n, s);
     }
@@ -337,8 +336,7 @@ sq_ds_image_url_key(const char *url, char *out, size_t cap,
     host = p + 3;
     hostlen = strcspn(host, "/?#");
     if (hostlen == 0) {
-        return sq_fail(err, SYNCQ_EINVAL, "image URL '%.80s' has no host",
-                       buf);
+        return sq_fail(err, SYNCQ_EINVAL, "image URL '%.80s' has no host", buf);
     }
     for (size_t i = 0; i < hostlen; i++) {
         host[i] = (char)tolower((unsigned char)host[i]);
@@ -349,9 +347,9 @@ sq_ds_image_url_key(const char *url, char *out, size_t cap,
     if (q != NULL) {
         *q = '\0';
     }
-    alicdn = (hostlen >= 10 &&
-              strncmp(host + hostlen - 10, "alicdn.com", 10) == 0 &&
-              (hostlen == 10 || host[hostlen - 11] == '.'));
+    alicdn =
+        (hostlen >= 10 && strncmp(host + hostlen - 10, "alicdn.com", 10) == 0 &&
+         (hostlen == 10 || host[hostlen - 11] == '.'));
     /* Copy path+query to tail and strip a size suffix from the path. */
     tail_len = strlen(path);
     memcpy(tail, path, tail_len + 1);
@@ -393,8 +391,8 @@ sq_ds_now_iso(char *buf, size_t cap)
 }
 
 int
-sq_progress_report(const struct sq_progress *p, int64_t current,
-                   int64_t total, const char *msg)
+sq_progress_report(const struct sq_progress *p, int64_t current, int64_t total,
+                   const char *msg)
 {
     if (p == NULL || p->fn == NULL) {
         return 0;
@@ -411,8 +409,7 @@ sq_progress_stop(const struct sq_progress *p)
 /* ---- task arguments -------------------------------------------------- */
 
 const json_t *
-sq_task_arg(const json_t *args, const json_t *kwargs, const char *name,
-            int pos)
+sq_task_arg(const json_t *args, const json_t *kwargs, const char *name, int pos)
 {
     const json_t *v = json_object_get(kwargs, name);
 
@@ -430,10 +427,13 @@ sq_task_args_check(const json_t *args, const json_t *kwargs,
     const json_t *v;
 
     if (json_array_size(args) > npos) {
-        return sq_fail(err, SYNCQ_EINVAL, "%zu positional arguments given, "
-                       "at most %zu accepted", json_array_size(args), npos);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "%zu positional arguments given, "
+                       "at most %zu accepted",
+                       json_array_size(args), npos);
     }
-    json_object_foreach((json_t *)kwargs, key, v) {
+    json_object_foreach((json_t *)kwargs, key, v)
+    {
         bool ok = false;
         char list[256] = "";
         size_t used = 0;
@@ -448,8 +448,10 @@ sq_task_args_check(const json_t *args, const json_t *kwargs,
             }
         }
         if (!ok) {
-            return sq_fail(err, SYNCQ_EINVAL, "unknown argument '%.60s' "
-                           "(accepted: %s)", key, list);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "unknown argument '%.60s' "
+                           "(accepted: %s)",
+                           key, list);
         }
     }
     return SYNCQ_OK;
@@ -473,8 +475,10 @@ sq_task_arg_bool(const json_t *args, const json_t *kwargs, const char *name,
     }
     if (!sq_ds_get_bool(wrap, "v", &b)) {
         json_decref(wrap);
-        return sq_fail(err, SYNCQ_EINVAL, "argument %s: expected true or "
-                       "false", name);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "argument %s: expected true or "
+                       "false",
+                       name);
     }
     json_decref(wrap);
     *out = b;
@@ -505,9 +509,10 @@ sq_task_arg_int(const json_t *args, const json_t *kwargs, const char *name,
     }
     json_decref(wrap);
     if (n < min || n > max) {
-        return sq_fail(err, SYNCQ_EINVAL, "argument %s: %lld out of range "
-                       "%lld..%lld", name, (long long)n, (long long)min,
-                       (long long)max);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "argument %s: %lld out of range "
+                       "%lld..%lld",
+                       name, (long long)n, (long long)min, (long long)max);
     }
     *out = n;
     return SYNCQ_OK;

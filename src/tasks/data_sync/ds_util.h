@@ -55,7 +55,7 @@ const char *sq_ds_now_iso(char *buf, size_t cap);
  * NULL. fn returns 0 to carry on, non-zero to stop (lease lost). */
 struct sq_progress {
     int (*fn)(void *ud, int64_t current, int64_t total, const char *msg);
-    bool (*stop)(void *ud);   /* true: checkpoint and return early */
+    bool (*stop)(void *ud); /* true: checkpoint and return early */
     void *ud;
 };
 
@@ -83,15 +83,14 @@ int sq_task_args_check(const json_t *args, const json_t *kwargs,
 
 /* Typed reads with a default; a present value of the wrong type or out
  * of range is SYNCQ_EINVAL naming the argument. */
-int sq_task_arg_bool(const json_t *args, const json_t *kwargs,
-                     const char *name, int pos, bool def, bool *out,
-                     syncq_error *err);
-int sq_task_arg_int(const json_t *args, const json_t *kwargs,
-                    const char *name, int pos, int64_t def, int64_t min,
-                    int64_t max, int64_t *out, syncq_error *err);
+int sq_task_arg_bool(const json_t *args, const json_t *kwargs, const char *name,
+                     int pos, bool def, bool *out, syncq_error *err);
+int sq_task_arg_int(const json_t *args, const json_t *kwargs, const char *name,
+                    int pos, int64_t def, int64_t min, int64_t max,
+                    int64_t *out, syncq_error *err);
 /* String (borrowed from the arguments, or `def`). */
-int sq_task_arg_str(const json_t *args, const json_t *kwargs,
-                    const char *name, int pos, const char *def,
-                    const char **out, syncq_error *err);
+int sq_task_arg_str(const json_t *args, const json_t *kwargs, const char *name,
+                    int pos, const char *def, const char **out,
+                    syncq_error *err);
 
 #endif

@@ -21,9 +21,9 @@
 
 struct rule {
     const char *name;
-    const char *severity;  /* "error" | "warning" */
-    const char *id_kind;   /* what the ids are */
-    const char *where;     /* FROM ... WHERE ... selecting the ids */
+    const char *severity; /* "error" | "warning" */
+    const char *id_kind;  /* what the ids are */
+    const char *where;    /* FROM ... WHERE ... selecting the ids */
     const char *doc;
 };
 
@@ -31,8 +31,7 @@ struct rule {
 
 static const struct rule rules[] = {
     {"offer_id_positive", "error", "offer_id",
-     "FROM product p WHERE p.offer_id <= 0",
-     "offer_id is a positive integer"},
+     "FROM product p WHERE p.offer_id <= 0", "offer_id is a positive integer"},
     {"required_fields", "error", "offer_id",
      "FROM product p WHERE " LIVE " AND (p.subject IS NULL OR "
      "p.subject = '' OR p.status IS NULL OR p.status = '' OR "
@@ -48,13 +47,13 @@ static const struct rule rules[] = {
      "s.retail_price_fen <= 0)",
      "every SKU price that is present is > 0"},
     {"tier_price_positive", "error", "offer_id",
-     "FROM price_tier t JOIN product p ON p.offer_id = t.offer_id WHERE "
-     LIVE " AND (t.price_fen IS NULL OR t.price_fen <= 0 OR "
+     "FROM price_tier t JOIN product p ON p.offer_id = t.offer_id WHERE " LIVE
+     " AND (t.price_fen IS NULL OR t.price_fen <= 0 OR "
      "t.promo_price_fen <= 0)",
      "every price tier has a price > 0"},
     {"tier_start_qty_positive", "error", "offer_id",
-     "FROM price_tier t JOIN product p ON p.offer_id = t.offer_id WHERE "
-     LIVE " AND (t.start_qty IS NULL OR t.start_qty < 1)",
+     "FROM price_tier t JOIN product p ON p.offer_id = t.offer_id WHERE " LIVE
+     " AND (t.start_qty IS NULL OR t.start_qty < 1)",
      "every price tier starts at a quantity >= 1"},
     {"price_tiers_ascending", "error", "offer_id",
      "FROM price_tier t JOIN price_tier u ON u.offer_id = t.offer_id AND "
@@ -99,9 +98,9 @@ static json_t *
 rule_json(const char *name, const char *severity, const char *id_kind,
           const char *doc, int64_t count, json_t *ids)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "rule", name,
-                     "severity", severity, "id_kind", id_kind, "doc", doc,
-                     "count", (json_int_t)count, "ids", ids);
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "rule", name, "severity",
+                     severity, "id_kind", id_kind, "doc", doc, "count",
+                     (json_int_t)count, "ids", ids);
 }
 
 static int
@@ -112,26 +111,26 @@ eval_rule(struct sq_db *db, const struct rule *r, int sample, json_t *out,
     struct sq_db_stmt *st;
     json_t *ids = json_array();
     json_t *o;
-    const char *idcol = strcmp(r->id_kind, "image_id") == 0 ? "i.image_id"
-                                                             : "p.offer_id";
+    const char *idcol =
+        strcmp(r->id_kind, "image_id") == 0 ? "i.image_id" : "p.offer_id";
     int64_t count = 0;
     int rc;
 
     if (ids == NULL) {
         return oom(err);
     }
-    snprintf(sql, sizeof sql, "SELECT COUNT(DISTINCT %s) %s", idcol,
-             r->where);
+    snprintf(sql, sizeof sql, "SELECT COUNT(DISTINCT %s) %s", idcol, r->where);
     rc = sq_db_query_i64(db, sql, false, 0, &count, err);
     if (rc == SYNCQ_OK && count > 0 && sample > 0) {
-        snprintf(sql, sizeof sql, "SELECT DISTINCT %s %s ORDER BY %s "
-                 "LIMIT ?", idcol, r->where, idcol);
+        snprintf(sql, sizeof sql,
+                 "SELECT DISTINCT %s %s ORDER BY %s "
+                 "LIMIT ?",
+                 idcol, r->where, idcol);
         rc = sq_db_prepare(db, sql, &st, err);
         if (rc == SYNCQ_OK) {
             sq_db_bind_i64(st, 1, sample);
             while ((rc = sq_db_step(st, err)) == 1) {
-                json_array_append_new(ids, json_integer(sq_db_col_i64(st,
-                                                                      0)));
+                json_array_append_new(ids, json_integer(sq_db_col_i64(st, 0)));
             }
             rc = rc < 0 ? rc : SYNCQ_OK;
         }
@@ -217,8 +216,7 @@ check_files(struct sq_db *db, const struct sq_validate_opts *o, json_t *out,
         return rc;
     }
     r = rule_json("image_file_missing", "error", "image_id",
-                  "every downloaded image of a product is on disk", count,
-                  ids);
+                  "every downloaded image of a product is on disk", count, ids);
     if (r == NULL || json_array_append_new(out, r) != 0) {
         return oom(err);
     }
@@ -233,7 +231,8 @@ has_value(json_t *vals, const char *part, size_t n)
     size_t i;
     json_t *v;
 
-    json_array_foreach(vals, i, v) {
+    json_array_foreach(vals, i, v)
+    {
         const char *s = json_string_value(v);
         if (s != NULL && strlen(s) == n && memcmp(s, part, n) == 0) {
             return true;
@@ -327,8 +326,8 @@ check_specs(struct sq_db *db, const struct sq_validate_opts *o, json_t *out,
                 sq_db_bind_i64(st, 1, offers[i]);
                 while ((rc = sq_db_step(st, err)) == 1) {
                     const char *v = sq_db_col_text(st, 0);
-                    if (json_array_append_new(vals,
-                                              json_string(v ? v : "")) != 0) {
+                    if (json_array_append_new(vals, json_string(v ? v : "")) !=
+                        0) {
                         sq_db_reset(st);
                         json_decref(vals);
                         json_decref(ids);
@@ -365,7 +364,8 @@ check_specs(struct sq_db *db, const struct sq_validate_opts *o, json_t *out,
     }
     r = rule_json("sku_spec_values", "warning", "offer_id",
                   "every part of a SKU's spec_text is one of the offer's "
-                  "SKU property values", count, ids);
+                  "SKU property values",
+                  count, ids);
     if (r == NULL || json_array_append_new(out, r) != 0) {
         return oom(err);
     }
@@ -387,8 +387,7 @@ sq_ds_validate(struct sq_db *db, const struct sq_validate_opts *o,
         {"price_tiers", "SELECT COUNT(*) FROM price_tier t JOIN product p "
                         "ON p.offer_id = t.offer_id WHERE " LIVE},
         {"images", "SELECT COUNT(DISTINCT pi.image_id) FROM product_image "
-                   "pi JOIN product p ON p.offer_id = pi.offer_id WHERE "
-                   LIVE},
+                   "pi JOIN product p ON p.offer_id = pi.offer_id WHERE " LIVE},
         {"suppliers", "SELECT COUNT(*) FROM supplier"},
         {"categories", "SELECT COUNT(*) FROM category"},
     };
@@ -467,10 +466,12 @@ sq_ds_validate(struct sq_db *db, const struct sq_validate_opts *o,
         char now[40];
         char *text = json_dumps(rep, JSON_COMPACT);
         if (text != NULL &&
-            sq_db_prepare(db, "INSERT INTO sync_run (task, task_id, "
+            sq_db_prepare(db,
+                          "INSERT INTO sync_run (task, task_id, "
                           "started_at, finished_at, status, failed, report) "
                           "VALUES ('data_sync.validate_data', ?, ?, ?, ?, ?, "
-                          "?)", &st, NULL) == SYNCQ_OK) {
+                          "?)",
+                          &st, NULL) == SYNCQ_OK) {
             sq_ds_now_iso(now, sizeof now);
             sq_db_bind_text(st, 1, o->task_id);
             sq_db_bind_text(st, 2, now);

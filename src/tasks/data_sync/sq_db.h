@@ -60,8 +60,7 @@ bool sq_db_is_pg(const struct sq_db *db);
  * connection and SQLite locks are untouched) or when the URL changed.
  * Borrowed until sq_db_shared_close or the next call with another URL.
  * Errors: as sq_db_open. */
-int sq_db_shared(const syncq_config *cfg, struct sq_db **out,
-                 syncq_error *err);
+int sq_db_shared(const syncq_config *cfg, struct sq_db **out, syncq_error *err);
 
 /* Close the shared connection of this process (tests, shutdown). */
 void sq_db_shared_close(void);
@@ -99,18 +98,16 @@ int sq_db_raw_get(struct sq_db *db, const char *kind, const char *key,
 
 /* Errors: SYNCQ_EDB (syntax error: the message quotes the driver),
  *         SYNCQ_ENOMEM. */
-int sq_db_prepare(struct sq_db *db, const char *sql,
-                  struct sq_db_stmt **out, syncq_error *err);
+int sq_db_prepare(struct sq_db *db, const char *sql, struct sq_db_stmt **out,
+                  syncq_error *err);
 
 /* Binds; `i` is 1-based. Text is copied (NULL binds SQL NULL). A bind
  * out of range is an internal error reported by the next step. */
 void sq_db_bind_i64(struct sq_db_stmt *st, int i, int64_t v);
 void sq_db_bind_double(struct sq_db_stmt *st, int i, double v);
 void sq_db_bind_text(struct sq_db_stmt *st, int i, const char *s);
-void sq_db_bind_textn(struct sq_db_stmt *st, int i, const char *s,
-                      size_t len);
-void sq_db_bind_blob(struct sq_db_stmt *st, int i, const void *p,
-                     size_t len);
+void sq_db_bind_textn(struct sq_db_stmt *st, int i, const char *s, size_t len);
+void sq_db_bind_blob(struct sq_db_stmt *st, int i, const void *p, size_t len);
 void sq_db_bind_null(struct sq_db_stmt *st, int i);
 
 /* Run or advance: 1 a row is ready, 0 done, a negative SYNCQ_E* on error
@@ -163,8 +160,7 @@ bool sq_db_busy(const struct sq_db *db);
  * 10 ms .. 1 s with jitter); on any other error roll back and return it.
  * fn must be safe to run again (it sees a clean rolled-back state). */
 typedef int (*sq_db_tx_fn)(struct sq_db *db, void *ud, syncq_error *err);
-int sq_db_with_tx(struct sq_db *db, sq_db_tx_fn fn, void *ud,
-                  syncq_error *err);
+int sq_db_with_tx(struct sq_db *db, sq_db_tx_fn fn, void *ud, syncq_error *err);
 
 /* The schema version recorded in the database. Errors: SYNCQ_EDB. */
 int sq_db_schema_version(struct sq_db *db, int *out, syncq_error *err);

@@ -68,8 +68,7 @@ int sq_img_validate(const char *path, struct sq_img_info *info,
 
 /* Read only the header of `path`: format and size (cheap). Errors:
  * SYNCQ_EINVAL (not a readable image), SYNCQ_EIO. */
-int sq_img_header(const char *path, struct sq_img_info *info,
-                  syncq_error *err);
+int sq_img_header(const char *path, struct sq_img_info *info, syncq_error *err);
 
 /* The format named by a file name's extension, or NONE. */
 enum sq_img_fmt sq_img_fmt_of_path(const char *path);
@@ -133,16 +132,16 @@ int sq_img_sha256_file(const char *path, char out[65], int64_t *bytes,
 struct sq_img_fetch_opts {
     int64_t connect_timeout_ms;
     int64_t timeout_ms;
-    int64_t max_bytes;       /* larger bodies are refused */
+    int64_t max_bytes; /* larger bodies are refused */
     const char *user_agent;
 };
 
 struct sq_img_fetch_result {
-    long http_status;        /* 0 when no response */
+    long http_status; /* 0 when no response */
     int64_t bytes;
     char sha256[65];
-    int error_class;         /* enum syncq_error_class, 0 on success */
-    int64_t retry_after_ms;  /* 429/503 Retry-After, or 0 */
+    int error_class;        /* enum syncq_error_class, 0 on success */
+    int64_t retry_after_ms; /* 429/503 Retry-After, or 0 */
     char error[256];
 };
 

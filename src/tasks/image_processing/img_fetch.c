@@ -145,11 +145,9 @@ sq_img_fetch(const char *url, int fd, const struct sq_img_fetch_opts *o,
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)o->connect_timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
-                     (curl_off_t)o->max_bytes);
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_bytes);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -168,8 +166,10 @@ sq_img_fetch(const char *url, int fd, const struct sq_img_fetch_opts *o,
     }
     if (s.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
         res->error_class = SYNCQ_ERR_VALIDATION;
-        snprintf(res->error, sizeof res->error, "image over %lld bytes "
-                 "(SYNCQ_IMAGE_MAX_BYTES)", (long long)o->max_bytes);
+        snprintf(res->error, sizeof res->error,
+                 "image over %lld bytes "
+                 "(SYNCQ_IMAGE_MAX_BYTES)",
+                 (long long)o->max_bytes);
         rc = sq_fail(err, SYNCQ_ETOOBIG, "%s: %s", host, res->error);
         goto done;
     }

@@ -30,9 +30,9 @@ oom(syncq_error *err)
 static json_t *
 failed_json(const char *url, int cls, const char *msg, long http_status)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "url", url, "status",
-                          "failed", "error_class",
-                          syncq_error_class_name(cls), "error", msg);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s}", "url", url, "status", "failed",
+                  "error_class", syncq_error_class_name(cls), "error", msg);
 
     if (o != NULL && http_status > 0) {
         json_object_set_new(o, "http_status", json_integer(http_status));
@@ -96,12 +96,10 @@ apply_op(struct sq_db *db, const json_t *op, syncq_error *err)
         sq_db_bind_text(st, 1, sq_ds_get_str(op, "url_key"));
         sq_db_bind_text(st, 2, sq_ds_get_str(op, "url"));
         sq_db_bind_text(st, 3, sq_ds_get_str(op, "sha256"));
-        sq_db_bind_i64(st, 4, json_integer_value(json_object_get(op,
-                                                                 "width")));
-        sq_db_bind_i64(st, 5, json_integer_value(json_object_get(op,
-                                                                 "height")));
-        sq_db_bind_i64(st, 6, json_integer_value(json_object_get(op,
-                                                                 "bytes")));
+        sq_db_bind_i64(st, 4, json_integer_value(json_object_get(op, "width")));
+        sq_db_bind_i64(st, 5,
+                       json_integer_value(json_object_get(op, "height")));
+        sq_db_bind_i64(st, 6, json_integer_value(json_object_get(op, "bytes")));
         sq_db_bind_text(st, 7, sq_ds_get_str(op, "mime"));
         sq_db_bind_text(st, 8, sq_ds_get_str(op, "path"));
         sq_db_bind_text(st, 9, now);
@@ -113,12 +111,10 @@ apply_op(struct sq_db *db, const json_t *op, syncq_error *err)
         sq_db_bind_text(st, 1, sq_ds_get_str(op, "sha256"));
         sq_db_bind_text(st, 2, sq_ds_get_str(op, "kind"));
         sq_db_bind_text(st, 3, sq_ds_get_str(op, "path"));
-        sq_db_bind_i64(st, 4, json_integer_value(json_object_get(op,
-                                                                 "width")));
-        sq_db_bind_i64(st, 5, json_integer_value(json_object_get(op,
-                                                                 "height")));
-        sq_db_bind_i64(st, 6, json_integer_value(json_object_get(op,
-                                                                 "bytes")));
+        sq_db_bind_i64(st, 4, json_integer_value(json_object_get(op, "width")));
+        sq_db_bind_i64(st, 5,
+                       json_integer_value(json_object_get(op, "height")));
+        sq_db_bind_i64(st, 6, json_integer_value(json_object_get(op, "bytes")));
         sq_db_bind_text(st, 7, sq_ds_get_str(op, "format"));
         sq_db_bind_text(st, 8, now);
     }
@@ -151,7 +147,8 @@ flush_tx(struct sq_db *db, void *ud, syncq_error *err)
     json_t *op;
     int rc = SYNCQ_OK;
 
-    json_array_foreach((json_t *)ud, i, op) {
+    json_array_foreach((json_t *)ud, i, op)
+    {
         rc = apply_op(db, op, err);
         if (rc != SYNCQ_OK) {
             break;
@@ -184,7 +181,8 @@ find_pending(const struct sq_img_env *env, const char *kind, const char *k1,
     size_t i;
     json_t *op;
 
-    json_array_foreach(env->pending, i, op) {
+    json_array_foreach(env->pending, i, op)
+    {
         const char *a = sq_ds_get_str(op, k1);
         const char *b = k2 != NULL ? sq_ds_get_str(op, k2) : NULL;
         if (strcmp(sq_ds_get_str(op, "op"), kind) == 0 && a != NULL &&
@@ -197,29 +195,28 @@ find_pending(const struct sq_img_env *env, const char *kind, const char *k1,
 }
 
 static int
-record_failure(const struct sq_img_env *env, const char *key,
-               const char *url, int cls, const char *msg, syncq_error *err)
+record_failure(const struct sq_img_env *env, const char *key, const char *url,
+               int cls, const char *msg, syncq_error *err)
 {
     return put_op(env,
                   json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "op", "fail",
                             "url_key", key, "url", url, "status",
                             cls == SYNCQ_ERR_NOT_FOUND ? "gone" : "failed",
-                            "error_class", syncq_error_class_name(cls),
-                            "error", msg),
+                            "error_class", syncq_error_class_name(cls), "error",
+                            msg),
                   err);
 }
 
 static int
-record_success(const struct sq_img_env *env, const char *key,
-               const char *url, const char *sha,
-               const struct sq_img_info *info, int64_t bytes,
+record_success(const struct sq_img_env *env, const char *key, const char *url,
+               const char *sha, const struct sq_img_info *info, int64_t bytes,
                const char *rel, syncq_error *err)
 {
     return put_op(env,
                   json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:s, s:s}",
                             "op", "ok", "url_key", key, "url", url, "sha256",
-                            sha, "width", info->width, "height",
-                            info->height, "bytes", (json_int_t)bytes, "mime",
+                            sha, "width", info->width, "height", info->height,
+                            "bytes", (json_int_t)bytes, "mime",
                             sq_img_fmt_mime(info->fmt), "path", rel),
                   err);
 }
@@ -264,15 +261,13 @@ lookup_stored(const struct sq_img_env *env, const char *key, json_t **out,
         sq_img_join(env->media_dir, sq_db_col_text(st, 1), abs, sizeof abs,
                     NULL) == SYNCQ_OK &&
         sq_img_file_size(abs) > 0) {
-        *out = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "status",
-                         "exists", "sha256",
-                         sq_db_col_text(st, 0) ? sq_db_col_text(st, 0) : "",
-                         "path", sq_db_col_text(st, 1),
-                         "width", (json_int_t)sq_db_col_i64(st, 2),
-                         "height", (json_int_t)sq_db_col_i64(st, 3),
-                         "bytes", (json_int_t)sq_db_col_i64(st, 4),
-                         "mime", sq_db_col_text(st, 5) ? sq_db_col_text(st, 5)
-                                                       : "");
+        *out = json_pack(
+            "{s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "status", "exists", "sha256",
+            sq_db_col_text(st, 0) ? sq_db_col_text(st, 0) : "", "path",
+            sq_db_col_text(st, 1), "width", (json_int_t)sq_db_col_i64(st, 2),
+            "height", (json_int_t)sq_db_col_i64(st, 3), "bytes",
+            (json_int_t)sq_db_col_i64(st, 4), "mime",
+            sq_db_col_text(st, 5) ? sq_db_col_text(st, 5) : "");
         if (*out == NULL) {
             sq_db_reset(st);
             return oom(err);
@@ -283,8 +278,8 @@ lookup_stored(const struct sq_img_env *env, const char *key, json_t **out,
 }
 
 int
-sq_img_download_one(const struct sq_img_env *env, const char *url,
-                    json_t **out, bool *is_new, syncq_error *err)
+sq_img_download_one(const struct sq_img_env *env, const char *url, json_t **out,
+                    bool *is_new, syncq_error *err)
 {
     char key[2048];
     char tmp[4200];
@@ -349,13 +344,11 @@ sq_img_download_one(const struct sq_img_env *env, const char *url,
             }
             return rc;
         }
-        rc = record_failure(env, key, url, SYNCQ_ERR_VALIDATION, lerr.msg,
-                            err);
+        rc = record_failure(env, key, url, SYNCQ_ERR_VALIDATION, lerr.msg, err);
         if (rc != SYNCQ_OK) {
             return rc;
         }
-        *out = failed_json(url, SYNCQ_ERR_VALIDATION, lerr.msg,
-                           fr.http_status);
+        *out = failed_json(url, SYNCQ_ERR_VALIDATION, lerr.msg, fr.http_status);
         return *out != NULL ? SYNCQ_OK : oom(err);
     }
     sq_img_original_rel(fr.sha256, info.fmt, rel, sizeof rel);
@@ -447,8 +440,8 @@ note_missing(json_t *missing, json_t *ref, const char *why)
 /* Run `sql` (one bound value) and add every (image_id, sha256,
  * local_path) row. Returns the number added through *added. */
 static int
-collect(struct sq_db *db, const char *sql, const json_t *val,
-        struct tlist *l, int *added, syncq_error *err)
+collect(struct sq_db *db, const char *sql, const json_t *val, struct tlist *l,
+        int *added, syncq_error *err)
 {
     struct sq_db_stmt *st;
     int rc = sq_db_prepare(db, sql, &st, err);
@@ -514,25 +507,33 @@ sq_img_targets(struct sq_db *db, const json_t *kwargs,
         shas = one;
     }
     if (shas == NULL && ids == NULL && pid == NULL) {
-        return sq_fail(err, SYNCQ_EINVAL, "name the images: sha256 (list), "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "name the images: sha256 (list), "
                        "image_ids (list) or product_id");
     }
-    if (shas != NULL && (!json_is_array(shas) ||
-                         json_array_size(shas) > SQ_IMG_MAX_PER_TASK)) {
-        rc = sq_fail(err, SYNCQ_EINVAL, "argument sha256: a list of at "
-                     "most %d hex digests", SQ_IMG_MAX_PER_TASK);
+    if (shas != NULL &&
+        (!json_is_array(shas) || json_array_size(shas) > SQ_IMG_MAX_PER_TASK)) {
+        rc = sq_fail(err, SYNCQ_EINVAL,
+                     "argument sha256: a list of at "
+                     "most %d hex digests",
+                     SQ_IMG_MAX_PER_TASK);
         goto fail;
     }
-    if (ids != NULL && (!json_is_array(ids) ||
-                        json_array_size(ids) > SQ_IMG_MAX_PER_TASK)) {
-        rc = sq_fail(err, SYNCQ_EINVAL, "argument image_ids: a list of at "
-                     "most %d integers", SQ_IMG_MAX_PER_TASK);
+    if (ids != NULL &&
+        (!json_is_array(ids) || json_array_size(ids) > SQ_IMG_MAX_PER_TASK)) {
+        rc = sq_fail(err, SYNCQ_EINVAL,
+                     "argument image_ids: a list of at "
+                     "most %d integers",
+                     SQ_IMG_MAX_PER_TASK);
         goto fail;
     }
-    json_array_foreach(shas, i, v) {
+    json_array_foreach(shas, i, v)
+    {
         if (!json_is_string(v) || !is_sha256_hex(json_string_value(v))) {
-            rc = sq_fail(err, SYNCQ_EINVAL, "argument sha256[%zu]: not a "
-                         "lowercase hex SHA-256", i);
+            rc = sq_fail(err, SYNCQ_EINVAL,
+                         "argument sha256[%zu]: not a "
+                         "lowercase hex SHA-256",
+                         i);
             goto fail;
         }
         rc = collect(db, by_sha, v, &l, &added, err);
@@ -540,14 +541,18 @@ sq_img_targets(struct sq_db *db, const json_t *kwargs,
             goto fail;
         }
         if (added == 0) {
-            note_missing(missing, (json_t *)v, "no downloaded image with "
-                                               "this content");
+            note_missing(missing, (json_t *)v,
+                         "no downloaded image with "
+                         "this content");
         }
     }
-    json_array_foreach(ids, i, v) {
+    json_array_foreach(ids, i, v)
+    {
         if (!json_is_integer(v)) {
-            rc = sq_fail(err, SYNCQ_EINVAL, "argument image_ids[%zu]: not an "
-                         "integer", i);
+            rc = sq_fail(err, SYNCQ_EINVAL,
+                         "argument image_ids[%zu]: not an "
+                         "integer",
+                         i);
             goto fail;
         }
         rc = collect(db, by_id, v, &l, &added, err);
@@ -555,8 +560,9 @@ sq_img_targets(struct sq_db *db, const json_t *kwargs,
             goto fail;
         }
         if (added == 0) {
-            note_missing(missing, (json_t *)v, "no downloaded image with "
-                                               "this id");
+            note_missing(missing, (json_t *)v,
+                         "no downloaded image with "
+                         "this id");
         }
     }
     if (pid != NULL) {
@@ -569,7 +575,8 @@ sq_img_targets(struct sq_db *db, const json_t *kwargs,
         }
         if (!sq_ds_get_i64(wrap, "p", &p) || p <= 0) {
             json_decref(wrap);
-            rc = sq_fail(err, SYNCQ_EINVAL, "argument product_id: not a "
+            rc = sq_fail(err, SYNCQ_EINVAL,
+                         "argument product_id: not a "
                          "positive integer");
             goto fail;
         }
@@ -636,9 +643,11 @@ sq_img_parse_sizes(const json_t *v, const char *fallback,
             snprintf(tok, sizeof tok, "%.*s", (int)(len < 47 ? len : 47), p);
             if (*n == SQ_IMG_MAX_SIZES || len > 40 ||
                 !parse_box_text(tok, &out[*n])) {
-                return sq_fail(err, SYNCQ_EINVAL, "thumbnail size '%.40s' is "
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "thumbnail size '%.40s' is "
                                "not WxH with sides 16..4096 (at most %d "
-                               "sizes)", tok, SQ_IMG_MAX_SIZES);
+                               "sizes)",
+                               tok, SQ_IMG_MAX_SIZES);
             }
             (*n)++;
             p += len;
@@ -648,11 +657,14 @@ sq_img_parse_sizes(const json_t *v, const char *fallback,
     } else if (json_is_array(v)) {
         size_t i;
         const json_t *e;
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             bool ok = false;
             if (*n == SQ_IMG_MAX_SIZES) {
-                return sq_fail(err, SYNCQ_EINVAL, "argument sizes: at most "
-                               "%d sizes", SQ_IMG_MAX_SIZES);
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "argument sizes: at most "
+                               "%d sizes",
+                               SQ_IMG_MAX_SIZES);
             }
             if (json_is_string(e)) {
                 ok = parse_box_text(json_string_value(e), &out[*n]);
@@ -666,14 +678,17 @@ sq_img_parse_sizes(const json_t *v, const char *fallback,
                 ok = w >= 16 && w <= 4096 && h >= 16 && h <= 4096;
             }
             if (!ok) {
-                return sq_fail(err, SYNCQ_EINVAL, "argument sizes[%zu]: "
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "argument sizes[%zu]: "
                                "expected \"WxH\" or [W, H] with sides "
-                               "16..4096", i);
+                               "16..4096",
+                               i);
             }
             (*n)++;
         }
     } else {
-        return sq_fail(err, SYNCQ_EINVAL, "argument sizes: expected a list "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "argument sizes: expected a list "
                        "like [\"220x220\", \"400x400\"]");
     }
     if (*n == 0) {
@@ -685,16 +700,15 @@ sq_img_parse_sizes(const json_t *v, const char *fallback,
 /* ---- variants ---------------------------------------------------------- */
 
 static int
-upsert_variant(const struct sq_img_env *env, const char *sha,
-               const char *kind, const char *rel, int w, int h, int64_t bytes,
+upsert_variant(const struct sq_img_env *env, const char *sha, const char *kind,
+               const char *rel, int w, int h, int64_t bytes,
                enum sq_img_fmt fmt, syncq_error *err)
 {
     return put_op(env,
                   json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:s}", "op",
-                            "variant", "sha256", sha, "kind", kind, "path",
-                            rel, "width", w, "height", h, "bytes",
-                            (json_int_t)bytes, "format",
-                            sq_img_fmt_ext(fmt)),
+                            "variant", "sha256", sha, "kind", kind, "path", rel,
+                            "width", w, "height", h, "bytes", (json_int_t)bytes,
+                            "format", sq_img_fmt_ext(fmt)),
                   err);
 }
 
@@ -712,8 +726,7 @@ existing_variant(const struct sq_img_env *env, const char *sha,
 
     *out = NULL;
     {
-        json_t *op = find_pending(env, "variant", "sha256", sha, "kind",
-                                  kind);
+        json_t *op = find_pending(env, "variant", "sha256", sha, "kind", kind);
         if (op != NULL) {
             *out = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O}", "sha256",
                              sha, "kind", kind, "status", "exists", "path",
@@ -763,8 +776,8 @@ variant_failed(json_t *list, const char *sha, const char *kind, int cls,
                const char *msg, syncq_error *err)
 {
     return append(list,
-                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "sha256", sha,
-                            "kind", kind, "status", "failed", "error_class",
+                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "sha256", sha, "kind",
+                            kind, "status", "failed", "error_class",
                             syncq_error_class_name(cls), "error", msg),
                   err);
 }
@@ -827,8 +840,8 @@ sq_img_variant(const struct sq_img_env *env, const struct sq_img_target *t,
         rc = sq_img_scale(src, dest, box.w, box.h, crop, fmt, env->quality,
                           &info, &bytes, &lerr);
         if (rc == SYNCQ_EINVAL) {
-            return variant_failed(list, t->sha256, kname,
-                                  SYNCQ_ERR_VALIDATION, lerr.msg, err);
+            return variant_failed(list, t->sha256, kname, SYNCQ_ERR_VALIDATION,
+                                  lerr.msg, err);
         }
         if (rc != SYNCQ_OK) {
             if (err != NULL) {
@@ -847,8 +860,8 @@ sq_img_variant(const struct sq_img_env *env, const struct sq_img_target *t,
                   json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I}", "sha256",
                             t->sha256, "kind", kname, "status",
                             *created ? "created" : "exists", "path", rel,
-                            "width", info.width, "height", info.height,
-                            "bytes", (json_int_t)bytes),
+                            "width", info.width, "height", info.height, "bytes",
+                            (json_int_t)bytes),
                   err);
 }
 
@@ -891,16 +904,15 @@ sq_img_optimize(const struct sq_img_env *env, const struct sq_img_target *t,
         return rc;
     }
     if (have != NULL) {
-        int64_t b = (int64_t)json_integer_value(json_object_get(have,
-                                                                "bytes"));
+        int64_t b = (int64_t)json_integer_value(json_object_get(have, "bytes"));
         json_object_set_new(have, "bytes_before", json_integer(b0));
         json_object_set_new(have, "bytes_after", json_integer(b));
         json_object_set_new(have, "bytes_saved", json_integer(b0 - b));
-        json_object_set_new(have, "kept_original",
-                            json_boolean(strcmp(json_string_value(
-                                                    json_object_get(have,
-                                                                    "path")),
-                                                t->rel) == 0));
+        json_object_set_new(
+            have, "kept_original",
+            json_boolean(
+                strcmp(json_string_value(json_object_get(have, "path")),
+                       t->rel) == 0));
         json_object_del(have, "bytes");
         *before += b0;
         *after += b;
@@ -929,8 +941,8 @@ sq_img_optimize(const struct sq_img_env *env, const struct sq_img_target *t,
             memset(&info, 0, sizeof info);
         }
         rc = upsert_variant(env, t->sha256, kname, kept ? t->rel : rel,
-                            info.width, info.height, b1,
-                            kept ? src_fmt : fmt, err);
+                            info.width, info.height, b1, kept ? src_fmt : fmt,
+                            err);
     }
     if (rc != SYNCQ_OK) {
         return rc;

@@ -23,9 +23,9 @@ struct sq_img_env {
     struct sq_db *db;
     const char *media_dir;
     struct sq_img_fetch_opts fetch;
-    int quality;               /* 1..100 */
-    json_t *pending;           /* NULL: write rows at once; else a JSON
-                                  array collecting them for sq_img_flush */
+    int quality;     /* 1..100 */
+    json_t *pending; /* NULL: write rows at once; else a JSON
+                        array collecting them for sq_img_flush */
 };
 
 /* Write the rows collected in env->pending in one transaction (retried
@@ -46,7 +46,7 @@ int sq_img_download_one(const struct sq_img_env *env, const char *url,
 struct sq_img_target {
     int64_t image_id;
     char sha256[65];
-    char rel[320];             /* local_path, relative to the media dir */
+    char rel[320]; /* local_path, relative to the media dir */
 };
 
 /* Resolve the images named by kwargs "sha256" (list of hex digests),
@@ -71,8 +71,8 @@ int sq_img_parse_sizes(const json_t *v, const char *fallback,
                        struct sq_img_box *out, int *n, syncq_error *err);
 
 enum sq_img_variant {
-    SQ_VAR_THUMB,    /* thumbs/<sha>_<w>x<h>[_crop].<ext> */
-    SQ_VAR_RESIZE,   /* resized/<sha>_<w>x<h>.<ext> */
+    SQ_VAR_THUMB,  /* thumbs/<sha>_<w>x<h>[_crop].<ext> */
+    SQ_VAR_RESIZE, /* resized/<sha>_<w>x<h>.<ext> */
 };
 
 /* Make (or find) the scaled variant of `t` for `box`; appends
@@ -80,10 +80,10 @@ enum sq_img_variant {
  * "width", "height", "bytes"} (or "error_class"/"error") to `list`.
  * *created is set when a file was written.
  * Errors: SYNCQ_EDB, SYNCQ_EIO, SYNCQ_ENOMEM. */
-int sq_img_variant(const struct sq_img_env *env,
-                   const struct sq_img_target *t, enum sq_img_variant kind,
-                   struct sq_img_box box, bool crop, enum sq_img_fmt want,
-                   json_t *list, bool *created, syncq_error *err);
+int sq_img_variant(const struct sq_img_env *env, const struct sq_img_target *t,
+                   enum sq_img_variant kind, struct sq_img_box box, bool crop,
+                   enum sq_img_fmt want, json_t *list, bool *created,
+                   syncq_error *err);
 
 /* Re-encode `t` with metadata stripped at env->quality in `want` (NONE:
  * same format; GIF becomes PNG). Keeps the result only when smaller than
@@ -91,9 +91,8 @@ int sq_img_variant(const struct sq_img_env *env,
  * {"sha256", "status", "path", "bytes_before", "bytes_after",
  * "bytes_saved", "kept_original"} to `list`; adds to *saved.
  * Errors: SYNCQ_EDB, SYNCQ_EIO, SYNCQ_ENOMEM. */
-int sq_img_optimize(const struct sq_img_env *env,
-                    const struct sq_img_target *t, enum sq_img_fmt want,
-                    json_t *list, int64_t *before, int64_t *after,
-                    syncq_error *err);
+int sq_img_optimize(const struct sq_img_env *env, const struct sq_img_target *t,
+                    enum sq_img_fmt want, json_t *list, int64_t *before,
+                    int64_t *after, syncq_error *err);
 
 #endif

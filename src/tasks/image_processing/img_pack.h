@@ -12,7 +12,6 @@
  * optimize_images and generate_thumbnails on queue "image_processing".
  * Errors: SYNCQ_ENOTSUP (ABI mismatch), or what syncq_registry_add
  * returns. */
-int sq_pack_image_processing_init(syncq_registry *r, int abi,
-                                  syncq_error *err);
+int sq_pack_image_processing_init(syncq_registry *r, int abi, syncq_error *err);
 
 #endif

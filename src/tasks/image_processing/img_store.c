@@ -21,8 +21,7 @@
 void
 sq_img_original_rel(const char *sha, enum sq_img_fmt f, char *out, size_t cap)
 {
-    snprintf(out, cap, "%.2s/%.2s/%s.%s", sha, sha + 2, sha,
-             sq_img_fmt_ext(f));
+    snprintf(out, cap, "%.2s/%.2s/%s.%s", sha, sha + 2, sha, sq_img_fmt_ext(f));
 }
 
 int
@@ -32,8 +31,8 @@ sq_img_join(const char *media, const char *rel, char *out, size_t cap,
     int w = snprintf(out, cap, "%s/%s", media, rel);
 
     if (w < 0 || (size_t)w >= cap) {
-        return sq_fail(err, SYNCQ_EINVAL, "media path too long: %s/%s",
-                       media, rel);
+        return sq_fail(err, SYNCQ_EINVAL, "media path too long: %s/%s", media,
+                       rel);
     }
     return SYNCQ_OK;
 }
@@ -54,8 +53,10 @@ sq_img_mkdirs_for(const char *path, syncq_error *err)
         }
         buf[i] = '\0';
         if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-            return sq_fail_errno(err, SYNCQ_EIO, "cannot create directory "
-                                 "%s: %s", buf, strerror(errno));
+            return sq_fail_errno(err, SYNCQ_EIO,
+                                 "cannot create directory "
+                                 "%s: %s",
+                                 buf, strerror(errno));
         }
         buf[i] = '/';
     }
@@ -79,8 +80,10 @@ sq_img_temp(const char *media, char *path, size_t cap, int *fd,
     }
     *fd = mkstemp(path);
     if (*fd < 0) {
-        return sq_fail_errno(err, SYNCQ_EIO, "cannot create a temp file in "
-                             "%s/.tmp: %s", media, strerror(errno));
+        return sq_fail_errno(err, SYNCQ_EIO,
+                             "cannot create a temp file in "
+                             "%s/.tmp: %s",
+                             media, strerror(errno));
     }
     return SYNCQ_OK;
 }

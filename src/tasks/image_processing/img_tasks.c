@@ -58,8 +58,10 @@ with_env(syncq_ctx *ctx, impl_fn impl)
     env_init(&env, ctx, db);
     rc = impl(ctx, &env);
     if (sq_img_flush(&env, &err) != SYNCQ_OK) {
-        rc = syncq_ctx_fail(ctx, SYNCQ_ERR_NETWORK, "cannot record the "
-                            "images in the database: %s", err.msg);
+        rc = syncq_ctx_fail(ctx, SYNCQ_ERR_NETWORK,
+                            "cannot record the "
+                            "images in the database: %s",
+                            err.msg);
     }
     json_decref(env.pending);
     return rc;
@@ -88,8 +90,10 @@ read_quality_format(syncq_ctx *ctx, struct sq_img_env *env,
     }
     *want = sq_img_fmt_parse(fmt, &ok);
     if (!ok) {
-        return sq_fail(err, SYNCQ_EINVAL, "argument format: '%.20s', "
-                       "expected same, jpg, png or webp", fmt);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "argument format: '%.20s', "
+                       "expected same, jpg, png or webp",
+                       fmt);
     }
     return SYNCQ_OK;
 }
@@ -98,8 +102,8 @@ static int
 read_mode(syncq_ctx *ctx, bool *crop, syncq_error *err)
 {
     const char *mode = NULL;
-    int rc = sq_task_arg_str(syncq_ctx_args(ctx), syncq_ctx_kwargs(ctx),
-                             "mode", -1, "fit", &mode, err);
+    int rc = sq_task_arg_str(syncq_ctx_args(ctx), syncq_ctx_kwargs(ctx), "mode",
+                             -1, "fit", &mode, err);
 
     if (rc != SYNCQ_OK) {
         return rc;
@@ -109,8 +113,10 @@ read_mode(syncq_ctx *ctx, bool *crop, syncq_error *err)
     } else if (strcmp(mode, "fit") == 0) {
         *crop = false;
     } else {
-        return sq_fail(err, SYNCQ_EINVAL, "argument mode: '%.20s', expected "
-                       "fit or crop", mode);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "argument mode: '%.20s', expected "
+                       "fit or crop",
+                       mode);
     }
     return SYNCQ_OK;
 }
@@ -142,11 +148,11 @@ make_thumbs(const struct sq_img_env *env, const struct sq_img_target *t,
         for (int b = 0; b < nboxes && rc == SYNCQ_OK; b++) {
             bool made = false;
             size_t before = json_array_size(list);
-            rc = sq_img_variant(env, &t[i], SQ_VAR_THUMB, boxes[b], crop,
-                                want, list, &made, err);
+            rc = sq_img_variant(env, &t[i], SQ_VAR_THUMB, boxes[b], crop, want,
+                                list, &made, err);
             if (rc == SYNCQ_OK && json_array_size(list) > before) {
-                const char *st = json_string_value(json_object_get(
-                    json_array_get(list, before), "status"));
+                const char *st = json_string_value(
+                    json_object_get(json_array_get(list, before), "status"));
                 if (strcmp(st, "failed") == 0) {
                     failed++;
                 } else if (made) {
@@ -181,7 +187,8 @@ retry_class(json_t *images, int64_t *retry_after_ms)
     json_t *e;
 
     *retry_after_ms = 0;
-    json_array_foreach(images, i, e) {
+    json_array_foreach(images, i, e)
+    {
         int cls = syncq_error_class_parse(
             json_string_value(json_object_get(e, "error_class")));
         for (int k = 0; k < 4; k++) {
@@ -207,9 +214,10 @@ needs_thumbs(struct sq_db *db, const char *sha)
     struct sq_db_stmt *st;
     bool need = true;
 
-    if (sq_db_prepare(db, "SELECT COUNT(*) FROM image_variant WHERE "
-                      "sha256 = ? AND kind LIKE 'thumb%'", &st,
-                      NULL) != SYNCQ_OK) {
+    if (sq_db_prepare(db,
+                      "SELECT COUNT(*) FROM image_variant WHERE "
+                      "sha256 = ? AND kind LIKE 'thumb%'",
+                      &st, NULL) != SYNCQ_OK) {
         return true;
     }
     sq_db_bind_text(st, 1, sha);
@@ -224,7 +232,7 @@ static int
 download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
 {
     static const char *const allowed[] = {"product_id", "urls", "thumbnails",
-                                          "sizes", "mode", NULL};
+                                          "sizes",      "mode", NULL};
     const json_t *a = syncq_ctx_args(ctx);
     const json_t *k = syncq_ctx_kwargs(ctx);
     const json_t *urls;
@@ -255,10 +263,12 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
                              &product_id, &err);
     }
     urls = sq_task_arg(a, k, "urls", 1);
-    if (rc == SYNCQ_OK && (!json_is_array(urls) ||
-                           json_array_size(urls) > SQ_IMG_MAX_PER_TASK)) {
-        rc = sq_fail(&err, SYNCQ_EINVAL, "argument urls: expected a list of "
-                     "at most %d image URLs", SQ_IMG_MAX_PER_TASK);
+    if (rc == SYNCQ_OK &&
+        (!json_is_array(urls) || json_array_size(urls) > SQ_IMG_MAX_PER_TASK)) {
+        rc = sq_fail(&err, SYNCQ_EINVAL,
+                     "argument urls: expected a list of "
+                     "at most %d image URLs",
+                     SQ_IMG_MAX_PER_TASK);
     }
     thumbs_arg = sq_task_arg(a, k, "thumbnails", -1);
     if (rc == SYNCQ_OK && thumbs_arg != NULL) {
@@ -268,7 +278,8 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
         } else if (json_is_boolean(thumbs_arg)) {
             want_thumbs = json_is_true(thumbs_arg);
         } else {
-            rc = sq_fail(&err, SYNCQ_EINVAL, "argument thumbnails: expected "
+            rc = sq_fail(&err, SYNCQ_EINVAL,
+                         "argument thumbnails: expected "
                          "true, false or \"inline\"");
         }
     }
@@ -276,10 +287,10 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
         rc = read_mode(ctx, &crop, &err);
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_img_parse_sizes(sq_task_arg(a, k, "sizes", -1),
-                                syncq_config_str(syncq_ctx_config(ctx),
-                                                 "SYNCQ_THUMBNAIL_SIZES"),
-                                boxes, &nboxes, &err);
+        rc = sq_img_parse_sizes(
+            sq_task_arg(a, k, "sizes", -1),
+            syncq_config_str(syncq_ctx_config(ctx), "SYNCQ_THUMBNAIL_SIZES"),
+            boxes, &nboxes, &err);
     }
     if (rc != SYNCQ_OK) {
         return sq_task_fail_err(ctx, &err, "download_images");
@@ -295,10 +306,10 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
         rc = sq_fail(&err, SYNCQ_ENOMEM, "out of memory");
         goto fail;
     }
-    json_array_foreach(urls, i, u) {
-        const char *url = json_is_string(u)
-                              ? json_string_value(u)
-                              : sq_ds_get_str(u, "url");
+    json_array_foreach(urls, i, u)
+    {
+        const char *url =
+            json_is_string(u) ? json_string_value(u) : sq_ds_get_str(u, "url");
         json_t *one = NULL;
         bool is_new = false;
         const char *st;
@@ -316,12 +327,11 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
         if (strcmp(st, "failed") == 0) {
             n_fail++;
         } else {
-            const char *sha = json_string_value(json_object_get(one,
-                                                                "sha256"));
+            const char *sha = json_string_value(json_object_get(one, "sha256"));
             if (strcmp(st, "downloaded") == 0) {
                 n_down++;
-                bytes += (int64_t)json_integer_value(json_object_get(one,
-                                                                     "bytes"));
+                bytes +=
+                    (int64_t)json_integer_value(json_object_get(one, "bytes"));
             } else {
                 n_exist++;
             }
@@ -332,18 +342,15 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
         }
         snprintf(msg, sizeof msg, "image %zu of %zu", i + 1,
                  json_array_size(urls));
-        syncq_ctx_progress(ctx, (int64_t)i + 1,
-                           (int64_t)json_array_size(urls), msg, NULL);
+        syncq_ctx_progress(ctx, (int64_t)i + 1, (int64_t)json_array_size(urls),
+                           msg, NULL);
     }
-    res = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:n}",
-                    "product_id", (json_int_t)product_id,
-                    "total", (json_int_t)json_array_size(urls),
-                    "downloaded", (json_int_t)n_down,
-                    "exists", (json_int_t)n_exist,
-                    "failed", (json_int_t)n_fail,
-                    "bytes", (json_int_t)bytes,
-                    "images", images,
-                    "thumbnails_task");
+    res = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:n}", "product_id",
+                    (json_int_t)product_id, "total",
+                    (json_int_t)json_array_size(urls), "downloaded",
+                    (json_int_t)n_down, "exists", (json_int_t)n_exist, "failed",
+                    (json_int_t)n_fail, "bytes", (json_int_t)bytes, "images",
+                    images, "thumbnails_task");
     if (res == NULL) {
         rc = sq_fail(&err, SYNCQ_ENOMEM, "out of memory");
         goto fail;
@@ -382,8 +389,10 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
             syncq_ctx_set_error_detail(ctx, res);
             json_decref(images);
             json_decref(fresh);
-            return syncq_ctx_fail(ctx, SYNCQ_ERR_NETWORK, "cannot enqueue "
-                                  "generate_thumbnails: %s", err.msg);
+            return syncq_ctx_fail(ctx, SYNCQ_ERR_NETWORK,
+                                  "cannot enqueue "
+                                  "generate_thumbnails: %s",
+                                  err.msg);
         }
     }
     if (json_array_size(fresh) > 0 && inline_thumbs) {
@@ -416,13 +425,15 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
         return syncq_ctx_retry_after(ctx, cls, retry_after,
                                      "%lld of %lld images failed for a "
                                      "reason worth a retry (see "
-                                     "error.detail)", (long long)n_fail,
+                                     "error.detail)",
+                                     (long long)n_fail,
                                      (long long)json_array_size(urls));
     }
     if (syncq_ctx_stop_requested(ctx) &&
         n_down + n_exist + n_fail < (int64_t)json_array_size(urls)) {
         syncq_ctx_set_error_detail(ctx, res);
-        return syncq_ctx_fail(ctx, SYNCQ_ERR_TIMEOUT, "stopped after %lld of "
+        return syncq_ctx_fail(ctx, SYNCQ_ERR_TIMEOUT,
+                              "stopped after %lld of "
                               "%zu images; the retry skips stored ones",
                               (long long)(n_down + n_exist + n_fail),
                               json_array_size(urls));
@@ -443,7 +454,8 @@ targets_for(syncq_ctx *ctx, struct sq_db *db, struct sq_img_target **t,
     int rc = sq_img_targets(db, syncq_ctx_kwargs(ctx), t, n, missing, err);
 
     if (rc == SYNCQ_OK && *n == 0) {
-        rc = sq_fail(err, SYNCQ_ENOTFOUND, "none of the named images is "
+        rc = sq_fail(err, SYNCQ_ENOTFOUND,
+                     "none of the named images is "
                      "downloaded");
     }
     return rc;
@@ -452,9 +464,9 @@ targets_for(syncq_ctx *ctx, struct sq_db *db, struct sq_img_target **t,
 static int
 generate_thumbnails_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
 {
-    static const char *const allowed[] = {"sha256", "image_ids",
-                                          "product_id", "sizes", "mode",
-                                          "format", "quality", NULL};
+    static const char *const allowed[] = {"sha256",  "image_ids", "product_id",
+                                          "sizes",   "mode",      "format",
+                                          "quality", NULL};
     const json_t *a = syncq_ctx_args(ctx);
     const json_t *k = syncq_ctx_kwargs(ctx);
     struct sq_img_env env;
@@ -476,10 +488,10 @@ generate_thumbnails_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
         rc = read_mode(ctx, &crop, &err);
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_img_parse_sizes(json_object_get(k, "sizes"),
-                                syncq_config_str(syncq_ctx_config(ctx),
-                                                 "SYNCQ_THUMBNAIL_SIZES"),
-                                boxes, &nboxes, &err);
+        rc = sq_img_parse_sizes(
+            json_object_get(k, "sizes"),
+            syncq_config_str(syncq_ctx_config(ctx), "SYNCQ_THUMBNAIL_SIZES"),
+            boxes, &nboxes, &err);
     }
     if (rc != SYNCQ_OK) {
         return sq_task_fail_err(ctx, &err, "generate_thumbnails");
@@ -497,8 +509,7 @@ generate_thumbnails_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
     }
     if (rc == SYNCQ_OK) {
         sq_task_progress_init(&p, ctx);
-        rc = make_thumbs(&env, t, n, boxes, nboxes, crop, want, &p, res,
-                         &err);
+        rc = make_thumbs(&env, t, n, boxes, nboxes, crop, want, &p, res, &err);
     }
     sq_free(t);
     if (rc != SYNCQ_OK) {
@@ -509,7 +520,8 @@ generate_thumbnails_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
     json_object_set_new(res, "missing", missing);
     if (json_is_true(json_object_get(res, "stopped"))) {
         syncq_ctx_set_error_detail(ctx, res);
-        return syncq_ctx_fail(ctx, SYNCQ_ERR_TIMEOUT, "stopped early; the "
+        return syncq_ctx_fail(ctx, SYNCQ_ERR_TIMEOUT,
+                              "stopped early; the "
                               "retry skips thumbnails already made");
     }
     return syncq_ctx_succeed(ctx, res);
@@ -518,9 +530,9 @@ generate_thumbnails_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
 static int
 resize_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
 {
-    static const char *const allowed[] = {"sha256", "image_ids",
-                                          "product_id", "width", "height",
-                                          "format", "quality", NULL};
+    static const char *const allowed[] = {"sha256",  "image_ids", "product_id",
+                                          "width",   "height",    "format",
+                                          "quality", NULL};
     const json_t *a = syncq_ctx_args(ctx);
     const json_t *k = syncq_ctx_kwargs(ctx);
     struct sq_img_env env;
@@ -561,8 +573,8 @@ resize_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
     for (size_t i = 0; rc == SYNCQ_OK && i < n; i++) {
         bool made = false;
         const char *st;
-        rc = sq_img_variant(&env, &t[i], SQ_VAR_RESIZE, box, false, want,
-                            list, &made, &err);
+        rc = sq_img_variant(&env, &t[i], SQ_VAR_RESIZE, box, false, want, list,
+                            &made, &err);
         if (rc != SYNCQ_OK) {
             break;
         }
@@ -585,18 +597,16 @@ resize_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
     }
     return syncq_ctx_succeed(
         ctx, json_pack("{s:I, s:I, s:I, s:I, s:o, s:o}", "images",
-                       (json_int_t)n, "created", (json_int_t)created,
-                       "exists", (json_int_t)exists, "failed",
-                       (json_int_t)failed, "resized", list, "missing",
-                       missing));
+                       (json_int_t)n, "created", (json_int_t)created, "exists",
+                       (json_int_t)exists, "failed", (json_int_t)failed,
+                       "resized", list, "missing", missing));
 }
 
 static int
 optimize_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
 {
-    static const char *const allowed[] = {"sha256", "image_ids",
-                                          "product_id", "format", "quality",
-                                          NULL};
+    static const char *const allowed[] = {"sha256", "image_ids", "product_id",
+                                          "format", "quality",   NULL};
     const json_t *a = syncq_ctx_args(ctx);
     const json_t *k = syncq_ctx_kwargs(ctx);
     struct sq_img_env env;
@@ -628,10 +638,10 @@ optimize_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
     for (size_t i = 0; rc == SYNCQ_OK && i < n; i++) {
         rc = sq_img_optimize(&env, &t[i], want, list, &before, &after, &err);
         if (rc == SYNCQ_OK &&
-            strcmp(json_string_value(json_object_get(
-                       json_array_get(list, json_array_size(list) - 1),
-                       "status")),
-                   "failed") == 0) {
+            strcmp(
+                json_string_value(json_object_get(
+                    json_array_get(list, json_array_size(list) - 1), "status")),
+                "failed") == 0) {
             failed++;
         }
         syncq_ctx_progress(ctx, (int64_t)i + 1, (int64_t)n, NULL, NULL);
@@ -644,11 +654,11 @@ optimize_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
     }
     return syncq_ctx_succeed(
         ctx, json_pack("{s:I, s:I, s:i, s:I, s:I, s:I, s:o, s:o}", "images",
-                       (json_int_t)n, "failed", (json_int_t)failed,
-                       "quality", env.quality, "bytes_before",
-                       (json_int_t)before, "bytes_after", (json_int_t)after,
-                       "bytes_saved", (json_int_t)(before - after),
-                       "optimized", list, "missing", missing));
+                       (json_int_t)n, "failed", (json_int_t)failed, "quality",
+                       env.quality, "bytes_before", (json_int_t)before,
+                       "bytes_after", (json_int_t)after, "bytes_saved",
+                       (json_int_t)(before - after), "optimized", list,
+                       "missing", missing));
 }
 
 static int
@@ -704,8 +714,10 @@ sq_pack_image_processing_init(syncq_registry *r, int abi, syncq_error *err)
     int rc;
 
     if (abi != SYNCQ_PLUGIN_ABI) {
-        return sq_fail(err, SYNCQ_ENOTSUP, "image_processing pack: ABI %d, "
-                       "host has %d", SYNCQ_PLUGIN_ABI, abi);
+        return sq_fail(err, SYNCQ_ENOTSUP,
+                       "image_processing pack: ABI %d, "
+                       "host has %d",
+                       SYNCQ_PLUGIN_ABI, abi);
     }
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         rc = syncq_registry_add(r, &defs[i], err);

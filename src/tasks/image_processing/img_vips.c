@@ -83,8 +83,7 @@ sq_img_sniff(const unsigned char *h, size_t n)
     if (n >= 8 && memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0) {
         return SQ_IMG_PNG;
     }
-    if (n >= 12 && memcmp(h, "RIFF", 4) == 0 &&
-        memcmp(h + 8, "WEBP", 4) == 0) {
+    if (n >= 12 && memcmp(h, "RIFF", 4) == 0 && memcmp(h + 8, "WEBP", 4) == 0) {
         return SQ_IMG_WEBP;
     }
     if (n >= 6 &&
@@ -126,11 +125,11 @@ sq_img_init(syncq_error *err)
     if (vips_started) {
         return SYNCQ_OK;
     }
-    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
-                                  G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
+    g_log_set_handler("VIPS",
+                      G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
+                          G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
                       on_glib_log, NULL);
-    g_log_set_handler("GLib-GObject", G_LOG_LEVEL_WARNING |
-                                          G_LOG_LEVEL_MESSAGE,
+    g_log_set_handler("GLib-GObject", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE,
                       on_glib_log, NULL);
     if (VIPS_INIT("syncq") != 0) {
         return sq_fail(err, SYNCQ_EINTERNAL, "cannot start libvips: %s",
@@ -204,7 +203,8 @@ sq_img_validate(const char *path, struct sq_img_info *info, syncq_error *err)
         return sq_fail(err, SYNCQ_EINVAL, "empty file, not an image");
     }
     if (info->fmt == SQ_IMG_NONE) {
-        return sq_fail(err, SYNCQ_EINVAL, "not an image (no JPEG, PNG, WebP "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "not an image (no JPEG, PNG, WebP "
                        "or GIF signature)");
     }
     rc = sq_img_init(err);
@@ -216,9 +216,8 @@ sq_img_validate(const char *path, struct sq_img_info *info, syncq_error *err)
     if (src == NULL) {
         return fail_vips(err, SYNCQ_EIO, "cannot open image");
     }
-    im = vips_image_new_from_source(src, "", "access",
-                                    VIPS_ACCESS_SEQUENTIAL, "fail_on",
-                                    VIPS_FAIL_ON_ERROR, NULL);
+    im = vips_image_new_from_source(src, "", "access", VIPS_ACCESS_SEQUENTIAL,
+                                    "fail_on", VIPS_FAIL_ON_ERROR, NULL);
     if (im == NULL) {
         rc = fail_vips(err, SYNCQ_EINVAL, "corrupt image header");
         goto done;
@@ -226,9 +225,10 @@ sq_img_validate(const char *path, struct sq_img_info *info, syncq_error *err)
     info->width = vips_image_get_width(im);
     info->height = vips_image_get_height(im);
     if ((int64_t)info->width * info->height > SQ_IMG_MAX_PIXELS) {
-        rc = sq_fail(err, SYNCQ_EINVAL, "image too large: %dx%d pixels, "
-                     "limit %lld", info->width, info->height,
-                     (long long)SQ_IMG_MAX_PIXELS);
+        rc = sq_fail(err, SYNCQ_EINVAL,
+                     "image too large: %dx%d pixels, "
+                     "limit %lld",
+                     info->width, info->height, (long long)SQ_IMG_MAX_PIXELS);
         goto done;
     }
     /* vips_avg reads every pixel: truncation and bad data show here. */
@@ -321,20 +321,18 @@ save_as(VipsImage *im, const char *path, enum sq_img_fmt fmt, int quality)
     switch (fmt) {
     case SQ_IMG_JPEG:
         return vips_jpegsave(im, path, "Q", quality, "strip", TRUE,
-                             "optimize_coding", TRUE, "interlace", TRUE,
-                             NULL);
+                             "optimize_coding", TRUE, "interlace", TRUE, NULL);
     case SQ_IMG_WEBP:
         return vips_webpsave(im, path, "Q", quality, "strip", TRUE, NULL);
     default:
-        return vips_pngsave(im, path, "compression", 9, "strip", TRUE,
-                            NULL);
+        return vips_pngsave(im, path, "compression", 9, "strip", TRUE, NULL);
     }
 }
 
 /* Save `im` atomically as `dest`: a temp file next to it, then rename. */
 static int
-write_atomic(VipsImage *im, const char *dest, enum sq_img_fmt fmt,
-             int quality, int64_t *bytes, syncq_error *err)
+write_atomic(VipsImage *im, const char *dest, enum sq_img_fmt fmt, int quality,
+             int64_t *bytes, syncq_error *err)
 {
     char tmp[4200];
     char rnd[37];
@@ -397,11 +395,10 @@ sq_img_scale(const char *src_path, const char *dest, int w, int h, bool crop,
     if (src == NULL) {
         return fail_vips(err, SYNCQ_EIO, "cannot open image");
     }
-    if (vips_thumbnail_source(src, &im, w, "height", h, "size",
-                              VIPS_SIZE_DOWN, "crop",
-                              crop ? VIPS_INTERESTING_CENTRE
-                                   : VIPS_INTERESTING_NONE,
-                              "fail_on", VIPS_FAIL_ON_ERROR, NULL) != 0) {
+    if (vips_thumbnail_source(
+            src, &im, w, "height", h, "size", VIPS_SIZE_DOWN, "crop",
+            crop ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE, "fail_on",
+            VIPS_FAIL_ON_ERROR, NULL) != 0) {
         g_object_unref(src);
         return fail_vips(err, SYNCQ_EINVAL, "cannot scale image");
     }
@@ -433,9 +430,8 @@ sq_img_reencode(const char *src_path, const char *dest, enum sq_img_fmt fmt,
     if (src == NULL) {
         return fail_vips(err, SYNCQ_EIO, "cannot open image");
     }
-    im = vips_image_new_from_source(src, "", "access",
-                                    VIPS_ACCESS_SEQUENTIAL, "fail_on",
-                                    VIPS_FAIL_ON_ERROR, NULL);
+    im = vips_image_new_from_source(src, "", "access", VIPS_ACCESS_SEQUENTIAL,
+                                    "fail_on", VIPS_FAIL_ON_ERROR, NULL);
     if (im == NULL) {
         g_object_unref(src);
         return fail_vips(err, SYNCQ_EINVAL, "cannot read image");
