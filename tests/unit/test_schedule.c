@@ -249,7 +249,7 @@ grace_period_edges(void **state)
 {
     syncq_schedule_config c;
     struct sq_schedule s;
-    int64_t fired[8], skipped;
+    int64_t fired[64], skipped;
 
     (void)state;
     cron_cfg(&c, "m", "0 * * * *");
