@@ -9,6 +9,9 @@
  *   C30: an outage longer than the blocking wait (6 s vs 1 s; the
  *       scenario's 30 s and 5 min are the same code path): afterwards 10
  *       tasks finish within 15 s and a cancel takes effect within 2 s
+ *   a worker started before Redis waits for it, logging the outage once
+ *   C43 (worker side): the liveness file stays fresh while Redis is down
+ *       and goes stale when the supervisor's loop stalls
  * TEST_TIMEOUT: 300
  */
 #include "it_worker_util.h"
@@ -287,6 +290,60 @@ worker_started_before_redis(void **state)
     free(log);
 }
 
+static json_t *
+read_status(const char *path)
+{
+    char *text = sqt_read_file(path, NULL);
+    json_t *st = text != NULL ? json_loads(text, 0, NULL) : NULL;
+
+    free(text);
+    assert_non_null(st);
+    return st;
+}
+
+/* C43, the worker's part: the liveness file says live while Redis is
+ * down (ready fails on "broker": "down"), and goes stale when the loop
+ * itself stalls. The health check reading it is the monitor's. */
+static void
+liveness_file_tracks_the_loop_not_the_broker(void **state)
+{
+    char sf[512], args[700];
+    json_t *st;
+    int pid;
+
+    (void)state;
+    snprintf(sf, sizeof sf, "%s/live.json", sqt_tmpdir());
+    snprintf(args, sizeof args, "-c 1 --status-file %s", sf);
+    pid = wk_start("it-live", args);
+    wk_wait_ready("it-live");
+    wk_sleep_ms(1200);
+    st = read_status(sf);
+    assert_string_equal(json_string_value(json_object_get(st, "broker")),
+                        "up");
+    json_decref(st);
+    assert_int_equal(sqt_redisctl("stop"), 0);
+    wk_sleep_ms(2500);
+    st = read_status(sf);
+    assert_string_equal(json_string_value(json_object_get(st, "broker")),
+                        "down");
+    assert_true(wk_wall_ms() - wk_int(st, "loop_at_ms") < 2000);
+    json_decref(st);
+    assert_true(wk_alive(pid));
+    /* a stalled loop: the file stops moving */
+    kill(pid, SIGSTOP);
+    wk_sleep_ms(3000);
+    st = read_status(sf);
+    assert_true(wk_wall_ms() - wk_int(st, "loop_at_ms") >= 2500);
+    json_decref(st);
+    kill(pid, SIGCONT);
+    wk_sleep_ms(1500);
+    st = read_status(sf);
+    assert_true(wk_wall_ms() - wk_int(st, "loop_at_ms") < 2000);
+    json_decref(st);
+    assert_int_equal(sqt_redisctl("start"), 0);
+    assert_int_equal(wk_stop(pid, 10000), 0);
+}
+
 int
 main(void)
 {
@@ -301,6 +358,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(worker_started_before_redis, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            liveness_file_tracks_the_loop_not_the_broker, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
