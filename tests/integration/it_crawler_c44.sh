@@ -36,6 +36,7 @@ start_fixture() { # start_fixture NAME -> prints URL
   setsid "$S" fixture-server --listen 127.0.0.1:0 --products 400 --seed 44 \
     --ready-file "$D/$name.url" --log "$D/$name.log" >"$D/$name.out" 2>&1 &
   echo $! >>"$D/pids"
+  echo $! >>"$D/fxpids"
   for _ in $(seq 100); do [ -s "$D/$name.url" ] && break; sleep 0.05; done
   cat "$D/$name.url"
 }
@@ -73,8 +74,9 @@ check "tasks queued" $((2 * N)) "$(R llen '{syncq}:q:crawler:5')"
 
 t0=$(date +%s%3N)
 for w in 1 2 3 4; do
-  setsid "$S" worker -Q crawler -c 8 -n "c44-$w" --logfile "$D/worker$w.log" >/dev/null 2>&1 &
+  setsid "$S" worker -Q crawler -c 8 -n "c44-$w" --logfile "$D/worker$w.log" >"$D/worker$w.err" 2>&1 &
   echo $! >>"$D/pids"
+  echo $! >>"$D/wpids"
 done
 
 # wait until every task is final
@@ -86,7 +88,7 @@ while :; do
   sleep 1
 done
 t1=$(date +%s%3N)
-for w in $(tail -n 4 "$D/pids"); do kill -TERM -- "-$w" 2>/dev/null; done
+while read -r w; do kill -TERM -- "-$w" 2>/dev/null; done <"$D/wpids"
 
 succeeded=$(R hget '{syncq}:stats' 'succeeded|crawler|crawler.fetch_product_details')
 check "every task succeeded" $((2 * N)) "${succeeded:-0}"
@@ -123,8 +125,17 @@ check "host A: >= 95% of the limit used" ok "$(python3 -c "print('ok' if $ra >= 
 check "host B: >= 95% of the limit used" ok "$(python3 -c "print('ok' if $rb >= 0.95 * $limit_rate else '$rb/s < 95% of $limit_rate/s')")"
 # B's tasks sat behind all of A's in the queue, yet B started at once
 check "host B served from the start" ok "$([ "$fb" -ge 0 ] && [ "$fb" -lt $((PERIOD_MS + 3000)) ] && echo ok || echo "first B request after $fb ms")"
-if grep -l "runtime error\|AddressSanitizer" "$D"/worker*.log >/dev/null 2>&1; then
-  echo "FAIL sanitizer report in a worker log"; fails=$((fails+1))
+# stop servers and workers cleanly so leak checks run at exit
+while read -r p; do kill -TERM "$p" 2>/dev/null; done <"$D/fxpids"
+for _ in $(seq 100); do
+  alive=0
+  while read -r p; do kill -0 "$p" 2>/dev/null && alive=1; done <"$D/fxpids"
+  while read -r p; do kill -0 "$p" 2>/dev/null && alive=1; done <"$D/wpids"
+  [ "$alive" = 0 ] && break
+  sleep 0.1
+done
+if grep -l "runtime error\|AddressSanitizer\|LeakSanitizer" "$D"/worker* "$D"/host*.out >/dev/null 2>&1; then
+  echo "FAIL sanitizer report in a worker or fixture server log"; fails=$((fails+1))
 fi
 [ "$fails" -eq 0 ] && echo "PASS it_crawler_c44" || echo "FAILED: $fails"
 exit $((fails > 0))

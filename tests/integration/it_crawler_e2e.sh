@@ -31,7 +31,8 @@ setsid "$S" fixture-server --listen 127.0.0.1:0 --products "$PRODUCTS" \
   --categories 1 --seed 2026 --faults "$FAULTS" \
   --app-key 7000001 --app-secret e2e-secret \
   --ready-file "$D/fx.url" --log "$D/fx.log" >"$D/fx.out" 2>&1 &
-echo $! >>"$D/pids"
+fxpid=$!
+echo $fxpid >>"$D/pids"
 for _ in $(seq 200); do [ -s "$D/fx.url" ] && break; sleep 0.05; done
 U=$(cat "$D/fx.url")
 [ -n "$U" ] || { echo "FAIL fixture server did not start"; cat "$D/fx.out"; exit 1; }
@@ -48,8 +49,9 @@ root=$("$S" task create crawler.sync_category -k '{"category_id":1031910,"page_s
 check "sync_category created" 36 "${#root}"
 for w in 1 2; do
   setsid "$S" worker -Q crawler,image_processing,data_sync -c 4 -n "e2e-$w" \
-    --logfile "$D/worker$w.log" >/dev/null 2>&1 &
+    --logfile "$D/worker$w.log" >"$D/worker$w.err" 2>&1 &
   echo $! >>"$D/pids"
+  echo $! >>"$D/wpids"
 done
 
 # until the sync and everything it fanned out has ended
@@ -83,7 +85,7 @@ vd=$(run_task data_sync.validate_data '{"check_files":true}')
 check "validate_data succeeded" SUCCESS "$(echo "$vd" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')"
 check "validate_data clean" True "$(echo "$vd" | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]; print(r["ok"])')"
 echo "info: validate_data: $(echo "$vd" | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]; print({k: v for k, v in r.items() if not isinstance(v, (list, dict))})')"
-for w in $(tail -n 2 "$D/pids"); do kill -TERM -- "-$w" 2>/dev/null; done
+while read -r w; do kill -TERM -- "-$w" 2>/dev/null; done <"$D/wpids"
 
 # the catalog against the fixture's offers
 curl -s "$U/fixture/offers" >"$D/offers.json"
@@ -141,8 +143,17 @@ import json, sys
 f = json.load(sys.stdin)["faults"]
 print("ok" if f["429"] > 0 and f["5xx"] > 0 and f["captcha"] >= 1 else f)')"
 check "retries visible in the events" ok "$([ "$retried" -gt 0 ] && echo ok || echo "$retried")"
-if grep -l "runtime error\|AddressSanitizer" "$D"/worker*.log >/dev/null 2>&1; then
-  echo "FAIL sanitizer report in a worker log"; fails=$((fails+1))
+# stop the server and the workers cleanly so leak checks run at exit
+kill -TERM "$fxpid" 2>/dev/null
+for _ in $(seq 100); do kill -0 "$fxpid" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 100); do
+  alive=0
+  while read -r w; do kill -0 "$w" 2>/dev/null && alive=1; done <"$D/wpids"
+  [ "$alive" = 0 ] && break
+  sleep 0.1
+done
+if grep -l "runtime error\|AddressSanitizer\|LeakSanitizer" "$D"/worker* "$D"/fx.out >/dev/null 2>&1; then
+  echo "FAIL sanitizer report in a worker or fixture server log"; fails=$((fails+1))
 fi
 [ "$fails" -eq 0 ] && echo "PASS it_crawler_e2e" || echo "FAILED: $fails"
 exit $((fails > 0))

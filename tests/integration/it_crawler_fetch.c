@@ -18,10 +18,11 @@
 #include "tasks/crawler/crawler_sign.h"
 #include "tasks/fixture/fixture.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static struct fx_server *
-serve(const char *faults)
+serve_log(const char *faults, const char *log)
 {
     struct fx_server_opts o;
     struct fx_server *s = NULL;
@@ -33,10 +34,17 @@ serve(const char *faults)
     o.categories = 3;
     o.seed = 5;
     o.faults = faults;
+    o.log_path = log;
     if (fx_server_start(&o, &s, &err) != SYNCQ_OK) {
         fail_msg("fixture server: %s", err.msg);
     }
     return s;
+}
+
+static struct fx_server *
+serve(const char *faults)
+{
+    return serve_log(faults, NULL);
 }
 
 static struct sq_fetcher *
@@ -394,6 +402,53 @@ truncated_images_and_malformed_json(void **state)
     fx_server_stop(s);
 }
 
+static void
+headers_and_proxy_environment(void **state)
+{
+    char log[512];
+    struct fx_server *s;
+    syncq_client *c = sqt_client();
+    struct sq_fetcher *f;
+    struct sq_fetch_result res;
+    char *u, *text;
+    syncq_error err;
+
+    (void)state;
+    snprintf(log, sizeof log, "%s/headers.log", sqt_tmpdir());
+    s = serve_log(NULL, log);
+    f = fetcher(c, 1000, 5000, 0);
+    u = page_url(s, 6);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    assert_int_equal(sq_fetch(f, u, NULL, SQ_1688_EXPECT_PAGE, &res, &err),
+                     SYNCQ_OK);
+    assert_int_equal(res.verdict.outcome, SQ_1688_OK);
+    sq_fetch_result_cleanup(&res);
+    text = sqt_read_file(log, NULL);
+    /* the configured User-Agent, and every compression offered */
+    assert_non_null(strstr(text, "\"ua\":\"syncq-test/1\""));
+    assert_non_null(strstr(text, "gzip"));
+    free(text);
+    /* http_proxy is honoured: a dead proxy fails the request ... */
+    setenv("http_proxy", "http://127.0.0.1:9", 1);
+    assert_int_equal(sq_fetch(f, u, NULL, SQ_1688_EXPECT_PAGE, &res, &err),
+                     SYNCQ_OK);
+    assert_int_equal(res.verdict.error_class, SYNCQ_ERR_NETWORK);
+    sq_fetch_result_cleanup(&res);
+    /* ... and no_proxy exempts the host */
+    setenv("no_proxy", "127.0.0.1", 1);
+    assert_int_equal(sq_fetch(f, u, NULL, SQ_1688_EXPECT_PAGE, &res, &err),
+                     SYNCQ_OK);
+    assert_int_equal(res.verdict.outcome, SQ_1688_OK);
+    sq_fetch_result_cleanup(&res);
+    unsetenv("http_proxy");
+    unsetenv("no_proxy");
+    sq_free(u);
+    sq_fetcher_close(f);
+    syncq_client_close(c);
+    fx_server_stop(s);
+}
+
 int
 main(void)
 {
@@ -405,6 +460,7 @@ main(void)
         cmocka_unit_test_setup(gateway_qos_and_burst, setup),
         cmocka_unit_test_setup(timeouts_refusals_and_limits, setup),
         cmocka_unit_test_setup(truncated_images_and_malformed_json, setup),
+        cmocka_unit_test_setup(headers_and_proxy_environment, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,8 @@ check() { # check NAME EXPECTED ACTUAL
 setsid "$S" fixture-server --listen 127.0.0.1:0 --products 750 --seed 3 \
   --app-key 1000000 --app-secret resume-secret \
   --ready-file "$D/fx.url" --log "$D/fx.log" >"$D/fx.out" 2>&1 &
-echo $! >>"$D/pids"
+fxpid=$!
+echo $fxpid >>"$D/pids"
 for _ in $(seq 100); do [ -s "$D/fx.url" ] && break; sleep 0.05; done
 U=$(cat "$D/fx.url")
 [ -n "$U" ] || { echo "FAIL fixture server did not start"; cat "$D/fx.out"; exit 1; }
@@ -46,7 +47,7 @@ id=$("$S" task create crawler.sync_category \
 check "task created" 36 "${#id}"
 
 start_worker() { # start_worker NAME -> pid (its own process group)
-  setsid "$S" worker -Q crawler -c 1 -n "$1" --logfile "$D/$1.log" >/dev/null 2>&1 &
+  setsid "$S" worker -Q crawler -c 1 -n "$1" --logfile "$D/$1.log" >"$D/$1.err" 2>&1 &
   echo $! >>"$D/pids"
   echo $!
 }
@@ -109,8 +110,12 @@ check "every page fetched" 0 "$(awk '/^missing/{print $2}' "$D/pages.txt")"
 check "category node fetched once" 1 "$(awk '/^category/{print $2}' "$D/pages.txt")"
 check "listing pages stored" "$pages" "$(python3 -c "
 import sqlite3; print(sqlite3.connect('$D/catalog.db').execute(\"select count(*) from raw_payload where kind='search'\").fetchone()[0])")"
-if grep -l "runtime error\|AddressSanitizer" "$D"/resume-*.log >/dev/null 2>&1; then
-  echo "FAIL sanitizer report in a worker log"; fails=$((fails+1))
+kill -TERM "$fxpid" 2>/dev/null
+for _ in $(seq 100); do kill -0 "$fxpid" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 100); do kill -0 "$w2" 2>/dev/null || break; sleep 0.1; done
+# resume-1 was SIGKILLed: only resume-2 and the server shut down cleanly
+if grep -l "runtime error\|AddressSanitizer\|LeakSanitizer" "$D"/resume-* "$D"/fx.out >/dev/null 2>&1; then
+  echo "FAIL sanitizer report in a worker or fixture server log"; fails=$((fails+1))
 fi
 [ "$fails" -eq 0 ] && echo "PASS it_crawler_resume" || echo "FAILED: $fails"
 exit $((fails > 0))
