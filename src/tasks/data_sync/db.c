@@ -217,34 +217,61 @@ sq_db_pg_placeholders(const char *sql)
     return out;
 }
 
+/* FNV-1a of the length and at most the first and last 48 bytes: SQL
+ * texts differ early or late, and a collision only costs a strcmp. */
 static uint64_t
-fnv1a(const char *s)
+sql_hash(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)n;
+    size_t head = n < 48 ? n : 48;
 
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
+    for (size_t i = 0; i < head; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    for (size_t i = n > 96 ? n - 48 : head; i < n; i++) {
+        h ^= (unsigned char)s[i];
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+static struct sq_db_stmt *
+ready(struct sq_db *db, struct sq_db_stmt *st)
+{
+    db->ops->reset(st);
+    st->active = false;
+    st->bind_error = false;
+    return st;
 }
 
 int
 sq_db_prepare(struct sq_db *db, const char *sql, struct sq_db_stmt **out,
               syncq_error *err)
 {
-    uint64_t h = fnv1a(sql);
-    size_t b = (size_t)(h % SQ_DB_STMT_BUCKETS);
+    size_t slot = ((uintptr_t)sql >> 4) % 64;
+    size_t n;
+    uint64_t h;
+    size_t b;
     struct sq_db_stmt *st;
     int rc;
 
+    /* Most SQL is a string literal: same pointer, same statement. The
+     * strcmp guards against a freed dynamic string's address reused. */
+    if (db->recent[slot].sql == sql &&
+        strcmp(db->recent[slot].st->sql, sql) == 0) {
+        *out = ready(db, db->recent[slot].st);
+        return SYNCQ_OK;
+    }
+    n = strlen(sql);
+    h = sql_hash(sql, n);
+    b = (size_t)(h % SQ_DB_STMT_BUCKETS);
     *out = NULL;
     for (st = db->buckets[b]; st != NULL; st = st->next) {
         if (st->hash == h && strcmp(st->sql, sql) == 0) {
-            db->ops->reset(st);
-            st->active = false;
-            st->bind_error = false;
-            *out = st;
+            db->recent[slot].sql = sql;
+            db->recent[slot].st = st;
+            *out = ready(db, st);
             return SYNCQ_OK;
         }
     }
@@ -271,6 +298,8 @@ sq_db_prepare(struct sq_db *db, const char *sql, struct sq_db_stmt **out,
     st->next = db->buckets[b];
     db->buckets[b] = st;
     db->nstmts++;
+    db->recent[slot].sql = sql;
+    db->recent[slot].st = st;
     *out = st;
     return SYNCQ_OK;
 }

@@ -46,7 +46,11 @@ struct sq_db {
     void *conn;      /* sqlite3 * or PGconn * */
     char *url_shown; /* the URL with any password masked */
     struct sq_db_stmt *buckets[SQ_DB_STMT_BUCKETS]; /* statement cache */
-    size_t nstmts;                                  /* statements cached */
+    struct {
+        const char *sql; /* caller's pointer (a literal) */
+        struct sq_db_stmt *st;
+    } recent[64];    /* pointer fast path of the cache */
+    size_t nstmts;   /* statements cached */
     unsigned pg_seq; /* PostgreSQL prepared statement names */
     int64_t changes; /* rows changed by the last finished DML */
     bool busy;       /* last error was a lock conflict */

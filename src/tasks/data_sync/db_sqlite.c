@@ -11,6 +11,8 @@
 #include "tasks/data_sync/db_impl.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
+#include "core/sq_id.h"
+#include "core/sq_time.h"
 
 #include <sqlite3.h>
 #include <string.h>
@@ -50,13 +52,27 @@ lite_connect(struct sq_db *db, const char *target, syncq_error *err)
     sqlite3_busy_timeout(h, BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(h, 1);
     /* WAL is persistent in the file; setting it again is cheap. An
-     * in-memory database answers "memory", which is fine for tests. */
-    rc = sqlite3_exec(h,
-                      "PRAGMA journal_mode=WAL; "
-                      "PRAGMA synchronous=FULL; "
-                      "PRAGMA foreign_keys=OFF; "
-                      "PRAGMA temp_store=MEMORY",
-                      NULL, NULL, NULL);
+     * in-memory database answers "memory", which is fine for tests.
+     * Switching a new file to WAL needs an exclusive lock and SQLite
+     * does not call the busy handler for it, so when several processes
+     * open a new file at once the losers retry here. */
+    for (int64_t waited = 0;; waited += 20) {
+        rc = sqlite3_exec(h, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) {
+            break;
+        }
+        if (waited >= BUSY_TIMEOUT_MS) {
+            break;
+        }
+        sq_sleep_ms(10 + (int64_t)sq_random_below(20));
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(h,
+                          "PRAGMA synchronous=FULL; "
+                          "PRAGMA foreign_keys=OFF; "
+                          "PRAGMA temp_store=MEMORY",
+                          NULL, NULL, NULL);
+    }
     if (rc != SQLITE_OK) {
         return fail_sqlite(db, rc, "PRAGMA journal_mode=WAL", err);
     }

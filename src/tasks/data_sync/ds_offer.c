@@ -339,6 +339,19 @@ canon_images(json_t *out, const json_t *in, int *skipped, syncq_error *err)
             }
         }
         roles[r].next = ord + 1;
+        {
+            /* Members in one fixed order (url, role, ord) whatever the
+             * input had: the canonical hash depends on it. */
+            json_t *fixed =
+                json_pack("{s:O, s:s, s:I}", "url", json_object_get(o, "url"),
+                          "role", role, "ord", (json_int_t)ord);
+            json_decref(o);
+            if (fixed == NULL) {
+                rc = oom(err);
+                goto done;
+            }
+            o = fixed;
+        }
         tmp[n++] = o;
     }
     qsort(tmp, n, sizeof *tmp, cmp_image);
@@ -721,7 +734,7 @@ sq_ds_offer_store(struct sq_db *db, const json_t *canon, bool force,
     int rc;
 
     *outcome = SQ_DS_UNCHANGED;
-    rc = sq_ds_content_hash(canon, hash, err);
+    rc = sq_ds_canonical_hash(canon, hash, err);
     if (rc != SYNCQ_OK) {
         return rc;
     }

@@ -199,7 +199,7 @@ sq_ds_supplier_store(struct sq_db *db, const json_t *canon, bool full,
         }
     }
     if (full) {
-        rc = sq_ds_content_hash(canon, hash, err);
+        rc = sq_ds_canonical_hash(canon, hash, err);
         if (rc != SYNCQ_OK) {
             return rc;
         }

@@ -13,6 +13,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -163,6 +165,82 @@ sq_ds_content_hash(const json_t *rec, char out[65], syncq_error *err)
     }
     sq_sha256_hex(text, strlen(text), out);
     sq_free(text); /* jansson allocates through sq_malloc */
+    return SYNCQ_OK;
+}
+
+static int
+hash_cb(const char *buf, size_t size, void *data)
+{
+    return EVP_DigestUpdate(data, buf, size) == 1 ? 0 : -1;
+}
+
+/* True when `k` can be written between quotes as it is. */
+static bool
+plain_key(const char *k)
+{
+    for (; *k != '\0'; k++) {
+        if (*k == '"' || *k == '\\' || (unsigned char)*k < 0x20) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int
+sq_ds_canonical_hash(const json_t *rec, char out[65], syncq_error *err)
+{
+    const size_t flags =
+        JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char digest[32];
+    unsigned int dlen = 0;
+    const char *key;
+    json_t *v;
+    bool first = true;
+    int bad = 0;
+
+    out[0] = '\0';
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory hashing a record");
+    }
+    if (!json_is_object(rec)) {
+        bad |= json_dump_callback(rec, hash_cb, md, flags);
+    } else {
+        bad |= hash_cb("{", 1, md);
+        json_object_foreach((json_t *)rec, key, v)
+        {
+            if (strcmp(key, "fetched_at") == 0 ||
+                strcmp(key, "raw_sha256") == 0) {
+                continue;
+            }
+            if (!first) {
+                bad |= hash_cb(",", 1, md);
+            }
+            first = false;
+            if (plain_key(key)) {
+                bad |= hash_cb("\"", 1, md);
+                bad |= hash_cb(key, strlen(key), md);
+                bad |= hash_cb("\":", 2, md);
+            } else {
+                json_t *k = json_string(key);
+                bad |=
+                    k == NULL ? -1 : json_dump_callback(k, hash_cb, md, flags);
+                json_decref(k);
+                bad |= hash_cb(":", 1, md);
+            }
+            bad |= json_dump_callback(v, hash_cb, md, flags);
+        }
+        bad |= hash_cb("}", 1, md);
+    }
+    if (bad != 0 || EVP_DigestFinal_ex(md, digest, &dlen) != 1) {
+        EVP_MD_CTX_free(md);
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory hashing a record");
+    }
+    EVP_MD_CTX_free(md);
+    for (unsigned i = 0; i < dlen; i++) {
+        snprintf(out + i * 2, 3, "%02x", digest[i]);
+    }
     return SYNCQ_OK;
 }
 

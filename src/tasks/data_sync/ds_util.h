@@ -38,6 +38,13 @@ const char *sq_ds_get_str(const json_t *obj, const char *key);
  * Errors: SYNCQ_ENOMEM. */
 int sq_ds_content_hash(const json_t *rec, char out[65], syncq_error *err);
 
+/* The same idea for a canonical record (sq_ds_offer_canonical,
+ * sq_ds_supplier_canonical), whose members always come in one fixed
+ * order: hashes the compact JSON in that order, streaming, without
+ * copying or sorting (several times faster). Only comparable with other
+ * canonical hashes. out: 65 bytes. Errors: SYNCQ_ENOMEM. */
+int sq_ds_canonical_hash(const json_t *rec, char out[65], syncq_error *err);
+
 /* Normalise an image URL into its identity key (docs/database.md):
  * trimmed; "//host/x" gets "https:"; a relative "img/ibank/..." gets
  * "https://cbu01.alicdn.com/"; scheme and host lowercased; alicdn hosts
