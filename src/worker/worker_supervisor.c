@@ -363,7 +363,7 @@ loop(struct sq_sup *s)
             }
         }
         if ((s->nops > s->round.nops || s->nraws > 0) && !s->round.active &&
-            now + 100 < next) {
+            s->defer_until_us == 0 && now + 100 < next) {
             /* outcomes waiting for the broker: retry soon */
             next = s->broker_up ? now : now + 100;
             if (s->broker_retry_at > next) {
@@ -383,7 +383,7 @@ loop(struct sq_sup *s)
                 if (us < 0) {
                     us = 0;
                 }
-                if (us < (int64_t)timeout * 1000) {
+                if (us < (int64_t)timeout * 1000 || timeout == 0) {
                     ts.tv_sec = 0;
                     ts.tv_nsec = (long)us * 1000L;
                 }
