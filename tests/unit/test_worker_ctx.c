@@ -348,6 +348,59 @@ t_big_checkpoint(syncq_ctx *ctx)
     return syncq_ctx_fail(ctx, SYNCQ_ERR_VALIDATION, "%s", err.msg);
 }
 
+/* Auto mode: every written progress report is also a checkpoint. */
+static int
+t_auto_ckpt(syncq_ctx *ctx)
+{
+    json_t *st = NULL;
+    int64_t seq = 0;
+    syncq_error err;
+    char buf[64];
+
+    syncq_ctx_checkpoint_auto(ctx, true);
+    assert_int_equal(syncq_ctx_progress(ctx, 3, 10, "three", &err),
+                     SYNCQ_OK);
+    assert_int_equal(syncq_ctx_checkpoint_load_json(ctx, &st, &seq, &err),
+                     SYNCQ_OK);
+    assert_int_equal(seq, 3);
+    assert_int_equal(json_integer_value(json_object_get(st, "current")), 3);
+    assert_int_equal(json_integer_value(json_object_get(st, "total")), 10);
+    json_decref(st);
+    /* a throttled report (within 100 ms) is not checkpointed yet... */
+    assert_int_equal(syncq_ctx_progress(ctx, 4, 10, NULL, &err), SYNCQ_OK);
+    assert_int_equal(syncq_ctx_checkpoint_load_json(ctx, &st, &seq, &err),
+                     SYNCQ_OK);
+    assert_int_equal(seq, 3);
+    json_decref(st);
+    /* ...the final one always is */
+    assert_int_equal(syncq_ctx_progress(ctx, 10, 10, NULL, &err), SYNCQ_OK);
+    assert_int_equal(syncq_ctx_checkpoint_load_json(ctx, &st, &seq, &err),
+                     SYNCQ_OK);
+    assert_int_equal(seq, 10);
+    json_decref(st);
+    snprintf(buf, sizeof buf, "ok");
+    return syncq_ctx_succeed(ctx, json_string(buf));
+}
+
+static void
+checkpoint_auto_mode(void **state)
+{
+    static const syncq_task_def def = {"test.auto_ckpt", t_auto_ckpt, NULL,
+                                       -1, 0, 0, -1, NULL, "", ""};
+    syncq_registry *r = syncq_registry_default();
+    syncq_local_result res;
+
+    (void)state;
+    if (syncq_registry_find(r, def.name) == NULL) {
+        assert_int_equal(syncq_registry_add(r, &def, NULL), SYNCQ_OK);
+    }
+    assert_int_equal(syncq_task_run_local(r, def.name, NULL, NULL, NULL, cfg,
+                                          NULL, &res, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(res.ok, 1);
+    syncq_local_result_cleanup(&res);
+}
+
 static void
 context_api_in_a_local_run(void **state)
 {
@@ -491,6 +544,7 @@ main(void)
         cmocka_unit_test(steps_keep_a_local_checkpoint),
         cmocka_unit_test(stamp_and_alloc_report),
         cmocka_unit_test(context_api_in_a_local_run),
+        cmocka_unit_test(checkpoint_auto_mode),
         cmocka_unit_test(failures_follow_the_retry_policy),
         cmocka_unit_test(allocation_failures_in_a_local_run),
     };
