@@ -10,6 +10,8 @@
  */
 #include "../unit/test_db_cases.h"
 
+#include "tasks/batch_processing/bp.h"
+
 #include <stdlib.h>
 
 static char pg_url[1024];
@@ -179,6 +181,157 @@ pg_dead_server_is_a_clear_error(void **state)
     assert_non_null(strstr(err.msg, "****"));
 }
 
+/* ---- batch operations: same results on both backends ----------------- */
+
+struct stop_after {
+    int reports;
+};
+
+static int
+count_reports(void *ud, int64_t cur, int64_t total, const char *msg)
+{
+    (void)cur;
+    (void)total;
+    (void)msg;
+    ((struct stop_after *)ud)->reports++;
+    return 0;
+}
+
+static bool
+stop_first(void *ud)
+{
+    return ((struct stop_after *)ud)->reports >= 1;
+}
+
+static void
+strip_times(json_t *o)
+{
+    json_object_del(o, "elapsed_ms");
+    json_object_del(o, "path");
+}
+
+/* Import (stopped once, resumed), export with filters, update, delete:
+ * every result and the exported files as one text. */
+static char *
+batch_dump(struct sq_db *db, const char *tag)
+{
+    struct stop_after sa = {0};
+    struct sq_progress p = {count_reports, stop_first, &sa};
+    struct bp_import_opts o;
+    json_t *all = json_object();
+    json_t *res = NULL;
+    json_t *flt;
+    json_t *set;
+    syncq_error err;
+    char src[700];
+    char out[700];
+    int64_t cursor = 0;
+    FILE *f;
+    char *text;
+
+    snprintf(src, sizeof src, "%s/batch-src.jsonl", t_workdir());
+    f = fopen(src, "w");
+    assert_non_null(f);
+    for (int i = 1; i <= 300; i++) {
+        char *j;
+        if (i % 50 == 0) {
+            fputs("{\"offer_id\": \"bad\"}\n", f);
+            continue;
+        }
+        j = t_offer(8000 + i, 100 + i % 7, i % 2 ? "连衣裙 红" : "T恤 白",
+                    100 + i, 500 + i, i % 3);
+        fprintf(f, "%s\n", j);
+        sq_free(j);
+    }
+    fclose(f);
+    memset(&o, 0, sizeof o);
+    o.path = src;
+    o.format = "jsonl";
+    o.job_id = "pg-vs-sqlite";
+    o.batch_rows = 40;
+    assert_int_equal(bp_import(db, &o, &p, &res, &err), SYNCQ_OK);
+    assert_string_equal(json_string_value(json_object_get(res, "status")),
+                        "stopped");
+    json_decref(res);
+    assert_int_equal(bp_import(db, &o, NULL, &res, &err), SYNCQ_OK);
+    strip_times(res);
+    json_object_set_new(all, "import", res);
+    for (int k = 0; k < 2; k++) {
+        const char *fmt = k == 0 ? "jsonl" : "csv";
+        size_t n = 0;
+        char *body;
+        flt = json_loads("{\"subject_contains\": \"红\", "
+                         "\"price_min_fen\": {\"gte\": 150, \"lt\": 350}, "
+                         "\"synced_after\": \"2000-01-01\"}",
+                         0, NULL);
+        snprintf(out, sizeof out, "%s/%s-export.%s", t_workdir(), tag, fmt);
+        assert_int_equal(bp_export(db, out, fmt, flt, NULL, &res, &err),
+                         SYNCQ_OK);
+        assert_true(json_integer_value(json_object_get(res, "products")) > 10);
+        strip_times(res);
+        json_object_set_new(all, fmt, res);
+        json_decref(flt);
+        body = t_slurp(out, &n);
+        json_object_set_new(all, k == 0 ? "jsonl_file" : "csv_file",
+                            json_stringn(body, n));
+        sq_free(body);
+    }
+    flt = json_loads("{\"offer_id\": {\"gte\": 0}}", 0, NULL);
+    assert_int_equal(bp_update(db, flt, NULL, &cursor, NULL, &res, &err),
+                     SYNCQ_EINVAL);
+    json_decref(flt);
+    flt = json_loads("{\"category_id\": 1031910, \"subject_contains\": "
+                     "\"T恤\"}",
+                     0, NULL);
+    set = json_loads("{\"status\": \"expired\", \"moq\": 3, "
+                     "\"subject_tr\": null}",
+                     0, NULL);
+    cursor = 0;
+    assert_int_equal(bp_update(db, flt, set, &cursor, NULL, &res, &err),
+                     SYNCQ_OK);
+    strip_times(res);
+    json_object_set_new(all, "update", res);
+    json_decref(set);
+    cursor = 0;
+    assert_int_equal(bp_delete(db, flt, false, &cursor, NULL, &res, &err),
+                     SYNCQ_OK);
+    strip_times(res);
+    json_object_set_new(all, "delete", res);
+    json_decref(flt);
+    json_object_set_new(all, "left",
+                        json_integer(t_count(db, "SELECT COUNT(*) FROM "
+                                                 "product")));
+    text = json_dumps(all, JSON_SORT_KEYS | JSON_INDENT(1));
+    json_decref(all);
+    return text;
+}
+
+static void
+pg_batch_ops_match_sqlite(void **state)
+{
+    struct sq_db *pg = fresh_db();
+    struct sq_db *lite = NULL;
+    char path[700];
+    syncq_error err;
+    char *a;
+    char *b;
+
+    (void)state;
+    snprintf(path, sizeof path, "%s/batch/catalog.db", t_workdir());
+    assert_int_equal(sq_db_open(path, &lite, &err), SYNCQ_OK);
+    a = batch_dump(lite, "sqlite");
+    b = batch_dump(pg, "pg");
+    if (strcmp(a, b) != 0) {
+        fail_msg("batch results differ:\n--- sqlite\n%.3000s\n--- pg\n%.3000s",
+                 a, b);
+    }
+    assert_non_null(strstr(a, "\"rows_bad\": 6"));
+    sq_free(a);
+    sq_free(b);
+    sq_db_close(lite);
+    sq_db_close(pg);
+}
+
 int
 main(void)
 {
@@ -188,6 +341,7 @@ main(void)
         cmocka_unit_test(pg_concurrent_migrate_and_write),
         cmocka_unit_test(pg_survives_server_restart),
         cmocka_unit_test(pg_dead_server_is_a_clear_error),
+        cmocka_unit_test(pg_batch_ops_match_sqlite),
     };
 
     int rc = cmocka_run_group_tests(tests, start_pg, stop_pg);

@@ -126,6 +126,27 @@ t_offer(int64_t offer_id, int64_t seller, const char *subject, int64_t pmin,
     return s;
 }
 
+/* A whole file (binary-safe), owned (sq_free). */
+__attribute__((unused)) static char *
+t_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *b;
+    long n;
+
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b = sq_malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
 static void
 t_put(struct sq_db *db, const char *kind, const char *key, const char *outcome,
       const char *json)
