@@ -17,6 +17,7 @@
 #include "core/sq_id.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
+#include "core/sq_utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -377,15 +378,21 @@ static void
 set_failure(struct syncq_ctx *ctx, int cls, int64_t retry_after_ms,
             const char *fmt, va_list ap)
 {
+    char raw[sizeof ctx->error_msg];
     char *p;
 
     if (cls <= SYNCQ_ERR_NONE || cls >= SYNCQ_ERR__COUNT) {
         cls = SYNCQ_ERR_INTERNAL;
     }
-    vsnprintf(ctx->error_msg, sizeof ctx->error_msg, fmt != NULL ? fmt : "",
-              ap);
+    if (vsnprintf(raw, sizeof raw, fmt != NULL ? fmt : "", ap) < 0) {
+        raw[0] = '\0';
+    }
+    /* Messages are display text stored in JSON (the errors history is
+     * built by Lua's cjson): raw bytes become U+FFFD (C32, C37), lines
+     * become one. */
+    sq_utf8_sanitize(raw, strlen(raw), ctx->error_msg, sizeof ctx->error_msg);
     for (p = ctx->error_msg; *p != '\0'; p++) {
-        if (*p == '\n' || *p == '\r') {
+        if (*p == '\n' || *p == '\r' || *p == '\t') {
             *p = ' ';
         }
     }
@@ -536,7 +543,8 @@ syncq_task_run_local(syncq_registry *r, const char *name, json_t *args,
         sq_free(s);
         if (!dumped) {
             syncq_ctx_fail(&ctx, SYNCQ_ERR_INTERNAL,
-                           "result cannot be serialised");
+                           "result cannot be serialised (a string that is "
+                           "not UTF-8, or out of memory)");
         } else if (max_payload > 0 && (int64_t)n > max_payload) {
             syncq_ctx_fail(&ctx, SYNCQ_ERR_INTERNAL,
                            "result too large: %zu bytes, limit %lld "

@@ -86,7 +86,8 @@ sq_outcome_from_ctx(struct syncq_ctx *ctx, int64_t max_payload,
         size_t n;
         if (s == NULL) {
             syncq_ctx_fail(ctx, SYNCQ_ERR_INTERNAL,
-                           "result cannot be serialised (out of memory)");
+                           "result cannot be serialised (a string that is "
+                           "not UTF-8, or out of memory)");
         } else if (max_payload > 0 && (n = strlen(s)) > (size_t)max_payload) {
             sq_free(s);
             syncq_ctx_fail(ctx, SYNCQ_ERR_INTERNAL,

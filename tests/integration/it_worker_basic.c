@@ -4,7 +4,8 @@
  * built-in tasks end to end (results, failures by class, not_registered,
  * progress, sub-tasks with parent/root ids), byte-exact non-ASCII and
  * binary payloads (C37), retry policies by error class, poison queue
- * entries (C36) and adopted foreign envelopes, the example plugin, the
+ * entries (C36) and adopted foreign envelopes, an error that cannot be
+ * serialised (C32), the example plugin, the
  * heartbeat info and liveness file, SIGHUP log reopening, and bad command
  * lines. TEST_TIMEOUT: 240
  */
@@ -194,6 +195,55 @@ retry_policy_by_error_class(void **state)
     assert_int_equal(wk_int(t, "retries"), 1);
     assert_true(wk_now_ms() - t0 >= 600);
     json_decref(t);
+    assert_int_equal(wk_stop(pid, 10000), 0);
+}
+
+/* C32: an error whose payload cannot be serialised retries twice, then
+ * fails; the worker stays up and other tasks keep running. */
+static void
+c32_unserialisable_error(void **state)
+{
+    char bad[SYNCQ_ID_SIZE], ok[SYNCQ_ID_SIZE];
+    syncq_task_options o;
+    int pid, kids[4], before[4];
+    json_t *t, *errs;
+
+    (void)state;
+    pid = wk_start("it-c32", "-c 2");
+    wk_wait_ready("it-c32");
+    wk_children(pid, before, 4);
+    syncq_task_options_init(&o);
+    o.max_retries = 2;
+    o.retry_policy_json = "{\"network\":{\"base_ms\":50,\"jitter\":false,"
+                          "\"dead_letter\":false}}";
+    wk_create(cl, "syncq.fail", "{\"class\":\"network\",\"garbage\":true}",
+              &o, bad);
+    wk_create(cl, "syncq.echo", "{\"still\":\"running\"}", NULL, ok);
+    t = wk_wait(cl, bad, 15000);
+    assert_string_equal(wk_state(t), "FAILURE");
+    assert_int_equal(wk_int(t, "retries"), 2);
+    assert_int_equal(wk_int(t, "attempt"), 3);
+    errs = json_object_get(t, "errors");
+    assert_int_equal(json_array_size(errs), 3);
+    /* stored as class + message text, made one line and displayable */
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(t, "error"), "class")),
+                        "network");
+    assert_non_null(strstr(json_string_value(json_object_get(
+                               json_object_get(t, "error"), "message")),
+                           "bad bytes"));
+    assert_null(strchr(json_string_value(json_object_get(
+                           json_object_get(t, "error"), "message")),
+                       '\n'));
+    json_decref(t);
+    t = wk_wait(cl, ok, 10000);
+    assert_string_equal(wk_state(t), "SUCCESS");
+    json_decref(t);
+    /* same supervisor, same children: nothing crashed */
+    assert_true(wk_alive(pid));
+    assert_int_equal(wk_children(pid, kids, 4), 2);
+    assert_true((kids[0] == before[0] && kids[1] == before[1]) ||
+                (kids[0] == before[1] && kids[1] == before[0]));
     assert_int_equal(wk_stop(pid, 10000), 0);
 }
 
@@ -498,6 +548,8 @@ main(void)
         cmocka_unit_test_setup_teardown(builtin_tasks_end_to_end, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(retry_policy_by_error_class, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(c32_unserialisable_error, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
             poison_entries_go_to_the_dead_letter_queue, setup, teardown),

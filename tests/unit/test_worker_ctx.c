@@ -382,6 +382,48 @@ t_auto_ckpt(syncq_ctx *ctx)
     return syncq_ctx_succeed(ctx, json_string(buf));
 }
 
+static int
+t_bad_result(syncq_ctx *ctx)
+{
+    return syncq_ctx_succeed(ctx, json_pack("{s:o}", "title",
+                                            json_stringn_nocheck("\xff", 1)));
+}
+
+static void
+unserialisable_result_fails_internal(void **state)
+{
+    static const syncq_task_def def = {"test.bad_result", t_bad_result, NULL,
+                                       -1, 0, 0, -1, NULL, "", ""};
+    syncq_registry *r = syncq_registry_default();
+    syncq_local_result res;
+    struct syncq_ctx ctx;
+    struct sq_outcome o;
+    json_t *a = json_array(), *k = json_object();
+
+    (void)state;
+    if (syncq_registry_find(r, def.name) == NULL) {
+        assert_int_equal(syncq_registry_add(r, &def, NULL), SYNCQ_OK);
+    }
+    assert_int_equal(syncq_task_run_local(r, def.name, NULL, NULL, NULL, cfg,
+                                          NULL, &res, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(res.ok, 0);
+    assert_int_equal(res.error_class, SYNCQ_ERR_INTERNAL);
+    assert_non_null(strstr(res.error_msg, "cannot be serialised"));
+    syncq_local_result_cleanup(&res);
+    /* the worker child's path (sq_outcome_from_ctx) says the same */
+    sq_ctx_init(&ctx, &def, "id", def.name, a, k, cfg);
+    sq_ctx_run(&ctx);
+    assert_int_equal(sq_outcome_from_ctx(&ctx, 1 << 20, &o, NULL), SYNCQ_OK);
+    assert_int_equal(o.kind, SQ_OUT_FAIL);
+    assert_string_equal(o.err_class, "internal");
+    assert_non_null(strstr(o.err_msg, "cannot be serialised"));
+    sq_outcome_cleanup(&o);
+    sq_ctx_cleanup(&ctx);
+    json_decref(a);
+    json_decref(k);
+}
+
 static void
 checkpoint_auto_mode(void **state)
 {
@@ -545,6 +587,7 @@ main(void)
         cmocka_unit_test(stamp_and_alloc_report),
         cmocka_unit_test(context_api_in_a_local_run),
         cmocka_unit_test(checkpoint_auto_mode),
+        cmocka_unit_test(unserialisable_result_fails_internal),
         cmocka_unit_test(failures_follow_the_retry_policy),
         cmocka_unit_test(allocation_failures_in_a_local_run),
     };

@@ -208,6 +208,14 @@ task_fail(syncq_ctx *ctx)
         return syncq_ctx_fail(ctx, SYNCQ_ERR_VALIDATION,
                               "unknown error class '%.64s'", cls_name);
     }
+    if (kw_bool(ctx, "garbage", false)) {
+        /* C32: an error whose payload cannot be serialised (a string that
+         * is not UTF-8) and whose message holds raw bytes and a newline.
+         * The worker must store what it can and carry on. */
+        syncq_ctx_set_error_detail(ctx, json_stringn_nocheck("\xff\xfe", 2));
+        return syncq_ctx_retry_after(ctx, cls, (int64_t)after,
+                                     "bad bytes \xff\xfe\nsecond line");
+    }
     if (detail != NULL) {
         syncq_ctx_set_error_detail(ctx, json_incref(detail));
     }
@@ -395,7 +403,8 @@ static const syncq_task_def builtin_defs[] = {
      "seconds=1, tick_ms=100, mark=None, beat=None, ignore_stop=false",
      "Sleep, reporting progress; stops early when asked (fails timeout)"},
     {"syncq.fail", task_fail, NULL, -1, 0, 0, -1, NULL,
-     "class='internal', message=..., retry_after_ms=0, detail=None",
+     "class='internal', message=..., retry_after_ms=0, detail=None, "
+     "garbage=false",
      "Fail with the given error class (exercises retry policies)"},
     {"syncq.crash", task_crash, NULL, -1, 0, 0, -1, NULL, "how='segv'",
      "Kill the worker child (segv, abort or kill); tests only"},
