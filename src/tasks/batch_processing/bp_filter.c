@@ -293,16 +293,18 @@ bp_filter_sql(const struct sq_db *db, const char *before,
     struct sq_buf b;
     const char *p = f->where;
     const char *m;
+    int bad = 0;
 
     sq_buf_init(&b, 0);
-    sq_buf_adds(&b, before);
+    bad |= sq_buf_adds(&b, before);
     while ((m = strstr(p, mark)) != NULL) {
-        sq_buf_add(&b, p, (size_t)(m - p));
-        sq_buf_adds(&b, contains);
+        bad |= sq_buf_add(&b, p, (size_t)(m - p));
+        bad |= sq_buf_adds(&b, contains);
         p = m + sizeof mark - 1;
     }
-    sq_buf_adds(&b, p);
-    if (sq_buf_adds(&b, after) != 0) {
+    bad |= sq_buf_adds(&b, p);
+    bad |= sq_buf_adds(&b, after);
+    if (bad != 0) {
         sq_buf_cleanup(&b);
         return NULL;
     }

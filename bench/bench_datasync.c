@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * bench_datasync.c: how fast the data_sync operations are on a SQLite
+ * catalog (or PostgreSQL with --url). Stages N crawled offers (3 SKUs,
+ * 2 tiers, 4 images, a supplier each) in raw_payload, then times:
+ * sync_products (first run: all inserted), an incremental run with
+ * nothing new, a re-crawl of identical content (all unchanged),
+ * validate_data and cleanup_duplicates. Each figure is the median of
+ * RUNS runs on a fresh database.
+ *
+ *   build-data-rel/bench_datasync [N=2000] [RUNS=5] [--url URL]
+ *
+ * Prints one line per operation: name, median ms, records per second.
+ */
+#include "core/sq_alloc.h"
+#include "core/sq_time.h"
+#include "tasks/data_sync/ds_sync.h"
+#include "tasks/data_sync/sq_db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define OPS 5
+
+static const char *const op_names[OPS] = {
+    "sync_products (insert)", "sync_products (nothing new)",
+    "sync_products (re-crawl, unchanged)", "validate_data",
+    "cleanup_duplicates"};
+
+static void
+stage(struct sq_db *db, int n)
+{
+    syncq_error err;
+
+    for (int i = 0; i < n; i++) {
+        int64_t id = 900000000000LL + i;
+        json_t *skus = json_array();
+        json_t *imgs = json_array();
+        json_t *o;
+        char *text;
+        char key[32];
+        for (int k = 0; k < 3; k++) {
+            char spec[32];
+            snprintf(spec, sizeof spec, "色%d>M", k);
+            json_array_append_new(
+                skus, json_pack("{s:I, s:s, s:I, s:I}", "sku_id",
+                                (json_int_t)(id * 10 + k), "spec_text", spec,
+                                "price_fen", (json_int_t)(100 + k), "stock",
+                                (json_int_t)(k * 10)));
+        }
+        for (int k = 0; k < 4; k++) {
+            char url[128];
+            snprintf(url, sizeof url,
+                     "https://cbu01.alicdn.com/img/ibank/O1CN01%lld_%d.jpg",
+                     (long long)id, k);
+            json_array_append_new(imgs, json_pack("{s:s, s:s}", "url", url,
+                                                  "role", k ? "main" : "desc"));
+        }
+        o = json_pack(
+            "{s:I, s:s, s:I, s:s, s:s, s:I, s:I, "
+            "s:{s:I, s:s}, s:[{s:I, s:s, s:s}], "
+            "s:[{s:I, s:s, s:[{s:s}, {s:s}, {s:s}]}], s:o, "
+            "s:[{s:I, s:I}, {s:I, s:I}], s:o}",
+            "offer_id", (json_int_t)id, "source", "api", "category_id",
+            (json_int_t)(1031910 + i % 20), "subject", "女装连衣裙 2024新款",
+            "status", "published", "price_min_fen", (json_int_t)(100 + i % 97),
+            "price_max_fen", (json_int_t)(300 + i % 97), "supplier",
+            "seller_user_id", (json_int_t)(2200000000LL + i % 500),
+            "company_name", "义乌市服饰有限公司", "attributes", "attr_id",
+            (json_int_t)100, "name", "材质", "value", "棉", "sku_props", "fid",
+            (json_int_t)3216, "name", "颜色", "values", "value", "色0", "value",
+            "色1", "value", "色2", "skus", skus, "price_ranges", "start_qty",
+            (json_int_t)2, "price_fen", (json_int_t)300, "start_qty",
+            (json_int_t)100, "price_fen", (json_int_t)250, "images", imgs);
+        text = json_dumps(o, JSON_COMPACT);
+        snprintf(key, sizeof key, "%lld", (long long)id);
+        if (sq_db_raw_put(db, "api_detail", key, 200, "ok", text, strlen(text),
+                          text, &err) != SYNCQ_OK) {
+            fprintf(stderr, "stage: %s\n", err.msg);
+            exit(1);
+        }
+        sq_free(text);
+        json_decref(o);
+    }
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a;
+    int64_t y = *(const int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int
+main(int argc, char **argv)
+{
+    int n = 2000;
+    int runs = 5;
+    const char *url = NULL;
+    int64_t times[OPS][32];
+    char dir[] = "/tmp/syncq-bench-ds.XXXXXX";
+    int pos = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
+            url = argv[++i];
+        } else if (pos++ == 0) {
+            n = (int)strtol(argv[i], NULL, 10);
+        } else {
+            runs = (int)strtol(argv[i], NULL, 10);
+        }
+    }
+    if (n < 1 || runs < 1 || runs > 32 || mkdtemp(dir) == NULL) {
+        fprintf(stderr, "usage: bench_datasync [N] [RUNS<=32] [--url URL]\n");
+        return 2;
+    }
+    for (int r = 0; r < runs; r++) {
+        char path[256];
+        struct sq_db *db = NULL;
+        struct sq_sync_opts so;
+        struct sq_validate_opts vo = {false, NULL, 10, NULL};
+        json_t *res = NULL;
+        syncq_error err;
+        int64_t t0;
+
+        snprintf(path, sizeof path, "%s/run%d.db", dir, r);
+        if (sq_db_open(url != NULL ? url : path, &db, &err) != SYNCQ_OK) {
+            fprintf(stderr, "open: %s\n", err.msg);
+            return 1;
+        }
+        if (url != NULL) {
+            sq_db_exec(db,
+                       "DROP SCHEMA public CASCADE; CREATE SCHEMA "
+                       "public",
+                       NULL);
+            sq_db_close(db);
+            sq_db_open(url, &db, &err);
+        }
+        stage(db, n);
+        sq_sync_opts_init(&so);
+        t0 = sq_mono_us();
+        sq_ds_sync_products(db, &so, NULL, &res, &err);
+        times[0][r] = sq_mono_us() - t0;
+        if (json_integer_value(json_object_get(res, "inserted")) != n) {
+            fprintf(stderr, "unexpected: %s\n", json_dumps(res, 0));
+            return 1;
+        }
+        json_decref(res);
+        t0 = sq_mono_us();
+        sq_ds_sync_products(db, &so, NULL, &res, &err);
+        times[1][r] = sq_mono_us() - t0;
+        json_decref(res);
+        stage(db, n); /* new fetch, same content */
+        t0 = sq_mono_us();
+        sq_ds_sync_products(db, &so, NULL, &res, &err);
+        times[2][r] = sq_mono_us() - t0;
+        if (json_integer_value(json_object_get(res, "unchanged")) != n) {
+            fprintf(stderr, "unexpected: %s\n", json_dumps(res, 0));
+            return 1;
+        }
+        json_decref(res);
+        t0 = sq_mono_us();
+        sq_ds_validate(db, &vo, NULL, &res, &err);
+        times[3][r] = sq_mono_us() - t0;
+        json_decref(res);
+        t0 = sq_mono_us();
+        sq_ds_cleanup_duplicates(db, false, NULL, &res, &err);
+        times[4][r] = sq_mono_us() - t0;
+        json_decref(res);
+        sq_db_close(db);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/run%d.db-wal", dir, r);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/run%d.db-shm", dir, r);
+        unlink(path);
+    }
+    rmdir(dir);
+    printf("%d offers, median of %d runs, %s\n", n, runs,
+           url != NULL ? "postgresql" : "sqlite");
+    for (int k = 0; k < OPS; k++) {
+        int64_t med;
+        qsort(times[k], (size_t)runs, sizeof times[k][0], cmp_i64);
+        med = times[k][runs / 2];
+        printf("%-38s %9.1f ms %10.0f offers/s\n", op_names[k],
+               (double)med / 1000.0,
+               med > 0 ? (double)n * 1e6 / (double)med : 0.0);
+    }
+    return 0;
+}
