@@ -10,6 +10,8 @@
  */
 #include "it_beat_util.h"
 
+#include "core/sq_time.h"
+
 #include <fcntl.h>
 #include <syncq/schedule.h>
 
@@ -506,10 +508,39 @@ static_schedule_file(void **state)
     assert_int_equal(sqt_cmd_int("EXISTS {syncq}:sched:x"), 0);
 }
 
+/* C16 through the API: refused at once, with the reason, nothing kept. */
+static void
+c16_api_refuses_dates_that_never_occur(void **state)
+{
+    static const char *const never[] = {"0 12 31 4 *", "0 0 30 2 *",
+                                        "0 0 31 2 *"};
+
+    (void)state;
+    sqt_flush();
+    for (int i = 0; i < 3; i++) {
+        syncq_schedule_config c;
+        syncq_error err;
+        int64_t t0 = sq_mono_us();
+        syncq_schedule_config_init(&c);
+        c.name = "never";
+        c.task = "data_sync.sync_products";
+        c.type = SYNCQ_SCHEDULE_CRON;
+        c.cron = never[i];
+        assert_int_equal(syncq_schedule_add(cl, &c, 0, &err), SYNCQ_EINVAL);
+        assert_true(sq_mono_us() - t0 < 100000);
+        assert_non_null(strstr(err.msg, "expression never fires"));
+        assert_int_equal(syncq_cron_check(never[i], "UTC", &err),
+                         SYNCQ_EINVAL);
+    }
+    assert_int_equal(sqt_cmd_int("EXISTS {syncq}:sched:never"), 0);
+    assert_int_equal(sqt_cmd_int("ZCARD {syncq}:schedules"), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(c16_api_refuses_dates_that_never_occur),
         cmocka_unit_test(ticks_fire_on_time_and_changes_apply_at_once),
         cmocka_unit_test(pause_and_resume_never_catch_up),
         cmocka_unit_test(c19_missed_runs_after_downtime),
