@@ -3,6 +3,7 @@
  * it_worker_sched.c: which task runs when.
  *   priorities: with one child, 100 LOW then 100 URGENT queued before the
  *       worker starts: every URGENT task starts before the first LOW one
+ *   -Q order of preference wins over priorities in later queues
  *   C22 out-of-range priorities are refused; a priority-10 task queued
  *       behind 100 priority-0 tasks is the 2nd to start; FIFO otherwise
  *   C24 a busy worker holds one task (prefetch 1); a second worker runs
@@ -122,6 +123,53 @@ urgent_before_low_with_one_child(void **state)
         /* first the 100 URGENT, in creation order (FIFO) */
         assert_string_equal(order[i], urgent[i]);
         assert_string_equal(order[100 + i], low[i]);
+    }
+    assert_int_equal(wk_stop(pid, 10000), 0);
+}
+
+/* -Q is an order of preference: the first queue's tasks go first, even
+ * at priority 0 against priority 10 in the next queue. */
+static void
+queue_order_of_preference(void **state)
+{
+    char first[20][SYNCQ_ID_SIZE], second[20][SYNCQ_ID_SIZE];
+    char order[40][SYNCQ_ID_SIZE];
+    syncq_task_spec specs[20];
+    syncq_task_options o1, o2;
+    syncq_error err;
+    int pid, n;
+
+    (void)state;
+    syncq_task_options_init(&o1);
+    o1.queue = "bulk";
+    o1.priority = 10;
+    syncq_task_options_init(&o2);
+    o2.queue = "interactive";
+    o2.priority = 0;
+    for (int i = 0; i < 20; i++) {
+        specs[i].name = "syncq.sleep";
+        specs[i].args_json = NULL;
+        specs[i].kwargs_json = "{\"seconds\":0,\"mark\":\"it:qo\"}";
+        specs[i].opts = &o1;
+    }
+    assert_int_equal(syncq_task_create_many(cl, specs, 20, second, NULL,
+                                            &err),
+                     SYNCQ_OK);
+    for (int i = 0; i < 20; i++) {
+        specs[i].opts = &o2;
+    }
+    assert_int_equal(syncq_task_create_many(cl, specs, 20, first, NULL,
+                                            &err),
+                     SYNCQ_OK);
+    pid = wk_start("it-qorder", "-c 1 -Q interactive,bulk");
+    for (int i = 0; i < 20; i++) {
+        json_decref(wk_wait(cl, second[i], 20000));
+    }
+    n = marks("it:qo", order, NULL, 40);
+    assert_int_equal(n, 40);
+    for (int i = 0; i < 20; i++) {
+        assert_string_equal(order[i], first[i]);
+        assert_string_equal(order[20 + i], second[i]);
     }
     assert_int_equal(wk_stop(pid, 10000), 0);
 }
@@ -346,6 +394,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(urgent_before_low_with_one_child,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(queue_order_of_preference, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(c22_priority_ten_jumps_the_queue,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(c24_busy_worker_holds_nothing_hostage,
