@@ -195,6 +195,44 @@ db_counts(const char *url, struct demo_counts *dc)
     sq_db_close(db);
 }
 
+/* Print the images that could not be stored (the fixture breaks a few
+ * on purpose: truncated or not images), with their reason. */
+static void
+list_broken_images(const char *url, int max)
+{
+    struct sq_db *db = NULL;
+    struct sq_db_stmt *st = NULL;
+    int shown = 0;
+
+    if (sq_db_open(url, &db, NULL) != SYNCQ_OK) {
+        return;
+    }
+    if (sq_db_prepare(db,
+                      "SELECT url, error_class, error FROM image WHERE "
+                      "sha256 IS NULL ORDER BY image_id",
+                      &st, NULL) == SYNCQ_OK) {
+        while (sq_db_step(st, NULL) == 1) {
+            const char *u = sq_db_col_text(st, 0);
+            const char *cls = sq_db_col_text(st, 1);
+            const char *msg = sq_db_col_text(st, 2);
+            if (shown == 0) {
+                printf("  broken images (deliberate faults of the fixture "
+                       "server, kept with their reason):\n");
+            }
+            if (shown < max) {
+                printf("    %s  %s: %.120s\n", u ? u : "?", cls ? cls : "?",
+                       msg ? msg : "");
+            }
+            shown++;
+        }
+        if (shown > max) {
+            printf("    ... and %d more\n", shown - max);
+        }
+        sq_db_reset(st);
+    }
+    sq_db_close(db);
+}
+
 /* Dead letters that are deliberately broken images of the fixture are
  * expected; anything else is a failure of the demo. */
 static bool
@@ -507,6 +545,7 @@ cli_demo(struct cli *cli)
         int prc = cli_pipeline_run(c, &po, &res, &err);
         db_counts(dburl, &after);
         print_demo_summary(&res, &after, incremental, products);
+        list_broken_images(dburl, 20);
         if (prc != SYNCQ_OK) {
             cli_fail(cli, "%s", err.msg);
         } else if (json_array_size(res.failed) > 0) {
