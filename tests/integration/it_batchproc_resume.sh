@@ -107,4 +107,7 @@ if SYNCQ_DATABASE_URL="$W/x.db" "$SYNCQ_BIN" task run batch_processing.batch_del
   fail "delete-all without all:true accepted"
 fi
 grep -q "validation" "$W/err.txt" || fail "delete-all: $(cat "$W/err.txt")"
+if grep -l -E "AddressSanitizer|LeakSanitizer|runtime error:" "$W"/*.err >/dev/null 2>&1; then
+  fail "sanitizer report: $(grep -l -E "Sanitizer|runtime error:" "$W"/*.err)"
+fi
 echo "ok"

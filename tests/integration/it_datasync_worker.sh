@@ -139,5 +139,10 @@ check "bad argument class" validation "$(jget "$info" 'd["error"]["class"]')"
 
 kill -TERM -- "-$w2" 2>/dev/null
 for _ in $(seq 100); do kill -0 "$w2" 2>/dev/null || break; sleep 0.1; done
+# In the sanitizer build a report in a worker child would not fail a task:
+# look for one in the workers' output.
+reports=$(grep -l -E "AddressSanitizer|LeakSanitizer|runtime error:" \
+  "$D"/data-*.log "$D"/data-*.err 2>/dev/null | wc -l)
+check "no sanitizer reports from the workers" 0 "$reports"
 [ "$fails" -eq 0 ] && echo "all ok" || echo "$fails failures"
 exit $((fails > 0))
