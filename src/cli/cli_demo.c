@@ -313,15 +313,30 @@ print_demo_summary(const struct cli_pipeline_result *res,
                            : "");
     }
     if (vd != NULL) {
-        char *t = json_dumps(json_object_get(vd, "counts") ? json_object_get(vd, "counts") : vd,
-                             JSON_COMPACT);
-        printf("  %-14s %.200s\n", "validate_data", t ? t : "");
-        syncq_free(t);
+        json_t *ck = json_object_get(vd, "checked");
+        printf("  %-14s %s: %lld errors, %lld warnings (checked %lld "
+               "products, %lld SKUs, %lld images, %lld suppliers)\n",
+               "validate_data",
+               json_is_true(json_object_get(vd, "ok")) ? "clean" : "PROBLEMS",
+               (long long)json_integer_value(json_object_get(vd, "errors")),
+               (long long)json_integer_value(json_object_get(vd, "warnings")),
+               (long long)json_integer_value(json_object_get(ck, "products")),
+               (long long)json_integer_value(json_object_get(ck, "skus")),
+               (long long)json_integer_value(json_object_get(ck, "images")),
+               (long long)json_integer_value(json_object_get(ck, "suppliers")));
     }
     if (cd != NULL) {
-        char *t = json_dumps(cd, JSON_COMPACT);
-        printf("  %-14s %.200s\n", "cleanup", t ? t : "");
-        syncq_free(t);
+        printf("  %-14s %lld suppliers merged, %lld offers and %lld images "
+               "marked duplicate, %lld offers seen twice\n",
+               "cleanup",
+               (long long)json_integer_value(json_object_get(
+                   json_object_get(cd, "suppliers"), "merged")),
+               (long long)json_integer_value(json_object_get(
+                   json_object_get(cd, "products"), "marked_duplicate")),
+               (long long)json_integer_value(json_object_get(
+                   json_object_get(cd, "images"), "marked_duplicate")),
+               (long long)json_integer_value(
+                   json_object_get(cd, "offers_seen_twice")));
     }
     json_array_foreach(res->dead, i, d) {
         printf("  dead: %s %s %s\n", json_string_value(json_object_get(d, "id")),
