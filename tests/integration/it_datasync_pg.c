@@ -144,6 +144,16 @@ pg_concurrent_migrate_and_write(void **state)
 }
 
 static void
+pg_killed_sync_resumes(void **state)
+{
+    struct sq_db *db = fresh_db();
+
+    (void)state;
+    sq_db_close(db);
+    t_killed_sync(pg_url, 2000);
+}
+
+static void
 pg_survives_server_restart(void **state)
 {
     struct sq_db *db = fresh_db();
@@ -339,6 +349,7 @@ main(void)
         DB_CASES,
         cmocka_unit_test(pg_matches_sqlite),
         cmocka_unit_test(pg_concurrent_migrate_and_write),
+        cmocka_unit_test(pg_killed_sync_resumes),
         cmocka_unit_test(pg_survives_server_restart),
         cmocka_unit_test(pg_dead_server_is_a_clear_error),
         cmocka_unit_test(pg_batch_ops_match_sqlite),

@@ -813,6 +813,7 @@ case_cleanup_duplicates(void **state)
 
 /* ---- several processes at once (URL-based: each child connects) -------- */
 
+#include <signal.h>
 #include <sys/wait.h>
 
 /* `nproc` children each open `url` (creating/migrating it if needed) and
@@ -861,6 +862,71 @@ t_concurrent_writers(const char *url, int nproc, int ntx)
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_payload"),
                      nproc * ntx);
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM schema_version"), 1);
+    sq_db_close(db);
+}
+
+/* A sync_products killed with SIGKILL in the middle: every committed
+ * product is whole (its SKUs, tiers and images with it), and the next run
+ * stores exactly the rest. `url` names an empty database. */
+static void
+t_killed_sync(const char *url, int n)
+{
+    struct sq_db *db = NULL;
+    json_t *res;
+    syncq_error err;
+    pid_t pid;
+    int st = 0;
+    int64_t before;
+
+    assert_int_equal(sq_db_open(url, &db, &err), SYNCQ_OK);
+    for (int i = 0; i < n; i++) {
+        t_put_offer(db, "api_detail", 70000 + i, 300 + i % 9, "杀掉的同步",
+                    100 + i, 900, 3);
+    }
+    sq_db_close(db);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct sq_db *cdb = NULL;
+        struct sq_sync_opts o;
+        json_t *r = NULL;
+        if (sq_db_open(url, &cdb, &err) != SYNCQ_OK) {
+            _exit(2);
+        }
+        sq_sync_opts_init(&o);
+        o.batch_size = 20;
+        sq_ds_sync_products(cdb, &o, NULL, &r, &err);
+        _exit(0);
+    }
+    assert_int_equal(sq_db_open(url, &db, &err), SYNCQ_OK);
+    for (int i = 0; i < 2000; i++) {
+        if (t_count(db, "SELECT COUNT(*) FROM product") >= n / 4) {
+            break;
+        }
+        usleep(5000);
+    }
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    before = t_count(db, "SELECT COUNT(*) FROM product");
+    if (!WIFSIGNALED(st) || before >= n) {
+        fail_msg("the sync was not killed mid-way (%lld of %d stored)",
+                 (long long)before, n);
+    }
+    /* Whole products only: 3 SKUs, 2 tiers, 3 image links each. */
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM sku"), 3 * before);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM price_tier"),
+                     2 * before);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product_image"),
+                     3 * before);
+    res = t_sync(db, false);
+    assert_int_equal(t_int(res, "inserted"), n - before);
+    assert_int_equal(t_int(res, "updated") + t_int(res, "unchanged"), 0);
+    json_decref(res);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product"), n);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM sku"), 3 * n);
+    res = t_sync(db, false);
+    assert_int_equal(t_int(res, "records"), 0);
+    json_decref(res);
     sq_db_close(db);
 }
 

@@ -40,6 +40,16 @@ sqlite_concurrent_writers(void **state)
 }
 
 static void
+sqlite_killed_sync_resumes(void **state)
+{
+    char path[512];
+
+    (void)state;
+    snprintf(path, sizeof path, "%s/killed/catalog.db", t_workdir());
+    t_killed_sync(path, 3000);
+}
+
+static void
 sqlite_open_errors(void **state)
 {
     struct sq_db *db = NULL;
@@ -141,6 +151,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         DB_CASES,
         cmocka_unit_test(sqlite_concurrent_writers),
+        cmocka_unit_test(sqlite_killed_sync_resumes),
         cmocka_unit_test(sqlite_open_errors),
         cmocka_unit_test(sqlite_shared_reopens_after_fork),
         cmocka_unit_test(sqlite_scenario_is_deterministic),
