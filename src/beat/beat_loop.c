@@ -552,6 +552,7 @@ turn(struct beat *b)
     bool was = b->leader;
     int rc;
 
+    memset(&pr, 0, sizeof pr);
     rc = poll_once(b, renew ? "renew" : "check", renew, &pr, &r, &err);
     if (rc != SYNCQ_OK) {
         if (b->leader && mono - b->last_renew_mono >= b->lock_ttl_ms) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * cli_batch.c: `syncq batch create|info|list`. Items come from a file (a
- * JSON array, or one item per line); chunks go out all at once, or in
+ * JSON array, or one item per line) and are parsed once; the chunks are
+ * stored in Redis and sent all at once (1,000 per atomic call), or in
  * waves under --max-in-flight / --rate (then `--wait` also keeps
  * dispatching from here, so waves go on with no beat running).
  */
@@ -228,7 +229,7 @@ cli_batch_create(struct cli *cli)
     char id[SYNCQ_ID_SIZE];
     char *text = NULL, *kw = NULL;
     size_t len = 0;
-    long batch_size = 100, v;
+    long batch_size = 100, v = 0;
     bool wait = false;
     json_t *items = NULL;
     syncq_client *c;
@@ -356,22 +357,16 @@ cli_batch_create(struct cli *cli)
         free(kw);
         return CLI_FAIL;
     }
-    if (wo.max_in_flight == 0 && wo.rate_count == 0 && !wo.fail_fast) {
-        /* No waves: the engine's one-pass batch (chunks sent 1,000 per
-         * atomic call). */
-        char *s = json_dumps(items, JSON_COMPACT | JSON_ENCODE_ANY);
-        rc = s == NULL ? SYNCQ_ENOMEM
-                       : syncq_batch_create(c, cli->argv[optind], s,
-                                            (size_t)batch_size, &bo, id,
-                                            NULL, &err);
-        if (s == NULL) {
-            snprintf(err.msg, sizeof err.msg, "out of memory");
-            err.code = SYNCQ_ENOMEM;
+    rc = sq_batch_submit_items(c, cli->argv[optind], items,
+                               (size_t)batch_size, &bo, &wo, id, &err);
+    if (rc == SYNCQ_OK && wo.max_in_flight == 0 && wo.rate_count == 0) {
+        /* No limits: send every chunk now, 1,000 per atomic call (chunks
+         * not sent yet are safe in Redis: if this process dies, the beat
+         * sends them). */
+        int64_t sent = 1, next = 0;
+        while (rc == SYNCQ_OK && sent > 0 && next >= 0) {
+            rc = syncq_batch_dispatch(c, id, &sent, &next, &err);
         }
-        syncq_free(s);
-    } else {
-        rc = sq_batch_submit_items(c, cli->argv[optind], items,
-                                   (size_t)batch_size, &bo, &wo, id, &err);
     }
     free(kw);
     if (rc != SYNCQ_OK) {
