@@ -498,6 +498,65 @@ sq_plan_cleanup(struct sq_plan *p)
     memset(p, 0, sizeof *p);
 }
 
+/* The late ticks [next, cut) of a cron or bounded schedule: counts them
+ * in *total (up to LATE_COUNT_MAX) and pushes the latest `keep` in order.
+ * One forward walk keeps them in a ring; past the count limit, the latest
+ * are found walking back from the cut instead. Returns -1 on OOM. */
+static int
+late_ticks(const struct sq_schedule *s, int64_t cut, int64_t keep,
+           struct sq_plan *p, size_t *cap, int64_t *total)
+{
+    int64_t *ring = NULL;
+    int64_t x = s->next_ms, n = 0, t;
+    bool more;
+
+    if (keep > 0) {
+        ring = sq_malloc((size_t)keep * sizeof *ring);
+        if (ring == NULL) {
+            return -1;
+        }
+    }
+    while (x < cut && n < LATE_COUNT_MAX) {
+        if (ring != NULL) {
+            ring[n % keep] = x;
+        }
+        n++;
+        if (sq_schedule_next_after(s, x, &x) != SYNCQ_OK) {
+            x = INT64_MAX;
+        }
+    }
+    more = x < cut;
+    *total = n;
+    p->skipped_more = more;
+    if (!more) {
+        int64_t got = keep < n ? keep : n;
+        for (int64_t i = n - got; i < n; i++) {
+            if (push_fire(p, cap, ring[i % keep]) != 0) {
+                sq_free(ring);
+                return -1;
+            }
+        }
+        sq_free(ring);
+        return 0;
+    }
+    sq_free(ring);
+    /* More than we count: the latest `keep`, walking back from the cut. */
+    t = cut;
+    while ((int64_t)p->nfire < keep &&
+           sq_schedule_prev_before(s, t, &x) == SYNCQ_OK && x >= s->next_ms) {
+        if (push_fire(p, cap, x) != 0) {
+            return -1;
+        }
+        t = x;
+    }
+    for (size_t i = 0; i < p->nfire / 2; i++) {
+        int64_t tmp = p->fire[i];
+        p->fire[i] = p->fire[p->nfire - 1 - i];
+        p->fire[p->nfire - 1 - i] = tmp;
+    }
+    return 0;
+}
+
 int
 sq_schedule_plan(const struct sq_schedule *s, int64_t now_ms,
                  int64_t jump_wall_ms, struct sq_plan *p, syncq_error *err)
@@ -527,40 +586,22 @@ sq_schedule_plan(const struct sq_schedule *s, int64_t now_ms,
     first = s->next_ms;
     if (s->next_ms < cut) {
         int64_t total = 0;
-        int64_t t = cut;
-        size_t got;
+        int64_t got;
         p->late = true;
-        /* The latest `keep` late ticks, walking back from the cut. */
-        while ((int64_t)p->nfire < keep &&
-               sq_schedule_prev_before(s, t, &x) == SYNCQ_OK &&
-               x >= s->next_ms) {
-            if (push_fire(p, &cap, x) != 0) {
-                goto oom;
-            }
-            t = x;
-        }
-        got = p->nfire;
-        for (size_t i = 0; i < got / 2; i++) {
-            int64_t tmp = p->fire[i];
-            p->fire[i] = p->fire[got - 1 - i];
-            p->fire[got - 1 - i] = tmp;
-        }
-        /* How many were late in all (for the missed-runs counter). */
-        if (s->type == SYNCQ_SCHEDULE_INTERVAL) {
+        if (s->type == SYNCQ_SCHEDULE_INTERVAL && s->end_ms == 0) {
+            /* On the grid: count and pick the latest directly. */
             total = (cut - 1 - s->next_ms) / s->every_ms + 1;
-        } else {
-            x = s->next_ms;
-            while (x < cut && total < LATE_COUNT_MAX) {
-                total++;
-                if (sq_schedule_next_after(s, x, &x) != SYNCQ_OK) {
-                    break;
+            got = keep < total ? keep : total;
+            for (int64_t i = total - got; i < total; i++) {
+                if (push_fire(p, &cap, s->next_ms + i * s->every_ms) != 0) {
+                    goto oom;
                 }
             }
-            if (total >= LATE_COUNT_MAX && x < cut) {
-                p->skipped_more = true;
-            }
+        } else if (late_ticks(s, cut, keep, p, &cap, &total) != 0) {
+            goto oom;
         }
-        p->skipped = total > (int64_t)got ? total - (int64_t)got : 0;
+        got = (int64_t)p->nfire;
+        p->skipped = total > got ? total - got : 0;
         if (sq_schedule_next_after(s, cut - 1, &first) != SYNCQ_OK) {
             first = -1;
         }

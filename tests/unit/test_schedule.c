@@ -295,6 +295,47 @@ grace_period_edges(void **state)
     sq_schedule_cleanup(&s);
 }
 
+/* catch_up with a large cap over a long outage of a per-second cron: the
+ * latest `cap` in order, and a count past the counting limit. */
+static void
+large_catch_up(void **state)
+{
+    syncq_schedule_config c;
+    struct sq_schedule s;
+    struct sq_plan p;
+    int64_t now = T0 + 3 * DAY_MS;
+
+    (void)state;
+    cron_cfg(&c, "sec", "* * * * * *");
+    c.missed = SYNCQ_MISSED_CATCH_UP;
+    c.catch_up_cap = 100000;
+    make(&s, &c, T0);
+    s.next_ms = T0;
+    assert_int_equal(sq_schedule_plan(&s, now, -1, &p, NULL), SYNCQ_OK);
+    /* 100,000 latest missed + the 61 within the grace (now-60s .. now) */
+    assert_int_equal(p.nfire, 100000 + 61);
+    assert_int_equal(p.fire[99999], now - 61000);
+    assert_int_equal(p.fire[0], now - 61000 - 99999 * 1000LL);
+    for (size_t i = 1; i < p.nfire; i++) {
+        assert_int_equal(p.fire[i] - p.fire[i - 1], 1000);
+    }
+    assert_int_equal(p.skipped, 3 * 86400 - 60 - 100000);
+    assert_false(p.skipped_more);
+    assert_int_equal(p.next_ms, now + 1000);
+    sq_plan_cleanup(&p);
+    /* 20 days: more late ticks than are counted one by one */
+    s.cap = 3;
+    s.next_ms = T0;
+    now = T0 + 20 * DAY_MS;
+    assert_int_equal(sq_schedule_plan(&s, now, -1, &p, NULL), SYNCQ_OK);
+    assert_true(p.skipped_more);
+    assert_int_equal(p.nfire, 3 + 61);
+    assert_int_equal(p.fire[0], now - 63000);
+    assert_int_equal(p.fire[2], now - 61000);
+    sq_plan_cleanup(&p);
+    sq_schedule_cleanup(&s);
+}
+
 static void
 paused_or_future_schedules_do_nothing(void **state)
 {
@@ -807,6 +848,7 @@ main(void)
         cmocka_unit_test(once_and_cron_ticks),
         cmocka_unit_test(c19_missed_policies),
         cmocka_unit_test(grace_period_edges),
+        cmocka_unit_test(large_catch_up),
         cmocka_unit_test(paused_or_future_schedules_do_nothing),
         cmocka_unit_test(c20_wall_clock_jumps),
         cmocka_unit_test(jump_detector),
