@@ -196,6 +196,15 @@ SYNCQ_API int syncq_beat_run(const char *url, const syncq_config *cfg,
                              const syncq_beat_options *opts,
                              volatile int *stop, syncq_error *err);
 
+/* The beats seen in the last day, leader first: a new JSON array
+ * (caller json_decref's) of {id, leader (bool), alive (bool: its status
+ * record has not expired), seen (ISO 8601), seen_ms, host, pid, version,
+ * started_at, lock_ttl_ms, fired, missed}. At most one alive beat has
+ * leader true (its record expires with its lock).
+ * Errors: SYNCQ_ECONN. */
+SYNCQ_API int syncq_beat_status(syncq_client *c, json_t **out,
+                                syncq_error *err);
+
 /* ---- batches in waves ------------------------------------------------ */
 
 /* How the chunks of a batch go out. Zero everywhere: all at once. */

@@ -674,3 +674,77 @@ syncq_cron_next(const char *expr, const char *tz, int64_t after_ms,
     sq_cron_free(cc);
     return rc;
 }
+
+int
+syncq_beat_status(syncq_client *c, json_t **out, syncq_error *err)
+{
+    char key[256];
+    redisReply *r = NULL;
+    json_t *list;
+    int rc;
+
+    *out = NULL;
+    rc = sq_client_cmd(c, &r, err, "ZREVRANGE %s 0 999 WITHSCORES",
+                       sq_key(c, key, sizeof key, "beat:nodes"));
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    if (r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return sq_fail(err, SYNCQ_EPROTO, "ZREVRANGE: unexpected reply");
+    }
+    list = json_array();
+    for (size_t i = 0; i + 1 < r->elements && rc == SYNCQ_OK; i += 2) {
+        const char *id = r->element[i]->str;
+        int64_t seen = strtoll(r->element[i + 1]->str, NULL, 10);
+        redisReply *h = NULL;
+        json_t *o, *info = NULL;
+        char buf[48];
+        bool leader = false, alive = false;
+        rc = sq_client_cmd(c, &h, err, "HMGET %s leader seen info",
+                           sq_key(c, key, sizeof key, "beat:node:%s", id));
+        if (rc != SYNCQ_OK) {
+            break;
+        }
+        if (h->type == REDIS_REPLY_ARRAY && h->elements == 3) {
+            alive = h->element[1]->type == REDIS_REPLY_STRING;
+            leader = alive && h->element[0]->type == REDIS_REPLY_STRING &&
+                     strcmp(h->element[0]->str, "1") == 0;
+            if (alive) {
+                seen = strtoll(h->element[1]->str, NULL, 10);
+            }
+            if (h->element[2]->type == REDIS_REPLY_STRING) {
+                info = json_loads(h->element[2]->str, 0, NULL);
+            }
+        }
+        freeReplyObject(h);
+        o = json_is_object(info) ? json_incref(info) : json_object();
+        json_decref(info);
+        json_object_set_new(o, "id", json_string(id));
+        json_object_set_new(o, "leader", json_boolean(leader));
+        json_object_set_new(o, "alive", json_boolean(alive));
+        json_object_set_new(o, "seen_ms", json_integer(seen));
+        json_object_set_new(o, "seen", json_string(sq_time_format_iso8601_ms(
+                                           seen, buf, sizeof buf)));
+        if (json_is_integer(json_object_get(o, "started_at"))) {
+            json_object_set_new(
+                o, "started_at",
+                json_string(sq_time_format_iso8601_ms(
+                    json_integer_value(json_object_get(o, "started_at")),
+                    buf, sizeof buf)));
+        }
+        /* the leader first */
+        if (leader) {
+            json_array_insert_new(list, 0, o);
+        } else {
+            json_array_append_new(list, o);
+        }
+    }
+    freeReplyObject(r);
+    if (rc != SYNCQ_OK) {
+        json_decref(list);
+        return rc;
+    }
+    *out = list;
+    return SYNCQ_OK;
+}

@@ -183,3 +183,69 @@ cli_beat(struct cli *cli)
     }
     return CLI_OK;
 }
+
+static const char status_usage[] =
+    "usage: syncq beat status [--json]\n"
+    "\n"
+    "The beats seen in the last day: which one leads, whether each is alive\n"
+    "(its status record is fresh), host, pid, version, ticks fired.\n";
+
+int cli_beat_status(struct cli *cli);
+
+int
+cli_beat_status(struct cli *cli)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    syncq_client *c;
+    syncq_error err;
+    json_t *list = NULL;
+    int opt, rc;
+
+    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
+           -1) {
+        if (cli_common_opt(cli, opt, optarg)) {
+            continue;
+        }
+        if (opt == 'h') {
+            return cli_help(cli, status_usage);
+        }
+        return cli_bad_opt(cli, opt);
+    }
+    if (optind < cli->argc) {
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[optind]);
+    }
+    c = cli_client(cli);
+    if (c == NULL) {
+        return CLI_FAIL;
+    }
+    rc = syncq_beat_status(c, &list, &err);
+    syncq_client_close(c);
+    if (rc != SYNCQ_OK) {
+        return cli_error(cli, &err, false);
+    }
+    if (cli->json) {
+        cli_print_json(list);
+    } else if (json_array_size(list) == 0) {
+        printf("no beat seen in the last day (start one: syncq beat)\n");
+    } else {
+        printf("%-28s  %-6s  %-5s  %-24s  %-20s  %7s  %s\n", "ID", "LEADER",
+               "ALIVE", "SEEN", "HOST", "PID", "FIRED");
+        for (size_t i = 0; i < json_array_size(list); i++) {
+            json_t *b = json_array_get(list, i);
+            const char *host = json_string_value(json_object_get(b, "host"));
+            printf("%-28s  %-6s  %-5s  %-24s  %-20s  %7lld  %lld\n",
+                   json_string_value(json_object_get(b, "id")),
+                   json_is_true(json_object_get(b, "leader")) ? "yes" : "no",
+                   json_is_true(json_object_get(b, "alive")) ? "yes" : "no",
+                   json_string_value(json_object_get(b, "seen")),
+                   host ? host : "-",
+                   (long long)json_integer_value(json_object_get(b, "pid")),
+                   (long long)json_integer_value(json_object_get(b,
+                                                                 "fired")));
+        }
+    }
+    json_decref(list);
+    return CLI_OK;
+}

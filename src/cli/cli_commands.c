@@ -18,6 +18,7 @@ int cli_config_docs(struct cli *cli);
 int cli_version(struct cli *cli);
 int cli_fixture_server(struct cli *cli);
 int cli_beat(struct cli *cli);
+int cli_beat_status(struct cli *cli);
 int cli_schedule_add(struct cli *cli);
 int cli_schedule_list(struct cli *cli);
 int cli_schedule_info(struct cli *cli);
@@ -81,6 +82,8 @@ const struct cli_cmd cli_commands[] = {
     {"monitor serve", cli_monitor_serve,
      "web dashboard, JSON API and Prometheus /metrics"},
     {"beat", cli_beat, "run the scheduler (leader-elected; fires ticks once)"},
+    {"beat status", cli_beat_status, "the beats: which leads, which are "
+     "alive"},
     {"schedule add", cli_schedule_add, "add an interval, cron or one-shot "
      "schedule"},
     {"schedule list", cli_schedule_list, "schedules with next and last runs"},

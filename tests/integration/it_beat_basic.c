@@ -414,6 +414,24 @@ leader_hands_over_at_once_on_sigterm(void **state)
         assert_non_null(strstr(r->str, "\"id\":\"lead-b\""));
         freeReplyObject(r);
     }
+    {
+        json_t *st = NULL;
+        assert_int_equal(syncq_beat_status(cl, &st, NULL), SYNCQ_OK);
+        assert_int_equal(json_array_size(st), 2);
+        assert_string_equal(json_string_value(json_object_get(
+                                json_array_get(st, 0), "id")),
+                            "lead-b"); /* the leader first */
+        assert_true(json_is_true(json_object_get(json_array_get(st, 0),
+                                                 "leader")));
+        assert_true(json_is_true(json_object_get(json_array_get(st, 0),
+                                                 "alive")));
+        assert_false(json_is_true(json_object_get(json_array_get(st, 1),
+                                                  "leader")));
+        assert_int_equal(json_integer_value(json_object_get(
+                             json_array_get(st, 0), "pid")),
+                         b);
+        json_decref(st);
+    }
     it_beat_stop(b);
 }
 

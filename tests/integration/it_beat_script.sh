@@ -27,6 +27,13 @@ wait_for '[ "$(R HGET "{syncq}:sched:tick" runs)" -ge 2 ] 2>/dev/null' || fail "
 grep -q "event=beat.start" "$SYNCQ_LOG_DIR/beat.log" || fail "beat.start not logged"
 grep -q "event=beat.leader leader=true" "$SYNCQ_LOG_DIR/beat.log" || fail "leader not logged"
 grep -q "event=beat.schedule_file path=$SYNCQ_TEST_DIR/sched.json created=1" "$SYNCQ_LOG_DIR/beat.log" || fail "file not logged"
+"$SYNCQ_BIN" --json beat status >"$SYNCQ_TEST_DIR/status.json"
+python3 -c '
+import json, sys
+l = json.load(open(sys.argv[1]))
+assert len(l) == 1 and l[0]["leader"] and l[0]["alive"] and l[0]["pid"] == int(sys.argv[2]), l' \
+  "$SYNCQ_TEST_DIR/status.json" "$pid" || fail "beat status"
+"$SYNCQ_BIN" beat status | grep -q "yes  *yes" || fail "beat status text"
 # logrotate: move the file away, HUP, the beat writes a new one
 mv "$SYNCQ_LOG_DIR/beat.log" "$SYNCQ_LOG_DIR/beat.log.1"
 kill -HUP "$pid"
