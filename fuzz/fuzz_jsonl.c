@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * fuzz_jsonl.c: the batch_import JSONL path on any bytes: the line
- * reader (limits, CR/LF), JSON parsing of each line and the canonical
+ * reader (limits, CR/LF), JSON parsing of each line (jansson and the
+ * allocation-free validator must agree on every line) and the canonical
  * offer, then the CSV export of every accepted offer read back twice:
  * after one CSV cycle the record must be stable (CSV drops only what it
  * has no column for). No crash, leak or overflow.
@@ -68,7 +69,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r.rec_len > BP_MAX_RECORD || strlen(r.rec) > r.rec_len) {
             abort();
         }
-        rec = json_loadb(r.rec, r.rec_len, JSON_REJECT_DUPLICATES, NULL);
+        {
+            char msg[256];
+            int prc =
+                sq_ds_json_parse(r.rec, r.rec_len, &rec, msg, sizeof msg, NULL);
+            /* The allocation-free validator must agree with the parser:
+             * a text it accepts but the parser refuses would be taken for
+             * an out-of-memory failure and retried forever. */
+            if ((prc == SYNCQ_OK) != sq_ds_json_valid(r.rec, r.rec_len) ||
+                prc == SYNCQ_ENOMEM) {
+                abort();
+            }
+        }
         if (rec == NULL) {
             continue;
         }

@@ -330,6 +330,90 @@ lenient_getters(void **state)
     json_decref(o);
 }
 
+/* The allocation-free validator agrees with jansson on tricky texts, so
+ * a parse failure of valid text can only mean "out of memory". */
+static void
+json_validator_agrees_with_jansson(void **state)
+{
+    static const char *const texts[] = {
+        "{}",
+        "[]",
+        " [1, 2.5e3, -0, true, false, null, \"x\"] ",
+        "{\"a\": {\"b\": [{}]}}",
+        "\"bare string\"",
+        "42",
+        "",
+        "{\"a\": 1,}",
+        "[1 2]",
+        "{\"a\" 1}",
+        "[01]",
+        "[1.]",
+        "[.5]",
+        "[1e]",
+        "[-]",
+        "[\"\\u00e9\\ud83d\\ude00\"]",
+        "[\"\\ud83d\"]",
+        "[\"\\u0000\"]",
+        "[\"tab\tin string\"]",
+        "[\"\\x\"]",
+        "[9223372036854775807]",
+        "[9223372036854775808]",
+        "[-9223372036854775808]",
+        "[-9223372036854775809]",
+        "[123456789012345678901234]",
+        "[1e999]",
+        "[1e-999]",
+        "[tru]",
+        "[\"\xc3\x28\"]",
+        "[\"\xe4\xb8\xad\"]",
+        "{\"a\": 1} x",
+        "[[[[[[[[[[]]]]]]]]]]",
+        "{\"a\": 1, \"a\": 2}",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        json_t *j = json_loadb(texts[i], strlen(texts[i]), 0, NULL);
+        bool valid = sq_ds_json_valid(texts[i], strlen(texts[i]));
+        json_t *p = NULL;
+        char msg[256];
+        int rc = sq_ds_json_parse(texts[i], strlen(texts[i]), &p, msg,
+                                  sizeof msg, NULL);
+        if ((j != NULL) != valid) {
+            fail_msg("'%s': jansson %s, validator %s", texts[i],
+                     j ? "accepts" : "refuses", valid ? "accepts" : "refuses");
+        }
+        assert_int_equal(rc, valid ? SYNCQ_OK : SYNCQ_EINVAL);
+        json_decref(j);
+        json_decref(p);
+    }
+    {
+        /* A NUL byte is refused (jansson would skip it). */
+        static const char nul[] = "{\"a\": 1\0, \"b\": 2}";
+        json_t *p = NULL;
+        char msg[256];
+        assert_false(sq_ds_json_valid(nul, sizeof nul - 1));
+        assert_int_equal(
+            sq_ds_json_parse(nul, sizeof nul - 1, &p, msg, sizeof msg, NULL),
+            SYNCQ_EINVAL);
+        assert_non_null(strstr(msg, "NUL"));
+    }
+    {
+        /* Valid text that cannot be parsed for lack of memory: ENOMEM,
+         * not "bad record". */
+        static const char ok[] = "{\"offer_id\": 1, \"s\": [1, 2, 3]}";
+        json_t *p = NULL;
+        char msg[256];
+        syncq_error err;
+        int rc;
+        sq_alloc_fail_at(1);
+        rc = sq_ds_json_parse(ok, sizeof ok - 1, &p, msg, sizeof msg, &err);
+        sq_alloc_fail_at(0);
+        assert_int_equal(rc, SYNCQ_ENOMEM);
+        assert_null(p);
+    }
+}
+
 /* Fail allocation 1, 2, 3, ... of a canonicalisation until it succeeds:
  * every round returns ENOMEM (or OK once nothing fails) and leaks
  * nothing (ASan build). */
@@ -381,6 +465,7 @@ main(void)
         cmocka_unit_test(content_hash_ignores_fetch_metadata),
         cmocka_unit_test(fingerprint_collapses_blanks_and_case),
         cmocka_unit_test(lenient_getters),
+        cmocka_unit_test(json_validator_agrees_with_jansson),
         cmocka_unit_test(canonical_survives_allocation_failures),
     };
 

@@ -49,6 +49,63 @@ sqlite_killed_sync_resumes(void **state)
     t_killed_sync(path, 3000);
 }
 
+/* Fail allocation 1, 2, 3, ... of a sync until it succeeds: each round
+ * returns ENOMEM or OK, never marks a good record failed, never leaves a
+ * half product; the final state is the full catalog (ASan: no leak). */
+static void
+sqlite_sync_survives_allocation_failures(void **state)
+{
+    struct sq_db *db = fresh_db();
+    struct sq_sync_opts o;
+    int rounds = 0;
+
+    (void)state;
+    t_put_offer(db, "api_detail", 91, 7, "一", 100, 200, 2);
+    t_put_offer(db, "detail_page", 92, 8, "二", 300, 400, 1);
+    t_put(db, "category", "5", "ok",
+          "{\"category_id\": 5, \"children\": [{\"category_id\": 6}]}");
+    t_put(db, "search", "6:1", "ok",
+          "{\"category_id\": 6, \"offers\": [{\"offer_id\": 93, "
+          "\"subject\": \"列表\", \"price_fen\": 5}]}");
+    sq_sync_opts_init(&o);
+    for (long n = 1; n < 200000; n++) {
+        json_t *res = NULL;
+        syncq_error err;
+        int rc;
+        sq_alloc_fail_at(n);
+        rc = sq_ds_sync_products(db, &o, NULL, &res, &err);
+        sq_alloc_fail_at(0);
+        rounds++;
+        /* Whole products at every step. */
+        assert_int_equal(t_count(db, "SELECT COUNT(*) FROM sku"),
+                         2 * t_count(db, "SELECT COUNT(*) FROM product "
+                                         "WHERE offer_id = 91") +
+                             t_count(db, "SELECT COUNT(*) FROM product "
+                                         "WHERE offer_id = 92"));
+        if (rc == SYNCQ_OK) {
+            assert_int_equal(t_int(res, "failed"), 0);
+            json_decref(res);
+            break;
+        }
+        if (getenv("DEBUG_OOM") != NULL) {
+            fprintf(stderr, "round %ld rc %d: %s (products %lld)\n", n, rc,
+                    err.msg,
+                    (long long)t_count(db, "SELECT COUNT(*) FROM product"));
+        }
+        if (rc != SYNCQ_ENOMEM) {
+            fail_msg("round %ld: rc %d (%s)", n, rc, err.msg);
+        }
+        assert_null(res);
+    }
+    assert_true(rounds > 50);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product"), 3);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM category"), 2);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_payload WHERE "
+                                 "synced_hash IS NULL"),
+                     0);
+    sq_db_close(db);
+}
+
 static void
 sqlite_open_errors(void **state)
 {
@@ -152,6 +209,7 @@ main(void)
         DB_CASES,
         cmocka_unit_test(sqlite_concurrent_writers),
         cmocka_unit_test(sqlite_killed_sync_resumes),
+        cmocka_unit_test(sqlite_sync_survives_allocation_failures),
         cmocka_unit_test(sqlite_open_errors),
         cmocka_unit_test(sqlite_shared_reopens_after_fork),
         cmocka_unit_test(sqlite_scenario_is_deterministic),

@@ -284,8 +284,7 @@ static int
 jsonl_step(struct import *im, bool *eof, syncq_error *err)
 {
     syncq_error rerr;
-    json_error_t jerr;
-    json_t *rec;
+    json_t *rec = NULL;
     int rc = bp_next_line(&im->rd, &rerr);
 
     if (rc == 0) {
@@ -307,14 +306,19 @@ jsonl_step(struct import *im, bool *eof, syncq_error *err)
         rc = SYNCQ_OK; /* blank line: nothing to import, nothing lost */
         goto out;
     }
-    rec = json_loadb(im->rd.rec, im->rd.rec_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (rec == NULL) {
+    {
         char msg[256];
-        snprintf(msg, sizeof msg, "not JSON: %s (column %d)", jerr.text,
-                 jerr.column);
-        im->batch_rows_bad++;
-        rc = add_bad(im, im->rd.rec_line, msg, im->rd.rec, im->rd.rec_len, err);
-        goto out;
+        rc = sq_ds_json_parse(im->rd.rec, im->rd.rec_len, &rec, msg, sizeof msg,
+                              err);
+        if (rc == SYNCQ_ENOMEM) {
+            return rc;
+        }
+        if (rc != SYNCQ_OK) {
+            im->batch_rows_bad++;
+            rc = add_bad(im, im->rd.rec_line, msg, im->rd.rec, im->rd.rec_len,
+                         err);
+            goto out;
+        }
     }
     rc = take_record(im, rec, im->rd.rec_line, 1, im->rd.rec, im->rd.rec_len,
                      err);

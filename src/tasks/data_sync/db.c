@@ -679,15 +679,19 @@ sq_db_raw_put(struct sq_db *db, const char *kind, const char *key,
         return rc;
     }
     if (normalized_json != NULL) {
-        json_error_t jerr;
-        json_t *rec = json_loads(normalized_json, 0, &jerr);
-        if (rec == NULL || !json_is_object(rec)) {
+        char msg[256] = "";
+        json_t *rec = NULL;
+        rc = sq_ds_json_parse(normalized_json, strlen(normalized_json), &rec,
+                              msg, sizeof msg, err);
+        if (rc == SYNCQ_ENOMEM) {
+            return rc;
+        }
+        if (rc != SYNCQ_OK || !json_is_object(rec)) {
             json_decref(rec);
             return sq_fail(err, SYNCQ_EINVAL,
                            "raw payload %s/%s: normalised "
                            "record is not a JSON object%s%s",
-                           kind, key, rec == NULL ? ": " : "",
-                           rec == NULL ? jerr.text : "");
+                           kind, key, msg[0] != '\0' ? ": " : "", msg);
         }
         rc = sq_ds_content_hash(rec, norm_hash, err);
         json_decref(rec);

@@ -315,21 +315,37 @@ superseded(struct sq_db *db, const struct raw_row *row, bool *out,
     return rc < 0 ? rc : SYNCQ_OK;
 }
 
+/* The stored record parsed, or NULL with the reason in msg; *oom tells a
+ * failed allocation (the batch must fail and be retried) from a record
+ * that is bad (counted failed and marked synced). */
 static json_t *
-parse_record(const struct raw_row *row, char *msg, size_t cap)
+parse_record(const struct raw_row *row, char *msg, size_t cap, bool *oom)
 {
-    json_error_t jerr;
-    json_t *rec;
+    json_t *rec = NULL;
+    int rc;
 
+    *oom = false;
     if (row->normalized == NULL) {
         snprintf(msg, cap, "no normalised record stored");
         return NULL;
     }
-    rec = json_loads(row->normalized, 0, &jerr);
-    if (rec == NULL) {
-        snprintf(msg, cap, "normalised record is not JSON: %s", jerr.text);
-    }
+    rc = sq_ds_json_parse(row->normalized, strlen(row->normalized), &rec, msg,
+                          cap, NULL);
+    *oom = rc == SYNCQ_ENOMEM;
     return rec;
+}
+
+static int
+bad_record(struct run *r, const struct raw_row *row, const char *msg, bool oom,
+           syncq_error *err)
+{
+    if (oom) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory parsing %s %s",
+                       row->kind, row->key);
+    }
+    r->page.failed++;
+    note_error(r, row, msg);
+    return mark_synced(r->db, row, err);
 }
 
 static int
@@ -337,6 +353,7 @@ sync_detail_row(struct run *r, const struct raw_row *row, syncq_error *err)
 {
     struct sq_db *db = r->db;
     bool sup = false;
+    bool oom = false;
     char msg[256];
     json_t *rec;
     json_t *canon = NULL;
@@ -384,11 +401,9 @@ sync_detail_row(struct run *r, const struct raw_row *row, syncq_error *err)
         }
         return mark_synced(db, row, err);
     }
-    rec = parse_record(row, msg, sizeof msg);
+    rec = parse_record(row, msg, sizeof msg, &oom);
     if (rec == NULL) {
-        r->page.failed++;
-        note_error(r, row, msg);
-        return mark_synced(db, row, err);
+        return bad_record(r, row, msg, oom, err);
     }
     rc = sq_ds_offer_canonical(rec, &canon, &skipped, &rerr);
     json_decref(rec);
@@ -428,16 +443,15 @@ static int
 sync_category_row(struct run *r, const struct raw_row *row, syncq_error *err)
 {
     char msg[256];
-    json_t *rec = parse_record(row, msg, sizeof msg);
+    bool oom = false;
+    json_t *rec = parse_record(row, msg, sizeof msg, &oom);
     syncq_error rerr;
     int outcome;
     int kids[3] = {0, 0, 0};
     int rc;
 
     if (rec == NULL) {
-        r->page.failed++;
-        note_error(r, row, msg);
-        return mark_synced(r->db, row, err);
+        return bad_record(r, row, msg, oom, err);
     }
     rc = sq_ds_category_store(r->db, rec, &outcome, kids, &rerr);
     json_decref(rec);
@@ -460,7 +474,8 @@ static int
 sync_listing_row(struct run *r, const struct raw_row *row, syncq_error *err)
 {
     char msg[256];
-    json_t *rec = parse_record(row, msg, sizeof msg);
+    bool oom = false;
+    json_t *rec = parse_record(row, msg, sizeof msg, &oom);
     const json_t *offers;
     int64_t cat = 0;
     size_t i;
@@ -468,9 +483,7 @@ sync_listing_row(struct run *r, const struct raw_row *row, syncq_error *err)
     int rc;
 
     if (rec == NULL) {
-        r->page.failed++;
-        note_error(r, row, msg);
-        return mark_synced(r->db, row, err);
+        return bad_record(r, row, msg, oom, err);
     }
     sq_ds_get_i64(rec, "category_id", &cat);
     offers = json_object_get(rec, "offers");
@@ -499,7 +512,8 @@ static int
 sync_shop_row(struct run *r, const struct raw_row *row, syncq_error *err)
 {
     char msg[256];
-    json_t *rec = parse_record(row, msg, sizeof msg);
+    bool oom = false;
+    json_t *rec = parse_record(row, msg, sizeof msg, &oom);
     json_t *canon = NULL;
     syncq_error rerr;
     int64_t id;
@@ -507,9 +521,7 @@ sync_shop_row(struct run *r, const struct raw_row *row, syncq_error *err)
     int rc;
 
     if (rec == NULL) {
-        r->page.failed++;
-        note_error(r, row, msg);
-        return mark_synced(r->db, row, err);
+        return bad_record(r, row, msg, oom, err);
     }
     rc = sq_ds_supplier_canonical(rec, &canon, &rerr);
     json_decref(rec);

@@ -45,6 +45,19 @@ int sq_ds_content_hash(const json_t *rec, char out[65], syncq_error *err);
  * canonical hashes. out: 65 bytes. Errors: SYNCQ_ENOMEM. */
 int sq_ds_canonical_hash(const json_t *rec, char out[65], syncq_error *err);
 
+/* True if `n` bytes at `s` are a JSON text jansson accepts (an object or
+ * array root, UTF-8, no \u0000, 64-bit integers, finite reals, nesting
+ * <= 2048). Allocates nothing. */
+bool sq_ds_json_valid(const char *s, size_t n);
+
+/* Parse JSON text (object or array root). *out: new reference on
+ * SYNCQ_OK. A text that is not JSON gives SYNCQ_EINVAL with the reason in
+ * msg (err untouched); a text that is valid but could not be parsed
+ * (jansson ran out of memory, which it reports as a syntax error) gives
+ * SYNCQ_ENOMEM in err. */
+int sq_ds_json_parse(const char *s, size_t n, json_t **out, char *msg,
+                     size_t cap, syncq_error *err);
+
 /* Normalise an image URL into its identity key (docs/database.md):
  * trimmed; "//host/x" gets "https:"; a relative "img/ibank/..." gets
  * "https://cbu01.alicdn.com/"; scheme and host lowercased; alicdn hosts
