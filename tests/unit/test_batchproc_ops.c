@@ -491,6 +491,7 @@ import_survives_allocation_failures(void **state)
     for (long n = 1; n < 200000; n++) {
         struct bp_import_opts o = {path_of("oom.jsonl"), "jsonl", "oom", 2,
                                    false};
+
         syncq_error err;
         int rc;
         sq_alloc_fail_at(n);
@@ -515,6 +516,55 @@ import_survives_allocation_failures(void **state)
     sq_db_close(db);
 }
 
+/* The same for CSV: rows grouped into offers, each round resuming. */
+static void
+csv_import_survives_allocation_failures(void **state)
+{
+    struct sq_db *a = fresh_db();
+    struct sq_db *b = fresh_db();
+    FILE *f = fopen(path_of("oom2.jsonl"), "w");
+    json_t *res = NULL;
+    syncq_error err;
+    int rounds = 0;
+
+    (void)state;
+    for (int i = 1; i <= 4; i++) {
+        offer_line(f, 400 + i, 2, 100 * i, i % 3);
+    }
+    fclose(f);
+    json_decref(
+        import(a, path_of("oom2.jsonl"), "jsonl", "seed", 10, NULL, SYNCQ_OK));
+    assert_int_equal(
+        bp_export(a, path_of("oom2.csv"), "csv", NULL, NULL, &res, &err),
+        SYNCQ_OK);
+    json_decref(res);
+    res = NULL;
+    for (long n = 1; n < 200000; n++) {
+        struct bp_import_opts o = {path_of("oom2.csv"), "csv", "oom2", 1,
+                                   false};
+        int rc;
+        sq_alloc_fail_at(n);
+        rc = bp_import(b, &o, NULL, &res, &err);
+        sq_alloc_fail_at(0);
+        rounds++;
+        if (rc == SYNCQ_OK) {
+            break;
+        }
+        if (rc != SYNCQ_ENOMEM) {
+            fail_msg("round %ld: rc %d (%s)", n, rc, err.msg);
+        }
+    }
+    assert_true(rounds > 50);
+    assert_int_equal(jint(res, "rows_bad"), 0);
+    assert_int_equal(jint(res, "products"), 4);
+    json_decref(res);
+    assert_int_equal(count(b, "SELECT COUNT(*) FROM product"), 4);
+    assert_int_equal(count(b, "SELECT COUNT(*) FROM sku"),
+                     count(a, "SELECT COUNT(*) FROM sku"));
+    sq_db_close(a);
+    sq_db_close(b);
+}
+
 static int
 rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
 {
@@ -534,6 +584,7 @@ main(void)
         cmocka_unit_test(export_import_round_trips),
         cmocka_unit_test(update_and_delete_by_filter),
         cmocka_unit_test(import_survives_allocation_failures),
+        cmocka_unit_test(csv_import_survives_allocation_failures),
     };
     int rc;
 

@@ -11,6 +11,7 @@
 #include "tasks/batch_processing/bp.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
+#include "core/sq_utf8.h"
 #include "tasks/data_sync/ds_catalog.h"
 
 #include <errno.h>
@@ -452,11 +453,11 @@ set_typed(json_t *o, const char *key, enum sq_ds_ftype t, const char *s,
         }
         v = json_real(d);
     } else {
-        v = json_string(s);
-        if (v == NULL) {
+        if (!sq_utf8_valid(s, strlen(s))) {
             return sq_fail(err, SYNCQ_EINVAL, "column %s: not valid UTF-8",
                            col);
         }
+        v = json_string(s); /* NULL now only means out of memory */
     }
     if (v == NULL || json_object_set_new(o, key, v) != 0) {
         return oom(err);

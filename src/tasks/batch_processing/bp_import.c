@@ -444,7 +444,9 @@ read_header(struct import *im, syncq_error *err)
         }
     } else {
         sq_error_prefix(err, "CSV header");
-        rc = SYNCQ_EINVAL;
+        if (rc == SYNCQ_ETOOBIG) {
+            rc = SYNCQ_EINVAL;
+        }
     }
     bp_reader_close(&hr);
     return rc;
