@@ -24,6 +24,10 @@ run() {
     echo "--- stdout"; cat "$W/out"; echo "--- stderr"; cat "$W/err"
     fail "syncq $* exited $rc, want $want"
   fi
+  # an expected exit 1 must not hide a sanitizer report
+  if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W/err"; then
+    cat "$W/err"; fail "sanitizer report from syncq $*"
+  fi
 }
 err_has() { grep -qF -- "$1" "$W/err" || { cat "$W/err"; fail "stderr lacks '$1'"; }; }
 jget() {
@@ -131,6 +135,9 @@ run 1 --json batch create custom.my_task -f "$W/ff.txt" -b 10 --max-in-flight 1 
 [ "$(jget cancelled)" = 19 ] || fail "fail fast: 19 never sent ($(jget cancelled))"
 [ "$(jget dispatched)" = 1 ] || fail "fail fast: 1 dispatched"
 kill "$wpid"; wait "$wpid" 2>/dev/null || true
+if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W/worker.log"; then
+  cat "$W/worker.log"; fail "sanitizer report from the worker"
+fi
 
 # --- bad input -----------------------------------------------------------------
 run 2 batch create custom.my_task;                      err_has "--items-file is required"

@@ -481,6 +481,13 @@ progress_list_and_bad_input(void **state)
                      SYNCQ_ENOTFOUND);
 }
 
+static void
+no_sanitizer_reports_in_beat_logs(void **state)
+{
+    (void)state;
+    it_logs_clean();
+}
+
 int
 main(void)
 {
@@ -490,6 +497,7 @@ main(void)
         cmocka_unit_test(fail_fast_ends_at_the_first_failure),
         cmocka_unit_test(rate_waves_are_sent_by_the_beat),
         cmocka_unit_test(progress_list_and_bad_input),
+        cmocka_unit_test(no_sanitizer_reports_in_beat_logs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

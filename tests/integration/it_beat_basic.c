@@ -554,6 +554,13 @@ c16_api_refuses_dates_that_never_occur(void **state)
     assert_int_equal(sqt_cmd_int("ZCARD {syncq}:schedules"), 0);
 }
 
+static void
+no_sanitizer_reports_in_beat_logs(void **state)
+{
+    (void)state;
+    it_logs_clean();
+}
+
 int
 main(void)
 {
@@ -566,6 +573,7 @@ main(void)
         cmocka_unit_test(delayed_tasks_promoted_by_the_beat_alone),
         cmocka_unit_test(leader_hands_over_at_once_on_sigterm),
         cmocka_unit_test(static_schedule_file),
+        cmocka_unit_test(no_sanitizer_reports_in_beat_logs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -145,11 +145,19 @@ every_tick_once_while_leaders_die(void **state)
     syncq_client_close(cl);
 }
 
+static void
+no_sanitizer_reports_in_beat_logs(void **state)
+{
+    (void)state;
+    it_logs_clean();
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_tick_once_while_leaders_die),
+        cmocka_unit_test(no_sanitizer_reports_in_beat_logs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,11 +110,19 @@ c10_lapsed_leader_stops_at_once(void **state)
     syncq_client_close(cl);
 }
 
+static void
+no_sanitizer_reports_in_beat_logs(void **state)
+{
+    (void)state;
+    it_logs_clean();
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(c10_lapsed_leader_stops_at_once),
+        cmocka_unit_test(no_sanitizer_reports_in_beat_logs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

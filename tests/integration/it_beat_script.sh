@@ -45,6 +45,9 @@ kill -TERM "$pid"
 wait_for '! kill -0 "$pid" 2>/dev/null' || fail "did not stop"
 [ "$(R EXISTS '{syncq}:beat:lock')" = 0 ] || fail "lock not released"
 grep -q "event=beat.stop" "$SYNCQ_LOG_DIR/beat.log" || fail "beat.stop not logged"
+if cat "$SYNCQ_LOG_DIR"/beat.* | grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:"; then
+  fail "sanitizer report from the beat"
+fi
 # a bad schedule file: start_beat -d says so and exits 1
 echo '{"schedules": [{"name": "x", "task": "t.y", "cron": "0 0 31 2 *"}]}' >"$SYNCQ_TEST_DIR/bad.json"
 rc=0

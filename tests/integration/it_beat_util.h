@@ -10,6 +10,7 @@
 
 #include "sq_test.h"
 
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,29 @@ it_beat_stop(int pid)
     if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         fail_msg("beat %d did not stop cleanly (status %d)", pid, st);
     }
+}
+
+/* Fails the test if any beat log of this test run holds a sanitizer
+ * report (an expected non-zero exit must not hide one). */
+static inline void
+it_logs_clean(void)
+{
+    char pat[512];
+    glob_t g;
+
+    snprintf(pat, sizeof pat, "%s/beat-*.log", sqt_tmpdir());
+    if (glob(pat, 0, NULL, &g) != 0) {
+        return;
+    }
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        char *text = sqt_read_file(g.gl_pathv[i], NULL);
+        if (text != NULL && (strstr(text, "Sanitizer") != NULL ||
+                             strstr(text, "runtime error:") != NULL)) {
+            fail_msg("sanitizer report in %s", g.gl_pathv[i]);
+        }
+        free(text);
+    }
+    globfree(&g);
 }
 
 /* Which beat id holds the lock ("" if none); buf >= 128 bytes. */

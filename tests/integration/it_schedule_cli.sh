@@ -25,6 +25,10 @@ run() {
     echo "--- stdout"; cat "$W/out"; echo "--- stderr"; cat "$W/err"
     fail "syncq $* exited $rc, want $want"
   fi
+  # an expected exit 1 must not hide a sanitizer report
+  if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W/err"; then
+    cat "$W/err"; fail "sanitizer report from syncq $*"
+  fi
 }
 err_has() { grep -qF -- "$1" "$W/err" || { cat "$W/err"; fail "stderr lacks '$1'"; }; }
 out_has() { grep -qF -- "$1" "$W/out" || { cat "$W/out"; fail "stdout lacks '$1'"; }; }
