@@ -39,9 +39,10 @@ main(int argc, char **argv)
     items = malloc(cap);
     k += (size_t)snprintf(items + k, cap - k, "[");
     for (size_t i = 0; i < n; i++) {
-        k += (size_t)snprintf(items + k, cap - k,
-                              "%s{\"offer_id\":\"6%011zu\",\"price\":\"%zu.90\"}",
-                              i ? "," : "", i, i % 500);
+        k += (size_t)snprintf(
+            items + k, cap - k,
+            "%s{\"offer_id\":\"6%011zu\",\"price\":\"%zu.90\"}", i ? "," : "",
+            i, i % 500);
     }
     snprintf(items + k, cap - k, "]");
     if (syncq_client_open(NULL, NULL, &c, &err) != SYNCQ_OK) {
@@ -52,11 +53,11 @@ main(int argc, char **argv)
     wo.max_in_flight = 100;
     t0 = sq_mono_us();
     if (strcmp(argv[1], "waves") == 0) {
-        rc = syncq_batch_submit(c, "data_sync.sync_products", items, size,
-                                NULL, &wo, id, &err);
+        rc = syncq_batch_submit(c, "data_sync.sync_products", items, size, NULL,
+                                &wo, id, &err);
     } else {
-        rc = syncq_batch_create(c, "data_sync.sync_products", items, size,
-                                NULL, id, NULL, &err);
+        rc = syncq_batch_create(c, "data_sync.sync_products", items, size, NULL,
+                                id, NULL, &err);
     }
     t1 = sq_mono_us();
     if (rc != SYNCQ_OK) {
@@ -65,8 +66,8 @@ main(int argc, char **argv)
     }
     printf("{\"mode\":\"%s\",\"items\":%zu,\"batch_size\":%zu,\"chunks\":%zu,"
            "\"ms\":%.1f,\"items_json_bytes\":%zu}\n",
-           argv[1], n, size, (n + size - 1) / size,
-           (double)(t1 - t0) / 1000.0, strlen(items));
+           argv[1], n, size, (n + size - 1) / size, (double)(t1 - t0) / 1000.0,
+           strlen(items));
     syncq_client_close(c);
     free(items);
     return 0;

@@ -94,8 +94,8 @@ main(int argc, char **argv)
     pthread_join(th, NULL);
     /* read back every task: its tick and creation time */
     do {
-        if (sq_client_cmd(c, &r, NULL, "SCAN %s MATCH %st:* COUNT 5000",
-                          cursor, c->prefix) != SYNCQ_OK) {
+        if (sq_client_cmd(c, &r, NULL, "SCAN %s MATCH %st:* COUNT 5000", cursor,
+                          c->prefix) != SYNCQ_OK) {
             return 1;
         }
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
@@ -113,8 +113,8 @@ main(int argc, char **argv)
                     cap = cap ? cap * 2 : 4096;
                     late = realloc(late, cap * sizeof *late);
                 }
-                late[got++] = atoll(h->element[1]->str) -
-                              atoll(h->element[0]->str);
+                late[got++] =
+                    atoll(h->element[1]->str) - atoll(h->element[0]->str);
             }
             freeReplyObject(h);
         }
@@ -137,8 +137,7 @@ main(int argc, char **argv)
     printf("{\"schedules\":%zu,\"seconds\":%zu,\"ticks\":%zu,"
            "\"ticks_per_s\":%.0f,\"p50_ms\":%lld,\"p99_ms\":%lld,"
            "\"max_ms\":%lld,\"runs_minus_tasks\":%lld}\n",
-           n, secs, got, (double)got / (double)secs,
-           got ? late[got / 2] : -1,
+           n, secs, got, (double)got / (double)secs, got ? late[got / 2] : -1,
            got ? late[(size_t)(0.99 * (double)(got - 1))] : -1,
            got ? late[got - 1] : -1, dups);
     free(late);

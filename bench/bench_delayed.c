@@ -49,7 +49,7 @@ beat_thread(void *arg)
 
 /* id -> index of the task, open addressing (ids are random UUIDs). */
 struct idmap {
-    size_t cap; /* power of two */
+    size_t cap;    /* power of two */
     int64_t *slot; /* index + 1, 0 = empty */
     char (*ids)[SYNCQ_ID_SIZE];
 };
@@ -129,8 +129,8 @@ create(syncq_client *c, size_t n, long long t0, long long w_ms,
         for (size_t i = 0; i < m; i++) {
             syncq_task_options_init(&opts[i]);
             opts[i].queue = QUEUE;
-            etas[lo + i] = t0 + LEAD_MS + (long long)(lo + i) * w_ms /
-                                              (long long)n;
+            etas[lo + i] =
+                t0 + LEAD_MS + (long long)(lo + i) * w_ms / (long long)n;
             opts[i].eta_ms = etas[lo + i];
             specs[i].name = "syncq.noop";
             specs[i].opts = &opts[i];
@@ -159,8 +159,8 @@ redis_now(syncq_client *c)
 }
 
 static void
-report(const char *mode, size_t n, long long w_ms, long long *late,
-       size_t got, size_t early, double create_s)
+report(const char *mode, size_t n, long long w_ms, long long *late, size_t got,
+       size_t early, double create_s)
 {
     qsort(late, got, sizeof *late, cmp_ll);
     printf("{\"mode\":\"%s\",\"n\":%zu,\"window_s\":%lld,\"measured\":%zu,"
@@ -174,7 +174,7 @@ report(const char *mode, size_t n, long long w_ms, long long *late,
 static int
 run_promote(syncq_client *c, size_t n, long long w_ms)
 {
-    char (*ids)[SYNCQ_ID_SIZE] = calloc(n, SYNCQ_ID_SIZE);
+    char(*ids)[SYNCQ_ID_SIZE] = calloc(n, SYNCQ_ID_SIZE);
     long long *etas = calloc(n, sizeof *etas);
     long long *late = calloc(n, sizeof *late);
     syncq_client *pop = NULL;
@@ -205,8 +205,7 @@ run_promote(syncq_client *c, size_t n, long long w_ms)
         /* BLMPOP takes every id waiting in one round trip, so the
          * consumer keeps up; each is timed when the call returns (an
          * upper bound of the time it reached the ready list). */
-        redisReply *r = redisCommand(rc, "BLMPOP 1 1 %s RIGHT COUNT 1000",
-                                     key);
+        redisReply *r = redisCommand(rc, "BLMPOP 1 1 %s RIGHT COUNT 1000", key);
         struct timespec ts;
         long long now;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -216,8 +215,7 @@ run_promote(syncq_client *c, size_t n, long long w_ms)
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
             r->element[1]->type == REDIS_REPLY_ARRAY) {
-            for (size_t k = 0; k < r->element[1]->elements && got < n;
-                 k++) {
+            for (size_t k = 0; k < r->element[1]->elements && got < n; k++) {
                 int64_t i = idmap_find(&map, r->element[1]->element[k]->str);
                 if (i >= 0 && etas[i] < tc + 200) {
                     excluded++; /* due before creating ended: not a
@@ -245,8 +243,10 @@ run_promote(syncq_client *c, size_t n, long long w_ms)
     report("promote", n, w_ms, late, got - excluded, early,
            (double)(tc - t0) / 1000.0);
     if (excluded > 0) {
-        fprintf(stderr, "%zu tasks were due before creating ended and are "
-                "not counted\n", excluded);
+        fprintf(stderr,
+                "%zu tasks were due before creating ended and are "
+                "not counted\n",
+                excluded);
     }
     free(map.slot);
     free(ids);
@@ -274,7 +274,7 @@ static int
 run_worker(syncq_client *c, size_t n, long long w_ms)
 {
     const char *bin = getenv("SYNCQ_BIN");
-    char (*ids)[SYNCQ_ID_SIZE] = calloc(n, SYNCQ_ID_SIZE);
+    char(*ids)[SYNCQ_ID_SIZE] = calloc(n, SYNCQ_ID_SIZE);
     long long *etas = calloc(n, sizeof *etas);
     long long *late = calloc(n, sizeof *late);
     long long t0, tc;
@@ -286,8 +286,8 @@ run_worker(syncq_client *c, size_t n, long long w_ms)
         return 2;
     }
     {
-        char *wargv[] = {(char *)bin, "worker", "-Q", QUEUE, "-c", "2",
-                         "--prefetch", "1", NULL};
+        char *wargv[] = {(char *)bin, "worker",     "-Q", QUEUE, "-c",
+                         "2",         "--prefetch", "1",  NULL};
         char *bargv[] = {(char *)bin, "beat", "--id", "bench-beat", NULL};
         wp = spawn(bin, wargv);
         bp = spawn(bin, bargv);
@@ -380,7 +380,7 @@ main(int argc, char **argv)
         return 1;
     }
     rc = strcmp(argv[1], "worker") == 0 ? run_worker(c, n, w_ms)
-                                         : run_promote(c, n, w_ms);
+                                        : run_promote(c, n, w_ms);
     syncq_client_close(c);
     return rc;
 }

@@ -16,8 +16,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_t *items = NULL;
 
-    if (syncq_batch_items_parse((const char *)data, size, &items, NULL) ==
-        0) {
+    if (syncq_batch_items_parse((const char *)data, size, &items, NULL) == 0) {
         char *s;
         if (!json_is_array(items)) {
             abort();

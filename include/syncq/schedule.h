@@ -54,30 +54,30 @@ typedef enum syncq_missed_policy {
 /* A schedule definition. Initialise with syncq_schedule_config_init();
  * strings are borrowed for the call. */
 typedef struct syncq_schedule_config {
-    const char *name;      /* unique: 1..200 bytes of [A-Za-z0-9_.:-] */
-    const char *task;      /* task name (the seed's long names accepted) */
+    const char *name; /* unique: 1..200 bytes of [A-Za-z0-9_.:-] */
+    const char *task; /* task name (the seed's long names accepted) */
     syncq_schedule_type type;
-    int64_t interval_ms;   /* INTERVAL: >= 1000 */
-    const char *cron;      /* CRON: see docs/beat.md "Cron" */
-    int64_t run_at_ms;     /* ONCE: the instant (must be in the future) */
-    const char *timezone;  /* IANA zone of the cron fields and of list
-                              output; NULL: SYNCQ_TIMEZONE */
+    int64_t interval_ms;     /* INTERVAL: >= 1000 */
+    const char *cron;        /* CRON: see docs/beat.md "Cron" */
+    int64_t run_at_ms;       /* ONCE: the instant (must be in the future) */
+    const char *timezone;    /* IANA zone of the cron fields and of list
+                                output; NULL: SYNCQ_TIMEZONE */
     const char *args_json;   /* JSON array or NULL ([]) */
     const char *kwargs_json; /* JSON object or NULL ({}) */
-    const char *queue;     /* NULL: the task's route */
-    int priority;          /* 0..10, or -1: the task's default */
-    bool enabled;          /* false: created paused */
+    const char *queue;       /* NULL: the task's route */
+    int priority;            /* 0..10, or -1: the task's default */
+    bool enabled;            /* false: created paused */
     syncq_missed_policy missed;
-    int catch_up_cap;      /* CATCH_UP: most missed runs fired; 0:
-                              SYNCQ_BEAT_CATCH_UP_CAP */
-    int64_t grace_ms;      /* a tick later than this counts as missed;
-                              -1: SYNCQ_BEAT_MISSED_GRACE */
-    int64_t start_ms;      /* no tick before this (0: none); INTERVAL:
-                              the anchor of the ticks (0: add time) */
-    int64_t end_ms;        /* no tick after this (0: none) */
-    int64_t expires_ms;    /* each run's task expires this long after its
-                              tick (0: never), so a backlog cannot pile up */
-    int max_retries;       /* of the tasks; -1: the task's default */
+    int catch_up_cap;   /* CATCH_UP: most missed runs fired; 0:
+                           SYNCQ_BEAT_CATCH_UP_CAP */
+    int64_t grace_ms;   /* a tick later than this counts as missed;
+                           -1: SYNCQ_BEAT_MISSED_GRACE */
+    int64_t start_ms;   /* no tick before this (0: none); INTERVAL:
+                           the anchor of the ticks (0: add time) */
+    int64_t end_ms;     /* no tick after this (0: none) */
+    int64_t expires_ms; /* each run's task expires this long after its
+                           tick (0: never), so a backlog cannot pile up */
+    int max_retries;    /* of the tasks; -1: the task's default */
 } syncq_schedule_config;
 
 /* Every field to its default: INTERVAL type unset (0), enabled, SKIP,
@@ -85,8 +85,9 @@ typedef struct syncq_schedule_config {
 SYNCQ_API void syncq_schedule_config_init(syncq_schedule_config *cfg);
 
 /* Flags of syncq_schedule_add. */
-#define SYNCQ_SCHEDULE_REPLACE 1 /* replace an existing definition (its
-                                    run counters and last run are kept) */
+#define SYNCQ_SCHEDULE_REPLACE                                                 \
+    1 /* replace an existing definition (its                                   \
+         run counters and last run are kept) */
 
 /* Validate `cfg` and store it. The next run is computed from the Redis
  * server's clock; a running beat picks the change up within its poll
@@ -119,8 +120,7 @@ SYNCQ_API int syncq_schedule_resume(syncq_client *c, const char *name,
  * not move the next run). id_out (may be NULL) gets the task id.
  * Errors: SYNCQ_ENOTFOUND, SYNCQ_EINVAL, SYNCQ_ECONN. */
 SYNCQ_API int syncq_schedule_run(syncq_client *c, const char *name,
-                                 char id_out[SYNCQ_ID_SIZE],
-                                 syncq_error *err);
+                                 char id_out[SYNCQ_ID_SIZE], syncq_error *err);
 
 /* Read one schedule: a new JSON object (caller json_decref's) with its
  * definition and kept state: name, task, type, interval_s | cron | at,
@@ -167,12 +167,12 @@ SYNCQ_API int syncq_cron_next(const char *expr, const char *tz,
 /* ---- the beat daemon --------------------------------------------------- */
 
 typedef struct syncq_beat_options {
-    const char *id;          /* instance id; NULL: "<host>:<pid>" */
-    int64_t lock_ttl_ms;     /* leader lock lifetime; 0: SYNCQ_BEAT_LOCK_TTL */
-    int64_t poll_ms;         /* leader's longest sleep; 0: 100 */
+    const char *id;      /* instance id; NULL: "<host>:<pid>" */
+    int64_t lock_ttl_ms; /* leader lock lifetime; 0: SYNCQ_BEAT_LOCK_TTL */
+    int64_t poll_ms;     /* leader's longest sleep; 0: 100 */
     const char *schedule_file; /* loaded at start (with prune); NULL:
                                   SYNCQ_BEAT_SCHEDULE_FILE, "" none */
-    bool no_promote;         /* leave delayed tasks to the workers */
+    bool no_promote;           /* leave delayed tasks to the workers */
     volatile int *reopen_logs; /* when non-zero (a SIGHUP handler sets
                                   it) the log file is reopened and the
                                   flag cleared; may be NULL */
@@ -193,8 +193,8 @@ typedef struct syncq_beat_options {
  *         SYNCQ_ECONN (first connect failed and *stop was set),
  *         SYNCQ_EAUTH, SYNCQ_ENOMEM. */
 SYNCQ_API int syncq_beat_run(const char *url, const syncq_config *cfg,
-                             const syncq_beat_options *opts,
-                             volatile int *stop, syncq_error *err);
+                             const syncq_beat_options *opts, volatile int *stop,
+                             syncq_error *err);
 
 /* The beats seen in the last day, leader first: a new JSON array
  * (caller json_decref's) of {id, leader (bool), alive (bool: its status
@@ -209,14 +209,14 @@ SYNCQ_API int syncq_beat_status(syncq_client *c, json_t **out,
 
 /* How the chunks of a batch go out. Zero everywhere: all at once. */
 typedef struct syncq_batch_wave_options {
-    int max_in_flight;       /* chunks queued or running at a time; 0: no
-                                limit. A chunk that ends frees its slot at
-                                once (in the same Redis script). */
-    int rate_count;          /* chunks per rate_period_ms; 0: no limit */
-    int64_t rate_period_ms;  /* 1000 for N/s */
-    bool fail_fast;          /* first failed chunk ends the batch: the
-                                completion task runs then, undispatched
-                                chunks are dropped */
+    int max_in_flight;      /* chunks queued or running at a time; 0: no
+                               limit. A chunk that ends frees its slot at
+                               once (in the same Redis script). */
+    int rate_count;         /* chunks per rate_period_ms; 0: no limit */
+    int64_t rate_period_ms; /* 1000 for N/s */
+    bool fail_fast;         /* first failed chunk ends the batch: the
+                               completion task runs then, undispatched
+                               chunks are dropped */
 } syncq_batch_wave_options;
 
 /* Create a batch like syncq_batch_create (same validation, kwargs
@@ -261,8 +261,8 @@ SYNCQ_API int syncq_batch_list(syncq_client *c, size_t offset, size_t limit,
 
 /* Parse a rate "N/s", "N/m", "N/h" or "N" (per second), N 1..1000000.
  * Errors: SYNCQ_EINVAL. */
-SYNCQ_API int syncq_rate_parse(const char *s, int *count,
-                               int64_t *period_ms, syncq_error *err);
+SYNCQ_API int syncq_rate_parse(const char *s, int *count, int64_t *period_ms,
+                               syncq_error *err);
 
 /* Parse batch items from `len` bytes of text: a JSON array, or one item
  * per line (a line that is valid JSON is that value, any other line is a

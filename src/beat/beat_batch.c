@@ -33,14 +33,18 @@ syncq_rate_parse(const char *s, int *count, int64_t *period_ms,
     const char *unit;
 
     if (s == NULL || !isdigit((unsigned char)s[0])) {
-        return sq_fail(err, SYNCQ_EINVAL, "rate '%.32s' is not N/s, N/m or "
-                       "N/h", s ? s : "");
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "rate '%.32s' is not N/s, N/m or "
+                       "N/h",
+                       s ? s : "");
     }
     errno = 0;
     n = strtoll(s, &end, 10);
     if (errno != 0 || n < 1 || n > 1000000) {
-        return sq_fail(err, SYNCQ_EINVAL, "rate '%.32s': N must be "
-                       "1..1000000", s);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "rate '%.32s': N must be "
+                       "1..1000000",
+                       s);
     }
     unit = *end == '/' ? end + 1 : end;
     if (*end == '\0' || !strcmp(unit, "s") || !strcmp(unit, "sec") ||
@@ -52,12 +56,16 @@ syncq_rate_parse(const char *s, int *count, int64_t *period_ms,
     } else if (!strcmp(unit, "h") || !strcmp(unit, "hour")) {
         *period_ms = 3600000;
     } else {
-        return sq_fail(err, SYNCQ_EINVAL, "rate '%.32s' is not N/s, N/m or "
-                       "N/h", s);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "rate '%.32s' is not N/s, N/m or "
+                       "N/h",
+                       s);
     }
     if (*end != '\0' && *end != '/') {
-        return sq_fail(err, SYNCQ_EINVAL, "rate '%.32s' is not N/s, N/m or "
-                       "N/h", s);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "rate '%.32s' is not N/s, N/m or "
+                       "N/h",
+                       s);
     }
     *count = (int)n;
     return SYNCQ_OK;
@@ -89,7 +97,8 @@ syncq_batch_items_parse(const char *text, size_t len, json_t **out,
         return sq_fail(err, SYNCQ_EINVAL, "no items");
     }
     if (memchr(text, '\0', len) != NULL) {
-        return sq_fail(err, SYNCQ_EINVAL, "items contain a NUL byte (binary "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "items contain a NUL byte (binary "
                        "file?)");
     }
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
@@ -121,7 +130,8 @@ syncq_batch_items_parse(const char *text, size_t len, json_t **out,
             }
             first = json_loadb(text + pos, e - pos, JSON_DECODE_ANY, NULL);
             if (first == NULL) {
-                return sq_fail(err, SYNCQ_EINVAL, "items are not a valid "
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "items are not a valid "
                                "JSON array: line %d column %d: %s",
                                jerr.line, jerr.column, jerr.text);
             }
@@ -156,8 +166,10 @@ syncq_batch_items_parse(const char *text, size_t len, json_t **out,
             }
             if (v == NULL) {
                 json_decref(items);
-                return sq_fail(err, SYNCQ_EINVAL, "items line %zu is not "
-                               "valid UTF-8", line);
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "items line %zu is not "
+                               "valid UTF-8",
+                               line);
             }
             if (json_array_append_new(items, v) != 0) {
                 json_decref(items);
@@ -217,7 +229,8 @@ chunk_fields(const syncq_task_options *o, const syncq_task_def *def,
             if (p == NULL || !json_is_object(p)) {
                 json_decref(p);
                 json_decref(a);
-                sq_fail(err, SYNCQ_EINVAL, "retry policy must be a JSON "
+                sq_fail(err, SYNCQ_EINVAL,
+                        "retry policy must be a JSON "
                         "object");
                 return NULL;
             }
@@ -272,7 +285,8 @@ read_result(redisReply *r, int64_t *dispatched, int64_t *next_ms,
             syncq_error *err)
 {
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
-        return sq_fail(err, SYNCQ_EPROTO, "batch_dispatch: unexpected "
+        return sq_fail(err, SYNCQ_EPROTO,
+                       "batch_dispatch: unexpected "
                        "reply");
     }
     if (dispatched != NULL) {
@@ -321,20 +335,24 @@ sq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
         return sq_fail(err, SYNCQ_EINVAL, "batch items must be a JSON array");
     }
     if (batch_size == 0 || batch_size > 100000) {
-        return sq_fail(err, SYNCQ_EINVAL, "batch size %zu out of range "
-                       "1..100000", batch_size);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "batch size %zu out of range "
+                       "1..100000",
+                       batch_size);
     }
-    if (w.max_in_flight < 0 || w.max_in_flight > 1000000 ||
-        w.rate_count < 0 || w.rate_count > 1000000 ||
+    if (w.max_in_flight < 0 || w.max_in_flight > 1000000 || w.rate_count < 0 ||
+        w.rate_count > 1000000 ||
         (w.rate_count > 0 &&
          (w.rate_period_ms < 1 || w.rate_period_ms > 86400000))) {
-        return sq_fail(err, SYNCQ_EINVAL, "max-in-flight and rate must be "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "max-in-flight and rate must be "
                        "0..1000000 (rate period 1 ms .. 1 day)");
     }
-    if (to != NULL && (to->countdown_ms > 0 || to->eta_ms > 0 ||
-                       to->expires_ms > 0 || to->unique_key != NULL ||
-                       to->task_id != NULL)) {
-        return sq_fail(err, SYNCQ_EINVAL, "chunk tasks of a batch take no "
+    if (to != NULL &&
+        (to->countdown_ms > 0 || to->eta_ms > 0 || to->expires_ms > 0 ||
+         to->unique_key != NULL || to->task_id != NULL)) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "chunk tasks of a batch take no "
                        "countdown, eta, expires, unique key or id");
     }
     if (to != NULL && (to->max_retries < -1 || to->max_retries > 1000 ||
@@ -343,8 +361,8 @@ sq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
         return sq_fail(err, SYNCQ_EINVAL, "chunk options out of range");
     }
     def = syncq_registry_find(syncq_registry_default(), name);
-    queue = (to != NULL && to->queue != NULL) ? to->queue
-                                              : sq_route_queue(c, name);
+    queue =
+        (to != NULL && to->queue != NULL) ? to->queue : sq_route_queue(c, name);
     rc = syncq_queue_name_check(queue, err);
     if (rc != SYNCQ_OK) {
         return rc;
@@ -352,8 +370,10 @@ sq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
     priority = (def != NULL && def->priority >= 0) ? def->priority : 5;
     if (to != NULL && to->priority != -1) {
         if (to->priority < 0 || to->priority > 10) {
-            return sq_fail(err, SYNCQ_EINVAL, "priority %d out of range "
-                           "0..10", to->priority);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "priority %d out of range "
+                           "0..10",
+                           to->priority);
         }
         priority = to->priority;
     }
@@ -362,12 +382,14 @@ sq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
         extra = json_loads(opts->kwargs_json, 0, &jerr);
         if (extra == NULL || !json_is_object(extra)) {
             json_decref(extra);
-            return sq_fail(err, SYNCQ_EINVAL, "batch kwargs must be a JSON "
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "batch kwargs must be a JSON "
                            "object");
         }
         if (json_object_get(extra, "items") != NULL) {
             json_decref(extra);
-            return sq_fail(err, SYNCQ_EINVAL, "batch kwargs must not "
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "batch kwargs must not "
                            "contain 'items' (the chunk goes there)");
         }
     }
@@ -395,8 +417,8 @@ sq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
     nchunks = (nitems + batch_size - 1) / batch_size;
     specs = sq_calloc(nchunks + 1, sizeof *specs);
     if (specs == NULL) {
-        rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory for %zu chunks",
-                     nchunks);
+        rc =
+            sq_fail(err, SYNCQ_ENOMEM, "out of memory for %zu chunks", nchunks);
     }
     for (size_t k = 0; rc == SYNCQ_OK && k < nchunks; k++) {
         size_t lo = k * batch_size;
@@ -406,17 +428,17 @@ sq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
         if (specs[k] == NULL) {
             rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
         } else if ((int64_t)(strlen(specs[k]) - 37) > c->max_payload) {
-            rc = sq_fail(err, SYNCQ_ETOOBIG, "chunk %zu is %zu bytes, limit "
+            rc = sq_fail(err, SYNCQ_ETOOBIG,
+                         "chunk %zu is %zu bytes, limit "
                          "%lld (SYNCQ_MAX_PAYLOAD): use a smaller batch "
-                         "size", k, strlen(specs[k]) - 37,
-                         (long long)c->max_payload);
+                         "size",
+                         k, strlen(specs[k]) - 37, (long long)c->max_payload);
         }
     }
     sq_uuid_new(batch_id);
     for (size_t k = 0; rc == SYNCQ_OK && (k < nchunks || k == 0);
          k += SPECS_PER_CALL) {
-        size_t hi = k + SPECS_PER_CALL < nchunks ? k + SPECS_PER_CALL
-                                                 : nchunks;
+        size_t hi = k + SPECS_PER_CALL < nchunks ? k + SPECS_PER_CALL : nchunks;
         bool last = hi >= nchunks;
         struct sq_args a;
         redisReply *r = NULL;
@@ -487,8 +509,10 @@ syncq_batch_submit(syncq_client *c, const char *task_name,
     items = json_loads(items_json ? items_json : "", JSON_ALLOW_NUL, &jerr);
     if (items == NULL || !json_is_array(items)) {
         json_decref(items);
-        return sq_fail(err, SYNCQ_EINVAL, "batch items must be a JSON "
-                       "array%s%s", items == NULL ? ": " : "",
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "batch items must be a JSON "
+                       "array%s%s",
+                       items == NULL ? ": " : "",
                        items == NULL ? jerr.text : "");
     }
     rc = sq_batch_submit_items(c, task_name, items, batch_size, opts, waves,
@@ -578,8 +602,8 @@ syncq_batch_progress(syncq_client *c, const char *id, json_t **out,
     done = json_integer_value(json_object_get(o, "done"));
     failed = json_integer_value(json_object_get(o, "failed"));
     for (size_t i = 0; i < 8; i++) {
-        f[i] = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str
-                                                         : "";
+        f[i] =
+            r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
     }
     waves = strcmp(f[0], "1") == 0;
     dispatched = waves ? strtoll(f[2], NULL, 10) : total;
@@ -589,12 +613,11 @@ syncq_batch_progress(syncq_client *c, const char *id, json_t **out,
                         json_integer(dispatched - done - failed > 0
                                          ? dispatched - done - failed
                                          : 0));
-    json_object_set_new(o, "state",
-                        json_string(json_object_get(o, "finished_at")
-                                        ? "finished"
-                                    : waves && strcmp(f[1], "creating") == 0
-                                        ? "creating"
-                                        : "running"));
+    json_object_set_new(
+        o, "state",
+        json_string(json_object_get(o, "finished_at")        ? "finished"
+                    : waves && strcmp(f[1], "creating") == 0 ? "creating"
+                                                             : "running"));
     if (waves) {
         int64_t mi = strtoll(f[3], NULL, 10);
         int64_t rn = strtoll(f[4], NULL, 10);
@@ -605,10 +628,12 @@ syncq_batch_progress(syncq_client *c, const char *id, json_t **out,
             char rate[48];
             if (rp == 1000 || rp == 60000 || rp == 3600000) {
                 snprintf(rate, sizeof rate, "%lld/%s", (long long)rn,
-                         rp == 1000 ? "s" : rp == 60000 ? "m" : "h");
+                         rp == 1000    ? "s"
+                         : rp == 60000 ? "m"
+                                       : "h");
             } else {
-                snprintf(rate, sizeof rate, "%lld per %lld ms",
-                         (long long)rn, (long long)rp);
+                snprintf(rate, sizeof rate, "%lld per %lld ms", (long long)rn,
+                         (long long)rp);
             }
             json_object_set_new(o, "rate", json_string(rate));
         } else {
@@ -651,8 +676,8 @@ syncq_batch_list(syncq_client *c, size_t offset, size_t limit, json_t **out,
         limit = 10000;
     }
     rc = sq_client_cmd(c, &r, err, "ZREVRANGE %s %lld %lld",
-                       sq_key(c, key, sizeof key, "batches"),
-                       (long long)offset, (long long)(offset + limit - 1));
+                       sq_key(c, key, sizeof key, "batches"), (long long)offset,
+                       (long long)(offset + limit - 1));
     if (rc != SYNCQ_OK) {
         return rc;
     }

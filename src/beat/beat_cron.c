@@ -20,17 +20,17 @@
 enum field_kind { F_SEC, F_MIN, F_HOUR, F_DOM, F_MON, F_DOW };
 
 struct field_spec {
-    const char *name; /* for messages: "minute" */
-    int lo, hi;       /* accepted numbers (day-of-week accepts 7) */
+    const char *name;         /* for messages: "minute" */
+    int lo, hi;               /* accepted numbers (day-of-week accepts 7) */
     const char *const *names; /* 3-letter names, names[0] = value lo_name */
     int lo_name;
 };
 
-static const char *const mon_names[] = {"jan", "feb", "mar", "apr",
-                                        "may", "jun", "jul", "aug",
-                                        "sep", "oct", "nov", "dec", NULL};
-static const char *const dow_names[] = {"sun", "mon", "tue", "wed", "thu",
-                                        "fri", "sat", NULL};
+static const char *const mon_names[] = {"jan", "feb", "mar", "apr", "may",
+                                        "jun", "jul", "aug", "sep", "oct",
+                                        "nov", "dec", NULL};
+static const char *const dow_names[] = {"sun", "mon", "tue", "wed",
+                                        "thu", "fri", "sat", NULL};
 
 static const struct field_spec specs[] = {
     [F_SEC] = {"second", 0, 59, NULL, 0},
@@ -45,10 +45,10 @@ static const struct {
     const char *name;
     const char *expr;
 } macros[] = {
-    {"@yearly", "0 0 1 1 *"},   {"@annually", "0 0 1 1 *"},
-    {"@monthly", "0 0 1 * *"},  {"@weekly", "0 0 * * 0"},
-    {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
-    {"@hourly", "0 * * * *"},   {NULL, NULL},
+    {"@yearly", "0 0 1 1 *"},  {"@annually", "0 0 1 1 *"},
+    {"@monthly", "0 0 1 * *"}, {"@weekly", "0 0 * * 0"},
+    {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
+    {"@hourly", "0 * * * *"},  {NULL, NULL},
 };
 
 /* ---- parsing ----------------------------------------------------------- */
@@ -64,8 +64,10 @@ parse_value(const char **pp, enum field_kind k, int *out, syncq_error *err)
     if (isdigit((unsigned char)*p)) {
         while (isdigit((unsigned char)*p)) {
             if (++n > 4) {
-                return sq_fail(err, SYNCQ_EINVAL, "%s value '%.12s' is too "
-                               "long", f->name, *pp);
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "%s value '%.12s' is too "
+                               "long",
+                               f->name, *pp);
             }
             v = v * 10 + (*p++ - '0');
         }
@@ -78,20 +80,22 @@ parse_value(const char **pp, enum field_kind k, int *out, syncq_error *err)
             }
         }
         if (f->names[i] == NULL) {
-            return sq_fail(err, SYNCQ_EINVAL, "%s name '%.12s' is unknown "
-                           "(use %s..%s or numbers)", f->name, p,
-                           f->names[0], k == F_MON ? "dec" : "sat");
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "%s name '%.12s' is unknown "
+                           "(use %s..%s or numbers)",
+                           f->name, p, f->names[0], k == F_MON ? "dec" : "sat");
         }
         v = f->lo_name + i;
         p += 3;
     } else {
-        return sq_fail(err, SYNCQ_EINVAL, "%s field: expected a number%s at "
-                       "'%.12s'", f->name, f->names ? " or a name" : "",
-                       *p ? p : "(end)");
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "%s field: expected a number%s at "
+                       "'%.12s'",
+                       f->name, f->names ? " or a name" : "", *p ? p : "(end)");
     }
     if (v < f->lo || v > f->hi) {
-        return sq_fail(err, SYNCQ_EINVAL, "%s %d out of range %d-%d",
-                       f->name, v, f->lo, k == F_DOW ? 7 : f->hi);
+        return sq_fail(err, SYNCQ_EINVAL, "%s %d out of range %d-%d", f->name,
+                       v, f->lo, k == F_DOW ? 7 : f->hi);
     }
     *pp = p;
     *out = v;
@@ -112,12 +116,16 @@ parse_step(const char **pp, enum field_kind k, int span, int *out,
         v = v * 10 + (*p++ - '0');
     }
     if (n == 0 || n > 4 || v < 1) {
-        return sq_fail(err, SYNCQ_EINVAL, "%s step must be a number >= 1, "
-                       "at '%.12s'", specs[k].name, *pp);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "%s step must be a number >= 1, "
+                       "at '%.12s'",
+                       specs[k].name, *pp);
     }
     if (v > span) {
-        return sq_fail(err, SYNCQ_EINVAL, "%s step %d is larger than the "
-                       "range (%d values)", specs[k].name, v, span);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "%s step %d is larger than the "
+                       "range (%d values)",
+                       specs[k].name, v, span);
     }
     *pp = p;
     *out = v;
@@ -151,8 +159,8 @@ set_bit(struct sq_cron *c, enum field_kind k, int v)
 
 /* One list item of field k, from p to end (exclusive). */
 static int
-parse_item(struct sq_cron *c, enum field_kind k, const char *p,
-           const char *end, syncq_error *err)
+parse_item(struct sq_cron *c, enum field_kind k, const char *p, const char *end,
+           syncq_error *err)
 {
     const struct field_spec *f = &specs[k];
     int hi_max = k == F_DOW ? 6 : f->hi;
@@ -161,8 +169,10 @@ parse_item(struct sq_cron *c, enum field_kind k, const char *p,
 
     if (*p == '*' || *p == '?') {
         if (*p == '?' && k != F_DOM && k != F_DOW) {
-            return sq_fail(err, SYNCQ_EINVAL, "'?' is only allowed in the "
-                           "day fields, not in %s", f->name);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "'?' is only allowed in the "
+                           "day fields, not in %s",
+                           f->name);
         }
         a = f->lo;
         b = hi_max;
@@ -185,16 +195,20 @@ parse_item(struct sq_cron *c, enum field_kind k, const char *p,
                 digits++;
             }
             if (digits == 0 || n > 30) {
-                return sq_fail(err, SYNCQ_EINVAL, "day-of-month 'L-n' needs "
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "day-of-month 'L-n' needs "
                                "n in 0-30");
             }
         }
         if (p != end) {
-            return sq_fail(err, SYNCQ_EINVAL, "day-of-month: unexpected "
-                           "'%.*s' after L", (int)(end - p), p);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "day-of-month: unexpected "
+                           "'%.*s' after L",
+                           (int)(end - p), p);
         }
         if (c->dom_last >= 0 && c->dom_last != (int8_t)n) {
-            return sq_fail(err, SYNCQ_EINVAL, "day-of-month: only one L "
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "day-of-month: only one L "
                            "item is allowed");
         }
         c->dom_last = (int8_t)n;
@@ -206,9 +220,10 @@ parse_item(struct sq_cron *c, enum field_kind k, const char *p,
         }
         if (k == F_DOW && (*p == 'L' || *p == 'l')) {
             if (p + 1 != end) {
-                return sq_fail(err, SYNCQ_EINVAL, "day-of-week: unexpected "
-                               "'%.*s' after %dL", (int)(end - p - 1), p + 1,
-                               a);
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "day-of-week: unexpected "
+                               "'%.*s' after %dL",
+                               (int)(end - p - 1), p + 1, a);
             }
             c->dow_last |= (uint8_t)(1U << (a % 7));
             return SYNCQ_OK;
@@ -217,13 +232,16 @@ parse_item(struct sq_cron *c, enum field_kind k, const char *p,
             int n = 0;
             p++;
             if (!isdigit((unsigned char)*p) || p + 1 != end) {
-                return sq_fail(err, SYNCQ_EINVAL, "day-of-week '#' needs a "
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "day-of-week '#' needs a "
                                "week number 1-5");
             }
             n = *p - '0';
             if (n < 1 || n > 5) {
-                return sq_fail(err, SYNCQ_EINVAL, "day-of-week #%d out of "
-                               "range 1-5", n);
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "day-of-week #%d out of "
+                               "range 1-5",
+                               n);
             }
             c->dow_nth[a % 7] |= (uint8_t)(1U << n);
             return SYNCQ_OK;
@@ -239,8 +257,10 @@ parse_item(struct sq_cron *c, enum field_kind k, const char *p,
                 b = 7; /* fri-sun: Sunday counted as 7 */
             }
             if (b < a) {
-                return sq_fail(err, SYNCQ_EINVAL, "%s range %d-%d is "
-                               "backwards", f->name, a, b);
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "%s range %d-%d is "
+                               "backwards",
+                               f->name, a, b);
             }
             if (*p == '/') {
                 p++;
@@ -288,8 +308,10 @@ parse_field(struct sq_cron *c, enum field_kind k, const char *s, size_t len,
         const char *e = comma ? comma : end;
         int rc;
         if (e == p) {
-            return sq_fail(err, SYNCQ_EINVAL, "%s field has an empty list "
-                           "item", specs[k].name);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "%s field has an empty list "
+                           "item",
+                           specs[k].name);
         }
         rc = parse_item(c, k, p, e, err);
         if (rc != SYNCQ_OK) {
@@ -479,18 +501,19 @@ never_fires_error(const struct sq_cron *c, syncq_error *err)
         }
         return sq_fail(err, SYNCQ_EINVAL,
                        "expression never fires: day %s does not occur in "
-                       "month %s", days, months);
+                       "month %s",
+                       days, months);
     }
-    return sq_fail(err, SYNCQ_EINVAL, "expression never fires: no date "
+    return sq_fail(err, SYNCQ_EINVAL,
+                   "expression never fires: no date "
                    "matches its day and month fields");
 }
 
 int
 sq_cron_parse(const char *expr, struct sq_cron **out, syncq_error *err)
 {
-    static const enum field_kind five[] = {F_MIN, F_HOUR, F_DOM, F_MON,
-                                           F_DOW};
-    static const enum field_kind six[] = {F_SEC, F_MIN,  F_HOUR,
+    static const enum field_kind five[] = {F_MIN, F_HOUR, F_DOM, F_MON, F_DOW};
+    static const enum field_kind six[] = {F_SEC, F_MIN, F_HOUR,
                                           F_DOM, F_MON, F_DOW};
     const char *fs[7];
     size_t fl[7];
@@ -504,16 +527,20 @@ sq_cron_parse(const char *expr, struct sq_cron **out, syncq_error *err)
         return sq_fail(err, SYNCQ_EINVAL, "cron expression is missing");
     }
     if (strlen(expr) > SQ_CRON_MAX_BYTES) {
-        return sq_fail(err, SYNCQ_EINVAL, "cron expression is longer than "
-                       "%d bytes", SQ_CRON_MAX_BYTES);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "cron expression is longer than "
+                       "%d bytes",
+                       SQ_CRON_MAX_BYTES);
     }
     for (p = expr; *p; p++) {
         if ((unsigned char)*p < 0x20 && *p != '\t') {
-            return sq_fail(err, SYNCQ_EINVAL, "cron expression contains a "
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "cron expression contains a "
                            "control character");
         }
         if ((unsigned char)*p >= 0x7f) {
-            return sq_fail(err, SYNCQ_EINVAL, "cron expression contains a "
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "cron expression contains a "
                            "non-ASCII byte");
         }
     }
@@ -533,7 +560,8 @@ sq_cron_parse(const char *expr, struct sq_cron **out, syncq_error *err)
                 return sq_cron_parse(macros[i].expr, out, err);
             }
         }
-        return sq_fail(err, SYNCQ_EINVAL, "unknown cron macro '%.*s' (use "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "unknown cron macro '%.*s' (use "
                        "@yearly @monthly @weekly @daily @hourly)",
                        (int)(n > 20 ? 20 : n), p);
     }
@@ -552,7 +580,8 @@ sq_cron_parse(const char *expr, struct sq_cron **out, syncq_error *err)
         }
     }
     if (nf != 5 && nf != 6) {
-        return sq_fail(err, SYNCQ_EINVAL, "cron expression needs 5 fields "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "cron expression needs 5 fields "
                        "(minute hour day-of-month month day-of-week) or 6 "
                        "(seconds first), got %s%d",
                        nf > 6 ? "more than " : "", nf > 6 ? 6 : nf);
@@ -592,7 +621,7 @@ int
 sq_cron_next(const struct sq_cron *c, const struct sq_tz *tz, int64_t after,
              int64_t *out)
 {
-    int64_t seg_t = after;      /* instant where the current segment starts */
+    int64_t seg_t = after; /* instant where the current segment starts */
     long off = sq_tz_offset_at(tz, after);
     int64_t cpos = after + off; /* civil position: look strictly after */
     int64_t skip_below = INT64_MIN;
@@ -644,8 +673,8 @@ sq_cron_next(const struct sq_cron *c, const struct sq_tz *tz, int64_t after,
 }
 
 int
-sq_cron_prev(const struct sq_cron *c, const struct sq_tz *tz,
-             int64_t before, int64_t *out)
+sq_cron_prev(const struct sq_cron *c, const struct sq_tz *tz, int64_t before,
+             int64_t *out)
 {
     /* With f(s) = the first fire at or after s (the forward search, so
      * the DST policy is the same as sq_cron_next): find a window

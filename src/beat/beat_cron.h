@@ -34,19 +34,19 @@
 #define SQ_CRON_MAX_BYTES 256
 
 struct sq_cron {
-    uint64_t sec;         /* bit s: second s (0..59) */
-    uint64_t min;         /* bit m: minute m (0..59) */
-    uint32_t hour;        /* bit h: hour h (0..23) */
-    uint32_t dom;         /* bit d: day of month d (1..31) */
-    uint16_t mon;         /* bit m: month m (1..12) */
-    uint8_t dow;          /* bit d: weekday d (0 = Sunday .. 6) */
-    uint8_t dow_last;     /* bit d: "dL", the last weekday d of a month */
-    uint8_t dow_nth[7];   /* bit k of [d]: "d#k", the k-th weekday d */
-    int8_t dom_last;      /* -1: no L; n >= 0: "L-n" (L is L-0) */
-    bool dom_star;        /* day-of-month starts with * or ? */
-    bool dow_star;        /* day-of-week starts with * or ? */
-    bool hour_wild;       /* hour field is * or has a step (DST policy) */
-    bool has_seconds;     /* six fields */
+    uint64_t sec;       /* bit s: second s (0..59) */
+    uint64_t min;       /* bit m: minute m (0..59) */
+    uint32_t hour;      /* bit h: hour h (0..23) */
+    uint32_t dom;       /* bit d: day of month d (1..31) */
+    uint16_t mon;       /* bit m: month m (1..12) */
+    uint8_t dow;        /* bit d: weekday d (0 = Sunday .. 6) */
+    uint8_t dow_last;   /* bit d: "dL", the last weekday d of a month */
+    uint8_t dow_nth[7]; /* bit k of [d]: "d#k", the k-th weekday d */
+    int8_t dom_last;    /* -1: no L; n >= 0: "L-n" (L is L-0) */
+    bool dom_star;      /* day-of-month starts with * or ? */
+    bool dow_star;      /* day-of-week starts with * or ? */
+    bool hour_wild;     /* hour field is * or has a step (DST policy) */
+    bool has_seconds;   /* six fields */
 };
 
 /* Parse `expr` (at most SQ_CRON_MAX_BYTES bytes). On SYNCQ_OK *out is a

@@ -23,11 +23,10 @@
 #define ENTRIES_MAX 10000
 
 static const char *const entry_keys[] = {
-    "name",    "task",     "type",         "interval",  "cron",
-    "at",      "timezone", "tz",           "args",      "kwargs",
-    "queue",   "priority", "enabled",      "missed",    "catch_up_cap",
-    "grace",   "start",    "end",          "expires",   "max_retries",
-    "comment", NULL};
+    "name",     "task",        "type",         "interval", "cron",  "at",
+    "timezone", "tz",          "args",         "kwargs",   "queue", "priority",
+    "enabled",  "missed",      "catch_up_cap", "grace",    "start", "end",
+    "expires",  "max_retries", "comment",      NULL};
 
 /* A duration: a JSON number of seconds or a string "90", "5m", "1h30m". */
 static int
@@ -49,8 +48,10 @@ duration_of(const char *what, json_t *v, int64_t *ms, syncq_error *err)
         }
         return rc;
     }
-    return sq_fail(err, SYNCQ_EINVAL, "%s must be seconds or a duration "
-                   "string like \"5m\"", what);
+    return sq_fail(err, SYNCQ_EINVAL,
+                   "%s must be seconds or a duration "
+                   "string like \"5m\"",
+                   what);
 }
 
 /* A time: ISO 8601 string or a number of epoch seconds. */
@@ -68,8 +69,10 @@ time_of(const char *what, json_t *v, int64_t *ms, syncq_error *err)
         }
         return rc;
     }
-    return sq_fail(err, SYNCQ_EINVAL, "%s must be an ISO 8601 time or epoch "
-                   "seconds", what);
+    return sq_fail(err, SYNCQ_EINVAL,
+                   "%s must be an ISO 8601 time or epoch "
+                   "seconds",
+                   what);
 }
 
 static const char *
@@ -97,7 +100,8 @@ entry_parse(syncq_client *c, json_t *e, const char *file_tz,
     if (!json_is_object(e)) {
         return sq_fail(err, SYNCQ_EINVAL, "entry must be a JSON object");
     }
-    json_object_foreach(e, key, v) {
+    json_object_foreach(e, key, v)
+    {
         int known = 0;
         for (int i = 0; entry_keys[i] != NULL; i++) {
             known |= strcmp(key, entry_keys[i]) == 0;
@@ -110,7 +114,8 @@ entry_parse(syncq_client *c, json_t *e, const char *file_tz,
     cfg.name = str_of(e, "name");
     cfg.task = str_of(e, "task");
     if (cfg.name == NULL || cfg.task == NULL) {
-        return sq_fail(err, SYNCQ_EINVAL, "\"name\" and \"task\" are "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "\"name\" and \"task\" are "
                        "required strings");
     }
     if (json_object_get(e, "interval") != NULL) {
@@ -133,7 +138,8 @@ entry_parse(syncq_client *c, json_t *e, const char *file_tz,
         rc = time_of("at", json_object_get(e, "at"), &cfg.run_at_ms, err);
     }
     if (rc == SYNCQ_OK && kinds != 1) {
-        rc = sq_fail(err, SYNCQ_EINVAL, "give exactly one of \"interval\", "
+        rc = sq_fail(err, SYNCQ_EINVAL,
+                     "give exactly one of \"interval\", "
                      "\"cron\" or \"at\"");
     }
     v = json_object_get(e, "type");
@@ -143,8 +149,10 @@ entry_parse(syncq_client *c, json_t *e, const char *file_tz,
                            : cfg.type == SYNCQ_SCHEDULE_CRON   ? "cron"
                                                                : "once";
         if (t == NULL || strcmp(t, want) != 0) {
-            rc = sq_fail(err, SYNCQ_EINVAL, "type \"%.20s\" does not match "
-                         "the schedule given (%s)", t ? t : "?", want);
+            rc = sq_fail(err, SYNCQ_EINVAL,
+                         "type \"%.20s\" does not match "
+                         "the schedule given (%s)",
+                         t ? t : "?", want);
         }
     }
     if (rc == SYNCQ_OK) {
@@ -177,15 +185,17 @@ entry_parse(syncq_client *c, json_t *e, const char *file_tz,
         if (json_is_integer(v)) {
             json_int_t p = json_integer_value(v);
             if (p < 0 || p > 10) {
-                rc = sq_fail(err, SYNCQ_EINVAL, "priority %lld out of range "
-                             "0..10", (long long)p);
+                rc = sq_fail(err, SYNCQ_EINVAL,
+                             "priority %lld out of range "
+                             "0..10",
+                             (long long)p);
             }
             cfg.priority = (int)p;
         } else if (json_is_string(v)) {
-            rc = syncq_priority_parse(json_string_value(v), &cfg.priority,
-                                      err);
+            rc = syncq_priority_parse(json_string_value(v), &cfg.priority, err);
         } else {
-            rc = sq_fail(err, SYNCQ_EINVAL, "priority must be 0..10 or a "
+            rc = sq_fail(err, SYNCQ_EINVAL,
+                         "priority must be 0..10 or a "
                          "name");
         }
     }
@@ -200,7 +210,8 @@ entry_parse(syncq_client *c, json_t *e, const char *file_tz,
     if (rc == SYNCQ_OK && v != NULL) {
         int m = sq_missed_parse(json_string_value(v));
         if (m < 0) {
-            rc = sq_fail(err, SYNCQ_EINVAL, "missed must be skip, run_once "
+            rc = sq_fail(err, SYNCQ_EINVAL,
+                         "missed must be skip, run_once "
                          "or catch_up");
         }
         cfg.missed = (syncq_missed_policy)m;
@@ -251,9 +262,10 @@ entry_parse(syncq_client *c, json_t *e, const char *file_tz,
         size_t bytes = (s->args ? strlen(s->args) : 0) +
                        (s->kwargs ? strlen(s->kwargs) : 0);
         if ((int64_t)bytes > c->max_payload) {
-            rc = sq_fail(err, SYNCQ_ETOOBIG, "args and kwargs are %zu "
-                         "bytes, limit %lld", bytes,
-                         (long long)c->max_payload);
+            rc = sq_fail(err, SYNCQ_ETOOBIG,
+                         "args and kwargs are %zu "
+                         "bytes, limit %lld",
+                         bytes, (long long)c->max_payload);
         }
     }
     snprintf(s->source, sizeof s->source, "file");
@@ -271,8 +283,8 @@ read_file(const char *path, size_t *len, syncq_error *err)
     size_t n;
 
     if (f == NULL || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        sq_fail_errno(err, SYNCQ_EIO, "cannot open schedule file %s: %s",
-                      path, f == NULL ? strerror(errno) : "not a file");
+        sq_fail_errno(err, SYNCQ_EIO, "cannot open schedule file %s: %s", path,
+                      f == NULL ? strerror(errno) : "not a file");
         if (f != NULL) {
             fclose(f);
         }
@@ -280,8 +292,8 @@ read_file(const char *path, size_t *len, syncq_error *err)
     }
     if (st.st_size > FILE_MAX_BYTES) {
         fclose(f);
-        sq_fail(err, SYNCQ_ETOOBIG, "schedule file %s is over %d bytes",
-                path, FILE_MAX_BYTES);
+        sq_fail(err, SYNCQ_ETOOBIG, "schedule file %s is over %d bytes", path,
+                FILE_MAX_BYTES);
         return NULL;
     }
     buf = sq_malloc((size_t)st.st_size + 1);
@@ -292,8 +304,8 @@ read_file(const char *path, size_t *len, syncq_error *err)
     }
     n = fread(buf, 1, (size_t)st.st_size, f);
     if (ferror(f)) {
-        sq_fail_errno(err, SYNCQ_EIO, "cannot read schedule file %s: %s",
-                      path, strerror(errno));
+        sq_fail_errno(err, SYNCQ_EIO, "cannot read schedule file %s: %s", path,
+                      strerror(errno));
         fclose(f);
         sq_free(buf);
         return NULL;
@@ -316,11 +328,14 @@ entries_of(json_t *root, const char **file_tz, syncq_error *err)
     if (json_is_object(root)) {
         const char *key;
         json_t *v;
-        json_object_foreach(root, key, v) {
-            if (strcmp(key, "schedules") != 0 &&
-                strcmp(key, "timezone") != 0 && strcmp(key, "comment") != 0) {
-                sq_fail(err, SYNCQ_EINVAL, "unknown top-level key '%.40s' "
-                        "(expected \"timezone\" and \"schedules\")", key);
+        json_object_foreach(root, key, v)
+        {
+            if (strcmp(key, "schedules") != 0 && strcmp(key, "timezone") != 0 &&
+                strcmp(key, "comment") != 0) {
+                sq_fail(err, SYNCQ_EINVAL,
+                        "unknown top-level key '%.40s' "
+                        "(expected \"timezone\" and \"schedules\")",
+                        key);
                 return NULL;
             }
         }
@@ -338,7 +353,8 @@ entries_of(json_t *root, const char **file_tz, syncq_error *err)
         const char *name;
         json_t *v;
         out = json_array();
-        json_object_foreach(list, name, v) {
+        json_object_foreach(list, name, v)
+        {
             json_t *e = json_is_object(v) ? json_deep_copy(v) : json_null();
             if (json_is_object(e) && json_object_get(e, "name") == NULL) {
                 json_object_set_new(e, "name", json_string(name));
@@ -347,7 +363,8 @@ entries_of(json_t *root, const char **file_tz, syncq_error *err)
         }
         return out;
     }
-    sq_fail(err, SYNCQ_EINVAL, "\"schedules\" must be an array or an "
+    sq_fail(err, SYNCQ_EINVAL,
+            "\"schedules\" must be an array or an "
             "object of name: entry");
     return NULL;
 }
@@ -356,8 +373,7 @@ static void
 report_add(json_t *report, const char *what, const char *name)
 {
     if (report != NULL) {
-        json_array_append_new(json_object_get(report, what),
-                              json_string(name));
+        json_array_append_new(json_object_get(report, what), json_string(name));
     }
 }
 
@@ -388,8 +404,10 @@ syncq_schedule_load_file(syncq_client *c, const char *path, bool prune,
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     sq_free(text);
     if (root == NULL) {
-        return sq_fail(err, SYNCQ_EINVAL, "schedule file %s: line %d column "
-                       "%d: %s", path, jerr.line, jerr.column, jerr.text);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "schedule file %s: line %d column "
+                       "%d: %s",
+                       path, jerr.line, jerr.column, jerr.text);
     }
     entries = entries_of(root, &file_tz, err);
     if (entries == NULL) {
@@ -398,8 +416,10 @@ syncq_schedule_load_file(syncq_client *c, const char *path, bool prune,
     }
     n = json_array_size(entries);
     if (n > ENTRIES_MAX) {
-        rc = sq_fail(err, SYNCQ_ETOOBIG, "schedule file %s has %zu entries, "
-                     "limit %d", path, n, ENTRIES_MAX);
+        rc = sq_fail(err, SYNCQ_ETOOBIG,
+                     "schedule file %s has %zu entries, "
+                     "limit %d",
+                     path, n, ENTRIES_MAX);
         goto done;
     }
     rc = sq_sched_defaults_get(c, "x", &base, err);
@@ -427,8 +447,7 @@ syncq_schedule_load_file(syncq_client *c, const char *path, bool prune,
             char pre[300];
             const char *nm = json_is_object(e) ? str_of(e, "name") : NULL;
             snprintf(pre, sizeof pre, "schedule file %s: entry %zu%s%.200s%s",
-                     path, i + 1, nm ? " (" : "", nm ? nm : "",
-                     nm ? ")" : "");
+                     path, i + 1, nm ? " (" : "", nm ? nm : "", nm ? ")" : "");
             sq_error_prefix(err, pre);
         }
     }
@@ -442,7 +461,7 @@ syncq_schedule_load_file(syncq_client *c, const char *path, bool prune,
         rc = sq_sched_save(c, &ss[i], base.now_ms, SQ_SAVE_UPSERT, st, err);
         if (rc == SYNCQ_OK) {
             report_add(report,
-                       strcmp(st, "created") == 0   ? "created"
+                       strcmp(st, "created") == 0    ? "created"
                        : strcmp(st, "replaced") == 0 ? "updated"
                                                      : "unchanged",
                        ss[i].name);
@@ -451,8 +470,7 @@ syncq_schedule_load_file(syncq_client *c, const char *path, bool prune,
     if (rc == SYNCQ_OK && prune) {
         json_t *names = NULL;
         rc = sq_sched_names(c, &names, err);
-        for (size_t i = 0; rc == SYNCQ_OK && i < json_array_size(names);
-             i++) {
+        for (size_t i = 0; rc == SYNCQ_OK && i < json_array_size(names); i++) {
             const char *nm = json_string_value(json_array_get(names, i));
             struct sq_schedule old;
             bool found = false, keep = false;
@@ -463,8 +481,8 @@ syncq_schedule_load_file(syncq_client *c, const char *path, bool prune,
                 continue;
             }
             sq_schedule_init(&old);
-            if (sq_sched_load(c, nm, &old, &found, NULL) == SYNCQ_OK &&
-                found && strcmp(old.source, "file") == 0 &&
+            if (sq_sched_load(c, nm, &old, &found, NULL) == SYNCQ_OK && found &&
+                strcmp(old.source, "file") == 0 &&
                 sq_sched_remove_gen(c, nm, old.gen, NULL) == SYNCQ_OK) {
                 report_add(report, "removed", nm);
             }

@@ -30,11 +30,11 @@
 #include <syncq/version.h>
 #include <unistd.h>
 
-#define DUE_MAX 200          /* due schedules per poll */
-#define PROMOTE_MAX 1000     /* delayed tasks per poll */
-#define REQUEUE_MAX 100      /* lapsed leases per poll */
-#define WAVES_MAX 16         /* batch waves per poll */
-#define TICK_CALL_MAX 256    /* entries per schedule_tick.lua call */
+#define DUE_MAX 200       /* due schedules per poll */
+#define PROMOTE_MAX 1000  /* delayed tasks per poll */
+#define REQUEUE_MAX 100   /* lapsed leases per poll */
+#define WAVES_MAX 16      /* batch waves per poll */
+#define TICK_CALL_MAX 256 /* entries per schedule_tick.lua call */
 #define JUMP_TOLERANCE_MS 1500
 #define JUMP_MEMORY_MS 600000 /* how long a forward jump is remembered */
 
@@ -42,9 +42,9 @@
 struct tick_entry {
     char name[SYNCQ_SCHEDULE_NAME_MAX + 1];
     char gen[24];
-    int64_t expect;   /* -1: "" */
+    int64_t expect; /* -1: "" */
     const char *action;
-    int64_t tick;     /* -1: "" */
+    int64_t tick; /* -1: "" */
     int64_t next;
     char id[SYNCQ_ID_SIZE];
     char extra[SQ_SCHED_ERR_MAX];
@@ -58,21 +58,21 @@ struct beat {
     char id[160];
     char token[224];
     char host[128];
-    char info[512];          /* status JSON */
+    char info[512]; /* status JSON */
     int64_t lock_ttl_ms, poll_ms, follow_ms, dedupe_ms;
     bool promote;
     bool leader;
     int64_t last_renew_mono; /* when the last renew/acquire was sent */
     int64_t started_ms;
     struct sq_jump jump;
-    int64_t jump_wall_ms;    /* wall time a forward jump landed on, -1 */
-    int64_t jump_mono;       /* when it was seen */
+    int64_t jump_wall_ms; /* wall time a forward jump landed on, -1 */
+    int64_t jump_mono;    /* when it was seen */
     int64_t fired, missed, dups;
     char holder[224];
     /* the current batch of tick entries */
     struct tick_entry *ents;
     size_t nents, capents;
-    int64_t now_ms;          /* Redis time of the current poll */
+    int64_t now_ms; /* Redis time of the current poll */
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -182,8 +182,7 @@ plan_one(void *ud, const char *name, redisReply *r)
     }
     if (sq_schedule_plan(&s, b->now_ms, b->jump_wall_ms, &p, &err) !=
         SYNCQ_OK) {
-        SQ_ERROR("beat.plan_failed", "schedule=%s err=\"%s\"", name,
-                 err.msg);
+        SQ_ERROR("beat.plan_failed", "schedule=%s err=\"%s\"", name, err.msg);
         sq_schedule_cleanup(&s);
         return;
     }
@@ -291,7 +290,8 @@ send_entries(struct beat *b, size_t lo, size_t hi, syncq_error *err)
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * (hi - lo)) {
         freeReplyObject(r);
-        return sq_fail(err, SYNCQ_EPROTO, "schedule_tick: unexpected "
+        return sq_fail(err, SYNCQ_EPROTO,
+                       "schedule_tick: unexpected "
                        "reply");
     }
     for (size_t i = lo; i < hi; i++) {
@@ -306,12 +306,14 @@ send_entries(struct beat *b, size_t lo, size_t hi, syncq_error *err)
         iso(e->next, n, sizeof n);
         if (strcmp(st, "fired") == 0) {
             b->fired++;
-            SQ_INFO("beat.tick", "schedule=%s tick=%s task_id=%s late_ms=%lld "
-                    "next=%s", e->name, t, tid, (long long)e->late_ms, n);
+            SQ_INFO("beat.tick",
+                    "schedule=%s tick=%s task_id=%s late_ms=%lld "
+                    "next=%s",
+                    e->name, t, tid, (long long)e->late_ms, n);
         } else if (strcmp(st, "dup") == 0) {
             b->dups++;
-            SQ_WARN("beat.tick_dup", "schedule=%s tick=%s task_id=%s",
-                    e->name, t, tid);
+            SQ_WARN("beat.tick_dup", "schedule=%s tick=%s task_id=%s", e->name,
+                    t, tid);
         } else if (strcmp(st, "skipped") == 0) {
             b->missed += strtoll(e->extra, NULL, 10);
         } else if (strcmp(st, "notleader") == 0) {
@@ -345,16 +347,15 @@ process_due(struct beat *b, redisReply *r, size_t from, syncq_error *err)
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
-        names[i] = r->element[from + i]->str ? r->element[from + i]->str
-                                             : "";
+        names[i] = r->element[from + i]->str ? r->element[from + i]->str : "";
     }
     b->nents = 0;
     rc = sq_sched_fetch_many(b->c, names, n, plan_one, b, err);
     sq_free(names);
     for (size_t lo = 0; rc == SYNCQ_OK && lo < b->nents && b->leader;
          lo += TICK_CALL_MAX) {
-        size_t hi = lo + TICK_CALL_MAX < b->nents ? lo + TICK_CALL_MAX
-                                                  : b->nents;
+        size_t hi =
+            lo + TICK_CALL_MAX < b->nents ? lo + TICK_CALL_MAX : b->nents;
         rc = send_entries(b, lo, hi, err);
     }
     b->nents = 0;
@@ -543,8 +544,7 @@ static int64_t
 turn(struct beat *b)
 {
     int64_t mono = sq_mono_ms();
-    bool renew = !b->leader ||
-                 mono - b->last_renew_mono >= b->lock_ttl_ms / 3;
+    bool renew = !b->leader || mono - b->last_renew_mono >= b->lock_ttl_ms / 3;
     struct poll_result pr;
     redisReply *r = NULL;
     syncq_error err;
@@ -576,8 +576,8 @@ turn(struct beat *b)
     b->now_ms = pr.now;
     jump = sq_jump_check(&b->jump, pr.now, mono, JUMP_TOLERANCE_MS);
     if (jump != 0) {
-        SQ_WARN("beat.clock_jump", "jump_ms=%lld leader=%s",
-                (long long)jump, b->leader ? "true" : "false");
+        SQ_WARN("beat.clock_jump", "jump_ms=%lld leader=%s", (long long)jump,
+                b->leader ? "true" : "false");
         if (jump > 0) {
             b->jump_wall_ms = pr.now;
             b->jump_mono = mono;
@@ -592,16 +592,17 @@ turn(struct beat *b)
         b->jump_wall_ms = -1;
     }
     if (pr.promoted > 0 || pr.requeued > 0 || pr.dispatched > 0) {
-        SQ_DEBUG("beat.housekeeping", "promoted=%lld requeued=%lld "
-                 "chunks_dispatched=%lld", (long long)pr.promoted,
-                 (long long)pr.requeued, (long long)pr.dispatched);
+        SQ_DEBUG("beat.housekeeping",
+                 "promoted=%lld requeued=%lld "
+                 "chunks_dispatched=%lld",
+                 (long long)pr.promoted, (long long)pr.requeued,
+                 (long long)pr.dispatched);
     }
     if (!b->leader) {
         freeReplyObject(r);
         return b->follow_ms;
     }
-    if (r->elements > 9 &&
-        process_due(b, r, 9, &err) != SYNCQ_OK) {
+    if (r->elements > 9 && process_due(b, r, 9, &err) != SYNCQ_OK) {
         SQ_WARN("beat.tick_failed", "err_code=%s err=\"%s\"",
                 syncq_code_name(err.code), err.msg);
         freeReplyObject(r);
@@ -655,7 +656,8 @@ syncq_beat_run(const char *url, const syncq_config *cfg,
                         : syncq_config_ms(cfg, "SYNCQ_BEAT_LOCK_TTL");
     if (b.lock_ttl_ms < 300) {
         syncq_client_close(b.c);
-        return sq_fail(err, SYNCQ_EINVAL, "lock TTL must be at least 300 "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "lock TTL must be at least 300 "
                        "ms");
     }
     b.poll_ms = (opts && opts->poll_ms > 0) ? opts->poll_ms : 100;
@@ -703,19 +705,22 @@ syncq_beat_run(const char *url, const syncq_config *cfg,
             syncq_client_close(b.c);
             return rc;
         }
-        SQ_INFO("beat.schedule_file", "path=%s created=%zu updated=%zu "
-                "unchanged=%zu removed=%zu", file,
-                json_array_size(json_object_get(report, "created")),
+        SQ_INFO("beat.schedule_file",
+                "path=%s created=%zu updated=%zu "
+                "unchanged=%zu removed=%zu",
+                file, json_array_size(json_object_get(report, "created")),
                 json_array_size(json_object_get(report, "updated")),
                 json_array_size(json_object_get(report, "unchanged")),
                 json_array_size(json_object_get(report, "removed")));
         json_decref(report);
     }
     b.started_ms = sq_now_ms();
-    SQ_INFO("beat.start", "id=%s lock_ttl_ms=%lld poll_ms=%lld promote=%s "
-            "url=%s version=%s", b.id, (long long)b.lock_ttl_ms,
-            (long long)b.poll_ms, b.promote ? "true" : "false",
-            syncq_client_url(b.c), SYNCQ_VERSION_STRING);
+    SQ_INFO("beat.start",
+            "id=%s lock_ttl_ms=%lld poll_ms=%lld promote=%s "
+            "url=%s version=%s",
+            b.id, (long long)b.lock_ttl_ms, (long long)b.poll_ms,
+            b.promote ? "true" : "false", syncq_client_url(b.c),
+            SYNCQ_VERSION_STRING);
     while (!*b.stop) {
         int64_t wait;
         if (b.reopen != NULL && *b.reopen) {

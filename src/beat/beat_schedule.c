@@ -131,13 +131,16 @@ sq_schedule_name_check(const char *name, syncq_error *err)
     }
     n = strlen(name);
     if (n > SYNCQ_SCHEDULE_NAME_MAX) {
-        return sq_fail(err, SYNCQ_EINVAL, "schedule name is %zu bytes, "
-                       "limit %d", n, SYNCQ_SCHEDULE_NAME_MAX);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "schedule name is %zu bytes, "
+                       "limit %d",
+                       n, SYNCQ_SCHEDULE_NAME_MAX);
     }
     for (const char *p = name; *p; p++) {
         if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' ||
               *p == ':' || *p == '-')) {
-            return sq_fail(err, SYNCQ_EINVAL, "schedule name '%.64s' has "
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "schedule name '%.64s' has "
                            "byte 0x%02x; allowed: letters, digits, _ . : -",
                            name, (unsigned char)*p);
         }
@@ -170,27 +173,34 @@ sq_schedule_compile(struct sq_schedule *s, syncq_error *err)
                        s->priority);
     }
     if (s->max_retries < -1 || s->max_retries > 1000) {
-        return sq_fail(err, SYNCQ_EINVAL, "max_retries %d out of range "
-                       "0..1000", s->max_retries);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "max_retries %d out of range "
+                       "0..1000",
+                       s->max_retries);
     }
     if (s->missed < SYNCQ_MISSED_SKIP || s->missed > SYNCQ_MISSED_CATCH_UP) {
-        return sq_fail(err, SYNCQ_EINVAL, "missed-run policy must be skip, "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "missed-run policy must be skip, "
                        "run_once or catch_up");
     }
     if (s->cap < 1 || s->cap > 100000) {
-        return sq_fail(err, SYNCQ_EINVAL, "catch-up cap %d out of range "
-                       "1..100000", s->cap);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "catch-up cap %d out of range "
+                       "1..100000",
+                       s->cap);
     }
     if (s->grace_ms < 0 || s->grace_ms > DAY_MS) {
         return sq_fail(err, SYNCQ_EINVAL, "grace must be 0..1 day");
     }
     if (s->start_ms < 0 || s->end_ms < 0 || s->expires_ms < 0 ||
         s->start_ms > 253402300799000LL || s->end_ms > 253402300799000LL) {
-        return sq_fail(err, SYNCQ_EINVAL, "start, end and expires must be "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "start, end and expires must be "
                        "positive times before year 10000");
     }
     if (s->expires_ms > 365 * DAY_MS) {
-        return sq_fail(err, SYNCQ_EINVAL, "expires must be at most 365 "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "expires must be at most 365 "
                        "days");
     }
     if (s->end_ms > 0 && s->end_ms <= s->start_ms) {
@@ -208,12 +218,16 @@ sq_schedule_compile(struct sq_schedule *s, syncq_error *err)
     switch (s->type) {
     case SYNCQ_SCHEDULE_INTERVAL:
         if (s->every_ms < 1000 || s->every_ms > 3660 * DAY_MS) {
-            return sq_fail(err, SYNCQ_EINVAL, "interval must be 1 s .. 10 "
-                           "years, got %lld ms", (long long)s->every_ms);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "interval must be 1 s .. 10 "
+                           "years, got %lld ms",
+                           (long long)s->every_ms);
         }
         if (s->anchor_ms <= 0) {
-            return sq_fail(err, SYNCQ_EINVAL, "interval schedule %s has no "
-                           "anchor", s->name);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "interval schedule %s has no "
+                           "anchor",
+                           s->name);
         }
         break;
     case SYNCQ_SCHEDULE_CRON:
@@ -227,12 +241,14 @@ sq_schedule_compile(struct sq_schedule *s, syncq_error *err)
         break;
     case SYNCQ_SCHEDULE_ONCE:
         if (s->at_ms <= 0 || s->at_ms > 253402300799000LL) {
-            return sq_fail(err, SYNCQ_EINVAL, "one-shot schedule needs a "
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "one-shot schedule needs a "
                            "time (--at)");
         }
         break;
     default:
-        return sq_fail(err, SYNCQ_EINVAL, "schedule type must be interval, "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "schedule type must be interval, "
                        "cron or once");
     }
     return SYNCQ_OK;
@@ -252,9 +268,10 @@ json_compact(const char *what, const char *text, int want, char **out,
     }
     v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (v == NULL) {
-        return sq_fail(err, SYNCQ_EINVAL, "%s is not valid JSON: %s (line %d "
-                       "column %d)", what, jerr.text, jerr.line,
-                       jerr.column);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "%s is not valid JSON: %s (line %d "
+                       "column %d)",
+                       what, jerr.text, jerr.line, jerr.column);
     }
     if ((int)json_typeof(v) != want) {
         json_decref(v);
@@ -274,10 +291,8 @@ json_compact(const char *what, const char *text, int want, char **out,
 }
 
 int
-sq_schedule_from_config(struct sq_schedule *s,
-                        const syncq_schedule_config *cfg,
-                        const struct sq_sched_defaults *d,
-                        syncq_error *err)
+sq_schedule_from_config(struct sq_schedule *s, const syncq_schedule_config *cfg,
+                        const struct sq_sched_defaults *d, syncq_error *err)
 {
     size_t bytes = 0;
     int rc;
@@ -291,8 +306,10 @@ sq_schedule_from_config(struct sq_schedule *s,
     }
     snprintf(s->name, sizeof s->name, "%s", cfg->name);
     if (cfg->task == NULL) {
-        return sq_fail(err, SYNCQ_EINVAL, "schedule %s: task name is "
-                       "missing", s->name);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "schedule %s: task name is "
+                       "missing",
+                       s->name);
     }
     rc = syncq_task_name_normalize(cfg->task, s->task, sizeof s->task, err);
     if (rc != SYNCQ_OK) {
@@ -305,12 +322,15 @@ sq_schedule_from_config(struct sq_schedule *s,
         break;
     case SYNCQ_SCHEDULE_CRON:
         if (cfg->cron == NULL || cfg->cron[0] == '\0') {
-            return sq_fail(err, SYNCQ_EINVAL, "cron schedule needs an "
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "cron schedule needs an "
                            "expression (-c)");
         }
         if (strlen(cfg->cron) > SQ_CRON_MAX_BYTES) {
-            return sq_fail(err, SYNCQ_EINVAL, "cron expression is longer "
-                           "than %d bytes", SQ_CRON_MAX_BYTES);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "cron expression is longer "
+                           "than %d bytes",
+                           SQ_CRON_MAX_BYTES);
         }
         snprintf(s->cron, sizeof s->cron, "%s", cfg->cron);
         break;
@@ -318,13 +338,15 @@ sq_schedule_from_config(struct sq_schedule *s,
         s->at_ms = cfg->run_at_ms;
         if (s->at_ms > 0 && s->at_ms <= d->now_ms && !d->allow_past) {
             char buf[40];
-            return sq_fail(err, SYNCQ_EINVAL, "one-shot time %s is in the "
-                           "past", sq_time_format_iso8601(s->at_ms, buf,
-                                                          sizeof buf));
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "one-shot time %s is in the "
+                           "past",
+                           sq_time_format_iso8601(s->at_ms, buf, sizeof buf));
         }
         break;
     default:
-        return sq_fail(err, SYNCQ_EINVAL, "schedule type must be interval, "
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "schedule type must be interval, "
                        "cron or once");
     }
     {
@@ -337,11 +359,11 @@ sq_schedule_from_config(struct sq_schedule *s,
         }
         snprintf(s->tz, sizeof s->tz, "%s", tz);
     }
-    rc = json_compact("args", cfg->args_json, JSON_ARRAY, &s->args, &bytes,
-                      err);
+    rc =
+        json_compact("args", cfg->args_json, JSON_ARRAY, &s->args, &bytes, err);
     if (rc == SYNCQ_OK) {
-        rc = json_compact("kwargs", cfg->kwargs_json, JSON_OBJECT,
-                          &s->kwargs, &bytes, err);
+        rc = json_compact("kwargs", cfg->kwargs_json, JSON_OBJECT, &s->kwargs,
+                          &bytes, err);
     }
     if (rc != SYNCQ_OK) {
         return rc;
@@ -374,8 +396,8 @@ sq_schedule_from_config(struct sq_schedule *s,
     s->end_ms = cfg->end_ms;
     s->expires_ms = cfg->expires_ms;
     if (s->type == SYNCQ_SCHEDULE_INTERVAL) {
-        s->anchor_ms = s->start_ms > 0 ? s->start_ms
-                                       : ceil_div(d->now_ms, 1000) * 1000;
+        s->anchor_ms =
+            s->start_ms > 0 ? s->start_ms : ceil_div(d->now_ms, 1000) * 1000;
     }
     (void)bytes;
     return sq_schedule_compile(s, err);
@@ -627,8 +649,8 @@ oom:
 }
 
 int64_t
-sq_schedule_rebase(const struct sq_schedule *s, int64_t now_ms,
-                   int64_t jump_ms, int64_t *anchor_out)
+sq_schedule_rebase(const struct sq_schedule *s, int64_t now_ms, int64_t jump_ms,
+                   int64_t *anchor_out)
 {
     int64_t nn;
 
@@ -691,9 +713,10 @@ num_field(const char *name, const char *field, const char *v, int64_t lo,
     errno = 0;
     x = strtoll(v, &end, 10);
     if (errno != 0 || end == v || *end != '\0' || x < lo || x > hi) {
-        return sq_fail(err, SYNCQ_EPROTO, "schedule %s: field %s '%.32s' "
-                       "is not a number in %lld..%lld", name, field, v,
-                       (long long)lo, (long long)hi);
+        return sq_fail(err, SYNCQ_EPROTO,
+                       "schedule %s: field %s '%.32s' "
+                       "is not a number in %lld..%lld",
+                       name, field, v, (long long)lo, (long long)hi);
     }
     *out = x;
     return SYNCQ_OK;
@@ -704,8 +727,10 @@ str_field(const char *name, const char *field, const char *v, char *out,
           size_t cap, syncq_error *err)
 {
     if (strlen(v) >= cap) {
-        return sq_fail(err, SYNCQ_EPROTO, "schedule %s: field %s is too "
-                       "long", name, field);
+        return sq_fail(err, SYNCQ_EPROTO,
+                       "schedule %s: field %s is too "
+                       "long",
+                       name, field);
     }
     snprintf(out, cap, "%s", v);
     return SYNCQ_OK;
@@ -727,8 +752,7 @@ sq_schedule_from_hash(struct sq_schedule *s, const char *name,
         int64_t x = 0;
         if (fields[i]->type != REDIS_REPLY_STRING ||
             fields[i + 1]->type != REDIS_REPLY_STRING) {
-            return sq_fail(err, SYNCQ_EPROTO, "schedule %s: bad reply",
-                           name);
+            return sq_fail(err, SYNCQ_EPROTO, "schedule %s: bad reply", name);
         }
         f = fields[i]->str;
         v = fields[i + 1]->str;
@@ -737,8 +761,10 @@ sq_schedule_from_hash(struct sq_schedule *s, const char *name,
         } else if (!strcmp(f, "type")) {
             s->type = type_parse(v);
             if (s->type < 0) {
-                rc = sq_fail(err, SYNCQ_EPROTO, "schedule %s: unknown type "
-                             "'%.20s'", name, v);
+                rc = sq_fail(err, SYNCQ_EPROTO,
+                             "schedule %s: unknown type "
+                             "'%.20s'",
+                             name, v);
             }
         } else if (!strcmp(f, "every")) {
             rc = num_field(name, f, v, 0, BIG, &s->every_ms, err);
@@ -768,8 +794,10 @@ sq_schedule_from_hash(struct sq_schedule *s, const char *name,
         } else if (!strcmp(f, "missed")) {
             s->missed = sq_missed_parse(v);
             if (s->missed < 0) {
-                rc = sq_fail(err, SYNCQ_EPROTO, "schedule %s: unknown "
-                             "missed policy '%.20s'", name, v);
+                rc = sq_fail(err, SYNCQ_EPROTO,
+                             "schedule %s: unknown "
+                             "missed policy '%.20s'",
+                             name, v);
             }
         } else if (!strcmp(f, "cap")) {
             rc = num_field(name, f, v, 1, 100000, &x, err);
@@ -952,8 +980,7 @@ sq_schedule_to_json(const struct sq_schedule *s)
     }
     json_object_set_new(o, "name", json_string(s->name));
     json_object_set_new(o, "task", json_string(s->task));
-    json_object_set_new(o, "type",
-                        json_string(sq_schedule_type_name(s->type)));
+    json_object_set_new(o, "type", json_string(sq_schedule_type_name(s->type)));
     if (s->type == SYNCQ_SCHEDULE_INTERVAL) {
         json_object_set_new(o, "interval_s",
                             json_real((double)s->every_ms / 1000.0));
@@ -983,28 +1010,27 @@ sq_schedule_to_json(const struct sq_schedule *s)
     json_object_set_new(o, "expires_s",
                         json_real((double)s->expires_ms / 1000));
     json_object_set_new(o, "next_run", time_json(s->next_ms, s->tz));
-    json_object_set_new(o, "next_run_ms", s->next_ms >= 0
-                                              ? json_integer(s->next_ms)
-                                              : json_null());
+    json_object_set_new(o, "next_run_ms",
+                        s->next_ms >= 0 ? json_integer(s->next_ms)
+                                        : json_null());
     json_object_set_new(o, "last_run", time_json(s->last_ms, s->tz));
-    json_object_set_new(o, "last_run_ms", s->last_ms >= 0
-                                              ? json_integer(s->last_ms)
-                                              : json_null());
-    json_object_set_new(o, "last_task_id", s->last_id[0]
-                                               ? json_string(s->last_id)
-                                               : json_null());
+    json_object_set_new(o, "last_run_ms",
+                        s->last_ms >= 0 ? json_integer(s->last_ms)
+                                        : json_null());
+    json_object_set_new(o, "last_task_id",
+                        s->last_id[0] ? json_string(s->last_id) : json_null());
     json_object_set_new(o, "total_runs", json_integer(s->runs));
     json_object_set_new(o, "missed_runs", json_integer(s->missed_runs));
     json_object_set_new(o, "manual_runs", json_integer(s->manual_runs));
     json_object_set_new(o, "error",
                         s->error[0] ? json_string(s->error) : json_null());
     json_object_set_new(o, "source", json_string(s->source));
-    json_object_set_new(o, "created_at",
-                        time_json(s->created_ms > 0 ? s->created_ms : -1,
-                                  NULL));
-    json_object_set_new(o, "updated_at",
-                        time_json(s->updated_ms > 0 ? s->updated_ms : -1,
-                                  NULL));
+    json_object_set_new(
+        o, "created_at",
+        time_json(s->created_ms > 0 ? s->created_ms : -1, NULL));
+    json_object_set_new(
+        o, "updated_at",
+        time_json(s->updated_ms > 0 ? s->updated_ms : -1, NULL));
     json_object_set_new(o, "generation", json_integer(s->gen));
     return o;
 }

@@ -28,35 +28,35 @@
 struct sq_schedule {
     char name[SYNCQ_SCHEDULE_NAME_MAX + 1];
     char task[SYNCQ_SCHEDULE_NAME_MAX + 1]; /* normalised */
-    int type;                 /* syncq_schedule_type */
-    int64_t every_ms;         /* INTERVAL */
+    int type;                               /* syncq_schedule_type */
+    int64_t every_ms;                       /* INTERVAL */
     char cron[SQ_CRON_MAX_BYTES + 1];
-    int64_t at_ms;            /* ONCE */
+    int64_t at_ms; /* ONCE */
     char tz[SQ_SCHED_TZ_MAX + 1];
-    char *args;               /* compact JSON or NULL (owned) */
-    char *kwargs;             /* compact JSON or NULL (owned) */
+    char *args;   /* compact JSON or NULL (owned) */
+    char *kwargs; /* compact JSON or NULL (owned) */
     char queue[101];
-    int priority;             /* 0..10 */
-    int max_retries;          /* -1: task default */
+    int priority;    /* 0..10 */
+    int max_retries; /* -1: task default */
     bool enabled;
-    int missed;               /* syncq_missed_policy */
-    int cap;                  /* catch-up cap, >= 1 */
+    int missed; /* syncq_missed_policy */
+    int cap;    /* catch-up cap, >= 1 */
     int64_t grace_ms;
-    int64_t start_ms;         /* 0: none */
-    int64_t end_ms;           /* 0: none */
-    int64_t expires_ms;       /* per run, 0: never */
-    int64_t anchor_ms;        /* INTERVAL: ticks are anchor + k*every */
-    char source[16];          /* api | cli | file */
-    char def[41];             /* SHA-1 of the definition (file upserts) */
+    int64_t start_ms;   /* 0: none */
+    int64_t end_ms;     /* 0: none */
+    int64_t expires_ms; /* per run, 0: never */
+    int64_t anchor_ms;  /* INTERVAL: ticks are anchor + k*every */
+    char source[16];    /* api | cli | file */
+    char def[41];       /* SHA-1 of the definition (file upserts) */
     /* kept state */
-    int64_t gen;              /* definition version (CAS) */
-    int64_t next_ms;          /* -1: none */
-    int64_t last_ms;          /* last fired tick, -1 */
-    int64_t last_at_ms;       /* when it was enqueued, -1 */
+    int64_t gen;        /* definition version (CAS) */
+    int64_t next_ms;    /* -1: none */
+    int64_t last_ms;    /* last fired tick, -1 */
+    int64_t last_at_ms; /* when it was enqueued, -1 */
     char last_id[SYNCQ_ID_SIZE];
     int64_t runs, missed_runs, manual_runs;
     int64_t created_ms, updated_ms;
-    bool finished;            /* no tick left */
+    bool finished;                /* no tick left */
     char error[SQ_SCHED_ERR_MAX]; /* why the beat refused it, or "" */
     /* compiled by sq_schedule_compile */
     struct sq_cron *cc;
@@ -73,13 +73,13 @@ int sq_schedule_compile(struct sq_schedule *s, syncq_error *err);
 
 /* Defaults applied by sq_schedule_from_config to unset fields. */
 struct sq_sched_defaults {
-    const char *tz;       /* SYNCQ_TIMEZONE */
-    int cap;              /* SYNCQ_BEAT_CATCH_UP_CAP */
-    int64_t grace_ms;     /* SYNCQ_BEAT_MISSED_GRACE */
-    const char *queue;    /* the task's route (cfg->queue NULL) */
-    int priority;         /* the task's default priority (cfg->priority -1) */
-    int64_t now_ms;       /* anchor of interval schedules without a start */
-    bool allow_past;      /* accept a one-shot time before now_ms */
+    const char *tz;    /* SYNCQ_TIMEZONE */
+    int cap;           /* SYNCQ_BEAT_CATCH_UP_CAP */
+    int64_t grace_ms;  /* SYNCQ_BEAT_MISSED_GRACE */
+    const char *queue; /* the task's route (cfg->queue NULL) */
+    int priority;      /* the task's default priority (cfg->priority -1) */
+    int64_t now_ms;    /* anchor of interval schedules without a start */
+    bool allow_past;   /* accept a one-shot time before now_ms */
 };
 
 /* Fill `s` (init'ed) from a public config, validating it, and compile
@@ -103,7 +103,7 @@ int sq_schedule_prev_before(const struct sq_schedule *s, int64_t before_ms,
 
 /* What to do with a schedule at `now_ms`. */
 struct sq_plan {
-    int64_t *fire;     /* tick instants to fire, ascending (owned) */
+    int64_t *fire; /* tick instants to fire, ascending (owned) */
     size_t nfire;
     int64_t skipped;   /* due ticks not fired (missed policy, cap) */
     bool skipped_more; /* more were skipped than counted (over 10^6) */
@@ -122,8 +122,7 @@ struct sq_plan {
  * most one run whatever the policy (C20). -1: no jump.
  * Errors: SYNCQ_ENOMEM. */
 int sq_schedule_plan(const struct sq_schedule *s, int64_t now_ms,
-                     int64_t jump_wall_ms, struct sq_plan *p,
-                     syncq_error *err);
+                     int64_t jump_wall_ms, struct sq_plan *p, syncq_error *err);
 void sq_plan_cleanup(struct sq_plan *p);
 
 /* After the wall clock went back by -jump_ms (jump_ms < 0) at `now_ms`:

@@ -22,8 +22,8 @@
 #define SAVE_TRIES 5
 #define FETCH_CHUNK 256
 
-int sq_script_reply_check(syncq_client *c, enum sq_script_id id,
-                          redisReply *r, syncq_error *err);
+int sq_script_reply_check(syncq_client *c, enum sq_script_id id, redisReply *r,
+                          syncq_error *err);
 
 int
 sq_beat_redis_now(syncq_client *c, int64_t *now_ms, syncq_error *err)
@@ -146,8 +146,10 @@ sq_sched_save(syncq_client *c, struct sq_schedule *s, int64_t now_ms,
         }
         if (found && mode == SQ_SAVE_CREATE) {
             sq_schedule_cleanup(&old);
-            return sq_fail(err, SYNCQ_EEXIST, "schedule %s exists (remove "
-                           "it first, or use --replace)", s->name);
+            return sq_fail(err, SYNCQ_EEXIST,
+                           "schedule %s exists (remove "
+                           "it first, or use --replace)",
+                           s->name);
         }
         if (found && s->type == SYNCQ_SCHEDULE_INTERVAL &&
             old.type == SYNCQ_SCHEDULE_INTERVAL && s->start_ms == 0 &&
@@ -198,8 +200,10 @@ sq_sched_save(syncq_client *c, struct sq_schedule *s, int64_t now_ms,
             return rc;
         }
         if (strcmp(st, "exists") == 0) {
-            return sq_fail(err, SYNCQ_EEXIST, "schedule %s exists (remove "
-                           "it first, or use --replace)", s->name);
+            return sq_fail(err, SYNCQ_EEXIST,
+                           "schedule %s exists (remove "
+                           "it first, or use --replace)",
+                           s->name);
         }
         if (strcmp(st, "conflict") == 0) {
             continue; /* changed under us: read again */
@@ -211,8 +215,10 @@ sq_sched_save(syncq_client *c, struct sq_schedule *s, int64_t now_ms,
         }
         return SYNCQ_OK;
     }
-    return sq_fail(err, SYNCQ_ESTATE, "schedule %s keeps changing; try "
-                   "again", s->name);
+    return sq_fail(err, SYNCQ_ESTATE,
+                   "schedule %s keeps changing; try "
+                   "again",
+                   s->name);
 }
 
 int
@@ -232,8 +238,10 @@ sq_sched_add(syncq_client *c, const syncq_schedule_config *cfg, int flags,
         return rc;
     }
     if (cfg->task == NULL) {
-        return sq_fail(err, SYNCQ_EINVAL, "schedule %s: task name is "
-                       "missing", cfg->name);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "schedule %s: task name is "
+                       "missing",
+                       cfg->name);
     }
     rc = syncq_task_name_normalize(cfg->task, task, sizeof task, err);
     if (rc != SYNCQ_OK) {
@@ -246,12 +254,13 @@ sq_sched_add(syncq_client *c, const syncq_schedule_config *cfg, int flags,
     sq_schedule_init(&s);
     rc = sq_schedule_from_config(&s, cfg, &d, err);
     if (rc == SYNCQ_OK) {
-        size_t bytes = (s.args ? strlen(s.args) : 0) +
-                       (s.kwargs ? strlen(s.kwargs) : 0);
+        size_t bytes =
+            (s.args ? strlen(s.args) : 0) + (s.kwargs ? strlen(s.kwargs) : 0);
         if ((int64_t)bytes > c->max_payload) {
-            rc = sq_fail(err, SYNCQ_ETOOBIG, "args and kwargs are %zu "
-                         "bytes, limit %lld (SYNCQ_MAX_PAYLOAD)", bytes,
-                         (long long)c->max_payload);
+            rc = sq_fail(err, SYNCQ_ETOOBIG,
+                         "args and kwargs are %zu "
+                         "bytes, limit %lld (SYNCQ_MAX_PAYLOAD)",
+                         bytes, (long long)c->max_payload);
         }
     }
     if (rc == SYNCQ_OK) {
@@ -277,8 +286,8 @@ syncq_schedule_config_init(syncq_schedule_config *cfg)
 }
 
 int
-syncq_schedule_add(syncq_client *c, const syncq_schedule_config *cfg,
-                   int flags, syncq_error *err)
+syncq_schedule_add(syncq_client *c, const syncq_schedule_config *cfg, int flags,
+                   syncq_error *err)
 {
     return sq_sched_add(c, cfg, flags, "api", err);
 }
@@ -412,8 +421,10 @@ syncq_schedule_resume(syncq_client *c, const char *name, syncq_error *err)
             return SYNCQ_OK;
         }
     }
-    return sq_fail(err, SYNCQ_ESTATE, "schedule %s keeps changing; try "
-                   "again", name);
+    return sq_fail(err, SYNCQ_ESTATE,
+                   "schedule %s keeps changing; try "
+                   "again",
+                   name);
 }
 
 int
@@ -434,7 +445,7 @@ syncq_schedule_run(syncq_client *c, const char *name,
     }
     sq_uuid_new(id);
     sq_args_init(&a);
-    sq_args_add(&a, "");       /* no lock: a manual run */
+    sq_args_add(&a, ""); /* no lock: a manual run */
     sq_args_add(&a, "120000");
     sq_args_add(&a, "1");
     sq_args_add(&a, name);
@@ -456,8 +467,8 @@ syncq_schedule_run(syncq_client *c, const char *name,
     } else if (strcmp(r->element[0]->str, "gone") == 0) {
         rc = sq_fail(err, SYNCQ_ENOTFOUND, "no schedule %s", name);
     } else if (strcmp(r->element[0]->str, "fired") != 0) {
-        rc = sq_fail(err, SYNCQ_ESTATE, "schedule %s could not run: %s",
-                     name, r->element[0]->str);
+        rc = sq_fail(err, SYNCQ_ESTATE, "schedule %s could not run: %s", name,
+                     r->element[0]->str);
     } else if (id_out != NULL) {
         memcpy(id_out, id, SYNCQ_ID_SIZE);
     }
@@ -665,8 +676,10 @@ syncq_cron_next(const char *expr, const char *tz, int64_t after_ms,
     if (rc == SYNCQ_OK) {
         int64_t after_s = after_ms / 1000 - (after_ms % 1000 < 0);
         if (sq_cron_next(cc, z, after_s, &x) != SYNCQ_OK) {
-            rc = sq_fail(err, SYNCQ_ENOTFOUND, "'%s' does not fire again "
-                         "before year 9999", expr);
+            rc = sq_fail(err, SYNCQ_ENOTFOUND,
+                         "'%s' does not fire again "
+                         "before year 9999",
+                         expr);
         } else {
             *out_ms = x * 1000;
         }
@@ -724,14 +737,15 @@ syncq_beat_status(syncq_client *c, json_t **out, syncq_error *err)
         json_object_set_new(o, "leader", json_boolean(leader));
         json_object_set_new(o, "alive", json_boolean(alive));
         json_object_set_new(o, "seen_ms", json_integer(seen));
-        json_object_set_new(o, "seen", json_string(sq_time_format_iso8601_ms(
-                                           seen, buf, sizeof buf)));
+        json_object_set_new(
+            o, "seen",
+            json_string(sq_time_format_iso8601_ms(seen, buf, sizeof buf)));
         if (json_is_integer(json_object_get(o, "started_at"))) {
             json_object_set_new(
                 o, "started_at",
                 json_string(sq_time_format_iso8601_ms(
-                    json_integer_value(json_object_get(o, "started_at")),
-                    buf, sizeof buf)));
+                    json_integer_value(json_object_get(o, "started_at")), buf,
+                    sizeof buf)));
         }
         /* the leader first */
         if (leader) {

@@ -47,8 +47,8 @@ int sq_sched_save(syncq_client *c, struct sq_schedule *s, int64_t now_ms,
 /* syncq_schedule_add with the record's `source` ("api", "cli") and, for
  * files, one-shot times in the past allowed (such a schedule is then
  * missed at once and handled by its policy). */
-int sq_sched_add(syncq_client *c, const syncq_schedule_config *cfg,
-                 int flags, const char *source, syncq_error *err);
+int sq_sched_add(syncq_client *c, const syncq_schedule_config *cfg, int flags,
+                 const char *source, syncq_error *err);
 
 /* Every schedule name, sorted: a new JSON array of strings.
  * Errors: SYNCQ_ECONN. */
@@ -59,8 +59,7 @@ int sq_sched_names(syncq_client *c, json_t **out, syncq_error *err);
  * when missing) or an error reply (the key is not a hash).
  * Errors: SYNCQ_ECONN. */
 int sq_sched_fetch_many(syncq_client *c, const char *const *names, size_t n,
-                        void (*fn)(void *ud, const char *name,
-                                   redisReply *r),
+                        void (*fn)(void *ud, const char *name, redisReply *r),
                         void *ud, syncq_error *err);
 
 /* Remove schedule `name` if it still has generation `gen` (0: any).

@@ -79,8 +79,7 @@ read_items(struct cli *cli, const char *path, size_t *len)
     char *buf;
 
     if (f == NULL) {
-        cli_fail(cli, "cannot read items file %s: %s", path,
-                 strerror(errno));
+        cli_fail(cli, "cannot read items file %s: %s", path, strerror(errno));
         return NULL;
     }
     buf = malloc(cap);
@@ -125,7 +124,8 @@ read_items(struct cli *cli, const char *path, size_t *len)
 static void
 print_progress_line(FILE *out, json_t *b)
 {
-    fprintf(out, "batch %s: total %lld done %lld failed %lld running %lld "
+    fprintf(out,
+            "batch %s: total %lld done %lld failed %lld running %lld "
             "waiting %lld%s\n",
             json_string_value(json_object_get(b, "id")),
             (long long)json_integer_value(json_object_get(b, "total")),
@@ -167,9 +167,8 @@ wait_batch(struct cli *cli, syncq_client *c, const char *id)
             } else {
                 print_progress_line(stdout, b);
             }
-            rc = json_integer_value(json_object_get(b, "failed")) > 0
-                     ? CLI_FAIL
-                     : CLI_OK;
+            rc = json_integer_value(json_object_get(b, "failed")) > 0 ? CLI_FAIL
+                                                                      : CLI_OK;
             json_decref(b);
             return rc;
         }
@@ -180,8 +179,10 @@ wait_batch(struct cli *cli, syncq_client *c, const char *id)
         json_decref(b);
         sq_sleep_ms(100);
     }
-    return cli_fail(cli, "interrupted; batch %s goes on (see `syncq batch "
-                    "info %s`)", id, id);
+    return cli_fail(cli,
+                    "interrupted; batch %s goes on (see `syncq batch "
+                    "info %s`)",
+                    id, id);
 }
 
 static int
@@ -194,8 +195,8 @@ num_opt(struct cli *cli, const char *what, const char *arg, long lo, long hi,
     errno = 0;
     v = strtol(arg, &end, 10);
     if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi) {
-        return cli_usage(cli, "%s '%s' is not a number in %ld..%ld", what,
-                         arg, lo, hi);
+        return cli_usage(cli, "%s '%s' is not a number in %ld..%ld", what, arg,
+                         lo, hi);
     }
     *out = v;
     return 0;
@@ -289,8 +290,7 @@ cli_batch_create(struct cli *cli)
             to.queue = optarg;
             break;
         case 'p':
-            if (syncq_priority_parse(optarg, &to.priority, &err) !=
-                SYNCQ_OK) {
+            if (syncq_priority_parse(optarg, &to.priority, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "%s", err.msg);
             }
             break;
@@ -357,8 +357,8 @@ cli_batch_create(struct cli *cli)
         free(kw);
         return CLI_FAIL;
     }
-    rc = sq_batch_submit_items(c, cli->argv[optind], items,
-                               (size_t)batch_size, &bo, &wo, id, &err);
+    rc = sq_batch_submit_items(c, cli->argv[optind], items, (size_t)batch_size,
+                               &bo, &wo, id, &err);
     if (rc == SYNCQ_OK && wo.max_in_flight == 0 && wo.rate_count == 0) {
         /* No limits: send every chunk now, 1,000 per atomic call (chunks
          * not sent yet are safe in Redis: if this process dies, the beat
@@ -413,8 +413,7 @@ cli_batch_info(struct cli *cli)
     json_t *v;
     int opt, rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
-           -1) {
+    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
         if (cli_common_opt(cli, opt, optarg)) {
             continue;
         }
@@ -438,7 +437,8 @@ cli_batch_info(struct cli *cli)
     if (cli->json) {
         cli_print_json(b);
     } else {
-        json_object_foreach(b, key, v) {
+        json_object_foreach(b, key, v)
+        {
             if (json_is_string(v)) {
                 printf("%-15s %s\n", key, json_string_value(v));
             } else if (json_is_null(v)) {
@@ -464,19 +464,17 @@ int cli_batch_list(struct cli *cli);
 int
 cli_batch_list(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"limit", required_argument, NULL, 1},
-        {"offset", required_argument, NULL, 2},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"limit", required_argument, NULL, 1},
+                                         {"offset", required_argument, NULL, 2},
+                                         CLI_COMMON_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
     long limit = 20, offset = 0;
     syncq_client *c;
     syncq_error err;
     json_t *list = NULL;
     int opt, rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
-           -1) {
+    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
         if (cli_common_opt(cli, opt, optarg)) {
             continue;
         }
@@ -498,8 +496,7 @@ cli_batch_list(struct cli *cli)
         }
     }
     if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[optind]);
+        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -516,8 +513,8 @@ cli_batch_list(struct cli *cli)
         printf("no batches\n");
     } else {
         printf("%-36s  %-28s  %-8s  %6s  %6s  %6s  %7s  %7s  %-24s\n", "ID",
-               "TASK", "STATE", "TOTAL", "DONE", "FAILED", "RUNNING",
-               "WAITING", "CREATED");
+               "TASK", "STATE", "TOTAL", "DONE", "FAILED", "RUNNING", "WAITING",
+               "CREATED");
         for (size_t i = 0; i < json_array_size(list); i++) {
             json_t *b = json_array_get(list, i);
             const char *task = json_string_value(json_object_get(b, "task"));
@@ -530,12 +527,9 @@ cli_batch_list(struct cli *cli)
                    json_string_value(json_object_get(b, "state")),
                    (long long)json_integer_value(json_object_get(b, "total")),
                    (long long)json_integer_value(json_object_get(b, "done")),
-                   (long long)json_integer_value(json_object_get(b,
-                                                                 "failed")),
-                   (long long)json_integer_value(json_object_get(b,
-                                                                 "running")),
-                   (long long)json_integer_value(json_object_get(b,
-                                                                 "waiting")),
+                   (long long)json_integer_value(json_object_get(b, "failed")),
+                   (long long)json_integer_value(json_object_get(b, "running")),
+                   (long long)json_integer_value(json_object_get(b, "waiting")),
                    ct ? ct : "-");
         }
     }

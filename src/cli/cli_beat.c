@@ -95,8 +95,8 @@ cli_beat(struct cli *cli)
     int opt, rc;
 
     memset(&bo, 0, sizeof bo);
-    while ((opt = getopt_long(cli->argc, cli->argv, ":l:f:s:h", opts,
-                              NULL)) != -1) {
+    while ((opt = getopt_long(cli->argc, cli->argv, ":l:f:s:h", opts, NULL)) !=
+           -1) {
         if (cli_common_opt(cli, opt, optarg)) {
             continue;
         }
@@ -145,8 +145,7 @@ cli_beat(struct cli *cli)
         }
     }
     if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[optind]);
+        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     rc = cli_setup_logging(cli, "beat", level, format, logfile);
     if (rc != CLI_OK) {
@@ -202,8 +201,7 @@ cli_beat_status(struct cli *cli)
     json_t *list = NULL;
     int opt, rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
-           -1) {
+    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
         if (cli_common_opt(cli, opt, optarg)) {
             continue;
         }
@@ -213,8 +211,7 @@ cli_beat_status(struct cli *cli)
         return cli_bad_opt(cli, opt);
     }
     if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[optind]);
+        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -242,8 +239,7 @@ cli_beat_status(struct cli *cli)
                    json_string_value(json_object_get(b, "seen")),
                    host ? host : "-",
                    (long long)json_integer_value(json_object_get(b, "pid")),
-                   (long long)json_integer_value(json_object_get(b,
-                                                                 "fired")));
+                   (long long)json_integer_value(json_object_get(b, "fired")));
         }
     }
     json_decref(list);

@@ -96,8 +96,8 @@ int_arg(struct cli *cli, const char *what, const char *arg, long lo, long hi,
     errno = 0;
     v = strtol(arg, &end, 10);
     if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi) {
-        return cli_usage(cli, "%s '%s' is not a number in %ld..%ld", what,
-                         arg, lo, hi);
+        return cli_usage(cli, "%s '%s' is not a number in %ld..%ld", what, arg,
+                         lo, hi);
     }
     *out = (int)v;
     return 0;
@@ -118,8 +118,8 @@ print_summary(json_t *s)
                json_string_value(json_object_get(s, "cron")),
                json_string_value(json_object_get(s, "timezone")));
     } else if (type != NULL && strcmp(type, "interval") == 0) {
-        printf("every %gs", json_number_value(json_object_get(s,
-                                                              "interval_s")));
+        printf("every %gs",
+               json_number_value(json_object_get(s, "interval_s")));
     } else {
         printf("once at %s", json_string_value(json_object_get(s, "at")));
     }
@@ -205,16 +205,17 @@ cli_schedule_add(struct cli *cli)
             sc.queue = optarg;
             break;
         case 'p':
-            if (syncq_priority_parse(optarg, &sc.priority, &err) !=
-                SYNCQ_OK) {
+            if (syncq_priority_parse(optarg, &sc.priority, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "%s", err.msg);
             }
             break;
         case 3: {
             int m = sq_missed_parse(optarg);
             if (m < 0) {
-                return cli_usage(cli, "missed policy '%s' is not skip, "
-                                 "run_once or catch_up", optarg);
+                return cli_usage(cli,
+                                 "missed policy '%s' is not skip, "
+                                 "run_once or catch_up",
+                                 optarg);
             }
             sc.missed = (syncq_missed_policy)m;
             break;
@@ -246,8 +247,7 @@ cli_schedule_add(struct cli *cli)
             }
             break;
         case 9:
-            if (int_arg(cli, "max-retries", optarg, 0, 1000,
-                        &sc.max_retries)) {
+            if (int_arg(cli, "max-retries", optarg, 0, 1000, &sc.max_retries)) {
                 return CLI_USAGE;
             }
             break;
@@ -279,33 +279,31 @@ cli_schedule_add(struct cli *cli)
             type = "once";
         } else {
             return cli_usage(cli, "give one of -i (interval), -c (cron) or "
-                             "--at (once)");
+                                  "--at (once)");
         }
     }
     if (strcmp(type, "interval") == 0) {
         sc.type = SYNCQ_SCHEDULE_INTERVAL;
         if (kinds != 1) {
             return cli_usage(cli, "an interval schedule needs -i S (and no "
-                             "-c or --at)");
+                                  "-c or --at)");
         }
     } else if (strcmp(type, "cron") == 0) {
         sc.type = SYNCQ_SCHEDULE_CRON;
         if (kinds != 2) {
             return cli_usage(cli, "a cron schedule needs -c EXPR (and no -i "
-                             "or --at)");
+                                  "or --at)");
         }
     } else if (strcmp(type, "once") == 0) {
         sc.type = SYNCQ_SCHEDULE_ONCE;
         if (kinds != 4) {
             return cli_usage(cli, "a one-shot schedule needs --at TIME (and "
-                             "no -i or -c)");
+                                  "no -i or -c)");
         }
     } else {
-        return cli_usage(cli, "type '%s' is not interval, cron or once",
-                         type);
+        return cli_usage(cli, "type '%s' is not interval, cron or once", type);
     }
-    if (sc.cron != NULL &&
-        syncq_cron_check(sc.cron, NULL, &err) != SYNCQ_OK) {
+    if (sc.cron != NULL && syncq_cron_check(sc.cron, NULL, &err) != SYNCQ_OK) {
         return cli_usage(cli, "cron '%s': %s", sc.cron, err.msg);
     }
     if (kw_arg != NULL) {
@@ -389,17 +387,16 @@ cli_schedule_list(struct cli *cli)
     static const struct option opts[] = {CLI_COMMON_OPTIONS,
                                          {NULL, 0, NULL, 0}};
     enum { NCOL = 9 };
-    static const char *const heads[NCOL] = {
-        "NAME", "STATE", "TYPE", "SCHEDULE", "ZONE", "NEXT RUN", "LAST RUN",
-        "RUNS", "TASK"};
+    static const char *const heads[NCOL] = {"NAME",     "STATE", "TYPE",
+                                            "SCHEDULE", "ZONE",  "NEXT RUN",
+                                            "LAST RUN", "RUNS",  "TASK"};
     size_t w[NCOL];
     syncq_client *c;
     syncq_error err;
     json_t *list = NULL;
     int opt, rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
-           -1) {
+    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
         if (cli_common_opt(cli, opt, optarg)) {
             continue;
         }
@@ -409,8 +406,7 @@ cli_schedule_list(struct cli *cli)
         return cli_bad_opt(cli, opt);
     }
     if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[optind]);
+        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -495,8 +491,7 @@ cli_schedule_info(struct cli *cli)
     json_t *v;
     int opt, rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
-           -1) {
+    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
         if (cli_common_opt(cli, opt, optarg)) {
             continue;
         }
@@ -520,7 +515,8 @@ cli_schedule_info(struct cli *cli)
     if (cli->json) {
         cli_print_json(s);
     } else {
-        json_object_foreach(s, key, v) {
+        json_object_foreach(s, key, v)
+        {
             if (json_is_null(v)) {
                 printf("%-14s -\n", key);
             } else if (json_is_string(v)) {
@@ -545,13 +541,11 @@ simple(struct cli *cli, enum simple_op op, const char *usage)
 {
     static const struct option opts[] = {CLI_COMMON_OPTIONS,
                                          {NULL, 0, NULL, 0}};
-    static const char *const done[] = {"removed", "paused", "resumed",
-                                       "fired"};
+    static const char *const done[] = {"removed", "paused", "resumed", "fired"};
     syncq_client *c;
     int opt, failed = 0;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
-           -1) {
+    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
         if (cli_common_opt(cli, opt, optarg)) {
             continue;
         }
@@ -669,8 +663,7 @@ cli_schedule_load(struct cli *cli)
     json_t *report = NULL;
     int opt, rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
-           -1) {
+    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
         if (cli_common_opt(cli, opt, optarg)) {
             continue;
         }
@@ -690,8 +683,7 @@ cli_schedule_load(struct cli *cli)
     if (c == NULL) {
         return CLI_FAIL;
     }
-    rc = syncq_schedule_load_file(c, cli->argv[optind], prune, &report,
-                                  &err);
+    rc = syncq_schedule_load_file(c, cli->argv[optind], prune, &report, &err);
     syncq_client_close(c);
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, false);

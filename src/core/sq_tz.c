@@ -44,14 +44,14 @@ struct rule_date {
 
 struct sq_tz {
     char name[128];
-    bool cached;          /* owned by the cache (or the static UTC zone) */
+    bool cached; /* owned by the cache (or the static UTC zone) */
     size_t ntrans;
-    int64_t *trans;       /* transition instants, ascending */
-    unsigned char *idx;   /* type index after each transition */
+    int64_t *trans;     /* transition instants, ascending */
+    unsigned char *idx; /* type index after each transition */
     size_t ntypes;
-    long *type_off;       /* UT offset of each type, seconds east */
+    long *type_off; /* UT offset of each type, seconds east */
     unsigned char *type_dst;
-    long first_off;       /* offset before the first transition */
+    long first_off; /* offset before the first transition */
     int first_dst;
     /* footer rule (or the whole zone for sq_tz_parse_posix) */
     bool has_rule;
@@ -642,8 +642,8 @@ sq_tz_from_civil(const struct sq_tz *tz, int64_t civil_s, int64_t out[2])
 }
 
 int
-sq_tz_from_local(const struct sq_tz *tz, int year, int month, int day,
-                 int hour, int min, int sec, int64_t out[2])
+sq_tz_from_local(const struct sq_tz *tz, int year, int month, int day, int hour,
+                 int min, int sec, int64_t out[2])
 {
     int64_t L = sq_days_from_civil(year, month, day) * 86400 +
                 (int64_t)hour * 3600 + min * 60 + sec;
@@ -707,8 +707,7 @@ parse_tzif(struct sq_tz *z, const unsigned char *d, size_t len,
     int rc;
 
     if (len < 44 || memcmp(d, "TZif", 4) != 0) {
-        return sq_fail(err, SYNCQ_EPROTO, "zone %s: not a TZif file",
-                       z->name);
+        return sq_fail(err, SYNCQ_EPROTO, "zone %s: not a TZif file", z->name);
     }
     rc = read_counts(z, d, cnt, err);
     if (rc != SYNCQ_OK) {
@@ -953,8 +952,7 @@ sq_tz_name(const struct sq_tz *tz)
 }
 
 int
-sq_tz_localtime(const char *name, int64_t epoch_s, struct tm *out,
-                long *gmtoff)
+sq_tz_localtime(const char *name, int64_t epoch_s, struct tm *out, long *gmtoff)
 {
     const struct sq_tz *z;
 

@@ -39,8 +39,7 @@ int sq_tz_parse_tzif(const char *name, const unsigned char *data, size_t len,
 /* A zone made of a POSIX TZ rule alone ("CET-1CEST,M3.5.0,M10.5.0/3",
  * POSIX.1-2017 8.3 with the RFC 8536 hour extensions). *out is owned:
  * sq_tz_free it. Errors: SYNCQ_EINVAL (malformed rule), SYNCQ_ENOMEM. */
-int sq_tz_parse_posix(const char *rule, struct sq_tz **out,
-                      syncq_error *err);
+int sq_tz_parse_posix(const char *rule, struct sq_tz **out, syncq_error *err);
 
 /* Free a zone from sq_tz_parse_tzif/sq_tz_parse_posix. NULL is a no-op;
  * zones from sq_tz_get are ignored (they belong to the cache). */
@@ -61,8 +60,7 @@ int sq_tz_from_local(const struct sq_tz *tz, int year, int month, int day,
                      int hour, int min, int sec, int64_t out[2]);
 
 /* As sq_tz_from_local, with the wall time given as civil seconds. */
-int sq_tz_from_civil(const struct sq_tz *tz, int64_t civil_s,
-                     int64_t out[2]);
+int sq_tz_from_civil(const struct sq_tz *tz, int64_t civil_s, int64_t out[2]);
 
 /* The first instant after `after_s` (strictly) where the zone's UTC
  * offset changes. Transitions that change only the abbreviation or the

@@ -35,14 +35,14 @@ teardown(void **state)
 }
 
 struct sim {
-    const int *fail;      /* item values whose chunk always fails */
+    const int *fail; /* item values whose chunk always fails */
     int nfail;
-    int max_retries;      /* retries before the failure is final */
-    const char *batch;    /* batch to watch for the in-flight cap */
-    int max_in_flight;    /* 0: not checked */
-    int chunks_run;       /* chunk attempts seen */
-    int callbacks;        /* completion tasks run */
-    json_t *cb_kwargs;    /* the last completion's kwargs */
+    int max_retries;   /* retries before the failure is final */
+    const char *batch; /* batch to watch for the in-flight cap */
+    int max_in_flight; /* 0: not checked */
+    int chunks_run;    /* chunk attempts seen */
+    int callbacks;     /* completion tasks run */
+    json_t *cb_kwargs; /* the last completion's kwargs */
     int peak_running;
 };
 
@@ -53,7 +53,8 @@ chunk_fails(const struct sim *s, json_t *rec)
     size_t i;
     json_t *v;
 
-    json_array_foreach(items, i, v) {
+    json_array_foreach(items, i, v)
+    {
         for (int k = 0; k < s->nfail; k++) {
             if (json_integer_value(v) == s->fail[k]) {
                 return true;
@@ -65,8 +66,7 @@ chunk_fails(const struct sim *s, json_t *rec)
 
 /* Lease and settle until `until_callbacks` completions ran or `ms` pass. */
 static void
-simulate_worker(struct sim *s, const char *queue, int until_callbacks,
-                long ms)
+simulate_worker(struct sim *s, const char *queue, int until_callbacks, long ms)
 {
     const char *queues[] = {queue};
     long long deadline = it_now() + ms;
@@ -101,8 +101,7 @@ simulate_worker(struct sim *s, const char *queue, int until_callbacks,
         }
         for (size_t i = 0; i < out.n; i++) {
             json_t *rec = out.tasks[i].rec;
-            const char *name = json_string_value(json_object_get(rec,
-                                                                 "name"));
+            const char *name = json_string_value(json_object_get(rec, "name"));
             memset(&ops[i], 0, sizeof ops[i]);
             ops[i].id = out.tasks[i].id;
             ops[i].token = out.tasks[i].token;
@@ -126,9 +125,8 @@ simulate_worker(struct sim *s, const char *queue, int until_callbacks,
                 }
             }
         }
-        if (out.n > 0 &&
-            sq_broker_settle_lease(cl, ops, out.n, st, NULL, NULL, &err) !=
-                SYNCQ_OK) {
+        if (out.n > 0 && sq_broker_settle_lease(cl, ops, out.n, st, NULL, NULL,
+                                                &err) != SYNCQ_OK) {
             fail_msg("settle: %s", err.msg);
         }
         sq_lease_reply_cleanup(&out);
@@ -172,11 +170,11 @@ create(bool waves, int nitems, int max_in_flight, bool fail_fast,
         memset(&wo, 0, sizeof wo);
         wo.max_in_flight = max_in_flight;
         wo.fail_fast = fail_fast;
-        rc = syncq_batch_submit(cl, "batch_processing.work", items, 1, &bo,
-                                &wo, id, &err);
+        rc = syncq_batch_submit(cl, "batch_processing.work", items, 1, &bo, &wo,
+                                id, &err);
     } else {
-        rc = syncq_batch_create(cl, "batch_processing.work", items, 1, &bo,
-                                id, NULL, &err);
+        rc = syncq_batch_create(cl, "batch_processing.work", items, 1, &bo, id,
+                                NULL, &err);
     }
     if (rc != SYNCQ_OK) {
         fail_msg("batch: %s", err.msg);
@@ -191,8 +189,8 @@ count_named(const char *name)
     redisContext *rc = sqt_redis();
 
     do {
-        redisReply *r = redisCommand(rc, "SCAN %s MATCH {syncq}:t:* COUNT 1000",
-                                     cursor);
+        redisReply *r =
+            redisCommand(rc, "SCAN %s MATCH {syncq}:t:* COUNT 1000", cursor);
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
         for (size_t i = 0; i < r->element[1]->elements; i++) {
             redisReply *h = redisCommand(rc, "HGET %s name",
@@ -213,12 +211,10 @@ expect_kwargs(json_t *kw, const char *id, long long total, long long ok,
               long long failed)
 {
     assert_non_null(kw);
-    assert_string_equal(json_string_value(json_object_get(kw, "batch_id")),
-                        id);
+    assert_string_equal(json_string_value(json_object_get(kw, "batch_id")), id);
     assert_int_equal(json_integer_value(json_object_get(kw, "total")), total);
     assert_int_equal(json_integer_value(json_object_get(kw, "succeeded")), ok);
-    assert_int_equal(json_integer_value(json_object_get(kw, "failed")),
-                     failed);
+    assert_int_equal(json_integer_value(json_object_get(kw, "failed")), failed);
 }
 
 /* C38 batch 1: 100 children, 3 always fail (1 retry each). */
@@ -249,17 +245,15 @@ c38_hundred_children_three_fail(void **state)
         assert_int_equal(json_integer_value(json_object_get(b, "done")), 97);
         assert_int_equal(json_integer_value(json_object_get(b, "failed")), 3);
         assert_int_equal(json_integer_value(json_object_get(b, "pending")), 0);
-        assert_int_equal(json_integer_value(json_object_get(b, "running")),
-                         0);
+        assert_int_equal(json_integer_value(json_object_get(b, "running")), 0);
         assert_string_equal(json_string_value(json_object_get(b, "state")),
                             "finished");
         if (waves) {
             /* never more than 10 chunks queued or running at once */
             assert_true(s.peak_running <= 10);
             assert_true(s.peak_running >= 8);
-            assert_int_equal(json_integer_value(json_object_get(
-                                 b, "max_in_flight")),
-                             10);
+            assert_int_equal(
+                json_integer_value(json_object_get(b, "max_in_flight")), 10);
         }
         json_decref(b);
         json_decref(s.cb_kwargs);
@@ -311,11 +305,9 @@ fail_fast_ends_at_the_first_failure(void **state)
     create(true, 20, 4, true, id);
     simulate_worker(&s, "bq", 1, 10000);
     assert_int_equal(s.callbacks, 1);
-    assert_int_equal(json_integer_value(json_object_get(s.cb_kwargs,
-                                                        "failed")),
+    assert_int_equal(json_integer_value(json_object_get(s.cb_kwargs, "failed")),
                      1);
-    assert_int_equal(json_integer_value(json_object_get(s.cb_kwargs,
-                                                        "total")),
+    assert_int_equal(json_integer_value(json_object_get(s.cb_kwargs, "total")),
                      20);
     /* the chunks still in flight end; no second completion */
     simulate_worker(&s, "bq", 2, 500);
@@ -360,8 +352,7 @@ rate_waves_are_sent_by_the_beat(void **state)
     wo.rate_count = 2;
     wo.rate_period_ms = 1000;
     assert_int_equal(syncq_batch_submit(cl, "batch_processing.work",
-                                        "[1,2,3,4,5,6]", 1, &bo, &wo, id,
-                                        NULL),
+                                        "[1,2,3,4,5,6]", 1, &bo, &wo, id, NULL),
                      SYNCQ_OK);
     it_sleep_ms(3000);
     it_beat_stop(pid);
@@ -370,15 +361,15 @@ rate_waves_are_sent_by_the_beat(void **state)
         redisReply *r = sqt_cmd("LRANGE {syncq}:q:rq:5 0 -1");
         n = (int)r->elements;
         for (int i = 0; i < n && i < 8; i++) {
-            redisReply *h = sqt_cmd("HGET {syncq}:t:%s ct",
-                                    r->element[n - 1 - i]->str);
+            redisReply *h =
+                sqt_cmd("HGET {syncq}:t:%s ct", r->element[n - 1 - i]->str);
             ct[i] = strtoll(h->str, NULL, 10);
             freeReplyObject(h);
         }
         freeReplyObject(r);
     }
     assert_int_equal(n, 6);
-    assert_true(ct[1] - ct[0] < 50);   /* the burst */
+    assert_true(ct[1] - ct[0] < 50); /* the burst */
     for (int i = 2; i < 6; i++) {
         long long want = (long long)(i - 1) * 500;
         if (ct[i] - ct[0] < want - 30 || ct[i] - ct[0] > want + 250) {
@@ -407,8 +398,7 @@ progress_list_and_bad_input(void **state)
     memset(&bo, 0, sizeof bo);
     wo.max_in_flight = 2;
     assert_int_equal(syncq_batch_submit(cl, "batch_processing.work",
-                                        "[1,2,3,4,5]", 2, &bo, &wo, id1,
-                                        NULL),
+                                        "[1,2,3,4,5]", 2, &bo, &wo, id1, NULL),
                      SYNCQ_OK);
     it_sleep_ms(5);
     assert_int_equal(syncq_batch_create(cl, "batch_processing.work",
@@ -427,33 +417,33 @@ progress_list_and_bad_input(void **state)
     json_decref(b);
     assert_int_equal(syncq_batch_list(cl, 0, 10, &list, NULL), SYNCQ_OK);
     assert_int_equal(json_array_size(list), 2);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(list, 0), "id")),
-                        id2); /* newest first */
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_array_get(list, 0), "waiting")),
-                     0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(list, 0), "id")),
+        id2); /* newest first */
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(list, 0), "waiting")),
+        0);
     json_decref(list);
     /* bad input: nothing is created */
-    assert_int_equal(syncq_batch_submit(cl, "bad name!", "[1]", 1, &bo, &wo,
-                                        id1, &err),
-                     SYNCQ_EINVAL);
-    assert_int_equal(syncq_batch_submit(cl, "t.x", "{\"a\":1}", 1, &bo, &wo,
-                                        id1, &err),
-                     SYNCQ_EINVAL);
-    assert_int_equal(syncq_batch_submit(cl, "t.x", "[1]", 0, &bo, &wo, id1,
-                                        &err),
-                     SYNCQ_EINVAL);
+    assert_int_equal(
+        syncq_batch_submit(cl, "bad name!", "[1]", 1, &bo, &wo, id1, &err),
+        SYNCQ_EINVAL);
+    assert_int_equal(
+        syncq_batch_submit(cl, "t.x", "{\"a\":1}", 1, &bo, &wo, id1, &err),
+        SYNCQ_EINVAL);
+    assert_int_equal(
+        syncq_batch_submit(cl, "t.x", "[1]", 0, &bo, &wo, id1, &err),
+        SYNCQ_EINVAL);
     bo.kwargs_json = "{\"items\":1}";
-    assert_int_equal(syncq_batch_submit(cl, "t.x", "[1]", 1, &bo, &wo, id1,
-                                        &err),
-                     SYNCQ_EINVAL);
+    assert_int_equal(
+        syncq_batch_submit(cl, "t.x", "[1]", 1, &bo, &wo, id1, &err),
+        SYNCQ_EINVAL);
     assert_non_null(strstr(err.msg, "items"));
     bo.kwargs_json = NULL;
     wo.max_in_flight = -1;
-    assert_int_equal(syncq_batch_submit(cl, "t.x", "[1]", 1, &bo, &wo, id1,
-                                        &err),
-                     SYNCQ_EINVAL);
+    assert_int_equal(
+        syncq_batch_submit(cl, "t.x", "[1]", 1, &bo, &wo, id1, &err),
+        SYNCQ_EINVAL);
     wo.max_in_flight = 0;
     {
         /* a chunk over the payload limit (default 8 MiB) */
@@ -465,9 +455,9 @@ progress_list_and_bad_input(void **state)
         s[big + 5] = '"';
         s[big + 6] = ']';
         s[big + 7] = '\0';
-        assert_int_equal(syncq_batch_submit(cl, "t.x", s, 1, &bo, &wo, id1,
-                                            &err),
-                         SYNCQ_ETOOBIG);
+        assert_int_equal(
+            syncq_batch_submit(cl, "t.x", s, 1, &bo, &wo, id1, &err),
+            SYNCQ_ETOOBIG);
         assert_non_null(strstr(err.msg, "chunk 0"));
         free(s);
     }
@@ -476,9 +466,9 @@ progress_list_and_bad_input(void **state)
                      SYNCQ_ENOTFOUND);
     assert_int_equal(syncq_batch_progress(cl, "bad id!", &b, &err),
                      SYNCQ_EINVAL);
-    assert_int_equal(syncq_batch_dispatch(cl, "no-such-batch", NULL, NULL,
-                                          &err),
-                     SYNCQ_ENOTFOUND);
+    assert_int_equal(
+        syncq_batch_dispatch(cl, "no-such-batch", NULL, NULL, &err),
+        SYNCQ_ENOTFOUND);
 }
 
 static void

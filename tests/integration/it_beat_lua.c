@@ -144,8 +144,7 @@ lock_compare_then_extend(void **state)
         for (int i = 0; argv[i]; i++) {
             sq_args_add(&a, argv[i]);
         }
-        assert_int_equal(sq_script_call(cl, SQ_SCRIPT_BEAT_LOCK, &a, &rr,
-                                        &err),
+        assert_int_equal(sq_script_call(cl, SQ_SCRIPT_BEAT_LOCK, &a, &rr, &err),
                          SYNCQ_EPROTO);
         assert_non_null(strstr(err.msg, "unknown beat_lock op"));
         sq_args_cleanup(&a);
@@ -155,8 +154,8 @@ lock_compare_then_extend(void **state)
 static redisReply *
 poll(const char *id, const char *token, const char *mode, const char *info)
 {
-    const char *argv[] = {id, token, "5000", mode, "1000", "100", "100", "16",
-                          info, "5000", NULL};
+    const char *argv[] = {id,    token, "5000", mode,   "1000", "100",
+                          "100", "16",  info,   "5000", NULL};
     return call(SQ_SCRIPT_BEAT, argv);
 }
 
@@ -171,7 +170,7 @@ poll_takes_renews_and_fences(void **state)
     (void)state;
     sqt_flush();
     r = poll("a", "a/tok", "renew", "{\"id\":\"a\"}");
-    assert_int_equal(int_at(r, 1), 1);       /* leader */
+    assert_int_equal(int_at(r, 1), 1); /* leader */
     assert_string_equal(str_at(r, 8), "a/tok");
     freeReplyObject(r);
     r = poll("b", "b/tok", "renew", "{\"id\":\"b\"}");
@@ -202,17 +201,17 @@ poll_takes_renews_and_fences(void **state)
     /* the leader promotes due delayed tasks and reports the next ETA */
     syncq_task_options_init(&o);
     o.countdown_ms = 100;
-    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL,
-                                       NULL, &o, id1, NULL, NULL),
+    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL, NULL,
+                                       &o, id1, NULL, NULL),
                      SYNCQ_OK);
     o.countdown_ms = 60000;
-    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL,
-                                       NULL, &o, id2, NULL, NULL),
+    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL, NULL,
+                                       &o, id2, NULL, NULL),
                      SYNCQ_OK);
     usleep(150000);
     r = poll("b", "b/tok", "renew", "");
     assert_int_equal(int_at(r, 1), 1);
-    assert_int_equal(int_at(r, 2), 1); /* promoted */
+    assert_int_equal(int_at(r, 2), 1);                /* promoted */
     assert_true(int_at(r, 4) > int_at(r, 0) + 50000); /* next ETA */
     freeReplyObject(r);
     assert_string_equal(sqt_task_state(cl, id1), "PENDING");
@@ -220,8 +219,8 @@ poll_takes_renews_and_fences(void **state)
     assert_int_equal(sqt_cmd_int("LLEN {syncq}:q:crawler:5"), 1);
     /* a non-leader's poll promotes nothing */
     o.countdown_ms = 50;
-    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL,
-                                       NULL, &o, id1, NULL, NULL),
+    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL, NULL,
+                                       &o, id1, NULL, NULL),
                      SYNCQ_OK);
     usleep(100000);
     r = poll("a", "a/tok", "renew", "");
@@ -236,10 +235,11 @@ static redisReply *
 put(const char *name, const char *mode, const char *gen, const char *next,
     const char *enabled)
 {
-    const char *argv[] = {"put", name, mode, gen, next, "6", "name", name,
-                          "task", "crawler.fetch_products", "type", "cron",
-                          "cron", "* * * * *", "queue", "crawler", "enabled",
-                          enabled, NULL};
+    const char *argv[] = {
+        "put",     name,      mode,    gen,         next,
+        "6",       "name",    name,    "task",      "crawler.fetch_products",
+        "type",    "cron",    "cron",  "* * * * *", "queue",
+        "crawler", "enabled", enabled, NULL};
     return call(SQ_SCRIPT_SCHEDULE_PUT, argv);
 }
 
@@ -255,8 +255,7 @@ schedule_put_cas(void **state)
     assert_string_equal(str_at(r, 0), "created");
     g1 = int_at(r, 1);
     freeReplyObject(r);
-    assert_int_equal(zscore("{syncq}:schedules", "s1"),
-                     1800000000000LL);
+    assert_int_equal(zscore("{syncq}:schedules", "s1"), 1800000000000LL);
     r = put("s1", "create", "", "1800000000000", "1");
     assert_string_equal(str_at(r, 0), "exists");
     freeReplyObject(r);
@@ -308,8 +307,7 @@ schedule_put_cas(void **state)
         r = call(SQ_SCRIPT_SCHEDULE_PUT, argv);
         assert_string_equal(str_at(r, 0), "resumed");
         freeReplyObject(r);
-        assert_int_equal(zscore("{syncq}:schedules", "s1"),
-                         1800000120000LL);
+        assert_int_equal(zscore("{syncq}:schedules", "s1"), 1800000120000LL);
     }
     {
         const char *argv[] = {"remove", "s1", "", NULL};
@@ -332,9 +330,9 @@ schedule_put_cas(void **state)
         for (int i = 0; argv[i]; i++) {
             sq_args_add(&a, argv[i]);
         }
-        assert_int_equal(sq_script_call(cl, SQ_SCRIPT_SCHEDULE_PUT, &a, &rr,
-                                        &err),
-                         SYNCQ_EPROTO);
+        assert_int_equal(
+            sq_script_call(cl, SQ_SCRIPT_SCHEDULE_PUT, &a, &rr, &err),
+            SYNCQ_EPROTO);
         assert_non_null(strstr(err.msg, "malformed"));
         sq_args_cleanup(&a);
     }
@@ -345,8 +343,8 @@ tick(const char *token, const char *name, const char *gen, const char *expect,
      const char *action, const char *tk, const char *next, const char *id,
      const char *extra)
 {
-    const char *argv[] = {token, "120000", "1", name, gen, expect, action,
-                          tk,    next,     id,  extra, NULL};
+    const char *argv[] = {token,  "120000", "1",  name, gen,   expect,
+                          action, tk,       next, id,   extra, NULL};
     return call(SQ_SCRIPT_SCHEDULE_TICK, argv);
 }
 
@@ -413,11 +411,10 @@ tick_fencing_cas_and_dedupe(void **state)
     assert_string_equal(str_at(r, 1), id3);
     freeReplyObject(r);
     assert_int_equal(sqt_cmd_int("EXISTS {syncq}:t:%s", id2), 0);
-    assert_int_equal(zscore("{syncq}:schedules", "t1"),
-                     1800000120000LL);
+    assert_int_equal(zscore("{syncq}:schedules", "t1"), 1800000120000LL);
     /* skip: advance and count the missed ticks */
-    r = tick("L/1", "t1", gen, "1800000120000", "skip", "", "1800000600000",
-             "", "8");
+    r = tick("L/1", "t1", gen, "1800000120000", "skip", "", "1800000600000", "",
+             "8");
     assert_string_equal(str_at(r, 0), "skipped");
     freeReplyObject(r);
     r = sqt_cmd("HGET {syncq}:sched:t1 missed_runs");
@@ -428,8 +425,7 @@ tick_fencing_cas_and_dedupe(void **state)
     assert_string_equal(str_at(r, 0), "fired");
     freeReplyObject(r);
     assert_int_equal(sqt_cmd_int("EXISTS {syncq}:t:%s", id2), 1);
-    assert_int_equal(zscore("{syncq}:schedules", "t1"),
-                     1800000600000LL);
+    assert_int_equal(zscore("{syncq}:schedules", "t1"), 1800000600000LL);
     /* paused: refused (and parked) */
     freeReplyObject(sqt_cmd("HSET {syncq}:sched:t1 enabled 0"));
     r = tick("L/1", "t1", gen, "1800000600000", "fire", "1800000600000",
@@ -452,8 +448,8 @@ tick_fencing_cas_and_dedupe(void **state)
     /* the last tick of a one-shot: finished, parked */
     freeReplyObject(sqt_cmd("HSET {syncq}:sched:t1 enabled 1"));
     freeReplyObject(sqt_cmd("HDEL {syncq}:sched:t1 error"));
-    r = tick("L/1", "t1", gen, "1800000600000", "fire", "1800000600000",
-             "-1", id3, "");
+    r = tick("L/1", "t1", gen, "1800000600000", "fire", "1800000600000", "-1",
+             id3, "");
     assert_string_equal(str_at(r, 0), "fired");
     freeReplyObject(r);
     r = sqt_cmd("HMGET {syncq}:sched:t1 finished next");
@@ -483,11 +479,30 @@ batch_waves_in_flight_and_slots(void **state)
     (void)state;
     sqt_flush();
     {
-        const char *argv[] = {"create", "B1", "batch_processing.work", "5",
-                              "5", "", "", "", "", "bq", "5", "[]", "2", "0",
-                              "1000", "0", "1", "5", spec(s[0], 96, 0),
-                              spec(s[1], 96, 1), spec(s[2], 96, 2),
-                              spec(s[3], 96, 3), spec(s[4], 96, 4), NULL};
+        const char *argv[] = {"create",
+                              "B1",
+                              "batch_processing.work",
+                              "5",
+                              "5",
+                              "",
+                              "",
+                              "",
+                              "",
+                              "bq",
+                              "5",
+                              "[]",
+                              "2",
+                              "0",
+                              "1000",
+                              "0",
+                              "1",
+                              "5",
+                              spec(s[0], 96, 0),
+                              spec(s[1], 96, 1),
+                              spec(s[2], 96, 2),
+                              spec(s[3], 96, 3),
+                              spec(s[4], 96, 4),
+                              NULL};
         r = call(SQ_SCRIPT_BATCH_DISPATCH, argv);
     }
     assert_int_equal(int_at(r, 0), 2); /* dispatched: max in flight 2 */
@@ -508,8 +523,7 @@ batch_waves_in_flight_and_slots(void **state)
     lr.start_now = 1;
     lr.queues = queues;
     lr.nqueues = 1;
-    assert_int_equal(sq_broker_settle_lease(cl, NULL, 0, NULL, &lr, &out,
-                                            &err),
+    assert_int_equal(sq_broker_settle_lease(cl, NULL, 0, NULL, &lr, &out, &err),
                      SYNCQ_OK);
     assert_int_equal(out.n, 1);
     {
@@ -520,9 +534,9 @@ batch_waves_in_flight_and_slots(void **state)
         op.id = out.tasks[0].id;
         op.token = out.tasks[0].token;
         op.result_json = "";
-        assert_int_equal(sq_broker_settle_lease(cl, &op, 1, &st, NULL, NULL,
-                                                &err),
-                         SYNCQ_OK);
+        assert_int_equal(
+            sq_broker_settle_lease(cl, &op, 1, &st, NULL, NULL, &err),
+            SYNCQ_OK);
         assert_int_equal(st, SQ_SETTLED);
     }
     sq_lease_reply_cleanup(&out);
@@ -533,9 +547,25 @@ batch_waves_in_flight_and_slots(void **state)
     assert_int_equal(sqt_cmd_int("LLEN {syncq}:bq:B1"), 2);
     /* an unsealed batch dispatches nothing */
     {
-        const char *argv[] = {"create", "B2", "batch_processing.work", "2",
-                              "2", "", "", "", "", "bq", "5", "[]", "0", "0",
-                              "1000", "0", "0", "1", spec(s[0], 96, 10),
+        const char *argv[] = {"create",
+                              "B2",
+                              "batch_processing.work",
+                              "2",
+                              "2",
+                              "",
+                              "",
+                              "",
+                              "",
+                              "bq",
+                              "5",
+                              "[]",
+                              "0",
+                              "0",
+                              "1000",
+                              "0",
+                              "0",
+                              "1",
+                              spec(s[0], 96, 10),
                               NULL};
         r = call(SQ_SCRIPT_BATCH_DISPATCH, argv);
         assert_int_equal(int_at(r, 0), 0);
@@ -544,8 +574,8 @@ batch_waves_in_flight_and_slots(void **state)
         r = call(SQ_SCRIPT_BATCH_DISPATCH, argv2);
         assert_int_equal(int_at(r, 0), 0);
         freeReplyObject(r);
-        const char *argv3[] = {"append", "B2", "1", "1", spec(s[1], 96, 11),
-                               NULL};
+        const char *argv3[] = {"append",           "B2", "1", "1",
+                               spec(s[1], 96, 11), NULL};
         r = call(SQ_SCRIPT_BATCH_DISPATCH, argv3);
         assert_int_equal(int_at(r, 0), 2); /* sealed: both go */
         assert_int_equal(int_at(r, 1), 0);
@@ -554,12 +584,31 @@ batch_waves_in_flight_and_slots(void **state)
     /* rate 2 per second: a burst of 2, then one per 500 ms */
     {
         char sp[6][96];
-        const char *argv[] = {"create", "B3", "batch_processing.work", "6",
-                              "6", "", "", "", "", "bq", "5", "[]", "0", "2",
-                              "1000", "0", "1", "6", spec(sp[0], 96, 20),
-                              spec(sp[1], 96, 21), spec(sp[2], 96, 22),
-                              spec(sp[3], 96, 23), spec(sp[4], 96, 24),
-                              spec(sp[5], 96, 25), NULL};
+        const char *argv[] = {"create",
+                              "B3",
+                              "batch_processing.work",
+                              "6",
+                              "6",
+                              "",
+                              "",
+                              "",
+                              "",
+                              "bq",
+                              "5",
+                              "[]",
+                              "0",
+                              "2",
+                              "1000",
+                              "0",
+                              "1",
+                              "6",
+                              spec(sp[0], 96, 20),
+                              spec(sp[1], 96, 21),
+                              spec(sp[2], 96, 22),
+                              spec(sp[3], 96, 23),
+                              spec(sp[4], 96, 24),
+                              spec(sp[5], 96, 25),
+                              NULL};
         long long now;
         r = call(SQ_SCRIPT_BATCH_DISPATCH, argv);
         assert_int_equal(int_at(r, 0), 2);
@@ -589,9 +638,9 @@ batch_waves_in_flight_and_slots(void **state)
         sq_args_init(&a);
         sq_args_add(&a, "dispatch");
         sq_args_add(&a, "NOPE");
-        assert_int_equal(sq_script_call(cl, SQ_SCRIPT_BATCH_DISPATCH, &a, &rr,
-                                        &err),
-                         SYNCQ_EPROTO);
+        assert_int_equal(
+            sq_script_call(cl, SQ_SCRIPT_BATCH_DISPATCH, &a, &rr, &err),
+            SYNCQ_EPROTO);
         assert_non_null(strstr(err.msg, "no batch"));
         sq_args_cleanup(&a);
     }

@@ -114,8 +114,8 @@ it_sched_tasks(const char *sched, struct it_task **out)
     redisContext *rc = sqt_redis();
 
     do {
-        redisReply *r = redisCommand(rc, "SCAN %s MATCH {syncq}:t:* COUNT 1000",
-                                     cursor);
+        redisReply *r =
+            redisCommand(rc, "SCAN %s MATCH {syncq}:t:* COUNT 1000", cursor);
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
         for (size_t i = 0; i < r->element[1]->elements; i++) {
             const char *key = r->element[1]->element[i]->str;

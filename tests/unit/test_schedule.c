@@ -153,14 +153,13 @@ once_and_cron_ticks(void **state)
 /* Run the plan as the beat would and return how many fired; s->next_ms
  * advances. `fired` (may be NULL) gets the ticks. */
 static size_t
-run_plan(struct sq_schedule *s, int64_t now, int64_t jump_wall,
-         int64_t *fired, int64_t *skipped)
+run_plan(struct sq_schedule *s, int64_t now, int64_t jump_wall, int64_t *fired,
+         int64_t *skipped)
 {
     struct sq_plan p;
     size_t n;
 
-    assert_int_equal(sq_schedule_plan(s, now, jump_wall, &p, NULL),
-                     SYNCQ_OK);
+    assert_int_equal(sq_schedule_plan(s, now, jump_wall, &p, NULL), SYNCQ_OK);
     n = p.nfire;
     for (size_t i = 0; fired != NULL && i < n; i++) {
         fired[i] = p.fire[i];
@@ -209,8 +208,7 @@ c19_missed_policies(void **state)
     assert_int_equal(fired[0], h2);
     /* down for 3 days: still one catch-up run (the latest missed tick) */
     s.next_ms = h1;
-    assert_int_equal(run_plan(&s, start + 3 * DAY_MS, -1, fired, &skipped),
-                     1);
+    assert_int_equal(run_plan(&s, start + 3 * DAY_MS, -1, fired, &skipped), 1);
     assert_int_equal(fired[0], h1 + 3 * DAY_MS);
     assert_int_equal(skipped, 72);
     assert_int_equal(s.next_ms, h2 + 3 * DAY_MS);
@@ -220,8 +218,7 @@ c19_missed_policies(void **state)
     c.catch_up_cap = 10;
     make(&s, &c, T0);
     s.next_ms = h1;
-    assert_int_equal(run_plan(&s, start + 3 * DAY_MS, -1, fired, &skipped),
-                     10);
+    assert_int_equal(run_plan(&s, start + 3 * DAY_MS, -1, fired, &skipped), 10);
     for (int i = 0; i < 10; i++) {
         assert_int_equal(fired[i], h1 + 3 * DAY_MS - (9 - i) * HOUR_MS);
     }
@@ -261,9 +258,8 @@ grace_period_edges(void **state)
     assert_int_equal(skipped, 0);
     /* 1 ms more: missed (skip) */
     s.next_ms = T0 + 2 * HOUR_MS;
-    assert_int_equal(run_plan(&s, T0 + 2 * HOUR_MS + 60001, -1, fired,
-                              &skipped),
-                     0);
+    assert_int_equal(
+        run_plan(&s, T0 + 2 * HOUR_MS + 60001, -1, fired, &skipped), 0);
     assert_int_equal(skipped, 1);
     sq_schedule_cleanup(&s);
     /* a 1 s interval after a 10 s leader takeover: every tick still fires
@@ -353,8 +349,7 @@ paused_or_future_schedules_do_nothing(void **state)
     assert_int_equal(p.next_ms, T0 + MIN_MS);
     sq_plan_cleanup(&p);
     s.enabled = false;
-    assert_int_equal(sq_schedule_plan(&s, T0 + DAY_MS, -1, &p, NULL),
-                     SYNCQ_OK);
+    assert_int_equal(sq_schedule_plan(&s, T0 + DAY_MS, -1, &p, NULL), SYNCQ_OK);
     assert_false(p.due);
     sq_plan_cleanup(&p);
     sq_schedule_cleanup(&s);
@@ -371,17 +366,17 @@ fake_now(void)
 }
 
 struct fire {
-    int which;      /* schedule index */
-    int64_t tick;   /* the tick instant fired */
-    int64_t mono;   /* monotonic time it fired at */
+    int which;    /* schedule index */
+    int64_t tick; /* the tick instant fired */
+    int64_t mono; /* monotonic time it fired at */
 };
 
 /* The beat's loop in miniature: every simulated second, detect a jump,
  * re-base after a backward one, plan and fire each due schedule. */
 static size_t
-simulate(struct sq_schedule *s, int ns, int64_t seconds,
-         const int64_t *jump_at, const int64_t *jump_by, int njumps,
-         struct fire *out, size_t cap, int64_t *jumps_seen)
+simulate(struct sq_schedule *s, int ns, int64_t seconds, const int64_t *jump_at,
+         const int64_t *jump_by, int njumps, struct fire *out, size_t cap,
+         int64_t *jumps_seen)
 {
     struct sq_jump j = {false, 0, 0};
     int64_t offset = 0, jump_wall = -1;
@@ -405,17 +400,17 @@ simulate(struct sq_schedule *s, int ns, int64_t seconds,
                 jump_wall = -1; /* the clock is back below it */
                 for (int i = 0; i < ns; i++) {
                     int64_t anchor;
-                    s[i].next_ms = sq_schedule_rebase(&s[i], sq_now_ms(),
-                                                      jump, &anchor);
+                    s[i].next_ms =
+                        sq_schedule_rebase(&s[i], sq_now_ms(), jump, &anchor);
                     s[i].anchor_ms = anchor;
                 }
             }
         }
         for (int i = 0; i < ns; i++) {
             struct sq_plan p;
-            assert_int_equal(sq_schedule_plan(&s[i], sq_now_ms(), jump_wall,
-                                              &p, NULL),
-                             SYNCQ_OK);
+            assert_int_equal(
+                sq_schedule_plan(&s[i], sq_now_ms(), jump_wall, &p, NULL),
+                SYNCQ_OK);
             for (size_t k = 0; k < p.nfire && n < cap; k++) {
                 out[n].which = i;
                 out[n].tick = p.fire[k];
@@ -552,8 +547,7 @@ rebase_after_backward_jump(void **state)
     cron_cfg(&c, "daily", "0 2 * * *");
     make(&s, &c, T0);
     s.next_ms = T0 + DAY_MS + 2 * HOUR_MS;
-    nn = sq_schedule_rebase(&s, T0 + 2 * HOUR_MS - HOUR_MS, -HOUR_MS,
-                            &anchor);
+    nn = sq_schedule_rebase(&s, T0 + 2 * HOUR_MS - HOUR_MS, -HOUR_MS, &anchor);
     assert_int_equal(nn, T0 + DAY_MS + 2 * HOUR_MS);
     sq_schedule_cleanup(&s);
     /* hour wildcard: restarts from now */
@@ -577,18 +571,23 @@ struct bad_cfg {
 static void
 bad_definitions_are_refused(void **state)
 {
-    static const struct bad_cfg bad[] = {
-        {"name", "schedule name"},       {"task", "task name"},
-        {"interval", "interval must be"}, {"cron", "never fires"},
-        {"cron_empty", "needs an expression"},
-        {"tz", "unknown time zone"},     {"past", "in the past"},
-        {"end", "end must be after start"},
-        {"kwargs", "kwargs is not valid JSON"},
-        {"args", "args must be a JSON array"},
-        {"priority", "priority 11"},     {"queue", "queue"},
-        {"type", "type must be"},        {"grace", "grace"},
-        {"cap", "catch-up cap"},         {"at_missing", "needs a time"},
-        {NULL, NULL}};
+    static const struct bad_cfg bad[] = {{"name", "schedule name"},
+                                         {"task", "task name"},
+                                         {"interval", "interval must be"},
+                                         {"cron", "never fires"},
+                                         {"cron_empty", "needs an expression"},
+                                         {"tz", "unknown time zone"},
+                                         {"past", "in the past"},
+                                         {"end", "end must be after start"},
+                                         {"kwargs", "kwargs is not valid JSON"},
+                                         {"args", "args must be a JSON array"},
+                                         {"priority", "priority 11"},
+                                         {"queue", "queue"},
+                                         {"type", "type must be"},
+                                         {"grace", "grace"},
+                                         {"cap", "catch-up cap"},
+                                         {"at_missing", "needs a time"},
+                                         {NULL, NULL}};
 
     (void)state;
     for (int i = 0; bad[i].what != NULL; i++) {
@@ -643,8 +642,7 @@ bad_definitions_are_refused(void **state)
             fail_msg("bad %s was accepted", w);
         }
         if (strstr(err.msg, bad[i].msg) == NULL) {
-            fail_msg("bad %s: message '%s' lacks '%s'", w, err.msg,
-                     bad[i].msg);
+            fail_msg("bad %s: message '%s' lacks '%s'", w, err.msg, bad[i].msg);
         }
     }
 }
@@ -690,10 +688,21 @@ free_fake(redisReply **el, size_t n)
 static void
 hash_round_trip(void **state)
 {
-    static const char *const extra[] = {
-        "gen", "42", "next", "1717437600000", "last", "1717434000000",
-        "runs", "7", "missed_runs", "2", "last_id",
-        "0b1c2d3e-0000-4000-8000-000000000001", "unknown_field", "x", NULL};
+    static const char *const extra[] = {"gen",
+                                        "42",
+                                        "next",
+                                        "1717437600000",
+                                        "last",
+                                        "1717434000000",
+                                        "runs",
+                                        "7",
+                                        "missed_runs",
+                                        "2",
+                                        "last_id",
+                                        "0b1c2d3e-0000-4000-8000-000000000001",
+                                        "unknown_field",
+                                        "x",
+                                        NULL};
     syncq_schedule_config c;
     struct sq_schedule s, back;
     json_t *pairs = json_array();
@@ -740,11 +749,10 @@ hash_round_trip(void **state)
                         "active");
     assert_string_equal(json_string_value(json_object_get(o, "next_run")),
                         "2024-06-04T02:00:00+08:00");
-    assert_int_equal(json_integer_value(json_object_get(o, "total_runs")),
-                     7);
-    assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(o, "args"), 1)),
-                        "\xe5\xa5\xb3\xe8\xa3\x85");
+    assert_int_equal(json_integer_value(json_object_get(o, "total_runs")), 7);
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(o, "args"), 1)),
+        "\xe5\xa5\xb3\xe8\xa3\x85");
     json_decref(o);
     back.enabled = false;
     o = sq_schedule_to_json(&back);
@@ -767,14 +775,16 @@ static void
 broken_hashes_are_errors_not_crashes(void **state)
 {
     static const char *const bad[][2] = {
-        {"pri", "eleven"}, {"pri", "11"},       {"every", "-5"},
-        {"type", "hourly"}, {"missed", "never"}, {"next", "12abc"},
-        {"cap", "0"},      {"grace", "999999999999"}};
+        {"pri", "eleven"},   {"pri", "11"},
+        {"every", "-5"},     {"type", "hourly"},
+        {"missed", "never"}, {"next", "12abc"},
+        {"cap", "0"},        {"grace", "999999999999"}};
 
     (void)state;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        const char *extra[] = {"task", "t.x", "type", "cron", "cron",
-                               "* * * * *", bad[i][0], bad[i][1], NULL};
+        const char *extra[] = {"task",    "t.x",     "type",
+                               "cron",    "cron",    "* * * * *",
+                               bad[i][0], bad[i][1], NULL};
         json_t *none = json_array();
         struct sq_schedule s;
         syncq_error err;
@@ -790,7 +800,7 @@ broken_hashes_are_errors_not_crashes(void **state)
     }
     /* decodes, but does not compile: cron that never fires */
     {
-        const char *extra[] = {"task", "t.x", "type", "cron", "cron",
+        const char *extra[] = {"task",       "t.x",   "type",    "cron", "cron",
                                "0 0 30 2 *", "queue", "default", NULL};
         json_t *none = json_array();
         struct sq_schedule s;
@@ -798,8 +808,7 @@ broken_hashes_are_errors_not_crashes(void **state)
         size_t n;
         redisReply **el = fake_reply(none, extra, &n);
         sq_schedule_init(&s);
-        assert_int_equal(sq_schedule_from_hash(&s, "b", el, n, &err),
-                         SYNCQ_OK);
+        assert_int_equal(sq_schedule_from_hash(&s, "b", el, n, &err), SYNCQ_OK);
         assert_int_equal(sq_schedule_compile(&s, &err), SYNCQ_EINVAL);
         assert_non_null(strstr(err.msg, "never fires"));
         sq_schedule_cleanup(&s);

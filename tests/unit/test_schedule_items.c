@@ -103,9 +103,9 @@ bad_items_are_refused(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(syncq_batch_items_parse(bad[i].text, bad[i].len,
-                                                 &items, &err),
-                         SYNCQ_EINVAL);
+        assert_int_equal(
+            syncq_batch_items_parse(bad[i].text, bad[i].len, &items, &err),
+            SYNCQ_EINVAL);
         assert_null(items);
         if (strstr(err.msg, bad[i].msg) == NULL) {
             fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, bad[i].msg);
@@ -166,12 +166,23 @@ rates(void **state)
         const char *s;
         int n;
         long long ms;
-    } ok[] = {{"5", 5, 1000},          {"5/s", 5, 1000},
-              {"20/sec", 20, 1000},    {"100/m", 100, 60000},
-              {"3/min", 3, 60000},     {"7/h", 7, 3600000},
+    } ok[] = {{"5", 5, 1000},
+              {"5/s", 5, 1000},
+              {"20/sec", 20, 1000},
+              {"100/m", 100, 60000},
+              {"3/min", 3, 60000},
+              {"7/h", 7, 3600000},
               {"1000000/hour", 1000000, 3600000}};
-    static const char *const bad[] = {"", "0", "0/s", "-1/s", "5/d", "5/",
-                                      "s", "5 /s", "1000001/s", "5/ss",
+    static const char *const bad[] = {"",
+                                      "0",
+                                      "0/s",
+                                      "-1/s",
+                                      "5/d",
+                                      "5/",
+                                      "s",
+                                      "5 /s",
+                                      "1000001/s",
+                                      "5/ss",
                                       "99999999999999999999/s"};
     int n;
     int64_t ms;

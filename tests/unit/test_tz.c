@@ -137,12 +137,12 @@ posix_rules_match_glibc(void **state)
         "IST-1GMT0,M10.5.0,M3.5.0/1",       /* Europe/Dublin: negative DST */
         "AEST-10AEDT,M10.1.0,M4.1.0/3",     /* southern hemisphere */
         "<+1030>-10:30<+11>-11,M10.1.0,M4.1.0", /* Lord Howe: 30 min */
-        "EST5EDT,J60/2,J300/2",             /* Julian, no leap day */
-        "EST5EDT,59/2,299/2",               /* zero-based, leap day */
-        "<+0545>-5:45",                     /* no DST, odd offset */
+        "EST5EDT,J60/2,J300/2",                 /* Julian, no leap day */
+        "EST5EDT,59/2,299/2",                   /* zero-based, leap day */
+        "<+0545>-5:45",                         /* no DST, odd offset */
         "NZST-12NZDT,M9.5.0,M4.1.0/3",
         "PST8PDT,M3.2.0/2:00:00,M11.1.0/2:00:00",
-        "<-04>4<-03>,M9.1.6/24,M4.1.6/24",  /* America/Santiago, 24h */
+        "<-04>4<-03>,M9.1.6/24,M4.1.6/24", /* America/Santiago, 24h */
         NULL};
     long checks = 0;
 
@@ -173,12 +173,24 @@ posix_rules_match_glibc(void **state)
 static void
 bad_posix_rules_are_refused(void **state)
 {
-    static const char *const bad[] = {
-        "", "5", "ES5", "EST", "EST5EDT,M3.2.0", "EST5EDT,M13.2.0,M11.1.0",
-        "EST5EDT,M3.6.0,M11.1.0", "EST5EDT,M3.2.7,M11.1.0", "EST5EDT,J0,J300",
-        "EST5EDT,J366,J300", "EST5EDT,366,2", "EST999", "EST5EDT,M3.2.0/999,"
-        "M11.1.0", "EST5EDT,M3.2.0,M11.1.0x", "<>5", "EST99999999999999999",
-        NULL};
+    static const char *const bad[] = {"",
+                                      "5",
+                                      "ES5",
+                                      "EST",
+                                      "EST5EDT,M3.2.0",
+                                      "EST5EDT,M13.2.0,M11.1.0",
+                                      "EST5EDT,M3.6.0,M11.1.0",
+                                      "EST5EDT,M3.2.7,M11.1.0",
+                                      "EST5EDT,J0,J300",
+                                      "EST5EDT,J366,J300",
+                                      "EST5EDT,366,2",
+                                      "EST999",
+                                      "EST5EDT,M3.2.0/999,"
+                                      "M11.1.0",
+                                      "EST5EDT,M3.2.0,M11.1.0x",
+                                      "<>5",
+                                      "EST99999999999999999",
+                                      NULL};
 
     (void)state;
     for (int i = 0; bad[i] != NULL; i++) {
@@ -196,11 +208,19 @@ bad_posix_rules_are_refused(void **state)
 static void
 transitions_are_consistent(void **state)
 {
-    static const char *const zones[] = {
-        "America/New_York", "Europe/Berlin",   "Pacific/Apia",
-        "Australia/Lord_Howe", "Europe/Dublin", "Africa/Casablanca",
-        "America/Santiago", "Asia/Shanghai",   "Pacific/Chatham",
-        "Antarctica/Troll", "America/Sao_Paulo", "Asia/Kathmandu", NULL};
+    static const char *const zones[] = {"America/New_York",
+                                        "Europe/Berlin",
+                                        "Pacific/Apia",
+                                        "Australia/Lord_Howe",
+                                        "Europe/Dublin",
+                                        "Africa/Casablanca",
+                                        "America/Santiago",
+                                        "Asia/Shanghai",
+                                        "Pacific/Chatham",
+                                        "Antarctica/Troll",
+                                        "America/Sao_Paulo",
+                                        "Asia/Kathmandu",
+                                        NULL};
 
     (void)state;
     for (int i = 0; zones[i] != NULL; i++) {
@@ -275,13 +295,11 @@ from_local_gap_overlap_and_skipped_day(void **state)
     assert_int_equal(out[1], 1730615400LL);
     /* Samoa skipped 2011-12-30 entirely (UTC-10 -> UTC+14) */
     assert_int_equal(sq_tz_from_local(apia, 2011, 12, 30, 12, 0, 0, out), 0);
-    assert_int_equal(sq_tz_from_local(apia, 2011, 12, 29, 23, 59, 0, out),
-                     1);
+    assert_int_equal(sq_tz_from_local(apia, 2011, 12, 29, 23, 59, 0, out), 1);
     assert_int_equal(sq_tz_from_local(apia, 2011, 12, 31, 0, 0, 0, out), 1);
     /* Berlin 2022-03-27 02:30 is in the gap; 2022-10-30 02:30 repeats */
     assert_int_equal(sq_tz_from_local(berlin, 2022, 3, 27, 2, 30, 0, out), 0);
-    assert_int_equal(sq_tz_from_local(berlin, 2022, 10, 30, 2, 30, 0, out),
-                     2);
+    assert_int_equal(sq_tz_from_local(berlin, 2022, 10, 30, 2, 30, 0, out), 2);
     assert_int_equal(out[1] - out[0], 3600);
     assert_int_equal(sq_tz_from_local(utc, 2024, 2, 29, 0, 0, 0, out), 1);
     assert_int_equal(out[0], 1709164800LL);
@@ -298,8 +316,7 @@ lookup_errors(void **state)
     assert_null(z);
     assert_int_equal(sq_tz_get("/etc/localtime", &z, &err), SYNCQ_EINVAL);
     assert_int_equal(sq_tz_get("Asia/Shang hai", &z, &err), SYNCQ_EINVAL);
-    assert_int_equal(sq_tz_get("Mars/Olympus_Mons", &z, &err),
-                     SYNCQ_ENOTFOUND);
+    assert_int_equal(sq_tz_get("Mars/Olympus_Mons", &z, &err), SYNCQ_ENOTFOUND);
     assert_non_null(strstr(err.msg, "Mars/Olympus_Mons"));
     assert_int_equal(sq_tz_get("America", &z, &err), SYNCQ_ENOTFOUND);
     assert_int_equal(sq_tz_get("zone.tab", &z, &err), SYNCQ_EINVAL);
@@ -356,12 +373,10 @@ corrupt_tzif_fails_cleanly(void **state)
     /* Hostile header counts and indices. */
     memcpy(buf, orig, len);
     buf[32] = 0xff; /* timecnt of the v1 header: huge */
-    assert_int_equal(sq_tz_parse_tzif("NY", buf, len, &z, &err),
-                     SYNCQ_EPROTO);
+    assert_int_equal(sq_tz_parse_tzif("NY", buf, len, &z, &err), SYNCQ_EPROTO);
     memcpy(buf, orig, len);
     memcpy(buf, "TZiX", 4);
-    assert_int_equal(sq_tz_parse_tzif("NY", buf, len, &z, &err),
-                     SYNCQ_EPROTO);
+    assert_int_equal(sq_tz_parse_tzif("NY", buf, len, &z, &err), SYNCQ_EPROTO);
     /* a type index past the type count */
     {
         /* v2 block: header at 44 + v1 block; find its first index byte */
@@ -407,7 +422,7 @@ calendar_helpers(void **state)
         assert_int_equal(sq_days_from_civil(y, m, dd), d);
     }
     assert_int_equal(sq_days_from_civil(1970, 1, 1), 0);
-    assert_int_equal(sq_weekday_of_days(0), 4);   /* Thursday */
+    assert_int_equal(sq_weekday_of_days(0), 4); /* Thursday */
     assert_int_equal(sq_weekday_of_days(-1), 3);
     assert_int_equal(sq_days_in_month(2000, 2), 29);
     assert_int_equal(sq_days_in_month(1900, 2), 28);
