@@ -29,6 +29,7 @@ local want = tonumber(ARGV[4])
 local start_now = tonumber(ARGV[5])
 local nq = tonumber(ARGV[6])
 
+stats_begin()
 promote_due(1000)
 requeue_expired(100)
 
@@ -45,7 +46,7 @@ for qi = 1, nq do
         else
             local k = tkey(id)
             local h = redis.call('HMGET', k, 'state', 'exp', 'ct', 'eta',
-                                 'name', 'revoke')
+                                 'name', 'revoke', 'attempt')
             if not h[1] then
                 -- Not a task id: someone pushed raw bytes (C36) or a
                 -- foreign (Celery-style) message. The client decides.
@@ -60,15 +61,15 @@ for qi = 1, nq do
                 got = got + 1
                 local token = tostring(redis.call('INCR', P .. 'seq'))
                 local state = (got <= start_now) and 'STARTED' or 'RECEIVED'
+                -- pst = 0: no progress reported yet in this attempt
                 local f = {'state', state, 'lease', token, 'worker', worker,
-                           'lt', NOW}
+                           'lt', NOW, 'attempt', (tonumber(h[7]) or 0) + 1,
+                           'pst', 0}
                 if state == 'STARTED' then
                     f[#f + 1] = 'st'
                     f[#f + 1] = NOW
                 end
                 redis.call('HSET', k, unpack(f))
-                redis.call('HINCRBY', k, 'attempt', 1)
-                redis.call('HDEL', k, 'pst')
                 redis.call('ZADD', P .. 'active', NOW + lease_ms, id)
                 local since = math.max(tonumber(h[3]) or NOW, tonumber(h[4]) or 0)
                 observe('wait', q, '*', NOW - since)
@@ -93,6 +94,7 @@ end
 local nxt = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
 local next_eta = -1
 if nxt[2] then next_eta = tonumber(nxt[2]) end
+stats_flush()
 local reply = {next_eta, control, raws}
 for i = 1, #out do reply[#reply + 1] = out[i] end
 return reply

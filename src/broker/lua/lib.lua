@@ -47,20 +47,51 @@ local function event(kind, id, ...)
     end
 end
 
--- Counters: lifetime (stats) and per-minute buckets kept two hours.
-local function stat(kind, q, name, n)
-    n = n or 1
-    local f = kind .. '|' .. q .. '|' .. name
-    redis.call('HINCRBY', P .. 'stats', f, n)
-    local mk = P .. 'm:' .. MINUTE
-    if redis.call('HINCRBY', mk, f, n) == n then
-        redis.call('PEXPIRE', mk, 7200000)
+-- Counters: lifetime ({ns}:stats) and per-minute buckets kept two hours.
+-- Hot scripts (lease, settle) call stats_begin() first and stats_flush()
+-- before returning: counters are then summed in Lua and written once per
+-- distinct field per call instead of once per task. Other scripts write
+-- at once.
+local ACC = nil
+local function stats_begin() ACC = {total = {}, minute = {}} end
+
+local function bump(f, n, minute)
+    if ACC then
+        ACC.total[f] = (ACC.total[f] or 0) + n
+        if minute then ACC.minute[f] = (ACC.minute[f] or 0) + n end
+        return
     end
+    redis.call('HINCRBY', P .. 'stats', f, n)
+    if minute then
+        local mk = P .. 'm:' .. MINUTE
+        if redis.call('HINCRBY', mk, f, n) == n then
+            redis.call('PEXPIRE', mk, 7200000)
+        end
+    end
+end
+
+local function stats_flush()
+    if not ACC then return end
+    local acc = ACC
+    ACC = nil
+    for f, n in pairs(acc.total) do
+        redis.call('HINCRBY', P .. 'stats', f, n)
+    end
+    local mk = P .. 'm:' .. MINUTE
+    local new_key = false
+    for f, n in pairs(acc.minute) do
+        if redis.call('HINCRBY', mk, f, n) == n then new_key = true end
+    end
+    if new_key then redis.call('PEXPIRE', mk, 7200000) end
+end
+
+local function stat(kind, q, name, n)
+    bump(kind .. '|' .. q .. '|' .. name, n or 1, true)
 end
 
 -- Lifetime counter only (hot paths where per-minute rates are not used).
 local function stat_total(kind, q, name)
-    redis.call('HINCRBY', P .. 'stats', kind .. '|' .. q .. '|' .. name, 1)
+    bump(kind .. '|' .. q .. '|' .. name, 1, false)
 end
 
 local function bucket_of(ms)
@@ -74,14 +105,9 @@ end
 local function observe(kind, q, name, ms)
     if ms < 0 then ms = 0 end
     local base = kind .. '|' .. q .. '|' .. name
-    redis.call('HINCRBY', P .. 'stats', base .. '|sum', ms)
-    redis.call('HINCRBY', P .. 'stats', base .. '|count', 1)
-    redis.call('HINCRBY', P .. 'stats', base .. '|le|' .. bucket_of(ms), 1)
-    local mk = P .. 'm:' .. MINUTE
-    redis.call('HINCRBY', mk, base .. '|sum', ms)
-    if redis.call('HINCRBY', mk, base .. '|count', 1) == 1 then
-        redis.call('PEXPIRE', mk, 7200000)
-    end
+    bump(base .. '|sum', ms, true)
+    bump(base .. '|count', 1, true)
+    bump(base .. '|le|' .. bucket_of(ms), 1, false)
 end
 
 local function wake(q, n)
@@ -131,20 +157,21 @@ local EVENT_OF = {SUCCESS = 'task-succeeded', FAILURE = 'task-failed',
 local STAT_OF = {SUCCESS = 'succeeded', FAILURE = 'failed',
                  REVOKED = 'revoked', EXPIRED = 'expired', SKIPPED = 'skipped'}
 
--- `evf` is a flat list of extra event fields (may be nil).
-local function finish(id, state, extra, evf)
+-- `evf` is a flat list of extra event fields (may be nil). `pre` (may be
+-- nil) is {queue, name, batch, root, rexp} already read by the caller.
+local function finish(id, state, extra, evf, pre)
     local k = tkey(id)
-    local h = redis.call('HMGET', k, 'queue', 'name', 'batch', 'root')
+    local h = pre or redis.call('HMGET', k, 'queue', 'name', 'batch', 'root',
+                                'rexp')
     local q, name, batch = h[1] or '?', h[2] or '?', h[3]
     local fields = {'state', state, 'dt', NOW}
     for i = 1, #extra do fields[#fields + 1] = extra[i] end
     redis.call('HSET', k, unpack(fields))
     redis.call('HDEL', k, 'lease', 'worker', 'revoke')
     redis.call('ZREM', P .. 'active', id)
-    local ttl = tonumber(redis.call('HGET', k, 'rexp') or '') or RESULT_TTL
-    redis.call('PEXPIRE', k, ttl)
-    redis.call('LPUSH', P .. 'recent', id)
-    if RECENT_MAX > 0 and redis.call('LLEN', P .. 'recent') > RECENT_MAX + 100 then
+    redis.call('PEXPIRE', k, tonumber(h[5] or '') or RESULT_TTL)
+    if redis.call('LPUSH', P .. 'recent', id) > RECENT_MAX + 100 and
+       RECENT_MAX > 0 then
         redis.call('LTRIM', P .. 'recent', 0, RECENT_MAX - 1)
     end
     stat(STAT_OF[state] or 'finished', q, name, 1)

@@ -40,8 +40,11 @@ if total > 0 and cur > total then cur = total end
 local msg = ARGV[7]
 if msg == '' then msg = prev.message or '' end
 -- rate: units per second since the first progress report of this attempt
-local first = tonumber(h[4]) or NOW
-if not h[4] then redis.call('HSET', k, 'pst', NOW) end
+local first = tonumber(h[4]) or 0
+if first <= 0 then
+    first = NOW
+    redis.call('HSET', k, 'pst', NOW)
+end
 local rate = 0
 if NOW > first then rate = cur * 1000.0 / (NOW - first) end
 local pr = {current = cur, total = total, message = msg, at = NOW,

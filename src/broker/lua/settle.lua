@@ -44,12 +44,16 @@ local function push_error(k, class, msg)
     redis.call('HSET', k, 'errors', cjson.encode(errs))
 end
 
+stats_begin()
 local reply = {}
 for i = 1, nops do
     local p = ops[i]
     local kind, id, token = ARGV[p], ARGV[p + 1], ARGV[p + 2]
     local k = tkey(id)
-    local h = redis.call('HMGET', k, 'lease', 'queue', 'name', 'pri', 'state')
+    local h = redis.call('HMGET', k, 'lease', 'queue', 'name', 'pri', 'state',
+                         'batch', 'root', 'rexp')
+    -- the fields finish() needs, so it does not read them again
+    local pre = {h[2], h[3], h[6], h[7], h[8]}
     if not h[5] then
         reply[i] = 'gone'
     elseif h[1] ~= token then
@@ -66,7 +70,7 @@ for i = 1, nops do
                 f[#f + 1] = ARGV[p + 3]
             end
             observe('runtime', q, name, rt)
-            finish(id, 'SUCCESS', f, {'rt', rt})
+            finish(id, 'SUCCESS', f, {'rt', rt}, pre)
         elseif kind == 'fail' then
             local rt = tonumber(ARGV[p + 5]) or 0
             push_error(k, ARGV[p + 3], ARGV[p + 4])
@@ -78,7 +82,7 @@ for i = 1, nops do
             else
                 finish(id, 'FAILURE', {'err_class', ARGV[p + 3],
                        'err_msg', ARGV[p + 4], 'rt', rt},
-                       {'class', ARGV[p + 3]})
+                       {'class', ARGV[p + 3]}, pre)
             end
         elseif kind == 'retry' then
             local rt = tonumber(ARGV[p + 5]) or 0
@@ -126,8 +130,9 @@ for i = 1, nops do
         elseif kind == 'revoked' then
             local rt = tonumber(ARGV[p + 4]) or 0
             finish(id, 'REVOKED', {'err_class', 'revoked',
-                   'err_msg', ARGV[p + 3], 'rt', rt})
+                   'err_msg', ARGV[p + 3], 'rt', rt}, nil, pre)
         end
     end
 end
+stats_flush()
 return reply
