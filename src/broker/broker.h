@@ -146,6 +146,12 @@ int sq_script_append(syncq_client *c, enum sq_script_id id,
 int sq_client_read_reply(syncq_client *c, redisReply **reply,
                          syncq_error *err);
 
+/* Turn an error reply of a pipelined script call into an error code
+ * (NOSCRIPT drops the connection so the next call reloads the scripts).
+ * Returns SYNCQ_OK for any other reply. */
+int sq_script_reply_check(syncq_client *c, enum sq_script_id id,
+                          redisReply *r, syncq_error *err);
+
 /* Source text of a script (lib.lua + op), for tests. Owned. */
 char *sq_script_source(enum sq_script_id id);
 

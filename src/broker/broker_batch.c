@@ -16,8 +16,6 @@
 
 #define CHUNK_CALL 1000 /* chunk tasks per script call */
 
-int sq_script_reply_check(syncq_client *c, enum sq_script_id id,
-                          redisReply *r, syncq_error *err);
 int sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a,
                            const char *name, const char *args_json,
                            const char *kwargs_json,

@@ -24,8 +24,6 @@
 #define QUEUE_MAX_BYTES 100
 #define CHUNK 1000 /* tasks per script call */
 
-int sq_script_reply_check(syncq_client *c, enum sq_script_id id,
-                          redisReply *r, syncq_error *err);
 
 void
 syncq_task_options_init(syncq_task_options *o)

@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-int sq_script_reply_check(syncq_client *c, enum sq_script_id id,
-                          redisReply *r, syncq_error *err);
 
 void
 sq_lease_reply_cleanup(struct sq_lease_reply *r)

@@ -149,6 +149,7 @@ sq_record_to_json(const char *id, redisReply **kv, size_t n,
     json_t *o = json_object();
     const char *err_class = NULL;
     const char *err_msg = NULL;
+    const redisReply *err_detail = NULL;
     long long done = 0;
     long long rexp = 0;
 
@@ -169,6 +170,10 @@ sq_record_to_json(const char *id, redisReply **kv, size_t n,
         }
         if (strcmp(f->str, "err_msg") == 0) {
             err_msg = v->str;
+            continue;
+        }
+        if (strcmp(f->str, "err_detail") == 0) {
+            err_detail = v;
             continue;
         }
         if (strcmp(f->str, "dt") == 0) {
@@ -223,6 +228,9 @@ sq_record_to_json(const char *id, redisReply **kv, size_t n,
         json_object_set_new(e, "message",
                             safe_string(err_msg ? err_msg : "",
                                         err_msg ? strlen(err_msg) : 0));
+        if (err_detail != NULL) {
+            set_json(e, "detail", err_detail->str, err_detail->len);
+        }
         json_object_set_new(o, "error", e);
     }
     if (done > 0) {

@@ -433,12 +433,9 @@ sq_script_append(syncq_client *c, enum sq_script_id id,
     return SYNCQ_OK;
 }
 
-/* Make a script error reply of a pipelined call into an error code.
- * NOSCRIPT cannot happen in a pipeline right after sq_client_ensure
+/* NOSCRIPT cannot happen in a pipeline right after sq_client_ensure
  * loaded the scripts, unless someone ran SCRIPT FLUSH in between: then
  * the caller's retry reconnects (we drop the connection here). */
-int sq_script_reply_check(syncq_client *c, enum sq_script_id id,
-                          redisReply *r, syncq_error *err);
 
 int
 sq_script_reply_check(syncq_client *c, enum sq_script_id id, redisReply *r,
