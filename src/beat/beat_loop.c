@@ -17,6 +17,7 @@
 #include "beat/beat_schedule.h"
 #include "beat/beat_store.h"
 #include "broker/broker.h"
+#include "monitor/mon_alerts.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
 #include "core/sq_id.h"
@@ -73,6 +74,8 @@ struct beat {
     struct tick_entry *ents;
     size_t nents, capents;
     int64_t now_ms; /* Redis time of the current poll */
+    struct sq_alerts *alerts;  /* alert rules evaluated by the leader */
+    int64_t next_alert_mono;   /* when the next evaluation is due */
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -721,6 +724,16 @@ syncq_beat_run(const char *url, const syncq_config *cfg,
             b.id, (long long)b.lock_ttl_ms, (long long)b.poll_ms,
             b.promote ? "true" : "false", syncq_client_url(b.c),
             SYNCQ_VERSION_STRING);
+    {
+        /* The leader also evaluates the alert rules (as `monitor serve`
+         * does; evaluators agree through Redis, so running both is safe).
+         * A bad rules file must not stop the scheduler: log it, go on. */
+        syncq_error aerr;
+        if (sq_alerts_new(cfg, NULL, &b.alerts, &aerr) != SYNCQ_OK) {
+            SQ_ERROR("beat.alerts_disabled", "err=\"%s\"", aerr.msg);
+            b.alerts = NULL;
+        }
+    }
     while (!*b.stop) {
         int64_t wait;
         if (b.reopen != NULL && *b.reopen) {
@@ -728,7 +741,21 @@ syncq_beat_run(const char *url, const syncq_config *cfg,
             sq_logwriter_reopen(NULL);
         }
         wait = turn(&b);
+        if (b.alerts != NULL && b.leader &&
+            sq_mono_ms() >= b.next_alert_mono) {
+            syncq_error aerr;
+            b.next_alert_mono = sq_mono_ms() + SQ_ALERTS_TICK_MS;
+            if (sq_alerts_tick(b.alerts, b.c, NULL, NULL, &aerr) !=
+                    SYNCQ_OK &&
+                aerr.code != SYNCQ_ECONN) {
+                SQ_WARN("beat.alerts", "err=\"%s\"", aerr.msg);
+            }
+        }
         beat_sleep(&b, wait);
+    }
+    if (b.alerts != NULL) {
+        sq_alerts_flush(b.alerts, 2000);
+        sq_alerts_free(b.alerts);
     }
     if (b.leader) {
         release_lock(&b);

@@ -741,7 +741,7 @@ cli_recovery_policy(struct cli *cli)
             }
             break;
         case 'm': {
-            size_t v;
+            size_t v = 0;
             if (parse_count(cli, "max-retries", optarg, 1000, &v)) {
                 return CLI_USAGE;
             }
