@@ -9,6 +9,7 @@
  * RUNS runs on a fresh database.
  *
  *   build-data-rel/bench_datasync [N=2000] [RUNS=5] [--url URL]
+ *                                 [--batch B]   (records a transaction)
  *
  * Prints one line per operation: name, median ms, records per second.
  */
@@ -101,6 +102,7 @@ main(int argc, char **argv)
     int n = 2000;
     int runs = 5;
     const char *url = NULL;
+    int batch = 0;
     int64_t times[OPS][32];
     char dir[] = "/tmp/syncq-bench-ds.XXXXXX";
     int pos = 0;
@@ -108,6 +110,8 @@ main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
             url = argv[++i];
+        } else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
+            batch = (int)strtol(argv[++i], NULL, 10);
         } else if (pos++ == 0) {
             n = (int)strtol(argv[i], NULL, 10);
         } else {
@@ -142,6 +146,9 @@ main(int argc, char **argv)
         }
         stage(db, n);
         sq_sync_opts_init(&so);
+        if (batch > 0) {
+            so.batch_size = batch;
+        }
         t0 = sq_mono_us();
         sq_ds_sync_products(db, &so, NULL, &res, &err);
         times[0][r] = sq_mono_us() - t0;
@@ -179,8 +186,8 @@ main(int argc, char **argv)
         unlink(path);
     }
     rmdir(dir);
-    printf("%d offers, median of %d runs, %s\n", n, runs,
-           url != NULL ? "postgresql" : "sqlite");
+    printf("%d offers, median of %d runs, %s, batch %d\n", n, runs,
+           url != NULL ? "postgresql" : "sqlite", batch > 0 ? batch : 100);
     for (int k = 0; k < OPS; k++) {
         int64_t med;
         qsort(times[k], (size_t)runs, sizeof times[k][0], cmp_i64);

@@ -29,7 +29,7 @@ sq_sync_opts_init(struct sq_sync_opts *o)
     memset(o, 0, sizeof *o);
     o->include_categories = true;
     o->include_listings = true;
-    o->batch_size = 100;
+    o->batch_size = 500;
 }
 
 /* One staged row of a page, copied out of the result set. */

@@ -27,7 +27,7 @@ struct sq_sync_opts {
     const char *task_id;     /* recorded in sync_run, or NULL */
 };
 
-/* Defaults: incremental, categories and listings on, 100 per batch. */
+/* Defaults: incremental, categories and listings on, 500 per batch. */
 void sq_sync_opts_init(struct sq_sync_opts *o);
 
 /* Upsert products (with suppliers, SKUs, tiers, images), categories and

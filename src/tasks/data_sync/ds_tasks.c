@@ -65,7 +65,7 @@ read_sync_opts(syncq_ctx *ctx, const char *const *allowed,
                               &o->include_listings, err);
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_task_arg_int(a, k, "batch_size", -1, 100, 1, 1000, &batch, err);
+        rc = sq_task_arg_int(a, k, "batch_size", -1, 500, 1, 1000, &batch, err);
         o->batch_size = (int)batch;
     }
     return rc;
@@ -215,13 +215,13 @@ sq_pack_data_sync_init(syncq_registry *r, int abi, syncq_error *err)
         {"data_sync.sync_products", task_sync_products, "data_sync", -1, 0, 0,
          -1, NULL,
          "sync_type=incremental|full, force=false, include_categories=true, "
-         "include_listings=true, batch_size=100",
+         "include_listings=true, batch_size=500",
          "Upsert products, SKUs, tiers, images, suppliers and categories "
          "from the stored raw responses"},
         {"data_sync.sync_suppliers", task_sync_suppliers, "data_sync", -1, 0, 0,
          -1, NULL,
          "sync_type=incremental|full, force=false, "
-         "batch_size=100",
+         "batch_size=500",
          "Upsert suppliers from the stored shop records"},
         {"data_sync.validate_data", task_validate_data, "data_sync", -1, 0, 0,
          -1, NULL, "check_files=true, sample=100, fail_on_error=false",
