@@ -187,7 +187,7 @@ main(int argc, char **argv)
     }
     rmdir(dir);
     printf("%d offers, median of %d runs, %s, batch %d\n", n, runs,
-           url != NULL ? "postgresql" : "sqlite", batch > 0 ? batch : 100);
+           url != NULL ? "postgresql" : "sqlite", batch > 0 ? batch : 500);
     for (int k = 0; k < OPS; k++) {
         int64_t med;
         qsort(times[k], (size_t)runs, sizeof times[k][0], cmp_i64);
