@@ -11,6 +11,7 @@
 #include "../unit/test_db_cases.h"
 
 #include "tasks/batch_processing/bp.h"
+#include "tasks/image_processing/img_ops.h"
 
 #include <stdlib.h>
 
@@ -342,6 +343,66 @@ pg_batch_ops_match_sqlite(void **state)
     sq_db_close(pg);
 }
 
+/* The image tasks' row writes and lookups on PostgreSQL: one flush of
+ * collected rows (downloaded, failed, variant), then the lookups the
+ * thumbnail/resize/optimize tasks do. */
+static void
+pg_image_rows(void **state)
+{
+    struct sq_db *db = fresh_db();
+    struct sq_img_env env;
+    struct sq_img_target *t = NULL;
+    size_t n = 0;
+    json_t *missing = json_array();
+    json_t *kw;
+    syncq_error err;
+    static const char sha[] =
+        "02bfa54cea24dfe52f4206eb8fde54d5348b809a2fd660691b2e8b7a77e989e5";
+
+    (void)state;
+    memset(&env, 0, sizeof env);
+    env.db = db;
+    env.pending = json_pack(
+        "[{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:s, s:s},"
+        " {s:s, s:s, s:s, s:s, s:s, s:s},"
+        " {s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:s}]",
+        "op", "ok", "url_key", "https://x/a.jpg", "url", "https://x/a.jpg",
+        "sha256", sha, "width", 320, "height", 240, "bytes", (json_int_t)45282,
+        "mime", "image/jpeg", "path", "02/bf/a.jpg", "op", "fail", "url_key",
+        "https://x/b.jpg", "url", "https://x/b.jpg", "status", "gone",
+        "error_class", "not_found", "error", "HTTP 404", "op", "variant",
+        "sha256", sha, "kind", "thumb_100x100", "path", "thumbs/a_100x100.jpg",
+        "width", 100, "height", 75, "bytes", (json_int_t)3000, "format", "jpg");
+    assert_non_null(env.pending);
+    assert_int_equal(sq_img_flush(&env, &err), SYNCQ_OK);
+    assert_int_equal(json_array_size(env.pending), 0);
+    /* Flushing the same rows again is an idempotent upsert. */
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM image WHERE status = "
+                                 "'downloaded' AND width = 320"),
+                     1);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM image WHERE status = "
+                                 "'gone' AND error_class = 'not_found'"),
+                     1);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM image_variant WHERE "
+                                 "kind = 'thumb_100x100' AND height = 75"),
+                     1);
+    kw = json_pack("{s:[s, s], s:[I]}", "sha256", sha,
+                   "0000000000000000000000000000000000000000000000000000000000"
+                   "000000",
+                   "image_ids",
+                   (json_int_t)t_count(db, "SELECT image_id FROM image WHERE "
+                                           "status = 'downloaded'"));
+    assert_int_equal(sq_img_targets(db, kw, &t, &n, missing, &err), SYNCQ_OK);
+    assert_int_equal(n, 1); /* same content named twice: one target */
+    assert_string_equal(t[0].rel, "02/bf/a.jpg");
+    assert_int_equal(json_array_size(missing), 1);
+    sq_free(t);
+    json_decref(kw);
+    json_decref(missing);
+    json_decref(env.pending);
+    sq_db_close(db);
+}
+
 int
 main(void)
 {
@@ -353,6 +414,7 @@ main(void)
         cmocka_unit_test(pg_survives_server_restart),
         cmocka_unit_test(pg_dead_server_is_a_clear_error),
         cmocka_unit_test(pg_batch_ops_match_sqlite),
+        cmocka_unit_test(pg_image_rows),
     };
 
     int rc = cmocka_run_group_tests(tests, start_pg, stop_pg);
