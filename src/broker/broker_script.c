@@ -9,7 +9,6 @@
 #include "core/sq_alloc.h"
 #include "core/sq_embed.h"
 #include "core/sq_error.h"
-#include "core/sq_hash.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,7 +35,6 @@ static const char *script_files[SQ_SCRIPT__COUNT] = {
 /* Composed sources, built once per process (read-only afterwards). */
 static char *sources[SQ_SCRIPT__COUNT];
 static size_t source_lens[SQ_SCRIPT__COUNT];
-static char shas[SQ_SCRIPT__COUNT][41];
 
 char *
 sq_script_source(enum sq_script_id id)
@@ -77,7 +75,6 @@ compose_all(syncq_error *err)
                            script_files[i]);
         }
         source_lens[i] = strlen(sources[i]);
-        sq_sha1_hex(sources[i], source_lens[i], shas[i]);
     }
     return SYNCQ_OK;
 }
@@ -319,7 +316,9 @@ build(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory building call");
     }
     argv[0] = eval ? "EVAL" : "EVALSHA";
-    argv[1] = eval ? sources[id] : shas[id];
+    /* The SHA-1 comes from Redis's SCRIPT LOAD reply (sq_script_load_all):
+     * hashing here would load libcrypto into every process. */
+    argv[1] = eval ? sources[id] : c->sha[id];
     argv[2] = "1";
     argv[3] = c->meta_key;
     argv[4] = c->cfgarg;

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include "core/sq_lazy_crypto.h"
 #include <string.h>
 
 static void

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <microhttpd.h>
+#include "core/sq_lazy_mhd.h"
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -900,6 +901,9 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
         if (rc != SYNCQ_OK) {
             sq_error_prefix(err, "SYNCQ_SENTRY_DSN");
         }
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_lazy_mhd_load(err);
     }
     if (rc == SYNCQ_OK) {
         rc = open_listener(&S->listen, &fd, &port, err);

@@ -10,6 +10,7 @@
 #include "core/sq_time.h"
 
 #include <curl/curl.h>
+#include "core/sq_lazy_curl.h"
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -41,7 +42,8 @@ static int curl_ok;
 static void
 init_curl(void)
 {
-    curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    curl_ok = sq_lazy_curl_load(NULL) == SYNCQ_OK &&
+              curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 }
 
 static void

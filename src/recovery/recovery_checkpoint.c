@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include "core/sq_lazy_crypto.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

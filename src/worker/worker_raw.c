@@ -14,6 +14,7 @@
 #include "core/sq_utf8.h"
 
 #include <openssl/evp.h>
+#include "core/sq_lazy_crypto.h"
 #include <stdio.h>
 #include <string.h>
 

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include "core/sq_lazy_curl.h"
 #include <stdio.h>
 #include <string.h>
 #include <syncq/task.h>
@@ -36,6 +37,9 @@ sq_http_global_init(syncq_error *err)
 
     if (global_done) {
         return SYNCQ_OK;
+    }
+    if (sq_lazy_curl_load(err) != SYNCQ_OK) {
+        return SYNCQ_ENOTSUP;
     }
     cc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cc != CURLE_OK) {

@@ -1282,16 +1282,15 @@ sq_pack_crawler_init(syncq_registry *r, int abi, syncq_error *err)
          "every listing page of a category with a checkpoint per page; fans "
          "out offer details"},
     };
-    syncq_error e2;
 
     if (abi != SYNCQ_PLUGIN_ABI) {
         return sq_fail(err, SYNCQ_ENOTSUP, "crawler pack: ABI %d, expected %d",
                        abi, SYNCQ_PLUGIN_ABI);
     }
-    if (sq_http_global_init(&e2) != SYNCQ_OK) {
-        /* the tasks report it when they run; registering still works */
-        SQ_WARN("crawler.curl_init", "err=\"%s\"", e2.msg);
-    }
+    /* libcurl is loaded and initialised by the first request of a task
+     * (sq_http_open), never at registration: a worker supervisor or a
+     * child that runs no crawler task does not map it (libcurl's
+     * global init is thread-safe since 7.84). */
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         int rc = syncq_registry_add(r, &defs[i], err);
         if (rc != SYNCQ_OK) {

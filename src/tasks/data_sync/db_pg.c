@@ -16,6 +16,7 @@
 #include "core/sq_log.h"
 
 #include <libpq-fe.h>
+#include "core/sq_lazy_pq.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,9 +68,15 @@ fail_pg(struct sq_db *db, const PGresult *res, const char *sql,
 static int
 pg_connect(struct sq_db *db, const char *target, syncq_error *err)
 {
-    PGconn *c = PQconnectdb(target);
+    PGconn *c;
     char msg[200];
 
+    /* libpq (with its Kerberos/LDAP dependencies) is loaded on first use:
+     * SQLite users never map it. */
+    if (sq_lazy_pq_load(err) != SYNCQ_OK) {
+        return SYNCQ_ENOTSUP;
+    }
+    c = PQconnectdb(target);
     if (c == NULL) {
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory connecting to %s",
                        db->url_shown);

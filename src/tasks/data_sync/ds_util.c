@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <math.h>
 #include <openssl/evp.h>
+#include "core/sq_lazy_crypto.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -12,8 +12,10 @@
 #include "core/sq_error.h"
 
 #include <curl/curl.h>
+#include "core/sq_lazy_curl.h"
 #include <errno.h>
 #include <openssl/evp.h>
+#include "core/sq_lazy_crypto.h"
 #include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
@@ -67,7 +69,10 @@ get_handle(void)
         return handle;
     }
     /* A handle inherited over fork shares the parent's sockets: leave it
-     * alone and make a new one. */
+     * alone and make a new one. libcurl is loaded on first use. */
+    if (sq_lazy_curl_load(NULL) != SYNCQ_OK) {
+        return NULL;
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     handle = curl_easy_init();
     handle_pid = getpid();

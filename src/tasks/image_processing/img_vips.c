@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <vips/vips.h>
+#include "core/sq_lazy_vips.h"
 
 static bool vips_started;
 
@@ -124,6 +125,11 @@ sq_img_init(syncq_error *err)
 {
     if (vips_started) {
         return SYNCQ_OK;
+    }
+    /* libvips (and glib) are loaded on first use, in the child that needs
+     * them: a worker that runs no image task never maps them. */
+    if (sq_lazy_vips_load(err) != SYNCQ_OK) {
+        return SYNCQ_ENOTSUP;
     }
     g_log_set_handler("VIPS",
                       G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
