@@ -93,7 +93,8 @@ flushall(syncq_client *c)
 }
 
 static int
-drain(syncq_client *c, long n, const char *conc, const char *prefetch)
+drain(syncq_client *c, long n, const char *conc, const char *prefetch,
+      const char *task, const char *kwargs)
 {
     syncq_task_spec *specs = calloc((size_t)n, sizeof *specs);
     char (*ids)[SYNCQ_ID_SIZE] = malloc((size_t)n * SYNCQ_ID_SIZE);
@@ -106,7 +107,8 @@ drain(syncq_client *c, long n, const char *conc, const char *prefetch)
     syncq_task_options_init(&o);
     o.queue = "bench";
     for (long i = 0; i < n; i++) {
-        specs[i].name = "syncq.noop";
+        specs[i].name = task;
+        specs[i].kwargs_json = kwargs;
         specs[i].opts = &o;
     }
     flushall(c);
@@ -124,7 +126,9 @@ drain(syncq_client *c, long n, const char *conc, const char *prefetch)
     w = start_worker(conc, prefetch, "bench");
     while (done < n && sq_mono_us() - t0 < 300 * 1000000LL) {
         sq_sleep_ms(2);
-        done = stat_field(c, "succeeded|bench|syncq.noop");
+        char field[300];
+        snprintf(field, sizeof field, "succeeded|bench|%s", task);
+        done = stat_field(c, field);
     }
     t1 = sq_mono_us();
     stop_worker(w);
@@ -333,14 +337,16 @@ main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "drain") == 0) {
         rc = drain(c, argc > 2 ? atol(argv[2]) : 20000,
-                   argc > 3 ? argv[3] : "2", argc > 4 ? argv[4] : "1");
+                   argc > 3 ? argv[3] : "2", argc > 4 ? argv[4] : "1",
+                   argc > 5 ? argv[5] : "syncq.noop",
+                   argc > 6 ? argv[6] : NULL);
     } else if (argc >= 2 && strcmp(argv[1], "latency") == 0) {
         rc = latency(c, argc > 2 ? atoi(argv[2]) : 1000);
     } else if (argc >= 2 && strcmp(argv[1], "rss") == 0) {
         rc = rss(c);
     } else {
-        fprintf(stderr, "usage: bench_worker drain [N [C [P]]] | latency [M] "
-                        "| rss\n");
+        fprintf(stderr, "usage: bench_worker drain [N [C [P [TASK "
+                        "[KWARGS]]]]] | latency [M] | rss\n");
     }
     syncq_client_close(c);
     return rc;

@@ -152,6 +152,7 @@ task_sleep(syncq_ctx *ctx)
     double seconds, tick;
     const char *mark, *beat;
     bool ignore_stop = kw_bool(ctx, "ignore_stop", false);
+    bool progress = kw_bool(ctx, "progress", true);
     int64_t total_ms, start, done_ms = 0;
     char val[160];
 
@@ -182,8 +183,10 @@ task_sleep(syncq_ctx *ctx)
                      (long long)sq_now_ms());
             push_mark(ctx, beat, val);
         }
-        syncq_ctx_progress(ctx, done_ms < total_ms ? done_ms : total_ms,
-                           total_ms, "sleeping", NULL);
+        if (progress) {
+            syncq_ctx_progress(ctx, done_ms < total_ms ? done_ms : total_ms,
+                               total_ms, "sleeping", NULL);
+        }
     }
     return syncq_ctx_succeed(ctx, json_pack("{s:I}", "slept_ms",
                                             (json_int_t)(sq_mono_ms() -
