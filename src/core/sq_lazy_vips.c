@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct sq_vips_api sq_vips_fn;
@@ -44,4 +45,30 @@ sq_lazy_vips_load(syncq_error *err)
         *err = load_err;
     }
     return load_err.code;
+}
+
+static void
+shutdown_vips(void)
+{
+    sq_vips_fn.vips_shutdown();
+}
+
+int
+sq_vips_init(const char *argv0)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static int registered;
+    int rc;
+
+    if (sq_lazy_vips_load(NULL) != SYNCQ_OK) {
+        return -1;
+    }
+    rc = sq_vips_fn.vips_init(argv0);
+    pthread_mutex_lock(&mu);
+    if (rc == 0 && !registered) {
+        registered = 1;
+        atexit(shutdown_vips);
+    }
+    pthread_mutex_unlock(&mu);
+    return rc;
 }

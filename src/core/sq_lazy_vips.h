@@ -39,7 +39,8 @@
     X(vips_thumbnail_image) \
     X(vips_thumbnail_source) \
     X(vips_webpsave) \
-    X(vips_init)
+    X(vips_init) \
+    X(vips_shutdown)
 
 struct sq_vips_api {
 #define SQ_X(f) __typeof__(&f) f;
@@ -54,11 +55,16 @@ extern struct sq_vips_api sq_vips_fn;
  * missing library and its Debian package. Thread-safe. */
 int sq_lazy_vips_load(syncq_error *err);
 
+/* vips_init(argv0), and on the first success an atexit() handler that
+ * shuts libvips down (its worker threads must be gone before a leak
+ * checker stops the world at exit). Returns what vips_init returns. */
+int sq_vips_init(const char *argv0);
+
 #ifndef SQ_LAZY_IMPL
 /* glib's type-safe function-like macros would hide our redirects. */
 #undef g_object_ref
 #undef VIPS_INIT
-#define VIPS_INIT(argv0) (sq_vips_fn.vips_init(argv0))
+#define VIPS_INIT(argv0) (sq_vips_init(argv0))
 #define g_free (*sq_vips_fn.g_free)
 #define g_log_set_handler (*sq_vips_fn.g_log_set_handler)
 #define g_object_ref (*sq_vips_fn.g_object_ref)
@@ -85,6 +91,7 @@ int sq_lazy_vips_load(syncq_error *err);
 #define vips_thumbnail_image (*sq_vips_fn.vips_thumbnail_image)
 #define vips_thumbnail_source (*sq_vips_fn.vips_thumbnail_source)
 #define vips_webpsave (*sq_vips_fn.vips_webpsave)
+#define vips_shutdown (*sq_vips_fn.vips_shutdown)
 #endif
 
 #endif
