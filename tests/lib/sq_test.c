@@ -147,7 +147,7 @@ split_args(char *line, int *argc)
 }
 
 static char *
-slurp_fd(int fd)
+slurp_fd_len(int fd, size_t *len_out)
 {
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
@@ -168,7 +168,16 @@ slurp_fd(int fd)
         len += (size_t)r;
     }
     buf[len] = '\0';
+    if (len_out != NULL) {
+        *len_out = len;
+    }
     return buf;
+}
+
+static char *
+slurp_fd(int fd)
+{
+    return slurp_fd_len(fd, NULL);
 }
 
 static char **
@@ -372,11 +381,8 @@ sqt_read_file(const char *path, size_t *len)
     if (fd < 0) {
         return NULL;
     }
-    s = slurp_fd(fd);
+    s = slurp_fd_len(fd, len); /* binary-safe: the real byte count */
     close(fd);
-    if (len != NULL) {
-        *len = strlen(s);
-    }
     return s;
 }
 
