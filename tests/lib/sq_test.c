@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,20 +387,41 @@ sqt_read_file(const char *path, size_t *len)
     return s;
 }
 
+static char unit_dir[512];
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Unit tests (no run-with-redis.sh dir) remove their temp dir at exit. */
+static void
+remove_unit_dir(void)
+{
+    if (unit_dir[0] != '\0' && strcmp(unit_dir, "/tmp") != 0) {
+        nftw(unit_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+}
+
 const char *
 sqt_tmpdir(void)
 {
-    static char dir[512];
     const char *d = getenv("SYNCQ_TEST_DIR");
 
     if (d != NULL) {
         return d;
     }
-    if (dir[0] == '\0') {
-        snprintf(dir, sizeof dir, "/tmp/syncq-unit.XXXXXX");
-        if (mkdtemp(dir) == NULL) {
-            snprintf(dir, sizeof dir, "/tmp");
+    if (unit_dir[0] == '\0') {
+        snprintf(unit_dir, sizeof unit_dir, "/tmp/syncq-unit.XXXXXX");
+        if (mkdtemp(unit_dir) == NULL) {
+            snprintf(unit_dir, sizeof unit_dir, "/tmp");
+        } else {
+            atexit(remove_unit_dir);
         }
     }
-    return dir;
+    return unit_dir;
 }
