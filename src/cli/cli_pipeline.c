@@ -265,6 +265,65 @@ stats_sum(syncq_client *c, const char *kind)
     return sum;
 }
 
+/* Category syncs in progress are remembered in {ns}:sync:active
+ * (category -> root task id) until their tree has ended, so a sync that
+ * was interrupted (the follower stopped, the workers killed, the whole
+ * stack stopped: Redis keeps it with AOF) is resumed by the next run
+ * instead of started again: its tasks carry on from their checkpoints. */
+static bool
+resume_active(syncq_client *c, const char *category, char id[SYNCQ_ID_SIZE])
+{
+    char key[128];
+    redisReply *r = NULL;
+    json_t *t = NULL, *w = NULL;
+    bool ongoing = false;
+
+    if (sq_client_cmd(c, &r, NULL, "HGET %s %s",
+                      sq_key(c, key, sizeof key, "sync:active"),
+                      category) != SYNCQ_OK) {
+        return false;
+    }
+    if (r->type == REDIS_REPLY_STRING && r->len < SYNCQ_ID_SIZE) {
+        snprintf(id, SYNCQ_ID_SIZE, "%s", r->str);
+        if (syncq_task_info(c, id, &t, NULL) == SYNCQ_OK &&
+            syncq_workflow_info(c, id, &w, NULL) == SYNCQ_OK) {
+            const char *st = json_string_value(json_object_get(t, "state"));
+            ongoing = !sq_state_is_final(st) ||
+                      json_integer_value(json_object_get(w, "pending")) > 0;
+        }
+    }
+    freeReplyObject(r);
+    json_decref(t);
+    json_decref(w);
+    return ongoing;
+}
+
+static void
+active_set(syncq_client *c, const char *category, const char *id)
+{
+    char key[128];
+    redisReply *r = NULL;
+
+    if (sq_client_cmd(c, &r, NULL, "HSET %s %s %s",
+                      sq_key(c, key, sizeof key, "sync:active"), category,
+                      id) == SYNCQ_OK) {
+        freeReplyObject(r);
+    }
+}
+
+static void
+active_clear(syncq_client *c, const char *category)
+{
+    char key[128];
+    redisReply *r = NULL;
+
+    if (sq_client_cmd(c, &r, NULL, "HDEL %s %s",
+                      sq_key(c, key, sizeof key, "sync:active"),
+                      category) == SYNCQ_OK) {
+        freeReplyObject(r);
+    }
+}
+
 int
 cli_pipeline_run(syncq_client *c, const struct cli_pipeline_opts *o,
                  struct cli_pipeline_result *res, syncq_error *err)
@@ -286,9 +345,16 @@ cli_pipeline_run(syncq_client *c, const struct cli_pipeline_opts *o,
     res->failed = json_array();
     roots = calloc(o->ncategories ? o->ncategories : 1, SYNCQ_ID_SIZE);
     for (size_t i = 0; i < o->ncategories && rc == SYNCQ_OK; i++) {
-        json_t *kw = json_pack("{s:s,s:b}", "category_id", o->categories[i],
-                               "full", o->full);
+        json_t *kw;
         char *kws;
+        if (resume_active(c, o->categories[i], roots[i])) {
+            fprintf(o->out, "category %s: resuming the unfinished sync %s "
+                            "(completed pages are not fetched again)\n",
+                    o->categories[i], roots[i]);
+            continue;
+        }
+        kw = json_pack("{s:s,s:b}", "category_id", o->categories[i], "full",
+                       o->full);
         if (o->max_pages > 0) {
             json_object_set_new(kw, "max_pages", json_integer(o->max_pages));
         }
@@ -297,6 +363,9 @@ cli_pipeline_run(syncq_client *c, const struct cli_pipeline_opts *o,
         rc = syncq_task_create(c, "crawler.sync_category", NULL, kws, NULL,
                                roots[i], NULL, err);
         syncq_free(kws);
+        if (rc == SYNCQ_OK) {
+            active_set(c, o->categories[i], roots[i]);
+        }
     }
     /* Follow the trees to their end. */
     while (rc == SYNCQ_OK) {
@@ -363,6 +432,9 @@ cli_pipeline_run(syncq_client *c, const struct cli_pipeline_opts *o,
         json_decref(res->stages);
         res->stages = stagemap;
         if (all_done) {
+            for (size_t i = 0; i < o->ncategories; i++) {
+                active_clear(c, o->categories[i]);
+            }
             break;
         }
         if (o->stop != NULL && *o->stop) {
