@@ -466,7 +466,9 @@ cli_monitor_progress(struct cli *cli)
             fflush(stdout);
         }
         json_decref(fr);
-        if (!watch || done || stop_flag) {
+        /* A hangup (the terminal closed) or a failed write (the reader of
+         * the pipe went away) ends a watch: nobody is looking any more. */
+        if (!watch || done || stop_flag || hup_flag || ferror(stdout)) {
             break;
         }
         for (int64_t slept = 0; slept < interval_ms && !stop_flag;
