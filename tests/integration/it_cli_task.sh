@@ -107,6 +107,12 @@ expect_err "redis unreachable" 1 "unreachable" -- --broker redis://127.0.0.1:1/0
 expect_err "bad broker URL" 1 "scheme must be" -- --broker http://x task create x
 SYNCQ_REDIS_TIMEOUT=abc expect_err "bad env value" 1 "SYNCQ_REDIS_TIMEOUT (environment)" -- status
 
+# a crawler task without Open Platform credentials: a classed failure
+# with the reason, never a crashed process (was: free() of garbage)
+out=$(env -u SYNCQ_1688_APP_KEY "$S" task run crawler.fetch_products -k '{"category_id":"123","page_size":50}' 2>&1); rc=$?
+check "crawler task without app key: exit" 1 "$rc"
+case "$out" in *"auth: SYNCQ_1688_APP_KEY is not set"*) echo "ok   crawler task without app key: message";; *) echo "FAIL crawler task without app key: [$out]"; fails=$((fails+1));; esac
+
 # wrong password: a second private Redis with requirepass
 d=$(mktemp -d)
 redis-server --port 0 --unixsocket "$d/r.sock" --requirepass s3cret --save '' \

@@ -377,6 +377,8 @@ api_call(struct crawl *cr, const char *ns, const char *api,
     syncq_error err;
     int rc;
 
+    /* Callers clean `res` up on every path, early failures included. */
+    memset(res, 0, sizeof *res);
     if (cr->app_key == NULL || cr->app_key[0] == '\0') {
         return syncq_ctx_fail(cr->ctx, SYNCQ_ERR_AUTH,
                               "SYNCQ_1688_APP_KEY is not set: the Open "
@@ -456,7 +458,7 @@ static int
 detail_one(struct crawl *cr, int64_t id, const char *source, bool images,
            json_t **result_out)
 {
-    struct sq_fetch_result res;
+    struct sq_fetch_result res = {0};
     char key[32], what[96];
     const char *kind;
     json_t *rec = NULL;
@@ -683,7 +685,7 @@ listing_page(struct crawl *cr, int64_t cat, int64_t page, int64_t size,
              json_t **listing_out)
 {
     struct sq_aop_params ps;
-    struct sq_fetch_result res;
+    struct sq_fetch_result res = {0};
     char param[256], key[64], what[96];
     json_t *rec = NULL;
     syncq_error err, perr;
@@ -916,7 +918,7 @@ task_fetch_suppliers(syncq_ctx *ctx)
     }
     for (size_t i = (size_t)(next > 0 ? next : 0); i < n; i++) {
         const json_t *v = json_array_get(ids, i);
-        struct sq_fetch_result res;
+        struct sq_fetch_result res = {0};
         char idtxt[128], what[160];
         char *url;
         json_t *rec = NULL;
@@ -1036,7 +1038,7 @@ static int
 category_node(struct crawl *cr, int64_t cat, json_t **out)
 {
     struct sq_aop_params ps;
-    struct sq_fetch_result res;
+    struct sq_fetch_result res = {0};
     char id[32], what[64];
     syncq_error err, perr;
     json_t *rec = NULL;
