@@ -195,29 +195,40 @@ db_counts(const char *url, struct demo_counts *dc)
     sq_db_close(db);
 }
 
-/* Print the images that could not be stored (the fixture breaks a few
- * on purpose: truncated or not images), with their reason. */
+/* Print the images that could not be stored: those the fixture server
+ * breaks on purpose (truncated or not images: class validation, final)
+ * and, apart, any with a temporary error (an interrupted run). */
 static void
 list_broken_images(const char *url, int max)
 {
     struct sq_db *db = NULL;
-    struct sq_db_stmt *st = NULL;
-    int shown = 0;
 
     if (sq_db_open(url, &db, NULL) != SYNCQ_OK) {
         return;
     }
-    if (sq_db_prepare(db,
-                      "SELECT url, error_class, error FROM image WHERE "
-                      "sha256 IS NULL ORDER BY image_id",
-                      &st, NULL) == SYNCQ_OK) {
+    for (int pass = 0; pass < 2; pass++) {
+        struct sq_db_stmt *st = NULL;
+        int shown = 0;
+        const char *sql =
+            pass == 0 ? "SELECT url, error_class, error FROM image WHERE "
+                        "sha256 IS NULL AND error_class = 'validation' "
+                        "ORDER BY image_id"
+                      : "SELECT url, error_class, error FROM image WHERE "
+                        "sha256 IS NULL AND (error_class IS NULL OR "
+                        "error_class <> 'validation') ORDER BY image_id";
+        if (sq_db_prepare(db, sql, &st, NULL) != SYNCQ_OK) {
+            continue;
+        }
         while (sq_db_step(st, NULL) == 1) {
             const char *u = sq_db_col_text(st, 0);
             const char *cls = sq_db_col_text(st, 1);
             const char *msg = sq_db_col_text(st, 2);
             if (shown == 0) {
-                printf("  broken images (deliberate faults of the fixture "
-                       "server, kept with their reason):\n");
+                printf(pass == 0 ? "  broken images (deliberate faults of the "
+                                   "fixture server, kept with their "
+                                   "reason):\n"
+                                 : "  images not stored yet (temporary "
+                                   "errors; the next run retries them):\n");
             }
             if (shown < max) {
                 printf("    %s  %s: %.120s\n", u ? u : "?", cls ? cls : "?",
@@ -291,7 +302,8 @@ print_demo_summary(const struct cli_pipeline_result *res,
              (long long)dc->images_failed);
     print_count("images", dc->images_ok, extra);
     print_count("thumbnails", dc->thumbnails, NULL);
-    print_count("duplicates", dc->duplicates, " merged");
+    print_count("duplicates", dc->duplicates,
+                " offers marked duplicates of another (kept, not deleted)");
     print_count("retries", res->retries, NULL);
     print_count("dead letters", (int64_t)json_array_size(res->dead),
                 json_array_size(res->dead) > 0
@@ -348,6 +360,25 @@ print_demo_summary(const struct cli_pipeline_result *res,
                    : "");
     }
     fflush(stdout);
+}
+
+/* While the pipeline waits: pump the services' output into their log
+ * files, reap and restart a service that died (restart with backoff), and
+ * give up if one cannot start at all. */
+static void
+demo_idle(void *ud, int ms)
+{
+    struct cli_stack *st = ud;
+    int64_t end = sq_mono_ms() + ms;
+
+    do {
+        int64_t left = end - sq_mono_ms();
+        cli_procs_poll(&st->procs, left > 0 ? (int)left : 0);
+        if (st->procs.failed != NULL) {
+            stop_flag++;
+            return;
+        }
+    } while (sq_mono_ms() < end && !stop_flag);
 }
 
 int cli_demo(struct cli *cli);
@@ -556,12 +587,22 @@ cli_demo(struct cli *cli)
     po.out = stdout;
     po.timeout_ms = timeout_ms;
     po.stop = &stop_flag;
+    po.idle = demo_idle;
+    po.idle_ud = &st;
     {
         int prc = cli_pipeline_run(c, &po, &res, &err);
         db_counts(dburl, &after);
         print_demo_summary(&res, &after, incremental, products);
         list_broken_images(dburl, 20);
-        if (prc != SYNCQ_OK) {
+        if (prc != SYNCQ_OK && st.procs.failed != NULL) {
+            cli_fail(cli, "the %s could not start (see %s/%s.log)",
+                     st.procs.failed->name, st.log_dir,
+                     st.procs.failed->name);
+        } else if (prc != SYNCQ_OK && stop_flag) {
+            printf("\ninterrupted: the next `make demo` resumes this sync "
+                   "where it stopped\n");
+            rc = 130;
+        } else if (prc != SYNCQ_OK) {
             cli_fail(cli, "%s", err.msg);
         } else if (json_array_size(res.failed) > 0) {
             cli_fail(cli, "%zu category sync(s) did not succeed: %s",
@@ -602,6 +643,8 @@ done:
     json_decref(fx);
     cli_stack_stop(&st);
     free((char *)st.log_dir);
-    printf("demo %s\n", rc == CLI_OK ? "finished" : "FAILED");
+    printf("demo %s\n", rc == CLI_OK ? "finished"
+                         : rc == 130  ? "interrupted"
+                                      : "FAILED");
     return rc;
 }

@@ -189,6 +189,17 @@ render(struct follow *f, json_t *stagemap, json_t *roots_info,
     f->lines_drawn = lines;
 }
 
+/* Wait `ms` between two looks, letting the caller do its chores. */
+static void
+pause_for(const struct cli_pipeline_opts *o, int ms)
+{
+    if (o->idle != NULL) {
+        o->idle(o->idle_ud, ms);
+    } else {
+        sq_sleep_ms(ms);
+    }
+}
+
 static int
 wait_step(syncq_client *c, struct follow *f, const char *name,
           const char *kwargs, const char *root, json_t **result,
@@ -208,7 +219,7 @@ wait_step(syncq_client *c, struct follow *f, const char *name,
         return rc;
     }
     for (;;) {
-        rc = syncq_task_wait(c, id, 500, &t, err);
+        rc = syncq_task_wait(c, id, 0, &t, err);
         if (rc == SYNCQ_OK) {
             break;
         }
@@ -232,6 +243,7 @@ wait_step(syncq_client *c, struct follow *f, const char *name,
             return sq_fail(err, SYNCQ_ESTATE, "stopped while waiting for %s",
                            name);
         }
+        pause_for(f->o, 250);
     }
     state = json_string_value(json_object_get(t, "state"));
     fprintf(f->o->out, "%s  %-30s %s %s\n", f->o->tty ? "\033[2K" : "", name,
@@ -428,7 +440,7 @@ cli_pipeline_run(syncq_client *c, const struct cli_pipeline_opts *o,
             json_decref(stagemap);
             break;
         }
-        render(&f, stagemap, roots_info, "crawling");
+        render(&f, stagemap, roots_info, "syncing the catalog");
         json_decref(res->stages);
         res->stages = stagemap;
         if (all_done) {
@@ -450,7 +462,7 @@ cli_pipeline_run(syncq_client *c, const struct cli_pipeline_opts *o,
                          (long long)(o->timeout_ms / 1000));
             break;
         }
-        sq_sleep_ms(o->tty ? 250 : 1000);
+        pause_for(o, o->tty ? 250 : 1000);
     }
     /* Then the database steps, one after the other. */
     for (size_t i = 0; rc == SYNCQ_OK && i < sizeof steps / sizeof steps[0];
@@ -476,7 +488,10 @@ cli_pipeline_run(syncq_client *c, const struct cli_pipeline_opts *o,
         json_t *t = NULL;
         if (syncq_task_info(c, roots[i], &t, NULL) == SYNCQ_OK) {
             const char *st = json_string_value(json_object_get(t, "state"));
-            if (st != NULL && strcmp(st, "SUCCESS") != 0) {
+            /* a category still running (retry pending, follower
+             * stopped) has not failed */
+            if (st != NULL && sq_state_is_final(st) &&
+                strcmp(st, "SUCCESS") != 0) {
                 json_array_append_new(
                     res->failed,
                     json_pack("{s:s,s:s,s:s,s:O?}", "category",

@@ -27,6 +27,10 @@ struct cli_pipeline_opts {
     FILE *out;          /* progress and summary */
     int64_t timeout_ms; /* give up following after this (0: never) */
     volatile int *stop; /* set to non-zero to stop following (Ctrl-C) */
+    /* Called instead of sleeping while following (may be NULL): `syncq
+     * demo` pumps its services' output and restarts a dead one here. */
+    void (*idle)(void *ud, int ms);
+    void *idle_ud;
 };
 
 struct cli_pipeline_result {
