@@ -24,10 +24,16 @@ unset CELERY_BROKER_URL SYNCQ_RESULT_BACKEND CELERY_RESULT_BACKEND
 cleanup() {
   rc=$?
   "$SQ_REDISCTL" stop >/dev/null 2>&1
-  # Kill anything the test left behind in our process group's temp dir.
-  if [ -f "$dir/pids" ]; then
-    while read -r p; do kill -9 "$p" 2>/dev/null; done < "$dir/pids"
-  fi
+  # Kill whatever the test left behind: every process that inherited
+  # this test's SYNCQ_TEST_DIR (a pid file alone is not enough: a pid of a
+  # process that already exited may have been reused by someone else's).
+  for e in /proc/[0-9]*/environ; do
+    p=${e#/proc/}; p=${p%/environ}
+    [ "$p" = "$$" ] && continue
+    if grep -qzxF "SYNCQ_TEST_DIR=$dir" "$e" 2>/dev/null; then
+      kill -9 "$p" 2>/dev/null
+    fi
+  done
   if [ "$rc" -ne 0 ] && [ "${SQ_KEEP_FAILED:-0}" = 1 ]; then
     echo "run-with-redis: kept $dir" >&2
   else
