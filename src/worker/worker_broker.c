@@ -793,4 +793,11 @@ sq_sup_unregister(struct sq_sup *s)
                              s->o->worker_id)) == SYNCQ_OK) {
         freeReplyObject(r);
     }
+    /* A clean stop leaves the set of workers too: health must not report
+     * a worker stopped on purpose as one whose heartbeat went stale. */
+    if (sq_client_cmd(s->bc, &r, NULL, "ZREM %s %s",
+                      sq_key(s->bc, key, sizeof key, "workers"),
+                      s->o->worker_id) == SYNCQ_OK) {
+        freeReplyObject(r);
+    }
 }
