@@ -126,6 +126,8 @@ struct sq_sup {
     size_t nraws, capraws;
     enum sq_sup_state state;
     int64_t warm_deadline;
+    int64_t warm_stop_at;       /* when running tasks are asked to stop */
+    bool warm_stop_sent;
     bool broker_up;
     int64_t broker_retry_at;    /* after a non-connection error */
     bool settle_only;           /* a fused call was refused: split it */

@@ -7,8 +7,9 @@
  * the signal pipe and the wake connection until the next deadline.
  *
  * Shutdown: the first SIGTERM/SIGINT is warm (stop leasing, hand back
- * prefetched tasks, ask running tasks to stop, let them finish within
- * SYNCQ_SHUTDOWN_GRACE, then kill and requeue what is left); a second one
+ * prefetched tasks, let running tasks finish within SYNCQ_SHUTDOWN_GRACE,
+ * ask those still running to stop (checkpoint) shortly before the grace
+ * ends, then kill and requeue what is left); a second one
  * or SIGQUIT is cold (kill the children, requeue their tasks if Redis
  * answers, otherwise their leases lapse). SIGHUP reopens the log file.
  * Signal handlers only set flags and write a byte to the self-pipe.
@@ -170,12 +171,19 @@ start_warm(struct sq_sup *s, int64_t now)
         s->nheld--;
         sq_held_free(h);
     }
+    /* Running tasks may finish: they are told to stop (and can
+     * checkpoint) only near the end of the grace period, 5 s before it
+     * or at 80 % of it, whichever is later. */
+    {
+        int64_t g = s->o->shutdown_grace_ms;
+        int64_t margin = g / 5 < 5000 ? g / 5 : 5000;
+        s->warm_stop_at = now + g - margin;
+        s->warm_stop_sent = false;
+    }
     for (int i = 0; i < s->nch; i++) {
         struct sq_child *c = &s->ch[i];
         if (c->task != NULL) {
             running++;
-            c->shutdown_stop = true;
-            kill(c->pid, SIGUSR1);
         } else if (c->pid > 0) {
             sq_pool_close_child(s, c);
         }
@@ -213,6 +221,16 @@ start_cold(struct sq_sup *s)
 static bool
 warm_progress(struct sq_sup *s, int64_t now)
 {
+    if (!s->warm_stop_sent && now >= s->warm_stop_at) {
+        s->warm_stop_sent = true;
+        for (int i = 0; i < s->nch; i++) {
+            struct sq_child *c = &s->ch[i];
+            if (c->pid > 0 && c->task != NULL) {
+                c->shutdown_stop = true;
+                kill(c->pid, SIGUSR1);
+            }
+        }
+    }
     if (now >= s->warm_deadline) {
         for (int i = 0; i < s->nch; i++) {
             struct sq_child *c = &s->ch[i];
@@ -351,6 +369,10 @@ loop(struct sq_sup *s)
         }
         if (s->state == SQ_SUP_WARM && s->warm_deadline < next) {
             next = s->warm_deadline;
+        }
+        if (s->state == SQ_SUP_WARM && !s->warm_stop_sent &&
+            s->warm_stop_at < next) {
+            next = s->warm_stop_at;
         }
         if (s->state == SQ_SUP_RUNNING && !s->brpop_out &&
             !s->round.active && sq_pool_capacity(s) > 0) {

@@ -384,6 +384,7 @@ warm_shutdown_finishes_or_requeues(void **state)
 {
     char quick[SYNCQ_ID_SIZE], stubborn[SYNCQ_ID_SIZE];
     char polite[SYNCQ_ID_SIZE], queued[SYNCQ_ID_SIZE];
+    char finishes[SYNCQ_ID_SIZE];
     syncq_task_options o;
     json_t *t;
     int pid, st;
@@ -391,19 +392,23 @@ warm_shutdown_finishes_or_requeues(void **state)
 
     (void)state;
     setenv("SYNCQ_SHUTDOWN_GRACE", "2", 1);
-    pid = wk_start("it-warm", "-c 3");
+    pid = wk_start("it-warm", "-c 4");
     wk_wait_ready("it-warm");
     syncq_task_options_init(&o);
+    /* honours stop requests, but ends within the grace: a warm shutdown
+     * lets it finish (it is asked to stop only near the grace's end) */
+    wk_create(cl, "syncq.sleep", "{\"seconds\":0.8,\"mark\":\"it:w\"}",
+              &o, finishes);
     wk_create(cl, "syncq.sleep", "{\"seconds\":1,\"ignore_stop\":true,"
               "\"mark\":\"it:w\"}", &o, quick);
     wk_create(cl, "syncq.sleep", "{\"seconds\":30,\"ignore_stop\":true,"
               "\"mark\":\"it:w\"}", &o, stubborn);
     wk_create(cl, "syncq.sleep", "{\"seconds\":30,\"mark\":\"it:w\"}", &o,
               polite);
-    for (int i = 0; i < 100 && sqt_cmd_int("LLEN it:w") < 3; i++) {
+    for (int i = 0; i < 100 && sqt_cmd_int("LLEN it:w") < 4; i++) {
         wk_sleep_ms(20);
     }
-    assert_int_equal(sqt_cmd_int("LLEN it:w"), 3);
+    assert_int_equal(sqt_cmd_int("LLEN it:w"), 4);
     wk_create(cl, "syncq.noop", NULL, &o, queued);
     t0 = wk_now_ms();
     st = wk_stop(pid, 10000);
@@ -412,6 +417,9 @@ warm_shutdown_finishes_or_requeues(void **state)
     assert_true(wk_now_ms() - t0 >= 1900);
     assert_true(wk_now_ms() - t0 < 4000);
     t = wk_wait(cl, quick, 1000);
+    assert_string_equal(wk_state(t), "SUCCESS");
+    json_decref(t);
+    t = wk_wait(cl, finishes, 1000);
     assert_string_equal(wk_state(t), "SUCCESS");
     json_decref(t);
     /* interrupted tasks are back in the queue, not counted as lost */
