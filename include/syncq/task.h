@@ -145,7 +145,8 @@ SYNCQ_API syncq_client *syncq_ctx_client(syncq_ctx *ctx);
 SYNCQ_API const syncq_config *syncq_ctx_config(const syncq_ctx *ctx);
 
 /* True once the task should stop: soft time limit reached, a cancel
- * arrived, or the worker is shutting down. The task should checkpoint
+ * arrived, or a warm shutdown's grace period is about to end. The task
+ * should checkpoint
  * and return (any outcome); the worker kills it at the hard limit or
  * after the cancel grace period. Cheap: reads a flag set by SIGUSR1. */
 SYNCQ_API bool syncq_ctx_stop_requested(const syncq_ctx *ctx);
