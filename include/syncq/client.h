@@ -191,7 +191,9 @@ SYNCQ_API int syncq_task_revoke(syncq_client *c, const char *id,
 
 /* Wait until task `id` reaches a final state (SUCCESS, FAILURE, REVOKED,
  * EXPIRED, SKIPPED or DEAD) or `timeout_ms` passes (0: check once;
- * < 0: wait forever). Polls with a backoff from 1 ms to 100 ms.
+ * < 0: wait forever). Polls with a backoff from 1 ms to 100 ms. A broker
+ * outage does not end the wait: it goes on until the timeout (ECONN is
+ * returned only if Redis is still away then).
  * *out (may be NULL) receives the record as syncq_task_info gives it.
  * Errors: SYNCQ_ETIMEDOUT (still running; *out holds the current record),
  *         SYNCQ_ENOTFOUND, SYNCQ_ECONN. */

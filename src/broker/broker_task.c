@@ -316,6 +316,13 @@ syncq_task_wait(syncq_client *c, const char *id, int64_t timeout_ms,
         json_t *t = NULL;
         int rc = syncq_task_info(c, id, &t, err);
         const char *state;
+        if (rc == SYNCQ_ECONN &&
+            (timeout_ms < 0 || sq_mono_ms() < deadline)) {
+            /* Redis is away: keep waiting (the client reconnects with
+             * backoff and logs the outage once). */
+            sq_sleep_ms(100);
+            continue;
+        }
         if (rc != SYNCQ_OK) {
             return rc;
         }

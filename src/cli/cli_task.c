@@ -551,7 +551,9 @@ cli_task_cancel(struct cli *cli)
 static const char wait_usage[] =
     "usage: syncq task wait ID [--timeout S] [--json]\n\n"
     "Wait for a task to finish and print it. Exit status 0 if it ended "
-    "SUCCESS\n(or SKIPPED), 1 otherwise or on timeout.\n";
+    "SUCCESS\n(or SKIPPED), 1 otherwise or on timeout. Without --timeout "
+    "it waits as long\nas it takes (a task nobody serves waits forever); a "
+    "Redis outage does not end\nthe wait.\n";
 
 int cli_task_wait(struct cli *cli);
 
@@ -602,6 +604,14 @@ cli_task_wait(struct cli *cli)
         print_task(t);
     }
     state = json_string_value(json_object_get(t, "state"));
+    if (rc == SYNCQ_ETIMEDOUT) {
+        if (!cli->json) {
+            cli_fail(cli, "timed out: task %s is still %s",
+                     cli->argv[optind], state ? state : "?");
+        }
+        json_decref(t);
+        return CLI_FAIL;
+    }
     rc = (rc == SYNCQ_OK && state != NULL &&
           (strcmp(state, "SUCCESS") == 0 || strcmp(state, "SKIPPED") == 0))
              ? CLI_OK

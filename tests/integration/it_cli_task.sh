@@ -67,8 +67,19 @@ check "cancel two" 2 "$(echo "$out" | grep -c ': revoked')"
 check "cancelled state" REVOKED "$(R hget "{syncq}:t:$id" state)"
 "$S" task wait "$id" --timeout 1 >/dev/null 2>&1
 check "wait on REVOKED exits 1" 1 "$?"
-"$S" task wait "$lid" --timeout 0.2 >/dev/null 2>&1
+"$S" task wait "$lid" --timeout 0.2 >/dev/null 2>./wait.err
 check "wait timeout exits 1" 1 "$?"
+check "wait timeout says so" 1 "$(grep -c "timed out: task $lid is still PENDING" wait.err)"
+# a Redis outage does not end a wait: it goes on until its timeout
+t0=$(date +%s%N)
+"$S" task wait "$lid" --timeout 3 >/dev/null 2>./wait2.err &
+wpid=$!
+sleep 0.5; "$SQ_REDISCTL" stop; sleep 1; "$SQ_REDISCTL" start
+wait "$wpid"; rc=$?
+t1=$(date +%s%N)
+check "wait across an outage ends at its timeout" 1 "$rc"
+check "wait across an outage lasted ~3 s" 1 "$([ $(( (t1 - t0) / 1000000 )) -ge 2900 ] && echo 1 || echo 0)"
+check "wait across an outage: timed out, not broken" 1 "$(grep -c "timed out" wait2.err)"
 "$S" --help >/dev/null; check "top --help" 0 $?
 for c in "task create" "task info" "task list" "task cancel" "task wait" status "config show"; do
   # shellcheck disable=SC2086
