@@ -11,6 +11,7 @@
 #include "core/sq_error.h"
 #include "core/sq_id.h"
 #include "core/sq_time.h"
+#include "core/sq_utf8.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -70,10 +71,18 @@ syncq_task_name_normalize(const char *name, char *out, size_t cap,
     for (const char *p = name; *p; p++) {
         if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' ||
               *p == ':' || *p == '-')) {
+            char shown[200];
+            sq_utf8_sanitize(name, strnlen(name, 64), shown, sizeof shown);
+            if ((unsigned char)*p >= 0x80) {
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "task name '%s' has byte 0x%02x (non-ASCII); "
+                               "allowed: letters, digits, _ . : -",
+                               shown, (unsigned char)*p);
+            }
             return sq_fail(err, SYNCQ_EINVAL,
-                           "task name '%.64s' has '%c'; allowed: letters, "
+                           "task name '%s' has '%c'; allowed: letters, "
                            "digits, _ . : -",
-                           name, *p);
+                           shown, *p);
         }
     }
     if (strncmp(name, long_prefix, strlen(long_prefix)) == 0 &&
@@ -110,10 +119,18 @@ syncq_queue_name_check(const char *queue, syncq_error *err)
     for (const char *p = queue; *p; p++) {
         if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' ||
               *p == '-')) {
+            char shown[200];
+            sq_utf8_sanitize(queue, strnlen(queue, 64), shown, sizeof shown);
+            if ((unsigned char)*p >= 0x80) {
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "queue name '%s' has byte 0x%02x (non-ASCII); "
+                               "allowed: letters, digits, _ . -",
+                               shown, (unsigned char)*p);
+            }
             return sq_fail(err, SYNCQ_EINVAL,
-                           "queue name '%.64s' has '%c'; allowed: letters, "
+                           "queue name '%s' has '%c'; allowed: letters, "
                            "digits, _ . -",
-                           queue, *p);
+                           shown, *p);
         }
     }
     return SYNCQ_OK;

@@ -101,6 +101,8 @@ expect_err "control char queue" 2 "control character" -- task create x --queue "
 expect_err "empty task name" 2 "task name is empty" -- task create ''
 expect_err "long task name" 2 "limit 200" -- task create "$(printf 'n%.0s' $(seq 201))"
 expect_err "control char name" 2 "control character" -- task create "$(printf 'a\001b')"
+expect_err "Chinese task name" 2 "task name '同步.任务' has byte 0xe5 (non-ASCII)" -- task create 同步.任务
+expect_err "Chinese queue name" 2 "queue name '队列' has byte 0xe9 (non-ASCII)" -- task create x --queue 队列
 expect_err "bad eta" 2 "not ISO 8601" -- task create x --eta 'next tuesday'
 expect_err "countdown and eta" 2 "not both" -- task create x --countdown 5 --eta 2099-01-01
 expect_err "bad countdown" 2 "not valid" -- task create x --countdown soon
