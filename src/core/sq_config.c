@@ -6,8 +6,11 @@
 #include "core/sq_config.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
+#include "core/sq_rate.h"
 #include "core/sq_time.h"
+#include "core/sq_tz.h"
 #include "core/sq_url.h"
+#include "core/sq_wxh.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -110,6 +113,56 @@ enum_has(const char *choices, const char *s)
     return 0;
 }
 
+/* Text settings with a syntax of their own, checked when they are set so
+ * a typo stops `syncq` at start rather than failing the first task that
+ * reads it (hours later, in a worker). */
+static int
+check_rate(const char *text, syncq_error *err)
+{
+    struct sq_rate r;
+    return sq_rate_parse(text, &r, err);
+}
+
+static int
+check_sizes(const char *text, syncq_error *err)
+{
+    struct sq_wxh boxes[SQ_WXH_LIST_MAX];
+    int n;
+    return sq_wxh_list_parse(text, boxes, SQ_WXH_LIST_MAX, &n, err);
+}
+
+static int
+check_timezone(const char *text, syncq_error *err)
+{
+    const struct sq_tz *tz;
+    return sq_tz_get(text, &tz, err);
+}
+
+static const struct {
+    const char *key;
+    int (*check)(const char *text, syncq_error *err);
+} text_checks[] = {
+    {"SYNCQ_CRAWLER_RATE", check_rate},
+    {"SYNCQ_THUMBNAIL_SIZES", check_sizes},
+    {"SYNCQ_TIMEZONE", check_timezone},
+};
+
+static int
+check_text(const struct sq_cfg_def *d, const char *text, const char *source,
+           syncq_error *err)
+{
+    syncq_error e2;
+
+    for (size_t i = 0; i < sizeof text_checks / sizeof text_checks[0]; i++) {
+        if (strcmp(text_checks[i].key, d->key) == 0 &&
+            text_checks[i].check(text, &e2) != SYNCQ_OK) {
+            return sq_fail(err, SYNCQ_EINVAL, "%s (%s): %s", d->key, source,
+                           e2.msg);
+        }
+    }
+    return SYNCQ_OK;
+}
+
 /* Validate `text` for `d`; on success store the parsed number in *num. */
 static int
 validate(const struct sq_cfg_def *d, const char *text, const char *source,
@@ -126,7 +179,7 @@ validate(const struct sq_cfg_def *d, const char *text, const char *source,
             return sq_fail(err, SYNCQ_EINVAL, "%s (%s): value too long",
                            d->key, source);
         }
-        return SYNCQ_OK;
+        return check_text(d, text, source, err);
     case SQ_CFG_ENUM:
         if (!enum_has(d->choices, text)) {
             return sq_fail(err, SYNCQ_EINVAL,

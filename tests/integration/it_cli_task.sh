@@ -119,6 +119,9 @@ expect_err "list bad state" 2 "unknown state 'BOGUS'" -- task list --state bogus
 expect_err "redis unreachable" 1 "unreachable" -- --broker redis://127.0.0.1:1/0 task create x
 expect_err "bad broker URL" 1 "scheme must be" -- --broker http://x task create x
 SYNCQ_REDIS_TIMEOUT=abc expect_err "bad env value" 1 "SYNCQ_REDIS_TIMEOUT (environment)" -- status
+SYNCQ_CRAWLER_RATE=fast expect_err "bad rate at start" 1 "SYNCQ_CRAWLER_RATE (environment): rate 'fast'" -- status
+SYNCQ_THUMBNAIL_SIZES=big expect_err "bad sizes at start" 1 "SYNCQ_THUMBNAIL_SIZES (environment): size 'big'" -- status
+SYNCQ_TIMEZONE=Mars/Base expect_err "bad zone at start" 1 "unknown time zone 'Mars/Base'" -- status
 
 # a crawler task without Open Platform credentials: a classed failure
 # with the reason, never a crashed process (was: free() of garbage)

@@ -139,6 +139,54 @@ bad_values_name_key_source_and_range(void **state)
     syncq_config_free(cfg);
 }
 
+/* Settings with a syntax of their own are checked when loaded, so a typo
+ * stops the CLI at start instead of failing tasks later. */
+static void
+text_settings_checked_at_load(void **state)
+{
+    syncq_config *cfg;
+    syncq_error err;
+
+    (void)state;
+    clear_env();
+    assert_int_equal(syncq_config_new(&cfg, &err), SYNCQ_OK);
+    write_env("SYNCQ_CRAWLER_RATE=fast\n");
+    assert_int_equal(syncq_config_load(cfg, envpath, &err), SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "SYNCQ_CRAWLER_RATE (.env line 1)"));
+    assert_non_null(strstr(err.msg, "rate 'fast'"));
+    assert_string_equal(syncq_config_str(cfg, "SYNCQ_CRAWLER_RATE"), "20/s");
+
+    assert_int_equal(syncq_config_set(cfg, "SYNCQ_THUMBNAIL_SIZES",
+                                      "220x220,big", "--sizes", &err),
+                     SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "size 'big' is not WxH"));
+    assert_int_equal(syncq_config_set(cfg, "SYNCQ_THUMBNAIL_SIZES", "8x8",
+                                      "--sizes", &err),
+                     SYNCQ_EINVAL);
+    assert_int_equal(syncq_config_set(cfg, "SYNCQ_THUMBNAIL_SIZES", " , ",
+                                      "--sizes", &err),
+                     SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "no size given"));
+    assert_int_equal(syncq_config_set(cfg, "SYNCQ_THUMBNAIL_SIZES",
+                                      "100x100 50X50", "--sizes", &err),
+                     SYNCQ_OK);
+
+    assert_int_equal(syncq_config_set(cfg, "SYNCQ_TIMEZONE", "Mars/Base",
+                                      "--tz", &err),
+                     SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "SYNCQ_TIMEZONE (--tz)"));
+    assert_int_equal(syncq_config_set(cfg, "SYNCQ_TIMEZONE", "../etc/passwd",
+                                      "--tz", &err),
+                     SYNCQ_EINVAL);
+    assert_int_equal(syncq_config_set(cfg, "SYNCQ_TIMEZONE", "Europe/Berlin",
+                                      "--tz", &err),
+                     SYNCQ_OK);
+    assert_int_equal(syncq_config_set(cfg, "SYNCQ_CRAWLER_RATE", "20/10s",
+                                      NULL, &err),
+                     SYNCQ_OK);
+    syncq_config_free(cfg);
+}
+
 struct seen {
     char broker[256];
     int count;
@@ -214,6 +262,7 @@ main(void)
         cmocka_unit_test(defaults_are_documented_values),
         cmocka_unit_test(dotenv_then_environment_then_flag),
         cmocka_unit_test(bad_values_name_key_source_and_range),
+        cmocka_unit_test(text_settings_checked_at_load),
         cmocka_unit_test(foreach_masks_secrets),
         cmocka_unit_test(config_new_survives_every_allocation_failure),
     };

@@ -342,7 +342,7 @@ store_paths_and_commit(void **state)
 static void
 formats_and_sizes_parse(void **state)
 {
-    struct sq_img_box b[SQ_IMG_MAX_SIZES];
+    struct sq_wxh b[SQ_IMG_MAX_SIZES];
     json_t *v;
     int n = 0;
     bool ok;

@@ -22,19 +22,10 @@
 #include <syncq/client.h>
 #include <syncq/error.h>
 
-/* A rate: `limit` requests per `period_ms`. */
-struct sq_rate {
-    int64_t limit;
-    int64_t period_ms;
-};
+#include "core/sq_rate.h"
 
 /* The slack added to each period, in ms (see the guarantee above). */
 int64_t sq_rl_slack_ms(const struct sq_rate *r);
-
-/* Parse "20/s", "20/sec", "300/min", "1000/h", "20/10s", "5/1500ms"
- * (N per a duration of sq_duration_parse_ms). Errors: SYNCQ_EINVAL with
- * the accepted forms (N must be 1..1000000, the period 1 ms..1 day). */
-int sq_rate_parse(const char *s, struct sq_rate *out, syncq_error *err);
 
 struct sq_rl_policy {
     struct sq_rate rate;

@@ -604,54 +604,13 @@ fail:
 
 /* ---- sizes ------------------------------------------------------------- */
 
-static bool
-parse_box_text(const char *s, struct sq_img_box *b)
-{
-    char *end = NULL;
-    long w;
-    long h;
-
-    w = strtol(s, &end, 10);
-    if (end == s || (*end != 'x' && *end != 'X')) {
-        return false;
-    }
-    s = end + 1;
-    h = strtol(s, &end, 10);
-    if (end == s || *end != '\0') {
-        return false;
-    }
-    b->w = (int)w;
-    b->h = (int)h;
-    return w >= 16 && w <= 4096 && h >= 16 && h <= 4096;
-}
-
 int
 sq_img_parse_sizes(const json_t *v, const char *fallback,
-                   struct sq_img_box *out, int *n, syncq_error *err)
+                   struct sq_wxh *out, int *n, syncq_error *err)
 {
     *n = 0;
     if (v == NULL || json_is_null(v)) {
-        const char *p = fallback != NULL ? fallback : "";
-        while (*p != '\0') {
-            char tok[48];
-            size_t len;
-            p += strspn(p, ", ");
-            len = strcspn(p, ", ");
-            if (len == 0) {
-                break;
-            }
-            snprintf(tok, sizeof tok, "%.*s", (int)(len < 47 ? len : 47), p);
-            if (*n == SQ_IMG_MAX_SIZES || len > 40 ||
-                !parse_box_text(tok, &out[*n])) {
-                return sq_fail(err, SYNCQ_EINVAL,
-                               "thumbnail size '%.40s' is "
-                               "not WxH with sides 16..4096 (at most %d "
-                               "sizes)",
-                               tok, SQ_IMG_MAX_SIZES);
-            }
-            (*n)++;
-            p += len;
-        }
+        return sq_wxh_list_parse(fallback, out, SQ_IMG_MAX_SIZES, n, err);
     } else if (json_is_string(v)) {
         return sq_img_parse_sizes(NULL, json_string_value(v), out, n, err);
     } else if (json_is_array(v)) {
@@ -667,7 +626,7 @@ sq_img_parse_sizes(const json_t *v, const char *fallback,
                                SQ_IMG_MAX_SIZES);
             }
             if (json_is_string(e)) {
-                ok = parse_box_text(json_string_value(e), &out[*n]);
+                ok = sq_wxh_parse(json_string_value(e), &out[*n]);
             } else if (json_is_array(e) && json_array_size(e) == 2 &&
                        json_is_integer(json_array_get(e, 0)) &&
                        json_is_integer(json_array_get(e, 1))) {
@@ -784,7 +743,7 @@ variant_failed(json_t *list, const char *sha, const char *kind, int cls,
 
 int
 sq_img_variant(const struct sq_img_env *env, const struct sq_img_target *t,
-               enum sq_img_variant kind, struct sq_img_box box, bool crop,
+               enum sq_img_variant kind, struct sq_wxh box, bool crop,
                enum sq_img_fmt want, json_t *list, bool *created,
                syncq_error *err)
 {

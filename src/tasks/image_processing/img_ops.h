@@ -10,6 +10,7 @@
 #ifndef SQ_IMG_OPS_H
 #define SQ_IMG_OPS_H
 
+#include "core/sq_wxh.h"
 #include "tasks/data_sync/sq_db.h"
 #include "tasks/image_processing/img.h"
 
@@ -17,7 +18,7 @@
 #include <stdbool.h>
 
 #define SQ_IMG_MAX_PER_TASK 1000 /* images named by one task */
-#define SQ_IMG_MAX_SIZES 8       /* thumbnail sizes per task */
+#define SQ_IMG_MAX_SIZES SQ_WXH_LIST_MAX /* thumbnail sizes per task */
 
 struct sq_img_env {
     struct sq_db *db;
@@ -59,16 +60,10 @@ int sq_img_targets(struct sq_db *db, const json_t *kwargs,
                    struct sq_img_target **out, size_t *n, json_t *missing,
                    syncq_error *err);
 
-/* One size box. */
-struct sq_img_box {
-    int w;
-    int h;
-};
-
 /* Parse sizes: "220x220,400x400", ["220x220", [400, 400]], each side
  * 16..4096, at most SQ_IMG_MAX_SIZES. Errors: SYNCQ_EINVAL. */
 int sq_img_parse_sizes(const json_t *v, const char *fallback,
-                       struct sq_img_box *out, int *n, syncq_error *err);
+                       struct sq_wxh *out, int *n, syncq_error *err);
 
 enum sq_img_variant {
     SQ_VAR_THUMB,  /* thumbs/<sha>_<w>x<h>[_crop].<ext> */
@@ -81,7 +76,7 @@ enum sq_img_variant {
  * *created is set when a file was written.
  * Errors: SYNCQ_EDB, SYNCQ_EIO, SYNCQ_ENOMEM. */
 int sq_img_variant(const struct sq_img_env *env, const struct sq_img_target *t,
-                   enum sq_img_variant kind, struct sq_img_box box, bool crop,
+                   enum sq_img_variant kind, struct sq_wxh box, bool crop,
                    enum sq_img_fmt want, json_t *list, bool *created,
                    syncq_error *err);
 

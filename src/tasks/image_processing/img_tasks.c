@@ -126,7 +126,7 @@ read_mode(syncq_ctx *ctx, bool *crop, syncq_error *err)
  * list). Stops early when `p` asks (res "stopped": true). */
 static int
 make_thumbs(const struct sq_img_env *env, const struct sq_img_target *t,
-            size_t n, const struct sq_img_box *boxes, int nboxes, bool crop,
+            size_t n, const struct sq_wxh *boxes, int nboxes, bool crop,
             enum sq_img_fmt want, const struct sq_progress *p, json_t *res,
             syncq_error *err)
 {
@@ -239,7 +239,7 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
     const json_t *thumbs_arg;
     struct sq_img_env env;
     struct sq_progress p;
-    struct sq_img_box boxes[SQ_IMG_MAX_SIZES];
+    struct sq_wxh boxes[SQ_IMG_MAX_SIZES];
     int nboxes = 0;
     bool crop = false;
     bool inline_thumbs = false;
@@ -471,7 +471,7 @@ generate_thumbnails_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
     const json_t *k = syncq_ctx_kwargs(ctx);
     struct sq_img_env env;
     struct sq_progress p;
-    struct sq_img_box boxes[SQ_IMG_MAX_SIZES];
+    struct sq_wxh boxes[SQ_IMG_MAX_SIZES];
     int nboxes = 0;
     bool crop = false;
     enum sq_img_fmt want = SQ_IMG_NONE;
@@ -536,7 +536,7 @@ resize_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
     const json_t *a = syncq_ctx_args(ctx);
     const json_t *k = syncq_ctx_kwargs(ctx);
     struct sq_img_env env;
-    struct sq_img_box box;
+    struct sq_wxh box;
     enum sq_img_fmt want = SQ_IMG_NONE;
     struct sq_img_target *t = NULL;
     size_t n = 0;
