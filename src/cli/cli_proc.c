@@ -117,6 +117,7 @@ cli_proc_start(struct cli_procs *ps, struct cli_proc *p)
     p->pid = pid;
     p->out_fd = fds[0];
     p->line_len = 0;
+    p->started_ms = sq_mono_ms();
     return 0;
 }
 
@@ -231,8 +232,12 @@ reap(struct cli_procs *ps)
                 ps->failed = p;
             }
             if (p->restart && !ps->stopping) {
-                /* back off 1 s, 2 s, 4 s ... up to 30 s between restarts */
+                /* back off 1 s, 2 s, 4 s ... up to 30 s between restarts;
+                 * a process that ran a minute was healthy: start over */
                 int64_t delay = 1000;
+                if (sq_mono_ms() - p->started_ms >= 60000) {
+                    p->restarts = 0;
+                }
                 for (int k = 0; k < p->restarts && delay < 30000; k++) {
                     delay *= 2;
                 }

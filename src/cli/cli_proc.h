@@ -26,6 +26,7 @@ struct cli_proc {
     bool restart;        /* restart when it dies unexpectedly */
     int restarts;
     long long next_start_ms; /* monotonic; for restart backoff */
+    long long started_ms;    /* monotonic time of the last start */
     int exit_status;     /* last wait status */
     bool quiet;          /* drop its output (still logged to logfile) */
     FILE *logfile;       /* copy of its output, or NULL */

@@ -11,6 +11,12 @@
 #include "cli/cli_proc.h"
 #include "cli/cli_stack.h"
 #include "core/sq_time.h"
+#include "monitor/mon_route.h"
+#include "worker/worker.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -34,6 +40,93 @@ static const char usage[] =
     "requeued, nothing is lost).\n";
 
 int cli_up(struct cli *cli);
+
+/* Can a server bind `l` now? 0, or errno (EADDRINUSE, EACCES...). */
+static int
+try_bind(const struct sq_listen *l)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int one = 1, rc = 0;
+    int fd;
+
+    memset(&ss, 0, sizeof ss);
+    if (l->ipv6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)l->port);
+        if (inet_pton(AF_INET6, l->host, &a->sin6_addr) != 1) {
+            a->sin6_addr = in6addr_any;
+        }
+        len = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)l->port);
+        if (l->host[0] == '\0' ||
+            inet_pton(AF_INET, l->host, &a->sin_addr) != 1) {
+            a->sin_addr.s_addr = htonl(INADDR_ANY);
+        }
+        len = sizeof *a;
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return errno;
+    }
+    /* the monitor sets SO_REUSEADDR too: a socket in TIME_WAIT is no
+     * obstacle, a listening one is */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+        rc = errno;
+    }
+    close(fd);
+    return rc;
+}
+
+/* Check what the children would refuse before anything starts, so a typo
+ * is one line and exit status 2, not a Redis started and a service
+ * restarted in a loop. */
+static int
+preflight(struct cli *cli, struct cli_stack *st)
+{
+    syncq_config *cfg = cli->cfg;
+    struct sq_worker_opts wo;
+    struct sq_listen l;
+    syncq_error err;
+    const char *listen = st->listen[0] != '\0'
+                             ? st->listen
+                             : syncq_config_str(cfg, "SYNCQ_MONITOR_LISTEN");
+    int e;
+
+    if (st->queues[0] != '\0' &&
+        syncq_config_set(cfg, "SYNCQ_WORKER_QUEUES", st->queues, "-Q",
+                         &err) != SYNCQ_OK) {
+        return cli_usage(cli, "%s", err.msg);
+    }
+    if (st->worker && sq_worker_opts_init(&wo, cfg, NULL, &err) != SYNCQ_OK) {
+        return cli_usage(cli, "worker: %s", err.msg);
+    }
+    if (!st->monitor) {
+        return CLI_OK;
+    }
+    if (sq_mon_listen_parse(listen, &l, &err) != SYNCQ_OK) {
+        return cli_usage(cli, "--listen: %s", err.msg);
+    }
+    if (!l.loopback &&
+        syncq_config_str(cfg, "SYNCQ_MONITOR_TOKEN")[0] == '\0') {
+        return cli_usage(cli, "--listen %s is not loopback: set "
+                              "SYNCQ_MONITOR_TOKEN first (the dashboard can "
+                              "revoke and retry tasks)", listen);
+    }
+    e = try_bind(&l);
+    if (e != 0) {
+        return cli_usage(cli, "the monitor cannot listen on %s: %s (pick "
+                              "another with --listen 127.0.0.1:PORT, or "
+                              "--no-monitor)",
+                         listen, strerror(e));
+    }
+    return CLI_OK;
+}
 
 int
 cli_up(struct cli *cli)
@@ -95,6 +188,10 @@ cli_up(struct cli *cli)
     if (cli_config(cli) == NULL) {
         return CLI_FAIL;
     }
+    rc = preflight(cli, &st);
+    if (rc != CLI_OK) {
+        return rc;
+    }
     cli_install_stop_handlers();
     rc = cli_stack_start(cli, &st);
     if (rc != CLI_OK) {
@@ -104,6 +201,11 @@ cli_up(struct cli *cli)
     fprintf(stdout, "syncq up: broker %s%s%s\n", st.broker_shown,
             st.monitor ? ", dashboard http://" : "",
             st.monitor ? st.listen : "");
+    if (st.own_redis) {
+        /* the CLI in another shell needs the same broker to see anything */
+        fprintf(stdout, "syncq up: in another shell: export "
+                        "SYNCQ_BROKER_URL=%s\n", st.broker);
+    }
     fflush(stdout);
     for (;;) {
         int stops = cli_stop_requests();
