@@ -270,6 +270,24 @@ int cli_version(struct cli *cli);
 int
 cli_version(struct cli *cli)
 {
+    static const struct option opts[] = {CLI_COMMON_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    int opt;
+
+    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
+           -1) {
+        if (cli_common_opt(cli, opt, optarg)) {
+            continue;
+        }
+        if (opt == 'h') {
+            return cli_help(cli, "usage: syncq version [--json]\n\nPrint "
+                                 "the version.\n");
+        }
+        return cli_bad_opt(cli, opt);
+    }
+    if (optind < cli->argc) {
+        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
+    }
     if (cli->json) {
         printf("{\"version\":\"%s\"}\n", syncq_version());
     } else {
@@ -329,6 +347,13 @@ main(int argc, char **argv)
         } else if (strcmp(argv[first], "--version") == 0) {
             printf("syncq %s\n", syncq_version());
             return CLI_OK;
+        } else if (strcmp(argv[first], "--broker") == 0 ||
+                   strcmp(argv[first], "--env-file") == 0) {
+            fprintf(stderr, "syncq: option %s needs a value (%s)\nTry "
+                            "'syncq --help'.\n",
+                    argv[first],
+                    argv[first][2] == 'b' ? "a Redis URL" : "a file");
+            return CLI_USAGE;
         } else {
             fprintf(stderr, "syncq: unknown option %s\n", argv[first]);
             top_usage(stderr);
@@ -353,6 +378,7 @@ main(int argc, char **argv)
         /* A group alone ("syncq task", "syncq recovery dead"): list the
          * commands under the longest group the words name. */
         char group[128] = "";
+        const char *unknown = NULL;
         int shown = 0;
         for (int w = 1; w < argc && argv[w][0] != '-'; w++) {
             char cand[128];
@@ -368,13 +394,20 @@ main(int argc, char **argv)
                 }
             }
             if (!any) {
+                unknown = argv[w];
                 break;
             }
             snprintf(group, sizeof group, "%s", cand);
         }
         if (group[0] != '\0') {
             size_t gl = strlen(group);
-            fprintf(stderr, "syncq: '%s' needs a subcommand:\n", group);
+            if (unknown != NULL) {
+                fprintf(stderr, "syncq: '%s' has no subcommand '%s'; it "
+                                "has:\n",
+                        group, unknown);
+            } else {
+                fprintf(stderr, "syncq: '%s' needs a subcommand:\n", group);
+            }
             for (const struct cli_cmd *c = cli_commands; c->path != NULL;
                  c++) {
                 if (strncmp(c->path, group, gl) == 0 && c->path[gl] == ' ') {

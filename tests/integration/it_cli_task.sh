@@ -101,6 +101,13 @@ expect_err "control char queue" 2 "control character" -- task create x --queue "
 expect_err "empty task name" 2 "task name is empty" -- task create ''
 expect_err "long task name" 2 "limit 200" -- task create "$(printf 'n%.0s' $(seq 201))"
 expect_err "control char name" 2 "control character" -- task create "$(printf 'a\001b')"
+expect_err "broker without value" 2 "option --broker needs a value" -- --broker
+expect_err "version extra arg" 2 "unexpected argument 'x'" -- version x
+"$S" task nosuch > out.txt 2> err.txt
+check "unknown subcommand exit" 2 "$?"
+check "unknown subcommand names it" "syncq: 'task' has no subcommand 'nosuch'; it has:" "$(head -1 err.txt)"
+check "unknown subcommand lists the six" 6 "$(grep -c '^  syncq task ' err.txt)"
+check "version --json" 1 "$("$S" version --json | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["version"] != ""))')"
 expect_err "Chinese task name" 2 "task name '同步.任务' has byte 0xe5 (non-ASCII)" -- task create 同步.任务
 expect_err "Chinese queue name" 2 "queue name '队列' has byte 0xe9 (non-ASCII)" -- task create x --queue 队列
 expect_err "bad eta" 2 "not ISO 8601" -- task create x --eta 'next tuesday'
