@@ -795,6 +795,51 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
     return ret;
 }
 
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Percent-decoding of paths and query values, as libmicrohttpd's, except
+ * that a string holding %00 is left as it came: decoded, "/api/tasks/%00x"
+ * would be cut at the NUL and read as "/api/tasks/" (the task list)
+ * instead of being refused as a bad id. */
+static size_t
+unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    char *w = s;
+
+    (void)cls;
+    (void)c;
+    for (const char *r = s; *r != '\0'; r++) {
+        if (r[0] == '%' && hexval(r[1]) == 0 && hexval(r[2]) == 0) {
+            return strlen(s);
+        }
+    }
+    for (const char *r = s; *r != '\0'; r++) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 &&
+            (lo = hexval(r[2])) >= 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 static void
 completed(void *cls, struct MHD_Connection *conn, void **con_cls,
           enum MHD_RequestTerminationCode toe)
@@ -916,7 +961,8 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MAX_BODY,
-            MHD_OPTION_NOTIFY_COMPLETED, completed, S, MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_COMPLETED, completed, S,
+            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
         if (d == NULL) {
             close(fd);
             rc = sq_fail(err, SYNCQ_EIO, "libmicrohttpd failed to start on "

@@ -79,6 +79,10 @@ check "task list bad state" 400 "$(curl -s -o bad.json -w '%{http_code}' "$B/api
 contains "bad state message" "unknown state 'NOPE'" bad.json
 check "task list bad limit" 400 "$(curl -s -o /dev/null -w '%{http_code}' "$B/api/tasks?limit=0")"
 check "task detail" PENDING "$(curl -s "$B/api/tasks/$ID" | json 'd["state"]')"
+check "task id with NUL escape" 400 "$(curl -s -o /dev/null -w '%{http_code}' "$B/api/tasks/%00%ff")"
+check "task id with 0xff escape" 400 "$(curl -s -o /dev/null -w '%{http_code}' "$B/api/tasks/%ff")"
+check "task id escaped dash decodes" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$B/api/tasks/does%2dnot-exist")"
+check "query with NUL escape" 400 "$(curl -s -o /dev/null -w '%{http_code}' "$B/api/tasks?state=PEN%00DING")"
 check "task detail missing" 404 "$(curl -s -o nf.json -w '%{http_code}' "$B/api/tasks/does-not-exist")"
 check "missing error code" ENOTFOUND "$(json 'd["error"]' < nf.json)"
 check "batches" "[]" "$(curl -s "$B/api/batches" | json 'd["batches"]')"
