@@ -249,6 +249,14 @@ lapsed_leases_requeue_then_dead_letter(void **state)
     assert_int_equal(json_array_size(json_object_get(t, "errors")), 5);
     json_decref(t);
     assert_int_equal(sqt_cmd_int("ZCARD {syncq}:dlq"), 1);
+    {
+        /* a dead letter is an unsuccessful end: counted as failed once
+         * (not per loss), so the error rate sees it */
+        redisReply *x = sqt_cmd("HGET {syncq}:stats "
+                                "failed|default|syncq.crash");
+        assert_string_equal(x->str, "1");
+        freeReplyObject(x);
+    }
     /* dead records never expire */
     assert_int_equal(sqt_cmd_int("PTTL {syncq}:t:%s", id), -1);
     lease(q, 1, 1, 50, &r);
@@ -457,6 +465,9 @@ raw_entries_come_back_and_poison_is_dead_lettered(void **state)
     json_decref(t);
     {
         redisReply *x = sqt_cmd("HGET {syncq}:stats poison_messages_total");
+        assert_string_equal(x->str, "1");
+        freeReplyObject(x);
+        x = sqt_cmd("HGET {syncq}:stats failed|default|(poison)");
         assert_string_equal(x->str, "1");
         freeReplyObject(x);
     }

@@ -462,6 +462,9 @@ local function requeue_expired(limit)
                 at = NOW}
             redis.call('HSET', k, 'errors', cjson.encode(errs))
             if lost >= MAX_DELIVERIES then
+                -- an unsuccessful end: counted as failed like a FAILURE,
+                -- so the error rate sees it
+                stat('failed', h[1], h[3] or '?', 1)
                 to_dead(id, 'worker_lost', {'err_class', 'worker_lost',
                     'err_msg', 'lost ' .. lost .. ' times (lease expired)'})
             else

@@ -17,6 +17,7 @@ local id = ARGV[2]
 redis.call('HSET', tkey(id), 'name', '(poison)', 'queue', ARGV[3],
            'pri', 0, 'ct', NOW, 'raw', ARGV[4])
 redis.call('HINCRBY', P .. 'stats', 'poison_messages_total', 1)
+stat('failed', ARGV[3], '(poison)', 1)
 to_dead(id, 'poison:' .. ARGV[5], {'err_class', 'poison',
         'err_msg', 'queue entry is not a task (' .. ARGV[5] .. ')'})
 return 'OK'

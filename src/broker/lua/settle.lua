@@ -115,6 +115,7 @@ for i = 1, nops do
                 push_error(k, reason, 'worker child died while running it')
                 stat('lost', q, name, 1)
                 if lost >= MAX_DELIVERIES then
+                    stat('failed', q, name, 1)
                     to_dead(id, reason, {'err_class', reason, 'err_msg',
                             'lost ' .. lost .. ' times (' .. reason .. ')'})
                 else
