@@ -402,6 +402,7 @@ cli_monitor_progress(struct cli *cli)
     bool tty = isatty(1) != 0;
     bool color = cli_color();
     int prev_lines = 0;
+    bool down = false;
     int rc = CLI_OK;
 
     while ((opt = getopt_long(cli->argc, cli->argv, ":hwb:t:i:", opts,
@@ -446,12 +447,23 @@ cli_monitor_progress(struct cli *cli)
     for (;;) {
         bool done = false;
         json_t *fr = progress_frame(c, batch, task, &done, &err);
+        if (fr != NULL && down) {
+            fprintf(stderr, "syncq: %s: Redis is back\n", cli->cmd);
+            down = false;
+        }
         if (fr == NULL) {
             if (!watch || err.code != SYNCQ_ECONN) {
                 rc = cli_fail(cli, "%s", err.msg);
                 break;
             }
-            fprintf(stderr, "syncq: %s: %s (retrying)\n", cli->cmd, err.msg);
+            /* one line when Redis goes away, one when it is back: not a
+             * line per frame while it is down */
+            if (!down) {
+                fprintf(stderr, "syncq: %s: %s (retrying until it is "
+                                "back)\n",
+                        cli->cmd, err.msg);
+                down = true;
+            }
         } else if (cli->json) {
             cli_print_json(fr);
             fflush(stdout);

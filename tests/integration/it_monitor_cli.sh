@@ -128,5 +128,17 @@ check "health after the worker died" 2 "$?"
 contains "stale reason" "heartbeat +worker [^ ]+:$WPID heartbeat stale" h2.txt
 contains "no worker reason" "no worker alive for queue mq \(1 ready\)" h2.txt
 
+# --- a watch survives a Redis outage: one line down, one line back
+"$S" monitor progress --watch --interval 0.2 > /dev/null 2> out_watch.txt &
+MW=$!
+sleep 0.6
+"$SQ_REDISCTL" stop
+sleep 1.5
+"$SQ_REDISCTL" start
+sleep 1
+kill "$MW"; wait "$MW" 2>/dev/null
+check "watch outage: one down line" 1 "$(grep -c 'retrying until it is back' out_watch.txt)"
+check "watch outage: one back line" 1 "$(grep -c '^syncq: monitor progress: Redis is back$' out_watch.txt)"
+
 echo "$pass passed, $fails failed"
 [ "$fails" -eq 0 ]
