@@ -228,9 +228,15 @@ typedef struct syncq_batch_options {
  * record (total, done, failed, created/finished times).
  * batch_id_out: SYNCQ_ID_SIZE bytes. task_ids_out (may be NULL): a new
  * JSON array of the chunk task ids (caller json_decref's).
+ * Atomicity: up to 1,000 chunks are created in one script call. A larger
+ * batch is stored whole first and sent only then (1,000 chunks per call),
+ * so a caller that dies midway never leaves some chunks running in a batch
+ * that cannot finish: it stays "creating" (not all stored) or its stored
+ * chunks are sent by the leader beat. Such a batch takes no countdown,
+ * eta, expires or unique key in opts->task (SYNCQ_EINVAL).
  * Errors: SYNCQ_EINVAL (items not an array, batch_size 0 or > 100,000,
- *         bad name), SYNCQ_ETOOBIG (a chunk over the payload limit),
- *         SYNCQ_ECONN, SYNCQ_ENOMEM. */
+ *         bad name, options above), SYNCQ_ETOOBIG (a chunk over the payload
+ *         limit), SYNCQ_ECONN, SYNCQ_ENOMEM. */
 SYNCQ_API int syncq_batch_create(syncq_client *c, const char *task_name,
                                  const char *items_json, size_t batch_size,
                                  const syncq_batch_options *opts,

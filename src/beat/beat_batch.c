@@ -302,7 +302,8 @@ int
 sq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
                       size_t batch_size, const syncq_batch_options *opts,
                       const syncq_batch_wave_options *waves,
-                      char batch_id_out[SYNCQ_ID_SIZE], syncq_error *err)
+                      char batch_id_out[SYNCQ_ID_SIZE], json_t *ids_out,
+                      syncq_error *err)
 {
     char name[256], cb_name[256] = "", cb_id[SYNCQ_ID_SIZE] = "";
     char batch_id[SYNCQ_ID_SIZE];
@@ -425,7 +426,9 @@ sq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
         size_t hi = lo + batch_size < nitems ? lo + batch_size : nitems;
         char tid[SYNCQ_ID_SIZE];
         specs[k] = chunk_spec(items, lo, hi, extra, tid);
-        if (specs[k] == NULL) {
+        if (specs[k] == NULL ||
+            (ids_out != NULL &&
+             json_array_append_new(ids_out, json_string(tid)) != 0)) {
             rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
         } else if ((int64_t)(strlen(specs[k]) - 37) > c->max_payload) {
             rc = sq_fail(err, SYNCQ_ETOOBIG,
@@ -516,7 +519,7 @@ syncq_batch_submit(syncq_client *c, const char *task_name,
                        items == NULL ? jerr.text : "");
     }
     rc = sq_batch_submit_items(c, task_name, items, batch_size, opts, waves,
-                               batch_id_out, err);
+                               batch_id_out, NULL, err);
     json_decref(items);
     return rc;
 }

@@ -4,6 +4,7 @@
  * into chunks, one task per chunk, linked to a batch record whose
  * completion callback fires exactly once (batch.lua, lib.lua).
  */
+#include "beat/beat_batch.h"
 #include "broker/broker.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
@@ -44,6 +45,45 @@ chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra)
     return s;
 }
 
+/* A batch of more chunks than one script call takes. Enqueueing them over
+ * several calls would let the first chunks run in a batch that can never
+ * finish if the creator died between calls; instead every chunk is stored
+ * first (batch_dispatch.lua: the batch stays "creating" until the last one
+ * is in) and then sent, 1,000 per atomic call. Chunks stored but not sent
+ * yet are safe in Redis: the leader beat sends them if this process dies.
+ * Such a batch takes no countdown, eta, expires or unique key. */
+static int
+create_large(syncq_client *c, const char *task_name, json_t *items,
+             size_t batch_size, const syncq_batch_options *opts,
+             char batch_id_out[SYNCQ_ID_SIZE], json_t **task_ids_out,
+             syncq_error *err)
+{
+    char id[SYNCQ_ID_SIZE];
+    json_t *ids = json_array();
+    int64_t sent = 1, next = 0;
+    int rc;
+
+    if (ids == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    rc = sq_batch_submit_items(c, task_name, items, batch_size, opts, NULL,
+                               id, ids, err);
+    while (rc == SYNCQ_OK && sent > 0 && next >= 0) {
+        rc = syncq_batch_dispatch(c, id, &sent, &next, err);
+    }
+    if (rc == SYNCQ_OK) {
+        if (batch_id_out != NULL) {
+            memcpy(batch_id_out, id, SYNCQ_ID_SIZE);
+        }
+        if (task_ids_out != NULL) {
+            *task_ids_out = ids;
+            ids = NULL;
+        }
+    }
+    json_decref(ids);
+    return rc;
+}
+
 int
 syncq_batch_create(syncq_client *c, const char *task_name,
                    const char *items_json, size_t batch_size,
@@ -77,6 +117,12 @@ syncq_batch_create(syncq_client *c, const char *task_name,
                        "batch items must be a JSON array%s%s",
                        items == NULL ? ": " : "",
                        items == NULL ? jerr.text : "");
+    }
+    if ((json_array_size(items) + batch_size - 1) / batch_size > CHUNK_CALL) {
+        rc = create_large(c, task_name, items, batch_size, opts, batch_id_out,
+                          task_ids_out, err);
+        json_decref(items);
+        return rc;
     }
     if (opts != NULL && opts->kwargs_json != NULL) {
         extra = json_loads(opts->kwargs_json, 0, &jerr);

@@ -358,7 +358,7 @@ cli_batch_create(struct cli *cli)
         return CLI_FAIL;
     }
     rc = sq_batch_submit_items(c, cli->argv[optind], items, (size_t)batch_size,
-                               &bo, &wo, id, &err);
+                               &bo, &wo, id, NULL, &err);
     if (rc == SYNCQ_OK && wo.max_in_flight == 0 && wo.rate_count == 0) {
         /* No limits: send every chunk now, 1,000 per atomic call (chunks
          * not sent yet are safe in Redis: if this process dies, the beat

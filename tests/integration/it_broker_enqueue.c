@@ -407,6 +407,62 @@ batch_splits_items_into_chunks(void **state)
     free(items.s);
 }
 
+/* Over 1,000 chunks (more than one script call): every chunk is stored
+ * before any is sent, then all are sent; the ids come back in order. */
+static void
+large_batch_is_stored_whole_then_sent(void **state)
+{
+    enum { N = 2500 };
+    char bid[SYNCQ_ID_SIZE];
+    json_t *ids = NULL, *info = NULL, *t = NULL;
+    syncq_batch_options bo = {0};
+    syncq_task_options to;
+    syncq_error err;
+    char *items = malloc(8 * N + 2);
+    size_t n = 0;
+
+    (void)state;
+    n += (size_t)snprintf(items, 2, "[");
+    for (int i = 0; i < N; i++) {
+        n += (size_t)snprintf(items + n, 8, "%s%d", i ? "," : "", i);
+    }
+    snprintf(items + n, 2, "]");
+    syncq_task_options_init(&to);
+    to.queue = "big";
+    bo.task = &to;
+    assert_int_equal(syncq_batch_create(cl, "syncq.noop", items, 1, &bo, bid,
+                                        &ids, &err),
+                     SYNCQ_OK);
+    assert_int_equal(json_array_size(ids), N);
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:q:big:5"), N);
+    assert_int_equal(sqt_cmd_int("EXISTS {syncq}:bq:%s", bid), 0);
+    assert_int_equal(syncq_batch_info(cl, bid, &info, &err), SYNCQ_OK);
+    assert_int_equal(json_integer_value(json_object_get(info, "total")), N);
+    assert_int_equal(json_integer_value(json_object_get(info, "items")), N);
+    json_decref(info);
+    /* the last id is the last chunk: items [2499] */
+    assert_int_equal(syncq_task_info(cl, json_string_value(
+                                             json_array_get(ids, N - 1)),
+                                     &t, &err),
+                     SYNCQ_OK);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(
+                         json_object_get(t, "kwargs"), "items"), 0)),
+                     N - 1);
+    assert_string_equal(json_string_value(json_object_get(t, "batch_id")),
+                        bid);
+    json_decref(t);
+    json_decref(ids);
+    /* options a stored chunk cannot carry are refused, nothing written */
+    to.countdown_ms = 1000;
+    sqt_flush();
+    assert_int_equal(syncq_batch_create(cl, "syncq.noop", items, 1, &bo, bid,
+                                        NULL, &err),
+                     SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "countdown"));
+    assert_int_equal(sqt_cmd_int("DBSIZE"), 0);
+    free(items);
+}
+
 static void
 unknown_ids_and_list_filters(void **state)
 {
@@ -461,6 +517,8 @@ main(void)
             chinese_emoji_nul_and_binary_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_splits_items_into_chunks, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            large_batch_is_stored_whole_then_sent, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_ids_and_list_filters, setup,
                                         teardown),
     };
