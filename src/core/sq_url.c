@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int
-hexval(char c)
+int
+sq_hexval(char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -42,8 +42,8 @@ pct_decode(const char *s, size_t n, char *out, size_t cap)
             if (i + 2 >= n) {
                 return -1;
             }
-            hi = hexval(s[i + 1]);
-            lo = hexval(s[i + 2]);
+            hi = sq_hexval(s[i + 1]);
+            lo = sq_hexval(s[i + 2]);
             if (hi < 0 || lo < 0) {
                 return -1;
             }

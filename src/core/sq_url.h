@@ -31,6 +31,9 @@ struct sq_redis_url {
 int sq_redis_url_parse(const char *url, struct sq_redis_url *out,
                        syncq_error *err);
 
+/* Value of hex digit `c` (0-9, a-f, A-F), or -1. Thread-safe. */
+int sq_hexval(char c);
+
 /* Owned copy of `url` with any password replaced by "****"
  * (scheme://user:****@host..., ?password=****). NULL on OOM. */
 char *sq_url_redact(const char *url);

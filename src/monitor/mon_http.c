@@ -14,6 +14,7 @@
 #include "core/sq_log.h"
 #include "core/sq_logwriter.h"
 #include "core/sq_time.h"
+#include "core/sq_url.h"
 #include "monitor/mon.h"
 #include "monitor/mon_alerts.h"
 #include "monitor/mon_route.h"
@@ -795,21 +796,6 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
     return ret;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Percent-decoding of paths and query values, as libmicrohttpd's, except
  * that a string holding %00 is left as it came: decoded, "/api/tasks/%00x"
  * would be cut at the NUL and read as "/api/tasks/" (the task list)
@@ -822,14 +808,14 @@ unescape(void *cls, struct MHD_Connection *c, char *s)
     (void)cls;
     (void)c;
     for (const char *r = s; *r != '\0'; r++) {
-        if (r[0] == '%' && hexval(r[1]) == 0 && hexval(r[2]) == 0) {
+        if (r[0] == '%' && sq_hexval(r[1]) == 0 && sq_hexval(r[2]) == 0) {
             return strlen(s);
         }
     }
     for (const char *r = s; *r != '\0'; r++) {
         int hi, lo;
-        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 &&
-            (lo = hexval(r[2])) >= 0) {
+        if (r[0] == '%' && (hi = sq_hexval(r[1])) >= 0 &&
+            (lo = sq_hexval(r[2])) >= 0) {
             *w++ = (char)(hi * 16 + lo);
             r += 2;
         } else {

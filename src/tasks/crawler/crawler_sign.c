@@ -11,6 +11,7 @@
 #include "core/sq_buf.h"
 #include "core/sq_error.h"
 #include "core/sq_hash.h"
+#include "core/sq_url.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -210,21 +211,6 @@ sq_aop_form_encode(const struct sq_aop_params *ps)
     return sq_buf_steal(&b);
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Percent-decode s[0..n) into a new string; NULL on a bad escape or
  * out of memory (*bad tells which). */
 static char *
@@ -241,8 +227,8 @@ decode_part(const char *s, size_t n, bool *bad)
         if (s[i] == '+') {
             out[j++] = ' ';
         } else if (s[i] == '%') {
-            int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < n ? sq_hexval(s[i + 1]) : -1;
+            int lo = i + 2 < n ? sq_hexval(s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 sq_free(out);
                 *bad = true;
