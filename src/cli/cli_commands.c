@@ -39,6 +39,7 @@ int cli_recovery_dead_list(struct cli *cli);
 int cli_recovery_dead_requeue(struct cli *cli);
 int cli_recovery_dead_purge(struct cli *cli);
 int cli_up(struct cli *cli);
+int cli_worker_health(struct cli *cli);
 int cli_sync(struct cli *cli);
 int cli_demo(struct cli *cli);
 int cli_monitor_health(struct cli *cli);
@@ -55,6 +56,8 @@ const struct cli_cmd cli_commands[] = {
     {"task wait", cli_task_wait, "wait for a task to finish"},
     {"task run", cli_task_run, "run a task in-process, print its result"},
     {"worker", cli_worker, "run a worker (supervisor + prefork children)"},
+    {"worker health", cli_worker_health,
+     "live/ready of a worker from its --status-file (no Redis call)"},
     {"config show", cli_config_show, "every setting, its value and source"},
     {"config docs", cli_config_docs, "settings reference as Markdown"},
     {"up", cli_up, "run worker, beat and monitor for one machine"},

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# it_worker_health.sh: known-failures C43 with `syncq worker health`, the
+# health check answered from the worker's --status-file alone:
+#  - both children busy with long tasks: live=ok ready=ok every time,
+#    exit 0, each answer well under a second;
+#  - Redis stopped: live=ok ready=fail reason=broker, exit 0 (a liveness
+#    probe does not restart it), exit 1 with --ready;
+#  - the supervisor stopped (SIGSTOP, its loop stalls): live=fail within
+#    --stale, exit 1; it recovers after SIGCONT;
+#  - a clean stop removes the file: live=fail "no status file", exit 1;
+#  - usage errors.
+# TEST_TIMEOUT: 120
+set -u
+S=${SYNCQ_BIN:?}
+T=${SYNCQ_TEST_DIR:?}
+fails=0
+pass=0
+check() {
+  if [ "$2" = "$3" ]; then pass=$((pass + 1)); else echo "FAIL: $1: expected [$2] got [$3]" >&2; fails=$((fails + 1)); fi
+}
+contains() {
+  if grep -qE -- "$2" "$3"; then pass=$((pass + 1)); else echo "FAIL: $1: /$2/ not in $3:" >&2; cat "$3" >&2; fails=$((fails + 1)); fi
+}
+cd "$T" || exit 1
+SF=$T/worker.status
+H() { "$S" worker health --status-file "$SF" "$@"; }
+
+# usage
+env -u SYNCQ_WORKER_STATUS_FILE "$S" worker health > /dev/null 2> e.txt
+check "no status file configured" 2 "$?"
+contains "no status file message" "pass --status-file PATH" e.txt
+H --stale 0 > /dev/null 2>&1
+check "bad --stale" 2 "$?"
+H > h0.txt
+check "not started: exit" 1 "$?"
+contains "not started: reason" '^live=fail ready=fail reason="no status file' h0.txt
+
+SYNCQ_HEARTBEAT_INTERVAL=1 "$S" worker -Q hq -c 2 --status-file "$SF" --logfile "$T/w.log" &
+WPID=$!
+echo "$WPID" >> "$T/pids"
+for _ in $(seq 100); do [ -s "$SF" ] && break; sleep 0.05; done
+for _ in 1 2; do "$S" task create syncq.sleep --queue hq -k '{"seconds": 60}' > /dev/null; done
+for _ in $(seq 100); do grep -q '"busy":2' "$SF" && break; sleep 0.1; done
+
+# busy: live and ready every time, fast
+slow=0
+for i in 1 2 3 4 5; do
+  t0=$(date +%s%N)
+  H > "hb$i.txt"
+  rc=$?
+  t1=$(date +%s%N)
+  check "busy $i: exit" 0 "$rc"
+  contains "busy $i: live and ready" "^live=ok ready=ok worker=[^ ]+ state=[a-z]+ busy=2/2$" "hb$i.txt"
+  [ $(((t1 - t0) / 1000000)) -lt 1000 ] || slow=$((slow + 1))
+  sleep 0.3
+done
+check "busy answers under 1 s" 0 "$slow"
+H --json > hb.json
+check "json live" True "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["live"] and d["ready"] and d["status"]["busy"] == 2)' hb.json)"
+
+# Redis down: live, not ready
+"$SQ_REDISCTL" stop
+for _ in $(seq 50); do grep -q '"broker":"down"' "$SF" && break; sleep 0.1; done
+H > hd.txt
+check "broker down: liveness exit" 0 "$?"
+contains "broker down: reason" '^live=ok ready=fail reason="broker"' hd.txt
+H --ready > /dev/null
+check "broker down: --ready exit" 1 "$?"
+"$SQ_REDISCTL" start
+for _ in $(seq 100); do grep -q '"broker":"up"' "$SF" && break; sleep 0.1; done
+H --ready > hu.txt
+check "broker back: --ready exit" 0 "$?"
+
+# a stalled loop: not live
+kill -STOP "$WPID"
+sleep 2.5
+H --stale 2 > hs.txt
+check "stalled: exit" 1 "$?"
+contains "stalled: reason" '^live=fail ready=fail reason="event loop stalled: status written [0-9.]+ s ago"' hs.txt
+kill -CONT "$WPID"
+for _ in $(seq 30); do H --stale 2 > /dev/null && break; sleep 0.1; done
+H --stale 2 > hc.txt
+check "resumed: exit" 0 "$?"
+
+# a clean stop removes the file (cold: the sleeps are long)
+kill -TERM "$WPID"; sleep 0.3; kill -QUIT "$WPID" 2>/dev/null
+wait "$WPID" 2>/dev/null
+H > hx.txt
+check "stopped: exit" 1 "$?"
+contains "stopped: reason" 'no status file' hx.txt
+
+echo "it_worker_health: $pass passed, $fails failed"
+[ "$fails" -eq 0 ]
