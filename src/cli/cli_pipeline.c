@@ -561,3 +561,51 @@ cli_pipeline_result_cleanup(struct cli_pipeline_result *res)
     json_decref(res->failed);
     memset(res, 0, sizeof *res);
 }
+
+void
+cli_pipeline_print_steps(FILE *out, const struct cli_pipeline_result *res,
+                         bool incremental)
+{
+    json_t *sp = json_object_get(json_object_get(res->steps, "sync_products"),
+                                 "result");
+    json_t *cd = json_object_get(
+        json_object_get(res->steps, "cleanup_duplicates"), "result");
+    json_t *vd = json_object_get(json_object_get(res->steps, "validate_data"),
+                                 "result");
+
+    if (sp != NULL) {
+        fprintf(out, "  %-14s inserted %lld, updated %lld, unchanged %lld%s\n",
+               "sync_products",
+               (long long)json_integer_value(json_object_get(sp, "inserted")),
+               (long long)json_integer_value(json_object_get(sp, "updated")),
+               (long long)json_integer_value(json_object_get(sp, "unchanged")),
+               incremental ? " (incremental: only changed offers written)"
+                           : "");
+    }
+    if (vd != NULL) {
+        json_t *ck = json_object_get(vd, "checked");
+        fprintf(out, "  %-14s %s: %lld errors, %lld warnings (checked %lld "
+               "products, %lld SKUs, %lld images, %lld suppliers)\n",
+               "validate_data",
+               json_is_true(json_object_get(vd, "ok")) ? "clean" : "PROBLEMS",
+               (long long)json_integer_value(json_object_get(vd, "errors")),
+               (long long)json_integer_value(json_object_get(vd, "warnings")),
+               (long long)json_integer_value(json_object_get(ck, "products")),
+               (long long)json_integer_value(json_object_get(ck, "skus")),
+               (long long)json_integer_value(json_object_get(ck, "images")),
+               (long long)json_integer_value(json_object_get(ck, "suppliers")));
+    }
+    if (cd != NULL) {
+        fprintf(out, "  %-14s %lld suppliers merged, %lld offers and %lld images "
+               "marked duplicate, %lld offers seen twice\n",
+               "cleanup",
+               (long long)json_integer_value(json_object_get(
+                   json_object_get(cd, "suppliers"), "merged")),
+               (long long)json_integer_value(json_object_get(
+                   json_object_get(cd, "products"), "marked_duplicate")),
+               (long long)json_integer_value(json_object_get(
+                   json_object_get(cd, "images"), "marked_duplicate")),
+               (long long)json_integer_value(
+                   json_object_get(cd, "offers_seen_twice")));
+    }
+}

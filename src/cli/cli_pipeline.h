@@ -54,4 +54,10 @@ int cli_pipeline_run(syncq_client *c, const struct cli_pipeline_opts *o,
 
 void cli_pipeline_result_cleanup(struct cli_pipeline_result *res);
 
+/* One line each for sync_products (inserted/updated/unchanged),
+ * validate_data (clean or PROBLEMS, counts) and cleanup_duplicates, from
+ * the step results in `res` (steps that did not run are left out). */
+void cli_pipeline_print_steps(FILE *out, const struct cli_pipeline_result *res,
+                              bool incremental);
+
 #endif

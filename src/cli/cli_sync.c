@@ -40,11 +40,11 @@ on_int(int sig)
 
 /* Print the end-of-run summary shared with the demo. */
 void cli_pipeline_print_summary(FILE *out, const struct cli_pipeline_result *res,
-                                bool json);
+                                bool json, bool full);
 
 void
 cli_pipeline_print_summary(FILE *out, const struct cli_pipeline_result *res,
-                           bool json)
+                           bool json, bool full)
 {
     char el[32];
     json_t *s = json_pack("{s:O,s:O,s:O,s:O,s:I,s:I,s:I,s:b}", "stages",
@@ -73,14 +73,13 @@ cli_pipeline_print_summary(FILE *out, const struct cli_pipeline_result *res,
         const char *name;
         json_t *r;
         json_object_foreach(res->steps, name, r) {
-            char *txt = json_dumps(json_object_get(r, "result"),
-                                   JSON_COMPACT | JSON_ENCODE_ANY);
-            fprintf(out, "  %-20s %s %s\n", name,
-                    json_string_value(json_object_get(r, "state")),
-                    txt ? txt : "");
-            syncq_free(txt);
+            const char *st = json_string_value(json_object_get(r, "state"));
+            if (st != NULL && strcmp(st, "SUCCESS") != 0) {
+                fprintf(out, "  %-14s %s\n", name, st);
+            }
         }
     }
+    cli_pipeline_print_steps(out, res, !full);
     if (json_array_size(res->failed) > 0) {
         size_t i;
         json_t *d;
@@ -199,7 +198,7 @@ cli_sync(struct cli *cli)
     po.out = cli->json ? stderr : stdout;
     po.stop = &stop_flag;
     rc = cli_pipeline_run(c, &po, &res, &err);
-    cli_pipeline_print_summary(stdout, &res, cli->json);
+    cli_pipeline_print_summary(stdout, &res, cli->json, po.full);
     syncq_client_close(c);
     if (rc != SYNCQ_OK) {
         cli_fail(cli, "%s", err.msg);

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# it_cli_sync.sh: `syncq sync` on a running system, and the demo's
+# acceptance of issue 7 (its workers SIGKILLed midway, the next run
+# finishes the sync without duplicates).
+#  - a fixture 1688 server with 2 categories, one worker on every queue;
+#    `syncq sync --category A --category B`: exit 0, every offer in the
+#    database once, a summary; again: incremental (all unchanged); with
+#    --full: crawled again, every offer compared; a category that does not
+#    exist: exit 1 naming it;
+#    usage errors (no --category, a bad id);
+#  - `syncq demo --products 240`: the worker supervisor and its children
+#    and then the demo itself are SIGKILLed once offers are being synced;
+#    the next `syncq demo` says it resumes the unfinished syncs, ends with
+#    exit 0, all 240 offers stored exactly once and no dead letters.
+# TEST_TIMEOUT: 600
+# TEST_LABELS: slow
+set -u
+S=${SYNCQ_BIN:?}
+T=${SYNCQ_TEST_DIR:?}
+fails=0
+pass=0
+check() {
+  if [ "$2" = "$3" ]; then pass=$((pass + 1)); else echo "FAIL: $1: expected [$2] got [$3]" >&2; fails=$((fails + 1)); fi
+}
+contains() {
+  if grep -qE -- "$2" "$3"; then pass=$((pass + 1)); else echo "FAIL: $1: /$2/ not in $3:" >&2; tail -c 2000 "$3" >&2; echo >&2; fails=$((fails + 1)); fi
+}
+sql() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$1" "$2"; }
+cd "$T" || exit 1
+
+# --- usage
+"$S" sync > /dev/null 2> u1.txt
+check "sync without category" 2 "$?"
+contains "sync without category message" "^syncq: sync: " u1.txt
+"$S" sync --category 12ab > /dev/null 2> u2.txt
+check "sync bad category id" 2 "$?"
+
+# --- a running system: fixture server + one worker on every queue
+"$S" fixture-server --listen 127.0.0.1:0 --products 80 --categories 2 --seed 7 \
+  --faults '429=2%:1s,5xx=1%' --app-key k1 --app-secret s1 --json \
+  --ready-file "$T/fx.url" > fx.json 2> fx.err &
+FX=$!
+echo "$FX" >> "$T/pids"
+for _ in $(seq 200); do [ -s "$T/fx.url" ] && break; sleep 0.05; done
+U=$(cat "$T/fx.url")
+read -r A B < <(python3 -c 'import json,sys; print(*json.load(open(sys.argv[1]))["leaf_ids"])' fx.json)
+export SYNCQ_1688_BASE_URL="$U/openapi" SYNCQ_1688_PAGE_URL="$U" \
+  SYNCQ_1688_SHOP_API_URL="$U/1688/shop/shop_info" \
+  SYNCQ_1688_APP_KEY=k1 SYNCQ_1688_APP_SECRET=s1 \
+  SYNCQ_CRAWLER_RATE=200/s SYNCQ_CRAWLER_COOLDOWN=2s \
+  SYNCQ_DATABASE_URL="$T/catalog.db" SYNCQ_MEDIA_DIR="$T/media"
+"$S" worker -Q crawler,image_processing,data_sync,default -c 3 --logfile "$T/w.log" &
+W=$!
+echo "$W" >> "$T/pids"
+
+"$S" sync --category "$A" --category "$B" --timeout 300 > s1.txt 2>&1
+check "sync exit" 0 "$?"
+check "sync: every offer once" 80 "$(sql "$T/catalog.db" 'select count(distinct offer_id) from product')"
+check "sync: no duplicate rows" 80 "$(sql "$T/catalog.db" 'select count(*) from product')"
+contains "sync: products inserted" "inserted 80, updated 0, unchanged 0" s1.txt
+"$S" sync --category "$A" --category "$B" --timeout 300 > s2.txt 2>&1
+check "sync again exit" 0 "$?"
+contains "sync again: incremental" "inserted 0, updated 0, unchanged 80" s2.txt
+"$S" sync --category "$A" --full --timeout 300 > s3.txt 2>&1
+check "sync --full exit" 0 "$?"
+# --full crawls A again and compares every stored offer (not only those
+# fetched since the last run); content that did not change is not rewritten
+contains "sync --full: every offer compared" "sync_products +inserted 0, updated 0, unchanged 80$" s3.txt
+contains "sync --full: category A crawled again" "^summary: [1-9][0-9]+ tasks" s3.txt
+"$S" sync --category 999999999 --timeout 120 > s4.txt 2>&1
+check "unknown category exit" 1 "$?"
+contains "unknown category named" "^  category 999999999: FAILURE .*类目不存在" s4.txt
+kill -TERM "$W"; wait "$W" 2>/dev/null
+kill -TERM "$FX"; wait "$FX" 2>/dev/null
+unset SYNCQ_1688_BASE_URL SYNCQ_1688_PAGE_URL SYNCQ_1688_SHOP_API_URL \
+  SYNCQ_1688_APP_KEY SYNCQ_1688_APP_SECRET SYNCQ_DATABASE_URL SYNCQ_MEDIA_DIR
+
+# --- the demo, its workers SIGKILLed midway, then run again
+setsid "$S" demo --products 240 --var "$T/dk" --timeout 400 > d1.txt 2>&1 &
+DEMO=$!
+echo "$DEMO" >> "$T/pids"
+killed=no
+for _ in $(seq 600); do
+  n=$(sql "$T/dk/1688sync.db" 'select count(*) from image' 2>/dev/null || echo 0)
+  if [ "${n:-0}" -gt 20 ]; then
+    for c in $(ps -o pid= --ppid "$DEMO"); do
+      if tr '\0' ' ' < "/proc/$c/cmdline" 2>/dev/null | grep -q ' worker '; then
+        kids=$(ps -o pid= --ppid "$c")
+        kill -9 "$c" $kids 2>/dev/null
+        killed=yes
+      fi
+    done
+    kill -9 "$DEMO"
+    break
+  fi
+  sleep 0.2
+done
+wait "$DEMO" 2>/dev/null
+check "workers killed midway" yes "$killed"
+# the demo's other children get SIGTERM from the kernel (PDEATHSIG)
+sleep 2
+"$S" demo --products 240 --var "$T/dk" --timeout 400 > d2.txt 2>&1
+check "demo after the kill: exit" 0 "$?"
+contains "demo after the kill: resumes" "resuming the unfinished sync" d2.txt
+contains "demo after the kill: products" "products +240 in the database \(240 offers in the catalog\)" d2.txt
+contains "demo after the kill: no dead letters" "dead letters +0$" d2.txt
+check "demo after the kill: each offer once" 240 "$(sql "$T/dk/1688sync.db" 'select count(*) from product')"
+check "demo after the kill: distinct offers" 240 "$(sql "$T/dk/1688sync.db" 'select count(distinct offer_id) from product')"
+
+echo "it_cli_sync: $pass passed, $fails failed"
+[ "$fails" -eq 0 ]
