@@ -505,6 +505,129 @@ events_record_every_state_change(void **state)
     freeReplyObject(x);
 }
 
+/* Count events named `e` about task `id` in the stream. */
+static int
+events_of(const char *id, const char *e)
+{
+    redisReply *x = sqt_cmd("XRANGE {syncq}:events - +");
+    int n = 0;
+
+    for (size_t i = 0; i < x->elements; i++) {
+        redisReply *f = x->element[i]->element[1];
+        if (f->elements >= 4 && strcmp(f->element[1]->str, e) == 0 &&
+            strcmp(f->element[3]->str, id) == 0) {
+            n++;
+        }
+    }
+    freeReplyObject(x);
+    return n;
+}
+
+/* The eight event types of the issue, each at its state change; a fail or
+ * retry with a stale lease token changes nothing; finished records keep
+ * SYNCQ_RESULT_EXPIRES (default 1 day) or their own result_expires. */
+static void
+every_event_type_stale_fail_retry_and_result_ttl(void **state)
+{
+    char a[SYNCQ_ID_SIZE], b[SYNCQ_ID_SIZE], c[SYNCQ_ID_SIZE],
+        d[SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_req req = {"w1:1", 30000, 1, 0, q, 1};
+    struct sq_lease_reply r;
+    struct sq_settle_op op = {0};
+    syncq_task_options o;
+    char t1[32];
+    int64_t promoted, requeued;
+    long long ttl;
+
+    (void)state;
+    create("syncq.noop", 5, NULL, a);
+    /* leased but not started yet: task-received, then task-started */
+    assert_int_equal(sq_broker_settle_lease(cl, NULL, 0, NULL, &req, &r,
+                                            NULL),
+                     SYNCQ_OK);
+    assert_int_equal(r.n, 1);
+    snprintf(t1, sizeof t1, "%s", r.tasks[0].token);
+    sq_lease_reply_cleanup(&r);
+    assert_string_equal(sqt_task_state(cl, a), "RECEIVED");
+    op.id = a;
+    op.token = t1;
+    op.kind = SQ_SETTLE_START;
+    assert_int_equal(settle1(&op), SQ_SETTLED);
+    /* retry later (no delay): task-retried, back through the delayed set */
+    op.kind = SQ_SETTLE_RETRY;
+    op.err_class = "network";
+    op.err_msg = "reset";
+    op.delay_ms = 0;
+    assert_int_equal(settle1(&op), SQ_SETTLED);
+    assert_string_equal(sqt_task_state(cl, a), "RETRY");
+    sq_sleep_ms(5);
+    assert_int_equal(sq_broker_promote(cl, 100, 100, &promoted, &requeued,
+                                       NULL, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(promoted, 1);
+    lease(q, 1, 1, 30000, &r);
+    assert_int_equal(r.n, 1);
+    /* the old token is stale now: neither fail nor retry changes a thing */
+    op.token = t1;
+    op.kind = SQ_SETTLE_FAIL;
+    op.err_class = "parse";
+    assert_int_equal(settle1(&op), SQ_SETTLE_STALE);
+    op.kind = SQ_SETTLE_RETRY;
+    assert_int_equal(settle1(&op), SQ_SETTLE_STALE);
+    assert_string_equal(sqt_task_state(cl, a), "STARTED");
+    assert_int_equal(sqt_cmd_int("ZCARD {syncq}:delayed"), 0);
+    assert_int_equal(events_of(a, "task-failed"), 0);
+    assert_int_equal(events_of(a, "task-retried"), 1);
+    /* the current token fails it: task-failed */
+    op.token = r.tasks[0].token;
+    op.kind = SQ_SETTLE_FAIL;
+    assert_int_equal(settle1(&op), SQ_SETTLED);
+    sq_lease_reply_cleanup(&r);
+    assert_string_equal(sqt_task_state(cl, a), "FAILURE");
+    ttl = sqt_cmd_int("PTTL {syncq}:t:%s", a);
+    assert_true(ttl > 86400000LL - 60000 && ttl <= 86400000LL);
+
+    /* revoked while queued: task-revoked */
+    create("syncq.noop", 5, NULL, b);
+    assert_int_equal(syncq_task_revoke(cl, b, "test", NULL, NULL, NULL),
+                     SYNCQ_OK);
+    /* expired before it was leased: task-expired */
+    syncq_task_options_init(&o);
+    o.expires_ms = sq_now_ms() + 50;
+    assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, &o, c,
+                                       NULL, NULL),
+                     SYNCQ_OK);
+    sq_sleep_ms(80);
+    /* a short result_expires of its own: task-succeeded */
+    syncq_task_options_init(&o);
+    o.result_expires_ms = 5000;
+    assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, &o, d,
+                                       NULL, NULL),
+                     SYNCQ_OK);
+    lease(q, 1, 1, 30000, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.tasks[0].id, d);
+    memset(&op, 0, sizeof op);
+    op.kind = SQ_SETTLE_OK;
+    op.id = d;
+    op.token = r.tasks[0].token;
+    assert_int_equal(settle1(&op), SQ_SETTLED);
+    sq_lease_reply_cleanup(&r);
+    ttl = sqt_cmd_int("PTTL {syncq}:t:%s", d);
+    assert_true(ttl > 0 && ttl <= 5000);
+    assert_string_equal(sqt_task_state(cl, c), "EXPIRED");
+
+    assert_int_equal(events_of(a, "task-sent"), 1);
+    assert_int_equal(events_of(a, "task-received"), 1);
+    assert_int_equal(events_of(a, "task-started"), 2);
+    assert_int_equal(events_of(a, "task-retried"), 1);
+    assert_int_equal(events_of(a, "task-failed"), 1);
+    assert_int_equal(events_of(b, "task-revoked"), 1);
+    assert_int_equal(events_of(c, "task-expired"), 1);
+    assert_int_equal(events_of(d, "task-succeeded"), 1);
+}
+
 static void
 expired_task_is_never_leased(void **state)
 {
@@ -603,6 +726,7 @@ main(void)
         T(progress_is_fenced_and_final_is_sticky),
         T(raw_entries_come_back_and_poison_is_dead_lettered),
         T(events_record_every_state_change),
+        T(every_event_type_stale_fail_retry_and_result_ttl),
         T(expired_task_is_never_leased),
         T(workflow_counts_a_task_tree),
     };
