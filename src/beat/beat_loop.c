@@ -653,6 +653,7 @@ syncq_beat_run(const char *url, const syncq_config *cfg,
     if (rc != SYNCQ_OK) {
         return rc;
     }
+    sq_broker_check_eviction(b.c, "beat");
     cfg = syncq_client_config(b.c);
     b.lock_ttl_ms = (opts && opts->lock_ttl_ms > 0)
                         ? opts->lock_ttl_ms

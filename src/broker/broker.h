@@ -247,6 +247,13 @@ int sq_broker_progress(syncq_client *c, const char *id, const char *token,
                        int64_t *current_out, syncq_error *err);
 
 /* Housekeeping (promote.lua). Outputs may be NULL. */
+/* Known-failures C34: read Redis's maxmemory-policy (INFO memory, so it
+ * works where CONFIG is disabled) and, when it may evict keys without a
+ * TTL (allkeys-*), log one warning "broker.eviction_unsafe" naming `who`.
+ * Returns 1 when unsafe, 0 when safe or unknown (errors are ignored:
+ * this is advice, not a reason not to start). */
+int sq_broker_check_eviction(syncq_client *c, const char *who);
+
 int sq_broker_promote(syncq_client *c, int max_promote, int max_requeue,
                       int64_t *promoted, int64_t *requeued,
                       int64_t *next_eta_ms, syncq_error *err);

@@ -6,6 +6,7 @@
  */
 #include "broker/broker.h"
 #include "core/sq_error.h"
+#include "core/sq_log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -117,4 +118,34 @@ syncq_broker_status(syncq_client *c, json_t **out, syncq_error *err)
     freeReplyObject(r);
     *out = o;
     return SYNCQ_OK;
+}
+
+int
+sq_broker_check_eviction(syncq_client *c, const char *who)
+{
+    static const char field[] = "maxmemory_policy:";
+    redisReply *r = NULL;
+    char policy[64] = "";
+    const char *p;
+
+    if (sq_client_cmd(c, &r, NULL, "INFO memory") != SYNCQ_OK) {
+        return 0;
+    }
+    p = r->type == REDIS_REPLY_STRING ? strstr(r->str, field) : NULL;
+    if (p != NULL) {
+        size_t n = strcspn(p + sizeof field - 1, "\r\n");
+        snprintf(policy, sizeof policy, "%.*s", (int)n,
+                 p + sizeof field - 1);
+    }
+    freeReplyObject(r);
+    /* noeviction and volatile-* never touch queues, delayed sets or
+     * running tasks (they have no TTL); allkeys-* may drop any of them */
+    if (strncmp(policy, "allkeys-", 8) != 0) {
+        return 0;
+    }
+    SQ_WARN("broker.eviction_unsafe",
+            "who=%s maxmemory_policy=%s hint=\"Redis may evict queued and "
+            "running tasks: set maxmemory-policy noeviction (or volatile-*)\"",
+            who, policy);
+    return 1;
 }

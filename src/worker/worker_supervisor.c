@@ -132,6 +132,7 @@ connect_broker(struct sq_sup *s, syncq_error *err)
             if (logged) {
                 SQ_WARN("broker.up", "url=%s", syncq_client_url(s->bc));
             }
+            sq_broker_check_eviction(s->bc, "worker");
             return SYNCQ_OK;
         }
         if (rc != SYNCQ_ECONN) {

@@ -10,7 +10,9 @@
 #  - the supervisor stopped (SIGSTOP, its loop stalls): live=fail within
 #    --stale, exit 1; it recovers after SIGCONT;
 #  - a clean stop removes the file: live=fail "no status file", exit 1;
-#  - usage errors.
+#  - usage errors;
+#  - C34 at start-up: with maxmemory-policy allkeys-lru the worker and the
+#    beat log broker.eviction_unsafe; with noeviction they do not.
 # TEST_TIMEOUT: 120
 set -u
 S=${SYNCQ_BIN:?}
@@ -90,6 +92,24 @@ wait "$WPID" 2>/dev/null
 H > hx.txt
 check "stopped: exit" 1 "$?"
 contains "stopped: reason" 'no status file' hx.txt
+
+# C34: an evicting policy is called out at start-up, a safe one is not
+eviction_warned() { # WHO LOG CMD...
+  local who=$1 log=$2
+  shift 2
+  "$S" "$@" --logfile "$log" &
+  local p=$!
+  echo "$p" >> "$T/pids"
+  for _ in $(seq 100); do grep -qE "worker.ready|beat\." "$log" 2>/dev/null && break; sleep 0.05; done
+  sleep 0.3
+  kill -TERM "$p"; wait "$p" 2>/dev/null
+  grep -c "event=broker.eviction_unsafe who=$who maxmemory_policy=allkeys-lru" "$log"
+}
+redis-cli -s "$SYNCQ_REDIS_SOCK" config set maxmemory-policy allkeys-lru > /dev/null
+check "worker warns of allkeys-lru" 1 "$(eviction_warned worker "$T/ev-w.log" worker -Q evq -c 1)"
+check "beat warns of allkeys-lru" 1 "$(eviction_warned beat "$T/ev-b.log" beat)"
+redis-cli -s "$SYNCQ_REDIS_SOCK" config set maxmemory-policy noeviction > /dev/null
+check "no warning with noeviction" 0 "$(eviction_warned worker "$T/ev-w2.log" worker -Q evq -c 1)"
 
 echo "it_worker_health: $pass passed, $fails failed"
 [ "$fails" -eq 0 ]
