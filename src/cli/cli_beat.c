@@ -28,7 +28,7 @@ static const char beat_usage[] =
     "SYNCQ_LOG_LEVEL)\n"
     "  -f, --logfile FILE       log to FILE instead of stderr (reopened on "
     "SIGHUP)\n"
-    "      --log-format FMT     text (logfmt) or json\n"
+    "      --log-format FMT     text (logfmt) or json (--json: json)\n"
     "  -s, --schedule-file FILE static schedules loaded at start (default\n"
     "                           SYNCQ_BEAT_SCHEDULE_FILE; see docs/beat.md)\n"
     "      --lock-ttl S         leader lock lifetime (default "

@@ -241,7 +241,10 @@ cli_setup_logging(struct cli *cli, const char *proc, const char *level,
         level = syncq_config_str(cfg, "SYNCQ_LOG_LEVEL");
     }
     if (format == NULL) {
-        format = syncq_config_str(cfg, "SYNCQ_LOG_FORMAT");
+        /* a daemon's machine-readable output is its log: --json means
+         * JSON lines unless a format was given */
+        format = cli->json ? "json"
+                           : syncq_config_str(cfg, "SYNCQ_LOG_FORMAT");
     }
     lvl = syncq_log_level_parse(level);
     if (lvl < 0) {

@@ -608,7 +608,7 @@ int
 cli_schedule_remove(struct cli *cli)
 {
     return simple(cli, OP_REMOVE,
-                  "usage: syncq schedule remove NAME...\n\nDelete schedules "
+                  "usage: syncq schedule remove NAME... [--json]\n\nDelete schedules "
                   "(tasks they created stay).\n");
 }
 
@@ -616,7 +616,7 @@ int
 cli_schedule_pause(struct cli *cli)
 {
     return simple(cli, OP_PAUSE,
-                  "usage: syncq schedule pause NAME...\n\nStop firing "
+                  "usage: syncq schedule pause NAME... [--json]\n\nStop firing "
                   "(missed ticks are not counted while paused).\n");
 }
 
@@ -624,7 +624,7 @@ int
 cli_schedule_resume(struct cli *cli)
 {
     return simple(cli, OP_RESUME,
-                  "usage: syncq schedule resume NAME...\n\nFire again from "
+                  "usage: syncq schedule resume NAME... [--json]\n\nFire again from "
                   "the next tick (never a catch-up).\n");
 }
 
@@ -632,7 +632,7 @@ int
 cli_schedule_run(struct cli *cli)
 {
     return simple(cli, OP_RUN,
-                  "usage: syncq schedule run NAME...\n\nCreate the "
+                  "usage: syncq schedule run NAME... [--json]\n\nCreate the "
                   "schedule's task now (outside its ticks) and print its "
                   "id.\n");
 }

@@ -36,7 +36,7 @@ static const char worker_usage[] =
     "      --status-file PATH      liveness JSON rewritten every second\n"
     "  -f, --logfile F             log to F (reopened on SIGHUP)\n"
     "  -l, --loglevel L            debug, info, warning or error\n"
-    "      --log-format F          text (logfmt) or json\n"
+    "      --log-format F          text (logfmt) or json (--json: json)\n"
     "\n"
     "Signals: TERM/INT warm shutdown (running tasks finish within "
     "SYNCQ_SHUTDOWN_GRACE,\n"

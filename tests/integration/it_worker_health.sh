@@ -11,6 +11,7 @@
 #    --stale, exit 1; it recovers after SIGCONT;
 #  - a clean stop removes the file: live=fail "no status file", exit 1;
 #  - usage errors;
+#  - --json makes the worker log JSON lines;
 #  - C34 at start-up: with maxmemory-policy allkeys-lru the worker and the
 #    beat log broker.eviction_unsafe; with noeviction they do not.
 # TEST_TIMEOUT: 120
@@ -110,6 +111,17 @@ check "worker warns of allkeys-lru" 1 "$(eviction_warned worker "$T/ev-w.log" wo
 check "beat warns of allkeys-lru" 1 "$(eviction_warned beat "$T/ev-b.log" beat)"
 redis-cli -s "$SYNCQ_REDIS_SOCK" config set maxmemory-policy noeviction > /dev/null
 check "no warning with noeviction" 0 "$(eviction_warned worker "$T/ev-w2.log" worker -Q evq -c 1)"
+
+# --json on a daemon: its log is JSON lines
+"$S" worker --json -Q evq -c 1 --logfile "$T/wj.log" &
+p=$!
+echo "$p" >> "$T/pids"
+for _ in $(seq 100); do grep -q "worker.ready" "$T/wj.log" 2>/dev/null && break; sleep 0.05; done
+kill -TERM "$p"; wait "$p" 2>/dev/null
+check "worker --json logs JSON lines" ok "$(python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print("ok" if any(l.get("event") == "worker.ready" for l in lines) else "no worker.ready")' "$T/wj.log" 2>&1 | tail -1)"
 
 echo "it_worker_health: $pass passed, $fails failed"
 [ "$fails" -eq 0 ]
