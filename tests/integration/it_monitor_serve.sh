@@ -98,6 +98,16 @@ check "retry" REVOKED "$(curl -s -X POST -H 'X-Syncq-Request: 1' "$B/api/tasks/$
 check "retried state" PENDING "$("$S" task info "$ID" --json | json 'd["state"]')"
 check "retry of a pending task" 409 "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Syncq-Request: 1' "$B/api/tasks/$ID/retry")"
 check "resume bad strategy" 400 "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Syncq-Request: 1' "$B/api/tasks/$ID/resume?strategy=nope")"
+RID=$("$S" task create syncq.noop --queue resumeq)
+check "cancel before resume" revoked "$(curl -s -X POST -H 'X-Syncq-Request: 1' "$B/api/tasks/$RID/cancel" | json 'd["outcome"]')"
+curl -s -X POST -H 'X-Syncq-Request: 1' "$B/api/tasks/$RID/resume?strategy=skip" > rs.json
+check "resume skip: strategy" skip "$(json 'd["strategy"]' < rs.json)"
+check "resume skip: prev_state" REVOKED "$(json 'd["prev_state"]' < rs.json)"
+check "resume skip: state" SKIPPED "$("$S" task info "$RID" --json | json 'd["state"]')"
+check "resume of a skipped task refused" 409 "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Syncq-Request: 1' "$B/api/tasks/$RID/resume?strategy=retry")"
+curl -s "$B/api/alerts" > al.json
+check "alerts endpoint: rules" 5 "$(json 'len(d["alerts"])' < al.json)"
+check "alerts endpoint: recent list" True "$(json 'isinstance(d["recent"], list)' < al.json)"
 check "cancel unknown" 404 "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Syncq-Request: 1' "$B/api/tasks/nope/cancel")"
 
 # --- DNS rebinding guard (no token, loopback)
