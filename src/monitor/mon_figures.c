@@ -845,6 +845,9 @@ tasks_json(const struct sq_mon_data *d)
         json_object_set_new(o, "runtime_p95_ms",
                             sq_mon_real(sq_mon_hist_quantile(s->rt_hist,
                                                              0.95)));
+        json_object_set_new(o, "throughput_1m",
+                            sq_mon_real(throughput(d, s->queue, s->task,
+                                                   60000)));
         json_object_set_new(o, "throughput_5m",
                             sq_mon_real(throughput(d, s->queue, s->task,
                                                    300000)));
@@ -1230,6 +1233,8 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
                 }
             }
             json_object_set_new(qo, "lifetime", lifetime_json(d, qn, NULL));
+            json_object_set_new(qo, "throughput_1m",
+                                sq_mon_real(throughput(d, qn, NULL, 60000)));
             json_object_set_new(qo, "throughput_5m",
                                 sq_mon_real(throughput(d, qn, NULL, 300000)));
             json_object_set_new(qo, "throughput_1h",

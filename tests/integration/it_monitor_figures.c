@@ -462,6 +462,17 @@ figures_from_counters(void **state)
     assert_non_null(t);
     assert_true(fabs(json_number_value(json_object_get(t, "success_rate")) -
                      0.6) < 1e-9);
+    /* the 10 ended within the last minute: the 1-minute rate (per task
+     * and per queue) is at least the 5-minute one, at most 10 per 60 s
+     * (a partial oldest minute counts in proportion) */
+    {
+        double t1 = json_number_value(json_object_get(t, "throughput_1m"));
+        double t5 = json_number_value(json_object_get(t, "throughput_5m"));
+        double q1 = json_number_value(
+            json_object_get(queue_of(s, "crawler"), "throughput_1m"));
+        assert_true(t1 >= t5 - 1e-9 && t1 > 0 && t1 <= 10.0 / 60.0 + 0.2);
+        assert_true(q1 >= t1 - 1e-9);
+    }
     assert_non_null(json_object_get(queue_of(s, "crawler"), "wait_mean_ms"));
     assert_true(json_is_number(
         json_object_get(queue_of(s, "crawler"), "wait_mean_ms")));
