@@ -235,7 +235,9 @@ sq_record_to_json(const char *id, redisReply **kv, size_t n,
     }
     if (done > 0) {
         const char *state = json_string_value(json_object_get(o, "state"));
-        if (state == NULL || strcmp(state, "DEAD") != 0) {
+        /* dead letters (DEAD, or FAILURE in the DLQ) never expire */
+        if ((state == NULL || strcmp(state, "DEAD") != 0) &&
+            json_object_get(o, "dead_at") == NULL) {
             char buf[40];
             long long ttl = rexp > 0 ? rexp : default_result_ttl_ms;
             json_object_set_new(o, "result_expires_at",

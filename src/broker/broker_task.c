@@ -209,8 +209,12 @@ syncq_task_list(syncq_client *c, const syncq_task_filter *f, json_t **out,
     want_active = !f->state || !strcmp(f->state, "RECEIVED") ||
                   !strcmp(f->state, "STARTED") ||
                   !strcmp(f->state, "PROGRESS");
-    want_dead = !f->state || !strcmp(f->state, "DEAD");
-    want_final = !f->state || (sq_state_is_final(f->state) && !want_dead);
+    /* the DLQ holds DEAD tasks and FAILURE ones dead-lettered by their
+     * retry policy (not in the recent list) */
+    want_dead = !f->state || !strcmp(f->state, "DEAD") ||
+                !strcmp(f->state, "FAILURE");
+    want_final = !f->state ||
+                 (sq_state_is_final(f->state) && strcmp(f->state, "DEAD") != 0);
 
     rc = SYNCQ_OK;
     if (want_active) {

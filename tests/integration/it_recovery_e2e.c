@@ -11,7 +11,7 @@
  *     after its child is killed;
  *   - the latest checkpoint corrupted in Redis while no worker runs: the
  *     previous one is used (and counted);
- *   - retries exhausted: DEAD in the dead-letter queue; requeued with
+ *   - retries exhausted: FAILURE in the dead-letter queue; requeued with
  *     `syncq recovery dead requeue`, it runs again and succeeds;
  *   - a non-retryable class fails at once, outside the DLQ;
  *   - C32: an error that cannot be printed cleanly is stored as class +
@@ -394,8 +394,10 @@ exhausted_retries_dead_letter_then_requeue_runs(void **state)
              "\"message\":\"upstream reset\"}", okf, sqt_tmpdir());
     create("rtest.flaky", kw, pol, a);
     t = wait_final(a, 30000);
-    assert_string_equal(jstr(t, "state"), "DEAD");
+    /* issue 5: retries exhausted -> state FAILURE, in the DLQ */
+    assert_string_equal(jstr(t, "state"), "FAILURE");
     assert_string_equal(jstr(t, "dead_reason"), "network");
+    assert_null(json_object_get(t, "result_expires_at"));
     assert_int_equal(jint(t, "attempt"), 3);
     assert_int_equal(jint(t, "retries"), 2);
     errs = json_object_get(t, "errors");

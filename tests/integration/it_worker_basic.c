@@ -177,7 +177,8 @@ retry_policy_by_error_class(void **state)
               "\"retry_after_ms\":600}", &o, ra);
 
     t = wk_wait(cl, net, 20000);
-    assert_string_equal(wk_state(t), "DEAD");
+    /* retries exhausted: FAILURE, and in the dead-letter queue */
+    assert_string_equal(wk_state(t), "FAILURE");
     assert_int_equal(wk_int(t, "retries"), 2);
     assert_int_equal(wk_int(t, "attempt"), 3);
     assert_int_equal(json_array_size(json_object_get(t, "errors")), 3);
@@ -191,7 +192,9 @@ retry_policy_by_error_class(void **state)
     assert_int_equal(wk_int(t, "attempt"), 1);
     json_decref(t);
     t = wk_wait(cl, ra, 20000);
-    assert_string_equal(wk_state(t), "DEAD");
+    assert_string_equal(wk_state(t), "FAILURE");
+    assert_string_equal(json_string_value(json_object_get(t, "dead_reason")),
+                        "rate_limited");
     assert_int_equal(wk_int(t, "retries"), 1);
     assert_true(wk_now_ms() - t0 >= 600);
     json_decref(t);

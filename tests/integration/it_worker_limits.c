@@ -124,7 +124,8 @@ hard_limit_kills_and_replaces_the_child(void **state)
     wk_create(cl, "syncq.sleep", "{\"seconds\":30,\"ignore_stop\":true}", &o,
               b);
     t = wk_wait(cl, b, 10000);
-    assert_string_equal(wk_state(t), "DEAD");
+    /* DESIGN contract 7: the task ends FAILURE (and is dead-lettered) */
+    assert_string_equal(wk_state(t), "FAILURE");
     assert_string_equal(json_string_value(json_object_get(t, "dead_reason")),
                         "timeout");
     assert_int_equal(wk_int(t, "attempt"), 2);

@@ -10,7 +10,7 @@
 --   older: ARGV[3] age in ms (records dead longer ago than this go),
 --          ARGV[4] at most this many per call (the client loops)
 --   ids:   ARGV[3] count, then the ids; ids not in the DLQ are left alone
--- Reply: { purged, skipped } (skipped: ids given that were not DEAD)
+-- Reply: { purged, skipped } (skipped: ids given that were not in the DLQ)
 
 local mode = ARGV[2]
 local ids = {}

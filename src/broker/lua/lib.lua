@@ -38,6 +38,7 @@ local BUCKETS = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
                  30000, 60000, 300000, 1800000}
 
 local function tkey(id) return P .. 't:' .. id end
+local function in_dlq(id) return redis.call('ZSCORE', P .. 'dlq', id) ~= false end
 local function qkey(q, pri) return P .. 'q:' .. q .. ':' .. pri end
 
 local function event(kind, id, ...)
@@ -185,11 +186,16 @@ local function finish(id, state, extra, evf, pre)
 end
 
 -- Park task `id` in the dead-letter queue with `reason`. Dead records
--- never expire: nothing leaves the DLQ without a command.
-local function to_dead(id, reason, extra)
+-- never expire: nothing leaves the DLQ without a command. `state` is
+-- 'DEAD' (lost too often, poison, parked by hand) or 'FAILURE' (it failed
+-- for good, retries exhausted, and its policy dead-letters it: the issue's
+-- "state FAILURE, and the task goes to the dead-letter queue"); either
+-- way the DLQ holds it until requeued or purged.
+local function to_dead(id, reason, extra, state)
     local k = tkey(id)
     local h = redis.call('HMGET', k, 'queue', 'name', 'batch', 'root')
-    local fields = {'state', 'DEAD', 'dead_reason', reason, 'dead_at', NOW,
+    state = state or 'DEAD'
+    local fields = {'state', state, 'dead_reason', reason, 'dead_at', NOW,
                     'dt', NOW}
     for i = 1, #(extra or {}) do fields[#fields + 1] = extra[i] end
     redis.call('HSET', k, unpack(fields))
@@ -199,7 +205,14 @@ local function to_dead(id, reason, extra)
     redis.call('ZADD', P .. 'dlq', NOW, id)
     stat('dead', h[1] or '?', h[2] or '?', 1)
     root_count(h[4], h[2] or '?', 'failed')
-    event('task-dead', id, 'reason', reason)
+    if state == 'FAILURE' then
+        -- one final event, as for any failure (its consumers, Sentry and
+        -- progress callbacks, must not see the end twice)
+        event('task-failed', id, 'name', h[2] or '?', 'q', h[1] or '?',
+              'class', reason, 'dead', 1)
+    else
+        event('task-dead', id, 'reason', reason)
+    end
     if h[3] and h[3] ~= '' then batch_done(h[3], false) end
 end
 

@@ -33,7 +33,8 @@
 --   "skipped"    already SKIPPED: refused
 --   "waiting"    PENDING or RETRY and a run strategy: refused (it will
 --                run anyway)
---   "not_dead"   ARGV[5] is "1" and the task is not DEAD
+--   "not_dead"   ARGV[5] is "1" and the task is not in the dead-letter
+--                queue (DEAD, or FAILURE dead-lettered by its policy)
 --   "poison"     a poison entry (not a task) cannot run: refused
 -- Errors: "ERR syncq: ..." on malformed arguments (nothing written).
 
@@ -68,14 +69,15 @@ local function resume_one(id)
     local h = redis.call('HMGET', k, 'state', 'queue', 'pri', 'name', 'batch')
     local state, q, pri, name, batch = h[1], h[2], h[3] or '5', h[4], h[5]
     if not state then return 'unknown', '' end
-    if only_dead and state ~= 'DEAD' then return 'not_dead', state end
+    local dead = in_dlq(id)
+    if only_dead and not dead then return 'not_dead', state end
     if RUNNING[state] then return 'running', state end
     if state == 'SUCCESS' then return 'succeeded', state end
     if state == 'SKIPPED' then return 'skipped', state end
     local waiting = state == 'PENDING' or state == 'RETRY'
     if waiting and RUNS[strategy] then return 'waiting', state end
     if name == '(poison)' and RUNS[strategy] then return 'poison', state end
-    if state == 'DEAD' and strategy == 'manual' then
+    if dead and strategy == 'manual' then
         -- already parked: record the decision only
         remember(k, state)
         redis.call('HSET', k, 'dead_reason', 'manual')

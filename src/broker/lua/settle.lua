@@ -78,7 +78,7 @@ for i = 1, nops do
             if ARGV[p + 6] == '1' then
                 stat('failed', q, name, 1)
                 to_dead(id, ARGV[p + 3], {'err_class', ARGV[p + 3],
-                        'err_msg', ARGV[p + 4], 'rt', rt})
+                        'err_msg', ARGV[p + 4], 'rt', rt}, 'FAILURE')
             else
                 finish(id, 'FAILURE', {'err_class', ARGV[p + 3],
                        'err_msg', ARGV[p + 4], 'rt', rt},
