@@ -19,14 +19,7 @@
 set -u
 S=${SYNCQ_BIN:?}
 T=${SYNCQ_TEST_DIR:?}
-fails=0
-pass=0
-check() {
-  if [ "$2" = "$3" ]; then pass=$((pass + 1)); else echo "FAIL: $1: expected [$2] got [$3]" >&2; fails=$((fails + 1)); fi
-}
-contains() {
-  if grep -qE -- "$2" "$3"; then pass=$((pass + 1)); else echo "FAIL: $1: /$2/ not in $3:" >&2; tail -c 2000 "$3" >&2; echo >&2; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/checks.sh"
 sql() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$1" "$2"; }
 cd "$T" || exit 1
 
@@ -109,5 +102,4 @@ contains "demo after the kill: no dead letters" "dead letters +0$" d2.txt
 check "demo after the kill: each offer once" 240 "$(sql "$T/dk/1688sync.db" 'select count(*) from product')"
 check "demo after the kill: distinct offers" 240 "$(sql "$T/dk/1688sync.db" 'select count(distinct offer_id) from product')"
 
-echo "it_cli_sync: $pass passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish it_cli_sync

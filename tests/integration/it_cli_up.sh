@@ -18,15 +18,7 @@
 set -u
 S=${SYNCQ_BIN:?}
 T=${SYNCQ_TEST_DIR:?}
-fails=0
-pass=0
-check() {
-  if [ "$2" = "$3" ]; then pass=$((pass + 1)); else echo "FAIL: $1: expected [$2] got [$3]" >&2; fails=$((fails + 1)); fi
-}
-contains() {
-  if grep -qE -- "$2" "$3"; then pass=$((pass + 1)); else echo "FAIL: $1: /$2/ not in $3:" >&2; tail -c 1500 "$3" >&2; echo >&2; fails=$((fails + 1)); fi
-}
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+. "$(dirname "$0")/checks.sh"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # wait_for FILE REGEX SECONDS
 wait_for() {
@@ -131,5 +123,4 @@ check "demo again exit" 0 "$?"
 contains "demo again incremental" "sync_products +inserted 0, updated 0, unchanged 40" demo2.out
 check "demo again rows" 40 "$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from product").fetchone()[0])' "$T/demo/1688sync.db")"
 
-echo "it_cli_up: $pass passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish it_cli_up

@@ -12,15 +12,7 @@
 set -u
 S=${SYNCQ_BIN:?}
 T=${SYNCQ_TEST_DIR:?}
-fails=0
-pass=0
-check() {
-  if [ "$2" = "$3" ]; then pass=$((pass + 1)); else echo "FAIL: $1: expected [$2] got [$3]" >&2; fails=$((fails + 1)); fi
-}
-contains() {
-  if grep -qE -- "$2" "$3"; then pass=$((pass + 1)); else echo "FAIL: $1: /$2/ not in $3:" >&2; head -c 800 "$3" >&2; echo >&2; fails=$((fails + 1)); fi
-}
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+. "$(dirname "$0")/checks.sh"
 cd "$T" || exit 1
 export SYNCQ_HEALTH_STALE_AFTER=3 SYNCQ_HEARTBEAT_INTERVAL=1
 
@@ -140,5 +132,4 @@ kill "$MW"; wait "$MW" 2>/dev/null
 check "watch outage: one down line" 1 "$(grep -c 'retrying until it is back' out_watch.txt)"
 check "watch outage: one back line" 1 "$(grep -c '^syncq: monitor progress: Redis is back$' out_watch.txt)"
 
-echo "$pass passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish it_monitor_cli

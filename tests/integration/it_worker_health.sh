@@ -18,14 +18,7 @@
 set -u
 S=${SYNCQ_BIN:?}
 T=${SYNCQ_TEST_DIR:?}
-fails=0
-pass=0
-check() {
-  if [ "$2" = "$3" ]; then pass=$((pass + 1)); else echo "FAIL: $1: expected [$2] got [$3]" >&2; fails=$((fails + 1)); fi
-}
-contains() {
-  if grep -qE -- "$2" "$3"; then pass=$((pass + 1)); else echo "FAIL: $1: /$2/ not in $3:" >&2; cat "$3" >&2; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/checks.sh"
 cd "$T" || exit 1
 SF=$T/worker.status
 H() { "$S" worker health --status-file "$SF" "$@"; }
@@ -123,5 +116,4 @@ import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 print("ok" if any(l.get("event") == "worker.ready" for l in lines) else "no worker.ready")' "$T/wj.log" 2>&1 | tail -1)"
 
-echo "it_worker_health: $pass passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish it_worker_health
