@@ -106,6 +106,55 @@ print_broker(const json_t *st)
            json_integer_value(json_object_get(st, "workers")));
 }
 
+/* Per task name: the busiest ten by tasks ended in the last hour. */
+static void
+print_tasks(const json_t *m)
+{
+    const json_t *tasks = json_object_get(m, "tasks");
+    const json_t *pick[10];
+    size_t n = 0, i;
+    json_t *x;
+    char a[32], b[32], c[32], d[32], e[32];
+
+    json_array_foreach(tasks, i, x) {
+        double w = num(x, "throughput_1h");
+        size_t k;
+        if (isnan(w) || w <= 0) {
+            continue;
+        }
+        /* insertion into the top ten, busiest first */
+        for (k = n; k > 0 && num(pick[k - 1], "throughput_1h") < w; k--) {
+            if (k < 10) {
+                pick[k] = pick[k - 1];
+            }
+        }
+        if (k < 10) {
+            pick[k] = x;
+            n += n < 10;
+        }
+    }
+    if (n == 0) {
+        return;
+    }
+    printf("\n%-34s %10s %10s %8s %8s %8s\n", "TASK (last hour)", "SPEED/1m",
+           "SPEED/5m", "ERR/5m", "MEAN", "P95");
+    for (i = 0; i < n; i++) {
+        printf("%-34.34s %10s %10s %8s %8s %8s\n", str(pick[i], "name"),
+               rate(num(pick[i], "throughput_1m"), a, sizeof a),
+               rate(num(pick[i], "throughput_5m"), b, sizeof b),
+               cli_mon_pct(json_object_get(pick[i], "error_rate_5m"), c,
+                           sizeof c),
+               cli_mon_ms(json_object_get(pick[i], "runtime_mean_ms"), d,
+                          sizeof d),
+               cli_mon_ms(json_object_get(pick[i], "runtime_p95_ms"), e,
+                          sizeof e));
+    }
+    if (json_array_size(tasks) > n) {
+        printf("(%zu task names in all: syncq status --json)\n",
+               json_array_size(tasks));
+    }
+}
+
 static void
 print_monitor(const json_t *m, bool color)
 {
@@ -150,6 +199,8 @@ print_monitor(const json_t *m, bool color)
                cli_mon_pct(json_object_get(x, "error_rate_5m"), b, sizeof b),
                cli_mon_ms(json_object_get(x, "wait_mean_ms"), c, sizeof c));
     }
+
+    print_tasks(m);
 
     printf("\n%-32s %-8s %9s %7s %7s %7s %6s\n", "WORKER", "STATE", "HEARTBEAT",
            "RUNNING", "DONE", "RSS", "CPU");

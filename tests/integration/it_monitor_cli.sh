@@ -49,6 +49,11 @@ check "status json worker" "$WPID" "$(json '[w["pid"] for w in d["monitor"]["wor
 check "status json worker rss" True "$(json 'd["monitor"]["workers"][0]["rss_bytes"] > 1000000' < st.json)"
 check "status json worker queues" "['mq']" "$(json 'd["monitor"]["workers"][0]["queues"]' < st.json)"
 check "status json keeps engine shape" "1" "$(json 'd["active"]' < st.json)"
+NID=$("$S" task create syncq.noop --queue mq)
+"$S" task wait "$NID" --timeout 20 > /dev/null
+"$S" status > st3.txt
+contains "status per-task table" "^TASK \(last hour\) +SPEED/1m +SPEED/5m +ERR/5m +MEAN +P95$" st3.txt
+contains "status per-task row" "^syncq\.noop +[0-9.]+/s +[0-9.]+/s +0(\.0)?% " st3.txt
 "$S" monitor health > h.txt
 check "health with a live worker" 0 "$?"
 
