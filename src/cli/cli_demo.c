@@ -13,6 +13,7 @@
 #include "cli/cli_stack.h"
 #include "core/sq_time.h"
 #include "tasks/data_sync/sq_db.h"
+#include "tasks/fixture/fixture.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,7 +46,18 @@ static const char usage[] =
     "the stack running after the\nsummary until Ctrl-C (to look at the "
     "dashboard). Exit status 0 when every\noffer of the catalog is in the "
     "database and nothing but deliberately broken\nimages ended in the "
-    "dead-letter queue.\n";
+    "dead-letter queue.\n\n"
+    "  --products N     offers in the fixture catalog (default 1200; "
+    "1..100000)\n"
+    "  --workers N      worker children (default 4; 1..64)\n"
+    "  --faults SPEC    fixture faults (default \"" DEFAULT_FAULTS "\"),\n"
+    "                   or none; grammar in docs/fixture-server.md\n"
+    "  --var DIR        Redis, database, images and logs (default var/; "
+    "logs\n                   in DIR/logs)\n"
+    "  --full           sync every offer again instead of incrementally\n"
+    "  --timeout S      give up (exit 1) after S (default 20m; 10s..1d)\n"
+    "  --keep           leave the stack running after the summary until "
+    "Ctrl-C\n";
 
 static volatile int stop_flag;
 
@@ -134,7 +146,8 @@ sticky_port(const char *var_abs)
 
 /* Wait for the fixture server's --json line in its log file. */
 static json_t *
-fixture_info(struct cli_stack *st, const char *path, int timeout_ms)
+fixture_info(struct cli_stack *st, const struct cli_proc *fx,
+             const char *path, int timeout_ms)
 {
     for (int waited = 0; waited < timeout_ms; waited += 100) {
         FILE *f = fopen(path, "r");
@@ -151,6 +164,9 @@ fixture_info(struct cli_stack *st, const char *path, int timeout_ms)
             fclose(f);
         }
         cli_procs_poll(&st->procs, 100);
+        if (fx != NULL && fx->pid == 0) {
+            return NULL; /* it exited: its log says why */
+        }
     }
     return NULL;
 }
@@ -365,6 +381,7 @@ cli_demo(struct cli *cli)
     char listen[64], url[256];
     const char *cats[16];
     json_t *fx = NULL;
+    struct cli_proc *fxp = NULL;
     syncq_client *c = NULL;
     syncq_error err;
     int64_t timeout_ms = 20 * 60 * 1000;
@@ -399,9 +416,17 @@ cli_demo(struct cli *cli)
             }
             snprintf(st.concurrency, sizeof st.concurrency, "%ld", v);
             break;
-        case 'f':
+        case 'f': {
+            struct fx_fault_spec fs;
+            /* checked here: the fixture server would refuse it only after
+             * the stack is up, behind a log file */
+            if (strcmp(optarg, "none") != 0 &&
+                fx_faults_parse(optarg, &fs, &err) != SYNCQ_OK) {
+                return cli_usage(cli, "--faults: %s", err.msg);
+            }
             snprintf(faults, sizeof faults, "%s", optarg);
             break;
+        }
         case 'v':
             snprintf(st.var_dir, sizeof st.var_dir, "%s", optarg);
             break;
@@ -411,6 +436,10 @@ cli_demo(struct cli *cli)
         case 't':
             if (sq_duration_parse_ms(optarg, &timeout_ms, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "--timeout: %s", err.msg);
+            }
+            if (timeout_ms < 10000 || timeout_ms > 86400000) {
+                return cli_usage(cli, "--timeout '%s' must be 10s .. 1d",
+                                 optarg);
             }
             break;
         case 'k':
@@ -481,12 +510,13 @@ cli_demo(struct cli *cli)
                  sticky_port(var_abs));
         snprintf(fxlog, sizeof fxlog, "%s/fixture.log", st.log_dir);
         unlink(fxlog);
-        if (cli_stack_add_service(&st, "fixture", args) == NULL) {
+        fxp = cli_stack_add_service(&st, "fixture", args);
+        if (fxp == NULL) {
             cli_fail(cli, "cannot start the fixture server: %s",
                      strerror(errno));
             goto done;
         }
-        fx = fixture_info(&st, fxlog, 60000);
+        fx = fixture_info(&st, fxp, fxlog, 60000);
         if (fx == NULL) {
             cli_fail(cli, "the fixture server did not start (see %s)", fxlog);
             goto done;
@@ -559,8 +589,14 @@ cli_demo(struct cli *cli)
                      st.procs.failed->name, st.log_dir,
                      st.procs.failed->name);
         } else if (prc != SYNCQ_OK && stop_flag) {
-            printf("\ninterrupted: the next `make demo` resumes this sync "
-                   "where it stopped\n");
+            if (strcmp(st.var_dir, "var") == 0) {
+                printf("\ninterrupted: the next `make demo` (or `syncq "
+                       "demo`) resumes this sync where it stopped\n");
+            } else {
+                printf("\ninterrupted: the next `syncq demo --var %s` "
+                       "resumes this sync where it stopped\n",
+                       st.var_dir);
+            }
             rc = 130;
         } else if (prc != SYNCQ_OK) {
             cli_fail(cli, "%s", err.msg);

@@ -10,7 +10,9 @@
 #include "cli/cli.h"
 #include "cli/cli_proc.h"
 #include "cli/cli_stack.h"
+#include "core/sq_alloc.h"
 #include "core/sq_time.h"
+#include "core/sq_url.h"
 #include "monitor/mon_route.h"
 #include "worker/worker.h"
 
@@ -19,6 +21,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +37,10 @@ static const char usage[] =
     "monitor\n(dashboard + /metrics on --listen, default "
     "SYNCQ_MONITOR_LISTEN). When no\nbroker URL is configured (SYNCQ_BROKER_URL "
     "unset), a private Redis is started\non a unix socket under --var "
-    "(default var/) with AOF persistence.\nLogs are prefixed per process. "
+    "(default var/) with AOF persistence.\nUnless configured otherwise, "
+    "the catalog database (1688sync.db), images\n(media/), raw payloads "
+    "(raw/) and the worker's liveness file (worker.status,\nfor `syncq "
+    "worker health`) live under --var too.\nLogs are prefixed per process. "
     "Ctrl-C stops everything cleanly (running\ntasks finish or are "
     "requeued); a second Ctrl-C stops at once (leases lapse,\ntasks are "
     "requeued, nothing is lost).\n";
@@ -83,6 +89,63 @@ try_bind(const struct sq_listen *l)
     return rc;
 }
 
+/* Everything of this stack under --var unless configured otherwise: the
+ * catalog database, images and raw payloads (their defaults are under
+ * var/ of the working directory), and the worker's liveness file for
+ * `syncq worker health`. */
+static int
+place_data(struct cli *cli, struct cli_stack *st)
+{
+    static const struct {
+        const char *key, *leaf;
+    } under_var[] = {{"SYNCQ_DATABASE_URL", "1688sync.db"},
+                     {"SYNCQ_MEDIA_DIR", "media"},
+                     {"SYNCQ_RAW_DIR", "raw"},
+                     {"SYNCQ_WORKER_STATUS_FILE", "worker.status"}};
+    char dir[PATH_MAX], path[PATH_MAX + 32];
+
+    if (mkdir(st->var_dir, 0755) != 0 && errno != EEXIST) {
+        return cli_fail(cli, "cannot create %s: %s", st->var_dir,
+                        strerror(errno));
+    }
+    if (realpath(st->var_dir, dir) == NULL) {
+        return cli_fail(cli, "%s: %s", st->var_dir, strerror(errno));
+    }
+    for (size_t i = 0; i < sizeof under_var / sizeof under_var[0]; i++) {
+        if (strcmp(syncq_config_source(cli->cfg, under_var[i].key),
+                   "default") == 0) {
+            snprintf(path, sizeof path, "%s/%s", dir, under_var[i].leaf);
+            setenv(under_var[i].key, path, 1);
+        }
+    }
+    return CLI_OK;
+}
+
+/* Where the data and the liveness file are (the environment the children
+ * get wins over the parent's configuration; passwords masked). */
+static void
+print_places(struct cli *cli)
+{
+    const char *db = getenv("SYNCQ_DATABASE_URL");
+    const char *sf = getenv("SYNCQ_WORKER_STATUS_FILE");
+    char *shown;
+
+    if (db == NULL) {
+        db = syncq_config_str(cli->cfg, "SYNCQ_DATABASE_URL");
+    }
+    if (sf == NULL) {
+        sf = syncq_config_str(cli->cfg, "SYNCQ_WORKER_STATUS_FILE");
+    }
+    shown = sq_url_redact(db);
+    fprintf(stdout, "syncq up: database %s\n", shown != NULL ? shown : db);
+    sq_free(shown);
+    if (sf[0] != '\0') {
+        fprintf(stdout, "syncq up: worker liveness: syncq worker health "
+                        "--status-file %s\n",
+                sf);
+    }
+}
+
 /* Check what the children would refuse before anything starts, so a typo
  * is one line and exit status 2, not a Redis started and a service
  * restarted in a loop. */
@@ -110,7 +173,10 @@ preflight(struct cli *cli, struct cli_stack *st)
         return CLI_OK;
     }
     if (sq_mon_listen_parse(listen, &l, &err) != SYNCQ_OK) {
-        return cli_usage(cli, "--listen: %s", err.msg);
+        return cli_usage(cli, "%s: %s",
+                         st->listen[0] != '\0' ? "--listen"
+                                                : "SYNCQ_MONITOR_LISTEN",
+                         err.msg);
     }
     if (!l.loopback &&
         syncq_config_str(cfg, "SYNCQ_MONITOR_TOKEN")[0] == '\0') {
@@ -192,6 +258,10 @@ cli_up(struct cli *cli)
     if (rc != CLI_OK) {
         return rc;
     }
+    rc = place_data(cli, &st);
+    if (rc != CLI_OK) {
+        return rc;
+    }
     cli_install_stop_handlers();
     rc = cli_stack_start(cli, &st);
     if (rc != CLI_OK) {
@@ -201,6 +271,9 @@ cli_up(struct cli *cli)
     fprintf(stdout, "syncq up: broker %s%s%s\n", st.broker_shown,
             st.monitor ? ", dashboard http://" : "",
             st.monitor ? st.listen : "");
+    if (st.worker) {
+        print_places(cli);
+    }
     if (st.own_redis) {
         /* the CLI in another shell needs the same broker to see anything */
         fprintf(stdout, "syncq up: in another shell: export "

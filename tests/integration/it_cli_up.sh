@@ -11,6 +11,9 @@
 #    dashboard; a SIGKILLed worker is restarted; Ctrl-C stops everything
 #    (exit 0, no process left); a delayed task survives the restart
 #    (AOF on);
+#  - up keeps the database and the worker's liveness file under --var
+#    (worker health answers from it);
+#  - demo refuses a bad --faults or --timeout at once;
 #  - demo on a small catalog: exit 0, every offer in SQLite, nothing
 #    dead-lettered; the second run is incremental (all unchanged).
 # TEST_TIMEOUT: 420
@@ -63,6 +66,13 @@ check "up prints the export line" 0 "$?"
 B=$(sed -n 's/.*export SYNCQ_BROKER_URL=//p' up1.log)
 check "private broker under --var" "unix://$(realpath "$T/up")/redis.sock" "$B"
 contains "dashboard url" "dashboard http://127.0.0.1:$PORT" up1.log
+UPV=$(realpath "$T/up")
+contains "data under --var" "^syncq up: database $UPV/1688sync.db$" up1.log
+contains "liveness file under --var" "^syncq up: worker liveness: syncq worker health --status-file $UPV/worker.status$" up1.log
+for _ in $(seq 50); do [ -s "$UPV/worker.status" ] && break; sleep 0.1; done
+"$S" worker health --status-file "$UPV/worker.status" > wh.txt
+check "worker health of up's worker" 0 "$?"
+contains "worker health live" "^live=ok ready=ok " wh.txt
 export SYNCQ_BROKER_URL=$B
 ID=$("$S" task create syncq.echo -k '{"hello": "up"}')
 "$S" task wait "$ID" --timeout 30 --json > w1.json
@@ -110,6 +120,14 @@ kill -INT "$UPID"
 wait "$UPID"
 check "second up exit" 0 "$?"
 unset SYNCQ_BROKER_URL
+
+# --- demo usage errors: refused at once, nothing started
+"$S" demo --faults bogus --var "$T/dbad" > dbad.txt 2>&1
+check "demo bad faults exit" 2 "$?"
+contains "demo bad faults message" "^syncq: demo: --faults: fault 'bogus'" dbad.txt
+"$S" demo --timeout 0 --var "$T/dbad" > dbad2.txt 2>&1
+check "demo bad timeout exit" 2 "$?"
+check "demo usage errors start nothing" no "$([ -e "$T/dbad" ] && echo yes || echo no)"
 
 # --- the demo, small: every offer stored, then incremental
 "$S" demo --products 40 --var "$T/demo" --timeout 300 > demo1.out 2>&1
