@@ -348,6 +348,15 @@ prepare(syncq_client *c, size_t index, const char *name, const char *args,
                                             "unique window must be >= 0");
             goto fail;
         }
+        if (o->time_limit_ms > 0 && o->soft_time_limit_ms > 0 &&
+            o->soft_time_limit_ms >= o->time_limit_ms) {
+            rc = sq_fail(err, SYNCQ_EINVAL,
+                         "soft time limit (%lld ms) must be below the time "
+                         "limit (%lld ms)",
+                         (long long)o->soft_time_limit_ms,
+                         (long long)o->time_limit_ms);
+            goto fail;
+        }
         if (o->unique_key != NULL) {
             size_t n = strlen(o->unique_key);
             if (n == 0 || n > 512) {

@@ -60,7 +60,7 @@ static const char create_usage[] =
     "Example: syncq batch create data_sync.sync_products --items-file "
     "offers.txt \\\n"
     "           --batch-size 100 --max-in-flight 8 --on-complete "
-    "data_sync.report\n";
+    "data_sync.validate_data\n";
 
 static volatile int wait_stop;
 

@@ -135,6 +135,12 @@ static int
 check_timezone(const char *text, syncq_error *err)
 {
     const struct sq_tz *tz;
+
+    if (text[0] == '\0') {
+        /* sq_tz_get reads "" as UTC; as a setting it is a mistake */
+        return sq_fail(err, SYNCQ_EINVAL, "empty; use an IANA zone name "
+                                          "such as Asia/Shanghai or UTC");
+    }
     return sq_tz_get(text, &tz, err);
 }
 

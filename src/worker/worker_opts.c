@@ -92,6 +92,20 @@ sq_worker_opts_init(struct sq_worker_opts *o, const syncq_config *cfg,
         return sq_fail(err, SYNCQ_EINVAL, "concurrency and prefetch must be "
                        ">= 1");
     }
+    /* a soft limit that was set on purpose must come before the hard one
+     * (the default soft limit above a lowered hard limit just never
+     * fires) */
+    if (o->time_limit_ms > 0 && o->soft_time_limit_ms > 0 &&
+        o->soft_time_limit_ms >= o->time_limit_ms &&
+        strcmp(syncq_config_source(cfg, "SYNCQ_TASK_SOFT_TIME_LIMIT"),
+               "default") != 0) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "SYNCQ_TASK_SOFT_TIME_LIMIT (%lld ms) must be below "
+                       "SYNCQ_TASK_TIME_LIMIT (%lld ms): the soft limit asks "
+                       "a task to stop before the hard one kills it",
+                       (long long)o->soft_time_limit_ms,
+                       (long long)o->time_limit_ms);
+    }
     if (o->lease_ms < 2 * o->heartbeat_ms) {
         return sq_fail(err, SYNCQ_EINVAL,
                        "SYNCQ_LEASE_TIMEOUT (%lld ms) must be at least twice "

@@ -29,6 +29,9 @@ check "no status file configured" 2 "$?"
 contains "no status file message" "pass --status-file PATH" e.txt
 H --stale 0 > /dev/null 2>&1
 check "bad --stale" 2 "$?"
+SYNCQ_TASK_TIME_LIMIT=10 SYNCQ_TASK_SOFT_TIME_LIMIT=20 "$S" worker -c 1 > /dev/null 2> e2.txt
+check "soft limit above hard refused" 2 "$?"
+contains "soft limit message" "SYNCQ_TASK_SOFT_TIME_LIMIT \(20000 ms\) must be below SYNCQ_TASK_TIME_LIMIT \(10000 ms\)" e2.txt
 H > h0.txt
 check "not started: exit" 1 "$?"
 contains "not started: reason" '^live=fail ready=fail reason="no status file' h0.txt

@@ -175,6 +175,10 @@ text_settings_checked_at_load(void **state)
                                       "--tz", &err),
                      SYNCQ_EINVAL);
     assert_non_null(strstr(err.msg, "SYNCQ_TIMEZONE (--tz)"));
+    assert_int_equal(syncq_config_set(cfg, "SYNCQ_TIMEZONE", "", "--tz",
+                                      &err),
+                     SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "empty; use an IANA zone name"));
     assert_int_equal(syncq_config_set(cfg, "SYNCQ_TIMEZONE", "../etc/passwd",
                                       "--tz", &err),
                      SYNCQ_EINVAL);
