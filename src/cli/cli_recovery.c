@@ -103,6 +103,15 @@ cli_recovery_checkpoints(struct cli *cli)
         return CLI_FAIL;
     }
     rc = syncq_checkpoint_list(c, cli->argv[optind], &arr, &err);
+    if (rc == SYNCQ_OK && json_array_size(arr) == 0) {
+        /* no checkpoints: say whether there is such a task at all */
+        json_t *t = NULL;
+        rc = syncq_task_info(c, cli->argv[optind], &t, &err);
+        json_decref(t);
+        if (rc != SYNCQ_OK) {
+            json_decref(arr);
+        }
+    }
     syncq_client_close(c);
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, true);

@@ -358,7 +358,8 @@ static const char list_usage[] =
     "[--offset N] [--json]\n\n"
     "List tasks. States: PENDING RECEIVED STARTED PROGRESS RETRY SUCCESS "
     "FAILURE\nREVOKED EXPIRED SKIPPED DEAD. Finished tasks come from the "
-    "last 100,000 finished.\n";
+    "last 100,000 finished.\n--limit: at most N tasks (default 100, "
+    "1..1000000); --offset: skip the first N.\n";
 
 int cli_task_list(struct cli *cli);
 
@@ -413,9 +414,11 @@ cli_task_list(struct cli *cli)
         case 'o':
             errno = 0;
             v = strtol(optarg, &end, 10);
-            if (*end != '\0' || errno != 0 || v < 0 || v > 1000000) {
-                return cli_usage(cli, "%s '%s' is not 0..1000000",
-                                 opt == 'l' ? "limit" : "offset", optarg);
+            if (*end != '\0' || errno != 0 || v < (opt == 'l') ||
+                v > 1000000) {
+                return cli_usage(cli, "--%s '%s' is not %d..1000000",
+                                 opt == 'l' ? "limit" : "offset", optarg,
+                                 opt == 'l');
             }
             if (opt == 'l') {
                 f.limit = (size_t)v;
@@ -465,8 +468,11 @@ cli_task_list(struct cli *cli)
                    json_string_value(json_object_get(t, "name")),
                    when ? when : "");
         }
-        printf("(%zu task%s)\n", json_array_size(list),
-               json_array_size(list) == 1 ? "" : "s");
+        printf("(%zu task%s%s)\n", json_array_size(list),
+               json_array_size(list) == 1 ? "" : "s",
+               json_array_size(list) == (f.limit ? f.limit : 100)
+                   ? "; there may be more: --limit N, --offset N"
+                   : "");
     }
     json_decref(list);
     return CLI_OK;

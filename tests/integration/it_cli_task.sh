@@ -112,6 +112,7 @@ expect_err "Chinese task name" 2 "task name '同步.任务' has byte 0xe5 (non-A
 expect_err "Chinese queue name" 2 "queue name '队列' has byte 0xe9 (non-ASCII)" -- task create x --queue 队列
 expect_err "bad eta" 2 "not ISO 8601" -- task create x --eta 'next tuesday'
 expect_err "countdown and eta" 2 "not both" -- task create x --countdown 5 --eta 2099-01-01
+expect_err "list limit 0" 2 "--limit '0' is not 1..1000000" -- task list --limit 0
 expect_err "soft limit above hard" 2 "soft time limit (20000 ms) must be below the time limit (10000 ms)" -- task create x --time-limit 10 --soft-time-limit 20
 expect_err "bad countdown" 2 "not valid" -- task create x --countdown soon
 expect_err "bad expires" 2 "neither seconds" -- task create x --expires tomorrow

@@ -59,6 +59,8 @@ check "who recorded" "cli:${USER:-unknown}" "$(R hget "{syncq}:t:$a" resume_by)"
 check "record permanent again" -1 "$(R pttl "{syncq}:t:$a")"
 expect_err "resume a waiting task" 1 "already waiting to run (PENDING)" -- recovery resume "$a" --strategy retry
 
+expect_err "checkpoints of an unknown task" 1 "no task 00000000-0000-4000-8000-000000000000" -- recovery checkpoints 00000000-0000-4000-8000-000000000000
+check "checkpoints of a task without any" "task $a has no checkpoints" "$("$S" recovery checkpoints "$a")"
 b=$(new_task --queue data_sync); fail_task "$b" dead
 printf 'state-58' > cp.bin
 R lpush "{syncq}:cp:$b" "SQCP1 58 1700000000000 8 $(printf '58\nstate-58' | sha256sum | cut -c1-64)
