@@ -75,6 +75,11 @@ syncq_client *cli_client(struct cli *cli);
 /* Print a JSON value on one line to stdout. */
 void cli_print_json(json_t *v);
 
+/* Warn on stderr (one line, the command still succeeds) when `name` is
+ * no built-in task: a typo would otherwise only show up as a FAILURE
+ * (not_registered) in a worker; a plugin's task is fine. */
+void cli_warn_unknown_task(struct cli *cli, const char *name);
+
 /* Read a JSON argument: literal text, "@path" for a file, "-" for stdin.
  * Returns an owned string (free with free()), or NULL after printing. */
 char *cli_json_arg(struct cli *cli, const char *what, const char *arg);

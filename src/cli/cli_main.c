@@ -358,8 +358,9 @@ main(int argc, char **argv)
                     argv[first][2] == 'b' ? "a Redis URL" : "a file");
             return CLI_USAGE;
         } else {
-            fprintf(stderr, "syncq: unknown option %s\n", argv[first]);
-            top_usage(stderr);
+            fprintf(stderr, "syncq: unknown option %s\nTry 'syncq "
+                            "--help'.\n",
+                    argv[first]);
             return CLI_USAGE;
         }
         first++;
@@ -449,4 +450,20 @@ cli_bad_opt(struct cli *cli, int opt)
         return cli_usage(cli, "unknown option -%c", optopt);
     }
     return cli_usage(cli, "unknown option %s", text);
+}
+
+void
+cli_warn_unknown_task(struct cli *cli, const char *name)
+{
+    char norm[256];
+    syncq_registry *r = syncq_registry_default();
+
+    if (syncq_task_name_normalize(name, norm, sizeof norm, NULL) != SYNCQ_OK ||
+        r == NULL || syncq_registry_find(r, norm) != NULL) {
+        return;
+    }
+    fprintf(stderr, "syncq: %s: warning: '%s' is not a built-in task; it "
+                    "runs only on workers that load it (--plugin), else it "
+                    "ends FAILURE (not_registered)\n",
+            cli->cmd, norm);
 }

@@ -337,6 +337,7 @@ cli_schedule_add(struct cli *cli)
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, true);
     }
+    cli_warn_unknown_task(cli, sc.task);
     if (cli->json) {
         cli_print_json(info);
     } else {

@@ -232,6 +232,7 @@ cli_task_create(struct cli *cli)
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, true);
     }
+    cli_warn_unknown_task(cli, cli->argv[optind]);
     if (cli->json) {
         printf("{\"id\":\"%s\",\"duplicate\":%s}\n", id,
                dup ? "true" : "false");

@@ -112,6 +112,12 @@ expect_err "Chinese task name" 2 "task name '同步.任务' has byte 0xe5 (non-A
 expect_err "Chinese queue name" 2 "queue name '队列' has byte 0xe9 (non-ASCII)" -- task create x --queue 队列
 expect_err "bad eta" 2 "not ISO 8601" -- task create x --eta 'next tuesday'
 expect_err "countdown and eta" 2 "not both" -- task create x --countdown 5 --eta 2099-01-01
+uid=$("$S" task create no.such.task 2> warn.txt)
+check "unknown task name: created" 36 "${#uid}"
+check "unknown task name: one warning line" "syncq: task create: warning: 'no.such.task' is not a built-in task; it runs only on workers that load it (--plugin), else it ends FAILURE (not_registered)" "$(cat warn.txt)"
+"$S" task create syncq.echo > /dev/null 2> warn2.txt
+check "built-in task: no warning" "" "$(cat warn2.txt)"
+"$S" task cancel "$uid" > /dev/null
 expect_err "list limit 0" 2 "--limit '0' is not 1..1000000" -- task list --limit 0
 expect_err "soft limit above hard" 2 "soft time limit (20000 ms) must be below the time limit (10000 ms)" -- task create x --time-limit 10 --soft-time-limit 20
 expect_err "bad countdown" 2 "not valid" -- task create x --countdown soon
