@@ -118,6 +118,10 @@ check "unknown task name: one warning line" "syncq: task create: warning: 'no.su
 "$S" task create syncq.echo > /dev/null 2> warn2.txt
 check "built-in task: no warning" "" "$(cat warn2.txt)"
 "$S" task cancel "$uid" > /dev/null
+SYNCQ_DATABASE_URL="$PWD/nodb/x.db" "$S" task run data_sync.validate_data --no-broker > /dev/null 2> vd.txt
+check "validate_data without a database: exit" 1 "$?"
+check "validate_data without a database: reason" "syncq: task run: not_found: database $PWD/nodb/x.db does not exist (nothing synced into it yet, or SYNCQ_DATABASE_URL is wrong)" "$(cat vd.txt)"
+check "validate_data without a database: nothing created" no "$([ -e "$PWD/nodb" ] && echo yes || echo no)"
 expect_err "list limit 0" 2 "--limit '0' is not 1..1000000" -- task list --limit 0
 expect_err "soft limit above hard" 2 "soft time limit (20000 ms) must be below the time limit (10000 ms)" -- task create x --time-limit 10 --soft-time-limit 20
 expect_err "bad countdown" 2 "not valid" -- task create x --countdown soon

@@ -194,7 +194,7 @@ task_batch_export(syncq_ctx *ctx)
     if (rc != SYNCQ_OK) {
         return sq_task_fail_err(ctx, &err, "batch_export");
     }
-    db = sq_task_db(ctx);
+    db = sq_task_db_existing(ctx);
     if (db == NULL) {
         return SYNCQ_EDB;
     }

@@ -33,6 +33,26 @@ is_pg_url(const char *url)
            strncmp(url, "postgres://", 11) == 0;
 }
 
+bool
+sq_db_url_missing(const char *url)
+{
+    const char *target = url;
+    struct stat st;
+
+    if (url == NULL || is_pg_url(url)) {
+        return false;
+    }
+    if (strncmp(url, "sqlite://", 9) == 0) {
+        target = url + 9;
+    } else if (strncmp(url, "sqlite:", 7) == 0) {
+        target = url + 7;
+    }
+    if (target[0] == '\0' || strcmp(target, ":memory:") == 0) {
+        return false;
+    }
+    return stat(target, &st) != 0 && errno == ENOENT;
+}
+
 /* mkdir -p of the directory part of `path`. */
 static int
 make_parent_dirs(const char *path, syncq_error *err)

@@ -72,3 +72,19 @@ sq_task_db(syncq_ctx *ctx)
     }
     return db;
 }
+
+struct sq_db *
+sq_task_db_existing(syncq_ctx *ctx)
+{
+    const char *url =
+        syncq_config_str(syncq_ctx_config(ctx), "SYNCQ_DATABASE_URL");
+
+    if (sq_db_url_missing(url)) {
+        syncq_ctx_fail(ctx, SYNCQ_ERR_NOT_FOUND,
+                       "database %s does not exist (nothing synced into it "
+                       "yet, or SYNCQ_DATABASE_URL is wrong)",
+                       url);
+        return NULL;
+    }
+    return sq_task_db(ctx);
+}

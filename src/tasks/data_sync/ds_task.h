@@ -30,4 +30,10 @@ int sq_task_fail_err(syncq_ctx *ctx, const syncq_error *err, const char *what);
  * failing the task (class network: the database may come back). */
 struct sq_db *sq_task_db(syncq_ctx *ctx);
 
+/* The same for tasks that only read or tidy an existing catalog
+ * (validate_data, cleanup_duplicates, batch_export): a SQLite file that
+ * does not exist fails the task (class not_found) instead of being
+ * created empty and reported clean. */
+struct sq_db *sq_task_db_existing(syncq_ctx *ctx);
+
 #endif

@@ -157,7 +157,7 @@ task_validate_data(syncq_ctx *ctx)
     o.sample = (int)sample;
     o.media_dir = syncq_config_str(syncq_ctx_config(ctx), "SYNCQ_MEDIA_DIR");
     o.task_id = syncq_ctx_id(ctx);
-    db = sq_task_db(ctx);
+    db = sq_task_db_existing(ctx);
     if (db == NULL) {
         return SYNCQ_EDB;
     }
@@ -197,7 +197,7 @@ task_cleanup_duplicates(syncq_ctx *ctx)
     if (rc != SYNCQ_OK) {
         return sq_task_fail_err(ctx, &err, "cleanup_duplicates");
     }
-    db = sq_task_db(ctx);
+    db = sq_task_db_existing(ctx);
     if (db == NULL) {
         return SYNCQ_EDB;
     }

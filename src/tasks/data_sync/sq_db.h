@@ -62,6 +62,11 @@ bool sq_db_is_pg(const struct sq_db *db);
  * Errors: as sq_db_open. */
 int sq_db_shared(const syncq_config *cfg, struct sq_db **out, syncq_error *err);
 
+/* True when `url` names a SQLite file that does not exist yet (opening it
+ * would create an empty catalog). PostgreSQL URLs and ":memory:" are never
+ * "missing". Thread-safe. */
+bool sq_db_url_missing(const char *url);
+
 /* Close the shared connection of this process (tests, shutdown). */
 void sq_db_shared_close(void);
 
