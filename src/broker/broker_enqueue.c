@@ -49,6 +49,37 @@ bad_chars(const char *what, const char *s, syncq_error *err)
     return SYNCQ_OK;
 }
 
+/* Refuse a `what` name with a byte other than a letter, a digit or one
+ * of `extra`; the message shows the name (sanitised) and the byte. */
+static int
+outside_charset(const char *what, const char *name, const char *extra,
+                syncq_error *err)
+{
+    for (const char *p = name; *p; p++) {
+        char shown[200], allowed[16];
+        size_t k = 0;
+        if (isalnum((unsigned char)*p) || strchr(extra, *p) != NULL) {
+            continue;
+        }
+        for (const char *e = extra; *e && k + 2 < sizeof allowed; e++) {
+            allowed[k++] = *e; /* "_.-" shown as "_ . -" */
+            allowed[k++] = e[1] ? ' ' : '\0';
+        }
+        allowed[k] = '\0';
+        sq_utf8_sanitize(name, strnlen(name, 64), shown, sizeof shown);
+        if ((unsigned char)*p >= 0x80) {
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "%s '%s' has byte 0x%02x (non-ASCII); allowed: "
+                           "letters, digits, %s",
+                           what, shown, (unsigned char)*p, allowed);
+        }
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "%s '%s' has '%c'; allowed: letters, digits, %s", what,
+                       shown, *p, allowed);
+    }
+    return SYNCQ_OK;
+}
+
 int
 syncq_task_name_normalize(const char *name, char *out, size_t cap,
                           syncq_error *err)
@@ -68,22 +99,8 @@ syncq_task_name_normalize(const char *name, char *out, size_t cap,
     if (bad_chars("task name", name, err) != SYNCQ_OK) {
         return SYNCQ_EINVAL;
     }
-    for (const char *p = name; *p; p++) {
-        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' ||
-              *p == ':' || *p == '-')) {
-            char shown[200];
-            sq_utf8_sanitize(name, strnlen(name, 64), shown, sizeof shown);
-            if ((unsigned char)*p >= 0x80) {
-                return sq_fail(err, SYNCQ_EINVAL,
-                               "task name '%s' has byte 0x%02x (non-ASCII); "
-                               "allowed: letters, digits, _ . : -",
-                               shown, (unsigned char)*p);
-            }
-            return sq_fail(err, SYNCQ_EINVAL,
-                           "task name '%s' has '%c'; allowed: letters, "
-                           "digits, _ . : -",
-                           shown, *p);
-        }
+    if (outside_charset("task name", name, "_.:-", err) != SYNCQ_OK) {
+        return SYNCQ_EINVAL;
     }
     if (strncmp(name, long_prefix, strlen(long_prefix)) == 0 &&
         name[strlen(long_prefix)] != '\0') {
@@ -116,22 +133,8 @@ syncq_queue_name_check(const char *queue, syncq_error *err)
     if (bad_chars("queue name", queue, err) != SYNCQ_OK) {
         return SYNCQ_EINVAL;
     }
-    for (const char *p = queue; *p; p++) {
-        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' ||
-              *p == '-')) {
-            char shown[200];
-            sq_utf8_sanitize(queue, strnlen(queue, 64), shown, sizeof shown);
-            if ((unsigned char)*p >= 0x80) {
-                return sq_fail(err, SYNCQ_EINVAL,
-                               "queue name '%s' has byte 0x%02x (non-ASCII); "
-                               "allowed: letters, digits, _ . -",
-                               shown, (unsigned char)*p);
-            }
-            return sq_fail(err, SYNCQ_EINVAL,
-                           "queue name '%s' has '%c'; allowed: letters, "
-                           "digits, _ . -",
-                           shown, *p);
-        }
+    if (outside_charset("queue name", queue, "_.-", err) != SYNCQ_OK) {
+        return SYNCQ_EINVAL;
     }
     return SYNCQ_OK;
 }
