@@ -584,8 +584,11 @@ cli_pipeline_print_steps(FILE *out, const struct cli_pipeline_result *res,
     }
     if (vd != NULL) {
         json_t *ck = json_object_get(vd, "checked");
+        /* offers marked duplicate of another are not checked, so the
+         * count can be below the catalog's */
         fprintf(out, "  %-14s %s: %lld errors, %lld warnings (checked %lld "
-               "products, %lld SKUs, %lld images, %lld suppliers)\n",
+               "products not marked duplicate, %lld SKUs, %lld images, "
+               "%lld suppliers)\n",
                "validate_data",
                json_is_true(json_object_get(vd, "ok")) ? "clean" : "PROBLEMS",
                (long long)json_integer_value(json_object_get(vd, "errors")),
