@@ -88,11 +88,19 @@ contains "batch line" "^batch ${BID:0:8} .*100% total 3 done 3 failed 0.*\(finis
 # unless NO_COLOR is set
 ID2=$("$S" task create syncq.sleep --queue mq -k '{"seconds": 30, "tick_ms": 200}')
 sleep 1
-TM="tmux -L syncq-it-$$"
 for nc in "" 1; do
+  # a server of its own per round: a new server on the socket of one that
+  # is still shutting down can exit at once (seen under load)
+  TM="tmux -L syncq-it-$$-${nc:-0}"
   $TM new-session -d -s mon -x 160 -y 20 "env NO_COLOR=$nc $S monitor progress --watch --task $ID2 --interval 0.2"
-  sleep 1.5
-  $TM capture-pane -p -e -t mon > tty.txt
+  : > tty.txt
+  for _ in $(seq 40); do
+    sleep 0.25
+    $TM capture-pane -p -e -t mon > tty.txt 2>/dev/null
+    grep -q "${ID2:0:8}" tty.txt && break
+  done
+  sleep 0.6 # a few redraws: still one line
+  $TM capture-pane -p -e -t mon > tty.txt 2>/dev/null
   $TM kill-server 2>/dev/null
   check "tty: one line per task (redrawn in place, NO_COLOR=$nc)" 1 "$(grep -c "${ID2:0:8}" tty.txt)"
   if [ -z "$nc" ]; then
