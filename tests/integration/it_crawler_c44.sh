@@ -26,14 +26,14 @@ check() { # check NAME EXPECTED ACTUAL
 # 5 s at 20/min covers under two slots, so a child sleeps for at most one
 # or two requests; 1/15 of it keeps the same proportion at 20/4s.
 if [ "${C44_FULL:-0}" = 1 ]; then
-  LIMIT=20; PERIOD_MS=60000; RATE=20/min; N=500; MAX_WAIT=5s
+  LIMIT=20; PERIOD_MS=60000; RATE=20/min; N=500; MAX_WAIT=5s; PRODUCTS=600
 else
-  LIMIT=20; PERIOD_MS=4000; RATE=20/4s; N=150; MAX_WAIT=400ms
+  LIMIT=20; PERIOD_MS=4000; RATE=20/4s; N=150; MAX_WAIT=400ms; PRODUCTS=400
 fi
 
 start_fixture() { # start_fixture NAME -> prints URL
   local name=$1
-  setsid "$S" fixture-server --listen 127.0.0.1:0 --products 400 --seed 44 \
+  setsid "$S" fixture-server --listen 127.0.0.1:0 --products "$PRODUCTS" --seed 44 \
     --ready-file "$D/$name.url" --log "$D/$name.log" >"$D/$name.out" 2>&1 &
   echo $! >>"$D/pids"
   echo $! >>"$D/fxpids"
