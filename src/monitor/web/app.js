@@ -341,7 +341,11 @@
       tb.appendChild(el('tr', { 'data-id': t.id },
         el('td', { text: t.name || '?' }), el('td', { title: t.id, text: fmt.short(t.id) }),
         el('td', { text: t.queue || '' }),
-        el('td', null, el('span', { class: 'state ' + t.state, text: t.state })),
+        el('td', null, el('span', {
+          class: 'state ' + t.state,
+          // a failure its retry policy dead-lettered: FAILURE, in the DLQ
+          text: t.state + (t.dead_at && t.state !== 'DEAD' ? ' (dead-letter)' : ''),
+        })),
         el('td', { class: 'msg', text: err }), el('td', { text: String(t.attempt || 0) }),
         el('td', { text: fmt.time(t.dead_at || t.done_at) }), el('td', null, retry)));
     }
