@@ -18,6 +18,7 @@
 #include "beat/beat_store.h"
 #include "broker/broker.h"
 #include "monitor/mon_alerts.h"
+#include "monitor/mon_sentry.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
 #include "core/sq_id.h"
@@ -76,6 +77,9 @@ struct beat {
     int64_t now_ms; /* Redis time of the current poll */
     struct sq_alerts *alerts;  /* alert rules evaluated by the leader */
     int64_t next_alert_mono;   /* when the next evaluation is due */
+    struct sq_sentry *sentry;  /* SYNCQ_SENTRY_DSN set: failures forwarded
+                                  by the leader */
+    int64_t next_sentry_mono;
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -734,6 +738,15 @@ syncq_beat_run(const char *url, const syncq_config *cfg,
             SQ_ERROR("beat.alerts_disabled", "err=\"%s\"", aerr.msg);
             b.alerts = NULL;
         }
+        /* ... and forwards task failures and worker crashes to Sentry, so
+         * a deployment without `monitor serve` still reports them (both
+         * read the events through one consumer group: no duplicates). */
+        if (syncq_config_str(cfg, "SYNCQ_SENTRY_DSN")[0] != '\0' &&
+            sq_sentry_new(syncq_config_str(cfg, "SYNCQ_SENTRY_DSN"), 0, 0,
+                          &b.sentry, &aerr) != SYNCQ_OK) {
+            SQ_ERROR("beat.sentry_disabled", "err=\"%s\"", aerr.msg);
+            b.sentry = NULL;
+        }
     }
     while (!*b.stop) {
         int64_t wait;
@@ -752,8 +765,16 @@ syncq_beat_run(const char *url, const syncq_config *cfg,
                 SQ_WARN("beat.alerts", "err=\"%s\"", aerr.msg);
             }
         }
+        if (b.sentry != NULL && b.leader &&
+            sq_mono_ms() >= b.next_sentry_mono) {
+            char consumer[200];
+            b.next_sentry_mono = sq_mono_ms() + 1000;
+            snprintf(consumer, sizeof consumer, "beat:%s", b.id);
+            sq_sentry_forward(b.sentry, b.c, consumer, NULL, NULL);
+        }
         beat_sleep(&b, wait);
     }
+    sq_sentry_free(b.sentry, 2000);
     if (b.alerts != NULL) {
         sq_alerts_flush(b.alerts, 2000);
         sq_alerts_free(b.alerts);
