@@ -188,13 +188,16 @@ print_monitor(const json_t *m, bool color)
            cli_mon_ms(json_object_get(sys, "runtime_p95_ms"), e, sizeof e),
            cli_mon_ms(json_object_get(sys, "wait_mean_ms"), f, sizeof f));
 
-    printf("\n%-20s %8s %8s %8s %10s %8s %8s\n", "QUEUE", "READY", "DELAYED",
-           "RUNNING", "SPEED/5m", "ERR/5m", "WAIT");
+    printf("\n%-20s %8s %8s %8s %6s %10s %8s %8s\n", "QUEUE", "READY",
+           "DELAYED", "RUNNING", "DEAD", "SPEED/5m", "ERR/5m", "WAIT");
     json_array_foreach(json_object_get(m, "queues"), i, x) {
-        printf("%-20.20s %8lld %8lld %8lld %10s %8s %8s\n", str(x, "name"),
+        printf("%-20.20s %8lld %8lld %8lld %6lld %10s %8s %8s\n",
+               str(x, "name"),
                (long long)json_integer_value(json_object_get(x, "ready")),
                (long long)json_integer_value(json_object_get(x, "delayed")),
                (long long)json_integer_value(json_object_get(x, "running")),
+               (long long)json_integer_value(
+                   json_object_get(x, "dead_letter")),
                rate(num(x, "throughput_5m"), a, sizeof a),
                cli_mon_pct(json_object_get(x, "error_rate_5m"), b, sizeof b),
                cli_mon_ms(json_object_get(x, "wait_mean_ms"), c, sizeof c));

@@ -943,6 +943,18 @@ batch_json(const char *id, const redisReply *h, int64_t now_ms)
     return o;
 }
 
+/* Integer value of `field` in a HGETALL reply (0 when absent). */
+static long long
+hash_int(const redisReply *h, const char *field)
+{
+    for (size_t j = 0; is_arr(h) && j + 1 < h->elements; j += 2) {
+        if (is_str(h->element[j]) && strcmp(h->element[j]->str, field) == 0) {
+            return rint_of(h->element[j + 1]);
+        }
+    }
+    return 0;
+}
+
 enum {
     R1_TIME,
     R1_QUEUES,
@@ -955,6 +967,7 @@ enum {
     R1_BATCHES,
     R1_STATS,
     R1_INFO,
+    R1_DLQN,
     R1__COUNT
 };
 
@@ -995,6 +1008,7 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
              (long long)o->max_batches - 1);
     pipe_add(&p, "HGETALL %s", sq_key(c, key, sizeof key, "stats"));
     pipe_add(&p, "INFO memory");
+    pipe_add(&p, "HGETALL %s", sq_key(c, key, sizeof key, "dlqn"));
     if (p.failed) {
         sq_client_drop(c, "pipeline append failed");
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory queueing commands");
@@ -1233,6 +1247,8 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
                 }
             }
             json_object_set_new(qo, "lifetime", lifetime_json(d, qn, NULL));
+            json_object_set_new(qo, "dead_letter",
+                                json_integer(hash_int(r1[R1_DLQN], qn)));
             json_object_set_new(qo, "throughput_1m",
                                 sq_mon_real(throughput(d, qn, NULL, 60000)));
             json_object_set_new(qo, "throughput_5m",

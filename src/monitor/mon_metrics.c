@@ -266,6 +266,12 @@ sq_mon_metrics_format(const struct sq_mon_data *d, const json_t *health,
             sample(b, "syncq_queue_running", jfield(e, "running"), "queue",
                    js(e, "name"), (char *)NULL);
         }
+        family(b, "syncq_queue_dead_letter", "gauge",
+               "Tasks of a queue in the dead-letter queue.");
+        json_array_foreach(qs, i, e) {
+            sample(b, "syncq_queue_dead_letter", jfield(e, "dead_letter"),
+                   "queue", js(e, "name"), (char *)NULL);
+        }
         family(b, "syncq_tasks_ready", "gauge", "Ready tasks, all queues.");
         sample(b, "syncq_tasks_ready", jfield(tot, "ready"), (char *)NULL);
         family(b, "syncq_tasks_delayed", "gauge", "Delayed tasks.");

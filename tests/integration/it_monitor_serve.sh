@@ -123,6 +123,7 @@ check "promtool check metrics" 0 "$?"
 cat promtool.out >&2
 contains "metrics up" "syncq_up 1" metrics.txt
 contains "metrics ready" 'syncq_queue_ready{queue="images"} 4' metrics.txt
+contains "metrics dead letters per queue" 'syncq_queue_dead_letter{queue="images"} 0' metrics.txt
 contains "metrics alert state" 'syncq_alert_state{alert="dead_letters",severity="warning"}' metrics.txt
 contains "metrics runtime histogram" "# TYPE syncq_task_runtime_seconds histogram" metrics.txt
 

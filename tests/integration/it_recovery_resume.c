@@ -125,6 +125,17 @@ field(const char *id, const char *f)
     return buf;
 }
 
+/* Dead letters of `queue` per {syncq}:dlqn (0 when absent). */
+static long long
+dlqn(const char *queue)
+{
+    redisReply *r = sqt_cmd("HGET {syncq}:dlqn %s", queue);
+    long long n = r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
+
+    freeReplyObject(r);
+    return n;
+}
+
 /* Is `id` in the dead-letter queue? */
 static bool
 in_dlq(const char *id)
@@ -554,6 +565,8 @@ dead_requeue_one_all_and_to_another_queue(void **state)
     assert_int_equal(sq_broker_poison(cl, "crawler", "raw", 3, "not_json",
                                       poison, &err),
                      SYNCQ_OK);
+    /* per-queue dead-letter count: 4 failures + the poison entry */
+    assert_int_equal(dlqn("crawler"), 5);
     /* not dead: refused */
     assert_int_equal(syncq_dead_requeue(cl, fail, NULL, "bob", &err),
                      SYNCQ_ESTATE);
@@ -565,6 +578,7 @@ dead_requeue_one_all_and_to_another_queue(void **state)
                                         &err),
                      SYNCQ_OK);
     assert_requeued(ids[0], "batch_processing");
+    assert_int_equal(dlqn("crawler"), 4);
     assert_int_equal(sqt_cmd_int("SISMEMBER {syncq}:queues "
                                  "batch_processing"),
                      1);
@@ -585,6 +599,10 @@ dead_requeue_one_all_and_to_another_queue(void **state)
         assert_string_equal(sqt_task_state(cl, ids[i]), "PENDING");
     }
     assert_string_equal(sqt_task_state(cl, fail), "FAILURE");
+    assert_int_equal(dlqn("crawler"), 1);
+    /* purged: the count goes with it */
+    assert_int_equal(syncq_dead_delete(cl, poison, &err), SYNCQ_OK);
+    assert_int_equal(sqt_cmd_int("HEXISTS {syncq}:dlqn crawler"), 0);
 }
 
 static void

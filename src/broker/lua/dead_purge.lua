@@ -39,7 +39,7 @@ else
     return redis.error_reply('ERR syncq: unknown dead_purge mode')
 end
 for _, id in ipairs(ids) do
-    redis.call('ZREM', P .. 'dlq', id)
+    dlq_remove(id, redis.call('HGET', tkey(id), 'queue') or nil)
     redis.call('DEL', tkey(id), P .. 'cp:' .. id, P .. 'cpbad:' .. id)
     event('task-purged', id)
 end

@@ -39,6 +39,21 @@ local BUCKETS = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
 
 local function tkey(id) return P .. 't:' .. id end
 local function in_dlq(id) return redis.call('ZSCORE', P .. 'dlq', id) ~= false end
+
+-- The dead-letter queue and its count per queue ({ns}:dlqn, a hash
+-- queue -> tasks), kept together on every way in and out so the monitor
+-- reads per-queue dead letters in one command.
+local function dlq_add(id, q)
+    if redis.call('ZADD', P .. 'dlq', NOW, id) == 1 then
+        redis.call('HINCRBY', P .. 'dlqn', q or '?', 1)
+    end
+end
+local function dlq_remove(id, q)
+    if redis.call('ZREM', P .. 'dlq', id) == 1 and
+       redis.call('HINCRBY', P .. 'dlqn', q or '?', -1) <= 0 then
+        redis.call('HDEL', P .. 'dlqn', q or '?')
+    end
+end
 local function qkey(q, pri) return P .. 'q:' .. q .. ':' .. pri end
 
 local function event(kind, id, ...)
@@ -202,7 +217,7 @@ local function to_dead(id, reason, extra, state)
     redis.call('HDEL', k, 'lease', 'worker', 'revoke')
     redis.call('ZREM', P .. 'active', id)
     redis.call('PERSIST', k)
-    redis.call('ZADD', P .. 'dlq', NOW, id)
+    dlq_add(id, h[1])
     stat('dead', h[1] or '?', h[2] or '?', 1)
     root_count(h[4], h[2] or '?', 'failed')
     if state == 'FAILURE' then

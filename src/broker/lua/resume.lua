@@ -89,7 +89,7 @@ local function resume_one(id)
         redis.call('LREM', qkey(q, pri), 0, id)
     end
     redis.call('ZREM', P .. 'delayed', id)
-    redis.call('ZREM', P .. 'dlq', id)
+    dlq_remove(id, q)
     if TERMINAL[state] then
         -- it is listed among the recently finished; it will be again
         redis.call('LREM', P .. 'recent', 0, id)

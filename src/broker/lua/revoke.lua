@@ -41,7 +41,7 @@ if state == 'RETRY' then
     return {'revoked', 'REVOKED'}
 end
 if state == 'DEAD' then
-    redis.call('ZREM', P .. 'dlq', id)
+    dlq_remove(id, h[2])
     finish(id, 'REVOKED', extra, {'by', who})
     return {'dead', 'REVOKED'}
 end

@@ -187,7 +187,7 @@
 
   function renderQueues(o) {
     const rows = o.queues || [];
-    const tb = fillBody('queues', rows, 10, 'no queue yet');
+    const tb = fillBody('queues', rows, 11, 'no queue yet');
     for (const q of rows) {
       const bp = Object.entries(q.by_priority || {}).sort((a, b) => b[0] - a[0])
         .map(([p, n]) => 'P' + p + ': ' + n).join('  ');
@@ -195,7 +195,8 @@
       tb.appendChild(el('tr', { 'data-queue': q.name },
         el('td', { text: q.name }), el('td', { class: 'ready', text: fmt.n(q.ready) }),
         el('td', { text: bp || '-' }), el('td', { text: fmt.n(q.delayed) }),
-        el('td', { text: fmt.n(q.running) }), el('td', { text: fmt.rate(q.throughput_5m) }),
+        el('td', { text: fmt.n(q.running) }), el('td', { text: fmt.n(q.dead_letter) }),
+        el('td', { text: fmt.rate(q.throughput_5m) }),
         el('td', { text: fmt.pct(q.error_rate_5m) }), el('td', { text: fmt.ms(q.wait_mean_ms) }),
         el('td', { text: fmt.n(life.succeeded) }), el('td', { text: fmt.n(life.failed) })));
     }
