@@ -275,7 +275,8 @@ syncq_batch_info(syncq_client *c, const char *id, json_t **out,
             json_object_set_new(o, "items", json_integer(strtoll(v, NULL, 10)));
         } else if (!strcmp(f, "task")) {
             json_object_set_new(o, "task", json_string(v));
-        } else if (!strcmp(f, "created_at") || !strcmp(f, "finished_at")) {
+        } else if (!strcmp(f, "created_at") || !strcmp(f, "started_at") ||
+                   !strcmp(f, "finished_at")) {
             json_object_set_new(o, f, json_string(sq_time_format_iso8601_ms(
                                           strtoll(v, NULL, 10), buf,
                                           sizeof buf)));

@@ -889,6 +889,7 @@ batch_json(const char *id, const redisReply *h, int64_t now_ms)
 {
     json_t *o = json_object();
     long long total = 0, done = 0, failed = 0, created = 0, finished = 0;
+    long long started = 0, from;
     const char *task = "";
     double rate = NAN, eta = NAN;
 
@@ -905,16 +906,21 @@ batch_json(const char *id, const redisReply *h, int64_t now_ms)
             failed = strtoll(v->str, NULL, 10);
         } else if (strcmp(f->str, "created_at") == 0) {
             created = strtoll(v->str, NULL, 10);
+        } else if (strcmp(f->str, "started_at") == 0) {
+            started = strtoll(v->str, NULL, 10);
         } else if (strcmp(f->str, "finished_at") == 0) {
             finished = strtoll(v->str, NULL, 10);
         } else if (strcmp(f->str, "task") == 0) {
             task = v->str;
         }
     }
-    if (created > 0 && now_ms > created && done + failed > 0) {
+    /* the rate runs from the first chunk's start when known: time spent
+     * queued behind other work is not the batch's speed */
+    from = started > 0 ? started : created;
+    if (from > 0 && now_ms > from && done + failed > 0) {
         int64_t end = finished > 0 ? finished : now_ms;
         rate = (double)(done + failed) * 1000.0 /
-               (double)(end > created ? end - created : 1);
+               (double)(end > from ? end - from : 1);
         if (finished > 0 || done + failed >= total) {
             eta = 0;
         } else if (rate > 0) {
@@ -938,6 +944,7 @@ batch_json(const char *id, const redisReply *h, int64_t now_ms)
     json_object_set_new(o, "rate", sq_mon_real(rate));
     json_object_set_new(o, "eta_s", sq_mon_real(eta));
     json_object_set_new(o, "created_at", ms_iso(created));
+    json_object_set_new(o, "started_at", ms_iso(started));
     json_object_set_new(o, "finished_at", ms_iso(finished));
     json_object_set_new(o, "finished", json_boolean(finished > 0));
     return o;

@@ -628,6 +628,53 @@ every_event_type_stale_fail_retry_and_result_ttl(void **state)
     assert_int_equal(events_of(d, "task-succeeded"), 1);
 }
 
+/* A batch records when its first chunk started (the rate and ETA of the
+ * monitor run from there), once. */
+static void
+batch_started_at_is_the_first_chunk_lease(void **state)
+{
+    char bid[SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_reply r;
+    syncq_batch_options bo = {0};
+    syncq_task_options to;
+    json_t *b = NULL;
+    char first[40];
+
+    (void)state;
+    syncq_task_options_init(&to);
+    to.queue = "default";
+    bo.task = &to;
+    assert_int_equal(syncq_batch_create(cl, "syncq.noop", "[1,2,3]", 1, &bo,
+                                        bid, NULL, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(syncq_batch_info(cl, bid, &b, NULL), SYNCQ_OK);
+    assert_null(json_object_get(b, "started_at"));
+    json_decref(b);
+    lease(q, 1, 1, 30000, &r);
+    assert_int_equal(r.n, 1);
+    sq_lease_reply_cleanup(&r);
+    assert_int_equal(syncq_batch_info(cl, bid, &b, NULL), SYNCQ_OK);
+    assert_true(json_is_string(json_object_get(b, "started_at")));
+    snprintf(first, sizeof first, "%s",
+             json_string_value(json_object_get(b, "started_at")));
+    json_decref(b);
+    sq_sleep_ms(5);
+    lease(q, 1, 1, 30000, &r);
+    assert_int_equal(r.n, 1);
+    sq_lease_reply_cleanup(&r);
+    assert_int_equal(syncq_batch_info(cl, bid, &b, NULL), SYNCQ_OK);
+    assert_string_equal(json_string_value(json_object_get(b, "started_at")),
+                        first);
+    json_decref(b);
+    /* a chunk whose batch record is gone does not bring it back */
+    sqt_cmd_int("DEL {syncq}:b:%s", bid);
+    lease(q, 1, 1, 30000, &r);
+    assert_int_equal(r.n, 1);
+    sq_lease_reply_cleanup(&r);
+    assert_int_equal(sqt_cmd_int("EXISTS {syncq}:b:%s", bid), 0);
+}
+
 static void
 expired_task_is_never_leased(void **state)
 {
@@ -727,6 +774,7 @@ main(void)
         T(raw_entries_come_back_and_poison_is_dead_lettered),
         T(events_record_every_state_change),
         T(every_event_type_stale_fail_retry_and_result_ttl),
+        T(batch_started_at_is_the_first_chunk_lease),
         T(expired_task_is_never_leased),
         T(workflow_counts_a_task_tree),
     };

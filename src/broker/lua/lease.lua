@@ -46,7 +46,7 @@ for qi = 1, nq do
         else
             local k = tkey(id)
             local h = redis.call('HMGET', k, 'state', 'exp', 'ct', 'eta',
-                                 'name', 'revoke', 'attempt')
+                                 'name', 'revoke', 'attempt', 'batch')
             if not h[1] then
                 -- Not a task id: someone pushed raw bytes (C36) or a
                 -- foreign (Celery-style) message. The client decides.
@@ -71,6 +71,15 @@ for qi = 1, nq do
                 end
                 redis.call('HSET', k, unpack(f))
                 redis.call('ZADD', P .. 'active', NOW + lease_ms, id)
+                if h[8] and h[8] ~= '' then
+                    -- the batch's first chunk to start stamps it (once);
+                    -- a batch record already gone is not recreated
+                    local bk = P .. 'b:' .. h[8]
+                    if redis.call('HSETNX', bk, 'started_at', NOW) == 1 and
+                       redis.call('HEXISTS', bk, 'total') == 0 then
+                        redis.call('DEL', bk)
+                    end
+                end
                 local since = math.max(tonumber(h[3]) or NOW, tonumber(h[4]) or 0)
                 observe('wait', q, '*', NOW - since)
                 event(state == 'STARTED' and 'task-started' or 'task-received',
