@@ -753,6 +753,71 @@ progress_callbacks(void **state)
 
 /* ---- alerts ------------------------------------------------------------- */
 
+/* Run a Redis command that must not fail. */
+#define cmd_ok(...)                                                          \
+    do {                                                                     \
+        redisReply *r_ = sqt_cmd(__VA_ARGS__);                               \
+        assert_int_not_equal(r_->type, REDIS_REPLY_ERROR);                   \
+        freeReplyObject(r_);                                                 \
+    } while (0)
+
+/* C34: the memory alert fires at >= 80 % of maxmemory and clears below
+ * 75 %, from Redis's own INFO figures. */
+static void
+memory_alert_fires_at_80_percent(void **state)
+{
+    syncq_client *c;
+    syncq_config *cfg = NULL;
+    struct sq_alerts *a = NULL;
+    char rules[512];
+    json_t *st = NULL;
+    syncq_error e;
+    long long used;
+    int tr = -1;
+    FILE *f;
+
+    (void)state;
+    sqt_flush();
+    snprintf(rules, sizeof rules, "%s/mem.rules", sqt_tmpdir());
+    f = fopen(rules, "w");
+    fputs("mem: memory_ratio >= 80% clear 75% severity critical\n", f);
+    fclose(f);
+    assert_int_equal(syncq_config_new(&cfg, &e), SYNCQ_OK);
+    assert_int_equal(sq_alerts_new(cfg, rules, &a, &e), SYNCQ_OK);
+    c = sqt_client();
+    {
+        redisReply *r = sqt_cmd("INFO memory");
+        const char *p = strstr(r->str, "used_memory:");
+        assert_non_null(p);
+        used = atoll(p + strlen("used_memory:"));
+        freeReplyObject(r);
+    }
+    /* used memory at ~87 % of the cap (noeviction: nothing is lost) */
+    cmd_ok("CONFIG SET maxmemory-policy noeviction");
+    cmd_ok("CONFIG SET maxmemory %lld", used * 100 / 87);
+    assert_int_equal(sq_alerts_tick(a, c, NULL, &tr, &e), SYNCQ_OK);
+    assert_int_equal(syncq_monitor_alerts(c, 10, &st, &e), SYNCQ_OK);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(st, "alerts"), 0),
+                            "state")),
+                        "firing");
+    json_decref(st);
+    /* room again: ~40 % used, below the 75 % clear level */
+    cmd_ok("CONFIG SET maxmemory %lld", used * 100 / 40);
+    assert_int_equal(sq_alerts_tick(a, c, NULL, &tr, &e), SYNCQ_OK);
+    assert_int_equal(syncq_monitor_alerts(c, 10, &st, &e), SYNCQ_OK);
+    assert_string_not_equal(json_string_value(json_object_get(
+                                json_array_get(json_object_get(st, "alerts"),
+                                               0),
+                                "state")),
+                            "firing");
+    json_decref(st);
+    cmd_ok("CONFIG SET maxmemory 0");
+    sq_alerts_free(a);
+    syncq_config_free(cfg);
+    syncq_client_close(c);
+}
+
 static void
 alerts_fire_once_and_resolve(void **state)
 {
@@ -1015,6 +1080,7 @@ main(void)
         cmocka_unit_test(health_states_and_exit_codes),
         cmocka_unit_test(progress_callbacks),
         cmocka_unit_test(alerts_fire_once_and_resolve),
+        cmocka_unit_test(memory_alert_fires_at_80_percent),
         cmocka_unit_test(sentry_envelope_of_a_failure),
     };
 
