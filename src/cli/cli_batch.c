@@ -359,6 +359,16 @@ cli_batch_create(struct cli *cli)
     }
     rc = sq_batch_submit_items(c, cli->argv[optind], items, (size_t)batch_size,
                                &bo, &wo, id, NULL, &err);
+    if (rc == SYNCQ_OK && json_array_size(items) == 0) {
+        /* allowed (an empty batch finishes at once and runs its
+         * --on-complete, C38), but most likely a wrong file */
+        fprintf(stderr, "syncq: batch create: warning: %s holds no items: "
+                        "the batch is empty and finished\n",
+                items_path);
+    }
+    if (rc == SYNCQ_OK) {
+        cli_warn_unknown_task(cli, cli->argv[optind]);
+    }
     if (rc == SYNCQ_OK && wo.max_in_flight == 0 && wo.rate_count == 0) {
         /* No limits: send every chunk now, 1,000 per atomic call (chunks
          * not sent yet are safe in Redis: if this process dies, the beat

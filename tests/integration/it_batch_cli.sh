@@ -164,4 +164,9 @@ run 2 batch list --limit 0;                             err_has "limit"
 [ "$(wc -l <"$W/err")" = 2 ] || fail "usage error: message + hint"
 SYNCQ_BROKER_URL=unix:///nonexistent/redis.sock run 1 batch list
 err_has "syncq: batch list: Redis at unix:///nonexistent/redis.sock unreachable"
+: > "$W/empty.txt"
+run 0 batch create syncq.noop --items-file "$W/empty.txt"
+err_has "syncq: batch create: warning: $W/empty.txt holds no items: the batch is empty and finished"
+run 0 batch create custom.my_task --items-file "$W/array.json" --batch-size 100
+err_has "warning: 'custom.my_task' is not a built-in task"
 echo "it_batch_cli: ok"
