@@ -28,8 +28,8 @@ cli_stack_init(struct cli_stack *st)
     st->procs.color = cli_color();
 }
 
-static int
-mkdirs(const char *path)
+int
+cli_mkdirs(const char *path)
 {
     char tmp[1024];
 
@@ -78,7 +78,7 @@ cli_stack_start_redis(struct cli *cli, struct cli_stack *st)
         st->first_service = st->procs.n;
         return CLI_OK;
     }
-    if (mkdirs(st->var_dir) != 0 || realpath(st->var_dir, dir) == NULL) {
+    if (cli_mkdirs(st->var_dir) != 0 || realpath(st->var_dir, dir) == NULL) {
         return cli_fail(cli, "cannot create %s: %s", st->var_dir,
                         strerror(errno));
     }

@@ -30,6 +30,9 @@ struct cli_stack {
 
 void cli_stack_init(struct cli_stack *st);
 
+/* mkdir -p `path` (mode 0755). 0, or -1 with errno. */
+int cli_mkdirs(const char *path);
+
 /* Start Redis if needed (waits until it answers), export
  * SYNCQ_BROKER_URL for the children, then start the services.
  * Returns an exit code (CLI_OK or CLI_FAIL after printing why). */

@@ -104,7 +104,7 @@ place_data(struct cli *cli, struct cli_stack *st)
                      {"SYNCQ_WORKER_STATUS_FILE", "worker.status"}};
     char dir[PATH_MAX], path[PATH_MAX + 32];
 
-    if (mkdir(st->var_dir, 0755) != 0 && errno != EEXIST) {
+    if (cli_mkdirs(st->var_dir) != 0) {
         return cli_fail(cli, "cannot create %s: %s", st->var_dir,
                         strerror(errno));
     }
