@@ -162,6 +162,11 @@ check "no password exit" 1 "$rc"
 case "$err" in *NOAUTH*) echo "ok   NOAUTH message";; *) echo "FAIL NOAUTH message [$err]"; fails=$((fails+1));; esac
 okid=$("$S" --broker "unix://$d/r.sock?password=s3cret" task create x)
 check "right password works" 36 "${#okid}"
+# status shows the broker URL with the password masked
+"$S" --broker "unix://$d/r.sock?password=s3cret" status > st_pw.txt 2>&1
+check "status with a password: exit" 0 "$?"
+check "status masks the password" 1 "$(grep -c "password=\*\*\*\*" st_pw.txt)"
+check "status never shows it" 0 "$(grep -c s3cret st_pw.txt)"
 kill "$(cat "$d/r.pid")"; rm -rf "$d"
 echo "failures: $fails"
 [ "$fails" -eq 0 ]
