@@ -205,8 +205,8 @@ print_monitor(const json_t *m, bool color)
 
     print_tasks(m);
 
-    printf("\n%-32s %-8s %9s %7s %7s %7s %6s\n", "WORKER", "STATE", "HEARTBEAT",
-           "RUNNING", "DONE", "RSS", "CPU");
+    printf("\n%-32s %-8s %9s %7s %7s %7s %7s %6s\n", "WORKER", "STATE",
+           "HEARTBEAT", "RUNNING", "OK", "FAILED", "RSS", "CPU");
     if (json_array_size(json_object_get(m, "workers")) == 0) {
         printf("(no worker heard from in the last hour)\n");
     }
@@ -216,13 +216,14 @@ print_monitor(const json_t *m, bool color)
         snprintf(hb, sizeof hb, "%.1fs ago", num(x, "heartbeat_age_ms") /
                                                  1000.0);
         snprintf(c, sizeof c, isnan(cpu) ? "-" : "%.0f%%", cpu);
-        printf("%-32.32s %-8s %9s %7lld %7lld %7s %6s\n", str(x, "id"),
+        printf("%-32.32s %-8s %9s %7lld %7lld %7lld %7s %6s\n", str(x, "id"),
                json_is_true(json_object_get(x, "live")) ||
                        strcmp(str(x, "state"), "alive") != 0
                    ? str(x, "state")
                    : "stalled",
                hb, (long long)json_integer_value(json_object_get(x, "running")),
                (long long)json_integer_value(json_object_get(x, "done")),
+               (long long)json_integer_value(json_object_get(x, "failed")),
                bytes(num(x, "rss_bytes"), a, sizeof a), c);
     }
 

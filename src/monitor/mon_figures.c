@@ -534,6 +534,9 @@ worker_json(const char *id, int64_t hb_ms, const redisReply *info,
                             json_integer((json_int_t)jnum(v, 0)));
         v = jany(in, done);
         json_object_set_new(w, "done", json_integer((json_int_t)jnum(v, 0)));
+        v = json_object_get(in, "tasks_failed");
+        json_object_set_new(w, "failed",
+                            json_integer((json_int_t)jnum(v, 0)));
         v = json_object_get(in, "queues");
         if (json_is_array(v)) {
             json_array_foreach(v, i, e) {
@@ -632,6 +635,7 @@ worker_json(const char *id, int64_t hb_ms, const redisReply *info,
         json_object_set_new(w, "pid", json_integer(0));
         json_object_set_new(w, "concurrency", json_integer(0));
         json_object_set_new(w, "done", json_integer(0));
+        json_object_set_new(w, "failed", json_integer(0));
     }
     json_object_set_new(w, "running", json_integer(running));
     json_object_set_new(w, "tasks", tasks);

@@ -41,7 +41,7 @@ check "eta known" True "$(json 'd["tasks"][0]["progress"]["eta_s"] is not None a
 "$S" status > st.txt
 check "status exit" 0 "$?"
 contains "status health" "^health +healthy" st.txt
-contains "status worker row" "^[^ ]+:$WPID +alive +[0-9.]+s ago +1 +[0-9]+ +[0-9.]+[KMG] " st.txt
+contains "status worker row" "^[^ ]+:$WPID +alive +[0-9.]+s ago +1 +[0-9]+ +0 +[0-9.]+[KMG] " st.txt
 contains "status running section" "^RUNNING \(1\)" st.txt
 contains "status queue table with dead letters" "^QUEUE +READY +DELAYED +RUNNING +DEAD +SPEED/5m +ERR/5m +WAIT$" st.txt
 contains "status queue table" "^mq +0 +0 +0 +0 +0 +0$" st.txt
