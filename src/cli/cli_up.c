@@ -13,12 +13,9 @@
 #include "core/sq_alloc.h"
 #include "core/sq_time.h"
 #include "core/sq_url.h"
-#include "monitor/mon_route.h"
+#include "monitor/mon_http.h"
 #include "worker/worker.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -46,48 +43,6 @@ static const char usage[] =
     "requeued, nothing is lost).\n";
 
 int cli_up(struct cli *cli);
-
-/* Can a server bind `l` now? 0, or errno (EADDRINUSE, EACCES...). */
-static int
-try_bind(const struct sq_listen *l)
-{
-    struct sockaddr_storage ss;
-    socklen_t len;
-    int one = 1, rc = 0;
-    int fd;
-
-    memset(&ss, 0, sizeof ss);
-    if (l->ipv6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)l->port);
-        if (inet_pton(AF_INET6, l->host, &a->sin6_addr) != 1) {
-            a->sin6_addr = in6addr_any;
-        }
-        len = sizeof *a;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)l->port);
-        if (l->host[0] == '\0' ||
-            inet_pton(AF_INET, l->host, &a->sin_addr) != 1) {
-            a->sin_addr.s_addr = htonl(INADDR_ANY);
-        }
-        len = sizeof *a;
-    }
-    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return errno;
-    }
-    /* the monitor sets SO_REUSEADDR too: a socket in TIME_WAIT is no
-     * obstacle, a listening one is */
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
-        rc = errno;
-    }
-    close(fd);
-    return rc;
-}
 
 /* Everything of this stack under --var unless configured otherwise: the
  * catalog database, images and raw payloads (their defaults are under
@@ -154,12 +109,7 @@ preflight(struct cli *cli, struct cli_stack *st)
 {
     syncq_config *cfg = cli->cfg;
     struct sq_worker_opts wo;
-    struct sq_listen l;
     syncq_error err;
-    const char *listen = st->listen[0] != '\0'
-                             ? st->listen
-                             : syncq_config_str(cfg, "SYNCQ_MONITOR_LISTEN");
-    int e;
 
     if (st->queues[0] != '\0' &&
         syncq_config_set(cfg, "SYNCQ_WORKER_QUEUES", st->queues, "-Q",
@@ -169,27 +119,17 @@ preflight(struct cli *cli, struct cli_stack *st)
     if (st->worker && sq_worker_opts_init(&wo, cfg, NULL, &err) != SYNCQ_OK) {
         return cli_usage(cli, "worker: %s", err.msg);
     }
-    if (!st->monitor) {
-        return CLI_OK;
-    }
-    if (sq_mon_listen_parse(listen, &l, &err) != SYNCQ_OK) {
-        return cli_usage(cli, "%s: %s",
+    if (st->monitor &&
+        sq_mon_listen_check(cfg, st->listen[0] != '\0' ? st->listen : NULL,
+                            NULL, true, NULL, &err) != SYNCQ_OK) {
+        return cli_usage(cli, "%s: %s%s",
                          st->listen[0] != '\0' ? "--listen"
                                                 : "SYNCQ_MONITOR_LISTEN",
-                         err.msg);
-    }
-    if (!l.loopback &&
-        syncq_config_str(cfg, "SYNCQ_MONITOR_TOKEN")[0] == '\0') {
-        return cli_usage(cli, "--listen %s is not loopback: set "
-                              "SYNCQ_MONITOR_TOKEN first (the dashboard can "
-                              "revoke and retry tasks)", listen);
-    }
-    e = try_bind(&l);
-    if (e != 0) {
-        return cli_usage(cli, "the monitor cannot listen on %s: %s (pick "
-                              "another with --listen 127.0.0.1:PORT, or "
-                              "--no-monitor)",
-                         listen, strerror(e));
+                         err.msg,
+                         err.code == SYNCQ_EIO
+                             ? " (pick another with --listen 127.0.0.1:PORT, "
+                               "or --no-monitor)"
+                             : "");
     }
     return CLI_OK;
 }

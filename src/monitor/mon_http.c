@@ -890,6 +890,40 @@ open_listener(const struct sq_listen *L, int *fd_out, int *port_out,
 }
 
 int
+sq_mon_listen_check(const syncq_config *cfg, const char *listen,
+                    const char *token, bool probe, struct sq_listen *out,
+                    syncq_error *err)
+{
+    struct sq_listen l;
+    int fd, port, rc;
+
+    if (listen == NULL) {
+        listen = syncq_config_str(cfg, "SYNCQ_MONITOR_LISTEN");
+    }
+    if (token == NULL) {
+        token = syncq_config_str(cfg, "SYNCQ_MONITOR_TOKEN");
+    }
+    rc = sq_mon_listen_parse(listen, &l, err);
+    if (rc == SYNCQ_OK && !l.loopback && token[0] == '\0') {
+        rc = sq_fail(err, SYNCQ_EINVAL,
+                     "refusing to listen on %s without a token: it is not "
+                     "loopback (pass --token or SYNCQ_MONITOR_TOKEN; the "
+                     "dashboard can revoke and retry tasks)",
+                     listen);
+    }
+    if (rc == SYNCQ_OK && probe) {
+        rc = open_listener(&l, &fd, &port, err);
+        if (rc == SYNCQ_OK) {
+            close(fd);
+        }
+    }
+    if (rc == SYNCQ_OK && out != NULL) {
+        *out = l;
+    }
+    return rc;
+}
+
+int
 sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
              volatile sig_atomic_t *stop, volatile sig_atomic_t *hup,
              syncq_error *err)
@@ -917,13 +951,8 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
                                 : syncq_config_str(cfg, "SYNCQ_MONITOR_TOKEN");
     snprintf(S->why, sizeof S->why, "not connected yet");
     sq_mon_opts_init(&S->opts, cfg);
-    rc = sq_mon_listen_parse(listen_s, &S->listen, err);
-    if (rc == SYNCQ_OK && !S->listen.loopback && S->token[0] == '\0') {
-        rc = sq_fail(err, SYNCQ_EINVAL,
-                     "refusing to listen on %s without a token: it is not "
-                     "loopback (pass --token or SYNCQ_MONITOR_TOKEN)",
-                     listen_s);
-    }
+    rc = sq_mon_listen_check(cfg, listen_s, S->token, false, &S->listen,
+                             err);
     if (rc == SYNCQ_OK && !o->no_alerts) {
         rc = sq_alerts_new(cfg, o->rules_path, &S->alerts, err);
     }

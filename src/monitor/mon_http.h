@@ -15,6 +15,8 @@
 #ifndef SQ_MON_HTTP_H
 #define SQ_MON_HTTP_H
 
+#include "monitor/mon_route.h"
+
 #include <signal.h>
 #include <stdbool.h>
 #include <syncq/config.h>
@@ -30,6 +32,18 @@ struct sq_mon_serve_opts {
     const char *port_file;  /* write "PORT\n" once listening, or NULL */
     int64_t alert_tick_ms;  /* 0: SQ_ALERTS_TICK_MS */
 };
+
+/* Check a listen address before serving on it: `listen` (NULL:
+ * SYNCQ_MONITOR_LISTEN) must parse and be loopback unless a token is set
+ * (`token`, NULL: SYNCQ_MONITOR_TOKEN); with `probe`, it must also be
+ * bindable now (a socket is bound and closed again). *out (may be NULL)
+ * gets the parsed address.
+ * Errors: SYNCQ_EINVAL (bad address, or not loopback without a token),
+ *         SYNCQ_EIO (cannot bind: the message names the address and why).
+ * Thread-safe. */
+int sq_mon_listen_check(const syncq_config *cfg, const char *listen,
+                        const char *token, bool probe, struct sq_listen *out,
+                        syncq_error *err);
 
 /* Serve until *stop becomes non-zero; reopen the log file whenever *hup
  * is non-zero (then reset it). Starts even while Redis is down (answers

@@ -42,7 +42,7 @@ expect_usage() { # NAME MESSAGE ARGS...
 }
 expect_usage "non-ASCII queue" "queue name '队列' has byte 0xe9" -Q 队列
 expect_usage "empty queue" "empty or over-long queue name in 'a,,b'" -Q a,,b
-expect_usage "public listen" "0.0.0.0:5999 is not loopback: set SYNCQ_MONITOR_TOKEN" --listen 0.0.0.0:5999
+expect_usage "public listen" "refusing to listen on 0.0.0.0:5999 without a token: it is not loopback" --listen 0.0.0.0:5999
 expect_usage "host name" "not an IPv4 address" --listen nowhere:1
 python3 -c '
 import socket, sys, time
