@@ -254,6 +254,16 @@ int sq_broker_progress(syncq_client *c, const char *id, const char *token,
  * this is advice, not a reason not to start). */
 int sq_broker_check_eviction(syncq_client *c, const char *who);
 
+/* Copy the value of `name` in an INFO reply's text ("name:value" lines)
+ * into out (cap bytes, truncated). False when absent. Thread-safe. */
+bool sq_info_field(const char *info, const char *name, char *out,
+                   size_t cap);
+
+/* True when Redis maxmemory-policy `policy` never evicts keys without a
+ * TTL (noeviction, volatile-*): queues, delayed sets and running tasks
+ * are safe. NULL or "" (unknown) is treated as safe. */
+bool sq_eviction_safe(const char *policy);
+
 int sq_broker_promote(syncq_client *c, int max_promote, int max_requeue,
                       int64_t *promoted, int64_t *requeued,
                       int64_t *next_eta_ms, syncq_error *err);

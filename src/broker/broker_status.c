@@ -120,27 +120,54 @@ syncq_broker_status(syncq_client *c, json_t **out, syncq_error *err)
     return SYNCQ_OK;
 }
 
+bool
+sq_info_field(const char *info, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    const char *p = info;
+
+    while (p != NULL && *p != '\0') {
+        if (strncmp(p, name, nl) == 0 && p[nl] == ':') {
+            size_t n = strcspn(p + nl + 1, "\r\n");
+            if (n >= cap) {
+                n = cap - 1;
+            }
+            memcpy(out, p + nl + 1, n);
+            out[n] = '\0';
+            return true;
+        }
+        p = strchr(p, '\n');
+        if (p != NULL) {
+            p++;
+        }
+    }
+    return false;
+}
+
+bool
+sq_eviction_safe(const char *policy)
+{
+    /* noeviction and volatile-* never touch keys without a TTL (queues,
+     * delayed sets, running tasks); allkeys-* may drop any of them */
+    return policy == NULL || policy[0] == '\0' ||
+           strcmp(policy, "noeviction") == 0 ||
+           strncmp(policy, "volatile-", 9) == 0;
+}
+
 int
 sq_broker_check_eviction(syncq_client *c, const char *who)
 {
-    static const char field[] = "maxmemory_policy:";
     redisReply *r = NULL;
     char policy[64] = "";
-    const char *p;
 
     if (sq_client_cmd(c, &r, NULL, "INFO memory") != SYNCQ_OK) {
         return 0;
     }
-    p = r->type == REDIS_REPLY_STRING ? strstr(r->str, field) : NULL;
-    if (p != NULL) {
-        size_t n = strcspn(p + sizeof field - 1, "\r\n");
-        snprintf(policy, sizeof policy, "%.*s", (int)n,
-                 p + sizeof field - 1);
+    if (r->type == REDIS_REPLY_STRING) {
+        sq_info_field(r->str, "maxmemory_policy", policy, sizeof policy);
     }
     freeReplyObject(r);
-    /* noeviction and volatile-* never touch queues, delayed sets or
-     * running tasks (they have no TTL); allkeys-* may drop any of them */
-    if (strncmp(policy, "allkeys-", 8) != 0) {
+    if (sq_eviction_safe(policy)) {
         return 0;
     }
     SQ_WARN("broker.eviction_unsafe",

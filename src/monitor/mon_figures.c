@@ -385,31 +385,6 @@ is_str(const redisReply *r)
     return r != NULL && r->type == REDIS_REPLY_STRING;
 }
 
-/* Value of "name:value" in INFO text, copied into out. */
-static bool
-info_field(const char *info, const char *name, char *out, size_t cap)
-{
-    size_t nl = strlen(name);
-    const char *p = info;
-
-    while (p != NULL && *p != '\0') {
-        if (strncmp(p, name, nl) == 0 && p[nl] == ':') {
-            size_t n = strcspn(p + nl + 1, "\r\n");
-            if (n >= cap) {
-                n = cap - 1;
-            }
-            memcpy(out, p + nl + 1, n);
-            out[n] = '\0';
-            return true;
-        }
-        p = strchr(p, '\n');
-        if (p != NULL) {
-            p++;
-        }
-    }
-    return false;
-}
-
 static json_t *
 ms_iso(int64_t ms)
 {
@@ -1120,10 +1095,10 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
                                                 : 0));
         json_object_set_new(b, "redis_version", json_string(c->redis_version));
         json_object_set_new(b, "reachable", json_true());
-        if (info_field(info, "used_memory", v, sizeof v)) {
+        if (sq_info_field(info, "used_memory", v, sizeof v)) {
             used = strtoll(v, NULL, 10);
         }
-        if (info_field(info, "maxmemory", v, sizeof v)) {
+        if (sq_info_field(info, "maxmemory", v, sizeof v)) {
             maxm = strtoll(v, NULL, 10);
         }
         json_object_set_new(b, "used_memory", json_integer(used));
@@ -1131,12 +1106,10 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
         json_object_set_new(b, "memory_ratio",
                             maxm > 0 ? json_real((double)used / (double)maxm)
                                      : json_null());
-        if (info_field(info, "maxmemory_policy", v, sizeof v)) {
+        if (sq_info_field(info, "maxmemory_policy", v, sizeof v)) {
             json_object_set_new(b, "maxmemory_policy", json_string(v));
             json_object_set_new(b, "eviction_safe",
-                                json_boolean(strcmp(v, "noeviction") == 0 ||
-                                             strncmp(v, "volatile-", 9) ==
-                                                 0));
+                                json_boolean(sq_eviction_safe(v)));
         } else {
             json_object_set_new(b, "maxmemory_policy", json_null());
             json_object_set_new(b, "eviction_safe", json_null());

@@ -109,8 +109,7 @@ sq_mon_health(const struct sq_mon_data *d, const char *why,
         json_t *w, *q;
 
         json_object_set_new(h, "ready", json_string("ok"));
-        if (pol != NULL && strcmp(pol, "noeviction") != 0 &&
-            strncmp(pol, "volatile-", 9) != 0) {
+        if (json_is_false(json_object_get(b, "eviction_safe"))) {
             reason(reasons, &status, H_DEGRADED, "redis_eviction",
                    "Redis maxmemory-policy is %s: it may evict queued tasks "
                    "and results (use noeviction or volatile-*)",
