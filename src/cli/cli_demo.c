@@ -461,22 +461,13 @@ cli_demo(struct cli *cli)
     signal(SIGTERM, on_int);
 
     /* The demo's own settings (environment of every child). */
-    if (mkdir(st.var_dir, 0755) != 0 && errno != EEXIST) {
-        return cli_fail(cli, "cannot create %s: %s", st.var_dir,
-                        strerror(errno));
-    }
-    if (realpath(st.var_dir, var_abs) == NULL) {
-        return cli_fail(cli, "%s: %s", st.var_dir, strerror(errno));
+    if (cli_stack_place_data(cli, &st, true, var_abs) != CLI_OK) {
+        return CLI_FAIL;
     }
     snprintf(path, sizeof path, "%s/logs", var_abs);
     mkdir(path, 0755);
     st.log_dir = strdup(path);
-    snprintf(dburl, sizeof dburl, "%s/1688sync.db", var_abs);
-    setenv("SYNCQ_DATABASE_URL", dburl, 1);
-    snprintf(path, sizeof path, "%s/media", var_abs);
-    setenv("SYNCQ_MEDIA_DIR", path, 1);
-    snprintf(path, sizeof path, "%s/raw", var_abs);
-    setenv("SYNCQ_RAW_DIR", path, 1);
+    snprintf(dburl, sizeof dburl, "%s", getenv("SYNCQ_DATABASE_URL"));
     setenv("SYNCQ_LOG_DIR", st.log_dir, 1);
     /* Polite but quick against the local fixture; a short captcha
      * cool-down so the demo does not sit out the production 5 minutes. */

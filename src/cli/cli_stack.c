@@ -49,6 +49,38 @@ cli_mkdirs(const char *path)
     return 0;
 }
 
+int
+cli_stack_place_data(struct cli *cli, struct cli_stack *st, bool force,
+                     char *abs_out)
+{
+    static const struct {
+        const char *key, *leaf;
+    } under_var[] = {{"SYNCQ_DATABASE_URL", "1688sync.db"},
+                     {"SYNCQ_MEDIA_DIR", "media"},
+                     {"SYNCQ_RAW_DIR", "raw"},
+                     {"SYNCQ_WORKER_STATUS_FILE", "worker.status"}};
+    char dir[PATH_MAX], path[PATH_MAX + 32];
+
+    if (cli_mkdirs(st->var_dir) != 0) {
+        return cli_fail(cli, "cannot create %s: %s", st->var_dir,
+                        strerror(errno));
+    }
+    if (realpath(st->var_dir, dir) == NULL) {
+        return cli_fail(cli, "%s: %s", st->var_dir, strerror(errno));
+    }
+    for (size_t i = 0; i < sizeof under_var / sizeof under_var[0]; i++) {
+        if (force || strcmp(syncq_config_source(cli->cfg, under_var[i].key),
+                            "default") == 0) {
+            snprintf(path, sizeof path, "%s/%s", dir, under_var[i].leaf);
+            setenv(under_var[i].key, path, 1);
+        }
+    }
+    if (abs_out != NULL) {
+        memcpy(abs_out, dir, strlen(dir) + 1);
+    }
+    return CLI_OK;
+}
+
 static bool
 redis_answers(const char *url)
 {

@@ -33,6 +33,16 @@ void cli_stack_init(struct cli_stack *st);
 /* mkdir -p `path` (mode 0755). 0, or -1 with errno. */
 int cli_mkdirs(const char *path);
 
+/* Create st->var_dir (mkdir -p) and put the stack's data under it by
+ * exporting, for the children, SYNCQ_DATABASE_URL (<dir>/1688sync.db),
+ * SYNCQ_MEDIA_DIR (media/), SYNCQ_RAW_DIR (raw/) and
+ * SYNCQ_WORKER_STATUS_FILE (worker.status): all of them when `force`
+ * (the demo), else only those not configured (`syncq up`). abs_out
+ * (PATH_MAX bytes, may be NULL) gets the directory's absolute path.
+ * Returns CLI_OK or CLI_FAIL after printing why. */
+int cli_stack_place_data(struct cli *cli, struct cli_stack *st, bool force,
+                         char *abs_out);
+
 /* Start Redis if needed (waits until it answers), export
  * SYNCQ_BROKER_URL for the children, then start the services.
  * Returns an exit code (CLI_OK or CLI_FAIL after printing why). */

@@ -44,38 +44,6 @@ static const char usage[] =
 
 int cli_up(struct cli *cli);
 
-/* Everything of this stack under --var unless configured otherwise: the
- * catalog database, images and raw payloads (their defaults are under
- * var/ of the working directory), and the worker's liveness file for
- * `syncq worker health`. */
-static int
-place_data(struct cli *cli, struct cli_stack *st)
-{
-    static const struct {
-        const char *key, *leaf;
-    } under_var[] = {{"SYNCQ_DATABASE_URL", "1688sync.db"},
-                     {"SYNCQ_MEDIA_DIR", "media"},
-                     {"SYNCQ_RAW_DIR", "raw"},
-                     {"SYNCQ_WORKER_STATUS_FILE", "worker.status"}};
-    char dir[PATH_MAX], path[PATH_MAX + 32];
-
-    if (cli_mkdirs(st->var_dir) != 0) {
-        return cli_fail(cli, "cannot create %s: %s", st->var_dir,
-                        strerror(errno));
-    }
-    if (realpath(st->var_dir, dir) == NULL) {
-        return cli_fail(cli, "%s: %s", st->var_dir, strerror(errno));
-    }
-    for (size_t i = 0; i < sizeof under_var / sizeof under_var[0]; i++) {
-        if (strcmp(syncq_config_source(cli->cfg, under_var[i].key),
-                   "default") == 0) {
-            snprintf(path, sizeof path, "%s/%s", dir, under_var[i].leaf);
-            setenv(under_var[i].key, path, 1);
-        }
-    }
-    return CLI_OK;
-}
-
 /* Where the data and the liveness file are (the environment the children
  * get wins over the parent's configuration; passwords masked). */
 static void
@@ -198,7 +166,9 @@ cli_up(struct cli *cli)
     if (rc != CLI_OK) {
         return rc;
     }
-    rc = place_data(cli, &st);
+    /* everything of this stack under --var unless configured otherwise,
+     * printed at start */
+    rc = cli_stack_place_data(cli, &st, false, NULL);
     if (rc != CLI_OK) {
         return rc;
     }
