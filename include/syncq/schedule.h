@@ -259,8 +259,9 @@ SYNCQ_API int syncq_batch_progress(syncq_client *c, const char *id,
 SYNCQ_API int syncq_batch_list(syncq_client *c, size_t offset, size_t limit,
                                json_t **out, syncq_error *err);
 
-/* Parse a rate "N/s", "N/m", "N/h" or "N" (per second), N 1..1000000.
- * Errors: SYNCQ_EINVAL. */
+/* Parse a rate "N/s", "N/m" (or /min), "N/h", "N/<duration>" such as
+ * "20/10s", or "N" (per second); N 1..1000000, the period at most a day
+ * (the syntax of SYNCQ_CRAWLER_RATE). Errors: SYNCQ_EINVAL. */
 SYNCQ_API int syncq_rate_parse(const char *s, int *count, int64_t *period_ms,
                                syncq_error *err);
 

@@ -12,6 +12,7 @@
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
 #include "core/sq_id.h"
+#include "core/sq_rate.h"
 #include "core/sq_time.h"
 
 #include <ctype.h>
@@ -28,46 +29,26 @@ int
 syncq_rate_parse(const char *s, int *count, int64_t *period_ms,
                  syncq_error *err)
 {
-    char *end;
-    long long n;
-    const char *unit;
+    struct sq_rate r;
+    char buf[32];
+    const char *text = s;
 
-    if (s == NULL || !isdigit((unsigned char)s[0])) {
+    /* the core rate syntax (shared with SYNCQ_CRAWLER_RATE), plus a bare
+     * "N" meaning N per second; no blanks anywhere */
+    if (s == NULL || s[0] == '\0' || strpbrk(s, " \t") != NULL) {
         return sq_fail(err, SYNCQ_EINVAL,
-                       "rate '%.32s' is not N/s, N/m or "
-                       "N/h",
-                       s ? s : "");
+                       "rate '%.32s' is not N/s, N/m or N/h",
+                       s != NULL ? s : "");
     }
-    errno = 0;
-    n = strtoll(s, &end, 10);
-    if (errno != 0 || n < 1 || n > 1000000) {
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "rate '%.32s': N must be "
-                       "1..1000000",
-                       s);
+    if (strspn(s, "0123456789") == strlen(s) && strlen(s) < 20) {
+        snprintf(buf, sizeof buf, "%s/s", s);
+        text = buf;
     }
-    unit = *end == '/' ? end + 1 : end;
-    if (*end == '\0' || !strcmp(unit, "s") || !strcmp(unit, "sec") ||
-        !strcmp(unit, "second")) {
-        *period_ms = 1000;
-    } else if (!strcmp(unit, "m") || !strcmp(unit, "min") ||
-               !strcmp(unit, "minute")) {
-        *period_ms = 60000;
-    } else if (!strcmp(unit, "h") || !strcmp(unit, "hour")) {
-        *period_ms = 3600000;
-    } else {
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "rate '%.32s' is not N/s, N/m or "
-                       "N/h",
-                       s);
+    if (sq_rate_parse(text, &r, err) != SYNCQ_OK) {
+        return SYNCQ_EINVAL;
     }
-    if (*end != '\0' && *end != '/') {
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "rate '%.32s' is not N/s, N/m or "
-                       "N/h",
-                       s);
-    }
-    *count = (int)n;
+    *count = (int)r.limit;
+    *period_ms = r.period_ms;
     return SYNCQ_OK;
 }
 
