@@ -16,7 +16,6 @@
 #include "core/sq_time.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
