@@ -10,6 +10,7 @@
  */
 #include "cli/cli_monitor.h"
 #include "cli/cli.h"
+#include "broker/broker.h"
 #include "core/sq_time.h"
 #include "monitor/mon_alerts.h"
 #include "monitor/mon_http.h"
@@ -332,7 +333,10 @@ progress_frame(syncq_client *c, const char *batch, const char *task,
             json_decref(batches);
             return NULL;
         }
-        *done = true; /* not running: finished or not started */
+        /* not running: finished (the watch ends) or not started yet (it
+         * waits: a task still queued must not end the watch at once) */
+        *done = sq_state_is_final(
+            json_string_value(json_object_get(t, "state")));
         json_array_append_new(tasks, t);
     }
     json_object_set(o, "at", json_object_get(snap, "at"));

@@ -64,6 +64,14 @@ check "watch ends with the task" 0 "$?"
 check "watch printed several frames" True "$(python3 -c "print($(grep -c '^syncq.sleep' w.txt) >= 3)")"
 contains "watch final frame" "^syncq\.sleep +${ID:0:8} \[#+\] 100% 8000/8000 SUCCESS$" w.txt
 
+# --- --watch on a task still queued (no worker serves its queue) waits
+# for it instead of ending at once
+QID=$("$S" task create syncq.noop --queue nobody)
+timeout 1.5 "$S" monitor progress --watch --task "$QID" --interval 0.2 > q.txt
+check "watch of a queued task keeps waiting" 124 "$?"
+check "watch shows it queued" True "$(python3 -c "print($(grep -c "${QID:0:8}.*PENDING" q.txt) >= 3)")"
+"$S" task cancel "$QID" > /dev/null
+
 # --- C40 end to end: --json frames of a real task never go down and end
 # at SUCCESS with current == total and the last message kept
 ID3=$("$S" task create syncq.sleep --queue mq -k '{"seconds": 2, "tick_ms": 100}')
