@@ -71,7 +71,7 @@ bool sqt_wait_until(bool (*fn)(void *ud), void *ud, int timeout_ms);
 /* State of task `id` (static buffer), "" if unknown. */
 const char *sqt_task_state(syncq_client *c, const char *id);
 
-/* Path of a file in ../shared/fixtures (static buffer). */
+/* Path of a file in tests/fixtures, or $SYNCQ_FIXTURES (static buffer). */
 const char *sqt_fixture(const char *rel);
 
 /* Read a whole file (owned, NUL-terminated); *len may be NULL. */

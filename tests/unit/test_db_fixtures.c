@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * test_db_fixtures.c: the hand-over between the crawler and data_sync on
- * every real 1688 sample in ../shared/fixtures/1688/raw: the crawler's
+ * every real 1688 sample in tests/fixtures/1688/raw: the crawler's
  * parsers normalise each body, sq_db_raw_put stages it, sync_products and
  * sync_suppliers store it, and the stored products read back equal to
  * what was parsed (canonical form). Values asserted: ids, prices in fen,

@@ -9,7 +9,7 @@
  * SQ_1688_MAX_BODY), never trusts a field's type, bounds every list, and
  * returns SYNCQ_EPROTO with a one-line reason for a shape it does not
  * know; it never aborts. The normalised JSON is a new object owned by the
- * caller (json_decref). Shapes (../shared/docs/1688-data.md):
+ * caller (json_decref). Shapes (docs/1688-data.md):
  *   offer:    window.__INIT_DATA of an offer page (the HTML page or the
  *             object alone), cross-border queryProductDetail envelope,
  *             classic alibaba.product.get ({productInfo}) or a bare
