@@ -15,10 +15,10 @@
  */
 #include "core/sq_alloc.h"
 #include "core/sq_time.h"
-#include "tasks/crawler/crawler_fetch.h"
-#include "tasks/crawler/crawler_parse.h"
-#include "tasks/crawler/crawler_ratelimit.h"
-#include "tasks/fixture/fixture.h"
+#include "crawler/crawler_fetch.h"
+#include "crawler/crawler_parse.h"
+#include "crawler/crawler_ratelimit.h"
+#include "fixture/fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -80,4 +80,9 @@ char *sqt_read_file(const char *path, size_t *len);
 /* Temp dir for this test ($SYNCQ_TEST_DIR or a new mkdtemp dir). */
 const char *sqt_tmpdir(void);
 
+/* Register the 1688 packs (packs/) into the default registry, as the
+ * syncq binary does at start-up (libsyncq alone has no tasks). Once per
+ * process; fails the test if a pack cannot register. */
+void sqt_register_packs(void);
+
 #endif

@@ -10,7 +10,7 @@
 #include "sq_test.h"
 
 #include "core/sq_alloc.h"
-#include "tasks/crawler/crawler_parse.h"
+#include "crawler/crawler_parse.h"
 
 #include <stdlib.h>
 #include <string.h>

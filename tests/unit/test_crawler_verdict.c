@@ -12,7 +12,7 @@
  */
 #include "sq_test.h"
 
-#include "tasks/crawler/crawler_parse.h"
+#include "crawler/crawler_parse.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,9 +10,9 @@
 #include "sq_test.h"
 
 #include "core/sq_alloc.h"
-#include "tasks/crawler/crawler_parse.h"
-#include "tasks/data_sync/ds_catalog.h"
-#include "tasks/data_sync/ds_sync.h"
+#include "crawler/crawler_parse.h"
+#include "data_sync/ds_catalog.h"
+#include "data_sync/ds_sync.h"
 
 #include <ftw.h>
 #include <stdio.h>
