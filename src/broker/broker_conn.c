@@ -131,6 +131,14 @@ connect_once(syncq_client *c, syncq_error *err)
     {
         const char *argv[1] = {"PING"};
         rc2 = simple(rc, err, "PING", 1, argv);
+        if (rc2 == SYNCQ_ECONN && rc->err == 0 && err != NULL &&
+            strstr(err->msg, "PING: LOADING") == NULL &&
+            strstr(err->msg, "PING: BUSY") == NULL) {
+            /* MISCONF, READONLY, OOM...: Redis answers PING with them too
+             * (health checks see them), yet the link works; the calls
+             * meet the error and its backoff (broker_fault.c). */
+            rc2 = SYNCQ_OK;
+        }
         if (rc2 == SYNCQ_EAUTH) {
             if (err != NULL) {
                 snprintf(err->msg, sizeof err->msg,
@@ -270,7 +278,7 @@ sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
         c->failures++;
         sq_fault_count_conn();
         c->next_try_ms = sq_mono_ms() + backoff_ms(c);
-        if (!c->down_logged) {
+        if (!c->down_logged && c->fault.since_ms == 0) {
             char q[300];
             SQ_ERROR("broker.down", "url=%s err=%s next_try_ms=%lld",
                      c->url_shown,

@@ -112,7 +112,12 @@ sq_script_load_all(syncq_client *c, syncq_error *err)
                              "it in the URL, redis://:PASSWORD@host:port/db",
                              c->url_shown);
             } else {
-                rc = sq_fail(err, SYNCQ_EPROTO,
+                /* LOADING or BUSY: an outage, not a broken script */
+                rc = sq_fail(err,
+                             sq_fault_classify(rep->str) ==
+                                     SQ_FAULT_TRANSIENT
+                                 ? SYNCQ_ECONN
+                                 : SYNCQ_EPROTO,
                              "loading broker script %s: %s",
                              script_files[i], rep->str);
             }
