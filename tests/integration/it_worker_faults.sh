@@ -49,5 +49,15 @@ grep -q 'event=broker.recovered .*code=MISCONF errors=[0-9]' "$T/w.log" \
   || fail "no broker.recovered line with a count"
 info=$(R get "{syncq}:w:it-wf")
 echo "$info" | grep -q '"broker_errors":[1-9]' || fail "broker_errors not counted: $info"
-kill -TERM "$w"; wait "$w" || true
+# ... and /metrics exports it per worker
+"$S" monitor serve --listen 127.0.0.1:0 --port-file "$T/port" --logfile "$T/serve.log" &
+m=$!
+echo "$m" >>"$T/pids"
+for _ in $(seq 200); do [ -s "$T/port" ] && break; sleep 0.05; done
+metrics=$(curl -s "http://127.0.0.1:$(cat "$T/port")/metrics")
+echo "$metrics" | grep -Eq '^syncq_worker_broker_errors_total\{worker="it-wf"\} [1-9]' \
+  || fail "no broker errors in /metrics: $(echo "$metrics" | grep broker_)"
+echo "$metrics" | grep -q '^syncq_worker_outcomes_refused_total{worker="it-wf"} 0' \
+  || fail "outcomes_refused not exported"
+kill -TERM "$m" "$w"; wait "$w" || true
 echo "ok"
