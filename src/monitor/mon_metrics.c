@@ -9,6 +9,7 @@
  * Redis and are never trusted.
  */
 #include "monitor/mon.h"
+#include "broker/broker_fault.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -400,5 +401,17 @@ sq_mon_metrics_format(const struct sq_mon_data *d, const json_t *health,
            "trips).");
     sample(b, "syncq_monitor_collect_redis_commands", (double)d->commands,
            (char *)NULL);
+    {
+        struct sq_fault_counts fc;
+        sq_fault_counts_get(&fc);
+        family(b, "syncq_monitor_broker_errors_total", "counter",
+               "Broker errors this monitor process met.");
+        sample(b, "syncq_monitor_broker_errors_total", (double)fc.errors,
+               (char *)NULL);
+        family(b, "syncq_monitor_broker_reconnects_total", "counter",
+               "Reconnects of this monitor process to Redis.");
+        sample(b, "syncq_monitor_broker_reconnects_total",
+               (double)fc.reconnects, (char *)NULL);
+    }
     return b->data != NULL ? 0 : -1;
 }

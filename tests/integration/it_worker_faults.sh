@@ -59,5 +59,7 @@ echo "$metrics" | grep -Eq '^syncq_worker_broker_errors_total\{worker="it-wf"\} 
   || fail "no broker errors in /metrics: $(echo "$metrics" | grep broker_)"
 echo "$metrics" | grep -q '^syncq_worker_outcomes_refused_total{worker="it-wf"} 0' \
   || fail "outcomes_refused not exported"
+echo "$metrics" | grep -Eq '^syncq_monitor_broker_reconnects_total [0-9]' \
+  || fail "the monitor's own counters not exported"
 kill -TERM "$m" "$w"; wait "$w" || true
 echo "ok"
