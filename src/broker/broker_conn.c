@@ -36,8 +36,10 @@ tv_of(int64_t ms)
     return tv;
 }
 
-/* An error reply while connecting (AUTH, SELECT, PING): no error state
- * yet, the caller's backoff decides; LOADING or BUSY is an outage. */
+/* An error reply while connecting (AUTH, SELECT, PING). LOADING or BUSY
+ * is an outage (the caller's backoff decides). MISCONF, READONLY, OOM...
+ * answer PING too (health checks see them), yet the link works: the
+ * calls meet the error and its backoff (broker_fault.c). */
 static int
 connect_reply_error(redisReply *r, syncq_error *err, const char *what)
 {
@@ -45,7 +47,10 @@ connect_reply_error(redisReply *r, syncq_error *err, const char *what)
     case SQ_FAULT_AUTH:
         return sq_fail(err, SYNCQ_EAUTH, "%s: %s", what, r->str);
     case SQ_FAULT_TRANSIENT:
-    case SQ_FAULT_NOSCRIPT:
+        if (strncmp(r->str, "LOADING", 7) != 0 &&
+            strncmp(r->str, "BUSY", 4) != 0) {
+            return SYNCQ_OK;
+        }
         return sq_fail(err, SYNCQ_ECONN, "%s: %s", what, r->str);
     default:
         return sq_fail(err, SYNCQ_EPROTO, "%s: %s", what, r->str);
@@ -131,14 +136,6 @@ connect_once(syncq_client *c, syncq_error *err)
     {
         const char *argv[1] = {"PING"};
         rc2 = simple(rc, err, "PING", 1, argv);
-        if (rc2 == SYNCQ_ECONN && rc->err == 0 && err != NULL &&
-            strstr(err->msg, "PING: LOADING") == NULL &&
-            strstr(err->msg, "PING: BUSY") == NULL) {
-            /* MISCONF, READONLY, OOM...: Redis answers PING with them too
-             * (health checks see them), yet the link works; the calls
-             * meet the error and its backoff (broker_fault.c). */
-            rc2 = SYNCQ_OK;
-        }
         if (rc2 == SYNCQ_EAUTH) {
             if (err != NULL) {
                 snprintf(err->msg, sizeof err->msg,
