@@ -263,12 +263,6 @@ cli_setup_logging(struct cli *cli, const char *proc, const char *level,
     return CLI_OK;
 }
 
-const char *
-syncq_version(void)
-{
-    return SYNCQ_VERSION_STRING;
-}
-
 int cli_version(struct cli *cli);
 
 int
