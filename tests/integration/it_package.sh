@@ -44,7 +44,23 @@ if ! grep -q '^SYNCQ_SANITIZE:STRING=$' "$B/CMakeCache.txt"; then
     { echo "FAIL plain build"; tail -30 "$D/cmake.log"; exit 1; }
 fi
 
-# 2. the packages
+# 2. `cmake --install --prefix P` (the README's install command)
+P=$D/prefix
+cmake --install "$PB" --prefix "$P" >"$D/install.log" 2>&1 ||
+  { echo "FAIL cmake --install"; tail -20 "$D/install.log"; exit 1; }
+MA=$(cd "$P/lib" && ls -d *-linux-gnu* | head -1)
+for f in bin/syncq "lib/$MA/libsyncq.so" "lib/$MA/pkgconfig/syncq.pc" \
+         include/syncq/syncq.h include/syncq/version.h share/man/man1/syncq.1 \
+         lib/systemd/system/syncq-worker.service etc/syncq/syncq.env \
+         etc/logrotate.d/syncq share/doc/syncq/examples/alerts.default.rules; do
+  check "--prefix P: $f" 1 "$([ -e "$P/$f" ] && echo 1)"
+done
+contains "--prefix P: the unit starts P/bin/syncq" "^ExecStart=$P/bin/syncq worker" \
+  "$P/lib/systemd/system/syncq-worker.service"
+check "--prefix P: pkg-config --libs" "-L$P/lib/$MA -lsyncq -ljansson" \
+  "$(PKG_CONFIG_PATH=$P/lib/$MA/pkgconfig pkg-config --libs syncq | sed 's|/lib/[^ ]*/pkgconfig/../../..||g; s/ *$//')"
+
+# 3. the packages
 cpack -G DEB --config "$PB/CPackConfig.cmake" -B "$D/pkg" >"$D/cpack.log" 2>&1 ||
   { echo "FAIL cpack"; tail -30 "$D/cpack.log"; exit 1; }
 ver=$(sed -n 's/.*SYNCQ_VERSION_STRING "\(.*\)"/\1/p' "$PB/gen/syncq/version.h")
@@ -69,7 +85,7 @@ contains "postinst applies sysusers" 'systemd-sysusers syncq.conf' "$D/ctl/bin/p
 contains "postinst applies tmpfiles" 'systemd-tmpfiles --create syncq.conf' "$D/ctl/bin/postinst"
 contains "conffile syncq.env" '^/etc/syncq/syncq.env$' "$D/ctl/bin/conffiles"
 
-# 3. a scratch root
+# 4. a scratch root
 R=$D/root
 for p in syncq libsyncq"$major" libsyncq-dev; do dpkg -x $(deb "$p") "$R"; done
 MA=$(cd "$R/usr/lib" && ls -d *-linux-gnu* | head -1)
@@ -108,7 +124,7 @@ else
   echo "note: /var/lib/syncq ownership not checked: chown needs root"
 fi
 
-# 4. the README's C example, built against the scratch root
+# 5. the README's C example, built against the scratch root
 export PKG_CONFIG_PATH=$L/pkgconfig
 awk '/^### From C/ { f = 1 } f && /^```c$/ { g = 1; next } g && /^```$/ { exit } g' \
   "$src/README.md" >"$D/enqueue.c"
@@ -142,7 +158,7 @@ if [ -x "$D/enqueue" ]; then
 fi
 kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
 
-# 5. the plugin example, built the same way, loaded by the packaged worker
+# 6. the plugin example, built the same way, loaded by the packaged worker
 ex=$R/usr/share/doc/syncq/examples/custom_task/custom_task.c
 # shellcheck disable=SC2046
 cc -shared -fPIC "$ex" $(pkg-config --cflags --libs syncq) -o "$D/custom_task.so" 2>"$D/ccp.log" ||
@@ -156,7 +172,7 @@ check "plugin task ends SUCCESS" SUCCESS "$(json 'd["state"]' <"$D/plugin.json" 
 check "plugin task result" 6 "$(json 'int(d["result"]["sum"])' <"$D/plugin.json" 2>/dev/null)"
 kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
 
-# 6. Python ctypes
+# 7. Python ctypes
 got=$(LD_LIBRARY_PATH=$L python3 -c '
 import ctypes, sys
 lib = ctypes.CDLL("libsyncq.so." + sys.argv[1])
