@@ -6,7 +6,7 @@
  * waves under --max-in-flight / --rate (then `--wait` also keeps
  * dispatching from here, so waves go on with no beat running).
  */
-#include "beat/beat_batch.h"
+#include <syncq/batch.h>
 #include "cli/cli.h"
 #include "core/sq_time.h"
 
@@ -357,7 +357,7 @@ cli_batch_create(struct cli *cli)
         free(kw);
         return CLI_FAIL;
     }
-    rc = sq_batch_submit_items(c, cli->argv[optind], items, (size_t)batch_size,
+    rc = syncq_batch_submit_items(c, cli->argv[optind], items, (size_t)batch_size,
                                &bo, &wo, id, NULL, &err);
     if (rc == SYNCQ_OK && json_array_size(items) == 0) {
         /* allowed (an empty batch finishes at once and runs its

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT
  *
- * beat_batch.c: batches dispatched in waves (syncq_batch_submit and
- * friends in syncq/schedule.h), the items file parser, and batch
- * progress/listing for `syncq batch`. The chunks are validated and
- * serialised here, stored in Redis by batch_dispatch.lua and sent out by
- * lib.lua's batch_dispatch as max-in-flight and the rate allow (from
- * this call, from chunks ending, from the leader beat).
+ * broker_batch_wave.c: batches dispatched in waves (syncq_batch_submit,
+ * syncq_batch_dispatch in syncq/batch.h) and the rate syntax of their
+ * limits. The chunks are validated and serialised here, stored in Redis
+ * by batch_dispatch.lua and sent out by lib.lua's batch_dispatch as
+ * max-in-flight and the rate allow (from this call, from chunks ending,
+ * and from the leader beat's tick, which only triggers dispatch).
  */
-#include "beat/beat_batch.h"
+#include "broker/broker_batch.h"
 #include "broker/broker.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
@@ -20,9 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syncq/task.h>
-
-#define SPECS_PER_CALL 1000
-#define ITEMS_MAX 10000000
 
 int
 syncq_rate_parse(const char *s, int *count, int64_t *period_ms,
@@ -48,117 +45,6 @@ syncq_rate_parse(const char *s, int *count, int64_t *period_ms,
     }
     *count = (int)r.limit;
     *period_ms = r.period_ms;
-    return SYNCQ_OK;
-}
-
-/* ---- items ----------------------------------------------------------- */
-
-static bool
-blank(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (!isspace((unsigned char)p[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-int
-syncq_batch_items_parse(const char *text, size_t len, json_t **out,
-                        syncq_error *err)
-{
-    json_error_t jerr;
-    json_t *items;
-    size_t pos = 0, line = 0;
-
-    *out = NULL;
-    if (text == NULL) {
-        return sq_fail(err, SYNCQ_EINVAL, "no items");
-    }
-    if (memchr(text, '\0', len) != NULL) {
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "items contain a NUL byte (binary "
-                       "file?)");
-    }
-    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
-        text += 3; /* UTF-8 byte order mark */
-        len -= 3;
-    }
-    while (pos < len && isspace((unsigned char)text[pos])) {
-        pos++;
-    }
-    if (pos < len && text[pos] == '[') {
-        items = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
-        if (items != NULL && json_is_array(items)) {
-            if (json_array_size(items) > ITEMS_MAX) {
-                json_decref(items);
-                return sq_fail(err, SYNCQ_ETOOBIG, "more than %d items",
-                               ITEMS_MAX);
-            }
-            *out = items;
-            return SYNCQ_OK;
-        }
-        json_decref(items);
-        /* Not one array: one item per line, unless the first line is no
-         * JSON either (then it was a broken array). */
-        {
-            size_t e = pos;
-            json_t *first;
-            while (e < len && text[e] != '\n') {
-                e++;
-            }
-            first = json_loadb(text + pos, e - pos, JSON_DECODE_ANY, NULL);
-            if (first == NULL) {
-                return sq_fail(err, SYNCQ_EINVAL,
-                               "items are not a valid "
-                               "JSON array: line %d column %d: %s",
-                               jerr.line, jerr.column, jerr.text);
-            }
-            json_decref(first);
-        }
-    }
-    items = json_array();
-    if (items == NULL) {
-        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
-    }
-    pos = 0;
-    while (pos < len) {
-        size_t e = pos, n;
-        json_t *v;
-        line++;
-        while (e < len && text[e] != '\n') {
-            e++;
-        }
-        n = e - pos;
-        if (n > 0 && text[pos + n - 1] == '\r') {
-            n--;
-        }
-        if (!blank(text + pos, n)) {
-            if (json_array_size(items) >= ITEMS_MAX) {
-                json_decref(items);
-                return sq_fail(err, SYNCQ_ETOOBIG, "more than %d items",
-                               ITEMS_MAX);
-            }
-            v = json_loadb(text + pos, n, JSON_DECODE_ANY, NULL);
-            if (v == NULL) {
-                v = json_stringn(text + pos, n);
-            }
-            if (v == NULL) {
-                json_decref(items);
-                return sq_fail(err, SYNCQ_EINVAL,
-                               "items line %zu is not "
-                               "valid UTF-8",
-                               line);
-            }
-            if (json_array_append_new(items, v) != 0) {
-                json_decref(items);
-                return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
-            }
-        }
-        pos = e + 1;
-    }
-    *out = items;
     return SYNCQ_OK;
 }
 
@@ -279,7 +165,7 @@ read_result(redisReply *r, int64_t *dispatched, int64_t *next_ms,
 }
 
 int
-sq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
+syncq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
                       size_t batch_size, const syncq_batch_options *opts,
                       const syncq_batch_wave_options *waves,
                       char batch_id_out[SYNCQ_ID_SIZE], json_t *ids_out,
@@ -420,8 +306,8 @@ sq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
     }
     sq_uuid_new(batch_id);
     for (size_t k = 0; rc == SYNCQ_OK && (k < nchunks || k == 0);
-         k += SPECS_PER_CALL) {
-        size_t hi = k + SPECS_PER_CALL < nchunks ? k + SPECS_PER_CALL : nchunks;
+         k += SQ_BATCH_CHUNKS_PER_CALL) {
+        size_t hi = k + SQ_BATCH_CHUNKS_PER_CALL < nchunks ? k + SQ_BATCH_CHUNKS_PER_CALL : nchunks;
         bool last = hi >= nchunks;
         struct sq_args a;
         redisReply *r = NULL;
@@ -498,14 +384,14 @@ syncq_batch_submit(syncq_client *c, const char *task_name,
                        items == NULL ? ": " : "",
                        items == NULL ? jerr.text : "");
     }
-    rc = sq_batch_submit_items(c, task_name, items, batch_size, opts, waves,
+    rc = syncq_batch_submit_items(c, task_name, items, batch_size, opts, waves,
                                batch_id_out, NULL, err);
     json_decref(items);
     return rc;
 }
 
-static int
-batch_id_check(const char *id, syncq_error *err)
+int
+sq_batch_id_check(const char *id, syncq_error *err)
 {
     if (id == NULL || id[0] == '\0' || strlen(id) > 64) {
         return sq_fail(err, SYNCQ_EINVAL, "bad batch id");
@@ -526,7 +412,7 @@ syncq_batch_dispatch(syncq_client *c, const char *id, int64_t *dispatched,
     redisReply *r = NULL;
     int rc;
 
-    rc = batch_id_check(id, err);
+    rc = sq_batch_id_check(id, err);
     if (rc != SYNCQ_OK) {
         return rc;
     }
@@ -543,151 +429,4 @@ syncq_batch_dispatch(syncq_client *c, const char *id, int64_t *dispatched,
     }
     freeReplyObject(r);
     return rc;
-}
-
-int
-syncq_batch_progress(syncq_client *c, const char *id, json_t **out,
-                     syncq_error *err)
-{
-    char key[256], qkey[256];
-    redisReply *r = NULL, *l = NULL;
-    json_t *o = NULL;
-    int64_t total, done, failed, dispatched;
-    const char *f[8];
-    bool waves;
-    int rc;
-
-    *out = NULL;
-    rc = batch_id_check(id, err);
-    if (rc != SYNCQ_OK) {
-        return rc;
-    }
-    rc = syncq_batch_info(c, id, &o, err);
-    if (rc != SYNCQ_OK) {
-        return rc;
-    }
-    rc = sq_client_cmd(c, &r, err,
-                       "HMGET %s waves state dispatched max_inflight rate_n "
-                       "rate_ms fail_fast cancelled",
-                       sq_key(c, key, sizeof key, "b:%s", id));
-    if (rc == SYNCQ_OK) {
-        rc = sq_client_cmd(c, &l, err, "LLEN %s",
-                           sq_key(c, qkey, sizeof qkey, "bq:%s", id));
-    }
-    if (rc != SYNCQ_OK || r->type != REDIS_REPLY_ARRAY || r->elements != 8 ||
-        l->type != REDIS_REPLY_INTEGER) {
-        if (rc == SYNCQ_OK) {
-            rc = sq_fail(err, SYNCQ_EPROTO, "batch %s: unexpected reply", id);
-        }
-        goto done;
-    }
-    total = json_integer_value(json_object_get(o, "total"));
-    done = json_integer_value(json_object_get(o, "done"));
-    failed = json_integer_value(json_object_get(o, "failed"));
-    for (size_t i = 0; i < 8; i++) {
-        f[i] =
-            r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
-    }
-    waves = strcmp(f[0], "1") == 0;
-    dispatched = waves ? strtoll(f[2], NULL, 10) : total;
-    json_object_set_new(o, "dispatched", json_integer(dispatched));
-    json_object_set_new(o, "waiting", json_integer(l->integer));
-    json_object_set_new(o, "running",
-                        json_integer(dispatched - done - failed > 0
-                                         ? dispatched - done - failed
-                                         : 0));
-    json_object_set_new(
-        o, "state",
-        json_string(json_object_get(o, "finished_at")        ? "finished"
-                    : waves && strcmp(f[1], "creating") == 0 ? "creating"
-                                                             : "running"));
-    if (waves) {
-        int64_t mi = strtoll(f[3], NULL, 10);
-        int64_t rn = strtoll(f[4], NULL, 10);
-        int64_t rp = f[5][0] ? strtoll(f[5], NULL, 10) : 1000;
-        json_object_set_new(o, "max_in_flight",
-                            mi > 0 ? json_integer(mi) : json_null());
-        if (rn > 0) {
-            char rate[48];
-            if (rp == 1000 || rp == 60000 || rp == 3600000) {
-                snprintf(rate, sizeof rate, "%lld/%s", (long long)rn,
-                         rp == 1000    ? "s"
-                         : rp == 60000 ? "m"
-                                       : "h");
-            } else {
-                snprintf(rate, sizeof rate, "%lld per %lld ms", (long long)rn,
-                         (long long)rp);
-            }
-            json_object_set_new(o, "rate", json_string(rate));
-        } else {
-            json_object_set_new(o, "rate", json_null());
-        }
-        json_object_set_new(o, "fail_fast",
-                            json_boolean(strcmp(f[6], "1") == 0));
-        if (f[7][0] != '\0') {
-            json_object_set_new(o, "cancelled",
-                                json_integer(strtoll(f[7], NULL, 10)));
-        }
-    }
-    *out = o;
-    o = NULL;
-done:
-    json_decref(o);
-    if (r != NULL) {
-        freeReplyObject(r);
-    }
-    if (l != NULL) {
-        freeReplyObject(l);
-    }
-    return rc;
-}
-
-int
-syncq_batch_list(syncq_client *c, size_t offset, size_t limit, json_t **out,
-                 syncq_error *err)
-{
-    char key[256];
-    redisReply *r = NULL;
-    json_t *list;
-    int rc;
-
-    *out = NULL;
-    if (limit == 0) {
-        limit = 50;
-    }
-    if (limit > 10000) {
-        limit = 10000;
-    }
-    rc = sq_client_cmd(c, &r, err, "ZREVRANGE %s %lld %lld",
-                       sq_key(c, key, sizeof key, "batches"), (long long)offset,
-                       (long long)(offset + limit - 1));
-    if (rc != SYNCQ_OK) {
-        return rc;
-    }
-    if (r->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(r);
-        return sq_fail(err, SYNCQ_EPROTO, "ZREVRANGE: unexpected reply");
-    }
-    list = json_array();
-    for (size_t i = 0; i < r->elements && rc == SYNCQ_OK; i++) {
-        json_t *b = NULL;
-        if (r->element[i]->str == NULL) {
-            continue;
-        }
-        rc = syncq_batch_progress(c, r->element[i]->str, &b, err);
-        if (rc == SYNCQ_ENOTFOUND || rc == SYNCQ_EINVAL) {
-            rc = SYNCQ_OK; /* indexed but gone: skip */
-            continue;
-        }
-        if (rc == SYNCQ_OK) {
-            json_array_append_new(list, b);
-        }
-    }
-    freeReplyObject(r);
-    if (rc != SYNCQ_OK) {
-        json_decref(list);
-        return rc;
-    }
-    *out = list;
-    return SYNCQ_OK;
 }
