@@ -19,9 +19,71 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* kwargs of chunk [lo, hi): {"items": [...], ...extra}. Owned string. */
-static char *
-chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra)
+int
+sq_batch_items_load(const char *items_json, json_t **out, syncq_error *err)
+{
+    json_error_t jerr;
+    json_t *items;
+
+    *out = NULL;
+    items = json_loads(items_json ? items_json : "", JSON_ALLOW_NUL, &jerr);
+    if (items == NULL || !json_is_array(items)) {
+        json_decref(items);
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "batch items must be a JSON array%s%s",
+                       items == NULL ? ": " : "",
+                       items == NULL ? jerr.text : "");
+    }
+    *out = items;
+    return SYNCQ_OK;
+}
+
+int
+sq_batch_extra_and_completion(syncq_client *c,
+                              const syncq_batch_options *opts,
+                              json_t **extra, char cb_name[256],
+                              const char **cb_queue,
+                              char cb_id[SYNCQ_ID_SIZE], syncq_error *err)
+{
+    json_t *x = NULL;
+    int rc = SYNCQ_OK;
+
+    *extra = NULL;
+    if (opts != NULL && opts->kwargs_json != NULL) {
+        x = json_loads(opts->kwargs_json, 0, NULL);
+        if (x == NULL || !json_is_object(x)) {
+            json_decref(x);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "batch kwargs must be a JSON object");
+        }
+        if (json_object_get(x, "items") != NULL) {
+            json_decref(x);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "batch kwargs must not contain 'items' (the "
+                           "chunk goes there)");
+        }
+    }
+    if (opts != NULL && opts->on_complete != NULL) {
+        rc = syncq_task_name_normalize(opts->on_complete, cb_name, 256, err);
+        if (rc == SYNCQ_OK) {
+            *cb_queue = opts->on_complete_queue
+                            ? opts->on_complete_queue
+                            : sq_route_queue(c, cb_name);
+            rc = syncq_queue_name_check(*cb_queue, err);
+        }
+        if (rc != SYNCQ_OK) {
+            json_decref(x);
+            sq_error_prefix(err, "on_complete");
+            return rc;
+        }
+        sq_uuid_new(cb_id);
+    }
+    *extra = x;
+    return SYNCQ_OK;
+}
+
+char *
+sq_batch_chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra)
 {
     json_t *kw = extra ? json_deep_copy(extra) : json_object();
     json_t *part = json_array();
@@ -87,7 +149,6 @@ syncq_batch_create(syncq_client *c, const char *task_name,
                    char batch_id_out[SYNCQ_ID_SIZE], json_t **task_ids_out,
                    syncq_error *err)
 {
-    json_error_t jerr;
     json_t *items = NULL;
     json_t *extra = NULL;
     json_t *ids = NULL;
@@ -106,52 +167,22 @@ syncq_batch_create(syncq_client *c, const char *task_name,
         return sq_fail(err, SYNCQ_EINVAL,
                        "batch size %zu out of range 1..100000", batch_size);
     }
-    items = json_loads(items_json ? items_json : "", JSON_ALLOW_NUL, &jerr);
-    if (items == NULL || !json_is_array(items)) {
-        json_decref(items);
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "batch items must be a JSON array%s%s",
-                       items == NULL ? ": " : "",
-                       items == NULL ? jerr.text : "");
+    rc = sq_batch_items_load(items_json, &items, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
     }
-    if ((json_array_size(items) + batch_size - 1) / batch_size > SQ_BATCH_CHUNKS_PER_CALL) {
+    if ((json_array_size(items) + batch_size - 1) / batch_size >
+        SQ_BATCH_CHUNKS_PER_CALL) {
         rc = create_large(c, task_name, items, batch_size, opts, batch_id_out,
                           task_ids_out, err);
         json_decref(items);
         return rc;
     }
-    if (opts != NULL && opts->kwargs_json != NULL) {
-        extra = json_loads(opts->kwargs_json, 0, &jerr);
-        if (extra == NULL || !json_is_object(extra)) {
-            json_decref(items);
-            json_decref(extra);
-            return sq_fail(err, SYNCQ_EINVAL,
-                           "batch kwargs must be a JSON object");
-        }
-        if (json_object_get(extra, "items") != NULL) {
-            json_decref(items);
-            json_decref(extra);
-            return sq_fail(err, SYNCQ_EINVAL,
-                           "batch kwargs must not contain 'items' (the "
-                           "chunk goes there)");
-        }
-    }
-    if (opts != NULL && opts->on_complete != NULL) {
-        rc = syncq_task_name_normalize(opts->on_complete, cb_name,
-                                       sizeof cb_name, err);
-        if (rc == SYNCQ_OK) {
-            cb_queue = opts->on_complete_queue
-                           ? opts->on_complete_queue
-                           : sq_route_queue(c, cb_name);
-            rc = syncq_queue_name_check(cb_queue, err);
-        }
-        if (rc != SYNCQ_OK) {
-            json_decref(items);
-            json_decref(extra);
-            sq_error_prefix(err, "on_complete");
-            return rc;
-        }
-        sq_uuid_new(cb_id);
+    rc = sq_batch_extra_and_completion(c, opts, &extra, cb_name, &cb_queue,
+                                       cb_id, err);
+    if (rc != SYNCQ_OK) {
+        json_decref(items);
+        return rc;
     }
     nitems = json_array_size(items);
     nchunks = (nitems + batch_size - 1) / batch_size;
@@ -186,7 +217,7 @@ syncq_batch_create(syncq_client *c, const char *task_name,
         for (size_t ch = k; ch < hi && rc == SYNCQ_OK; ch++) {
             size_t lo = ch * batch_size;
             size_t up = lo + batch_size < nitems ? lo + batch_size : nitems;
-            char *kw = chunk_kwargs(items, lo, up, extra);
+            char *kw = sq_batch_chunk_kwargs(items, lo, up, extra);
             char tid[SYNCQ_ID_SIZE];
             if (kw == NULL) {
                 rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");

@@ -123,21 +123,9 @@ static char *
 chunk_spec(json_t *items, size_t lo, size_t hi, json_t *extra,
            char id_out[SYNCQ_ID_SIZE])
 {
-    json_t *kw = extra ? json_deep_copy(extra) : json_object();
-    json_t *part = json_array();
-    char *k, *s = NULL;
+    char *k = sq_batch_chunk_kwargs(items, lo, hi, extra);
+    char *s = NULL;
 
-    if (kw == NULL || part == NULL) {
-        json_decref(kw);
-        json_decref(part);
-        return NULL;
-    }
-    for (size_t i = lo; i < hi; i++) {
-        json_array_append(part, json_array_get(items, i));
-    }
-    json_object_set_new(kw, "items", part);
-    k = json_dumps(kw, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(kw);
     if (k != NULL) {
         sq_uuid_new(id_out);
         s = sq_asprintf("%s|%s", id_out, k);
@@ -244,36 +232,10 @@ syncq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
         }
         priority = to->priority;
     }
-    if (opts != NULL && opts->kwargs_json != NULL) {
-        json_error_t jerr;
-        extra = json_loads(opts->kwargs_json, 0, &jerr);
-        if (extra == NULL || !json_is_object(extra)) {
-            json_decref(extra);
-            return sq_fail(err, SYNCQ_EINVAL,
-                           "batch kwargs must be a JSON "
-                           "object");
-        }
-        if (json_object_get(extra, "items") != NULL) {
-            json_decref(extra);
-            return sq_fail(err, SYNCQ_EINVAL,
-                           "batch kwargs must not "
-                           "contain 'items' (the chunk goes there)");
-        }
-    }
-    if (opts != NULL && opts->on_complete != NULL) {
-        rc = syncq_task_name_normalize(opts->on_complete, cb_name,
-                                       sizeof cb_name, err);
-        if (rc == SYNCQ_OK) {
-            cb_queue = opts->on_complete_queue ? opts->on_complete_queue
-                                               : sq_route_queue(c, cb_name);
-            rc = syncq_queue_name_check(cb_queue, err);
-        }
-        if (rc != SYNCQ_OK) {
-            json_decref(extra);
-            sq_error_prefix(err, "on_complete");
-            return rc;
-        }
-        sq_uuid_new(cb_id);
+    rc = sq_batch_extra_and_completion(c, opts, &extra, cb_name, &cb_queue,
+                                       cb_id, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
     }
     cfields = chunk_fields(to, def, err);
     if (cfields == NULL) {
@@ -368,24 +330,18 @@ syncq_batch_submit(syncq_client *c, const char *task_name,
                    const syncq_batch_wave_options *waves,
                    char batch_id_out[SYNCQ_ID_SIZE], syncq_error *err)
 {
-    json_error_t jerr;
     json_t *items;
     int rc;
 
     if (batch_id_out != NULL) {
         batch_id_out[0] = '\0';
     }
-    items = json_loads(items_json ? items_json : "", JSON_ALLOW_NUL, &jerr);
-    if (items == NULL || !json_is_array(items)) {
-        json_decref(items);
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "batch items must be a JSON "
-                       "array%s%s",
-                       items == NULL ? ": " : "",
-                       items == NULL ? jerr.text : "");
+    rc = sq_batch_items_load(items_json, &items, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
     }
-    rc = syncq_batch_submit_items(c, task_name, items, batch_size, opts, waves,
-                               batch_id_out, NULL, err);
+    rc = syncq_batch_submit_items(c, task_name, items, batch_size, opts,
+                                  waves, batch_id_out, NULL, err);
     json_decref(items);
     return rc;
 }
