@@ -50,12 +50,12 @@ extern "C" {
 
 /* Options of a batch (the seed's create_batch_task). */
 typedef struct syncq_batch_options {
-    const char *kwargs_json;       /* extra kwargs given to every chunk */
+    const char *kwargs_json;        /* extra kwargs given to every chunk */
     const syncq_task_options *task; /* options of every chunk task */
-    const char *on_complete;       /* task run once when every chunk has
-                                      ended, with kwargs {batch_id, total,
-                                      succeeded, failed}; NULL: none */
-    const char *on_complete_queue; /* NULL: default routing */
+    const char *on_complete;        /* task run once when every chunk has
+                                       ended, with kwargs {batch_id, total,
+                                       succeeded, failed}; NULL: none */
+    const char *on_complete_queue;  /* NULL: default routing */
 } syncq_batch_options;
 
 /* Create a batch: split `items_json` (a JSON array) into chunks of
@@ -151,8 +151,8 @@ SYNCQ_API int syncq_batch_submit_items(syncq_client *c, const char *task_name,
 /* Read batch `id`: {id, task, total, done, failed, pending, running,
  * created_at, finished_at, on_complete}. *out: new object.
  * Errors: SYNCQ_ENOTFOUND, SYNCQ_ECONN. */
-SYNCQ_API int syncq_batch_info(syncq_client *c, const char *id,
-                               json_t **out, syncq_error *err);
+SYNCQ_API int syncq_batch_info(syncq_client *c, const char *id, json_t **out,
+                               syncq_error *err);
 
 /* Progress of batch `id`: the syncq_batch_info object plus dispatched,
  * waiting (not dispatched yet), running (dispatched, not ended), state

@@ -29,21 +29,19 @@ sq_batch_items_load(const char *items_json, json_t **out, syncq_error *err)
     items = json_loads(items_json ? items_json : "", JSON_ALLOW_NUL, &jerr);
     if (items == NULL || !json_is_array(items)) {
         json_decref(items);
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "batch items must be a JSON array%s%s",
-                       items == NULL ? ": " : "",
-                       items == NULL ? jerr.text : "");
+        return sq_fail(
+            err, SYNCQ_EINVAL, "batch items must be a JSON array%s%s",
+            items == NULL ? ": " : "", items == NULL ? jerr.text : "");
     }
     *out = items;
     return SYNCQ_OK;
 }
 
 int
-sq_batch_extra_and_completion(syncq_client *c,
-                              const syncq_batch_options *opts,
+sq_batch_extra_and_completion(syncq_client *c, const syncq_batch_options *opts,
                               json_t **extra, char cb_name[256],
-                              const char **cb_queue,
-                              char cb_id[SYNCQ_ID_SIZE], syncq_error *err)
+                              const char **cb_queue, char cb_id[SYNCQ_ID_SIZE],
+                              syncq_error *err)
 {
     json_t *x = NULL;
     int rc = SYNCQ_OK;
@@ -66,9 +64,8 @@ sq_batch_extra_and_completion(syncq_client *c,
     if (opts != NULL && opts->on_complete != NULL) {
         rc = syncq_task_name_normalize(opts->on_complete, cb_name, 256, err);
         if (rc == SYNCQ_OK) {
-            *cb_queue = opts->on_complete_queue
-                            ? opts->on_complete_queue
-                            : sq_route_queue(c, cb_name);
+            *cb_queue = opts->on_complete_queue ? opts->on_complete_queue
+                                                : sq_route_queue(c, cb_name);
             rc = syncq_queue_name_check(*cb_queue, err);
         }
         if (rc != SYNCQ_OK) {
@@ -125,7 +122,7 @@ create_large(syncq_client *c, const char *task_name, json_t *items,
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
     }
     rc = syncq_batch_submit_items(c, task_name, items, batch_size, opts, NULL,
-                               id, ids, err);
+                                  id, ids, err);
     while (rc == SYNCQ_OK && sent > 0 && next >= 0) {
         rc = syncq_batch_dispatch(c, id, &sent, &next, err);
     }
@@ -201,7 +198,9 @@ syncq_batch_create(syncq_client *c, const char *task_name,
          k += SQ_BATCH_CHUNKS_PER_CALL) {
         struct sq_args a;
         redisReply *r = NULL;
-        size_t hi = k + SQ_BATCH_CHUNKS_PER_CALL < nchunks ? k + SQ_BATCH_CHUNKS_PER_CALL : nchunks;
+        size_t hi = k + SQ_BATCH_CHUNKS_PER_CALL < nchunks
+                        ? k + SQ_BATCH_CHUNKS_PER_CALL
+                        : nchunks;
         sq_args_init(&a);
         if (k == 0) {
             sq_args_add(&a, batch_id);

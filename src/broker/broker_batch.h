@@ -21,8 +21,7 @@ int sq_batch_id_check(const char *id, syncq_error *err);
 
 /* Parse `items_json` (NULL: empty text) into *out, a new JSON array.
  * Errors: SYNCQ_EINVAL ("batch items must be a JSON array: <why>"). */
-int sq_batch_items_load(const char *items_json, json_t **out,
-                        syncq_error *err);
+int sq_batch_items_load(const char *items_json, json_t **out, syncq_error *err);
 
 /* The options every way of creating a batch checks alike: the extra
  * kwargs (*extra: a new object, or NULL when none; an object without
@@ -39,16 +38,14 @@ int sq_batch_extra_and_completion(syncq_client *c,
 /* The kwargs of the chunk of items [lo, hi): {"items": [...], ...extra}
  * (`items` and `extra` borrowed; extra may be NULL), compact JSON. Owned
  * string (sq_free); NULL when out of memory. */
-char *sq_batch_chunk_kwargs(json_t *items, size_t lo, size_t hi,
-                            json_t *extra);
+char *sq_batch_chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra);
 
 /* Defined in broker_enqueue.c: validate one chunk task (the same checks
  * as syncq_task_create) and append its enqueue run to `a`; the id goes to
  * id_out (SYNCQ_ID_SIZE bytes). Errors: as syncq_task_create. */
 struct sq_args;
-int sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a,
-                           const char *name, const char *args_json,
-                           const char *kwargs_json,
+int sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
+                           const char *args_json, const char *kwargs_json,
                            const syncq_task_options *o,
                            char id_out[SYNCQ_ID_SIZE], syncq_error *err);
 

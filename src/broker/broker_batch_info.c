@@ -57,9 +57,9 @@ syncq_batch_info(syncq_client *c, const char *id, json_t **out,
             json_object_set_new(o, "task", json_string(v));
         } else if (!strcmp(f, "created_at") || !strcmp(f, "started_at") ||
                    !strcmp(f, "finished_at")) {
-            json_object_set_new(o, f, json_string(sq_time_format_iso8601_ms(
-                                          strtoll(v, NULL, 10), buf,
-                                          sizeof buf)));
+            json_object_set_new(o, f,
+                                json_string(sq_time_format_iso8601_ms(
+                                    strtoll(v, NULL, 10), buf, sizeof buf)));
         } else if (!strcmp(f, "cb_name")) {
             json_object_set_new(o, "on_complete", json_string(v));
         } else if (!strcmp(f, "cb_id")) {
@@ -77,8 +77,8 @@ syncq_batch_info(syncq_client *c, const char *id, json_t **out,
     json_object_set_new(o, "done", json_integer(done));
     json_object_set_new(o, "failed", json_integer(failed));
     json_object_set_new(o, "pending", json_integer(total - done - failed));
-    json_object_set_new(o, "finished",
-                        json_boolean(json_object_get(o, "finished_at") != NULL));
+    json_object_set_new(
+        o, "finished", json_boolean(json_object_get(o, "finished_at") != NULL));
     *out = o;
     return SYNCQ_OK;
 }

@@ -32,8 +32,7 @@ syncq_rate_parse(const char *s, int *count, int64_t *period_ms,
     /* the core rate syntax (shared with SYNCQ_CRAWLER_RATE), plus a bare
      * "N" meaning N per second; no blanks anywhere */
     if (s == NULL || s[0] == '\0' || strpbrk(s, " \t") != NULL) {
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "rate '%.32s' is not N/s, N/m or N/h",
+        return sq_fail(err, SYNCQ_EINVAL, "rate '%.32s' is not N/s, N/m or N/h",
                        s != NULL ? s : "");
     }
     if (strspn(s, "0123456789") == strlen(s) && strlen(s) < 20) {
@@ -154,10 +153,10 @@ read_result(redisReply *r, int64_t *dispatched, int64_t *next_ms,
 
 int
 syncq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
-                      size_t batch_size, const syncq_batch_options *opts,
-                      const syncq_batch_wave_options *waves,
-                      char batch_id_out[SYNCQ_ID_SIZE], json_t *ids_out,
-                      syncq_error *err)
+                         size_t batch_size, const syncq_batch_options *opts,
+                         const syncq_batch_wave_options *waves,
+                         char batch_id_out[SYNCQ_ID_SIZE], json_t *ids_out,
+                         syncq_error *err)
 {
     char name[256], cb_name[256] = "", cb_id[SYNCQ_ID_SIZE] = "";
     char batch_id[SYNCQ_ID_SIZE];
@@ -269,7 +268,9 @@ syncq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
     sq_uuid_new(batch_id);
     for (size_t k = 0; rc == SYNCQ_OK && (k < nchunks || k == 0);
          k += SQ_BATCH_CHUNKS_PER_CALL) {
-        size_t hi = k + SQ_BATCH_CHUNKS_PER_CALL < nchunks ? k + SQ_BATCH_CHUNKS_PER_CALL : nchunks;
+        size_t hi = k + SQ_BATCH_CHUNKS_PER_CALL < nchunks
+                        ? k + SQ_BATCH_CHUNKS_PER_CALL
+                        : nchunks;
         bool last = hi >= nchunks;
         struct sq_args a;
         redisReply *r = NULL;
@@ -340,8 +341,8 @@ syncq_batch_submit(syncq_client *c, const char *task_name,
     if (rc != SYNCQ_OK) {
         return rc;
     }
-    rc = syncq_batch_submit_items(c, task_name, items, batch_size, opts,
-                                  waves, batch_id_out, NULL, err);
+    rc = syncq_batch_submit_items(c, task_name, items, batch_size, opts, waves,
+                                  batch_id_out, NULL, err);
     json_decref(items);
     return rc;
 }

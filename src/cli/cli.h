@@ -22,7 +22,10 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 #define CLI_OPT_HELP 'h'
 
 /* The end of an options table. */
-#define CLI_OPT_END {NULL, 0, false, NULL, NULL}
+#define CLI_OPT_END                                                            \
+    {                                                                          \
+        NULL, 0, false, NULL, NULL                                             \
+    }
 
 /* One option given on the command line, in the order given. */
 struct cli_optval {
@@ -35,7 +38,7 @@ struct cli {
     char **argv;        /* argv[0] is the command path for getopt */
     int optind;         /* first operand in argv (after the options) */
     const char *cmd;    /* "task create" */
-    const struct cli_cmd *def; /* the command's table row */
+    const struct cli_cmd *def;     /* the command's table row */
     const struct cli_optval *opts; /* the command's own options given,
                                       ended by key 0 (common ones are
                                       applied to the fields below) */
@@ -97,8 +100,7 @@ extern const struct cli_cmd cli_status_cmds[], cli_task_cmds[],
     cli_task_run_cmds[], cli_worker_cmds[], cli_worker_health_cmds[],
     cli_config_cmds[], cli_up_cmds[], cli_sync_cmds[], cli_demo_cmds[],
     cli_recovery_cmds[], cli_monitor_cmds[], cli_beat_cmds[],
-    cli_schedule_cmds[], cli_batch_cmds[], cli_fixture_cmds[],
-    cli_help_cmds[];
+    cli_schedule_cmds[], cli_batch_cmds[], cli_fixture_cmds[], cli_help_cmds[];
 
 /* The arrays above in display order, ended by NULL (cli_commands.c). */
 extern const struct cli_cmd *const cli_command_groups[];

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <syncq/schedule.h>
 
-
 static volatile int wait_stop;
 
 static void
@@ -245,8 +244,8 @@ cli_batch_create(struct cli *cli)
     }
     if (cli->argc - cli->optind != 1) {
         return cli_usage(cli, cli->optind >= cli->argc ? "missing TASK"
-                                                  : "unexpected argument "
-                                                    "after TASK");
+                                                       : "unexpected argument "
+                                                         "after TASK");
     }
     if (items_path == NULL) {
         return cli_usage(cli, "--items-file is required");
@@ -287,8 +286,8 @@ cli_batch_create(struct cli *cli)
         free(kw);
         return CLI_FAIL;
     }
-    rc = syncq_batch_submit_items(c, cli->argv[cli->optind], items, (size_t)batch_size,
-                               &bo, &wo, id, NULL, &err);
+    rc = syncq_batch_submit_items(c, cli->argv[cli->optind], items,
+                                  (size_t)batch_size, &bo, &wo, id, NULL, &err);
     if (rc == SYNCQ_OK && json_array_size(items) == 0) {
         /* allowed (an empty batch finishes at once and runs its
          * --on-complete, C38), but most likely a wrong file */
@@ -328,7 +327,6 @@ cli_batch_create(struct cli *cli)
 }
 
 /* ---- info / list ------------------------------------------------------ */
-
 
 static int
 cli_batch_info(struct cli *cli)
@@ -371,7 +369,6 @@ cli_batch_info(struct cli *cli)
     return CLI_OK;
 }
 
-
 static int
 cli_batch_list(struct cli *cli)
 {
@@ -396,7 +393,8 @@ cli_batch_list(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -453,19 +451,15 @@ static const struct cli_opt batch_create_opts[] = {
     {"on-complete", 3, false, "TASK",
      "run TASK once when every chunk has ended, with\n"
      "kwargs {batch_id, total, succeeded, failed}"},
-    {"on-complete-queue", 4, false, "Q",
-     "queue of that task"},
+    {"on-complete-queue", 4, false, "Q", "queue of that task"},
     {"fail-fast", 5, false, NULL,
      "the first failed chunk ends the batch (its completion\n"
      "task runs then; undispatched chunks are dropped)"},
     {"queue", 'q', true, "Q",
      "queue of the chunks (default: the task's route)"},
-    {"priority", 'p', true, "P",
-     "priority of the chunks"},
-    {"max-retries", 6, false, "N",
-     "retries of each chunk"},
-    {"time-limit", 7, false, "S",
-     "hard time limit of each chunk"},
+    {"priority", 'p', true, "P", "priority of the chunks"},
+    {"max-retries", 6, false, "N", "retries of each chunk"},
+    {"time-limit", 7, false, "S", "hard time limit of each chunk"},
     {"wait", 8, false, NULL,
      "stay until the batch finishes, dispatching waves and\n"
      "printing progress; exit 1 if a chunk failed"},
@@ -482,10 +476,8 @@ static const char *const batch_create_examples[] = {
 };
 
 static const struct cli_opt batch_list_opts[] = {
-    {"limit", 1, false, "N",
-     "at most N batches (default 20, 1..10000)"},
-    {"offset", 2, false, "N",
-     "skip the newest N first"},
+    {"limit", 1, false, "N", "at most N batches (default 20, 1..10000)"},
+    {"offset", 2, false, "N", "skip the newest N first"},
     CLI_OPT_END,
 };
 

@@ -16,7 +16,6 @@
 #include <syncq/schedule.h>
 #include <unistd.h>
 
-
 static volatile int stop_flag;
 static volatile int hup_flag;
 
@@ -99,7 +98,8 @@ cli_beat(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     rc = cli_setup_logging(cli, "beat", level, format, logfile);
     if (rc != CLI_OK) {
@@ -137,7 +137,6 @@ cli_beat(struct cli *cli)
     return CLI_OK;
 }
 
-
 static int
 cli_beat_status(struct cli *cli)
 {
@@ -147,7 +146,8 @@ cli_beat_status(struct cli *cli)
     int rc;
 
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -188,8 +188,7 @@ static const struct cli_opt beat_opts[] = {
      "debug, info, warning, error (default SYNCQ_LOG_LEVEL)"},
     {"logfile", 'f', true, "FILE",
      "log to FILE instead of stderr (reopened on SIGHUP)"},
-    {"log-format", 1, false, "FMT",
-     "text (logfmt) or json (--json: json)"},
+    {"log-format", 1, false, "FMT", "text (logfmt) or json (--json: json)"},
     {"schedule-file", 's', true, "FILE",
      "static schedules loaded at start (default\n"
      "SYNCQ_BEAT_SCHEDULE_FILE; see docs/beat.md)"},
@@ -197,12 +196,9 @@ static const struct cli_opt beat_opts[] = {
      "leader lock lifetime (default SYNCQ_BEAT_LOCK_TTL, 10)"},
     {"poll", 3, false, "S",
      "leader's longest sleep between polls (default 0.1)"},
-    {"id", 4, false, "ID",
-     "instance id (default host:pid)"},
-    {"no-promote", 5, false, NULL,
-     "leave delayed tasks to the workers"},
-    {"pidfile", 6, false, "FILE",
-     "write the pid to FILE (removed at exit)"},
+    {"id", 4, false, "ID", "instance id (default host:pid)"},
+    {"no-promote", 5, false, NULL, "leave delayed tasks to the workers"},
+    {"pidfile", 6, false, "FILE", "write the pid to FILE (removed at exit)"},
     CLI_OPT_END,
 };
 

@@ -401,7 +401,8 @@ cli_demo(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     if (cli_config(cli) == NULL) {
         return CLI_FAIL;
@@ -592,8 +593,7 @@ done:
 static const struct cli_opt demo_opts[] = {
     {"products", 'n', true, "N",
      "offers in the fixture catalog (default 1200; 1..100000)"},
-    {"workers", 'c', true, "N",
-     "worker children (default 4; 1..64)"},
+    {"workers", 'c', true, "N", "worker children (default 4; 1..64)"},
     {"faults", 'f', true, "SPEC",
      "fixture faults (default"
      " \"429=2%:1s,5xx=1%,slow=0.5%:1s,captcha=1,truncated_image=0.5%\"),\n"
@@ -601,8 +601,7 @@ static const struct cli_opt demo_opts[] = {
     {"var", 'v', true, "DIR",
      "Redis, database, images and logs (default var/; logs\n"
      "in DIR/logs)"},
-    {"full", 1, false, NULL,
-     "sync every offer again instead of incrementally"},
+    {"full", 1, false, NULL, "sync every offer again instead of incrementally"},
     {"timeout", 't', true, "S",
      "give up (exit 1) after S (default 20m; 10s..1d)"},
     {"keep", 'k', true, NULL,

@@ -95,7 +95,8 @@ cli_fixture_server(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     o.seed = (uint64_t)seed;
     if (o.faults != NULL) {
@@ -180,12 +181,10 @@ cli_fixture_server(struct cli *cli)
 static const struct cli_opt fixture_server_opts[] = {
     {"listen", 'l', false, "A",
      "address (default 127.0.0.1:8688; port 0 picks a free one)"},
-    {"products", 'n', false, "N",
-     "offers in the catalog (default 1000)"},
+    {"products", 'n', false, "N", "offers in the catalog (default 1000)"},
     {"categories", 'k', false, "K",
      "leaf categories they spread over, 1..6 (default 3)"},
-    {"seed", 's', false, "S",
-     "catalog and fault seed (default 1688)"},
+    {"seed", 's', false, "S", "catalog and fault seed (default 1688)"},
     {"faults", 'f', false, "SPEC",
      "e.g. \"429=2%:1s,5xx=1%,slow=1%:2s,captcha=1,truncated_image=0.5%\""},
     {"app-key", 'a', false, "K",
@@ -196,8 +195,7 @@ static const struct cli_opt fixture_server_opts[] = {
      "base URL written into image URLs (default http://<listen>)"},
     {"log", 'L', false, "FILE",
      "one JSON line per request (time, route, status, fault)"},
-    {"ready-file", 'r', false, "F",
-     "write the base URL to F once listening"},
+    {"ready-file", 'r', false, "F", "write the base URL to F once listening"},
     CLI_OPT_END,
 };
 

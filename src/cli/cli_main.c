@@ -117,8 +117,7 @@ cli_client(struct cli *cli)
 
 int
 cli_call_json(struct cli *cli,
-              int (*fn)(syncq_client *, const char *, json_t **,
-                        syncq_error *),
+              int (*fn)(syncq_client *, const char *, json_t **, syncq_error *),
               const char *arg, json_t **out, bool usage_on_einval)
 {
     syncq_client *c = cli_client(cli);
@@ -324,8 +323,7 @@ cli_help_cmd(struct cli *cli)
     }
     for (int i = cli->optind; i < cli->argc; i++) {
         size_t l = strlen(path);
-        snprintf(path + l, sizeof path - l, "%s%s", l ? " " : "",
-                 cli->argv[i]);
+        snprintf(path + l, sizeof path - l, "%s%s", l ? " " : "", cli->argv[i]);
     }
     for (const struct cli_cmd *c = cli_cmd_next(NULL); c != NULL;
          c = cli_cmd_next(c)) {

@@ -188,7 +188,6 @@ cli_mon_batch_line(FILE *f, const json_t *b, bool color)
 
 /* ---- health -------------------------------------------------------------- */
 
-
 static int
 cli_monitor_health(struct cli *cli)
 {
@@ -207,7 +206,8 @@ cli_monitor_health(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     cfg = cli_config(cli);
     if (cfg == NULL) {
@@ -241,7 +241,6 @@ cli_monitor_health(struct cli *cli)
 }
 
 /* ---- progress ------------------------------------------------------------ */
-
 
 /* One frame: the running tasks and batches to show. */
 static json_t *
@@ -390,7 +389,8 @@ cli_monitor_progress(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     if (batch != NULL && task != NULL) {
         return cli_usage(cli, "give --batch or --task, not both");
@@ -452,7 +452,6 @@ cli_monitor_progress(struct cli *cli)
 
 /* ---- alerts -------------------------------------------------------------- */
 
-
 static void
 print_rule(const struct sq_alert_rule *r)
 {
@@ -494,7 +493,8 @@ cli_monitor_alerts(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     if (check != NULL) {
         struct sq_alert_rules rules;
@@ -587,7 +587,6 @@ cli_monitor_alerts(struct cli *cli)
 
 /* ---- serve -------------------------------------------------------------- */
 
-
 static int
 cli_monitor_serve(struct cli *cli)
 {
@@ -627,7 +626,8 @@ cli_monitor_serve(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     cfg = cli_config(cli);
     if (cfg == NULL) {
@@ -647,26 +647,22 @@ cli_monitor_serve(struct cli *cli)
 /* ---- the table rows ---------------------------------------------------- */
 
 static const struct cli_opt monitor_health_opts[] = {
-    {"quiet", 'q', true, NULL,
-     "print nothing; the exit status tells"},
+    {"quiet", 'q', true, NULL, "print nothing; the exit status tells"},
     CLI_OPT_END,
 };
 
 static const struct cli_opt monitor_progress_opts[] = {
-    {"watch", 'w', true, NULL,
-     "redraw every --interval until Ctrl-C"},
+    {"watch", 'w', true, NULL, "redraw every --interval until Ctrl-C"},
     {"batch", 'b', true, "ID",
      "only this batch (--watch ends when it finishes)"},
-    {"task", 't', true, "ID",
-     "only this task (--watch ends when it ends)"},
+    {"task", 't', true, "ID", "only this task (--watch ends when it ends)"},
     {"interval", 'i', true, "SECONDS",
      "refresh period with --watch (default 1)"},
     CLI_OPT_END,
 };
 
 static const struct cli_opt monitor_alerts_opts[] = {
-    {"recent", 'r', true, "N",
-     "recent alerts to show"},
+    {"recent", 'r', true, "N", "recent alerts to show"},
     {"check", 'c', true, "FILE",
      "parse an alert rules file and list its rules"},
     CLI_OPT_END,
@@ -675,20 +671,14 @@ static const struct cli_opt monitor_alerts_opts[] = {
 static const struct cli_opt monitor_serve_opts[] = {
     {"listen", 'l', true, "HOST:PORT",
      "address to bind (default SYNCQ_MONITOR_LISTEN)"},
-    {"token", 't', true, "T",
-     "bearer token required of every request"},
+    {"token", 't', true, "T", "bearer token required of every request"},
     {"rules", 'r', true, "FILE",
      "alert rules file (default SYNCQ_ALERT_RULES)"},
-    {"no-alerts", 'n', true, NULL,
-     "do not evaluate alert rules"},
-    {"logfile", 'f', true, "FILE",
-     "log to FILE (reopened on SIGHUP)"},
-    {"log-format", 'F', true, "text|json",
-     "log format (--json: json)"},
-    {"log-level", 'L', true, "LEVEL",
-     "debug, info, warning or error"},
-    {"port-file", 'p', true, "FILE",
-     "write the bound port to FILE"},
+    {"no-alerts", 'n', true, NULL, "do not evaluate alert rules"},
+    {"logfile", 'f', true, "FILE", "log to FILE (reopened on SIGHUP)"},
+    {"log-format", 'F', true, "text|json", "log format (--json: json)"},
+    {"log-level", 'L', true, "LEVEL", "debug, info, warning or error"},
+    {"port-file", 'p', true, "FILE", "write the bound port to FILE"},
     CLI_OPT_END,
 };
 

@@ -62,7 +62,6 @@ parse_count(struct cli *cli, const char *what, const char *arg, long max,
 
 /* ---- syncq recovery checkpoints ID ------------------------------------ */
 
-
 static int
 cli_recovery_checkpoints(struct cli *cli)
 {
@@ -75,7 +74,7 @@ cli_recovery_checkpoints(struct cli *cli)
 
     if (cli->optind + 1 != cli->argc) {
         return cli_usage(cli, cli->optind >= cli->argc ? "missing task ID"
-                                                  : "give exactly one ID");
+                                                       : "give exactly one ID");
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -126,7 +125,6 @@ cli_recovery_checkpoints(struct cli *cli)
 
 /* ---- syncq recovery cleanup ------------------------------------------- */
 
-
 static int
 cli_recovery_cleanup(struct cli *cli)
 {
@@ -145,7 +143,8 @@ cli_recovery_cleanup(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -167,7 +166,6 @@ cli_recovery_cleanup(struct cli *cli)
 
 /* ---- syncq recovery resume ID... -------------------------------------- */
 
-
 static int
 cli_recovery_resume(struct cli *cli)
 {
@@ -184,7 +182,8 @@ cli_recovery_resume(struct cli *cli)
         case 's':
             strategy = syncq_resume_strategy_parse(ov->arg);
             if (strategy < 0) {
-                return cli_usage(cli, "unknown strategy '%s' (auto, retry, "
+                return cli_usage(cli,
+                                 "unknown strategy '%s' (auto, retry, "
                                  "resume, restart, skip, manual)",
                                  ov->arg);
             }
@@ -274,7 +273,6 @@ cli_recovery_resume(struct cli *cli)
 
 /* ---- syncq recovery dead list ---------------------------------------- */
 
-
 /* Last error message of a record, shortened for a table. */
 static const char *
 last_error(json_t *t)
@@ -323,7 +321,8 @@ cli_recovery_dead_list(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -370,7 +369,6 @@ cli_recovery_dead_list(struct cli *cli)
 }
 
 /* ---- syncq recovery dead requeue ID...|--all --------------------------- */
-
 
 static int
 cli_recovery_dead_requeue(struct cli *cli)
@@ -449,7 +447,6 @@ cli_recovery_dead_requeue(struct cli *cli)
 
 /* ---- syncq recovery dead purge --older-than AGE | ID... ---------------- */
 
-
 static int
 cli_recovery_dead_purge(struct cli *cli)
 {
@@ -506,7 +503,6 @@ cli_recovery_dead_purge(struct cli *cli)
 }
 
 /* ---- syncq recovery policy ------------------------------------------- */
-
 
 static void
 print_policy_row(const char *cls, const syncq_retry_policy *p)
@@ -580,7 +576,8 @@ cli_recovery_policy(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     cfg = cli_config(cli);
     if (cfg == NULL) {
@@ -674,8 +671,7 @@ cli_recovery_policy(struct cli *cli)
 /* ---- the table rows ---------------------------------------------------- */
 
 static const struct cli_opt recovery_cleanup_opts[] = {
-    {"older-than", 1, false, "AGE",
-     "only records older than AGE"},
+    {"older-than", 1, false, "AGE", "only records older than AGE"},
     CLI_OPT_END,
 };
 
@@ -688,22 +684,16 @@ static const struct cli_opt recovery_resume_opts[] = {
      "restart  delete its checkpoints, run from zero\n"
      "skip     mark it done (SKIPPED) without running it\n"
      "manual   park it in the dead-letter queue for a person"},
-    {"queue", 'q', true, "Q",
-     "run it in queue Q instead of its own"},
+    {"queue", 'q', true, "Q", "run it in queue Q instead of its own"},
     CLI_OPT_END,
 };
 
 static const struct cli_opt recovery_policy_opts[] = {
-    {"task", 't', true, "NAME",
-     "the task whose registered default applies"},
-    {"policy", 'p', true, "JSON",
-     "a per-call policy, JSON or @file"},
-    {"class", 'c', true, "C",
-     "only this error class"},
-    {"max-retries", 'm', true, "N",
-     "the task's max_retries"},
-    {"check", 1, false, "FILE",
-     "validate a policy file"},
+    {"task", 't', true, "NAME", "the task whose registered default applies"},
+    {"policy", 'p', true, "JSON", "a per-call policy, JSON or @file"},
+    {"class", 'c', true, "C", "only this error class"},
+    {"max-retries", 'm', true, "N", "the task's max_retries"},
+    {"check", 1, false, "FILE", "validate a policy file"},
     CLI_OPT_END,
 };
 
@@ -711,28 +701,21 @@ static const struct cli_opt recovery_dead_list_opts[] = {
     {"reason", 'r', true, "R",
      "a dead_reason (network, worker_lost, manual, ...) or a\n"
      "prefix ending in ':' (poison:)"},
-    {"queue", 'q', true, "Q",
-     "only tasks of queue Q"},
-    {"name", 'n', true, "N",
-     "only tasks of this name"},
-    {"limit", 'l', true, "N",
-     "at most N entries"},
-    {"offset", 'o', true, "N",
-     "skip the first N"},
+    {"queue", 'q', true, "Q", "only tasks of queue Q"},
+    {"name", 'n', true, "N", "only tasks of this name"},
+    {"limit", 'l', true, "N", "at most N entries"},
+    {"offset", 'o', true, "N", "skip the first N"},
     CLI_OPT_END,
 };
 
 static const struct cli_opt recovery_dead_requeue_opts[] = {
-    {"all", 'a', true, NULL,
-     "every dead task except poison entries"},
-    {"queue", 'q', true, "Q",
-     "put them in queue Q instead of their own"},
+    {"all", 'a', true, NULL, "every dead task except poison entries"},
+    {"queue", 'q', true, "Q", "put them in queue Q instead of their own"},
     CLI_OPT_END,
 };
 
 static const struct cli_opt recovery_dead_purge_opts[] = {
-    {"older-than", 1, false, "AGE",
-     "only records older than AGE"},
+    {"older-than", 1, false, "AGE", "only records older than AGE"},
     CLI_OPT_END,
 };
 

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <syncq/schedule.h>
 
-
 static int
 dur_arg(struct cli *cli, const char *what, const char *arg, int64_t *ms)
 {
@@ -169,7 +168,8 @@ cli_schedule_add(struct cli *cli)
             }
             break;
         case 9:
-            if (int_arg(cli, "max-retries", ov->arg, 0, 1000, &sc.max_retries)) {
+            if (int_arg(cli, "max-retries", ov->arg, 0, 1000,
+                        &sc.max_retries)) {
                 return CLI_USAGE;
             }
             break;
@@ -268,7 +268,6 @@ cli_schedule_add(struct cli *cli)
 
 /* ---- list / info --------------------------------------------------------- */
 
-
 static const char *
 jstr(json_t *o, const char *k, const char *dflt)
 {
@@ -309,7 +308,8 @@ cli_schedule_list(struct cli *cli)
     int rc;
 
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -372,7 +372,6 @@ cli_schedule_list(struct cli *cli)
     json_decref(list);
     return CLI_OK;
 }
-
 
 static int
 cli_schedule_info(struct cli *cli)
@@ -496,7 +495,6 @@ cli_schedule_run(struct cli *cli)
 
 /* ---- load --------------------------------------------------------------- */
 
-
 static int
 cli_schedule_load(struct cli *cli)
 {
@@ -521,7 +519,8 @@ cli_schedule_load(struct cli *cli)
     if (c == NULL) {
         return CLI_FAIL;
     }
-    rc = syncq_schedule_load_file(c, cli->argv[cli->optind], prune, &report, &err);
+    rc = syncq_schedule_load_file(c, cli->argv[cli->optind], prune, &report,
+                                  &err);
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, false);
     }
@@ -543,7 +542,6 @@ cli_schedule_load(struct cli *cli)
 }
 
 /* ---- next --------------------------------------------------------------- */
-
 
 static int
 cli_schedule_next(struct cli *cli)
@@ -627,12 +625,9 @@ static const struct cli_opt schedule_add_opts[] = {
      "IANA zone of the cron fields (default SYNCQ_TIMEZONE)"},
     {"kwargs", 'k', true, "JSON",
      "keyword arguments, a JSON object (@file, - stdin)"},
-    {"args", 'a', true, "JSON",
-     "positional arguments, a JSON array"},
-    {"queue", 'q', true, "Q",
-     "queue (default: the task's route)"},
-    {"priority", 'p', true, "P",
-     "LOW NORMAL HIGH URGENT or 0..10"},
+    {"args", 'a', true, "JSON", "positional arguments, a JSON array"},
+    {"queue", 'q', true, "Q", "queue (default: the task's route)"},
+    {"priority", 'p', true, "P", "LOW NORMAL HIGH URGENT or 0..10"},
     {"missed", 3, false, "POLICY",
      "skip (default), run_once or catch_up: what to do with\n"
      "ticks missed while no beat ran"},
@@ -644,18 +639,13 @@ static const struct cli_opt schedule_add_opts[] = {
      "SYNCQ_BEAT_MISSED_GRACE, 60)"},
     {"start", 6, false, "TIME",
      "no tick before TIME (interval: the first tick)"},
-    {"end", 7, false, "TIME",
-     "no tick after TIME"},
-    {"expires", 8, false, "S",
-     "each run's task expires S after its tick"},
-    {"max-retries", 9, false, "N",
-     "retries of each run's task"},
-    {"paused", 10, false, NULL,
-     "add it paused"},
+    {"end", 7, false, "TIME", "no tick after TIME"},
+    {"expires", 8, false, "S", "each run's task expires S after its tick"},
+    {"max-retries", 9, false, "N", "retries of each run's task"},
+    {"paused", 10, false, NULL, "add it paused"},
     {"replace", 11, false, NULL,
      "replace a schedule of the same name (its counters stay)"},
-    {"json", CLI_OPT_JSON, false, NULL,
-     "print the stored schedule as JSON"},
+    {"json", CLI_OPT_JSON, false, NULL, "print the stored schedule as JSON"},
     {"timezone", 2, false, "ZONE", NULL}, /* alias of --tz */
     CLI_OPT_END,
 };
@@ -677,13 +667,10 @@ static const struct cli_opt schedule_load_opts[] = {
 };
 
 static const struct cli_opt schedule_next_opts[] = {
-    {"tz", 1, false, "ZONE",
-     "zone of the times (default SYNCQ_TIMEZONE)"},
+    {"tz", 1, false, "ZONE", "zone of the times (default SYNCQ_TIMEZONE)"},
     {"timezone", 1, false, "ZONE", NULL}, /* alias of --tz */
-    {"from", 2, false, "TIME",
-     "times after TIME (default now)"},
-    {"count", 'n', true, "N",
-     "how many times (default 5)"},
+    {"from", 2, false, "TIME", "times after TIME (default now)"},
+    {"count", 'n', true, "N", "how many times (default 5)"},
     CLI_OPT_END,
 };
 

@@ -277,7 +277,8 @@ cli_status(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -335,8 +336,7 @@ cli_status(struct cli *cli)
 /* ---- the table rows ---------------------------------------------------- */
 
 static const struct cli_opt status_opts[] = {
-    {"brief", 'b', true, NULL,
-     "only the broker and queue tables"},
+    {"brief", 'b', true, NULL, "only the broker and queue tables"},
     CLI_OPT_END,
 };
 

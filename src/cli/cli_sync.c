@@ -120,8 +120,10 @@ cli_sync(struct cli *cli)
         case 'c':
             v = strtol(ov->arg, &end, 10);
             if (*ov->arg == '\0' || *end != '\0' || v < 0) {
-                return cli_usage(cli, "category '%s' is not a 1688 category "
-                                      "id (a number)", ov->arg);
+                return cli_usage(cli,
+                                 "category '%s' is not a 1688 category "
+                                 "id (a number)",
+                                 ov->arg);
             }
             if (ncat == 64) {
                 return cli_usage(cli, "at most 64 categories per sync");
@@ -150,7 +152,8 @@ cli_sync(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     if (ncat == 0) {
         return cli_usage(cli, "give at least one --category ID");
@@ -191,14 +194,10 @@ cli_sync(struct cli *cli)
 /* ---- the table rows ---------------------------------------------------- */
 
 static const struct cli_opt sync_opts[] = {
-    {"category", 'c', true, "ID",
-     "a 1688 category to sync; repeatable"},
-    {"full", 'f', true, NULL,
-     "re-sync every offer, not only changed ones"},
-    {"max-pages", 'p', true, "N",
-     "listing pages per category at most"},
-    {"timeout", 't', true, "S",
-     "stop following after S"},
+    {"category", 'c', true, "ID", "a 1688 category to sync; repeatable"},
+    {"full", 'f', true, NULL, "re-sync every offer, not only changed ones"},
+    {"max-pages", 'p', true, "N", "listing pages per category at most"},
+    {"timeout", 't', true, "S", "stop following after S"},
     CLI_OPT_END,
 };
 

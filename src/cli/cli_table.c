@@ -425,14 +425,13 @@ cmd_json(const struct cli_cmd *c)
     for (size_t i = 0; c->examples != NULL && c->examples[i] != NULL; i++) {
         json_array_append_new(ex, json_string(c->examples[i]));
     }
-    return json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b}",
-                     "path", c->path, "words", words_json(c->path),
-                     "summary", c->summary, "synopsis",
-                     synopsis_json(c->synopsis != NULL ? c->synopsis : ""),
-                     "description", jstr_or_null(c->description),
-                     "options", opts_json(c->opts), "notes",
-                     jstr_or_null(c->notes), "examples", ex, "hidden",
-                     (c->flags & CLI_CMD_HIDDEN) != 0);
+    return json_pack(
+        "{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "path", c->path,
+        "words", words_json(c->path), "summary", c->summary, "synopsis",
+        synopsis_json(c->synopsis != NULL ? c->synopsis : ""), "description",
+        jstr_or_null(c->description), "options", opts_json(c->opts), "notes",
+        jstr_or_null(c->notes), "examples", ex, "hidden",
+        (c->flags & CLI_CMD_HIDDEN) != 0);
 }
 
 void
@@ -447,8 +446,8 @@ cli_dump_table(FILE *f)
         json_array_append_new(cmds, cmd_json(c));
     }
     doc = json_pack("{s:s, s:s, s:o, s:o}", "program", "syncq", "version",
-                    syncq_version(), "common_options",
-                    opts_json(common_opts), "commands", cmds);
+                    syncq_version(), "common_options", opts_json(common_opts),
+                    "commands", cmds);
     s = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     if (s != NULL) {
         fprintf(f, "%s\n", s);

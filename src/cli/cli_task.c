@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static int
 parse_secs(struct cli *cli, const char *what, const char *arg, int64_t *ms)
 {
@@ -245,7 +244,6 @@ print_task(json_t *t)
     }
 }
 
-
 static int
 cli_task_info(struct cli *cli)
 {
@@ -256,7 +254,7 @@ cli_task_info(struct cli *cli)
 
     if (cli->optind + 1 != cli->argc) {
         return cli_usage(cli, cli->optind >= cli->argc ? "missing task ID"
-                                                  : "give exactly one ID");
+                                                       : "give exactly one ID");
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -274,7 +272,6 @@ cli_task_info(struct cli *cli)
     json_decref(t);
     return CLI_OK;
 }
-
 
 static int
 cli_task_list(struct cli *cli)
@@ -328,7 +325,8 @@ cli_task_list(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -373,7 +371,6 @@ cli_task_list(struct cli *cli)
     json_decref(list);
     return CLI_OK;
 }
-
 
 static int
 cli_task_cancel(struct cli *cli)
@@ -428,7 +425,6 @@ cli_task_cancel(struct cli *cli)
     json_decref(res);
     return status;
 }
-
 
 static int
 cli_task_wait(struct cli *cli)
@@ -490,10 +486,8 @@ cli_task_wait(struct cli *cli)
 static const struct cli_opt task_create_opts[] = {
     {"kwargs", 'k', true, "JSON",
      "keyword arguments, a JSON object (@file or - for stdin)"},
-    {"args", 'a', true, "JSON",
-     "positional arguments, a JSON array"},
-    {"queue", 'q', true, "Q",
-     "queue (default: the task's route)"},
+    {"args", 'a', true, "JSON", "positional arguments, a JSON array"},
+    {"queue", 'q', true, "Q", "queue (default: the task's route)"},
     {"priority", 'p', true, "P",
      "LOW NORMAL HIGH URGENT or 0..10 (10 runs first)"},
     {"countdown", 1, false, "S",
@@ -502,18 +496,14 @@ static const struct cli_opt task_create_opts[] = {
      "run no earlier than TIME (2026-12-01T02:00:00+08:00)"},
     {"expires", 3, false, "S|TIME",
      "never run after this; the task ends EXPIRED"},
-    {"max-retries", 4, false, "N",
-     "retries allowed by the retry policy"},
+    {"max-retries", 4, false, "N", "retries allowed by the retry policy"},
     {"unique", 5, false, "KEY",
      "deduplicate: while KEY is held, return the first id"},
     {"unique-ttl", 6, false, "S",
      "how long KEY is held (default SYNCQ_UNIQUE_WINDOW)"},
-    {"time-limit", 7, false, "S",
-     "hard time limit"},
-    {"soft-time-limit", 8, false, "S",
-     "soft time limit"},
-    {"id", 9, false, "UUID",
-     "use this task id"},
+    {"time-limit", 7, false, "S", "hard time limit"},
+    {"soft-time-limit", 8, false, "S", "soft time limit"},
+    {"id", 9, false, "UUID", "use this task id"},
     {"retry-policy", 10, false, "JSON",
      "per-call retry policy by error class, e.g.\n"
      "'{\"network\":{\"max_retries\":10}}' (see docs/recovery.md)"},
@@ -529,22 +519,16 @@ static const char *const task_create_examples[] = {
 };
 
 static const struct cli_opt task_list_opts[] = {
-    {"state", 's', true, "S",
-     "only tasks in state S"},
-    {"queue", 'q', true, "Q",
-     "only tasks of queue Q"},
-    {"name", 'n', true, "N",
-     "only tasks named N"},
-    {"limit", 'l', true, "N",
-     "at most N tasks (default 100, 1..1000000)"},
-    {"offset", 'o', true, "N",
-     "skip the first N"},
+    {"state", 's', true, "S", "only tasks in state S"},
+    {"queue", 'q', true, "Q", "only tasks of queue Q"},
+    {"name", 'n', true, "N", "only tasks named N"},
+    {"limit", 'l', true, "N", "at most N tasks (default 100, 1..1000000)"},
+    {"offset", 'o', true, "N", "skip the first N"},
     CLI_OPT_END,
 };
 
 static const struct cli_opt task_wait_opts[] = {
-    {"timeout", 't', true, "S",
-     "give up after S (exit 1)"},
+    {"timeout", 't', true, "S", "give up after S (exit 1)"},
     CLI_OPT_END,
 };
 

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static void
 on_sigint(int sig)
 {
@@ -174,12 +173,9 @@ done:
 static const struct cli_opt task_run_opts[] = {
     {"kwargs", 'k', true, "JSON",
      "keyword arguments, a JSON object (@file or - for stdin)"},
-    {"args", 'a', true, "JSON",
-     "positional arguments, a JSON array"},
-    {"id", 1, false, "UUID",
-     "task id seen by the task (default: a new one)"},
-    {"plugin", 2, false, "PATH",
-     "load a task plugin (.so) first; repeatable"},
+    {"args", 'a', true, "JSON", "positional arguments, a JSON array"},
+    {"id", 1, false, "UUID", "task id seen by the task (default: a new one)"},
+    {"plugin", 2, false, "PATH", "load a task plugin (.so) first; repeatable"},
     {"no-broker", 3, false, NULL,
      "run without Redis: progress is dropped, checkpoints\n"
      "stay in memory, sub-tasks cannot be enqueued"},

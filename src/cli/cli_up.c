@@ -122,7 +122,8 @@ cli_up(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     if (cli_config(cli) == NULL) {
         return CLI_FAIL;
@@ -191,16 +192,12 @@ cli_up(struct cli *cli)
 static const struct cli_opt up_opts[] = {
     {"workers", 'c', true, "N",
      "worker children (default SYNCQ_WORKER_CONCURRENCY)"},
-    {"queues", 'Q', true, "QUEUES",
-     "queues the worker serves"},
-    {"no-beat", 1, false, NULL,
-     "run no beat"},
-    {"no-monitor", 2, false, NULL,
-     "run no monitor"},
+    {"queues", 'Q', true, "QUEUES", "queues the worker serves"},
+    {"no-beat", 1, false, NULL, "run no beat"},
+    {"no-monitor", 2, false, NULL, "run no monitor"},
     {"listen", 3, false, "ADDR",
      "monitor address (default SYNCQ_MONITOR_LISTEN)"},
-    {"var", 4, false, "DIR",
-     "state directory (default var/)"},
+    {"var", 4, false, "DIR", "state directory (default var/)"},
     CLI_OPT_END,
 };
 

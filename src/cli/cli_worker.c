@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 /* Flags that map to a setting: option value -> config key. */
 static const struct {
     int opt;
@@ -80,7 +79,8 @@ cli_worker(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     cfg = cli_config(cli);
     if (cfg == NULL) {
@@ -117,8 +117,7 @@ cli_worker(struct cli *cli)
 /* ---- the table rows ---------------------------------------------------- */
 
 static const struct cli_opt worker_opts[] = {
-    {"queues", 'Q', true, "Q1,Q2",
-     "queues to serve, in order of preference"},
+    {"queues", 'Q', true, "Q1,Q2", "queues to serve, in order of preference"},
     {"concurrency", 'c', true, "N",
      "child processes (SYNCQ_WORKER_CONCURRENCY)"},
     {"prefetch", 1, false, "N",
@@ -130,20 +129,14 @@ static const struct cli_opt worker_opts[] = {
      "recycle a child past this RSS, after its task"},
     {"time-limit", 4, false, "S",
      "hard limit: kill the child, task fails timeout"},
-    {"soft-time-limit", 5, false, "S",
-     "soft limit: the task is asked to stop"},
+    {"soft-time-limit", 5, false, "S", "soft limit: the task is asked to stop"},
     {"plugin", 6, false, "PATH.so",
      "load a task plugin; repeatable (SYNCQ_PLUGINS)"},
-    {"hostname", 'n', true, "NAME",
-     "worker id (default <host>:<pid>)"},
-    {"status-file", 7, false, "PATH",
-     "liveness JSON rewritten every second"},
-    {"logfile", 'f', true, "F",
-     "log to F (reopened on SIGHUP)"},
-    {"loglevel", 'l', true, "L",
-     "debug, info, warning or error"},
-    {"log-format", 8, false, "F",
-     "text (logfmt) or json (--json: json)"},
+    {"hostname", 'n', true, "NAME", "worker id (default <host>:<pid>)"},
+    {"status-file", 7, false, "PATH", "liveness JSON rewritten every second"},
+    {"logfile", 'f', true, "F", "log to F (reopened on SIGHUP)"},
+    {"loglevel", 'l', true, "L", "debug, info, warning or error"},
+    {"log-format", 8, false, "F", "text (logfmt) or json (--json: json)"},
     CLI_OPT_END,
 };
 

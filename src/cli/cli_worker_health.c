@@ -132,8 +132,7 @@ cli_worker_health(struct cli *cli)
         case 's':
             if (sq_duration_parse_ms(ov->arg, &stale_ms, &err) != SYNCQ_OK ||
                 stale_ms < 1000 || stale_ms > 3600000) {
-                return cli_usage(cli, "--stale '%s' must be 1s .. 1h",
-                                 ov->arg);
+                return cli_usage(cli, "--stale '%s' must be 1s .. 1h", ov->arg);
             }
             break;
         case 'r':
@@ -142,7 +141,8 @@ cli_worker_health(struct cli *cli)
         }
     }
     if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[cli->optind]);
+        return cli_usage(cli, "unexpected argument '%s'",
+                         cli->argv[cli->optind]);
     }
     if (path == NULL) {
         syncq_config *cfg = cli_config(cli);
@@ -168,10 +168,8 @@ cli_worker_health(struct cli *cli)
 static const struct cli_opt worker_health_opts[] = {
     {"status-file", 'f', true, "PATH",
      "the worker's --status-file (default SYNCQ_WORKER_STATUS_FILE)"},
-    {"stale", 's', false, "S",
-     "live only if written within S (default 30)"},
-    {"ready", 'r', false, NULL,
-     "exit 0 only when ready, not just live"},
+    {"stale", 's', false, "S", "live only if written within S (default 30)"},
+    {"ready", 'r', false, NULL, "exit 0 only when ready, not just live"},
     CLI_OPT_END,
 };
 
