@@ -94,6 +94,9 @@ struct cli_cmd {
 
 /* The row is not shown in `syncq --help` nor in the docs (internal). */
 #define CLI_CMD_HIDDEN 1u
+/* The command takes no operands: cli_parse refuses any ("unexpected
+ * argument 'x'", usage exit) before the command runs. */
+#define CLI_CMD_NO_ARGS 2u
 
 /* The per-file row arrays (cli_commands.c orders them). */
 extern const struct cli_cmd cli_status_cmds[], cli_task_cmds[],
@@ -179,6 +182,15 @@ char *cli_json_arg(struct cli *cli, const char *what, const char *arg);
  * Returns 0 or prints a usage error and returns CLI_USAGE. */
 int cli_time_arg(struct cli *cli, const char *what, const char *arg,
                  int64_t *ms_rel, int64_t *ms_abs);
+
+/* A duration argument (seconds, or 500ms, 5m, 2h, 7d) into *ms, or a
+ * usage error "<what>: <why>": returns 0 or CLI_USAGE. */
+int cli_duration_arg(struct cli *cli, const char *what, const char *arg,
+                     int64_t *ms);
+
+/* Print the members of object `o` as "key  value" lines, keys padded to
+ * `width`; strings as they are, null as "-", the rest as compact JSON. */
+void cli_print_fields(json_t *o, int width);
 
 /* True when stdout is a terminal and NO_COLOR is unset. */
 bool cli_color(void);

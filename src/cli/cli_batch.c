@@ -141,23 +141,6 @@ wait_batch(struct cli *cli, syncq_client *c, const char *id)
 }
 
 static int
-num_opt(struct cli *cli, const char *what, const char *arg, long lo, long hi,
-        long *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(arg, &end, 10);
-    if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi) {
-        return cli_usage(cli, "%s '%s' is not a number in %ld..%ld", what, arg,
-                         lo, hi);
-    }
-    *out = v;
-    return 0;
-}
-
-static int
 cli_batch_create(struct cli *cli)
 {
     const char *items_path = NULL, *kw_arg = NULL;
@@ -183,12 +166,13 @@ cli_batch_create(struct cli *cli)
             items_path = ov->arg;
             break;
         case 'b':
-            if (num_opt(cli, "batch-size", ov->arg, 1, 100000, &batch_size)) {
+            if (cli_num_arg(cli, "batch-size", ov->arg, 1, 100000,
+                            &batch_size)) {
                 return CLI_USAGE;
             }
             break;
         case 1:
-            if (num_opt(cli, "max-in-flight", ov->arg, 1, 1000000, &v)) {
+            if (cli_num_arg(cli, "max-in-flight", ov->arg, 1, 1000000, &v)) {
                 return CLI_USAGE;
             }
             wo.max_in_flight = (int)v;
@@ -226,7 +210,7 @@ cli_batch_create(struct cli *cli)
             }
             break;
         case 6:
-            if (num_opt(cli, "max-retries", ov->arg, 0, 1000, &v)) {
+            if (cli_num_arg(cli, "max-retries", ov->arg, 0, 1000, &v)) {
                 return CLI_USAGE;
             }
             to.max_retries = (int)v;
@@ -331,39 +315,21 @@ cli_batch_create(struct cli *cli)
 static int
 cli_batch_info(struct cli *cli)
 {
-    syncq_client *c;
-    syncq_error err;
     json_t *b = NULL;
-    const char *key;
-    json_t *v;
     int rc;
 
     if (cli->argc - cli->optind != 1) {
         return cli_usage(cli, "need exactly one batch ID");
     }
-    c = cli_client(cli);
-    if (c == NULL) {
-        return CLI_FAIL;
-    }
-    rc = syncq_batch_progress(c, cli->argv[cli->optind], &b, &err);
-    if (rc != SYNCQ_OK) {
-        return cli_error(cli, &err, true);
+    rc = cli_call_json(cli, syncq_batch_progress, cli->argv[cli->optind], &b,
+                       true);
+    if (rc != CLI_OK) {
+        return rc;
     }
     if (cli->json) {
         cli_print_json(b);
     } else {
-        json_object_foreach(b, key, v)
-        {
-            if (json_is_string(v)) {
-                printf("%-15s %s\n", key, json_string_value(v));
-            } else if (json_is_null(v)) {
-                printf("%-15s -\n", key);
-            } else {
-                char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-                printf("%-15s %s\n", key, t ? t : "?");
-                syncq_free(t);
-            }
-        }
+        cli_print_fields(b, 15);
     }
     json_decref(b);
     return CLI_OK;
@@ -381,20 +347,16 @@ cli_batch_list(struct cli *cli)
     for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
         switch (ov->key) {
         case 1:
-            if (num_opt(cli, "limit", ov->arg, 1, 10000, &limit)) {
+            if (cli_num_arg(cli, "limit", ov->arg, 1, 10000, &limit)) {
                 return CLI_USAGE;
             }
             break;
         case 2:
-            if (num_opt(cli, "offset", ov->arg, 0, 100000000, &offset)) {
+            if (cli_num_arg(cli, "offset", ov->arg, 0, 100000000, &offset)) {
                 return CLI_USAGE;
             }
             break;
         }
-    }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -509,6 +471,7 @@ const struct cli_cmd cli_batch_cmds[] = {
      .summary = "recent batches with progress",
      .synopsis = "[--limit N] [--offset N] [--json]",
      .description = "The newest batches first, with their progress.",
-     .opts = batch_list_opts},
+     .opts = batch_list_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = NULL},
 };

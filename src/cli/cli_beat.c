@@ -34,17 +34,6 @@ on_hup(int sig)
 }
 
 static int
-dur_opt(struct cli *cli, const char *what, const char *arg, int64_t *ms)
-{
-    syncq_error err;
-
-    if (sq_duration_parse_ms(arg, ms, &err) != SYNCQ_OK) {
-        return cli_usage(cli, "%s: %s", what, err.msg);
-    }
-    return 0;
-}
-
-static int
 cli_beat(struct cli *cli)
 {
     const char *level = NULL, *logfile = NULL, *format = NULL;
@@ -71,7 +60,7 @@ cli_beat(struct cli *cli)
             bo.schedule_file = ov->arg;
             break;
         case 2:
-            if (dur_opt(cli, "lock-ttl", ov->arg, &bo.lock_ttl_ms)) {
+            if (cli_duration_arg(cli, "lock-ttl", ov->arg, &bo.lock_ttl_ms)) {
                 return CLI_USAGE;
             }
             if (bo.lock_ttl_ms < 1000 || bo.lock_ttl_ms > 600000) {
@@ -79,7 +68,7 @@ cli_beat(struct cli *cli)
             }
             break;
         case 3:
-            if (dur_opt(cli, "poll", ov->arg, &bo.poll_ms)) {
+            if (cli_duration_arg(cli, "poll", ov->arg, &bo.poll_ms)) {
                 return CLI_USAGE;
             }
             if (bo.poll_ms < 1 || bo.poll_ms > 60000) {
@@ -96,10 +85,6 @@ cli_beat(struct cli *cli)
             pidfile = ov->arg;
             break;
         }
-    }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
     }
     rc = cli_setup_logging(cli, "beat", level, format, logfile);
     if (rc != CLI_OK) {
@@ -145,10 +130,6 @@ cli_beat_status(struct cli *cli)
     json_t *list = NULL;
     int rc;
 
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
@@ -216,7 +197,8 @@ const struct cli_cmd cli_beat_cmds[] = {
                     "within the lock TTL when it dies.",
      .opts = beat_opts,
      .notes = "Status of every beat: {ns}:beat:node:<id> in Redis"
-              " (docs/beat.md)."},
+              " (docs/beat.md).",
+     .flags = CLI_CMD_NO_ARGS},
     {.path = "beat status",
      .run = cli_beat_status,
      .summary = "the beats: which leads, which are alive",
@@ -224,6 +206,7 @@ const struct cli_cmd cli_beat_cmds[] = {
      .description = "The beats seen in the last day: which one leads,"
                     " whether each is alive\n"
                     "(its status record is fresh), host, pid, version, ticks"
-                    " fired."},
+                    " fired.",
+     .flags = CLI_CMD_NO_ARGS},
     {.path = NULL},
 };

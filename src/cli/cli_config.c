@@ -33,27 +33,11 @@ show_one(void *ud, const char *key, const char *alias, const char *value,
     }
 }
 
-/* Both commands take no operand. */
-static int
-no_operand(struct cli *cli)
-{
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
-    return 0;
-}
-
 static int
 cli_config_show(struct cli *cli)
 {
     struct show s;
     syncq_config *cfg;
-    int rc = no_operand(cli);
-
-    if (rc != 0) {
-        return rc;
-    }
     cfg = cli_config(cli);
     if (cfg == NULL) {
         return CLI_FAIL;
@@ -97,11 +81,6 @@ static int
 cli_config_docs(struct cli *cli)
 {
     const char *section = "";
-    int rc = no_operand(cli);
-
-    if (rc != 0) {
-        return rc;
-    }
     if (cli->opts[0].key == 'e') {
         return env_example();
     }
@@ -143,13 +122,15 @@ const struct cli_cmd cli_config_cmds[] = {
      .synopsis = "[--json]",
      .description = "Every setting with its current value and where it came "
                     "from\n(default, .env line N, environment). Secrets are "
-                    "masked."},
+                    "masked.",
+     .flags = CLI_CMD_NO_ARGS},
     {.path = "config docs",
      .run = cli_config_docs,
      .summary = "settings reference as Markdown",
      .synopsis = "[--env]",
      .description = "Print the settings reference (Markdown), or with --env "
                     "a commented\n.env.example.",
-     .opts = docs_opts},
+     .opts = docs_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = NULL},
 };

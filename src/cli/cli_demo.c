@@ -400,10 +400,6 @@ cli_demo(struct cli *cli)
             break;
         }
     }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
     if (cli_config(cli) == NULL) {
         return CLI_FAIL;
     }
@@ -638,6 +634,7 @@ const struct cli_cmd cli_demo_cmds[] = {
                     "offer of the catalog is in the database and nothing but"
                     " deliberately broken\n"
                     "images ended in the dead-letter queue.",
-     .opts = demo_opts},
+     .opts = demo_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = NULL},
 };

@@ -94,10 +94,6 @@ cli_fixture_server(struct cli *cli)
             break;
         }
     }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
     o.seed = (uint64_t)seed;
     if (o.faults != NULL) {
         struct fx_fault_spec spec;
@@ -221,6 +217,7 @@ const struct cli_cmd cli_fixture_cmds[] = {
               "SYNCQ_1688_PAGE_URL=<url> and"
               " SYNCQ_1688_SHOP_API_URL=<url>/1688/shop/shop_info.\n"
               "Stops on SIGINT or SIGTERM. Exit status 1 when it cannot"
-              " listen."},
+              " listen.",
+     .flags = CLI_CMD_NO_ARGS},
     {.path = NULL},
 };

@@ -236,6 +236,38 @@ cli_time_arg(struct cli *cli, const char *what, const char *arg,
                      what, arg);
 }
 
+int
+cli_duration_arg(struct cli *cli, const char *what, const char *arg,
+                 int64_t *ms)
+{
+    syncq_error err;
+
+    if (sq_duration_parse_ms(arg, ms, &err) != SYNCQ_OK) {
+        return cli_usage(cli, "%s: %s", what, err.msg);
+    }
+    return 0;
+}
+
+void
+cli_print_fields(json_t *o, int width)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(o, key, v)
+    {
+        if (json_is_string(v)) {
+            printf("%-*s %s\n", width, key, json_string_value(v));
+        } else if (json_is_null(v)) {
+            printf("%-*s -\n", width, key);
+        } else {
+            char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            printf("%-*s %s\n", width, key, t ? t : "?");
+            syncq_free(t);
+        }
+    }
+}
+
 bool
 cli_color(void)
 {
@@ -289,10 +321,6 @@ syncq_version(void)
 static int
 cli_version(struct cli *cli)
 {
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
     if (cli->json) {
         printf("{\"version\":\"%s\"}\n", syncq_version());
     } else {
@@ -349,7 +377,8 @@ const struct cli_cmd cli_help_cmds[] = {
      .run = cli_version,
      .summary = "print the version",
      .synopsis = "[--json]",
-     .description = "Print the version."},
+     .description = "Print the version.",
+     .flags = CLI_CMD_NO_ARGS},
     {.path = "help",
      .run = cli_help_cmd,
      .summary = "a command's help, or the command table as JSON",

@@ -205,10 +205,6 @@ cli_monitor_health(struct cli *cli)
             continue;
         }
     }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
     cfg = cli_config(cli);
     if (cfg == NULL) {
         return CLI_USAGE;
@@ -388,10 +384,6 @@ cli_monitor_progress(struct cli *cli)
             break;
         }
     }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
     if (batch != NULL && task != NULL) {
         return cli_usage(cli, "give --batch or --task, not both");
     }
@@ -491,10 +483,6 @@ cli_monitor_alerts(struct cli *cli)
             check = ov->arg;
             break;
         }
-    }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
     }
     if (check != NULL) {
         struct sq_alert_rules rules;
@@ -625,10 +613,6 @@ cli_monitor_serve(struct cli *cli)
             break;
         }
     }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
     cfg = cli_config(cli);
     if (cfg == NULL) {
         return CLI_FAIL;
@@ -698,7 +682,8 @@ const struct cli_cmd cli_monitor_cmds[] = {
                     "Exit status: 0 healthy, 1 degraded, 2 unhealthy (for"
                     " container and\n"
                     "systemd health checks).",
-     .opts = monitor_health_opts},
+     .opts = monitor_health_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = "monitor progress",
      .run = cli_monitor_progress,
      .summary = "progress bars of running tasks and batches (--watch)",
@@ -714,7 +699,8 @@ const struct cli_cmd cli_monitor_cmds[] = {
                     " NO_COLOR is set.\n"
                     "--json prints one JSON object per refresh: {at, tasks,"
                     " batches}.",
-     .opts = monitor_progress_opts},
+     .opts = monitor_progress_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = "monitor alerts",
      .run = cli_monitor_alerts,
      .summary = "active and recent alerts",
@@ -726,7 +712,8 @@ const struct cli_cmd cli_monitor_cmds[] = {
                     " alert rules\n"
                     "file (docs/monitor.md) and lists its rules; exit 1 on a"
                     " bad file.",
-     .opts = monitor_alerts_opts},
+     .opts = monitor_alerts_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = "monitor serve",
      .run = cli_monitor_serve,
      .summary = "web dashboard, JSON API and Prometheus /metrics",
@@ -747,6 +734,7 @@ const struct cli_cmd cli_monitor_cmds[] = {
                     "?token=T once). Port 0 picks a free port (--port-file"
                     " records it).\n"
                     "SIGHUP reopens --logfile; SIGTERM/SIGINT stop.",
-     .opts = monitor_serve_opts},
+     .opts = monitor_serve_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = NULL},
 };

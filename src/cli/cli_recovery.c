@@ -34,17 +34,6 @@ who_am_i(char *buf, size_t cap)
 }
 
 static int
-parse_age(struct cli *cli, const char *what, const char *arg, int64_t *ms)
-{
-    syncq_error err;
-
-    if (sq_duration_parse_ms(arg, ms, &err) != SYNCQ_OK) {
-        return cli_usage(cli, "%s: %s", what, err.msg);
-    }
-    return 0;
-}
-
-static int
 parse_count(struct cli *cli, const char *what, const char *arg, long max,
             size_t *out)
 {
@@ -136,15 +125,11 @@ cli_recovery_cleanup(struct cli *cli)
 
     for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
         if (ov->key == 1) {
-            if (parse_age(cli, "older-than", ov->arg, &age)) {
+            if (cli_duration_arg(cli, "older-than", ov->arg, &age)) {
                 return CLI_USAGE;
             }
             continue;
         }
-    }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -320,10 +305,6 @@ cli_recovery_dead_list(struct cli *cli)
             break;
         }
     }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
@@ -458,7 +439,7 @@ cli_recovery_dead_purge(struct cli *cli)
 
     for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
         if (ov->key == 1) {
-            if (parse_age(cli, "older-than", ov->arg, &age)) {
+            if (cli_duration_arg(cli, "older-than", ov->arg, &age)) {
                 return CLI_USAGE;
             }
             continue;
@@ -574,10 +555,6 @@ cli_recovery_policy(struct cli *cli)
             check = ov->arg;
             break;
         }
-    }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
     }
     cfg = cli_config(cli);
     if (cfg == NULL) {
@@ -744,7 +721,8 @@ const struct cli_cmd cli_recovery_cmds[] = {
                     "are younger are kept. (Checkpoints also expire by"
                     " themselves after\n"
                     "SYNCQ_CHECKPOINT_TTL.)",
-     .opts = recovery_cleanup_opts},
+     .opts = recovery_cleanup_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = "recovery resume",
      .run = cli_recovery_resume,
      .summary = "run a failed task again:"
@@ -771,7 +749,8 @@ const struct cli_cmd cli_recovery_cmds[] = {
                     " max_retries, with the\n"
                     "first delays of the backoff (before jitter). --check"
                     " validates a policy file.",
-     .opts = recovery_policy_opts},
+     .opts = recovery_policy_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = "recovery dead list",
      .run = cli_recovery_dead_list,
      .summary = "list the dead-letter queue",
@@ -784,7 +763,8 @@ const struct cli_cmd cli_recovery_cmds[] = {
                     "queue entries that were not tasks (poison). Nothing"
                     " leaves it without a\n"
                     "command: dead requeue, dead purge, resume, task cancel.",
-     .opts = recovery_dead_list_opts},
+     .opts = recovery_dead_list_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = "recovery dead requeue",
      .run = cli_recovery_dead_requeue,
      .summary = "put dead tasks back in their queue",

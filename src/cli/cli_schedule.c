@@ -16,17 +16,6 @@
 #include <syncq/schedule.h>
 
 static int
-dur_arg(struct cli *cli, const char *what, const char *arg, int64_t *ms)
-{
-    syncq_error err;
-
-    if (sq_duration_parse_ms(arg, ms, &err) != SYNCQ_OK) {
-        return cli_usage(cli, "%s: %s", what, err.msg);
-    }
-    return 0;
-}
-
-static int
 time_arg(struct cli *cli, const char *what, const char *arg, int64_t *ms)
 {
     syncq_error err;
@@ -41,14 +30,10 @@ static int
 int_arg(struct cli *cli, const char *what, const char *arg, long lo, long hi,
         int *out)
 {
-    char *end;
     long v;
 
-    errno = 0;
-    v = strtol(arg, &end, 10);
-    if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi) {
-        return cli_usage(cli, "%s '%s' is not a number in %ld..%ld", what, arg,
-                         lo, hi);
+    if (cli_num_arg(cli, what, arg, lo, hi, &v) != 0) {
+        return CLI_USAGE;
     }
     *out = (int)v;
     return 0;
@@ -95,7 +80,7 @@ cli_schedule_add(struct cli *cli)
             type = ov->arg;
             break;
         case 'i':
-            if (dur_arg(cli, "interval", ov->arg, &sc.interval_ms)) {
+            if (cli_duration_arg(cli, "interval", ov->arg, &sc.interval_ms)) {
                 return CLI_USAGE;
             }
             kinds |= 1;
@@ -148,7 +133,7 @@ cli_schedule_add(struct cli *cli)
             }
             break;
         case 5:
-            if (dur_arg(cli, "grace", ov->arg, &sc.grace_ms)) {
+            if (cli_duration_arg(cli, "grace", ov->arg, &sc.grace_ms)) {
                 return CLI_USAGE;
             }
             break;
@@ -163,7 +148,7 @@ cli_schedule_add(struct cli *cli)
             }
             break;
         case 8:
-            if (dur_arg(cli, "expires", ov->arg, &sc.expires_ms)) {
+            if (cli_duration_arg(cli, "expires", ov->arg, &sc.expires_ms)) {
                 return CLI_USAGE;
             }
             break;
@@ -307,10 +292,6 @@ cli_schedule_list(struct cli *cli)
     json_t *list = NULL;
     int rc;
 
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
@@ -376,39 +357,21 @@ cli_schedule_list(struct cli *cli)
 static int
 cli_schedule_info(struct cli *cli)
 {
-    syncq_client *c;
-    syncq_error err;
     json_t *s = NULL;
-    const char *key;
-    json_t *v;
     int rc;
 
     if (cli->argc - cli->optind != 1) {
         return cli_usage(cli, "need exactly one schedule NAME");
     }
-    c = cli_client(cli);
-    if (c == NULL) {
-        return CLI_FAIL;
-    }
-    rc = syncq_schedule_info(c, cli->argv[cli->optind], &s, &err);
-    if (rc != SYNCQ_OK) {
-        return cli_error(cli, &err, true);
+    rc = cli_call_json(cli, syncq_schedule_info, cli->argv[cli->optind], &s,
+                       true);
+    if (rc != CLI_OK) {
+        return rc;
     }
     if (cli->json) {
         cli_print_json(s);
     } else {
-        json_object_foreach(s, key, v)
-        {
-            if (json_is_null(v)) {
-                printf("%-14s -\n", key);
-            } else if (json_is_string(v)) {
-                printf("%-14s %s\n", key, json_string_value(v));
-            } else {
-                char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-                printf("%-14s %s\n", key, t ? t : "?");
-                syncq_free(t);
-            }
-        }
+        cli_print_fields(s, 14);
     }
     json_decref(s);
     return CLI_OK;
@@ -690,7 +653,8 @@ const struct cli_cmd cli_schedule_cmds[] = {
      .summary = "schedules with next and last runs",
      .synopsis = "[--json]",
      .description = "Every schedule with its state and next run (in the"
-                    " schedule's zone)."},
+                    " schedule's zone).",
+     .flags = CLI_CMD_NO_ARGS},
     {.path = "schedule info",
      .run = cli_schedule_info,
      .summary = "one schedule's definition and state",

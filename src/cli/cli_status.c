@@ -276,10 +276,6 @@ cli_status(struct cli *cli)
             continue;
         }
     }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
@@ -356,6 +352,7 @@ const struct cli_cmd cli_status_cmds[] = {
                     "batches and active alerts. --brief prints only the"
                     " broker and queue\n"
                     "tables. Exit status 1 when the broker is unreachable.",
-     .opts = status_opts},
+     .opts = status_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = NULL},
 };

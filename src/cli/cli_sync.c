@@ -151,10 +151,6 @@ cli_sync(struct cli *cli)
         }
         }
     }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
     if (ncat == 0) {
         return cli_usage(cli, "give at least one --category ID");
     }
@@ -224,6 +220,7 @@ const struct cli_cmd cli_sync_cmds[] = {
                     "queue (listed) or the sync could not be followed to its"
                     " end. Ctrl-C stops\n"
                     "following; the sync goes on in the background.",
-     .opts = sync_opts},
+     .opts = sync_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = NULL},
 };

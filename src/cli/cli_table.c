@@ -21,6 +21,8 @@
  *       "options": [OPTION...],       -- the command's own, help order
  *       "notes": "text" | null,       -- after the options
  *       "examples": ["syncq batch create ...", ...],
+ *       "operands": false,            -- false: takes none (else see
+ *                                        the synopsis)
  *       "hidden": false}, ...]}
  *
  *   OPTION = {"long": "items-file", "short": "f" | null,
@@ -189,6 +191,9 @@ cli_parse(struct cli *cli, const struct cli_cmd *cmd)
     }
     cli->optind = optind;
     cli->opts = vals;
+    if (rc < 0 && (cmd->flags & CLI_CMD_NO_ARGS) != 0 && optind < cli->argc) {
+        rc = cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
+    }
     free(lo);
     free(so);
     return rc;
@@ -426,11 +431,12 @@ cmd_json(const struct cli_cmd *c)
         json_array_append_new(ex, json_string(c->examples[i]));
     }
     return json_pack(
-        "{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "path", c->path,
+        "{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:b}", "path", c->path,
         "words", words_json(c->path), "summary", c->summary, "synopsis",
         synopsis_json(c->synopsis != NULL ? c->synopsis : ""), "description",
         jstr_or_null(c->description), "options", opts_json(c->opts), "notes",
-        jstr_or_null(c->notes), "examples", ex, "hidden",
+        jstr_or_null(c->notes), "examples", ex, "operands",
+        (c->flags & CLI_CMD_NO_ARGS) == 0, "hidden",
         (c->flags & CLI_CMD_HIDDEN) != 0);
 }
 

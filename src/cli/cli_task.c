@@ -14,17 +14,6 @@
 #include <string.h>
 
 static int
-parse_secs(struct cli *cli, const char *what, const char *arg, int64_t *ms)
-{
-    syncq_error err;
-
-    if (sq_duration_parse_ms(arg, ms, &err) != SYNCQ_OK) {
-        return cli_usage(cli, "%s: %s", what, err.msg);
-    }
-    return 0;
-}
-
-static int
 cli_task_create(struct cli *cli)
 {
     syncq_task_options o;
@@ -58,7 +47,7 @@ cli_task_create(struct cli *cli)
             }
             break;
         case 1:
-            if (parse_secs(cli, "countdown", ov->arg, &o.countdown_ms)) {
+            if (cli_duration_arg(cli, "countdown", ov->arg, &o.countdown_ms)) {
                 return CLI_USAGE;
             }
             have_countdown = true;
@@ -91,18 +80,20 @@ cli_task_create(struct cli *cli)
             o.unique_key = ov->arg;
             break;
         case 6:
-            if (parse_secs(cli, "unique-ttl", ov->arg, &o.unique_ttl_ms)) {
+            if (cli_duration_arg(cli, "unique-ttl", ov->arg,
+                                 &o.unique_ttl_ms)) {
                 return CLI_USAGE;
             }
             break;
         case 7:
-            if (parse_secs(cli, "time-limit", ov->arg, &o.time_limit_ms)) {
+            if (cli_duration_arg(cli, "time-limit", ov->arg,
+                                 &o.time_limit_ms)) {
                 return CLI_USAGE;
             }
             break;
         case 8:
-            if (parse_secs(cli, "soft-time-limit", ov->arg,
-                           &o.soft_time_limit_ms)) {
+            if (cli_duration_arg(cli, "soft-time-limit", ov->arg,
+                                 &o.soft_time_limit_ms)) {
                 return CLI_USAGE;
             }
             break;
@@ -247,8 +238,6 @@ print_task(json_t *t)
 static int
 cli_task_info(struct cli *cli)
 {
-    syncq_client *c;
-    syncq_error err;
     json_t *t = NULL;
     int rc;
 
@@ -256,13 +245,9 @@ cli_task_info(struct cli *cli)
         return cli_usage(cli, cli->optind >= cli->argc ? "missing task ID"
                                                        : "give exactly one ID");
     }
-    c = cli_client(cli);
-    if (c == NULL) {
-        return CLI_FAIL;
-    }
-    rc = syncq_task_info(c, cli->argv[cli->optind], &t, &err);
-    if (rc != SYNCQ_OK) {
-        return cli_error(cli, &err, true);
+    rc = cli_call_json(cli, syncq_task_info, cli->argv[cli->optind], &t, true);
+    if (rc != CLI_OK) {
+        return rc;
     }
     if (cli->json) {
         cli_print_json(t);
@@ -323,10 +308,6 @@ cli_task_list(struct cli *cli)
             }
             break;
         }
-    }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -438,7 +419,7 @@ cli_task_wait(struct cli *cli)
 
     for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
         if (ov->key == 't') {
-            if (parse_secs(cli, "timeout", ov->arg, &timeout_ms)) {
+            if (cli_duration_arg(cli, "timeout", ov->arg, &timeout_ms)) {
                 return CLI_USAGE;
             }
             continue;
@@ -559,7 +540,8 @@ const struct cli_cmd cli_task_cmds[] = {
                     " the last 100,000 finished.\n"
                     "--limit: at most N tasks (default 100, 1..1000000);"
                     " --offset: skip the first N.",
-     .opts = task_list_opts},
+     .opts = task_list_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = "task cancel",
      .run = cli_task_cancel,
      .summary = "cancel (revoke) tasks at any stage",

@@ -121,10 +121,6 @@ cli_up(struct cli *cli)
             break;
         }
     }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
     if (cli_config(cli) == NULL) {
         return CLI_FAIL;
     }
@@ -227,6 +223,7 @@ const struct cli_cmd cli_up_cmds[] = {
                     "tasks finish or are requeued); a second Ctrl-C stops at"
                     " once (leases lapse,\n"
                     "tasks are requeued, nothing is lost).",
-     .opts = up_opts},
+     .opts = up_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = NULL},
 };

@@ -78,10 +78,6 @@ cli_worker(struct cli *cli)
             break;
         }
     }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
     cfg = cli_config(cli);
     if (cfg == NULL) {
         return CLI_FAIL;
@@ -159,6 +155,7 @@ const struct cli_cmd cli_worker_cmds[] = {
               " HUP reopens the log.\n"
               "Defaults come from .env and the environment (SYNCQ_*, or"
               " CELERY_*).",
-     .examples = worker_examples},
+     .examples = worker_examples,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = NULL},
 };

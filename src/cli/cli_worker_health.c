@@ -140,10 +140,6 @@ cli_worker_health(struct cli *cli)
             break;
         }
     }
-    if (cli->optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[cli->optind]);
-    }
     if (path == NULL) {
         syncq_config *cfg = cli_config(cli);
         if (cfg == NULL) {
@@ -194,6 +190,7 @@ const struct cli_cmd cli_worker_health_cmds[] = {
                     " otherwise, so a\n"
                     "liveness probe never restarts a busy worker or one"
                     " waiting for Redis.",
-     .opts = worker_health_opts},
+     .opts = worker_health_opts,
+     .flags = CLI_CMD_NO_ARGS},
     {.path = NULL},
 };
