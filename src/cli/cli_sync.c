@@ -24,13 +24,10 @@ on_int(int sig)
     stop_flag = 1;
 }
 
-/* Print the end-of-run summary shared with the demo. */
-void cli_pipeline_print_summary(FILE *out, const struct cli_pipeline_result *res,
-                                bool json, bool full);
-
-void
-cli_pipeline_print_summary(FILE *out, const struct cli_pipeline_result *res,
-                           bool json, bool full)
+/* Print the end-of-run summary of a sync. */
+static void
+print_summary(FILE *out, const struct cli_pipeline_result *res, bool json,
+              bool full)
 {
     char el[32];
     json_t *s = json_pack("{s:O,s:O,s:O,s:O,s:I,s:I,s:I,s:b}", "stages",
@@ -166,7 +163,7 @@ cli_sync(struct cli *cli)
     po.out = cli->json ? stderr : stdout;
     po.stop = &stop_flag;
     rc = cli_pipeline_run(c, &po, &res, &err);
-    cli_pipeline_print_summary(stdout, &res, cli->json, po.full);
+    print_summary(stdout, &res, cli->json, po.full);
     if (rc != SYNCQ_OK) {
         cli_fail(cli, "%s", err.msg);
         cli_pipeline_result_cleanup(&res);
