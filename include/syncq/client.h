@@ -216,43 +216,6 @@ SYNCQ_API int syncq_task_wait(syncq_client *c, const char *id,
 SYNCQ_API int syncq_workflow_info(syncq_client *c, const char *root_id,
                                   json_t **out, syncq_error *err);
 
-/* Options of a batch (the seed's create_batch_task). */
-typedef struct syncq_batch_options {
-    const char *kwargs_json;       /* extra kwargs given to every chunk */
-    const syncq_task_options *task; /* options of every chunk task */
-    const char *on_complete;       /* task run once when every chunk has
-                                      ended, with kwargs {batch_id, total,
-                                      succeeded, failed}; NULL: none */
-    const char *on_complete_queue; /* NULL: default routing */
-} syncq_batch_options;
-
-/* Create a batch: split `items_json` (a JSON array) into chunks of
- * `batch_size` items and create one `task_name` task per chunk with
- * kwargs {"items": [chunk...], ...opts->kwargs}, all linked to a batch
- * record (total, done, failed, created/finished times).
- * batch_id_out: SYNCQ_ID_SIZE bytes. task_ids_out (may be NULL): a new
- * JSON array of the chunk task ids (caller json_decref's).
- * Atomicity: up to 1,000 chunks are created in one script call. A larger
- * batch is stored whole first and sent only then (1,000 chunks per call),
- * so a caller that dies midway never leaves some chunks running in a batch
- * that cannot finish: it stays "creating" (not all stored) or its stored
- * chunks are sent by the leader beat. Such a batch takes no countdown,
- * eta, expires or unique key in opts->task (SYNCQ_EINVAL).
- * Errors: SYNCQ_EINVAL (items not an array, batch_size 0 or > 100,000,
- *         bad name, options above), SYNCQ_ETOOBIG (a chunk over the payload
- *         limit), SYNCQ_ECONN, SYNCQ_ENOMEM. */
-SYNCQ_API int syncq_batch_create(syncq_client *c, const char *task_name,
-                                 const char *items_json, size_t batch_size,
-                                 const syncq_batch_options *opts,
-                                 char batch_id_out[SYNCQ_ID_SIZE],
-                                 json_t **task_ids_out, syncq_error *err);
-
-/* Read batch `id`: {id, task, total, done, failed, pending, running,
- * created_at, finished_at, on_complete}. *out: new object.
- * Errors: SYNCQ_ENOTFOUND, SYNCQ_ECONN. */
-SYNCQ_API int syncq_batch_info(syncq_client *c, const char *id,
-                               json_t **out, syncq_error *err);
-
 /* Broker overview for `syncq status`: {url, redis_version, namespace,
  * queues: {name: {ready, by_priority: {"10": n, ...}}}, delayed, active,
  * dead, workers, maxmemory_policy}. *out: new object.
@@ -278,4 +241,8 @@ SYNCQ_API int syncq_priority_parse(const char *s, int *out,
 #ifdef __cplusplus
 }
 #endif
+
+/* Batches of tasks (syncq_batch_create & co.) live in syncq/batch.h; it is
+ * included here so producers that only include this header keep them. */
+#include <syncq/batch.h>
 #endif

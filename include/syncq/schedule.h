@@ -3,20 +3,20 @@
  * syncq/schedule.h: the scheduler ("beat"). Periodic schedules (interval,
  * cron, one-shot) kept in Redis and editable at runtime from any machine,
  * the beat daemon that fires each tick exactly once however many beats
- * run, cron helpers, and batches dispatched in waves.
+ * run (its tick also triggers the dispatch of batch waves, syncq/batch.h),
+ * and cron helpers.
  *
  * Mirrors the seed's ScheduleConfig + add_schedule (syncq_schedule_config
- * + syncq_schedule_add) and create_batch_task (syncq_batch_create in
- * syncq/client.h; syncq_batch_submit adds waves). User documentation:
- * docs/beat.md. Redis keys: docs/beat.md "Redis keys".
+ * + syncq_schedule_add); batches (create_batch_task) are syncq/batch.h.
+ * User documentation: docs/beat.md. Redis keys: docs/beat.md "Redis keys".
  *
  * Times are Unix epoch milliseconds (UTC) unless a name says otherwise.
  * "Now" is the Redis server's clock (TIME), the same clock the broker
  * scripts use for ETAs, so every machine agrees.
  *
  * Thread-safety: functions taking a syncq_client follow client.h (one
- * thread at a time per client). syncq_cron_check/syncq_cron_next and
- * syncq_rate_parse/syncq_batch_items_parse are thread-safe.
+ * thread at a time per client). syncq_cron_check/syncq_cron_next are
+ * thread-safe.
  */
 #ifndef SYNCQ_SCHEDULE_H
 #define SYNCQ_SCHEDULE_H
@@ -204,75 +204,6 @@ SYNCQ_API int syncq_beat_run(const char *url, const syncq_config *cfg,
  * Errors: SYNCQ_ECONN. */
 SYNCQ_API int syncq_beat_status(syncq_client *c, json_t **out,
                                 syncq_error *err);
-
-/* ---- batches in waves ------------------------------------------------ */
-
-/* How the chunks of a batch go out. Zero everywhere: all at once. */
-typedef struct syncq_batch_wave_options {
-    int max_in_flight;      /* chunks queued or running at a time; 0: no
-                               limit. A chunk that ends frees its slot at
-                               once (in the same Redis script). */
-    int rate_count;         /* chunks per rate_period_ms; 0: no limit */
-    int64_t rate_period_ms; /* 1000 for N/s */
-    bool fail_fast;         /* first failed chunk ends the batch: the
-                               completion task runs then, undispatched
-                               chunks are dropped */
-} syncq_batch_wave_options;
-
-/* Create a batch like syncq_batch_create (same validation, kwargs
- * {"items": [...], ...} per chunk, completion task with {batch_id,
- * total, succeeded, failed}) whose chunks wait in Redis and are
- * dispatched in waves by the limits in `waves` (NULL: none). Chunks are
- * dispatched by this call (the first wave), by chunks ending, by the
- * leader beat and by syncq_batch_dispatch, so waves go on with or without
- * the creating process. batch_id_out: SYNCQ_ID_SIZE bytes.
- * Errors: SYNCQ_EINVAL (as syncq_batch_create; bad limits),
- *         SYNCQ_ETOOBIG (a chunk over SYNCQ_MAX_PAYLOAD), SYNCQ_ECONN
- *         (if it happens after the first call the batch exists but stays
- *         "creating" and never dispatches), SYNCQ_ENOMEM. */
-SYNCQ_API int syncq_batch_submit(syncq_client *c, const char *task_name,
-                                 const char *items_json, size_t batch_size,
-                                 const syncq_batch_options *opts,
-                                 const syncq_batch_wave_options *waves,
-                                 char batch_id_out[SYNCQ_ID_SIZE],
-                                 syncq_error *err);
-
-/* Dispatch what the limits of batch `id` allow now. *dispatched (may be
- * NULL) gets the count; *next_ms (may be NULL) when the next chunk may go
- * (-1: none waiting, or waiting for a slot to free).
- * Errors: SYNCQ_ENOTFOUND, SYNCQ_EINVAL, SYNCQ_ECONN. */
-SYNCQ_API int syncq_batch_dispatch(syncq_client *c, const char *id,
-                                   int64_t *dispatched, int64_t *next_ms,
-                                   syncq_error *err);
-
-/* Progress of batch `id`: the syncq_batch_info object plus dispatched,
- * waiting (not dispatched yet), running (dispatched, not ended), state
- * (creating, running, finished), max_in_flight, rate, fail_fast.
- * pending = total - done - failed (as syncq_batch_info).
- * Errors: SYNCQ_ENOTFOUND, SYNCQ_EINVAL, SYNCQ_ECONN. */
-SYNCQ_API int syncq_batch_progress(syncq_client *c, const char *id,
-                                   json_t **out, syncq_error *err);
-
-/* The newest batches first: a new JSON array of syncq_batch_progress
- * objects, skipping `offset`, at most `limit` (0: 50).
- * Errors: SYNCQ_ECONN. */
-SYNCQ_API int syncq_batch_list(syncq_client *c, size_t offset, size_t limit,
-                               json_t **out, syncq_error *err);
-
-/* Parse a rate "N/s", "N/m" (or /min), "N/h", "N/<duration>" such as
- * "20/10s", or "N" (per second); N 1..1000000, the period at most a day
- * (the syntax of SYNCQ_CRAWLER_RATE). Errors: SYNCQ_EINVAL. */
-SYNCQ_API int syncq_rate_parse(const char *s, int *count, int64_t *period_ms,
-                               syncq_error *err);
-
-/* Parse batch items from `len` bytes of text: a JSON array, or one item
- * per line (a line that is valid JSON is that value, any other line is a
- * string; blank lines are skipped; at most 10,000,000 items). *out: a new
- * JSON array (caller json_decref's).
- * Errors: SYNCQ_EINVAL (malformed array, with line and column; NUL
- *         bytes), SYNCQ_ETOOBIG, SYNCQ_ENOMEM. */
-SYNCQ_API int syncq_batch_items_parse(const char *text, size_t len,
-                                      json_t **out, syncq_error *err);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 #define SYNCQ_SYNCQ_H
 
 #include <stddef.h>
+#include <syncq/batch.h>
 #include <syncq/client.h>
 #include <syncq/config.h>
 #include <syncq/error.h>

@@ -163,6 +163,9 @@ json_t *sq_schedule_to_json(const struct sq_schedule *s);
 /* Names: 1..200 bytes of [A-Za-z0-9_.:-]. Errors: SYNCQ_EINVAL. */
 int sq_schedule_name_check(const char *name, syncq_error *err);
 
+/* One day in milliseconds (bounds of grace, expiry and intervals). */
+#define SQ_DAY_MS 86400000LL
+
 const char *sq_schedule_type_name(int type);
 const char *sq_missed_name(int policy);
 int sq_missed_parse(const char *s); /* -1 if unknown */

@@ -1,31 +1,86 @@
 /* SPDX-License-Identifier: MIT
  *
- * broker_batch.c: batches (the seed's create_batch_task): items split
- * into chunks, one task per chunk, linked to a batch record whose
- * completion callback fires exactly once (batch.lua, lib.lua).
+ * broker_batch.c: creating batches (the seed's create_batch_task, public
+ * API in syncq/batch.h): the items file parser, and items split into
+ * chunks, one task per chunk, linked to a batch record whose completion
+ * task fires exactly once (batch.lua, lib.lua). Batches of up to 1,000
+ * chunks go out in one atomic call; larger ones and batches in waves are
+ * broker_batch_wave.c's. Progress and listing: broker_batch_info.c.
  */
-#include "beat/beat_batch.h"
+#include "broker/broker_batch.h"
 #include "broker/broker.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
 #include "core/sq_id.h"
 #include "core/sq_time.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK_CALL 1000 /* chunk tasks per script call */
+int
+sq_batch_items_load(const char *items_json, json_t **out, syncq_error *err)
+{
+    json_error_t jerr;
+    json_t *items;
 
-int sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a,
-                           const char *name, const char *args_json,
-                           const char *kwargs_json,
-                           const syncq_task_options *o,
-                           char id_out[SYNCQ_ID_SIZE], syncq_error *err);
+    *out = NULL;
+    items = json_loads(items_json ? items_json : "", JSON_ALLOW_NUL, &jerr);
+    if (items == NULL || !json_is_array(items)) {
+        json_decref(items);
+        return sq_fail(
+            err, SYNCQ_EINVAL, "batch items must be a JSON array%s%s",
+            items == NULL ? ": " : "", items == NULL ? jerr.text : "");
+    }
+    *out = items;
+    return SYNCQ_OK;
+}
 
-/* kwargs of chunk [lo, hi): {"items": [...], ...extra}. Owned string. */
-static char *
-chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra)
+int
+sq_batch_extra_and_completion(syncq_client *c, const syncq_batch_options *opts,
+                              json_t **extra, char cb_name[256],
+                              const char **cb_queue, char cb_id[SYNCQ_ID_SIZE],
+                              syncq_error *err)
+{
+    json_t *x = NULL;
+    int rc = SYNCQ_OK;
+
+    *extra = NULL;
+    if (opts != NULL && opts->kwargs_json != NULL) {
+        x = json_loads(opts->kwargs_json, 0, NULL);
+        if (x == NULL || !json_is_object(x)) {
+            json_decref(x);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "batch kwargs must be a JSON object");
+        }
+        if (json_object_get(x, "items") != NULL) {
+            json_decref(x);
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "batch kwargs must not contain 'items' (the "
+                           "chunk goes there)");
+        }
+    }
+    if (opts != NULL && opts->on_complete != NULL) {
+        rc = syncq_task_name_normalize(opts->on_complete, cb_name, 256, err);
+        if (rc == SYNCQ_OK) {
+            *cb_queue = opts->on_complete_queue ? opts->on_complete_queue
+                                                : sq_route_queue(c, cb_name);
+            rc = syncq_queue_name_check(*cb_queue, err);
+        }
+        if (rc != SYNCQ_OK) {
+            json_decref(x);
+            sq_error_prefix(err, "on_complete");
+            return rc;
+        }
+        sq_uuid_new(cb_id);
+    }
+    *extra = x;
+    return SYNCQ_OK;
+}
+
+char *
+sq_batch_chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra)
 {
     json_t *kw = extra ? json_deep_copy(extra) : json_object();
     json_t *part = json_array();
@@ -66,8 +121,8 @@ create_large(syncq_client *c, const char *task_name, json_t *items,
     if (ids == NULL) {
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
     }
-    rc = sq_batch_submit_items(c, task_name, items, batch_size, opts, NULL,
-                               id, ids, err);
+    rc = syncq_batch_submit_items(c, task_name, items, batch_size, opts, NULL,
+                                  id, ids, err);
     while (rc == SYNCQ_OK && sent > 0 && next >= 0) {
         rc = syncq_batch_dispatch(c, id, &sent, &next, err);
     }
@@ -91,7 +146,6 @@ syncq_batch_create(syncq_client *c, const char *task_name,
                    char batch_id_out[SYNCQ_ID_SIZE], json_t **task_ids_out,
                    syncq_error *err)
 {
-    json_error_t jerr;
     json_t *items = NULL;
     json_t *extra = NULL;
     json_t *ids = NULL;
@@ -110,52 +164,22 @@ syncq_batch_create(syncq_client *c, const char *task_name,
         return sq_fail(err, SYNCQ_EINVAL,
                        "batch size %zu out of range 1..100000", batch_size);
     }
-    items = json_loads(items_json ? items_json : "", JSON_ALLOW_NUL, &jerr);
-    if (items == NULL || !json_is_array(items)) {
-        json_decref(items);
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "batch items must be a JSON array%s%s",
-                       items == NULL ? ": " : "",
-                       items == NULL ? jerr.text : "");
+    rc = sq_batch_items_load(items_json, &items, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
     }
-    if ((json_array_size(items) + batch_size - 1) / batch_size > CHUNK_CALL) {
+    if ((json_array_size(items) + batch_size - 1) / batch_size >
+        SQ_BATCH_CHUNKS_PER_CALL) {
         rc = create_large(c, task_name, items, batch_size, opts, batch_id_out,
                           task_ids_out, err);
         json_decref(items);
         return rc;
     }
-    if (opts != NULL && opts->kwargs_json != NULL) {
-        extra = json_loads(opts->kwargs_json, 0, &jerr);
-        if (extra == NULL || !json_is_object(extra)) {
-            json_decref(items);
-            json_decref(extra);
-            return sq_fail(err, SYNCQ_EINVAL,
-                           "batch kwargs must be a JSON object");
-        }
-        if (json_object_get(extra, "items") != NULL) {
-            json_decref(items);
-            json_decref(extra);
-            return sq_fail(err, SYNCQ_EINVAL,
-                           "batch kwargs must not contain 'items' (the "
-                           "chunk goes there)");
-        }
-    }
-    if (opts != NULL && opts->on_complete != NULL) {
-        rc = syncq_task_name_normalize(opts->on_complete, cb_name,
-                                       sizeof cb_name, err);
-        if (rc == SYNCQ_OK) {
-            cb_queue = opts->on_complete_queue
-                           ? opts->on_complete_queue
-                           : sq_route_queue(c, cb_name);
-            rc = syncq_queue_name_check(cb_queue, err);
-        }
-        if (rc != SYNCQ_OK) {
-            json_decref(items);
-            json_decref(extra);
-            sq_error_prefix(err, "on_complete");
-            return rc;
-        }
-        sq_uuid_new(cb_id);
+    rc = sq_batch_extra_and_completion(c, opts, &extra, cb_name, &cb_queue,
+                                       cb_id, err);
+    if (rc != SYNCQ_OK) {
+        json_decref(items);
+        return rc;
     }
     nitems = json_array_size(items);
     nchunks = (nitems + batch_size - 1) / batch_size;
@@ -171,10 +195,12 @@ syncq_batch_create(syncq_client *c, const char *task_name,
     o.unique_key = NULL;
 
     for (size_t k = 0; rc == SYNCQ_OK && (k < nchunks || k == 0);
-         k += CHUNK_CALL) {
+         k += SQ_BATCH_CHUNKS_PER_CALL) {
         struct sq_args a;
         redisReply *r = NULL;
-        size_t hi = k + CHUNK_CALL < nchunks ? k + CHUNK_CALL : nchunks;
+        size_t hi = k + SQ_BATCH_CHUNKS_PER_CALL < nchunks
+                        ? k + SQ_BATCH_CHUNKS_PER_CALL
+                        : nchunks;
         sq_args_init(&a);
         if (k == 0) {
             sq_args_add(&a, batch_id);
@@ -190,7 +216,7 @@ syncq_batch_create(syncq_client *c, const char *task_name,
         for (size_t ch = k; ch < hi && rc == SYNCQ_OK; ch++) {
             size_t lo = ch * batch_size;
             size_t up = lo + batch_size < nitems ? lo + batch_size : nitems;
-            char *kw = chunk_kwargs(items, lo, up, extra);
+            char *kw = sq_batch_chunk_kwargs(items, lo, up, extra);
             char tid[SYNCQ_ID_SIZE];
             if (kw == NULL) {
                 rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
@@ -236,69 +262,113 @@ syncq_batch_create(syncq_client *c, const char *task_name,
     return rc;
 }
 
-int
-syncq_batch_info(syncq_client *c, const char *id, json_t **out,
-                 syncq_error *err)
-{
-    char key[256];
-    redisReply *r = NULL;
-    json_t *o;
-    long long total = 0, done = 0, failed = 0;
-    int rc;
+/* ---- items ----------------------------------------------------------- */
 
-    *out = NULL;
-    if (id == NULL || id[0] == '\0' || strlen(id) > 64) {
-        return sq_fail(err, SYNCQ_EINVAL, "bad batch id");
-    }
-    rc = sq_client_cmd(c, &r, err, "HGETALL %s",
-                       sq_key(c, key, sizeof key, "b:%s", id));
-    if (rc != SYNCQ_OK) {
-        return rc;
-    }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
-        freeReplyObject(r);
-        return sq_fail(err, SYNCQ_ENOTFOUND, "no batch %s", id);
-    }
-    o = json_object();
-    json_object_set_new(o, "id", json_string(id));
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        const char *f = r->element[i]->str;
-        const char *v = r->element[i + 1]->str;
-        char buf[40];
-        if (!strcmp(f, "total")) {
-            total = strtoll(v, NULL, 10);
-        } else if (!strcmp(f, "done")) {
-            done = strtoll(v, NULL, 10);
-        } else if (!strcmp(f, "failed")) {
-            failed = strtoll(v, NULL, 10);
-        } else if (!strcmp(f, "items")) {
-            json_object_set_new(o, "items", json_integer(strtoll(v, NULL, 10)));
-        } else if (!strcmp(f, "task")) {
-            json_object_set_new(o, "task", json_string(v));
-        } else if (!strcmp(f, "created_at") || !strcmp(f, "started_at") ||
-                   !strcmp(f, "finished_at")) {
-            json_object_set_new(o, f, json_string(sq_time_format_iso8601_ms(
-                                          strtoll(v, NULL, 10), buf,
-                                          sizeof buf)));
-        } else if (!strcmp(f, "cb_name")) {
-            json_object_set_new(o, "on_complete", json_string(v));
-        } else if (!strcmp(f, "cb_id")) {
-            json_object_set_new(o, "on_complete_id", json_string(v));
-        } else if (!strcmp(f, "running")) {
-            json_object_set_new(o, "running",
-                                json_integer(strtoll(v, NULL, 10)));
-        } else if (!strcmp(f, "dispatched")) {
-            json_object_set_new(o, "dispatched",
-                                json_integer(strtoll(v, NULL, 10)));
+static bool
+blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!isspace((unsigned char)p[i])) {
+            return false;
         }
     }
-    freeReplyObject(r);
-    json_object_set_new(o, "total", json_integer(total));
-    json_object_set_new(o, "done", json_integer(done));
-    json_object_set_new(o, "failed", json_integer(failed));
-    json_object_set_new(o, "pending", json_integer(total - done - failed));
-    json_object_set_new(o, "finished",
-                        json_boolean(json_object_get(o, "finished_at") != NULL));
-    *out = o;
+    return true;
+}
+
+int
+syncq_batch_items_parse(const char *text, size_t len, json_t **out,
+                        syncq_error *err)
+{
+    json_error_t jerr;
+    json_t *items;
+    size_t pos = 0, line = 0;
+
+    *out = NULL;
+    if (text == NULL) {
+        return sq_fail(err, SYNCQ_EINVAL, "no items");
+    }
+    if (memchr(text, '\0', len) != NULL) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "items contain a NUL byte (binary "
+                       "file?)");
+    }
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        text += 3; /* UTF-8 byte order mark */
+        len -= 3;
+    }
+    while (pos < len && isspace((unsigned char)text[pos])) {
+        pos++;
+    }
+    if (pos < len && text[pos] == '[') {
+        items = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
+        if (items != NULL && json_is_array(items)) {
+            if (json_array_size(items) > SQ_BATCH_ITEMS_MAX) {
+                json_decref(items);
+                return sq_fail(err, SYNCQ_ETOOBIG, "more than %d items",
+                               SQ_BATCH_ITEMS_MAX);
+            }
+            *out = items;
+            return SYNCQ_OK;
+        }
+        json_decref(items);
+        /* Not one array: one item per line, unless the first line is no
+         * JSON either (then it was a broken array). */
+        {
+            size_t e = pos;
+            json_t *first;
+            while (e < len && text[e] != '\n') {
+                e++;
+            }
+            first = json_loadb(text + pos, e - pos, JSON_DECODE_ANY, NULL);
+            if (first == NULL) {
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "items are not a valid "
+                               "JSON array: line %d column %d: %s",
+                               jerr.line, jerr.column, jerr.text);
+            }
+            json_decref(first);
+        }
+    }
+    items = json_array();
+    if (items == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    pos = 0;
+    while (pos < len) {
+        size_t e = pos, n;
+        json_t *v;
+        line++;
+        while (e < len && text[e] != '\n') {
+            e++;
+        }
+        n = e - pos;
+        if (n > 0 && text[pos + n - 1] == '\r') {
+            n--;
+        }
+        if (!blank(text + pos, n)) {
+            if (json_array_size(items) >= SQ_BATCH_ITEMS_MAX) {
+                json_decref(items);
+                return sq_fail(err, SYNCQ_ETOOBIG, "more than %d items",
+                               SQ_BATCH_ITEMS_MAX);
+            }
+            v = json_loadb(text + pos, n, JSON_DECODE_ANY, NULL);
+            if (v == NULL) {
+                v = json_stringn(text + pos, n);
+            }
+            if (v == NULL) {
+                json_decref(items);
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "items line %zu is not "
+                               "valid UTF-8",
+                               line);
+            }
+            if (json_array_append_new(items, v) != 0) {
+                json_decref(items);
+                return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+            }
+        }
+        pos = e + 1;
+    }
+    *out = items;
     return SYNCQ_OK;
 }

@@ -6,7 +6,7 @@
  * waves under --max-in-flight / --rate (then `--wait` also keeps
  * dispatching from here, so waves go on with no beat running).
  */
-#include "beat/beat_batch.h"
+#include <syncq/batch.h>
 #include "cli/cli.h"
 #include "core/sq_time.h"
 
@@ -16,51 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syncq/schedule.h>
-
-static const char create_usage[] =
-    "usage: syncq batch create TASK --items-file F [options]\n"
-    "\n"
-    "Split items into chunks of --batch-size and create one TASK per chunk\n"
-    "with kwargs {\"items\": [...chunk...], ...-k}, linked to a batch "
-    "record.\n"
-    "Prints the batch id.\n"
-    "\n"
-    "  -f, --items-file F       a JSON array, or one item per line (a line "
-    "that is\n"
-    "                           JSON is that value, else a string); - for "
-    "stdin\n"
-    "  -b, --batch-size N       items per chunk (default 100, up to "
-    "100000)\n"
-    "      --max-in-flight N    at most N chunks queued or running at a "
-    "time\n"
-    "      --rate N/s           dispatch at most N chunks per second (also "
-    "N/m, N/h)\n"
-    "  -k, --kwargs JSON        extra kwargs for every chunk (a JSON "
-    "object)\n"
-    "      --on-complete TASK   run TASK once when every chunk has ended, "
-    "with\n"
-    "                           kwargs {batch_id, total, succeeded, "
-    "failed}\n"
-    "      --on-complete-queue Q  queue of that task\n"
-    "      --fail-fast          the first failed chunk ends the batch (its "
-    "completion\n"
-    "                           task runs then; undispatched chunks are "
-    "dropped)\n"
-    "  -q, --queue Q            queue of the chunks (default: the task's "
-    "route)\n"
-    "  -p, --priority P         priority of the chunks\n"
-    "      --max-retries N      retries of each chunk\n"
-    "      --time-limit S       hard time limit of each chunk\n"
-    "      --wait               stay until the batch finishes, dispatching "
-    "waves and\n"
-    "                           printing progress; exit 1 if a chunk "
-    "failed\n"
-    "      --json               print {\"batch_id\":..., \"total\":...}\n"
-    "\n"
-    "Example: syncq batch create data_sync.sync_products --items-file "
-    "offers.txt \\\n"
-    "           --batch-size 100 --max-in-flight 8 --on-complete "
-    "data_sync.validate_data\n";
 
 static volatile int wait_stop;
 
@@ -186,43 +141,8 @@ wait_batch(struct cli *cli, syncq_client *c, const char *id)
 }
 
 static int
-num_opt(struct cli *cli, const char *what, const char *arg, long lo, long hi,
-        long *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(arg, &end, 10);
-    if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi) {
-        return cli_usage(cli, "%s '%s' is not a number in %ld..%ld", what, arg,
-                         lo, hi);
-    }
-    *out = v;
-    return 0;
-}
-
-int cli_batch_create(struct cli *cli);
-
-int
 cli_batch_create(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"items-file", required_argument, NULL, 'f'},
-        {"batch-size", required_argument, NULL, 'b'},
-        {"max-in-flight", required_argument, NULL, 1},
-        {"rate", required_argument, NULL, 2},
-        {"kwargs", required_argument, NULL, 'k'},
-        {"on-complete", required_argument, NULL, 3},
-        {"on-complete-queue", required_argument, NULL, 4},
-        {"fail-fast", no_argument, NULL, 5},
-        {"queue", required_argument, NULL, 'q'},
-        {"priority", required_argument, NULL, 'p'},
-        {"max-retries", required_argument, NULL, 6},
-        {"time-limit", required_argument, NULL, 7},
-        {"wait", no_argument, NULL, 8},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     const char *items_path = NULL, *kw_arg = NULL;
     syncq_batch_options bo;
     syncq_batch_wave_options wo;
@@ -235,73 +155,68 @@ cli_batch_create(struct cli *cli)
     json_t *items = NULL;
     syncq_client *c;
     syncq_error err;
-    int opt, rc;
+    int rc;
 
     memset(&bo, 0, sizeof bo);
     memset(&wo, 0, sizeof wo);
     syncq_task_options_init(&to);
-    while ((opt = getopt_long(cli->argc, cli->argv, ":f:b:k:q:p:h", opts,
-                              NULL)) != -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, create_usage);
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        switch (ov->key) {
         case 'f':
-            items_path = optarg;
+            items_path = ov->arg;
             break;
         case 'b':
-            if (num_opt(cli, "batch-size", optarg, 1, 100000, &batch_size)) {
+            if (cli_num_arg(cli, "batch-size", ov->arg, 1, 100000,
+                            &batch_size)) {
                 return CLI_USAGE;
             }
             break;
         case 1:
-            if (num_opt(cli, "max-in-flight", optarg, 1, 1000000, &v)) {
+            if (cli_num_arg(cli, "max-in-flight", ov->arg, 1, 1000000, &v)) {
                 return CLI_USAGE;
             }
             wo.max_in_flight = (int)v;
             break;
         case 2:
-            if (syncq_rate_parse(optarg, &wo.rate_count, &wo.rate_period_ms,
+            if (syncq_rate_parse(ov->arg, &wo.rate_count, &wo.rate_period_ms,
                                  &err) != SYNCQ_OK) {
                 return cli_usage(cli, "%s", err.msg);
             }
             break;
         case 'k':
-            kw_arg = optarg;
+            kw_arg = ov->arg;
             break;
         case 3:
-            bo.on_complete = optarg;
+            bo.on_complete = ov->arg;
             break;
         case 4:
-            if (syncq_queue_name_check(optarg, &err) != SYNCQ_OK) {
+            if (syncq_queue_name_check(ov->arg, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "%s", err.msg);
             }
-            bo.on_complete_queue = optarg;
+            bo.on_complete_queue = ov->arg;
             break;
         case 5:
             wo.fail_fast = true;
             break;
         case 'q':
-            if (syncq_queue_name_check(optarg, &err) != SYNCQ_OK) {
+            if (syncq_queue_name_check(ov->arg, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "%s", err.msg);
             }
-            to.queue = optarg;
+            to.queue = ov->arg;
             break;
         case 'p':
-            if (syncq_priority_parse(optarg, &to.priority, &err) != SYNCQ_OK) {
+            if (syncq_priority_parse(ov->arg, &to.priority, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "%s", err.msg);
             }
             break;
         case 6:
-            if (num_opt(cli, "max-retries", optarg, 0, 1000, &v)) {
+            if (cli_num_arg(cli, "max-retries", ov->arg, 0, 1000, &v)) {
                 return CLI_USAGE;
             }
             to.max_retries = (int)v;
             break;
         case 7:
-            if (sq_duration_parse_ms(optarg, &to.time_limit_ms, &err) !=
+            if (sq_duration_parse_ms(ov->arg, &to.time_limit_ms, &err) !=
                 SYNCQ_OK) {
                 return cli_usage(cli, "time-limit: %s", err.msg);
             }
@@ -309,21 +224,19 @@ cli_batch_create(struct cli *cli)
         case 8:
             wait = true;
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
     }
-    if (cli->argc - optind != 1) {
-        return cli_usage(cli, optind >= cli->argc ? "missing TASK"
-                                                  : "unexpected argument "
-                                                    "after TASK");
+    if (cli->argc - cli->optind != 1) {
+        return cli_usage(cli, cli->optind >= cli->argc ? "missing TASK"
+                                                       : "unexpected argument "
+                                                         "after TASK");
     }
     if (items_path == NULL) {
         return cli_usage(cli, "--items-file is required");
     }
     {
         char norm[256];
-        if (syncq_task_name_normalize(cli->argv[optind], norm, sizeof norm,
+        if (syncq_task_name_normalize(cli->argv[cli->optind], norm, sizeof norm,
                                       &err) != SYNCQ_OK) {
             return cli_usage(cli, "%s", err.msg);
         }
@@ -357,8 +270,8 @@ cli_batch_create(struct cli *cli)
         free(kw);
         return CLI_FAIL;
     }
-    rc = sq_batch_submit_items(c, cli->argv[optind], items, (size_t)batch_size,
-                               &bo, &wo, id, NULL, &err);
+    rc = syncq_batch_submit_items(c, cli->argv[cli->optind], items,
+                                  (size_t)batch_size, &bo, &wo, id, NULL, &err);
     if (rc == SYNCQ_OK && json_array_size(items) == 0) {
         /* allowed (an empty batch finishes at once and runs its
          * --on-complete, C38), but most likely a wrong file */
@@ -367,7 +280,7 @@ cli_batch_create(struct cli *cli)
                 items_path);
     }
     if (rc == SYNCQ_OK) {
-        cli_warn_unknown_task(cli, cli->argv[optind]);
+        cli_warn_unknown_task(cli, cli->argv[cli->optind]);
     }
     if (rc == SYNCQ_OK && wo.max_in_flight == 0 && wo.rate_count == 0) {
         /* No limits: send every chunk now, 1,000 per atomic call (chunks
@@ -381,7 +294,6 @@ cli_batch_create(struct cli *cli)
     free(kw);
     if (rc != SYNCQ_OK) {
         json_decref(items);
-        syncq_client_close(c);
         return cli_error(cli, &err, true);
     }
     if (cli->json && !wait) {
@@ -395,125 +307,62 @@ cli_batch_create(struct cli *cli)
     }
     json_decref(items);
     rc = wait ? wait_batch(cli, c, id) : CLI_OK;
-    syncq_client_close(c);
     return rc;
 }
 
 /* ---- info / list ------------------------------------------------------ */
 
-static const char info_usage[] =
-    "usage: syncq batch info ID [--json]\n"
-    "\n"
-    "Progress of a batch: total chunks, dispatched, waiting (not yet\n"
-    "dispatched), running (dispatched, not ended), done, failed, pending\n"
-    "(= total - done - failed), created and finished times, completion "
-    "task.\n";
-
-int cli_batch_info(struct cli *cli);
-
-int
+static int
 cli_batch_info(struct cli *cli)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
-    syncq_client *c;
-    syncq_error err;
     json_t *b = NULL;
-    const char *key;
-    json_t *v;
-    int opt, rc;
+    int rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, info_usage);
-        }
-        return cli_bad_opt(cli, opt);
-    }
-    if (cli->argc - optind != 1) {
+    if (cli->argc - cli->optind != 1) {
         return cli_usage(cli, "need exactly one batch ID");
     }
-    c = cli_client(cli);
-    if (c == NULL) {
-        return CLI_FAIL;
-    }
-    rc = syncq_batch_progress(c, cli->argv[optind], &b, &err);
-    syncq_client_close(c);
-    if (rc != SYNCQ_OK) {
-        return cli_error(cli, &err, true);
+    rc = cli_call_json(cli, syncq_batch_progress, cli->argv[cli->optind], &b,
+                       true);
+    if (rc != CLI_OK) {
+        return rc;
     }
     if (cli->json) {
         cli_print_json(b);
     } else {
-        json_object_foreach(b, key, v)
-        {
-            if (json_is_string(v)) {
-                printf("%-15s %s\n", key, json_string_value(v));
-            } else if (json_is_null(v)) {
-                printf("%-15s -\n", key);
-            } else {
-                char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-                printf("%-15s %s\n", key, t ? t : "?");
-                syncq_free(t);
-            }
-        }
+        cli_print_fields(b, 15);
     }
     json_decref(b);
     return CLI_OK;
 }
 
-static const char list_usage[] =
-    "usage: syncq batch list [--limit N] [--offset N] [--json]\n"
-    "\n"
-    "The newest batches first, with their progress.\n";
-
-int cli_batch_list(struct cli *cli);
-
-int
+static int
 cli_batch_list(struct cli *cli)
 {
-    static const struct option opts[] = {{"limit", required_argument, NULL, 1},
-                                         {"offset", required_argument, NULL, 2},
-                                         CLI_COMMON_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
     long limit = 20, offset = 0;
     syncq_client *c;
     syncq_error err;
     json_t *list = NULL;
-    int opt, rc;
+    int rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, list_usage);
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        switch (ov->key) {
         case 1:
-            if (num_opt(cli, "limit", optarg, 1, 10000, &limit)) {
+            if (cli_num_arg(cli, "limit", ov->arg, 1, 10000, &limit)) {
                 return CLI_USAGE;
             }
             break;
         case 2:
-            if (num_opt(cli, "offset", optarg, 0, 100000000, &offset)) {
+            if (cli_num_arg(cli, "offset", ov->arg, 0, 100000000, &offset)) {
                 return CLI_USAGE;
             }
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
     }
     rc = syncq_batch_list(c, (size_t)offset, (size_t)limit, &list, &err);
-    syncq_client_close(c);
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, false);
     }
@@ -546,3 +395,83 @@ cli_batch_list(struct cli *cli)
     json_decref(list);
     return CLI_OK;
 }
+
+/* ---- the table rows ---------------------------------------------------- */
+
+static const struct cli_opt batch_create_opts[] = {
+    {"items-file", 'f', true, "F",
+     "a JSON array, or one item per line (a line that is\n"
+     "JSON is that value, else a string); - for stdin"},
+    {"batch-size", 'b', true, "N",
+     "items per chunk (default 100, up to 100000)"},
+    {"max-in-flight", 1, false, "N",
+     "at most N chunks queued or running at a time"},
+    {"rate", 2, false, "N/s",
+     "dispatch at most N chunks per second (also N/m, N/h)"},
+    {"kwargs", 'k', true, "JSON",
+     "extra kwargs for every chunk (a JSON object)"},
+    {"on-complete", 3, false, "TASK",
+     "run TASK once when every chunk has ended, with\n"
+     "kwargs {batch_id, total, succeeded, failed}"},
+    {"on-complete-queue", 4, false, "Q", "queue of that task"},
+    {"fail-fast", 5, false, NULL,
+     "the first failed chunk ends the batch (its completion\n"
+     "task runs then; undispatched chunks are dropped)"},
+    {"queue", 'q', true, "Q",
+     "queue of the chunks (default: the task's route)"},
+    {"priority", 'p', true, "P", "priority of the chunks"},
+    {"max-retries", 6, false, "N", "retries of each chunk"},
+    {"time-limit", 7, false, "S", "hard time limit of each chunk"},
+    {"wait", 8, false, NULL,
+     "stay until the batch finishes, dispatching waves and\n"
+     "printing progress; exit 1 if a chunk failed"},
+    {"json", CLI_OPT_JSON, false, NULL,
+     "print {\"batch_id\":..., \"total\":...}"},
+    CLI_OPT_END,
+};
+
+static const char *const batch_create_examples[] = {
+    "syncq batch create data_sync.sync_products --items-file offers.txt \\\n"
+    "           --batch-size 100 --max-in-flight 8 --on-complete"
+    " data_sync.validate_data",
+    NULL,
+};
+
+static const struct cli_opt batch_list_opts[] = {
+    {"limit", 1, false, "N", "at most N batches (default 20, 1..10000)"},
+    {"offset", 2, false, "N", "skip the newest N first"},
+    CLI_OPT_END,
+};
+
+const struct cli_cmd cli_batch_cmds[] = {
+    {.path = "batch create",
+     .run = cli_batch_create,
+     .summary = "split items into chunk tasks (waves: --max-in-flight,"
+                " --rate)",
+     .synopsis = "TASK --items-file F [options]",
+     .description = "Split items into chunks of --batch-size and create one"
+                    " TASK per chunk\n"
+                    "with kwargs {\"items\": [...chunk...], ...-k}, linked"
+                    " to a batch record.\n"
+                    "Prints the batch id.",
+     .opts = batch_create_opts,
+     .examples = batch_create_examples},
+    {.path = "batch info",
+     .run = cli_batch_info,
+     .summary = "progress of a batch",
+     .synopsis = "ID [--json]",
+     .description = "Progress of a batch: total chunks, dispatched, waiting"
+                    " (not yet\n"
+                    "dispatched), running (dispatched, not ended), done,"
+                    " failed, pending\n"
+                    "(= total - done - failed), created and finished times,"
+                    " completion task."},
+    {.path = "batch list",
+     .run = cli_batch_list,
+     .summary = "recent batches with progress",
+     .synopsis = "[--limit N] [--offset N] [--json]",
+     .description = "The newest batches first, with their progress.",
+     .opts = batch_list_opts,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = NULL},
+};

@@ -16,31 +16,6 @@
 #include <syncq/schedule.h>
 #include <unistd.h>
 
-static const char beat_usage[] =
-    "usage: syncq beat [options]\n"
-    "\n"
-    "Run the scheduler: fire schedule ticks exactly once, promote delayed\n"
-    "tasks when due, requeue lapsed leases, dispatch batch waves. Run as\n"
-    "many as you like: one leads (a lock in Redis), the others take over\n"
-    "within the lock TTL when it dies.\n"
-    "\n"
-    "  -l, --loglevel LEVEL     debug, info, warning, error (default "
-    "SYNCQ_LOG_LEVEL)\n"
-    "  -f, --logfile FILE       log to FILE instead of stderr (reopened on "
-    "SIGHUP)\n"
-    "      --log-format FMT     text (logfmt) or json (--json: json)\n"
-    "  -s, --schedule-file FILE static schedules loaded at start (default\n"
-    "                           SYNCQ_BEAT_SCHEDULE_FILE; see docs/beat.md)\n"
-    "      --lock-ttl S         leader lock lifetime (default "
-    "SYNCQ_BEAT_LOCK_TTL, 10)\n"
-    "      --poll S             leader's longest sleep between polls "
-    "(default 0.1)\n"
-    "      --id ID              instance id (default host:pid)\n"
-    "      --no-promote         leave delayed tasks to the workers\n"
-    "      --pidfile FILE       write the pid to FILE (removed at exit)\n"
-    "\n"
-    "Status of every beat: {ns}:beat:node:<id> in Redis (docs/beat.md).\n";
-
 static volatile int stop_flag;
 static volatile int hup_flag;
 
@@ -59,64 +34,33 @@ on_hup(int sig)
 }
 
 static int
-dur_opt(struct cli *cli, const char *what, const char *arg, int64_t *ms)
-{
-    syncq_error err;
-
-    if (sq_duration_parse_ms(arg, ms, &err) != SYNCQ_OK) {
-        return cli_usage(cli, "%s: %s", what, err.msg);
-    }
-    return 0;
-}
-
-int cli_beat(struct cli *cli);
-
-int
 cli_beat(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"loglevel", required_argument, NULL, 'l'},
-        {"logfile", required_argument, NULL, 'f'},
-        {"log-format", required_argument, NULL, 1},
-        {"schedule-file", required_argument, NULL, 's'},
-        {"lock-ttl", required_argument, NULL, 2},
-        {"poll", required_argument, NULL, 3},
-        {"id", required_argument, NULL, 4},
-        {"no-promote", no_argument, NULL, 5},
-        {"pidfile", required_argument, NULL, 6},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     const char *level = NULL, *logfile = NULL, *format = NULL;
     const char *pidfile = NULL;
     syncq_beat_options bo;
     struct sigaction sa;
     syncq_config *cfg;
     syncq_error err;
-    int opt, rc;
+    int rc;
 
     memset(&bo, 0, sizeof bo);
-    while ((opt = getopt_long(cli->argc, cli->argv, ":l:f:s:h", opts, NULL)) !=
-           -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, beat_usage);
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        switch (ov->key) {
         case 'l':
-            level = optarg;
+            level = ov->arg;
             break;
         case 'f':
-            logfile = optarg;
+            logfile = ov->arg;
             break;
         case 1:
-            format = optarg;
+            format = ov->arg;
             break;
         case 's':
-            bo.schedule_file = optarg;
+            bo.schedule_file = ov->arg;
             break;
         case 2:
-            if (dur_opt(cli, "lock-ttl", optarg, &bo.lock_ttl_ms)) {
+            if (cli_duration_arg(cli, "lock-ttl", ov->arg, &bo.lock_ttl_ms)) {
                 return CLI_USAGE;
             }
             if (bo.lock_ttl_ms < 1000 || bo.lock_ttl_ms > 600000) {
@@ -124,7 +68,7 @@ cli_beat(struct cli *cli)
             }
             break;
         case 3:
-            if (dur_opt(cli, "poll", optarg, &bo.poll_ms)) {
+            if (cli_duration_arg(cli, "poll", ov->arg, &bo.poll_ms)) {
                 return CLI_USAGE;
             }
             if (bo.poll_ms < 1 || bo.poll_ms > 60000) {
@@ -132,20 +76,15 @@ cli_beat(struct cli *cli)
             }
             break;
         case 4:
-            bo.id = optarg;
+            bo.id = ov->arg;
             break;
         case 5:
             bo.no_promote = true;
             break;
         case 6:
-            pidfile = optarg;
+            pidfile = ov->arg;
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     rc = cli_setup_logging(cli, "beat", level, format, logfile);
     if (rc != CLI_OK) {
@@ -183,42 +122,19 @@ cli_beat(struct cli *cli)
     return CLI_OK;
 }
 
-static const char status_usage[] =
-    "usage: syncq beat status [--json]\n"
-    "\n"
-    "The beats seen in the last day: which one leads, whether each is alive\n"
-    "(its status record is fresh), host, pid, version, ticks fired.\n";
-
-int cli_beat_status(struct cli *cli);
-
-int
+static int
 cli_beat_status(struct cli *cli)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
     syncq_client *c;
     syncq_error err;
     json_t *list = NULL;
-    int opt, rc;
+    int rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, status_usage);
-        }
-        return cli_bad_opt(cli, opt);
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
-    }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
     }
     rc = syncq_beat_status(c, &list, &err);
-    syncq_client_close(c);
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, false);
     }
@@ -245,3 +161,52 @@ cli_beat_status(struct cli *cli)
     json_decref(list);
     return CLI_OK;
 }
+
+/* ---- the table rows ---------------------------------------------------- */
+
+static const struct cli_opt beat_opts[] = {
+    {"loglevel", 'l', true, "LEVEL",
+     "debug, info, warning, error (default SYNCQ_LOG_LEVEL)"},
+    {"logfile", 'f', true, "FILE",
+     "log to FILE instead of stderr (reopened on SIGHUP)"},
+    {"log-format", 1, false, "FMT", "text (logfmt) or json (--json: json)"},
+    {"schedule-file", 's', true, "FILE",
+     "static schedules loaded at start (default\n"
+     "SYNCQ_BEAT_SCHEDULE_FILE; see docs/beat.md)"},
+    {"lock-ttl", 2, false, "S",
+     "leader lock lifetime (default SYNCQ_BEAT_LOCK_TTL, 10)"},
+    {"poll", 3, false, "S",
+     "leader's longest sleep between polls (default 0.1)"},
+    {"id", 4, false, "ID", "instance id (default host:pid)"},
+    {"no-promote", 5, false, NULL, "leave delayed tasks to the workers"},
+    {"pidfile", 6, false, "FILE", "write the pid to FILE (removed at exit)"},
+    CLI_OPT_END,
+};
+
+const struct cli_cmd cli_beat_cmds[] = {
+    {.path = "beat",
+     .run = cli_beat,
+     .summary = "run the scheduler (leader-elected; fires ticks once)",
+     .synopsis = "[options]",
+     .description = "Run the scheduler: fire schedule ticks exactly once,"
+                    " promote delayed\n"
+                    "tasks when due, requeue lapsed leases, dispatch batch"
+                    " waves. Run as\n"
+                    "many as you like: one leads (a lock in Redis), the"
+                    " others take over\n"
+                    "within the lock TTL when it dies.",
+     .opts = beat_opts,
+     .notes = "Status of every beat: {ns}:beat:node:<id> in Redis"
+              " (docs/beat.md).",
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = "beat status",
+     .run = cli_beat_status,
+     .summary = "the beats: which leads, which are alive",
+     .synopsis = "[--json]",
+     .description = "The beats seen in the last day: which one leads,"
+                    " whether each is alive\n"
+                    "(its status record is fresh), host, pid, version, ticks"
+                    " fired.",
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = NULL},
+};

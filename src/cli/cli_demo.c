@@ -30,35 +30,6 @@
 
 #define DEFAULT_FAULTS "429=2%:1s,5xx=1%,slow=0.5%:1s,captcha=1,truncated_image=0.5%"
 
-static const char usage[] =
-    "usage: syncq demo [--products N] [--workers N] [--faults SPEC|none]\n"
-    "                  [--var DIR] [--full] [--timeout S] [--keep]\n\n"
-    "The main job on an embedded default, start to finish: a private Redis "
-    "under\n--var (default var/, AOF on), the fixture 1688 server on "
-    "loopback with a\ncatalog of --products offers (default 1200) in 3 "
-    "categories and faults on\n(429 bursts, 5xx, a captcha page, broken "
-    "images), a worker pool on every\nqueue, the beat and the monitor "
-    "(its dashboard URL is printed). Then it syncs\nthe catalog: "
-    "sync_category -> offer details -> images -> thumbnails ->\n"
-    "sync_products into SQLite (var/1688sync.db) -> validate_data -> "
-    "cleanup_duplicates,\nwith live progress, prints a summary and stops "
-    "everything it started.\nRunning it again is incremental. --keep leaves "
-    "the stack running after the\nsummary until Ctrl-C (to look at the "
-    "dashboard). Exit status 0 when every\noffer of the catalog is in the "
-    "database and nothing but deliberately broken\nimages ended in the "
-    "dead-letter queue.\n\n"
-    "  --products N     offers in the fixture catalog (default 1200; "
-    "1..100000)\n"
-    "  --workers N      worker children (default 4; 1..64)\n"
-    "  --faults SPEC    fixture faults (default \"" DEFAULT_FAULTS "\"),\n"
-    "                   or none; grammar in docs/fixture-server.md\n"
-    "  --var DIR        Redis, database, images and logs (default var/; "
-    "logs\n                   in DIR/logs)\n"
-    "  --full           sync every offer again instead of incrementally\n"
-    "  --timeout S      give up (exit 1) after S (default 20m; 10s..1d)\n"
-    "  --keep           leave the stack running after the summary until "
-    "Ctrl-C\n";
-
 static volatile int stop_flag;
 
 static void
@@ -357,21 +328,9 @@ demo_idle(void *ud, int ms)
     } while (sq_mono_ms() < end && !stop_flag);
 }
 
-int cli_demo(struct cli *cli);
-
-int
+static int
 cli_demo(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"products", required_argument, NULL, 'n'},
-        {"workers", required_argument, NULL, 'c'},
-        {"faults", required_argument, NULL, 'f'},
-        {"var", required_argument, NULL, 'v'},
-        {"full", no_argument, NULL, 1},
-        {"timeout", required_argument, NULL, 't'},
-        {"keep", no_argument, NULL, 'k'},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     struct cli_stack st;
     struct cli_pipeline_opts po;
     struct cli_pipeline_result res;
@@ -386,33 +345,27 @@ cli_demo(struct cli *cli)
     syncq_error err;
     int64_t timeout_ms = 20 * 60 * 1000;
     bool keep = false, full = false, incremental;
-    int opt, rc = CLI_FAIL;
+    int rc = CLI_FAIL;
     size_t ncat = 0;
 
     cli_stack_init(&st);
     snprintf(st.concurrency, sizeof st.concurrency, "4");
-    while ((opt = getopt_long(cli->argc, cli->argv, ":n:c:f:v:t:kh", opts,
-                              NULL)) != -1) {
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
         char *end;
         long v;
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, usage);
+        switch (ov->key) {
         case 'n':
-            v = strtol(optarg, &end, 10);
+            v = strtol(ov->arg, &end, 10);
             if (*end != '\0' || v < 1 || v > 100000) {
                 return cli_usage(cli, "--products '%s' is not 1..100000",
-                                 optarg);
+                                 ov->arg);
             }
             snprintf(products, sizeof products, "%ld", v);
             break;
         case 'c':
-            v = strtol(optarg, &end, 10);
+            v = strtol(ov->arg, &end, 10);
             if (*end != '\0' || v < 1 || v > 64) {
-                return cli_usage(cli, "--workers '%s' is not 1..64", optarg);
+                return cli_usage(cli, "--workers '%s' is not 1..64", ov->arg);
             }
             snprintf(st.concurrency, sizeof st.concurrency, "%ld", v);
             break;
@@ -420,37 +373,32 @@ cli_demo(struct cli *cli)
             struct fx_fault_spec fs;
             /* checked here: the fixture server would refuse it only after
              * the stack is up, behind a log file */
-            if (strcmp(optarg, "none") != 0 &&
-                fx_faults_parse(optarg, &fs, &err) != SYNCQ_OK) {
+            if (strcmp(ov->arg, "none") != 0 &&
+                fx_faults_parse(ov->arg, &fs, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "--faults: %s", err.msg);
             }
-            snprintf(faults, sizeof faults, "%s", optarg);
+            snprintf(faults, sizeof faults, "%s", ov->arg);
             break;
         }
         case 'v':
-            snprintf(st.var_dir, sizeof st.var_dir, "%s", optarg);
+            snprintf(st.var_dir, sizeof st.var_dir, "%s", ov->arg);
             break;
         case 1:
             full = true;
             break;
         case 't':
-            if (sq_duration_parse_ms(optarg, &timeout_ms, &err) != SYNCQ_OK) {
+            if (sq_duration_parse_ms(ov->arg, &timeout_ms, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "--timeout: %s", err.msg);
             }
             if (timeout_ms < 10000 || timeout_ms > 86400000) {
                 return cli_usage(cli, "--timeout '%s' must be 10s .. 1d",
-                                 optarg);
+                                 ov->arg);
             }
             break;
         case 'k':
             keep = true;
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     if (cli_config(cli) == NULL) {
         return CLI_FAIL;
@@ -635,3 +583,58 @@ done:
                                       : "FAILED");
     return rc;
 }
+
+/* ---- the table rows ---------------------------------------------------- */
+
+static const struct cli_opt demo_opts[] = {
+    {"products", 'n', true, "N",
+     "offers in the fixture catalog (default 1200; 1..100000)"},
+    {"workers", 'c', true, "N", "worker children (default 4; 1..64)"},
+    {"faults", 'f', true, "SPEC",
+     "fixture faults (default"
+     " \"429=2%:1s,5xx=1%,slow=0.5%:1s,captcha=1,truncated_image=0.5%\"),\n"
+     "or none; grammar in docs/fixture-server.md"},
+    {"var", 'v', true, "DIR",
+     "Redis, database, images and logs (default var/; logs\n"
+     "in DIR/logs)"},
+    {"full", 1, false, NULL, "sync every offer again instead of incrementally"},
+    {"timeout", 't', true, "S",
+     "give up (exit 1) after S (default 20m; 10s..1d)"},
+    {"keep", 'k', true, NULL,
+     "leave the stack running after the summary until Ctrl-C"},
+    CLI_OPT_END,
+};
+
+const struct cli_cmd cli_demo_cmds[] = {
+    {.path = "demo",
+     .run = cli_demo,
+     .summary = "the main job: a whole catalog sync on a private stack",
+     .synopsis = "[--products N] [--workers N] [--faults SPEC|none]\n"
+                 " [--var DIR] [--full] [--timeout S] [--keep]",
+     .description = "The main job on an embedded default, start to finish: a"
+                    " private Redis under\n"
+                    "--var (default var/, AOF on), the fixture 1688 server"
+                    " on loopback with a\n"
+                    "catalog of --products offers (default 1200) in 3"
+                    " categories and faults on\n"
+                    "(429 bursts, 5xx, a captcha page, broken images), a"
+                    " worker pool on every\n"
+                    "queue, the beat and the monitor (its dashboard URL is"
+                    " printed). Then it syncs\n"
+                    "the catalog: sync_category -> offer details -> images"
+                    " -> thumbnails ->\n"
+                    "sync_products into SQLite (var/1688sync.db) ->"
+                    " validate_data -> cleanup_duplicates,\n"
+                    "with live progress, prints a summary and stops"
+                    " everything it started.\n"
+                    "Running it again is incremental. --keep leaves the"
+                    " stack running after the\n"
+                    "summary until Ctrl-C (to look at the dashboard). Exit"
+                    " status 0 when every\n"
+                    "offer of the catalog is in the database and nothing but"
+                    " deliberately broken\n"
+                    "images ended in the dead-letter queue.",
+     .opts = demo_opts,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = NULL},
+};

@@ -18,40 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "usage: syncq fixture-server [--listen 127.0.0.1:PORT] [--products N]\n"
-    "                            [--categories K] [--seed S] [--faults SPEC]\n"
-    "                            [--app-key K] [--app-secret S] "
-    "[--public-url URL]\n"
-    "                            [--log FILE] [--ready-file FILE]\n\n"
-    "Serve a deterministic 1688 catalog over HTTP in the real response "
-    "shapes:\nOpen Platform calls under /openapi/param2/1/..., offer pages "
-    "/offer/<id>.html\n(window.__INIT_DATA), shop info "
-    "/1688/shop/shop_info, images /img/ibank/...\n(real JPEG, PNG, WebP). "
-    "A development and test tool, not a production stand-in.\n\n"
-    "  --listen A       address (default 127.0.0.1:8688; port 0 picks a free "
-    "one)\n"
-    "  --products N     offers in the catalog (default 1000)\n"
-    "  --categories K   leaf categories they spread over, 1..6 (default 3)\n"
-    "  --seed S         catalog and fault seed (default 1688)\n"
-    "  --faults SPEC    e.g. \"429=2%:1s,5xx=1%,slow=1%:2s,captcha=1,"
-    "truncated_image=0.5%\"\n"
-    "  --app-key K      only this appKey is accepted (default "
-    "SYNCQ_1688_APP_KEY)\n"
-    "  --app-secret S   verify _aop_signature with it (default "
-    "SYNCQ_1688_APP_SECRET)\n"
-    "  --public-url U   base URL written into image URLs (default "
-    "http://<listen>)\n"
-    "  --log FILE       one JSON line per request (time, route, status, "
-    "fault)\n"
-    "  --ready-file F   write the base URL to F once listening\n\n"
-    "Point the crawler at it with SYNCQ_1688_BASE_URL=<url>/openapi,\n"
-    "SYNCQ_1688_PAGE_URL=<url> and SYNCQ_1688_SHOP_API_URL=<url>/1688/shop/"
-    "shop_info.\nStops on SIGINT or SIGTERM. Exit status 1 when it cannot "
-    "listen.\n";
-
-int cli_fixture_server(struct cli *cli);
-
 static int
 parse_size(struct cli *cli, const char *what, const char *arg, size_t lo,
            size_t hi, size_t *out)
@@ -69,22 +35,9 @@ parse_size(struct cli *cli, const char *what, const char *arg, size_t lo,
     return CLI_OK;
 }
 
-int
+static int
 cli_fixture_server(struct cli *cli)
 {
-    static const struct option opts[] = {
-        CLI_COMMON_OPTIONS,
-        {"listen", required_argument, NULL, 'l'},
-        {"products", required_argument, NULL, 'n'},
-        {"categories", required_argument, NULL, 'k'},
-        {"seed", required_argument, NULL, 's'},
-        {"faults", required_argument, NULL, 'f'},
-        {"app-key", required_argument, NULL, 'a'},
-        {"app-secret", required_argument, NULL, 'S'},
-        {"public-url", required_argument, NULL, 'u'},
-        {"log", required_argument, NULL, 'L'},
-        {"ready-file", required_argument, NULL, 'r'},
-        {NULL, 0, NULL, 0}};
     struct fx_server_opts o;
     struct fx_server *srv = NULL;
     const char *ready = NULL;
@@ -92,64 +45,54 @@ cli_fixture_server(struct cli *cli)
     syncq_error err;
     sigset_t set;
     size_t seed = 1688;
-    int opt, sig = 0, rc;
+    int sig = 0, rc;
 
     memset(&o, 0, sizeof o);
     o.listen = "127.0.0.1:8688";
     o.products = 1000;
     o.categories = 3;
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, usage);
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        switch (ov->key) {
         case 'l':
-            o.listen = optarg;
+            o.listen = ov->arg;
             break;
         case 'n':
-            if (parse_size(cli, "--products", optarg, 1, 1000000,
+            if (parse_size(cli, "--products", ov->arg, 1, 1000000,
                            &o.products) != CLI_OK) {
                 return CLI_USAGE;
             }
             break;
         case 'k':
-            if (parse_size(cli, "--categories", optarg, 1, fx_ntemplates,
+            if (parse_size(cli, "--categories", ov->arg, 1, fx_ntemplates,
                            &o.categories) != CLI_OK) {
                 return CLI_USAGE;
             }
             break;
         case 's':
-            if (parse_size(cli, "--seed", optarg, 0, SIZE_MAX, &seed) !=
+            if (parse_size(cli, "--seed", ov->arg, 0, SIZE_MAX, &seed) !=
                 CLI_OK) {
                 return CLI_USAGE;
             }
             break;
         case 'f':
-            o.faults = optarg;
+            o.faults = ov->arg;
             break;
         case 'a':
-            o.app_key = optarg;
+            o.app_key = ov->arg;
             break;
         case 'S':
-            o.app_secret = optarg;
+            o.app_secret = ov->arg;
             break;
         case 'u':
-            o.public_url = optarg;
+            o.public_url = ov->arg;
             break;
         case 'L':
-            o.log_path = optarg;
+            o.log_path = ov->arg;
             break;
         case 'r':
-            ready = optarg;
+            ready = ov->arg;
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     o.seed = (uint64_t)seed;
     if (o.faults != NULL) {
@@ -228,3 +171,53 @@ cli_fixture_server(struct cli *cli)
     }
     return CLI_OK;
 }
+
+/* ---- the table rows ---------------------------------------------------- */
+
+static const struct cli_opt fixture_server_opts[] = {
+    {"listen", 'l', false, "A",
+     "address (default 127.0.0.1:8688; port 0 picks a free one)"},
+    {"products", 'n', false, "N", "offers in the catalog (default 1000)"},
+    {"categories", 'k', false, "K",
+     "leaf categories they spread over, 1..6 (default 3)"},
+    {"seed", 's', false, "S", "catalog and fault seed (default 1688)"},
+    {"faults", 'f', false, "SPEC",
+     "e.g. \"429=2%:1s,5xx=1%,slow=1%:2s,captcha=1,truncated_image=0.5%\""},
+    {"app-key", 'a', false, "K",
+     "only this appKey is accepted (default SYNCQ_1688_APP_KEY)"},
+    {"app-secret", 'S', false, "S",
+     "verify _aop_signature with it (default SYNCQ_1688_APP_SECRET)"},
+    {"public-url", 'u', false, "U",
+     "base URL written into image URLs (default http://<listen>)"},
+    {"log", 'L', false, "FILE",
+     "one JSON line per request (time, route, status, fault)"},
+    {"ready-file", 'r', false, "F", "write the base URL to F once listening"},
+    CLI_OPT_END,
+};
+
+const struct cli_cmd cli_fixture_cmds[] = {
+    {.path = "fixture-server",
+     .run = cli_fixture_server,
+     .summary = "serve a deterministic fixture 1688 catalog (dev/test tool)",
+     .synopsis = "[--listen 127.0.0.1:PORT] [--products N]\n"
+                 " [--categories K] [--seed S] [--faults SPEC]\n"
+                 " [--app-key K] [--app-secret S] [--public-url URL]\n"
+                 " [--log FILE] [--ready-file FILE]",
+     .description = "Serve a deterministic 1688 catalog over HTTP in the"
+                    " real response shapes:\n"
+                    "Open Platform calls under /openapi/param2/1/..., offer"
+                    " pages /offer/<id>.html\n"
+                    "(window.__INIT_DATA), shop info /1688/shop/shop_info,"
+                    " images /img/ibank/...\n"
+                    "(real JPEG, PNG, WebP). A development and test tool,"
+                    " not a production stand-in.",
+     .opts = fixture_server_opts,
+     .notes = "Point the crawler at it with"
+              " SYNCQ_1688_BASE_URL=<url>/openapi,\n"
+              "SYNCQ_1688_PAGE_URL=<url> and"
+              " SYNCQ_1688_SHOP_API_URL=<url>/1688/shop/shop_info.\n"
+              "Stops on SIGINT or SIGTERM. Exit status 1 when it cannot"
+              " listen.",
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = NULL},
+};

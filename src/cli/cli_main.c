@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
- * cli_main.c: `syncq` entry point: finds the command in cli_commands[]
- * (longest match of the leading words), hands it the rest of argv, and
- * provides the helpers of cli.h.
+ * cli_main.c: `syncq` entry point: finds the command in the command
+ * table (longest match of the leading words), parses its options from its
+ * row (cli_table.c), runs it, and provides the helpers of cli.h. Also the
+ * rows of `syncq version` and the internal `syncq help`.
  */
 #include "cli/cli.h"
 #include "core/sq_logwriter.h"
@@ -25,40 +26,17 @@ top_usage(FILE *f)
                "syncq %s: the 1688sync task queue and scheduler on Redis.\n\n"
                "Commands:\n",
             syncq_version());
-    for (const struct cli_cmd *c = cli_commands; c->path != NULL; c++) {
-        fprintf(f, "  %-22s %s\n", c->path, c->summary);
+    for (const struct cli_cmd *c = cli_cmd_next(NULL); c != NULL;
+         c = cli_cmd_next(c)) {
+        if ((c->flags & CLI_CMD_HIDDEN) == 0) {
+            fprintf(f, "  %-22s %s\n", c->path, c->summary);
+        }
     }
     fprintf(f, "\nEvery command takes --help, --json (machine-readable "
                "output), --broker URL\nand --env-file FILE. Exit status: 0 "
                "ok, 1 failure, 2 usage error.\n"
                "Configuration: .env, then the environment (SYNCQ_*, or the "
                "seed's CELERY_*),\nthen flags. See `syncq config show`.\n");
-}
-
-int
-cli_common_opt(struct cli *cli, int opt, const char *arg)
-{
-    switch (opt) {
-    case CLI_OPT_JSON:
-        cli->json = true;
-        return 1;
-    case CLI_OPT_BROKER:
-        cli->broker = arg;
-        return 1;
-    case CLI_OPT_ENVFILE:
-        cli->env_file = arg;
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-int
-cli_help(struct cli *cli, const char *usage)
-{
-    (void)cli;
-    fputs(usage, stdout);
-    return CLI_OK;
 }
 
 int
@@ -120,18 +98,58 @@ cli_config(struct cli *cli)
 syncq_client *
 cli_client(struct cli *cli)
 {
-    syncq_config *cfg = cli_config(cli);
-    syncq_client *c = NULL;
+    syncq_config *cfg;
     syncq_error err;
 
+    if (cli->client != NULL) {
+        return cli->client;
+    }
+    cfg = cli_config(cli);
     if (cfg == NULL) {
         return NULL;
     }
-    if (syncq_client_open(NULL, cfg, &c, &err) != SYNCQ_OK) {
+    if (syncq_client_open(NULL, cfg, &cli->client, &err) != SYNCQ_OK) {
         cli_fail(cli, "%s", err.msg);
+        cli->client = NULL;
         return NULL;
     }
-    return c;
+    return cli->client;
+}
+
+int
+cli_call_json(struct cli *cli,
+              int (*fn)(syncq_client *, const char *, json_t **, syncq_error *),
+              const char *arg, json_t **out, bool usage_on_einval)
+{
+    syncq_client *c = cli_client(cli);
+    syncq_error err;
+
+    *out = NULL;
+    if (c == NULL) {
+        return CLI_FAIL;
+    }
+    if (fn(c, arg, out, &err) != SYNCQ_OK) {
+        *out = NULL;
+        return cli_error(cli, &err, usage_on_einval);
+    }
+    return CLI_OK;
+}
+
+int
+cli_num_arg(struct cli *cli, const char *what, const char *arg, long lo,
+            long hi, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi) {
+        return cli_usage(cli, "%s '%s' is not a number in %ld..%ld", what, arg,
+                         lo, hi);
+    }
+    *out = v;
+    return 0;
 }
 
 void
@@ -219,6 +237,38 @@ cli_time_arg(struct cli *cli, const char *what, const char *arg,
                      what, arg);
 }
 
+int
+cli_duration_arg(struct cli *cli, const char *what, const char *arg,
+                 int64_t *ms)
+{
+    syncq_error err;
+
+    if (sq_duration_parse_ms(arg, ms, &err) != SYNCQ_OK) {
+        return cli_usage(cli, "%s: %s", what, err.msg);
+    }
+    return 0;
+}
+
+void
+cli_print_fields(json_t *o, int width)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(o, key, v)
+    {
+        if (json_is_string(v)) {
+            printf("%-*s %s\n", width, key, json_string_value(v));
+        } else if (json_is_null(v)) {
+            printf("%-*s -\n", width, key);
+        } else {
+            char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            printf("%-*s %s\n", width, key, t ? t : "?");
+            syncq_free(t);
+        }
+    }
+}
+
 bool
 cli_color(void)
 {
@@ -263,29 +313,9 @@ cli_setup_logging(struct cli *cli, const char *proc, const char *level,
     return CLI_OK;
 }
 
-int cli_version(struct cli *cli);
-
-int
+static int
 cli_version(struct cli *cli)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
-    int opt;
-
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
-           -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, "usage: syncq version [--json]\n\nPrint "
-                                 "the version.\n");
-        }
-        return cli_bad_opt(cli, opt);
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
-    }
     if (cli->json) {
         printf("{\"version\":\"%s\"}\n", syncq_version());
     } else {
@@ -293,6 +323,68 @@ cli_version(struct cli *cli)
     }
     return CLI_OK;
 }
+
+enum { HELP_DUMP = 1 };
+
+/* `syncq help [COMMAND...]`: a command's --help; `--dump-table`: the
+ * whole table as JSON for the man page and completion generators. */
+static int
+cli_help_cmd(struct cli *cli)
+{
+    const struct cli_cmd *found = NULL;
+    char path[128] = "";
+
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        if (ov->key == HELP_DUMP) {
+            cli_dump_table(stdout);
+            return CLI_OK;
+        }
+    }
+    if (cli->optind >= cli->argc) {
+        top_usage(stdout);
+        return CLI_OK;
+    }
+    for (int i = cli->optind; i < cli->argc; i++) {
+        size_t l = strlen(path);
+        snprintf(path + l, sizeof path - l, "%s%s", l ? " " : "", cli->argv[i]);
+    }
+    for (const struct cli_cmd *c = cli_cmd_next(NULL); c != NULL;
+         c = cli_cmd_next(c)) {
+        if (strcmp(c->path, path) == 0) {
+            found = c;
+        }
+    }
+    if (found == NULL) {
+        return cli_usage(cli, "no command '%s'", path);
+    }
+    cli_print_help(found, stdout);
+    return CLI_OK;
+}
+
+static const struct cli_opt help_opts[] = {
+    {"dump-table", HELP_DUMP, false, NULL,
+     "print the command table as JSON (format: src/cli/cli_table.c)"},
+    CLI_OPT_END,
+};
+
+const struct cli_cmd cli_help_cmds[] = {
+    {.path = "version",
+     .run = cli_version,
+     .summary = "print the version",
+     .synopsis = "[--json]",
+     .description = "Print the version.",
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = "help",
+     .run = cli_help_cmd,
+     .summary = "a command's help, or the command table as JSON",
+     .synopsis = "[COMMAND...]\n--dump-table",
+     .description = "Print the help of COMMAND (as `syncq COMMAND --help`), "
+                    "or with\n--dump-table every command, option and "
+                    "example as JSON.",
+     .opts = help_opts,
+     .flags = CLI_CMD_HIDDEN},
+    {.path = NULL},
+};
 
 /* Words of `path` matched against argv[1..]; returns how many. */
 static int
@@ -382,7 +474,8 @@ main(int argc, char **argv)
         top_usage(stderr);
         return CLI_USAGE;
     }
-    for (const struct cli_cmd *c = cli_commands; c->path != NULL; c++) {
+    for (const struct cli_cmd *c = cli_cmd_next(NULL); c != NULL;
+         c = cli_cmd_next(c)) {
         int n = match(c->path, argc, argv);
         if (n > best_n) {
             best = c;
@@ -402,8 +495,8 @@ main(int argc, char **argv)
             snprintf(cand, sizeof cand, "%s%s%s", group, group[0] ? " " : "",
                      argv[w]);
             cl = strlen(cand);
-            for (const struct cli_cmd *c = cli_commands; c->path != NULL;
-                 c++) {
+            for (const struct cli_cmd *c = cli_cmd_next(NULL); c != NULL;
+                 c = cli_cmd_next(c)) {
                 if (strncmp(c->path, cand, cl) == 0 && c->path[cl] == ' ') {
                     any = true;
                 }
@@ -423,9 +516,10 @@ main(int argc, char **argv)
             } else {
                 fprintf(stderr, "syncq: '%s' needs a subcommand:\n", group);
             }
-            for (const struct cli_cmd *c = cli_commands; c->path != NULL;
-                 c++) {
-                if (strncmp(c->path, group, gl) == 0 && c->path[gl] == ' ') {
+            for (const struct cli_cmd *c = cli_cmd_next(NULL); c != NULL;
+                 c = cli_cmd_next(c)) {
+                if (strncmp(c->path, group, gl) == 0 && c->path[gl] == ' ' &&
+                    (c->flags & CLI_CMD_HIDDEN) == 0) {
                     fprintf(stderr, "  syncq %-26s %s\n", c->path,
                             c->summary);
                     shown = 1;
@@ -442,25 +536,14 @@ main(int argc, char **argv)
     cli.cmd = best->path;
     cli.argc = argc - best_n;
     cli.argv = argv + best_n;
-    optind = 1;
-    opterr = 0;
-    rc = best->run(&cli);
+    rc = cli_parse(&cli, best);
+    if (rc < 0) {
+        rc = best->run(&cli);
+    }
+    cli_parse_cleanup(&cli);
+    syncq_client_close(cli.client);
     syncq_config_free(cli.cfg);
     return rc;
-}
-
-int
-cli_bad_opt(struct cli *cli, int opt)
-{
-    const char *text = optind - 1 < cli->argc ? cli->argv[optind - 1] : "?";
-
-    if (opt == ':') {
-        return cli_usage(cli, "option %s needs a value", text);
-    }
-    if (optopt != 0 && optopt != '?' && text[0] == '-' && text[1] != '-') {
-        return cli_usage(cli, "unknown option -%c", optopt);
-    }
-    return cli_usage(cli, "unknown option %s", text);
 }
 
 void

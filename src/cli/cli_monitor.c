@@ -22,11 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int cli_monitor_health(struct cli *cli);
-int cli_monitor_progress(struct cli *cli);
-int cli_monitor_alerts(struct cli *cli);
-int cli_monitor_serve(struct cli *cli);
-
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t hup_flag;
 
@@ -193,45 +188,22 @@ cli_mon_batch_line(FILE *f, const json_t *b, bool color)
 
 /* ---- health -------------------------------------------------------------- */
 
-static const char health_usage[] =
-    "usage: syncq monitor health [--json] [--quiet]\n\n"
-    "Check the system: healthy, degraded or unhealthy, with the reasons\n"
-    "(Redis unreachable, no worker alive for a queue with work, error rate\n"
-    "over SYNCQ_HEALTH_MAX_ERROR_RATE, a queue growing, stale heartbeats or\n"
-    "a stalled consumer loop, Redis eviction policy or memory).\n"
-    "Exit status: 0 healthy, 1 degraded, 2 unhealthy (for container and\n"
-    "systemd health checks).\n";
-
-int
+static int
 cli_monitor_health(struct cli *cli)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS,
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {NULL, 0, NULL, 0}};
     syncq_config *cfg;
     syncq_client *c = NULL;
     syncq_error err, herr;
     json_t *h = NULL;
-    int opt, status = SYNCQ_UNHEALTHY;
+    int status = SYNCQ_UNHEALTHY;
     bool quiet = false;
     const char *why = NULL;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":hq", opts, NULL)) !=
-           -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, health_usage);
-        }
-        if (opt == 'q') {
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        if (ov->key == 'q') {
             quiet = true;
             continue;
         }
-        return cli_bad_opt(cli, opt);
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     cfg = cli_config(cli);
     if (cfg == NULL) {
@@ -265,15 +237,6 @@ cli_monitor_health(struct cli *cli)
 }
 
 /* ---- progress ------------------------------------------------------------ */
-
-static const char progress_usage[] =
-    "usage: syncq monitor progress [--watch] [--batch ID] [--task ID]\n"
-    "                              [--interval SECONDS] [--json]\n\n"
-    "Progress bars of running tasks (current/total, rate, ETA, message) and\n"
-    "of unfinished batches. --watch redraws every --interval (default 1 s)\n"
-    "until Ctrl-C (or until the --batch / --task finishes): in place on a\n"
-    "terminal, as plain lines otherwise. Colours unless NO_COLOR is set.\n"
-    "--json prints one JSON object per refresh: {at, tasks, batches}.\n";
 
 /* One frame: the running tasks and batches to show. */
 static json_t *
@@ -387,19 +350,11 @@ render_frame(const json_t *fr, bool color)
     return lines;
 }
 
-int
+static int
 cli_monitor_progress(struct cli *cli)
 {
-    static const struct option opts[] = {
-        CLI_COMMON_OPTIONS,
-        {"watch", no_argument, NULL, 'w'},
-        {"batch", required_argument, NULL, 'b'},
-        {"task", required_argument, NULL, 't'},
-        {"interval", required_argument, NULL, 'i'},
-        {NULL, 0, NULL, 0}};
     syncq_client *c;
     syncq_error err;
-    int opt;
     bool watch = false;
     const char *batch = NULL, *task = NULL;
     int64_t interval_ms = 1000;
@@ -409,36 +364,25 @@ cli_monitor_progress(struct cli *cli)
     bool down = false;
     int rc = CLI_OK;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":hwb:t:i:", opts,
-                              NULL)) != -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, progress_usage);
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        switch (ov->key) {
         case 'w':
             watch = true;
             break;
         case 'b':
-            batch = optarg;
+            batch = ov->arg;
             break;
         case 't':
-            task = optarg;
+            task = ov->arg;
             break;
         case 'i':
-            if (sq_duration_parse_ms(optarg, &interval_ms, &err) != SYNCQ_OK ||
+            if (sq_duration_parse_ms(ov->arg, &interval_ms, &err) != SYNCQ_OK ||
                 interval_ms < 100 || interval_ms > 3600000) {
                 return cli_usage(cli, "--interval '%s' must be 0.1s .. 1h",
-                                 optarg);
+                                 ov->arg);
             }
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     if (batch != NULL && task != NULL) {
         return cli_usage(cli, "give --batch or --task, not both");
@@ -495,18 +439,10 @@ cli_monitor_progress(struct cli *cli)
             break;
         }
     }
-    syncq_client_close(c);
     return rc;
 }
 
 /* ---- alerts -------------------------------------------------------------- */
-
-static const char alerts_usage[] =
-    "usage: syncq monitor alerts [--json] [--recent N]\n"
-    "       syncq monitor alerts --check FILE\n\n"
-    "Active (firing, pending) and recent alerts as evaluated by\n"
-    "`syncq monitor serve` and the beat. --check parses an alert rules\n"
-    "file (docs/monitor.md) and lists its rules; exit 1 on a bad file.\n";
 
 static void
 print_rule(const struct sq_alert_rule *r)
@@ -523,47 +459,30 @@ print_rule(const struct sq_alert_rule *r)
            (long long)(r->keep_ms / 1000), r->clear, r->severity);
 }
 
-int
+static int
 cli_monitor_alerts(struct cli *cli)
 {
-    static const struct option opts[] = {
-        CLI_COMMON_OPTIONS,
-        {"recent", required_argument, NULL, 'r'},
-        {"check", required_argument, NULL, 'c'},
-        {NULL, 0, NULL, 0}};
     syncq_client *c;
     syncq_error err;
     json_t *a = NULL;
-    int opt;
     long recent = 20;
     const char *check = NULL;
     size_t i;
     json_t *e;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":hr:c:", opts,
-                              NULL)) != -1) {
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
         char *end;
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, alerts_usage);
+        switch (ov->key) {
         case 'r':
-            recent = strtol(optarg, &end, 10);
+            recent = strtol(ov->arg, &end, 10);
             if (*end != '\0' || recent < 0 || recent > 200) {
-                return cli_usage(cli, "--recent '%s' must be 0..200", optarg);
+                return cli_usage(cli, "--recent '%s' must be 0..200", ov->arg);
             }
             break;
         case 'c':
-            check = optarg;
+            check = ov->arg;
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     if (check != NULL) {
         struct sq_alert_rules rules;
@@ -603,10 +522,8 @@ cli_monitor_alerts(struct cli *cli)
     }
     if (syncq_monitor_alerts(c, recent > 0 ? (size_t)recent : 1, &a, &err) !=
         SYNCQ_OK) {
-        syncq_client_close(c);
         return cli_fail(cli, "%s", err.msg);
     }
-    syncq_client_close(c);
     if (cli->json) {
         cli_print_json(a);
         json_decref(a);
@@ -658,78 +575,43 @@ cli_monitor_alerts(struct cli *cli)
 
 /* ---- serve -------------------------------------------------------------- */
 
-static const char serve_usage[] =
-    "usage: syncq monitor serve [--listen HOST:PORT] [--token T]\n"
-    "                           [--rules FILE] [--no-alerts]\n"
-    "                           [--logfile FILE] [--log-format text|json]\n"
-    "                           [--log-level LEVEL] [--port-file FILE]\n\n"
-    "Serve the live dashboard (/), the JSON API (/api/...) and Prometheus\n"
-    "/metrics, and evaluate the alert rules every 5 s. Binds to\n"
-    "127.0.0.1:5555 by default (SYNCQ_MONITOR_LISTEN); any non-loopback\n"
-    "address needs a token (--token or SYNCQ_MONITOR_TOKEN), and with a\n"
-    "token every request must carry it (Authorization: Bearer T, or\n"
-    "?token=T once). Port 0 picks a free port (--port-file records it).\n"
-    "SIGHUP reopens --logfile; SIGTERM/SIGINT stop.\n";
-
-int
+static int
 cli_monitor_serve(struct cli *cli)
 {
-    static const struct option opts[] = {
-        CLI_COMMON_OPTIONS,
-        {"listen", required_argument, NULL, 'l'},
-        {"token", required_argument, NULL, 't'},
-        {"rules", required_argument, NULL, 'r'},
-        {"no-alerts", no_argument, NULL, 'n'},
-        {"logfile", required_argument, NULL, 'f'},
-        {"log-format", required_argument, NULL, 'F'},
-        {"log-level", required_argument, NULL, 'L'},
-        {"port-file", required_argument, NULL, 'p'},
-        {NULL, 0, NULL, 0}};
     struct sq_mon_serve_opts so;
     syncq_config *cfg;
     syncq_error err;
     const char *logfile = NULL, *logfmt = NULL, *loglevel = NULL;
-    int opt, rc;
+    int rc;
 
     memset(&so, 0, sizeof so);
-    while ((opt = getopt_long(cli->argc, cli->argv, ":hl:t:r:nf:F:L:p:", opts,
-                              NULL)) != -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, serve_usage);
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        switch (ov->key) {
         case 'l':
-            so.listen = optarg;
+            so.listen = ov->arg;
             break;
         case 't':
-            so.token = optarg;
+            so.token = ov->arg;
             break;
         case 'r':
-            so.rules_path = optarg;
+            so.rules_path = ov->arg;
             break;
         case 'n':
             so.no_alerts = true;
             break;
         case 'f':
-            logfile = optarg;
+            logfile = ov->arg;
             break;
         case 'F':
-            logfmt = optarg;
+            logfmt = ov->arg;
             break;
         case 'L':
-            loglevel = optarg;
+            loglevel = ov->arg;
             break;
         case 'p':
-            so.port_file = optarg;
+            so.port_file = ov->arg;
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     cfg = cli_config(cli);
     if (cfg == NULL) {
@@ -745,3 +627,114 @@ cli_monitor_serve(struct cli *cli)
     }
     return CLI_OK;
 }
+
+/* ---- the table rows ---------------------------------------------------- */
+
+static const struct cli_opt monitor_health_opts[] = {
+    {"quiet", 'q', true, NULL, "print nothing; the exit status tells"},
+    CLI_OPT_END,
+};
+
+static const struct cli_opt monitor_progress_opts[] = {
+    {"watch", 'w', true, NULL, "redraw every --interval until Ctrl-C"},
+    {"batch", 'b', true, "ID",
+     "only this batch (--watch ends when it finishes)"},
+    {"task", 't', true, "ID", "only this task (--watch ends when it ends)"},
+    {"interval", 'i', true, "SECONDS",
+     "refresh period with --watch (default 1)"},
+    CLI_OPT_END,
+};
+
+static const struct cli_opt monitor_alerts_opts[] = {
+    {"recent", 'r', true, "N", "recent alerts to show"},
+    {"check", 'c', true, "FILE",
+     "parse an alert rules file and list its rules"},
+    CLI_OPT_END,
+};
+
+static const struct cli_opt monitor_serve_opts[] = {
+    {"listen", 'l', true, "HOST:PORT",
+     "address to bind (default SYNCQ_MONITOR_LISTEN)"},
+    {"token", 't', true, "T", "bearer token required of every request"},
+    {"rules", 'r', true, "FILE",
+     "alert rules file (default SYNCQ_ALERT_RULES)"},
+    {"no-alerts", 'n', true, NULL, "do not evaluate alert rules"},
+    {"logfile", 'f', true, "FILE", "log to FILE (reopened on SIGHUP)"},
+    {"log-format", 'F', true, "text|json", "log format (--json: json)"},
+    {"log-level", 'L', true, "LEVEL", "debug, info, warning or error"},
+    {"port-file", 'p', true, "FILE", "write the bound port to FILE"},
+    CLI_OPT_END,
+};
+
+const struct cli_cmd cli_monitor_cmds[] = {
+    {.path = "monitor health",
+     .run = cli_monitor_health,
+     .summary = "healthy / degraded / unhealthy with reasons (exit 0/1/2)",
+     .synopsis = "[--json] [--quiet]",
+     .description = "Check the system: healthy, degraded or unhealthy, with"
+                    " the reasons\n"
+                    "(Redis unreachable, no worker alive for a queue with"
+                    " work, error rate\n"
+                    "over SYNCQ_HEALTH_MAX_ERROR_RATE, a queue growing,"
+                    " stale heartbeats or\n"
+                    "a stalled consumer loop, Redis eviction policy or"
+                    " memory).\n"
+                    "Exit status: 0 healthy, 1 degraded, 2 unhealthy (for"
+                    " container and\n"
+                    "systemd health checks).",
+     .opts = monitor_health_opts,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = "monitor progress",
+     .run = cli_monitor_progress,
+     .summary = "progress bars of running tasks and batches (--watch)",
+     .synopsis = "[--watch] [--batch ID] [--task ID]\n"
+                 " [--interval SECONDS] [--json]",
+     .description = "Progress bars of running tasks (current/total, rate,"
+                    " ETA, message) and\n"
+                    "of unfinished batches. --watch redraws every --interval"
+                    " (default 1 s)\n"
+                    "until Ctrl-C (or until the --batch / --task finishes):"
+                    " in place on a\n"
+                    "terminal, as plain lines otherwise. Colours unless"
+                    " NO_COLOR is set.\n"
+                    "--json prints one JSON object per refresh: {at, tasks,"
+                    " batches}.",
+     .opts = monitor_progress_opts,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = "monitor alerts",
+     .run = cli_monitor_alerts,
+     .summary = "active and recent alerts",
+     .synopsis = "[--json] [--recent N]\n"
+                 "--check FILE",
+     .description = "Active (firing, pending) and recent alerts as evaluated"
+                    " by\n"
+                    "`syncq monitor serve` and the beat. --check parses an"
+                    " alert rules\n"
+                    "file (docs/monitor.md) and lists its rules; exit 1 on a"
+                    " bad file.",
+     .opts = monitor_alerts_opts,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = "monitor serve",
+     .run = cli_monitor_serve,
+     .summary = "web dashboard, JSON API and Prometheus /metrics",
+     .synopsis = "[--listen HOST:PORT] [--token T]\n"
+                 " [--rules FILE] [--no-alerts]\n"
+                 " [--logfile FILE] [--log-format text|json]\n"
+                 " [--log-level LEVEL] [--port-file FILE]",
+     .description = "Serve the live dashboard (/), the JSON API (/api/...)"
+                    " and Prometheus\n"
+                    "/metrics, and evaluate the alert rules every 5 s. Binds"
+                    " to\n"
+                    "127.0.0.1:5555 by default (SYNCQ_MONITOR_LISTEN); any"
+                    " non-loopback\n"
+                    "address needs a token (--token or SYNCQ_MONITOR_TOKEN),"
+                    " and with a\n"
+                    "token every request must carry it (Authorization:"
+                    " Bearer T, or\n"
+                    "?token=T once). Port 0 picks a free port (--port-file"
+                    " records it).\n"
+                    "SIGHUP reopens --logfile; SIGTERM/SIGINT stop.",
+     .opts = monitor_serve_opts,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = NULL},
+};

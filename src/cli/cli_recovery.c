@@ -34,17 +34,6 @@ who_am_i(char *buf, size_t cap)
 }
 
 static int
-parse_age(struct cli *cli, const char *what, const char *arg, int64_t *ms)
-{
-    syncq_error err;
-
-    if (sq_duration_parse_ms(arg, ms, &err) != SYNCQ_OK) {
-        return cli_usage(cli, "%s: %s", what, err.msg);
-    }
-    return 0;
-}
-
-static int
 parse_count(struct cli *cli, const char *what, const char *arg, long max,
             size_t *out)
 {
@@ -62,57 +51,34 @@ parse_count(struct cli *cli, const char *what, const char *arg, long max,
 
 /* ---- syncq recovery checkpoints ID ------------------------------------ */
 
-static const char checkpoints_usage[] =
-    "usage: syncq recovery checkpoints ID [--json]\n"
-    "\n"
-    "Show the stored checkpoints of task ID, newest first: step (seq), size,\n"
-    "when it was saved and whether its SHA-256 checksum verifies. Corrupt\n"
-    "entries found by a load are kept apart (quarantined) and listed last.\n"
-    "Listing changes nothing.\n";
-
-int cli_recovery_checkpoints(struct cli *cli);
-
-int
+static int
 cli_recovery_checkpoints(struct cli *cli)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
     syncq_client *c;
     syncq_error err;
     json_t *arr = NULL;
-    int opt, rc;
+    int rc;
     size_t i;
     json_t *e;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
-           -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, checkpoints_usage);
-        }
-        return cli_bad_opt(cli, opt);
-    }
-    if (optind + 1 != cli->argc) {
-        return cli_usage(cli, optind >= cli->argc ? "missing task ID"
-                                                  : "give exactly one ID");
+    if (cli->optind + 1 != cli->argc) {
+        return cli_usage(cli, cli->optind >= cli->argc ? "missing task ID"
+                                                       : "give exactly one ID");
     }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
     }
-    rc = syncq_checkpoint_list(c, cli->argv[optind], &arr, &err);
+    rc = syncq_checkpoint_list(c, cli->argv[cli->optind], &arr, &err);
     if (rc == SYNCQ_OK && json_array_size(arr) == 0) {
         /* no checkpoints: say whether there is such a task at all */
         json_t *t = NULL;
-        rc = syncq_task_info(c, cli->argv[optind], &t, &err);
+        rc = syncq_task_info(c, cli->argv[cli->optind], &t, &err);
         json_decref(t);
         if (rc != SYNCQ_OK) {
             json_decref(arr);
         }
     }
-    syncq_client_close(c);
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, true);
     }
@@ -122,7 +88,7 @@ cli_recovery_checkpoints(struct cli *cli)
         return CLI_OK;
     }
     if (json_array_size(arr) == 0) {
-        printf("task %s has no checkpoints\n", cli->argv[optind]);
+        printf("task %s has no checkpoints\n", cli->argv[cli->optind]);
         json_decref(arr);
         return CLI_OK;
     }
@@ -148,54 +114,28 @@ cli_recovery_checkpoints(struct cli *cli)
 
 /* ---- syncq recovery cleanup ------------------------------------------- */
 
-static const char cleanup_usage[] =
-    "usage: syncq recovery cleanup [--older-than AGE] [--json]\n"
-    "\n"
-    "Delete checkpoints no task will resume from: those last saved more than\n"
-    "AGE ago (default 7d; 90s, 15m, 2h, 30d) and those of tasks that ended\n"
-    "SUCCESS or SKIPPED. Checkpoints of failed, dead or running tasks that\n"
-    "are younger are kept. (Checkpoints also expire by themselves after\n"
-    "SYNCQ_CHECKPOINT_TTL.)\n";
-
-int cli_recovery_cleanup(struct cli *cli);
-
-int
+static int
 cli_recovery_cleanup(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"older-than", required_argument, NULL, 1}, CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     int64_t age = 7LL * 86400000;
     size_t removed = 0;
     syncq_client *c;
     syncq_error err;
-    int opt, rc;
+    int rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
-           -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, cleanup_usage);
-        }
-        if (opt == 1) {
-            if (parse_age(cli, "older-than", optarg, &age)) {
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        if (ov->key == 1) {
+            if (cli_duration_arg(cli, "older-than", ov->arg, &age)) {
                 return CLI_USAGE;
             }
             continue;
         }
-        return cli_bad_opt(cli, opt);
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
     }
     rc = syncq_checkpoint_cleanup(c, age, &removed, &err);
-    syncq_client_close(c);
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, true);
     }
@@ -211,70 +151,37 @@ cli_recovery_cleanup(struct cli *cli)
 
 /* ---- syncq recovery resume ID... -------------------------------------- */
 
-static const char resume_usage[] =
-    "usage: syncq recovery resume ID... [--strategy S] [--queue Q] [--json]\n"
-    "\n"
-    "Get a failed, dead, revoked or expired task going again.\n"
-    "\n"
-    "  -s, --strategy S  auto (default): resume if a good checkpoint exists,\n"
-    "                                    else retry\n"
-    "                    retry    run it again as it was (checkpoints kept)\n"
-    "                    resume   run it from its last good checkpoint\n"
-    "                    restart  delete its checkpoints, run from zero\n"
-    "                    skip     mark it done (SKIPPED) without running it\n"
-    "                    manual   park it in the dead-letter queue for a "
-    "person\n"
-    "  -q, --queue Q     run it in queue Q instead of its own\n"
-    "\n"
-    "Running tasks and tasks that already succeeded are refused; a task\n"
-    "still waiting to run (PENDING, RETRY) can only be skipped or parked.\n"
-    "Exit status 1 if any ID was refused.\n";
-
-int cli_recovery_resume(struct cli *cli);
-
-int
+static int
 cli_recovery_resume(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"strategy", required_argument, NULL, 's'},
-        {"queue", required_argument, NULL, 'q'},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     syncq_resume_options o = {NULL, NULL};
     int strategy = SYNCQ_RESUME_AUTO;
     char who[96];
     syncq_client *c;
-    int opt, status = CLI_OK;
+    int status = CLI_OK;
     json_t *all = NULL;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":s:q:h", opts, NULL)) !=
-           -1) {
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
         syncq_error err;
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, resume_usage);
+        switch (ov->key) {
         case 's':
-            strategy = syncq_resume_strategy_parse(optarg);
+            strategy = syncq_resume_strategy_parse(ov->arg);
             if (strategy < 0) {
-                return cli_usage(cli, "unknown strategy '%s' (auto, retry, "
+                return cli_usage(cli,
+                                 "unknown strategy '%s' (auto, retry, "
                                  "resume, restart, skip, manual)",
-                                 optarg);
+                                 ov->arg);
             }
             break;
         case 'q':
-            if (syncq_queue_name_check(optarg, &err) != SYNCQ_OK) {
+            if (syncq_queue_name_check(ov->arg, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "%s", err.msg);
             }
-            o.queue = optarg;
+            o.queue = ov->arg;
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
     }
-    if (optind >= cli->argc) {
+    if (cli->optind >= cli->argc) {
         return cli_usage(cli, "missing task ID");
     }
     o.who = who_am_i(who, sizeof who);
@@ -285,7 +192,7 @@ cli_recovery_resume(struct cli *cli)
     if (cli->json) {
         all = json_array();
     }
-    for (int i = optind; i < cli->argc; i++) {
+    for (int i = cli->optind; i < cli->argc; i++) {
         const char *id = cli->argv[i];
         syncq_resume_result res;
         syncq_error err;
@@ -342,7 +249,6 @@ cli_recovery_resume(struct cli *cli)
             break;
         }
     }
-    syncq_client_close(c);
     if (all != NULL) {
         cli_print_json(all);
         json_decref(all);
@@ -351,18 +257,6 @@ cli_recovery_resume(struct cli *cli)
 }
 
 /* ---- syncq recovery dead list ---------------------------------------- */
-
-static const char dead_list_usage[] =
-    "usage: syncq recovery dead list [--queue Q] [--name N] [--reason R]\n"
-    "                                [--limit N] [--offset N] [--json]\n"
-    "\n"
-    "List the dead-letter queue, most recent death first: tasks whose "
-    "retries\nran out, that lost their worker too often, that a person "
-    "parked, and\nqueue entries that were not tasks (poison). Nothing leaves "
-    "it without a\ncommand: dead requeue, dead purge, resume, task cancel.\n"
-    "\n"
-    "  --reason R   a dead_reason (network, worker_lost, manual, ...) or a\n"
-    "               prefix ending in ':' (poison:)\n";
 
 /* Last error message of a record, shortened for a table. */
 static const char *
@@ -374,70 +268,48 @@ last_error(json_t *t)
     return m != NULL ? m : "";
 }
 
-int cli_recovery_dead_list(struct cli *cli);
-
-int
+static int
 cli_recovery_dead_list(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"queue", required_argument, NULL, 'q'},
-        {"name", required_argument, NULL, 'n'},
-        {"reason", required_argument, NULL, 'r'},
-        {"limit", required_argument, NULL, 'l'},
-        {"offset", required_argument, NULL, 'o'},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     syncq_dead_filter f;
     syncq_client *c;
     syncq_error err;
     json_t *arr = NULL, *t;
     size_t total = 0, i;
-    int opt, rc;
+    int rc;
 
     memset(&f, 0, sizeof f);
-    while ((opt = getopt_long(cli->argc, cli->argv, ":q:n:r:l:o:h", opts,
-                              NULL)) != -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, dead_list_usage);
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        switch (ov->key) {
         case 'q':
-            if (syncq_queue_name_check(optarg, &err) != SYNCQ_OK) {
+            if (syncq_queue_name_check(ov->arg, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "%s", err.msg);
             }
-            f.queue = optarg;
+            f.queue = ov->arg;
             break;
         case 'n':
-            f.name = optarg;
+            f.name = ov->arg;
             break;
         case 'r':
-            f.reason = optarg;
+            f.reason = ov->arg;
             break;
         case 'l':
-            if (parse_count(cli, "limit", optarg, 100000, &f.limit)) {
+            if (parse_count(cli, "limit", ov->arg, 100000, &f.limit)) {
                 return CLI_USAGE;
             }
             break;
         case 'o':
-            if (parse_count(cli, "offset", optarg, 100000000, &f.offset)) {
+            if (parse_count(cli, "offset", ov->arg, 100000000, &f.offset)) {
                 return CLI_USAGE;
             }
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
     }
     rc = syncq_dead_list(c, &f, &arr, &total, &err);
-    syncq_client_close(c);
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, true);
     }
@@ -479,58 +351,34 @@ cli_recovery_dead_list(struct cli *cli)
 
 /* ---- syncq recovery dead requeue ID...|--all --------------------------- */
 
-static const char dead_requeue_usage[] =
-    "usage: syncq recovery dead requeue ID...|--all [--queue Q] [--json]\n"
-    "\n"
-    "Put dead tasks back to PENDING (their own queue, or Q), out of the\n"
-    "dead-letter queue, with a fresh retry budget; their error history is\n"
-    "kept. --all requeues every dead task except poison entries, which\n"
-    "cannot run (remove those with dead purge). Exit status 1 if any ID\n"
-    "was refused.\n";
-
-int cli_recovery_dead_requeue(struct cli *cli);
-
-int
+static int
 cli_recovery_dead_requeue(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"all", no_argument, NULL, 'a'},
-        {"queue", required_argument, NULL, 'q'},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     const char *queue = NULL;
     bool all = false;
     char who[96];
     syncq_client *c;
     syncq_error err;
-    int opt, status = CLI_OK;
+    int status = CLI_OK;
     size_t ok = 0, failed = 0;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":aq:h", opts, NULL)) !=
-           -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, dead_requeue_usage);
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        switch (ov->key) {
         case 'a':
             all = true;
             break;
         case 'q':
-            if (syncq_queue_name_check(optarg, &err) != SYNCQ_OK) {
+            if (syncq_queue_name_check(ov->arg, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "%s", err.msg);
             }
-            queue = optarg;
+            queue = ov->arg;
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
     }
-    if (all && optind < cli->argc) {
+    if (all && cli->optind < cli->argc) {
         return cli_usage(cli, "give IDs or --all, not both");
     }
-    if (!all && optind >= cli->argc) {
+    if (!all && cli->optind >= cli->argc) {
         return cli_usage(cli, "missing task ID (or --all)");
     }
     who_am_i(who, sizeof who);
@@ -541,7 +389,6 @@ cli_recovery_dead_requeue(struct cli *cli)
     if (all) {
         size_t left = 0;
         int rc = syncq_dead_requeue_all(c, queue, who, &ok, &left, &err);
-        syncq_client_close(c);
         if (rc != SYNCQ_OK) {
             cli_error(cli, &err, false);
             fprintf(stderr, "syncq: %s: %zu requeued before the error\n",
@@ -556,7 +403,7 @@ cli_recovery_dead_requeue(struct cli *cli)
         }
         return CLI_OK;
     }
-    for (int i = optind; i < cli->argc; i++) {
+    for (int i = cli->optind; i < cli->argc; i++) {
         int rc = syncq_dead_requeue(c, cli->argv[i], queue, who, &err);
         if (rc != SYNCQ_OK) {
             int e = cli_error(cli, &err, false);
@@ -573,7 +420,6 @@ cli_recovery_dead_requeue(struct cli *cli)
                    queue ? " to queue " : "", queue ? queue : "");
         }
     }
-    syncq_client_close(c);
     if (cli->json) {
         printf("{\"requeued\":%zu,\"refused\":%zu}\n", ok, failed);
     }
@@ -582,48 +428,27 @@ cli_recovery_dead_requeue(struct cli *cli)
 
 /* ---- syncq recovery dead purge --older-than AGE | ID... ---------------- */
 
-static const char dead_purge_usage[] =
-    "usage: syncq recovery dead purge --older-than AGE [--json]\n"
-    "       syncq recovery dead purge ID... [--json]\n"
-    "\n"
-    "Delete dead-letter records for good, with their checkpoints: those "
-    "that\ndied more than AGE ago (30d, 12h, 90m), or the given IDs. There "
-    "is no undo.\n";
-
-int cli_recovery_dead_purge(struct cli *cli);
-
-int
+static int
 cli_recovery_dead_purge(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"older-than", required_argument, NULL, 1}, CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     int64_t age = -1;
     size_t purged = 0, refused = 0;
     syncq_client *c;
     syncq_error err;
-    int opt, status = CLI_OK;
+    int status = CLI_OK;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
-           -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, dead_purge_usage);
-        }
-        if (opt == 1) {
-            if (parse_age(cli, "older-than", optarg, &age)) {
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        if (ov->key == 1) {
+            if (cli_duration_arg(cli, "older-than", ov->arg, &age)) {
                 return CLI_USAGE;
             }
             continue;
         }
-        return cli_bad_opt(cli, opt);
     }
-    if (age >= 0 && optind < cli->argc) {
+    if (age >= 0 && cli->optind < cli->argc) {
         return cli_usage(cli, "give --older-than or IDs, not both");
     }
-    if (age < 0 && optind >= cli->argc) {
+    if (age < 0 && cli->optind >= cli->argc) {
         return cli_usage(cli, "give --older-than AGE (e.g. 30d) or task IDs");
     }
     c = cli_client(cli);
@@ -632,12 +457,11 @@ cli_recovery_dead_purge(struct cli *cli)
     }
     if (age >= 0) {
         int rc = syncq_dead_purge(c, age, &purged, &err);
-        syncq_client_close(c);
         if (rc != SYNCQ_OK) {
             return cli_error(cli, &err, true);
         }
     } else {
-        for (int i = optind; i < cli->argc; i++) {
+        for (int i = cli->optind; i < cli->argc; i++) {
             int rc = syncq_dead_delete(c, cli->argv[i], &err);
             if (rc != SYNCQ_OK) {
                 int e = cli_error(cli, &err, false);
@@ -650,7 +474,6 @@ cli_recovery_dead_purge(struct cli *cli)
             }
             purged++;
         }
-        syncq_client_close(c);
     }
     if (cli->json) {
         printf("{\"purged\":%zu,\"refused\":%zu}\n", purged, refused);
@@ -661,18 +484,6 @@ cli_recovery_dead_purge(struct cli *cli)
 }
 
 /* ---- syncq recovery policy ------------------------------------------- */
-
-static const char policy_usage[] =
-    "usage: syncq recovery policy [--task NAME] [--policy JSON] "
-    "[--max-retries N]\n"
-    "                             [--class C] [--json]\n"
-    "       syncq recovery policy --check FILE\n"
-    "\n"
-    "Show the retry policy per error class as a worker applies it: built-in\n"
-    "defaults, SYNCQ_RETRY_POLICY_FILE, the task's registered default "
-    "(--task),\na per-call policy (--policy, JSON or @file) and max_retries, "
-    "with the\nfirst delays of the backoff (before jitter). --check "
-    "validates a policy file.\n";
 
 static void
 print_policy_row(const char *cls, const syncq_retry_policy *p)
@@ -708,64 +519,42 @@ print_policy_row(const char *cls, const syncq_retry_policy *p)
            p->jitter ? "full" : "off", p->dead_letter ? "yes" : "no", sched);
 }
 
-int cli_recovery_policy(struct cli *cli);
-
-int
+static int
 cli_recovery_policy(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"task", required_argument, NULL, 't'},
-        {"policy", required_argument, NULL, 'p'},
-        {"class", required_argument, NULL, 'c'},
-        {"max-retries", required_argument, NULL, 'm'},
-        {"check", required_argument, NULL, 1},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     const char *task = NULL, *pol_arg = NULL, *check = NULL;
     char *call = NULL;
     const char *task_pol = NULL;
     int only = -1, maxr = -1;
     syncq_config *cfg;
     json_t *out = NULL;
-    int opt;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":t:p:c:m:h", opts,
-                              NULL)) != -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, policy_usage);
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        switch (ov->key) {
         case 't':
-            task = optarg;
+            task = ov->arg;
             break;
         case 'p':
-            pol_arg = optarg;
+            pol_arg = ov->arg;
             break;
         case 'c':
-            only = syncq_error_class_parse(optarg);
+            only = syncq_error_class_parse(ov->arg);
             if (only <= 0) {
-                return cli_usage(cli, "unknown error class '%s'", optarg);
+                return cli_usage(cli, "unknown error class '%s'", ov->arg);
             }
             break;
         case 'm': {
             size_t v = 0;
-            if (parse_count(cli, "max-retries", optarg, 1000, &v)) {
+            if (parse_count(cli, "max-retries", ov->arg, 1000, &v)) {
                 return CLI_USAGE;
             }
             maxr = (int)v;
             break;
         }
         case 1:
-            check = optarg;
+            check = ov->arg;
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     cfg = cli_config(cli);
     if (cfg == NULL) {
@@ -855,3 +644,150 @@ cli_recovery_policy(struct cli *cli)
     }
     return CLI_OK;
 }
+
+/* ---- the table rows ---------------------------------------------------- */
+
+static const struct cli_opt recovery_cleanup_opts[] = {
+    {"older-than", 1, false, "AGE", "only records older than AGE"},
+    CLI_OPT_END,
+};
+
+static const struct cli_opt recovery_resume_opts[] = {
+    {"strategy", 's', true, "S",
+     "auto (default): resume if a good checkpoint exists,\n"
+     "                else retry\n"
+     "retry    run it again as it was (checkpoints kept)\n"
+     "resume   run it from its last good checkpoint\n"
+     "restart  delete its checkpoints, run from zero\n"
+     "skip     mark it done (SKIPPED) without running it\n"
+     "manual   park it in the dead-letter queue for a person"},
+    {"queue", 'q', true, "Q", "run it in queue Q instead of its own"},
+    CLI_OPT_END,
+};
+
+static const struct cli_opt recovery_policy_opts[] = {
+    {"task", 't', true, "NAME", "the task whose registered default applies"},
+    {"policy", 'p', true, "JSON", "a per-call policy, JSON or @file"},
+    {"class", 'c', true, "C", "only this error class"},
+    {"max-retries", 'm', true, "N", "the task's max_retries"},
+    {"check", 1, false, "FILE", "validate a policy file"},
+    CLI_OPT_END,
+};
+
+static const struct cli_opt recovery_dead_list_opts[] = {
+    {"reason", 'r', true, "R",
+     "a dead_reason (network, worker_lost, manual, ...) or a\n"
+     "prefix ending in ':' (poison:)"},
+    {"queue", 'q', true, "Q", "only tasks of queue Q"},
+    {"name", 'n', true, "N", "only tasks of this name"},
+    {"limit", 'l', true, "N", "at most N entries"},
+    {"offset", 'o', true, "N", "skip the first N"},
+    CLI_OPT_END,
+};
+
+static const struct cli_opt recovery_dead_requeue_opts[] = {
+    {"all", 'a', true, NULL, "every dead task except poison entries"},
+    {"queue", 'q', true, "Q", "put them in queue Q instead of their own"},
+    CLI_OPT_END,
+};
+
+static const struct cli_opt recovery_dead_purge_opts[] = {
+    {"older-than", 1, false, "AGE", "only records older than AGE"},
+    CLI_OPT_END,
+};
+
+const struct cli_cmd cli_recovery_cmds[] = {
+    {.path = "recovery checkpoints",
+     .run = cli_recovery_checkpoints,
+     .summary = "a task's checkpoints: step, size, time, checksum",
+     .synopsis = "ID [--json]",
+     .description = "Show the stored checkpoints of task ID, newest first:"
+                    " step (seq), size,\n"
+                    "when it was saved and whether its SHA-256 checksum"
+                    " verifies. Corrupt\n"
+                    "entries found by a load are kept apart (quarantined)"
+                    " and listed last.\n"
+                    "Listing changes nothing."},
+    {.path = "recovery cleanup",
+     .run = cli_recovery_cleanup,
+     .summary = "delete checkpoints no task will resume from",
+     .synopsis = "[--older-than AGE] [--json]",
+     .description = "Delete checkpoints no task will resume from: those last"
+                    " saved more than\n"
+                    "AGE ago (default 7d; 90s, 15m, 2h, 30d) and those of"
+                    " tasks that ended\n"
+                    "SUCCESS or SKIPPED. Checkpoints of failed, dead or"
+                    " running tasks that\n"
+                    "are younger are kept. (Checkpoints also expire by"
+                    " themselves after\n"
+                    "SYNCQ_CHECKPOINT_TTL.)",
+     .opts = recovery_cleanup_opts,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = "recovery resume",
+     .run = cli_recovery_resume,
+     .summary = "run a failed task again:"
+                " auto|retry|resume|restart|skip|manual",
+     .synopsis = "ID... [--strategy S] [--queue Q] [--json]",
+     .description = "Get a failed, dead, revoked or expired task going again.",
+     .opts = recovery_resume_opts,
+     .notes = "Running tasks and tasks that already succeeded are refused; a"
+              " task\n"
+              "still waiting to run (PENDING, RETRY) can only be skipped or"
+              " parked.\n"
+              "Exit status 1 if any ID was refused."},
+    {.path = "recovery policy",
+     .run = cli_recovery_policy,
+     .summary = "retry policy per error class, as the worker applies it",
+     .synopsis = "[--task NAME] [--policy JSON] [--max-retries N]\n"
+                 " [--class C] [--json]\n"
+                 "--check FILE",
+     .description = "Show the retry policy per error class as a worker"
+                    " applies it: built-in\n"
+                    "defaults, SYNCQ_RETRY_POLICY_FILE, the task's"
+                    " registered default (--task),\n"
+                    "a per-call policy (--policy, JSON or @file) and"
+                    " max_retries, with the\n"
+                    "first delays of the backoff (before jitter). --check"
+                    " validates a policy file.",
+     .opts = recovery_policy_opts,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = "recovery dead list",
+     .run = cli_recovery_dead_list,
+     .summary = "list the dead-letter queue",
+     .synopsis = "[--queue Q] [--name N] [--reason R]\n"
+                 " [--limit N] [--offset N] [--json]",
+     .description = "List the dead-letter queue, most recent death first:"
+                    " tasks whose retries\n"
+                    "ran out, that lost their worker too often, that a"
+                    " person parked, and\n"
+                    "queue entries that were not tasks (poison). Nothing"
+                    " leaves it without a\n"
+                    "command: dead requeue, dead purge, resume, task cancel.",
+     .opts = recovery_dead_list_opts,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = "recovery dead requeue",
+     .run = cli_recovery_dead_requeue,
+     .summary = "put dead tasks back in their queue",
+     .synopsis = "ID...|--all [--queue Q] [--json]",
+     .description = "Put dead tasks back to PENDING (their own queue, or Q),"
+                    " out of the\n"
+                    "dead-letter queue, with a fresh retry budget; their"
+                    " error history is\n"
+                    "kept. --all requeues every dead task except poison"
+                    " entries, which\n"
+                    "cannot run (remove those with dead purge). Exit status"
+                    " 1 if any ID\n"
+                    "was refused.",
+     .opts = recovery_dead_requeue_opts},
+    {.path = "recovery dead purge",
+     .run = cli_recovery_dead_purge,
+     .summary = "delete dead-letter records for good",
+     .synopsis = "--older-than AGE [--json]\n"
+                 "ID... [--json]",
+     .description = "Delete dead-letter records for good, with their"
+                    " checkpoints: those that\n"
+                    "died more than AGE ago (30d, 12h, 90m), or the given"
+                    " IDs. There is no undo.",
+     .opts = recovery_dead_purge_opts},
+    {.path = NULL},
+};

@@ -15,66 +15,6 @@
 #include <string.h>
 #include <syncq/schedule.h>
 
-static const char add_usage[] =
-    "usage: syncq schedule add NAME TASK [-t interval|cron|once] "
-    "(-i S | -c EXPR | --at TIME) [options]\n"
-    "\n"
-    "Add a schedule (stored in Redis; a running beat picks it up within a\n"
-    "poll, 0.1 s by default).\n"
-    "\n"
-    "  -t, --type TYPE        interval, cron or once (default: from -i, -c "
-    "or --at)\n"
-    "  -i, --interval S       every S seconds, or a duration (90, 5m, 1h30m)\n"
-    "  -c, --cron EXPR        cron: \"m h dom mon dow\" (optional leading "
-    "seconds),\n"
-    "                         @daily, @hourly, ...; see docs/beat.md\n"
-    "      --at TIME          once, at an ISO 8601 time "
-    "(2026-12-01T02:00:00+08:00)\n"
-    "      --tz ZONE          IANA zone of the cron fields (default "
-    "SYNCQ_TIMEZONE)\n"
-    "  -k, --kwargs JSON      keyword arguments, a JSON object (@file, - "
-    "stdin)\n"
-    "  -a, --args JSON        positional arguments, a JSON array\n"
-    "  -q, --queue Q          queue (default: the task's route)\n"
-    "  -p, --priority P       LOW NORMAL HIGH URGENT or 0..10\n"
-    "      --missed POLICY    skip (default), run_once or catch_up: what to "
-    "do with\n"
-    "                         ticks missed while no beat ran\n"
-    "      --catch-up-cap N   catch_up fires at most N missed runs "
-    "(default\n"
-    "                         SYNCQ_BEAT_CATCH_UP_CAP)\n"
-    "      --grace S          a tick later than this counts as missed "
-    "(default\n"
-    "                         SYNCQ_BEAT_MISSED_GRACE, 60)\n"
-    "      --start TIME       no tick before TIME (interval: the first "
-    "tick)\n"
-    "      --end TIME         no tick after TIME\n"
-    "      --expires S        each run's task expires S after its tick\n"
-    "      --max-retries N    retries of each run's task\n"
-    "      --paused           add it paused\n"
-    "      --replace          replace a schedule of the same name (its "
-    "counters stay)\n"
-    "      --json             print the stored schedule as JSON\n"
-    "\n"
-    "Examples:\n"
-    "  syncq schedule add daily_sync data_sync.sync_products -t cron -c "
-    "\"0 2 * * *\"\n"
-    "  syncq schedule add every5 crawler.fetch_products -t interval -i 300 "
-    "-k '{\"category_id\":\"1031910\"}'\n"
-    "  syncq schedule add once1 data_sync.sync_products -t once --at "
-    "2026-12-01T02:00:00+08:00\n";
-
-static int
-dur_arg(struct cli *cli, const char *what, const char *arg, int64_t *ms)
-{
-    syncq_error err;
-
-    if (sq_duration_parse_ms(arg, ms, &err) != SYNCQ_OK) {
-        return cli_usage(cli, "%s: %s", what, err.msg);
-    }
-    return 0;
-}
-
 static int
 time_arg(struct cli *cli, const char *what, const char *arg, int64_t *ms)
 {
@@ -90,14 +30,10 @@ static int
 int_arg(struct cli *cli, const char *what, const char *arg, long lo, long hi,
         int *out)
 {
-    char *end;
     long v;
 
-    errno = 0;
-    v = strtol(arg, &end, 10);
-    if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi) {
-        return cli_usage(cli, "%s '%s' is not a number in %ld..%ld", what, arg,
-                         lo, hi);
+    if (cli_num_arg(cli, what, arg, lo, hi, &v) != 0) {
+        return CLI_USAGE;
     }
     *out = (int)v;
     return 0;
@@ -126,128 +62,99 @@ print_summary(json_t *s)
     printf(", %s, next run %s\n", state ? state : "?", next ? next : "none");
 }
 
-int cli_schedule_add(struct cli *cli);
-
-int
+static int
 cli_schedule_add(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"type", required_argument, NULL, 't'},
-        {"interval", required_argument, NULL, 'i'},
-        {"cron", required_argument, NULL, 'c'},
-        {"at", required_argument, NULL, 1},
-        {"tz", required_argument, NULL, 2},
-        {"timezone", required_argument, NULL, 2},
-        {"kwargs", required_argument, NULL, 'k'},
-        {"args", required_argument, NULL, 'a'},
-        {"queue", required_argument, NULL, 'q'},
-        {"priority", required_argument, NULL, 'p'},
-        {"missed", required_argument, NULL, 3},
-        {"catch-up-cap", required_argument, NULL, 4},
-        {"grace", required_argument, NULL, 5},
-        {"start", required_argument, NULL, 6},
-        {"end", required_argument, NULL, 7},
-        {"expires", required_argument, NULL, 8},
-        {"max-retries", required_argument, NULL, 9},
-        {"paused", no_argument, NULL, 10},
-        {"replace", no_argument, NULL, 11},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     syncq_schedule_config sc;
     const char *type = NULL, *kw_arg = NULL, *args_arg = NULL;
     char *kw = NULL, *args = NULL;
-    int flags = 0, opt, rc, kinds = 0;
+    int flags = 0, rc, kinds = 0;
     syncq_client *c;
     syncq_error err;
     json_t *info = NULL;
 
     syncq_schedule_config_init(&sc);
-    while ((opt = getopt_long(cli->argc, cli->argv, ":t:i:c:k:a:q:p:h", opts,
-                              NULL)) != -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, add_usage);
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        switch (ov->key) {
         case 't':
-            type = optarg;
+            type = ov->arg;
             break;
         case 'i':
-            if (dur_arg(cli, "interval", optarg, &sc.interval_ms)) {
+            if (cli_duration_arg(cli, "interval", ov->arg, &sc.interval_ms)) {
                 return CLI_USAGE;
             }
             kinds |= 1;
             break;
         case 'c':
-            sc.cron = optarg;
+            sc.cron = ov->arg;
             kinds |= 2;
             break;
         case 1:
-            if (time_arg(cli, "at", optarg, &sc.run_at_ms)) {
+            if (time_arg(cli, "at", ov->arg, &sc.run_at_ms)) {
                 return CLI_USAGE;
             }
             kinds |= 4;
             break;
         case 2:
-            sc.timezone = optarg;
+            sc.timezone = ov->arg;
             break;
         case 'k':
-            kw_arg = optarg;
+            kw_arg = ov->arg;
             break;
         case 'a':
-            args_arg = optarg;
+            args_arg = ov->arg;
             break;
         case 'q':
-            if (syncq_queue_name_check(optarg, &err) != SYNCQ_OK) {
+            if (syncq_queue_name_check(ov->arg, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "%s", err.msg);
             }
-            sc.queue = optarg;
+            sc.queue = ov->arg;
             break;
         case 'p':
-            if (syncq_priority_parse(optarg, &sc.priority, &err) != SYNCQ_OK) {
+            if (syncq_priority_parse(ov->arg, &sc.priority, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "%s", err.msg);
             }
             break;
         case 3: {
-            int m = sq_missed_parse(optarg);
+            int m = sq_missed_parse(ov->arg);
             if (m < 0) {
                 return cli_usage(cli,
                                  "missed policy '%s' is not skip, "
                                  "run_once or catch_up",
-                                 optarg);
+                                 ov->arg);
             }
             sc.missed = (syncq_missed_policy)m;
             break;
         }
         case 4:
-            if (int_arg(cli, "catch-up-cap", optarg, 1, 100000,
+            if (int_arg(cli, "catch-up-cap", ov->arg, 1, 100000,
                         &sc.catch_up_cap)) {
                 return CLI_USAGE;
             }
             break;
         case 5:
-            if (dur_arg(cli, "grace", optarg, &sc.grace_ms)) {
+            if (cli_duration_arg(cli, "grace", ov->arg, &sc.grace_ms)) {
                 return CLI_USAGE;
             }
             break;
         case 6:
-            if (time_arg(cli, "start", optarg, &sc.start_ms)) {
+            if (time_arg(cli, "start", ov->arg, &sc.start_ms)) {
                 return CLI_USAGE;
             }
             break;
         case 7:
-            if (time_arg(cli, "end", optarg, &sc.end_ms)) {
+            if (time_arg(cli, "end", ov->arg, &sc.end_ms)) {
                 return CLI_USAGE;
             }
             break;
         case 8:
-            if (dur_arg(cli, "expires", optarg, &sc.expires_ms)) {
+            if (cli_duration_arg(cli, "expires", ov->arg, &sc.expires_ms)) {
                 return CLI_USAGE;
             }
             break;
         case 9:
-            if (int_arg(cli, "max-retries", optarg, 0, 1000, &sc.max_retries)) {
+            if (int_arg(cli, "max-retries", ov->arg, 0, 1000,
+                        &sc.max_retries)) {
                 return CLI_USAGE;
             }
             break;
@@ -257,19 +164,17 @@ cli_schedule_add(struct cli *cli)
         case 11:
             flags |= SYNCQ_SCHEDULE_REPLACE;
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
     }
-    if (cli->argc - optind < 2) {
+    if (cli->argc - cli->optind < 2) {
         return cli_usage(cli, "need NAME and TASK");
     }
-    if (cli->argc - optind > 2) {
+    if (cli->argc - cli->optind > 2) {
         return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[optind + 2]);
+                         cli->argv[cli->optind + 2]);
     }
-    sc.name = cli->argv[optind];
-    sc.task = cli->argv[optind + 1];
+    sc.name = cli->argv[cli->optind];
+    sc.task = cli->argv[cli->optind + 1];
     if (type == NULL) {
         if (kinds == 1) {
             type = "interval";
@@ -331,7 +236,6 @@ cli_schedule_add(struct cli *cli)
     if (rc == SYNCQ_OK) {
         rc = syncq_schedule_info(c, sc.name, &info, &err);
     }
-    syncq_client_close(c);
     free(kw);
     free(args);
     if (rc != SYNCQ_OK) {
@@ -348,11 +252,6 @@ cli_schedule_add(struct cli *cli)
 }
 
 /* ---- list / info --------------------------------------------------------- */
-
-static const char list_usage[] =
-    "usage: syncq schedule list [--json]\n"
-    "\n"
-    "Every schedule with its state and next run (in the schedule's zone).\n";
 
 static const char *
 jstr(json_t *o, const char *k, const char *dflt)
@@ -380,13 +279,9 @@ spec_text(json_t *s, char *buf, size_t cap)
     }
 }
 
-int cli_schedule_list(struct cli *cli);
-
-int
+static int
 cli_schedule_list(struct cli *cli)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
     enum { NCOL = 9 };
     static const char *const heads[NCOL] = {"NAME",     "STATE", "TYPE",
                                             "SCHEDULE", "ZONE",  "NEXT RUN",
@@ -395,26 +290,13 @@ cli_schedule_list(struct cli *cli)
     syncq_client *c;
     syncq_error err;
     json_t *list = NULL;
-    int opt, rc;
+    int rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, list_usage);
-        }
-        return cli_bad_opt(cli, opt);
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
-    }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
     }
     rc = syncq_schedule_list(c, &list, &err);
-    syncq_client_close(c);
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, false);
     }
@@ -472,62 +354,24 @@ cli_schedule_list(struct cli *cli)
     return CLI_OK;
 }
 
-static const char info_usage[] =
-    "usage: syncq schedule info NAME [--json]\n"
-    "\n"
-    "A schedule's definition and state: next and last run, total runs,\n"
-    "missed runs, last task id, errors.\n";
-
-int cli_schedule_info(struct cli *cli);
-
-int
+static int
 cli_schedule_info(struct cli *cli)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
-    syncq_client *c;
-    syncq_error err;
     json_t *s = NULL;
-    const char *key;
-    json_t *v;
-    int opt, rc;
+    int rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, info_usage);
-        }
-        return cli_bad_opt(cli, opt);
-    }
-    if (cli->argc - optind != 1) {
+    if (cli->argc - cli->optind != 1) {
         return cli_usage(cli, "need exactly one schedule NAME");
     }
-    c = cli_client(cli);
-    if (c == NULL) {
-        return CLI_FAIL;
-    }
-    rc = syncq_schedule_info(c, cli->argv[optind], &s, &err);
-    syncq_client_close(c);
-    if (rc != SYNCQ_OK) {
-        return cli_error(cli, &err, true);
+    rc = cli_call_json(cli, syncq_schedule_info, cli->argv[cli->optind], &s,
+                       true);
+    if (rc != CLI_OK) {
+        return rc;
     }
     if (cli->json) {
         cli_print_json(s);
     } else {
-        json_object_foreach(s, key, v)
-        {
-            if (json_is_null(v)) {
-                printf("%-14s -\n", key);
-            } else if (json_is_string(v)) {
-                printf("%-14s %s\n", key, json_string_value(v));
-            } else {
-                char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-                printf("%-14s %s\n", key, t ? t : "?");
-                syncq_free(t);
-            }
-        }
+        cli_print_fields(s, 14);
     }
     json_decref(s);
     return CLI_OK;
@@ -538,31 +382,20 @@ cli_schedule_info(struct cli *cli)
 enum simple_op { OP_REMOVE, OP_PAUSE, OP_RESUME, OP_RUN };
 
 static int
-simple(struct cli *cli, enum simple_op op, const char *usage)
+simple(struct cli *cli, enum simple_op op)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
     static const char *const done[] = {"removed", "paused", "resumed", "fired"};
     syncq_client *c;
-    int opt, failed = 0;
+    int failed = 0;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, usage);
-        }
-        return cli_bad_opt(cli, opt);
-    }
-    if (optind >= cli->argc) {
+    if (cli->optind >= cli->argc) {
         return cli_usage(cli, "need a schedule NAME");
     }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
     }
-    for (int i = optind; i < cli->argc; i++) {
+    for (int i = cli->optind; i < cli->argc; i++) {
         const char *name = cli->argv[i];
         char id[SYNCQ_ID_SIZE] = "";
         syncq_error err;
@@ -596,96 +429,61 @@ simple(struct cli *cli, enum simple_op op, const char *usage)
             printf("%s: %s\n", name, done[op]);
         }
     }
-    syncq_client_close(c);
     return failed ? CLI_FAIL : CLI_OK;
 }
 
-int cli_schedule_remove(struct cli *cli);
-int cli_schedule_pause(struct cli *cli);
-int cli_schedule_resume(struct cli *cli);
-int cli_schedule_run(struct cli *cli);
-
-int
+static int
 cli_schedule_remove(struct cli *cli)
 {
-    return simple(cli, OP_REMOVE,
-                  "usage: syncq schedule remove NAME... [--json]\n\nDelete schedules "
-                  "(tasks they created stay).\n");
+    return simple(cli, OP_REMOVE);
 }
 
-int
+static int
 cli_schedule_pause(struct cli *cli)
 {
-    return simple(cli, OP_PAUSE,
-                  "usage: syncq schedule pause NAME... [--json]\n\nStop firing "
-                  "(missed ticks are not counted while paused).\n");
+    return simple(cli, OP_PAUSE);
 }
 
-int
+static int
 cli_schedule_resume(struct cli *cli)
 {
-    return simple(cli, OP_RESUME,
-                  "usage: syncq schedule resume NAME... [--json]\n\nFire again from "
-                  "the next tick (never a catch-up).\n");
+    return simple(cli, OP_RESUME);
 }
 
-int
+static int
 cli_schedule_run(struct cli *cli)
 {
-    return simple(cli, OP_RUN,
-                  "usage: syncq schedule run NAME... [--json]\n\nCreate the "
-                  "schedule's task now (outside its ticks) and print its "
-                  "id.\n");
+    return simple(cli, OP_RUN);
 }
 
 /* ---- load --------------------------------------------------------------- */
 
-static const char load_usage[] =
-    "usage: syncq schedule load FILE [--prune] [--json]\n"
-    "\n"
-    "Load a static schedule file (JSON, docs/beat.md): every entry is\n"
-    "checked first; new ones are created, changed ones replaced (their run\n"
-    "counters kept), unchanged ones left alone. --prune removes schedules\n"
-    "loaded from a file earlier that this file no longer has.\n";
-
-int cli_schedule_load(struct cli *cli);
-
-int
+static int
 cli_schedule_load(struct cli *cli)
 {
-    static const struct option opts[] = {{"prune", no_argument, NULL, 1},
-                                         CLI_COMMON_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
     static const char *const parts[] = {"created", "updated", "unchanged",
                                         "removed"};
     bool prune = false;
     syncq_client *c;
     syncq_error err;
     json_t *report = NULL;
-    int opt, rc;
+    int rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) != -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, load_usage);
-        }
-        if (opt == 1) {
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        if (ov->key == 1) {
             prune = true;
             continue;
         }
-        return cli_bad_opt(cli, opt);
     }
-    if (cli->argc - optind != 1) {
+    if (cli->argc - cli->optind != 1) {
         return cli_usage(cli, "need exactly one FILE");
     }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
     }
-    rc = syncq_schedule_load_file(c, cli->argv[optind], prune, &report, &err);
-    syncq_client_close(c);
+    rc = syncq_schedule_load_file(c, cli->argv[cli->optind], prune, &report,
+                                  &err);
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, false);
     }
@@ -708,57 +506,33 @@ cli_schedule_load(struct cli *cli)
 
 /* ---- next --------------------------------------------------------------- */
 
-static const char next_usage[] =
-    "usage: syncq schedule next EXPR [--tz ZONE] [-n N] [--from TIME]\n"
-    "\n"
-    "Check a cron expression and print its next N fire times (default 5)\n"
-    "in ZONE (default SYNCQ_TIMEZONE) with their UTC instants. Nothing is\n"
-    "stored; no broker is needed.\n";
-
-int cli_schedule_next(struct cli *cli);
-
-int
+static int
 cli_schedule_next(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"tz", required_argument, NULL, 1},
-        {"timezone", required_argument, NULL, 1},
-        {"from", required_argument, NULL, 2},
-        {"count", required_argument, NULL, 'n'},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     const char *tz = NULL;
     int64_t from = -1;
-    int count = 5, opt;
+    int count = 5;
     syncq_error err;
     json_t *out;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":n:h", opts, NULL)) !=
-           -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, next_usage);
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        switch (ov->key) {
         case 1:
-            tz = optarg;
+            tz = ov->arg;
             break;
         case 2:
-            if (time_arg(cli, "from", optarg, &from)) {
+            if (time_arg(cli, "from", ov->arg, &from)) {
                 return CLI_USAGE;
             }
             break;
         case 'n':
-            if (int_arg(cli, "count", optarg, 1, 1000, &count)) {
+            if (int_arg(cli, "count", ov->arg, 1, 1000, &count)) {
                 return CLI_USAGE;
             }
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
     }
-    if (cli->argc - optind != 1) {
+    if (cli->argc - cli->optind != 1) {
         return cli_usage(cli, "need one cron EXPR (quote it)");
     }
     if (tz == NULL) {
@@ -768,8 +542,8 @@ cli_schedule_next(struct cli *cli)
         }
         tz = syncq_config_str(cfg, "SYNCQ_TIMEZONE");
     }
-    if (syncq_cron_check(cli->argv[optind], tz, &err) != SYNCQ_OK) {
-        return cli_usage(cli, "cron '%s': %s", cli->argv[optind], err.msg);
+    if (syncq_cron_check(cli->argv[cli->optind], tz, &err) != SYNCQ_OK) {
+        return cli_usage(cli, "cron '%s': %s", cli->argv[cli->optind], err.msg);
     }
     if (from < 0) {
         from = sq_now_ms();
@@ -777,7 +551,7 @@ cli_schedule_next(struct cli *cli)
     out = json_array();
     for (int i = 0; i < count; i++) {
         char local[48], utc[40];
-        if (syncq_cron_next(cli->argv[optind], tz, from, &from, &err) !=
+        if (syncq_cron_next(cli->argv[cli->optind], tz, from, &from, &err) !=
             SYNCQ_OK) {
             break;
         }
@@ -797,3 +571,140 @@ cli_schedule_next(struct cli *cli)
     json_decref(out);
     return CLI_OK;
 }
+
+/* ---- the table rows ---------------------------------------------------- */
+
+static const struct cli_opt schedule_add_opts[] = {
+    {"type", 't', true, "TYPE",
+     "interval, cron or once (default: from -i, -c or --at)"},
+    {"interval", 'i', true, "S",
+     "every S seconds, or a duration (90, 5m, 1h30m)"},
+    {"cron", 'c', true, "EXPR",
+     "cron: \"m h dom mon dow\" (optional leading seconds),\n"
+     "@daily, @hourly, ...; see docs/beat.md"},
+    {"at", 1, false, "TIME",
+     "once, at an ISO 8601 time (2026-12-01T02:00:00+08:00)"},
+    {"tz", 2, false, "ZONE",
+     "IANA zone of the cron fields (default SYNCQ_TIMEZONE)"},
+    {"kwargs", 'k', true, "JSON",
+     "keyword arguments, a JSON object (@file, - stdin)"},
+    {"args", 'a', true, "JSON", "positional arguments, a JSON array"},
+    {"queue", 'q', true, "Q", "queue (default: the task's route)"},
+    {"priority", 'p', true, "P", "LOW NORMAL HIGH URGENT or 0..10"},
+    {"missed", 3, false, "POLICY",
+     "skip (default), run_once or catch_up: what to do with\n"
+     "ticks missed while no beat ran"},
+    {"catch-up-cap", 4, false, "N",
+     "catch_up fires at most N missed runs (default\n"
+     "SYNCQ_BEAT_CATCH_UP_CAP)"},
+    {"grace", 5, false, "S",
+     "a tick later than this counts as missed (default\n"
+     "SYNCQ_BEAT_MISSED_GRACE, 60)"},
+    {"start", 6, false, "TIME",
+     "no tick before TIME (interval: the first tick)"},
+    {"end", 7, false, "TIME", "no tick after TIME"},
+    {"expires", 8, false, "S", "each run's task expires S after its tick"},
+    {"max-retries", 9, false, "N", "retries of each run's task"},
+    {"paused", 10, false, NULL, "add it paused"},
+    {"replace", 11, false, NULL,
+     "replace a schedule of the same name (its counters stay)"},
+    {"json", CLI_OPT_JSON, false, NULL, "print the stored schedule as JSON"},
+    {"timezone", 2, false, "ZONE", NULL}, /* alias of --tz */
+    CLI_OPT_END,
+};
+
+static const char *const schedule_add_examples[] = {
+    "syncq schedule add daily_sync data_sync.sync_products -t cron -c \"0 2"
+    " * * *\"",
+    "syncq schedule add every5 crawler.fetch_products -t interval -i 300 -k"
+    " '{\"category_id\":\"1031910\"}'",
+    "syncq schedule add once1 data_sync.sync_products -t once --at"
+    " 2026-12-01T02:00:00+08:00",
+    NULL,
+};
+
+static const struct cli_opt schedule_load_opts[] = {
+    {"prune", 1, false, NULL,
+     "remove schedules a file loaded earlier that this one lacks"},
+    CLI_OPT_END,
+};
+
+static const struct cli_opt schedule_next_opts[] = {
+    {"tz", 1, false, "ZONE", "zone of the times (default SYNCQ_TIMEZONE)"},
+    {"timezone", 1, false, "ZONE", NULL}, /* alias of --tz */
+    {"from", 2, false, "TIME", "times after TIME (default now)"},
+    {"count", 'n', true, "N", "how many times (default 5)"},
+    CLI_OPT_END,
+};
+
+const struct cli_cmd cli_schedule_cmds[] = {
+    {.path = "schedule add",
+     .run = cli_schedule_add,
+     .summary = "add an interval, cron or one-shot schedule",
+     .synopsis = "NAME TASK [-t interval|cron|once] (-i S | -c EXPR | --at"
+                 " TIME) [options]",
+     .description = "Add a schedule (stored in Redis; a running beat picks"
+                    " it up within a\n"
+                    "poll, 0.1 s by default).",
+     .opts = schedule_add_opts,
+     .examples = schedule_add_examples},
+    {.path = "schedule list",
+     .run = cli_schedule_list,
+     .summary = "schedules with next and last runs",
+     .synopsis = "[--json]",
+     .description = "Every schedule with its state and next run (in the"
+                    " schedule's zone).",
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = "schedule info",
+     .run = cli_schedule_info,
+     .summary = "one schedule's definition and state",
+     .synopsis = "NAME [--json]",
+     .description = "A schedule's definition and state: next and last run,"
+                    " total runs,\n"
+                    "missed runs, last task id, errors."},
+    {.path = "schedule remove",
+     .run = cli_schedule_remove,
+     .summary = "delete schedules",
+     .synopsis = "NAME... [--json]",
+     .description = "Delete schedules (tasks they created stay)."},
+    {.path = "schedule pause",
+     .run = cli_schedule_pause,
+     .summary = "stop firing a schedule",
+     .synopsis = "NAME... [--json]",
+     .description = "Stop firing (missed ticks are not counted while "
+                    "paused)."},
+    {.path = "schedule resume",
+     .run = cli_schedule_resume,
+     .summary = "fire a paused schedule again",
+     .synopsis = "NAME... [--json]",
+     .description = "Fire again from the next tick (never a catch-up)."},
+    {.path = "schedule run",
+     .run = cli_schedule_run,
+     .summary = "create a schedule's task now",
+     .synopsis = "NAME... [--json]",
+     .description = "Create the schedule's task now (outside its ticks) and "
+                    "print its id."},
+    {.path = "schedule load",
+     .run = cli_schedule_load,
+     .summary = "load a static schedule file",
+     .synopsis = "FILE [--prune] [--json]",
+     .description = "Load a static schedule file (JSON, docs/beat.md): every"
+                    " entry is\n"
+                    "checked first; new ones are created, changed ones"
+                    " replaced (their run\n"
+                    "counters kept), unchanged ones left alone. --prune"
+                    " removes schedules\n"
+                    "loaded from a file earlier that this file no longer has.",
+     .opts = schedule_load_opts},
+    {.path = "schedule next",
+     .run = cli_schedule_next,
+     .summary = "check a cron expression, show its next times",
+     .synopsis = "EXPR [--tz ZONE] [-n N] [--from TIME]",
+     .description = "Check a cron expression and print its next N fire times"
+                    " (default 5)\n"
+                    "in ZONE (default SYNCQ_TIMEZONE) with their UTC"
+                    " instants. Nothing is\n"
+                    "stored; no broker is needed.",
+     .opts = schedule_next_opts},
+    {.path = NULL},
+};

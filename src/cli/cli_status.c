@@ -20,17 +20,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: syncq status [--json] [--brief]\n\n"
-    "One screen: broker and Redis, health, task figures (success and error\n"
-    "rate, mean and p95 runtime, mean wait, throughput over 1 min / 5 min /\n"
-    "1 h), ready tasks per queue and priority, delayed, running and\n"
-    "dead-letter counts, workers, running tasks with progress and ETA,\n"
-    "batches and active alerts. --brief prints only the broker and queue\n"
-    "tables. Exit status 1 when the broker is unreachable.\n";
-
-int cli_status(struct cli *cli);
-
 static const char *
 str(const json_t *o, const char *k)
 {
@@ -271,35 +260,21 @@ print_monitor(const json_t *m, bool color)
     }
 }
 
-int
+static int
 cli_status(struct cli *cli)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS,
-                                         {"brief", no_argument, NULL, 'b'},
-                                         {NULL, 0, NULL, 0}};
     syncq_client *c;
     syncq_error err;
     json_t *st = NULL;
     json_t *snap = NULL;
-    int opt, rc;
+    int rc;
     bool brief = false;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":hb", opts, NULL)) !=
-           -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, usage);
-        }
-        if (opt == 'b') {
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        if (ov->key == 'b') {
             brief = true;
             continue;
         }
-        return cli_bad_opt(cli, opt);
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
@@ -319,7 +294,6 @@ cli_status(struct cli *cli)
             json_object_set_new(snap, "alerts", al);
         }
     }
-    syncq_client_close(c);
     if (rc != SYNCQ_OK) {
         json_decref(st);
         json_decref(snap);
@@ -354,3 +328,31 @@ cli_status(struct cli *cli)
     json_decref(snap);
     return CLI_OK;
 }
+
+/* ---- the table rows ---------------------------------------------------- */
+
+static const struct cli_opt status_opts[] = {
+    {"brief", 'b', true, NULL, "only the broker and queue tables"},
+    CLI_OPT_END,
+};
+
+const struct cli_cmd cli_status_cmds[] = {
+    {.path = "status",
+     .run = cli_status,
+     .summary = "broker, queues, workers at a glance",
+     .synopsis = "[--json] [--brief]",
+     .description = "One screen: broker and Redis, health, task figures"
+                    " (success and error\n"
+                    "rate, mean and p95 runtime, mean wait, throughput over"
+                    " 1 min / 5 min /\n"
+                    "1 h), ready tasks per queue and priority, delayed,"
+                    " running and\n"
+                    "dead-letter counts, workers, running tasks with"
+                    " progress and ETA,\n"
+                    "batches and active alerts. --brief prints only the"
+                    " broker and queue\n"
+                    "tables. Exit status 1 when the broker is unreachable.",
+     .opts = status_opts,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = NULL},
+};

@@ -15,20 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: syncq sync --category ID [--category ID ...] [--full]\n"
-    "                  [--max-pages N] [--timeout S] [--json]\n\n"
-    "Sync 1688 categories on a running system: crawler.sync_category per "
-    "category\n(listing pages, offer details, images, thumbnails), then "
-    "data_sync.sync_suppliers,\nsync_products, validate_data and "
-    "cleanup_duplicates, followed live to the end.\nNeeds workers serving "
-    "the crawler, image_processing and data_sync queues\n(`syncq up`, or "
-    "`syncq worker` on any machine). Incremental by default:\nunchanged "
-    "offers are not rewritten; --full re-syncs everything.\n"
-    "Exit status 0 when everything ended well, 1 if tasks ended in the "
-    "dead-letter\nqueue (listed) or the sync could not be followed to its "
-    "end. Ctrl-C stops\nfollowing; the sync goes on in the background.\n";
-
 static volatile int stop_flag;
 
 static void
@@ -38,13 +24,10 @@ on_int(int sig)
     stop_flag = 1;
 }
 
-/* Print the end-of-run summary shared with the demo. */
-void cli_pipeline_print_summary(FILE *out, const struct cli_pipeline_result *res,
-                                bool json, bool full);
-
-void
-cli_pipeline_print_summary(FILE *out, const struct cli_pipeline_result *res,
-                           bool json, bool full)
+/* Print the end-of-run summary of a sync. */
+static void
+print_summary(FILE *out, const struct cli_pipeline_result *res, bool json,
+              bool full)
 {
     char el[32];
     json_t *s = json_pack("{s:O,s:O,s:O,s:O,s:I,s:I,s:I,s:b}", "stages",
@@ -115,73 +98,55 @@ cli_pipeline_print_summary(FILE *out, const struct cli_pipeline_result *res,
     }
 }
 
-int cli_sync(struct cli *cli);
-
-int
+static int
 cli_sync(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"category", required_argument, NULL, 'c'},
-        {"full", no_argument, NULL, 'f'},
-        {"max-pages", required_argument, NULL, 'p'},
-        {"timeout", required_argument, NULL, 't'},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     const char *cats[64];
     struct cli_pipeline_opts po;
     struct cli_pipeline_result res;
     syncq_client *c;
     syncq_error err;
     size_t ncat = 0;
-    int opt, rc;
+    int rc;
 
     memset(&po, 0, sizeof po);
-    while ((opt = getopt_long(cli->argc, cli->argv, ":c:fp:t:h", opts,
-                              NULL)) != -1) {
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
         char *end;
         long v;
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, usage);
+        switch (ov->key) {
         case 'c':
-            v = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || v < 0) {
-                return cli_usage(cli, "category '%s' is not a 1688 category "
-                                      "id (a number)", optarg);
+            v = strtol(ov->arg, &end, 10);
+            if (*ov->arg == '\0' || *end != '\0' || v < 0) {
+                return cli_usage(cli,
+                                 "category '%s' is not a 1688 category "
+                                 "id (a number)",
+                                 ov->arg);
             }
             if (ncat == 64) {
                 return cli_usage(cli, "at most 64 categories per sync");
             }
-            cats[ncat++] = optarg;
+            cats[ncat++] = ov->arg;
             break;
         case 'f':
             po.full = true;
             break;
         case 'p':
-            v = strtol(optarg, &end, 10);
+            v = strtol(ov->arg, &end, 10);
             if (*end != '\0' || v < 1 || v > 100000) {
                 return cli_usage(cli, "--max-pages '%s' is not 1..100000",
-                                 optarg);
+                                 ov->arg);
             }
             po.max_pages = v;
             break;
         case 't': {
             int64_t ms;
-            if (sq_duration_parse_ms(optarg, &ms, &err) != SYNCQ_OK) {
+            if (sq_duration_parse_ms(ov->arg, &ms, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "--timeout: %s", err.msg);
             }
             po.timeout_ms = ms;
             break;
         }
-        default:
-            return cli_bad_opt(cli, opt);
         }
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     if (ncat == 0) {
         return cli_usage(cli, "give at least one --category ID");
@@ -198,8 +163,7 @@ cli_sync(struct cli *cli)
     po.out = cli->json ? stderr : stdout;
     po.stop = &stop_flag;
     rc = cli_pipeline_run(c, &po, &res, &err);
-    cli_pipeline_print_summary(stdout, &res, cli->json, po.full);
-    syncq_client_close(c);
+    print_summary(stdout, &res, cli->json, po.full);
     if (rc != SYNCQ_OK) {
         cli_fail(cli, "%s", err.msg);
         cli_pipeline_result_cleanup(&res);
@@ -219,3 +183,41 @@ cli_sync(struct cli *cli)
     cli_pipeline_result_cleanup(&res);
     return rc;
 }
+
+/* ---- the table rows ---------------------------------------------------- */
+
+static const struct cli_opt sync_opts[] = {
+    {"category", 'c', true, "ID", "a 1688 category to sync; repeatable"},
+    {"full", 'f', true, NULL, "re-sync every offer, not only changed ones"},
+    {"max-pages", 'p', true, "N", "listing pages per category at most"},
+    {"timeout", 't', true, "S", "stop following after S"},
+    CLI_OPT_END,
+};
+
+const struct cli_cmd cli_sync_cmds[] = {
+    {.path = "sync",
+     .run = cli_sync,
+     .summary = "sync 1688 categories end to end, follow progress",
+     .synopsis = "--category ID [--category ID ...] [--full]\n"
+                 " [--max-pages N] [--timeout S] [--json]",
+     .description = "Sync 1688 categories on a running system:"
+                    " crawler.sync_category per category\n"
+                    "(listing pages, offer details, images, thumbnails),"
+                    " then data_sync.sync_suppliers,\n"
+                    "sync_products, validate_data and cleanup_duplicates,"
+                    " followed live to the end.\n"
+                    "Needs workers serving the crawler, image_processing and"
+                    " data_sync queues\n"
+                    "(`syncq up`, or `syncq worker` on any machine)."
+                    " Incremental by default:\n"
+                    "unchanged offers are not rewritten; --full re-syncs"
+                    " everything.\n"
+                    "Exit status 0 when everything ended well, 1 if tasks"
+                    " ended in the dead-letter\n"
+                    "queue (listed) or the sync could not be followed to its"
+                    " end. Ctrl-C stops\n"
+                    "following; the sync goes on in the background.",
+     .opts = sync_opts,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = NULL},
+};

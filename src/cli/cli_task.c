@@ -13,123 +13,53 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char create_usage[] =
-    "usage: syncq task create NAME [-k JSON] [-a JSON] [options]\n"
-    "\n"
-    "Create a task and print its id.\n"
-    "\n"
-    "  -k, --kwargs JSON       keyword arguments, a JSON object (@file or - "
-    "for stdin)\n"
-    "  -a, --args JSON         positional arguments, a JSON array\n"
-    "  -q, --queue Q           queue (default: the task's route)\n"
-    "  -p, --priority P        LOW NORMAL HIGH URGENT or 0..10 (10 runs "
-    "first)\n"
-    "      --countdown S       run no earlier than S seconds from now "
-    "(30, 5m, 2h)\n"
-    "      --eta TIME          run no earlier than TIME "
-    "(2026-12-01T02:00:00+08:00)\n"
-    "      --expires S|TIME    never run after this; the task ends EXPIRED\n"
-    "      --max-retries N     retries allowed by the retry policy\n"
-    "      --unique KEY        deduplicate: while KEY is held, return the "
-    "first id\n"
-    "      --unique-ttl S      how long KEY is held (default "
-    "SYNCQ_UNIQUE_WINDOW)\n"
-    "      --time-limit S      hard time limit\n"
-    "      --soft-time-limit S soft time limit\n"
-    "      --id UUID           use this task id\n"
-    "      --retry-policy JSON per-call retry policy by error class, e.g.\n"
-    "                          '{\"network\":{\"max_retries\":10}}' (see "
-    "docs/recovery.md)\n"
-    "      --json              print {\"id\":..., \"duplicate\":...}\n"
-    "\n"
-    "Task names: crawler.fetch_products, or the seed's "
-    "src.queue.tasks.crawler.fetch_products.\n"
-    "Example: syncq task create crawler.fetch_products -k "
-    "'{\"category_id\":\"123\",\"page_size\":50}'\n";
-
 static int
-parse_secs(struct cli *cli, const char *what, const char *arg, int64_t *ms)
-{
-    syncq_error err;
-
-    if (sq_duration_parse_ms(arg, ms, &err) != SYNCQ_OK) {
-        return cli_usage(cli, "%s: %s", what, err.msg);
-    }
-    return 0;
-}
-
-int cli_task_create(struct cli *cli);
-
-int
 cli_task_create(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"kwargs", required_argument, NULL, 'k'},
-        {"args", required_argument, NULL, 'a'},
-        {"queue", required_argument, NULL, 'q'},
-        {"priority", required_argument, NULL, 'p'},
-        {"countdown", required_argument, NULL, 1},
-        {"eta", required_argument, NULL, 2},
-        {"expires", required_argument, NULL, 3},
-        {"max-retries", required_argument, NULL, 4},
-        {"unique", required_argument, NULL, 5},
-        {"unique-ttl", required_argument, NULL, 6},
-        {"time-limit", required_argument, NULL, 7},
-        {"soft-time-limit", required_argument, NULL, 8},
-        {"id", required_argument, NULL, 9},
-        {"retry-policy", required_argument, NULL, 10},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     syncq_task_options o;
     const char *kw_arg = NULL, *args_arg = NULL, *policy_arg = NULL;
     char *kw = NULL, *args = NULL, *policy = NULL;
     char id[SYNCQ_ID_SIZE];
     syncq_client *c;
     syncq_error err;
-    int opt, dup = 0, rc;
+    int dup = 0, rc;
     bool have_countdown = false, have_eta = false;
 
     syncq_task_options_init(&o);
-    while ((opt = getopt_long(cli->argc, cli->argv, ":k:a:q:p:h", opts,
-                              NULL)) != -1) {
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
         int64_t rel, abs_ms;
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, create_usage);
+        switch (ov->key) {
         case 'k':
-            kw_arg = optarg;
+            kw_arg = ov->arg;
             break;
         case 'a':
-            args_arg = optarg;
+            args_arg = ov->arg;
             break;
         case 'q':
-            if (syncq_queue_name_check(optarg, &err) != SYNCQ_OK) {
+            if (syncq_queue_name_check(ov->arg, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "%s", err.msg);
             }
-            o.queue = optarg;
+            o.queue = ov->arg;
             break;
         case 'p':
-            if (syncq_priority_parse(optarg, &o.priority, &err) != SYNCQ_OK) {
+            if (syncq_priority_parse(ov->arg, &o.priority, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "%s", err.msg);
             }
             break;
         case 1:
-            if (parse_secs(cli, "countdown", optarg, &o.countdown_ms)) {
+            if (cli_duration_arg(cli, "countdown", ov->arg, &o.countdown_ms)) {
                 return CLI_USAGE;
             }
             have_countdown = true;
             break;
         case 2:
-            if (sq_time_parse_iso8601(optarg, &o.eta_ms, &err) != SYNCQ_OK) {
+            if (sq_time_parse_iso8601(ov->arg, &o.eta_ms, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "eta: %s", err.msg);
             }
             have_eta = true;
             break;
         case 3:
-            if (cli_time_arg(cli, "expires", optarg, &rel, &abs_ms)) {
+            if (cli_time_arg(cli, "expires", ov->arg, &rel, &abs_ms)) {
                 return CLI_USAGE;
             }
             if (rel >= 0) {
@@ -142,56 +72,56 @@ cli_task_create(struct cli *cli)
             char *end;
             long v;
             errno = 0;
-            v = strtol(optarg, &end, 10);
+            v = strtol(ov->arg, &end, 10);
             if (*end != '\0' || errno != 0 || v < 0 || v > 1000) {
                 return cli_usage(cli, "max-retries '%s' is not 0..1000",
-                                 optarg);
+                                 ov->arg);
             }
             o.max_retries = (int)v;
             break;
         }
         case 5:
-            o.unique_key = optarg;
+            o.unique_key = ov->arg;
             break;
         case 6:
-            if (parse_secs(cli, "unique-ttl", optarg, &o.unique_ttl_ms)) {
+            if (cli_duration_arg(cli, "unique-ttl", ov->arg,
+                                 &o.unique_ttl_ms)) {
                 return CLI_USAGE;
             }
             break;
         case 7:
-            if (parse_secs(cli, "time-limit", optarg, &o.time_limit_ms)) {
+            if (cli_duration_arg(cli, "time-limit", ov->arg,
+                                 &o.time_limit_ms)) {
                 return CLI_USAGE;
             }
             break;
         case 8:
-            if (parse_secs(cli, "soft-time-limit", optarg,
-                           &o.soft_time_limit_ms)) {
+            if (cli_duration_arg(cli, "soft-time-limit", ov->arg,
+                                 &o.soft_time_limit_ms)) {
                 return CLI_USAGE;
             }
             break;
         case 9:
-            o.task_id = optarg;
+            o.task_id = ov->arg;
             break;
         case 10:
-            policy_arg = optarg;
+            policy_arg = ov->arg;
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
     }
-    if (optind >= cli->argc) {
+    if (cli->optind >= cli->argc) {
         return cli_usage(cli, "missing task NAME");
     }
-    if (optind + 1 < cli->argc) {
+    if (cli->optind + 1 < cli->argc) {
         return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[optind + 1]);
+                         cli->argv[cli->optind + 1]);
     }
     if (have_countdown && have_eta) {
         return cli_usage(cli, "give --countdown or --eta, not both");
     }
     {
         char norm[256];
-        if (syncq_task_name_normalize(cli->argv[optind], norm, sizeof norm,
+        if (syncq_task_name_normalize(cli->argv[cli->optind], norm, sizeof norm,
                                       &err) != SYNCQ_OK) {
             return cli_usage(cli, "%s", err.msg);
         }
@@ -227,16 +157,15 @@ cli_task_create(struct cli *cli)
         free(policy);
         return CLI_FAIL;
     }
-    rc = syncq_task_create(c, cli->argv[optind], args, kw, &o, id, &dup,
+    rc = syncq_task_create(c, cli->argv[cli->optind], args, kw, &o, id, &dup,
                            &err);
     free(kw);
     free(args);
     free(policy);
-    syncq_client_close(c);
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, true);
     }
-    cli_warn_unknown_task(cli, cli->argv[optind]);
+    cli_warn_unknown_task(cli, cli->argv[cli->optind]);
     if (cli->json) {
         printf("{\"id\":\"%s\",\"duplicate\":%s}\n", id,
                dup ? "true" : "false");
@@ -310,44 +239,19 @@ print_task(json_t *t)
     }
 }
 
-static const char info_usage[] =
-    "usage: syncq task info ID [--json]\n\nShow one task: state, arguments, "
-    "result or error, attempts, progress.\n";
-
-int cli_task_info(struct cli *cli);
-
-int
+static int
 cli_task_info(struct cli *cli)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
-    syncq_client *c;
-    syncq_error err;
     json_t *t = NULL;
-    int opt, rc;
+    int rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
-           -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, info_usage);
-        }
-        return cli_bad_opt(cli, opt);
+    if (cli->optind + 1 != cli->argc) {
+        return cli_usage(cli, cli->optind >= cli->argc ? "missing task ID"
+                                                       : "give exactly one ID");
     }
-    if (optind + 1 != cli->argc) {
-        return cli_usage(cli, optind >= cli->argc ? "missing task ID"
-                                                  : "give exactly one ID");
-    }
-    c = cli_client(cli);
-    if (c == NULL) {
-        return CLI_FAIL;
-    }
-    rc = syncq_task_info(c, cli->argv[optind], &t, &err);
-    syncq_client_close(c);
-    if (rc != SYNCQ_OK) {
-        return cli_error(cli, &err, true);
+    rc = cli_call_json(cli, syncq_task_info, cli->argv[cli->optind], &t, true);
+    if (rc != CLI_OK) {
+        return rc;
     }
     if (cli->json) {
         cli_print_json(t);
@@ -358,47 +262,23 @@ cli_task_info(struct cli *cli)
     return CLI_OK;
 }
 
-static const char list_usage[] =
-    "usage: syncq task list [--state S] [--queue Q] [--name N] [--limit N] "
-    "[--offset N] [--json]\n\n"
-    "List tasks. States: PENDING RECEIVED STARTED PROGRESS RETRY SUCCESS "
-    "FAILURE\nREVOKED EXPIRED SKIPPED DEAD. Finished tasks come from the "
-    "last 100,000 finished.\n--limit: at most N tasks (default 100, "
-    "1..1000000); --offset: skip the first N.\n";
-
-int cli_task_list(struct cli *cli);
-
-int
+static int
 cli_task_list(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"state", required_argument, NULL, 's'},
-        {"queue", required_argument, NULL, 'q'},
-        {"name", required_argument, NULL, 'n'},
-        {"limit", required_argument, NULL, 'l'},
-        {"offset", required_argument, NULL, 'o'},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     syncq_task_filter f = {0};
     char norm[256];
     char state[32];
     syncq_client *c;
     syncq_error err;
     json_t *list = NULL;
-    int opt, rc;
+    int rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":s:q:n:l:o:h", opts,
-                              NULL)) != -1) {
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
         char *end;
         long v;
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, list_usage);
+        switch (ov->key) {
         case 's':
-            snprintf(state, sizeof state, "%s", optarg);
+            snprintf(state, sizeof state, "%s", ov->arg);
             for (char *p = state; *p; p++) {
                 if (*p >= 'a' && *p <= 'z') {
                     *p = (char)(*p - 32);
@@ -407,10 +287,10 @@ cli_task_list(struct cli *cli)
             f.state = state;
             break;
         case 'q':
-            f.queue = optarg;
+            f.queue = ov->arg;
             break;
         case 'n':
-            if (syncq_task_name_normalize(optarg, norm, sizeof norm, &err)) {
+            if (syncq_task_name_normalize(ov->arg, norm, sizeof norm, &err)) {
                 return cli_usage(cli, "%s", err.msg);
             }
             f.name = norm;
@@ -418,32 +298,26 @@ cli_task_list(struct cli *cli)
         case 'l':
         case 'o':
             errno = 0;
-            v = strtol(optarg, &end, 10);
-            if (*end != '\0' || errno != 0 || v < (opt == 'l') ||
+            v = strtol(ov->arg, &end, 10);
+            if (*end != '\0' || errno != 0 || v < (ov->key == 'l') ||
                 v > 1000000) {
                 return cli_usage(cli, "--%s '%s' is not %d..1000000",
-                                 opt == 'l' ? "limit" : "offset", optarg,
-                                 opt == 'l');
+                                 ov->key == 'l' ? "limit" : "offset", ov->arg,
+                                 ov->key == 'l');
             }
-            if (opt == 'l') {
+            if (ov->key == 'l') {
                 f.limit = (size_t)v;
             } else {
                 f.offset = (size_t)v;
             }
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
     }
     rc = syncq_task_list(c, &f, &list, &err);
-    syncq_client_close(c);
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, true);
     }
@@ -483,35 +357,14 @@ cli_task_list(struct cli *cli)
     return CLI_OK;
 }
 
-static const char cancel_usage[] =
-    "usage: syncq task cancel ID... [--json]\n\n"
-    "Cancel (revoke) tasks at any stage. Queued or delayed tasks are removed "
-    "at once\nand never start (REVOKED). Running tasks are told to stop; "
-    "their worker kills\nthem after the grace period (SYNCQ_CANCEL_GRACE) "
-    "and records REVOKED.\nExit status 1 if any id is unknown.\n";
-
-int cli_task_cancel(struct cli *cli);
-
-int
+static int
 cli_task_cancel(struct cli *cli)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
     syncq_client *c;
     json_t *res;
-    int opt, status = CLI_OK;
+    int status = CLI_OK;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":h", opts, NULL)) !=
-           -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, cancel_usage);
-        }
-        return cli_bad_opt(cli, opt);
-    }
-    if (optind >= cli->argc) {
+    if (cli->optind >= cli->argc) {
         return cli_usage(cli, "missing task ID");
     }
     c = cli_client(cli);
@@ -519,7 +372,7 @@ cli_task_cancel(struct cli *cli)
         return CLI_FAIL;
     }
     res = json_array();
-    for (int i = optind; i < cli->argc; i++) {
+    for (int i = cli->optind; i < cli->argc; i++) {
         syncq_error err;
         int outcome = -1;
         char state[16];
@@ -555,57 +408,35 @@ cli_task_cancel(struct cli *cli)
         cli_print_json(res);
     }
     json_decref(res);
-    syncq_client_close(c);
     return status;
 }
 
-static const char wait_usage[] =
-    "usage: syncq task wait ID [--timeout S] [--json]\n\n"
-    "Wait for a task to finish and print it. Exit status 0 if it ended "
-    "SUCCESS\n(or SKIPPED), 1 otherwise or on timeout. Without --timeout "
-    "it waits as long\nas it takes (a task nobody serves waits forever); a "
-    "Redis outage does not end\nthe wait.\n";
-
-int cli_task_wait(struct cli *cli);
-
-int
+static int
 cli_task_wait(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"timeout", required_argument, NULL, 't'}, CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     int64_t timeout_ms = -1;
     syncq_client *c;
     syncq_error err;
     json_t *t = NULL;
-    int opt, rc;
+    int rc;
     const char *state;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":t:h", opts, NULL)) !=
-           -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            return cli_help(cli, wait_usage);
-        }
-        if (opt == 't') {
-            if (parse_secs(cli, "timeout", optarg, &timeout_ms)) {
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        if (ov->key == 't') {
+            if (cli_duration_arg(cli, "timeout", ov->arg, &timeout_ms)) {
                 return CLI_USAGE;
             }
             continue;
         }
-        return cli_bad_opt(cli, opt);
     }
-    if (optind + 1 != cli->argc) {
+    if (cli->optind + 1 != cli->argc) {
         return cli_usage(cli, "give exactly one task ID");
     }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
     }
-    rc = syncq_task_wait(c, cli->argv[optind], timeout_ms, &t, &err);
-    syncq_client_close(c);
+    rc = syncq_task_wait(c, cli->argv[cli->optind], timeout_ms, &t, &err);
     if (rc != SYNCQ_OK && rc != SYNCQ_ETIMEDOUT) {
         return cli_error(cli, &err, true);
     }
@@ -618,7 +449,7 @@ cli_task_wait(struct cli *cli)
     if (rc == SYNCQ_ETIMEDOUT) {
         if (!cli->json) {
             cli_fail(cli, "timed out: task %s is still %s",
-                     cli->argv[optind], state ? state : "?");
+                     cli->argv[cli->optind], state ? state : "?");
         }
         json_decref(t);
         return CLI_FAIL;
@@ -628,9 +459,115 @@ cli_task_wait(struct cli *cli)
              ? CLI_OK
              : CLI_FAIL;
     if (rc != CLI_OK && !cli->json) {
-        cli_fail(cli, "task %s ended %s", cli->argv[optind],
+        cli_fail(cli, "task %s ended %s", cli->argv[cli->optind],
                  state ? state : "?");
     }
     json_decref(t);
     return rc;
 }
+
+/* ---- the table rows ---------------------------------------------------- */
+
+static const struct cli_opt task_create_opts[] = {
+    {"kwargs", 'k', true, "JSON",
+     "keyword arguments, a JSON object (@file or - for stdin)"},
+    {"args", 'a', true, "JSON", "positional arguments, a JSON array"},
+    {"queue", 'q', true, "Q", "queue (default: the task's route)"},
+    {"priority", 'p', true, "P",
+     "LOW NORMAL HIGH URGENT or 0..10 (10 runs first)"},
+    {"countdown", 1, false, "S",
+     "run no earlier than S seconds from now (30, 5m, 2h)"},
+    {"eta", 2, false, "TIME",
+     "run no earlier than TIME (2026-12-01T02:00:00+08:00)"},
+    {"expires", 3, false, "S|TIME",
+     "never run after this; the task ends EXPIRED"},
+    {"max-retries", 4, false, "N", "retries allowed by the retry policy"},
+    {"unique", 5, false, "KEY",
+     "deduplicate: while KEY is held, return the first id"},
+    {"unique-ttl", 6, false, "S",
+     "how long KEY is held (default SYNCQ_UNIQUE_WINDOW)"},
+    {"time-limit", 7, false, "S", "hard time limit"},
+    {"soft-time-limit", 8, false, "S", "soft time limit"},
+    {"id", 9, false, "UUID", "use this task id"},
+    {"retry-policy", 10, false, "JSON",
+     "per-call retry policy by error class, e.g.\n"
+     "'{\"network\":{\"max_retries\":10}}' (see docs/recovery.md)"},
+    {"json", CLI_OPT_JSON, false, NULL,
+     "print {\"id\":..., \"duplicate\":...}"},
+    CLI_OPT_END,
+};
+
+static const char *const task_create_examples[] = {
+    "syncq task create crawler.fetch_products -k"
+    " '{\"category_id\":\"123\",\"page_size\":50}'",
+    NULL,
+};
+
+static const struct cli_opt task_list_opts[] = {
+    {"state", 's', true, "S", "only tasks in state S"},
+    {"queue", 'q', true, "Q", "only tasks of queue Q"},
+    {"name", 'n', true, "N", "only tasks named N"},
+    {"limit", 'l', true, "N", "at most N tasks (default 100, 1..1000000)"},
+    {"offset", 'o', true, "N", "skip the first N"},
+    CLI_OPT_END,
+};
+
+static const struct cli_opt task_wait_opts[] = {
+    {"timeout", 't', true, "S", "give up after S (exit 1)"},
+    CLI_OPT_END,
+};
+
+const struct cli_cmd cli_task_cmds[] = {
+    {.path = "task create",
+     .run = cli_task_create,
+     .summary = "create a task, print its id",
+     .synopsis = "NAME [-k JSON] [-a JSON] [options]",
+     .description = "Create a task and print its id.",
+     .opts = task_create_opts,
+     .notes = "Task names: crawler.fetch_products, or the seed's"
+              " src.queue.tasks.crawler.fetch_products.",
+     .examples = task_create_examples},
+    {.path = "task info",
+     .run = cli_task_info,
+     .summary = "show one task",
+     .synopsis = "ID [--json]",
+     .description = "Show one task: state, arguments, result or error,"
+                    " attempts, progress."},
+    {.path = "task list",
+     .run = cli_task_list,
+     .summary = "list tasks by state, queue or name",
+     .synopsis = "[--state S] [--queue Q] [--name N] [--limit N] [--offset"
+                 " N] [--json]",
+     .description = "List tasks. States: PENDING RECEIVED STARTED PROGRESS"
+                    " RETRY SUCCESS FAILURE\n"
+                    "REVOKED EXPIRED SKIPPED DEAD. Finished tasks come from"
+                    " the last 100,000 finished.\n"
+                    "--limit: at most N tasks (default 100, 1..1000000);"
+                    " --offset: skip the first N.",
+     .opts = task_list_opts,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = "task cancel",
+     .run = cli_task_cancel,
+     .summary = "cancel (revoke) tasks at any stage",
+     .synopsis = "ID... [--json]",
+     .description = "Cancel (revoke) tasks at any stage. Queued or delayed"
+                    " tasks are removed at once\n"
+                    "and never start (REVOKED). Running tasks are told to"
+                    " stop; their worker kills\n"
+                    "them after the grace period (SYNCQ_CANCEL_GRACE) and"
+                    " records REVOKED.\n"
+                    "Exit status 1 if any id is unknown."},
+    {.path = "task wait",
+     .run = cli_task_wait,
+     .summary = "wait for a task to finish",
+     .synopsis = "ID [--timeout S] [--json]",
+     .description = "Wait for a task to finish and print it. Exit status 0"
+                    " if it ended SUCCESS\n"
+                    "(or SKIPPED), 1 otherwise or on timeout. Without"
+                    " --timeout it waits as long\n"
+                    "as it takes (a task nobody serves waits forever); a"
+                    " Redis outage does not end\n"
+                    "the wait.",
+     .opts = task_wait_opts},
+    {.path = NULL},
+};

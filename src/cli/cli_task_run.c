@@ -15,29 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char run_usage[] =
-    "usage: syncq task run NAME [-k JSON] [-a JSON] [options]\n"
-    "\n"
-    "Run a registered task in this process and print its result (task "
-    "authors).\n"
-    "\n"
-    "  -k, --kwargs JSON   keyword arguments, a JSON object (@file or - for "
-    "stdin)\n"
-    "  -a, --args JSON     positional arguments, a JSON array\n"
-    "      --id UUID       task id seen by the task (default: a new one)\n"
-    "      --plugin PATH   load a task plugin (.so) first; repeatable\n"
-    "      --no-broker     run without Redis: progress is dropped, "
-    "checkpoints\n"
-    "                      stay in memory, sub-tasks cannot be enqueued\n"
-    "      --json          print {\"ok\", \"result\" | \"error\", "
-    "\"runtime_ms\"}\n"
-    "\n"
-    "Prints the result JSON on success (exit 0). A failed task prints\n"
-    "\"syncq: task run: <class>: <message>\" and exits 1; an unknown task "
-    "exits 1.\n"
-    "Ctrl-C asks the task to stop; a second Ctrl-C kills it.\n"
-    "Example: syncq task run syncq.echo -k '{\"offer_id\":\"123\"}'\n";
-
 static void
 on_sigint(int sig)
 {
@@ -73,19 +50,9 @@ json_arg(struct cli *cli, const char *what, const char *arg, bool object)
     return v;
 }
 
-int cli_task_run(struct cli *cli);
-
-int
+static int
 cli_task_run(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"kwargs", required_argument, NULL, 'k'},
-        {"args", required_argument, NULL, 'a'},
-        {"id", required_argument, NULL, 1},
-        {"plugin", required_argument, NULL, 2},
-        {"no-broker", no_argument, NULL, 3},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     const char *kw_arg = NULL, *args_arg = NULL, *id = NULL;
     const char *plugins[64];
     size_t nplugins = 0;
@@ -96,44 +63,36 @@ cli_task_run(struct cli *cli)
     syncq_registry *reg;
     syncq_local_result res;
     syncq_error err;
-    int opt, rc, status = CLI_FAIL;
+    int rc, status = CLI_FAIL;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":k:a:h", opts, NULL)) !=
-           -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, run_usage);
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        switch (ov->key) {
         case 'k':
-            kw_arg = optarg;
+            kw_arg = ov->arg;
             break;
         case 'a':
-            args_arg = optarg;
+            args_arg = ov->arg;
             break;
         case 1:
-            id = optarg;
+            id = ov->arg;
             break;
         case 2:
             if (nplugins == sizeof plugins / sizeof plugins[0]) {
                 return cli_usage(cli, "too many --plugin options (max 64)");
             }
-            plugins[nplugins++] = optarg;
+            plugins[nplugins++] = ov->arg;
             break;
         case 3:
             no_broker = true;
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
     }
-    if (optind >= cli->argc) {
+    if (cli->optind >= cli->argc) {
         return cli_usage(cli, "missing task NAME");
     }
-    if (optind + 1 < cli->argc) {
+    if (cli->optind + 1 < cli->argc) {
         return cli_usage(cli, "unexpected argument '%s'",
-                         cli->argv[optind + 1]);
+                         cli->argv[cli->optind + 1]);
     }
     cfg = cli_config(cli);
     if (cfg == NULL) {
@@ -167,7 +126,7 @@ cli_task_run(struct cli *cli)
         }
     }
     signal(SIGINT, on_sigint);
-    rc = syncq_task_run_local(reg, cli->argv[optind], args, kw, c, cfg, id,
+    rc = syncq_task_run_local(reg, cli->argv[cli->optind], args, kw, c, cfg, id,
                               &res, &err);
     signal(SIGINT, SIG_DFL);
     if (rc != SYNCQ_OK) {
@@ -206,6 +165,43 @@ cli_task_run(struct cli *cli)
 done:
     json_decref(kw);
     json_decref(args);
-    syncq_client_close(c);
     return status;
 }
+
+/* ---- the table rows ---------------------------------------------------- */
+
+static const struct cli_opt task_run_opts[] = {
+    {"kwargs", 'k', true, "JSON",
+     "keyword arguments, a JSON object (@file or - for stdin)"},
+    {"args", 'a', true, "JSON", "positional arguments, a JSON array"},
+    {"id", 1, false, "UUID", "task id seen by the task (default: a new one)"},
+    {"plugin", 2, false, "PATH", "load a task plugin (.so) first; repeatable"},
+    {"no-broker", 3, false, NULL,
+     "run without Redis: progress is dropped, checkpoints\n"
+     "stay in memory, sub-tasks cannot be enqueued"},
+    {"json", CLI_OPT_JSON, false, NULL,
+     "print {\"ok\", \"result\" | \"error\", \"runtime_ms\"}"},
+    CLI_OPT_END,
+};
+
+static const char *const task_run_examples[] = {
+    "syncq task run syncq.echo -k '{\"offer_id\":\"123\"}'",
+    NULL,
+};
+
+const struct cli_cmd cli_task_run_cmds[] = {
+    {.path = "task run",
+     .run = cli_task_run,
+     .summary = "run a task in-process, print its result",
+     .synopsis = "NAME [-k JSON] [-a JSON] [options]",
+     .description = "Run a registered task in this process and print its"
+                    " result (task authors).",
+     .opts = task_run_opts,
+     .notes = "Prints the result JSON on success (exit 0). A failed task"
+              " prints\n"
+              "\"syncq: task run: <class>: <message>\" and exits 1; an"
+              " unknown task exits 1.\n"
+              "Ctrl-C asks the task to stop; a second Ctrl-C kills it.",
+     .examples = task_run_examples},
+    {.path = NULL},
+};

@@ -26,24 +26,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "usage: syncq up [--workers N] [-Q QUEUES] [--no-beat] [--no-monitor]\n"
-    "                [--listen ADDR] [--var DIR]\n\n"
-    "Run the whole stack for one machine in the foreground: a worker pool "
-    "(N\nchildren, default SYNCQ_WORKER_CONCURRENCY), the beat, and the "
-    "monitor\n(dashboard + /metrics on --listen, default "
-    "SYNCQ_MONITOR_LISTEN). When no\nbroker URL is configured (SYNCQ_BROKER_URL "
-    "unset), a private Redis is started\non a unix socket under --var "
-    "(default var/) with AOF persistence.\nUnless configured otherwise, "
-    "the catalog database (1688sync.db), images\n(media/), raw payloads "
-    "(raw/) and the worker's liveness file (worker.status,\nfor `syncq "
-    "worker health`) live under --var too.\nLogs are prefixed per process. "
-    "Ctrl-C stops everything cleanly (running\ntasks finish or are "
-    "requeued); a second Ctrl-C stops at once (leases lapse,\ntasks are "
-    "requeued, nothing is lost).\n";
-
-int cli_up(struct cli *cli);
-
 /* Where the data and the liveness file are (the environment the children
  * get wins over the parent's configuration; passwords masked). */
 static void
@@ -102,43 +84,28 @@ preflight(struct cli *cli, struct cli_stack *st)
     return CLI_OK;
 }
 
-int
+static int
 cli_up(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"workers", required_argument, NULL, 'c'},
-        {"queues", required_argument, NULL, 'Q'},
-        {"no-beat", no_argument, NULL, 1},
-        {"no-monitor", no_argument, NULL, 2},
-        {"listen", required_argument, NULL, 3},
-        {"var", required_argument, NULL, 4},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     struct cli_stack st;
-    int opt, rc;
+    int rc;
     int warm_sent = 0;
 
     cli_stack_init(&st);
-    while ((opt = getopt_long(cli->argc, cli->argv, ":c:Q:h", opts, NULL)) !=
-           -1) {
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
         char *end;
         long v;
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, usage);
+        switch (ov->key) {
         case 'c':
             errno = 0;
-            v = strtol(optarg, &end, 10);
+            v = strtol(ov->arg, &end, 10);
             if (*end != '\0' || errno != 0 || v < 1 || v > 1024) {
-                return cli_usage(cli, "--workers '%s' is not 1..1024", optarg);
+                return cli_usage(cli, "--workers '%s' is not 1..1024", ov->arg);
             }
             snprintf(st.concurrency, sizeof st.concurrency, "%ld", v);
             break;
         case 'Q':
-            snprintf(st.queues, sizeof st.queues, "%s", optarg);
+            snprintf(st.queues, sizeof st.queues, "%s", ov->arg);
             break;
         case 1:
             st.beat = false;
@@ -147,17 +114,12 @@ cli_up(struct cli *cli)
             st.monitor = false;
             break;
         case 3:
-            snprintf(st.listen, sizeof st.listen, "%s", optarg);
+            snprintf(st.listen, sizeof st.listen, "%s", ov->arg);
             break;
         case 4:
-            snprintf(st.var_dir, sizeof st.var_dir, "%s", optarg);
+            snprintf(st.var_dir, sizeof st.var_dir, "%s", ov->arg);
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     if (cli_config(cli) == NULL) {
         return CLI_FAIL;
@@ -220,3 +182,48 @@ cli_up(struct cli *cli)
     fprintf(stdout, "syncq up: stopped\n");
     return CLI_OK;
 }
+
+/* ---- the table rows ---------------------------------------------------- */
+
+static const struct cli_opt up_opts[] = {
+    {"workers", 'c', true, "N",
+     "worker children (default SYNCQ_WORKER_CONCURRENCY)"},
+    {"queues", 'Q', true, "QUEUES", "queues the worker serves"},
+    {"no-beat", 1, false, NULL, "run no beat"},
+    {"no-monitor", 2, false, NULL, "run no monitor"},
+    {"listen", 3, false, "ADDR",
+     "monitor address (default SYNCQ_MONITOR_LISTEN)"},
+    {"var", 4, false, "DIR", "state directory (default var/)"},
+    CLI_OPT_END,
+};
+
+const struct cli_cmd cli_up_cmds[] = {
+    {.path = "up",
+     .run = cli_up,
+     .summary = "run worker, beat and monitor for one machine",
+     .synopsis = "[--workers N] [-Q QUEUES] [--no-beat] [--no-monitor]\n"
+                 " [--listen ADDR] [--var DIR]",
+     .description = "Run the whole stack for one machine in the foreground:"
+                    " a worker pool (N\n"
+                    "children, default SYNCQ_WORKER_CONCURRENCY), the beat,"
+                    " and the monitor\n"
+                    "(dashboard + /metrics on --listen, default"
+                    " SYNCQ_MONITOR_LISTEN). When no\n"
+                    "broker URL is configured (SYNCQ_BROKER_URL unset), a"
+                    " private Redis is started\n"
+                    "on a unix socket under --var (default var/) with AOF"
+                    " persistence.\n"
+                    "Unless configured otherwise, the catalog database"
+                    " (1688sync.db), images\n"
+                    "(media/), raw payloads (raw/) and the worker's liveness"
+                    " file (worker.status,\n"
+                    "for `syncq worker health`) live under --var too.\n"
+                    "Logs are prefixed per process. Ctrl-C stops everything"
+                    " cleanly (running\n"
+                    "tasks finish or are requeued); a second Ctrl-C stops at"
+                    " once (leases lapse,\n"
+                    "tasks are requeued, nothing is lost).",
+     .opts = up_opts,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = NULL},
+};

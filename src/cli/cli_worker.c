@@ -11,40 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char worker_usage[] =
-    "usage: syncq worker [options]\n"
-    "\n"
-    "Run a worker: a supervisor and N prefork child processes executing "
-    "tasks.\n"
-    "\n"
-    "  -Q, --queues Q1,Q2          queues to serve, in order of preference\n"
-    "  -c, --concurrency N         child processes "
-    "(SYNCQ_WORKER_CONCURRENCY)\n"
-    "      --prefetch N            tasks held per child (1: none waiting "
-    "behind\n"
-    "                              a running task)\n"
-    "      --max-tasks-per-child N recycle a child after N tasks (0: never)\n"
-    "      --max-memory-per-child KB\n"
-    "                              recycle a child past this RSS, after its "
-    "task\n"
-    "      --time-limit S          hard limit: kill the child, task fails "
-    "timeout\n"
-    "      --soft-time-limit S     soft limit: the task is asked to stop\n"
-    "      --plugin PATH.so        load a task plugin; repeatable "
-    "(SYNCQ_PLUGINS)\n"
-    "  -n, --hostname NAME         worker id (default <host>:<pid>)\n"
-    "      --status-file PATH      liveness JSON rewritten every second\n"
-    "  -f, --logfile F             log to F (reopened on SIGHUP)\n"
-    "  -l, --loglevel L            debug, info, warning or error\n"
-    "      --log-format F          text (logfmt) or json (--json: json)\n"
-    "\n"
-    "Signals: TERM/INT warm shutdown (running tasks finish within "
-    "SYNCQ_SHUTDOWN_GRACE,\n"
-    "the rest is requeued), a second TERM or QUIT cold shutdown, HUP "
-    "reopens the log.\n"
-    "Defaults come from .env and the environment (SYNCQ_*, or CELERY_*).\n"
-    "Example: syncq worker -Q crawler,default -c 4 --time-limit 30m\n";
-
 /* Flags that map to a setting: option value -> config key. */
 static const struct {
     int opt;
@@ -62,27 +28,9 @@ static const struct {
     {7, "--status-file", "SYNCQ_WORKER_STATUS_FILE"},
 };
 
-int cli_worker(struct cli *cli);
-
-int
+static int
 cli_worker(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"queues", required_argument, NULL, 'Q'},
-        {"concurrency", required_argument, NULL, 'c'},
-        {"prefetch", required_argument, NULL, 1},
-        {"max-tasks-per-child", required_argument, NULL, 2},
-        {"max-memory-per-child", required_argument, NULL, 3},
-        {"time-limit", required_argument, NULL, 4},
-        {"soft-time-limit", required_argument, NULL, 5},
-        {"plugin", required_argument, NULL, 6},
-        {"hostname", required_argument, NULL, 'n'},
-        {"status-file", required_argument, NULL, 7},
-        {"logfile", required_argument, NULL, 'f'},
-        {"loglevel", required_argument, NULL, 'l'},
-        {"log-format", required_argument, NULL, 8},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     const char *plugins[64];
     size_t nplugins = 0;
     const char *logfile = NULL, *level = NULL, *format = NULL;
@@ -94,52 +42,41 @@ cli_worker(struct cli *cli)
     syncq_config *cfg;
     syncq_registry *reg;
     syncq_error err;
-    int opt, rc;
+    int rc;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":Q:c:n:f:l:h", opts,
-                              NULL)) != -1) {
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
         bool mapped = false;
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
         for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++) {
-            if (flag_keys[i].opt == opt) {
+            if (flag_keys[i].opt == ov->key) {
                 if (nsets == sizeof sets / sizeof sets[0]) {
                     return cli_usage(cli, "too many options");
                 }
                 sets[nsets].key = flag_keys[i].key;
                 sets[nsets].flag = flag_keys[i].flag;
-                sets[nsets++].value = optarg;
+                sets[nsets++].value = ov->arg;
                 mapped = true;
             }
         }
         if (mapped) {
             continue;
         }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, worker_usage);
+        switch (ov->key) {
         case 6:
             if (nplugins == sizeof plugins / sizeof plugins[0]) {
                 return cli_usage(cli, "too many --plugin options (max 64)");
             }
-            plugins[nplugins++] = optarg;
+            plugins[nplugins++] = ov->arg;
             break;
         case 'f':
-            logfile = optarg;
+            logfile = ov->arg;
             break;
         case 'l':
-            level = optarg;
+            level = ov->arg;
             break;
         case 8:
-            format = optarg;
+            format = ov->arg;
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     cfg = cli_config(cli);
     if (cfg == NULL) {
@@ -172,3 +109,53 @@ cli_worker(struct cli *cli)
     }
     return CLI_OK;
 }
+
+/* ---- the table rows ---------------------------------------------------- */
+
+static const struct cli_opt worker_opts[] = {
+    {"queues", 'Q', true, "Q1,Q2", "queues to serve, in order of preference"},
+    {"concurrency", 'c', true, "N",
+     "child processes (SYNCQ_WORKER_CONCURRENCY)"},
+    {"prefetch", 1, false, "N",
+     "tasks held per child (1: none waiting behind\n"
+     "a running task)"},
+    {"max-tasks-per-child", 2, false, "N",
+     "recycle a child after N tasks (0: never)"},
+    {"max-memory-per-child", 3, false, "KB",
+     "recycle a child past this RSS, after its task"},
+    {"time-limit", 4, false, "S",
+     "hard limit: kill the child, task fails timeout"},
+    {"soft-time-limit", 5, false, "S", "soft limit: the task is asked to stop"},
+    {"plugin", 6, false, "PATH.so",
+     "load a task plugin; repeatable (SYNCQ_PLUGINS)"},
+    {"hostname", 'n', true, "NAME", "worker id (default <host>:<pid>)"},
+    {"status-file", 7, false, "PATH", "liveness JSON rewritten every second"},
+    {"logfile", 'f', true, "F", "log to F (reopened on SIGHUP)"},
+    {"loglevel", 'l', true, "L", "debug, info, warning or error"},
+    {"log-format", 8, false, "F", "text (logfmt) or json (--json: json)"},
+    CLI_OPT_END,
+};
+
+static const char *const worker_examples[] = {
+    "syncq worker -Q crawler,default -c 4 --time-limit 30m",
+    NULL,
+};
+
+const struct cli_cmd cli_worker_cmds[] = {
+    {.path = "worker",
+     .run = cli_worker,
+     .summary = "run a worker (supervisor + prefork children)",
+     .synopsis = "[options]",
+     .description = "Run a worker: a supervisor and N prefork child"
+                    " processes executing tasks.",
+     .opts = worker_opts,
+     .notes = "Signals: TERM/INT warm shutdown (running tasks finish within"
+              " SYNCQ_SHUTDOWN_GRACE,\n"
+              "the rest is requeued), a second TERM or QUIT cold shutdown,"
+              " HUP reopens the log.\n"
+              "Defaults come from .env and the environment (SYNCQ_*, or"
+              " CELERY_*).",
+     .examples = worker_examples,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = NULL},
+};

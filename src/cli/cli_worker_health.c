@@ -17,17 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: syncq worker health [--status-file PATH] [--stale S] [--ready]\n"
-    "                           [--json]\n\n"
-    "Health of the worker that writes PATH (its --status-file, default\n"
-    "SYNCQ_WORKER_STATUS_FILE), read from that file alone: no Redis call.\n"
-    "live: the file exists, its worker process exists, and its event loop\n"
-    "wrote it within --stale (default 30 s). ready: live and connected to\n"
-    "Redis. Prints e.g. `live=ok ready=fail reason=broker busy=2/2`.\n"
-    "Exit status 0 when live (with --ready: when ready), 1 otherwise, so a\n"
-    "liveness probe never restarts a busy worker or one waiting for Redis.\n";
-
 struct health {
     bool live, ready;
     char reason[160];
@@ -126,51 +115,30 @@ print_health(const struct health *h, bool json)
     printf("\n");
 }
 
-int cli_worker_health(struct cli *cli);
-
-int
+static int
 cli_worker_health(struct cli *cli)
 {
-    static const struct option opts[] = {
-        {"status-file", required_argument, NULL, 'f'},
-        {"stale", required_argument, NULL, 's'},
-        {"ready", no_argument, NULL, 'r'},
-        CLI_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0}};
     const char *path = NULL;
     int64_t stale_ms = 30000;
     bool need_ready = false;
     struct health h;
     syncq_error err;
-    int opt;
 
-    while ((opt = getopt_long(cli->argc, cli->argv, ":f:h", opts, NULL)) !=
-           -1) {
-        if (cli_common_opt(cli, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'h':
-            return cli_help(cli, usage);
+    for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
+        switch (ov->key) {
         case 'f':
-            path = optarg;
+            path = ov->arg;
             break;
         case 's':
-            if (sq_duration_parse_ms(optarg, &stale_ms, &err) != SYNCQ_OK ||
+            if (sq_duration_parse_ms(ov->arg, &stale_ms, &err) != SYNCQ_OK ||
                 stale_ms < 1000 || stale_ms > 3600000) {
-                return cli_usage(cli, "--stale '%s' must be 1s .. 1h",
-                                 optarg);
+                return cli_usage(cli, "--stale '%s' must be 1s .. 1h", ov->arg);
             }
             break;
         case 'r':
             need_ready = true;
             break;
-        default:
-            return cli_bad_opt(cli, opt);
         }
-    }
-    if (optind < cli->argc) {
-        return cli_usage(cli, "unexpected argument '%s'", cli->argv[optind]);
     }
     if (path == NULL) {
         syncq_config *cfg = cli_config(cli);
@@ -190,3 +158,39 @@ cli_worker_health(struct cli *cli)
     fflush(stdout);
     return (h.live && (h.ready || !need_ready)) ? CLI_OK : CLI_FAIL;
 }
+
+/* ---- the table rows ---------------------------------------------------- */
+
+static const struct cli_opt worker_health_opts[] = {
+    {"status-file", 'f', true, "PATH",
+     "the worker's --status-file (default SYNCQ_WORKER_STATUS_FILE)"},
+    {"stale", 's', false, "S", "live only if written within S (default 30)"},
+    {"ready", 'r', false, NULL, "exit 0 only when ready, not just live"},
+    CLI_OPT_END,
+};
+
+const struct cli_cmd cli_worker_health_cmds[] = {
+    {.path = "worker health",
+     .run = cli_worker_health,
+     .summary = "live/ready of a worker from its --status-file (no Redis"
+                " call)",
+     .synopsis = "[--status-file PATH] [--stale S] [--ready]\n"
+                 " [--json]",
+     .description = "Health of the worker that writes PATH (its"
+                    " --status-file, default\n"
+                    "SYNCQ_WORKER_STATUS_FILE), read from that file alone:"
+                    " no Redis call.\n"
+                    "live: the file exists, its worker process exists, and"
+                    " its event loop\n"
+                    "wrote it within --stale (default 30 s). ready: live and"
+                    " connected to\n"
+                    "Redis. Prints e.g. `live=ok ready=fail reason=broker"
+                    " busy=2/2`.\n"
+                    "Exit status 0 when live (with --ready: when ready), 1"
+                    " otherwise, so a\n"
+                    "liveness probe never restarts a busy worker or one"
+                    " waiting for Redis.",
+     .opts = worker_health_opts,
+     .flags = CLI_CMD_NO_ARGS},
+    {.path = NULL},
+};

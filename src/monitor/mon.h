@@ -131,4 +131,31 @@ json_t *sq_mon_real(double v);
  * broker_errors, broker_reconnects, outcomes_refused. */
 extern const char *const sq_mon_fault_fields[];
 
+/* Add the counters of one HGETALL reply to the series of `d`: {ns}:stats
+ * (`minute` -1, lifetime totals) or minute bucket `minute` (0..60) of
+ * {ns}:m:<minute>. Fields that are not counters are skipped. */
+struct redisReply;
+void sq_mon_apply_hash(struct sq_mon_data *d, const struct redisReply *r,
+                       int minute);
+
+/* num / den, NaN when den is not positive. */
+double sq_mon_ratio(double num, double den);
+
+/* Finished tasks (succeeded + failed) per second over the last `win_ms`
+ * for series matching queue/task (NULL: any). */
+double sq_mon_throughput(const struct sq_mon_data *d, const char *q,
+                         const char *t, int64_t win_ms);
+
+/* failed / (succeeded + failed) over the last `win_ms`; NaN if none. */
+double sq_mon_error_rate(const struct sq_mon_data *d, const char *q,
+                         const char *t, int64_t win_ms);
+
+/* Snapshot sections built from the counters alone (new references):
+ * lifetime counts of a queue/task, "system", "tasks" and "series". */
+json_t *sq_mon_lifetime_json(const struct sq_mon_data *d, const char *q,
+                             const char *t);
+json_t *sq_mon_system_json(const struct sq_mon_data *d);
+json_t *sq_mon_tasks_json(const struct sq_mon_data *d);
+json_t *sq_mon_series_json(const struct sq_mon_data *d);
+
 #endif

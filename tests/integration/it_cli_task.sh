@@ -85,6 +85,30 @@ for c in "task create" "task info" "task list" "task cancel" "task wait" status 
   # shellcheck disable=SC2086
   "$S" $c --help | grep -q '^usage: syncq'; check "$c --help" 0 $?
 done
+# --- the command table: one row a command gives dispatch, --help, the dump
+"$S" help --dump-table > table.json; check "dump-table exit" 0 $?
+tj() { python3 -c "import json; d = json.load(open('table.json')); print($1)"; }
+check "dump-table: the commands of --help, in order" \
+  "$("$S" --help | sed -n 's/^  \([a-z][a-z -]*[a-z]\)  .*/\1/p' | sed 's/ *$//' | paste -sd,)" \
+  "$(tj '",".join(c["path"] for c in d["commands"] if not c["hidden"])')"
+check "dump-table: an option row" "items-file f F" \
+  "$(tj '" ".join(next((o["long"], o["short"], o["arg"]) for c in d["commands"] if c["path"] == "batch create" for o in c["options"]))')"
+check "dump-table: common options" "json,broker,env-file,help" \
+  "$(tj '",".join(o["long"] for o in d["common_options"])')"
+check "dump-table: examples" 3 "$(tj 'len(next(c["examples"] for c in d["commands"] if c["path"] == "schedule add"))')"
+check "dump-table: operands" "False True" \
+  "$(tj '" ".join(str(c["operands"]) for c in d["commands"] if c["path"] in ("status", "task info"))')"
+tj '"\n".join(c["path"] for c in d["commands"])' > paths.txt
+while read -r c; do
+  # shellcheck disable=SC2086
+  first=$("$S" $c --help | head -1); check "$c --help from its row" "usage: syncq $c" "${first:0:$((13 + ${#c}))}"
+done < paths.txt
+check "help CMD is CMD --help" "$("$S" batch create --help)" "$("$S" help batch create)"
+expect_err "help for no command" 2 "no command 'nosuch'" -- help nosuch
+expect_err "operand to a command that takes none" 2 "unexpected argument 'extra'" -- status extra
+expect_err "unknown option" 2 "unknown option --bogus" -- task info --bogus
+expect_err "unknown short option" 2 "unknown option -Z" -- task info -Z
+expect_err "option without its value" 2 "option --queue needs a value" -- task create x --queue
 "$S" task >/dev/null 2>&1; check "group word alone is usage" 2 $?
 "$S" bogus >/dev/null 2>&1; check "unknown command" 2 $?
 

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * broker_batch.h: what the three files of the batch module share
+ * (broker_batch.c: creation, broker_batch_wave.c: waves,
+ * broker_batch_info.c: reading back). The public API is syncq/batch.h.
+ */
+#ifndef SQ_BROKER_BATCH_H
+#define SQ_BROKER_BATCH_H
+
+#include <syncq/batch.h>
+
+/* Chunk tasks created or stored per atomic script call. */
+#define SQ_BATCH_CHUNKS_PER_CALL 1000
+
+/* Items one batch may hold (syncq_batch_items_parse). */
+#define SQ_BATCH_ITEMS_MAX 10000000
+
+/* A batch id as dispatch and progress accept it: 1..64 bytes of
+ * [A-Za-z0-9_-]. Errors: SYNCQ_EINVAL naming the id. */
+int sq_batch_id_check(const char *id, syncq_error *err);
+
+/* Parse `items_json` (NULL: empty text) into *out, a new JSON array.
+ * Errors: SYNCQ_EINVAL ("batch items must be a JSON array: <why>"). */
+int sq_batch_items_load(const char *items_json, json_t **out, syncq_error *err);
+
+/* The options every way of creating a batch checks alike: the extra
+ * kwargs (*extra: a new object, or NULL when none; an object without
+ * "items") and the completion task (name normalised into cb_name, its
+ * queue routed and checked into *cb_queue, a fresh cb_id; untouched when
+ * there is none). On error *extra is NULL.
+ * Errors: SYNCQ_EINVAL (message prefixed "on_complete" for the task). */
+int sq_batch_extra_and_completion(syncq_client *c,
+                                  const syncq_batch_options *opts,
+                                  json_t **extra, char cb_name[256],
+                                  const char **cb_queue,
+                                  char cb_id[SYNCQ_ID_SIZE], syncq_error *err);
+
+/* The kwargs of the chunk of items [lo, hi): {"items": [...], ...extra}
+ * (`items` and `extra` borrowed; extra may be NULL), compact JSON. Owned
+ * string (sq_free); NULL when out of memory. */
+char *sq_batch_chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra);
+
+/* Defined in broker_enqueue.c: validate one chunk task (the same checks
+ * as syncq_task_create) and append its enqueue run to `a`; the id goes to
+ * id_out (SYNCQ_ID_SIZE bytes). Errors: as syncq_task_create. */
+struct sq_args;
+int sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
+                           const char *args_json, const char *kwargs_json,
+                           const syncq_task_options *o,
+                           char id_out[SYNCQ_ID_SIZE], syncq_error *err);
+
+#endif
