@@ -17,7 +17,7 @@
 #include "core/sq_time.h"
 #include "crawler/crawler_fetch.h"
 #include "crawler/crawler_parse.h"
-#include "crawler/crawler_ratelimit.h"
+#include <syncq/ratelimit.h>
 #include "fixture/fixture.h"
 
 #include <stdio.h>
@@ -209,7 +209,7 @@ main(void)
     /* the shared limiter on Redis */
     if (getenv("SYNCQ_BROKER_URL") != NULL) {
         syncq_client *c = NULL;
-        struct sq_rl_policy p = {{1000000, 1000}, 1000000, 64, 60000};
+        struct syncq_rl_policy p = {{1000000, 1000}, 1000000, 64, 60000};
         if (syncq_client_open(NULL, NULL, &c, &err) != SYNCQ_OK) {
             fprintf(stderr, "limiter: %s\n", err.msg);
             return 1;
@@ -217,12 +217,12 @@ main(void)
         for (int r = 0; r < RUNS; r++) {
             int64_t t0 = sq_mono_us();
             for (int i = 0; i < 2000; i++) {
-                struct sq_rl_answer a;
+                struct syncq_rl_answer a;
                 char holder[32];
                 snprintf(holder, sizeof holder, "b%d", i);
-                if (sq_rl_acquire(c, "bench.example", &p, holder, NULL, 1000,
+                if (syncq_rl_acquire(c, "bench.example", &p, holder, NULL, 1000,
                                   &a, &err) != SYNCQ_OK ||
-                    sq_rl_release(c, "bench.example", holder, &err) !=
+                    syncq_rl_release(c, "bench.example", holder, &err) !=
                         SYNCQ_OK) {
                     fprintf(stderr, "limiter: %s\n", err.msg);
                     return 1;

@@ -68,6 +68,22 @@ SYNCQ_API int syncq_client_open(const char *url, const syncq_config *cfg,
 /* Close the connection and free the client. NULL is a no-op. */
 SYNCQ_API void syncq_client_close(syncq_client *c);
 
+/* Run one Redis command, argv[0..argc) (argv[0] the command name), on the
+ * client's connection, for task packs and plugins that keep their own
+ * keys next to the queue's (put them under your own prefix). `lens` gives
+ * the byte lengths (binary-safe), or NULL for NUL-terminated strings.
+ * *reply (may be NULL: reply dropped) gets the reply as new JSON, which
+ * the caller json_decref's: integer -> integer, string or status ->
+ * string, array -> array, nil -> null. Connects first if the client is
+ * not connected (one attempt). Errors: SYNCQ_EINVAL (argc < 1, NULL
+ * argv), SYNCQ_ECONN, SYNCQ_EAUTH, SYNCQ_EPROTO (an error reply, whose
+ * text is in err; a string that is not UTF-8), SYNCQ_ENOMEM. Not
+ * thread-safe: a client belongs to one thread. */
+SYNCQ_API int syncq_client_command(syncq_client *c, int argc,
+                                   const char *const *argv,
+                                   const size_t *lens, json_t **reply,
+                                   syncq_error *err);
+
 /* The broker URL with its password masked. Borrowed, valid until close. */
 SYNCQ_API const char *syncq_client_url(const syncq_client *c);
 

@@ -23,6 +23,7 @@
 #include <syncq/recovery.h>
 #include <syncq/schedule.h>
 #include <syncq/task.h>
+#include <syncq/time.h>
 #include <syncq/version.h>
 
 #ifdef __cplusplus

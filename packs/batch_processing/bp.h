@@ -11,7 +11,7 @@
 #ifndef SQ_BP_H
 #define SQ_BP_H
 
-#include "core/sq_buf.h"
+#include "sq_buf.h"
 #include "db/ds_util.h"
 #include "db/sq_db.h"
 

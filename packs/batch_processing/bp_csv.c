@@ -9,9 +9,9 @@
  * run of rows with the same offer_id and a SKU from every row.
  */
 #include "batch_processing/bp.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_utf8.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_utf8.h"
 #include "data_sync/ds_catalog.h"
 
 #include <errno.h>

@@ -7,10 +7,10 @@
  * reader sees the old file or the whole new one, never half of it.
  */
 #include "batch_processing/bp.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_id.h"
-#include "core/sq_time.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_id.h"
+#include <syncq/time.h>
 #include "data_sync/ds_catalog.h"
 
 #include <errno.h>
@@ -55,7 +55,7 @@ bp_export(struct sq_db *db, const char *path, const char *format,
     int64_t rows = 0;
     int64_t bytes = 0;
     int64_t cursor = 0;
-    int64_t started = sq_mono_ms();
+    int64_t started = syncq_mono_ms();
     bool csv;
     int fd = -1;
     int rc;
@@ -209,7 +209,7 @@ bp_export(struct sq_db *db, const char *path, const char *format,
     *result = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "path", path,
                         "format", format, "products", (json_int_t)written,
                         "rows", (json_int_t)rows, "bytes", (json_int_t)bytes,
-                        "elapsed_ms", (json_int_t)(sq_mono_ms() - started));
+                        "elapsed_ms", (json_int_t)(syncq_mono_ms() - started));
     if (*result == NULL) {
         rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
     }

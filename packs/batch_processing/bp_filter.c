@@ -14,10 +14,10 @@
  *   all: true (says "every product" explicitly; needed by batch_delete)
  */
 #include "batch_processing/bp.h"
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
-#include "core/sq_error.h"
-#include "core/sq_time.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
+#include "sq_error.h"
+#include <syncq/time.h>
 
 #include <string.h>
 
@@ -147,14 +147,14 @@ add_time(struct sq_buf *b, json_t *params, const char *key, const char *col,
     json_t *s;
 
     if (!json_is_string(v) ||
-        sq_time_parse_iso8601(json_string_value(v), &ms, NULL) != SYNCQ_OK) {
+        syncq_time_parse_iso8601(json_string_value(v), &ms, NULL) != SYNCQ_OK) {
         return sq_fail(err, SYNCQ_EINVAL,
                        "filter %s: an ISO 8601 time "
                        "(2026-12-01T00:00:00Z)",
                        key);
     }
     /* Stored stamps are this exact format, so text order is time order. */
-    sq_time_format_iso8601_ms(ms, iso, sizeof iso);
+    syncq_time_format_iso8601_ms(ms, iso, sizeof iso);
     sq_buf_printf(b, " AND %s %s ?", col, after ? ">=" : "<");
     s = json_string(iso);
     if (s == NULL || json_array_append_new(params, s) != 0) {

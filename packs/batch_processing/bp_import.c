@@ -11,12 +11,12 @@
  * boundary: the rows of one offer are committed together.
  */
 #include "batch_processing/bp.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_hash.h"
-#include "core/sq_log.h"
-#include "core/sq_time.h"
-#include "core/sq_utf8.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_hash.h"
+#include <syncq/log.h>
+#include <syncq/time.h>
+#include "sq_utf8.h"
 #include "data_sync/ds_catalog.h"
 
 #include <errno.h>
@@ -562,7 +562,7 @@ bp_import(struct sq_db *db, const struct bp_import_opts *o,
     struct import im;
     char sig[128];
     char state[16];
-    int64_t started = sq_mono_ms();
+    int64_t started = syncq_mono_ms();
     int64_t resumed_from = 0;
     bool eof = false;
     bool stopped = false;
@@ -609,7 +609,7 @@ bp_import(struct sq_db *db, const struct bp_import_opts *o,
         rc = bp_reader_open(&im.rd, o->path, im.pos_offset, im.pos_line, err);
     }
     if (rc == SYNCQ_OK && !eof && resumed_from > 0) {
-        SQ_INFO("batch.import_resume", "job=%s line=%lld offset=%lld",
+        syncq_log(SYNCQ_LOG_INFO, "batch.import_resume", "job=%s line=%lld offset=%lld",
                 o->job_id, (long long)im.pos_line, (long long)im.pos_offset);
     }
     im.next_offset = im.pos_offset;
@@ -668,7 +668,7 @@ bp_import(struct sq_db *db, const struct bp_import_opts *o,
         (json_int_t)im.done.updated, "unchanged", (json_int_t)im.done.unchanged,
         "bad_rows", bad, "bytes", (json_int_t)im.file_size, "resumed_from_line",
         (json_int_t)resumed_from, "ignored_columns", im.map.ignored,
-        "elapsed_ms", (json_int_t)(sq_mono_ms() - started), "already_done",
+        "elapsed_ms", (json_int_t)(syncq_mono_ms() - started), "already_done",
         strcmp(state, "done") == 0);
     if (*result == NULL) {
         rc = oom(err);

@@ -7,10 +7,10 @@
  * operations are idempotent anyway).
  */
 #include "batch_processing/bp.h"
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
-#include "core/sq_error.h"
-#include "core/sq_time.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
+#include "sq_error.h"
+#include <syncq/time.h>
 #include "data_sync/ds_catalog.h"
 
 #include <stdio.h>
@@ -213,7 +213,7 @@ bp_update(struct sq_db *db, const json_t *filter, const json_t *set,
     int64_t total = 0;
     int64_t seen = 0;
     int64_t changed = 0;
-    int64_t started = sq_mono_ms();
+    int64_t started = syncq_mono_ms();
     int rc;
 
     *result = NULL;
@@ -268,7 +268,7 @@ bp_update(struct sq_db *db, const json_t *filter, const json_t *set,
     if (rc == SYNCQ_OK) {
         *result = json_pack("{s:I, s:I, s:I}", "matched", (json_int_t)seen,
                             "updated", (json_int_t)changed, "elapsed_ms",
-                            (json_int_t)(sq_mono_ms() - started));
+                            (json_int_t)(syncq_mono_ms() - started));
         if (*result == NULL) {
             rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
         }
@@ -306,7 +306,7 @@ bp_delete(struct sq_db *db, const json_t *filter, bool dry_run, int64_t *cursor,
     char *sel = NULL;
     int64_t total = 0;
     int64_t deleted = 0;
-    int64_t started = sq_mono_ms();
+    int64_t started = syncq_mono_ms();
     int rc;
 
     *result = NULL;
@@ -356,7 +356,7 @@ finish:
         *result =
             json_pack("{s:b, s:I, s:I, s:I}", "dry_run", dry_run, "matched",
                       (json_int_t)total, "deleted", (json_int_t)deleted,
-                      "elapsed_ms", (json_int_t)(sq_mono_ms() - started));
+                      "elapsed_ms", (json_int_t)(syncq_mono_ms() - started));
         if (*result == NULL) {
             rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
         }

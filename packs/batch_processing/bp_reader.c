@@ -9,8 +9,8 @@
  * BP_MAX_RECORD bytes a record, BP_MAX_FIELDS fields.
  */
 #include "batch_processing/bp.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 
 #include <errno.h>
 #include <fcntl.h>

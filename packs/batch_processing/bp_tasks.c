@@ -8,7 +8,7 @@
  * limit or a shutdown fails with class timeout so the retry continues.
  */
 #include "batch_processing/bp_pack.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "batch_processing/bp.h"
 #include "db/ds_task.h"
 

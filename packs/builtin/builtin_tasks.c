@@ -20,15 +20,15 @@
  * executions independently of the task records.
  */
 #include "builtin/builtin.h"
-#include "broker/broker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_time.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include <syncq/time.h>
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <syncq/client.h>
 #include <unistd.h>
 
 /* ---- kwargs helpers -------------------------------------------------- */
@@ -89,14 +89,12 @@ static void
 push_mark(syncq_ctx *ctx, const char *key, const char *value)
 {
     syncq_client *c = syncq_ctx_client(ctx);
-    redisReply *r = NULL;
+    const char *argv[3] = {"RPUSH", key, value};
 
     if (c == NULL || key == NULL) {
         return;
     }
-    if (sq_client_cmd(c, &r, NULL, "RPUSH %s %s", key, value) == SYNCQ_OK) {
-        freeReplyObject(r);
-    }
+    syncq_client_command(c, 3, argv, NULL, NULL, NULL);
 }
 
 static int64_t
@@ -112,10 +110,10 @@ wall_us(void)
 static bool
 nap(syncq_ctx *ctx, int64_t ms, bool ignore_stop)
 {
-    int64_t end = sq_mono_ms() + ms;
+    int64_t end = syncq_mono_ms() + ms;
 
     for (;;) {
-        int64_t left = end - sq_mono_ms();
+        int64_t left = end - syncq_mono_ms();
         struct timespec ts;
         if (!ignore_stop && syncq_ctx_stop_requested(ctx)) {
             return false;
@@ -163,9 +161,9 @@ task_sleep(syncq_ctx *ctx)
         return SYNCQ_EINVAL;
     }
     total_ms = (int64_t)(seconds * 1000.0 + 0.5);
-    start = sq_mono_ms();
+    start = syncq_mono_ms();
     snprintf(val, sizeof val, "%s|%d|%lld", syncq_ctx_id(ctx),
-             syncq_ctx_attempt(ctx), (long long)sq_now_ms());
+             syncq_ctx_attempt(ctx), (long long)syncq_now_ms());
     push_mark(ctx, mark, val);
     while (done_ms < total_ms) {
         int64_t step = total_ms - done_ms < (int64_t)tick
@@ -174,13 +172,13 @@ task_sleep(syncq_ctx *ctx)
         if (!nap(ctx, step, ignore_stop)) {
             return syncq_ctx_fail(ctx, SYNCQ_ERR_TIMEOUT,
                                   "stopped after %lld of %lld ms",
-                                  (long long)(sq_mono_ms() - start),
+                                  (long long)(syncq_mono_ms() - start),
                                   (long long)total_ms);
         }
-        done_ms = sq_mono_ms() - start;
+        done_ms = syncq_mono_ms() - start;
         if (beat != NULL) {
             snprintf(val, sizeof val, "%s|%lld", syncq_ctx_id(ctx),
-                     (long long)sq_now_ms());
+                     (long long)syncq_now_ms());
             push_mark(ctx, beat, val);
         }
         if (progress) {
@@ -189,7 +187,7 @@ task_sleep(syncq_ctx *ctx)
         }
     }
     return syncq_ctx_succeed(ctx, json_pack("{s:I}", "slept_ms",
-                                            (json_int_t)(sq_mono_ms() -
+                                            (json_int_t)(syncq_mono_ms() -
                                                          start)));
 }
 

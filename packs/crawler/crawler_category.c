@@ -10,7 +10,7 @@
  * reported, not verified against a capture).
  */
 #include "crawler/crawler_parse.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "crawler/crawler_values.h"
 
 static json_t *

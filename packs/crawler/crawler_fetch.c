@@ -6,10 +6,11 @@
  * host paused retries with the class that paused it.
  */
 #include "crawler/crawler_fetch.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_log.h"
-#include "core/sq_time.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_rate.h"
+#include <syncq/log.h>
+#include <syncq/time.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -29,15 +30,18 @@ int
 sq_fetcher_opts_from_config(const syncq_config *cfg, syncq_client *c,
                             struct sq_fetcher_opts *o, syncq_error *err)
 {
+    struct sq_rate rate;
     int rc;
 
     memset(o, 0, sizeof *o);
-    rc = sq_rate_parse(syncq_config_str(cfg, "SYNCQ_CRAWLER_RATE"),
-                       &o->policy.rate, err);
+    rc = sq_rate_parse(syncq_config_str(cfg, "SYNCQ_CRAWLER_RATE"), &rate,
+                       err);
     if (rc != SYNCQ_OK) {
         sq_error_prefix(err, "SYNCQ_CRAWLER_RATE");
         return rc;
     }
+    o->policy.rate.limit = rate.limit;
+    o->policy.rate.period_ms = rate.period_ms;
     o->client = c;
     o->policy.burst = (int)syncq_config_int(cfg, "SYNCQ_CRAWLER_BURST");
     o->policy.concurrency =
@@ -126,17 +130,17 @@ sq_fetch_result_cleanup(struct sq_fetch_result *res)
 static bool
 nap(struct sq_fetcher *f, int64_t ms)
 {
-    int64_t end = sq_mono_ms() + ms;
+    int64_t end = syncq_mono_ms() + ms;
 
     for (;;) {
-        int64_t left = end - sq_mono_ms();
+        int64_t left = end - syncq_mono_ms();
         if (f->stop != NULL && f->stop(f->stop_ud)) {
             return false;
         }
         if (left <= 0) {
             return true;
         }
-        sq_sleep_ms(left < 50 ? left : 50);
+        syncq_sleep_ms(left < 50 ? left : 50);
     }
 }
 
@@ -177,11 +181,11 @@ cool_host(struct sq_fetcher *f, const char *host, int64_t ms,
     if (ms <= 0) {
         return;
     }
-    if (sq_rl_cool(f->o.client, host, ms, reason, &until, &err) != SYNCQ_OK) {
-        SQ_WARN("crawler.cooldown_failed", "host=%s err=\"%s\"", host, err.msg);
+    if (syncq_rl_cool(f->o.client, host, ms, reason, &until, &err) != SYNCQ_OK) {
+        syncq_log(SYNCQ_LOG_WARN, "crawler.cooldown_failed", "host=%s err=\"%s\"", host, err.msg);
         return;
     }
-    SQ_INFO("crawler.host_cooldown", "host=%s pause_ms=%lld reason=%s", host,
+    syncq_log(SYNCQ_LOG_INFO, "crawler.host_cooldown", "host=%s pause_ms=%lld reason=%s", host,
             (long long)ms, reason);
 }
 
@@ -191,7 +195,7 @@ sq_fetch(struct sq_fetcher *f, const char *url, const char *form,
          syncq_error *err)
 {
     char holder[64];
-    int64_t start = sq_mono_ms();
+    int64_t start = syncq_mono_ms();
     int64_t deadline = start + f->o.max_wait_ms;
     syncq_error e2;
     int rc, cls = 0;
@@ -204,73 +208,73 @@ sq_fetch(struct sq_fetcher *f, const char *url, const char *form,
     snprintf(holder, sizeof holder, "%ld:%llu", (long)getpid(),
              (unsigned long long)++f->seq);
     for (;;) {
-        struct sq_rl_answer a;
-        int64_t left = deadline - sq_mono_ms();
+        struct syncq_rl_answer a;
+        int64_t left = deadline - syncq_mono_ms();
         if (left < 0) {
             left = 0;
         }
-        rc = sq_rl_acquire(f->o.client, res->host, &f->o.policy, holder,
+        rc = syncq_rl_acquire(f->o.client, res->host, &f->o.policy, holder,
                            f->ticket, left, &a, &e2);
         if (rc != SYNCQ_OK) {
             char msg[256];
             snprintf(msg, sizeof msg, "rate limiter unavailable: %s", e2.msg);
             verdict_set(res, SQ_1688_TRANSIENT, SYNCQ_ERR_NETWORK, 0,
                         "ratelimiter", msg);
-            res->waited_ms = sq_mono_ms() - start;
+            res->waited_ms = syncq_mono_ms() - start;
             return SYNCQ_OK;
         }
-        if (a.status == SQ_RL_OK) {
+        if (a.status == SYNCQ_RL_OK) {
             if (a.wait_ms > 0 && !nap(f, a.wait_ms)) {
-                sq_rl_release(f->o.client, res->host, holder, &e2);
-                res->waited_ms = sq_mono_ms() - start;
+                syncq_rl_release(f->o.client, res->host, holder, &e2);
+                res->waited_ms = syncq_mono_ms() - start;
                 defer(res, SYNCQ_ERR_RATE_LIMITED, 1000, "wait interrupted");
                 return SYNCQ_OK;
             }
             break;
         }
-        if (a.status == SQ_RL_LATER) {
+        if (a.status == SYNCQ_RL_LATER) {
             /* Come back a little before the booked slot: an early
              * arrival waits in place, a late one loses the slot. */
             int64_t lead =
                 f->o.max_wait_ms / 2 < 2000 ? f->o.max_wait_ms / 2 : 2000;
-            res->waited_ms = sq_mono_ms() - start;
+            res->waited_ms = syncq_mono_ms() - start;
             defer(res, SYNCQ_ERR_RATE_LIMITED,
                   a.wait_ms > lead ? a.wait_ms - lead : 1,
                   "has a slot booked for this task");
             return SYNCQ_OK;
         }
-        if (a.status == SQ_RL_COOL) {
+        if (a.status == SYNCQ_RL_COOL) {
             int c = strncmp(a.reason, "blocked", 7) == 0
                         ? SYNCQ_ERR_BLOCKED
                         : SYNCQ_ERR_RATE_LIMITED;
             if (a.wait_ms > left) {
                 char why[128];
                 snprintf(why, sizeof why, "is cooling down (%.60s)", a.reason);
-                res->waited_ms = sq_mono_ms() - start;
+                res->waited_ms = syncq_mono_ms() - start;
                 defer(res, c, a.wait_ms, why);
                 return SYNCQ_OK;
             }
-        } else if (a.status == SQ_RL_WAIT || left <= 0) {
-            res->waited_ms = sq_mono_ms() - start;
+        } else if (a.status == SYNCQ_RL_WAIT || left <= 0) {
+            res->waited_ms = syncq_mono_ms() - start;
             defer(res, SYNCQ_ERR_RATE_LIMITED, a.wait_ms,
-                  a.status == SQ_RL_BUSY ? "has its concurrency cap in use"
+                  a.status == SYNCQ_RL_BUSY ? "has its concurrency cap in use"
                                          : "is at its rate limit");
             return SYNCQ_OK;
         }
         if (!nap(f, a.wait_ms < left ? a.wait_ms : left)) {
-            res->waited_ms = sq_mono_ms() - start;
+            res->waited_ms = syncq_mono_ms() - start;
             defer(res, SYNCQ_ERR_RATE_LIMITED, 1000, "wait interrupted");
             return SYNCQ_OK;
         }
     }
-    res->waited_ms = sq_mono_ms() - start;
+    res->waited_ms = syncq_mono_ms() - start;
     res->sent = true;
     rc = sq_http_request(f->http, url, form, &res->resp, &cls, &e2);
     {
         syncq_error e3;
-        if (sq_rl_release(f->o.client, res->host, holder, &e3) != SYNCQ_OK) {
+        if (syncq_rl_release(f->o.client, res->host, holder, &e3) != SYNCQ_OK) {
             /* the slot lapses on its own after the lease */
-            SQ_DEBUG("crawler.release_failed", "host=%s err=\"%s\"", res->host,
+            syncq_log(SYNCQ_LOG_DEBUG, "crawler.release_failed", "host=%s err=\"%s\"", res->host,
                      e3.msg);
         }
     }

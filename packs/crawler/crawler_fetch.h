@@ -18,7 +18,7 @@
 
 #include "crawler/crawler_http.h"
 #include "crawler/crawler_parse.h"
-#include "crawler/crawler_ratelimit.h"
+#include <syncq/ratelimit.h>
 
 #include <stdbool.h>
 #include <syncq/client.h>
@@ -28,7 +28,7 @@ struct sq_fetcher;
 
 struct sq_fetcher_opts {
     syncq_client *client;       /* borrowed; NULL: in-process limits */
-    struct sq_rl_policy policy; /* per host */
+    struct syncq_rl_policy policy; /* per host */
     int64_t max_wait_ms;        /* longest in-place wait */
     int64_t cooldown_ms;        /* host pause after a blocked answer */
     struct sq_http_opts http;
@@ -56,7 +56,7 @@ void sq_fetcher_set_stop(struct sq_fetcher *f, bool (*stop)(void *ud),
 void sq_fetcher_set_client(struct sq_fetcher *f, syncq_client *c);
 
 /* The task id the fetches of this task book slots under (see
- * sq_rl_acquire: a deferred task keeps its place in the line). Copied;
+ * syncq_rl_acquire: a deferred task keeps its place in the line). Copied;
  * NULL clears. */
 void sq_fetcher_set_ticket(struct sq_fetcher *f, const char *ticket);
 

@@ -5,14 +5,14 @@
  * options this file sets, so its connection cache survives.
  */
 #include "crawler/crawler_http.h"
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
-#include "core/sq_error.h"
-#include "core/sq_time.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
+#include "sq_error.h"
+#include <syncq/time.h>
 
 #include <ctype.h>
 #include <curl/curl.h>
-#include "core/sq_lazy_curl.h"
+#include "sq_lazy_curl.h"
 #include <stdio.h>
 #include <string.h>
 #include <syncq/task.h>
@@ -165,7 +165,7 @@ sq_http_request(struct sq_http *h, const char *url, const char *form,
     char *ct = NULL, *loc = NULL;
     curl_off_t ra = 0;
     long status = 0;
-    int64_t t0 = sq_mono_ms();
+    int64_t t0 = syncq_mono_ms();
     struct curl_slist *hdrs = NULL;
 
     memset(r, 0, sizeof *r);
@@ -248,7 +248,7 @@ sq_http_request(struct sq_http *h, const char *url, const char *form,
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
     }
     sq_buf_init(&h->body, h->o.max_body_bytes);
-    r->elapsed_ms = sq_mono_ms() - t0;
+    r->elapsed_ms = syncq_mono_ms() - t0;
     return SYNCQ_OK;
 }
 

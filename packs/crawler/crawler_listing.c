@@ -9,8 +9,8 @@
  * image path where 1688 embeds them ("_!!<sellerUserId>-0-cib.jpg").
  */
 #include "crawler/crawler_parse.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "crawler/crawler_values.h"
 
 #include <string.h>

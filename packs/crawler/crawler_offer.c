@@ -10,7 +10,7 @@
  */
 #include "crawler/crawler_parse.h"
 #include "crawler/crawler_offer_build.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "crawler/crawler_values.h"
 
 #include <stdbool.h>

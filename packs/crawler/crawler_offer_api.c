@@ -4,7 +4,7 @@
  * envelope and the classic ProductInfo model.
  */
 #include "crawler/crawler_offer_build.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "crawler/crawler_parse.h"
 #include "crawler/crawler_values.h"
 

@@ -5,9 +5,9 @@
  * into the normalised record. Money stays integer fen (crawler_values.c).
  */
 #include "crawler/crawler_offer_build.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_hash.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_hash.h"
 #include "crawler/crawler_parse.h"
 #include "crawler/crawler_values.h"
 

@@ -5,8 +5,8 @@
  * components matched by componentType, never by their numeric ids).
  */
 #include "crawler/crawler_offer_build.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "crawler/crawler_parse.h"
 #include "crawler/crawler_values.h"
 

@@ -7,11 +7,11 @@
  * was computed independently (Python hmac, as the official SDK does).
  */
 #include "crawler/crawler_sign.h"
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
-#include "core/sq_error.h"
-#include "core/sq_hash.h"
-#include "core/sq_url.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
+#include "sq_error.h"
+#include "sq_hash.h"
+#include "sq_url.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -8,8 +8,8 @@
  * third-party proxy the fixture server also speaks.
  */
 #include "crawler/crawler_parse.h"
-#include "core/sq_error.h"
-#include "core/sq_hash.h"
+#include "sq_error.h"
+#include "sq_hash.h"
 #include "crawler/crawler_values.h"
 
 #include <string.h>

@@ -5,11 +5,11 @@
  * the details). Shared parts: crawler_task.h.
  */
 #include "crawler/crawler_task.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_log.h"
-#include "core/sq_time.h"
-#include "core/sq_utf8.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include <syncq/log.h>
+#include <syncq/time.h>
+#include "sq_utf8.h"
 #include "crawler/crawler_fetch.h"
 #include "crawler/crawler_parse.h"
 #include "crawler/crawler_sign.h"

@@ -15,11 +15,11 @@
  * table (sq_db_raw_put); data_sync.* turns them into rows. Arguments,
  * results and error classes: docs/crawler.md.
  */
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_log.h"
-#include "core/sq_time.h"
-#include "core/sq_utf8.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include <syncq/log.h>
+#include <syncq/time.h>
+#include "sq_utf8.h"
 #include "crawler/crawler_fetch.h"
 #include "crawler/crawler_pack.h"
 #include "crawler/crawler_task.h"
@@ -346,7 +346,7 @@ void
 sq_crawl_stamp(json_t *rec)
 {
     char now[40];
-    sq_time_format_iso8601(sq_now_ms(), now, sizeof now);
+    syncq_time_format_iso8601(syncq_now_ms(), now, sizeof now);
     json_object_set_new(rec, "fetched_at", json_string(now));
 }
 
@@ -375,7 +375,7 @@ sq_crawl_api_call(struct crawl *cr, const char *ns, const char *api,
     if (rc != SYNCQ_OK) {
         return syncq_ctx_fail(cr->ctx, SYNCQ_ERR_VALIDATION, "%s", err.msg);
     }
-    snprintf(ts, sizeof ts, "%lld", (long long)sq_now_ms());
+    snprintf(ts, sizeof ts, "%lld", (long long)syncq_now_ms());
     rc = sq_aop_params_set(ps, "_aop_timestamp", ts, &err);
     if (rc == SYNCQ_OK && cr->token != NULL && cr->token[0] != '\0') {
         rc = sq_aop_params_set(ps, "access_token", cr->token, &err);

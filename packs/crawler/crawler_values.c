@@ -6,7 +6,7 @@
  * does: "price": 39.0), and then it is rounded to the nearest fen once.
  */
 #include "crawler/crawler_values.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -9,10 +9,10 @@
  * images are only marked (duplicate_of), never deleted.
  */
 #include "data_sync/ds_sync.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_log.h"
-#include "core/sq_time.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include <syncq/log.h>
+#include <syncq/time.h>
 #include "data_sync/ds_catalog.h"
 
 #include <stdio.h>
@@ -405,7 +405,7 @@ sq_ds_cleanup_duplicates(struct sq_db *db, bool dry_run,
     struct section s_prod = {0, 0, json_array()};
     struct section s_img = {0, 0, json_array()};
     int64_t seen_twice = 0;
-    int64_t started = sq_mono_ms();
+    int64_t started = syncq_mono_ms();
     json_t *res = NULL;
     int rc = SYNCQ_OK;
 
@@ -445,12 +445,12 @@ sq_ds_cleanup_duplicates(struct sq_db *db, bool dry_run,
                     section_json(&s_prod, "marked_duplicate"), "images",
                     section_json(&s_img, "marked_duplicate"),
                     "offers_seen_twice", (json_int_t)seen_twice, "elapsed_ms",
-                    (json_int_t)(sq_mono_ms() - started));
+                    (json_int_t)(syncq_mono_ms() - started));
     if (res == NULL) {
         rc = oom(err);
         goto done;
     }
-    SQ_INFO("sync.cleanup",
+    syncq_log(SYNCQ_LOG_INFO, "sync.cleanup",
             "dry_run=%d suppliers=%lld products=%lld "
             "images=%lld",
             dry_run, (long long)s_sup.merged, (long long)s_prod.merged,

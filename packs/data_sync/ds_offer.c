@@ -7,10 +7,10 @@
  */
 #include "data_sync/ds_offer.h"
 #include "data_sync/ds_catalog.h"
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
-#include "core/sq_error.h"
-#include "core/sq_hash.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
+#include "sq_error.h"
+#include "sq_hash.h"
 #include "db/ds_util.h"
 
 #include <stdio.h>

@@ -6,9 +6,9 @@
  * integer, a text, a real and a boolean look in both databases.
  */
 #include "data_sync/ds_catalog.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_utf8.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_utf8.h"
 #include "db/ds_util.h"
 
 #include <stdio.h>

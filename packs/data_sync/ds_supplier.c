@@ -8,9 +8,9 @@
  * the same seller are merged later by cleanup_duplicates.
  */
 #include "data_sync/ds_catalog.h"
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
+#include "sq_error.h"
 #include "db/ds_util.h"
 
 #include <stdio.h>

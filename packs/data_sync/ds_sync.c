@@ -10,10 +10,10 @@
  * for the next one.
  */
 #include "data_sync/ds_sync.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_log.h"
-#include "core/sq_time.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include <syncq/log.h>
+#include <syncq/time.h>
 #include "data_sync/ds_catalog.h"
 
 #include <errno.h>
@@ -109,7 +109,7 @@ note_error(struct run *r, const struct raw_row *row, const char *msg)
     if (e != NULL) {
         json_array_append_new(r->page_errors, e);
     }
-    SQ_WARN("sync.bad_record", "kind=%s key=%s", row->kind, row->key);
+    syncq_log(SYNCQ_LOG_WARN, "sync.bad_record", "kind=%s key=%s", row->kind, row->key);
 }
 
 /* SQL selecting the next page of rows of `kinds` to sync. */
@@ -691,7 +691,7 @@ sync_run_finish(struct sq_db *db, int64_t run_id, const char *status,
     sq_db_bind_text(st, 7, text);
     sq_db_bind_i64(st, 8, run_id);
     if (sq_db_step(st, NULL) < 0) {
-        SQ_WARN("sync.run_record_failed", "run_id=%lld", (long long)run_id);
+        syncq_log(SYNCQ_LOG_WARN, "sync.run_record_failed", "run_id=%lld", (long long)run_id);
     }
     sq_free(text);
 }
@@ -745,7 +745,7 @@ sq_ds_sync_products(struct sq_db *db, const struct sq_sync_opts *o,
                     syncq_error *err)
 {
     struct run r;
-    int64_t started = sq_mono_ms();
+    int64_t started = syncq_mono_ms();
     const char *type = o->full ? "full" : "incremental";
     int64_t run_id;
     json_t *res = NULL;
@@ -795,14 +795,14 @@ sq_ds_sync_products(struct sq_db *db, const struct sq_sync_opts *o,
         counts_json(&r.prod, true), "categories", counts_json(&r.cat, false),
         "listings", counts_json(&r.list, false), "images_skipped",
         (json_int_t)r.images_skipped, "errors", r.errors, "records",
-        (json_int_t)r.done, "elapsed_ms", (json_int_t)(sq_mono_ms() - started),
+        (json_int_t)r.done, "elapsed_ms", (json_int_t)(syncq_mono_ms() - started),
         "stopped", r.stopped, "run_id", (json_int_t)run_id);
     if (res == NULL) {
         run_cleanup(&r);
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory building result");
     }
     sync_run_finish(db, run_id, r.stopped ? "stopped" : "ok", &r.prod, res);
-    SQ_INFO("sync.products",
+    syncq_log(SYNCQ_LOG_INFO, "sync.products",
             "type=%s inserted=%lld updated=%lld "
             "unchanged=%lld failed=%lld",
             type, (long long)r.prod.inserted, (long long)r.prod.updated,
@@ -818,7 +818,7 @@ sq_ds_sync_suppliers(struct sq_db *db, const struct sq_sync_opts *o,
                      syncq_error *err)
 {
     struct run r;
-    int64_t started = sq_mono_ms();
+    int64_t started = syncq_mono_ms();
     const char *type = o->full ? "full" : "incremental";
     int64_t run_id;
     json_t *res;
@@ -846,7 +846,7 @@ sq_ds_sync_suppliers(struct sq_db *db, const struct sq_sync_opts *o,
         "inserted", (json_int_t)r.sup.inserted, "updated",
         (json_int_t)r.sup.updated, "unchanged", (json_int_t)r.sup.unchanged,
         "failed", (json_int_t)r.sup.failed, "errors", r.errors, "records",
-        (json_int_t)r.done, "elapsed_ms", (json_int_t)(sq_mono_ms() - started),
+        (json_int_t)r.done, "elapsed_ms", (json_int_t)(syncq_mono_ms() - started),
         "stopped", r.stopped, "run_id", (json_int_t)run_id);
     if (res == NULL) {
         run_cleanup(&r);

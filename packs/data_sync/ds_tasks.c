@@ -7,7 +7,7 @@
  * Arguments and results: docs/tasks.md.
  */
 #include "data_sync/ds_pack.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "data_sync/ds_sync.h"
 #include "db/ds_task.h"
 

@@ -8,10 +8,10 @@
  * (cleanup_duplicates keeps them only for the record).
  */
 #include "data_sync/ds_sync.h"
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
-#include "core/sq_error.h"
-#include "core/sq_time.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
+#include "sq_error.h"
+#include <syncq/time.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -391,7 +391,7 @@ sq_ds_validate(struct sq_db *db, const struct sq_validate_opts *o,
         {"suppliers", "SELECT COUNT(*) FROM supplier"},
         {"categories", "SELECT COUNT(*) FROM category"},
     };
-    int64_t started = sq_mono_ms();
+    int64_t started = syncq_mono_ms();
     json_t *rep = NULL;
     json_t *chk = NULL;
     json_t *list = NULL;
@@ -455,7 +455,7 @@ sq_ds_validate(struct sq_db *db, const struct sq_validate_opts *o,
                     "errors", (json_int_t)errors, "warnings",
                     (json_int_t)warnings, "checked", chk, "rules", list,
                     "files_checked", o->check_files, "elapsed_ms",
-                    (json_int_t)(sq_mono_ms() - started));
+                    (json_int_t)(syncq_mono_ms() - started));
     if (rep == NULL) {
         rc = oom(err);
         goto done;

@@ -7,13 +7,13 @@
  * the schema is db_schema.c. Never logs a password (URLs are masked).
  */
 #include "db/sq_db.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_hash.h"
-#include "core/sq_id.h"
-#include "core/sq_log.h"
-#include "core/sq_time.h"
-#include "core/sq_url.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_hash.h"
+#include "sq_id.h"
+#include <syncq/log.h>
+#include <syncq/time.h>
+#include "sq_url.h"
 #include "db/db_impl.h"
 #include "db/ds_util.h"
 
@@ -590,9 +590,9 @@ sq_db_with_tx(struct sq_db *db, sq_db_tx_fn fn, void *ud, syncq_error *err)
         if (!sq_db_busy(db) || attempt == TX_ATTEMPTS) {
             break;
         }
-        SQ_DEBUG("db.busy_retry", "attempt=%d delay_ms=%lld", attempt,
+        syncq_log(SYNCQ_LOG_DEBUG, "db.busy_retry", "attempt=%d delay_ms=%lld", attempt,
                  (long long)delay_ms);
-        sq_sleep_ms(delay_ms / 2 +
+        syncq_sleep_ms(delay_ms / 2 +
                     (int64_t)sq_random_below((uint64_t)delay_ms / 2 + 1));
         delay_ms = delay_ms * 2 > 1000 ? 1000 : delay_ms * 2;
     }

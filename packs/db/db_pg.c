@@ -11,12 +11,12 @@
  * (55P03) are reported as retryable through sq_db_busy().
  */
 #include "db/db_impl.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_log.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include <syncq/log.h>
 
 #include <libpq-fe.h>
-#include "core/sq_lazy_pq.h"
+#include "sq_lazy_pq.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +105,7 @@ try_reconnect(struct sq_db *db)
     if (PQstatus(db->conn) != CONNECTION_BAD || db->in_tx) {
         return false;
     }
-    SQ_WARN("db.reconnect", "url=%s", db->url_shown);
+    syncq_log(SYNCQ_LOG_WARN, "db.reconnect", "url=%s", db->url_shown);
     PQreset(db->conn);
     if (PQstatus(db->conn) != CONNECTION_OK) {
         return false;

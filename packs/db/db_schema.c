@@ -12,10 +12,10 @@
  * SMALLINT 0/1 so the same SQL compares them in both databases.
  */
 #include "db/db_impl.h"
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
-#include "core/sq_error.h"
-#include "core/sq_log.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
+#include "sq_error.h"
+#include <syncq/log.h>
 #include "db/ds_util.h"
 
 #include <string.h>
@@ -258,7 +258,7 @@ migrate_locked(struct sq_db *db, void *ud, syncq_error *err)
             sq_error_prefix(err, "schema migration");
             return rc;
         }
-        SQ_INFO("db.migrate", "url=%s version=%d", db->url_shown,
+        syncq_log(SYNCQ_LOG_INFO, "db.migrate", "url=%s version=%d", db->url_shown,
                 migrations[i].version);
     }
     return SYNCQ_OK;

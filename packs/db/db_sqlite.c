@@ -9,10 +9,10 @@
  * because the cache keeps them for the connection's life.
  */
 #include "db/db_impl.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_id.h"
-#include "core/sq_time.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_id.h"
+#include <syncq/time.h>
 
 #include <sqlite3.h>
 #include <string.h>
@@ -64,7 +64,7 @@ lite_connect(struct sq_db *db, const char *target, syncq_error *err)
         if (waited >= BUSY_TIMEOUT_MS) {
             break;
         }
-        sq_sleep_ms(10 + (int64_t)sq_random_below(20));
+        syncq_sleep_ms(10 + (int64_t)sq_random_below(20));
     }
     if (rc == SQLITE_OK) {
         rc = sqlite3_exec(h,

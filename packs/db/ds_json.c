@@ -11,8 +11,8 @@
  * \u0000, integers that fit in 64 bits, nesting up to 2048.
  */
 #include "db/ds_util.h"
-#include "core/sq_error.h"
-#include "core/sq_utf8.h"
+#include "sq_error.h"
+#include "sq_utf8.h"
 
 #include <errno.h>
 #include <stdio.h>

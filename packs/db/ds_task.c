@@ -3,7 +3,7 @@
  * ds_task.c: task-context glue of the data packs (ds_task.h).
  */
 #include "db/ds_task.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 
 static int
 ctx_progress(void *ud, int64_t current, int64_t total, const char *msg)

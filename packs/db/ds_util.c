@@ -5,16 +5,16 @@
  * functions: no database, no I/O.
  */
 #include "db/ds_util.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_hash.h"
-#include "core/sq_time.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_hash.h"
+#include <syncq/time.h>
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <openssl/evp.h>
-#include "core/sq_lazy_crypto.h"
+#include "sq_lazy_crypto.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,7 +466,7 @@ sq_ds_image_url_key(const char *url, char *out, size_t cap, syncq_error *err)
 const char *
 sq_ds_now_iso(char *buf, size_t cap)
 {
-    return sq_time_format_iso8601_ms(sq_now_ms(), buf, cap);
+    return syncq_time_format_iso8601_ms(syncq_now_ms(), buf, cap);
 }
 
 int

@@ -9,13 +9,13 @@
  * (CDNs use them), at most 5.
  */
 #include "image_processing/img.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 
 #include <curl/curl.h>
-#include "core/sq_lazy_curl.h"
+#include "sq_lazy_curl.h"
 #include <errno.h>
 #include <openssl/evp.h>
-#include "core/sq_lazy_crypto.h"
+#include "sq_lazy_crypto.h"
 #include <stdio.h>
 #include <string.h>
 #include <sys/types.h>

@@ -8,8 +8,8 @@
  * killed at any point leaves a state the next run completes.
  */
 #include "image_processing/img_ops.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "db/ds_util.h"
 
 #include <ctype.h>

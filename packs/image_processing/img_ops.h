@@ -10,7 +10,7 @@
 #ifndef SQ_IMG_OPS_H
 #define SQ_IMG_OPS_H
 
-#include "core/sq_wxh.h"
+#include "sq_wxh.h"
 #include "db/sq_db.h"
 #include "image_processing/img.h"
 

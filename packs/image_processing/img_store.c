@@ -5,13 +5,13 @@
  * rename is atomic), commit by fsync + rename, and file hashing.
  */
 #include "image_processing/img.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include "core/sq_lazy_crypto.h"
+#include "sq_lazy_crypto.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -12,8 +12,8 @@
  * the task with class validation.
  */
 #include "image_processing/img_pack.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "db/ds_task.h"
 #include "image_processing/img_ops.h"
 

@@ -7,9 +7,9 @@
  * image's failure never leaks into the next message.
  */
 #include "image_processing/img.h"
-#include "core/sq_error.h"
-#include "core/sq_id.h"
-#include "core/sq_log.h"
+#include "sq_error.h"
+#include "sq_id.h"
+#include <syncq/log.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <vips/vips.h>
-#include "core/sq_lazy_vips.h"
+#include "sq_lazy_vips.h"
 
 static bool vips_started;
 
@@ -115,9 +115,9 @@ on_glib_log(const gchar *domain, GLogLevelFlags level, const gchar *msg,
 
     (void)ud;
     (void)level;
-    SQ_DEBUG("image.vips_warning", "domain=%s msg=%s",
+    syncq_log(SYNCQ_LOG_DEBUG, "image.vips_warning", "domain=%s msg=%s",
              domain != NULL ? domain : "glib",
-             sq_log_quote(msg != NULL ? msg : "", q, sizeof q));
+             syncq_log_quote(msg != NULL ? msg : "", q, sizeof q));
 }
 
 int

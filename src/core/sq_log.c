@@ -75,6 +75,29 @@ sq_log_emit(int level, const char *event, const char *fmt, ...)
     handler(handler_ud, level, event, kv);
 }
 
+void
+syncq_log(int level, const char *event, const char *fmt, ...)
+{
+    char kv[2048] = "";
+    va_list ap;
+
+    if (!sq_log_enabled(level) || event == NULL) {
+        return;
+    }
+    if (fmt != NULL) {
+        va_start(ap, fmt);
+        vsnprintf(kv, sizeof kv, fmt, ap);
+        va_end(ap);
+    }
+    handler(handler_ud, level, event, kv);
+}
+
+const char *
+syncq_log_quote(const char *s, char *out, size_t cap)
+{
+    return sq_log_quote(s, out, cap);
+}
+
 const char *
 sq_log_quote(const char *s, char *out, size_t cap)
 {

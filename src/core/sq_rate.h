@@ -1,23 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
- * sq_rate.h: a rate, N events per period, and its text syntax.
+ * sq_rate.h: moved to common/sq_rate.h, a helper compiled into both libsyncq
+ * and the packs (common/README.md). This forwarder keeps src/ building
+ * unchanged while the parallel branches merge; it goes once src/ includes
+ * "sq_rate.h" directly.
  */
-#ifndef SQ_RATE_H
-#define SQ_RATE_H
-
-#include <stdint.h>
-#include <syncq/error.h>
-
-/* A rate: `limit` requests per `period_ms`. */
-struct sq_rate {
-    int64_t limit;
-    int64_t period_ms;
-};
-
-/* Parse "20/s", "20/sec", "300/min", "1000/h", "20/10s", "5/1500ms"
- * (N per a duration of sq_duration_parse_ms). `out` may not be NULL.
- * Errors: SYNCQ_EINVAL with the accepted forms (N must be 1..1000000, the
- * period 1 ms..1 day); *out is unchanged then. Thread-safe. */
-int sq_rate_parse(const char *s, struct sq_rate *out, syncq_error *err);
-
-#endif
+#include <sq_rate.h>

@@ -1,20 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
- * sq_utf8.h: UTF-8 checks for display. Payload bytes are never changed;
- * these only make a printable copy (C37: Chinese text, emoji, NUL, binary).
+ * sq_utf8.h: moved to common/sq_utf8.h, a helper compiled into both libsyncq
+ * and the packs (common/README.md). This forwarder keeps src/ building
+ * unchanged while the parallel branches merge; it goes once src/ includes
+ * "sq_utf8.h" directly.
  */
-#ifndef SQ_UTF8_H
-#define SQ_UTF8_H
-
-#include <stdbool.h>
-#include <stddef.h>
-
-/* True if `len` bytes at `s` are valid UTF-8 (no overlongs, no surrogates). */
-bool sq_utf8_valid(const char *s, size_t len);
-
-/* Copy `len` bytes of `s` into `out` (size `cap`, NUL-terminated), turning
- * each invalid sequence and each NUL into U+FFFD; truncates on a character
- * boundary. Returns the number of bytes written (without the NUL). */
-size_t sq_utf8_sanitize(const char *s, size_t len, char *out, size_t cap);
-
-#endif
+#include <sq_utf8.h>

@@ -165,7 +165,7 @@ rate_limit_pauses_host(void **state)
     assert_int_equal(res.verdict.outcome, SQ_1688_RATE_LIMITED);
     assert_int_equal(res.verdict.error_class, SYNCQ_ERR_RATE_LIMITED);
     assert_int_equal(res.verdict.retry_after_ms, 2000); /* Retry-After: 2 */
-    assert_int_equal(sq_rl_peek(c, res.host, &cool, why, &inflight, &err),
+    assert_int_equal(syncq_rl_peek(c, res.host, &cool, why, &inflight, &err),
                      SYNCQ_OK);
     assert_string_equal(why, "rate_limited:429");
     assert_in_range(cool - sq_now_ms(), 1500, 2100);
@@ -206,7 +206,7 @@ captcha_cools_host_then_recovers(void **state)
     assert_int_equal(res.verdict.outcome, SQ_1688_BLOCKED);
     assert_int_equal(res.verdict.error_class, SYNCQ_ERR_BLOCKED);
     assert_int_equal(res.verdict.retry_after_ms, 1500);
-    assert_int_equal(sq_rl_peek(c, res.host, &cool, why, &inflight, &err),
+    assert_int_equal(syncq_rl_peek(c, res.host, &cool, why, &inflight, &err),
                      SYNCQ_OK);
     assert_string_equal(why, "blocked:_____tmd_____");
     sq_fetch_result_cleanup(&res);

@@ -15,7 +15,7 @@
 
 #include "broker/broker.h"
 #include "core/sq_time.h"
-#include "crawler/crawler_ratelimit.h"
+#include <syncq/ratelimit.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,17 +34,17 @@ static void
 spacing_and_refusal(void **state)
 {
     syncq_client *c = sqt_client();
-    struct sq_rl_policy p = {{10, 1000}, 1, 0, 5000};
-    struct sq_rl_answer a;
+    struct syncq_rl_policy p = {{10, 1000}, 1, 0, 5000};
+    struct syncq_rl_answer a;
     syncq_error err;
     int64_t prev = 0;
 
     (void)state;
     for (int i = 0; i < 5; i++) {
         assert_int_equal(
-            sq_rl_acquire(c, "h.example", &p, "x", NULL, 10000, &a, &err),
+            syncq_rl_acquire(c, "h.example", &p, "x", NULL, 10000, &a, &err),
             SYNCQ_OK);
-        assert_int_equal(a.status, SQ_RL_OK);
+        assert_int_equal(a.status, SYNCQ_RL_OK);
         if (i > 0) {
             /* (1000 ms + 40 ms slack) / 10, in Redis time */
             assert_in_range(a.slot_ms - prev, 103, 105);
@@ -52,14 +52,14 @@ spacing_and_refusal(void **state)
         prev = a.slot_ms;
     }
     assert_int_equal(
-        sq_rl_acquire(c, "h.example", &p, "x", NULL, 100, &a, &err), SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_WAIT);
+        syncq_rl_acquire(c, "h.example", &p, "x", NULL, 100, &a, &err), SYNCQ_OK);
+    assert_int_equal(a.status, SYNCQ_RL_WAIT);
     assert_in_range(a.wait_ms, 420, 540);
     /* host isolation */
     assert_int_equal(
-        sq_rl_acquire(c, "other.example", &p, "x", NULL, 0, &a, &err),
+        syncq_rl_acquire(c, "other.example", &p, "x", NULL, 0, &a, &err),
         SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_OK);
+    assert_int_equal(a.status, SYNCQ_RL_OK);
     assert_int_equal(a.wait_ms, 0);
     /* keys carry the namespace hash tag and a TTL */
     assert_true(sqt_cmd_int("PTTL {syncq}:rl:h.example") > 0);
@@ -71,49 +71,49 @@ static void
 tickets_book_slots(void **state)
 {
     syncq_client *c = sqt_client();
-    struct sq_rl_policy p = {{10, 1000}, 1, 0, 5000};
-    struct sq_rl_answer a;
+    struct syncq_rl_policy p = {{10, 1000}, 1, 0, 5000};
+    struct syncq_rl_answer a;
     syncq_error err;
     int64_t first;
 
     (void)state;
     assert_int_equal(
-        sq_rl_acquire(c, "t.example", &p, "x", "task-1", 0, &a, &err),
+        syncq_rl_acquire(c, "t.example", &p, "x", "task-1", 0, &a, &err),
         SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_OK);
+    assert_int_equal(a.status, SYNCQ_RL_OK);
     first = a.slot_ms;
     /* no room now: task-2 gets a booked slot ~101 ms away */
     assert_int_equal(
-        sq_rl_acquire(c, "t.example", &p, "x", "task-2", 0, &a, &err),
+        syncq_rl_acquire(c, "t.example", &p, "x", "task-2", 0, &a, &err),
         SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_LATER);
+    assert_int_equal(a.status, SYNCQ_RL_LATER);
     assert_in_range(a.wait_ms, 80, 110);
     /* asking again early keeps the same slot, it does not book another */
     assert_int_equal(
-        sq_rl_acquire(c, "t.example", &p, "x", "task-2", 0, &a, &err),
+        syncq_rl_acquire(c, "t.example", &p, "x", "task-2", 0, &a, &err),
         SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_LATER);
+    assert_int_equal(a.status, SYNCQ_RL_LATER);
     assert_true(a.wait_ms <= 110);
     /* task-3 is booked after task-2 */
     assert_int_equal(
-        sq_rl_acquire(c, "t.example", &p, "x", "task-3", 0, &a, &err),
+        syncq_rl_acquire(c, "t.example", &p, "x", "task-3", 0, &a, &err),
         SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_LATER);
+    assert_int_equal(a.status, SYNCQ_RL_LATER);
     assert_in_range(a.wait_ms, 180, 215);
     /* task-2 comes back within its max wait: granted exactly its slot */
     assert_int_equal(
-        sq_rl_acquire(c, "t.example", &p, "x", "task-2", 500, &a, &err),
+        syncq_rl_acquire(c, "t.example", &p, "x", "task-2", 500, &a, &err),
         SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_OK);
+    assert_int_equal(a.status, SYNCQ_RL_OK);
     assert_in_range(a.slot_ms - first, 103, 105);
     assert_int_equal(sqt_cmd_int("HEXISTS {syncq}:rlr:t.example task-2"), 0);
     /* task-3 comes back late: its slot is lost, a new one is booked */
     sq_sleep_ms(320);
     assert_int_equal(
-        sq_rl_acquire(c, "t.example", &p, "x", "task-3", 0, &a, &err),
+        syncq_rl_acquire(c, "t.example", &p, "x", "task-3", 0, &a, &err),
         SYNCQ_OK);
     /* the bucket moved past task-3's old slot: new slot now or later */
-    assert_true(a.status == SQ_RL_OK || a.status == SQ_RL_LATER);
+    assert_true(a.status == SYNCQ_RL_OK || a.status == SYNCQ_RL_LATER);
     syncq_client_close(c);
 }
 
@@ -121,38 +121,38 @@ static void
 concurrency_cap(void **state)
 {
     syncq_client *c = sqt_client();
-    struct sq_rl_policy p = {{1000, 1000}, 1000, 2, 400};
-    struct sq_rl_answer a;
+    struct syncq_rl_policy p = {{1000, 1000}, 1000, 2, 400};
+    struct syncq_rl_answer a;
     syncq_error err;
     int64_t cool, inflight;
     char why[64];
 
     (void)state;
-    assert_int_equal(sq_rl_acquire(c, "cap", &p, "a", NULL, 0, &a, &err),
+    assert_int_equal(syncq_rl_acquire(c, "cap", &p, "a", NULL, 0, &a, &err),
                      SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_OK);
-    assert_int_equal(sq_rl_acquire(c, "cap", &p, "b", NULL, 0, &a, &err),
+    assert_int_equal(a.status, SYNCQ_RL_OK);
+    assert_int_equal(syncq_rl_acquire(c, "cap", &p, "b", NULL, 0, &a, &err),
                      SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_OK);
-    assert_int_equal(sq_rl_acquire(c, "cap", &p, "c", NULL, 0, &a, &err),
+    assert_int_equal(a.status, SYNCQ_RL_OK);
+    assert_int_equal(syncq_rl_acquire(c, "cap", &p, "c", NULL, 0, &a, &err),
                      SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_BUSY);
+    assert_int_equal(a.status, SYNCQ_RL_BUSY);
     assert_true(a.wait_ms >= 1 && a.wait_ms <= 20);
-    assert_int_equal(sq_rl_peek(c, "cap", &cool, why, &inflight, &err),
+    assert_int_equal(syncq_rl_peek(c, "cap", &cool, why, &inflight, &err),
                      SYNCQ_OK);
     assert_int_equal(inflight, 2);
-    assert_int_equal(sq_rl_release(c, "cap", "a", &err), SYNCQ_OK);
-    assert_int_equal(sq_rl_acquire(c, "cap", &p, "c", NULL, 0, &a, &err),
+    assert_int_equal(syncq_rl_release(c, "cap", "a", &err), SYNCQ_OK);
+    assert_int_equal(syncq_rl_acquire(c, "cap", &p, "c", NULL, 0, &a, &err),
                      SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_OK);
+    assert_int_equal(a.status, SYNCQ_RL_OK);
     /* holders that never release (a killed worker) lapse after the lease */
     sq_sleep_ms(450);
-    assert_int_equal(sq_rl_peek(c, "cap", &cool, why, &inflight, &err),
+    assert_int_equal(syncq_rl_peek(c, "cap", &cool, why, &inflight, &err),
                      SYNCQ_OK);
     assert_int_equal(inflight, 0);
-    assert_int_equal(sq_rl_acquire(c, "cap", &p, "d", NULL, 0, &a, &err),
+    assert_int_equal(syncq_rl_acquire(c, "cap", &p, "d", NULL, 0, &a, &err),
                      SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_OK);
+    assert_int_equal(a.status, SYNCQ_RL_OK);
     syncq_client_close(c);
 }
 
@@ -160,40 +160,40 @@ static void
 cooldowns(void **state)
 {
     syncq_client *c = sqt_client();
-    struct sq_rl_policy p = {{100, 1000}, 1, 0, 5000};
-    struct sq_rl_answer a;
+    struct syncq_rl_policy p = {{100, 1000}, 1, 0, 5000};
+    struct syncq_rl_answer a;
     syncq_error err;
     int64_t until = 0, until2 = 0, cool = 0, inflight;
     char why[64];
 
     (void)state;
     assert_int_equal(
-        sq_rl_cool(c, "cool.example", 600, "blocked:captcha", &until, &err),
+        syncq_rl_cool(c, "cool.example", 600, "blocked:captcha", &until, &err),
         SYNCQ_OK);
     assert_true(until > sq_now_ms() + 400);
     /* shorter pause: the longer one stays, with its reason */
     assert_int_equal(
-        sq_rl_cool(c, "cool.example", 50, "rate_limited:429", &until2, &err),
+        syncq_rl_cool(c, "cool.example", 50, "rate_limited:429", &until2, &err),
         SYNCQ_OK);
     assert_int_equal(until2, until);
     assert_int_equal(
-        sq_rl_acquire(c, "cool.example", &p, "x", "t", 10000, &a, &err),
+        syncq_rl_acquire(c, "cool.example", &p, "x", "t", 10000, &a, &err),
         SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_COOL);
+    assert_int_equal(a.status, SYNCQ_RL_COOL);
     assert_string_equal(a.reason, "blocked:captcha");
     assert_in_range(a.wait_ms, 400, 600);
-    assert_int_equal(sq_rl_peek(c, "cool.example", &cool, why, &inflight, &err),
+    assert_int_equal(syncq_rl_peek(c, "cool.example", &cool, why, &inflight, &err),
                      SYNCQ_OK);
     assert_int_equal(cool, until);
     assert_string_equal(why, "blocked:captcha");
     /* another host is not paused */
     assert_int_equal(
-        sq_rl_acquire(c, "warm.example", &p, "x", NULL, 0, &a, &err), SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_OK);
+        syncq_rl_acquire(c, "warm.example", &p, "x", NULL, 0, &a, &err), SYNCQ_OK);
+    assert_int_equal(a.status, SYNCQ_RL_OK);
     sq_sleep_ms(650);
     assert_int_equal(
-        sq_rl_acquire(c, "cool.example", &p, "x", NULL, 0, &a, &err), SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_OK);
+        syncq_rl_acquire(c, "cool.example", &p, "x", NULL, 0, &a, &err), SYNCQ_OK);
+    assert_int_equal(a.status, SYNCQ_RL_OK);
     syncq_client_close(c);
 }
 
@@ -201,20 +201,20 @@ static void
 bad_arguments(void **state)
 {
     syncq_client *c = sqt_client();
-    struct sq_rl_policy p = {{10, 1000}, 1, 0, 5000};
-    struct sq_rl_answer a;
+    struct syncq_rl_policy p = {{10, 1000}, 1, 0, 5000};
+    struct syncq_rl_answer a;
     syncq_error err;
     redisReply *r;
 
     (void)state;
-    assert_int_equal(sq_rl_acquire(c, "", &p, "x", NULL, 0, &a, &err),
+    assert_int_equal(syncq_rl_acquire(c, "", &p, "x", NULL, 0, &a, &err),
                      SYNCQ_EINVAL);
-    assert_int_equal(sq_rl_acquire(c, "h", &p, "", NULL, 0, &a, &err),
+    assert_int_equal(syncq_rl_acquire(c, "h", &p, "", NULL, 0, &a, &err),
                      SYNCQ_EINVAL);
     p.rate.limit = 0;
-    assert_int_equal(sq_rl_acquire(c, "h", &p, "x", NULL, 0, &a, &err),
+    assert_int_equal(syncq_rl_acquire(c, "h", &p, "x", NULL, 0, &a, &err),
                      SYNCQ_EINVAL);
-    assert_int_equal(sq_rl_cool(c, "h", -5, "x", NULL, &err), SYNCQ_EINVAL);
+    assert_int_equal(syncq_rl_cool(c, "h", -5, "x", NULL, &err), SYNCQ_EINVAL);
     /* the script itself refuses malformed calls with a clear error */
     {
         struct sq_args args;
@@ -242,7 +242,7 @@ bad_arguments(void **state)
 /* One competing process: take slots on `host` for `run_ms`, write each
  * granted slot time (Redis clock) to `fd`. */
 static void
-compete(int fd, const char *host, const struct sq_rl_policy *p, int64_t run_ms,
+compete(int fd, const char *host, const struct syncq_rl_policy *p, int64_t run_ms,
         int id)
 {
     syncq_client *c = NULL;
@@ -255,14 +255,14 @@ compete(int fd, const char *host, const struct sq_rl_policy *p, int64_t run_ms,
         _exit(3);
     }
     while (sq_mono_ms() < end) {
-        struct sq_rl_answer a;
+        struct syncq_rl_answer a;
         snprintf(holder, sizeof holder, "%d:%d", id, n);
         snprintf(ticket, sizeof ticket, "t%d:%d", id, n);
-        if (sq_rl_acquire(c, host, p, holder, ticket, 1000, &a, &err) !=
+        if (syncq_rl_acquire(c, host, p, holder, ticket, 1000, &a, &err) !=
             SYNCQ_OK) {
             _exit(4);
         }
-        if (a.status == SQ_RL_OK) {
+        if (a.status == SYNCQ_RL_OK) {
             if (write(fd, &a.slot_ms, sizeof a.slot_ms) !=
                 (ssize_t)sizeof a.slot_ms) {
                 _exit(5);
@@ -270,7 +270,7 @@ compete(int fd, const char *host, const struct sq_rl_policy *p, int64_t run_ms,
             if (a.wait_ms > 0) {
                 sq_sleep_ms(a.wait_ms);
             }
-            sq_rl_release(c, host, holder, &err);
+            syncq_rl_release(c, host, holder, &err);
             n++;
         } else {
             /* deferred: come back when told (booked slot or pause) */
@@ -308,8 +308,8 @@ static void
 global_across_processes(void **state)
 {
     /* 20 per 2 s on host A with 8 processes, 50 per 1 s on host B */
-    struct sq_rl_policy pa = {{20, 2000}, 1, 0, 5000};
-    struct sq_rl_policy pb = {{50, 1000}, 1, 0, 5000};
+    struct syncq_rl_policy pa = {{20, 2000}, 1, 0, 5000};
+    struct syncq_rl_policy pb = {{50, 1000}, 1, 0, 5000};
     int fa[2], fb[2];
     pid_t kids[10];
     int64_t *ta = calloc(4096, sizeof *ta), *tb = calloc(4096, sizeof *tb);

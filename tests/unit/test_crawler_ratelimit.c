@@ -9,8 +9,9 @@
  */
 #include "sq_test.h"
 
+#include "core/sq_rate.h"
 #include "core/sq_time.h"
-#include "crawler/crawler_ratelimit.h"
+#include <syncq/ratelimit.h>
 
 #include <string.h>
 
@@ -55,7 +56,7 @@ static void
 slack_between_one_and_four_percent(void **state)
 {
     static const struct {
-        struct sq_rate r;
+        struct syncq_rate r;
         int64_t slack;
     } cases[] = {
         {{20, 60000}, 600}, /* 1 % of a minute */
@@ -66,15 +67,15 @@ slack_between_one_and_four_percent(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        assert_int_equal(sq_rl_slack_ms(&cases[i].r), cases[i].slack);
+        assert_int_equal(syncq_rl_slack_ms(&cases[i].r), cases[i].slack);
     }
 }
 
 static void
 local_spacing_and_refusal(void **state)
 {
-    struct sq_rl_policy p = {{10, 1000}, 1, 0, 5000};
-    struct sq_rl_answer a;
+    struct syncq_rl_policy p = {{10, 1000}, 1, 0, 5000};
+    struct syncq_rl_answer a;
     syncq_error err;
     int64_t prev = -1;
 
@@ -82,9 +83,9 @@ local_spacing_and_refusal(void **state)
     /* 10/s: slots 104 ms apart (the period plus 40 ms of slack) */
     for (int i = 0; i < 5; i++) {
         assert_int_equal(
-            sq_rl_acquire(NULL, "local-a", &p, "h", NULL, 10000, &a, &err),
+            syncq_rl_acquire(NULL, "local-a", &p, "h", NULL, 10000, &a, &err),
             SYNCQ_OK);
-        assert_int_equal(a.status, SQ_RL_OK);
+        assert_int_equal(a.status, SYNCQ_RL_OK);
         if (prev >= 0) {
             assert_in_range(a.wait_ms - prev, 103, 106);
         }
@@ -92,67 +93,67 @@ local_spacing_and_refusal(void **state)
     }
     /* the next slot is ~520 ms away: refused at max_wait 100 */
     assert_int_equal(
-        sq_rl_acquire(NULL, "local-a", &p, "h", NULL, 100, &a, &err), SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_WAIT);
+        syncq_rl_acquire(NULL, "local-a", &p, "h", NULL, 100, &a, &err), SYNCQ_OK);
+    assert_int_equal(a.status, SYNCQ_RL_WAIT);
     assert_in_range(a.wait_ms, 470, 540);
     /* another host is not affected */
-    assert_int_equal(sq_rl_acquire(NULL, "local-b", &p, "h", NULL, 0, &a, &err),
+    assert_int_equal(syncq_rl_acquire(NULL, "local-b", &p, "h", NULL, 0, &a, &err),
                      SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_OK);
+    assert_int_equal(a.status, SYNCQ_RL_OK);
     assert_int_equal(a.wait_ms, 0);
     /* bad policy */
     p.burst = 0;
-    assert_int_equal(sq_rl_acquire(NULL, "local-b", &p, "h", NULL, 0, &a, &err),
+    assert_int_equal(syncq_rl_acquire(NULL, "local-b", &p, "h", NULL, 0, &a, &err),
                      SYNCQ_EINVAL);
 }
 
 static void
 local_cap_and_cooldown(void **state)
 {
-    struct sq_rl_policy p = {{1000, 1000}, 1000, 2, 5000};
-    struct sq_rl_answer a;
+    struct syncq_rl_policy p = {{1000, 1000}, 1000, 2, 5000};
+    struct syncq_rl_answer a;
     syncq_error err;
     int64_t until = 0, in_flight = 0, cool = 0;
     char why[64];
 
     (void)state;
-    assert_int_equal(sq_rl_acquire(NULL, "cap", &p, "x", NULL, 0, &a, &err),
+    assert_int_equal(syncq_rl_acquire(NULL, "cap", &p, "x", NULL, 0, &a, &err),
                      SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_OK);
-    assert_int_equal(sq_rl_acquire(NULL, "cap", &p, "y", NULL, 0, &a, &err),
+    assert_int_equal(a.status, SYNCQ_RL_OK);
+    assert_int_equal(syncq_rl_acquire(NULL, "cap", &p, "y", NULL, 0, &a, &err),
                      SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_OK);
-    assert_int_equal(sq_rl_acquire(NULL, "cap", &p, "z", NULL, 0, &a, &err),
+    assert_int_equal(a.status, SYNCQ_RL_OK);
+    assert_int_equal(syncq_rl_acquire(NULL, "cap", &p, "z", NULL, 0, &a, &err),
                      SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_BUSY);
-    assert_int_equal(sq_rl_peek(NULL, "cap", &cool, why, &in_flight, &err),
+    assert_int_equal(a.status, SYNCQ_RL_BUSY);
+    assert_int_equal(syncq_rl_peek(NULL, "cap", &cool, why, &in_flight, &err),
                      SYNCQ_OK);
     assert_int_equal(in_flight, 2);
-    assert_int_equal(sq_rl_release(NULL, "cap", "x", &err), SYNCQ_OK);
-    assert_int_equal(sq_rl_acquire(NULL, "cap", &p, "z", NULL, 0, &a, &err),
+    assert_int_equal(syncq_rl_release(NULL, "cap", "x", &err), SYNCQ_OK);
+    assert_int_equal(syncq_rl_acquire(NULL, "cap", &p, "z", NULL, 0, &a, &err),
                      SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_OK);
+    assert_int_equal(a.status, SYNCQ_RL_OK);
     /* cool-down: refused with the reason; a shorter pause does not
      * shorten it */
     assert_int_equal(
-        sq_rl_cool(NULL, "cap", 400, "blocked:captcha", &until, &err),
+        syncq_rl_cool(NULL, "cap", 400, "blocked:captcha", &until, &err),
         SYNCQ_OK);
     assert_int_equal(
-        sq_rl_cool(NULL, "cap", 10, "rate_limited:429", NULL, &err), SYNCQ_OK);
-    assert_int_equal(sq_rl_acquire(NULL, "cap", &p, "w", NULL, 0, &a, &err),
+        syncq_rl_cool(NULL, "cap", 10, "rate_limited:429", NULL, &err), SYNCQ_OK);
+    assert_int_equal(syncq_rl_acquire(NULL, "cap", &p, "w", NULL, 0, &a, &err),
                      SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_COOL);
+    assert_int_equal(a.status, SYNCQ_RL_COOL);
     assert_string_equal(a.reason, "blocked:captcha");
     assert_in_range(a.wait_ms, 300, 400);
-    assert_int_equal(sq_rl_cool(NULL, "cap", 0, "x", NULL, &err), SYNCQ_EINVAL);
+    assert_int_equal(syncq_rl_cool(NULL, "cap", 0, "x", NULL, &err), SYNCQ_EINVAL);
     sq_sleep_ms(420);
-    assert_int_equal(sq_rl_acquire(NULL, "cap", &p, "w", NULL, 0, &a, &err),
+    assert_int_equal(syncq_rl_acquire(NULL, "cap", &p, "w", NULL, 0, &a, &err),
                      SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_BUSY); /* y and z still hold slots */
-    sq_rl_release(NULL, "cap", "y", &err);
-    assert_int_equal(sq_rl_acquire(NULL, "cap", &p, "w", NULL, 0, &a, &err),
+    assert_int_equal(a.status, SYNCQ_RL_BUSY); /* y and z still hold slots */
+    syncq_rl_release(NULL, "cap", "y", &err);
+    assert_int_equal(syncq_rl_acquire(NULL, "cap", &p, "w", NULL, 0, &a, &err),
                      SYNCQ_OK);
-    assert_int_equal(a.status, SQ_RL_OK);
+    assert_int_equal(a.status, SYNCQ_RL_OK);
 }
 
 int

@@ -4,8 +4,8 @@
 -- worker on every machine (known-failures C44): a token bucket in its
 -- GCRA form (one "theoretical arrival time" per host, Redis TIME in
 -- microseconds), a cap on requests in flight per host, and a cool-down
--- that pauses a host after a captcha page or a 429. Owned by the crawler
--- pack (packs/crawler/crawler_ratelimit.c).
+-- that pauses a host after a captcha page or a 429. Used by the crawler
+-- pack; C side: src/broker/broker_ratelimit.c (syncq/ratelimit.h).
 --
 -- The bucket hands out *reservations*: a granted caller is told how long
 -- to wait for its slot and sends then, without asking again, so slots

@@ -2,8 +2,8 @@
  *
  * sq_lazy.c: dlopen() + dlsym() of a library's functions into a table.
  */
-#include "core/sq_lazy.h"
-#include "core/sq_error.h"
+#include "sq_lazy.h"
+#include "sq_error.h"
 
 #include <dlfcn.h>
 #include <stddef.h>

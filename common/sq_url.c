@@ -3,10 +3,10 @@
  * sq_url.c: Redis URL parsing (the redis-py / Celery URL forms) and URL
  * password masking.
  */
-#include "core/sq_url.h"
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
-#include "core/sq_error.h"
+#include "sq_url.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
+#include "sq_error.h"
 
 #include <ctype.h>
 #include <errno.h>

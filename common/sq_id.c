@@ -2,7 +2,7 @@
  *
  * sq_id.c: random bytes and UUID v4.
  */
-#include "core/sq_id.h"
+#include "sq_id.h"
 
 #include <errno.h>
 #include <stdio.h>

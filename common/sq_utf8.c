@@ -2,7 +2,7 @@
  *
  * sq_utf8.c: UTF-8 validation (RFC 3629 table 3-7 of Unicode 15, ch. 3).
  */
-#include "core/sq_utf8.h"
+#include "sq_utf8.h"
 
 #include <string.h>
 

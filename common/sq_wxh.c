@@ -2,8 +2,8 @@
  *
  * sq_wxh.c: "220x220,400x400" size lists.
  */
-#include "core/sq_wxh.h"
-#include "core/sq_error.h"
+#include "sq_wxh.h"
+#include "sq_error.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
  *
  * sq_buf.c: growable buffer.
  */
-#include "core/sq_buf.h"
-#include "core/sq_alloc.h"
+#include "sq_buf.h"
+#include "sq_alloc.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  *
  * sq_error.c: error codes to text, and filling syncq_error.
  */
-#include "core/sq_error.h"
+#include "sq_error.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
- * crawler_ratelimit.c: typed wrappers of lua/ratelimit.lua, the rate
- * syntax, and an in-process twin of the script for runs without a broker
+ * broker_ratelimit.c: syncq/ratelimit.h, typed wrappers of
+ * lua/ratelimit.lua, and an in-process twin of the script for runs without a broker
  * (a small table of hosts, same GCRA arithmetic, monotonic clock).
  */
-#include "crawler/crawler_ratelimit.h"
 #include "broker/broker.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
@@ -15,9 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syncq/ratelimit.h>
 
 int64_t
-sq_rl_slack_ms(const struct sq_rate *r)
+syncq_rl_slack_ms(const struct syncq_rate *r)
 {
     double period = (double)r->period_ms;
     double slack = period * 0.01;
@@ -29,15 +29,15 @@ sq_rl_slack_ms(const struct sq_rate *r)
 /* Spacing of grants in microseconds: the period plus its slack, shared
  * by the limit's requests. */
 static int64_t
-interval_us(const struct sq_rate *r)
+interval_us(const struct syncq_rate *r)
 {
     double us =
-        (double)(r->period_ms + sq_rl_slack_ms(r)) * 1000.0 / (double)r->limit;
+        (double)(r->period_ms + syncq_rl_slack_ms(r)) * 1000.0 / (double)r->limit;
     return (int64_t)ceil(us);
 }
 
 static int
-check_policy(const struct sq_rl_policy *p, syncq_error *err)
+check_policy(const struct syncq_rl_policy *p, syncq_error *err)
 {
     if (p == NULL || p->rate.limit < 1 || p->rate.period_ms < 1 ||
         p->burst < 1 || p->concurrency < 0 || p->slot_lease_ms <= 0) {
@@ -86,8 +86,8 @@ local_find(const char *host)
 }
 
 static void
-local_acquire(const char *host, const struct sq_rl_policy *p,
-              const char *holder, int64_t max_wait_ms, struct sq_rl_answer *a)
+local_acquire(const char *host, const struct syncq_rl_policy *p,
+              const char *holder, int64_t max_wait_ms, struct syncq_rl_answer *a)
 {
     struct local_host *h = local_find(host);
     int64_t now_ms = sq_mono_ms(), now_us = sq_mono_us();
@@ -95,7 +95,7 @@ local_acquire(const char *host, const struct sq_rl_policy *p,
     int used = 0, free_slot = -1;
 
     if (h->cool_until_ms > now_ms) {
-        a->status = SQ_RL_COOL;
+        a->status = SYNCQ_RL_COOL;
         a->wait_ms = h->cool_until_ms - now_ms;
         snprintf(a->reason, sizeof a->reason, "%s", h->why);
         return;
@@ -111,7 +111,7 @@ local_acquire(const char *host, const struct sq_rl_policy *p,
         }
     }
     if (p->concurrency > 0 && (used >= p->concurrency || free_slot < 0)) {
-        a->status = SQ_RL_BUSY;
+        a->status = SYNCQ_RL_BUSY;
         a->wait_ms = 20;
         return;
     }
@@ -120,7 +120,7 @@ local_acquire(const char *host, const struct sq_rl_policy *p,
     wait_us = allow > now_us ? allow - now_us : 0;
     wait_ms = (wait_us + 999) / 1000;
     if (wait_ms > max_wait_ms) {
-        a->status = SQ_RL_WAIT;
+        a->status = SYNCQ_RL_WAIT;
         a->wait_ms = wait_ms;
         return;
     }
@@ -130,7 +130,7 @@ local_acquire(const char *host, const struct sq_rl_policy *p,
                  holder);
         h->slots[free_slot].until_ms = now_ms + wait_ms + p->slot_lease_ms;
     }
-    a->status = SQ_RL_OK;
+    a->status = SYNCQ_RL_OK;
     a->wait_ms = wait_ms;
     a->slot_ms = sq_now_ms() + wait_ms;
 }
@@ -160,9 +160,9 @@ reply_int(const redisReply *r, int64_t *out)
 }
 
 int
-sq_rl_acquire(syncq_client *c, const char *host, const struct sq_rl_policy *p,
+syncq_rl_acquire(syncq_client *c, const char *host, const struct syncq_rl_policy *p,
               const char *holder, const char *ticket, int64_t max_wait_ms,
-              struct sq_rl_answer *a, syncq_error *err)
+              struct syncq_rl_answer *a, syncq_error *err)
 {
     struct sq_args args;
     redisReply *r = NULL;
@@ -210,18 +210,18 @@ sq_rl_acquire(syncq_client *c, const char *host, const struct sq_rl_policy *p,
     }
     st = r->element[0]->str;
     if (strcmp(st, "ok") == 0) {
-        a->status = SQ_RL_OK;
+        a->status = SYNCQ_RL_OK;
         if (r->elements > 2) {
             reply_int(r->element[2], &a->slot_ms);
         }
     } else if (strcmp(st, "wait") == 0) {
-        a->status = SQ_RL_WAIT;
+        a->status = SYNCQ_RL_WAIT;
     } else if (strcmp(st, "busy") == 0) {
-        a->status = SQ_RL_BUSY;
+        a->status = SYNCQ_RL_BUSY;
     } else if (strcmp(st, "later") == 0) {
-        a->status = SQ_RL_LATER;
+        a->status = SYNCQ_RL_LATER;
     } else if (strcmp(st, "cool") == 0) {
-        a->status = SQ_RL_COOL;
+        a->status = SYNCQ_RL_COOL;
         if (r->elements > 2 && r->element[2]->type == REDIS_REPLY_STRING) {
             snprintf(a->reason, sizeof a->reason, "%s", r->element[2]->str);
         }
@@ -234,7 +234,7 @@ sq_rl_acquire(syncq_client *c, const char *host, const struct sq_rl_policy *p,
 }
 
 int
-sq_rl_release(syncq_client *c, const char *host, const char *holder,
+syncq_rl_release(syncq_client *c, const char *host, const char *holder,
               syncq_error *err)
 {
     struct sq_args args;
@@ -266,7 +266,7 @@ sq_rl_release(syncq_client *c, const char *host, const char *holder,
 }
 
 int
-sq_rl_cool(syncq_client *c, const char *host, int64_t ms, const char *reason,
+syncq_rl_cool(syncq_client *c, const char *host, int64_t ms, const char *reason,
            int64_t *until_ms, syncq_error *err)
 {
     struct sq_args args;
@@ -310,7 +310,7 @@ sq_rl_cool(syncq_client *c, const char *host, int64_t ms, const char *reason,
 }
 
 int
-sq_rl_peek(syncq_client *c, const char *host, int64_t *cool_until_ms,
+syncq_rl_peek(syncq_client *c, const char *host, int64_t *cool_until_ms,
            char reason[64], int64_t *in_flight, syncq_error *err)
 {
     struct sq_args args;

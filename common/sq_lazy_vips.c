@@ -3,8 +3,8 @@
  * sq_lazy_vips.c: the libvips table of sq_lazy_vips.h.
  */
 #define SQ_LAZY_IMPL 1
-#include "core/sq_lazy_vips.h"
-#include "core/sq_lazy.h"
+#include "sq_lazy_vips.h"
+#include "sq_lazy.h"
 
 #include <pthread.h>
 #include <stdio.h>

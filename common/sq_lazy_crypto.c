@@ -4,9 +4,9 @@
  * failing stand-ins used only if the library cannot be loaded.
  */
 #define SQ_LAZY_IMPL 1
-#include "core/sq_lazy_crypto.h"
-#include "core/sq_lazy.h"
-#include "core/sq_log.h"
+#include "sq_lazy_crypto.h"
+#include "sq_lazy.h"
+#include <syncq/log.h>
 
 #include <pthread.h>
 #include <string.h>
@@ -125,7 +125,7 @@ load(void)
         memcpy(&api, slots, sizeof api);
         return;
     }
-    SQ_ERROR("crypto.unavailable", "err=\"%s\"", load_err.msg);
+    syncq_log(SYNCQ_LOG_ERROR, "crypto.unavailable", "err=\"%s\"", load_err.msg);
     api.EVP_MD_CTX_new = no_ctx_new;
     api.EVP_MD_CTX_free = no_ctx_free;
     api.EVP_DigestInit_ex = no_init;

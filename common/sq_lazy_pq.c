@@ -3,8 +3,8 @@
  * sq_lazy_pq.c: the libpq (PostgreSQL client) table of sq_lazy_pq.h.
  */
 #define SQ_LAZY_IMPL 1
-#include "core/sq_lazy_pq.h"
-#include "core/sq_lazy.h"
+#include "sq_lazy_pq.h"
+#include "sq_lazy.h"
 
 #include <pthread.h>
 #include <stdio.h>

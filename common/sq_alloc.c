@@ -2,7 +2,7 @@
  *
  * sq_alloc.c: the replaceable allocator and the failure injector.
  */
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "syncq/syncq.h"
 
 #include <jansson.h>

@@ -2,11 +2,11 @@
  *
  * sq_hash.c: SHA-1, SHA-256 and HMAC-SHA1 with OpenSSL EVP.
  */
-#include "core/sq_hash.h"
+#include "sq_hash.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include "core/sq_lazy_crypto.h"
+#include "sq_lazy_crypto.h"
 #include <string.h>
 
 static void

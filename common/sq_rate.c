@@ -3,9 +3,9 @@
  * sq_rate.c: the rate syntax ("20/s", "300/min", "20/10s"), in core so
  * the settings table can check SYNCQ_CRAWLER_RATE when it is loaded.
  */
-#include "core/sq_rate.h"
-#include "core/sq_error.h"
-#include "core/sq_time.h"
+#include "sq_rate.h"
+#include "sq_error.h"
+#include <syncq/time.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -54,7 +54,7 @@ sq_rate_parse(const char *s, struct sq_rate *out, syncq_error *err)
         ms = 3600000;
     } else if (isdigit((unsigned char)*unit)) {
         syncq_error e2;
-        if (sq_duration_parse_ms(unit, &ms, &e2) != SYNCQ_OK) {
+        if (syncq_duration_parse_ms(unit, &ms, &e2) != SYNCQ_OK) {
             goto bad;
         }
     } else {
