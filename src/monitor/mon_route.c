@@ -15,11 +15,11 @@
 
 #define MAX_SEGS 6
 
-/* An id segment: 1..64 bytes of [A-Za-z0-9_.:-]. */
+/* A segment of 1..max bytes of [A-Za-z0-9_.:-], not "." or "..". */
 static bool
-valid_id(const char *s, size_t n)
+valid_seg(const char *s, size_t n, size_t max)
 {
-    if (n == 0 || n > 64) {
+    if (n == 0 || n > max) {
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -33,14 +33,18 @@ valid_id(const char *s, size_t n)
     return !(n == 1 && s[0] == '.') && !(n == 2 && s[0] == '.' && s[1] == '.');
 }
 
-/* A schedule name segment: as an id, up to 200 bytes. */
+/* An id segment: 1..64 bytes. */
+static bool
+valid_id(const char *s, size_t n)
+{
+    return valid_seg(s, n, 64);
+}
+
+/* A schedule name segment: 1..200 bytes (SYNCQ_SCHEDULE_NAME_MAX). */
 static bool
 valid_name(const char *s, size_t n)
 {
-    if (n <= 64) {
-        return valid_id(s, n);
-    }
-    return n <= 200 && valid_id(s, 64) && valid_id(s + 64, n - 64);
+    return valid_seg(s, n, 200);
 }
 
 static const struct sq_route_param p_tasks[] = {
