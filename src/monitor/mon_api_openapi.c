@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syncq/syncq.h>
+#include <syncq/version.h>
 
 static json_t *
 error_schema(void)
@@ -189,7 +190,7 @@ sq_api_openapi(void)
     }
     doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:o}", "openapi", "3.1.0",
                     "info", "title", "syncq task API", "version",
-                    syncq_version(), "description",
+                    SYNCQ_VERSION_STRING, "description",
                     "Create, read, wait for, cancel and resume syncq tasks, "
                     "batches and schedules; read health and figures. "
                     "Generated from the server's route table.",

@@ -16,6 +16,7 @@
 #include <syncq/recovery.h>
 #include <syncq/schedule.h>
 #include <syncq/syncq.h>
+#include <syncq/version.h>
 
 static const char *
 mime_of(const char *name)
@@ -104,7 +105,7 @@ sq_api_h_overview(struct sq_api_server *S, const struct sq_api_req *q,
     json_object_set(o, "health", S->health);
     json_object_set_new(o, "alerts", alerts_list(S));
     json_object_set_new(o, "history", history_json(S));
-    json_object_set_new(o, "version", json_string(syncq_version()));
+    json_object_set_new(o, "version", json_string(SYNCQ_VERSION_STRING));
     sq_api_json(r, 200, o);
     json_decref(o);
 }
