@@ -24,6 +24,11 @@ from .model import (ProgressUpdate, ScheduleConfig, ScheduleType, Seconds,
 
 ProgressCallback = Callable[[ProgressUpdate], None]
 
+# create_task's options besides task_name
+_TASK_OPTIONS = {"kwargs", "args", "priority", "queue", "countdown", "eta",
+                 "expires", "max_retries", "retry_policy", "unique_key",
+                 "time_limit", "soft_time_limit", "task_id"}
+
 
 def _b(s: Optional[str]) -> Optional[bytes]:
     return s.encode() if s is not None else None
@@ -165,30 +170,28 @@ class QueueManager:
     # ---- tasks ------------------------------------------------------------
 
     @staticmethod
-    def _task_spec(task_name: str, kwargs: Optional[Dict[str, Any]] = None,
-                   args: Optional[Iterable[Any]] = None,
-                   priority: Optional[int] = TaskPriority.NORMAL,
-                   queue: Optional[str] = None,
-                   countdown: Optional[Seconds] = None,
-                   eta: Optional[_dt.datetime] = None,
-                   expires: Optional[When] = None,
-                   max_retries: Optional[int] = None,
-                   retry_policy: Optional[Dict[str, Any]] = None,
-                   unique_key: Optional[str] = None,
-                   time_limit: Optional[Seconds] = None,
-                   soft_time_limit: Optional[Seconds] = None,
-                   task_id: Optional[str] = None) -> Dict[str, Any]:
-        return _spec(name=task_name, kwargs=kwargs,
+    def _task_spec(task_name: str, **o: Any) -> Dict[str, Any]:
+        """create_task's arguments as a task spec (syncq/spec.h)."""
+        unknown = set(o) - _TASK_OPTIONS
+        if unknown:
+            raise error_for("EINVAL", -1,
+                            f"unknown option(s) {sorted(unknown)}")
+        args, eta = o.get("args"), o.get("eta")
+        priority = o.get("priority", TaskPriority.NORMAL)
+        return _spec(name=task_name, kwargs=o.get("kwargs"),
                      args=list(args) if args is not None else None,
                      priority=int(priority) if priority is not None
                      else None,
-                     queue=queue, countdown=_seconds(countdown),
+                     queue=o.get("queue"),
+                     countdown=_seconds(o.get("countdown")),
                      eta=_iso(eta) if eta is not None else None,
-                     expires=_when(expires), max_retries=max_retries,
-                     retry_policy=retry_policy, unique_key=unique_key,
-                     time_limit=_seconds(time_limit),
-                     soft_time_limit=_seconds(soft_time_limit),
-                     task_id=task_id)
+                     expires=_when(o.get("expires")),
+                     max_retries=o.get("max_retries"),
+                     retry_policy=o.get("retry_policy"),
+                     unique_key=o.get("unique_key"),
+                     time_limit=_seconds(o.get("time_limit")),
+                     soft_time_limit=_seconds(o.get("soft_time_limit")),
+                     task_id=o.get("task_id"))
 
     def create_task(self, task_name: str,
                     kwargs: Optional[Dict[str, Any]] = None,
@@ -214,10 +217,9 @@ class QueueManager:
         InvalidArgument (the message names the field), PayloadTooLarge,
         BrokerUnavailable; nothing is written on any error.
         """
-        spec = self._task_spec(task_name, kwargs, args, priority, queue,
-                               countdown, eta, expires, max_retries,
-                               retry_policy, unique_key, time_limit,
-                               soft_time_limit, task_id)
+        options = dict(locals())
+        del options["self"]
+        spec = self._task_spec(**options)
         return self._spec_call("syncq_task_create_json", spec)["id"]
 
     def create_tasks(self, tasks: Iterable[Dict[str, Any]]) -> List[str]:
