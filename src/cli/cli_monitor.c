@@ -663,12 +663,14 @@ static const char serve_usage[] =
     "                           [--rules FILE] [--no-alerts]\n"
     "                           [--logfile FILE] [--log-format text|json]\n"
     "                           [--log-level LEVEL] [--port-file FILE]\n\n"
-    "Serve the live dashboard (/), the JSON API (/api/...) and Prometheus\n"
-    "/metrics, and evaluate the alert rules every 5 s. Binds to\n"
-    "127.0.0.1:5555 by default (SYNCQ_MONITOR_LISTEN); any non-loopback\n"
-    "address needs a token (--token or SYNCQ_MONITOR_TOKEN), and with a\n"
+    "Serve the live dashboard (/), the JSON and task API (/api/...,\n"
+    "/api/openapi.json; docs/api.md) and Prometheus /metrics, and evaluate\n"
+    "the alert rules every 5 s. Binds to 127.0.0.1:5555 by default\n"
+    "(SYNCQ_MONITOR_LISTEN); any non-loopback address needs a token\n"
+    "(--token or SYNCQ_MONITOR_TOKEN, or SYNCQ_API_TOKEN), and with a\n"
     "token every request must carry it (Authorization: Bearer T, or\n"
-    "?token=T once). Port 0 picks a free port (--port-file records it).\n"
+    "?token=T once); with SYNCQ_API_TOKEN set, writes need that one.\n"
+    "Port 0 picks a free port (--port-file records it).\n"
     "SIGHUP reopens --logfile; SIGTERM/SIGINT stop.\n";
 
 int
