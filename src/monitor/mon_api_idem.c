@@ -7,7 +7,8 @@
  * reply (the same task id) and never makes a second task, whichever
  * monitor server it reaches. The entry also holds a hash of the method,
  * path and body: the same key with another request is refused (422).
- * A request that fails releases its claim, so it writes nothing.
+ * A request that fails releases its claim, so it writes nothing; the
+ * claim of a server that died mid-request lapses after CLAIM_MS.
  */
 #include "monitor/mon_api_http.h"
 #include "broker/broker.h"
@@ -19,7 +20,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define KEY_MAX 200 /* bytes of an Idempotency-Key */
+#define KEY_MAX 200      /* bytes of an Idempotency-Key */
+#define CLAIM_MS 120000  /* a claim outlives a crashed request this long */
 
 /* The Redis key and the request hash; false when there is no header. */
 static bool
@@ -81,7 +83,9 @@ sq_api_idem_before(struct sq_api_server *S, const struct sq_api_req *q,
     claim = sq_asprintf("{\"h\":\"%s\",\"pending\":true}", rhash);
     if (claim == NULL ||
         sq_client_cmd(S->c, &rep, &e, "SET %s %s NX PX %lld", key, claim,
-                      (long long)S->idem_ttl_ms) != SYNCQ_OK) {
+                      (long long)(S->idem_ttl_ms < CLAIM_MS ? S->idem_ttl_ms
+                                                            : CLAIM_MS)) !=
+            SYNCQ_OK) {
         sq_free(claim);
         if (claim == NULL) {
             sq_api_error(r, 500, "ENOMEM", "out of memory", NULL);

@@ -111,6 +111,15 @@ check "idem retry: same id" "$I1" "$(curl -s -D hi.txt -X POST -H "$J" -H 'Idemp
 contains "replay header" "Idempotent-Replayed: true" hi.txt
 check "one task made" 1 "$(curl -s "$B/api/tasks?queue=idemq" | json 'len(d["tasks"])')"
 check "idem key, other body" 422 "$(code -X POST -H "$J" -H 'Idempotency-Key: order-42' -d '{"name":"syncq.noop","queue":"idemq2"}' "$B/api/tasks")"
+# a claim left by a request still running (or by a server that died)
+body='{"name":"syncq.noop","queue":"idemq3"}'
+kh=$(printf '%s' 'order-43' | sha256sum | cut -c1-64)
+rh=$(printf 'POST /api/tasks\n%s' "$body" | sha256sum | cut -c1-64)
+redis-cli -s "$SOCK" SET "{syncq}:idem:$kh" "{\"h\":\"$rh\",\"pending\":true}" PX 120000 >/dev/null
+check "idem in progress" 409 "$(code -X POST -H "$J" -H 'Idempotency-Key: order-43' -d "$body" "$B/api/tasks")"
+contains "in progress message" "is in progress" out.json
+check "nothing made while in progress" 0 "$(curl -s "$B/api/tasks?queue=idemq3" | json 'len(d["tasks"])')"
+redis-cli -s "$SOCK" DEL "{syncq}:idem:$kh" >/dev/null
 ikeys=$(redis-cli -s "$SOCK" --scan --pattern '*:idem:*')
 check "one idempotency key stored" 1 "$(echo "$ikeys" | grep -c idem)"
 ttl=$(redis-cli -s "$SOCK" PTTL "$(echo "$ikeys" | head -1)")
