@@ -132,7 +132,13 @@ add_err(json_t *errs, const char *prefix, const char *field,
     json_t *o = json_object();
     char f[160];
 
-    snprintf(f, sizeof f, "%s%s", prefix, field);
+    if (field[0] != '\0') {
+        snprintf(f, sizeof f, "%s%s", prefix, field);
+    } else if (prefix[0] != '\0') {
+        snprintf(f, sizeof f, "%.*s", (int)strlen(prefix) - 1, prefix);
+    } else {
+        snprintf(f, sizeof f, "body"); /* the spec as a whole */
+    }
     json_object_set_new(o, "field", json_string(f));
     json_object_set_new(o, "message", json_string(msg));
     json_array_append_new(errs, o);

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT
  *
  * mon_http.c: the monitor's HTTP server (mon_http.h) on libmicrohttpd
- * with its internal polling thread; every Redis access (request handler
- * and the main loop's alert/Sentry work) goes through one client under a
- * mutex, and figures are cached for SQ_MON_CACHE_MS.
+ * with a thread per connection (a long poll holds only its own): the
+ * connection life (access and route checks before any body byte is read,
+ * bodies up to SYNCQ_API_MAX_BODY, replies), the kind -> handler table
+ * (handlers in mon_api_*.c, routes in mon_route.c), the serving loop.
+ * Every Redis access (handlers and the main loop's alert/Sentry work)
+ * goes through one client under a mutex, and figures are cached for
+ * SQ_MON_CACHE_MS.
  */
 #include "monitor/mon_http.h"
 #include "monitor/mon_api_http.h"
@@ -43,7 +47,6 @@
 #define HIST_MAX SQ_API_HIST_MAX
 #define HIST_EVERY_MS 5000
 #define CONN_MEMORY 65536 /* libmicrohttpd buffer per connection */
-
 
 /* Open the client when it is missing (at most once a second). */
 static void
