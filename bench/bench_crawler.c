@@ -10,15 +10,15 @@
  *   limiter  acquire+release round trips per second on Redis (when
  *            SYNCQ_BROKER_URL is set)
  * Each figure is the median of 5 runs. Usage:
- *   SYNCQ_FIXTURES=../shared/fixtures build/bench_crawler
+ *   SYNCQ_FIXTURES=tests/fixtures build/bench_crawler
  *   (with a Redis: SYNCQ_BROKER_URL=unix:///path/redis.sock ...)
  */
 #include "core/sq_alloc.h"
 #include "core/sq_time.h"
-#include "tasks/crawler/crawler_fetch.h"
-#include "tasks/crawler/crawler_parse.h"
-#include "tasks/crawler/crawler_ratelimit.h"
-#include "tasks/fixture/fixture.h"
+#include "crawler/crawler_fetch.h"
+#include "crawler/crawler_parse.h"
+#include "crawler/crawler_ratelimit.h"
+#include "fixture/fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +104,7 @@ main(void)
     double v[RUNS];
 
     if (fx == NULL) {
-        fx = "../shared/fixtures";
+        fx = "tests/fixtures";
     }
     snprintf(path, sizeof path,
              "%s/1688/raw/"
@@ -118,7 +118,7 @@ main(void)
     page_range = slurp(path, &l2);
     if (page_sku == NULL || page_range == NULL) {
         fprintf(stderr, "bench_crawler: set SYNCQ_FIXTURES to "
-                        "../shared/fixtures\n");
+                        "tests/fixtures\n");
         return 1;
     }
     if (fx_catalog_build(1688, 1000, 3, &cat, &err) != SYNCQ_OK) {

@@ -15,8 +15,8 @@
  */
 #include "core/sq_alloc.h"
 #include "core/sq_time.h"
-#include "tasks/data_sync/ds_sync.h"
-#include "tasks/data_sync/sq_db.h"
+#include "data_sync/ds_sync.h"
+#include "db/sq_db.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -42,11 +42,11 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "single-call enqueue: $(printf '%s\n' "${single[@]}" | median) tasks/s (median of $RUNS; runs: ${single[*]})"
 echo "bulk enqueue:        $(printf '%s\n' "${bulkr[@]}" | median) tasks/s (median of $RUNS; runs: ${bulkr[*]})"
 echo "memory per queued no-op task: $(printf '%s\n' "${mem[@]}" | median) bytes incl. the capped events stream, $(printf '%s\n' "${memne[@]}" | median) bytes without it"
-if /usr/bin/python3 -c 'import celery, redis' 2>/dev/null && [ -f ../shared/tools/celery_peer.py ]; then
+if /usr/bin/python3 -c 'import celery, redis' 2>/dev/null && [ -f tools/celery_peer.py ]; then
   redis-cli -p "$port" flushall >/dev/null
   n=5000
   t0=$(date +%s.%N)
-  /usr/bin/python3 ../shared/tools/celery_peer.py send "redis://127.0.0.1:$port/0" src.queue.tasks.crawler.noop --count $n >/dev/null
+  /usr/bin/python3 tools/celery_peer.py send "redis://127.0.0.1:$port/0" src.queue.tasks.crawler.noop --count $n >/dev/null
   t1=$(date +%s.%N)
   echo "celery send_task (same Redis, $n tasks, one process): $(echo "$n / ($t1 - $t0)" | bc -l | xargs printf '%.0f') tasks/s (includes interpreter start)"
 fi

@@ -13,7 +13,7 @@
 #   rss      VmRSS of the idle supervisor and its children
 # With python3-celery installed (/usr/bin/python3), the same drain on a
 # Celery prefork worker (-c 2, Redis broker + result backend) through
-# ../shared/tools/celery_peer.py, and the ratio.
+# tools/celery_peer.py, and the ratio.
 # BUILD=dir picks the build (default build/; use a Release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,8 +54,8 @@ echo "drain $N syncq.noop, syncq worker -c 2 (prefetch 1): $(printf '%s\n' "${p1
 echo "enqueue-to-start, idle worker -c 2: p50 $(printf '%s\n' "${l50[@]}" | median) ms, p99 $(printf '%s\n' "${l99[@]}" | median) ms (1,000 samples per run; p50 runs: ${l50[*]}; p99 runs: ${l99[*]})"
 echo "idle RSS: $rss"
 
-if /usr/bin/python3 -c 'import celery, redis' 2>/dev/null && [ -f ../shared/tools/celery_peer.py ]; then
-  peer=../shared/tools/celery_peer.py
+if /usr/bin/python3 -c 'import celery, redis' 2>/dev/null && [ -f tools/celery_peer.py ]; then
+  peer=tools/celery_peer.py
   url="redis://127.0.0.1:$port/0"
   cr=()
   for i in $(seq "$RUNS"); do

@@ -6,7 +6,7 @@
  * ids, bounded lists, an integer category id); refusals leave nothing
  * and say why. No crash, leak or overflow.
  */
-#include "tasks/crawler/crawler_parse.h"
+#include "crawler/crawler_parse.h"
 
 #include <stdint.h>
 #include <stdlib.h>

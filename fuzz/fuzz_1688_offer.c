@@ -7,7 +7,7 @@
  * strictly increasing, min <= max, absolute image URLs, serialisable JSON.
  * A refusal leaves no record and says why. No crash, leak or overflow.
  */
-#include "tasks/crawler/crawler_parse.h"
+#include "crawler/crawler_parse.h"
 
 #include <stdint.h>
 #include <stdlib.h>

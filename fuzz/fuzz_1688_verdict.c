@@ -9,8 +9,8 @@
  * are absolute. No crash, leak or overflow.
  */
 #include "core/sq_alloc.h"
-#include "tasks/crawler/crawler_parse.h"
-#include "tasks/crawler/crawler_values.h"
+#include "crawler/crawler_parse.h"
+#include "crawler/crawler_values.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -9,8 +9,8 @@
  * crash, leak or overflow.
  */
 #include "core/sq_buf.h"
-#include "tasks/batch_processing/bp.h"
-#include "tasks/data_sync/ds_catalog.h"
+#include "batch_processing/bp.h"
+#include "data_sync/ds_catalog.h"
 
 #include <stdint.h>
 #include <stdlib.h>

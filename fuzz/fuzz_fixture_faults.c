@@ -6,8 +6,8 @@
  * durations bounded) and decide without crashing; accepted rates are in
  * range; refusals say why. No crash, leak or overflow.
  */
-#include "tasks/crawler/crawler_ratelimit.h"
-#include "tasks/fixture/fixture.h"
+#include "crawler/crawler_ratelimit.h"
+#include "fixture/fixture.h"
 
 #include <stdint.h>
 #include <stdlib.h>

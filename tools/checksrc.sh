@@ -3,19 +3,20 @@
 #
 # tools/checksrc.sh: the banned-call check of STYLE.md §10 (curl checksrc):
 # sprintf, vsprintf, strcpy, strcat, atoi, strtok, gets and system anywhere
-# in src/; exit()/abort() in src/ outside main() files (the CLI entry and
-# the fixture/worker daemons' mains live in src/cli/). Prints offending
+# in src/, packs/ and tools/fixture/; exit()/abort() there outside main()
+# files (the CLI entry and the fixture/worker daemons' mains live in
+# src/cli/). Prints offending
 # lines as file:line: text and exits 1 if there are any.
 set -u
 cd "$(dirname "$0")/.."
 rc=0
 banned='(^|[^_a-zA-Z0-9])(sprintf|vsprintf|strcpy|strcat|atoi|strtok|gets|system)[[:space:]]*\('
-if grep -rnE "$banned" src --include='*.c' --include='*.h' | grep -vE '^\S+:[0-9]+:\s*(/\*|\*)'; then
+if grep -rnE "$banned" src packs tools/fixture --include='*.c' --include='*.h' | grep -vE '^\S+:[0-9]+:\s*(/\*|\*)'; then
   echo "checksrc: banned call above (use snprintf, memcpy, strtol, strtok_r ...)" >&2
   rc=1
 fi
 # exit/abort only in the CLI (process entry points), never in the library.
-if grep -rnE '(^|[^_a-zA-Z0-9.>])(exit|abort)[[:space:]]*\(' src --include='*.c' \
+if grep -rnE '(^|[^_a-zA-Z0-9.>])(exit|abort)[[:space:]]*\(' src packs tools/fixture --include='*.c' \
     | grep -v '^src/cli/' | grep -vE '_exit\(|^\S+:[0-9]+:\s*(/\*|\*)'; then
   echo "checksrc: exit()/abort() in library code above (return an error; children use _exit)" >&2
   rc=1

@@ -101,6 +101,10 @@ typedef struct syncq_task_options {
     const char *batch_id;   /* set by batch creation; leave NULL */
     const char *retry_policy_json; /* per-call retry policy override, a
                                       JSON object (see syncq/recovery.h) */
+    int64_t expires_in_ms;  /* > 0: never runs after Redis's clock at
+                               creation + this (ends EXPIRED); 0: not set.
+                               Relative times use Redis's TIME, never the
+                               caller's clock. Not both with expires_ms. */
 } syncq_task_options;
 
 /* Set every field of `o` to "default". */

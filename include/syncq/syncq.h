@@ -41,7 +41,8 @@ SYNCQ_API void syncq_set_allocator(void *(*malloc_fn)(size_t),
  * checkpoint buffers). NULL is a no-op. */
 SYNCQ_API void syncq_free(void *p);
 
-/* Version string, e.g. "0.1.0". Static. */
+/* The library's version string, e.g. "0.1.0" (the project version of
+ * the build). Never NULL; static storage, not to be freed; thread-safe. */
 SYNCQ_API const char *syncq_version(void);
 
 #ifdef __cplusplus

@@ -7,7 +7,7 @@
  * check whether it should stop, fan out sub-tasks, and finish with a JSON
  * result or an error of a class.
  *
- * Built-in packs (src/tasks/) and plugins (`syncq worker --plugin x.so`)
+ * The 1688 packs (packs/) and plugins (`syncq worker --plugin x.so`)
  * register through this header only. A plugin exports
  *
  *     int syncq_plugin_init(syncq_registry *r, int abi_version,

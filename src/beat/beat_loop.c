@@ -67,6 +67,9 @@ struct beat {
     int64_t last_renew_mono; /* when the last renew/acquire was sent */
     int64_t started_ms;
     struct sq_jump jump;
+    int64_t prev_rtt_ms;  /* round trip of the previous poll */
+    int64_t fail_since;   /* monotonic start of failing polls, 0: none */
+    int64_t fails;        /* failed polls since then */
     int64_t jump_wall_ms; /* wall time a forward jump landed on, -1 */
     int64_t jump_mono;    /* when it was seen */
     int64_t fired, missed, dups;
@@ -484,14 +487,18 @@ poll_once(struct beat *b, const char *mode, bool write_status,
     sq_args_addll(&a, DUE_MAX);
     sq_args_addll(&a, WAVES_MAX);
     if (write_status) {
+        struct sq_fault_counts fc;
+        sq_fault_counts_get(&fc);
         snprintf(b->info, sizeof b->info,
                  "{\"id\":\"%s\",\"host\":\"%s\",\"pid\":%d,\"version\":"
                  "\"%s\",\"started_at\":%lld,\"lock_ttl_ms\":%lld,"
-                 "\"fired\":%lld,\"missed\":%lld,\"promote\":%s}",
+                 "\"fired\":%lld,\"missed\":%lld,\"promote\":%s,"
+                 "\"broker_errors\":%lld,\"broker_reconnects\":%lld}",
                  b->id, b->host, (int)getpid(), SYNCQ_VERSION_STRING,
                  (long long)b->started_ms, (long long)b->lock_ttl_ms,
                  (long long)b->fired, (long long)b->missed,
-                 b->promote ? "true" : "false");
+                 b->promote ? "true" : "false", (long long)fc.errors,
+                 (long long)fc.reconnects);
         sq_args_add(&a, b->info);
     } else {
         sq_args_add(&a, "");
@@ -546,6 +553,60 @@ min_wait(int64_t w, int64_t at, int64_t now)
     return w;
 }
 
+/* A poll failed (the leader-lock call among others): one line when the
+ * failures start, the count when they end (issue 12 item 6). */
+static void
+poll_failed(struct beat *b, const syncq_error *err)
+{
+    if (b->fails++ == 0) {
+        char q[300];
+        b->fail_since = sq_mono_ms();
+        SQ_WARN("beat.poll_failed", "err_code=%s err=%s leader=%s",
+                syncq_code_name(err->code),
+                sq_log_quote(err->msg, q, sizeof q),
+                b->leader ? "true" : "false");
+    }
+}
+
+static void
+poll_ok(struct beat *b)
+{
+    if (b->fails > 0) {
+        SQ_INFO("beat.poll_ok", "failed_polls=%lld after_ms=%lld",
+                (long long)b->fails,
+                (long long)(sq_mono_ms() - b->fail_since));
+        b->fails = 0;
+    }
+}
+
+/* Wall-clock jumps: Redis's clock was read while the poll ran, somewhere
+ * between sending it (mono) and its reply (after). Compare with the
+ * monotonic clock after the reply and widen the tolerance by both polls'
+ * round trips: a stall (CLIENT PAUSE, a slow fork) is not a jump. */
+static void
+check_jump(struct beat *b, int64_t now_ms, int64_t mono, int64_t after)
+{
+    int64_t rtt = after - mono;
+    int64_t jump = sq_jump_check(&b->jump, now_ms, after,
+                                 JUMP_TOLERANCE_MS + rtt + b->prev_rtt_ms);
+
+    b->prev_rtt_ms = rtt;
+    if (jump == 0) {
+        return;
+    }
+    SQ_WARN("beat.clock_jump", "jump_ms=%lld rtt_ms=%lld leader=%s",
+            (long long)jump, (long long)rtt, b->leader ? "true" : "false");
+    if (jump > 0) {
+        b->jump_wall_ms = now_ms;
+        b->jump_mono = after;
+    } else {
+        b->jump_wall_ms = -1; /* the clock is back below it */
+        if (b->leader) {
+            after_backward_jump(b, jump);
+        }
+    }
+}
+
 /* One turn: poll, react, and return how long to sleep (ms). */
 static int64_t
 turn(struct beat *b)
@@ -555,13 +616,14 @@ turn(struct beat *b)
     struct poll_result pr;
     redisReply *r = NULL;
     syncq_error err;
-    int64_t jump, wait;
+    int64_t wait;
     bool was = b->leader;
     int rc;
 
     memset(&pr, 0, sizeof pr);
     rc = poll_once(b, renew ? "renew" : "check", renew, &pr, &r, &err);
     if (rc != SYNCQ_OK) {
+        poll_failed(b, &err);
         if (b->leader && mono - b->last_renew_mono >= b->lock_ttl_ms) {
             /* Cannot prove the lock is ours any more. */
             b->leader = false;
@@ -570,6 +632,7 @@ turn(struct beat *b)
         }
         return rc == SYNCQ_ECONN ? 200 : 1000;
     }
+    poll_ok(b);
     b->leader = pr.leader;
     if (pr.leader && renew) {
         b->last_renew_mono = mono;
@@ -581,20 +644,7 @@ turn(struct beat *b)
                 sq_log_quote(b->holder, q, sizeof q));
     }
     b->now_ms = pr.now;
-    jump = sq_jump_check(&b->jump, pr.now, mono, JUMP_TOLERANCE_MS);
-    if (jump != 0) {
-        SQ_WARN("beat.clock_jump", "jump_ms=%lld leader=%s", (long long)jump,
-                b->leader ? "true" : "false");
-        if (jump > 0) {
-            b->jump_wall_ms = pr.now;
-            b->jump_mono = mono;
-        } else {
-            b->jump_wall_ms = -1; /* the clock is back below it */
-            if (b->leader) {
-                after_backward_jump(b, jump);
-            }
-        }
-    }
+    check_jump(b, pr.now, mono, sq_mono_ms());
     if (b->jump_wall_ms >= 0 && mono - b->jump_mono > JUMP_MEMORY_MS) {
         b->jump_wall_ms = -1;
     }

@@ -24,6 +24,7 @@
 #include <syncq/client.h>
 #include <syncq/config.h>
 
+#include "broker/broker_fault.h"
 #include "core/sq_url.h"
 
 /* The scripts, in src/broker/lua/ (lib.lua is prepended to each). */
@@ -70,6 +71,8 @@ struct syncq_client {
     int64_t next_try_ms;       /* monotonic ms of the next connect try */
     bool down_logged;          /* "broker.down" logged for this outage */
     bool ever_connected;
+    struct sq_fault fault;     /* error replies (broker_fault.h) */
+    char drop_why[64];         /* why the connection was dropped */
     char redis_version[32];
     char sha[SQ_SCRIPT__COUNT][41];
 };

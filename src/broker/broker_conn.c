@@ -20,6 +20,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 int sq_script_load_all(syncq_client *c, syncq_error *err);
@@ -34,17 +36,25 @@ tv_of(int64_t ms)
     return tv;
 }
 
-/* Interpret an error reply of AUTH/SELECT/commands. */
+/* An error reply while connecting (AUTH, SELECT, PING). LOADING or BUSY
+ * is an outage (the caller's backoff decides). MISCONF, READONLY, OOM...
+ * answer PING too (health checks see them), yet the link works: the
+ * calls meet the error and its backoff (broker_fault.c). */
 static int
-reply_error(redisReply *r, syncq_error *err, const char *what)
+connect_reply_error(redisReply *r, syncq_error *err, const char *what)
 {
-    if (strncmp(r->str, "NOAUTH", 6) == 0 ||
-        strncmp(r->str, "WRONGPASS", 9) == 0 ||
-        strstr(r->str, "invalid password") != NULL ||
-        strstr(r->str, "invalid username-password") != NULL) {
+    switch (sq_fault_classify(r->str)) {
+    case SQ_FAULT_AUTH:
         return sq_fail(err, SYNCQ_EAUTH, "%s: %s", what, r->str);
+    case SQ_FAULT_TRANSIENT:
+        if (strncmp(r->str, "LOADING", 7) != 0 &&
+            strncmp(r->str, "BUSY", 4) != 0) {
+            return SYNCQ_OK;
+        }
+        return sq_fail(err, SYNCQ_ECONN, "%s: %s", what, r->str);
+    default:
+        return sq_fail(err, SYNCQ_EPROTO, "%s: %s", what, r->str);
     }
-    return sq_fail(err, SYNCQ_EPROTO, "%s: %s", what, r->str);
 }
 
 static int
@@ -58,7 +68,7 @@ simple(redisContext *rc, syncq_error *err, const char *what, int argc,
         return sq_fail(err, SYNCQ_ECONN, "%s: %s", what, rc->errstr);
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        rc2 = reply_error(r, err, what);
+        rc2 = connect_reply_error(r, err, what);
     }
     freeReplyObject(r);
     return rc2;
@@ -159,6 +169,8 @@ sq_client_drop(syncq_client *c, const char *why)
     if (c->rc != NULL) {
         SQ_DEBUG("broker.drop", "url=%s why=\"%s\"", c->url_shown,
                  why ? why : "");
+        snprintf(c->drop_why, sizeof c->drop_why, "%s",
+                 why != NULL && why[0] != '\0' ? why : "connection lost");
         redisFree(c->rc);
         c->rc = NULL;
     }
@@ -167,12 +179,55 @@ sq_client_drop(syncq_client *c, const char *why)
 static int64_t
 backoff_ms(const syncq_client *c)
 {
-    int64_t d = 100;
+    return sq_fault_backoff_ms(c->failures, c->reconnect_max_ms);
+}
 
-    for (int i = 1; i < c->failures && d < c->reconnect_max_ms; i++) {
-        d *= 2;
+/* True when Redis closed (or reset) an idle connection: a peek at the
+ * socket sees the end of the stream. Nothing has been sent on it, so a
+ * new connection can take the call transparently (issue 12 item 3). */
+static bool
+closed_while_idle(const redisContext *rc)
+{
+    char b;
+    ssize_t n = recv(rc->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+    if (n == 0) {
+        return true;
     }
-    return d < c->reconnect_max_ms ? d : c->reconnect_max_ms;
+    return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+           errno != EINTR;
+}
+
+/* Connected again: one line per change of state (DESIGN contract 10). */
+static void
+log_connected(syncq_client *c)
+{
+    if (c->down_logged) {
+        SQ_WARN("broker.up", "url=%s after_attempts=%d", c->url_shown,
+                c->failures);
+    } else if (c->ever_connected && c->fault.since_ms == 0) {
+        char q[100];
+        SQ_WARN("broker.reconnected", "url=%s why=%s", c->url_shown,
+                sq_log_quote(c->drop_why, q, sizeof q));
+    }
+    if (c->ever_connected) {
+        sq_fault_count_reconnect();
+    }
+}
+
+/* Fail at once while the backoff holds calls back. */
+static int
+held_back(syncq_client *c, int64_t now, syncq_error *err)
+{
+    if (c->fault.since_ms != 0) {
+        return sq_fail(err, SYNCQ_ECONN,
+                       "Redis at %s answered %s (retrying in %lld ms)",
+                       c->url_shown, c->fault.code,
+                       (long long)(c->next_try_ms - now));
+    }
+    return sq_fail(err, SYNCQ_ECONN,
+                   "Redis at %s unreachable (retrying in %lld ms)",
+                   c->url_shown, (long long)(c->next_try_ms - now));
 }
 
 int
@@ -183,18 +238,19 @@ sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
         int rc;
         int64_t now = sq_mono_ms();
         if (c->rc != NULL && c->rc->err == 0) {
-            return SYNCQ_OK;
+            if (!closed_while_idle(c->rc)) {
+                return SYNCQ_OK;
+            }
+            sq_fault_count_conn();
+            sq_client_drop(c, "closed while idle");
+            c->next_try_ms = 0; /* nothing was sent: reconnect at once */
         }
         if (c->rc != NULL) {
             sq_client_drop(c, c->rc->errstr);
         }
         if (now < c->next_try_ms) {
             if (!wait) {
-                return sq_fail(err, SYNCQ_ECONN,
-                               "Redis at %s unreachable (retrying in %lld "
-                               "ms)",
-                               c->url_shown,
-                               (long long)(c->next_try_ms - now));
+                return held_back(c, now, err);
             }
             sq_sleep_ms(c->next_try_ms - now > 100 ? 100
                                                    : c->next_try_ms - now);
@@ -206,10 +262,7 @@ sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
         }
         rc = connect_once(c, err);
         if (rc == SYNCQ_OK) {
-            if (c->down_logged) {
-                SQ_WARN("broker.up", "url=%s after_attempts=%d",
-                        c->url_shown, c->failures);
-            }
+            log_connected(c);
             c->failures = 0;
             c->down_logged = false;
             c->next_try_ms = 0;
@@ -220,8 +273,9 @@ sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
             return rc;
         }
         c->failures++;
+        sq_fault_count_conn();
         c->next_try_ms = sq_mono_ms() + backoff_ms(c);
-        if (!c->down_logged) {
+        if (!c->down_logged && c->fault.since_ms == 0) {
             char q[300];
             SQ_ERROR("broker.down", "url=%s err=%s next_try_ms=%lld",
                      c->url_shown,
@@ -421,26 +475,49 @@ sq_key(const syncq_client *c, char *buf, size_t cap, const char *fmt, ...)
     return buf;
 }
 
-/* Run argv once; on a connection error drop the connection. */
-static int
-run_argv(syncq_client *c, int argc, const char **argv, const size_t *lens,
-         redisReply **reply, syncq_error *err)
+/* Commands that change nothing: after a lost connection they may run
+ * again on a new one (a write may have reached Redis: never again). */
+static bool
+is_read(const char *cmd, size_t n)
 {
-    redisReply *r;
+    static const char *const reads[] = {
+        "GET", "MGET", "HGET", "HMGET", "HGETALL", "HLEN", "HEXISTS",
+        "HSCAN", "EXISTS", "TYPE", "TTL", "PTTL", "LLEN", "LRANGE",
+        "LINDEX", "SCARD", "SMEMBERS", "SISMEMBER", "SSCAN", "ZCARD",
+        "ZCOUNT", "ZSCORE", "ZRANGE", "ZRANGEBYSCORE", "ZREVRANGE",
+        "ZRANK", "ZSCAN", "SCAN", "XLEN", "XRANGE", "XREVRANGE", "XINFO",
+        "TIME", "PING", "INFO", "DBSIZE", "STRLEN", "MEMORY", "OBJECT",
+    };
 
-    r = redisCommandArgv(c->rc, argc, argv, lens);
+    for (size_t i = 0; i < sizeof reads / sizeof *reads; i++) {
+        if (strlen(reads[i]) == n && strncasecmp(cmd, reads[i], n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A reply came (or none): judge it. NULL reply: the connection is lost,
+ * dropped here. An error reply is classified (broker_fault.c). */
+static int
+judge(syncq_client *c, redisReply *r, const char *what, redisReply **reply,
+      syncq_error *err)
+{
+    int rc;
+
     if (r == NULL) {
-        int rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s", c->url_shown,
-                         c->rc->errstr[0] ? c->rc->errstr
-                                          : "connection lost");
+        rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s", c->url_shown,
+                     c->rc->errstr[0] ? c->rc->errstr : "connection lost");
+        sq_fault_count_conn();
         sq_client_drop(c, c->rc->errstr);
         return rc;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        int rc = reply_error(r, err, argv[0]);
+        rc = sq_fault_reply(c, r, what, err);
         freeReplyObject(r);
         return rc;
     }
+    sq_fault_ok(c);
     *reply = r;
     return SYNCQ_OK;
 }
@@ -449,45 +526,47 @@ int
 sq_client_cmdargv(syncq_client *c, int argc, const char **argv,
                   const size_t *lens, redisReply **reply, syncq_error *err)
 {
+    bool again = argc > 0 && is_read(argv[0], lens != NULL ? lens[0]
+                                                           : strlen(argv[0]));
     int rc;
 
     *reply = NULL;
-    rc = sq_client_ensure(c, false, NULL, err);
-    if (rc != SYNCQ_OK) {
-        return rc;
+    for (;;) {
+        rc = sq_client_ensure(c, false, NULL, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        rc = judge(c, redisCommandArgv(c->rc, argc, argv, lens), argv[0],
+                   reply, err);
+        if (rc != SYNCQ_ECONN || !again || c->fault.since_ms != 0) {
+            return rc;
+        }
+        again = false; /* a read lost with its connection: once more */
     }
-    return run_argv(c, argc, argv, lens, reply, err);
 }
 
 int
 sq_client_cmd(syncq_client *c, redisReply **reply, syncq_error *err,
               const char *fmt, ...)
 {
+    bool again = is_read(fmt, strcspn(fmt, " "));
     va_list ap;
-    redisReply *r;
     int rc;
 
     *reply = NULL;
-    rc = sq_client_ensure(c, false, NULL, err);
-    if (rc != SYNCQ_OK) {
-        return rc;
+    for (;;) {
+        rc = sq_client_ensure(c, false, NULL, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        va_start(ap, fmt);
+        rc = judge(c, redisvCommand(c->rc, fmt, ap), fmt, reply, err);
+        va_end(ap);
+        if (rc != SYNCQ_ECONN || !again || c->fault.since_ms != 0) {
+            return rc;
+        }
+        again = false;
     }
-    va_start(ap, fmt);
-    r = redisvCommand(c->rc, fmt, ap);
-    va_end(ap);
-    if (r == NULL) {
-        rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s", c->url_shown,
-                     c->rc->errstr[0] ? c->rc->errstr : "connection lost");
-        sq_client_drop(c, c->rc->errstr);
-        return rc;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        rc = reply_error(r, err, fmt);
-        freeReplyObject(r);
-        return rc;
-    }
-    *reply = r;
-    return SYNCQ_OK;
 }
 
 int
@@ -501,11 +580,7 @@ sq_client_read_reply(syncq_client *c, redisReply **reply, syncq_error *err)
                        c->url_shown);
     }
     if (redisGetReply(c->rc, &r) != REDIS_OK || r == NULL) {
-        int rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s", c->url_shown,
-                         c->rc->errstr[0] ? c->rc->errstr
-                                          : "connection lost");
-        sq_client_drop(c, c->rc->errstr);
-        return rc;
+        return judge(c, NULL, "", reply, err);
     }
     *reply = r;
     return SYNCQ_OK;

@@ -337,8 +337,17 @@ prepare(syncq_client *c, size_t index, const char *name, const char *args,
                                             "epoch time");
             goto fail;
         }
+        if (o->expires_in_ms < 0 ||
+            (o->expires_in_ms > 0 && o->expires_ms > 0)) {
+            rc = sq_fail(err, SYNCQ_EINVAL, "expires_in must be > 0 and "
+                                            "not given with expires");
+            goto fail;
+        }
         if (o->expires_ms > 0) {
             snprintf(p->exp, sizeof p->exp, "%lld", (long long)o->expires_ms);
+        } else if (o->expires_in_ms > 0) { /* resolved with Redis TIME */
+            snprintf(p->exp, sizeof p->exp, "+%lld",
+                     (long long)o->expires_in_ms);
         }
         if (o->max_retries < -1 || o->max_retries > 1000) {
             rc = sq_fail(err, SYNCQ_EINVAL, "max_retries %d out of range "

@@ -112,7 +112,12 @@ sq_script_load_all(syncq_client *c, syncq_error *err)
                              "it in the URL, redis://:PASSWORD@host:port/db",
                              c->url_shown);
             } else {
-                rc = sq_fail(err, SYNCQ_EPROTO,
+                /* LOADING or BUSY: an outage, not a broken script */
+                rc = sq_fail(err,
+                             sq_fault_classify(rep->str) ==
+                                     SQ_FAULT_TRANSIENT
+                                 ? SYNCQ_ECONN
+                                 : SYNCQ_EPROTO,
                              "loading broker script %s: %s",
                              script_files[i], rep->str);
             }
@@ -338,23 +343,12 @@ build(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
     return SYNCQ_OK;
 }
 
+/* Error replies are classified in one place (broker_fault.c). */
 static int
 script_error(syncq_client *c, enum sq_script_id id, redisReply *r,
              syncq_error *err)
 {
-    int rc;
-
-    (void)c;
-    if (strncmp(r->str, "NOAUTH", 6) == 0) {
-        rc = sq_fail(err, SYNCQ_EAUTH, "Redis needs a password (NOAUTH)");
-    } else if (strncmp(r->str, "OOM", 3) == 0) {
-        rc = sq_fail(err, SYNCQ_ENOMEM,
-                     "Redis is out of memory (maxmemory reached): %s",
-                     r->str);
-    } else {
-        rc = sq_fail(err, SYNCQ_EPROTO, "%s: %s", script_files[id], r->str);
-    }
-    return rc;
+    return sq_fault_reply(c, r, script_files[id], err);
 }
 
 int
@@ -394,6 +388,7 @@ sq_script_call(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
     if (r == NULL) {
         rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s", c->url_shown,
                      c->rc->errstr[0] ? c->rc->errstr : "connection lost");
+        sq_fault_count_conn();
         sq_client_drop(c, c->rc->errstr);
         return rc;
     }
@@ -402,6 +397,7 @@ sq_script_call(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
         freeReplyObject(r);
         return rc;
     }
+    sq_fault_ok(c);
     *reply = r;
     return SYNCQ_OK;
 }
@@ -441,12 +437,8 @@ sq_script_reply_check(syncq_client *c, enum sq_script_id id, redisReply *r,
                       syncq_error *err)
 {
     if (r->type != REDIS_REPLY_ERROR) {
+        sq_fault_ok(c);
         return SYNCQ_OK;
     }
-    if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
-        sq_client_drop(c, "NOSCRIPT");
-        return sq_fail(err, SYNCQ_ECONN,
-                       "broker scripts were flushed; reconnecting");
-    }
-    return script_error(c, id, r, err);
+    return script_error(c, id, r, err); /* NOSCRIPT: reconnect, reload */
 }

@@ -12,8 +12,8 @@
 #include "cli/cli_proc.h"
 #include "cli/cli_stack.h"
 #include "core/sq_time.h"
-#include "tasks/data_sync/sq_db.h"
-#include "tasks/fixture/fixture.h"
+#include "db/sq_db.h"
+#include "fixture/fixture.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT
  *
  * cli_fixture.c: `syncq fixture-server`: run the fixture 1688 server
- * (src/tasks/fixture/) in the foreground until SIGINT/SIGTERM. A
+ * (tools/fixture/) in the foreground until SIGINT/SIGTERM. A
  * development and test tool: it binds to loopback, serves a deterministic
  * catalog in the real 1688 response shapes and injects faults on demand
  * (docs/fixture-server.md).
  */
 #include "cli/cli.h"
-#include "tasks/fixture/fixture.h"
+#include "fixture/fixture.h"
 
 #include <errno.h>
 #include <inttypes.h>

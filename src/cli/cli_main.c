@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "core/sq_logwriter.h"
 #include "core/sq_time.h"
+#include "task_packs.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -262,12 +263,6 @@ cli_setup_logging(struct cli *cli, const char *proc, const char *level,
     return CLI_OK;
 }
 
-const char *
-syncq_version(void)
-{
-    return SYNCQ_VERSION_STRING;
-}
-
 int cli_version(struct cli *cli);
 
 int
@@ -319,6 +314,21 @@ match(const char *path, int argc, char **argv)
     return n;
 }
 
+/* The 1688 packs (packs/) are not in libsyncq: the binary registers them
+ * into the default registry before any command looks a task up. */
+static void
+register_packs(void)
+{
+    syncq_error err;
+
+    if (sq_packs_init(syncq_registry_default(), SYNCQ_PLUGIN_ABI, &err) !=
+        SYNCQ_OK) {
+        /* A built-in pack that cannot register is a build bug; keep the
+         * others usable and make it visible on stderr. */
+        fprintf(stderr, "syncq: built-in task pack: %s\n", err.msg);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -329,6 +339,7 @@ main(int argc, char **argv)
     int first = 1;
 
     signal(SIGPIPE, SIG_IGN);
+    register_packs();
     /* Global flags before the command. */
     memset(&cli, 0, sizeof cli);
     while (first < argc && argv[first][0] == '-') {

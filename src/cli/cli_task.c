@@ -132,7 +132,11 @@ cli_task_create(struct cli *cli)
             if (cli_time_arg(cli, "expires", optarg, &rel, &abs_ms)) {
                 return CLI_USAGE;
             }
-            o.expires_ms = rel >= 0 ? sq_now_ms() + rel : abs_ms;
+            if (rel >= 0) {
+                o.expires_in_ms = rel > 0 ? rel : 1; /* Redis's clock */
+            } else {
+                o.expires_ms = abs_ms;
+            }
             break;
         case 4: {
             char *end;

@@ -127,4 +127,8 @@ int sq_mon_metrics_format(const struct sq_mon_data *d, const json_t *health,
 /* Percent-free JSON number helper: a real, or null for NaN/Inf. */
 json_t *sq_mon_real(double v);
 
+/* Worker info fields about broker faults, NULL-terminated (mon_metrics.c):
+ * broker_errors, broker_reconnects, outcomes_refused. */
+extern const char *const sq_mon_fault_fields[];
+
 #endif

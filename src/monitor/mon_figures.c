@@ -512,6 +512,10 @@ worker_json(const char *id, int64_t hb_ms, const redisReply *info,
         v = json_object_get(in, "tasks_failed");
         json_object_set_new(w, "failed",
                             json_integer((json_int_t)jnum(v, 0)));
+        for (const char *const *f = sq_mon_fault_fields; *f != NULL; f++) {
+            v = json_object_get(in, *f); /* issue 12: broker faults */
+            json_object_set_new(w, *f, json_integer((json_int_t)jnum(v, 0)));
+        }
         v = json_object_get(in, "queues");
         if (json_is_array(v)) {
             json_array_foreach(v, i, e) {

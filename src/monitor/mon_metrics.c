@@ -9,11 +9,17 @@
  * Redis and are never trusted.
  */
 #include "monitor/mon.h"
+#include "broker/broker_fault.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Worker info fields about broker faults (issue 12), copied into the
+ * snapshot by mon_figures.c and exported per worker below. */
+const char *const sq_mon_fault_fields[] = {
+    "broker_errors", "broker_reconnects", "outcomes_refused", NULL};
 
 /* Append a label value, escaped per the exposition format. */
 static void
@@ -309,6 +315,15 @@ sq_mon_metrics_format(const struct sq_mon_data *d, const json_t *health,
             {"syncq_worker_cpu_percent", "gauge",
              "CPU use of the worker and its children, percent of one core.",
              "cpu_percent", 1},
+            {"syncq_worker_broker_errors_total", "counter",
+             "Broker errors the worker met (error replies, lost "
+             "connections, failed connects).",
+             "broker_errors", 1},
+            {"syncq_worker_broker_reconnects_total", "counter",
+             "Reconnects of the worker to Redis.", "broker_reconnects", 1},
+            {"syncq_worker_outcomes_refused_total", "counter",
+             "Outcomes Redis refused for good (logged with the task).",
+             "outcomes_refused", 1},
         };
         for (size_t f = 0; f < sizeof wf / sizeof wf[0]; f++) {
             family(b, wf[f].name, wf[f].type, wf[f].help);
@@ -386,5 +401,17 @@ sq_mon_metrics_format(const struct sq_mon_data *d, const json_t *health,
            "trips).");
     sample(b, "syncq_monitor_collect_redis_commands", (double)d->commands,
            (char *)NULL);
+    {
+        struct sq_fault_counts fc;
+        sq_fault_counts_get(&fc);
+        family(b, "syncq_monitor_broker_errors_total", "counter",
+               "Broker errors this monitor process met.");
+        sample(b, "syncq_monitor_broker_errors_total", (double)fc.errors,
+               (char *)NULL);
+        family(b, "syncq_monitor_broker_reconnects_total", "counter",
+               "Reconnects of this monitor process to Redis.");
+        sample(b, "syncq_monitor_broker_reconnects_total",
+               (double)fc.reconnects, (char *)NULL);
+    }
     return b->data != NULL ? 0 : -1;
 }

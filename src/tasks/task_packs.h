@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT
  *
- * task_packs.h: the built-in task packs compiled into syncq. Each pack
- * registers itself exactly as a plugin does (syncq_plugin_init shape).
+ * task_packs.h: the packs the default registry (syncq_registry_default)
+ * starts with. libsyncq is the queue and knows no tasks, so its list
+ * (task_packs_lib.c) is empty: a program registers the packs it wants
+ * (the syncq binary: the 1688 packs of packs/, at start-up) or loads
+ * them with syncq_registry_load_plugin. This hook only remains for
+ * task_registry.c; it goes when the registry moves to src/core.
  */
 #ifndef SQ_TASK_PACKS_H
 #define SQ_TASK_PACKS_H
@@ -13,7 +17,7 @@ struct sq_task_pack {
     int (*init)(syncq_registry *r, int abi, syncq_error *err);
 };
 
-/* NULL-terminated list, in src/tasks/task_packs.c. */
+/* NULL-terminated list, in src/tasks/task_packs_lib.c. */
 extern const struct sq_task_pack sq_task_packs[];
 
 #endif

@@ -144,6 +144,15 @@ sq_sup_info_json(struct sq_sup *s, int64_t now)
     if (info == NULL) {
         return NULL;
     }
+    {
+        struct sq_fault_counts fc;
+        sq_fault_counts_get(&fc);
+        json_object_set_new(info, "broker_errors", json_integer(fc.errors));
+        json_object_set_new(info, "broker_reconnects",
+                            json_integer(fc.reconnects));
+        json_object_set_new(info, "outcomes_refused",
+                            json_integer(s->outcomes_refused));
+    }
     text = json_dumps(info, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(info);
     return text;

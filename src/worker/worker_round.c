@@ -198,18 +198,16 @@ round_reply(struct sq_sup *s, redisReply *r)
             ops_consume(s, s->round.nops, r);
             s->settle_only = false;
         } else if (rc == SYNCQ_EPROTO) {
-            char q[300];
-            /* Refused by the script: it would be refused forever. The
-             * leases lapse and the tasks are delivered again. */
-            SQ_ERROR("worker.settle_refused", "ops=%zu err=%s",
-                     s->round.nops, sq_log_quote(err.msg, q, sizeof q));
+            /* Refused by the script: no retry can fix it (a transient
+             * reply is SYNCQ_ECONN and kept). Each outcome is logged
+             * with its task for an operator; the leases lapse. */
+            sq_sup_outcomes_refused(s, s->round.nops, err.msg);
             ops_consume(s, s->round.nops, NULL);
         } else if (rc != SYNCQ_OK) {
             round_abort(s, rc, &err); /* kept for the next round */
             return;
         } else {
-            SQ_ERROR("worker.settle_refused", "ops=%zu err=\"unexpected "
-                     "reply\"", s->round.nops);
+            sq_sup_outcomes_refused(s, s->round.nops, "unexpected reply");
             ops_consume(s, s->round.nops, NULL);
         }
         if (s->round.pending == 0) {

@@ -152,6 +152,7 @@ struct sq_sup {
     int64_t started_wall_ms;
     long long tasks_done, tasks_failed, tasks_retried, tasks_revoked;
     long long tasks_lost, tasks_requeued, poison_total, adopted_total;
+    long long outcomes_refused; /* refused for good by settle.lua */
     bool memcap_alert;
     long sup_rss_kb;
     int sigpipe[2];
@@ -213,6 +214,9 @@ void sq_sup_take_lease(struct sq_sup *s, struct sq_lease_reply *rep,
 /* Settle what is pending now (shutdown): true when nothing is left. */
 bool sq_sup_flush_ops(struct sq_sup *s);
 void sq_sup_unregister(struct sq_sup *s);
+/* worker_supervisor.c: outcomes settle.lua refused for good (the first
+ * `n` pending ops): each logged with its task and outcome, counted. */
+void sq_sup_outcomes_refused(struct sq_sup *s, size_t n, const char *why);
 
 /* ---- worker_info.c ---- */
 char *sq_sup_info_json(struct sq_sup *s, int64_t now);

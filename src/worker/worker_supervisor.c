@@ -318,7 +318,8 @@ loop(struct sq_sup *s)
             now >= s->next_lease_at && !s->brpop_out) {
             s->need_lease = true;
         }
-        if (now >= s->next_hb || s->hb_now) {
+        if ((now >= s->next_hb || s->hb_now) && now >= s->broker_retry_at) {
+            /* after a failure the backoff decides, not "due again" */
             sq_sup_heartbeat(s, now);
         }
         sq_sup_broker_round(s, now);
@@ -550,4 +551,27 @@ sq_worker_run(const struct sq_worker_opts *o, syncq_error *err)
         unlink(o->status_file);
     }
     return 0;
+}
+
+/* Outcomes settle.lua refused for good (a bad argument, WRONGTYPE: a
+ * transient reply never lands here). Nothing is dropped without a word:
+ * each outcome is logged with its task, kind and text for an operator
+ * (the lease lapses and the task is delivered again). */
+void
+sq_sup_outcomes_refused(struct sq_sup *s, size_t n, const char *why)
+{
+    static const char *const kinds[] = {"ok", "fail", "retry", "requeue",
+                                        "start", "revoked"};
+
+    for (size_t i = 0; i < n && i < s->nops; i++) {
+        const struct sq_pend_op *op = &s->ops[i];
+        const char *text = op->kind == SQ_SETTLE_OK ? op->result : op->msg;
+        char q[300], t[600];
+        SQ_ERROR("worker.outcome_refused",
+                 "task_id=%s op=%s err=%s outcome=%s runtime_ms=%lld",
+                 op->id, kinds[op->kind], sq_log_quote(why, q, sizeof q),
+                 sq_log_quote(text != NULL ? text : "", t, sizeof t),
+                 (long long)op->runtime_ms);
+        s->outcomes_refused++;
+    }
 }

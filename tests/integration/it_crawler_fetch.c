@@ -14,9 +14,9 @@
 
 #include "core/sq_alloc.h"
 #include "core/sq_time.h"
-#include "tasks/crawler/crawler_fetch.h"
-#include "tasks/crawler/crawler_sign.h"
-#include "tasks/fixture/fixture.h"
+#include "crawler/crawler_fetch.h"
+#include "crawler/crawler_sign.h"
+#include "fixture/fixture.h"
 
 #include <stdlib.h>
 #include <string.h>

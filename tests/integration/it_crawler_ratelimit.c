@@ -15,7 +15,7 @@
 
 #include "broker/broker.h"
 #include "core/sq_time.h"
-#include "tasks/crawler/crawler_ratelimit.h"
+#include "crawler/crawler_ratelimit.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,8 +16,8 @@
 
 #include "core/sq_alloc.h"
 #include "core/sq_time.h"
-#include "tasks/data_sync/sq_db.h"
-#include "tasks/fixture/fixture.h"
+#include "db/sq_db.h"
+#include "fixture/fixture.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -551,5 +551,6 @@ main(void)
         cmocka_unit_test_setup(sync_category_resumes_at_next_page, setup),
         cmocka_unit_test_setup(suppliers, setup),
     };
+    sqt_register_packs();
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -10,8 +10,8 @@
  */
 #include "../unit/test_db_cases.h"
 
-#include "tasks/batch_processing/bp.h"
-#include "tasks/image_processing/img_ops.h"
+#include "batch_processing/bp.h"
+#include "image_processing/img_ops.h"
 
 #include <stdlib.h>
 

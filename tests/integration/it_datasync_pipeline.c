@@ -17,7 +17,7 @@
 #include "sq_test.h"
 
 #include "core/sq_time.h"
-#include "tasks/data_sync/sq_db.h"
+#include "db/sq_db.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -377,5 +377,6 @@ main(void)
         cmocka_unit_test(pipeline),
     };
 
+    sqt_register_packs();
     return cmocka_run_group_tests(tests, setup, teardown);
 }

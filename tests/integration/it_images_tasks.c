@@ -20,8 +20,8 @@
 #include "sq_test.h"
 
 #include "core/sq_hash.h"
-#include "tasks/data_sync/sq_db.h"
-#include "tasks/image_processing/img.h"
+#include "db/sq_db.h"
+#include "image_processing/img.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -706,5 +706,6 @@ main(void)
         cmocka_unit_test(bad_arguments_are_validation_errors),
     };
 
+    sqt_register_packs();
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -80,21 +80,56 @@ create_n(int n, const char *kwargs, char (*ids)[SYNCQ_ID_SIZE])
     syncq_client_close(c);
 }
 
-/* Executions per task from the mark list: how many ran more than once. */
+/* True when task `id`'s record proves one whole run of syncq.sleep of
+ * `ms`: SUCCESS on the first lease, with the slept time as its result. */
+static bool
+ran_once_by_record(const char *id, int ms)
+{
+    redisReply *r =
+        sqt_cmd("HMGET " WK_NS "t:%s state attempt result", id);
+    json_t *res = NULL;
+    bool ok = false;
+
+    if (r->elements == 3 && r->element[0]->type == REDIS_REPLY_STRING &&
+        r->element[1]->type == REDIS_REPLY_STRING &&
+        r->element[2]->type == REDIS_REPLY_STRING) {
+        res = json_loads(r->element[2]->str, 0, NULL);
+        ok = strcmp(r->element[0]->str, "SUCCESS") == 0 &&
+             strcmp(r->element[1]->str, "1") == 0 &&
+             json_integer_value(json_object_get(res, "slept_ms")) >= ms;
+    }
+    json_decref(res);
+    freeReplyObject(r);
+    return ok;
+}
+
+/* Executions per task from the mark list: how many ran more than once.
+ * The mark is a best-effort RPUSH at the task's start from the child's
+ * own connection; a child whose connection is still in its reconnect
+ * backoff right after the restart runs the task but drops the mark (seen:
+ * leased 10 ms after the supervisor was back, 135 ms before the child
+ * was). Such a task counts as run when its record proves one whole run
+ * (*unmarked); a task with neither is *missing. */
 static int
-duplicates(const char *key, char (*ids)[SYNCQ_ID_SIZE], int n, int *missing)
+duplicates(const char *key, char (*ids)[SYNCQ_ID_SIZE], int n, int *missing,
+           int *unmarked)
 {
     redisReply *r = sqt_cmd("LRANGE %s 0 -1", key);
     int dup = 0;
 
     *missing = 0;
+    *unmarked = 0;
     for (int i = 0; i < n; i++) {
         int runs = 0;
         for (size_t j = 0; j < r->elements; j++) {
             runs += strncmp(r->element[j]->str, ids[i], 36) == 0;
         }
         dup += runs > 1;
-        *missing += runs == 0;
+        if (runs == 0 && ran_once_by_record(ids[i], 20)) {
+            (*unmarked)++;
+        } else if (runs == 0) {
+            (*missing)++;
+        }
     }
     freeReplyObject(r);
     return dup;
@@ -105,7 +140,7 @@ restart_mid_run_loses_nothing(void **state)
 {
     enum { N = 300 };
     char ids[N][SYNCQ_ID_SIZE];
-    int pid, dup, missing;
+    int pid, dup, missing, unmarked;
 
     (void)state;
     freeReplyObject(sqt_cmd("CONFIG SET appendfsync always"));
@@ -121,10 +156,11 @@ restart_mid_run_loses_nothing(void **state)
         wk_sleep_ms(100);
     }
     assert_int_equal(count_success(ids, N), N);
-    dup = duplicates("it:rs", ids, N, &missing);
+    dup = duplicates("it:rs", ids, N, &missing, &unmarked);
     assert_int_equal(missing, 0);
-    print_message("restart: %d of %d tasks ran twice (at-least-once)\n", dup,
-                  N);
+    print_message("restart: %d of %d tasks ran twice (at-least-once), "
+                  "%d ran with their mark lost in the outage\n",
+                  dup, N, unmarked);
     assert_true(dup <= 4); /* at most the leases in flight at the restart */
     /* each outcome was recorded once */
     assert_int_equal(wk_stat("succeeded|default|syncq.sleep"), N);

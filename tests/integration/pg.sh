@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# pg.sh: a private PostgreSQL for one test (../shared/docs/RECIPES.md §2).
+# pg.sh: a private PostgreSQL for one test (initdb + pg_ctl on a unix socket).
 #
 #   pg.sh start         start a server in a new temp dir, print two lines:
 #                         PGDIR=<dir>

@@ -369,7 +369,7 @@ sqt_fixture(const char *rel)
     const char *base = getenv("SYNCQ_FIXTURES");
 
     snprintf(path, sizeof path, "%s/%s",
-             base ? base : "../shared/fixtures", rel);
+             base ? base : "tests/fixtures", rel);
     return path;
 }
 

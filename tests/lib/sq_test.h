@@ -71,7 +71,7 @@ bool sqt_wait_until(bool (*fn)(void *ud), void *ud, int timeout_ms);
 /* State of task `id` (static buffer), "" if unknown. */
 const char *sqt_task_state(syncq_client *c, const char *id);
 
-/* Path of a file in ../shared/fixtures (static buffer). */
+/* Path of a file in tests/fixtures, or $SYNCQ_FIXTURES (static buffer). */
 const char *sqt_fixture(const char *rel);
 
 /* Read a whole file (owned, NUL-terminated); *len may be NULL. */
@@ -79,5 +79,10 @@ char *sqt_read_file(const char *path, size_t *len);
 
 /* Temp dir for this test ($SYNCQ_TEST_DIR or a new mkdtemp dir). */
 const char *sqt_tmpdir(void);
+
+/* Register the 1688 packs (packs/) into the default registry, as the
+ * syncq binary does at start-up (libsyncq alone has no tasks). Once per
+ * process; fails the test if a pack cannot register. */
+void sqt_register_packs(void);
 
 #endif

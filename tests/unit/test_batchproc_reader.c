@@ -10,8 +10,8 @@
 #include "sq_test.h"
 
 #include "core/sq_alloc.h"
-#include "tasks/batch_processing/bp.h"
-#include "tasks/data_sync/ds_catalog.h"
+#include "batch_processing/bp.h"
+#include "data_sync/ds_catalog.h"
 
 #include <stdio.h>
 #include <string.h>

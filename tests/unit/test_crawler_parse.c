@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * test_crawler_parse.c: the 1688 parsers against every real sample in
- * ../shared/fixtures/1688/raw (values asserted field by field, expected
+ * tests/fixtures/1688/raw (values asserted field by field, expected
  * values read off the samples independently), the documented shapes that
  * have no capture (cross-border detail and keywordQuery, from the official
  * doc page's example), the HTML page wrapper, bad input (each a clear
@@ -10,7 +10,7 @@
 #include "sq_test.h"
 
 #include "core/sq_alloc.h"
-#include "tasks/crawler/crawler_parse.h"
+#include "crawler/crawler_parse.h"
 
 #include <stdlib.h>
 #include <string.h>

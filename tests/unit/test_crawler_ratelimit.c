@@ -10,7 +10,7 @@
 #include "sq_test.h"
 
 #include "core/sq_time.h"
-#include "tasks/crawler/crawler_ratelimit.h"
+#include "crawler/crawler_ratelimit.h"
 
 #include <string.h>
 

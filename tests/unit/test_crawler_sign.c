@@ -14,7 +14,7 @@
 #include "sq_test.h"
 
 #include "core/sq_alloc.h"
-#include "tasks/crawler/crawler_sign.h"
+#include "crawler/crawler_sign.h"
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
 #include "sq_test.h"
 
 #include "core/sq_alloc.h"
-#include "tasks/crawler/crawler_values.h"
+#include "crawler/crawler_values.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * test_crawler_verdict.c: every anti-bot answer and gateway error of the
- * real samples (../shared/fixtures/1688/raw/antibot-responses.json and
+ * real samples (tests/fixtures/1688/raw/antibot-responses.json and
  * api-gateway-errors.json) gets its outcome and error class (1688-data.md
  * §2, §5): captcha pages -> blocked, login redirect -> login_required
  * (class blocked), wrongpage -> not_found, QosAppFrequencyLimit ->
@@ -12,7 +12,7 @@
  */
 #include "sq_test.h"
 
-#include "tasks/crawler/crawler_parse.h"
+#include "crawler/crawler_parse.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -15,9 +15,9 @@
 
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
-#include "tasks/data_sync/ds_catalog.h"
-#include "tasks/data_sync/ds_sync.h"
-#include "tasks/data_sync/sq_db.h"
+#include "data_sync/ds_catalog.h"
+#include "data_sync/ds_sync.h"
+#include "db/sq_db.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -9,8 +9,8 @@
 #include "sq_test.h"
 
 #include "core/sq_alloc.h"
-#include "tasks/data_sync/ds_catalog.h"
-#include "tasks/data_sync/ds_util.h"
+#include "data_sync/ds_catalog.h"
+#include "db/ds_util.h"
 
 #include <string.h>
 

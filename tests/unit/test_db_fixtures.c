@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * test_db_fixtures.c: the hand-over between the crawler and data_sync on
- * every real 1688 sample in ../shared/fixtures/1688/raw: the crawler's
+ * every real 1688 sample in tests/fixtures/1688/raw: the crawler's
  * parsers normalise each body, sq_db_raw_put stages it, sync_products and
  * sync_suppliers store it, and the stored products read back equal to
  * what was parsed (canonical form). Values asserted: ids, prices in fen,
@@ -10,9 +10,9 @@
 #include "sq_test.h"
 
 #include "core/sq_alloc.h"
-#include "tasks/crawler/crawler_parse.h"
-#include "tasks/data_sync/ds_catalog.h"
-#include "tasks/data_sync/ds_sync.h"
+#include "crawler/crawler_parse.h"
+#include "data_sync/ds_catalog.h"
+#include "data_sync/ds_sync.h"
 
 #include <ftw.h>
 #include <stdio.h>

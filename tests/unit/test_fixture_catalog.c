@@ -12,8 +12,8 @@
 #include "sq_test.h"
 
 #include "core/sq_alloc.h"
-#include "tasks/crawler/crawler_parse.h"
-#include "tasks/fixture/fixture.h"
+#include "crawler/crawler_parse.h"
+#include "fixture/fixture.h"
 
 #include <string.h>
 #include <vips/vips.h>

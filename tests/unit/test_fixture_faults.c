@@ -9,7 +9,7 @@
  */
 #include "sq_test.h"
 
-#include "tasks/fixture/fixture.h"
+#include "fixture/fixture.h"
 
 #include <string.h>
 

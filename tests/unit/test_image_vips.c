@@ -9,8 +9,8 @@
 #include "sq_test.h"
 
 #include "core/sq_hash.h"
-#include "tasks/image_processing/img.h"
-#include "tasks/image_processing/img_ops.h"
+#include "image_processing/img.h"
+#include "image_processing/img_ops.h"
 
 #include <fcntl.h>
 #include <ftw.h>

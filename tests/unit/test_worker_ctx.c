@@ -592,5 +592,6 @@ main(void)
         cmocka_unit_test(allocation_failures_in_a_local_run),
     };
 
+    sqt_register_packs();
     return cmocka_run_group_tests(tests, setup, teardown);
 }

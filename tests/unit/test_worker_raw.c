@@ -138,5 +138,6 @@ main(void)
         cmocka_unit_test(celery_fixture_envelope),
     };
 
+    sqt_register_packs();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,7 @@
 -- GCRA form (one "theoretical arrival time" per host, Redis TIME in
 -- microseconds), a cap on requests in flight per host, and a cool-down
 -- that pauses a host after a captcha page or a 429. Owned by the crawler
--- pack (src/tasks/crawler/crawler_ratelimit.c).
+-- pack (packs/crawler/crawler_ratelimit.c).
 --
 -- The bucket hands out *reservations*: a granted caller is told how long
 -- to wait for its slot and sends then, without asking again, so slots

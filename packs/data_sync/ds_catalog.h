@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ds_catalog.h: the normalised catalog records (docs/1688-normalized.md)
+ * and how they are written to and read from the database. Shared by
+ * data_sync (sync from raw_payload) and batch_processing (import/export),
+ * so a product imported from a file and one synced from a crawl are
+ * stored the same way.
+ *
+ * A record is first made canonical: known members only, types coerced
+ * (1688 sends numbers as strings), nulls dropped, the five lists always
+ * present. The content hash of the canonical form (without fetched_at and
+ * raw_sha256) drives change detection, and an export of a stored product
+ * is its canonical form again, so export -> import reports "unchanged".
+ *
+ * Write functions run inside the caller's transaction (sq_db_with_tx).
+ */
+#ifndef SQ_DS_CATALOG_H
+#define SQ_DS_CATALOG_H
+
+#include "db/sq_db.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Upper bounds of one record (bigger ones are rejected as invalid). */
+#define SQ_DS_MAX_LIST 5000
+#define SQ_DS_MAX_TEXT (64 * 1024)
+
+enum sq_ds_outcome {
+    SQ_DS_UNCHANGED = 0,
+    SQ_DS_INSERTED = 1,
+    SQ_DS_UPDATED = 2,
+};
+
+/* Canonical offer of `in` (borrowed). *out: new reference. *skipped (may
+ * be NULL) counts image entries dropped for an unusable URL.
+ * Errors: SYNCQ_EINVAL (not an object, offer_id missing or <= 0, a
+ * member of the wrong type, a list too long: the message names the
+ * member), SYNCQ_ENOMEM. */
+int sq_ds_offer_canonical(const json_t *in, json_t **out, int *skipped,
+                          syncq_error *err);
+
+/* Canonical supplier (the "supplier" member of an offer, or a shop
+ * record). A supplier needs one identifier (seller_user_id, member_id,
+ * open_id or login_id). Errors: SYNCQ_EINVAL, SYNCQ_ENOMEM. */
+int sq_ds_supplier_canonical(const json_t *in, json_t **out, syncq_error *err);
+
+/* Write a canonical offer (from sq_ds_offer_canonical) with its
+ * supplier, attributes, SKU properties, SKUs, price tiers and image
+ * links; children missing from the record are deleted (SKU sets shrink).
+ * Unless `force`, an offer whose stored content hash equals the record's
+ * is left alone (*outcome SQ_DS_UNCHANGED). duplicate_of and first_seen
+ * survive an update. Errors: SYNCQ_EDB, SYNCQ_ENOMEM. */
+int sq_ds_offer_store(struct sq_db *db, const json_t *canon, bool force,
+                      int *outcome, syncq_error *err);
+
+/* Find or create the supplier of a canonical supplier record, matching
+ * on seller_user_id, then member_id, open_id, login_id (lowest id wins).
+ * Known values are never erased by missing ones. With `full` (a shop
+ * record) the content hash is recorded and an equal hash is
+ * SQ_DS_UNCHANGED. *id_out: the supplier_id.
+ * Errors: SYNCQ_EDB, SYNCQ_ENOMEM. */
+int sq_ds_supplier_store(struct sq_db *db, const json_t *canon, bool full,
+                         int64_t *id_out, int *outcome, syncq_error *err);
+
+/* The stored supplier as a canonical record (*out new reference).
+ * Errors: SYNCQ_ENOTFOUND, SYNCQ_EDB, SYNCQ_ENOMEM. */
+int sq_ds_supplier_load(struct sq_db *db, int64_t supplier_id, json_t **out,
+                        syncq_error *err);
+
+/* Upsert a category record and its children (parent_id = the record's
+ * category_id). *outcome is that of the record's own node; kids[outcome]
+ * (may be NULL) counts the children by outcome (index SQ_DS_*).
+ * Errors: SYNCQ_EINVAL (no category_id), SYNCQ_EDB. */
+int sq_ds_category_store(struct sq_db *db, const json_t *rec, int *outcome,
+                         int kids[3], syncq_error *err);
+
+/* Recompute category.path ("10166/1031910/...") from parent links.
+ * Errors: SYNCQ_EDB. */
+int sq_ds_category_paths(struct sq_db *db, syncq_error *err);
+
+/* Insert a product seen only on a listing page (kind "search") unless
+ * the offer already exists: source "list", the listing's subject, price
+ * and main image. *outcome: SQ_DS_INSERTED or SQ_DS_UNCHANGED.
+ * Errors: SYNCQ_EINVAL (no offer_id), SYNCQ_EDB. */
+int sq_ds_listing_store(struct sq_db *db, const json_t *item,
+                        int64_t category_id, int *outcome, syncq_error *err);
+
+/* The stored product as a canonical record (*out new reference).
+ * Errors: SYNCQ_ENOTFOUND, SYNCQ_EDB, SYNCQ_ENOMEM. */
+int sq_ds_offer_load(struct sq_db *db, int64_t offer_id, json_t **out,
+                     syncq_error *err);
+
+/* Delete a product and its child rows (images themselves stay: other
+ * products may share them). Errors: SYNCQ_EDB. */
+int sq_ds_offer_delete(struct sq_db *db, int64_t offer_id, syncq_error *err);
+
+/* The duplicate fingerprint of a product: SHA-1 hex of supplier id,
+ * normalised subject (blanks collapsed, ASCII lowercased) and the price
+ * range; "" when there is no supplier or subject. out: 41 bytes. */
+void sq_ds_fingerprint(int64_t supplier_id, bool has_supplier,
+                       const char *subject, int64_t price_min_fen,
+                       int64_t price_max_fen, char out[41]);
+
+/* ---- field tables (shared by the record kinds) ---------------------- */
+
+enum sq_ds_ftype { SQ_F_I64, SQ_F_TEXT, SQ_F_DOUBLE, SQ_F_BOOL };
+
+/* A scalar member of a record; the database column has the same name. */
+struct sq_ds_field {
+    const char *key;
+    enum sq_ds_ftype type;
+};
+
+/* Copy the members listed in `f` from `src` to `dst` with their types
+ * coerced; absent, null and empty-string members are left out (an empty
+ * string means "unknown" in every source). `where`
+ * names the record in messages ("skus[2]").
+ * Errors: SYNCQ_EINVAL (a member of the wrong type), SYNCQ_ENOMEM. */
+int sq_ds_copy_fields(json_t *dst, const json_t *src,
+                      const struct sq_ds_field *f, size_t n, const char *where,
+                      syncq_error *err);
+
+/* Bind member f->key of `obj` (canonical) to parameter `i` (NULL when
+ * absent). */
+void sq_ds_bind_field(struct sq_db_stmt *st, int i, const json_t *obj,
+                      const struct sq_ds_field *f);
+
+/* Set member f->key of `dst` from column `col` unless it is NULL.
+ * Errors: SYNCQ_ENOMEM. */
+int sq_ds_col_to_json(json_t *dst, struct sq_db_stmt *st, int col,
+                      const struct sq_ds_field *f, syncq_error *err);
+
+#endif

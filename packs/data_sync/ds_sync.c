@@ -1,0 +1,859 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ds_sync.c: sync_products and sync_suppliers (ds_sync.h). Reads the
+ * staged records of raw_payload in pages (keyset on raw_id, so memory is
+ * bounded by one page whatever the table size), writes each page in one
+ * transaction retried on lock conflicts, and marks each processed row
+ * with the hash it was synced at (raw_payload.synced_hash). An
+ * incremental run therefore touches only records that changed since the
+ * last sync, and a run that was killed or stopped simply leaves the rest
+ * for the next one.
+ */
+#include "data_sync/ds_sync.h"
+#include "core/sq_alloc.h"
+#include "core/sq_error.h"
+#include "core/sq_log.h"
+#include "core/sq_time.h"
+#include "data_sync/ds_catalog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ERRORS 50 /* failed records listed in a result */
+
+void
+sq_sync_opts_init(struct sq_sync_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->include_categories = true;
+    o->include_listings = true;
+    o->batch_size = 500;
+}
+
+/* One staged row of a page, copied out of the result set. */
+struct raw_row {
+    int64_t raw_id;
+    char kind[16];
+    char *key;
+    char outcome[32];
+    char *normalized; /* may be NULL */
+    char hash[65];    /* norm_hash at read time */
+    char fetched_at[40];
+};
+
+struct counts {
+    int64_t inserted, updated, unchanged, failed, superseded, delisted;
+};
+
+struct run {
+    struct sq_db *db;
+    const struct sq_sync_opts *o;
+    const struct sq_progress *p;
+    struct raw_row *rows;
+    size_t nrows;
+    int64_t done; /* rows processed (progress) */
+    int64_t total;
+    struct counts prod, cat, list, sup, page;
+    int64_t images_skipped, page_images_skipped;
+    json_t *errors; /* [{kind, key, error}] */
+    json_t *page_errors;
+    bool stopped;
+};
+
+static void
+free_rows(struct run *r)
+{
+    for (size_t i = 0; i < r->nrows; i++) {
+        sq_free(r->rows[i].key);
+        sq_free(r->rows[i].normalized);
+    }
+    r->nrows = 0;
+}
+
+static void
+add_counts(struct counts *a, const struct counts *b)
+{
+    a->inserted += b->inserted;
+    a->updated += b->updated;
+    a->unchanged += b->unchanged;
+    a->failed += b->failed;
+    a->superseded += b->superseded;
+    a->delisted += b->delisted;
+}
+
+static void
+count_outcome(struct counts *c, int outcome)
+{
+    if (outcome == SQ_DS_INSERTED) {
+        c->inserted++;
+    } else if (outcome == SQ_DS_UPDATED) {
+        c->updated++;
+    } else {
+        c->unchanged++;
+    }
+}
+
+static void
+note_error(struct run *r, const struct raw_row *row, const char *msg)
+{
+    json_t *e;
+
+    if (json_array_size(r->page_errors) + json_array_size(r->errors) >=
+        MAX_ERRORS) {
+        return;
+    }
+    e = json_pack("{s:s, s:s, s:s}", "kind", row->kind, "key", row->key,
+                  "error", msg);
+    if (e != NULL) {
+        json_array_append_new(r->page_errors, e);
+    }
+    SQ_WARN("sync.bad_record", "kind=%s key=%s", row->kind, row->key);
+}
+
+/* SQL selecting the next page of rows of `kinds` to sync. */
+static const char *
+page_sql(bool full, int which)
+{
+    static const char *const inc[] = {
+        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
+        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'category' "
+        "AND outcome = 'ok' AND (synced_hash IS NULL OR "
+        "synced_hash <> norm_hash || '@' || fetched_at) "
+        "ORDER BY raw_id LIMIT ?",
+        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
+        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind IN "
+        "('api_detail', 'detail_page') AND outcome IN ('ok', 'not_found') "
+        "AND (synced_hash IS NULL OR "
+        "synced_hash <> norm_hash || '@' || fetched_at) "
+        "ORDER BY raw_id LIMIT ?",
+        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
+        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'search' "
+        "AND outcome = 'ok' AND (synced_hash IS NULL OR "
+        "synced_hash <> norm_hash || '@' || fetched_at) "
+        "ORDER BY raw_id LIMIT ?",
+        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
+        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'shop' "
+        "AND outcome = 'ok' AND (synced_hash IS NULL OR "
+        "synced_hash <> norm_hash || '@' || fetched_at) "
+        "ORDER BY raw_id LIMIT ?",
+    };
+    static const char *const all[] = {
+        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
+        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'category' "
+        "AND outcome = 'ok' ORDER BY raw_id LIMIT ?",
+        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
+        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind IN "
+        "('api_detail', 'detail_page') AND outcome IN ('ok', 'not_found') "
+        "ORDER BY raw_id LIMIT ?",
+        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
+        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'search' "
+        "AND outcome = 'ok' ORDER BY raw_id LIMIT ?",
+        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
+        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'shop' "
+        "AND outcome = 'ok' ORDER BY raw_id LIMIT ?",
+    };
+
+    return full ? all[which] : inc[which];
+}
+
+static const char *
+count_sql(bool full, int which)
+{
+    static const char *const inc[] = {
+        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'category' AND "
+        "outcome = 'ok' AND (synced_hash IS NULL OR "
+        "synced_hash <> norm_hash || '@' || fetched_at)",
+        "SELECT COUNT(*) FROM raw_payload WHERE kind IN ('api_detail', "
+        "'detail_page') AND outcome IN ('ok', 'not_found') AND "
+        "(synced_hash IS NULL OR "
+        "synced_hash <> norm_hash || '@' || fetched_at)",
+        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'search' AND "
+        "outcome = 'ok' AND (synced_hash IS NULL OR "
+        "synced_hash <> norm_hash || '@' || fetched_at)",
+        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'shop' AND "
+        "outcome = 'ok' AND (synced_hash IS NULL OR "
+        "synced_hash <> norm_hash || '@' || fetched_at)",
+    };
+    static const char *const all[] = {
+        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'category' AND "
+        "outcome = 'ok'",
+        "SELECT COUNT(*) FROM raw_payload WHERE kind IN ('api_detail', "
+        "'detail_page') AND outcome IN ('ok', 'not_found')",
+        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'search' AND "
+        "outcome = 'ok'",
+        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'shop' AND "
+        "outcome = 'ok'",
+    };
+
+    return full ? all[which] : inc[which];
+}
+
+enum { W_CATEGORY = 0, W_DETAIL = 1, W_LISTING = 2, W_SHOP = 3 };
+
+static void
+copy_text(char *dst, size_t cap, const char *s)
+{
+    snprintf(dst, cap, "%s", s != NULL ? s : "");
+}
+
+/* Read the page after *cursor into r->rows. */
+static int
+read_page(struct run *r, int which, int64_t *cursor, syncq_error *err)
+{
+    struct sq_db_stmt *st;
+    int rc;
+    size_t cap = (size_t)r->o->batch_size;
+
+    free_rows(r);
+    rc = sq_db_prepare(r->db, page_sql(r->o->full, which), &st, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    sq_db_bind_i64(st, 1, *cursor);
+    sq_db_bind_i64(st, 2, (int64_t)cap);
+    while ((rc = sq_db_step(st, err)) == 1) {
+        struct raw_row *row = &r->rows[r->nrows];
+        memset(row, 0, sizeof *row);
+        row->raw_id = sq_db_col_i64(st, 0);
+        copy_text(row->kind, sizeof row->kind, sq_db_col_text(st, 1));
+        row->key =
+            sq_strdup(sq_db_col_text(st, 2) ? sq_db_col_text(st, 2) : "");
+        copy_text(row->outcome, sizeof row->outcome, sq_db_col_text(st, 3));
+        if (!sq_db_col_null(st, 4)) {
+            row->normalized = sq_strdup(sq_db_col_text(st, 4));
+            if (row->normalized == NULL) {
+                sq_free(row->key);
+                row->key = NULL;
+            }
+        }
+        copy_text(row->hash, sizeof row->hash, sq_db_col_text(st, 5));
+        copy_text(row->fetched_at, sizeof row->fetched_at,
+                  sq_db_col_text(st, 6));
+        if (row->key == NULL) {
+            sq_db_reset(st);
+            return sq_fail(err, SYNCQ_ENOMEM,
+                           "out of memory reading "
+                           "raw payloads");
+        }
+        r->nrows++;
+        *cursor = row->raw_id;
+        if (r->nrows == cap) {
+            sq_db_reset(st);
+            break;
+        }
+    }
+    return rc < 0 ? rc : SYNCQ_OK;
+}
+
+/* Remember that `row` was synced as fetched: its content hash and fetch
+ * time, so only a new fetch makes it a candidate again. */
+static int
+mark_synced(struct sq_db *db, const struct raw_row *row, syncq_error *err)
+{
+    struct sq_db_stmt *st;
+    char marker[128];
+    int rc = sq_db_prepare(db,
+                           "UPDATE raw_payload SET synced_hash = ? "
+                           "WHERE raw_id = ?",
+                           &st, err);
+
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    snprintf(marker, sizeof marker, "%s@%s", row->hash, row->fetched_at);
+    sq_db_bind_text(st, 1, marker);
+    sq_db_bind_i64(st, 2, row->raw_id);
+    rc = sq_db_step(st, err);
+    return rc < 0 ? rc : SYNCQ_OK;
+}
+
+static bool
+parse_offer_key(const char *key, int64_t *out)
+{
+    char *end = NULL;
+    long long v;
+
+    errno = 0;
+    v = strtoll(key, &end, 10);
+    if (errno != 0 || end == key || *end != '\0' || v <= 0) {
+        return false;
+    }
+    *out = (int64_t)v;
+    return true;
+}
+
+/* True when another detail fetch of the same offer is newer (or equally
+ * new and from the API), so `row` must not overwrite it. */
+static int
+superseded(struct sq_db *db, const struct raw_row *row, bool *out,
+           syncq_error *err)
+{
+    static const char sql[] =
+        "SELECT kind, fetched_at FROM raw_payload WHERE key = ? AND kind IN "
+        "('api_detail', 'detail_page') AND kind <> ? AND outcome IN "
+        "('ok', 'not_found')";
+    struct sq_db_stmt *st;
+    int rc = sq_db_prepare(db, sql, &st, err);
+
+    *out = false;
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    sq_db_bind_text(st, 1, row->key);
+    sq_db_bind_text(st, 2, row->kind);
+    while ((rc = sq_db_step(st, err)) == 1) {
+        const char *kind = sq_db_col_text(st, 0);
+        const char *at = sq_db_col_text(st, 1);
+        int c = strcmp(at != NULL ? at : "", row->fetched_at);
+        if (c > 0 ||
+            (c == 0 && kind != NULL && strcmp(kind, "api_detail") == 0)) {
+            *out = true;
+        }
+    }
+    return rc < 0 ? rc : SYNCQ_OK;
+}
+
+/* The stored record parsed, or NULL with the reason in msg; *oom tells a
+ * failed allocation (the batch must fail and be retried) from a record
+ * that is bad (counted failed and marked synced). */
+static json_t *
+parse_record(const struct raw_row *row, char *msg, size_t cap, bool *oom)
+{
+    json_t *rec = NULL;
+    int rc;
+
+    *oom = false;
+    if (row->normalized == NULL) {
+        snprintf(msg, cap, "no normalised record stored");
+        return NULL;
+    }
+    rc = sq_ds_json_parse(row->normalized, strlen(row->normalized), &rec, msg,
+                          cap, NULL);
+    *oom = rc == SYNCQ_ENOMEM;
+    return rec;
+}
+
+static int
+bad_record(struct run *r, const struct raw_row *row, const char *msg, bool oom,
+           syncq_error *err)
+{
+    if (oom) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory parsing %s %s",
+                       row->kind, row->key);
+    }
+    r->page.failed++;
+    note_error(r, row, msg);
+    return mark_synced(r->db, row, err);
+}
+
+static int
+sync_detail_row(struct run *r, const struct raw_row *row, syncq_error *err)
+{
+    struct sq_db *db = r->db;
+    bool sup = false;
+    bool oom = false;
+    char msg[256];
+    json_t *rec;
+    json_t *canon = NULL;
+    int skipped = 0;
+    int outcome;
+    int64_t offer_id = 0;
+    syncq_error rerr;
+    int rc;
+
+    rc = superseded(db, row, &sup, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    if (sup) {
+        r->page.superseded++;
+        return mark_synced(db, row, err);
+    }
+    if (strcmp(row->outcome, "not_found") == 0) {
+        struct sq_db_stmt *st;
+        char now[40];
+        if (!parse_offer_key(row->key, &offer_id)) {
+            r->page.failed++;
+            note_error(r, row, "key is not an offer id");
+            return mark_synced(db, row, err);
+        }
+        /* content_hash cleared: a later good fetch, even of identical
+         * content, must rewrite the row and so its status. */
+        rc = sq_db_prepare(db,
+                           "UPDATE product SET status = 'delisted', "
+                           "content_hash = NULL, synced_at = ? "
+                           "WHERE offer_id = ? AND status IS DISTINCT FROM "
+                           "'delisted'",
+                           &st, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        sq_db_bind_text(st, 1, sq_ds_now_iso(now, sizeof now));
+        sq_db_bind_i64(st, 2, offer_id);
+        rc = sq_db_step(st, err);
+        if (rc < 0) {
+            return rc;
+        }
+        if (sq_db_changes(db) > 0) {
+            r->page.delisted++;
+        }
+        return mark_synced(db, row, err);
+    }
+    rec = parse_record(row, msg, sizeof msg, &oom);
+    if (rec == NULL) {
+        return bad_record(r, row, msg, oom, err);
+    }
+    rc = sq_ds_offer_canonical(rec, &canon, &skipped, &rerr);
+    json_decref(rec);
+    if (rc == SYNCQ_ENOMEM) {
+        return sq_fail(err, rc, "%s", rerr.msg);
+    }
+    if (rc == SYNCQ_OK) {
+        char idtxt[32];
+        snprintf(
+            idtxt, sizeof idtxt, "%lld",
+            (long long)json_integer_value(json_object_get(canon, "offer_id")));
+        if (strcmp(idtxt, row->key) != 0) {
+            snprintf(rerr.msg, sizeof rerr.msg,
+                     "record offer_id %s does not "
+                     "match the key",
+                     idtxt);
+            rc = SYNCQ_EINVAL;
+        }
+    }
+    if (rc != SYNCQ_OK) {
+        json_decref(canon);
+        r->page.failed++;
+        note_error(r, row, rerr.msg);
+        return mark_synced(db, row, err);
+    }
+    r->page_images_skipped += skipped;
+    rc = sq_ds_offer_store(db, canon, r->o->force, &outcome, err);
+    json_decref(canon);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    count_outcome(&r->page, outcome);
+    return mark_synced(db, row, err);
+}
+
+static int
+sync_category_row(struct run *r, const struct raw_row *row, syncq_error *err)
+{
+    char msg[256];
+    bool oom = false;
+    json_t *rec = parse_record(row, msg, sizeof msg, &oom);
+    syncq_error rerr;
+    int outcome;
+    int kids[3] = {0, 0, 0};
+    int rc;
+
+    if (rec == NULL) {
+        return bad_record(r, row, msg, oom, err);
+    }
+    rc = sq_ds_category_store(r->db, rec, &outcome, kids, &rerr);
+    json_decref(rec);
+    if (rc == SYNCQ_EINVAL) {
+        r->page.failed++;
+        note_error(r, row, rerr.msg);
+        return mark_synced(r->db, row, err);
+    }
+    if (rc != SYNCQ_OK) {
+        return sq_fail(err, rc, "%s", rerr.msg);
+    }
+    count_outcome(&r->page, outcome);
+    r->page.unchanged += kids[SQ_DS_UNCHANGED];
+    r->page.inserted += kids[SQ_DS_INSERTED];
+    r->page.updated += kids[SQ_DS_UPDATED];
+    return mark_synced(r->db, row, err);
+}
+
+static int
+sync_listing_row(struct run *r, const struct raw_row *row, syncq_error *err)
+{
+    char msg[256];
+    bool oom = false;
+    json_t *rec = parse_record(row, msg, sizeof msg, &oom);
+    const json_t *offers;
+    int64_t cat = 0;
+    size_t i;
+    const json_t *item;
+    int rc;
+
+    if (rec == NULL) {
+        return bad_record(r, row, msg, oom, err);
+    }
+    sq_ds_get_i64(rec, "category_id", &cat);
+    offers = json_object_get(rec, "offers");
+    json_array_foreach(offers, i, item)
+    {
+        int outcome;
+        syncq_error rerr;
+        rc = sq_ds_listing_store(r->db, item, cat, &outcome, &rerr);
+        if (rc == SYNCQ_EINVAL) {
+            r->page.failed++;
+            snprintf(msg, sizeof msg, "offers[%zu]: %s", i, rerr.msg);
+            note_error(r, row, msg);
+            continue;
+        }
+        if (rc != SYNCQ_OK) {
+            json_decref(rec);
+            return sq_fail(err, rc, "%s", rerr.msg);
+        }
+        count_outcome(&r->page, outcome);
+    }
+    json_decref(rec);
+    return mark_synced(r->db, row, err);
+}
+
+static int
+sync_shop_row(struct run *r, const struct raw_row *row, syncq_error *err)
+{
+    char msg[256];
+    bool oom = false;
+    json_t *rec = parse_record(row, msg, sizeof msg, &oom);
+    json_t *canon = NULL;
+    syncq_error rerr;
+    int64_t id;
+    int outcome;
+    int rc;
+
+    if (rec == NULL) {
+        return bad_record(r, row, msg, oom, err);
+    }
+    rc = sq_ds_supplier_canonical(rec, &canon, &rerr);
+    json_decref(rec);
+    if (rc == SYNCQ_EINVAL) {
+        r->page.failed++;
+        note_error(r, row, rerr.msg);
+        return mark_synced(r->db, row, err);
+    }
+    if (rc != SYNCQ_OK) {
+        return sq_fail(err, rc, "%s", rerr.msg);
+    }
+    rc = sq_ds_supplier_store(r->db, canon, true, &id, &outcome, err);
+    json_decref(canon);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    count_outcome(&r->page, outcome);
+    return mark_synced(r->db, row, err);
+}
+
+struct page_ctx {
+    struct run *r;
+    int which;
+};
+
+/* One page in one transaction; may run again after a lock conflict, so
+ * it starts from zeroed page counters. */
+static int
+page_tx(struct sq_db *db, void *ud, syncq_error *err)
+{
+    struct page_ctx *pc = ud;
+    struct run *r = pc->r;
+    int rc = SYNCQ_OK;
+
+    (void)db;
+    memset(&r->page, 0, sizeof r->page);
+    r->page_images_skipped = 0;
+    json_array_clear(r->page_errors);
+    for (size_t i = 0; i < r->nrows && rc == SYNCQ_OK; i++) {
+        switch (pc->which) {
+        case W_CATEGORY:
+            rc = sync_category_row(r, &r->rows[i], err);
+            break;
+        case W_DETAIL:
+            rc = sync_detail_row(r, &r->rows[i], err);
+            break;
+        case W_LISTING:
+            rc = sync_listing_row(r, &r->rows[i], err);
+            break;
+        default:
+            rc = sync_shop_row(r, &r->rows[i], err);
+            break;
+        }
+        if (rc != SYNCQ_OK) {
+            char what[200];
+            snprintf(what, sizeof what, "%s %s", r->rows[i].kind,
+                     r->rows[i].key);
+            sq_error_prefix(err, what);
+        }
+    }
+    return rc;
+}
+
+static int
+run_pass(struct run *r, int which, struct counts *into, syncq_error *err)
+{
+    int64_t cursor = 0;
+    struct page_ctx pc = {r, which};
+    int rc;
+
+    for (;;) {
+        char msg[96];
+        if (sq_progress_stop(r->p)) {
+            r->stopped = true;
+            return SYNCQ_OK;
+        }
+        rc = read_page(r, which, &cursor, err);
+        if (rc != SYNCQ_OK || r->nrows == 0) {
+            return rc;
+        }
+        rc = sq_db_with_tx(r->db, page_tx, &pc, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        add_counts(into, &r->page);
+        r->images_skipped += r->page_images_skipped;
+        json_array_extend(r->errors, r->page_errors);
+        json_array_clear(r->page_errors);
+        r->done += (int64_t)r->nrows;
+        snprintf(msg, sizeof msg, "%lld of %lld records", (long long)r->done,
+                 (long long)r->total);
+        if (sq_progress_report(r->p, r->done, r->total, msg) != 0) {
+            r->stopped = true;
+            return SYNCQ_OK;
+        }
+        if (r->nrows < (size_t)r->o->batch_size) {
+            return SYNCQ_OK;
+        }
+    }
+}
+
+static json_t *
+counts_json(const struct counts *c, bool detail)
+{
+    json_t *o =
+        json_pack("{s:I, s:I, s:I, s:I}", "inserted", (json_int_t)c->inserted,
+                  "updated", (json_int_t)c->updated, "unchanged",
+                  (json_int_t)c->unchanged, "failed", (json_int_t)c->failed);
+    if (o != NULL && detail) {
+        json_object_set_new(o, "superseded", json_integer(c->superseded));
+        json_object_set_new(o, "delisted", json_integer(c->delisted));
+    }
+    return o;
+}
+
+/* Record the run in sync_run (best effort: a failure here is logged, the
+ * sync itself already committed). */
+static int64_t
+sync_run_start(struct sq_db *db, const char *task, const char *type,
+               const char *task_id)
+{
+    struct sq_db_stmt *st;
+    char now[40];
+    int64_t id = 0;
+
+    if (sq_db_prepare(db,
+                      "INSERT INTO sync_run (task, task_id, sync_type, "
+                      "started_at, status) VALUES (?, ?, ?, ?, 'running') "
+                      "RETURNING run_id",
+                      &st, NULL) != SYNCQ_OK) {
+        return 0;
+    }
+    sq_db_bind_text(st, 1, task);
+    sq_db_bind_text(st, 2, task_id);
+    sq_db_bind_text(st, 3, type);
+    sq_db_bind_text(st, 4, sq_ds_now_iso(now, sizeof now));
+    if (sq_db_step(st, NULL) == 1) {
+        id = sq_db_col_i64(st, 0);
+        sq_db_reset(st);
+    }
+    return id;
+}
+
+static void
+sync_run_finish(struct sq_db *db, int64_t run_id, const char *status,
+                const struct counts *c, json_t *report)
+{
+    struct sq_db_stmt *st;
+    char now[40];
+    char *text;
+
+    if (run_id == 0 ||
+        sq_db_prepare(db,
+                      "UPDATE sync_run SET finished_at = ?, status = ?, "
+                      "inserted = ?, updated = ?, unchanged = ?, failed = ?, "
+                      "report = ? WHERE run_id = ?",
+                      &st, NULL) != SYNCQ_OK) {
+        return;
+    }
+    text = report != NULL ? json_dumps(report, JSON_COMPACT) : NULL;
+    sq_db_bind_text(st, 1, sq_ds_now_iso(now, sizeof now));
+    sq_db_bind_text(st, 2, status);
+    sq_db_bind_i64(st, 3, c != NULL ? c->inserted : 0);
+    sq_db_bind_i64(st, 4, c != NULL ? c->updated : 0);
+    sq_db_bind_i64(st, 5, c != NULL ? c->unchanged : 0);
+    sq_db_bind_i64(st, 6, c != NULL ? c->failed : 0);
+    sq_db_bind_text(st, 7, text);
+    sq_db_bind_i64(st, 8, run_id);
+    if (sq_db_step(st, NULL) < 0) {
+        SQ_WARN("sync.run_record_failed", "run_id=%lld", (long long)run_id);
+    }
+    sq_free(text);
+}
+
+static int
+count_rows(struct run *r, int which, syncq_error *err)
+{
+    int64_t n = 0;
+    int rc =
+        sq_db_query_i64(r->db, count_sql(r->o->full, which), false, 0, &n, err);
+
+    r->total += n;
+    return rc;
+}
+
+static int
+run_init(struct run *r, struct sq_db *db, const struct sq_sync_opts *o,
+         const struct sq_progress *p, syncq_error *err)
+{
+    memset(r, 0, sizeof *r);
+    r->db = db;
+    r->o = o;
+    r->p = p;
+    if (o->batch_size < 1 || o->batch_size > 1000) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "batch_size %d out of range "
+                       "1..1000",
+                       o->batch_size);
+    }
+    r->rows = sq_calloc((size_t)o->batch_size, sizeof *r->rows);
+    r->errors = json_array();
+    r->page_errors = json_array();
+    if (r->rows == NULL || r->errors == NULL || r->page_errors == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory starting a sync");
+    }
+    return SYNCQ_OK;
+}
+
+static void
+run_cleanup(struct run *r)
+{
+    free_rows(r);
+    sq_free(r->rows);
+    json_decref(r->errors);
+    json_decref(r->page_errors);
+}
+
+int
+sq_ds_sync_products(struct sq_db *db, const struct sq_sync_opts *o,
+                    const struct sq_progress *p, json_t **result,
+                    syncq_error *err)
+{
+    struct run r;
+    int64_t started = sq_mono_ms();
+    const char *type = o->full ? "full" : "incremental";
+    int64_t run_id;
+    json_t *res = NULL;
+    int rc;
+
+    *result = NULL;
+    rc = run_init(&r, db, o, p, err);
+    if (rc != SYNCQ_OK) {
+        run_cleanup(&r);
+        return rc;
+    }
+    run_id = sync_run_start(db, "data_sync.sync_products", type, o->task_id);
+    if (o->include_categories) {
+        rc = count_rows(&r, W_CATEGORY, err);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = count_rows(&r, W_DETAIL, err);
+    }
+    if (rc == SYNCQ_OK && o->include_listings) {
+        rc = count_rows(&r, W_LISTING, err);
+    }
+    sq_progress_report(p, 0, r.total, "starting");
+    if (rc == SYNCQ_OK && o->include_categories) {
+        rc = run_pass(&r, W_CATEGORY, &r.cat, err);
+        if (rc == SYNCQ_OK && !r.stopped) {
+            rc = sq_ds_category_paths(db, err);
+        }
+    }
+    if (rc == SYNCQ_OK && !r.stopped) {
+        rc = run_pass(&r, W_DETAIL, &r.prod, err);
+    }
+    /* Listings after details: a listing never replaces a detail row. */
+    if (rc == SYNCQ_OK && !r.stopped && o->include_listings) {
+        rc = run_pass(&r, W_LISTING, &r.list, err);
+    }
+    if (rc != SYNCQ_OK) {
+        sync_run_finish(db, run_id, "failed", &r.prod, NULL);
+        run_cleanup(&r);
+        return rc;
+    }
+    res = json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:O, "
+        "s:I, s:I, s:b, s:I}",
+        "sync_type", type, "inserted", (json_int_t)r.prod.inserted, "updated",
+        (json_int_t)r.prod.updated, "unchanged", (json_int_t)r.prod.unchanged,
+        "failed", (json_int_t)r.prod.failed, "products",
+        counts_json(&r.prod, true), "categories", counts_json(&r.cat, false),
+        "listings", counts_json(&r.list, false), "images_skipped",
+        (json_int_t)r.images_skipped, "errors", r.errors, "records",
+        (json_int_t)r.done, "elapsed_ms", (json_int_t)(sq_mono_ms() - started),
+        "stopped", r.stopped, "run_id", (json_int_t)run_id);
+    if (res == NULL) {
+        run_cleanup(&r);
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory building result");
+    }
+    sync_run_finish(db, run_id, r.stopped ? "stopped" : "ok", &r.prod, res);
+    SQ_INFO("sync.products",
+            "type=%s inserted=%lld updated=%lld "
+            "unchanged=%lld failed=%lld",
+            type, (long long)r.prod.inserted, (long long)r.prod.updated,
+            (long long)r.prod.unchanged, (long long)r.prod.failed);
+    run_cleanup(&r);
+    *result = res;
+    return SYNCQ_OK;
+}
+
+int
+sq_ds_sync_suppliers(struct sq_db *db, const struct sq_sync_opts *o,
+                     const struct sq_progress *p, json_t **result,
+                     syncq_error *err)
+{
+    struct run r;
+    int64_t started = sq_mono_ms();
+    const char *type = o->full ? "full" : "incremental";
+    int64_t run_id;
+    json_t *res;
+    int rc;
+
+    *result = NULL;
+    rc = run_init(&r, db, o, p, err);
+    if (rc != SYNCQ_OK) {
+        run_cleanup(&r);
+        return rc;
+    }
+    run_id = sync_run_start(db, "data_sync.sync_suppliers", type, o->task_id);
+    rc = count_rows(&r, W_SHOP, err);
+    sq_progress_report(p, 0, r.total, "starting");
+    if (rc == SYNCQ_OK) {
+        rc = run_pass(&r, W_SHOP, &r.sup, err);
+    }
+    if (rc != SYNCQ_OK) {
+        sync_run_finish(db, run_id, "failed", &r.sup, NULL);
+        run_cleanup(&r);
+        return rc;
+    }
+    res = json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:O, s:I, s:I, s:b, s:I}", "sync_type", type,
+        "inserted", (json_int_t)r.sup.inserted, "updated",
+        (json_int_t)r.sup.updated, "unchanged", (json_int_t)r.sup.unchanged,
+        "failed", (json_int_t)r.sup.failed, "errors", r.errors, "records",
+        (json_int_t)r.done, "elapsed_ms", (json_int_t)(sq_mono_ms() - started),
+        "stopped", r.stopped, "run_id", (json_int_t)run_id);
+    if (res == NULL) {
+        run_cleanup(&r);
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory building result");
+    }
+    sync_run_finish(db, run_id, r.stopped ? "stopped" : "ok", &r.sup, res);
+    run_cleanup(&r);
+    *result = res;
+    return SYNCQ_OK;
+}
