@@ -32,9 +32,5 @@ __all__ = [
 
 def version() -> str:
     """libsyncq's version string."""
-    from ctypes import c_char_p
     from ._native import lib
-    fn = lib().syncq_version
-    fn.restype = c_char_p
-    fn.argtypes = []
-    return fn().decode()
+    return lib().syncq_version().decode()

@@ -64,6 +64,7 @@ _P = POINTER(c_void_p)
 
 # name: (restype, argtypes)
 _SIGNATURES = {
+    "syncq_version": (c_char_p, []),
     "syncq_code_name": (c_char_p, [c_int]),
     "syncq_free": (None, [c_void_p]),
     "syncq_json_text": (c_void_p, [c_void_p]),

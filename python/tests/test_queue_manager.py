@@ -15,6 +15,10 @@ from syncq import ScheduleConfig, ScheduleType, TaskPriority
 from conftest import redis
 
 
+def test_version_is_the_library_s():
+    assert syncq.version().count(".") == 2
+
+
 def test_priorities_are_the_seeds():
     assert [int(p) for p in TaskPriority] == [0, 5, 8, 10]
     assert TaskPriority.URGENT > TaskPriority.HIGH
