@@ -14,6 +14,7 @@
 #   P/lib/<multiarch>/libsyncq.so.<major>         lib -> libsyncq<major>
 #   P/lib/<multiarch>/libsyncq.so, pkgconfig/     dev -> libsyncq-dev
 #   P/include/syncq/*.h (+ generated version.h)   dev
+#   P/lib/python3/dist-packages/syncq/            python -> python3-syncq
 #
 # The multiarch directory is used for any prefix (Debian layout), so a
 # program built with `pkg-config --cflags --libs syncq` finds the library
@@ -130,3 +131,8 @@ install(FILES ${CMAKE_BINARY_DIR}/syncq.pc
         DESTINATION ${SYNCQ_LIBDIR}/pkgconfig COMPONENT dev)
 
 include(${CMAKE_SOURCE_DIR}/cmake/package.cmake)
+
+# --- the Python client (python/syncq: ctypes over libsyncq.so.0) ----------
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/python/syncq
+        DESTINATION lib/python3/dist-packages COMPONENT python
+        PATTERN __pycache__ EXCLUDE)

@@ -38,7 +38,7 @@ set(CPACK_SET_DESTDIR ON)
 set(CPACK_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
-set(CPACK_COMPONENTS_ALL bin lib dev)
+set(CPACK_COMPONENTS_ALL bin lib dev python)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)
@@ -78,6 +78,17 @@ set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libjansson-dev")
 set(CPACK_COMPONENT_DEV_DESCRIPTION
     "syncq client library (development files)
  Headers, pkg-config file (syncq.pc) and the libsyncq.so link.")
+
+set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-syncq)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_ARCHITECTURE all)
+set(CPACK_COMPONENT_PYTHON_DEPENDS lib)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "python3")
+set(CPACK_COMPONENT_PYTHON_DESCRIPTION
+    "syncq client for Python 3
+ The seed's QueueManager interface (create_task, create_batch_task,
+ add_schedule, wait_for_task, progress callbacks, ...) as a ctypes
+ binding of libsyncq.")
 
 # At package time: the probe's dependencies join the syncq package's.
 set(SYNCQ_LAZY_PROBE $<TARGET_FILE:syncq_lazy_probe>)

@@ -7,6 +7,7 @@
  *   syncq/config.h    settings (.env, environment, flags)
  *   syncq/client.h    producer API: tasks, batches, status
  *   syncq/task.h      writing tasks: registry, context, plugins
+ *   syncq/spec.h      tasks, batches, schedules from JSON specs (bindings)
  * Subsystem headers (schedule.h, monitor.h, recovery.h, worker.h) are
  * included here too once present.
  */
@@ -22,6 +23,7 @@
 #include <syncq/monitor.h>
 #include <syncq/recovery.h>
 #include <syncq/schedule.h>
+#include <syncq/spec.h>
 #include <syncq/task.h>
 #include <syncq/time.h>
 #include <syncq/version.h>

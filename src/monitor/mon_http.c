@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT
  *
  * mon_http.c: the monitor's HTTP server (mon_http.h) on libmicrohttpd
- * with its internal polling thread; every Redis access (request handler
- * and the main loop's alert/Sentry work) goes through one client under a
- * mutex, and figures are cached for SQ_MON_CACHE_MS.
+ * with a thread per connection (a long poll holds only its own): the
+ * connection life (access and route checks before any body byte is read,
+ * bodies up to SYNCQ_API_MAX_BODY, replies), the kind -> handler table
+ * (handlers in mon_api_*.c, routes in mon_route.c), the serving loop.
+ * Every Redis access (handlers and the main loop's alert/Sentry work)
+ * goes through one client under a mutex, and figures are cached for
+ * SQ_MON_CACHE_MS.
  */
 #include "monitor/mon_http.h"
+#include "monitor/mon_api_http.h"
 #include "broker/broker.h"
 #include "core/sq_alloc.h"
 #include "core/sq_buf.h"
@@ -30,6 +35,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <syncq/monitor.h>
@@ -38,43 +44,13 @@
 #include <syncq/syncq.h>
 #include <unistd.h>
 
-#define HIST_MAX 720       /* 1 h of samples every 5 s */
+#define HIST_MAX SQ_API_HIST_MAX
 #define HIST_EVERY_MS 5000
-#define MAX_BODY 65536
-
-struct hist_sample {
-    int64_t t_ms;
-    long long ready, running, delayed, dead, workers;
-    double tput_1m;
-};
-
-struct server {
-    pthread_mutex_t mu;
-    const syncq_config *cfg;
-    syncq_client *c;           /* NULL until Redis answered once */
-    int64_t next_open_ms;      /* mono time of the next open attempt */
-    struct sq_mon_opts opts;
-    struct sq_mon_data data;
-    bool have;                 /* data is valid */
-    int64_t data_at_ms;        /* mono time of the last collection try */
-    char why[256];             /* last collection error */
-    json_t *health;
-    int health_status;
-    struct hist_sample hist[HIST_MAX];
-    size_t nhist, hist_head;
-    int64_t last_sample_ms;
-    struct sq_alerts *alerts;
-    int evict_state;           /* last logged: 0 unknown, 1 safe, 2 not */
-    const char *token;         /* "" none */
-    struct sq_listen listen;
-    uint64_t requests;
-};
-
-static int marker; /* con_cls of a POST whose body is being read */
+#define CONN_MEMORY 65536 /* libmicrohttpd buffer per connection */
 
 /* Open the client when it is missing (at most once a second). */
 static void
-ensure_client(struct server *S)
+ensure_client(struct sq_api_server *S)
 {
     syncq_error e;
     int64_t now = sq_mono_ms();
@@ -90,14 +66,14 @@ ensure_client(struct server *S)
 }
 
 static void
-push_history(struct server *S)
+push_history(struct sq_api_server *S)
 {
     const json_t *t = json_object_get(S->data.snap, "totals");
     const json_t *tp = json_object_get(
         json_object_get(json_object_get(S->data.snap, "system"),
                         "throughput"),
         "1m");
-    struct hist_sample *h;
+    struct sq_hist_sample *h;
 
     if (S->nhist > 0 && S->data.now_ms - S->last_sample_ms < HIST_EVERY_MS) {
         return;
@@ -119,8 +95,8 @@ push_history(struct server *S)
 }
 
 /* Fresh-enough figures and health (mutex held). */
-static void
-refresh(struct server *S, bool force)
+void
+sq_api_refresh(struct sq_api_server *S, bool force)
 {
     struct sq_mon_data nd;
     syncq_error e;
@@ -170,501 +146,71 @@ refresh(struct server *S, bool force)
                               &S->health_status);
 }
 
-/* ---- responses ---------------------------------------------------------- */
+syncq_client *
+sq_api_client(struct sq_api_server *S, struct sq_api_reply *r)
+{
+    ensure_client(S);
+    if (S->c == NULL && r != NULL) {
+        sq_api_error(r, 503, "ECONN", S->why, NULL);
+    }
+    return S->c;
+}
 
-struct reply {
-    int status;
-    const char *ctype;
-    char *body;         /* owned (sq_free) */
-    size_t len;
-    const void *static_body; /* or borrowed */
-    bool set_cookie;
-    const char *allow;  /* Allow header for 405 */
+/* ---- dispatch ----------------------------------------------------------- */
+
+static const struct {
+    int kind;
+    sq_api_handler fn;
+} handlers[] = {
+    {SQ_R_INDEX, sq_api_h_static},
+    {SQ_R_STATIC, sq_api_h_static},
+    {SQ_R_METRICS, sq_api_h_metrics},
+    {SQ_R_READY, sq_api_h_health},
+    {SQ_R_HEALTH, sq_api_h_health},
+    {SQ_R_OPENAPI, sq_api_h_openapi},
+    {SQ_R_OVERVIEW, sq_api_h_overview},
+    {SQ_R_QUEUES, sq_api_h_part},
+    {SQ_R_WORKERS, sq_api_h_part},
+    {SQ_R_BATCHES, sq_api_h_part},
+    {SQ_R_PROGRESS, sq_api_h_part},
+    {SQ_R_ALERTS, sq_api_h_alerts},
+    {SQ_R_TASKS, sq_api_h_tasks},
+    {SQ_R_TASK_CREATE, sq_api_h_create},
+    {SQ_R_TASKS_BULK, sq_api_h_create},
+    {SQ_R_BATCH_CREATE, sq_api_h_create},
+    {SQ_R_TASK, sq_api_h_task},
+    {SQ_R_TASK_WAIT, sq_api_h_wait},
+    {SQ_R_TASK_CHECKPOINTS, sq_api_h_checkpoints},
+    {SQ_R_TASK_CANCEL, sq_api_h_cancel},
+    {SQ_R_TASK_RETRY, sq_api_h_resume},
+    {SQ_R_TASK_RESUME, sq_api_h_resume},
+    {SQ_R_WORKFLOW, sq_api_h_workflow},
+    {SQ_R_BATCH, sq_api_h_batch},
+    {SQ_R_SCHEDULES, sq_api_h_schedules},
+    {SQ_R_SCHEDULE_CREATE, sq_api_h_schedules},
+    {SQ_R_SCHEDULE, sq_api_h_schedule},
+    {SQ_R_SCHEDULE_REMOVE, sq_api_h_schedule},
+    {SQ_R_SCHEDULE_PAUSE, sq_api_h_schedule},
+    {SQ_R_SCHEDULE_RESUME, sq_api_h_schedule},
+    {SQ_R_SCHEDULE_RUN, sq_api_h_schedule},
+    {SQ_R_DEAD, sq_api_h_dead},
+    {SQ_R_DEAD_REQUEUE, sq_api_h_requeue},
 };
 
-static void
-reply_json(struct reply *r, int status, json_t *v)
+sq_api_handler
+sq_api_handler_of(int kind)
 {
-    r->status = status;
-    r->ctype = "application/json";
-    r->body = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
-                                JSON_PRESERVE_ORDER);
-    r->len = r->body != NULL ? strlen(r->body) : 0;
-    if (r->body == NULL) {
-        r->status = 500;
-    }
-}
-
-static void
-reply_error(struct reply *r, int status, const char *code, const char *msg)
-{
-    json_t *o = json_object();
-
-    json_object_set_new(o, "error", json_string(code));
-    json_object_set_new(o, "message", json_string(msg));
-    reply_json(r, status, o);
-    json_decref(o);
-}
-
-static int
-status_of(int code)
-{
-    switch (code) {
-    case SYNCQ_EINVAL:
-        return 400;
-    case SYNCQ_ENOTFOUND:
-        return 404;
-    case SYNCQ_ESTATE:
-        return 409;
-    case SYNCQ_ECONN:
-        return 503;
-    case SYNCQ_ETOOBIG:
-        return 413;
-    default:
-        return 500;
-    }
-}
-
-static void
-reply_syncq_error(struct reply *r, const syncq_error *e)
-{
-    reply_error(r, status_of(e->code), syncq_code_name(e->code), e->msg);
-}
-
-/* ---- handlers (mutex held) ------------------------------------------ */
-
-static json_t *
-alerts_list(struct server *S)
-{
-    json_t *a = NULL;
-    json_t *list;
-
-    if (S->c == NULL || !S->have ||
-        sq_alerts_read(S->c, 20, &a, NULL) != SYNCQ_OK) {
-        return json_object();
-    }
-    list = a;
-    return list;
-}
-
-static json_t *
-history_json(struct server *S)
-{
-    json_t *a = json_array();
-
-    for (size_t i = 0; i < S->nhist; i++) {
-        const struct hist_sample *h = &S->hist[(S->hist_head + i) % HIST_MAX];
-        json_t *o = json_object();
-        json_object_set_new(o, "t", json_integer(h->t_ms));
-        json_object_set_new(o, "ready", json_integer(h->ready));
-        json_object_set_new(o, "running", json_integer(h->running));
-        json_object_set_new(o, "delayed", json_integer(h->delayed));
-        json_object_set_new(o, "dead", json_integer(h->dead));
-        json_object_set_new(o, "workers", json_integer(h->workers));
-        json_object_set_new(o, "throughput", sq_mon_real(h->tput_1m));
-        json_array_append_new(a, o);
-    }
-    return a;
-}
-
-static void
-h_overview(struct server *S, struct reply *r)
-{
-    json_t *o;
-
-    refresh(S, false);
-    o = S->have ? json_copy(S->data.snap) : json_object();
-    json_object_set(o, "health", S->health);
-    json_object_set_new(o, "alerts", alerts_list(S));
-    json_object_set_new(o, "history", history_json(S));
-    json_object_set_new(o, "version", json_string(syncq_version()));
-    reply_json(r, 200, o);
-    json_decref(o);
-}
-
-static void
-h_part(struct server *S, struct reply *r, const char *k1, const char *k2)
-{
-    json_t *o;
-
-    refresh(S, false);
-    if (!S->have) {
-        reply_error(r, 503, "ECONN", S->why);
-        return;
-    }
-    o = json_object();
-    json_object_set(o, k1, json_object_get(S->data.snap, k1));
-    if (k2 != NULL) {
-        json_object_set(o, k2, json_object_get(S->data.snap, k2));
-    }
-    json_object_set(o, "at", json_object_get(S->data.snap, "at"));
-    reply_json(r, 200, o);
-    json_decref(o);
-}
-
-static void
-h_metrics(struct server *S, struct reply *r)
-{
-    struct sq_buf b;
-    json_t *al = NULL;
-
-    refresh(S, false);
-    if (S->have && S->c != NULL) {
-        json_t *a = NULL;
-        if (sq_alerts_read(S->c, 1, &a, NULL) == SYNCQ_OK) {
-            al = json_incref(json_object_get(a, "alerts"));
-            json_decref(a);
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
+        if (handlers[i].kind == kind) {
+            return handlers[i].fn;
         }
     }
-    sq_buf_init(&b, (size_t)64 << 20);
-    sq_mon_metrics_format(S->have ? &S->data : NULL, S->health, al, &b);
-    json_decref(al);
-    r->status = 200;
-    r->ctype = "text/plain; version=0.0.4; charset=utf-8";
-    r->body = sq_buf_steal(&b);
-    r->len = r->body != NULL ? strlen(r->body) : 0;
-    sq_buf_cleanup(&b);
-    if (r->body == NULL) {
-        reply_error(r, 500, "ENOMEM", "out of memory");
-    }
-}
-
-static const char *
-arg(struct MHD_Connection *conn, const char *k)
-{
-    return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, k);
-}
-
-static void
-h_tasks(struct server *S, struct MHD_Connection *conn, struct reply *r)
-{
-    syncq_task_filter f;
-    syncq_error e;
-    json_t *list = NULL, *o;
-    const char *lim = arg(conn, "limit"), *off = arg(conn, "offset");
-    char *end;
-
-    memset(&f, 0, sizeof f);
-    f.state = arg(conn, "state");
-    f.queue = arg(conn, "queue");
-    f.name = arg(conn, "name");
-    if (f.state != NULL && f.state[0] == '\0') {
-        f.state = NULL;
-    }
-    if (f.queue != NULL && f.queue[0] == '\0') {
-        f.queue = NULL;
-    }
-    if (f.name != NULL && f.name[0] == '\0') {
-        f.name = NULL;
-    }
-    f.limit = 50;
-    if (lim != NULL) {
-        long v = strtol(lim, &end, 10);
-        if (*end != '\0' || v < 1 || v > 500) {
-            reply_error(r, 400, "EINVAL", "limit must be 1..500");
-            return;
-        }
-        f.limit = (size_t)v;
-    }
-    if (off != NULL) {
-        long v = strtol(off, &end, 10);
-        if (*end != '\0' || v < 0 || v > 1000000) {
-            reply_error(r, 400, "EINVAL", "offset must be 0..1000000");
-            return;
-        }
-        f.offset = (size_t)v;
-    }
-    ensure_client(S);
-    if (S->c == NULL) {
-        reply_error(r, 503, "ECONN", S->why);
-        return;
-    }
-    if (syncq_task_list(S->c, &f, &list, &e) != SYNCQ_OK) {
-        reply_syncq_error(r, &e);
-        return;
-    }
-    o = json_object();
-    json_object_set_new(o, "tasks", list);
-    reply_json(r, 200, o);
-    json_decref(o);
-}
-
-static void
-h_task(struct server *S, const char *id, struct reply *r)
-{
-    syncq_error e;
-    json_t *t = NULL;
-
-    ensure_client(S);
-    if (S->c == NULL) {
-        reply_error(r, 503, "ECONN", S->why);
-        return;
-    }
-    if (syncq_task_info(S->c, id, &t, &e) != SYNCQ_OK) {
-        reply_syncq_error(r, &e);
-        return;
-    }
-    reply_json(r, 200, t);
-    json_decref(t);
-}
-
-static void
-h_cancel(struct server *S, const char *id, struct reply *r)
-{
-    syncq_error e;
-    int outcome = -1;
-    char state[16];
-    json_t *o;
-    static const char *names[] = {"revoked", "requested", "final"};
-
-    ensure_client(S);
-    if (S->c == NULL) {
-        reply_error(r, 503, "ECONN", S->why);
-        return;
-    }
-    if (syncq_task_revoke(S->c, id, "monitor", &outcome, state, &e) !=
-        SYNCQ_OK) {
-        reply_syncq_error(r, &e);
-        return;
-    }
-    SQ_INFO("monitor.cancel", "task=%s outcome=%s", id,
-            outcome >= 0 && outcome <= 2 ? names[outcome] : "?");
-    o = json_object();
-    json_object_set_new(o, "id", json_string(id));
-    json_object_set_new(o, "outcome",
-                        json_string(outcome >= 0 && outcome <= 2
-                                        ? names[outcome]
-                                        : "unknown"));
-    json_object_set_new(o, "state", json_string(state));
-    reply_json(r, 200, o);
-    json_decref(o);
-    S->data_at_ms = 0;
-}
-
-static void
-h_resume(struct server *S, struct MHD_Connection *conn, const char *id,
-         bool retry, struct reply *r)
-{
-    syncq_error e;
-    syncq_resume_result res;
-    syncq_resume_options ro;
-    int strategy = SYNCQ_RESUME_RETRY;
-    json_t *o;
-
-    if (!retry) {
-        const char *s = arg(conn, "strategy");
-        strategy = SYNCQ_RESUME_AUTO;
-        if (s != NULL) {
-            strategy = syncq_resume_strategy_parse(s);
-            if (strategy < 0) {
-                reply_error(r, 400, "EINVAL",
-                            "strategy must be auto, retry, resume, restart, "
-                            "skip or manual");
-                return;
-            }
-        }
-    }
-    ensure_client(S);
-    if (S->c == NULL) {
-        reply_error(r, 503, "ECONN", S->why);
-        return;
-    }
-    memset(&ro, 0, sizeof ro);
-    ro.who = "monitor";
-    if (syncq_task_resume(S->c, id, strategy, &ro, &res, &e) != SYNCQ_OK) {
-        reply_syncq_error(r, &e);
-        return;
-    }
-    SQ_INFO("monitor.resume", "task=%s strategy=%s prev_state=%s", id,
-            syncq_resume_strategy_name(res.strategy), res.prev_state);
-    o = json_object();
-    json_object_set_new(o, "id", json_string(id));
-    json_object_set_new(o, "strategy",
-                        json_string(syncq_resume_strategy_name(res.strategy)));
-    json_object_set_new(o, "prev_state", json_string(res.prev_state));
-    if (res.checkpoint_seq >= 0) {
-        json_object_set_new(o, "checkpoint_seq",
-                            json_integer(res.checkpoint_seq));
-    }
-    reply_json(r, 200, o);
-    json_decref(o);
-    S->data_at_ms = 0;
-}
-
-static void
-h_batch(struct server *S, const char *id, struct reply *r)
-{
-    syncq_error e;
-    json_t *b = NULL;
-
-    ensure_client(S);
-    if (S->c == NULL) {
-        reply_error(r, 503, "ECONN", S->why);
-        return;
-    }
-    if (syncq_batch_info(S->c, id, &b, &e) != SYNCQ_OK) {
-        reply_syncq_error(r, &e);
-        return;
-    }
-    reply_json(r, 200, b);
-    json_decref(b);
-}
-
-/* Schedules with their next runs, through the beat's public API
- * (syncq/schedule.h). */
-static void
-h_schedules(struct server *S, struct reply *r)
-{
-    syncq_error e;
-    json_t *a = NULL, *o;
-
-    ensure_client(S);
-    if (S->c == NULL) {
-        reply_error(r, 503, "ECONN", S->why);
-        return;
-    }
-    if (syncq_schedule_list(S->c, &a, &e) != SYNCQ_OK) {
-        reply_syncq_error(r, &e);
-        return;
-    }
-    o = json_object();
-    json_object_set_new(o, "schedules", a);
-    reply_json(r, 200, o);
-    json_decref(o);
-}
-
-static const char *
-mime_of(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-
-    if (dot == NULL) {
-        return "application/octet-stream";
-    }
-    if (strcmp(dot, ".html") == 0) {
-        return "text/html; charset=utf-8";
-    }
-    if (strcmp(dot, ".js") == 0) {
-        return "text/javascript; charset=utf-8";
-    }
-    if (strcmp(dot, ".css") == 0) {
-        return "text/css; charset=utf-8";
-    }
-    if (strcmp(dot, ".svg") == 0) {
-        return "image/svg+xml";
-    }
-    if (strcmp(dot, ".png") == 0) {
-        return "image/png";
-    }
-    if (strcmp(dot, ".json") == 0) {
-        return "application/json";
-    }
-    return "text/plain; charset=utf-8";
-}
-
-static void
-h_static(const char *name, struct reply *r)
-{
-    const struct sq_embedded *f = sq_embed_find(sq_web_files, name);
-
-    if (f == NULL) {
-        reply_error(r, 404, "ENOTFOUND", "no such asset");
-        return;
-    }
-    r->status = 200;
-    r->ctype = mime_of(name);
-    r->static_body = f->data;
-    r->len = f->len;
-}
-
-static void
-dispatch(struct server *S, struct MHD_Connection *conn,
-         const struct sq_route *rt, struct reply *r)
-{
-    switch (rt->kind) {
-    case SQ_R_INDEX:
-        h_static("index.html", r);
-        break;
-    case SQ_R_STATIC:
-        h_static(rt->arg, r);
-        break;
-    case SQ_R_METRICS:
-        h_metrics(S, r);
-        break;
-    case SQ_R_HEALTH:
-    case SQ_R_READY:
-        refresh(S, false);
-        reply_json(r, S->health_status == SYNCQ_UNHEALTHY ? 503 : 200,
-                   S->health);
-        if (rt->kind == SQ_R_READY) {
-            json_t *o = json_object();
-            sq_free(r->body);
-            json_object_set_new(o, "ready",
-                                json_string(S->have ? "ok" : "fail"));
-            if (!S->have) {
-                json_object_set_new(o, "reason", json_string("broker"));
-                json_object_set_new(o, "message", json_string(S->why));
-            }
-            reply_json(r, S->have ? 200 : 503, o);
-            json_decref(o);
-        }
-        break;
-    case SQ_R_OVERVIEW:
-        h_overview(S, r);
-        break;
-    case SQ_R_QUEUES:
-        h_part(S, r, "queues", "totals");
-        break;
-    case SQ_R_WORKERS:
-        h_part(S, r, "workers", "totals");
-        break;
-    case SQ_R_BATCHES:
-        h_part(S, r, "batches", NULL);
-        break;
-    case SQ_R_TASKS:
-        h_tasks(S, conn, r);
-        break;
-    case SQ_R_TASK:
-        h_task(S, rt->arg, r);
-        break;
-    case SQ_R_TASK_CANCEL:
-        h_cancel(S, rt->arg, r);
-        break;
-    case SQ_R_TASK_RETRY:
-        h_resume(S, conn, rt->arg, true, r);
-        break;
-    case SQ_R_TASK_RESUME:
-        h_resume(S, conn, rt->arg, false, r);
-        break;
-    case SQ_R_BATCH:
-        h_batch(S, rt->arg, r);
-        break;
-    case SQ_R_SCHEDULES:
-        h_schedules(S, r);
-        break;
-    case SQ_R_ALERTS: {
-        json_t *a = NULL;
-        syncq_error e;
-        ensure_client(S);
-        if (S->c == NULL) {
-            reply_error(r, 503, "ECONN", S->why);
-        } else if (sq_alerts_read(S->c, 100, &a, &e) != SYNCQ_OK) {
-            reply_syncq_error(r, &e);
-        } else {
-            reply_json(r, 200, a);
-            json_decref(a);
-        }
-        break;
-    }
-    default:
-        reply_error(r, 404, "ENOTFOUND", "no such endpoint");
-        break;
-    }
+    return NULL;
 }
 
 static enum MHD_Result
-send_reply(struct server *S, struct MHD_Connection *conn, struct reply *r,
-           bool head)
+send_reply(struct sq_api_server *S, struct MHD_Connection *conn,
+           struct sq_api_reply *r, bool head)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
@@ -700,10 +246,17 @@ send_reply(struct server *S, struct MHD_Connection *conn, struct reply *r,
     if (r->allow != NULL) {
         MHD_add_response_header(resp, "Allow", r->allow);
     }
-    if (r->set_cookie && S->token[0] != '\0') {
-        char *c = sq_asprintf("syncq_token=%s; Path=/; HttpOnly; "
-                              "SameSite=Strict",
-                              S->token);
+    if (r->location[0] != '\0') {
+        MHD_add_response_header(resp, "Location", r->location);
+    }
+    if (r->replayed) {
+        MHD_add_response_header(resp, "Idempotent-Replayed", "true");
+    }
+    if (r->set_cookie) {
+        char *c = sq_asprintf(
+            "syncq_token=%s; Path=/; HttpOnly; SameSite=Strict",
+            MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+                                        "token"));
         if (c != NULL) {
             MHD_add_response_header(resp, "Set-Cookie", c);
             sq_free(c);
@@ -714,86 +267,180 @@ send_reply(struct server *S, struct MHD_Connection *conn, struct reply *r,
     return ret;
 }
 
+/* What a connection carries between the calls of one request. */
+struct conn_state {
+    struct sq_route rt;
+    struct sq_buf body;
+    size_t seen;     /* body bytes received */
+    bool too_big;    /* over SYNCQ_API_MAX_BODY: dropped */
+    bool set_cookie;
+};
+
+static const char *
+hdr(struct MHD_Connection *conn, const char *k)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, k);
+}
+
+/* Access and route checks, before any body byte is read. 0: go on;
+ * otherwise the reply is made in r. */
+static int
+admit(struct sq_api_server *S, struct MHD_Connection *conn,
+      const char *method, const char *url, struct conn_state *cs,
+      struct sq_api_reply *r)
+{
+    const char *qt = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+                                                 "token");
+    const char *ct = hdr(conn, "Content-Type");
+    const char *cl = hdr(conn, "Content-Length");
+    bool by_token, write;
+    int access, st;
+
+    st = sq_mon_route_parse(method, url, &cs->rt);
+    access = sq_mon_access(S->token, S->api_token, S->listen.loopback,
+                           hdr(conn, "Authorization"), qt,
+                           hdr(conn, "Cookie"), &by_token);
+    if (access == SQ_ACCESS_NONE) {
+        sq_api_error(r, 401, "EAUTH",
+                     "a token is required (Authorization: Bearer T, or "
+                     "?token=T)",
+                     NULL);
+        return 401;
+    }
+    if (!by_token && !sq_mon_host_is_loopback(hdr(conn, "Host"))) {
+        sq_api_error(r, 403, "EAUTH",
+                     "Host header is not a loopback name (DNS rebinding "
+                     "guard); use 127.0.0.1 or start with --token",
+                     NULL);
+        return 403;
+    }
+    cs->set_cookie = by_token && qt != NULL;
+    if (st == 405) {
+        static const char *allow[] = {"GET, HEAD", "POST", "DELETE"};
+        const char *m = cs->rt.def->method;
+        sq_api_error(r, 405, "EINVAL", "method not allowed", NULL);
+        r->allow = strcmp(m, "GET") == 0    ? allow[0]
+                   : strcmp(m, "POST") == 0 ? allow[1]
+                                            : allow[2];
+        return 405;
+    }
+    if (st != 0) {
+        sq_api_error(r, st, st == 400 ? "EINVAL" : "ENOTFOUND",
+                     st == 400 ? "malformed path" : "no such endpoint",
+                     NULL);
+        return st;
+    }
+    write = (cs->rt.def->flags & SQ_RF_WRITE) != 0;
+    if (write && access != SQ_ACCESS_WRITE) {
+        sq_api_error(r, 403, "EAUTH",
+                     "this token may only read; writes need "
+                     "SYNCQ_API_TOKEN",
+                     NULL);
+        return 403;
+    }
+    /* No cross-site page can send a custom header, an Authorization
+     * header or a JSON body without a CORS preflight this server never
+     * grants: a POST needs one of them. */
+    if (strcmp(method, "POST") == 0 && hdr(conn, "X-Syncq-Request") == NULL &&
+        hdr(conn, "Authorization") == NULL &&
+        (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)) {
+        sq_api_error(r, 403, "EAUTH",
+                     "POST needs the X-Syncq-Request header, a bearer "
+                     "token or a JSON body",
+                     NULL);
+        return 403;
+    }
+    if (cl != NULL) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (*end == '\0' && n > S->max_body) {
+            char msg[120];
+            snprintf(msg, sizeof msg,
+                     "request body of %llu bytes is over %zu "
+                     "(SYNCQ_API_MAX_BODY)",
+                     n, S->max_body);
+            sq_api_error(r, 413, "ETOOBIG", msg, NULL);
+            return 413;
+        }
+    }
+    return 0;
+}
+
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *conn, const char *url,
         const char *method, const char *version, const char *upload_data,
         size_t *upload_data_size, void **con_cls)
 {
-    struct server *S = cls;
-    struct reply r;
-    struct sq_route rt;
-    int st;
-    bool post = strcmp(method, "POST") == 0;
+    struct sq_api_server *S = cls;
+    struct conn_state *cs = *con_cls;
+    struct sq_api_reply r;
+    struct sq_api_req q;
     bool head = strcmp(method, "HEAD") == 0;
-    enum MHD_Result ret;
+    sq_api_handler fn;
 
     (void)version;
-    (void)upload_data;
-    if (post) {
-        if (*con_cls == NULL) {
-            *con_cls = &marker;
-            return MHD_YES;
-        }
-        if (*upload_data_size > 0) {
-            /* bodies are not used; drain (bounded by the memory limit) */
-            *upload_data_size = 0;
-            return MHD_YES;
-        }
-    }
     memset(&r, 0, sizeof r);
-    st = sq_mon_route_parse(method, url, &rt);
-    if (S->token[0] != '\0') {
-        const char *qt = arg(conn, "token");
-        if (!sq_mon_token_ok(
-                S->token,
-                MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                            "Authorization"),
-                qt,
-                MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                            "Cookie"))) {
-            reply_error(&r, 401, "EAUTH",
-                        "a token is required (Authorization: Bearer T, or "
-                        "?token=T)");
+    if (cs == NULL) {
+        cs = sq_calloc(1, sizeof *cs);
+        if (cs == NULL) {
+            return MHD_NO;
+        }
+        sq_buf_init(&cs->body, S->max_body);
+        *con_cls = cs;
+        if (admit(S, conn, method, url, cs, &r) != 0) {
             return send_reply(S, conn, &r, head);
         }
-        r.set_cookie = qt != NULL;
-    } else if (!sq_mon_host_is_loopback(MHD_lookup_connection_value(
-                   conn, MHD_HEADER_KIND, "Host"))) {
-        reply_error(&r, 403, "EAUTH",
-                    "Host header is not a loopback name (DNS rebinding "
-                    "guard); use 127.0.0.1 or start with --token");
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        /* A body without Content-Length (chunked) can only be measured
+         * while it comes: past the limit it is dropped, not kept, and
+         * refused at its end; far past it the connection is closed. */
+        cs->seen += *upload_data_size;
+        if (cs->seen > 4 * S->max_body) {
+            return MHD_NO;
+        }
+        if (!cs->too_big &&
+            (cs->seen > S->max_body ||
+             sq_buf_add(&cs->body, upload_data, *upload_data_size) != 0)) {
+            cs->too_big = true;
+            sq_buf_cleanup(&cs->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (cs->too_big) {
+        char msg[120];
+        snprintf(msg, sizeof msg,
+                 "request body over %zu bytes (SYNCQ_API_MAX_BODY)",
+                 S->max_body);
+        sq_api_error(&r, 413, "ETOOBIG", msg, NULL);
         return send_reply(S, conn, &r, head);
     }
-    if (st == 405) {
-        reply_error(&r, 405, "EINVAL", "method not allowed");
-        r.allow = post ? "GET, HEAD" : "POST";
-        return send_reply(S, conn, &r, head);
-    }
-    if (st != 0) {
-        reply_error(&r, st, st == 400 ? "EINVAL" : "ENOTFOUND",
-                    st == 400 ? "malformed path" : "no such endpoint");
-        return send_reply(S, conn, &r, head);
-    }
-    if (post && MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                            "X-Syncq-Request") == NULL) {
-        reply_error(&r, 403, "EAUTH",
-                    "POST needs the X-Syncq-Request header");
-        return send_reply(S, conn, &r, head);
-    }
-    if (rt.kind == SQ_R_LIVE) {
+    r.set_cookie = cs->set_cookie;
+    if (cs->rt.kind == SQ_R_LIVE) {
         /* liveness never waits for Redis or for the lock */
-        json_t *o = json_object();
-        json_object_set_new(o, "live", json_string("ok"));
-        reply_json(&r, 200, o);
+        json_t *o = json_pack("{s:s}", "live", "ok");
+        sq_api_json(&r, 200, o);
         json_decref(o);
         return send_reply(S, conn, &r, head);
     }
+    memset(&q, 0, sizeof q);
+    q.conn = conn;
+    q.rt = &cs->rt;
+    q.method = method;
+    q.body = cs->body.len > 0 ? cs->body.data : NULL;
+    q.body_len = cs->body.len;
+    fn = sq_api_handler_of(cs->rt.kind);
     pthread_mutex_lock(&S->mu);
     S->requests++;
-    dispatch(S, conn, &rt, &r);
+    if (fn != NULL) {
+        fn(S, &q, &r);
+    } else {
+        sq_api_error(&r, 404, "ENOTFOUND", "no such endpoint", NULL);
+    }
     pthread_mutex_unlock(&S->mu);
-    ret = send_reply(S, conn, &r, head);
-    return ret;
+    return send_reply(S, conn, &r, head);
 }
 
 /* Percent-decoding of paths and query values, as libmicrohttpd's, except
@@ -830,9 +477,15 @@ static void
 completed(void *cls, struct MHD_Connection *conn, void **con_cls,
           enum MHD_RequestTerminationCode toe)
 {
+    struct conn_state *cs = *con_cls;
+
     (void)cls;
     (void)conn;
     (void)toe;
+    if (cs != NULL) {
+        sq_buf_cleanup(&cs->body);
+        sq_free(cs);
+    }
     *con_cls = NULL;
 }
 
@@ -904,10 +557,12 @@ sq_mon_listen_check(const syncq_config *cfg, const char *listen,
         token = syncq_config_str(cfg, "SYNCQ_MONITOR_TOKEN");
     }
     rc = sq_mon_listen_parse(listen, &l, err);
-    if (rc == SYNCQ_OK && !l.loopback && token[0] == '\0') {
+    if (rc == SYNCQ_OK && !l.loopback && token[0] == '\0' &&
+        syncq_config_str(cfg, "SYNCQ_API_TOKEN")[0] == '\0') {
         rc = sq_fail(err, SYNCQ_EINVAL,
                      "refusing to listen on %s without a token: it is not "
-                     "loopback (pass --token or SYNCQ_MONITOR_TOKEN; the "
+                     "loopback (pass --token, SYNCQ_MONITOR_TOKEN or "
+                     "SYNCQ_API_TOKEN; the "
                      "dashboard can revoke and retry tasks)",
                      listen);
     }
@@ -928,7 +583,7 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
              volatile sig_atomic_t *stop, volatile sig_atomic_t *hup,
              syncq_error *err)
 {
-    struct server *S;
+    struct sq_api_server *S;
     struct MHD_Daemon *d = NULL;
     struct sq_sentry *sentry = NULL;
     const char *listen_s = o->listen != NULL
@@ -949,6 +604,11 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
     S->cfg = cfg;
     S->token = o->token != NULL ? o->token
                                 : syncq_config_str(cfg, "SYNCQ_MONITOR_TOKEN");
+    S->api_token = o->api_token != NULL
+                       ? o->api_token
+                       : syncq_config_str(cfg, "SYNCQ_API_TOKEN");
+    S->max_body = (size_t)syncq_config_int(cfg, "SYNCQ_API_MAX_BODY");
+    S->idem_ttl_ms = syncq_config_ms(cfg, "SYNCQ_API_IDEMPOTENCY_TTL");
     snprintf(S->why, sizeof S->why, "not connected yet");
     sq_mon_opts_init(&S->opts, cfg);
     rc = sq_mon_listen_check(cfg, listen_s, S->token, false, &S->listen,
@@ -970,12 +630,13 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
     }
     if (rc == SYNCQ_OK) {
         d = MHD_start_daemon(
-            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+            MHD_USE_THREAD_PER_CONNECTION |
+                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
                 (S->listen.ipv6 ? MHD_USE_IPv6 : 0),
             0, NULL, NULL, handler, S, MHD_OPTION_LISTEN_SOCKET, fd,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MAX_BODY,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
             MHD_OPTION_NOTIFY_COMPLETED, completed, S,
             MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
         if (d == NULL) {
@@ -1003,7 +664,8 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
         }
         SQ_INFO("monitor.listening", "url=http://%s:%d/ token=%s alerts=%d "
                                      "sentry=%d",
-                host, port, S->token[0] ? "required" : "none",
+                host, port,
+                S->token[0] || S->api_token[0] ? "required" : "none",
                 S->alerts != NULL ? (int)sq_alerts_rules(S->alerts)->n : 0,
                 sentry != NULL);
         if (o->port_file != NULL) {
@@ -1037,7 +699,7 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
             syncq_error e;
             next_tick = now + tick_ms;
             pthread_mutex_lock(&S->mu);
-            refresh(S, true);
+            sq_api_refresh(S, true);
             if (S->have &&
                 sq_alerts_tick(S->alerts, S->c, &S->data, NULL, &e) !=
                     SYNCQ_OK) {

@@ -4,11 +4,19 @@
  * the dashboard, the JSON API and Prometheus /metrics, plus the loops the
  * serving process runs: alert evaluation, Sentry forwarding, log reopen.
  *
+ * The routes (mon_route.c's table) and handlers (mon_api_*.c) include
+ * the task API: create tasks, batches and schedules, wait, cancel,
+ * resume (docs/api.md), with an OpenAPI document from the same table.
+ *
  * Binds to loopback unless told otherwise and refuses any other address
- * without a token; with a token every request must carry it (Bearer
- * header, ?token= or the cookie set after a ?token= visit). A token-less
- * loopback server checks the Host header (DNS rebinding) and every POST
- * needs the X-Syncq-Request header (no cross-site form can send it).
+ * without a token. Access is one rule (sq_mon_access): SYNCQ_API_TOKEN
+ * reads and writes, SYNCQ_MONITOR_TOKEN reads (and writes when no API
+ * token is set); a token comes as a Bearer header, ?token= or the cookie
+ * set after a ?token= visit. A token-less loopback server checks the Host
+ * header (DNS rebinding) and every POST needs the X-Syncq-Request header,
+ * a bearer token or a JSON body (no cross-site form can send them).
+ * Request bodies over SYNCQ_API_MAX_BODY are refused (413) before they
+ * are read.
  * Figures are cached for SQ_MON_CACHE_MS so a busy dashboard or several
  * Prometheus servers cost Redis one collection a second.
  */
@@ -27,6 +35,7 @@
 struct sq_mon_serve_opts {
     const char *listen;     /* NULL: SYNCQ_MONITOR_LISTEN */
     const char *token;      /* NULL: SYNCQ_MONITOR_TOKEN ("" none) */
+    const char *api_token;  /* NULL: SYNCQ_API_TOKEN ("" none) */
     const char *rules_path; /* NULL: SYNCQ_ALERT_RULES */
     bool no_alerts;         /* do not evaluate alert rules */
     const char *port_file;  /* write "PORT\n" once listening, or NULL */

@@ -15,11 +15,11 @@
 
 #define MAX_SEGS 6
 
-/* An id segment: 1..64 bytes of [A-Za-z0-9_.:-]. */
+/* A segment of 1..max bytes of [A-Za-z0-9_.:-], not "." or "..". */
 static bool
-valid_id(const char *s, size_t n)
+valid_seg(const char *s, size_t n, size_t max)
 {
-    if (n == 0 || n > 64) {
+    if (n == 0 || n > max) {
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -33,36 +33,198 @@ valid_id(const char *s, size_t n)
     return !(n == 1 && s[0] == '.') && !(n == 2 && s[0] == '.' && s[1] == '.');
 }
 
+/* An id segment: 1..64 bytes. */
 static bool
-seg_is(const char *s, size_t n, const char *w)
+valid_id(const char *s, size_t n)
 {
-    return strlen(w) == n && memcmp(s, w, n) == 0;
+    return valid_seg(s, n, 64);
 }
 
-int
-sq_mon_route_parse(const char *method, const char *path, struct sq_route *out)
+/* A schedule name segment: 1..200 bytes (SYNCQ_SCHEDULE_NAME_MAX). */
+static bool
+valid_name(const char *s, size_t n)
 {
-    const char *seg[MAX_SEGS];
-    size_t len[MAX_SEGS];
-    int n = 0;
-    const char *p;
-    bool get, post;
+    return valid_seg(s, n, 200);
+}
 
-    memset(out, 0, sizeof *out);
-    out->kind = SQ_R_NOT_FOUND;
-    if (method == NULL || path == NULL || path[0] != '/') {
-        return 400;
+static const struct sq_route_param p_tasks[] = {
+    {"state", "string", "only tasks in this state (PENDING, STARTED, "
+                        "SUCCESS, FAILURE, DEAD, ...)"},
+    {"queue", "string", "only tasks of this queue"},
+    {"name", "string", "only tasks of this name"},
+    {"limit", "integer", "at most this many, 1..500 (default 50)"},
+    {"offset", "integer", "skip this many matches, 0..1000000"},
+    {NULL, NULL, NULL}};
+static const struct sq_route_param p_wait[] = {
+    {"timeout", "number", "seconds to wait for a final state, 0..300 "
+                          "(default 30); 408 with the current record "
+                          "when it runs out"},
+    {NULL, NULL, NULL}};
+static const struct sq_route_param p_resume[] = {
+    {"strategy", "string",
+     "auto (default), retry, resume, restart, skip or manual"},
+    {"queue", "string", "run in this queue instead of the task's own"},
+    {NULL, NULL, NULL}};
+static const struct sq_route_param p_dead[] = {
+    {"queue", "string", "only dead tasks of this queue"},
+    {"name", "string", "only dead tasks of this name"},
+    {"limit", "integer", "at most this many, 1..500 (default 50)"},
+    {"offset", "integer", "skip this many, 0..1000000"},
+    {NULL, NULL, NULL}};
+
+#define W SQ_RF_WRITE
+#define H SQ_RF_HIDDEN
+#define B SQ_RF_BODY
+/* Literal paths come before parameter paths of the same shape
+ * ("/api/tasks/bulk" before "/api/tasks/{id}"). */
+const struct sq_route_def sq_mon_routes[] = {
+    {SQ_R_INDEX, "GET", "/", H, NULL, "dashboard", NULL, NULL},
+    {SQ_R_INDEX, "GET", "/index.html", H, NULL, "dashboard", NULL, NULL},
+    {SQ_R_STATIC, "GET", "/static/{file}", H, NULL, "dashboard asset", NULL,
+     NULL},
+    {SQ_R_METRICS, "GET", "/metrics", 0, "system",
+     "Prometheus text exposition of every figure", NULL, NULL},
+    {SQ_R_LIVE, "GET", "/healthz", 0, "system",
+     "liveness: the server answers (never waits for Redis)", NULL, NULL},
+    {SQ_R_READY, "GET", "/readyz", 0, "system",
+     "readiness: Redis answers (503 otherwise)", NULL, NULL},
+    {SQ_R_OPENAPI, "GET", "/api/openapi.json", 0, "system",
+     "this OpenAPI 3.1 document", NULL, NULL},
+    {SQ_R_HEALTH, "GET", "/api/health", 0, "system",
+     "system health with its reasons (503 when unhealthy)", NULL, NULL},
+    {SQ_R_OVERVIEW, "GET", "/api/overview", 0, "system",
+     "every figure, health, alerts and an hour of history", NULL, NULL},
+    {SQ_R_QUEUES, "GET", "/api/queues", 0, "system",
+     "queue depths by priority", NULL, NULL},
+    {SQ_R_WORKERS, "GET", "/api/workers", 0, "system",
+     "workers and their load", NULL, NULL},
+    {SQ_R_PROGRESS, "GET", "/api/progress", 0, "system",
+     "running tasks with their progress, rate and ETA", NULL, NULL},
+    {SQ_R_ALERTS, "GET", "/api/alerts", 0, "system",
+     "alert states and recent transitions", NULL, NULL},
+    {SQ_R_TASKS, "GET", "/api/tasks", 0, "tasks", "list and search tasks",
+     p_tasks, NULL},
+    {SQ_R_TASK_CREATE, "POST", "/api/tasks", W | B, "tasks",
+     "create a task (Idempotency-Key honoured)", NULL, "TaskSpec"},
+    {SQ_R_TASKS_BULK, "POST", "/api/tasks/bulk", W | B, "tasks",
+     "create many tasks: all or none (Idempotency-Key honoured)", NULL,
+     "TaskList"},
+    {SQ_R_TASK, "GET", "/api/tasks/{id}", 0, "tasks",
+     "a task: state, result, error, progress, attempts, checkpoints", NULL,
+     NULL},
+    {SQ_R_TASK_WAIT, "GET", "/api/tasks/{id}/wait", 0, "tasks",
+     "wait for a task to end (long poll)", p_wait, NULL},
+    {SQ_R_TASK_CHECKPOINTS, "GET", "/api/tasks/{id}/checkpoints", 0,
+     "tasks", "a task's stored checkpoints, newest first", NULL, NULL},
+    {SQ_R_TASK_CANCEL, "POST", "/api/tasks/{id}/cancel", W, "tasks",
+     "cancel (revoke) a task at any stage", NULL, NULL},
+    {SQ_R_TASK_RETRY, "POST", "/api/tasks/{id}/retry", W, "tasks",
+     "run an ended task again as it is", NULL, NULL},
+    {SQ_R_TASK_RESUME, "POST", "/api/tasks/{id}/resume", W, "tasks",
+     "resume an ended task with a strategy", p_resume, NULL},
+    {SQ_R_WORKFLOW, "GET", "/api/workflows/{id}", 0, "tasks",
+     "progress of the task tree under a root task", NULL, NULL},
+    {SQ_R_BATCHES, "GET", "/api/batches", 0, "batches",
+     "recent batches", NULL, NULL},
+    {SQ_R_BATCH_CREATE, "POST", "/api/batches", W | B, "batches",
+     "create a batch: items split into chunk tasks (Idempotency-Key "
+     "honoured)", NULL, "BatchSpec"},
+    {SQ_R_BATCH, "GET", "/api/batches/{id}", 0, "batches",
+     "a batch's progress", NULL, NULL},
+    {SQ_R_SCHEDULES, "GET", "/api/schedules", 0, "schedules",
+     "every schedule with its next run", NULL, NULL},
+    {SQ_R_SCHEDULE_CREATE, "POST", "/api/schedules", W | B, "schedules",
+     "create (or with replace, replace) a schedule", NULL, "ScheduleSpec"},
+    {SQ_R_SCHEDULE, "GET", "/api/schedules/{name}", 0, "schedules",
+     "one schedule", NULL, NULL},
+    {SQ_R_SCHEDULE_REMOVE, "DELETE", "/api/schedules/{name}", W,
+     "schedules", "remove a schedule", NULL, NULL},
+    {SQ_R_SCHEDULE_PAUSE, "POST", "/api/schedules/{name}/pause", W,
+     "schedules", "pause a schedule", NULL, NULL},
+    {SQ_R_SCHEDULE_RESUME, "POST", "/api/schedules/{name}/resume", W,
+     "schedules", "resume a paused schedule", NULL, NULL},
+    {SQ_R_SCHEDULE_RUN, "POST", "/api/schedules/{name}/run", W,
+     "schedules", "run a schedule's task now", NULL, NULL},
+    {SQ_R_DEAD, "GET", "/api/dead", 0, "recovery",
+     "the dead-letter queue, most recent death first", p_dead, NULL},
+    {SQ_R_DEAD_REQUEUE, "POST", "/api/dead/{id}/requeue", W, "recovery",
+     "requeue a dead task", NULL, NULL},
+};
+#undef W
+#undef H
+#undef B
+const size_t sq_mon_nroutes = sizeof sq_mon_routes / sizeof sq_mon_routes[0];
+
+/* Does `def`'s path match the segments? 1 match, 0 no, -1 the shape
+ * matches but a parameter is malformed. The parameter goes to arg. */
+static int
+path_match(const char *pat, const char *const *seg, const size_t *len,
+           int n, char *arg, size_t cap)
+{
+    int i = 0;
+    int bad = 0;
+
+    arg[0] = '\0';
+    while (*pat == '/') {
+        const char *end;
+        size_t pl;
+
+        pat++;
+        if (*pat == '\0') {
+            break;
+        }
+        end = strchr(pat, '/');
+        pl = end != NULL ? (size_t)(end - pat) : strlen(pat);
+        if (i == n) {
+            return 0;
+        }
+        if (pat[0] == '{') {
+            bool ok = pl == 6 && memcmp(pat, "{name}", 6) == 0
+                          ? valid_name(seg[i], len[i])
+                          : valid_id(seg[i], len[i]);
+            if (!ok) {
+                bad = 1;
+            } else if (len[i] < cap) {
+                memcpy(arg, seg[i], len[i]);
+                arg[len[i]] = '\0';
+            }
+        } else if (pl != len[i] || memcmp(pat, seg[i], pl) != 0) {
+            return 0;
+        }
+        i++;
+        pat += pl;
     }
+    if (i != n) {
+        return 0;
+    }
+    return bad ? -1 : 1;
+}
+
+static bool
+method_ok(const char *want, const char *method)
+{
+    if (strcmp(want, method) == 0) {
+        return true;
+    }
+    return strcmp(want, "GET") == 0 && strcmp(method, "HEAD") == 0;
+}
+
+/* Split a path into at most MAX_SEGS segments; -1 malformed, -2 too
+ * many. */
+static int
+split_path(const char *path, const char **seg, size_t *len)
+{
+    const char *p;
+    int n = 0;
+
     if (strlen(path) > 1024) {
-        return 400;
+        return -1;
     }
     for (p = path; *p != '\0'; p++) {
         if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\') {
-            return 400;
+            return -1;
         }
     }
-    get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    post = strcmp(method, "POST") == 0;
     p = path + 1;
     while (*p != '\0') {
         const char *slash = strchr(p, '/');
@@ -71,13 +233,14 @@ sq_mon_route_parse(const char *method, const char *path, struct sq_route *out)
             if (slash == NULL) {
                 break; /* trailing slash */
             }
-            return 400;  /* "//" */
+            return -1; /* "//" */
         }
-        if ((l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.')) {
-            return 400;
+        if ((l == 1 && p[0] == '.') ||
+            (l == 2 && p[0] == '.' && p[1] == '.')) {
+            return -1;
         }
         if (n == MAX_SEGS) {
-            return 404;
+            return -2;
         }
         seg[n] = p;
         len[n] = l;
@@ -87,81 +250,56 @@ sq_mon_route_parse(const char *method, const char *path, struct sq_route *out)
             p++;
         }
     }
-    if (n == 0) {
-        out->kind = SQ_R_INDEX;
-        return get ? 0 : 405;
-    }
-    if (n == 1 && seg_is(seg[0], len[0], "index.html")) {
-        out->kind = SQ_R_INDEX;
-        return get ? 0 : 405;
-    }
-    if (n == 1 && seg_is(seg[0], len[0], "metrics")) {
-        out->kind = SQ_R_METRICS;
-        return get ? 0 : 405;
-    }
-    if (n == 1 && seg_is(seg[0], len[0], "healthz")) {
-        out->kind = SQ_R_LIVE;
-        return get ? 0 : 405;
-    }
-    if (n == 1 && seg_is(seg[0], len[0], "readyz")) {
-        out->kind = SQ_R_READY;
-        return get ? 0 : 405;
-    }
-    if (n == 2 && seg_is(seg[0], len[0], "static")) {
-        if (!valid_id(seg[1], len[1])) {
-            return 400;
-        }
-        memcpy(out->arg, seg[1], len[1]);
-        out->kind = SQ_R_STATIC;
-        return get ? 0 : 405;
-    }
-    if (!seg_is(seg[0], len[0], "api") || n < 2) {
-        return 404;
-    }
-    if (n == 2) {
-        static const struct {
-            const char *w;
-            int kind;
-        } simple[] = {{"health", SQ_R_HEALTH},   {"overview", SQ_R_OVERVIEW},
-                      {"queues", SQ_R_QUEUES},   {"workers", SQ_R_WORKERS},
-                      {"tasks", SQ_R_TASKS},     {"batches", SQ_R_BATCHES},
-                      {"schedules", SQ_R_SCHEDULES},
-                      {"alerts", SQ_R_ALERTS}};
-        for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {
-            if (seg_is(seg[1], len[1], simple[i].w)) {
-                out->kind = simple[i].kind;
-                return get ? 0 : 405;
-            }
-        }
-        return 404;
-    }
-    if (seg_is(seg[1], len[1], "tasks") || seg_is(seg[1], len[1], "batches")) {
-        bool tasks = seg_is(seg[1], len[1], "tasks");
-        if (!valid_id(seg[2], len[2])) {
-            return 400;
-        }
-        memcpy(out->arg, seg[2], len[2]);
-        if (n == 3) {
-            out->kind = tasks ? SQ_R_TASK : SQ_R_BATCH;
-            return get ? 0 : 405;
-        }
-        if (n == 4 && tasks) {
-            if (seg_is(seg[3], len[3], "cancel")) {
-                out->kind = SQ_R_TASK_CANCEL;
-            } else if (seg_is(seg[3], len[3], "retry")) {
-                out->kind = SQ_R_TASK_RETRY;
-            } else if (seg_is(seg[3], len[3], "resume")) {
-                out->kind = SQ_R_TASK_RESUME;
-            } else {
-                out->arg[0] = '\0';
-                return 404;
-            }
-            return post ? 0 : 405;
-        }
-    }
-    out->arg[0] = '\0';
+    return n;
+}
+
+int
+sq_mon_route_parse(const char *method, const char *path, struct sq_route *out)
+{
+    const char *seg[MAX_SEGS];
+    size_t len[MAX_SEGS];
+    const struct sq_route_def *path_only = NULL;
+    char arg[sizeof out->arg];
+    int n, st = 404;
+
+    memset(out, 0, sizeof *out);
     out->kind = SQ_R_NOT_FOUND;
-    return 404;
+    if (method == NULL || path == NULL || path[0] != '/') {
+        return 400;
+    }
+    n = split_path(path, seg, len);
+    if (n == -1) {
+        return 400;
+    }
+    if (n < 0) {
+        return 404;
+    }
+    for (size_t i = 0; i < sq_mon_nroutes; i++) {
+        const struct sq_route_def *d = &sq_mon_routes[i];
+        int m = path_match(d->path, seg, len, n, arg, sizeof arg);
+        if (m < 0 && st == 404) {
+            st = 400;
+        }
+        if (m <= 0) {
+            continue;
+        }
+        if (method_ok(d->method, method)) {
+            out->kind = d->kind;
+            out->def = d;
+            memcpy(out->arg, arg, sizeof arg);
+            return 0;
+        }
+        if (path_only == NULL) {
+            path_only = d;
+            memcpy(out->arg, arg, sizeof arg);
+        }
+    }
+    if (path_only != NULL) {
+        out->kind = path_only->kind;
+        out->def = path_only;
+        return 405;
+    }
+    return st;
 }
 
 int
@@ -288,6 +426,31 @@ sq_mon_token_ok(const char *token, const char *auth, const char *query,
         }
     }
     return false;
+}
+
+int
+sq_mon_access(const char *read_token, const char *write_token,
+              bool loopback, const char *auth, const char *query,
+              const char *cookie, bool *by_token)
+{
+    bool has_r = read_token[0] != '\0', has_w = write_token[0] != '\0';
+    bool dummy;
+
+    if (by_token == NULL) {
+        by_token = &dummy;
+    }
+    *by_token = true;
+    if (has_w && sq_mon_token_ok(write_token, auth, query, cookie)) {
+        return SQ_ACCESS_WRITE;
+    }
+    if (has_r && sq_mon_token_ok(read_token, auth, query, cookie)) {
+        return has_w ? SQ_ACCESS_READ : SQ_ACCESS_WRITE;
+    }
+    *by_token = false;
+    if (has_r || !loopback) {
+        return SQ_ACCESS_NONE;
+    }
+    return has_w ? SQ_ACCESS_READ : SQ_ACCESS_WRITE;
 }
 
 bool

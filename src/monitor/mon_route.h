@@ -30,17 +30,67 @@ enum sq_route_kind {
     SQ_R_BATCHES,     /* GET /api/batches */
     SQ_R_BATCH,       /* GET /api/batches/<id> */
     SQ_R_SCHEDULES,   /* GET /api/schedules */
-    SQ_R_ALERTS       /* GET /api/alerts */
+    SQ_R_OPENAPI,     /* GET /api/openapi.json */
+    SQ_R_PROGRESS,    /* GET /api/progress */
+    SQ_R_TASK_CREATE, /* POST /api/tasks */
+    SQ_R_TASKS_BULK,  /* POST /api/tasks/bulk */
+    SQ_R_TASK_WAIT,   /* GET /api/tasks/<id>/wait */
+    SQ_R_TASK_CHECKPOINTS, /* GET /api/tasks/<id>/checkpoints */
+    SQ_R_BATCH_CREATE,     /* POST /api/batches */
+    SQ_R_SCHEDULE_CREATE,  /* POST /api/schedules */
+    SQ_R_SCHEDULE,         /* GET /api/schedules/<name> */
+    SQ_R_SCHEDULE_REMOVE,  /* DELETE /api/schedules/<name> */
+    SQ_R_SCHEDULE_PAUSE,   /* POST /api/schedules/<name>/pause */
+    SQ_R_SCHEDULE_RESUME,  /* POST /api/schedules/<name>/resume */
+    SQ_R_SCHEDULE_RUN,     /* POST /api/schedules/<name>/run */
+    SQ_R_DEAD,             /* GET /api/dead */
+    SQ_R_DEAD_REQUEUE,     /* POST /api/dead/<id>/requeue */
+    SQ_R_WORKFLOW,         /* GET /api/workflows/<id> */
+    SQ_R_ALERTS            /* GET /api/alerts (keep last: fuzz checks the
+                              range) */
 };
+
+/* Flags of a route. */
+#define SQ_RF_WRITE 1u  /* changes state: needs write access */
+#define SQ_RF_HIDDEN 2u /* not an API endpoint (dashboard files) */
+#define SQ_RF_BODY 4u   /* takes a JSON request body */
+
+/* A query parameter of a route (for the OpenAPI document). */
+struct sq_route_param {
+    const char *name;
+    const char *type; /* JSON Schema type: string, integer, number */
+    const char *doc;
+};
+
+/* One row of the route table: the router matches requests against it and
+ * the OpenAPI document (mon_api_openapi.c) is generated from it. Path
+ * parameters are "{id}" (1..64 bytes of [A-Za-z0-9_.:-]), "{name}" (the
+ * same characters, 1..200 bytes: schedule names) and "{file}" (as id). */
+struct sq_route_def {
+    int kind;                /* enum sq_route_kind */
+    const char *method;      /* GET (HEAD too), POST or DELETE */
+    const char *path;        /* "/api/tasks/{id}/cancel" */
+    unsigned flags;          /* SQ_RF_* */
+    const char *tag;         /* OpenAPI tag: tasks, schedules, ... */
+    const char *summary;     /* one line */
+    const struct sq_route_param *query; /* ends with a NULL name; or NULL */
+    const char *body;        /* component schema of the body, or NULL */
+};
+
+/* The route table, in matching order, and its length. */
+extern const struct sq_route_def sq_mon_routes[];
+extern const size_t sq_mon_nroutes;
 
 struct sq_route {
     int kind;       /* enum sq_route_kind */
-    char arg[128];  /* task/batch id or static file name */
+    char arg[256];  /* task/batch id, schedule name or static file name */
+    const struct sq_route_def *def; /* matched row (NULL if none) */
 };
 
-/* Route `method` + decoded `path` (no query). Returns the HTTP status to
- * answer on a mismatch: 0 matched, 404 unknown path, 405 wrong method,
- * 400 malformed path (control bytes, "..", over 1 KiB, bad id). */
+/* Route `method` + decoded `path` (no query) through sq_mon_routes.
+ * Returns the HTTP status to answer on a mismatch: 0 matched, 404 unknown
+ * path, 405 wrong method (kind and def are the path's row), 400 malformed
+ * path (control bytes, "..", over 1 KiB, bad id or name). */
 int sq_mon_route_parse(const char *method, const char *path,
                        struct sq_route *out);
 
@@ -63,6 +113,23 @@ int sq_mon_listen_parse(const char *s, struct sq_listen *out,
  * be NULL). Constant-time in the token length. */
 bool sq_mon_token_ok(const char *token, const char *auth_header,
                      const char *query_token, const char *cookie_header);
+
+/* What a request may do. */
+enum sq_access { SQ_ACCESS_NONE, SQ_ACCESS_READ, SQ_ACCESS_WRITE };
+
+/* The access a request gets (one rule for the dashboard and the task
+ * API). `read_token` is SYNCQ_MONITOR_TOKEN, `write_token`
+ * SYNCQ_API_TOKEN ("" when unset; never NULL). A request carrying the
+ * write token may write; one carrying the read token may read, and write
+ * too when no write token is set (the one-token setup of old). Without a
+ * token: nothing when a read token is set; else reads on a loopback
+ * server, and writes too when no write token is set either (a server off
+ * loopback without any token never starts: sq_mon_listen_check).
+ * *by_token (may be NULL) tells whether a token granted it. */
+int sq_mon_access(const char *read_token, const char *write_token,
+                  bool loopback, const char *auth_header,
+                  const char *query_token, const char *cookie_header,
+                  bool *by_token);
 
 /* True when a Host header names a loopback host (DNS rebinding guard
  * for a token-less loopback server). NULL is refused. */

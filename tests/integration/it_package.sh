@@ -3,7 +3,8 @@
 #
 # it_package.sh: the Debian packages, built from the tree and installed
 # into a scratch root (dpkg -x), work as a user would use them:
-#   - cpack builds syncq, libsyncq<major>, libsyncq-dev; their dependencies
+#   - cpack builds syncq, libsyncq<major>, libsyncq-dev, python3-syncq
+#     (which imports over the packaged library); their dependencies
 #     were computed (shlibdeps, incl. the dlopen()ed libraries), libsyncq
 #     ships a shlibs file, libsyncq-dev depends on the exact library;
 #   - `syncq --version`; SONAME; man pages, bash/zsh completion; the units
@@ -67,10 +68,12 @@ ver=$(sed -n 's/.*SYNCQ_VERSION_STRING "\(.*\)"/\1/p' "$PB/gen/syncq/version.h")
 lib=$(cd "$D/pkg" && ls libsyncq[0-9]*_"$ver"_*.deb 2>/dev/null)
 major=${lib#libsyncq}; major=${major%%_*}
 check "library package name has the SONAME major" 1 "$(echo "$major" | grep -c '^[0-9][0-9]*$')"
-for p in syncq libsyncq"$major" libsyncq-dev; do
+for p in syncq libsyncq"$major" libsyncq-dev python3-syncq; do
   check "package $p built" 1 "$(ls "$D/pkg/${p}_${ver}_"*.deb 2>/dev/null | wc -l)"
 done
 deb() { echo "$D/pkg/$1_${ver}_"*.deb; }
+check "python3-syncq depends on the library" 1 \
+  "$(dpkg-deb -f $(deb python3-syncq) Depends | grep -c "libsyncq$major")"
 dep=$(dpkg-deb -f $(deb syncq) Depends)
 for l in libhiredis libjansson libsqlite3 libcurl libvips libpq libmicrohttpd libssl; do
   check "syncq depends on $l (computed)" 1 "$(echo "$dep" | grep -c "$l")"
@@ -87,9 +90,12 @@ contains "conffile syncq.env" '^/etc/syncq/syncq.env$' "$D/ctl/bin/conffiles"
 
 # 4. a scratch root
 R=$D/root
-for p in syncq libsyncq"$major" libsyncq-dev; do dpkg -x $(deb "$p") "$R"; done
+for p in syncq libsyncq"$major" libsyncq-dev python3-syncq; do dpkg -x $(deb "$p") "$R"; done
 MA=$(cd "$R/usr/lib" && ls -d *-linux-gnu* | head -1)
 L=$R/usr/lib/$MA
+check "python3-syncq imports over the packaged library" "$ver" \
+  "$(SYNCQ_LIBRARY=$L/libsyncq.so.$major PYTHONPATH=$R/usr/lib/python3/dist-packages \
+     /usr/bin/python3 -c 'import syncq; print(syncq.version())')"
 check "syncq --version" "syncq $ver" "$("$R/usr/bin/syncq" --version)"
 check "SONAME" "libsyncq.so.$major" \
   "$(readelf -d "$L/libsyncq.so.$major" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')"

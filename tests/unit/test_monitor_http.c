@@ -58,6 +58,28 @@ routes_paths_and_methods(void **state)
         {"GET", "/api/tasks/a b", 400, SQ_R_NOT_FOUND, ""},
         {"GET", "relative", 400, SQ_R_NOT_FOUND, ""},
         {"GET", "/a/b/c/d/e/f/g/h", 404, SQ_R_NOT_FOUND, ""},
+        {"GET", "/api/openapi.json", 0, SQ_R_OPENAPI, ""},
+        {"POST", "/api/tasks", 0, SQ_R_TASK_CREATE, ""},
+        {"POST", "/api/tasks/bulk", 0, SQ_R_TASKS_BULK, ""},
+        {"GET", "/api/tasks/bulk", 0, SQ_R_TASK, "bulk"},
+        {"GET", "/api/tasks/t1/wait", 0, SQ_R_TASK_WAIT, "t1"},
+        {"POST", "/api/tasks/t1/wait", 405, SQ_R_TASK_WAIT, "t1"},
+        {"GET", "/api/tasks/t1/checkpoints", 0, SQ_R_TASK_CHECKPOINTS, "t1"},
+        {"POST", "/api/batches", 0, SQ_R_BATCH_CREATE, ""},
+        {"POST", "/api/schedules", 0, SQ_R_SCHEDULE_CREATE, ""},
+        {"GET", "/api/schedules/nightly.sync", 0, SQ_R_SCHEDULE,
+         "nightly.sync"},
+        {"DELETE", "/api/schedules/n1", 0, SQ_R_SCHEDULE_REMOVE, "n1"},
+        {"POST", "/api/schedules/n1/pause", 0, SQ_R_SCHEDULE_PAUSE, "n1"},
+        {"POST", "/api/schedules/n1/resume", 0, SQ_R_SCHEDULE_RESUME, "n1"},
+        {"POST", "/api/schedules/n1/run", 0, SQ_R_SCHEDULE_RUN, "n1"},
+        {"GET", "/api/schedules/n1/run", 405, SQ_R_SCHEDULE_RUN, "n1"},
+        {"GET", "/api/schedules/a b", 400, SQ_R_NOT_FOUND, ""},
+        {"GET", "/api/dead", 0, SQ_R_DEAD, ""},
+        {"POST", "/api/dead/d1/requeue", 0, SQ_R_DEAD_REQUEUE, "d1"},
+        {"GET", "/api/workflows/w1", 0, SQ_R_WORKFLOW, "w1"},
+        {"GET", "/api/progress", 0, SQ_R_PROGRESS, ""},
+        {"PUT", "/api/tasks", 405, SQ_R_TASKS, ""},
     };
     struct sq_route rt;
 
@@ -76,6 +98,17 @@ routes_paths_and_methods(void **state)
         longp[0] = '/';
         longp[sizeof longp - 1] = '\0';
         assert_int_equal(sq_mon_route_parse("GET", longp, &rt), 400);
+    }
+    {
+        /* schedule names may be 200 bytes, ids only 64 */
+        char name[230] = "/api/schedules/";
+        memset(name + 15, 'n', 200);
+        name[215] = '\0';
+        assert_int_equal(sq_mon_route_parse("GET", name, &rt), 0);
+        assert_int_equal(strlen(rt.arg), 200);
+        name[215] = 'n';
+        name[216] = '\0';
+        assert_int_equal(sq_mon_route_parse("GET", name, &rt), 400);
     }
     {
         char id65[80] = "/api/tasks/";
@@ -151,6 +184,43 @@ checks_tokens_and_hosts(void **state)
     assert_false(sq_mon_host_is_loopback("127.0.0.1.evil.example"));
     assert_false(sq_mon_host_is_loopback(NULL));
     assert_false(sq_mon_host_is_loopback(""));
+}
+
+/* One rule for the dashboard and the task API: the write token writes,
+ * the read token reads (and writes when it is the only token), no token
+ * reads/writes on loopback only when no token asks otherwise. */
+static void
+grants_access_by_token(void **state)
+{
+    bool by;
+
+    (void)state;
+    assert_int_equal(sq_mon_access("", "", true, NULL, NULL, NULL, &by),
+                     SQ_ACCESS_WRITE);
+    assert_false(by);
+    assert_int_equal(sq_mon_access("", "", false, NULL, NULL, NULL, &by),
+                     SQ_ACCESS_NONE);
+    assert_int_equal(sq_mon_access("r", "", false, "Bearer r", NULL, NULL,
+                                   &by),
+                     SQ_ACCESS_WRITE);
+    assert_true(by);
+    assert_int_equal(sq_mon_access("r", "w", false, "Bearer r", NULL, NULL,
+                                   &by),
+                     SQ_ACCESS_READ);
+    assert_int_equal(sq_mon_access("r", "w", false, "Bearer w", NULL, NULL,
+                                   &by),
+                     SQ_ACCESS_WRITE);
+    assert_int_equal(sq_mon_access("r", "w", true, NULL, NULL, NULL, &by),
+                     SQ_ACCESS_NONE);
+    assert_int_equal(sq_mon_access("", "w", true, NULL, NULL, NULL, &by),
+                     SQ_ACCESS_READ);
+    assert_int_equal(sq_mon_access("", "w", false, NULL, NULL, NULL, &by),
+                     SQ_ACCESS_NONE);
+    assert_int_equal(sq_mon_access("", "w", true, NULL, "w", NULL, &by),
+                     SQ_ACCESS_WRITE);
+    assert_int_equal(sq_mon_access("r", "w", true, "Bearer x", NULL,
+                                   "syncq_token=r", &by),
+                     SQ_ACCESS_READ);
 }
 
 static void
@@ -372,6 +442,7 @@ main(void)
         cmocka_unit_test(routes_paths_and_methods),
         cmocka_unit_test(parses_listen_addresses),
         cmocka_unit_test(checks_tokens_and_hosts),
+        cmocka_unit_test(grants_access_by_token),
         cmocka_unit_test(parses_sentry_dsns),
         cmocka_unit_test(builds_sentry_envelopes),
         cmocka_unit_test(formats_prometheus_text),

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * mon_api_http.h: what the files of the monitor's HTTP server share: the
+ * server state, a request as the handlers see it, the reply under
+ * construction and its helpers. mon_http.c owns the connection life
+ * (libmicrohttpd, access, bodies); the mon_api_*.c files hold the
+ * handlers, one concern each (views, tasks, schedules, idempotency,
+ * OpenAPI). Every handler runs with the server mutex held unless it says
+ * otherwise, and uses the one client through sq_api_client.
+ */
+#ifndef SQ_MON_API_HTTP_H
+#define SQ_MON_API_HTTP_H
+
+#include "monitor/mon.h"
+#include "monitor/mon_route.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <syncq/client.h>
+#include <syncq/config.h>
+
+#define SQ_API_HIST_MAX 720 /* 1 h of samples every 5 s */
+
+struct MHD_Connection;
+
+struct sq_hist_sample {
+    int64_t t_ms;
+    long long ready, running, delayed, dead, workers;
+    double tput_1m;
+};
+
+struct sq_api_server {
+    pthread_mutex_t mu;
+    const syncq_config *cfg;
+    syncq_client *c;           /* NULL until Redis answered once */
+    int64_t next_open_ms;      /* mono time of the next open attempt */
+    struct sq_mon_opts opts;
+    struct sq_mon_data data;
+    bool have;                 /* data is valid */
+    int64_t data_at_ms;        /* mono time of the last collection try */
+    char why[256];             /* last collection error */
+    json_t *health;
+    int health_status;
+    struct sq_hist_sample hist[SQ_API_HIST_MAX];
+    size_t nhist, hist_head;
+    int64_t last_sample_ms;
+    struct sq_alerts *alerts;
+    int evict_state;           /* last logged: 0 unknown, 1 safe, 2 not */
+    const char *token;         /* read token (SYNCQ_MONITOR_TOKEN), "" */
+    const char *api_token;     /* write token (SYNCQ_API_TOKEN), "" */
+    struct sq_listen listen;
+    uint64_t requests;
+    size_t max_body;           /* bytes (SYNCQ_API_MAX_BODY) */
+    int64_t idem_ttl_ms;       /* SYNCQ_API_IDEMPOTENCY_TTL */
+};
+
+/* A request as a handler sees it. */
+struct sq_api_req {
+    struct MHD_Connection *conn;
+    const struct sq_route *rt;
+    const char *method;
+    const char *body;          /* NUL-terminated, or NULL */
+    size_t body_len;
+};
+
+struct sq_api_reply {
+    int status;
+    const char *ctype;
+    char *body;                /* owned (sq_free) */
+    size_t len;
+    const void *static_body;   /* or borrowed */
+    bool set_cookie;
+    const char *allow;         /* Allow header for 405 */
+    char location[96];         /* Location header for 201, or "" */
+    bool replayed;             /* an Idempotency-Key replay */
+};
+
+typedef void (*sq_api_handler)(struct sq_api_server *S,
+                               const struct sq_api_req *q,
+                               struct sq_api_reply *r);
+
+/* ---- replies (mon_api_reply.c) ---------------------------------------- */
+
+/* Reply `v` (borrowed) as JSON with `status`. */
+void sq_api_json(struct sq_api_reply *r, int status, const json_t *v);
+/* Reply {error, message} (and errors, borrowed, when not NULL/empty). */
+void sq_api_error(struct sq_api_reply *r, int status, const char *code,
+                  const char *msg, const json_t *errors);
+/* Reply a library error with the HTTP status of its code. */
+void sq_api_syncq_error(struct sq_api_reply *r, const syncq_error *e);
+/* The HTTP status of a syncq error code. */
+int sq_api_status_of(int code);
+/* A query argument (NULL if absent; "" counts as absent). */
+const char *sq_api_arg(const struct sq_api_req *q, const char *k);
+/* A request header, or NULL. */
+const char *sq_api_header(const struct sq_api_req *q, const char *k);
+/* The request body as a JSON object: NULL after replying 400 (no body,
+ * not JSON, duplicate keys, not an object). New reference. */
+json_t *sq_api_body(const struct sq_api_req *q, struct sq_api_reply *r);
+/* Parse an integer query argument in lo..hi into *out (left alone when
+ * absent). false after replying 400. */
+bool sq_api_int_arg(const struct sq_api_req *q, struct sq_api_reply *r,
+                    const char *k, long lo, long hi, long *out);
+
+/* ---- server state (mon_http.c) ---------------------------------------- */
+
+/* The client, opening it when missing (at most once a second); NULL
+ * after replying 503 (r may be NULL: no reply). */
+syncq_client *sq_api_client(struct sq_api_server *S, struct sq_api_reply *r);
+/* Fresh-enough figures and health. */
+void sq_api_refresh(struct sq_api_server *S, bool force);
+
+/* ---- handlers -------------------------------------------------------- */
+
+/* The handler of a route kind (mon_http.c's table), or NULL. */
+sq_api_handler sq_api_handler_of(int kind);
+
+/* mon_api_view.c: reads. */
+void sq_api_h_static(struct sq_api_server *S, const struct sq_api_req *q,
+                     struct sq_api_reply *r);
+void sq_api_h_metrics(struct sq_api_server *S, const struct sq_api_req *q,
+                      struct sq_api_reply *r);
+void sq_api_h_health(struct sq_api_server *S, const struct sq_api_req *q,
+                     struct sq_api_reply *r);
+void sq_api_h_overview(struct sq_api_server *S, const struct sq_api_req *q,
+                       struct sq_api_reply *r);
+void sq_api_h_part(struct sq_api_server *S, const struct sq_api_req *q,
+                   struct sq_api_reply *r);
+void sq_api_h_tasks(struct sq_api_server *S, const struct sq_api_req *q,
+                    struct sq_api_reply *r);
+void sq_api_h_task(struct sq_api_server *S, const struct sq_api_req *q,
+                   struct sq_api_reply *r);
+void sq_api_h_batch(struct sq_api_server *S, const struct sq_api_req *q,
+                    struct sq_api_reply *r);
+void sq_api_h_batches(struct sq_api_server *S, const struct sq_api_req *q,
+                      struct sq_api_reply *r);
+void sq_api_h_alerts(struct sq_api_server *S, const struct sq_api_req *q,
+                     struct sq_api_reply *r);
+void sq_api_h_checkpoints(struct sq_api_server *S,
+                          const struct sq_api_req *q,
+                          struct sq_api_reply *r);
+void sq_api_h_dead(struct sq_api_server *S, const struct sq_api_req *q,
+                   struct sq_api_reply *r);
+void sq_api_h_workflow(struct sq_api_server *S, const struct sq_api_req *q,
+                       struct sq_api_reply *r);
+
+/* mon_api_tasks.c: task writes and the long poll. */
+void sq_api_h_create(struct sq_api_server *S, const struct sq_api_req *q,
+                     struct sq_api_reply *r);
+void sq_api_h_wait(struct sq_api_server *S, const struct sq_api_req *q,
+                   struct sq_api_reply *r);
+void sq_api_h_cancel(struct sq_api_server *S, const struct sq_api_req *q,
+                     struct sq_api_reply *r);
+void sq_api_h_resume(struct sq_api_server *S, const struct sq_api_req *q,
+                     struct sq_api_reply *r);
+void sq_api_h_requeue(struct sq_api_server *S, const struct sq_api_req *q,
+                      struct sq_api_reply *r);
+
+/* mon_api_sched.c: schedules. */
+void sq_api_h_schedules(struct sq_api_server *S, const struct sq_api_req *q,
+                        struct sq_api_reply *r);
+void sq_api_h_schedule(struct sq_api_server *S, const struct sq_api_req *q,
+                       struct sq_api_reply *r);
+
+/* mon_api_openapi.c */
+void sq_api_h_openapi(struct sq_api_server *S, const struct sq_api_req *q,
+                      struct sq_api_reply *r);
+/* The OpenAPI 3.1 document of sq_mon_routes (a new object). */
+json_t *sq_api_openapi(void);
+
+/* mon_api_idem.c: Idempotency-Key. Before a create: true when the reply
+ * is already made (a replay, a conflict, or 503); else the caller goes
+ * on and calls sq_api_idem_after with its reply. */
+bool sq_api_idem_before(struct sq_api_server *S, const struct sq_api_req *q,
+                        struct sq_api_reply *r);
+void sq_api_idem_after(struct sq_api_server *S, const struct sq_api_req *q,
+                       const struct sq_api_reply *r);
+
+#endif
