@@ -33,17 +33,6 @@ for i = 1, nops do
     pos = pos + 3 + na
 end
 
-local function push_error(k, class, msg)
-    local hist = redis.call('HGET', k, 'errors')
-    local errs = hist and cjson.decode(hist) or {}
-    local attempt = tonumber(redis.call('HGET', k, 'attempt') or '0') or 0
-    errs[#errs + 1] = {class = class, message = msg, at = NOW,
-                       attempt = attempt}
-    -- keep the last 20 attempts' errors
-    while #errs > 20 do table.remove(errs, 1) end
-    redis.call('HSET', k, 'errors', cjson.encode(errs))
-end
-
 stats_begin()
 local reply = {}
 for i = 1, nops do
@@ -101,29 +90,19 @@ for i = 1, nops do
             event('task-retried', id, 'class', ARGV[p + 3], 'eta', eta)
         elseif kind == 'requeue' then
             local reason = ARGV[p + 3]
-            redis.call('ZREM', P .. 'active', id)
-            redis.call('HDEL', k, 'lease', 'worker')
             if reason == 'shutdown' then
                 -- handed back unstarted or interrupted by a warm shutdown:
                 -- not the task's fault, not counted
+                redis.call('ZREM', P .. 'active', id)
+                redis.call('HDEL', k, 'lease', 'worker')
                 redis.call('HSET', k, 'state', 'PENDING')
                 push_ready(id, q, h[4] or '5', true)
                 wake(q, 1)
                 event('task-requeued', id, 'reason', reason)
             else
-                local lost = redis.call('HINCRBY', k, 'lost', 1)
-                push_error(k, reason, 'worker child died while running it')
-                stat('lost', q, name, 1)
-                if lost >= MAX_DELIVERIES then
-                    stat('failed', q, name, 1)
-                    to_dead(id, reason, {'err_class', reason, 'err_msg',
-                            'lost ' .. lost .. ' times (' .. reason .. ')'})
-                else
-                    redis.call('HSET', k, 'state', 'PENDING')
-                    push_ready(id, q, h[4] or '5', true)
-                    wake(q, 1)
-                    event('task-lost', id, 'lost', lost, 'reason', reason)
-                end
+                lose(id, q, name, h[4], reason,
+                     'worker child died while running it', reason, 'lost',
+                     reason)
             end
         elseif kind == 'start' then
             redis.call('HSET', k, 'state', 'STARTED', 'st', NOW)

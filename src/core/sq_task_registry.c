@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * task_registry.c: the task registry (name -> function and defaults) and
+ * sq_task_registry.c: the task registry (name -> function and defaults) and
  * plugin loading. Filled before the worker forks, read-only afterwards.
  * Sorted array + binary search: a few hundred tasks at most.
  */
