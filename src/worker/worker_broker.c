@@ -4,8 +4,8 @@
  * queued as settle ops and sent in one pipelined round trip together
  * with the next lease (worker_round.c, through the broker's lease/settle
  * codec); on a connection error they stay queued and are resent after
- * the reconnect (a settled op answers "gone"/"stale", so resending is
- * safe). The heartbeat renews
+ * the reconnect (an op already recorded answers "already", so resending
+ * is safe). The heartbeat renews
  * every held lease (running and prefetched: C05) and brings cancels; an
  * idle supervisor waits for work with BRPOP on the queues' wake lists on
  * a second connection, polled by the event loop, so enqueue-to-start

@@ -86,35 +86,34 @@ local function push_error(k, class, msg)
     redis.call('HSET', k, 'errors', cjson.encode(errs))
 end
 
--- A lost delivery of leased task `id` (its lease lapsed, or its worker's
--- child died): the lease ends, lost+1, the error goes to the history
--- (`class`, `msg`); the task goes back to the front of its queue, or to
--- the dead-letter queue with reason `class` once lost MAX_DELIVERIES
--- times (a poison task). `why` names the cause in the dead letter's
--- message, `counter` is the stats field counted, `reason` (may be nil)
--- goes on the task-lost event.
-local function lose(id, q, name, pri, class, msg, why, counter, reason)
+-- A lost delivery of leased task `id`: the lease ends, lost+1, the error
+-- goes to the history (`class`, `msg`); the task goes back to the front
+-- of its queue, or to the dead-letter queue with reason `class` once lost
+-- MAX_DELIVERIES times (a poison task). `reason` is the cause, one name
+-- each (docs/redis-keys.md): 'lease_expired' (the holder stopped
+-- heartbeating), 'worker_lost' or 'timeout' (the worker's child died or
+-- was killed). It goes on the task-lost event and in the dead letter's
+-- message; every lost delivery counts `lost`, a lapsed lease also
+-- `lease_expired`.
+local function lose(id, q, name, pri, class, msg, reason)
     local k = tkey(id)
     redis.call('ZREM', P .. 'active', id)
     redis.call('HDEL', k, 'lease', 'worker')
     local lost = redis.call('HINCRBY', k, 'lost', 1)
     push_error(k, class, msg)
-    stat(counter, q, name, 1)
+    stat('lost', q, name, 1)
+    if reason == 'lease_expired' then stat('lease_expired', q, name, 1) end
     if lost >= MAX_DELIVERIES then
         -- an unsuccessful end: counted as failed like a FAILURE, so the
         -- error rate sees it
         stat('failed', q, name, 1)
         to_dead(id, class, {'err_class', class, 'err_msg',
-                'lost ' .. lost .. ' times (' .. why .. ')'})
+                'lost ' .. lost .. ' times (' .. reason .. ')'})
     else
         redis.call('HSET', k, 'state', 'PENDING')
         push_ready(id, q, pri or '5', true)
         wake(q, 1)
-        if reason then
-            event('task-lost', id, 'lost', lost, 'reason', reason)
-        else
-            event('task-lost', id, 'lost', lost)
-        end
+        event('task-lost', id, 'lost', lost, 'reason', reason)
     end
 end
 
@@ -245,7 +244,7 @@ local function requeue_expired(limit)
         else
             lose(id, h[1], h[3] or '?', h[2], 'worker_lost',
                  'lease expired (worker ' .. (h[5] or '?') ..
-                 ' stopped heartbeating)', 'lease expired', 'lease_expired')
+                 ' stopped heartbeating)', 'lease_expired')
         end
     end
     return #gone
