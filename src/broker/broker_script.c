@@ -46,8 +46,8 @@ char *
 sq_script_source(enum sq_script_id id)
 {
     const struct sq_embedded *part[NPRELUDE + 1];
-    const char *states = sq_task_lua_states();
-    size_t len = strlen(states), at;
+    char states[256];
+    size_t len = sq_task_lua_states(states, sizeof states), at;
     char *s;
 
     if (id < 0 || id >= SQ_SCRIPT__COUNT) {
@@ -65,8 +65,8 @@ sq_script_source(enum sq_script_id id)
     if (s == NULL) {
         return NULL;
     }
-    memcpy(s, states, strlen(states));
     at = strlen(states);
+    memcpy(s, states, at);
     for (size_t i = 0; i <= NPRELUDE; i++) {
         memcpy(s + at, part[i]->data, part[i]->len);
         at += part[i]->len;

@@ -65,26 +65,24 @@ sq_state_is_final(const char *state)
     return s >= 0 && states[s].final;
 }
 
-/* Built from the table at compile time would need a generator; the line
- * is short and fixed, so it is assembled once on first use. */
-const char *
-sq_task_lua_states(void)
+size_t
+sq_task_lua_states(char *buf, size_t cap)
 {
-    static char line[256];
-    static bool done;
+    const char *sep = "";
+    size_t n = 0;
 
-    if (!done) {
-        size_t n = (size_t)snprintf(line, sizeof line, "local FINAL = {");
-        for (int i = 0; i < SQ_STATE__COUNT; i++) {
-            if (states[i].final) {
-                n += (size_t)snprintf(line + n, sizeof line - n, "%s = true, ",
-                                      states[i].name);
-            }
+    n += (size_t)snprintf(buf, cap, "local FINAL = {");
+    for (int i = 0; i < SQ_STATE__COUNT; i++) {
+        if (states[i].final) {
+            n += (size_t)snprintf(buf + (n < cap ? n : cap),
+                                  n < cap ? cap - n : 0, "%s%s = true", sep,
+                                  states[i].name);
+            sep = ", ";
         }
-        snprintf(line + n - 2, sizeof line - (n - 2), "}\n");
-        done = true;
     }
-    return line;
+    n += (size_t)snprintf(buf + (n < cap ? n : cap), n < cap ? cap - n : 0,
+                          "}\n");
+    return n;
 }
 
 /* ---- names, queues, priorities ---------------------------------------- */

@@ -52,9 +52,11 @@ bool sq_task_state_final(enum sq_task_state s);
  * unknown name. */
 bool sq_state_is_final(const char *state);
 
-/* The Lua prelude line giving the scripts the final states:
- * "local FINAL = {SUCCESS = true, ...}\n" (static, NUL-terminated). */
-const char *sq_task_lua_states(void);
+/* The Lua prelude line giving the scripts the final states,
+ * "local FINAL = {SUCCESS = true, ...}\n", written into buf (cap bytes,
+ * NUL-terminated, truncated if short: 256 bytes are enough). Returns its
+ * length (as snprintf). */
+size_t sq_task_lua_states(char *buf, size_t cap);
 
 /* ---- names, queues, priorities ---------------------------------------- */
 

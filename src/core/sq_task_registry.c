@@ -6,6 +6,7 @@
  */
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
+#include "core/sq_task.h"
 #include "tasks/task_packs.h"
 
 #include <dlfcn.h>
@@ -92,6 +93,16 @@ syncq_registry_add(syncq_registry *r, const syncq_task_def *def,
                        "0..10", def->name, def->priority);
     }
     if (def->queue != NULL && syncq_queue_name_check(def->queue, err) != 0) {
+        return SYNCQ_EINVAL;
+    }
+    /* the rules a call's options meet (core/sq_task.h), so a definition
+     * cannot carry what a worker could not use later */
+    if (sq_task_max_retries_check(def->max_retries, true, err) != SYNCQ_OK ||
+        (def->retry_policy_json != NULL &&
+         sq_task_policy_check(def->retry_policy_json,
+                              strlen(def->retry_policy_json),
+                              err) != SYNCQ_OK)) {
+        sq_error_prefix(err, def->name);
         return SYNCQ_EINVAL;
     }
     while (pos < r->n && strcmp(r->defs[pos].name, def->name) < 0) {

@@ -47,9 +47,14 @@ states_have_names_and_final_ones_are_six(void **state)
 static void
 lua_final_states_agree_with_c(void **state)
 {
-    const char *line = sq_task_lua_states();
+    char line[256], tiny[8];
+    size_t n = sq_task_lua_states(line, sizeof line);
 
     (void)state;
+    assert_int_equal(n, strlen(line));
+    /* truncated, still terminated, and the length says what it needs */
+    assert_int_equal(sq_task_lua_states(tiny, sizeof tiny), n);
+    assert_string_equal(tiny, "local F");
     assert_string_equal(line, "local FINAL = {SUCCESS = true, FAILURE = "
                               "true, REVOKED = true, EXPIRED = true, "
                               "SKIPPED = true, DEAD = true}\n");
@@ -204,6 +209,32 @@ retry_policy_checked_whole(void **state)
                      SYNCQ_OK);
 }
 
+/* A definition meets the same rules as a call's options. */
+static void
+registry_refuses_what_a_worker_could_not_use(void **state)
+{
+    syncq_registry *r = syncq_registry_default();
+    syncq_task_def def = {"t.badpolicy", noop, NULL, -1, 0, 0, -1,
+                          "{\"network\":{\"factor\":\"x\"}}", NULL,
+                          NULL};
+    syncq_error err;
+
+    (void)state;
+    assert_non_null(r);
+    assert_int_equal(syncq_registry_add(r, &def, &err), SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "t.badpolicy: retry policy"));
+    def.retry_policy_json = NULL;
+    def.max_retries = 1001;
+    assert_int_equal(syncq_registry_add(r, &def, &err), SYNCQ_EINVAL);
+    assert_string_equal(err.msg,
+                        "t.badpolicy: max_retries 1001 out of range 0..1000");
+    assert_null(syncq_registry_find(r, "t.badpolicy"));
+    def.max_retries = 3;
+    def.retry_policy_json = "{\"network\":{\"max_retries\":2}}";
+    assert_int_equal(syncq_registry_add(r, &def, &err), SYNCQ_OK);
+    assert_non_null(syncq_registry_find(r, "t.badpolicy"));
+}
+
 int
 main(void)
 {
@@ -214,6 +245,7 @@ main(void)
         cmocka_unit_test(field_names_both_ways),
         cmocka_unit_test(settings_options_then_definition_then_configuration),
         cmocka_unit_test(retry_policy_checked_whole),
+        cmocka_unit_test(registry_refuses_what_a_worker_could_not_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
