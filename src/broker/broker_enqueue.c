@@ -3,8 +3,10 @@
  * broker_enqueue.c: validate and create tasks (enqueue.lua), one or many.
  *
  * Everything a task carries is checked here before Redis sees it: name,
- * queue, priority, JSON of args/kwargs, payload size, times. A bad task
- * gets SYNCQ_EINVAL/ETOOBIG naming the field and nothing is written.
+ * queue, priority, max_retries and retry policy (the task model's rules,
+ * core/sq_task.h), JSON of args/kwargs, payload size, times. A bad task
+ * gets SYNCQ_EINVAL/ETOOBIG naming the field and nothing is written. The
+ * settings stored are resolved by sq_task_resolve.
  */
 #include "broker/broker.h"
 #include "core/sq_alloc.h"
@@ -12,14 +14,10 @@
 #include "core/sq_id.h"
 #include "core/sq_task.h"
 #include "core/sq_time.h"
-#include "core/sq_utf8.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <syncq/task.h>
 
 #define CHUNK 1000 /* tasks per script call */

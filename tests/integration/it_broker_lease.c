@@ -247,6 +247,9 @@ lapsed_leases_requeue_then_dead_letter(void **state)
     assert_string_equal(json_string_value(json_object_get(t, "dead_reason")),
                         "worker_lost");
     assert_int_equal(json_integer_value(json_object_get(t, "lost")), 5);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(t, "error"), "message")),
+                        "lost 5 times (lease expired)");
     assert_int_equal(json_array_size(json_object_get(t, "errors")), 5);
     json_decref(t);
     assert_int_equal(sqt_cmd_int("ZCARD {syncq}:dlq"), 1);

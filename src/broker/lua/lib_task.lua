@@ -107,8 +107,9 @@ local function lose(id, q, name, pri, class, msg, reason)
         -- an unsuccessful end: counted as failed like a FAILURE, so the
         -- error rate sees it
         stat('failed', q, name, 1)
+        local why = reason == 'lease_expired' and 'lease expired' or reason
         to_dead(id, class, {'err_class', class, 'err_msg',
-                'lost ' .. lost .. ' times (' .. reason .. ')'})
+                'lost ' .. lost .. ' times (' .. why .. ')'})
     else
         redis.call('HSET', k, 'state', 'PENDING')
         push_ready(id, q, pri or '5', true)
