@@ -25,9 +25,11 @@
 #include <syncq/config.h>
 
 #include "broker/broker_fault.h"
+#include "core/sq_task.h"
 #include "core/sq_url.h"
 
-/* The scripts, in src/broker/lua/ (lib.lua is prepended to each). */
+/* The scripts, in src/broker/lua/ (the prelude, the final states and
+ * lib*.lua, is prepended to each: broker_script.c). */
 enum sq_script_id {
     SQ_SCRIPT_ENQUEUE,
     SQ_SCRIPT_LEASE,
@@ -155,7 +157,7 @@ int sq_client_read_reply(syncq_client *c, redisReply **reply,
 int sq_script_reply_check(syncq_client *c, enum sq_script_id id,
                           redisReply *r, syncq_error *err);
 
-/* Source text of a script (lib.lua + op), for tests. Owned. */
+/* Source text of a script (prelude + op), for tests. Owned. */
 char *sq_script_source(enum sq_script_id id);
 
 /* ---- records --------------------------------------------------------- */
@@ -165,9 +167,7 @@ char *sq_script_source(enum sq_script_id id);
 json_t *sq_record_to_json(const char *id, redisReply **fields, size_t n,
                           int64_t default_result_ttl_ms);
 
-/* Terminal states (SUCCESS FAILURE REVOKED EXPIRED SKIPPED; DEAD counts as
- * final for waits). */
-bool sq_state_is_final(const char *state);
+/* Final states: sq_state_is_final in core/sq_task.h. */
 
 /* ---- worker-side operations ----------------------------------------- */
 
@@ -219,13 +219,45 @@ struct sq_settle_op {
     bool dead;               /* FAIL: also to the dead-letter queue */
 };
 
-enum { SQ_SETTLED = 0, SQ_SETTLE_STALE = 1, SQ_SETTLE_GONE = 2 };
+/* What settle.lua answered for one op: recorded now; recorded already by
+ * this very lease (a re-sent op whose first reply was lost); refused
+ * because the lease is no longer the task's (lapsed, taken over: a lost
+ * lease); the task record is gone. */
+enum { SQ_SETTLED = 0, SQ_SETTLE_STALE = 1, SQ_SETTLE_GONE = 2,
+       SQ_SETTLE_ALREADY = 3 };
+
+/* ---- the lease/settle codec (broker_lease.c) -------------------------
+ * The one encoder of settle.lua's and lease.lua's arguments and decoder
+ * of their replies, used by sq_broker_settle_lease and by the worker's
+ * asynchronous round. Thread-safe (no state). */
+
+/* "ok" "fail" "retry" "requeue" "start" "revoked" (settle.lua's words). */
+const char *sq_settle_kind_name(enum sq_settle_kind k);
+
+/* settle.lua's arguments: the op count, then each op (strings borrowed
+ * from `op` until the call is sent). */
+void sq_settle_args_begin(struct sq_args *a, size_t n);
+void sq_settle_args_add(struct sq_args *a, const struct sq_settle_op *op);
+
+/* lease.lua's arguments (strings borrowed from `L`). */
+void sq_lease_args(struct sq_args *a, const struct sq_lease_req *L);
+
+/* Decode settle.lua's reply to `n` ops into status[i] (SQ_SETTLED ...;
+ * status may be NULL). Errors: SYNCQ_EPROTO (not an array of n). */
+int sq_settle_parse(const redisReply *r, size_t n, int *status,
+                    syncq_error *err);
+
+/* Decode lease.lua's reply into *out (initialised here; release with
+ * sq_lease_reply_cleanup, also on error). Malformed task entries are
+ * skipped. Errors: SYNCQ_EPROTO, SYNCQ_ENOMEM. */
+int sq_lease_parse(const syncq_client *c, const redisReply *r,
+                   struct sq_lease_reply *out, syncq_error *err);
 
 /* Settle `n` ops (one script call; n == 0 is a no-op), then, if `lease`
  * is not NULL, lease in the same round trip (pipelined). status[i] gets
- * SQ_SETTLED / SQ_SETTLE_STALE / SQ_SETTLE_GONE.
+ * SQ_SETTLED / SQ_SETTLE_ALREADY / SQ_SETTLE_STALE / SQ_SETTLE_GONE.
  * Errors: SYNCQ_ECONN (outcomes not recorded: keep and resend them;
- *         resending is safe, a settled op answers "gone"/"stale"),
+ *         resending is safe, a settled op answers "already"),
  *         SYNCQ_EPROTO. */
 int sq_broker_settle_lease(syncq_client *c, const struct sq_settle_op *ops,
                            size_t n, int *status,

@@ -3,26 +3,23 @@
  * broker_enqueue.c: validate and create tasks (enqueue.lua), one or many.
  *
  * Everything a task carries is checked here before Redis sees it: name,
- * queue, priority, JSON of args/kwargs, payload size, times. A bad task
- * gets SYNCQ_EINVAL/ETOOBIG naming the field and nothing is written.
+ * queue, priority, max_retries and retry policy (the task model's rules,
+ * core/sq_task.h), JSON of args/kwargs, payload size, times. A bad task
+ * gets SYNCQ_EINVAL/ETOOBIG naming the field and nothing is written. The
+ * settings stored are resolved by sq_task_resolve.
  */
 #include "broker/broker.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
 #include "core/sq_id.h"
+#include "core/sq_task.h"
 #include "core/sq_time.h"
-#include "core/sq_utf8.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <syncq/task.h>
 
-#define NAME_MAX_BYTES 200
-#define QUEUE_MAX_BYTES 100
 #define CHUNK 1000 /* tasks per script call */
 
 
@@ -33,145 +30,6 @@ syncq_task_options_init(syncq_task_options *o)
     o->priority = -1;
     o->countdown_ms = -1;
     o->max_retries = -1;
-}
-
-static int
-bad_chars(const char *what, const char *s, syncq_error *err)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f) {
-            return sq_fail(err, SYNCQ_EINVAL,
-                           "%s contains a control character (byte %u at "
-                           "offset %zu)",
-                           what, *p, (size_t)(p - (const unsigned char *)s));
-        }
-    }
-    return SYNCQ_OK;
-}
-
-/* Refuse a `what` name with a byte other than a letter, a digit or one
- * of `extra`; the message shows the name (sanitised) and the byte. */
-static int
-outside_charset(const char *what, const char *name, const char *extra,
-                syncq_error *err)
-{
-    for (const char *p = name; *p; p++) {
-        char shown[200], allowed[16];
-        size_t k = 0;
-        if (isalnum((unsigned char)*p) || strchr(extra, *p) != NULL) {
-            continue;
-        }
-        for (const char *e = extra; *e && k + 2 < sizeof allowed; e++) {
-            allowed[k++] = *e; /* "_.-" shown as "_ . -" */
-            allowed[k++] = e[1] ? ' ' : '\0';
-        }
-        allowed[k] = '\0';
-        sq_utf8_sanitize(name, strnlen(name, 64), shown, sizeof shown);
-        if ((unsigned char)*p >= 0x80) {
-            return sq_fail(err, SYNCQ_EINVAL,
-                           "%s '%s' has byte 0x%02x (non-ASCII); allowed: "
-                           "letters, digits, %s",
-                           what, shown, (unsigned char)*p, allowed);
-        }
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "%s '%s' has '%c'; allowed: letters, digits, %s", what,
-                       shown, *p, allowed);
-    }
-    return SYNCQ_OK;
-}
-
-int
-syncq_task_name_normalize(const char *name, char *out, size_t cap,
-                          syncq_error *err)
-{
-    static const char *long_prefix = "src.queue.tasks.";
-    size_t n;
-
-    if (name == NULL || name[0] == '\0') {
-        return sq_fail(err, SYNCQ_EINVAL, "task name is empty");
-    }
-    n = strlen(name);
-    if (n > NAME_MAX_BYTES) {
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "task name is %zu bytes, limit %d", n,
-                       NAME_MAX_BYTES);
-    }
-    if (bad_chars("task name", name, err) != SYNCQ_OK) {
-        return SYNCQ_EINVAL;
-    }
-    if (outside_charset("task name", name, "_.:-", err) != SYNCQ_OK) {
-        return SYNCQ_EINVAL;
-    }
-    if (strncmp(name, long_prefix, strlen(long_prefix)) == 0 &&
-        name[strlen(long_prefix)] != '\0') {
-        name += strlen(long_prefix);
-    }
-    if (name[0] == '.' || name[strlen(name) - 1] == '.') {
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "task name '%.64s' starts or ends with a dot", name);
-    }
-    if (strlen(name) + 1 > cap) {
-        return sq_fail(err, SYNCQ_EINVAL, "task name too long");
-    }
-    memcpy(out, name, strlen(name) + 1);
-    return SYNCQ_OK;
-}
-
-int
-syncq_queue_name_check(const char *queue, syncq_error *err)
-{
-    size_t n;
-
-    if (queue == NULL || queue[0] == '\0') {
-        return sq_fail(err, SYNCQ_EINVAL, "queue name is empty");
-    }
-    n = strlen(queue);
-    if (n > QUEUE_MAX_BYTES) {
-        return sq_fail(err, SYNCQ_EINVAL, "queue name is %zu bytes, limit %d",
-                       n, QUEUE_MAX_BYTES);
-    }
-    if (bad_chars("queue name", queue, err) != SYNCQ_OK) {
-        return SYNCQ_EINVAL;
-    }
-    if (outside_charset("queue name", queue, "_.-", err) != SYNCQ_OK) {
-        return SYNCQ_EINVAL;
-    }
-    return SYNCQ_OK;
-}
-
-int
-syncq_priority_parse(const char *s, int *out, syncq_error *err)
-{
-    static const struct {
-        const char *name;
-        int value;
-    } names[] = {{"LOW", 0}, {"NORMAL", 5}, {"HIGH", 8}, {"URGENT", 10}};
-    char *end;
-    long v;
-
-    if (s == NULL || *s == '\0') {
-        return sq_fail(err, SYNCQ_EINVAL, "priority is empty");
-    }
-    for (size_t i = 0; i < 4; i++) {
-        if (strcasecmp(s, names[i].name) == 0) {
-            *out = names[i].value;
-            return SYNCQ_OK;
-        }
-    }
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (*end != '\0' || errno != 0) {
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "priority '%.32s' is not LOW, NORMAL, HIGH, URGENT "
-                       "or 0..10",
-                       s);
-    }
-    if (v < 0 || v > 10) {
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "priority %ld out of range 0..10 (10 is highest)", v);
-    }
-    *out = (int)v;
-    return SYNCQ_OK;
 }
 
 const char *
@@ -197,8 +55,8 @@ sq_route_queue(const syncq_client *c, const char *name)
 /* A validated task, ready to be turned into script arguments. */
 struct prepared {
     char id[SYNCQ_ID_SIZE];
-    char name[NAME_MAX_BYTES + 1];
-    char queue[QUEUE_MAX_BYTES + 1];
+    char name[SQ_TASK_NAME_MAX + 1];
+    char queue[SQ_QUEUE_NAME_MAX + 1];
     int priority;
     char *args;   /* compact JSON, owned; NULL when [] */
     char *kwargs; /* compact JSON, owned; NULL when {} */
@@ -279,19 +137,36 @@ prepare(syncq_client *c, size_t index, const char *name, const char *args,
         if (rc != SYNCQ_OK) {
             goto fail;
         }
-        snprintf(p->queue, sizeof p->queue, "%s", o->queue);
-    } else {
-        snprintf(p->queue, sizeof p->queue, "%s", sq_route_queue(c, p->name));
     }
-    p->priority = (def != NULL && def->priority >= 0) ? def->priority : 5;
     if (o != NULL && o->priority != -1) {
-        if (o->priority < 0 || o->priority > 10) {
-            rc = sq_fail(err, SYNCQ_EINVAL,
-                         "priority %d out of range 0..10 (10 is highest)",
-                         o->priority);
+        rc = sq_task_priority_check(o->priority, err);
+        if (rc != SYNCQ_OK) {
             goto fail;
         }
-        p->priority = o->priority;
+    }
+    if (o != NULL) {
+        rc = sq_task_max_retries_check(o->max_retries, true, err);
+        if (rc != SYNCQ_OK) {
+            goto fail;
+        }
+    }
+    {
+        /* the settings stored on the record: options, then definition,
+         * then the route by name prefix / SYNCQ_TASK_DEFAULT_QUEUE; time
+         * limits only when given (the worker resolves the rest at lease) */
+        struct sq_task_settings given, conf, eff;
+        sq_task_settings_init(&given);
+        sq_task_settings_init(&conf);
+        if (o != NULL) {
+            given.queue = o->queue;
+            given.priority = o->priority;
+            given.max_retries = o->max_retries;
+        }
+        conf.queue = sq_route_queue(c, p->name);
+        sq_task_resolve(def, &given, &conf, &eff);
+        snprintf(p->queue, sizeof p->queue, "%s", eff.queue);
+        p->priority = eff.priority;
+        p->max_retries = eff.max_retries;
     }
     rc = json_field("args", args, JSON_ARRAY, &p->args, &bytes, err);
     if (rc == SYNCQ_OK) {
@@ -301,6 +176,9 @@ prepare(syncq_client *c, size_t index, const char *name, const char *args,
     if (rc == SYNCQ_OK && o != NULL && o->retry_policy_json != NULL) {
         rc = json_field("retry policy", o->retry_policy_json, JSON_OBJECT,
                         &p->policy, &bytes, err);
+        if (rc == SYNCQ_OK && p->policy != NULL) {
+            rc = sq_task_policy_check(p->policy, strlen(p->policy), err);
+        }
     }
     if (rc != SYNCQ_OK) {
         goto fail;
@@ -349,11 +227,6 @@ prepare(syncq_client *c, size_t index, const char *name, const char *args,
             snprintf(p->exp, sizeof p->exp, "+%lld",
                      (long long)o->expires_in_ms);
         }
-        if (o->max_retries < -1 || o->max_retries > 1000) {
-            rc = sq_fail(err, SYNCQ_EINVAL, "max_retries %d out of range "
-                         "0..1000", o->max_retries);
-            goto fail;
-        }
         if (o->time_limit_ms < 0 || o->soft_time_limit_ms < 0 ||
             o->result_expires_ms < 0 || o->unique_ttl_ms < 0) {
             rc = sq_fail(err, SYNCQ_EINVAL, "time limits, result expiry and "
@@ -376,7 +249,7 @@ prepare(syncq_client *c, size_t index, const char *name, const char *args,
                                                 "bytes");
                 goto fail;
             }
-            if (bad_chars("unique key", o->unique_key, err) != SYNCQ_OK) {
+            if (sq_task_text_check("unique key", o->unique_key, err) != SYNCQ_OK) {
                 rc = SYNCQ_EINVAL;
                 goto fail;
             }
@@ -391,17 +264,13 @@ prepare(syncq_client *c, size_t index, const char *name, const char *args,
                               : i == 1 ? o->root_id
                                        : o->batch_id;
             if (ref != NULL && (strlen(ref) > 64 ||
-                                bad_chars("parent/root/batch id", ref, err))) {
+                                sq_task_text_check("parent/root/batch id", ref, err))) {
                 rc = sq_fail(err, SYNCQ_EINVAL, "bad parent, root or batch "
                                                 "id");
                 goto fail;
             }
         }
     }
-    p->max_retries = (o != NULL && o->max_retries >= 0) ? o->max_retries
-                     : (def != NULL && def->max_retries >= 0)
-                         ? def->max_retries
-                         : -1;
     if (o != NULL && o->task_id != NULL) {
         snprintf(p->id, sizeof p->id, "%s", o->task_id);
     } else {

@@ -48,33 +48,145 @@ string_array(const redisReply *r)
     return a;
 }
 
-static int
-parse_lease(syncq_client *c, redisReply *r, struct sq_lease_reply *out,
-            syncq_error *err)
+/* ---- the lease/settle codec: the one encoder of settle.lua's and
+ * lease.lua's arguments and decoder of their replies (their headers
+ * define the layout). sq_broker_settle_lease below and the worker's
+ * asynchronous round (worker_round.c) both use it. ---- */
+
+static const char *kind_names[] = {"ok", "fail", "retry", "requeue", "start",
+                                   "revoked"};
+
+const char *
+sq_settle_kind_name(enum sq_settle_kind k)
+{
+    return (k >= 0 && k <= SQ_SETTLE_REVOKED) ? kind_names[k] : "?";
+}
+
+void
+sq_settle_args_begin(struct sq_args *a, size_t n)
+{
+    sq_args_addll(a, (long long)n);
+}
+
+void
+sq_settle_args_add(struct sq_args *a, const struct sq_settle_op *op)
+{
+    const char *cls = op->err_class != NULL && op->err_class[0] != '\0'
+                          ? op->err_class
+                          : "internal";
+
+    sq_args_add(a, kind_names[op->kind]);
+    sq_args_add(a, op->id);
+    sq_args_add(a, op->token);
+    switch (op->kind) {
+    case SQ_SETTLE_OK:
+        sq_args_add(a, op->result_json != NULL ? op->result_json : "");
+        sq_args_addll(a, op->runtime_ms);
+        break;
+    case SQ_SETTLE_FAIL:
+        sq_args_add(a, cls);
+        sq_args_add(a, op->err_msg != NULL ? op->err_msg : "");
+        sq_args_addll(a, op->runtime_ms);
+        sq_args_add(a, op->dead ? "1" : "0");
+        break;
+    case SQ_SETTLE_RETRY:
+        sq_args_add(a, cls);
+        sq_args_add(a, op->err_msg != NULL ? op->err_msg : "");
+        sq_args_addll(a, op->runtime_ms);
+        sq_args_addll(a, op->delay_ms);
+        break;
+    case SQ_SETTLE_REQUEUE:
+        sq_args_add(a, op->reason != NULL ? op->reason : "shutdown");
+        break;
+    case SQ_SETTLE_START:
+        break;
+    case SQ_SETTLE_REVOKED:
+        sq_args_add(a, op->err_msg != NULL ? op->err_msg : "cancelled");
+        sq_args_addll(a, op->runtime_ms);
+        break;
+    }
+}
+
+void
+sq_lease_args(struct sq_args *a, const struct sq_lease_req *L)
+{
+    sq_args_add(a, L->worker);
+    sq_args_addll(a, L->lease_ms);
+    sq_args_addll(a, L->max_n);
+    sq_args_addll(a, L->start_now);
+    sq_args_addll(a, (long long)L->nqueues);
+    for (size_t i = 0; i < L->nqueues; i++) {
+        sq_args_add(a, L->queues[i]);
+    }
+}
+
+int
+sq_settle_parse(const redisReply *r, size_t n, int *status, syncq_error *err)
+{
+    static const struct {
+        const char *word;
+        int status;
+    } words[] = {{"ok", SQ_SETTLED},
+                 {"already", SQ_SETTLE_ALREADY},
+                 {"stale", SQ_SETTLE_STALE}};
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+        return sq_fail(err, SYNCQ_EPROTO, "settle: unexpected reply");
+    }
+    for (size_t i = 0; i < n && status != NULL; i++) {
+        const redisReply *e = r->element[i];
+        status[i] = SQ_SETTLE_GONE;
+        for (size_t w = 0; e->type == REDIS_REPLY_STRING &&
+                           w < sizeof words / sizeof words[0];
+             w++) {
+            if (strcmp(e->str, words[w].word) == 0) {
+                status[i] = words[w].status;
+            }
+        }
+    }
+    return SYNCQ_OK;
+}
+
+/* raws: queue, bytes pairs -> [[queue, bytes], ...]; the bytes may be
+ * invalid UTF-8, so they are kept as jansson strings without a check. */
+static void
+parse_raws(const redisReply *rw, json_t *raws)
+{
+    if (rw->type != REDIS_REPLY_ARRAY) {
+        return;
+    }
+    for (size_t i = 0; i + 1 < rw->elements; i += 2) {
+        if (rw->element[i]->type != REDIS_REPLY_STRING ||
+            rw->element[i + 1]->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+        json_array_append_new(
+            raws, json_pack("[s#o]", rw->element[i]->str,
+                            (int)rw->element[i]->len,
+                            json_stringn_nocheck(rw->element[i + 1]->str,
+                                                 rw->element[i + 1]->len)));
+    }
+}
+
+int
+sq_lease_parse(const syncq_client *c, const redisReply *r,
+               struct sq_lease_reply *out, syncq_error *err)
 {
     size_t n;
 
+    memset(out, 0, sizeof *out);
+    out->next_eta_ms = -1;
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
         r->element[0]->type != REDIS_REPLY_INTEGER) {
         return sq_fail(err, SYNCQ_EPROTO, "lease: unexpected reply");
     }
     out->next_eta_ms = r->element[0]->integer;
     out->control = string_array(r->element[1]);
-    /* raws: queue, bytes pairs -> [[queue, bytes], ...] kept as raw text;
-     * bytes may be invalid UTF-8, so they are stored base16-safe by the
-     * worker when it needs them; here as jansson strings without check. */
     out->raws = json_array();
-    if (r->element[2]->type == REDIS_REPLY_ARRAY) {
-        redisReply *rw = r->element[2];
-        for (size_t i = 0; i + 1 < rw->elements; i += 2) {
-            json_t *pair = json_array();
-            json_array_append_new(pair, json_string(rw->element[i]->str));
-            json_array_append_new(pair,
-                                  json_stringn_nocheck(rw->element[i + 1]->str,
-                                                       rw->element[i + 1]->len));
-            json_array_append_new(out->raws, pair);
-        }
+    if (out->control == NULL || out->raws == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
     }
+    parse_raws(r->element[2], out->raws);
     n = r->elements - 3;
     if (n == 0) {
         return SYNCQ_OK;
@@ -84,9 +196,11 @@ parse_lease(syncq_client *c, redisReply *r, struct sq_lease_reply *out,
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
-        redisReply *t = r->element[3 + i];
+        const redisReply *t = r->element[3 + i];
         struct sq_leased *L = &out->tasks[out->n];
-        if (t->type != REDIS_REPLY_ARRAY || t->elements < 2) {
+        if (t->type != REDIS_REPLY_ARRAY || t->elements < 2 ||
+            t->element[0]->type != REDIS_REPLY_STRING ||
+            t->element[1]->type != REDIS_REPLY_STRING) {
             continue;
         }
         snprintf(L->id, sizeof L->id, "%s", t->element[0]->str);
@@ -99,57 +213,6 @@ parse_lease(syncq_client *c, redisReply *r, struct sq_lease_reply *out,
         out->n++;
     }
     return SYNCQ_OK;
-}
-
-static void
-add_op(struct sq_args *a, const struct sq_settle_op *op)
-{
-    static const char *kinds[] = {"ok", "fail", "retry", "requeue", "start",
-                                  "revoked"};
-
-    sq_args_add(a, kinds[op->kind]);
-    sq_args_add(a, op->id);
-    sq_args_add(a, op->token);
-    switch (op->kind) {
-    case SQ_SETTLE_OK:
-        sq_args_add(a, op->result_json != NULL ? op->result_json : "");
-        sq_args_addll(a, op->runtime_ms);
-        break;
-    case SQ_SETTLE_FAIL:
-        sq_args_add(a, op->err_class ? op->err_class : "internal");
-        sq_args_add(a, op->err_msg ? op->err_msg : "");
-        sq_args_addll(a, op->runtime_ms);
-        sq_args_add(a, op->dead ? "1" : "0");
-        break;
-    case SQ_SETTLE_RETRY:
-        sq_args_add(a, op->err_class ? op->err_class : "internal");
-        sq_args_add(a, op->err_msg ? op->err_msg : "");
-        sq_args_addll(a, op->runtime_ms);
-        sq_args_addll(a, op->delay_ms);
-        break;
-    case SQ_SETTLE_REQUEUE:
-        sq_args_add(a, op->reason ? op->reason : "shutdown");
-        break;
-    case SQ_SETTLE_START:
-        break;
-    case SQ_SETTLE_REVOKED:
-        sq_args_add(a, op->err_msg ? op->err_msg : "cancelled");
-        sq_args_addll(a, op->runtime_ms);
-        break;
-    }
-}
-
-static void
-add_lease(struct sq_args *a, const struct sq_lease_req *L)
-{
-    sq_args_add(a, L->worker);
-    sq_args_addll(a, L->lease_ms);
-    sq_args_addll(a, L->max_n);
-    sq_args_addll(a, L->start_now);
-    sq_args_addll(a, (long long)L->nqueues);
-    for (size_t i = 0; i < L->nqueues; i++) {
-        sq_args_add(a, L->queues[i]);
-    }
 }
 
 int
@@ -170,9 +233,9 @@ sq_broker_settle_lease(syncq_client *c, const struct sq_settle_op *ops,
     sq_args_init(&sa);
     sq_args_init(&la);
     if (n > 0) {
-        sq_args_addll(&sa, (long long)n);
+        sq_settle_args_begin(&sa, n);
         for (size_t i = 0; i < n; i++) {
-            add_op(&sa, &ops[i]);
+            sq_settle_args_add(&sa, &ops[i]);
         }
         rc = sq_script_append(c, SQ_SCRIPT_SETTLE, &sa, err);
         if (rc == SYNCQ_OK) {
@@ -180,7 +243,7 @@ sq_broker_settle_lease(syncq_client *c, const struct sq_settle_op *ops,
         }
     }
     if (rc == SYNCQ_OK && lease != NULL) {
-        add_lease(&la, lease);
+        sq_lease_args(&la, lease);
         rc = sq_script_append(c, SQ_SCRIPT_LEASE, &la, err);
         if (rc == SYNCQ_OK) {
             pending++;
@@ -201,16 +264,7 @@ sq_broker_settle_lease(syncq_client *c, const struct sq_settle_op *ops,
         }
         rc = sq_script_reply_check(c, SQ_SCRIPT_SETTLE, r, err);
         if (rc == SYNCQ_OK) {
-            if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
-                rc = sq_fail(err, SYNCQ_EPROTO, "settle: unexpected reply");
-            } else if (status != NULL) {
-                for (size_t i = 0; i < n; i++) {
-                    const char *s = r->element[i]->str;
-                    status[i] = !strcmp(s, "ok")      ? SQ_SETTLED
-                                : !strcmp(s, "stale") ? SQ_SETTLE_STALE
-                                                      : SQ_SETTLE_GONE;
-                }
-            }
+            rc = sq_settle_parse(r, n, status, err);
         }
         freeReplyObject(r);
         r = NULL;
@@ -228,7 +282,7 @@ sq_broker_settle_lease(syncq_client *c, const struct sq_settle_op *ops,
         }
         rc = sq_script_reply_check(c, SQ_SCRIPT_LEASE, r, err);
         if (rc == SYNCQ_OK) {
-            rc = parse_lease(c, r, out, err);
+            rc = sq_lease_parse(c, r, out, err);
         }
         freeReplyObject(r);
         if (rc != SYNCQ_OK) {

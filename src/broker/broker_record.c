@@ -7,29 +7,13 @@
  */
 #include "broker/broker.h"
 #include "core/sq_alloc.h"
+#include "core/sq_task.h"
 #include "core/sq_time.h"
 #include "core/sq_utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-bool
-sq_state_is_final(const char *state)
-{
-    static const char *finals[] = {"SUCCESS", "FAILURE", "REVOKED",
-                                   "EXPIRED", "SKIPPED", "DEAD"};
-
-    if (state == NULL) {
-        return false;
-    }
-    for (size_t i = 0; i < sizeof finals / sizeof finals[0]; i++) {
-        if (strcmp(state, finals[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
 
 /* A JSON string of `len` bytes, made valid UTF-8 if it is not. */
 static json_t *
@@ -87,61 +71,6 @@ set_json(json_t *o, const char *key, const char *text, size_t len)
     }
 }
 
-/* Field name -> how to decode it. */
-enum kind { K_STR, K_INT, K_TIME, K_JSON, K_BOOL };
-
-static const struct {
-    const char *field;
-    const char *key;
-    enum kind kind;
-} fields[] = {
-    {"name", "name", K_STR},
-    {"queue", "queue", K_STR},
-    {"pri", "priority", K_INT},
-    {"state", "state", K_STR},
-    {"args", "args", K_JSON},
-    {"kwargs", "kwargs", K_JSON},
-    {"result", "result", K_JSON},
-    {"errors", "errors", K_JSON},
-    {"progress", "progress", K_JSON},
-    {"pol", "retry_policy", K_JSON},
-    {"ct", "created_at", K_TIME},
-    {"eta", "eta", K_TIME},
-    {"exp", "expires", K_TIME},
-    {"lt", "leased_at", K_TIME},
-    {"st", "started_at", K_TIME},
-    {"dt", "done_at", K_TIME},
-    {"dead_at", "dead_at", K_TIME},
-    {"revoke_at", "revoke_requested_at", K_TIME},
-    {"skip_at", "skipped_at", K_TIME},
-    {"attempt", "attempt", K_INT},
-    {"retries", "retries", K_INT},
-    {"maxr", "max_retries", K_INT},
-    {"lost", "lost", K_INT},
-    {"tl", "time_limit_ms", K_INT},
-    {"stl", "soft_time_limit_ms", K_INT},
-    {"rt", "runtime_ms", K_INT},
-    {"rexp", "result_expires_ms", K_INT},
-    {"worker", "worker", K_STR},
-    {"batch", "batch_id", K_STR},
-    {"parent", "parent_id", K_STR},
-    {"root", "root_id", K_STR},
-    {"uniq", "unique_key", K_STR},
-    {"dead_reason", "dead_reason", K_STR},
-    {"revoke", "revoke_requested", K_BOOL},
-    {"revoke_by", "revoked_by", K_STR},
-    {"skip_by", "skipped_by", K_STR},
-    {"lease", "lease_token", K_STR},
-    {"raw", "raw", K_STR},
-    {"resume", "resume_strategy", K_STR},
-    {"resume_by", "resumed_by", K_STR},
-    {"resume_at", "resumed_at", K_TIME},
-    {"resume_seq", "resume_seq", K_INT},
-    {"rhist", "resume_history", K_JSON},
-    {"cp_seq", "checkpoint_seq", K_INT},
-    {"cp_at", "checkpoint_at", K_TIME},
-};
-
 json_t *
 sq_record_to_json(const char *id, redisReply **kv, size_t n,
                   int64_t default_result_ttl_ms)
@@ -160,7 +89,7 @@ sq_record_to_json(const char *id, redisReply **kv, size_t n,
     for (size_t i = 0; i + 1 < n; i += 2) {
         const redisReply *f = kv[i];
         const redisReply *v = kv[i + 1];
-        size_t j;
+        const struct sq_task_field *tf;
         if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
             continue;
         }
@@ -182,29 +111,25 @@ sq_record_to_json(const char *id, redisReply **kv, size_t n,
         if (strcmp(f->str, "rexp") == 0) {
             rexp = strtoll(v->str, NULL, 10);
         }
-        for (j = 0; j < sizeof fields / sizeof fields[0]; j++) {
-            if (strcmp(f->str, fields[j].field) == 0) {
-                break;
-            }
-        }
-        if (j == sizeof fields / sizeof fields[0]) {
+        tf = sq_task_field_short(f->str, f->len);
+        if (tf == NULL) {
             continue; /* internal bookkeeping (pst, ...) */
         }
-        switch (fields[j].kind) {
-        case K_STR:
-            json_object_set_new(o, fields[j].key, safe_string(v->str, v->len));
+        switch (tf->kind) {
+        case SQ_FIELD_STR:
+            json_object_set_new(o, tf->key, safe_string(v->str, v->len));
             break;
-        case K_INT:
-            set_int(o, fields[j].key, v->str);
+        case SQ_FIELD_INT:
+            set_int(o, tf->key, v->str);
             break;
-        case K_TIME:
-            set_time(o, fields[j].key, v->str);
+        case SQ_FIELD_TIME:
+            set_time(o, tf->key, v->str);
             break;
-        case K_JSON:
-            set_json(o, fields[j].key, v->str, v->len);
+        case SQ_FIELD_JSON:
+            set_json(o, tf->key, v->str, v->len);
             break;
-        case K_BOOL:
-            json_object_set_new(o, fields[j].key,
+        case SQ_FIELD_BOOL:
+            json_object_set_new(o, tf->key,
                                 json_boolean(strcmp(v->str, "1") == 0));
             break;
         }

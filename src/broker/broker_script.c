@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * broker_script.c: the one generic runner of the broker's Lua scripts
- * (Redis script.c layering): composes lib.lua + <op>.lua, computes the
- * SHA-1, loads them on connect, calls EVALSHA and falls back to EVAL on
+ * (Redis script.c layering): composes the prelude (lib*.lua) + <op>.lua,
+ * computes the SHA-1, loads them on connect, calls EVALSHA and falls back to EVAL on
  * NOSCRIPT. Typed wrappers live in the broker_<op>.c files.
  */
 #include "broker/broker.h"
@@ -36,28 +36,43 @@ static const char *script_files[SQ_SCRIPT__COUNT] = {
 static char *sources[SQ_SCRIPT__COUNT];
 static size_t source_lens[SQ_SCRIPT__COUNT];
 
+/* The prelude, in order (each part uses only those before it); the
+ * final states come first, from the C table (core/sq_task.c). */
+static const char *prelude_files[] = {"lib.lua", "lib_stats.lua",
+                                      "lib_task.lua", "lib_batch.lua"};
+#define NPRELUDE (sizeof prelude_files / sizeof prelude_files[0])
+
 char *
 sq_script_source(enum sq_script_id id)
 {
-    const struct sq_embedded *lib = sq_embed_find(sq_lua_files, "lib.lua");
-    const struct sq_embedded *op;
+    const struct sq_embedded *part[NPRELUDE + 1];
+    char states[256];
+    size_t len = sq_task_lua_states(states, sizeof states), at;
     char *s;
 
-    if (id < 0 || id >= SQ_SCRIPT__COUNT || lib == NULL) {
+    if (id < 0 || id >= SQ_SCRIPT__COUNT) {
         return NULL;
     }
-    op = sq_embed_find(sq_lua_files, script_files[id]);
-    if (op == NULL) {
-        return NULL;
+    for (size_t i = 0; i <= NPRELUDE; i++) {
+        part[i] = sq_embed_find(sq_lua_files, i < NPRELUDE ? prelude_files[i]
+                                                          : script_files[id]);
+        if (part[i] == NULL) {
+            return NULL;
+        }
+        len += part[i]->len + 1;
     }
-    s = sq_malloc(lib->len + op->len + 2);
+    s = sq_malloc(len + 1);
     if (s == NULL) {
         return NULL;
     }
-    memcpy(s, lib->data, lib->len);
-    s[lib->len] = '\n';
-    memcpy(s + lib->len + 1, op->data, op->len);
-    s[lib->len + 1 + op->len] = '\0';
+    at = strlen(states);
+    memcpy(s, states, at);
+    for (size_t i = 0; i <= NPRELUDE; i++) {
+        memcpy(s + at, part[i]->data, part[i]->len);
+        at += part[i]->len;
+        s[at++] = '\n';
+    }
+    s[at] = '\0';
     return s;
 }
 

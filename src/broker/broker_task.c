@@ -61,22 +61,6 @@ syncq_task_info(syncq_client *c, const char *id, json_t **out,
     return SYNCQ_OK;
 }
 
-static const char *list_states[] = {"PENDING", "RECEIVED", "STARTED",
-                                    "PROGRESS", "RETRY",   "SUCCESS",
-                                    "FAILURE", "REVOKED",  "EXPIRED",
-                                    "SKIPPED", "DEAD"};
-
-static bool
-known_state(const char *s)
-{
-    for (size_t i = 0; i < sizeof list_states / sizeof list_states[0]; i++) {
-        if (strcmp(s, list_states[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 struct lister {
     syncq_client *c;
     const syncq_task_filter *f;
@@ -186,7 +170,7 @@ syncq_task_list(syncq_client *c, const syncq_task_filter *f, json_t **out,
     if (f == NULL) {
         f = &none;
     }
-    if (f->state != NULL && !known_state(f->state)) {
+    if (f->state != NULL && sq_task_state_parse(f->state) < 0) {
         return sq_fail(err, SYNCQ_EINVAL,
                        "unknown state '%.32s' (PENDING RECEIVED STARTED "
                        "PROGRESS RETRY SUCCESS FAILURE REVOKED EXPIRED "

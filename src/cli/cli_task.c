@@ -3,10 +3,9 @@
  * cli_task.c: `syncq task create|info|list|cancel|wait`.
  */
 #include "cli/cli.h"
+#include "core/sq_task.h"
 #include "core/sq_time.h"
 #include "core/sq_utf8.h"
-
-#include <syncq/recovery.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -73,7 +72,8 @@ cli_task_create(struct cli *cli)
             long v;
             errno = 0;
             v = strtol(ov->arg, &end, 10);
-            if (*end != '\0' || errno != 0 || v < 0 || v > 1000) {
+            if (*end != '\0' || errno != 0 ||
+                sq_task_max_retries_check(v, false, NULL) != SYNCQ_OK) {
                 return cli_usage(cli, "max-retries '%s' is not 0..1000",
                                  ov->arg);
             }
@@ -141,7 +141,7 @@ cli_task_create(struct cli *cli)
             free(args);
             return CLI_FAIL;
         }
-        if (syncq_retry_policy_check(policy, strlen(policy), &err) !=
+        if (sq_task_policy_check(policy, strlen(policy), &err) !=
             SYNCQ_OK) {
             free(kw);
             free(args);

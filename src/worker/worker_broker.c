@@ -2,9 +2,10 @@
  *
  * worker_broker.c: the supervisor's side of the broker. Outcomes are
  * queued as settle ops and sent in one pipelined round trip together
- * with the next lease (sq_broker_settle_lease); on a connection error
- * they stay queued and are resent after the reconnect (a settled op
- * answers "gone"/"stale", so resending is safe). The heartbeat renews
+ * with the next lease (worker_round.c, through the broker's lease/settle
+ * codec); on a connection error they stay queued and are resent after
+ * the reconnect (an op already recorded answers "already", so resending
+ * is safe). The heartbeat renews
  * every held lease (running and prefetched: C05) and brings cancels; an
  * idle supervisor waits for work with BRPOP on the queues' wake lists on
  * a second connection, polled by the event loop, so enqueue-to-start
@@ -262,24 +263,27 @@ take_leased(struct sq_sup *s, struct sq_leased *L, bool started)
     snprintf(h->name, sizeof h->name, "%s", json_str(rec, "name"));
     snprintf(h->queue, sizeof h->queue, "%s", json_str(rec, "queue"));
     h->def = syncq_registry_find(o->registry, h->name);
-    h->max_retries = (int)json_ll(rec, "max_retries", -1);
     h->retries = (int)json_ll(rec, "retries", 0);
     h->attempt = (int)json_ll(rec, "attempt", 1);
     h->started = started;
     if (pol != NULL) {
         h->policy = json_dumps(pol, JSON_COMPACT);
     }
-    h->time_limit_ms = json_ll(rec, "time_limit_ms", 0);
-    h->soft_limit_ms = json_ll(rec, "soft_time_limit_ms", 0);
-    if (h->time_limit_ms <= 0) {
-        h->time_limit_ms = h->def != NULL && h->def->time_limit_ms > 0
-                               ? h->def->time_limit_ms
-                               : o->time_limit_ms;
-    }
-    if (h->soft_limit_ms <= 0) {
-        h->soft_limit_ms = h->def != NULL && h->def->soft_time_limit_ms > 0
-                               ? h->def->soft_time_limit_ms
-                               : o->soft_time_limit_ms;
+    {
+        /* the record's settings, then the definition's, then this
+         * worker's configuration */
+        struct sq_task_settings given, conf, eff;
+        sq_task_settings_init(&given);
+        sq_task_settings_init(&conf);
+        given.max_retries = (int)json_ll(rec, "max_retries", -1);
+        given.time_limit_ms = json_ll(rec, "time_limit_ms", 0);
+        given.soft_time_limit_ms = json_ll(rec, "soft_time_limit_ms", 0);
+        conf.time_limit_ms = o->time_limit_ms;
+        conf.soft_time_limit_ms = o->soft_time_limit_ms;
+        sq_task_resolve(h->def, &given, &conf, &eff);
+        h->max_retries = eff.max_retries;
+        h->time_limit_ms = eff.time_limit_ms;
+        h->soft_limit_ms = eff.soft_time_limit_ms;
     }
     s->nheld++;
     if (s->state != SQ_SUP_RUNNING) {

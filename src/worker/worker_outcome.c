@@ -10,6 +10,7 @@
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
 #include "core/sq_log.h"
+#include "core/sq_task.h"
 #include "recovery/recovery.h"
 
 #include <stdio.h>
@@ -42,11 +43,17 @@ sq_outcome_for_failure(const syncq_config *cfg, const syncq_task_def *def,
     snprintf(out->err_class, sizeof out->err_class, "%s",
              syncq_error_class_name(cls));
     snprintf(out->err_msg, sizeof out->err_msg, "%s", msg ? msg : "");
-    if (max_retries < 0 && def != NULL && def->max_retries >= 0) {
-        max_retries = def->max_retries;
+    {
+        /* the call's max_retries, else the definition's; the policies
+         * stack (sq_retry_policy_for) */
+        struct sq_task_settings given, eff;
+        sq_task_settings_init(&given);
+        given.max_retries = max_retries;
+        given.call_policy = call_policy;
+        sq_task_resolve(def, &given, NULL, &eff);
+        rc = sq_retry_policy_for(cfg, eff.task_policy, eff.call_policy, cls,
+                                 eff.max_retries, &p, &err);
     }
-    rc = sq_retry_policy_for(cfg, def != NULL ? def->retry_policy_json : NULL,
-                             call_policy, cls, max_retries, &p, &err);
     if (rc != SYNCQ_OK) {
         char q[300];
         /* A broken policy must not make a task bounce forever: the

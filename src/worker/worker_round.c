@@ -13,8 +13,10 @@
  *
  * Synchronous broker calls (heartbeat, poison entries) first finish the
  * round in flight (sq_sup_round_finish) so replies never interleave.
- * Encoding follows settle.lua's and lease.lua's headers; a connection
- * lost mid-round keeps the outcomes queued for the next round.
+ * Arguments and replies go through the broker's lease/settle codec
+ * (broker.h), the same code sq_broker_settle_lease runs; this file only
+ * schedules the calls. A connection lost mid-round keeps the outcomes
+ * queued for the next round.
  */
 #include "worker/worker_sup.h"
 #include "core/sq_alloc.h"
@@ -25,137 +27,37 @@
 #include <stdio.h>
 #include <string.h>
 
-int sq_script_reply_check(syncq_client *c, enum sq_script_id id,
-                          redisReply *r, syncq_error *err);
-
-static const char *kind_names[] = {"ok", "fail", "retry", "requeue", "start",
-                                   "revoked"};
-
-/* One op's arguments, as settle.lua reads them. */
+/* One pending op as the codec's settle op (strings borrowed from `p`). */
 static void
-add_op(struct sq_args *a, const struct sq_pend_op *op)
+op_view(const struct sq_pend_op *p, struct sq_settle_op *op)
 {
-    sq_args_add(a, kind_names[op->kind]);
-    sq_args_add(a, op->id);
-    sq_args_add(a, op->token);
-    switch (op->kind) {
-    case SQ_SETTLE_OK:
-        sq_args_add(a, op->result != NULL ? op->result : "");
-        sq_args_addll(a, op->runtime_ms);
-        break;
-    case SQ_SETTLE_FAIL:
-        sq_args_add(a, op->err_class[0] ? op->err_class : "internal");
-        sq_args_add(a, op->msg != NULL ? op->msg : "");
-        sq_args_addll(a, op->runtime_ms);
-        sq_args_add(a, op->dead ? "1" : "0");
-        break;
-    case SQ_SETTLE_RETRY:
-        sq_args_add(a, op->err_class[0] ? op->err_class : "internal");
-        sq_args_add(a, op->msg != NULL ? op->msg : "");
-        sq_args_addll(a, op->runtime_ms);
-        sq_args_addll(a, op->delay_ms);
-        break;
-    case SQ_SETTLE_REQUEUE:
-        sq_args_add(a, op->reason != NULL ? op->reason : "shutdown");
-        break;
-    case SQ_SETTLE_START:
-        break;
-    case SQ_SETTLE_REVOKED:
-        sq_args_add(a, op->msg != NULL ? op->msg : "cancelled");
-        sq_args_addll(a, op->runtime_ms);
-        break;
-    }
+    memset(op, 0, sizeof *op);
+    op->kind = p->kind;
+    op->id = p->id;
+    op->token = p->token;
+    op->result_json = p->result;
+    op->err_class = p->err_class;
+    op->err_msg = p->msg;
+    op->reason = p->reason;
+    op->runtime_ms = p->runtime_ms;
+    op->delay_ms = p->delay_ms;
+    op->dead = p->dead;
 }
 
-/* The lease.lua reply as struct sq_lease_reply (same layout as the
- * broker's own decoder: next_eta, control, raws, then the tasks). */
-static int
-parse_lease(syncq_client *c, redisReply *r, struct sq_lease_reply *out,
-            syncq_error *err)
-{
-    size_t n;
-
-    memset(out, 0, sizeof *out);
-    out->next_eta_ms = -1;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER) {
-        return sq_fail(err, SYNCQ_EPROTO, "lease: unexpected reply");
-    }
-    out->next_eta_ms = r->element[0]->integer;
-    out->control = json_array();
-    out->raws = json_array();
-    if (out->control == NULL || out->raws == NULL) {
-        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
-    }
-    if (r->element[1]->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i < r->element[1]->elements; i++) {
-            redisReply *e = r->element[1]->element[i];
-            if (e->type == REDIS_REPLY_STRING) {
-                json_array_append_new(out->control,
-                                      json_stringn_nocheck(e->str, e->len));
-            }
-        }
-    }
-    if (r->element[2]->type == REDIS_REPLY_ARRAY) {
-        redisReply *rw = r->element[2];
-        for (size_t i = 0; i + 1 < rw->elements; i += 2) {
-            if (rw->element[i]->type != REDIS_REPLY_STRING ||
-                rw->element[i + 1]->type != REDIS_REPLY_STRING) {
-                continue;
-            }
-            json_array_append_new(
-                out->raws,
-                json_pack("[s#o]", rw->element[i]->str,
-                          (int)rw->element[i]->len,
-                          json_stringn_nocheck(rw->element[i + 1]->str,
-                                               rw->element[i + 1]->len)));
-        }
-    }
-    n = r->elements - 3;
-    if (n == 0) {
-        return SYNCQ_OK;
-    }
-    out->tasks = sq_calloc(n, sizeof *out->tasks);
-    if (out->tasks == NULL) {
-        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n; i++) {
-        redisReply *t = r->element[3 + i];
-        struct sq_leased *L = &out->tasks[out->n];
-        if (t->type != REDIS_REPLY_ARRAY || t->elements < 2 ||
-            t->element[0]->type != REDIS_REPLY_STRING ||
-            t->element[1]->type != REDIS_REPLY_STRING) {
-            continue;
-        }
-        snprintf(L->id, sizeof L->id, "%s", t->element[0]->str);
-        snprintf(L->token, sizeof L->token, "%s", t->element[1]->str);
-        L->rec = sq_record_to_json(L->id, t->element + 2, t->elements - 2,
-                                   c->result_expires_ms);
-        if (L->rec == NULL) {
-            return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
-        }
-        out->n++;
-    }
-    return SYNCQ_OK;
-}
-
-/* Drop the first `n` ops (settled, or refused for good). */
+/* Drop the first `n` ops (settled, or refused for good); `status`
+ * (may be NULL) is what settle.lua answered for each. */
 static void
-ops_consume(struct sq_sup *s, size_t n, const redisReply *statuses)
+ops_consume(struct sq_sup *s, size_t n, const int *status)
 {
     for (size_t i = 0; i < n; i++) {
         struct sq_pend_op *op = &s->ops[i];
-        if (statuses != NULL && i < statuses->elements &&
-            statuses->element[i]->type == REDIS_REPLY_STRING) {
-            const char *st = statuses->element[i]->str;
-            if (strcmp(st, "stale") == 0) {
-                SQ_WARN("task.lease_lost", "task_id=%s op=%s err=\"another "
-                        "worker holds the task now; outcome not recorded\"",
-                        op->id, kind_names[op->kind]);
-            } else if (strcmp(st, "gone") == 0) {
-                SQ_INFO("task.gone", "task_id=%s op=%s", op->id,
-                        kind_names[op->kind]);
-            }
+        if (status != NULL && status[i] == SQ_SETTLE_STALE) {
+            SQ_WARN("task.lease_lost", "task_id=%s op=%s err=\"another "
+                    "worker holds the task now; outcome not recorded\"",
+                    op->id, sq_settle_kind_name(op->kind));
+        } else if (status != NULL && status[i] == SQ_SETTLE_GONE) {
+            SQ_INFO("task.gone", "task_id=%s op=%s", op->id,
+                    sq_settle_kind_name(op->kind));
         }
         sq_free(op->result);
         sq_free(op->msg);
@@ -193,22 +95,27 @@ round_reply(struct sq_sup *s, redisReply *r)
         s->round.settle_done = true;
         s->round.pending--;
         rc = sq_script_reply_check(s->bc, SQ_SCRIPT_SETTLE, r, &err);
-        if (rc == SYNCQ_OK && r->type == REDIS_REPLY_ARRAY &&
-            r->elements == s->round.nops) {
-            ops_consume(s, s->round.nops, r);
-            s->settle_only = false;
+        if (rc == SYNCQ_OK) {
+            int *st = sq_calloc(s->round.nops, sizeof *st);
+            syncq_error perr;
+            if (sq_settle_parse(r, s->round.nops, st, &perr) != SYNCQ_OK) {
+                sq_sup_outcomes_refused(s, s->round.nops,
+                                        "unexpected reply");
+                ops_consume(s, s->round.nops, NULL);
+            } else {
+                ops_consume(s, s->round.nops, st);
+                s->settle_only = false;
+            }
+            sq_free(st);
         } else if (rc == SYNCQ_EPROTO) {
             /* Refused by the script: no retry can fix it (a transient
              * reply is SYNCQ_ECONN and kept). Each outcome is logged
              * with its task for an operator; the leases lapse. */
             sq_sup_outcomes_refused(s, s->round.nops, err.msg);
             ops_consume(s, s->round.nops, NULL);
-        } else if (rc != SYNCQ_OK) {
+        } else {
             round_abort(s, rc, &err); /* kept for the next round */
             return;
-        } else {
-            sq_sup_outcomes_refused(s, s->round.nops, "unexpected reply");
-            ops_consume(s, s->round.nops, NULL);
         }
         if (s->round.pending == 0) {
             s->round.active = false;
@@ -221,7 +128,7 @@ round_reply(struct sq_sup *s, redisReply *r)
     rc = sq_script_reply_check(s->bc, SQ_SCRIPT_LEASE, r, &err);
     if (rc == SYNCQ_OK) {
         struct sq_lease_reply rep;
-        rc = parse_lease(s->bc, r, &rep, &err);
+        rc = sq_lease_parse(s->bc, r, &rep, &err);
         if (rc == SYNCQ_OK) {
             sq_sup_take_lease(s, &rep, s->round.start_now, s->round.max_n);
         }
@@ -248,9 +155,11 @@ sq_sup_round_send(struct sq_sup *s, size_t n, bool lease, int max_n,
     sq_args_init(&la);
     memset(&s->round, 0, sizeof s->round);
     if (n > 0) {
-        sq_args_addll(&sa, (long long)n);
+        sq_settle_args_begin(&sa, n);
         for (size_t i = 0; i < n; i++) {
-            add_op(&sa, &s->ops[i]);
+            struct sq_settle_op op;
+            op_view(&s->ops[i], &op);
+            sq_settle_args_add(&sa, &op);
         }
         rc = sq_script_append(s->bc, SQ_SCRIPT_SETTLE, &sa, &err);
         if (rc == SYNCQ_OK) {
@@ -259,14 +168,13 @@ sq_sup_round_send(struct sq_sup *s, size_t n, bool lease, int max_n,
         }
     }
     if (rc == SYNCQ_OK && lease) {
-        sq_args_add(&la, s->o->worker_id);
-        sq_args_addll(&la, s->o->lease_ms);
-        sq_args_addll(&la, max_n);
-        sq_args_addll(&la, start_now);
-        sq_args_addll(&la, (long long)s->o->nqueues);
+        const char *qs[SQ_WORKER_MAX_QUEUES];
+        struct sq_lease_req req = {s->o->worker_id, s->o->lease_ms, max_n,
+                                   start_now, qs, s->o->nqueues};
         for (size_t i = 0; i < s->o->nqueues; i++) {
-            sq_args_add(&la, s->o->queues[i]);
+            qs[i] = s->o->queues[i];
         }
+        sq_lease_args(&la, &req);
         rc = sq_script_append(s->bc, SQ_SCRIPT_LEASE, &la, &err);
         if (rc == SYNCQ_OK) {
             s->round.pending++;

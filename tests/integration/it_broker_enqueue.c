@@ -497,6 +497,51 @@ unknown_ids_and_list_filters(void **state)
     assert_int_equal(syncq_task_list(cl, &f, &list, &err), SYNCQ_EINVAL);
 }
 
+/* A C API producer gets the retry policy checked as the CLI does (one
+ * checker, core/sq_task.h): a policy the worker could not use is refused
+ * at enqueue, single or bulk, and nothing is written; a good one is
+ * stored compact. */
+static void
+bad_retry_policy_refused_at_enqueue(void **state)
+{
+    static const char *bad[] = {"{\"network\":{\"factor\":\"x\"}}",
+                                "{\"no_such_class\":{\"max_retries\":1}}"};
+    syncq_task_options o;
+    syncq_task_spec specs[2] = {{"syncq.noop", NULL, NULL, NULL},
+                                {"syncq.noop", NULL, NULL, NULL}};
+    char id[SYNCQ_ID_SIZE], ids[2][SYNCQ_ID_SIZE];
+    syncq_error err;
+    json_t *t;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        syncq_task_options_init(&o);
+        o.retry_policy_json = bad[i];
+        memset(&err, 0, sizeof err);
+        assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, &o,
+                                           id, NULL, &err),
+                         SYNCQ_EINVAL);
+        assert_non_null(strstr(err.msg, "retry policy"));
+        specs[1].opts = &o;
+        assert_int_equal(syncq_task_create_many(cl, specs, 2, ids, NULL,
+                                                &err),
+                         SYNCQ_EINVAL);
+        assert_non_null(strstr(err.msg, "task 1"));
+    }
+    assert_int_equal(dbsize(), 0);
+    syncq_task_options_init(&o);
+    o.retry_policy_json = "{ \"network\": {\"max_retries\": 2} }";
+    assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, &o, id,
+                                       NULL, &err),
+                     SYNCQ_OK);
+    assert_int_equal(syncq_task_info(cl, id, &t, &err), SYNCQ_OK);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(
+                         json_object_get(t, "retry_policy"), "network"),
+                                                        "max_retries")),
+                     2);
+    json_decref(t);
+}
+
 int
 main(void)
 {
@@ -521,6 +566,8 @@ main(void)
             large_batch_is_stored_whole_then_sent, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_ids_and_list_filters, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(bad_retry_policy_refused_at_enqueue,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

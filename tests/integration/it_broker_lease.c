@@ -153,16 +153,17 @@ ack_with_token_and_fencing(void **state)
     assert_int_equal(json_integer_value(json_object_get(t, "runtime_ms")), 3);
     assert_null(json_object_get(t, "lease_token"));
     json_decref(t);
-    /* settling twice: the lease is gone, nothing changes (exactly once) */
+    /* settling twice: nothing changes (exactly once); the same lease
+     * re-sending is answered "already", not counted as a lost lease */
     op.result_json = "{\"ok\":2}";
-    assert_int_equal(settle1(&op), SQ_SETTLE_STALE);
+    assert_int_equal(settle1(&op), SQ_SETTLE_ALREADY);
     assert_int_equal(sqt_cmd_int("ZCARD {syncq}:active"), 0);
     assert_true(sqt_cmd_int("PTTL {syncq}:t:%s", id) > 0);
     assert_int_equal(sqt_cmd_int("LLEN {syncq}:recent"), 1);
     {
         redisReply *x = sqt_cmd("HGET {syncq}:stats "
                                 "lease_lost|default|syncq.echo");
-        assert_string_equal(x->str, "2");
+        assert_string_equal(x->str, "1");
         freeReplyObject(x);
         x = sqt_cmd("HGET {syncq}:stats runtime|default|syncq.echo|le|5");
         assert_string_equal(x->str, "1");
@@ -246,6 +247,9 @@ lapsed_leases_requeue_then_dead_letter(void **state)
     assert_string_equal(json_string_value(json_object_get(t, "dead_reason")),
                         "worker_lost");
     assert_int_equal(json_integer_value(json_object_get(t, "lost")), 5);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(t, "error"), "message")),
+                        "lost 5 times (lease expired)");
     assert_int_equal(json_array_size(json_object_get(t, "errors")), 5);
     json_decref(t);
     assert_int_equal(sqt_cmd_int("ZCARD {syncq}:dlq"), 1);
@@ -568,13 +572,15 @@ every_event_type_stale_fail_retry_and_result_ttl(void **state)
     assert_int_equal(promoted, 1);
     lease(q, 1, 1, 30000, &r);
     assert_int_equal(r.n, 1);
-    /* the old token is stale now: neither fail nor retry changes a thing */
+    /* the old lease ended when its retry was recorded: neither fail nor
+     * retry from it changes a thing; it is answered "already" (recorded
+     * by that lease), not "stale" (issue 12 item 7) */
     op.token = t1;
     op.kind = SQ_SETTLE_FAIL;
     op.err_class = "parse";
-    assert_int_equal(settle1(&op), SQ_SETTLE_STALE);
+    assert_int_equal(settle1(&op), SQ_SETTLE_ALREADY);
     op.kind = SQ_SETTLE_RETRY;
-    assert_int_equal(settle1(&op), SQ_SETTLE_STALE);
+    assert_int_equal(settle1(&op), SQ_SETTLE_ALREADY);
     assert_string_equal(sqt_task_state(cl, a), "STARTED");
     assert_int_equal(sqt_cmd_int("ZCARD {syncq}:delayed"), 0);
     assert_int_equal(events_of(a, "task-failed"), 0);
@@ -758,6 +764,160 @@ workflow_counts_a_task_tree(void **state)
     assert_true(sqt_cmd_int("PTTL {syncq}:r:%s", root) > 0);
 }
 
+/* A stats counter (0 when absent; HINCRBY by 0 reads it as a number). */
+static long long
+stat_of(const char *field)
+{
+    return sqt_cmd_int("HINCRBY {syncq}:stats %s 0", field);
+}
+
+/* Field `k` of the last `e` event about task `id` ("" when none). */
+static void
+event_field(const char *id, const char *e, const char *k, char *out,
+            size_t cap)
+{
+    redisReply *x = sqt_cmd("XRANGE {syncq}:events - +");
+
+    out[0] = '\0';
+    for (size_t i = 0; i < x->elements; i++) {
+        redisReply *f = x->element[i]->element[1];
+        if (f->elements < 4 || strcmp(f->element[1]->str, e) != 0 ||
+            strcmp(f->element[3]->str, id) != 0) {
+            continue;
+        }
+        out[0] = '\0';
+        for (size_t j = 0; j + 1 < f->elements; j += 2) {
+            if (strcmp(f->element[j]->str, k) == 0) {
+                snprintf(out, cap, "%s", f->element[j + 1]->str);
+            }
+        }
+    }
+    freeReplyObject(x);
+}
+
+/* Issue 12 item 7: an outcome re-sent by the lease that recorded it (its
+ * first reply was lost) is answered "already recorded": nothing changes
+ * and no lease is counted lost. Only a real takeover is "stale". */
+static void
+resent_outcome_is_already_recorded_not_a_lost_lease(void **state)
+{
+    const char *q[] = {"default"};
+    char a[SYNCQ_ID_SIZE], b[SYNCQ_ID_SIZE], old_token[32];
+    struct sq_settle_op op;
+    struct sq_lease_reply r;
+    json_t *t;
+
+    (void)state;
+    create("syncq.echo", 5, NULL, a);
+    lease(q, 1, 1, 30000, &r);
+    op = (struct sq_settle_op){.kind = SQ_SETTLE_OK, .id = a,
+                               .token = r.tasks[0].token,
+                               .result_json = "{\"ok\":1}"};
+    assert_int_equal(settle1(&op), SQ_SETTLED);
+    op.result_json = "{\"ok\":2}";
+    assert_int_equal(settle1(&op), SQ_SETTLE_ALREADY);
+    sq_lease_reply_cleanup(&r);
+    assert_int_equal(syncq_task_info(cl, a, &t, NULL), SYNCQ_OK);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(t, "result"), "ok")),
+                     1);
+    json_decref(t);
+    assert_int_equal(stat_of("succeeded|default|syncq.echo"), 1);
+    assert_int_equal(stat_of("lease_lost|default|syncq.echo"), 0);
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:recent"), 1);
+
+    /* a retry re-sent: still one retry scheduled, one error recorded */
+    create("syncq.fail", 5, NULL, b);
+    lease(q, 1, 1, 30000, &r);
+    op = (struct sq_settle_op){.kind = SQ_SETTLE_RETRY, .id = b,
+                               .token = r.tasks[0].token,
+                               .err_class = "network", .err_msg = "reset",
+                               .delay_ms = 60000};
+    assert_int_equal(settle1(&op), SQ_SETTLED);
+    assert_int_equal(settle1(&op), SQ_SETTLE_ALREADY);
+    sq_lease_reply_cleanup(&r);
+    assert_string_equal(sqt_task_state(cl, b), "RETRY");
+    assert_int_equal(sqt_cmd_int("HINCRBY {syncq}:t:%s retries 0", b), 1);
+    assert_int_equal(stat_of("retried|default|syncq.fail"), 1);
+    assert_int_equal(stat_of("lease_lost|default|syncq.fail"), 0);
+
+    /* a real takeover: the lease lapsed and another worker holds it */
+    sqt_cmd_int("DEL {syncq}:delayed");
+    sqt_cmd_int("LPUSH {syncq}:q:default:5 %s", b);
+    lease(q, 1, 1, 50, &r);
+    assert_string_equal(r.tasks[0].id, b);
+    snprintf(old_token, sizeof old_token, "%s", r.tasks[0].token);
+    sq_lease_reply_cleanup(&r);
+    sq_sleep_ms(80);
+    lease(q, 1, 1, 30000, &r); /* requeues the lapsed lease, leases again */
+    assert_int_equal(r.n, 1);
+    assert_string_not_equal(r.tasks[0].token, old_token);
+    sq_lease_reply_cleanup(&r);
+    op.token = old_token;
+    assert_int_equal(settle1(&op), SQ_SETTLE_STALE);
+    assert_int_equal(stat_of("lease_lost|default|syncq.fail"), 1);
+}
+
+/* The last task-lost event of `id` has `reason` and `lost`, and the
+ * counters of syncq.noop stand at `lost` and `expired`. */
+static void
+expect_lost(const char *id, const char *reason, const char *lost,
+            long long lost_total, long long expired_total)
+{
+    char v[64];
+
+    event_field(id, "task-lost", "reason", v, sizeof v);
+    assert_string_equal(v, reason);
+    event_field(id, "task-lost", "lost", v, sizeof v);
+    assert_string_equal(v, lost);
+    assert_int_equal(stat_of("lost|default|syncq.noop"), lost_total);
+    assert_int_equal(stat_of("lease_expired|default|syncq.noop"),
+                     expired_total);
+}
+
+/* Issue 12 item 8: a lapsed lease is a lost delivery like a child's
+ * death: its task-lost event carries its reason, and it is counted under
+ * `lost` (every lost delivery, docs/monitor.md) and `lease_expired` (this
+ * cause); a child's death counts `lost` with reason worker_lost. */
+static void
+lost_deliveries_carry_their_reason_and_counters(void **state)
+{
+    char a[SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_reply r;
+    struct sq_settle_op op;
+    int64_t promoted, requeued;
+    json_t *t, *e;
+
+    (void)state;
+    create("syncq.noop", 5, NULL, a);
+    lease(q, 1, 1, 50, &r);
+    sq_lease_reply_cleanup(&r);
+    sq_sleep_ms(80);
+    assert_int_equal(sq_broker_promote(cl, 100, 100, &promoted, &requeued,
+                                       NULL, NULL),
+                     SYNCQ_OK);
+    assert_int_equal(requeued, 1);
+    expect_lost(a, "lease_expired", "1", 1, 1);
+    /* its error history entry has the attempt, as every other path's */
+    assert_int_equal(syncq_task_info(cl, a, &t, NULL), SYNCQ_OK);
+    e = json_array_get(json_object_get(t, "errors"), 0);
+    assert_int_equal(json_integer_value(json_object_get(e, "attempt")), 1);
+    assert_string_equal(json_string_value(json_object_get(e, "class")),
+                        "worker_lost");
+    json_decref(t);
+
+    /* a child's death */
+    lease(q, 1, 1, 30000, &r); /* a again, at the front */
+    assert_string_equal(r.tasks[0].id, a);
+    op = (struct sq_settle_op){.kind = SQ_SETTLE_REQUEUE, .id = a,
+                               .token = r.tasks[0].token,
+                               .reason = "worker_lost"};
+    assert_int_equal(settle1(&op), SQ_SETTLED);
+    sq_lease_reply_cleanup(&r);
+    expect_lost(a, "worker_lost", "2", 2, 1);
+}
+
 int
 main(void)
 {
@@ -777,6 +937,8 @@ main(void)
         T(batch_started_at_is_the_first_chunk_lease),
         T(expired_task_is_never_leased),
         T(workflow_counts_a_task_tree),
+        T(resent_outcome_is_already_recorded_not_a_lost_lease),
+        T(lost_deliveries_carry_their_reason_and_counters),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

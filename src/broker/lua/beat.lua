@@ -2,7 +2,7 @@
 --
 -- beat.lua: one poll of a beat process (syncq beat), in one round trip.
 -- Takes, renews or just checks the leader lock, and for the leader:
--- promotes due delayed tasks and requeues lapsed leases (lib.lua, as
+-- promotes due delayed tasks and requeues lapsed leases (lib_task.lua, as
 -- promote.lua does), dispatches due batch waves, and lists the schedules
 -- that are due. Every beat also records its status (docs/beat.md).
 --
@@ -58,12 +58,6 @@ if leader == 1 then
     end
     due = redis.call('ZRANGEBYSCORE', P .. 'schedules', '-inf', NOW,
                      'LIMIT', 0, tonumber(ARGV[8]) or 100)
-end
-
-local function first_score(key)
-    local r = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    if r[2] and r[2] ~= 'inf' then return tonumber(r[2]) end
-    return -1
 end
 
 if ARGV[10] ~= '' then

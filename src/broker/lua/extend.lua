@@ -40,10 +40,4 @@ for i = 0, n - 1 do
     end
 end
 
-local control = {}
-local ck = P .. 'ctl:' .. worker
-if redis.call('EXISTS', ck) == 1 then
-    control = redis.call('LRANGE', ck, 0, -1)
-    redis.call('DEL', ck)
-end
-return {lost, control}
+return {lost, take_control(worker)}

@@ -52,7 +52,7 @@ for qi = 1, nq do
                 -- foreign (Celery-style) message. The client decides.
                 raws[#raws + 1] = q
                 raws[#raws + 1] = id
-            elseif h[1] == 'REVOKED' or h[6] == '1' or TERMINAL[h[1]] or h[1] == 'DEAD' then
+            elseif h[6] == '1' or FINAL[h[1]] then
                 -- revoked while queued: dropped, never started
             elseif h[2] and tonumber(h[2]) > 0 and tonumber(h[2]) <= NOW then
                 finish(id, 'EXPIRED', {'err_class', 'expired',
@@ -93,16 +93,8 @@ for qi = 1, nq do
     end
 end
 
-local control = {}
-local ck = P .. 'ctl:' .. worker
-if redis.call('EXISTS', ck) == 1 then
-    control = redis.call('LRANGE', ck, 0, -1)
-    redis.call('DEL', ck)
-end
-
-local nxt = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
-local next_eta = -1
-if nxt[2] then next_eta = tonumber(nxt[2]) end
+local control = take_control(worker)
+local next_eta = first_score(P .. 'delayed')
 stats_flush()
 local reply = {next_eta, control, raws}
 for i = 1, #out do reply[#reply + 1] = out[i] end

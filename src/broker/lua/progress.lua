@@ -18,7 +18,7 @@
 local id, token, mode = ARGV[2], ARGV[3], ARGV[4]
 local k = tkey(id)
 local h = redis.call('HMGET', k, 'lease', 'state', 'progress', 'pst')
-if not h[2] or TERMINAL[h[2]] or h[2] == 'DEAD' then
+if not h[2] or FINAL[h[2]] then
     return {'final', 0}
 end
 if h[1] ~= token then

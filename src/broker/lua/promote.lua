@@ -12,7 +12,4 @@
 
 local promoted = promote_due(tonumber(ARGV[2]) or 1000)
 local requeued = requeue_expired(tonumber(ARGV[3]) or 100)
-local nxt = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
-local next_eta = -1
-if nxt[2] then next_eta = tonumber(nxt[2]) end
-return {promoted, requeued, next_eta}
+return {promoted, requeued, first_score(P .. 'delayed')}

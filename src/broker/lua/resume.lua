@@ -90,7 +90,7 @@ local function resume_one(id)
     end
     redis.call('ZREM', P .. 'delayed', id)
     dlq_remove(id, q)
-    if TERMINAL[state] then
+    if FINAL[state] and state ~= 'DEAD' then
         -- it is listed among the recently finished; it will be again
         redis.call('LREM', P .. 'recent', 0, id)
     end

@@ -25,7 +25,7 @@ local state = h[1]
 if not state then
     return {'unknown', ''}
 end
-if TERMINAL[state] then
+if FINAL[state] and state ~= 'DEAD' then
     return {'final', state}
 end
 local extra = {'err_class', 'revoked', 'err_msg', 'cancelled by ' .. who}

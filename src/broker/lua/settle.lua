@@ -4,7 +4,10 @@
 -- contract 3). Every op carries the lease token it was given; an op whose
 -- token is not the task's current one changes nothing and is answered
 -- "stale" (fencing: a slow worker whose lease was taken over cannot
--- overwrite the outcome).
+-- overwrite the outcome) and counted as a lost lease. An op re-sent by
+-- the lease that already recorded the outcome (its first reply was lost;
+-- the record keeps that token in `slease`) changes nothing and is
+-- answered "already": that lease was not lost.
 --
 -- KEYS[1]  <prefix>meta
 -- ARGV[1]  config (see lib.lua)
@@ -16,7 +19,8 @@
 --            (worker_lost/timeout count as a lost delivery; DLQ at max)
 --   start    -                                   -> STARTED (prefetched)
 --   revoked  message runtime_ms                  -> REVOKED
--- Reply: flat array, one status per op: "ok" | "stale" | "gone".
+-- Reply: flat array, one status per op: "ok" | "already" | "stale" |
+-- "gone".
 
 local nops = tonumber(ARGV[2])
 local NARGS = {ok = 2, fail = 4, retry = 4, requeue = 1, start = 0,
@@ -33,17 +37,6 @@ for i = 1, nops do
     pos = pos + 3 + na
 end
 
-local function push_error(k, class, msg)
-    local hist = redis.call('HGET', k, 'errors')
-    local errs = hist and cjson.decode(hist) or {}
-    local attempt = tonumber(redis.call('HGET', k, 'attempt') or '0') or 0
-    errs[#errs + 1] = {class = class, message = msg, at = NOW,
-                       attempt = attempt}
-    -- keep the last 20 attempts' errors
-    while #errs > 20 do table.remove(errs, 1) end
-    redis.call('HSET', k, 'errors', cjson.encode(errs))
-end
-
 stats_begin()
 local reply = {}
 for i = 1, nops do
@@ -51,11 +44,13 @@ for i = 1, nops do
     local kind, id, token = ARGV[p], ARGV[p + 1], ARGV[p + 2]
     local k = tkey(id)
     local h = redis.call('HMGET', k, 'lease', 'queue', 'name', 'pri', 'state',
-                         'batch', 'root', 'rexp')
+                         'batch', 'root', 'rexp', 'slease')
     -- the fields finish() needs, so it does not read them again
     local pre = {h[2], h[3], h[6], h[7], h[8]}
     if not h[5] then
         reply[i] = 'gone'
+    elseif h[1] ~= token and h[9] == token then
+        reply[i] = 'already'
     elseif h[1] ~= token then
         reply[i] = 'stale'
         stat('lease_lost', h[2] or '?', h[3] or '?', 1)
@@ -64,7 +59,7 @@ for i = 1, nops do
         reply[i] = 'ok'
         if kind == 'ok' then
             local rt = tonumber(ARGV[p + 4]) or 0
-            local f = {'rt', rt}
+            local f = {'rt', rt, 'slease', token}
             if ARGV[p + 3] ~= '' then
                 f[#f + 1] = 'result'
                 f[#f + 1] = ARGV[p + 3]
@@ -78,10 +73,11 @@ for i = 1, nops do
             if ARGV[p + 6] == '1' then
                 stat('failed', q, name, 1)
                 to_dead(id, ARGV[p + 3], {'err_class', ARGV[p + 3],
-                        'err_msg', ARGV[p + 4], 'rt', rt}, 'FAILURE')
+                        'err_msg', ARGV[p + 4], 'rt', rt, 'slease', token},
+                        'FAILURE')
             else
                 finish(id, 'FAILURE', {'err_class', ARGV[p + 3],
-                       'err_msg', ARGV[p + 4], 'rt', rt},
+                       'err_msg', ARGV[p + 4], 'rt', rt, 'slease', token},
                        {'class', ARGV[p + 3]}, pre)
             end
         elseif kind == 'retry' then
@@ -92,7 +88,7 @@ for i = 1, nops do
             local eta = NOW + delay
             redis.call('HSET', k, 'state', 'RETRY', 'eta', eta,
                        'err_class', ARGV[p + 3], 'err_msg', ARGV[p + 4],
-                       'rt', rt)
+                       'rt', rt, 'slease', token)
             redis.call('HINCRBY', k, 'retries', 1)
             redis.call('HDEL', k, 'lease', 'worker')
             redis.call('ZREM', P .. 'active', id)
@@ -101,29 +97,19 @@ for i = 1, nops do
             event('task-retried', id, 'class', ARGV[p + 3], 'eta', eta)
         elseif kind == 'requeue' then
             local reason = ARGV[p + 3]
-            redis.call('ZREM', P .. 'active', id)
-            redis.call('HDEL', k, 'lease', 'worker')
             if reason == 'shutdown' then
                 -- handed back unstarted or interrupted by a warm shutdown:
                 -- not the task's fault, not counted
-                redis.call('HSET', k, 'state', 'PENDING')
+                redis.call('ZREM', P .. 'active', id)
+                redis.call('HDEL', k, 'lease', 'worker')
+                redis.call('HSET', k, 'state', 'PENDING', 'slease', token)
                 push_ready(id, q, h[4] or '5', true)
                 wake(q, 1)
                 event('task-requeued', id, 'reason', reason)
             else
-                local lost = redis.call('HINCRBY', k, 'lost', 1)
-                push_error(k, reason, 'worker child died while running it')
-                stat('lost', q, name, 1)
-                if lost >= MAX_DELIVERIES then
-                    stat('failed', q, name, 1)
-                    to_dead(id, reason, {'err_class', reason, 'err_msg',
-                            'lost ' .. lost .. ' times (' .. reason .. ')'})
-                else
-                    redis.call('HSET', k, 'state', 'PENDING')
-                    push_ready(id, q, h[4] or '5', true)
-                    wake(q, 1)
-                    event('task-lost', id, 'lost', lost, 'reason', reason)
-                end
+                lose(id, q, name, h[4], reason,
+                     'worker child died while running it', reason)
+                redis.call('HSET', k, 'slease', token)
             end
         elseif kind == 'start' then
             redis.call('HSET', k, 'state', 'STARTED', 'st', NOW)
@@ -131,7 +117,8 @@ for i = 1, nops do
         elseif kind == 'revoked' then
             local rt = tonumber(ARGV[p + 4]) or 0
             finish(id, 'REVOKED', {'err_class', 'revoked',
-                   'err_msg', ARGV[p + 3], 'rt', rt}, nil, pre)
+                   'err_msg', ARGV[p + 3], 'rt', rt, 'slease', token}, nil,
+                   pre)
         end
     end
 end

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT
  *
- * task_registry.c: the task registry (name -> function and defaults) and
+ * sq_task_registry.c: the task registry (name -> function and defaults) and
  * plugin loading. Filled before the worker forks, read-only afterwards.
  * Sorted array + binary search: a few hundred tasks at most.
  */
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
-#include "tasks/task_packs.h"
+#include "core/sq_task.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -94,6 +94,16 @@ syncq_registry_add(syncq_registry *r, const syncq_task_def *def,
     if (def->queue != NULL && syncq_queue_name_check(def->queue, err) != 0) {
         return SYNCQ_EINVAL;
     }
+    /* the rules a call's options meet (core/sq_task.h), so a definition
+     * cannot carry what a worker could not use later */
+    if (sq_task_max_retries_check(def->max_retries, true, err) != SYNCQ_OK ||
+        (def->retry_policy_json != NULL &&
+         sq_task_policy_check(def->retry_policy_json,
+                              strlen(def->retry_policy_json),
+                              err) != SYNCQ_OK)) {
+        sq_error_prefix(err, def->name);
+        return SYNCQ_EINVAL;
+    }
     while (pos < r->n && strcmp(r->defs[pos].name, def->name) < 0) {
         pos++;
     }
@@ -131,26 +141,14 @@ syncq_registry_at(const syncq_registry *r, size_t i)
 
 static syncq_registry *default_registry;
 
+/* libsyncq is the queue and knows no tasks: the default registry starts
+ * empty; a program registers the packs it wants (the syncq binary: the
+ * 1688 packs of packs/, at start-up) or loads them as plugins. */
 syncq_registry *
 syncq_registry_default(void)
 {
-    syncq_error err;
-
-    if (default_registry != NULL) {
-        return default_registry;
-    }
-    default_registry = sq_calloc(1, sizeof *default_registry);
     if (default_registry == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; sq_task_packs[i].name != NULL; i++) {
-        if (sq_task_packs[i].init(default_registry, SYNCQ_PLUGIN_ABI, &err) !=
-            SYNCQ_OK) {
-            /* A built-in pack that cannot register is a build bug; keep
-             * the others usable and make it visible on stderr once. */
-            fprintf(stderr, "syncq: built-in task pack %s: %s\n",
-                    sq_task_packs[i].name, err.msg);
-        }
+        default_registry = sq_calloc(1, sizeof *default_registry);
     }
     return default_registry;
 }

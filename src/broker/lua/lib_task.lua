@@ -1,0 +1,323 @@
+-- SPDX-License-Identifier: MIT
+--
+-- lib_task.lua: prelude part 3 (after lib_stats.lua): the task lifecycle.
+-- Creating tasks, ending them (finish, to_dead), their error history
+-- (push_error), a lost delivery (lose: back to the front of its queue,
+-- or to the dead-letter queue once lost MAX_DELIVERIES times), due
+-- delayed tasks and lapsed leases. States: docs/redis-keys.md.
+
+-- Finish a task record: terminal state, TTL, recent list, counters,
+-- batch bookkeeping. `extra` is a flat list of field/value pairs.
+local batch_done -- forward declaration (defined below)
+
+local EVENT_OF = {SUCCESS = 'task-succeeded', FAILURE = 'task-failed',
+                  REVOKED = 'task-revoked', EXPIRED = 'task-expired',
+                  SKIPPED = 'task-skipped'}
+local STAT_OF = {SUCCESS = 'succeeded', FAILURE = 'failed',
+                 REVOKED = 'revoked', EXPIRED = 'expired', SKIPPED = 'skipped'}
+
+-- `evf` is a flat list of extra event fields (may be nil). `pre` (may be
+-- nil) is {queue, name, batch, root, rexp} already read by the caller.
+local function finish(id, state, extra, evf, pre)
+    local k = tkey(id)
+    local h = pre or redis.call('HMGET', k, 'queue', 'name', 'batch', 'root',
+                                'rexp')
+    local q, name, batch = h[1] or '?', h[2] or '?', h[3]
+    local fields = {'state', state, 'dt', NOW}
+    for i = 1, #extra do fields[#fields + 1] = extra[i] end
+    redis.call('HSET', k, unpack(fields))
+    redis.call('HDEL', k, 'lease', 'worker', 'revoke')
+    redis.call('ZREM', P .. 'active', id)
+    redis.call('PEXPIRE', k, tonumber(h[5] or '') or RESULT_TTL)
+    if redis.call('LPUSH', P .. 'recent', id) > RECENT_MAX + 100 and
+       RECENT_MAX > 0 then
+        redis.call('LTRIM', P .. 'recent', 0, RECENT_MAX - 1)
+    end
+    stat(STAT_OF[state] or 'finished', q, name, 1)
+    root_count(h[4], name, (state == 'SUCCESS' or state == 'SKIPPED')
+               and 'done' or 'failed')
+    event(EVENT_OF[state] or 'task-finished', id, 'name', name, 'q', q,
+          unpack(evf or {}))
+    if batch and batch ~= '' then
+        batch_done(batch, state == 'SUCCESS' or state == 'SKIPPED')
+    end
+end
+
+-- Park task `id` in the dead-letter queue with `reason`. Dead records
+-- never expire: nothing leaves the DLQ without a command. `state` is
+-- 'DEAD' (lost too often, poison, parked by hand) or 'FAILURE' (it failed
+-- for good, retries exhausted, and its policy dead-letters it: the issue's
+-- "state FAILURE, and the task goes to the dead-letter queue"); either
+-- way the DLQ holds it until requeued or purged.
+local function to_dead(id, reason, extra, state)
+    local k = tkey(id)
+    local h = redis.call('HMGET', k, 'queue', 'name', 'batch', 'root')
+    state = state or 'DEAD'
+    local fields = {'state', state, 'dead_reason', reason, 'dead_at', NOW,
+                    'dt', NOW}
+    for i = 1, #(extra or {}) do fields[#fields + 1] = extra[i] end
+    redis.call('HSET', k, unpack(fields))
+    redis.call('HDEL', k, 'lease', 'worker', 'revoke')
+    redis.call('ZREM', P .. 'active', id)
+    redis.call('PERSIST', k)
+    dlq_add(id, h[1])
+    stat('dead', h[1] or '?', h[2] or '?', 1)
+    root_count(h[4], h[2] or '?', 'failed')
+    if state == 'FAILURE' then
+        -- one final event, as for any failure (its consumers, Sentry and
+        -- progress callbacks, must not see the end twice)
+        event('task-failed', id, 'name', h[2] or '?', 'q', h[1] or '?',
+              'class', reason, 'dead', 1)
+    else
+        event('task-dead', id, 'reason', reason)
+    end
+    if h[3] and h[3] ~= '' then batch_done(h[3], false) end
+end
+
+-- Append an error to the task's history ({class, message, at, attempt},
+-- the last ERRORS_MAX kept): every failure, retry and lost delivery.
+local ERRORS_MAX = 20
+local function push_error(k, class, msg)
+    local h = redis.call('HMGET', k, 'errors', 'attempt')
+    local errs = h[1] and cjson.decode(h[1]) or {}
+    errs[#errs + 1] = {class = class, message = msg, at = NOW,
+                       attempt = tonumber(h[2] or '0') or 0}
+    while #errs > ERRORS_MAX do table.remove(errs, 1) end
+    redis.call('HSET', k, 'errors', cjson.encode(errs))
+end
+
+-- A lost delivery of leased task `id`: the lease ends, lost+1, the error
+-- goes to the history (`class`, `msg`); the task goes back to the front
+-- of its queue, or to the dead-letter queue with reason `class` once lost
+-- MAX_DELIVERIES times (a poison task). `reason` is the cause, one name
+-- each (docs/redis-keys.md): 'lease_expired' (the holder stopped
+-- heartbeating), 'worker_lost' or 'timeout' (the worker's child died or
+-- was killed). It goes on the task-lost event and in the dead letter's
+-- message; every lost delivery counts `lost`, a lapsed lease also
+-- `lease_expired`.
+local function lose(id, q, name, pri, class, msg, reason)
+    local k = tkey(id)
+    redis.call('ZREM', P .. 'active', id)
+    redis.call('HDEL', k, 'lease', 'worker')
+    local lost = redis.call('HINCRBY', k, 'lost', 1)
+    push_error(k, class, msg)
+    stat('lost', q, name, 1)
+    if reason == 'lease_expired' then stat('lease_expired', q, name, 1) end
+    if lost >= MAX_DELIVERIES then
+        -- an unsuccessful end: counted as failed like a FAILURE, so the
+        -- error rate sees it
+        stat('failed', q, name, 1)
+        local why = reason == 'lease_expired' and 'lease expired' or reason
+        to_dead(id, class, {'err_class', class, 'err_msg',
+                'lost ' .. lost .. ' times (' .. why .. ')'})
+    else
+        redis.call('HSET', k, 'state', 'PENDING')
+        push_ready(id, q, pri or '5', true)
+        wake(q, 1)
+        event('task-lost', id, 'lost', lost, 'reason', reason)
+    end
+end
+
+-- Create a task record and queue it (shared by enqueue and by the batch
+-- completion callback). Returns the state it was created in.
+-- `acc` (optional) collects ready-list pushes and "sent" counts so a bulk
+-- call issues one LPUSH per list and one HINCRBY per task name instead of
+-- one per task (flush_acc); order inside a list is kept.
+-- `fields` (flat field/value list, must include 'name') is extended in
+-- place and written as the record.
+local function create_task(id, q, pri, eta, exp, fields, acc)
+    local k = tkey(id)
+    local f = fields
+    local name, root = '?', nil
+    for i = 1, #f, 2 do
+        if f[i] == 'name' then name = f[i + 1]
+        elseif f[i] == 'root' then root = f[i + 1] end
+    end
+    root_count(root, name, 'total')
+    local state = 'PENDING'
+    if exp > 0 and exp <= NOW then
+        state = 'EXPIRED'
+    end
+    local n = #f
+    f[n + 1] = 'queue'
+    f[n + 2] = q
+    f[n + 3] = 'pri'
+    f[n + 4] = pri
+    f[n + 5] = 'ct'
+    f[n + 6] = NOW
+    f[n + 7] = 'state'
+    f[n + 8] = state
+    if eta > NOW then
+        f[#f + 1] = 'eta'
+        f[#f + 1] = eta
+    end
+    if exp > 0 then
+        f[#f + 1] = 'exp'
+        f[#f + 1] = exp
+    end
+    redis.call('HSET', k, unpack(f))
+    event('task-sent', id, 'name', name, 'q', q, 'pri', pri)
+    if acc then
+        local sk = q .. '|' .. name
+        acc.sent[sk] = (acc.sent[sk] or 0) + 1
+    else
+        stat_total('sent', q, name)
+    end
+    if state == 'EXPIRED' then
+        finish(id, 'EXPIRED', {'err_class', 'expired',
+                               'err_msg', 'expired before it was sent'})
+        return state
+    end
+    if eta > NOW then
+        redis.call('ZADD', P .. 'delayed', eta, id)
+    elseif acc then
+        local lk = qkey(q, pri)
+        local l = acc.push[lk]
+        if not l then
+            l = {}
+            acc.push[lk] = l
+            acc.queue_of[lk] = q
+            acc.order[#acc.order + 1] = lk
+        end
+        l[#l + 1] = id
+    else
+        push_ready(id, q, pri, false)
+    end
+    return state
+end
+
+local function new_acc()
+    return {sent = {}, push = {}, order = {}, queue_of = {}}
+end
+
+local function flush_acc(acc)
+    for _, lk in ipairs(acc.order) do
+        local l = acc.push[lk]
+        -- LPUSH takes many values; keep each call's argument list bounded
+        for i = 1, #l, 1000 do
+            local m = math.min(i + 999, #l)
+            -- A list that was empty may belong to a new queue: register it
+            -- (a non-empty list's queue is registered already).
+            if redis.call('LPUSH', lk, unpack(l, i, m)) == m - i + 1 then
+                redis.call('SADD', P .. 'queues', acc.queue_of[lk])
+            end
+        end
+    end
+    for sk, n in pairs(acc.sent) do
+        redis.call('HINCRBY', P .. 'stats', 'sent|' .. sk, n)
+    end
+end
+
+-- Move due delayed tasks (ETA reached) to their ready lists.
+-- Returns how many were promoted.
+local function promote_due(limit)
+    local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', NOW,
+                           'LIMIT', 0, limit)
+    local woke = {}
+    for _, id in ipairs(due) do
+        redis.call('ZREM', P .. 'delayed', id)
+        local h = redis.call('HMGET', tkey(id), 'queue', 'pri', 'state')
+        if h[1] and h[3] and not FINAL[h[3]] then
+            redis.call('HSET', tkey(id), 'state', 'PENDING')
+            push_ready(id, h[1], h[2] or '5', false)
+            woke[h[1]] = (woke[h[1]] or 0) + 1
+        end
+    end
+    for q, n in pairs(woke) do wake(q, n) end
+    return #due
+end
+
+-- Leases whose deadline passed: the holder died or stalled. A task
+-- whose cancel was requested ends REVOKED; any other is a lost delivery
+-- (lose).
+local function requeue_expired(limit)
+    local gone = redis.call('ZRANGEBYSCORE', P .. 'active', '-inf', NOW,
+                            'LIMIT', 0, limit)
+    for _, id in ipairs(gone) do
+        local h = redis.call('HMGET', tkey(id), 'queue', 'pri', 'name',
+                             'revoke', 'worker')
+        redis.call('ZREM', P .. 'active', id)
+        if not h[1] then
+            -- record vanished (should not happen): nothing to requeue
+        elseif h[4] == '1' then
+            finish(id, 'REVOKED', {'err_class', 'revoked',
+                   'err_msg', 'cancelled while its worker was lost'})
+        else
+            lose(id, h[1], h[3] or '?', h[2], 'worker_lost',
+                 'lease expired (worker ' .. (h[5] or '?') ..
+                 ' stopped heartbeating)', 'lease_expired')
+        end
+    end
+    return #gone
+end
+
+-- The enqueue loop shared by enqueue.lua and batch.lua. Reads `n` task
+-- runs from ARGV starting at index `pos` (layout: enqueue.lua header).
+-- Checks every run before writing anything. Returns the reply array or
+-- an error reply.
+local function enqueue_runs(pos, n)
+    if not n or n < 0 then
+        return redis.error_reply('ERR syncq: bad task count')
+    end
+    local runs = {}
+    for t = 1, n do
+        local nf = tonumber(ARGV[pos + 7])
+        if not nf or pos + 7 + 2 * nf > #ARGV then
+            return redis.error_reply('ERR syncq: malformed task ' .. t)
+        end
+        runs[t] = pos
+        pos = pos + 8 + 2 * nf
+    end
+    local function abs_ms(v)
+        if v == '0' or v == '' then return 0 end
+        if string.sub(v, 1, 1) == '+' then
+            return NOW + (tonumber(string.sub(v, 2)) or 0)
+        end
+        return tonumber(v) or 0
+    end
+    local reply = {}
+    local woke = {}
+    local seen_queues = {}
+    local acc = new_acc()
+    for t = 1, n do
+        local p = runs[t]
+        local id, q, pri = ARGV[p], ARGV[p + 1], ARGV[p + 2]
+        local eta, exp = abs_ms(ARGV[p + 3]), abs_ms(ARGV[p + 4])
+        local uniq, uniq_ms = ARGV[p + 5], tonumber(ARGV[p + 6]) or 3600000
+        local nf = tonumber(ARGV[p + 7])
+        local dup = nil
+        if uniq ~= '' then
+            local uk = P .. 'u:' .. uniq
+            if not redis.call('SET', uk, id, 'NX', 'PX', uniq_ms) then
+                dup = redis.call('GET', uk)
+            end
+        end
+        if dup then
+            reply[#reply + 1] = dup
+            reply[#reply + 1] = 'dup'
+        else
+            local fields = {}
+            for i = 0, nf - 1 do
+                fields[#fields + 1] = ARGV[p + 8 + 2 * i]
+                fields[#fields + 1] = ARGV[p + 9 + 2 * i]
+            end
+            if uniq ~= '' then
+                fields[#fields + 1] = 'uniq'
+                fields[#fields + 1] = uniq
+            end
+            local state = create_task(id, q, pri, eta, exp, fields, acc)
+            if eta > NOW and not seen_queues[q] then
+                seen_queues[q] = true
+                redis.call('SADD', P .. 'queues', q)
+            end
+            if state == 'PENDING' and eta <= NOW then
+                woke[q] = (woke[q] or 0) + 1
+            end
+            reply[#reply + 1] = id
+            reply[#reply + 1] = (state == 'EXPIRED') and 'expired' or 'new'
+        end
+    end
+    flush_acc(acc)
+    for q, c in pairs(woke) do wake(q, c) end
+    return reply
+end
