@@ -58,6 +58,21 @@ parse_secs(struct cli *cli, const char *what, const char *arg, int64_t *ms)
     return 0;
 }
 
+/* A time limit given on purpose: 0 has no meaning (omit the flag to use
+ * the worker's limit). */
+static int
+parse_limit(struct cli *cli, const char *what, const char *arg, int64_t *ms)
+{
+    if (parse_secs(cli, what, arg, ms)) {
+        return CLI_USAGE;
+    }
+    if (*ms <= 0) {
+        return cli_usage(cli, "%s must be above 0 (leave it out for the "
+                         "worker's limit)", what);
+    }
+    return 0;
+}
+
 int cli_task_create(struct cli *cli);
 
 int
@@ -133,6 +148,10 @@ cli_task_create(struct cli *cli)
                 return CLI_USAGE;
             }
             o.expires_ms = rel >= 0 ? sq_now_ms() + rel : abs_ms;
+            if (o.expires_ms <= sq_now_ms()) {
+                return cli_usage(cli, "expires: '%s' is not in the future; "
+                                 "the task could never run", optarg);
+            }
             break;
         case 4: {
             char *end;
@@ -155,13 +174,13 @@ cli_task_create(struct cli *cli)
             }
             break;
         case 7:
-            if (parse_secs(cli, "time-limit", optarg, &o.time_limit_ms)) {
+            if (parse_limit(cli, "time-limit", optarg, &o.time_limit_ms)) {
                 return CLI_USAGE;
             }
             break;
         case 8:
-            if (parse_secs(cli, "soft-time-limit", optarg,
-                           &o.soft_time_limit_ms)) {
+            if (parse_limit(cli, "soft-time-limit", optarg,
+                            &o.soft_time_limit_ms)) {
                 return CLI_USAGE;
             }
             break;

@@ -141,6 +141,19 @@ SYNCQ_REDIS_TIMEOUT=abc expect_err "bad env value" 1 "SYNCQ_REDIS_TIMEOUT (envir
 SYNCQ_CRAWLER_RATE=fast expect_err "bad rate at start" 1 "SYNCQ_CRAWLER_RATE (environment): rate 'fast'" -- status
 SYNCQ_THUMBNAIL_SIZES=big expect_err "bad sizes at start" 1 "SYNCQ_THUMBNAIL_SIZES (environment): size 'big'" -- status
 SYNCQ_TIMEZONE=Mars/Base expect_err "bad zone at start" 1 "unknown time zone 'Mars/Base'" -- status
+# issue 20: refused where given, not left for a worker to reject
+expect_err "time limit 0" 2 "time-limit must be above 0" -- task create x --time-limit 0
+expect_err "soft time limit 0" 2 "soft-time-limit must be above 0" -- task create x --soft-time-limit 0
+expect_err "expires in the past" 2 "expires: '2020-01-01T00:00:00Z' is not in the future" -- task create x --expires 2020-01-01T00:00:00Z
+expect_err "expires 0" 2 "expires: '0' is not in the future" -- task create x --expires 0
+SYNCQ_WORKER_CONCURENCY=4 expect_err "misspelt setting" 1 "SYNCQ_WORKER_CONCURENCY (environment): unknown setting; did you mean SYNCQ_WORKER_CONCURRENCY?" -- config show
+CELERY_TASK_ACKS_LATE=true expect_err "unsupported Celery setting" 1 "syncq always acknowledges late" -- config show
+SYNCQ_TASK_TIME_LIMIT=0 expect_err "config time limit 0" 1 "SYNCQ_TASK_TIME_LIMIT (environment): '0' out of range" -- config show
+SYNCQ_TASK_TIME_LIMIT=60 SYNCQ_TASK_SOFT_TIME_LIMIT=90 expect_err "config show: soft above hard" 1 "must be below SYNCQ_TASK_TIME_LIMIT" -- config show
+CELERY_RESULT_BACKEND=redis://127.0.0.1:6380/1 expect_err "foreign result backend" 1 "name the broker's Redis" -- config show
+SYNCQ_WORKER_CONCURRENCY=2 CELERY_WORKER_CONCURRENCY=3 expect_err "conflicting names" 1 "name one setting" -- config show
+expect_err "env-file is a directory" 1 "a directory, not a .env file" -- --env-file "$PWD" config show
+expect_err "env-file missing" 1 "cannot read $PWD/none.env" -- --env-file "$PWD/none.env" config show
 
 # a crawler task without Open Platform credentials: a classed failure
 # with the reason, never a crashed process (was: free() of garbage)
