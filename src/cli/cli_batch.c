@@ -342,6 +342,11 @@ cli_batch_create(struct cli *cli)
     if (rc != SYNCQ_OK) {
         return cli_fail(cli, "items file %s: %s", items_path, err.msg);
     }
+    if (json_array_size(items) == 0) {
+        json_decref(items);
+        return cli_fail(cli, "items file %s holds no items (empty or blank "
+                        "lines only); nothing written", items_path);
+    }
     if (kw_arg != NULL) {
         kw = cli_json_arg(cli, "kwargs", kw_arg);
     }
@@ -359,13 +364,6 @@ cli_batch_create(struct cli *cli)
     }
     rc = sq_batch_submit_items(c, cli->argv[optind], items, (size_t)batch_size,
                                &bo, &wo, id, NULL, &err);
-    if (rc == SYNCQ_OK && json_array_size(items) == 0) {
-        /* allowed (an empty batch finishes at once and runs its
-         * --on-complete, C38), but most likely a wrong file */
-        fprintf(stderr, "syncq: batch create: warning: %s holds no items: "
-                        "the batch is empty and finished\n",
-                items_path);
-    }
     if (rc == SYNCQ_OK) {
         cli_warn_unknown_task(cli, cli->argv[optind]);
     }

@@ -165,8 +165,16 @@ run 2 batch list --limit 0;                             err_has "limit"
 SYNCQ_BROKER_URL=unix:///nonexistent/redis.sock run 1 batch list
 err_has "syncq: batch list: Redis at unix:///nonexistent/redis.sock unreachable"
 : > "$W/empty.txt"
-run 0 batch create syncq.noop --items-file "$W/empty.txt"
-err_has "syncq: batch create: warning: $W/empty.txt holds no items: the batch is empty and finished"
+n0=$(R dbsize)
+run 1 batch create syncq.noop --items-file "$W/empty.txt"
+err_has "syncq: batch create: items file $W/empty.txt holds no items (empty or blank lines only); nothing written"
+printf '\n  \n\t\n' > "$W/blank.txt"
+run 1 batch create syncq.noop --items-file "$W/blank.txt"
+err_has "items file $W/blank.txt holds no items"
+printf '{"a":1}\n{"a":\nplain-id\n' > "$W/broken.jsonl"
+run 1 batch create syncq.noop --items-file "$W/broken.jsonl"
+err_has "items file $W/broken.jsonl: items line 2 is not valid JSON"
+[ "$(R dbsize)" = "$n0" ] || fail "a refused items file wrote something"
 run 0 batch create custom.my_task --items-file "$W/array.json" --batch-size 100
 err_has "warning: 'custom.my_task' is not a built-in task"
 echo "it_batch_cli: ok"
