@@ -161,6 +161,14 @@ out=$(env -u SYNCQ_1688_APP_KEY "$S" task run crawler.fetch_products -k '{"categ
 check "crawler task without app key: exit" 1 "$rc"
 case "$out" in *"auth: SYNCQ_1688_APP_KEY is not set"*) echo "ok   crawler task without app key: message";; *) echo "FAIL crawler task without app key: [$out]"; fails=$((fails+1));; esac
 
+# a task that crashes runs in a child: the CLI reports its death (issue 20)
+out=$("$S" task run syncq.crash --no-broker 2>&1); rc=$?
+check "task run of a crashing task: exit" 1 "$rc"
+check "task run of a crashing task: message" "syncq: task run: worker_lost: task process died (signal 11 (Segmentation fault))" "$out"
+out=$("$S" --json task run syncq.crash --no-broker -k '{"how":"kill"}' 2>&1); rc=$?
+check "task run killed: exit" 1 "$rc"
+check "task run killed: json" '{"ok":false,"error":{"class":"worker_lost","message":"task process died (signal 9 (Killed))"}}' "$out"
+
 # wrong password: a second private Redis with requirepass
 d=$(mktemp -d)
 redis-server --port 0 --unixsocket "$d/r.sock" --requirepass s3cret --save '' \
