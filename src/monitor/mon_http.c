@@ -342,7 +342,6 @@ h_tasks(struct server *S, struct MHD_Connection *conn, struct reply *r)
     syncq_error e;
     json_t *list = NULL, *o;
     const char *lim = arg(conn, "limit"), *off = arg(conn, "offset");
-    char *end;
 
     memset(&f, 0, sizeof f);
     f.state = arg(conn, "state");
@@ -359,16 +358,16 @@ h_tasks(struct server *S, struct MHD_Connection *conn, struct reply *r)
     }
     f.limit = 50;
     if (lim != NULL) {
-        long v = strtol(lim, &end, 10);
-        if (*end != '\0' || v < 1 || v > 500) {
+        long v;
+        if (!sq_mon_query_num(lim, 1, 500, &v)) {
             reply_error(r, 400, "EINVAL", "limit must be 1..500");
             return;
         }
         f.limit = (size_t)v;
     }
     if (off != NULL) {
-        long v = strtol(off, &end, 10);
-        if (*end != '\0' || v < 0 || v > 1000000) {
+        long v;
+        if (!sq_mon_query_num(off, 0, 1000000, &v)) {
             reply_error(r, 400, "EINVAL", "offset must be 0..1000000");
             return;
         }
@@ -796,34 +795,13 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
     return ret;
 }
 
-/* Percent-decoding of paths and query values, as libmicrohttpd's, except
- * that a string holding %00 is left as it came: decoded, "/api/tasks/%00x"
- * would be cut at the NUL and read as "/api/tasks/" (the task list)
- * instead of being refused as a bad id. */
+/* libmicrohttpd's unescape callback: sq_mon_unescape (mon_route.c). */
 static size_t
 unescape(void *cls, struct MHD_Connection *c, char *s)
 {
-    char *w = s;
-
     (void)cls;
     (void)c;
-    for (const char *r = s; *r != '\0'; r++) {
-        if (r[0] == '%' && sq_hexval(r[1]) == 0 && sq_hexval(r[2]) == 0) {
-            return strlen(s);
-        }
-    }
-    for (const char *r = s; *r != '\0'; r++) {
-        int hi, lo;
-        if (r[0] == '%' && (hi = sq_hexval(r[1])) >= 0 &&
-            (lo = sq_hexval(r[2])) >= 0) {
-            *w++ = (char)(hi * 16 + lo);
-            r += 2;
-        } else {
-            *w++ = *r;
-        }
-    }
-    *w = '\0';
-    return (size_t)(w - s);
+    return sq_mon_unescape(s);
 }
 
 static void
