@@ -3,6 +3,7 @@
  * cli_task.c: `syncq task create|info|list|cancel|wait`.
  */
 #include "cli/cli.h"
+#include "cli/cli_monitor.h"
 #include "core/sq_time.h"
 #include "core/sq_utf8.h"
 
@@ -318,6 +319,10 @@ print_task(json_t *t)
     };
 
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if (strcmp(rows[i].key, "progress") == 0) {
+            cli_task_progress_print(json_object_get(t, "progress"));
+            continue;
+        }
         print_value(rows[i].label, json_object_get(t, rows[i].key));
     }
     if (json_object_get(t, "state") != NULL &&
@@ -581,7 +586,9 @@ static const char wait_usage[] =
     "Wait for a task to finish and print it. Exit status 0 if it ended "
     "SUCCESS\n(or SKIPPED), 1 otherwise or on timeout. Without --timeout "
     "it waits as long\nas it takes (a task nobody serves waits forever); a "
-    "Redis outage does not end\nthe wait.\n";
+    "Redis outage does not end\nthe wait. Without --json the task's progress "
+    "is shown on stderr while it\nwaits: a bar with current/total, rate and "
+    "ETA redrawn on a terminal, a line\nevery 5 s otherwise.\n";
 
 int cli_task_wait(struct cli *cli);
 
@@ -621,7 +628,10 @@ cli_task_wait(struct cli *cli)
     if (c == NULL) {
         return CLI_FAIL;
     }
-    rc = syncq_task_wait(c, cli->argv[optind], timeout_ms, &t, &err);
+    rc = cli->json ? syncq_task_wait(c, cli->argv[optind], timeout_ms, &t,
+                                     &err)
+                   : cli_task_wait_progress(c, cli->argv[optind], timeout_ms,
+                                            &t, &err);
     syncq_client_close(c);
     if (rc != SYNCQ_OK && rc != SYNCQ_ETIMEDOUT) {
         return cli_error(cli, &err, true);

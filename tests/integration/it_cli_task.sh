@@ -161,6 +161,16 @@ out=$(env -u SYNCQ_1688_APP_KEY "$S" task run crawler.fetch_products -k '{"categ
 check "crawler task without app key: exit" 1 "$rc"
 case "$out" in *"auth: SYNCQ_1688_APP_KEY is not set"*) echo "ok   crawler task without app key: message";; *) echo "FAIL crawler task without app key: [$out]"; fails=$((fails+1));; esac
 
+# task wait shows progress while it waits (a line every 5 s off a
+# terminal) and readably at the end (issue 20)
+pid_=$("$S" task create syncq.noop --queue nobody)
+R hset "{syncq}:t:$pid_" progress '{"current":450,"total":1000,"rate":1025.6410256409999,"message":"paging"}' > /dev/null
+"$S" task wait "$pid_" --timeout 6 > pw.out 2> pw.err; rc=$?
+check "wait with progress: timed out" 1 "$rc"
+check "wait with progress: a line every 5 s" 1 "$(grep -cE '^syncq\.noop +[0-9a-f]{8} \[#{11}\.{13}\] +45% 450/1000 1025\.6/s ETA [0-9]+ms +paging$' pw.err)"
+check "wait with progress: readable at the end" 1 "$(grep -cx 'progress      450/1000 (45%), 1025.6/s, paging' pw.out)"
+check "wait with progress: no raw float" 0 "$(grep -c '1025.6410256409999' pw.out)"
+
 # a task that crashes runs in a child: the CLI reports its death (issue 20)
 out=$("$S" task run syncq.crash --no-broker 2>&1); rc=$?
 check "task run of a crashing task: exit" 1 "$rc"
