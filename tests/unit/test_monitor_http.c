@@ -192,6 +192,10 @@ parses_sentry_dsns(void **state)
                      SYNCQ_EINVAL);
     assert_int_equal(sq_sentry_dsn_parse("https://k@host/abc", &d, &e),
                      SYNCQ_EINVAL);
+    /* found by fuzz_sentry_dsn: a port and no host */
+    assert_int_equal(sq_sentry_dsn_parse("https://hk@:999/991", &d, &e),
+                     SYNCQ_EINVAL);
+    assert_non_null(strstr(e.msg, "host empty"));
     assert_int_equal(sq_sentry_dsn_parse("https://k@host:99999/1", &d, &e),
                      SYNCQ_EINVAL);
     assert_null(strstr(e.msg, "k@"));
