@@ -128,6 +128,8 @@ for _ in $(seq 100); do [ "$(count_tasks report.done)" = 1 ] && break; sleep 0.0
 run 1 --json batch create custom.my_task -f "$W/bad_item.txt" -b 10 --max-in-flight 2 --wait
 [ "$(jget done)" = 2 ] || fail "2 chunks done"
 [ "$(jget failed)" = 1 ] || fail "1 chunk failed"
+# the failed chunk is named with its error (issue 20)
+grep -qE '^syncq: batch create: chunk [0-9a-f-]{36} failed: validation: ' "$W/err" || { cat "$W/err"; fail "failed chunk not named"; }
 # fail fast: the batch ends at the failure, the chunks not sent never run
 (echo oops; seq 2 200) >"$W/ff.txt"
 run 1 --json batch create custom.my_task -f "$W/ff.txt" -b 10 --max-in-flight 1 --fail-fast --wait
