@@ -1097,6 +1097,7 @@ worker_down_after_two_missed_heartbeats(void **state)
 {
     syncq_client *c;
     char id[SYNCQ_ID_SIZE], info[256];
+    struct sq_lease_reply lr;
     json_t *s, *lost = NULL, *ctl = NULL;
     syncq_error e;
     long long now = (long long)sq_now_ms();
@@ -1105,7 +1106,8 @@ worker_down_after_two_missed_heartbeats(void **state)
     sqt_flush();
     c = sqt_client();
     create(c, "images.resize", "lq", 5, 0, id);
-    lease(c, "w-hb", "lq", 1);
+    lr = lease(c, "w-hb", "lq", 1);
+    sq_lease_reply_cleanup(&lr);
     snprintf(info, sizeof info,
              "{\"queues\":[\"lq\"],\"heartbeat_ms\":1000,"
              "\"loop_at_ms\":%lld}", now);
