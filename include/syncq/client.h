@@ -111,7 +111,10 @@ typedef struct syncq_task_options {
     int64_t soft_time_limit_ms; /* soft limit; 0: worker default */
     int64_t result_expires_ms;  /* keep the finished record this long;
                                    0: SYNCQ_RESULT_EXPIRES */
-    const char *task_id;    /* a UUID to use as id; NULL: a new UUID v4 */
+    const char *task_id;    /* a UUID to use as id; NULL: a new UUID v4.
+                             * An id is never re-used: an existing one is
+                             * answered as a duplicate (syncq_task_create)
+                             * or refused (syncq_task_create_many) */
     const char *parent_id;  /* the task that created this one, or NULL */
     const char *root_id;    /* first task of the workflow, or NULL */
     const char *batch_id;   /* set by batch creation; leave NULL */
@@ -134,8 +137,9 @@ SYNCQ_API void syncq_task_options_init(syncq_task_options *o);
  *       NULL ({}). Together at most SYNCQ_MAX_PAYLOAD bytes.
  * opts: may be NULL (all defaults).
  * id_out: receives the id (SYNCQ_ID_SIZE bytes). With a unique_key that is
- *       already held, it receives the first task's id and *is_dup (if not
- *       NULL) is set to 1.
+ *       already held, or an opts->task_id that already exists, it
+ *       receives the first task's id and *is_dup (if not NULL) is set to
+ *       1; the existing task is left untouched.
  * Errors: SYNCQ_EINVAL (bad name, queue, priority, JSON, times: the
  *         message names the field), SYNCQ_ETOOBIG (payload over the limit),
  *         SYNCQ_ECONN (broker down: nothing was created), SYNCQ_ENOMEM.
@@ -160,7 +164,9 @@ typedef struct syncq_task_spec {
  * its index), then they are sent in chunks of up to 1,000 tasks, each
  * chunk one atomic script call, all chunks pipelined.
  * ids_out: n * SYNCQ_ID_SIZE bytes, filled in spec order.
- * Errors: as syncq_task_create. On SYNCQ_ECONN after some chunks were
+ * Errors: as syncq_task_create; SYNCQ_EPROTO naming the id when a chunk
+ *         holds a task_id that already exists or appears twice (that
+ *         chunk writes nothing). On SYNCQ_ECONN after some chunks were
  *         sent, *created_out (if not NULL) tells how many leading tasks
  *         exist. */
 SYNCQ_API int syncq_task_create_many(syncq_client *c,

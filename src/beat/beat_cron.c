@@ -270,9 +270,11 @@ parse_item(struct sq_cron *c, enum field_kind k, const char *p, const char *end,
                 }
             }
         } else if (*p == '/') {
-            /* "10/5": from 10 to the end of the range, every 5 */
+            /* "10/5": from 10 to the end of the range, every 5; in
+             * day-of-week the end is 7 (Sunday), as Vixie cron and
+             * croniter read "a/s" as "a-7/s" */
             p++;
-            b = hi_max;
+            b = f->hi;
             rc = parse_step(&p, k, b - a + 1, &step, err);
             if (rc != SYNCQ_OK) {
                 return rc;

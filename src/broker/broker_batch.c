@@ -275,6 +275,18 @@ blank(const char *p, size_t n)
     return true;
 }
 
+/* A line meant as JSON (an object, array or string) that does not parse
+ * is an error, never a text item; other lines (ids, URLs) are text. */
+static bool
+looks_like_json(const char *p, size_t n)
+{
+    while (n > 0 && isspace((unsigned char)*p)) {
+        p++;
+        n--;
+    }
+    return n > 0 && (*p == '{' || *p == '[' || *p == '"');
+}
+
 int
 syncq_batch_items_parse(const char *text, size_t len, json_t **out,
                         syncq_error *err)
@@ -351,9 +363,16 @@ syncq_batch_items_parse(const char *text, size_t len, json_t **out,
                 return sq_fail(err, SYNCQ_ETOOBIG, "more than %d items",
                                SQ_BATCH_ITEMS_MAX);
             }
-            v = json_loadb(text + pos, n, JSON_DECODE_ANY, NULL);
+            v = json_loadb(text + pos, n, JSON_DECODE_ANY, &jerr);
+            if (v == NULL && looks_like_json(text + pos, n)) {
+                json_decref(items);
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "items line %zu is not valid JSON "
+                               "(column %d: %s)",
+                               line, jerr.column, jerr.text);
+            }
             if (v == NULL) {
-                v = json_stringn(text + pos, n);
+                v = json_stringn(text + pos, n); /* a plain text item */
             }
             if (v == NULL) {
                 json_decref(items);

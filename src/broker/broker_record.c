@@ -11,6 +11,7 @@
 #include "core/sq_time.h"
 #include "core/sq_utf8.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,11 +38,31 @@ safe_string(const char *s, size_t len)
     }
 }
 
+/* Latest instant (and longest span) a record may name, in ms: the end of
+ * year 9999, the limit of the ISO 8601 formatter. */
+#define RECORD_MAX_MS 253402300799999LL
+
+/* A time or a span in ms read back from Redis; 0 (absent) unless it is a
+ * number in 0..RECORD_MAX_MS, so sums of two stay far from overflow. */
+static long long
+stored_ms(const char *text)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || v < 0 || v > RECORD_MAX_MS) {
+        return 0;
+    }
+    return v;
+}
+
 static void
 set_time(json_t *o, const char *key, const char *ms_text)
 {
     char buf[40];
-    long long ms = strtoll(ms_text, NULL, 10);
+    long long ms = stored_ms(ms_text);
 
     if (ms <= 0) {
         return;
@@ -106,10 +127,10 @@ sq_record_to_json(const char *id, redisReply **kv, size_t n,
             continue;
         }
         if (strcmp(f->str, "dt") == 0) {
-            done = strtoll(v->str, NULL, 10);
+            done = stored_ms(v->str);
         }
         if (strcmp(f->str, "rexp") == 0) {
-            rexp = strtoll(v->str, NULL, 10);
+            rexp = stored_ms(v->str);
         }
         tf = sq_task_field_short(f->str, f->len);
         if (tf == NULL) {
@@ -165,6 +186,9 @@ sq_record_to_json(const char *id, redisReply **kv, size_t n,
             json_object_get(o, "dead_at") == NULL) {
             char buf[40];
             long long ttl = rexp > 0 ? rexp : default_result_ttl_ms;
+            if (ttl < 0 || ttl > RECORD_MAX_MS) {
+                return o; /* no expiry instant can be named */
+            }
             json_object_set_new(o, "result_expires_at",
                                 json_string(sq_time_format_iso8601_ms(
                                     done + ttl, buf, sizeof buf)));

@@ -8,6 +8,7 @@
  */
 #include <syncq/batch.h>
 #include "cli/cli.h"
+#include "cli/cli_monitor.h"
 #include "core/sq_time.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syncq/schedule.h>
+#include <unistd.h>
 
 static volatile int wait_stop;
 
@@ -91,12 +93,76 @@ print_progress_line(FILE *out, json_t *b)
             json_object_get(b, "finished_at") ? " finished" : "");
 }
 
+/* The bar of `monitor progress` for a batch on a terminal: percent of
+ * chunks ended, their rate since the wait began, and the ETA. */
+static void
+draw_bar(json_t *b, int64_t t0_ms, long long ended0, bool redraw)
+{
+    long long total = json_integer_value(json_object_get(b, "total"));
+    long long ended = json_integer_value(json_object_get(b, "done")) +
+                      json_integer_value(json_object_get(b, "failed"));
+    double secs = (double)(sq_mono_ms() - t0_ms) / 1000.0;
+    double rate = secs > 0.5 ? (double)(ended - ended0) / secs : 0.0;
+
+    if (total > 0) {
+        json_object_set_new(b, "percent",
+                            json_real((double)ended * 100.0 / (double)total));
+    }
+    if (rate > 0) {
+        json_object_set_new(b, "rate", json_real(rate));
+        json_object_set_new(b, "eta_s",
+                            json_real((double)(total - ended) / rate));
+    }
+    if (redraw) {
+        fputs("\033[1A\r\033[K", stderr);
+    }
+    cli_mon_batch_line(stderr, b, cli_color());
+}
+
+/* Name the failed chunks of batch `id` with their errors (the newest
+ * 1,000 failures of its task are searched). */
+static void
+print_failed_chunks(syncq_client *c, json_t *b)
+{
+    const char *id = json_string_value(json_object_get(b, "id"));
+    syncq_task_filter f;
+    json_t *list = NULL, *t;
+    syncq_error err;
+    size_t i;
+
+    memset(&f, 0, sizeof f);
+    f.state = "FAILURE";
+    f.name = json_string_value(json_object_get(b, "task"));
+    f.limit = 1000;
+    if (id == NULL || syncq_task_list(c, &f, &list, &err) != SYNCQ_OK) {
+        return;
+    }
+    json_array_foreach(list, i, t) {
+        const json_t *e = json_object_get(t, "error");
+        const char *bid = json_string_value(json_object_get(t, "batch_id"));
+        if (bid == NULL || strcmp(bid, id) != 0) {
+            continue;
+        }
+        fprintf(stderr, "syncq: batch create: chunk %s failed: %s: %s\n",
+                json_string_value(json_object_get(t, "id")),
+                json_string_value(json_object_get(e, "class"))
+                    ? json_string_value(json_object_get(e, "class"))
+                    : "?",
+                json_string_value(json_object_get(e, "message"))
+                    ? json_string_value(json_object_get(e, "message"))
+                    : "");
+    }
+    json_decref(list);
+}
+
 /* --wait: follow the batch, dispatching waves when due. */
 static int
 wait_batch(struct cli *cli, syncq_client *c, const char *id)
 {
     struct sigaction sa;
-    int64_t last_print = 0;
+    int64_t last_print = 0, t0 = sq_mono_ms();
+    long long ended0 = -1;
+    bool tty = isatty(STDERR_FILENO) != 0, drawn = false;
     int rc = CLI_OK;
 
     memset(&sa, 0, sizeof sa);
@@ -116,7 +182,14 @@ wait_batch(struct cli *cli, syncq_client *c, const char *id)
             sq_sleep_ms(500);
             continue;
         }
+        if (ended0 < 0) {
+            ended0 = json_integer_value(json_object_get(b, "done")) +
+                     json_integer_value(json_object_get(b, "failed"));
+        }
         if (json_object_get(b, "finished_at") != NULL) {
+            if (tty && !cli->json) {
+                draw_bar(b, t0, ended0, drawn);
+            }
             if (cli->json) {
                 cli_print_json(b);
             } else {
@@ -124,10 +197,17 @@ wait_batch(struct cli *cli, syncq_client *c, const char *id)
             }
             rc = json_integer_value(json_object_get(b, "failed")) > 0 ? CLI_FAIL
                                                                       : CLI_OK;
+            if (rc != CLI_OK) {
+                print_failed_chunks(c, b);
+            }
             json_decref(b);
             return rc;
         }
-        if (mono - last_print >= 1000) {
+        if (tty && !cli->json && mono - last_print >= 500) {
+            draw_bar(b, t0, ended0, drawn);
+            drawn = true;
+            last_print = mono;
+        } else if (!tty && mono - last_print >= 1000) {
             print_progress_line(stderr, b);
             last_print = mono;
         }
@@ -255,6 +335,11 @@ cli_batch_create(struct cli *cli)
     if (rc != SYNCQ_OK) {
         return cli_fail(cli, "items file %s: %s", items_path, err.msg);
     }
+    if (json_array_size(items) == 0) {
+        json_decref(items);
+        return cli_fail(cli, "items file %s holds no items (empty or blank "
+                        "lines only); nothing written", items_path);
+    }
     if (kw_arg != NULL) {
         kw = cli_json_arg(cli, "kwargs", kw_arg);
     }
@@ -272,13 +357,6 @@ cli_batch_create(struct cli *cli)
     }
     rc = syncq_batch_submit_items(c, cli->argv[cli->optind], items,
                                   (size_t)batch_size, &bo, &wo, id, NULL, &err);
-    if (rc == SYNCQ_OK && json_array_size(items) == 0) {
-        /* allowed (an empty batch finishes at once and runs its
-         * --on-complete, C38), but most likely a wrong file */
-        fprintf(stderr, "syncq: batch create: warning: %s holds no items: "
-                        "the batch is empty and finished\n",
-                items_path);
-    }
     if (rc == SYNCQ_OK) {
         cli_warn_unknown_task(cli, cli->argv[cli->optind]);
     }

@@ -90,7 +90,24 @@ cli_config_docs(struct cli *cli)
            "environment, then\ncommand-line flags; later wins. Durations: "
            "plain numbers are seconds, or\n`500ms`, `30s`, `15m`, `2h`, "
            "`7d`. Sizes: bytes, or `512K`, `8M`, `1G`.\nA bad value is an "
-           "error naming the key and where it came from.\n");
+           "error naming the key and where it came from.\n\n"
+           "Names that are no setting are errors naming the nearest one "
+           "(`SYNCQ_WORKER_CONCURENCY:\nunknown setting; did you mean "
+           "SYNCQ_WORKER_CONCURRENCY?`): in a `.env` file every\n`SYNCQ_` "
+           "and `CELERY_` name; in the environment every `CELERY_` name "
+           "and the\n`SYNCQ_` names shaped like a setting (one edit from "
+           "one, two for names of 20\ncharacters or more, or a setting's "
+           "name with more after it). Other `SYNCQ_`\nnames in the "
+           "environment (the test harness's `SYNCQ_BIN`, `SYNCQ_TEST_DIR`,\n"
+           "`SYNCQ_REDIS_SOCK`) are not settings and are left alone. Celery "
+           "settings syncq\ndoes not have are named as such "
+           "(`CELERY_TASK_ACKS_LATE`: syncq always acknowledges\nlate). A "
+           "setting and its alias given in one place with different values, "
+           "a soft\ntime limit at or above the hard one, a lease shorter "
+           "than two heartbeats and a\nresult backend other than the "
+           "broker's Redis are refused by every command\n(`config show` "
+           "included). `--env-file` naming a directory or a missing file is "
+           "an\nerror.\n");
     for (size_t i = 0; i < sq_cfg_ndefs; i++) {
         const struct sq_cfg_def *d = &sq_cfg_defs[i];
         if (strcmp(section, d->section) != 0) {

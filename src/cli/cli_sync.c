@@ -11,9 +11,11 @@
 #include "core/sq_time.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syncq/monitor.h>
 
 static volatile int stop_flag;
 
@@ -22,6 +24,46 @@ on_int(int sig)
 {
     (void)sig;
     stop_flag = 1;
+}
+
+/* Warn at once about each queue of the sync that no live worker serves:
+ * its tasks would wait, and the sync with them, without a word. */
+static void
+warn_unserved(syncq_client *c)
+{
+    static const char *const needed[] = {"crawler", "image_processing",
+                                          "data_sync"};
+    json_t *snap = NULL;
+    syncq_error err;
+
+    if (syncq_monitor_snapshot(c, &snap, &err) != SYNCQ_OK) {
+        return; /* the run itself reports an unreachable broker */
+    }
+    for (size_t k = 0; k < sizeof needed / sizeof needed[0]; k++) {
+        bool served = false;
+        size_t i, j;
+        json_t *w, *q;
+        json_array_foreach(json_object_get(snap, "workers"), i, w) {
+            const json_t *qs = json_object_get(w, "queues");
+            if (!json_is_true(json_object_get(w, "live"))) {
+                continue;
+            }
+            served = served || json_array_size(qs) == 0;
+            json_array_foreach(qs, j, q) {
+                served = served || (json_is_string(q) &&
+                                    strcmp(json_string_value(q),
+                                           needed[k]) == 0);
+            }
+        }
+        if (!served) {
+            fprintf(stderr,
+                    "syncq: sync: warning: no live worker serves queue %s: "
+                    "its tasks wait until one starts (`syncq worker -Q "
+                    "%s`)\n",
+                    needed[k], needed[k]);
+        }
+    }
+    json_decref(snap);
 }
 
 /* Print the end-of-run summary of a sync. */
@@ -155,6 +197,7 @@ cli_sync(struct cli *cli)
     if (c == NULL) {
         return CLI_FAIL;
     }
+    warn_unserved(c);
     signal(SIGINT, on_int);
     po.categories = cats;
     po.ncategories = ncat;
@@ -190,7 +233,9 @@ static const struct cli_opt sync_opts[] = {
     {"category", 'c', true, "ID", "a 1688 category to sync; repeatable"},
     {"full", 'f', true, NULL, "re-sync every offer, not only changed ones"},
     {"max-pages", 'p', true, "N", "listing pages per category at most"},
-    {"timeout", 't', true, "S", "stop following after S"},
+    {"timeout", 't', true, "S",
+     "stop following after S (30, 5m, 2h; default: follow to the\n"
+     "end, however long); exit 1, the sync goes on"},
     CLI_OPT_END,
 };
 
@@ -216,7 +261,9 @@ const struct cli_cmd cli_sync_cmds[] = {
                     " ended in the dead-letter\n"
                     "queue (listed) or the sync could not be followed to its"
                     " end. Ctrl-C stops\n"
-                    "following; the sync goes on in the background.",
+                    "following; the sync goes on in the background.\n"
+                    "A queue it needs that no live worker serves is warned"
+                    " about at once.",
      .opts = sync_opts,
      .flags = CLI_CMD_NO_ARGS},
     {.path = NULL},

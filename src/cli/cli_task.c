@@ -3,6 +3,7 @@
  * cli_task.c: `syncq task create|info|list|cancel|wait`.
  */
 #include "cli/cli.h"
+#include "cli/cli_monitor.h"
 #include "core/sq_task.h"
 #include "core/sq_time.h"
 #include "core/sq_utf8.h"
@@ -11,6 +12,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A time limit given on purpose: 0 has no meaning (omit the flag to use
+ * the worker's limit). */
+static int
+parse_limit(struct cli *cli, const char *what, const char *arg, int64_t *ms)
+{
+    if (cli_duration_arg(cli, what, arg, ms)) {
+        return CLI_USAGE;
+    }
+    if (*ms <= 0) {
+        return cli_usage(cli, "%s must be above 0 (leave it out for the "
+                         "worker's limit)", what);
+    }
+    return 0;
+}
 
 static int
 cli_task_create(struct cli *cli)
@@ -61,8 +77,12 @@ cli_task_create(struct cli *cli)
             if (cli_time_arg(cli, "expires", ov->arg, &rel, &abs_ms)) {
                 return CLI_USAGE;
             }
-            if (rel >= 0) {
-                o.expires_in_ms = rel > 0 ? rel : 1; /* Redis's clock */
+            if (rel == 0 || (rel < 0 && abs_ms <= sq_now_ms())) {
+                return cli_usage(cli, "expires: '%s' is not in the future; "
+                                 "the task could never run", ov->arg);
+            }
+            if (rel > 0) {
+                o.expires_in_ms = rel; /* Redis's clock */
             } else {
                 o.expires_ms = abs_ms;
             }
@@ -90,14 +110,13 @@ cli_task_create(struct cli *cli)
             }
             break;
         case 7:
-            if (cli_duration_arg(cli, "time-limit", ov->arg,
-                                 &o.time_limit_ms)) {
+            if (parse_limit(cli, "time-limit", ov->arg, &o.time_limit_ms)) {
                 return CLI_USAGE;
             }
             break;
         case 8:
-            if (cli_duration_arg(cli, "soft-time-limit", ov->arg,
-                                 &o.soft_time_limit_ms)) {
+            if (parse_limit(cli, "soft-time-limit", ov->arg,
+                            &o.soft_time_limit_ms)) {
                 return CLI_USAGE;
             }
             break;
@@ -230,6 +249,10 @@ print_task(json_t *t)
     };
 
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if (strcmp(rows[i].key, "progress") == 0) {
+            cli_task_progress_print(json_object_get(t, "progress"));
+            continue;
+        }
         print_value(rows[i].label, json_object_get(t, rows[i].key));
     }
     if (json_object_get(t, "state") != NULL &&
@@ -436,7 +459,10 @@ cli_task_wait(struct cli *cli)
     if (c == NULL) {
         return CLI_FAIL;
     }
-    rc = syncq_task_wait(c, cli->argv[cli->optind], timeout_ms, &t, &err);
+    rc = cli->json ? syncq_task_wait(c, cli->argv[cli->optind], timeout_ms,
+                                     &t, &err)
+                   : cli_task_wait_progress(c, cli->argv[cli->optind],
+                                            timeout_ms, &t, &err);
     if (rc != SYNCQ_OK && rc != SYNCQ_ETIMEDOUT) {
         return cli_error(cli, &err, true);
     }
@@ -488,7 +514,9 @@ static const struct cli_opt task_create_opts[] = {
      "how long KEY is held (default SYNCQ_UNIQUE_WINDOW)"},
     {"time-limit", 7, false, "S", "hard time limit"},
     {"soft-time-limit", 8, false, "S", "soft time limit"},
-    {"id", 9, false, "UUID", "use this task id"},
+    {"id", 9, false, "UUID",
+     "use this task id (an existing id is answered as a\n"
+     "duplicate, like --unique; never replaced)"},
     {"retry-policy", 10, false, "JSON",
      "per-call retry policy by error class, e.g.\n"
      "'{\"network\":{\"max_retries\":10}}' (see docs/recovery.md)"},
@@ -567,7 +595,11 @@ const struct cli_cmd cli_task_cmds[] = {
                     " --timeout it waits as long\n"
                     "as it takes (a task nobody serves waits forever); a"
                     " Redis outage does not end\n"
-                    "the wait.",
+                    "the wait. Without --json the task's progress is shown"
+                    " on stderr while it\n"
+                    "waits: a bar with current/total, rate and ETA redrawn"
+                    " on a terminal, a line\n"
+                    "every 5 s otherwise.",
      .opts = task_wait_opts},
     {.path = NULL},
 };

@@ -4,16 +4,23 @@
  * in this process (syncq_task_run_local) and print its result, for task
  * authors. Progress, checkpoints and sub-tasks go to the broker unless
  * --no-broker is given. Ctrl-C asks the task to stop (its context reports
- * stop requested); a second Ctrl-C kills the process.
+ * stop requested); a second Ctrl-C kills it. The task runs in a child
+ * process, as on a worker, so a task that crashes (syncq.crash) is
+ * reported as the worker reports it (worker_lost, with the signal) and
+ * never takes the CLI down with it.
  */
 #include "cli/cli.h"
 #include "worker/worker.h"
 #include "worker/worker_ctx.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void
 on_sigint(int sig)
@@ -50,6 +57,144 @@ json_arg(struct cli *cli, const char *what, const char *arg, bool object)
     return v;
 }
 
+/* The child died without reporting: say so as a worker would. */
+static int
+report_death(struct cli *cli, int st)
+{
+    char how[96];
+
+    if (WIFSIGNALED(st)) {
+        snprintf(how, sizeof how, "signal %d (%s)", WTERMSIG(st),
+                 strsignal(WTERMSIG(st)));
+    } else {
+        snprintf(how, sizeof how, "status %d", st);
+    }
+    if (cli->json) {
+        json_t *o = json_pack("{s:b,s:{s:s,s:s++}}", "ok", 0, "error",
+                              "class", "worker_lost", "message",
+                              "task process died (", how, ")");
+        cli_print_json(o);
+        json_decref(o);
+        return CLI_FAIL;
+    }
+    return cli_fail(cli, "worker_lost: task process died (%s)", how);
+}
+
+/* Run `run(cli, ud)` in a child that dies with this process; its exit
+ * status is ours. The parent leaves Ctrl-C to the child (first: stop
+ * request, second: kill) and reports a death. */
+static int
+in_child(struct cli *cli, int (*run)(struct cli *, void *), void *ud)
+{
+    pid_t pid, ppid = getpid();
+    int st = 0;
+
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid < 0) {
+        return cli_fail(cli, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        int rc;
+        /* a SIGKILLed CLI must not leave its task running */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != ppid) {
+            _exit(CLI_FAIL);
+        }
+        rc = run(cli, ud);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(rc);
+    }
+    signal(SIGINT, SIG_IGN);
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) {
+            signal(SIGINT, SIG_DFL);
+            return cli_fail(cli, "waitpid: %s", strerror(errno));
+        }
+    }
+    signal(SIGINT, SIG_DFL);
+    if (WIFEXITED(st)) {
+        return WEXITSTATUS(st);
+    }
+    return report_death(cli, st);
+}
+
+/* What the child needs to run the task. */
+struct run_state {
+    syncq_registry *reg;
+    syncq_config *cfg;
+    json_t *kw, *args;
+    const char *id;
+    bool no_broker;
+};
+
+static void
+print_outcome(struct cli *cli, const syncq_local_result *res)
+{
+    if (cli->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "ok", json_boolean(res->ok));
+        if (res->ok) {
+            json_object_set(o, "result", res->result);
+        } else {
+            json_t *e = json_pack("{s:s,s:s}", "class",
+                                  syncq_error_class_name(res->error_class),
+                                  "message", res->error_msg);
+            if (res->error_detail != NULL) {
+                json_object_set(e, "detail", res->error_detail);
+            }
+            if (res->retry_after_ms > 0) {
+                json_object_set_new(e, "retry_after_ms",
+                                    json_integer(res->retry_after_ms));
+            }
+            json_object_set_new(o, "error", e);
+        }
+        json_object_set_new(o, "runtime_ms", json_integer(res->runtime_ms));
+        cli_print_json(o);
+        json_decref(o);
+    } else if (res->ok) {
+        cli_print_json(res->result);
+    } else {
+        cli_fail(cli, "%s: %s", syncq_error_class_name(res->error_class),
+                 res->error_msg);
+    }
+}
+
+/* In the child: connect, run the task, print its outcome. */
+static int
+run_body(struct cli *cli, void *ud)
+{
+    struct run_state *st = ud;
+    syncq_client *c = NULL;
+    syncq_local_result res;
+    syncq_error err;
+    int rc, status;
+
+    if (!st->no_broker) {
+        c = cli_client(cli);
+        if (c == NULL) {
+            fprintf(stderr, "syncq: %s: (use --no-broker to run without "
+                            "Redis)\n",
+                    cli->cmd);
+            return CLI_FAIL;
+        }
+    }
+    signal(SIGINT, on_sigint);
+    rc = syncq_task_run_local(st->reg, cli->argv[cli->optind], st->args,
+                              st->kw, c, st->cfg, st->id, &res, &err);
+    signal(SIGINT, SIG_DFL);
+    if (rc != SYNCQ_OK) {
+        syncq_client_close(c);
+        return cli_fail(cli, "%s", err.msg);
+    }
+    print_outcome(cli, &res);
+    status = res.ok ? CLI_OK : CLI_FAIL;
+    syncq_local_result_cleanup(&res);
+    syncq_client_close(c);
+    return status;
+}
+
 static int
 cli_task_run(struct cli *cli)
 {
@@ -59,9 +204,7 @@ cli_task_run(struct cli *cli)
     bool no_broker = false;
     json_t *kw = NULL, *args = NULL;
     syncq_config *cfg;
-    syncq_client *c = NULL;
     syncq_registry *reg;
-    syncq_local_result res;
     syncq_error err;
     int rc, status = CLI_FAIL;
 
@@ -116,53 +259,10 @@ cli_task_run(struct cli *cli)
         json_decref(kw);
         return CLI_USAGE;
     }
-    if (!no_broker) {
-        c = cli_client(cli);
-        if (c == NULL) {
-            fprintf(stderr, "syncq: %s: (use --no-broker to run without "
-                            "Redis)\n",
-                    cli->cmd);
-            goto done;
-        }
+    {
+        struct run_state st = {reg, cfg, kw, args, id, no_broker};
+        status = in_child(cli, run_body, &st);
     }
-    signal(SIGINT, on_sigint);
-    rc = syncq_task_run_local(reg, cli->argv[cli->optind], args, kw, c, cfg, id,
-                              &res, &err);
-    signal(SIGINT, SIG_DFL);
-    if (rc != SYNCQ_OK) {
-        cli_fail(cli, "%s", err.msg);
-        goto done;
-    }
-    if (cli->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "ok", json_boolean(res.ok));
-        if (res.ok) {
-            json_object_set(o, "result", res.result);
-        } else {
-            json_t *e = json_pack("{s:s,s:s}", "class",
-                                  syncq_error_class_name(res.error_class),
-                                  "message", res.error_msg);
-            if (res.error_detail != NULL) {
-                json_object_set(e, "detail", res.error_detail);
-            }
-            if (res.retry_after_ms > 0) {
-                json_object_set_new(e, "retry_after_ms",
-                                    json_integer(res.retry_after_ms));
-            }
-            json_object_set_new(o, "error", e);
-        }
-        json_object_set_new(o, "runtime_ms", json_integer(res.runtime_ms));
-        cli_print_json(o);
-        json_decref(o);
-    } else if (res.ok) {
-        cli_print_json(res.result);
-    } else {
-        cli_fail(cli, "%s: %s", syncq_error_class_name(res.error_class),
-                 res.error_msg);
-    }
-    status = res.ok ? CLI_OK : CLI_FAIL;
-    syncq_local_result_cleanup(&res);
-done:
     json_decref(kw);
     json_decref(args);
     return status;
@@ -201,6 +301,10 @@ const struct cli_cmd cli_task_run_cmds[] = {
               " prints\n"
               "\"syncq: task run: <class>: <message>\" and exits 1; an"
               " unknown task exits 1.\n"
+              "The task runs in a child process: one that dies (a crash, a"
+              " kill) is\n"
+              "reported as \"worker_lost: task process died (signal 11"
+              " ...)\", exit 1.\n"
               "Ctrl-C asks the task to stop; a second Ctrl-C kills it.",
      .examples = task_run_examples},
     {.path = NULL},

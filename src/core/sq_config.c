@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 struct sq_cfg_val {
     char *text;   /* value as given */
@@ -322,6 +323,50 @@ syncq_config_set(syncq_config *cfg, const char *key, const char *value,
     return store(cfg, i, value, source != NULL ? source : "api", err);
 }
 
+/* Both names of one setting given, to different values, in one file. */
+static int
+check_conflict(const syncq_config *cfg, size_t i, const char *name,
+               const char *val, const char *src, syncq_error *err)
+{
+    const struct sq_cfg_def *d = &sq_cfg_defs[i];
+    const char *other = strcmp(name, d->key) == 0 ? d->alias : d->key;
+
+    if (strcmp(cfg->vals[i].text, val) == 0) {
+        return SYNCQ_OK;
+    }
+    return sq_fail(err, SYNCQ_EINVAL,
+                   "%s (%s) and %s (%s) name one setting, with different "
+                   "values; keep one",
+                   name, src, other, cfg->vals[i].source);
+}
+
+/* One pair of a .env file. `seen` records, per setting, which of its two
+ * names the file gave (1 key, 2 alias) to find conflicting pairs. */
+static int
+apply_pair(syncq_config *cfg, const char *key, const char *val,
+           const char *src, unsigned char *seen, syncq_error *err)
+{
+    const struct sq_cfg_def *d;
+    size_t i;
+    unsigned char form;
+    int rc;
+
+    d = find_def(key, &i);
+    if (d == NULL) {
+        /* other programs' keys are theirs; SYNCQ_/CELERY_ ones are ours */
+        return sq_config_check_name(key, src, true, err);
+    }
+    form = strcmp(key, d->key) == 0 ? 1 : 2;
+    if ((seen[i] | form) == 3) {
+        rc = check_conflict(cfg, i, key, val, src, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+    }
+    seen[i] |= form;
+    return store(cfg, i, val, src, err);
+}
+
 static int
 apply_dotenv(syncq_config *cfg, const char *path, bool must_exist,
              syncq_error *err)
@@ -330,6 +375,8 @@ apply_dotenv(syncq_config *cfg, const char *path, bool must_exist,
     char line[8192];
     int lineno = 0;
     int rc = SYNCQ_OK;
+    unsigned char *seen;
+    struct stat st;
 
     if (f == NULL) {
         if (!must_exist && errno == ENOENT) {
@@ -338,11 +385,21 @@ apply_dotenv(syncq_config *cfg, const char *path, bool must_exist,
         return sq_fail_errno(err, SYNCQ_EIO, "cannot read %s: %s", path,
                              strerror(errno));
     }
+    /* fopen() opens a directory; reading it then fails quietly */
+    if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return sq_fail(err, SYNCQ_EIO, "cannot read %s: a directory, not a "
+                       ".env file", path);
+    }
+    seen = sq_calloc(sq_cfg_ndefs, 1);
+    if (seen == NULL) {
+        fclose(f);
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory reading %s", path);
+    }
     while (fgets(line, sizeof line, f) != NULL) {
         char *key = NULL;
         char *val = NULL;
         char src[64];
-        size_t i;
         int r;
         lineno++;
         line[strcspn(line, "\r\n")] = '\0';
@@ -362,21 +419,44 @@ apply_dotenv(syncq_config *cfg, const char *path, bool must_exist,
             continue;
         }
         snprintf(src, sizeof src, ".env line %d", lineno);
-        /* Unknown keys in .env belong to other programs: ignore them. */
-        if (find_def(key, &i) != NULL) {
-            /* The environment overrides .env; only apply when unset there
-             * (the env pass runs after and would win anyway, but an
-             * invalid .env value shadowed by a valid env value is fine). */
-            rc = store(cfg, i, val, src, err);
-        }
+        /* The environment pass runs after and wins; an invalid .env value
+         * is still an error even if the environment shadows it. */
+        rc = apply_pair(cfg, key, val, src, seen, err);
         sq_free(key);
         sq_free(val);
         if (rc != SYNCQ_OK) {
             break;
         }
     }
+    sq_free(seen);
     fclose(f);
     return rc;
+}
+
+/* SYNCQ_/CELERY_ names in the environment that are no settings. */
+static int
+check_environment_names(syncq_error *err)
+{
+    extern char **environ;
+
+    for (char **e = environ; e != NULL && *e != NULL; e++) {
+        char name[128];
+        size_t n = strcspn(*e, "=");
+        int rc;
+        if (n >= sizeof name) {
+            continue; /* too long to be a setting of ours */
+        }
+        memcpy(name, *e, n);
+        name[n] = '\0';
+        if (find_def(name, NULL) != NULL) {
+            continue;
+        }
+        rc = sq_config_check_name(name, "environment", false, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+    }
+    return SYNCQ_OK;
 }
 
 int
@@ -393,13 +473,24 @@ syncq_config_load(syncq_config *cfg, const char *dotenv_path,
     if (rc != SYNCQ_OK) {
         return rc;
     }
+    rc = check_environment_names(err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
     for (size_t i = 0; i < sq_cfg_ndefs; i++) {
         const struct sq_cfg_def *d = &sq_cfg_defs[i];
         const char *v = getenv(d->key);
+        const char *av = d->alias != NULL ? getenv(d->alias) : NULL;
         const char *src = "environment";
         char abuf[96];
-        if (v == NULL && d->alias != NULL) {
-            v = getenv(d->alias);
+        if (v != NULL && av != NULL && strcmp(v, av) != 0) {
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "%s and %s name one setting and are both set in "
+                           "the environment, to different values; keep one",
+                           d->key, d->alias);
+        }
+        if (v == NULL && av != NULL) {
+            v = av;
             snprintf(abuf, sizeof abuf, "environment %s", d->alias);
             src = abuf;
         }
@@ -411,7 +502,7 @@ syncq_config_load(syncq_config *cfg, const char *dotenv_path,
             return rc;
         }
     }
-    return SYNCQ_OK;
+    return sq_config_check(cfg, err);
 }
 
 static const struct sq_cfg_val *

@@ -5,6 +5,7 @@
 #ifndef SQ_CONFIG_H
 #define SQ_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <syncq/config.h>
@@ -48,6 +49,21 @@ int sq_dotenv_parse_line(const char *line, char **key, char **value,
  * Errors: SYNCQ_ENOMEM (dst keeps what was copied so far). */
 int sq_config_copy(syncq_config *dst, const syncq_config *src,
                    syncq_error *err);
+
+/* Check a name that is not a setting, as found in `source` (".env line
+ * 3", "environment"). strict (a .env file): every SYNCQ_ or CELERY_ name
+ * is refused; otherwise (the environment) every CELERY_ name and the
+ * SYNCQ_ names shaped like a setting (one edit from one, two for names
+ * of 20 characters or more, or one with more after it). SYNCQ_OK when the name is a setting or may be
+ * ignored; SYNCQ_EINVAL naming the nearest setting, or why a Celery
+ * setting is not supported. Thread-safe. */
+int sq_config_check_name(const char *name, const char *source, bool strict,
+                         syncq_error *err);
+
+/* Settings that contradict each other (a soft time limit set at or above
+ * the hard one, a lease shorter than two heartbeats, a result backend
+ * other than the broker's Redis). SYNCQ_EINVAL naming them. */
+int sq_config_check(const syncq_config *cfg, syncq_error *err);
 
 /* Return the redacted form of `value` for key flags (owned string). */
 char *sq_cfg_redact(const struct sq_cfg_def *d, const char *value);

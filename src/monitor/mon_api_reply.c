@@ -118,15 +118,13 @@ sq_api_int_arg(const struct sq_api_req *q, struct sq_api_reply *r,
                const char *k, long lo, long hi, long *out)
 {
     const char *s = sq_api_arg(q, k);
-    char *end;
     long v;
     char msg[120];
 
     if (s == NULL) {
         return true;
     }
-    v = strtol(s, &end, 10);
-    if (*end != '\0' || v < lo || v > hi) {
+    if (!sq_mon_query_num(s, lo, hi, &v)) {
         snprintf(msg, sizeof msg, "%s must be %ld..%ld", k, lo, hi);
         sq_api_error(r, 400, "EINVAL", msg, NULL);
         return false;

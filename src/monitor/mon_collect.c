@@ -169,6 +169,44 @@ cpu_of(const json_t *o)
     return v != NULL ? jnum(v, NAN) : NAN;
 }
 
+/* A worker is down once two of its heartbeats are missed (its own
+ * interval, from its info, plus 250 ms for the round trip), or after
+ * SYNCQ_HEALTH_STALE_AFTER when that is sooner. */
+static int64_t
+down_after_ms(const json_t *info, const struct sq_mon_opts *o)
+{
+    double hb = jnum(json_object_get(info, "heartbeat_ms"), 0);
+
+    if (hb > 0 && 2.0 * hb + 250.0 < (double)o->stale_ms) {
+        return (int64_t)(2.0 * hb) + 250;
+    }
+    return o->stale_ms;
+}
+
+/* Running tasks of a worker that is not alive are `recovering`: their
+ * lease runs out and they are requeued. */
+static void
+mark_recovering(json_t *running, const json_t *workers)
+{
+    size_t i, j;
+    json_t *t, *w;
+
+    json_array_foreach(running, i, t) {
+        const char *wid = json_string_value(json_object_get(t, "worker"));
+        bool alive = false;
+        json_array_foreach(workers, j, w) {
+            const char *id = json_string_value(json_object_get(w, "id"));
+            if (wid != NULL && id != NULL && strcmp(wid, id) == 0) {
+                alive = json_is_true(json_object_get(w, "alive"));
+                break;
+            }
+        }
+        if (!alive) {
+            json_object_set_new(t, "state", json_string("recovering"));
+        }
+    }
+}
+
 /* The worker entry of the snapshot from its zset score and info JSON. */
 static json_t *
 worker_json(const char *id, int64_t hb_ms, const redisReply *info,
@@ -195,7 +233,7 @@ worker_json(const char *id, int64_t hb_ms, const redisReply *info,
     }
     if (in == NULL) {
         state = "offline";
-    } else if (age > o->stale_ms) {
+    } else if (age > down_after_ms(in, o)) {
         state = "stale";
     } else {
         state = "alive";
@@ -865,6 +903,7 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
             json_array_append_new(ws, w);
         }
         json_object_set_new(snap, "workers", ws);
+        mark_recovering(json_object_get(snap, "running"), ws);
         json_object_set_new(tot, "workers_alive", json_integer(alive));
         json_object_set_new(tot, "workers_live", json_integer(live));
         json_object_set_new(tot, "workers_stale", json_integer(stale));

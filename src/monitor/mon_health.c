@@ -10,7 +10,8 @@
  *   degraded:  Redis may evict tasks (maxmemory-policy, C34) or is at
  *              >= 80 % of maxmemory; error rate over the threshold (5 min);
  *              a queue growing (inflow outruns outflow); a worker's
- *              heartbeat stale or its consumer loop stalled (C43)
+ *              heartbeat stale or its consumer loop stalled (C43); no
+ *              live worker at all (nothing would run a task created now)
  */
 #include "monitor/mon.h"
 #include "core/sq_time.h"
@@ -69,6 +70,18 @@ serves(const json_t *w, const char *queue)
         }
     }
     return false;
+}
+
+static size_t
+live_workers(const json_t *ws)
+{
+    size_t i, n = 0;
+    json_t *w;
+
+    json_array_foreach(ws, i, w) {
+        n += json_is_true(json_object_get(w, "live"));
+    }
+    return n;
 }
 
 static double
@@ -146,6 +159,11 @@ sq_mon_health(const struct sq_mon_data *d, const char *why,
                        "moved for %.0f s",
                        id ? id : "?", loop / 1000.0);
             }
+        }
+        if (live_workers(ws) == 0) {
+            reason(reasons, &status, H_DEGRADED, "no_workers",
+                   "no live worker: tasks are queued but nothing runs them "
+                   "(start `syncq worker`)");
         }
         json_array_foreach(qs, i, q) {
             const char *name = json_string_value(json_object_get(q, "name"));

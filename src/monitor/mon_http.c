@@ -443,34 +443,13 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
     return send_reply(S, conn, &r, head);
 }
 
-/* Percent-decoding of paths and query values, as libmicrohttpd's, except
- * that a string holding %00 is left as it came: decoded, "/api/tasks/%00x"
- * would be cut at the NUL and read as "/api/tasks/" (the task list)
- * instead of being refused as a bad id. */
+/* libmicrohttpd's unescape callback: sq_mon_unescape (mon_route.c). */
 static size_t
 unescape(void *cls, struct MHD_Connection *c, char *s)
 {
-    char *w = s;
-
     (void)cls;
     (void)c;
-    for (const char *r = s; *r != '\0'; r++) {
-        if (r[0] == '%' && sq_hexval(r[1]) == 0 && sq_hexval(r[2]) == 0) {
-            return strlen(s);
-        }
-    }
-    for (const char *r = s; *r != '\0'; r++) {
-        int hi, lo;
-        if (r[0] == '%' && (hi = sq_hexval(r[1])) >= 0 &&
-            (lo = sq_hexval(r[2])) >= 0) {
-            *w++ = (char)(hi * 16 + lo);
-            r += 2;
-        } else {
-            *w++ = *r;
-        }
-    }
-    *w = '\0';
-    return (size_t)(w - s);
+    return sq_mon_unescape(s);
 }
 
 static void

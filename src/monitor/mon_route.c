@@ -6,6 +6,7 @@
  */
 #include "monitor/mon_route.h"
 #include "core/sq_error.h"
+#include "core/sq_url.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -476,4 +477,50 @@ sq_mon_host_is_loopback(const char *host)
         unsigned char buf[4];
         return inet_pton(AF_INET, h, buf) == 1 && buf[0] == 127;
     }
+}
+
+size_t
+sq_mon_unescape(char *s)
+{
+    char *w = s;
+
+    for (const char *r = s; *r != '\0'; r++) {
+        if (r[0] == '%' && sq_hexval(r[1]) == 0 && sq_hexval(r[2]) == 0) {
+            return strlen(s);
+        }
+    }
+    for (const char *r = s; *r != '\0'; r++) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = sq_hexval(r[1])) >= 0 &&
+            (lo = sq_hexval(r[2])) >= 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+bool
+sq_mon_query_num(const char *s, long lo, long hi, long *out)
+{
+    long v = 0;
+    size_t n = 0;
+
+    if (s == NULL) {
+        return false;
+    }
+    for (; s[n] != '\0'; n++) {
+        if (s[n] < '0' || s[n] > '9' || n >= 12) {
+            return false; /* 12 digits: far above any bound, no overflow */
+        }
+        v = v * 10 + (s[n] - '0');
+    }
+    if (n == 0 || v < lo || v > hi) {
+        return false;
+    }
+    *out = v;
+    return true;
 }

@@ -131,6 +131,16 @@ int sq_mon_access(const char *read_token, const char *write_token,
                   const char *query_token, const char *cookie_header,
                   bool *by_token);
 
+/* Percent-decode `s` in place (paths and query values), as
+ * libmicrohttpd does, except that a string holding %00 is left as it came
+ * (decoded, "/api/tasks/%00x" would be cut at the NUL and read as the task
+ * list instead of being refused as a bad id). Returns the new length. */
+size_t sq_mon_unescape(char *s);
+
+/* A query number ("limit", "offset"): decimal digits only, in lo..hi.
+ * False (and *out untouched) for anything else, "" and "+5" included. */
+bool sq_mon_query_num(const char *s, long lo, long hi, long *out);
+
 /* True when a Host header names a loopback host (DNS rebinding guard
  * for a token-less loopback server). NULL is refused. */
 bool sq_mon_host_is_loopback(const char *host);

@@ -90,6 +90,9 @@ sq_sentry_dsn_parse(const char *dsn, struct sq_sentry_dsn *out,
         out->port = (int)port;
         *colon = '\0';
     }
+    if (hostport[0] == '\0') { /* "https://KEY@:9000/1" (fuzz_sentry_dsn) */
+        return sq_fail(err, SYNCQ_EINVAL, "Sentry DSN host empty or too long");
+    }
     snprintf(out->host, sizeof out->host, "%s", hostport);
     last = strrchr(slash, '/');
     if (last[1] == '\0' || strlen(last + 1) >= sizeof out->project) {

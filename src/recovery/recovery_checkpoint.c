@@ -39,15 +39,15 @@ read_num(const char **pp, const char *end, char stop, long long *out)
     long long v = 0;
     int digits = 0;
 
+    /* the overflow check runs before every digit: the header comes from
+     * Redis and may be anything */
     while (p < end && *p >= '0' && *p <= '9') {
-        if (digits == 18 && v > (9223372036854775807LL - (*p - '0')) / 10) {
+        if (v > (9223372036854775807LL - (*p - '0')) / 10) {
             return false;
         }
         v = v * 10 + (*p - '0');
         p++;
-        if (++digits > 19) {
-            return false;
-        }
+        digits++;
     }
     if (digits == 0 || p >= end || *p != stop) {
         return false;

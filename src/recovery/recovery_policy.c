@@ -93,6 +93,10 @@ overlay_apply(const struct overlay *o, struct sq_retry_policy *p)
     }
     if (o->has_max) {
         p->max_ms = o->v.max_ms;
+    } else if (o->has_base && p->max_ms < p->base_ms) {
+        /* an explicit base above the inherited cap raises the cap: the
+         * first delay is the base asked for, never silently less */
+        p->max_ms = p->base_ms;
     }
     if (o->has_retries) {
         p->max_retries = o->v.max_retries;
@@ -229,6 +233,24 @@ read_field(struct overlay *o, const char *k, json_t *v, const char *src,
                    src, where, k);
 }
 
+/* An entry giving both a base and a smaller max contradicts itself. */
+static int
+check_entry(const struct overlay *o, const char *src, const char *where,
+            syncq_error *err)
+{
+    char b[32], m[32];
+
+    if (o->has_base && o->has_max && o->v.base_ms > o->v.max_ms) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "%s: %s: base %s is larger than max %s (the first "
+                       "delay would be capped; raise max or lower base)",
+                       src, where,
+                       sq_duration_format(o->v.base_ms, b, sizeof b),
+                       sq_duration_format(o->v.max_ms, m, sizeof m));
+    }
+    return SYNCQ_OK;
+}
+
 /* An entry object (a class's or "*") into an overlay. */
 static int
 read_entry(json_t *obj, const char *src, const char *where,
@@ -247,7 +269,7 @@ read_entry(json_t *obj, const char *src, const char *where,
             return rc;
         }
     }
-    return SYNCQ_OK;
+    return check_entry(o, src, where, err);
 }
 
 /* Validate the whole document and overlay its parts for `cls` onto p. */
@@ -290,6 +312,10 @@ apply_doc(json_t *root, const char *src, int cls, struct sq_retry_policy *p,
         if (rc != SYNCQ_OK) {
             return rc;
         }
+    }
+    rc = check_entry(&top, src, "(top level)", err);
+    if (rc != SYNCQ_OK) {
+        return rc;
     }
     overlay_apply(&top, p);
     overlay_apply(&star, p);

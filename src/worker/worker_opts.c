@@ -5,6 +5,7 @@
  * Bad values are errors naming the setting; nothing is clamped.
  */
 #include "worker/worker.h"
+#include "core/sq_config.h"
 #include "core/sq_error.h"
 
 #include <stdio.h>
@@ -92,26 +93,10 @@ sq_worker_opts_init(struct sq_worker_opts *o, const syncq_config *cfg,
         return sq_fail(err, SYNCQ_EINVAL, "concurrency and prefetch must be "
                        ">= 1");
     }
-    /* a soft limit that was set on purpose must come before the hard one
-     * (the default soft limit above a lowered hard limit just never
-     * fires) */
-    if (o->time_limit_ms > 0 && o->soft_time_limit_ms > 0 &&
-        o->soft_time_limit_ms >= o->time_limit_ms &&
-        strcmp(syncq_config_source(cfg, "SYNCQ_TASK_SOFT_TIME_LIMIT"),
-               "default") != 0) {
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "SYNCQ_TASK_SOFT_TIME_LIMIT (%lld ms) must be below "
-                       "SYNCQ_TASK_TIME_LIMIT (%lld ms): the soft limit asks "
-                       "a task to stop before the hard one kills it",
-                       (long long)o->soft_time_limit_ms,
-                       (long long)o->time_limit_ms);
-    }
-    if (o->lease_ms < 2 * o->heartbeat_ms) {
-        return sq_fail(err, SYNCQ_EINVAL,
-                       "SYNCQ_LEASE_TIMEOUT (%lld ms) must be at least twice "
-                       "SYNCQ_HEARTBEAT_INTERVAL (%lld ms), or running "
-                       "tasks lose their lease between heartbeats",
-                       (long long)o->lease_ms, (long long)o->heartbeat_ms);
+    /* flags (--time-limit ...) were applied after the load's check */
+    rc = sq_config_check(cfg, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
     }
     if (gethostname(o->hostname, sizeof o->hostname) != 0 ||
         o->hostname[0] == '\0') {

@@ -128,6 +128,8 @@ for _ in $(seq 100); do [ "$(count_tasks report.done)" = 1 ] && break; sleep 0.0
 run 1 --json batch create custom.my_task -f "$W/bad_item.txt" -b 10 --max-in-flight 2 --wait
 [ "$(jget done)" = 2 ] || fail "2 chunks done"
 [ "$(jget failed)" = 1 ] || fail "1 chunk failed"
+# the failed chunk is named with its error (issue 20)
+grep -qE '^syncq: batch create: chunk [0-9a-f-]{36} failed: validation: ' "$W/err" || { cat "$W/err"; fail "failed chunk not named"; }
 # fail fast: the batch ends at the failure, the chunks not sent never run
 (echo oops; seq 2 200) >"$W/ff.txt"
 run 1 --json batch create custom.my_task -f "$W/ff.txt" -b 10 --max-in-flight 1 --fail-fast --wait
@@ -165,8 +167,16 @@ run 2 batch list --limit 0;                             err_has "limit"
 SYNCQ_BROKER_URL=unix:///nonexistent/redis.sock run 1 batch list
 err_has "syncq: batch list: Redis at unix:///nonexistent/redis.sock unreachable"
 : > "$W/empty.txt"
-run 0 batch create syncq.noop --items-file "$W/empty.txt"
-err_has "syncq: batch create: warning: $W/empty.txt holds no items: the batch is empty and finished"
+n0=$(R dbsize)
+run 1 batch create syncq.noop --items-file "$W/empty.txt"
+err_has "syncq: batch create: items file $W/empty.txt holds no items (empty or blank lines only); nothing written"
+printf '\n  \n\t\n' > "$W/blank.txt"
+run 1 batch create syncq.noop --items-file "$W/blank.txt"
+err_has "items file $W/blank.txt holds no items"
+printf '{"a":1}\n{"a":\nplain-id\n' > "$W/broken.jsonl"
+run 1 batch create syncq.noop --items-file "$W/broken.jsonl"
+err_has "items file $W/broken.jsonl: items line 2 is not valid JSON"
+[ "$(R dbsize)" = "$n0" ] || fail "a refused items file wrote something"
 run 0 batch create custom.my_task --items-file "$W/array.json" --batch-size 100
 err_has "warning: 'custom.my_task' is not a built-in task"
 echo "it_batch_cli: ok"

@@ -542,6 +542,67 @@ bad_retry_policy_refused_at_enqueue(void **state)
     json_decref(t);
 }
 
+/* Issue 20: a task id is never re-used. The second create with an
+ * existing id is answered as a duplicate with the first task untouched
+ * (kwargs, one queue entry); a call of several tasks naming an existing
+ * or repeated id is refused and writes nothing. */
+static void
+existing_id_is_a_duplicate_never_replaced(void **state)
+{
+    static const char *uid = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b";
+    syncq_task_options o;
+    syncq_task_spec specs[2];
+    char id[SYNCQ_ID_SIZE], ids[2][SYNCQ_ID_SIZE];
+    size_t created = 9;
+    syncq_error err;
+    int dup = -1;
+    json_t *t;
+    long long before;
+
+    (void)state;
+    syncq_task_options_init(&o);
+    o.task_id = uid;
+    assert_int_equal(syncq_task_create(cl, "syncq.sleep", NULL,
+                                       "{\"seconds\":4}", &o, id, &dup,
+                                       &err),
+                     SYNCQ_OK);
+    assert_int_equal(dup, 0);
+    assert_int_equal(syncq_task_create(cl, "syncq.sleep", NULL,
+                                       "{\"seconds\":9}", &o, id, &dup,
+                                       &err),
+                     SYNCQ_OK);
+    assert_int_equal(dup, 1);
+    assert_string_equal(id, uid);
+    assert_int_equal(syncq_task_info(cl, uid, &t, NULL), SYNCQ_OK);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(t, "kwargs"), "seconds")),
+                     4);
+    json_decref(t);
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:q:default:5"), 1);
+    /* several tasks: an existing id, or one id twice, is refused */
+    before = dbsize();
+    memset(specs, 0, sizeof specs);
+    specs[0].name = specs[1].name = "syncq.noop";
+    specs[1].opts = &o;
+    assert_int_equal(syncq_task_create_many(cl, specs, 2, ids, &created,
+                                            &err),
+                     SYNCQ_EPROTO); /* the script's refusal */
+    assert_non_null(strstr(err.msg, "task id 6f1c2a9e-3b4d-4e5f-8a7b-"
+                                    "9c0d1e2f3a4b already exists"));
+    assert_int_equal(created, 0);
+    {
+        syncq_task_options o2;
+        syncq_task_options_init(&o2);
+        o2.task_id = "0b5e8d3c-1a2f-4c6d-9e7f-8a9b0c1d2e3f";
+        specs[0].opts = specs[1].opts = &o2;
+        assert_int_equal(syncq_task_create_many(cl, specs, 2, ids, &created,
+                                                &err),
+                         SYNCQ_EPROTO);
+        assert_non_null(strstr(err.msg, "already exists"));
+    }
+    assert_int_equal(dbsize(), before);
+}
+
 int
 main(void)
 {
@@ -556,6 +617,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(unique_key_returns_first_id, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            existing_id_is_a_duplicate_never_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(countdown_eta_and_expiry, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(

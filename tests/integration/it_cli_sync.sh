@@ -66,6 +66,12 @@ contains "sync --full: category A crawled again" "^summary: [1-9][0-9]+ tasks" s
 check "unknown category exit" 1 "$?"
 contains "unknown category named" "^  category 999999999: FAILURE .*类目不存在" s4.txt
 kill -TERM "$W"; wait "$W" 2>/dev/null
+# no live worker: warned at once, for every queue the sync needs (issue 20)
+"$S" sync --category "$A" --timeout 2 > s5.txt 2>&1
+check "sync without workers: ends at its timeout" 1 "$?"
+for q in crawler image_processing data_sync; do
+  contains "sync without workers: $q named" "^syncq: sync: warning: no live worker serves queue $q: its tasks wait until one starts" s5.txt
+done
 kill -TERM "$FX"; wait "$FX" 2>/dev/null
 unset SYNCQ_1688_BASE_URL SYNCQ_1688_PAGE_URL SYNCQ_1688_SHOP_API_URL \
   SYNCQ_1688_APP_KEY SYNCQ_1688_APP_SECRET SYNCQ_DATABASE_URL SYNCQ_MEDIA_DIR

@@ -165,12 +165,43 @@ SYNCQ_REDIS_TIMEOUT=abc expect_err "bad env value" 1 "SYNCQ_REDIS_TIMEOUT (envir
 SYNCQ_CRAWLER_RATE=fast expect_err "bad rate at start" 1 "SYNCQ_CRAWLER_RATE (environment): rate 'fast'" -- status
 SYNCQ_THUMBNAIL_SIZES=big expect_err "bad sizes at start" 1 "SYNCQ_THUMBNAIL_SIZES (environment): size 'big'" -- status
 SYNCQ_TIMEZONE=Mars/Base expect_err "bad zone at start" 1 "unknown time zone 'Mars/Base'" -- status
+# issue 20: refused where given, not left for a worker to reject
+expect_err "time limit 0" 2 "time-limit must be above 0" -- task create x --time-limit 0
+expect_err "soft time limit 0" 2 "soft-time-limit must be above 0" -- task create x --soft-time-limit 0
+expect_err "expires in the past" 2 "expires: '2020-01-01T00:00:00Z' is not in the future" -- task create x --expires 2020-01-01T00:00:00Z
+expect_err "expires 0" 2 "expires: '0' is not in the future" -- task create x --expires 0
+SYNCQ_WORKER_CONCURENCY=4 expect_err "misspelt setting" 1 "SYNCQ_WORKER_CONCURENCY (environment): unknown setting; did you mean SYNCQ_WORKER_CONCURRENCY?" -- config show
+CELERY_TASK_ACKS_LATE=true expect_err "unsupported Celery setting" 1 "syncq always acknowledges late" -- config show
+SYNCQ_TASK_TIME_LIMIT=0 expect_err "config time limit 0" 1 "SYNCQ_TASK_TIME_LIMIT (environment): '0' out of range" -- config show
+SYNCQ_TASK_TIME_LIMIT=60 SYNCQ_TASK_SOFT_TIME_LIMIT=90 expect_err "config show: soft above hard" 1 "must be below SYNCQ_TASK_TIME_LIMIT" -- config show
+CELERY_RESULT_BACKEND=redis://127.0.0.1:6380/1 expect_err "foreign result backend" 1 "name the broker's Redis" -- config show
+SYNCQ_WORKER_CONCURRENCY=2 CELERY_WORKER_CONCURRENCY=3 expect_err "conflicting names" 1 "name one setting" -- config show
+expect_err "env-file is a directory" 1 "a directory, not a .env file" -- --env-file "$PWD" config show
+expect_err "env-file missing" 1 "cannot read $PWD/none.env" -- --env-file "$PWD/none.env" config show
 
 # a crawler task without Open Platform credentials: a classed failure
 # with the reason, never a crashed process (was: free() of garbage)
 out=$(env -u SYNCQ_1688_APP_KEY "$S" task run crawler.fetch_products -k '{"category_id":"123","page_size":50}' 2>&1); rc=$?
 check "crawler task without app key: exit" 1 "$rc"
 case "$out" in *"auth: SYNCQ_1688_APP_KEY is not set"*) echo "ok   crawler task without app key: message";; *) echo "FAIL crawler task without app key: [$out]"; fails=$((fails+1));; esac
+
+# task wait shows progress while it waits (a line every 5 s off a
+# terminal) and readably at the end (issue 20)
+pid_=$("$S" task create syncq.noop --queue nobody)
+R hset "{syncq}:t:$pid_" progress '{"current":450,"total":1000,"rate":1025.6410256409999,"message":"paging"}' > /dev/null
+"$S" task wait "$pid_" --timeout 6 > pw.out 2> pw.err; rc=$?
+check "wait with progress: timed out" 1 "$rc"
+check "wait with progress: a line every 5 s" 1 "$(grep -cE '^syncq\.noop +[0-9a-f]{8} \[#{11}\.{13}\] +45% 450/1000 1025\.6/s ETA [0-9]+ms +paging$' pw.err)"
+check "wait with progress: readable at the end" 1 "$(grep -cx 'progress      450/1000 (45%), 1025.6/s, paging' pw.out)"
+check "wait with progress: no raw float" 0 "$(grep -c '1025.6410256409999' pw.out)"
+
+# a task that crashes runs in a child: the CLI reports its death (issue 20)
+out=$("$S" task run syncq.crash --no-broker 2>&1); rc=$?
+check "task run of a crashing task: exit" 1 "$rc"
+check "task run of a crashing task: message" "syncq: task run: worker_lost: task process died (signal 11 (Segmentation fault))" "$out"
+out=$("$S" --json task run syncq.crash --no-broker -k '{"how":"kill"}' 2>&1); rc=$?
+check "task run killed: exit" 1 "$rc"
+check "task run killed: json" '{"ok":false,"error":{"class":"worker_lost","message":"task process died (signal 9 (Killed))"}}' "$out"
 
 # wrong password: a second private Redis with requirepass
 d=$(mktemp -d)

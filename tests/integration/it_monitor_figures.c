@@ -17,6 +17,7 @@
 
 #include "broker/broker.h"
 #include "core/sq_alloc.h"
+#include "core/sq_time.h"
 #include "monitor/mon.h"
 #include "monitor/mon_alerts.h"
 #include "monitor/mon_sentry.h"
@@ -535,7 +536,10 @@ health_states_and_exit_codes(void **state)
     freeReplyObject(sqt_cmd("CONFIG SET maxmemory-policy noeviction"));
     freeReplyObject(sqt_cmd("CONFIG SET maxmemory 0"));
     c = sqt_client();
-    assert_int_equal(health_cli("healthy"), 0);
+    /* no live worker at all: degraded, not healthy (issue 20) */
+    assert_int_equal(health_cli("no live worker: tasks are queued but "
+                                "nothing runs them"),
+                     1);
 
     create(c, "images.resize", "images", 5, 0, id);
     assert_int_equal(health_cli("no worker alive for queue images (1 ready)"),
@@ -1071,6 +1075,80 @@ sentry_envelope_of_a_failure(void **state)
     rx_stop();
 }
 
+/* Issue 20: a worker is down once two of its heartbeats are missed (its
+ * own interval), and its running tasks show as recovering. */
+static const json_t *
+worker_of(const json_t *snap, const char *id)
+{
+    size_t i;
+    json_t *w;
+
+    json_array_foreach(json_object_get(snap, "workers"), i, w) {
+        if (strcmp(json_string_value(json_object_get(w, "id")), id) == 0) {
+            return w;
+        }
+    }
+    fail_msg("no worker %s in snapshot", id);
+    return NULL;
+}
+
+static void
+worker_down_after_two_missed_heartbeats(void **state)
+{
+    syncq_client *c;
+    char id[SYNCQ_ID_SIZE], info[256];
+    struct sq_lease_reply lr;
+    json_t *s, *lost = NULL, *ctl = NULL;
+    syncq_error e;
+    long long now = (long long)sq_now_ms();
+
+    (void)state;
+    sqt_flush();
+    c = sqt_client();
+    create(c, "images.resize", "lq", 5, 0, id);
+    lr = lease(c, "w-hb", "lq", 1);
+    sq_lease_reply_cleanup(&lr);
+    snprintf(info, sizeof info,
+             "{\"queues\":[\"lq\"],\"heartbeat_ms\":1000,"
+             "\"loop_at_ms\":%lld}", now);
+    assert_int_equal(sq_broker_extend(c, "w-hb", 60000, info, 30000, NULL,
+                                      NULL, 0, &lost, &ctl, &e),
+                     SYNCQ_OK);
+    json_decref(lost);
+    json_decref(ctl);
+    s = snapshot(c);
+    assert_string_equal(json_string_value(json_object_get(
+                            worker_of(s, "w-hb"), "state")),
+                        "alive");
+    assert_string_not_equal(json_string_value(json_object_get(
+                                json_array_get(json_object_get(s, "running"),
+                                               0),
+                                "state")),
+                            "recovering");
+    json_decref(s);
+    /* 1.5 s: one heartbeat missed, still up */
+    freeReplyObject(sqt_cmd("ZADD {syncq}:workers %lld w-hb", now - 1500));
+    s = snapshot(c);
+    assert_string_equal(json_string_value(json_object_get(
+                            worker_of(s, "w-hb"), "state")),
+                        "alive");
+    json_decref(s);
+    /* 2.5 s: two missed (SYNCQ_HEALTH_STALE_AFTER is 30 s): down, and its
+     * task is recovering until its lease runs out */
+    freeReplyObject(sqt_cmd("ZADD {syncq}:workers %lld w-hb", now - 2500));
+    s = snapshot(c);
+    assert_string_equal(json_string_value(json_object_get(
+                            worker_of(s, "w-hb"), "state")),
+                        "stale");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(s, "running"), 0),
+                            "state")),
+                        "recovering");
+    json_decref(s);
+    assert_int_equal(health_cli("no live worker"), 1);
+    syncq_client_close(c);
+}
+
 int
 main(void)
 {
@@ -1078,6 +1156,7 @@ main(void)
         cmocka_unit_test(c41_every_priority_counted),
         cmocka_unit_test(figures_from_counters),
         cmocka_unit_test(health_states_and_exit_codes),
+        cmocka_unit_test(worker_down_after_two_missed_heartbeats),
         cmocka_unit_test(progress_callbacks),
         cmocka_unit_test(alerts_fire_once_and_resolve),
         cmocka_unit_test(memory_alert_fires_at_80_percent),

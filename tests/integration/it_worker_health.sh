@@ -30,7 +30,7 @@ contains "no status file message" "pass --status-file PATH" e.txt
 H --stale 0 > /dev/null 2>&1
 check "bad --stale" 2 "$?"
 SYNCQ_TASK_TIME_LIMIT=10 SYNCQ_TASK_SOFT_TIME_LIMIT=20 "$S" worker -c 1 > /dev/null 2> e2.txt
-check "soft limit above hard refused" 2 "$?"
+check "soft limit above hard refused" 1 "$?"
 contains "soft limit message" "SYNCQ_TASK_SOFT_TIME_LIMIT \(20000 ms\) must be below SYNCQ_TASK_TIME_LIMIT \(10000 ms\)" e2.txt
 H > h0.txt
 check "not started: exit" 1 "$?"

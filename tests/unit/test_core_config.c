@@ -79,11 +79,17 @@ dotenv_then_environment_then_flag(void **state)
     assert_int_equal(syncq_config_ms(cfg, "SYNCQ_TASK_TIME_LIMIT"), 90000);
     assert_string_equal(syncq_config_str(cfg, "SYNCQ_BROKER_URL"),
                         "redis://:pw@h:1/2");
-    /* environment wins over .env; the SYNCQ_ name wins over the alias */
+    /* environment wins over .env; both names set to different values in
+     * the environment contradict each other (issue 20) */
     setenv("CELERY_WORKER_CONCURRENCY", "9", 1);
     assert_int_equal(syncq_config_load(cfg, envpath, &err), SYNCQ_OK);
     assert_int_equal(syncq_config_int(cfg, "SYNCQ_WORKER_CONCURRENCY"), 9);
     setenv("SYNCQ_WORKER_CONCURRENCY", "3", 1);
+    assert_int_equal(syncq_config_load(cfg, envpath, &err), SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "SYNCQ_WORKER_CONCURRENCY and "
+                                    "CELERY_WORKER_CONCURRENCY name one "
+                                    "setting"));
+    setenv("CELERY_WORKER_CONCURRENCY", "3", 1);
     assert_int_equal(syncq_config_load(cfg, envpath, &err), SYNCQ_OK);
     assert_int_equal(syncq_config_int(cfg, "SYNCQ_WORKER_CONCURRENCY"), 3);
     assert_string_equal(syncq_config_source(cfg, "SYNCQ_WORKER_CONCURRENCY"),
@@ -259,12 +265,110 @@ config_new_survives_every_allocation_failure(void **state)
     fail_msg("config_new never succeeded");
 }
 
+/* Issue 20: names that are no settings, Celery settings syncq lacks,
+ * conflicting pairs, a foreign result backend and an --env-file that is
+ * not a file are errors naming the problem. */
+static void
+expect_load_fails(const char *envtext, const char *needle)
+{
+    syncq_config *cfg;
+    syncq_error err;
+
+    if (envtext != NULL) {
+        write_env(envtext);
+    }
+    assert_int_equal(syncq_config_new(&cfg, &err), SYNCQ_OK);
+    if (syncq_config_load(cfg, envpath, &err) == SYNCQ_OK) {
+        fail_msg("loaded, want an error with '%s'", needle);
+    }
+    if (strstr(err.msg, needle) == NULL) {
+        fail_msg("error '%s' lacks '%s'", err.msg, needle);
+    }
+    syncq_config_free(cfg);
+}
+
+static void
+expect_load_ok(const char *envtext)
+{
+    syncq_config *cfg;
+    syncq_error err;
+
+    write_env(envtext);
+    assert_int_equal(syncq_config_new(&cfg, &err), SYNCQ_OK);
+    if (syncq_config_load(cfg, envpath, &err) != SYNCQ_OK) {
+        fail_msg("'%s': %s", envtext, err.msg);
+    }
+    syncq_config_free(cfg);
+}
+
+static void
+unknown_names_and_contradictions_are_refused(void **state)
+{
+    char dir[300];
+
+    (void)state;
+    clear_env();
+    expect_load_fails("SYNCQ_WORKER_CONCURENCY=4\n",
+                      "SYNCQ_WORKER_CONCURENCY (.env line 1): unknown "
+                      "setting; did you mean SYNCQ_WORKER_CONCURRENCY?");
+    expect_load_fails("SYNCQ_FOO=1\n", "SYNCQ_FOO (.env line 1): unknown");
+    expect_load_fails("CELERY_TASK_ACKS_LATE=true\n",
+                      "CELERY_TASK_ACKS_LATE (.env line 1): Celery setting "
+                      "not supported: syncq always acknowledges late");
+    expect_load_fails("CELERY_WORKER_CONCURENCY=2\n",
+                      "did you mean CELERY_WORKER_CONCURRENCY?");
+    expect_load_fails("SYNCQ_WORKER_CONCURRENCY=2\n"
+                      "CELERY_WORKER_CONCURRENCY=3\n",
+                      "CELERY_WORKER_CONCURRENCY (.env line 2) and "
+                      "SYNCQ_WORKER_CONCURRENCY (.env line 1) name one "
+                      "setting");
+    expect_load_ok("SYNCQ_WORKER_CONCURRENCY=2\nCELERY_WORKER_CONCURRENCY=2\n"
+                   "OTHER_PROGRAM=1\n");
+    expect_load_fails("CELERY_RESULT_BACKEND=redis://elsewhere:6379/0\n",
+                      "SYNCQ_RESULT_BACKEND (.env line 1): results live "
+                      "with the task record");
+    expect_load_fails("SYNCQ_BROKER_URL=redis://h:1/2\n"
+                      "CELERY_RESULT_BACKEND=redis://h:1/3\n",
+                      "leave it empty or name the broker's Redis");
+    expect_load_ok("SYNCQ_BROKER_URL=redis://h:1/2\n"
+                   "CELERY_RESULT_BACKEND=redis://h:1/2\n");
+    expect_load_fails("SYNCQ_TASK_TIME_LIMIT=60\n"
+                      "SYNCQ_TASK_SOFT_TIME_LIMIT=90\n",
+                      "SYNCQ_TASK_SOFT_TIME_LIMIT (90000 ms) must be below");
+    /* the environment: settings-shaped names only */
+    expect_load_ok("\n");
+    setenv("SYNCQ_TEST_SOMETHING", "1", 1);
+    setenv("SYNCQ_REDIS_SOCK", "/tmp/x.sock", 1);
+    expect_load_ok("\n");
+    setenv("SYNCQ_WORKER_PREFETCH_MULTIPLIER", "4", 1);
+    expect_load_fails(NULL, "SYNCQ_WORKER_PREFETCH_MULTIPLIER (environment): "
+                            "unknown setting; did you mean "
+                            "SYNCQ_WORKER_PREFETCH?");
+    unsetenv("SYNCQ_WORKER_PREFETCH_MULTIPLIER");
+    setenv("SYNCQ_LOG_LEVLE", "info", 1);
+    expect_load_fails(NULL, "did you mean SYNCQ_LOG_LEVEL?");
+    unsetenv("SYNCQ_LOG_LEVLE");
+    setenv("CELERY_TASK_SERIALIZER", "json", 1);
+    expect_load_fails(NULL, "Celery setting not supported: syncq always "
+                            "uses JSON");
+    unsetenv("CELERY_TASK_SERIALIZER");
+    unsetenv("SYNCQ_TEST_SOMETHING");
+    unsetenv("SYNCQ_REDIS_SOCK");
+    /* --env-file naming a directory or a missing file */
+    snprintf(dir, sizeof dir, "%s", sqt_tmpdir());
+    snprintf(envpath, sizeof envpath, "%s", dir);
+    expect_load_fails(NULL, "a directory, not a .env file");
+    snprintf(envpath, sizeof envpath, "%s/missing.env", dir);
+    expect_load_fails(NULL, "missing.env");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_are_documented_values),
         cmocka_unit_test(dotenv_then_environment_then_flag),
+        cmocka_unit_test(unknown_names_and_contradictions_are_refused),
         cmocka_unit_test(bad_values_name_key_source_and_range),
         cmocka_unit_test(text_settings_checked_at_load),
         cmocka_unit_test(foreach_masks_secrets),

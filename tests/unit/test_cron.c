@@ -845,6 +845,36 @@ allocation_failures_are_clean(void **state)
     fail_msg("parse never succeeded");
 }
 
+/* Day of week 'a/s' means 'a-7/s' (Vixie cron, croniter): Sunday counted
+ * as 7 is in the range, so '1/2' is Mon, Wed, Fri, Sun like '1-7/2'. */
+static void
+dow_start_step_runs_to_seven(void **state)
+{
+    static const struct {
+        const char *expr;
+        unsigned dow; /* bit 0 = Sunday */
+    } cases[] = {
+        {"0 0 * * 1/2", 1U << 1 | 1U << 3 | 1U << 5 | 1U << 0},
+        {"0 0 * * 1-7/2", 1U << 1 | 1U << 3 | 1U << 5 | 1U << 0},
+        {"0 0 * * 5/3", 1U << 5},
+        {"0 0 * * 5-7/3", 1U << 5},
+        {"0 0 * * 6/2", 1U << 6},
+        {"0 0 * * 7/1", 1U << 0},
+        {"0 0 * * 0/3", 1U << 0 | 1U << 3 | 1U << 6},
+        {"0 0 * * */2", 1U << 0 | 1U << 2 | 1U << 4 | 1U << 6},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sq_cron *c = parse_ok(cases[i].expr);
+        if (c->dow != cases[i].dow) {
+            fail_msg("'%s': days 0x%x, want 0x%x", cases[i].expr, c->dow,
+                     cases[i].dow);
+        }
+        sq_cron_free(c);
+    }
+}
+
 int
 main(void)
 {
@@ -864,6 +894,7 @@ main(void)
         cmocka_unit_test(cron_rejects_minute_60),
         cmocka_unit_test(spellings_that_mean_the_same),
         cmocka_unit_test(flags_follow_vixie),
+        cmocka_unit_test(dow_start_step_runs_to_seven),
         cmocka_unit_test(search_is_bounded),
         cmocka_unit_test(allocation_failures_are_clean),
     };
@@ -911,8 +942,8 @@ main(void)
  *             d, k = item.split("#")
  *             c["dow_nth"].add((val(d, names) % 7, int(k)))
  *             continue
- *         step = 1
- *         if "/" in item:
+ *         step, stepped = 1, "/" in item
+ *         if stepped:
  *             item, st = item.split("/")
  *             step = int(st)
  *         if item in ("*", "?"):
@@ -923,7 +954,7 @@ main(void)
  *                 b = 7
  *         else:
  *             a = val(item, names)
- *             b = top if step > 1 or "/" in text else a
+ *             b = (7 if kind == "dow" else hi) if stepped else a
  *         for v in range(a, b + 1, step):
  *             out.add(v % 7 if kind == "dow" else v)
  *     return out

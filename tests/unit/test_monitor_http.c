@@ -262,6 +262,10 @@ parses_sentry_dsns(void **state)
                      SYNCQ_EINVAL);
     assert_int_equal(sq_sentry_dsn_parse("https://k@host/abc", &d, &e),
                      SYNCQ_EINVAL);
+    /* found by fuzz_sentry_dsn: a port and no host */
+    assert_int_equal(sq_sentry_dsn_parse("https://hk@:999/991", &d, &e),
+                     SYNCQ_EINVAL);
+    assert_non_null(strstr(e.msg, "host empty"));
     assert_int_equal(sq_sentry_dsn_parse("https://k@host:99999/1", &d, &e),
                      SYNCQ_EINVAL);
     assert_null(strstr(e.msg, "k@"));
@@ -435,6 +439,35 @@ formats_prometheus_text(void **state)
     json_decref(alerts);
 }
 
+/* Issue 20: query numbers are digits within bounds; %00 stays encoded. */
+static void
+query_numbers_and_percent_decoding(void **state)
+{
+    long v = -1;
+    char a[] = "/api/tasks/abc%2Fd%e5%A5%b3", b[] = "x%00y%41", c[] = "%4";
+
+    (void)state;
+    assert_true(sq_mon_query_num("50", 1, 500, &v));
+    assert_int_equal(v, 50);
+    assert_true(sq_mon_query_num("007", 0, 10, &v));
+    assert_int_equal(v, 7);
+    v = -1;
+    assert_false(sq_mon_query_num("", 0, 10, &v));
+    assert_false(sq_mon_query_num("+5", 0, 10, &v));
+    assert_false(sq_mon_query_num(" 5", 0, 10, &v));
+    assert_false(sq_mon_query_num("5x", 0, 10, &v));
+    assert_false(sq_mon_query_num("501", 1, 500, &v));
+    assert_false(sq_mon_query_num("0", 1, 500, &v));
+    assert_false(sq_mon_query_num("99999999999999999999", 0, 1000000, &v));
+    assert_int_equal(v, -1);
+    assert_int_equal(sq_mon_unescape(a), 19);
+    assert_string_equal(a, "/api/tasks/abc/d\xe5\xa5\xb3");
+    assert_int_equal(sq_mon_unescape(b), 8);
+    assert_string_equal(b, "x%00y%41");
+    assert_int_equal(sq_mon_unescape(c), 2);
+    assert_string_equal(c, "%4");
+}
+
 int
 main(void)
 {
@@ -443,6 +476,7 @@ main(void)
         cmocka_unit_test(parses_listen_addresses),
         cmocka_unit_test(checks_tokens_and_hosts),
         cmocka_unit_test(grants_access_by_token),
+        cmocka_unit_test(query_numbers_and_percent_decoding),
         cmocka_unit_test(parses_sentry_dsns),
         cmocka_unit_test(builds_sentry_envelopes),
         cmocka_unit_test(formats_prometheus_text),

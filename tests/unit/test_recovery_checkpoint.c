@@ -115,6 +115,9 @@ damage_is_rejected_with_a_reason(void **state)
     expect_bad("SQCP1 1 1 1 abc\nx", 17, "malformed header");
     expect_bad("SQCP1 99999999999999999999 1 1 ", 31, "malformed header");
     expect_bad("SQCP1 9223372036854775808 1 1 ", 30, "malformed header");
+    /* 20 digits: refused before the value overflows (UBSan found it) */
+    expect_bad("SQCP1 10000000000000000000 1 1 ", 31, "malformed header");
+    expect_bad("SQCP1 1 88888888888888888888 1 ", 31, "malformed header");
     /* uppercase hex is not what the writer produces */
     memcpy(c, b, len);
     for (size_t i = 0; i < len; i++) {

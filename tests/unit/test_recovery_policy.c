@@ -421,6 +421,53 @@ allocation_failures_are_enomem_without_leaks(void **state)
     assert_true(ok);
 }
 
+/* Issue 20: an explicit base above the class's cap is never silently
+ * capped: it raises the cap; a base and a smaller max given together are
+ * refused; an explicit max below the inherited base caps (asked for). */
+static void
+explicit_base_above_the_cap_raises_it(void **state)
+{
+    struct sq_retry_policy p;
+    syncq_error err;
+
+    (void)state;
+    assert_int_equal(sq_retry_policy_for(NULL, NULL,
+                                         "{\"network\":{\"base\":3600,"
+                                         "\"factor\":2,\"max_retries\":3,"
+                                         "\"jitter\":false}}",
+                                         SYNCQ_ERR_NETWORK, -1, &p, &err),
+                     SYNCQ_OK);
+    assert_int_equal(p.max_ms, 3600000);
+    assert_int_equal(sq_retry_backoff_ms(&p, 0), 3600000);
+    assert_int_equal(sq_retry_backoff_ms(&p, 1), 3600000);
+    /* a top-level base raises every class's cap, max 0 included */
+    assert_int_equal(sq_retry_policy_for(NULL, NULL,
+                                         "{\"base\":\"2s\","
+                                         "\"retryable\":true}",
+                                         SYNCQ_ERR_PARSE, -1, &p, &err),
+                     SYNCQ_OK);
+    assert_int_equal(p.max_ms, 2000);
+    assert_int_equal(sq_retry_backoff_ms(&p, 0) <= 2000, 1);
+    /* an explicit max below the inherited base is the cap asked for */
+    assert_int_equal(sq_retry_policy_for(NULL, NULL, "{\"max\":\"1m\"}",
+                                         SYNCQ_ERR_BLOCKED, -1, &p, &err),
+                     SYNCQ_OK);
+    assert_int_equal(p.base_ms, 300000);
+    assert_int_equal(p.max_ms, 60000);
+    /* both in one entry, contradicting each other: refused */
+    assert_int_equal(sq_retry_policy_for(NULL, NULL,
+                                         "{\"network\":{\"base\":3600,"
+                                         "\"max\":300}}",
+                                         SYNCQ_ERR_TIMEOUT, -1, &p, &err),
+                     SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "network: base 1h00m is larger than max 5m00s"));
+    assert_int_equal(sq_retry_policy_for(NULL, NULL,
+                                         "{\"base\":10,\"max\":5}",
+                                         SYNCQ_ERR_TIMEOUT, -1, &p, &err),
+                     SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "(top level): base"));
+}
+
 int
 main(void)
 {
@@ -435,6 +482,7 @@ main(void)
         cmocka_unit_test(layers_file_task_call_then_max_retries),
         cmocka_unit_test(malformed_documents_are_einval_naming_the_field),
         cmocka_unit_test(good_document_forms),
+        cmocka_unit_test(explicit_base_above_the_cap_raises_it),
         cmocka_unit_test(allocation_failures_are_enomem_without_leaks),
     };
 

@@ -97,6 +97,9 @@ bad_items_are_refused(void **state)
         {"[1, 2\n3]", 8, "not a valid JSON array"},
         {"1\n\0002\n", 5, "NUL byte"},
         {"ok\n\xff\xfe\n", 6, "line 2 is not valid UTF-8"},
+        {"{\"a\":1}\n{\"a\":\nid-3\n", 19, "line 2 is not valid JSON"},
+        {"x\n\"unterminated\n", 15, "line 2 is not valid JSON"},
+        {"1\n[1, 2\n", 8, "line 2 is not valid JSON"},
     };
     json_t *items = NULL;
     syncq_error err;

@@ -19,8 +19,24 @@
 --   nf         number of field/value pairs that follow
 --   f1 v1 ...  record fields (name, args, kwargs, maxr, tl, stl, batch, ...)
 -- Reply: a flat array, per task: id, status ("new" | "dup" | "expired").
---   "dup": the unique key was taken; id is the first task's id.
--- Errors: "ERR syncq: ..." on malformed arguments (nothing is written:
+--   "dup": the unique key was taken, or (one task per call) the task id
+--   already exists; id is the first task's id. A task id is never re-used:
+--   the existing record, queue entry and running copy stay untouched.
+-- Errors: "ERR syncq: ..." on malformed arguments, or an existing or
+--   repeated id in a call of several tasks (nothing is written:
 --   arguments are checked before the first write).
 
-return enqueue_runs(3, tonumber(ARGV[2]))
+local n = tonumber(ARGV[2])
+local pos, ids = 3, {}
+for t = 1, (n or 0) do
+    local id, nf = ARGV[pos], tonumber(ARGV[pos + 7])
+    if not id or not nf then break end -- enqueue_runs reports it
+    if ids[id] or redis.call('EXISTS', P .. 't:' .. id) == 1 then
+        if n == 1 then return {id, 'dup'} end
+        return redis.error_reply('ERR syncq: task id ' .. id ..
+            ' already exists; an id is never re-used')
+    end
+    ids[id] = true
+    pos = pos + 8 + 2 * nf
+end
+return enqueue_runs(3, n)
