@@ -14,6 +14,7 @@ otherwise from SYNCQ_BIN. Hidden commands are left out.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -62,6 +63,8 @@ def esc(text):
     out = []
     for line in text.rstrip("\n").split("\n"):
         line = line.replace("\\", "\\e").replace("-", "\\-")
+        # a long comma-separated word (a default spec) may break after ","
+        line = re.sub(r",(?=\S)", ",\\:", line)
         if line.startswith((".", "'")):
             line = "\\&" + line
         out.append(line)
