@@ -8,12 +8,9 @@ Writes OUTDIR/man1/syncq.1, OUTDIR/man1/syncq-<group>.1 (one per command
 group: task, worker, config, recovery, monitor, beat, schedule, batch ...),
 OUTDIR/bash-completion/syncq and OUTDIR/zsh/_syncq.
 
-The command table is read in one place, load_table(): from a JSON dump of
-the CLI's table when one is given (--table FILE, a list of objects with
-"name", "summary" and "help"), otherwise from the binary itself: the
-"Commands:" list of `syncq --help` and each command's `--help` text. The
-renderers only see the table, so switching to the CLI's machine-readable
-dump changes load_table() and nothing else.
+The table is the JSON of `syncq help --dump-table` (its format is described
+at the top of src/cli/cli_table.c), read from FILE when --table is given,
+otherwise from SYNCQ_BIN. Hidden commands are left out.
 """
 import json
 import os
@@ -21,242 +18,252 @@ import re
 import subprocess
 import sys
 
-CMD_LINE = re.compile(r"^  (\S(?:.*?\S)?)\s{2,}(\S.*)$")
-OPT = re.compile(r"^\s+(?:(-[A-Za-z0-9]),\s+)?(--[a-z][a-z0-9-]*)")
-
-
-def run_help(binary, words):
-    env = dict(os.environ, NO_COLOR="1")
-    p = subprocess.run([binary] + words + ["--help"], capture_output=True,
-                       text=True, env=env, check=False)
-    if p.returncode != 0:
-        sys.exit("gen-man: `%s --help` exited %d: %s" %
-                 (" ".join(["syncq"] + words), p.returncode, p.stderr.strip()))
-    return p.stdout
+# The dump has no program-level prose (yet); these say what `syncq --help`
+# says around its command list. A "description"/"notes" field in the dump,
+# when present, wins.
+DESCRIPTION = "the 1688sync task queue and scheduler on Redis"
+NOTES = ("Exit status: 0 ok, 1 failure, 2 usage error.\n"
+         "Configuration: .env, then the environment (SYNCQ_*, or the seed's "
+         "CELERY_*), then flags. See \\fBsyncq config show\\fR.")
 
 
 def load_table(binary, table_file=None):
-    """Top-level help text and [{name, summary, help}] in CLI order."""
-    top = run_help(binary, [])
+    """The dump as a dict, its "commands" without the hidden ones."""
     if table_file:
         with open(table_file, encoding="utf-8") as f:
-            return top, json.load(f)
-    cmds, inside = [], False
-    for line in top.splitlines():
-        if line.startswith("Commands:"):
-            inside = True
-            continue
-        if inside:
-            m = CMD_LINE.match(line)
-            if not m:
-                if line.strip() == "":
-                    break
-                continue
-            name, summary = m.group(1), m.group(2)
-            cmds.append({"name": name, "summary": summary,
-                         "help": run_help(binary, name.split())})
-    if not cmds:
-        sys.exit("gen-man: no 'Commands:' list in `syncq --help`")
-    return top, cmds
+            table = json.load(f)
+    else:
+        env = dict(os.environ, NO_COLOR="1")
+        p = subprocess.run([binary, "help", "--dump-table"],
+                           capture_output=True, text=True, env=env,
+                           check=False)
+        if p.returncode != 0:
+            sys.exit("gen-man: `%s help --dump-table` exited %d %s" %
+                     (binary, p.returncode, p.stderr.strip()))
+        try:
+            table = json.loads(p.stdout)
+        except ValueError as e:
+            sys.exit("gen-man: `%s help --dump-table` is not JSON: %s" %
+                     (binary, e))
+    table["commands"] = [c for c in table["commands"] if not c["hidden"]]
+    if not table["commands"]:
+        sys.exit("gen-man: the command table has no commands")
+    return table
 
 
 def groups_of(cmds):
     """{group: [commands]} for first words with several commands."""
     g = {}
     for c in cmds:
-        g.setdefault(c["name"].split()[0], []).append(c)
-    return {k: v for k, v in g.items()
-            if len(v) > 1 or " " in v[0]["name"]}
-
-
-def options_of(help_text):
-    opts = []
-    for line in help_text.splitlines():
-        m = OPT.match(line)
-        if m:
-            opts += [o for o in m.groups() if o and o not in opts]
-    usage = [l for l in help_text.splitlines() if l.startswith("usage: ")]
-    for o in re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", "".join(usage[:1])):
-        if o not in opts:
-            opts.append(o)
-    for o in ("--help", "--json", "--broker", "--env-file"):
-        if o not in opts:
-            opts.append(o)
-    return opts
+        g.setdefault(c["words"][0], []).append(c)
+    return {k: v for k, v in g.items() if len(v) > 1 or len(v[0]["words"]) > 1}
 
 
 def esc(text):
     out = []
     for line in text.rstrip("\n").split("\n"):
-        line = line.replace("\\", "\\e")
+        line = line.replace("\\", "\\e").replace("-", "\\-")
+        # a long comma-separated word (a default spec) may break after ","
+        line = re.sub(r",(?=\S)", ",\\:", line)
         if line.startswith((".", "'")):
             line = "\\&" + line
         out.append(line)
     return "\n".join(out)
 
 
-def man_head(name, section_title, version):
+def man_head(name, version):
     return ('.\\" Generated by tools/gen-man.py from the syncq command table;'
             ' do not edit.\n'
-            '.TH %s 1 "" "syncq %s" "%s"\n' %
-            (name.upper(), version, section_title))
+            '.TH %s 1 "" "syncq %s" "syncq manual"\n'
+            '.nh\n.ad l\n' % (name.upper(), version))
 
 
-def preformatted(text):
-    return ".PP\n.nf\n%s\n.fi\n" % esc(text)
+def opt_items(opts):
+    """.TP entries for the documented options: -s, --long ARG, then help."""
+    s = ""
+    for o in opts:
+        if o["help"] is None:
+            continue
+        names = "\\fB\\-\\-%s\\fR" % esc(o["long"])
+        if o["short"]:
+            names = "\\fB\\-%s\\fR, %s" % (esc(o["short"]), names)
+        if o["arg"]:
+            names += " \\fI%s\\fR" % esc(o["arg"])
+        s += ".TP\n%s\n%s\n" % (names, esc(o["help"]))
+    return s
 
 
-def man_main(top, cmds, groups, version):
-    usage = top.splitlines()[0].replace("usage: ", "")
-    intro = [l for l in top.split("\n\n")[1:2]]
-    tail = top.split("\n\n")[3:] if len(top.split("\n\n")) > 3 else []
-    s = man_head("syncq", "syncq manual", version)
-    s += ".SH NAME\nsyncq \\- %s\n" % esc(
-        intro[0].split(": ", 1)[-1].rstrip(".") if intro else "task queue")
-    s += ".SH SYNOPSIS\n.B %s\n" % esc(usage)
+def synopsis(c):
+    return "".join(".B syncq %s %s\n.br\n" % (esc(c["path"]), esc(form))
+                   if form else ".B syncq %s\n.br\n" % esc(c["path"])
+                   for form in c["synopsis"] or [""])
+
+
+def command_ref(c, level=".SS"):
+    """One command: summary, usage, description, options, notes, examples."""
+    s = "%s syncq %s\n%s\n.PP\n%s" % (level, esc(c["path"]),
+                                      esc(c["summary"]), synopsis(c))
+    if c["description"]:
+        s += ".PP\n%s\n" % esc(c["description"]).replace("\n\n", "\n.PP\n")
+    if any(o["help"] for o in c["options"]):
+        s += ".PP\nOptions:\n.RS\n%s.RE\n" % opt_items(c["options"])
+    if c["notes"]:
+        s += ".PP\n%s\n" % esc(c["notes"]).replace("\n\n", "\n.PP\n")
+    if c["examples"]:
+        s += ".PP\nExamples:\n.RS\n.nf\n%s\n.fi\n.RE\n" % "\n".join(
+            esc(e) for e in c["examples"])
+    return s
+
+
+def man_main(table, groups):
+    cmds, version = table["commands"], table["version"]
+    s = man_head("syncq", version)
+    s += ".SH NAME\nsyncq \\- %s\n" % esc(table.get("description",
+                                                     DESCRIPTION))
+    s += (".SH SYNOPSIS\n.B syncq\n[\\fIoptions\\fR] \\fICOMMAND\\fR "
+          "[\\fIARGS\\fR...]\n")
+    s += ".SH OPTIONS\nEvery command takes these.\n%s" % opt_items(
+        table["common_options"])
     s += ".SH COMMANDS\n"
     for c in cmds:
-        group = c["name"].split()[0]
-        s += ".TP\n.B syncq %s\n%s" % (esc(c["name"]), esc(c["summary"]))
-        if group in groups:
-            s += " (see \\fBsyncq\\-%s\\fR(1))" % group
+        s += ".TP\n.B syncq %s\n%s" % (esc(c["path"]), esc(c["summary"]))
+        if c["words"][0] in groups:
+            s += " (see \\fBsyncq\\-%s\\fR(1))" % c["words"][0]
         s += "\n"
-    singles = [c for c in cmds if c["name"].split()[0] not in groups]
+    singles = [c for c in cmds if c["words"][0] not in groups]
     if singles:
-        s += ".SH COMMAND REFERENCE\n"
-        for c in singles:
-            s += ".SS syncq %s\n%s" % (esc(c["name"]), preformatted(c["help"]))
-    if tail:
-        s += ".SH NOTES\n" + preformatted("\n\n".join(tail))
+        s += ".SH COMMAND REFERENCE\n" + "".join(command_ref(c)
+                                                 for c in singles)
+    s += ".SH NOTES\n%s\n" % table.get("notes", NOTES).replace("\n", "\n.br\n")
     s += ".SH SEE ALSO\n" + ",\n".join(
         "\\fBsyncq\\-%s\\fR(1)" % g for g in groups) + "\n"
     return s
 
 
-def usage_of(c):
-    for line in c["help"].splitlines():
-        if line.startswith("usage: "):
-            return line[len("usage: "):]
-    return "syncq %s [options]" % c["name"]
-
-
-def man_group(group, members, version):
-    s = man_head("syncq-" + group, "syncq manual", version)
-    subs = [c["name"] for c in members]
+def man_group(group, members, table):
+    s = man_head("syncq-" + group, table["version"])
     s += ".SH NAME\nsyncq\\-%s \\- the syncq %s commands: %s\n" % (
-        group, group, esc(", ".join(subs)))
-    s += ".SH SYNOPSIS\n"
-    for c in members:
-        s += ".B %s\n.br\n" % esc(usage_of(c))
-    s += ".SH DESCRIPTION\n"
-    for c in members:
-        s += ".SS syncq %s\n%s\n%s" % (esc(c["name"]), esc(c["summary"]),
-                                       preformatted(c["help"]))
+        group, group, esc(", ".join(c["path"] for c in members)))
+    s += ".SH SYNOPSIS\n" + "".join(synopsis(c) for c in members)
+    s += ".SH DESCRIPTION\n" + "".join(command_ref(c) for c in members)
+    s += ".SH COMMON OPTIONS\nEvery command also takes these.\n"
+    s += opt_items(table["common_options"])
     s += ".SH SEE ALSO\n\\fBsyncq\\fR(1)\n"
     return s
 
 
-def completion_data(cmds):
+def completion_data(table):
+    """First words, {first word: [second words]}, {path: option names}."""
+    common = option_words(table["common_options"])
     top, subs, opts = [], {}, {}
-    for c in cmds:
-        w = c["name"].split()
+    for c in table["commands"]:
+        w = c["words"]
         if w[0] not in top:
             top.append(w[0])
-        if len(w) > 1:
-            subs.setdefault(w[0], []).append(" ".join(w[1:]).split()[0])
-        opts[c["name"]] = options_of(c["help"])
-    return top, subs, opts
+        if len(w) > 1 and w[1] not in subs.setdefault(w[0], []):
+            subs[w[0]].append(w[1])
+        opts[c["path"]] = list(dict.fromkeys(
+            option_words(c["options"]) + common))
+    return top, subs, opts, common
 
 
-def bash_completion(cmds):
-    top, subs, opts = completion_data(cmds)
-    s = ["# bash completion for syncq; generated by tools/gen-man.py "
-         "from the command table.",
-         "_syncq() {",
-         "  local cur=${COMP_WORDS[COMP_CWORD]} cmd='' w i",
-         "  local -A sub=(%s)" % " ".join(
-             "[%s]='%s'" % (k, " ".join(dict.fromkeys(v)))
-             for k, v in subs.items()),
-         "  local -A opt=(%s)" % " ".join(
-             "['%s']='%s'" % (k, " ".join(v)) for k, v in opts.items()),
-         "  for ((i = 1; i < COMP_CWORD; i++)); do",
-         "    w=${COMP_WORDS[i]}",
-         "    [[ $w == -* ]] && continue",
-         "    if [[ -z $cmd ]]; then cmd=$w",
-         "    elif [[ -n ${opt[\"$cmd $w\"]+x} ]]; then cmd=\"$cmd $w\"; fi",
-         "  done",
-         "  if [[ $cur == -* ]]; then",
-         "    COMPREPLY=($(compgen -W \"${opt[$cmd]:-${opt[$cmd ]:---help "
-         "--json --broker --env-file}}\" -- \"$cur\"))",
-         "  elif [[ -z $cmd ]]; then",
-         "    COMPREPLY=($(compgen -W '%s' -- \"$cur\"))" % " ".join(top),
-         "  elif [[ -n ${sub[$cmd]+x} ]]; then",
-         "    COMPREPLY=($(compgen -W \"${sub[$cmd]}\" -- \"$cur\"))",
-         "  else",
-         "    COMPREPLY=($(compgen -f -- \"$cur\"))",
-         "  fi",
-         "}",
-         "complete -F _syncq syncq",
-         ""]
-    return "\n".join(s)
+def option_words(opts):
+    """--long and -s of the documented options, in the table's order."""
+    return [w for o in opts if o["help"] for w in
+            ["--" + o["long"]] + (["-" + o["short"]] if o["short"] else [])]
 
 
-def zsh_completion(cmds):
-    top, subs, opts = completion_data(cmds)
-    s = ["#compdef syncq",
-         "# zsh completion for syncq; generated by tools/gen-man.py from "
-         "the command table.",
-         "local -A sub opt",
-         "sub=(%s)" % " ".join(
-             "%s '%s'" % (k, " ".join(dict.fromkeys(v)))
-             for k, v in subs.items()),
-         "opt=(%s)" % " ".join(
-             "'%s' '%s'" % (k, " ".join(v)) for k, v in opts.items()),
-         "local cmd='' w",
-         "for w in ${words[2,CURRENT-1]}; do",
-         "  [[ $w == -* ]] && continue",
-         "  if [[ -z $cmd ]]; then cmd=$w",
-         "  elif (( ${+opt[$cmd $w]} )); then cmd=\"$cmd $w\"; fi",
-         "done",
-         "if [[ $PREFIX == -* ]]; then",
-         "  compadd -- ${=opt[$cmd]:---help --json --broker --env-file}",
-         "elif [[ -z $cmd ]]; then",
-         "  compadd -- %s" % " ".join(top),
-         "elif (( ${+sub[$cmd]} )); then",
-         "  compadd -- ${=sub[$cmd]}",
-         "else",
-         "  _files",
-         "fi",
-         ""]
-    return "\n".join(s)
+def assoc(mapping, pair):
+    """Shell associative-array pairs: pair % (key, space-joined values)."""
+    return " ".join(pair % (k, " ".join(v)) for k, v in mapping.items())
+
+
+# The completion scripts, filled in by completion(): @SUB@ and @OPT@ are
+# the associative arrays' pairs, @TOP@ the first words, @COMMON@ the options
+# every command takes. Both walk the words typed so far to find the command
+# (a word extends it when "cmd word" has options), then offer its options,
+# its subcommands, or files.
+BASH = r"""# bash completion for syncq; generated by tools/gen-man.py.
+_syncq() {
+  local cur=${COMP_WORDS[COMP_CWORD]} cmd='' w i
+  local -A sub=(@SUB@)
+  local -A opt=(@OPT@)
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    w=${COMP_WORDS[i]}
+    [[ $w == -* ]] && continue
+    if [[ -z $cmd ]]; then cmd=$w
+    elif [[ -n ${opt["$cmd $w"]+x} ]]; then cmd="$cmd $w"; fi
+  done
+  if [[ $cur == -* ]]; then
+    COMPREPLY=($(compgen -W "${opt[$cmd]:-@COMMON@}" -- "$cur"))
+  elif [[ -z $cmd ]]; then
+    COMPREPLY=($(compgen -W '@TOP@' -- "$cur"))
+  elif [[ -n ${sub[$cmd]+x} ]]; then
+    COMPREPLY=($(compgen -W "${sub[$cmd]}" -- "$cur"))
+  else
+    COMPREPLY=($(compgen -f -- "$cur"))
+  fi
+}
+complete -F _syncq syncq
+"""
+
+ZSH = r"""#compdef syncq
+# zsh completion for syncq; generated by tools/gen-man.py.
+local -A sub opt
+sub=(@SUB@)
+opt=(@OPT@)
+local cmd='' w
+for w in ${words[2,CURRENT-1]}; do
+  [[ $w == -* ]] && continue
+  if [[ -z $cmd ]]; then cmd=$w
+  elif (( ${+opt[$cmd $w]} )); then cmd="$cmd $w"; fi
+done
+if [[ $PREFIX == -* ]]; then
+  compadd -- ${=opt[$cmd]:-@COMMON@}
+elif [[ -z $cmd ]]; then
+  compadd -- @TOP@
+elif (( ${+sub[$cmd]} )); then
+  compadd -- ${=sub[$cmd]}
+else
+  _files
+fi
+"""
+
+
+def completion(table, script, pair):
+    """script filled in; pair formats one array entry from (key, values)."""
+    top, subs, opts, common = completion_data(table)
+    fill = {"@SUB@": assoc(subs, pair), "@OPT@": assoc(opts, pair),
+            "@TOP@": " ".join(top), "@COMMON@": " ".join(common)}
+    for k, v in fill.items():
+        script = script.replace(k, v)
+    return script
 
 
 def main():
     args = sys.argv[1:]
-    table = None
+    table_file = None
     if "--table" in args:
         i = args.index("--table")
-        table = args[i + 1]
+        table_file = args[i + 1]
         del args[i:i + 2]
     if len(args) != 2:
         sys.exit(__doc__.strip().splitlines()[2].strip())
     binary, out = args
-    top, cmds = load_table(binary, table)
-    m = re.search(r"syncq (\d+\.\d+\.\d+)", top)
-    version = m.group(1) if m else "unknown"
-    groups = groups_of(cmds)
+    table = load_table(binary, table_file)
+    groups = groups_of(table["commands"])
     for d in ("man1", "bash-completion", "zsh"):
         os.makedirs(os.path.join(out, d), exist_ok=True)
-    files = {"man1/syncq.1": man_main(top, cmds, groups, version)}
+    files = {"man1/syncq.1": man_main(table, groups)}
     for g, members in groups.items():
-        files["man1/syncq-%s.1" % g] = man_group(g, members, version)
-    files["bash-completion/syncq"] = bash_completion(cmds)
-    files["zsh/_syncq"] = zsh_completion(cmds)
+        files["man1/syncq-%s.1" % g] = man_group(g, members, table)
+    files["bash-completion/syncq"] = completion(table, BASH, "['%s']='%s'")
+    files["zsh/_syncq"] = completion(table, ZSH, "'%s' '%s'")
     for rel, text in files.items():
         with open(os.path.join(out, rel), "w", encoding="utf-8") as f:
             f.write(text)
     print("gen-man: %d commands, %d man pages, bash and zsh completion in %s"
-          % (len(cmds), 1 + len(groups), out))
+          % (len(table["commands"]), 1 + len(groups), out))
 
 
 if __name__ == "__main__":

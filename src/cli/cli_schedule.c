@@ -619,7 +619,7 @@ static const char *const schedule_add_examples[] = {
     "syncq schedule add every5 crawler.fetch_products -t interval -i 300 -k"
     " '{\"category_id\":\"1031910\"}'",
     "syncq schedule add once1 data_sync.sync_products -t once --at"
-    " 2026-12-01T02:00:00+08:00",
+    " \"$(date -d 'tomorrow 02:00' -Iseconds)\"",
     NULL,
 };
 

@@ -7,7 +7,9 @@
 #     (which imports over the packaged library); their dependencies
 #     were computed (shlibdeps, incl. the dlopen()ed libraries), libsyncq
 #     ships a shlibs file, libsyncq-dev depends on the exact library;
-#   - `syncq --version`; SONAME; man pages, bash/zsh completion; the units
+#   - `syncq --version`; SONAME; man pages (rendered: an option with its
+#     argument, an example, no hidden command), bash/zsh completion
+#     (syntax; bash completes a subcommand and an option); the units
 #     run as user syncq and start the installed binary; the sysusers and
 #     tmpfiles files create the user and /var/lib/syncq (applied to the
 #     scratch root with systemd-sysusers/-tmpfiles --root, as postinst
@@ -114,6 +116,27 @@ if command -v zsh >/dev/null; then
   zsh -n "$R/usr/share/zsh/vendor-completions/_syncq" && pass=$((pass + 1)) ||
     { echo "FAIL zsh completion syntax"; fails=$((fails + 1)); }
 fi
+# The pages and completion carry the command table (gen-man.py reads
+# `syncq help --dump-table`): an option with its argument, an example,
+# a subcommand and its options; the hidden `help` command is left out.
+if command -v man >/dev/null; then
+  sched=$(MANWIDTH=80 man -l "$R/usr/share/man/man1/syncq-schedule.1" 2>&1)
+  check "syncq-schedule(1) documents --catch-up-cap N" 1 \
+    "$(grep -cx ' *--catch-up-cap N' <<<"$sched")"
+  check "syncq-schedule(1) has the one-shot example" 1 \
+    "$(grep -c "syncq schedule add once1 .*tomorrow 02:00" <<<"$sched")"
+  check "syncq(1) leaves out the hidden help command" 0 \
+    "$(MANWIDTH=80 man -l "$R/usr/share/man/man1/syncq.1" 2>&1 |
+       grep -c '^ *syncq help')"
+else
+  echo "note: man pages not rendered: man not found"
+fi
+check "bash completes schedule add --ca" "--catch-up-cap" "$(bash -c '
+  . "$1"; COMP_WORDS=(syncq schedule add --ca); COMP_CWORD=3; _syncq
+  echo "${COMPREPLY[*]}"' _ "$R/usr/share/bash-completion/completions/syncq")"
+check "bash completes recovery d" "dead" "$(bash -c '
+  . "$1"; COMP_WORDS=(syncq recovery d); COMP_CWORD=2; _syncq
+  echo "${COMPREPLY[*]}"' _ "$R/usr/share/bash-completion/completions/syncq")"
 for u in "$R"/usr/lib/systemd/system/syncq-*.service; do
   contains "$(basename "$u") runs as syncq" '^User=syncq$' "$u"
   contains "$(basename "$u") starts /usr/bin/syncq" '^ExecStart=/usr/bin/syncq ' "$u"
