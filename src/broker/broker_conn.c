@@ -9,6 +9,7 @@
  * when it ends (DESIGN contract 10). Never logs a password.
  */
 #include "broker/broker.h"
+#include "broker/broker_io.h"
 #include "core/sq_alloc.h"
 #include "core/sq_config.h"
 #include "core/sq_error.h"
@@ -24,16 +25,6 @@
 
 int sq_script_load_all(syncq_client *c, syncq_error *err);
 
-static struct timeval
-tv_of(int64_t ms)
-{
-    struct timeval tv;
-
-    tv.tv_sec = (time_t)(ms / 1000);
-    tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-    return tv;
-}
-
 /* Interpret an error reply of AUTH/SELECT/commands. */
 static int
 reply_error(redisReply *r, syncq_error *err, const char *what)
@@ -48,14 +39,14 @@ reply_error(redisReply *r, syncq_error *err, const char *what)
 }
 
 static int
-simple(redisContext *rc, syncq_error *err, const char *what, int argc,
+simple(syncq_client *c, syncq_error *err, const char *what, int argc,
        const char **argv)
 {
-    redisReply *r = redisCommandArgv(rc, argc, argv, NULL);
+    redisReply *r = sq_conn_command_argv(c, argc, argv, NULL);
     int rc2 = SYNCQ_OK;
 
     if (r == NULL) {
-        return sq_fail(err, SYNCQ_ECONN, "%s: %s", what, rc->errstr);
+        return sq_fail(err, SYNCQ_ECONN, "%s: %s", what, c->rc->errstr);
     }
     if (r->type == REDIS_REPLY_ERROR) {
         rc2 = reply_error(r, err, what);
@@ -68,35 +59,18 @@ simple(redisContext *rc, syncq_error *err, const char *what, int argc,
 static int
 connect_once(syncq_client *c, syncq_error *err)
 {
-    struct timeval tv = tv_of(c->timeout_ms);
-    redisContext *rc;
-    int rc2;
+    int rc2 = sq_conn_open(c, err);
 
-    if (c->url.is_unix) {
-        rc = redisConnectUnixWithTimeout(c->url.path, tv);
-    } else {
-        rc = redisConnectWithTimeout(c->url.host, c->url.port, tv);
-    }
-    if (rc == NULL) {
-        return sq_fail(err, SYNCQ_ENOMEM, "out of memory connecting");
-    }
-    if (rc->err) {
-        rc2 = sq_fail(err, SYNCQ_ECONN, "Redis at %s unreachable: %s",
-                      c->url_shown, rc->errstr);
-        redisFree(rc);
+    if (rc2 != SYNCQ_OK) {
         return rc2;
-    }
-    redisSetTimeout(rc, tv);
-    if (!c->url.is_unix) {
-        redisEnableKeepAlive(rc);
     }
     if (c->url.has_pass) {
         const char *argv[3] = {"AUTH", c->url.user, c->url.pass};
         if (c->url.user[0] != '\0') {
-            rc2 = simple(rc, err, "AUTH", 3, argv);
+            rc2 = simple(c, err, "AUTH", 3, argv);
         } else {
             argv[1] = c->url.pass;
-            rc2 = simple(rc, err, "AUTH", 2, argv);
+            rc2 = simple(c, err, "AUTH", 2, argv);
         }
         if (rc2 != SYNCQ_OK) {
             if (rc2 == SYNCQ_EPROTO) {
@@ -106,7 +80,7 @@ connect_once(syncq_client *c, syncq_error *err)
                 }
             }
             sq_error_prefix(err, c->url_shown);
-            redisFree(rc);
+            sq_conn_free(c);
             return rc2;
         }
     }
@@ -114,10 +88,10 @@ connect_once(syncq_client *c, syncq_error *err)
         char db[16];
         const char *argv[2] = {"SELECT", db};
         snprintf(db, sizeof db, "%d", c->url.db);
-        rc2 = simple(rc, err, "SELECT", 2, argv);
+        rc2 = simple(c, err, "SELECT", 2, argv);
         if (rc2 != SYNCQ_OK) {
             sq_error_prefix(err, c->url_shown);
-            redisFree(rc);
+            sq_conn_free(c);
             return rc2;
         }
     }
@@ -125,7 +99,7 @@ connect_once(syncq_client *c, syncq_error *err)
      * scripts) is disconnected by Redis 7 before it can answer NOAUTH. */
     {
         const char *argv[1] = {"PING"};
-        rc2 = simple(rc, err, "PING", 1, argv);
+        rc2 = simple(c, err, "PING", 1, argv);
         if (rc2 == SYNCQ_EAUTH) {
             if (err != NULL) {
                 snprintf(err->msg, sizeof err->msg,
@@ -134,20 +108,21 @@ connect_once(syncq_client *c, syncq_error *err)
                          "unix:///path?password=PASSWORD",
                          c->url_shown);
             }
-            redisFree(rc);
+            sq_conn_free(c);
             return rc2;
         }
         if (rc2 != SYNCQ_OK) {
             sq_error_prefix(err, c->url_shown);
-            redisFree(rc);
+            sq_conn_free(c);
             return rc2;
         }
     }
-    c->rc = rc;
-    rc2 = sq_script_load_all(c, err);
+    rc2 = sq_conn_check_role(c, err);
+    if (rc2 == SYNCQ_OK) {
+        rc2 = sq_script_load_all(c, err);
+    }
     if (rc2 != SYNCQ_OK) {
-        redisFree(c->rc);
-        c->rc = NULL;
+        sq_conn_free(c);
         return rc2;
     }
     return SYNCQ_OK;
@@ -159,8 +134,7 @@ sq_client_drop(syncq_client *c, const char *why)
     if (c->rc != NULL) {
         SQ_DEBUG("broker.drop", "url=%s why=\"%s\"", c->url_shown,
                  why ? why : "");
-        redisFree(c->rc);
-        c->rc = NULL;
+        sq_conn_free(c);
     }
 }
 
@@ -216,8 +190,9 @@ sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
             c->ever_connected = true;
             return SYNCQ_OK;
         }
-        if (rc == SYNCQ_EAUTH || rc == SYNCQ_ENOMEM) {
-            return rc;
+        if (rc == SYNCQ_EAUTH || rc == SYNCQ_ENOMEM || rc == SYNCQ_EINVAL ||
+            rc == SYNCQ_ENOTSUP) {
+            return rc; /* configuration: retrying cannot help */
         }
         c->failures++;
         c->next_try_ms = sq_mono_ms() + backoff_ms(c);
@@ -267,7 +242,7 @@ load_settings(syncq_client *c, syncq_error *err)
              (long long)c->result_expires_ms,
              (long long)syncq_config_int(cfg, "SYNCQ_MAX_DELIVERIES"),
              100000);
-    return SYNCQ_OK;
+    return sq_conn_init(c, err);
 }
 
 /* A write to a connection Redis dropped raises SIGPIPE, whose default
@@ -383,10 +358,9 @@ syncq_client_close(syncq_client *c)
     if (c == NULL) {
         return;
     }
-    if (c->rc != NULL) {
-        redisFree(c->rc);
-    }
+    sq_conn_destroy(c);
     memset(c->url.pass, 0, sizeof c->url.pass);
+    memset(c->url.sentinel_pass, 0, sizeof c->url.sentinel_pass);
     sq_free(c->url_shown);
     syncq_config_free(c->cfg);
     sq_free(c);
@@ -428,7 +402,7 @@ run_argv(syncq_client *c, int argc, const char **argv, const size_t *lens,
 {
     redisReply *r;
 
-    r = redisCommandArgv(c->rc, argc, argv, lens);
+    r = sq_conn_command_argv(c, argc, argv, lens);
     if (r == NULL) {
         int rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s", c->url_shown,
                          c->rc->errstr[0] ? c->rc->errstr
@@ -473,7 +447,7 @@ sq_client_cmd(syncq_client *c, redisReply **reply, syncq_error *err,
         return rc;
     }
     va_start(ap, fmt);
-    r = redisvCommand(c->rc, fmt, ap);
+    r = sq_conn_vcommand(c, fmt, ap);
     va_end(ap);
     if (r == NULL) {
         rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s", c->url_shown,
@@ -500,7 +474,7 @@ sq_client_read_reply(syncq_client *c, redisReply **reply, syncq_error *err)
         return sq_fail(err, SYNCQ_ECONN, "Redis at %s: not connected",
                        c->url_shown);
     }
-    if (redisGetReply(c->rc, &r) != REDIS_OK || r == NULL) {
+    if (sq_conn_get_reply(c, &r) != REDIS_OK || r == NULL) {
         int rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s", c->url_shown,
                          c->rc->errstr[0] ? c->rc->errstr
                                           : "connection lost");
