@@ -5,6 +5,7 @@
  * active, dead-letter, workers, Redis version and eviction policy.
  */
 #include "broker/broker.h"
+#include "broker/broker_io.h"
 #include "core/sq_error.h"
 #include "core/sq_log.h"
 
@@ -39,7 +40,7 @@ syncq_broker_status(syncq_client *c, json_t **out, syncq_error *err)
     /* Pipeline LLEN of every priority list of every queue. */
     for (size_t i = 0; i < qs->elements; i++) {
         for (int p = 10; p >= 0; p--) {
-            redisAppendCommand(c->rc, "LLEN %s",
+            sq_conn_append(c, "LLEN %s",
                                sq_key(c, key, sizeof key, "q:%s:%d",
                                       qs->element[i]->str, p));
         }
