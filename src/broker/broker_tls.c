@@ -79,6 +79,21 @@ ctx_files(struct sq_conn *k, syncq_error *err)
     return SYNCQ_OK;
 }
 
+/* The session whose server asked for a client certificate we do not
+ * have. With TLS 1.3 a server that requires one only says so after the
+ * handshake, by dropping the connection at the first command: this lets
+ * that error name the cause. */
+static __thread SSL *cert_wanted;
+
+static int
+no_client_cert(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+    (void)x509;
+    (void)pkey;
+    cert_wanted = ssl;
+    return 0;
+}
+
 static int
 ctx_build(struct sq_conn *k, syncq_error *err)
 {
@@ -94,6 +109,9 @@ ctx_build(struct sq_conn *k, syncq_error *err)
     SSL_CTX_ctrl(k->ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION,
                  NULL);
     rc = ctx_files(k, err);
+    if (k->cert_file[0] == '\0') {
+        SSL_CTX_set_client_cert_cb(k->ctx, no_client_cert);
+    }
     if (rc != SYNCQ_OK) {
         SSL_CTX_free(k->ctx);
         k->ctx = NULL;
@@ -205,6 +223,7 @@ sq_tls_handshake(struct sq_conn *k, redisContext *rc, const char *host,
     }
     ERR_clear_error();
     errno = 0;
+    cert_wanted = NULL;
     ret = SSL_connect(ssl);
     if (ret != 1) {
         int rc2 = handshake_error(ssl, ret, where, err);
@@ -259,6 +278,12 @@ io_error(redisContext *rc, SSL *ssl, int ret, const char *what)
     } else {
         snprintf(rc->errstr, sizeof rc->errstr, "TLS %s: %s", what,
                  ssl_errstr(e, sizeof e, "protocol error"));
+    }
+    if (ssl == cert_wanted) {
+        snprintf(rc->errstr, sizeof rc->errstr,
+                 "TLS session refused by the server after it asked for a "
+                 "client certificate (set SYNCQ_BROKER_TLS_CERT_FILE and "
+                 "_KEY_FILE)");
     }
     ERR_clear_error();
     return REDIS_ERR;

@@ -28,6 +28,7 @@
     X(SSL_CTX_use_PrivateKey_file) \
     X(SSL_CTX_check_private_key) \
     X(SSL_CTX_ctrl) \
+    X(SSL_CTX_set_client_cert_cb) \
     X(SSL_new) \
     X(SSL_free) \
     X(SSL_set_fd) \
@@ -73,6 +74,7 @@ int sq_lazy_ssl_load(syncq_error *err);
 #define SSL_CTX_use_PrivateKey_file (*sq_ssl_api.SSL_CTX_use_PrivateKey_file)
 #define SSL_CTX_check_private_key (*sq_ssl_api.SSL_CTX_check_private_key)
 #define SSL_CTX_ctrl (*sq_ssl_api.SSL_CTX_ctrl)
+#define SSL_CTX_set_client_cert_cb (*sq_ssl_api.SSL_CTX_set_client_cert_cb)
 #define SSL_new (*sq_ssl_api.SSL_new)
 #define SSL_free (*sq_ssl_api.SSL_free)
 #define SSL_set_fd (*sq_ssl_api.SSL_set_fd)

@@ -234,6 +234,9 @@ parse_sentinels(const char *p, const char *end, struct sq_redis_url *out)
             return why;
         }
         out->nhosts++;
+        if (comma != NULL && comma + 1 == end) {
+            return "missing host after ','";
+        }
         p = comma ? comma + 1 : end;
     }
     return out->nhosts > 0 ? NULL : "no sentinel listed";
