@@ -283,6 +283,10 @@ sq_redis_url_parse(const char *url, struct sq_redis_url *out,
         q = strchr(p, '?');
         if (at != NULL && (q == NULL || at < q)) {
             const char *colon = memchr(p, ':', (size_t)(at - p));
+            if (pct_decode(p, (size_t)((colon ? colon : at) - p), out->user,
+                           sizeof out->user)) {
+                goto bad;
+            }
             if (colon != NULL) {
                 if (pct_decode(colon + 1, (size_t)(at - colon - 1), out->pass,
                                sizeof out->pass)) {

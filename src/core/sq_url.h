@@ -3,7 +3,7 @@
  * sq_url.h: Redis URLs, and masking passwords in any URL.
  *   redis://[user[:password]@]host[:port][/db]
  *   redis://:password@host:port/db
- *   unix:///path/to/redis.sock[?db=N][&password=P]
+ *   unix://[user:password@]/path/to/redis.sock[?db=N][&password=P]
  *   redis+unix:///path?db=N (alias)
  *   rediss://[user[:password]@]host[:port][/db]         (TLS, broker_tls.c)
  *   sentinel://[user[:password]@]h1:p1,h2:p2/<master>[?db=N]  (Sentinel)
