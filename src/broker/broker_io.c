@@ -153,6 +153,10 @@ sq_conn_open(syncq_client *c, syncq_error *err)
         redisFree(rc);
         return rc2;
     }
+    if (k->min_replicas > 0) {
+        /* A WAIT may block for its own timeout: reads must outlast it. */
+        tv = tv_of(c->timeout_ms + k->min_replicas_timeout_ms);
+    }
     redisSetTimeout(rc, tv);
     if (!c->url.is_unix) {
         redisEnableKeepAlive(rc);
@@ -270,8 +274,11 @@ check_readonly(redisContext *rc, void **reply)
 {
     redisReply *r = *reply;
 
+    /* Plain commands answer "READONLY ..."; a script's write wraps it
+     * ("ERR ... -READONLY You can't write against a read only replica"). */
     if (r != NULL && r->type == REDIS_REPLY_ERROR &&
-        strncmp(r->str, "READONLY", 8) == 0) {
+        (strncmp(r->str, "READONLY", 8) == 0 ||
+         strstr(r->str, "READONLY You can't write") != NULL)) {
         freeReplyObject(r);
         *reply = NULL;
         rc->err = REDIS_ERR_IO;

@@ -97,6 +97,15 @@ redisReply *sq_conn_command_argv(syncq_client *c, int argc,
 redisReply *sq_conn_command(syncq_client *c, const char *fmt, ...);
 redisReply *sq_conn_vcommand(syncq_client *c, const char *fmt, va_list ap);
 
+/* The topology in use, for status, monitor and /metrics: a new object
+ * {transport: "tcp"|"tls"|"unix", tls: "TLSv1.3"|"off", tls_verify,
+ *  master: "host:port", sentinel_master (sentinel URLs), failovers
+ *  (master changes this process saw), min_replicas, replicas: [{addr,
+ *  state, lag_s}]} (replicas from INFO replication; absent if refused).
+ * Never holds a password. NULL on OOM. */
+struct json_t;
+struct json_t *sq_conn_topology(syncq_client *c);
+
 /* ---- inside the layer (broker_tls.c, broker_sentinel.c) -------------- */
 
 /* Build k->ctx if needed and run the handshake on rc's socket, checking

@@ -32,6 +32,7 @@ syncq_broker_status(syncq_client *c, json_t **out, syncq_error *err)
     queues = json_object();
     json_object_set_new(o, "url", json_string(c->url_shown));
     json_object_set_new(o, "redis_version", json_string(c->redis_version));
+    json_object_set_new(o, "topology", sq_conn_topology(c));
     ns_end = strchr(c->prefix + 1, '}');
     json_object_set_new(o, "namespace",
                         json_stringn(c->prefix + 1,
