@@ -22,7 +22,7 @@
 # usage: bench/failover_sentinel.sh [--min-replicas N] [--before S]
 #        [--after S] [--graceful] [--lag S] [--keep]   (SYNCQ_BIN: ...)
 # --lag S: the replication link is cut for the S seconds before the kill
-# (CLIENT KILL TYPE replica every 0.1 s): the writes of those seconds
+# (link killed, a wrong masterauth keeps it down): the writes of those seconds
 # exist on the master only, the window asynchronous replication always
 # has, here made wide enough to be hit every time.
 # Exit 0 when it ran; the figures are for the reader (tests assert them).
@@ -116,13 +116,13 @@ pids+=($!)
 ) &
 ppid=$!
 sleep "$BEFORE"
-# cut the replication link for LAG seconds (killing the replica's link
-# every 0.1 s; it reconnects within a second otherwise)
-n=$(echo "$LAG * 10 / 1" | bc)
-for _ in $(seq "$n"); do
+# cut the replication link for LAG seconds: the replica cannot log in
+# again (a wrong masterauth), its link is killed on the master
+if [ "$LAG" != 0 ]; then
+  redis-cli -p "$RP" CONFIG SET masterauth not-the-password >/dev/null
   redis-cli -p "$MP" CLIENT KILL TYPE replica >/dev/null
-  sleep 0.1
-done
+  sleep "$LAG"
+fi
 old=$(master_port)
 t_kill=$(now)
 if [ "$GRACEFUL" = 1 ]; then
@@ -135,6 +135,7 @@ for _ in $(seq 600); do
   sleep 0.05
 done
 t_fo=$(now)
+[ "$LAG" = 0 ] || redis-cli -p "$RP" CONFIG SET masterauth "" >/dev/null
 [ "$(master_port)" != "$old" ] || { echo "failover: no new master after 30 s" >&2; exit 1; }
 # the supervisor's restart, as a replica of the new master (a killed
 # master must never come back as an empty master)

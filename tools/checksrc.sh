@@ -20,4 +20,13 @@ if grep -rnE '(^|[^_a-zA-Z0-9.>])(exit|abort)[[:space:]]*\(' src --include='*.c'
   echo "checksrc: exit()/abort() in library code above (return an error; children use _exit)" >&2
   rc=1
 fi
+# hiredis I/O only in the connection layer (src/broker/broker_io.h): a
+# direct call would write plain text to a TLS socket and skip READONLY
+# and WAIT handling.
+hio='(^|[^_a-zA-Z0-9])(redisCommand|redisCommandArgv|redisvCommand|redisAppendCommand|redisAppendCommandArgv|redisvAppendCommand|redisGetReply|redisGetReplyFromReader|redisBufferRead|redisBufferWrite)[[:space:]]*\('
+if grep -rnE "$hio" src --include='*.c' | grep -vE '^src/broker/(broker_io|broker_tls|broker_sentinel)\.c:' \
+    | grep -vE '^\S+:[0-9]+:\s*(/\*|\*)'; then
+  echo "checksrc: hiredis I/O above outside the connection layer (use sq_conn_* of broker_io.h)" >&2
+  rc=1
+fi
 exit $rc

@@ -322,7 +322,7 @@ pipe_add(struct pipe *p, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    if (redisvAppendCommand(p->c->rc, fmt, ap) == REDIS_OK) {
+    if (sq_conn_vappend(p->c, fmt, ap) == REDIS_OK) {
         p->sent++;
     } else {
         p->failed = 1;
