@@ -170,3 +170,4 @@ printf 'min_replicas=%s lag=%s acked=%s refused=%s lost_enq=%s lost_out=%s dup_e
   "$MINR" "$LAG" "$acked" "$refused" "$lost_enq" "$lost_out" "$dup" \
   "$(echo "$t_fo - $t_kill" | bc)" "$enq_gap" "$run_gap" "$acked_after"
 grep -h "event=broker.failover" "$D"/w*.log "$D/beat.log" | head -3 >&2 || true
+"$S" status 2>&1 | grep '^redis ' >&2 || true

@@ -32,6 +32,9 @@ out=$(SYNCQ_BIN=$SYNCQ_BIN "$B" --min-replicas 1 --before 3 --after 8 2>"$SYNCQ_
   || fail "kill run: $(tail -3 "$SYNCQ_TEST_DIR/kill.err")"
 check_run kill "$(echo "$out" | grep '^min_replicas=')"
 grep -q "event=broker.failover master=mymaster" "$SYNCQ_TEST_DIR/kill.err" || fail "no broker.failover logged"
+# status after the failover: the new master, its replica (the old master)
+grep -qE "^redis    master 127\.0\.0\.1:[0-9]+ \(sentinel mymaster, 0 failover\(s\) seen\), no TLS, replicas 1: 127\.0\.0\.1:[0-9]+ online lag [0-9]+ s, min_replicas 1$" \
+  "$SYNCQ_TEST_DIR/kill.err" || fail "status topology: $(grep '^redis ' "$SYNCQ_TEST_DIR/kill.err")"
 out=$(SYNCQ_BIN=$SYNCQ_BIN "$B" --graceful --min-replicas 1 --before 3 --after 14 2>"$SYNCQ_TEST_DIR/graceful.err") \
   || fail "graceful run: $(tail -3 "$SYNCQ_TEST_DIR/graceful.err")"
 check_run graceful "$(echo "$out" | grep '^min_replicas=')"

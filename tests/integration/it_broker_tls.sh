@@ -54,7 +54,12 @@ export SYNCQ_BROKER_URL="rediss://localhost:$GOOD/0"
 S() { "$SYNCQ_BIN" "$@"; }
 
 # --- the core flow over TLS ------------------------------------------------
-S status | grep -q "^broker   rediss://localhost:$GOOD/0 (Redis 7" || fail "status over TLS"
+S status >"$T/status.txt" || fail "status over TLS"
+grep -q "^broker   rediss://localhost:$GOOD/0 (Redis 7" "$T/status.txt" || fail "status over TLS: $(head -2 "$T/status.txt")"
+grep -qx "redis    master localhost:$GOOD, TLSv1.3 verified, replicas 0, min_replicas 0" "$T/status.txt" \
+  || fail "status topology: $(sed -n 2p "$T/status.txt")"
+S --json status | python3 -c 'import json,sys; t=json.load(sys.stdin)["topology"]; assert t["transport"]=="tls" and t["tls"]=="TLSv1.3" and t["tls_verify"] is True, t' \
+  || fail "status --json topology"
 id=$(S task create syncq.echo -k '{"over":"tls"}')
 S worker -c 1 -Q default -n tlsw >"$T/worker.log" 2>&1 &
 wpid=$!; pids+=($wpid)
