@@ -168,6 +168,6 @@ run_gap=$(cat "$D"/w*.log | grep -o '^ts=[^ ]* .*event=task.start' | cut -d' ' -
   | while read -r t; do date -d "$t" +%s.%N; done | gap)
 printf 'min_replicas=%s lag=%s acked=%s refused=%s lost_enq=%s lost_out=%s dup_exec=%s failover_s=%.1f enq_gap_s=%s run_gap_s=%s acked_after=%s\n' \
   "$MINR" "$LAG" "$acked" "$refused" "$lost_enq" "$lost_out" "$dup" \
-  "$(echo "$t_fo - $t_kill" | bc)" "$enq_gap" "$run_gap" "$acked_after"
+  "$(awk -v a="$t_fo" -v b="$t_kill" 'BEGIN{print a - b}')" "$enq_gap" "$run_gap" "$acked_after"
 grep -h "event=broker.failover" "$D"/w*.log "$D/beat.log" | head -3 >&2 || true
 "$S" status 2>&1 | grep '^redis ' >&2 || true
