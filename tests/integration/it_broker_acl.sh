@@ -51,8 +51,8 @@ grep -q '"state":"SUCCESS"' "$O/wait.out" || fail "not run: $(cat "$O/wait.out")
 echo '{"schedules": [{"name": "t", "task": "syncq.echo", "interval": 1}]}' >"$T/sched.json"
 SYNCQ_BROKER_URL="$WURL" S beat -s "$T/sched.json" --lock-ttl 2 --logfile "$O/beat.log" &
 pids+=($!)
-wait_for 'grep -q "event=beat.leader leader=true" "$O/beat.log"' || fail "beat with the worker user: $(cat "$O/beat.log")"
-wait_for '[ "$(R LLEN "{syncq}:q:default" 2>/dev/null)" -gt 0 ] || grep -q "event=beat.tick" "$O/beat.log"' \
+wait_for 'grep -qs "event=beat.leader leader=true" "$O/beat.log"' || fail "beat with the worker user: $(cat "$O/beat.log")"
+wait_for '[ "$(R LLEN "{syncq}:q:default" 2>/dev/null)" -gt 0 ] || grep -qs "event=beat.tick" "$O/beat.log"' \
   || fail "no tick: $(tail -3 "$O/beat.log")"
 
 # --- monitor user: read-only ------------------------------------------------
