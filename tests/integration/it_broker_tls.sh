@@ -77,6 +77,16 @@ grep -q "event=beat.leader leader=true" "$T/beat.log" || fail "beat never led"
 # the server saw TLS clients only: its plain port is closed (--port 0)
 redis-cli --tls --cacert "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key" \
   -p "$GOOD" CLIENT LIST | grep -q "name=\|cmd=" || fail "no clients on the TLS server"
+# connections the server closed while idle (CLIENT KILL) are replaced
+# before the next call, over TLS too: the layer peeks through OpenSSL
+# (a session ticket is no data; a close_notify or an EOF is the end)
+redis-cli --tls --cacert "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key" \
+  -p "$GOOD" CLIENT KILL TYPE normal >/dev/null
+id=$(S task create syncq.echo -k '{"after":"kill"}')
+out=$(S task wait "$id" --timeout 20 --json) || fail "task wait after CLIENT KILL: $out"
+echo "$out" | grep -q '"state":"SUCCESS"' || fail "not SUCCESS after CLIENT KILL: $out"
+wait_for 'cat "$T/worker.log" "$T/beat.log" | grep -q "event=broker.reconnected .*why=\"\?closed while idle"' \
+  || fail "no idle reconnect logged: $(grep -h "event=broker\." "$T/worker.log" "$T/beat.log" | head -5)"
 kill -TERM "$bpid" "$wpid"; wait "$bpid" "$wpid" 2>/dev/null || true
 if cat "$T"/worker.log "$T"/beat.log | grep -qE "Sanitizer|runtime error:|level=error"; then
   fail "errors in the worker/beat logs: $(grep -E 'Sanitizer|runtime error:|level=error' "$T"/worker.log "$T"/beat.log | head -3)"
