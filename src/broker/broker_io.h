@@ -9,8 +9,10 @@
  * c->rc: those would write plain text to a TLS socket, and would bypass
  * two rules applied here for every command:
  *   - a READONLY error reply (the master was demoted by a failover) is
- *     turned into a connection error, so the caller reconnects and the
- *     reconnect asks the sentinels for the new master;
+ *     turned into a connection error and noted as a transient fault
+ *     (broker_fault.h: logged once, the one backoff), so the caller drops
+ *     the connection and the reconnect after the backoff asks the
+ *     sentinels for the new master;
  *   - with SYNCQ_BROKER_MIN_REPLICAS=N every enqueue/outcome script call
  *     is followed by WAIT N; its reply is only handed out once N replicas
  *     confirmed, otherwise the connection fails ("not acknowledged").
