@@ -11,6 +11,7 @@
  * bench/bench_beat.sh (private Redis, median of runs).
  */
 #include "broker/broker.h"
+#include "broker/broker_io.h"
 #include "core/sq_time.h"
 
 #include <pthread.h>
@@ -100,8 +101,8 @@ main(int argc, char **argv)
         }
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
         for (size_t i = 0; i < r->element[1]->elements; i++) {
-            redisAppendCommand(c->rc, "HMGET %s tick ct",
-                               r->element[1]->element[i]->str);
+            sq_conn_append(c, "HMGET %s tick ct",
+                           r->element[1]->element[i]->str);
         }
         for (size_t i = 0; i < r->element[1]->elements; i++) {
             redisReply *h = NULL;

@@ -15,6 +15,7 @@
  * bench/bench_delayed.sh (private Redis, median of runs).
  */
 #include "broker/broker.h"
+#include "broker/broker_io.h"
 #include "core/sq_time.h"
 
 #include <pthread.h>
@@ -334,7 +335,7 @@ run_worker(syncq_client *c, size_t n, long long w_ms)
     for (size_t lo = 0; lo < n; lo += 1000) {
         size_t hi = lo + 1000 < n ? lo + 1000 : n;
         for (size_t i = lo; i < hi; i++) {
-            redisAppendCommand(c->rc, "HGET %st:%s st", c->prefix, ids[i]);
+            sq_conn_append(c, "HGET %st:%s st", c->prefix, ids[i]);
         }
         for (size_t i = lo; i < hi; i++) {
             redisReply *r = NULL;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int
 sq_hexval(char c)
@@ -83,29 +84,175 @@ parse_db(const char *s, size_t n, int *db)
     return 0;
 }
 
-/* Parse ?db=N&password=P query parameters. */
+/* Decode the value of query parameter `name=` at q (len bytes) into out
+ * (cap bytes): 1 if the name matched, 0 if not, -1 on a bad value. */
+static int
+query_value(const char *q, size_t len, const char *name, char *out,
+            size_t cap)
+{
+    size_t n = strlen(name);
+
+    if (len <= n || strncmp(q, name, n) != 0) {
+        return 0;
+    }
+    return pct_decode(q + n, len - n, out, cap) == 0 ? 1 : -1;
+}
+
+/* ssl_cert_reqs: the redis-py/Celery words, CERT_ prefix optional. */
+static int
+parse_cert_reqs(const char *v, int *out)
+{
+    if (strncmp(v, "CERT_", 5) == 0) {
+        v += 5;
+    }
+    if (strcasecmp(v, "required") == 0 || strcasecmp(v, "optional") == 0) {
+        *out = 1;
+    } else if (strcasecmp(v, "none") == 0) {
+        *out = 0;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* Parse the query parameters listed in sq_url.h. */
 static int
 parse_query(const char *q, struct sq_redis_url *out)
 {
     while (q != NULL && *q != '\0') {
         const char *amp = strchr(q, '&');
         size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        char reqs[32];
+        int m = 0;
         if (len > 3 && strncmp(q, "db=", 3) == 0) {
             if (parse_db(q + 3, len - 3, &out->db) != 0) {
                 return -1;
             }
-        } else if (len > 9 && strncmp(q, "password=", 9) == 0) {
-            if (pct_decode(q + 9, len - 9, out->pass, sizeof out->pass)) {
-                return -1;
-            }
+            m = 1;
+        } else if ((m = query_value(q, len, "password=", out->pass,
+                                    sizeof out->pass)) == 1) {
             out->has_pass = true;
-        } else if (len > 0 && strncmp(q, "timeout=", 8) != 0) {
+        } else if (m == 0 && (m = query_value(q, len, "ssl_cert_reqs=", reqs,
+                                              sizeof reqs)) == 1) {
+            m = parse_cert_reqs(reqs, &out->tls_verify) == 0 ? 1 : -1;
+        }
+        if (m == 0) {
+            m = query_value(q, len, "ssl_ca_certs=", out->ca_file,
+                            sizeof out->ca_file);
+        }
+        if (m == 0) {
+            m = query_value(q, len, "ssl_certfile=", out->cert_file,
+                            sizeof out->cert_file);
+        }
+        if (m == 0) {
+            m = query_value(q, len, "ssl_keyfile=", out->key_file,
+                            sizeof out->key_file);
+        }
+        if (m == 0) {
+            m = query_value(q, len, "sentinel_password=", out->sentinel_pass,
+                            sizeof out->sentinel_pass);
+        }
+        if (m < 0 || (m == 0 && len > 0 && strncmp(q, "timeout=", 8) != 0)) {
             return -1;
         }
         q = amp ? amp + 1 : NULL;
     }
     return 0;
 }
+
+/* host[:port] or [v6]:port in [hs, end) into hp; NULL or the reason. */
+static const char *
+parse_hostport(const char *hs, const char *end, int defport,
+               struct sq_hostport *hp)
+{
+    const char *he;
+    const char *portp = NULL;
+
+    hp->port = defport;
+    if (hs < end && *hs == '[') {
+        he = memchr(hs, ']', (size_t)(end - hs));
+        if (he == NULL) {
+            return "unclosed [ in host";
+        }
+        hs++;
+        if (he + 1 < end && he[1] == ':') {
+            portp = he + 2;
+        }
+    } else {
+        const char *colon = memchr(hs, ':', (size_t)(end - hs));
+        he = colon ? colon : end;
+        if (colon != NULL) {
+            portp = colon + 1;
+        }
+    }
+    if (he == hs) {
+        return "missing host";
+    }
+    if ((size_t)(he - hs) >= sizeof hp->host) {
+        return "host too long";
+    }
+    memcpy(hp->host, hs, (size_t)(he - hs));
+    hp->host[he - hs] = '\0';
+    for (const char *c = hp->host; *c != '\0'; c++) {
+        if (!(isalnum((unsigned char)*c) || *c == '.' || *c == '-' ||
+              *c == ':' || *c == '_')) {
+            return "bad character in host";
+        }
+    }
+    if (portp != NULL) {
+        char tmp[8];
+        char *e;
+        size_t n = (size_t)(end - portp);
+        long v;
+        if (n == 0 || n >= sizeof tmp) {
+            return "bad port";
+        }
+        memcpy(tmp, portp, n);
+        tmp[n] = '\0';
+        v = strtol(tmp, &e, 10);
+        if (*e != '\0' || v < 1 || v > 65535) {
+            return "port must be 1..65535";
+        }
+        hp->port = (int)v;
+    }
+    return NULL;
+}
+
+/* The sentinels h1:p1,h2:p2 of [p, end) into out->hosts. */
+static const char *
+parse_sentinels(const char *p, const char *end, struct sq_redis_url *out)
+{
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *e = comma ? comma : end;
+        const char *why;
+        if (out->nhosts == SQ_URL_MAX_HOSTS) {
+            return "more than 8 sentinels";
+        }
+        why = parse_hostport(p, e, 26379, &out->hosts[out->nhosts]);
+        if (why != NULL) {
+            return why;
+        }
+        out->nhosts++;
+        if (comma != NULL && comma + 1 == end) {
+            return "missing host after ','";
+        }
+        p = comma ? comma + 1 : end;
+    }
+    return out->nhosts > 0 ? NULL : "no sentinel listed";
+}
+
+/* The TCP schemes and what they mean. */
+static const struct {
+    const char *scheme;
+    bool tls;
+    bool sentinel;
+} schemes[] = {
+    {"redis://", false, false},
+    {"rediss://", true, false},
+    {"sentinel://", false, true},
+    {"sentinel+tls://", true, true},
+};
 
 int
 sq_redis_url_parse(const char *url, struct sq_redis_url *out,
@@ -122,19 +269,11 @@ sq_redis_url_parse(const char *url, struct sq_redis_url *out,
 
     memset(out, 0, sizeof *out);
     out->port = 6379;
+    out->tls_verify = -1;
     if (url == NULL || *url == '\0') {
         return sq_fail(err, SYNCQ_EINVAL, "empty broker URL");
     }
     shown = sq_url_redact(url);
-    if (strncmp(url, "rediss://", 9) == 0) {
-        rc = sq_fail(err, SYNCQ_ENOTSUP,
-                     "broker URL %s: TLS (rediss://) is not supported by "
-                     "this build's hiredis 0.14; use a unix socket or a TLS "
-                     "tunnel",
-                     shown ? shown : "?");
-        sq_free(shown);
-        return rc;
-    }
     if (strncmp(url, "unix://", 7) == 0 ||
         strncmp(url, "redis+unix://", 13) == 0 ||
         strncmp(url, "redis-socket://", 15) == 0) {
@@ -144,6 +283,10 @@ sq_redis_url_parse(const char *url, struct sq_redis_url *out,
         q = strchr(p, '?');
         if (at != NULL && (q == NULL || at < q)) {
             const char *colon = memchr(p, ':', (size_t)(at - p));
+            if (pct_decode(p, (size_t)((colon ? colon : at) - p), out->user,
+                           sizeof out->user)) {
+                goto bad;
+            }
             if (colon != NULL) {
                 if (pct_decode(colon + 1, (size_t)(at - colon - 1), out->pass,
                                sizeof out->pass)) {
@@ -175,11 +318,20 @@ sq_redis_url_parse(const char *url, struct sq_redis_url *out,
         sq_free(shown);
         return SYNCQ_OK;
     }
-    if (strncmp(url, "redis://", 8) != 0) {
-        why = "scheme must be redis:// or unix://";
+    p = NULL;
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        size_t n = strlen(schemes[i].scheme);
+        if (strncmp(url, schemes[i].scheme, n) == 0) {
+            p = url + n;
+            out->tls = schemes[i].tls;
+            out->sentinel = schemes[i].sentinel;
+        }
+    }
+    if (p == NULL) {
+        why = "scheme must be redis://, rediss://, sentinel://, "
+              "sentinel+tls:// or unix://";
         goto bad;
     }
-    p = url + 8;
     q = strchr(p, '?');
     slash = strchr(p, '/');
     if (q != NULL && slash != NULL && slash > q) {
@@ -207,60 +359,31 @@ sq_redis_url_parse(const char *url, struct sq_redis_url *out,
         }
         p = at + 1;
     }
-    {
-        const char *hs = p;
-        const char *he;
-        const char *portp = NULL;
-        if (*hs == '[') {
-            he = memchr(hs, ']', (size_t)(hostend - hs));
-            if (he == NULL) {
-                goto bad;
-            }
-            hs++;
-            if (he + 1 < hostend && he[1] == ':') {
-                portp = he + 2;
-            }
-        } else {
-            const char *colon = memchr(hs, ':', (size_t)(hostend - hs));
-            he = colon ? colon : hostend;
-            if (colon != NULL) {
-                portp = colon + 1;
-            }
-        }
-        if (he == hs) {
-            why = "missing host";
+    if (out->sentinel) {
+        const char *name = slash ? slash + 1 : "";
+        size_t n = slash == NULL ? 0 : q ? (size_t)(q - name) : strlen(name);
+        why = parse_sentinels(p, hostend, out);
+        if (why != NULL) {
             goto bad;
         }
-        if ((size_t)(he - hs) >= sizeof out->host) {
+        if (n == 0 || n >= sizeof out->master ||
+            strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         "0123456789._-") < n) {
+            why = "sentinel URL needs a master name after the hosts "
+                  "(sentinel://h1:26379,h2:26379/mymaster?db=0)";
             goto bad;
         }
-        memcpy(out->host, hs, (size_t)(he - hs));
-        out->host[he - hs] = '\0';
-        for (const char *c = out->host; *c != '\0'; c++) {
-            if (!(isalnum((unsigned char)*c) || *c == '.' || *c == '-' ||
-                  *c == ':' || *c == '_')) {
-                why = "bad character in host";
-                goto bad;
-            }
+        memcpy(out->master, name, n);
+        out->master[n] = '\0';
+        slash = NULL;
+    } else {
+        struct sq_hostport hp;
+        why = parse_hostport(p, hostend, 6379, &hp);
+        if (why != NULL) {
+            goto bad;
         }
-        if (portp != NULL) {
-            char tmp[8];
-            char *end;
-            size_t n = (size_t)(hostend - portp);
-            long v;
-            if (n == 0 || n >= sizeof tmp) {
-                why = "bad port";
-                goto bad;
-            }
-            memcpy(tmp, portp, n);
-            tmp[n] = '\0';
-            v = strtol(tmp, &end, 10);
-            if (*end != '\0' || v < 1 || v > 65535) {
-                why = "port must be 1..65535";
-                goto bad;
-            }
-            out->port = (int)v;
-        }
+        memcpy(out->host, hp.host, sizeof out->host);
+        out->port = hp.port;
     }
     if (slash != NULL) {
         const char *dbs = slash + 1;
@@ -271,7 +394,8 @@ sq_redis_url_parse(const char *url, struct sq_redis_url *out,
         }
     }
     if (q != NULL && parse_query(q + 1, out) != 0) {
-        why = "bad query (allowed: db=N, password=P)";
+        why = "bad query (allowed: db, password, ssl_cert_reqs, "
+              "ssl_ca_certs, ssl_certfile, ssl_keyfile, sentinel_password)";
         goto bad;
     }
     sq_free(shown);
@@ -281,6 +405,7 @@ bad:
                  why);
     sq_free(shown);
     memset(out->pass, 0, sizeof out->pass);
+    memset(out->sentinel_pass, 0, sizeof out->sentinel_pass);
     return rc;
 }
 
@@ -322,15 +447,13 @@ sq_url_redact(const char *url)
     if (p == url) {
         sq_buf_adds(&b, "");
     }
-    /* Mask password=... in the query. */
-    pw = strstr(p, "password=");
-    if (pw != NULL) {
+    /* Mask every password=... (and sentinel_password=...) of the query. */
+    while ((pw = strstr(p, "password=")) != NULL) {
         const char *stop = pw + 9 + strcspn(pw + 9, "&#");
         sq_buf_add(&b, p, (size_t)(pw + 9 - p));
         sq_buf_adds(&b, "****");
-        sq_buf_adds(&b, stop);
-    } else {
-        sq_buf_adds(&b, p);
+        p = stop;
     }
+    sq_buf_adds(&b, p);
     return sq_buf_steal(&b);
 }

@@ -3,16 +3,27 @@
  * sq_url.h: Redis URLs, and masking passwords in any URL.
  *   redis://[user[:password]@]host[:port][/db]
  *   redis://:password@host:port/db
- *   unix:///path/to/redis.sock[?db=N][&password=P]
+ *   unix://[user:password@]/path/to/redis.sock[?db=N][&password=P]
  *   redis+unix:///path?db=N (alias)
- * rediss:// (TLS) is recognised and refused: Debian 12's hiredis 0.14 has
- * no TLS (run stunnel or use a unix socket).
+ *   rediss://[user[:password]@]host[:port][/db]         (TLS, broker_tls.c)
+ *   sentinel://[user[:password]@]h1:p1,h2:p2/<master>[?db=N]  (Sentinel)
+ *   sentinel+tls://...                        (Sentinel, every hop TLS)
+ * Query parameters (redis-py / Celery names): db, password,
+ * ssl_cert_reqs=required|optional|none (CERT_* accepted), ssl_ca_certs,
+ * ssl_certfile, ssl_keyfile, sentinel_password; timeout is ignored.
  */
 #ifndef SQ_URL_H
 #define SQ_URL_H
 
 #include <stdbool.h>
 #include <syncq/error.h>
+
+#define SQ_URL_MAX_HOSTS 8
+
+struct sq_hostport {
+    char host[256];
+    int port;
+};
 
 struct sq_redis_url {
     bool is_unix;
@@ -23,11 +34,21 @@ struct sq_redis_url {
     char user[128];  /* ACL user or "" */
     char pass[256];  /* password or "" */
     bool has_pass;
+    bool tls;        /* rediss:// or sentinel+tls:// */
+    bool sentinel;   /* sentinel:// or sentinel+tls:// */
+    char master[128]; /* Sentinel master name */
+    int nhosts;      /* sentinels listed (sentinel URLs only) */
+    struct sq_hostport hosts[SQ_URL_MAX_HOSTS];
+    int tls_verify;  /* -1: not in the URL (the setting decides), 0, 1 */
+    char ca_file[512];   /* ssl_ca_certs, or "" */
+    char cert_file[512]; /* ssl_certfile, or "" */
+    char key_file[512];  /* ssl_keyfile, or "" */
+    char sentinel_pass[256]; /* sentinel_password, or "" */
 };
 
 /* Parse `url` into *out. Percent-escapes in user and password are decoded.
  * Errors: SYNCQ_EINVAL (malformed: message shows the redacted URL and what
- * is wrong), SYNCQ_ENOTSUP (rediss://). */
+ * is wrong). */
 int sq_redis_url_parse(const char *url, struct sq_redis_url *out,
                        syncq_error *err);
 

@@ -54,7 +54,9 @@ enum syncq_priority {
  * .env/environment) supplies the broker URL and limits; `url`, when not
  * NULL, overrides SYNCQ_BROKER_URL. Connects at once and loads the broker
  * scripts. The client keeps a copy of what it needs from `cfg`.
- * Errors: SYNCQ_EINVAL (bad URL or config), SYNCQ_ENOTSUP (rediss://),
+ * Errors: SYNCQ_EINVAL (bad URL or config, not a TLS server, unreadable
+ * TLS files), SYNCQ_EAUTH (also: the server's TLS certificate failed
+ * verification), SYNCQ_ENOTSUP (libssl missing, for rediss://),
  *         SYNCQ_ECONN (unreachable; message names the redacted URL),
  *         SYNCQ_EAUTH (wrong password or user), SYNCQ_ENOMEM.
  * *out is NULL on error.

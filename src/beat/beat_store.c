@@ -9,6 +9,7 @@
  */
 #include "beat/beat_store.h"
 #include "broker/broker.h"
+#include "broker/broker_io.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
 #include "core/sq_id.h"
@@ -562,7 +563,7 @@ sq_sched_fetch_many(syncq_client *c, const char *const *names, size_t n,
         for (size_t i = lo; i < hi; i++) {
             char key[512];
             sq_key(c, key, sizeof key, "sched:%s", names[i]);
-            if (redisAppendCommand(c->rc, "HGETALL %s", key) != REDIS_OK) {
+            if (sq_conn_append(c, "HGETALL %s", key) != REDIS_OK) {
                 rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
                 break;
             }

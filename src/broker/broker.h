@@ -53,8 +53,11 @@ enum sq_script_id {
     SQ_SCRIPT__COUNT
 };
 
+struct sq_conn;
+
 struct syncq_client {
     redisContext *rc;          /* NULL while disconnected */
+    struct sq_conn *conn;      /* transport: TLS, Sentinel (broker_io.h) */
     struct sq_redis_url url;
     char *url_shown;           /* redacted, for messages and logs */
     syncq_config *cfg;         /* owned copy or loaded defaults */

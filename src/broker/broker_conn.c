@@ -9,6 +9,7 @@
  * when it ends (DESIGN contract 10). Never logs a password.
  */
 #include "broker/broker.h"
+#include "broker/broker_io.h"
 #include "core/sq_alloc.h"
 #include "core/sq_config.h"
 #include "core/sq_error.h"
@@ -21,20 +22,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/time.h>
 
 int sq_script_load_all(syncq_client *c, syncq_error *err);
-
-static struct timeval
-tv_of(int64_t ms)
-{
-    struct timeval tv;
-
-    tv.tv_sec = (time_t)(ms / 1000);
-    tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-    return tv;
-}
 
 /* An error reply while connecting (AUTH, SELECT, PING). LOADING or BUSY
  * is an outage (the caller's backoff decides). MISCONF, READONLY, OOM...
@@ -58,14 +48,14 @@ connect_reply_error(redisReply *r, syncq_error *err, const char *what)
 }
 
 static int
-simple(redisContext *rc, syncq_error *err, const char *what, int argc,
+simple(syncq_client *c, syncq_error *err, const char *what, int argc,
        const char **argv)
 {
-    redisReply *r = redisCommandArgv(rc, argc, argv, NULL);
+    redisReply *r = sq_conn_command_argv(c, argc, argv, NULL);
     int rc2 = SYNCQ_OK;
 
     if (r == NULL) {
-        return sq_fail(err, SYNCQ_ECONN, "%s: %s", what, rc->errstr);
+        return sq_fail(err, SYNCQ_ECONN, "%s: %s", what, c->rc->errstr);
     }
     if (r->type == REDIS_REPLY_ERROR) {
         rc2 = connect_reply_error(r, err, what);
@@ -78,35 +68,18 @@ simple(redisContext *rc, syncq_error *err, const char *what, int argc,
 static int
 connect_once(syncq_client *c, syncq_error *err)
 {
-    struct timeval tv = tv_of(c->timeout_ms);
-    redisContext *rc;
-    int rc2;
+    int rc2 = sq_conn_open(c, err);
 
-    if (c->url.is_unix) {
-        rc = redisConnectUnixWithTimeout(c->url.path, tv);
-    } else {
-        rc = redisConnectWithTimeout(c->url.host, c->url.port, tv);
-    }
-    if (rc == NULL) {
-        return sq_fail(err, SYNCQ_ENOMEM, "out of memory connecting");
-    }
-    if (rc->err) {
-        rc2 = sq_fail(err, SYNCQ_ECONN, "Redis at %s unreachable: %s",
-                      c->url_shown, rc->errstr);
-        redisFree(rc);
+    if (rc2 != SYNCQ_OK) {
         return rc2;
-    }
-    redisSetTimeout(rc, tv);
-    if (!c->url.is_unix) {
-        redisEnableKeepAlive(rc);
     }
     if (c->url.has_pass) {
         const char *argv[3] = {"AUTH", c->url.user, c->url.pass};
         if (c->url.user[0] != '\0') {
-            rc2 = simple(rc, err, "AUTH", 3, argv);
+            rc2 = simple(c, err, "AUTH", 3, argv);
         } else {
             argv[1] = c->url.pass;
-            rc2 = simple(rc, err, "AUTH", 2, argv);
+            rc2 = simple(c, err, "AUTH", 2, argv);
         }
         if (rc2 != SYNCQ_OK) {
             if (rc2 == SYNCQ_EPROTO) {
@@ -116,7 +89,7 @@ connect_once(syncq_client *c, syncq_error *err)
                 }
             }
             sq_error_prefix(err, c->url_shown);
-            redisFree(rc);
+            sq_conn_free(c);
             return rc2;
         }
     }
@@ -124,10 +97,10 @@ connect_once(syncq_client *c, syncq_error *err)
         char db[16];
         const char *argv[2] = {"SELECT", db};
         snprintf(db, sizeof db, "%d", c->url.db);
-        rc2 = simple(rc, err, "SELECT", 2, argv);
+        rc2 = simple(c, err, "SELECT", 2, argv);
         if (rc2 != SYNCQ_OK) {
             sq_error_prefix(err, c->url_shown);
-            redisFree(rc);
+            sq_conn_free(c);
             return rc2;
         }
     }
@@ -135,7 +108,7 @@ connect_once(syncq_client *c, syncq_error *err)
      * scripts) is disconnected by Redis 7 before it can answer NOAUTH. */
     {
         const char *argv[1] = {"PING"};
-        rc2 = simple(rc, err, "PING", 1, argv);
+        rc2 = simple(c, err, "PING", 1, argv);
         if (rc2 == SYNCQ_EAUTH) {
             if (err != NULL) {
                 snprintf(err->msg, sizeof err->msg,
@@ -144,20 +117,21 @@ connect_once(syncq_client *c, syncq_error *err)
                          "unix:///path?password=PASSWORD",
                          c->url_shown);
             }
-            redisFree(rc);
+            sq_conn_free(c);
             return rc2;
         }
         if (rc2 != SYNCQ_OK) {
             sq_error_prefix(err, c->url_shown);
-            redisFree(rc);
+            sq_conn_free(c);
             return rc2;
         }
     }
-    c->rc = rc;
-    rc2 = sq_script_load_all(c, err);
+    rc2 = sq_conn_check_role(c, err);
+    if (rc2 == SYNCQ_OK) {
+        rc2 = sq_script_load_all(c, err);
+    }
     if (rc2 != SYNCQ_OK) {
-        redisFree(c->rc);
-        c->rc = NULL;
+        sq_conn_free(c);
         return rc2;
     }
     return SYNCQ_OK;
@@ -171,8 +145,7 @@ sq_client_drop(syncq_client *c, const char *why)
                  why ? why : "");
         snprintf(c->drop_why, sizeof c->drop_why, "%s",
                  why != NULL && why[0] != '\0' ? why : "connection lost");
-        redisFree(c->rc);
-        c->rc = NULL;
+        sq_conn_free(c);
     }
 }
 
@@ -180,22 +153,6 @@ static int64_t
 backoff_ms(const syncq_client *c)
 {
     return sq_fault_backoff_ms(c->failures, c->reconnect_max_ms);
-}
-
-/* True when Redis closed (or reset) an idle connection: a peek at the
- * socket sees the end of the stream. Nothing has been sent on it, so a
- * new connection can take the call transparently (issue 12 item 3). */
-static bool
-closed_while_idle(const redisContext *rc)
-{
-    char b;
-    ssize_t n = recv(rc->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-
-    if (n == 0) {
-        return true;
-    }
-    return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-           errno != EINTR;
 }
 
 /* Connected again: one line per change of state (DESIGN contract 10). */
@@ -238,7 +195,10 @@ sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
         int rc;
         int64_t now = sq_mono_ms();
         if (c->rc != NULL && c->rc->err == 0) {
-            if (!closed_while_idle(c->rc)) {
+            /* Redis closed it while idle (a restart, a timeout, CLIENT
+             * KILL): nothing was sent on it, so a new connection takes
+             * the call transparently (issue 12 item 3). */
+            if (!sq_conn_closed_while_idle(c)) {
                 return SYNCQ_OK;
             }
             sq_fault_count_conn();
@@ -269,8 +229,9 @@ sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
             c->ever_connected = true;
             return SYNCQ_OK;
         }
-        if (rc == SYNCQ_EAUTH || rc == SYNCQ_ENOMEM) {
-            return rc;
+        if (rc == SYNCQ_EAUTH || rc == SYNCQ_ENOMEM || rc == SYNCQ_EINVAL ||
+            rc == SYNCQ_ENOTSUP) {
+            return rc; /* configuration: retrying cannot help */
         }
         c->failures++;
         sq_fault_count_conn();
@@ -321,7 +282,7 @@ load_settings(syncq_client *c, syncq_error *err)
              (long long)c->result_expires_ms,
              (long long)syncq_config_int(cfg, "SYNCQ_MAX_DELIVERIES"),
              100000);
-    return SYNCQ_OK;
+    return sq_conn_init(c, err);
 }
 
 /* A write to a connection Redis dropped raises SIGPIPE, whose default
@@ -437,10 +398,9 @@ syncq_client_close(syncq_client *c)
     if (c == NULL) {
         return;
     }
-    if (c->rc != NULL) {
-        redisFree(c->rc);
-    }
+    sq_conn_destroy(c);
     memset(c->url.pass, 0, sizeof c->url.pass);
+    memset(c->url.sentinel_pass, 0, sizeof c->url.sentinel_pass);
     sq_free(c->url_shown);
     syncq_config_free(c->cfg);
     sq_free(c);
@@ -536,7 +496,7 @@ sq_client_cmdargv(syncq_client *c, int argc, const char **argv,
         if (rc != SYNCQ_OK) {
             return rc;
         }
-        rc = judge(c, redisCommandArgv(c->rc, argc, argv, lens), argv[0],
+        rc = judge(c, sq_conn_command_argv(c, argc, argv, lens), argv[0],
                    reply, err);
         if (rc != SYNCQ_ECONN || !again || c->fault.since_ms != 0) {
             return rc;
@@ -560,7 +520,7 @@ sq_client_cmd(syncq_client *c, redisReply **reply, syncq_error *err,
             return rc;
         }
         va_start(ap, fmt);
-        rc = judge(c, redisvCommand(c->rc, fmt, ap), fmt, reply, err);
+        rc = judge(c, sq_conn_vcommand(c, fmt, ap), fmt, reply, err);
         va_end(ap);
         if (rc != SYNCQ_ECONN || !again || c->fault.since_ms != 0) {
             return rc;
@@ -579,7 +539,7 @@ sq_client_read_reply(syncq_client *c, redisReply **reply, syncq_error *err)
         return sq_fail(err, SYNCQ_ECONN, "Redis at %s: not connected",
                        c->url_shown);
     }
-    if (redisGetReply(c->rc, &r) != REDIS_OK || r == NULL) {
+    if (sq_conn_get_reply(c, &r) != REDIS_OK || r == NULL) {
         return judge(c, NULL, "", reply, err);
     }
     *reply = r;

@@ -9,6 +9,7 @@
  * settings stored are resolved by sq_task_resolve.
  */
 #include "broker/broker.h"
+#include "broker/broker_io.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
 #include "core/sq_id.h"
@@ -470,7 +471,7 @@ syncq_task_create_many(syncq_client *c, const syncq_task_spec *specs,
         if (rc == SYNCQ_OK) {
             int done = 0;
             while (!done && rc == SYNCQ_OK) {
-                if (redisBufferWrite(c->rc, &done) != REDIS_OK) {
+                if (sq_conn_buffer_write(c, &done) != REDIS_OK) {
                     rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s",
                                  c->url_shown, c->rc->errstr);
                 }

@@ -77,9 +77,8 @@ sq_fault_backoff_ms(int failures, int64_t cap_ms)
     return d < cap_ms ? d : cap_ms;
 }
 
-static int
-transient(syncq_client *c, const char *msg, const char *what,
-          syncq_error *err)
+int64_t
+sq_fault_note_transient(syncq_client *c, const char *msg, const char *what)
 {
     struct sq_fault *f = &c->fault;
     int64_t wait;
@@ -96,8 +95,17 @@ transient(syncq_client *c, const char *msg, const char *what,
                  c->url_shown, f->code, what,
                  sq_log_quote(msg, q, sizeof q), (long long)wait);
     }
-    sq_client_drop(c, f->code);
     c->next_try_ms = sq_mono_ms() + wait;
+    return wait;
+}
+
+static int
+transient(syncq_client *c, const char *msg, const char *what,
+          syncq_error *err)
+{
+    int64_t wait = sq_fault_note_transient(c, msg, what);
+
+    sq_client_drop(c, c->fault.code); /* keeps c->next_try_ms */
     return sq_fail(err, SYNCQ_ECONN,
                    "Redis at %s answered %.200s (transient: retrying in %lld "
                    "ms)",

@@ -72,6 +72,14 @@ void sq_fault_code(const char *msg, char out[16]);
 int sq_fault_reply(syncq_client *c, const redisReply *r, const char *what,
                    syncq_error *err);
 
+/* The part of sq_fault_reply for a transient reply `msg` met where the
+ * connection cannot be dropped yet (the connection layer, broker_io.c,
+ * turns READONLY into a lost connection that its caller drops): count,
+ * log on a change of state, set c->next_try_ms. Returns the backoff (ms).
+ * The caller's drop keeps the backoff. */
+int64_t sq_fault_note_transient(syncq_client *c, const char *msg,
+                                const char *what);
+
 /* A call completed: end the client's error state (logs
  * "broker.recovered" once). Cheap when there is none. */
 void sq_fault_ok(syncq_client *c);

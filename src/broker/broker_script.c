@@ -6,6 +6,7 @@
  * NOSCRIPT. Typed wrappers live in the broker_<op>.c files.
  */
 #include "broker/broker.h"
+#include "broker/broker_io.h"
 #include "core/sq_alloc.h"
 #include "core/sq_embed.h"
 #include "core/sq_error.h"
@@ -108,12 +109,12 @@ sq_script_load_all(syncq_client *c, syncq_error *err)
     for (int i = 0; i < SQ_SCRIPT__COUNT; i++) {
         const char *argv[3] = {"SCRIPT", "LOAD", sources[i]};
         size_t lens[3] = {6, 4, source_lens[i]};
-        redisAppendCommandArgv(c->rc, 3, argv, lens);
+        sq_conn_append_argv(c, 3, argv, lens);
     }
     for (int i = 0; i < SQ_SCRIPT__COUNT; i++) {
         void *r = NULL;
         redisReply *rep;
-        if (redisGetReply(c->rc, &r) != REDIS_OK || r == NULL) {
+        if (sq_conn_get_reply(c, &r) != REDIS_OK || r == NULL) {
             return sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s while loading "
                            "scripts", c->url_shown,
                            c->rc->errstr[0] ? c->rc->errstr
@@ -143,7 +144,7 @@ sq_script_load_all(syncq_client *c, syncq_error *err)
     }
     if (rc == SYNCQ_OK) {
         /* Remember the server version for status and feature checks. */
-        redisReply *r = redisCommand(c->rc, "INFO server");
+        redisReply *r = sq_conn_command(c, "INFO server");
         if (r != NULL && r->type == REDIS_REPLY_STRING) {
             const char *v = strstr(r->str, "redis_version:");
             if (v != NULL) {
@@ -385,7 +386,7 @@ sq_script_call(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
     if (rc != SYNCQ_OK) {
         return rc;
     }
-    r = redisCommandArgv(c->rc, argc, argv, lens);
+    r = sq_conn_command_argv(c, argc, argv, lens);
     if (r != NULL && r->type == REDIS_REPLY_ERROR &&
         strncmp(r->str, "NOSCRIPT", 8) == 0) {
         /* Script cache flushed: EVAL sends the source and caches it. */
@@ -396,7 +397,7 @@ sq_script_call(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
         if (rc != SYNCQ_OK) {
             return rc;
         }
-        r = redisCommandArgv(c->rc, argc, argv, lens);
+        r = sq_conn_command_argv(c, argc, argv, lens);
     }
     sq_free(argv);
     sq_free(lens);
@@ -434,7 +435,7 @@ sq_script_append(syncq_client *c, enum sq_script_id id,
     if (rc != SYNCQ_OK) {
         return rc;
     }
-    rc = redisAppendCommandArgv(c->rc, argc, argv, lens);
+    rc = sq_conn_append_argv(c, argc, argv, lens);
     sq_free(argv);
     sq_free(lens);
     if (rc != REDIS_OK) {

@@ -5,6 +5,7 @@
  * active, dead-letter, workers, Redis version and eviction policy.
  */
 #include "broker/broker.h"
+#include "broker/broker_io.h"
 #include "core/sq_error.h"
 #include "core/sq_log.h"
 
@@ -31,6 +32,7 @@ syncq_broker_status(syncq_client *c, json_t **out, syncq_error *err)
     queues = json_object();
     json_object_set_new(o, "url", json_string(c->url_shown));
     json_object_set_new(o, "redis_version", json_string(c->redis_version));
+    json_object_set_new(o, "topology", sq_conn_topology(c));
     ns_end = strchr(c->prefix + 1, '}');
     json_object_set_new(o, "namespace",
                         json_stringn(c->prefix + 1,
@@ -39,7 +41,7 @@ syncq_broker_status(syncq_client *c, json_t **out, syncq_error *err)
     /* Pipeline LLEN of every priority list of every queue. */
     for (size_t i = 0; i < qs->elements; i++) {
         for (int p = 10; p >= 0; p--) {
-            redisAppendCommand(c->rc, "LLEN %s",
+            sq_conn_append(c, "LLEN %s",
                                sq_key(c, key, sizeof key, "q:%s:%d",
                                       qs->element[i]->str, p));
         }

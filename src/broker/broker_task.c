@@ -3,6 +3,7 @@
  * broker_task.c: read, list, cancel and wait for tasks (producer side).
  */
 #include "broker/broker.h"
+#include "broker/broker_io.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
 #include "core/sq_time.h"
@@ -78,7 +79,7 @@ consider(struct lister *L, redisReply **ids, size_t n, syncq_error *err)
     for (size_t i = 0; i < n; i++) {
         if (ids[i]->type == REDIS_REPLY_STRING) {
             sq_key(L->c, key, sizeof key, "t:%s", ids[i]->str);
-            redisAppendCommand(L->c->rc, "HGETALL %s", key);
+            sq_conn_append(L->c, "HGETALL %s", key);
         }
     }
     for (size_t i = 0; i < n; i++) {

@@ -63,6 +63,45 @@ bytes(double v, char *buf, size_t cap)
 }
 
 /* The engine's queue table and counts line (kept as they were). */
+/* "redis    master h:p (sentinel M, 1 failover seen), TLSv1.3 verified,
+ * replicas 127.0.0.1:6381 online lag 0 s, min_replicas 1" */
+static void
+print_topology(json_t *t)
+{
+    json_t *reps = json_object_get(t, "replicas");
+    const char *sm = json_string_value(json_object_get(t, "sentinel_master"));
+    const char *tls = json_string_value(json_object_get(t, "tls"));
+    size_t i;
+    json_t *r;
+
+    if (t == NULL) {
+        return;
+    }
+    printf("redis    master %s",
+           json_string_value(json_object_get(t, "master")));
+    if (sm != NULL) {
+        printf(" (sentinel %s, %lld failover(s) seen)", sm,
+               (long long)json_integer_value(json_object_get(t, "failovers")));
+    }
+    if (tls != NULL && strcmp(tls, "off") != 0) {
+        printf(", %s %s", tls,
+               json_is_true(json_object_get(t, "tls_verify"))
+                   ? "verified"
+                   : "NOT VERIFIED");
+    } else {
+        printf(", no TLS");
+    }
+    printf(", replicas %zu", json_array_size(reps));
+    json_array_foreach(reps, i, r) {
+        printf("%s %s %s lag %lld s", i == 0 ? ":" : ";",
+               json_string_value(json_object_get(r, "addr")),
+               json_string_value(json_object_get(r, "state")),
+               (long long)json_integer_value(json_object_get(r, "lag_s")));
+    }
+    printf(", min_replicas %lld\n",
+           (long long)json_integer_value(json_object_get(t, "min_replicas")));
+}
+
 static void
 print_broker(const json_t *st)
 {
@@ -309,6 +348,7 @@ cli_status(struct cli *cli)
                json_string_value(json_object_get(st, "url")),
                json_string_value(json_object_get(st, "redis_version")),
                json_string_value(json_object_get(st, "namespace")));
+        print_topology(json_object_get(st, "topology"));
         if (snap != NULL) {
             print_monitor(snap, cli_color());
         }

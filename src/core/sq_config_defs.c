@@ -15,13 +15,39 @@ const struct sq_cfg_def sq_cfg_defs[] = {
     /* broker */
     {"SYNCQ_BROKER_URL", "CELERY_BROKER_URL", SQ_CFG_URL, 0, 0,
      "redis://127.0.0.1:6379/0", NULL, SQ_CFG_SECRET, "broker",
-     "Redis URL: redis://[user:password@]host:port/db or unix:///path?db=N"},
+     "Redis URL: redis[s]://[user:password@]host:port/db, "
+     "sentinel[+tls]://h1:p1,h2:p2/master?db=N or unix:///path?db=N"},
     {"SYNCQ_RESULT_BACKEND", "CELERY_RESULT_BACKEND", SQ_CFG_URL, 0, 0, "",
      NULL, SQ_CFG_SECRET, "broker",
      "Accepted for compatibility; results live with the task record in the "
      "broker, so it must be empty or name the broker's Redis"},
     {"SYNCQ_NAMESPACE", NULL, SQ_CFG_STR, 0, 0, "syncq", NULL, 0, "broker",
      "Key prefix and Redis Cluster hash tag: keys are {NAMESPACE}:..."},
+    {"SYNCQ_BROKER_USERNAME", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0, "broker",
+     "Redis ACL user when the broker URL names none (docs/deployment.md)"},
+    {"SYNCQ_BROKER_TLS_VERIFY", NULL, SQ_CFG_ENUM, 0, 0, "required",
+     "required|none", 0, "broker",
+     "rediss:// certificate checks; none disables them (logged as a warning "
+     "at every connect); URL ssl_cert_reqs= overrides"},
+    {"SYNCQ_BROKER_TLS_CA_FILE", NULL, SQ_CFG_URL, 0, 0, "", NULL, 0, "broker",
+     "PEM file of the CAs trusted for rediss:// (default: the system store)"},
+    {"SYNCQ_BROKER_TLS_CA_DIR", NULL, SQ_CFG_URL, 0, 0, "", NULL, 0, "broker",
+     "Hashed directory of trusted CAs for rediss:// (c_rehash layout)"},
+    {"SYNCQ_BROKER_TLS_CERT_FILE", NULL, SQ_CFG_URL, 0, 0, "", NULL, 0,
+     "broker", "Client certificate (PEM chain) for rediss:// when the server "
+               "asks for one"},
+    {"SYNCQ_BROKER_TLS_KEY_FILE", NULL, SQ_CFG_URL, 0, 0, "", NULL, 0,
+     "broker", "Private key (PEM) of SYNCQ_BROKER_TLS_CERT_FILE"},
+    {"SYNCQ_BROKER_TLS_SERVER_NAME", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0,
+     "broker", "Name sent as SNI and checked against the certificate instead "
+               "of the host connected to (e.g. Sentinel hands out addresses)"},
+    {"SYNCQ_BROKER_MIN_REPLICAS", NULL, SQ_CFG_INT, 0, 16, "0", NULL, 0,
+     "broker", "Replicas that must confirm (WAIT) every enqueue and outcome "
+               "before it is acknowledged; 0 = the master alone"},
+    {"SYNCQ_BROKER_MIN_REPLICAS_TIMEOUT", NULL, SQ_CFG_DURATION, 10, S(60),
+     "2", NULL, 0, "broker",
+     "How long an enqueue or outcome waits for SYNCQ_BROKER_MIN_REPLICAS "
+     "before it fails as not acknowledged"},
     {"SYNCQ_REDIS_TIMEOUT", NULL, SQ_CFG_DURATION, 100, S(600), "5", NULL, 0,
      "broker", "Connect and command timeout for Redis"},
     {"SYNCQ_RECONNECT_MAX_DELAY", NULL, SQ_CFG_DURATION, 100, S(300), "10",

@@ -8,6 +8,7 @@
  */
 #include "monitor/mon_alerts.h"
 #include "broker/broker.h"
+#include "broker/broker_io.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
 #include "core/sq_log.h"
@@ -568,27 +569,27 @@ sq_alerts_tick(struct sq_alerts *a, syncq_client *c,
         int queued = 0;
         const char *name;
         json_t *v;
-        redisAppendCommand(c->rc, "MULTI");
+        sq_conn_append(c, "MULTI");
         queued++;
         if (a->rules.n > 0) {
-            redisAppendCommandArgv(c->rc, (int)args.n, args.argv, args.lens);
+            sq_conn_append_argv(c, (int)args.n, args.argv, args.lens);
             queued++;
         }
         json_object_foreach(stored, name, v) {
-            redisAppendCommand(c->rc, "HDEL %s %s", key, name);
+            sq_conn_append(c, "HDEL %s %s", key, name);
             queued++;
         }
         for (size_t i = 0; i < json_array_size(events); i++) {
             char *s = json_dumps(json_array_get(events, i), JSON_COMPACT);
             if (s != NULL) {
-                redisAppendCommand(c->rc, "LPUSH %s %s", logkey, s);
+                sq_conn_append(c, "LPUSH %s %s", logkey, s);
                 queued++;
                 sq_free(s);
             }
         }
-        redisAppendCommand(c->rc, "LTRIM %s 0 199", logkey);
+        sq_conn_append(c, "LTRIM %s 0 199", logkey);
         queued++;
-        redisAppendCommand(c->rc, "EXEC");
+        sq_conn_append(c, "EXEC");
         queued++;
         for (int i = 0; i < queued && rc == SYNCQ_OK; i++) {
             rc = sq_client_read_reply(c, &r, err);

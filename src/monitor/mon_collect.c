@@ -10,6 +10,7 @@
  */
 #include "monitor/mon.h"
 #include "broker/broker.h"
+#include "broker/broker_io.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
 #include "core/sq_time.h"
@@ -38,7 +39,7 @@ pipe_add(struct pipe *p, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    if (redisvAppendCommand(p->c->rc, fmt, ap) == REDIS_OK) {
+    if (sq_conn_vappend(p->c, fmt, ap) == REDIS_OK) {
         p->sent++;
     } else {
         p->failed = 1;
@@ -941,13 +942,13 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
             sq_args_add(&a, json_string_value(json_object_get(q, "name")));
             sq_args_addll(&a, json_integer_value(json_object_get(q, "ready")));
         }
-        if (!a.oom && redisAppendCommandArgv(c->rc, (int)a.n, a.argv,
-                                             a.lens) == REDIS_OK) {
+        if (!a.oom && sq_conn_append_argv(c, (int)a.n, a.argv, a.lens) ==
+                          REDIS_OK) {
             redisReply *w1 = NULL, *w2 = NULL;
             char ek[512];
-            redisAppendCommand(c->rc, "PEXPIRE %s 1800000",
-                               sq_key(c, ek, sizeof ek, "depth:%lld",
-                                      (long long)minute));
+            sq_conn_append(c, "PEXPIRE %s 1800000",
+                           sq_key(c, ek, sizeof ek, "depth:%lld",
+                                  (long long)minute));
             if (sq_client_read_reply(c, &w1, NULL) == SYNCQ_OK) {
                 sq_client_read_reply(c, &w2, NULL);
             }

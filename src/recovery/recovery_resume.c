@@ -12,6 +12,7 @@
  */
 #include "recovery/recovery.h"
 #include "broker/broker.h"
+#include "broker/broker_io.h"
 #include "core/sq_alloc.h"
 #include "core/sq_error.h"
 #include "core/sq_log.h"
@@ -599,7 +600,7 @@ syncq_dead_list(syncq_client *c, const syncq_dead_filter *f, json_t **out,
         for (size_t i = 0; i < ids->elements; i++) {
             char tk[256];
             sq_key(c, tk, sizeof tk, "t:%s", str_at(ids, i));
-            redisAppendCommand(c->rc, "HGETALL %s", tk);
+            sq_conn_append(c, "HGETALL %s", tk);
         }
         for (size_t i = 0; i < ids->elements; i++) {
             redisReply *h = NULL;

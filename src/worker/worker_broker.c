@@ -18,6 +18,7 @@
 #include "core/sq_time.h"
 #include "worker/worker_ctx.h"
 #include "worker/worker_frame.h"
+#include "broker/broker_io.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -738,13 +739,13 @@ sq_sup_wake_arm(struct sq_sup *s, int64_t now)
     }
     snprintf(tmo, sizeof tmo, "%.3f", (double)wait / 1000.0);
     argv[1 + s->o->nqueues] = tmo;
-    if (redisAppendCommandArgv(s->wake->rc, (int)s->o->nqueues + 2, argv,
+    if (sq_conn_append_argv(s->wake, (int)s->o->nqueues + 2, argv,
                                NULL) != REDIS_OK) {
         sq_client_drop(s->wake, "append failed");
         return;
     }
     while (!done) {
-        if (redisBufferWrite(s->wake->rc, &done) != REDIS_OK) {
+        if (sq_conn_buffer_write(s->wake, &done) != REDIS_OK) {
             sq_client_drop(s->wake, s->wake->rc->errstr);
             return;
         }
@@ -761,13 +762,13 @@ sq_sup_wake_readable(struct sq_sup *s)
         s->brpop_out = false;
         return;
     }
-    if (redisBufferRead(s->wake->rc) != REDIS_OK) {
+    if (sq_conn_buffer_read(s->wake) != REDIS_OK) {
         sq_client_drop(s->wake, s->wake->rc->errstr);
         s->brpop_out = false;
         s->need_lease = true;
         return;
     }
-    if (redisGetReplyFromReader(s->wake->rc, &reply) != REDIS_OK) {
+    if (sq_conn_reply_from_reader(s->wake, &reply) != REDIS_OK) {
         sq_client_drop(s->wake, "bad reply");
         s->brpop_out = false;
         return;

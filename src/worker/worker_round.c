@@ -23,6 +23,7 @@
 #include "core/sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
+#include "broker/broker_io.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -194,7 +195,7 @@ sq_sup_round_send(struct sq_sup *s, size_t n, bool lease, int max_n,
         return rc;
     }
     while (!done) {
-        if (redisBufferWrite(s->bc->rc, &done) != REDIS_OK) {
+        if (sq_conn_buffer_write(s->bc, &done) != REDIS_OK) {
             sq_fail(&err, SYNCQ_ECONN, "Redis at %s: %s",
                     syncq_client_url(s->bc), s->bc->rc->errstr);
             sq_client_drop(s->bc, "write failed");
@@ -215,7 +216,7 @@ sq_sup_round_readable(struct sq_sup *s)
     if (!s->round.active || s->bc->rc == NULL) {
         return;
     }
-    if (redisBufferRead(s->bc->rc) != REDIS_OK) {
+    if (sq_conn_buffer_read(s->bc) != REDIS_OK) {
         sq_fail(&err, SYNCQ_ECONN, "Redis at %s: %s",
                 syncq_client_url(s->bc),
                 s->bc->rc->errstr[0] ? s->bc->rc->errstr : "connection lost");
@@ -225,7 +226,7 @@ sq_sup_round_readable(struct sq_sup *s)
     }
     while (s->round.active && s->round.pending > 0) {
         void *r = NULL;
-        if (redisGetReplyFromReader(s->bc->rc, &r) != REDIS_OK) {
+        if (sq_conn_reply_from_reader(s->bc, &r) != REDIS_OK) {
             sq_fail(&err, SYNCQ_EPROTO, "bad reply from Redis");
             sq_client_drop(s->bc, "bad reply");
             round_abort(s, SYNCQ_ECONN, &err);

@@ -70,6 +70,52 @@ parses_unix_socket_urls(void **state)
 }
 
 static void
+parses_tls_and_sentinel_urls(void **state)
+{
+    struct sq_redis_url u;
+
+    (void)state;
+    assert_int_equal(sq_redis_url_parse("rediss://bob:pw@cache.example:6380/2"
+                                        "?ssl_cert_reqs=CERT_REQUIRED&"
+                                        "ssl_ca_certs=/etc/ca%20x.pem",
+                                        &u, NULL),
+                     SYNCQ_OK);
+    assert_true(u.tls);
+    assert_false(u.sentinel);
+    assert_string_equal(u.host, "cache.example");
+    assert_int_equal(u.port, 6380);
+    assert_int_equal(u.db, 2);
+    assert_string_equal(u.user, "bob");
+    assert_int_equal(u.tls_verify, 1);
+    assert_string_equal(u.ca_file, "/etc/ca x.pem");
+    assert_int_equal(sq_redis_url_parse("rediss://h?ssl_cert_reqs=none", &u,
+                                        NULL),
+                     SYNCQ_OK);
+    assert_int_equal(u.tls_verify, 0);
+    assert_int_equal(sq_redis_url_parse("redis://h", &u, NULL), SYNCQ_OK);
+    assert_false(u.tls);
+    assert_int_equal(u.tls_verify, -1);
+    assert_int_equal(sq_redis_url_parse("sentinel+tls://u:p@s1:26400,s2,"
+                                        "[::1]:26402/my-master?db=3&"
+                                        "sentinel_password=sp",
+                                        &u, NULL),
+                     SYNCQ_OK);
+    assert_true(u.tls);
+    assert_true(u.sentinel);
+    assert_int_equal(u.nhosts, 3);
+    assert_string_equal(u.hosts[0].host, "s1");
+    assert_int_equal(u.hosts[0].port, 26400);
+    assert_string_equal(u.hosts[1].host, "s2");
+    assert_int_equal(u.hosts[1].port, 26379);
+    assert_string_equal(u.hosts[2].host, "::1");
+    assert_int_equal(u.hosts[2].port, 26402);
+    assert_string_equal(u.master, "my-master");
+    assert_int_equal(u.db, 3);
+    assert_string_equal(u.pass, "p");
+    assert_string_equal(u.sentinel_pass, "sp");
+}
+
+static void
 rejects_malformed_urls_with_reason(void **state)
 {
     static const struct {
@@ -85,7 +131,12 @@ rejects_malformed_urls_with_reason(void **state)
         {"redis://:pw@", SYNCQ_EINVAL, "host"},
         {"unix://relative.sock", SYNCQ_EINVAL, "absolute"},
         {"unix:///s?db=x", SYNCQ_EINVAL, "query"},
-        {"rediss://h:6380", SYNCQ_ENOTSUP, "TLS"},
+        {"sentinel://h1:1,h2:2", SYNCQ_EINVAL, "master name"},
+        {"sentinel://h1:1/", SYNCQ_EINVAL, "master name"},
+        {"sentinel://h1:1,/m", SYNCQ_EINVAL, "host"},
+        {"sentinel://h1:0/m", SYNCQ_EINVAL, "port"},
+        {"sentinel://a,b,c,d,e,f,g,h,i/m", SYNCQ_EINVAL, "more than 8"},
+        {"rediss://h?ssl_cert_reqs=maybe", SYNCQ_EINVAL, "ssl_cert_reqs"},
         {"redis://h o:1", SYNCQ_EINVAL, "host"},
     };
     struct sq_redis_url u;
@@ -127,6 +178,8 @@ redacts_passwords(void **state)
         {"redis://h:1/0", "redis://h:1/0"},
         {"redis://user@h:1", "redis://user@h:1"},
         {"unix:///s?db=1&password=pw", "unix:///s?db=1&password=****"},
+        {"sentinel://u:pw@a:1,b:2/m?password=x&sentinel_password=y",
+         "sentinel://u:****@a:1,b:2/m?password=****&sentinel_password=****"},
         {"postgresql://app:pw@db/x", "postgresql://app:****@db/x"},
     };
 
@@ -145,6 +198,7 @@ main(void)
         cmocka_unit_test(parses_tcp_url_with_password_and_db),
         cmocka_unit_test(parses_defaults_and_password_only),
         cmocka_unit_test(parses_unix_socket_urls),
+        cmocka_unit_test(parses_tls_and_sentinel_urls),
         cmocka_unit_test(rejects_malformed_urls_with_reason),
         cmocka_unit_test(error_messages_never_show_the_password),
         cmocka_unit_test(redacts_passwords),

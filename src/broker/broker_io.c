@@ -1,0 +1,573 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * broker_io.c: the connection layer of broker_io.h: opening (direct or
+ * through Sentinel, plain or TLS), the I/O calls callers use instead of
+ * hiredis's, READONLY as a connection loss, and WAIT for
+ * SYNCQ_BROKER_MIN_REPLICAS after enqueue/outcome scripts.
+ */
+#include "broker/broker.h"
+#include "broker/broker_io.h"
+#include "core/sq_alloc.h"
+#include "core/sq_config.h"
+#include "core/sq_error.h"
+#include "core/sq_log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static void
+copy_setting(char *dst, size_t cap, const char *url_value,
+             const syncq_config *cfg, const char *key)
+{
+    snprintf(dst, cap, "%s",
+             url_value[0] != '\0' ? url_value : syncq_config_str(cfg, key));
+}
+
+int
+sq_conn_init(syncq_client *c, syncq_error *err)
+{
+    struct sq_conn *k = sq_calloc(1, sizeof *k);
+    const struct sq_redis_url *u = &c->url;
+
+    if (k == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory opening client");
+    }
+    sq_conn_destroy(c);
+    c->conn = k;
+    k->tls = u->tls;
+    k->tls_verify = u->tls_verify >= 0
+                        ? u->tls_verify
+                        : strcmp(syncq_config_str(c->cfg,
+                                                  "SYNCQ_BROKER_TLS_VERIFY"),
+                                 "none") != 0;
+    copy_setting(k->ca_file, sizeof k->ca_file, u->ca_file, c->cfg,
+                 "SYNCQ_BROKER_TLS_CA_FILE");
+    copy_setting(k->ca_dir, sizeof k->ca_dir, "", c->cfg,
+                 "SYNCQ_BROKER_TLS_CA_DIR");
+    copy_setting(k->cert_file, sizeof k->cert_file, u->cert_file, c->cfg,
+                 "SYNCQ_BROKER_TLS_CERT_FILE");
+    copy_setting(k->key_file, sizeof k->key_file, u->key_file, c->cfg,
+                 "SYNCQ_BROKER_TLS_KEY_FILE");
+    copy_setting(k->server_name, sizeof k->server_name, "", c->cfg,
+                 "SYNCQ_BROKER_TLS_SERVER_NAME");
+    k->min_replicas = (int)syncq_config_int(c->cfg,
+                                            "SYNCQ_BROKER_MIN_REPLICAS");
+    k->min_replicas_timeout_ms =
+        syncq_config_ms(c->cfg, "SYNCQ_BROKER_MIN_REPLICAS_TIMEOUT");
+    if (c->url.user[0] == '\0') {
+        snprintf(c->url.user, sizeof c->url.user, "%s",
+                 syncq_config_str(c->cfg, "SYNCQ_BROKER_USERNAME"));
+    }
+    if (k->tls && k->key_file[0] != '\0' && k->cert_file[0] == '\0') {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "SYNCQ_BROKER_TLS_KEY_FILE is set without "
+                       "SYNCQ_BROKER_TLS_CERT_FILE");
+    }
+    return SYNCQ_OK;
+}
+
+static void
+wq_reset(struct sq_conn *k)
+{
+    k->wq_head = 0;
+    k->wq_len = 0;
+    if (k->stash != NULL) {
+        freeReplyObject(k->stash);
+        k->stash = NULL;
+    }
+}
+
+void
+sq_conn_free(syncq_client *c)
+{
+    struct sq_conn *k = c->conn;
+
+    if (k != NULL) {
+        sq_tls_close(k->ssl);
+        k->ssl = NULL;
+        wq_reset(k);
+    }
+    if (c->rc != NULL) {
+        redisFree(c->rc);
+        c->rc = NULL;
+    }
+}
+
+void
+sq_conn_destroy(syncq_client *c)
+{
+    struct sq_conn *k = c->conn;
+
+    sq_conn_free(c);
+    if (k == NULL) {
+        return;
+    }
+    sq_tls_ctx_free(k);
+    sq_free(k->wq);
+    sq_free(k);
+    c->conn = NULL;
+}
+
+static struct timeval
+tv_of(int64_t ms)
+{
+    struct timeval tv;
+
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+    return tv;
+}
+
+int
+sq_conn_open(syncq_client *c, syncq_error *err)
+{
+    struct sq_conn *k = c->conn;
+    struct timeval tv = tv_of(c->timeout_ms);
+    char host[256];
+    int port = c->url.port;
+    redisContext *rc;
+    int rc2;
+
+    sq_conn_free(c);
+    snprintf(host, sizeof host, "%s", c->url.host);
+    if (c->url.sentinel) {
+        rc2 = sq_sentinel_master(k, &c->url, c->timeout_ms, host,
+                                 sizeof host, &port, err);
+        if (rc2 != SYNCQ_OK) {
+            return rc2;
+        }
+    }
+    if (c->url.is_unix) {
+        rc = redisConnectUnixWithTimeout(c->url.path, tv);
+    } else {
+        rc = redisConnectWithTimeout(host, port, tv);
+    }
+    if (rc == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory connecting");
+    }
+    if (rc->err) {
+        rc2 = sq_fail(err, SYNCQ_ECONN, "Redis at %s unreachable: %s",
+                      c->url_shown, rc->errstr);
+        redisFree(rc);
+        return rc2;
+    }
+    if (k->min_replicas > 0) {
+        /* A WAIT may block for its own timeout: reads must outlast it. */
+        tv = tv_of(c->timeout_ms + k->min_replicas_timeout_ms);
+    }
+    redisSetTimeout(rc, tv);
+    if (!c->url.is_unix) {
+        redisEnableKeepAlive(rc);
+    }
+    if (k->tls) {
+        rc2 = sq_tls_handshake(k, rc, host, port, &k->ssl, err);
+        if (rc2 != SYNCQ_OK) {
+            redisFree(rc);
+            return rc2;
+        }
+    }
+    c->rc = rc;
+    if (c->url.sentinel && k->host[0] != '\0' &&
+        (strcmp(k->host, host) != 0 || k->port != port)) {
+        k->failovers++;
+        SQ_WARN("broker.failover", "master=%s previous=%s:%d addr=%s:%d",
+                c->url.master, k->host, k->port, host, port);
+    }
+    snprintf(k->host, sizeof k->host, "%s", host);
+    k->port = port;
+    return SYNCQ_OK;
+}
+
+int
+sq_conn_check_role(syncq_client *c, syncq_error *err)
+{
+    const char *argv[1] = {"ROLE"};
+    redisReply *r;
+    int rc = SYNCQ_OK;
+
+    if (!c->url.sentinel) {
+        return SYNCQ_OK;
+    }
+    r = sq_conn_command_argv(c, 1, argv, NULL);
+    if (r == NULL) {
+        return sq_fail(err, SYNCQ_ECONN, "Redis at %s:%d: %s", c->conn->host,
+                       c->conn->port, c->rc->errstr);
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_STRING ||
+        strcmp(r->element[0]->str, "master") != 0) {
+        rc = sq_fail(err, SYNCQ_ECONN,
+                     "Redis at %s:%d, named master '%s' by Sentinel, is not "
+                     "a master (ROLE says %s); asking again",
+                     c->conn->host, c->conn->port, c->url.master,
+                     r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+                             r->element[0]->type == REDIS_REPLY_STRING
+                         ? r->element[0]->str
+                         : "?");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* ---- I/O -------------------------------------------------------------- */
+
+bool
+sq_conn_closed_while_idle(syncq_client *c)
+{
+    char b;
+    ssize_t n;
+
+    if (c->conn != NULL && c->conn->ssl != NULL) {
+        return sq_tls_closed_while_idle(c->rc, c->conn->ssl);
+    }
+    n = recv(c->rc->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) {
+        return true;
+    }
+    return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+           errno != EINTR;
+}
+
+static int
+link_write(redisContext *rc, struct ssl_st *ssl, int *done)
+{
+    return ssl != NULL ? sq_tls_write(rc, ssl, done)
+                       : redisBufferWrite(rc, done);
+}
+
+static int
+link_read(redisContext *rc, struct ssl_st *ssl)
+{
+    return ssl != NULL ? sq_tls_read(rc, ssl) : redisBufferRead(rc);
+}
+
+/* redisGetReply of hiredis 0.14, over link_write/link_read. */
+static int
+link_get_reply(redisContext *rc, struct ssl_st *ssl, void **reply)
+{
+    void *aux = NULL;
+    int done = 0;
+
+    if (redisGetReplyFromReader(rc, &aux) != REDIS_OK) {
+        return REDIS_ERR;
+    }
+    if (aux == NULL) {
+        do {
+            if (link_write(rc, ssl, &done) != REDIS_OK) {
+                return REDIS_ERR;
+            }
+        } while (!done);
+        do {
+            if (link_read(rc, ssl) != REDIS_OK ||
+                redisGetReplyFromReader(rc, &aux) != REDIS_OK) {
+                return REDIS_ERR;
+            }
+        } while (aux == NULL);
+    }
+    *reply = aux;
+    return REDIS_OK;
+}
+
+redisReply *
+sq_link_command_argv(redisContext *rc, struct ssl_st *ssl, int argc,
+                     const char **argv)
+{
+    void *r = NULL;
+
+    if (redisAppendCommandArgv(rc, argc, argv, NULL) != REDIS_OK ||
+        link_get_reply(rc, ssl, &r) != REDIS_OK) {
+        return NULL;
+    }
+    return r;
+}
+
+
+/* READONLY: this server became a replica (a failover). Every reply of
+ * every caller, pipelined or not, passes here: it becomes a lost
+ * connection, so the caller drops it, and a transient fault
+ * (broker_fault.c: logged once, counted, the one backoff), so the
+ * reconnect after the backoff asks the sentinels for the new master. */
+static int
+check_readonly(syncq_client *c, void **reply)
+{
+    redisReply *r = *reply;
+    int64_t wait;
+
+    /* Plain commands answer "READONLY ..."; a script's write wraps it
+     * ("ERR ... -READONLY You can't write against a read only replica"). */
+    if (r != NULL && r->type == REDIS_REPLY_ERROR &&
+        (strncmp(r->str, "READONLY", 8) == 0 ||
+         strstr(r->str, "READONLY You can't write") != NULL)) {
+        wait = sq_fault_note_transient(c, "READONLY You can't write against "
+                                          "a read only replica",
+                                       "reply");
+        freeReplyObject(r);
+        *reply = NULL;
+        c->rc->err = REDIS_ERR_IO;
+        snprintf(c->rc->errstr, sizeof c->rc->errstr,
+                 "server became a replica (READONLY: failover); retrying "
+                 "in %lld ms",
+                 (long long)wait);
+        return REDIS_ERR;
+    }
+    return REDIS_OK;
+}
+
+/* Scripts whose effect must be on SYNCQ_BROKER_MIN_REPLICAS replicas
+ * before the caller may report it: enqueues and outcomes. */
+static bool
+is_durable(const syncq_client *c, int argc, const char **argv)
+{
+    static const enum sq_script_id ids[] = {
+        SQ_SCRIPT_ENQUEUE,       SQ_SCRIPT_SETTLE, SQ_SCRIPT_BATCH,
+        SQ_SCRIPT_REVOKE,        SQ_SCRIPT_RESUME, SQ_SCRIPT_SCHEDULE_TICK,
+        SQ_SCRIPT_BATCH_DISPATCH};
+
+    if (argc < 2) {
+        return false;
+    }
+    if (strcasecmp(argv[0], "EVAL") == 0) {
+        return true; /* the NOSCRIPT fallback: rare, assume a write */
+    }
+    if (strcasecmp(argv[0], "EVALSHA") != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        if (strncmp(argv[1], c->sha[ids[i]], 40) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int
+wq_push(struct sq_conn *k, unsigned char flag)
+{
+    if (k->wq_len == k->wq_cap) {
+        size_t ncap = k->wq_cap ? k->wq_cap * 2 : 64;
+        unsigned char *n = sq_malloc(ncap);
+        if (n == NULL) {
+            return REDIS_ERR;
+        }
+        for (size_t i = 0; i < k->wq_len; i++) {
+            n[i] = k->wq[(k->wq_head + i) % k->wq_cap];
+        }
+        sq_free(k->wq);
+        k->wq = n;
+        k->wq_cap = ncap;
+        k->wq_head = 0;
+    }
+    k->wq[(k->wq_head + k->wq_len) % k->wq_cap] = flag;
+    k->wq_len++;
+    return REDIS_OK;
+}
+
+static unsigned char
+wq_pop(struct sq_conn *k)
+{
+    unsigned char f;
+
+    if (k->wq_len == 0) {
+        return 0;
+    }
+    f = k->wq[k->wq_head];
+    k->wq_head = (k->wq_head + 1) % k->wq_cap;
+    k->wq_len--;
+    return f;
+}
+
+int
+sq_conn_append_argv(syncq_client *c, int argc, const char **argv,
+                    const size_t *lens)
+{
+    struct sq_conn *k = c->conn;
+    bool durable;
+    char n[16];
+    char ms[24];
+    const char *wait[3] = {"WAIT", n, ms};
+
+    if (redisAppendCommandArgv(c->rc, argc, argv, lens) != REDIS_OK) {
+        return REDIS_ERR;
+    }
+    if (k == NULL || k->min_replicas <= 0) {
+        return REDIS_OK;
+    }
+    durable = is_durable(c, argc, argv);
+    if (wq_push(k, durable) != REDIS_OK) {
+        return REDIS_ERR;
+    }
+    if (!durable) {
+        return REDIS_OK;
+    }
+    snprintf(n, sizeof n, "%d", k->min_replicas);
+    snprintf(ms, sizeof ms, "%lld", (long long)k->min_replicas_timeout_ms);
+    return redisAppendCommandArgv(c->rc, 3, wait, NULL);
+}
+
+int
+sq_conn_vappend(syncq_client *c, const char *fmt, va_list ap)
+{
+    char *cmd = NULL;
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    int rc;
+
+    if (len < 0) {
+        return REDIS_ERR;
+    }
+    /* Formatted commands are never scripts: only the flag is recorded. */
+    rc = redisAppendFormattedCommand(c->rc, cmd, (size_t)len);
+    redisFreeCommand(cmd);
+    if (rc == REDIS_OK && c->conn != NULL && c->conn->min_replicas > 0) {
+        rc = wq_push(c->conn, 0);
+    }
+    return rc;
+}
+
+int
+sq_conn_append(syncq_client *c, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = sq_conn_vappend(c, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int
+sq_conn_buffer_write(syncq_client *c, int *done)
+{
+    return link_write(c->rc, c->conn ? c->conn->ssl : NULL, done);
+}
+
+int
+sq_conn_buffer_read(syncq_client *c)
+{
+    return link_read(c->rc, c->conn ? c->conn->ssl : NULL);
+}
+
+/* The reply of a durable script, once its WAIT reply is there too. */
+static int
+durable_reply(syncq_client *c, void **reply)
+{
+    struct sq_conn *k = c->conn;
+    redisReply *w = NULL;
+    redisReply *s;
+
+    if (redisGetReplyFromReader(c->rc, (void **)&w) != REDIS_OK) {
+        return REDIS_ERR;
+    }
+    if (w == NULL) {
+        return REDIS_OK; /* WAIT still running */
+    }
+    s = k->stash;
+    k->stash = NULL;
+    if (s->type != REDIS_REPLY_ERROR &&
+        (w->type != REDIS_REPLY_INTEGER || w->integer < k->min_replicas)) {
+        long long got = w->type == REDIS_REPLY_INTEGER ? w->integer : -1;
+        freeReplyObject(s);
+        freeReplyObject(w);
+        c->rc->err = REDIS_ERR_IO;
+        snprintf(c->rc->errstr, sizeof c->rc->errstr,
+                 "not acknowledged: %lld of %d replica(s) confirmed within "
+                 "%lld ms (SYNCQ_BROKER_MIN_REPLICAS)",
+                 got, k->min_replicas, (long long)k->min_replicas_timeout_ms);
+        return REDIS_ERR;
+    }
+    freeReplyObject(w);
+    *reply = s;
+    return REDIS_OK;
+}
+
+int
+sq_conn_reply_from_reader(syncq_client *c, void **reply)
+{
+    struct sq_conn *k = c->conn;
+
+    *reply = NULL;
+    if (k == NULL || k->min_replicas <= 0 || k->stash == NULL) {
+        void *r = NULL;
+        if (redisGetReplyFromReader(c->rc, &r) != REDIS_OK) {
+            return REDIS_ERR;
+        }
+        if (r == NULL) {
+            return REDIS_OK;
+        }
+        if (k == NULL || k->min_replicas <= 0 || !wq_pop(k)) {
+            *reply = r;
+            return check_readonly(c, reply);
+        }
+        k->stash = r;
+    }
+    if (durable_reply(c, reply) != REDIS_OK) {
+        return REDIS_ERR;
+    }
+    return check_readonly(c, reply);
+}
+
+int
+sq_conn_get_reply(syncq_client *c, void **reply)
+{
+    int done = 0;
+
+    if (sq_conn_reply_from_reader(c, reply) != REDIS_OK) {
+        return REDIS_ERR;
+    }
+    if (*reply != NULL) {
+        return REDIS_OK;
+    }
+    do {
+        if (sq_conn_buffer_write(c, &done) != REDIS_OK) {
+            return REDIS_ERR;
+        }
+    } while (!done);
+    do {
+        if (sq_conn_buffer_read(c) != REDIS_OK ||
+            sq_conn_reply_from_reader(c, reply) != REDIS_OK) {
+            return REDIS_ERR;
+        }
+    } while (*reply == NULL);
+    return REDIS_OK;
+}
+
+redisReply *
+sq_conn_command_argv(syncq_client *c, int argc, const char **argv,
+                     const size_t *lens)
+{
+    void *r = NULL;
+
+    if (sq_conn_append_argv(c, argc, argv, lens) != REDIS_OK ||
+        sq_conn_get_reply(c, &r) != REDIS_OK) {
+        return NULL;
+    }
+    return r;
+}
+
+redisReply *
+sq_conn_vcommand(syncq_client *c, const char *fmt, va_list ap)
+{
+    void *r = NULL;
+
+    if (sq_conn_vappend(c, fmt, ap) != REDIS_OK ||
+        sq_conn_get_reply(c, &r) != REDIS_OK) {
+        return NULL;
+    }
+    return r;
+}
+
+redisReply *
+sq_conn_command(syncq_client *c, const char *fmt, ...)
+{
+    va_list ap;
+    redisReply *r;
+
+    va_start(ap, fmt);
+    r = sq_conn_vcommand(c, fmt, ap);
+    va_end(ap);
+    return r;
+}
