@@ -58,11 +58,14 @@ contains "status per-task row" "^syncq\.noop +[0-9.]+/s +[0-9.]+/s +0(\.0)?% " s
 "$S" monitor health > h.txt
 check "health with a live worker" 0 "$?"
 
-# --- --watch follows the task to its end (plain blocks on a pipe)
-timeout 30 "$S" monitor progress --watch --task "$ID" --interval 0.3 > w.txt
+# --- --watch follows a task to its end (plain blocks on a pipe). A task
+# of its own, created just before: the 8 s task above may be over by now
+# on a loaded machine (the commands in between take their time).
+WID=$("$S" task create syncq.sleep --queue mq -k '{"seconds": 3, "tick_ms": 200}')
+timeout 30 "$S" monitor progress --watch --task "$WID" --interval 0.3 > w.txt
 check "watch ends with the task" 0 "$?"
 check "watch printed several frames" True "$(python3 -c "print($(grep -c '^syncq.sleep' w.txt) >= 3)")"
-contains "watch final frame" "^syncq\.sleep +${ID:0:8} \[#+\] 100% 8000/8000 SUCCESS$" w.txt
+contains "watch final frame" "^syncq\.sleep +${WID:0:8} \[#+\] 100% 3000/3000 SUCCESS$" w.txt
 
 # --- --watch on a task still queued (no worker serves its queue) waits
 # for it instead of ending at once
