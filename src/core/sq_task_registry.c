@@ -139,18 +139,17 @@ syncq_registry_at(const syncq_registry *r, size_t i)
     return (r != NULL && i < r->n) ? &r->defs[i] : NULL;
 }
 
-static syncq_registry *default_registry;
-
 /* libsyncq is the queue and knows no tasks: the default registry starts
  * empty; a program registers the packs it wants (the syncq binary: the
- * 1688 packs of packs/, at start-up) or loads them as plugins. */
+ * 1688 packs of packs/, at start-up) or loads them as plugins. It lives
+ * as long as the process (or the dlopen()ed library): static storage, so
+ * nothing is left behind when the library is unloaded. */
+static syncq_registry default_registry;
+
 syncq_registry *
 syncq_registry_default(void)
 {
-    if (default_registry == NULL) {
-        default_registry = sq_calloc(1, sizeof *default_registry);
-    }
-    return default_registry;
+    return &default_registry;
 }
 
 int
