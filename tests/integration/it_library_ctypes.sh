@@ -9,6 +9,13 @@ set -u
 lib=${SYNCQ_BUILD_DIR:?}/libsyncq.so
 want=$("$SYNCQ_BIN" --version | awk '{print $2}')
 plugin=${SYNCQ_BUILD_DIR}/syncq_packs.so
+# A sanitizer build's library needs the ASan runtime first in the process
+# (python3 itself is not instrumented): preload it; Python's own
+# interpreter-lifetime allocations are not this test's leaks.
+asan=$(ldd "$lib" | awk '/libasan/ {print $3}')
+if [ -n "$asan" ]; then
+  export LD_PRELOAD=$asan ASAN_OPTIONS=detect_leaks=0
+fi
 python3 - "$lib" "$want" "$plugin" <<'PY'
 import ctypes, os, sys
 lib = ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW | os.RTLD_GLOBAL)
