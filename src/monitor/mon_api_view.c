@@ -281,23 +281,34 @@ sq_api_h_checkpoints(struct sq_api_server *S, const struct sq_api_req *q,
     json_decref(o);
 }
 
-void
-sq_api_h_batch(struct sq_api_server *S, const struct sq_api_req *q,
-               struct sq_api_reply *r)
+/* Reply with one JSON document that `read` gives for the route's id
+ * (a batch's progress, a workflow's tree): 200, or the library's error. */
+static void
+reply_read(struct sq_api_server *S, const struct sq_api_req *q,
+           struct sq_api_reply *r,
+           int (*read)(syncq_client *, const char *, json_t **,
+                       syncq_error *))
 {
     syncq_client *c = sq_api_client(S, r);
     syncq_error e;
-    json_t *b = NULL;
+    json_t *v = NULL;
 
     if (c == NULL) {
         return;
     }
-    if (syncq_batch_progress(c, q->rt->arg, &b, &e) != SYNCQ_OK) {
+    if (read(c, q->rt->arg, &v, &e) != SYNCQ_OK) {
         sq_api_syncq_error(r, &e);
         return;
     }
-    sq_api_json(r, 200, b);
-    json_decref(b);
+    sq_api_json(r, 200, v);
+    json_decref(v);
+}
+
+void
+sq_api_h_batch(struct sq_api_server *S, const struct sq_api_req *q,
+               struct sq_api_reply *r)
+{
+    reply_read(S, q, r, syncq_batch_progress);
 }
 
 void
@@ -357,17 +368,5 @@ void
 sq_api_h_workflow(struct sq_api_server *S, const struct sq_api_req *q,
                   struct sq_api_reply *r)
 {
-    syncq_client *c = sq_api_client(S, r);
-    syncq_error e;
-    json_t *w = NULL;
-
-    if (c == NULL) {
-        return;
-    }
-    if (syncq_workflow_info(c, q->rt->arg, &w, &e) != SYNCQ_OK) {
-        sq_api_syncq_error(r, &e);
-        return;
-    }
-    sq_api_json(r, 200, w);
-    json_decref(w);
+    reply_read(S, q, r, syncq_workflow_info);
 }
