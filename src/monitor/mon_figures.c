@@ -132,8 +132,8 @@ bucket_index(const char *b, size_t n)
 static void
 apply_field(struct sq_mon_data *d, const char *f, long long v, int minute)
 {
-    const char *p[6];
-    size_t l[6];
+    const char *p[6] = {0};  /* -O3 cannot see np guards every read */
+    size_t l[6] = {0};
     int np = 0;
     const char *s = f;
     struct sq_mon_series *se;

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# bench/ab.sh BUILD_A BUILD_B [RUNS]: two builds of syncq (say, before and
+# after a change), drained in alternation on one private Redis, so that
+# whatever load the machine has falls on both alike. Each build directory
+# holds `syncq` and `bench_worker` (Release: `cmake -DCMAKE_BUILD_TYPE=Release
+# && cmake --build . --target syncq_cli bench_worker`). Per run and build:
+# drain N (default 20,000) no-op tasks with -c 2 --prefetch 32, then with
+# --prefetch 4, then 1,000 enqueue-to-start samples. Prints medians of
+# tasks/s, Redis CPU us per task (INFO cpu delta) and worker CPU us per task
+# (supervisor and children, getrusage), and the latency p50/p99.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+A=${1:?usage: bench/ab.sh BUILD_A BUILD_B [RUNS]}
+B=${2:?usage: bench/ab.sh BUILD_A BUILD_B [RUNS]}
+RUNS=${3:-5}
+N=${N:-20000}
+for b in "$A" "$B"; do
+  for f in syncq bench_worker; do
+    [ -x "$b/$f" ] || { echo "ab: $b/$f: not built" >&2; exit 2; }
+  done
+done
+d=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize yes \
+  --pidfile "$d/r.pid" --logfile "$d/r.log" --dir "$d"
+stop_redis() {
+  local p; p=$(cat "$d/r.pid" 2>/dev/null) || true
+  [ -n "$p" ] && { kill "$p" 2>/dev/null; for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done; }
+  rm -rf "$d"
+}
+trap stop_redis EXIT
+for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+export SYNCQ_BROKER_URL="redis://127.0.0.1:$port/0"
+field() { sed "s/.*\"$1\": *\([0-9.-]*\).*/\1/"; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+declare -A v
+for i in $(seq "$RUNS"); do
+  for side in A B; do
+    b=${!side}
+    o32=$(SYNCQ_BIN=$b/syncq "$b/bench_worker" drain "$N" 2 32)
+    o4=$(SYNCQ_BIN=$b/syncq "$b/bench_worker" drain "$N" 2 4)
+    l=$(SYNCQ_BIN=$b/syncq "$b/bench_worker" latency 1000)
+    v[$side,tps32]+="$(echo "$o32" | field tasks_per_s) "
+    v[$side,rcpu]+="$(echo "$o32" | field redis_cpu_us_per_task) "
+    v[$side,wcpu]+="$(echo "$o32" | field worker_cpu_us_per_task) "
+    v[$side,tps4]+="$(echo "$o4" | field tasks_per_s) "
+    v[$side,p50]+="$(echo "$l" | field p50_ms) "
+    v[$side,p99]+="$(echo "$l" | field p99_ms) "
+  done
+done
+m() { printf '%s\n' $1 | median; }
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $N tasks, -c 2, median of $RUNS alternated runs"
+echo "A = $A ($(git -C "$(dirname "$A")" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+echo "B = $B ($(git -C "$(dirname "$B")" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+printf '%-36s %12s %12s\n' "" A B
+for k in "tps32:no-op tasks/s, prefetch 32" "rcpu:  Redis CPU us per task" \
+         "wcpu:  worker CPU us per task" "tps4:no-op tasks/s, prefetch 4" \
+         "p50:enqueue-to-start p50 ms" "p99:enqueue-to-start p99 ms"; do
+  key=${k%%:*}; label=${k#*:}
+  printf '%-36s %12s %12s\n' "$label" "$(m "${v[A,$key]}")" "$(m "${v[B,$key]}")"
+done
+echo "runs:"
+for key in tps32 rcpu wcpu tps4 p50 p99; do
+  echo "  $key  A: ${v[A,$key]}| B: ${v[B,$key]}"
+done
