@@ -73,7 +73,10 @@ connect_once(syncq_client *c, syncq_error *err)
     if (rc2 != SYNCQ_OK) {
         return rc2;
     }
-    if (c->url.has_pass) {
+    /* A user named without a password is still that user (an ACL user
+     * with `nopass` accepts any password, the empty one included);
+     * connecting as `default` instead would give it other rights. */
+    if (c->url.has_pass || c->url.user[0] != '\0') {
         const char *argv[3] = {"AUTH", c->url.user, c->url.pass};
         if (c->url.user[0] != '\0') {
             rc2 = simple(c, err, "AUTH", 3, argv);

@@ -48,6 +48,13 @@ static const struct {
     {"CELERY_BEAT_SCHEDULE", "schedules live in Redis or "
                              "SYNCQ_BEAT_SCHEDULE_FILE"},
     {"CELERY_WORKER_POOL", "syncq workers always prefork children"},
+    /* Celery's broker_use_ssl is a dict; its keys map onto the URL. */
+    {"CELERY_BROKER_USE_SSL", "use a rediss:// URL; Celery's ssl_cert_reqs, "
+                              "ssl_ca_certs, ssl_certfile and ssl_keyfile "
+                              "are accepted as its query parameters, or set "
+                              "SYNCQ_BROKER_TLS_*"},
+    {"CELERY_REDIS_BACKEND_USE_SSL", "results live in the broker's Redis: "
+                                     "the broker's TLS settings apply"},
 };
 
 static bool

@@ -81,6 +81,16 @@ run otherns env SYNCQ_NAMESPACE=other SYNCQ_BROKER_URL="$PURL" "$SYNCQ_BIN" task
   && fail "producer enqueued into another namespace"
 grep -q "NOPERM\|no permissions\|can't run this command" "$O/otherns.err" || fail "other ns: $(cat "$O/otherns.err")"
 [ "$(R EXISTS '{other}:meta')" = 0 ] || fail "keys written in {other}"
+# a user with no password (nopass): named alone in the URL, it is still that
+# user (confined to its namespace), not the unrestricted default user
+SYNCQ_ACL_NOPASS=1 "$SYNCQ_SOURCE_DIR/scripts/syncq-acl" producer syncq anon | R >"$O/acl.anon" 2>&1
+grep -q OK "$O/acl.anon" || fail "ACL SETUSER nopass: $(cat "$O/acl.anon")"
+run anoncreate env SYNCQ_BROKER_URL="unix://anon@$sock" "$SYNCQ_BIN" task create syncq.echo \
+  || fail "nopass user create: $(cat "$O/anoncreate.err")"
+[ "$(R HGET "{syncq}:t:$(cat "$O/anoncreate.out")" name)" = syncq.echo ] || fail "nopass task not stored"
+run anonother env SYNCQ_NAMESPACE=other SYNCQ_BROKER_URL="unix://anon@$sock" "$SYNCQ_BIN" task create syncq.echo \
+  && fail "nopass user ran as the default user (enqueued into another namespace)"
+grep -q "NOPERM\|no permissions\|can't run this command" "$O/anonother.err" || fail "nopass other ns: $(cat "$O/anonother.err")"
 # wrong password: one line, exit 1, no password
 run wrongpw env SYNCQ_BROKER_URL="unix://prod:not-$WP@$sock" "$SYNCQ_BIN" status && fail "wrong password accepted"
 grep -q "WRONGPASS\|invalid username-password" "$O/wrongpw.err" || fail "wrong pw: $(cat "$O/wrongpw.err")"

@@ -315,6 +315,9 @@ unknown_names_and_contradictions_are_refused(void **state)
     expect_load_fails("CELERY_TASK_ACKS_LATE=true\n",
                       "CELERY_TASK_ACKS_LATE (.env line 1): Celery setting "
                       "not supported: syncq always acknowledges late");
+    expect_load_fails("CELERY_BROKER_USE_SSL=true\n",
+                      "CELERY_BROKER_USE_SSL (.env line 1): Celery setting "
+                      "not supported: use a rediss:// URL");
     expect_load_fails("CELERY_WORKER_CONCURENCY=2\n",
                       "did you mean CELERY_WORKER_CONCURRENCY?");
     expect_load_fails("SYNCQ_WORKER_CONCURRENCY=2\n"
