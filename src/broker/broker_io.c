@@ -11,6 +11,7 @@
 #include "core/sq_config.h"
 #include "core/sq_error.h"
 #include "core/sq_log.h"
+#include "core/sq_time.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -174,6 +175,7 @@ sq_conn_open(syncq_client *c, syncq_error *err)
     if (c->url.sentinel && k->host[0] != '\0' &&
         (strcmp(k->host, host) != 0 || k->port != port)) {
         k->failovers++;
+        k->last_failover_ms = sq_now_ms();
         SQ_WARN("broker.failover", "master=%s previous=%s:%d addr=%s:%d",
                 c->url.master, k->host, k->port, host, port);
     }

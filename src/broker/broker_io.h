@@ -53,6 +53,7 @@ struct sq_conn {
     char host[256];             /* address in use ("" for unix) */
     int port;
     int failovers;              /* master address changes seen */
+    int64_t last_failover_ms;   /* wall clock of the last one, 0: none */
     /* WAIT bookkeeping: one flag per command in flight */
     unsigned char *wq;
     size_t wq_head;
@@ -108,11 +109,17 @@ redisReply *sq_conn_vcommand(syncq_client *c, const char *fmt, va_list ap);
 /* The topology in use, for status, monitor and /metrics: a new object
  * {transport: "tcp"|"tls"|"unix", tls: "TLSv1.3"|"off", tls_verify,
  *  master: "host:port", sentinel_master (sentinel URLs), failovers
- *  (master changes this process saw), min_replicas, replicas: [{addr,
- *  state, lag_s}]} (replicas from INFO replication; absent if refused).
- * Never holds a password. NULL on OOM. */
+ *  (master changes this process saw), last_failover_ms (wall clock, 0:
+ *  none), min_replicas, replicas: [{addr, state, lag_s}]} (replicas from
+ *  INFO replication, one more round trip; absent if refused).
+ * Never holds a password. NULL on OOM or without a connection. */
 struct json_t;
 struct json_t *sq_conn_topology(syncq_client *c);
+
+/* The same from an INFO reply the caller already has (`info`: the text of
+ * INFO with its replication section, or NULL: no replicas member); sends
+ * nothing. */
+struct json_t *sq_conn_topology_info(syncq_client *c, const char *info);
 
 /* ---- inside the layer (broker_tls.c, broker_sentinel.c) -------------- */
 

@@ -50,32 +50,50 @@ replicas_of(const char *info)
 }
 
 json_t *
-sq_conn_topology(syncq_client *c)
+sq_conn_topology_info(syncq_client *c, const char *info)
 {
     const struct sq_conn *k = c->conn;
     json_t *o;
-    redisReply *r = NULL;
     char master[300];
 
     if (k == NULL) {
         return NULL;
     }
     snprintf(master, sizeof master, "%s:%d", k->host, k->port);
-    o = json_pack("{s:s,s:s,s:b,s:s,s:i,s:i}", "transport",
+    o = json_pack("{s:s,s:s,s:b,s:s,s:i,s:I,s:i}", "transport",
                   c->url.is_unix ? "unix" : k->tls ? "tls" : "tcp", "tls",
                   k->tls && c->rc != NULL ? sq_tls_version(k) : "off",
                   "tls_verify", k->tls && k->tls_verify, "master",
                   c->url.is_unix ? c->url.path : master, "failovers",
-                  k->failovers, "min_replicas", k->min_replicas);
+                  k->failovers, "last_failover_ms",
+                  (json_int_t)k->last_failover_ms, "min_replicas",
+                  k->min_replicas);
     if (o == NULL) {
         return NULL;
     }
     if (c->url.sentinel) {
         json_object_set_new(o, "sentinel_master", json_string(c->url.master));
     }
+    if (info != NULL) {
+        json_object_set_new(o, "replicas", replicas_of(info));
+    }
+    return o;
+}
+
+json_t *
+sq_conn_topology(syncq_client *c)
+{
+    redisReply *r = NULL;
+    json_t *o;
+
+    if (c->conn == NULL) {
+        return NULL;
+    }
     if (sq_client_cmd(c, &r, NULL, "INFO replication") == SYNCQ_OK &&
         r->type == REDIS_REPLY_STRING) {
-        json_object_set_new(o, "replicas", replicas_of(r->str));
+        o = sq_conn_topology_info(c, r->str);
+    } else {
+        o = sq_conn_topology_info(c, NULL);
     }
     if (r != NULL) {
         freeReplyObject(r);

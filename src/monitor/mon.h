@@ -124,6 +124,26 @@ json_t *sq_mon_health(const struct sq_mon_data *d, const char *why,
 int sq_mon_metrics_format(const struct sq_mon_data *d, const json_t *health,
                           const json_t *alerts, struct sq_buf *out);
 
+/* ---- topology (mon_topology.c) ---------------------------------------- */
+
+/* A replica is in sync when INFO shows it online with a lag of at most
+ * this many seconds (Redis's own min-replicas-max-lag default). */
+#define SQ_MON_REPLICA_MAX_LAG_S 10
+
+/* broker.topology of a collection (sq_conn_topology_info), or NULL. */
+const json_t *sq_mon_topology(const struct sq_mon_data *d);
+
+/* Replicas of `topo` online and in sync. */
+int sq_mon_replicas_in_sync(const json_t *topo);
+
+/* SYNCQ_BROKER_MIN_REPLICAS minus the replicas in sync, at least 0; NaN
+ * when INFO replication could not be read. */
+double sq_mon_replicas_missing(const struct sq_mon_data *d);
+
+/* Seconds since the last failover this monitor followed (Sentinel gave a
+ * new master), +Inf when none was seen. */
+double sq_mon_failover_age_s(const struct sq_mon_data *d);
+
 /* Percent-free JSON number helper: a real, or null for NaN/Inf. */
 json_t *sq_mon_real(double v);
 

@@ -47,14 +47,20 @@ const char sq_alert_default_rules[] =
     "dead_letters: dead_letter > 0 severity warning summary \"tasks in the "
     "dead-letter queue\"\n"
     "redis_memory: memory_ratio >= 80% for 1m clear 75% severity critical "
-    "summary \"Redis at 80% of maxmemory (C34)\"\n";
+    "summary \"Redis at 80% of maxmemory (C34)\"\n"
+    "replicas_behind: replicas_missing > 0 for 30s severity critical "
+    "summary \"fewer replicas in sync than SYNCQ_BROKER_MIN_REPLICAS: "
+    "enqueues and outcomes are not acknowledged\"\n"
+    "broker_failover: failover_age < 600 severity warning summary \"Redis "
+    "failed over to a new master in the last 10 minutes\"\n";
 
 static const char *metric_names[SQ_AM__COUNT] = {
     "error_rate",   "failed",        "succeeded",   "sent",
     "retried",      "dead",          "lost",        "throughput",
     "runtime_mean", "runtime_p95",   "wait_mean",   "queue_depth",
     "delayed",      "running",       "dead_letter", "workers_alive",
-    "heartbeat_age", "memory_ratio", "poison"};
+    "heartbeat_age", "memory_ratio", "poison", "replicas_missing",
+    "failover_age"};
 
 static const char *op_names[] = {">", ">=", "<", "<=", "==", "!="};
 

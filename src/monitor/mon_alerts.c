@@ -176,6 +176,10 @@ sq_alert_value(const struct sq_alert_rule *r, const struct sq_mon_data *d)
                                     "memory_ratio"));
     case SQ_AM_POISON:
         return (double)d->poison_total;
+    case SQ_AM_REPLICAS_MISSING:
+        return sq_mon_replicas_missing(d);
+    case SQ_AM_FAILOVER_AGE:
+        return sq_mon_failover_age_s(d);
     default:
         return NAN;
     }

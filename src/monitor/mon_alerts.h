@@ -54,6 +54,8 @@ enum sq_alert_metric {
     SQ_AM_HEARTBEAT_AGE,  /* seconds since the newest heartbeat */
     SQ_AM_MEMORY_RATIO,   /* Redis used / maxmemory, 0..1 */
     SQ_AM_POISON,         /* poison messages, lifetime */
+    SQ_AM_REPLICAS_MISSING, /* MIN_REPLICAS minus replicas in sync */
+    SQ_AM_FAILOVER_AGE,   /* seconds since the last failover followed */
     SQ_AM__COUNT
 };
 

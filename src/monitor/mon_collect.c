@@ -572,7 +572,7 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
              sq_key(c, key, sizeof key, "batches"),
              (long long)o->max_batches - 1);
     pipe_add(&p, "HGETALL %s", sq_key(c, key, sizeof key, "stats"));
-    pipe_add(&p, "INFO memory");
+    pipe_add(&p, "INFO"); /* memory, and replication for the topology */
     pipe_add(&p, "HGETALL %s", sq_key(c, key, sizeof key, "dlqn"));
     if (p.failed) {
         sq_client_drop(c, "pipeline append failed");
@@ -693,6 +693,7 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
             json_object_set_new(b, "maxmemory_policy", json_null());
             json_object_set_new(b, "eviction_safe", json_null());
         }
+        json_object_set_new(b, "topology", sq_conn_topology_info(c, info));
         json_object_set_new(snap, "broker", b);
     }
     json_object_set_new(snap, "at", ms_iso(d->now_ms));

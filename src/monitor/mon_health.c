@@ -132,6 +132,19 @@ sq_mon_health(const struct sq_mon_data *d, const char *why,
             reason(reasons, &status, H_DEGRADED, "redis_memory",
                    "Redis uses %.0f%% of maxmemory", mr * 100.0);
         }
+        {
+            double miss = sq_mon_replicas_missing(d);
+            if (!isnan(miss) && miss > 0) {
+                const json_t *t = sq_mon_topology(d);
+                reason(reasons, &status, H_DEGRADED, "replicas",
+                       "%d of %lld replicas required by "
+                       "SYNCQ_BROKER_MIN_REPLICAS are in sync: enqueues and "
+                       "outcomes wait, then fail",
+                       sq_mon_replicas_in_sync(t),
+                       (long long)json_integer_value(
+                           json_object_get(t, "min_replicas")));
+            }
+        }
         if (!isnan(er) && fin5 >= 5 && er > o->max_error_rate) {
             reason(reasons, &status, H_DEGRADED, "error_rate",
                    "error rate %.1f%% over 5 min (%.0f finished) is above "

@@ -76,6 +76,15 @@ sample(struct sq_buf *b, const char *name, double v, ...)
     }
 }
 
+/* A family with one unlabelled sample. */
+static void
+single(struct sq_buf *b, const char *name, const char *type,
+       const char *help, double v)
+{
+    family(b, name, type, help);
+    sample(b, name, v, (char *)NULL);
+}
+
 static double
 jfield(const json_t *o, const char *k)
 {
@@ -377,20 +386,42 @@ sq_mon_metrics_format(const struct sq_mon_data *d, const json_t *health,
     {
         const json_t *br = json_object_get(d->snap, "broker");
         const json_t *safe = json_object_get(br, "eviction_safe");
-        family(b, "syncq_redis_memory_used_bytes", "gauge",
-               "Redis used_memory.");
-        sample(b, "syncq_redis_memory_used_bytes", jfield(br, "used_memory"),
-               (char *)NULL);
-        family(b, "syncq_redis_memory_max_bytes", "gauge",
-               "Redis maxmemory (0: no limit).");
-        sample(b, "syncq_redis_memory_max_bytes", jfield(br, "maxmemory"),
-               (char *)NULL);
-        family(b, "syncq_redis_eviction_safe", "gauge",
+        single(b, "syncq_redis_memory_used_bytes", "gauge",
+               "Redis used_memory.", jfield(br, "used_memory"));
+        single(b, "syncq_redis_memory_max_bytes", "gauge",
+               "Redis maxmemory (0: no limit).", jfield(br, "maxmemory"));
+        single(b, "syncq_redis_eviction_safe", "gauge",
                "1 when maxmemory-policy cannot evict tasks (noeviction or "
-               "volatile-*).");
-        sample(b, "syncq_redis_eviction_safe",
-               json_is_boolean(safe) ? (json_is_true(safe) ? 1 : 0) : NAN,
-               (char *)NULL);
+               "volatile-*).",
+               json_is_boolean(safe) ? (json_is_true(safe) ? 1 : 0) : NAN);
+    }
+    /* Topology (docs/deployment.md): what a failover or a lagging replica
+     * looks like from here. */
+    {
+        const json_t *t = sq_mon_topology(d);
+        const json_t *r;
+        size_t ri;
+        single(b, "syncq_broker_tls", "gauge",
+               "1 when the monitor reaches Redis over TLS.",
+               strcmp(js(t, "transport"), "tls") == 0 ? 1 : 0);
+        single(b, "syncq_broker_failovers_total", "counter",
+               "Master changes this monitor followed (Sentinel).",
+               jfield(t, "failovers"));
+        single(b, "syncq_broker_min_replicas", "gauge",
+               "SYNCQ_BROKER_MIN_REPLICAS of this monitor.",
+               jfield(t, "min_replicas"));
+        single(b, "syncq_broker_replicas_in_sync", "gauge",
+               "Replicas online with a lag of at most 10 s.",
+               json_object_get(t, "replicas") != NULL
+                   ? (double)sq_mon_replicas_in_sync(t)
+                   : NAN);
+        family(b, "syncq_broker_replica_lag_seconds", "gauge",
+               "Replication lag of each replica INFO lists.");
+        json_array_foreach(json_object_get(t, "replicas"), ri, r) {
+            sample(b, "syncq_broker_replica_lag_seconds", jfield(r, "lag_s"),
+                   "replica", js(r, "addr"), "state", js(r, "state"),
+                   (char *)NULL);
+        }
     }
     family(b, "syncq_monitor_collect_seconds", "gauge",
            "Time the monitor took to read these figures from Redis.");

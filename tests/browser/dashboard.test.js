@@ -66,6 +66,8 @@ function check(name, cond, detail) {
     // the rest of the page
     const health = await page.textContent('#health');
     check('health pill', ['healthy', 'degraded', 'unhealthy'].includes(health), health);
+    const broker = await page.textContent('#broker');
+    check('broker line shows the topology', /· master \S+ · no TLS · replicas 0\/0 in sync/.test(broker), broker);
     check('tiles', await page.locator('#tiles .tile').count() >= 10);
     check('queue row', await page.locator('#queues tr[data-queue="browser"]').count() === 1);
     check('worker row', await page.locator('#workers tbody tr[data-worker]').count() >= 1);

@@ -138,6 +138,22 @@
     );
   }
 
+  // " · master h:p · TLSv1.3 · replicas 1/1 in sync (lag 0 s) · 1 failover"
+  function topologyText(t) {
+    if (!t) return '';
+    let s = ' · master ' + t.master + (t.sentinel_master ? ' (sentinel ' + t.sentinel_master + ')' : '');
+    s += ' · ' + (t.transport === 'tls' ? t.tls + (t.tls_verify ? ' verified' : ' NOT verified') : 'no TLS');
+    if (t.replicas) {
+      const ok = t.replicas.filter((r) => r.state === 'online' && r.lag_s >= 0 && r.lag_s <= 10);
+      const lags = t.replicas.map((r) => r.lag_s).filter((x) => x >= 0);
+      s += ' · replicas ' + ok.length + '/' + t.replicas.length + ' in sync' +
+        (lags.length ? ' (max lag ' + Math.max(...lags) + ' s)' : '') +
+        (t.min_replicas ? ', ' + t.min_replicas + ' required' : '');
+    }
+    if (t.failovers) s += ' · ' + t.failovers + ' failover(s) seen';
+    return s;
+  }
+
   function renderHealth(o) {
     const h = o.health || {};
     const pill = document.getElementById('health');
@@ -149,7 +165,8 @@
     r.className = 'reasons' + (reasons.length ? ' show' : '');
     const b = o.broker || {};
     document.getElementById('broker').textContent =
-      b.url ? b.url + ' · Redis ' + (b.redis_version || '?') + ' · namespace ' + (b.namespace || '?') : '';
+      b.url ? b.url + ' · Redis ' + (b.redis_version || '?') + ' · namespace ' + (b.namespace || '?') +
+        topologyText(b.topology) : '';
     document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
     document.getElementById('version').textContent = o.version || '';
   }
