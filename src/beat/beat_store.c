@@ -10,9 +10,9 @@
 #include "beat/beat_store.h"
 #include "broker/broker.h"
 #include "broker/broker_io.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_id.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_id.h"
 #include "core/sq_time.h"
 
 #include <stdio.h>
@@ -22,9 +22,6 @@
 
 #define SAVE_TRIES 5
 #define FETCH_CHUNK 256
-
-int sq_script_reply_check(syncq_client *c, enum sq_script_id id, redisReply *r,
-                          syncq_error *err);
 
 int
 sq_beat_redis_now(syncq_client *c, int64_t *now_ms, syncq_error *err)

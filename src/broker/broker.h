@@ -26,7 +26,7 @@
 
 #include "broker/broker_fault.h"
 #include "core/sq_task.h"
-#include "core/sq_url.h"
+#include "sq_url.h"
 
 /* The scripts, in src/broker/lua/ (the prelude, the final states and
  * lib*.lua, is prepended to each: broker_script.c). */
@@ -160,8 +160,23 @@ int sq_client_read_reply(syncq_client *c, redisReply **reply,
 int sq_script_reply_check(syncq_client *c, enum sq_script_id id,
                           redisReply *r, syncq_error *err);
 
+/* Load every script into the server's cache (pipelined SCRIPT LOAD), on
+ * connect and after NOSCRIPT (broker_conn.c). Errors: SYNCQ_ECONN and
+ * the codes of sq_script_reply_check. */
+int sq_script_load_all(syncq_client *c, syncq_error *err);
+
 /* Source text of a script (prelude + op), for tests. Owned. */
 char *sq_script_source(enum sq_script_id id);
+
+/* ---- enqueue (broker_enqueue.c) -------------------------------------- */
+
+/* Validate one task (the same checks as syncq_task_create) and append
+ * its enqueue run to `a` (a batch's chunks, broker_batch.c); the id goes
+ * to id_out (SYNCQ_ID_SIZE bytes). Errors: as syncq_task_create. */
+int sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
+                           const char *args_json, const char *kwargs_json,
+                           const syncq_task_options *o,
+                           char id_out[SYNCQ_ID_SIZE], syncq_error *err);
 
 /* ---- records --------------------------------------------------------- */
 
@@ -315,9 +330,10 @@ int sq_broker_poison(syncq_client *c, const char *queue, const char *raw,
 
 /* ---- names and routing ---------------------------------------------- */
 
-/* Route of a normalised task name when no queue is given: the registry
- * default if registered, else the pack prefix (crawler, image_processing,
- * data_sync, batch_processing), else the client's default queue. */
+/* Route of a normalised task name when no queue is given: its route in
+ * the default registry (syncq_registry_route: the task's declared queue,
+ * else its namespace's), else the client's default queue
+ * (SYNCQ_TASK_DEFAULT_QUEUE). */
 const char *sq_route_queue(const syncq_client *c, const char *name);
 
 #endif

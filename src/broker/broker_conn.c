@@ -10,9 +10,9 @@
  */
 #include "broker/broker.h"
 #include "broker/broker_io.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_config.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
 
@@ -23,8 +23,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
-
-int sq_script_load_all(syncq_client *c, syncq_error *err);
 
 /* An error reply while connecting (AUTH, SELECT, PING). LOADING or BUSY
  * is an outage (the caller's backoff decides). MISCONF, READONLY, OOM...

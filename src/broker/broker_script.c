@@ -7,9 +7,9 @@
  */
 #include "broker/broker.h"
 #include "broker/broker_io.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_embed.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -94,9 +94,6 @@ compose_all(syncq_error *err)
     }
     return SYNCQ_OK;
 }
-
-/* Load every script into the server's cache (pipelined SCRIPT LOAD). */
-int sq_script_load_all(syncq_client *c, syncq_error *err);
 
 int
 sq_script_load_all(syncq_client *c, syncq_error *err)

@@ -20,7 +20,7 @@
 #include <syncq/config.h>
 #include <syncq/error.h>
 
-#include "core/sq_buf.h"
+#include "sq_buf.h"
 
 /* Histogram bounds in ms of the broker's runtime and wait histograms
  * (lib.lua BUCKETS); the 16th bucket is +Inf. */

@@ -16,7 +16,7 @@
 #include "sq_test.h"
 
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_time.h"
 #include "monitor/mon.h"
 #include "monitor/mon_alerts.h"

@@ -8,8 +8,8 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
 #include "monitor/mon.h"
 #include "monitor/mon_route.h"
 #include "monitor/mon_sentry.h"
