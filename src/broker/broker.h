@@ -94,8 +94,17 @@ int sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
 /* Drop the connection after an I/O error (the next call reconnects). */
 void sq_client_drop(syncq_client *c, const char *why);
 
-/* Run a command (redisCommandArgv) with reconnect-once semantics for
- * idempotent reads. *reply owned by the caller (freeReplyObject).
+/* After a call lost its connection (it was dropped): may it be sent once
+ * more on a fresh connection? Yes when it never reached Redis (its write
+ * failed before its last byte: EPIPE, ECONNRESET, a send timeout), or
+ * when it did but is `safe` to run twice (a read; a script that is
+ * idempotent or fenced, docs/internals.md "Sending a call again"); never
+ * while a fault state holds calls back. Logs broker.resend. */
+bool sq_client_may_resend(syncq_client *c, bool safe, const char *what);
+
+/* Run a command (redisCommandArgv); a lost connection is retried once
+ * as sq_client_may_resend says (reads are safe, writes only when unsent).
+ * *reply owned by the caller (freeReplyObject).
  * A Redis error reply becomes SYNCQ_EPROTO (or EAUTH for NOAUTH/WRONGPASS)
  * with its text. */
 int sq_client_cmd(syncq_client *c, redisReply **reply, syncq_error *err,
@@ -140,8 +149,9 @@ void sq_args_take(struct sq_args *a, char *s);
 void sq_args_set_take(struct sq_args *a, size_t pos, char *s);
 
 /* Run script `id` with ARGV = cfgarg followed by `a`. NOSCRIPT is handled
- * (EVAL with the source). Reconnects once if disconnected; a write is
- * never retried after it may have reached Redis.
+ * (EVAL with the source). A call that lost its connection goes once more
+ * on a fresh one if it never reached Redis, or if the script is safe to
+ * run twice (resend_safe in broker_script.c); otherwise SYNCQ_ECONN.
  * Errors: SYNCQ_ECONN, SYNCQ_EPROTO (script error: message has its text),
  *         SYNCQ_ENOMEM. */
 int sq_script_call(syncq_client *c, enum sq_script_id id,

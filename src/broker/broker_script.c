@@ -33,6 +33,17 @@ static const char *script_files[SQ_SCRIPT__COUNT] = {
     [SQ_SCRIPT_BATCH_DISPATCH] = "batch_dispatch.lua",
 };
 
+/* Scripts that may run twice when a lost connection hides whether the
+ * first call ran (sq_client_may_resend): idempotent, or fenced so the
+ * second run changes nothing and answers like the first. The audit of
+ * every script is in docs/internals.md ("Sending a call again"). */
+static const bool resend_safe[SQ_SCRIPT__COUNT] = {
+    [SQ_SCRIPT_SETTLE] = true,          [SQ_SCRIPT_EXTEND] = true,
+    [SQ_SCRIPT_PROMOTE] = true,         [SQ_SCRIPT_POISON] = true,
+    [SQ_SCRIPT_CHECKPOINT_SAVE] = true, [SQ_SCRIPT_CHECKPOINT_BAD] = true,
+    [SQ_SCRIPT_BEAT] = true,            [SQ_SCRIPT_BEAT_LOCK] = true,
+};
+
 /* Composed sources, built once per process (read-only afterwards). */
 static char *sources[SQ_SCRIPT__COUNT];
 static size_t source_lens[SQ_SCRIPT__COUNT];
@@ -364,9 +375,9 @@ script_error(syncq_client *c, enum sq_script_id id, redisReply *r,
     return sq_fault_reply(c, r, script_files[id], err);
 }
 
-int
-sq_script_call(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
-               redisReply **reply, syncq_error *err)
+static int
+call_once(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
+          redisReply **reply, syncq_error *err)
 {
     const char **argv = NULL;
     size_t *lens = NULL;
@@ -413,6 +424,19 @@ sq_script_call(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
     sq_fault_ok(c);
     *reply = r;
     return SYNCQ_OK;
+}
+
+int
+sq_script_call(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
+               redisReply **reply, syncq_error *err)
+{
+    for (int tries = 0;; tries++) {
+        int rc = call_once(c, id, a, reply, err);
+        if (rc != SYNCQ_ECONN || tries > 0 ||
+            !sq_client_may_resend(c, resend_safe[id], script_files[id])) {
+            return rc;
+        }
+    }
 }
 
 int
