@@ -12,7 +12,7 @@
  * bench/checkpoint.sh (private Redis on loopback TCP, median of runs).
  */
 #include "recovery/recovery.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_time.h"
 
 #include <stdio.h>

@@ -13,7 +13,7 @@
  *   SYNCQ_FIXTURES=tests/fixtures build/bench_crawler
  *   (with a Redis: SYNCQ_BROKER_URL=unix:///path/redis.sock ...)
  */
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_time.h"
 #include "crawler/crawler_fetch.h"
 #include "crawler/crawler_parse.h"

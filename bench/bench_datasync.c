@@ -13,7 +13,7 @@
  *
  * Prints one line per operation: name, median ms, records per second.
  */
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_time.h"
 #include "data_sync/ds_sync.h"
 #include "db/sq_db.h"

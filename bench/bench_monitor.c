@@ -10,7 +10,7 @@
  *   tests/integration/run-with-redis.sh build-monitor/bench_monitor
  */
 #include "broker/broker.h"
-#include "core/sq_buf.h"
+#include "sq_buf.h"
 #include "core/sq_time.h"
 #include "monitor/mon.h"
 

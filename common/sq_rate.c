@@ -19,6 +19,7 @@ sq_rate_parse(const char *s, struct sq_rate *out, syncq_error *err)
     long long n;
     const char *unit;
     int64_t ms = 0;
+    char ubuf[32];
 
     if (s == NULL) {
         goto bad;
@@ -37,12 +38,28 @@ sq_rate_parse(const char *s, struct sq_rate *out, syncq_error *err)
     while (isspace((unsigned char)*end)) {
         end++;
     }
-    if (*end != '/') {
+    if (*end == '\0') {
+        unit = "s"; /* a bare N is N per second */
+    } else if (*end != '/') {
         goto bad;
+    } else {
+        unit = end + 1;
     }
-    unit = end + 1;
     while (isspace((unsigned char)*unit)) {
         unit++;
+    }
+    /* trailing blanks, like the leading ones */
+    {
+        size_t n_unit = strlen(unit);
+        while (n_unit > 0 && isspace((unsigned char)unit[n_unit - 1])) {
+            n_unit--;
+        }
+        if (n_unit >= sizeof ubuf) {
+            goto bad;
+        }
+        memcpy(ubuf, unit, n_unit);
+        ubuf[n_unit] = '\0';
+        unit = ubuf;
     }
     if (strcmp(unit, "s") == 0 || strcmp(unit, "sec") == 0 ||
         strcmp(unit, "second") == 0) {
@@ -68,8 +85,8 @@ sq_rate_parse(const char *s, struct sq_rate *out, syncq_error *err)
     return SYNCQ_OK;
 bad:
     return sq_fail(err, SYNCQ_EINVAL,
-                   "rate '%.40s': expected N/s, N/min, N/h or N/<duration> "
-                   "(e.g. 20/s, 300/min, 20/10s) with N in 1..1000000 and a "
-                   "period of at most 1 day",
+                   "rate '%.40s': expected N (per second), N/s, N/min, N/h "
+                   "or N/<duration> (e.g. 20/s, 300/min, 20/10s) with N in "
+                   "1..1000000 and a period of at most 1 day",
                    s != NULL ? s : "");
 }

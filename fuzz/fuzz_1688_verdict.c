@@ -8,7 +8,7 @@
  * anything else has one), strings stay terminated, normalised image URLs
  * are absolute. No crash, leak or overflow.
  */
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "crawler/crawler_parse.h"
 #include "crawler/crawler_values.h"
 

@@ -3,8 +3,8 @@
  * fuzz_broker_url.c: any bytes as a broker URL: parse and redact, no
  * crash, leak or overflow; a parsed URL's fields stay NUL-terminated.
  */
-#include "core/sq_alloc.h"
-#include "core/sq_url.h"
+#include "sq_alloc.h"
+#include "sq_url.h"
 
 #include <stdint.h>
 #include <stdlib.h>

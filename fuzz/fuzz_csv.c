@@ -8,7 +8,7 @@
  * canonicalises survives CSV -> offer -> CSV -> offer unchanged. No
  * crash, leak or overflow.
  */
-#include "core/sq_buf.h"
+#include "sq_buf.h"
 #include "batch_processing/bp.h"
 #include "data_sync/ds_catalog.h"
 

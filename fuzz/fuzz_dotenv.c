@@ -3,7 +3,7 @@
  * fuzz_dotenv.c: any bytes as .env lines (split at newlines): the line
  * parser never crashes; a parsed pair is NUL-terminated and owned.
  */
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_config.h"
 
 #include <stdint.h>

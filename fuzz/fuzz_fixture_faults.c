@@ -6,7 +6,7 @@
  * durations bounded) and decide without crashing; accepted rates are in
  * range; refusals say why. No crash, leak or overflow.
  */
-#include "core/sq_rate.h"
+#include "sq_rate.h"
 #include "fixture/fixture.h"
 
 #include <stdint.h>

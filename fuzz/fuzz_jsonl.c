@@ -7,7 +7,7 @@
  * after one CSV cycle the record must be stable (CSV drops only what it
  * has no column for). No crash, leak or overflow.
  */
-#include "core/sq_buf.h"
+#include "sq_buf.h"
 #include "batch_processing/bp.h"
 #include "data_sync/ds_catalog.h"
 

@@ -12,15 +12,18 @@
 
 #include <stddef.h>
 
+/* name: the pack's namespace; queue: where its tasks go when the producer
+ * names no queue, registered or not (NULL: SYNCQ_TASK_DEFAULT_QUEUE). */
 static const struct {
     const char *name;
     int (*init)(syncq_registry *r, int abi, syncq_error *err);
+    const char *queue;
 } packs[] = {
-    {"syncq", sq_pack_builtin_init},
-    {"data_sync", sq_pack_data_sync_init},
-    {"image_processing", sq_pack_image_processing_init},
-    {"batch_processing", sq_pack_batch_processing_init},
-    {"crawler", sq_pack_crawler_init},
+    {"syncq", sq_pack_builtin_init, NULL},
+    {"data_sync", sq_pack_data_sync_init, "data_sync"},
+    {"image_processing", sq_pack_image_processing_init, "image_processing"},
+    {"batch_processing", sq_pack_batch_processing_init, "batch_processing"},
+    {"crawler", sq_pack_crawler_init, "crawler"},
 };
 
 int
@@ -32,6 +35,10 @@ sq_packs_init(syncq_registry *r, int abi, syncq_error *err)
     for (size_t i = 0; i < sizeof packs / sizeof packs[0]; i++) {
         int rc = packs[i].init(r, abi, &one);
 
+        if (rc == SYNCQ_OK && packs[i].queue != NULL) {
+            rc = syncq_registry_add_route(r, packs[i].name, packs[i].queue,
+                                          &one);
+        }
         if (rc != SYNCQ_OK && first == SYNCQ_OK) {
             first = rc;
             if (err != NULL) {

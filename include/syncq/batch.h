@@ -80,8 +80,10 @@ SYNCQ_API int syncq_batch_create(syncq_client *c, const char *task_name,
                                  json_t **task_ids_out, syncq_error *err);
 
 /* Parse a rate "N/s", "N/m" (or /min), "N/h", "N/<duration>" such as
- * "20/10s", or "N" (per second); N 1..1000000, the period at most a day
- * (the syntax of SYNCQ_CRAWLER_RATE). Errors: SYNCQ_EINVAL. */
+ * "20/10s", or "N" (per second); blanks around N and the unit are
+ * allowed; N 1..1000000, the period at most a day. The same grammar as
+ * SYNCQ_CRAWLER_RATE. Errors: SYNCQ_EINVAL (the message names the
+ * accepted forms). Thread-safe. */
 SYNCQ_API int syncq_rate_parse(const char *s, int *count, int64_t *period_ms,
                                syncq_error *err);
 

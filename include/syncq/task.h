@@ -82,7 +82,7 @@ typedef int (*syncq_task_fn)(syncq_ctx *ctx);
 typedef struct syncq_task_def {
     const char *name;       /* "crawler.fetch_products" */
     syncq_task_fn fn;
-    const char *queue;      /* default queue; NULL: by name prefix */
+    const char *queue;      /* default queue; NULL: syncq_registry_route */
     int priority;           /* default priority 0..10; -1: 5 */
     int64_t time_limit_ms;  /* 0: worker default */
     int64_t soft_time_limit_ms; /* 0: worker default */
@@ -103,6 +103,22 @@ SYNCQ_API int syncq_registry_add(syncq_registry *r, const syncq_task_def *def,
  * registered. */
 SYNCQ_API const syncq_task_def *syncq_registry_find(const syncq_registry *r,
                                                     const char *name);
+
+/* Declare that unregistered tasks named `<ns>.<...>` go to `queue` when
+ * the producer names none (a pack's namespace: the 1688 packs route
+ * crawler.* to queue "crawler"). A registered task's own queue wins;
+ * the longest matching namespace wins. Strings are borrowed for the
+ * registry's life. Errors: SYNCQ_EINVAL (ns not a task name, bad queue
+ * name), SYNCQ_EEXIST (ns already routed), SYNCQ_ETOOBIG (more than 32
+ * namespaces). Not thread-safe: register before producing. */
+SYNCQ_API int syncq_registry_add_route(syncq_registry *r, const char *ns,
+                                       const char *queue, syncq_error *err);
+
+/* The queue a task goes to when the producer names none: its
+ * registration's queue, else its namespace's route, else NULL (then
+ * SYNCQ_TASK_DEFAULT_QUEUE). Long seed names accepted. Borrowed. */
+SYNCQ_API const char *syncq_registry_route(const syncq_registry *r,
+                                           const char *name);
 
 /* Number of tasks, and the i-th (0-based, sorted by name) for listings. */
 SYNCQ_API size_t syncq_registry_count(const syncq_registry *r);

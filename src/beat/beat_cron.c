@@ -9,8 +9,8 @@
  * except the parsed expression itself.
  */
 #include "beat/beat_cron.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -9,8 +9,8 @@
  */
 #include "beat/beat_store.h"
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_time.h"
 
 #include <errno.h>

@@ -7,9 +7,9 @@
  * are in beat_schedule_hash.c.
  */
 #include "beat/beat_schedule.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_hash.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_hash.h"
 #include "core/sq_time.h"
 
 #include <ctype.h>

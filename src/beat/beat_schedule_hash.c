@@ -6,9 +6,9 @@
  * Pure mapping, no I/O (beat_store.c does the Redis calls).
  */
 #include "beat/beat_schedule.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_hash.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_hash.h"
 #include "core/sq_time.h"
 
 #include <ctype.h>

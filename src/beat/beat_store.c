@@ -10,9 +10,9 @@
 #include "beat/beat_store.h"
 #include "broker/broker.h"
 #include "broker/broker_io.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_id.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_id.h"
 #include "core/sq_time.h"
 
 #include <stdio.h>
@@ -22,9 +22,6 @@
 
 #define SAVE_TRIES 5
 #define FETCH_CHUNK 256
-
-int sq_script_reply_check(syncq_client *c, enum sq_script_id id, redisReply *r,
-                          syncq_error *err);
 
 int
 sq_beat_redis_now(syncq_client *c, int64_t *now_ms, syncq_error *err)
@@ -689,12 +686,52 @@ syncq_cron_next(const char *expr, const char *tz, int64_t after_ms,
     return rc;
 }
 
+/* One beat's status from its HMGET leader seen info reply `h`. */
+static json_t *
+beat_json(const char *id, int64_t seen, const redisReply *h, bool *leader)
+{
+    json_t *o, *info = NULL;
+    char buf[48];
+    bool alive = false;
+
+    *leader = false;
+    if (h != NULL && h->type == REDIS_REPLY_ARRAY && h->elements == 3) {
+        alive = h->element[1]->type == REDIS_REPLY_STRING;
+        *leader = alive && h->element[0]->type == REDIS_REPLY_STRING &&
+                  strcmp(h->element[0]->str, "1") == 0;
+        if (alive) {
+            seen = strtoll(h->element[1]->str, NULL, 10);
+        }
+        if (h->element[2]->type == REDIS_REPLY_STRING) {
+            info = json_loads(h->element[2]->str, 0, NULL);
+        }
+    }
+    o = json_is_object(info) ? json_incref(info) : json_object();
+    json_decref(info);
+    json_object_set_new(o, "id", json_string(id));
+    json_object_set_new(o, "leader", json_boolean(*leader));
+    json_object_set_new(o, "alive", json_boolean(alive));
+    json_object_set_new(o, "seen_ms", json_integer(seen));
+    json_object_set_new(
+        o, "seen",
+        json_string(sq_time_format_iso8601_ms(seen, buf, sizeof buf)));
+    if (json_is_integer(json_object_get(o, "started_at"))) {
+        json_object_set_new(
+            o, "started_at",
+            json_string(sq_time_format_iso8601_ms(
+                json_integer_value(json_object_get(o, "started_at")), buf,
+                sizeof buf)));
+    }
+    return o;
+}
+
 int
 syncq_beat_status(syncq_client *c, json_t **out, syncq_error *err)
 {
     char key[256];
     redisReply *r = NULL;
     json_t *list;
+    size_t n;
     int rc;
 
     *out = NULL;
@@ -707,47 +744,31 @@ syncq_beat_status(syncq_client *c, json_t **out, syncq_error *err)
         freeReplyObject(r);
         return sq_fail(err, SYNCQ_EPROTO, "ZREVRANGE: unexpected reply");
     }
+    /* every record in one round trip (the monitor reads them with each
+     * collection) */
+    n = r->elements / 2;
+    for (size_t i = 0; i < n; i++) {
+        if (sq_conn_append(c, "HMGET %s leader seen info",
+                           sq_key(c, key, sizeof key, "beat:node:%s",
+                                  r->element[2 * i]->str)) != REDIS_OK) {
+            freeReplyObject(r);
+            sq_client_drop(c, "pipeline append failed");
+            return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+        }
+    }
     list = json_array();
-    for (size_t i = 0; i + 1 < r->elements && rc == SYNCQ_OK; i += 2) {
-        const char *id = r->element[i]->str;
-        int64_t seen = strtoll(r->element[i + 1]->str, NULL, 10);
+    for (size_t i = 0; i < n; i++) {
         redisReply *h = NULL;
-        json_t *o, *info = NULL;
-        char buf[48];
-        bool leader = false, alive = false;
-        rc = sq_client_cmd(c, &h, err, "HMGET %s leader seen info",
-                           sq_key(c, key, sizeof key, "beat:node:%s", id));
+        json_t *o;
+        bool leader;
+        rc = sq_client_read_reply(c, &h, err);
         if (rc != SYNCQ_OK) {
-            break;
+            break; /* the connection is dropped with the rest */
         }
-        if (h->type == REDIS_REPLY_ARRAY && h->elements == 3) {
-            alive = h->element[1]->type == REDIS_REPLY_STRING;
-            leader = alive && h->element[0]->type == REDIS_REPLY_STRING &&
-                     strcmp(h->element[0]->str, "1") == 0;
-            if (alive) {
-                seen = strtoll(h->element[1]->str, NULL, 10);
-            }
-            if (h->element[2]->type == REDIS_REPLY_STRING) {
-                info = json_loads(h->element[2]->str, 0, NULL);
-            }
-        }
+        o = beat_json(r->element[2 * i]->str,
+                      strtoll(r->element[2 * i + 1]->str, NULL, 10), h,
+                      &leader);
         freeReplyObject(h);
-        o = json_is_object(info) ? json_incref(info) : json_object();
-        json_decref(info);
-        json_object_set_new(o, "id", json_string(id));
-        json_object_set_new(o, "leader", json_boolean(leader));
-        json_object_set_new(o, "alive", json_boolean(alive));
-        json_object_set_new(o, "seen_ms", json_integer(seen));
-        json_object_set_new(
-            o, "seen",
-            json_string(sq_time_format_iso8601_ms(seen, buf, sizeof buf)));
-        if (json_is_integer(json_object_get(o, "started_at"))) {
-            json_object_set_new(
-                o, "started_at",
-                json_string(sq_time_format_iso8601_ms(
-                    json_integer_value(json_object_get(o, "started_at")), buf,
-                    sizeof buf)));
-        }
         /* the leader first */
         if (leader) {
             json_array_insert_new(list, 0, o);

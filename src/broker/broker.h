@@ -26,7 +26,7 @@
 
 #include "broker/broker_fault.h"
 #include "core/sq_task.h"
-#include "core/sq_url.h"
+#include "sq_url.h"
 
 /* The scripts, in src/broker/lua/ (the prelude, the final states and
  * lib*.lua, is prepended to each: broker_script.c). */
@@ -94,8 +94,17 @@ int sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
 /* Drop the connection after an I/O error (the next call reconnects). */
 void sq_client_drop(syncq_client *c, const char *why);
 
-/* Run a command (redisCommandArgv) with reconnect-once semantics for
- * idempotent reads. *reply owned by the caller (freeReplyObject).
+/* After a call lost its connection (it was dropped): may it be sent once
+ * more on a fresh connection? Yes when it never reached Redis (its write
+ * failed before its last byte: EPIPE, ECONNRESET, a send timeout), or
+ * when it did but is `safe` to run twice (a read; a script that is
+ * idempotent or fenced, docs/internals.md "Sending a call again"); never
+ * while a fault state holds calls back. Logs broker.resend. */
+bool sq_client_may_resend(syncq_client *c, bool safe, const char *what);
+
+/* Run a command (redisCommandArgv); a lost connection is retried once
+ * as sq_client_may_resend says (reads are safe, writes only when unsent).
+ * *reply owned by the caller (freeReplyObject).
  * A Redis error reply becomes SYNCQ_EPROTO (or EAUTH for NOAUTH/WRONGPASS)
  * with its text. */
 int sq_client_cmd(syncq_client *c, redisReply **reply, syncq_error *err,
@@ -140,8 +149,9 @@ void sq_args_take(struct sq_args *a, char *s);
 void sq_args_set_take(struct sq_args *a, size_t pos, char *s);
 
 /* Run script `id` with ARGV = cfgarg followed by `a`. NOSCRIPT is handled
- * (EVAL with the source). Reconnects once if disconnected; a write is
- * never retried after it may have reached Redis.
+ * (EVAL with the source). A call that lost its connection goes once more
+ * on a fresh one if it never reached Redis, or if the script is safe to
+ * run twice (resend_safe in broker_script.c); otherwise SYNCQ_ECONN.
  * Errors: SYNCQ_ECONN, SYNCQ_EPROTO (script error: message has its text),
  *         SYNCQ_ENOMEM. */
 int sq_script_call(syncq_client *c, enum sq_script_id id,
@@ -160,8 +170,23 @@ int sq_client_read_reply(syncq_client *c, redisReply **reply,
 int sq_script_reply_check(syncq_client *c, enum sq_script_id id,
                           redisReply *r, syncq_error *err);
 
+/* Load every script into the server's cache (pipelined SCRIPT LOAD), on
+ * connect and after NOSCRIPT (broker_conn.c). Errors: SYNCQ_ECONN and
+ * the codes of sq_script_reply_check. */
+int sq_script_load_all(syncq_client *c, syncq_error *err);
+
 /* Source text of a script (prelude + op), for tests. Owned. */
 char *sq_script_source(enum sq_script_id id);
+
+/* ---- enqueue (broker_enqueue.c) -------------------------------------- */
+
+/* Validate one task (the same checks as syncq_task_create) and append
+ * its enqueue run to `a` (a batch's chunks, broker_batch.c); the id goes
+ * to id_out (SYNCQ_ID_SIZE bytes). Errors: as syncq_task_create. */
+int sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
+                           const char *args_json, const char *kwargs_json,
+                           const syncq_task_options *o,
+                           char id_out[SYNCQ_ID_SIZE], syncq_error *err);
 
 /* ---- records --------------------------------------------------------- */
 
@@ -315,9 +340,10 @@ int sq_broker_poison(syncq_client *c, const char *queue, const char *raw,
 
 /* ---- names and routing ---------------------------------------------- */
 
-/* Route of a normalised task name when no queue is given: the registry
- * default if registered, else the pack prefix (crawler, image_processing,
- * data_sync, batch_processing), else the client's default queue. */
+/* Route of a normalised task name when no queue is given: its route in
+ * the default registry (syncq_registry_route: the task's declared queue,
+ * else its namespace's), else the client's default queue
+ * (SYNCQ_TASK_DEFAULT_QUEUE). */
 const char *sq_route_queue(const syncq_client *c, const char *name);
 
 #endif

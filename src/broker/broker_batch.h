@@ -40,13 +40,4 @@ int sq_batch_extra_and_completion(syncq_client *c,
  * string (sq_free); NULL when out of memory. */
 char *sq_batch_chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra);
 
-/* Defined in broker_enqueue.c: validate one chunk task (the same checks
- * as syncq_task_create) and append its enqueue run to `a`; the id goes to
- * id_out (SYNCQ_ID_SIZE bytes). Errors: as syncq_task_create. */
-struct sq_args;
-int sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
-                           const char *args_json, const char *kwargs_json,
-                           const syncq_task_options *o,
-                           char id_out[SYNCQ_ID_SIZE], syncq_error *err);
-
 #endif

@@ -7,9 +7,9 @@
  */
 #include "broker/broker_batch.h"
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_id.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_id.h"
 #include "core/sq_time.h"
 
 #include <stdio.h>

@@ -9,10 +9,10 @@
  */
 #include "broker/broker_batch.h"
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_id.h"
-#include "core/sq_rate.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_id.h"
+#include "sq_rate.h"
 #include "core/sq_time.h"
 
 #include <ctype.h>
@@ -26,20 +26,9 @@ syncq_rate_parse(const char *s, int *count, int64_t *period_ms,
                  syncq_error *err)
 {
     struct sq_rate r;
-    char buf[32];
-    const char *text = s;
 
-    /* the core rate syntax (shared with SYNCQ_CRAWLER_RATE), plus a bare
-     * "N" meaning N per second; no blanks anywhere */
-    if (s == NULL || s[0] == '\0' || strpbrk(s, " \t") != NULL) {
-        return sq_fail(err, SYNCQ_EINVAL, "rate '%.32s' is not N/s, N/m or N/h",
-                       s != NULL ? s : "");
-    }
-    if (strspn(s, "0123456789") == strlen(s) && strlen(s) < 20) {
-        snprintf(buf, sizeof buf, "%s/s", s);
-        text = buf;
-    }
-    if (sq_rate_parse(text, &r, err) != SYNCQ_OK) {
+    /* the one rate grammar (common/sq_rate.c); this only converts */
+    if (sq_rate_parse(s, &r, err) != SYNCQ_OK) {
         return SYNCQ_EINVAL;
     }
     *count = (int)r.limit;

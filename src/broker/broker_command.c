@@ -5,9 +5,9 @@
  * hiredis stays out of the public API.
  */
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_utf8.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_utf8.h"
 
 #include <string.h>
 #include <syncq/client.h>

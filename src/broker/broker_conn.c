@@ -10,9 +10,9 @@
  */
 #include "broker/broker.h"
 #include "broker/broker_io.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_config.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
 
@@ -23,8 +23,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
-
-int sq_script_load_all(syncq_client *c, syncq_error *err);
 
 /* An error reply while connecting (AUTH, SELECT, PING). LOADING or BUSY
  * is an outage (the caller's backoff decides). MISCONF, READONLY, OOM...
@@ -194,6 +192,9 @@ int
 sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
                  syncq_error *err)
 {
+    if (c->conn != NULL) {
+        c->conn->loss = SQ_LOSS_NONE; /* a new call: nothing lost yet */
+    }
     for (;;) {
         int rc;
         int64_t now = sq_mono_ms();
@@ -439,7 +440,7 @@ sq_key(const syncq_client *c, char *buf, size_t cap, const char *fmt, ...)
 }
 
 /* Commands that change nothing: after a lost connection they may run
- * again on a new one (a write may have reached Redis: never again). */
+ * again on a new one (a write that may have reached Redis: never). */
 static bool
 is_read(const char *cmd, size_t n)
 {
@@ -485,26 +486,43 @@ judge(syncq_client *c, redisReply *r, const char *what, redisReply **reply,
     return SYNCQ_OK;
 }
 
+bool
+sq_client_may_resend(syncq_client *c, bool safe, const char *what)
+{
+    enum sq_conn_loss loss = sq_conn_loss(c);
+    char op[40], q[100];
+
+    if (loss == SQ_LOSS_NONE || c->fault.since_ms != 0 ||
+        (loss == SQ_LOSS_SENT && !safe)) {
+        return false;
+    }
+    snprintf(op, sizeof op, "%.*s", (int)strcspn(what, " "), what);
+    SQ_INFO("broker.resend", "url=%s op=%s sent=%s why=%s", c->url_shown, op,
+            loss == SQ_LOSS_SENT ? "maybe" : "no",
+            sq_log_quote(c->drop_why, q, sizeof q));
+    return true;
+}
+
 int
 sq_client_cmdargv(syncq_client *c, int argc, const char **argv,
                   const size_t *lens, redisReply **reply, syncq_error *err)
 {
-    bool again = argc > 0 && is_read(argv[0], lens != NULL ? lens[0]
-                                                           : strlen(argv[0]));
+    bool safe = argc > 0 && is_read(argv[0], lens != NULL ? lens[0]
+                                                          : strlen(argv[0]));
     int rc;
 
     *reply = NULL;
-    for (;;) {
+    for (int tries = 0;; tries++) {
         rc = sq_client_ensure(c, false, NULL, err);
         if (rc != SYNCQ_OK) {
             return rc;
         }
         rc = judge(c, sq_conn_command_argv(c, argc, argv, lens), argv[0],
                    reply, err);
-        if (rc != SYNCQ_ECONN || !again || c->fault.since_ms != 0) {
+        if (rc != SYNCQ_ECONN || tries > 0 ||
+            !sq_client_may_resend(c, safe, argv[0])) {
             return rc;
         }
-        again = false; /* a read lost with its connection: once more */
     }
 }
 
@@ -512,12 +530,12 @@ int
 sq_client_cmd(syncq_client *c, redisReply **reply, syncq_error *err,
               const char *fmt, ...)
 {
-    bool again = is_read(fmt, strcspn(fmt, " "));
+    bool safe = is_read(fmt, strcspn(fmt, " "));
     va_list ap;
     int rc;
 
     *reply = NULL;
-    for (;;) {
+    for (int tries = 0;; tries++) {
         rc = sq_client_ensure(c, false, NULL, err);
         if (rc != SYNCQ_OK) {
             return rc;
@@ -525,10 +543,10 @@ sq_client_cmd(syncq_client *c, redisReply **reply, syncq_error *err,
         va_start(ap, fmt);
         rc = judge(c, sq_conn_vcommand(c, fmt, ap), fmt, reply, err);
         va_end(ap);
-        if (rc != SYNCQ_ECONN || !again || c->fault.since_ms != 0) {
+        if (rc != SYNCQ_ECONN || tries > 0 ||
+            !sq_client_may_resend(c, safe, fmt)) {
             return rc;
         }
-        again = false;
     }
 }
 

@@ -10,9 +10,9 @@
  */
 #include "broker/broker.h"
 #include "broker/broker_io.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_id.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_id.h"
 #include "core/sq_task.h"
 #include "core/sq_time.h"
 
@@ -36,21 +36,11 @@ syncq_task_options_init(syncq_task_options *o)
 const char *
 sq_route_queue(const syncq_client *c, const char *name)
 {
-    static const char *packs[] = {"crawler", "image_processing", "data_sync",
-                                  "batch_processing"};
-    syncq_registry *r = syncq_registry_default();
-    const syncq_task_def *d = r ? syncq_registry_find(r, name) : NULL;
+    /* the library knows no pack: a pack declares its tasks' queue and its
+     * namespace's route when it registers (packs/task_packs.c) */
+    const char *q = syncq_registry_route(syncq_registry_default(), name);
 
-    if (d != NULL && d->queue != NULL) {
-        return d->queue;
-    }
-    for (size_t i = 0; i < sizeof packs / sizeof packs[0]; i++) {
-        size_t n = strlen(packs[i]);
-        if (strncmp(name, packs[i], n) == 0 && name[n] == '.') {
-            return packs[i];
-        }
-    }
-    return c->default_queue;
+    return q != NULL ? q : c->default_queue;
 }
 
 /* A validated task, ready to be turned into script arguments. */
@@ -153,7 +143,7 @@ prepare(syncq_client *c, size_t index, const char *name, const char *args,
     }
     {
         /* the settings stored on the record: options, then definition,
-         * then the route by name prefix / SYNCQ_TASK_DEFAULT_QUEUE; time
+         * then the registered route / SYNCQ_TASK_DEFAULT_QUEUE; time
          * limits only when given (the worker resolves the rest at lease) */
         struct sq_task_settings given, conf, eff;
         sq_task_settings_init(&given);
@@ -508,13 +498,6 @@ syncq_task_create_many(syncq_client *c, const syncq_task_spec *specs,
     }
     return rc;
 }
-
-/* Used by broker_batch.c: validate one chunk task and append its run. */
-int sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a,
-                           const char *name, const char *args_json,
-                           const char *kwargs_json,
-                           const syncq_task_options *o,
-                           char id_out[SYNCQ_ID_SIZE], syncq_error *err);
 
 int
 sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,

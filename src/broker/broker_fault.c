@@ -9,7 +9,7 @@
  */
 #include "broker/broker_fault.h"
 #include "broker/broker.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
 

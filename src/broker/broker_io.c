@@ -7,13 +7,14 @@
  */
 #include "broker/broker.h"
 #include "broker/broker_io.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_config.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
 
 #include <errno.h>
+#include <sds.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -395,6 +396,9 @@ sq_conn_append_argv(syncq_client *c, int argc, const char **argv,
     if (redisAppendCommandArgv(c->rc, argc, argv, lens) != REDIS_OK) {
         return REDIS_ERR;
     }
+    if (k != NULL) {
+        k->tail_len = 0;
+    }
     if (k == NULL || k->min_replicas <= 0) {
         return REDIS_OK;
     }
@@ -407,7 +411,14 @@ sq_conn_append_argv(syncq_client *c, int argc, const char **argv,
     }
     snprintf(n, sizeof n, "%d", k->min_replicas);
     snprintf(ms, sizeof ms, "%lld", (long long)k->min_replicas_timeout_ms);
-    return redisAppendCommandArgv(c->rc, 3, wait, NULL);
+    {
+        size_t before = sdslen(c->rc->obuf);
+        if (redisAppendCommandArgv(c->rc, 3, wait, NULL) != REDIS_OK) {
+            return REDIS_ERR;
+        }
+        k->tail_len = sdslen(c->rc->obuf) - before;
+    }
+    return REDIS_OK;
 }
 
 int
@@ -423,6 +434,9 @@ sq_conn_vappend(syncq_client *c, const char *fmt, va_list ap)
     /* Formatted commands are never scripts: only the flag is recorded. */
     rc = redisAppendFormattedCommand(c->rc, cmd, (size_t)len);
     redisFreeCommand(cmd);
+    if (c->conn != NULL) {
+        c->conn->tail_len = 0;
+    }
     if (rc == REDIS_OK && c->conn != NULL && c->conn->min_replicas > 0) {
         rc = wq_push(c->conn, 0);
     }
@@ -512,11 +526,36 @@ sq_conn_reply_from_reader(syncq_client *c, void **reply)
     return check_readonly(c, reply);
 }
 
+enum sq_conn_loss
+sq_conn_loss(const syncq_client *c)
+{
+    return c->conn != NULL ? (enum sq_conn_loss)c->conn->loss : SQ_LOSS_NONE;
+}
+
+/* A lost connection while the buffer was written: the last command is
+ * unsent while more of the buffer than what follows it (its WAIT) is
+ * still there, i.e. its own last byte never left. */
+static void
+note_loss(syncq_client *c, bool writing)
+{
+    struct sq_conn *k = c->conn;
+
+    if (k == NULL || (c->rc->err != REDIS_ERR_IO &&
+                      c->rc->err != REDIS_ERR_EOF)) {
+        return; /* a protocol or memory error, not a lost connection */
+    }
+    k->loss = writing && sdslen(c->rc->obuf) > k->tail_len ? SQ_LOSS_UNSENT
+                                                          : SQ_LOSS_SENT;
+}
+
 int
 sq_conn_get_reply(syncq_client *c, void **reply)
 {
     int done = 0;
 
+    if (c->conn != NULL) {
+        c->conn->loss = SQ_LOSS_NONE;
+    }
     if (sq_conn_reply_from_reader(c, reply) != REDIS_OK) {
         return REDIS_ERR;
     }
@@ -525,12 +564,14 @@ sq_conn_get_reply(syncq_client *c, void **reply)
     }
     do {
         if (sq_conn_buffer_write(c, &done) != REDIS_OK) {
+            note_loss(c, true);
             return REDIS_ERR;
         }
     } while (!done);
     do {
         if (sq_conn_buffer_read(c) != REDIS_OK ||
             sq_conn_reply_from_reader(c, reply) != REDIS_OK) {
+            note_loss(c, false);
             return REDIS_ERR;
         }
     } while (*reply == NULL);

@@ -60,6 +60,20 @@ struct sq_conn {
     size_t wq_len;
     size_t wq_cap;
     redisReply *stash;          /* script reply waiting for its WAIT */
+    /* how the last command was lost (sq_conn_loss) */
+    size_t tail_len;            /* bytes appended after it (its WAIT) */
+    int loss;                   /* enum sq_conn_loss */
+};
+
+/* How the last command sent with sq_conn_command* failed, for the
+ * caller's decision to send it again on a fresh connection (issue 12
+ * item 3). */
+enum sq_conn_loss {
+    SQ_LOSS_NONE,   /* no failure, or not a lost connection */
+    SQ_LOSS_UNSENT, /* the write failed before its last byte left: Redis
+                       cannot have run it (it runs whole commands only) */
+    SQ_LOSS_SENT    /* lost after it was sent (a reset, an EOF, a
+                       timeout): Redis may have run it */
 };
 
 /* Read the transport settings into a new c->conn (called when the client
@@ -91,6 +105,10 @@ void sq_conn_free(syncq_client *c);
  * an EOF or a reset, after any pending handshake records such as session
  * tickets were consumed). Call only with nothing in flight. */
 bool sq_conn_closed_while_idle(syncq_client *c);
+
+/* Why the last sq_conn_command* / sq_conn_get_reply call failed. Kept
+ * after the connection is dropped; reset by the next command. */
+enum sq_conn_loss sq_conn_loss(const syncq_client *c);
 
 /* The hiredis calls, through the transport. */
 int sq_conn_append_argv(syncq_client *c, int argc, const char **argv,

@@ -7,9 +7,9 @@
  * worker acks and fetches with a single wait.
  */
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_id.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_id.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,8 +5,8 @@
  * (a small table of hosts, same GCRA arithmetic, monotonic clock).
  */
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_time.h"
 
 #include <errno.h>

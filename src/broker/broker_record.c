@@ -6,10 +6,10 @@
  * replaced for display (C37), never crashing.
  */
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_task.h"
 #include "core/sq_time.h"
-#include "core/sq_utf8.h"
+#include "sq_utf8.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -7,9 +7,9 @@
  */
 #include "broker/broker.h"
 #include "broker/broker_io.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_embed.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +31,17 @@ static const char *script_files[SQ_SCRIPT__COUNT] = {
     [SQ_SCRIPT_SCHEDULE_PUT] = "schedule_put.lua",
     [SQ_SCRIPT_SCHEDULE_TICK] = "schedule_tick.lua",
     [SQ_SCRIPT_BATCH_DISPATCH] = "batch_dispatch.lua",
+};
+
+/* Scripts that may run twice when a lost connection hides whether the
+ * first call ran (sq_client_may_resend): idempotent, or fenced so the
+ * second run changes nothing and answers like the first. The audit of
+ * every script is in docs/internals.md ("Sending a call again"). */
+static const bool resend_safe[SQ_SCRIPT__COUNT] = {
+    [SQ_SCRIPT_SETTLE] = true,          [SQ_SCRIPT_EXTEND] = true,
+    [SQ_SCRIPT_PROMOTE] = true,         [SQ_SCRIPT_POISON] = true,
+    [SQ_SCRIPT_CHECKPOINT_SAVE] = true, [SQ_SCRIPT_CHECKPOINT_BAD] = true,
+    [SQ_SCRIPT_BEAT] = true,            [SQ_SCRIPT_BEAT_LOCK] = true,
 };
 
 /* Composed sources, built once per process (read-only afterwards). */
@@ -94,9 +105,6 @@ compose_all(syncq_error *err)
     }
     return SYNCQ_OK;
 }
-
-/* Load every script into the server's cache (pipelined SCRIPT LOAD). */
-int sq_script_load_all(syncq_client *c, syncq_error *err);
 
 int
 sq_script_load_all(syncq_client *c, syncq_error *err)
@@ -367,9 +375,9 @@ script_error(syncq_client *c, enum sq_script_id id, redisReply *r,
     return sq_fault_reply(c, r, script_files[id], err);
 }
 
-int
-sq_script_call(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
-               redisReply **reply, syncq_error *err)
+static int
+call_once(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
+          redisReply **reply, syncq_error *err)
 {
     const char **argv = NULL;
     size_t *lens = NULL;
@@ -416,6 +424,19 @@ sq_script_call(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
     sq_fault_ok(c);
     *reply = r;
     return SYNCQ_OK;
+}
+
+int
+sq_script_call(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
+               redisReply **reply, syncq_error *err)
+{
+    for (int tries = 0;; tries++) {
+        int rc = call_once(c, id, a, reply, err);
+        if (rc != SYNCQ_ECONN || tries > 0 ||
+            !sq_client_may_resend(c, resend_safe[id], script_files[id])) {
+            return rc;
+        }
+    }
 }
 
 int

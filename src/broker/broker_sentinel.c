@@ -9,8 +9,8 @@
  * the reconnect backoff simply asks again.
  */
 #include "broker/broker_io.h"
-#include "core/sq_error.h"
-#include "core/sq_url.h"
+#include "sq_error.h"
+#include "sq_url.h"
 
 #include <stdio.h>
 #include <stdlib.h>

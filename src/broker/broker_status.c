@@ -6,7 +6,7 @@
  */
 #include "broker/broker.h"
 #include "broker/broker_io.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 
 #include <stdio.h>

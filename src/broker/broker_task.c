@@ -4,8 +4,8 @@
  */
 #include "broker/broker.h"
 #include "broker/broker_io.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_time.h"
 
 #include <stdio.h>

@@ -13,7 +13,7 @@
  * address). A handshake failure is one line naming the cause.
  */
 #include "broker/broker_io.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "core/sq_lazy_ssl.h"
 #include "core/sq_log.h"
 

@@ -7,7 +7,7 @@
  */
 #include "cli/cli_pipeline.h"
 #include "broker/broker.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "core/sq_time.h"
 
 #include <math.h>

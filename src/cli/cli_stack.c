@@ -3,9 +3,9 @@
  * cli_stack.c: start and stop the one-machine stack (see cli_stack.h).
  */
 #include "cli/cli_stack.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_time.h"
-#include "core/sq_url.h"
+#include "sq_url.h"
 
 #include <errno.h>
 #include <limits.h>

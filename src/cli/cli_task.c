@@ -6,7 +6,7 @@
 #include "cli/cli_monitor.h"
 #include "core/sq_task.h"
 #include "core/sq_time.h"
-#include "core/sq_utf8.h"
+#include "sq_utf8.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -10,9 +10,9 @@
 #include "cli/cli.h"
 #include "cli/cli_proc.h"
 #include "cli/cli_stack.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_time.h"
-#include "core/sq_url.h"
+#include "sq_url.h"
 #include "monitor/mon_http.h"
 #include "worker/worker.h"
 

@@ -4,13 +4,13 @@
  * sq_config_defs.c; this file only knows the types.
  */
 #include "core/sq_config.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_rate.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_rate.h"
 #include "core/sq_time.h"
 #include "core/sq_tz.h"
-#include "core/sq_url.h"
-#include "core/sq_wxh.h"
+#include "sq_url.h"
+#include "sq_wxh.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -17,8 +17,8 @@
  *     settings and are left alone.
  */
 #include "core/sq_config.h"
-#include "core/sq_error.h"
-#include "core/sq_url.h"
+#include "sq_error.h"
+#include "sq_url.h"
 
 #include <stdio.h>
 #include <string.h>

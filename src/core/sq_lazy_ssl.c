@@ -6,7 +6,7 @@
  */
 #define SQ_LAZY_IMPL 1
 #include "core/sq_lazy_ssl.h"
-#include "core/sq_lazy.h"
+#include "sq_lazy.h"
 
 #include <pthread.h>
 #include <string.h>

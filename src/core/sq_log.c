@@ -3,7 +3,7 @@
  * sq_log.c: level filter and handler dispatch for library log events.
  */
 #include "core/sq_log.h"
-#include "core/sq_utf8.h"
+#include "sq_utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -3,10 +3,10 @@
  * sq_logwriter.c: format log events as logfmt or JSON lines.
  */
 #include "core/sq_logwriter.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,8 +4,8 @@
  * rules, record field names, effective settings, retry-policy check.
  */
 #include "core/sq_task.h"
-#include "core/sq_error.h"
-#include "core/sq_utf8.h"
+#include "sq_error.h"
+#include "sq_utf8.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -4,8 +4,8 @@
  * plugin loading. Filled before the worker forks, read-only afterwards.
  * Sorted array + binary search: a few hundred tasks at most.
  */
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_task.h"
 
 #include <dlfcn.h>
@@ -14,9 +14,15 @@
 #include <string.h>
 #include <syncq/task.h>
 
+#define ROUTES_MAX 32
+
 struct syncq_registry {
     syncq_task_def *defs; /* sorted by name */
     size_t n, cap;
+    struct {
+        const char *ns, *queue; /* borrowed, like the defs' strings */
+    } routes[ROUTES_MAX];       /* namespaces of packs (add_route) */
+    size_t nroutes;
 };
 
 static const char *class_names[SYNCQ_ERR__COUNT] = {
@@ -182,4 +188,69 @@ syncq_registry_load_plugin(syncq_registry *r, const char *path,
     }
     /* The plugin stays loaded for the life of the process. */
     return SYNCQ_OK;
+}
+
+int
+syncq_registry_add_route(syncq_registry *r, const char *ns, const char *queue,
+                         syncq_error *err)
+{
+    char norm[256];
+
+    if (r == NULL || ns == NULL || queue == NULL) {
+        return sq_fail(err, SYNCQ_EINVAL, "route needs a namespace and a queue");
+    }
+    /* a namespace is a task name (the part before ".task") */
+    if (syncq_task_name_normalize(ns, norm, sizeof norm, err) != SYNCQ_OK) {
+        sq_error_prefix(err, "route namespace");
+        return SYNCQ_EINVAL;
+    }
+    if (strcmp(norm, ns) != 0) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "route namespace '%s': give it as '%s'", ns, norm);
+    }
+    if (syncq_queue_name_check(queue, err) != SYNCQ_OK) {
+        sq_error_prefix(err, ns);
+        return SYNCQ_EINVAL;
+    }
+    for (size_t i = 0; i < r->nroutes; i++) {
+        if (strcmp(r->routes[i].ns, ns) == 0) {
+            return sq_fail(err, SYNCQ_EEXIST, "namespace %s already routes "
+                           "to queue %s", ns, r->routes[i].queue);
+        }
+    }
+    if (r->nroutes == ROUTES_MAX) {
+        return sq_fail(err, SYNCQ_ETOOBIG, "route %s: at most %d namespaces",
+                       ns, ROUTES_MAX);
+    }
+    r->routes[r->nroutes].ns = ns;
+    r->routes[r->nroutes].queue = queue;
+    r->nroutes++;
+    return SYNCQ_OK;
+}
+
+const char *
+syncq_registry_route(const syncq_registry *r, const char *name)
+{
+    const syncq_task_def *d = syncq_registry_find(r, name);
+    const char *best = NULL;
+    size_t best_len = 0;
+    char norm[256];
+
+    if (d != NULL && d->queue != NULL) {
+        return d->queue;
+    }
+    if (r == NULL || name == NULL ||
+        syncq_task_name_normalize(name, norm, sizeof norm, NULL) != SYNCQ_OK) {
+        return NULL;
+    }
+    /* the longest namespace that is a dotted prefix of the name */
+    for (size_t i = 0; i < r->nroutes; i++) {
+        size_t n = strlen(r->routes[i].ns);
+        if (n > best_len && strncmp(norm, r->routes[i].ns, n) == 0 &&
+            norm[n] == '.') {
+            best = r->routes[i].queue;
+            best_len = n;
+        }
+    }
+    return best;
 }

@@ -3,7 +3,7 @@
  * sq_time.c: clocks, ISO 8601 (RFC 3339 profile) and durations.
  */
 #include "core/sq_time.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "core/sq_tz.h"
 
 #include <ctype.h>

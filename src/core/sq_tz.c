@@ -13,8 +13,8 @@
  * no input can overflow an int64_t.
  */
 #include "core/sq_tz.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -20,7 +20,7 @@
 #include <syncq/config.h>
 #include <syncq/error.h>
 
-#include "core/sq_buf.h"
+#include "sq_buf.h"
 
 /* Histogram bounds in ms of the broker's runtime and wait histograms
  * (lib.lua BUCKETS); the 16th bucket is +Inf. */
@@ -94,6 +94,11 @@ void sq_mon_opts_init(struct sq_mon_opts *o, const syncq_config *cfg);
 int sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
                    struct sq_mon_data *d, syncq_error *err);
 void sq_mon_data_cleanup(struct sq_mon_data *d);
+
+/* The beats' status records as syncq_beat_status gives them, for the
+ * snapshot's "beats" (an empty array when they cannot be read); adds the
+ * commands sent to *commands. New reference. */
+json_t *sq_mon_beats(syncq_client *c, int *commands);
 
 /* Windowed aggregate: sum of counter `kind` over the last `window_ms` for
  * series matching queue/task (NULL: any). Minutes partly inside the

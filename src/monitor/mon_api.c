@@ -6,9 +6,9 @@
  */
 #include "monitor/mon.h"
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
+#include "sq_error.h"
 #include "monitor/mon_alerts.h"
 
 #include <syncq/monitor.h>

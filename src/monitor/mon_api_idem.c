@@ -12,9 +12,9 @@
  */
 #include "monitor/mon_api_http.h"
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_hash.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_hash.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>

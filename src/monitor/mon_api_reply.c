@@ -5,11 +5,11 @@
  * HTTP status of a syncq code, query arguments, request bodies.
  */
 #include "monitor/mon_api_http.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 
 #include <microhttpd.h>
-#include "core/sq_lazy_mhd.h"
+#include "sq_lazy_mhd.h"
 #include <stdlib.h>
 #include <string.h>
 

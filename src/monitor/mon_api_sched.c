@@ -5,7 +5,7 @@
  * resume and run now, all through syncq/schedule.h.
  */
 #include "monitor/mon_api_http.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "monitor/mon_api_spec.h"
 

@@ -10,8 +10,8 @@
  * refuse.
  */
 #include "monitor/mon_api_spec.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_time.h"
 
 #include <math.h>

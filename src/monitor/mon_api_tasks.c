@@ -9,7 +9,7 @@
  */
 #include "monitor/mon_api_http.h"
 #include "broker/broker.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
 #include "monitor/mon_api_spec.h"

@@ -5,10 +5,10 @@
  * and batch reads, checkpoints, dead letters, workflows, alerts.
  */
 #include "monitor/mon_api_http.h"
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
 #include "core/sq_embed.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "monitor/mon_alerts.h"
 
 #include <string.h>

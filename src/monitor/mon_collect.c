@@ -11,8 +11,8 @@
 #include "monitor/mon.h"
 #include "broker/broker.h"
 #include "broker/broker_io.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_time.h"
 
 #include <math.h>
@@ -549,7 +549,7 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
     int64_t minute;
     size_t nq = 0, nw = 0, na = 0, ndl = 0, nb = 0;
     int n2 = 0, at;
-    json_t *snap = NULL;
+    json_t *snap = NULL, *beats;
 
     memset(d, 0, sizeof *d);
     rc = sq_client_ensure(c, false, NULL, err);
@@ -963,11 +963,14 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
         }
         sq_args_cleanup(&a);
     }
+    beats = sq_mon_beats(c, &d->commands);
+    json_object_set_new(snap, "beats", beats);
     d->took_us = sq_mono_us() - t0;
     {
         json_t *cost = json_object();
         json_object_set_new(cost, "redis_commands", json_integer(d->commands));
-        json_object_set_new(cost, "round_trips", json_integer(nq > 0 ? 3 : 2));
+        json_object_set_new(cost, "round_trips", json_integer(
+            (nq > 0 ? 3 : 2) + (json_array_size(beats) > 0 ? 2 : 1)));
         json_object_set_new(cost, "took_ms",
                             json_real((double)d->took_us / 1000.0));
         json_object_set_new(snap, "collection", cost);

@@ -12,14 +12,14 @@
 #include "monitor/mon_http.h"
 #include "monitor/mon_api_http.h"
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
 #include "core/sq_embed.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_logwriter.h"
 #include "core/sq_time.h"
-#include "core/sq_url.h"
+#include "sq_url.h"
 #include "monitor/mon.h"
 #include "monitor/mon_alerts.h"
 #include "monitor/mon_route.h"
@@ -30,7 +30,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <microhttpd.h>
-#include "core/sq_lazy_mhd.h"
+#include "sq_lazy_mhd.h"
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>

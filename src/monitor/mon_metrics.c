@@ -101,6 +101,40 @@ js(const json_t *o, const char *k)
     return s != NULL ? s : "";
 }
 
+/* A per-process family: one sample per member (worker, beat) of `list`,
+ * labelled with its id; the value of `field` (a number, or a boolean as
+ * 1/0) times `scale`. */
+struct member_field {
+    const char *name, *type, *help, *field;
+    double scale;
+};
+
+/* Each family of `f` over `list`; members lacking a field are left out,
+ * except for the first family (its NaN says the member is there but did
+ * not say). */
+static void
+members(struct sq_buf *b, const json_t *list, const char *label,
+        const struct member_field *f, size_t n)
+{
+    size_t i;
+    const json_t *e;
+
+    for (size_t k = 0; k < n; k++) {
+        family(b, f[k].name, f[k].type, f[k].help);
+        json_array_foreach(list, i, e) {
+            const json_t *v = json_object_get(e, f[k].field);
+            double x = json_is_boolean(v)  ? (json_is_true(v) ? 1 : 0)
+                       : json_is_number(v) ? json_number_value(v)
+                                           : NAN;
+            if (isnan(x) && k != 0) {
+                continue;
+            }
+            sample(b, f[k].name, x * f[k].scale, label, js(e, "id"),
+                   (char *)NULL);
+        }
+    }
+}
+
 /* One histogram family over the series; `wait` picks the wait histogram
  * (per queue, the "*" series) instead of runtime (per queue and task). */
 static void
@@ -304,11 +338,7 @@ sq_mon_metrics_format(const struct sq_mon_data *d, const json_t *health,
 
     /* Workers. */
     {
-        const json_t *ws = json_object_get(d->snap, "workers");
-        static const struct {
-            const char *name, *type, *help, *field;
-            double scale;
-        } wf[] = {
+        static const struct member_field wf[] = {
             {"syncq_worker_up", "gauge",
              "1 when the worker heartbeats and its loop moves.", "live", 1},
             {"syncq_worker_heartbeat_age_seconds", "gauge",
@@ -334,20 +364,31 @@ sq_mon_metrics_format(const struct sq_mon_data *d, const json_t *health,
              "Outcomes Redis refused for good (logged with the task).",
              "outcomes_refused", 1},
         };
-        for (size_t f = 0; f < sizeof wf / sizeof wf[0]; f++) {
-            family(b, wf[f].name, wf[f].type, wf[f].help);
-            json_array_foreach(ws, i, e) {
-                const json_t *v = json_object_get(e, wf[f].field);
-                double x = json_is_boolean(v)  ? (json_is_true(v) ? 1 : 0)
-                           : json_is_number(v) ? json_number_value(v)
-                                               : NAN;
-                if (isnan(x) && f != 0) {
-                    continue;
-                }
-                sample(b, wf[f].name, x * wf[f].scale, "worker",
-                       js(e, "id"), (char *)NULL);
-            }
-        }
+        members(b, json_object_get(d->snap, "workers"), "worker", wf,
+                sizeof wf / sizeof wf[0]);
+    }
+
+    /* Beats (their status records, docs/beat.md). */
+    {
+        static const struct member_field bf[] = {
+            {"syncq_beat_up", "gauge",
+             "1 while the beat's status record is fresh.", "alive", 1},
+            {"syncq_beat_leader", "gauge",
+             "1 for the beat holding the leader lock.", "leader", 1},
+            {"syncq_beat_ticks_fired_total", "counter",
+             "Schedule ticks the beat fired since it started.", "fired", 1},
+            {"syncq_beat_ticks_missed_total", "counter",
+             "Schedule ticks the beat skipped as missed since it started.",
+             "missed", 1},
+            {"syncq_beat_broker_errors_total", "counter",
+             "Broker errors the beat met (error replies, lost connections, "
+             "failed connects).",
+             "broker_errors", 1},
+            {"syncq_beat_broker_reconnects_total", "counter",
+             "Reconnects of the beat to Redis.", "broker_reconnects", 1},
+        };
+        members(b, json_object_get(d->snap, "beats"), "beat", bf,
+                sizeof bf / sizeof bf[0]);
     }
 
     /* Running tasks' progress (bounded by the collection's max_running). */

@@ -4,13 +4,13 @@
  * interface in one thread; one transfer at a time, in order).
  */
 #include "monitor/mon_post.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
 
 #include <curl/curl.h>
-#include "core/sq_lazy_curl.h"
+#include "sq_lazy_curl.h"
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>

@@ -5,8 +5,8 @@
  * nothing but fixed buffers.
  */
 #include "monitor/mon_route.h"
-#include "core/sq_error.h"
-#include "core/sq_url.h"
+#include "sq_error.h"
+#include "sq_url.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

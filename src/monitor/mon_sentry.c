@@ -6,9 +6,9 @@
  */
 #include "monitor/mon_sentry.h"
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_id.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_id.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
 #include "monitor/mon_post.h"

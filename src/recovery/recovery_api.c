@@ -6,7 +6,7 @@
  * internal side can change without an ABI break).
  */
 #include "recovery/recovery.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 
 #include <string.h>
 #include <syncq/recovery.h>

@@ -14,14 +14,14 @@
  */
 #include "recovery/recovery.h"
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
-#include "core/sq_lazy_crypto.h"
+#include "sq_lazy_crypto.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

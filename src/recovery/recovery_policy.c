@@ -14,8 +14,8 @@
  * silently).
  */
 #include "recovery/recovery.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_time.h"
 
 #include <errno.h>

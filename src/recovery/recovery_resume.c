@@ -13,8 +13,8 @@
 #include "recovery/recovery.h"
 #include "broker/broker.h"
 #include "broker/broker_io.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 
 #include <ctype.h>

@@ -12,8 +12,8 @@
  * stays sub-millisecond and delayed tasks are promoted on time.
  */
 #include "worker/worker_sup.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
 #include "worker/worker_ctx.h"

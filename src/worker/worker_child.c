@@ -15,9 +15,9 @@
  */
 #include "worker/worker_child.h"
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_logwriter.h"
 #include "worker/worker_ctx.h"

@@ -8,16 +8,13 @@
  * every progress write).
  */
 #include "worker/worker_ctx.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "recovery/recovery.h"
 
 #include <stdio.h>
 #include <string.h>
-
-int sq_ctx_checkpoint_auto_save(struct syncq_ctx *ctx, int64_t current,
-                                int64_t total);
 
 /* The broker connection, opened on demand (worker_ctx.c). */
 static syncq_client *

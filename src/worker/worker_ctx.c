@@ -12,12 +12,12 @@
  */
 #include "worker/worker_ctx.h"
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
-#include "core/sq_id.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
+#include "sq_id.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
-#include "core/sq_utf8.h"
+#include "sq_utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -212,9 +212,6 @@ progress_write(struct syncq_ctx *ctx, bool inc, int64_t current,
                    status == 1 ? "lease lost: another worker holds the task"
                                : "task already finished (revoked?)");
 }
-
-int sq_ctx_checkpoint_auto_save(struct syncq_ctx *ctx, int64_t current,
-                                int64_t total);
 
 /* Remember a throttled progress report so a later call or the end of
  * the task writes it. */

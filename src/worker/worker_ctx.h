@@ -89,6 +89,13 @@ int64_t sq_ctx_run(struct syncq_ctx *ctx);
 /* Write progress that the throttle held back (best-effort). */
 void sq_ctx_progress_flush(struct syncq_ctx *ctx);
 
+/* The automatic checkpoint of a task with auto_checkpoint: saves
+ * {"current":N,"total":M} (sequence N) when progress is reported
+ * (worker_ckpt.c); a failure other than a lost connection is logged
+ * (task.checkpoint_failed). Returns what syncq_ctx_checkpoint_save did. */
+int sq_ctx_checkpoint_auto_save(struct syncq_ctx *ctx, int64_t current,
+                                int64_t total);
+
 /* What the worker does with a finished run. */
 enum sq_outcome_kind {
     SQ_OUT_OK,    /* SUCCESS with result_json */

@@ -6,7 +6,7 @@
  * decoder trusts nothing: every length is checked before use.
  */
 #include "worker/worker_frame.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <syncq/error.h>
 
-#include "core/sq_buf.h"
+#include "sq_buf.h"
 
 /* Frame types. */
 enum sq_frame_type {

@@ -8,7 +8,7 @@
  * is down (C43).
  */
 #include "worker/worker_sup.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
 

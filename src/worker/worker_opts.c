@@ -6,7 +6,7 @@
  */
 #include "worker/worker.h"
 #include "core/sq_config.h"
-#include "core/sq_error.h"
+#include "sq_error.h"
 
 #include <stdio.h>
 #include <string.h>

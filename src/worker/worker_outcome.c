@@ -7,8 +7,8 @@
  * queue. Pure computation: no I/O besides a warning log line.
  */
 #include "worker/worker_ctx.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_task.h"
 #include "recovery/recovery.h"

@@ -10,8 +10,8 @@
  * too low for the baseline).
  */
 #include "worker/worker_sup.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
 #include "worker/worker_child.h"

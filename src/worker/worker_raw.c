@@ -9,12 +9,12 @@
  * nothing here can crash or exit the worker.
  */
 #include "worker/worker.h"
-#include "core/sq_alloc.h"
-#include "core/sq_id.h"
-#include "core/sq_utf8.h"
+#include "sq_alloc.h"
+#include "sq_id.h"
+#include "sq_utf8.h"
 
 #include <openssl/evp.h>
-#include "core/sq_lazy_crypto.h"
+#include "sq_lazy_crypto.h"
 #include <stdio.h>
 #include <string.h>
 

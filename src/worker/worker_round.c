@@ -19,8 +19,8 @@
  * queued for the next round.
  */
 #include "worker/worker_sup.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_time.h"
 #include "broker/broker_io.h"
@@ -81,9 +81,6 @@ round_abort(struct sq_sup *s, int rc, const syncq_error *err)
         s->broker_retry_at = sq_mono_ms() + 1000;
     }
 }
-
-void sq_sup_take_lease(struct sq_sup *s, struct sq_lease_reply *rep,
-                       int start_now, int max_n);
 
 /* Handle one reply of the round in flight. */
 static void

@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 #include "broker/broker.h"
-#include "core/sq_buf.h"
+#include "sq_buf.h"
 #include "worker/worker.h"
 
 /* A task leased by this worker: waiting for a child or running. */

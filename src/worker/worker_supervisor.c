@@ -15,8 +15,8 @@
  * Signal handlers only set flags and write a byte to the self-pipe.
  */
 #include "worker/worker_sup.h"
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "core/sq_log.h"
 #include "core/sq_logwriter.h"
 #include "core/sq_time.h"

@@ -12,7 +12,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_time.h"
 #include "crawler/crawler_fetch.h"
 #include "crawler/crawler_sign.h"

@@ -14,7 +14,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_time.h"
 #include "db/sq_db.h"
 #include "fixture/fixture.h"

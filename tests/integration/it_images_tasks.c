@@ -19,7 +19,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_hash.h"
+#include "sq_hash.h"
 #include "db/sq_db.h"
 #include "image_processing/img.h"
 

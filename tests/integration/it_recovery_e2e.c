@@ -21,7 +21,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 
 #include <signal.h>
 #include <stdio.h>

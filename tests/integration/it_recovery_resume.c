@@ -11,7 +11,7 @@
 #include "sq_test.h"
 
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "recovery/recovery.h"
 
 #include <stdio.h>

@@ -7,7 +7,8 @@
 # outcome_refused, every task SUCCESS after one delivery), does not hammer
 # Redis (few EVALSHA calls during the period), logs the error state once
 # per process when it starts and once when it ends, and /metrics-bound
-# counters (broker_errors in the worker's info) count the errors.
+# counters (broker_errors in the worker's info, and in a beat's status
+# record) count the errors; /metrics exports both.
 # TEST_TIMEOUT: 90
 set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -20,6 +21,9 @@ export SYNCQ_RECONNECT_MAX_DELAY=2
 w=$!
 echo "$w" >>"$T/pids"
 for _ in $(seq 200); do grep -q worker.ready "$T/w.log" 2>/dev/null && break; sleep 0.05; done
+"$S" beat --id it-wf-beat --logfile "$T/b.log" &
+b=$!
+echo "$b" >>"$T/pids"
 ids=()
 for i in $(seq 20); do
   ids+=("$("$S" task create syncq.sleep -q wf -k '{"seconds":0.4}')")
@@ -61,5 +65,11 @@ echo "$metrics" | grep -q '^syncq_worker_outcomes_refused_total{worker="it-wf"} 
   || fail "outcomes_refused not exported"
 echo "$metrics" | grep -Eq '^syncq_monitor_broker_reconnects_total [0-9]' \
   || fail "the monitor's own counters not exported"
-kill -TERM "$m" "$w"; wait "$w" || true
+# the beat met MISCONF too (its poll writes): counted in its status record
+# and exported per beat
+echo "$metrics" | grep -Eq '^syncq_beat_broker_errors_total\{beat="it-wf-beat"\} [1-9]' \
+  || fail "no beat broker errors in /metrics: $(echo "$metrics" | grep beat_)"
+echo "$metrics" | grep -q '^syncq_beat_up{beat="it-wf-beat"} 1' \
+  || fail "the beat is not up in /metrics"
+kill -TERM "$m" "$w" "$b"; wait "$w" || true
 echo "ok"

@@ -3,7 +3,8 @@
 #
 # pg.sh: a private PostgreSQL for one test (initdb + pg_ctl on a unix socket).
 #
-#   pg.sh start         start a server in a new temp dir, print two lines:
+#   pg.sh start         start a server in a new temp dir (recorded for the
+#                       sweep of run-with-redis.sh), print two lines:
 #                         PGDIR=<dir>
 #                         URL=postgresql:///syncq_test?host=<dir>&user=postgres
 #   pg.sh stop DIR      stop the server of DIR (pg_ctl -m fast -w, then the
@@ -56,9 +57,11 @@ start)
     exit 1
   fi
   "$PGBIN/createdb" -h "$dir" -U postgres syncq_test
-  # Under run-with-redis.sh: a crashed test's server is killed too.
+  # Under run-with-redis.sh: the test's sweep (tests/integration/reaper.sh)
+  # stops this server and removes its dir, also after a test that crashed
+  # or that ctest killed for its timeout.
   if [ -n "${SYNCQ_TEST_DIR:-}" ] && [ -d "$SYNCQ_TEST_DIR" ]; then
-    head -1 "$dir/data/postmaster.pid" >>"$SYNCQ_TEST_DIR/pids"
+    echo "$dir" >>"$SYNCQ_TEST_DIR/pgdirs"
   fi
   echo "PGDIR=$dir"
   echo "URL=postgresql:///syncq_test?host=$dir&user=postgres"

@@ -5,7 +5,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_config.h"
 
 #include <stdio.h>

@@ -10,7 +10,7 @@
 #include "sq_test.h"
 
 #include "broker/broker.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_task.h"
 
 #include <stdio.h>
@@ -235,6 +235,48 @@ registry_refuses_what_a_worker_could_not_use(void **state)
     assert_non_null(syncq_registry_find(r, "t.badpolicy"));
 }
 
+/* Routes: a registered task's queue, else its namespace's (the longest),
+ * else none (the caller's default queue); the library itself knows no
+ * namespace. */
+static void
+registry_routes_by_declaration_only(void **state)
+{
+    syncq_registry *r = syncq_registry_default();
+    syncq_task_def def = {"rt.own", noop, "ownq", -1, 0, 0, -1, NULL, NULL,
+                          NULL};
+    syncq_error err;
+
+    (void)state;
+    /* nothing declared: not even the 1688 packs' names route anywhere */
+    assert_null(syncq_registry_route(r, "crawler.fetch_products"));
+    assert_null(syncq_registry_route(r, "rt.x"));
+    assert_int_equal(syncq_registry_add_route(r, "rt", "rtq", &err), SYNCQ_OK);
+    assert_int_equal(syncq_registry_add_route(r, "rt.deep", "deepq", &err),
+                     SYNCQ_OK);
+    assert_int_equal(syncq_registry_add(r, &def, &err), SYNCQ_OK);
+    assert_string_equal(syncq_registry_route(r, "rt.x"), "rtq");
+    assert_string_equal(syncq_registry_route(r, "src.queue.tasks.rt.x"), "rtq");
+    assert_string_equal(syncq_registry_route(r, "rt.deep.y"), "deepq");
+    assert_string_equal(syncq_registry_route(r, "rt.own"), "ownq");
+    assert_null(syncq_registry_route(r, "rtx.y"));
+    assert_null(syncq_registry_route(r, "rt"));
+    assert_int_equal(syncq_registry_add_route(r, "rt", "other", &err),
+                     SYNCQ_EEXIST);
+    assert_string_equal(err.msg, "namespace rt already routes to queue rtq");
+    assert_int_equal(syncq_registry_add_route(r, "rt.", "q", &err),
+                     SYNCQ_EINVAL);
+    assert_int_equal(syncq_registry_add_route(r, "src.queue.tasks.z", "q",
+                                              &err),
+                     SYNCQ_EINVAL);
+    assert_string_equal(err.msg, "route namespace 'src.queue.tasks.z': give "
+                                 "it as 'z'");
+    assert_int_equal(syncq_registry_add_route(r, "z", "a b", &err),
+                     SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "z: "));
+    assert_int_equal(syncq_registry_add_route(r, NULL, "q", &err),
+                     SYNCQ_EINVAL);
+}
+
 int
 main(void)
 {
@@ -246,6 +288,7 @@ main(void)
         cmocka_unit_test(settings_options_then_definition_then_configuration),
         cmocka_unit_test(retry_policy_checked_whole),
         cmocka_unit_test(registry_refuses_what_a_worker_could_not_use),
+        cmocka_unit_test(registry_routes_by_declaration_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

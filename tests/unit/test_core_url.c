@@ -4,8 +4,8 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
-#include "core/sq_url.h"
+#include "sq_alloc.h"
+#include "sq_url.h"
 
 #include <string.h>
 

@@ -9,7 +9,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_rate.h"
+#include "sq_rate.h"
 #include "core/sq_time.h"
 #include <syncq/ratelimit.h>
 
@@ -26,11 +26,14 @@ rate_syntax(void **state)
         {"300/min", 300, 60000},   {"300/m", 300, 60000},
         {"1000/h", 1000, 3600000}, {"20/10s", 20, 10000},
         {"5/1500ms", 5, 1500},     {" 7 / min", 7, 60000},
-        {"1/1d", 1, 86400000},
+        {"1/1d", 1, 86400000},     {"20", 20, 1000},
+        {"9 / s ", 9, 1000},
     };
-    static const char *const bad[] = {"",          "20",   "/s",    "0/s",
-                                      "-1/s",      "20/x", "20/0s", "20/2d",
-                                      "1000001/s", "a/s",  "20/s/", NULL};
+    /* one grammar with syncq_rate_parse (test_schedule_items.c) */
+    static const char *const bad[] = {"",          "/s",   "0/s",   "-1/s",
+                                      "20/x",      "20/0s", "20/2d", "0",
+                                      "1000001/s", "a/s",  "20/s/", "20 s",
+                                      NULL};
     struct sq_rate r;
     syncq_error err;
 

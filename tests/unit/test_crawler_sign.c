@@ -13,7 +13,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "crawler/crawler_sign.h"
 
 #include <string.h>

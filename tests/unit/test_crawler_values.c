@@ -7,7 +7,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "crawler/crawler_values.h"
 
 #include <string.h>

@@ -13,8 +13,8 @@
 
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
-#include "core/sq_error.h"
+#include "sq_alloc.h"
+#include "sq_error.h"
 #include "data_sync/ds_catalog.h"
 #include "data_sync/ds_sync.h"
 #include "db/sq_db.h"

@@ -8,7 +8,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "data_sync/ds_catalog.h"
 #include "db/ds_util.h"
 

@@ -9,7 +9,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "crawler/crawler_parse.h"
 #include "data_sync/ds_catalog.h"
 #include "data_sync/ds_sync.h"

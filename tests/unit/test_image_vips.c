@@ -8,7 +8,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_hash.h"
+#include "sq_hash.h"
 #include "image_processing/img.h"
 #include "image_processing/img_ops.h"
 

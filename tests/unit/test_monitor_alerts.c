@@ -8,7 +8,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "monitor/mon.h"
 #include "monitor/mon_alerts.h"
 

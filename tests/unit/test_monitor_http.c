@@ -8,8 +8,8 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
-#include "core/sq_buf.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
 #include "monitor/mon.h"
 #include "monitor/mon_route.h"
 #include "monitor/mon_sentry.h"
@@ -384,7 +384,11 @@ formats_prometheus_text(void **state)
         "\"running\":5}],\"totals\":{\"ready\":110,\"delayed\":20,"
         "\"running\":5,\"dead\":0,\"workers_alive\":1},\"workers\":[],"
         "\"running\":[],\"batches\":[],\"broker\":{\"used_memory\":100,"
-        "\"maxmemory\":0,\"eviction_safe\":true}}",
+        "\"maxmemory\":0,\"eviction_safe\":true},"
+        "\"beats\":[{\"id\":\"h:1\",\"alive\":true,\"leader\":true,"
+        "\"fired\":3,\"missed\":1,\"broker_errors\":4,"
+        "\"broker_reconnects\":2},{\"id\":\"h:2\",\"alive\":false,"
+        "\"leader\":false}]}",
         0, &je);
     assert_non_null(d.snap);
     sq_buf_init(&b, 0);
@@ -417,6 +421,19 @@ formats_prometheus_text(void **state)
                                    "\"q\\\\1\",priority=\"0\"} 100\n"));
     assert_non_null(strstr(b.data, "syncq_queue_delayed{queue=\"q\\\\1\"} 20\n"));
     assert_non_null(strstr(b.data, "syncq_queue_running{queue=\"q\\\\1\"} 5\n"));
+    /* beats (issue 12): their fault counters, not only their record */
+    assert_non_null(strstr(b.data, "syncq_beat_up{beat=\"h:1\"} 1\n"));
+    assert_non_null(strstr(b.data, "syncq_beat_up{beat=\"h:2\"} 0\n"));
+    assert_non_null(strstr(b.data, "syncq_beat_leader{beat=\"h:1\"} 1\n"));
+    assert_non_null(strstr(b.data,
+                           "syncq_beat_ticks_fired_total{beat=\"h:1\"} 3\n"));
+    assert_non_null(strstr(b.data,
+                           "syncq_beat_ticks_missed_total{beat=\"h:1\"} 1\n"));
+    assert_non_null(strstr(
+        b.data, "syncq_beat_broker_errors_total{beat=\"h:1\"} 4\n"));
+    assert_non_null(strstr(
+        b.data, "syncq_beat_broker_reconnects_total{beat=\"h:1\"} 2\n"));
+    assert_null(strstr(b.data, "syncq_beat_broker_errors_total{beat=\"h:2\"}"));
     /* exactly one TYPE line per family */
     {
         const char *p = b.data;

@@ -9,7 +9,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "recovery/recovery.h"
 
 #include <stdio.h>

@@ -8,7 +8,7 @@
 #include "sq_test.h"
 
 #include "beat/beat_schedule.h"
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "core/sq_time.h"
 
 #include <stdio.h>

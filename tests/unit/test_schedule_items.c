@@ -6,7 +6,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,7 +175,9 @@ rates(void **state)
               {"100/m", 100, 60000},
               {"3/min", 3, 60000},
               {"7/h", 7, 3600000},
-              {"1000000/hour", 1000000, 3600000}};
+              {"1000000/hour", 1000000, 3600000},
+              {"5 /s", 5, 1000}, /* the grammar of SYNCQ_CRAWLER_RATE */
+              {"20/10s", 20, 10000}};
     static const char *const bad[] = {"",
                                       "0",
                                       "0/s",
@@ -183,7 +185,6 @@ rates(void **state)
                                       "5/d",
                                       "5/",
                                       "s",
-                                      "5 /s",
                                       "1000001/s",
                                       "5/ss",
                                       "99999999999999999999/s"};

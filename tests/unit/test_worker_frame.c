@@ -7,7 +7,7 @@
  */
 #include "sq_test.h"
 
-#include "core/sq_alloc.h"
+#include "sq_alloc.h"
 #include "worker/worker_frame.h"
 
 #include <string.h>

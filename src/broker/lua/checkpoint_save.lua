@@ -18,7 +18,9 @@
 -- ARGV[7]  ttl in ms (> 0)
 -- ARGV[8]  the data (bytes)
 -- Reply: { status, at_ms } with status
---   "ok"     stored
+--   "ok"     stored (a call re-sent after a lost reply finds its entry at
+--            the head, same seq and SHA-256, and answers it again with
+--            the first call's at_ms: nothing is stored twice)
 --   "stale"  a token was given and it is not the task's current lease
 --            (lease lost, task finished, or no such task): nothing stored
 -- Errors: "ERR syncq: ..." on malformed arguments.
@@ -39,6 +41,14 @@ if token ~= '' then
     end
 end
 local ck = P .. 'cp:' .. id
+local head = redis.call('LINDEX', ck, 0)
+if head then
+    local hseq, hat, hsize, hsha =
+        string.match(head, '^SQCP1 (%d+) (%d+) (%d+) (%x+)\n')
+    if hseq == seq and hsha == sha and tonumber(hsize) == #data then
+        return {'ok', tonumber(hat)}
+    end
+end
 redis.call('LPUSH', ck, 'SQCP1 ' .. seq .. ' ' .. NOW .. ' ' .. #data ..
            ' ' .. sha .. '\n' .. data)
 redis.call('LTRIM', ck, 0, hist - 1)

@@ -16,7 +16,11 @@
 -- Reply: { lost_ids, control }
 --   lost_ids: ids whose lease is no longer this worker's (expired and
 --             requeued, or revoked and finished): stop and do not settle
---   control:  control messages (ids to cancel), read and cleared
+--   control:  control messages (ids to cancel), read and cleared, plus
+--             every lease given whose task is marked revoked: a cancel
+--             taken by a call whose reply was lost is asked again, so a
+--             re-sent (or next) heartbeat delivers it (cancel is
+--             idempotent on the worker)
 
 local worker = ARGV[2]
 local lease_ms = tonumber(ARGV[3])
@@ -30,14 +34,21 @@ redis.call('ZADD', P .. 'workers', NOW, worker)
 redis.call('ZREMRANGEBYSCORE', P .. 'workers', '-inf', NOW - 86400000)
 
 local lost = {}
+local control = take_control(worker)
+local asked = {}
+for _, id in ipairs(control) do asked[id] = true end
 for i = 0, n - 1 do
     local id, token = ARGV[7 + 2 * i], ARGV[8 + 2 * i]
-    local cur = redis.call('HGET', tkey(id), 'lease')
-    if cur == token then
+    local cur = redis.call('HMGET', tkey(id), 'lease', 'revoke')
+    if cur[1] == token then
         redis.call('ZADD', P .. 'active', 'XX', NOW + lease_ms, id)
+        if cur[2] == '1' and not asked[id] then
+            control[#control + 1] = id
+            asked[id] = true
+        end
     else
         lost[#lost + 1] = id
     end
 end
 
-return {lost, take_control(worker)}
+return {lost, control}

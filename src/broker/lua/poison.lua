@@ -11,9 +11,13 @@
 -- ARGV[4]  the raw bytes (truncated by the client to 64 KiB)
 -- ARGV[5]  reason code (empty, not_json, bad_envelope, not_registered,
 --          invalid_utf8, unknown_id)
--- Reply: "OK"
+-- Reply: "OK" (also when the record exists: a call re-sent after a lost
+-- reply counts nothing twice)
 
 local id = ARGV[2]
+if redis.call('EXISTS', tkey(id)) == 1 then
+    return 'OK'
+end
 redis.call('HSET', tkey(id), 'name', '(poison)', 'queue', ARGV[3],
            'pri', 0, 'ct', NOW, 'raw', ARGV[4])
 redis.call('HINCRBY', P .. 'stats', 'poison_messages_total', 1)

@@ -1,8 +1,0 @@
-/* SPDX-License-Identifier: MIT
- *
- * sq_lazy_vips.h: moved to common/sq_lazy_vips.h, a helper compiled into both libsyncq
- * and the packs (common/README.md). This forwarder keeps src/ building
- * unchanged while the parallel branches merge; it goes once src/ includes
- * "sq_lazy_vips.h" directly.
- */
-#include <sq_lazy_vips.h>

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# it_runner_cleanup.sh: a test runner that is killed leaves nothing behind.
+# An inner run-with-redis.sh runs a "test" that starts a PostgreSQL
+# (pg.sh), a process in its own session and one reparented to init, then
+# hangs. Killed as ctest kills a timed-out test (SIGKILL to the runner and
+# every process below it: no trap runs), then with a plain TERM to the
+# runner alone: each time its redis-server, its PostgreSQL, both helpers
+# and its temp dirs must be gone within 20 s.
+# TEST_TIMEOUT: 240
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/checks.sh"
+T=$SYNCQ_TEST_DIR
+die() { echo "FAIL: $*" >&2; exit 1; }
+
+# The inner test: reports what it started in $1, then waits to be killed.
+inner() {
+  local out=$1
+  cat >"$T/inner.sh" <<'EOF'
+out=$1
+echo "$SYNCQ_TEST_DIR" >"$out/dir"
+"$SYNCQ_SOURCE_DIR/tests/integration/pg.sh" start |
+  sed -n 's/^PGDIR=//p' >"$out/pgdir"
+[ -s "$out/pgdir" ] || exit 1
+setsid sleep 300 </dev/null >/dev/null 2>&1 &
+echo $! >"$out/session.pid"
+( setsid sleep 301 </dev/null >/dev/null 2>&1 & echo $! >"$out/orphan.pid" )
+echo ready >"$out/ready"
+sleep 300
+EOF
+  mkdir -p "$out"
+  setsid "$here/run-with-redis.sh" bash "$T/inner.sh" "$out" \
+    </dev/null >"$out/runner.log" 2>&1 &
+  echo $! >"$out/runner.pid"
+  for _ in $(seq 600); do [ -e "$out/ready" ] && return 0; sleep 0.1; done
+  cat "$out/runner.log" >&2
+  die "the inner test did not get ready"
+}
+
+# Every pid below $1 (children first found by their parent, like ctest).
+tree() {
+  ps -e -o pid=,ppid= | awk -v root="$1" '
+    { parent[$1] = $2 }
+    END { for (p in parent) { q = p
+            while (q in parent && q != root && q > 1) q = parent[q]
+            if (q == root) print p } }'
+}
+
+# Everything the inner test started, recorded before the kill.
+started() {
+  local out=$1 d
+  d=$(cat "$out/dir")
+  echo "redis $(cat "$d/redis.pid")"
+  echo "postgres $(head -1 "$(cat "$out/pgdir")/data/postmaster.pid")"
+  echo "session $(cat "$out/session.pid")"
+  echo "orphan $(cat "$out/orphan.pid")"
+}
+
+# 0 when none of the recorded processes nor the dirs are left.
+left() {
+  local out=$1 what pid n=0
+  while read -r what pid; do
+    if kill -0 "$pid" 2>/dev/null &&
+       ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then
+      n=$((n + 1))
+    fi
+  done <"$out/started"
+  [ -d "$(cat "$out/dir")" ] && n=$((n + 1))
+  [ -d "$(cat "$out/pgdir")" ] && n=$((n + 1))
+  echo "$n"
+}
+
+gone_within() {
+  local out=$1
+  for _ in $(seq 200); do
+    [ "$(left "$out")" = 0 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# 1. ctest's timeout: SIGKILL to the runner and its whole tree.
+inner "$T/k"
+started "$T/k" >"$T/k/started"
+check "before the kill: 4 processes and 2 dirs" 6 "$(left "$T/k")"
+runner=$(cat "$T/k/runner.pid")
+pids="$runner $(tree "$runner")"
+kill -STOP $pids 2>/dev/null
+kill -9 $pids 2>/dev/null
+gone_within "$T/k" || { cat "$T/k/started" >&2; die "left after SIGKILL: $(left "$T/k")"; }
+check "nothing left after a SIGKILL of the tree" 0 "$(left "$T/k")"
+
+# 2. A TERM to the runner alone: its trap sweeps at once.
+inner "$T/t"
+started "$T/t" >"$T/t/started"
+runner=$(cat "$T/t/runner.pid")
+kill -TERM "$runner"
+wait "$runner"
+check "runner exit status after TERM" 143 "$?"
+gone_within "$T/t" || die "left after TERM: $(left "$T/t")"
+check "nothing left after a TERM" 0 "$(left "$T/t")"
+finish it_runner_cleanup
