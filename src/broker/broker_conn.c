@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
@@ -157,10 +158,18 @@ backoff_ms(const syncq_client *c)
 }
 
 /* Connected again: one line per change of state (DESIGN contract 10). */
+/* A process that cannot reach Redis at start opens a new client on each
+ * attempt (beat, monitor): "broker.down" logged by one of them stands for
+ * the outage in the whole process until some client connects, which then
+ * logs "broker.up". One line per state change, not one per attempt. */
+static _Atomic bool g_open_down_logged;
+
 static void
 log_connected(syncq_client *c)
 {
-    if (c->down_logged) {
+    bool open_outage = atomic_exchange(&g_open_down_logged, false);
+
+    if (c->down_logged || (open_outage && !c->ever_connected)) {
         SQ_WARN("broker.up", "url=%s after_attempts=%d", c->url_shown,
                 c->failures);
     } else if (c->ever_connected && c->fault.since_ms == 0) {
@@ -242,10 +251,13 @@ sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
         c->next_try_ms = sq_mono_ms() + backoff_ms(c);
         if (!c->down_logged && c->fault.since_ms == 0) {
             char q[300];
-            SQ_ERROR("broker.down", "url=%s err=%s next_try_ms=%lld",
-                     c->url_shown,
-                     sq_log_quote(err ? err->msg : "", q, sizeof q),
-                     (long long)backoff_ms(c));
+            if (c->ever_connected ||
+                !atomic_exchange(&g_open_down_logged, true)) {
+                SQ_ERROR("broker.down", "url=%s err=%s next_try_ms=%lld",
+                         c->url_shown,
+                         sq_log_quote(err ? err->msg : "", q, sizeof q),
+                         (long long)backoff_ms(c));
+            }
             c->down_logged = true;
         }
         if (!wait || (stop != NULL && *stop)) {
