@@ -328,6 +328,27 @@ enum { HELP_DUMP = 1 };
 
 /* `syncq help [COMMAND...]`: a command's --help; `--dump-table`: the
  * whole table as JSON for the man page and completion generators. */
+/* Print the commands of group `group` ("task", "recovery dead") to `out`
+ * (NULL: only count them), one a line; returns how many. */
+static int
+list_group(const char *group, FILE *out)
+{
+    size_t gl = strlen(group);
+    int shown = 0;
+
+    for (const struct cli_cmd *c = cli_cmd_next(NULL); c != NULL;
+         c = cli_cmd_next(c)) {
+        if (strncmp(c->path, group, gl) == 0 && c->path[gl] == ' ' &&
+            (c->flags & CLI_CMD_HIDDEN) == 0) {
+            if (out != NULL) {
+                fprintf(out, "  syncq %-26s %s\n", c->path, c->summary);
+            }
+            shown++;
+        }
+    }
+    return shown;
+}
+
 static int
 cli_help_cmd(struct cli *cli)
 {
@@ -355,6 +376,12 @@ cli_help_cmd(struct cli *cli)
         }
     }
     if (found == NULL) {
+        if (list_group(path, NULL) > 0) { /* `syncq help task` */
+            printf("syncq %s: commands (syncq %s COMMAND --help):\n", path,
+                   path);
+            list_group(path, stdout);
+            return CLI_OK;
+        }
         return cli_usage(cli, "no command '%s'", path);
     }
     cli_print_help(found, stdout);
@@ -488,7 +515,14 @@ main(int argc, char **argv)
         char group[128] = "";
         const char *unknown = NULL;
         int shown = 0;
-        for (int w = 1; w < argc && argv[w][0] != '-'; w++) {
+        for (int w = 1; w < argc; w++) {
+            if (argv[w][0] == '-') { /* "task --help": the group's help */
+                if (strcmp(argv[w], "--help") == 0 ||
+                    strcmp(argv[w], "-h") == 0) {
+                    unknown = argv[w];
+                }
+                break;
+            }
             char cand[128];
             size_t cl;
             bool any = false;
@@ -507,8 +541,14 @@ main(int argc, char **argv)
             }
             snprintf(group, sizeof group, "%s", cand);
         }
+        if (group[0] != '\0' && unknown != NULL &&
+            (strcmp(unknown, "--help") == 0 || strcmp(unknown, "-h") == 0)) {
+            printf("syncq %s: commands (syncq %s COMMAND --help):\n", group,
+                   group);
+            list_group(group, stdout);
+            return CLI_OK;
+        }
         if (group[0] != '\0') {
-            size_t gl = strlen(group);
             if (unknown != NULL) {
                 fprintf(stderr, "syncq: '%s' has no subcommand '%s'; it "
                                 "has:\n",
@@ -516,15 +556,7 @@ main(int argc, char **argv)
             } else {
                 fprintf(stderr, "syncq: '%s' needs a subcommand:\n", group);
             }
-            for (const struct cli_cmd *c = cli_cmd_next(NULL); c != NULL;
-                 c = cli_cmd_next(c)) {
-                if (strncmp(c->path, group, gl) == 0 && c->path[gl] == ' ' &&
-                    (c->flags & CLI_CMD_HIDDEN) == 0) {
-                    fprintf(stderr, "  syncq %-26s %s\n", c->path,
-                            c->summary);
-                    shown = 1;
-                }
-            }
+            shown = list_group(group, stderr);
         }
         if (!shown) {
             fprintf(stderr, "syncq: unknown command '%s'\nTry 'syncq "

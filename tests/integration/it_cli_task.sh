@@ -105,6 +105,17 @@ while read -r c; do
 done < paths.txt
 check "help CMD is CMD --help" "$("$S" batch create --help)" "$("$S" help batch create)"
 expect_err "help for no command" 2 "no command 'nosuch'" -- help nosuch
+# a group's help: its commands on stdout, exit 0 (`task --help`, `help task`)
+for a in "task --help" "help task" "recovery dead -h"; do
+  # shellcheck disable=SC2086
+  "$S" $a > grp.out 2> grp.err
+  check "group help '$a': exit" 0 "$?"
+  check "group help '$a': no stderr" "" "$(cat grp.err)"
+  contains "group help '$a': lists a command" "^  syncq (task create|recovery dead list) " grp.out
+done
+"$S" task > grp.out 2> grp.err
+check "group alone: exit" 2 "$?"
+contains "group alone: says so" "'task' needs a subcommand" grp.err
 expect_err "operand to a command that takes none" 2 "unexpected argument 'extra'" -- status extra
 expect_err "unknown option" 2 "unknown option --bogus" -- task info --bogus
 expect_err "unknown short option" 2 "unknown option -Z" -- task info -Z
