@@ -373,8 +373,7 @@ cli_demo(struct cli *cli)
             struct fx_fault_spec fs;
             /* checked here: the fixture server would refuse it only after
              * the stack is up, behind a log file */
-            if (strcmp(ov->arg, "none") != 0 &&
-                fx_faults_parse(ov->arg, &fs, &err) != SYNCQ_OK) {
+            if (fx_faults_parse(ov->arg, &fs, &err) != SYNCQ_OK) {
                 return cli_usage(cli, "--faults: %s", err.msg);
             }
             snprintf(faults, sizeof faults, "%s", ov->arg);

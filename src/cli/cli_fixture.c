@@ -182,7 +182,7 @@ static const struct cli_opt fixture_server_opts[] = {
      "leaf categories they spread over, 1..6 (default 3)"},
     {"seed", 's', false, "S", "catalog and fault seed (default 1688)"},
     {"faults", 'f', false, "SPEC",
-     "e.g. \"429=2%:1s,5xx=1%,slow=1%:2s,captcha=1,truncated_image=0.5%\""},
+     "none, or e.g. \"429=2%:1s,5xx=1%,slow=1%:2s,captcha=1,truncated_image=0.5%\""},
     {"app-key", 'a', false, "K",
      "only this appKey is accepted (default SYNCQ_1688_APP_KEY)"},
     {"app-secret", 'S', false, "S",

@@ -591,6 +591,10 @@ cli_monitor_serve(struct cli *cli)
             so.listen = ov->arg;
             break;
         case 't':
+            if (ov->arg[0] == '\0') { /* would silently mean "no token" */
+                return cli_usage(cli, "--token is empty; give a token or "
+                                      "leave the option out");
+            }
             so.token = ov->arg;
             break;
         case 'r':

@@ -301,9 +301,11 @@ admit(struct sq_api_server *S, struct MHD_Connection *conn,
                            hdr(conn, "Authorization"), qt,
                            hdr(conn, "Cookie"), &by_token);
     if (access == SQ_ACCESS_NONE) {
+        bool given = hdr(conn, "Authorization") != NULL || qt != NULL;
         sq_api_error(r, 401, "EAUTH",
-                     "a token is required (Authorization: Bearer T, or "
-                     "?token=T)",
+                     given ? "the token given is not valid"
+                           : "a token is required (Authorization: Bearer "
+                             "T, or ?token=T)",
                      NULL);
         return 401;
     }

@@ -8,6 +8,7 @@
 #include "core/sq_config.h"
 #include "sq_error.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,6 +59,36 @@ parse_queues(struct sq_worker_opts *o, const char *csv, syncq_error *err)
     if (o->nqueues == 0) {
         return sq_fail(err, SYNCQ_EINVAL, "SYNCQ_WORKER_QUEUES: no queue "
                        "to serve");
+    }
+    return SYNCQ_OK;
+}
+
+
+/* The status file is written atomically (temp + rename) beside itself:
+ * its directory must exist and be writable now, or `worker health` would
+ * report a running worker as absent (refused at start, as --logfile). */
+static int
+status_dir_check(const char *path, syncq_error *err)
+{
+    char dir[sizeof ((struct sq_worker_opts *)0)->status_file];
+    char *slash;
+
+    if (path[0] == '\0') {
+        return SYNCQ_OK;
+    }
+    snprintf(dir, sizeof dir, "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash == NULL) {
+        snprintf(dir, sizeof dir, ".");
+    } else if (slash == dir) {
+        dir[1] = '\0';
+    } else {
+        *slash = '\0';
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "SYNCQ_WORKER_STATUS_FILE %s: directory %s: %s", path,
+                       dir, strerror(errno));
     }
     return SYNCQ_OK;
 }
@@ -117,7 +148,7 @@ sq_worker_opts_init(struct sq_worker_opts *o, const syncq_config *cfg,
     }
     snprintf(o->status_file, sizeof o->status_file, "%s",
              syncq_config_str(cfg, "SYNCQ_WORKER_STATUS_FILE"));
-    return SYNCQ_OK;
+    return status_dir_check(o->status_file, err);
 }
 
 int

@@ -211,6 +211,10 @@ B2="http://127.0.0.1:$PORT"
 check "no token" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$B2/api/overview")"
 check "no token metrics" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$B2/metrics")"
 check "wrong token" 401 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer nope' "$B2/api/overview")"
+curl -s -H 'Authorization: Bearer nope' "$B2/api/overview" > wrongtok.json
+contains "wrong token: says so" 'the token given is not valid' wrongtok.json
+curl -s "$B2/api/overview" > notok.json
+contains "no token: says one is required" 'a token is required' notok.json
 check "bearer token" 200 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer s3cret' "$B2/api/overview")"
 check "query token" 200 "$(curl -s -D h2.txt -o /dev/null -w '%{http_code}' "$B2/?token=s3cret")"
 contains "cookie set" "Set-Cookie: syncq_token=s3cret; Path=/; HttpOnly; SameSite=Strict" h2.txt
@@ -229,6 +233,9 @@ printf 'x: nosuch > 1\n' > bad.rules
 "$S" monitor serve --listen 127.0.0.1:0 --rules bad.rules > badr.out 2>&1
 check "bad rules" 2 "$?"
 contains "bad rules message" "line 1: unknown metric 'nosuch'" badr.out
+"$S" monitor serve --listen 127.0.0.1:0 --token '' > emptytok.out 2>&1
+check "empty --token refused" 2 "$?"
+contains "empty --token message" "--token is empty" emptytok.out
 "$S" monitor alerts --check bad.rules > chk.out 2>&1
 check "alerts --check bad" 1 "$?"
 "$S" monitor alerts --check "$SYNCQ_SOURCE_DIR/deploy/alerts.default.rules" > chk.out 2>&1

@@ -32,6 +32,9 @@ check "bad --stale" 2 "$?"
 SYNCQ_TASK_TIME_LIMIT=10 SYNCQ_TASK_SOFT_TIME_LIMIT=20 "$S" worker -c 1 > /dev/null 2> e2.txt
 check "soft limit above hard refused" 1 "$?"
 contains "soft limit message" "SYNCQ_TASK_SOFT_TIME_LIMIT \(20000 ms\) must be below SYNCQ_TASK_TIME_LIMIT \(10000 ms\)" e2.txt
+"$S" worker -c 1 --status-file "$T/no/such/dir/st" > /dev/null 2> e3.txt
+check "status file in a missing directory refused" 2 "$?"
+contains "status file directory message" "SYNCQ_WORKER_STATUS_FILE $T/no/such/dir/st: directory $T/no/such/dir: No such file or directory" e3.txt
 H > h0.txt
 check "not started: exit" 1 "$?"
 contains "not started: reason" '^live=fail ready=fail reason="no status file' h0.txt

@@ -53,6 +53,8 @@ parses_good_specs(void **state)
     assert_int_equal(fx_faults_parse(NULL, &s, &err), SYNCQ_OK);
     assert_int_equal(fx_faults_parse(",,", &s, &err), SYNCQ_OK);
     assert_int_equal(s.n, 0);
+    assert_int_equal(fx_faults_parse("none", &s, &err), SYNCQ_OK);
+    assert_int_equal(s.n, 0);
     assert_string_equal(fx_fault_name(FX_FAULT_TRUNCATED_IMAGE),
                         "truncated_image");
 }
