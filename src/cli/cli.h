@@ -173,7 +173,8 @@ void cli_print_json(json_t *v);
  * (not_registered) in a worker; a plugin's task is fine. */
 void cli_warn_unknown_task(struct cli *cli, const char *name);
 
-/* Read a JSON argument: literal text, "@path" for a file, "-" for stdin.
+/* Read a JSON argument: literal text, "@path" for a file, "-" for stdin;
+ * reading stops (an error) past SYNCQ_MAX_PAYLOAD bytes.
  * Returns an owned string (free with free()), or NULL after printing. */
 char *cli_json_arg(struct cli *cli, const char *what, const char *arg);
 

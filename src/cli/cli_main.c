@@ -169,11 +169,19 @@ cli_json_arg(struct cli *cli, const char *what, const char *arg)
 {
     FILE *f;
     char *buf;
-    size_t cap = 4096, len = 0;
+    size_t cap = 4096, len = 0, limit = (size_t)1 << 30;
+    syncq_config *cfg;
 
     if (arg[0] != '@' && strcmp(arg, "-") != 0) {
         return strdup(arg);
     }
+    /* Stop reading at the payload limit: `-k @/dev/zero` must not read
+     * gigabytes before it is refused. */
+    cfg = cli_config(cli);
+    if (cfg == NULL) {
+        return NULL;
+    }
+    limit = (size_t)syncq_config_int(cfg, "SYNCQ_MAX_PAYLOAD");
     f = strcmp(arg, "-") == 0 ? stdin : fopen(arg + 1, "r");
     if (f == NULL) {
         cli_fail(cli, "%s: cannot read %s: %s", what, arg + 1,
@@ -187,18 +195,20 @@ cli_json_arg(struct cli *cli, const char *what, const char *arg)
         if (n == 0) {
             break;
         }
+        if (len > limit) {
+            free(buf);
+            buf = NULL;
+            cli_fail(cli, "%s: %s is over SYNCQ_MAX_PAYLOAD (%zu bytes)",
+                     what, strcmp(arg, "-") == 0 ? "standard input" : arg + 1,
+                     limit);
+            break;
+        }
         if (len + 1 >= cap) {
-            char *nb;
-            if (cap > ((size_t)1 << 30)) {
-                free(buf);
-                buf = NULL;
-                cli_fail(cli, "%s: file over 1 GiB", what);
-                break;
-            }
-            nb = realloc(buf, cap * 2);
+            char *nb = realloc(buf, cap * 2);
             if (nb == NULL) {
                 free(buf);
                 buf = NULL;
+                cli_fail(cli, "%s: out of memory", what);
                 break;
             }
             buf = nb;

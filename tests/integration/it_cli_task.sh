@@ -105,6 +105,8 @@ while read -r c; do
 done < paths.txt
 check "help CMD is CMD --help" "$("$S" batch create --help)" "$("$S" help batch create)"
 expect_err "help for no command" 2 "no command 'nosuch'" -- help nosuch
+# a kwargs file is read only up to the payload limit (not gigabytes of /dev/zero)
+expect_err "kwargs file over the payload limit" 1 "kwargs: /dev/zero is over SYNCQ_MAX_PAYLOAD (8388608 bytes)" -- task create syncq.echo -k @/dev/zero
 # a group's help: its commands on stdout, exit 0 (`task --help`, `help task`)
 for a in "task --help" "help task" "recovery dead -h"; do
   # shellcheck disable=SC2086
@@ -166,7 +168,7 @@ expect_err "unknown option" 2 "unknown option --frobnicate" -- task create x --f
 expect_err "option without value" 2 "needs a value" -- task create x -k
 expect_err "missing kwargs file" 1 "cannot read" -- task create x -k @/nonexistent.json
 head -c 9000000 /dev/zero | tr '\0' 'x' | sed 's/^/{"b":"/; s/$/"}/' > big.json
-expect_err "payload over the limit" 1 "limit 8388608" -- task create x -k @big.json
+expect_err "payload over the limit" 1 "big.json is over SYNCQ_MAX_PAYLOAD (8388608 bytes)" -- task create x -k @big.json
 expect_err "unknown task id" 1 "no task 00000000" -- task info 00000000-0000-4000-8000-000000000000
 expect_err "unknown id cancel" 1 "no task nope" -- task cancel nope
 expect_err "list bad state" 2 "unknown state 'BOGUS'" -- task list --state bogus
