@@ -354,7 +354,7 @@ apply_pair(syncq_config *cfg, const char *key, const char *val,
     d = find_def(key, &i);
     if (d == NULL) {
         /* other programs' keys are theirs; SYNCQ_/CELERY_ ones are ours */
-        return sq_config_check_name(key, src, true, err);
+        return sq_config_check_name(key, val, src, true, err);
     }
     form = strcmp(key, d->key) == 0 ? 1 : 2;
     if ((seen[i] | form) == 3) {
@@ -451,7 +451,8 @@ check_environment_names(syncq_error *err)
         if (find_def(name, NULL) != NULL) {
             continue;
         }
-        rc = sq_config_check_name(name, "environment", false, err);
+        rc = sq_config_check_name(name, (*e)[n] == '=' ? *e + n + 1 : NULL,
+                                  "environment", false, err);
         if (rc != SYNCQ_OK) {
             return rc;
         }

@@ -50,14 +50,18 @@ int sq_dotenv_parse_line(const char *line, char **key, char **value,
 int sq_config_copy(syncq_config *dst, const syncq_config *src,
                    syncq_error *err);
 
-/* Check a name that is not a setting, as found in `source` (".env line
- * 3", "environment"). strict (a .env file): every SYNCQ_ or CELERY_ name
- * is refused; otherwise (the environment) every CELERY_ name and the
- * SYNCQ_ names shaped like a setting (one edit from one, two for names
- * of 20 characters or more, or one with more after it). SYNCQ_OK when the name is a setting or may be
- * ignored; SYNCQ_EINVAL naming the nearest setting, or why a Celery
- * setting is not supported. Thread-safe. */
-int sq_config_check_name(const char *name, const char *source, bool strict,
+/* Check a name that is not a setting, with its `value` (may be NULL), as
+ * found in `source` (".env line 3", "environment"). strict (a .env file):
+ * every SYNCQ_ or CELERY_ name is refused; otherwise (the environment)
+ * every CELERY_ name and the SYNCQ_ names shaped like a setting (one edit
+ * from one, two for names of 20 characters or more, or one with more
+ * after it). A Celery setting syncq has no counterpart for is accepted
+ * when its value asks for what syncq does anyway (CELERY_TASK_SERIALIZER
+ * =json), refused with the reason otherwise. SYNCQ_OK when the name is a
+ * setting or may be ignored; SYNCQ_EINVAL naming the nearest setting, or
+ * why a Celery setting is not supported. Thread-safe. */
+int sq_config_check_name(const char *name, const char *value,
+                         const char *source, bool strict,
                          syncq_error *err);
 
 /* Settings that contradict each other (a soft time limit set at or above

@@ -20,42 +20,80 @@
 #include "sq_error.h"
 #include "sq_url.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define NAME_MAX_LEN 96
 
-/* Celery settings with no syncq counterpart, and why. */
+/* Celery settings with no syncq counterpart, and why. `same` lists the
+ * values (case-insensitive, '|'-separated) that ask for what syncq does
+ * anyway: a Celery .env that says CELERY_TASK_SERIALIZER=json is accepted
+ * as it stands; any other value is refused with the reason. */
 static const struct {
     const char *name;
+    const char *same; /* NULL: every value is refused */
     const char *why;
 } unsupported[] = {
-    {"CELERY_TASK_ACKS_LATE", "syncq always acknowledges late (a task leaves "
-                              "the queue only when it ends)"},
-    {"CELERY_ACKS_LATE", "syncq always acknowledges late (a task leaves the "
-                         "queue only when it ends)"},
-    {"CELERY_TASK_REJECT_ON_WORKER_LOST",
+    {"CELERY_TASK_ACKS_LATE", "true|1|yes|on",
+     "syncq always acknowledges late (a task leaves the queue only when it "
+     "ends)"},
+    {"CELERY_ACKS_LATE", "true|1|yes|on",
+     "syncq always acknowledges late (a task leaves the queue only when it "
+     "ends)"},
+    {"CELERY_TASK_REJECT_ON_WORKER_LOST", "true|1|yes|on",
      "syncq always requeues the tasks of a lost worker (error class "
      "worker_lost, up to SYNCQ_MAX_DELIVERIES)"},
-    {"CELERY_TASK_SERIALIZER", "syncq always uses JSON"},
-    {"CELERY_RESULT_SERIALIZER", "syncq always uses JSON"},
-    {"CELERY_ACCEPT_CONTENT", "syncq always uses JSON"},
-    {"CELERY_TASK_ALWAYS_EAGER", "run a task in-process with `syncq task run`"},
-    {"CELERY_ENABLE_UTC", "syncq keeps every time in UTC; SYNCQ_TIMEZONE is "
-                          "the zone of schedules"},
-    {"CELERY_TASK_ROUTES", "route with `--queue` or the task's registered "
-                           "queue"},
-    {"CELERY_BEAT_SCHEDULE", "schedules live in Redis or "
-                             "SYNCQ_BEAT_SCHEDULE_FILE"},
-    {"CELERY_WORKER_POOL", "syncq workers always prefork children"},
+    {"CELERY_TASK_SERIALIZER", "json", "syncq always uses JSON"},
+    {"CELERY_RESULT_SERIALIZER", "json", "syncq always uses JSON"},
+    {"CELERY_ACCEPT_CONTENT",
+     "json|application/json|[\"json\"]|['json']|[\"application/json\"]|"
+     "['application/json']",
+     "syncq always uses JSON"},
+    {"CELERY_TASK_ALWAYS_EAGER", "false|0|no|off",
+     "run a task in-process with `syncq task run`"},
+    {"CELERY_ENABLE_UTC", "true|1|yes|on",
+     "syncq keeps every time in UTC; SYNCQ_TIMEZONE is the zone of "
+     "schedules"},
+    {"CELERY_TASK_ROUTES", NULL,
+     "route with `--queue` or the task's registered queue"},
+    {"CELERY_BEAT_SCHEDULE", NULL,
+     "schedules live in Redis or SYNCQ_BEAT_SCHEDULE_FILE"},
+    {"CELERY_WORKER_POOL", "prefork", "syncq workers always prefork children"},
     /* Celery's broker_use_ssl is a dict; its keys map onto the URL. */
-    {"CELERY_BROKER_USE_SSL", "use a rediss:// URL; Celery's ssl_cert_reqs, "
-                              "ssl_ca_certs, ssl_certfile and ssl_keyfile "
-                              "are accepted as its query parameters, or set "
-                              "SYNCQ_BROKER_TLS_*"},
-    {"CELERY_REDIS_BACKEND_USE_SSL", "results live in the broker's Redis: "
-                                     "the broker's TLS settings apply"},
+    {"CELERY_BROKER_USE_SSL", NULL,
+     "use a rediss:// URL; Celery's ssl_cert_reqs, ssl_ca_certs, "
+     "ssl_certfile and ssl_keyfile are accepted as its query parameters, or "
+     "set SYNCQ_BROKER_TLS_*"},
+    {"CELERY_REDIS_BACKEND_USE_SSL", NULL,
+     "results live in the broker's Redis: the broker's TLS settings apply"},
 };
+
+/* Is `value` one of the '|'-separated `list` (case-insensitive, spaces
+ * around it ignored)? */
+static bool
+value_in(const char *value, const char *list)
+{
+    size_t vl;
+
+    while (isspace((unsigned char)*value)) {
+        value++;
+    }
+    vl = strlen(value);
+    while (vl > 0 && isspace((unsigned char)value[vl - 1])) {
+        vl--;
+    }
+    while (list != NULL && *list != '\0') {
+        const char *bar = strchr(list, '|');
+        size_t n = bar != NULL ? (size_t)(bar - list) : strlen(list);
+        if (n == vl && strncasecmp(list, value, n) == 0) {
+            return true;
+        }
+        list = bar != NULL ? bar + 1 : NULL;
+    }
+    return false;
+}
 
 static bool
 has_prefix(const char *s, const char *p)
@@ -146,8 +184,8 @@ extended_key(const char *name)
 }
 
 int
-sq_config_check_name(const char *name, const char *source, bool strict,
-                     syncq_error *err)
+sq_config_check_name(const char *name, const char *value, const char *source,
+                     bool strict, syncq_error *err)
 {
     bool celery = has_prefix(name, "CELERY_");
     size_t dist;
@@ -159,6 +197,9 @@ sq_config_check_name(const char *name, const char *source, bool strict,
     for (size_t i = 0; celery && i < sizeof unsupported / sizeof *unsupported;
          i++) {
         if (strcmp(name, unsupported[i].name) == 0) {
+            if (value != NULL && value_in(value, unsupported[i].same)) {
+                return SYNCQ_OK; /* asks for what syncq does anyway */
+            }
             return sq_fail(err, SYNCQ_EINVAL,
                            "%s (%s): Celery setting not supported: %s", name,
                            source, unsupported[i].why);

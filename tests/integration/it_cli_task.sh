@@ -184,7 +184,9 @@ expect_err "soft time limit 0" 2 "soft-time-limit must be above 0" -- task creat
 expect_err "expires in the past" 2 "expires: '2020-01-01T00:00:00Z' is not in the future" -- task create x --expires 2020-01-01T00:00:00Z
 expect_err "expires 0" 2 "expires: '0' is not in the future" -- task create x --expires 0
 SYNCQ_WORKER_CONCURENCY=4 expect_err "misspelt setting" 1 "SYNCQ_WORKER_CONCURENCY (environment): unknown setting; did you mean SYNCQ_WORKER_CONCURRENCY?" -- config show
-CELERY_TASK_ACKS_LATE=true expect_err "unsupported Celery setting" 1 "syncq always acknowledges late" -- config show
+CELERY_TASK_ACKS_LATE=false expect_err "unsupported Celery setting" 1 "syncq always acknowledges late" -- config show
+CELERY_TASK_ACKS_LATE=true CELERY_TASK_SERIALIZER=json "$S" config show > /dev/null 2> celok.err
+check "Celery settings asking for what syncq does: accepted" 0 "$?"
 SYNCQ_TASK_TIME_LIMIT=0 expect_err "config time limit 0" 1 "SYNCQ_TASK_TIME_LIMIT (environment): '0' out of range" -- config show
 SYNCQ_TASK_TIME_LIMIT=60 SYNCQ_TASK_SOFT_TIME_LIMIT=90 expect_err "config show: soft above hard" 1 "must be below SYNCQ_TASK_TIME_LIMIT" -- config show
 CELERY_RESULT_BACKEND=redis://127.0.0.1:6380/1 expect_err "foreign result backend" 1 "name the broker's Redis" -- config show

@@ -312,9 +312,19 @@ unknown_names_and_contradictions_are_refused(void **state)
                       "SYNCQ_WORKER_CONCURENCY (.env line 1): unknown "
                       "setting; did you mean SYNCQ_WORKER_CONCURRENCY?");
     expect_load_fails("SYNCQ_FOO=1\n", "SYNCQ_FOO (.env line 1): unknown");
-    expect_load_fails("CELERY_TASK_ACKS_LATE=true\n",
+    expect_load_fails("CELERY_TASK_ACKS_LATE=false\n",
                       "CELERY_TASK_ACKS_LATE (.env line 1): Celery setting "
                       "not supported: syncq always acknowledges late");
+    expect_load_fails("CELERY_TASK_SERIALIZER=pickle\n",
+                      "CELERY_TASK_SERIALIZER (.env line 1): Celery setting "
+                      "not supported: syncq always uses JSON");
+    expect_load_fails("CELERY_TASK_ROUTES=x\n", "route with `--queue`");
+    /* values that ask for what syncq does anyway are accepted */
+    expect_load_ok("CELERY_TASK_ACKS_LATE=True\nCELERY_TASK_SERIALIZER=json\n"
+                   "CELERY_RESULT_SERIALIZER=json\nCELERY_ENABLE_UTC=1\n"
+                   "CELERY_ACCEPT_CONTENT=['json']\n"
+                   "CELERY_TASK_ALWAYS_EAGER=false\n"
+                   "CELERY_WORKER_POOL=prefork\n");
     expect_load_fails("CELERY_BROKER_USE_SSL=true\n",
                       "CELERY_BROKER_USE_SSL (.env line 1): Celery setting "
                       "not supported: use a rediss:// URL");
@@ -351,7 +361,7 @@ unknown_names_and_contradictions_are_refused(void **state)
     setenv("SYNCQ_LOG_LEVLE", "info", 1);
     expect_load_fails(NULL, "did you mean SYNCQ_LOG_LEVEL?");
     unsetenv("SYNCQ_LOG_LEVLE");
-    setenv("CELERY_TASK_SERIALIZER", "json", 1);
+    setenv("CELERY_TASK_SERIALIZER", "msgpack", 1);
     expect_load_fails(NULL, "Celery setting not supported: syncq always "
                             "uses JSON");
     unsetenv("CELERY_TASK_SERIALIZER");
