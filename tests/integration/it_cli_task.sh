@@ -168,7 +168,7 @@ SYNCQ_TIMEZONE=Mars/Base expect_err "bad zone at start" 1 "unknown time zone 'Ma
 # issue 20: refused where given, not left for a worker to reject
 expect_err "time limit 0" 2 "time-limit must be above 0" -- task create x --time-limit 0
 expect_err "soft time limit 0" 2 "soft-time-limit must be above 0" -- task create x --soft-time-limit 0
-expect_err "expires in the past" 2 "expires: '2020-01-01T00:00:00Z' is not in the future" -- task create x --expires 2020-01-01T00:00:00Z
+expect_err "expires in the past" 2 "expires 2020-01-01T00:00:00.000Z is not in the future; the task could never run" -- task create x --expires 2020-01-01T00:00:00Z
 expect_err "expires 0" 2 "expires: '0' is not in the future" -- task create x --expires 0
 SYNCQ_WORKER_CONCURENCY=4 expect_err "misspelt setting" 1 "SYNCQ_WORKER_CONCURENCY (environment): unknown setting; did you mean SYNCQ_WORKER_CONCURRENCY?" -- config show
 CELERY_TASK_ACKS_LATE=true expect_err "unsupported Celery setting" 1 "syncq always acknowledges late" -- config show
