@@ -101,8 +101,9 @@ enum syncq_arg_type {
     SYNCQ_ARG_URL,     /* string starting http:// or https:// */
     SYNCQ_ARG_ID,      /* a 1688 id: an INT that is >= 0 (ids are sent
                           as numbers and as strings) */
-    SYNCQ_ARG_REST,    /* not an argument: "any other keyword argument is
-                          accepted" (name it "**kwargs") */
+    SYNCQ_ARG_REST,    /* not an argument: "any other argument, by name
+                          or positional, is accepted" (name it
+                          "**kwargs") */
     SYNCQ_ARG__COUNT
 };
 

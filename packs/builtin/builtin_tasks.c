@@ -404,8 +404,8 @@ task_steps(syncq_ctx *ctx)
      .max = 512,                                                            \
      .doc = "Redis list to RPUSH the task id to when it runs (tests)"}
 #define S_ANY_KWARGS                                                        \
-    {.name = "**kwargs", .type = SYNCQ_ARG_REST, .doc = "any keyword "     \
-     "argument is accepted"}
+    {.name = "**kwargs", .type = SYNCQ_ARG_REST, .doc = "any other "       \
+     "argument is accepted (and ignored by noop)"}
 
 static const syncq_arg_def noop_args[] = {
     S_ANY_KWARGS,

@@ -398,12 +398,12 @@ check_all(const syncq_arg_def *decl, size_t n, json_t *args, json_t *kwargs,
             add(f, a->name, "%s", msg);
         }
     }
+    if (sq_args_open(decl)) {
+        return; /* anything else goes, positional or by name */
+    }
     if (given > npos) {
         add(f, "args", "%zu positional arguments given, at most %zu", given,
             npos);
-    }
-    if (sq_args_open(decl)) {
-        return;
     }
     json_object_foreach(kwargs, k, v)
     {
