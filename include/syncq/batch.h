@@ -72,9 +72,12 @@ typedef struct syncq_batch_options {
  * that cannot finish: it stays "creating" (not all stored) or its stored
  * chunks are sent by the leader beat. Such a batch takes no countdown,
  * eta, expires or unique key in opts->task (SYNCQ_EINVAL).
+ * Everything syncq_batch_check checks is checked first: a declared task
+ * gets each chunk under its declared items argument, not "items".
  * Errors: SYNCQ_EINVAL (items not an array, batch_size 0 or > 100,000,
- *         bad name, options above), SYNCQ_ETOOBIG (a chunk over the payload
- *         limit), SYNCQ_ECONN, SYNCQ_ENOMEM. */
+ *         bad name, options above, what syncq_batch_check refuses),
+ *         SYNCQ_ETOOBIG (a chunk over the payload limit), SYNCQ_ECONN,
+ *         SYNCQ_ENOMEM. Nothing is written on any of these. */
 SYNCQ_API int syncq_batch_create(syncq_client *c, const char *task_name,
                                  const char *items_json, size_t batch_size,
                                  const syncq_batch_options *opts,
