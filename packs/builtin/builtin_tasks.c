@@ -405,7 +405,7 @@ task_steps(syncq_ctx *ctx)
      .doc = "Redis list to RPUSH the task id to when it runs (tests)"}
 #define S_ANY_KWARGS                                                        \
     {.name = "**kwargs", .type = SYNCQ_ARG_REST, .doc = "any other "       \
-     "argument is accepted (and ignored by noop)"}
+     "argument is accepted"}
 
 static const syncq_arg_def noop_args[] = {
     S_ANY_KWARGS,

@@ -85,6 +85,33 @@ range_text(json_t *a, char *buf, size_t cap)
     }
 }
 
+/* "Positional order: a, b (the others by name only)." */
+static void
+positional_line(json_t *list)
+{
+    size_t i, n = 0;
+    json_t *a;
+
+    json_array_foreach(list, i, a)
+    {
+        if (strcmp(json_string_value(json_object_get(a, "type")),
+                   "**kwargs") == 0) {
+            printf("\nAny argument, by name or positional, is accepted.\n");
+            return;
+        }
+    }
+    json_array_foreach(list, i, a)
+    {
+        if (json_is_true(json_object_get(a, "keyword"))) {
+            continue;
+        }
+        printf("%s%s", n++ ? ", " : "\nPositional order: ",
+               json_string_value(json_object_get(a, "name")));
+    }
+    printf(n > 0 ? " (the others by name only).\n"
+                 : "\nBy name only (no positional arguments).\n");
+}
+
 static void
 print_args(json_t *list)
 {
@@ -113,6 +140,7 @@ print_args(json_t *list)
                                                          : "");
         free(def);
     }
+    positional_line(list);
 }
 
 static int
@@ -121,18 +149,24 @@ cli_task_describe(struct cli *cli)
     syncq_client *c;
     json_t *d = NULL;
     syncq_error err;
+    int rc;
 
     if (cli->optind + 1 != cli->argc) {
         return cli_usage(cli, cli->optind >= cli->argc
                                   ? "missing task NAME"
                                   : "give one task NAME");
     }
-    c = cli_client(cli);
-    if (c == NULL) {
-        return CLI_FAIL;
+    /* a task registered here needs no broker; any other name is looked
+     * up among the declarations workers published */
+    rc = syncq_task_describe(NULL, cli->argv[cli->optind], &d, &err);
+    if (rc == SYNCQ_ENOTFOUND) {
+        c = cli_client(cli);
+        if (c == NULL) {
+            return CLI_FAIL;
+        }
+        rc = syncq_task_describe(c, cli->argv[cli->optind], &d, &err);
     }
-    if (syncq_task_describe(c, cli->argv[cli->optind], &d, &err) !=
-        SYNCQ_OK) {
+    if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, false);
     }
     if (cli->json) {
