@@ -2,7 +2,9 @@
  *
  * syncq/batch.h: batches (the seed's create_batch_task). A batch splits a
  * JSON array of items into chunks of `batch_size` items and creates one
- * task per chunk, with kwargs {"items": [chunk...], ...extra kwargs}, all
+ * task per chunk, with kwargs {"items": [chunk...], ...extra kwargs} (or
+ * the task's declared items argument instead of "items":
+ * syncq_batch_check), all
  * linked to a batch record (total, done, failed, created and finished
  * times). When every chunk has ended (SUCCESS, FAILURE, REVOKED, EXPIRED
  * or DEAD) the batch finishes and its completion task, if any, is created
@@ -70,14 +72,37 @@ typedef struct syncq_batch_options {
  * that cannot finish: it stays "creating" (not all stored) or its stored
  * chunks are sent by the leader beat. Such a batch takes no countdown,
  * eta, expires or unique key in opts->task (SYNCQ_EINVAL).
+ * Everything syncq_batch_check checks is checked first: a declared task
+ * gets each chunk under its declared items argument, not "items".
  * Errors: SYNCQ_EINVAL (items not an array, batch_size 0 or > 100,000,
- *         bad name, options above), SYNCQ_ETOOBIG (a chunk over the payload
- *         limit), SYNCQ_ECONN, SYNCQ_ENOMEM. */
+ *         bad name, options above, what syncq_batch_check refuses),
+ *         SYNCQ_ETOOBIG (a chunk over the payload limit), SYNCQ_ECONN,
+ *         SYNCQ_ENOMEM. Nothing is written on any of these. */
 SYNCQ_API int syncq_batch_create(syncq_client *c, const char *task_name,
                                  const char *items_json, size_t batch_size,
                                  const syncq_batch_options *opts,
                                  char batch_id_out[SYNCQ_ID_SIZE],
                                  json_t **task_ids_out, syncq_error *err);
+
+/* Check a batch at the door without writing anything: the checks
+ * syncq_batch_create and syncq_batch_submit make before they write.
+ * A task that declares its arguments (syncq/task.h) gets each chunk
+ * under its declared items argument (SYNCQ_ARG_ITEMS: `urls` for
+ * image_processing.download_images) instead of "items"; a declared task
+ * with no such argument cannot run as a batch (refused, with the
+ * reason); batch_size may not exceed that argument's element limit; the
+ * first chunk's kwargs and every item are checked against the
+ * declaration; the completion task must take the batch summary
+ * (SYNCQ_ARGS_BATCH_SUMMARY). `items` borrowed (a JSON array).
+ * *problems (may be NULL): on SYNCQ_EINVAL a new array of {"field",
+ * "error"}, one per bad field (fields "task", "batch_size", "kwargs",
+ * "on_complete" or an argument name); err->msg names the first.
+ * Errors: SYNCQ_EINVAL, SYNCQ_ECONN (looking up a published
+ *         declaration), SYNCQ_ENOMEM. */
+SYNCQ_API int syncq_batch_check(syncq_client *c, const char *task_name,
+                                json_t *items, size_t batch_size,
+                                const syncq_batch_options *opts,
+                                json_t **problems, syncq_error *err);
 
 /* Parse a rate "N/s", "N/m" (or /min), "N/h", "N/<duration>" such as
  * "20/10s", or "N" (per second); blanks around N and the unit are

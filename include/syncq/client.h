@@ -104,7 +104,8 @@ typedef struct syncq_task_options {
     int64_t eta_ms;       /* > 0: run no earlier than this epoch ms (UTC);
                              0: not set. Not both countdown and eta. */
     int64_t expires_ms;   /* > 0: epoch ms after which it never runs and
-                             ends EXPIRED; 0: never */
+                             ends EXPIRED; 0: never. Not in the future
+                             (caller's clock): refused, SYNCQ_EINVAL */
     int max_retries;      /* >= 0; -1: registry / SYNCQ_TASK_MAX_RETRIES */
     const char *unique_key; /* dedupe: while the key is held, another
                                create with it returns the first task's id */
@@ -142,8 +143,12 @@ SYNCQ_API void syncq_task_options_init(syncq_task_options *o);
  *       already held, or an opts->task_id that already exists, it
  *       receives the first task's id and *is_dup (if not NULL) is set to
  *       1; the existing task is left untouched.
- * Errors: SYNCQ_EINVAL (bad name, queue, priority, JSON, times: the
- *         message names the field), SYNCQ_ETOOBIG (payload over the limit),
+ * The args and kwargs are checked against the task's declared arguments
+ * (syncq_task_args_check, syncq/task.h) when a declaration is known.
+ * Errors: SYNCQ_EINVAL (bad name, queue, priority, JSON, times - expires
+ *         in the past included -, arguments that do not fit the task's
+ *         declaration, one "field: error" after another: the message
+ *         names the field), SYNCQ_ETOOBIG (payload over the limit),
  *         SYNCQ_ECONN (broker down: nothing was created), SYNCQ_ENOMEM.
  *         On any error nothing is written to Redis. */
 SYNCQ_API int syncq_task_create(syncq_client *c, const char *name,

@@ -35,7 +35,7 @@
 extern "C" {
 #endif
 
-#define SYNCQ_PLUGIN_ABI 1
+#define SYNCQ_PLUGIN_ABI 2 /* 2: syncq_task_def gained `args` */
 
 /* Error classes of a failed task: data in the task record, driving the
  * retry policy (syncq/recovery.h has the defaults per class). */
@@ -79,6 +79,76 @@ typedef int (*syncq_task_fn)(syncq_ctx *ctx);
 
 /* A task's registration. Strings must outlive the registry (use string
  * literals or memory the plugin keeps). */
+/* ---- declared arguments ------------------------------------------------
+ * A task may declare its arguments in its registration (syncq_task_def
+ * .args). Every producer door checks a task's args/kwargs against its
+ * declaration before anything is written to Redis: syncq_task_create and
+ * syncq_task_create_many, batches (chunks and the completion task),
+ * schedules at add time, `syncq task create`, the HTTP API. A task with
+ * no declaration (args NULL) is not checked at the door; it checks its
+ * own arguments when it runs. docs/tasks.md ("Declared arguments"). */
+
+/* Type of a declared argument. JSON null counts as "not given". */
+enum syncq_arg_type {
+    SYNCQ_ARG_ANY = 0, /* any JSON value */
+    SYNCQ_ARG_STRING,  /* JSON string */
+    SYNCQ_ARG_INT,     /* integer: JSON integer, integral number, or a
+                          string of digits ("500", as the seed sent) */
+    SYNCQ_ARG_NUMBER,  /* JSON integer or real */
+    SYNCQ_ARG_BOOL,    /* true/false, 0/1, "true"/"false"/"1"/"0" */
+    SYNCQ_ARG_ARRAY,   /* JSON array (elements of .item_type) */
+    SYNCQ_ARG_OBJECT,  /* JSON object */
+    SYNCQ_ARG_URL,     /* string starting http:// or https:// */
+    SYNCQ_ARG_ID,      /* a 1688 id: an INT that is >= 0 (ids are sent
+                          as numbers and as strings) */
+    SYNCQ_ARG_REST,    /* not an argument: "any other argument, by name
+                          or positional, is accepted" (name it
+                          "**kwargs") */
+    SYNCQ_ARG__COUNT
+};
+
+#define SYNCQ_ARG_REQUIRED 0x1u /* must be given (not null) */
+#define SYNCQ_ARG_ITEMS 0x2u    /* an array argument a batch fills: each
+                                   chunk's items go here (syncq/batch.h);
+                                   at most one per task */
+#define SYNCQ_ARG_KEYWORD 0x4u  /* by name only: not taken from args[] */
+
+/* One declared argument. Declaration order is also the order of
+ * positional args: args[i] is the i-th declared argument that is not
+ * SYNCQ_ARG_KEYWORD; more positional args than those are refused. Strings are
+ * borrowed for the registry's life, like the rest of syncq_task_def. */
+typedef struct syncq_arg_def {
+    const char *name;         /* "page_size"; NULL ends the array */
+    int type;                 /* enum syncq_arg_type */
+    unsigned flags;           /* SYNCQ_ARG_REQUIRED | _ITEMS | _KEYWORD */
+    int64_t min, max;         /* inclusive range; both 0: none. INT/NUMBER/
+                                 ID: the value; STRING/URL: length in bytes;
+                                 ARRAY: element count. INT64_MIN/INT64_MAX
+                                 leave one side open */
+    const char *choices;      /* STRING: allowed values "a|b|c"; NULL: any */
+    int item_type;            /* ARRAY: type of every element; 0: any */
+    const char *default_json; /* the default as JSON text, shown by `task
+                                 describe`; NULL: none (or computed: say
+                                 so in doc) */
+    const char *doc;          /* one line */
+} syncq_arg_def;
+
+/* The batch summary a batch's completion task receives as kwargs
+ * (syncq/batch.h: on_complete): declare it in a task meant to run as
+ * one, e.g. { ..., SYNCQ_ARGS_BATCH_SUMMARY, {0} }. A declared task
+ * without it is refused as a completion task when the batch is made. */
+#define SYNCQ_ARGS_BATCH_SUMMARY                                            \
+    {.name = "batch_id", .type = SYNCQ_ARG_STRING,                          \
+     .flags = SYNCQ_ARG_KEYWORD, .min = 1, .max = 64,                       \
+     .doc = "run as a batch's completion task: the batch"},                 \
+    {.name = "total", .type = SYNCQ_ARG_INT, .flags = SYNCQ_ARG_KEYWORD,    \
+     .min = 0, .max = INT64_MAX, .doc = "completion: chunks in the batch"}, \
+    {.name = "succeeded", .type = SYNCQ_ARG_INT,                            \
+     .flags = SYNCQ_ARG_KEYWORD, .min = 0, .max = INT64_MAX,                \
+     .doc = "completion: chunks that ended SUCCESS"},                       \
+    {.name = "failed", .type = SYNCQ_ARG_INT, .flags = SYNCQ_ARG_KEYWORD,   \
+     .min = 0, .max = INT64_MAX, .doc = "completion: chunks that did not"}
+
 typedef struct syncq_task_def {
     const char *name;       /* "crawler.fetch_products" */
     syncq_task_fn fn;
@@ -91,11 +161,15 @@ typedef struct syncq_task_def {
     const char *signature;  /* arguments for docs/CLI help:
                                "category_id, page=1, page_size=50" */
     const char *doc;        /* one line */
+    const syncq_arg_def *args; /* declared arguments, ended by an entry
+                                  whose name is NULL; NULL: not declared
+                                  (not checked at the door) */
 } syncq_task_def;
 
-/* Add a task. The def is copied (its strings are borrowed for the
- * registry's life). Errors: SYNCQ_EINVAL (bad name, NULL fn, bad
- * priority), SYNCQ_EEXIST (name taken), SYNCQ_ENOMEM. */
+/* Add a task. The def is copied (its strings and args are borrowed for
+ * the registry's life). Errors: SYNCQ_EINVAL (bad name, NULL fn, bad
+ * priority, a malformed argument declaration: the message names the
+ * argument), SYNCQ_EEXIST (name taken), SYNCQ_ENOMEM. */
 SYNCQ_API int syncq_registry_add(syncq_registry *r, const syncq_task_def *def,
                                  syncq_error *err);
 
@@ -130,6 +204,54 @@ SYNCQ_API const syncq_task_def *syncq_registry_at(const syncq_registry *r,
  * created on first use. Never NULL except on out-of-memory. Not
  * thread-safe on first call. */
 SYNCQ_API syncq_registry *syncq_registry_default(void);
+
+/* Check positional `args` (array or NULL) and keyword `kwargs` (object
+ * or NULL) against the declaration `decl` (ended by a NULL name; NULL:
+ * nothing declared, always SYNCQ_OK). Unknown kwargs (with the nearest
+ * declared name), missing required arguments, wrong types, values out of
+ * range or not among the choices, too many positional arguments and an
+ * argument given both ways are each one problem. Both borrowed.
+ * *problems (may be NULL): on SYNCQ_EINVAL a new array of {"field":
+ * name, "error": text} objects, one per bad field, in declaration order
+ * then unknown names; NULL otherwise. err->msg is "field: error" of the
+ * first problem, then "; ..." for the others as far as they fit.
+ * Errors: SYNCQ_EINVAL, SYNCQ_ENOMEM. Pure and thread-safe. */
+SYNCQ_API int syncq_args_check(const syncq_arg_def *decl, json_t *args,
+                               json_t *kwargs, json_t **problems,
+                               syncq_error *err);
+
+/* Check task `name`'s args and kwargs (JSON texts; NULL: none) against
+ * its declaration: from the default registry when the task is
+ * registered in this process, else from the declarations workers publish
+ * to Redis at start (syncq_registry_publish), looked up through `c` (may
+ * be NULL: registry only). No declaration known: SYNCQ_OK (unchecked; the
+ * task checks its arguments when it runs). Errors and *problems as
+ * syncq_args_check; SYNCQ_ECONN when the lookup in Redis fails.
+ * Thread-safety: as `c` (syncq/client.h). */
+SYNCQ_API int syncq_task_args_check(syncq_client *c, const char *name,
+                                    const char *args_json,
+                                    const char *kwargs_json,
+                                    json_t **problems, syncq_error *err);
+
+/* A task's declaration as JSON: {"task", "queue", "doc", "signature",
+ * "declared": bool, "source": "registry"|"redis", "args": [{"name",
+ * "type", "required", "items", "keyword", "min", "max", "choices",
+ * "item_type", "default", "doc"}...]} (absent keys: not set). Looked up like
+ * syncq_task_args_check. *out: new reference.
+ * Errors: SYNCQ_ENOTFOUND (no task of that name known here or in Redis;
+ *         the message names the nearest known task: "did you mean ...?"),
+ *         SYNCQ_EINVAL (bad name), SYNCQ_ECONN, SYNCQ_ENOMEM. */
+SYNCQ_API int syncq_task_describe(syncq_client *c, const char *name,
+                                  json_t **out, syncq_error *err);
+
+/* Publish the declarations of every task of `r` to Redis (hash
+ * {ns}:taskargs, field = task name, value = the syncq_task_describe JSON
+ * with "v": 1), so producers that have not registered the task can check
+ * its arguments. Workers call it at start; the last writer of a name
+ * wins. Tasks without a declaration are published as "declared": false.
+ * Errors: SYNCQ_ECONN, SYNCQ_ENOMEM. */
+SYNCQ_API int syncq_registry_publish(syncq_client *c, const syncq_registry *r,
+                                     syncq_error *err);
 
 /* dlopen `path` and call its syncq_plugin_init. Errors: SYNCQ_EIO (cannot
  * load: dlerror text), SYNCQ_EINVAL (no syncq_plugin_init symbol),

@@ -207,10 +207,42 @@ task_batch_export(syncq_ctx *ctx)
     return syncq_ctx_succeed(ctx, res);
 }
 
+/* batch_update/batch_delete as a batch's chunk: the chunk's `items` are
+ * offer ids, ANDed with `filter` as its offer_id key. *out: a new
+ * reference to the filter to use (the given one when no items). */
+static int
+items_filter(const json_t *a, const json_t *k, int filter_pos, json_t **out,
+             syncq_error *err)
+{
+    const json_t *filter = sq_task_arg(a, k, "filter", filter_pos);
+    const json_t *items = json_object_get(k, "items");
+    json_t *f;
+
+    *out = json_incref((json_t *)filter);
+    if (items == NULL || json_is_null(items)) {
+        return SYNCQ_OK;
+    }
+    if (filter != NULL && !json_is_object(filter)) {
+        return SYNCQ_OK; /* bp_filter names the bad filter */
+    }
+    if (json_object_get(filter, "offer_id") != NULL) {
+        return sq_fail(err, SYNCQ_EINVAL, "give offer ids as items or as "
+                       "filter.offer_id, not both");
+    }
+    f = filter != NULL ? json_deep_copy(filter) : json_object();
+    if (f == NULL || json_object_set(f, "offer_id", (json_t *)items) != 0) {
+        json_decref(f);
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    json_decref(*out);
+    *out = f;
+    return SYNCQ_OK;
+}
+
 static int
 task_batch_update(syncq_ctx *ctx)
 {
-    static const char *const allowed[] = {"filter", "set", NULL};
+    static const char *const allowed[] = {"filter", "set", "items", NULL};
     const json_t *a = syncq_ctx_args(ctx);
     const json_t *k = syncq_ctx_kwargs(ctx);
     struct cursor_progress cp;
@@ -221,12 +253,18 @@ task_batch_update(syncq_ctx *ctx)
     syncq_error err;
     int rc;
 
+    json_t *filter = NULL;
+
     rc = sq_task_args_check(a, k, allowed, 2, &err);
+    if (rc == SYNCQ_OK) {
+        rc = items_filter(a, k, 0, &filter, &err);
+    }
     if (rc != SYNCQ_OK) {
         return sq_task_fail_err(ctx, &err, "batch_update");
     }
     db = sq_task_db(ctx);
     if (db == NULL) {
+        json_decref(filter);
         return SYNCQ_EDB;
     }
     cp.ctx = ctx;
@@ -235,8 +273,9 @@ task_batch_update(syncq_ctx *ctx)
     p.fn = cursor_report;
     p.stop = cursor_stop;
     p.ud = &cp;
-    rc = bp_update(db, sq_task_arg(a, k, "filter", 0),
-                   sq_task_arg(a, k, "set", 1), &cursor, &p, &res, &err);
+    rc = bp_update(db, filter, sq_task_arg(a, k, "set", 1), &cursor, &p, &res,
+                   &err);
+    json_decref(filter);
     if (rc != SYNCQ_OK) {
         return fail_or_stop(ctx, &err, "batch_update");
     }
@@ -246,7 +285,7 @@ task_batch_update(syncq_ctx *ctx)
 static int
 task_batch_delete(syncq_ctx *ctx)
 {
-    static const char *const allowed[] = {"filter", "dry_run", NULL};
+    static const char *const allowed[] = {"filter", "dry_run", "items", NULL};
     const json_t *a = syncq_ctx_args(ctx);
     const json_t *k = syncq_ctx_kwargs(ctx);
     struct cursor_progress cp;
@@ -258,15 +297,21 @@ task_batch_delete(syncq_ctx *ctx)
     syncq_error err;
     int rc;
 
+    json_t *filter = NULL;
+
     rc = sq_task_args_check(a, k, allowed, 1, &err);
     if (rc == SYNCQ_OK) {
         rc = sq_task_arg_bool(a, k, "dry_run", -1, false, &dry_run, &err);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = items_filter(a, k, 0, &filter, &err);
     }
     if (rc != SYNCQ_OK) {
         return sq_task_fail_err(ctx, &err, "batch_delete");
     }
     db = sq_task_db(ctx);
     if (db == NULL) {
+        json_decref(filter);
         return SYNCQ_EDB;
     }
     cp.ctx = ctx;
@@ -275,13 +320,61 @@ task_batch_delete(syncq_ctx *ctx)
     p.fn = cursor_report;
     p.stop = cursor_stop;
     p.ud = &cp;
-    rc = bp_delete(db, sq_task_arg(a, k, "filter", 0), dry_run, &cursor, &p,
-                   &res, &err);
+    rc = bp_delete(db, filter, dry_run, &cursor, &p, &res, &err);
+    json_decref(filter);
     if (rc != SYNCQ_OK) {
         return fail_or_stop(ctx, &err, "batch_delete");
     }
     return syncq_ctx_succeed(ctx, res);
 }
+
+/* Declared arguments (syncq/task.h): every producer door checks them
+ * before a task is written; the task functions still check what they
+ * read (filters, columns, files). */
+#define B_KW SYNCQ_ARG_KEYWORD
+#define B_PATH                                                              \
+    {.name = "path", .type = SYNCQ_ARG_STRING, .flags = SYNCQ_ARG_REQUIRED, \
+     .min = 1, .max = 4096, .doc = "file path on the worker"},              \
+    {.name = "format", .type = SYNCQ_ARG_STRING, .choices = "csv|jsonl",    \
+     .doc = "file format (default: by the path's extension)"}
+#define B_FILTER                                                            \
+    {.name = "filter", .type = SYNCQ_ARG_OBJECT,                            \
+     .doc = "which products (docs/tasks.md \"Filters\")"}
+#define B_ITEMS                                                             \
+    {.name = "items", .type = SYNCQ_ARG_ARRAY,                              \
+     .flags = B_KW | SYNCQ_ARG_ITEMS, .min = 1, .max = 10000,               \
+     .item_type = SYNCQ_ARG_INT,                                            \
+     .doc = "offer ids, ANDed with filter; a batch's items"}
+
+static const syncq_arg_def import_args[] = {
+    B_PATH,
+    {.name = "job_id", .type = SYNCQ_ARG_STRING, .flags = B_KW, .min = 1,
+     .max = 200, .doc = "import job to resume (default: the task id)"},
+    {.name = "batch_rows", .type = SYNCQ_ARG_INT, .flags = B_KW, .min = 1,
+     .max = 10000, .default_json = "500", .doc = "rows per transaction"},
+    {.name = "force", .type = SYNCQ_ARG_BOOL, .flags = B_KW,
+     .default_json = "false", .doc = "import again a file already imported"},
+    {0},
+};
+static const syncq_arg_def export_args[] = {
+    B_PATH,
+    B_FILTER,
+    {0},
+};
+static const syncq_arg_def update_args[] = {
+    B_FILTER,
+    {.name = "set", .type = SYNCQ_ARG_OBJECT, .flags = SYNCQ_ARG_REQUIRED,
+     .doc = "columns to change: {\"status\": \"inactive\", ...}"},
+    B_ITEMS,
+    {0},
+};
+static const syncq_arg_def delete_args[] = {
+    B_FILTER,
+    {.name = "dry_run", .type = SYNCQ_ARG_BOOL, .flags = B_KW,
+     .default_json = "false", .doc = "only count"},
+    B_ITEMS,
+    {0},
+};
 
 int
 sq_pack_batch_processing_init(syncq_registry *r, int abi, syncq_error *err)
@@ -292,16 +385,18 @@ sq_pack_batch_processing_init(syncq_registry *r, int abi, syncq_error *err)
          "path, format=csv|jsonl, job_id=<task id>, batch_rows=500, "
          "force=false",
          "Stream products from a CSV/JSONL file into the catalog, "
-         "resumable, bad rows reported"},
+         "resumable, bad rows reported",
+         import_args},
         {"batch_processing.batch_export", task_batch_export, "batch_processing",
          -1, 0, 0, -1, NULL, "path, format=csv|jsonl, filter={}",
-         "Write matching products to a CSV/JSONL file (atomic)"},
+         "Write matching products to a CSV/JSONL file (atomic)", export_args},
         {"batch_processing.batch_update", task_batch_update, "batch_processing",
-         -1, 0, 0, -1, NULL, "filter, set",
-         "Set columns of the matching products"},
+         -1, 0, 0, -1, NULL, "filter, set, items",
+         "Set columns of the matching products", update_args},
         {"batch_processing.batch_delete", task_batch_delete, "batch_processing",
-         -1, 0, 0, -1, NULL, "filter, dry_run=false",
-         "Delete the matching products (an empty filter needs all=true)"},
+         -1, 0, 0, -1, NULL, "filter, dry_run=false, items",
+         "Delete the matching products (an empty filter needs all=true)",
+         delete_args},
     };
     int rc;
 

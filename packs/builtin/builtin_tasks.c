@@ -395,31 +395,118 @@ task_steps(syncq_ctx *ctx)
                                             (json_int_t)ran));
 }
 
+/* Declared arguments (syncq/task.h): what every producer door checks.
+ * `mark` and `beat` name Redis list keys a test counts executions in. */
+/* they read kwargs only: no argument is taken positionally */
+#define KW SYNCQ_ARG_KEYWORD
+#define S_MARK                                                              \
+    {.name = "mark", .type = SYNCQ_ARG_STRING, .flags = KW, .min = 1,       \
+     .max = 512,                                                            \
+     .doc = "Redis list to RPUSH the task id to when it runs (tests)"}
+#define S_ANY_KWARGS                                                        \
+    {.name = "**kwargs", .type = SYNCQ_ARG_REST, .doc = "any other "       \
+     "argument is accepted"}
+
+static const syncq_arg_def noop_args[] = {
+    S_ANY_KWARGS,
+    {0},
+};
+static const syncq_arg_def sleep_args[] = {
+    {.name = "seconds", .type = SYNCQ_ARG_NUMBER, .flags = KW, .min = 0, .max = 86400,
+     .default_json = "1", .doc = "how long to sleep"},
+    {.name = "tick_ms", .type = SYNCQ_ARG_NUMBER, .flags = KW, .min = 1, .max = 60000,
+     .default_json = "100", .doc = "progress step"},
+    S_MARK,
+    {.name = "beat", .type = SYNCQ_ARG_STRING, .flags = KW, .min = 1, .max = 512,
+     .doc = "Redis list to RPUSH \"id|time\" to every tick (tests)"},
+    {.name = "ignore_stop", .type = SYNCQ_ARG_BOOL, .flags = KW, .default_json = "false",
+     .doc = "keep sleeping when asked to stop (time-limit tests)"},
+    {.name = "progress", .type = SYNCQ_ARG_BOOL, .flags = KW, .default_json = "true",
+     .doc = "report progress every tick"},
+    {0},
+};
+static const syncq_arg_def fail_args[] = {
+    {.name = "class", .type = SYNCQ_ARG_STRING, .flags = KW, .min = 1, .max = 512,
+     .default_json = "\"internal\"",
+     .doc = "error class: network, timeout, rate_limited, ... (docs/recovery.md)"},
+    {.name = "message", .type = SYNCQ_ARG_STRING, .flags = KW, .min = 1, .max = 512,
+     .doc = "error message"},
+    {.name = "retry_after_ms", .type = SYNCQ_ARG_NUMBER, .flags = KW, .min = 0,
+     .max = 86400000, .default_json = "0", .doc = "server-given wait"},
+    {.name = "detail", .type = SYNCQ_ARG_ANY, .flags = KW, .doc = "error detail attached"},
+    {.name = "garbage", .type = SYNCQ_ARG_BOOL, .flags = KW, .default_json = "false",
+     .doc = "send a malformed outcome frame (worker tests)"},
+    {0},
+};
+static const syncq_arg_def crash_args[] = {
+    {.name = "how", .type = SYNCQ_ARG_STRING, .flags = KW, .choices = "segv|abort|kill",
+     .default_json = "\"segv\"", .doc = "how the child dies"},
+    {0},
+};
+static const syncq_arg_def stamp_args[] = {
+    {0},
+};
+static const syncq_arg_def alloc_args[] = {
+    {.name = "kb", .type = SYNCQ_ARG_NUMBER, .flags = KW, .min = 1, .max = 1048576,
+     .default_json = "1024", .doc = "KiB to allocate and touch"},
+    {.name = "hold", .type = SYNCQ_ARG_BOOL, .flags = KW, .default_json = "true",
+     .doc = "keep the memory until the child exits"},
+    {0},
+};
+static const syncq_arg_def fanout_args[] = {
+    {.name = "name", .type = SYNCQ_ARG_STRING, .flags = KW, .min = 1, .max = 512,
+     .default_json = "\"syncq.noop\"", .doc = "task to enqueue"},
+    {.name = "count", .type = SYNCQ_ARG_NUMBER, .flags = KW, .min = 1, .max = 10000,
+     .default_json = "1", .doc = "how many sub-tasks"},
+    {.name = "kwargs", .type = SYNCQ_ARG_OBJECT, .flags = KW, .default_json = "{}",
+     .doc = "kwargs of every sub-task"},
+    {.name = "queue", .type = SYNCQ_ARG_STRING, .flags = KW, .min = 1, .max = 512,
+     .doc = "queue of the sub-tasks (default: by name)"},
+    {.name = "priority", .type = SYNCQ_ARG_NUMBER, .flags = KW, .min = -1, .max = 10,
+     .default_json = "-1", .doc = "priority of the sub-tasks (-1: default)"},
+    {0},
+};
+static const syncq_arg_def steps_args[] = {
+    {.name = "total", .type = SYNCQ_ARG_NUMBER, .flags = KW, .min = 1, .max = 1000000,
+     .default_json = "10", .doc = "steps to count"},
+    {.name = "step_ms", .type = SYNCQ_ARG_NUMBER, .flags = KW, .min = 0, .max = 600000,
+     .default_json = "10", .doc = "time per step"},
+    {.name = "checkpoint", .type = SYNCQ_ARG_BOOL, .flags = KW, .default_json = "true",
+     .doc = "save a checkpoint each step"},
+    S_MARK,
+    {0},
+};
+
 static const syncq_task_def builtin_defs[] = {
     {"syncq.noop", task_noop, NULL, -1, 0, 0, -1, NULL, "",
-     "Do nothing and return null (benchmarks, smoke tests)"},
+     "Do nothing and return null (benchmarks, smoke tests)", noop_args},
     {"syncq.echo", task_echo, NULL, -1, 0, 0, -1, NULL, "**kwargs",
-     "Return the kwargs unchanged (byte-exact round trips)"},
+     "Return the kwargs unchanged (byte-exact round trips)", noop_args},
     {"syncq.sleep", task_sleep, NULL, -1, 0, 0, -1, NULL,
      "seconds=1, tick_ms=100, mark=None, beat=None, ignore_stop=false",
-     "Sleep, reporting progress; stops early when asked (fails timeout)"},
+     "Sleep, reporting progress; stops early when asked (fails timeout)",
+     sleep_args},
     {"syncq.fail", task_fail, NULL, -1, 0, 0, -1, NULL,
      "class='internal', message=..., retry_after_ms=0, detail=None, "
      "garbage=false",
-     "Fail with the given error class (exercises retry policies)"},
+     "Fail with the given error class (exercises retry policies)", fail_args},
     {"syncq.crash", task_crash, NULL, -1, 0, 0, -1, NULL, "how='segv'",
-     "Kill the worker child (segv, abort or kill); tests only"},
+     "Kill the worker child (segv, abort or kill); tests only", crash_args},
     {"syncq.stamp", task_stamp, NULL, -1, 0, 0, -1, NULL, "",
-     "Return {start_us, pid, attempt}: start latency and child identity"},
+     "Return {start_us, pid, attempt}: start latency and child identity",
+     stamp_args},
     {"syncq.alloc", task_alloc, NULL, -1, 0, 0, -1, NULL,
      "kb=1024, hold=true",
-     "Allocate and touch memory, kept until the child exits by default"},
+     "Allocate and touch memory, kept until the child exits by default",
+     alloc_args},
     {"syncq.fanout", task_fanout, NULL, -1, 0, 0, -1, NULL,
      "name='syncq.noop', count=1, kwargs={}, queue=None, priority=None",
-     "Enqueue sub-tasks with this task as parent; returns their ids"},
+     "Enqueue sub-tasks with this task as parent; returns their ids",
+     fanout_args},
     {"syncq.steps", task_steps, NULL, -1, 0, 0, -1, NULL,
      "total=10, step_ms=10, checkpoint=true, mark=None",
-     "Count steps with a checkpoint each; resumes after a crash"},
+     "Count steps with a checkpoint each; resumes after a crash",
+     steps_args},
 };
 
 int

@@ -427,6 +427,81 @@ static const char crawler_policy[] =
     "\"timeout\":{\"max_retries\":20,\"base\":\"2s\",\"factor\":2,"
     "\"max\":\"1m\"}}";
 
+/* Declared arguments (syncq/task.h): every producer door checks them
+ * before a task is written; the task functions still check what they
+ * read. Positional order: category_id/product_id/supplier_ids first. */
+#define C_URLS                                                              \
+    {.name = "base_url", .type = SYNCQ_ARG_URL, .flags = SYNCQ_ARG_KEYWORD, \
+     .min = 8, .max = 400,                                                  \
+     .doc = "open-platform API base (default SYNCQ_1688_BASE_URL)"},        \
+    {.name = "page_url", .type = SYNCQ_ARG_URL, .flags = SYNCQ_ARG_KEYWORD, \
+     .min = 8, .max = 400,                                                  \
+     .doc = "offer page base (default SYNCQ_1688_PAGE_URL)"},               \
+    {.name = "shop_url", .type = SYNCQ_ARG_URL, .flags = SYNCQ_ARG_KEYWORD, \
+     .min = 8, .max = 400,                                                  \
+     .doc = "shop API base (default SYNCQ_1688_SHOP_API_URL)"}
+#define C_SOURCE                                                            \
+    {.name = "source", .type = SYNCQ_ARG_STRING,                            \
+     .flags = SYNCQ_ARG_KEYWORD, .choices = "api|page|classic",             \
+     .doc = "where offer details come from (default "                       \
+            "SYNCQ_1688_DETAIL_SOURCE)"}
+#define C_FULL                                                              \
+    {.name = "full", .type = SYNCQ_ARG_BOOL, .flags = SYNCQ_ARG_KEYWORD,    \
+     .default_json = "false",                                               \
+     .doc = "refetch offers already stored and unchanged"}
+
+static const syncq_arg_def fetch_products_args[] = {
+    {.name = "category_id", .type = SYNCQ_ARG_ID, .flags = SYNCQ_ARG_REQUIRED,
+     .doc = "1688 category id"},
+    {.name = "page", .type = SYNCQ_ARG_INT, .min = 1, .max = 100000,
+     .default_json = "1", .doc = "listing page, from 1"},
+    {.name = "page_size", .type = SYNCQ_ARG_INT, .min = 1,
+     .max = MAX_PAGE_SIZE, .default_json = "50",
+     .doc = "offers per page (the platform's maximum is 50)"},
+    {.name = "fetch_details", .type = SYNCQ_ARG_BOOL,
+     .flags = SYNCQ_ARG_KEYWORD, .default_json = "false",
+     .doc = "enqueue crawler.fetch_product_details for each offer"},
+    C_SOURCE,
+    C_FULL,
+    C_URLS,
+    {0},
+};
+static const syncq_arg_def fetch_details_args[] = {
+    {.name = "product_id", .type = SYNCQ_ARG_ID, .flags = SYNCQ_ARG_REQUIRED,
+     .min = 1, .max = INT64_MAX, .doc = "1688 offer id"},
+    C_SOURCE,
+    {.name = "images", .type = SYNCQ_ARG_BOOL, .flags = SYNCQ_ARG_KEYWORD,
+     .default_json = "true",
+     .doc = "enqueue image_processing.download_images for new images"},
+    C_FULL,
+    C_URLS,
+    {0},
+};
+static const syncq_arg_def fetch_suppliers_args[] = {
+    {.name = "supplier_ids", .type = SYNCQ_ARG_ARRAY,
+     .flags = SYNCQ_ARG_REQUIRED | SYNCQ_ARG_ITEMS, .min = 1,
+     .max = MAX_SUPPLIERS,
+     .doc = "member ids (b2b-...) or seller user ids; a batch's items"},
+    C_URLS,
+    {0},
+};
+static const syncq_arg_def sync_category_args[] = {
+    {.name = "category_id", .type = SYNCQ_ARG_ID, .flags = SYNCQ_ARG_REQUIRED,
+     .doc = "1688 category id"},
+    {.name = "max_pages", .type = SYNCQ_ARG_INT, .min = 0, .max = 100000,
+     .default_json = "0", .doc = "stop after this many pages (0: all)"},
+    {.name = "page_size", .type = SYNCQ_ARG_INT, .flags = SYNCQ_ARG_KEYWORD,
+     .min = 1, .max = MAX_PAGE_SIZE, .default_json = "50",
+     .doc = "offers per page"},
+    {.name = "fetch_details", .type = SYNCQ_ARG_BOOL,
+     .flags = SYNCQ_ARG_KEYWORD, .default_json = "true",
+     .doc = "enqueue offer details for each page"},
+    C_FULL,
+    C_SOURCE,
+    C_URLS,
+    {0},
+};
+
 int
 sq_pack_crawler_init(syncq_registry *r, int abi, syncq_error *err)
 {
@@ -434,21 +509,25 @@ sq_pack_crawler_init(syncq_registry *r, int abi, syncq_error *err)
         {"crawler.fetch_products", sq_crawl_task_fetch_products, "crawler", -1,
          0, 0, -1, crawler_policy,
          "category_id, page=1, page_size=50, fetch_details=false",
-         "one listing page of a category: offer ids and summaries"},
+         "one listing page of a category: offer ids and summaries",
+         fetch_products_args},
         {"crawler.fetch_product_details", sq_crawl_task_fetch_product_details,
          "crawler", -1, 0, 0, -1, crawler_policy,
          "product_id, source=api|page|classic, images=true",
          "one offer: SKUs, price tiers, images, supplier; stores raw and "
-         "normalised; fans out download_images"},
+         "normalised; fans out download_images",
+         fetch_details_args},
         {"crawler.fetch_suppliers", sq_crawl_task_fetch_suppliers, "crawler",
          -1, 0, 0, -1, crawler_policy, "supplier_ids",
-         "shop/company info of suppliers (member ids or seller user ids)"},
+         "shop/company info of suppliers (member ids or seller user ids)",
+         fetch_suppliers_args},
         {"crawler.sync_category", sq_crawl_task_sync_category, "crawler", -1, 0,
          0, -1, crawler_policy,
          "category_id, max_pages=None, page_size=50, fetch_details=true, "
          "full=false",
          "every listing page of a category with a checkpoint per page; fans "
-         "out offer details"},
+         "out offer details",
+         sync_category_args},
     };
 
     if (abi != SYNCQ_PLUGIN_ABI) {

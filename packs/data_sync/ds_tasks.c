@@ -27,6 +27,10 @@ finish_sync(syncq_ctx *ctx, json_t *res)
     return syncq_ctx_succeed(ctx, res);
 }
 
+/* The batch summary a completion task receives (SYNCQ_ARGS_BATCH_SUMMARY):
+ * these tasks may run as a batch's on_complete; they ignore it. */
+#define BATCH_SUMMARY "batch_id", "total", "succeeded", "failed"
+
 static int
 read_sync_opts(syncq_ctx *ctx, const char *const *allowed,
                struct sq_sync_opts *o, syncq_error *err)
@@ -76,7 +80,7 @@ task_sync_products(syncq_ctx *ctx)
 {
     static const char *const allowed[] = {
         "sync_type",        "force",      "include_categories",
-        "include_listings", "batch_size", NULL};
+        "include_listings", "batch_size", BATCH_SUMMARY, NULL};
     struct sq_sync_opts o;
     struct sq_progress p;
     struct sq_db *db;
@@ -101,7 +105,7 @@ static int
 task_sync_suppliers(syncq_ctx *ctx)
 {
     static const char *const allowed[] = {"sync_type", "force", "batch_size",
-                                          NULL};
+                                          BATCH_SUMMARY, NULL};
     struct sq_sync_opts o;
     struct sq_progress p;
     struct sq_db *db;
@@ -126,7 +130,8 @@ static int
 task_validate_data(syncq_ctx *ctx)
 {
     static const char *const allowed[] = {"check_files", "sample",
-                                          "fail_on_error", NULL};
+                                          "fail_on_error", BATCH_SUMMARY,
+                                          NULL};
     const json_t *a = syncq_ctx_args(ctx);
     const json_t *k = syncq_ctx_kwargs(ctx);
     struct sq_validate_opts o;
@@ -180,7 +185,7 @@ task_validate_data(syncq_ctx *ctx)
 static int
 task_cleanup_duplicates(syncq_ctx *ctx)
 {
-    static const char *const allowed[] = {"dry_run", NULL};
+    static const char *const allowed[] = {"dry_run", BATCH_SUMMARY, NULL};
     const json_t *a = syncq_ctx_args(ctx);
     const json_t *k = syncq_ctx_kwargs(ctx);
     struct sq_progress p;
@@ -208,6 +213,56 @@ task_cleanup_duplicates(syncq_ctx *ctx)
     return syncq_ctx_succeed(ctx, res);
 }
 
+/* Declared arguments (syncq/task.h): every producer door checks them
+ * before a task is written. Each of these tasks may be a batch's
+ * completion task (SYNCQ_ARGS_BATCH_SUMMARY). */
+#define D_KW SYNCQ_ARG_KEYWORD
+#define D_SYNC                                                              \
+    {.name = "sync_type", .type = SYNCQ_ARG_STRING,                         \
+     .choices = "incremental|full", .default_json = "\"incremental\"",      \
+     .doc = "changed records only, or every stored record"},               \
+    {.name = "force", .type = SYNCQ_ARG_BOOL, .flags = D_KW,                \
+     .default_json = "false",                                               \
+     .doc = "rewrite rows even when the content hash matches"}
+#define D_BATCH                                                             \
+    {.name = "batch_size", .type = SYNCQ_ARG_INT, .flags = D_KW, .min = 1,  \
+     .max = 1000, .default_json = "500",                                    \
+     .doc = "records per transaction"}
+
+static const syncq_arg_def sync_products_args[] = {
+    D_SYNC,
+    {.name = "include_categories", .type = SYNCQ_ARG_BOOL, .flags = D_KW,
+     .default_json = "true", .doc = "category records too"},
+    {.name = "include_listings", .type = SYNCQ_ARG_BOOL, .flags = D_KW,
+     .default_json = "true", .doc = "listing-only offers too"},
+    D_BATCH,
+    SYNCQ_ARGS_BATCH_SUMMARY,
+    {0},
+};
+static const syncq_arg_def sync_suppliers_args[] = {
+    D_SYNC,
+    D_BATCH,
+    SYNCQ_ARGS_BATCH_SUMMARY,
+    {0},
+};
+static const syncq_arg_def validate_args[] = {
+    {.name = "check_files", .type = SYNCQ_ARG_BOOL, .flags = D_KW,
+     .default_json = "true", .doc = "downloaded images must exist on disk"},
+    {.name = "sample", .type = SYNCQ_ARG_INT, .flags = D_KW, .min = 0,
+     .max = 10000, .default_json = "100",
+     .doc = "offending ids listed per rule"},
+    {.name = "fail_on_error", .type = SYNCQ_ARG_BOOL, .flags = D_KW,
+     .default_json = "false", .doc = "end FAILURE when a rule is broken"},
+    SYNCQ_ARGS_BATCH_SUMMARY,
+    {0},
+};
+static const syncq_arg_def cleanup_args[] = {
+    {.name = "dry_run", .type = SYNCQ_ARG_BOOL, .default_json = "false",
+     .doc = "only count what would be merged"},
+    SYNCQ_ARGS_BATCH_SUMMARY,
+    {0},
+};
+
 int
 sq_pack_data_sync_init(syncq_registry *r, int abi, syncq_error *err)
 {
@@ -217,18 +272,21 @@ sq_pack_data_sync_init(syncq_registry *r, int abi, syncq_error *err)
          "sync_type=incremental|full, force=false, include_categories=true, "
          "include_listings=true, batch_size=500",
          "Upsert products, SKUs, tiers, images, suppliers and categories "
-         "from the stored raw responses"},
+         "from the stored raw responses",
+         sync_products_args},
         {"data_sync.sync_suppliers", task_sync_suppliers, "data_sync", -1, 0, 0,
          -1, NULL,
          "sync_type=incremental|full, force=false, "
          "batch_size=500",
-         "Upsert suppliers from the stored shop records"},
+         "Upsert suppliers from the stored shop records", sync_suppliers_args},
         {"data_sync.validate_data", task_validate_data, "data_sync", -1, 0, 0,
          -1, NULL, "check_files=true, sample=100, fail_on_error=false",
-         "Check the catalog rules and report the offending ids"},
+         "Check the catalog rules and report the offending ids",
+         validate_args},
         {"data_sync.cleanup_duplicates", task_cleanup_duplicates, "data_sync",
          -1, 0, 0, -1, NULL, "dry_run=false",
-         "Merge duplicate suppliers, products and images deterministically"},
+         "Merge duplicate suppliers, products and images deterministically",
+         cleanup_args},
     };
     int rc;
 

@@ -685,6 +685,71 @@ task_optimize_images(syncq_ctx *ctx)
     return with_env(ctx, optimize_images_impl);
 }
 
+/* Declared arguments (syncq/task.h): every producer door checks them
+ * before a task is written; the task functions still check what they
+ * read (sizes, digests, image rows). */
+#define I_KW SYNCQ_ARG_KEYWORD
+#define I_SELECT                                                            \
+    {.name = "sha256", .type = SYNCQ_ARG_ANY, .flags = I_KW,                \
+     .doc = "image content digests (a list, or one string)"},               \
+    {.name = "image_ids", .type = SYNCQ_ARG_ARRAY,                          \
+     .flags = I_KW | SYNCQ_ARG_ITEMS, .min = 0,                             \
+     .max = SQ_IMG_MAX_PER_TASK, .item_type = SYNCQ_ARG_INT,                \
+     .doc = "image ids; a batch's items"},                                  \
+    {.name = "product_id", .type = SYNCQ_ARG_ID, .flags = I_KW,             \
+     .doc = "every downloaded image of this offer"}
+#define I_FORMAT                                                            \
+    {.name = "format", .type = SYNCQ_ARG_STRING, .flags = I_KW,             \
+     .choices = "same|jpg|jpeg|png|webp", .default_json = "\"same\"",       \
+     .doc = "output format"},                                               \
+    {.name = "quality", .type = SYNCQ_ARG_INT, .flags = I_KW, .min = 1,     \
+     .max = 100, .doc = "encoder quality (default SYNCQ_IMAGE_QUALITY)"}
+#define I_MODE                                                              \
+    {.name = "mode", .type = SYNCQ_ARG_STRING, .flags = I_KW,               \
+     .choices = "fit|crop", .default_json = "\"fit\"",                      \
+     .doc = "fit inside each size, or crop to fill it"}
+#define I_SIZES                                                             \
+    {.name = "sizes", .type = SYNCQ_ARG_ANY, .flags = I_KW,                 \
+     .doc = "thumbnail sizes: [\"150x150\", ...] or \"150x150,300x300\" "     \
+            "(default SYNCQ_THUMBNAIL_SIZES)"}
+
+static const syncq_arg_def download_args[] = {
+    {.name = "product_id", .type = SYNCQ_ARG_ID, .default_json = "0",
+     .doc = "offer the images belong to (0: none)"},
+    {.name = "urls", .type = SYNCQ_ARG_ARRAY,
+     .flags = SYNCQ_ARG_REQUIRED | SYNCQ_ARG_ITEMS, .min = 0,
+     .max = SQ_IMG_MAX_PER_TASK,
+     .doc = "image URLs (strings or {\"url\": ...} objects); a batch's "
+            "items"},
+    {.name = "thumbnails", .type = SYNCQ_ARG_ANY, .flags = I_KW,
+     .default_json = "true",
+     .doc = "true, false, or \"inline\" (made in this task)"},
+    I_SIZES,
+    I_MODE,
+    {0},
+};
+static const syncq_arg_def resize_args[] = {
+    I_SELECT,
+    {.name = "width", .type = SYNCQ_ARG_INT, .flags = I_KW, .min = 16,
+     .max = 8192, .default_json = "800", .doc = "box width, pixels"},
+    {.name = "height", .type = SYNCQ_ARG_INT, .flags = I_KW, .min = 16,
+     .max = 8192, .doc = "box height, pixels (default: width)"},
+    I_FORMAT,
+    {0},
+};
+static const syncq_arg_def optimize_args[] = {
+    I_SELECT,
+    I_FORMAT,
+    {0},
+};
+static const syncq_arg_def thumbnail_args[] = {
+    I_SELECT,
+    I_SIZES,
+    I_MODE,
+    I_FORMAT,
+    {0},
+};
+
 int
 sq_pack_image_processing_init(syncq_registry *r, int abi, syncq_error *err)
 {
@@ -694,22 +759,26 @@ sq_pack_image_processing_init(syncq_registry *r, int abi, syncq_error *err)
          "product_id, urls, thumbnails=true|false|\"inline\", sizes=None, "
          "mode=fit|crop",
          "Download, validate and store images by content; fan out "
-         "thumbnails for new ones"},
+         "thumbnails for new ones",
+         download_args},
         {"image_processing.resize_images", task_resize_images,
          "image_processing", -1, 0, 0, -1, NULL,
          "sha256|image_ids|product_id, width=800, height=width, "
          "format=same, quality=SYNCQ_IMAGE_QUALITY",
-         "Make display-size copies that fit in width x height"},
+         "Make display-size copies that fit in width x height",
+         resize_args},
         {"image_processing.optimize_images", task_optimize_images,
          "image_processing", -1, 0, 0, -1, NULL,
          "sha256|image_ids|product_id, format=same|jpg|webp, "
          "quality=SYNCQ_IMAGE_QUALITY",
-         "Strip metadata and re-encode; report the bytes saved"},
+         "Strip metadata and re-encode; report the bytes saved",
+         optimize_args},
         {"image_processing.generate_thumbnails", task_generate_thumbnails,
          "image_processing", -1, 0, 0, -1, NULL,
          "sha256|image_ids|product_id, sizes=SYNCQ_THUMBNAIL_SIZES, "
          "mode=fit|crop, format=same, quality",
-         "Make thumbnails in each size (fit inside or crop to fill)"},
+         "Make thumbnails in each size (fit inside or crop to fill)",
+         thumbnail_args},
     };
     int rc;
 

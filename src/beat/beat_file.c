@@ -259,6 +259,10 @@ entry_parse(syncq_client *c, json_t *e, const char *file_tz,
         rc = sq_schedule_from_config(s, &cfg, &d, err);
     }
     if (rc == SYNCQ_OK) {
+        /* the task's declared arguments, as `schedule add` checks them */
+        rc = syncq_task_args_check(c, task, s->args, s->kwargs, NULL, err);
+    }
+    if (rc == SYNCQ_OK) {
         size_t bytes = (s->args ? strlen(s->args) : 0) +
                        (s->kwargs ? strlen(s->kwargs) : 0);
         if ((int64_t)bytes > c->max_payload) {

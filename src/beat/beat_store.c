@@ -252,6 +252,16 @@ sq_sched_add(syncq_client *c, const syncq_schedule_config *cfg, int flags,
     sq_schedule_init(&s);
     rc = sq_schedule_from_config(&s, cfg, &d, err);
     if (rc == SYNCQ_OK) {
+        /* the task's declared arguments, now: a typo must not wait for
+         * the first tick at 02:00 to fail (syncq/task.h) */
+        rc = syncq_task_args_check(c, task, s.args, s.kwargs, NULL, err);
+        if (rc != SYNCQ_OK) {
+            char pre[SYNCQ_SCHEDULE_NAME_MAX + 16];
+            snprintf(pre, sizeof pre, "schedule %s", cfg->name);
+            sq_error_prefix(err, pre);
+        }
+    }
+    if (rc == SYNCQ_OK) {
         size_t bytes =
             (s.args ? strlen(s.args) : 0) + (s.kwargs ? strlen(s.kwargs) : 0);
         if ((int64_t)bytes > c->max_payload) {

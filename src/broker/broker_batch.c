@@ -39,7 +39,8 @@ sq_batch_items_load(const char *items_json, json_t **out, syncq_error *err)
 
 int
 sq_batch_extra_and_completion(syncq_client *c, const syncq_batch_options *opts,
-                              json_t **extra, char cb_name[256],
+                              const char *items_key, json_t **extra,
+                              char cb_name[256],
                               const char **cb_queue, char cb_id[SYNCQ_ID_SIZE],
                               syncq_error *err)
 {
@@ -54,11 +55,11 @@ sq_batch_extra_and_completion(syncq_client *c, const syncq_batch_options *opts,
             return sq_fail(err, SYNCQ_EINVAL,
                            "batch kwargs must be a JSON object");
         }
-        if (json_object_get(x, "items") != NULL) {
+        if (json_object_get(x, items_key) != NULL) {
             json_decref(x);
             return sq_fail(err, SYNCQ_EINVAL,
-                           "batch kwargs must not contain 'items' (the "
-                           "chunk goes there)");
+                           "batch kwargs must not contain '%s' (each "
+                           "chunk's items go there)", items_key);
         }
     }
     if (opts != NULL && opts->on_complete != NULL) {
@@ -80,7 +81,8 @@ sq_batch_extra_and_completion(syncq_client *c, const syncq_batch_options *opts,
 }
 
 char *
-sq_batch_chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra)
+sq_batch_chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra,
+                      const char *items_key)
 {
     json_t *kw = extra ? json_deep_copy(extra) : json_object();
     json_t *part = json_array();
@@ -94,7 +96,7 @@ sq_batch_chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra)
     for (size_t i = lo; i < hi; i++) {
         json_array_append(part, json_array_get(items, i));
     }
-    json_object_set_new(kw, "items", part);
+    json_object_set_new(kw, items_key, part);
     s = json_dumps(kw, JSON_COMPACT);
     json_decref(kw);
     return s;
@@ -154,6 +156,7 @@ syncq_batch_create(syncq_client *c, const char *task_name,
     char cb_id[SYNCQ_ID_SIZE] = "";
     char cb_name[256] = "";
     const char *cb_queue = "";
+    char items_key[SQ_ARG_NAME_MAX + 1];
     size_t nitems, nchunks;
     int rc = SYNCQ_OK;
 
@@ -175,8 +178,12 @@ syncq_batch_create(syncq_client *c, const char *task_name,
         json_decref(items);
         return rc;
     }
-    rc = sq_batch_extra_and_completion(c, opts, &extra, cb_name, &cb_queue,
-                                       cb_id, err);
+    rc = sq_batch_check(c, task_name, items, batch_size, opts, items_key,
+                        NULL, err);
+    if (rc == SYNCQ_OK) {
+        rc = sq_batch_extra_and_completion(c, opts, items_key, &extra,
+                                           cb_name, &cb_queue, cb_id, err);
+    }
     if (rc != SYNCQ_OK) {
         json_decref(items);
         return rc;
@@ -216,7 +223,8 @@ syncq_batch_create(syncq_client *c, const char *task_name,
         for (size_t ch = k; ch < hi && rc == SYNCQ_OK; ch++) {
             size_t lo = ch * batch_size;
             size_t up = lo + batch_size < nitems ? lo + batch_size : nitems;
-            char *kw = sq_batch_chunk_kwargs(items, lo, up, extra);
+            char *kw = sq_batch_chunk_kwargs(items, lo, up, extra,
+                                             items_key);
             char tid[SYNCQ_ID_SIZE];
             if (kw == NULL) {
                 rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");

@@ -7,6 +7,8 @@
 #ifndef SQ_BROKER_BATCH_H
 #define SQ_BROKER_BATCH_H
 
+#include "core/sq_task_args.h"
+
 #include <syncq/batch.h>
 
 /* Chunk tasks created or stored per atomic script call. */
@@ -23,21 +25,35 @@ int sq_batch_id_check(const char *id, syncq_error *err);
  * Errors: SYNCQ_EINVAL ("batch items must be a JSON array: <why>"). */
 int sq_batch_items_load(const char *items_json, json_t **out, syncq_error *err);
 
+/* The door check of a batch (syncq_batch_check): the task takes items
+ * (its declared SYNCQ_ARG_ITEMS argument, whose name goes to items_key;
+ * "items" for an undeclared task), batch_size within that argument's
+ * limit, the first chunk's kwargs and every item against the
+ * declaration, and the completion task takes the batch summary.
+ * *problems (may be NULL): as syncq_args_check, one per bad field.
+ * Writes nothing. Errors: SYNCQ_EINVAL, SYNCQ_ECONN, SYNCQ_ENOMEM. */
+int sq_batch_check(syncq_client *c, const char *task_name, json_t *items,
+                   size_t batch_size, const syncq_batch_options *opts,
+                   char items_key[SQ_ARG_NAME_MAX + 1], json_t **problems,
+                   syncq_error *err);
+
 /* The options every way of creating a batch checks alike: the extra
  * kwargs (*extra: a new object, or NULL when none; an object without
- * "items") and the completion task (name normalised into cb_name, its
+ * `items_key`) and the completion task (name normalised into cb_name, its
  * queue routed and checked into *cb_queue, a fresh cb_id; untouched when
  * there is none). On error *extra is NULL.
  * Errors: SYNCQ_EINVAL (message prefixed "on_complete" for the task). */
 int sq_batch_extra_and_completion(syncq_client *c,
                                   const syncq_batch_options *opts,
-                                  json_t **extra, char cb_name[256],
+                                  const char *items_key, json_t **extra,
+                                  char cb_name[256],
                                   const char **cb_queue,
                                   char cb_id[SYNCQ_ID_SIZE], syncq_error *err);
 
-/* The kwargs of the chunk of items [lo, hi): {"items": [...], ...extra}
+/* The kwargs of the chunk of items [lo, hi): {items_key: [...], ...extra}
  * (`items` and `extra` borrowed; extra may be NULL), compact JSON. Owned
  * string (sq_free); NULL when out of memory. */
-char *sq_batch_chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra);
+char *sq_batch_chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra,
+                            const char *items_key);
 
 #endif

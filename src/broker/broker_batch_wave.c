@@ -109,9 +109,9 @@ chunk_fields(const syncq_task_options *o, const syncq_task_def *def,
 /* "<id>|{"items":[...],...extra}" for chunk [lo, hi). Owned. */
 static char *
 chunk_spec(json_t *items, size_t lo, size_t hi, json_t *extra,
-           char id_out[SYNCQ_ID_SIZE])
+           const char *items_key, char id_out[SYNCQ_ID_SIZE])
 {
-    char *k = sq_batch_chunk_kwargs(items, lo, hi, extra);
+    char *k = sq_batch_chunk_kwargs(items, lo, hi, extra, items_key);
     char *s = NULL;
 
     if (k != NULL) {
@@ -149,6 +149,7 @@ syncq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
 {
     char name[256], cb_name[256] = "", cb_id[SYNCQ_ID_SIZE] = "";
     char batch_id[SYNCQ_ID_SIZE];
+    char items_key[SQ_ARG_NAME_MAX + 1];
     const char *cb_queue = "", *queue;
     const syncq_task_options *to = opts ? opts->task : NULL;
     const syncq_task_def *def;
@@ -220,8 +221,12 @@ syncq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
         }
         priority = to->priority;
     }
-    rc = sq_batch_extra_and_completion(c, opts, &extra, cb_name, &cb_queue,
-                                       cb_id, err);
+    rc = sq_batch_check(c, name, items, batch_size, opts, items_key, NULL,
+                        err);
+    if (rc == SYNCQ_OK) {
+        rc = sq_batch_extra_and_completion(c, opts, items_key, &extra,
+                                           cb_name, &cb_queue, cb_id, err);
+    }
     if (rc != SYNCQ_OK) {
         return rc;
     }
@@ -241,7 +246,7 @@ syncq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
         size_t lo = k * batch_size;
         size_t hi = lo + batch_size < nitems ? lo + batch_size : nitems;
         char tid[SYNCQ_ID_SIZE];
-        specs[k] = chunk_spec(items, lo, hi, extra, tid);
+        specs[k] = chunk_spec(items, lo, hi, extra, items_key, tid);
         if (specs[k] == NULL ||
             (ids_out != NULL &&
              json_array_append_new(ids_out, json_string(tid)) != 0)) {

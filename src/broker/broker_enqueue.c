@@ -171,6 +171,11 @@ prepare(syncq_client *c, size_t index, const char *name, const char *args,
             rc = sq_task_policy_check(p->policy, strlen(p->policy), err);
         }
     }
+    if (rc == SYNCQ_OK) {
+        /* the task's declared arguments (syncq/task.h), before anything
+         * is written: a typo fails here, not on a worker hours later */
+        rc = syncq_task_args_check(c, p->name, args, kwargs, NULL, err);
+    }
     if (rc != SYNCQ_OK) {
         goto fail;
     }
@@ -204,6 +209,10 @@ prepare(syncq_client *c, size_t index, const char *name, const char *args,
         if (o->expires_ms < 0) {
             rc = sq_fail(err, SYNCQ_EINVAL, "expires must be a positive "
                                             "epoch time");
+            goto fail;
+        }
+        rc = sq_task_expires_check(o->expires_ms, sq_now_ms(), err);
+        if (rc != SYNCQ_OK) {
             goto fail;
         }
         if (o->expires_in_ms < 0 ||

@@ -100,6 +100,7 @@ struct cli_cmd {
 
 /* The per-file row arrays (cli_commands.c orders them). */
 extern const struct cli_cmd cli_status_cmds[], cli_task_cmds[],
+    cli_task_args_cmds[],
     cli_task_run_cmds[], cli_worker_cmds[], cli_worker_health_cmds[],
     cli_config_cmds[], cli_up_cmds[], cli_sync_cmds[], cli_demo_cmds[],
     cli_recovery_cmds[], cli_monitor_cmds[], cli_beat_cmds[],
@@ -172,6 +173,24 @@ void cli_print_json(json_t *v);
  * no built-in task: a typo would otherwise only show up as a FAILURE
  * (not_registered) in a worker; a plugin's task is fine. */
 void cli_warn_unknown_task(struct cli *cli, const char *name);
+
+/* Report arguments refused at the door (cli_task_args.c): one line
+ * "syncq: <cmd>: <field>: <error>" per problem of `problems` (an array of
+ * {"field", "error"}, may be NULL: then `err` is reported as one line).
+ * Returns CLI_USAGE (EINVAL) or CLI_FAIL. */
+int cli_problems(struct cli *cli, json_t *problems, const syncq_error *err);
+
+/* Check task `name`'s args/kwargs (JSON texts or NULL) against its
+ * declaration (syncq_task_args_check); CLI_OK, or the problems reported
+ * by cli_problems. */
+int cli_check_task_args(struct cli *cli, syncq_client *c, const char *name,
+                        const char *args, const char *kwargs);
+
+/* Set "state": "recovering" on the leased tasks of `tasks` (an array of
+ * task records, changed in place) whose worker is down (cli_task_live.c;
+ * the monitor's liveness rule). Best-effort: unchanged if the monitor
+ * snapshot cannot be read. */
+void cli_task_mark_recovering(syncq_client *c, json_t *tasks);
 
 /* Read a JSON argument: literal text, "@path" for a file, "-" for stdin;
  * reading stops (an error) past SYNCQ_MAX_PAYLOAD bytes.

@@ -355,6 +355,19 @@ cli_batch_create(struct cli *cli)
         free(kw);
         return CLI_FAIL;
     }
+    {
+        /* the door check first, so every bad field gets its own line */
+        json_t *problems = NULL;
+        rc = syncq_batch_check(c, cli->argv[cli->optind], items,
+                               (size_t)batch_size, &bo, &problems, &err);
+        if (rc != SYNCQ_OK) {
+            json_decref(items);
+            free(kw);
+            rc = cli_problems(cli, problems, &err);
+            json_decref(problems);
+            return rc;
+        }
+    }
     rc = syncq_batch_submit_items(c, cli->argv[cli->optind], items,
                                   (size_t)batch_size, &bo, &wo, id, NULL, &err);
     if (rc == SYNCQ_OK) {
@@ -509,9 +522,14 @@ static const struct cli_opt batch_create_opts[] = {
 };
 
 static const char *const batch_create_examples[] = {
-    "syncq batch create data_sync.sync_products --items-file offers.txt \\\n"
-    "           --batch-size 100 --max-in-flight 8 --on-complete"
-    " data_sync.validate_data",
+    "syncq batch create batch_processing.batch_update --items-file ids.txt"
+    " \\\n"
+    "           -k '{\"set\":{\"status\":\"inactive\"}}' --batch-size 100"
+    " \\\n"
+    "           --on-complete data_sync.validate_data",
+    "syncq batch create image_processing.download_images --items-file"
+    " urls.txt \\\n"
+    "           --batch-size 50    # each chunk's URLs go to its `urls`",
     NULL,
 };
 
@@ -530,8 +548,14 @@ const struct cli_cmd cli_batch_cmds[] = {
      .description = "Split items into chunks of --batch-size and create one"
                     " TASK per chunk\n"
                     "with kwargs {\"items\": [...chunk...], ...-k}, linked"
-                    " to a batch record.\n"
-                    "Prints the batch id.",
+                    " to a batch record\n"
+                    "(a task that declares its arguments gets the chunk"
+                    " under its declared\n"
+                    "items argument, e.g. `urls`; one that takes no items"
+                    " is refused: see\n"
+                    "'syncq task describe TASK'). The completion task gets"
+                    " {batch_id, total,\n"
+                    "succeeded, failed}. Prints the batch id.",
      .opts = batch_create_opts,
      .examples = batch_create_examples},
     {.path = "batch info",

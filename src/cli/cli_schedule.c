@@ -232,6 +232,13 @@ cli_schedule_add(struct cli *cli)
         free(args);
         return CLI_FAIL;
     }
+    rc = sc.task != NULL ? cli_check_task_args(cli, c, sc.task, args, kw)
+                         : CLI_OK;
+    if (rc != CLI_OK) {
+        free(kw);
+        free(args);
+        return rc;
+    }
     rc = sq_sched_add(c, &sc, flags, "cli", &err);
     if (rc == SYNCQ_OK) {
         rc = syncq_schedule_info(c, sc.name, &info, &err);

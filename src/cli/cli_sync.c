@@ -263,7 +263,12 @@ const struct cli_cmd cli_sync_cmds[] = {
                     " end. Ctrl-C stops\n"
                     "following; the sync goes on in the background.\n"
                     "A queue it needs that no live worker serves is warned"
-                    " about at once.",
+                    " about at once.\n"
+                    "The ETA counts the work still to fan out: offer details"
+                    " per listing page,\n"
+                    "images per offer and thumbnails per image so far, times"
+                    " the pages (from\n"
+                    "each category's progress) and parents still to come.",
      .opts = sync_opts,
      .flags = CLI_CMD_NO_ARGS},
     {.path = NULL},

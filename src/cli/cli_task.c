@@ -77,9 +77,13 @@ cli_task_create(struct cli *cli)
             if (cli_time_arg(cli, "expires", ov->arg, &rel, &abs_ms)) {
                 return CLI_USAGE;
             }
-            if (rel == 0 || (rel < 0 && abs_ms <= sq_now_ms())) {
+            if (rel == 0) {
                 return cli_usage(cli, "expires: '%s' is not in the future; "
                                  "the task could never run", ov->arg);
+            }
+            if (rel < 0 &&
+                sq_task_expires_check(abs_ms, sq_now_ms(), &err) != SYNCQ_OK) {
+                return cli_usage(cli, "%s", err.msg);
             }
             if (rel > 0) {
                 o.expires_in_ms = rel; /* Redis's clock */
@@ -175,6 +179,13 @@ cli_task_create(struct cli *cli)
         free(args);
         free(policy);
         return CLI_FAIL;
+    }
+    rc = cli_check_task_args(cli, c, cli->argv[cli->optind], args, kw);
+    if (rc != CLI_OK) {
+        free(kw);
+        free(args);
+        free(policy);
+        return rc;
     }
     rc = syncq_task_create(c, cli->argv[cli->optind], args, kw, &o, id, &dup,
                            &err);
@@ -276,6 +287,11 @@ cli_task_info(struct cli *cli)
     if (rc != CLI_OK) {
         return rc;
     }
+    {
+        json_t *one = json_pack("[O]", t);
+        cli_task_mark_recovering(cli->client, one);
+        json_decref(one);
+    }
     if (cli->json) {
         cli_print_json(t);
     } else {
@@ -344,6 +360,7 @@ cli_task_list(struct cli *cli)
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, true);
     }
+    cli_task_mark_recovering(c, list);
     if (cli->json) {
         cli_print_json(list);
     } else {

@@ -17,6 +17,7 @@
  *     settings and are left alone.
  */
 #include "core/sq_config.h"
+#include "core/sq_edit.h"
 #include "sq_error.h"
 #include "sq_url.h"
 
@@ -25,7 +26,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define NAME_MAX_LEN 96
 
 /* Celery settings with no syncq counterpart, and why. `same` lists the
  * values (case-insensitive, '|'-separated) that ask for what syncq does
@@ -101,43 +101,6 @@ has_prefix(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
-/* Edit distance counting a swap of two neighbours as one edit (optimal
- * string alignment), over at most NAME_MAX_LEN characters. */
-static size_t
-edits(const char *a, const char *b)
-{
-    size_t la = strnlen(a, NAME_MAX_LEN), lb = strnlen(b, NAME_MAX_LEN);
-    size_t rows[3][NAME_MAX_LEN + 1];
-    size_t *pp = rows[0], *prev = rows[1], *cur = rows[2];
-
-    for (size_t j = 0; j <= lb; j++) {
-        prev[j] = j;
-    }
-    for (size_t i = 1; i <= la; i++) {
-        size_t *t;
-        cur[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            if (prev[j] + 1 < best) {
-                best = prev[j] + 1;
-            }
-            if (cur[j - 1] + 1 < best) {
-                best = cur[j - 1] + 1;
-            }
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-                a[i - 2] == b[j - 1] && pp[j - 2] + 1 < best) {
-                best = pp[j - 2] + 1;
-            }
-            cur[j] = best;
-        }
-        t = pp;
-        pp = prev;
-        prev = cur;
-        cur = t;
-    }
-    return prev[lb];
-}
-
 /* The known name of the same family (SYNCQ_ keys, or CELERY_ aliases)
  * nearest to `name`, and its distance. */
 static const char *
@@ -152,7 +115,7 @@ nearest(const char *name, bool celery, size_t *dist)
         if (known == NULL) {
             continue;
         }
-        d = edits(name, known);
+        d = sq_edit_distance(name, known);
         if (d < *dist) {
             *dist = d;
             best = known;

@@ -4,6 +4,7 @@
  * rules, record field names, effective settings, retry-policy check.
  */
 #include "core/sq_task.h"
+#include "core/sq_time.h"
 #include "sq_error.h"
 #include "sq_utf8.h"
 
@@ -245,6 +246,19 @@ sq_task_max_retries_check(long v, bool unset_ok, syncq_error *err)
     }
     return sq_fail(err, SYNCQ_EINVAL, "max_retries %ld out of range 0..%d", v,
                    SQ_MAX_RETRIES_LIMIT);
+}
+
+int
+sq_task_expires_check(int64_t expires_ms, int64_t now_ms, syncq_error *err)
+{
+    char at[40];
+
+    if (expires_ms == 0 || expires_ms > now_ms) {
+        return SYNCQ_OK;
+    }
+    return sq_fail(err, SYNCQ_EINVAL, "expires %s is not in the future; the "
+                   "task could never run",
+                   sq_time_format_iso8601_ms(expires_ms, at, sizeof at));
 }
 
 int

@@ -79,6 +79,13 @@ int sq_task_priority_check(int priority, syncq_error *err);
  * accepted when `unset_ok`). Errors: SYNCQ_EINVAL. */
 int sq_task_max_retries_check(long v, bool unset_ok, syncq_error *err);
 
+/* Check an absolute expiry (epoch ms; 0: none) against `now_ms`: a task
+ * that expires before it is created could never run. Every door uses it
+ * (the C API's enqueue, the CLI's --expires). Errors: SYNCQ_EINVAL
+ * ("expires 2020-01-01T00:00:00Z is not in the future; ..."). */
+int sq_task_expires_check(int64_t expires_ms, int64_t now_ms,
+                          syncq_error *err);
+
 /* Check a per-call retry policy (JSON text, `len` bytes): the whole
  * document, every class and field, as the worker will read it
  * (docs/recovery.md). Errors: SYNCQ_EINVAL naming the class and field. */

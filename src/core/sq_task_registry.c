@@ -7,6 +7,7 @@
 #include "sq_alloc.h"
 #include "sq_error.h"
 #include "core/sq_task.h"
+#include "core/sq_task_args.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -107,6 +108,12 @@ syncq_registry_add(syncq_registry *r, const syncq_task_def *def,
          sq_task_policy_check(def->retry_policy_json,
                               strlen(def->retry_policy_json),
                               err) != SYNCQ_OK)) {
+        sq_error_prefix(err, def->name);
+        return SYNCQ_EINVAL;
+    }
+    /* a declaration that could never pass its own defaults is a bug of
+     * the pack, found at start-up, not at the first enqueue */
+    if (sq_args_decl_check(def->args, err) != SYNCQ_OK) {
         sq_error_prefix(err, def->name);
         return SYNCQ_EINVAL;
     }

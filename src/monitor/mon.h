@@ -100,6 +100,12 @@ void sq_mon_data_cleanup(struct sq_mon_data *d);
  * commands sent to *commands. New reference. */
 json_t *sq_mon_beats(syncq_client *c, int *commands);
 
+/* Set "state": "recovering" on each task of `running` (objects with a
+ * "worker" id, borrowed) whose worker is not alive in `workers` (the
+ * snapshot's "workers" array): its lease runs out and it is requeued.
+ * The one liveness rule (two missed heartbeats) is the snapshot's. */
+void sq_mon_mark_recovering(json_t *running, const json_t *workers);
+
 /* Windowed aggregate: sum of counter `kind` over the last `window_ms` for
  * series matching queue/task (NULL: any). Minutes partly inside the
  * window count in proportion. Never negative. */

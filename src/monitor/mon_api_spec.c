@@ -20,6 +20,7 @@
 #include <string.h>
 #include <syncq/schedule.h>
 #include <syncq/spec.h>
+#include <syncq/task.h>
 
 #define MAX_TASKS 10000 /* tasks in one bulk create */
 
@@ -395,11 +396,42 @@ task_in_parse(const json_t *spec, const char *prefix, struct task_in *t,
     t->o.result_expires_ms = ms_of(spec, "result_expires", 0);
     t->o.task_id = str(spec, "task_id");
     t->o.retry_policy_json = t->policy;
-    /* Seam: checking the kwargs against the task's declared arguments
-     * belongs in syncq_task_create (the library's one enqueue path, not
-     * written yet): when it lands there, this API and the Python client
-     * get it with every other producer, with no change here. */
     return json_array_size(errs) > 0 ? 1 : 0;
+}
+
+/* The library's door check problems ({"field", "error"}: syncq/task.h)
+ * as this API's errors, one per field: "kwargs.page_size" (or
+ * "<prefix>kwargs..."). The same check runs again inside the create call;
+ * this one only gives each bad field its own entry. */
+static void
+add_problems(json_t *problems, const char *prefix, const char *part,
+             json_t *errs)
+{
+    size_t i;
+    json_t *p;
+    char f[160];
+
+    json_array_foreach(problems, i, p)
+    {
+        snprintf(f, sizeof f, "%s%.80s", part,
+                 json_string_value(json_object_get(p, "field")));
+        add_err(errs, prefix, f,
+                json_string_value(json_object_get(p, "error")));
+    }
+}
+
+static void
+args_errs(syncq_client *c, const struct task_in *t, const char *prefix,
+          json_t *errs)
+{
+    json_t *problems = NULL;
+
+    if (t->name != NULL &&
+        syncq_task_args_check(c, t->name, t->args, t->kwargs, &problems,
+                              NULL) == SYNCQ_EINVAL) {
+        add_problems(problems, prefix, "kwargs.", errs);
+    }
+    json_decref(problems);
 }
 
 int
@@ -412,7 +444,10 @@ sq_spec_task_create(syncq_client *c, const json_t *spec, json_t *errs,
     syncq_error e;
 
     *out = NULL;
-    if (task_in_parse(spec, "", &t, errs) > 0) {
+    if (task_in_parse(spec, "", &t, errs) == 0) {
+        args_errs(c, &t, "", errs);
+    }
+    if (json_array_size(errs) > 0) {
         task_in_cleanup(&t);
         return fail_errs(errs, err);
     }
@@ -453,7 +488,10 @@ sq_spec_tasks_create(syncq_client *c, const json_t *list, json_t *errs,
     for (size_t i = 0; i < n; i++) {
         char prefix[32];
         snprintf(prefix, sizeof prefix, "tasks[%zu].", i);
-        task_in_parse(json_array_get(list, i), prefix, &t[i], errs);
+        if (task_in_parse(json_array_get(list, i), prefix, &t[i], errs) ==
+            0) {
+            args_errs(c, &t[i], prefix, errs);
+        }
         specs[i].name = t[i].name;
         specs[i].args_json = t[i].args;
         specs[i].kwargs_json = t[i].kwargs;
@@ -530,6 +568,21 @@ sq_spec_batch_create(syncq_client *c, const json_t *spec, json_t *errs,
     bo.task = &to;
     bo.on_complete = str(spec, "on_complete");
     bo.on_complete_queue = str(spec, "on_complete_queue");
+    {
+        json_t *list = json_object_get(spec, "items"), *problems = NULL;
+        if (json_is_array(list) &&
+            syncq_batch_check(c, str(spec, "task"), list,
+                              (size_t)int_of(spec, "batch_size", 100), &bo,
+                              &problems, NULL) == SYNCQ_EINVAL) {
+            add_problems(problems, "", "", errs);
+        }
+        json_decref(problems);
+        if (json_array_size(errs) > 0) {
+            sq_free(items);
+            sq_free(kwargs);
+            return fail_errs(errs, err);
+        }
+    }
     if (waves) {
         rc = syncq_batch_submit(c, str(spec, "task"), items,
                                 (size_t)int_of(spec, "batch_size", 100), &bo,

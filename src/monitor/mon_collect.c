@@ -185,9 +185,9 @@ down_after_ms(const json_t *info, const struct sq_mon_opts *o)
 }
 
 /* Running tasks of a worker that is not alive are `recovering`: their
- * lease runs out and they are requeued. */
-static void
-mark_recovering(json_t *running, const json_t *workers)
+ * lease runs out and they are requeued (mon.h). */
+void
+sq_mon_mark_recovering(json_t *running, const json_t *workers)
 {
     size_t i, j;
     json_t *t, *w;
@@ -905,7 +905,7 @@ sq_mon_collect(syncq_client *c, const struct sq_mon_opts *o,
             json_array_append_new(ws, w);
         }
         json_object_set_new(snap, "workers", ws);
-        mark_recovering(json_object_get(snap, "running"), ws);
+        sq_mon_mark_recovering(json_object_get(snap, "running"), ws);
         json_object_set_new(tot, "workers_alive", json_integer(alive));
         json_object_set_new(tot, "workers_live", json_integer(live));
         json_object_set_new(tot, "workers_stale", json_integer(stale));

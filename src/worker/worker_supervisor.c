@@ -470,6 +470,15 @@ sq_worker_run(const struct sq_worker_opts *o, syncq_error *err)
         return got_term || got_quit ? 0 : 1;
     }
     s->broker_up = true;
+    {
+        /* producers without these tasks registered check their arguments
+         * against what this worker publishes (syncq/task.h); a failure
+         * only leaves them unchecked at the door, so it is logged */
+        syncq_error perr;
+        if (syncq_registry_publish(s->bc, o->registry, &perr) != SYNCQ_OK) {
+            SQ_WARN("worker.publish_failed", "err=\"%s\"", perr.msg);
+        }
+    }
     if (sq_client_clone(s->bc, &s->wake, err) != SYNCQ_OK) {
         s->wake = NULL; /* idle polling every second still works */
     }

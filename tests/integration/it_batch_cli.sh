@@ -74,10 +74,10 @@ chunk=$(R LINDEX '{syncq}:q:linesq:5' 0)
 [ "$(R HGET "{syncq}:t:$chunk" kwargs)" = '{"items":[1,2.5,"x",{"a":1},"hello world",[1,2]]}' ] \
   || fail "lines: $(R HGET "{syncq}:t:$chunk" kwargs)"
 printf '\xef\xbb\xbf[{"offer_id": "610947572360"}, {"offer_id": "598312205481"}]' >"$W/bom.json"
-run 0 --json batch create data_sync.sync_products --items-file "$W/bom.json" -b 1 -k '{"full": true}'
+run 0 --json batch create syncq.echo --items-file "$W/bom.json" -b 1 -k '{"full": true}'
 [ "$(jget total)" = 2 ] || fail "BOM array"
 [ "$(jget items)" = 2 ] || fail "BOM items"
-cat "$W/bom.json" | "$SYNCQ_BIN" batch create data_sync.sync_products -f - -b 5 >"$W/out" || fail "stdin"
+cat "$W/bom.json" | "$SYNCQ_BIN" batch create syncq.echo -f - -b 5 >"$W/out" || fail "stdin"
 
 # --- waves -------------------------------------------------------------------
 seq 1 50 >"$W/fifty.txt"
@@ -177,6 +177,34 @@ printf '{"a":1}\n{"a":\nplain-id\n' > "$W/broken.jsonl"
 run 1 batch create syncq.noop --items-file "$W/broken.jsonl"
 err_has "items file $W/broken.jsonl: items line 2 is not valid JSON"
 [ "$(R dbsize)" = "$n0" ] || fail "a refused items file wrote something"
+# --- built-in tasks at the door (issue 20): refused with the reason, one line
+# per bad field, nothing written -----------------------------------------------
+seq 1 30 >"$W/ids.txt"
+printf 'http://img.example/a.jpg\n' >"$W/urls.txt"
+n0=$(R dbsize)
+run 2 batch create data_sync.sync_products -f "$W/ids.txt"
+err_has "syncq: batch create: task: data_sync.sync_products cannot run as a batch: it declares no argument that takes a batch's items (\`syncq task describe data_sync.sync_products\`)"
+run 2 batch create batch_processing.batch_update -f "$W/ids.txt"
+err_has "syncq: batch create: set: required"
+run 2 batch create batch_processing.batch_update -f "$W/ids.txt" -k '{"set":{"status":"inactive"}}' --on-complete syncq.sleep
+err_has "syncq: batch create: on_complete: syncq.sleep cannot be a batch's completion task: it must take the batch summary (batch_id, total, succeeded, failed): batch_id: unknown argument"
+run 2 batch create image_processing.download_images -f "$W/urls.txt" -b 2000
+err_has "syncq: batch create: batch_size: must be <= 1000, the most items one image_processing.download_images takes in urls (got 2000)"
+run 2 batch create image_processing.download_images -f "$W/urls.txt" -k '{"urls":[]}'
+err_has "syncq: batch create: kwargs: batch kwargs must not contain 'urls' (each chunk's items go there)"
+(seq 1 12; echo abc) >"$W/bad_ids.txt"
+run 2 batch create image_processing.generate_thumbnails -f "$W/bad_ids.txt" -b 5
+err_has 'syncq: batch create: image_ids: item 12 must be an integer (got "abc")'
+run 2 batch create batch_processing.batch_update -f "$W/ids.txt" -k '{"set":{"status":"x"},"colour":1,"filter":[]}'
+[ "$(grep -c '^syncq: batch create: ' "$W/err")" = 2 ] || { cat "$W/err"; fail "two bad fields, two lines"; }
+err_has "syncq: batch create: filter: must be an object (got [])"
+err_has "syncq: batch create: colour: unknown argument (accepted: filter, set, items)"
+[ "$(R dbsize)" = "$n0" ] || fail "a refused batch wrote something"
+# a chunk of a built-in task carries its items under the declared argument
+run 0 batch create image_processing.download_images -f "$W/urls.txt" -q imgq
+chunk=$(R LINDEX '{syncq}:q:imgq:5' 0)
+[ "$(R HGET "{syncq}:t:$chunk" kwargs)" = '{"urls":["http://img.example/a.jpg"]}' ] \
+  || fail "download_images chunk: $(R HGET "{syncq}:t:$chunk" kwargs)"
 run 0 batch create custom.my_task --items-file "$W/array.json" --batch-size 100
 err_has "warning: 'custom.my_task' is not a built-in task"
 echo "it_batch_cli: ok"

@@ -466,13 +466,13 @@ static_schedule_file(void **state)
                " \"schedules\": [\n"
                "  {\"name\": \"daily_sync\", \"task\": "
                "\"data_sync.sync_products\", \"cron\": \"0 2 * * *\",\n"
-               "   \"kwargs\": {\"full\": true}, \"missed\": \"run_once\"},\n"
+               "   \"kwargs\": {\"sync_type\": \"full\"}, \"missed\": \"run_once\"},\n"
                "  {\"name\": \"every5\", \"task\": "
                "\"src.queue.tasks.crawler.fetch_products\", \"interval\": "
-               "\"5m\"},\n"
+               "\"5m\", \"args\": [\"7\"]},\n"
                "  {\"name\": \"tick\", \"task\": \"crawler.fetch_products\", "
                "\"interval\": 1, \"queue\": \"fileq\", \"priority\": "
-               "\"HIGH\"}\n"
+               "\"HIGH\", \"args\": [\"7\"]}\n"
                " ]}\n");
     pid = it_beat_start("file-1", "--lock-ttl 2 -s schedules.json");
     it_sleep_ms(2500);
@@ -500,11 +500,11 @@ static_schedule_file(void **state)
         write_file(path,
                    "{\"timezone\": \"Asia/Shanghai\", \"schedules\": {\n"
                    "  \"daily_sync\": {\"task\": \"data_sync.sync_products\", "
-                   "\"cron\": \"0 2 * * *\", \"kwargs\": {\"full\": true}, "
+                   "\"cron\": \"0 2 * * *\", \"kwargs\": {\"sync_type\": \"full\"}, "
                    "\"missed\": \"run_once\"},\n"
                    "  \"tick\": {\"task\": \"crawler.fetch_products\", "
                    "\"interval\": 2, \"queue\": \"fileq\", \"priority\": "
-                   "\"HIGH\"}}}\n");
+                   "\"HIGH\", \"args\": [\"7\"]}}}\n");
         pid = it_beat_start("file-2", "--lock-ttl 2 -s schedules.json");
         it_sleep_ms(700);
         it_beat_stop(pid);

@@ -17,7 +17,7 @@ wait_for() { for _ in $(seq 100); do eval "$1" && return 0; sleep 0.05; done; re
 
 R FLUSHALL >/dev/null
 cat >"$SYNCQ_TEST_DIR/sched.json" <<'JSON'
-{"schedules": [{"name": "tick", "task": "crawler.fetch_products", "interval": 1}]}
+{"schedules": [{"name": "tick", "task": "crawler.fetch_products", "interval": 1, "kwargs": {"category_id": "7"}}]}
 JSON
 "$S" -d -s "$SYNCQ_TEST_DIR/sched.json" -- --lock-ttl 2 >"$SYNCQ_TEST_DIR/start.out"
 pid=$(cat "$SYNCQ_LOG_DIR/beat.pid")

@@ -33,7 +33,7 @@ id=$("$S" task create crawler.fetch_products -k '{"category_id":"123","page_size
 check "create prints a UUID" 36 "${#id}"
 check "record state" PENDING "$(R hget "{syncq}:t:$id" state)"
 check "routed to crawler" 1 "$(R llen '{syncq}:q:crawler:5')"
-long=$("$S" task create src.queue.tasks.crawler.fetch_products -p URGENT --json)
+long=$("$S" task create src.queue.tasks.crawler.fetch_products -k '{"category_id":"7"}' -p URGENT --json)
 check "json output" true "$(echo "$long" | grep -c '"duplicate":false' | sed 's/1/true/')"
 lid=$(echo "$long" | sed 's/.*"id":"\([^"]*\)".*/\1/')
 check "long name normalised" crawler.fetch_products "$(R hget "{syncq}:t:$lid" name)"
@@ -143,7 +143,7 @@ expect_err "version extra arg" 2 "unexpected argument 'x'" -- version x
 "$S" task nosuch > out.txt 2> err.txt
 check "unknown subcommand exit" 2 "$?"
 check "unknown subcommand names it" "syncq: 'task' has no subcommand 'nosuch'; it has:" "$(head -1 err.txt)"
-check "unknown subcommand lists the six" 6 "$(grep -c '^  syncq task ' err.txt)"
+check "unknown subcommand lists the seven" 7 "$(grep -c '^  syncq task ' err.txt)"
 check "version --json" 1 "$("$S" version --json | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["version"] != ""))')"
 expect_err "Chinese task name" 2 "task name '同步.任务' has byte 0xe5 (non-ASCII)" -- task create 同步.任务
 expect_err "Chinese queue name" 2 "queue name '队列' has byte 0xe9 (non-ASCII)" -- task create x --queue 队列
@@ -181,8 +181,35 @@ SYNCQ_TIMEZONE=Mars/Base expect_err "bad zone at start" 1 "unknown time zone 'Ma
 # issue 20: refused where given, not left for a worker to reject
 expect_err "time limit 0" 2 "time-limit must be above 0" -- task create x --time-limit 0
 expect_err "soft time limit 0" 2 "soft-time-limit must be above 0" -- task create x --soft-time-limit 0
-expect_err "expires in the past" 2 "expires: '2020-01-01T00:00:00Z' is not in the future" -- task create x --expires 2020-01-01T00:00:00Z
+expect_err "expires in the past" 2 "expires 2020-01-01T00:00:00.000Z is not in the future; the task could never run" -- task create x --expires 2020-01-01T00:00:00Z
 expect_err "expires 0" 2 "expires: '0' is not in the future" -- task create x --expires 0
+# issue 20: arguments at the door, against the task's declared arguments:
+# one line per bad field, exit 2, nothing written (the schedule too)
+expect_err "kwarg out of range" 2 "syncq: task create: page_size: must be >= 1 (got -1)" -- task create crawler.fetch_products -k '{"category_id":"1","page_size":-1}'
+expect_err "required kwarg" 2 "syncq: task create: category_id: required" -- task create crawler.fetch_products -k '{}'
+expect_err "misspelt kwarg" 2 "syncq: task create: pagesize: unknown argument; did you mean page_size?" -- task create crawler.fetch_products -k '{"category_id":"1","pagesize":5}'
+expect_err "kwarg of the wrong type" 2 'syncq: task create: seconds: must be a number (got "ten")' -- task create syncq.sleep -k '{"seconds":"ten"}'
+expect_err "too many positional args" 2 "syncq: task create: args: 2 positional arguments given, at most 0" -- task create syncq.sleep -a '[1,2]'
+expect_err "long name checked too" 2 "syncq: task create: category_id: required" -- task create src.queue.tasks.crawler.fetch_products
+expect_err "schedule with a misspelt kwarg" 2 "syncq: schedule add: pagesize: unknown argument; did you mean page_size?" -- schedule add typo1 crawler.fetch_products -t interval -i 300 -k '{"category_id":"1","pagesize":5}'
+before=$(R dbsize)
+"$S" task create crawler.fetch_products -k '{"page_size":0,"colour":"red"}' > three.out 2> three.err; rc=$?
+check "three bad fields: exit" 2 "$rc"
+check "three bad fields: one line each" "syncq: task create: category_id: required
+syncq: task create: page_size: must be >= 1 (got 0)
+syncq: task create: colour: unknown argument (accepted: category_id, page, page_size, fetch_details, source, full, base_url, page_url, shop_url)
+Nothing was written. The task's arguments: 'syncq task describe NAME'." "$(cat three.err)"
+check "three bad fields: nothing written" "$before" "$(R dbsize)"
+# task describe: the declaration as a table and as JSON; unknown names
+"$S" task describe crawler.fetch_products > desc.txt; check "describe: exit" 0 "$?"
+check "describe: header" "crawler.fetch_products  (queue crawler; registered here)" "$(head -1 desc.txt)"
+check "describe: page_size row" 1 "$(grep -cE '^page_size +int +no +1\.\.50 +50 +offers per page' desc.txt)"
+check "describe: category_id row" 1 "$(grep -cE '^category_id +id +yes +- +- +1688 category id$' desc.txt)"
+"$S" task describe image_processing.download_images --json > desc.json; check "describe --json: exit" 0 "$?"
+check "describe --json: urls takes the batch's items" "urls array True True 1000" \
+  "$(python3 -c 'import json; a = next(x for x in json.load(open("desc.json"))["args"] if x["name"] == "urls"); print(a["name"], a["type"], a["required"], a["items"], a["max"])')"
+expect_err "describe an unknown task" 1 "syncq: task describe: unknown task crawler.fetch_prodcts; did you mean crawler.fetch_products?" -- task describe crawler.fetch_prodcts
+expect_err "describe without a name" 2 "missing task NAME" -- task describe
 SYNCQ_WORKER_CONCURENCY=4 expect_err "misspelt setting" 1 "SYNCQ_WORKER_CONCURENCY (environment): unknown setting; did you mean SYNCQ_WORKER_CONCURRENCY?" -- config show
 CELERY_TASK_ACKS_LATE=false expect_err "unsupported Celery setting" 1 "syncq always acknowledges late" -- config show
 CELERY_TASK_ACKS_LATE=true CELERY_TASK_SERIALIZER=json "$S" config show > /dev/null 2> celok.err

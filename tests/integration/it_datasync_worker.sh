@@ -131,11 +131,15 @@ sid=$("$S" task create data_sync.sync_products -k '{"sync_type": "incremental"}'
 info=$("$S" task info "$sid" --json)
 check "sync state" SUCCESS "$(jget "$info" 'd["state"]')"
 check "nothing staged to sync" 0 "$(jget "$info" 'd["result"]["records"]')"
-bad=$("$S" task create data_sync.sync_products -k '{"sync_type": "sideways"}')
-"$S" task wait "$bad" --timeout 60 >/dev/null 2>&1
-info=$("$S" task info "$bad" --json)
-check "bad argument state" FAILURE "$(jget "$info" 'd["state"]')"
-check "bad argument class" validation "$(jget "$info" 'd["error"]["class"]')"
+# a bad argument is refused where the task is created (its declaration),
+# and a task that gets one anyway (run in-process, unchecked) fails
+# validation
+"$S" task create data_sync.sync_products -k '{"sync_type": "sideways"}' >bad.out 2>bad.err
+check "bad argument refused at the door" 2 "$?"
+check "bad argument message" 'syncq: task create: sync_type: must be one of incremental|full (got "sideways")' "$(head -1 bad.err)"
+"$S" --json task run data_sync.sync_products -k '{"sync_type": "sideways"}' >bad.out 2>bad.err
+check "bad argument run: exit" 1 "$?"
+check "bad argument class" validation "$(jget "$(cat bad.out)" 'd["error"]["class"]')"
 
 kill -TERM -- "-$w2" 2>/dev/null
 for _ in $(seq 100); do kill -0 "$w2" 2>/dev/null || break; sleep 0.1; done

@@ -87,17 +87,29 @@ check "413 chunked" 413 "$(code -X POST -H "$J" -H 'Expect:' -H 'Transfer-Encodi
 check "POST without header" 403 "$(code -X POST -d 'name=x' "$B/api/tasks")"
 check "cancel unknown" 404 "$(code -X POST -H 'X-Syncq-Request: 1' "$B/api/tasks/nope/cancel")"
 check "idempotent refusal" 400 "$(code -X POST -H "$J" -H 'Idempotency-Key: bad-1' -d '{"name":"syncq.noop","priority":99}' "$B/api/tasks")"
+# kwargs against the task's declared arguments (issue 16/20): one error
+# per field, nothing written
+check "kwargs checked" 400 "$(code -X POST -H "$J" -d '{"name":"crawler.fetch_products","kwargs":{"page_size":-1,"pagesize":3}}' "$B/api/tasks")"
+check "kwargs fields" "['kwargs.category_id', 'kwargs.page_size', 'kwargs.pagesize']" "$(json '[e["field"] for e in d["errors"]]' < out.json)"
+check "kwargs messages" "['required', 'must be >= 1 (got -1)', 'unknown argument; did you mean page_size?']" "$(json '[e["message"] for e in d["errors"]]' < out.json)"
+check "bulk kwargs checked" 400 "$(code -X POST -H "$J" -d '{"tasks":[{"name":"syncq.noop"},{"name":"syncq.sleep","kwargs":{"seconds":-2}}]}' "$B/api/tasks/bulk")"
+check "bulk kwargs field" "tasks[1].kwargs.seconds must be >= 0 (got -2)" "$(json 'd["errors"][0]["field"] + " " + d["errors"][0]["message"]' < out.json)"
+check "batch of a task without items" 400 "$(code -X POST -H "$J" -d '{"task":"data_sync.sync_products","items":[1,2]}' "$B/api/batches")"
+check "batch refusal says why" "task" "$(json 'd["errors"][0]["field"]' < out.json)"
+contains "batch refusal message" "cannot run as a batch" out.json
+check "batch completion without the summary" 400 "$(code -X POST -H "$J" -d '{"task":"batch_processing.batch_update","items":[1],"kwargs":{"set":{"status":"x"}},"on_complete":"syncq.sleep"}' "$B/api/batches")"
+check "batch completion field" "on_complete" "$(json 'd["errors"][0]["field"]' < out.json)"
 check "Redis unchanged by refusals" "$before" "$(snap)"
 
 # --- create one task, with every option
 hit "post /api/tasks"
-check "create" 201 "$(curl -s -D h.txt -o out.json -w '%{http_code}' -X POST -H "$J" -d '{"name":"src.queue.tasks.crawler.fetch_products","args":[1],"kwargs":{"category_id":"1031"},"queue":"later","priority":"HIGH","countdown":3600,"expires":7200,"max_retries":2,"retry_policy":{"network":{"max_retries":1}},"time_limit":30,"soft_time_limit":20,"result_expires":60}' "$B/api/tasks")"
+check "create" 201 "$(curl -s -D h.txt -o out.json -w '%{http_code}' -X POST -H "$J" -d '{"name":"src.queue.tasks.crawler.fetch_products","args":["1031"],"kwargs":{"page_size":10},"queue":"later","priority":"HIGH","countdown":3600,"expires":7200,"max_retries":2,"retry_policy":{"network":{"max_retries":1}},"time_limit":30,"soft_time_limit":20,"result_expires":60}' "$B/api/tasks")"
 TID=$(json 'd["id"]' < out.json)
 contains "Location" "Location: /api/tasks/$TID" h.txt
 hit "get /api/tasks/{id}"
 check "read it" 200 "$(code "$B/api/tasks/$TID")"
 check "long name normalised" crawler.fetch_products "$(json 'd["name"]' < out.json)"
-check "fields" "later 8 PENDING 2 [1] {'category_id': '1031'}" "$(json '" ".join(str(d[k]) for k in ("queue","priority","state","max_retries","args","kwargs"))' < out.json)"
+check "fields" "later 8 PENDING 2 ['1031'] {'page_size': 10}" "$(json '" ".join(str(d[k]) for k in ("queue","priority","state","max_retries","args","kwargs"))' < out.json)"
 check "eta and expires set" "True True" "$(json 'd.get("eta") is not None, d.get("expires") is not None' < out.json | tr -d '(),')"
 check "checkpoints listed" "[]" "$(json 'd["checkpoints"]' < out.json)"
 check "unique key first" 201 "$(code -X POST -H "$J" -d '{"name":"syncq.noop","queue":"later","unique_key":"u1"}' "$B/api/tasks")"

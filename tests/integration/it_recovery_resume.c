@@ -11,6 +11,7 @@
 #include "sq_test.h"
 
 #include "broker/broker.h"
+#include "core/sq_time.h"
 #include "sq_alloc.h"
 #include "recovery/recovery.h"
 
@@ -478,10 +479,25 @@ expired_and_revoked_tasks_can_run_again(void **state)
     (void)state;
     syncq_task_options_init(&o);
     o.queue = "crawler";
-    o.expires_ms = 1000; /* long past: created EXPIRED */
+    /* a past expiry is refused at creation: let one lapse before the
+     * task is leased, which records it EXPIRED */
+    o.expires_ms = sq_now_ms() + 50;
     assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL,
-                                       NULL, &o, exp, NULL, &err),
+                                       "{\"category_id\":\"1\"}", &o, exp,
+                                       NULL, &err),
                      SYNCQ_OK);
+    usleep(100 * 1000);
+    {
+        const char *q[] = {"crawler"};
+        struct sq_lease_req req = {"w1:1", 60000, 1, 1, q, 1};
+        struct sq_lease_reply r;
+        memset(&r, 0, sizeof r);
+        assert_int_equal(sq_broker_settle_lease(cl, NULL, 0, NULL, &req, &r,
+                                                &err),
+                         SYNCQ_OK);
+        assert_int_equal(r.n, 0);
+        sq_lease_reply_cleanup(&r);
+    }
     assert_string_equal(sqt_task_state(cl, exp), "EXPIRED");
     assert_int_equal(resume(exp, SYNCQ_RESUME_RETRY, &res, &err), SYNCQ_OK);
     assert_requeued(exp, "crawler");

@@ -47,7 +47,7 @@ redis-cli -s "$SYNCQ_REDIS_SOCK" FLUSHALL >/dev/null
 
 # --- the issue's examples ---------------------------------------------
 run 0 schedule add daily_sync data_sync.sync_products -t cron -c "0 2 * * *" \
-  --tz Asia/Shanghai -k '{"full": true}' --queue data_sync --priority HIGH \
+  --tz Asia/Shanghai -k '{"sync_type": "full"}' --queue data_sync --priority HIGH \
   --missed run_once
 out_has 'daily_sync: cron "0 2 * * *" (Asia/Shanghai), active, next run'
 out_has 'T02:00:00+08:00'
@@ -57,7 +57,7 @@ out_has "every5: every 300s"
 future=$(python3 -c 'import datetime; print((datetime.datetime.now(datetime.timezone.utc)+datetime.timedelta(days=30)).strftime("%Y-%m-%dT02:00:00+08:00"))')
 run 0 schedule add once1 data_sync.sync_products -t once --at "$future"
 run 0 --json schedule add weekly crawler.fetch_products -c "30 6 * * mon" \
-  --tz Europe/Berlin --missed catch_up --catch-up-cap 4 --expires 1h
+  -k '{"category_id": "7"}' --tz Europe/Berlin --missed catch_up --catch-up-cap 4 --expires 1h
 [ "$(jget type)" = cron ] || fail "json type"
 [ "$(jget catch_up_cap)" = 4 ] || fail "json cap"
 [ "$(jget expires_s)" = 3600.0 ] || fail "json expires"
@@ -71,7 +71,7 @@ run 0 --json schedule list
 [ "$(jget 0.queue)" = data_sync ] || fail "queue kept"
 [ "$(jget 0.priority)" = 8 ] || fail "HIGH is 8"
 [ "$(jget 0.missed)" = run_once ] || fail "missed kept"
-[ "$(jget 0.kwargs.full)" = true ] || fail "kwargs kept"
+[ "$(jget 0.kwargs.sync_type)" = full ] || fail "kwargs kept"
 [ "$(jget 1.name)" = every5 ] || fail "second is every5"
 [ "$(jget 1.queue)" = crawler ] || fail "routed by the task's pack"
 [ "$(jget 1.interval_s)" = 300.0 ] || fail "interval"
@@ -119,7 +119,7 @@ run 1 schedule info bad;                           err_has "no schedule bad"
 [ "$(redis-cli -s "$SYNCQ_REDIS_SOCK" ZCARD '{syncq}:schedules')" = 4 ] || fail "a bad add stored something"
 
 # a taken name: exit 1; --replace keeps the counters
-run 1 schedule add every5 crawler.fetch_products -i 60;  err_has "schedule every5 exists"
+run 1 schedule add every5 crawler.fetch_products -i 60 -k '{"category_id": "7"}';  err_has "schedule every5 exists"
 redis-cli -s "$SYNCQ_REDIS_SOCK" HSET '{syncq}:sched:every5' runs 41 >/dev/null
 run 0 schedule add every5 crawler.fetch_products -i 60 --replace \
   -k '{"category_id": "1031910", "page_size": 50}'
@@ -166,9 +166,10 @@ run 2 schedule next "0 0 31 2 *";     err_has "never fires"
 # --- the static schedule file ------------------------------------------------
 cat >"$W/s.json" <<'EOF'
 {"timezone": "UTC", "schedules": [
-  {"name": "f1", "task": "crawler.fetch_products", "interval": "2m"},
+  {"name": "f1", "task": "crawler.fetch_products", "interval": "2m",
+   "kwargs": {"category_id": "7"}},
   {"name": "f2", "task": "data_sync.sync_products", "cron": "15 3 * * *",
-   "kwargs": {"x": 1}, "enabled": false}
+   "kwargs": {"sync_type": "full"}, "enabled": false}
 ]}
 EOF
 run 0 schedule load "$W/s.json";      out_has "created: 2 (f1, f2)"
@@ -176,7 +177,7 @@ run 0 schedule load "$W/s.json";      out_has "unchanged: 2"
 run 0 --json schedule info f2;        [ "$(jget state)" = paused ] || fail "enabled false"
 [ "$(jget source)" = file ] || fail "source file"
 cat >"$W/s.json" <<'EOF'
-{"schedules": [{"name": "f1", "task": "crawler.fetch_products", "interval": 180}]}
+{"schedules": [{"name": "f1", "task": "crawler.fetch_products", "interval": 180, "args": ["7"]}]}
 EOF
 run 0 schedule load "$W/s.json" --prune
 out_has "updated: 1 (f1)"; out_has "removed: 1 (f2)"
@@ -191,6 +192,8 @@ run 1 schedule load "$W/bad.json";    err_has "name used twice"
 echo '{"schedules": [' >"$W/bad.json"
 run 1 schedule load "$W/bad.json";    err_has "line 2"
 run 1 schedule load "$W/missing.json"; err_has "cannot open schedule file"
+echo '{"schedules": [{"name": "g", "task": "crawler.fetch_products", "interval": 60, "kwargs": {"category_id": "1", "pagesize": 5}}]}' >"$W/bad.json"
+run 1 schedule load "$W/bad.json";    err_has "entry 1 (g)"; err_has "pagesize: unknown argument; did you mean page_size?"
 run 1 schedule info g
 
 # --- a dead broker: one clear line, exit 1 --------------------------------

@@ -209,14 +209,15 @@ ugly_error(syncq_ctx *ctx)
 
 static const syncq_task_def defs[] = {
     {"rtest.sum_steps", sum_steps, "recovery_test", -1, 0, 0, -1, NULL,
-     "total=100, step_ms=20, dir", "checkpointed running hash"},
+     "total=100, step_ms=20, dir", "checkpointed running hash", NULL},
     {"rtest.auto_steps", auto_steps, "recovery_test", -1, 0, 0, -1, NULL,
-     "total=100, step_ms=20, dir", "progress with automatic checkpoints"},
+     "total=100, step_ms=20, dir", "progress with automatic checkpoints",
+     NULL},
     {"rtest.flaky", flaky, "recovery_test", -1, 0, 0, -1, NULL,
      "class='network', message, retry_after_ms=0, ok_file, fail_times, dir",
-     "fail until a file exists"},
+     "fail until a file exists", NULL},
     {"rtest.ugly_error", ugly_error, "recovery_test", -1, 0, 0, -1, NULL,
-     "", "fail with an unprintable error"},
+     "", "fail with an unprintable error", NULL},
 };
 
 int

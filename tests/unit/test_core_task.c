@@ -141,7 +141,7 @@ static void
 settings_options_then_definition_then_configuration(void **state)
 {
     syncq_task_def def = {"t.x", noop, "defq", 7, 9000, 0, 4,
-                          "{\"*\":{\"max_retries\":2}}", NULL, NULL};
+                          "{\"*\":{\"max_retries\":2}}", NULL, NULL, NULL};
     struct sq_task_settings given, conf, eff;
 
     (void)state;
@@ -216,7 +216,7 @@ registry_refuses_what_a_worker_could_not_use(void **state)
     syncq_registry *r = syncq_registry_default();
     syncq_task_def def = {"t.badpolicy", noop, NULL, -1, 0, 0, -1,
                           "{\"network\":{\"factor\":\"x\"}}", NULL,
-                          NULL};
+                          NULL, NULL};
     syncq_error err;
 
     (void)state;
@@ -243,7 +243,7 @@ registry_routes_by_declaration_only(void **state)
 {
     syncq_registry *r = syncq_registry_default();
     syncq_task_def def = {"rt.own", noop, "ownq", -1, 0, 0, -1, NULL, NULL,
-                          NULL};
+                          NULL, NULL};
     syncq_error err;
 
     (void)state;

@@ -393,7 +393,7 @@ static void
 unserialisable_result_fails_internal(void **state)
 {
     static const syncq_task_def def = {"test.bad_result", t_bad_result, NULL,
-                                       -1, 0, 0, -1, NULL, "", ""};
+                                       -1, 0, 0, -1, NULL, "", "", NULL};
     syncq_registry *r = syncq_registry_default();
     syncq_local_result res;
     struct syncq_ctx ctx;
@@ -428,7 +428,7 @@ static void
 checkpoint_auto_mode(void **state)
 {
     static const syncq_task_def def = {"test.auto_ckpt", t_auto_ckpt, NULL,
-                                       -1, 0, 0, -1, NULL, "", ""};
+                                       -1, 0, 0, -1, NULL, "", "", NULL};
     syncq_registry *r = syncq_registry_default();
     syncq_local_result res;
 
@@ -448,11 +448,11 @@ context_api_in_a_local_run(void **state)
 {
     static syncq_registry *r;
     static const syncq_task_def defs[] = {
-        {"test.ctx_api", t_ctx_api, NULL, -1, 0, 0, -1, NULL, "", ""},
+        {"test.ctx_api", t_ctx_api, NULL, -1, 0, 0, -1, NULL, "", "", NULL},
         {"test.forgets", t_forgets_to_finish, NULL, -1, 0, 0, -1, NULL, "",
-         ""},
+         "", NULL},
         {"test.big_ckpt", t_big_checkpoint, NULL, -1, 0, 0, -1, NULL, "",
-         ""},
+         "", NULL},
     };
     syncq_local_result res;
     syncq_config *c2 = NULL;
