@@ -109,7 +109,16 @@ cli_client(struct cli *cli)
         return NULL;
     }
     if (syncq_client_open(NULL, cfg, &cli->client, &err) != SYNCQ_OK) {
-        cli_fail(cli, "%s", err.msg);
+        /* A newcomer's first command meets the default URL: say where
+         * the URL comes from and how to get a Redis. */
+        bool dflt = err.code == SYNCQ_ECONN &&
+                    strcmp(syncq_config_source(cfg, "SYNCQ_BROKER_URL"),
+                           "default") == 0;
+        cli_fail(cli, "%s%s", err.msg,
+                 dflt ? " (the default URL: set SYNCQ_BROKER_URL or "
+                        "--broker, or start a private Redis with `syncq "
+                        "up`)"
+                      : "");
         cli->client = NULL;
         return NULL;
     }
