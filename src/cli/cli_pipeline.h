@@ -54,6 +54,15 @@ int cli_pipeline_run(syncq_client *c, const struct cli_pipeline_opts *o,
 
 void cli_pipeline_result_cleanup(struct cli_pipeline_result *res);
 
+/* The tasks the run will have made by its end (cli_pipeline_eta.c):
+ * `total` (created so far) plus the fan-out still to come, projected from
+ * each stage's children per finished parent so far. `stagemap`: {task
+ * name: {total, done, failed}}; `roots_info`: [{progress: {current,
+ * total}}] of the category syncs (pages done / expected). Never less than
+ * `total`. Pure. */
+int64_t cli_pipeline_projected_total(json_t *stagemap, json_t *roots_info,
+                                     int64_t total);
+
 /* One line each for sync_products (inserted/updated/unchanged),
  * validate_data (clean or PROBLEMS, counts) and cleanup_duplicates, from
  * the step results in `res` (steps that did not run are left out). */

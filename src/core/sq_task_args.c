@@ -178,6 +178,12 @@ sq_args_value_ok(const syncq_arg_def *a, const json_t *v, char *msg, size_t cap)
     int64_t x = 0;
     const char *unit = "";
 
+    if (a->type < 0 || a->type >= SYNCQ_ARG__COUNT || a->item_type < 0 ||
+        a->item_type >= SYNCQ_ARG__COUNT) {
+        /* a declaration nobody checked (syncq_args_check is public) */
+        snprintf(msg, cap, "has a declaration of an unknown type");
+        return false;
+    }
     shown(v, got, sizeof got);
     if (!type_ok(a->type, v)) {
         snprintf(msg, cap, "must be %s (got %s)", type_wants[a->type], got);
