@@ -342,8 +342,9 @@ int sq_broker_poison(syncq_client *c, const char *queue, const char *raw,
 
 /* Route of a normalised task name when no queue is given: its route in
  * the default registry (syncq_registry_route: the task's declared queue,
- * else its namespace's), else the client's default queue
- * (SYNCQ_TASK_DEFAULT_QUEUE). */
-const char *sq_route_queue(const syncq_client *c, const char *name);
+ * else its namespace's), else the queue the workers published with its
+ * declaration (sq_decl_queue: one cached HGET), else the client's default
+ * queue (SYNCQ_TASK_DEFAULT_QUEUE). */
+const char *sq_route_queue(syncq_client *c, const char *name);
 
 #endif

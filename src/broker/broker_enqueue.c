@@ -9,6 +9,7 @@
  * settings stored are resolved by sq_task_resolve.
  */
 #include "broker/broker.h"
+#include "broker/broker_task_args.h"
 #include "broker/broker_io.h"
 #include "sq_alloc.h"
 #include "sq_error.h"
@@ -34,12 +35,16 @@ syncq_task_options_init(syncq_task_options *o)
 }
 
 const char *
-sq_route_queue(const syncq_client *c, const char *name)
+sq_route_queue(syncq_client *c, const char *name)
 {
     /* the library knows no pack: a pack declares its tasks' queue and its
-     * namespace's route when it registers (packs/task_packs.c) */
+     * namespace's route when it registers (packs/task_packs.c), and the
+     * workers publish each task's queue with its declaration */
     const char *q = syncq_registry_route(syncq_registry_default(), name);
 
+    if (q == NULL) {
+        q = sq_decl_queue(c, name);
+    }
     return q != NULL ? q : c->default_queue;
 }
 

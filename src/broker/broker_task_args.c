@@ -118,6 +118,52 @@ published(syncq_client *c, struct sq_decl *d, syncq_error *err)
     return SYNCQ_OK;
 }
 
+/* Queue names learned from published declarations, kept for the life of
+ * the process so a route can be returned as a plain pointer (fixed
+ * storage, like the cache). Deployments have a handful of queues. */
+#define QUEUES_N 128
+static char queues[QUEUES_N][SQ_QUEUE_NAME_MAX + 1];
+static pthread_mutex_t queues_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *
+intern_queue(const char *q)
+{
+    const char *out = NULL;
+
+    if (q == NULL || strlen(q) > SQ_QUEUE_NAME_MAX ||
+        syncq_queue_name_check(q, NULL) != SYNCQ_OK) {
+        return NULL; /* untrusted: never route to a name we would refuse */
+    }
+    pthread_mutex_lock(&queues_mu);
+    for (size_t i = 0; i < QUEUES_N && out == NULL; i++) {
+        if (queues[i][0] == '\0') {
+            snprintf(queues[i], sizeof queues[i], "%s", q);
+        }
+        if (strcmp(queues[i], q) == 0) {
+            out = queues[i];
+        }
+    }
+    pthread_mutex_unlock(&queues_mu);
+    return out;
+}
+
+const char *
+sq_decl_queue(syncq_client *c, const char *name)
+{
+    struct sq_decl d;
+    const char *q = NULL;
+
+    if (c == NULL || sq_decl_find(c, name, &d, NULL) != SYNCQ_OK) {
+        return NULL;
+    }
+    if (d.def == NULL && d.found) {
+        q = intern_queue(json_string_value(
+            json_object_get(d.parsed.json, "queue")));
+    }
+    sq_decl_cleanup(&d);
+    return q;
+}
+
 int
 sq_decl_find(syncq_client *c, const char *name, struct sq_decl *d,
              syncq_error *err)

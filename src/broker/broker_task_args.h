@@ -31,6 +31,12 @@ int sq_decl_find(syncq_client *c, const char *name, struct sq_decl *d,
                  syncq_error *err);
 void sq_decl_cleanup(struct sq_decl *d);
 
+/* The queue a task not registered in this process was published with by
+ * the workers that run it (a producer without the packs routes as one
+ * with them), or NULL: unknown, unpublished, Redis unreachable. The
+ * string lives as long as the process. Thread-safe. */
+const char *sq_decl_queue(syncq_client *c, const char *name);
+
 /* syncq_task_args_check with parsed args/kwargs (borrowed, may be NULL). */
 int sq_task_args_check_json(syncq_client *c, const char *name, json_t *args,
                             json_t *kwargs, json_t **problems,

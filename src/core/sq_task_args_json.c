@@ -67,8 +67,14 @@ arg_json(const syncq_arg_def *a)
 json_t *
 sq_args_describe(const syncq_task_def *def)
 {
+    /* the queue it routes to (its own, else its namespace's route), so a
+     * producer without the packs routes as the syncq binary does */
+    const char *queue =
+        def->queue != NULL
+            ? def->queue
+            : syncq_registry_route(syncq_registry_default(), def->name);
     json_t *o = json_pack("{s:i,s:s,s:s?,s:s?,s:s?,s:b}", "v", SQ_ARGS_FORMAT,
-                          "task", def->name, "queue", def->queue, "doc",
+                          "task", def->name, "queue", queue, "doc",
                           def->doc, "signature", def->signature, "declared",
                           def->args != NULL);
     json_t *list = json_array();

@@ -55,9 +55,10 @@ record_has_every_field(void **state)
     o.max_retries = 7;
     o.time_limit_ms = 60000;
     o.soft_time_limit_ms = 50000;
+    /* positional args fill the declared order: category_id */
     assert_int_equal(syncq_task_create(cl, "src.queue.tasks.crawler.fetch_products",
-                                       "[1,\"x\"]",
-                                       "{\"category_id\":\"123\",\"page_size\":50}",
+                                       "[\"123\"]",
+                                       "{\"page_size\":50}",
                                        &o, id, NULL, &err),
                      SYNCQ_OK);
     assert_int_equal(strlen(id), 36);
@@ -74,9 +75,9 @@ record_has_every_field(void **state)
                      60000);
     assert_int_equal(
         json_integer_value(json_object_get(t, "soft_time_limit_ms")), 50000);
-    assert_int_equal(json_integer_value(json_array_get(
-                         json_object_get(t, "args"), 0)),
-                     1);
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(t, "args"), 0)),
+                        "123");
     assert_int_equal(json_integer_value(json_object_get(
                          json_object_get(t, "kwargs"), "page_size")),
                      50);
@@ -104,13 +105,17 @@ routing_by_name_prefix_and_option(void **state)
 {
     static const struct {
         const char *name;
+        const char *kwargs; /* valid for the task's declared arguments */
         const char *queue;
-    } routes[] = {{"crawler.x", "crawler"},
-                  {"image_processing.download_images", "image_processing"},
-                  {"data_sync.sync_products", "data_sync"},
-                  {"batch_processing.batch_import", "batch_processing"},
-                  {"custom.my_task", "default"},
-                  {"crawlerx.y", "default"}};
+    } routes[] = {{"crawler.x", NULL, "crawler"},
+                  {"image_processing.download_images",
+                   "{\"urls\":[\"http://img.example/a.jpg\"]}",
+                   "image_processing"},
+                  {"data_sync.sync_products", NULL, "data_sync"},
+                  {"batch_processing.batch_import",
+                   "{\"path\":\"/tmp/x.csv\"}", "batch_processing"},
+                  {"custom.my_task", NULL, "default"},
+                  {"crawlerx.y", NULL, "default"}};
     char id[SYNCQ_ID_SIZE];
     syncq_task_options o;
 
@@ -118,8 +123,9 @@ routing_by_name_prefix_and_option(void **state)
     /* crawler.x is not a registered task: its pack's namespace routes it */
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         json_t *t;
-        assert_int_equal(syncq_task_create(cl, routes[i].name, NULL, NULL,
-                                           NULL, id, NULL, NULL),
+        assert_int_equal(syncq_task_create(cl, routes[i].name, NULL,
+                                           routes[i].kwargs, NULL, id, NULL,
+                                           NULL),
                          SYNCQ_OK);
         assert_int_equal(syncq_task_info(cl, id, &t, NULL), SYNCQ_OK);
         assert_string_equal(json_string_value(json_object_get(t, "queue")),
@@ -274,11 +280,11 @@ unique_key_returns_first_id(void **state)
     o.unique_key = "fetch:cat:123:page:1";
     o.unique_ttl_ms = 1000;
     assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL,
-                                       NULL, &o, a, &dup, NULL),
+                                       "{\"category_id\":\"123\"}", &o, a, &dup, NULL),
                      SYNCQ_OK);
     assert_int_equal(dup, 0);
     assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL,
-                                       NULL, &o, b, &dup, NULL),
+                                       "{\"category_id\":\"123\"}", &o, b, &dup, NULL),
                      SYNCQ_OK);
     assert_int_equal(dup, 1);
     assert_string_equal(a, b);
@@ -286,7 +292,7 @@ unique_key_returns_first_id(void **state)
     /* after the window a new task is created */
     sq_sleep_ms(1100);
     assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL,
-                                       NULL, &o, c, &dup, NULL),
+                                       "{\"category_id\":\"123\"}", &o, c, &dup, NULL),
                      SYNCQ_OK);
     assert_int_equal(dup, 0);
     assert_string_not_equal(a, c);
@@ -378,9 +384,10 @@ batch_splits_items_into_chunks(void **state)
                                     i ? "," : "", i);
     }
     snprintf(items.s + items.n, 2, "]");
-    bo.kwargs_json = "{\"format\":\"jsonl\"}";
+    /* batch_update takes its items (offer ids) under "items" */
+    bo.kwargs_json = "{\"set\":{\"status\":\"inactive\"}}";
     bo.on_complete = "syncq.noop";
-    assert_int_equal(syncq_batch_create(cl, "batch_processing.batch_import",
+    assert_int_equal(syncq_batch_create(cl, "batch_processing.batch_update",
                                         items.s, 100, &bo, bid, &ids, &err),
                      SYNCQ_OK);
     assert_int_equal(json_array_size(ids), 3);
@@ -397,9 +404,10 @@ batch_splits_items_into_chunks(void **state)
     assert_int_equal(json_array_size(json_object_get(
                          json_object_get(t, "kwargs"), "items")),
                      50);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(t, "kwargs"), "format")),
-                        "jsonl");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(t, "kwargs"), "set"), "status")),
+        "inactive");
     assert_string_equal(json_string_value(json_object_get(t, "batch_id")),
                         bid);
     json_decref(t);
