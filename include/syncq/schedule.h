@@ -78,6 +78,12 @@ typedef struct syncq_schedule_config {
     int64_t expires_ms; /* each run's task expires this long after its
                            tick (0: never), so a backlog cannot pile up */
     int max_retries;    /* of the tasks; -1: the task's default */
+    /* Offsets instead of run_at_ms / start_ms / end_ms (> 0; 0: not
+     * given; not both): resolved with the Redis server's clock when the
+     * schedule is stored, like every time in syncq, never this machine's */
+    int64_t run_in_ms;   /* ONCE: run this long from now */
+    int64_t start_in_ms; /* no tick before now + this */
+    int64_t end_in_ms;   /* no tick after now + this */
 } syncq_schedule_config;
 
 /* Every field to its default: INTERVAL type unset (0), enabled, SKIP,

@@ -275,6 +275,25 @@ json_compact(const char *what, const char *text, int want, char **out,
     return SYNCQ_OK;
 }
 
+/* A time given absolute (`at`) or as an offset from Redis's clock now
+ * (`in` > 0), never both. */
+static int
+when(const char *what, int64_t at, int64_t in, int64_t now, int64_t *out,
+     syncq_error *err)
+{
+    if (in < 0 || in > 253402300799000LL) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "%s: an offset must be > 0 and before year 10000",
+                       what);
+    }
+    if (in > 0 && at != 0) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "%s: give a time or an offset, not both", what);
+    }
+    *out = in > 0 ? now + in : at;
+    return SYNCQ_OK;
+}
+
 int
 sq_schedule_from_config(struct sq_schedule *s, const syncq_schedule_config *cfg,
                         const struct sq_sched_defaults *d, syncq_error *err)
@@ -320,7 +339,11 @@ sq_schedule_from_config(struct sq_schedule *s, const syncq_schedule_config *cfg,
         snprintf(s->cron, sizeof s->cron, "%s", cfg->cron);
         break;
     case SYNCQ_SCHEDULE_ONCE:
-        s->at_ms = cfg->run_at_ms;
+        rc = when("at", cfg->run_at_ms, cfg->run_in_ms, d->now_ms, &s->at_ms,
+                  err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
         if (s->at_ms > 0 && s->at_ms <= d->now_ms && !d->allow_past) {
             char buf[40];
             return sq_fail(err, SYNCQ_EINVAL,
@@ -377,8 +400,15 @@ sq_schedule_from_config(struct sq_schedule *s, const syncq_schedule_config *cfg,
         return sq_fail(err, SYNCQ_EINVAL, "catch-up cap must be >= 1");
     }
     s->grace_ms = cfg->grace_ms >= 0 ? cfg->grace_ms : d->grace_ms;
-    s->start_ms = cfg->start_ms;
-    s->end_ms = cfg->end_ms;
+    rc = when("start", cfg->start_ms, cfg->start_in_ms, d->now_ms,
+              &s->start_ms, err);
+    if (rc == SYNCQ_OK) {
+        rc = when("end", cfg->end_ms, cfg->end_in_ms, d->now_ms, &s->end_ms,
+                  err);
+    }
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
     s->expires_ms = cfg->expires_ms;
     if (s->type == SYNCQ_SCHEDULE_INTERVAL) {
         s->anchor_ms =

@@ -15,6 +15,7 @@
 #include "monitor/mon_alerts.h"
 #include "monitor/mon_http.h"
 
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -575,13 +576,44 @@ cli_monitor_alerts(struct cli *cli)
 
 /* ---- serve -------------------------------------------------------------- */
 
+/* A token given on the command line is visible to every local user (ps,
+ * /proc/PID/cmdline); a file (mode 0600) is not. The token is the file's
+ * first line without its line end. Returns CLI_OK or the failure. */
+static int
+token_file(struct cli *cli, const char *opt, const char *path, char *buf,
+           size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (f == NULL) {
+        return cli_fail(cli, "--%s %s: %s", opt, path, strerror(errno));
+    }
+    if (fgets(buf, (int)cap, f) == NULL) {
+        buf[0] = '\0';
+    }
+    fclose(f);
+    n = strcspn(buf, "\r\n");
+    if (buf[n] == '\0' && n == cap - 1) {
+        return cli_fail(cli, "--%s %s: a token is at most %zu bytes", opt,
+                        path, cap - 2);
+    }
+    buf[n] = '\0';
+    if (n == 0) {
+        return cli_fail(cli, "--%s %s: the first line is empty", opt, path);
+    }
+    return CLI_OK;
+}
+
 static int
 cli_monitor_serve(struct cli *cli)
 {
+    static char api_buf[1024];
     struct sq_mon_serve_opts so;
     syncq_config *cfg;
     syncq_error err;
     const char *logfile = NULL, *logfmt = NULL, *loglevel = NULL;
+    const char *api_file = NULL;
     int rc;
 
     memset(&so, 0, sizeof so);
@@ -615,7 +647,27 @@ cli_monitor_serve(struct cli *cli)
         case 'p':
             so.port_file = ov->arg;
             break;
+        case 1:
+            so.api_token = ov->arg;
+            break;
+        case 2:
+            api_file = ov->arg;
+            break;
         }
+    }
+    if (so.api_token != NULL && api_file != NULL) {
+        return cli_usage(cli, "give --api-token or --api-token-file, not both");
+    }
+    if (so.api_token != NULL && so.api_token[0] == '\0') {
+        return cli_usage(cli, "--api-token is empty");
+    }
+    if (api_file != NULL) {
+        rc = token_file(cli, "api-token-file", api_file, api_buf,
+                        sizeof api_buf);
+        if (rc != CLI_OK) {
+            return rc;
+        }
+        so.api_token = api_buf;
     }
     cfg = cli_config(cli);
     if (cfg == NULL) {
@@ -660,6 +712,11 @@ static const struct cli_opt monitor_serve_opts[] = {
     {"listen", 'l', true, "HOST:PORT",
      "address to bind (default SYNCQ_MONITOR_LISTEN)"},
     {"token", 't', true, "T", "bearer token required of every request"},
+    {"api-token", 1, false, "T",
+     "the write token (default SYNCQ_API_TOKEN); visible in ps:\n"
+     "prefer --api-token-file"},
+    {"api-token-file", 2, false, "FILE",
+     "read the write token from FILE's first line"},
     {"rules", 'r', true, "FILE",
      "alert rules file (default SYNCQ_ALERT_RULES)"},
     {"no-alerts", 'n', true, NULL, "do not evaluate alert rules"},
@@ -722,6 +779,7 @@ const struct cli_cmd cli_monitor_cmds[] = {
      .run = cli_monitor_serve,
      .summary = "web dashboard, JSON API and Prometheus /metrics",
      .synopsis = "[--listen HOST:PORT] [--token T]\n"
+                 " [--api-token T | --api-token-file FILE]\n"
                  " [--rules FILE] [--no-alerts]\n"
                  " [--logfile FILE] [--log-format text|json]\n"
                  " [--log-level LEVEL] [--port-file FILE]",
@@ -737,8 +795,13 @@ const struct cli_cmd cli_monitor_cmds[] = {
                     " with a\n"
                     "token every request must carry it (Authorization: Bearer"
                     " T, or\n"
-                    "?token=T once); with SYNCQ_API_TOKEN set, writes need that"
-                    " one.\n"
+                    "?token=T once); with a write token (--api-token-file,"
+                    " --api-token or\n"
+                    "SYNCQ_API_TOKEN) set, writes need that one. A token on"
+                    " the command\n"
+                    "line is visible to every local user in ps: prefer a file"
+                    " (mode 0600)\n"
+                    "or the environment.\n"
                     "Port 0 picks a free port (--port-file records it).\n"
                     "SIGHUP reopens --logfile; SIGTERM/SIGINT stop.",
      .opts = monitor_serve_opts,

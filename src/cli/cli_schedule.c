@@ -15,13 +15,25 @@
 #include <string.h>
 #include <syncq/schedule.h>
 
+/* --at, --start, --end: an ISO 8601 time (*abs), or a duration from now
+ * (*in: resolved with the Redis server's clock by the library, never
+ * this machine's). */
 static int
-time_arg(struct cli *cli, const char *what, const char *arg, int64_t *ms)
+time_arg(struct cli *cli, const char *what, const char *arg, int64_t *abs,
+         int64_t *in)
 {
-    syncq_error err;
+    int64_t rel, at;
 
-    if (sq_time_parse_iso8601(arg, ms, &err) != SYNCQ_OK) {
-        return cli_usage(cli, "%s: %s", what, err.msg);
+    if (cli_time_arg(cli, what, arg, &rel, &at) != 0) {
+        return CLI_USAGE;
+    }
+    if (rel == 0) {
+        return cli_usage(cli, "%s: an offset from now must be > 0", what);
+    }
+    if (rel > 0) {
+        *in = rel;
+    } else {
+        *abs = at;
     }
     return 0;
 }
@@ -90,7 +102,7 @@ cli_schedule_add(struct cli *cli)
             kinds |= 2;
             break;
         case 1:
-            if (time_arg(cli, "at", ov->arg, &sc.run_at_ms)) {
+            if (time_arg(cli, "at", ov->arg, &sc.run_at_ms, &sc.run_in_ms)) {
                 return CLI_USAGE;
             }
             kinds |= 4;
@@ -138,12 +150,13 @@ cli_schedule_add(struct cli *cli)
             }
             break;
         case 6:
-            if (time_arg(cli, "start", ov->arg, &sc.start_ms)) {
+            if (time_arg(cli, "start", ov->arg, &sc.start_ms,
+                         &sc.start_in_ms)) {
                 return CLI_USAGE;
             }
             break;
         case 7:
-            if (time_arg(cli, "end", ov->arg, &sc.end_ms)) {
+            if (time_arg(cli, "end", ov->arg, &sc.end_ms, &sc.end_in_ms)) {
                 return CLI_USAGE;
             }
             break;
@@ -528,8 +541,9 @@ cli_schedule_next(struct cli *cli)
             tz = ov->arg;
             break;
         case 2:
-            if (time_arg(cli, "from", ov->arg, &from)) {
-                return CLI_USAGE;
+            /* a local computation: an absolute time only */
+            if (sq_time_parse_iso8601(ov->arg, &from, &err) != SYNCQ_OK) {
+                return cli_usage(cli, "from: %s", err.msg);
             }
             break;
         case 'n':
@@ -590,7 +604,8 @@ static const struct cli_opt schedule_add_opts[] = {
      "cron: \"m h dom mon dow\" (optional leading seconds),\n"
      "@daily, @hourly, ...; see docs/beat.md"},
     {"at", 1, false, "TIME",
-     "once, at an ISO 8601 time (2026-12-01T02:00:00+08:00)"},
+     "once, at an ISO 8601 time (2026-12-01T02:00:00+08:00)\n"
+     "or in a duration from now (90, 10m, 2h: Redis's clock)"},
     {"tz", 2, false, "ZONE",
      "IANA zone of the cron fields (default SYNCQ_TIMEZONE)"},
     {"kwargs", 'k', true, "JSON",
@@ -608,8 +623,9 @@ static const struct cli_opt schedule_add_opts[] = {
      "a tick later than this counts as missed (default\n"
      "SYNCQ_BEAT_MISSED_GRACE, 60)"},
     {"start", 6, false, "TIME",
-     "no tick before TIME (interval: the first tick)"},
-    {"end", 7, false, "TIME", "no tick after TIME"},
+     "no tick before TIME (interval: the first tick); TIME\n"
+     "as for --at"},
+    {"end", 7, false, "TIME", "no tick after TIME (as for --at)"},
     {"expires", 8, false, "S", "each run's task expires S after its tick"},
     {"max-retries", 9, false, "N", "retries of each run's task"},
     {"paused", 10, false, NULL, "add it paused"},

@@ -75,6 +75,8 @@ struct sq_api_reply {
     const char *allow;         /* Allow header for 405 */
     char location[96];         /* Location header for 201, or "" */
     bool replayed;             /* an Idempotency-Key replay */
+    char idem_seed[40];        /* Idempotency-Key: the claim's seed */
+    size_t idem_n;             /* tasks given ids from it (0: none) */
 };
 
 typedef void (*sq_api_handler)(struct sq_api_server *S,
@@ -171,11 +173,14 @@ void sq_api_h_openapi(struct sq_api_server *S, const struct sq_api_req *q,
 json_t *sq_api_openapi(void);
 
 /* mon_api_idem.c: Idempotency-Key. Before a create: true when the reply
- * is already made (a replay, a conflict, or 503); else the caller goes
- * on and calls sq_api_idem_after with its reply. */
+ * is already made (a replay, a conflict, or 503); else the key is claimed
+ * and the request's tasks in `body` get the claim's ids (task_id), and the
+ * caller creates, then calls sq_api_idem_after with its reply, which
+ * stores it for retries (and makes it 201 when the create ran although
+ * its reply was lost). */
 bool sq_api_idem_before(struct sq_api_server *S, const struct sq_api_req *q,
-                        struct sq_api_reply *r);
+                        json_t *body, struct sq_api_reply *r);
 void sq_api_idem_after(struct sq_api_server *S, const struct sq_api_req *q,
-                       const struct sq_api_reply *r);
+                       struct sq_api_reply *r);
 
 #endif

@@ -93,7 +93,7 @@ static const struct field schedule_fields[] = {
     {"type", F_STRING, true, "cron, interval or once"},
     {"cron", F_STRING, false, "cron expression (type cron)"},
     {"interval", F_SECONDS, false, "seconds between runs (type interval)"},
-    {"at", F_TIME, false, "the instant (type once)"},
+    {"at", F_WHEN, false, "the instant (type once), or seconds from now"},
     {"timezone", F_STRING, false, "IANA zone of the cron fields"},
     {"args", F_ARRAY, false, "positional arguments of each run"},
     {"kwargs", F_OBJECT, false, "keyword arguments of each run"},
@@ -103,8 +103,8 @@ static const struct field schedule_fields[] = {
     {"missed", F_STRING, false, "skip (default), run_once or catch_up"},
     {"catch_up_cap", F_COUNT, false, "most missed runs fired (catch_up)"},
     {"grace", F_SECONDS, false, "a tick later than this counts as missed"},
-    {"start", F_TIME, false, "no tick before this"},
-    {"end", F_TIME, false, "no tick after this"},
+    {"start", F_WHEN, false, "no tick before this (or seconds from now)"},
+    {"end", F_WHEN, false, "no tick after this (or seconds from now)"},
     {"expires", F_SECONDS, false, "each run expires this long after its "
                                   "tick"},
     {"max_retries", F_COUNT, false, "retries of each run"},
@@ -270,19 +270,19 @@ ms_of(const json_t *spec, const char *k, int64_t def)
     return v != NULL ? (int64_t)llround(json_number_value(v) * 1000.0) : def;
 }
 
-/* An F_TIME/F_WHEN field as epoch ms (0 absent; already checked). */
-static int64_t
-time_of(const json_t *spec, const char *k)
+/* A time field: an ISO 8601 string is absolute (*abs); a number is
+ * seconds from now (*in, ms), which the library resolves with the Redis
+ * server's clock, never this server's (issue 12 item 5). */
+static void
+time_of(const json_t *spec, const char *k, int64_t *abs, int64_t *in)
 {
     const json_t *v = json_object_get(spec, k);
-    int64_t ms = 0;
 
     if (json_is_string(v)) {
-        sq_time_parse_iso8601(json_string_value(v), &ms, NULL);
+        sq_time_parse_iso8601(json_string_value(v), abs, NULL);
     } else if (v != NULL) {
-        ms = sq_now_ms() + ms_of(spec, k, 0);
+        *in = ms_of(spec, k, 0);
     }
-    return ms;
 }
 
 static int
@@ -386,8 +386,8 @@ task_in_parse(const json_t *spec, const char *prefix, struct task_in *t,
     t->o.priority = priority_of(spec, prefix, errs);
     check_names(spec, "name", prefix, errs);
     t->o.countdown_ms = ms_of(spec, "countdown", -1);
-    t->o.eta_ms = time_of(spec, "eta");
-    t->o.expires_ms = time_of(spec, "expires");
+    time_of(spec, "eta", &t->o.eta_ms, &t->o.countdown_ms);
+    time_of(spec, "expires", &t->o.expires_ms, &t->o.expires_in_ms);
     t->o.max_retries = int_of(spec, "max_retries", -1);
     t->o.unique_key = str(spec, "unique_key");
     t->o.unique_ttl_ms = ms_of(spec, "unique_ttl", 0);
@@ -658,14 +658,14 @@ sq_spec_schedule_add(syncq_client *c, const json_t *spec, json_t *errs,
     }
     sc.cron = str(spec, "cron");
     sc.interval_ms = ms_of(spec, "interval", 0);
-    sc.run_at_ms = time_of(spec, "at");
+    time_of(spec, "at", &sc.run_at_ms, &sc.run_in_ms);
     sc.timezone = str(spec, "timezone");
     sc.queue = str(spec, "queue");
     sc.enabled = !json_is_false(json_object_get(spec, "enabled"));
     sc.catch_up_cap = int_of(spec, "catch_up_cap", 0);
     sc.grace_ms = ms_of(spec, "grace", -1);
-    sc.start_ms = time_of(spec, "start");
-    sc.end_ms = time_of(spec, "end");
+    time_of(spec, "start", &sc.start_ms, &sc.start_in_ms);
+    time_of(spec, "end", &sc.end_ms, &sc.end_in_ms);
     sc.expires_ms = ms_of(spec, "expires", 0);
     sc.max_retries = int_of(spec, "max_retries", -1);
     args = dump(json_object_get(spec, "args"));

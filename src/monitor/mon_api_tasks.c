@@ -39,7 +39,7 @@ sq_api_h_create(struct sq_api_server *S, const struct sq_api_req *q,
         return;
     }
     c = sq_api_client(S, r);
-    if (c == NULL || sq_api_idem_before(S, q, r)) {
+    if (c == NULL || sq_api_idem_before(S, q, body, r)) {
         json_decref(body);
         return;
     }

@@ -592,8 +592,11 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
     S->idem_ttl_ms = syncq_config_ms(cfg, "SYNCQ_API_IDEMPOTENCY_TTL");
     snprintf(S->why, sizeof S->why, "not connected yet");
     sq_mon_opts_init(&S->opts, cfg);
-    rc = sq_mon_listen_check(cfg, listen_s, S->token, false, &S->listen,
-                             err);
+    /* either token lets a non-loopback address be served (the write
+     * token may come from --api-token, not the configuration) */
+    rc = sq_mon_listen_check(cfg, listen_s,
+                             S->token[0] != '\0' ? S->token : S->api_token,
+                             false, &S->listen, err);
     if (rc == SYNCQ_OK && !o->no_alerts) {
         rc = sq_alerts_new(cfg, o->rules_path, &S->alerts, err);
     }

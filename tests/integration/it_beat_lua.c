@@ -22,6 +22,9 @@ static int
 setup(void **state)
 {
     (void)state;
+    /* the 1688 tasks route to their packs' queues once the packs are
+     * registered, as in the syncq binary (libsyncq knows none) */
+    sqt_register_packs();
     sqt_flush();
     cl = sqt_client();
     return 0;

@@ -14,6 +14,7 @@
 
 #include "broker/broker.h"
 #include "core/sq_time.h"
+#include "sq_alloc.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -321,8 +322,8 @@ lost_cancel_is_asked_again(void **state)
         l = json_dumps(lost, JSON_COMPACT);
         k = json_dumps(control, JSON_COMPACT);
         snprintf(got, sizeof got, "%s %s", l, k);
-        free(l);
-        free(k);
+        sq_free(l);
+        sq_free(k);
         json_decref(lost);
         json_decref(control);
         assert_string_equal(got, want);

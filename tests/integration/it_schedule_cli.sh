@@ -103,7 +103,7 @@ run 2 schedule add bad x.y -i soon;                err_has "duration 'soon' is n
 run 2 schedule add bad x.y -i 300 --missed never;  err_has "missed policy 'never'"
 run 2 schedule add bad x.y -i 300 --catch-up-cap 0; err_has "catch-up-cap '0'"
 run 2 schedule add bad x.y -t once --at 2020-01-01T00:00:00Z; err_has "is in the past"
-run 2 schedule add bad x.y -t once --at tomorrow;  err_has "not ISO 8601"
+run 2 schedule add bad x.y -t once --at tomorrow;  err_has "neither seconds/a duration (30, 5m, 2h) nor an ISO 8601 time"
 run 2 schedule add bad x.y;                        err_has "give one of -i"
 run 2 schedule add bad x.y -i 300 -c "* * * * *";  err_has "give one of -i"
 run 2 schedule add bad x.y -t cron -i 300;         err_has "a cron schedule needs -c"

@@ -8,7 +8,9 @@
 # Redis (few EVALSHA calls during the period), logs the error state once
 # per process when it starts and once when it ends, and /metrics-bound
 # counters (broker_errors in the worker's info, and in a beat's status
-# record) count the errors; /metrics exports both.
+# record) count the errors; /metrics exports both. SQ_FAULT=aof-full makes
+# the MISCONF period a full AOF disk instead of a failed snapshot
+# (it_worker_aof_full.sh).
 # TEST_TIMEOUT: 90
 set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -29,11 +31,12 @@ for i in $(seq 20); do
   ids+=("$("$S" task create syncq.sleep -q wf -k '{"seconds":0.4}')")
 done
 sleep 0.5
-"$SYNCQ_SOURCE_DIR/tests/integration/faultctl.sh" misconf-on
+fault=${SQ_FAULT:-misconf}
+"$SYNCQ_SOURCE_DIR/tests/integration/faultctl.sh" "$fault-on"
 l0=$(wc -l <"$T/w.log"); c0=$(evalsha)
 sleep 4
 c1=$(evalsha); l1=$(wc -l <"$T/w.log")
-"$SYNCQ_SOURCE_DIR/tests/integration/faultctl.sh" misconf-off
+"$SYNCQ_SOURCE_DIR/tests/integration/faultctl.sh" "$fault-off"
 for id in "${ids[@]}"; do
   "$S" task wait "$id" --timeout 30 >/dev/null || fail "task $id did not finish"
   st=$(R hget "{syncq}:t:$id" state); [ "$st" = SUCCESS ] || fail "task $id $st"
@@ -43,7 +46,9 @@ grep -q 'event=worker.outcome_refused' "$T/w.log" && fail "an outcome was refuse
 grep -q 'event=worker.settle_refused' "$T/w.log" && fail "an outcome was dropped"
 calls=$((c1 - c0)); lines=$((l1 - l0))
 echo "info: MISCONF 4 s: $calls EVALSHA calls, $lines log lines"
-[ "$calls" -le 40 ] || fail "$calls calls reached Redis in 4 s of MISCONF"
+# 4 processes (supervisor, 2 children, the beat), each backing off from
+# 100 ms to 2 s: a few calls each (the hot loop was thousands a second)
+[ "$calls" -le 48 ] || fail "$calls calls reached Redis in 4 s of MISCONF"
 # one broker.error per process that met it (the supervisor and up to 2
 # children), and no other broker lines in between
 errs=$(grep -c 'event=broker.error .*code=MISCONF' "$T/w.log")

@@ -10,6 +10,12 @@
 # (it_worker_redis restart_mid_run_loses_nothing failed that way under load).
 # SQ_REDIS_FSYNC=always|everysec (default everysec); SQ_REDIS_EXTRA adds
 # arguments (e.g. "--maxmemory 64mb --maxmemory-policy allkeys-lru").
+# SQ_REDIS_AOF_LIMIT=SIZE (e.g. 1m) puts the AOF on a tmpfs of SIZE in
+# $SYNCQ_REDIS_DIR/aof, mounted in a private mount namespace of the server
+# (unshare; a user namespace too when not root), so a full AOF disk can be
+# produced without touching the system (faultctl.sh aof-full-on); the
+# data does not survive a restart then. `redisctl.sh nsenter CMD...` runs
+# CMD in that namespace (faultctl.sh grows the tmpfs with it).
 set -u
 d=${SYNCQ_REDIS_DIR:?run under run-with-redis.sh}
 sock=$d/redis.sock
@@ -34,8 +40,17 @@ gone() {
 }
 case "${1:-}" in
 start)
+  data=$d pre=()
+  if [ -n "${SQ_REDIS_AOF_LIMIT:-}" ]; then
+    data=$d/aof
+    mkdir -p "$data"
+    pre=(unshare -m --propagation private)
+    [ "$(id -u)" -eq 0 ] || pre=(unshare -Ur -m --propagation private)
+    pre+=(sh -c 'mount -t tmpfs -o "size=$1" tmpfs "$2" && shift 2 && exec "$@"'
+          sh "$SQ_REDIS_AOF_LIMIT" "$data")
+  fi
   # shellcheck disable=SC2086
-  redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --dir "$d" \
+  "${pre[@]}" redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --dir "$data" \
     --appendonly yes --appendfsync "${SQ_REDIS_FSYNC:-everysec}" --save '' \
     --daemonize yes --pidfile "$pidf" --logfile "$d/redis.log" \
     ${SQ_REDIS_EXTRA:-} || { trace "redis-server failed: $?"; exit 1; }
@@ -55,5 +70,9 @@ restart) "$0" stop && "$0" start ;;
 pause) kill -STOP "$(pid)" ;;
 resume) kill -CONT "$(pid)" ;;
 pid) pid ;;
+nsenter)
+  shift
+  if [ "$(id -u)" -eq 0 ]; then nsenter -t "$(pid)" -m "$@"
+  else nsenter -t "$(pid)" -U -m --preserve-credentials "$@"; fi ;;
 *) echo "usage: redisctl.sh start|stop|kill|restart|pause|resume|pid" >&2; exit 2 ;;
 esac

@@ -70,6 +70,15 @@ interval_cfg(syncq_schedule_config *c, const char *name, int64_t every)
 }
 
 static void
+once_cfg(syncq_schedule_config *c, const char *name)
+{
+    syncq_schedule_config_init(c);
+    c->name = name;
+    c->task = "data_sync.sync_products";
+    c->type = SYNCQ_SCHEDULE_ONCE;
+}
+
+static void
 interval_ticks_count_from_the_anchor(void **state)
 {
     syncq_schedule_config c;
@@ -119,10 +128,7 @@ once_and_cron_ticks(void **state)
     int64_t x;
 
     (void)state;
-    syncq_schedule_config_init(&c);
-    c.name = "once1";
-    c.task = "data_sync.sync_products";
-    c.type = SYNCQ_SCHEDULE_ONCE;
+    once_cfg(&c, "once1");
     c.run_at_ms = T0 + DAY_MS;
     make(&s, &c, T0);
     assert_int_equal(sq_schedule_next_after(&s, T0, &x), SYNCQ_OK);
@@ -849,6 +855,40 @@ plan_allocation_failures_are_clean(void **state)
     fail_msg("plan never succeeded");
 }
 
+/* Offsets are resolved with the clock given (Redis's, at add time): at,
+ * start and end; an offset with a time, or one <= 0, is refused. */
+static void
+offsets_are_resolved_with_the_given_clock(void **state)
+{
+    syncq_schedule_config c;
+    struct sq_sched_defaults d = defaults(T0);
+    struct sq_schedule s;
+    syncq_error err;
+
+    (void)state;
+    once_cfg(&c, "once");
+    c.run_in_ms = 600000;
+    make(&s, &c, T0);
+    assert_int_equal(s.at_ms, T0 + 600000);
+    interval_cfg(&c, "every", 5000);
+    c.start_in_ms = 3600000;
+    c.end_in_ms = 7200000;
+    make(&s, &c, T0);
+    assert_int_equal(s.start_ms, T0 + 3600000);
+    assert_int_equal(s.anchor_ms, T0 + 3600000);
+    assert_int_equal(s.end_ms, T0 + 7200000);
+    c.end_ms = T0 + 1;
+    sq_schedule_init(&s);
+    assert_int_equal(sq_schedule_from_config(&s, &c, &d, &err), SYNCQ_EINVAL);
+    assert_string_equal(err.msg, "end: give a time or an offset, not both");
+    c.end_ms = 0;
+    c.start_in_ms = -1;
+    sq_schedule_init(&s);
+    assert_int_equal(sq_schedule_from_config(&s, &c, &d, &err), SYNCQ_EINVAL);
+    assert_string_equal(err.msg,
+                        "start: an offset must be > 0 and before year 10000");
+}
+
 int
 main(void)
 {
@@ -866,6 +906,7 @@ main(void)
         cmocka_unit_test(hash_round_trip),
         cmocka_unit_test(broken_hashes_are_errors_not_crashes),
         cmocka_unit_test(plan_allocation_failures_are_clean),
+        cmocka_unit_test(offsets_are_resolved_with_the_given_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
