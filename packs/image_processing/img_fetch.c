@@ -201,7 +201,8 @@ sq_img_fetch(const char *url, int fd, const struct sq_img_fetch_opts *o,
 {
     struct sink s;
     struct sq_gate_pass pass;
-    char hostkey[160];
+    char host_only[150];
+    char hostkey[160]; /* "image:<host>": a bucket of its own */
     char host[256];
     char errbuf[CURL_ERROR_SIZE] = "";
     unsigned char md[32];
@@ -219,11 +220,13 @@ sq_img_fetch(const char *url, int fd, const struct sq_img_fetch_opts *o,
     }
     if ((strncmp(url, "http://", 7) != 0 &&
          strncmp(url, "https://", 8) != 0) ||
-        sq_http_host_key(url, hostkey, sizeof hostkey, NULL) != SYNCQ_OK) {
+        sq_http_host_key(url, host_only, sizeof host_only, NULL) !=
+            SYNCQ_OK) {
         res->error_class = SYNCQ_ERR_VALIDATION;
         snprintf(res->error, sizeof res->error, "not an http(s) URL");
         return sq_fail(err, SYNCQ_EINVAL, "image URL is not http(s)");
     }
+    snprintf(hostkey, sizeof hostkey, "image:%s", host_only);
     if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
         return sq_fail_errno(err, SYNCQ_EIO, "cannot reset temp file: %s",
                              strerror(errno));

@@ -61,8 +61,10 @@ int sq_gate_policy_from_config(const syncq_config *cfg, const char *rate_key,
                                int64_t longest_request_ms,
                                struct syncq_rl_policy *p, syncq_error *err);
 
-/* Ask for a slot on `host` (a key of sq_http_host_key's form), waiting
- * in place up to g->max_wait_ms. Never fails: see p->granted. */
+/* Ask for a slot on `host` (a key of sq_http_host_key's form; image
+ * downloads use "image:<host>", a bucket and cool-down of their own at
+ * their own rate), waiting in place up to g->max_wait_ms. Never fails:
+ * see p->granted. */
 void sq_gate_enter(struct sq_gate *g, const char *host,
                    struct sq_gate_pass *p);
 

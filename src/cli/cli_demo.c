@@ -420,6 +420,7 @@ cli_demo(struct cli *cli)
     /* Polite but quick against the local fixture; a short captcha
      * cool-down so the demo does not sit out the production 5 minutes. */
     setenv("SYNCQ_CRAWLER_RATE", "400/s", 0);
+    setenv("SYNCQ_IMAGE_RATE", "400/s", 0);
     setenv("SYNCQ_CRAWLER_COOLDOWN", "3", 0);
     setenv("SYNCQ_LEASE_TIMEOUT", "20", 0);
     setenv("SYNCQ_1688_APP_KEY", "demo-app-key", 0);

@@ -230,10 +230,10 @@ const struct sq_cfg_def sq_cfg_defs[] = {
      SQ_CFG_SECRET, "crawler", "apiToken of the shop info endpoint"},
     {"SYNCQ_IMAGE_MAX_BYTES", NULL, SQ_CFG_SIZE, 1024, 1LL << 30, "20M",
      NULL, 0, "images", "Largest image downloaded"},
-    {"SYNCQ_IMAGE_RATE", NULL, SQ_CFG_STR, 0, 0, "10/s", NULL, 0, "images",
+    {"SYNCQ_IMAGE_RATE", NULL, SQ_CFG_STR, 0, 0, "20/s", NULL, 0, "images",
      "Image requests per host, shared by every worker (the "
      "SYNCQ_CRAWLER_RATE syntax)"},
-    {"SYNCQ_IMAGE_CONCURRENCY", NULL, SQ_CFG_INT, 1, 10000, "4", NULL, 0,
+    {"SYNCQ_IMAGE_CONCURRENCY", NULL, SQ_CFG_INT, 1, 10000, "8", NULL, 0,
      "images", "Image requests in flight per host across all workers"},
     {"SYNCQ_IMAGE_QUALITY", NULL, SQ_CFG_INT, 1, 100, "82", NULL, 0,
      "images", "JPEG/WebP quality of optimize_images"},
