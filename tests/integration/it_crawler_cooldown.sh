@@ -5,7 +5,8 @@
 # real workers (issue 20). The fixture server answers every request 429
 # with Retry-After: 1 until a request was tried three times (its fault
 # rule "429=100%:1s"); 16 fetch_product_details tasks with max_retries 1
-# run on 2 workers of 3 children each, booking slots at 40/s.
+# run on 2 workers of 3 children each, booking slots at 10/s (up to 2 s
+# ahead, waited in place: many requests are asleep when a 429 comes).
 # Expected:
 #   - every task ends SUCCESS with retries 0: waiting out the host's
 #     cool-down (nothing sent, or a 429 answered with Retry-After) is a
@@ -39,7 +40,7 @@ U=$(cat "$D/fx.url")
 
 export SYNCQ_1688_BASE_URL="$U/openapi" SYNCQ_1688_PAGE_URL="$U" \
   SYNCQ_1688_SHOP_API_URL="$U/1688/shop/shop_info" \
-  SYNCQ_CRAWLER_RATE=40/s SYNCQ_CRAWLER_MAX_WAIT=2s \
+  SYNCQ_CRAWLER_RATE=10/s SYNCQ_CRAWLER_MAX_WAIT=2s \
   SYNCQ_DATABASE_URL="$D/catalog.db" SYNCQ_MEDIA_DIR="$D/media" \
   SYNCQ_LOG_LEVEL=warning
 
