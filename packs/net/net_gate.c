@@ -13,6 +13,8 @@
 #include <syncq/time.h>
 #include <unistd.h>
 
+#define PEEK_LEAD_MS 20 /* cool-down re-check, ahead of the slot */
+
 int
 sq_gate_policy_from_config(const syncq_config *cfg, const char *rate_key,
                            const char *conc_key, const char *burst_key,
@@ -127,14 +129,24 @@ sq_gate_enter(struct sq_gate *g, const char *host, struct sq_gate_pass *p)
             break;
         }
         if (a.status == SYNCQ_RL_OK) {
-            if (!nap(g, a.wait_ms)) {
+            /* Another worker's 429 may pause the host during the wait:
+             * look again PEEK_LEAD_MS before the slot, so the look's round
+             * trip never makes the request late for its slot (a late
+             * request squeezes the spacing the server sees). */
+            int64_t slot_at = syncq_mono_ms() + a.wait_ms;
+            bool woke = nap(g, a.wait_ms > PEEK_LEAD_MS
+                                   ? a.wait_ms - PEEK_LEAD_MS
+                                   : 0);
+            cool = woke ? cool_left(g, host, reason) : 0;
+            if (woke && cool <= 0) {
+                woke = nap(g, slot_at - syncq_mono_ms());
+            }
+            if (!woke) {
                 syncq_rl_release(g->client, host, p->holder, &e2);
                 refuse(p, host, SYNCQ_ERR_RATE_LIMITED, 1000,
                        "wait interrupted");
                 break;
             }
-            /* another worker's 429 may have paused the host meanwhile */
-            cool = cool_left(g, host, reason);
             if (cool <= 0) {
                 p->granted = true;
                 break;

@@ -9,10 +9,11 @@
  * slept: the request is deferred, and the task hands the wait back to
  * the worker (syncq_ctx_defer), freeing its child.
  *
- * After every wait in place the host's cool-down is checked again: a 429
+ * After every wait in place the host's cool-down is checked again (20 ms
+ * before the slot, so the check never makes the request late): a 429
  * answered to another worker during the wait starts a pause that this
  * request must respect too, so no request reaches a host inside its
- * cool-down.
+ * cool-down (short of one that was already on its way).
  *
  * Cool-down reasons are stored as "<class>:<code>" ("blocked:captcha",
  * "rate_limited:429"), so a request that finds a host paused is deferred
