@@ -365,6 +365,19 @@ SYNCQ_API int syncq_ctx_retry_after(syncq_ctx *ctx, int cls,
                                     int64_t retry_after_ms, const char *fmt,
                                     ...) __attribute__((format(printf, 4, 5)));
 
+/* Hand the task back to run again in `delay_ms` (at least 1 ms) without
+ * counting a failure: for waits the task did not cause, such as a host's
+ * cool-down after a 429 with Retry-After or a rate-limit slot booked for
+ * later. The task goes to RETRY with class `cls` and the message, like a
+ * retry, but its `retries` counter is untouched, so deferrals never use
+ * up max_retries; the record's `deferrals` field counts them. A task
+ * that keeps being deferred is bounded by its `expires` only. In
+ * syncq_task_run_local it is a failure with retry_after_ms = delay_ms.
+ * Returns a negative value; return it from the task function. */
+SYNCQ_API int syncq_ctx_defer(syncq_ctx *ctx, int cls, int64_t delay_ms,
+                              const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Attach a partial result to a failure (e.g. the raw body kept for
  * inspection, or the offending ids); stolen. Shown as `error.detail`. */
 SYNCQ_API void syncq_ctx_set_error_detail(syncq_ctx *ctx, json_t *detail);

@@ -157,12 +157,27 @@ struct bp_import_opts {
 int bp_import(struct sq_db *db, const struct bp_import_opts *o,
               const struct sq_progress *p, json_t **result, syncq_error *err);
 
-/* Write the products matching `filter` to `path` (a temp file renamed
- * into place at the end: readers never see half a file) as CSV or JSONL.
- * Errors: SYNCQ_EINVAL, SYNCQ_EIO, SYNCQ_EDB. */
+/* Write the products matching `filter` to `path` (a temp file in the
+ * same directory, renamed into place at the end: readers never see half
+ * a file) as CSV or JSONL. An existing `path` is replaced only when
+ * `overwrite`; otherwise it is refused before any work and, should it
+ * appear meanwhile, at the end (the temp file is linked into place, never
+ * over another file). Errors: SYNCQ_EINVAL, SYNCQ_EEXIST (the message
+ * says how to replace it), SYNCQ_EIO, SYNCQ_EDB. */
 int bp_export(struct sq_db *db, const char *path, const char *format,
-              const json_t *filter, const struct sq_progress *p,
-              json_t **result, syncq_error *err);
+              bool overwrite, const json_t *filter,
+              const struct sq_progress *p, json_t **result, syncq_error *err);
+
+/* The file an export to `path` writes, confined to `export_dir` when it
+ * is not NULL or "": a relative `path` is taken from it, and the
+ * directory the file lands in (symlinks and .. resolved) must be it or
+ * inside it; a final component that is a symlink is refused. Without a
+ * directory `path` is used as given. `out` gets the path to write.
+ * Errors: SYNCQ_EINVAL (outside the directory, a symlink, no file name,
+ * too long), SYNCQ_ENOTFOUND (the directory or the file's directory does
+ * not exist). */
+int bp_export_path(const char *export_dir, const char *path, char *out,
+                   size_t cap, syncq_error *err);
 
 /* Set columns of the matching products (`set`: docs/tasks.md), in
  * transactions of 1000 from offer id `*cursor` on; *cursor advances as

@@ -4,7 +4,9 @@
  * offer ids (constant memory whatever the table size), each written as
  * its canonical record (JSONL) or its CSV rows into a temp file next to
  * the target, which is fsynced and renamed into place at the end: a
- * reader sees the old file or the whole new one, never half of it.
+ * reader sees the old file or the whole new one, never half of it. An
+ * existing file is replaced only when asked (overwrite), and exports may
+ * be confined to a directory (SYNCQ_EXPORT_DIR, bp_export_path).
  */
 #include "batch_processing/bp.h"
 #include "sq_alloc.h"
@@ -15,8 +17,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PAGE 500
@@ -40,9 +45,92 @@ write_all(int fd, const char *p, size_t n, const char *path, syncq_error *err)
 }
 
 int
+bp_export_path(const char *export_dir, const char *path, char *out,
+               size_t cap, syncq_error *err)
+{
+    char root[PATH_MAX], dir[PATH_MAX], joined[PATH_MAX];
+    const char *base;
+    size_t rlen;
+    struct stat st;
+    int n;
+
+    if (export_dir == NULL || export_dir[0] == '\0') {
+        n = snprintf(out, cap, "%s", path);
+        return n < 0 || (size_t)n >= cap
+                   ? sq_fail(err, SYNCQ_EINVAL, "path too long")
+                   : SYNCQ_OK;
+    }
+    if (realpath(export_dir, root) == NULL) {
+        return sq_fail_errno(err, SYNCQ_ENOTFOUND,
+                             "export directory %s (SYNCQ_EXPORT_DIR): %s",
+                             export_dir, strerror(errno));
+    }
+    n = path[0] == '/' ? snprintf(joined, sizeof joined, "%s", path)
+                       : snprintf(joined, sizeof joined, "%s/%s", root, path);
+    if (n < 0 || (size_t)n >= sizeof joined) {
+        return sq_fail(err, SYNCQ_EINVAL, "path too long");
+    }
+    base = strrchr(joined, '/') + 1; /* joined holds a '/' either way */
+    if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+        return sq_fail(err, SYNCQ_EINVAL, "path %s names no file", path);
+    }
+    joined[base - joined - 1] = '\0';
+    if (realpath(joined[0] != '\0' ? joined : "/", dir) == NULL) {
+        return sq_fail_errno(err, SYNCQ_ENOTFOUND, "directory of %s: %s",
+                             path, strerror(errno));
+    }
+    rlen = strlen(root);
+    if (strncmp(dir, root, rlen) != 0 ||
+        (dir[rlen] != '\0' && dir[rlen] != '/' && strcmp(root, "/") != 0)) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "path %s is outside the export directory %s "
+                       "(SYNCQ_EXPORT_DIR)",
+                       path, root);
+    }
+    n = snprintf(out, cap, "%s/%s", dir, base);
+    if (n < 0 || (size_t)n >= cap) {
+        return sq_fail(err, SYNCQ_EINVAL, "path too long");
+    }
+    if (lstat(out, &st) == 0 && S_ISLNK(st.st_mode)) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "path %s is a symbolic link; exports inside "
+                       "SYNCQ_EXPORT_DIR do not follow links",
+                       path);
+    }
+    return SYNCQ_OK;
+}
+
+/* Put the finished temp file in place: renamed over an existing file only
+ * when `overwrite`, else linked (link() never replaces a file). */
+static int
+put_in_place(const char *tmp, const char *path, bool overwrite,
+             syncq_error *err)
+{
+    if (overwrite) {
+        if (rename(tmp, path) != 0) {
+            return sq_fail_errno(err, SYNCQ_EIO, "cannot rename %s to %s: %s",
+                                 tmp, path, strerror(errno));
+        }
+        return SYNCQ_OK;
+    }
+    if (link(tmp, path) != 0) {
+        if (errno == EEXIST) {
+            return sq_fail(err, SYNCQ_EEXIST,
+                           "%s exists (written meanwhile); pass overwrite: "
+                           "true to replace it",
+                           path);
+        }
+        return sq_fail_errno(err, SYNCQ_EIO, "cannot link %s to %s: %s", tmp,
+                             path, strerror(errno));
+    }
+    unlink(tmp);
+    return SYNCQ_OK;
+}
+
+int
 bp_export(struct sq_db *db, const char *path, const char *format,
-          const json_t *filter, const struct sq_progress *p, json_t **result,
-          syncq_error *err)
+          bool overwrite, const json_t *filter, const struct sq_progress *p,
+          json_t **result, syncq_error *err)
 {
     struct bp_filter f;
     struct sq_buf out;
@@ -67,6 +155,14 @@ bp_export(struct sq_db *db, const char *path, const char *format,
     }
     if (path == NULL || path[0] == '\0') {
         return sq_fail(err, SYNCQ_EINVAL, "path is empty");
+    }
+    {
+        struct stat st;
+        if (!overwrite && lstat(path, &st) == 0) {
+            return sq_fail(err, SYNCQ_EEXIST,
+                           "%s exists; pass overwrite: true to replace it",
+                           path);
+        }
     }
     csv = strcmp(format, "csv") == 0;
     rc = bp_filter_compile(filter, &f, err);
@@ -200,9 +296,8 @@ bp_export(struct sq_db *db, const char *path, const char *format,
     }
     close(fd);
     fd = -1;
-    if (rename(tmp, path) != 0) {
-        rc = sq_fail_errno(err, SYNCQ_EIO, "cannot rename %s to %s: %s", tmp,
-                           path, strerror(errno));
+    rc = put_in_place(tmp, path, overwrite, err);
+    if (rc != SYNCQ_OK) {
         goto done;
     }
     tmp[0] = '\0';

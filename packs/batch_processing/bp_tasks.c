@@ -162,13 +162,16 @@ task_batch_import(syncq_ctx *ctx)
 static int
 task_batch_export(syncq_ctx *ctx)
 {
-    static const char *const allowed[] = {"path", "format", "filter", NULL};
+    static const char *const allowed[] = {"path", "format", "filter",
+                                          "overwrite", NULL};
     const json_t *a = syncq_ctx_args(ctx);
     const json_t *k = syncq_ctx_kwargs(ctx);
     struct sq_progress p;
     struct sq_db *db;
     const char *path = NULL;
     const char *fmt = NULL;
+    char target[4096];
+    bool overwrite = false;
     json_t *res = NULL;
     syncq_error err;
     int rc;
@@ -191,6 +194,14 @@ task_batch_export(syncq_ctx *ctx)
                          "jsonl");
         }
     }
+    if (rc == SYNCQ_OK) {
+        rc = sq_task_arg_bool(a, k, "overwrite", -1, false, &overwrite, &err);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = bp_export_path(
+            syncq_config_str(syncq_ctx_config(ctx), "SYNCQ_EXPORT_DIR"), path,
+            target, sizeof target, &err);
+    }
     if (rc != SYNCQ_OK) {
         return sq_task_fail_err(ctx, &err, "batch_export");
     }
@@ -199,8 +210,12 @@ task_batch_export(syncq_ctx *ctx)
         return SYNCQ_EDB;
     }
     sq_task_progress_init(&p, ctx);
-    rc = bp_export(db, path, fmt, sq_task_arg(a, k, "filter", 2), &p, &res,
-                   &err);
+    rc = bp_export(db, target, fmt, overwrite, sq_task_arg(a, k, "filter", 2),
+                   &p, &res, &err);
+    if (rc == SYNCQ_EEXIST) {
+        return syncq_ctx_fail(ctx, SYNCQ_ERR_VALIDATION, "batch_export: %s",
+                              err.msg);
+    }
     if (rc != SYNCQ_OK) {
         return fail_or_stop(ctx, &err, "batch_export");
     }
@@ -359,6 +374,9 @@ static const syncq_arg_def import_args[] = {
 static const syncq_arg_def export_args[] = {
     B_PATH,
     B_FILTER,
+    {.name = "overwrite", .type = SYNCQ_ARG_BOOL, .flags = B_KW,
+     .default_json = "false",
+     .doc = "replace an existing file (else it is refused)"},
     {0},
 };
 static const syncq_arg_def update_args[] = {
@@ -388,7 +406,8 @@ sq_pack_batch_processing_init(syncq_registry *r, int abi, syncq_error *err)
          "resumable, bad rows reported",
          import_args},
         {"batch_processing.batch_export", task_batch_export, "batch_processing",
-         -1, 0, 0, -1, NULL, "path, format=csv|jsonl, filter={}",
+         -1, 0, 0, -1, NULL,
+         "path, format=csv|jsonl, filter={}, overwrite=false",
          "Write matching products to a CSV/JSONL file (atomic)", export_args},
         {"batch_processing.batch_update", task_batch_update, "batch_processing",
          -1, 0, 0, -1, NULL, "filter, set, items",

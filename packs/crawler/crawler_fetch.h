@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
- * crawler_fetch.h: one polite request to a 1688 host: ask the shared
- * per-host limiter for a slot (crawler_ratelimit.h), wait in place when
- * the wait is short, send with the HTTP client (crawler_http.h), give the
- * slot back, and judge the answer (crawler_parse.h verdicts). A 429 or a
+ * crawler_fetch.h: one polite request to a 1688 host: pass the shared
+ * per-host gate (net/net_gate.h: limiter slot, cool-downs), send with the
+ * HTTP client (crawler_http.h), give the slot back, and judge the answer
+ * (crawler_parse.h verdicts). A 429 or a
  * platform rate-limit error pauses the host for every worker for its
  * Retry-After (1 s when none is given); a captcha or login wall pauses it
  * for SYNCQ_CRAWLER_COOLDOWN. A wait longer than SYNCQ_CRAWLER_MAX_WAIT
@@ -18,6 +18,7 @@
 
 #include "crawler/crawler_http.h"
 #include "crawler/crawler_parse.h"
+#include "net/net_gate.h"
 #include <syncq/ratelimit.h>
 
 #include <stdbool.h>
@@ -59,6 +60,14 @@ void sq_fetcher_set_client(struct sq_fetcher *f, syncq_client *c);
  * syncq_rl_acquire: a deferred task keeps its place in the line). Copied;
  * NULL clears. */
 void sq_fetcher_set_ticket(struct sq_fetcher *f, const char *ticket);
+
+/* Guard the next fetches (net/net_guard.h) when `on`: their URLs came
+ * from task arguments, so loopback, private, link-local ... addresses
+ * are refused unless SYNCQ_FETCH_ALLOW (read from `cfg`) names them; a
+ * refused fetch has verdict rejected, class validation, code "refused".
+ * Errors: SYNCQ_EINVAL (bad SYNCQ_FETCH_ALLOW), SYNCQ_EHTTP. */
+int sq_fetcher_guard(struct sq_fetcher *f, bool on, const syncq_config *cfg,
+                     syncq_error *err);
 
 /* What came of one fetch. */
 struct sq_fetch_result {

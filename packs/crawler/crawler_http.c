@@ -5,6 +5,7 @@
  * options this file sets, so its connection cache survives.
  */
 #include "crawler/crawler_http.h"
+#include "net/net_guard.h"
 #include "sq_alloc.h"
 #include "sq_buf.h"
 #include "sq_error.h"
@@ -21,6 +22,10 @@
 
 struct sq_http {
     CURL *curl;
+    CURL *guarded;            /* guarded transfers only (net_guard.h), or
+                                 NULL until the first */
+    bool guard_on;            /* the next requests use `guarded` */
+    struct sq_net_guard guard;
     struct sq_http_opts o;
     char *user_agent;
     char errbuf[CURL_ERROR_SIZE];
@@ -99,9 +104,37 @@ sq_http_close(struct sq_http *h)
         return;
     }
     curl_easy_cleanup(h->curl);
+    if (h->guarded != NULL) {
+        curl_easy_cleanup(h->guarded);
+    }
     sq_buf_cleanup(&h->body);
     sq_free(h->user_agent);
     sq_free(h);
+}
+
+int
+sq_http_guard(struct sq_http *h, bool on, const syncq_config *cfg,
+              syncq_error *err)
+{
+    int rc;
+
+    h->guard_on = false;
+    if (!on) {
+        return SYNCQ_OK;
+    }
+    rc = sq_net_guard_init(&h->guard, cfg, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    if (h->guarded == NULL) {
+        h->guarded = curl_easy_init();
+        if (h->guarded == NULL) {
+            return sq_fail(err, SYNCQ_EHTTP,
+                           "libcurl could not make a handle");
+        }
+    }
+    h->guard_on = true;
+    return SYNCQ_OK;
 }
 
 void
@@ -159,7 +192,7 @@ int
 sq_http_request(struct sq_http *h, const char *url, const char *form,
                 struct sq_http_resp *r, int *err_class, syncq_error *err)
 {
-    CURL *c = h->curl;
+    CURL *c = h->guard_on ? h->guarded : h->curl;
     CURLcode cc;
     char shown[256];
     char *ct = NULL, *loc = NULL;
@@ -197,6 +230,9 @@ sq_http_request(struct sq_http *h, const char *url, const char *form,
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
                      (curl_off_t)h->o.max_body_bytes);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (h->guard_on) {
+        sq_net_guard_arm(&h->guard, c);
+    }
     hdrs = curl_slist_append(NULL, "Accept: application/json, text/html;"
                                    "q=0.9, */*;q=0.5");
     if (hdrs == NULL) {
@@ -216,6 +252,14 @@ sq_http_request(struct sq_http *h, const char *url, const char *form,
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
     if (cc == CURLE_FILESIZE_EXCEEDED) {
         h->too_big = true; /* refused from Content-Length, before the body */
+    }
+    if (cc != CURLE_OK && h->guard_on &&
+        sq_net_guard_refused(&h->guard, h->errbuf, sizeof h->errbuf)) {
+        if (err_class != NULL) {
+            *err_class = SYNCQ_ERR_VALIDATION;
+        }
+        return sq_fail(err, SYNCQ_EHTTP, "%s %s: %s",
+                       form ? "POST" : "GET", shown, h->errbuf);
     }
     if (cc != CURLE_OK) {
         int cls = transport_class(cc, h->too_big);

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <syncq/config.h>
 #include <syncq/error.h>
 
 struct sq_http;
@@ -59,6 +60,15 @@ void sq_http_close(struct sq_http *h);
  * on error. */
 int sq_http_request(struct sq_http *h, const char *url, const char *form,
                     struct sq_http_resp *r, int *err_class, syncq_error *err);
+
+/* Guard the next requests when `on` (net/net_guard.h, allow-list
+ * SYNCQ_FETCH_ALLOW from `cfg`): they run on a second easy handle whose
+ * connections were all judged. A refused connection fails the request
+ * with SYNCQ_EHTTP and class SYNCQ_ERR_VALIDATION, the message naming
+ * the address and its range. Errors: SYNCQ_EINVAL (bad allow-list),
+ * SYNCQ_EHTTP (no handle); the guard is off then. */
+int sq_http_guard(struct sq_http *h, bool on, const syncq_config *cfg,
+                  syncq_error *err);
 
 void sq_http_resp_cleanup(struct sq_http_resp *r);
 

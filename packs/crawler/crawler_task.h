@@ -82,7 +82,9 @@ int sq_crawl_api_call(struct crawl *cr, const char *ns, const char *api,
 const char *sq_crawl_detail_source(struct crawl *cr, int *bad);
 
 /* Fetch listing page `page` of `cat`, store it; *listing_out the
- * normalised page. Returns SYNCQ_OK or the task's failure. */
+ * normalised page. Returns SYNCQ_OK or the task's failure; a listing the
+ * platform answers as empty (total 0: an unknown or empty category) is a
+ * not_found failure. */
 int sq_crawl_listing_page(struct crawl *cr, int64_t cat, int64_t page,
                           int64_t size, json_t **listing_out);
 

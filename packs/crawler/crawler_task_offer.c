@@ -330,6 +330,15 @@ sq_crawl_listing_page(struct crawl *cr, int64_t cat, int64_t page, int64_t size,
         json_decref(rec);
         return rc;
     }
+    if (json_integer_value(json_object_get(rec, "total")) == 0 &&
+        json_array_size(json_object_get(rec, "offers")) == 0) {
+        /* nothing to crawl is an answer, not a success with 0 offers */
+        json_decref(rec);
+        return syncq_ctx_fail(cr->ctx, SYNCQ_ERR_NOT_FOUND,
+                              "category %lld: the platform lists no offers "
+                              "(an unknown or empty category)",
+                              (long long)cat);
+    }
     *listing_out = rec;
     return SYNCQ_OK;
 }

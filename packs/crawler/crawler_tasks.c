@@ -150,6 +150,16 @@ sq_crawl_open(syncq_ctx *ctx, struct crawl *cr)
         rc = url_setting(cr, "shop_url", "SYNCQ_1688_SHOP_API_URL", cr->shop,
                          sizeof cr->shop);
     }
+    if (rc == SYNCQ_OK) {
+        /* endpoints named by the task, not by the operator: guarded */
+        const json_t *kw = syncq_ctx_kwargs(ctx);
+        bool from_args = json_object_get(kw, "base_url") != NULL ||
+                         json_object_get(kw, "page_url") != NULL ||
+                         json_object_get(kw, "shop_url") != NULL;
+        if (sq_fetcher_guard(cr->f, from_args, cr->cfg, &err) != SYNCQ_OK) {
+            return syncq_ctx_fail(ctx, SYNCQ_ERR_VALIDATION, "%s", err.msg);
+        }
+    }
     return rc;
 }
 
@@ -320,6 +330,14 @@ sq_crawl_fail_fetch(struct crawl *cr, const char *what,
         cls = SYNCQ_ERR_PARSE;
     }
     syncq_ctx_set_error_detail(cr->ctx, fetch_detail(what, res));
+    if (res->deferred ||
+        (res->verdict.outcome == SQ_1688_RATE_LIMITED &&
+         res->resp.retry_after_ms > 0)) {
+        /* the host's cool-down, not a failure of the task: nothing was
+         * sent, or the server said when to come back (Retry-After) */
+        return syncq_ctx_defer(cr->ctx, cls, res->verdict.retry_after_ms,
+                               "%s: %s", what, res->verdict.message);
+    }
     if (retryable(cls)) {
         return syncq_ctx_retry_after(cr->ctx, cls, res->verdict.retry_after_ms,
                                      "%s: %s", what, res->verdict.message);

@@ -129,11 +129,21 @@ int sq_img_sha256_file(const char *path, char out[65], int64_t *bytes,
 
 /* ---- downloads -------------------------------------------------------- */
 
+struct sq_gate;
+struct sq_netallow;
+struct syncq_ctx;
+
 struct sq_img_fetch_opts {
     int64_t connect_timeout_ms;
     int64_t timeout_ms;
     int64_t max_bytes; /* larger bodies are refused */
     const char *user_agent;
+    struct sq_gate *gate; /* per-host politeness (net/net_gate.h), shared
+                             by every worker; NULL: none */
+    const struct sq_netallow *allow; /* addresses allowed although not
+                                        public (SYNCQ_FETCH_ALLOW); NULL:
+                                        none. Every download is guarded
+                                        (net/net_guard.h) */
 };
 
 struct sq_img_fetch_result {
@@ -141,15 +151,31 @@ struct sq_img_fetch_result {
     int64_t bytes;
     char sha256[65];
     int error_class;        /* enum syncq_error_class, 0 on success */
-    int64_t retry_after_ms; /* 429/503 Retry-After, or 0 */
+    int64_t retry_after_ms; /* wait before asking the host again, or 0 */
+    bool deferred;          /* the host is cooling down (nothing sent, or
+                               a 429/503 with Retry-After answered): not
+                               a failure of the image */
+    bool refused;           /* the guard refused the address */
     char error[256];
 };
 
-/* GET `url` into the open file `fd` (truncated first). On SYNCQ_OK the
+/* Image downloads of the task of `ctx`: the per-host gate with
+ * SYNCQ_IMAGE_RATE and SYNCQ_IMAGE_CONCURRENCY, waits in place up to
+ * SYNCQ_CRAWLER_MAX_WAIT, and the allow-list SYNCQ_FETCH_ALLOW, into
+ * o->gate and o->allow (process-wide state, valid until the next call).
+ * Errors: SYNCQ_EINVAL (a bad setting, named). */
+int sq_img_fetch_setup(struct sq_img_fetch_opts *o, struct syncq_ctx *ctx,
+                       syncq_error *err);
+
+/* GET `url` into the open file `fd` (truncated first), through the gate
+ * when o->gate is set: a host cooling down or at its limit beyond the
+ * wait defers the download (res->deferred, nothing sent); a 429 or 503
+ * pauses the host for every worker for its Retry-After (1 s when none),
+ * and with a Retry-After the download is deferred too. On SYNCQ_OK the
  * whole 2xx body is in the file and hashed. Otherwise the result says
  * why with a task error class: not_found (404/410), rate_limited (429),
  * http_5xx, auth (401/403), validation (other 4xx, over max_bytes, not
- * http(s)), timeout, network.
+ * http(s), an address the guard refused), timeout, network.
  * Errors: SYNCQ_EHTTP (see res), SYNCQ_ETOOBIG, SYNCQ_EIO, SYNCQ_EINVAL. */
 int sq_img_fetch(const char *url, int fd, const struct sq_img_fetch_opts *o,
                  struct sq_img_fetch_result *res, syncq_error *err);

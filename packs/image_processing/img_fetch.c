@@ -6,9 +6,14 @@
  * once, so memory stays constant whatever the image size; the size limit
  * is enforced from Content-Length when there is one and while streaming
  * when there is not. Only http and https are allowed, redirects followed
- * (CDNs use them), at most 5.
+ * (CDNs use them), at most 5. Every download is guarded (net/net_guard.h:
+ * image URLs come from task arguments) and, in a task, passes the
+ * per-host gate (net/net_gate.h) with the image rate.
  */
 #include "image_processing/img.h"
+#include "crawler/crawler_http.h"
+#include "net/net_gate.h"
+#include "net/net_guard.h"
 #include "sq_error.h"
 
 #include <curl/curl.h>
@@ -24,6 +29,45 @@
 
 static CURL *handle;
 static pid_t handle_pid;
+static struct sq_net_guard guard; /* judges every connection of `handle` */
+static struct sq_gate img_gate;   /* the gate of this process's tasks */
+static struct sq_netallow img_allow;
+
+static bool
+stop_fn(void *ud)
+{
+    return syncq_ctx_stop_requested(ud);
+}
+
+int
+sq_img_fetch_setup(struct sq_img_fetch_opts *o, struct syncq_ctx *ctx,
+                   syncq_error *err)
+{
+    const syncq_config *cfg = syncq_ctx_config(ctx);
+    int rc;
+
+    rc = sq_gate_policy_from_config(
+        cfg, "SYNCQ_IMAGE_RATE", "SYNCQ_IMAGE_CONCURRENCY", NULL,
+        o->connect_timeout_ms + o->timeout_ms, &img_gate.policy, err);
+    if (rc == SYNCQ_OK) {
+        rc = sq_netallow_parse(syncq_config_str(cfg, "SYNCQ_FETCH_ALLOW"),
+                               &img_allow, err);
+        if (rc != SYNCQ_OK) {
+            sq_error_prefix(err, "SYNCQ_FETCH_ALLOW");
+        }
+    }
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    img_gate.client = syncq_ctx_client(ctx);
+    img_gate.max_wait_ms = syncq_config_ms(cfg, "SYNCQ_CRAWLER_MAX_WAIT");
+    img_gate.stop = stop_fn;
+    img_gate.stop_ud = ctx;
+    snprintf(img_gate.ticket, sizeof img_gate.ticket, "%s", syncq_ctx_id(ctx));
+    o->gate = &img_gate;
+    o->allow = &img_allow;
+    return SYNCQ_OK;
+}
 
 struct sink {
     int fd;
@@ -110,11 +154,55 @@ classify_status(long status, struct sq_img_fetch_result *res)
     return SYNCQ_ERR_VALIDATION;
 }
 
+/* Ask the gate; false (res filled) when the download must not go out. */
+static bool
+pass_gate(const struct sq_img_fetch_opts *o, const char *host,
+          struct sq_gate_pass *p, struct sq_img_fetch_result *res)
+{
+    if (o->gate == NULL) {
+        memset(p, 0, sizeof *p);
+        return true;
+    }
+    sq_gate_enter(o->gate, host, p);
+    if (p->granted) {
+        return true;
+    }
+    res->error_class = p->cls;
+    res->deferred = !p->limiter_down;
+    res->retry_after_ms = p->retry_ms;
+    snprintf(res->error, sizeof res->error, "%s", p->why);
+    return false;
+}
+
+/* A 429 or 503 pauses the host for every worker: for its Retry-After,
+ * which also makes the download a deferral, else for a second. */
+static void
+cool_after(const struct sq_img_fetch_opts *o, const char *host,
+           struct sq_img_fetch_result *res)
+{
+    char reason[64];
+
+    if (res->http_status != 429 && res->http_status != 503) {
+        return;
+    }
+    res->deferred = res->retry_after_ms > 0;
+    if (res->retry_after_ms <= 0) {
+        res->retry_after_ms = 1000;
+    }
+    if (o->gate != NULL) {
+        snprintf(reason, sizeof reason, "rate_limited:%ld", res->http_status);
+        sq_gate_cool(o->gate, host, res->retry_after_ms, reason);
+    }
+}
+
 int
 sq_img_fetch(const char *url, int fd, const struct sq_img_fetch_opts *o,
              struct sq_img_fetch_result *res, syncq_error *err)
 {
     struct sink s;
+    struct sq_gate_pass pass;
+    char host_only[150];
+    char hostkey[160]; /* "image:<host>": a bucket of its own */
     char host[256];
     char errbuf[CURL_ERROR_SIZE] = "";
     unsigned char md[32];
@@ -126,22 +214,35 @@ sq_img_fetch(const char *url, int fd, const struct sq_img_fetch_opts *o,
     memset(res, 0, sizeof *res);
     memset(&s, 0, sizeof s);
     host_of(url, host, sizeof host);
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+    c = get_handle(); /* loads libcurl, which the host key needs */
+    if (c == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "cannot start a download");
+    }
+    if ((strncmp(url, "http://", 7) != 0 &&
+         strncmp(url, "https://", 8) != 0) ||
+        sq_http_host_key(url, host_only, sizeof host_only, NULL) !=
+            SYNCQ_OK) {
         res->error_class = SYNCQ_ERR_VALIDATION;
         snprintf(res->error, sizeof res->error, "not an http(s) URL");
         return sq_fail(err, SYNCQ_EINVAL, "image URL is not http(s)");
     }
+    snprintf(hostkey, sizeof hostkey, "image:%s", host_only);
     if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
         return sq_fail_errno(err, SYNCQ_EIO, "cannot reset temp file: %s",
                              strerror(errno));
     }
-    c = get_handle();
     s.md = EVP_MD_CTX_new();
-    if (c == NULL || s.md == NULL ||
+    if (s.md == NULL ||
         EVP_DigestInit_ex(s.md, EVP_sha256(), NULL) != 1) {
         EVP_MD_CTX_free(s.md);
         return sq_fail(err, SYNCQ_ENOMEM, "cannot start a download");
     }
+    if (!pass_gate(o, hostkey, &pass, res)) {
+        EVP_MD_CTX_free(s.md);
+        return sq_fail(err, SYNCQ_EHTTP, "%s", res->error);
+    }
+    guard.allow = o->allow != NULL ? *o->allow : (struct sq_netallow){0};
+    sq_net_guard_arm(&guard, c);
     s.fd = fd;
     s.max_bytes = o->max_bytes;
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -160,6 +261,9 @@ sq_img_fetch(const char *url, int fd, const struct sq_img_fetch_opts *o,
         curl_easy_setopt(c, CURLOPT_USERAGENT, o->user_agent);
     }
     cc = curl_easy_perform(c);
+    if (o->gate != NULL) {
+        sq_gate_leave(o->gate, hostkey, &pass);
+    }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->http_status);
     res->bytes = s.bytes;
     if (cc == CURLE_OK && res->http_status >= 200 && res->http_status < 300) {
@@ -190,10 +294,17 @@ sq_img_fetch(const char *url, int fd, const struct sq_img_fetch_opts *o,
         res->error_class = classify_status(res->http_status, res);
         if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
             ra > 0) {
-            res->retry_after_ms = (int64_t)ra * 1000;
+            res->retry_after_ms = (int64_t)(ra > 86400 ? 86400 : ra) * 1000;
         }
+        cool_after(o, hostkey, res);
         snprintf(res->error, sizeof res->error, "HTTP %ld from %s",
                  res->http_status, host);
+        rc = sq_fail(err, SYNCQ_EHTTP, "%s", res->error);
+        goto done;
+    }
+    if (sq_net_guard_refused(&guard, res->error, sizeof res->error)) {
+        res->error_class = SYNCQ_ERR_VALIDATION;
+        res->refused = true;
         rc = sq_fail(err, SYNCQ_EHTTP, "%s", res->error);
         goto done;
     }

@@ -322,6 +322,16 @@ sq_img_download_one(const struct sq_img_env *env, const char *url, json_t **out,
         }
         return rc;
     }
+    if (rc != SYNCQ_OK && fr.deferred) {
+        /* the host asked to wait: not a failure of the image */
+        unlink(tmp);
+        *out = json_pack("{s:s, s:s, s:s, s:s, s:I}", "url", url, "status",
+                         "deferred", "error_class",
+                         syncq_error_class_name(fr.error_class), "error",
+                         fr.error, "retry_after_ms",
+                         (json_int_t)fr.retry_after_ms);
+        return *out != NULL ? SYNCQ_OK : oom(err);
+    }
     if (rc != SYNCQ_OK) {
         unlink(tmp);
         rc = record_failure(env, key, url, fr.error_class, fr.error, err);
@@ -329,6 +339,9 @@ sq_img_download_one(const struct sq_img_env *env, const char *url, json_t **out,
             return rc;
         }
         *out = failed_json(url, fr.error_class, fr.error, fr.http_status);
+        if (*out != NULL && fr.refused) {
+            json_object_set_new(*out, "refused", json_true());
+        }
         if (*out != NULL && fr.retry_after_ms > 0) {
             json_object_set_new(*out, "retry_after_ms",
                                 json_integer(fr.retry_after_ms));

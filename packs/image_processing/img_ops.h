@@ -37,7 +37,10 @@ int sq_img_flush(const struct sq_img_env *env, syncq_error *err);
  * on disk; validate it, store it content-addressed and record it.
  * *out (new): {"url", "url_key", "status": "downloaded" | "exists" |
  * "failed", "sha256", "path", "width", "height", "bytes", "mime"} or, when
- * failed, {"url", "status", "error_class", "error", "http_status"}.
+ * failed, {"url", "status", "error_class", "error", "http_status",
+ * "refused" (the guard refused the address)}, or when the host asked to
+ * wait (cool-down, Retry-After; nothing recorded) {"url", "status":
+ * "deferred", "error_class", "error", "retry_after_ms"}.
  * *is_new: stored by this call (thumbnails are due).
  * Errors: SYNCQ_EDB, SYNCQ_EIO (media directory), SYNCQ_ENOMEM. */
 int sq_img_download_one(const struct sq_img_env *env, const char *url,

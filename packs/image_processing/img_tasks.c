@@ -191,6 +191,10 @@ retry_class(json_t *images, int64_t *retry_after_ms)
     {
         int cls = syncq_error_class_parse(
             json_string_value(json_object_get(e, "error_class")));
+        const char *st = sq_ds_get_str(e, "status");
+        if (st == NULL || strcmp(st, "failed") != 0) {
+            continue; /* deferred ones are not failures */
+        }
         for (int k = 0; k < 4; k++) {
             if (cls == order[k] && (best < 0 || k < best)) {
                 best = k;
@@ -250,6 +254,8 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
     json_t *fresh = NULL;
     int64_t product_id = 0;
     int64_t n_down = 0, n_exist = 0, n_fail = 0, bytes = 0;
+    int64_t n_defer = 0, n_refused = 0, defer_ms = 0;
+    int defer_class = SYNCQ_ERR_RATE_LIMITED;
     syncq_error err;
     size_t i;
     const json_t *u;
@@ -297,6 +303,10 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
     }
     db = shared->db;
     env = *shared;
+    rc = sq_img_fetch_setup(&env.fetch, ctx, &err);
+    if (rc != SYNCQ_OK) {
+        return sq_task_fail_err(ctx, &err, "download_images");
+    }
     sq_task_progress_init(&p, ctx);
     /* Half downloads of killed workers: gone after an hour. */
     sq_img_sweep_tmp(env.media_dir, 3600);
@@ -324,8 +334,18 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
         }
         json_array_append_new(images, one);
         st = json_string_value(json_object_get(one, "status"));
-        if (strcmp(st, "failed") == 0) {
+        if (strcmp(st, "deferred") == 0) {
+            n_defer++;
+            defer_class = (int)syncq_error_class_parse(
+                json_string_value(json_object_get(one, "error_class")));
+            if (json_integer_value(json_object_get(one, "retry_after_ms")) >
+                defer_ms) {
+                defer_ms = json_integer_value(
+                    json_object_get(one, "retry_after_ms"));
+            }
+        } else if (strcmp(st, "failed") == 0) {
             n_fail++;
+            n_refused += json_is_true(json_object_get(one, "refused"));
         } else {
             const char *sha = json_string_value(json_object_get(one, "sha256"));
             if (strcmp(st, "downloaded") == 0) {
@@ -345,12 +365,13 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
         syncq_ctx_progress(ctx, (int64_t)i + 1, (int64_t)json_array_size(urls),
                            msg, NULL);
     }
-    res = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:n}", "product_id",
-                    (json_int_t)product_id, "total",
+    res = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:n}",
+                    "product_id", (json_int_t)product_id, "total",
                     (json_int_t)json_array_size(urls), "downloaded",
                     (json_int_t)n_down, "exists", (json_int_t)n_exist, "failed",
-                    (json_int_t)n_fail, "bytes", (json_int_t)bytes, "images",
-                    images, "thumbnails_task");
+                    (json_int_t)n_fail, "refused", (json_int_t)n_refused,
+                    "deferred", (json_int_t)n_defer, "bytes",
+                    (json_int_t)bytes, "images", images, "thumbnails_task");
     if (res == NULL) {
         rc = sq_fail(&err, SYNCQ_ENOMEM, "out of memory");
         goto fail;
@@ -419,7 +440,24 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
     }
     json_decref(images);
     json_decref(fresh);
+    if (n_refused > 0 && n_refused == (int64_t)json_array_size(urls)) {
+        syncq_ctx_set_error_detail(ctx, res);
+        return syncq_ctx_fail(ctx, SYNCQ_ERR_VALIDATION,
+                              "every image URL (%lld) was refused: %s",
+                              (long long)n_refused,
+                              sq_ds_get_str(json_array_get(json_object_get(
+                                                res, "images"), 0),
+                                            "error"));
+    }
     cls = retry_class(json_object_get(res, "images"), &retry_after);
+    if (cls == 0 && n_defer > 0) {
+        syncq_ctx_set_error_detail(ctx, res);
+        return syncq_ctx_defer(ctx, defer_class, defer_ms,
+                               "%lld of %lld images deferred: their host "
+                               "asked to wait (see error.detail)",
+                               (long long)n_defer,
+                               (long long)json_array_size(urls));
+    }
     if (cls != 0) {
         syncq_ctx_set_error_detail(ctx, res);
         return syncq_ctx_retry_after(ctx, cls, retry_after,

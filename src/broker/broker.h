@@ -231,7 +231,8 @@ enum sq_settle_kind {
     SQ_SETTLE_RETRY,
     SQ_SETTLE_REQUEUE,
     SQ_SETTLE_START,
-    SQ_SETTLE_REVOKED
+    SQ_SETTLE_REVOKED,
+    SQ_SETTLE_DEFER /* as RETRY, without counting a retry */
 };
 
 struct sq_settle_op {
@@ -239,11 +240,11 @@ struct sq_settle_op {
     const char *id;
     const char *token;
     const char *result_json; /* OK: serialised result ("" for none) */
-    const char *err_class;   /* FAIL/RETRY */
-    const char *err_msg;     /* FAIL/RETRY/REVOKED */
+    const char *err_class;   /* FAIL/RETRY/DEFER */
+    const char *err_msg;     /* FAIL/RETRY/DEFER/REVOKED */
     const char *reason;      /* REQUEUE: shutdown | worker_lost | timeout */
     int64_t runtime_ms;
-    int64_t delay_ms;        /* RETRY */
+    int64_t delay_ms;        /* RETRY/DEFER */
     bool dead;               /* FAIL: also to the dead-letter queue */
 };
 

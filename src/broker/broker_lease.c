@@ -53,13 +53,13 @@ string_array(const redisReply *r)
  * define the layout). sq_broker_settle_lease below and the worker's
  * asynchronous round (worker_round.c) both use it. ---- */
 
-static const char *kind_names[] = {"ok", "fail", "retry", "requeue", "start",
-                                   "revoked"};
+static const char *kind_names[] = {"ok",    "fail",    "retry", "requeue",
+                                   "start", "revoked", "defer"};
 
 const char *
 sq_settle_kind_name(enum sq_settle_kind k)
 {
-    return (k >= 0 && k <= SQ_SETTLE_REVOKED) ? kind_names[k] : "?";
+    return (k >= 0 && k <= SQ_SETTLE_DEFER) ? kind_names[k] : "?";
 }
 
 void
@@ -90,6 +90,7 @@ sq_settle_args_add(struct sq_args *a, const struct sq_settle_op *op)
         sq_args_add(a, op->dead ? "1" : "0");
         break;
     case SQ_SETTLE_RETRY:
+    case SQ_SETTLE_DEFER:
         sq_args_add(a, cls);
         sq_args_add(a, op->err_msg != NULL ? op->err_msg : "");
         sq_args_addll(a, op->runtime_ms);

@@ -419,6 +419,7 @@ cli_demo(struct cli *cli)
     /* Polite but quick against the local fixture; a short captcha
      * cool-down so the demo does not sit out the production 5 minutes. */
     setenv("SYNCQ_CRAWLER_RATE", "400/s", 0);
+    setenv("SYNCQ_IMAGE_RATE", "400/s", 0);
     setenv("SYNCQ_CRAWLER_COOLDOWN", "3", 0);
     setenv("SYNCQ_LEASE_TIMEOUT", "20", 0);
     setenv("SYNCQ_1688_APP_KEY", "demo-app-key", 0);
@@ -458,6 +459,16 @@ cli_demo(struct cli *cli)
         if (fx == NULL) {
             cli_fail(cli, "the fixture server did not start (see %s)", fxlog);
             goto done;
+        }
+        {
+            /* image URLs point at the fixture on loopback: allowed by
+             * name, as any deployment would allow an internal host */
+            const char *a = getenv("SYNCQ_FETCH_ALLOW");
+            char allow[1024];
+            bool more = a != NULL && a[0] != '\0';
+            snprintf(allow, sizeof allow, "%s%s%s", more ? a : "",
+                     more ? "," : "", fxlisten);
+            setenv("SYNCQ_FETCH_ALLOW", allow, 1);
         }
     }
     snprintf(url, sizeof url, "%s",

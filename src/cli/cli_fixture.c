@@ -92,6 +92,9 @@ cli_fixture_server(struct cli *cli)
         case 'r':
             ready = ov->arg;
             break;
+        case 'I':
+            o.image_rate = ov->arg;
+            break;
         }
     }
     o.seed = (uint64_t)seed;
@@ -192,6 +195,9 @@ static const struct cli_opt fixture_server_opts[] = {
     {"log", 'L', false, "FILE",
      "one JSON line per request (time, route, status, fault)"},
     {"ready-file", 'r', false, "F", "write the base URL to F once listening"},
+    {"image-rate", 'I', false, "RATE",
+     "throttle images like a CDN: over RATE (e.g. 10/s) a 429 and a 1 s "
+     "ban"},
     CLI_OPT_END,
 };
 
@@ -202,7 +208,7 @@ const struct cli_cmd cli_fixture_cmds[] = {
      .synopsis = "[--listen 127.0.0.1:PORT] [--products N]\n"
                  " [--categories K] [--seed S] [--faults SPEC]\n"
                  " [--app-key K] [--app-secret S] [--public-url URL]\n"
-                 " [--log FILE] [--ready-file FILE]",
+                 " [--log FILE] [--ready-file FILE] [--image-rate RATE]",
      .description = "Serve a deterministic 1688 catalog over HTTP in the"
                     " real response shapes:\n"
                     "Open Platform calls under /openapi/param2/1/..., offer"

@@ -9,6 +9,7 @@
 #include "sq_rate.h"
 #include "core/sq_time.h"
 #include "core/sq_tz.h"
+#include "sq_netguard.h"
 #include "sq_url.h"
 #include "sq_wxh.h"
 
@@ -133,6 +134,13 @@ check_sizes(const char *text, syncq_error *err)
 }
 
 static int
+check_netallow(const char *text, syncq_error *err)
+{
+    struct sq_netallow al;
+    return sq_netallow_parse(text, &al, err);
+}
+
+static int
 check_timezone(const char *text, syncq_error *err)
 {
     const struct sq_tz *tz;
@@ -150,6 +158,8 @@ static const struct {
     int (*check)(const char *text, syncq_error *err);
 } text_checks[] = {
     {"SYNCQ_CRAWLER_RATE", check_rate},
+    {"SYNCQ_IMAGE_RATE", check_rate},
+    {"SYNCQ_FETCH_ALLOW", check_netallow},
     {"SYNCQ_THUMBNAIL_SIZES", check_sizes},
     {"SYNCQ_TIMEZONE", check_timezone},
 };

@@ -174,6 +174,9 @@ const struct sq_cfg_def sq_cfg_defs[] = {
      "SQLite path, or postgresql://user:pass@host/db"},
     {"SYNCQ_MEDIA_DIR", NULL, SQ_CFG_STR, 0, 0, "var/media", NULL, 0, "data",
      "Content-addressed image store"},
+    {"SYNCQ_EXPORT_DIR", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0, "data",
+     "When set, batch_export writes only inside this directory (relative "
+     "paths are taken from it; .. and symlinks out of it are refused)"},
     {"SYNCQ_RAW_DIR", NULL, SQ_CFG_STR, 0, 0, "var/raw", NULL, 0, "data",
      "Raw API responses kept for sync and inspection"},
 
@@ -207,6 +210,10 @@ const struct sq_cfg_def sq_cfg_defs[] = {
      0, "crawler",
      "Longest a task waits in place for a rate-limit slot or a host "
      "cool-down; longer waits retry the task later (Retry-After)"},
+    {"SYNCQ_FETCH_ALLOW", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0, "crawler",
+     "Addresses that fetches from task arguments (image URLs; base_url, "
+     "page_url, shop_url) may reach although loopback, private, link-local, "
+     "multicast or unspecified: IP, IP/prefix or IP:port, comma-separated"},
     {"SYNCQ_1688_LANGUAGE", NULL, SQ_CFG_STR, 0, 0, "en", NULL, 0, "crawler",
      "country (language) of cross-border API calls: en, ko, ja, ru, ..."},
     {"SYNCQ_1688_DETAIL_SOURCE", NULL, SQ_CFG_ENUM, 0, 0, "api", "api|page",
@@ -223,6 +230,11 @@ const struct sq_cfg_def sq_cfg_defs[] = {
      SQ_CFG_SECRET, "crawler", "apiToken of the shop info endpoint"},
     {"SYNCQ_IMAGE_MAX_BYTES", NULL, SQ_CFG_SIZE, 1024, 1LL << 30, "20M",
      NULL, 0, "images", "Largest image downloaded"},
+    {"SYNCQ_IMAGE_RATE", NULL, SQ_CFG_STR, 0, 0, "20/s", NULL, 0, "images",
+     "Image requests per host, shared by every worker (the "
+     "SYNCQ_CRAWLER_RATE syntax)"},
+    {"SYNCQ_IMAGE_CONCURRENCY", NULL, SQ_CFG_INT, 1, 10000, "8", NULL, 0,
+     "images", "Image requests in flight per host across all workers"},
     {"SYNCQ_IMAGE_QUALITY", NULL, SQ_CFG_INT, 1, 100, "82", NULL, 0,
      "images", "JPEG/WebP quality of optimize_images"},
     {"SYNCQ_THUMBNAIL_SIZES", NULL, SQ_CFG_STR, 0, 0, "220x220,400x400",

@@ -293,6 +293,7 @@ static const struct sq_task_field fields[] = {
     {"skip_at", "skipped_at", SQ_FIELD_TIME},
     {"attempt", "attempt", SQ_FIELD_INT},
     {"retries", "retries", SQ_FIELD_INT},
+    {"deferrals", "deferrals", SQ_FIELD_INT},
     {"maxr", "max_retries", SQ_FIELD_INT},
     {"lost", "lost", SQ_FIELD_INT},
     {"tl", "time_limit_ms", SQ_FIELD_INT},

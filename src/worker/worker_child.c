@@ -252,6 +252,7 @@ run_task(const struct sq_worker_opts *o, const struct sq_frame *f,
     sq_frame_adds(out, SQ_F_TOKEN, token);
     sq_frame_adds(out, SQ_F_KIND, oc.kind == SQ_OUT_OK     ? "ok"
                                   : oc.kind == SQ_OUT_RETRY ? "retry"
+                                  : oc.kind == SQ_OUT_DEFER ? "defer"
                                                             : "fail");
     if (oc.kind == SQ_OUT_OK) {
         sq_frame_adds(out, SQ_F_RESULT, oc.result_json);

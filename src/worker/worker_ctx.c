@@ -365,6 +365,7 @@ syncq_ctx_succeed(syncq_ctx *ctx, json_t *result)
     json_decref(ctx->result);
     ctx->result = result != NULL ? result : json_null();
     ctx->outcome = SQ_CTX_OK;
+    ctx->deferred = false;
     ctx->error_class = SYNCQ_ERR_NONE;
     ctx->error_msg[0] = '\0';
     return SYNCQ_OK;
@@ -396,6 +397,7 @@ set_failure(struct syncq_ctx *ctx, int cls, int64_t retry_after_ms,
     json_decref(ctx->result);
     ctx->result = NULL;
     ctx->outcome = SQ_CTX_FAIL;
+    ctx->deferred = false;
     ctx->error_class = cls;
     ctx->retry_after_ms = retry_after_ms > 0 ? retry_after_ms : 0;
 }
@@ -420,6 +422,19 @@ syncq_ctx_retry_after(syncq_ctx *ctx, int cls, int64_t retry_after_ms,
     va_start(ap, fmt);
     set_failure(ctx, cls, retry_after_ms, fmt, ap);
     va_end(ap);
+    return SYNCQ_EINTERNAL;
+}
+
+int
+syncq_ctx_defer(syncq_ctx *ctx, int cls, int64_t delay_ms, const char *fmt,
+                ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    set_failure(ctx, cls, delay_ms > 0 ? delay_ms : 1, fmt, ap);
+    va_end(ap);
+    ctx->deferred = true;
     return SYNCQ_EINTERNAL;
 }
 

@@ -55,6 +55,7 @@ struct syncq_ctx {
     int error_class;
     char error_msg[1024];
     int64_t retry_after_ms;
+    bool deferred;           /* syncq_ctx_defer: not a failure */
     json_t *error_detail;    /* owned */
     bool saw_stop;           /* stop_requested returned true once */
     /* progress throttle (one write per 100 ms, final one always) */
@@ -100,7 +101,8 @@ int sq_ctx_checkpoint_auto_save(struct syncq_ctx *ctx, int64_t current,
 enum sq_outcome_kind {
     SQ_OUT_OK,    /* SUCCESS with result_json */
     SQ_OUT_FAIL,  /* FAILURE (dead: also to the dead-letter queue) */
-    SQ_OUT_RETRY  /* RETRY after delay_ms */
+    SQ_OUT_RETRY, /* RETRY after delay_ms */
+    SQ_OUT_DEFER  /* RETRY after delay_ms, retries not counted */
 };
 
 struct sq_outcome {

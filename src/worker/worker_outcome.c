@@ -107,6 +107,15 @@ sq_outcome_from_ctx(struct syncq_ctx *ctx, int64_t max_payload,
             return SYNCQ_OK;
         }
     }
+    if (ctx->deferred) {
+        /* a wait the task did not cause: no policy, no budget */
+        out->kind = SQ_OUT_DEFER;
+        snprintf(out->err_class, sizeof out->err_class, "%s",
+                 syncq_error_class_name(ctx->error_class));
+        snprintf(out->err_msg, sizeof out->err_msg, "%s", ctx->error_msg);
+        out->delay_ms = ctx->retry_after_ms > 0 ? ctx->retry_after_ms : 1;
+        return SYNCQ_OK;
+    }
     sq_outcome_for_failure(ctx->cfg, ctx->def, ctx->call_policy,
                            ctx->max_retries, ctx->retries, ctx->error_class,
                            ctx->error_msg, ctx->retry_after_ms, out);

@@ -433,13 +433,15 @@ on_done(struct sq_sup *s, struct sq_child *c, const struct sq_frame *f)
     } else if (strcmp(kind, "ok") == 0) {
         sq_sup_op_ok(s, h, f->f[SQ_F_RESULT].p, f->f[SQ_F_RESULT].n, rt);
         s->tasks_done++;
-    } else if (strcmp(kind, "retry") == 0) {
-        sq_sup_op_fail(s, h, SQ_SETTLE_RETRY, cls, msg, rt,
-                       sq_frame_ll(f, SQ_F_DELAY, 0), false);
+    } else if (strcmp(kind, "retry") == 0 || strcmp(kind, "defer") == 0) {
+        /* a deferral is a retry that does not count (syncq_ctx_defer) */
+        bool defer = kind[0] == 'd';
+        sq_sup_op_fail(s, h, defer ? SQ_SETTLE_DEFER : SQ_SETTLE_RETRY, cls,
+                       msg, rt, sq_frame_ll(f, SQ_F_DELAY, 0), false);
         s->tasks_retried++;
-        SQ_INFO("task.retry", "task_id=%s task=%s class=%s delay_ms=%lld",
-                h->id, h->name, cls,
-                (long long)sq_frame_ll(f, SQ_F_DELAY, 0));
+        SQ_INFO(defer ? "task.defer" : "task.retry",
+                "task_id=%s task=%s class=%s delay_ms=%lld", h->id, h->name,
+                cls, (long long)sq_frame_ll(f, SQ_F_DELAY, 0));
     } else {
         char q[600];
         bool dead = sq_frame_ll(f, SQ_F_DEAD, 0) == 1;

@@ -40,6 +40,7 @@ for _ in $(seq 200); do [ -s "$T/fx.url" ] && break; sleep 0.05; done
 U=$(cat "$T/fx.url")
 read -r A B < <(python3 -c 'import json,sys; print(*json.load(open(sys.argv[1]))["leaf_ids"])' fx.json)
 export SYNCQ_1688_BASE_URL="$U/openapi" SYNCQ_1688_PAGE_URL="$U" \
+  SYNCQ_FETCH_ALLOW="${U#http://}" \
   SYNCQ_1688_SHOP_API_URL="$U/1688/shop/shop_info" \
   SYNCQ_1688_APP_KEY=k1 SYNCQ_1688_APP_SECRET=s1 \
   SYNCQ_CRAWLER_RATE=200/s SYNCQ_CRAWLER_COOLDOWN=2s \

@@ -190,6 +190,9 @@ expect_err "required kwarg" 2 "syncq: task create: category_id: required" -- tas
 expect_err "misspelt kwarg" 2 "syncq: task create: pagesize: unknown argument; did you mean page_size?" -- task create crawler.fetch_products -k '{"category_id":"1","pagesize":5}'
 expect_err "kwarg of the wrong type" 2 'syncq: task create: seconds: must be a number (got "ten")' -- task create syncq.sleep -k '{"seconds":"ten"}'
 expect_err "too many positional args" 2 "syncq: task create: args: 2 positional arguments given, at most 0" -- task create syncq.sleep -a '[1,2]'
+expect_err "overwrite must be a boolean" 2 'syncq: task create: overwrite: must be true or false (got "yes")' -- task create batch_processing.batch_export -k '{"path":"/tmp/x.csv","overwrite":"yes"}'
+"$S" task create batch_processing.batch_export -k '{"path":"/tmp/x.csv","overwrite":true}' > ow.out 2> ow.err
+check "export with overwrite: declared, accepted" 0 "$?"
 expect_err "long name checked too" 2 "syncq: task create: category_id: required" -- task create src.queue.tasks.crawler.fetch_products
 expect_err "schedule with a misspelt kwarg" 2 "syncq: schedule add: pagesize: unknown argument; did you mean page_size?" -- schedule add typo1 crawler.fetch_products -t interval -i 300 -k '{"category_id":"1","pagesize":5}'
 before=$(R dbsize)

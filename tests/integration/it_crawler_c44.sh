@@ -44,7 +44,9 @@ A=$(start_fixture hostA)
 B=$(start_fixture hostB)
 [ -n "$A" ] && [ -n "$B" ] || { echo "FAIL fixture servers did not start"; cat "$D"/host*.out; exit 1; }
 
+# page_url is a task argument: the two loopback hosts are allowed by name
 export SYNCQ_CRAWLER_RATE=$RATE SYNCQ_CRAWLER_CONCURRENCY=8 \
+  SYNCQ_FETCH_ALLOW="${A#http://},${B#http://}" \
   SYNCQ_CRAWLER_MAX_WAIT=$MAX_WAIT SYNCQ_CRAWLER_COOLDOWN=2 \
   SYNCQ_DATABASE_URL="$D/catalog.db" SYNCQ_LOG_LEVEL=warning
 

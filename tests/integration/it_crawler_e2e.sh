@@ -38,6 +38,7 @@ U=$(cat "$D/fx.url")
 [ -n "$U" ] || { echo "FAIL fixture server did not start"; cat "$D/fx.out"; exit 1; }
 
 export SYNCQ_1688_BASE_URL="$U/openapi" SYNCQ_1688_PAGE_URL="$U" \
+  SYNCQ_FETCH_ALLOW="${U#http://}" SYNCQ_IMAGE_RATE=200/s \
   SYNCQ_1688_SHOP_API_URL="$U/1688/shop/shop_info" \
   SYNCQ_1688_APP_KEY=7000001 SYNCQ_1688_APP_SECRET=e2e-secret \
   SYNCQ_CRAWLER_RATE=50/s SYNCQ_CRAWLER_MAX_WAIT=2s SYNCQ_CRAWLER_COOLDOWN=3s \

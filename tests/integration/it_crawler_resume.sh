@@ -30,6 +30,7 @@ U=$(cat "$D/fx.url")
 [ -n "$U" ] || { echo "FAIL fixture server did not start"; cat "$D/fx.out"; exit 1; }
 
 export SYNCQ_1688_BASE_URL="$U/openapi" SYNCQ_1688_PAGE_URL="$U" \
+  SYNCQ_FETCH_ALLOW="${U#http://}" SYNCQ_IMAGE_RATE=200/s \
   SYNCQ_1688_SHOP_API_URL="$U/1688/shop/shop_info" \
   SYNCQ_1688_APP_KEY=1000000 SYNCQ_1688_APP_SECRET=resume-secret \
   SYNCQ_CRAWLER_RATE=1/200ms SYNCQ_CRAWLER_MAX_WAIT=1s \

@@ -9,7 +9,10 @@
  * per sync run), error classes for every kind of bad outcome (validation,
  * auth with a bad signature, not_found, blocked with the raw page kept,
  * parse with the raw body kept, rate_limited deferral with nothing sent),
- * and that sync_category resumes from its checkpoint at the next page.
+ * that sync_category resumes from its checkpoint at the next page, that
+ * a category the platform lists nothing for (unknown: 123) ends
+ * not_found, and that endpoints given as task arguments (page_url ...)
+ * are guarded: loopback refused unless SYNCQ_FETCH_ALLOW names it.
  * TEST_TIMEOUT: 240
  */
 #include "sq_test.h"
@@ -432,6 +435,79 @@ rate_limit_defers_without_sending(void **state)
 }
 
 static void
+empty_category_is_not_found(void **state)
+{
+    syncq_config *cfg = config(srv, "1000/s", "2s");
+    syncq_client *c = sqt_client();
+    syncq_local_result r;
+
+    (void)state;
+    r = run(cfg, c, "crawler.fetch_products", "{\"category_id\":123}", NULL);
+    expect_fail(&r, SYNCQ_ERR_NOT_FOUND, "category 123: the platform lists "
+                                         "no offers");
+    syncq_local_result_cleanup(&r);
+    r = run(cfg, c, "crawler.sync_category", "{\"category_id\":123}", NULL);
+    expect_fail(&r, SYNCQ_ERR_NOT_FOUND, "123");
+    syncq_local_result_cleanup(&r);
+    /* a real category past its last page is still an answer with data */
+    r = run(cfg, c, "crawler.fetch_products",
+            "{\"category_id\":1031910,\"page\":500,\"page_size\":50}",
+            NULL);
+    assert_true(r.ok);
+    assert_true(json_integer_value(json_object_get(r.result, "total")) > 0);
+    assert_int_equal(json_array_size(json_object_get(r.result, "offer_ids")),
+                     0);
+    syncq_local_result_cleanup(&r);
+    syncq_client_close(c);
+    syncq_config_free(cfg);
+}
+
+static void
+endpoints_from_arguments_are_guarded(void **state)
+{
+    syncq_config *cfg = config(srv, "1000/s", "2s");
+    syncq_client *c = sqt_client();
+    syncq_local_result r;
+    syncq_error err;
+    char kw[256], allow[64];
+    long before;
+
+    (void)state;
+    snprintf(kw, sizeof kw,
+             "{\"product_id\":%lld,\"images\":false,\"source\":\"page\","
+             "\"page_url\":\"%s\"}",
+             (long long)offer(30)->id, fx_server_url(srv));
+    before = log_count("\"route\":\"page\"");
+    r = run(cfg, c, "crawler.fetch_product_details", kw, NULL);
+    expect_fail(&r, SYNCQ_ERR_VALIDATION, "is loopback");
+    assert_non_null(strstr(r.error_msg, "SYNCQ_FETCH_ALLOW"));
+    syncq_local_result_cleanup(&r);
+    assert_int_equal(log_count("\"route\":\"page\""), before); /* not sent */
+    /* the same host from the operator's settings is not guarded */
+    snprintf(kw, sizeof kw,
+             "{\"product_id\":%lld,\"images\":false,\"source\":\"page\"}",
+             (long long)offer(30)->id);
+    r = run(cfg, c, "crawler.fetch_product_details", kw, NULL);
+    assert_true(r.ok);
+    syncq_local_result_cleanup(&r);
+    /* allowed by address and port */
+    snprintf(allow, sizeof allow, "127.0.0.1:%d", fx_server_port(srv));
+    assert_int_equal(
+        syncq_config_set(cfg, "SYNCQ_FETCH_ALLOW", allow, "test", &err),
+        SYNCQ_OK);
+    snprintf(kw, sizeof kw,
+             "{\"product_id\":%lld,\"images\":false,\"source\":\"page\","
+             "\"page_url\":\"%s\"}",
+             (long long)offer(31)->id, fx_server_url(srv));
+    r = run(cfg, c, "crawler.fetch_product_details", kw, NULL);
+    assert_true(r.ok);
+    syncq_local_result_cleanup(&r);
+    assert_int_equal(log_count("\"route\":\"page\""), before + 2);
+    syncq_client_close(c);
+    syncq_config_free(cfg);
+}
+
+static void
 listing_fans_out_details(void **state)
 {
     syncq_config *cfg = config(srv, "1000/s", "2s");
@@ -548,6 +624,8 @@ main(void)
         cmocka_unit_test_setup(not_found_blocked_and_malformed, setup),
         cmocka_unit_test_setup(rate_limit_defers_without_sending, setup),
         cmocka_unit_test_setup(listing_fans_out_details, setup),
+        cmocka_unit_test_setup(empty_category_is_not_found, setup),
+        cmocka_unit_test_setup(endpoints_from_arguments_are_guarded, setup),
         cmocka_unit_test_setup(sync_category_resumes_at_next_page, setup),
         cmocka_unit_test_setup(suppliers, setup),
     };

@@ -276,7 +276,7 @@ batch_dump(struct sq_db *db, const char *tag)
                          "\"synced_after\": \"2000-01-01\"}",
                          0, NULL);
         snprintf(out, sizeof out, "%s/%s-export.%s", t_workdir(), tag, fmt);
-        assert_int_equal(bp_export(db, out, fmt, flt, NULL, &res, &err),
+        assert_int_equal(bp_export(db, out, fmt, true, flt, NULL, &res, &err),
                          SYNCQ_OK);
         assert_true(json_integer_value(json_object_get(res, "products")) > 10);
         strip_times(res);

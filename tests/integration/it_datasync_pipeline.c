@@ -111,6 +111,11 @@ setup(void **state)
     syncq_config_set(cfg, "SYNCQ_MEDIA_DIR", media, NULL, &err);
     syncq_config_set(cfg, "SYNCQ_THUMBNAIL_SIZES", "220x220,400x400", NULL,
                      &err);
+    {
+        char allow[64]; /* the image server is on loopback */
+        snprintf(allow, sizeof allow, "127.0.0.1:%d", port);
+        syncq_config_set(cfg, "SYNCQ_FETCH_ALLOW", allow, NULL, &err);
+    }
     return 0;
 }
 

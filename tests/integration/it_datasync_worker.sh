@@ -48,6 +48,7 @@ python3 "$SRC/tests/integration/it_images_server.py" "$D/srv" "$D/port" "$D/requ
 echo $! >>"$D/pids"
 for _ in $(seq 100); do [ -s "$D/port" ] && break; sleep 0.05; done
 PORT=$(cat "$D/port")
+export SYNCQ_FETCH_ALLOW="127.0.0.1:$PORT" # the image server, on loopback
 
 start_worker() { # start_worker NAME -> pid (its own process group)
   setsid "$S" worker -Q batch_processing,image_processing,data_sync -c 2 \

@@ -222,6 +222,12 @@ setup(void **state)
     syncq_config_set(cfg, "SYNCQ_IMAGE_MAX_BYTES", "200000", NULL, &err);
     syncq_config_set(cfg, "SYNCQ_CRAWLER_TIMEOUT", "2", NULL, &err);
     syncq_config_set(cfg, "SYNCQ_THUMBNAIL_SIZES", "100x100,50x50", NULL, &err);
+    {
+        /* the test server is on loopback: allowed by name */
+        char allow[64];
+        snprintf(allow, sizeof allow, "127.0.0.1:%d", port);
+        syncq_config_set(cfg, "SYNCQ_FETCH_ALLOW", allow, NULL, &err);
+    }
     return 0;
 }
 

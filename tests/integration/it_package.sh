@@ -174,6 +174,7 @@ fixture --listen 127.0.0.1:0 --products 60 --categories 1 \
 for _ in $(seq 200); do [ -s "$D/fx.url" ] && break; sleep 0.05; done
 U=$(cat "$D/fx.url" 2>/dev/null)
 export SYNCQ_1688_BASE_URL="$U/openapi" SYNCQ_1688_PAGE_URL="$U" \
+  SYNCQ_FETCH_ALLOW="${U#http://}" SYNCQ_IMAGE_RATE=200/s \
   SYNCQ_1688_SHOP_API_URL="$U/1688/shop/shop_info" \
   SYNCQ_1688_APP_KEY=7000001 SYNCQ_1688_APP_SECRET=pkg-secret \
   SYNCQ_DATABASE_URL="$D/catalog.db" SYNCQ_MEDIA_DIR="$D/media"

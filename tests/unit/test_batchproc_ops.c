@@ -333,7 +333,7 @@ export_import_round_trips(void **state)
         snprintf(p1, sizeof p1, "out1.%s", fmts[k]);
         snprintf(p2, sizeof p2, "out2.%s", fmts[k]);
         assert_int_equal(
-            bp_export(a, path_of(p1), fmts[k], NULL, NULL, &res, &err),
+            bp_export(a, path_of(p1), fmts[k], true, NULL, NULL, &res, &err),
             SYNCQ_OK);
         assert_int_equal(jint(res, "products"), 120);
         if (k == 1) {
@@ -345,7 +345,7 @@ export_import_round_trips(void **state)
         assert_int_equal(jint(res, "rows_bad"), 0);
         json_decref(res);
         assert_int_equal(
-            bp_export(b, path_of(p2), fmts[k], NULL, NULL, &res, &err),
+            bp_export(b, path_of(p2), fmts[k], true, NULL, NULL, &res, &err),
             SYNCQ_OK);
         json_decref(res);
         t1 = read_text(path_of(p1), &n1);
@@ -366,7 +366,7 @@ export_import_round_trips(void **state)
                                  "\"price_min_fen\": {\"gte\": 500}}",
                                  0, NULL);
         assert_int_equal(
-            bp_export(a, path_of("f.jsonl"), "jsonl", flt, NULL, &res, &err),
+            bp_export(a, path_of("f.jsonl"), "jsonl", true, flt, NULL, &res, &err),
             SYNCQ_OK);
         assert_int_equal(jint(res, "products"),
                          count(a, "SELECT COUNT(*) FROM product WHERE "
@@ -377,7 +377,7 @@ export_import_round_trips(void **state)
         json_decref(flt);
         flt = json_loads("{\"subject_contains\": \"商品 60\"}", 0, NULL);
         assert_int_equal(
-            bp_export(a, path_of("g.jsonl"), "jsonl", flt, NULL, &res, &err),
+            bp_export(a, path_of("g.jsonl"), "jsonl", true, flt, NULL, &res, &err),
             SYNCQ_OK);
         /* 601..609 and 600 itself (subject "商品 60x"). */
         assert_int_equal(jint(res, "products"), 10);
@@ -385,13 +385,13 @@ export_import_round_trips(void **state)
         json_decref(flt);
         flt = json_loads("{\"bogus\": 1}", 0, NULL);
         assert_int_equal(
-            bp_export(a, path_of("h.jsonl"), "jsonl", flt, NULL, &res, &err),
+            bp_export(a, path_of("h.jsonl"), "jsonl", true, flt, NULL, &res, &err),
             SYNCQ_EINVAL);
         assert_int_equal(access(path_of("h.jsonl"), F_OK), -1);
         json_decref(flt);
     }
     assert_int_equal(
-        bp_export(a, "/nonexistent-dir/x.csv", "csv", NULL, NULL, &res, &err),
+        bp_export(a, "/nonexistent-dir/x.csv", "csv", true, NULL, NULL, &res, &err),
         SYNCQ_ENOTFOUND);
     sq_db_close(a);
 }
@@ -535,7 +535,7 @@ csv_import_survives_allocation_failures(void **state)
     json_decref(
         import(a, path_of("oom2.jsonl"), "jsonl", "seed", 10, NULL, SYNCQ_OK));
     assert_int_equal(
-        bp_export(a, path_of("oom2.csv"), "csv", NULL, NULL, &res, &err),
+        bp_export(a, path_of("oom2.csv"), "csv", true, NULL, NULL, &res, &err),
         SYNCQ_OK);
     json_decref(res);
     res = NULL;

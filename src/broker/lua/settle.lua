@@ -15,6 +15,9 @@
 --   ok       result_json runtime_ms              -> SUCCESS
 --   fail     class message runtime_ms dead(0|1)  -> FAILURE (+ DLQ if dead)
 --   retry    class message runtime_ms delay_ms   -> RETRY, delayed set
+--   defer    class message runtime_ms delay_ms   -> as retry, but counted
+--            in `deferrals`, not `retries` (a wait the task did not
+--            cause: its retry budget is not used)
 --   requeue  reason(shutdown|worker_lost|timeout) -> back to its queue
 --            (worker_lost/timeout count as a lost delivery; DLQ at max)
 --   start    -                                   -> STARTED (prefetched)
@@ -24,7 +27,7 @@
 
 local nops = tonumber(ARGV[2])
 local NARGS = {ok = 2, fail = 4, retry = 4, requeue = 1, start = 0,
-               revoked = 2}
+               revoked = 2, defer = 4}
 local pos = 3
 local ops = {}
 for i = 1, nops do
@@ -80,7 +83,7 @@ for i = 1, nops do
                        'err_msg', ARGV[p + 4], 'rt', rt, 'slease', token},
                        {'class', ARGV[p + 3]}, pre)
             end
-        elseif kind == 'retry' then
+        elseif kind == 'retry' or kind == 'defer' then
             local rt = tonumber(ARGV[p + 5]) or 0
             local delay = tonumber(ARGV[p + 6]) or 0
             push_error(k, ARGV[p + 3], ARGV[p + 4])
@@ -89,12 +92,17 @@ for i = 1, nops do
             redis.call('HSET', k, 'state', 'RETRY', 'eta', eta,
                        'err_class', ARGV[p + 3], 'err_msg', ARGV[p + 4],
                        'rt', rt, 'slease', token)
-            redis.call('HINCRBY', k, 'retries', 1)
+            if kind == 'retry' then
+                redis.call('HINCRBY', k, 'retries', 1)
+            else
+                redis.call('HINCRBY', k, 'deferrals', 1)
+            end
             redis.call('HDEL', k, 'lease', 'worker')
             redis.call('ZREM', P .. 'active', id)
             redis.call('ZADD', P .. 'delayed', eta, id)
             stat('retried', q, name, 1)
-            event('task-retried', id, 'class', ARGV[p + 3], 'eta', eta)
+            event('task-retried', id, 'class', ARGV[p + 3], 'eta', eta,
+                  'deferred', kind == 'defer' and '1' or '0')
         elseif kind == 'requeue' then
             local reason = ARGV[p + 3]
             if reason == 'shutdown' then
