@@ -67,7 +67,7 @@ for _ in $(seq 100); do [ -s "$W/img.port" ] && break; sleep 0.05; done
 PORT=$(cat "$W/img.port")
 
 # --- a real worker; it publishes the declarations at start -----------------------
-"$S" worker -Q batch_processing,data_sync,image_processing -c 2 >"$W/worker.log" 2>&1 &
+SYNCQ_FETCH_ALLOW=127.0.0.1 "$S" worker -Q batch_processing,data_sync,image_processing -c 2 >"$W/worker.log" 2>&1 &
 wpid=$!
 echo "$wpid" >>"$SYNCQ_TEST_DIR/pids"
 for _ in $(seq 200); do [ "$(R HEXISTS '{syncq}:taskargs' image_processing.download_images)" = 1 ] && break; sleep 0.05; done
