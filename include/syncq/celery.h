@@ -61,6 +61,14 @@ SYNCQ_API int syncq_celery_send(syncq_client *c, const char *name,
 SYNCQ_API int syncq_celery_result(syncq_client *c, const char *id,
                                   json_t **out, syncq_error *err);
 
+/* Task `id` as syncq_task_info gives it when syncq has the task (also a
+ * Celery message a syncq worker ran: same id), else its Celery result as
+ * syncq_celery_result gives it (a task a Python worker ran). What
+ * `syncq task info` shows. Errors: as syncq_task_info; SYNCQ_ENOTFOUND
+ * when neither exists. */
+SYNCQ_API int syncq_celery_info(syncq_client *c, const char *id,
+                                json_t **out, syncq_error *err);
+
 /* Wait until the Celery result of `id` is ready (SUCCESS, FAILURE or
  * REVOKED) or `timeout_ms` passes (0: check once; < 0: forever), polling
  * with a backoff from 5 ms to 200 ms. *out (may be NULL) gets the result

@@ -195,6 +195,21 @@ syncq_celery_result(syncq_client *c, const char *id, json_t **out,
 }
 
 int
+syncq_celery_info(syncq_client *c, const char *id, json_t **out,
+                  syncq_error *err)
+{
+    int rc = syncq_task_info(c, id, out, err);
+
+    if (rc == SYNCQ_ENOTFOUND || rc == SYNCQ_EINVAL) {
+        int rc2 = syncq_celery_result(c, id, out, err);
+        if (rc2 != SYNCQ_ENOTFOUND || rc == SYNCQ_ENOTFOUND) {
+            rc = rc2; /* a Celery id need not be a UUID */
+        }
+    }
+    return rc;
+}
+
+int
 syncq_celery_wait(syncq_client *c, const char *id, int64_t timeout_ms,
                   json_t **out, syncq_error *err)
 {
