@@ -274,6 +274,9 @@ adopt(struct sq_bridge *b, const struct sq_celery_msg *m, const char *norm,
         received_event(b, m);
     }
     own_add(b, m, sid);
+    if (dup) {
+        sq_bridge_settled_check(b, sid); /* no event will come if done */
+    }
     return SYNCQ_OK;
 }
 

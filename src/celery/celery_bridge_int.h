@@ -62,6 +62,9 @@ void sq_bridge_events(struct sq_bridge *b, redisReply *r);
 /* Every 10 s: finished tasks whose result is still due (missed events,
  * adopted by a bridge that is gone). */
 void sq_bridge_sweep(struct sq_bridge *b);
+/* A redelivered message whose task exists: if the task has finished, its
+ * result is written (again: a SUCCESS stays) and its entry dropped now. */
+void sq_bridge_settled_check(struct sq_bridge *b, const char *sid);
 /* The id the next XREAD starts after ("$" resolved to the stream end). */
 void sq_bridge_events_start(struct sq_bridge *b);
 

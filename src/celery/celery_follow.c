@@ -186,6 +186,22 @@ finished(struct sq_bridge *b, const char *sid)
     forget_own(b, sid);
 }
 
+void
+sq_bridge_settled_check(struct sq_bridge *b, const char *sid)
+{
+    char key[200];
+    struct sq_rcmd cmd;
+    redisReply *r = NULL;
+
+    snprintf(key, sizeof key, "%st:%s", b->c->prefix, sid);
+    sq_rcmd_set(&cmd, "HGET", key, "state", NULL);
+    if (sq_celery_pipeline(b->c, false, &cmd, 1, &r, NULL) == SYNCQ_OK &&
+        r->type == REDIS_REPLY_STRING && sq_state_is_final(r->str)) {
+        finished(b, sid);
+    }
+    freeReplyObject(r);
+}
+
 static bool
 is_final_event(const char *e)
 {
