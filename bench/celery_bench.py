@@ -37,6 +37,11 @@ def app_for(url):
         time.sleep(0.001)
         return None
 
+    # the built-in no-op's name, for bench/celery_drain.py (Celery wire)
+    @app.task(name='syncq.noop')
+    def syncq_noop():
+        return None
+
     @app.task(name='bench.stamp')
     def stamp():
         return time.time()

@@ -85,13 +85,16 @@ char *sq_celery_meta_format(const char *id, const char *status,
  * Celery id `celery_id`. NULL on out of memory. */
 char *sq_celery_meta_of_record(const char *celery_id, json_t *rec);
 
-/* Write a meta the way Celery's Redis backend does: GET first (a stored
- * SUCCESS is never overwritten: *written = false), then MULTI; SETEX
- * (or SET when expires_ms is 0) celery-task-meta-<id>; PUBLISH on the
- * channel of the same name; EXEC. `written` may be NULL.
- * Errors: SYNCQ_ECONN, SYNCQ_EPROTO (an error reply). */
+/* Write metas the way Celery's Redis backend does: GET first (a stored
+ * SUCCESS is never overwritten), then MULTI; SETEX (or SET when
+ * expires_ms is 0) celery-task-meta-<id>; PUBLISH on the channel of the
+ * same name; EXEC. Two round trips for all `n`.
+ * Errors: SYNCQ_ECONN, SYNCQ_EPROTO (an error reply), SYNCQ_ENOMEM. */
+int sq_celery_meta_store_many(syncq_client *c, const char *const *ids,
+                              const char *const *metas, size_t n,
+                              int64_t expires_ms, syncq_error *err);
 int sq_celery_meta_store(syncq_client *c, const char *id, const char *meta,
-                         int64_t expires_ms, bool *written, syncq_error *err);
+                         int64_t expires_ms, syncq_error *err);
 
 /* Parse a stored meta value of task `id` into the object described for
  * syncq_celery_result. Errors: SYNCQ_EPROTO (not a Celery result). */

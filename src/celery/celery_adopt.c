@@ -75,7 +75,8 @@ sq_bridge_pending_retry(struct sq_bridge *b)
     b->pend = NULL;
     b->npend = b->cappend = 0;
     for (size_t i = 0; i < n; i++) {
-        sq_bridge_message(b, list[i].queue, list[i].raw, list[i].len);
+        const char *raw = list[i].raw;
+        sq_bridge_messages(b, list[i].queue, &raw, &list[i].len, 1);
         sq_free(list[i].raw);
     }
     sq_free(list);
@@ -294,106 +295,270 @@ inflight_drop(struct sq_bridge *b, const char *sid)
     freeReplyObject(r);
 }
 
-/* unacked + in-flight registration; *revoked from the same round trip. */
-static int
-register_message(struct sq_bridge *b, const struct sq_celery_msg *m,
-                 const char *queue, const char *raw, size_t len,
-                 const char *sid, bool runnable, bool *revoked,
-                 syncq_error *err)
-{
-    struct sq_rcmd extra[2];
-    char ikey[200], rkey[200];
-    char *meta = NULL;
-    redisReply *r = NULL;
-    size_t n = 0;
-    int rc;
+/* One message of a batch taken off a list. */
+struct item {
+    struct sq_celery_msg m;
+    struct verdict v;
+    char norm[256], sid[37], parent[37], root[37];
+    const char *raw;
+    size_t len;
+    char *uval, *meta;     /* unacked entry, in-flight entry (owned) */
+    syncq_task_options o;
+    bool revoked;
+    bool create;           /* to be created as a syncq task */
+    bool pending;          /* kept for later: Redis went away */
+};
 
-    *revoked = false;
-    if (m->delivery_tag == NULL) {
-        return SYNCQ_OK; /* nothing to ack: kombu could not either */
+/* Commands of one item in the registration transaction: unacked entry,
+ * and for a runnable message its in-flight entry and the revoked check.
+ * Returns how many (0..4), or -1 on out of memory. */
+static int
+register_cmds(struct sq_bridge *b, struct item *it, const char *queue,
+              const char *now, struct sq_rcmd *cmd, const char *ikey,
+              const char *rkey)
+{
+    int n = 0;
+
+    if (it->m.delivery_tag == NULL) {
+        return 0; /* nothing to ack: kombu could not either */
     }
-    if (runnable) {
-        meta = inflight_meta(b, m, queue);
-        if (meta == NULL) {
-            return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    if (sq_kombu_unacked_cmds(it->m.delivery_tag, it->raw, it->len,
+                              it->m.exchange, it->m.routing_key, now, cmd,
+                              &it->uval, NULL) != SYNCQ_OK) {
+        return -1;
+    }
+    n = 2;
+    if (it->v.reason == NULL) {
+        it->meta = inflight_meta(b, &it->m, queue);
+        if (it->meta == NULL) {
+            return -1;
         }
-        snprintf(ikey, sizeof ikey, "%s" SQ_CELERY_INFLIGHT, b->c->prefix);
-        snprintf(rkey, sizeof rkey, "%s" SQ_CELERY_REVOKED, b->c->prefix);
-        sq_rcmd_set(&extra[n++], "HSET", ikey, sid, meta, NULL);
-        sq_rcmd_set(&extra[n++], "ZSCORE", rkey, m->id, NULL);
+        sq_rcmd_set(&cmd[n++], "HSET", ikey, it->sid, it->meta, NULL);
+        sq_rcmd_set(&cmd[n++], "ZSCORE", rkey, it->m.id, NULL);
     }
-    rc = sq_kombu_unacked_add(b->c, m->delivery_tag, raw, len, m->exchange,
-                              m->routing_key, extra, n, &r, err);
-    if (rc == SYNCQ_OK && runnable && r->elements == 4 &&
-        r->element[3]->type == REDIS_REPLY_STRING) {
-        *revoked = true;
+    return n;
+}
+
+/* Register every item as unacked (and in flight) in one transaction.
+ * Errors: SYNCQ_ECONN (nothing known: every item is kept for later). */
+static int
+register_all(struct sq_bridge *b, struct item *items, size_t n,
+             const char *queue)
+{
+    struct sq_rcmd *cmd = sq_calloc(n * 4 + 1, sizeof *cmd);
+    size_t *zs = sq_calloc(n + 1, sizeof *zs);
+    char ikey[200], rkey[200], now[32], q[300];
+    size_t nc = 0;
+    redisReply *r = NULL;
+    syncq_error err;
+    int rc = SYNCQ_OK;
+
+    snprintf(ikey, sizeof ikey, "%s" SQ_CELERY_INFLIGHT, b->c->prefix);
+    snprintf(rkey, sizeof rkey, "%s" SQ_CELERY_REVOKED, b->c->prefix);
+    sq_kombu_now(now);
+    for (size_t i = 0; cmd != NULL && zs != NULL && i < n; i++) {
+        int k = register_cmds(b, &items[i], queue, now, cmd + nc, ikey, rkey);
+        if (k < 0) {
+            rc = sq_fail(&err, SYNCQ_ENOMEM, "out of memory");
+            break;
+        }
+        nc += (size_t)k;
+        zs[i] = k == 4 ? nc : 0; /* 1-based position of the ZSCORE */
+    }
+    if (cmd == NULL || zs == NULL) {
+        rc = sq_fail(&err, SYNCQ_ENOMEM, "out of memory");
+    }
+    if (rc == SYNCQ_OK && nc > 0) {
+        rc = sq_celery_pipeline(b->c, true, cmd, nc, &r, &err);
+    }
+    if (rc == SYNCQ_OK && nc > 0 &&
+        (r->type != REDIS_REPLY_ARRAY || r->elements != nc)) {
+        rc = sq_fail(&err, SYNCQ_EPROTO, "registration refused");
+    }
+    for (size_t i = 0; rc == SYNCQ_OK && i < n; i++) {
+        items[i].revoked = zs[i] > 0 &&
+                           r->element[zs[i] - 1]->type == REDIS_REPLY_STRING;
+    }
+    if (rc != SYNCQ_OK && rc != SYNCQ_ECONN) {
+        /* the messages are in hand: handled anyway, as kombu would */
+        SQ_ERROR("celery.unacked_failed", "queue=%s err=%s", queue,
+                 sq_log_quote(err.msg, q, sizeof q));
+        rc = SYNCQ_OK;
     }
     freeReplyObject(r);
-    sq_free(meta);
+    sq_free(cmd);
+    sq_free(zs);
     return rc;
 }
 
-void
-sq_bridge_message(struct sq_bridge *b, const char *queue, const char *raw,
-                  size_t len)
+/* Messages that never become tasks: dead letters, revoked, expired. */
+static void
+answer_now(struct sq_bridge *b, const char *queue, struct item *it)
 {
-    struct sq_celery_msg m;
-    enum sq_celery_reject rej = sq_celery_msg_decode(raw, len, &m);
-    struct verdict v;
-    char norm[256] = "", sid[37] = "", q[300];
-    syncq_error err;
-    bool revoked = false;
-    int rc;
-
-    judge(b, &m, rej, norm, &v);
-    if (m.id != NULL) {
-        sq_celery_syncq_id(m.id, sid);
+    if (it->v.reason != NULL) {
+        dead_letter(b, queue, it->raw, it->len, &it->m, &it->v);
+        return;
     }
-    rc = register_message(b, &m, queue, raw, len, sid, v.reason == NULL,
-                          &revoked, &err);
-    if (rc == SYNCQ_ECONN) {
-        keep_pending(b, queue, raw, len);
-        goto done;
-    }
-    if (rc != SYNCQ_OK) {
-        SQ_ERROR("celery.unacked_failed", "queue=%s err=%s", queue,
-                 sq_log_quote(err.msg, q, sizeof q));
-    }
-    if (v.reason != NULL) {
-        dead_letter(b, queue, raw, len, &m, &v);
-    } else if (revoked || (m.expires_ms > 0 && m.expires_ms <= sq_now_ms())) {
-        SQ_INFO("celery.revoked", "task_id=%s reason=%s", m.id,
-                revoked ? "revoked" : "expired");
-        sq_bridge_result_now(b, m.id, "REVOKED",
+    if (it->revoked ||
+        (it->m.expires_ms > 0 && it->m.expires_ms <= sq_now_ms())) {
+        SQ_INFO("celery.revoked", "task_id=%s reason=%s", it->m.id,
+                it->revoked ? "revoked" : "expired");
+        sq_bridge_result_now(b, it->m.id, "REVOKED",
                              sq_celery_exc_named("celery.exceptions",
                                                  "TaskRevokedError",
-                                                 revoked ? "revoked"
-                                                         : "expired"));
-        inflight_drop(b, sid);
-    } else {
-        rc = adopt(b, &m, norm, queue, sid, &err);
-        if (rc == SYNCQ_ECONN) {
-            keep_pending(b, queue, raw, len); /* still unacked: safe */
-            goto done;
+                                                 it->revoked ? "revoked"
+                                                             : "expired"));
+        inflight_drop(b, it->sid);
+        return;
+    }
+    it->create = true;
+}
+
+/* One by one: a redelivery (the id exists), a bad task, or after a batch
+ * create was refused as a whole. */
+static void
+create_one(struct sq_bridge *b, const char *queue, struct item *it)
+{
+    syncq_error err;
+    int rc = adopt(b, &it->m, it->norm, queue, it->sid, &err);
+
+    if (rc == SYNCQ_ECONN) {
+        it->pending = true; /* still unacked: safe */
+    } else if (rc != SYNCQ_OK) {
+        it->v.reason = "bad_task";
+        it->v.exc_module = "builtins";
+        it->v.exc_type = "ValueError";
+        snprintf(it->v.detail, sizeof it->v.detail, "%s", err.msg);
+        inflight_drop(b, it->sid);
+        dead_letter(b, queue, it->raw, it->len, &it->m, &it->v);
+    }
+}
+
+/* Create the batch's tasks in one script call (syncq_task_create_many);
+ * a refusal (an id that exists: a redelivery; a bad task) falls back to
+ * one create each, which tells them apart. */
+static void
+create_all(struct sq_bridge *b, const char *queue, struct item *items,
+           size_t n)
+{
+    syncq_task_spec *specs = sq_calloc(n + 1, sizeof *specs);
+    char (*ids)[SYNCQ_ID_SIZE] = sq_calloc(n + 1, sizeof *ids);
+    char **texts = sq_calloc(2 * n + 1, sizeof *texts);
+    size_t k = 0;
+    int rc = SYNCQ_ENOMEM; /* anything but OK/ECONN: one by one */
+
+    for (size_t i = 0; specs != NULL && texts != NULL && i < n; i++) {
+        struct item *it = &items[i];
+        if (!it->create || it->m.retries > 0) {
+            continue; /* a retries header is set by create_one */
         }
-        if (rc != SYNCQ_OK) {
-            v.reason = "bad_task";
-            v.exc_module = "builtins";
-            v.exc_type = "ValueError";
-            snprintf(v.detail, sizeof v.detail, "%s", err.msg);
-            inflight_drop(b, sid);
-            dead_letter(b, queue, raw, len, &m, &v);
+        task_options(&it->m, queue, it->sid, it->parent, it->root, &it->o);
+        texts[2 * k] = json_dumps(it->m.args, JSON_COMPACT);
+        texts[2 * k + 1] = json_dumps(it->m.kwargs, JSON_COMPACT);
+        specs[k].name = it->norm;
+        specs[k].args_json = texts[2 * k];
+        specs[k].kwargs_json = texts[2 * k + 1];
+        specs[k].opts = &it->o;
+        k++;
+    }
+    /* a batch of one answers an existing id as "dup", not as an error:
+     * one task goes through create_one, which tells a redelivery apart */
+    if (k > 1 && ids != NULL) {
+        rc = syncq_task_create_many(b->c, specs, k, ids, NULL, NULL);
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = &items[i];
+        if (!it->create) {
+            continue;
+        }
+        if (rc == SYNCQ_OK && it->m.retries == 0) {
+            b->adopted++;
+            received_event(b, &it->m);
+            own_add(b, &it->m, it->sid);
+        } else if (rc == SYNCQ_ECONN) {
+            it->pending = true;
+        } else {
+            create_one(b, queue, it);
         }
     }
-    if (m.delivery_tag != NULL &&
-        sq_kombu_ack(b->c, m.delivery_tag, &err) != SYNCQ_OK) {
-        /* left in unacked: restore_visible puts it back and the
+    for (size_t i = 0; texts != NULL && i < 2 * k; i++) {
+        sq_free(texts[i]);
+    }
+    sq_free(texts);
+    sq_free(ids);
+    sq_free(specs);
+}
+
+/* Ack every item handled (not those kept for later), one transaction. */
+static void
+ack_all(struct sq_bridge *b, struct item *items, size_t n)
+{
+    struct sq_rcmd *cmd = sq_calloc(2 * n + 1, sizeof *cmd);
+    size_t nc = 0;
+    redisReply *r = NULL;
+    syncq_error err;
+    char q[300];
+
+    for (size_t i = 0; cmd != NULL && i < n; i++) {
+        if (items[i].m.delivery_tag != NULL && !items[i].pending) {
+            sq_kombu_ack_cmds(items[i].m.delivery_tag, cmd + nc);
+            nc += 2;
+        }
+    }
+    if (nc > 0 &&
+        sq_celery_pipeline(b->c, true, cmd, nc, &r, &err) != SYNCQ_OK) {
+        /* left in unacked: restore_visible puts them back and each
          * redelivery finds its task (or dead letter) already there */
-        SQ_WARN("celery.ack_failed", "delivery_tag=%s err=%s",
-                m.delivery_tag, sq_log_quote(err.msg, q, sizeof q));
+        SQ_WARN("celery.ack_failed", "messages=%zu err=%s", nc / 2,
+                sq_log_quote(err.msg, q, sizeof q));
     }
-done:
-    sq_celery_msg_cleanup(&m);
+    freeReplyObject(r);
+    sq_free(cmd);
+}
+
+void
+sq_bridge_messages(struct sq_bridge *b, const char *queue,
+                   const char *const *raws, const size_t *lens, size_t n)
+{
+    struct item *items = sq_calloc(n + 1, sizeof *items);
+
+    if (items == NULL) {
+        for (size_t i = 0; i < n; i++) {
+            keep_pending(b, queue, raws[i], lens[i]);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = &items[i];
+        enum sq_celery_reject rej;
+        it->raw = raws[i];
+        it->len = lens[i];
+        rej = sq_celery_msg_decode(raws[i], lens[i], &it->m);
+        judge(b, &it->m, rej, it->norm, &it->v);
+        if (it->m.id != NULL) {
+            sq_celery_syncq_id(it->m.id, it->sid);
+        }
+    }
+    if (register_all(b, items, n, queue) == SYNCQ_ECONN) {
+        for (size_t i = 0; i < n; i++) {
+            items[i].pending = true;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            answer_now(b, queue, &items[i]);
+        }
+        create_all(b, queue, items, n);
+        ack_all(b, items, n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].pending) {
+            keep_pending(b, queue, raws[i], lens[i]);
+        }
+        sq_free(items[i].uval);
+        sq_free(items[i].meta);
+        sq_celery_msg_cleanup(&items[i].m);
+    }
+    sq_free(items);
 }
 
 void

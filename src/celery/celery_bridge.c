@@ -31,6 +31,7 @@
 #define HEARTBEAT_MS 2000
 #define SWEEP_MS 10000
 #define RESTORE_LIMIT 10
+#define BATCH_MAX 256 /* messages handled per round */
 
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t hup_flag;
@@ -268,11 +269,35 @@ arm_sub(struct sq_bridge *b)
     b->subscribed = async_send(b->sub, 2, argv, NULL);
 }
 
+/* After BRPOP delivered one message from `key`, take up to `more` of
+ * the same list at once (RPOP key count): the same messages in the same
+ * order a BRPOP each would give, in one round trip. */
+static redisReply *
+pop_more(struct sq_bridge *b, const char *key, int more)
+{
+    struct sq_rcmd cmd;
+    char n[16];
+    redisReply *r = NULL;
+
+    if (more <= 0) {
+        return NULL;
+    }
+    snprintf(n, sizeof n, "%d", more);
+    sq_rcmd_set(&cmd, "RPOP", key, n, NULL);
+    if (sq_celery_pipeline(b->c, false, &cmd, 1, &r, NULL) != SYNCQ_OK) {
+        return NULL; /* nothing was taken */
+    }
+    return r;
+}
+
 static void
 on_pop(struct sq_bridge *b, bool readable)
 {
-    redisReply *r = NULL;
+    redisReply *r = NULL, *more = NULL;
     int got = async_read(b->pop, readable, &r);
+    const char *raws[BATCH_MAX];
+    size_t lens[BATCH_MAX], n = 0;
+    char queue[101];
 
     if (got == 0) {
         return;
@@ -283,14 +308,25 @@ on_pop(struct sq_bridge *b, bool readable)
     }
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[0]->type == REDIS_REPLY_STRING &&
-        r->element[1]->type == REDIS_REPLY_STRING) {
-        char queue[101];
-        if (sq_kombu_queue_of(&b->k, r->element[0]->str, queue)) {
-            sq_kombu_rotate(&b->k, queue);
-            sq_bridge_message(b, queue, r->element[1]->str,
-                              r->element[1]->len);
+        r->element[1]->type == REDIS_REPLY_STRING &&
+        sq_kombu_queue_of(&b->k, r->element[0]->str, queue)) {
+        int room = b->window - b->held - 1;
+        raws[n] = r->element[1]->str;
+        lens[n++] = r->element[1]->len;
+        more = pop_more(b, r->element[0]->str,
+                        room < BATCH_MAX - 1 ? room : BATCH_MAX - 1);
+        for (size_t i = 0; more != NULL && more->type == REDIS_REPLY_ARRAY &&
+                           i < more->elements && n < BATCH_MAX;
+             i++) {
+            if (more->element[i]->type == REDIS_REPLY_STRING) {
+                raws[n] = more->element[i]->str;
+                lens[n++] = more->element[i]->len;
+            }
         }
+        sq_kombu_rotate(&b->k, queue);
+        sq_bridge_messages(b, queue, raws, lens, n);
     }
+    freeReplyObject(more);
     freeReplyObject(r);
 }
 

@@ -48,9 +48,12 @@ struct sq_bridge {
     long long adopted, poisoned;
 };
 
-/* celery_adopt.c: handle one message taken from `key` (its list). */
-void sq_bridge_message(struct sq_bridge *b, const char *queue,
-                       const char *raw, size_t len);
+/* celery_adopt.c: handle `n` messages taken from the lists of `queue`
+ * (raws[i], lens[i] bytes; borrowed): one transaction registers them
+ * unacked, one script call creates their tasks, one transaction acks. */
+void sq_bridge_messages(struct sq_bridge *b, const char *queue,
+                        const char *const *raws, const size_t *lens,
+                        size_t n);
 /* Retry the messages kept while Redis was away. */
 void sq_bridge_pending_retry(struct sq_bridge *b);
 /* Revoke (pidbox): remember the ids, revoke their syncq tasks. */

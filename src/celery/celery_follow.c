@@ -39,7 +39,7 @@ sq_bridge_result_now(struct sq_bridge *b, const char *celery_id,
                                  NULL);
     if (meta != NULL &&
         sq_celery_meta_store(b->c, celery_id, meta, b->result_expires_ms,
-                             NULL, &err) != SYNCQ_OK) {
+                             &err) != SYNCQ_OK) {
         SQ_WARN("celery.result_failed", "task_id=%s err=\"%s\"", celery_id,
                 err.msg);
     }
@@ -50,30 +50,6 @@ sq_bridge_result_now(struct sq_bridge *b, const char *celery_id,
     }
     sq_free(meta);
     json_decref(exc);
-}
-
-/* Claim the final write of `sid`: MULTI; HGET; HDEL; EXEC. Returns the
- * in-flight entry (new object) when this bridge won, else NULL. */
-static json_t *
-claim(struct sq_bridge *b, const char *sid)
-{
-    char key[200];
-    struct sq_rcmd cmd[2];
-    redisReply *r = NULL;
-    json_t *meta = NULL;
-
-    snprintf(key, sizeof key, "%s" SQ_CELERY_INFLIGHT, b->c->prefix);
-    sq_rcmd_set(&cmd[0], "HGET", key, sid, NULL);
-    sq_rcmd_set(&cmd[1], "HDEL", key, sid, NULL);
-    if (sq_celery_pipeline(b->c, true, cmd, 2, &r, NULL) == SYNCQ_OK &&
-        r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-        r->element[0]->type == REDIS_REPLY_STRING &&
-        r->element[1]->type == REDIS_REPLY_INTEGER &&
-        r->element[1]->integer == 1) {
-        meta = json_loadb(r->element[0]->str, r->element[0]->len, 0, NULL);
-    }
-    freeReplyObject(r);
-    return meta;
 }
 
 static void
@@ -159,7 +135,7 @@ write_result(struct sq_bridge *b, const char *sid, const char *cid,
     if (!ignore_result) {
         meta = sq_celery_meta_of_record(cid, rec);
         if (meta != NULL &&
-            sq_celery_meta_store(b->c, cid, meta, b->result_expires_ms, NULL,
+            sq_celery_meta_store(b->c, cid, meta, b->result_expires_ms,
                                  &err) != SYNCQ_OK) {
             SQ_WARN("celery.result_failed", "task_id=%s err=\"%s\"", cid,
                     err.msg);
@@ -172,18 +148,145 @@ write_result(struct sq_bridge *b, const char *sid, const char *cid,
     json_decref(rec);
 }
 
+/* A finished task whose entry this bridge claimed. */
+struct done {
+    const char *sid;
+    json_t *entry;   /* in-flight entry {cid, ir, ...} (owned) */
+    json_t *rec;     /* task record (owned), NULL when gone */
+    char *meta;      /* Celery meta to store (owned), NULL: none */
+};
+
+/* Claim the final writes: MULTI; HGET + HDEL each; EXEC. A bridge gets
+ * an entry only when its HDEL removed it, so exactly one bridge writes
+ * each result however many follow the stream. */
+static void
+claim_all(struct sq_bridge *b, struct done *d, size_t n)
+{
+    struct sq_rcmd *cmd = sq_calloc(2 * n + 1, sizeof *cmd);
+    char key[200];
+    redisReply *r = NULL;
+
+    snprintf(key, sizeof key, "%s" SQ_CELERY_INFLIGHT, b->c->prefix);
+    for (size_t i = 0; cmd != NULL && i < n; i++) {
+        sq_rcmd_set(&cmd[2 * i], "HGET", key, d[i].sid, NULL);
+        sq_rcmd_set(&cmd[2 * i + 1], "HDEL", key, d[i].sid, NULL);
+    }
+    if (cmd != NULL &&
+        sq_celery_pipeline(b->c, true, cmd, 2 * n, &r, NULL) == SYNCQ_OK &&
+        r->type == REDIS_REPLY_ARRAY && r->elements == 2 * n) {
+        for (size_t i = 0; i < n; i++) {
+            redisReply *v = r->element[2 * i], *del = r->element[2 * i + 1];
+            if (v->type == REDIS_REPLY_STRING &&
+                del->type == REDIS_REPLY_INTEGER && del->integer == 1) {
+                d[i].entry = json_loadb(v->str, v->len, 0, NULL);
+            }
+        }
+    }
+    freeReplyObject(r);
+    sq_free(cmd);
+}
+
+/* The records of the claimed ones, one pipeline of HGETALL. */
+static void
+read_records(struct sq_bridge *b, struct done *d, size_t n)
+{
+    struct sq_rcmd *cmd = sq_calloc(n + 1, sizeof *cmd);
+    redisReply **r = sq_calloc(n + 1, sizeof *r);
+    char (*keys)[200] = sq_calloc(n + 1, sizeof *keys);
+    size_t k = 0;
+    size_t *at = sq_calloc(n + 1, sizeof *at);
+
+    for (size_t i = 0; cmd != NULL && r != NULL && keys != NULL &&
+                       at != NULL && i < n;
+         i++) {
+        if (d[i].entry != NULL) {
+            snprintf(keys[k], sizeof keys[k], "%st:%s", b->c->prefix,
+                     d[i].sid);
+            sq_rcmd_set(&cmd[k], "HGETALL", keys[k], NULL);
+            at[k++] = i;
+        }
+    }
+    if (k > 0 && sq_celery_pipeline(b->c, false, cmd, k, r, NULL) ==
+                     SYNCQ_OK) {
+        for (size_t j = 0; j < k; j++) {
+            if (r[j]->type == REDIS_REPLY_ARRAY && r[j]->elements > 0) {
+                d[at[j]].rec = sq_record_to_json(d[at[j]].sid, r[j]->element,
+                                                 r[j]->elements,
+                                                 b->c->result_expires_ms);
+            }
+            freeReplyObject(r[j]);
+        }
+    }
+    sq_free(at);
+    sq_free(keys);
+    sq_free(r);
+    sq_free(cmd);
+}
+
+/* Tasks that reached a final state: claim, read, store every result in
+ * two round trips, send the events. */
+static void
+finished_many(struct sq_bridge *b, const char *const *sids, size_t n)
+{
+    struct done *d = sq_calloc(n + 1, sizeof *d);
+    const char **ids = sq_calloc(n + 1, sizeof *ids);
+    const char **metas = sq_calloc(n + 1, sizeof *metas);
+    size_t k = 0;
+    syncq_error err;
+
+    for (size_t i = 0; d != NULL && i < n; i++) {
+        d[i].sid = sids[i];
+    }
+    if (d != NULL && ids != NULL && metas != NULL) {
+        claim_all(b, d, n);
+        read_records(b, d, n);
+    }
+    for (size_t i = 0; d != NULL && ids != NULL && metas != NULL && i < n;
+         i++) {
+        const char *cid = json_string_value(json_object_get(d[i].entry,
+                                                            "cid"));
+        const char *st = json_string_value(json_object_get(d[i].rec,
+                                                           "state"));
+        if (d[i].rec == NULL || cid == NULL ||
+            !sq_celery_status_ready(sq_celery_status_of(st))) {
+            continue;
+        }
+        if (!json_is_true(json_object_get(d[i].entry, "ir"))) {
+            d[i].meta = sq_celery_meta_of_record(cid, d[i].rec);
+        }
+        if (d[i].meta != NULL) {
+            ids[k] = cid;
+            metas[k++] = d[i].meta;
+        }
+    }
+    if (k > 0 && sq_celery_meta_store_many(b->c, ids, metas, k,
+                                           b->result_expires_ms, &err) !=
+                     SYNCQ_OK) {
+        SQ_WARN("celery.result_failed", "results=%zu err=\"%s\"", k,
+                err.msg);
+    }
+    for (size_t i = 0; d != NULL && i < n; i++) {
+        const char *cid = json_string_value(json_object_get(d[i].entry,
+                                                            "cid"));
+        if (d[i].rec != NULL && cid != NULL) {
+            final_event(b, cid, d[i].rec,
+                        sq_celery_status_of(json_string_value(
+                            json_object_get(d[i].rec, "state"))));
+        }
+        forget_own(b, sids[i]);
+        json_decref(d[i].entry);
+        json_decref(d[i].rec);
+        sq_free(d[i].meta);
+    }
+    sq_free(metas);
+    sq_free(ids);
+    sq_free(d);
+}
+
 static void
 finished(struct sq_bridge *b, const char *sid)
 {
-    json_t *meta = claim(b, sid);
-
-    if (meta != NULL) {
-        const char *cid = json_string_value(json_object_get(meta, "cid"));
-        write_result(b, sid, cid != NULL ? cid : sid,
-                     json_is_true(json_object_get(meta, "ir")), true);
-        json_decref(meta);
-    }
-    forget_own(b, sid);
+    finished_many(b, &sid, 1);
 }
 
 void
@@ -218,6 +321,8 @@ is_final_event(const char *e)
     return false;
 }
 
+/* A started or retried task adopted here: its state (and event) now.
+ * Final states are gathered by the caller for finished_many. */
 static void
 one_event(struct sq_bridge *b, const char *type, const char *sid)
 {
@@ -225,12 +330,7 @@ one_event(struct sq_bridge *b, const char *type, const char *sid)
     const char *cid = json_string_value(json_object_get(own, "cid"));
     bool ir = json_is_true(json_object_get(own, "ir"));
 
-    if (own == NULL) {
-        return; /* not adopted here: the sweep covers orphans */
-    }
-    if (is_final_event(type)) {
-        finished(b, sid);
-    } else if (strcmp(type, "task-started") == 0) {
+    if (strcmp(type, "task-started") == 0) {
         if (b->task_events) {
             json_t *f = json_pack("{s:s}", "uuid", cid);
             sq_celery_event_send(b->c, &b->node, "task-started", f, NULL);
@@ -266,6 +366,8 @@ void
 sq_bridge_events(struct sq_bridge *b, redisReply *r)
 {
     redisReply *entries;
+    const char **finals;
+    size_t nf = 0;
 
     if (r->type != REDIS_REPLY_ARRAY || r->elements == 0 ||
         r->element[0]->type != REDIS_REPLY_ARRAY ||
@@ -273,11 +375,13 @@ sq_bridge_events(struct sq_bridge *b, redisReply *r)
         return; /* nil: the BLOCK timed out */
     }
     entries = r->element[0]->element[1];
-    for (size_t i = 0; entries->type == REDIS_REPLY_ARRAY &&
-                       i < entries->elements;
-         i++) {
+    if (entries->type != REDIS_REPLY_ARRAY) {
+        return;
+    }
+    finals = sq_calloc(entries->elements + 1, sizeof *finals);
+    for (size_t i = 0; i < entries->elements; i++) {
         redisReply *en = entries->element[i];
-        const char *type = NULL, *sid = NULL;
+        const char *type, *sid;
         if (en->type != REDIS_REPLY_ARRAY || en->elements != 2 ||
             en->element[0]->type != REDIS_REPLY_STRING) {
             continue;
@@ -286,10 +390,22 @@ sq_bridge_events(struct sq_bridge *b, redisReply *r)
                  en->element[0]->str);
         type = entry_field(en->element[1], "e");
         sid = entry_field(en->element[1], "id");
-        if (type != NULL && sid != NULL) {
+        if (type == NULL || sid == NULL ||
+            json_object_get(b->own, sid) == NULL) {
+            continue; /* not adopted here: the sweep covers orphans */
+        }
+        if (!is_final_event(type)) {
             one_event(b, type, sid);
+        } else if (finals != NULL) {
+            finals[nf++] = sid;
+        } else {
+            finished(b, sid);
         }
     }
+    if (nf > 0) {
+        finished_many(b, finals, nf);
+    }
+    sq_free(finals);
 }
 
 void
@@ -320,7 +436,8 @@ sweep_batch(struct sq_bridge *b, redisReply *pairs)
     struct sq_rcmd cmd[SWEEP_BATCH];
     redisReply *st[SWEEP_BATCH];
     char keys[SWEEP_BATCH][200];
-    size_t n = 0;
+    const char *finals[SWEEP_BATCH];
+    size_t n = 0, nf = 0;
 
     for (size_t i = 0; i + 1 < pairs->elements && n < SWEEP_BATCH; i += 2) {
         snprintf(keys[n], sizeof keys[n], "%st:%s", b->c->prefix,
@@ -336,7 +453,7 @@ sweep_batch(struct sq_bridge *b, redisReply *pairs)
         const char *sid = pairs->element[2 * j]->str;
         redisReply *s = st[j];
         if (s->type == REDIS_REPLY_STRING && sq_state_is_final(s->str)) {
-            finished(b, sid);
+            finals[nf++] = sid;
         } else if (s->type == REDIS_REPLY_NIL) {
             /* no record: a crash between unacked and create (restore
              * brings the message back) or a result long expired */
@@ -346,12 +463,16 @@ sweep_batch(struct sq_bridge *b, redisReply *pairs)
             if (json_is_integer(at) &&
                 sq_now_ms() - json_integer_value(at) >
                     b->k.visibility_ms + 60000) {
-                json_decref(claim(b, sid));
-                forget_own(b, sid);
+                finals[nf++] = sid; /* claimed; no record: no write */
             }
             json_decref(m);
         }
-        freeReplyObject(s);
+    }
+    if (nf > 0) {
+        finished_many(b, finals, nf);
+    }
+    for (size_t j = 0; j < n; j++) {
+        freeReplyObject(st[j]);
     }
 }
 

@@ -95,99 +95,33 @@ unacked_value(const char *raw, size_t len, const char *exchange,
     return out;
 }
 
-static int
-exec_check(redisReply *r, const char *what, syncq_error *err)
+const char *
+sq_kombu_now(char buf[32])
 {
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-        return sq_fail(err, SYNCQ_EPROTO, "%s: transaction refused (%s)",
-                       what, r != NULL && r->type == REDIS_REPLY_ERROR
-                                 ? r->str
-                                 : "aborted");
+    snprintf(buf, 32, "%.6f", (double)sq_now_ms() / 1000.0);
+    return buf;
+}
+
+int
+sq_kombu_unacked_cmds(const char *tag, const char *raw, size_t len,
+                      const char *exchange, const char *routing_key,
+                      const char *now_s, struct sq_rcmd cmd[2], char **val,
+                      syncq_error *err)
+{
+    *val = unacked_value(raw, len, exchange, routing_key);
+    if (*val == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory (unacked entry)");
     }
+    sq_rcmd_set(&cmd[0], "ZADD", UNACKED_INDEX, now_s, tag, NULL);
+    sq_rcmd_set(&cmd[1], "HSET", UNACKED, tag, *val, NULL);
     return SYNCQ_OK;
 }
 
-int
-sq_kombu_unacked_add(syncq_client *c, const char *tag, const char *raw,
-                     size_t len, const char *exchange,
-                     const char *routing_key, const struct sq_rcmd *extra,
-                     size_t n_extra, redisReply **exec_out, syncq_error *err)
+void
+sq_kombu_ack_cmds(const char *tag, struct sq_rcmd cmd[2])
 {
-    struct sq_rcmd cmd[8];
-    char now[32];
-    char *val = unacked_value(raw, len, exchange, routing_key);
-    redisReply *r = NULL;
-    int rc;
-
-    if (exec_out != NULL) {
-        *exec_out = NULL;
-    }
-    if (val == NULL || n_extra > 6) {
-        sq_free(val);
-        return sq_fail(err, SYNCQ_ENOMEM, "out of memory (unacked entry)");
-    }
-    snprintf(now, sizeof now, "%.6f", (double)sq_now_ms() / 1000.0);
-    sq_rcmd_set(&cmd[0], "ZADD", UNACKED_INDEX, now, tag, NULL);
-    sq_rcmd_set(&cmd[1], "HSET", UNACKED, tag, val, NULL);
-    for (size_t i = 0; i < n_extra; i++) {
-        cmd[2 + i] = extra[i];
-    }
-    rc = sq_celery_pipeline(c, true, cmd, 2 + n_extra, &r, err);
-    if (rc == SYNCQ_OK) {
-        rc = exec_check(r, "unacked", err);
-    }
-    if (rc == SYNCQ_OK && exec_out != NULL) {
-        *exec_out = r;
-        r = NULL;
-    }
-    freeReplyObject(r);
-    sq_free(val);
-    return rc;
-}
-
-int
-sq_kombu_ack(syncq_client *c, const char *tag, syncq_error *err)
-{
-    struct sq_rcmd cmd[2];
-    redisReply *r = NULL;
-    int rc;
-
     sq_rcmd_set(&cmd[0], "ZREM", UNACKED_INDEX, tag, NULL);
     sq_rcmd_set(&cmd[1], "HDEL", UNACKED, tag, NULL);
-    rc = sq_celery_pipeline(c, true, cmd, 2, &r, err);
-    if (rc == SYNCQ_OK) {
-        rc = exec_check(r, "ack", err);
-    }
-    freeReplyObject(r);
-    return rc;
-}
-
-int
-sq_kombu_requeue(syncq_client *c, const struct sq_kombu *k,
-                 const char *queue, int priority, const char *tag,
-                 const char *raw, size_t len, syncq_error *err)
-{
-    struct sq_rcmd cmd[3];
-    char key[160];
-    redisReply *r = NULL;
-    int n = 1, rc;
-
-    sq_celery_queue_key(queue, priority, k->steps, k->nsteps, key,
-                        sizeof key);
-    sq_rcmd_set(&cmd[0], "LPUSH", key, "", NULL);
-    cmd[0].argv[2] = raw;
-    cmd[0].lens[2] = len;
-    if (tag != NULL) {
-        sq_rcmd_set(&cmd[1], "ZREM", UNACKED_INDEX, tag, NULL);
-        sq_rcmd_set(&cmd[2], "HDEL", UNACKED, tag, NULL);
-        n = 3;
-    }
-    rc = sq_celery_pipeline(c, true, cmd, (size_t)n, &r, err);
-    if (rc == SYNCQ_OK) {
-        rc = exec_check(r, "requeue", err);
-    }
-    freeReplyObject(r);
-    return rc;
 }
 
 /* The envelope with the redelivered flags kombu sets on a restore. */

@@ -36,20 +36,21 @@ bool sq_kombu_queue_of(const struct sq_kombu *k, const char *key,
 /* Move `queue` to the end of the rotation (kombu's round_robin). */
 void sq_kombu_rotate(struct sq_kombu *k, const char *queue);
 
-/* Register a delivered message as unacked, as kombu does between BRPOP
- * and the task: MULTI; ZADD unacked_index <now> <tag>; HSET unacked <tag>
- * [<envelope>, exchange, routing_key]; <extra>; EXEC. `extra` (n_extra
- * commands, may be 0) ride in the same transaction. *exec_out (may be
- * NULL) gets the EXEC reply (owned).
- * Errors: SYNCQ_ECONN, SYNCQ_EPROTO (the transaction was refused). */
-int sq_kombu_unacked_add(syncq_client *c, const char *tag, const char *raw,
-                         size_t len, const char *exchange,
-                         const char *routing_key,
-                         const struct sq_rcmd *extra, size_t n_extra,
-                         redisReply **exec_out, syncq_error *err);
+/* The two commands registering one message as unacked (ZADD
+ * unacked_index <now_s> <tag>; HSET unacked <tag> [<envelope>, exchange,
+ * routing_key]) into cmd[0..1]; `now_s` is the score text, *val the
+ * entry (owned by the caller: sq_free after the commands ran).
+ * Errors: SYNCQ_ENOMEM. */
+int sq_kombu_unacked_cmds(const char *tag, const char *raw, size_t len,
+                          const char *exchange, const char *routing_key,
+                          const char *now_s, struct sq_rcmd cmd[2],
+                          char **val, syncq_error *err);
 
-/* Ack: MULTI; ZREM unacked_index <tag>; HDEL unacked <tag>; EXEC. */
-int sq_kombu_ack(syncq_client *c, const char *tag, syncq_error *err);
+/* The two commands of an ack (ZREM unacked_index; HDEL unacked). */
+void sq_kombu_ack_cmds(const char *tag, struct sq_rcmd cmd[2]);
+
+/* The current time as kombu scores unacked_index (seconds, 6 decimals). */
+const char *sq_kombu_now(char buf[32]);
 
 /* kombu's restore_visible: take unacked_mutex (skip if held), put back up
  * to `limit` messages delivered before now - visibility, each in its own
@@ -57,12 +58,5 @@ int sq_kombu_ack(syncq_client *c, const char *tag, syncq_error *err);
  * counts them. Errors: SYNCQ_ECONN. */
 int sq_kombu_restore(syncq_client *c, const struct sq_kombu *k, int limit,
                      int *restored, syncq_error *err);
-
-/* Put a message this consumer holds back at the head of its queue's step
- * list (LPUSH: behind the queued ones, like kombu's reject with requeue)
- * and ack it, in one transaction. */
-int sq_kombu_requeue(syncq_client *c, const struct sq_kombu *k,
-                     const char *queue, int priority, const char *tag,
-                     const char *raw, size_t len, syncq_error *err);
 
 #endif

@@ -183,56 +183,87 @@ sq_celery_meta_of_record(const char *celery_id, json_t *rec)
     return out;
 }
 
-int
-sq_celery_meta_store(syncq_client *c, const char *id, const char *meta,
-                     int64_t expires_ms, bool *written, syncq_error *err)
+static bool
+stored_success(const redisReply *r)
 {
-    char key[256], secs[24];
-    struct sq_rcmd cmd[2];
-    redisReply *r = NULL;
-    int rc;
+    json_t *old;
+    const char *st;
+    bool yes;
 
-    if (written != NULL) {
-        *written = false;
+    if (r == NULL || r->type != REDIS_REPLY_STRING) {
+        return false;
     }
-    snprintf(key, sizeof key, META_PREFIX "%.200s", id);
-    sq_rcmd_set(&cmd[0], "GET", key, NULL);
-    rc = sq_celery_pipeline(c, false, cmd, 1, &r, err);
+    old = json_loadb(r->str, r->len, 0, NULL);
+    st = json_string_value(json_object_get(old, "status"));
+    yes = st != NULL && strcmp(st, "SUCCESS") == 0;
+    json_decref(old);
+    return yes;
+}
+
+int
+sq_celery_meta_store_many(syncq_client *c, const char *const *ids,
+                          const char *const *metas, size_t n,
+                          int64_t expires_ms, syncq_error *err)
+{
+    struct sq_rcmd *cmd = sq_calloc(2 * n + 1, sizeof *cmd);
+    redisReply **got = sq_calloc(n + 1, sizeof *got);
+    char (*keys)[256] = sq_calloc(n + 1, sizeof *keys);
+    char secs[24];
+    redisReply *r = NULL;
+    size_t nc = 0;
+    int rc = SYNCQ_OK;
+
+    if (cmd == NULL || got == NULL || keys == NULL) {
+        rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory (Celery results)");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        snprintf(keys[i], sizeof keys[i], META_PREFIX "%.200s", ids[i]);
+        sq_rcmd_set(&cmd[i], "GET", keys[i], NULL);
+    }
+    rc = sq_celery_pipeline(c, false, cmd, n, got, err);
     if (rc != SYNCQ_OK) {
-        return rc;
+        goto done;
     }
-    if (r->type == REDIS_REPLY_STRING) {
-        json_t *old = json_loadb(r->str, r->len, 0, NULL);
-        const char *st = json_string_value(json_object_get(old, "status"));
-        bool keep = st != NULL && strcmp(st, "SUCCESS") == 0;
-        json_decref(old);
-        if (keep) {
-            freeReplyObject(r);
-            return SYNCQ_OK; /* Celery never overwrites a SUCCESS */
-        }
-    }
-    freeReplyObject(r);
-    r = NULL;
     snprintf(secs, sizeof secs, "%lld",
              (long long)((expires_ms + 999) / 1000));
-    if (expires_ms > 0) {
-        sq_rcmd_set(&cmd[0], "SETEX", key, secs, meta, NULL);
-    } else {
-        sq_rcmd_set(&cmd[0], "SET", key, meta, NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (stored_success(got[i])) {
+            continue; /* Celery never overwrites a SUCCESS */
+        }
+        if (expires_ms > 0) {
+            sq_rcmd_set(&cmd[nc++], "SETEX", keys[i], secs, metas[i], NULL);
+        } else {
+            sq_rcmd_set(&cmd[nc++], "SET", keys[i], metas[i], NULL);
+        }
+        sq_rcmd_set(&cmd[nc++], "PUBLISH", keys[i], metas[i], NULL);
     }
-    sq_rcmd_set(&cmd[1], "PUBLISH", key, meta, NULL);
-    rc = sq_celery_pipeline(c, true, cmd, 2, &r, err);
-    if (rc == SYNCQ_OK && (r == NULL || r->type != REDIS_REPLY_ARRAY)) {
-        rc = sq_fail(err, SYNCQ_EPROTO, "storing the Celery result of %.60s: "
-                     "%s", id, r != NULL && r->type == REDIS_REPLY_ERROR
-                                   ? r->str
-                                   : "transaction refused");
+    if (nc > 0) {
+        rc = sq_celery_pipeline(c, true, cmd, nc, &r, err);
     }
-    if (rc == SYNCQ_OK && written != NULL) {
-        *written = true;
+    if (rc == SYNCQ_OK && nc > 0 && (r == NULL ||
+                                     r->type != REDIS_REPLY_ARRAY)) {
+        rc = sq_fail(err, SYNCQ_EPROTO, "storing Celery results: %s",
+                     r != NULL && r->type == REDIS_REPLY_ERROR
+                         ? r->str
+                         : "transaction refused");
+    }
+done:
+    for (size_t i = 0; got != NULL && i < n; i++) {
+        freeReplyObject(got[i]);
     }
     freeReplyObject(r);
+    sq_free(keys);
+    sq_free(got);
+    sq_free(cmd);
     return rc;
+}
+
+int
+sq_celery_meta_store(syncq_client *c, const char *id, const char *meta,
+                     int64_t expires_ms, syncq_error *err)
+{
+    return sq_celery_meta_store_many(c, &id, &meta, 1, expires_ms, err);
 }
 
 /* exc dict -> {class, message} (message: the exc_message args joined). */

@@ -41,8 +41,10 @@ stop_pid "$SPID"
 export SYNCQ_CELERY_TRACK_STARTED=1 SYNCQ_CELERY_VISIBILITY_TIMEOUT=2
 start_syncq w.log -Q celery -c 2 -E || exit 1
 W1=$SPID
-peer events --seconds 12 > events.jsonl 2> events.err &
+peer events --seconds 14 > events.jsonl 2> events.err &
 EVPID=$!
+# subscribed once the first worker-heartbeat (every 2 s) is seen
+for _ in $(seq 200); do grep -q worker-heartbeat events.jsonl && break; sleep 0.05; done
 
 # -- a result comes back to Python --------------------------------------
 peer send src.queue.tasks.syncq.echo --task-id 3d4f0000-0000-4000-8000-000000000001 \
