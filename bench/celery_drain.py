@@ -28,22 +28,10 @@ def publish(url, n):
 
 def timed_drain(url, n, proc):
     import redis
-    r = redis.Redis.from_url(url)
-    t0 = None
-    n0 = 0
-    deadline = time.time() + 600
-    while time.time() < deadline:
-        done = cb.results_done(r)
-        if t0 is None and done > 0:
-            t0, n0 = time.time(), done
-        if done >= n:
-            break
-        time.sleep(0.05)
-    t1 = time.time()
-    cb.stop_worker(proc)
-    if t0 is None or done < n:
-        raise SystemExit('drain did not finish: %d of %d results' % (done, n))
-    return round((n - n0) / (t1 - t0))
+    try:
+        return cb.drain_rate(redis.Redis.from_url(url), n, limit_s=600)
+    finally:
+        cb.stop_worker(proc)
 
 
 def syncq_worker(url, syncq_bin):
