@@ -53,6 +53,9 @@ install_signals(void)
 
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
+    /* restart reads and writes: a signal must not cut a transaction
+     * short while messages are only in this process's memory */
+    sa.sa_flags = SA_RESTART;
     sa.sa_handler = on_stop;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -490,6 +493,19 @@ sq_celery_bridge_main(const struct sq_celery_bridge_opts *o)
     sq_bridge_events_start(&b);
     sq_celery_worker_event(b.c, &b.node, "worker-online", NULL);
     loop(&b);
+    /* messages taken while Redis was away are only in memory: try for a
+     * few seconds more before giving up on them */
+    for (int i = 0; i < 25 && b.npend > 0; i++) {
+        sq_bridge_pending_retry(&b);
+        if (b.npend > 0) {
+            sq_sleep_ms(200);
+        }
+    }
+    if (b.npend > 0) {
+        SQ_ERROR("celery.messages_lost", "count=%zu err=\"Redis unreachable "
+                 "at exit; those registered in unacked come back after the "
+                 "visibility timeout\"", b.npend);
+    }
     sq_celery_worker_event(b.c, &b.node, "worker-offline", NULL);
     SQ_INFO("celery.stopped", "node=%s adopted=%lld poisoned=%lld "
             "held=%d", b.node.name, b.adopted, b.poisoned, b.held);
