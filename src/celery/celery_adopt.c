@@ -255,13 +255,14 @@ adopt(struct sq_bridge *b, const struct sq_celery_msg *m, const char *norm,
     }
     if (!dup && m->retries > 0) {
         /* the message's retries count is authoritative (celery-wire.md
-         * section 13); set only if no retry was recorded meanwhile */
+         * section 13). Added, not set: should the first attempt already
+         * have settled a retry of its own, the sum is still right. */
         char key[200], n[16];
         struct sq_rcmd cmd;
         redisReply *r = NULL;
         snprintf(key, sizeof key, "%st:%s", b->c->prefix, sid);
         snprintf(n, sizeof n, "%d", m->retries);
-        sq_rcmd_set(&cmd, "HSETNX", key, "retries", n, NULL);
+        sq_rcmd_set(&cmd, "HINCRBY", key, "retries", n, NULL);
         sq_celery_pipeline(b->c, false, &cmd, 1, &r, NULL);
         freeReplyObject(r);
     }

@@ -43,3 +43,10 @@ stop_pid() { kill -TERM "$1" 2>/dev/null; for _ in $(seq 200); do kill -0 "$1" 2
 # result ID [TIMEOUT]: celery_peer's AsyncResult.get() JSON
 result() { peer result "$1" --timeout "${2:-20}"; }
 jget() { "$PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); print(eval(sys.argv[1]))' "$1"; }
+# no_sanitizer_reports: under an ASan/UBSan build, no report in any log
+# of this test (workers keep running after a UBSan/ASan message would).
+no_sanitizer_reports() {
+  local hits
+  hits=$(grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' ./*.log 2>/dev/null | tr '\n' ' ')
+  check "no sanitizer reports in the logs" "" "$hits"
+}

@@ -54,4 +54,5 @@ sleep 1
 check "nothing left unacked" 0 "$(rcli HLEN unacked)"
 check "nothing left in flight" 0 "$(rcli HLEN '{syncq}:celery:inflight')"
 stop_pid "$SPID"
+no_sanitizer_reports
 finish it_celery_shared

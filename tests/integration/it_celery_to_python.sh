@@ -75,4 +75,5 @@ ran_at=$(rcli LINDEX pcd_ran 0 | cut -d'|' -f3)
 [ $((ran_at - t0)) -ge 2900 ] && ok=1 || ok=0
 check "countdown: not run before its eta (ran after $((ran_at - t0)) ms)" 1 "$ok"
 stop_pid "$PPID_PY"
+no_sanitizer_reports
 finish it_celery_to_python

@@ -41,7 +41,7 @@ stop_pid "$SPID"
 export SYNCQ_CELERY_TRACK_STARTED=1 SYNCQ_CELERY_VISIBILITY_TIMEOUT=2
 start_syncq w.log -Q celery -c 2 -E || exit 1
 W1=$SPID
-peer events --seconds 14 > events.jsonl 2> events.err &
+peer events --seconds 300 > events.jsonl 2> events.err &
 EVPID=$!
 # subscribed once the first worker-heartbeat (every 2 s) is seen
 for _ in $(seq 200); do grep -q worker-heartbeat events.jsonl && break; sleep 0.05; done
@@ -100,6 +100,19 @@ ran_at=$(rcli LINDEX cd_ran 0 | cut -d'|' -f3)
 [ $((ran_at - t0)) -ge 2900 ] && ok=1 || ok=0
 check "countdown: not run before its eta (ran after $((ran_at - t0)) ms)" 1 "$ok"
 
+# -- STARTED (SYNCQ_CELERY_TRACK_STARTED), then SUCCESS --------------------
+peer send syncq.sleep --task-id 3d4f0000-0000-4000-8000-000000000005 \
+  --kwargs '{"seconds": 2, "mark": "st_ran"}' > /dev/null
+seen_started=0
+for _ in $(seq 200); do
+  st=$(rcli GET celery-task-meta-3d4f0000-0000-4000-8000-000000000005 | jget 'd["status"]' 2>/dev/null)
+  [ "$st" = STARTED ] && seen_started=1
+  [ "$st" = SUCCESS ] && break
+  sleep 0.05
+done
+check "STARTED written while it runs" 1 "$seen_started"
+check "then SUCCESS" SUCCESS "$(result 3d4f0000-0000-4000-8000-000000000005 20 | jget 'd["state"]')"
+
 # -- revoke through the pidbox ------------------------------------------
 peer send syncq.sleep --task-id 3d4f0000-0000-4000-8000-000000000006 --countdown 30 \
   --kwargs '{"seconds": 0, "mark": "rv_ran"}' > /dev/null
@@ -129,7 +142,9 @@ check "expired: never ran" 0 "$(rcli LLEN exp_ran)"
 # -- inspect ping, events ---------------------------------------------------
 peer ping --timeout 3 > ping.json
 check "ping: pong from the syncq node" pong "$(jget '[v["ok"] for k, v in d.items() if k.startswith("syncq-")][0]' < ping.json)"
-wait "$EVPID"
+for _ in $(seq 200); do grep -q '"task-failed"' events.jsonl && grep -q '"task-succeeded"' events.jsonl && break; sleep 0.1; done
+kill "$EVPID" 2>/dev/null
+wait "$EVPID" 2>/dev/null
 for t in task-received task-started task-succeeded task-failed worker-heartbeat; do
   contains "event $t from the syncq node" "\"type\": \"$t\", \"hostname\": \"syncq-" events.jsonl
 done
@@ -195,4 +210,5 @@ check "redelivered message: ran once" 1 "$(rcli LLEN dup_ran)"
 check "no unacked entries left" 0 "$(rcli HLEN unacked)"
 check "no in-flight entries left" 0 "$(rcli HLEN '{syncq}:celery:inflight')"
 stop_pid "$W1"
+no_sanitizer_reports
 finish it_celery_to_syncq
