@@ -546,6 +546,8 @@ static const struct cli_opt task_create_opts[] = {
 static const char *const task_create_examples[] = {
     "syncq task create crawler.fetch_products -k"
     " '{\"category_id\":\"123\",\"page_size\":50}'",
+    "syncq task create --celery src.queue.tasks.crawler.fetch_products"
+    " -q celery -k '{\"category_id\":\"123\"}'",
     NULL,
 };
 

@@ -10,7 +10,7 @@
 #    message in kombu's unacked hash; the syncq worker's restore_visible
 #    puts it back (visibility timeout 3 s) and syncq runs it once;
 #  - at the end nothing is left unacked or in flight.
-# TEST_TIMEOUT: 180
+# TEST_TIMEOUT: 300
 set -u
 S=${SYNCQ_BIN:?}
 T=${SYNCQ_TEST_DIR:?}

@@ -19,7 +19,7 @@
 #    a FAILURE result is written, the worker keeps running;
 #  - a message redelivered by restore_visible after its task was created
 #    is acked without a second run; unacked entries are gone at the end.
-# TEST_TIMEOUT: 240
+# TEST_TIMEOUT: 600
 set -u
 S=${SYNCQ_BIN:?}
 T=${SYNCQ_TEST_DIR:?}
