@@ -9,7 +9,8 @@
 #  - a Python worker (acks_late) killed with SIGKILL mid-task leaves its
 #    message in kombu's unacked hash; the syncq worker's restore_visible
 #    puts it back (visibility timeout 3 s) and syncq runs it once;
-#  - at the end nothing is left unacked or in flight.
+#  - at the end nothing is left unacked or in flight, and SIGTERM stops
+#    the worker and its Celery consumer cleanly.
 # TEST_TIMEOUT: 300
 set -u
 S=${SYNCQ_BIN:?}
@@ -53,6 +54,11 @@ check "one attempt in syncq" 1 "$(jget 'd["attempt"]' < ik.json)"
 sleep 1
 check "nothing left unacked" 0 "$(rcli HLEN unacked)"
 check "nothing left in flight" 0 "$(rcli HLEN '{syncq}:celery:inflight')"
-stop_pid "$SPID"
+kill -TERM "$SPID"
+for _ in $(seq 200); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$SPID" 2>/dev/null && gone=0 || gone=1
+check "warm shutdown with --celery ends the worker" 1 "$gone"
+contains "the Celery consumer stopped cleanly" 'event=celery.stopped' sk.log
+contains "the worker stopped cleanly" 'event=worker.stopped' sk.log
 no_sanitizer_reports
 finish it_celery_shared
