@@ -50,3 +50,15 @@ no_sanitizer_reports() {
   hits=$(grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' ./*.log 2>/dev/null | tr '\n' ' ')
   check "no sanitizer reports in the logs" "" "$hits"
 }
+# saw_status ID WANT: 1 when celery-task-meta-ID showed status WANT before
+# it became ready (SUCCESS, FAILURE, REVOKED), else 0; waits up to 30 s.
+saw_status() {
+  local seen=0 st
+  for _ in $(seq 600); do
+    st=$(rcli GET "celery-task-meta-$1" | jget 'd["status"]' 2>/dev/null)
+    [ "$st" = "$2" ] && seen=1
+    case $st in SUCCESS | FAILURE | REVOKED) break ;; esac
+    sleep 0.05
+  done
+  echo "$seen"
+}

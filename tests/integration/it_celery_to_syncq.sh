@@ -64,14 +64,7 @@ check "fail: exception message" "['bad page']" "$(jget 'd["result"]["exc_message
 # -- retries: RETRY between attempts, the retries header counts ---------
 peer send syncq.fail --task-id 3d4f0000-0000-4000-8000-000000000002 \
   --kwargs '{"class": "network", "message": "reset"}' > /dev/null
-seen_retry=0
-for _ in $(seq 300); do
-  st=$(rcli GET celery-task-meta-3d4f0000-0000-4000-8000-000000000002 | jget 'd["status"]' 2>/dev/null)
-  [ "$st" = RETRY ] && seen_retry=1
-  [ "$st" = FAILURE ] && break
-  sleep 0.1
-done
-check "retry: RETRY state written" 1 "$seen_retry"
+check "retry: RETRY state written" 1 "$(saw_status 3d4f0000-0000-4000-8000-000000000002 RETRY)"
 result 3d4f0000-0000-4000-8000-000000000002 60 > r3.json
 check "retry: FAILURE at the end" FAILURE "$(jget 'd["state"]' < r3.json)"
 check "retry: ConnectionError" ConnectionError "$(jget 'd["result"]["exc_type"]' < r3.json)"
@@ -103,14 +96,7 @@ check "countdown: not run before its eta (ran after $((ran_at - t0)) ms)" 1 "$ok
 # -- STARTED (SYNCQ_CELERY_TRACK_STARTED), then SUCCESS --------------------
 peer send syncq.sleep --task-id 3d4f0000-0000-4000-8000-000000000005 \
   --kwargs '{"seconds": 2, "mark": "st_ran"}' > /dev/null
-seen_started=0
-for _ in $(seq 200); do
-  st=$(rcli GET celery-task-meta-3d4f0000-0000-4000-8000-000000000005 | jget 'd["status"]' 2>/dev/null)
-  [ "$st" = STARTED ] && seen_started=1
-  [ "$st" = SUCCESS ] && break
-  sleep 0.05
-done
-check "STARTED written while it runs" 1 "$seen_started"
+check "STARTED written while it runs" 1 "$(saw_status 3d4f0000-0000-4000-8000-000000000005 STARTED)"
 check "then SUCCESS" SUCCESS "$(result 3d4f0000-0000-4000-8000-000000000005 20 | jget 'd["state"]')"
 
 # -- revoke through the pidbox ------------------------------------------
