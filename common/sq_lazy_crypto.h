@@ -26,6 +26,7 @@
     X(EVP_sha1) \
     X(EVP_sha256) \
     X(EVP_DecodeBlock) \
+    X(EVP_EncodeBlock) \
     X(HMAC)
 
 struct sq_crypto_api {
@@ -52,6 +53,7 @@ int sq_lazy_crypto_load(syncq_error *err);
 #define EVP_sha1 (*sq_crypto_api()->EVP_sha1)
 #define EVP_sha256 (*sq_crypto_api()->EVP_sha256)
 #define EVP_DecodeBlock (*sq_crypto_api()->EVP_DecodeBlock)
+#define EVP_EncodeBlock (*sq_crypto_api()->EVP_EncodeBlock)
 #define HMAC (*sq_crypto_api()->HMAC)
 #endif
 

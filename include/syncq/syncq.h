@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <syncq/batch.h>
+#include <syncq/celery.h>
 #include <syncq/client.h>
 #include <syncq/config.h>
 #include <syncq/error.h>

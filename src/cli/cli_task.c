@@ -8,6 +8,8 @@
 #include "core/sq_time.h"
 #include "sq_utf8.h"
 
+#include <syncq/celery.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +40,7 @@ cli_task_create(struct cli *cli)
     syncq_client *c;
     syncq_error err;
     int dup = 0, rc;
-    bool have_countdown = false, have_eta = false;
+    bool have_countdown = false, have_eta = false, celery = false;
 
     syncq_task_options_init(&o);
     for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
@@ -130,6 +132,9 @@ cli_task_create(struct cli *cli)
         case 10:
             policy_arg = ov->arg;
             break;
+        case 11:
+            celery = true; /* a Python worker's task: name sent as given */
+            break;
         }
     }
     if (cli->optind >= cli->argc) {
@@ -142,7 +147,7 @@ cli_task_create(struct cli *cli)
     if (have_countdown && have_eta) {
         return cli_usage(cli, "give --countdown or --eta, not both");
     }
-    {
+    if (!celery) {
         char norm[256];
         if (syncq_task_name_normalize(cli->argv[cli->optind], norm, sizeof norm,
                                       &err) != SYNCQ_OK) {
@@ -180,22 +185,30 @@ cli_task_create(struct cli *cli)
         free(policy);
         return CLI_FAIL;
     }
-    rc = cli_check_task_args(cli, c, cli->argv[cli->optind], args, kw);
+    /* a --celery task runs in a Python worker: syncq's declarations of a
+     * same-named task do not describe it */
+    rc = celery ? CLI_OK
+                : cli_check_task_args(cli, c, cli->argv[cli->optind], args,
+                                      kw);
     if (rc != CLI_OK) {
         free(kw);
         free(args);
         free(policy);
         return rc;
     }
-    rc = syncq_task_create(c, cli->argv[cli->optind], args, kw, &o, id, &dup,
-                           &err);
+    rc = celery ? syncq_celery_send(c, cli->argv[cli->optind], args, kw, &o,
+                                    id, &err)
+                : syncq_task_create(c, cli->argv[cli->optind], args, kw, &o,
+                                    id, &dup, &err);
     free(kw);
     free(args);
     free(policy);
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, true);
     }
-    cli_warn_unknown_task(cli, cli->argv[cli->optind]);
+    if (!celery) {
+        cli_warn_unknown_task(cli, cli->argv[cli->optind]);
+    }
     if (cli->json) {
         printf("{\"id\":\"%s\",\"duplicate\":%s}\n", id,
                dup ? "true" : "false");
@@ -283,7 +296,8 @@ cli_task_info(struct cli *cli)
         return cli_usage(cli, cli->optind >= cli->argc ? "missing task ID"
                                                        : "give exactly one ID");
     }
-    rc = cli_call_json(cli, syncq_task_info, cli->argv[cli->optind], &t, true);
+    rc = cli_call_json(cli, syncq_celery_info, cli->argv[cli->optind], &t,
+                       true);
     if (rc != CLI_OK) {
         return rc;
     }
@@ -480,6 +494,11 @@ cli_task_wait(struct cli *cli)
                                      &t, &err)
                    : cli_task_wait_progress(c, cli->argv[cli->optind],
                                             timeout_ms, &t, &err);
+    if (rc == SYNCQ_ENOTFOUND || rc == SYNCQ_EINVAL) {
+        /* a task a Python worker runs: its Celery result (syncq/celery.h) */
+        rc = syncq_celery_wait(c, cli->argv[cli->optind], timeout_ms, &t,
+                               &err);
+    }
     if (rc != SYNCQ_OK && rc != SYNCQ_ETIMEDOUT) {
         return cli_error(cli, &err, true);
     }
@@ -537,6 +556,9 @@ static const struct cli_opt task_create_opts[] = {
     {"retry-policy", 10, false, "JSON",
      "per-call retry policy by error class, e.g.\n"
      "'{\"network\":{\"max_retries\":10}}' (see docs/recovery.md)"},
+    {"celery", 11, false, NULL,
+     "publish a Celery protocol 2 message instead, for a\n"
+     "Python celery worker (docs/celery.md)"},
     {"json", CLI_OPT_JSON, false, NULL,
      "print {\"id\":..., \"duplicate\":...}"},
     CLI_OPT_END,
@@ -545,6 +567,8 @@ static const struct cli_opt task_create_opts[] = {
 static const char *const task_create_examples[] = {
     "syncq task create crawler.fetch_products -k"
     " '{\"category_id\":\"123\",\"page_size\":50}'",
+    "syncq task create --celery src.queue.tasks.crawler.fetch_products"
+    " -q celery -k '{\"category_id\":\"123\"}'",
     NULL,
 };
 

@@ -26,6 +26,8 @@ static const struct {
     {5, "--soft-time-limit", "SYNCQ_TASK_SOFT_TIME_LIMIT"},
     {'n', "--hostname", "SYNCQ_WORKER_HOSTNAME"},
     {7, "--status-file", "SYNCQ_WORKER_STATUS_FILE"},
+    {9, "--celery", "SYNCQ_CELERY"},
+    {'E', "--task-events", "SYNCQ_CELERY_EVENTS"},
 };
 
 static int
@@ -53,7 +55,8 @@ cli_worker(struct cli *cli)
                 }
                 sets[nsets].key = flag_keys[i].key;
                 sets[nsets].flag = flag_keys[i].flag;
-                sets[nsets++].value = ov->arg;
+                /* a flag without argument switches its setting on */
+                sets[nsets++].value = ov->arg != NULL ? ov->arg : "1";
                 mapped = true;
             }
         }
@@ -130,6 +133,11 @@ static const struct cli_opt worker_opts[] = {
      "load a task plugin; repeatable (SYNCQ_PLUGINS)"},
     {"hostname", 'n', true, "NAME", "worker id (default <host>:<pid>)"},
     {"status-file", 7, false, "PATH", "liveness JSON rewritten every second"},
+    {"celery", 9, false, NULL,
+     "also consume Celery messages from kombu's Redis\n"
+     "queues and write Celery results (docs/celery.md)"},
+    {"task-events", 'E', true, NULL,
+     "with --celery: task events on celeryev (Flower)"},
     {"logfile", 'f', true, "F", "log to F (reopened on SIGHUP)"},
     {"loglevel", 'l', true, "L", "debug, info, warning or error"},
     {"log-format", 8, false, "F", "text (logfmt) or json (--json: json)"},
@@ -138,6 +146,7 @@ static const struct cli_opt worker_opts[] = {
 
 static const char *const worker_examples[] = {
     "syncq worker -Q crawler,default -c 4 --time-limit 30m",
+    "syncq worker --celery -Q celery,crawler -c 2 -E",
     NULL,
 };
 

@@ -110,6 +110,31 @@ const struct sq_cfg_def sq_cfg_defs[] = {
      "JSON liveness file the supervisor rewrites every second, readable "
      "while Redis is down (empty: none)"},
 
+    /* celery (docs/celery.md) */
+    {"SYNCQ_CELERY", NULL, SQ_CFG_BOOL, 0, 0, "0", NULL, 0, "celery",
+     "syncq worker also consumes Celery protocol 2 messages from kombu's "
+     "Redis queues and writes Celery results (--celery)"},
+    {"SYNCQ_CELERY_QUEUES", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0, "celery",
+     "Celery queues consumed by --celery, comma-separated (empty: the "
+     "worker's queues); each is also served as a syncq queue"},
+    {"SYNCQ_CELERY_PRIORITY_STEPS", NULL, SQ_CFG_STR, 0, 0, "0,3,6,9", NULL,
+     0, "celery", "kombu's priority_steps transport option (every Celery "
+                  "peer must use the same)"},
+    {"SYNCQ_CELERY_VISIBILITY_TIMEOUT", NULL, SQ_CFG_DURATION, S(1),
+     30 * DAY, "1h", NULL, 0, "celery",
+     "kombu's visibility_timeout: unacked Celery messages older than this "
+     "are put back on their queue (same value on every peer)"},
+    {"SYNCQ_CELERY_PREFETCH_MULTIPLIER", NULL, SQ_CFG_INT, 1, 1000, "4",
+     NULL, 0, "celery",
+     "Celery messages held per child (taken, not finished) before the "
+     "worker stops taking more, as worker_prefetch_multiplier"},
+    {"SYNCQ_CELERY_EVENTS", "CELERY_WORKER_SEND_TASK_EVENTS", SQ_CFG_BOOL, 0,
+     0, "0", NULL, 0, "celery",
+     "Send task events on celeryev for Flower and celery events (-E)"},
+    {"SYNCQ_CELERY_TRACK_STARTED", "CELERY_TASK_TRACK_STARTED", SQ_CFG_BOOL,
+     0, 0, "0", NULL, 0, "celery",
+     "Write the STARTED state of Celery tasks to the result backend"},
+
     /* logging */
     {"SYNCQ_LOG_LEVEL", "CELERY_LOG_LEVEL", SQ_CFG_ENUM, 0, 0, "info",
      "debug|info|warning|warn|error", 0, "logging", "Log level"},

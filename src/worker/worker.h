@@ -53,6 +53,12 @@ struct sq_worker_opts {
 int sq_worker_opts_init(struct sq_worker_opts *o, const syncq_config *cfg,
                         syncq_registry *r, syncq_error *err);
 
+/* With SYNCQ_CELERY on, add the Celery queues (SYNCQ_CELERY_QUEUES, else
+ * the worker's own) missing from o->queues: tasks taken from a Celery
+ * queue are served from the syncq queue of the same name.
+ * Errors: SYNCQ_EINVAL (a bad Celery queue name or priority steps). */
+int sq_worker_celery_queues(struct sq_worker_opts *o, syncq_error *err);
+
 /* Load the plugins of `csv` (SYNCQ_PLUGINS: comma-separated paths, may be
  * NULL or "") and then `paths[0..n)` (--plugin) into `r`.
  * Errors: as syncq_registry_load_plugin (the message names the file). */

@@ -104,6 +104,9 @@ sq_worker_opts_init(struct sq_worker_opts *o, const syncq_config *cfg,
     o->cfg = cfg;
     o->registry = r;
     rc = parse_queues(o, syncq_config_str(cfg, "SYNCQ_WORKER_QUEUES"), err);
+    if (rc == SYNCQ_OK) {
+        rc = sq_worker_celery_queues(o, err); /* --celery: worker_celery.c */
+    }
     if (rc != SYNCQ_OK) {
         return rc;
     }

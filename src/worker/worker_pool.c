@@ -149,8 +149,8 @@ set_nonblock(int fd)
 
 /* In a new child: close every descriptor that belongs to the supervisor
  * or to another child, so EOF on a pipe means what it should. */
-static void
-close_inherited(struct sq_sup *s, struct sq_child *self)
+void
+sq_pool_close_inherited(struct sq_sup *s, struct sq_child *self)
 {
     for (int i = 0; i < s->nch; i++) {
         struct sq_child *c = &s->ch[i];
@@ -204,7 +204,7 @@ sq_pool_spawn(struct sq_sup *s, struct sq_child *c)
         return -1;
     }
     if (pid == 0) {
-        close_inherited(s, c);
+        sq_pool_close_inherited(s, c);
         close(down[1]);
         close(up[0]);
         sq_worker_child_main(s->o, parent, down[0], up[1]);

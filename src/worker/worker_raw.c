@@ -13,13 +13,13 @@
 #include "sq_id.h"
 #include "sq_utf8.h"
 
-#include <openssl/evp.h>
-#include "sq_lazy_crypto.h"
+#include "celery/celery_message.h"
+
 #include <stdio.h>
 #include <string.h>
 
 /* Envelopes bigger than this are not decoded (they are poison anyway). */
-#define RAW_MAX_DECODE (16u << 20)
+#define RAW_MAX_DECODE SQ_CELERY_MAX_MESSAGE
 
 void
 sq_raw_task_cleanup(struct sq_raw_task *t)
@@ -31,73 +31,20 @@ sq_raw_task_cleanup(struct sq_raw_task *t)
     }
 }
 
-/* Base64 (standard alphabet, padded) of a Celery body into a new buffer.
- * Returns NULL when it is not valid base64. */
-static unsigned char *
-unbase64(const char *s, size_t n, size_t *out_len)
-{
-    unsigned char *buf;
-    int got;
-    size_t pad = 0;
-
-    if (n == 0 || n % 4 != 0 || n > RAW_MAX_DECODE || n > (size_t)1 << 30) {
-        return NULL;
-    }
-    buf = sq_malloc(n / 4 * 3 + 1);
-    if (buf == NULL) {
-        return NULL;
-    }
-    got = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)n);
-    if (got < 0) {
-        sq_free(buf);
-        return NULL;
-    }
-    if (s[n - 1] == '=') {
-        pad++;
-    }
-    if (s[n - 2] == '=') {
-        pad++;
-    }
-    *out_len = (size_t)got - pad;
-    buf[*out_len] = '\0';
-    return buf;
-}
-
-/* Fill args/kwargs from a Celery protocol 2 body: [args, kwargs, embed]. */
+/* Fill args/kwargs from a Celery protocol 2 message (the codec of
+ * src/celery/celery_message.h): false when it is not one syncq can take. */
 static bool
-celery_body(json_t *env, json_t **args, json_t **kwargs)
+celery_body(const char *raw, size_t len, json_t **args, json_t **kwargs)
 {
-    json_t *body = json_object_get(env, "body");
-    json_t *props = json_object_get(env, "properties");
-    const char *enc = json_string_value(json_object_get(props,
-                                                        "body_encoding"));
-    unsigned char *bytes;
-    size_t n = 0;
-    json_t *arr;
-    json_error_t jerr;
+    struct sq_celery_msg m;
+    bool ok = sq_celery_msg_decode(raw, len, &m) == SQ_CELERY_OK;
 
-    if (!json_is_string(body)) {
-        return false;
+    if (ok) {
+        *args = json_incref(m.args);
+        *kwargs = json_incref(m.kwargs);
     }
-    if (enc != NULL && strcmp(enc, "base64") != 0) {
-        return false;
-    }
-    bytes = unbase64(json_string_value(body), json_string_length(body), &n);
-    if (bytes == NULL) {
-        return false;
-    }
-    arr = json_loadb((const char *)bytes, n, 0, &jerr);
-    sq_free(bytes);
-    if (!json_is_array(arr) || json_array_size(arr) < 2 ||
-        !json_is_array(json_array_get(arr, 0)) ||
-        !json_is_object(json_array_get(arr, 1))) {
-        json_decref(arr);
-        return false;
-    }
-    *args = json_incref(json_array_get(arr, 0));
-    *kwargs = json_incref(json_array_get(arr, 1));
-    json_decref(arr);
-    return true;
+    sq_celery_msg_cleanup(&m);
+    return ok;
 }
 
 enum sq_raw_kind
@@ -150,7 +97,7 @@ sq_raw_classify(const char *raw, size_t len, const syncq_registry *r,
         /* Celery/kombu message (celery-wire.md section 2). */
         name = json_string_value(json_object_get(headers, "task"));
         id = json_string_value(json_object_get(headers, "id"));
-        if (!celery_body(env, &args, &kwargs)) {
+        if (!celery_body(raw, len, &args, &kwargs)) {
             goto done;
         }
     } else {

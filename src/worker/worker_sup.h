@@ -173,6 +173,9 @@ void sq_pool_respawn(struct sq_sup *s, int64_t now);
 void sq_pool_stop_child(struct sq_sup *s, struct sq_child *c,
                         int64_t grace_ms, enum sq_kill_reason why);
 void sq_pool_close_child(struct sq_sup *s, struct sq_child *c);
+/* In a forked process: close the supervisor's and the children's
+ * descriptors (all but those of `self`, which may be NULL). */
+void sq_pool_close_inherited(struct sq_sup *s, struct sq_child *self);
 int sq_pool_live(const struct sq_sup *s);     /* processes alive */
 int sq_pool_idle(const struct sq_sup *s);     /* IDLE children */
 int sq_pool_capacity(const struct sq_sup *s); /* tasks we may still lease */
@@ -217,6 +220,13 @@ void sq_sup_unregister(struct sq_sup *s);
 /* worker_supervisor.c: outcomes settle.lua refused for good (the first
  * `n` pending ops): each logged with its task and outcome, counted. */
 void sq_sup_outcomes_refused(struct sq_sup *s, size_t n, const char *why);
+
+/* ---- worker_celery.c: the Celery consumer process (--celery) ---- */
+void sq_sup_celery_start(struct sq_sup *s);
+/* Stop it once the worker is shutting down; respawn it if it died. */
+void sq_sup_celery_check(struct sq_sup *s, int64_t now);
+/* At exit: SIGTERM, wait up to 3 s, then SIGKILL. */
+void sq_sup_celery_stop(struct sq_sup *s);
 
 /* ---- worker_info.c ---- */
 char *sq_sup_info_json(struct sq_sup *s, int64_t now);

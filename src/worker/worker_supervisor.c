@@ -328,6 +328,7 @@ loop(struct sq_sup *s)
         }
         sq_pool_dispatch(s);
         sq_pool_respawn(s, now);
+        sq_sup_celery_check(s, now);
         if (now >= s->next_status) {
             sq_sup_status_file(s, now);
         }
@@ -514,9 +515,11 @@ sq_worker_run(const struct sq_worker_opts *o, syncq_error *err)
     for (int i = 0; i < s->nch; i++) {
         sq_pool_spawn(s, &s->ch[i]);
     }
+    sq_sup_celery_start(s);
     s->need_lease = true;
     s->hb_now = true;
     loop(s);
+    sq_sup_celery_stop(s);
     if (s->state == SQ_SUP_COLD) {
         reap_all(s, 2000);
     }
