@@ -7,6 +7,7 @@
  * PostgreSQL run is tests/integration/it_datasync_pg.c).
  */
 #include "test_db_cases.h"
+#include "test_db_batch_cases.h"
 
 #include <stdlib.h>
 
@@ -207,6 +208,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         DB_CASES,
+        DB_BATCH_CASES,
         cmocka_unit_test(sqlite_concurrent_writers),
         cmocka_unit_test(sqlite_killed_sync_resumes),
         cmocka_unit_test(sqlite_sync_survives_allocation_failures),
