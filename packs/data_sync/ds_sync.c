@@ -66,6 +66,7 @@ struct run {
     struct sq_ds_offer_batch *batch;
     int *outcomes; /* of the batch's offers */
     bool *is_sup;  /* per row of the page: superseded */
+    json_t *keys;  /* key -> [row index] of the page */
 };
 
 static void
@@ -284,56 +285,56 @@ parse_offer_key(const char *key, int64_t *out)
     return true;
 }
 
-/* The page row of `raw_id` (rows are in raw_id order), or NULL. */
-static struct raw_row *
-row_of(struct run *r, int64_t raw_id)
-{
-    size_t lo = 0;
-    size_t hi = r->nrows;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r->rows[mid].raw_id < raw_id) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo < r->nrows && r->rows[lo].raw_id == raw_id ? &r->rows[lo] : NULL;
-}
-
-/* A detail fetch of another kind for the offer of a page row: the row is
- * superseded when that fetch is newer (or equally new and from the API),
- * so it must not overwrite it. */
+/* A detail fetch of one of the page's offers (one row per kind): a page
+ * row is superseded when a fetch of the other kind is newer (or equally
+ * new and from the API), so it must not overwrite it. */
 static int
 got_rival(struct sq_db_stmt *st, void *ud, syncq_error *err)
 {
     struct run *r = ud;
-    struct raw_row *row = row_of(r, sq_db_col_i64(st, 0));
+    const char *key = sq_db_col_text(st, 0);
     const char *kind = sq_db_col_text(st, 1);
     const char *at = sq_db_col_text(st, 2);
-    int c;
+    json_t *idx = json_object_get(r->keys, key != NULL ? key : "");
+    size_t n;
+    json_t *v;
 
     (void)err;
-    if (row == NULL) {
-        return SYNCQ_OK;
-    }
-    c = strcmp(at != NULL ? at : "", row->fetched_at);
-    if (c > 0 || (c == 0 && kind != NULL && strcmp(kind, "api_detail") == 0)) {
-        r->is_sup[row - r->rows] = true;
+    json_array_foreach(idx, n, v)
+    {
+        struct raw_row *row = &r->rows[json_integer_value(v)];
+        int c;
+        if (kind == NULL || strcmp(kind, row->kind) == 0) {
+            continue;
+        }
+        c = strcmp(at != NULL ? at : "", row->fetched_at);
+        if (c > 0 || (c == 0 && strcmp(kind, "api_detail") == 0)) {
+            r->is_sup[json_integer_value(v)] = true;
+        }
     }
     return SYNCQ_OK;
 }
 
-/* r->is_sup[i]: row i of the page is superseded (one query per page). */
+/* r->is_sup[i]: row i of the page is superseded. One query per page by
+ * key IN (...), which the (kind, key) index answers. */
 static int
 find_superseded(struct run *r, syncq_error *err)
 {
+    json_object_clear(r->keys);
     for (size_t i = 0; i < r->nrows; i++) {
+        json_t *idx = json_object_get(r->keys, r->rows[i].key);
         r->is_sup[i] = false;
-        sq_db_rows_add_i64(r->superseded, r->rows[i].raw_id);
-        sq_db_rows_add_text(r->superseded, r->rows[i].key);
-        sq_db_rows_add_text(r->superseded, r->rows[i].kind);
+        if (idx == NULL) {
+            idx = json_array();
+            if (idx == NULL ||
+                json_object_set_new(r->keys, r->rows[i].key, idx) != 0) {
+                return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+            }
+            sq_db_rows_add_text(r->superseded, r->rows[i].key);
+        }
+        if (json_array_append_new(idx, json_integer((json_int_t)i)) != 0) {
+            return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+        }
     }
     return sq_db_rows_run(r->db, r->superseded, got_rival, r, NULL, err);
 }
@@ -725,6 +726,26 @@ sync_run_finish(struct sq_db *db, int64_t run_id, const char *status,
     sq_free(text);
 }
 
+/* PostgreSQL plans by table statistics, and autovacuum refreshes them
+ * only some time after a big write: until then the catalog's joins
+ * (validate_data, exports) are planned for empty tables and run 3-10x
+ * slower. After a sync that wrote many offers, refresh them now (a
+ * sample of at most 30,000 rows per table: bounded cost). Best effort. */
+static void
+refresh_statistics(struct sq_db *db, const struct counts *c)
+{
+    if (!sq_db_is_pg(db) || c->inserted + c->updated < 1000) {
+        return;
+    }
+    if (sq_db_exec(db,
+                   "ANALYZE product, product_attribute, sku, sku_prop, "
+                   "sku_prop_value, price_tier, product_image, image, "
+                   "supplier",
+                   NULL) != SYNCQ_OK) {
+        syncq_log(SYNCQ_LOG_WARN, "sync.analyze_failed", "tables=catalog");
+    }
+}
+
 static int
 count_rows(struct run *r, int which, syncq_error *err)
 {
@@ -757,7 +778,9 @@ run_init(struct run *r, struct sq_db *db, const struct sq_sync_opts *o,
     r->is_sup = sq_calloc((size_t)o->batch_size, sizeof *r->is_sup);
     r->errors = json_array();
     r->page_errors = json_array();
+    r->keys = json_object();
     if (r->rows == NULL || r->outcomes == NULL || r->is_sup == NULL ||
+        r->keys == NULL ||
         r->errors == NULL || r->page_errors == NULL) {
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory starting a sync");
     }
@@ -767,13 +790,10 @@ run_init(struct run *r, struct sq_db *db, const struct sq_sync_opts *o,
                         ") AS v WHERE raw_payload.raw_id = v.column1",
                         &r->marks, err);
     if (rc == SYNCQ_OK) {
-        rc = sq_db_rows_new(
-            "SELECT v.column1, b.kind, b.fetched_at FROM (VALUES ",
-            "(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))",
-            ") AS v JOIN raw_payload b ON b.key = v.column2 AND b.kind IN "
-            "('api_detail', 'detail_page') AND b.kind <> v.column3 AND "
-            "b.outcome IN ('ok', 'not_found')",
-            &r->superseded, err);
+        rc = sq_db_rows_new("SELECT key, kind, fetched_at FROM raw_payload "
+                            "WHERE kind IN ('api_detail', 'detail_page') AND "
+                            "outcome IN ('ok', 'not_found') AND key IN (",
+                            "?", ")", &r->superseded, err);
     }
     if (rc == SYNCQ_OK) {
         rc = sq_ds_offer_batch_new(o->force, &r->batch, err);
@@ -788,6 +808,7 @@ run_cleanup(struct run *r)
     sq_free(r->rows);
     sq_free(r->outcomes);
     sq_free(r->is_sup);
+    json_decref(r->keys);
     sq_db_rows_free(r->marks);
     sq_db_rows_free(r->superseded);
     sq_ds_offer_batch_free(r->batch);
@@ -858,6 +879,7 @@ sq_ds_sync_products(struct sq_db *db, const struct sq_sync_opts *o,
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory building result");
     }
     sync_run_finish(db, run_id, r.stopped ? "stopped" : "ok", &r.prod, res);
+    refresh_statistics(db, &r.prod);
     syncq_log(SYNCQ_LOG_INFO, "sync.products",
             "type=%s inserted=%lld updated=%lld "
             "unchanged=%lld failed=%lld",

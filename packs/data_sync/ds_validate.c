@@ -326,8 +326,8 @@ spec_pass(struct sq_db *db, struct spec_page *pg, int pass, syncq_error *err)
     while ((rc = sq_db_step(st, err)) == 1) {
         int k = page_index(pg, sq_db_col_i64(st, 0));
         const char *v = sq_db_col_text(st, 1);
-        if (k < 0) {
-            continue;
+        if (k < 0 || (pass == 1 && json_array_size(pg->vals[k]) == 0)) {
+            continue; /* an offer without property values is not checked */
         }
         if (pass == 0 &&
             json_array_append_new(pg->vals[k], json_string(v ? v : "")) != 0) {
@@ -361,11 +361,11 @@ static int
 check_specs(struct sq_db *db, const struct sq_validate_opts *o, json_t *out,
             int64_t *count_out, syncq_error *err)
 {
+    /* Pages of live products by primary key: the offers with specs and
+     * values are picked out by the two range queries. */
     static const char offers_sql[] =
-        "SELECT DISTINCT s.offer_id FROM sku s JOIN product p ON "
-        "p.offer_id = s.offer_id WHERE s.offer_id > ? AND " LIVE " AND "
-        "s.spec_text IS NOT NULL AND EXISTS (SELECT 1 FROM sku_prop_value v "
-        "WHERE v.offer_id = s.offer_id) ORDER BY s.offer_id LIMIT ?";
+        "SELECT p.offer_id FROM product p WHERE p.offer_id > ? AND " LIVE
+        " ORDER BY p.offer_id LIMIT ?";
     struct spec_page *pg = sq_calloc(1, sizeof *pg);
     json_t *ids = json_array();
     json_t *r;
