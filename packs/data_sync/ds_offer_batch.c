@@ -141,13 +141,14 @@ make_rows(struct sq_ds_offer_batch *b, syncq_error *err)
         /* An existing image keeps its row (and download state). */
         {R_IMG, "INSERT INTO image (url_key, url, status) VALUES ",
          "(?, ?, 'pending')", " ON CONFLICT (url_key) DO NOTHING"},
+        /* A scalar subquery, not a join: always the url_key index (a
+         * join was planned as a scan of every image). */
         {R_LINK, "INSERT INTO product_image (offer_id, role, ord, image_id) "
-                 "SELECT v.column1, v.column2, v.column3, i.image_id FROM "
-                 "(VALUES ",
+                 "SELECT v.column1, v.column2, v.column3, (SELECT i.image_id "
+                 "FROM image i WHERE i.url_key = v.column4) FROM (VALUES ",
          "(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER), "
          "CAST(? AS TEXT))",
-         ") AS v JOIN image i ON i.url_key = v.column4 WHERE true "
-         "ON CONFLICT (offer_id, role, ord) DO NOTHING"},
+         ") AS v WHERE true ON CONFLICT (offer_id, role, ord) DO NOTHING"},
     };
     char *head = product_head();
     char *row = product_row();

@@ -845,6 +845,12 @@ sq_ds_sync_products(struct sq_db *db, const struct sq_sync_opts *o,
         rc = count_rows(&r, W_LISTING, err);
     }
     sq_progress_report(p, 0, r.total, "starting");
+    if (rc == SYNCQ_OK && sq_db_is_pg(db) && r.total >= 1000) {
+        /* Freshly staged rows have no statistics yet: the page query
+         * would be planned as a scan and sort of the whole table per
+         * page. */
+        (void)sq_db_exec(db, "ANALYZE raw_payload", NULL);
+    }
     if (rc == SYNCQ_OK && o->include_categories) {
         rc = run_pass(&r, W_CATEGORY, &r.cat, err);
         if (rc == SYNCQ_OK && !r.stopped) {
