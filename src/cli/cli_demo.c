@@ -460,7 +460,8 @@ cli_demo(struct cli *cli)
                               "--products", products, "--seed", "1688",
                               "--faults", faults, "--json", NULL};
         if (strcmp(faults, "none") == 0) {
-            args[7] = NULL;
+            args[7] = "--json"; /* no --faults (and still the JSON line) */
+            args[8] = NULL;
         }
         snprintf(fxlisten, sizeof fxlisten, "127.0.0.1:%d",
                  sticky_port(var_abs));
@@ -648,9 +649,9 @@ const struct cli_cmd cli_demo_cmds[] = {
                     " printed). Then it syncs\n"
                     "the catalog: sync_category -> offer details -> images"
                     " -> thumbnails ->\n"
-                    "sync_products into SQLite (var/1688sync.db; or"
-                    " PostgreSQL with --database) ->"
-                    " validate_data -> cleanup_duplicates,\n"
+                    "sync_products into SQLite (var/1688sync.db) or"
+                    " PostgreSQL (--database) ->\n"
+                    "validate_data -> cleanup_duplicates, "
                     "with live progress, prints a summary and stops"
                     " everything it started.\n"
                     "Running it again is incremental. --keep leaves the"

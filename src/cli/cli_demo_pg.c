@@ -54,17 +54,19 @@ run(const char *const *argv, const char *log)
         return -1;
     }
     if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
+        int fd;
         if (getuid() == 0) {
             struct passwd *pw = getpwnam("postgres");
             if (pw == NULL || initgroups("postgres", pw->pw_gid) != 0 ||
                 setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
                 _exit(126);
             }
+        }
+        /* opened as the server's user: pg_ctl appends to it too */
+        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
         }
         execv(argv[0], (char *const *)argv);
         _exit(127);
