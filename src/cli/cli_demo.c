@@ -433,6 +433,17 @@ cli_demo(struct cli *cli)
         setenv("SYNCQ_DATABASE_URL", database, 1);
     }
     snprintf(dburl, sizeof dburl, "%s", getenv("SYNCQ_DATABASE_URL"));
+    if (database != NULL) {
+        /* A wrong URL is one clear line now, not failed tasks later. */
+        struct sq_db *probe = NULL;
+        if (sq_db_open(dburl, &probe, &err) != SYNCQ_OK) {
+            if (own_pg) {
+                cli_demo_pg_stop(var_abs);
+            }
+            return cli_fail(cli, "--database: %s", err.msg);
+        }
+        sq_db_close(probe);
+    }
     setenv("SYNCQ_LOG_DIR", st.log_dir, 1);
     /* Polite but quick against the local fixture; a short captcha
      * cool-down so the demo does not sit out the production 5 minutes. */
