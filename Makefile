@@ -6,8 +6,9 @@ build:
 	scripts/bootstrap
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build build -j$$(nproc)
+# `make demo DATABASE=postgresql` (or a postgresql:// URL): see README.
 demo:
-	scripts/demo
+	scripts/demo $(if $(DATABASE),--database $(DATABASE))
 test:
 	scripts/test
 clean:

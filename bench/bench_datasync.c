@@ -11,7 +11,12 @@
  *   build-data-rel/bench_datasync [N=2000] [RUNS=5] [--url URL]
  *                                 [--batch B]   (records a transaction)
  *
- * Prints one line per operation: name, median ms, records per second.
+ * Prints one line per operation: name, median ms, records per second,
+ * and the CPU it took (this process + the PostgreSQL backend serving
+ * it), which, unlike the wall time, does not grow when other programs
+ * load the machine: offers per CPU second is the figure to compare on a
+ * shared machine (a quiet machine's wall time is close to it plus the
+ * commits' fsync waits).
  */
 #include "sq_alloc.h"
 #include "core/sq_time.h"
@@ -21,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define OPS 5
@@ -87,6 +93,64 @@ stage(struct sq_db *db, int n)
     }
 }
 
+/* CPU microseconds used so far by this process and by the PostgreSQL
+ * backend `server_pid` (0: none); *server_us (may be NULL) the
+ * backend's part. */
+static int64_t
+cpu_split_us(int64_t server_pid, int64_t *server_us)
+{
+    struct rusage ru;
+    int64_t us;
+
+    getrusage(RUSAGE_SELF, &ru);
+    us = (int64_t)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec +
+         (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
+    if (server_pid > 0) {
+        char path[64];
+        char buf[1024];
+        FILE *f;
+        snprintf(path, sizeof path, "/proc/%lld/stat", (long long)server_pid);
+        f = fopen(path, "r");
+        if (f != NULL && fgets(buf, sizeof buf, f) != NULL) {
+            const char *p = strrchr(buf, ')');
+            unsigned long long ut = 0;
+            unsigned long long st = 0;
+            /* fields after the command: state ... utime(14) stime(15) */
+            if (p != NULL && sscanf(p + 2,
+                                    "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+                                    "%*u %*u %llu %llu",
+                                    &ut, &st) == 2) {
+                int64_t b = (int64_t)((ut + st) * 1000000ULL /
+                                      (unsigned long long)sysconf(
+                                          _SC_CLK_TCK));
+                us += b;
+                if (server_us != NULL) {
+                    *server_us = b;
+                }
+            }
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
+    }
+    return us;
+}
+
+static int64_t
+cpu_us(int64_t server_pid)
+{
+    return cpu_split_us(server_pid, NULL);
+}
+
+static int64_t
+server_cpu_us(int64_t server_pid)
+{
+    int64_t b = 0;
+
+    cpu_split_us(server_pid, &b);
+    return b;
+}
+
 static int
 cmp_i64(const void *a, const void *b)
 {
@@ -104,6 +168,8 @@ main(int argc, char **argv)
     const char *url = NULL;
     int batch = 0;
     int64_t times[OPS][32];
+    int64_t cpus[OPS][32];
+    int64_t srvs[OPS][32];
     char dir[] = "/tmp/syncq-bench-ds.XXXXXX";
     int pos = 0;
 
@@ -129,7 +195,10 @@ main(int argc, char **argv)
         struct sq_validate_opts vo = {false, NULL, 10, NULL};
         json_t *res = NULL;
         syncq_error err;
+        int64_t server = 0;
         int64_t t0;
+        int64_t c0;
+        int64_t s0;
 
         snprintf(path, sizeof path, "%s/run%d.db", dir, r);
         if (sq_db_open(url != NULL ? url : path, &db, &err) != SYNCQ_OK) {
@@ -144,39 +213,63 @@ main(int argc, char **argv)
             sq_db_close(db);
             sq_db_open(url, &db, &err);
         }
+        if (url != NULL) {
+            sq_db_query_i64(db, "SELECT pg_backend_pid()", false, 0, &server,
+                            NULL);
+        }
         stage(db, n);
         sq_sync_opts_init(&so);
         if (batch > 0) {
             so.batch_size = batch;
         }
         t0 = sq_mono_us();
+        c0 = cpu_us(server);
+        s0 = server_cpu_us(server);
         sq_ds_sync_products(db, &so, NULL, &res, &err);
         times[0][r] = sq_mono_us() - t0;
+        cpus[0][r] = cpu_us(server) - c0;
+        srvs[0][r] = server_cpu_us(server) - s0;
         if (json_integer_value(json_object_get(res, "inserted")) != n) {
             fprintf(stderr, "unexpected: %s\n", json_dumps(res, 0));
             return 1;
         }
         json_decref(res);
         t0 = sq_mono_us();
+        c0 = cpu_us(server);
+        s0 = server_cpu_us(server);
         sq_ds_sync_products(db, &so, NULL, &res, &err);
         times[1][r] = sq_mono_us() - t0;
+        cpus[1][r] = cpu_us(server) - c0;
+        srvs[1][r] = server_cpu_us(server) - s0;
         json_decref(res);
         stage(db, n); /* new fetch, same content */
         t0 = sq_mono_us();
+        c0 = cpu_us(server);
+        s0 = server_cpu_us(server);
         sq_ds_sync_products(db, &so, NULL, &res, &err);
         times[2][r] = sq_mono_us() - t0;
+        cpus[2][r] = cpu_us(server) - c0;
+        srvs[2][r] = server_cpu_us(server) - s0;
         if (json_integer_value(json_object_get(res, "unchanged")) != n) {
             fprintf(stderr, "unexpected: %s\n", json_dumps(res, 0));
             return 1;
         }
         json_decref(res);
         t0 = sq_mono_us();
+        c0 = cpu_us(server);
+        s0 = server_cpu_us(server);
         sq_ds_validate(db, &vo, NULL, &res, &err);
         times[3][r] = sq_mono_us() - t0;
+        cpus[3][r] = cpu_us(server) - c0;
+        srvs[3][r] = server_cpu_us(server) - s0;
         json_decref(res);
         t0 = sq_mono_us();
+        c0 = cpu_us(server);
+        s0 = server_cpu_us(server);
         sq_ds_cleanup_duplicates(db, false, NULL, &res, &err);
         times[4][r] = sq_mono_us() - t0;
+        cpus[4][r] = cpu_us(server) - c0;
+        srvs[4][r] = server_cpu_us(server) - s0;
         json_decref(res);
         sq_db_close(db);
         unlink(path);
@@ -190,11 +283,18 @@ main(int argc, char **argv)
            url != NULL ? "postgresql" : "sqlite", batch > 0 ? batch : 500);
     for (int k = 0; k < OPS; k++) {
         int64_t med;
+        int64_t cpu;
         qsort(times[k], (size_t)runs, sizeof times[k][0], cmp_i64);
+        qsort(cpus[k], (size_t)runs, sizeof cpus[k][0], cmp_i64);
+        qsort(srvs[k], (size_t)runs, sizeof srvs[k][0], cmp_i64);
         med = times[k][runs / 2];
-        printf("%-38s %9.1f ms %10.0f offers/s\n", op_names[k],
-               (double)med / 1000.0,
-               med > 0 ? (double)n * 1e6 / (double)med : 0.0);
+        cpu = cpus[k][runs / 2];
+        printf("%-36s %8.1f ms %9.0f offers/s  cpu %7.1f ms (server "
+               "%6.1f) %9.0f offers/cpu-s\n",
+               op_names[k], (double)med / 1000.0,
+               med > 0 ? (double)n * 1e6 / (double)med : 0.0,
+               (double)cpu / 1000.0, (double)srvs[k][runs / 2] / 1000.0,
+               cpu > 0 ? (double)n * 1e6 / (double)cpu : 0.0);
     }
     return 0;
 }

@@ -55,6 +55,39 @@ int sq_ds_supplier_canonical(const json_t *in, json_t **out, syncq_error *err);
 int sq_ds_offer_store(struct sq_db *db, const json_t *canon, bool force,
                       int *outcome, syncq_error *err);
 
+/* Many offers written together: the same result as sq_ds_offer_store
+ * of each queued offer in order, in a few multi-row statements per
+ * batch (sq_db_rows.h) rather than a round trip per row. The batch keeps
+ * its statements between uses; one batch per connection.
+ * Errors: SYNCQ_ENOMEM. */
+struct sq_ds_offer_batch;
+int sq_ds_offer_batch_new(bool force, struct sq_ds_offer_batch **out,
+                          syncq_error *err);
+void sq_ds_offer_batch_free(struct sq_ds_offer_batch *b);
+
+/* Queue canonical offer `canon` (a reference is taken). Errors:
+ * SYNCQ_ENOMEM. */
+int sq_ds_offer_batch_add(struct sq_ds_offer_batch *b, json_t *canon,
+                          syncq_error *err);
+
+/* Offers queued. */
+size_t sq_ds_offer_batch_count(const struct sq_ds_offer_batch *b);
+
+/* Write the queued offers inside the caller's transaction and empty the
+ * batch: outcomes[i] (SQ_DS_*) is that of the i-th queued offer (an
+ * offer queued twice: the second sees the first). Errors: SYNCQ_EDB,
+ * SYNCQ_ENOMEM; the batch is emptied either way. */
+int sq_ds_offer_batch_store(struct sq_db *db, struct sq_ds_offer_batch *b,
+                            int *outcomes, syncq_error *err);
+
+/* Find or create the suppliers of `n` canonical supplier records as n
+ * calls of sq_ds_supplier_store(db, canon[i], false, ...) in order would
+ * (lookup by identifier, lowest supplier_id wins, known values never
+ * erased), in a few statements: ids_out[i] gets the supplier_id.
+ * Errors: SYNCQ_EDB, SYNCQ_ENOMEM. */
+int sq_ds_supplier_resolve(struct sq_db *db, json_t *const *canon, size_t n,
+                           int64_t *ids_out, syncq_error *err);
+
 /* Find or create the supplier of a canonical supplier record, matching
  * on seller_user_id, then member_id, open_id, login_id (lowest id wins).
  * Known values are never erased by missing ones. With `full` (a shop
@@ -126,6 +159,12 @@ int sq_ds_copy_fields(json_t *dst, const json_t *src,
  * absent). */
 void sq_ds_bind_field(struct sq_db_stmt *st, int i, const json_t *obj,
                       const struct sq_ds_field *f);
+
+/* Append member f->key of `obj` (canonical) to the current row of `r`
+ * (NULL when absent). */
+struct sq_db_rows;
+void sq_ds_rows_add_field(struct sq_db_rows *r, const json_t *obj,
+                          const struct sq_ds_field *f);
 
 /* Set member f->key of `dst` from column `col` unless it is NULL.
  * Errors: SYNCQ_ENOMEM. */

@@ -24,6 +24,10 @@ extern const struct sq_ds_cols sq_ds_propval_cols; /* sku_prop_value */
 extern const struct sq_ds_cols sq_ds_sku_cols;     /* sku */
 extern const struct sq_ds_cols sq_ds_tier_cols;    /* price_tier */
 extern const struct sq_ds_cols sq_ds_image_cols;   /* product_image */
+/* supplier; the first four are its identifiers (seller_user_id,
+ * member_id, login_id, open_id), matched in the order seller_user_id,
+ * member_id, open_id, login_id. */
+extern const struct sq_ds_cols sq_ds_supplier_cols;
 
 /* Fail `err` with SYNCQ_ENOMEM "out of memory building a record". */
 int sq_ds_oom(syncq_error *err);

@@ -10,6 +10,7 @@
 #include "sq_error.h"
 #include "sq_utf8.h"
 #include "db/ds_util.h"
+#include "db/sq_db_rows.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -120,6 +121,32 @@ sq_ds_bind_field(struct sq_db_stmt *st, int i, const json_t *obj,
         break;
     case SQ_F_TEXT:
         sq_db_bind_textn(st, i, json_string_value(v), json_string_length(v));
+        break;
+    }
+}
+
+void
+sq_ds_rows_add_field(struct sq_db_rows *r, const json_t *obj,
+                     const struct sq_ds_field *f)
+{
+    const json_t *v = json_object_get(obj, f->key);
+
+    if (v == NULL || json_is_null(v)) {
+        sq_db_rows_add_null(r);
+        return;
+    }
+    switch (f->type) {
+    case SQ_F_I64:
+        sq_db_rows_add_i64(r, (int64_t)json_integer_value(v));
+        break;
+    case SQ_F_DOUBLE:
+        sq_db_rows_add_double(r, json_number_value(v));
+        break;
+    case SQ_F_BOOL:
+        sq_db_rows_add_i64(r, json_is_true(v) ? 1 : 0);
+        break;
+    case SQ_F_TEXT:
+        sq_db_rows_add_textn(r, json_string_value(v), json_string_length(v));
         break;
     }
 }

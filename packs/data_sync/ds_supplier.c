@@ -8,6 +8,7 @@
  * the same seller are merged later by cleanup_duplicates.
  */
 #include "data_sync/ds_catalog.h"
+#include "data_sync/ds_offer.h"
 #include "sq_alloc.h"
 #include "sq_buf.h"
 #include "sq_error.h"
@@ -39,6 +40,8 @@ static const struct sq_ds_field supplier_fields[] = {
     {"score_consult", SQ_F_DOUBLE},
     {"repurchase_rate", SQ_F_DOUBLE},
 };
+const struct sq_ds_cols sq_ds_supplier_cols = {supplier_fields,
+                                               N(supplier_fields)};
 
 int
 sq_ds_supplier_canonical(const json_t *in, json_t **out, syncq_error *err)

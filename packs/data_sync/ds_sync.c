@@ -15,6 +15,7 @@
 #include <syncq/log.h>
 #include <syncq/time.h>
 #include "data_sync/ds_catalog.h"
+#include "db/sq_db_rows.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -60,6 +61,12 @@ struct run {
     json_t *errors; /* [{kind, key, error}] */
     json_t *page_errors;
     bool stopped;
+    struct sq_db_rows *marks;      /* raw_payload rows synced, per page */
+    struct sq_db_rows *superseded; /* superseded detail rows of a page */
+    struct sq_ds_offer_batch *batch;
+    int *outcomes; /* of the batch's offers */
+    bool *is_sup;  /* per row of the page: superseded */
+    json_t *keys;  /* key -> [row index] of the page */
 };
 
 static void
@@ -248,25 +255,19 @@ read_page(struct run *r, int which, int64_t *cursor, syncq_error *err)
 }
 
 /* Remember that `row` was synced as fetched: its content hash and fetch
- * time, so only a new fetch makes it a candidate again. */
+ * time, so only a new fetch makes it a candidate again. Buffered: the
+ * page's marks are written by one statement at the end of its
+ * transaction. */
 static int
-mark_synced(struct sq_db *db, const struct raw_row *row, syncq_error *err)
+mark_synced(struct run *r, const struct raw_row *row, syncq_error *err)
 {
-    struct sq_db_stmt *st;
     char marker[128];
-    int rc = sq_db_prepare(db,
-                           "UPDATE raw_payload SET synced_hash = ? "
-                           "WHERE raw_id = ?",
-                           &st, err);
 
-    if (rc != SYNCQ_OK) {
-        return rc;
-    }
+    (void)err;
     snprintf(marker, sizeof marker, "%s@%s", row->hash, row->fetched_at);
-    sq_db_bind_text(st, 1, marker);
-    sq_db_bind_i64(st, 2, row->raw_id);
-    rc = sq_db_step(st, err);
-    return rc < 0 ? rc : SYNCQ_OK;
+    sq_db_rows_add_i64(r->marks, row->raw_id);
+    sq_db_rows_add_text(r->marks, marker);
+    return SYNCQ_OK;
 }
 
 static bool
@@ -284,35 +285,58 @@ parse_offer_key(const char *key, int64_t *out)
     return true;
 }
 
-/* True when another detail fetch of the same offer is newer (or equally
- * new and from the API), so `row` must not overwrite it. */
+/* A detail fetch of one of the page's offers (one row per kind): a page
+ * row is superseded when a fetch of the other kind is newer (or equally
+ * new and from the API), so it must not overwrite it. */
 static int
-superseded(struct sq_db *db, const struct raw_row *row, bool *out,
-           syncq_error *err)
+got_rival(struct sq_db_stmt *st, void *ud, syncq_error *err)
 {
-    static const char sql[] =
-        "SELECT kind, fetched_at FROM raw_payload WHERE key = ? AND kind IN "
-        "('api_detail', 'detail_page') AND kind <> ? AND outcome IN "
-        "('ok', 'not_found')";
-    struct sq_db_stmt *st;
-    int rc = sq_db_prepare(db, sql, &st, err);
+    struct run *r = ud;
+    const char *key = sq_db_col_text(st, 0);
+    const char *kind = sq_db_col_text(st, 1);
+    const char *at = sq_db_col_text(st, 2);
+    json_t *idx = json_object_get(r->keys, key != NULL ? key : "");
+    size_t n;
+    json_t *v;
 
-    *out = false;
-    if (rc != SYNCQ_OK) {
-        return rc;
-    }
-    sq_db_bind_text(st, 1, row->key);
-    sq_db_bind_text(st, 2, row->kind);
-    while ((rc = sq_db_step(st, err)) == 1) {
-        const char *kind = sq_db_col_text(st, 0);
-        const char *at = sq_db_col_text(st, 1);
-        int c = strcmp(at != NULL ? at : "", row->fetched_at);
-        if (c > 0 ||
-            (c == 0 && kind != NULL && strcmp(kind, "api_detail") == 0)) {
-            *out = true;
+    (void)err;
+    json_array_foreach(idx, n, v)
+    {
+        struct raw_row *row = &r->rows[json_integer_value(v)];
+        int c;
+        if (kind == NULL || strcmp(kind, row->kind) == 0) {
+            continue;
+        }
+        c = strcmp(at != NULL ? at : "", row->fetched_at);
+        if (c > 0 || (c == 0 && strcmp(kind, "api_detail") == 0)) {
+            r->is_sup[json_integer_value(v)] = true;
         }
     }
-    return rc < 0 ? rc : SYNCQ_OK;
+    return SYNCQ_OK;
+}
+
+/* r->is_sup[i]: row i of the page is superseded. One query per page by
+ * key IN (...), which the (kind, key) index answers. */
+static int
+find_superseded(struct run *r, syncq_error *err)
+{
+    json_object_clear(r->keys);
+    for (size_t i = 0; i < r->nrows; i++) {
+        json_t *idx = json_object_get(r->keys, r->rows[i].key);
+        r->is_sup[i] = false;
+        if (idx == NULL) {
+            idx = json_array();
+            if (idx == NULL ||
+                json_object_set_new(r->keys, r->rows[i].key, idx) != 0) {
+                return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+            }
+            sq_db_rows_add_text(r->superseded, r->rows[i].key);
+        }
+        if (json_array_append_new(idx, json_integer((json_int_t)i)) != 0) {
+            return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+        }
+    }
+    return sq_db_rows_run(r->db, r->superseded, got_rival, r, NULL, err);
 }
 
 /* The stored record parsed, or NULL with the reason in msg; *oom tells a
@@ -345,31 +369,25 @@ bad_record(struct run *r, const struct raw_row *row, const char *msg, bool oom,
     }
     r->page.failed++;
     note_error(r, row, msg);
-    return mark_synced(r->db, row, err);
+    return mark_synced(r, row, err);
 }
 
 static int
 sync_detail_row(struct run *r, const struct raw_row *row, syncq_error *err)
 {
     struct sq_db *db = r->db;
-    bool sup = false;
     bool oom = false;
     char msg[256];
     json_t *rec;
     json_t *canon = NULL;
     int skipped = 0;
-    int outcome;
     int64_t offer_id = 0;
     syncq_error rerr;
     int rc;
 
-    rc = superseded(db, row, &sup, err);
-    if (rc != SYNCQ_OK) {
-        return rc;
-    }
-    if (sup) {
+    if (r->is_sup[row - r->rows]) {
         r->page.superseded++;
-        return mark_synced(db, row, err);
+        return mark_synced(r, row, err);
     }
     if (strcmp(row->outcome, "not_found") == 0) {
         struct sq_db_stmt *st;
@@ -377,7 +395,7 @@ sync_detail_row(struct run *r, const struct raw_row *row, syncq_error *err)
         if (!parse_offer_key(row->key, &offer_id)) {
             r->page.failed++;
             note_error(r, row, "key is not an offer id");
-            return mark_synced(db, row, err);
+            return mark_synced(r, row, err);
         }
         /* content_hash cleared: a later good fetch, even of identical
          * content, must rewrite the row and so its status. */
@@ -399,7 +417,7 @@ sync_detail_row(struct run *r, const struct raw_row *row, syncq_error *err)
         if (sq_db_changes(db) > 0) {
             r->page.delisted++;
         }
-        return mark_synced(db, row, err);
+        return mark_synced(r, row, err);
     }
     rec = parse_record(row, msg, sizeof msg, &oom);
     if (rec == NULL) {
@@ -427,16 +445,15 @@ sync_detail_row(struct run *r, const struct raw_row *row, syncq_error *err)
         json_decref(canon);
         r->page.failed++;
         note_error(r, row, rerr.msg);
-        return mark_synced(db, row, err);
+        return mark_synced(r, row, err);
     }
     r->page_images_skipped += skipped;
-    rc = sq_ds_offer_store(db, canon, r->o->force, &outcome, err);
+    rc = sq_ds_offer_batch_add(r->batch, canon, err);
     json_decref(canon);
     if (rc != SYNCQ_OK) {
         return rc;
     }
-    count_outcome(&r->page, outcome);
-    return mark_synced(db, row, err);
+    return mark_synced(r, row, err);
 }
 
 static int
@@ -458,7 +475,7 @@ sync_category_row(struct run *r, const struct raw_row *row, syncq_error *err)
     if (rc == SYNCQ_EINVAL) {
         r->page.failed++;
         note_error(r, row, rerr.msg);
-        return mark_synced(r->db, row, err);
+        return mark_synced(r, row, err);
     }
     if (rc != SYNCQ_OK) {
         return sq_fail(err, rc, "%s", rerr.msg);
@@ -467,7 +484,7 @@ sync_category_row(struct run *r, const struct raw_row *row, syncq_error *err)
     r->page.unchanged += kids[SQ_DS_UNCHANGED];
     r->page.inserted += kids[SQ_DS_INSERTED];
     r->page.updated += kids[SQ_DS_UPDATED];
-    return mark_synced(r->db, row, err);
+    return mark_synced(r, row, err);
 }
 
 static int
@@ -505,7 +522,7 @@ sync_listing_row(struct run *r, const struct raw_row *row, syncq_error *err)
         count_outcome(&r->page, outcome);
     }
     json_decref(rec);
-    return mark_synced(r->db, row, err);
+    return mark_synced(r, row, err);
 }
 
 static int
@@ -528,7 +545,7 @@ sync_shop_row(struct run *r, const struct raw_row *row, syncq_error *err)
     if (rc == SYNCQ_EINVAL) {
         r->page.failed++;
         note_error(r, row, rerr.msg);
-        return mark_synced(r->db, row, err);
+        return mark_synced(r, row, err);
     }
     if (rc != SYNCQ_OK) {
         return sq_fail(err, rc, "%s", rerr.msg);
@@ -539,7 +556,7 @@ sync_shop_row(struct run *r, const struct raw_row *row, syncq_error *err)
         return rc;
     }
     count_outcome(&r->page, outcome);
-    return mark_synced(r->db, row, err);
+    return mark_synced(r, row, err);
 }
 
 struct page_ctx {
@@ -556,10 +573,13 @@ page_tx(struct sq_db *db, void *ud, syncq_error *err)
     struct run *r = pc->r;
     int rc = SYNCQ_OK;
 
-    (void)db;
     memset(&r->page, 0, sizeof r->page);
     r->page_images_skipped = 0;
     json_array_clear(r->page_errors);
+    sq_db_rows_clear(r->marks);
+    if (pc->which == W_DETAIL) {
+        rc = find_superseded(r, err);
+    }
     for (size_t i = 0; i < r->nrows && rc == SYNCQ_OK; i++) {
         switch (pc->which) {
         case W_CATEGORY:
@@ -581,6 +601,16 @@ page_tx(struct sq_db *db, void *ud, syncq_error *err)
                      r->rows[i].key);
             sq_error_prefix(err, what);
         }
+    }
+    if (rc == SYNCQ_OK && sq_ds_offer_batch_count(r->batch) > 0) {
+        size_t n = sq_ds_offer_batch_count(r->batch);
+        rc = sq_ds_offer_batch_store(db, r->batch, r->outcomes, err);
+        for (size_t i = 0; i < n && rc == SYNCQ_OK; i++) {
+            count_outcome(&r->page, r->outcomes[i]);
+        }
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_db_rows_run(db, r->marks, NULL, NULL, NULL, err);
     }
     return rc;
 }
@@ -696,6 +726,26 @@ sync_run_finish(struct sq_db *db, int64_t run_id, const char *status,
     sq_free(text);
 }
 
+/* PostgreSQL plans by table statistics, and autovacuum refreshes them
+ * only some time after a big write: until then the catalog's joins
+ * (validate_data, exports) are planned for empty tables and run 3-10x
+ * slower. After a sync that wrote many offers, refresh them now (a
+ * sample of at most 30,000 rows per table: bounded cost). Best effort. */
+static void
+refresh_statistics(struct sq_db *db, const struct counts *c)
+{
+    if (!sq_db_is_pg(db) || c->inserted + c->updated < 1000) {
+        return;
+    }
+    if (sq_db_exec(db,
+                   "ANALYZE product, product_attribute, sku, sku_prop, "
+                   "sku_prop_value, price_tier, product_image, image, "
+                   "supplier",
+                   NULL) != SYNCQ_OK) {
+        syncq_log(SYNCQ_LOG_WARN, "sync.analyze_failed", "tables=catalog");
+    }
+}
+
 static int
 count_rows(struct run *r, int which, syncq_error *err)
 {
@@ -711,6 +761,8 @@ static int
 run_init(struct run *r, struct sq_db *db, const struct sq_sync_opts *o,
          const struct sq_progress *p, syncq_error *err)
 {
+    int rc;
+
     memset(r, 0, sizeof *r);
     r->db = db;
     r->o = o;
@@ -722,12 +774,31 @@ run_init(struct run *r, struct sq_db *db, const struct sq_sync_opts *o,
                        o->batch_size);
     }
     r->rows = sq_calloc((size_t)o->batch_size, sizeof *r->rows);
+    r->outcomes = sq_calloc((size_t)o->batch_size, sizeof *r->outcomes);
+    r->is_sup = sq_calloc((size_t)o->batch_size, sizeof *r->is_sup);
     r->errors = json_array();
     r->page_errors = json_array();
-    if (r->rows == NULL || r->errors == NULL || r->page_errors == NULL) {
+    r->keys = json_object();
+    if (r->rows == NULL || r->outcomes == NULL || r->is_sup == NULL ||
+        r->keys == NULL ||
+        r->errors == NULL || r->page_errors == NULL) {
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory starting a sync");
     }
-    return SYNCQ_OK;
+    rc = sq_db_rows_new("UPDATE raw_payload SET synced_hash = v.column2 "
+                        "FROM (VALUES ",
+                        "(CAST(? AS BIGINT), CAST(? AS TEXT))",
+                        ") AS v WHERE raw_payload.raw_id = v.column1",
+                        &r->marks, err);
+    if (rc == SYNCQ_OK) {
+        rc = sq_db_rows_new("SELECT key, kind, fetched_at FROM raw_payload "
+                            "WHERE kind IN ('api_detail', 'detail_page') AND "
+                            "outcome IN ('ok', 'not_found') AND key IN (",
+                            "?", ")", &r->superseded, err);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_ds_offer_batch_new(o->force, &r->batch, err);
+    }
+    return rc;
 }
 
 static void
@@ -735,6 +806,12 @@ run_cleanup(struct run *r)
 {
     free_rows(r);
     sq_free(r->rows);
+    sq_free(r->outcomes);
+    sq_free(r->is_sup);
+    json_decref(r->keys);
+    sq_db_rows_free(r->marks);
+    sq_db_rows_free(r->superseded);
+    sq_ds_offer_batch_free(r->batch);
     json_decref(r->errors);
     json_decref(r->page_errors);
 }
@@ -768,6 +845,12 @@ sq_ds_sync_products(struct sq_db *db, const struct sq_sync_opts *o,
         rc = count_rows(&r, W_LISTING, err);
     }
     sq_progress_report(p, 0, r.total, "starting");
+    if (rc == SYNCQ_OK && sq_db_is_pg(db) && r.total >= 1000) {
+        /* Freshly staged rows have no statistics yet: the page query
+         * would be planned as a scan and sort of the whole table per
+         * page. */
+        (void)sq_db_exec(db, "ANALYZE raw_payload", NULL);
+    }
     if (rc == SYNCQ_OK && o->include_categories) {
         rc = run_pass(&r, W_CATEGORY, &r.cat, err);
         if (rc == SYNCQ_OK && !r.stopped) {
@@ -802,6 +885,7 @@ sq_ds_sync_products(struct sq_db *db, const struct sq_sync_opts *o,
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory building result");
     }
     sync_run_finish(db, run_id, r.stopped ? "stopped" : "ok", &r.prod, res);
+    refresh_statistics(db, &r.prod);
     syncq_log(SYNCQ_LOG_INFO, "sync.products",
             "type=%s inserted=%lld updated=%lld "
             "unchanged=%lld failed=%lld",

@@ -4,7 +4,7 @@
  * statements (a count and a sample of offending ids) evaluated by the
  * database, so the check scales with the table and not with memory; two
  * rules need C (image files on disk, SKU spec values) and walk their
- * rows in keyset pages. Products marked duplicate_of are not checked
+ * rows in keyset pages of 500, a few statements per page. Products marked duplicate_of are not checked
  * (cleanup_duplicates keeps them only for the record).
  */
 #include "data_sync/ds_sync.h"
@@ -14,6 +14,7 @@
 #include <syncq/time.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -275,32 +276,111 @@ spec_ok(json_t *vals, const char *spec)
 }
 
 static int
+cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a;
+    int64_t y = *(const int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* One page of offers: their SKU property values and spec texts read by
+ * two range queries (not two per offer). *bad_out counts offers with a
+ * spec part that is not among their values. */
+struct spec_page {
+    int64_t offers[PAGE];
+    json_t *vals[PAGE];
+    bool bad[PAGE];
+    int n;
+};
+
+static int
+page_index(const struct spec_page *pg, int64_t id)
+{
+    const int64_t *hit = bsearch(&id, pg->offers, (size_t)pg->n,
+                                 sizeof id, cmp_id);
+
+    return hit != NULL ? (int)(hit - pg->offers) : -1;
+}
+
+/* Each row (offer_id, text) of `sql` over the page's offer id range,
+ * for an offer of the page: pass 0 collects values, pass 1 checks
+ * specs. */
+static int
+spec_pass(struct sq_db *db, struct spec_page *pg, int pass, syncq_error *err)
+{
+    static const char *const sqls[2] = {
+        "SELECT offer_id, value FROM sku_prop_value WHERE offer_id >= ? "
+        "AND offer_id <= ?",
+        "SELECT offer_id, spec_text FROM sku WHERE offer_id >= ? AND "
+        "offer_id <= ? AND spec_text IS NOT NULL",
+    };
+    struct sq_db_stmt *st;
+    int rc = sq_db_prepare(db, sqls[pass], &st, err);
+
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    sq_db_bind_i64(st, 1, pg->offers[0]);
+    sq_db_bind_i64(st, 2, pg->offers[pg->n - 1]);
+    while ((rc = sq_db_step(st, err)) == 1) {
+        int k = page_index(pg, sq_db_col_i64(st, 0));
+        const char *v = sq_db_col_text(st, 1);
+        if (k < 0 || (pass == 1 && json_array_size(pg->vals[k]) == 0)) {
+            continue; /* an offer without property values is not checked */
+        }
+        if (pass == 0 &&
+            json_array_append_new(pg->vals[k], json_string(v ? v : "")) != 0) {
+            sq_db_reset(st);
+            return oom(err);
+        }
+        if (pass == 1 && !pg->bad[k] && !spec_ok(pg->vals[k], v)) {
+            pg->bad[k] = true;
+        }
+    }
+    return rc < 0 ? rc : SYNCQ_OK;
+}
+
+static int
+check_spec_page(struct sq_db *db, struct spec_page *pg, syncq_error *err)
+{
+    int rc;
+
+    for (int i = 0; i < pg->n; i++) {
+        pg->bad[i] = false;
+        pg->vals[i] = json_array();
+        if (pg->vals[i] == NULL) {
+            return oom(err);
+        }
+    }
+    rc = spec_pass(db, pg, 0, err);
+    return rc == SYNCQ_OK ? spec_pass(db, pg, 1, err) : rc;
+}
+
+static int
 check_specs(struct sq_db *db, const struct sq_validate_opts *o, json_t *out,
             int64_t *count_out, syncq_error *err)
 {
+    /* Pages of live products by primary key: the offers with specs and
+     * values are picked out by the two range queries. */
     static const char offers_sql[] =
-        "SELECT DISTINCT s.offer_id FROM sku s JOIN product p ON "
-        "p.offer_id = s.offer_id WHERE s.offer_id > ? AND " LIVE " AND "
-        "s.spec_text IS NOT NULL AND EXISTS (SELECT 1 FROM sku_prop_value v "
-        "WHERE v.offer_id = s.offer_id) ORDER BY s.offer_id LIMIT ?";
-    static const char vals_sql[] =
-        "SELECT value FROM sku_prop_value WHERE offer_id = ?";
-    static const char specs_sql[] =
-        "SELECT spec_text FROM sku WHERE offer_id = ? AND spec_text IS NOT "
-        "NULL";
+        "SELECT p.offer_id FROM product p WHERE p.offer_id > ? AND " LIVE
+        " ORDER BY p.offer_id LIMIT ?";
+    struct spec_page *pg = sq_calloc(1, sizeof *pg);
     json_t *ids = json_array();
     json_t *r;
     int64_t cursor = 0;
     int64_t count = 0;
     int rc = SYNCQ_OK;
 
-    if (ids == NULL) {
+    if (ids == NULL || pg == NULL) {
+        sq_free(pg);
+        json_decref(ids);
         return oom(err);
     }
     for (;;) {
         struct sq_db_stmt *st;
-        int64_t offers[PAGE];
-        int n = 0;
+        pg->n = 0;
         rc = sq_db_prepare(db, offers_sql, &st, err);
         if (rc != SYNCQ_OK) {
             break;
@@ -308,56 +388,28 @@ check_specs(struct sq_db *db, const struct sq_validate_opts *o, json_t *out,
         sq_db_bind_i64(st, 1, cursor);
         sq_db_bind_i64(st, 2, PAGE);
         while ((rc = sq_db_step(st, err)) == 1) {
-            offers[n++] = sq_db_col_i64(st, 0);
+            pg->offers[pg->n++] = sq_db_col_i64(st, 0);
         }
-        if (rc < 0) {
+        if (rc < 0 || pg->n == 0) {
             break;
         }
-        for (int i = 0; i < n && rc >= 0; i++) {
-            json_t *vals = json_array();
-            bool bad = false;
-            cursor = offers[i];
-            if (vals == NULL) {
-                json_decref(ids);
-                return oom(err);
-            }
-            rc = sq_db_prepare(db, vals_sql, &st, err);
-            if (rc == SYNCQ_OK) {
-                sq_db_bind_i64(st, 1, offers[i]);
-                while ((rc = sq_db_step(st, err)) == 1) {
-                    const char *v = sq_db_col_text(st, 0);
-                    if (json_array_append_new(vals, json_string(v ? v : "")) !=
-                        0) {
-                        sq_db_reset(st);
-                        json_decref(vals);
-                        json_decref(ids);
-                        return oom(err);
-                    }
-                }
-            }
-            if (rc >= 0) {
-                rc = sq_db_prepare(db, specs_sql, &st, err);
-            }
-            if (rc >= 0) {
-                sq_db_bind_i64(st, 1, offers[i]);
-                while ((rc = sq_db_step(st, err)) == 1) {
-                    if (!bad && !spec_ok(vals, sq_db_col_text(st, 0))) {
-                        bad = true;
-                    }
-                }
-            }
-            json_decref(vals);
-            if (bad) {
+        rc = check_spec_page(db, pg, err);
+        for (int i = 0; i < pg->n; i++) {
+            if (rc == SYNCQ_OK && pg->bad[i]) {
                 count++;
                 if ((int64_t)json_array_size(ids) < o->sample) {
-                    json_array_append_new(ids, json_integer(offers[i]));
+                    json_array_append_new(ids, json_integer(pg->offers[i]));
                 }
             }
+            json_decref(pg->vals[i]);
+            pg->vals[i] = NULL;
         }
-        if (rc < 0 || n < PAGE) {
+        cursor = pg->offers[pg->n - 1];
+        if (rc != SYNCQ_OK || pg->n < PAGE) {
             break;
         }
     }
+    sq_free(pg);
     if (rc < 0) {
         json_decref(ids);
         return rc;

@@ -8,6 +8,7 @@
  * Running it again is incremental (the database and media stay in var/).
  */
 #include "cli/cli.h"
+#include "cli/cli_demo_pg.h"
 #include "cli/cli_pipeline.h"
 #include "cli/cli_proc.h"
 #include "cli/cli_stack.h"
@@ -338,6 +339,8 @@ cli_demo(struct cli *cli)
     char products[16] = "1200", faults[512] = DEFAULT_FAULTS;
     char var_abs[PATH_MAX], path[PATH_MAX + 64], dburl[PATH_MAX + 64];
     char listen[64], url[256];
+    const char *database = NULL;
+    bool own_pg = false;
     const char *cats[16];
     json_t *fx = NULL;
     struct cli_proc *fxp = NULL;
@@ -397,6 +400,9 @@ cli_demo(struct cli *cli)
         case 'k':
             keep = true;
             break;
+        case 'd':
+            database = ov->arg;
+            break;
         }
     }
     if (cli_config(cli) == NULL) {
@@ -414,7 +420,29 @@ cli_demo(struct cli *cli)
     snprintf(path, sizeof path, "%s/logs", var_abs);
     mkdir(path, 0755);
     st.log_dir = strdup(path);
+    if (database != NULL && strcmp(database, "postgresql") == 0) {
+        char why[512];
+        if (cli_demo_pg_start(var_abs, dburl, sizeof dburl, why,
+                              sizeof why) != 0) {
+            return cli_fail(cli, "private PostgreSQL: %s", why);
+        }
+        own_pg = true;
+        setenv("SYNCQ_DATABASE_URL", dburl, 1);
+    } else if (database != NULL) {
+        setenv("SYNCQ_DATABASE_URL", database, 1);
+    }
     snprintf(dburl, sizeof dburl, "%s", getenv("SYNCQ_DATABASE_URL"));
+    if (database != NULL) {
+        /* A wrong URL is one clear line now, not failed tasks later. */
+        struct sq_db *probe = NULL;
+        if (sq_db_open(dburl, &probe, &err) != SYNCQ_OK) {
+            if (own_pg) {
+                cli_demo_pg_stop(var_abs);
+            }
+            return cli_fail(cli, "--database: %s", err.msg);
+        }
+        sq_db_close(probe);
+    }
     setenv("SYNCQ_LOG_DIR", st.log_dir, 1);
     /* Polite but quick against the local fixture; a short captcha
      * cool-down so the demo does not sit out the production 5 minutes. */
@@ -443,7 +471,8 @@ cli_demo(struct cli *cli)
                               "--products", products, "--seed", "1688",
                               "--faults", faults, "--json", NULL};
         if (strcmp(faults, "none") == 0) {
-            args[7] = NULL;
+            args[7] = "--json"; /* no --faults (and still the JSON line) */
+            args[8] = NULL;
         }
         snprintf(fxlisten, sizeof fxlisten, "127.0.0.1:%d",
                  sticky_port(var_abs));
@@ -587,6 +616,9 @@ done:
     syncq_client_close(c);
     json_decref(fx);
     cli_stack_stop(&st);
+    if (own_pg) {
+        cli_demo_pg_stop(var_abs);
+    }
     free((char *)st.log_dir);
     printf("demo %s\n", rc == CLI_OK ? "finished"
                          : rc == 130  ? "interrupted"
@@ -608,6 +640,10 @@ static const struct cli_opt demo_opts[] = {
      "Redis, database, images and logs (default var/; logs\n"
      "in DIR/logs)"},
     {"full", 1, false, NULL, "sync every offer again instead of incrementally"},
+    {"database", 'd', true, "URL",
+     "catalog database: a postgresql:// URL, or the word postgresql\n"
+     "for a private server in DIR/pg on a unix socket (default SQLite\n"
+     "DIR/1688sync.db)"},
     {"timeout", 't', true, "S",
      "give up (exit 1) after S (default 20m; 10s..1d)"},
     {"keep", 'k', true, NULL,
@@ -620,7 +656,8 @@ const struct cli_cmd cli_demo_cmds[] = {
      .run = cli_demo,
      .summary = "the main job: a whole catalog sync on a private stack",
      .synopsis = "[--products N] [--workers N] [--faults SPEC|none]\n"
-                 " [--var DIR] [--full] [--timeout S] [--keep]",
+                 " [--var DIR] [--database URL|postgresql] [--full]\n"
+                 " [--timeout S] [--keep]",
      .description = "The main job on an embedded default, start to finish: a"
                     " private Redis under\n"
                     "--var (default var/, AOF on), the fixture 1688 server"
@@ -633,8 +670,9 @@ const struct cli_cmd cli_demo_cmds[] = {
                     " printed). Then it syncs\n"
                     "the catalog: sync_category -> offer details -> images"
                     " -> thumbnails ->\n"
-                    "sync_products into SQLite (var/1688sync.db) ->"
-                    " validate_data -> cleanup_duplicates,\n"
+                    "sync_products into SQLite (var/1688sync.db) or"
+                    " PostgreSQL (--database) ->\n"
+                    "validate_data -> cleanup_duplicates, "
                     "with live progress, prints a summary and stops"
                     " everything it started.\n"
                     "Running it again is incremental. --keep leaves the"

@@ -1,0 +1,553 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ds_offer_batch.c: the write of canonical offers (ds_catalog.h), many
+ * at a time. A batch of offers costs one lookup of the stored content
+ * hashes, the supplier resolution (sq_ds_supplier_resolve), one
+ * multi-row upsert of product rows, one delete per child table for the
+ * offers that existed, one multi-row insert per child table and two for
+ * the images: about twenty statements whatever the batch size, where a
+ * row at a time cost some thirty round trips per offer on PostgreSQL.
+ * sq_ds_offer_store is a batch of one, so both paths are the same code.
+ */
+#include "data_sync/ds_catalog.h"
+#include "data_sync/ds_offer.h"
+#include "db/ds_util.h"
+#include "db/sq_db_rows.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
+#include "sq_error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct entry {
+    json_t *canon;
+    int64_t offer_id;
+    char hash[65];
+    size_t u;       /* index into the batch's unique ids */
+    bool write;     /* outcome inserted or updated */
+    bool last;      /* the last write of its offer: the one stored */
+    int64_t supplier_id;
+    bool has_sup;
+};
+
+struct uid {
+    int64_t id;
+    bool in_db;      /* a product row existed before the batch */
+    bool exists;     /* ... or does after the entries seen so far */
+    char hash[65];   /* content hash stored so far ("" for NULL) */
+    bool written;
+};
+
+enum {
+    R_SEL,
+    R_PRODUCT,
+    R_DEL, /* six of them, one per child table */
+    R_ATTR = R_DEL + 6,
+    R_PROP,
+    R_PROPVAL,
+    R_SKU,
+    R_TIER,
+    R_IMG,
+    R_LINK,
+    NROWS
+};
+
+struct sq_ds_offer_batch {
+    bool force;
+    struct entry *e;
+    size_t n;
+    size_t cap;
+    struct uid *u;
+    size_t nu;
+    struct sq_db_rows *rows[NROWS];
+};
+
+static const char *const child_tables[6] = {
+    "product_attribute", "sku_prop", "sku_prop_value",
+    "sku",               "price_tier", "product_image",
+};
+
+/* The product upsert's head, built from sq_ds_offer_cols. */
+static char *
+product_head(void)
+{
+    struct sq_buf b;
+
+    sq_buf_init(&b, 0);
+    sq_buf_adds(&b, "INSERT INTO product (");
+    for (size_t i = 0; i < sq_ds_offer_cols.n; i++) {
+        sq_buf_printf(&b, "%s, ", sq_ds_offer_cols.f[i].key);
+    }
+    sq_buf_adds(&b, "supplier_id, content_hash, fingerprint, first_seen, "
+                    "synced_at) VALUES ");
+    return sq_buf_steal(&b);
+}
+
+static char *
+product_row(void)
+{
+    struct sq_buf b;
+
+    sq_buf_init(&b, 0);
+    for (size_t i = 0; i < sq_ds_offer_cols.n + 5; i++) {
+        sq_buf_adds(&b, i == 0 ? "(?" : ", ?");
+    }
+    sq_buf_adds(&b, ")");
+    return sq_buf_steal(&b);
+}
+
+static char *
+product_tail(void)
+{
+    struct sq_buf b;
+
+    sq_buf_init(&b, 0);
+    sq_buf_adds(&b, " ON CONFLICT (offer_id) DO UPDATE SET ");
+    for (size_t i = 1; i < sq_ds_offer_cols.n; i++) {
+        sq_buf_printf(&b, "%s = excluded.%s, ", sq_ds_offer_cols.f[i].key,
+                      sq_ds_offer_cols.f[i].key);
+    }
+    sq_buf_adds(&b, "supplier_id = excluded.supplier_id, "
+                    "content_hash = excluded.content_hash, "
+                    "fingerprint = excluded.fingerprint, "
+                    "synced_at = excluded.synced_at");
+    return sq_buf_steal(&b);
+}
+
+static int
+make_rows(struct sq_ds_offer_batch *b, syncq_error *err)
+{
+    static const struct {
+        int slot;
+        const char *head, *row, *tail;
+    } fixed[] = {
+        {R_SEL, "SELECT offer_id, content_hash FROM product WHERE offer_id "
+                "IN (", "?", ")"},
+        {R_ATTR, "INSERT INTO product_attribute (offer_id, ord, attr_id, "
+                 "name, value) VALUES ", "(?, ?, ?, ?, ?)", ""},
+        {R_PROP, "INSERT INTO sku_prop (offer_id, prop_ord, fid, name) "
+                 "VALUES ", "(?, ?, ?, ?)", ""},
+        {R_PROPVAL, "INSERT INTO sku_prop_value (offer_id, prop_ord, "
+                    "value_ord, value, image_url) VALUES ",
+         "(?, ?, ?, ?, ?)", ""},
+        {R_SKU, "INSERT INTO sku (offer_id, sku_ord, sku_id, spec_id, "
+                "spec_text, price_fen, promo_price_fen, retail_price_fen, "
+                "stock, weight_kg, cargo_number) VALUES ",
+         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ""},
+        {R_TIER, "INSERT INTO price_tier (offer_id, tier_ord, start_qty, "
+                 "price_fen, promo_price_fen) VALUES ", "(?, ?, ?, ?, ?)", ""},
+        /* An existing image keeps its row (and download state). */
+        {R_IMG, "INSERT INTO image (url_key, url, status) VALUES ",
+         "(?, ?, 'pending')", " ON CONFLICT (url_key) DO NOTHING"},
+        /* A scalar subquery, not a join: always the url_key index (a
+         * join was planned as a scan of every image). */
+        {R_LINK, "INSERT INTO product_image (offer_id, role, ord, image_id) "
+                 "SELECT v.column1, v.column2, v.column3, (SELECT i.image_id "
+                 "FROM image i WHERE i.url_key = v.column4) FROM (VALUES ",
+         "(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER), "
+         "CAST(? AS TEXT))",
+         ") AS v WHERE true ON CONFLICT (offer_id, role, ord) DO NOTHING"},
+    };
+    char *head = product_head();
+    char *row = product_row();
+    char *tail = product_tail();
+    int rc;
+
+    if (head != NULL && row != NULL && tail != NULL) {
+        rc = sq_db_rows_new(head, row, tail, &b->rows[R_PRODUCT], err);
+    } else {
+        rc = sq_ds_oom(err);
+    }
+    sq_free(head);
+    sq_free(row);
+    sq_free(tail);
+    for (size_t i = 0; i < 6 && rc == SYNCQ_OK; i++) {
+        char del[80];
+        snprintf(del, sizeof del, "DELETE FROM %s WHERE offer_id IN (",
+                 child_tables[i]);
+        rc = sq_db_rows_new(del, "?", ")", &b->rows[R_DEL + i], err);
+    }
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && rc == SYNCQ_OK;
+         i++) {
+        rc = sq_db_rows_new(fixed[i].head, fixed[i].row, fixed[i].tail,
+                            &b->rows[fixed[i].slot], err);
+    }
+    return rc;
+}
+
+int
+sq_ds_offer_batch_new(bool force, struct sq_ds_offer_batch **out,
+                      syncq_error *err)
+{
+    struct sq_ds_offer_batch *b = sq_calloc(1, sizeof *b);
+    int rc;
+
+    *out = NULL;
+    if (b == NULL) {
+        return sq_ds_oom(err);
+    }
+    b->force = force;
+    rc = make_rows(b, err);
+    if (rc != SYNCQ_OK) {
+        sq_ds_offer_batch_free(b);
+        return rc;
+    }
+    *out = b;
+    return SYNCQ_OK;
+}
+
+static void
+batch_clear(struct sq_ds_offer_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        json_decref(b->e[i].canon);
+    }
+    b->n = 0;
+    b->nu = 0;
+    for (int k = 0; k < NROWS; k++) {
+        if (b->rows[k] != NULL) {
+            sq_db_rows_clear(b->rows[k]);
+        }
+    }
+}
+
+void
+sq_ds_offer_batch_free(struct sq_ds_offer_batch *b)
+{
+    if (b == NULL) {
+        return;
+    }
+    batch_clear(b);
+    for (int k = 0; k < NROWS; k++) {
+        sq_db_rows_free(b->rows[k]);
+    }
+    sq_free(b->e);
+    sq_free(b->u);
+    sq_free(b);
+}
+
+int
+sq_ds_offer_batch_add(struct sq_ds_offer_batch *b, json_t *canon,
+                      syncq_error *err)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap > 0 ? b->cap * 2 : 64;
+        struct entry *e = sq_realloc(b->e, cap * sizeof *e);
+        struct uid *u = sq_realloc(b->u, cap * sizeof *u);
+        if (e != NULL) {
+            b->e = e;
+        }
+        if (u != NULL) {
+            b->u = u;
+        }
+        if (e == NULL || u == NULL) {
+            return sq_ds_oom(err);
+        }
+        b->cap = cap;
+    }
+    memset(&b->e[b->n], 0, sizeof b->e[0]);
+    b->e[b->n].canon = json_incref(canon);
+    b->e[b->n].offer_id =
+        (int64_t)json_integer_value(json_object_get(canon, "offer_id"));
+    b->n++;
+    return SYNCQ_OK;
+}
+
+size_t
+sq_ds_offer_batch_count(const struct sq_ds_offer_batch *b)
+{
+    return b->n;
+}
+
+static int
+cmp_uid(const void *a, const void *b)
+{
+    int64_t x = ((const struct uid *)a)->id;
+    int64_t y = ((const struct uid *)b)->id;
+
+    return x < y ? -1 : x > y;
+}
+
+static struct uid *
+find_uid(struct sq_ds_offer_batch *b, int64_t id)
+{
+    struct uid key = {.id = id};
+
+    return bsearch(&key, b->u, b->nu, sizeof key, cmp_uid);
+}
+
+static int
+got_hash(struct sq_db_stmt *st, void *ud, syncq_error *err)
+{
+    struct uid *u = find_uid(ud, sq_db_col_i64(st, 0));
+    const char *h = sq_db_col_text(st, 1);
+
+    (void)err;
+    if (u != NULL) {
+        u->in_db = true;
+        u->exists = true;
+        snprintf(u->hash, sizeof u->hash, "%s", h != NULL ? h : "");
+    }
+    return SYNCQ_OK;
+}
+
+/* Unique offer ids, their stored hashes, and each entry's outcome as
+ * if the entries were stored one after the other. */
+static int
+decide(struct sq_db *db, struct sq_ds_offer_batch *b, int *outcomes,
+       syncq_error *err)
+{
+    size_t nu = 0;
+    int rc;
+
+    for (size_t i = 0; i < b->n; i++) {
+        memset(&b->u[i], 0, sizeof b->u[i]);
+        b->u[i].id = b->e[i].offer_id;
+        rc = sq_ds_canonical_hash(b->e[i].canon, b->e[i].hash, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+    }
+    qsort(b->u, b->n, sizeof b->u[0], cmp_uid);
+    for (size_t i = 0; i < b->n; i++) {
+        if (nu == 0 || b->u[nu - 1].id != b->u[i].id) {
+            b->u[nu++] = b->u[i];
+        }
+    }
+    b->nu = nu;
+    for (size_t i = 0; i < nu; i++) {
+        sq_db_rows_add_i64(b->rows[R_SEL], b->u[i].id);
+    }
+    rc = sq_db_rows_run(db, b->rows[R_SEL], got_hash, b, NULL, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        struct entry *e = &b->e[i];
+        struct uid *u = find_uid(b, e->offer_id);
+        e->u = (size_t)(u - b->u);
+        outcomes[i] = SQ_DS_UNCHANGED;
+        if (!b->force && u->exists && u->hash[0] != '\0' &&
+            strcmp(u->hash, e->hash) == 0) {
+            continue;
+        }
+        outcomes[i] = u->exists ? SQ_DS_UPDATED : SQ_DS_INSERTED;
+        e->write = true;
+        u->exists = true;
+        memcpy(u->hash, e->hash, sizeof u->hash);
+    }
+    for (size_t i = b->n; i-- > 0;) {
+        struct entry *e = &b->e[i];
+        if (e->write && !b->u[e->u].written) {
+            e->last = true;
+            b->u[e->u].written = true;
+        }
+    }
+    return SYNCQ_OK;
+}
+
+/* Supplier ids of the entries written, resolved together. */
+static int
+suppliers(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
+{
+    json_t **sup = sq_calloc(b->n + 1, sizeof *sup);
+    int64_t *ids = sq_calloc(b->n + 1, sizeof *ids);
+    size_t n = 0;
+    int rc = SYNCQ_OK;
+
+    if (sup == NULL || ids == NULL) {
+        rc = sq_ds_oom(err);
+        goto done;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        json_t *s = json_object_get(b->e[i].canon, "supplier");
+        if (b->e[i].write && s != NULL) {
+            sup[n++] = s;
+        }
+    }
+    rc = sq_ds_supplier_resolve(db, sup, n, ids, err);
+    n = 0;
+    for (size_t i = 0; i < b->n && rc == SYNCQ_OK; i++) {
+        if (b->e[i].write && json_object_get(b->e[i].canon, "supplier")) {
+            b->e[i].has_sup = true;
+            b->e[i].supplier_id = ids[n++];
+        }
+    }
+done:
+    sq_free(sup);
+    sq_free(ids);
+    return rc;
+}
+
+static void
+add_product(struct sq_ds_offer_batch *b, const struct entry *e,
+            const char *now)
+{
+    struct sq_db_rows *r = b->rows[R_PRODUCT];
+    int64_t pmin = 0;
+    int64_t pmax = 0;
+    char fp[41];
+
+    for (size_t i = 0; i < sq_ds_offer_cols.n; i++) {
+        sq_ds_rows_add_field(r, e->canon, &sq_ds_offer_cols.f[i]);
+    }
+    sq_ds_get_i64(e->canon, "price_min_fen", &pmin);
+    sq_ds_get_i64(e->canon, "price_max_fen", &pmax);
+    sq_ds_fingerprint(e->supplier_id, e->has_sup,
+                      sq_ds_get_str(e->canon, "subject"), pmin, pmax, fp);
+    if (e->has_sup) {
+        sq_db_rows_add_i64(r, e->supplier_id);
+    } else {
+        sq_db_rows_add_null(r);
+    }
+    sq_db_rows_add_text(r, e->hash);
+    sq_db_rows_add_text(r, fp[0] != '\0' ? fp : NULL);
+    sq_db_rows_add_text(r, now);
+    sq_db_rows_add_text(r, now);
+}
+
+/* Rows of list `key`: offer_id, position, then the fields. */
+static void
+add_list(struct sq_db_rows *r, const struct entry *e, const char *key,
+         const struct sq_ds_cols *c)
+{
+    size_t i;
+    const json_t *x;
+
+    json_array_foreach(json_object_get(e->canon, key), i, x)
+    {
+        sq_db_rows_add_i64(r, e->offer_id);
+        sq_db_rows_add_i64(r, (int64_t)i);
+        for (size_t k = 0; k < c->n; k++) {
+            sq_ds_rows_add_field(r, x, &c->f[k]);
+        }
+    }
+}
+
+static void
+add_props(struct sq_ds_offer_batch *b, const struct entry *e)
+{
+    size_t i;
+    const json_t *p;
+
+    json_array_foreach(json_object_get(e->canon, "sku_props"), i, p)
+    {
+        size_t j;
+        const json_t *v;
+        sq_db_rows_add_i64(b->rows[R_PROP], e->offer_id);
+        sq_db_rows_add_i64(b->rows[R_PROP], (int64_t)i);
+        sq_ds_rows_add_field(b->rows[R_PROP], p, &sq_ds_prop_cols.f[0]);
+        sq_ds_rows_add_field(b->rows[R_PROP], p, &sq_ds_prop_cols.f[1]);
+        json_array_foreach(json_object_get(p, "values"), j, v)
+        {
+            struct sq_db_rows *r = b->rows[R_PROPVAL];
+            sq_db_rows_add_i64(r, e->offer_id);
+            sq_db_rows_add_i64(r, (int64_t)i);
+            sq_db_rows_add_i64(r, (int64_t)j);
+            sq_ds_rows_add_field(r, v, &sq_ds_propval_cols.f[0]);
+            sq_ds_rows_add_field(r, v, &sq_ds_propval_cols.f[1]);
+        }
+    }
+}
+
+static int
+add_images(struct sq_ds_offer_batch *b, const struct entry *e,
+           syncq_error *err)
+{
+    size_t i;
+    const json_t *img;
+
+    json_array_foreach(json_object_get(e->canon, "images"), i, img)
+    {
+        const char *url = sq_ds_get_str(img, "url");
+        char key[2048];
+        int rc = sq_ds_image_url_key(url, key, sizeof key, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        sq_db_rows_add_text(b->rows[R_IMG], key);
+        sq_db_rows_add_text(b->rows[R_IMG], url);
+        sq_db_rows_add_i64(b->rows[R_LINK], e->offer_id);
+        sq_db_rows_add_text(b->rows[R_LINK], sq_ds_get_str(img, "role"));
+        sq_db_rows_add_i64(
+            b->rows[R_LINK],
+            (int64_t)json_integer_value(json_object_get(img, "ord")));
+        sq_db_rows_add_text(b->rows[R_LINK], key);
+    }
+    return SYNCQ_OK;
+}
+
+/* Buffer and run the writes of the entries stored. */
+static int
+write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
+{
+    static const int order[] = {R_PRODUCT, R_DEL,     R_DEL + 1, R_DEL + 2,
+                                R_DEL + 3, R_DEL + 4, R_DEL + 5, R_ATTR,
+                                R_PROP,    R_PROPVAL, R_SKU,     R_TIER,
+                                R_IMG,     R_LINK};
+    char now[40];
+    int rc = SYNCQ_OK;
+
+    sq_ds_now_iso(now, sizeof now);
+    for (size_t i = 0; i < b->n && rc == SYNCQ_OK; i++) {
+        const struct entry *e = &b->e[i];
+        if (!e->last) {
+            continue;
+        }
+        add_product(b, e, now);
+        if (b->u[e->u].in_db) {
+            for (int k = 0; k < 6; k++) {
+                sq_db_rows_add_i64(b->rows[R_DEL + k], e->offer_id);
+            }
+        }
+        add_list(b->rows[R_ATTR], e, "attributes", &sq_ds_attr_cols);
+        add_props(b, e);
+        add_list(b->rows[R_SKU], e, "skus", &sq_ds_sku_cols);
+        add_list(b->rows[R_TIER], e, "price_ranges", &sq_ds_tier_cols);
+        rc = add_images(b, e, err);
+    }
+    for (size_t k = 0; k < sizeof order / sizeof order[0] && rc == SYNCQ_OK;
+         k++) {
+        rc = sq_db_rows_run(db, b->rows[order[k]], NULL, NULL, NULL, err);
+    }
+    return rc;
+}
+
+int
+sq_ds_offer_batch_store(struct sq_db *db, struct sq_ds_offer_batch *b,
+                        int *outcomes, syncq_error *err)
+{
+    int rc = SYNCQ_OK;
+
+    if (b->n > 0) {
+        rc = decide(db, b, outcomes, err);
+        if (rc == SYNCQ_OK) {
+            rc = suppliers(db, b, err);
+        }
+        if (rc == SYNCQ_OK) {
+            rc = write_rows(db, b, err);
+        }
+    }
+    batch_clear(b);
+    return rc;
+}
+
+int
+sq_ds_offer_store(struct sq_db *db, const json_t *canon, bool force,
+                  int *outcome, syncq_error *err)
+{
+    struct sq_ds_offer_batch *b = NULL;
+    int rc = sq_ds_offer_batch_new(force, &b, err);
+
+    *outcome = SQ_DS_UNCHANGED;
+    if (rc == SYNCQ_OK) {
+        rc = sq_ds_offer_batch_add(b, (json_t *)canon, err);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_ds_offer_batch_store(db, b, outcome, err);
+    }
+    sq_ds_offer_batch_free(b);
+    return rc;
+}
