@@ -16,6 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* kwargs valid for crawler.fetch_products's declared arguments */
+#define KW "{\"category_id\":\"1\"}"
+
 static syncq_client *cl;
 
 static int
@@ -204,11 +207,11 @@ poll_takes_renews_and_fences(void **state)
     /* the leader promotes due delayed tasks and reports the next ETA */
     syncq_task_options_init(&o);
     o.countdown_ms = 100;
-    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL, NULL,
+    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL, KW,
                                        &o, id1, NULL, NULL),
                      SYNCQ_OK);
     o.countdown_ms = 60000;
-    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL, NULL,
+    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL, KW,
                                        &o, id2, NULL, NULL),
                      SYNCQ_OK);
     usleep(150000);
@@ -222,7 +225,7 @@ poll_takes_renews_and_fences(void **state)
     assert_int_equal(sqt_cmd_int("LLEN {syncq}:q:crawler:5"), 1);
     /* a non-leader's poll promotes nothing */
     o.countdown_ms = 50;
-    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL, NULL,
+    assert_int_equal(syncq_task_create(cl, "crawler.fetch_products", NULL, KW,
                                        &o, id1, NULL, NULL),
                      SYNCQ_OK);
     usleep(100000);
