@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #define PEEK_LEAD_MS 20 /* cool-down re-check, ahead of the slot */
+#define LATE_MS 25      /* later than this after its slot: book again */
 
 int
 sq_gate_policy_from_config(const syncq_config *cfg, const char *rate_key,
@@ -140,6 +141,14 @@ sq_gate_enter(struct sq_gate *g, const char *host, struct sq_gate_pass *p)
             cool = woke ? cool_left(g, host, reason) : 0;
             if (woke && cool <= 0) {
                 woke = nap(g, slot_at - syncq_mono_ms());
+            }
+            if (woke && cool <= 0 &&
+                syncq_mono_ms() - slot_at > LATE_MS) {
+                /* the look (or a busy machine) made us late: a request
+                 * sent now would squeeze the spacing the host sees, so
+                 * the slot is given back and a new one asked for */
+                syncq_rl_release(g->client, host, p->holder, &e2);
+                continue;
             }
             if (!woke) {
                 syncq_rl_release(g->client, host, p->holder, &e2);
