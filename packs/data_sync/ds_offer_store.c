@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * ds_offer_store.c: offers in the database: listing-page stubs,
+ * ds_offer_store.c: offers in the database: listing-only offers (the
+ * summary a listing page gives),
  * deletes, and the read-back used by exports (the upsert of canonical
  * offers: ds_offer_batch.c). Columns: ds_offer.h; contract: ds_catalog.h.
  */
