@@ -13,17 +13,19 @@
 #include <stddef.h>
 
 /* name: the pack's namespace; queue: where its tasks go when the producer
- * names no queue, registered or not (NULL: SYNCQ_TASK_DEFAULT_QUEUE). */
+ * names no queue, registered or not (NULL: SYNCQ_TASK_DEFAULT_QUEUE). The
+ * order is a worker's default preference among the queues (a worker run
+ * without -Q serves default, then these in this order). */
 static const struct {
     const char *name;
     int (*init)(syncq_registry *r, int abi, syncq_error *err);
     const char *queue;
 } packs[] = {
     {"syncq", sq_pack_builtin_init, NULL},
-    {"data_sync", sq_pack_data_sync_init, "data_sync"},
-    {"image_processing", sq_pack_image_processing_init, "image_processing"},
-    {"batch_processing", sq_pack_batch_processing_init, "batch_processing"},
     {"crawler", sq_pack_crawler_init, "crawler"},
+    {"image_processing", sq_pack_image_processing_init, "image_processing"},
+    {"data_sync", sq_pack_data_sync_init, "data_sync"},
+    {"batch_processing", sq_pack_batch_processing_init, "batch_processing"},
 };
 
 int

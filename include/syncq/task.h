@@ -194,6 +194,16 @@ SYNCQ_API int syncq_registry_add_route(syncq_registry *r, const char *ns,
 SYNCQ_API const char *syncq_registry_route(const syncq_registry *r,
                                            const char *name);
 
+/* The queues a worker serves when none are configured: "default" (the
+ * SYNCQ_TASK_DEFAULT_QUEUE of a producer naming none), then every route's
+ * queue in the order the routes were added, then every registered task's
+ * own queue (by task name), each once. Up to `max` names are stored in
+ * `out` (borrowed for the registry's life); returns how many there are in
+ * all (more than `max`: the caller's array was short). r NULL: only
+ * "default". Not thread-safe against registration. */
+SYNCQ_API size_t syncq_registry_queues(const syncq_registry *r,
+                                       const char **out, size_t max);
+
 /* Number of tasks, and the i-th (0-based, sorted by name) for listings. */
 SYNCQ_API size_t syncq_registry_count(const syncq_registry *r);
 SYNCQ_API const syncq_task_def *syncq_registry_at(const syncq_registry *r,

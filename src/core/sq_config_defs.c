@@ -79,9 +79,9 @@ const struct sq_cfg_def sq_cfg_defs[] = {
     {"SYNCQ_WORKER_PREFETCH", "CELERY_WORKER_PREFETCH_MULTIPLIER", SQ_CFG_INT,
      1, 1000, "1", NULL, 0, "worker",
      "Tasks leased per child at a time (1: a long task never holds others)"},
-    {"SYNCQ_WORKER_QUEUES", NULL, SQ_CFG_STR, 0, 0,
-     "default,crawler,image_processing,data_sync,batch_processing", NULL, 0,
-     "worker", "Queues served, in order of preference"},
+    {"SYNCQ_WORKER_QUEUES", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0, "worker",
+     "Queues served, in order of preference (empty: default, then the "
+     "queues the registered tasks route to)"},
     {"SYNCQ_TASK_TIME_LIMIT", "CELERY_TASK_TIME_LIMIT", SQ_CFG_DURATION,
      S(1), 30 * DAY, "1800", NULL, 0, "worker",
      "Hard time limit: the child is killed, the task fails with timeout"},

@@ -10,6 +10,7 @@
 #include "core/sq_task_args.h"
 
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,46 @@ syncq_registry_add_route(syncq_registry *r, const char *ns, const char *queue,
     r->routes[r->nroutes].queue = queue;
     r->nroutes++;
     return SYNCQ_OK;
+}
+
+/* The k-th queue a worker could serve: "default", the routes' queues,
+ * then the registered tasks' own queues; NULL for a task naming none. */
+static const char *
+queue_candidate(const syncq_registry *r, size_t k)
+{
+    if (k == 0) {
+        return "default";
+    }
+    k--;
+    if (k < r->nroutes) {
+        return r->routes[k].queue;
+    }
+    return r->defs[k - r->nroutes].queue;
+}
+
+size_t
+syncq_registry_queues(const syncq_registry *r, const char **out, size_t max)
+{
+    size_t total = r != NULL ? 1 + r->nroutes + r->n : 1;
+    size_t n = 0;
+
+    for (size_t k = 0; k < total; k++) {
+        const char *q = r != NULL ? queue_candidate(r, k) : "default";
+        bool dup = false;
+
+        for (size_t j = 0; q != NULL && j < k && !dup; j++) {
+            const char *p = queue_candidate(r, j);
+            dup = p != NULL && strcmp(p, q) == 0;
+        }
+        if (q == NULL || dup) {
+            continue;
+        }
+        if (n < max) {
+            out[n] = q;
+        }
+        n++;
+    }
+    return n;
 }
 
 const char *

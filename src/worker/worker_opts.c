@@ -64,6 +64,33 @@ parse_queues(struct sq_worker_opts *o, const char *csv, syncq_error *err)
 }
 
 
+/* SYNCQ_WORKER_QUEUES unset or empty: serve "default" and every queue the
+ * registered tasks and pack routes name, so the library itself names no
+ * pack's queue. Otherwise it is parsed and checked as given. */
+static int
+default_queues(struct sq_worker_opts *o, const syncq_config *cfg,
+               const syncq_registry *r, syncq_error *err)
+{
+    const char *q[SQ_WORKER_MAX_QUEUES];
+    size_t n;
+
+    o->nqueues = 0;
+    if (syncq_config_str(cfg, "SYNCQ_WORKER_QUEUES")[0] != '\0') {
+        return SYNCQ_OK;
+    }
+    n = syncq_registry_queues(r != NULL ? r : syncq_registry_default(), q,
+                              SQ_WORKER_MAX_QUEUES);
+    if (n > SQ_WORKER_MAX_QUEUES) {
+        return sq_fail(err, SYNCQ_EINVAL, "the registered tasks route to "
+                       "%zu queues, over %d: give SYNCQ_WORKER_QUEUES (-Q)",
+                       n, SQ_WORKER_MAX_QUEUES);
+    }
+    for (size_t i = 0; i < n; i++) {
+        snprintf(o->queues[o->nqueues++], sizeof o->queues[0], "%s", q[i]);
+    }
+    return SYNCQ_OK;
+}
+
 /* The status file is written atomically (temp + rename) beside itself:
  * its directory must exist and be writable now, or `worker health` would
  * report a running worker as absent (refused at start, as --logfile). */
@@ -103,7 +130,11 @@ sq_worker_opts_init(struct sq_worker_opts *o, const syncq_config *cfg,
     memset(o, 0, sizeof *o);
     o->cfg = cfg;
     o->registry = r;
-    rc = parse_queues(o, syncq_config_str(cfg, "SYNCQ_WORKER_QUEUES"), err);
+    rc = default_queues(o, cfg, r, err);
+    if (rc == SYNCQ_OK && o->nqueues == 0) {
+        rc = parse_queues(o, syncq_config_str(cfg, "SYNCQ_WORKER_QUEUES"),
+                          err);
+    }
     if (rc == SYNCQ_OK) {
         rc = sq_worker_celery_queues(o, err); /* --celery: worker_celery.c */
     }

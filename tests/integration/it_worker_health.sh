@@ -122,4 +122,16 @@ import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 print("ok" if any(l.get("event") == "worker.ready" for l in lines) else "no worker.ready")' "$T/wj.log" 2>&1 | tail -1)"
 
+# no -Q: default, then the queues the packs route to, in the packs' order;
+# an empty SYNCQ_WORKER_QUEUES means the same, a lone comma is refused
+"$S" worker -c 1 --logfile "$T/wq.log" &
+p=$!
+echo "$p" >> "$T/pids"
+for _ in $(seq 100); do grep -q "worker.ready" "$T/wq.log" 2>/dev/null && break; sleep 0.05; done
+kill -TERM "$p"; wait "$p" 2>/dev/null
+contains "no -Q: default and the routed queues" "worker.ready .*queues=default,crawler,image_processing,data_sync,batch_processing " "$T/wq.log"
+SYNCQ_WORKER_QUEUES=, "$S" worker -c 1 > /dev/null 2> eq.txt
+check "SYNCQ_WORKER_QUEUES=, refused" 2 "$?"
+contains "SYNCQ_WORKER_QUEUES=, message" "SYNCQ_WORKER_QUEUES: empty or over-long queue name in ','" eq.txt
+
 finish it_worker_health

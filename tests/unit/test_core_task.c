@@ -277,6 +277,44 @@ registry_routes_by_declaration_only(void **state)
                      SYNCQ_EINVAL);
 }
 
+/* A worker without -Q serves default, the routes' queues in the order
+ * they were added, then tasks' own queues: each once, counted past max. */
+static void
+registry_queues_default_routes_then_own(void **state)
+{
+    syncq_registry *r = syncq_registry_default();
+    syncq_task_def own = {"qq.own", noop, "ownq", -1, 0, 0, -1, NULL, NULL,
+                          NULL, NULL};
+    syncq_task_def same = {"qq.same", noop, "qq1", -1, 0, 0, -1, NULL, NULL,
+                           NULL, NULL};
+    syncq_task_def none = {"qq.none", noop, NULL, -1, 0, 0, -1, NULL, NULL,
+                           NULL, NULL};
+    const char *q[8];
+    syncq_error err;
+
+    (void)state;
+    assert_int_equal(syncq_registry_queues(NULL, q, 8), 1);
+    assert_string_equal(q[0], "default");
+    assert_int_equal(syncq_registry_add_route(r, "qq", "qq1", &err), SYNCQ_OK);
+    assert_int_equal(syncq_registry_add_route(r, "qb", "default", &err),
+                     SYNCQ_OK);
+    assert_int_equal(syncq_registry_add(r, &own, &err), SYNCQ_OK);
+    assert_int_equal(syncq_registry_add(r, &same, &err), SYNCQ_OK);
+    assert_int_equal(syncq_registry_add(r, &none, &err), SYNCQ_OK);
+    /* the earlier test routed rt -> rtq, rt.deep -> deepq, rt.own -> ownq */
+    assert_int_equal(syncq_registry_queues(r, q, 8), 5);
+    assert_string_equal(q[0], "default");
+    assert_string_equal(q[1], "rtq");
+    assert_string_equal(q[2], "deepq");
+    assert_string_equal(q[3], "qq1");
+    assert_string_equal(q[4], "ownq");
+    /* a short array gets the first names and the whole count */
+    q[2] = NULL;
+    assert_int_equal(syncq_registry_queues(r, q, 2), 5);
+    assert_string_equal(q[1], "rtq");
+    assert_null(q[2]);
+}
+
 int
 main(void)
 {
@@ -289,6 +327,7 @@ main(void)
         cmocka_unit_test(retry_policy_checked_whole),
         cmocka_unit_test(registry_refuses_what_a_worker_could_not_use),
         cmocka_unit_test(registry_routes_by_declaration_only),
+        cmocka_unit_test(registry_queues_default_routes_then_own),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
