@@ -23,7 +23,8 @@
 #     packaged worker loads it with --plugin and runs custom.my_task;
 #   - Python's ctypes loads libsyncq.so.<major> and calls syncq_version.
 # A sanitizer build is not packaged (its objects need the ASan runtime);
-# then a plain build of the library and the CLI is made in the test dir.
+# then the plain build of the same tree named by SYNCQ_PLAIN_BUILD_DIR
+# (scripts/test's first pass) is packaged, or one is made in the test dir.
 # Skipped (exit 77) with the reason only where dpkg tools do not exist.
 # TEST_TIMEOUT: 900
 set -u
@@ -38,7 +39,16 @@ done
 
 # 1. the build to package
 PB=$B
-if ! grep -q '^SYNCQ_SANITIZE:STRING=$' "$B/CMakeCache.txt"; then
+plain_of_this_tree() { # DIR: a configured plain build of $src
+  grep -q '^SYNCQ_SANITIZE:STRING=$' "$1/CMakeCache.txt" 2>/dev/null &&
+    grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$src" "$1/CMakeCache.txt" &&
+    [ -x "$1/syncq" ]
+}
+if ! plain_of_this_tree "$B" && [ -n "${SYNCQ_PLAIN_BUILD_DIR:-}" ] &&
+   plain_of_this_tree "$SYNCQ_PLAIN_BUILD_DIR"; then
+  PB=$SYNCQ_PLAIN_BUILD_DIR
+  echo "sanitizer build: packaging the plain build $PB"
+elif ! grep -q '^SYNCQ_SANITIZE:STRING=$' "$B/CMakeCache.txt"; then
   PB=$D/pkgbuild
   echo "sanitizer build: packaging a plain build made in $PB"
   cmake -S "$src" -B "$PB" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
