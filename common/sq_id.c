@@ -3,6 +3,7 @@
  * sq_id.c: random bytes and UUID v4.
  */
 #include "sq_id.h"
+#include "sq_hash.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -92,6 +93,19 @@ sq_uuid_new(char out[37])
         out[o++] = hex[b[i] & 0x0F];
     }
     out[o] = '\0';
+}
+
+void
+sq_uuid_derive(const char *seed, size_t i, char out[37])
+{
+    char in[128], h[65];
+    int n = snprintf(in, sizeof in, "%.100s/%zu", seed, i), x;
+
+    sq_sha256_hex(in, (size_t)n, h);
+    /* the variant nibble: 8, 9, a or b by the low bits of the hash's */
+    x = h[16] <= '9' ? h[16] - '0' : h[16] - 'a' + 10;
+    snprintf(out, 37, "%.8s-%.4s-4%.3s-%c%.3s-%.12s", h, h + 8, h + 13,
+             "89ab"[x & 3], h + 17, h + 20);
 }
 
 bool

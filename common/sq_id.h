@@ -16,6 +16,13 @@
 /* Write a new lowercase UUID v4 and a NUL into `out` (>= 37 bytes). */
 void sq_uuid_new(char out[37]);
 
+/* Write into `out` (>= 37 bytes) the UUID laid out as version 4 that is
+ * the SHA-256 of "<seed>/<i>": the same seed and index always give the
+ * same id, so a retried create derives the ids of its first try (the
+ * task API's Idempotency-Key, a batch's chunks under a caller's batch
+ * id). `seed` is at most 100 bytes of text. */
+void sq_uuid_derive(const char *seed, size_t i, char out[37]);
+
 /* True if `s` is a canonical UUID (8-4-4-4-12 hex, any version). */
 bool sq_uuid_valid(const char *s);
 

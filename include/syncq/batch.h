@@ -58,6 +58,15 @@ typedef struct syncq_batch_options {
                                        ended, with kwargs {batch_id, total,
                                        succeeded, failed}; NULL: none */
     const char *on_complete_queue;  /* NULL: default routing */
+    const char *batch_id;           /* the caller's id for the batch, a
+                                       UUID; NULL: a new UUID v4.
+                                       Its chunk task ids are derived from
+                                       it (the same every call), and a
+                                       batch that exists with this id is
+                                       answered, never made twice (see
+                                       syncq_batch_create) */
+    int *is_dup;                    /* may be NULL: set to 1 when batch_id
+                                       named an existing batch, else 0 */
 } syncq_batch_options;
 
 /* Create a batch: split `items_json` (a JSON array) into chunks of
@@ -74,10 +83,21 @@ typedef struct syncq_batch_options {
  * eta, expires or unique key in opts->task (SYNCQ_EINVAL).
  * Everything syncq_batch_check checks is checked first: a declared task
  * gets each chunk under its declared items argument, not "items".
+ * With opts->batch_id, a batch of that id that exists already (an
+ * earlier call made it: a retry after a lost reply) is the answer: the
+ * call writes nothing, returns SYNCQ_OK with that id, its chunk task ids
+ * (as many as it has chunks) and *opts->is_dup = 1, never a second
+ * batch; the batch ids of the task API's Idempotency-Key work this way.
+ * With opts->batch_id a call that lost its connection to Redis is sent
+ * once more (the id makes that safe), so a reply lost after Redis made
+ * the batch still answers it.
  * Errors: SYNCQ_EINVAL (items not an array, batch_size 0 or > 100,000,
- *         bad name, options above, what syncq_batch_check refuses),
- *         SYNCQ_ETOOBIG (a chunk over the payload limit), SYNCQ_ECONN,
- *         SYNCQ_ENOMEM. Nothing is written on any of these. */
+ *         bad name or batch id, options above, what syncq_batch_check
+ *         refuses), SYNCQ_ETOOBIG (a chunk over the payload limit),
+ *         SYNCQ_ESTATE (opts->batch_id names a batch of over 1,000
+ *         chunks whose creation has not finished: try again later),
+ *         SYNCQ_ECONN, SYNCQ_ENOMEM. Nothing is written on any of
+ *         these. */
 SYNCQ_API int syncq_batch_create(syncq_client *c, const char *task_name,
                                  const char *items_json, size_t batch_size,
                                  const syncq_batch_options *opts,
@@ -142,6 +162,8 @@ typedef struct syncq_batch_wave_options {
  * dispatched by this call (the first wave), by chunks ending, by the
  * leader beat and by syncq_batch_dispatch, so waves go on with or without
  * the creating process. batch_id_out: SYNCQ_ID_SIZE bytes.
+ * opts->batch_id works as with syncq_batch_create (an existing batch is
+ * answered, *opts->is_dup = 1).
  * Errors: SYNCQ_EINVAL (as syncq_batch_create; bad limits),
  *         SYNCQ_ETOOBIG (a chunk over SYNCQ_MAX_PAYLOAD), SYNCQ_ECONN
  *         (if it happens after the first call the batch exists but stays

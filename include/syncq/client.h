@@ -173,7 +173,10 @@ typedef struct syncq_task_spec {
  * ids_out: n * SYNCQ_ID_SIZE bytes, filled in spec order.
  * Errors: as syncq_task_create; SYNCQ_EPROTO naming the id when a chunk
  *         holds a task_id that already exists or appears twice (that
- *         chunk writes nothing). On SYNCQ_ECONN after some chunks were
+ *         chunk writes nothing), with any n, 1 included (unlike
+ *         syncq_task_create, which answers an existing id as a
+ *         duplicate); a unique_key held by another task still gives
+ *         that task's id. On SYNCQ_ECONN after some chunks were
  *         sent, *created_out (if not NULL) tells how many leading tasks
  *         exist. */
 SYNCQ_API int syncq_task_create_many(syncq_client *c,

@@ -53,8 +53,10 @@ SYNCQ_API int syncq_task_create_many_json(syncq_client *c,
                                           syncq_error *err);
 
 /* Create a batch (syncq_batch_create; syncq_batch_submit when a wave
- * field is set). *out: {"batch_id": "...", "task_ids": [...]} (no
- * task_ids for a batch in waves). */
+ * field is set). *out: {"batch_id": "...", "task_ids": [...],
+ * "duplicate": false} (no task_ids for a batch in waves; duplicate true
+ * when the spec's "batch_id" named a batch that exists: it is answered,
+ * not made again). */
 SYNCQ_API int syncq_batch_create_json(syncq_client *c, const char *spec_json,
                                       char **out, syncq_error *err);
 

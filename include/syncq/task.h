@@ -381,7 +381,11 @@ SYNCQ_API int syncq_ctx_retry_after(syncq_ctx *ctx, int cls,
  * later. The task goes to RETRY with class `cls` and the message, like a
  * retry, but its `retries` counter is untouched, so deferrals never use
  * up max_retries; the record's `deferrals` field counts them. A task
- * that keeps being deferred is bounded by its `expires` only. In
+ * already deferred SYNCQ_TASK_MAX_DEFERRALS times (default 200) that
+ * defers again ends FAILURE in the dead-letter queue with class `cls`
+ * (its dead_reason) and the
+ * message "deferred N times, the limit (SYNCQ_TASK_MAX_DEFERRALS); last
+ * wait: <message>"; its `expires` may end it sooner. In
  * syncq_task_run_local it is a failure with retry_after_ms = delay_ms.
  * Returns a negative value; return it from the task function. */
 SYNCQ_API int syncq_ctx_defer(syncq_ctx *ctx, int cls, int64_t delay_ms,

@@ -366,8 +366,12 @@ task_steps(syncq_ctx *ctx)
     if (use_ckpt &&
         syncq_ctx_checkpoint_load_json(ctx, &state, &seq, &err) == SYNCQ_OK) {
         json_t *s = json_object_get(state, "step");
+        /* read back from Redis: a step past total means done (a stored
+         * INT64_MAX must not overflow the next step) */
         if (json_is_integer(s) && json_integer_value(s) >= 0) {
-            first = (int64_t)json_integer_value(s) + 1;
+            json_int_t v = json_integer_value(s);
+            first = v < (json_int_t)total ? (int64_t)v + 1
+                                          : (int64_t)total + 1;
         }
         json_decref(state);
     }

@@ -253,16 +253,16 @@ entry_parse(syncq_client *c, json_t *e, const char *file_tz,
     }
     if (rc == SYNCQ_OK) {
         def = syncq_registry_find(syncq_registry_default(), task);
-        d.queue = sq_route_queue(c, task);
+        d.queue = c != NULL ? sq_route_queue(c, task) : base->queue;
         d.priority = (def != NULL && def->priority >= 0) ? def->priority : 5;
         d.allow_past = true;
         rc = sq_schedule_from_config(s, &cfg, &d, err);
     }
-    if (rc == SYNCQ_OK) {
+    if (rc == SYNCQ_OK && c != NULL) {
         /* the task's declared arguments, as `schedule add` checks them */
         rc = syncq_task_args_check(c, task, s->args, s->kwargs, NULL, err);
     }
-    if (rc == SYNCQ_OK) {
+    if (rc == SYNCQ_OK && c != NULL) {
         size_t bytes = (s->args ? strlen(s->args) : 0) +
                        (s->kwargs ? strlen(s->kwargs) : 0);
         if ((int64_t)bytes > c->max_payload) {
@@ -382,31 +382,24 @@ report_add(json_t *report, const char *what, const char *name)
 }
 
 int
-syncq_schedule_load_file(syncq_client *c, const char *path, bool prune,
-                         json_t **report_out, syncq_error *err)
+sq_sched_file_parse(syncq_client *c, const char *text, size_t len,
+                    const char *path, const struct sq_sched_defaults *base,
+                    struct sq_schedule **out, size_t *count, syncq_error *err)
 {
-    struct sq_sched_defaults base;
     struct sq_schedule *ss = NULL;
-    json_t *root = NULL, *entries = NULL, *report = NULL;
+    json_t *root, *entries = NULL;
     json_error_t jerr;
-    syncq_error lerr;
     const char *file_tz;
-    size_t len = 0, n = 0;
-    char *text;
+    size_t n = 0;
     int rc = SYNCQ_OK;
 
-    if (err == NULL) {
-        err = &lerr; /* the codes below are read back from it */
-    }
-    if (report_out != NULL) {
-        *report_out = NULL;
-    }
-    text = read_file(path, &len, err);
-    if (text == NULL) {
-        return err->code;
+    *out = NULL;
+    *count = 0;
+    if (len > FILE_MAX_BYTES) {
+        return sq_fail(err, SYNCQ_ETOOBIG, "schedule file %s is over %d bytes",
+                       path, FILE_MAX_BYTES);
     }
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    sq_free(text);
     if (root == NULL) {
         return sq_fail(err, SYNCQ_EINVAL,
                        "schedule file %s: line %d column "
@@ -426,10 +419,6 @@ syncq_schedule_load_file(syncq_client *c, const char *path, bool prune,
                      path, n, ENTRIES_MAX);
         goto done;
     }
-    rc = sq_sched_defaults_get(c, "x", &base, err);
-    if (rc != SYNCQ_OK) {
-        goto done;
-    }
     ss = sq_calloc(n + 1, sizeof *ss);
     if (ss == NULL) {
         rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
@@ -441,7 +430,7 @@ syncq_schedule_load_file(syncq_client *c, const char *path, bool prune,
     /* Check everything before writing anything. */
     for (size_t i = 0; i < n && rc == SYNCQ_OK; i++) {
         json_t *e = json_array_get(entries, i);
-        rc = entry_parse(c, e, file_tz, &base, &ss[i], err);
+        rc = entry_parse(c, e, file_tz, base, &ss[i], err);
         for (size_t j = 0; j < i && rc == SYNCQ_OK; j++) {
             if (strcmp(ss[j].name, ss[i].name) == 0) {
                 rc = sq_fail(err, SYNCQ_EINVAL, "name used twice");
@@ -455,6 +444,48 @@ syncq_schedule_load_file(syncq_client *c, const char *path, bool prune,
             sq_error_prefix(err, pre);
         }
     }
+done:
+    json_decref(entries);
+    json_decref(root);
+    if (rc != SYNCQ_OK) {
+        for (size_t i = 0; ss != NULL && i < n; i++) {
+            sq_schedule_cleanup(&ss[i]);
+        }
+        sq_free(ss);
+        return rc;
+    }
+    *out = ss;
+    *count = n;
+    return SYNCQ_OK;
+}
+
+int
+syncq_schedule_load_file(syncq_client *c, const char *path, bool prune,
+                         json_t **report_out, syncq_error *err)
+{
+    struct sq_sched_defaults base;
+    struct sq_schedule *ss = NULL;
+    json_t *report = NULL;
+    syncq_error lerr;
+    size_t len = 0, n = 0;
+    char *text;
+    int rc = SYNCQ_OK;
+
+    if (err == NULL) {
+        err = &lerr; /* the codes below are read back from it */
+    }
+    if (report_out != NULL) {
+        *report_out = NULL;
+    }
+    text = read_file(path, &len, err);
+    if (text == NULL) {
+        return err->code;
+    }
+    rc = sq_sched_defaults_get(c, "x", &base, err);
+    if (rc == SYNCQ_OK) {
+        rc = sq_sched_file_parse(c, text, len, path, &base, &ss, &n, err);
+    }
+    sq_free(text);
     if (rc != SYNCQ_OK) {
         goto done;
     }
@@ -499,8 +530,6 @@ done:
         sq_schedule_cleanup(&ss[i]);
     }
     sq_free(ss);
-    json_decref(entries);
-    json_decref(root);
     if (rc == SYNCQ_OK && report_out != NULL) {
         *report_out = report;
         report = NULL;

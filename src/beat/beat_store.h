@@ -23,6 +23,22 @@ int sq_beat_redis_now(syncq_client *c, int64_t *now_ms, syncq_error *err);
 int sq_sched_defaults_get(syncq_client *c, const char *task,
                           struct sq_sched_defaults *d, syncq_error *err);
 
+/* Parse and check the text of a schedule file (`len` bytes; `path` names
+ * it in messages; docs/beat.md "Schedule file") into *out, *count
+ * schedules (each sq_schedule_cleanup'ed, the array sq_free'd by the
+ * caller), with `base` as defaults. Nothing is written. With a client,
+ * each task's route and declared arguments are looked up as `schedule
+ * load` does; c NULL checks the file alone (queue defaults to
+ * base->queue), as the fuzz target does. *out is NULL on error.
+ * Errors: SYNCQ_EINVAL (the message names the entry and the field),
+ *         SYNCQ_ETOOBIG (over 16 MiB or 10,000 entries), SYNCQ_ECONN,
+ *         SYNCQ_ENOMEM. */
+int sq_sched_file_parse(syncq_client *c, const char *text, size_t len,
+                        const char *path,
+                        const struct sq_sched_defaults *base,
+                        struct sq_schedule **out, size_t *count,
+                        syncq_error *err);
+
 /* Read schedule `name` into `s` (sq_schedule_init'ed; not compiled).
  * *found tells whether it exists. Errors: SYNCQ_ECONN, SYNCQ_EPROTO. */
 int sq_sched_load(syncq_client *c, const char *name, struct sq_schedule *s,

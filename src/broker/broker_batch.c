@@ -102,6 +102,83 @@ sq_batch_chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra,
     return s;
 }
 
+int
+sq_batch_own_id(const syncq_batch_options *opts, char id[SYNCQ_ID_SIZE],
+                syncq_error *err)
+{
+    const char *want = opts != NULL ? opts->batch_id : NULL;
+
+    if (opts != NULL && opts->is_dup != NULL) {
+        *opts->is_dup = 0;
+    }
+    if (want == NULL) {
+        sq_uuid_new(id);
+        return SYNCQ_OK;
+    }
+    if (!sq_uuid_valid(want)) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "batch id '%.64s' is not a UUID", want);
+    }
+    snprintf(id, SYNCQ_ID_SIZE, "%s", want);
+    return SYNCQ_OK;
+}
+
+void
+sq_batch_chunk_id(const syncq_batch_options *opts, const char *batch_id,
+                  size_t k, char id[SYNCQ_ID_SIZE])
+{
+    if (opts != NULL && opts->batch_id != NULL) {
+        sq_uuid_derive(batch_id, k, id);
+    } else {
+        sq_uuid_new(id);
+    }
+}
+
+int
+sq_batch_answer_existing(syncq_client *c, const syncq_batch_options *opts,
+                         const char *id, json_t *ids, syncq_error *err)
+{
+    char key[256];
+    redisReply *r = NULL;
+    long long total;
+    int rc;
+
+    rc = sq_client_cmd(c, &r, err, "HMGET %s total state",
+                       sq_key(c, key, sizeof key, "b:%s", id));
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        return sq_fail(err, SYNCQ_EPROTO, "batch %s: no total", id);
+    }
+    total = strtoll(r->element[0]->str, NULL, 10);
+    if (r->element[1]->type == REDIS_REPLY_STRING &&
+        strcmp(r->element[1]->str, "creating") == 0) {
+        freeReplyObject(r);
+        return sq_fail(err, SYNCQ_ESTATE,
+                       "batch %s exists but is still being created (by "
+                       "another call, or one that stopped midway)",
+                       id);
+    }
+    freeReplyObject(r);
+    if (total < 0 || total > SQ_BATCH_ITEMS_MAX) {
+        return sq_fail(err, SYNCQ_EPROTO, "batch %s: total %lld", id, total);
+    }
+    for (long long k = 0; k < total; k++) {
+        char tid[SYNCQ_ID_SIZE];
+        sq_uuid_derive(id, (size_t)k, tid);
+        if (json_array_append_new(ids, json_string(tid)) != 0) {
+            return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+        }
+    }
+    if (opts->is_dup != NULL) {
+        *opts->is_dup = 1;
+    }
+    return SYNCQ_OK;
+}
+
 /* A batch of more chunks than one script call takes. Enqueueing them over
  * several calls would let the first chunks run in a batch that can never
  * finish if the creator died between calls; instead every chunk is stored
@@ -158,8 +235,12 @@ syncq_batch_create(syncq_client *c, const char *task_name,
     const char *cb_queue = "";
     char items_key[SQ_ARG_NAME_MAX + 1];
     size_t nitems, nchunks;
+    syncq_error lerr;
     int rc = SYNCQ_OK;
 
+    if (err == NULL) {
+        err = &lerr; /* the script's refusal is read back from it */
+    }
     if (task_ids_out != NULL) {
         *task_ids_out = NULL;
     }
@@ -191,7 +272,7 @@ syncq_batch_create(syncq_client *c, const char *task_name,
     nitems = json_array_size(items);
     nchunks = (nitems + batch_size - 1) / batch_size;
     ids = json_array();
-    sq_uuid_new(batch_id);
+    rc = sq_batch_own_id(opts, batch_id, err);
     if (opts != NULL && opts->task != NULL) {
         o = *opts->task;
     } else {
@@ -225,13 +306,16 @@ syncq_batch_create(syncq_client *c, const char *task_name,
             size_t up = lo + batch_size < nitems ? lo + batch_size : nitems;
             char *kw = sq_batch_chunk_kwargs(items, lo, up, extra,
                                              items_key);
-            char tid[SYNCQ_ID_SIZE];
+            char tid[SYNCQ_ID_SIZE], cid[SYNCQ_ID_SIZE];
             if (kw == NULL) {
                 rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
                 break;
             }
+            sq_batch_chunk_id(opts, batch_id, ch, cid);
+            o.task_id = cid;
             rc = sq_enqueue_prepare_run(c, &a, task_name, NULL, kw, &o, tid,
                                         err);
+            o.task_id = NULL;
             sq_free(kw);
             if (rc != SYNCQ_OK) {
                 char pre[48];
@@ -243,6 +327,20 @@ syncq_batch_create(syncq_client *c, const char *task_name,
             rc = sq_script_call(c, k == 0 ? SQ_SCRIPT_BATCH
                                           : SQ_SCRIPT_ENQUEUE,
                                 &a, &r, err);
+            if (rc == SYNCQ_ECONN && k == 0 && opts != NULL &&
+                opts->batch_id != NULL) {
+                /* the caller's id fences the batch, so a call whose reply
+                 * was lost is sent again: it answers the batch it made */
+                rc = sq_script_call(c, SQ_SCRIPT_BATCH, &a, &r, err);
+            }
+            if (rc == SYNCQ_EPROTO && k == 0 && opts != NULL &&
+                opts->batch_id != NULL &&
+                strstr(err->msg, "batch exists") != NULL) {
+                /* an earlier call made it (one atomic call: whole) */
+                rc = sq_batch_answer_existing(c, opts, batch_id, ids, err);
+                sq_args_cleanup(&a);
+                break;
+            }
         }
         if (rc == SYNCQ_OK && r->type == REDIS_REPLY_ARRAY) {
             for (size_t i = 0; i + 1 < r->elements; i += 2) {

@@ -56,4 +56,21 @@ int sq_batch_extra_and_completion(syncq_client *c,
 char *sq_batch_chunk_kwargs(json_t *items, size_t lo, size_t hi, json_t *extra,
                             const char *items_key);
 
+/* The batch's id: opts->batch_id (checked: a UUID) or a new UUID v4;
+ * resets *opts->is_dup. Errors: SYNCQ_EINVAL. */
+int sq_batch_own_id(const syncq_batch_options *opts, char id[SYNCQ_ID_SIZE],
+                    syncq_error *err);
+
+/* The id of chunk k: derived from the batch id when the caller chose it
+ * (a retry gets the same ids), else a new UUID v4. */
+void sq_batch_chunk_id(const syncq_batch_options *opts, const char *batch_id,
+                       size_t k, char id[SYNCQ_ID_SIZE]);
+
+/* The answer to a create whose caller-chosen batch `id` exists: its chunk
+ * ids are appended to `ids` (borrowed), *opts->is_dup is set to 1.
+ * Errors: SYNCQ_ESTATE (still "creating"), SYNCQ_EPROTO (no total),
+ *         SYNCQ_ECONN, SYNCQ_ENOMEM. */
+int sq_batch_answer_existing(syncq_client *c, const syncq_batch_options *opts,
+                             const char *id, json_t *ids, syncq_error *err);
+
 #endif

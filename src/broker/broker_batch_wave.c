@@ -106,17 +106,17 @@ chunk_fields(const syncq_task_options *o, const syncq_task_def *def,
     return s;
 }
 
-/* "<id>|{"items":[...],...extra}" for chunk [lo, hi). Owned. */
+/* "<id>|{"items":[...],...extra}" for chunk [lo, hi), whose id is in
+ * id (sq_batch_chunk_id). Owned. */
 static char *
 chunk_spec(json_t *items, size_t lo, size_t hi, json_t *extra,
-           const char *items_key, char id_out[SYNCQ_ID_SIZE])
+           const char *items_key, const char id[SYNCQ_ID_SIZE])
 {
     char *k = sq_batch_chunk_kwargs(items, lo, hi, extra, items_key);
     char *s = NULL;
 
     if (k != NULL) {
-        sq_uuid_new(id_out);
-        s = sq_asprintf("%s|%s", id_out, k);
+        s = sq_asprintf("%s|%s", id, k);
         sq_free(k);
     }
     return s;
@@ -157,7 +157,7 @@ syncq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
     json_t *extra = NULL;
     char *cfields = NULL;
     char **specs = NULL;
-    size_t nitems, nchunks = 0;
+    size_t nitems, nchunks = 0, ids_base;
     syncq_error lerr;
     int priority;
     int rc;
@@ -237,15 +237,19 @@ syncq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
     }
     nitems = json_array_size(items);
     nchunks = (nitems + batch_size - 1) / batch_size;
+    ids_base = ids_out != NULL ? json_array_size(ids_out) : 0;
     specs = sq_calloc(nchunks + 1, sizeof *specs);
     if (specs == NULL) {
         rc =
             sq_fail(err, SYNCQ_ENOMEM, "out of memory for %zu chunks", nchunks);
+    } else {
+        rc = sq_batch_own_id(opts, batch_id, err);
     }
     for (size_t k = 0; rc == SYNCQ_OK && k < nchunks; k++) {
         size_t lo = k * batch_size;
         size_t hi = lo + batch_size < nitems ? lo + batch_size : nitems;
         char tid[SYNCQ_ID_SIZE];
+        sq_batch_chunk_id(opts, batch_id, k, tid);
         specs[k] = chunk_spec(items, lo, hi, extra, items_key, tid);
         if (specs[k] == NULL ||
             (ids_out != NULL &&
@@ -259,7 +263,6 @@ syncq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
                          k, strlen(specs[k]) - 37, (long long)c->max_payload);
         }
     }
-    sq_uuid_new(batch_id);
     for (size_t k = 0; rc == SYNCQ_OK && (k < nchunks || k == 0);
          k += SQ_BATCH_CHUNKS_PER_CALL) {
         size_t hi = k + SQ_BATCH_CHUNKS_PER_CALL < nchunks
@@ -299,6 +302,20 @@ syncq_batch_submit_items(syncq_client *c, const char *task_name, json_t *items,
         rc = sq_script_call(c, SQ_SCRIPT_BATCH_DISPATCH, &a, &r, err);
         if (rc == SYNCQ_OK) {
             rc = read_result(r, NULL, NULL, err);
+        } else if (rc == SYNCQ_EPROTO && k == 0 && opts != NULL &&
+                   opts->batch_id != NULL &&
+                   strstr(err->msg, "batch exists") != NULL) {
+            /* an earlier call made it: answered, nothing written */
+            json_t *ids = ids_out != NULL ? json_incref(ids_out)
+                                          : json_array();
+            while (json_array_size(ids) > ids_base) {
+                json_array_remove(ids, json_array_size(ids) - 1);
+            }
+            rc = sq_batch_answer_existing(c, opts, batch_id, ids, err);
+            json_decref(ids);
+            freeReplyObject(r);
+            sq_args_cleanup(&a);
+            break;
         }
         freeReplyObject(r);
         sq_args_cleanup(&a);

@@ -424,6 +424,27 @@ syncq_task_create(syncq_client *c, const char *name, const char *args_json,
     return rc;
 }
 
+/* A chunk of one task answers its existing id as a duplicate (the script
+ * cannot tell a single create from a bulk one); a bulk create refuses an
+ * id that exists, whatever its chunk's size (syncq/client.h). */
+static int
+own_id_taken(const syncq_task_spec *specs, size_t n,
+             char (*ids)[SYNCQ_ID_SIZE], const int *dups, syncq_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *want = specs[i].opts != NULL ? specs[i].opts->task_id
+                                                 : NULL;
+        /* (a unique key held by another task answers that task's id) */
+        if (dups[i] && want != NULL && strcmp(ids[i], want) == 0) {
+            return sq_fail(err, SYNCQ_EPROTO,
+                           "task id %s already exists; an id is never "
+                           "re-used",
+                           want);
+        }
+    }
+    return SYNCQ_OK;
+}
+
 int
 syncq_task_create_many(syncq_client *c, const syncq_task_spec *specs,
                        size_t n, char (*ids_out)[SYNCQ_ID_SIZE],
@@ -484,6 +505,7 @@ syncq_task_create_many(syncq_client *c, const syncq_task_spec *specs,
     }
     for (size_t k = 0; k < nchunks && rc == SYNCQ_OK; k++) {
         redisReply *r = NULL;
+        int dups[CHUNK];
         size_t lo = k * CHUNK;
         size_t hi = lo + CHUNK < n ? lo + CHUNK : n;
         rc = sq_client_read_reply(c, &r, err);
@@ -491,7 +513,10 @@ syncq_task_create_many(syncq_client *c, const syncq_task_spec *specs,
             rc = sq_script_reply_check(c, SQ_SCRIPT_ENQUEUE, r, err);
         }
         if (rc == SYNCQ_OK) {
-            rc = read_ids(r, hi - lo, ids_out + lo, NULL, err);
+            rc = read_ids(r, hi - lo, ids_out + lo, dups, err);
+        }
+        if (rc == SYNCQ_OK) {
+            rc = own_id_taken(specs + lo, hi - lo, ids_out + lo, dups, err);
         }
         if (rc == SYNCQ_OK) {
             created = hi;

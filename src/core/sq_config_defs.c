@@ -72,6 +72,9 @@ const struct sq_cfg_def sq_cfg_defs[] = {
      0, "default", NULL, 0, "broker", "Queue of tasks with no route"},
     {"SYNCQ_TASK_MAX_RETRIES", "CELERY_TASK_MAX_RETRIES", SQ_CFG_INT, 0,
      1000, "3", NULL, 0, "broker", "Default max_retries of a task"},
+    {"SYNCQ_TASK_MAX_DEFERRALS", NULL, SQ_CFG_INT, 1, 1000000, "200", NULL,
+     0, "worker",
+     "Deferrals (waits it did not cause) before a task is dead-lettered"},
 
     /* worker */
     {"SYNCQ_WORKER_CONCURRENCY", "CELERY_WORKER_CONCURRENCY", SQ_CFG_INT, 1,

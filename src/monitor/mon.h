@@ -128,6 +128,12 @@ double sq_mon_hist_quantile(const long long *buckets, double q);
 json_t *sq_mon_health(const struct sq_mon_data *d, const char *why,
                       const struct sq_mon_opts *o, int *status);
 
+/* Live workers (heartbeating, consumer loop moving) of a collection's
+ * `workers` array (borrowed) that serve `queue`; a worker that does not
+ * report its queues serves every queue. What health's "workers" check and
+ * the unserved_queues alert metric both count. */
+size_t sq_mon_queue_consumers(const json_t *workers, const char *queue);
+
 /* Prometheus text exposition (version 0.0.4) of a collection, health and
  * alert states (`alerts`: array of {name, severity, state} or NULL) into
  * `out`. d NULL: only syncq_up 0 and the health. Returns 0 or -1 when the

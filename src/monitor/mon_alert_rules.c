@@ -52,7 +52,9 @@ const char sq_alert_default_rules[] =
     "summary \"fewer replicas in sync than SYNCQ_BROKER_MIN_REPLICAS: "
     "enqueues and outcomes are not acknowledged\"\n"
     "broker_failover: failover_age < 600 severity warning summary \"Redis "
-    "failed over to a new master in the last 10 minutes\"\n";
+    "failed over to a new master in the last 10 minutes\"\n"
+    "queue_unserved: unserved_queues > 0 for 1m severity critical summary "
+    "\"a queue has ready tasks and no live worker consuming it\"\n";
 
 static const char *metric_names[SQ_AM__COUNT] = {
     "error_rate",   "failed",        "succeeded",   "sent",
@@ -60,7 +62,7 @@ static const char *metric_names[SQ_AM__COUNT] = {
     "runtime_mean", "runtime_p95",   "wait_mean",   "queue_depth",
     "delayed",      "running",       "dead_letter", "workers_alive",
     "heartbeat_age", "memory_ratio", "poison", "replicas_missing",
-    "failover_age"};
+    "failover_age", "unserved_queues"};
 
 static const char *op_names[] = {">", ">=", "<", "<=", "==", "!="};
 
@@ -351,7 +353,8 @@ parse_line(struct lex *L, struct sq_alert_rule *r)
                    "unknown metric '%.40s' (error_rate failed succeeded sent "
                    "retried dead lost throughput runtime_mean runtime_p95 "
                    "wait_mean queue_depth delayed running dead_letter "
-                   "workers_alive heartbeat_age memory_ratio poison)",
+                   "workers_alive heartbeat_age memory_ratio poison "
+                   "replicas_missing failover_age unserved_queues)",
                    w);
     }
     if (L->p < L->end && *L->p == '{') {

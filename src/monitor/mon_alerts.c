@@ -82,6 +82,30 @@ worker_serves(const json_t *w, const char *queue)
     return false;
 }
 
+/* Queues (only `queue` when not NULL) with ready tasks and no live
+ * worker serving them: what health calls unhealthy ("workers"). */
+static double
+unserved_queues(const struct sq_mon_data *d, const char *queue)
+{
+    const json_t *qs = json_object_get(d->snap, "queues");
+    const json_t *ws = json_object_get(d->snap, "workers");
+    size_t i;
+    json_t *q;
+    double n = 0;
+
+    json_array_foreach(qs, i, q) {
+        const char *name = json_string_value(json_object_get(q, "name"));
+        if (name == NULL || (queue != NULL && strcmp(name, queue) != 0)) {
+            continue;
+        }
+        if (json_integer_value(json_object_get(q, "ready")) > 0 &&
+            sq_mon_queue_consumers(ws, name) == 0) {
+            n++;
+        }
+    }
+    return n;
+}
+
 double
 sq_alert_value(const struct sq_alert_rule *r, const struct sq_mon_data *d)
 {
@@ -180,6 +204,8 @@ sq_alert_value(const struct sq_alert_rule *r, const struct sq_mon_data *d)
         return sq_mon_replicas_missing(d);
     case SQ_AM_FAILOVER_AGE:
         return sq_mon_failover_age_s(d);
+    case SQ_AM_UNSERVED_QUEUES:
+        return unserved_queues(d, q);
     default:
         return NAN;
     }
@@ -363,6 +389,9 @@ sq_alerts_flush(struct sq_alerts *a, int64_t timeout_ms)
     }
 }
 
+/* Year 9999 in epoch ms: the largest time a stored state may hold. */
+#define ALERT_MAX_MS 253402300799999LL
+
 static int64_t
 jms(const json_t *o, const char *k)
 {
@@ -415,10 +444,14 @@ state_json(const struct sq_alert_rule *r, const struct sq_alert_state *st,
     return o;
 }
 
-static void
+/* A stored state; false (and inactive) when it is not one: another
+ * writer's bytes, or times outside 0 .. year 9999 (read back from Redis
+ * like any input: `now - since_ms` must not overflow). */
+static bool
 state_from_json(const json_t *o, struct sq_alert_state *st)
 {
     const char *s = json_string_value(json_object_get(o, "state"));
+    int64_t *t[4];
 
     memset(st, 0, sizeof *st);
     st->value = NAN;
@@ -431,6 +464,28 @@ state_from_json(const json_t *o, struct sq_alert_state *st)
     st->fired_at_ms = jms(o, "fired_at_ms");
     st->resolved_at_ms = jms(o, "resolved_at_ms");
     st->clear_since_ms = jms(o, "clear_since_ms");
+    t[0] = &st->since_ms;
+    t[1] = &st->fired_at_ms;
+    t[2] = &st->resolved_at_ms;
+    t[3] = &st->clear_since_ms;
+    for (int i = 0; i < 4; i++) {
+        if (*t[i] < 0 || *t[i] > ALERT_MAX_MS) {
+            memset(st, 0, sizeof *st);
+            st->value = NAN;
+            return false;
+        }
+    }
+    return json_is_object(o);
+}
+
+int
+sq_alert_state_parse(const char *text, size_t len, struct sq_alert_state *st)
+{
+    json_t *o = json_loadb(text, len, 0, NULL);
+    bool ok = state_from_json(o, st);
+
+    json_decref(o);
+    return ok ? SYNCQ_OK : SYNCQ_EPROTO;
 }
 
 static void

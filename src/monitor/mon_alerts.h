@@ -56,6 +56,8 @@ enum sq_alert_metric {
     SQ_AM_POISON,         /* poison messages, lifetime */
     SQ_AM_REPLICAS_MISSING, /* MIN_REPLICAS minus replicas in sync */
     SQ_AM_FAILOVER_AGE,   /* seconds since the last failover followed */
+    SQ_AM_UNSERVED_QUEUES, /* queues with ready tasks and no live worker
+                              serving them (with queue=: 1 or 0) */
     SQ_AM__COUNT
 };
 
@@ -124,6 +126,13 @@ struct sq_alert_state {
 };
 
 const char *sq_alert_state_name(int state);
+
+/* Parse a stored state (the JSON of one {ns}:alerts field, `len` bytes)
+ * into *st. Returns SYNCQ_OK, or SYNCQ_EPROTO when it is not a state
+ * object or holds a time outside 0 .. year 9999: *st is then inactive
+ * (a fresh start), never a value that makes sq_alert_step overflow. */
+int sq_alert_state_parse(const char *text, size_t len,
+                         struct sq_alert_state *st);
 
 /* One evaluation step of a rule (pure; tests drive it with fake time).
  * Returns the notification to send: SQ_AS_FIRING, SQ_AS_RESOLVED, or -1

@@ -18,9 +18,12 @@
  * task (enqueue.lua is fenced by the id). The server checks whether the
  * first id exists before it replies an error, and answers 201 when it
  * does. Such a claim lives for SYNCQ_API_IDEMPOTENCY_TTL. A refused
- * request (4xx: nothing was written) releases its claim. A batch has no
- * ids of the caller's: its claim lapses after CLAIM_MS, and is released
- * when the create fails.
+ * request (4xx: nothing was written) releases its claim. A batch create
+ * gets its batch id from the seed the same way (its chunk ids derive from
+ * the batch id, syncq/batch.h), and the create of a batch id that exists
+ * answers that batch: a batch whose reply was lost is made once too.
+ * Other writes (none yet) would have no ids: their claim lapses after
+ * CLAIM_MS.
  */
 #include "monitor/mon_api_http.h"
 #include "broker/broker.h"
@@ -74,26 +77,20 @@ idem_keys(struct sq_api_server *S, const struct sq_api_req *q, char *key,
     return true;
 }
 
-/* Routes whose tasks get their ids from the claim's seed. */
+/* Routes whose tasks (or batch) get their ids from the claim's seed. */
 static bool
 seeded(const struct sq_api_req *q)
 {
-    return q->rt->kind == SQ_R_TASK_CREATE || q->rt->kind == SQ_R_TASKS_BULK;
+    return q->rt->kind == SQ_R_TASK_CREATE ||
+           q->rt->kind == SQ_R_TASKS_BULK ||
+           q->rt->kind == SQ_R_BATCH_CREATE;
 }
 
-/* The i-th task id of a claim: SHA-256 of "<seed>/<i>" laid out as a
- * version 4 UUID (a retry derives the same). */
+/* The i-th task id of a claim (a retry derives the same). */
 static void
 derive_id(const char *seed, size_t i, char out[SYNCQ_ID_SIZE])
 {
-    char in[64], h[65];
-    int n = snprintf(in, sizeof in, "%s/%zu", seed, i), x;
-
-    sq_sha256_hex(in, (size_t)n, h);
-    /* the variant nibble: 8, 9, a or b by the low bits of the hash's */
-    x = h[16] <= '9' ? h[16] - '0' : h[16] - 'a' + 10;
-    snprintf(out, SYNCQ_ID_SIZE, "%.8s-%.4s-4%.3s-%c%.3s-%.12s", h, h + 8,
-             h + 13, "89ab"[x & 3], h + 17, h + 20);
+    sq_uuid_derive(seed, i, out);
 }
 
 /* Give the request's tasks the claim's ids; the count given (0 when the
@@ -105,12 +102,15 @@ give_ids(const struct sq_api_req *q, json_t *body, const char *seed)
     json_t *list, *t;
     size_t i;
 
-    if (q->rt->kind == SQ_R_TASK_CREATE) {
-        if (!json_is_object(body) || json_object_get(body, "task_id")) {
+    if (q->rt->kind == SQ_R_TASK_CREATE ||
+        q->rt->kind == SQ_R_BATCH_CREATE) {
+        const char *k = q->rt->kind == SQ_R_TASK_CREATE ? "task_id"
+                                                        : "batch_id";
+        if (!json_is_object(body) || json_object_get(body, k)) {
             return 0;
         }
         derive_id(seed, 0, id);
-        json_object_set_new(body, "task_id", json_string(id));
+        json_object_set_new(body, k, json_string(id));
         return 1;
     }
     list = json_object_get(body, "tasks");
@@ -216,7 +216,8 @@ claimed:
 /* 1 when the claim's first task exists (the create ran), 0 when not, -1
  * when Redis cannot tell. */
 static int
-created(struct sq_api_server *S, const struct sq_api_reply *r)
+created(struct sq_api_server *S, const struct sq_api_req *q,
+        const struct sq_api_reply *r)
 {
     char id[SYNCQ_ID_SIZE], key[128];
     redisReply *rep = NULL;
@@ -224,7 +225,10 @@ created(struct sq_api_server *S, const struct sq_api_reply *r)
 
     derive_id(r->idem_seed, 0, id);
     if (sq_client_cmd(S->c, &rep, NULL, "EXISTS %s",
-                      sq_key(S->c, key, sizeof key, "t:%s", id)) != SYNCQ_OK) {
+                      sq_key(S->c, key, sizeof key,
+                             q->rt->kind == SQ_R_BATCH_CREATE ? "b:%s"
+                                                              : "t:%s",
+                             id)) != SYNCQ_OK) {
         return -1;
     }
     yes = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
@@ -261,23 +265,39 @@ created_reply(const struct sq_api_req *q, struct sq_api_reply *r)
 static bool
 own_duplicate(const struct sq_api_req *q, const struct sq_api_reply *r)
 {
+    const char *k = q->rt->kind == SQ_R_BATCH_CREATE ? "batch_id" : "id";
     char id[SYNCQ_ID_SIZE];
     json_t *b;
     bool own;
 
-    if (q->rt->kind != SQ_R_TASK_CREATE || r->idem_n == 0 ||
-        r->status != 201) {
+    if ((q->rt->kind != SQ_R_TASK_CREATE &&
+         q->rt->kind != SQ_R_BATCH_CREATE) ||
+        r->idem_n == 0 || r->status != 201) {
         return false;
     }
     derive_id(r->idem_seed, 0, id);
     b = json_loadb(r->body, r->len, 0, NULL);
     own = json_is_true(json_object_get(b, "duplicate")) &&
-          strcmp(json_string_value(json_object_get(b, "id")) != NULL
-                     ? json_string_value(json_object_get(b, "id"))
+          strcmp(json_string_value(json_object_get(b, k)) != NULL
+                     ? json_string_value(json_object_get(b, k))
                      : "",
                  id) == 0;
     json_decref(b);
     return own;
+}
+
+/* A batch an earlier try of this request made: the same reply as that
+ * try's, "duplicate" false (the caller's request made it). */
+static void
+own_batch_reply(struct sq_api_reply *r)
+{
+    json_t *b = json_loadb(r->body, r->len, 0, NULL);
+
+    if (b != NULL) {
+        json_object_set_new(b, "duplicate", json_false());
+        sq_api_json(r, 201, b);
+        json_decref(b);
+    }
 }
 
 void
@@ -295,11 +315,14 @@ sq_api_idem_after(struct sq_api_server *S, const struct sq_api_req *q,
     }
     if (r->status >= 300 && r->idem_n > 0) {
         /* the create may have run before the error (a lost reply) */
-        int ran = created(S, r);
-        if (ran == 1) {
+        int ran = created(S, q, r);
+        if (ran == 1 && q->rt->kind != SQ_R_BATCH_CREATE) {
             created_reply(q, r);
-        } else if (ran < 0 || r->status >= 500) {
-            return; /* unknown: the claim stays, a retry gets its ids */
+        } else if (ran != 0 || r->status >= 500) {
+            /* unknown, or a batch that exists (its reply needs its chunk
+             * ids): the claim stays, a retry gets the same batch id and
+             * its answer */
+            return;
         }
     }
     if (r->status >= 300) {
@@ -310,7 +333,11 @@ sq_api_idem_after(struct sq_api_server *S, const struct sq_api_req *q,
         return;
     }
     if (own_duplicate(q, r)) {
-        created_reply(q, r);
+        if (q->rt->kind == SQ_R_BATCH_CREATE) {
+            own_batch_reply(r);
+        } else {
+            created_reply(q, r);
+        }
     }
     body = json_loadb(r->body, r->len, 0, NULL);
     v = json_pack("{s:s,s:i,s:o*}", "h", rhash, "s", r->status, "b", body);

@@ -85,6 +85,10 @@ static const struct field batch_fields[] = {
      "chunks queued or running at a time (waves; 0: no limit)"},
     {"rate", F_STRING, false, "chunks dispatched per period: 10/s, 100/m"},
     {"fail_fast", F_BOOL, false, "the first failed chunk ends the batch"},
+    {"batch_id", F_STRING, false,
+     "the batch's id, a UUID (default: a new one); its chunk ids derive "
+     "from it, and a batch with this id that exists is answered "
+     "(duplicate: true), never made twice"},
     {NULL, F_STRING, false, NULL}};
 
 static const struct field schedule_fields[] = {
@@ -538,6 +542,7 @@ sq_spec_batch_create(syncq_client *c, const json_t *spec, json_t *errs,
     json_t *ids = NULL;
     syncq_error e;
     bool waves;
+    int dup = 0;
     int rc;
 
     *out = NULL;
@@ -568,6 +573,8 @@ sq_spec_batch_create(syncq_client *c, const json_t *spec, json_t *errs,
     bo.task = &to;
     bo.on_complete = str(spec, "on_complete");
     bo.on_complete_queue = str(spec, "on_complete_queue");
+    bo.batch_id = str(spec, "batch_id");
+    bo.is_dup = &dup;
     {
         json_t *list = json_object_get(spec, "items"), *problems = NULL;
         if (json_is_array(list) &&
@@ -602,6 +609,7 @@ sq_spec_batch_create(syncq_client *c, const json_t *spec, json_t *errs,
     if (ids != NULL) {
         json_object_set_new(*out, "task_ids", ids);
     }
+    json_object_set_new(*out, "duplicate", json_boolean(dup));
     return SYNCQ_OK;
 }
 

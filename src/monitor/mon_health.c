@@ -72,6 +72,18 @@ serves(const json_t *w, const char *queue)
     return false;
 }
 
+size_t
+sq_mon_queue_consumers(const json_t *ws, const char *queue)
+{
+    size_t i, n = 0;
+    json_t *w;
+
+    json_array_foreach(ws, i, w) {
+        n += serves(w, queue);
+    }
+    return n;
+}
+
 static size_t
 live_workers(const json_t *ws)
 {
@@ -118,7 +130,7 @@ sq_mon_health(const struct sq_mon_data *d, const char *why,
         double fin5 =
             num(json_object_get(l5, "succeeded")) +
             num(json_object_get(l5, "failed"));
-        size_t i, j;
+        size_t i;
         json_t *w, *q;
 
         json_object_set_new(h, "ready", json_string("ok"));
@@ -183,22 +195,13 @@ sq_mon_health(const struct sq_mon_data *d, const char *why,
             long long ready =
                 json_integer_value(json_object_get(q, "ready"));
             const json_t *ago = json_object_get(q, "ready_5m_ago");
-            bool served = false;
             if (name == NULL) {
                 continue;
             }
-            if (ready > 0) {
-                json_array_foreach(ws, j, w) {
-                    if (serves(w, name)) {
-                        served = true;
-                        break;
-                    }
-                }
-                if (!served) {
-                    reason(reasons, &status, H_UNHEALTHY, "workers",
-                           "no worker alive for queue %s (%lld ready)", name,
-                           ready);
-                }
+            if (ready > 0 && sq_mon_queue_consumers(ws, name) == 0) {
+                reason(reasons, &status, H_UNHEALTHY, "workers",
+                       "no worker alive for queue %s (%lld ready)", name,
+                       ready);
             }
             if (json_is_integer(ago) &&
                 ready - json_integer_value(ago) >= 100 &&

@@ -401,10 +401,14 @@ sq_mon_token_ok(const char *token, const char *auth, const char *query,
     }
     if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
         const char *t = auth + 7;
+        size_t n;
         while (*t == ' ') {
             t++;
         }
-        if (same(token, t, strcspn(t, " \t"))) {
+        n = strcspn(t, " \t");
+        /* one token word, then only blanks: "Bearer tok extra" is not
+         * the token "tok" (RFC 6750 credentials are one b64token) */
+        if (t[n + strspn(t + n, " \t")] == '\0' && same(token, t, n)) {
             return true;
         }
     }

@@ -109,8 +109,9 @@ int sq_mon_listen_parse(const char *s, struct sq_listen *out,
                         syncq_error *err);
 
 /* True when the request carries `token`: an "Authorization: Bearer <t>"
- * header, a "token" query argument, or a "syncq_token" cookie (each may
- * be NULL). Constant-time in the token length. */
+ * header (the token is its only word: trailing blanks are allowed, a
+ * second word refuses it), a "token" query argument, or a "syncq_token"
+ * cookie (each may be NULL). Constant-time in the token length. */
 bool sq_mon_token_ok(const char *token, const char *auth_header,
                      const char *query_token, const char *cookie_header);
 

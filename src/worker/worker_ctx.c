@@ -21,6 +21,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 volatile sig_atomic_t sq_worker_stop_flag;
@@ -43,6 +44,7 @@ sq_ctx_init(struct syncq_ctx *ctx, const syncq_task_def *def, const char *id,
     ctx->cfg = cfg;
     ctx->attempt = 1;
     ctx->max_retries = -1;
+    ctx->deferrals = -1;
     ctx->error_class = SYNCQ_ERR_NONE;
 }
 
@@ -425,6 +427,39 @@ syncq_ctx_retry_after(syncq_ctx *ctx, int cls, int64_t retry_after_ms,
     return SYNCQ_EINTERNAL;
 }
 
+/* The record's deferrals so far (for SYNCQ_TASK_MAX_DEFERRALS), read once
+ * per run and only when the task defers; -1 when Redis cannot tell (the
+ * deferral then goes ahead: the bound is checked at the next one). */
+static int64_t
+deferrals_so_far(struct syncq_ctx *ctx)
+{
+    syncq_client *c;
+    redisReply *r = NULL;
+    char key[256];
+    int64_t n = -1;
+
+    if (ctx->deferrals >= 0 || ctx->no_broker || ctx->token == NULL) {
+        return ctx->deferrals;
+    }
+    c = ctx_broker(ctx, NULL);
+    if (c == NULL ||
+        sq_client_cmd(c, &r, NULL, "HGET %s deferrals",
+                      sq_key(c, key, sizeof key, "t:%s", ctx->id)) !=
+            SYNCQ_OK) {
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_NIL) {
+        n = 0;
+    } else if (r->type == REDIS_REPLY_STRING) {
+        char *end = NULL;
+        long long v = strtoll(r->str, &end, 10);
+        n = end != r->str && *end == '\0' && v >= 0 ? v : -1;
+    }
+    freeReplyObject(r);
+    ctx->deferrals = n;
+    return n;
+}
+
 int
 syncq_ctx_defer(syncq_ctx *ctx, int cls, int64_t delay_ms, const char *fmt,
                 ...)
@@ -435,6 +470,7 @@ syncq_ctx_defer(syncq_ctx *ctx, int cls, int64_t delay_ms, const char *fmt,
     set_failure(ctx, cls, delay_ms > 0 ? delay_ms : 1, fmt, ap);
     va_end(ap);
     ctx->deferred = true;
+    deferrals_so_far(ctx);
     return SYNCQ_EINTERNAL;
 }
 

@@ -56,6 +56,8 @@ struct syncq_ctx {
     char error_msg[1024];
     int64_t retry_after_ms;
     bool deferred;           /* syncq_ctx_defer: not a failure */
+    int64_t deferrals;       /* the record's deferrals before this run,
+                                read by syncq_ctx_defer; -1 unknown */
     json_t *error_detail;    /* owned */
     bool saw_stop;           /* stop_requested returned true once */
     /* progress throttle (one write per 100 ms, final one always) */

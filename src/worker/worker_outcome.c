@@ -108,10 +108,24 @@ sq_outcome_from_ctx(struct syncq_ctx *ctx, int64_t max_payload,
         }
     }
     if (ctx->deferred) {
-        /* a wait the task did not cause: no policy, no budget */
-        out->kind = SQ_OUT_DEFER;
+        /* a wait the task did not cause: no policy, no budget; but not
+         * for ever: past SYNCQ_TASK_MAX_DEFERRALS it is a dead letter */
+        int64_t max = ctx->cfg != NULL
+                          ? syncq_config_int(ctx->cfg,
+                                             "SYNCQ_TASK_MAX_DEFERRALS")
+                          : 0;
         snprintf(out->err_class, sizeof out->err_class, "%s",
                  syncq_error_class_name(ctx->error_class));
+        if (max > 0 && ctx->deferrals >= max) {
+            out->kind = SQ_OUT_FAIL;
+            out->dead = true;
+            snprintf(out->err_msg, sizeof out->err_msg,
+                     "deferred %lld times, the limit "
+                     "(SYNCQ_TASK_MAX_DEFERRALS); last wait: %s",
+                     (long long)ctx->deferrals, ctx->error_msg);
+            return SYNCQ_OK;
+        }
+        out->kind = SQ_OUT_DEFER;
         snprintf(out->err_msg, sizeof out->err_msg, "%s", ctx->error_msg);
         out->delay_ms = ctx->retry_after_ms > 0 ? ctx->retry_after_ms : 1;
         return SYNCQ_OK;

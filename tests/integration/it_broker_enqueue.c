@@ -8,6 +8,7 @@
 
 #include "broker/broker.h"
 #include "core/sq_time.h"
+#include "sq_id.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -422,6 +423,75 @@ batch_splits_items_into_chunks(void **state)
     free(items.s);
 }
 
+/* A batch with the caller's id (issue 16: a retried create whose reply
+ * was lost): its chunk ids derive from it; a second create with that id,
+ * even of other items, writes nothing and answers the first batch (its
+ * id, its chunk ids, is_dup 1); so does a batch sent in waves; an id
+ * that is not a UUID is refused before anything is written. */
+static void
+batch_with_own_id_is_made_once(void **state)
+{
+    const char *want = "3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c";
+    const char *want2 = "0a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d";
+    char bid[SYNCQ_ID_SIZE], cid[SYNCQ_ID_SIZE];
+    json_t *ids = NULL, *ids2 = NULL;
+    syncq_batch_options bo = {0};
+    syncq_batch_wave_options wo = {0};
+    syncq_task_options to;
+    syncq_error err;
+    long long before;
+    int dup = -1;
+
+    (void)state;
+    syncq_task_options_init(&to);
+    to.queue = "own";
+    bo.task = &to;
+    bo.batch_id = want;
+    bo.is_dup = &dup;
+    assert_int_equal(syncq_batch_create(cl, "syncq.noop", "[1,2,3]", 1, &bo,
+                                        bid, &ids, &err),
+                     SYNCQ_OK);
+    assert_int_equal(dup, 0);
+    assert_string_equal(bid, want);
+    assert_int_equal(json_array_size(ids), 3);
+    for (size_t k = 0; k < 3; k++) {
+        sq_uuid_derive(want, k, cid);
+        assert_string_equal(json_string_value(json_array_get(ids, k)), cid);
+    }
+    before = dbsize();
+    assert_int_equal(syncq_batch_create(cl, "syncq.noop", "[9]", 1, &bo, bid,
+                                        &ids2, &err),
+                     SYNCQ_OK);
+    assert_int_equal(dup, 1);
+    assert_string_equal(bid, want);
+    assert_true(json_equal(ids, ids2));
+    assert_int_equal(dbsize(), before);
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:q:own:5"), 3);
+    json_decref(ids2);
+    json_decref(ids);
+    /* in waves: the same */
+    wo.max_in_flight = 1;
+    bo.batch_id = want2;
+    assert_int_equal(syncq_batch_submit(cl, "syncq.noop", "[1,2]", 1, &bo, &wo,
+                                        bid, &err),
+                     SYNCQ_OK);
+    assert_int_equal(dup, 0);
+    before = dbsize();
+    assert_int_equal(syncq_batch_submit(cl, "syncq.noop", "[1,2]", 1, &bo, &wo,
+                                        bid, &err),
+                     SYNCQ_OK);
+    assert_int_equal(dup, 1);
+    assert_string_equal(bid, want2);
+    assert_int_equal(dbsize(), before);
+    /* not a UUID: refused, nothing written */
+    bo.batch_id = "my-batch";
+    assert_int_equal(syncq_batch_create(cl, "syncq.noop", "[1]", 1, &bo, bid,
+                                        NULL, &err),
+                     SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "batch id 'my-batch' is not a UUID"));
+    assert_int_equal(dbsize(), before);
+}
+
 /* Over 1,000 chunks (more than one script call): every chunk is stored
  * before any is sent, then all are sent; the ids come back in order. */
 static void
@@ -615,7 +685,34 @@ existing_id_is_a_duplicate_never_replaced(void **state)
                          SYNCQ_EPROTO);
         assert_non_null(strstr(err.msg, "already exists"));
     }
+    /* one spec is a bulk create too: refused, as the header says, not
+     * answered as a duplicate the way syncq_task_create answers it */
+    created = 9;
+    specs[0].opts = &o;
+    assert_int_equal(syncq_task_create_many(cl, specs, 1, ids, &created,
+                                            &err),
+                     SYNCQ_EPROTO);
+    assert_non_null(strstr(err.msg, "task id 6f1c2a9e-3b4d-4e5f-8a7b-"
+                                    "9c0d1e2f3a4b already exists"));
+    assert_int_equal(created, 0);
     assert_int_equal(dbsize(), before);
+    /* a unique key held by another task is still a duplicate answer */
+    {
+        syncq_task_options o3;
+        char first[SYNCQ_ID_SIZE];
+        syncq_task_options_init(&o3);
+        o3.unique_key = "one-spec-uk";
+        assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, &o3,
+                                           first, NULL, &err),
+                         SYNCQ_OK);
+        o3.task_id = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
+        specs[0].opts = &o3;
+        assert_int_equal(syncq_task_create_many(cl, specs, 1, ids, &created,
+                                                &err),
+                         SYNCQ_OK);
+        assert_string_equal(ids[0], first);
+        assert_int_equal(created, 1);
+    }
 }
 
 int
@@ -638,6 +735,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             chinese_emoji_nul_and_binary_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_with_own_id_is_made_once,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(batch_splits_items_into_chunks, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(

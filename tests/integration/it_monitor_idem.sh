@@ -7,7 +7,8 @@
 # reply and the connection) makes exactly one task, and the request and
 # its retry with the same Idempotency-Key both answer its id. A retry
 # that finds the claim of a server that died after creating (the claim
-# still pending) gets the same task, not a second one; a bulk create too.
+# still pending) gets the same task, not a second one; a bulk create and
+# a batch create too.
 # TEST_TIMEOUT: 120
 set -u
 S=${SYNCQ_BIN:?}
@@ -80,4 +81,47 @@ check "bulk retry" 201 \
 check "bulk retry: the same ids" "$ids" "$(json '",".join(d["ids"])' <out.json)"
 check "bulk: two tasks made" 2 "$(tasks_in idem3)"
 check "cuts made" 2 "$(wc -l <"$T/cut/cuts.log")"
+
+# 4. A batch whose create's reply is lost: the batch id comes from the
+# claim's seed, the create is sent again and answers the batch it made;
+# the retry gets the same batch and chunk ids. One batch, three chunks
+# (before: the retry made a second batch).
+bq() { R zcard '{syncq}:batches'; }
+nb=$(bq)
+body='{"task":"syncq.echo","items":["cut-idem-4",2,3],"batch_size":1,"queue":"idem4"}'
+echo "reply cut-idem-4" >"$T/cut/cut"
+check "batch whose reply was lost" 201 \
+  "$(code -X POST -H "$J" -H 'Idempotency-Key: k-4' -d "$body" "$B/api/batches")"
+check "the proxy cut it" "reply cut-idem-4" "$(tail -1 "$T/cut/cuts.log")"
+bid=$(json 'd["batch_id"]' <out.json)
+tids=$(json '",".join(d["task_ids"])' <out.json)
+check "batch: reported as made" False "$(json 'd["duplicate"]' <out.json)"
+check "batch: three chunk ids" 3 "$(echo "$tids" | tr ',' '\n' | grep -c .)"
+check "batch retry" 201 \
+  "$(code -X POST -H "$J" -H 'Idempotency-Key: k-4' -d "$body" "$B/api/batches")"
+check "batch retry: the same batch" "$bid" "$(json 'd["batch_id"]' <out.json)"
+check "batch retry: the same chunks" "$tids" "$(json '",".join(d["task_ids"])' <out.json)"
+check "one batch made" $((nb + 1)) "$(bq)"
+check "three chunks made" 3 "$(tasks_in idem4)"
+check "its record" 3 "$(R hget "{syncq}:b:$bid" total)"
+
+# 5. A batch whose server died after creating it (its claim pending):
+# the retry derives the same batch id and answers that batch.
+body='{"task":"syncq.echo","items":[7,8],"batch_size":1,"queue":"idem5"}'
+seed=7e1b9c4d-2a3f-4b5c-8d6e-9f0a1b2c3d4e
+kh=$(printf '%s' 'k-5' | sha256sum | cut -c1-64)
+rh=$(printf 'POST /api/batches\n%s' "$body" | sha256sum | cut -c1-64)
+R set "{syncq}:idem:$kh" "{\"h\":\"$rh\",\"pending\":true,\"seed\":\"$seed\"}" \
+  PX 600000 >/dev/null
+check "first try of the dead server" 201 \
+  "$(code -X POST -H "$J" -H 'Idempotency-Key: k-5' -d "$body" "$B/api/batches")"
+bid5=$(json 'd["batch_id"]' <out.json)
+R set "{syncq}:idem:$kh" "{\"h\":\"$rh\",\"pending\":true,\"seed\":\"$seed\"}" \
+  PX 600000 >/dev/null
+check "retry after the server died" 201 \
+  "$(code -X POST -H "$J" -H 'Idempotency-Key: k-5' -d "$body" "$B/api/batches")"
+check "retry: the dead server's batch" "$bid5" "$(json 'd["batch_id"]' <out.json)"
+check "retry: reported as made" False "$(json 'd["duplicate"]' <out.json)"
+check "still one batch there" 2 "$(tasks_in idem5)"
+check "one more batch in all" $((nb + 2)) "$(bq)"
 finish it_monitor_idem

@@ -36,6 +36,8 @@ serve flag --listen 127.0.0.1:0 --api-token flag-t1
 check "--api-token: write without a token" 403 "$(post "")"
 check "--api-token: write with another" 403 "$(post nope)"
 check "--api-token: write with it" 201 "$(post flag-t1)"
+# the token is the header's only word: a second word is not the token
+check "--api-token: a second word after it" 403 "$(post "flag-t1 extra")"
 check "--api-token: loopback read without a token" 200 \
   "$(curl -s -o /dev/null -w '%{http_code}' "$B/api/overview")"
 

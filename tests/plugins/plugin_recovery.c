@@ -20,6 +20,9 @@
  *       Appends the wall-clock ms of each attempt to <dir>/<id>.attempts,
  *       then fails with `class` unless `ok_file` exists or the attempt is
  *       past `fail_times` (then succeeds with {"attempt": n}).
+ *   rtest.defer  delay_ms=50, dir
+ *       Appends each attempt to <dir>/<id>.attempts like flaky, then
+ *       defers (syncq_ctx_defer, rate_limited) for delay_ms: for ever.
  *   rtest.ugly_error
  *       Fails (class network) with a message holding invalid UTF-8,
  *       control bytes, quotes and 4 KiB of text, plus a nested detail:
@@ -207,6 +210,18 @@ ugly_error(syncq_ctx *ctx)
     return syncq_ctx_fail(ctx, SYNCQ_ERR_NETWORK, "%s", msg);
 }
 
+/* Always hands itself back (syncq_ctx_defer, class rate_limited) after
+ * `delay_ms`: a host that never ends its cool-down. */
+static int
+defer_always(syncq_ctx *ctx)
+{
+    report(ctx, ".attempts", "a", wall_ms(),
+           (long long)syncq_ctx_attempt(ctx));
+    return syncq_ctx_defer(ctx, SYNCQ_ERR_RATE_LIMITED,
+                           kw_int(ctx, "delay_ms", 50),
+                           "host h is cooling down");
+}
+
 static const syncq_task_def defs[] = {
     {"rtest.sum_steps", sum_steps, "recovery_test", -1, 0, 0, -1, NULL,
      "total=100, step_ms=20, dir", "checkpointed running hash", NULL},
@@ -218,6 +233,8 @@ static const syncq_task_def defs[] = {
      "fail until a file exists", NULL},
     {"rtest.ugly_error", ugly_error, "recovery_test", -1, 0, 0, -1, NULL,
      "", "fail with an unprintable error", NULL},
+    {"rtest.defer", defer_always, "recovery_test", -1, 0, 0, -1, NULL,
+     "delay_ms=50, dir", "defer for ever", NULL},
 };
 
 int

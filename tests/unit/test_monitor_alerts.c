@@ -171,7 +171,7 @@ defaults_match_shipped_file(void **state)
     free(text);
     assert_int_equal(sq_alert_rules_load(NULL, &r, &e), SYNCQ_OK);
     assert_int_equal(r.n, default_rule_lines());
-    assert_int_equal(r.n, 7);
+    assert_int_equal(r.n, 8);
     assert_string_equal(r.r[0].name, "high_error_rate");
     assert_string_equal(r.r[1].queue, "crawler");
     assert_true(r.r[1].threshold == 10000);
@@ -179,6 +179,12 @@ defaults_match_shipped_file(void **state)
     assert_int_equal(r.r[3].metric, SQ_AM_DEAD_LETTER);
     assert_int_equal(r.r[4].metric, SQ_AM_MEMORY_RATIO);
     assert_true(fabs(r.r[4].threshold - 0.8) < 1e-12);
+    assert_string_equal(r.r[7].name, "queue_unserved");
+    assert_int_equal(r.r[7].metric, SQ_AM_UNSERVED_QUEUES);
+    assert_int_equal(r.r[7].op, SQ_OP_GT);
+    assert_true(r.r[7].threshold == 0);
+    assert_int_equal(r.r[7].for_ms, 60000);
+    assert_string_equal(r.r[7].severity, "critical");
     sq_alert_rules_cleanup(&r);
     assert_int_equal(sq_alert_rules_load("/nonexistent/rules", &r, &e),
                      SYNCQ_EIO);

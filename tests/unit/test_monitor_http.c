@@ -171,6 +171,14 @@ checks_tokens_and_hosts(void **state)
     assert_true(sq_mon_token_ok("s3cret", "bearer   s3cret", NULL, NULL));
     assert_false(sq_mon_token_ok("s3cret", "Bearer s3cre", NULL, NULL));
     assert_false(sq_mon_token_ok("s3cret", "Bearer s3cretX", NULL, NULL));
+    /* the token is the header's only word: a second one refuses it */
+    assert_false(sq_mon_token_ok("s3cret", "Bearer s3cret extra", NULL,
+                                 NULL));
+    assert_false(sq_mon_token_ok("s3cret", "Bearer s3cret\tx", NULL, NULL));
+    assert_true(sq_mon_token_ok("s3cret", "Bearer s3cret  ", NULL, NULL));
+    assert_int_equal(sq_mon_access("", "w", true, "Bearer w w", NULL, NULL,
+                                   NULL),
+                     SQ_ACCESS_READ);
     assert_false(sq_mon_token_ok("s3cret", "Basic s3cret", NULL, NULL));
     assert_true(sq_mon_token_ok("s3cret", NULL, "s3cret", NULL));
     assert_false(sq_mon_token_ok("s3cret", NULL, "", NULL));

@@ -6,9 +6,11 @@
  * the class, whatever the retries done and max_retries (a retry at the
  * same point would be a final FAILURE); a later fail or succeed in the
  * same run replaces it; a zero delay becomes 1 ms; a local run reports it
- * as a failure with retry_after_ms. The broker side (settle.lua "defer":
- * RETRY without counting, `deferrals` counted) is proven end to end by
- * tests/integration/it_crawler_cooldown.sh.
+ * as a failure with retry_after_ms; the deferral past
+ * SYNCQ_TASK_MAX_DEFERRALS is a dead letter. The broker side (settle.lua
+ * "defer": RETRY without counting, `deferrals` counted) is proven end to
+ * end by tests/integration/it_crawler_cooldown.sh, the bound by
+ * it_worker_defer_bound.sh.
  */
 #include "sq_test.h"
 
@@ -36,8 +38,12 @@ t_defer_zero(syncq_ctx *ctx)
     return syncq_ctx_defer(ctx, SYNCQ_ERR_BLOCKED, 0, "no delay given");
 }
 
+/* The outcome of one run of `def` after `retries` retries and
+ * `deferrals` deferrals (-1: unknown), with SYNCQ_TASK_MAX_DEFERRALS
+ * `max` ("": the default). */
 static struct sq_outcome
-outcome_of(const syncq_task_def *def, int retries, int max_retries)
+run_outcome(const syncq_task_def *def, int retries, int max_retries,
+            int64_t deferrals, const char *max)
 {
     syncq_config *cfg = NULL;
     struct syncq_ctx ctx;
@@ -45,9 +51,15 @@ outcome_of(const syncq_task_def *def, int retries, int max_retries)
     json_t *a = json_array(), *k = json_object();
 
     assert_int_equal(syncq_config_new(&cfg, NULL), SYNCQ_OK);
+    if (max[0] != '\0') {
+        assert_int_equal(syncq_config_set(cfg, "SYNCQ_TASK_MAX_DEFERRALS", max,
+                                          NULL, NULL),
+                         SYNCQ_OK);
+    }
     sq_ctx_init(&ctx, def, "id", def->name, a, k, cfg);
     ctx.retries = retries;
     ctx.max_retries = max_retries;
+    ctx.deferrals = deferrals; /* as read from the record */
     sq_ctx_run(&ctx);
     assert_int_equal(sq_outcome_from_ctx(&ctx, 1 << 20, &o, NULL), SYNCQ_OK);
     sq_ctx_cleanup(&ctx);
@@ -55,6 +67,12 @@ outcome_of(const syncq_task_def *def, int retries, int max_retries)
     json_decref(k);
     syncq_config_free(cfg);
     return o;
+}
+
+static struct sq_outcome
+outcome_of(const syncq_task_def *def, int retries, int max_retries)
+{
+    return run_outcome(def, retries, max_retries, -1, "");
 }
 
 static void
@@ -99,6 +117,52 @@ later_outcome_replaces_it(void **state)
     sq_outcome_cleanup(&o);
 }
 
+/* The outcome of t_defer after `deferrals` earlier deferrals, with
+ * SYNCQ_TASK_MAX_DEFERRALS `max` ("" : the default). */
+static struct sq_outcome
+outcome_after(int64_t deferrals, const char *max)
+{
+    static const syncq_task_def def = {"test.defer", t_defer, NULL, -1, 0,
+                                       0,            -1,      NULL, "", "", NULL};
+
+    return run_outcome(&def, 0, -1, deferrals, max);
+}
+
+/* Deferrals are bounded: the one past SYNCQ_TASK_MAX_DEFERRALS (default
+ * 200) ends the task FAILURE, dead-lettered, with the reason and the
+ * last wait, never one more RETRY. Unknown (-1: Redis could not tell)
+ * defers. */
+static void
+deferrals_are_bounded(void **state)
+{
+    struct sq_outcome o;
+
+    (void)state;
+    o = outcome_after(2, "3");
+    assert_int_equal(o.kind, SQ_OUT_DEFER);
+    assert_int_equal(o.delay_ms, 4000);
+    sq_outcome_cleanup(&o);
+    o = outcome_after(3, "3");
+    assert_int_equal(o.kind, SQ_OUT_FAIL);
+    assert_true(o.dead);
+    assert_string_equal(o.err_class, "rate_limited");
+    assert_string_equal(o.err_msg,
+                        "deferred 3 times, the limit "
+                        "(SYNCQ_TASK_MAX_DEFERRALS); last wait: host h is "
+                        "cooling down");
+    sq_outcome_cleanup(&o);
+    o = outcome_after(199, "");
+    assert_int_equal(o.kind, SQ_OUT_DEFER);
+    sq_outcome_cleanup(&o);
+    o = outcome_after(200, "");
+    assert_int_equal(o.kind, SQ_OUT_FAIL);
+    assert_true(o.dead);
+    sq_outcome_cleanup(&o);
+    o = outcome_after(-1, "1");
+    assert_int_equal(o.kind, SQ_OUT_DEFER);
+    sq_outcome_cleanup(&o);
+}
+
 static void
 local_run_reports_the_wait(void **state)
 {
@@ -129,6 +193,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defer_is_not_a_failure),
         cmocka_unit_test(later_outcome_replaces_it),
+        cmocka_unit_test(deferrals_are_bounded),
         cmocka_unit_test(local_run_reports_the_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
