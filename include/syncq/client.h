@@ -50,6 +50,11 @@ enum syncq_priority {
 
 #define SYNCQ_ID_SIZE 37 /* a UUID string and its NUL */
 
+/* The furthest a task may be delayed (countdown, or eta after now): 365
+ * days, in ms. Every way of creating a task refuses more (SYNCQ_EINVAL),
+ * so a typo in a year never parks a task in the delayed set for good. */
+#define SYNCQ_ETA_MAX_MS (365LL * 24 * 3600 * 1000)
+
 /* Open a client. `cfg` (borrowed; may be NULL for defaults plus
  * .env/environment) supplies the broker URL and limits; `url`, when not
  * NULL, overrides SYNCQ_BROKER_URL. Connects at once and loads the broker
@@ -100,9 +105,11 @@ typedef struct syncq_task_options {
                              else SYNCQ_TASK_DEFAULT_QUEUE) */
     int priority;         /* 0..10, or -1: the task's default (5) */
     int64_t countdown_ms; /* >= 0: run no earlier than now + this (Redis
-                             time); -1: not set */
-    int64_t eta_ms;       /* > 0: run no earlier than this epoch ms (UTC);
-                             0: not set. Not both countdown and eta. */
+                             time), at most SYNCQ_ETA_MAX_MS; -1: not set */
+    int64_t eta_ms;       /* > 0: run no earlier than this epoch ms (UTC),
+                             at most SYNCQ_ETA_MAX_MS after now (caller's
+                             clock); 0: not set. Not both countdown and
+                             eta. Further: refused, SYNCQ_EINVAL */
     int64_t expires_ms;   /* > 0: epoch ms after which it never runs and
                              ends EXPIRED; 0: never. Not in the future
                              (caller's clock): refused, SYNCQ_EINVAL */

@@ -146,7 +146,11 @@ sq_gate_enter(struct sq_gate *g, const char *host, struct sq_gate_pass *p)
                 syncq_mono_ms() - slot_at > LATE_MS) {
                 /* the look (or a busy machine) made us late: a request
                  * sent now would squeeze the spacing the host sees, so
-                 * the slot is given back and a new one asked for */
+                 * the slot is given back and a new one asked for. The
+                 * slot goes unused: logged, as it costs throughput. */
+                syncq_log(SYNCQ_LOG_INFO, "fetch.slot_late",
+                          "host=%s late_ms=%lld", host,
+                          (long long)(syncq_mono_ms() - slot_at));
                 syncq_rl_release(g->client, host, p->holder, &e2);
                 continue;
             }

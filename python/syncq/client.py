@@ -18,7 +18,7 @@ import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
 from . import _native
-from .errors import SyncqError, TaskTimeout, error_for
+from .errors import AlreadyExists, SyncqError, TaskTimeout, error_for
 from .model import (ProgressUpdate, ScheduleConfig, ScheduleType, Seconds,
                     TaskPriority, When)
 
@@ -351,7 +351,15 @@ class QueueManager:
                      max_retries=config.max_retries,
                      replace=True if replace else None)
         spec.update(config.extra)
-        return self._spec_call("syncq_schedule_add_json", spec)
+        try:
+            return self._spec_call("syncq_schedule_add_json", spec)
+        except AlreadyExists as e:
+            # the library's message names the JSON field; say this
+            # method's parameter
+            raise AlreadyExists(
+                e.code, e.errno,
+                f"schedule {config.name} exists (remove_schedule() it "
+                f"first, or pass replace=True)") from None
 
     def remove_schedule(self, name: str) -> bool:
         """Delete a schedule; True. Raises TaskNotFound."""

@@ -145,10 +145,17 @@ def test_schedules(qm, worker):
     qm.add_schedule(ScheduleConfig(
         name="py-once", task="syncq.noop", schedule_type=ScheduleType.ONCE,
         run_at=dt.datetime(2099, 1, 1)))
-    with pytest.raises(syncq.AlreadyExists):
+    with pytest.raises(syncq.AlreadyExists) as ex:
         qm.add_schedule(ScheduleConfig(name="py-hourly", task="syncq.noop",
                                        schedule_type=ScheduleType.INTERVAL,
                                        interval_seconds=60))
+    # the way to replace it is this method's parameter, not a CLI flag
+    assert ex.value.message == ("schedule py-hourly exists (remove_schedule()"
+                                " it first, or pass replace=True)")
+    assert qm.add_schedule(ScheduleConfig(
+        name="py-hourly", task="syncq.noop",
+        schedule_type=ScheduleType.INTERVAL, interval_seconds=60),
+        replace=True)["interval_s"] == 60
     names = {x["name"] for x in qm.list_schedules()}
     assert {"py-nightly", "py-hourly", "py-once"} <= names
     assert qm.pause_schedule("py-nightly")["state"] == "paused"

@@ -91,6 +91,15 @@ sq_sched_load(syncq_client *c, const char *name, struct sq_schedule *s,
     return rc;
 }
 
+/* The name is taken. Each door says how to replace (--replace,
+ * "replace": true, replace=True); the library names its own flag. */
+static int
+exists(const char *name, syncq_error *err)
+{
+    return sq_fail(err, SYNCQ_EEXIST, "schedule %s exists (remove it "
+                   "first, or add it with SYNCQ_SCHEDULE_REPLACE)", name);
+}
+
 /* One schedule_put.lua call; status (16 bytes) and *gen from the reply. */
 static int
 put_call(syncq_client *c, struct sq_args *a, char status[16], int64_t *gen,
@@ -144,10 +153,7 @@ sq_sched_save(syncq_client *c, struct sq_schedule *s, int64_t now_ms,
         }
         if (found && mode == SQ_SAVE_CREATE) {
             sq_schedule_cleanup(&old);
-            return sq_fail(err, SYNCQ_EEXIST,
-                           "schedule %s exists (remove "
-                           "it first, or use --replace)",
-                           s->name);
+            return exists(s->name, err);
         }
         if (found && s->type == SYNCQ_SCHEDULE_INTERVAL &&
             old.type == SYNCQ_SCHEDULE_INTERVAL && s->start_ms == 0 &&
@@ -198,10 +204,7 @@ sq_sched_save(syncq_client *c, struct sq_schedule *s, int64_t now_ms,
             return rc;
         }
         if (strcmp(st, "exists") == 0) {
-            return sq_fail(err, SYNCQ_EEXIST,
-                           "schedule %s exists (remove "
-                           "it first, or use --replace)",
-                           s->name);
+            return exists(s->name, err);
         }
         if (strcmp(st, "conflict") == 0) {
             continue; /* changed under us: read again */

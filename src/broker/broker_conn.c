@@ -53,6 +53,12 @@ simple(syncq_client *c, syncq_error *err, const char *what, int argc,
     redisReply *r = sq_conn_command_argv(c, argc, argv, NULL);
     int rc2 = SYNCQ_OK;
 
+    if (r == NULL && c->rc->err == REDIS_ERR_PROTOCOL) {
+        /* an HTTP server or the like on that port: hiredis would say
+         * "Protocol error, got "H" as reply type byte" */
+        return sq_fail(err, SYNCQ_ECONN, "not a Redis server (its answer "
+                       "to %s is not the Redis protocol)", what);
+    }
     if (r == NULL) {
         return sq_fail(err, SYNCQ_ECONN, "%s: %s", what, c->rc->errstr);
     }

@@ -216,6 +216,10 @@ prepare(syncq_client *c, size_t index, const char *name, const char *args,
                                             "epoch time");
             goto fail;
         }
+        rc = sq_task_eta_check(o->eta_ms, o->countdown_ms, sq_now_ms(), err);
+        if (rc != SYNCQ_OK) {
+            goto fail;
+        }
         rc = sq_task_expires_check(o->expires_ms, sq_now_ms(), err);
         if (rc != SYNCQ_OK) {
             goto fail;

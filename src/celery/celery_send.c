@@ -12,6 +12,7 @@
 #include "sq_alloc.h"
 #include "sq_error.h"
 #include "sq_id.h"
+#include "core/sq_task.h"
 #include "core/sq_time.h"
 
 #include <syncq/celery.h>
@@ -35,6 +36,10 @@ check_opts(const syncq_task_options *o, syncq_error *err)
     if (o->countdown_ms >= 0 && o->eta_ms > 0) {
         return sq_fail(err, SYNCQ_EINVAL, "give a countdown or an eta, not "
                        "both");
+    }
+    if (sq_task_eta_check(o->eta_ms, o->countdown_ms, sq_now_ms(), err) !=
+        SYNCQ_OK) {
+        return SYNCQ_EINVAL;
     }
     if (o->expires_ms > 0 && o->expires_in_ms > 0) {
         return sq_fail(err, SYNCQ_EINVAL, "give expires or expires_in, not "

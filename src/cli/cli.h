@@ -151,6 +151,10 @@ syncq_config *cli_config(struct cli *cli);
  * command); on failure prints the error and returns NULL. */
 syncq_client *cli_client(struct cli *cli);
 
+/* cli_client, whose error line ends with "; <hint>" (what else the user
+ * can do, e.g. a flag that does without Redis). */
+syncq_client *cli_client_hint(struct cli *cli, const char *hint);
+
 /* Open the client and call fn(client, arg, &out, &err): CLI_OK with *out
  * set (a new reference), else the error printed (usage exit for EINVAL
  * when usage_on_einval) and *out NULL. For the many "read one thing and
@@ -192,10 +196,23 @@ int cli_check_task_args(struct cli *cli, syncq_client *c, const char *name,
  * snapshot cannot be read. */
 void cli_task_mark_recovering(syncq_client *c, json_t *tasks);
 
-/* Read a JSON argument: literal text, "@path" for a file, "-" for stdin;
- * reading stops (an error) past SYNCQ_MAX_PAYLOAD bytes.
- * Returns an owned string (free with free()), or NULL after printing. */
-char *cli_json_arg(struct cli *cli, const char *what, const char *arg);
+/* Read `path` ("-": standard input) whole into *out (NUL-terminated,
+ * free with free()) and *len. Reading stops, and is refused, past
+ * `limit` bytes (named `limit_name` in the message) or at a NUL byte (a
+ * binary file: JSON and item lines never hold one). Returns CLI_OK, or
+ * CLI_FAIL after printing "<what>: <file> is over <limit_name> (N
+ * bytes)" / "holds a NUL byte" / "cannot read". */
+int cli_read_input(struct cli *cli, const char *what, const char *path,
+                   size_t limit, const char *limit_name, char **out,
+                   size_t *len);
+
+/* A JSON argument: literal text as it is, "@path" for a file, "-" for
+ * stdin (both read by cli_read_input up to SYNCQ_MAX_PAYLOAD bytes and
+ * parsed: a file that is not JSON is a usage error naming its line and
+ * column, never quoting its content). *out: an owned string (free()).
+ * Returns CLI_OK, CLI_FAIL (unreadable, too big) or CLI_USAGE. */
+int cli_json_arg(struct cli *cli, const char *what, const char *arg,
+                 char **out);
 
 /* Parse a time argument: seconds or a duration ("90", "5m") into
  * *ms_rel, or an ISO 8601 time into *ms_abs (the other is set to -1).
@@ -207,6 +224,28 @@ int cli_time_arg(struct cli *cli, const char *what, const char *arg,
  * usage error "<what>: <why>": returns 0 or CLI_USAGE. */
 int cli_duration_arg(struct cli *cli, const char *what, const char *arg,
                      int64_t *ms);
+
+/* How long `sync` and `demo` follow their work (--timeout): a duration
+ * of 1s .. 7d into *ms, or a usage error (0 is refused: leaving the
+ * option out is how to follow without a limit). 0 or CLI_USAGE. */
+int cli_follow_timeout_arg(struct cli *cli, const char *arg, int64_t *ms);
+
+/* A table whose columns are as wide as their widest cell (nothing is
+ * cut): cli_row_add appends a row of `ncol` strings (NULL: "-") to
+ * `rows` (a JSON array); cli_print_columns prints `heads` and the rows,
+ * two spaces apart, the last column unpadded, column k right-aligned
+ * when bit k of `right` is set (numbers). */
+void cli_row_add(json_t *rows, int ncol, ...);
+void cli_print_columns(const char *const *heads, int ncol, json_t *rows,
+                       unsigned right);
+
+/* "1 warning", "2 warnings", "0 warnings": `n` and `noun`, plural
+ * ("s" added) unless n is 1, into buf; returns buf. */
+const char *cli_count(char *buf, size_t cap, long long n, const char *noun);
+
+/* The same for a JSON integer (NULL counts 0). */
+const char *cli_count_json(char *buf, size_t cap, const json_t *n,
+                           const char *noun);
 
 /* Print the members of object `o` as "key  value" lines, keys padded to
  * `width`; strings as they are, null as "-", the rest as compact JSON. */

@@ -19,6 +19,11 @@
 #include <syncq/schedule.h>
 #include <unistd.h>
 
+/* The largest items file read: room for the most items a batch holds
+ * (10,000,000, syncq_batch_items_parse) at ~100 bytes each. Reading stops
+ * there (or at a NUL byte): /dev/zero is refused at once. */
+#define ITEMS_FILE_MAX ((size_t)1 << 30)
+
 static volatile int wait_stop;
 
 static void
@@ -26,56 +31,6 @@ on_int(int sig)
 {
     (void)sig;
     wait_stop = 1;
-}
-
-static char *
-read_items(struct cli *cli, const char *path, size_t *len)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    size_t cap = 1 << 16, n = 0;
-    char *buf;
-
-    if (f == NULL) {
-        cli_fail(cli, "cannot read items file %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    buf = malloc(cap);
-    while (buf != NULL) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) {
-            break;
-        }
-        if (n == cap) {
-            char *nb;
-            if (cap >= ((size_t)1 << 31)) {
-                free(buf);
-                buf = NULL;
-                cli_fail(cli, "items file %s is over 2 GiB", path);
-                break;
-            }
-            nb = realloc(buf, cap * 2);
-            if (nb == NULL) {
-                free(buf);
-                buf = NULL;
-                cli_fail(cli, "out of memory reading %s", path);
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (f != stdin) {
-        if (ferror(f) && buf != NULL) {
-            cli_fail(cli, "cannot read items file %s: %s", path,
-                     strerror(errno));
-            free(buf);
-            buf = NULL;
-        }
-        fclose(f);
-    }
-    *len = n;
-    return buf;
 }
 
 static void
@@ -326,9 +281,10 @@ cli_batch_create(struct cli *cli)
             return cli_usage(cli, "on-complete: %s", err.msg);
         }
     }
-    text = read_items(cli, items_path, &len);
-    if (text == NULL) {
-        return CLI_FAIL;
+    rc = cli_read_input(cli, "items file", items_path, ITEMS_FILE_MAX,
+                        "the items file limit", &text, &len);
+    if (rc != CLI_OK) {
+        return rc;
     }
     rc = syncq_batch_items_parse(text, len, &items, &err);
     free(text);
@@ -340,12 +296,9 @@ cli_batch_create(struct cli *cli)
         return cli_fail(cli, "items file %s holds no items (empty or blank "
                         "lines only); nothing written", items_path);
     }
-    if (kw_arg != NULL) {
-        kw = cli_json_arg(cli, "kwargs", kw_arg);
-    }
-    if (kw_arg != NULL && kw == NULL) {
+    if (kw_arg != NULL && (rc = cli_json_arg(cli, "kwargs", kw_arg, &kw))) {
         json_decref(items);
-        return CLI_FAIL;
+        return rc;
     }
     bo.kwargs_json = kw;
     bo.task = &to;
@@ -462,26 +415,28 @@ cli_batch_list(struct cli *cli)
     } else if (json_array_size(list) == 0) {
         printf("no batches\n");
     } else {
-        printf("%-36s  %-28s  %-8s  %6s  %6s  %6s  %7s  %7s  %-24s\n", "ID",
-               "TASK", "STATE", "TOTAL", "DONE", "FAILED", "RUNNING", "WAITING",
-               "CREATED");
+        static const char *const heads[] = {"ID",     "TASK",    "STATE",
+                                            "TOTAL",  "DONE",    "FAILED",
+                                            "RUNNING", "WAITING", "CREATED"};
+        static const char *const counts[] = {"total", "done", "failed",
+                                             "running", "waiting"};
+        json_t *rows = json_array();
         for (size_t i = 0; i < json_array_size(list); i++) {
             json_t *b = json_array_get(list, i);
-            const char *task = json_string_value(json_object_get(b, "task"));
-            const char *ct =
-                json_string_value(json_object_get(b, "created_at"));
-            printf("%-36s  %-28.28s  %-8s  %6lld  %6lld  %6lld  %7lld  "
-                   "%7lld  %-24s\n",
-                   json_string_value(json_object_get(b, "id")),
-                   task ? task : "?",
-                   json_string_value(json_object_get(b, "state")),
-                   (long long)json_integer_value(json_object_get(b, "total")),
-                   (long long)json_integer_value(json_object_get(b, "done")),
-                   (long long)json_integer_value(json_object_get(b, "failed")),
-                   (long long)json_integer_value(json_object_get(b, "running")),
-                   (long long)json_integer_value(json_object_get(b, "waiting")),
-                   ct ? ct : "-");
+            char n[5][24];
+            for (int k = 0; k < 5; k++) {
+                snprintf(n[k], sizeof n[k], "%lld",
+                         (long long)json_integer_value(
+                             json_object_get(b, counts[k])));
+            }
+            cli_row_add(rows, 9, json_string_value(json_object_get(b, "id")),
+                        json_string_value(json_object_get(b, "task")),
+                        json_string_value(json_object_get(b, "state")), n[0],
+                        n[1], n[2], n[3], n[4],
+                        json_string_value(json_object_get(b, "created_at")));
         }
+        cli_print_columns(heads, 9, rows, 0xF8u); /* the counts */
+        json_decref(rows);
     }
     json_decref(list);
     return CLI_OK;
@@ -492,7 +447,8 @@ cli_batch_list(struct cli *cli)
 static const struct cli_opt batch_create_opts[] = {
     {"items-file", 'f', true, "F",
      "a JSON array, or one item per line (a line that is\n"
-     "JSON is that value, else a string); - for stdin"},
+     "JSON is that value, else a string); - for stdin;\n"
+     "at most 1 GiB and 10,000,000 items"},
     {"batch-size", 'b', true, "N",
      "items per chunk (default 100, up to 100000)"},
     {"max-in-flight", 1, false, "N",

@@ -389,12 +389,8 @@ cli_demo(struct cli *cli)
             full = true;
             break;
         case 't':
-            if (sq_duration_parse_ms(ov->arg, &timeout_ms, &err) != SYNCQ_OK) {
-                return cli_usage(cli, "--timeout: %s", err.msg);
-            }
-            if (timeout_ms < 10000 || timeout_ms > 86400000) {
-                return cli_usage(cli, "--timeout '%s' must be 10s .. 1d",
-                                 ov->arg);
+            if (cli_follow_timeout_arg(cli, ov->arg, &timeout_ms)) {
+                return CLI_USAGE;
             }
             break;
         case 'k':
@@ -645,7 +641,7 @@ static const struct cli_opt demo_opts[] = {
      "for a private server in DIR/pg on a unix socket (default SQLite\n"
      "DIR/1688sync.db)"},
     {"timeout", 't', true, "S",
-     "give up (exit 1) after S (default 20m; 10s..1d)"},
+     "give up (exit 1) after S (default 20m; 1s..7d)"},
     {"keep", 'k', true, NULL,
      "leave the stack running after the summary until Ctrl-C"},
     CLI_OPT_END,

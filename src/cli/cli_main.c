@@ -98,6 +98,12 @@ cli_config(struct cli *cli)
 syncq_client *
 cli_client(struct cli *cli)
 {
+    return cli_client_hint(cli, NULL);
+}
+
+syncq_client *
+cli_client_hint(struct cli *cli, const char *hint)
+{
     syncq_config *cfg;
     syncq_error err;
 
@@ -114,11 +120,12 @@ cli_client(struct cli *cli)
         bool dflt = err.code == SYNCQ_ECONN &&
                     strcmp(syncq_config_source(cfg, "SYNCQ_BROKER_URL"),
                            "default") == 0;
-        cli_fail(cli, "%s%s", err.msg,
+        cli_fail(cli, "%s%s%s%s", err.msg,
                  dflt ? " (the default URL: set SYNCQ_BROKER_URL or "
                         "--broker, or start a private Redis with `syncq "
                         "up`)"
-                      : "");
+                      : "",
+                 hint != NULL ? "; " : "", hint != NULL ? hint : "");
         cli->client = NULL;
         return NULL;
     }
@@ -173,66 +180,6 @@ cli_print_json(json_t *v)
     }
 }
 
-char *
-cli_json_arg(struct cli *cli, const char *what, const char *arg)
-{
-    FILE *f;
-    char *buf;
-    size_t cap = 4096, len = 0, limit = (size_t)1 << 30;
-    syncq_config *cfg;
-
-    if (arg[0] != '@' && strcmp(arg, "-") != 0) {
-        return strdup(arg);
-    }
-    /* Stop reading at the payload limit: `-k @/dev/zero` must not read
-     * gigabytes before it is refused. */
-    cfg = cli_config(cli);
-    if (cfg == NULL) {
-        return NULL;
-    }
-    limit = (size_t)syncq_config_int(cfg, "SYNCQ_MAX_PAYLOAD");
-    f = strcmp(arg, "-") == 0 ? stdin : fopen(arg + 1, "r");
-    if (f == NULL) {
-        cli_fail(cli, "%s: cannot read %s: %s", what, arg + 1,
-                 strerror(errno));
-        return NULL;
-    }
-    buf = malloc(cap);
-    while (buf != NULL) {
-        size_t n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0) {
-            break;
-        }
-        if (len > limit) {
-            free(buf);
-            buf = NULL;
-            cli_fail(cli, "%s: %s is over SYNCQ_MAX_PAYLOAD (%zu bytes)",
-                     what, strcmp(arg, "-") == 0 ? "standard input" : arg + 1,
-                     limit);
-            break;
-        }
-        if (len + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (nb == NULL) {
-                free(buf);
-                buf = NULL;
-                cli_fail(cli, "%s: out of memory", what);
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (f != stdin) {
-        fclose(f);
-    }
-    if (buf != NULL) {
-        buf[len] = '\0';
-    }
-    return buf;
-}
-
 int
 cli_time_arg(struct cli *cli, const char *what, const char *arg,
              int64_t *ms_rel, int64_t *ms_abs)
@@ -264,6 +211,19 @@ cli_duration_arg(struct cli *cli, const char *what, const char *arg,
 
     if (sq_duration_parse_ms(arg, ms, &err) != SYNCQ_OK) {
         return cli_usage(cli, "%s: %s", what, err.msg);
+    }
+    return 0;
+}
+
+int
+cli_follow_timeout_arg(struct cli *cli, const char *arg, int64_t *ms)
+{
+    syncq_error err;
+
+    if (sq_duration_parse_ms(arg, ms, &err) != SYNCQ_OK ||
+        *ms < 1000 || *ms > 7LL * 86400000) {
+        return cli_usage(cli, "--timeout '%.40s' must be 1s .. 7d (leave it "
+                         "out to follow to the end)", arg);
     }
     return 0;
 }

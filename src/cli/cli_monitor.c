@@ -388,6 +388,11 @@ cli_monitor_progress(struct cli *cli)
     if (batch != NULL && task != NULL) {
         return cli_usage(cli, "give --batch or --task, not both");
     }
+    if ((batch != NULL && batch[0] == '\0') ||
+        (task != NULL && task[0] == '\0')) {
+        return cli_usage(cli, "--%s needs an ID (it is empty)",
+                         batch != NULL ? "batch" : "task");
+    }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
@@ -402,7 +407,7 @@ cli_monitor_progress(struct cli *cli)
         }
         if (fr == NULL) {
             if (!watch || err.code != SYNCQ_ECONN) {
-                rc = cli_fail(cli, "%s", err.msg);
+                rc = cli_error(cli, &err, true); /* a bad id: usage */
                 break;
             }
             /* one line when Redis goes away, one when it is back: not a

@@ -6,6 +6,7 @@
  * root is final and nothing under it is pending.
  */
 #include "cli/cli_pipeline.h"
+#include "cli/cli.h"
 #include "broker/broker.h"
 #include "sq_error.h"
 #include "core/sq_time.h"
@@ -575,6 +576,8 @@ cli_pipeline_print_steps(FILE *out, const struct cli_pipeline_result *res,
     json_t *vd = json_object_get(json_object_get(res->steps, "validate_data"),
                                  "result");
 
+    char a[48], b[48], c[48], d[48], e[48], f[48];
+
     if (sp != NULL) {
         fprintf(out, "  %-14s inserted %lld, updated %lld, unchanged %lld%s\n",
                "sync_products",
@@ -588,29 +591,33 @@ cli_pipeline_print_steps(FILE *out, const struct cli_pipeline_result *res,
         json_t *ck = json_object_get(vd, "checked");
         /* offers marked duplicate of another are not checked, so the
          * count can be below the catalog's */
-        fprintf(out, "  %-14s %s: %lld errors, %lld warnings (checked %lld "
-               "products not marked duplicate, %lld SKUs, %lld images, "
-               "%lld suppliers)\n",
+        fprintf(out, "  %-14s %s: %s, %s (checked %s not marked duplicate, "
+               "%s, %s, %s)\n",
                "validate_data",
                json_is_true(json_object_get(vd, "ok")) ? "clean" : "PROBLEMS",
-               (long long)json_integer_value(json_object_get(vd, "errors")),
-               (long long)json_integer_value(json_object_get(vd, "warnings")),
-               (long long)json_integer_value(json_object_get(ck, "products")),
-               (long long)json_integer_value(json_object_get(ck, "skus")),
-               (long long)json_integer_value(json_object_get(ck, "images")),
-               (long long)json_integer_value(json_object_get(ck, "suppliers")));
+               cli_count_json(a, sizeof a, json_object_get(vd, "errors"), "error"),
+               cli_count_json(b, sizeof b, json_object_get(vd, "warnings"),
+                         "warning"),
+               cli_count_json(c, sizeof c, json_object_get(ck, "products"),
+                         "product"),
+               cli_count_json(d, sizeof d, json_object_get(ck, "skus"), "SKU"),
+               cli_count_json(e, sizeof e, json_object_get(ck, "images"), "image"),
+               cli_count_json(f, sizeof f, json_object_get(ck, "suppliers"),
+                         "supplier"));
     }
     if (cd != NULL) {
-        fprintf(out, "  %-14s %lld suppliers merged, %lld offers and %lld images "
-               "marked duplicate, %lld offers seen twice\n",
+        fprintf(out, "  %-14s %s merged, %s and %s marked duplicate, %s "
+               "seen twice\n",
                "cleanup",
-               (long long)json_integer_value(json_object_get(
-                   json_object_get(cd, "suppliers"), "merged")),
-               (long long)json_integer_value(json_object_get(
-                   json_object_get(cd, "products"), "marked_duplicate")),
-               (long long)json_integer_value(json_object_get(
-                   json_object_get(cd, "images"), "marked_duplicate")),
-               (long long)json_integer_value(
-                   json_object_get(cd, "offers_seen_twice")));
+               cli_count_json(a, sizeof a, json_object_get(
+                   json_object_get(cd, "suppliers"), "merged"), "supplier"),
+               cli_count_json(b, sizeof b, json_object_get(
+                   json_object_get(cd, "products"), "marked_duplicate"),
+                         "offer"),
+               cli_count_json(c, sizeof c, json_object_get(
+                   json_object_get(cd, "images"), "marked_duplicate"),
+                         "image"),
+               cli_count_json(d, sizeof d, json_object_get(cd, "offers_seen_twice"),
+                         "offer"));
     }
 }

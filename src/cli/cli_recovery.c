@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syncq/recovery.h>
+#include <unistd.h>
 
 /* "cli:<user>" for resume_by / skipped_by. */
 static const char *
@@ -426,34 +427,76 @@ cli_recovery_dead_requeue(struct cli *cli)
     return status;
 }
 
-/* ---- syncq recovery dead purge --older-than AGE | ID... ---------------- */
+/* ---- syncq recovery dead purge --older-than AGE | --all | ID... -------- */
+
+/* --all deletes for good: a person at a terminal is asked (with the
+ * count), anything else must say --yes. CLI_OK to go on, or the exit. */
+static int
+confirm_purge_all(struct cli *cli, syncq_client *c, bool yes)
+{
+    syncq_dead_filter f = {.limit = 1};
+    json_t *one = NULL;
+    size_t total = 0;
+    syncq_error err;
+    char line[16];
+
+    if (yes) {
+        return CLI_OK;
+    }
+    if (syncq_dead_list(c, &f, &one, &total, &err) != SYNCQ_OK) {
+        return cli_error(cli, &err, false);
+    }
+    json_decref(one);
+    if (!isatty(0)) {
+        return cli_usage(cli, "--all deletes every dead-letter record (%zu "
+                         "now) for good: add --yes to confirm", total);
+    }
+    fprintf(stderr, "delete all %zu dead-letter records for good? [y/N] ",
+            total);
+    if (fgets(line, sizeof line, stdin) == NULL ||
+        (strcmp(line, "y\n") != 0 && strcmp(line, "yes\n") != 0)) {
+        return cli_fail(cli, "nothing deleted");
+    }
+    return CLI_OK;
+}
 
 static int
 cli_recovery_dead_purge(struct cli *cli)
 {
     int64_t age = -1;
     size_t purged = 0, refused = 0;
+    bool all = false, yes = false;
     syncq_client *c;
     syncq_error err;
     int status = CLI_OK;
 
     for (const struct cli_optval *ov = cli->opts; ov->key != 0; ov++) {
-        if (ov->key == 1) {
-            if (cli_duration_arg(cli, "older-than", ov->arg, &age)) {
-                return CLI_USAGE;
-            }
-            continue;
+        if (ov->key == 1 && cli_duration_arg(cli, "older-than", ov->arg,
+                                             &age)) {
+            return CLI_USAGE;
         }
+        all = all || ov->key == 'a';
+        yes = yes || ov->key == 'y';
     }
-    if (age >= 0 && cli->optind < cli->argc) {
-        return cli_usage(cli, "give --older-than or IDs, not both");
+    if ((age >= 0) + all + (cli->optind < cli->argc) > 1) {
+        return cli_usage(cli, "give one of --older-than, --all or IDs");
     }
-    if (age < 0 && cli->optind >= cli->argc) {
-        return cli_usage(cli, "give --older-than AGE (e.g. 30d) or task IDs");
+    if (age < 0 && !all && cli->optind >= cli->argc) {
+        return cli_usage(cli, "give --older-than AGE (e.g. 30d), --all or "
+                              "task IDs");
+    }
+    if (yes && !all) {
+        return cli_usage(cli, "--yes goes with --all");
     }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
+    }
+    if (all && (status = confirm_purge_all(cli, c, yes)) != CLI_OK) {
+        return status;
+    }
+    if (all) {
+        age = 0; /* dead before now: every record */
     }
     if (age >= 0) {
         int rc = syncq_dead_purge(c, age, &purged, &err);
@@ -591,9 +634,9 @@ cli_recovery_policy(struct cli *cli)
         }
     }
     if (pol_arg != NULL) {
-        call = cli_json_arg(cli, "policy", pol_arg);
-        if (call == NULL) {
-            return CLI_FAIL;
+        int rc = cli_json_arg(cli, "policy", pol_arg, &call);
+        if (rc != CLI_OK) {
+            return rc;
         }
     }
     {
@@ -693,6 +736,10 @@ static const struct cli_opt recovery_dead_requeue_opts[] = {
 
 static const struct cli_opt recovery_dead_purge_opts[] = {
     {"older-than", 1, false, "AGE", "only records older than AGE"},
+    {"all", 'a', true, NULL,
+     "every record (asks first on a terminal, with the count)"},
+    {"yes", 'y', true, NULL,
+     "do not ask (--all without a terminal needs it)"},
     CLI_OPT_END,
 };
 
@@ -783,11 +830,13 @@ const struct cli_cmd cli_recovery_cmds[] = {
      .run = cli_recovery_dead_purge,
      .summary = "delete dead-letter records for good",
      .synopsis = "--older-than AGE [--json]\n"
+                 "--all [--yes] [--json]\n"
                  "ID... [--json]",
      .description = "Delete dead-letter records for good, with their"
                     " checkpoints: those that\n"
-                    "died more than AGE ago (30d, 12h, 90m), or the given"
-                    " IDs. There is no undo.",
+                    "died more than AGE ago (30d, 12h, 90m), all of them"
+                    " (--all), or the\n"
+                    "given IDs. Prints how many went. There is no undo.",
      .opts = recovery_dead_purge_opts},
     {.path = NULL},
 };

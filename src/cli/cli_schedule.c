@@ -224,18 +224,13 @@ cli_schedule_add(struct cli *cli)
     if (sc.cron != NULL && syncq_cron_check(sc.cron, NULL, &err) != SYNCQ_OK) {
         return cli_usage(cli, "cron '%s': %s", sc.cron, err.msg);
     }
-    if (kw_arg != NULL) {
-        kw = cli_json_arg(cli, "kwargs", kw_arg);
+    if (kw_arg != NULL && (rc = cli_json_arg(cli, "kwargs", kw_arg, &kw))) {
+        return rc;
     }
-    if (kw_arg != NULL && kw == NULL) {
-        return CLI_FAIL;
-    }
-    if (args_arg != NULL) {
-        args = cli_json_arg(cli, "args", args_arg);
-    }
-    if (args_arg != NULL && args == NULL) {
+    if (args_arg != NULL &&
+        (rc = cli_json_arg(cli, "args", args_arg, &args)) != CLI_OK) {
         free(kw);
-        return CLI_FAIL;
+        return rc;
     }
     sc.kwargs_json = kw;
     sc.args_json = args;
@@ -258,6 +253,11 @@ cli_schedule_add(struct cli *cli)
     }
     free(kw);
     free(args);
+    if (rc == SYNCQ_EEXIST) {
+        return cli_fail(cli, "schedule %s exists (remove it first with "
+                        "`syncq schedule remove %s`, or add --replace)",
+                        sc.name, sc.name);
+    }
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, true);
     }
@@ -306,7 +306,7 @@ cli_schedule_list(struct cli *cli)
     static const char *const heads[NCOL] = {"NAME",     "STATE", "TYPE",
                                             "SCHEDULE", "ZONE",  "NEXT RUN",
                                             "LAST RUN", "RUNS",  "TASK"};
-    size_t w[NCOL];
+    json_t *rows;
     syncq_client *c;
     syncq_error err;
     json_t *list = NULL;
@@ -330,46 +330,21 @@ cli_schedule_list(struct cli *cli)
         json_decref(list);
         return CLI_OK;
     }
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1) {
-            for (int k = 0; k < NCOL; k++) {
-                printf("%-*s%s", k + 1 < NCOL ? (int)w[k] : 0, heads[k],
-                       k + 1 < NCOL ? "  " : "\n");
-            }
-        } else {
-            for (int k = 0; k < NCOL; k++) {
-                w[k] = strlen(heads[k]);
-            }
-        }
-        for (size_t i = 0; i < json_array_size(list); i++) {
-            json_t *s = json_array_get(list, i);
-            char spec[300], runs[32];
-            const char *cols[NCOL];
-            spec_text(s, spec, sizeof spec);
-            snprintf(runs, sizeof runs, "%lld",
-                     (long long)json_integer_value(
-                         json_object_get(s, "total_runs")));
-            cols[0] = jstr(s, "name", "?");
-            cols[1] = jstr(s, "state", "?");
-            cols[2] = jstr(s, "type", "?");
-            cols[3] = spec;
-            cols[4] = jstr(s, "timezone", "UTC");
-            cols[5] = jstr(s, "next_run", "-");
-            cols[6] = jstr(s, "last_run", "-");
-            cols[7] = runs;
-            cols[8] = jstr(s, "task", "?");
-            for (int k = 0; k < NCOL; k++) {
-                if (pass == 0) {
-                    if (strlen(cols[k]) > w[k]) {
-                        w[k] = strlen(cols[k]);
-                    }
-                } else {
-                    printf("%-*s%s", k + 1 < NCOL ? (int)w[k] : 0, cols[k],
-                           k + 1 < NCOL ? "  " : "\n");
-                }
-            }
-        }
+    rows = json_array();
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *s = json_array_get(list, i);
+        char spec[300], runs[32];
+        spec_text(s, spec, sizeof spec);
+        snprintf(runs, sizeof runs, "%lld",
+                 (long long)json_integer_value(
+                     json_object_get(s, "total_runs")));
+        cli_row_add(rows, NCOL, jstr(s, "name", "?"), jstr(s, "state", "?"),
+                    jstr(s, "type", "?"), spec, jstr(s, "timezone", "UTC"),
+                    jstr(s, "next_run", "-"), jstr(s, "last_run", "-"), runs,
+                    jstr(s, "task", "?"));
     }
+    cli_print_columns(heads, NCOL, rows, 0);
+    json_decref(rows);
     json_decref(list);
     return CLI_OK;
 }

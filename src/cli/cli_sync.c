@@ -71,7 +71,7 @@ static void
 print_summary(FILE *out, const struct cli_pipeline_result *res, bool json,
               bool full)
 {
-    char el[32];
+    char el[32], n1[48], n2[48];
     json_t *s = json_pack("{s:O,s:O,s:O,s:O,s:I,s:I,s:I,s:b}", "stages",
                           res->stages, "steps", res->steps, "dead_letters",
                           res->dead, "failed_categories", res->failed,
@@ -87,13 +87,14 @@ print_summary(FILE *out, const struct cli_pipeline_result *res, bool json,
     }
     json_decref(s);
     sq_duration_format(res->wall_ms, el, sizeof el);
-    fprintf(out, "\nsummary: %lld tasks in %s (%.1f tasks/s), %lld retries, "
-                 "%zu dead letters\n",
-            (long long)res->tasks, el,
+    fprintf(out, "\nsummary: %s in %s (%.1f tasks/s), %lld retr%s, %s\n",
+            cli_count(n1, sizeof n1, (long long)res->tasks, "task"), el,
             res->wall_ms > 0 ? (double)res->tasks * 1000.0 /
                                    (double)res->wall_ms
                              : 0.0,
-            (long long)res->retries, json_array_size(res->dead));
+            (long long)res->retries, res->retries == 1 ? "y" : "ies",
+            cli_count(n2, sizeof n2, (long long)json_array_size(res->dead),
+                      "dead letter"));
     {
         const char *name;
         json_t *r;
@@ -180,14 +181,11 @@ cli_sync(struct cli *cli)
             }
             po.max_pages = v;
             break;
-        case 't': {
-            int64_t ms;
-            if (sq_duration_parse_ms(ov->arg, &ms, &err) != SYNCQ_OK) {
-                return cli_usage(cli, "--timeout: %s", err.msg);
+        case 't':
+            if (cli_follow_timeout_arg(cli, ov->arg, &po.timeout_ms)) {
+                return CLI_USAGE;
             }
-            po.timeout_ms = ms;
             break;
-        }
         }
     }
     if (ncat == 0) {
@@ -234,8 +232,8 @@ static const struct cli_opt sync_opts[] = {
     {"full", 'f', true, NULL, "re-sync every offer, not only changed ones"},
     {"max-pages", 'p', true, "N", "listing pages per category at most"},
     {"timeout", 't', true, "S",
-     "stop following after S (30, 5m, 2h; default: follow to the\n"
-     "end, however long); exit 1, the sync goes on"},
+     "stop following after S (30, 5m, 2h; 1s..7d; default: follow\n"
+     "to the end, however long); exit 1, the sync goes on"},
     CLI_OPT_END,
 };
 

@@ -6,6 +6,7 @@
 #include "cli/cli_monitor.h"
 #include "core/sq_task.h"
 #include "core/sq_time.h"
+#include "sq_id.h"
 #include "sq_utf8.h"
 
 #include <syncq/celery.h>
@@ -154,20 +155,20 @@ cli_task_create(struct cli *cli)
             return cli_usage(cli, "%s", err.msg);
         }
     }
-    if (kw_arg != NULL && (kw = cli_json_arg(cli, "kwargs", kw_arg)) == NULL) {
-        return CLI_FAIL;
+    if (kw_arg != NULL && (rc = cli_json_arg(cli, "kwargs", kw_arg, &kw))) {
+        return rc;
     }
     if (args_arg != NULL &&
-        (args = cli_json_arg(cli, "args", args_arg)) == NULL) {
+        (rc = cli_json_arg(cli, "args", args_arg, &args)) != CLI_OK) {
         free(kw);
-        return CLI_FAIL;
+        return rc;
     }
     if (policy_arg != NULL) {
-        policy = cli_json_arg(cli, "retry-policy", policy_arg);
-        if (policy == NULL) {
+        rc = cli_json_arg(cli, "retry-policy", policy_arg, &policy);
+        if (rc != CLI_OK) {
             free(kw);
             free(args);
-            return CLI_FAIL;
+            return rc;
         }
         if (sq_task_policy_check(policy, strlen(policy), &err) !=
             SYNCQ_OK) {
@@ -290,16 +291,29 @@ static int
 cli_task_info(struct cli *cli)
 {
     json_t *t = NULL;
+    syncq_client *c;
+    syncq_error err;
+    const char *id;
     int rc;
 
     if (cli->optind + 1 != cli->argc) {
         return cli_usage(cli, cli->optind >= cli->argc ? "missing task ID"
                                                        : "give exactly one ID");
     }
-    rc = cli_call_json(cli, syncq_celery_info, cli->argv[cli->optind], &t,
-                       true);
-    if (rc != CLI_OK) {
-        return rc;
+    id = cli->argv[cli->optind];
+    c = cli_client(cli);
+    if (c == NULL) {
+        return CLI_FAIL;
+    }
+    rc = syncq_celery_info(c, id, &t, &err);
+    if (rc == SYNCQ_ENOTFOUND && !sq_uuid_valid(id)) {
+        /* a typo more often than a Celery id nobody wrote a result for */
+        return cli_usage(cli, "'%.64s' is not a task id (a UUID such as "
+                         "0f8fad5b-d9cb-469f-a165-70867728950e), and no "
+                         "Celery result has that id", id);
+    }
+    if (rc != SYNCQ_OK) {
+        return cli_error(cli, &err, true);
     }
     {
         json_t *one = json_pack("[O]", t);
@@ -538,9 +552,11 @@ static const struct cli_opt task_create_opts[] = {
     {"priority", 'p', true, "P",
      "LOW NORMAL HIGH URGENT or 0..10 (10 runs first)"},
     {"countdown", 1, false, "S",
-     "run no earlier than S seconds from now (30, 5m, 2h)"},
+     "run no earlier than S seconds from now (30, 5m, 2h;\n"
+     "at most 365d)"},
     {"eta", 2, false, "TIME",
-     "run no earlier than TIME (2026-12-01T02:00:00+08:00)"},
+     "run no earlier than TIME (2026-12-01T02:00:00+08:00;\n"
+     "at most 365 days ahead)"},
     {"expires", 3, false, "S|TIME",
      "never run after this; the task ends EXPIRED"},
     {"max-retries", 4, false, "N", "retries allowed by the retry policy"},

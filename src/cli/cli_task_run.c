@@ -30,31 +30,33 @@ on_sigint(int sig)
     signal(SIGINT, SIG_DFL); /* the second Ctrl-C kills */
 }
 
-/* Parse a JSON CLI argument of the expected type; NULL after an error. */
-static json_t *
-json_arg(struct cli *cli, const char *what, const char *arg, bool object)
+/* Parse a JSON CLI argument of the expected type into *out; returns
+ * CLI_OK or the exit code after reporting the error. */
+static int
+json_arg(struct cli *cli, const char *what, const char *arg, bool object,
+         json_t **out)
 {
     json_error_t jerr;
-    char *text = cli_json_arg(cli, what, arg);
-    json_t *v;
+    char *text = NULL;
+    int rc = cli_json_arg(cli, what, arg, &text);
 
-    if (text == NULL) {
-        return NULL;
+    *out = NULL;
+    if (rc != CLI_OK) {
+        return rc;
     }
-    v = json_loads(text, JSON_ALLOW_NUL, &jerr);
+    *out = json_loads(text, JSON_ALLOW_NUL, &jerr);
     free(text);
-    if (v == NULL) {
-        cli_usage(cli, "%s is not valid JSON: %s (line %d)", what, jerr.text,
-                  jerr.line);
-        return NULL;
+    if (*out == NULL) {
+        return cli_usage(cli, "%s is not valid JSON: %s (line %d)", what,
+                         jerr.text, jerr.line);
     }
-    if (object ? !json_is_object(v) : !json_is_array(v)) {
-        cli_usage(cli, "%s must be a JSON %s", what,
-                  object ? "object" : "array");
-        json_decref(v);
-        return NULL;
+    if (object ? !json_is_object(*out) : !json_is_array(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return cli_usage(cli, "%s must be a JSON %s", what,
+                         object ? "object" : "array");
     }
-    return v;
+    return CLI_OK;
 }
 
 /* The child died without reporting: say so as a worker would. */
@@ -172,11 +174,12 @@ run_body(struct cli *cli, void *ud)
     int rc, status;
 
     if (!st->no_broker) {
-        c = cli_client(cli);
+        /* Refused rather than run without Redis on the quiet: the task's
+         * progress, checkpoints and sub-tasks would go nowhere. */
+        c = cli_client_hint(cli, "task run keeps progress, checkpoints "
+                                 "and sub-tasks there: add --no-broker to "
+                                 "run without Redis");
         if (c == NULL) {
-            fprintf(stderr, "syncq: %s: (use --no-broker to run without "
-                            "Redis)\n",
-                    cli->cmd);
             return CLI_FAIL;
         }
     }
@@ -250,14 +253,14 @@ cli_task_run(struct cli *cli)
     if (rc != SYNCQ_OK) {
         return cli_fail(cli, "%s", err.msg);
     }
-    if (kw_arg != NULL && (kw = json_arg(cli, "kwargs", kw_arg, true)) ==
-                              NULL) {
-        return CLI_USAGE;
+    if (kw_arg != NULL &&
+        (rc = json_arg(cli, "kwargs", kw_arg, true, &kw)) != CLI_OK) {
+        return rc;
     }
     if (args_arg != NULL &&
-        (args = json_arg(cli, "args", args_arg, false)) == NULL) {
+        (rc = json_arg(cli, "args", args_arg, false, &args)) != CLI_OK) {
         json_decref(kw);
-        return CLI_USAGE;
+        return rc;
     }
     {
         struct run_state st = {reg, cfg, kw, args, id, no_broker};

@@ -262,6 +262,27 @@ sq_task_expires_check(int64_t expires_ms, int64_t now_ms, syncq_error *err)
 }
 
 int
+sq_task_eta_check(int64_t eta_ms, int64_t countdown_ms, int64_t now_ms,
+                  syncq_error *err)
+{
+    char t[40];
+
+    if (countdown_ms > SYNCQ_ETA_MAX_MS) {
+        return sq_fail(err, SYNCQ_EINVAL, "countdown %s is more than %lld "
+                       "days (SYNCQ_ETA_MAX_MS)",
+                       sq_duration_format(countdown_ms, t, sizeof t),
+                       SYNCQ_ETA_MAX_MS / 86400000);
+    }
+    if (eta_ms > 0 && eta_ms - now_ms > SYNCQ_ETA_MAX_MS) {
+        return sq_fail(err, SYNCQ_EINVAL, "eta %s is more than %lld days "
+                       "ahead (SYNCQ_ETA_MAX_MS)",
+                       sq_time_format_iso8601_ms(eta_ms, t, sizeof t),
+                       SYNCQ_ETA_MAX_MS / 86400000);
+    }
+    return SYNCQ_OK;
+}
+
+int
 sq_task_policy_check(const char *json, size_t len, syncq_error *err)
 {
     /* the parser is the worker's own (src/recovery), so what passes here

@@ -86,6 +86,14 @@ int sq_task_max_retries_check(long v, bool unset_ok, syncq_error *err);
 int sq_task_expires_check(int64_t expires_ms, int64_t now_ms,
                           syncq_error *err);
 
+/* Check how far ahead a task is delayed: a countdown (ms; -1 or 0: none)
+ * or an ETA (epoch ms; 0: none) at most SYNCQ_ETA_MAX_MS after `now_ms`.
+ * Every door uses it (the C API's enqueue, so the CLI, HTTP and Python;
+ * the Celery producer). Errors: SYNCQ_EINVAL ("eta ... is more than 365
+ * days ahead (SYNCQ_ETA_MAX_MS)"). */
+int sq_task_eta_check(int64_t eta_ms, int64_t countdown_ms, int64_t now_ms,
+                      syncq_error *err);
+
 /* Check a per-call retry policy (JSON text, `len` bytes): the whole
  * document, every class and field, as the worker will read it
  * (docs/recovery.md). Errors: SYNCQ_EINVAL naming the class and field. */

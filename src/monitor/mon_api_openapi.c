@@ -18,11 +18,13 @@ static json_t *
 error_schema(void)
 {
     return json_pack(
-        "{s:s,s:[s,s],s:{s:{s:s},s:{s:s},s:{s:s,s:{s:s,s:{s:{s:s},s:{s:s}}}}}}",
+        "{s:s,s:[s,s],s:{s:{s:s},s:{s:s},s:{s:s,s:{s:s,s:[s,s],s:{s:{s:s},"
+        "s:{s:s}}}}}}",
         "type", "object", "required", "error", "message", "properties",
         "error", "type", "string", "message", "type", "string", "errors",
-        "type", "array", "items", "type", "object", "properties", "field",
-        "type", "string", "message", "type", "string");
+        "type", "array", "items", "type", "object", "required", "field",
+        "message", "properties", "field", "type", "string", "message",
+        "type", "string");
 }
 
 static json_t *

@@ -248,14 +248,14 @@ fail_errs(const json_t *errs, syncq_error *err)
                    json_string_value(json_object_get(e0, "message")));
 }
 
-/* A library refusal: its code, and its message as the one error. */
+/* A library refusal: its code, and its message as the one error, on
+ * `field` (the request as a whole, "body", when the refusal names no
+ * field the door can point at). */
 static int
-lib_err(json_t *errs, const syncq_error *e, syncq_error *err)
+lib_err(json_t *errs, const char *field, const syncq_error *e,
+        syncq_error *err)
 {
-    json_t *o = json_object();
-
-    json_object_set_new(o, "message", json_string(e->msg));
-    json_array_append_new(errs, o);
+    add_err(errs, "", field, e->msg);
     return sq_fail(err, e->code, "%s", e->msg);
 }
 
@@ -458,7 +458,7 @@ sq_spec_task_create(syncq_client *c, const json_t *spec, json_t *errs,
     rc = syncq_task_create(c, t.name, t.args, t.kwargs, &t.o, id, &dup, &e);
     task_in_cleanup(&t);
     if (rc != SYNCQ_OK) {
-        return lib_err(errs, &e, err);
+        return lib_err(errs, "", &e, err);
     }
     *out = json_object();
     json_object_set_new(*out, "id", json_string(id));
@@ -507,7 +507,7 @@ sq_spec_tasks_create(syncq_client *c, const json_t *list, json_t *errs,
     }
     rc = syncq_task_create_many(c, specs, n, ids, NULL, &e);
     if (rc != SYNCQ_OK) {
-        rc = lib_err(errs, &e, err);
+        rc = lib_err(errs, "tasks", &e, err);
         goto done;
     }
     *out = json_object();
@@ -602,7 +602,7 @@ sq_spec_batch_create(syncq_client *c, const json_t *spec, json_t *errs,
     sq_free(items);
     sq_free(kwargs);
     if (rc != SYNCQ_OK) {
-        return lib_err(errs, &e, err);
+        return lib_err(errs, "", &e, err);
     }
     *out = json_object();
     json_object_set_new(*out, "batch_id", json_string(bid));
@@ -691,8 +691,15 @@ sq_spec_schedule_add(syncq_client *c, const json_t *spec, json_t *errs,
     if (rc == SYNCQ_OK) {
         rc = syncq_schedule_info(c, sc.name, out, &e);
     }
+    if (rc == SYNCQ_EEXIST) {
+        /* this door's way to replace: the spec's "replace" field (the
+         * Python client's replace=True) */
+        snprintf(e.msg, sizeof e.msg, "schedule %.160s exists (remove it "
+                 "first, or set \"replace\": true)", sc.name);
+        return lib_err(errs, "name", &e, err);
+    }
     if (rc != SYNCQ_OK) {
-        return lib_err(errs, &e, err);
+        return lib_err(errs, "", &e, err);
     }
     return SYNCQ_OK;
 }

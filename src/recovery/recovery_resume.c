@@ -148,10 +148,16 @@ refusal(const char *status, const char *id, const char *state,
                        id, state, worker[0] ? " on worker " : "", worker, id);
     }
     if (strcmp(status, "succeeded") == 0) {
+        /* the verb of the strategy asked for: a retry (HTTP .../retry)
+         * is refused as a retry, not as a resume */
         return sq_fail(err, SYNCQ_ESTATE,
                        "task %s already succeeded; there is nothing to "
-                       "resume (create a new task to run it again)",
-                       id);
+                       "%s (create a new task to run it again)",
+                       id, strategy == SYNCQ_RESUME_RETRY     ? "retry"
+                           : strategy == SYNCQ_RESUME_RESTART ? "restart"
+                           : strategy == SYNCQ_RESUME_SKIP    ? "skip"
+                           : strategy == SYNCQ_RESUME_MANUAL  ? "park"
+                                                              : "resume");
     }
     if (strcmp(status, "skipped") == 0) {
         return sq_fail(err, SYNCQ_ESTATE,

@@ -98,6 +98,11 @@ grep -qF "$wid" "$W/out" || fail "list has the wave batch"
 grep -qF "$id" "$W/out" || fail "list has the first batch"
 run 0 --json batch list --limit 2
 python3 -c 'import json,sys; l=json.load(open(sys.argv[1])); assert len(l)==2, l' "$W/out" || fail "limit"
+# a long task name is shown whole (the column is as wide as it)
+long=custom.a_task_whose_name_is_well_over_twenty_eight_characters
+run 0 batch create "$long" -f "$W/array.json" -b 100 -q longq
+run 0 batch list
+grep -qE "^[0-9a-f-]{36}  $long  [a-z]+ " "$W/out" || { cat "$W/out"; fail "batch list cut the task name"; }
 
 # --- a real worker on the chunks; --wait follows the batch -------------------
 R FLUSHALL >/dev/null
@@ -144,7 +149,16 @@ fi
 # --- bad input -----------------------------------------------------------------
 run 2 batch create custom.my_task;                      err_has "--items-file is required"
 run 2 batch create -f "$W/array.json";                  err_has "missing TASK"
-run 1 batch create custom.my_task -f "$W/nope.json";    err_has "cannot read items file"
+run 1 batch create custom.my_task -f "$W/nope.json";    err_has "items file: cannot read $W/nope.json"
+# reading stops at once at a NUL byte (a binary file), never reads on
+t0=$(date +%s%N)
+run 1 batch create custom.my_task -f /dev/zero;        err_has "items file: /dev/zero holds a NUL byte at offset 0 (a binary file?)"
+[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 5000 ] || fail "--items-file /dev/zero took long"
+# -k @file that is no JSON: where, never what
+printf '{"set":\n  {"status": s3cr3t}}' >"$W/badkw.json"
+run 2 batch create custom.my_task -f "$W/array.json" -k @"$W/badkw.json"
+err_has "kwargs: $W/badkw.json is not valid JSON: line 2, column"
+if grep -q s3cr3t "$W/err"; then fail "the -k file's content was echoed"; fi
 printf '[1, 2,' >"$W/broken.json"
 run 1 batch create custom.my_task -f "$W/broken.json";  err_has "not a valid JSON array"
 printf '1\n\0002\n' >"$W/nul.txt"

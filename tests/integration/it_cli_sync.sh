@@ -73,6 +73,15 @@ check "sync without workers: ends at its timeout" 1 "$?"
 for q in crawler image_processing data_sync; do
   contains "sync without workers: $q named" "^syncq: sync: warning: no live worker serves queue $q: its tasks wait until one starts" s5.txt
 done
+# one rule for how long sync and demo follow: 1s..7d; 0 is refused by both
+for c in "sync --category $A" demo; do
+  # shellcheck disable=SC2086
+  "$S" $c --timeout 0 > t0.txt 2>&1
+  check "$c --timeout 0: usage error" 2 "$?"
+  contains "$c --timeout 0: the rule" "^syncq: ${c%% *}: --timeout '0' must be 1s \.\. 7d \(leave it out to follow to the end\)$" t0.txt
+  "$S" $c --timeout 8d > t8.txt 2>&1
+  check "$c --timeout 8d: usage error" 2 "$?"
+done
 kill -TERM "$FX"; wait "$FX" 2>/dev/null
 unset SYNCQ_1688_BASE_URL SYNCQ_1688_PAGE_URL SYNCQ_1688_SHOP_API_URL \
   SYNCQ_1688_APP_KEY SYNCQ_1688_APP_SECRET SYNCQ_DATABASE_URL SYNCQ_MEDIA_DIR
@@ -106,6 +115,8 @@ check "demo after the kill: exit" 0 "$?"
 contains "demo after the kill: resumes" "resuming the unfinished sync" d2.txt
 contains "demo after the kill: products" "products +240 in the database \(240 offers in the catalog\)" d2.txt
 contains "demo after the kill: no dead letters" "dead letters +0$" d2.txt
+# counted nouns: "1 warning", never "1 warnings"
+check "demo: no '1 <plural>'" 0 "$(grep -cE '(^|[^0-9])1 (errors|warnings|offers|images|suppliers|products|SKUs)' d2.txt)"
 check "demo after the kill: each offer once" 240 "$(sql "$T/dk/1688sync.db" 'select count(*) from product')"
 check "demo after the kill: distinct offers" 240 "$(sql "$T/dk/1688sync.db" 'select count(distinct offer_id) from product')"
 

@@ -11,6 +11,9 @@ fails=0
 check() { # check NAME EXPECTED ACTUAL
   if [ "$2" != "$3" ]; then echo "FAIL $1: expected [$2] got [$3]"; fails=$((fails+1)); else echo "ok   $1"; fi
 }
+contains() { # contains NAME REGEX FILE
+  if grep -qE -- "$2" "$3"; then echo "ok   $1"; else echo "FAIL $1: /$2/ not in $3"; fails=$((fails+1)); fi
+}
 # expect_err NAME RC NEEDLE -- ARGS...: exit RC, one stderr line (plus the
 # --help hint for usage errors) containing NEEDLE, stdout empty, DBSIZE same.
 expect_err() {
@@ -47,8 +50,10 @@ check "max retries" 2 "$(R hget "{syncq}:t:$fid" maxr)"
 check "time limit ms" 30000 "$(R hget "{syncq}:t:$fid" tl)"
 did=$("$S" task create syncq.noop --countdown 5m)
 check "countdown -> delayed" 1 "$(R zcard '{syncq}:delayed')"
-eid=$("$S" task create syncq.noop --eta 2099-01-01T00:00:00+08:00)
-check "eta absolute" 4070880000000 "$(R zscore '{syncq}:delayed' "$eid")"
+# (within the 365 days an ETA may be ahead: SYNCQ_ETA_MAX_MS)
+eta=$(date -u -d '+30 days' +%Y-%m-%dT00:00:00+08:00)
+eid=$("$S" task create syncq.noop --eta "$eta")
+check "eta absolute" "$(date -d "$eta" +%s)000" "$(R zscore '{syncq}:delayed' "$eid")"
 u1=$("$S" task create syncq.noop --unique page-1)
 u2=$("$S" task create syncq.noop --unique page-1)
 check "unique returns first id" "$u1" "$u2"
@@ -105,8 +110,6 @@ while read -r c; do
 done < paths.txt
 check "help CMD is CMD --help" "$("$S" batch create --help)" "$("$S" help batch create)"
 expect_err "help for no command" 2 "no command 'nosuch'" -- help nosuch
-# a kwargs file is read only up to the payload limit (not gigabytes of /dev/zero)
-expect_err "kwargs file over the payload limit" 1 "kwargs: /dev/zero is over SYNCQ_MAX_PAYLOAD (8388608 bytes)" -- task create syncq.echo -k @/dev/zero
 # a group's help: its commands on stdout, exit 0 (`task --help`, `help task`)
 for a in "task --help" "help task" "recovery dead -h"; do
   # shellcheck disable=SC2086
@@ -268,5 +271,43 @@ check "status with a password: exit" 0 "$?"
 check "status masks the password" 1 "$(grep -c "password=\*\*\*\*" st_pw.txt)"
 check "status never shows it" 0 "$(grep -c s3cret st_pw.txt)"
 kill "$(cat "$d/r.pid")"; rm -rf "$d"
+
+# --- newcomer findings (issue 13) ---------------------------------------
+# -k @file: reading stops at a NUL byte (or SYNCQ_MAX_PAYLOAD), at once
+t0=$(date +%s%N)
+expect_err "-k @/dev/zero" 1 "kwargs: /dev/zero holds a NUL byte at offset 0" -- task create syncq.noop -k @/dev/zero
+check "-k @/dev/zero is refused at once" 1 "$([ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 5000 ] && echo 1)"
+# a JSON file that does not parse: where, never what
+printf '{"category_id": "1",\n "token": hunter2secret}\n' >bad.json
+expect_err "-k @bad.json" 2 "kwargs: bad.json is not valid JSON: line 2, column" -- task create syncq.noop -k @bad.json
+check "-k @bad.json: content not echoed" 0 "$(grep -c hunter2 err.txt)"
+expect_err "-k - (stdin)" 2 "kwargs: standard input is not valid JSON: line 1" -- \
+  task create syncq.noop -k - <<<'{nope' 
+# task info of something that is no UUID
+expect_err "task info notanid" 2 "'notanid' is not a task id (a UUID" -- task info notanid
+expect_err "task info unknown UUID" 1 "no task 0f8fad5b-d9cb-469f-a165-70867728950e" -- \
+  task info 0f8fad5b-d9cb-469f-a165-70867728950e
+# an ETA beyond the documented maximum (SYNCQ_ETA_MAX_MS, 365 days)
+expect_err "countdown 400d" 2 "countdown 400d0h is more than 365 days (SYNCQ_ETA_MAX_MS)" -- \
+  task create syncq.noop --countdown 400d
+expect_err "eta in 2099" 2 "eta 2099-01-01T00:00:00.000Z is more than 365 days ahead" -- \
+  task create syncq.noop --eta 2099-01-01T00:00:00Z
+okid=$("$S" task create syncq.noop --countdown 364d)
+check "countdown 364d accepted" 36 "${#okid}"
+"$S" task cancel "$okid" >/dev/null
+# task run without Redis: one line that says why and what to do
+expect_err "task run without Redis" 1 "add --no-broker to run without Redis" -- \
+  --broker unix:///nonexistent/redis.sock task run syncq.echo
+# a server that is not Redis (an HTTP server on a free loopback port)
+python3 -c '
+import http.server, socketserver, sys
+s = socketserver.TCPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+open(sys.argv[1], "w").write(str(s.server_address[1])); s.serve_forever()' http.port \
+  >/dev/null 2>&1 &
+hpid=$!
+for _ in $(seq 100); do [ -s http.port ] && break; sleep 0.05; done
+expect_err "not a Redis server" 1 "redis://127.0.0.1:$(cat http.port)/0: not a Redis server (its answer to PING is not the Redis protocol)" -- \
+  --broker "redis://127.0.0.1:$(cat http.port)/0" task list
+kill "$hpid"; wait "$hpid" 2>/dev/null
 echo "failures: $fails"
 [ "$fails" -eq 0 ]

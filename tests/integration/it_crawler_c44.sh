@@ -31,14 +31,11 @@ else
   LIMIT=20; PERIOD_MS=4000; RATE=20/4s; N=150; MAX_WAIT=400ms; PRODUCTS=400
 fi
 
+. "$(dirname "$0")/fixture.sh"
 start_fixture() { # start_fixture NAME -> prints URL
-  local name=$1
-  setsid "$S" fixture-server --listen 127.0.0.1:0 --products "$PRODUCTS" --seed 44 \
-    --ready-file "$D/$name.url" --log "$D/$name.log" >"$D/$name.out" 2>&1 &
-  echo $! >>"$D/pids"
-  echo $! >>"$D/fxpids"
-  for _ in $(seq 100); do [ -s "$D/$name.url" ] && break; sleep 0.05; done
-  cat "$D/$name.url"
+  fixture_start "$1" --products "$PRODUCTS" --seed 44 >&2 || return 1
+  echo "$FX_PID" >>"$D/fxpids"
+  echo "$FX_URL"
 }
 A=$(start_fixture hostA)
 B=$(start_fixture hostB)
@@ -76,7 +73,8 @@ check "tasks queued" $((2 * N)) "$(R llen '{syncq}:q:crawler:5')"
 
 t0=$(date +%s%3N)
 for w in 1 2 3 4; do
-  setsid "$S" worker -Q crawler -c 8 -n "c44-$w" --logfile "$D/worker$w.log" >"$D/worker$w.err" 2>&1 &
+  # info: the gate's fetch.slot_late events (counted below)
+  SYNCQ_LOG_LEVEL=info setsid "$S" worker -Q crawler -c 8 -n "c44-$w" --logfile "$D/worker$w.log" >"$D/worker$w.err" 2>&1 &
   echo $! >>"$D/pids"
   echo $! >>"$D/wpids"
 done
@@ -118,13 +116,25 @@ read -r na wa ra fa ga pa <<<"$(analyse "$D/hostA.log")"
 read -r nb wb rb fb gb pb <<<"$(analyse "$D/hostB.log")"
 echo "info: host A: $na requests, busiest ${PERIOD_MS} ms window $wa, $ra/s, first after $fa ms, smallest gap $ga ms (1st percentile $pa)"
 echo "info: host B: $nb requests, busiest ${PERIOD_MS} ms window $wb, $rb/s, first after $fb ms, smallest gap $gb ms (1st percentile $pb)"
+# A request that wakes more than 25 ms after its slot (a busy machine)
+# gives the slot back rather than squeeze the spacing (packs/net/net_gate.c):
+# that slot goes unused. The rate asked for is 95 % of the limit over the
+# slots the gate could use: n - 1 gaps out of n - 1 + late slots.
+late() { cat "$D"/worker*.log | grep 'fetch.slot_late' | grep -cF "host=$1 "; }
+la=$(late "${A#http://}"); lb=$(late "${B#http://}")
+echo "info: slots given back for lateness: host A $la, host B $lb"
 limit_rate=$(python3 -c "print($LIMIT * 1000.0 / $PERIOD_MS)")
+want_a=$(python3 -c "print($limit_rate * max($na - 1, 1) / max($na - 1 + $la, 1))")
+want_b=$(python3 -c "print($limit_rate * max($nb - 1, 1) / max($nb - 1 + $lb, 1))")
 check "host A: one request per task" "$N" "$na"
 check "host B: one request per task" "$N" "$nb"
 check "host A: no window over the limit" ok "$([ "$wa" -le "$LIMIT" ] && echo ok || echo "$wa > $LIMIT")"
 check "host B: no window over the limit" ok "$([ "$wb" -le "$LIMIT" ] && echo ok || echo "$wb > $LIMIT")"
-check "host A: >= 95% of the limit used" ok "$(python3 -c "print('ok' if $ra >= 0.95 * $limit_rate else '$ra/s < 95% of $limit_rate/s')")"
-check "host B: >= 95% of the limit used" ok "$(python3 -c "print('ok' if $rb >= 0.95 * $limit_rate else '$rb/s < 95% of $limit_rate/s')")"
+check "host A: >= 95% of the usable slots used" ok "$(python3 -c "print('ok' if $ra >= 0.95 * $want_a else '$ra/s < 95% of $want_a/s')")"
+check "host B: >= 95% of the usable slots used" ok "$(python3 -c "print('ok' if $rb >= 0.95 * $want_b else '$rb/s < 95% of $want_b/s')")"
+# and lateness stays the exception: at most 1 slot in 10 given back
+check "host A: few late slots" ok "$([ $((la * 10)) -le "$na" ] && echo ok || echo "$la late of $na")"
+check "host B: few late slots" ok "$([ $((lb * 10)) -le "$nb" ] && echo ok || echo "$lb late of $nb")"
 # B's tasks sat behind all of A's in the queue, yet B started at once
 check "host B served from the start" ok "$([ "$fb" -ge 0 ] && [ "$fb" -lt $((PERIOD_MS + 3000)) ] && echo ok || echo "first B request after $fb ms")"
 # stop servers and workers cleanly so leak checks run at exit

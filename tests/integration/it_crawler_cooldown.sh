@@ -29,18 +29,12 @@ check() { # check NAME EXPECTED ACTUAL
 }
 N=16
 
-setsid "$S" fixture-server --listen 127.0.0.1:0 --products 40 \
-  --categories 1 --seed 7 --faults "429=100%:1s" \
-  --ready-file "$D/fx.url" --log "$D/fx.log" >"$D/fx.out" 2>&1 &
-fxpid=$!
-echo $fxpid >>"$D/pids"
-for _ in $(seq 200); do [ -s "$D/fx.url" ] && break; sleep 0.05; done
-U=$(cat "$D/fx.url")
-[ -n "$U" ] || { echo "FAIL fixture server did not start"; cat "$D/fx.out"; exit 1; }
+. "$(dirname "$0")/fixture.sh"
+fixture_start fx --products 40 --categories 1 --seed 7 --faults "429=100%:1s" || exit 1
+U=$FX_URL
+fixture_env "$U"
 
-export SYNCQ_1688_BASE_URL="$U/openapi" SYNCQ_1688_PAGE_URL="$U" \
-  SYNCQ_1688_SHOP_API_URL="$U/1688/shop/shop_info" \
-  SYNCQ_CRAWLER_RATE=10/s SYNCQ_CRAWLER_MAX_WAIT=2s \
+export SYNCQ_CRAWLER_RATE=10/s SYNCQ_CRAWLER_MAX_WAIT=2s \
   SYNCQ_DATABASE_URL="$D/catalog.db" SYNCQ_MEDIA_DIR="$D/media" \
   SYNCQ_LOG_LEVEL=warning
 
@@ -102,8 +96,7 @@ check "the server answered 429s" yes "$([ "$(v r429)" -ge "$N" ] && echo yes || 
 check "no request inside a cool-down" 0 "$(v inside)"
 
 while read -r w; do kill -TERM -- "-$w" 2>/dev/null; done <"$D/wpids"
-kill -TERM "$fxpid" 2>/dev/null
-for _ in $(seq 100); do kill -0 "$fxpid" 2>/dev/null || break; sleep 0.1; done
+fixture_stop
 if grep -l "runtime error\|AddressSanitizer\|LeakSanitizer" "$D"/worker* "$D"/fx.out >/dev/null 2>&1; then
   echo "FAIL sanitizer report in a worker or fixture server log"; fails=$((fails+1))
 fi

@@ -27,21 +27,13 @@ check() { # check NAME EXPECTED ACTUAL
 PRODUCTS=${E2E_PRODUCTS:-500}
 FAULTS=${E2E_FAULTS:-429=2%:1s,5xx=1%:503,slow=1%:1s,captcha=1,qos=1%}
 
-setsid "$S" fixture-server --listen 127.0.0.1:0 --products "$PRODUCTS" \
-  --categories 1 --seed 2026 --faults "$FAULTS" \
-  --app-key 7000001 --app-secret e2e-secret \
-  --ready-file "$D/fx.url" --log "$D/fx.log" >"$D/fx.out" 2>&1 &
-fxpid=$!
-echo $fxpid >>"$D/pids"
-for _ in $(seq 200); do [ -s "$D/fx.url" ] && break; sleep 0.05; done
-U=$(cat "$D/fx.url")
-[ -n "$U" ] || { echo "FAIL fixture server did not start"; cat "$D/fx.out"; exit 1; }
+. "$(dirname "$0")/fixture.sh"
+fixture_start fx --products "$PRODUCTS" --categories 1 --seed 2026 \
+  --faults "$FAULTS" --app-key 7000001 --app-secret e2e-secret || exit 1
+U=$FX_URL
+fixture_env "$U" 7000001 e2e-secret
 
-export SYNCQ_1688_BASE_URL="$U/openapi" SYNCQ_1688_PAGE_URL="$U" \
-  SYNCQ_FETCH_ALLOW="${U#http://}" SYNCQ_IMAGE_RATE=200/s \
-  SYNCQ_1688_SHOP_API_URL="$U/1688/shop/shop_info" \
-  SYNCQ_1688_APP_KEY=7000001 SYNCQ_1688_APP_SECRET=e2e-secret \
-  SYNCQ_CRAWLER_RATE=50/s SYNCQ_CRAWLER_MAX_WAIT=2s SYNCQ_CRAWLER_COOLDOWN=3s \
+export SYNCQ_IMAGE_RATE=200/s SYNCQ_CRAWLER_RATE=50/s SYNCQ_CRAWLER_MAX_WAIT=2s SYNCQ_CRAWLER_COOLDOWN=3s \
   SYNCQ_DATABASE_URL="$D/catalog.db" SYNCQ_MEDIA_DIR="$D/media" \
   SYNCQ_LOG_LEVEL=warning
 
@@ -145,8 +137,7 @@ f = json.load(sys.stdin)["faults"]
 print("ok" if f["429"] > 0 and f["5xx"] > 0 and f["captcha"] >= 1 else f)')"
 check "retries visible in the events" ok "$([ "$retried" -gt 0 ] && echo ok || echo "$retried")"
 # stop the server and the workers cleanly so leak checks run at exit
-kill -TERM "$fxpid" 2>/dev/null
-for _ in $(seq 100); do kill -0 "$fxpid" 2>/dev/null || break; sleep 0.1; done
+fixture_stop
 for _ in $(seq 100); do
   alive=0
   while read -r w; do kill -0 "$w" 2>/dev/null && alive=1; done <"$D/wpids"

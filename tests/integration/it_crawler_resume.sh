@@ -20,20 +20,13 @@ check() { # check NAME EXPECTED ACTUAL
   if [ "$2" != "$3" ]; then echo "FAIL $1: expected [$2] got [$3]"; fails=$((fails+1)); else echo "ok   $1"; fi
 }
 
-setsid "$S" fixture-server --listen 127.0.0.1:0 --products 750 --seed 3 \
-  --app-key 1000000 --app-secret resume-secret \
-  --ready-file "$D/fx.url" --log "$D/fx.log" >"$D/fx.out" 2>&1 &
-fxpid=$!
-echo $fxpid >>"$D/pids"
-for _ in $(seq 100); do [ -s "$D/fx.url" ] && break; sleep 0.05; done
-U=$(cat "$D/fx.url")
-[ -n "$U" ] || { echo "FAIL fixture server did not start"; cat "$D/fx.out"; exit 1; }
+. "$(dirname "$0")/fixture.sh"
+fixture_start fx --products 750 --seed 3 --app-key 1000000 \
+  --app-secret resume-secret || exit 1
+U=$FX_URL
+fixture_env "$U" 1000000 resume-secret
 
-export SYNCQ_1688_BASE_URL="$U/openapi" SYNCQ_1688_PAGE_URL="$U" \
-  SYNCQ_FETCH_ALLOW="${U#http://}" SYNCQ_IMAGE_RATE=200/s \
-  SYNCQ_1688_SHOP_API_URL="$U/1688/shop/shop_info" \
-  SYNCQ_1688_APP_KEY=1000000 SYNCQ_1688_APP_SECRET=resume-secret \
-  SYNCQ_CRAWLER_RATE=1/200ms SYNCQ_CRAWLER_MAX_WAIT=1s \
+export SYNCQ_IMAGE_RATE=200/s SYNCQ_CRAWLER_RATE=1/200ms SYNCQ_CRAWLER_MAX_WAIT=1s \
   SYNCQ_DATABASE_URL="$D/catalog.db" SYNCQ_LEASE_TIMEOUT=2 \
   SYNCQ_HEARTBEAT_INTERVAL=0.5 SYNCQ_LOG_LEVEL=info
 
@@ -111,8 +104,7 @@ check "every page fetched" 0 "$(awk '/^missing/{print $2}' "$D/pages.txt")"
 check "category node fetched once" 1 "$(awk '/^category/{print $2}' "$D/pages.txt")"
 check "listing pages stored" "$pages" "$(python3 -c "
 import sqlite3; print(sqlite3.connect('$D/catalog.db').execute(\"select count(*) from raw_payload where kind='search'\").fetchone()[0])")"
-kill -TERM "$fxpid" 2>/dev/null
-for _ in $(seq 100); do kill -0 "$fxpid" 2>/dev/null || break; sleep 0.1; done
+fixture_stop
 for _ in $(seq 100); do kill -0 "$w2" 2>/dev/null || break; sleep 0.1; done
 # resume-1 was SIGKILLed: only resume-2 and the server shut down cleanly
 if grep -l "runtime error\|AddressSanitizer\|LeakSanitizer" "$D"/resume-* "$D"/fx.out >/dev/null 2>&1; then

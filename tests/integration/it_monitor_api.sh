@@ -183,6 +183,14 @@ check "steps done" SUCCESS "$(curl -s "$B/api/tasks/$ST/wait?timeout=30" | json 
 hit "get /api/tasks/{id}/checkpoints"
 check "checkpoints" True "$(curl -s "$B/api/tasks/$ST/checkpoints" | json 'len(d["checkpoints"]) >= 1 and d["checkpoints"][0]["ok"]')"
 check "task read shows attempts" 1 "$(curl -s "$B/api/tasks/$ST" | json 'd["attempt"]')"
+# a retry of a task that succeeded is refused as a retry
+check "retry of a SUCCESS task: 409" 409 "$(code -X POST -H 'X-Syncq-Request: 1' "$B/api/tasks/$ST/retry")"
+check "retry of a SUCCESS task: message" "task $ST already succeeded; there is nothing to retry (create a new task to run it again)" "$(json 'd["message"]' < out.json)"
+# a refusal of the create call itself names a field too ("body"); the
+# countdown over SYNCQ_ETA_MAX_MS is such a refusal
+check "eta beyond the maximum: 400" 400 "$(code -X POST -H "$J" -d '{"name":"syncq.noop","countdown":40000000}' "$B/api/tasks")"
+check "eta beyond the maximum: one error on body" "['body']" "$(json '[e["field"] for e in d["errors"]]' < out.json)"
+check "eta beyond the maximum: message" True "$(json '"more than 365 days (SYNCQ_ETA_MAX_MS)" in d["errors"][0]["message"]' < out.json)"
 hit "get /api/tasks"
 check "search by queue and state" True "$(curl -s "$B/api/tasks?queue=api&state=SUCCESS&limit=500" | json 'len(d["tasks"]) >= 3')"
 check "search bad limit" 400 "$(code "$B/api/tasks?limit=0")"
@@ -208,6 +216,7 @@ check "cron next run" True "$(json 'd["next_run_ms"] > 0' < out.json)"
 check "interval schedule" 201 "$(code -X POST -H "$J" -d '{"name":"every-hour","task":"syncq.noop","type":"interval","interval":3600}' "$B/api/schedules")"
 check "once schedule" 201 "$(code -X POST -H "$J" -d '{"name":"once","task":"syncq.noop","type":"once","at":"2099-01-01T00:00:00Z"}' "$B/api/schedules")"
 check "name taken" 409 "$(code -X POST -H "$J" -d '{"name":"once","task":"syncq.noop","type":"once","at":"2099-01-01T00:00:00Z"}' "$B/api/schedules")"
+check "name taken: the field and this door's way to replace" "name: schedule once exists (remove it first, or set \"replace\": true)" "$(json 'd["errors"][0]["field"] + ": " + d["errors"][0]["message"]' < out.json)"
 check "replace" 201 "$(code -X POST -H "$J" -d '{"name":"once","task":"syncq.noop","type":"once","at":"2098-01-01T00:00:00Z","replace":true}' "$B/api/schedules")"
 hit "get /api/schedules"
 check "schedule list" 3 "$(curl -s "$B/api/schedules" | json 'len(d["schedules"])')"

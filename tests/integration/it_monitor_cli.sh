@@ -18,7 +18,9 @@ export SYNCQ_HEALTH_STALE_AFTER=3 SYNCQ_HEARTBEAT_INTERVAL=1
 
 SYNCQ_CANCEL_GRACE=1 "$S" worker -Q mq -c 2 --logfile "$T/worker.log" &
 WPID=$!
-ID=$("$S" task create syncq.sleep --queue mq -k '{"seconds": 8, "tick_ms": 200}')
+# Long enough to outlast the status checks below however slow the
+# machine (an 8 s task had ended by then under load); cancelled after them.
+ID=$("$S" task create syncq.sleep --queue mq -k '{"seconds": 60, "tick_ms": 200}')
 for _ in $(seq 100); do
   [ "$("$S" task info "$ID" --json | json 'd["state"]')" = PROGRESS ] && break; sleep 0.05
 done
@@ -27,17 +29,23 @@ sleep 0.5
 # --- one frame, text and JSON
 "$S" monitor progress > p1.txt
 check "progress exit" 0 "$?"
-contains "progress line" "^syncq\.sleep +${ID:0:8} \[#*\.*\] +[0-9]+% [0-9]+/8000 [0-9.]+/s ETA [0-9.]+(ms|s) +sleeping" p1.txt
+contains "progress line" "^syncq\.sleep +${ID:0:8} \[#*\.*\] +[0-9]+% [0-9]+/60000 [0-9.]+/s ETA [0-9.]+(ms|s|m[0-9]{2}s) +sleeping" p1.txt
 if grep -q $'\033' p1.txt; then echo "FAIL: colour codes on a pipe" >&2; fails=$((fails + 1)); else pass=$((pass + 1)); fi
 "$S" monitor progress --json > j1.json
 c1=$(json 'd["tasks"][0]["progress"]["current"]' < j1.json)
 sleep 0.6
 "$S" monitor progress --json > j2.json
 c2=$(json 'd["tasks"][0]["progress"]["current"]' < j2.json)
-check "progress advances" True "$(python3 -c "print($c2 > $c1 and $c2 <= 8000)")"
+check "progress advances" True "$(python3 -c "print($c2 > $c1 and $c2 <= 60000)")"
 check "eta known" True "$(json 'd["tasks"][0]["progress"]["eta_s"] is not None and d["tasks"][0]["progress"]["eta_s"] > 0' < j2.json)"
 
-# --- status: one screen with the worker
+# --- status: one screen with the worker. Its row comes from the worker's
+# heartbeat (every 1 s here): wait until one reports the running task, so
+# the row is read after it, not before (a late heartbeat under load).
+for _ in $(seq 100); do
+  [ "$("$S" status --json | json 'd["monitor"]["workers"][0]["running"]' 2>/dev/null)" = 1 ] && break
+  sleep 0.1
+done
 "$S" status > st.txt
 check "status exit" 0 "$?"
 contains "status health" "^health +healthy" st.txt
@@ -50,6 +58,7 @@ check "status json worker" "$WPID" "$(json '[w["pid"] for w in d["monitor"]["wor
 check "status json worker rss" True "$(json 'd["monitor"]["workers"][0]["rss_bytes"] > 1000000' < st.json)"
 check "status json worker queues" "['mq']" "$(json 'd["monitor"]["workers"][0]["queues"]' < st.json)"
 check "status json keeps engine shape" "1" "$(json 'd["active"]' < st.json)"
+"$S" task cancel "$ID" > /dev/null # its part is over
 NID=$("$S" task create syncq.noop --queue mq)
 "$S" task wait "$NID" --timeout 20 > /dev/null
 "$S" status > st3.txt
@@ -129,6 +138,11 @@ check "bad interval" 2 "$?"
 contains "bad interval message" "^syncq: monitor progress: --interval '0' must be 0.1s .. 1h" e1.txt
 "$S" monitor progress --batch a --task b > /dev/null 2> e2.txt
 check "batch and task" 2 "$?"
+"$S" monitor progress --batch '' > /dev/null 2> e4.txt
+check "empty batch id" 2 "$?"
+contains "empty batch id message" "^syncq: monitor progress: --batch needs an ID \(it is empty\)$" e4.txt
+"$S" monitor progress --batch 'bad id!' > /dev/null 2> e5.txt
+check "malformed batch id" 2 "$?"
 "$S" monitor progress --batch no-such-batch > /dev/null 2> e3.txt
 check "unknown batch" 1 "$?"
 contains "unknown batch message" "^syncq: monitor progress: " e3.txt
@@ -145,14 +159,17 @@ check "health after the worker died" 2 "$?"
 contains "stale reason" "heartbeat +worker [^ ]+:$WPID heartbeat stale" h2.txt
 contains "no worker reason" "no worker alive for queue mq \(1 ready\)" h2.txt
 
-# --- a watch survives a Redis outage: one line down, one line back
-"$S" monitor progress --watch --interval 0.2 > /dev/null 2> out_watch.txt &
+# --- a watch survives a Redis outage: one line down, one line back. Its
+# reconnects back off (up to 10 s by default): a fixed second after the
+# restart missed the "back" line on a loaded machine. The backoff is
+# capped at 0.5 s here and the line waited for (15 s at most).
+SYNCQ_RECONNECT_MAX_DELAY=0.5 "$S" monitor progress --watch --interval 0.2 > /dev/null 2> out_watch.txt &
 MW=$!
 sleep 0.6
 "$SQ_REDISCTL" stop
-sleep 1.5
+for _ in $(seq 100); do grep -q 'retrying until it is back' out_watch.txt && break; sleep 0.1; done
 "$SQ_REDISCTL" start
-sleep 1
+for _ in $(seq 150); do grep -q 'Redis is back$' out_watch.txt && break; sleep 0.1; done
 kill "$MW"; wait "$MW" 2>/dev/null
 check "watch outage: one down line" 1 "$(grep -c 'retrying until it is back' out_watch.txt)"
 check "watch outage: one back line" 1 "$(grep -c '^syncq: monitor progress: Redis is back$' out_watch.txt)"

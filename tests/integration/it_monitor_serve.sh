@@ -60,8 +60,14 @@ contains "nosniff" "X-Content-Type-Options: nosniff" hdr.txt
 for p in 0 5 10; do "$S" task create images.resize --queue images --priority $p >/dev/null; done
 ID=$("$S" task create images.resize --queue images --priority 8)
 "$S" task create images.resize --queue images --countdown 3600 >/dev/null
-sleep 1.1   # the figures cache lives 1 s
-curl -s "$B/api/overview" > ov.json
+# The figures are cached for 1 s, and a collection that began before the
+# tasks existed may end after a second on a loaded machine: wait for the
+# figures to show them (10 s at most) rather than for a fixed 1.1 s.
+for _ in $(seq 50); do
+  curl -s "$B/api/overview" > ov.json
+  [ "$(json 'd["totals"]["ready"]' < ov.json)" = 4 ] && break
+  sleep 0.2
+done
 check "overview ready" 4 "$(json 'd["totals"]["ready"]' < ov.json)"
 check "overview delayed" 1 "$(json 'd["totals"]["delayed"]' < ov.json)"
 check "overview health" unhealthy "$(json 'd["health"]["status"]' < ov.json)"
@@ -170,7 +176,11 @@ kill "$PROM_PID"; wait "$PROM_PID" 2>/dev/null
 
 # --- Redis down: live ok, ready fail (reason broker), metrics say up 0
 "$SQ_REDISCTL" stop
-sleep 1.1
+# until the monitor has seen it (its cache lives 1 s; 10 s at most)
+for _ in $(seq 50); do
+  [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$B/readyz")" = 503 ] && break
+  sleep 0.2
+done
 check "healthz while Redis down" 200 "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$B/healthz")"
 check "readyz while Redis down" 503 "$(curl -s -m 5 -o ready.json -w '%{http_code}' "$B/readyz")"
 check "readyz reason" broker "$(json 'd["reason"]' < ready.json)"
@@ -186,12 +196,23 @@ done
 check "readyz after Redis is back" 1 "$ok"
 
 # --- C34: an unsafe eviction policy is logged once, and its fix
+# The policy is read by a collection (at most one a second): poll until
+# it is logged (15 s at most), then go on polling for 2.5 s: logged once.
 redis-cli -s "$SYNCQ_REDIS_SOCK" config set maxmemory-policy allkeys-lru > /dev/null
-sleep 1.2; curl -s "$B/api/overview" > /dev/null; sleep 1.2; curl -s "$B/api/overview" > /dev/null
+for _ in $(seq 30); do
+  curl -s "$B/api/overview" > /dev/null
+  grep -q '"event":"monitor.redis_eviction_unsafe"' serve.log && break
+  sleep 0.5
+done
+for _ in 1 2 3 4 5; do sleep 0.5; curl -s "$B/api/overview" > /dev/null; done
 check "eviction warning once" 1 "$(grep -c '"event":"monitor.redis_eviction_unsafe","maxmemory_policy":"allkeys-lru"' serve.log)"
 check "health degraded by eviction" degraded "$(curl -s "$B/api/health" | json 'd["status"] if d["status"] != "unhealthy" else [r["check"] for r in d["reasons"]]' | sed "s/.*redis_eviction.*/degraded/")"
 redis-cli -s "$SYNCQ_REDIS_SOCK" config set maxmemory-policy noeviction > /dev/null
-sleep 1.2; curl -s "$B/api/overview" > /dev/null
+for _ in $(seq 30); do
+  curl -s "$B/api/overview" > /dev/null
+  grep -q '"event":"monitor.redis_eviction_safe"' serve.log && break
+  sleep 0.5
+done
 check "eviction fixed logged" 1 "$(grep -c '"event":"monitor.redis_eviction_safe"' serve.log)"
 
 # --- SIGHUP reopens the log file

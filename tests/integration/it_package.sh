@@ -72,6 +72,31 @@ contains "--prefix P: the unit starts P/bin/syncq" "^ExecStart=$P/bin/syncq work
   "$P/lib/systemd/system/syncq-worker.service"
 check "--prefix P: pkg-config --libs" "-L$P/lib/$MA -lsyncq -ljansson" \
   "$(PKG_CONFIG_PATH=$P/lib/$MA/pkgconfig pkg-config --libs syncq | sed 's|/lib/[^ ]*/pkgconfig/../../..||g; s/ *$//')"
+check "--prefix P: syncq runs with no LD_LIBRARY_PATH" 1 \
+  "$(env -u LD_LIBRARY_PATH "$P/bin/syncq" --version | grep -c '^syncq ')"
+# The README's C example built against P as the README says for a prefix
+# the dynamic linker does not search: -rpath from pkg-config's libdir.
+# Without it, the loader cannot find libsyncq.so.0 (the reason to say so).
+awk '/^### From C/ { f = 1 } f && /^```c$/ { g = 1; next } g && /^```$/ { exit } g' \
+  "$src/README.md" >"$D/enqueue_p.c"
+rp=$(awk '/^cc enqueue.c .*-Wl,-rpath/ { print; exit }' "$src/README.md")
+check "README names -Wl,-rpath for a prefix" 1 "$([ -n "$rp" ] && echo 1)"
+(
+  export PKG_CONFIG_PATH=$P/lib/$MA/pkgconfig
+  cd "$D" || exit 1
+  # shellcheck disable=SC2046
+  cc enqueue_p.c $(pkg-config --cflags --libs syncq) -o enqueue_norpath &&
+    cc enqueue_p.c $(pkg-config --cflags --libs syncq) \
+      -Wl,-rpath,"$(pkg-config --variable=libdir syncq)" -o enqueue_rpath
+) >"$D/cc_p.log" 2>&1 || { echo "FAIL: README example against P:"; cat "$D/cc_p.log"; fails=$((fails + 1)); }
+check "--prefix P: without -rpath libsyncq.so.0 is not found" 1 \
+  "$(env -u LD_LIBRARY_PATH ldd "$D/enqueue_norpath" 2>&1 | grep -c 'libsyncq.so.0 => not found')"
+check "--prefix P: with -rpath it is P's" 1 \
+  "$(env -u LD_LIBRARY_PATH ldd "$D/enqueue_rpath" 2>&1 | grep -c "libsyncq.so.0 => $P/lib/$MA/")"
+# it starts: the loader resolves every symbol (no Redis needed to tell)
+env -u LD_LIBRARY_PATH SYNCQ_BROKER_URL=unix:///nonexistent/redis.sock "$D/enqueue_rpath" >"$D/run_p.out" 2>&1
+check "--prefix P: the -rpath build runs (exit 1: no Redis at that socket)" 1 "$?"
+contains "--prefix P: it got as far as Redis" "unreachable" "$D/run_p.out"
 
 # 3. the packages
 cpack -G DEB --config "$PB/CPackConfig.cmake" -B "$D/pkg" >"$D/cpack.log" 2>&1 ||

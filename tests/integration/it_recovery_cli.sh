@@ -142,7 +142,7 @@ check "requeued to crawler" 2 "$(R llen '{syncq}:q:crawler:5')"
 
 expect_err "purge without age" 2 "--older-than" -- recovery dead purge
 expect_err "purge bad age" 2 "older-than" -- recovery dead purge --older-than soon
-expect_err "purge both" 2 "not both" -- recovery dead purge --older-than 1d "$pz"
+expect_err "purge both" 2 "give one of --older-than, --all or IDs" -- recovery dead purge --older-than 1d "$pz"
 out=$("$S" recovery dead purge --older-than 30d)
 check "purge keeps young" "purged 0 dead tasks" "$out"
 R zadd '{syncq}:dlq' 1000 "$pz" >/dev/null
@@ -153,6 +153,21 @@ x=$(new_task); fail_task "$x" dead
 expect_err "purge not dead" 1 "not in the dead-letter queue" -- recovery dead purge "$d1"
 out=$("$S" recovery dead purge "$x")
 check "purge by id" "purged 1 dead task" "$out"
+# --all: every record, with a count; not without a yes
+y1=$(new_task); fail_task "$y1" dead
+y2=$(new_task); fail_task "$y2" dead
+n=$(R zcard '{syncq}:dlq')
+check "two dead to purge" 2 "$n"
+expect_err "purge --all without --yes, no terminal" 2 \
+  "--all deletes every dead-letter record (2 now) for good: add --yes to confirm" -- \
+  recovery dead purge --all </dev/null
+check "purge --all refused: nothing gone" 2 "$(R zcard '{syncq}:dlq')"
+expect_err "purge --all and IDs" 2 "give one of --older-than, --all or IDs" -- recovery dead purge --all "$y1"
+expect_err "purge --yes without --all" 2 "--yes goes with --all" -- recovery dead purge "$y1" --yes
+out=$("$S" recovery dead purge --all --yes)
+check "purge --all --yes" "purged 2 dead tasks" "$out"
+check "purge --all: dead-letter queue empty" 0 "$(R zcard '{syncq}:dlq')"
+check "purge --all: records gone" 0 "$(R exists "{syncq}:t:$y1" "{syncq}:t:$y2")"
 
 # --- cleanup ------------------------------------------------------------------
 R lpush '{syncq}:cp:old-one' "SQCP1 1 1000 1 $(printf '1\nx' | sha256sum | cut -c1-64)

@@ -119,7 +119,7 @@ run 1 schedule info bad;                           err_has "no schedule bad"
 [ "$(redis-cli -s "$SYNCQ_REDIS_SOCK" ZCARD '{syncq}:schedules')" = 4 ] || fail "a bad add stored something"
 
 # a taken name: exit 1; --replace keeps the counters
-run 1 schedule add every5 crawler.fetch_products -i 60 -k '{"category_id": "7"}';  err_has "schedule every5 exists"
+run 1 schedule add every5 crawler.fetch_products -i 60 -k '{"category_id": "7"}';  err_has "schedule every5 exists (remove it first with \`syncq schedule remove every5\`, or add --replace)"
 redis-cli -s "$SYNCQ_REDIS_SOCK" HSET '{syncq}:sched:every5' runs 41 >/dev/null
 run 0 schedule add every5 crawler.fetch_products -i 60 --replace \
   -k '{"category_id": "1031910", "page_size": 50}'

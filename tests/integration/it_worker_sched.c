@@ -196,11 +196,18 @@ c22_priority_ten_jumps_the_queue(void **state)
     assert_int_equal(sqt_cmd_int("DBSIZE"), 0); /* nothing queued */
     pid = wk_start("it-c22", "-c 1");
     wk_wait_ready("it-c22");
-    /* the first one runs long enough for the rest to queue behind it */
+    /* The first one runs long enough for the rest to queue behind it,
+     * and the rest are created only once it runs: created at once, a
+     * worker slow to lease (a loaded machine) found the priority-10 task
+     * already there and rightly ran it first. */
     syncq_task_options_init(&o);
     o.priority = 0;
-    wk_create(cl, "syncq.sleep", "{\"seconds\":0.5,\"mark\":\"it:c22\"}", &o,
+    wk_create(cl, "syncq.sleep", "{\"seconds\":3,\"mark\":\"it:c22\"}", &o,
               zero[0]);
+    for (int i = 0; i < 2000 && wk_llen("it:c22") == 0; i++) {
+        wk_sleep_ms(10);
+    }
+    assert_int_equal(wk_llen("it:c22"), 1); /* it started */
     create_many("syncq.sleep", "{\"seconds\":0.01,\"mark\":\"it:c22\"}", 0,
                 99, zero + 1, -1);
     o.priority = 10;

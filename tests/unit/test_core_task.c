@@ -315,6 +315,32 @@ registry_queues_default_routes_then_own(void **state)
     assert_null(q[2]);
 }
 
+/* One bound for every door: at most SYNCQ_ETA_MAX_MS (365 days) ahead,
+ * by countdown or by eta. */
+static void
+eta_at_most_365_days_ahead(void **state)
+{
+    const int64_t now = 1765000000000LL, day = 86400000LL;
+    syncq_error err;
+
+    (void)state;
+    assert_int_equal(SYNCQ_ETA_MAX_MS, 365 * day);
+    assert_int_equal(sq_task_eta_check(0, -1, now, &err), SYNCQ_OK);
+    assert_int_equal(sq_task_eta_check(0, 365 * day, now, &err), SYNCQ_OK);
+    assert_int_equal(sq_task_eta_check(now + 365 * day, -1, now, &err),
+                     SYNCQ_OK);
+    assert_int_equal(sq_task_eta_check(0, 365 * day + 1, now, &err),
+                     SYNCQ_EINVAL);
+    assert_string_equal(err.msg, "countdown 365d0h is more than 365 days "
+                                 "(SYNCQ_ETA_MAX_MS)");
+    assert_int_equal(sq_task_eta_check(now + 366 * day, -1, now, &err),
+                     SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "is more than 365 days ahead "
+                                    "(SYNCQ_ETA_MAX_MS)"));
+    /* an eta in the past is the caller's business (it runs at once) */
+    assert_int_equal(sq_task_eta_check(now - day, -1, now, &err), SYNCQ_OK);
+}
+
 int
 main(void)
 {
@@ -328,6 +354,7 @@ main(void)
         cmocka_unit_test(registry_refuses_what_a_worker_could_not_use),
         cmocka_unit_test(registry_routes_by_declaration_only),
         cmocka_unit_test(registry_queues_default_routes_then_own),
+        cmocka_unit_test(eta_at_most_365_days_ahead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
