@@ -92,8 +92,13 @@ options_from_the_config(void **state)
     assert_non_null(strstr(err.msg, "twice"));
     syncq_config_set(cfg, "SYNCQ_WORKER_QUEUES", "bad name", NULL, NULL);
     assert_int_equal(sq_worker_opts_init(&o, cfg, NULL, &err), SYNCQ_EINVAL);
-    syncq_config_set(cfg, "SYNCQ_WORKER_QUEUES", "", NULL, NULL);
+    syncq_config_set(cfg, "SYNCQ_WORKER_QUEUES", ",", NULL, NULL);
     assert_int_equal(sq_worker_opts_init(&o, cfg, NULL, &err), SYNCQ_EINVAL);
+    /* empty: default, then the queues registered tasks route to (none) */
+    syncq_config_set(cfg, "SYNCQ_WORKER_QUEUES", "", NULL, NULL);
+    assert_int_equal(sq_worker_opts_init(&o, cfg, NULL, &err), SYNCQ_OK);
+    assert_int_equal(o.nqueues, 1);
+    assert_string_equal(o.queues[0], "default");
     syncq_config_set(cfg, "SYNCQ_WORKER_QUEUES", "default", NULL, NULL);
     /* a lease shorter than two heartbeats would lapse under a live task */
     syncq_config_set(cfg, "SYNCQ_LEASE_TIMEOUT", "3", NULL, NULL);
