@@ -284,8 +284,14 @@ print_demo_summary(const struct cli_pipeline_result *res,
              (long long)dc->images_failed);
     print_count("images", dc->images_ok, extra);
     print_count("thumbnails", dc->thumbnails, NULL);
-    print_count("duplicates", dc->duplicates,
-                " offers marked duplicates of another (kept, not deleted)");
+    if (dc->duplicates >= 0) {
+        char n[48];
+        printf("  %-14s %s marked duplicate of another (kept, not "
+               "deleted)\n", "duplicates",
+               cli_count(n, sizeof n, (long long)dc->duplicates, "offer"));
+    } else {
+        print_count("duplicates", -1, NULL);
+    }
     print_count("retries", res->retries, NULL);
     print_count("dead letters", (int64_t)json_array_size(res->dead),
                 json_array_size(res->dead) > 0

@@ -270,9 +270,10 @@ progress_frame(syncq_client *c, const char *batch, const char *task,
         }
     }
     if (batch != NULL && json_array_size(batches) == 0) {
-        /* not among the recent ones: read it directly */
+        /* not among the recent ones: read it directly (a malformed id
+         * is refused, EINVAL: a usage error) */
         json_t *b = NULL;
-        if (syncq_batch_info(c, batch, &b, err) != SYNCQ_OK) {
+        if (syncq_batch_progress(c, batch, &b, err) != SYNCQ_OK) {
             json_decref(snap);
             json_decref(o);
             json_decref(tasks);
