@@ -38,6 +38,7 @@
     X(vips_source_new_from_file) \
     X(vips_thumbnail_image) \
     X(vips_thumbnail_source) \
+    X(vips_thread_shutdown) \
     X(vips_webpsave) \
     X(vips_init) \
     X(vips_shutdown)
@@ -90,6 +91,7 @@ int sq_vips_init(const char *argv0);
 #define vips_source_new_from_file (*sq_vips_fn.vips_source_new_from_file)
 #define vips_thumbnail_image (*sq_vips_fn.vips_thumbnail_image)
 #define vips_thumbnail_source (*sq_vips_fn.vips_thumbnail_source)
+#define vips_thread_shutdown (*sq_vips_fn.vips_thread_shutdown)
 #define vips_webpsave (*sq_vips_fn.vips_webpsave)
 #define vips_shutdown (*sq_vips_fn.vips_shutdown)
 #endif

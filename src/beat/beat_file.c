@@ -59,6 +59,12 @@ static int
 time_of(const char *what, json_t *v, int64_t *ms, syncq_error *err)
 {
     if (json_is_integer(v) && json_integer_value(v) > 0) {
+        /* up to year 9999 (the ISO 8601 limit): ms must not overflow */
+        if (json_integer_value(v) > 253402300799LL) {
+            return sq_fail(err, SYNCQ_EINVAL,
+                           "%s: %lld epoch seconds is after year 9999",
+                           what, (long long)json_integer_value(v));
+        }
         *ms = (int64_t)json_integer_value(v) * 1000;
         return SYNCQ_OK;
     }

@@ -8,6 +8,7 @@
 #include "sq_test.h"
 
 #include "beat/beat_schedule.h"
+#include "beat/beat_store.h"
 #include "sq_alloc.h"
 #include "core/sq_time.h"
 
@@ -889,6 +890,48 @@ offsets_are_resolved_with_the_given_clock(void **state)
                         "start: an offset must be > 0 and before year 10000");
 }
 
+/* The schedule file without Redis (sq_sched_file_parse, as the fuzz
+ * target runs it): a good file gives compiled schedules; epoch seconds
+ * past year 9999 are refused, not multiplied into an overflow (found by
+ * fuzz_sched_file; UBSan). */
+static void
+schedule_file_parses_without_redis(void **state)
+{
+    static const char good[] =
+        "{\"timezone\": \"UTC\", \"schedules\": {\"a\": {\"task\": "
+        "\"syncq.noop\", \"interval\": 90, \"start\": 1700000000}}}";
+    static const char huge[] =
+        "{\"schedules\":{\"a\":{\"task\":\"syncq.p\",\"interval\":90,"
+        "\"start\":170000077777777770,\"end\":\"20300\"}}}";
+    struct sq_sched_defaults base;
+    struct sq_schedule *ss = NULL;
+    size_t n = 9;
+    syncq_error err;
+
+    (void)state;
+    memset(&base, 0, sizeof base);
+    base.tz = "UTC";
+    base.cap = 100;
+    base.queue = "default";
+    base.priority = 5;
+    base.now_ms = 1700000000000LL;
+    assert_int_equal(sq_sched_file_parse(NULL, good, strlen(good), "f",
+                                         &base, &ss, &n, &err),
+                     SYNCQ_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(ss[0].name, "a");
+    assert_string_equal(ss[0].queue, "default");
+    sq_schedule_cleanup(&ss[0]);
+    sq_free(ss);
+    assert_int_equal(sq_sched_file_parse(NULL, huge, strlen(huge), "f",
+                                         &base, &ss, &n, &err),
+                     SYNCQ_EINVAL);
+    assert_null(ss);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(err.msg, "start: 170000077777777770 epoch "
+                                    "seconds is after year 9999"));
+}
+
 int
 main(void)
 {
@@ -907,6 +950,7 @@ main(void)
         cmocka_unit_test(broken_hashes_are_errors_not_crashes),
         cmocka_unit_test(plan_allocation_failures_are_clean),
         cmocka_unit_test(offsets_are_resolved_with_the_given_clock),
+        cmocka_unit_test(schedule_file_parses_without_redis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
