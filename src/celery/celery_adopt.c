@@ -104,15 +104,7 @@ judge(struct sq_bridge *b, const struct sq_celery_msg *m,
         snprintf(v->detail, sizeof v->detail, "'%.150s'", m->task);
         return;
     }
-    if (sq_celery_msg_has_chord(m)) {
-        v->reason = "unsupported";
-        v->exc_module = "celery.exceptions";
-        v->exc_type = "ImproperlyConfigured";
-        snprintf(v->detail, sizeof v->detail, "chord header members are "
-                 "not run by syncq workers (route chords to a Python "
-                 "worker's queue)");
-    } else if (!sq_celery_canvas_check(m->embed, v->detail,
-                                       sizeof v->detail)) {
+    if (!sq_celery_canvas_check(m, v->detail, sizeof v->detail)) {
         v->reason = "unsupported";
         v->exc_module = "celery.exceptions";
         v->exc_type = "ImproperlyConfigured";
@@ -439,13 +431,18 @@ answer_now(struct sq_bridge *b, const char *queue, struct item *it)
     }
     if (it->revoked ||
         (it->m.expires_ms > 0 && it->m.expires_ms <= sq_now_ms())) {
+        json_t *exc = sq_celery_exc_named("celery.exceptions",
+                                          "TaskRevokedError",
+                                          it->revoked ? "revoked"
+                                                      : "expired");
+        json_t *canvas = sq_celery_canvas_of(&it->m);
         SQ_INFO("celery.revoked", "task_id=%s reason=%s", it->m.id,
                 it->revoked ? "revoked" : "expired");
-        sq_bridge_result_now(b, it->m.id, "REVOKED",
-                             sq_celery_exc_named("celery.exceptions",
-                                                 "TaskRevokedError",
-                                                 it->revoked ? "revoked"
-                                                             : "expired"));
+        sq_bridge_result_now(b, it->m.id, "REVOKED", json_incref(exc));
+        /* a chord member counts even so, as in Celery (mark_as_revoked) */
+        sq_bridge_chord_part(b, canvas, it->m.id, "REVOKED", exc);
+        json_decref(canvas);
+        json_decref(exc);
         inflight_drop(b, it->sid);
         return;
     }

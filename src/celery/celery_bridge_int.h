@@ -82,13 +82,21 @@ void sq_bridge_events_start(struct sq_bridge *b);
 void sq_bridge_control(struct sq_bridge *b, const char *raw, size_t len);
 
 /* celery_canvas.c: links, errbacks and chains (file comment there). */
-/* False, with why, when the message's callbacks, errbacks or chain hold
- * anything but plain task signatures (a group, chord, nested chain). */
-bool sq_celery_canvas_check(json_t *embed, char *why, size_t cap);
+/* False, with why, when the message's callbacks, errbacks, chain or
+ * chord body hold anything but plain task signatures (a group, chord,
+ * nested chain), or it is a chord member without a group id. */
+bool sq_celery_canvas_check(const struct sq_celery_msg *m, char *why,
+                            size_t cap);
 /* The in-flight entry's "canvas" of message `m`: {root, link,
- * link_error, chain} (lists or null), or NULL when it has none. New
- * reference. */
+ * link_error, chain, chord {body, gid, idx}} (lists, objects or null), or
+ * NULL when it has none. New reference. */
 json_t *sq_celery_canvas_of(const struct sq_celery_msg *m);
+/* Count one chord header member that ended with `status` (SUCCESS,
+ * FAILURE, REVOKED) and `value` (its result or exception object), when
+ * `canvas` (as sq_celery_canvas_of gives it) has a chord; the member
+ * completing the count sends the body (celery_canvas.c). */
+void sq_bridge_chord_part(struct sq_bridge *b, json_t *canvas,
+                          const char *tid, const char *status, json_t *value);
 /* Follow the canvas of a finished task (in-flight `entry`, record
  * `rec`): on SUCCESS before its result is stored (stored false), on
  * FAILURE after (stored true). */

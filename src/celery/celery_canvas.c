@@ -12,15 +12,26 @@
  *     for every chain step that has a task id (so the chain's
  *     AsyncResult.get() raises instead of waiting forever), and each
  *     errback is sent with the failed task's id as its first argument;
- *   - REVOKED: nothing follows.
+ *   - REVOKED: nothing follows;
+ *   - a chord header member (body[2].chord, headers.group): whatever its
+ *     end, after its result is stored, the part is counted the way
+ *     Celery's Redis backend counts it (on_chord_part_return, in one
+ *     MULTI: ZADD celery-taskset-meta-<gid>.j <group_index>
+ *     [1, id, state, result]; ZCOUNT .j; GET .t; GET .s; EXPIREs), so
+ *     Python workers and syncq workers can share one chord's header;
+ *     the part that completes the count (.s + .t) reads .j in order and
+ *     sends the body with the list of results first, or, when a member
+ *     failed or was revoked, stores the body's FAILURE (ChordError
+ *     "Dependency <id> raised ...") and sends the body's errbacks; then
+ *     deletes .j .t .s.
  * An immutable signature (`.si()`) gets no argument prepended; a step's
  * own options (task_id, queue, priority, countdown, eta, expires, time
  * limits, link, link_error, ignore_result) are carried; with no queue it
  * goes to "celery", Celery's default queue. parent_id is the finished
  * task, root_id the workflow's. Only plain task signatures are followed:
- * a group, chord or chain nested as a signature (subtask_type set) is
- * refused when the message is taken (celery_unsupported), never dropped
- * silently.
+ * a group, chord or chain nested as a signature (subtask_type set), or a
+ * chord member without a group id, is refused when the message is taken
+ * (celery_unsupported), never dropped silently.
  */
 #include "celery/celery_bridge_int.h"
 #include "celery/celery_message.h"
@@ -30,6 +41,7 @@
 #include "core/sq_time.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A plain task signature: {task, args?, kwargs?, options?}, no
@@ -75,11 +87,19 @@ plain_list(json_t *v)
 }
 
 bool
-sq_celery_canvas_check(json_t *embed, char *why, size_t cap)
+sq_celery_canvas_check(const struct sq_celery_msg *m, char *why,
+                       size_t cap)
 {
-    static const char *const keys[] = {"callbacks", "errbacks", "chain"};
+    static const char *const keys[] = {"callbacks", "errbacks", "chain",
+                                       "chord"};
+    json_t *embed = m->embed;
+    json_t *chord = json_object_get(embed, "chord");
 
-    for (size_t i = 0; embed != NULL && i < 3; i++) {
+    if (chord != NULL && !json_is_null(chord) && m->group == NULL) {
+        snprintf(why, cap, "a chord member without a group id");
+        return false;
+    }
+    for (size_t i = 0; embed != NULL && i < 4; i++) {
         if (!plain_list(json_object_get(embed, keys[i]))) {
             snprintf(why, cap, "%s holds a group, chord or nested chain: "
                      "syncq workers follow plain task signatures only "
@@ -109,16 +129,25 @@ sq_celery_canvas_of(const struct sq_celery_msg *m)
     json_t *link = as_list(json_object_get(m->embed, "callbacks"));
     json_t *err = as_list(json_object_get(m->embed, "errbacks"));
     json_t *chain = as_list(json_object_get(m->embed, "chain"));
+    json_t *body = json_object_get(m->embed, "chord");
+    json_t *idx = json_object_get(json_object_get(m->env, "headers"),
+                                  "group_index");
+    json_t *chord = NULL;
 
-    if (link == NULL && err == NULL && chain == NULL) {
+    if (json_is_object(body) && m->group != NULL) {
+        chord = json_pack("{s:O,s:s,s:O}", "body", body, "gid", m->group,
+                          "idx", json_is_integer(idx) ? idx : json_null());
+    }
+    if (link == NULL && err == NULL && chain == NULL && chord == NULL) {
         return NULL;
     }
     /* "o" steals the lists, also when the pack fails */
-    return json_pack("{s:s,s:o,s:o,s:o}", "root",
+    return json_pack("{s:s,s:o,s:o,s:o,s:o}", "root",
                      m->root_id != NULL ? m->root_id : m->id, "link",
                      link != NULL ? link : json_null(), "link_error",
                      err != NULL ? err : json_null(), "chain",
-                     chain != NULL ? chain : json_null());
+                     chain != NULL ? chain : json_null(), "chord",
+                     chord != NULL ? chord : json_null());
 }
 
 /* A time option: a number of seconds from now, or an ISO-8601 string. */
@@ -262,14 +291,11 @@ on_success(struct sq_bridge *b, json_t *canvas, const char *cid,
 }
 
 /* FAILURE: the failure stored for the chain steps to come, then the
- * errbacks with the failed task's id. */
+ * errbacks with the failed task's id. `mj`: the task's Celery meta. */
 static void
-on_failure(struct sq_bridge *b, json_t *canvas, const char *cid,
-           json_t *rec)
+on_failure(struct sq_bridge *b, json_t *canvas, const char *cid, json_t *mj)
 {
     const char *root = json_string_value(json_object_get(canvas, "root"));
-    char *meta = sq_celery_meta_of_record(cid, rec);
-    json_t *mj = meta != NULL ? json_loads(meta, 0, NULL) : NULL;
     json_t *id = json_string(cid);
     size_t i;
     json_t *sig;
@@ -296,8 +322,173 @@ on_failure(struct sq_bridge *b, json_t *canvas, const char *cid,
     }
     send_each(b, json_object_get(canvas, "link_error"), id, cid, root);
     json_decref(id);
-    json_decref(mj);
+}
+
+/* ---- chords --------------------------------------------------------------- */
+
+static void
+chord_key(const char *gid, const char *suffix, char out[300])
+{
+    snprintf(out, 300, "celery-taskset-meta-%.200s%s", gid, suffix);
+}
+
+/* The body's FAILURE (ChordError `why`) and its errbacks, as Celery's
+ * chord_error_from_stack. */
+static void
+chord_fail(struct sq_bridge *b, json_t *body, const char *why,
+           const char *root)
+{
+    json_t *o = json_object_get(body, "options");
+    const char *bid = json_string_value(json_object_get(o, "task_id"));
+    json_t *exc = sq_celery_exc_named("celery.exceptions", "ChordError", why);
+    char *meta = bid != NULL ? sq_celery_meta_format(bid, "FAILURE", exc, why,
+                                                     sq_now_ms(), NULL)
+                             : NULL;
+    syncq_error err;
+
+    SQ_WARN("celery.chord_failed", "task_id=%s err=\"%s\"",
+            bid != NULL ? bid : "-", why);
+    if (meta != NULL && sq_celery_meta_store(b->c, bid, meta,
+                                             b->result_expires_ms,
+                                             &err) != SYNCQ_OK) {
+        SQ_WARN("celery.result_failed", "task_id=%s err=\"%s\"", bid,
+                err.msg);
+    }
+    if (bid != NULL) {
+        json_t *id = json_string(bid);
+        send_each(b, as_list(json_object_get(o, "link_error")), id, bid,
+                  root);
+        json_decref(id);
+    }
     sq_free(meta);
+    json_decref(exc);
+}
+
+/* The count is complete: the results in group_index order (.j), then
+ * the body, or its failure when a member failed; .j .t .s deleted. */
+static void
+chord_fire(struct sq_bridge *b, json_t *chord, const char *tid,
+           const char *root)
+{
+    const char *gid = json_string_value(json_object_get(chord, "gid"));
+    json_t *body = json_object_get(chord, "body");
+    char jkey[300], tkey[300], skey[300], why[400] = "";
+    struct sq_rcmd cmd[2];
+    redisReply *r[2] = {NULL, NULL};
+    json_t *results = json_array();
+
+    chord_key(gid, ".j", jkey);
+    chord_key(gid, ".t", tkey);
+    chord_key(gid, ".s", skey);
+    sq_rcmd_set(&cmd[0], "ZRANGE", jkey, "0", "-1", NULL);
+    if (sq_celery_pipeline(b->c, false, cmd, 1, r, NULL) != SYNCQ_OK ||
+        r[0]->type != REDIS_REPLY_ARRAY) {
+        snprintf(why, sizeof why, "Join error: cannot read %.200s", jkey);
+    }
+    for (size_t i = 0; why[0] == '\0' && i < r[0]->elements; i++) {
+        json_t *part = json_loadb(r[0]->element[i]->str,
+                                  r[0]->element[i]->len, 0, NULL);
+        const char *st = json_string_value(json_array_get(part, 2));
+        json_t *v = json_array_get(part, 3);
+        if (st == NULL) {
+            snprintf(why, sizeof why, "Join error: bad part in %.200s",
+                     jkey);
+        } else if (strcmp(st, "FAILURE") == 0 || strcmp(st, "REVOKED") == 0) {
+            snprintf(why, sizeof why, "Dependency %.100s raised %.60s('%.150s')",
+                     json_string_value(json_array_get(part, 1)),
+                     json_string_value(json_object_get(v, "exc_type")),
+                     json_string_value(json_array_get(
+                         json_object_get(v, "exc_message"), 0)));
+        } else {
+            json_array_append(results, v != NULL ? v : json_null());
+        }
+        json_decref(part);
+    }
+    if (why[0] != '\0') {
+        chord_fail(b, body, why, root);
+    } else {
+        send_sig(b, body, results, NULL, tid, root);
+    }
+    freeReplyObject(r[0]);
+    r[0] = NULL;
+    sq_rcmd_set(&cmd[0], "DEL", jkey, tkey, skey, NULL);
+    sq_celery_pipeline(b->c, false, cmd, 1, r, NULL);
+    freeReplyObject(r[0]);
+    json_decref(results);
+}
+
+/* One header member ended with `status` and `value` (its result, or the
+ * exception object): Celery's on_chord_part_return. */
+static void
+chord_part(struct sq_bridge *b, json_t *chord, const char *tid,
+           const char *status, json_t *value, const char *root)
+{
+    const char *gid = json_string_value(json_object_get(chord, "gid"));
+    json_t *idx = json_object_get(chord, "idx");
+    json_t *part = json_pack("[i,s,s,O]", 1, tid, status, value);
+    char *enc = part != NULL ? json_dumps(part, JSON_COMPACT) : NULL;
+    char jkey[300], tkey[300], skey[300], score[32], ttl[32];
+    struct sq_rcmd cmd[7];
+    redisReply *r = NULL;
+
+    json_decref(part);
+    if (gid == NULL || enc == NULL) {
+        sq_free(enc);
+        return;
+    }
+    chord_key(gid, ".j", jkey);
+    chord_key(gid, ".t", tkey);
+    chord_key(gid, ".s", skey);
+    if (json_is_integer(idx)) {
+        snprintf(score, sizeof score, "%lld",
+                 (long long)json_integer_value(idx));
+    } else {
+        snprintf(score, sizeof score, "+inf");
+    }
+    snprintf(ttl, sizeof ttl, "%lld",
+             (long long)(b->result_expires_ms > 0
+                             ? (b->result_expires_ms + 999) / 1000
+                             : 86400));
+    sq_rcmd_set(&cmd[0], "ZADD", jkey, score, enc, NULL);
+    sq_rcmd_set(&cmd[1], "ZCOUNT", jkey, "-inf", "+inf", NULL);
+    sq_rcmd_set(&cmd[2], "GET", tkey, NULL);
+    sq_rcmd_set(&cmd[3], "GET", skey, NULL);
+    sq_rcmd_set(&cmd[4], "EXPIRE", jkey, ttl, NULL);
+    sq_rcmd_set(&cmd[5], "EXPIRE", tkey, ttl, NULL);
+    sq_rcmd_set(&cmd[6], "EXPIRE", skey, ttl, NULL);
+    if (sq_celery_pipeline(b->c, true, cmd, 7, &r, NULL) == SYNCQ_OK &&
+        r->type == REDIS_REPLY_ARRAY && r->elements == 7 &&
+        r->element[1]->type == REDIS_REPLY_INTEGER &&
+        r->element[3]->type == REDIS_REPLY_STRING) {
+        long long ready = r->element[1]->integer;
+        long long total = strtoll(r->element[3]->str, NULL, 10) +
+                          (r->element[2]->type == REDIS_REPLY_STRING
+                               ? strtoll(r->element[2]->str, NULL, 10)
+                               : 0);
+        SQ_DEBUG("celery.chord_part", "task_id=%s group=%s ready=%lld "
+                 "total=%lld", tid, gid, ready, total);
+        if (ready == total) {
+            chord_fire(b, chord, tid, root);
+        }
+    } else {
+        SQ_WARN("celery.chord_failed", "task_id=%s group=%s err=\"cannot "
+                "count the part (Redis away, or no chord size .s)\"", tid,
+                gid);
+    }
+    freeReplyObject(r);
+    sq_free(enc);
+}
+
+void
+sq_bridge_chord_part(struct sq_bridge *b, json_t *canvas, const char *tid,
+                     const char *status, json_t *value)
+{
+    json_t *chord = json_object_get(canvas, "chord");
+
+    if (json_is_object(chord)) {
+        chord_part(b, chord, tid, status, value,
+                   json_string_value(json_object_get(canvas, "root")));
+    }
 }
 
 void
@@ -314,7 +505,17 @@ sq_bridge_canvas(struct sq_bridge *b, json_t *entry, const char *cid,
     if (!stored && strcmp(st, "SUCCESS") == 0) {
         json_t *result = json_object_get(rec, "result");
         on_success(b, canvas, cid, result != NULL ? result : json_null());
-    } else if (stored && strcmp(st, "FAILURE") == 0) {
-        on_failure(b, canvas, cid, rec);
+    } else if (stored) {
+        char *meta = sq_celery_meta_of_record(cid, rec);
+        json_t *mj = meta != NULL ? json_loads(meta, 0, NULL) : NULL;
+        if (mj != NULL && strcmp(st, "FAILURE") == 0) {
+            on_failure(b, canvas, cid, mj);
+        }
+        if (mj != NULL && sq_celery_status_ready(st)) {
+            sq_bridge_chord_part(b, canvas, cid, st,
+                                 json_object_get(mj, "result"));
+        }
+        json_decref(mj);
+        sq_free(meta);
     }
 }

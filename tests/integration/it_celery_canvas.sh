@@ -13,8 +13,12 @@
 #    failure reaches the caller;
 #  - a failing chain step: the FAILURE is stored for the steps after it
 #    (AsyncResult.get() of the chain raises), which never run;
-#  - a chord header member and a group inside a link are dead-lettered
-#    (celery_unsupported) with a FAILURE result, not run, not lost.
+#  - a chord whose header runs on syncq and Python workers: each part is
+#    counted in Celery's keys, the last one sends the body with the
+#    results in header order; a failed member gives the body a FAILURE
+#    (ChordError); the chord keys are gone afterwards;
+#  - a group inside a link is dead-lettered (celery_unsupported) with a
+#    FAILURE result, not run, not lost.
 # TEST_TIMEOUT: 300
 set -u
 S=${SYNCQ_BIN:?}
@@ -78,8 +82,12 @@ r = chain(S('syncq.fail', kwargs={'class': 'validation', 'message': 'step 1'}),
 out['chain_fail'] = outcome(r)
 out['chain_fail_middle'] = outcome(r.parent)
 
-r = chord([S('ctest.add', 1, 1)], S('ctest.echo')).apply_async()
-out['chord_header'] = outcome(r.parent.results[0])
+r = chord([S('ctest.add', 1, 1), S('ctest.add', 2, 2), S('py.echo', 'x', queue='pyq')],
+          S('ctest.echo', 'body')).apply_async()
+out['chord'] = outcome(r)
+r = chord([S('ctest.add', 1, 1), S('syncq.fail', kwargs={'class': 'validation', 'message': 'part failed'})],
+          S('ctest.echo')).apply_async()
+out['chord_fail'] = outcome(r)
 
 gl = group(S('ctest.echo', 'g1'), S('ctest.echo', 'g2'))
 r = S('ctest.add', 5).apply_async(link=gl)
@@ -119,10 +127,18 @@ check "chain failure: the steps after it never ran (no syncq task)" "0 0" \
 check "chain failure: nothing queued" 0 "$(rcli LLEN canvas)"
 
 # -- what syncq does not follow ----------------------------------------------------
-check "chord header: FAILURE" "FAILURE ImproperlyConfigured" "$(J 'd["chord_header"]["state"] + " " + d["chord_header"]["value"]["exc_type"]')"
+# -- chords ------------------------------------------------------------------------
+check "chord: the body got the results in header order" \
+  "SUCCESS {'args': [[2.0, 4.0, {'args': ['x'], 'kwargs': {}}], 'body'], 'kwargs': {}}" \
+  "$(J 'd["chord"]["state"] + " " + str(d["chord"]["value"])')"
+check "chord with a failed member: the body fails" "FAILURE ChordError" "$(J 'd["chord_fail"]["state"] + " " + d["chord_fail"]["value"]["exc_type"]')"
+contains "chord failure: which member raised what" "Dependency [0-9a-f-]+ raised ValueError..part failed" canvas.json
+check "chord keys deleted" 0 "$(rcli --scan --pattern 'celery-taskset-meta-*' | wc -l)"
+
+# -- what syncq does not follow ----------------------------------------------------
 check "group in a link: FAILURE" "FAILURE ImproperlyConfigured" "$(J 'd["group_link"]["state"] + " " + d["group_link"]["value"]["exc_type"]')"
 "$S" task list --state DEAD --limit 50 --json > dead.json
-check "both dead-lettered as unsupported" 2 "$(jget 'len([t for t in d if t["dead_reason"] == "poison:celery_unsupported"])' < dead.json)"
+check "dead-lettered as unsupported" 1 "$(jget 'len([t for t in d if t["dead_reason"] == "poison:celery_unsupported"])' < dead.json)"
 check "nothing left in flight" 0 "$(rcli HLEN '{syncq}:celery:inflight')"
 stop_pid "$PPID_PY"
 stop_pid "$SPID"
