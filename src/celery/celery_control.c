@@ -548,8 +548,12 @@ c_shutdown(struct sq_bridge *b, json_t *args)
     (void)args;
     SQ_WARN("celery.shutdown", "node=%s err=\"Got shutdown from remote: "
             "warm shutdown of the worker\"", b->node.name);
-    kill(getppid(), SIGTERM); /* the supervisor stops this process too */
-    return NULL;              /* Celery's worker does not reply either */
+    /* the supervisor that forked this process, never whatever adopted
+     * it; the supervisor then stops this process too */
+    if (b->node.pid > 1 && getppid() == (pid_t)b->node.pid) {
+        kill((pid_t)b->node.pid, SIGTERM);
+    }
+    return NULL; /* Celery's worker does not reply either */
 }
 
 /* ---- dispatch ---------------------------------------------------------------- */
