@@ -249,6 +249,19 @@ send_sig(struct sq_bridge *b, json_t *sig, json_t *first, json_t *rest,
     if (rc != SYNCQ_OK) {
         SQ_ERROR("celery.canvas_failed", "task_id=%s next=%s err=%s",
                  parent, out.task, sq_log_quote(err.msg, q, sizeof q));
+        if (out.id != NULL && rc != SYNCQ_ECONN) {
+            /* its caller learns it instead of waiting for ever */
+            json_t *exc = sq_celery_exc_named("kombu.exceptions",
+                                              "EncodeError", err.msg);
+            char *m = sq_celery_meta_format(out.id, "FAILURE", exc, err.msg,
+                                            now, parent);
+            if (m != NULL) {
+                sq_celery_meta_store(b->c, out.id, m, b->result_expires_ms,
+                                     NULL);
+            }
+            sq_free(m);
+            json_decref(exc);
+        }
     } else {
         SQ_DEBUG("celery.canvas_sent", "task_id=%s next=%s next_id=%s "
                  "queue=%s", parent, out.task, id, out.queue);

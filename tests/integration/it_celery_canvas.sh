@@ -10,7 +10,8 @@
 #  - an immutable step (.si) gets only its own arguments;
 #  - link (two callbacks: syncq and Python) get the result first;
 #  - link_error: the errback gets the failed task's id first; the
-#    failure reaches the caller;
+#    failure reaches the caller; a callback that cannot be sent (a control
+#    character in its name) gets a FAILURE result saying why;
 #  - a failing chain step: the FAILURE is stored for the steps after it
 #    (AsyncResult.get() of the chain raises), which never run;
 #  - a chord whose header runs on syncq and Python workers: each part is
@@ -89,6 +90,10 @@ r = chord([S('ctest.add', 1, 1), S('syncq.fail', kwargs={'class': 'validation', 
           S('ctest.echo')).apply_async()
 out['chord_fail'] = outcome(r)
 
+bad = S('bad\x07name'); bad.freeze()
+S('ctest.add', 7).apply_async(link=bad)
+out['bad_link'] = outcome(app.AsyncResult(bad.id))
+
 gl = group(S('ctest.echo', 'g1'), S('ctest.echo', 'g2'))
 r = S('ctest.add', 5).apply_async(link=gl)
 out['group_link'] = outcome(r)
@@ -118,6 +123,9 @@ check "link: syncq callback got the result first" "{'args': [3.0, 'cb'], 'kwargs
 check "link: Python callback got the result first" "{'args': [3.0, 'cb2'], 'kwargs': {}}" "$(J 'd["link_python"]["value"]')"
 check "link_error: the failure reaches the caller" "FAILURE ValueError" "$(J 'd["errback_parent"]["state"] + " " + d["errback_parent"]["value"]["exc_type"]')"
 check "link_error: the errback got the failed task's id" "$(J 'd["errback_parent"]["id"]') eb" "$(J '" ".join(d["errback"]["value"]["args"])')"
+
+check "a callback that cannot be sent: its FAILURE says why" "FAILURE EncodeError" \
+  "$(J 'd["bad_link"]["state"] + " " + d["bad_link"]["value"]["exc_type"]')"
 
 # -- a failing chain step --------------------------------------------------------
 check "chain failure: the chain's result raises" "FAILURE ValueError" "$(J 'd["chain_fail"]["state"] + " " + d["chain_fail"]["value"]["exc_type"]')"
