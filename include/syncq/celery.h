@@ -38,8 +38,16 @@ extern "C" {
  *       soft_time_limit_ms (the timelimit header). Any other field set
  *       (max_retries, unique_key, retry_policy_json, batch_id,
  *       result_expires_ms) is refused: a Celery message cannot carry it.
+ * Arguments: when `name` is one syncq_task_name_normalize accepts and a
+ *       declaration of it is known (syncq_task_args_check: the registry,
+ *       then the declarations workers publish), args and kwargs are
+ *       checked against it, as for syncq_task_create: a syncq worker
+ *       --celery would dead-letter the message (celery_bad_task), and the
+ *       seed's Python tasks take what syncq declares. Other names (a
+ *       Python-only task) are not checked.
  * id_out: receives the task id.
- * Errors: SYNCQ_EINVAL (name, JSON, option; message names it),
+ * Errors: SYNCQ_EINVAL (name, JSON, option, arguments that do not fit
+ *         the declaration: "field: error; ..."; the message names it),
  *         SYNCQ_ETOOBIG (over SYNCQ_MAX_PAYLOAD), SYNCQ_ECONN,
  *         SYNCQ_ENOMEM. Nothing is pushed on error. */
 SYNCQ_API int syncq_celery_send(syncq_client *c, const char *name,

@@ -33,6 +33,21 @@ class TaskFilter(Structure):
                 ("offset", c_size_t), ("limit", c_size_t)]
 
 
+class TaskOptions(Structure):
+    """struct syncq_task_options (syncq/client.h); fill it after
+    syncq_task_options_init, which sets every field to "default"."""
+
+    _fields_ = [("queue", c_char_p), ("priority", c_int),
+                ("countdown_ms", c_int64), ("eta_ms", c_int64),
+                ("expires_ms", c_int64), ("max_retries", c_int),
+                ("unique_key", c_char_p), ("unique_ttl_ms", c_int64),
+                ("time_limit_ms", c_int64), ("soft_time_limit_ms", c_int64),
+                ("result_expires_ms", c_int64), ("task_id", c_char_p),
+                ("parent_id", c_char_p), ("root_id", c_char_p),
+                ("batch_id", c_char_p), ("retry_policy_json", c_char_p),
+                ("expires_in_ms", c_int64)]
+
+
 class ResumeOptions(Structure):
     """struct syncq_resume_options (syncq/recovery.h)."""
 
@@ -81,6 +96,11 @@ _SIGNATURES = {
     "syncq_batch_create_json": (c_int, [c_void_p, c_char_p, _P, _E]),
     "syncq_schedule_add_json": (c_int, [c_void_p, c_char_p, _P, _E]),
     "syncq_task_info": (c_int, [c_void_p, c_char_p, _P, _E]),
+    "syncq_task_options_init": (None, [POINTER(TaskOptions)]),
+    "syncq_celery_send": (c_int, [c_void_p, c_char_p, c_char_p, c_char_p,
+                                  POINTER(TaskOptions), c_char_p, _E]),
+    "syncq_celery_result": (c_int, [c_void_p, c_char_p, _P, _E]),
+    "syncq_celery_wait": (c_int, [c_void_p, c_char_p, c_int64, _P, _E]),
     "syncq_task_list": (c_int, [c_void_p, POINTER(TaskFilter), _P, _E]),
     "syncq_task_revoke": (c_int, [c_void_p, c_char_p, c_char_p,
                                   POINTER(c_int), c_char_p, _E]),

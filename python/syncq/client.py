@@ -49,6 +49,13 @@ def _iso(t: _dt.datetime) -> str:
     return t.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
+def _epoch_ms(t: _dt.datetime) -> int:
+    """Epoch milliseconds; a naive datetime is taken as UTC."""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.timezone.utc)
+    return int(t.timestamp() * 1000)
+
+
 def _when(v: Optional[When]) -> Union[None, float, str]:
     if isinstance(v, _dt.datetime):
         return _iso(v)
@@ -288,12 +295,17 @@ class QueueManager:
         forever). Raises TaskTimeout (with ``.task``, the current record)
         when it runs out. The lock is held while waiting: use another
         QueueManager to create tasks meanwhile."""
+        return self._wait("syncq_task_wait", task_id, timeout)
+
+    def _wait(self, fn: str, task_id: str,
+              timeout: Optional[float]) -> Dict[str, Any]:
+        """A wait call: the record, or TaskTimeout carrying the last one."""
         out = ctypes.c_void_p()
         err = _native.Error()
         ms = -1 if timeout is None else int(timeout * 1000)
         with self._lock:
-            rc = self._lib.syncq_task_wait(self._client(), _b(task_id), ms,
-                                           ctypes.byref(out), err)
+            rc = getattr(self._lib, fn)(self._client(), _b(task_id), ms,
+                                        ctypes.byref(out), err)
         record = self._take_json(out)
         if rc != 0:
             exc = error_for(self._lib.syncq_code_name(rc).decode(), rc,
@@ -329,6 +341,77 @@ class QueueManager:
         """The task's checkpoints, newest first: seq, size, at, sha256,
         ok, quarantined, problem."""
         return self._json_call("syncq_checkpoint_list", _b(task_id))
+
+    # ---- Celery (docs/celery.md) ---------------------------------------------
+
+    def celery_send(self, task_name: str,
+                    args: Optional[Iterable[Any]] = None,
+                    kwargs: Optional[Dict[str, Any]] = None,
+                    queue: Optional[str] = None,
+                    priority: Optional[int] = None,
+                    countdown: Optional[Seconds] = None,
+                    eta: Optional[_dt.datetime] = None,
+                    expires: Optional[When] = None,
+                    time_limit: Optional[Seconds] = None,
+                    soft_time_limit: Optional[Seconds] = None,
+                    task_id: Optional[str] = None,
+                    parent_id: Optional[str] = None,
+                    root_id: Optional[str] = None) -> str:
+        """Publish a Celery protocol 2 message, as ``app.send_task()``
+        does, that an unchanged Python ``celery worker`` (or ``syncq
+        worker --celery``) runs; returns the task id
+        (syncq_celery_send). ``task_name`` is sent as given;
+        ``queue`` defaults to "celery"; ``priority`` is syncq's 0..10
+        (10 first, Celery's 9 - min(p, 9)); ``countdown``, durations and
+        a number ``expires`` are seconds, ``eta``/``expires`` datetimes
+        (naive: UTC). Arguments of a name syncq declares are checked
+        against the declaration. Raises InvalidArgument (the message
+        names the field), PayloadTooLarge, BrokerUnavailable; nothing is
+        pushed on any error. Read the result with celery_result /
+        celery_wait."""
+        o = _native.TaskOptions()
+        self._lib.syncq_task_options_init(ctypes.byref(o))
+        keep = [_b(queue), _b(task_id), _b(parent_id), _b(root_id)]
+        o.queue, o.task_id, o.parent_id, o.root_id = keep
+        if priority is not None:
+            o.priority = int(priority)
+        if countdown is not None:
+            o.countdown_ms = int(_seconds(countdown) * 1000)
+        if eta is not None:
+            o.eta_ms = _epoch_ms(eta)
+        if isinstance(expires, _dt.datetime):
+            o.expires_ms = _epoch_ms(expires)
+        elif expires is not None:
+            o.expires_in_ms = max(1, int(_seconds(expires) * 1000))
+        if time_limit is not None:
+            o.time_limit_ms = int(_seconds(time_limit) * 1000)
+        if soft_time_limit is not None:
+            o.soft_time_limit_ms = int(_seconds(soft_time_limit) * 1000)
+        a = json.dumps(list(args)).encode() if args is not None else None
+        k = json.dumps(kwargs).encode() if kwargs is not None else None
+        tid = ctypes.create_string_buffer(_native.ID_SIZE)
+        err = _native.Error()
+        with self._lock:
+            self._check(self._lib.syncq_celery_send(
+                self._client(), _b(task_name), a, k, ctypes.byref(o), tid,
+                err), err)
+        return tid.value.decode()
+
+    def celery_result(self, task_id: str) -> Dict[str, Any]:
+        """The Celery result of ``task_id`` as Celery's Redis backend
+        stores it (``celery-task-meta-<id>``): {id, state, result, error
+        {class: the exception type, message}, traceback, done_at, origin:
+        "celery"} (syncq_celery_result). Raises TaskNotFound while there
+        is none (Celery's PENDING)."""
+        return self._json_call("syncq_celery_result", _b(task_id))
+
+    def celery_wait(self, task_id: str,
+                    timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Wait until the Celery result of ``task_id`` is ready (SUCCESS,
+        FAILURE, REVOKED) and return it as celery_result does;
+        ``timeout`` seconds (None: forever). Raises TaskTimeout (``.task``
+        holds the last state seen) when it runs out."""
+        return self._wait("syncq_celery_wait", task_id, timeout)
 
     # ---- schedules --------------------------------------------------------
 

@@ -28,7 +28,7 @@ def test_create_task_with_every_option(qm):
     eta = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
     tid = qm.create_task(
         "src.queue.tasks.crawler.fetch_products",
-        kwargs={"category_id": "1031"}, args=[1, "a"],
+        kwargs={"page_size": 10}, args=["1031", 2],
         priority=TaskPriority.HIGH, queue="later", eta=eta,
         expires=dt.timedelta(hours=2), max_retries=3,
         retry_policy={"network": {"max_retries": 1}}, time_limit=30,
@@ -36,7 +36,7 @@ def test_create_task_with_every_option(qm):
     t = qm.get_task_info(tid)
     assert t["name"] == "crawler.fetch_products"  # the seed's long name
     assert (t["queue"], t["priority"], t["state"]) == ("later", 8, "PENDING")
-    assert (t["args"], t["kwargs"]) == ([1, "a"], {"category_id": "1031"})
+    assert (t["args"], t["kwargs"]) == (["1031", 2], {"page_size": 10})
     assert t["max_retries"] == 3
     assert t["eta"].startswith(eta.strftime("%Y-%m-%dT%H:%M"))
     assert t["expires"] is not None

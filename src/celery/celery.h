@@ -12,6 +12,7 @@
  *                     visibility-timed-out messages
  *   celery_bridge*.c  the consumer process `syncq worker --celery` starts
  *   celery_events.c   celeryev events, worker heartbeats, pidbox replies
+ *   celery_canvas.c   links, errbacks and chains of a message syncq ran
  * Uses the broker's internal client API; knows nothing of the worker's
  * processes except through celery_bridge.h.
  */
@@ -52,6 +53,19 @@ int sq_celery_pipeline(syncq_client *c, bool multi,
 /* The pub/sub channel prefix "/<db>." of the client's database. */
 const char *sq_celery_channel_prefix(const syncq_client *c, char *buf,
                                      size_t cap);
+
+/* ---- celery_send.c ---------------------------------------------------- */
+
+struct sq_celery_out; /* celery_message.h */
+
+/* Encode `out` (sq_celery_msg_encode) and LPUSH it on the list of its
+ * queue at its priority (kombu's steps[0..nsteps); NULL: 0,3,6,9) after
+ * kombu's binding SADD, as Celery's producer does. id_out (201 bytes)
+ * gets the task id. Errors: as sq_celery_msg_encode, SYNCQ_ETOOBIG (over
+ * the client's SYNCQ_MAX_PAYLOAD), SYNCQ_ECONN, SYNCQ_EPROTO. */
+int sq_celery_publish_out(syncq_client *c, const struct sq_celery_out *out,
+                          const int *steps, size_t nsteps, char id_out[201],
+                          syncq_error *err);
 
 /* ---- celery_result.c -------------------------------------------------- */
 

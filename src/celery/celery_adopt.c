@@ -104,14 +104,29 @@ judge(struct sq_bridge *b, const struct sq_celery_msg *m,
         snprintf(v->detail, sizeof v->detail, "'%.150s'", m->task);
         return;
     }
-    if (sq_celery_msg_has_chord(m)) {
+    if (!sq_celery_canvas_check(m, v->detail, sizeof v->detail)) {
         v->reason = "unsupported";
         v->exc_module = "celery.exceptions";
         v->exc_type = "ImproperlyConfigured";
-        snprintf(v->detail, sizeof v->detail, "chord header members are "
-                 "not run by syncq workers (route chords to a Python "
-                 "worker's queue)");
     }
+}
+
+/* The dead record's error message says exactly what was wrong (the
+ * poison script only knows the reason word). Best-effort: the reason
+ * is recorded either way. */
+static void
+keep_detail(struct sq_bridge *b, const char *dead_id, const char *reason,
+            const char *detail)
+{
+    char key[200], msg[300];
+    struct sq_rcmd cmd;
+    redisReply *r = NULL;
+
+    snprintf(key, sizeof key, "%st:%s", b->c->prefix, dead_id);
+    snprintf(msg, sizeof msg, "%s: %s", reason, detail);
+    sq_rcmd_set(&cmd, "HSET", key, "err_msg", msg, NULL);
+    sq_celery_pipeline(b->c, false, &cmd, 1, &r, NULL);
+    freeReplyObject(r);
 }
 
 static void
@@ -129,6 +144,7 @@ dead_letter(struct sq_bridge *b, const char *queue, const char *raw,
         return;
     }
     b->poisoned++;
+    keep_detail(b, pid, reason, v->detail);
     SQ_WARN("celery.poison", "queue=%s reason=%s task_id=%s bytes=%zu "
             "dead_id=%s detail=%s", queue, reason,
             m->id != NULL ? m->id : "-", len, pid,
@@ -142,7 +158,8 @@ dead_letter(struct sq_bridge *b, const char *queue, const char *raw,
     }
 }
 
-/* {cid, name, q, ir, node, at} of the in-flight hash (owned text). */
+/* {cid, name, q, ir, node, at[, canvas]} of the in-flight hash (owned
+ * text): whichever bridge writes the result follows the canvas too. */
 static char *
 inflight_meta(struct sq_bridge *b, const struct sq_celery_msg *m,
               const char *queue)
@@ -150,18 +167,26 @@ inflight_meta(struct sq_bridge *b, const struct sq_celery_msg *m,
     json_t *j = json_pack("{s:s,s:s,s:s,s:b,s:s,s:I}", "cid", m->id, "name",
                           m->task, "q", queue, "ir", m->ignore_result, "node",
                           b->node.name, "at", (json_int_t)sq_now_ms());
-    char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_t *canvas = sq_celery_canvas_of(m);
+    char *s;
 
+    if (j != NULL && canvas != NULL) {
+        json_object_set(j, "canvas", canvas);
+    }
+    json_decref(canvas);
+    s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return s;
 }
 
-/* syncq's options from the message's headers. */
+/* syncq's options from the message's headers; time limits set by
+ * remote control (time_limit) for `norm` when the message has none. */
 static void
-task_options(const struct sq_celery_msg *m, const char *queue,
-             const char *sid, char parent[37], char root[37],
-             syncq_task_options *o)
+task_options(const struct sq_bridge *b, const struct sq_celery_msg *m,
+             const char *norm, const char *queue, const char *sid,
+             char parent[37], char root[37], syncq_task_options *o)
 {
+    json_t *lim = json_object_get(b->limits, norm);
     int64_t now = sq_now_ms();
 
     syncq_task_options_init(o);
@@ -174,6 +199,10 @@ task_options(const struct sq_celery_msg *m, const char *queue,
     o->expires_ms = m->expires_ms;
     o->time_limit_ms = m->time_limit_ms;
     o->soft_time_limit_ms = m->soft_time_limit_ms;
+    if (lim != NULL && m->time_limit_ms == 0 && m->soft_time_limit_ms == 0) {
+        o->soft_time_limit_ms = json_integer_value(json_array_get(lim, 0));
+        o->time_limit_ms = json_integer_value(json_array_get(lim, 1));
+    }
     if (m->parent_id != NULL && strcmp(m->parent_id, m->id) != 0) {
         sq_celery_syncq_id(m->parent_id, parent);
         o->parent_id = parent;
@@ -188,8 +217,8 @@ static void
 own_add(struct sq_bridge *b, const struct sq_celery_msg *m, const char *sid)
 {
     bool eta = m->eta_ms > sq_now_ms();
-    json_t *e = json_pack("{s:s,s:b,s:b}", "cid", m->id, "ir",
-                          m->ignore_result, "eta", eta);
+    json_t *e = json_pack("{s:s,s:s,s:b,s:b}", "cid", m->id, "name",
+                          m->task, "ir", m->ignore_result, "eta", eta);
 
     if (e != NULL && json_object_get(b->own, sid) == NULL) {
         json_object_set_new(b->own, sid, e);
@@ -244,7 +273,7 @@ adopt(struct sq_bridge *b, const struct sq_celery_msg *m, const char *norm,
     char *kwargs = json_dumps(m->kwargs, JSON_COMPACT);
     int dup = 0, rc;
 
-    task_options(m, queue, sid, parent, root, &o);
+    task_options(b, m, norm, queue, sid, parent, root, &o);
     rc = args != NULL && kwargs != NULL
              ? syncq_task_create(b->c, norm, args, kwargs, &o, id, &dup, err)
              : sq_fail(err, SYNCQ_ENOMEM, "out of memory");
@@ -402,13 +431,18 @@ answer_now(struct sq_bridge *b, const char *queue, struct item *it)
     }
     if (it->revoked ||
         (it->m.expires_ms > 0 && it->m.expires_ms <= sq_now_ms())) {
+        json_t *exc = sq_celery_exc_named("celery.exceptions",
+                                          "TaskRevokedError",
+                                          it->revoked ? "revoked"
+                                                      : "expired");
+        json_t *canvas = sq_celery_canvas_of(&it->m);
         SQ_INFO("celery.revoked", "task_id=%s reason=%s", it->m.id,
                 it->revoked ? "revoked" : "expired");
-        sq_bridge_result_now(b, it->m.id, "REVOKED",
-                             sq_celery_exc_named("celery.exceptions",
-                                                 "TaskRevokedError",
-                                                 it->revoked ? "revoked"
-                                                             : "expired"));
+        sq_bridge_result_now(b, it->m.id, "REVOKED", json_incref(exc));
+        /* a chord member counts even so, as in Celery (mark_as_revoked) */
+        sq_bridge_chord_part(b, canvas, it->m.id, "REVOKED", exc);
+        json_decref(canvas);
+        json_decref(exc);
         inflight_drop(b, it->sid);
         return;
     }
@@ -453,7 +487,8 @@ create_all(struct sq_bridge *b, const char *queue, struct item *items,
         if (!it->create || it->m.retries > 0) {
             continue; /* a retries header is set by create_one */
         }
-        task_options(&it->m, queue, it->sid, it->parent, it->root, &it->o);
+        task_options(b, &it->m, it->norm, queue, it->sid, it->parent,
+                     it->root, &it->o);
         texts[2 * k] = json_dumps(it->m.args, JSON_COMPACT);
         texts[2 * k + 1] = json_dumps(it->m.kwargs, JSON_COMPACT);
         specs[k].name = it->norm;

@@ -7,8 +7,9 @@
  * XREAD of syncq's events stream; SUBSCRIBE to the pidbox channel. Timers:
  * worker-heartbeat every 2 s, restore_visible at start and then every
  * min(visibility timeout / 2, 100 s), the in-flight sweep every 10 s.
- * SIGTERM/SIGINT stop it after the message in hand; it also stops when
- * the worker that forked it goes away.
+ * SIGTERM/SIGINT (sq_celery_bridge_stop, installed by the worker) stop it
+ * after the message in hand; it also stops when the worker that forked it
+ * goes away.
  */
 #include "celery/celery_bridge_int.h"
 #include "celery/celery_message.h"
@@ -17,7 +18,6 @@
 #include "sq_alloc.h"
 #include "sq_error.h"
 #include "core/sq_log.h"
-#include "core/sq_logwriter.h"
 #include "core/sq_time.h"
 
 #include <errno.h>
@@ -25,7 +25,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #define HEARTBEAT_MS 2000
@@ -34,38 +33,12 @@
 #define BATCH_MAX 256 /* messages handled per round */
 
 static volatile sig_atomic_t stop_flag;
-static volatile sig_atomic_t hup_flag;
 
-static void
-on_stop(int sig)
+void
+sq_celery_bridge_stop(int sig)
 {
-    if (sig == SIGHUP) {
-        hup_flag = 1;
-    } else {
-        stop_flag = 1;
-    }
-}
-
-static void
-install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    /* restart reads and writes: a signal must not cut a transaction
-     * short while messages are only in this process's memory */
-    sa.sa_flags = SA_RESTART;
-    sa.sa_handler = on_stop;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-    sa.sa_handler = SIG_DFL;
-    sigaction(SIGCHLD, &sa, NULL);
-    sigaction(SIGQUIT, &sa, NULL);
+    (void)sig;
+    stop_flag = 1;
 }
 
 int
@@ -159,6 +132,9 @@ setup(struct sq_bridge *b, const struct sq_celery_bridge_opts *o,
                 (int)syncq_config_int(cfg, "SYNCQ_CELERY_PREFETCH_MULTIPLIER");
     b->result_expires_ms = syncq_config_ms(cfg, "SYNCQ_RESULT_EXPIRES");
     b->own = json_object();
+    b->totals = json_object();
+    b->limits = json_object();
+    b->cancelled = json_object();
     node_name(o, b->node.name);
     b->node.pid = (int)getppid();
     rc = syncq_client_open(NULL, cfg, &b->c, err);
@@ -189,6 +165,9 @@ teardown(struct sq_bridge *b)
     }
     sq_free(b->pend);
     json_decref(b->own);
+    json_decref(b->totals);
+    json_decref(b->limits);
+    json_decref(b->cancelled);
 }
 
 /* Send one command on an asynchronous connection (no wait for the
@@ -236,19 +215,29 @@ async_read(syncq_client *c, bool readable, redisReply **r)
     return rep != NULL ? 1 : 0;
 }
 
+/* BRPOP over kombu's keys of the queues not cancelled (remote
+ * control); nothing while every one is. */
 static void
 arm_pop(struct sq_bridge *b)
 {
     char keys[SQ_KOMBU_MAX_QUEUES * 10][160];
     const char *argv[SQ_KOMBU_MAX_QUEUES * 10 + 2];
     size_t n = sq_kombu_keys(&b->k, keys, SQ_KOMBU_MAX_QUEUES * 10);
+    size_t k = 0;
 
     argv[0] = "BRPOP";
     for (size_t i = 0; i < n; i++) {
-        argv[1 + i] = keys[i];
+        char q[101];
+        if (sq_kombu_queue_of(&b->k, keys[i], q) &&
+            json_object_get(b->cancelled, q) == NULL) {
+            argv[1 + k++] = keys[i];
+        }
     }
-    argv[1 + n] = "1";
-    b->pop_out = async_send(b->pop, (int)n + 2, argv, NULL);
+    if (k == 0) {
+        return;
+    }
+    argv[1 + k] = "1";
+    b->pop_out = async_send(b->pop, (int)k + 2, argv, NULL);
 }
 
 static void
@@ -362,13 +351,7 @@ on_sub(struct sq_bridge *b, bool readable)
             r->element[0]->type == REDIS_REPLY_STRING &&
             strcmp(r->element[0]->str, "message") == 0 &&
             r->element[2]->type == REDIS_REPLY_STRING) {
-            json_t *ids = NULL;
-            sq_celery_pidbox_handle(b->c, &b->node, r->element[2]->str,
-                                    r->element[2]->len, &ids, NULL);
-            if (ids != NULL) {
-                sq_bridge_revoke(b, ids);
-                json_decref(ids);
-            }
+            sq_bridge_control(b, r->element[2]->str, r->element[2]->len);
         }
         freeReplyObject(r);
     }
@@ -410,9 +393,8 @@ loop(struct sq_bridge *b)
         struct pollfd p[3];
         int64_t now = sq_mono_ms();
         int np = 0, ip = -1, ix = -1, is = -1;
-        if (hup_flag) {
-            hup_flag = 0;
-            sq_logwriter_reopen(NULL);
+        if (b->o->reopen_log != NULL) {
+            b->o->reopen_log();
         }
         if (getppid() == 1) {
             break; /* the worker is gone */
@@ -473,9 +455,6 @@ sq_celery_bridge_main(const struct sq_celery_bridge_opts *o)
     char qs[400] = "";
     size_t off = 0;
 
-    install_signals();
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    sq_logwriter_set_proc("worker-celery");
     if (setup(&b, o, &err) != SYNCQ_OK) {
         char q[300];
         SQ_ERROR("celery.start_failed", "err=%s",

@@ -38,6 +38,8 @@ struct sq_celery_bridge_opts {
     const char *const *queues; /* the worker's queues */
     size_t nqueues;
     int concurrency;
+    void (*reopen_log)(void); /* called each turn of the loop: reopens
+                                 the log file when a SIGHUP asked */
 };
 
 /* Settings check at worker start (before forking anything): the Celery
@@ -49,8 +51,13 @@ int sq_celery_bridge_queues(const syncq_config *cfg,
                             const char *const *worker_queues, size_t nwq,
                             char (*out)[101], size_t *n, syncq_error *err);
 
-/* Run the bridge in this (forked) process until SIGTERM/SIGINT or the
- * parent's death; returns the exit status. Never returns on fork. */
+/* Run the bridge in this (forked) process until sq_celery_bridge_stop
+ * is called or the parent dies; returns the exit status. The caller has
+ * set up the process (signals, log, descriptors). */
 int sq_celery_bridge_main(const struct sq_celery_bridge_opts *o);
+
+/* Ask the bridge to stop after the message in hand: the SIGTERM/SIGINT
+ * handler. Async-signal-safe. */
+void sq_celery_bridge_stop(int sig);
 
 #endif

@@ -10,6 +10,7 @@
 #include "celery/celery_bridge.h"
 #include "celery/celery_events.h"
 #include "celery/celery_kombu.h"
+#include "celery/celery_message.h"
 
 /* syncq keys of the bridge (under the namespace prefix):
  *   celery:inflight  hash  syncq id -> JSON {cid, name, q, ir, node, at}
@@ -39,7 +40,12 @@ struct sq_bridge {
     bool track_started;    /* SYNCQ_CELERY_TRACK_STARTED */
     int window;            /* messages held (adopted, not finished) */
     int held;
-    json_t *own;           /* syncq id -> {cid, ir, eta}: adopted here */
+    json_t *own;           /* syncq id -> {cid, name, ir, eta}: adopted
+                              here, not finished */
+    json_t *totals;        /* Celery task name -> finished here (stats) */
+    json_t *limits;        /* syncq name -> [soft_ms, hard_ms]: time_limit
+                              set by remote control */
+    json_t *cancelled;     /* Celery queue -> true: cancel_consumer */
     char last_event[64];   /* stream id read up to */
     int64_t result_expires_ms;
     int64_t next_hb, next_restore, next_sweep, restore_every_ms;
@@ -70,6 +76,32 @@ void sq_bridge_sweep(struct sq_bridge *b);
 void sq_bridge_settled_check(struct sq_bridge *b, const char *sid);
 /* The id the next XREAD starts after ("$" resolved to the stream end). */
 void sq_bridge_events_start(struct sq_bridge *b);
+
+/* celery_control.c: one message of the pidbox channel (remote control:
+ * `celery inspect`, `celery control`), answered as Celery's worker does. */
+void sq_bridge_control(struct sq_bridge *b, const char *raw, size_t len);
+
+/* celery_canvas.c: links, errbacks and chains (file comment there). */
+/* False, with why, when the message's callbacks, errbacks, chain or
+ * chord body hold anything but plain task signatures (a group, chord,
+ * nested chain), or it is a chord member without a group id. */
+bool sq_celery_canvas_check(const struct sq_celery_msg *m, char *why,
+                            size_t cap);
+/* The in-flight entry's "canvas" of message `m`: {root, link,
+ * link_error, chain, chord {body, gid, idx}} (lists, objects or null), or
+ * NULL when it has none. New reference. */
+json_t *sq_celery_canvas_of(const struct sq_celery_msg *m);
+/* Count one chord header member that ended with `status` (SUCCESS,
+ * FAILURE, REVOKED) and `value` (its result or exception object), when
+ * `canvas` (as sq_celery_canvas_of gives it) has a chord; the member
+ * completing the count sends the body (celery_canvas.c). */
+void sq_bridge_chord_part(struct sq_bridge *b, json_t *canvas,
+                          const char *tid, const char *status, json_t *value);
+/* Follow the canvas of a finished task (in-flight `entry`, record
+ * `rec`): on SUCCESS before its result is stored (stored false), on
+ * FAILURE after (stored true). */
+void sq_bridge_canvas(struct sq_bridge *b, json_t *entry, const char *cid,
+                      json_t *rec, bool stored);
 
 /* Write the Celery result and event of a message that never became a
  * task (poison, revoked, expired): status FAILURE or REVOKED. */

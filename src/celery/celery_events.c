@@ -153,9 +153,9 @@ reply_queue(syncq_client *c, const char *rk, char out[256])
     return found;
 }
 
-static int
-reply(syncq_client *c, struct sq_celery_node *n, json_t *req, json_t *answer,
-      syncq_error *err)
+int
+sq_celery_pidbox_reply(syncq_client *c, struct sq_celery_node *n,
+                       json_t *req, json_t *answer, syncq_error *err)
 {
     json_t *to = json_object_get(req, "reply_to");
     const char *rk = json_string_value(json_object_get(to, "routing_key"));
@@ -171,7 +171,7 @@ reply(syncq_client *c, struct sq_celery_node *n, json_t *req, json_t *answer,
         return SYNCQ_OK; /* no one waits for it */
     }
     n->clock++;
-    body = json_pack("{s:O}", n->name, answer);
+    body = json_pack("{s:O}", n->name, answer != NULL ? answer : json_null());
     h = json_pack("{s:s,s:I}", "ticket", ticket != NULL ? ticket : "",
                   "clock", (json_int_t)n->clock);
     text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -190,65 +190,22 @@ reply(syncq_client *c, struct sq_celery_node *n, json_t *req, json_t *answer,
     return rc;
 }
 
-/* revoke's task_id: one id or a list of them. */
-static json_t *
-revoke_list(json_t *args)
-{
-    json_t *ids = json_object_get(args, "task_id");
-    json_t *out = json_array();
-    size_t i;
-    json_t *v;
-
-    if (json_is_string(ids)) {
-        json_array_append(out, ids);
-    } else {
-        json_array_foreach(ids, i, v) {
-            if (json_is_string(v) && json_string_length(v) <= 200) {
-                json_array_append(out, v);
-            }
-        }
-    }
-    return out;
-}
-
-int
-sq_celery_pidbox_handle(syncq_client *c, struct sq_celery_node *n,
-                        const char *raw, size_t len, json_t **revoke_ids,
-                        syncq_error *err)
+json_t *
+sq_celery_pidbox_request(const struct sq_celery_node *n, const char *raw,
+                         size_t len)
 {
     json_t *env = json_loadb(raw, len, 0, NULL);
     json_t *req = env != NULL ? sq_celery_envelope_body(env) : NULL;
     json_t *expires = json_object_get(json_object_get(env, "headers"),
                                       "expires");
     const char *method = json_string_value(json_object_get(req, "method"));
-    json_t *answer = NULL;
-    char text[160];
-    int rc = SYNCQ_OK;
 
-    *revoke_ids = NULL;
     if (method == NULL || !for_me(n, json_object_get(req, "destination")) ||
         (json_is_number(expires) &&
          json_number_value(expires) * 1000.0 < (double)sq_now_ms())) {
-        goto done;
+        json_decref(req);
+        req = NULL;
     }
-    if (strcmp(method, "ping") == 0) {
-        answer = json_pack("{s:s}", "ok", "pong");
-    } else if (strcmp(method, "revoke") == 0) {
-        *revoke_ids = revoke_list(json_object_get(req, "arguments"));
-        snprintf(text, sizeof text, "tasks flagged as revoked: %zu",
-                 json_array_size(*revoke_ids));
-        answer = json_pack("{s:s}", "ok", text);
-    } else {
-        snprintf(text, sizeof text, "No such control command: %.100s",
-                 method);
-        answer = json_pack("{s:s}", "error", text);
-    }
-    if (answer != NULL) {
-        rc = reply(c, n, req, answer, err);
-    }
-done:
-    json_decref(answer);
-    json_decref(req);
     json_decref(env);
-    return rc;
+    return req;
 }

@@ -4,7 +4,8 @@
  * (docs/celery-wire.md sections 10-11): events on the `celeryev` fanout
  * exchange (PUBLISH /<db>.celeryev/<routing key>) that Flower and
  * `celery events` follow, and answers to the remote-control broadcast
- * (`celery inspect ping`, revoke) on the `celery.pidbox` exchange.
+ * (`celery inspect` / `celery control`, celery_control.c) on the
+ * `celery.pidbox` exchange.
  * Not thread-safe: one node per bridge process.
  */
 #ifndef SQ_CELERY_EVENTS_H
@@ -37,18 +38,19 @@ int sq_celery_worker_event(syncq_client *c, struct sq_celery_node *n,
 const char *sq_celery_pidbox_channel(const struct sq_celery_node *n,
                                      char *buf, size_t cap);
 
-/* A control message received on the pidbox channel (`raw`, the published
- * envelope). When it is addressed to this node (destination null or
- * naming it) and not expired: "ping" is answered {"<node>": {"ok":
- * "pong"}}; "revoke" adds its task ids to *revoke_ids (a new array, the
- * caller json_decref's; set only for revoke) and is answered; any other
- * method is answered {"error": "No such control command: <m>"} when a
- * reply is asked for. Replies go where Celery's client waits: LPUSH onto
- * the queue bound to reply_to.routing_key in
- * _kombu.binding.reply.celery.pidbox. Returns SYNCQ_OK also for messages
- * that are not ours or not understood (ignored); errors only for I/O. */
-int sq_celery_pidbox_handle(syncq_client *c, struct sq_celery_node *n,
-                            const char *raw, size_t len, json_t **revoke_ids,
-                            syncq_error *err);
+/* The request of a control message received on the pidbox channel
+ * (`raw`, the published envelope): {method, arguments, reply_to, ticket,
+ * ...} (new reference) when it is addressed to this node (destination
+ * null or naming it) and not expired; NULL otherwise (not ours, expired,
+ * not understood: ignored). */
+json_t *sq_celery_pidbox_request(const struct sq_celery_node *n,
+                                 const char *raw, size_t len);
+
+/* Answer request `req` with {"<node>": answer} (answer borrowed; NULL:
+ * null) where Celery's client waits: LPUSH onto the queue bound to
+ * reply_to.routing_key in _kombu.binding.reply.celery.pidbox. Nothing is
+ * sent when no reply is asked for or no one waits. Errors: SYNCQ_ECONN. */
+int sq_celery_pidbox_reply(syncq_client *c, struct sq_celery_node *n,
+                           json_t *req, json_t *answer, syncq_error *err);
 
 #endif

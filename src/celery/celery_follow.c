@@ -58,10 +58,16 @@ forget_own(struct sq_bridge *b, const char *sid)
     json_t *e = json_object_get(b->own, sid);
 
     if (e != NULL) {
+        const char *name = json_string_value(json_object_get(e, "name"));
         if (!json_is_true(json_object_get(e, "eta")) && b->held > 0) {
             b->held--;
         }
         b->node.processed++;
+        if (name != NULL) {
+            json_t *n = json_object_get(b->totals, name);
+            json_object_set_new(b->totals, name,
+                                json_integer(json_integer_value(n) + 1));
+        }
         json_object_del(b->own, sid);
     }
 }
@@ -259,6 +265,13 @@ finished_many(struct sq_bridge *b, const char *const *sids, size_t n)
             metas[k++] = d[i].meta;
         }
     }
+    for (size_t i = 0; d != NULL && i < n; i++) {
+        const char *cid = json_string_value(json_object_get(d[i].entry,
+                                                            "cid"));
+        if (d[i].rec != NULL && cid != NULL) {
+            sq_bridge_canvas(b, d[i].entry, cid, d[i].rec, false);
+        }
+    }
     if (k > 0 && sq_celery_meta_store_many(b->c, ids, metas, k,
                                            b->result_expires_ms, &err) !=
                      SYNCQ_OK) {
@@ -269,6 +282,7 @@ finished_many(struct sq_bridge *b, const char *const *sids, size_t n)
         const char *cid = json_string_value(json_object_get(d[i].entry,
                                                             "cid"));
         if (d[i].rec != NULL && cid != NULL) {
+            sq_bridge_canvas(b, d[i].entry, cid, d[i].rec, true);
             final_event(b, cid, d[i].rec,
                         sq_celery_status_of(json_string_value(
                             json_object_get(d[i].rec, "state"))));

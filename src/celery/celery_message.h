@@ -80,8 +80,8 @@ void sq_celery_msg_cleanup(struct sq_celery_msg *m);
  * "bad_body", "bad_header" ("ok" for SQ_CELERY_OK). Static. */
 const char *sq_celery_reject_name(enum sq_celery_reject r);
 
-/* True when the message is a chord header member (embed.chord set): the
- * chord's counting (celery-wire.md section 9) is not done by syncq. */
+/* True when the message is a chord header member (embed.chord set);
+ * its part is counted as celery-wire.md section 9 says (celery_canvas.c). */
 bool sq_celery_msg_has_chord(const struct sq_celery_msg *m);
 
 /* The decoded body of any kombu envelope (events, control messages):

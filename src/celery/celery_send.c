@@ -9,6 +9,7 @@
 #include "celery/celery.h"
 #include "celery/celery_message.h"
 #include "broker/broker.h"
+#include "broker/broker_task_args.h"
 #include "sq_alloc.h"
 #include "sq_error.h"
 #include "sq_id.h"
@@ -81,18 +82,40 @@ load_json(const char *what, const char *text, bool array, json_t **out,
     return SYNCQ_OK;
 }
 
+/* A name syncq can run (one syncq_task_name_normalize accepts) is
+ * checked against its declaration, as every syncq producer is: a syncq
+ * worker --celery would dead-letter the message (celery_bad_task), and
+ * the seed's Python tasks take the arguments syncq declares. A Python
+ * name syncq does not know has no declaration and passes. */
+static int
+check_declared(syncq_client *c, const char *name, json_t *args,
+               json_t *kwargs, syncq_error *err)
+{
+    char norm[256];
+
+    if (syncq_task_name_normalize(name, norm, sizeof norm, NULL) !=
+        SYNCQ_OK) {
+        return SYNCQ_OK;
+    }
+    return sq_task_args_check_json(c, norm, args, kwargs, NULL, err);
+}
+
 /* LPUSH to the priority-step list after kombu's binding SADD. */
 static int
-publish(syncq_client *c, const char *queue, int celery_pri, const char *msg,
-        syncq_error *err)
+publish(syncq_client *c, const char *queue, int celery_pri,
+        const int *steps, size_t nsteps, const char *msg, syncq_error *err)
 {
-    static const int steps[] = {0, 3, 6, 9};
+    static const int kombu_steps[] = {0, 3, 6, 9};
     char key[160], bkey[160], row[400];
     struct sq_rcmd cmd[2];
     redisReply *r[2] = {NULL, NULL};
     int rc;
 
-    sq_celery_queue_key(queue, celery_pri, steps, 4, key, sizeof key);
+    if (steps == NULL) {
+        steps = kombu_steps;
+        nsteps = 4;
+    }
+    sq_celery_queue_key(queue, celery_pri, steps, nsteps, key, sizeof key);
     snprintf(bkey, sizeof bkey, "_kombu.binding.%s", queue);
     snprintf(row, sizeof row, "%s" SQ_CELERY_SEP SQ_CELERY_SEP "%s", queue,
              queue);
@@ -108,6 +131,27 @@ publish(syncq_client *c, const char *queue, int celery_pri, const char *msg,
 }
 
 int
+sq_celery_publish_out(syncq_client *c, const struct sq_celery_out *out,
+                      const int *steps, size_t nsteps, char id_out[201],
+                      syncq_error *err)
+{
+    const char *queue = out->queue != NULL ? out->queue : DEFAULT_QUEUE;
+    char *msg = NULL;
+    int rc = sq_celery_msg_encode(out, &msg, id_out, err);
+
+    if (rc == SYNCQ_OK && (int64_t)strlen(msg) > c->max_payload) {
+        rc = sq_fail(err, SYNCQ_ETOOBIG, "Celery message is %zu bytes, "
+                     "limit %lld (SYNCQ_MAX_PAYLOAD)", strlen(msg),
+                     (long long)c->max_payload);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = publish(c, queue, out->priority, steps, nsteps, msg, err);
+    }
+    sq_free(msg);
+    return rc;
+}
+
+int
 syncq_celery_send(syncq_client *c, const char *name, const char *args_json,
                   const char *kwargs_json, const syncq_task_options *opts,
                   char id_out[SYNCQ_ID_SIZE], syncq_error *err)
@@ -115,7 +159,6 @@ syncq_celery_send(syncq_client *c, const char *name, const char *args_json,
     syncq_task_options defaults;
     struct sq_celery_out out;
     char id[201];
-    char *msg = NULL;
     int64_t now = sq_now_ms();
     int rc;
 
@@ -149,20 +192,14 @@ syncq_celery_send(syncq_client *c, const char *name, const char *args_json,
         rc = load_json("kwargs", kwargs_json, false, &out.kwargs, err);
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_celery_msg_encode(&out, &msg, id, err);
-    }
-    if (rc == SYNCQ_OK && (int64_t)strlen(msg) > c->max_payload) {
-        rc = sq_fail(err, SYNCQ_ETOOBIG, "Celery message is %zu bytes, "
-                     "limit %lld (SYNCQ_MAX_PAYLOAD)", strlen(msg),
-                     (long long)c->max_payload);
+        rc = check_declared(c, name, out.args, out.kwargs, err);
     }
     if (rc == SYNCQ_OK) {
-        rc = publish(c, out.queue, out.priority, msg, err);
+        rc = sq_celery_publish_out(c, &out, NULL, 0, id, err);
     }
     if (rc == SYNCQ_OK) {
         snprintf(id_out, SYNCQ_ID_SIZE, "%s", id);
     }
-    sq_free(msg);
     json_decref(out.args);
     json_decref(out.kwargs);
     return rc;

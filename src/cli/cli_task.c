@@ -186,8 +186,8 @@ cli_task_create(struct cli *cli)
         free(policy);
         return CLI_FAIL;
     }
-    /* a --celery task runs in a Python worker: syncq's declarations of a
-     * same-named task do not describe it */
+    /* a Celery message is checked by syncq_celery_send, which decides
+     * whether a declaration applies to a Python task name */
     rc = celery ? CLI_OK
                 : cli_check_task_args(cli, c, cli->argv[cli->optind], args,
                                       kw);

@@ -10,6 +10,7 @@
  * the syncq queue named like its Celery queue).
  */
 #include "worker/worker_sup.h"
+#include "worker/worker_child.h"
 #include "celery/celery_bridge.h"
 #include "sq_error.h"
 #include "core/sq_log.h"
@@ -67,6 +68,7 @@ sq_worker_celery_queues(struct sq_worker_opts *o, syncq_error *err)
 static void
 spawn(struct sq_sup *s)
 {
+    pid_t parent = getpid();
     pid_t pid = fork();
 
     if (pid < 0) {
@@ -76,6 +78,8 @@ spawn(struct sq_sup *s)
     }
     if (pid == 0) {
         sq_pool_close_inherited(s, NULL);
+        sq_worker_proc_init(parent, SIGTERM, "worker-celery", NULL,
+                            sq_celery_bridge_stop);
         _exit(sq_celery_bridge_main(&bopts));
     }
     bridge_pid = pid;
@@ -100,6 +104,7 @@ sq_sup_celery_start(struct sq_sup *s)
     bopts.queues = bqueues;
     bopts.nqueues = o->nqueues;
     bopts.concurrency = o->concurrency;
+    bopts.reopen_log = sq_worker_proc_reopen_log;
     spawn(s);
 }
 

@@ -48,29 +48,47 @@ on_hup(int sig)
 }
 
 static void
-child_signals(void)
+set_handler(int sig, void (*fn)(int))
 {
     struct sigaction sa;
 
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
-    sa.sa_handler = on_usr1;
-    sigaction(SIGUSR1, &sa, NULL);
-    sa.sa_handler = on_hup;
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGQUIT, &sa, NULL);
-    sigaction(SIGPIPE, &sa, NULL);
-    sa.sa_handler = SIG_DFL;
-    sigaction(SIGCHLD, &sa, NULL);
-    sigaction(SIGALRM, &sa, NULL);
-    {
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+    sa.sa_handler = fn;
+    sigaction(sig, &sa, NULL);
+}
+
+void
+sq_worker_proc_init(pid_t parent, int deathsig, const char *proc,
+                    void (*on_usr1_fn)(int), void (*on_term_fn)(int))
+{
+    sigset_t none;
+
+    /* Die with the supervisor, even if it is SIGKILLed. */
+    prctl(PR_SET_PDEATHSIG, deathsig);
+    if (getppid() != parent) {
+        _exit(0); /* it died during the fork */
+    }
+    sq_logwriter_set_proc(proc);
+    set_handler(SIGUSR1, on_usr1_fn != NULL ? on_usr1_fn : SIG_IGN);
+    set_handler(SIGHUP, on_hup);
+    set_handler(SIGINT, on_term_fn != NULL ? on_term_fn : SIG_IGN);
+    set_handler(SIGTERM, on_term_fn != NULL ? on_term_fn : SIG_IGN);
+    set_handler(SIGQUIT, SIG_IGN);
+    set_handler(SIGPIPE, SIG_IGN);
+    set_handler(SIGCHLD, SIG_DFL);
+    set_handler(SIGALRM, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void
+sq_worker_proc_reopen_log(void)
+{
+    if (reopen_flag) {
+        reopen_flag = 0;
+        sq_logwriter_reopen(NULL);
     }
 }
 
@@ -120,10 +138,7 @@ read_frame(int fd, struct sq_buf *in, size_t *off, size_t limit,
         }
         n = read(fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR) {
-            if (reopen_flag) {
-                reopen_flag = 0;
-                sq_logwriter_reopen(NULL);
-            }
+            sq_worker_proc_reopen_log();
             continue;
         }
         if (n <= 0) {
@@ -290,13 +305,7 @@ sq_worker_child_main(const struct sq_worker_opts *o, pid_t parent, int in_fd,
     size_t limit = (size_t)o->max_payload * 2 + ((size_t)1 << 20);
     size_t start;
 
-    /* Die with the supervisor, even if it is SIGKILLed. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) {
-        _exit(0);
-    }
-    child_signals();
-    sq_logwriter_set_proc("worker-child");
+    sq_worker_proc_init(parent, SIGKILL, "worker-child", on_usr1, NULL);
     if (limit > SQ_FRAME_MAX_LIMIT) {
         limit = SQ_FRAME_MAX_LIMIT;
     }
@@ -313,10 +322,7 @@ sq_worker_child_main(const struct sq_worker_opts *o, pid_t parent, int in_fd,
         struct sq_frame f;
         size_t used = 0;
         int rc;
-        if (reopen_flag) {
-            reopen_flag = 0;
-            sq_logwriter_reopen(NULL);
-        }
+        sq_worker_proc_reopen_log();
         rc = read_frame(in_fd, &in, &off, limit, &f, &used);
         if (rc <= 0) {
             break; /* pipe closed: recycled or shutting down */

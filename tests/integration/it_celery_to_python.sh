@@ -9,7 +9,9 @@
 #  - self.retry() on the Python side: SUCCESS after the retry;
 #  - --countdown: not run before it; --priority: 10 (Celery 0) before 0
 #    (Celery 9) on kombu's priority lists;
-#  - options a Celery message cannot carry are refused (exit 2).
+#  - options a Celery message cannot carry are refused (exit 2), and so
+#    are arguments a task syncq declares does not take (syncq_celery_send
+#    checks them, nothing is pushed).
 # TEST_TIMEOUT: 180
 set -u
 S=${SYNCQ_BIN:?}
@@ -24,6 +26,11 @@ check "max-retries refused" 2 "$?"
 contains "refusal says why" "cannot carry max_retries" e1.txt
 "$S" task create --celery py.echo -k '[1]' > /dev/null 2> e2.txt
 check "kwargs not an object refused" 2 "$?"
+"$S" task create --celery src.queue.tasks.crawler.fetch_products \
+  -k '{"category_id": "1", "page": "x"}' > /dev/null 2> e3.txt
+check "declared arguments checked: refused" 2 "$?"
+contains "the refusal names the field" 'page: ' e3.txt
+check "nothing pushed" 0 "$(rcli LLEN celery)"
 
 # -- priority: queued first, then one Python process drains -------------
 for p in 0 0 0 10 10 10; do
@@ -43,15 +50,15 @@ start_py py2.log --task src.queue.tasks.crawler.fetch_products=echo --task py.fa
   --task py.retry=retry:1 --task syncq.sleep=mark --queues celery,pyq || exit 1
 
 # -- a result read by syncq ------------------------------------------------
-id=$("$S" task create --celery src.queue.tasks.crawler.fetch_products -q pyq -a '[1, "x"]' \
-  -k '{"category_id": "123", "page_size": 50}')
+id=$("$S" task create --celery src.queue.tasks.crawler.fetch_products -q pyq -a '["123"]' \
+  -k '{"page_size": 50}')
 "$S" task wait "$id" --timeout 30 --json > w1.json
 check "echo: exit 0" 0 "$?"
 check "echo: SUCCESS" SUCCESS "$(jget 'd["state"]' < w1.json)"
-check "echo: result" "{'args': [1, 'x'], 'kwargs': {'category_id': '123', 'page_size': 50}}" "$(jget 'd["result"]' < w1.json)"
+check "echo: result" "{'args': ['123'], 'kwargs': {'page_size': 50}}" "$(jget 'd["result"]' < w1.json)"
 check "echo: read from Celery's backend" celery "$(jget 'd["origin"]' < w1.json)"
 "$S" task info "$id" > i1.txt
-contains "task info shows the result" '^result +\{"args":\[1,"x"\]' i1.txt
+contains "task info shows the result" '^result +\{"args":\["123"\]' i1.txt
 
 # -- an exception ----------------------------------------------------------
 id=$("$S" task create --celery py.fail)

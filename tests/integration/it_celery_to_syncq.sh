@@ -152,17 +152,26 @@ r.lpush("celery", env(2, "syncq.echo", "!!not base64!!"))
 r.lpush("celery", env(3, "syncq.echo", b64("not json")))
 r.lpush("celery", env(4, "syncq.echo", b64("[[], {}]")))
 r.lpush("celery", env(5, "syncq.echo", "gAJ9cQAu", ct="application/x-python-serialize"))
+r.lpush("celery", env(6, "syncq.sleep", b64('[[], {"seconds": "soon"}, {}]')))
 PYEOF
-for i in 1 2 3 4 5; do result "poison-$i" 20 > "p$i.json"; done
+for i in 1 2 3 4 5 6; do result "poison-$i" 20 > "p$i.json"; done
 check "unknown task: FAILURE" FAILURE "$(jget 'd["state"]' < p1.json)"
 check "unknown task: NotRegistered" NotRegistered "$(jget 'd["result"]["exc_type"]' < p1.json)"
 check "bad base64: DecodeError" DecodeError "$(jget 'd["result"]["exc_type"]' < p2.json)"
 check "body not JSON: FAILURE" FAILURE "$(jget 'd["state"]' < p3.json)"
 check "two-element body: FAILURE" FAILURE "$(jget 'd["state"]' < p4.json)"
 check "pickle: ContentDisallowed" ContentDisallowed "$(jget 'd["result"]["exc_type"]' < p5.json)"
+# kwargs the declared syncq task refuses (issue 17 item 4)
+check "refused kwargs: FAILURE" FAILURE "$(jget 'd["state"]' < p6.json)"
+check "refused kwargs: ValueError" ValueError "$(jget 'd["result"]["exc_type"]' < p6.json)"
+contains "refused kwargs: the message names the field" "celery_bad_task: seconds: " p6.json
 "$S" task list --state DEAD --limit 50 --json > dead.json
 reasons=$(jget '" ".join(sorted(t["dead_reason"] for t in d if t["dead_reason"].startswith("poison:celery_")))' < dead.json)
-check "dead letters with their reasons" "poison:celery_bad_base64 poison:celery_bad_body poison:celery_body_not_json poison:celery_not_registered poison:celery_serializer" "$reasons"
+check "dead letters with their reasons" "poison:celery_bad_base64 poison:celery_bad_body poison:celery_bad_task poison:celery_body_not_json poison:celery_not_registered poison:celery_serializer" "$reasons"
+bad_id=$(jget '[t["id"] for t in d if t["dead_reason"] == "poison:celery_bad_task"][0]' < dead.json)
+"$S" task info "$bad_id" --json > bad.json
+contains "bad task dead letter: why, field by field" '"message": *"celery_bad_task: seconds: ' bad.json
+check "bad task dead letter: raw bytes kept" 1 "$(rcli HGET "{syncq}:t:$bad_id" raw | grep -c 'poison-6')"
 raw_id=$(jget '[t["id"] for t in d if t["dead_reason"] == "poison:celery_serializer"][0]' < dead.json)
 check "raw bytes kept" 1 "$(rcli HGET "{syncq}:t:$raw_id" raw | grep -c 'gAJ9cQAu')"
 kill -0 "$W1" && alive=1 || alive=0

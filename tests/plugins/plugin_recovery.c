@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "plugin_util.h"
+
 int syncq_plugin_init(syncq_registry *r, int abi, syncq_error *err);
 
 static const char *
@@ -240,19 +242,6 @@ static const syncq_task_def defs[] = {
 int
 syncq_plugin_init(syncq_registry *r, int abi, syncq_error *err)
 {
-    if (abi != SYNCQ_PLUGIN_ABI) {
-        if (err != NULL) {
-            err->code = SYNCQ_ENOTSUP;
-            snprintf(err->msg, sizeof err->msg, "plugin ABI %d, host %d",
-                     SYNCQ_PLUGIN_ABI, abi);
-        }
-        return SYNCQ_ENOTSUP;
-    }
-    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
-        int rc = syncq_registry_add(r, &defs[i], err);
-        if (rc != SYNCQ_OK) {
-            return rc;
-        }
-    }
-    return SYNCQ_OK;
+    return sq_test_plugin_register(r, abi, defs, sizeof defs / sizeof defs[0],
+                                   err);
 }
