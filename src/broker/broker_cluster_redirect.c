@@ -295,7 +295,8 @@ sq_cluster_check_reply(syncq_client *c, redisReply **reply,
         return lose(c, reply, false, true, "TRYAGAIN slot %d is being "
                     "migrated (%.120s)", cl->slot, r->str);
     }
-    if (strstr(r->str, "cluster is down") != NULL) {
+    if (strstr(r->str, "cluster is down") != NULL &&
+        strncmp(r->str, "CLUSTERDOWN", 11) != 0) { /* a script's */
         return lose(c, reply, false, true, "CLUSTERDOWN %.160s", r->str);
     }
     return REDIS_OK;

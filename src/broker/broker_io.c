@@ -250,6 +250,13 @@ sq_conn_open(syncq_client *c, syncq_error *err)
     if (rc == NULL) {
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory connecting");
     }
+    if (rc->err && k->cl != NULL) {
+        rc2 = sq_fail(err, SYNCQ_ECONN, "Redis Cluster node %s:%d (slot %d "
+                      "of namespace '%s') unreachable: %s", host, port,
+                      k->cl->slot, k->cl->tag, rc->errstr);
+        redisFree(rc);
+        return rc2;
+    }
     if (rc->err) {
         rc2 = sq_fail(err, SYNCQ_ECONN, "Redis at %s unreachable: %s",
                       c->url_shown, rc->errstr);

@@ -15,6 +15,9 @@
 #                      IMPORTING/MIGRATING, MIGRATE of every key, SETSLOT
 #                      NODE on both, as `redis-cli --cluster reshard` does
 #                      for one chosen slot)
+#   move-begin / move-end DIR SLOT PORT  the two halves of move: after
+#                      move-begin every key is on PORT but the slot still
+#                      belongs to the source (which answers ASK)
 #   kill DIR PORT      SIGKILL the node on PORT
 #   restart DIR PORT   start it again (its nodes.conf: it rejoins)
 #   wait-ok DIR [S]    until every live node says cluster_state:ok (S s, 30)
@@ -118,24 +121,31 @@ replica)
   id=$(node_id "$3")
   role_lines | awk -v id="$id" '$4 == id && $3 !~ /fail/ {
       split($2, h, "[:@]"); print h[2]; exit }' ;;
-move)
+move|move-begin|move-end)
   s=$3 to=$4
-  from=$("$0" owner "$d" "$s")
-  [ -n "$from" ] && [ "$from" != "$to" ] || { echo "clusterctl: slot $s is on '$from', not movable to $to" >&2; exit 1; }
-  src=$(node_id "$from") dst=$(node_id "$to")
-  cli "$to" cluster setslot "$s" importing "$src" >/dev/null || exit 1
-  cli "$from" cluster setslot "$s" migrating "$dst" >/dev/null || exit 1
-  while :; do
-    mapfile -t keys < <(cli "$from" cluster getkeysinslot "$s" 1000)
-    [ "${#keys[@]}" -gt 0 ] && [ -n "${keys[0]}" ] || break
-    out=$(cli "$from" migrate 127.0.0.1 "$to" "" 0 10000 REPLACE KEYS "${keys[@]}")
-    [ "$out" = OK ] || { echo "clusterctl: MIGRATE: $out" >&2; exit 1; }
-  done
+  dst=$(node_id "$to")
+  if [ "$act" != move-end ]; then
+    from=$("$0" owner "$d" "$s")
+    [ -n "$from" ] && [ "$from" != "$to" ] || { echo "clusterctl: slot $s is on '$from', not movable to $to" >&2; exit 1; }
+    echo "$from" > "$d/moving.$s"
+    src=$(node_id "$from")
+    cli "$to" cluster setslot "$s" importing "$src" >/dev/null || exit 1
+    cli "$from" cluster setslot "$s" migrating "$dst" >/dev/null || exit 1
+    while :; do
+      mapfile -t keys < <(cli "$from" cluster getkeysinslot "$s" 1000)
+      [ "${#keys[@]}" -gt 0 ] && [ -n "${keys[0]}" ] || break
+      out=$(cli "$from" migrate 127.0.0.1 "$to" "" 0 10000 REPLACE KEYS "${keys[@]}")
+      [ "$out" = OK ] || { echo "clusterctl: MIGRATE: $out" >&2; exit 1; }
+    done
+  fi
+  [ "$act" = move-begin ] && exit 0
+  from=$(cat "$d/moving.$s")
   cli "$to" cluster setslot "$s" node "$dst" >/dev/null || exit 1
   cli "$from" cluster setslot "$s" node "$dst" >/dev/null || exit 1
   for p in $(ports); do
     [ "$p" = "$to" ] || [ "$p" = "$from" ] || cli "$p" cluster setslot "$s" node "$dst" >/dev/null 2>&1
   done
+  rm -f "$d/moving.$s"
   echo "moved slot $s from $from to $to" ;;
 kill)
   pid=$(cat "$d/$3/pid" 2>/dev/null) || exit 0

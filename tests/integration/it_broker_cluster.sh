@@ -82,6 +82,27 @@ O3=$(redis-cli -p "$P0" cluster nodes | awk -v a="$O1" -v b="$O2" '$3 ~ /master/
   split($2, h, "[:@]"); if (h[2] != a && h[2] != b) { print h[2]; exit } }')
 echo "namespaces: $NS1 slot $S1 on $O1 (moves to $O3), $NS2 slot $S2 on $O2 (killed)"
 
+# ---- ASK: a quiet namespace's slot half-way through a migration -------------
+# every key is on the target already, the slot still the source's: the
+# source answers ASK to every command, which is followed with ASKING.
+NS3=""
+for ns in ask0 ask1 ask2 ask3 ask4 ask5 ask6 ask7 ask8 ask9; do
+  o=$("$C" owner "$D" "$(slot_of "$ns")")
+  [ "$o" != "$O1" ] && [ "$o" != "$O2" ] && { NS3=$ns; break; }
+done
+S3=$(slot_of "$NS3") A3=$("$C" owner "$D" "$S3") B3=$("$C" other "$D" "$A3")
+id1=$(SYNCQ_NAMESPACE=$NS3 "$S" task create syncq.echo -k '{"n":1}')
+"$C" move-begin "$D" "$S3" "$B3" || echo "FAIL: move-begin" >&2
+id2=$(SYNCQ_NAMESPACE=$NS3 "$S" task create syncq.echo -k '{"n":2}')
+check "ASK: enqueue during the migration" 0 "$?"
+SYNCQ_NAMESPACE=$NS3 "$S" --json status > ask.json
+check "ASK: status followed ASK, both tasks queued on the target" "True 2 127.0.0.1:$A3" \
+  "$(json 'str(d["topology"]["cluster"]["asked"] > 0) + " " + str(d["queues"]["default"]["ready"]) + " " + d["topology"]["master"]' < ask.json)"
+check "ASK: the new task is on the target" "PENDING" "$(redis-cli -p "$B3" -c hget "{$NS3}:t:$id2" state)"
+"$C" move-end "$D" "$S3" "$B3" > /dev/null || echo "FAIL: move-end" >&2
+SYNCQ_NAMESPACE=$NS3 "$S" task info "$id1" > ask_info.txt 2>&1
+contains "after the migration: the first task found" "$id1" ask_info.txt
+
 status_line() { SYNCQ_NAMESPACE=$1 "$S" status 2>&1 | grep '^redis '; }
 echo "$(status_line "$NS1")" > st1
 contains "status: node of $NS1" "^redis    master 127\.0\.0\.1:$O1 \(cluster slot $S1 of namespace $NS1, 3 master\(s\), 0 failover\(s\) seen, 0 slot move\(s\)\), no TLS, replicas 1: 127\.0\.0\.1:[0-9]+ online lag [0-9]+ s, min_replicas 0$" st1
@@ -137,6 +158,7 @@ N2=$("$C" owner "$D" "$S2")
 [ -n "$N2" ] && [ "$N2" != "$O2" ] || { echo "FAIL: no replica promoted for slot $S2" >&2; fails=$((fails + 1)); }
 "$C" restart "$D" "$O2" || echo "FAIL: restart of $O2" >&2
 sleep 6
+t_end=$(now)
 touch "$T/stop"
 sleep 1
 
@@ -153,9 +175,9 @@ done
 lost=$(cat acked1.states acked2.states | grep -cvx SUCCESS)
 acked1=$(wc -l < acked1) acked2=$(wc -l < acked2)
 dup=$(cat w1.log w2.log | grep -o 'event=task.start task_id=[^ ]*' | sort | uniq -d | wc -l)
-figures=$(python3 - "$t_move" "$t_moved" "$t_kill" "$t_fo" <<'PY'
+figures=$(python3 - "$t_move" "$t_moved" "$t_kill" "$t_fo" "$t_end" <<'PY'
 import sys, re, datetime
-t_move, t_moved, t_kill, t_fo = map(float, sys.argv[1:5])
+t_move, t_moved, t_kill, t_fo, t_end = map(float, sys.argv[1:6])
 def acked(f):
     return sorted(float(l.split()[0]) for l in open(f) if len(l.split()) == 2)
 def starts(f):
@@ -168,16 +190,18 @@ def starts(f):
                 out.append(datetime.datetime.fromisoformat(s).timestamp())
     return sorted(out)
 def gap(ts, a, b):
-    ts = [t for t in ts if a - 5 <= t <= b + 30]
-    return max((y - x for x, y in zip(ts, ts[1:])), default=-1)
+    """longest time without an event in [a, b] (the window's ends count)"""
+    ts = [a] + [t for t in ts if a <= t <= b] + [b]
+    return max(y - x for x, y in zip(ts, ts[1:]))
 a1, a2 = acked('acked1'), acked('acked2')
-after = lambda ts, t: next((x - t for x in ts if x > t), -1)
+s1, s2 = starts('w1.log'), starts('w2.log')
+# the move: from its start to 2 s after it ended; the kill: to the end
 print('move_s=%.2f ns1_enq_gap_s=%.2f ns1_run_gap_s=%.2f failover_s=%.2f '
-      'ns2_back_s=%.2f ns2_enq_gap_s=%.2f ns2_run_gap_s=%.2f ns1_after_move=%d '
-      'ns2_after_kill=%d' % (
-          t_moved - t_move, gap(a1, t_move, t_moved), gap(starts('w1.log'), t_move, t_moved),
-          t_fo - t_kill, after(a2, t_kill), gap(a2, t_kill, t_fo),
-          gap(starts('w2.log'), t_kill, t_fo),
+      'ns2_enq_gap_s=%.2f ns2_run_gap_s=%.2f '
+      'ns1_enq_gap_in_failover_s=%.2f ns1_after_move=%d ns2_after_kill=%d' % (
+          t_moved - t_move, gap(a1, t_move, t_moved + 2), gap(s1, t_move, t_moved + 2),
+          t_fo - t_kill, gap(a2, t_kill, t_end), gap(s2, t_kill, t_end),
+          gap(a1, t_kill, t_end),
           sum(1 for t in a1 if t > t_moved), sum(1 for t in a2 if t > t_fo)))
 PY
 )
