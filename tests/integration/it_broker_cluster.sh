@@ -84,7 +84,8 @@ echo "namespaces: $NS1 slot $S1 on $O1 (moves to $O3), $NS2 slot $S2 on $O2 (kil
 
 # ---- ASK: a quiet namespace's slot half-way through a migration -------------
 # every key is on the target already, the slot still the source's: the
-# source answers ASK to every command, which is followed with ASKING.
+# source answers ASK to every command, which is followed with ASKING (and
+# the WAIT of SYNCQ_BROKER_MIN_REPLICAS goes with it to the target).
 NS3=""
 for ns in ask0 ask1 ask2 ask3 ask4 ask5 ask6 ask7 ask8 ask9; do
   o=$("$C" owner "$D" "$(slot_of "$ns")")
@@ -93,8 +94,9 @@ done
 S3=$(slot_of "$NS3") A3=$("$C" owner "$D" "$S3") B3=$("$C" other "$D" "$A3")
 id1=$(SYNCQ_NAMESPACE=$NS3 "$S" task create syncq.echo -k '{"n":1}')
 "$C" move-begin "$D" "$S3" "$B3" || echo "FAIL: move-begin" >&2
-id2=$(SYNCQ_NAMESPACE=$NS3 "$S" task create syncq.echo -k '{"n":2}')
-check "ASK: enqueue during the migration" 0 "$?"
+# with MIN_REPLICAS=1: the followed enqueue carries its WAIT to the target
+id2=$(SYNCQ_BROKER_MIN_REPLICAS=1 SYNCQ_NAMESPACE=$NS3 "$S" task create syncq.echo -k '{"n":2}')
+check "ASK: enqueue during the migration (MIN_REPLICAS=1)" 0 "$?"
 SYNCQ_NAMESPACE=$NS3 "$S" --json status > ask.json
 check "ASK: status followed ASK, both tasks queued on the target" "True 2 127.0.0.1:$A3" \
   "$(json 'str(d["topology"]["cluster"]["asked"] > 0) + " " + str(d["queues"]["default"]["ready"]) + " " + d["topology"]["master"]' < ask.json)"
