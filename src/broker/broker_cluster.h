@@ -21,7 +21,10 @@
  *     or a failover);
  *   - ASK <slot> <addr>: the slot is being migrated and the key is
  *     already on <addr>: ASKING + the command go to <addr> on the side
- *     connection; the map is not changed;
+ *     connection; the map is not changed. Not for scripts: they declare
+ *     only {ns}:meta, and on the target a key not migrated yet would look
+ *     missing; a script's ASK is a transient fault (TRYAGAIN: backoff,
+ *     retry) until the migration ends with MOVED;
  *   - a blocking command (BRPOP...) is not followed: its MOVED/ASK
  *     becomes a lost connection that did not run the command;
  *   - "Script attempted to access a non local key" / "...cluster is

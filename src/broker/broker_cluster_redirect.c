@@ -30,7 +30,7 @@ cmd_name(const struct sq_cmd_copy *cmd, const char **name, size_t *n)
     if (p == NULL || p + 2 >= end || p[1] != '$') {
         return false;
     }
-    q = memchr(p, '\n', (size_t)(end - p));
+    q = memchr(p + 1, '\n', (size_t)(end - p - 1));
     if (q == NULL) {
         return false;
     }
@@ -61,6 +61,18 @@ blocking(const struct sq_cmd_copy *cmd)
         }
     }
     return false;
+}
+
+/* EVALSHA, EVAL, FCALL and their read-only forms. */
+static bool
+is_script(const struct sq_cmd_copy *cmd)
+{
+    const char *name;
+    size_t n;
+
+    return cmd != NULL && cmd_name(cmd, &name, &n) && n >= 4 &&
+           (strncasecmp(name, "EVAL", 4) == 0 ||
+            strncasecmp(name, "FCALL", 5) == 0);
 }
 
 /* The reply becomes a lost connection: the caller drops it (and resends
@@ -251,6 +263,16 @@ redirect(syncq_client *c, redisReply **reply, const struct sq_cmd_copy *cmd)
     }
     SQ_DEBUG("broker.redirect", "kind=%s slot=%d addr=%s:%d", kind, slot,
              addr, port);
+    if (ask && is_script(cmd)) {
+        /* The scripts declare only {ns}:meta and derive their other keys:
+         * on the target, a key not migrated yet would look missing (and
+         * a key created there would clash with the source's, BUSYKEY).
+         * They wait, with the backoff, for the migration to end (MOVED);
+         * single-key commands follow ASK safely. */
+        return lose(c, reply, true, true, "TRYAGAIN slot %d is being "
+                    "migrated to %s:%d: scripts wait for the end of the "
+                    "migration", slot, addr, port);
+    }
     if (cmd == NULL || blocking(cmd)) {
         return lose(c, reply, true, ask, "%s slot %d is on %s:%d "
                     "(a blocking command is not followed)", kind, slot,

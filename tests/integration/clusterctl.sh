@@ -18,6 +18,10 @@
 #   move-begin / move-end DIR SLOT PORT  the two halves of move: after
 #                      move-begin every key is on PORT but the slot still
 #                      belongs to the source (which answers ASK)
+#   reshard DIR SLOT PORT  the same with `redis-cli --cluster reshard`: it
+#                      moves the source's lowest slots first, so every slot
+#                      of the source up to SLOT moves (keys in batches of
+#                      SQ_CLUSTER_PIPELINE, 10)
 #   kill DIR PORT      SIGKILL the node on PORT
 #   restart DIR PORT   start it again (its nodes.conf: it rejoins)
 #   wait-ok DIR [S]    until every live node says cluster_state:ok (S s, 30)
@@ -147,6 +151,23 @@ move|move-begin|move-end)
   done
   rm -f "$d/moving.$s"
   echo "moved slot $s from $from to $to" ;;
+reshard)
+  # redis-cli --cluster reshard moves the source's lowest slots first: move
+  # as many as it takes to include SLOT, keys in batches of
+  # SQ_CLUSTER_PIPELINE (redis-cli's default 10)
+  s=$3 to=$4
+  from=$("$0" owner "$d" "$s")
+  [ -n "$from" ] && [ "$from" != "$to" ] || { echo "clusterctl: slot $s is on '$from', not movable to $to" >&2; exit 1; }
+  n=$(role_lines | awk -v p="$from" -v s="$s" '{ split($2, h, "[:@]") }
+      h[2] == p { for (i = 9; i <= NF; i++) if ($i !~ /^\[/) {
+        k = split($i, r, "-"); a = r[1]; b = (k > 1) ? r[2] : r[1]
+        if (b + 0 > s + 0) b = s; if (a + 0 <= b + 0) c += b - a + 1 } }
+      END { print c + 0 }')
+  redis-cli "${tls_cli[@]}" --cluster reshard "127.0.0.1:$from" --cluster-from "$(node_id "$from")" \
+    --cluster-to "$(node_id "$to")" --cluster-slots "$n" --cluster-yes \
+    --cluster-pipeline "${SQ_CLUSTER_PIPELINE:-10}" > "$d/reshard.log" 2>&1 \
+    || { echo "clusterctl: reshard failed" >&2; tail -3 "$d/reshard.log" >&2; exit 1; }
+  echo "resharded $n slots (up to $s) from $from to $to" ;;
 kill)
   pid=$(cat "$d/$3/pid" 2>/dev/null) || exit 0
   kill -9 "$pid" 2>/dev/null
