@@ -218,18 +218,21 @@ parse_hostport(const char *hs, const char *end, int defport,
     return NULL;
 }
 
-/* The sentinels h1:p1,h2:p2 of [p, end) into out->hosts. */
+/* The sentinels (or cluster seed nodes) h1:p1,h2:p2 of [p, end) into
+ * out->hosts; `what` names them in messages. */
 static const char *
-parse_sentinels(const char *p, const char *end, struct sq_redis_url *out)
+parse_hosts(const char *p, const char *end, int defport, const char *what,
+            struct sq_redis_url *out)
 {
     while (p < end) {
         const char *comma = memchr(p, ',', (size_t)(end - p));
         const char *e = comma ? comma : end;
         const char *why;
         if (out->nhosts == SQ_URL_MAX_HOSTS) {
-            return "more than 8 sentinels";
+            return strcmp(what, "sentinel") == 0 ? "more than 8 sentinels"
+                                                 : "more than 8 seed nodes";
         }
-        why = parse_hostport(p, e, 26379, &out->hosts[out->nhosts]);
+        why = parse_hostport(p, e, defport, &out->hosts[out->nhosts]);
         if (why != NULL) {
             return why;
         }
@@ -239,7 +242,11 @@ parse_sentinels(const char *p, const char *end, struct sq_redis_url *out)
         }
         p = comma ? comma + 1 : end;
     }
-    return out->nhosts > 0 ? NULL : "no sentinel listed";
+    if (out->nhosts == 0) {
+        return strcmp(what, "sentinel") == 0 ? "no sentinel listed"
+                                             : "no seed node listed";
+    }
+    return NULL;
 }
 
 /* The TCP schemes and what they mean. */
@@ -247,11 +254,14 @@ static const struct {
     const char *scheme;
     bool tls;
     bool sentinel;
+    bool cluster;
 } schemes[] = {
-    {"redis://", false, false},
-    {"rediss://", true, false},
-    {"sentinel://", false, true},
-    {"sentinel+tls://", true, true},
+    {"redis://", false, false, false},
+    {"rediss://", true, false, false},
+    {"sentinel://", false, true, false},
+    {"sentinel+tls://", true, true, false},
+    {"redis+cluster://", false, false, true},
+    {"rediss+cluster://", true, false, true},
 };
 
 int
@@ -325,11 +335,13 @@ sq_redis_url_parse(const char *url, struct sq_redis_url *out,
             p = url + n;
             out->tls = schemes[i].tls;
             out->sentinel = schemes[i].sentinel;
+            out->cluster = schemes[i].cluster;
         }
     }
     if (p == NULL) {
         why = "scheme must be redis://, rediss://, sentinel://, "
-              "sentinel+tls:// or unix://";
+              "sentinel+tls://, redis+cluster://, rediss+cluster:// or "
+              "unix://";
         goto bad;
     }
     q = strchr(p, '?');
@@ -362,7 +374,7 @@ sq_redis_url_parse(const char *url, struct sq_redis_url *out,
     if (out->sentinel) {
         const char *name = slash ? slash + 1 : "";
         size_t n = slash == NULL ? 0 : q ? (size_t)(q - name) : strlen(name);
-        why = parse_sentinels(p, hostend, out);
+        why = parse_hosts(p, hostend, 26379, "sentinel", out);
         if (why != NULL) {
             goto bad;
         }
@@ -376,6 +388,14 @@ sq_redis_url_parse(const char *url, struct sq_redis_url *out,
         memcpy(out->master, name, n);
         out->master[n] = '\0';
         slash = NULL;
+    } else if (out->cluster) {
+        why = parse_hosts(p, hostend, 6379, "seed", out);
+        if (why != NULL) {
+            goto bad;
+        }
+        /* messages name the first seed until a node is chosen */
+        memcpy(out->host, out->hosts[0].host, sizeof out->host);
+        out->port = out->hosts[0].port;
     } else {
         struct sq_hostport hp;
         why = parse_hostport(p, hostend, 6379, &hp);
@@ -396,6 +416,11 @@ sq_redis_url_parse(const char *url, struct sq_redis_url *out,
     if (q != NULL && parse_query(q + 1, out) != 0) {
         why = "bad query (allowed: db, password, ssl_cert_reqs, "
               "ssl_ca_certs, ssl_certfile, ssl_keyfile, sentinel_password)";
+        goto bad;
+    }
+    if (out->cluster && out->db != 0) {
+        why = "Redis Cluster has database 0 only "
+              "(redis+cluster://h1:7000,h2:7001/0)";
         goto bad;
     }
     sq_free(shown);

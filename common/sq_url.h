@@ -8,6 +8,9 @@
  *   rediss://[user[:password]@]host[:port][/db]         (TLS, broker_tls.c)
  *   sentinel://[user[:password]@]h1:p1,h2:p2/<master>[?db=N]  (Sentinel)
  *   sentinel+tls://...                        (Sentinel, every hop TLS)
+ *   redis+cluster://[user[:password]@]h1:p1,h2:p2[/0]  (Redis Cluster: the
+ *       listed nodes are seeds; the slot map says which node serves)
+ *   rediss+cluster://...                      (Redis Cluster over TLS)
  * Query parameters (redis-py / Celery names): db, password,
  * ssl_cert_reqs=required|optional|none (CERT_* accepted), ssl_ca_certs,
  * ssl_certfile, ssl_keyfile, sentinel_password; timeout is ignored.
@@ -36,8 +39,10 @@ struct sq_redis_url {
     bool has_pass;
     bool tls;        /* rediss:// or sentinel+tls:// */
     bool sentinel;   /* sentinel:// or sentinel+tls:// */
+    bool cluster;    /* redis+cluster:// or rediss+cluster:// (db 0 only;
+                        host/port: the first seed) */
     char master[128]; /* Sentinel master name */
-    int nhosts;      /* sentinels listed (sentinel URLs only) */
+    int nhosts;      /* sentinels or cluster seeds listed */
     struct sq_hostport hosts[SQ_URL_MAX_HOSTS];
     int tls_verify;  /* -1: not in the URL (the setting decides), 0, 1 */
     char ca_file[512];   /* ssl_ca_certs, or "" */

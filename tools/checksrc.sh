@@ -26,7 +26,7 @@ fi
 # and WAIT handling. bench/ and tests/ may talk to Redis on contexts of
 # their own (a syncq_client's goes through sq_conn_* there too).
 hio='(^|[^_a-zA-Z0-9])(redisCommand|redisCommandArgv|redisvCommand|redisAppendCommand|redisAppendCommandArgv|redisvAppendCommand|redisGetReply|redisGetReplyFromReader|redisBufferRead|redisBufferWrite)[[:space:]]*\('
-if grep -rnE "$hio" src packs common --include='*.c' | grep -vE '^src/broker/(broker_io|broker_tls|broker_sentinel)\.c:' \
+if grep -rnE "$hio" src packs common --include='*.c' | grep -vE '^src/broker/(broker_io|broker_tls|broker_sentinel|broker_cluster[a-z_]*)\.c:' \
     | grep -vE '^\S+:[0-9]+:\s*(/\*|\*)'; then
   echo "checksrc: hiredis I/O above outside the connection layer (use sq_conn_* of broker_io.h)" >&2
   rc=1

@@ -9,6 +9,7 @@
  * when it ends (DESIGN contract 10). Never logs a password.
  */
 #include "broker/broker.h"
+#include "broker/broker_cluster.h"
 #include "broker/broker_io.h"
 #include "sq_alloc.h"
 #include "core/sq_config.h"
@@ -209,6 +210,12 @@ sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
 {
     if (c->conn != NULL) {
         c->conn->loss = SQ_LOSS_NONE; /* a new call: nothing lost yet */
+    }
+    if (c->rc != NULL && sq_cluster_take_switch(c)) {
+        /* a MOVED named our slot on another node: nothing is in flight
+         * between calls, so the main connection moves now */
+        sq_client_drop(c, "cluster slot moved");
+        c->next_try_ms = 0;
     }
     for (;;) {
         int rc;

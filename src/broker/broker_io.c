@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT
  *
- * broker_io.c: the connection layer of broker_io.h: opening (direct or
- * through Sentinel, plain or TLS), the I/O calls callers use instead of
- * hiredis's, READONLY as a connection loss, and WAIT for
- * SYNCQ_BROKER_MIN_REPLICAS after enqueue/outcome scripts.
+ * broker_io.c: the connection layer of broker_io.h: opening (direct,
+ * through Sentinel or to the Redis Cluster node of the namespace's slot,
+ * plain or TLS), the I/O calls callers use instead of hiredis's, READONLY
+ * as a connection loss, cluster redirects (broker_cluster.h), and WAIT
+ * for SYNCQ_BROKER_MIN_REPLICAS after enqueue/outcome scripts.
  */
 #include "broker/broker.h"
+#include "broker/broker_cluster.h"
 #include "broker/broker_io.h"
 #include "sq_alloc.h"
 #include "core/sq_config.h"
@@ -69,12 +71,69 @@ sq_conn_init(syncq_client *c, syncq_error *err)
                        "SYNCQ_BROKER_TLS_KEY_FILE is set without "
                        "SYNCQ_BROKER_TLS_CERT_FILE");
     }
-    return SYNCQ_OK;
+    return u->cluster ? sq_cluster_init(c, err) : SYNCQ_OK;
+}
+
+/* ---- cluster: copies of the commands in flight ------------------------ */
+
+static void
+cq_reset(struct sq_conn *k)
+{
+    while (k->cq_len > 0) {
+        redisFreeCommand(k->cq[k->cq_head].buf);
+        k->cq_head = (k->cq_head + 1) % k->cq_cap;
+        k->cq_len--;
+    }
+    k->cq_head = 0;
+}
+
+/* Keep `buf` (len bytes, owned from now on) as the next command sent. */
+static int
+cq_push(struct sq_conn *k, char *buf, size_t len, bool durable)
+{
+    if (k->cq_len == k->cq_cap) {
+        size_t ncap = k->cq_cap ? k->cq_cap * 2 : 16;
+        struct sq_cmd_copy *n = sq_malloc(ncap * sizeof *n);
+        if (n == NULL) {
+            redisFreeCommand(buf);
+            return REDIS_ERR;
+        }
+        for (size_t i = 0; i < k->cq_len; i++) {
+            n[i] = k->cq[(k->cq_head + i) % k->cq_cap];
+        }
+        sq_free(k->cq);
+        k->cq = n;
+        k->cq_cap = ncap;
+        k->cq_head = 0;
+    }
+    k->cq[(k->cq_head + k->cq_len) % k->cq_cap] =
+        (struct sq_cmd_copy){buf, len, durable};
+    k->cq_len++;
+    return REDIS_OK;
+}
+
+/* Append a formatted command to c->rc; in cluster mode keep a copy. */
+static int
+append_formatted(syncq_client *c, char *cmd, int len, bool durable)
+{
+    struct sq_conn *k = c->conn;
+    int rc;
+
+    if (len < 0) {
+        return REDIS_ERR;
+    }
+    rc = redisAppendFormattedCommand(c->rc, cmd, (size_t)len);
+    if (rc != REDIS_OK || k == NULL || k->cl == NULL) {
+        redisFreeCommand(cmd);
+        return rc;
+    }
+    return cq_push(k, cmd, (size_t)len, durable);
 }
 
 static void
 wq_reset(struct sq_conn *k)
 {
+    cq_reset(k);
     k->wq_head = 0;
     k->wq_len = 0;
     if (k->stash != NULL) {
@@ -109,6 +168,8 @@ sq_conn_destroy(syncq_client *c)
         return;
     }
     sq_tls_ctx_free(k);
+    sq_cluster_free(k->cl);
+    sq_free(k->cq);
     sq_free(k->wq);
     sq_free(k);
     c->conn = NULL;
@@ -124,6 +185,41 @@ tv_of(int64_t ms)
     return tv;
 }
 
+/* The master in use is host:port: a change is a failover (Sentinel
+ * named another master; the cluster map named another master of our
+ * slot after a lost connection) or, for a cluster slot a MOVED reply
+ * pointed at (`moved`), a slot move (a reshard, or a failover seen
+ * through a node's redirect). Logged once per change. */
+static void
+note_master(syncq_client *c, const char *host, int port, bool moved)
+{
+    struct sq_conn *k = c->conn;
+
+    if (k->host[0] != '\0' && (strcmp(k->host, host) != 0 ||
+                               k->port != port)) {
+        if (moved) {
+            k->cl->slot_moves++;
+            SQ_WARN("broker.slot_moved", "slot=%d namespace=%s "
+                    "previous=%s:%d addr=%s:%d", k->cl->slot, k->cl->tag,
+                    k->host, k->port, host, port);
+        } else if (c->url.sentinel || k->cl != NULL) {
+            k->failovers++;
+            k->last_failover_ms = sq_now_ms();
+            if (k->cl != NULL) {
+                SQ_WARN("broker.failover", "cluster_slot=%d previous=%s:%d "
+                        "addr=%s:%d", k->cl->slot, k->host, k->port, host,
+                        port);
+            } else {
+                SQ_WARN("broker.failover", "master=%s previous=%s:%d "
+                        "addr=%s:%d", c->url.master, k->host, k->port, host,
+                        port);
+            }
+        }
+    }
+    snprintf(k->host, sizeof k->host, "%s", host);
+    k->port = port;
+}
+
 int
 sq_conn_open(syncq_client *c, syncq_error *err)
 {
@@ -132,16 +228,19 @@ sq_conn_open(syncq_client *c, syncq_error *err)
     char host[256];
     int port = c->url.port;
     redisContext *rc;
-    int rc2;
+    bool moved = false;
+    int rc2 = SYNCQ_OK;
 
     sq_conn_free(c);
     snprintf(host, sizeof host, "%s", c->url.host);
     if (c->url.sentinel) {
         rc2 = sq_sentinel_master(k, &c->url, c->timeout_ms, host,
                                  sizeof host, &port, err);
-        if (rc2 != SYNCQ_OK) {
-            return rc2;
-        }
+    } else if (k->cl != NULL) {
+        rc2 = sq_cluster_locate(c, host, sizeof host, &port, &moved, err);
+    }
+    if (rc2 != SYNCQ_OK) {
+        return rc2;
     }
     if (c->url.is_unix) {
         rc = redisConnectUnixWithTimeout(c->url.path, tv);
@@ -150,6 +249,13 @@ sq_conn_open(syncq_client *c, syncq_error *err)
     }
     if (rc == NULL) {
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory connecting");
+    }
+    if (rc->err && k->cl != NULL) {
+        rc2 = sq_fail(err, SYNCQ_ECONN, "Redis Cluster node %s:%d (slot %d "
+                      "of namespace '%s') unreachable: %s", host, port,
+                      k->cl->slot, k->cl->tag, rc->errstr);
+        redisFree(rc);
+        return rc2;
     }
     if (rc->err) {
         rc2 = sq_fail(err, SYNCQ_ECONN, "Redis at %s unreachable: %s",
@@ -173,15 +279,7 @@ sq_conn_open(syncq_client *c, syncq_error *err)
         }
     }
     c->rc = rc;
-    if (c->url.sentinel && k->host[0] != '\0' &&
-        (strcmp(k->host, host) != 0 || k->port != port)) {
-        k->failovers++;
-        k->last_failover_ms = sq_now_ms();
-        SQ_WARN("broker.failover", "master=%s previous=%s:%d addr=%s:%d",
-                c->url.master, k->host, k->port, host, port);
-    }
-    snprintf(k->host, sizeof k->host, "%s", host);
-    k->port = port;
+    note_master(c, host, port, moved);
     return SYNCQ_OK;
 }
 
@@ -249,8 +347,8 @@ link_read(redisContext *rc, struct ssl_st *ssl)
 }
 
 /* redisGetReply of hiredis 0.14, over link_write/link_read. */
-static int
-link_get_reply(redisContext *rc, struct ssl_st *ssl, void **reply)
+int
+sq_link_get_reply(redisContext *rc, struct ssl_st *ssl, void **reply)
 {
     void *aux = NULL;
     int done = 0;
@@ -282,7 +380,7 @@ sq_link_command_argv(redisContext *rc, struct ssl_st *ssl, int argc,
     void *r = NULL;
 
     if (redisAppendCommandArgv(rc, argc, argv, NULL) != REDIS_OK ||
-        link_get_reply(rc, ssl, &r) != REDIS_OK) {
+        sq_link_get_reply(rc, ssl, &r) != REDIS_OK) {
         return NULL;
     }
     return r;
@@ -393,7 +491,14 @@ sq_conn_append_argv(syncq_client *c, int argc, const char **argv,
     char ms[24];
     const char *wait[3] = {"WAIT", n, ms};
 
-    if (redisAppendCommandArgv(c->rc, argc, argv, lens) != REDIS_OK) {
+    durable = k != NULL && k->min_replicas > 0 && is_durable(c, argc, argv);
+    if (k != NULL && k->cl != NULL) {
+        char *cmd = NULL;
+        int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+        if (append_formatted(c, cmd, len, durable) != REDIS_OK) {
+            return REDIS_ERR;
+        }
+    } else if (redisAppendCommandArgv(c->rc, argc, argv, lens) != REDIS_OK) {
         return REDIS_ERR;
     }
     if (k != NULL) {
@@ -402,7 +507,6 @@ sq_conn_append_argv(syncq_client *c, int argc, const char **argv,
     if (k == NULL || k->min_replicas <= 0) {
         return REDIS_OK;
     }
-    durable = is_durable(c, argc, argv);
     if (wq_push(k, durable) != REDIS_OK) {
         return REDIS_ERR;
     }
@@ -428,12 +532,8 @@ sq_conn_vappend(syncq_client *c, const char *fmt, va_list ap)
     int len = redisvFormatCommand(&cmd, fmt, ap);
     int rc;
 
-    if (len < 0) {
-        return REDIS_ERR;
-    }
     /* Formatted commands are never scripts: only the flag is recorded. */
-    rc = redisAppendFormattedCommand(c->rc, cmd, (size_t)len);
-    redisFreeCommand(cmd);
+    rc = append_formatted(c, cmd, len, false);
     if (c->conn != NULL) {
         c->conn->tail_len = 0;
     }
@@ -500,6 +600,32 @@ durable_reply(syncq_client *c, void **reply)
     return REDIS_OK;
 }
 
+/* Every reply to a command (not to its WAIT) passes here once: READONLY,
+ * then the cluster's redirects with the command's copy. */
+static int
+judge_reply(syncq_client *c, void **reply)
+{
+    struct sq_conn *k = c->conn;
+    struct sq_cmd_copy cmd = {NULL, 0, false};
+    int rc;
+
+    if (*reply == NULL) {
+        return REDIS_OK;
+    }
+    if (k != NULL && k->cl != NULL && k->cq_len > 0) {
+        cmd = k->cq[k->cq_head];
+        k->cq_head = (k->cq_head + 1) % k->cq_cap;
+        k->cq_len--;
+    }
+    rc = check_readonly(c, reply);
+    if (rc == REDIS_OK && k != NULL && k->cl != NULL) {
+        rc = sq_cluster_check_reply(c, (redisReply **)reply,
+                                    cmd.buf != NULL ? &cmd : NULL);
+    }
+    redisFreeCommand(cmd.buf);
+    return rc;
+}
+
 int
 sq_conn_reply_from_reader(syncq_client *c, void **reply)
 {
@@ -516,14 +642,14 @@ sq_conn_reply_from_reader(syncq_client *c, void **reply)
         }
         if (k == NULL || k->min_replicas <= 0 || !wq_pop(k)) {
             *reply = r;
-            return check_readonly(c, reply);
+            return judge_reply(c, reply);
         }
         k->stash = r;
     }
     if (durable_reply(c, reply) != REDIS_OK) {
         return REDIS_ERR;
     }
-    return check_readonly(c, reply);
+    return judge_reply(c, reply);
 }
 
 enum sq_conn_loss
@@ -544,8 +670,9 @@ note_loss(syncq_client *c, bool writing)
                       c->rc->err != REDIS_ERR_EOF)) {
         return; /* a protocol or memory error, not a lost connection */
     }
-    k->loss = writing && sdslen(c->rc->obuf) > k->tail_len ? SQ_LOSS_UNSENT
-                                                          : SQ_LOSS_SENT;
+    k->loss = (writing && sdslen(c->rc->obuf) > k->tail_len) || k->not_run
+                  ? SQ_LOSS_UNSENT
+                  : SQ_LOSS_SENT;
 }
 
 int
@@ -555,8 +682,10 @@ sq_conn_get_reply(syncq_client *c, void **reply)
 
     if (c->conn != NULL) {
         c->conn->loss = SQ_LOSS_NONE;
+        c->conn->not_run = false;
     }
     if (sq_conn_reply_from_reader(c, reply) != REDIS_OK) {
+        note_loss(c, false);
         return REDIS_ERR;
     }
     if (*reply != NULL) {

@@ -4,7 +4,8 @@
  * 0.14 formats commands and parses replies; this layer owns the socket
  * I/O so that a connection can be plain TCP, a unix socket or TLS
  * (OpenSSL, broker_tls.c), and so that the master can be found through
- * Sentinel (broker_sentinel.c). Callers use sq_conn_* instead of
+ * Sentinel (broker_sentinel.c), or the Redis Cluster node serving the
+ * namespace's slot (broker_cluster.h). Callers use sq_conn_* instead of
  * redisCommand / redisAppendCommand / redisGetReply / redisBuffer* on
  * c->rc: those would write plain text to a TLS socket, and would bypass
  * two rules applied here for every command:
@@ -63,6 +64,23 @@ struct sq_conn {
     /* how the last command was lost (sq_conn_loss) */
     size_t tail_len;            /* bytes appended after it (its WAIT) */
     int loss;                   /* enum sq_conn_loss */
+    bool not_run;               /* the last failure was a redirect: the
+                                   command did not run (broker_cluster.c) */
+    /* Redis Cluster (NULL for other URLs): slot map, redirects */
+    struct sq_cluster *cl;
+    /* cluster only: a copy of each command in flight (formatted bytes),
+     * so a MOVED or ASK reply can be followed on another node */
+    struct sq_cmd_copy *cq;
+    size_t cq_head;
+    size_t cq_len;
+    size_t cq_cap;
+};
+
+/* One command as sent (hiredis's formatted bytes, owned). */
+struct sq_cmd_copy {
+    char *buf;
+    size_t len;
+    bool durable;               /* followed by WAIT (MIN_REPLICAS) */
 };
 
 /* How the last command sent with sq_conn_command* failed, for the
@@ -126,10 +144,12 @@ redisReply *sq_conn_vcommand(syncq_client *c, const char *fmt, va_list ap);
 
 /* The topology in use, for status, monitor and /metrics: a new object
  * {transport: "tcp"|"tls"|"unix", tls: "TLSv1.3"|"off", tls_verify,
- *  master: "host:port", sentinel_master (sentinel URLs), failovers
- *  (master changes this process saw), last_failover_ms (wall clock, 0:
- *  none), min_replicas, replicas: [{addr, state, lag_s}]} (replicas from
- *  INFO replication, one more round trip; absent if refused).
+ *  master: "host:port" (for a cluster: the node serving the namespace's
+ *  slot), sentinel_master (sentinel URLs), cluster (cluster URLs:
+ *  broker_cluster.h sq_cluster_topology), failovers (master changes this
+ *  process saw), last_failover_ms (wall clock, 0: none), min_replicas,
+ *  replicas: [{addr, state, lag_s}]} (replicas from INFO replication,
+ *  one more round trip; absent if refused).
  * Never holds a password. NULL on OOM or without a connection. */
 struct json_t;
 struct json_t *sq_conn_topology(syncq_client *c);
@@ -158,6 +178,9 @@ const char *sq_tls_version(const struct sq_conn *k);
 /* One blocking command on a bare link (rc, ssl may be NULL). */
 redisReply *sq_link_command_argv(redisContext *rc, struct ssl_st *ssl,
                                  int argc, const char **argv);
+
+/* hiredis's redisGetReply over a bare link (rc, ssl may be NULL). */
+int sq_link_get_reply(redisContext *rc, struct ssl_st *ssl, void **reply);
 
 /* Ask the sentinels of url for the master's address. Errors: SYNCQ_ECONN
  * (no sentinel reachable / none knows the master), others as sq_conn_open

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT
  *
  * broker_topology.c: what the connection layer knows about the Redis in
- * use (transport, TLS, master, failovers seen, replicas and their lag),
- * as JSON for `syncq status` and the monitor.
+ * use (transport, TLS, master, failovers seen, replicas and their lag,
+ * the cluster slot and node), as JSON for `syncq status` and the monitor.
  */
 #include "broker/broker.h"
+#include "broker/broker_cluster.h"
 #include "broker/broker_io.h"
 
 #include <jansson.h>
@@ -73,6 +74,9 @@ sq_conn_topology_info(syncq_client *c, const char *info)
     }
     if (c->url.sentinel) {
         json_object_set_new(o, "sentinel_master", json_string(c->url.master));
+    }
+    if (k->cl != NULL) {
+        json_object_set_new(o, "cluster", sq_cluster_topology(c));
     }
     if (info != NULL) {
         json_object_set_new(o, "replicas", replicas_of(info));

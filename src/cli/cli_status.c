@@ -70,6 +70,7 @@ print_topology(json_t *t)
 {
     json_t *reps = json_object_get(t, "replicas");
     const char *sm = json_string_value(json_object_get(t, "sentinel_master"));
+    json_t *cl = json_object_get(t, "cluster");
     const char *tls = json_string_value(json_object_get(t, "tls"));
     size_t i;
     json_t *r;
@@ -82,6 +83,16 @@ print_topology(json_t *t)
     if (sm != NULL) {
         printf(" (sentinel %s, %lld failover(s) seen)", sm,
                (long long)json_integer_value(json_object_get(t, "failovers")));
+    }
+    if (cl != NULL) {
+        printf(" (cluster slot %lld of namespace %s, %lld master(s), "
+               "%lld failover(s) seen, %lld slot move(s))",
+               (long long)json_integer_value(json_object_get(cl, "slot")),
+               json_string_value(json_object_get(cl, "namespace")),
+               (long long)json_integer_value(json_object_get(cl, "masters")),
+               (long long)json_integer_value(json_object_get(t, "failovers")),
+               (long long)json_integer_value(
+                   json_object_get(cl, "slot_moves")));
     }
     if (tls != NULL && strcmp(tls, "off") != 0) {
         printf(", %s %s", tls,

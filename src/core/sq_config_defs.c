@@ -16,7 +16,8 @@ const struct sq_cfg_def sq_cfg_defs[] = {
     {"SYNCQ_BROKER_URL", "CELERY_BROKER_URL", SQ_CFG_URL, 0, 0,
      "redis://127.0.0.1:6379/0", NULL, SQ_CFG_SECRET, "broker",
      "Redis URL: redis[s]://[user:password@]host:port/db, "
-     "sentinel[+tls]://h1:p1,h2:p2/master?db=N or unix:///path?db=N"},
+     "sentinel[+tls]://h1:p1,h2:p2/master?db=N, "
+     "redis[s]+cluster://h1:p1,h2:p2/0 or unix:///path?db=N"},
     {"SYNCQ_RESULT_BACKEND", "CELERY_RESULT_BACKEND", SQ_CFG_URL, 0, 0, "",
      NULL, SQ_CFG_SECRET, "broker",
      "Accepted for compatibility; results live with the task record in the "

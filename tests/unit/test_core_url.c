@@ -116,6 +116,39 @@ parses_tls_and_sentinel_urls(void **state)
 }
 
 static void
+parses_cluster_urls(void **state)
+{
+    struct sq_redis_url u;
+
+    (void)state;
+    assert_int_equal(sq_redis_url_parse("redis+cluster://u:p@n1:7000,n2,"
+                                        "[::1]:7002/0",
+                                        &u, NULL),
+                     SYNCQ_OK);
+    assert_true(u.cluster);
+    assert_false(u.tls);
+    assert_false(u.sentinel);
+    assert_int_equal(u.nhosts, 3);
+    assert_string_equal(u.hosts[0].host, "n1");
+    assert_int_equal(u.hosts[0].port, 7000);
+    assert_int_equal(u.hosts[1].port, 6379);
+    assert_string_equal(u.hosts[2].host, "::1");
+    assert_string_equal(u.host, "n1"); /* messages name the first seed */
+    assert_int_equal(u.port, 7000);
+    assert_int_equal(u.db, 0);
+    assert_string_equal(u.user, "u");
+    assert_string_equal(u.pass, "p");
+    assert_int_equal(sq_redis_url_parse("rediss+cluster://n1:7000?"
+                                        "ssl_cert_reqs=none",
+                                        &u, NULL),
+                     SYNCQ_OK);
+    assert_true(u.cluster);
+    assert_true(u.tls);
+    assert_int_equal(u.tls_verify, 0);
+    assert_int_equal(u.nhosts, 1);
+}
+
+static void
 rejects_malformed_urls_with_reason(void **state)
 {
     static const struct {
@@ -138,6 +171,14 @@ rejects_malformed_urls_with_reason(void **state)
         {"sentinel://a,b,c,d,e,f,g,h,i/m", SYNCQ_EINVAL, "more than 8"},
         {"rediss://h?ssl_cert_reqs=maybe", SYNCQ_EINVAL, "ssl_cert_reqs"},
         {"redis://h o:1", SYNCQ_EINVAL, "host"},
+        {"redis+cluster://n1:7000/3", SYNCQ_EINVAL, "database 0 only"},
+        {"redis+cluster://n1:7000?db=1", SYNCQ_EINVAL, "database 0 only"},
+        {"redis+cluster:///0", SYNCQ_EINVAL, "no seed node listed"},
+        {"redis+cluster://n1:7000,/0", SYNCQ_EINVAL, "host"},
+        {"redis+cluster://a,b,c,d,e,f,g,h,i", SYNCQ_EINVAL,
+         "more than 8 seed nodes"},
+        {"rediss+cluster://n1:70000", SYNCQ_EINVAL, "port"},
+        {"redis-cluster://n1:7000", SYNCQ_EINVAL, "redis+cluster://"},
     };
     struct sq_redis_url u;
 
@@ -199,6 +240,7 @@ main(void)
         cmocka_unit_test(parses_defaults_and_password_only),
         cmocka_unit_test(parses_unix_socket_urls),
         cmocka_unit_test(parses_tls_and_sentinel_urls),
+        cmocka_unit_test(parses_cluster_urls),
         cmocka_unit_test(rejects_malformed_urls_with_reason),
         cmocka_unit_test(error_messages_never_show_the_password),
         cmocka_unit_test(redacts_passwords),
