@@ -105,7 +105,9 @@ def test_a_syncq_worker_runs_it_too(qm, sq_worker):
 
 def test_the_message_is_what_send_task_writes(qm, redis_sock):
     tid = "3d4f0000-0000-4000-8000-0000000000c1"
-    eta = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    # within SYNCQ_ETA_MAX_MS (365 days), whole seconds
+    eta = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)).replace(
+        microsecond=0)
     got = qm.celery_send("py.echo", kwargs={"a": 1}, queue="pyidle",
                          priority=5, eta=eta, expires=3600, time_limit=30,
                          soft_time_limit=20, task_id=tid)
@@ -114,7 +116,7 @@ def test_the_message_is_what_send_task_writes(qm, redis_sock):
     env, body = _message(redis_sock, "pyidle\x06\x163")
     h = env["headers"]
     assert (h["task"], h["id"], h["root_id"]) == ("py.echo", tid, tid)
-    assert h["eta"] == "2030-01-02T03:04:05.000000+00:00"
+    assert h["eta"] == eta.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00")
     assert h["expires"] is not None and h["timelimit"] == [30, 20]
     assert env["properties"]["priority"] == 4
     assert env["properties"]["delivery_info"]["routing_key"] == "pyidle"
