@@ -34,6 +34,12 @@ do
     NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local MINUTE = math.floor(NOW / 60000)
+-- NOW as a string, formatted once per call (hot paths write it per task)
+local NOWS = string.format('%d', NOW)
+-- RPOP with a count (Redis >= 6.2; the version is known to scripts from
+-- Redis 7.0, so 6.2 pops one at a time as Redis 5 and 6.0 must)
+local RPOP_COUNT =
+    (tonumber(redis.REDIS_VERSION_NUM) or 0) >= 0x060200
 
 local function tkey(id) return P .. 't:' .. id end
 local function in_dlq(id) return redis.call('ZSCORE', P .. 'dlq', id) ~= false end
