@@ -8,6 +8,8 @@
 # synchronous client gets from this Redis for the cheapest command
 # (redis-benchmark -t ping, 1 client, no pipeline): a single enqueue is one
 # round trip too, so this is its bound on this machine at this moment.
+# Then the pipelined producer (syncq/pipeline.h: one task per call, 256
+# calls in flight on one connection).
 # With python3-celery installed, also times Celery's apply_async (send_task)
 # against the same Redis for comparison.
 set -euo pipefail
@@ -18,12 +20,14 @@ B=build/bench_enqueue
 . bench/lib.sh
 bench_redis_start
 export SYNCQ_BROKER_URL=$url
-single=(); bulkr=(); mem=(); memne=(); ping=()
+single=(); piped=(); bulkr=(); mem=(); memne=(); ping=()
 for i in $(seq "$RUNS"); do
   ping+=("$(redis-benchmark -p "$port" -t ping -c 1 -P 1 -n 50000 -q 2>/dev/null | tr "\r" "\n" |
     sed -n 's/^PING_MBULK: \([0-9.]*\) requests per second.*/\1/p' | cut -d. -f1)")
   redis-cli -p "$port" flushall >/dev/null
   single+=("$($B single 50000 | field tasks_per_s)")
+  redis-cli -p "$port" flushall >/dev/null
+  piped+=("$($B pipelined 200000 | field tasks_per_s)")
   redis-cli -p "$port" flushall >/dev/null
   bulkr+=("$($B bulk 200000 | field tasks_per_s)")
   m=$($B memory 100000)
@@ -34,6 +38,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "PING ceiling:        $(printf '%s\n' "${ping[@]}" | median) PINGs/s (redis-benchmark -t ping -c 1 -P 1; runs: ${ping[*]})"
 echo "single-call enqueue: $(printf '%s\n' "${single[@]}" | median) tasks/s (median of $RUNS; runs: ${single[*]})"
+echo "pipelined enqueue:   $(printf '%s\n' "${piped[@]}" | median) tasks/s (syncq/pipeline.h, 256 in flight, one task per call; runs: ${piped[*]})"
 echo "bulk enqueue:        $(printf '%s\n' "${bulkr[@]}" | median) tasks/s (median of $RUNS; runs: ${bulkr[*]})"
 echo "memory per queued no-op task: $(printf '%s\n' "${mem[@]}" | median) bytes incl. the capped events stream, $(printf '%s\n' "${memne[@]}" | median) bytes without it"
 if /usr/bin/python3 -c 'import celery, redis' 2>/dev/null && [ -f tools/celery_peer.py ]; then
