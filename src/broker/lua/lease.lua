@@ -95,15 +95,15 @@ local out = {}
 local got = #took
 local active = {}
 local base = got > 0 and redis.call('INCRBY', P .. 'seq', got) - got or 0
-local deadline = NOW + lease_ms
+local deadline = ints(NOW + lease_ms)
 for i = 1, got do
     local id, rec, at, q = took[i][1], took[i][2], took[i][3], took[i][4]
-    local token = tostring(base + i)
+    local token = ints(base + i)
     local state = (i <= start_now) and 'STARTED' or 'RECEIVED'
     -- pst = 0: no progress reported yet in this attempt
     local attempt = (tonumber(fget(rec, at, 'attempt')) or 0) + 1
     local fl = {'state', state, 'lease', token, 'worker', worker,
-                'lt', NOWS, 'attempt', tostring(attempt), 'pst', '0'}
+                'lt', NOWS, 'attempt', ints(attempt), 'pst', '0'}
     if state == 'STARTED' then
         fl[#fl + 1] = 'st'
         fl[#fl + 1] = NOWS
@@ -121,7 +121,7 @@ for i = 1, got do
         -- the batch's first chunk to start stamps it (once); a batch
         -- record already gone is not recreated
         local bk = P .. 'b:' .. batch
-        if redis.call('HSETNX', bk, 'started_at', NOW) == 1 and
+        if redis.call('HSETNX', bk, 'started_at', NOWS) == 1 and
            redis.call('HEXISTS', bk, 'total') == 0 then
             redis.call('DEL', bk)
         end

@@ -34,6 +34,11 @@
 -- globals but the registration API.
 local P, EVMAX, RESULT_TTL, MAX_DELIVERIES, RECENT_MAX
 local NOW, MINUTE, NOWS, RPOP_COUNT
+-- EVMAX and RESULT_TTL as text, and NOWS: numbers given to redis.call
+-- are formatted per argument (as floats, "%.17g"); the hot paths hand it
+-- text made once per call instead (ints(): integers as text, cheaply).
+local EVMAXS, RESULT_TTLS
+local function ints(v) return string.format('%d', v) end
 
 local function tkey(id) return P .. 't:' .. id end
 local function in_dlq(id) return redis.call('ZSCORE', P .. 'dlq', id) ~= false end
@@ -56,8 +61,8 @@ local function qkey(q, pri) return P .. 'q:' .. q .. ':' .. pri end
 
 local function event(kind, id, ...)
     if EVMAX > 0 then
-        redis.call('XADD', P .. 'events', 'MAXLEN', '~', EVMAX, '*',
-                   'e', kind, 'id', id, 't', NOW, ...)
+        redis.call('XADD', P .. 'events', 'MAXLEN', '~', EVMAXS, '*',
+                   'e', kind, 'id', id, 't', NOWS, ...)
     end
 end
 
@@ -81,7 +86,7 @@ local function root_count(root, name, field)
     local rk = P .. 'r:' .. root
     redis.call('HINCRBY', rk, field, 1)
     redis.call('HINCRBY', rk, field .. '|' .. name, 1)
-    redis.call('PEXPIRE', rk, RESULT_TTL)
+    redis.call('PEXPIRE', rk, RESULT_TTLS)
 end
 
 -- Push task `id` onto its ready list. front=true puts it next in line

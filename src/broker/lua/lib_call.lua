@@ -17,7 +17,9 @@ local function sq_begin()
     local t = redis.call('TIME')
     NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
     MINUTE = math.floor(NOW / 60000)
-    NOWS = string.format('%d', NOW)
+    NOWS = ints(NOW)
+    EVMAXS = ints(EVMAX)
+    RESULT_TTLS = ints(RESULT_TTL)
     RPOP_COUNT = (tonumber(redis.REDIS_VERSION_NUM) or 0) >= 0x060200
     ACC = nil
     FIN = nil

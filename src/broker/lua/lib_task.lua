@@ -53,7 +53,7 @@ local function finish(id, state, extra, evf, pre)
     for i = 1, #extra do fields[#fields + 1] = extra[i] end
     redis.call('HSET', k, unpack(fields))
     redis.call('HDEL', k, 'lease', 'worker', 'revoke')
-    redis.call('PEXPIRE', k, tonumber(h[5] or '') or RESULT_TTL)
+    redis.call('PEXPIRE', k, tonumber(h[5] or '') and h[5] or RESULT_TTLS)
     if FIN then
         FIN[#FIN + 1] = id
     else
@@ -171,7 +171,7 @@ local function create_task(id, q, pri, eta, exp, fields, acc)
     f[n + 3] = 'pri'
     f[n + 4] = pri
     f[n + 5] = 'ct'
-    f[n + 6] = NOW
+    f[n + 6] = NOWS
     f[n + 7] = 'state'
     f[n + 8] = state
     if eta > NOW then

@@ -70,12 +70,15 @@ for i = 1, nops do
         if h[5] == 'RECEIVED' and kind ~= 'requeue' and kind ~= 'start' and
            kind ~= 'revoked' then
             local rt = tonumber(ARGV[p + (kind == 'ok' and 4 or 5)]) or 0
-            st = NOW - rt
+            st = rt == 0 and NOWS or ints(NOW - rt)
         end
         reply[i] = 'ok'
         if kind == 'ok' then
-            local rt = tonumber(ARGV[p + 4]) or 0
-            local f = {'rt', rt, 'slease', token}
+            -- the runtime goes on as the text it came as (see ints())
+            local rt = tonumber(ARGV[p + 4])
+            local rts = rt and ARGV[p + 4] or '0'
+            rt = rt or 0
+            local f = {'rt', rts, 'slease', token}
             if st then
                 f[#f + 1] = 'st'
                 f[#f + 1] = st
@@ -85,7 +88,7 @@ for i = 1, nops do
                 f[#f + 1] = ARGV[p + 3]
             end
             observe('runtime', q, name, rt)
-            finish(id, 'SUCCESS', f, {'rt', rt}, pre)
+            finish(id, 'SUCCESS', f, {'rt', rts}, pre)
         elseif kind == 'fail' then
             local rt = tonumber(ARGV[p + 5]) or 0
             push_error(k, ARGV[p + 3], ARGV[p + 4])
