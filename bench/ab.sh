@@ -21,20 +21,9 @@ for b in "$A" "$B"; do
     [ -x "$b/$f" ] || { echo "ab: $b/$f: not built" >&2; exit 2; }
   done
 done
-d=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize yes \
-  --pidfile "$d/r.pid" --logfile "$d/r.log" --dir "$d"
-stop_redis() {
-  local p; p=$(cat "$d/r.pid" 2>/dev/null) || true
-  [ -n "$p" ] && { kill "$p" 2>/dev/null; for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done; }
-  rm -rf "$d"
-}
-trap stop_redis EXIT
-for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-export SYNCQ_BROKER_URL="redis://127.0.0.1:$port/0"
-field() { sed "s/.*\"$1\": *\([0-9.-]*\).*/\1/"; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. bench/lib.sh
+bench_redis_start
+export SYNCQ_BROKER_URL=$url
 declare -A v
 for i in $(seq "$RUNS"); do
   for side in A B; do

@@ -4,6 +4,10 @@
  *   bench_enqueue single N   N syncq_task_create calls, one task each
  *   bench_enqueue bulk N     N tasks through syncq_task_create_many in
  *                            calls of 10,000 (chunks of 1,000 pipelined)
+ *   bench_enqueue pipelined N [DEPTH]  N tasks through the pipelined
+ *                            producer (syncq/pipeline.h), DEPTH creates in
+ *                            flight (default 256); each answered with its
+ *                            own id (a refused one fails the run)
  *   bench_enqueue memory N   FLUSHALL, then N no-op tasks in bulk; INFO
  *                            used_memory before/after, with and without
  *                            the (capped) events stream
@@ -16,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syncq/pipeline.h>
 #include <syncq/syncq.h>
 
 static long long
@@ -67,6 +72,37 @@ bulk(syncq_client *c, size_t n, syncq_error *err)
     return rc;
 }
 
+static void
+on_answer(void *ud, const char *id, int dup, int rc, const syncq_error *err)
+{
+    size_t *failed = ud;
+
+    (void)id;
+    (void)dup;
+    if (rc != SYNCQ_OK && (*failed)++ == 0) {
+        fprintf(stderr, "bench_enqueue: %s\n", err != NULL ? err->msg : "?");
+    }
+}
+
+static int
+pipelined(syncq_client *c, size_t n, size_t depth, syncq_error *err)
+{
+    syncq_pipeline *p = NULL;
+    size_t failed = 0;
+    int rc = syncq_pipeline_new(c, depth, &p, err);
+
+    for (size_t i = 0; i < n && rc == SYNCQ_OK; i++) {
+        rc = syncq_pipeline_add(p, "syncq.noop", NULL, NULL, NULL, on_answer,
+                                &failed, err);
+    }
+    syncq_pipeline_free(p);
+    if (rc == SYNCQ_OK && failed > 0) {
+        snprintf(err->msg, sizeof err->msg, "%zu creates refused", failed);
+        rc = SYNCQ_EPROTO;
+    }
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -96,6 +132,15 @@ main(int argc, char **argv)
                "\"events_stream_bytes\":%lld}\n",
                n, (double)(after - before) / (double)n,
                (double)(after - before - stream) / (double)n, stream);
+    } else if (strcmp(mode, "pipelined") == 0) {
+        size_t depth = argc > 3 ? (size_t)atol(argv[3]) : 256;
+        t0 = sq_mono_us();
+        rc = pipelined(c, n, depth, &err);
+        t1 = sq_mono_us();
+        printf("{\"mode\":\"pipelined\",\"tasks\":%zu,\"depth\":%zu,"
+               "\"seconds\":%.3f,\"tasks_per_s\":%.0f}\n",
+               n, depth, (double)(t1 - t0) / 1e6,
+               (double)n * 1e6 / (double)(t1 - t0));
     } else if (strcmp(mode, "bulk") == 0) {
         t0 = sq_mono_us();
         rc = bulk(c, n, &err);

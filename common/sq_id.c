@@ -6,6 +6,7 @@
 #include "sq_hash.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -13,7 +14,22 @@
 
 static unsigned char pool[4096];
 static size_t pool_left;
-static pid_t pool_pid;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* A forked child must never hand out its parent's bytes: it refills on
+ * its first use. (Asking getpid() on every call instead cost a system
+ * call per task id: glibc no longer caches the pid.) */
+static void
+forget_pool(void)
+{
+    pool_left = 0;
+}
+
+static void
+watch_forks(void)
+{
+    pthread_atfork(NULL, NULL, forget_pool);
+}
 
 static void
 refill(void)
@@ -36,7 +52,6 @@ refill(void)
         got += (size_t)n;
     }
     pool_left = sizeof pool;
-    pool_pid = getpid();
 }
 
 void
@@ -46,7 +61,8 @@ sq_random_bytes(void *out, size_t n)
 
     while (n > 0) {
         size_t take;
-        if (pool_left == 0 || pool_pid != getpid()) {
+        if (pool_left == 0) {
+            pthread_once(&atfork_once, watch_forks);
             refill();
         }
         take = n < pool_left ? n : pool_left;

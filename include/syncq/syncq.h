@@ -6,6 +6,7 @@
  *   syncq/log.h       log handler
  *   syncq/config.h    settings (.env, environment, flags)
  *   syncq/client.h    producer API: tasks, batches, status
+ *   syncq/pipeline.h  pipelined producer: many creates in flight
  *   syncq/task.h      writing tasks: registry, context, plugins
  *   syncq/spec.h      tasks, batches, schedules from JSON specs (bindings)
  * Subsystem headers (schedule.h, monitor.h, recovery.h, worker.h) are
@@ -22,6 +23,7 @@
 #include <syncq/error.h>
 #include <syncq/log.h>
 #include <syncq/monitor.h>
+#include <syncq/pipeline.h>
 #include <syncq/recovery.h>
 #include <syncq/schedule.h>
 #include <syncq/spec.h>

@@ -80,6 +80,7 @@ struct syncq_client {
     char drop_why[64];         /* why the connection was dropped */
     char redis_version[32];
     char sha[SQ_SCRIPT__COUNT][41];
+    bool fcall;                /* calls are FCALL (functions), else EVALSHA */
 };
 
 /* ---- connection ------------------------------------------------------ */
@@ -170,13 +171,19 @@ int sq_client_read_reply(syncq_client *c, redisReply **reply,
 int sq_script_reply_check(syncq_client *c, enum sq_script_id id,
                           redisReply *r, syncq_error *err);
 
-/* Load every script into the server's cache (pipelined SCRIPT LOAD), on
- * connect and after NOSCRIPT (broker_conn.c). Errors: SYNCQ_ECONN and
- * the codes of sq_script_reply_check. */
+/* Load the broker's Lua on connect and after NOSCRIPT (broker_conn.c):
+ * the function library when the server has functions (Redis >= 7) and
+ * lacks this version of it, else every script (pipelined SCRIPT LOAD).
+ * Errors: SYNCQ_ECONN, SYNCQ_EAUTH, SYNCQ_ENOTSUP (Redis < 5) and the
+ * codes of sq_script_reply_check. */
 int sq_script_load_all(syncq_client *c, syncq_error *err);
 
 /* Source text of a script (prelude + op), for tests. Owned. */
 char *sq_script_source(enum sq_script_id id);
+
+/* The FCALL name of op `id` in this build's function library ("" before
+ * the first load). Read-only after it; thread-safe. */
+const char *sq_script_fname(enum sq_script_id id);
 
 /* ---- enqueue (broker_enqueue.c) -------------------------------------- */
 

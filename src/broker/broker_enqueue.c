@@ -74,16 +74,20 @@ prepared_cleanup(struct prepared *p)
 }
 
 /* Parse `text` as JSON of the wanted type; store the compact form in *out
- * (NULL when it is empty and `empty_ok`). */
+ * (NULL when it is empty). `parsed` (may be NULL) gets the parsed value
+ * (the caller's reference; NULL when `text` is NULL or on error). */
 static int
 json_field(const char *what, const char *text, int want, char **out,
-           size_t *bytes, syncq_error *err)
+           size_t *bytes, json_t **parsed, syncq_error *err)
 {
     json_error_t jerr;
     json_t *v;
     char *s;
 
     *out = NULL;
+    if (parsed != NULL) {
+        *parsed = NULL;
+    }
     if (text == NULL) {
         return SYNCQ_OK;
     }
@@ -99,17 +103,86 @@ json_field(const char *what, const char *text, int want, char **out,
     }
     if ((want == JSON_ARRAY && json_array_size(v) == 0) ||
         (want == JSON_OBJECT && json_object_size(v) == 0)) {
+        s = NULL;
+    } else {
+        s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (s == NULL) {
+            json_decref(v);
+            return sq_fail(err, SYNCQ_ENOMEM, "out of memory encoding %s",
+                           what);
+        }
+        *bytes += strlen(s);
+    }
+    if (parsed != NULL) {
+        *parsed = v;
+    } else {
         json_decref(v);
-        return SYNCQ_OK;
     }
-    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(v);
-    if (s == NULL) {
-        return sq_fail(err, SYNCQ_ENOMEM, "out of memory encoding %s", what);
-    }
-    *bytes += strlen(s);
     *out = s;
     return SYNCQ_OK;
+}
+
+/* The task's declaration, looked up once (this process's registry, else
+ * what the workers published to Redis), feeds both the queue route and
+ * the argument check (syncq/task.h) before anything is written: a typo
+ * fails here, not on a worker hours later. */
+static int
+resolve_decl(syncq_client *c, const syncq_task_def *def,
+             const syncq_task_options *o, const char *args,
+             const char *kwargs, struct prepared *p, size_t *bytes,
+             syncq_error *err)
+{
+    json_t *a = NULL, *k = NULL;
+    struct sq_decl d;
+    int rc;
+
+    memset(&d, 0, sizeof d);
+    rc = json_field("args", args, JSON_ARRAY, &p->args, bytes, &a, err);
+    if (rc == SYNCQ_OK) {
+        rc = json_field("kwargs", kwargs, JSON_OBJECT, &p->kwargs, bytes, &k,
+                        err);
+    }
+    if (rc == SYNCQ_OK && o != NULL && o->retry_policy_json != NULL) {
+        rc = json_field("retry policy", o->retry_policy_json, JSON_OBJECT,
+                        &p->policy, bytes, NULL, err);
+        if (rc == SYNCQ_OK && p->policy != NULL) {
+            rc = sq_task_policy_check(p->policy, strlen(p->policy), err);
+        }
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_decl_find(c, p->name, &d, err);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = syncq_args_check(d.decl, a, k, NULL, err);
+    }
+    if (rc == SYNCQ_OK) {
+        /* the settings stored on the record: options, then definition,
+         * then the registered route / SYNCQ_TASK_DEFAULT_QUEUE; time
+         * limits only when given (the worker resolves the rest at lease) */
+        struct sq_task_settings given, conf, eff;
+        sq_task_settings_init(&given);
+        sq_task_settings_init(&conf);
+        if (o != NULL) {
+            given.queue = o->queue;
+            given.priority = o->priority;
+            given.max_retries = o->max_retries;
+        }
+        conf.queue = syncq_registry_route(syncq_registry_default(), p->name);
+        if (conf.queue == NULL) {
+            conf.queue = sq_decl_route(&d);
+        }
+        if (conf.queue == NULL) {
+            conf.queue = c->default_queue;
+        }
+        sq_task_resolve(def, &given, &conf, &eff);
+        snprintf(p->queue, sizeof p->queue, "%s", eff.queue);
+        p->priority = eff.priority;
+        p->max_retries = eff.max_retries;
+    }
+    sq_decl_cleanup(&d);
+    json_decref(a);
+    json_decref(k);
+    return rc;
 }
 
 static int
@@ -146,41 +219,7 @@ prepare(syncq_client *c, size_t index, const char *name, const char *args,
             goto fail;
         }
     }
-    {
-        /* the settings stored on the record: options, then definition,
-         * then the registered route / SYNCQ_TASK_DEFAULT_QUEUE; time
-         * limits only when given (the worker resolves the rest at lease) */
-        struct sq_task_settings given, conf, eff;
-        sq_task_settings_init(&given);
-        sq_task_settings_init(&conf);
-        if (o != NULL) {
-            given.queue = o->queue;
-            given.priority = o->priority;
-            given.max_retries = o->max_retries;
-        }
-        conf.queue = sq_route_queue(c, p->name);
-        sq_task_resolve(def, &given, &conf, &eff);
-        snprintf(p->queue, sizeof p->queue, "%s", eff.queue);
-        p->priority = eff.priority;
-        p->max_retries = eff.max_retries;
-    }
-    rc = json_field("args", args, JSON_ARRAY, &p->args, &bytes, err);
-    if (rc == SYNCQ_OK) {
-        rc = json_field("kwargs", kwargs, JSON_OBJECT, &p->kwargs, &bytes,
-                        err);
-    }
-    if (rc == SYNCQ_OK && o != NULL && o->retry_policy_json != NULL) {
-        rc = json_field("retry policy", o->retry_policy_json, JSON_OBJECT,
-                        &p->policy, &bytes, err);
-        if (rc == SYNCQ_OK && p->policy != NULL) {
-            rc = sq_task_policy_check(p->policy, strlen(p->policy), err);
-        }
-    }
-    if (rc == SYNCQ_OK) {
-        /* the task's declared arguments (syncq/task.h), before anything
-         * is written: a typo fails here, not on a worker hours later */
-        rc = syncq_task_args_check(c, p->name, args, kwargs, NULL, err);
-    }
+    rc = resolve_decl(c, def, o, args, kwargs, p, &bytes, err);
     if (rc != SYNCQ_OK) {
         goto fail;
     }

@@ -55,8 +55,9 @@ sq_fault_classify(const char *msg)
             return SQ_FAULT_TRANSIENT;
         }
     }
-    if (strcmp(code, "NOSCRIPT") == 0) {
-        return SQ_FAULT_NOSCRIPT;
+    if (strcmp(code, "NOSCRIPT") == 0 ||
+        (msg != NULL && strstr(msg, "Function not found") != NULL)) {
+        return SQ_FAULT_NOSCRIPT; /* a flushed script cache or library */
     }
     if (strcmp(code, "NOAUTH") == 0 || strcmp(code, "WRONGPASS") == 0 ||
         (msg != NULL && (strstr(msg, "invalid password") != NULL ||

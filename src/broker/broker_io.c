@@ -434,6 +434,14 @@ is_durable(const syncq_client *c, int argc, const char **argv)
     if (strcasecmp(argv[0], "EVAL") == 0) {
         return true; /* the NOSCRIPT fallback: rare, assume a write */
     }
+    if (strcasecmp(argv[0], "FCALL") == 0) {
+        for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+            if (strcmp(argv[1], sq_script_fname(ids[i])) == 0) {
+                return true;
+            }
+        }
+        return false;
+    }
     if (strcasecmp(argv[0], "EVALSHA") != 0) {
         return false;
     }

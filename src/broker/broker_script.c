@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT
  *
- * broker_script.c: the one generic runner of the broker's Lua scripts
- * (Redis script.c layering): composes the prelude (lib*.lua) + <op>.lua,
- * computes the SHA-1, loads them on connect, calls EVALSHA and falls back to EVAL on
- * NOSCRIPT. Typed wrappers live in the broker_<op>.c files.
+ * broker_script.c: the one generic runner of the broker's Lua (Redis
+ * script.c layering). On Redis >= 7 it composes one function library
+ * (the prelude lib*.lua once, each <op>.lua a function), loads it on
+ * connect when the server lacks that version and calls FCALL; a flushed
+ * library is loaded again. Otherwise (older Redis, SYNCQ_BROKER_FUNCTIONS
+ * =0, a server refusing FUNCTION) each op is a script, prelude + op,
+ * loaded with SCRIPT LOAD and called with EVALSHA, EVAL on NOSCRIPT.
+ * lib.lua says how the Lua is put together. Typed wrappers live in the
+ * broker_<op>.c files.
  */
 #include "broker/broker.h"
 #include "broker/broker_io.h"
@@ -11,8 +16,14 @@
 #include "core/sq_embed.h"
 #include "sq_error.h"
 
+#include "core/sq_log.h"
+#include "sq_buf.h"
+
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *script_files[SQ_SCRIPT__COUNT] = {
@@ -44,76 +55,193 @@ static const bool resend_safe[SQ_SCRIPT__COUNT] = {
     [SQ_SCRIPT_BEAT] = true,            [SQ_SCRIPT_BEAT_LOCK] = true,
 };
 
-/* Composed sources, built once per process (read-only afterwards). */
+/* Composed texts, built once per process (read-only afterwards): the
+ * script of each op (EVAL / EVALSHA) and the function library (FUNCTION
+ * LOAD / FCALL) with its function names. */
 static char *sources[SQ_SCRIPT__COUNT];
 static size_t source_lens[SQ_SCRIPT__COUNT];
+static char *library;
+static size_t library_len;
+static char fnames[SQ_SCRIPT__COUNT][48];
+static pthread_once_t compose_once = PTHREAD_ONCE_INIT;
+static const char *compose_missing; /* a file missing from the build */
 
 /* The prelude, in order (each part uses only those before it); the
  * final states come first, from the C table (core/sq_task.c). */
 static const char *prelude_files[] = {"lib.lua", "lib_stats.lua",
-                                      "lib_task.lua", "lib_batch.lua"};
+                                      "lib_task.lua", "lib_batch.lua",
+                                      "lib_call.lua"};
 #define NPRELUDE (sizeof prelude_files / sizeof prelude_files[0])
+
+/* Append the states table and the prelude to `b`. */
+static int
+add_prelude(struct sq_buf *b, const char *locals)
+{
+    char states[256];
+    int bad;
+
+    sq_task_lua_states(states, sizeof states);
+    bad = sq_buf_adds(b, states) | sq_buf_adds(b, locals);
+    for (size_t i = 0; i < NPRELUDE; i++) {
+        const struct sq_embedded *e = sq_embed_find(sq_lua_files,
+                                                    prelude_files[i]);
+        if (e == NULL) {
+            compose_missing = prelude_files[i];
+            return -1;
+        }
+        bad |= sq_buf_add(b, e->data, e->len) | sq_buf_adds(b, "\n");
+    }
+    return bad;
+}
 
 char *
 sq_script_source(enum sq_script_id id)
 {
-    const struct sq_embedded *part[NPRELUDE + 1];
-    char states[256];
-    size_t len = sq_task_lua_states(states, sizeof states), at;
-    char *s;
+    const struct sq_embedded *op;
+    struct sq_buf b;
 
     if (id < 0 || id >= SQ_SCRIPT__COUNT) {
         return NULL;
     }
-    for (size_t i = 0; i <= NPRELUDE; i++) {
-        part[i] = sq_embed_find(sq_lua_files, i < NPRELUDE ? prelude_files[i]
-                                                          : script_files[id]);
-        if (part[i] == NULL) {
-            return NULL;
-        }
-        len += part[i]->len + 1;
-    }
-    s = sq_malloc(len + 1);
-    if (s == NULL) {
+    op = sq_embed_find(sq_lua_files, script_files[id]);
+    if (op == NULL) {
+        compose_missing = script_files[id];
         return NULL;
     }
-    at = strlen(states);
-    memcpy(s, states, at);
-    for (size_t i = 0; i <= NPRELUDE; i++) {
-        memcpy(s + at, part[i]->data, part[i]->len);
-        at += part[i]->len;
-        s[at++] = '\n';
+    sq_buf_init(&b, 0);
+    /* a script gets KEYS and ARGV as globals: the prelude's locals */
+    if (add_prelude(&b, "local KEYS, ARGV = KEYS, ARGV\n") != 0 ||
+        sq_buf_adds(&b, "sq_begin()\n") != 0 ||
+        sq_buf_add(&b, op->data, op->len) != 0 ||
+        sq_buf_adds(&b, "\n") != 0) {
+        sq_buf_cleanup(&b);
+        return NULL;
     }
-    s[at] = '\0';
-    return s;
+    return sq_buf_steal(&b);
+}
+
+/* FNV-1a, 64 bits: the library's version in its name, so processes of
+ * different builds each load (and call) their own. */
+static uint64_t
+fnv1a(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The library: "#!lua name=syncq_<version>", the prelude once, then each
+ * op as function sq_<version>_<op>(keys, args). */
+static char *
+library_source(void)
+{
+    struct sq_buf body, lib;
+    uint64_t h = 14695981039346656037ULL;
+    char ver[17];
+    int bad = 0;
+
+    sq_buf_init(&body, 0);
+    if (add_prelude(&body, "local KEYS, ARGV\n") != 0) {
+        sq_buf_cleanup(&body);
+        return NULL;
+    }
+    for (int i = 0; i < SQ_SCRIPT__COUNT; i++) {
+        h = fnv1a(h, sources[i], source_lens[i]);
+    }
+    snprintf(ver, sizeof ver, "%016llx", (unsigned long long)h);
+    sq_buf_init(&lib, 0);
+    bad |= sq_buf_printf(&lib, "#!lua name=syncq_%s\n", ver);
+    bad |= sq_buf_add(&lib, body.data, body.len);
+    sq_buf_cleanup(&body);
+    for (int i = 0; i < SQ_SCRIPT__COUNT && bad == 0; i++) {
+        const struct sq_embedded *op = sq_embed_find(sq_lua_files,
+                                                     script_files[i]);
+        int n = (int)(strlen(script_files[i]) - 4); /* without ".lua" */
+        snprintf(fnames[i], sizeof fnames[i], "sq_%s_%.*s", ver, n,
+                 script_files[i]);
+        bad |= sq_buf_printf(&lib, "redis.register_function('%s', "
+                             "function(keys, args)\nKEYS, ARGV = keys, "
+                             "args\nsq_begin()\n", fnames[i]);
+        bad |= sq_buf_add(&lib, op->data, op->len);
+        bad |= sq_buf_adds(&lib, "\nend)\n");
+    }
+    if (bad != 0) {
+        sq_buf_cleanup(&lib);
+        return NULL;
+    }
+    return sq_buf_steal(&lib);
+}
+
+static void
+compose(void)
+{
+    for (int i = 0; i < SQ_SCRIPT__COUNT; i++) {
+        sources[i] = sq_script_source((enum sq_script_id)i);
+        if (sources[i] == NULL) {
+            return;
+        }
+        source_lens[i] = strlen(sources[i]);
+    }
+    library = library_source();
+    if (library != NULL) {
+        library_len = strlen(library);
+    }
 }
 
 static int
 compose_all(syncq_error *err)
 {
-    for (int i = 0; i < SQ_SCRIPT__COUNT; i++) {
-        if (sources[i] != NULL) {
-            continue;
-        }
-        sources[i] = sq_script_source((enum sq_script_id)i);
-        if (sources[i] == NULL) {
-            return sq_fail(err, SYNCQ_EINTERNAL,
-                           "broker script %s missing from the build",
-                           script_files[i]);
-        }
-        source_lens[i] = strlen(sources[i]);
+    pthread_once(&compose_once, compose);
+    if (library == NULL) {
+        return sq_fail(err, SYNCQ_EINTERNAL, "broker script %s missing from "
+                       "the build (or out of memory composing them)",
+                       compose_missing != NULL ? compose_missing : "?");
     }
     return SYNCQ_OK;
 }
 
-int
-sq_script_load_all(syncq_client *c, syncq_error *err)
+const char *
+sq_script_fname(enum sq_script_id id)
 {
-    int rc = compose_all(err);
+    return id >= 0 && id < SQ_SCRIPT__COUNT ? fnames[id] : "";
+}
 
-    if (rc != SYNCQ_OK) {
-        return rc;
+/* An error reply to a load: NOAUTH, an outage (LOADING, BUSY) or a
+ * broken script. */
+static int
+load_error(syncq_client *c, const char *what, const char *msg,
+           syncq_error *err)
+{
+    if (strncmp(msg, "NOAUTH", 6) == 0) {
+        return sq_fail(err, SYNCQ_EAUTH,
+                       "Redis at %s needs a password (NOAUTH): put it in the "
+                       "URL, redis://:PASSWORD@host:port/db",
+                       c->url_shown);
     }
+    return sq_fail(err,
+                   sq_fault_classify(msg) == SQ_FAULT_TRANSIENT
+                       ? SYNCQ_ECONN
+                       : SYNCQ_EPROTO,
+                   "loading broker %s: %s", what, msg);
+}
+
+static int
+lost_while(syncq_client *c, const char *what, syncq_error *err)
+{
+    return sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s while loading %s",
+                   c->url_shown,
+                   c->rc->errstr[0] ? c->rc->errstr : "connection lost",
+                   what);
+}
+
+/* Load every script into the server's cache (pipelined SCRIPT LOAD). */
+static int
+load_scripts(syncq_client *c, syncq_error *err)
+{
+    int rc = SYNCQ_OK;
+
     for (int i = 0; i < SQ_SCRIPT__COUNT; i++) {
         const char *argv[3] = {"SCRIPT", "LOAD", sources[i]};
         size_t lens[3] = {6, 4, source_lens[i]};
@@ -123,57 +251,97 @@ sq_script_load_all(syncq_client *c, syncq_error *err)
         void *r = NULL;
         redisReply *rep;
         if (sq_conn_get_reply(c, &r) != REDIS_OK || r == NULL) {
-            return sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s while loading "
-                           "scripts", c->url_shown,
-                           c->rc->errstr[0] ? c->rc->errstr
-                                            : "connection lost");
+            return lost_while(c, "scripts", err);
         }
         rep = r;
-        if (rep->type == REDIS_REPLY_ERROR) {
-            if (strncmp(rep->str, "NOAUTH", 6) == 0) {
-                rc = sq_fail(err, SYNCQ_EAUTH,
-                             "Redis at %s needs a password (NOAUTH): put "
-                             "it in the URL, redis://:PASSWORD@host:port/db",
-                             c->url_shown);
-            } else {
-                /* LOADING or BUSY: an outage, not a broken script */
-                rc = sq_fail(err,
-                             sq_fault_classify(rep->str) ==
-                                     SQ_FAULT_TRANSIENT
-                                 ? SYNCQ_ECONN
-                                 : SYNCQ_EPROTO,
-                             "loading broker script %s: %s",
-                             script_files[i], rep->str);
-            }
+        if (rep->type == REDIS_REPLY_ERROR && rc == SYNCQ_OK) {
+            rc = load_error(c, script_files[i], rep->str, err);
         } else if (rep->type == REDIS_REPLY_STRING) {
             snprintf(c->sha[i], sizeof c->sha[i], "%s", rep->str);
         }
         freeReplyObject(rep);
     }
-    if (rc == SYNCQ_OK) {
-        /* Remember the server version for status and feature checks. */
-        redisReply *r = sq_conn_command(c, "INFO server");
-        if (r != NULL && r->type == REDIS_REPLY_STRING) {
-            const char *v = strstr(r->str, "redis_version:");
-            if (v != NULL) {
-                size_t n = strcspn(v + 14, "\r\n");
-                if (n >= sizeof c->redis_version) {
-                    n = sizeof c->redis_version - 1;
-                }
-                memcpy(c->redis_version, v + 14, n);
-                c->redis_version[n] = '\0';
+    return rc;
+}
+
+static bool told_no_functions;
+
+/* Load the function library unless the server has it (its name carries
+ * its version). Sets c->fcall. A server that refuses functions (an ACL
+ * without FUNCTION, a proxy) leaves c->fcall false: scripts then. */
+static int
+load_library(syncq_client *c, syncq_error *err)
+{
+    const char *argv[3] = {"FUNCTION", "LOAD", library};
+    size_t lens[3] = {8, 4, library_len};
+    redisReply *r = sq_conn_command_argv(c, 3, argv, lens);
+    int rc = SYNCQ_OK;
+
+    c->fcall = false;
+    if (r == NULL) {
+        return lost_while(c, "functions", err);
+    }
+    if (r->type != REDIS_REPLY_ERROR || strstr(r->str, "already exists")) {
+        c->fcall = true;
+    } else if (strncmp(r->str, "NOAUTH", 6) == 0 ||
+               sq_fault_classify(r->str) == SQ_FAULT_TRANSIENT) {
+        rc = load_error(c, "functions", r->str, err);
+    } else if (!__atomic_exchange_n(&told_no_functions, true,
+                                    __ATOMIC_RELAXED)) {
+        /* an ACL role without FUNCTION LOAD (scripts/syncq-acl): once
+         * per process, not per connect */
+        SQ_INFO("broker.no_functions", "url=%s err=\"%.200s\" "
+                "using=scripts", c->url_shown, r->str);
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* The server's version (status, feature checks), from INFO server. */
+static void
+read_version(syncq_client *c)
+{
+    redisReply *r = sq_conn_command(c, "INFO server");
+
+    if (r != NULL && r->type == REDIS_REPLY_STRING) {
+        const char *v = strstr(r->str, "redis_version:");
+        if (v != NULL) {
+            size_t n = strcspn(v + 14, "\r\n");
+            if (n >= sizeof c->redis_version) {
+                n = sizeof c->redis_version - 1;
             }
+            memcpy(c->redis_version, v + 14, n);
+            c->redis_version[n] = '\0';
         }
-        if (r != NULL) {
-            freeReplyObject(r);
-        }
-        if (c->redis_version[0] != '\0' && c->redis_version[0] < '5' &&
-            c->redis_version[1] == '.') {
-            rc = sq_fail(err, SYNCQ_ENOTSUP,
-                         "Redis %s at %s is too old: syncq needs Redis >= 5 "
-                         "(streams)",
-                         c->redis_version, c->url_shown);
-        }
+    }
+    if (r != NULL) {
+        freeReplyObject(r);
+    }
+}
+
+int
+sq_script_load_all(syncq_client *c, syncq_error *err)
+{
+    int rc = compose_all(err);
+    long major;
+
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    read_version(c);
+    major = strtol(c->redis_version, NULL, 10);
+    if (c->redis_version[0] != '\0' && major < 5) {
+        return sq_fail(err, SYNCQ_ENOTSUP,
+                       "Redis %s at %s is too old: syncq needs Redis >= 5 "
+                       "(streams)",
+                       c->redis_version, c->url_shown);
+    }
+    c->fcall = false;
+    if (major >= 7 && syncq_config_bool(c->cfg, "SYNCQ_BROKER_FUNCTIONS")) {
+        rc = load_library(c, err);
+    }
+    if (rc == SYNCQ_OK && !c->fcall) {
+        rc = load_scripts(c, err);
     }
     return rc;
 }
@@ -324,7 +492,8 @@ sq_args_addll(struct sq_args *a, long long v)
     sq_args_addf(a, "%lld", v);
 }
 
-/* Build "EVALSHA sha 1 meta cfg args..." (or EVAL source ...). */
+/* Build "FCALL name 1 meta cfg args..." (functions), else "EVALSHA sha
+ * 1 meta cfg args..." (or EVAL source ...). */
 static int
 build(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
       bool eval, const char ***argv_out, size_t **lens_out, int *argc_out,
@@ -344,10 +513,10 @@ build(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
         sq_free(lens);
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory building call");
     }
-    argv[0] = eval ? "EVAL" : "EVALSHA";
+    argv[0] = eval ? "EVAL" : c->fcall ? "FCALL" : "EVALSHA";
     /* The SHA-1 comes from Redis's SCRIPT LOAD reply (sq_script_load_all):
      * hashing here would load libcrypto into every process. */
-    argv[1] = eval ? sources[id] : c->sha[id];
+    argv[1] = eval ? sources[id] : c->fcall ? fnames[id] : c->sha[id];
     argv[2] = "1";
     argv[3] = c->meta_key;
     argv[4] = c->cfgarg;
@@ -395,6 +564,27 @@ call_once(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
         return rc;
     }
     r = sq_conn_command_argv(c, argc, argv, lens);
+    if (r != NULL && c->fcall && r->type == REDIS_REPLY_ERROR &&
+        strstr(r->str, "Function not found") != NULL) {
+        /* FUNCTION FLUSH, or a server that lost its data: load the
+         * library again and send the call once more */
+        freeReplyObject(r);
+        r = NULL;
+        rc = load_library(c, err);
+        if (rc == SYNCQ_OK && c->fcall) {
+            r = sq_conn_command_argv(c, argc, argv, lens);
+        } else if (rc == SYNCQ_OK) {
+            rc = load_scripts(c, err); /* functions refused now */
+            sq_free(argv);
+            sq_free(lens);
+            return rc != SYNCQ_OK ? rc : call_once(c, id, a, reply, err);
+        }
+        if (rc != SYNCQ_OK) {
+            sq_free(argv);
+            sq_free(lens);
+            return rc;
+        }
+    }
     if (r != NULL && r->type == REDIS_REPLY_ERROR &&
         strncmp(r->str, "NOSCRIPT", 8) == 0) {
         /* Script cache flushed: EVAL sends the source and caches it. */

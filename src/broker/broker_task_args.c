@@ -148,18 +148,25 @@ intern_queue(const char *q)
 }
 
 const char *
+sq_decl_route(const struct sq_decl *d)
+{
+    if (d->def != NULL || !d->found) {
+        return NULL;
+    }
+    return intern_queue(json_string_value(
+        json_object_get(d->parsed.json, "queue")));
+}
+
+const char *
 sq_decl_queue(syncq_client *c, const char *name)
 {
     struct sq_decl d;
-    const char *q = NULL;
+    const char *q;
 
     if (c == NULL || sq_decl_find(c, name, &d, NULL) != SYNCQ_OK) {
         return NULL;
     }
-    if (d.def == NULL && d.found) {
-        q = intern_queue(json_string_value(
-            json_object_get(d.parsed.json, "queue")));
-    }
+    q = sq_decl_route(&d);
     sq_decl_cleanup(&d);
     return q;
 }

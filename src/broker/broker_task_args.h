@@ -36,6 +36,9 @@ void sq_decl_cleanup(struct sq_decl *d);
  * with them), or NULL: unknown, unpublished, Redis unreachable. The
  * string lives as long as the process. Thread-safe. */
 const char *sq_decl_queue(syncq_client *c, const char *name);
+/* The same from a declaration already looked up (sq_decl_find): the
+ * published queue of a task not registered here, or NULL. */
+const char *sq_decl_route(const struct sq_decl *d);
 
 /* syncq_task_args_check with parsed args/kwargs (borrowed, may be NULL). */
 int sq_task_args_check_json(syncq_client *c, const char *name, json_t *args,

@@ -49,6 +49,10 @@ const struct sq_cfg_def sq_cfg_defs[] = {
      "2", NULL, 0, "broker",
      "How long an enqueue or outcome waits for SYNCQ_BROKER_MIN_REPLICAS "
      "before it fails as not acknowledged"},
+    {"SYNCQ_BROKER_FUNCTIONS", NULL, SQ_CFG_BOOL, 0, 0, "1", NULL, 0,
+     "broker", "Run the broker's Lua as one Redis Functions library (loaded "
+               "once per server, FCALL) on Redis >= 7; 0 sends it as scripts "
+               "(EVALSHA), as on older Redis"},
     {"SYNCQ_REDIS_TIMEOUT", NULL, SQ_CFG_DURATION, 100, S(600), "5", NULL, 0,
      "broker", "Connect and command timeout for Redis"},
     {"SYNCQ_RECONNECT_MAX_DELAY", NULL, SQ_CFG_DURATION, 100, S(300), "10",

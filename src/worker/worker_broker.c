@@ -41,10 +41,37 @@ sq_held_free(struct sq_held *h)
 
 /* ---- settle ops ------------------------------------------------------ */
 
+/* An outcome of a run folds the task's start op into itself when that
+ * start has not been sent yet: settle.lua records the start time of a
+ * task it finds still RECEIVED from the outcome (one op, not two, for a
+ * prefetched task that starts and ends within one round). The ops at the
+ * front that are in flight are left alone. */
+static void
+fold_start(struct sq_sup *s, const struct sq_held *h)
+{
+    size_t sent = s->round.active && !s->round.settle_done ? s->round.nops
+                                                           : 0;
+
+    for (size_t i = s->nops; i > sent; i--) {
+        struct sq_pend_op *op = &s->ops[i - 1];
+        if (op->kind == SQ_SETTLE_START && strcmp(op->id, h->id) == 0 &&
+            strcmp(op->token, h->token) == 0) {
+            memmove(op, op + 1, (s->nops - i) * sizeof *op);
+            s->nops--;
+            return;
+        }
+    }
+}
+
 static struct sq_pend_op *
 new_op(struct sq_sup *s, enum sq_settle_kind kind, const struct sq_held *h)
 {
     struct sq_pend_op *op;
+
+    if (kind == SQ_SETTLE_OK || kind == SQ_SETTLE_FAIL ||
+        kind == SQ_SETTLE_RETRY || kind == SQ_SETTLE_DEFER) {
+        fold_start(s, h);
+    }
 
     if (s->nops == s->capops) {
         size_t cap = s->capops ? s->capops * 2 : 64;

@@ -5,9 +5,9 @@
  * replies (MISCONF, READONLY, OOM, BUSY) become SYNCQ_ECONN, are logged
  * once per error state and hold further calls back (no call reaches
  * Redis during the backoff); a permanent one (WRONGTYPE) is SYNCQ_EPROTO;
- * NOSCRIPT reloads the scripts; a connection Redis closed while idle is
- * replaced before the call is sent; --expires-style relative times are
- * resolved with Redis's TIME.
+ * a flushed script cache or function library is loaded again; a
+ * connection Redis closed while idle is replaced before the call is sent;
+ * --expires-style relative times are resolved with Redis's TIME.
  */
 #include "sq_test.h"
 
@@ -41,14 +41,16 @@ fault(const char *what)
     assert_int_equal(system(cmd), 0);
 }
 
-/* Calls of EVALSHA Redis has seen (INFO commandstats). */
+/* Script calls Redis has seen (INFO commandstats): EVALSHA and FCALL. */
 static long long
 evalsha_calls(void)
 {
     redisReply *r = sqt_cmd("INFO commandstats");
     const char *p = strstr(r->str, "cmdstat_evalsha:calls=");
+    const char *f = strstr(r->str, "cmdstat_fcall:calls=");
     long long n = p != NULL ? atoll(p + 22) : 0;
 
+    n += f != NULL ? atoll(f + 20) : 0;
     freeReplyObject(r);
     return n;
 }
@@ -175,17 +177,62 @@ wrongtype_is_permanent(void **state)
     syncq_client_close(c);
 }
 
+/* The server's major version (functions need 7). */
+static long
+redis_major(void)
+{
+    redisReply *r = sqt_cmd("INFO server");
+    const char *v = strstr(r->str, "redis_version:");
+    long m = v != NULL ? strtol(v + 14, NULL, 10) : 0;
+
+    freeReplyObject(r);
+    return m;
+}
+
+/* SCRIPT FLUSH and FUNCTION FLUSH lose the broker's Lua: the next call
+ * loads it again, as functions (FCALL) and as scripts (EVALSHA,
+ * SYNCQ_BROKER_FUNCTIONS=0), a plain call and a pipelined one (the
+ * worker's round: its call fails as ECONN and the next one works). */
 static void
 noscript_reloads(void **state)
 {
-    syncq_client *c = sqt_client();
-    char id[SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_req req = {"w1:1", 30000, 1, 1, q, 1};
+    struct sq_lease_reply r;
 
     (void)state;
-    freeReplyObject(sqt_cmd("SCRIPT FLUSH"));
-    assert_int_equal(create(c, id, NULL), SYNCQ_OK);
-    assert_string_equal(sqt_task_state(c, id), "PENDING");
-    syncq_client_close(c);
+    for (int scripts = 0; scripts < 2; scripts++) {
+        syncq_client *c;
+        char id[SYNCQ_ID_SIZE];
+        bool fcall = !scripts && redis_major() >= 7;
+        int rc;
+        setenv("SYNCQ_BROKER_FUNCTIONS", scripts ? "0" : "1", 1);
+        c = sqt_client();
+        assert_int_equal(create(c, id, NULL), SYNCQ_OK);
+        assert_int_equal(c->fcall, fcall);
+        freeReplyObject(sqt_cmd("SCRIPT FLUSH"));
+        if (redis_major() >= 7) {
+            freeReplyObject(sqt_cmd("FUNCTION FLUSH"));
+        }
+        assert_int_equal(create(c, id, NULL), SYNCQ_OK);
+        assert_string_equal(sqt_task_state(c, id), "PENDING");
+        assert_int_equal(c->fcall, fcall);
+        freeReplyObject(sqt_cmd("SCRIPT FLUSH"));
+        if (redis_major() >= 7) {
+            freeReplyObject(sqt_cmd("FUNCTION FLUSH"));
+        }
+        rc = sq_broker_settle_lease(c, NULL, 0, NULL, &req, &r, NULL);
+        assert_int_equal(rc, SYNCQ_ECONN);
+        assert_int_equal(sq_broker_settle_lease(c, NULL, 0, NULL, &req, &r,
+                                                NULL),
+                         SYNCQ_OK);
+        assert_int_equal(r.n, 1); /* both tasks were queued */
+        sq_lease_reply_cleanup(&r);
+        assert_int_equal(c->fcall, fcall);
+        freeReplyObject(sqt_cmd("FLUSHDB"));
+        syncq_client_close(c);
+    }
+    unsetenv("SYNCQ_BROKER_FUNCTIONS");
 }
 
 /* Item 3: Redis closed the idle connection (a restart, a timeout, CLIENT

@@ -918,6 +918,52 @@ lost_deliveries_carry_their_reason_and_counters(void **state)
     expect_lost(a, "worker_lost", "2", 2, 1);
 }
 
+static long long
+hget_ll(const char *id, const char *field)
+{
+    redisReply *x = sqt_cmd("HGET {syncq}:t:%s %s", id, field);
+    long long v = x->type == REDIS_REPLY_STRING ? atoll(x->str) : -1;
+
+    freeReplyObject(x);
+    return v;
+}
+
+/* An outcome for a task still RECEIVED (its start op folded into it by
+ * the worker) records the start too: st = end - runtime, one event. */
+static void
+outcome_of_a_received_task_records_its_start(void **state)
+{
+    char a[SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_req req = {"w1:1", 30000, 1, 0, q, 1};
+    struct sq_lease_reply r;
+    struct sq_settle_op op = {0};
+    long long st, dt;
+
+    (void)state;
+    create("syncq.noop", 5, NULL, a);
+    assert_int_equal(sq_broker_settle_lease(cl, NULL, 0, NULL, &req, &r,
+                                            NULL),
+                     SYNCQ_OK);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(sqt_task_state(cl, a), "RECEIVED");
+    op.kind = SQ_SETTLE_OK;
+    op.id = a;
+    op.token = r.tasks[0].token;
+    op.runtime_ms = 7;
+    assert_int_equal(settle1(&op), SQ_SETTLED);
+    sq_lease_reply_cleanup(&r);
+    assert_string_equal(sqt_task_state(cl, a), "SUCCESS");
+    st = hget_ll(a, "st");
+    dt = hget_ll(a, "dt");
+    assert_true(st > 0);
+    assert_int_equal(dt - st, 7);
+    assert_int_equal(hget_ll(a, "rt"), 7);
+    assert_int_equal(events_of(a, "task-received"), 1);
+    assert_int_equal(events_of(a, "task-started"), 0);
+    assert_int_equal(events_of(a, "task-succeeded"), 1);
+}
+
 int
 main(void)
 {
@@ -939,6 +985,7 @@ main(void)
         T(workflow_counts_a_task_tree),
         T(resent_outcome_is_already_recorded_not_a_lost_lease),
         T(lost_deliveries_carry_their_reason_and_counters),
+        T(outcome_of_a_received_task_records_its_start),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,14 +1,21 @@
 -- SPDX-License-Identifier: MIT
 --
--- lib.lua: the first part of the prelude prepended to every broker script
--- at load time (it is not a script of its own): calling convention,
--- configuration, time, key names, events and wake-ups. Redis scripts
--- cannot share functions, so the runner (broker_script.c) sends, as one
--- script: the state table generated from src/core/sq_task.c (FINAL, the
--- final states), lib.lua, lib_stats.lua (counters), lib_task.lua (the
--- task lifecycle), lib_batch.lua (batches), then <op>.lua.
+-- lib.lua: the first part of the prelude of every broker call (it is
+-- not a script of its own): calling convention, configuration, time, key
+-- names, events and wake-ups. The runner (broker_script.c) composes the
+-- state table generated from src/core/sq_task.c (FINAL, the final
+-- states), lib.lua, lib_stats.lua (counters), lib_task.lua (the task
+-- lifecycle), lib_batch.lua (batches) and lib_call.lua (sq_begin), then
+-- the ops (<op>.lua), in one of two ways:
+--   functions (Redis >= 7): one library, loaded once per server with
+--            FUNCTION LOAD; each op is a function of it (FCALL), so the
+--            prelude is compiled and run once per load, not per call;
+--   scripts  (older Redis, or SYNCQ_BROKER_FUNCTIONS=0): one script per
+--            op, prelude + op (EVALSHA), the prelude run by every call.
+-- Either way the op's body runs after sq_begin() has set the per-call
+-- state below from KEYS and ARGV (locals the runner declares in front).
 --
--- Calling convention of every script:
+-- Calling convention of every call:
 --   KEYS[1]  "<prefix>meta", e.g. "{syncq}:meta". Every other key is
 --            "<prefix>..." and so shares the namespace's hash tag: one
 --            Redis Cluster slot per namespace (docs/redis-keys.md).
@@ -18,22 +25,20 @@
 -- Time comes from the Redis server (TIME), so every machine agrees on
 -- ETAs and lease deadlines whatever its own clock says.
 
-local P = string.sub(KEYS[1], 1, -5)
-local EVMAX, RESULT_TTL, MAX_DELIVERIES, RECENT_MAX
-do
-    local a, b, c, d = string.match(ARGV[1], '^(%d+)|(%d+)|(%d+)|(%d+)$')
-    EVMAX = tonumber(a) or 100000
-    RESULT_TTL = tonumber(b) or 86400000
-    MAX_DELIVERIES = tonumber(c) or 5
-    RECENT_MAX = tonumber(d) or 100000
-end
-
-local NOW
-do
-    local t = redis.call('TIME')
-    NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local MINUTE = math.floor(NOW / 60000)
+-- Per-call state, set by sq_begin() (lib_call.lua): the key prefix, the
+-- configuration, Redis time in ms (NOW), its minute and NOW as a string
+-- (formatted once per call; hot paths write it per task).
+-- RPOP_COUNT: RPOP takes a count (Redis >= 6.2; the version is known to
+-- scripts from Redis 7.0, so 6.2 pops one at a time as 5 and 6.0 must).
+-- Nothing here may call a function at load: a library's load sees no
+-- globals but the registration API.
+local P, EVMAX, RESULT_TTL, MAX_DELIVERIES, RECENT_MAX
+local NOW, MINUTE, NOWS, RPOP_COUNT
+-- EVMAX and RESULT_TTL as text, and NOWS: numbers given to redis.call
+-- are formatted per argument (as floats, "%.17g"); the hot paths hand it
+-- text made once per call instead (ints(): integers as text, cheaply).
+local EVMAXS, RESULT_TTLS
+local function ints(v) return string.format('%d', v) end
 
 local function tkey(id) return P .. 't:' .. id end
 local function in_dlq(id) return redis.call('ZSCORE', P .. 'dlq', id) ~= false end
@@ -56,8 +61,8 @@ local function qkey(q, pri) return P .. 'q:' .. q .. ':' .. pri end
 
 local function event(kind, id, ...)
     if EVMAX > 0 then
-        redis.call('XADD', P .. 'events', 'MAXLEN', '~', EVMAX, '*',
-                   'e', kind, 'id', id, 't', NOW, ...)
+        redis.call('XADD', P .. 'events', 'MAXLEN', '~', EVMAXS, '*',
+                   'e', kind, 'id', id, 't', NOWS, ...)
     end
 end
 
@@ -81,7 +86,7 @@ local function root_count(root, name, field)
     local rk = P .. 'r:' .. root
     redis.call('HINCRBY', rk, field, 1)
     redis.call('HINCRBY', rk, field .. '|' .. name, 1)
-    redis.call('PEXPIRE', rk, RESULT_TTL)
+    redis.call('PEXPIRE', rk, RESULT_TTLS)
 end
 
 -- Push task `id` onto its ready list. front=true puts it next in line

@@ -16,6 +16,32 @@ local EVENT_OF = {SUCCESS = 'task-succeeded', FAILURE = 'task-failed',
 local STAT_OF = {SUCCESS = 'succeeded', FAILURE = 'failed',
                  REVOKED = 'revoked', EXPIRED = 'expired', SKIPPED = 'skipped'}
 
+-- A hot script (settle) calls fin_begin() first and fin_flush() before
+-- returning: the tasks it finishes then leave the active set with one
+-- ZREM and join the recent list with one LPUSH per call, not per task.
+-- Nothing in between reads either for a task already finished.
+local FIN = nil
+local function fin_begin() FIN = {} end
+
+local function recent_push(ids, i, j)
+    if redis.call('LPUSH', P .. 'recent', unpack(ids, i, j)) >
+       RECENT_MAX + 100 and RECENT_MAX > 0 then
+        redis.call('LTRIM', P .. 'recent', 0, RECENT_MAX - 1)
+    end
+end
+
+local function fin_flush()
+    local ids = FIN
+    FIN = nil
+    if not ids then return end
+    -- unpack takes a bounded argument list: at most 1000 per command
+    for i = 1, #ids, 1000 do
+        local j = math.min(i + 999, #ids)
+        redis.call('ZREM', P .. 'active', unpack(ids, i, j))
+        recent_push(ids, i, j)
+    end
+end
+
 -- `evf` is a flat list of extra event fields (may be nil). `pre` (may be
 -- nil) is {queue, name, batch, root, rexp} already read by the caller.
 local function finish(id, state, extra, evf, pre)
@@ -23,15 +49,16 @@ local function finish(id, state, extra, evf, pre)
     local h = pre or redis.call('HMGET', k, 'queue', 'name', 'batch', 'root',
                                 'rexp')
     local q, name, batch = h[1] or '?', h[2] or '?', h[3]
-    local fields = {'state', state, 'dt', NOW}
+    local fields = {'state', state, 'dt', NOWS}
     for i = 1, #extra do fields[#fields + 1] = extra[i] end
     redis.call('HSET', k, unpack(fields))
     redis.call('HDEL', k, 'lease', 'worker', 'revoke')
-    redis.call('ZREM', P .. 'active', id)
-    redis.call('PEXPIRE', k, tonumber(h[5] or '') or RESULT_TTL)
-    if redis.call('LPUSH', P .. 'recent', id) > RECENT_MAX + 100 and
-       RECENT_MAX > 0 then
-        redis.call('LTRIM', P .. 'recent', 0, RECENT_MAX - 1)
+    redis.call('PEXPIRE', k, tonumber(h[5] or '') and h[5] or RESULT_TTLS)
+    if FIN then
+        FIN[#FIN + 1] = id
+    else
+        redis.call('ZREM', P .. 'active', id)
+        recent_push({id}, 1, 1)
     end
     stat(STAT_OF[state] or 'finished', q, name, 1)
     root_count(h[4], name, (state == 'SUCCESS' or state == 'SKIPPED')
@@ -144,7 +171,7 @@ local function create_task(id, q, pri, eta, exp, fields, acc)
     f[n + 3] = 'pri'
     f[n + 4] = pri
     f[n + 5] = 'ct'
-    f[n + 6] = NOW
+    f[n + 6] = NOWS
     f[n + 7] = 'state'
     f[n + 8] = state
     if eta > NOW then

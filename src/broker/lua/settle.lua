@@ -22,6 +22,10 @@
 --            (worker_lost/timeout count as a lost delivery; DLQ at max)
 --   start    -                                   -> STARTED (prefetched)
 --   revoked  message runtime_ms                  -> REVOKED
+-- An outcome of a run (ok, fail, retry, defer) for a task still RECEIVED
+-- (prefetched, and its start never sent because the outcome came in the
+-- same round: the worker sends no separate start then) records the start
+-- time too, as its end minus its runtime.
 -- Reply: flat array, one status per op: "ok" | "already" | "stale" |
 -- "gone".
 
@@ -41,6 +45,7 @@ for i = 1, nops do
 end
 
 stats_begin()
+fin_begin()
 local reply = {}
 for i = 1, nops do
     local p = ops[i]
@@ -59,20 +64,36 @@ for i = 1, nops do
         stat('lease_lost', h[2] or '?', h[3] or '?', 1)
     else
         local q, name = h[2], h[3]
+        -- the start of a prefetched task whose start op was folded into
+        -- this outcome (see above); the runtime is its 5th or 6th arg
+        local st = nil
+        if h[5] == 'RECEIVED' and kind ~= 'requeue' and kind ~= 'start' and
+           kind ~= 'revoked' then
+            local rt = tonumber(ARGV[p + (kind == 'ok' and 4 or 5)]) or 0
+            st = rt == 0 and NOWS or ints(NOW - rt)
+        end
         reply[i] = 'ok'
         if kind == 'ok' then
-            local rt = tonumber(ARGV[p + 4]) or 0
-            local f = {'rt', rt, 'slease', token}
+            -- the runtime goes on as the text it came as (see ints())
+            local rt = tonumber(ARGV[p + 4])
+            local rts = rt and ARGV[p + 4] or '0'
+            rt = rt or 0
+            local f = {'rt', rts, 'slease', token}
+            if st then
+                f[#f + 1] = 'st'
+                f[#f + 1] = st
+            end
             if ARGV[p + 3] ~= '' then
                 f[#f + 1] = 'result'
                 f[#f + 1] = ARGV[p + 3]
             end
             observe('runtime', q, name, rt)
-            finish(id, 'SUCCESS', f, {'rt', rt}, pre)
+            finish(id, 'SUCCESS', f, {'rt', rts}, pre)
         elseif kind == 'fail' then
             local rt = tonumber(ARGV[p + 5]) or 0
             push_error(k, ARGV[p + 3], ARGV[p + 4])
             observe('runtime', q, name, rt)
+            if st then redis.call('HSET', k, 'st', st) end
             if ARGV[p + 6] == '1' then
                 stat('failed', q, name, 1)
                 to_dead(id, ARGV[p + 3], {'err_class', ARGV[p + 3],
@@ -92,6 +113,7 @@ for i = 1, nops do
             redis.call('HSET', k, 'state', 'RETRY', 'eta', eta,
                        'err_class', ARGV[p + 3], 'err_msg', ARGV[p + 4],
                        'rt', rt, 'slease', token)
+            if st then redis.call('HSET', k, 'st', st) end
             if kind == 'retry' then
                 redis.call('HINCRBY', k, 'retries', 1)
             else
@@ -130,5 +152,6 @@ for i = 1, nops do
         end
     end
 end
+fin_flush()
 stats_flush()
 return reply
