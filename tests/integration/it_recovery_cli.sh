@@ -168,6 +168,17 @@ out=$("$S" recovery dead purge --all --yes)
 check "purge --all --yes" "purged 2 dead tasks" "$out"
 check "purge --all: dead-letter queue empty" 0 "$(R zcard '{syncq}:dlq')"
 check "purge --all: records gone" 0 "$(R exists "{syncq}:t:$y1" "{syncq}:t:$y2")"
+# on a terminal (script(1) gives it one) it asks, with the count
+y3=$(new_task); fail_task "$y3" dead
+echo n | script -qec "$S recovery dead purge --all" /dev/null >pty_no.txt 2>&1
+check "purge --all on a terminal, answered n: exit" 1 "$?"
+contains "purge --all asks with the count" "delete all 1 dead-letter records for good? [y/N]" "$(cat pty_no.txt)"
+contains "purge --all answered n: says so" "nothing deleted" "$(cat pty_no.txt)"
+check "purge --all answered n: kept" 1 "$(R zcard '{syncq}:dlq')"
+echo y | script -qec "$S recovery dead purge --all" /dev/null >pty_yes.txt 2>&1
+check "purge --all on a terminal, answered y: exit" 0 "$?"
+contains "purge --all answered y: the count" "purged 1 dead task" "$(cat pty_yes.txt)"
+check "purge --all answered y: gone" 0 "$(R zcard '{syncq}:dlq')"
 
 # --- cleanup ------------------------------------------------------------------
 R lpush '{syncq}:cp:old-one' "SQCP1 1 1000 1 $(printf '1\nx' | sha256sum | cut -c1-64)
