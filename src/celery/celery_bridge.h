@@ -11,6 +11,8 @@
  *   celery_bridge.c   process, settings, connections, the poll loop
  *   celery_adopt.c    one message: decode, unacked, adopt / dead-letter
  *   celery_follow.c   syncq's events -> Celery results and celeryev
+ *   celery_canvas.c   links, errbacks, chains and chord counting
+ *   celery_control.c  remote control: celery inspect / celery control
  *
  * Delivery: a message is registered in kombu's `unacked` hash before
  * anything else (as kombu does) and acked only once syncq holds the task

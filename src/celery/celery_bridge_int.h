@@ -13,7 +13,8 @@
 #include "celery/celery_message.h"
 
 /* syncq keys of the bridge (under the namespace prefix):
- *   celery:inflight  hash  syncq id -> JSON {cid, name, q, ir, node, at}
+ *   celery:inflight  hash  syncq id -> JSON {cid, name, q, ir, node, at,
+ *                    canvas?}
  *                    tasks adopted whose Celery result is still due
  *   celery:revoked   zset  Celery id -> time revoked (ms); ids revoked
  *                    through the pidbox, checked before adoption */
