@@ -119,25 +119,28 @@ product_tail(void)
 static int
 make_rows(struct sq_ds_offer_batch *b, syncq_error *err)
 {
+    /* Child rows of a written offer are new (its old ones were deleted
+     * first): plain inserts, COPY on PostgreSQL. */
+    static const struct {
+        int slot;
+        const char *table, *cols;
+    } copies[] = {
+        {R_ATTR, "product_attribute", "offer_id, ord, attr_id, name, value"},
+        {R_PROP, "sku_prop", "offer_id, prop_ord, fid, name"},
+        {R_PROPVAL, "sku_prop_value",
+         "offer_id, prop_ord, value_ord, value, image_url"},
+        {R_SKU, "sku",
+         "offer_id, sku_ord, sku_id, spec_id, spec_text, price_fen, "
+         "promo_price_fen, retail_price_fen, stock, weight_kg, cargo_number"},
+        {R_TIER, "price_tier",
+         "offer_id, tier_ord, start_qty, price_fen, promo_price_fen"},
+    };
     static const struct {
         int slot;
         const char *head, *row, *tail;
     } fixed[] = {
         {R_SEL, "SELECT offer_id, content_hash FROM product WHERE offer_id "
                 "IN (", "?", ")"},
-        {R_ATTR, "INSERT INTO product_attribute (offer_id, ord, attr_id, "
-                 "name, value) VALUES ", "(?, ?, ?, ?, ?)", ""},
-        {R_PROP, "INSERT INTO sku_prop (offer_id, prop_ord, fid, name) "
-                 "VALUES ", "(?, ?, ?, ?)", ""},
-        {R_PROPVAL, "INSERT INTO sku_prop_value (offer_id, prop_ord, "
-                    "value_ord, value, image_url) VALUES ",
-         "(?, ?, ?, ?, ?)", ""},
-        {R_SKU, "INSERT INTO sku (offer_id, sku_ord, sku_id, spec_id, "
-                "spec_text, price_fen, promo_price_fen, retail_price_fen, "
-                "stock, weight_kg, cargo_number) VALUES ",
-         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ""},
-        {R_TIER, "INSERT INTO price_tier (offer_id, tier_ord, start_qty, "
-                 "price_fen, promo_price_fen) VALUES ", "(?, ?, ?, ?, ?)", ""},
         /* An existing image keeps its row (and download state). */
         {R_IMG, "INSERT INTO image (url_key, url, status) VALUES ",
          "(?, ?, 'pending')", " ON CONFLICT (url_key) DO NOTHING"},
@@ -173,6 +176,11 @@ make_rows(struct sq_ds_offer_batch *b, syncq_error *err)
          i++) {
         rc = sq_db_rows_new(fixed[i].head, fixed[i].row, fixed[i].tail,
                             &b->rows[fixed[i].slot], err);
+    }
+    for (size_t i = 0; i < sizeof copies / sizeof copies[0] && rc == SYNCQ_OK;
+         i++) {
+        rc = sq_db_rows_new_copy(copies[i].table, copies[i].cols,
+                                 &b->rows[copies[i].slot], err);
     }
     return rc;
 }
@@ -517,12 +525,16 @@ write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
 
 int
 sq_ds_offer_batch_store(struct sq_db *db, struct sq_ds_offer_batch *b,
-                        int *outcomes, syncq_error *err)
+                        int *outcomes, char (*hashes)[65], syncq_error *err)
 {
     int rc = SYNCQ_OK;
 
     if (b->n > 0) {
         rc = decide(db, b, outcomes, err);
+        for (size_t i = 0; i < b->n && rc == SYNCQ_OK && hashes != NULL;
+             i++) {
+            memcpy(hashes[i], b->e[i].hash, sizeof hashes[i]);
+        }
         if (rc == SYNCQ_OK) {
             rc = suppliers(db, b, err);
         }
@@ -546,7 +558,7 @@ sq_ds_offer_store(struct sq_db *db, const json_t *canon, bool force,
         rc = sq_ds_offer_batch_add(b, (json_t *)canon, err);
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_ds_offer_batch_store(db, b, outcome, err);
+        rc = sq_ds_offer_batch_store(db, b, outcome, NULL, err);
     }
     sq_ds_offer_batch_free(b);
     return rc;

@@ -93,6 +93,12 @@ char *sq_db_pg_placeholders(const char *sql);
  * NULL on OOM. */
 char *sq_db_schema_expand(const char *sql, bool is_pg);
 
+/* PostgreSQL: run `sql` (COPY ... FROM STDIN, text format) with `data`
+ * (`len` bytes of rows) as its input; *rows gets the rows loaded.
+ * Errors: SYNCQ_EDB (the message quotes the server). */
+int sq_db_pg_copy_in(struct sq_db *db, const char *sql, const char *data,
+                     size_t len, int64_t *rows, syncq_error *err);
+
 /* Create/migrate the schema (db_schema.c). */
 int sq_db_migrate(struct sq_db *db, syncq_error *err);
 

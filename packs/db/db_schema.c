@@ -124,6 +124,15 @@ static const char *const v1_stmts[] = {
     NULL,
 };
 
+/* The content hash of the product a detail row's last sync left, so a
+ * re-crawl of unchanged content is recognised in SQL, without parsing
+ * the record again (ds_sync.c, skip_unchanged). NULL until the row is
+ * next synced. */
+static const char *const v2_stmts[] = {
+    "ALTER TABLE raw_payload ADD COLUMN synced_content TEXT",
+    NULL,
+};
+
 struct migration {
     int version;
     const char *description;
@@ -135,6 +144,8 @@ static const struct migration migrations[] = {
      "catalog schema: categories, suppliers, products, SKUs, price "
      "tiers, images, raw payloads, sync runs, batch jobs",
      v1_stmts},
+    {2, "raw_payload.synced_content: unchanged re-crawls skipped in SQL",
+     v2_stmts},
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

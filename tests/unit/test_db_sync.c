@@ -4,13 +4,11 @@
  * staging, statements, transactions, offer upsert/read-back, sync of
  * products/suppliers/categories/listings, validate_data and
  * cleanup_duplicates (the shared cases of test_db_cases.h; the
- * PostgreSQL run is tests/integration/it_datasync_pg.c) and the batched
- * writes (test_db_batch_cases.h). About 10 s of CPU (70 s wall under
+ * PostgreSQL run is tests/integration/it_datasync_pg.c). About 10 s of CPU (70 s wall under
  * ASan on a loaded 2-core machine), so:
  * TEST_TIMEOUT: 300
  */
 #include "test_db_cases.h"
-#include "test_db_batch_cases.h"
 
 #include <stdlib.h>
 
@@ -211,7 +209,6 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         DB_CASES,
-        DB_BATCH_CASES,
         cmocka_unit_test(sqlite_concurrent_writers),
         cmocka_unit_test(sqlite_killed_sync_resumes),
         cmocka_unit_test(sqlite_sync_survives_allocation_failures),
