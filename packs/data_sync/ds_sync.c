@@ -4,7 +4,7 @@
  * staged records of raw_payload in pages (keyset on raw_id, so memory is
  * bounded by one page whatever the table size), writes each page in one
  * transaction retried on lock conflicts, and marks each processed row
- * with the hash it was synced at (raw_payload.synced_hash). An
+ * with the hash it was synced at (raw_sync.synced_hash). An
  * incremental run therefore touches only records that changed since the
  * last sync, and a run that was killed or stopped simply leaves the rest
  * for the next one.
@@ -781,11 +781,12 @@ run_init(struct run *r, struct sq_db *db, const struct sq_sync_opts *o,
         r->errors == NULL || r->page_errors == NULL) {
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory starting a sync");
     }
-    rc = sq_db_rows_new("UPDATE raw_payload SET synced_hash = v.column2, "
-                        "synced_content = v.column3 FROM (VALUES ",
-                        "(CAST(? AS BIGINT), CAST(? AS TEXT), "
-                        "CAST(? AS TEXT))",
-                        ") AS v WHERE raw_payload.raw_id = v.column1",
+    rc = sq_db_rows_new("INSERT INTO raw_sync (raw_id, synced_hash, "
+                        "synced_content) VALUES ",
+                        "(?, ?, ?)",
+                        " ON CONFLICT (raw_id) DO UPDATE SET synced_hash = "
+                        "excluded.synced_hash, synced_content = "
+                        "excluded.synced_content",
                         &r->marks, err);
     if (rc == SYNCQ_OK) {
         rc = sq_db_rows_new("SELECT key, kind, fetched_at FROM raw_payload "
@@ -852,8 +853,7 @@ sq_ds_sync_products(struct sq_db *db, const struct sq_sync_opts *o,
          * page. */
         (void)sq_db_exec(db,
                          "ANALYZE raw_payload (raw_id, kind, key, outcome, "
-                         "norm_hash, synced_hash, synced_content, "
-                         "fetched_at)",
+                         "norm_hash, fetched_at), raw_sync",
                          NULL);
     }
     if (rc == SYNCQ_OK && o->include_categories) {

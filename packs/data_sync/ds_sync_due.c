@@ -6,53 +6,40 @@
  * unchanged offers is most of a periodic sync; parsing and hashing each
  * record only to find it equal cost ~100 us an offer, where one UPDATE
  * per page recognises it in SQL: same normalised content (norm_hash) as
- * at its last sync, and the product still holding the content that sync
- * left (synced_content).
+ * at its last sync (raw_sync.synced_hash), and the product still holding
+ * the content that sync left (raw_sync.synced_content).
  */
 #include "data_sync/ds_catalog.h"
 #include "sq_error.h"
 
+#define COLS                                                                 \
+    "SELECT r.raw_id, r.kind, r.key, r.outcome, r.normalized, r.norm_hash, " \
+    "r.fetched_at FROM raw_payload r "
+/* Due: never synced, or fetched since (another hash or fetch time). */
+#define DUE_JOIN "LEFT JOIN raw_sync s ON s.raw_id = r.raw_id "
+#define IS_DUE                                                               \
+    " AND (s.synced_hash IS NULL OR "                                       \
+    "s.synced_hash <> r.norm_hash || '@' || r.fetched_at)"
+#define K_CATEGORY "r.kind = 'category' AND r.outcome = 'ok'"
+#define K_DETAIL                                                             \
+    "r.kind IN ('api_detail', 'detail_page') AND "                          \
+    "r.outcome IN ('ok', 'not_found')"
+#define K_LISTING "r.kind = 'search' AND r.outcome = 'ok'"
+#define K_SHOP "r.kind = 'shop' AND r.outcome = 'ok'"
+#define PAGE_INC(k)                                                          \
+    COLS DUE_JOIN "WHERE r.raw_id > ? AND " k IS_DUE                        \
+                  " ORDER BY r.raw_id LIMIT ?"
+#define PAGE_ALL(k) COLS "WHERE r.raw_id > ? AND " k " ORDER BY r.raw_id LIMIT ?"
+#define COUNT_INC(k) "SELECT COUNT(*) FROM raw_payload r " DUE_JOIN "WHERE " k IS_DUE
+#define COUNT_ALL(k) "SELECT COUNT(*) FROM raw_payload r WHERE " k
+
 const char *
 sq_ds_due_page_sql(bool full, int which)
 {
-    static const char *const inc[] = {
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'category' "
-        "AND outcome = 'ok' AND (synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at) "
-        "ORDER BY raw_id LIMIT ?",
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind IN "
-        "('api_detail', 'detail_page') AND outcome IN ('ok', 'not_found') "
-        "AND (synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at) "
-        "ORDER BY raw_id LIMIT ?",
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'search' "
-        "AND outcome = 'ok' AND (synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at) "
-        "ORDER BY raw_id LIMIT ?",
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'shop' "
-        "AND outcome = 'ok' AND (synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at) "
-        "ORDER BY raw_id LIMIT ?",
-    };
-    static const char *const all[] = {
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'category' "
-        "AND outcome = 'ok' ORDER BY raw_id LIMIT ?",
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind IN "
-        "('api_detail', 'detail_page') AND outcome IN ('ok', 'not_found') "
-        "ORDER BY raw_id LIMIT ?",
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'search' "
-        "AND outcome = 'ok' ORDER BY raw_id LIMIT ?",
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'shop' "
-        "AND outcome = 'ok' ORDER BY raw_id LIMIT ?",
-    };
+    static const char *const inc[] = {PAGE_INC(K_CATEGORY), PAGE_INC(K_DETAIL),
+                                      PAGE_INC(K_LISTING), PAGE_INC(K_SHOP)};
+    static const char *const all[] = {PAGE_ALL(K_CATEGORY), PAGE_ALL(K_DETAIL),
+                                      PAGE_ALL(K_LISTING), PAGE_ALL(K_SHOP)};
 
     return full ? all[which] : inc[which];
 }
@@ -60,31 +47,12 @@ sq_ds_due_page_sql(bool full, int which)
 const char *
 sq_ds_due_count_sql(bool full, int which)
 {
-    static const char *const inc[] = {
-        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'category' AND "
-        "outcome = 'ok' AND (synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at)",
-        "SELECT COUNT(*) FROM raw_payload WHERE kind IN ('api_detail', "
-        "'detail_page') AND outcome IN ('ok', 'not_found') AND "
-        "(synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at)",
-        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'search' AND "
-        "outcome = 'ok' AND (synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at)",
-        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'shop' AND "
-        "outcome = 'ok' AND (synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at)",
-    };
-    static const char *const all[] = {
-        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'category' AND "
-        "outcome = 'ok'",
-        "SELECT COUNT(*) FROM raw_payload WHERE kind IN ('api_detail', "
-        "'detail_page') AND outcome IN ('ok', 'not_found')",
-        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'search' AND "
-        "outcome = 'ok'",
-        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'shop' AND "
-        "outcome = 'ok'",
-    };
+    static const char *const inc[] = {COUNT_INC(K_CATEGORY),
+                                      COUNT_INC(K_DETAIL),
+                                      COUNT_INC(K_LISTING), COUNT_INC(K_SHOP)};
+    static const char *const all[] = {COUNT_ALL(K_CATEGORY),
+                                      COUNT_ALL(K_DETAIL),
+                                      COUNT_ALL(K_LISTING), COUNT_ALL(K_SHOP)};
 
     return full ? all[which] : inc[which];
 }
@@ -97,14 +65,16 @@ sq_ds_due_count_sql(bool full, int which)
  * synced_content is set only by a row that stored a product, so the
  * key of every row the join casts is an offer id. */
 static const char skip_sql[] =
-    "UPDATE raw_payload SET synced_hash = norm_hash || '@' || fetched_at "
-    "WHERE raw_id IN (SELECT r.raw_id FROM raw_payload r JOIN product p "
-    "ON p.offer_id = CAST(r.key AS BIGINT) WHERE r.raw_id > ? AND "
+    "UPDATE raw_sync SET synced_hash = (SELECT r.norm_hash || '@' || "
+    "r.fetched_at FROM raw_payload r WHERE r.raw_id = raw_sync.raw_id) "
+    "WHERE raw_id IN (SELECT r.raw_id FROM raw_payload r JOIN raw_sync s "
+    "ON s.raw_id = r.raw_id JOIN product p ON p.offer_id = "
+    "CAST(r.key AS BIGINT) WHERE r.raw_id > ? AND "
     "r.kind IN ('api_detail', 'detail_page') AND r.outcome = 'ok' AND "
-    "r.synced_content IS NOT NULL AND "
-    "r.synced_hash <> r.norm_hash || '@' || r.fetched_at AND "
-    "substr(r.synced_hash, 1, length(r.norm_hash) + 1) = "
-    "r.norm_hash || '@' AND p.content_hash = r.synced_content AND "
+    "s.synced_content IS NOT NULL AND "
+    "s.synced_hash <> r.norm_hash || '@' || r.fetched_at AND "
+    "substr(s.synced_hash, 1, length(r.norm_hash) + 1) = "
+    "r.norm_hash || '@' AND p.content_hash = s.synced_content AND "
     "NOT EXISTS (SELECT 1 FROM raw_payload o WHERE o.key = r.key AND "
     "o.kind IN ('api_detail', 'detail_page') AND o.kind <> r.kind AND "
     "o.outcome IN ('ok', 'not_found') AND (o.fetched_at > r.fetched_at OR "

@@ -89,8 +89,8 @@ int sq_db_count_params(const char *sql);
 /* Rewrite '?' placeholders as $1.. (PostgreSQL); owned, NULL on OOM. */
 char *sq_db_pg_placeholders(const char *sql);
 
-/* Substitute the schema tokens {ID} and {BLOB} for the backend; owned,
- * NULL on OOM. */
+/* Substitute the schema tokens {ID}, {KEY64} and {BLOB} for the
+ * backend; owned, NULL on OOM. */
 char *sq_db_schema_expand(const char *sql, bool is_pg);
 
 /* PostgreSQL: run `sql` (COPY ... FROM STDIN, text format) with `data`

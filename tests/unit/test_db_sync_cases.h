@@ -204,8 +204,9 @@ case_sync_pages_recrawl(void **state)
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product_image"),
                      3600);
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM image"), 3600);
-    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_payload WHERE "
-                                 "synced_hash IS NULL"),
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_payload r WHERE "
+                                 "NOT EXISTS (SELECT 1 FROM raw_sync s "
+                                 "WHERE s.raw_id = r.raw_id)"),
                      0);
     /* Re-crawl, same content: all unchanged, nothing rewritten. */
     t_exec(db, "UPDATE product SET synced_at = 'before'");
@@ -269,9 +270,9 @@ case_sync_recrawl_skip_rules(void **state)
     assert_int_equal(t_int(res, "products.inserted"), 1);
     json_decref(res);
     /* The row remembers the content it left in the product. */
-    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_payload r JOIN "
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_sync s JOIN "
                                  "product p ON p.offer_id = 3001 WHERE "
-                                 "r.synced_content = p.content_hash"),
+                                 "s.synced_content = p.content_hash"),
                      1);
     /* The page, newer and different, rewrites the product... */
     t_put_offer(db, "detail_page", 3001, 611, "PAGE 标题", 100, 100, 1);
@@ -312,10 +313,11 @@ case_sync_recrawl_skip_rules(void **state)
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product WHERE "
                                  "synced_at = 'before'"),
                      1);
-    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_payload WHERE "
-                                 "synced_hash <> norm_hash || '@' || "
-                                 "fetched_at"),
-                     0);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_payload r JOIN "
+                                 "raw_sync s ON s.raw_id = r.raw_id WHERE "
+                                 "s.synced_hash = r.norm_hash || '@' || "
+                                 "r.fetched_at"),
+                     2);
     /* force rewrites it anyway. */
     t_put_offer(db, "api_detail", 3001, 611, "API 标题", 100, 100, 1);
     t_exec(db, "UPDATE raw_payload SET fetched_at = '2026-02-05T00:00:00Z' "
