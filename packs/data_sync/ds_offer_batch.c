@@ -491,8 +491,11 @@ add_images(struct sq_ds_offer_batch *b, const struct entry *e,
             json_array_append_new(l, json_string_nocheck(role ? role : "")) ||
             json_array_append_new(l, json_integer(json_integer_value(
                                          json_object_get(img, "ord")))) ||
-            json_array_append_new(l, json_string_nocheck(key)) ||
-            json_array_append_new(b->links, l)) {
+            json_array_append_new(l, json_string_nocheck(key))) {
+            json_decref(l);
+            return sq_ds_oom(err);
+        }
+        if (json_array_append_new(b->links, l) != 0) { /* l released */
             return sq_ds_oom(err);
         }
     }
