@@ -20,11 +20,14 @@
     X(PQfinish) \
     X(PQfreemem) \
     X(PQgetisnull) \
+    X(PQgetResult) \
     X(PQgetvalue) \
     X(PQgetlength) \
     X(PQnfields) \
     X(PQntuples) \
     X(PQprepare) \
+    X(PQputCopyData) \
+    X(PQputCopyEnd) \
     X(PQreset) \
     X(PQresultErrorField) \
     X(PQresultErrorMessage) \
@@ -58,11 +61,14 @@ int sq_lazy_pq_load(syncq_error *err);
 #define PQfinish (*sq_pq_fn.PQfinish)
 #define PQfreemem (*sq_pq_fn.PQfreemem)
 #define PQgetisnull (*sq_pq_fn.PQgetisnull)
+#define PQgetResult (*sq_pq_fn.PQgetResult)
 #define PQgetvalue (*sq_pq_fn.PQgetvalue)
 #define PQgetlength (*sq_pq_fn.PQgetlength)
 #define PQnfields (*sq_pq_fn.PQnfields)
 #define PQntuples (*sq_pq_fn.PQntuples)
 #define PQprepare (*sq_pq_fn.PQprepare)
+#define PQputCopyData (*sq_pq_fn.PQputCopyData)
+#define PQputCopyEnd (*sq_pq_fn.PQputCopyEnd)
 #define PQreset (*sq_pq_fn.PQreset)
 #define PQresultErrorField (*sq_pq_fn.PQresultErrorField)
 #define PQresultErrorMessage (*sq_pq_fn.PQresultErrorMessage)

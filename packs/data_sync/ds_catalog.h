@@ -75,10 +75,13 @@ size_t sq_ds_offer_batch_count(const struct sq_ds_offer_batch *b);
 
 /* Write the queued offers inside the caller's transaction and empty the
  * batch: outcomes[i] (SQ_DS_*) is that of the i-th queued offer (an
- * offer queued twice: the second sees the first). Errors: SYNCQ_EDB,
- * SYNCQ_ENOMEM; the batch is emptied either way. */
+ * offer queued twice: the second sees the first); hashes[i] (may be
+ * NULL) gets its content hash (64 hex digits), which the stored product
+ * has once the i-th offer is written or found unchanged. Errors:
+ * SYNCQ_EDB, SYNCQ_ENOMEM; the batch is emptied either way. */
 int sq_ds_offer_batch_store(struct sq_db *db, struct sq_ds_offer_batch *b,
-                            int *outcomes, syncq_error *err);
+                            int *outcomes, char (*hashes)[65],
+                            syncq_error *err);
 
 /* Find or create the suppliers of `n` canonical supplier records as n
  * calls of sq_ds_supplier_store(db, canon[i], false, ...) in order would
@@ -170,5 +173,28 @@ void sq_ds_rows_add_field(struct sq_db_rows *r, const json_t *obj,
  * Errors: SYNCQ_ENOMEM. */
 int sq_ds_col_to_json(json_t *dst, struct sq_db_stmt *st, int col,
                       const struct sq_ds_field *f, syncq_error *err);
+
+/* ---- which staged rows a sync reads (ds_sync_due.c) ---------------- */
+
+/* Kinds of staged record, in the order a sync reads them. */
+enum { W_CATEGORY = 0, W_DETAIL = 1, W_LISTING = 2, W_SHOP = 3 };
+
+/* SQL of the next page of rows of kind `which` (W_*) to sync: every row
+ * (full) or only those fetched since their last sync; 2 parameters (the
+ * raw_id cursor, the page size); columns raw_id, kind, key, outcome,
+ * normalized, norm_hash, fetched_at. Static text. */
+const char *sq_ds_due_page_sql(bool full, int which);
+
+/* SQL counting the rows sq_ds_due_page_sql would read. Static text. */
+const char *sq_ds_due_count_sql(bool full, int which);
+
+/* Mark synced, in one statement, up to `limit` due detail rows after
+ * *cursor (raw_id) whose sync would find their product unchanged (same
+ * normalised content as at their last sync, the product still as that
+ * sync left it, no newer fetch of the other kind). *n gets how many;
+ * *cursor the highest raw_id marked (unchanged when none). Call inside a
+ * transaction. Errors: SYNCQ_EDB. */
+int sq_ds_due_skip_unchanged(struct sq_db *db, int64_t *cursor, int limit,
+                             int64_t *n, syncq_error *err);
 
 #endif

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT
  *
- * ds_dedupe.c: cleanup_duplicates (ds_sync.h). Groups are found by SQL
- * (GROUP BY ... HAVING COUNT(*) > 1, walked in key order), each group is
- * merged in its own transaction, and the keeper is always chosen by a
- * fixed order, so two runs over the same data make the same decisions.
- * Nothing is lost: a deleted supplier row is first copied into merge_log
- * and its known values fill the keeper's gaps; duplicate products and
- * images are only marked (duplicate_of), never deleted.
+ * ds_dedupe.c: cleanup_duplicates (ds_sync.h). The keeper is always
+ * chosen by a fixed order, so two runs over the same data make the same
+ * decisions. Duplicate products and images are only marked
+ * (duplicate_of), never deleted: each kind is marked set-based, a few
+ * statements over a window query whatever the number of duplicates
+ * (mark_tx). Suppliers are merged group by group (GROUP BY ... HAVING
+ * COUNT(*) > 1, walked in key order), each in its own transaction:
+ * a deleted supplier row is first copied into merge_log and its known
+ * values fill the keeper's gaps, in order.
  */
 #include "data_sync/ds_sync.h"
 #include "sq_alloc.h"
@@ -14,6 +16,7 @@
 #include <syncq/log.h>
 #include <syncq/time.h>
 #include "data_sync/ds_catalog.h"
+#include "db/sq_db_rows.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -90,17 +93,21 @@ exec_ids(struct sq_db *db, const char *sql, int64_t a, int64_t b,
     return rc < 0 ? rc : SYNCQ_OK;
 }
 
-/* Recompute the fingerprints of the products of supplier `sid`. */
+/* Recompute the fingerprints of the products of supplier `sid`: read
+ * 200 a page, written back by one UPDATE ... FROM (VALUES ...) each. */
 static int
 refingerprint(struct sq_db *db, int64_t sid, syncq_error *err)
 {
+    struct sq_db_rows *upd = NULL;
     struct sq_db_stmt *st;
     int64_t cursor = 0;
-    int rc;
+    int rc = sq_db_rows_new("UPDATE product SET fingerprint = v.column2 FROM "
+                            "(VALUES ",
+                            "(CAST(? AS BIGINT), CAST(? AS TEXT))",
+                            ") AS v WHERE product.offer_id = v.column1", &upd,
+                            err);
 
-    for (;;) {
-        int64_t ids[GROUP_PAGE];
-        char fps[GROUP_PAGE][41];
+    while (rc == SYNCQ_OK) {
         int n = 0;
         rc = sq_db_prepare(db,
                            "SELECT offer_id, subject, price_min_fen, "
@@ -108,40 +115,28 @@ refingerprint(struct sq_db *db, int64_t sid, syncq_error *err)
                            "AND offer_id > ? ORDER BY offer_id LIMIT 200",
                            &st, err);
         if (rc != SYNCQ_OK) {
-            return rc;
+            break;
         }
         sq_db_bind_i64(st, 1, sid);
         sq_db_bind_i64(st, 2, cursor);
         while ((rc = sq_db_step(st, err)) == 1) {
-            ids[n] = sq_db_col_i64(st, 0);
+            char fp[41];
+            cursor = sq_db_col_i64(st, 0);
             sq_ds_fingerprint(sid, true, sq_db_col_text(st, 1),
-                              sq_db_col_i64(st, 2), sq_db_col_i64(st, 3),
-                              fps[n]);
+                              sq_db_col_i64(st, 2), sq_db_col_i64(st, 3), fp);
+            sq_db_rows_add_i64(upd, cursor);
+            sq_db_rows_add_text(upd, fp[0] != '\0' ? fp : NULL);
             n++;
         }
-        if (rc < 0) {
-            return rc;
-        }
-        for (int i = 0; i < n; i++) {
-            rc = sq_db_prepare(db,
-                               "UPDATE product SET fingerprint = ? "
-                               "WHERE offer_id = ?",
-                               &st, err);
-            if (rc != SYNCQ_OK) {
-                return rc;
-            }
-            sq_db_bind_text(st, 1, fps[i][0] != '\0' ? fps[i] : NULL);
-            sq_db_bind_i64(st, 2, ids[i]);
-            rc = sq_db_step(st, err);
-            if (rc < 0) {
-                return rc;
-            }
-            cursor = ids[i];
+        if (rc == SYNCQ_OK) {
+            rc = sq_db_rows_run(db, upd, NULL, NULL, NULL, err);
         }
         if (n < GROUP_PAGE) {
-            return SYNCQ_OK;
+            break;
         }
     }
+    sq_db_rows_free(upd);
+    return rc < 0 ? rc : SYNCQ_OK;
 }
 
 static int
@@ -206,49 +201,6 @@ merge_suppliers_tx(struct sq_db *db, void *ud, syncq_error *err)
     }
     if (rc == SYNCQ_OK) {
         rc = refingerprint(db, keep, err);
-    }
-    return rc;
-}
-
-static int
-mark_products_tx(struct sq_db *db, void *ud, syncq_error *err)
-{
-    struct group *g = ud;
-    int rc = SYNCQ_OK;
-
-    for (size_t i = 1; i < g->n && rc == SYNCQ_OK; i++) {
-        rc = exec_ids(db,
-                      "UPDATE product SET duplicate_of = ? WHERE "
-                      "offer_id = ? AND duplicate_of IS NULL",
-                      g->ids[0], g->ids[i], err);
-        if (rc == SYNCQ_OK) {
-            rc = log_merge(db, "product", g->ids[0], g->ids[i], g->by, NULL,
-                           err);
-        }
-    }
-    return rc;
-}
-
-static int
-mark_images_tx(struct sq_db *db, void *ud, syncq_error *err)
-{
-    struct group *g = ud;
-    int rc = SYNCQ_OK;
-
-    for (size_t i = 1; i < g->n && rc == SYNCQ_OK; i++) {
-        rc = exec_ids(db,
-                      "UPDATE product_image SET image_id = ? WHERE "
-                      "image_id = ?",
-                      g->ids[0], g->ids[i], err);
-        if (rc == SYNCQ_OK) {
-            rc = exec_ids(db,
-                          "UPDATE image SET duplicate_of = ? WHERE "
-                          "image_id = ?",
-                          g->ids[0], g->ids[i], err);
-        }
-        if (rc == SYNCQ_OK) {
-            rc = log_merge(db, "image", g->ids[0], g->ids[i], g->by, NULL, err);
-        }
     }
     return rc;
 }
@@ -346,6 +298,168 @@ run_groups(struct sq_db *db, bool dry_run, const char *entity, const char *by,
     return rc < 0 ? rc : SYNCQ_OK;
 }
 
+/* Products and images are only marked duplicate_of their keeper, so a
+ * whole kind is marked set-based, in one transaction: a query `dups`
+ * (columns id, grp, rn, keep: every member after the keeper of each
+ * group of equal `grp`, rn its place in keeper order) feeds the result,
+ * the merge_log rows and the UPDATEs. On PostgreSQL the transaction is
+ * REPEATABLE READ so every statement sees the same groups (a concurrent
+ * write makes it fail with 40001, and it runs again). */
+struct mark_kind {
+    const char *entity; /* merge_log.entity */
+    const char *by;     /* merge_log.reason */
+    const char *dups;   /* the query above */
+    /* UPDATE <head> FROM (dups) d WHERE <where>; head NULL: none */
+    const char *head[2], *where[2];
+    bool dry_run;
+    struct section *s;
+};
+
+#define PRODUCT_DUPS                                                        \
+    "SELECT offer_id AS id, fingerprint AS grp, rn, keep FROM (SELECT "    \
+    "offer_id, fingerprint, ROW_NUMBER() OVER w AS rn, FIRST_VALUE("       \
+    "offer_id) OVER w AS keep FROM product WHERE duplicate_of IS NULL AND " \
+    "fingerprint IN (SELECT fingerprint FROM product WHERE fingerprint IS " \
+    "NOT NULL AND duplicate_of IS NULL GROUP BY fingerprint HAVING "        \
+    "COUNT(*) > 1) WINDOW w AS (PARTITION BY fingerprint ORDER BY CASE "    \
+    "WHEN source = 'list' THEN 1 ELSE 0 END, offer_id)) x WHERE rn > 1"
+
+#define IMAGE_DUPS                                                          \
+    "SELECT image_id AS id, sha256 AS grp, rn, keep FROM (SELECT image_id, " \
+    "sha256, ROW_NUMBER() OVER w AS rn, FIRST_VALUE(image_id) OVER w AS "   \
+    "keep FROM image WHERE duplicate_of IS NULL AND sha256 IN (SELECT "     \
+    "sha256 FROM image WHERE sha256 IS NOT NULL AND duplicate_of IS NULL "  \
+    "GROUP BY sha256 HAVING COUNT(*) > 1) WINDOW w AS (PARTITION BY "       \
+    "sha256 ORDER BY image_id)) x WHERE rn > 1"
+
+/* The first MAX_LISTED groups, in group order, into the result. */
+static int
+list_marks(struct sq_db *db, const struct mark_kind *k, syncq_error *err)
+{
+    char *sql = sq_asprintf("SELECT grp, id, keep FROM (%s) d ORDER BY grp, "
+                            "rn LIMIT 20000",
+                            k->dups);
+    struct group *g = sq_calloc(1, sizeof *g);
+    char grp[160] = "";
+    struct sq_db_stmt *st;
+    int rc;
+
+    if (sql == NULL || g == NULL) {
+        sq_free(sql);
+        sq_free(g);
+        return oom(err);
+    }
+    g->entity = k->entity;
+    g->by = k->by;
+    rc = sq_db_prepare(db, sql, &st, err);
+    while (rc >= 0 && (rc = sq_db_step(st, err)) == 1) {
+        const char *v = sq_db_col_text(st, 0);
+        if (g->n > 0 && strcmp(grp, v != NULL ? v : "") != 0) {
+            list_group(k->s, g);
+            g->n = 0;
+        }
+        if (json_array_size(k->s->list) >= MAX_LISTED) {
+            sq_db_reset(st);
+            break;
+        }
+        snprintf(grp, sizeof grp, "%s", v != NULL ? v : "");
+        if (g->n == 0) {
+            g->ids[g->n++] = sq_db_col_i64(st, 2);
+        }
+        if (g->n < MAX_MEMBERS) {
+            g->ids[g->n++] = sq_db_col_i64(st, 1);
+        }
+    }
+    if (rc >= 0 && g->n > 1) {
+        list_group(k->s, g);
+    }
+    sq_free(sql);
+    sq_free(g);
+    return rc < 0 ? rc : SYNCQ_OK;
+}
+
+static int
+mark_tx(struct sq_db *db, void *ud, syncq_error *err)
+{
+    const struct mark_kind *k = ud;
+    struct sq_db_stmt *st;
+    char now[40];
+    char *sql;
+    int rc = SYNCQ_OK;
+
+    json_array_clear(k->s->list);
+    if (sq_db_is_pg(db)) {
+        rc = sq_db_exec(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+                        err);
+    }
+    sql = sq_asprintf("SELECT COUNT(DISTINCT grp), COUNT(*) FROM (%s) d",
+                      k->dups);
+    if (rc == SYNCQ_OK && sql == NULL) {
+        rc = oom(err);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_db_prepare(db, sql, &st, err);
+    }
+    if (rc == SYNCQ_OK && (rc = sq_db_step(st, err)) == 1) {
+        k->s->groups = sq_db_col_i64(st, 0);
+        k->s->merged = sq_db_col_i64(st, 1);
+        sq_db_reset(st);
+        rc = SYNCQ_OK;
+    }
+    sq_free(sql);
+    if (rc == SYNCQ_OK && k->s->groups > 0) {
+        rc = list_marks(db, k, err);
+    }
+    if (rc != SYNCQ_OK || k->dry_run || k->s->groups == 0) {
+        return rc;
+    }
+    /* Logged before the UPDATEs: afterwards `dups` no longer finds them. */
+    sql = sq_asprintf("INSERT INTO merge_log (entity, keep_id, merged_id, "
+                      "reason, snapshot, merged_at) SELECT ?, CAST(keep AS "
+                      "TEXT), CAST(id AS TEXT), ?, NULL, ? FROM (%s) d",
+                      k->dups);
+    rc = sql != NULL ? sq_db_prepare(db, sql, &st, err) : oom(err);
+    if (rc == SYNCQ_OK) {
+        sq_db_bind_text(st, 1, k->entity);
+        sq_db_bind_text(st, 2, k->by);
+        sq_db_bind_text(st, 3, sq_ds_now_iso(now, sizeof now));
+        rc = sq_db_step(st, err);
+    }
+    sq_free(sql);
+    for (int i = 0; i < 2 && k->head[i] != NULL && rc >= 0; i++) {
+        sql = sq_asprintf("UPDATE %s FROM (%s) d WHERE %s", k->head[i],
+                          k->dups, k->where[i]);
+        rc = sql != NULL ? sq_db_exec(db, sql, err) : oom(err);
+        sq_free(sql);
+    }
+    return rc < 0 ? rc : SYNCQ_OK;
+}
+
+static int
+mark_duplicates(struct sq_db *db, bool dry_run, bool products,
+                struct section *s, syncq_error *err)
+{
+    struct mark_kind k = {
+        .entity = products ? "product" : "image",
+        .by = products ? "fingerprint" : "sha256",
+        .dups = products ? PRODUCT_DUPS : IMAGE_DUPS,
+        .dry_run = dry_run,
+        .s = s,
+    };
+
+    if (products) {
+        k.head[0] = "product SET duplicate_of = d.keep";
+        k.where[0] = "product.offer_id = d.id";
+    } else {
+        /* links first: afterwards `dups` no longer finds the images */
+        k.head[0] = "product_image SET image_id = d.keep";
+        k.where[0] = "product_image.image_id = d.id";
+        k.head[1] = "image SET duplicate_of = d.keep";
+        k.where[1] = "image.image_id = d.id";
+    }
+    return sq_db_with_tx(db, mark_tx, &k, err);
+}
+
 static json_t *
 section_json(struct section *s, const char *merged_key)
 {
@@ -386,21 +500,6 @@ sq_ds_cleanup_duplicates(struct sq_db *db, bool dry_run,
          "SELECT supplier_id FROM supplier WHERE open_id = ? "
          "ORDER BY supplier_id"},
     };
-    static const char prod_groups[] =
-        "SELECT fingerprint FROM product WHERE fingerprint IS NOT NULL AND "
-        "duplicate_of IS NULL AND fingerprint > ? GROUP BY fingerprint "
-        "HAVING COUNT(*) > 1 ORDER BY fingerprint LIMIT ?";
-    static const char prod_members[] =
-        "SELECT offer_id FROM product WHERE fingerprint = ? AND "
-        "duplicate_of IS NULL ORDER BY CASE WHEN source = 'list' THEN 1 "
-        "ELSE 0 END, offer_id";
-    static const char img_groups[] =
-        "SELECT sha256 FROM image WHERE sha256 IS NOT NULL AND "
-        "duplicate_of IS NULL AND sha256 > ? GROUP BY sha256 "
-        "HAVING COUNT(*) > 1 ORDER BY sha256 LIMIT ?";
-    static const char img_members[] =
-        "SELECT image_id FROM image WHERE sha256 = ? AND duplicate_of IS "
-        "NULL ORDER BY image_id";
     struct section s_sup = {0, 0, json_array()};
     struct section s_prod = {0, 0, json_array()};
     struct section s_img = {0, 0, json_array()};
@@ -420,13 +519,11 @@ sq_ds_cleanup_duplicates(struct sq_db *db, bool dry_run,
     }
     sq_progress_report(p, 1, 3, "suppliers");
     if (rc == SYNCQ_OK) {
-        rc = run_groups(db, dry_run, "product", "fingerprint", prod_groups,
-                        prod_members, mark_products_tx, &s_prod, err);
+        rc = mark_duplicates(db, dry_run, true, &s_prod, err);
     }
     sq_progress_report(p, 2, 3, "products");
     if (rc == SYNCQ_OK) {
-        rc = run_groups(db, dry_run, "image", "sha256", img_groups, img_members,
-                        mark_images_tx, &s_img, err);
+        rc = mark_duplicates(db, dry_run, false, &s_img, err);
     }
     if (rc == SYNCQ_OK) {
         rc = sq_db_query_i64(db,

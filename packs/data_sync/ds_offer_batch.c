@@ -4,8 +4,9 @@
  * at a time. A batch of offers costs one lookup of the stored content
  * hashes, the supplier resolution (sq_ds_supplier_resolve), one
  * multi-row upsert of product rows, one delete per child table for the
- * offers that existed, one multi-row insert per child table and two for
- * the images: about twenty statements whatever the batch size, where a
+ * offers that existed, one multi-row insert (COPY on PostgreSQL) per
+ * child table and two or three for the images and their links: about
+ * twenty statements whatever the batch size, where a
  * row at a time cost some thirty round trips per offer on PostgreSQL.
  * sq_ds_offer_store is a batch of one, so both paths are the same code.
  */
@@ -50,6 +51,7 @@ enum {
     R_SKU,
     R_TIER,
     R_IMG,
+    R_IMGSEL,
     R_LINK,
     NROWS
 };
@@ -62,6 +64,8 @@ struct sq_ds_offer_batch {
     struct uid *u;
     size_t nu;
     struct sq_db_rows *rows[NROWS];
+    json_t *links;     /* [offer_id, role, ord, url_key] of the links */
+    json_t *image_ids; /* url_key -> image_id (null: being looked up) */
 };
 
 static const char *const child_tables[6] = {
@@ -119,36 +123,36 @@ product_tail(void)
 static int
 make_rows(struct sq_ds_offer_batch *b, syncq_error *err)
 {
+    /* Child rows of a written offer are new (its old ones were deleted
+     * first): plain inserts, COPY on PostgreSQL. */
+    static const struct {
+        int slot;
+        const char *table, *cols;
+    } copies[] = {
+        {R_ATTR, "product_attribute", "offer_id, ord, attr_id, name, value"},
+        {R_PROP, "sku_prop", "offer_id, prop_ord, fid, name"},
+        {R_PROPVAL, "sku_prop_value",
+         "offer_id, prop_ord, value_ord, value, image_url"},
+        {R_LINK, "product_image", "offer_id, role, ord, image_id"},
+        {R_SKU, "sku",
+         "offer_id, sku_ord, sku_id, spec_id, spec_text, price_fen, "
+         "promo_price_fen, retail_price_fen, stock, weight_kg, cargo_number"},
+        {R_TIER, "price_tier",
+         "offer_id, tier_ord, start_qty, price_fen, promo_price_fen"},
+    };
     static const struct {
         int slot;
         const char *head, *row, *tail;
     } fixed[] = {
         {R_SEL, "SELECT offer_id, content_hash FROM product WHERE offer_id "
                 "IN (", "?", ")"},
-        {R_ATTR, "INSERT INTO product_attribute (offer_id, ord, attr_id, "
-                 "name, value) VALUES ", "(?, ?, ?, ?, ?)", ""},
-        {R_PROP, "INSERT INTO sku_prop (offer_id, prop_ord, fid, name) "
-                 "VALUES ", "(?, ?, ?, ?)", ""},
-        {R_PROPVAL, "INSERT INTO sku_prop_value (offer_id, prop_ord, "
-                    "value_ord, value, image_url) VALUES ",
-         "(?, ?, ?, ?, ?)", ""},
-        {R_SKU, "INSERT INTO sku (offer_id, sku_ord, sku_id, spec_id, "
-                "spec_text, price_fen, promo_price_fen, retail_price_fen, "
-                "stock, weight_kg, cargo_number) VALUES ",
-         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ""},
-        {R_TIER, "INSERT INTO price_tier (offer_id, tier_ord, start_qty, "
-                 "price_fen, promo_price_fen) VALUES ", "(?, ?, ?, ?, ?)", ""},
-        /* An existing image keeps its row (and download state). */
+        /* An existing image keeps its row (and download state); the new
+         * ones tell their ids, the others are looked up (link_images). */
         {R_IMG, "INSERT INTO image (url_key, url, status) VALUES ",
-         "(?, ?, 'pending')", " ON CONFLICT (url_key) DO NOTHING"},
-        /* A scalar subquery, not a join: always the url_key index (a
-         * join was planned as a scan of every image). */
-        {R_LINK, "INSERT INTO product_image (offer_id, role, ord, image_id) "
-                 "SELECT v.column1, v.column2, v.column3, (SELECT i.image_id "
-                 "FROM image i WHERE i.url_key = v.column4) FROM (VALUES ",
-         "(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER), "
-         "CAST(? AS TEXT))",
-         ") AS v WHERE true ON CONFLICT (offer_id, role, ord) DO NOTHING"},
+         "(?, ?, 'pending')",
+         " ON CONFLICT (url_key) DO NOTHING RETURNING image_id, url_key"},
+        {R_IMGSEL, "SELECT image_id, url_key FROM image WHERE url_key IN (",
+         "?", ")"},
     };
     char *head = product_head();
     char *row = product_row();
@@ -174,6 +178,11 @@ make_rows(struct sq_ds_offer_batch *b, syncq_error *err)
         rc = sq_db_rows_new(fixed[i].head, fixed[i].row, fixed[i].tail,
                             &b->rows[fixed[i].slot], err);
     }
+    for (size_t i = 0; i < sizeof copies / sizeof copies[0] && rc == SYNCQ_OK;
+         i++) {
+        rc = sq_db_rows_new_copy(copies[i].table, copies[i].cols,
+                                 &b->rows[copies[i].slot], err);
+    }
     return rc;
 }
 
@@ -189,7 +198,10 @@ sq_ds_offer_batch_new(bool force, struct sq_ds_offer_batch **out,
         return sq_ds_oom(err);
     }
     b->force = force;
-    rc = make_rows(b, err);
+    b->links = json_array();
+    b->image_ids = json_object();
+    rc = b->links != NULL && b->image_ids != NULL ? make_rows(b, err)
+                                                  : sq_ds_oom(err);
     if (rc != SYNCQ_OK) {
         sq_ds_offer_batch_free(b);
         return rc;
@@ -211,6 +223,8 @@ batch_clear(struct sq_ds_offer_batch *b)
             sq_db_rows_clear(b->rows[k]);
         }
     }
+    json_array_clear(b->links);
+    json_object_clear(b->image_ids);
 }
 
 void
@@ -225,6 +239,8 @@ sq_ds_offer_batch_free(struct sq_ds_offer_batch *b)
     }
     sq_free(b->e);
     sq_free(b->u);
+    json_decref(b->links);
+    json_decref(b->image_ids);
     sq_free(b);
 }
 
@@ -467,16 +483,87 @@ add_images(struct sq_ds_offer_batch *b, const struct entry *e,
         if (rc != SYNCQ_OK) {
             return rc;
         }
+        const char *role = sq_ds_get_str(img, "role");
+        json_t *l = json_array();
         sq_db_rows_add_text(b->rows[R_IMG], key);
         sq_db_rows_add_text(b->rows[R_IMG], url);
-        sq_db_rows_add_i64(b->rows[R_LINK], e->offer_id);
-        sq_db_rows_add_text(b->rows[R_LINK], sq_ds_get_str(img, "role"));
-        sq_db_rows_add_i64(
-            b->rows[R_LINK],
-            (int64_t)json_integer_value(json_object_get(img, "ord")));
-        sq_db_rows_add_text(b->rows[R_LINK], key);
+        if (l == NULL || json_array_append_new(l, json_integer(e->offer_id)) ||
+            json_array_append_new(l, json_string_nocheck(role ? role : "")) ||
+            json_array_append_new(l, json_integer(json_integer_value(
+                                         json_object_get(img, "ord")))) ||
+            json_array_append_new(l, json_string_nocheck(key))) {
+            json_decref(l);
+            return sq_ds_oom(err);
+        }
+        if (json_array_append_new(b->links, l) != 0) { /* l released */
+            return sq_ds_oom(err);
+        }
     }
     return SYNCQ_OK;
+}
+
+static int
+got_image(struct sq_db_stmt *st, void *ud, syncq_error *err)
+{
+    struct sq_ds_offer_batch *b = ud;
+    const char *key = sq_db_col_text(st, 1);
+
+    if (key == NULL || json_object_set_new_nocheck(
+                           b->image_ids, key,
+                           json_integer(sq_db_col_i64(st, 0))) != 0) {
+        return sq_ds_oom(err);
+    }
+    return SYNCQ_OK;
+}
+
+/* The image rows of the links (new ones inserted, telling their ids;
+ * the others looked up by url_key), then the links with those ids as
+ * plain rows (COPY on PostgreSQL): no lookup per link. */
+static int
+link_images(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
+{
+    size_t i;
+    json_t *l;
+    int rc = sq_db_rows_run(db, b->rows[R_IMG], got_image, b, NULL, err);
+
+    json_array_foreach(b->links, i, l)
+    {
+        const char *key = json_string_value(json_array_get(l, 3));
+        if (rc != SYNCQ_OK || json_object_get(b->image_ids, key) != NULL) {
+            continue;
+        }
+        sq_db_rows_add_text(b->rows[R_IMGSEL], key);
+        if (json_object_set_new_nocheck(b->image_ids, key, json_null()) != 0) {
+            rc = sq_ds_oom(err);
+        }
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_db_rows_run(db, b->rows[R_IMGSEL], got_image, b, NULL, err);
+    }
+    json_array_foreach(b->links, i, l)
+    {
+        json_t *id = json_object_get(b->image_ids,
+                                     json_string_value(json_array_get(l, 3)));
+        if (rc != SYNCQ_OK) {
+            break;
+        }
+        if (!json_is_integer(id)) {
+            rc = sq_fail(err, SYNCQ_EINTERNAL, "no image row for %s",
+                         json_string_value(json_array_get(l, 3)));
+            break;
+        }
+        sq_db_rows_add_i64(b->rows[R_LINK],
+                           json_integer_value(json_array_get(l, 0)));
+        sq_db_rows_add_text(b->rows[R_LINK],
+                            json_string_value(json_array_get(l, 1)));
+        sq_db_rows_add_i64(b->rows[R_LINK],
+                           json_integer_value(json_array_get(l, 2)));
+        sq_db_rows_add_i64(b->rows[R_LINK], json_integer_value(id));
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_db_rows_run(db, b->rows[R_LINK], NULL, NULL, NULL, err);
+    }
+    return rc;
 }
 
 /* Buffer and run the writes of the entries stored. */
@@ -485,8 +572,7 @@ write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
 {
     static const int order[] = {R_PRODUCT, R_DEL,     R_DEL + 1, R_DEL + 2,
                                 R_DEL + 3, R_DEL + 4, R_DEL + 5, R_ATTR,
-                                R_PROP,    R_PROPVAL, R_SKU,     R_TIER,
-                                R_IMG,     R_LINK};
+                                R_PROP,    R_PROPVAL, R_SKU,     R_TIER};
     char now[40];
     int rc = SYNCQ_OK;
 
@@ -512,17 +598,21 @@ write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
          k++) {
         rc = sq_db_rows_run(db, b->rows[order[k]], NULL, NULL, NULL, err);
     }
-    return rc;
+    return rc == SYNCQ_OK ? link_images(db, b, err) : rc;
 }
 
 int
 sq_ds_offer_batch_store(struct sq_db *db, struct sq_ds_offer_batch *b,
-                        int *outcomes, syncq_error *err)
+                        int *outcomes, char (*hashes)[65], syncq_error *err)
 {
     int rc = SYNCQ_OK;
 
     if (b->n > 0) {
         rc = decide(db, b, outcomes, err);
+        for (size_t i = 0; i < b->n && rc == SYNCQ_OK && hashes != NULL;
+             i++) {
+            memcpy(hashes[i], b->e[i].hash, sizeof hashes[i]);
+        }
         if (rc == SYNCQ_OK) {
             rc = suppliers(db, b, err);
         }
@@ -546,7 +636,7 @@ sq_ds_offer_store(struct sq_db *db, const json_t *canon, bool force,
         rc = sq_ds_offer_batch_add(b, (json_t *)canon, err);
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_ds_offer_batch_store(db, b, outcome, err);
+        rc = sq_ds_offer_batch_store(db, b, outcome, NULL, err);
     }
     sq_ds_offer_batch_free(b);
     return rc;

@@ -4,7 +4,7 @@
  * staged records of raw_payload in pages (keyset on raw_id, so memory is
  * bounded by one page whatever the table size), writes each page in one
  * transaction retried on lock conflicts, and marks each processed row
- * with the hash it was synced at (raw_payload.synced_hash). An
+ * with the hash it was synced at (raw_sync.synced_hash). An
  * incremental run therefore touches only records that changed since the
  * last sync, and a run that was killed or stopped simply leaves the rest
  * for the next one.
@@ -65,7 +65,10 @@ struct run {
     struct sq_db_rows *superseded; /* superseded detail rows of a page */
     struct sq_ds_offer_batch *batch;
     int *outcomes; /* of the batch's offers */
+    char (*hashes)[65]; /* content hashes of the batch's offers */
     bool *is_sup;  /* per row of the page: superseded */
+    bool *marked;  /* per row of the page: processed, mark it synced */
+    int *bidx;     /* per row of the page: its offer in the batch, or -1 */
     json_t *keys;  /* key -> [row index] of the page */
 };
 
@@ -119,86 +122,6 @@ note_error(struct run *r, const struct raw_row *row, const char *msg)
     syncq_log(SYNCQ_LOG_WARN, "sync.bad_record", "kind=%s key=%s", row->kind, row->key);
 }
 
-/* SQL selecting the next page of rows of `kinds` to sync. */
-static const char *
-page_sql(bool full, int which)
-{
-    static const char *const inc[] = {
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'category' "
-        "AND outcome = 'ok' AND (synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at) "
-        "ORDER BY raw_id LIMIT ?",
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind IN "
-        "('api_detail', 'detail_page') AND outcome IN ('ok', 'not_found') "
-        "AND (synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at) "
-        "ORDER BY raw_id LIMIT ?",
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'search' "
-        "AND outcome = 'ok' AND (synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at) "
-        "ORDER BY raw_id LIMIT ?",
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'shop' "
-        "AND outcome = 'ok' AND (synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at) "
-        "ORDER BY raw_id LIMIT ?",
-    };
-    static const char *const all[] = {
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'category' "
-        "AND outcome = 'ok' ORDER BY raw_id LIMIT ?",
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind IN "
-        "('api_detail', 'detail_page') AND outcome IN ('ok', 'not_found') "
-        "ORDER BY raw_id LIMIT ?",
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'search' "
-        "AND outcome = 'ok' ORDER BY raw_id LIMIT ?",
-        "SELECT raw_id, kind, key, outcome, normalized, norm_hash, "
-        "fetched_at FROM raw_payload WHERE raw_id > ? AND kind = 'shop' "
-        "AND outcome = 'ok' ORDER BY raw_id LIMIT ?",
-    };
-
-    return full ? all[which] : inc[which];
-}
-
-static const char *
-count_sql(bool full, int which)
-{
-    static const char *const inc[] = {
-        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'category' AND "
-        "outcome = 'ok' AND (synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at)",
-        "SELECT COUNT(*) FROM raw_payload WHERE kind IN ('api_detail', "
-        "'detail_page') AND outcome IN ('ok', 'not_found') AND "
-        "(synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at)",
-        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'search' AND "
-        "outcome = 'ok' AND (synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at)",
-        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'shop' AND "
-        "outcome = 'ok' AND (synced_hash IS NULL OR "
-        "synced_hash <> norm_hash || '@' || fetched_at)",
-    };
-    static const char *const all[] = {
-        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'category' AND "
-        "outcome = 'ok'",
-        "SELECT COUNT(*) FROM raw_payload WHERE kind IN ('api_detail', "
-        "'detail_page') AND outcome IN ('ok', 'not_found')",
-        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'search' AND "
-        "outcome = 'ok'",
-        "SELECT COUNT(*) FROM raw_payload WHERE kind = 'shop' AND "
-        "outcome = 'ok'",
-    };
-
-    return full ? all[which] : inc[which];
-}
-
-enum { W_CATEGORY = 0, W_DETAIL = 1, W_LISTING = 2, W_SHOP = 3 };
-
 static void
 copy_text(char *dst, size_t cap, const char *s)
 {
@@ -214,7 +137,7 @@ read_page(struct run *r, int which, int64_t *cursor, syncq_error *err)
     size_t cap = (size_t)r->o->batch_size;
 
     free_rows(r);
-    rc = sq_db_prepare(r->db, page_sql(r->o->full, which), &st, err);
+    rc = sq_db_prepare(r->db, sq_ds_due_page_sql(r->o->full, which), &st, err);
     if (rc != SYNCQ_OK) {
         return rc;
     }
@@ -255,19 +178,34 @@ read_page(struct run *r, int which, int64_t *cursor, syncq_error *err)
 }
 
 /* Remember that `row` was synced as fetched: its content hash and fetch
- * time, so only a new fetch makes it a candidate again. Buffered: the
- * page's marks are written by one statement at the end of its
- * transaction. */
+ * time, so only a new fetch makes it a candidate again. The page's marks
+ * are written by one statement at the end of its transaction
+ * (write_marks), with the content hash of the product a detail row
+ * stored, once the batch is written. */
 static int
 mark_synced(struct run *r, const struct raw_row *row, syncq_error *err)
 {
-    char marker[128];
-
     (void)err;
-    snprintf(marker, sizeof marker, "%s@%s", row->hash, row->fetched_at);
-    sq_db_rows_add_i64(r->marks, row->raw_id);
-    sq_db_rows_add_text(r->marks, marker);
+    r->marked[row - r->rows] = true;
     return SYNCQ_OK;
+}
+
+static int
+write_marks(struct run *r, syncq_error *err)
+{
+    for (size_t i = 0; i < r->nrows; i++) {
+        const struct raw_row *row = &r->rows[i];
+        char marker[128];
+        if (!r->marked[i]) {
+            continue;
+        }
+        snprintf(marker, sizeof marker, "%s@%s", row->hash, row->fetched_at);
+        sq_db_rows_add_i64(r->marks, row->raw_id);
+        sq_db_rows_add_text(r->marks, marker);
+        sq_db_rows_add_text(r->marks,
+                            r->bidx[i] >= 0 ? r->hashes[r->bidx[i]] : NULL);
+    }
+    return sq_db_rows_run(r->db, r->marks, NULL, NULL, NULL, err);
 }
 
 static bool
@@ -448,6 +386,7 @@ sync_detail_row(struct run *r, const struct raw_row *row, syncq_error *err)
         return mark_synced(r, row, err);
     }
     r->page_images_skipped += skipped;
+    r->bidx[row - r->rows] = (int)sq_ds_offer_batch_count(r->batch);
     rc = sq_ds_offer_batch_add(r->batch, canon, err);
     json_decref(canon);
     if (rc != SYNCQ_OK) {
@@ -577,6 +516,10 @@ page_tx(struct sq_db *db, void *ud, syncq_error *err)
     r->page_images_skipped = 0;
     json_array_clear(r->page_errors);
     sq_db_rows_clear(r->marks);
+    for (size_t i = 0; i < r->nrows; i++) {
+        r->marked[i] = false;
+        r->bidx[i] = -1;
+    }
     if (pc->which == W_DETAIL) {
         rc = find_superseded(r, err);
     }
@@ -604,13 +547,14 @@ page_tx(struct sq_db *db, void *ud, syncq_error *err)
     }
     if (rc == SYNCQ_OK && sq_ds_offer_batch_count(r->batch) > 0) {
         size_t n = sq_ds_offer_batch_count(r->batch);
-        rc = sq_ds_offer_batch_store(db, r->batch, r->outcomes, err);
+        rc = sq_ds_offer_batch_store(db, r->batch, r->outcomes, r->hashes,
+                                     err);
         for (size_t i = 0; i < n && rc == SYNCQ_OK; i++) {
             count_outcome(&r->page, r->outcomes[i]);
         }
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_db_rows_run(db, r->marks, NULL, NULL, NULL, err);
+        rc = write_marks(r, err);
     }
     return rc;
 }
@@ -651,6 +595,55 @@ run_pass(struct run *r, int which, struct counts *into, syncq_error *err)
             return SYNCQ_OK;
         }
     }
+}
+
+#define SKIP_PAGE 2000 /* unchanged re-crawled rows marked a statement */
+
+struct skip_ctx {
+    int64_t cursor; /* raw_id after which to look */
+    int64_t next;   /* the cursor once this page commits */
+    int64_t n;      /* rows this page marked */
+};
+
+static int
+skip_tx(struct sq_db *db, void *ud, syncq_error *err)
+{
+    struct skip_ctx *k = ud;
+
+    k->next = k->cursor;
+    return sq_ds_due_skip_unchanged(db, &k->next, SKIP_PAGE, &k->n, err);
+}
+
+/* Re-crawled offers that brought nothing new are marked synced in SQL
+ * (ds_sync_due.c) and counted unchanged before the detail pass, which
+ * then parses only the rows that may have changed. */
+static int
+skip_unchanged(struct run *r, syncq_error *err)
+{
+    struct skip_ctx k = {0, 0, 0};
+    int rc;
+
+    do {
+        char msg[96];
+        if (sq_progress_stop(r->p)) {
+            r->stopped = true;
+            return SYNCQ_OK;
+        }
+        rc = sq_db_with_tx(r->db, skip_tx, &k, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        k.cursor = k.next;
+        r->prod.unchanged += k.n;
+        r->done += k.n;
+        snprintf(msg, sizeof msg, "%lld of %lld records", (long long)r->done,
+                 (long long)r->total);
+        if (k.n > 0 && sq_progress_report(r->p, r->done, r->total, msg) != 0) {
+            r->stopped = true;
+            return SYNCQ_OK;
+        }
+    } while (k.n == SKIP_PAGE);
+    return SYNCQ_OK;
 }
 
 static json_t *
@@ -751,7 +744,7 @@ count_rows(struct run *r, int which, syncq_error *err)
 {
     int64_t n = 0;
     int rc =
-        sq_db_query_i64(r->db, count_sql(r->o->full, which), false, 0, &n, err);
+        sq_db_query_i64(r->db, sq_ds_due_count_sql(r->o->full, which), false, 0, &n, err);
 
     r->total += n;
     return rc;
@@ -776,18 +769,24 @@ run_init(struct run *r, struct sq_db *db, const struct sq_sync_opts *o,
     r->rows = sq_calloc((size_t)o->batch_size, sizeof *r->rows);
     r->outcomes = sq_calloc((size_t)o->batch_size, sizeof *r->outcomes);
     r->is_sup = sq_calloc((size_t)o->batch_size, sizeof *r->is_sup);
+    r->marked = sq_calloc((size_t)o->batch_size, sizeof *r->marked);
+    r->bidx = sq_calloc((size_t)o->batch_size, sizeof *r->bidx);
+    r->hashes = sq_calloc((size_t)o->batch_size, sizeof *r->hashes);
     r->errors = json_array();
     r->page_errors = json_array();
     r->keys = json_object();
     if (r->rows == NULL || r->outcomes == NULL || r->is_sup == NULL ||
+        r->marked == NULL || r->bidx == NULL || r->hashes == NULL ||
         r->keys == NULL ||
         r->errors == NULL || r->page_errors == NULL) {
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory starting a sync");
     }
-    rc = sq_db_rows_new("UPDATE raw_payload SET synced_hash = v.column2 "
-                        "FROM (VALUES ",
-                        "(CAST(? AS BIGINT), CAST(? AS TEXT))",
-                        ") AS v WHERE raw_payload.raw_id = v.column1",
+    rc = sq_db_rows_new("INSERT INTO raw_sync (raw_id, synced_hash, "
+                        "synced_content) VALUES ",
+                        "(?, ?, ?)",
+                        " ON CONFLICT (raw_id) DO UPDATE SET synced_hash = "
+                        "excluded.synced_hash, synced_content = "
+                        "excluded.synced_content",
                         &r->marks, err);
     if (rc == SYNCQ_OK) {
         rc = sq_db_rows_new("SELECT key, kind, fetched_at FROM raw_payload "
@@ -808,6 +807,9 @@ run_cleanup(struct run *r)
     sq_free(r->rows);
     sq_free(r->outcomes);
     sq_free(r->is_sup);
+    sq_free(r->marked);
+    sq_free(r->bidx);
+    sq_free(r->hashes);
     json_decref(r->keys);
     sq_db_rows_free(r->marks);
     sq_db_rows_free(r->superseded);
@@ -849,13 +851,19 @@ sq_ds_sync_products(struct sq_db *db, const struct sq_sync_opts *o,
         /* Freshly staged rows have no statistics yet: the page query
          * would be planned as a scan and sort of the whole table per
          * page. */
-        (void)sq_db_exec(db, "ANALYZE raw_payload", NULL);
+        (void)sq_db_exec(db,
+                         "ANALYZE raw_payload (raw_id, kind, key, outcome, "
+                         "norm_hash, fetched_at), raw_sync",
+                         NULL);
     }
     if (rc == SYNCQ_OK && o->include_categories) {
         rc = run_pass(&r, W_CATEGORY, &r.cat, err);
         if (rc == SYNCQ_OK && !r.stopped) {
             rc = sq_ds_category_paths(db, err);
         }
+    }
+    if (rc == SYNCQ_OK && !r.stopped && !o->full && !o->force) {
+        rc = skip_unchanged(&r, err);
     }
     if (rc == SYNCQ_OK && !r.stopped) {
         rc = run_pass(&r, W_DETAIL, &r.prod, err);

@@ -89,9 +89,15 @@ int sq_db_count_params(const char *sql);
 /* Rewrite '?' placeholders as $1.. (PostgreSQL); owned, NULL on OOM. */
 char *sq_db_pg_placeholders(const char *sql);
 
-/* Substitute the schema tokens {ID} and {BLOB} for the backend; owned,
- * NULL on OOM. */
+/* Substitute the schema tokens {ID}, {KEY64} and {BLOB} for the
+ * backend; owned, NULL on OOM. */
 char *sq_db_schema_expand(const char *sql, bool is_pg);
+
+/* PostgreSQL: run `sql` (COPY ... FROM STDIN, text format) with `data`
+ * (`len` bytes of rows) as its input; *rows gets the rows loaded.
+ * Errors: SYNCQ_EDB (the message quotes the server). */
+int sq_db_pg_copy_in(struct sq_db *db, const char *sql, const char *data,
+                     size_t len, int64_t *rows, syncq_error *err);
 
 /* Create/migrate the schema (db_schema.c). */
 int sq_db_migrate(struct sq_db *db, syncq_error *err);

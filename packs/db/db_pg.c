@@ -142,6 +142,55 @@ pg_exec(struct sq_db *db, const char *sql, syncq_error *err)
     return sq_fail(err, SYNCQ_EDB, "postgresql: connection lost");
 }
 
+/* The end of a COPY: every result libpq has left, the first error kept. */
+static int
+copy_results(struct sq_db *db, const char *sql, int rc, int64_t *rows,
+             syncq_error *err)
+{
+    PGresult *res;
+
+    while ((res = PQgetResult(db->conn)) != NULL) {
+        if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+            const char *n = PQcmdTuples(res);
+            *rows = (n != NULL && *n != '\0') ? strtoll(n, NULL, 10) : 0;
+        } else if (rc == SYNCQ_OK) {
+            rc = fail_pg(db, res, sql, err);
+        }
+        PQclear(res);
+    }
+    return rc;
+}
+
+int
+sq_db_pg_copy_in(struct sq_db *db, const char *sql, const char *data,
+                 size_t len, int64_t *rows, syncq_error *err)
+{
+    PGresult *res = PQexec(db->conn, sql);
+    int rc = SYNCQ_OK;
+
+    *rows = 0;
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        rc = fail_pg(db, res, sql, err);
+        PQclear(res);
+        return copy_results(db, sql, rc, rows, err);
+    }
+    PQclear(res);
+    for (size_t off = 0; off < len && rc == SYNCQ_OK;) {
+        size_t n = len - off > (1u << 20) ? (1u << 20) : len - off;
+        if (PQputCopyData(db->conn, data + off, (int)n) != 1) {
+            rc = fail_pg(db, NULL, sql, err);
+        }
+        off += n;
+    }
+    if (PQputCopyEnd(db->conn, rc == SYNCQ_OK ? NULL : "client error") != 1 &&
+        rc == SYNCQ_OK) {
+        rc = fail_pg(db, NULL, sql, err);
+    }
+    rc = copy_results(db, sql, rc, rows, err);
+    db->changes = *rows;
+    return rc;
+}
+
 static int
 server_prepare(struct sq_db_stmt *st, syncq_error *err)
 {

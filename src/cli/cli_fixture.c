@@ -63,7 +63,7 @@ cli_fixture_server(struct cli *cli)
             }
             break;
         case 'k':
-            if (parse_size(cli, "--categories", ov->arg, 1, fx_ntemplates,
+            if (parse_size(cli, "--categories", ov->arg, 1, fx_nleaves,
                            &o.categories) != CLI_OK) {
                 return CLI_USAGE;
             }
@@ -95,6 +95,15 @@ cli_fixture_server(struct cli *cli)
         case 'I':
             o.image_rate = ov->arg;
             break;
+        case 'c': {
+            size_t pct = 0;
+            if (parse_size(cli, "--change", ov->arg, 0, 100, &pct) !=
+                CLI_OK) {
+                return CLI_USAGE;
+            }
+            o.change_pct = (double)pct;
+            break;
+        }
         }
     }
     o.seed = (uint64_t)seed;
@@ -182,7 +191,7 @@ static const struct cli_opt fixture_server_opts[] = {
      "address (default 127.0.0.1:8688; port 0 picks a free one)"},
     {"products", 'n', false, "N", "offers in the catalog (default 1000)"},
     {"categories", 'k', false, "K",
-     "leaf categories they spread over, 1..6 (default 3)"},
+     "leaf categories they spread over, 1..20 (default 3)"},
     {"seed", 's', false, "S", "catalog and fault seed (default 1688)"},
     {"faults", 'f', false, "SPEC",
      "none, or e.g. \"429=2%:1s,5xx=1%,slow=1%:2s,captcha=1,truncated_image=0.5%\""},
@@ -198,6 +207,9 @@ static const struct cli_opt fixture_server_opts[] = {
     {"image-rate", 'I', false, "RATE",
      "throttle images like a CDN: over RATE (e.g. 10/s) a 429 and a 1 s "
      "ban"},
+    {"change", 'c', false, "PCT",
+     "serve the next revision: PCT % of the offers (by the seed) with "
+     "prices 10 fen higher"},
     CLI_OPT_END,
 };
 
@@ -208,7 +220,8 @@ const struct cli_cmd cli_fixture_cmds[] = {
      .synopsis = "[--listen 127.0.0.1:PORT] [--products N]\n"
                  " [--categories K] [--seed S] [--faults SPEC]\n"
                  " [--app-key K] [--app-secret S] [--public-url URL]\n"
-                 " [--log FILE] [--ready-file FILE] [--image-rate RATE]",
+                 " [--log FILE] [--ready-file FILE] [--image-rate RATE]\n"
+                 " [--change PCT]",
      .description = "Serve a deterministic 1688 catalog over HTTP in the"
                     " real response shapes:\n"
                     "Open Platform calls under /openapi/param2/1/..., offer"

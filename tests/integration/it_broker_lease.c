@@ -509,24 +509,6 @@ events_record_every_state_change(void **state)
     freeReplyObject(x);
 }
 
-/* Count events named `e` about task `id` in the stream. */
-static int
-events_of(const char *id, const char *e)
-{
-    redisReply *x = sqt_cmd("XRANGE {syncq}:events - +");
-    int n = 0;
-
-    for (size_t i = 0; i < x->elements; i++) {
-        redisReply *f = x->element[i]->element[1];
-        if (f->elements >= 4 && strcmp(f->element[1]->str, e) == 0 &&
-            strcmp(f->element[3]->str, id) == 0) {
-            n++;
-        }
-    }
-    freeReplyObject(x);
-    return n;
-}
-
 /* The eight event types of the issue, each at its state change; a fail or
  * retry with a stale lease token changes nothing; finished records keep
  * SYNCQ_RESULT_EXPIRES (default 1 day) or their own result_expires. */
@@ -583,8 +565,8 @@ every_event_type_stale_fail_retry_and_result_ttl(void **state)
     assert_int_equal(settle1(&op), SQ_SETTLE_ALREADY);
     assert_string_equal(sqt_task_state(cl, a), "STARTED");
     assert_int_equal(sqt_cmd_int("ZCARD {syncq}:delayed"), 0);
-    assert_int_equal(events_of(a, "task-failed"), 0);
-    assert_int_equal(events_of(a, "task-retried"), 1);
+    assert_int_equal(sqt_task_events(a, "task-failed"), 0);
+    assert_int_equal(sqt_task_events(a, "task-retried"), 1);
     /* the current token fails it: task-failed */
     op.token = r.tasks[0].token;
     op.kind = SQ_SETTLE_FAIL;
@@ -624,14 +606,14 @@ every_event_type_stale_fail_retry_and_result_ttl(void **state)
     assert_true(ttl > 0 && ttl <= 5000);
     assert_string_equal(sqt_task_state(cl, c), "EXPIRED");
 
-    assert_int_equal(events_of(a, "task-sent"), 1);
-    assert_int_equal(events_of(a, "task-received"), 1);
-    assert_int_equal(events_of(a, "task-started"), 2);
-    assert_int_equal(events_of(a, "task-retried"), 1);
-    assert_int_equal(events_of(a, "task-failed"), 1);
-    assert_int_equal(events_of(b, "task-revoked"), 1);
-    assert_int_equal(events_of(c, "task-expired"), 1);
-    assert_int_equal(events_of(d, "task-succeeded"), 1);
+    assert_int_equal(sqt_task_events(a, "task-sent"), 1);
+    assert_int_equal(sqt_task_events(a, "task-received"), 1);
+    assert_int_equal(sqt_task_events(a, "task-started"), 2);
+    assert_int_equal(sqt_task_events(a, "task-retried"), 1);
+    assert_int_equal(sqt_task_events(a, "task-failed"), 1);
+    assert_int_equal(sqt_task_events(b, "task-revoked"), 1);
+    assert_int_equal(sqt_task_events(c, "task-expired"), 1);
+    assert_int_equal(sqt_task_events(d, "task-succeeded"), 1);
 }
 
 /* A batch records when its first chunk started (the rate and ETA of the

@@ -9,7 +9,6 @@
  * TEST_TIMEOUT: 240
  */
 #include "../unit/test_db_cases.h"
-#include "../unit/test_db_batch_cases.h"
 
 #include "batch_processing/bp.h"
 #include "image_processing/img_ops.h"
@@ -409,7 +408,6 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         DB_CASES,
-        DB_BATCH_CASES,
         cmocka_unit_test(pg_matches_sqlite),
         cmocka_unit_test(pg_concurrent_migrate_and_write),
         cmocka_unit_test(pg_killed_sync_resumes),

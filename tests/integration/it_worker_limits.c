@@ -338,6 +338,11 @@ recycle_past_the_memory_cap(void **state)
     /* the child that grew past the cap was replaced after its task */
     assert_int_not_equal(pids[0], pids[1]);
     assert_int_equal(pids[1], pids[2]);
+    /* ... and that task ran once and its outcome was recorded once: the
+     * recycling is no crash, nothing is delivered again */
+    assert_int_equal(sqt_task_events(id, "task-started"), 1);
+    assert_int_equal(sqt_task_events(id, "task-succeeded"), 1);
+    assert_int_equal(sqt_task_events(id, "task-failed"), 0);
     assert_int_equal(wk_stop(pid, 10000), 0);
 }
 

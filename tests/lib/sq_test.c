@@ -362,6 +362,23 @@ sqt_task_state(syncq_client *c, const char *id)
     return state;
 }
 
+int
+sqt_task_events(const char *id, const char *e)
+{
+    redisReply *x = sqt_cmd("XRANGE {syncq}:events - +");
+    int n = 0;
+
+    for (size_t i = 0; x != NULL && i < x->elements; i++) {
+        redisReply *f = x->element[i]->element[1];
+        if (f->elements >= 4 && strcmp(f->element[1]->str, e) == 0 &&
+            strcmp(f->element[3]->str, id) == 0) {
+            n++;
+        }
+    }
+    freeReplyObject(x);
+    return n;
+}
+
 const char *
 sqt_fixture(const char *rel)
 {

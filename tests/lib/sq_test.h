@@ -71,6 +71,10 @@ bool sqt_wait_until(bool (*fn)(void *ud), void *ud, int timeout_ms);
 /* State of task `id` (static buffer), "" if unknown. */
 const char *sqt_task_state(syncq_client *c, const char *id);
 
+/* Events named `e` ("task-succeeded", ...) about task `id` in the events
+ * stream of the default namespace ({syncq}:events). */
+int sqt_task_events(const char *id, const char *e);
+
 /* Path of a file in tests/fixtures, or $SYNCQ_FIXTURES (static buffer). */
 const char *sqt_fixture(const char *rel);
 

@@ -4,13 +4,11 @@
  * staging, statements, transactions, offer upsert/read-back, sync of
  * products/suppliers/categories/listings, validate_data and
  * cleanup_duplicates (the shared cases of test_db_cases.h; the
- * PostgreSQL run is tests/integration/it_datasync_pg.c) and the batched
- * writes (test_db_batch_cases.h). About 10 s of CPU (70 s wall under
+ * PostgreSQL run is tests/integration/it_datasync_pg.c). About 10 s of CPU (70 s wall under
  * ASan on a loaded 2-core machine), so:
  * TEST_TIMEOUT: 300
  */
 #include "test_db_cases.h"
-#include "test_db_batch_cases.h"
 
 #include <stdlib.h>
 
@@ -104,8 +102,9 @@ sqlite_sync_survives_allocation_failures(void **state)
     assert_true(rounds > 50);
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product"), 3);
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM category"), 2);
-    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_payload WHERE "
-                                 "synced_hash IS NULL"),
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_payload r WHERE "
+                                 "NOT EXISTS (SELECT 1 FROM raw_sync s "
+                                 "WHERE s.raw_id = r.raw_id)"),
                      0);
     sq_db_close(db);
 }
@@ -211,7 +210,6 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         DB_CASES,
-        DB_BATCH_CASES,
         cmocka_unit_test(sqlite_concurrent_writers),
         cmocka_unit_test(sqlite_killed_sync_resumes),
         cmocka_unit_test(sqlite_sync_survives_allocation_failures),

@@ -125,10 +125,58 @@ bad_sizes(void **state)
     (void)state;
     assert_int_equal(fx_catalog_build(1, 0, 3, &c, &err), SYNCQ_EINVAL);
     assert_int_equal(fx_catalog_build(1, 10, 0, &c, &err), SYNCQ_EINVAL);
-    assert_int_equal(fx_catalog_build(1, 10, fx_ntemplates + 1, &c, &err),
+    assert_int_equal(fx_catalog_build(1, 10, fx_nleaves + 1, &c, &err),
                      SYNCQ_EINVAL);
     assert_non_null(strstr(err.msg, "categories"));
     assert_null(c);
+}
+
+/* 20 leaves (the issue's scale run), every one listing offers; the next
+ * revision changes 5 % of the offers, the same ones for the same seed,
+ * and only their rendered details differ from the first revision. */
+static void
+twenty_leaves_and_a_revision(void **state)
+{
+    struct fx_catalog *a = build(5, 4000, 20), *b = build(5, 4000, 20);
+    size_t leaves = 0;
+    size_t na;
+    size_t differ = 0;
+
+    (void)state;
+    assert_int_equal(fx_nleaves, 20);
+    assert_int_equal(a->nlists, 20);
+    for (size_t i = 0; i < a->ncats; i++) {
+        leaves += a->cats[i].leaf;
+    }
+    assert_int_equal(leaves, 20);
+    for (size_t t = 0; t < a->nlists; t++) {
+        assert_true(a->nlisting[t] >= 100);
+    }
+    na = fx_catalog_change(a, 5);
+    assert_true(na >= 160 && na <= 240); /* 5 % of 4,000 = 200 */
+    assert_int_equal(fx_catalog_change(b, 0), 0);
+    for (size_t i = 0; i < a->noffers; i++) {
+        char *da = fx_render_detail(a, &a->offers[i], BASE, "en");
+        char *db = fx_render_detail(b, &b->offers[i], BASE, "en");
+        assert_non_null(da);
+        assert_non_null(db);
+        assert_false(b->offers[i].changed);
+        if (strcmp(da, db) != 0) {
+            assert_true(a->offers[i].changed);
+            differ++;
+        }
+        sq_free(da);
+        sq_free(db);
+    }
+    assert_int_equal(differ, na);
+    fx_catalog_free(b);
+    b = build(5, 4000, 20);
+    assert_int_equal(fx_catalog_change(b, 5), na);
+    for (size_t i = 0; i < a->noffers; i++) {
+        assert_int_equal(a->offers[i].changed, b->offers[i].changed);
+    }
+    fx_catalog_free(a);
+    fx_catalog_free(b);
 }
 
 static void
@@ -347,6 +395,7 @@ main(void)
         cmocka_unit_test(ids_and_duplicates),
         cmocka_unit_test(bad_sizes),
         cmocka_unit_test(image_tokens),
+        cmocka_unit_test(twenty_leaves_and_a_revision),
         cmocka_unit_test(shapes_parse_back),
         cmocka_unit_test(images_are_real),
     };
