@@ -941,9 +941,9 @@ outcome_of_a_received_task_records_its_start(void **state)
     assert_true(st > 0);
     assert_int_equal(dt - st, 7);
     assert_int_equal(hget_ll(a, "rt"), 7);
-    assert_int_equal(events_of(a, "task-received"), 1);
-    assert_int_equal(events_of(a, "task-started"), 0);
-    assert_int_equal(events_of(a, "task-succeeded"), 1);
+    assert_int_equal(sqt_task_events(a, "task-received"), 1);
+    assert_int_equal(sqt_task_events(a, "task-started"), 0);
+    assert_int_equal(sqt_task_events(a, "task-succeeded"), 1);
 }
 
 int
