@@ -60,4 +60,6 @@ check "wrong CA: exit" 1 "$rc"
 check "wrong CA: one line" 1 "$(printf '%s\n' "$msg" | wc -l)"
 echo "$msg" > wrongca.txt
 contains "wrong CA: message" "certificate verify failed" wrongca.txt
+# no sanitizer report in any process's output (ASan builds)
+check "no sanitizer reports" 0 "$(cat "$T"/w.log "$T"/wrongca.txt 2>/dev/null | grep -cE 'Sanitizer|runtime error:')"
 finish it_broker_cluster_tls
