@@ -231,7 +231,7 @@ sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
     const char *hs;
     struct sq_buf tiles, qrows, wrows, boot, ssr;
     json_t *task = NULL, *bj;
-    char at[64] = "-";
+    char at[64] = "-", at_iso[64] = "";
     char *harg;
     int status = 200;
 
@@ -260,8 +260,10 @@ sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
         }
     }
     if (S->have) {
-        snprintf(at, sizeof at, "%s",
+        snprintf(at_iso, sizeof at_iso, "%s",
                  json_string_value(json_object_get(snap, "at")));
+        /* 2026-12-07T08:20:03.644Z -> 2026-12-07 08:20:03 +00:00 */
+        snprintf(at, sizeof at, "%.10s %.8s +00:00", at_iso, at_iso + 11);
     }
     bj = boot_json(S, q, task);
     sq_page_json(&boot, bj);
@@ -282,6 +284,7 @@ sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
                             "ssr", ssr.data != NULL ? ssr.data : "",
                             "arg", harg != NULL ? harg : "",
                             "updated", at,
+                            "updated_iso", at_iso,
                             "who", q->who,
                             "version", SYNCQ_VERSION_STRING,
                             "title", pg->title,

@@ -179,7 +179,9 @@
   function stamp(ms) {
     if (upd) { upd.textContent = 'updated ' + timeText(ms); upd.setAttribute('data-at', new Date(ms).toISOString()); }
   }
-  onTz.push(() => { if (upd && upd.getAttribute('data-at')) { stamp(Date.parse(upd.getAttribute('data-at'))); } });
+  function restamp() { if (upd && upd.getAttribute('data-at')) { stamp(Date.parse(upd.getAttribute('data-at'))); } }
+  onTz.push(restamp);
+  restamp(); // the server's time, in the chosen zone
 
   // the current page's link in the navigation
   const seg = location.pathname.split('/')[1] || '';

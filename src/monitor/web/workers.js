@@ -31,16 +31,22 @@
 
   function chart() {
     const c = document.getElementById('chart-rss');
+    const dpr = window.devicePixelRatio || 1;
+    const W = c.clientWidth || 640, H = c.clientHeight || 160;
+    if (c.width !== W * dpr) { c.width = W * dpr; c.height = H * dpr; }
     const g = c.getContext('2d');
-    const W = c.width, H = c.height;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, W, H);
+    g.font = '12px system-ui';
+    g.lineWidth = 2;
     if (samples.length < 2) { g.fillText('collecting samples…', 10, 20); return; }
-    const maxR = Math.max(...samples.map((s) => s.rss)) || 1;
+    // RSS from 0 to 1.25 x its peak, CPU from 0 to 100 %
+    const maxR = 1.25 * Math.max(...samples.map((s) => s.rss)) || 1;
     const line = (key, max, color) => {
       g.strokeStyle = color; g.beginPath();
       samples.forEach((s, i) => {
         const x = 40 + (W - 50) * i / (samples.length - 1);
-        const y = H - 10 - (H - 20) * (s[key] / max);
+        const y = H - 10 - (H - 30) * (s[key] / max);
         if (i === 0) { g.moveTo(x, y); } else { g.lineTo(x, y); }
       });
       g.stroke();
