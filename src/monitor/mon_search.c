@@ -475,7 +475,17 @@ sq_search_run(syncq_client *c, const struct sq_search *s, json_t **rows,
         *ids = NULL;
     }
     sources_of(s->state, &active, &ready, &delayed, &recent, &dead);
-    if (active) {
+    if (strlen(s->id_prefix) == 36) {
+        /* a whole id: its record alone, not a scan */
+        redisReply one, *p1 = &one;
+        memset(&one, 0, sizeof one);
+        one.type = REDIS_REPLY_STRING;
+        one.str = (char *)s->id_prefix;
+        one.len = 36;
+        rc = consider(&S, &p1, 1, err);
+        active = ready = delayed = recent = dead = false;
+    }
+    if (rc == SYNCQ_OK && active) {
         rc = scan_source(&S, "ZRANGE", sq_key(c, key, sizeof key, "active"),
                          err);
     }

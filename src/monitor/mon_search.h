@@ -9,7 +9,8 @@
  * filter reads only the sources that can hold it. Each candidate is
  * checked on a few fields (HMGET, pipelined in pages of 500); only the
  * page's rows are read whole. A task listed twice (finished, resumed,
- * finished again) counts once. The scan stops after `scan_max` records
+ * finished again) counts once. A whole id (36 characters) reads that
+ * record alone. The scan stops after `scan_max` records
  * and says so (truncated), so one search costs Redis a bounded amount.
  */
 #ifndef SQ_MON_SEARCH_H

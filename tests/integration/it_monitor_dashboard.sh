@@ -90,6 +90,7 @@ check "search by queue: total" 3 "$(json 'd["total"]' < s1.json)"
 check "search by queue: all PENDING" "{'PENDING'}" "$(json 'set(t["state"] for t in d["tasks"])' < s1.json)"
 P=${ID1:0:8}
 check "search by id prefix" "$ID1" "$(get "/api/tasks?id=$P" | json 'd["tasks"][0]["id"]')"
+check "search by whole id: one record read" "1 1" "$(get "/api/tasks?id=$ID1" | json 'str(d["total"]) + " " + str(d["scanned"])')"
 check "search by state REVOKED" 1 "$(get "/api/tasks?state=REVOKED" | json 'd["total"]')"
 check "paging: limit" 2 "$(get "/api/tasks?queue=parked&state=PENDING&limit=2" | json 'len(d["tasks"])')"
 check "paging: the rest" 1 "$(get "/api/tasks?queue=parked&state=PENDING&offset=2" | json 'len(d["tasks"])')"
