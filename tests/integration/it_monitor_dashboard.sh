@@ -195,8 +195,17 @@ contains "cli cancel-consumer" '^dash-1: ok no longer consuming from other$' c2.
 check "consumer gone from the heartbeat" "['dash']" "$(sleep 1.5; get /api/workers/dash-1 | json 'd["info"]["queues"]')"
 "$S" worker control add-consumer other -d dash-1 > c3.txt
 contains "cli add-consumer" '^dash-1: ok consuming from other$' c3.txt
-"$S" worker control time-limit syncq.sleep 5 10 -d dash-1 > c4.txt
-contains "cli time-limit" '^dash-1: ok syncq.sleep: soft 5s, hard 10s' c4.txt
+"$S" worker control time-limit syncq.sleep 1 2 -d dash-1 > c4.txt
+contains "cli time-limit" '^dash-1: ok syncq.sleep: soft 1s, hard 2s' c4.txt
+LONG=$("$S" task create syncq.sleep --queue dash -k '{"seconds": 30}' --max-retries 0)
+wait_for 15 is_state "$LONG" FAILURE
+check "new hard limit applied: 30 s task stopped" FAILURE "$("$S" task info "$LONG" --json | json 'd["state"]')"
+check "stopped as a time limit" timeout "$("$S" task info "$LONG" --json | json 'd["error"]["class"]')"
+"$S" worker control add-consumer extra -d dash-1 > c4b.txt
+contains "cli add-consumer of a new queue" '^dash-1: ok consuming from extra$' c4b.txt
+EXTRA=$("$S" task create syncq.noop --queue extra)
+wait_for 10 is_state "$EXTRA" SUCCESS
+check "added queue is leased from" SUCCESS "$("$S" task info "$EXTRA" --json | json 'd["state"]')"
 "$S" worker control pool-grow 0 -d dash-1 > c5.txt 2>&1
 check "cli bad N: usage" 2 "$?"
 "$S" worker control reboot -d dash-1 > c6.txt 2>&1
