@@ -15,7 +15,7 @@
   const boot = SQ.boot || {};
   const id = boot.arg || decodeURIComponent(location.pathname.split('/').pop());
   const FINAL = ['SUCCESS', 'FAILURE', 'REVOKED', 'EXPIRED', 'SKIPPED', 'DEAD'];
-  let task = boot.task || null, events = [], children = [], checkpoints = [];
+  let task = boot.task || null, events = [], children = [], checkpoints = [], tree = null;
 
   function kv(dl, rows) {
     dl.replaceChildren();
@@ -105,7 +105,8 @@
     kv(document.getElementById('related'), [
       ['parent', t.parent_id ? taskLink(t.parent_id, t.parent_id) : ''],
       ['root', t.root_id ? taskLink(t.root_id, t.root_id) : ''],
-      ['workflow', t.root_id ? el('a', { href: '/api/workflows/' + encodeURIComponent(t.root_id), text: 'tree progress (JSON)' }) : ''],
+      ['tree progress', tree && tree.total ? SQ.bar(100 * (tree.done + tree.failed) / tree.total, tree.failed > 0,
+        (tree.done + tree.failed) + '/' + tree.total + ' ended · ' + tree.failed + ' failed · ' + tree.pending + ' pending') : ''],
       ['batch', t.batch_id ? el('a', { href: '/tasks?batch=' + encodeURIComponent(t.batch_id), text: t.batch_id }) : ''],
     ]);
     const ch = fillBody('children', children, 3, 'no child task found');
@@ -129,6 +130,8 @@
         getJSON('/api/tasks?parent=' + encodeURIComponent(id) + '&limit=100'),
       ]);
       task = t; events = ev.events || []; checkpoints = cp.checkpoints || []; children = kids.tasks || [];
+      // the tree this task belongs to (or roots): GET /api/workflows/<root>
+      tree = await getJSON('/api/workflows/' + encodeURIComponent(t.root_id || id)).catch(() => null);
       SQ.stamp(Date.now());
       render();
     } catch (e) {
