@@ -310,7 +310,7 @@ load_settings(syncq_client *c, syncq_error *err)
              (long long)syncq_config_int(cfg, "SYNCQ_EVENTS_MAXLEN"),
              (long long)c->result_expires_ms,
              (long long)syncq_config_int(cfg, "SYNCQ_MAX_DELIVERIES"),
-             100000);
+             (int)syncq_config_int(cfg, "SYNCQ_TASKS_RECENT_MAX"));
     return sq_conn_init(c, err);
 }
 

@@ -102,6 +102,7 @@ struct cli_cmd {
 extern const struct cli_cmd cli_status_cmds[], cli_task_cmds[],
     cli_task_args_cmds[],
     cli_task_run_cmds[], cli_worker_cmds[], cli_worker_health_cmds[],
+    cli_worker_control_cmds[],
     cli_config_cmds[], cli_up_cmds[], cli_sync_cmds[], cli_demo_cmds[],
     cli_recovery_cmds[], cli_monitor_cmds[], cli_beat_cmds[],
     cli_schedule_cmds[], cli_batch_cmds[], cli_fixture_cmds[], cli_help_cmds[];

@@ -131,7 +131,10 @@ static const struct cli_opt worker_opts[] = {
     {"soft-time-limit", 5, false, "S", "soft limit: the task is asked to stop"},
     {"plugin", 6, false, "PATH.so",
      "load a task plugin; repeatable (SYNCQ_PLUGINS)"},
-    {"hostname", 'n', true, "NAME", "worker id (default <host>:<pid>)"},
+    {"hostname", 'n', true, "NAME",
+     "worker name: %h host, %n short host, %d domain,\n"
+     "%i first free index (default %h-%i, kept\n"
+     "across restarts)"},
     {"status-file", 7, false, "PATH", "liveness JSON rewritten every second"},
     {"celery", 9, false, NULL,
      "also consume Celery messages from kombu's Redis\n"

@@ -64,6 +64,10 @@ const struct sq_cfg_def sq_cfg_defs[] = {
      "broker", "Largest args+kwargs (and result) of one task, in bytes"},
     {"SYNCQ_EVENTS_MAXLEN", NULL, SQ_CFG_INT, 0, 100000000, "100000", NULL, 0,
      "broker", "Approximate cap of the events stream (0 disables events)"},
+    {"SYNCQ_TASKS_RECENT_MAX", NULL, SQ_CFG_INT, 100, 100000000, "100000",
+     NULL, 0, "broker",
+     "Finished tasks listed for search (the dashboard's task browser, "
+     "task list); their records expire per SYNCQ_RESULT_EXPIRES"},
     {"SYNCQ_MAX_DELIVERIES", NULL, SQ_CFG_INT, 1, 1000, "5", NULL, 0,
      "broker",
      "Deliveries (leases that lapsed or whose worker died) before a task "
@@ -111,8 +115,9 @@ const struct sq_cfg_def sq_cfg_defs[] = {
     {"SYNCQ_PLUGINS", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0, "worker",
      "Comma-separated task plugin .so files loaded by the worker"},
     {"SYNCQ_WORKER_HOSTNAME", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0, "worker",
-     "Worker id in heartbeats and leases (default <host>:<pid>); must be "
-     "unique among running workers"},
+     "Worker name in heartbeats, leases and metrics: %h host, %n short "
+     "host, %d domain, %i the first free index (default %h-%i: the same "
+     "name after a restart)"},
     {"SYNCQ_WORKER_STATUS_FILE", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0,
      "worker",
      "JSON liveness file the supervisor rewrites every second, readable "
@@ -184,6 +189,9 @@ const struct sq_cfg_def sq_cfg_defs[] = {
      "monitor",
      "Bearer token of the task API's writes (monitor serve); "
      "SYNCQ_MONITOR_TOKEN then only reads"},
+    {"SYNCQ_MONITOR_SESSION_TTL", NULL, SQ_CFG_DURATION, S(60), 30 * DAY,
+     "12h", NULL, 0, "monitor",
+     "Life of a dashboard sign-in session (its cookie's Max-Age)"},
     {"SYNCQ_API_MAX_BODY", NULL, SQ_CFG_SIZE, 1024, 512LL << 20, "16M", NULL,
      0, "monitor", "Largest request body of the task API (413 above)"},
     {"SYNCQ_API_IDEMPOTENCY_TTL", NULL, SQ_CFG_DURATION, S(1), 30 * DAY,

@@ -76,6 +76,9 @@ struct sq_mon_data {
     json_t *snap;              /* the snapshot JSON (owned) */
 };
 
+/* Shortest span a rate (batches) is computed over, ms. */
+#define SQ_MON_RATE_MIN_MS 1000
+
 /* Options of a collection and of health. */
 struct sq_mon_opts {
     int64_t stale_ms;        /* heartbeat (or loop) older than this: stale */

@@ -53,6 +53,7 @@ struct sq_api_server {
     struct sq_listen listen;
     uint64_t requests;
     size_t max_body;           /* bytes (SYNCQ_API_MAX_BODY) */
+    int64_t session_ttl_s;     /* SYNCQ_MONITOR_SESSION_TTL, seconds */
     int64_t idem_ttl_ms;       /* SYNCQ_API_IDEMPOTENCY_TTL */
 };
 
@@ -63,6 +64,8 @@ struct sq_api_req {
     const char *method;
     const char *body;          /* NUL-terminated, or NULL */
     size_t body_len;
+    const char *who;           /* the token's name (mon_session.h SQ_WHO_*) */
+    int access;                /* enum sq_access granted */
 };
 
 struct sq_api_reply {
@@ -71,9 +74,9 @@ struct sq_api_reply {
     char *body;                /* owned (sq_free) */
     size_t len;
     const void *static_body;   /* or borrowed */
-    bool set_cookie;
+    char cookie[200];          /* Set-Cookie header value, or "" */
     const char *allow;         /* Allow header for 405 */
-    char location[96];         /* Location header for 201, or "" */
+    char location[600];        /* Location header (201, 303), or "" */
     bool replayed;             /* an Idempotency-Key replay */
     char idem_seed[40];        /* Idempotency-Key: the claim's seed */
     size_t idem_n;             /* tasks given ids from it (0: none) */
@@ -130,8 +133,6 @@ void sq_api_h_overview(struct sq_api_server *S, const struct sq_api_req *q,
                        struct sq_api_reply *r);
 void sq_api_h_part(struct sq_api_server *S, const struct sq_api_req *q,
                    struct sq_api_reply *r);
-void sq_api_h_tasks(struct sq_api_server *S, const struct sq_api_req *q,
-                    struct sq_api_reply *r);
 void sq_api_h_task(struct sq_api_server *S, const struct sq_api_req *q,
                    struct sq_api_reply *r);
 void sq_api_h_batch(struct sq_api_server *S, const struct sq_api_req *q,
@@ -159,6 +160,35 @@ void sq_api_h_resume(struct sq_api_server *S, const struct sq_api_req *q,
                      struct sq_api_reply *r);
 void sq_api_h_requeue(struct sq_api_server *S, const struct sq_api_req *q,
                       struct sq_api_reply *r);
+
+/* mon_api_page.c: dashboard pages and sign-in. */
+void sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
+                   struct sq_api_reply *r);
+void sq_api_h_login(struct sq_api_server *S, const struct sq_api_req *q,
+                    struct sq_api_reply *r);
+/* Set r's session cookie for `level` ('r'/'w'; 0 clears it). */
+void sq_api_session_cookie(struct sq_api_server *S, struct sq_api_reply *r,
+                           char level);
+
+/* mon_api_search.c: the task browser's search and bulk actions. */
+void sq_api_h_search(struct sq_api_server *S, const struct sq_api_req *q,
+                     struct sq_api_reply *r);
+void sq_api_h_action(struct sq_api_server *S, const struct sq_api_req *q,
+                     struct sq_api_reply *r);
+void sq_api_h_events(struct sq_api_server *S, const struct sq_api_req *q,
+                     struct sq_api_reply *r);
+
+/* mon_api_control.c: workers, remote control, queue pause. */
+void sq_api_h_worker(struct sq_api_server *S, const struct sq_api_req *q,
+                     struct sq_api_reply *r);
+void sq_api_h_control(struct sq_api_server *S, const struct sq_api_req *q,
+                      struct sq_api_reply *r);
+void sq_api_h_control_ack(struct sq_api_server *S,
+                          const struct sq_api_req *q,
+                          struct sq_api_reply *r);
+void sq_api_h_queue_pause(struct sq_api_server *S,
+                          const struct sq_api_req *q,
+                          struct sq_api_reply *r);
 
 /* mon_api_sched.c: schedules. */
 void sq_api_h_schedules(struct sq_api_server *S, const struct sq_api_req *q,

@@ -45,6 +45,18 @@ components(void)
     json_object_set_new(schemas, "ScheduleSpec",
                         sq_spec_schema(SQ_SPEC_SCHEDULE));
     json_object_set_new(schemas, "Error", error_schema());
+    /* docs/dashboard.md names every field and command */
+    json_object_set_new(
+        schemas, "BulkAction",
+        json_pack("{s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}", "type", "object",
+                  "properties", "filter", "type", "object", "strategy",
+                  "type", "string", "expect", "type", "integer"));
+    json_object_set_new(
+        schemas, "ControlCommand",
+        json_pack("{s:s,s:[s],s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s}}}", "type",
+                  "object", "required", "command", "properties", "command",
+                  "type", "string", "n", "type", "integer", "queue", "type",
+                  "string", "task", "type", "string"));
     return json_pack(
         "{s:o,s:{s:{s:s,s:s,s:s}}}", "schemas", schemas, "securitySchemes",
         "bearer", "type", "http", "scheme", "bearer", "description",

@@ -10,6 +10,7 @@
 #include "core/sq_embed.h"
 #include "sq_error.h"
 #include "monitor/mon_alerts.h"
+#include "broker/broker_control.h"
 
 #include <string.h>
 #include <syncq/monitor.h>
@@ -143,6 +144,14 @@ sq_api_h_part(struct sq_api_server *S, const struct sq_api_req *q,
     if (k2 != NULL) {
         json_object_set(o, k2, json_object_get(S->data.snap, k2));
     }
+    if (q->rt->kind == SQ_R_QUEUES) {
+        /* paused queues: workers do not lease from them */
+        json_t *p = NULL;
+        if (S->c == NULL || sq_ctl_paused(S->c, &p, NULL) != SYNCQ_OK) {
+            p = json_array();
+        }
+        json_object_set_new(o, "paused", p);
+    }
     json_object_set(o, "at", json_object_get(S->data.snap, "at"));
     sq_api_json(r, 200, o);
     json_decref(o);
@@ -196,40 +205,6 @@ sq_api_h_health(struct sq_api_server *S, const struct sq_api_req *q,
     }
     sq_api_json(r, S->health_status == SYNCQ_UNHEALTHY ? 503 : 200,
                 S->health);
-}
-
-void
-sq_api_h_tasks(struct sq_api_server *S, const struct sq_api_req *q,
-               struct sq_api_reply *r)
-{
-    syncq_task_filter f;
-    syncq_error e;
-    syncq_client *c;
-    json_t *list = NULL, *o;
-    long limit = 50, offset = 0;
-
-    memset(&f, 0, sizeof f);
-    f.state = sq_api_arg(q, "state");
-    f.queue = sq_api_arg(q, "queue");
-    f.name = sq_api_arg(q, "name");
-    if (!sq_api_int_arg(q, r, "limit", 1, 500, &limit) ||
-        !sq_api_int_arg(q, r, "offset", 0, 1000000, &offset)) {
-        return;
-    }
-    f.limit = (size_t)limit;
-    f.offset = (size_t)offset;
-    c = sq_api_client(S, r);
-    if (c == NULL) {
-        return;
-    }
-    if (syncq_task_list(c, &f, &list, &e) != SYNCQ_OK) {
-        sq_api_syncq_error(r, &e);
-        return;
-    }
-    o = json_object();
-    json_object_set_new(o, "tasks", list);
-    sq_api_json(r, 200, o);
-    json_decref(o);
 }
 
 /* A task record with its checkpoints (the seed's get_task_info). */

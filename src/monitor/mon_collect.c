@@ -477,8 +477,11 @@ batch_json(const char *id, const redisReply *h, int64_t now_ms)
     from = started > 0 ? started : created;
     if (from > 0 && now_ms > from && done + failed > 0) {
         int64_t end = finished > 0 ? finished : now_ms;
-        rate = (double)(done + failed) * 1000.0 /
-               (double)(end > from ? end - from : 1);
+        /* over at least SQ_MON_RATE_MIN_MS: chunks that failed within a
+         * millisecond are not a speed of thousands a second */
+        int64_t span = end - from > SQ_MON_RATE_MIN_MS ? end - from
+                                                       : SQ_MON_RATE_MIN_MS;
+        rate = (double)(done + failed) * 1000.0 / (double)span;
         if (finished > 0 || done + failed >= total) {
             eta = 0;
         } else if (rate > 0) {

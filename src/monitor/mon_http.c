@@ -24,6 +24,7 @@
 #include "monitor/mon_alerts.h"
 #include "monitor/mon_route.h"
 #include "monitor/mon_sentry.h"
+#include "monitor/mon_session.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -162,7 +163,7 @@ static const struct {
     int kind;
     sq_api_handler fn;
 } handlers[] = {
-    {SQ_R_INDEX, sq_api_h_static},
+    {SQ_R_INDEX, sq_api_h_page},
     {SQ_R_STATIC, sq_api_h_static},
     {SQ_R_METRICS, sq_api_h_metrics},
     {SQ_R_READY, sq_api_h_health},
@@ -174,7 +175,7 @@ static const struct {
     {SQ_R_BATCHES, sq_api_h_part},
     {SQ_R_PROGRESS, sq_api_h_part},
     {SQ_R_ALERTS, sq_api_h_alerts},
-    {SQ_R_TASKS, sq_api_h_tasks},
+    {SQ_R_TASKS, sq_api_h_search},
     {SQ_R_TASK_CREATE, sq_api_h_create},
     {SQ_R_TASKS_BULK, sq_api_h_create},
     {SQ_R_BATCH_CREATE, sq_api_h_create},
@@ -195,6 +196,17 @@ static const struct {
     {SQ_R_SCHEDULE_RUN, sq_api_h_schedule},
     {SQ_R_DEAD, sq_api_h_dead},
     {SQ_R_DEAD_REQUEUE, sq_api_h_requeue},
+    {SQ_R_PAGE, sq_api_h_page},
+    {SQ_R_LOGIN, sq_api_h_login},
+    {SQ_R_LOGIN_POST, sq_api_h_login},
+    {SQ_R_LOGOUT, sq_api_h_login},
+    {SQ_R_TASK_EVENTS, sq_api_h_events},
+    {SQ_R_ACTION, sq_api_h_action},
+    {SQ_R_WORKER, sq_api_h_worker},
+    {SQ_R_WORKER_CONTROL, sq_api_h_control},
+    {SQ_R_CONTROL_ACK, sq_api_h_control_ack},
+    {SQ_R_QUEUE_PAUSE, sq_api_h_queue_pause},
+    {SQ_R_QUEUE_RESUME, sq_api_h_queue_pause},
 };
 
 sq_api_handler
@@ -252,15 +264,8 @@ send_reply(struct sq_api_server *S, struct MHD_Connection *conn,
     if (r->replayed) {
         MHD_add_response_header(resp, "Idempotent-Replayed", "true");
     }
-    if (r->set_cookie) {
-        char *c = sq_asprintf(
-            "syncq_token=%s; Path=/; HttpOnly; SameSite=Strict",
-            MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
-                                        "token"));
-        if (c != NULL) {
-            MHD_add_response_header(resp, "Set-Cookie", c);
-            sq_free(c);
-        }
+    if (r->cookie[0] != '\0') {
+        MHD_add_response_header(resp, "Set-Cookie", r->cookie);
     }
     ret = MHD_queue_response(conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
@@ -273,13 +278,51 @@ struct conn_state {
     struct sq_buf body;
     size_t seen;     /* body bytes received */
     bool too_big;    /* over SYNCQ_API_MAX_BODY: dropped */
-    bool set_cookie;
+    char session;    /* 'r'/'w': a ?token= visit opens a session */
+    int access;      /* enum sq_access granted */
+    const char *who; /* the token's name (SQ_WHO_*) */
 };
 
 static const char *
 hdr(struct MHD_Connection *conn, const char *k)
 {
     return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, k);
+}
+
+/* The access a request gets and who it acts as (cs->who): a bearer or
+ * ?token= token first, then a session cookie (mon_session.h). A raw
+ * token in a cookie is no longer honoured: sessions replace it. */
+static int
+who_is(struct sq_api_server *S, struct MHD_Connection *conn, const char *qt,
+       struct conn_state *cs)
+{
+    const char *auth = hdr(conn, "Authorization");
+    bool by_token = false;
+    int access = sq_mon_access(S->token, S->api_token, S->listen.loopback,
+                               auth, qt, NULL, &by_token);
+    char lvl;
+
+    if (by_token) {
+        bool w = S->api_token[0] != '\0' &&
+                 sq_mon_token_ok(S->api_token, auth, qt, NULL);
+        cs->who = w ? SQ_WHO_API : SQ_WHO_MONITOR;
+        if (qt != NULL) {
+            cs->session = w ? 'w' : 'r';
+        }
+        return access;
+    }
+    lvl = sq_session_check(hdr(conn, "Cookie"), S->token, S->api_token,
+                           sq_now_ms() / 1000);
+    if (lvl == 'w') {
+        cs->who = SQ_WHO_API;
+        return SQ_ACCESS_WRITE;
+    }
+    if (lvl == 'r') {
+        cs->who = SQ_WHO_MONITOR;
+        return S->api_token[0] != '\0' ? SQ_ACCESS_READ : SQ_ACCESS_WRITE;
+    }
+    cs->who = access == SQ_ACCESS_NONE ? "nobody" : SQ_WHO_LOOPBACK;
+    return access;
 }
 
 /* Access and route checks, before any body byte is read. 0: go on;
@@ -297,15 +340,32 @@ admit(struct sq_api_server *S, struct MHD_Connection *conn,
     int access, st;
 
     st = sq_mon_route_parse(method, url, &cs->rt);
-    access = sq_mon_access(S->token, S->api_token, S->listen.loopback,
-                           hdr(conn, "Authorization"), qt,
-                           hdr(conn, "Cookie"), &by_token);
+    access = who_is(S, conn, qt, cs);
+    by_token = cs->who != NULL && strcmp(cs->who, SQ_WHO_LOOPBACK) != 0;
+    if (access == SQ_ACCESS_NONE && st == 0 &&
+        (cs->rt.def->flags & SQ_RF_PUBLIC) != 0) {
+        access = SQ_ACCESS_READ; /* sign-in page, its assets */
+    }
+    if (access == SQ_ACCESS_NONE && st == 0 &&
+        (cs->rt.def->flags & SQ_RF_PAGE) != 0) {
+        /* a browser: the sign-in page, then back here */
+        char *next = sq_asprintf("/login?next=%s", url);
+        r->status = 303;
+        r->ctype = "text/plain";
+        if (next != NULL && strlen(next) < sizeof r->location) {
+            snprintf(r->location, sizeof r->location, "%s", next);
+        } else {
+            snprintf(r->location, sizeof r->location, "/login");
+        }
+        sq_free(next);
+        return 303;
+    }
     if (access == SQ_ACCESS_NONE) {
         bool given = hdr(conn, "Authorization") != NULL || qt != NULL;
         sq_api_error(r, 401, "EAUTH",
                      given ? "the token given is not valid"
                            : "a token is required (Authorization: Bearer "
-                             "T, or ?token=T)",
+                             "T, ?token=T, or sign in at /login)",
                      NULL);
         return 401;
     }
@@ -316,7 +376,6 @@ admit(struct sq_api_server *S, struct MHD_Connection *conn,
                      NULL);
         return 403;
     }
-    cs->set_cookie = by_token && qt != NULL;
     if (st == 405) {
         static const char *allow[] = {"GET, HEAD", "POST", "DELETE"};
         const char *m = cs->rt.def->method;
@@ -333,7 +392,10 @@ admit(struct sq_api_server *S, struct MHD_Connection *conn,
         return st;
     }
     write = (cs->rt.def->flags & SQ_RF_WRITE) != 0;
+    cs->access = access;
     if (write && access != SQ_ACCESS_WRITE) {
+        SQ_WARN("monitor.action_refused", "who=%s method=%s path=%s "
+                "reason=read_only", cs->who, method, url);
         sq_api_error(r, 403, "EAUTH",
                      "this token may only read; writes need "
                      "SYNCQ_API_TOKEN",
@@ -343,7 +405,9 @@ admit(struct sq_api_server *S, struct MHD_Connection *conn,
     /* No cross-site page can send a custom header, an Authorization
      * header or a JSON body without a CORS preflight this server never
      * grants: a POST needs one of them. */
-    if (strcmp(method, "POST") == 0 && hdr(conn, "X-Syncq-Request") == NULL &&
+    if (strcmp(method, "POST") == 0 && cs->rt.kind != SQ_R_LOGIN_POST &&
+        cs->rt.kind != SQ_R_LOGOUT &&
+        hdr(conn, "X-Syncq-Request") == NULL &&
         hdr(conn, "Authorization") == NULL &&
         (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)) {
         sq_api_error(r, 403, "EAUTH",
@@ -419,7 +483,9 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
         sq_api_error(&r, 413, "ETOOBIG", msg, NULL);
         return send_reply(S, conn, &r, head);
     }
-    r.set_cookie = cs->set_cookie;
+    if (cs->session != 0) {
+        sq_api_session_cookie(S, &r, cs->session);
+    }
     if (cs->rt.kind == SQ_R_LIVE) {
         /* liveness never waits for Redis or for the lock */
         json_t *o = json_pack("{s:s}", "live", "ok");
@@ -433,6 +499,8 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
     q.method = method;
     q.body = cs->body.len > 0 ? cs->body.data : NULL;
     q.body_len = cs->body.len;
+    q.who = cs->who;
+    q.access = cs->access;
     fn = sq_api_handler_of(cs->rt.kind);
     pthread_mutex_lock(&S->mu);
     S->requests++;
@@ -442,6 +510,11 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
         sq_api_error(&r, 404, "ENOTFOUND", "no such endpoint", NULL);
     }
     pthread_mutex_unlock(&S->mu);
+    if ((cs->rt.def->flags & SQ_RF_WRITE) != 0) {
+        /* every action, with who did it (the token's name) */
+        SQ_INFO("monitor.action", "who=%s method=%s path=%s status=%d",
+                cs->who, method, url, r.status);
+    }
     return send_reply(S, conn, &r, head);
 }
 
@@ -589,6 +662,8 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
                        ? o->api_token
                        : syncq_config_str(cfg, "SYNCQ_API_TOKEN");
     S->max_body = (size_t)syncq_config_int(cfg, "SYNCQ_API_MAX_BODY");
+    S->session_ttl_s =
+        syncq_config_ms(cfg, "SYNCQ_MONITOR_SESSION_TTL") / 1000;
     S->idem_ttl_ms = syncq_config_ms(cfg, "SYNCQ_API_IDEMPOTENCY_TTL");
     snprintf(S->why, sizeof S->why, "not connected yet");
     sq_mon_opts_init(&S->opts, cfg);

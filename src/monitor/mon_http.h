@@ -11,8 +11,10 @@
  * Binds to loopback unless told otherwise and refuses any other address
  * without a token. Access is one rule (sq_mon_access): SYNCQ_API_TOKEN
  * reads and writes, SYNCQ_MONITOR_TOKEN reads (and writes when no API
- * token is set); a token comes as a Bearer header, ?token= or the cookie
- * set after a ?token= visit. A token-less loopback server checks the Host
+ * token is set); a token comes as a Bearer header or ?token=, and a
+ * browser carries a signed session cookie (mon_session.h) made at
+ * sign-in (/login) or at a ?token= visit. Pages without access send a
+ * browser to /login; every write is logged with the token's name. A token-less loopback server checks the Host
  * header (DNS rebinding) and every POST needs the X-Syncq-Request header,
  * a bearer token or a JSON body (no cross-site form can send them).
  * Request bodies over SYNCQ_API_MAX_BODY are refused (413) before they

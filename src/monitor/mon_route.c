@@ -53,8 +53,25 @@ static const struct sq_route_param p_tasks[] = {
                         "SUCCESS, FAILURE, DEAD, ...)"},
     {"queue", "string", "only tasks of this queue"},
     {"name", "string", "only tasks of this name"},
+    {"id", "string", "only tasks whose id starts with this (1..64 "
+                     "characters)"},
+    {"worker", "string", "only tasks this worker holds now (a finished "
+                         "record does not keep its worker)"},
+    {"batch", "string", "only tasks of this batch"},
+    {"root", "string", "only tasks of this workflow root"},
+    {"parent", "string", "only children of this task"},
+    {"error", "string", "only tasks whose error class is this (network, "
+                        "timeout, ...)"},
+    {"since", "string", "only tasks created at or after this ISO 8601 "
+                        "time"},
+    {"until", "string", "only tasks created before this ISO 8601 time"},
     {"limit", "integer", "at most this many, 1..500 (default 50)"},
     {"offset", "integer", "skip this many matches, 0..1000000"},
+    {"total", "integer", "1 (default): count every match; 0: stop once "
+                         "the page is full (total is a lower bound)"},
+    {NULL, NULL, NULL}};
+static const struct sq_route_param p_action[] = {
+    {"dry_run", "boolean", "1: only count the tasks it would touch"},
     {NULL, NULL, NULL}};
 static const struct sq_route_param p_wait[] = {
     {"timeout", "number", "seconds to wait for a final state, 0..300 "
@@ -76,13 +93,24 @@ static const struct sq_route_param p_dead[] = {
 #define W SQ_RF_WRITE
 #define H SQ_RF_HIDDEN
 #define B SQ_RF_BODY
+#define G SQ_RF_PAGE
+#define P SQ_RF_PUBLIC
 /* Literal paths come before parameter paths of the same shape
  * ("/api/tasks/bulk" before "/api/tasks/{id}"). */
 const struct sq_route_def sq_mon_routes[] = {
-    {SQ_R_INDEX, "GET", "/", H, NULL, "dashboard", NULL, NULL},
-    {SQ_R_INDEX, "GET", "/index.html", H, NULL, "dashboard", NULL, NULL},
-    {SQ_R_STATIC, "GET", "/static/{file}", H, NULL, "dashboard asset", NULL,
+    {SQ_R_INDEX, "GET", "/", H | G, NULL, "dashboard", NULL, NULL},
+    {SQ_R_INDEX, "GET", "/index.html", H | G, NULL, "dashboard", NULL, NULL},
+    {SQ_R_STATIC, "GET", "/static/{file}", H | P, NULL, "dashboard asset",
+     NULL, NULL},
+    {SQ_R_LOGIN, "GET", "/login", H | P, NULL, "sign-in page", NULL, NULL},
+    {SQ_R_LOGIN_POST, "POST", "/login", H | P, NULL, "sign in", NULL, NULL},
+    {SQ_R_LOGOUT, "POST", "/logout", H | P, NULL, "sign out", NULL, NULL},
+    {SQ_R_PAGE, "GET", "/tasks", H | G, NULL, "task browser", NULL, NULL},
+    {SQ_R_PAGE, "GET", "/task/{id}", H | G, NULL, "task page", NULL, NULL},
+    {SQ_R_PAGE, "GET", "/workers", H | G, NULL, "workers page", NULL, NULL},
+    {SQ_R_PAGE, "GET", "/worker/{name}", H | G, NULL, "worker page", NULL,
      NULL},
+    {SQ_R_PAGE, "GET", "/queues", H | G, NULL, "queues page", NULL, NULL},
     {SQ_R_METRICS, "GET", "/metrics", 0, "system",
      "Prometheus text exposition of every figure", NULL, NULL},
     {SQ_R_LIVE, "GET", "/healthz", 0, "system",
@@ -99,6 +127,21 @@ const struct sq_route_def sq_mon_routes[] = {
      "queue depths by priority", NULL, NULL},
     {SQ_R_WORKERS, "GET", "/api/workers", 0, "system",
      "workers and their load", NULL, NULL},
+    {SQ_R_WORKER, "GET", "/api/workers/{name}", 0, "system",
+     "one worker: children, load, queues, paused queues", NULL, NULL},
+    {SQ_R_WORKER_CONTROL, "POST", "/api/workers/{name}/control", W,
+     "system",
+     "send a worker a remote-control command; answers with its id (the "
+     "acknowledgement comes at /api/control/{id})",
+     NULL, "ControlCommand"},
+    {SQ_R_CONTROL_ACK, "GET", "/api/control/{id}", 0, "system",
+     "a control command's acknowledgement (404 until the worker answers)",
+     NULL, NULL},
+    {SQ_R_QUEUE_PAUSE, "POST", "/api/queues/{name}/pause", W, "system",
+     "pause consumption of a queue: workers stop leasing from it", NULL,
+     NULL},
+    {SQ_R_QUEUE_RESUME, "POST", "/api/queues/{name}/resume", W, "system",
+     "resume consumption of a paused queue", NULL, NULL},
     {SQ_R_PROGRESS, "GET", "/api/progress", 0, "system",
      "running tasks with their progress, rate and ETA", NULL, NULL},
     {SQ_R_ALERTS, "GET", "/api/alerts", 0, "system",
@@ -117,6 +160,13 @@ const struct sq_route_def sq_mon_routes[] = {
      "wait for a task to end (long poll)", p_wait, NULL},
     {SQ_R_TASK_CHECKPOINTS, "GET", "/api/tasks/{id}/checkpoints", 0,
      "tasks", "a task's stored checkpoints, newest first", NULL, NULL},
+    {SQ_R_TASK_EVENTS, "GET", "/api/tasks/{id}/events", 0, "tasks",
+     "a task's events (state changes), oldest first, from the events "
+     "stream", NULL, NULL},
+    {SQ_R_ACTION, "POST", "/api/actions/{name}", W, "tasks",
+     "a bulk action (retry, resume, cancel, purge) on the tasks a filter "
+     "selects; with \"expect\" it runs only if the count is still that",
+     p_action, "BulkAction"},
     {SQ_R_TASK_CANCEL, "POST", "/api/tasks/{id}/cancel", W, "tasks",
      "cancel (revoke) a task at any stage", NULL, NULL},
     {SQ_R_TASK_RETRY, "POST", "/api/tasks/{id}/retry", W, "tasks",
@@ -154,6 +204,8 @@ const struct sq_route_def sq_mon_routes[] = {
 #undef W
 #undef H
 #undef B
+#undef G
+#undef P
 const size_t sq_mon_nroutes = sizeof sq_mon_routes / sizeof sq_mon_routes[0];
 
 /* Does `def`'s path match the segments? 1 match, 0 no, -1 the shape

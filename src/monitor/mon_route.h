@@ -46,6 +46,18 @@ enum sq_route_kind {
     SQ_R_DEAD,             /* GET /api/dead */
     SQ_R_DEAD_REQUEUE,     /* POST /api/dead/<id>/requeue */
     SQ_R_WORKFLOW,         /* GET /api/workflows/<id> */
+    SQ_R_PAGE,             /* GET a dashboard page (/tasks, /task/<id>,
+                              /workers, /worker/<name>, /queues) */
+    SQ_R_LOGIN,            /* GET /login: the sign-in page */
+    SQ_R_LOGIN_POST,       /* POST /login: sign in (form body) */
+    SQ_R_LOGOUT,           /* POST /logout */
+    SQ_R_TASK_EVENTS,      /* GET /api/tasks/<id>/events */
+    SQ_R_ACTION,           /* POST /api/actions/<name>: bulk action */
+    SQ_R_WORKER,           /* GET /api/workers/<name> */
+    SQ_R_WORKER_CONTROL,   /* POST /api/workers/<name>/control */
+    SQ_R_CONTROL_ACK,      /* GET /api/control/<id>: a command's ack */
+    SQ_R_QUEUE_PAUSE,      /* POST /api/queues/<name>/pause */
+    SQ_R_QUEUE_RESUME,     /* POST /api/queues/<name>/resume */
     SQ_R_ALERTS            /* GET /api/alerts (keep last: fuzz checks the
                               range) */
 };
@@ -54,6 +66,9 @@ enum sq_route_kind {
 #define SQ_RF_WRITE 1u  /* changes state: needs write access */
 #define SQ_RF_HIDDEN 2u /* not an API endpoint (dashboard files) */
 #define SQ_RF_BODY 4u   /* takes a JSON request body */
+#define SQ_RF_PAGE 8u   /* a browser page: sends to the sign-in page
+                           instead of answering 401 */
+#define SQ_RF_PUBLIC 16u /* needs no token (sign-in page and assets) */
 
 /* A query parameter of a route (for the OpenAPI document). */
 struct sq_route_param {

@@ -41,13 +41,17 @@ struct sq_worker_opts {
     int64_t shutdown_grace_ms;    /* warm shutdown budget */
     int64_t max_payload;          /* bytes of a result / frame payload */
     char hostname[256];           /* host name shown in the heartbeat */
-    char worker_id[300];          /* "<host>:<pid>" or --hostname */
+    char worker_id[300];          /* the name, claimed at start */
+    char name_pattern[300];       /* -n / SYNCQ_WORKER_HOSTNAME, "%h-%i" */
     char status_file[1024];       /* liveness file, "" for none */
 };
 
 /* Fill `o` from `cfg` (borrowed, must outlive the worker): queues from
- * SYNCQ_WORKER_QUEUES (comma-separated, each checked), the worker id
- * from SYNCQ_WORKER_HOSTNAME or "<gethostname>:<pid>".
+ * SYNCQ_WORKER_QUEUES (comma-separated, each checked), the worker name
+ * pattern from SYNCQ_WORKER_HOSTNAME (default "%h-%i": the host name and
+ * the first index no running worker of the host holds, claimed in Redis
+ * at start so a restarted worker keeps its name and metric series;
+ * worker_id holds the pattern with index 1 until then).
  * Errors: SYNCQ_EINVAL (a bad queue name, too many queues, a lease not
  *         longer than two heartbeats), with the offending setting named. */
 int sq_worker_opts_init(struct sq_worker_opts *o, const syncq_config *cfg,

@@ -89,8 +89,12 @@ sq_sup_info_json(struct sq_sup *s, int64_t now)
 
     sample_procs(s, now);
     queues = json_array();
-    for (size_t i = 0; i < o->nqueues; i++) {
-        json_array_append_new(queues, json_string(o->queues[i]));
+    {
+        const char *qs[SQ_WORKER_MAX_QUEUES]; /* after remote control */
+        size_t nq = sq_sup_consumed_queues(s, qs);
+        for (size_t i = 0; i < nq; i++) {
+            json_array_append_new(queues, json_string(qs[i]));
+        }
     }
     children = json_array();
     for (int i = 0; i < s->nch; i++) {
@@ -124,7 +128,7 @@ sq_sup_info_json(struct sq_sup *s, int64_t now)
                      "s:I,s:i,s:i,s:i,s:I,s:o,s:o,s:s,s:I,s:I,s:I,s:I,s:I}",
                      "worker", o->worker_id, "hostname", o->hostname, "pid",
                      (int)getpid(), "queues", queues, "concurrency",
-                     o->concurrency, "prefetch", o->prefetch, "started_at",
+                     sq_sup_pool_target(s), "prefetch", o->prefetch, "started_at",
                      iso(s->started_wall_ms), "state", sup_state_name(s),
                      "tasks_done", (json_int_t)s->tasks_done, "tasks_failed",
                      (json_int_t)s->tasks_failed, "tasks_retried",
@@ -180,7 +184,7 @@ sq_sup_status_file(struct sq_sup *s, int64_t now)
                    s->o->worker_id, "pid", (int)getpid(), "state",
                    sup_state_name(s), "loop_at_ms", (json_int_t)sq_now_ms(),
                    "broker", s->broker_up ? "up" : "down", "concurrency",
-                   s->o->concurrency, "children", sq_pool_live(s), "busy",
+                   sq_sup_pool_target(s), "children", sq_pool_live(s), "busy",
                    busy, "held", s->nheld, "tasks_done",
                    (json_int_t)s->tasks_done, "pending_outcomes",
                    (json_int_t)s->nops);

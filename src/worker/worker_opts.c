@@ -5,6 +5,7 @@
  * Bad values are errors naming the setting; nothing is clamped.
  */
 #include "worker/worker.h"
+#include "broker/broker_control.h"
 #include "core/sq_config.h"
 #include "sq_error.h"
 
@@ -169,17 +170,19 @@ sq_worker_opts_init(struct sq_worker_opts *o, const syncq_config *cfg,
     }
     o->hostname[sizeof o->hostname - 1] = '\0';
     name = syncq_config_str(cfg, "SYNCQ_WORKER_HOSTNAME");
-    if (name != NULL && name[0] != '\0') {
-        if (strlen(name) > 200 || strpbrk(name, " \t\r\n{}") != NULL) {
-            return sq_fail(err, SYNCQ_EINVAL, "SYNCQ_WORKER_HOSTNAME '%.60s' "
-                           "must be 1..200 characters without spaces or "
-                           "braces", name);
-        }
-        snprintf(o->worker_id, sizeof o->worker_id, "%s", name);
-    } else {
-        snprintf(o->worker_id, sizeof o->worker_id, "%s:%d", o->hostname,
-                 (int)getpid());
+    if (name == NULL || name[0] == '\0') {
+        name = "%h-%i"; /* stable across restarts (worker_control.c) */
     }
+    if (strlen(name) > 200 ||
+        sq_ctl_name_expand(name, o->hostname, 1, o->worker_id, 201, err) !=
+            SYNCQ_OK) {
+        if (strlen(name) > 200) {
+            sq_fail(err, SYNCQ_EINVAL, "over 200 characters");
+        }
+        sq_error_prefix(err, "SYNCQ_WORKER_HOSTNAME");
+        return SYNCQ_EINVAL;
+    }
+    snprintf(o->name_pattern, sizeof o->name_pattern, "%s", name);
     snprintf(o->status_file, sizeof o->status_file, "%s",
              syncq_config_str(cfg, "SYNCQ_WORKER_STATUS_FILE"));
     return status_dir_check(o->status_file, err);

@@ -145,7 +145,16 @@ sq_sup_round_send(struct sq_sup *s, size_t n, bool lease, int max_n,
     syncq_error err;
     int rc = SYNCQ_OK;
     int done = 0;
+    /* paused and cancelled queues are left out (worker_control.c) */
+    const char *qs[SQ_WORKER_MAX_QUEUES];
+    size_t nq = lease ? sq_sup_lease_queues(s, qs) : 0;
 
+    if (lease && nq == 0) {
+        /* every queue paused: nothing to lease from; look again later */
+        lease = false;
+        s->need_lease = false;
+        s->next_lease_at = sq_mono_ms() + 1000;
+    }
     if (s->round.active || (n == 0 && !lease)) {
         return SYNCQ_OK;
     }
@@ -166,12 +175,8 @@ sq_sup_round_send(struct sq_sup *s, size_t n, bool lease, int max_n,
         }
     }
     if (rc == SYNCQ_OK && lease) {
-        const char *qs[SQ_WORKER_MAX_QUEUES];
         struct sq_lease_req req = {s->o->worker_id, s->o->lease_ms, max_n,
-                                   start_now, qs, s->o->nqueues};
-        for (size_t i = 0; i < s->o->nqueues; i++) {
-            qs[i] = s->o->queues[i];
-        }
+                                   start_now, qs, nq};
         sq_lease_args(&la, &req);
         rc = sq_script_append(s->bc, SQ_SCRIPT_LEASE, &la, &err);
         if (rc == SYNCQ_OK) {

@@ -156,6 +156,7 @@ struct sq_sup {
     bool memcap_alert;
     long sup_rss_kb;
     int sigpipe[2];
+    struct sq_control *ctl;     /* remote control (worker_control.c) */
 };
 
 /* ---- worker_pool.c ---- */
@@ -227,6 +228,26 @@ void sq_sup_celery_start(struct sq_sup *s);
 void sq_sup_celery_check(struct sq_sup *s, int64_t now);
 /* At exit: SIGTERM, wait up to 3 s, then SIGKILL. */
 void sq_sup_celery_stop(struct sq_sup *s);
+
+/* ---- worker_control.c: remote control, paused queues, names ---- */
+int sq_sup_control_init(struct sq_sup *s);
+void sq_sup_control_free(struct sq_sup *s);
+/* Each loop turn: retire children past the pool target; once a second
+ * read commands and the paused set, apply and acknowledge. */
+void sq_sup_control_tick(struct sq_sup *s, int64_t now);
+/* A shutdown command arrived (start a warm shutdown). */
+bool sq_sup_control_shutdown(const struct sq_sup *s);
+/* The pool size wanted (grow/shrink), for the heartbeat. */
+int sq_sup_pool_target(const struct sq_sup *s);
+/* Queues consumed now (configured ones not cancelled, then added ones)
+ * into qs[SQ_WORKER_MAX_QUEUES]; the count. */
+size_t sq_sup_consumed_queues(const struct sq_sup *s, const char **qs);
+/* The same without paused queues: what the lease call asks for. */
+size_t sq_sup_lease_queues(const struct sq_sup *s, const char **qs);
+/* Claim o->worker_id from o->name_pattern (first free %i index). */
+int sq_sup_claim_name(struct sq_sup *s, struct sq_worker_opts *o,
+                      syncq_error *err);
+void sq_sup_release_name(struct sq_sup *s);
 
 /* ---- worker_info.c ---- */
 char *sq_sup_info_json(struct sq_sup *s, int64_t now);

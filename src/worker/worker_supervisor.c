@@ -268,6 +268,7 @@ loop(struct sq_sup *s)
 {
     struct pollfd *pfd;
     int maxfd = 2 * s->nch + 3;
+    int pfd_nch = s->nch; /* pool size pfd was made for (it may grow) */
 
     pfd = sq_calloc((size_t)maxfd, sizeof *pfd);
     if (pfd == NULL) {
@@ -285,7 +286,8 @@ loop(struct sq_sup *s)
             }
             break;
         }
-        if (got_term >= 1 && s->state == SQ_SUP_RUNNING) {
+        if ((got_term >= 1 || sq_sup_control_shutdown(s)) &&
+            s->state == SQ_SUP_RUNNING) {
             start_warm(s, now);
         }
         if (got_hup) {
@@ -301,6 +303,15 @@ loop(struct sq_sup *s)
         if (got_chld) {
             got_chld = 0; /* cleared first: a later exit sets it again */
             sq_pool_reap(s);
+        }
+        sq_sup_control_tick(s, now); /* remote control: worker_control.c */
+        if (s->nch > pfd_nch) {
+            struct pollfd *np = sq_realloc(pfd, (size_t)(2 * s->nch + 3) *
+                                                    sizeof *pfd);
+            if (np != NULL) {
+                pfd = np;
+                pfd_nch = s->nch;
+            }
         }
         sq_pool_check_timers(s, now);
         if (s->state == SQ_SUP_WARM && warm_progress(s, now)) {
@@ -450,6 +461,7 @@ int
 sq_worker_run(const struct sq_worker_opts *o, syncq_error *err)
 {
     struct sq_sup sup, *s = &sup;
+    static struct sq_worker_opts named; /* o with its claimed name */
     int rc;
 
     memset(s, 0, sizeof *s);
@@ -484,7 +496,17 @@ sq_worker_run(const struct sq_worker_opts *o, syncq_error *err)
         s->wake = NULL; /* idle polling every second still works */
     }
     rc = sq_pool_init(s, err);
+    if (rc == SYNCQ_OK && sq_sup_control_init(s) != 0) {
+        rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    if (rc == SYNCQ_OK) {
+        /* the stable name (worker_control.c): o becomes the copy */
+        named = *o;
+        rc = sq_sup_claim_name(s, &named, err);
+        o = s->o = &named;
+    }
     if (rc != SYNCQ_OK) {
+        sq_sup_control_free(s);
         syncq_client_close(s->bc);
         syncq_client_close(s->wake);
         return 1;
@@ -541,6 +563,7 @@ sq_worker_run(const struct sq_worker_opts *o, syncq_error *err)
                  "delivered again\"", s->nops);
     }
     sq_sup_unregister(s);
+    sq_sup_release_name(s);
     SQ_INFO("worker.stopped", "worker=%s tasks_done=%lld tasks_failed=%lld "
             "requeued=%lld", o->worker_id, s->tasks_done, s->tasks_failed,
             s->tasks_requeued);
@@ -554,6 +577,7 @@ sq_worker_run(const struct sq_worker_opts *o, syncq_error *err)
     }
     sq_free(s->raws);
     sq_pool_free(s);
+    sq_sup_control_free(s);
     syncq_client_close(s->wake);
     syncq_client_close(s->bc);
     sig_fd = -1;

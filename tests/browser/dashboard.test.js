@@ -12,7 +12,7 @@
 // Usage: node dashboard.test.js BASE_URL TASK_ID SCREENSHOT_PATH
 'use strict';
 
-const { chromium } = require('playwright-core');
+const { check, launch } = require('./lib');
 
 const [base, taskId, shot] = process.argv.slice(2);
 if (!base || !taskId || !shot) {
@@ -20,20 +20,8 @@ if (!base || !taskId || !shot) {
   process.exit(2);
 }
 
-function check(name, cond, detail) {
-  if (!cond) {
-    throw new Error('check failed: ' + name + (detail !== undefined ? ' (' + detail + ')' : ''));
-  }
-  console.log('ok - ' + name + (detail !== undefined ? ' (' + detail + ')' : ''));
-}
-
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launch();
   const errors = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });

@@ -12,18 +12,8 @@
 set -u
 S=${SYNCQ_BIN:?}
 T=${SYNCQ_TEST_DIR:?}
-SRC=${SYNCQ_SOURCE_DIR:?}
-BR="$SRC/tests/browser"
-ART="${SYNCQ_BUILD_DIR:-$T}/artifacts"
-mkdir -p "$ART"
-command -v node >/dev/null || { echo "node not installed (scripts/bootstrap)" >&2; exit 1; }
-[ -x /usr/bin/chromium ] || { echo "chromium not installed (scripts/bootstrap)" >&2; exit 1; }
-if [ ! -d "$BR/node_modules/playwright-core" ]; then
-  (cd "$BR" && npm ci --no-audit --no-fund >"$T/npm.log" 2>&1) ||
-    { echo "npm ci failed:" >&2; cat "$T/npm.log" >&2; exit 1; }
-fi
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
+: "${SYNCQ_SOURCE_DIR:?}"
+. "$(dirname "$0")/browser_lib.sh"
 trap cleanup EXIT
 cd "$T" || exit 1
 

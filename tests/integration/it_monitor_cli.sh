@@ -49,7 +49,7 @@ done
 "$S" status > st.txt
 check "status exit" 0 "$?"
 contains "status health" "^health +healthy" st.txt
-contains "status worker row" "^[^ ]+:$WPID +alive +[0-9.]+s ago +1 +[0-9]+ +0 +[0-9.]+[KMG] " st.txt
+contains "status worker row" "^[^ ]+-1 +alive +[0-9.]+s ago +1 +[0-9]+ +0 +[0-9.]+[KMG] " st.txt
 contains "status running section" "^RUNNING \(1\)" st.txt
 contains "status queue table with dead letters" "^QUEUE +READY +DELAYED +RUNNING +DEAD +SPEED/5m +ERR/5m +WAIT$" st.txt
 contains "status queue table" "^mq +0 +0 +0 +0 +0 +0$" st.txt
@@ -156,7 +156,7 @@ pkill -9 -P "$WPID" 2>/dev/null
 sleep 4
 "$S" monitor health > h2.txt
 check "health after the worker died" 2 "$?"
-contains "stale reason" "heartbeat +worker [^ ]+:$WPID heartbeat stale" h2.txt
+contains "stale reason" "heartbeat +worker [^ ]+-1 heartbeat stale" h2.txt
 contains "no worker reason" "no worker alive for queue mq \(1 ready\)" h2.txt
 
 # --- a watch survives a Redis outage: one line down, one line back. Its

@@ -238,8 +238,13 @@ curl -s "$B2/api/overview" > notok.json
 contains "no token: says one is required" 'a token is required' notok.json
 check "bearer token" 200 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer s3cret' "$B2/api/overview")"
 check "query token" 200 "$(curl -s -D h2.txt -o /dev/null -w '%{http_code}' "$B2/?token=s3cret")"
-contains "cookie set" "Set-Cookie: syncq_token=s3cret; Path=/; HttpOnly; SameSite=Strict" h2.txt
-check "cookie token" 200 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Cookie: syncq_token=s3cret' "$B2/static/app.js")"
+# a ?token= visit opens a signed, expiring session: the token itself
+# never goes into a cookie (it_monitor_signin.sh tests sign-in)
+contains "session cookie set" "Set-Cookie: syncq_session=v1.r." h2.txt
+contains "session cookie flags" "; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200" h2.txt
+SESS=$(sed -n 's/^Set-Cookie: \(syncq_session=[^;]*\);.*/\1/p' h2.txt | tr -d '\r')
+check "session cookie" 200 "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $SESS" "$B2/api/overview")"
+check "raw token cookie no longer honoured" 401 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Cookie: syncq_token=s3cret' "$B2/api/overview")"
 kill -TERM "$SERVE_PID"; wait "$SERVE_PID"
 grep -q "s3cret" serve2.log && { echo "FAIL: token in the log" >&2; fails=$((fails + 1)); }
 

@@ -82,7 +82,9 @@ options_from_the_config(void **state)
     assert_int_equal(o.prefetch, 1);
     assert_int_equal(o.time_limit_ms, 1800000);
     assert_int_equal(o.soft_time_limit_ms, 1500000);
-    assert_non_null(strchr(o.worker_id, ':')); /* host:pid */
+    /* a stable name: the host and an index claimed at start */
+    assert_string_equal(o.name_pattern, "%h-%i");
+    assert_int_equal(strcmp(o.worker_id + strlen(o.hostname), "-1"), 0);
     /* bad lists */
     syncq_config_set(cfg, "SYNCQ_WORKER_QUEUES", "a,,b", NULL, NULL);
     assert_int_equal(sq_worker_opts_init(&o, cfg, NULL, &err), SYNCQ_EINVAL);

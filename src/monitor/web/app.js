@@ -1,117 +1,19 @@
 /* SPDX-License-Identifier: MIT
  *
- * app.js: the syncq monitor dashboard. Polls /api/overview every second
- * (the server caches figures for 1 s, so any number of open dashboards
- * cost Redis one collection a second), failed/dead-letter tasks every
- * 5 s and schedules every 10 s, and redraws without a page reload.
- * Everything is built with DOM calls and textContent (no HTML from data).
- * Actions (cancel, retry) POST with the X-Syncq-Request header, which a
- * cross-site form cannot send. A ?token=T in the page URL is sent as a
- * Bearer token (the server also sets a same-site cookie).
+ * app.js: the syncq monitor dashboard (helpers in common.js). Draws the
+ * snapshot the server embedded in the page at once, then polls
+ * /api/overview every second (the server caches figures for 1 s, so any
+ * number of open dashboards cost Redis one collection a second),
+ * failed/dead-letter tasks every 5 s and schedules every 10 s, and
+ * redraws without a page reload. Everything is built with DOM calls and
+ * textContent (no HTML from data). Actions (cancel, retry) go through
+ * common.js's post (X-Syncq-Request header).
  */
 'use strict';
 
 (function () {
-  const params = new URLSearchParams(location.search);
-  const token = params.get('token');
+  const { getJSON, post, el, toast, fmt, fillBody, bar, taskLink } = window.SQ;
   const state = { last: null, failedAt: 0, schedAt: 0, busy: false };
-
-  function headers(extra) {
-    const h = Object.assign({ 'Accept': 'application/json' }, extra || {});
-    if (token) { h['Authorization'] = 'Bearer ' + token; }
-    return h;
-  }
-
-  async function getJSON(path) {
-    const r = await fetch(path, { headers: headers(), cache: 'no-store' });
-    const body = await r.json().catch(() => ({}));
-    if (!r.ok && r.status !== 503) {
-      throw new Error((body && body.message) || ('HTTP ' + r.status));
-    }
-    return body;
-  }
-
-  async function post(path) {
-    const r = await fetch(path, {
-      method: 'POST',
-      headers: headers({ 'X-Syncq-Request': '1' }),
-    });
-    const body = await r.json().catch(() => ({}));
-    if (!r.ok) { throw new Error((body && body.message) || ('HTTP ' + r.status)); }
-    return body;
-  }
-
-  function el(tag, attrs, ...kids) {
-    const e = document.createElement(tag);
-    if (attrs) {
-      for (const [k, v] of Object.entries(attrs)) {
-        if (v === undefined || v === null) { continue; }
-        if (k === 'class') { e.className = v; }
-        else if (k === 'text') { e.textContent = v; }
-        else if (k.startsWith('on')) { e.addEventListener(k.slice(2), v); }
-        else { e.setAttribute(k, v); }
-      }
-    }
-    for (const k of kids) {
-      if (k === null || k === undefined) { continue; }
-      e.appendChild(typeof k === 'string' ? document.createTextNode(k) : k);
-    }
-    return e;
-  }
-
-  function toast(msg) {
-    const t = document.getElementById('toast');
-    t.textContent = msg;
-    t.classList.add('show');
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => t.classList.remove('show'), 3000);
-  }
-
-  const fmt = {
-    n(v) { return v === null || v === undefined ? '-' : Number(v).toLocaleString(); },
-    pct(v) { return v === null || v === undefined ? '-' : (v * 100).toFixed(1) + '%'; },
-    rate(v) { return v === null || v === undefined ? '-' : Number(v).toFixed(2) + '/s'; },
-    dur(s) {
-      if (s === null || s === undefined || s < 0) { return '-'; }
-      if (s < 1) { return Math.round(s * 1000) + 'ms'; }
-      if (s < 60) { return s.toFixed(1) + 's'; }
-      const m = Math.floor(s / 60);
-      if (m < 60) { return m + 'm' + String(Math.round(s % 60)).padStart(2, '0') + 's'; }
-      const h = Math.floor(m / 60);
-      if (h < 48) { return h + 'h' + String(m % 60).padStart(2, '0') + 'm'; }
-      return Math.floor(h / 24) + 'd' + (h % 24) + 'h';
-    },
-    ms(v) { return v === null || v === undefined ? '-' : fmt.dur(v / 1000); },
-    bytes(v) {
-      if (v === null || v === undefined) { return '-'; }
-      if (v >= 1 << 30) { return (v / (1 << 30)).toFixed(1) + ' GiB'; }
-      if (v >= 1 << 20) { return (v / (1 << 20)).toFixed(1) + ' MiB'; }
-      return Math.round(v / 1024) + ' KiB';
-    },
-    time(iso) { return iso ? new Date(iso).toLocaleTimeString() : '-'; },
-    short(id) { return id ? String(id).slice(0, 8) : '-'; },
-  };
-
-  function fillBody(table, rows, cols, emptyText) {
-    const tb = document.querySelector('#' + table + ' tbody');
-    tb.replaceChildren();
-    if (!rows || rows.length === 0) {
-      tb.appendChild(el('tr', null, el('td', { class: 'empty', colspan: String(cols), text: emptyText })));
-      return tb;
-    }
-    return tb;
-  }
-
-  function bar(pct, failed, label) {
-    const b = el('div', { class: 'bar' + (failed ? ' failed' : '') });
-    const f = el('div', { class: 'fill' });
-    const p = pct === null || pct === undefined ? 0 : Math.max(0, Math.min(100, pct));
-    f.style.width = p.toFixed(1) + '%';
-    b.setAttribute('data-percent', pct === null || pct === undefined ? '' : p.toFixed(1));
-    b.appendChild(f);
-    b.appendChild(el('span', { class: 'txt', text: label }));
-    return b;
-  }
 
   function tile(label, value, cls) {
     return el('div', { class: 'tile' + (cls ? ' ' + cls : '') },
@@ -167,7 +69,7 @@
     document.getElementById('broker').textContent =
       b.url ? b.url + ' · Redis ' + (b.redis_version || '?') + ' · namespace ' + (b.namespace || '?') +
         topologyText(b.topology) : '';
-    document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
+    SQ.stamp(o.at ? Date.parse(o.at) : Date.now());
     document.getElementById('version').textContent = o.version || '';
   }
 
@@ -191,7 +93,7 @@
       if (t.revoke_requested) { cancel.disabled = true; }
       tb.appendChild(el('tr', { 'data-id': t.id, class: 'task-row' },
         el('td', { text: t.name || '?' }),
-        el('td', { title: t.id, text: fmt.short(t.id) }),
+        el('td', null, taskLink(t.id)),
         el('td', { text: t.queue || '' }),
         el('td', { text: t.worker || '' }),
         el('td', null, bar(p ? p.percent : null, false, label)),
@@ -222,16 +124,7 @@
   function renderWorkers(o) {
     const rows = o.workers || [];
     const tb = fillBody('workers', rows, 9, 'no worker heard from in the last hour');
-    for (const w of rows) {
-      const st = w.state === 'alive' && !w.live ? 'stalled' : w.state;
-      tb.appendChild(el('tr', { 'data-worker': w.id },
-        el('td', { text: w.id }), el('td', null, el('span', { class: 'state ' + st, text: st })),
-        el('td', { text: fmt.ms(w.heartbeat_age_ms) + ' ago' }),
-        el('td', { text: (w.queues || []).join(', ') || 'all' }),
-        el('td', { text: fmt.n(w.running) }), el('td', { text: fmt.n(w.concurrency) }),
-        el('td', { text: fmt.n(w.done) }), el('td', { text: fmt.bytes(w.rss_bytes) }),
-        el('td', { text: w.cpu_percent === null ? '-' : w.cpu_percent.toFixed(0) + '%' })));
-    }
+    for (const w of rows) { tb.appendChild(SQ.workerRow(w)); }
   }
 
   function renderBatches(o) {
@@ -305,7 +198,7 @@
       for (const frac of [0, 0.5, 1]) {
         const i = Math.min(n - 1, Math.round(frac * (n - 1)));
         const x = L + (W - L - R) * i / (n - 1);
-        g.fillText(new Date(xs[i]).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+        g.fillText(fmt.clock(xs[i]),
           Math.min(x - 14, W - 60), H - 6);
       }
     }
@@ -340,7 +233,7 @@
 
   async function refreshFailed() {
     const [f, d] = await Promise.all([
-      getJSON('/api/tasks?state=FAILURE&limit=25'), getJSON('/api/tasks?state=DEAD&limit=25')]);
+      getJSON('/api/tasks?state=FAILURE&limit=25&total=0'), getJSON('/api/tasks?state=DEAD&limit=25&total=0')]);
     const rows = (f.tasks || []).concat(d.tasks || []);
     const tb = fillBody('failed', rows, 8, 'no failed or dead-letter task');
     for (const t of rows) {
@@ -357,7 +250,7 @@
         },
       }, 'retry');
       tb.appendChild(el('tr', { 'data-id': t.id },
-        el('td', { text: t.name || '?' }), el('td', { title: t.id, text: fmt.short(t.id) }),
+        el('td', { text: t.name || '?' }), el('td', null, taskLink(t.id)),
         el('td', { text: t.queue || '' }),
         el('td', null, el('span', {
           class: 'state ' + t.state,
@@ -378,8 +271,8 @@
         (x.interval_s ? 'every ' + fmt.dur(x.interval_s) : (x.at ? 'at ' + x.at : '-'));
       tb.appendChild(el('tr', { 'data-schedule': x.name }, el('td', { text: x.name || '?' }),
         el('td', { text: x.task || '' }), el('td', { text: String(when) }),
-        el('td', { text: x.next_run || '-' }),
-        el('td', { text: x.last_run || '-' }),
+        el('td', { text: fmt.time(x.next_run) }),
+        el('td', { text: fmt.time(x.last_run) }),
         el('td', { text: (x.enabled === false ? 'no' : 'yes') + (x.state ? ' · ' + x.state : '') })));
     }
   }
@@ -389,13 +282,7 @@
     state.busy = true;
     try {
       const o = await getJSON('/api/overview');
-      state.last = o;
-      renderHealth(o);
-      if (o.system) {
-        renderTiles(o); renderRunning(o); renderQueues(o); renderWorkers(o);
-        renderBatches(o); renderTaskTypes(o); renderCharts(o);
-      }
-      renderAlerts(o);
+      draw(o);
       const now = Date.now();
       if (o.system && now - state.failedAt > 5000) { state.failedAt = now; await refreshFailed(); }
       if (o.system && now - state.schedAt > 10000) { state.schedAt = now; await refreshSchedules(); }
@@ -406,6 +293,22 @@
     }
   }
 
+  function draw(o) {
+    state.last = o;
+    renderHealth(o);
+    if (o.system) {
+      renderTiles(o); renderRunning(o); renderQueues(o); renderWorkers(o);
+      renderBatches(o); renderTaskTypes(o); renderCharts(o);
+    }
+    renderAlerts(o);
+  }
+
+  // the first paint came from the server; draw its snapshot at once
+  const boot = SQ.boot;
+  if (boot && boot.snapshot) {
+    draw(Object.assign({ health: boot.health, version: boot.version }, boot.snapshot));
+  }
+  SQ.onTz.push(() => { if (state.last) { draw(state.last); } state.failedAt = 0; state.schedAt = 0; });
   tick();
   setInterval(tick, 1000);
   window.addEventListener('resize', () => { if (state.last && state.last.system) { renderCharts(state.last); } });
