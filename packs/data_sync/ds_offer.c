@@ -2,7 +2,7 @@
  *
  * ds_offer.c: offers (products) in the catalog: their columns
  * (ds_offer.h), the canonical record and the duplicate fingerprint. The
- * upsert, listing stubs, read-back and deletes: ds_offer_store.c. See
+ * upsert, listing-only rows, read-back and deletes: ds_offer_store.c. See
  * ds_catalog.h for the contract and docs/database.md for the tables.
  */
 #include "data_sync/ds_offer.h"

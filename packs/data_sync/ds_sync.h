@@ -72,7 +72,7 @@ int sq_ds_validate(struct sq_db *db, const struct sq_validate_opts *o,
  * member_id or open_id (the lowest supplier_id keeps, gaps filled from
  * the others, products re-pointed, merged rows logged in merge_log with a
  * snapshot and deleted); products with the same supplier + title + price
- * fingerprint (a detail-sourced row beats a listing stub, then the lowest
+ * fingerprint (a detail-sourced row beats a listing-only row, then the lowest
  * offer_id; the others get duplicate_of = keeper); images with the same
  * content (lowest image_id keeps, product links re-pointed). With
  * `dry_run` nothing is written and the result lists what would be.

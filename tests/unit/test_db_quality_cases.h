@@ -190,7 +190,7 @@ case_cleanup_duplicates(void **state)
 
 
 /* cleanup_duplicates marks whole kinds at once (set-based): 10 product
- * groups of 3 (one keeper chosen over a listing stub with a lower id)
+ * groups of 3 (one keeper chosen over a listing-only row with a lower id)
  * and 5 image groups, counted, listed in group order, logged, and found
  * again by nothing on a second run. */
 static void
