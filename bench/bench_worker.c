@@ -106,6 +106,35 @@ redis_cpu_us(syncq_client *c)
     return us;
 }
 
+/* With SYNCQ_BENCH_CMDSTATS set, where the drain's Redis time went: the
+ * commandstats (reset just before the worker starts) on stderr, one line
+ * a command with its calls and microseconds per drained task. */
+static void
+print_cmdstats(syncq_client *c, long long tasks)
+{
+    redisReply *r = NULL;
+    const char *p;
+
+    if (tasks <= 0 ||
+        sq_client_cmd(c, &r, NULL, "INFO commandstats") != SYNCQ_OK) {
+        return;
+    }
+    for (p = r->type == REDIS_REPLY_STRING ? r->str : ""; *p != '\0';) {
+        char name[64];
+        long long calls, usec;
+        const char *nl = strchr(p, '\n');
+
+        if (sscanf(p, "cmdstat_%63[^:]:calls=%lld,usec=%lld", name, &calls,
+                   &usec) == 3) {
+            fprintf(stderr, "cmdstat %-24s %8.2f calls/task %7.2f us/task\n",
+                    name, (double)calls / (double)tasks,
+                    (double)usec / (double)tasks);
+        }
+        p = nl != NULL ? nl + 1 : p + strlen(p);
+    }
+    freeReplyObject(r);
+}
+
 /* CPU of every descendant reaped so far (the worker supervisor, which
  * reaps its children before it exits), in microseconds. */
 static long long
@@ -158,6 +187,12 @@ drain(syncq_client *c, long n, const char *conc, const char *prefetch,
         }
     }
     e1 = sq_mono_us();
+    if (getenv("SYNCQ_BENCH_CMDSTATS") != NULL) {
+        redisReply *rs = NULL;
+        if (sq_client_cmd(c, &rs, NULL, "CONFIG RESETSTAT") == SYNCQ_OK) {
+            freeReplyObject(rs);
+        }
+    }
     r0 = redis_cpu_us(c);
     w0 = children_cpu_us();
     t0 = sq_mono_us();
@@ -172,6 +207,9 @@ drain(syncq_client *c, long n, const char *conc, const char *prefetch,
     r1 = redis_cpu_us(c);
     stop_worker(w);
     w1 = children_cpu_us();
+    if (getenv("SYNCQ_BENCH_CMDSTATS") != NULL) {
+        print_cmdstats(c, done);
+    }
     /* CPU per task survives a noisy machine better than tasks/s. The
      * worker figure includes its start and stop; Redis's includes this
      * loop's HGET every 2 ms (well under 0.1 us per task). */
