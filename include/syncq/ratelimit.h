@@ -69,6 +69,9 @@ struct syncq_rl_answer {
     int64_t slot_ms; /* SYNCQ_RL_OK: the granted send time (epoch ms, Redis
                         clock; the process clock for the in-process twin) */
     char reason[64];
+    int64_t missed_ms; /* with a ticket: its booked slot had passed by this
+                          many ms when it came back, so the slot went unused
+                          and a new one was asked for; 0 otherwise */
 };
 
 /* Ask for a slot on `host` for `holder` (unique per request), accepting a

@@ -114,6 +114,7 @@ sq_gate_enter(struct sq_gate *g, const char *host, struct sq_gate_pass *p)
         char reason[64];
         int64_t left = deadline - syncq_mono_ms();
         int64_t cool;
+        int64_t asked = syncq_mono_ms(), slot_at;
         if (left < 0) {
             left = 0;
         }
@@ -125,7 +126,21 @@ sq_gate_enter(struct sq_gate *g, const char *host, struct sq_gate_pass *p)
                      e2.msg);
             break;
         }
-        if (a.status == SYNCQ_RL_OK && a.wait_ms <= 0) {
+        if (a.missed_ms > 0) {
+            /* this task came back after the slot it had booked (a busy
+             * machine kept it from being leased in time): that slot went
+             * unused, like a late wake below */
+            syncq_log(SYNCQ_LOG_INFO, "fetch.slot_late",
+                      "host=%s late_ms=%lld booked=1", host,
+                      (long long)a.missed_ms);
+        }
+        /* The slot is wait_ms after Redis's clock when the script ran,
+         * which is after `asked`: counted from `asked` it is never later
+         * than the real slot, so a reply that reached us late (a busy
+         * machine) shows as lateness, not as a squeezed gap at the host. */
+        slot_at = asked + (a.wait_ms > 0 ? a.wait_ms : 0);
+        if (a.status == SYNCQ_RL_OK && a.wait_ms <= 0 &&
+            syncq_mono_ms() - slot_at <= LATE_MS) {
             p->granted = true;
             break;
         }
@@ -134,13 +149,14 @@ sq_gate_enter(struct sq_gate *g, const char *host, struct sq_gate_pass *p)
              * look again PEEK_LEAD_MS before the slot, so the look's round
              * trip never makes the request late for its slot (a late
              * request squeezes the spacing the server sees). */
-            int64_t slot_at = syncq_mono_ms() + a.wait_ms;
-            bool woke = nap(g, a.wait_ms > PEEK_LEAD_MS
-                                   ? a.wait_ms - PEEK_LEAD_MS
-                                   : 0);
-            cool = woke ? cool_left(g, host, reason) : 0;
-            if (woke && cool <= 0) {
-                woke = nap(g, slot_at - syncq_mono_ms());
+            bool woke = true;
+            cool = 0;
+            if (a.wait_ms > 0) {
+                woke = nap(g, slot_at - PEEK_LEAD_MS - syncq_mono_ms());
+                cool = woke ? cool_left(g, host, reason) : 0;
+                if (woke && cool <= 0) {
+                    woke = nap(g, slot_at - syncq_mono_ms());
+                }
             }
             if (woke && cool <= 0 &&
                 syncq_mono_ms() - slot_at > LATE_MS) {
@@ -152,6 +168,13 @@ sq_gate_enter(struct sq_gate *g, const char *host, struct sq_gate_pass *p)
                           "host=%s late_ms=%lld", host,
                           (long long)(syncq_mono_ms() - slot_at));
                 syncq_rl_release(g->client, host, p->holder, &e2);
+                if (syncq_mono_ms() >= deadline) {
+                    /* late past the wait it accepts (a machine too busy
+                     * to keep any slot): the task comes back later */
+                    refuse(p, host, SYNCQ_ERR_RATE_LIMITED, 1000,
+                           "missed its slots (a busy machine)");
+                    break;
+                }
                 continue;
             }
             if (!woke) {
@@ -178,10 +201,12 @@ sq_gate_enter(struct sq_gate *g, const char *host, struct sq_gate_pass *p)
             }
             continue; /* ask again: the slot was given back */
         } else if (a.status == SYNCQ_RL_LATER) {
-            /* Come back a little before the booked slot: an early
-             * arrival waits in place, a late one loses the slot. */
-            int64_t lead = g->max_wait_ms / 2 < 2000 ? g->max_wait_ms / 2
-                                                     : 2000;
+            /* Come back well before the booked slot: an early arrival
+             * waits in place (at most max_wait), a late one loses the
+             * slot, so the lead is most of max_wait. */
+            int64_t lead = g->max_wait_ms * 3 / 4 < 2000
+                               ? g->max_wait_ms * 3 / 4
+                               : 2000;
             refuse(p, host, SYNCQ_ERR_RATE_LIMITED,
                    a.wait_ms > lead ? a.wait_ms - lead : 1,
                    "has a slot booked for this task");

@@ -229,6 +229,9 @@ syncq_rl_acquire(syncq_client *c, const char *host, const struct syncq_rl_policy
         freeReplyObject(r);
         return sq_fail(err, SYNCQ_EPROTO, "ratelimit.lua: unknown status");
     }
+    if (r->elements > 3) {
+        reply_int(r->element[3], &a->missed_ms);
+    }
     freeReplyObject(r);
     return SYNCQ_OK;
 }

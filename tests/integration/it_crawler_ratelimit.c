@@ -106,6 +106,7 @@ tickets_book_slots(void **state)
         SYNCQ_OK);
     assert_int_equal(a.status, SYNCQ_RL_OK);
     assert_in_range(a.slot_ms - first, 103, 105);
+    assert_int_equal(a.missed_ms, 0);
     assert_int_equal(sqt_cmd_int("HEXISTS {syncq}:rlr:t.example task-2"), 0);
     /* task-3 comes back late: its slot is lost, a new one is booked */
     sq_sleep_ms(320);
@@ -114,6 +115,9 @@ tickets_book_slots(void **state)
         SYNCQ_OK);
     /* the bucket moved past task-3's old slot: new slot now or later */
     assert_true(a.status == SYNCQ_RL_OK || a.status == SYNCQ_RL_LATER);
+    /* and the reply says how late it came: slot <= first + 215 ms, now
+     * >= first + 320 ms */
+    assert_in_range(a.missed_ms, 105, 60000);
     syncq_client_close(c);
 }
 

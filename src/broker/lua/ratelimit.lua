@@ -17,7 +17,8 @@
 -- its next acquire with the same ticket gets that very slot. A backlog
 -- therefore costs each task one deferral, not one per poll. A ticket
 -- that comes back after its slot has passed lost it (sending late could
--- put limit+1 requests in one window) and books a new one.
+-- put limit+1 requests in one window) and books a new one; the reply
+-- then says how late it came, as the lost slot costs throughput.
 --
 -- Keys (derived from KEYS[1], same hash tag):
 --   <prefix>rl:<host>   hash  tat (us), cool (ms), why      TTL: refreshed
@@ -41,6 +42,9 @@
 --                                  booked for the ticket
 --         {"busy", wait_ms}        the cap is reached; ask again later
 --         {"cool", wait_ms, why}   the host is cooling down
+--   after a ticket came back past its booked slot, every reply but
+--   "cool" carries a 4th element: how late it came (ms; the slot went
+--   unused)
 -- release: ARGV[4] holder                 reply {"ok", 0}
 -- cool:    ARGV[4] pause (ms), ARGV[5] why reply {"ok", until_ms}; a
 --          pause never shortens a longer one already running
@@ -92,11 +96,19 @@ if op == 'acquire' then
         return {'cool', cool - NOW, h[3] or ''}
     end
     -- A booked slot: used at its time, kept while early, lost when late.
-    local booked = nil
+    local booked, missed = nil, 0
+    local function reply(t)
+        if missed > 0 then
+            t[3] = t[3] or ''
+            t[4] = missed
+        end
+        return t
+    end
     if ticket ~= '' then
         booked = tonumber(redis.call('HGET', kr, ticket))
         if booked and booked < NOW_US - 1000 then
             redis.call('HDEL', kr, ticket)
+            missed = math.ceil((NOW_US - booked) / 1000)
             booked = nil
         end
         if booked then
@@ -116,7 +128,7 @@ if op == 'acquire' then
             if first[2] and tonumber(first[2]) - NOW < hint then
                 hint = math.max(1, tonumber(first[2]) - NOW)
             end
-            return {'busy', hint}
+            return reply({'busy', hint})
         end
     end
     local wait_us
@@ -131,13 +143,13 @@ if op == 'acquire' then
         if wait_us < 0 then wait_us = 0 end
         if math.ceil(wait_us / 1000) > max_wait then
             if ticket == '' then
-                return {'wait', math.ceil(wait_us / 1000)}
+                return reply({'wait', math.ceil(wait_us / 1000)})
             end
             -- Book the slot for the ticket; the bucket moves on.
             redis.call('HSET', kr, ticket, string.format('%.0f', allow))
             redis.call('HSET', k, 'tat', string.format('%.0f', tat + interval))
             keep((tat + interval - NOW_US) / 1000 + lease)
-            return {'later', math.ceil(wait_us / 1000)}
+            return reply({'later', math.ceil(wait_us / 1000)})
         end
         -- Store as an integer string: no float formatting in the hash.
         redis.call('HSET', k, 'tat', string.format('%.0f', tat + interval))
@@ -149,7 +161,7 @@ if op == 'acquire' then
         redis.call('ZADD', kc, NOW + wait_ms + lease, holder)
         keep(wait_ms + lease)
     end
-    return {'ok', wait_ms, math.floor((NOW_US + wait_us) / 1000)}
+    return reply({'ok', wait_ms, math.floor((NOW_US + wait_us) / 1000)})
 elseif op == 'release' then
     local holder = ARGV[4]
     if holder == nil or holder == '' then
