@@ -4,8 +4,10 @@
 Nothing here knows the broker protocol: every operation is one call of the
 C library (include/syncq/*.h), which validates its input and writes Redis.
 This module only loads the library and declares argument and result
-types. The library is found, in order, at ``$SYNCQ_LIBRARY``, as the
-installed ``libsyncq.so.0``, or in the source tree's ``build/`` directory.
+types. The library is found, in order, at ``$SYNCQ_LIBRARY``, beside the package
+under the prefix it was installed to (``cmake --install --prefix P``: the
+generated ``_layout.py`` says where), as ``libsyncq.so.0`` on the loader's
+path, or in the source tree's ``build/`` directory.
 """
 
 from __future__ import annotations
@@ -131,12 +133,27 @@ _SIGNATURES = {
 }
 
 
+def _installed_beside(here: Path) -> list:
+    """The library of the prefix this package was installed under."""
+    try:
+        from . import _layout
+    except ImportError:  # the source tree: no install layout
+        return []
+    site = str(here.parent)
+    if not site.endswith("/" + _layout.PYTHON_DIR):
+        return []
+    prefix = Path(site[: -len(_layout.PYTHON_DIR)])
+    lib = prefix / _layout.LIB_DIR / _layout.SONAME
+    return [str(lib)] if lib.exists() else []
+
+
 def _candidates() -> list:
     env = os.environ.get("SYNCQ_LIBRARY")
     if env:
         return [env]
     here = Path(__file__).resolve().parent
-    return ["libsyncq.so.0", str(here.parent.parent / "build" / "libsyncq.so")]
+    return (_installed_beside(here) +
+            ["libsyncq.so.0", str(here.parent.parent / "build" / "libsyncq.so")])
 
 
 def _load() -> ctypes.CDLL:

@@ -97,6 +97,11 @@ check "--prefix P: with -rpath it is P's" 1 \
 env -u LD_LIBRARY_PATH SYNCQ_BROKER_URL=unix:///nonexistent/redis.sock "$D/enqueue_rpath" >"$D/run_p.out" 2>&1
 check "--prefix P: the -rpath build runs (exit 1: no Redis at that socket)" 1 "$?"
 contains "--prefix P: it got as far as Redis" "unreachable" "$D/run_p.out"
+# Python under P loads P's library by itself (no SYNCQ_LIBRARY, no
+# LD_LIBRARY_PATH): the installed _layout.py says where it lies
+check "--prefix P: python imports over P's library" "$P/lib/$MA/libsyncq.so.0" \
+  "$(cd / && env -u SYNCQ_LIBRARY -u LD_LIBRARY_PATH PYTHONPATH=$P/lib/python3/dist-packages \
+     /usr/bin/python3 -c 'import syncq._native as n; print(n.lib()._name)' 2>&1)"
 
 # 3. the packages
 cpack -G DEB --config "$PB/CPackConfig.cmake" -B "$D/pkg" >"$D/cpack.log" 2>&1 ||
@@ -130,9 +135,9 @@ R=$D/root
 for p in syncq libsyncq"$major" libsyncq-dev python3-syncq; do dpkg -x $(deb "$p") "$R"; done
 MA=$(cd "$R/usr/lib" && ls -d *-linux-gnu* | head -1)
 L=$R/usr/lib/$MA
-check "python3-syncq imports over the packaged library" "$ver" \
-  "$(SYNCQ_LIBRARY=$L/libsyncq.so.$major PYTHONPATH=$R/usr/lib/python3/dist-packages \
-     /usr/bin/python3 -c 'import syncq; print(syncq.version())')"
+check "python3-syncq imports over the packaged library" "$ver $L/libsyncq.so.$major" \
+  "$(cd / && env -u SYNCQ_LIBRARY -u LD_LIBRARY_PATH PYTHONPATH=$R/usr/lib/python3/dist-packages \
+     /usr/bin/python3 -c 'import syncq, syncq._native as n; print(syncq.version(), n.lib()._name)')"
 check "syncq --version" "syncq $ver" "$("$R/usr/bin/syncq" --version)"
 check "SONAME" "libsyncq.so.$major" \
   "$(readelf -d "$L/libsyncq.so.$major" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')"
