@@ -12,13 +12,18 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-static unsigned char pool[4096];
-static size_t pool_left;
+/* One pool per thread: threads that create tasks at once (the HTTP API
+ * answers each connection on its own thread) must never copy the same
+ * bytes out of a shared pool, which would give two tasks one id. */
+static _Thread_local unsigned char pool[4096];
+static _Thread_local size_t pool_left;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 /* A forked child must never hand out its parent's bytes: it refills on
- * its first use. (Asking getpid() on every call instead cost a system
- * call per task id: glibc no longer caches the pid.) */
+ * its first use. The handler runs in the child's only thread, the one
+ * that forked, whose pool is the one it inherited. (Asking getpid() on
+ * every call instead cost a system call per task id: glibc no longer
+ * caches the pid.) */
 static void
 forget_pool(void)
 {

@@ -26,7 +26,8 @@ void sq_uuid_derive(const char *seed, size_t i, char out[37]);
 /* True if `s` is a canonical UUID (8-4-4-4-12 hex, any version). */
 bool sq_uuid_valid(const char *s);
 
-/* Fill `n` bytes with random data (getrandom, buffered per process). */
+/* Fill `n` bytes with random data (getrandom, buffered per thread and
+ * refilled after a fork). Thread-safe. */
 void sq_random_bytes(void *out, size_t n);
 
 /* Uniform random integer in [0, bound) (bound > 0), without modulo bias. */
