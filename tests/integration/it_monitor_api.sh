@@ -302,4 +302,30 @@ check "loopback read without token" 200 "$(code "$B3/api/tasks?limit=1")"
 check "loopback write without token" 403 "$(code -X POST -H "$J" -d '{"name":"syncq.noop"}' "$B3/api/tasks")"
 check "loopback write with token" 201 "$(code -X POST -H 'Authorization: Bearer w-s3cret' -H "$J" -d '{"name":"syncq.noop","queue":"tok"}' "$B3/api/tasks")"
 
+# --- creates from many connections at once (last: the 2,000 records
+# would slow every snapshot above): each connection has its own
+# server thread, and every task gets its own id (a shared random pool once
+# gave two threads the same id, and the second create answered "dup")
+python3 - "${B##*:}" >"$T/conc.out" <<'EOF'
+import http.client, json, sys, threading
+port, ids, errs = int(sys.argv[1]), [], []
+def run():
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for _ in range(250):
+        c.request("POST", "/api/tasks", json.dumps({"name": "syncq.noop", "queue": "conc"}),
+                  {"Content-Type": "application/json", "X-Syncq-Request": "1"})
+        r = c.getresponse()
+        body = r.read()
+        if r.status == 201:
+            ids.append(json.loads(body)["id"])
+        else:
+            errs.append(r.status)
+ts = [threading.Thread(target=run) for _ in range(8)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print(len(ids), len(set(ids)), len(errs))
+EOF
+check "8 connections x 250 creates: created, distinct ids, errors" "2000 2000 0" "$(cat "$T/conc.out")"
+check "8 connections x 250 creates: queued" 2000 "$(redis-cli -s "$SOCK" LLEN '{syncq}:q:conc:5')"
+
 finish it_monitor_api
