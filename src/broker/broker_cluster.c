@@ -503,6 +503,20 @@ sq_cluster_take_switch(syncq_client *c)
     return true;
 }
 
+void
+sq_cluster_mark_meta(syncq_client *c)
+{
+    redisReply *r;
+
+    if (c->conn == NULL || c->conn->cl == NULL) {
+        return;
+    }
+    r = sq_conn_command(c, "SET %s syncq NX", c->meta_key);
+    if (r != NULL) {
+        freeReplyObject(r); /* NOPERM (a read-only role): left as it is */
+    }
+}
+
 json_t *
 sq_cluster_topology(const syncq_client *c)
 {
