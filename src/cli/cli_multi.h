@@ -21,8 +21,8 @@
 /* The row of --namespace in a command's options table. */
 #define CLI_MULTI_OPT                                                        \
     {"namespace", CLI_OPT_NAMESPACE, false, "NS1,NS2",                      \
-     "serve these namespaces (SYNCQ_NAMESPACE), one\n"                      \
-     "child process each (docs/scaling.md)"}
+     "run for each of these namespaces\n"                                  \
+     "(SYNCQ_NAMESPACE), one child process each"}
 
 /* Status/health hook, called before the command opens its client: with
  * one namespace in --namespace it sets SYNCQ_NAMESPACE and returns false

@@ -121,7 +121,9 @@ cli_worker(struct cli *cli)
 /* ---- the table rows ---------------------------------------------------- */
 
 static const struct cli_opt worker_opts[] = {
-    {"queues", 'Q', true, "Q1,Q2", "queues to serve, in order of preference"},
+    {"queues", 'Q', true, "Q1,Q2",
+     "queues to serve, in order of preference;\n"
+     "NS:Q is queue Q of namespace NS"},
     {"concurrency", 'c', true, "N",
      "child processes (SYNCQ_WORKER_CONCURRENCY)"},
     {"prefetch", 1, false, "N",
