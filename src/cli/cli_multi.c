@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -395,6 +396,7 @@ spawn_all(struct cli *cli, const struct ns_plan *p, bool *child)
 {
     struct sigaction sa;
     static const int sigs[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP};
+    pid_t parent = getpid();
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -413,6 +415,11 @@ spawn_all(struct cli *cli, const struct ns_plan *p, bool *child)
             return CLI_FAIL;
         }
         if (pid == 0) {
+            /* a parent killed outright takes its children with it */
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent) {
+                _exit(CLI_FAIL);
+            }
             sa.sa_handler = SIG_DFL;
             for (size_t s = 0; s < sizeof sigs / sizeof sigs[0]; s++) {
                 sigaction(sigs[s], &sa, NULL);

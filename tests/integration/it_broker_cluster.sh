@@ -115,13 +115,26 @@ contains "status: node of $NS1" "^redis    master 127\.0\.0\.1:$O1 \(cluster slo
 
 # ---- load ---------------------------------------------------------------
 # w1 with MIN_REPLICAS=1: its outcomes followed through MOVED during the
-# move carry their WAIT to the new node
-for n in 1 2; do
-  ns=NS$n
-  SYNCQ_BROKER_MIN_REPLICAS=$((2 - n)) SYNCQ_NAMESPACE=${!ns} "$S" worker -c 2 -n "w$n" -l debug \
-    --logfile "$T/w$n.log" &
-  pids+=($!)
-done
+# move carry their WAIT to the new node. SQ_CLUSTER_ONE_WORKER=1: one
+# worker process serves both namespaces (-Q NS1:default,NS2:default, one
+# child supervisor per namespace; its log lines say proc=worker@NS).
+if [ "${SQ_CLUSTER_ONE_WORKER:-0}" = 1 ]; then
+  "$S" worker -Q "$NS1:default,$NS2:default" -c 2 -n w -l debug --logfile "$T/w.log" &
+  wpid=$!
+  pids+=($wpid)
+  for _ in $(seq 100); do [ "$(grep -c 'event=worker.ready' w.log 2>/dev/null)" = 2 ] && break; sleep 0.1; done
+  check "one worker: a supervisor per namespace" "proc=worker@$NS1 proc=worker@$NS2" \
+    "$(grep -o 'proc=worker@[a-z]* ' w.log | sort -u | tr -d ' ' | sort | tr '\n' ' ' | sed 's/ $//')"
+  ln -sf w.log w1.log
+  ln -sf w.log w2.log
+else
+  for n in 1 2; do
+    ns=NS$n
+    SYNCQ_BROKER_MIN_REPLICAS=$((2 - n)) SYNCQ_NAMESPACE=${!ns} "$S" worker -c 2 -n "w$n" -l debug \
+      --logfile "$T/w$n.log" &
+    pids+=($!)
+  done
+fi
 SYNCQ_NAMESPACE=$NS1 "$S" schedule add tick syncq.noop -t interval -i 1 > /dev/null \
   || echo "FAIL: schedule add" >&2
 SYNCQ_NAMESPACE=$NS1 "$S" beat --lock-ttl 3 --logfile "$T/beat.log" &
@@ -150,6 +163,7 @@ sleep 4
 t_move=$(now)
 "$C" "${SQ_CLUSTER_MOVE:-move}" "$D" "$S1" "$O3" > move.log 2>&1 || { echo "FAIL: move: $(cat move.log)" >&2; fails=$((fails + 1)); }
 t_moved=$(now)
+check "the move met no BUSYKEY" 0 "$(cat move.log "$D/reshard.log" 2>/dev/null | grep -c BUSYKEY)"
 sleep 4
 echo "$(status_line "$NS1")" > st2
 contains "status after the move: new node of $NS1" "^redis    master 127\.0\.0\.1:$O3 \(cluster slot $S1 " st2
@@ -183,16 +197,18 @@ for _ in $(seq 120); do
 done
 lost=$(cat acked1.states acked2.states | grep -cvx SUCCESS)
 acked1=$(wc -l < acked1) acked2=$(wc -l < acked2)
-dup=$(cat w1.log w2.log | grep -o 'event=task.start task_id=[^ ]*' | sort | uniq -d | wc -l)
-figures=$(python3 - "$t_move" "$t_moved" "$t_kill" "$t_fo" "$t_end" <<'PY'
+dup=$(cat w1.log w2.log | sort -u | grep -o 'event=task.start task_id=[^ ]*' | sort | uniq -d | wc -l)
+figures=$(python3 - "$t_move" "$t_moved" "$t_kill" "$t_fo" "$t_end" "$NS1" "$NS2" <<'PY'
 import sys, re, datetime
 t_move, t_moved, t_kill, t_fo, t_end = map(float, sys.argv[1:6])
+ns1, ns2 = sys.argv[6:8]
 def acked(f):
     return sorted(float(l.split()[0]) for l in open(f) if len(l.split()) == 2)
-def starts(f):
+def starts(f, ns):
+    """task starts of namespace ns (one worker: its lines say proc=worker@ns)"""
     out = []
     for l in open(f):
-        if 'event=task.start' in l:
+        if 'event=task.start' in l and ('proc=worker@' not in l or 'proc=worker@%s ' % ns in l):
             m = re.match(r'ts=(\S+)', l)
             if m:
                 s = m.group(1).replace('Z', '+00:00')
@@ -203,7 +219,7 @@ def gap(ts, a, b):
     ts = [a] + [t for t in ts if a <= t <= b] + [b]
     return max(y - x for x, y in zip(ts, ts[1:]))
 a1, a2 = acked('acked1'), acked('acked2')
-s1, s2 = starts('w1.log'), starts('w2.log')
+s1, s2 = starts('w1.log', ns1), starts('w2.log', ns2)
 # the move: from its start to 2 s after it ended; the kill: to the end
 print('move_s=%.2f ns1_enq_gap_s=%.2f ns1_run_gap_s=%.2f failover_s=%.2f '
       'ns2_enq_gap_s=%.2f ns2_run_gap_s=%.2f '
@@ -239,6 +255,19 @@ PY
 contains "beat's tasks ran" "event=task.start task_id=[^ ]* task=syncq.noop" w1.log
 SYNCQ_NAMESPACE=$NS1 "$S" monitor health --json > h1.json
 check "monitor health: no broker reason" "False" "$(json '"broker" in [r["check"] for r in d["reasons"]]' < h1.json)"
+# both namespaces in one command
+"$S" --json status --namespace "$NS1,$NS2" > st_all.json
+check "status --namespace: the node and slot of each" "127.0.0.1:$O3 $S1 127.0.0.1:$N2 $S2" \
+  "$(json "' '.join(d['namespaces'][n]['topology']['master'] + ' ' + str(d['namespaces'][n]['topology']['cluster']['slot']) for n in ['$NS1', '$NS2'])" < st_all.json)"
+"$S" --json monitor health --namespace "$NS1,$NS2" > h_all.json
+check "monitor health --namespace: both answered, no broker reason" "2 False" \
+  "$(json "str(len(d['namespaces'])) + ' ' + str(any(r['check'] == 'broker' for n in d['namespaces'].values() for r in n['reasons']))" < h_all.json)"
+if [ "${SQ_CLUSTER_ONE_WORKER:-0}" = 1 ]; then
+  kill -TERM "$wpid"
+  wait "$wpid"
+  check "one worker: one TERM stops both supervisors (exit 0)" 0 "$?"
+  check "one worker: both stopped" 2 "$(grep -c 'event=worker.stopped' w.log)"
+fi
 U="http://127.0.0.1:$(cat "$T/port" 2>/dev/null)"
 state=""
 for _ in $(seq 100); do
