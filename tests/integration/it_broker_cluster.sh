@@ -281,6 +281,9 @@ curl -s "$U/api/overview" > o.json
 check "monitor snapshot: node of $NS2" "127.0.0.1:$N2 $S2" "$(json 'd["broker"]["topology"]["master"] + " " + str(d["broker"]["topology"]["cluster"]["slot"])' < o.json)"
 curl -s "$U/metrics" > m.txt
 contains "failovers metric" '^syncq_broker_failovers_total 1$' m.txt
+contains "cluster slot metric" "^syncq_broker_cluster_slot $S2\$" m.txt
+contains "cluster masters metric" '^syncq_broker_cluster_masters 3$' m.txt
+contains "cluster redirects metric" '^syncq_broker_cluster_redirects_total\{kind="moved"\} [0-9]+$' m.txt
 # no sanitizer report in any process's output (ASan builds)
 check "no sanitizer reports" 0 "$(cat "$T"/*.err "$T"/w?.log "$T"/beat.log "$T"/serve.log "$T"/ask_*.txt 2>/dev/null | grep -cE 'Sanitizer|runtime error:')"
 finish it_broker_cluster
