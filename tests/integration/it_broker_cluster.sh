@@ -205,10 +205,10 @@ ns1, ns2 = sys.argv[6:8]
 def acked(f):
     return sorted(float(l.split()[0]) for l in open(f) if len(l.split()) == 2)
 def starts(f, ns):
-    """task starts of namespace ns (one worker: its lines say proc=worker@ns)"""
+    """task starts of namespace ns (one worker: proc=worker-child@ns)"""
     out = []
     for l in open(f):
-        if 'event=task.start' in l and ('proc=worker@' not in l or 'proc=worker@%s ' % ns in l):
+        if 'event=task.start' in l and ('@' not in l.split(' ')[2] or l.split(' ')[2].endswith('@' + ns)):
             m = re.match(r'ts=(\S+)', l)
             if m:
                 s = m.group(1).replace('Z', '+00:00')
