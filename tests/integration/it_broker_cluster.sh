@@ -4,9 +4,10 @@
 # it_broker_cluster.sh: redis+cluster:// against a real Redis Cluster (3
 # masters, 3 replicas on free loopback ports, clusterctl.sh) with tasks
 # flowing in two namespaces that live on different masters:
-#   - one worker per namespace (-c 2), a beat firing a 1 s schedule in the
-#     first, a monitor on the second, a producer per namespace enqueueing
-#     syncq.echo one CLI call at a time;
+#   - one worker per namespace (-c 2; SQ_CLUSTER_ONE_WORKER=1: one worker
+#     process for both, it_broker_cluster_multi.sh), a beat firing a 1 s
+#     schedule in the first, a monitor on the second, a producer per
+#     namespace enqueueing syncq.echo one CLI call at a time;
 #   - the first namespace's slot is migrated live to a third master
 #     (CLUSTER SETSLOT / MIGRATE, clusterctl.sh move; SQ_CLUSTER_MOVE=reshard
 #     uses `redis-cli --cluster reshard` instead): clients follow ASK and
@@ -95,7 +96,14 @@ for ns in ask0 ask1 ask2 ask3 ask4 ask5 ask6 ask7 ask8 ask9; do
 done
 S3=$(slot_of "$NS3") A3=$("$C" owner "$D" "$S3") B3=$("$C" other "$D" "$A3")
 id1=$(SYNCQ_NAMESPACE=$NS3 "$S" task create syncq.echo -k '{"n":1}')
+SYNCQ_NAMESPACE=$NS3 "$S" schedule add quiet syncq.noop -t interval -i 3600 > /dev/null \
+  || echo "FAIL: schedule add" >&2
 "$C" move-begin "$D" "$S3" "$B3" || echo "FAIL: move-begin" >&2
+# a script that declares all its keys (schedule_put) follows ASK: every
+# one of them is on the target, which runs it
+SYNCQ_NAMESPACE=$NS3 "$S" schedule pause quiet > ask_pause.txt 2>&1
+check "ASK: a fully declared script runs on the target (exit)" 0 "$?"
+check "ASK: the schedule paused on the target" 0 "$(redis-cli -p "$B3" -c hget "{$NS3}:sched:quiet" enabled 2>/dev/null | tail -1)"
 SYNCQ_NAMESPACE=$NS3 "$S" task create syncq.echo -k '{"n":2}' > ask_create.txt 2>&1
 check "ASK: a script waits for the end of the migration (exit)" 1 "$?"
 check "ASK: one line" 1 "$(wc -l < ask_create.txt)"
