@@ -207,7 +207,7 @@ cli_monitor_health(struct cli *cli)
             continue;
         }
     }
-    if (cli_multi_each(cli, &status)) { /* several namespaces */
+    if (cli_multi_each(cli, quiet, &status)) { /* several namespaces */
         return status;
     }
     cfg = cli_config(cli);

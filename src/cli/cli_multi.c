@@ -83,6 +83,9 @@ plan_list(struct cli *cli, struct ns_plan *p, const char *list)
         s += n;
         s += *s == ',';
     }
+    if (list != NULL && p->n == 0) {
+        return cli_usage(cli, "--namespace: no namespace given");
+    }
     return CLI_OK;
 }
 
@@ -221,7 +224,7 @@ run_child(struct cli *cli, const struct ns_plan *p, int i, bool capture,
 
 /* Several namespaces, one after the other, output gathered. */
 static int
-each(struct cli *cli, const struct ns_plan *p, bool *child)
+each(struct cli *cli, const struct ns_plan *p, bool quiet, bool *child)
 {
     json_t *all = cli->json ? json_object() : NULL;
     int worst = CLI_OK;
@@ -229,7 +232,7 @@ each(struct cli *cli, const struct ns_plan *p, bool *child)
     for (int i = 0; i < p->n; i++) {
         char *out = NULL;
         int st;
-        if (!cli->json) {
+        if (!cli->json && !quiet) {
             printf("%s== namespace %s\n", i > 0 ? "\n" : "", p->name[i]);
         }
         st = run_child(cli, p, i, cli->json, &out);
@@ -255,7 +258,7 @@ each(struct cli *cli, const struct ns_plan *p, bool *child)
 }
 
 bool
-cli_multi_each(struct cli *cli, int *rc)
+cli_multi_each(struct cli *cli, bool quiet, int *rc)
 {
     struct ns_plan p = {0};
     const char *list = ns_option(cli);
@@ -272,7 +275,7 @@ cli_multi_each(struct cli *cli, int *rc)
         *rc = become(cli, &p, 0, false);
         return *rc != CLI_OK;
     }
-    *rc = each(cli, &p, &child);
+    *rc = each(cli, &p, quiet, &child);
     return !child;
 }
 
@@ -451,7 +454,7 @@ cli_multi_worker(struct cli *cli, int *rc)
         strchr(syncq_config_str(cfg, "SYNCQ_WORKER_QUEUES"), ':') == NULL) {
         return false; /* the usual single namespace: nothing to change */
     }
-    *rc = plan_list(cli, &p, list != NULL ? list : "");
+    *rc = list != NULL ? plan_list(cli, &p, list) : CLI_OK;
     if (*rc == CLI_OK) {
         *rc = plan_queues(cli, &p,
                           syncq_config_str(cfg, "SYNCQ_WORKER_QUEUES"),

@@ -27,11 +27,12 @@
 /* Status/health hook, called before the command opens its client: with
  * one namespace in --namespace it sets SYNCQ_NAMESPACE and returns false
  * (go on); with several it runs the command once per namespace in a
- * child (in order; text under a "== namespace NS" header, --json as
+ * child (in order; text under a "== namespace NS" header unless
+ * `quiet`, --json as
  * {"namespaces": {NS: document}}), sets *rc to the highest exit status
  * and returns true; a bad list: usage error in *rc, true. In a child it
  * returns false with SYNCQ_NAMESPACE set to the child's namespace. */
-bool cli_multi_each(struct cli *cli, int *rc);
+bool cli_multi_each(struct cli *cli, bool quiet, int *rc);
 
 /* Worker hook, called once the worker's flags are in the configuration:
  * the namespaces come from --namespace and from "NS:queue" entries of

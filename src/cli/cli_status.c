@@ -327,7 +327,7 @@ cli_status(struct cli *cli)
             continue;
         }
     }
-    if (cli_multi_each(cli, &rc)) { /* several namespaces: the parent */
+    if (cli_multi_each(cli, false, &rc)) { /* several namespaces: the parent */
         return rc;
     }
     c = cli_client(cli);
