@@ -103,4 +103,6 @@ for _ in $(seq 200); do
 done
 check "parent SIGKILLed: its supervisors stopped" 1 "$gone"
 for p in $sups; do kill -9 "$p" 2>/dev/null; done
+# no sanitizer report in any process's output (ASan builds)
+check "no sanitizer reports" 0 "$(cat w.err w2.err u_* st.txt w.log w2.log w3.log 2>/dev/null | grep -cE 'Sanitizer|runtime error:')"
 finish it_broker_cluster_namespaces
