@@ -449,6 +449,21 @@ refresh(syncq_client *c, syncq_error *err)
     return rc;
 }
 
+/* Whether host:port (the master used last) is a healthy master in the
+ * map: when the slot is now elsewhere, it was moved (a reshard seen on a
+ * reconnect), not taken over by a replica (a failover). */
+static bool
+still_master(const struct sq_cluster *cl, const char *host, int port)
+{
+    for (int i = 0; host[0] != '\0' && i < cl->nnodes; i++) {
+        const struct sq_cluster_node *n = &cl->nodes[i];
+        if (n->port == port && strcmp(n->host, host) == 0) {
+            return n->master && !n->failed;
+        }
+    }
+    return false;
+}
+
 int
 sq_cluster_locate(syncq_client *c, char *host, size_t cap, int *port,
                   bool *moved, syncq_error *err)
@@ -488,6 +503,7 @@ sq_cluster_locate(syncq_client *c, char *host, size_t cap, int *port,
     }
     snprintf(host, cap, "%s", o->host);
     *port = o->port;
+    *moved = still_master(cl, c->conn->host, c->conn->port);
     return SYNCQ_OK;
 }
 
@@ -501,6 +517,20 @@ sq_cluster_take_switch(syncq_client *c)
     }
     cl->switch_pending = false;
     return true;
+}
+
+void
+sq_cluster_mark_meta(syncq_client *c)
+{
+    redisReply *r;
+
+    if (c->conn == NULL || c->conn->cl == NULL) {
+        return;
+    }
+    r = sq_conn_command(c, "SET %s syncq NX", c->meta_key);
+    if (r != NULL) {
+        freeReplyObject(r); /* NOPERM (a read-only role): left as it is */
+    }
 }
 
 json_t *

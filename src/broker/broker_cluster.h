@@ -120,6 +120,12 @@ int sq_cluster_check_reply(syncq_client *c, redisReply **reply,
  * map_refreshes} for the topology JSON. NULL on OOM. */
 json_t *sq_cluster_topology(const syncq_client *c);
 
+/* Make {ns}:meta exist (SET NX, once per connect; a refusal is ignored).
+ * In a cluster it is the key every script declares first: a script that
+ * declares all its keys then runs wherever they all are during a slot
+ * migration (docs/redis-keys.md "Declared keys"). */
+void sq_cluster_mark_meta(syncq_client *c);
+
 /* ---- inside the cluster code (broker_cluster*.c) --------------------- */
 
 /* Open a bare link to host:port with the client's transport and

@@ -8,6 +8,7 @@
 #include "broker/broker.h"
 #include "broker/broker_cluster.h"
 #include "broker/broker_io.h"
+#include "broker/broker_script_keys.h"
 #include "sq_alloc.h"
 #include "sq_error.h"
 #include "core/sq_log.h"
@@ -19,24 +20,39 @@
 #include <strings.h>
 #include <sys/time.h>
 
-/* The command's name, from hiredis's "*N\r\n$L\r\nNAME\r\n". */
+/* Argument `idx` of the command (0: its name), from hiredis's
+ * "*N\r\n$L\r\nNAME\r\n$L\r\nARG\r\n...". */
 static bool
-cmd_name(const struct sq_cmd_copy *cmd, const char **name, size_t *n)
+cmd_arg(const struct sq_cmd_copy *cmd, int idx, const char **arg, size_t *n)
 {
     const char *end = cmd->buf + cmd->len;
     const char *p = memchr(cmd->buf, '\n', cmd->len);
-    const char *q;
 
-    if (p == NULL || p + 2 >= end || p[1] != '$') {
-        return false;
+    for (int i = 0;; i++) {
+        const char *q;
+        if (p == NULL || p + 2 >= end || p[1] != '$') {
+            return false;
+        }
+        q = memchr(p + 1, '\n', (size_t)(end - p - 1));
+        if (q == NULL) {
+            return false;
+        }
+        *arg = q + 1;
+        *n = (size_t)strtoul(p + 2, NULL, 10);
+        if (*arg + *n + 2 > end) {
+            return false;
+        }
+        if (i == idx) {
+            return true;
+        }
+        p = *arg + *n + 1; /* the '\n' ending this argument */
     }
-    q = memchr(p + 1, '\n', (size_t)(end - p - 1));
-    if (q == NULL) {
-        return false;
-    }
-    *name = q + 1;
-    *n = (size_t)strtoul(p + 2, NULL, 10);
-    return *name + *n <= end;
+}
+
+static bool
+cmd_name(const struct sq_cmd_copy *cmd, const char **name, size_t *n)
+{
+    return cmd_arg(cmd, 0, name, n);
 }
 
 /* Commands that may block: following them on the side connection would
@@ -75,6 +91,22 @@ is_script(const struct sq_cmd_copy *cmd)
             strncasecmp(name, "FCALL", 5) == 0);
 }
 
+/* A script of ours that declares every key it touches (EVAL sends the
+ * source: not recognised, so not followed). */
+static bool
+script_ask_safe(const syncq_client *c, const struct sq_cmd_copy *cmd)
+{
+    const char *name;
+    size_t n;
+    int id;
+
+    if (!cmd_arg(cmd, 1, &name, &n)) {
+        return false;
+    }
+    id = sq_script_named(c, name, n);
+    return id >= 0 && sq_script_ask_safe((enum sq_script_id)id);
+}
+
 /* The reply becomes a lost connection: the caller drops it (and resends
  * when the command did not run and may be resent). With `backoff`, a
  * transient fault too (logged once, the one backoff, broker_fault.h):
@@ -98,6 +130,28 @@ lose(syncq_client *c, redisReply **reply, bool not_run, bool backoff,
     c->rc->err = REDIS_ERR_IO;
     snprintf(c->rc->errstr, sizeof c->rc->errstr, "%s", msg);
     return REDIS_ERR;
+}
+
+/* The function library on a side link (FCALL is followed as it is):
+ * loaded unless that node has it already. */
+static int
+side_library(redisContext *rc, struct ssl_st *ssl)
+{
+    size_t len;
+    const char *lib = sq_script_library(&len);
+    const char *argv[3] = {"FUNCTION", "LOAD", lib};
+    size_t lens[3] = {8, 4, len};
+    void *r = NULL;
+    int bad;
+
+    if (lib == NULL || redisAppendCommandArgv(rc, 3, argv, lens) != REDIS_OK ||
+        sq_link_get_reply(rc, ssl, &r) != REDIS_OK || r == NULL) {
+        return REDIS_ERR;
+    }
+    bad = ((redisReply *)r)->type == REDIS_REPLY_ERROR &&
+          strstr(((redisReply *)r)->str, "already exists") == NULL;
+    freeReplyObject(r);
+    return bad ? REDIS_ERR : REDIS_OK;
 }
 
 /* The side connection to host:port, with every script loaded (a followed
@@ -127,6 +181,9 @@ side_open(syncq_client *c, const char *host, int port, char *why,
         struct timeval tv = {(time_t)(ms / 1000),
                              (suseconds_t)((ms % 1000) * 1000)};
         redisSetTimeout(cl->side, tv);
+    }
+    if (c->fcall && side_library(cl->side, cl->side_ssl) != REDIS_OK) {
+        bad = 1;
     }
     for (int i = 0; i < SQ_SCRIPT__COUNT; i++) {
         char *src = sq_script_source((enum sq_script_id)i);
@@ -263,12 +320,14 @@ redirect(syncq_client *c, redisReply **reply, const struct sq_cmd_copy *cmd)
     }
     SQ_DEBUG("broker.redirect", "kind=%s slot=%d addr=%s:%d", kind, slot,
              addr, port);
-    if (ask && is_script(cmd)) {
-        /* The scripts declare only {ns}:meta and derive their other keys:
-         * on the target, a key not migrated yet would look missing (and
-         * a key created there would clash with the source's, BUSYKEY).
-         * They wait, with the backoff, for the migration to end (MOVED);
-         * single-key commands follow ASK safely. */
+    if (ask && is_script(cmd) && !script_ask_safe(c, cmd)) {
+        /* A script that derives keys as it runs: on the target, a key
+         * not migrated yet would look missing (and a key created there
+         * would clash with the source's, BUSYKEY). It waits, with the
+         * backoff, for the migration to end (MOVED). A script that
+         * declares all its keys follows ASK like a plain command: the
+         * target runs it only when every declared key has arrived, or
+         * answers TRYAGAIN (broker_script_keys.c). */
         return lose(c, reply, true, true, "TRYAGAIN slot %d is being "
                     "migrated to %s:%d: scripts wait for the end of the "
                     "migration", slot, addr, port);
@@ -282,6 +341,14 @@ redirect(syncq_client *c, redisReply **reply, const struct sq_cmd_copy *cmd)
         REDIS_OK) {
         return lose(c, reply, false, true, "TRYAGAIN following %s of slot "
                     "%d: %s", kind, slot, why);
+    }
+    if (out->type == REDIS_REPLY_ERROR &&
+        strncmp(out->str, "TRYAGAIN", 8) == 0) {
+        /* the target lacks some of a declared script's keys: not run */
+        freeReplyObject(out);
+        return lose(c, reply, true, true, "TRYAGAIN slot %d is being "
+                    "migrated to %s:%d: not every key of the script is "
+                    "there yet", slot, addr, port);
     }
     if (out->type == REDIS_REPLY_ERROR &&
         (strncmp(out->str, "MOVED ", 6) == 0 ||

@@ -139,6 +139,9 @@ connect_once(syncq_client *c, syncq_error *err)
     if (rc2 == SYNCQ_OK) {
         rc2 = sq_script_load_all(c, err);
     }
+    if (rc2 == SYNCQ_OK) {
+        sq_cluster_mark_meta(c);
+    }
     if (rc2 != SYNCQ_OK) {
         sq_conn_free(c);
         return rc2;

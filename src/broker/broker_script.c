@@ -12,6 +12,7 @@
  */
 #include "broker/broker.h"
 #include "broker/broker_io.h"
+#include "broker/broker_script_keys.h"
 #include "sq_alloc.h"
 #include "core/sq_embed.h"
 #include "sq_error.h"
@@ -492,48 +493,75 @@ sq_args_addll(struct sq_args *a, long long v)
     sq_args_addf(a, "%lld", v);
 }
 
-/* Build "FCALL name 1 meta cfg args..." (functions), else "EVALSHA sha
- * 1 meta cfg args..." (or EVAL source ...). */
+/* Build "FCALL name K meta keys... cfg args..." (functions), else
+ * "EVALSHA sha K meta keys... cfg args..." (or EVAL source ...): K is
+ * 1 + the keys the script declares (broker_script_keys.c). The key
+ * strings live in the argv block (one free). */
 static int
 build(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
       bool eval, const char ***argv_out, size_t **lens_out, int *argc_out,
       syncq_error *err)
 {
-    size_t argc = 5 + a->n;
+    struct sq_buf keys;
+    int nk;
+    size_t argc;
     const char **argv;
     size_t *lens;
+    char *text;
 
     if (a->oom) {
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory building call");
     }
-    argv = sq_malloc(argc * sizeof *argv);
+    sq_buf_init(&keys, 0);
+    nk = sq_script_keys(c->prefix, id, a, &keys);
+    argc = 5 + (nk > 0 ? (size_t)nk : 0) + a->n;
+    argv = nk < 0 ? NULL
+                  : sq_malloc(argc * sizeof *argv + keys.len + 16);
     lens = sq_malloc(argc * sizeof *lens);
     if (argv == NULL || lens == NULL) {
+        sq_buf_cleanup(&keys);
         sq_free(argv);
         sq_free(lens);
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory building call");
     }
+    text = (char *)(argv + argc);
     argv[0] = eval ? "EVAL" : c->fcall ? "FCALL" : "EVALSHA";
     /* The SHA-1 comes from Redis's SCRIPT LOAD reply (sq_script_load_all):
      * hashing here would load libcrypto into every process. */
     argv[1] = eval ? sources[id] : c->fcall ? fnames[id] : c->sha[id];
-    argv[2] = "1";
+    snprintf(text, 16, "%d", 1 + nk);
+    argv[2] = text;
     argv[3] = c->meta_key;
-    argv[4] = c->cfgarg;
-    for (size_t i = 0; i < 5; i++) {
+    if (keys.len > 0) {
+        memcpy(text + 16, keys.data, keys.len);
+    }
+    sq_buf_cleanup(&keys);
+    for (int k = 0, off = 16; k < nk; k++) {
+        argv[4 + k] = text + off;
+        off += (int)strlen(text + off) + 1;
+    }
+    argv[4 + nk] = c->cfgarg;
+    for (size_t i = 0; i < 5 + (size_t)nk; i++) {
         lens[i] = strlen(argv[i]);
     }
     if (eval) {
         lens[1] = source_lens[id];
     }
     for (size_t i = 0; i < a->n; i++) {
-        argv[5 + i] = a->argv[i];
-        lens[5 + i] = a->lens[i];
+        argv[5 + nk + i] = a->argv[i];
+        lens[5 + nk + i] = a->lens[i];
     }
     *argv_out = argv;
     *lens_out = lens;
     *argc_out = (int)argc;
     return SYNCQ_OK;
+}
+
+const char *
+sq_script_library(size_t *len)
+{
+    *len = library_len;
+    return library;
 }
 
 /* Error replies are classified in one place (broker_fault.c). */

@@ -9,6 +9,7 @@
  *   serve    the HTTP dashboard, JSON API and /metrics (mon_http.c)
  */
 #include "cli/cli_monitor.h"
+#include "cli/cli_multi.h"
 #include "cli/cli.h"
 #include "broker/broker.h"
 #include "core/sq_time.h"
@@ -205,6 +206,9 @@ cli_monitor_health(struct cli *cli)
             quiet = true;
             continue;
         }
+    }
+    if (cli_multi_each(cli, quiet, &status)) { /* several namespaces */
+        return status;
     }
     cfg = cli_config(cli);
     if (cfg == NULL) {
@@ -694,6 +698,7 @@ cli_monitor_serve(struct cli *cli)
 
 static const struct cli_opt monitor_health_opts[] = {
     {"quiet", 'q', true, NULL, "print nothing; the exit status tells"},
+    CLI_MULTI_OPT,
     CLI_OPT_END,
 };
 

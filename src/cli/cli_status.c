@@ -15,6 +15,7 @@
  */
 #include "cli/cli.h"
 #include "cli/cli_monitor.h"
+#include "cli/cli_multi.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -326,6 +327,9 @@ cli_status(struct cli *cli)
             continue;
         }
     }
+    if (cli_multi_each(cli, false, &rc)) { /* several namespaces: the parent */
+        return rc;
+    }
     c = cli_client(cli);
     if (c == NULL) {
         return CLI_FAIL;
@@ -384,6 +388,7 @@ cli_status(struct cli *cli)
 
 static const struct cli_opt status_opts[] = {
     {"brief", 'b', true, NULL, "only the broker and queue tables"},
+    CLI_MULTI_OPT,
     CLI_OPT_END,
 };
 

@@ -6,6 +6,7 @@
  * run the supervisor (src/worker/worker.h).
  */
 #include "cli/cli.h"
+#include "cli/cli_multi.h"
 #include "worker/worker.h"
 
 #include <stdio.h>
@@ -91,7 +92,11 @@ cli_worker(struct cli *cli)
             return cli_usage(cli, "%s", err.msg);
         }
     }
-    rc = cli_setup_logging(cli, "worker", level, format, logfile);
+    if (cli_multi_worker(cli, &rc)) { /* several namespaces: the parent */
+        return rc;
+    }
+    rc = cli_setup_logging(cli, cli_multi_proc("worker"), level, format,
+                           logfile);
     if (rc != CLI_OK) {
         return rc;
     }
@@ -116,7 +121,9 @@ cli_worker(struct cli *cli)
 /* ---- the table rows ---------------------------------------------------- */
 
 static const struct cli_opt worker_opts[] = {
-    {"queues", 'Q', true, "Q1,Q2", "queues to serve, in order of preference"},
+    {"queues", 'Q', true, "Q1,Q2",
+     "queues to serve, in order of preference;\n"
+     "NS:Q is queue Q of namespace NS"},
     {"concurrency", 'c', true, "N",
      "child processes (SYNCQ_WORKER_CONCURRENCY)"},
     {"prefetch", 1, false, "N",
@@ -141,6 +148,7 @@ static const struct cli_opt worker_opts[] = {
      "queues and write Celery results (docs/celery.md)"},
     {"task-events", 'E', true, NULL,
      "with --celery: task events on celeryev (Flower)"},
+    CLI_MULTI_OPT,
     {"logfile", 'f', true, "F", "log to F (reopened on SIGHUP)"},
     {"loglevel", 'l', true, "L", "debug, info, warning or error"},
     {"log-format", 8, false, "F", "text (logfmt) or json (--json: json)"},
@@ -150,6 +158,7 @@ static const struct cli_opt worker_opts[] = {
 static const char *const worker_examples[] = {
     "syncq worker -Q crawler,default -c 4 --time-limit 30m",
     "syncq worker --celery -Q celery,crawler -c 2 -E",
+    "syncq worker -Q shop1:crawler,shop2:crawler,default -c 4",
     NULL,
 };
 

@@ -19,7 +19,7 @@
 static struct {
     int fd;          /* 2 for stderr */
     bool json;
-    char proc[32];
+    char proc[96]; /* "worker", or "worker@ns" (cli_multi.c) */
     char path[1024]; /* empty: stderr */
 } lw = {2, false, "syncq", ""};
 
@@ -201,7 +201,14 @@ sq_logwriter_reopen(syncq_error *err)
 void
 sq_logwriter_set_proc(const char *proc)
 {
-    snprintf(lw.proc, sizeof lw.proc, "%s", proc);
+    /* the child of "worker@ns" is "worker-child@ns": the namespace of a
+     * worker serving several stays on every line */
+    const char *at = strchr(lw.proc, '@');
+    char ns[sizeof lw.proc];
+
+    snprintf(ns, sizeof ns, "%s", at != NULL ? at : "");
+    snprintf(lw.proc, sizeof lw.proc, "%s%s", proc,
+             strchr(proc, '@') == NULL ? ns : "");
 }
 
 int

@@ -23,7 +23,8 @@ int sq_logwriter_install(const char *proc, const char *path, bool json,
  * after a signal handler set a flag; never from the handler itself. */
 int sq_logwriter_reopen(syncq_error *err);
 
-/* Change the `proc` field (a forked child becomes "worker-child"). */
+/* Change the `proc` field (a forked child becomes "worker-child"); an
+ * "@ns" suffix of the current one is kept ("worker-child@ns"). */
 void sq_logwriter_set_proc(const char *proc);
 
 /* Parse "text|json" (NULL: text). Returns 0 text, 1 json, -1 unknown. */

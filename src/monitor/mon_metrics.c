@@ -446,7 +446,7 @@ sq_mon_metrics_format(const struct sq_mon_data *d, const json_t *health,
                "1 when the monitor reaches Redis over TLS.",
                strcmp(js(t, "transport"), "tls") == 0 ? 1 : 0);
         single(b, "syncq_broker_failovers_total", "counter",
-               "Master changes this monitor followed (Sentinel).",
+               "Master changes this monitor followed (Sentinel, Cluster).",
                jfield(t, "failovers"));
         single(b, "syncq_broker_min_replicas", "gauge",
                "SYNCQ_BROKER_MIN_REPLICAS of this monitor.",
@@ -462,6 +462,23 @@ sq_mon_metrics_format(const struct sq_mon_data *d, const json_t *health,
             sample(b, "syncq_broker_replica_lag_seconds", jfield(r, "lag_s"),
                    "replica", js(r, "addr"), "state", js(r, "state"),
                    (char *)NULL);
+        }
+        if (json_object_get(t, "cluster") != NULL) { /* redis-cluster.md */
+            const json_t *cl = json_object_get(t, "cluster");
+            single(b, "syncq_broker_cluster_slot", "gauge",
+                   "Redis Cluster slot of this namespace.", jfield(cl, "slot"));
+            single(b, "syncq_broker_cluster_masters", "gauge",
+                   "Masters in the cluster's slot map.",
+                   jfield(cl, "masters"));
+            single(b, "syncq_broker_cluster_slot_moves_total", "counter",
+                   "Times the namespace's slot moved to another master "
+                   "(reshard).", jfield(cl, "slot_moves"));
+            family(b, "syncq_broker_cluster_redirects_total", "counter",
+                   "MOVED and ASK replies followed.");
+            sample(b, "syncq_broker_cluster_redirects_total",
+                   jfield(cl, "moved"), "kind", "moved", (char *)NULL);
+            sample(b, "syncq_broker_cluster_redirects_total",
+                   jfield(cl, "asked"), "kind", "ask", (char *)NULL);
         }
     }
     family(b, "syncq_monitor_collect_seconds", "gauge",

@@ -4,9 +4,10 @@
 # it_broker_cluster.sh: redis+cluster:// against a real Redis Cluster (3
 # masters, 3 replicas on free loopback ports, clusterctl.sh) with tasks
 # flowing in two namespaces that live on different masters:
-#   - one worker per namespace (-c 2), a beat firing a 1 s schedule in the
-#     first, a monitor on the second, a producer per namespace enqueueing
-#     syncq.echo one CLI call at a time;
+#   - one worker per namespace (-c 2; SQ_CLUSTER_ONE_WORKER=1: one worker
+#     process for both, it_broker_cluster_multi.sh), a beat firing a 1 s
+#     schedule in the first, a monitor on the second, a producer per
+#     namespace enqueueing syncq.echo one CLI call at a time;
 #   - the first namespace's slot is migrated live to a third master
 #     (CLUSTER SETSLOT / MIGRATE, clusterctl.sh move; SQ_CLUSTER_MOVE=reshard
 #     uses `redis-cli --cluster reshard` instead): clients follow ASK and
@@ -95,7 +96,14 @@ for ns in ask0 ask1 ask2 ask3 ask4 ask5 ask6 ask7 ask8 ask9; do
 done
 S3=$(slot_of "$NS3") A3=$("$C" owner "$D" "$S3") B3=$("$C" other "$D" "$A3")
 id1=$(SYNCQ_NAMESPACE=$NS3 "$S" task create syncq.echo -k '{"n":1}')
+SYNCQ_NAMESPACE=$NS3 "$S" schedule add quiet syncq.noop -t interval -i 3600 > /dev/null \
+  || echo "FAIL: schedule add" >&2
 "$C" move-begin "$D" "$S3" "$B3" || echo "FAIL: move-begin" >&2
+# a script that declares all its keys (schedule_put) follows ASK: every
+# one of them is on the target, which runs it
+SYNCQ_NAMESPACE=$NS3 "$S" schedule pause quiet > ask_pause.txt 2>&1
+check "ASK: a fully declared script runs on the target (exit)" 0 "$?"
+check "ASK: the schedule paused on the target" 0 "$(redis-cli -p "$B3" -c hget "{$NS3}:sched:quiet" enabled 2>/dev/null | tail -1)"
 SYNCQ_NAMESPACE=$NS3 "$S" task create syncq.echo -k '{"n":2}' > ask_create.txt 2>&1
 check "ASK: a script waits for the end of the migration (exit)" 1 "$?"
 check "ASK: one line" 1 "$(wc -l < ask_create.txt)"
@@ -115,13 +123,26 @@ contains "status: node of $NS1" "^redis    master 127\.0\.0\.1:$O1 \(cluster slo
 
 # ---- load ---------------------------------------------------------------
 # w1 with MIN_REPLICAS=1: its outcomes followed through MOVED during the
-# move carry their WAIT to the new node
-for n in 1 2; do
-  ns=NS$n
-  SYNCQ_BROKER_MIN_REPLICAS=$((2 - n)) SYNCQ_NAMESPACE=${!ns} "$S" worker -c 2 -n "w$n" -l debug \
-    --logfile "$T/w$n.log" &
-  pids+=($!)
-done
+# move carry their WAIT to the new node. SQ_CLUSTER_ONE_WORKER=1: one
+# worker process serves both namespaces (-Q NS1:default,NS2:default, one
+# child supervisor per namespace; its log lines say proc=worker@NS).
+if [ "${SQ_CLUSTER_ONE_WORKER:-0}" = 1 ]; then
+  "$S" worker -Q "$NS1:default,$NS2:default" -c 2 -n w -l debug --logfile "$T/w.log" &
+  wpid=$!
+  pids+=($wpid)
+  for _ in $(seq 100); do [ "$(grep -c 'event=worker.ready' w.log 2>/dev/null)" = 2 ] && break; sleep 0.1; done
+  check "one worker: a supervisor per namespace" "proc=worker@$NS1 proc=worker@$NS2" \
+    "$(grep -o 'proc=worker@[a-z]* ' w.log | sort -u | tr -d ' ' | sort | tr '\n' ' ' | sed 's/ $//')"
+  ln -sf w.log w1.log
+  ln -sf w.log w2.log
+else
+  for n in 1 2; do
+    ns=NS$n
+    SYNCQ_BROKER_MIN_REPLICAS=$((2 - n)) SYNCQ_NAMESPACE=${!ns} "$S" worker -c 2 -n "w$n" -l debug \
+      --logfile "$T/w$n.log" &
+    pids+=($!)
+  done
+fi
 SYNCQ_NAMESPACE=$NS1 "$S" schedule add tick syncq.noop -t interval -i 1 > /dev/null \
   || echo "FAIL: schedule add" >&2
 SYNCQ_NAMESPACE=$NS1 "$S" beat --lock-ttl 3 --logfile "$T/beat.log" &
@@ -150,6 +171,7 @@ sleep 4
 t_move=$(now)
 "$C" "${SQ_CLUSTER_MOVE:-move}" "$D" "$S1" "$O3" > move.log 2>&1 || { echo "FAIL: move: $(cat move.log)" >&2; fails=$((fails + 1)); }
 t_moved=$(now)
+check "the move met no BUSYKEY" 0 "$(cat move.log "$D/reshard.log" 2>/dev/null | grep -c BUSYKEY)"
 sleep 4
 echo "$(status_line "$NS1")" > st2
 contains "status after the move: new node of $NS1" "^redis    master 127\.0\.0\.1:$O3 \(cluster slot $S1 " st2
@@ -183,16 +205,18 @@ for _ in $(seq 120); do
 done
 lost=$(cat acked1.states acked2.states | grep -cvx SUCCESS)
 acked1=$(wc -l < acked1) acked2=$(wc -l < acked2)
-dup=$(cat w1.log w2.log | grep -o 'event=task.start task_id=[^ ]*' | sort | uniq -d | wc -l)
-figures=$(python3 - "$t_move" "$t_moved" "$t_kill" "$t_fo" "$t_end" <<'PY'
+dup=$(cat w1.log w2.log | sort -u | grep -o 'event=task.start task_id=[^ ]*' | sort | uniq -d | wc -l)
+figures=$(python3 - "$t_move" "$t_moved" "$t_kill" "$t_fo" "$t_end" "$NS1" "$NS2" <<'PY'
 import sys, re, datetime
 t_move, t_moved, t_kill, t_fo, t_end = map(float, sys.argv[1:6])
+ns1, ns2 = sys.argv[6:8]
 def acked(f):
     return sorted(float(l.split()[0]) for l in open(f) if len(l.split()) == 2)
-def starts(f):
+def starts(f, ns):
+    """task starts of namespace ns (one worker: proc=worker-child@ns)"""
     out = []
     for l in open(f):
-        if 'event=task.start' in l:
+        if 'event=task.start' in l and ('@' not in l.split(' ')[2] or l.split(' ')[2].endswith('@' + ns)):
             m = re.match(r'ts=(\S+)', l)
             if m:
                 s = m.group(1).replace('Z', '+00:00')
@@ -203,7 +227,7 @@ def gap(ts, a, b):
     ts = [a] + [t for t in ts if a <= t <= b] + [b]
     return max(y - x for x, y in zip(ts, ts[1:]))
 a1, a2 = acked('acked1'), acked('acked2')
-s1, s2 = starts('w1.log'), starts('w2.log')
+s1, s2 = starts('w1.log', ns1), starts('w2.log', ns2)
 # the move: from its start to 2 s after it ended; the kill: to the end
 print('move_s=%.2f ns1_enq_gap_s=%.2f ns1_run_gap_s=%.2f failover_s=%.2f '
       'ns2_enq_gap_s=%.2f ns2_run_gap_s=%.2f '
@@ -239,6 +263,19 @@ PY
 contains "beat's tasks ran" "event=task.start task_id=[^ ]* task=syncq.noop" w1.log
 SYNCQ_NAMESPACE=$NS1 "$S" monitor health --json > h1.json
 check "monitor health: no broker reason" "False" "$(json '"broker" in [r["check"] for r in d["reasons"]]' < h1.json)"
+# both namespaces in one command
+"$S" --json status --namespace "$NS1,$NS2" > st_all.json
+check "status --namespace: the node and slot of each" "127.0.0.1:$O3 $S1 127.0.0.1:$N2 $S2" \
+  "$(json "' '.join(d['namespaces'][n]['topology']['master'] + ' ' + str(d['namespaces'][n]['topology']['cluster']['slot']) for n in ['$NS1', '$NS2'])" < st_all.json)"
+"$S" --json monitor health --namespace "$NS1,$NS2" > h_all.json
+check "monitor health --namespace: both answered, no broker reason" "2 False" \
+  "$(json "str(len(d['namespaces'])) + ' ' + str(any(r['check'] == 'broker' for n in d['namespaces'].values() for r in n['reasons']))" < h_all.json)"
+if [ "${SQ_CLUSTER_ONE_WORKER:-0}" = 1 ]; then
+  kill -TERM "$wpid"
+  wait "$wpid"
+  check "one worker: one TERM stops both supervisors (exit 0)" 0 "$?"
+  check "one worker: both stopped" 2 "$(grep -c 'event=worker.stopped' w.log)"
+fi
 U="http://127.0.0.1:$(cat "$T/port" 2>/dev/null)"
 state=""
 for _ in $(seq 100); do
@@ -252,6 +289,9 @@ curl -s "$U/api/overview" > o.json
 check "monitor snapshot: node of $NS2" "127.0.0.1:$N2 $S2" "$(json 'd["broker"]["topology"]["master"] + " " + str(d["broker"]["topology"]["cluster"]["slot"])' < o.json)"
 curl -s "$U/metrics" > m.txt
 contains "failovers metric" '^syncq_broker_failovers_total 1$' m.txt
+contains "cluster slot metric" "^syncq_broker_cluster_slot $S2\$" m.txt
+contains "cluster masters metric" '^syncq_broker_cluster_masters 3$' m.txt
+contains "cluster redirects metric" '^syncq_broker_cluster_redirects_total\{kind="moved"\} [0-9]+$' m.txt
 # no sanitizer report in any process's output (ASan builds)
 check "no sanitizer reports" 0 "$(cat "$T"/*.err "$T"/w?.log "$T"/beat.log "$T"/serve.log "$T"/ask_*.txt 2>/dev/null | grep -cE 'Sanitizer|runtime error:')"
 finish it_broker_cluster

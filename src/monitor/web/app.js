@@ -41,9 +41,15 @@
   }
 
   // " · master h:p · TLSv1.3 · replicas 1/1 in sync (lag 0 s) · 1 failover"
+  // (a cluster: " · master h:p (cluster slot 865, 3 master(s)) · ...")
   function topologyText(t) {
     if (!t) return '';
     let s = ' · master ' + t.master + (t.sentinel_master ? ' (sentinel ' + t.sentinel_master + ')' : '');
+    const c = t.cluster;
+    if (c) {
+      s += ' (cluster slot ' + c.slot + ', ' + c.masters + ' master(s)' +
+        (c.slot_moves ? ', ' + c.slot_moves + ' slot move(s)' : '') + ')';
+    }
     s += ' · ' + (t.transport === 'tls' ? t.tls + (t.tls_verify ? ' verified' : ' NOT verified') : 'no TLS');
     if (t.replicas) {
       const ok = t.replicas.filter((r) => r.state === 'online' && r.lag_s >= 0 && r.lag_s <= 10);
