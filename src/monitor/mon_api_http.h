@@ -21,6 +21,8 @@
 #include <syncq/client.h>
 #include <syncq/config.h>
 
+struct sq_buf;
+
 #define SQ_API_HIST_MAX 720 /* 1 h of samples every 5 s */
 
 struct MHD_Connection;
@@ -189,6 +191,12 @@ void sq_api_h_control_ack(struct sq_api_server *S,
 void sq_api_h_queue_pause(struct sq_api_server *S,
                           const struct sq_api_req *q,
                           struct sq_api_reply *r);
+/* mon_api_summary.c: GET /api/summaries/<kind>, and the rows of a
+ * summary table rendered into b for a page's first paint. */
+void sq_api_h_summaries(struct sq_api_server *S, const struct sq_api_req *q,
+                        struct sq_api_reply *r);
+void sq_api_summary_rows(struct sq_api_server *S, const char *kind,
+                         struct sq_buf *b, json_t **out);
 
 /* mon_api_sched.c: schedules. */
 void sq_api_h_schedules(struct sq_api_server *S, const struct sq_api_req *q,

@@ -163,7 +163,8 @@ page_of(const struct sq_route *rt)
         {"/task/{id}", "task.html", "task", "task.js"},
         {"/workers", "workers.html", "workers", "workers.js"},
         {"/worker/{name}", "worker.html", "worker", "workers.js"},
-        {"/queues", "queues.html", "queues", "queues.js"}};
+        {"/queues", "queues.html", "queues", "queues.js"},
+        {"/catalog", "catalog.html", "catalog", "catalog.js"}};
 
     for (size_t i = 1; i < sizeof pages / sizeof pages[0]; i++) {
         if (strcmp(rt->def->path, pages[i].path) == 0) {
@@ -230,7 +231,7 @@ sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
     const json_t *snap;
     const char *hs;
     struct sq_buf tiles, qrows, wrows, boot, ssr;
-    json_t *task = NULL, *bj;
+    json_t *task = NULL, *bj, *sums = NULL;
     char at[64] = "-", at_iso[64] = "";
     char *harg;
     int status = 200;
@@ -246,6 +247,9 @@ sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
     sq_page_tiles(&tiles, snap);
     sq_page_queue_rows(&qrows, snap);
     sq_page_worker_rows(&wrows, snap);
+    if (strcmp(file, "catalog.html") == 0) {
+        sq_api_summary_rows(S, "catalog", &ssr, &sums); /* mon_api_summary.c */
+    }
     if (strcmp(file, "task.html") == 0) {
         task = task_record(S, q->rt->arg, &status);
         if (task != NULL) {
@@ -266,6 +270,9 @@ sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
         snprintf(at, sizeof at, "%.10s %.8s +00:00", at_iso, at_iso + 11);
     }
     bj = boot_json(S, q, task);
+    if (sums != NULL) {
+        json_object_set_new(bj, "summaries", sums);
+    }
     sq_page_json(&boot, bj);
     json_decref(bj);
     json_decref(task);

@@ -207,6 +207,7 @@ static const struct {
     {SQ_R_CONTROL_ACK, sq_api_h_control_ack},
     {SQ_R_QUEUE_PAUSE, sq_api_h_queue_pause},
     {SQ_R_QUEUE_RESUME, sq_api_h_queue_pause},
+    {SQ_R_SUMMARIES, sq_api_h_summaries},
 };
 
 sq_api_handler
