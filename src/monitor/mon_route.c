@@ -55,8 +55,8 @@ static const struct sq_route_param p_tasks[] = {
     {"name", "string", "only tasks of this name"},
     {"id", "string", "only tasks whose id starts with this (1..64 "
                      "characters)"},
-    {"worker", "string", "only tasks this worker holds now (a finished "
-                         "record does not keep its worker)"},
+    {"worker", "string", "only tasks this worker holds now or ran last "
+                         "(the record keeps it as ran_by)"},
     {"batch", "string", "only tasks of this batch"},
     {"root", "string", "only tasks of this workflow root"},
     {"parent", "string", "only children of this task"},
