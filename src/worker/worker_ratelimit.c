@@ -32,6 +32,11 @@ struct sq_rl_entry {
     char text[32];    /* the rate as given, for the heartbeat */
 };
 
+struct sq_ratelimits;
+static struct sq_rl_entry *entry_of(struct sq_ratelimits *k,
+                                    const syncq_registry *reg,
+                                    const char *task, bool always);
+
 struct sq_ratelimits {
     struct sq_rl_entry e[MAX_NAMES];
     size_t n;
@@ -41,8 +46,20 @@ struct sq_ratelimits {
 int
 sq_sup_rl_init(struct sq_sup *s)
 {
+    size_t n = syncq_registry_count(s->o->registry);
+
     s->rl = sq_calloc(1, sizeof *s->rl);
-    return s->rl != NULL ? 0 : -1;
+    if (s->rl == NULL) {
+        return -1;
+    }
+    /* the registered limits, in force (and shown) from the start */
+    for (size_t i = 0; i < n; i++) {
+        const syncq_task_def *d = syncq_registry_at(s->o->registry, i);
+        if (d != NULL) {
+            entry_of(s->rl, s->o->registry, d->name, false);
+        }
+    }
+    return 0;
 }
 
 void
@@ -71,11 +88,13 @@ entry_set(struct sq_ratelimits *k, struct sq_rl_entry *e,
     snprintf(e->text, sizeof e->text, "%s", text != NULL ? text : "");
 }
 
-/* The entry of `task`, created with its registered limit (a bad one
- * cannot be registered: syncq_registry_set_rate_limit checks it). */
+/* The entry of `task`: found, or made when the task has a registered
+ * limit (a bad one cannot be registered: syncq_registry_set_rate_limit
+ * checks it) or `always` (a rate_limit command). NULL: no limit, so
+ * task names without one take no slot. */
 static struct sq_rl_entry *
 entry_of(struct sq_ratelimits *k, const syncq_registry *reg,
-         const char *task, bool create)
+         const char *task, bool always)
 {
     struct sq_rl_entry *e;
     struct sq_rate r;
@@ -86,13 +105,13 @@ entry_of(struct sq_ratelimits *k, const syncq_registry *reg,
             return &k->e[i];
         }
     }
-    if (!create || k->n == MAX_NAMES) {
+    decl = syncq_registry_rate_limit(reg, task);
+    if ((decl == NULL && !always) || k->n == MAX_NAMES) {
         return NULL;
     }
     e = &k->e[k->n++];
     memset(e, 0, sizeof *e);
     snprintf(e->task, sizeof e->task, "%s", task);
-    decl = syncq_registry_rate_limit(reg, task);
     if (decl != NULL && sq_rate_parse(decl, &r, NULL) == SYNCQ_OK) {
         entry_set(k, e, &r, decl);
     }
@@ -127,7 +146,7 @@ sq_sup_rl_next(struct sq_sup *s)
     }
     now_us = sq_mono_us();
     for (struct sq_held *h = s->wait_head; h != NULL; h = h->next) {
-        struct sq_rl_entry *e = entry_of(k, s->o->registry, h->name, true);
+        struct sq_rl_entry *e = entry_of(k, s->o->registry, h->name, false);
         if (e == NULL || take(e, now_us)) {
             sq_sup_unwait(s, h);
             return h;
@@ -146,7 +165,7 @@ sq_sup_rl_deadline(struct sq_sup *s, int64_t now, int64_t next)
         return next;
     }
     for (struct sq_held *h = s->wait_head; h != NULL; h = h->next) {
-        struct sq_rl_entry *e = entry_of(k, s->o->registry, h->name, true);
+        struct sq_rl_entry *e = entry_of(k, s->o->registry, h->name, false);
         int64_t at;
         if (e == NULL || !e->limited) {
             continue; /* the dispatch gave it a child if one was idle */
@@ -196,17 +215,7 @@ sq_sup_rl_json(struct sq_sup *s)
 {
     json_t *o = json_object();
     struct sq_ratelimits *k = s->rl;
-    size_t n = syncq_registry_count(s->o->registry);
 
-    /* registered limits first, so the worker page shows them before any
-     * task of that name ran here */
-    for (size_t i = 0; k != NULL && i < n; i++) {
-        const syncq_task_def *d = syncq_registry_at(s->o->registry, i);
-        if (d != NULL && syncq_registry_rate_limit(s->o->registry,
-                                                   d->name) != NULL) {
-            entry_of(k, s->o->registry, d->name, true);
-        }
-    }
     for (size_t i = 0; k != NULL && i < k->n; i++) {
         if (k->e[i].limited) {
             json_object_set_new(o, k->e[i].task,
