@@ -60,6 +60,7 @@ in_range() { [ "$1" -ge "$2" ] 2>/dev/null && [ "$1" -le "$3" ]; }
 # the registered 5/s: 11 starts span 10 steps of 200 ms (2,000 ms; a
 # start is never early, the worker's wake-up adds a little)
 SPAN=$(burst rtest.tick 11)
+echo "figure: 5/s, 11 starts over $SPAN ms (ideal 2000)"
 check "5/s: 11 tasks succeed, starts spread over >= 1950 ms (got $SPAN)" yes "$(in_range "$SPAN" 1950 6000 && echo yes)"
 # a task of another name is not held back by the waiting ones
 "$S" worker control pause rl > /dev/null; sleep 1.5
@@ -81,12 +82,14 @@ check "the free task passed the waiting ticks ($((LAST_AT - FREE_AT)) ms before 
 check "cli rate-limit exit" 0 "$?"
 contains "cli rate-limit acknowledged" '^rl-1: ok rtest.tick: rate limit 40/s \(one start every 0.025 s\)$' c1.txt
 SPAN=$(burst rtest.tick 41)
+echo "figure: 40/s, 41 starts over $SPAN ms (ideal 1000)"
 # 40 steps of 25 ms: 1,000 ms (at the old 5/s it would be 8,000 ms)
 check "40/s: 41 starts over 975..4000 ms (got $SPAN)" yes "$(in_range "$SPAN" 975 4000 && echo yes)"
 "$S" worker control rate-limit rtest.tick 0 -d rl-1 --json > c2.json
 check "no limit: acknowledged" "rtest.tick: no rate limit" "$(json 'd[0]["message"]' < c2.json)"
 check "no limit: the ack lists none" "{}" "$(json 'd[0]["rate_limits"]' < c2.json)"
 SPAN=$(burst rtest.tick 11)
+echo "figure: no limit, 11 starts over $SPAN ms"
 check "no limit: 11 starts within 1500 ms, not the 2000 of 5/s (got $SPAN)" yes "$(in_range "$SPAN" 0 1500 && echo yes)"
 
 # bad rates: a usage error (exit 2) whose message is one line naming
