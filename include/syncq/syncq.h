@@ -27,6 +27,7 @@
 #include <syncq/recovery.h>
 #include <syncq/schedule.h>
 #include <syncq/spec.h>
+#include <syncq/summary.h>
 #include <syncq/task.h>
 #include <syncq/time.h>
 #include <syncq/version.h>

@@ -173,6 +173,26 @@ typedef struct syncq_task_def {
 SYNCQ_API int syncq_registry_add(syncq_registry *r, const syncq_task_def *def,
                                  syncq_error *err);
 
+/* Give registered task `task` a rate limit: Celery's task rate_limit,
+ * per worker. `rate` is "10/s", "100/m", "1000/h" (any form of
+ * syncq_rate_parse; copied); NULL removes it. A worker then starts tasks
+ * of that name at most that often, spaced period/N apart (10/s: one
+ * every 100 ms); a task over its limit waits in the worker holding its
+ * lease (not failed) while tasks of other names pass it. `syncq worker
+ * control rate-limit TASK RATE` changes it at run time.
+ * Errors: SYNCQ_ENOTFOUND (not registered), SYNCQ_EINVAL (bad rate: the
+ * message names the task and the accepted forms), SYNCQ_ETOOBIG (more
+ * than 64 tasks with a limit). Not thread-safe: call while registering. */
+SYNCQ_API int syncq_registry_set_rate_limit(syncq_registry *r,
+                                            const char *task,
+                                            const char *rate,
+                                            syncq_error *err);
+
+/* The rate limit declared for `task` ("10/s"), or NULL for none.
+ * Borrowed: valid until the next set call for that task. */
+SYNCQ_API const char *syncq_registry_rate_limit(const syncq_registry *r,
+                                                const char *task);
+
 /* Find a task by name (long seed names accepted). Borrowed; NULL if not
  * registered. */
 SYNCQ_API const syncq_task_def *syncq_registry_find(const syncq_registry *r,

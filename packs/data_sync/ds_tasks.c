@@ -8,6 +8,7 @@
  */
 #include "data_sync/ds_pack.h"
 #include "sq_error.h"
+#include "data_sync/ds_summary.h"
 #include "data_sync/ds_sync.h"
 #include "db/ds_task.h"
 
@@ -210,6 +211,7 @@ task_cleanup_duplicates(syncq_ctx *ctx)
     if (sq_ds_cleanup_duplicates(db, dry_run, &p, &res, &err) != SYNCQ_OK) {
         return sq_task_fail_err(ctx, &err, "cleanup_duplicates");
     }
+    sq_ds_summary_publish(ctx, db); /* the Catalog page: ds_summary.c */
     return syncq_ctx_succeed(ctx, res);
 }
 

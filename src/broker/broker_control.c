@@ -5,6 +5,7 @@
  * worker name claims and name patterns.
  */
 #include "broker/broker_control.h"
+#include "sq_rate.h"
 #include "broker/broker.h"
 #include "sq_alloc.h"
 #include "sq_error.h"
@@ -23,7 +24,8 @@
 
 static const char *const commands[] = {"ping", "pool_grow", "pool_shrink",
                                        "add_consumer", "cancel_consumer",
-                                       "time_limit", "shutdown", NULL};
+                                       "time_limit", "rate_limit",
+                                       "shutdown", NULL};
 
 /* A number field in lo..hi (required or not). */
 static int
@@ -39,6 +41,28 @@ num_field(const json_t *cmd, const char *k, long long lo, long long hi,
         json_integer_value(v) > hi) {
         return sq_fail(err, SYNCQ_EINVAL, "%s must be an integer %lld..%lld",
                        k, lo, hi);
+    }
+    return SYNCQ_OK;
+}
+
+/* rate_limit: a task name and a rate ("10/s"; "0": none). */
+static int
+rate_fields(const json_t *cmd, syncq_error *err)
+{
+    const char *t = json_string_value(json_object_get(cmd, "task"));
+    const char *rate = json_string_value(json_object_get(cmd, "rate"));
+    struct sq_rate r;
+
+    if (t == NULL || t[0] == '\0' || strlen(t) > 200) {
+        return sq_fail(err, SYNCQ_EINVAL,
+                       "task (a task name, 1..200 bytes) is required");
+    }
+    if (rate == NULL) {
+        return sq_fail(err, SYNCQ_EINVAL, "rate is required (\"10/s\", "
+                       "\"100/m\", \"1000/h\"; \"0\" for none)");
+    }
+    if (strcmp(rate, "0") != 0 && sq_rate_parse(rate, &r, err) != SYNCQ_OK) {
+        return SYNCQ_EINVAL; /* the message names the rate */
     }
     return SYNCQ_OK;
 }
@@ -62,7 +86,7 @@ sq_ctl_check(const json_t *cmd, syncq_error *err)
         return sq_fail(err, SYNCQ_EINVAL,
                        "command must be one of ping, pool_grow, "
                        "pool_shrink, add_consumer, cancel_consumer, "
-                       "time_limit, shutdown");
+                       "time_limit, rate_limit, shutdown");
     }
     if (strcmp(name, "pool_grow") == 0 || strcmp(name, "pool_shrink") == 0) {
         return num_field(cmd, "n", 1, SQ_CTL_POOL_MAX, true, err);
@@ -77,6 +101,9 @@ sq_ctl_check(const json_t *cmd, syncq_error *err)
             sq_error_prefix(err, "queue");
             return SYNCQ_EINVAL;
         }
+    }
+    if (strcmp(name, "rate_limit") == 0) {
+        return rate_fields(cmd, err);
     }
     if (strcmp(name, "time_limit") == 0) {
         t = json_string_value(json_object_get(cmd, "task"));

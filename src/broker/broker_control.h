@@ -15,10 +15,11 @@
  * A command: {"id", "command", "by", "at" (ms), and per command: "n"
  * (pool_grow, pool_shrink: 1..256), "queue" (add_consumer,
  * cancel_consumer), "task" + "soft_s"/"hard_s" (time_limit: seconds,
- * 0 = none)}. Commands: ping, pool_grow, pool_shrink, add_consumer,
- * cancel_consumer, time_limit, shutdown.
+ * 0 = none), "task" + "rate" (rate_limit: "10/s", "100/m", "1000/h";
+ * "0" = none)}. Commands: ping, pool_grow, pool_shrink, add_consumer,
+ * cancel_consumer, time_limit, rate_limit, shutdown.
  * An ack: {"id", "worker", "command", "ok", "message", "at" (ISO 8601),
- * "concurrency", "queues"}.
+ * "concurrency", "queues", "rate_limits" ({task: rate})}.
  */
 #ifndef SQ_BROKER_CONTROL_H
 #define SQ_BROKER_CONTROL_H

@@ -589,10 +589,12 @@ static const struct {
 static const struct {
     const char *method, *why;
 } refused[] = {
-    {"rate_limit", "syncq workers have no per-task rate limits (the "
-                   "crawler's are per host: SYNCQ_CRAWLER_* settings)"},
-    {"pool_grow", "the pool size is the worker's -c; restart it"},
-    {"pool_shrink", "the pool size is the worker's -c; restart it"},
+    {"rate_limit", "not through Celery's control: use `syncq worker "
+                   "control rate-limit TASK RATE` (or the dashboard)"},
+    {"pool_grow", "not through Celery's control: use `syncq worker "
+                  "control pool-grow N` (or the dashboard)"},
+    {"pool_shrink", "not through Celery's control: use `syncq worker "
+                    "control pool-shrink N` (or the dashboard)"},
     {"autoscale", "syncq workers do not autoscale; set -c"},
     {"pool_restart", "children are recycled by --max-tasks-per-child and "
                      "--max-memory-per-child"},

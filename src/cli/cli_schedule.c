@@ -51,6 +51,40 @@ int_arg(struct cli *cli, const char *what, const char *arg, long lo, long hi,
     return 0;
 }
 
+/* The CLI's one time rule: UTC, ISO 8601 (2026-12-07T18:00:00Z). A
+ * schedule's times come in its own zone (2026-12-08T02:00:00+08:00);
+ * NULL or unparsable ones are returned as they are. */
+static const char *
+utc_of(const char *zoned, char *buf, size_t cap)
+{
+    int64_t ms;
+
+    if (zoned == NULL || sq_time_parse_iso8601(zoned, &ms, NULL) != SYNCQ_OK) {
+        return zoned;
+    }
+    return sq_time_format_iso8601(ms, buf, cap);
+}
+
+/* For people: the times of s in UTC, each with "<field>_in_zone" (the
+ * schedule's own zone) beside it. */
+static void
+times_to_utc(json_t *s)
+{
+    static const char *const fields[] = {"next_run", "last_run", "at",
+                                         "start", "end"};
+
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const char *v = json_string_value(json_object_get(s, fields[i]));
+        char utc[40], key[40];
+        if (v == NULL || utc_of(v, utc, sizeof utc) == v) {
+            continue;
+        }
+        snprintf(key, sizeof key, "%s_in_zone", fields[i]);
+        json_object_set_new(s, key, json_string(v));
+        json_object_set_new(s, fields[i], json_string(utc));
+    }
+}
+
 /* One line about a stored schedule. */
 static void
 print_summary(json_t *s)
@@ -59,6 +93,7 @@ print_summary(json_t *s)
     const char *next = json_string_value(json_object_get(s, "next_run"));
     const char *name = json_string_value(json_object_get(s, "name"));
     const char *state = json_string_value(json_object_get(s, "state"));
+    char utc[40];
 
     printf("%s: ", name ? name : "?");
     if (type != NULL && strcmp(type, "cron") == 0) {
@@ -69,9 +104,18 @@ print_summary(json_t *s)
         printf("every %gs",
                json_number_value(json_object_get(s, "interval_s")));
     } else {
-        printf("once at %s", json_string_value(json_object_get(s, "at")));
+        printf("once at %s", utc_of(json_string_value(json_object_get(s, "at")),
+                                    utc, sizeof utc));
     }
-    printf(", %s, next run %s\n", state ? state : "?", next ? next : "none");
+    printf(", %s, next run ", state ? state : "?");
+    if (next != NULL) {
+        printf("%s (%s in %s)\n", utc_of(next, utc, sizeof utc), next,
+               json_string_value(json_object_get(s, "timezone")) != NULL
+                   ? json_string_value(json_object_get(s, "timezone"))
+                   : "UTC");
+    } else {
+        printf("none\n");
+    }
 }
 
 static int
@@ -303,9 +347,11 @@ static int
 cli_schedule_list(struct cli *cli)
 {
     enum { NCOL = 9 };
-    static const char *const heads[NCOL] = {"NAME",     "STATE", "TYPE",
-                                            "SCHEDULE", "ZONE",  "NEXT RUN",
-                                            "LAST RUN", "RUNS",  "TASK"};
+    /* times in UTC, the schedule's zone beside them */
+    static const char *const heads[NCOL] = {"NAME",     "STATE",    "TYPE",
+                                            "SCHEDULE", "NEXT RUN (UTC)",
+                                            "ZONE",     "LAST RUN (UTC)",
+                                            "RUNS",     "TASK"};
     json_t *rows;
     syncq_client *c;
     syncq_error err;
@@ -334,13 +380,14 @@ cli_schedule_list(struct cli *cli)
     for (size_t i = 0; i < json_array_size(list); i++) {
         json_t *s = json_array_get(list, i);
         char spec[300], runs[32];
+        times_to_utc(s);
         spec_text(s, spec, sizeof spec);
         snprintf(runs, sizeof runs, "%lld",
                  (long long)json_integer_value(
                      json_object_get(s, "total_runs")));
         cli_row_add(rows, NCOL, jstr(s, "name", "?"), jstr(s, "state", "?"),
-                    jstr(s, "type", "?"), spec, jstr(s, "timezone", "UTC"),
-                    jstr(s, "next_run", "-"), jstr(s, "last_run", "-"), runs,
+                    jstr(s, "type", "?"), spec, jstr(s, "next_run", "-"),
+                    jstr(s, "timezone", "UTC"), jstr(s, "last_run", "-"), runs,
                     jstr(s, "task", "?"));
     }
     cli_print_columns(heads, NCOL, rows, 0);
@@ -366,7 +413,8 @@ cli_schedule_info(struct cli *cli)
     if (cli->json) {
         cli_print_json(s);
     } else {
-        cli_print_fields(s, 14);
+        times_to_utc(s);
+        cli_print_fields(s, 16);
     }
     json_decref(s);
     return CLI_OK;
@@ -558,7 +606,7 @@ cli_schedule_next(struct cli *cli)
                                                  local, "utc", utc, "ms",
                                                  (json_int_t)from));
         } else {
-            printf("%s  %s\n", local, utc);
+            printf("%s  %s\n", utc, local); /* UTC first, as everywhere */
         }
     }
     if (cli->json) {

@@ -68,6 +68,15 @@ build(struct cli *cli, const char *name, char **a, int n, int *rc)
         if (hard >= 0) {
             json_object_set_new(cmd, "hard_s", json_integer(hard));
         }
+    } else if (strcmp(name, "rate_limit") == 0) {
+        if (n != 2) {
+            *rc = cli_usage(cli, "rate-limit takes TASK RATE (10/s, 100/m, "
+                                 "1000/h; 0: none)");
+            json_decref(cmd);
+            return NULL;
+        }
+        json_object_set_new(cmd, "task", json_string(a[0]));
+        json_object_set_new(cmd, "rate", json_string(a[1]));
     } else if (n != 0) {
         *rc = cli_usage(cli, "%s takes no argument", name);
         json_decref(cmd);
@@ -179,15 +188,14 @@ cli_worker_control(struct cli *cli)
         return cli_usage(cli, "which command? (ping, pool-grow N, "
                               "pool-shrink N, add-consumer Q, "
                               "cancel-consumer Q, time-limit TASK SOFT "
-                              "[HARD], shutdown, pause Q, resume Q)");
+                              "[HARD], rate-limit TASK RATE, shutdown, "
+                              "pause Q, resume Q)");
     }
     canon(a[0], name, sizeof name);
-    c = cli_client(cli);
-    if (c == NULL) {
-        return CLI_FAIL;
-    }
     if (strcmp(name, "pause") == 0 || strcmp(name, "resume") == 0) {
-        return queue_pause(cli, c, name[0] == 'p', a + 1, n - 1);
+        c = cli_client(cli);
+        return c == NULL ? CLI_FAIL
+                         : queue_pause(cli, c, name[0] == 'p', a + 1, n - 1);
     }
     cmd = build(cli, name, a + 1, n - 1, &rc);
     if (cmd == NULL) {
@@ -199,6 +207,11 @@ cli_worker_control(struct cli *cli)
             json_decref(cmd);
             return cli_error(cli, &e, true);
         }
+    }
+    c = cli_client(cli); /* bad input is refused before connecting */
+    if (c == NULL) {
+        json_decref(cmd);
+        return CLI_FAIL;
     }
     if (dest != NULL) {
         workers = json_pack("[s]", dest);
@@ -233,6 +246,7 @@ static const char *const control_examples[] = {
     "syncq worker control pool-grow 2 -d myhost-1",
     "syncq worker control cancel-consumer crawler",
     "syncq worker control time-limit crawler.fetch_products 60 120",
+    "syncq worker control rate-limit image_processing.fetch 10/s",
     "syncq worker control pause image_processing",
     NULL,
 };
@@ -249,7 +263,9 @@ const struct cli_cmd cli_worker_control_cmds[] = {
         "acknowledgement (as `celery control`). Commands: ping, pool-grow N,"
         "\n"
         "pool-shrink N, add-consumer QUEUE, cancel-consumer QUEUE,\n"
-        "time-limit TASK SOFT [HARD] (seconds, 0: none), shutdown (warm).\n"
+        "time-limit TASK SOFT [HARD] (seconds, 0: none), rate-limit TASK"
+        " RATE\n"
+        "(per worker: 10/s, 100/m, 1000/h; 0: none), shutdown (warm).\n"
         "pause QUEUE / resume QUEUE stop and restart leasing from a queue"
         " on\n"
         "every worker (no -d: the pause is kept in Redis).",

@@ -189,6 +189,10 @@ const struct sq_cfg_def sq_cfg_defs[] = {
      "monitor",
      "Bearer token of the task API's writes (monitor serve); "
      "SYNCQ_MONITOR_TOKEN then only reads"},
+    {"SYNCQ_MONITOR_TOKENS_FILE", NULL, SQ_CFG_STR, 0, 0, "", NULL, 0,
+     "monitor",
+     "Named per-person tokens, one \"NAME read|write TOKEN\" a line; "
+     "actions are logged with the name (docs/dashboard.md)"},
     {"SYNCQ_MONITOR_SESSION_TTL", NULL, SQ_CFG_DURATION, S(60), 30 * DAY,
      "12h", NULL, 0, "monitor",
      "Life of a dashboard sign-in session (its cookie's Max-Age)"},

@@ -322,6 +322,7 @@ static const struct sq_task_field fields[] = {
     {"rt", "runtime_ms", SQ_FIELD_INT},
     {"rexp", "result_expires_ms", SQ_FIELD_INT},
     {"worker", "worker", SQ_FIELD_STR},
+    {"ran_by", "ran_by", SQ_FIELD_STR},
     {"batch", "batch_id", SQ_FIELD_STR},
     {"parent", "parent_id", SQ_FIELD_STR},
     {"root", "root_id", SQ_FIELD_STR},

@@ -6,6 +6,7 @@
  */
 #include "sq_alloc.h"
 #include "sq_error.h"
+#include "sq_rate.h"
 #include "core/sq_task.h"
 #include "core/sq_task_args.h"
 
@@ -18,6 +19,8 @@
 
 #define ROUTES_MAX 32
 
+#define RATES_MAX 64
+
 struct syncq_registry {
     syncq_task_def *defs; /* sorted by name */
     size_t n, cap;
@@ -25,6 +28,11 @@ struct syncq_registry {
         const char *ns, *queue; /* borrowed, like the defs' strings */
     } routes[ROUTES_MAX];       /* namespaces of packs (add_route) */
     size_t nroutes;
+    struct {
+        const char *task;       /* a registered def's name */
+        char text[32];          /* the rate as declared */
+    } rates[RATES_MAX];         /* Celery's task rate_limit */
+    size_t nrates;
 };
 
 static const char *class_names[SYNCQ_ERR__COUNT] = {
@@ -301,4 +309,54 @@ syncq_registry_route(const syncq_registry *r, const char *name)
         }
     }
     return best;
+}
+
+int
+syncq_registry_set_rate_limit(syncq_registry *r, const char *task,
+                              const char *rate, syncq_error *err)
+{
+    const syncq_task_def *d = syncq_registry_find(r, task);
+    struct sq_rate parsed;
+    size_t i = 0;
+
+    if (d == NULL) {
+        return sq_fail(err, SYNCQ_ENOTFOUND, "rate_limit: task %s is not "
+                       "registered", task != NULL ? task : "(null)");
+    }
+    if (rate != NULL && strlen(rate) >= sizeof r->rates[0].text) {
+        return sq_fail(err, SYNCQ_EINVAL, "%s: rate_limit: too long", task);
+    }
+    if (rate != NULL && sq_rate_parse(rate, &parsed, err) != SYNCQ_OK) {
+        sq_error_prefix(err, "rate_limit");
+        sq_error_prefix(err, task);
+        return SYNCQ_EINVAL;
+    }
+    while (i < r->nrates && strcmp(r->rates[i].task, d->name) != 0) {
+        i++;
+    }
+    if (rate == NULL) { /* none: drop it */
+        if (i < r->nrates) {
+            r->rates[i] = r->rates[--r->nrates];
+        }
+        return SYNCQ_OK;
+    }
+    if (i == r->nrates && r->nrates == RATES_MAX) {
+        return sq_fail(err, SYNCQ_ETOOBIG, "at most %d tasks may have a "
+                       "rate limit", RATES_MAX);
+    }
+    r->rates[i].task = d->name;
+    snprintf(r->rates[i].text, sizeof r->rates[i].text, "%s", rate);
+    r->nrates += i == r->nrates;
+    return SYNCQ_OK;
+}
+
+const char *
+syncq_registry_rate_limit(const syncq_registry *r, const char *task)
+{
+    for (size_t i = 0; r != NULL && task != NULL && i < r->nrates; i++) {
+        if (strcmp(r->rates[i].task, task) == 0) {
+            return r->rates[i].text;
+        }
+    }
+    return NULL;
 }

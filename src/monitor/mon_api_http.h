@@ -21,6 +21,10 @@
 #include <syncq/client.h>
 #include <syncq/config.h>
 
+struct sq_buf;
+struct sq_tokens;
+struct sq_token_ent;
+
 #define SQ_API_HIST_MAX 720 /* 1 h of samples every 5 s */
 
 struct MHD_Connection;
@@ -50,6 +54,8 @@ struct sq_api_server {
     int evict_state;           /* last logged: 0 unknown, 1 safe, 2 not */
     const char *token;         /* read token (SYNCQ_MONITOR_TOKEN), "" */
     const char *api_token;     /* write token (SYNCQ_API_TOKEN), "" */
+    struct sq_tokens *named;   /* SYNCQ_MONITOR_TOKENS_FILE (mon_tokens.h;
+                                  n 0: none) */
     struct sq_listen listen;
     uint64_t requests;
     size_t max_body;           /* bytes (SYNCQ_API_MAX_BODY) */
@@ -166,9 +172,12 @@ void sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
                    struct sq_api_reply *r);
 void sq_api_h_login(struct sq_api_server *S, const struct sq_api_req *q,
                     struct sq_api_reply *r);
-/* Set r's session cookie for `level` ('r'/'w'; 0 clears it). */
+/* Set r's session cookie for `level` ('r'/'w'; 0 clears it), or for the
+ * named token `e` (mon_tokens.h) when e is not NULL. */
 void sq_api_session_cookie(struct sq_api_server *S, struct sq_api_reply *r,
-                           char level);
+                           char level, const struct sq_token_ent *e);
+/* Any token configured (shared or named): sign-in applies. */
+bool sq_api_has_tokens(const struct sq_api_server *S);
 
 /* mon_api_search.c: the task browser's search and bulk actions. */
 void sq_api_h_search(struct sq_api_server *S, const struct sq_api_req *q,
@@ -189,6 +198,12 @@ void sq_api_h_control_ack(struct sq_api_server *S,
 void sq_api_h_queue_pause(struct sq_api_server *S,
                           const struct sq_api_req *q,
                           struct sq_api_reply *r);
+/* mon_api_summary.c: GET /api/summaries/<kind>, and the rows of a
+ * summary table rendered into b for a page's first paint. */
+void sq_api_h_summaries(struct sq_api_server *S, const struct sq_api_req *q,
+                        struct sq_api_reply *r);
+void sq_api_summary_rows(struct sq_api_server *S, const char *kind,
+                         struct sq_buf *b, json_t **out);
 
 /* mon_api_sched.c: schedules. */
 void sq_api_h_schedules(struct sq_api_server *S, const struct sq_api_req *q,

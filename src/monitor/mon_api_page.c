@@ -10,6 +10,7 @@
 #include "monitor/mon_api_http.h"
 #include "monitor/mon_page.h"
 #include "monitor/mon_session.h"
+#include "monitor/mon_tokens.h"
 #include "sq_alloc.h"
 #include "core/sq_embed.h"
 #include "core/sq_log.h"
@@ -21,21 +22,33 @@
 #include <syncq/syncq.h>
 #include <syncq/version.h>
 
+bool
+sq_api_has_tokens(const struct sq_api_server *S)
+{
+    return S->token[0] != '\0' || S->api_token[0] != '\0' ||
+           (S->named != NULL && S->named->n > 0);
+}
+
 void
 sq_api_session_cookie(struct sq_api_server *S, struct sq_api_reply *r,
-                      char level)
+                      char level, const struct sq_token_ent *e)
 {
     char v[SQ_SESSION_MAX];
     int64_t exp;
 
-    if (level == 0) {
+    if (level == 0 && e == NULL) {
         snprintf(r->cookie, sizeof r->cookie,
                  SQ_SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "
                                    "Max-Age=0");
         return;
     }
     exp = sq_now_ms() / 1000 + S->session_ttl_s;
-    sq_session_make(level, exp, level == 'w' ? S->api_token : S->token, v);
+    if (e != NULL) {
+        sq_tokens_session(e, exp, v); /* v2: carries the person's name */
+    } else {
+        sq_session_make(level, exp, level == 'w' ? S->api_token : S->token,
+                        v);
+    }
     snprintf(r->cookie, sizeof r->cookie,
              SQ_SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; "
                                "Max-Age=%lld",
@@ -100,10 +113,11 @@ sq_api_h_login(struct sq_api_server *S, const struct sq_api_req *q,
                struct sq_api_reply *r)
 {
     char token[512], next[512];
+    const struct sq_token_ent *named;
     char level;
 
     if (q->rt->kind == SQ_R_LOGOUT) {
-        sq_api_session_cookie(S, r, 0);
+        sq_api_session_cookie(S, r, 0, NULL);
         SQ_INFO("monitor.signout", "who=%s", q->who);
         r->status = 303;
         r->ctype = "text/plain";
@@ -112,7 +126,7 @@ sq_api_h_login(struct sq_api_server *S, const struct sq_api_req *q,
     }
     if (q->rt->kind == SQ_R_LOGIN) {
         const char *nx = sq_api_arg(q, "next");
-        if (S->token[0] == '\0' && S->api_token[0] == '\0') {
+        if (!sq_api_has_tokens(S)) {
             r->status = 303; /* no token configured: nothing to sign in */
             r->ctype = "text/plain";
             snprintf(r->location, sizeof r->location, "/");
@@ -131,7 +145,8 @@ sq_api_h_login(struct sq_api_server *S, const struct sq_api_req *q,
         token[0] = '\0';
     }
     level = sq_session_level_of(token, S->token, S->api_token);
-    if (level == 0) {
+    named = S->named != NULL ? sq_tokens_find(S->named, token) : NULL;
+    if (level == 0 && named == NULL) {
         SQ_WARN("monitor.signin_failed", "reason=%s",
                 token[0] == '\0' ? "no_token" : "bad_token");
         login_page(r, 401, next,
@@ -139,9 +154,10 @@ sq_api_h_login(struct sq_api_server *S, const struct sq_api_req *q,
                                     : "That token is not valid.");
         return;
     }
-    sq_api_session_cookie(S, r, level);
+    sq_api_session_cookie(S, r, level, named);
     SQ_INFO("monitor.signin", "who=%s ttl_s=%lld",
-            level == 'w' ? SQ_WHO_API : SQ_WHO_MONITOR,
+            named != NULL ? named->name
+            : level == 'w' ? SQ_WHO_API : SQ_WHO_MONITOR,
             (long long)S->session_ttl_s);
     r->status = 303;
     r->ctype = "text/plain";
@@ -163,7 +179,8 @@ page_of(const struct sq_route *rt)
         {"/task/{id}", "task.html", "task", "task.js"},
         {"/workers", "workers.html", "workers", "workers.js"},
         {"/worker/{name}", "worker.html", "worker", "workers.js"},
-        {"/queues", "queues.html", "queues", "queues.js"}};
+        {"/queues", "queues.html", "queues", "queues.js"},
+        {"/catalog", "catalog.html", "catalog", "catalog.js"}};
 
     for (size_t i = 1; i < sizeof pages / sizeof pages[0]; i++) {
         if (strcmp(rt->def->path, pages[i].path) == 0) {
@@ -196,9 +213,7 @@ boot_json(struct sq_api_server *S, const struct sq_api_req *q, json_t *task)
     json_object_set_new(b, "who", json_string(q->who));
     json_object_set_new(b, "can_write",
                         json_boolean(q->access == SQ_ACCESS_WRITE));
-    json_object_set_new(b, "signed_in",
-                        json_boolean(S->token[0] != '\0' ||
-                                     S->api_token[0] != '\0'));
+    json_object_set_new(b, "signed_in", json_boolean(sq_api_has_tokens(S)));
     json_object_set_new(b, "version", json_string(SYNCQ_VERSION_STRING));
     if (task != NULL) {
         json_object_set(b, "task", task);
@@ -230,7 +245,7 @@ sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
     const json_t *snap;
     const char *hs;
     struct sq_buf tiles, qrows, wrows, boot, ssr;
-    json_t *task = NULL, *bj;
+    json_t *task = NULL, *bj, *sums = NULL;
     char at[64] = "-", at_iso[64] = "";
     char *harg;
     int status = 200;
@@ -246,6 +261,9 @@ sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
     sq_page_tiles(&tiles, snap);
     sq_page_queue_rows(&qrows, snap);
     sq_page_worker_rows(&wrows, snap);
+    if (strcmp(file, "catalog.html") == 0) {
+        sq_api_summary_rows(S, "catalog", &ssr, &sums); /* mon_api_summary.c */
+    }
     if (strcmp(file, "task.html") == 0) {
         task = task_record(S, q->rt->arg, &status);
         if (task != NULL) {
@@ -266,6 +284,9 @@ sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
         snprintf(at, sizeof at, "%.10s %.8s +00:00", at_iso, at_iso + 11);
     }
     bj = boot_json(S, q, task);
+    if (sums != NULL) {
+        json_object_set_new(bj, "summaries", sums);
+    }
     sq_page_json(&boot, bj);
     json_decref(bj);
     json_decref(task);

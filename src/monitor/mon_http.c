@@ -25,6 +25,7 @@
 #include "monitor/mon_route.h"
 #include "monitor/mon_sentry.h"
 #include "monitor/mon_session.h"
+#include "monitor/mon_tokens.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -207,6 +208,7 @@ static const struct {
     {SQ_R_CONTROL_ACK, sq_api_h_control_ack},
     {SQ_R_QUEUE_PAUSE, sq_api_h_queue_pause},
     {SQ_R_QUEUE_RESUME, sq_api_h_queue_pause},
+    {SQ_R_SUMMARIES, sq_api_h_summaries},
 };
 
 sq_api_handler
@@ -279,6 +281,7 @@ struct conn_state {
     size_t seen;     /* body bytes received */
     bool too_big;    /* over SYNCQ_API_MAX_BODY: dropped */
     char session;    /* 'r'/'w': a ?token= visit opens a session */
+    const struct sq_token_ent *named; /* ... of this named token */
     int access;      /* enum sq_access granted */
     const char *who; /* the token's name (SQ_WHO_*) */
 };
@@ -292,15 +295,52 @@ hdr(struct MHD_Connection *conn, const char *k)
 /* The access a request gets and who it acts as (cs->who): a bearer or
  * ?token= token first, then a session cookie (mon_session.h). A raw
  * token in a cookie is no longer honoured: sessions replace it. */
+/* A named token (bearer, ?token=, v2 session): its access, or -1. */
+static int
+who_named(struct sq_api_server *S, struct MHD_Connection *conn,
+          const char *qt, struct conn_state *cs)
+{
+    const struct sq_token_ent *e = NULL;
+    char given[300];
+
+    if (S->named == NULL || S->named->n == 0) {
+        return -1;
+    }
+    if (sq_tokens_bearer(hdr(conn, "Authorization"), given, sizeof given)) {
+        e = sq_tokens_find(S->named, given);
+    }
+    if (e == NULL && qt != NULL) {
+        e = sq_tokens_find(S->named, qt);
+        cs->named = e; /* the visit opens a session */
+    }
+    if (e == NULL) {
+        e = sq_tokens_check(S->named, hdr(conn, "Cookie"),
+                            sq_now_ms() / 1000);
+    }
+    if (e == NULL) {
+        return -1;
+    }
+    cs->who = e->name;
+    return e->role == 'w' ? SQ_ACCESS_WRITE : SQ_ACCESS_READ;
+}
+
 static int
 who_is(struct sq_api_server *S, struct MHD_Connection *conn, const char *qt,
        struct conn_state *cs)
 {
     const char *auth = hdr(conn, "Authorization");
     bool by_token = false;
-    int access = sq_mon_access(S->token, S->api_token, S->listen.loopback,
-                               auth, qt, NULL, &by_token);
+    int access = who_named(S, conn, qt, cs);
     char lvl;
+
+    if (access >= 0) {
+        return access;
+    }
+    access = sq_mon_access(S->token, S->api_token, S->listen.loopback, auth,
+                           qt, NULL, &by_token);
+    if (!by_token && S->named != NULL && S->named->n > 0) {
+        access = SQ_ACCESS_NONE; /* named tokens: no open loopback */
+    }
 
     if (by_token) {
         bool w = S->api_token[0] != '\0' &&
@@ -483,8 +523,8 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
         sq_api_error(&r, 413, "ETOOBIG", msg, NULL);
         return send_reply(S, conn, &r, head);
     }
-    if (cs->session != 0) {
-        sq_api_session_cookie(S, &r, cs->session);
+    if (cs->session != 0 || cs->named != NULL) {
+        sq_api_session_cookie(S, &r, cs->session, cs->named);
     }
     if (cs->rt.kind == SQ_R_LIVE) {
         /* liveness never waits for Redis or for the lock */
@@ -596,6 +636,29 @@ open_listener(const struct sq_listen *L, int *fd_out, int *port_out,
     return SYNCQ_OK;
 }
 
+/* SYNCQ_MONITOR_TOKENS_FILE into S->named (empty when unset). */
+static int
+load_named(struct sq_api_server *S, const syncq_config *cfg,
+           syncq_error *err)
+{
+    const char *path = syncq_config_str(cfg, "SYNCQ_MONITOR_TOKENS_FILE");
+    int rc;
+
+    S->named = sq_calloc(1, sizeof *S->named);
+    if (S->named == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    if (path[0] == '\0') {
+        return SYNCQ_OK;
+    }
+    rc = sq_tokens_load(path, S->named, err);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    SQ_INFO("monitor.tokens", "file=%s count=%zu", path, S->named->n);
+    return SYNCQ_OK;
+}
+
 int
 sq_mon_listen_check(const syncq_config *cfg, const char *listen,
                     const char *token, bool probe, struct sq_listen *out,
@@ -669,9 +732,14 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
     sq_mon_opts_init(&S->opts, cfg);
     /* either token lets a non-loopback address be served (the write
      * token may come from --api-token, not the configuration) */
-    rc = sq_mon_listen_check(cfg, listen_s,
-                             S->token[0] != '\0' ? S->token : S->api_token,
-                             false, &S->listen, err);
+    rc = load_named(S, cfg, err);
+    if (rc == SYNCQ_OK) {
+        rc = sq_mon_listen_check(cfg, listen_s,
+                                 S->token[0] != '\0' ? S->token
+                                 : S->api_token[0] != '\0' ? S->api_token
+                                 : S->named->n > 0 ? "named" : "",
+                                 false, &S->listen, err);
+    }
     if (rc == SYNCQ_OK && !o->no_alerts) {
         rc = sq_alerts_new(cfg, o->rules_path, &S->alerts, err);
     }
@@ -709,6 +777,7 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
         sq_sentry_free(sentry, 0);
         sq_alerts_free(S->alerts);
         pthread_mutex_destroy(&S->mu);
+        sq_free(S->named);
         sq_free(S);
         return rc;
     }
@@ -724,7 +793,7 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
         SQ_INFO("monitor.listening", "url=http://%s:%d/ token=%s alerts=%d "
                                      "sentry=%d",
                 host, port,
-                S->token[0] || S->api_token[0] ? "required" : "none",
+                sq_api_has_tokens(S) ? "required" : "none",
                 S->alerts != NULL ? (int)sq_alerts_rules(S->alerts)->n : 0,
                 sentry != NULL);
         if (o->port_file != NULL) {
@@ -789,6 +858,7 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
     json_decref(S->health);
     syncq_client_close(S->c);
     pthread_mutex_destroy(&S->mu);
+    sq_free(S->named);
     sq_free(S);
     return SYNCQ_OK;
 }

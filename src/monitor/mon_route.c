@@ -55,8 +55,8 @@ static const struct sq_route_param p_tasks[] = {
     {"name", "string", "only tasks of this name"},
     {"id", "string", "only tasks whose id starts with this (1..64 "
                      "characters)"},
-    {"worker", "string", "only tasks this worker holds now (a finished "
-                         "record does not keep its worker)"},
+    {"worker", "string", "only tasks this worker holds now or ran last "
+                         "(the record keeps it as ran_by)"},
     {"batch", "string", "only tasks of this batch"},
     {"root", "string", "only tasks of this workflow root"},
     {"parent", "string", "only children of this task"},
@@ -111,6 +111,7 @@ const struct sq_route_def sq_mon_routes[] = {
     {SQ_R_PAGE, "GET", "/worker/{name}", H | G, NULL, "worker page", NULL,
      NULL},
     {SQ_R_PAGE, "GET", "/queues", H | G, NULL, "queues page", NULL, NULL},
+    {SQ_R_PAGE, "GET", "/catalog", H | G, NULL, "catalog page", NULL, NULL},
     {SQ_R_METRICS, "GET", "/metrics", 0, "system",
      "Prometheus text exposition of every figure", NULL, NULL},
     {SQ_R_LIVE, "GET", "/healthz", 0, "system",
@@ -142,6 +143,9 @@ const struct sq_route_def sq_mon_routes[] = {
      NULL},
     {SQ_R_QUEUE_RESUME, "POST", "/api/queues/{name}/resume", W, "system",
      "resume consumption of a paused queue", NULL, NULL},
+    {SQ_R_SUMMARIES, "GET", "/api/summaries/{kind}", 0, "system",
+     "the summaries task packs published under a kind (syncq/summary.h; "
+     "\"catalog\": one per 1688 category, the Catalog page)", NULL, NULL},
     {SQ_R_PROGRESS, "GET", "/api/progress", 0, "system",
      "running tasks with their progress, rate and ETA", NULL, NULL},
     {SQ_R_ALERTS, "GET", "/api/alerts", 0, "system",

@@ -47,7 +47,8 @@ enum sq_route_kind {
     SQ_R_DEAD_REQUEUE,     /* POST /api/dead/<id>/requeue */
     SQ_R_WORKFLOW,         /* GET /api/workflows/<id> */
     SQ_R_PAGE,             /* GET a dashboard page (/tasks, /task/<id>,
-                              /workers, /worker/<name>, /queues) */
+                              /workers, /worker/<name>, /queues,
+                              /catalog) */
     SQ_R_LOGIN,            /* GET /login: the sign-in page */
     SQ_R_LOGIN_POST,       /* POST /login: sign in (form body) */
     SQ_R_LOGOUT,           /* POST /logout */
@@ -58,6 +59,7 @@ enum sq_route_kind {
     SQ_R_CONTROL_ACK,      /* GET /api/control/<id>: a command's ack */
     SQ_R_QUEUE_PAUSE,      /* POST /api/queues/<name>/pause */
     SQ_R_QUEUE_RESUME,     /* POST /api/queues/<name>/resume */
+    SQ_R_SUMMARIES,        /* GET /api/summaries/<kind> (syncq/summary.h) */
     SQ_R_ALERTS            /* GET /api/alerts (keep last: fuzz checks the
                               range) */
 };

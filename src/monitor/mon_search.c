@@ -244,10 +244,11 @@ seen_add(struct seen *S, const char *id)
 /* ---- the scan --------------------------------------------------------- */
 
 enum { F_STATE, F_QUEUE, F_NAME, F_WORKER, F_BATCH, F_ROOT, F_PARENT,
-       F_ERR, F_CT, F__N };
+       F_ERR, F_CT, F_RAN_BY, F__N };
 static const char *const fields[F__N] = {"state", "queue", "name",
                                          "worker", "batch", "root",
-                                         "parent", "err_class", "ct"};
+                                         "parent", "err_class", "ct",
+                                         "ran_by"};
 
 struct scan {
     syncq_client *c;
@@ -286,7 +287,10 @@ matches(const struct sq_search *s, const char *id, const redisReply *r)
         return false;
     }
     if (!field_is(f[F_STATE], s->state) || !field_is(f[F_QUEUE], s->queue) ||
-        !field_is(f[F_NAME], s->name) || !field_is(f[F_WORKER], s->worker) ||
+        !field_is(f[F_NAME], s->name) ||
+        /* the worker holding it now, or the last one that ran it */
+        !(field_is(f[F_WORKER], s->worker) ||
+          field_is(f[F_RAN_BY], s->worker)) ||
         !field_is(f[F_BATCH], s->batch) || !field_is(f[F_ROOT], s->root) ||
         !field_is(f[F_PARENT], s->parent) || !field_is(f[F_ERR], s->error)) {
         return false;
@@ -312,9 +316,9 @@ consider(struct scan *S, redisReply **ids, size_t n, syncq_error *err)
             continue;
         }
         sq_key(S->c, key, sizeof key, "t:%s", ids[i]->str);
-        sq_conn_append(S->c, "HMGET %s %s %s %s %s %s %s %s %s %s", key,
+        sq_conn_append(S->c, "HMGET %s %s %s %s %s %s %s %s %s %s %s", key,
                        fields[0], fields[1], fields[2], fields[3], fields[4],
-                       fields[5], fields[6], fields[7], fields[8]);
+                       fields[5], fields[6], fields[7], fields[8], fields[9]);
     }
     for (size_t i = 0; i < n; i++) {
         redisReply *r = NULL;

@@ -7,8 +7,8 @@
  * grow or shrink the pool (children are added at once; a shrink retires
  * idle children first and lets busy ones finish their task), start or
  * stop consuming a queue, change a task's time limits (running tasks of
- * that name get the new deadlines, counted from their start), warm
- * shutdown. Paused queues are left out of the lease call
+ * that name get the new deadlines, counted from their start) or its rate
+ * limit (worker_ratelimit.c), warm shutdown. Paused queues are left out of the lease call
  * (sq_sup_lease_queues), so a worker stops leasing from a queue within a
  * second of its pause. Also claims the worker's stable name at start
  * and keeps the claim alive (sq_sup_claim_name).
@@ -57,7 +57,7 @@ sq_sup_control_init(struct sq_sup *s)
         return -1;
     }
     s->ctl->target = s->nch;
-    return 0;
+    return sq_sup_rl_init(s);
 }
 
 void
@@ -65,6 +65,7 @@ sq_sup_control_free(struct sq_sup *s)
 {
     sq_free(s->ctl);
     s->ctl = NULL;
+    sq_sup_rl_free(s);
 }
 
 bool
@@ -382,6 +383,11 @@ apply(struct sq_sup *s, const json_t *cmd, char *msg, size_t cap)
     if (strcmp(name, "time_limit") == 0) {
         return time_limit(s, cmd, msg, cap) == 0;
     }
+    if (strcmp(name, "rate_limit") == 0) {
+        return sq_sup_rl_set(s, json_string_value(json_object_get(cmd, "task")),
+                             json_string_value(json_object_get(cmd, "rate")),
+                             msg, cap) == 0;
+    }
     s->ctl->shutdown = true; /* "shutdown": warm, as SIGTERM */
     snprintf(msg, cap, "warm shutdown started");
     return true;
@@ -404,14 +410,15 @@ ack(struct sq_sup *s, const json_t *cmd, bool ok, const char *msg)
     for (size_t i = 0; i < nq; i++) {
         json_array_append_new(qa, json_string(qs[i]));
     }
-    a = json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:i,s:o}", "id", id, "worker",
+    a = json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:i,s:o,s:o}", "id", id, "worker",
                   s->o->worker_id, "command",
                   json_string_value(json_object_get(cmd, "command"))
                       ? json_string_value(json_object_get(cmd, "command"))
                       : "?",
                   "ok", ok, "message", msg, "at",
                   sq_time_format_iso8601_ms(sq_now_ms(), at, sizeof at),
-                  "concurrency", s->ctl->target, "queues", qa);
+                  "concurrency", s->ctl->target, "queues", qa,
+                  "rate_limits", sq_sup_rl_json(s));
     text = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
     json_decref(a);
     if (text != NULL &&

@@ -156,6 +156,7 @@ sq_sup_info_json(struct sq_sup *s, int64_t now)
                             json_integer(fc.reconnects));
         json_object_set_new(info, "outcomes_refused",
                             json_integer(s->outcomes_refused));
+        json_object_set_new(info, "rate_limits", sq_sup_rl_json(s));
     }
     text = json_dumps(info, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(info);

@@ -324,7 +324,11 @@ sq_pool_dispatch(struct sq_sup *s)
     for (int i = 0; i < s->nch && s->wait_head != NULL; i++) {
         struct sq_child *c = &s->ch[i];
         if (c->state == SQ_CH_IDLE) {
-            give(s, c, sq_sup_pop_wait(s));
+            struct sq_held *h = sq_sup_rl_next(s); /* worker_ratelimit.c */
+            if (h == NULL) {
+                break;
+            }
+            give(s, c, h);
         }
     }
 }

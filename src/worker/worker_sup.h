@@ -12,6 +12,7 @@
 #ifndef SQ_WORKER_SUP_H
 #define SQ_WORKER_SUP_H
 
+#include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -157,6 +158,7 @@ struct sq_sup {
     long sup_rss_kb;
     int sigpipe[2];
     struct sq_control *ctl;     /* remote control (worker_control.c) */
+    struct sq_ratelimits *rl;   /* task rate limits (worker_ratelimit.c) */
 };
 
 /* ---- worker_pool.c ---- */
@@ -248,6 +250,22 @@ size_t sq_sup_lease_queues(const struct sq_sup *s, const char **qs);
 int sq_sup_claim_name(struct sq_sup *s, struct sq_worker_opts *o,
                       syncq_error *err);
 void sq_sup_release_name(struct sq_sup *s);
+
+/* ---- worker_ratelimit.c: per-task rate limits (Celery's rate_limit) ---- */
+int sq_sup_rl_init(struct sq_sup *s);
+void sq_sup_rl_free(struct sq_sup *s);
+/* The next task to give a child: the first waiting one its task's rate
+ * limit lets start now (taken off the FIFO), or NULL. */
+struct sq_held *sq_sup_rl_next(struct sq_sup *s);
+/* `next` (monotonic ms), or earlier when a waiting task's turn comes
+ * first and a child is idle. */
+int64_t sq_sup_rl_deadline(struct sq_sup *s, int64_t now, int64_t next);
+/* Set task's limit to `rate` ("10/s"; "0" or "": none); msg gets what
+ * happened or why not (a bad rate): -1 then. */
+int sq_sup_rl_set(struct sq_sup *s, const char *task, const char *rate,
+                  char *msg, size_t cap);
+/* {"task": "10/s", ...}: the limits in force (new object). */
+json_t *sq_sup_rl_json(struct sq_sup *s);
 
 /* ---- worker_info.c ---- */
 char *sq_sup_info_json(struct sq_sup *s, int64_t now);

@@ -376,6 +376,7 @@ loop(struct sq_sup *s)
             pfd[n++].events = POLLIN;
         }
         next = sq_pool_next_deadline(s, now);
+        next = sq_sup_rl_deadline(s, now, next); /* a rate-limited turn */
         if (s->next_hb < next) {
             next = s->next_hb;
         }

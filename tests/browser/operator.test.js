@@ -12,6 +12,10 @@
 //   - a task page: retry a failed task, resume a dead one with RESUME,
 //     cancel a running one;
 //   - a worker page: grow and shrink the pool, the child count follows;
+//     set a task's rate limit and see the acknowledgement and the limit
+//     in force; a bad rate is refused;
+//   - the Catalog page shows the "catalog" summaries, one row per
+//     category, with a link to the sync's task tree;
 //   - the queues page: pause a queue, leasing stops; resume, it runs;
 //   - a read-token session sees pages but its actions are refused;
 //   - screenshots of every page at 1400x1000 (artifacts).
@@ -146,6 +150,38 @@ async function shot(page, name) {
     await page.waitForFunction(() => /pool shrinks to 2/.test(document.getElementById('ack').textContent), null, { timeout: 10000 });
     await waitFor(async () => (await kids()) === 2, 15000, '2 children again');
     check('child count shrank to 2', true);
+    // a task's rate limit, changed at run time and acknowledged
+    await page.fill('#ctl-task', 'syncq.noop');
+    await page.fill('#ctl-rate', '5/s');
+    await page.click('#rate-limit');
+    await page.waitForFunction(() => /rate_limit: acknowledged by .*syncq\.noop: rate limit 5\/s/.test(document.getElementById('ack').textContent), null, { timeout: 10000 });
+    check('rate limit acknowledged', true, await page.textContent('#ack'));
+    await page.waitForFunction(() => /syncq\.noop 5\/s/.test(document.getElementById('wsummary').textContent), null, { timeout: 10000 });
+    check('worker page shows the rate limit in force', true);
+    await shot(page, 'worker-ratelimit');
+    await page.fill('#ctl-rate', '5/fortnight');
+    await page.click('#rate-limit');
+    await page.waitForFunction(() => /rate_limit refused: .*fortnight/.test(document.getElementById('ack').textContent), null, { timeout: 10000 });
+    check('a bad rate is refused', true, await page.textContent('#ack'));
+    await page.fill('#ctl-rate', '0');
+    await page.click('#rate-limit');
+    await page.waitForFunction(() => /syncq\.noop: no rate limit/.test(document.getElementById('ack').textContent), null, { timeout: 10000 });
+    check('rate limit removed', true);
+
+    // --- the Catalog page: summaries a pack published (one per category)
+    await page.goto(base + '/catalog');
+    const row = page.locator('#summaries tr[data-key="1031910"]');
+    await row.waitFor({ timeout: 10000 });
+    check('catalog: a row per category', await page.locator('#summaries tbody tr[data-key]').count() === 2);
+    const cells = await row.locator('td').allTextContents();
+    // key, category_id, name, offers, duplicates merged, offers synced at, images stored, images broken, ...
+    check('catalog: the figures', cells[2] === '女装' && cells[3] === '17' && cells[4] === '1' &&
+      cells[6] === '85' && cells[7] === '2', cells.join(' | '));
+    check('catalog: columns', (await page.textContent('#summaries thead')).includes('images broken'));
+    await shot(page, 'catalog');
+    await row.locator('a[href="/task/' + failedId + '"]').first().click();
+    await page.waitForURL(base + '/task/' + failedId);
+    check('catalog: the task tree link opens the task page', true);
 
     // --- queues page: pause stops leasing, resume lets it run
     await page.goto(base + '/queues');

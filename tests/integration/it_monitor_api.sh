@@ -262,6 +262,8 @@ hit "post /api/queues/{name}/resume"
 check "resume a queue" 200 "$(code -X POST -H "$J" "$B/api/queues/nothere/resume")"
 hit "get /api/tasks/{id}/events"
 check "a task's events" 200 "$(code "$B/api/tasks/$E1/events")"
+hit "get /api/summaries/{kind}"
+check "summaries of a kind nothing published" 0 "$(curl -s "$B/api/summaries/catalog" | json 'd["count"]')"
 hit "post /api/actions/{name}"
 check "a bulk action's count" 0 "$(curl -s -H "$J" -d '{"filter": {"queue": "nothere"}}' "$B/api/actions/retry" | json 'd["count"]')"
 

@@ -7,7 +7,8 @@
 # ops-%i) and `syncq monitor serve` with a write and a read token, makes
 # a failed task, a dead one with checkpoints and a running one, and lets
 # the browser sign in, search, open task pages, retry, resume with
-# RESUME, cancel, grow and shrink the worker's pool and pause a queue.
+# RESUME, cancel, grow and shrink the worker's pool, set a task's rate
+# limit, open the Catalog page and pause a queue.
 # Screenshots of every page at 1400x1000 are kept in
 # $SYNCQ_BUILD_DIR/artifacts/dashboard-*.png.
 # TEST_TIMEOUT: 300
@@ -47,6 +48,14 @@ api -X POST -d '{"strategy": "manual"}' "$B/api/tasks/$DEAD/resume" >/dev/null
 wait_state "$DEAD" DEAD 10 || exit 1
 RUNNING=$("$S" task create syncq.sleep --queue ops -k '{"seconds": 120, "tick_ms": 250}')
 wait_state "$RUNNING" PROGRESS 20 || wait_state "$RUNNING" STARTED 5 || exit 1
+
+# two "catalog" summaries as the data_sync pack writes them
+# (syncq/summary.h; it_monitor_catalog.sh makes them with a real sync)
+for c in 1031910:女装:17:2 1031911:男装:9:0; do
+  IFS=: read -r id name offers broken <<< "$c"
+  redis-cli -s "$SYNCQ_REDIS_SOCK" HSET '{syncq}:summary:catalog' "$id" \
+    "{\"category_id\":$id,\"name\":\"$name\",\"offers\":$offers,\"duplicates_merged\":1,\"offers_synced_at\":\"2026-12-07T08:00:00.000Z\",\"images_stored\":$((offers * 5)),\"images_broken\":$broken,\"last_sync_at\":\"2026-12-07T08:00:01.000Z\",\"last_sync_outcome\":\"ok\",\"records_failed\":0,\"root_id\":\"$FAILED\",\"task_id\":\"$FAILED\",\"published_at\":\"2026-12-07T08:00:02.000Z\"}" > /dev/null
+done
 
 cd "$BR" || exit 1
 timeout 240 node operator.test.js "$B" "$FAILED" "$DEAD" "$RUNNING" ops-1 "$ART"

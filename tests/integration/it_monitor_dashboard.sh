@@ -134,13 +134,18 @@ listed() { [ "$(get /api/workers | json 'len(d["workers"])')" -ge 1 ]; }
 wait_for 10 listed
 check "stable name: pattern and index" "dash-1" "$(get /api/workers | json 'd["workers"][0]["id"]')"
 check "search by error class" "$IDF" "$(get "/api/tasks?error=validation" | json 'd["tasks"][0]["id"]')"
-# the worker filter finds what a worker holds now (a finished record
-# drops its worker)
+# the worker filter finds what a worker holds now and what it ran (the
+# record keeps ran_by after the end)
 SLEEPER=$("$S" task create syncq.sleep --queue dash -k '{"seconds": 30, "tick_ms": 200}')
 wait_for 10 is_state "$SLEEPER" PROGRESS
 check "search by worker" "$SLEEPER" "$(get "/api/tasks?worker=dash-1" | json 'd["tasks"][0]["id"]')"
 "$S" task cancel "$SLEEPER" >/dev/null
 wait_for 10 is_state "$SLEEPER" REVOKED
+check "a finished task keeps who ran it" dash-1 "$("$S" task info "$SLEEPER" --json | json 'd.get("ran_by")')"
+check "a finished task no longer held" None "$("$S" task info "$SLEEPER" --json | json 'd.get("worker")')"
+check "search by worker finds past tasks: the failed one" True "$(get "/api/tasks?worker=dash-1&limit=500" | json "'$IDF' in [t['id'] for t in d['tasks']]")"
+check "search by worker finds past tasks: the revoked one" True "$(get "/api/tasks?worker=dash-1&state=REVOKED" | json "'$SLEEPER' in [t['id'] for t in d['tasks']]")"
+check "search by another worker: none" 0 "$(get "/api/tasks?worker=dash-9" | json 'd["total"]')"
 ctl() { curl -s -H "$W" -H 'Content-Type: application/json' -d "$1" "$B/api/workers/dash-1/control"; }
 ack() { # command-id: wait for the ack, print it
   for _ in $(seq 100); do

@@ -50,7 +50,7 @@ run 0 schedule add daily_sync data_sync.sync_products -t cron -c "0 2 * * *" \
   --tz Asia/Shanghai -k '{"sync_type": "full"}' --queue data_sync --priority HIGH \
   --missed run_once
 out_has 'daily_sync: cron "0 2 * * *" (Asia/Shanghai), active, next run'
-out_has 'T02:00:00+08:00'
+grep -E 'next run [0-9-]{10}T18:00:00Z \([0-9-]{10}T02:00:00\+08:00 in Asia/Shanghai\)$' "$W/out" > /dev/null || { cat "$W/out"; fail "add: next run in UTC, its zone beside"; }
 run 0 schedule add every5 crawler.fetch_products -t interval -i 300 \
   -k '{"category_id": "1031910", "page_size": 50}'
 out_has "every5: every 300s"
@@ -66,6 +66,13 @@ case "$(jget next_run)" in *T06:30:00+0[12]:00) ;; *) fail "weekly next $(jget n
 run 0 schedule list
 for n in daily_sync every5 once1 weekly; do out_has "$n"; done
 out_has "NAME"
+# times in UTC (the CLI's one rule), the schedule's zone beside them
+out_has "NEXT RUN (UTC)"
+grep -E '^daily_sync +active +cron +0 2 \* \* \* +[0-9-]{10}T18:00:00Z +Asia/Shanghai ' "$W/out" > /dev/null || { cat "$W/out"; fail "list: next run in UTC, zone beside"; }
+run 0 schedule info daily_sync
+grep -E '^next_run +[0-9-]{10}T18:00:00Z$' "$W/out" > /dev/null || { cat "$W/out"; fail "info: next run in UTC"; }
+grep -E '^next_run_in_zone +[0-9-]{10}T02:00:00\+08:00$' "$W/out" > /dev/null || { cat "$W/out"; fail "info: next run in its zone beside"; }
+out_has "Asia/Shanghai"
 run 0 --json schedule list
 [ "$(jget 0.name)" = daily_sync ] || fail "list is sorted by name"
 [ "$(jget 0.queue)" = data_sync ] || fail "queue kept"
@@ -156,9 +163,9 @@ run 2 schedule remove;                err_has "need a schedule NAME"
 # --- next: preview without a broker ---------------------------------------
 SYNCQ_BROKER_URL=unix:///nonexistent/redis.sock run 0 schedule next "30 2 * * *" \
   --tz Europe/Berlin --from 2022-03-26T00:00:00Z -n 3
-[ "$(sed -n 1p "$W/out")" = "2022-03-26T02:30:00+01:00  2022-03-26T01:30:00Z" ] || fail "next 1: $(sed -n 1p "$W/out")"
-[ "$(sed -n 2p "$W/out")" = "2022-03-27T03:00:00+02:00  2022-03-27T01:00:00Z" ] || fail "next 2 (the DST gap): $(sed -n 2p "$W/out")"
-[ "$(sed -n 3p "$W/out")" = "2022-03-28T02:30:00+02:00  2022-03-28T00:30:00Z" ] || fail "next 3: $(sed -n 3p "$W/out")"
+[ "$(sed -n 1p "$W/out")" = "2022-03-26T01:30:00Z  2022-03-26T02:30:00+01:00" ] || fail "next 1: $(sed -n 1p "$W/out")"
+[ "$(sed -n 2p "$W/out")" = "2022-03-27T01:00:00Z  2022-03-27T03:00:00+02:00" ] || fail "next 2 (the DST gap): $(sed -n 2p "$W/out")"
+[ "$(sed -n 3p "$W/out")" = "2022-03-28T00:30:00Z  2022-03-28T02:30:00+02:00" ] || fail "next 3: $(sed -n 3p "$W/out")"
 run 0 --json schedule next "@monthly" --tz UTC --from 2024-01-31T00:01:00Z -n 2
 [ "$(jget 0.utc)" = "2024-02-01T00:00:00Z" ] || fail "monthly"
 run 2 schedule next "0 0 31 2 *";     err_has "never fires"

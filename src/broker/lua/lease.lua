@@ -102,8 +102,10 @@ for i = 1, got do
     local state = (i <= start_now) and 'STARTED' or 'RECEIVED'
     -- pst = 0: no progress reported yet in this attempt
     local attempt = (tonumber(fget(rec, at, 'attempt')) or 0) + 1
+    -- ran_by: who ran it, kept after the end (worker: who holds it now)
     local fl = {'state', state, 'lease', token, 'worker', worker,
-                'lt', NOWS, 'attempt', ints(attempt), 'pst', '0'}
+                'ran_by', worker, 'lt', NOWS, 'attempt', ints(attempt),
+                'pst', '0'}
     if state == 'STARTED' then
         fl[#fl + 1] = 'st'
         fl[#fl + 1] = NOWS

@@ -185,7 +185,7 @@
 
   // the current page's link in the navigation
   const seg = location.pathname.split('/')[1] || '';
-  const here = { '': '/', 'index.html': '/', task: '/tasks', tasks: '/tasks', worker: '/workers', workers: '/workers', queues: '/queues' }[seg];
+  const here = { '': '/', 'index.html': '/', task: '/tasks', tasks: '/tasks', worker: '/workers', workers: '/workers', queues: '/queues', catalog: '/catalog' }[seg];
   for (const a of document.querySelectorAll('nav a')) { a.classList.toggle('on', a.getAttribute('href') === here); }
 
   window.SQ = { getJSON, post, el, toast, fmt, fillBody, bar, taskLink, workerRow, boot, tz, onTz, stamp, timeText };

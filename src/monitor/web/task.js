@@ -84,6 +84,7 @@
     kv(document.getElementById('summary'), [
       ['name', t.name], ['id', t.id], ['state', t.state], ['queue', t.queue], ['priority', String(t.priority ?? '')],
       ['worker', t.worker ? el('a', { href: '/worker/' + encodeURIComponent(t.worker), text: t.worker }) : ''],
+      ['ran by', t.ran_by && t.ran_by !== t.worker ? el('a', { href: '/worker/' + encodeURIComponent(t.ran_by), text: t.ran_by }) : ''],
       ['created', fmt.time(t.created_at)], ['eta', t.eta ? fmt.time(t.eta) : ''], ['started', t.started_at ? fmt.time(t.started_at) : ''],
       ['finished', t.done_at ? fmt.time(t.done_at) : ''], ['runtime', t.runtime_ms ? fmt.ms(t.runtime_ms) : ''],
       ['attempt', String(t.attempt) + (t.max_retries !== undefined ? ' (max retries ' + t.max_retries + ')' : '')],

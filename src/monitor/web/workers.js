@@ -71,6 +71,7 @@
       ['concurrency', String(w.concurrency)], ['running', String(w.running)],
       ['heartbeat', fmt.ms(w.heartbeat_age_ms) + ' ago'], ['started', fmt.time(info.started_at)],
       ['tasks done / failed', fmt.n(info.tasks_done) + ' / ' + fmt.n(info.tasks_failed)],
+      ['rate limits', Object.entries(info.rate_limits || {}).map(([k, v]) => k + ' ' + v).join(', ') || 'none'],
       ['RSS', fmt.bytes(w.rss_bytes)], ['CPU', w.cpu_percent === null || w.cpu_percent === undefined ? '-' : w.cpu_percent.toFixed(0) + '%'],
       ['version', info.version]];
     for (const [k, v] of rows) {
@@ -133,6 +134,8 @@
       if (hard !== '') { cmd.hard_s = Number(hard); }
       control(cmd);
     });
+    on('rate-limit', () => control({ command: 'rate_limit', task: document.getElementById('ctl-task').value.trim(),
+      rate: document.getElementById('ctl-rate').value.trim() || '0' }));
     on('shutdown', () => {
       if (document.getElementById('shutdown').dataset.armed === '1') { control({ command: 'shutdown' }); return; }
       document.getElementById('shutdown').dataset.armed = '1';
