@@ -5,7 +5,8 @@
  * hashes, the supplier resolution (sq_ds_supplier_resolve), one
  * multi-row upsert of product rows, one delete per child table for the
  * offers that existed, one multi-row insert (COPY on PostgreSQL) per
- * child table and two or three for the images and their links: about
+ * child table, and the image links staged in a temp table from which
+ * two INSERT ... SELECT create the images and the links: about
  * twenty statements whatever the batch size, where a
  * row at a time cost some thirty round trips per offer on PostgreSQL.
  * sq_ds_offer_store is a batch of one, so both paths are the same code.
@@ -50,9 +51,7 @@ enum {
     R_PROPVAL,
     R_SKU,
     R_TIER,
-    R_IMG,
-    R_IMGSEL,
-    R_LINK,
+    R_STAGE, /* the image links, into the temp table sq_stage_image */
     NROWS
 };
 
@@ -64,8 +63,7 @@ struct sq_ds_offer_batch {
     struct uid *u;
     size_t nu;
     struct sq_db_rows *rows[NROWS];
-    json_t *links;     /* [offer_id, role, ord, url_key] of the links */
-    json_t *image_ids; /* url_key -> image_id (null: being looked up) */
+    int64_t nlinks; /* image links staged (their order: seq) */
 };
 
 static const char *const child_tables[6] = {
@@ -133,7 +131,7 @@ make_rows(struct sq_ds_offer_batch *b, syncq_error *err)
         {R_PROP, "sku_prop", "offer_id, prop_ord, fid, name"},
         {R_PROPVAL, "sku_prop_value",
          "offer_id, prop_ord, value_ord, value, image_url"},
-        {R_LINK, "product_image", "offer_id, role, ord, image_id"},
+        {R_STAGE, "sq_stage_image", "seq, offer_id, role, ord, url_key, url"},
         {R_SKU, "sku",
          "offer_id, sku_ord, sku_id, spec_id, spec_text, price_fen, "
          "promo_price_fen, retail_price_fen, stock, weight_kg, cargo_number"},
@@ -146,13 +144,6 @@ make_rows(struct sq_ds_offer_batch *b, syncq_error *err)
     } fixed[] = {
         {R_SEL, "SELECT offer_id, content_hash FROM product WHERE offer_id "
                 "IN (", "?", ")"},
-        /* An existing image keeps its row (and download state); the new
-         * ones tell their ids, the others are looked up (link_images). */
-        {R_IMG, "INSERT INTO image (url_key, url, status) VALUES ",
-         "(?, ?, 'pending')",
-         " ON CONFLICT (url_key) DO NOTHING RETURNING image_id, url_key"},
-        {R_IMGSEL, "SELECT image_id, url_key FROM image WHERE url_key IN (",
-         "?", ")"},
     };
     char *head = product_head();
     char *row = product_row();
@@ -198,10 +189,7 @@ sq_ds_offer_batch_new(bool force, struct sq_ds_offer_batch **out,
         return sq_ds_oom(err);
     }
     b->force = force;
-    b->links = json_array();
-    b->image_ids = json_object();
-    rc = b->links != NULL && b->image_ids != NULL ? make_rows(b, err)
-                                                  : sq_ds_oom(err);
+    rc = make_rows(b, err);
     if (rc != SYNCQ_OK) {
         sq_ds_offer_batch_free(b);
         return rc;
@@ -223,8 +211,7 @@ batch_clear(struct sq_ds_offer_batch *b)
             sq_db_rows_clear(b->rows[k]);
         }
     }
-    json_array_clear(b->links);
-    json_object_clear(b->image_ids);
+    b->nlinks = 0;
 }
 
 void
@@ -239,8 +226,6 @@ sq_ds_offer_batch_free(struct sq_ds_offer_batch *b)
     }
     sq_free(b->e);
     sq_free(b->u);
-    json_decref(b->links);
-    json_decref(b->image_ids);
     sq_free(b);
 }
 
@@ -468,100 +453,87 @@ add_props(struct sq_ds_offer_batch *b, const struct entry *e)
     }
 }
 
+/* The image links of `e`, staged in link order (seq): the url_key
+ * names the image row, which link_images creates or finds. */
 static int
 add_images(struct sq_ds_offer_batch *b, const struct entry *e,
            syncq_error *err)
 {
+    struct sq_db_rows *r = b->rows[R_STAGE];
     size_t i;
     const json_t *img;
 
     json_array_foreach(json_object_get(e->canon, "images"), i, img)
     {
         const char *url = sq_ds_get_str(img, "url");
+        const char *role = sq_ds_get_str(img, "role");
         char key[2048];
         int rc = sq_ds_image_url_key(url, key, sizeof key, err);
         if (rc != SYNCQ_OK) {
             return rc;
         }
-        const char *role = sq_ds_get_str(img, "role");
-        json_t *l = json_array();
-        sq_db_rows_add_text(b->rows[R_IMG], key);
-        sq_db_rows_add_text(b->rows[R_IMG], url);
-        if (l == NULL || json_array_append_new(l, json_integer(e->offer_id)) ||
-            json_array_append_new(l, json_string_nocheck(role ? role : "")) ||
-            json_array_append_new(l, json_integer(json_integer_value(
-                                         json_object_get(img, "ord")))) ||
-            json_array_append_new(l, json_string_nocheck(key))) {
-            json_decref(l);
-            return sq_ds_oom(err);
-        }
-        if (json_array_append_new(b->links, l) != 0) { /* l released */
-            return sq_ds_oom(err);
-        }
+        sq_db_rows_add_i64(r, b->nlinks++);
+        sq_db_rows_add_i64(r, e->offer_id);
+        sq_db_rows_add_text(r, role != NULL ? role : "");
+        sq_db_rows_add_i64(r, json_integer_value(json_object_get(img, "ord")));
+        sq_db_rows_add_text(r, key);
+        sq_db_rows_add_text(r, url);
     }
     return SYNCQ_OK;
 }
 
+/* The staging table of the image links: per connection, emptied after
+ * each use (and on PostgreSQL at every commit, so its file never keeps
+ * the dead rows of earlier pages: temp tables are never vacuumed). */
 static int
-got_image(struct sq_db_stmt *st, void *ud, syncq_error *err)
+stage_table(struct sq_db *db, syncq_error *err)
 {
-    struct sq_ds_offer_batch *b = ud;
-    const char *key = sq_db_col_text(st, 1);
-
-    if (key == NULL || json_object_set_new_nocheck(
-                           b->image_ids, key,
-                           json_integer(sq_db_col_i64(st, 0))) != 0) {
-        return sq_ds_oom(err);
-    }
-    return SYNCQ_OK;
+    return sq_db_exec(
+        db,
+        sq_db_is_pg(db)
+            ? "CREATE TEMP TABLE IF NOT EXISTS sq_stage_image (seq BIGINT, "
+              "offer_id BIGINT, role TEXT, ord INTEGER, url_key TEXT, "
+              "url TEXT) ON COMMIT DELETE ROWS"
+            : "CREATE TEMP TABLE IF NOT EXISTS sq_stage_image (seq BIGINT, "
+              "offer_id BIGINT, role TEXT, ord INTEGER, url_key TEXT, "
+              "url TEXT)",
+        err);
 }
 
-/* The image rows of the links (new ones inserted, telling their ids;
- * the others looked up by url_key), then the links with those ids as
- * plain rows (COPY on PostgreSQL): no lookup per link. */
+/* The image rows and links of the staged links, set-based: the new
+ * images inserted in link order (an existing image keeps its row and
+ * download state; the first link of a new url_key gives its url), then
+ * the links with the ids joined by url_key. Three statements whatever
+ * the number of links, no id travelling back to the client. */
 static int
 link_images(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
 {
-    size_t i;
-    json_t *l;
-    int rc = sq_db_rows_run(db, b->rows[R_IMG], got_image, b, NULL, err);
+    int rc;
 
-    json_array_foreach(b->links, i, l)
-    {
-        const char *key = json_string_value(json_array_get(l, 3));
-        if (rc != SYNCQ_OK || json_object_get(b->image_ids, key) != NULL) {
-            continue;
-        }
-        sq_db_rows_add_text(b->rows[R_IMGSEL], key);
-        if (json_object_set_new_nocheck(b->image_ids, key, json_null()) != 0) {
-            rc = sq_ds_oom(err);
-        }
+    if (sq_db_rows_count(b->rows[R_STAGE]) == 0) {
+        return SYNCQ_OK;
+    }
+    rc = stage_table(db, err);
+    if (rc == SYNCQ_OK) {
+        rc = sq_db_rows_run(db, b->rows[R_STAGE], NULL, NULL, NULL, err);
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_db_rows_run(db, b->rows[R_IMGSEL], got_image, b, NULL, err);
-    }
-    json_array_foreach(b->links, i, l)
-    {
-        json_t *id = json_object_get(b->image_ids,
-                                     json_string_value(json_array_get(l, 3)));
-        if (rc != SYNCQ_OK) {
-            break;
-        }
-        if (!json_is_integer(id)) {
-            rc = sq_fail(err, SYNCQ_EINTERNAL, "no image row for %s",
-                         json_string_value(json_array_get(l, 3)));
-            break;
-        }
-        sq_db_rows_add_i64(b->rows[R_LINK],
-                           json_integer_value(json_array_get(l, 0)));
-        sq_db_rows_add_text(b->rows[R_LINK],
-                            json_string_value(json_array_get(l, 1)));
-        sq_db_rows_add_i64(b->rows[R_LINK],
-                           json_integer_value(json_array_get(l, 2)));
-        sq_db_rows_add_i64(b->rows[R_LINK], json_integer_value(id));
+        rc = sq_db_exec(db,
+                        "INSERT INTO image (url_key, url, status) SELECT "
+                        "url_key, url, 'pending' FROM sq_stage_image WHERE "
+                        "true ORDER BY seq ON CONFLICT (url_key) DO NOTHING",
+                        err);
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_db_rows_run(db, b->rows[R_LINK], NULL, NULL, NULL, err);
+        rc = sq_db_exec(db,
+                        "INSERT INTO product_image (offer_id, role, ord, "
+                        "image_id) SELECT s.offer_id, s.role, s.ord, "
+                        "i.image_id FROM sq_stage_image s JOIN image i ON "
+                        "i.url_key = s.url_key ORDER BY s.seq",
+                        err);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_db_exec(db, "DELETE FROM sq_stage_image", err);
     }
     return rc;
 }
@@ -607,6 +579,22 @@ sq_ds_offer_batch_store(struct sq_db *db, struct sq_ds_offer_batch *b,
 {
     int rc = SYNCQ_OK;
 
+    if (b->n > 0 && !sq_db_in_tx(db)) {
+        /* The staged image links live until the commit (PostgreSQL
+         * empties the staging table at each one): the writes need a
+         * transaction of their own when the caller has none. */
+        rc = sq_db_begin(db, err);
+        if (rc == SYNCQ_OK) {
+            rc = sq_ds_offer_batch_store(db, b, outcomes, hashes, err);
+        } else {
+            batch_clear(b);
+        }
+        if (rc == SYNCQ_OK) {
+            return sq_db_commit(db, err);
+        }
+        sq_db_rollback(db);
+        return rc;
+    }
     if (b->n > 0) {
         rc = decide(db, b, outcomes, err);
         for (size_t i = 0; i < b->n && rc == SYNCQ_OK && hashes != NULL;
