@@ -180,9 +180,10 @@ int sq_ds_col_to_json(json_t *dst, struct sq_db_stmt *st, int col,
 enum { W_CATEGORY = 0, W_DETAIL = 1, W_LISTING = 2, W_SHOP = 3 };
 
 /* SQL of the next page of rows of kind `which` (W_*) to sync: every row
- * (full) or only those fetched since their last sync; 2 parameters (the
- * raw_id cursor, the page size); columns raw_id, kind, key, outcome,
- * normalized, norm_hash, fetched_at. Static text. */
+ * (full; 2 parameters: the raw_id cursor, the page size) or only those
+ * fetched since their last sync (3 parameters: the cursor twice, the
+ * page size); columns raw_id, kind, key, outcome, normalized,
+ * norm_hash, fetched_at. Static text. */
 const char *sq_ds_due_page_sql(bool full, int which);
 
 /* SQL counting the rows sq_ds_due_page_sql would read. Static text. */

@@ -142,7 +142,10 @@ read_page(struct run *r, int which, int64_t *cursor, syncq_error *err)
         return rc;
     }
     sq_db_bind_i64(st, 1, *cursor);
-    sq_db_bind_i64(st, 2, (int64_t)cap);
+    if (!r->o->full) {
+        sq_db_bind_i64(st, 2, *cursor);
+    }
+    sq_db_bind_i64(st, r->o->full ? 2 : 3, (int64_t)cap);
     while ((rc = sq_db_step(st, err)) == 1) {
         struct raw_row *row = &r->rows[r->nrows];
         memset(row, 0, sizeof *row);

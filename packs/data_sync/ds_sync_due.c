@@ -17,6 +17,11 @@
     "r.fetched_at FROM raw_payload r "
 /* Due: never synced, or fetched since (another hash or fetch time). */
 #define DUE_JOIN "LEFT JOIN raw_sync s ON s.raw_id = r.raw_id "
+/* A page's join starts its scan of raw_sync at the cursor too: joined by
+ * merge on raw_id, it otherwise read every mark of the earlier pages
+ * again, a cost growing with the square of the number of pages. */
+#define DUE_JOIN_PAGE                                                        \
+    "LEFT JOIN raw_sync s ON s.raw_id = r.raw_id AND s.raw_id > ? "
 #define IS_DUE                                                               \
     " AND (s.synced_hash IS NULL OR "                                       \
     "s.synced_hash <> r.norm_hash || '@' || r.fetched_at)"
@@ -27,8 +32,8 @@
 #define K_LISTING "r.kind = 'search' AND r.outcome = 'ok'"
 #define K_SHOP "r.kind = 'shop' AND r.outcome = 'ok'"
 #define PAGE_INC(k)                                                          \
-    COLS DUE_JOIN "WHERE r.raw_id > ? AND " k IS_DUE                        \
-                  " ORDER BY r.raw_id LIMIT ?"
+    COLS DUE_JOIN_PAGE "WHERE r.raw_id > ? AND " k IS_DUE                   \
+                       " ORDER BY r.raw_id LIMIT ?"
 #define PAGE_ALL(k) COLS "WHERE r.raw_id > ? AND " k " ORDER BY r.raw_id LIMIT ?"
 #define COUNT_INC(k) "SELECT COUNT(*) FROM raw_payload r " DUE_JOIN "WHERE " k IS_DUE
 #define COUNT_ALL(k) "SELECT COUNT(*) FROM raw_payload r WHERE " k
