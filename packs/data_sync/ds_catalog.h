@@ -189,13 +189,14 @@ const char *sq_ds_due_page_sql(bool full, int which);
 /* SQL counting the rows sq_ds_due_page_sql would read. Static text. */
 const char *sq_ds_due_count_sql(bool full, int which);
 
-/* Mark synced, in one statement, up to `limit` due detail rows after
- * *cursor (raw_id) whose sync would find their product unchanged (same
+/* Mark synced, in one statement, the due detail rows with a raw_id in
+ * (lo, hi] whose sync would find their product unchanged (same
  * normalised content as at their last sync, the product still as that
- * sync left it, no newer fetch of the other kind). *n gets how many;
- * *cursor the highest raw_id marked (unchanged when none). Call inside a
- * transaction. Errors: SYNCQ_EDB. */
-int sq_ds_due_skip_unchanged(struct sq_db *db, int64_t *cursor, int limit,
+ * sync left it, no newer fetch of the other kind). *n gets how many.
+ * A range of raw_ids rather than "the next N": the statement's work is
+ * bounded by the range whatever the plan. Call inside a transaction.
+ * Errors: SYNCQ_EDB. */
+int sq_ds_due_skip_unchanged(struct sq_db *db, int64_t lo, int64_t hi,
                              int64_t *n, syncq_error *err);
 
 #endif

@@ -600,12 +600,11 @@ run_pass(struct run *r, int which, struct counts *into, syncq_error *err)
     }
 }
 
-#define SKIP_PAGE 2000 /* unchanged re-crawled rows marked a statement */
+#define SKIP_PAGE 2000 /* raw_ids a statement marking unchanged rows spans */
 
 struct skip_ctx {
-    int64_t cursor; /* raw_id after which to look */
-    int64_t next;   /* the cursor once this page commits */
-    int64_t n;      /* rows this page marked */
+    int64_t lo; /* raw_id after which to look */
+    int64_t n;  /* rows this range marked */
 };
 
 static int
@@ -613,20 +612,23 @@ skip_tx(struct sq_db *db, void *ud, syncq_error *err)
 {
     struct skip_ctx *k = ud;
 
-    k->next = k->cursor;
-    return sq_ds_due_skip_unchanged(db, &k->next, SKIP_PAGE, &k->n, err);
+    return sq_ds_due_skip_unchanged(db, k->lo, k->lo + SKIP_PAGE, &k->n,
+                                    err);
 }
 
 /* Re-crawled offers that brought nothing new are marked synced in SQL
  * (ds_sync_due.c) and counted unchanged before the detail pass, which
- * then parses only the rows that may have changed. */
+ * then parses only the rows that may have changed: one statement per
+ * SKIP_PAGE raw_ids up to the highest staged one. */
 static int
 skip_unchanged(struct run *r, syncq_error *err)
 {
-    struct skip_ctx k = {0, 0, 0};
-    int rc;
+    struct skip_ctx k = {0, 0};
+    int64_t top = 0;
+    int rc = sq_db_query_i64(r->db, "SELECT MAX(raw_id) FROM raw_payload",
+                             false, 0, &top, err);
 
-    do {
+    for (; rc == SYNCQ_OK && k.lo < top; k.lo += SKIP_PAGE) {
         char msg[96];
         if (sq_progress_stop(r->p)) {
             r->stopped = true;
@@ -636,7 +638,6 @@ skip_unchanged(struct run *r, syncq_error *err)
         if (rc != SYNCQ_OK) {
             return rc;
         }
-        k.cursor = k.next;
         r->prod.unchanged += k.n;
         r->done += k.n;
         snprintf(msg, sizeof msg, "%lld of %lld records", (long long)r->done,
@@ -645,8 +646,8 @@ skip_unchanged(struct run *r, syncq_error *err)
             r->stopped = true;
             return SYNCQ_OK;
         }
-    } while (k.n == SKIP_PAGE);
-    return SYNCQ_OK;
+    }
+    return rc;
 }
 
 static json_t *
