@@ -158,6 +158,10 @@ int sq_ds_copy_fields(json_t *dst, const json_t *src,
                       const struct sq_ds_field *f, size_t n, const char *where,
                       syncq_error *err);
 
+/* The SQL type of a field of type `t` in both databases, for the CASTs
+ * of VALUES parameters ("BIGINT", "TEXT", ...). Static text. */
+const char *sq_ds_sql_type(enum sq_ds_ftype t);
+
 /* Bind member f->key of `obj` (canonical) to parameter `i` (NULL when
  * absent). */
 void sq_ds_bind_field(struct sq_db_stmt *st, int i, const json_t *obj,
@@ -175,6 +179,16 @@ int sq_ds_col_to_json(json_t *dst, struct sq_db_stmt *st, int col,
                       const struct sq_ds_field *f, syncq_error *err);
 
 /* ---- which staged rows a sync reads (ds_sync_due.c) ---------------- */
+
+/* cleanup_duplicates' supplier merges: every row listed by `dups` (a
+ * query of columns id, grp, rn, keep: the suppliers after the keeper of
+ * each group, rn their place in keeper order) is logged in merge_log
+ * with `reason` and a snapshot, fills the gaps of its keeper in rn
+ * order, gives the keeper its products (fingerprints recomputed) and is
+ * deleted; a few statements per 500 rows. Call inside a transaction.
+ * Errors: SYNCQ_EDB, SYNCQ_ENOMEM. */
+int sq_ds_supplier_merge(struct sq_db *db, const char *dups,
+                         const char *reason, syncq_error *err);
 
 /* Kinds of staged record, in the order a sync reads them. */
 enum { W_CATEGORY = 0, W_DETAIL = 1, W_LISTING = 2, W_SHOP = 3 };

@@ -64,6 +64,8 @@ struct sq_ds_offer_batch {
     size_t nu;
     struct sq_db_rows *rows[NROWS];
     int64_t nlinks; /* image links staged (their order: seq) */
+    char *upsert;   /* product rows: staged, then this */
+    char *ddl[2];   /* the staging tables: SQLite, PostgreSQL */
 };
 
 static const char *const child_tables[6] = {
@@ -71,42 +73,33 @@ static const char *const child_tables[6] = {
     "sku",               "price_tier", "product_image",
 };
 
-/* The product upsert's head, built from sq_ds_offer_cols. */
+/* The product columns a write sets, from sq_ds_offer_cols. */
 static char *
-product_head(void)
+product_cols(void)
 {
     struct sq_buf b;
 
     sq_buf_init(&b, 0);
-    sq_buf_adds(&b, "INSERT INTO product (");
     for (size_t i = 0; i < sq_ds_offer_cols.n; i++) {
         sq_buf_printf(&b, "%s, ", sq_ds_offer_cols.f[i].key);
     }
     sq_buf_adds(&b, "supplier_id, content_hash, fingerprint, first_seen, "
-                    "synced_at) VALUES ");
+                    "synced_at");
     return sq_buf_steal(&b);
 }
 
+/* The upsert of the staged product rows (one per offer: no row is
+ * affected twice). duplicate_of and first_seen survive an update. */
 static char *
-product_row(void)
+product_upsert(const char *cols)
 {
     struct sq_buf b;
 
     sq_buf_init(&b, 0);
-    for (size_t i = 0; i < sq_ds_offer_cols.n + 5; i++) {
-        sq_buf_adds(&b, i == 0 ? "(?" : ", ?");
-    }
-    sq_buf_adds(&b, ")");
-    return sq_buf_steal(&b);
-}
-
-static char *
-product_tail(void)
-{
-    struct sq_buf b;
-
-    sq_buf_init(&b, 0);
-    sq_buf_adds(&b, " ON CONFLICT (offer_id) DO UPDATE SET ");
+    sq_buf_printf(&b,
+                  "INSERT INTO product (%s) SELECT %s FROM sq_stage_product "
+                  "WHERE true ON CONFLICT (offer_id) DO UPDATE SET ",
+                  cols, cols);
     for (size_t i = 1; i < sq_ds_offer_cols.n; i++) {
         sq_buf_printf(&b, "%s = excluded.%s, ", sq_ds_offer_cols.f[i].key,
                       sq_ds_offer_cols.f[i].key);
@@ -116,6 +109,23 @@ product_tail(void)
                     "fingerprint = excluded.fingerprint, "
                     "synced_at = excluded.synced_at");
     return sq_buf_steal(&b);
+}
+
+/* The staging tables, per connection (CREATE ... IF NOT EXISTS: one
+ * catalog lookup a batch). Emptied after each use, and on PostgreSQL
+ * at every commit too, so their files never keep the dead rows of
+ * earlier pages (temp tables are never vacuumed). */
+static char *
+stage_ddl(bool pg, const char *cols)
+{
+    const char *temp = pg ? " ON COMMIT DELETE ROWS" : "";
+
+    return sq_asprintf(
+        "CREATE TEMP TABLE IF NOT EXISTS sq_stage_image (seq BIGINT, "
+        "offer_id BIGINT, role TEXT, ord INTEGER, url_key TEXT, url TEXT)%s; "
+        "CREATE TEMP TABLE IF NOT EXISTS sq_stage_product%s AS SELECT %s "
+        "FROM product WHERE 1 = 0",
+        temp, temp, cols);
 }
 
 static int
@@ -145,19 +155,19 @@ make_rows(struct sq_ds_offer_batch *b, syncq_error *err)
         {R_SEL, "SELECT offer_id, content_hash FROM product WHERE offer_id "
                 "IN (", "?", ")"},
     };
-    char *head = product_head();
-    char *row = product_row();
-    char *tail = product_tail();
+    char *cols = product_cols();
     int rc;
 
-    if (head != NULL && row != NULL && tail != NULL) {
-        rc = sq_db_rows_new(head, row, tail, &b->rows[R_PRODUCT], err);
+    b->upsert = cols != NULL ? product_upsert(cols) : NULL;
+    b->ddl[0] = cols != NULL ? stage_ddl(false, cols) : NULL;
+    b->ddl[1] = cols != NULL ? stage_ddl(true, cols) : NULL;
+    if (b->upsert != NULL && b->ddl[0] != NULL && b->ddl[1] != NULL) {
+        rc = sq_db_rows_new_copy("sq_stage_product", cols,
+                                 &b->rows[R_PRODUCT], err);
     } else {
         rc = sq_ds_oom(err);
     }
-    sq_free(head);
-    sq_free(row);
-    sq_free(tail);
+    sq_free(cols);
     for (size_t i = 0; i < 6 && rc == SYNCQ_OK; i++) {
         char del[80];
         snprintf(del, sizeof del, "DELETE FROM %s WHERE offer_id IN (",
@@ -226,6 +236,9 @@ sq_ds_offer_batch_free(struct sq_ds_offer_batch *b)
     }
     sq_free(b->e);
     sq_free(b->u);
+    sq_free(b->upsert);
+    sq_free(b->ddl[0]);
+    sq_free(b->ddl[1]);
     sq_free(b);
 }
 
@@ -482,24 +495,6 @@ add_images(struct sq_ds_offer_batch *b, const struct entry *e,
     return SYNCQ_OK;
 }
 
-/* The staging table of the image links: per connection, emptied after
- * each use (and on PostgreSQL at every commit, so its file never keeps
- * the dead rows of earlier pages: temp tables are never vacuumed). */
-static int
-stage_table(struct sq_db *db, syncq_error *err)
-{
-    return sq_db_exec(
-        db,
-        sq_db_is_pg(db)
-            ? "CREATE TEMP TABLE IF NOT EXISTS sq_stage_image (seq BIGINT, "
-              "offer_id BIGINT, role TEXT, ord INTEGER, url_key TEXT, "
-              "url TEXT) ON COMMIT DELETE ROWS"
-            : "CREATE TEMP TABLE IF NOT EXISTS sq_stage_image (seq BIGINT, "
-              "offer_id BIGINT, role TEXT, ord INTEGER, url_key TEXT, "
-              "url TEXT)",
-        err);
-}
-
 /* The image rows and links of the staged links, set-based: the new
  * images inserted in link order (an existing image keeps its row and
  * download state; the first link of a new url_key gives its url), then
@@ -513,10 +508,7 @@ link_images(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
     if (sq_db_rows_count(b->rows[R_STAGE]) == 0) {
         return SYNCQ_OK;
     }
-    rc = stage_table(db, err);
-    if (rc == SYNCQ_OK) {
-        rc = sq_db_rows_run(db, b->rows[R_STAGE], NULL, NULL, NULL, err);
-    }
+    rc = sq_db_rows_run(db, b->rows[R_STAGE], NULL, NULL, NULL, err);
     if (rc == SYNCQ_OK) {
         rc = sq_db_exec(db,
                         "INSERT INTO image (url_key, url, status) SELECT "
@@ -538,7 +530,9 @@ link_images(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
     return rc;
 }
 
-/* Buffer and run the writes of the entries stored. */
+/* Buffer and run the writes of the entries stored: the product rows
+ * staged (COPY on PostgreSQL: no 27 parameters a row to bind and a
+ * VALUES list to plan) and upserted by one INSERT ... SELECT. */
 static int
 write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
 {
@@ -566,9 +560,19 @@ write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
         add_list(b->rows[R_TIER], e, "price_ranges", &sq_ds_tier_cols);
         rc = add_images(b, e, err);
     }
+    if (rc != SYNCQ_OK || sq_db_rows_count(b->rows[R_PRODUCT]) == 0) {
+        return rc;
+    }
+    rc = sq_db_exec(db, b->ddl[sq_db_is_pg(db) ? 1 : 0], err);
     for (size_t k = 0; k < sizeof order / sizeof order[0] && rc == SYNCQ_OK;
          k++) {
         rc = sq_db_rows_run(db, b->rows[order[k]], NULL, NULL, NULL, err);
+        if (rc == SYNCQ_OK && order[k] == R_PRODUCT) {
+            rc = sq_db_exec(db, b->upsert, err);
+        }
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_db_exec(db, "DELETE FROM sq_stage_product", err);
     }
     return rc == SYNCQ_OK ? link_images(db, b, err) : rc;
 }

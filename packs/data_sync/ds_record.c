@@ -102,6 +102,21 @@ sq_ds_copy_fields(json_t *dst, const json_t *src, const struct sq_ds_field *f,
     return SYNCQ_OK;
 }
 
+const char *
+sq_ds_sql_type(enum sq_ds_ftype t)
+{
+    switch (t) {
+    case SQ_F_I64:
+        return "BIGINT";
+    case SQ_F_DOUBLE:
+        return "DOUBLE PRECISION";
+    case SQ_F_BOOL:
+        return "SMALLINT";
+    default:
+        return "TEXT";
+    }
+}
+
 void
 sq_ds_bind_field(struct sq_db_stmt *st, int i, const json_t *obj,
                  const struct sq_ds_field *f)
