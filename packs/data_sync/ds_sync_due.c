@@ -69,12 +69,15 @@ sq_ds_due_count_sql(bool full, int which)
  * sync would find the product unchanged, so it is only marked synced.
  * synced_content is set only by a row that stored a product, so the
  * key of every row the join casts is an offer id. The new mark comes
- * from the join (UPDATE ... FROM), not from a second lookup per row. */
+ * from the join (UPDATE ... FROM), not from a second lookup per row.
+ * The range is given for both sides of the join: with it on raw_payload
+ * only, PostgreSQL hashed the range against a scan of all of raw_sync. */
 static const char skip_sql[] =
     "UPDATE raw_sync SET synced_hash = d.h FROM (SELECT r.raw_id AS id, "
     "r.norm_hash || '@' || r.fetched_at AS h FROM raw_payload r JOIN "
     "raw_sync s ON s.raw_id = r.raw_id JOIN product p ON p.offer_id = "
     "CAST(r.key AS BIGINT) WHERE r.raw_id > ? AND r.raw_id <= ? AND "
+    "s.raw_id > ? AND s.raw_id <= ? AND "
     "r.kind IN ('api_detail', 'detail_page') AND r.outcome = 'ok' AND "
     "s.synced_content IS NOT NULL AND "
     "s.synced_hash <> r.norm_hash || '@' || r.fetched_at AND "
@@ -99,6 +102,8 @@ sq_ds_due_skip_unchanged(struct sq_db *db, int64_t lo, int64_t hi,
     }
     sq_db_bind_i64(st, 1, lo);
     sq_db_bind_i64(st, 2, hi);
+    sq_db_bind_i64(st, 3, lo);
+    sq_db_bind_i64(st, 4, hi);
     rc = sq_db_step(st, err);
     if (rc < 0) {
         return rc;
