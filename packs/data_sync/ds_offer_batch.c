@@ -44,7 +44,8 @@ struct uid {
 
 enum {
     R_SEL,
-    R_PRODUCT,
+    R_PRODUCT,       /* PostgreSQL: into sq_stage_product, then upsert */
+    R_PRODUCT_VALUES, /* SQLite: INSERT ... VALUES ... ON CONFLICT */
     R_DEL, /* six of them, one per child table */
     R_ATTR = R_DEL + 6,
     R_PROP,
@@ -88,18 +89,16 @@ product_cols(void)
     return sq_buf_steal(&b);
 }
 
-/* The upsert of the staged product rows (one per offer: no row is
- * affected twice). duplicate_of and first_seen survive an update. */
+/* The upsert of the product rows (one per offer: no row is affected
+ * twice) from `source`. duplicate_of and first_seen survive an update. */
 static char *
-product_upsert(const char *cols)
+product_upsert(const char *source)
 {
     struct sq_buf b;
 
     sq_buf_init(&b, 0);
-    sq_buf_printf(&b,
-                  "INSERT INTO product (%s) SELECT %s FROM sq_stage_product "
-                  "WHERE true ON CONFLICT (offer_id) DO UPDATE SET ",
-                  cols, cols);
+    sq_buf_adds(&b, source);
+    sq_buf_adds(&b, " ON CONFLICT (offer_id) DO UPDATE SET ");
     for (size_t i = 1; i < sq_ds_offer_cols.n; i++) {
         sq_buf_printf(&b, "%s = excluded.%s, ", sq_ds_offer_cols.f[i].key,
                       sq_ds_offer_cols.f[i].key);
@@ -109,6 +108,46 @@ product_upsert(const char *cols)
                     "fingerprint = excluded.fingerprint, "
                     "synced_at = excluded.synced_at");
     return sq_buf_steal(&b);
+}
+
+/* The product rows: on PostgreSQL staged by COPY and upserted by one
+ * INSERT ... SELECT (b->upsert; no 27 parameters a row to bind and no
+ * VALUES list to plan), on SQLite, where a statement costs no round
+ * trip, upserted by multi-row INSERT ... VALUES directly (staging them
+ * too cost SQLite more than it saved). */
+static int
+product_rows(struct sq_ds_offer_batch *b, const char *cols, syncq_error *err)
+{
+    char *select = sq_asprintf("INSERT INTO product (%s) SELECT %s FROM "
+                               "sq_stage_product WHERE true",
+                               cols, cols);
+    char *values = sq_asprintf("INSERT INTO product (%s) VALUES", cols);
+    char *tail = product_upsert("");
+    struct sq_buf row;
+    int rc;
+
+    sq_buf_init(&row, 0);
+    for (size_t i = 0; i < sq_ds_offer_cols.n + 5; i++) {
+        sq_buf_adds(&row, i == 0 ? "(?" : ", ?");
+    }
+    sq_buf_adds(&row, ")");
+    b->upsert = select != NULL ? product_upsert(select) : NULL;
+    if (b->upsert == NULL || values == NULL || tail == NULL ||
+        row.data == NULL) {
+        rc = sq_ds_oom(err);
+    } else {
+        rc = sq_db_rows_new(values, row.data, tail,
+                            &b->rows[R_PRODUCT_VALUES], err);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_db_rows_new_copy("sq_stage_product", cols,
+                                 &b->rows[R_PRODUCT], err);
+    }
+    sq_free(select);
+    sq_free(values);
+    sq_free(tail);
+    sq_buf_cleanup(&row);
+    return rc;
 }
 
 /* The staging tables, per connection (CREATE ... IF NOT EXISTS: one
@@ -158,12 +197,10 @@ make_rows(struct sq_ds_offer_batch *b, syncq_error *err)
     char *cols = product_cols();
     int rc;
 
-    b->upsert = cols != NULL ? product_upsert(cols) : NULL;
     b->ddl[0] = cols != NULL ? stage_ddl(false, cols) : NULL;
     b->ddl[1] = cols != NULL ? stage_ddl(true, cols) : NULL;
-    if (b->upsert != NULL && b->ddl[0] != NULL && b->ddl[1] != NULL) {
-        rc = sq_db_rows_new_copy("sq_stage_product", cols,
-                                 &b->rows[R_PRODUCT], err);
+    if (b->ddl[0] != NULL && b->ddl[1] != NULL) {
+        rc = product_rows(b, cols, err);
     } else {
         rc = sq_ds_oom(err);
     }
@@ -397,9 +434,9 @@ done:
 
 static void
 add_product(struct sq_ds_offer_batch *b, const struct entry *e,
-            const char *now)
+            const char *now, bool pg)
 {
-    struct sq_db_rows *r = b->rows[R_PRODUCT];
+    struct sq_db_rows *r = b->rows[pg ? R_PRODUCT : R_PRODUCT_VALUES];
     int64_t pmin = 0;
     int64_t pmax = 0;
     char fp[41];
@@ -530,16 +567,19 @@ link_images(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
     return rc;
 }
 
-/* Buffer and run the writes of the entries stored: the product rows
- * staged (COPY on PostgreSQL: no 27 parameters a row to bind and a
- * VALUES list to plan) and upserted by one INSERT ... SELECT. */
+/* Buffer and run the writes of the entries stored (product_rows tells
+ * how the product rows travel, link_images the image links). */
 static int
 write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
 {
-    static const int order[] = {R_PRODUCT, R_DEL,     R_DEL + 1, R_DEL + 2,
-                                R_DEL + 3, R_DEL + 4, R_DEL + 5, R_ATTR,
-                                R_PROP,    R_PROPVAL, R_SKU,     R_TIER};
+    static const int order[] = {R_PRODUCT, R_PRODUCT_VALUES, R_DEL,
+                                R_DEL + 1, R_DEL + 2,        R_DEL + 3,
+                                R_DEL + 4, R_DEL + 5,        R_ATTR,
+                                R_PROP,    R_PROPVAL,        R_SKU,
+                                R_TIER};
+    bool pg = sq_db_is_pg(db);
     char now[40];
+    size_t written = 0;
     int rc = SYNCQ_OK;
 
     sq_ds_now_iso(now, sizeof now);
@@ -548,7 +588,8 @@ write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
         if (!e->last) {
             continue;
         }
-        add_product(b, e, now);
+        written++;
+        add_product(b, e, now, pg);
         if (b->u[e->u].in_db) {
             for (int k = 0; k < 6; k++) {
                 sq_db_rows_add_i64(b->rows[R_DEL + k], e->offer_id);
@@ -560,18 +601,18 @@ write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
         add_list(b->rows[R_TIER], e, "price_ranges", &sq_ds_tier_cols);
         rc = add_images(b, e, err);
     }
-    if (rc != SYNCQ_OK || sq_db_rows_count(b->rows[R_PRODUCT]) == 0) {
+    if (rc != SYNCQ_OK || written == 0) {
         return rc;
     }
-    rc = sq_db_exec(db, b->ddl[sq_db_is_pg(db) ? 1 : 0], err);
+    rc = sq_db_exec(db, b->ddl[pg ? 1 : 0], err);
     for (size_t k = 0; k < sizeof order / sizeof order[0] && rc == SYNCQ_OK;
          k++) {
         rc = sq_db_rows_run(db, b->rows[order[k]], NULL, NULL, NULL, err);
-        if (rc == SYNCQ_OK && order[k] == R_PRODUCT) {
+        if (rc == SYNCQ_OK && pg && order[k] == R_PRODUCT) {
             rc = sq_db_exec(db, b->upsert, err);
         }
     }
-    if (rc == SYNCQ_OK) {
+    if (rc == SYNCQ_OK && pg) {
         rc = sq_db_exec(db, "DELETE FROM sq_stage_product", err);
     }
     return rc == SYNCQ_OK ? link_images(db, b, err) : rc;
