@@ -158,6 +158,10 @@ int sq_ds_copy_fields(json_t *dst, const json_t *src,
                       const struct sq_ds_field *f, size_t n, const char *where,
                       syncq_error *err);
 
+/* The SQL type of a field of type `t` in both databases, for the CASTs
+ * of VALUES parameters ("BIGINT", "TEXT", ...). Static text. */
+const char *sq_ds_sql_type(enum sq_ds_ftype t);
+
 /* Bind member f->key of `obj` (canonical) to parameter `i` (NULL when
  * absent). */
 void sq_ds_bind_field(struct sq_db_stmt *st, int i, const json_t *obj,
@@ -176,25 +180,37 @@ int sq_ds_col_to_json(json_t *dst, struct sq_db_stmt *st, int col,
 
 /* ---- which staged rows a sync reads (ds_sync_due.c) ---------------- */
 
+/* cleanup_duplicates' supplier merges: every row listed by `dups` (a
+ * query of columns id, grp, rn, keep: the suppliers after the keeper of
+ * each group, rn their place in keeper order) is logged in merge_log
+ * with `reason` and a snapshot, fills the gaps of its keeper in rn
+ * order, gives the keeper its products (fingerprints recomputed) and is
+ * deleted; a few statements per 500 rows. Call inside a transaction.
+ * Errors: SYNCQ_EDB, SYNCQ_ENOMEM. */
+int sq_ds_supplier_merge(struct sq_db *db, const char *dups,
+                         const char *reason, syncq_error *err);
+
 /* Kinds of staged record, in the order a sync reads them. */
 enum { W_CATEGORY = 0, W_DETAIL = 1, W_LISTING = 2, W_SHOP = 3 };
 
 /* SQL of the next page of rows of kind `which` (W_*) to sync: every row
- * (full) or only those fetched since their last sync; 2 parameters (the
- * raw_id cursor, the page size); columns raw_id, kind, key, outcome,
- * normalized, norm_hash, fetched_at. Static text. */
+ * (full; 2 parameters: the raw_id cursor, the page size) or only those
+ * fetched since their last sync (3 parameters: the cursor twice, the
+ * page size); columns raw_id, kind, key, outcome, normalized,
+ * norm_hash, fetched_at. Static text. */
 const char *sq_ds_due_page_sql(bool full, int which);
 
 /* SQL counting the rows sq_ds_due_page_sql would read. Static text. */
 const char *sq_ds_due_count_sql(bool full, int which);
 
-/* Mark synced, in one statement, up to `limit` due detail rows after
- * *cursor (raw_id) whose sync would find their product unchanged (same
+/* Mark synced, in one statement, the due detail rows with a raw_id in
+ * (lo, hi] whose sync would find their product unchanged (same
  * normalised content as at their last sync, the product still as that
- * sync left it, no newer fetch of the other kind). *n gets how many;
- * *cursor the highest raw_id marked (unchanged when none). Call inside a
- * transaction. Errors: SYNCQ_EDB. */
-int sq_ds_due_skip_unchanged(struct sq_db *db, int64_t *cursor, int limit,
+ * sync left it, no newer fetch of the other kind). *n gets how many.
+ * A range of raw_ids rather than "the next N": the statement's work is
+ * bounded by the range whatever the plan. Call inside a transaction.
+ * Errors: SYNCQ_EDB. */
+int sq_ds_due_skip_unchanged(struct sq_db *db, int64_t lo, int64_t hi,
                              int64_t *n, syncq_error *err);
 
 #endif

@@ -5,10 +5,10 @@
  * decisions. Duplicate products and images are only marked
  * (duplicate_of), never deleted: each kind is marked set-based, a few
  * statements over a window query whatever the number of duplicates
- * (mark_tx). Suppliers are merged group by group (GROUP BY ... HAVING
- * COUNT(*) > 1, walked in key order), each in its own transaction:
- * a deleted supplier row is first copied into merge_log and its known
- * values fill the keeper's gaps, in order.
+ * (mark_tx). Suppliers are merged (deleted) the same way, one
+ * identifier after the other: a deleted supplier row is first copied
+ * into merge_log and its known values fill the keeper's gaps, in order
+ * (ds_dedupe_supplier.c).
  */
 #include "data_sync/ds_sync.h"
 #include "sq_alloc.h"
@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define GROUP_PAGE 200
 #define MAX_MEMBERS 1000 /* rows merged per group and run */
 #define MAX_LISTED 100   /* merges listed in the result */
 
@@ -44,167 +43,6 @@ oom(syncq_error *err)
     return sq_fail(err, SYNCQ_ENOMEM, "out of memory in cleanup");
 }
 
-static int
-log_merge(struct sq_db *db, const char *entity, int64_t keep, int64_t gone,
-          const char *reason, json_t *snapshot, syncq_error *err)
-{
-    struct sq_db_stmt *st;
-    char a[32];
-    char b[32];
-    char now[40];
-    char *text = snapshot != NULL ? json_dumps(snapshot, JSON_COMPACT) : NULL;
-    int rc = sq_db_prepare(db,
-                           "INSERT INTO merge_log (entity, keep_id, "
-                           "merged_id, reason, snapshot, merged_at) VALUES "
-                           "(?, ?, ?, ?, ?, ?)",
-                           &st, err);
-
-    if (rc == SYNCQ_OK) {
-        snprintf(a, sizeof a, "%lld", (long long)keep);
-        snprintf(b, sizeof b, "%lld", (long long)gone);
-        sq_db_bind_text(st, 1, entity);
-        sq_db_bind_text(st, 2, a);
-        sq_db_bind_text(st, 3, b);
-        sq_db_bind_text(st, 4, reason);
-        sq_db_bind_text(st, 5, text);
-        sq_db_bind_text(st, 6, sq_ds_now_iso(now, sizeof now));
-        rc = sq_db_step(st, err);
-        rc = rc < 0 ? rc : SYNCQ_OK;
-    }
-    sq_free(text);
-    return rc;
-}
-
-static int
-exec_ids(struct sq_db *db, const char *sql, int64_t a, int64_t b,
-         syncq_error *err)
-{
-    struct sq_db_stmt *st;
-    int rc = sq_db_prepare(db, sql, &st, err);
-
-    if (rc != SYNCQ_OK) {
-        return rc;
-    }
-    sq_db_bind_i64(st, 1, a);
-    if (b != INT64_MIN) {
-        sq_db_bind_i64(st, 2, b);
-    }
-    rc = sq_db_step(st, err);
-    return rc < 0 ? rc : SYNCQ_OK;
-}
-
-/* Recompute the fingerprints of the products of supplier `sid`: read
- * 200 a page, written back by one UPDATE ... FROM (VALUES ...) each. */
-static int
-refingerprint(struct sq_db *db, int64_t sid, syncq_error *err)
-{
-    struct sq_db_rows *upd = NULL;
-    struct sq_db_stmt *st;
-    int64_t cursor = 0;
-    int rc = sq_db_rows_new("UPDATE product SET fingerprint = v.column2 FROM "
-                            "(VALUES ",
-                            "(CAST(? AS BIGINT), CAST(? AS TEXT))",
-                            ") AS v WHERE product.offer_id = v.column1", &upd,
-                            err);
-
-    while (rc == SYNCQ_OK) {
-        int n = 0;
-        rc = sq_db_prepare(db,
-                           "SELECT offer_id, subject, price_min_fen, "
-                           "price_max_fen FROM product WHERE supplier_id = ? "
-                           "AND offer_id > ? ORDER BY offer_id LIMIT 200",
-                           &st, err);
-        if (rc != SYNCQ_OK) {
-            break;
-        }
-        sq_db_bind_i64(st, 1, sid);
-        sq_db_bind_i64(st, 2, cursor);
-        while ((rc = sq_db_step(st, err)) == 1) {
-            char fp[41];
-            cursor = sq_db_col_i64(st, 0);
-            sq_ds_fingerprint(sid, true, sq_db_col_text(st, 1),
-                              sq_db_col_i64(st, 2), sq_db_col_i64(st, 3), fp);
-            sq_db_rows_add_i64(upd, cursor);
-            sq_db_rows_add_text(upd, fp[0] != '\0' ? fp : NULL);
-            n++;
-        }
-        if (rc == SYNCQ_OK) {
-            rc = sq_db_rows_run(db, upd, NULL, NULL, NULL, err);
-        }
-        if (n < GROUP_PAGE) {
-            break;
-        }
-    }
-    sq_db_rows_free(upd);
-    return rc < 0 ? rc : SYNCQ_OK;
-}
-
-static int
-merge_suppliers_tx(struct sq_db *db, void *ud, syncq_error *err)
-{
-    /* UPDATE ... FROM: both SQLite (3.33+) and PostgreSQL. */
-    static const char fill[] =
-        "UPDATE supplier SET "
-        "seller_user_id = COALESCE(supplier.seller_user_id, l.seller_user_id), "
-        "member_id = COALESCE(supplier.member_id, l.member_id), "
-        "login_id = COALESCE(supplier.login_id, l.login_id), "
-        "open_id = COALESCE(supplier.open_id, l.open_id), "
-        "company_name = COALESCE(supplier.company_name, l.company_name), "
-        "shop_url = COALESCE(supplier.shop_url, l.shop_url), "
-        "province = COALESCE(supplier.province, l.province), "
-        "city = COALESCE(supplier.city, l.city), "
-        "is_tp = COALESCE(supplier.is_tp, l.is_tp), "
-        "tp_years = COALESCE(supplier.tp_years, l.tp_years), "
-        "is_factory = COALESCE(supplier.is_factory, l.is_factory), "
-        "is_super_factory = COALESCE(supplier.is_super_factory, "
-        "l.is_super_factory), "
-        "score_composite = COALESCE(supplier.score_composite, "
-        "l.score_composite), "
-        "score_goods = COALESCE(supplier.score_goods, l.score_goods), "
-        "score_logistics = COALESCE(supplier.score_logistics, "
-        "l.score_logistics), "
-        "score_return = COALESCE(supplier.score_return, l.score_return), "
-        "score_dispute = COALESCE(supplier.score_dispute, l.score_dispute), "
-        "score_consult = COALESCE(supplier.score_consult, l.score_consult), "
-        "repurchase_rate = COALESCE(supplier.repurchase_rate, "
-        "l.repurchase_rate) "
-        "FROM supplier l WHERE l.supplier_id = ? AND "
-        "supplier.supplier_id = ?";
-    struct group *g = ud;
-    int64_t keep = g->ids[0];
-    int rc = SYNCQ_OK;
-
-    for (size_t i = 1; i < g->n && rc == SYNCQ_OK; i++) {
-        json_t *snap = NULL;
-        rc = sq_ds_supplier_load(db, g->ids[i], &snap, err);
-        if (rc == SYNCQ_ENOTFOUND) {
-            rc = SYNCQ_OK; /* merged meanwhile by a concurrent cleanup */
-            continue;
-        }
-        if (rc == SYNCQ_OK) {
-            rc = exec_ids(db, fill, g->ids[i], keep, err);
-        }
-        if (rc == SYNCQ_OK) {
-            rc = exec_ids(db,
-                          "UPDATE product SET supplier_id = ? WHERE "
-                          "supplier_id = ?",
-                          keep, g->ids[i], err);
-        }
-        if (rc == SYNCQ_OK) {
-            rc = log_merge(db, "supplier", keep, g->ids[i], g->by, snap, err);
-        }
-        if (rc == SYNCQ_OK) {
-            rc = exec_ids(db, "DELETE FROM supplier WHERE supplier_id = ?",
-                          g->ids[i], INT64_MIN, err);
-        }
-        json_decref(snap);
-    }
-    if (rc == SYNCQ_OK) {
-        rc = refingerprint(db, keep, err);
-    }
-    return rc;
-}
-
 static void
 list_group(struct section *s, const struct group *g)
 {
@@ -225,79 +63,6 @@ list_group(struct section *s, const struct group *g)
     }
 }
 
-/* One kind of duplicate: `groups_sql` lists the shared values after a
- * text cursor (2 params: cursor, limit), `members_sql` the ids of one
- * value in keeper-first order (1 param). */
-static int
-run_groups(struct sq_db *db, bool dry_run, const char *entity, const char *by,
-           const char *groups_sql, const char *members_sql, sq_db_tx_fn fn,
-           struct section *s, syncq_error *err)
-{
-    char cursor[512] = "";
-    struct group *g = sq_calloc(1, sizeof *g);
-    int rc = SYNCQ_OK;
-
-    if (g == NULL) {
-        return oom(err);
-    }
-    g->entity = entity;
-    g->by = by;
-    for (;;) {
-        char *vals[GROUP_PAGE];
-        int nv = 0;
-        struct sq_db_stmt *st;
-        rc = sq_db_prepare(db, groups_sql, &st, err);
-        if (rc != SYNCQ_OK) {
-            break;
-        }
-        sq_db_bind_text(st, 1, cursor);
-        sq_db_bind_i64(st, 2, GROUP_PAGE);
-        while ((rc = sq_db_step(st, err)) == 1) {
-            const char *v = sq_db_col_text(st, 0);
-            vals[nv] = sq_strdup(v != NULL ? v : "");
-            if (vals[nv] == NULL) {
-                sq_db_reset(st);
-                rc = oom(err);
-                break;
-            }
-            nv++;
-        }
-        for (int i = 0; i < nv && rc >= 0; i++) {
-            g->n = 0;
-            rc = sq_db_prepare(db, members_sql, &st, err);
-            if (rc != SYNCQ_OK) {
-                break;
-            }
-            sq_db_bind_text(st, 1, vals[i]);
-            while ((rc = sq_db_step(st, err)) == 1) {
-                if (g->n < MAX_MEMBERS) {
-                    g->ids[g->n++] = sq_db_col_i64(st, 0);
-                }
-            }
-            if (rc < 0 || g->n < 2) {
-                continue;
-            }
-            s->groups++;
-            s->merged += (int64_t)g->n - 1;
-            list_group(s, g);
-            if (!dry_run) {
-                rc = sq_db_with_tx(db, fn, g, err);
-            }
-        }
-        if (nv > 0) {
-            snprintf(cursor, sizeof cursor, "%s", vals[nv - 1]);
-        }
-        for (int i = 0; i < nv; i++) {
-            sq_free(vals[i]);
-        }
-        if (rc < 0 || nv < GROUP_PAGE) {
-            break;
-        }
-    }
-    sq_free(g);
-    return rc < 0 ? rc : SYNCQ_OK;
-}
-
 /* Products and images are only marked duplicate_of their keeper, so a
  * whole kind is marked set-based, in one transaction: a query `dups`
  * (columns id, grp, rn, keep: every member after the keeper of each
@@ -311,6 +76,7 @@ struct mark_kind {
     const char *dups;   /* the query above */
     /* UPDATE <head> FROM (dups) d WHERE <where>; head NULL: none */
     const char *head[2], *where[2];
+    bool merge_suppliers; /* instead: sq_ds_supplier_merge */
     bool dry_run;
     struct section *s;
 };
@@ -413,6 +179,9 @@ mark_tx(struct sq_db *db, void *ud, syncq_error *err)
     if (rc != SYNCQ_OK || k->dry_run || k->s->groups == 0) {
         return rc;
     }
+    if (k->merge_suppliers) {
+        return sq_ds_supplier_merge(db, k->dups, k->by, err);
+    }
     /* Logged before the UPDATEs: afterwards `dups` no longer finds them. */
     sql = sq_asprintf("INSERT INTO merge_log (entity, keep_id, merged_id, "
                       "reason, snapshot, merged_at) SELECT ?, CAST(keep AS "
@@ -460,6 +229,62 @@ mark_duplicates(struct sq_db *db, bool dry_run, bool products,
     return sq_db_with_tx(db, mark_tx, &k, err);
 }
 
+/* Suppliers sharing an identifier, in keeper order (the lowest
+ * supplier_id keeps). */
+#define SUPPLIER_DUPS(col, known)                                            \
+    "SELECT supplier_id AS id, CAST(" col " AS TEXT) AS grp, rn, keep FROM " \
+    "(SELECT supplier_id, " col ", ROW_NUMBER() OVER w AS rn, "              \
+    "FIRST_VALUE(supplier_id) OVER w AS keep FROM supplier WHERE " col       \
+    " IN (SELECT " col " FROM supplier WHERE " known " GROUP BY " col        \
+    " HAVING COUNT(*) > 1) WINDOW w AS (PARTITION BY " col " ORDER BY "      \
+    "supplier_id)) x WHERE rn > 1"
+
+/* Suppliers are merged identifier by identifier (the groups of the next
+ * one are those left by the merges of the previous), each set-based in
+ * one transaction like the marks: counted, listed, then merged
+ * (sq_ds_supplier_merge: deleted rows snapshotted into merge_log, the
+ * keeper's gaps filled in keeper order, products re-pointed). */
+static int
+merge_suppliers(struct sq_db *db, bool dry_run, struct section *s,
+                syncq_error *err)
+{
+    static const struct {
+        const char *by, *dups;
+    } kinds[] = {
+        {"seller_user_id",
+         SUPPLIER_DUPS("seller_user_id", "seller_user_id IS NOT NULL")},
+        {"member_id", SUPPLIER_DUPS("member_id", "member_id IS NOT NULL AND "
+                                                 "member_id <> ''")},
+        {"open_id",
+         SUPPLIER_DUPS("open_id", "open_id IS NOT NULL AND open_id <> ''")},
+    };
+    int rc = SYNCQ_OK;
+
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && rc == SYNCQ_OK;
+         i++) {
+        struct section one = {0, 0, json_array()};
+        struct mark_kind k = {
+            .entity = "supplier",
+            .by = kinds[i].by,
+            .dups = kinds[i].dups,
+            .merge_suppliers = true,
+            .dry_run = dry_run,
+            .s = &one,
+        };
+        rc = one.list != NULL ? sq_db_with_tx(db, mark_tx, &k, err)
+                              : oom(err);
+        s->groups += one.groups;
+        s->merged += one.merged;
+        for (size_t j = 0; j < json_array_size(one.list) &&
+                           json_array_size(s->list) < MAX_LISTED;
+             j++) {
+            json_array_append(s->list, json_array_get(one.list, j));
+        }
+        json_decref(one.list);
+    }
+    return rc;
+}
+
 static json_t *
 section_json(struct section *s, const char *merged_key)
 {
@@ -473,33 +298,6 @@ sq_ds_cleanup_duplicates(struct sq_db *db, bool dry_run,
                          const struct sq_progress *p, json_t **result,
                          syncq_error *err)
 {
-    /* Text cursors: ids are compared as text so one SQL shape serves all
-     * columns; CAST keeps both databases on the same ordering. */
-    static const struct {
-        const char *by;
-        const char *groups;
-        const char *members;
-    } sup[] = {
-        {"seller_user_id",
-         "SELECT CAST(seller_user_id AS TEXT) FROM supplier WHERE "
-         "seller_user_id IS NOT NULL AND CAST(seller_user_id AS TEXT) > ? "
-         "GROUP BY seller_user_id HAVING COUNT(*) > 1 "
-         "ORDER BY CAST(seller_user_id AS TEXT) LIMIT ?",
-         "SELECT supplier_id FROM supplier WHERE "
-         "CAST(seller_user_id AS TEXT) = ? ORDER BY supplier_id"},
-        {"member_id",
-         "SELECT member_id FROM supplier WHERE member_id IS NOT NULL AND "
-         "member_id <> '' AND member_id > ? GROUP BY member_id "
-         "HAVING COUNT(*) > 1 ORDER BY member_id LIMIT ?",
-         "SELECT supplier_id FROM supplier WHERE member_id = ? "
-         "ORDER BY supplier_id"},
-        {"open_id",
-         "SELECT open_id FROM supplier WHERE open_id IS NOT NULL AND "
-         "open_id <> '' AND open_id > ? GROUP BY open_id "
-         "HAVING COUNT(*) > 1 ORDER BY open_id LIMIT ?",
-         "SELECT supplier_id FROM supplier WHERE open_id = ? "
-         "ORDER BY supplier_id"},
-    };
     struct section s_sup = {0, 0, json_array()};
     struct section s_prod = {0, 0, json_array()};
     struct section s_img = {0, 0, json_array()};
@@ -513,10 +311,7 @@ sq_ds_cleanup_duplicates(struct sq_db *db, bool dry_run,
         rc = oom(err);
         goto done;
     }
-    for (size_t i = 0; i < sizeof sup / sizeof sup[0] && rc == SYNCQ_OK; i++) {
-        rc = run_groups(db, dry_run, "supplier", sup[i].by, sup[i].groups,
-                        sup[i].members, merge_suppliers_tx, &s_sup, err);
-    }
+    rc = merge_suppliers(db, dry_run, &s_sup, err);
     sq_progress_report(p, 1, 3, "suppliers");
     if (rc == SYNCQ_OK) {
         rc = mark_duplicates(db, dry_run, true, &s_prod, err);

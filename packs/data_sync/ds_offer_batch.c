@@ -5,7 +5,8 @@
  * hashes, the supplier resolution (sq_ds_supplier_resolve), one
  * multi-row upsert of product rows, one delete per child table for the
  * offers that existed, one multi-row insert (COPY on PostgreSQL) per
- * child table and two or three for the images and their links: about
+ * child table, and the image links staged in a temp table from which
+ * two INSERT ... SELECT create the images and the links: about
  * twenty statements whatever the batch size, where a
  * row at a time cost some thirty round trips per offer on PostgreSQL.
  * sq_ds_offer_store is a batch of one, so both paths are the same code.
@@ -43,16 +44,15 @@ struct uid {
 
 enum {
     R_SEL,
-    R_PRODUCT,
+    R_PRODUCT,       /* PostgreSQL: into sq_stage_product, then upsert */
+    R_PRODUCT_VALUES, /* SQLite: INSERT ... VALUES ... ON CONFLICT */
     R_DEL, /* six of them, one per child table */
     R_ATTR = R_DEL + 6,
     R_PROP,
     R_PROPVAL,
     R_SKU,
     R_TIER,
-    R_IMG,
-    R_IMGSEL,
-    R_LINK,
+    R_STAGE, /* the image links, into the temp table sq_stage_image */
     NROWS
 };
 
@@ -64,8 +64,9 @@ struct sq_ds_offer_batch {
     struct uid *u;
     size_t nu;
     struct sq_db_rows *rows[NROWS];
-    json_t *links;     /* [offer_id, role, ord, url_key] of the links */
-    json_t *image_ids; /* url_key -> image_id (null: being looked up) */
+    int64_t nlinks; /* image links staged (their order: seq) */
+    char *upsert;   /* product rows: staged, then this */
+    char *ddl[2];   /* the staging tables: SQLite, PostgreSQL */
 };
 
 static const char *const child_tables[6] = {
@@ -73,41 +74,30 @@ static const char *const child_tables[6] = {
     "sku",               "price_tier", "product_image",
 };
 
-/* The product upsert's head, built from sq_ds_offer_cols. */
+/* The product columns a write sets, from sq_ds_offer_cols. */
 static char *
-product_head(void)
+product_cols(void)
 {
     struct sq_buf b;
 
     sq_buf_init(&b, 0);
-    sq_buf_adds(&b, "INSERT INTO product (");
     for (size_t i = 0; i < sq_ds_offer_cols.n; i++) {
         sq_buf_printf(&b, "%s, ", sq_ds_offer_cols.f[i].key);
     }
     sq_buf_adds(&b, "supplier_id, content_hash, fingerprint, first_seen, "
-                    "synced_at) VALUES ");
+                    "synced_at");
     return sq_buf_steal(&b);
 }
 
+/* The upsert of the product rows (one per offer: no row is affected
+ * twice) from `source`. duplicate_of and first_seen survive an update. */
 static char *
-product_row(void)
+product_upsert(const char *source)
 {
     struct sq_buf b;
 
     sq_buf_init(&b, 0);
-    for (size_t i = 0; i < sq_ds_offer_cols.n + 5; i++) {
-        sq_buf_adds(&b, i == 0 ? "(?" : ", ?");
-    }
-    sq_buf_adds(&b, ")");
-    return sq_buf_steal(&b);
-}
-
-static char *
-product_tail(void)
-{
-    struct sq_buf b;
-
-    sq_buf_init(&b, 0);
+    sq_buf_adds(&b, source);
     sq_buf_adds(&b, " ON CONFLICT (offer_id) DO UPDATE SET ");
     for (size_t i = 1; i < sq_ds_offer_cols.n; i++) {
         sq_buf_printf(&b, "%s = excluded.%s, ", sq_ds_offer_cols.f[i].key,
@@ -118,6 +108,63 @@ product_tail(void)
                     "fingerprint = excluded.fingerprint, "
                     "synced_at = excluded.synced_at");
     return sq_buf_steal(&b);
+}
+
+/* The product rows: on PostgreSQL staged by COPY and upserted by one
+ * INSERT ... SELECT (b->upsert; no 27 parameters a row to bind and no
+ * VALUES list to plan), on SQLite, where a statement costs no round
+ * trip, upserted by multi-row INSERT ... VALUES directly (staging them
+ * too cost SQLite more than it saved). */
+static int
+product_rows(struct sq_ds_offer_batch *b, const char *cols, syncq_error *err)
+{
+    char *select = sq_asprintf("INSERT INTO product (%s) SELECT %s FROM "
+                               "sq_stage_product WHERE true",
+                               cols, cols);
+    char *values = sq_asprintf("INSERT INTO product (%s) VALUES", cols);
+    char *tail = product_upsert("");
+    struct sq_buf row;
+    int rc;
+
+    sq_buf_init(&row, 0);
+    for (size_t i = 0; i < sq_ds_offer_cols.n + 5; i++) {
+        sq_buf_adds(&row, i == 0 ? "(?" : ", ?");
+    }
+    sq_buf_adds(&row, ")");
+    b->upsert = select != NULL ? product_upsert(select) : NULL;
+    if (b->upsert == NULL || values == NULL || tail == NULL ||
+        row.data == NULL) {
+        rc = sq_ds_oom(err);
+    } else {
+        rc = sq_db_rows_new(values, row.data, tail,
+                            &b->rows[R_PRODUCT_VALUES], err);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_db_rows_new_copy("sq_stage_product", cols,
+                                 &b->rows[R_PRODUCT], err);
+    }
+    sq_free(select);
+    sq_free(values);
+    sq_free(tail);
+    sq_buf_cleanup(&row);
+    return rc;
+}
+
+/* The staging tables, per connection (CREATE ... IF NOT EXISTS: one
+ * catalog lookup a batch). Emptied after each use, and on PostgreSQL
+ * at every commit too, so their files never keep the dead rows of
+ * earlier pages (temp tables are never vacuumed). */
+static char *
+stage_ddl(bool pg, const char *cols)
+{
+    const char *temp = pg ? " ON COMMIT DELETE ROWS" : "";
+
+    return sq_asprintf(
+        "CREATE TEMP TABLE IF NOT EXISTS sq_stage_image (seq BIGINT, "
+        "offer_id BIGINT, role TEXT, ord INTEGER, url_key TEXT, url TEXT)%s; "
+        "CREATE TEMP TABLE IF NOT EXISTS sq_stage_product%s AS SELECT %s "
+        "FROM product WHERE 1 = 0",
+        temp, temp, cols);
 }
 
 static int
@@ -133,7 +180,7 @@ make_rows(struct sq_ds_offer_batch *b, syncq_error *err)
         {R_PROP, "sku_prop", "offer_id, prop_ord, fid, name"},
         {R_PROPVAL, "sku_prop_value",
          "offer_id, prop_ord, value_ord, value, image_url"},
-        {R_LINK, "product_image", "offer_id, role, ord, image_id"},
+        {R_STAGE, "sq_stage_image", "seq, offer_id, role, ord, url_key, url"},
         {R_SKU, "sku",
          "offer_id, sku_ord, sku_id, spec_id, spec_text, price_fen, "
          "promo_price_fen, retail_price_fen, stock, weight_kg, cargo_number"},
@@ -146,27 +193,18 @@ make_rows(struct sq_ds_offer_batch *b, syncq_error *err)
     } fixed[] = {
         {R_SEL, "SELECT offer_id, content_hash FROM product WHERE offer_id "
                 "IN (", "?", ")"},
-        /* An existing image keeps its row (and download state); the new
-         * ones tell their ids, the others are looked up (link_images). */
-        {R_IMG, "INSERT INTO image (url_key, url, status) VALUES ",
-         "(?, ?, 'pending')",
-         " ON CONFLICT (url_key) DO NOTHING RETURNING image_id, url_key"},
-        {R_IMGSEL, "SELECT image_id, url_key FROM image WHERE url_key IN (",
-         "?", ")"},
     };
-    char *head = product_head();
-    char *row = product_row();
-    char *tail = product_tail();
+    char *cols = product_cols();
     int rc;
 
-    if (head != NULL && row != NULL && tail != NULL) {
-        rc = sq_db_rows_new(head, row, tail, &b->rows[R_PRODUCT], err);
+    b->ddl[0] = cols != NULL ? stage_ddl(false, cols) : NULL;
+    b->ddl[1] = cols != NULL ? stage_ddl(true, cols) : NULL;
+    if (b->ddl[0] != NULL && b->ddl[1] != NULL) {
+        rc = product_rows(b, cols, err);
     } else {
         rc = sq_ds_oom(err);
     }
-    sq_free(head);
-    sq_free(row);
-    sq_free(tail);
+    sq_free(cols);
     for (size_t i = 0; i < 6 && rc == SYNCQ_OK; i++) {
         char del[80];
         snprintf(del, sizeof del, "DELETE FROM %s WHERE offer_id IN (",
@@ -198,10 +236,7 @@ sq_ds_offer_batch_new(bool force, struct sq_ds_offer_batch **out,
         return sq_ds_oom(err);
     }
     b->force = force;
-    b->links = json_array();
-    b->image_ids = json_object();
-    rc = b->links != NULL && b->image_ids != NULL ? make_rows(b, err)
-                                                  : sq_ds_oom(err);
+    rc = make_rows(b, err);
     if (rc != SYNCQ_OK) {
         sq_ds_offer_batch_free(b);
         return rc;
@@ -223,8 +258,7 @@ batch_clear(struct sq_ds_offer_batch *b)
             sq_db_rows_clear(b->rows[k]);
         }
     }
-    json_array_clear(b->links);
-    json_object_clear(b->image_ids);
+    b->nlinks = 0;
 }
 
 void
@@ -239,8 +273,9 @@ sq_ds_offer_batch_free(struct sq_ds_offer_batch *b)
     }
     sq_free(b->e);
     sq_free(b->u);
-    json_decref(b->links);
-    json_decref(b->image_ids);
+    sq_free(b->upsert);
+    sq_free(b->ddl[0]);
+    sq_free(b->ddl[1]);
     sq_free(b);
 }
 
@@ -399,9 +434,9 @@ done:
 
 static void
 add_product(struct sq_ds_offer_batch *b, const struct entry *e,
-            const char *now)
+            const char *now, bool pg)
 {
-    struct sq_db_rows *r = b->rows[R_PRODUCT];
+    struct sq_db_rows *r = b->rows[pg ? R_PRODUCT : R_PRODUCT_VALUES];
     int64_t pmin = 0;
     int64_t pmax = 0;
     char fp[41];
@@ -468,112 +503,83 @@ add_props(struct sq_ds_offer_batch *b, const struct entry *e)
     }
 }
 
+/* The image links of `e`, staged in link order (seq): the url_key
+ * names the image row, which link_images creates or finds. */
 static int
 add_images(struct sq_ds_offer_batch *b, const struct entry *e,
            syncq_error *err)
 {
+    struct sq_db_rows *r = b->rows[R_STAGE];
     size_t i;
     const json_t *img;
 
     json_array_foreach(json_object_get(e->canon, "images"), i, img)
     {
         const char *url = sq_ds_get_str(img, "url");
+        const char *role = sq_ds_get_str(img, "role");
         char key[2048];
         int rc = sq_ds_image_url_key(url, key, sizeof key, err);
         if (rc != SYNCQ_OK) {
             return rc;
         }
-        const char *role = sq_ds_get_str(img, "role");
-        json_t *l = json_array();
-        sq_db_rows_add_text(b->rows[R_IMG], key);
-        sq_db_rows_add_text(b->rows[R_IMG], url);
-        if (l == NULL || json_array_append_new(l, json_integer(e->offer_id)) ||
-            json_array_append_new(l, json_string_nocheck(role ? role : "")) ||
-            json_array_append_new(l, json_integer(json_integer_value(
-                                         json_object_get(img, "ord")))) ||
-            json_array_append_new(l, json_string_nocheck(key))) {
-            json_decref(l);
-            return sq_ds_oom(err);
-        }
-        if (json_array_append_new(b->links, l) != 0) { /* l released */
-            return sq_ds_oom(err);
-        }
+        sq_db_rows_add_i64(r, b->nlinks++);
+        sq_db_rows_add_i64(r, e->offer_id);
+        sq_db_rows_add_text(r, role != NULL ? role : "");
+        sq_db_rows_add_i64(r, json_integer_value(json_object_get(img, "ord")));
+        sq_db_rows_add_text(r, key);
+        sq_db_rows_add_text(r, url);
     }
     return SYNCQ_OK;
 }
 
-static int
-got_image(struct sq_db_stmt *st, void *ud, syncq_error *err)
-{
-    struct sq_ds_offer_batch *b = ud;
-    const char *key = sq_db_col_text(st, 1);
-
-    if (key == NULL || json_object_set_new_nocheck(
-                           b->image_ids, key,
-                           json_integer(sq_db_col_i64(st, 0))) != 0) {
-        return sq_ds_oom(err);
-    }
-    return SYNCQ_OK;
-}
-
-/* The image rows of the links (new ones inserted, telling their ids;
- * the others looked up by url_key), then the links with those ids as
- * plain rows (COPY on PostgreSQL): no lookup per link. */
+/* The image rows and links of the staged links, set-based: the new
+ * images inserted in link order (an existing image keeps its row and
+ * download state; the first link of a new url_key gives its url), then
+ * the links with the ids joined by url_key. Three statements whatever
+ * the number of links, no id travelling back to the client. */
 static int
 link_images(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
 {
-    size_t i;
-    json_t *l;
-    int rc = sq_db_rows_run(db, b->rows[R_IMG], got_image, b, NULL, err);
+    int rc;
 
-    json_array_foreach(b->links, i, l)
-    {
-        const char *key = json_string_value(json_array_get(l, 3));
-        if (rc != SYNCQ_OK || json_object_get(b->image_ids, key) != NULL) {
-            continue;
-        }
-        sq_db_rows_add_text(b->rows[R_IMGSEL], key);
-        if (json_object_set_new_nocheck(b->image_ids, key, json_null()) != 0) {
-            rc = sq_ds_oom(err);
-        }
+    if (sq_db_rows_count(b->rows[R_STAGE]) == 0) {
+        return SYNCQ_OK;
+    }
+    rc = sq_db_rows_run(db, b->rows[R_STAGE], NULL, NULL, NULL, err);
+    if (rc == SYNCQ_OK) {
+        rc = sq_db_exec(db,
+                        "INSERT INTO image (url_key, url, status) SELECT "
+                        "url_key, url, 'pending' FROM sq_stage_image WHERE "
+                        "true ORDER BY seq ON CONFLICT (url_key) DO NOTHING",
+                        err);
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_db_rows_run(db, b->rows[R_IMGSEL], got_image, b, NULL, err);
-    }
-    json_array_foreach(b->links, i, l)
-    {
-        json_t *id = json_object_get(b->image_ids,
-                                     json_string_value(json_array_get(l, 3)));
-        if (rc != SYNCQ_OK) {
-            break;
-        }
-        if (!json_is_integer(id)) {
-            rc = sq_fail(err, SYNCQ_EINTERNAL, "no image row for %s",
-                         json_string_value(json_array_get(l, 3)));
-            break;
-        }
-        sq_db_rows_add_i64(b->rows[R_LINK],
-                           json_integer_value(json_array_get(l, 0)));
-        sq_db_rows_add_text(b->rows[R_LINK],
-                            json_string_value(json_array_get(l, 1)));
-        sq_db_rows_add_i64(b->rows[R_LINK],
-                           json_integer_value(json_array_get(l, 2)));
-        sq_db_rows_add_i64(b->rows[R_LINK], json_integer_value(id));
+        rc = sq_db_exec(db,
+                        "INSERT INTO product_image (offer_id, role, ord, "
+                        "image_id) SELECT s.offer_id, s.role, s.ord, "
+                        "i.image_id FROM sq_stage_image s JOIN image i ON "
+                        "i.url_key = s.url_key ORDER BY s.seq",
+                        err);
     }
     if (rc == SYNCQ_OK) {
-        rc = sq_db_rows_run(db, b->rows[R_LINK], NULL, NULL, NULL, err);
+        rc = sq_db_exec(db, "DELETE FROM sq_stage_image", err);
     }
     return rc;
 }
 
-/* Buffer and run the writes of the entries stored. */
+/* Buffer and run the writes of the entries stored (product_rows tells
+ * how the product rows travel, link_images the image links). */
 static int
 write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
 {
-    static const int order[] = {R_PRODUCT, R_DEL,     R_DEL + 1, R_DEL + 2,
-                                R_DEL + 3, R_DEL + 4, R_DEL + 5, R_ATTR,
-                                R_PROP,    R_PROPVAL, R_SKU,     R_TIER};
+    static const int order[] = {R_PRODUCT, R_PRODUCT_VALUES, R_DEL,
+                                R_DEL + 1, R_DEL + 2,        R_DEL + 3,
+                                R_DEL + 4, R_DEL + 5,        R_ATTR,
+                                R_PROP,    R_PROPVAL,        R_SKU,
+                                R_TIER};
+    bool pg = sq_db_is_pg(db);
     char now[40];
+    size_t written = 0;
     int rc = SYNCQ_OK;
 
     sq_ds_now_iso(now, sizeof now);
@@ -582,7 +588,8 @@ write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
         if (!e->last) {
             continue;
         }
-        add_product(b, e, now);
+        written++;
+        add_product(b, e, now, pg);
         if (b->u[e->u].in_db) {
             for (int k = 0; k < 6; k++) {
                 sq_db_rows_add_i64(b->rows[R_DEL + k], e->offer_id);
@@ -594,9 +601,19 @@ write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
         add_list(b->rows[R_TIER], e, "price_ranges", &sq_ds_tier_cols);
         rc = add_images(b, e, err);
     }
+    if (rc != SYNCQ_OK || written == 0) {
+        return rc;
+    }
+    rc = sq_db_exec(db, b->ddl[pg ? 1 : 0], err);
     for (size_t k = 0; k < sizeof order / sizeof order[0] && rc == SYNCQ_OK;
          k++) {
         rc = sq_db_rows_run(db, b->rows[order[k]], NULL, NULL, NULL, err);
+        if (rc == SYNCQ_OK && pg && order[k] == R_PRODUCT) {
+            rc = sq_db_exec(db, b->upsert, err);
+        }
+    }
+    if (rc == SYNCQ_OK && pg) {
+        rc = sq_db_exec(db, "DELETE FROM sq_stage_product", err);
     }
     return rc == SYNCQ_OK ? link_images(db, b, err) : rc;
 }
@@ -607,6 +624,22 @@ sq_ds_offer_batch_store(struct sq_db *db, struct sq_ds_offer_batch *b,
 {
     int rc = SYNCQ_OK;
 
+    if (b->n > 0 && !sq_db_in_tx(db)) {
+        /* The staged image links live until the commit (PostgreSQL
+         * empties the staging table at each one): the writes need a
+         * transaction of their own when the caller has none. */
+        rc = sq_db_begin(db, err);
+        if (rc == SYNCQ_OK) {
+            rc = sq_ds_offer_batch_store(db, b, outcomes, hashes, err);
+        } else {
+            batch_clear(b);
+        }
+        if (rc == SYNCQ_OK) {
+            return sq_db_commit(db, err);
+        }
+        sq_db_rollback(db);
+        return rc;
+    }
     if (b->n > 0) {
         rc = decide(db, b, outcomes, err);
         for (size_t i = 0; i < b->n && rc == SYNCQ_OK && hashes != NULL;

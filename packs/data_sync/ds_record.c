@@ -43,6 +43,10 @@ sq_ds_copy_fields(json_t *dst, const json_t *src, const struct sq_ds_field *f,
         }
         switch (f[i].type) {
         case SQ_F_I64:
+            if (json_is_integer(v)) {
+                rc = set_new(dst, f[i].key, json_incref((json_t *)v), err);
+                break;
+            }
             if (!sq_ds_get_i64(src, f[i].key, &iv)) {
                 return sq_fail(err, SYNCQ_EINVAL, "%s.%s: not an integer",
                                where, f[i].key);
@@ -77,10 +81,9 @@ sq_ds_copy_fields(json_t *dst, const json_t *src, const struct sq_ds_field *f,
                                    "NUL byte",
                                    where, f[i].key);
                 }
-                rc = set_new(
-                    dst, f[i].key,
-                    json_stringn(json_string_value(v), json_string_length(v)),
-                    err);
+                /* shared, not copied: json_t strings are never changed
+                 * in place here, and jansson checked the UTF-8 */
+                rc = set_new(dst, f[i].key, json_incref((json_t *)v), err);
             } else if (json_is_integer(v)) {
                 char buf[32];
                 snprintf(buf, sizeof buf, "%lld",
@@ -97,6 +100,21 @@ sq_ds_copy_fields(json_t *dst, const json_t *src, const struct sq_ds_field *f,
         }
     }
     return SYNCQ_OK;
+}
+
+const char *
+sq_ds_sql_type(enum sq_ds_ftype t)
+{
+    switch (t) {
+    case SQ_F_I64:
+        return "BIGINT";
+    case SQ_F_DOUBLE:
+        return "DOUBLE PRECISION";
+    case SQ_F_BOOL:
+        return "SMALLINT";
+    default:
+        return "TEXT";
+    }
 }
 
 void

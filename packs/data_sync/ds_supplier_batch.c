@@ -275,21 +275,6 @@ insert_pending(struct sq_db *db, struct resolve *rs, const char *now,
     return rc;
 }
 
-static const char *
-sql_type(enum sq_ds_ftype t)
-{
-    switch (t) {
-    case SQ_F_I64:
-        return "BIGINT";
-    case SQ_F_DOUBLE:
-        return "DOUBLE PRECISION";
-    case SQ_F_BOOL:
-        return "SMALLINT";
-    default:
-        return "TEXT";
-    }
-}
-
 /* One UPDATE ... FROM (VALUES ...) of the matched rows whose values
  * change: a known value is never replaced by a missing one. */
 static int
@@ -317,7 +302,7 @@ update_matched(struct sq_db *db, struct resolve *rs, const char *now,
     for (size_t k = 0; k < c->n; k++) {
         sq_buf_printf(&head, "%s = COALESCE(v.column%zu, supplier.%s), ",
                       c->f[k].key, k + 2, c->f[k].key);
-        sq_buf_printf(&row, ", CAST(? AS %s)", sql_type(c->f[k].type));
+        sq_buf_printf(&row, ", CAST(? AS %s)", sq_ds_sql_type(c->f[k].type));
         sq_buf_printf(&tail,
                       "%ssupplier.%s IS DISTINCT FROM "
                       "COALESCE(v.column%zu, supplier.%s)",

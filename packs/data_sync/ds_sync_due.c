@@ -17,6 +17,11 @@
     "r.fetched_at FROM raw_payload r "
 /* Due: never synced, or fetched since (another hash or fetch time). */
 #define DUE_JOIN "LEFT JOIN raw_sync s ON s.raw_id = r.raw_id "
+/* A page's join starts its scan of raw_sync at the cursor too: joined by
+ * merge on raw_id, it otherwise read every mark of the earlier pages
+ * again, a cost growing with the square of the number of pages. */
+#define DUE_JOIN_PAGE                                                        \
+    "LEFT JOIN raw_sync s ON s.raw_id = r.raw_id AND s.raw_id > ? "
 #define IS_DUE                                                               \
     " AND (s.synced_hash IS NULL OR "                                       \
     "s.synced_hash <> r.norm_hash || '@' || r.fetched_at)"
@@ -27,8 +32,8 @@
 #define K_LISTING "r.kind = 'search' AND r.outcome = 'ok'"
 #define K_SHOP "r.kind = 'shop' AND r.outcome = 'ok'"
 #define PAGE_INC(k)                                                          \
-    COLS DUE_JOIN "WHERE r.raw_id > ? AND " k IS_DUE                        \
-                  " ORDER BY r.raw_id LIMIT ?"
+    COLS DUE_JOIN_PAGE "WHERE r.raw_id > ? AND " k IS_DUE                   \
+                       " ORDER BY r.raw_id LIMIT ?"
 #define PAGE_ALL(k) COLS "WHERE r.raw_id > ? AND " k " ORDER BY r.raw_id LIMIT ?"
 #define COUNT_INC(k) "SELECT COUNT(*) FROM raw_payload r " DUE_JOIN "WHERE " k IS_DUE
 #define COUNT_ALL(k) "SELECT COUNT(*) FROM raw_payload r WHERE " k
@@ -63,13 +68,16 @@ sq_ds_due_count_sql(bool full, int which)
  * other kind supersedes (as find_superseded in ds_sync.c decides): its
  * sync would find the product unchanged, so it is only marked synced.
  * synced_content is set only by a row that stored a product, so the
- * key of every row the join casts is an offer id. */
+ * key of every row the join casts is an offer id. The new mark comes
+ * from the join (UPDATE ... FROM), not from a second lookup per row.
+ * The range is given for both sides of the join: with it on raw_payload
+ * only, PostgreSQL hashed the range against a scan of all of raw_sync. */
 static const char skip_sql[] =
-    "UPDATE raw_sync SET synced_hash = (SELECT r.norm_hash || '@' || "
-    "r.fetched_at FROM raw_payload r WHERE r.raw_id = raw_sync.raw_id) "
-    "WHERE raw_id IN (SELECT r.raw_id FROM raw_payload r JOIN raw_sync s "
-    "ON s.raw_id = r.raw_id JOIN product p ON p.offer_id = "
-    "CAST(r.key AS BIGINT) WHERE r.raw_id > ? AND "
+    "UPDATE raw_sync SET synced_hash = d.h FROM (SELECT r.raw_id AS id, "
+    "r.norm_hash || '@' || r.fetched_at AS h FROM raw_payload r JOIN "
+    "raw_sync s ON s.raw_id = r.raw_id JOIN product p ON p.offer_id = "
+    "CAST(r.key AS BIGINT) WHERE r.raw_id > ? AND r.raw_id <= ? AND "
+    "s.raw_id > ? AND s.raw_id <= ? AND "
     "r.kind IN ('api_detail', 'detail_page') AND r.outcome = 'ok' AND "
     "s.synced_content IS NOT NULL AND "
     "s.synced_hash <> r.norm_hash || '@' || r.fetched_at AND "
@@ -78,11 +86,11 @@ static const char skip_sql[] =
     "NOT EXISTS (SELECT 1 FROM raw_payload o WHERE o.key = r.key AND "
     "o.kind IN ('api_detail', 'detail_page') AND o.kind <> r.kind AND "
     "o.outcome IN ('ok', 'not_found') AND (o.fetched_at > r.fetched_at OR "
-    "(o.fetched_at = r.fetched_at AND o.kind = 'api_detail'))) "
-    "ORDER BY r.raw_id LIMIT ?) RETURNING raw_id";
+    "(o.fetched_at = r.fetched_at AND o.kind = 'api_detail')))) d "
+    "WHERE raw_sync.raw_id = d.id";
 
 int
-sq_ds_due_skip_unchanged(struct sq_db *db, int64_t *cursor, int limit,
+sq_ds_due_skip_unchanged(struct sq_db *db, int64_t lo, int64_t hi,
                          int64_t *n, syncq_error *err)
 {
     struct sq_db_stmt *st;
@@ -92,14 +100,14 @@ sq_ds_due_skip_unchanged(struct sq_db *db, int64_t *cursor, int limit,
     if (rc != SYNCQ_OK) {
         return rc;
     }
-    sq_db_bind_i64(st, 1, *cursor);
-    sq_db_bind_i64(st, 2, limit);
-    while ((rc = sq_db_step(st, err)) == 1) {
-        int64_t id = sq_db_col_i64(st, 0);
-        (*n)++;
-        if (id > *cursor) {
-            *cursor = id;
-        }
+    sq_db_bind_i64(st, 1, lo);
+    sq_db_bind_i64(st, 2, hi);
+    sq_db_bind_i64(st, 3, lo);
+    sq_db_bind_i64(st, 4, hi);
+    rc = sq_db_step(st, err);
+    if (rc < 0) {
+        return rc;
     }
-    return rc < 0 ? rc : SYNCQ_OK;
+    *n = sq_db_changes(db);
+    return SYNCQ_OK;
 }

@@ -240,8 +240,11 @@ sq_ds_canonical_hash(const json_t *rec, char out[65], syncq_error *err)
     }
     EVP_MD_CTX_free(md);
     for (unsigned i = 0; i < dlen; i++) {
-        snprintf(out + i * 2, 3, "%02x", digest[i]);
+        static const char hex[] = "0123456789abcdef";
+        out[i * 2] = hex[digest[i] >> 4];
+        out[i * 2 + 1] = hex[digest[i] & 15];
     }
+    out[dlen * 2] = '\0';
     return SYNCQ_OK;
 }
 

@@ -34,6 +34,7 @@
         cmocka_unit_test(case_sync_recrawl_skip_rules),                        \
         cmocka_unit_test(case_validate_rules),                                 \
         cmocka_unit_test(case_cleanup_duplicates),                             \
-        cmocka_unit_test(case_cleanup_set_based)
+        cmocka_unit_test(case_cleanup_set_based),                              \
+        cmocka_unit_test(case_cleanup_suppliers_set_based)
 
 #endif

@@ -293,4 +293,96 @@ case_cleanup_set_based(void **state)
     sq_db_close(db);
 }
 
+/* cleanup_duplicates merges suppliers set-based, identifier after
+ * identifier, 500 rows a page: the keeper (lowest supplier_id) keeps its
+ * values and takes the first known one of its merged rows in id order,
+ * also when that row is on a later page; a member-id group formed by
+ * the seller-id merges is merged in the same run; products follow their
+ * supplier with fingerprints recomputed, so two offers of one seller
+ * known under two rows become duplicates in the same run. */
+static void
+case_cleanup_suppliers_set_based(void **state)
+{
+    struct sq_db *db = fresh_db();
+    json_t *res = NULL;
+    syncq_error err;
+
+    (void)state;
+    t_put_offer(db, "api_detail", 8001, 960, "同款", 100, 200, 1);
+    t_put_offer(db, "api_detail", 8002, 961, "同款", 100, 200, 1);
+    json_decref(t_sync(db, false));
+    t_exec(db, "INSERT INTO supplier (supplier_id, seller_user_id, "
+               "company_name) VALUES (10001, 800, 'A1')");
+    t_exec(db, "INSERT INTO supplier (supplier_id, seller_user_id, "
+               "member_id, city) VALUES (10002, 800, 'm-800', '杭州')");
+    t_exec(db, "INSERT INTO supplier (supplier_id, seller_user_id, city, "
+               "province) VALUES (10003, 800, '上海', '浙江')");
+    t_exec(db, "INSERT INTO supplier (supplier_id, member_id, shop_url) "
+               "VALUES (10004, 'm-800', 'https://shop.example')");
+    t_exec(db, "UPDATE product SET supplier_id = 10002, fingerprint = NULL "
+               "WHERE offer_id = 8001");
+    t_exec(db, "UPDATE product SET supplier_id = 10004, fingerprint = NULL "
+               "WHERE offer_id = 8002");
+    /* 300 sellers of 4 rows each; keepers 20000..20299 know no tp_years,
+     * nor do the members of seller 5007 on the first page. */
+    t_exec(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 "
+               "FROM n WHERE i < 1199) INSERT INTO supplier (supplier_id, "
+               "seller_user_id, tp_years) SELECT 20000 + i, 5000 + i % 300, "
+               "CASE WHEN i < 300 OR (i < 900 AND i % 300 = 7) THEN NULL "
+               "ELSE i END FROM n");
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM supplier"), 1206);
+
+    assert_int_equal(sq_ds_cleanup_duplicates(db, true, NULL, &res, &err),
+                     SYNCQ_OK);
+    assert_int_equal(t_int(res, "suppliers.groups"), 302);
+    assert_int_equal(t_int(res, "suppliers.merged"), 903);
+    assert_int_equal(t_int(res, "products.groups"), 0);
+    json_decref(res);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM supplier"), 1206);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM merge_log"), 0);
+
+    assert_int_equal(sq_ds_cleanup_duplicates(db, false, NULL, &res, &err),
+                     SYNCQ_OK);
+    assert_int_equal(t_int(res, "suppliers.groups"), 302);
+    assert_int_equal(t_int(res, "suppliers.merged"), 903);
+    assert_int_equal(t_int(res, "products.marked_duplicate"), 1);
+    json_decref(res);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM supplier"), 303);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM merge_log WHERE "
+                                 "entity = 'supplier' AND snapshot IS NOT "
+                                 "NULL"),
+                     903);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM merge_log WHERE "
+                                 "entity = 'supplier' AND keep_id = '10001' "
+                                 "AND merged_id = '10004' AND reason = "
+                                 "'member_id'"),
+                     1);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM supplier WHERE "
+                                 "supplier_id = 10001 AND company_name = "
+                                 "'A1' AND member_id = 'm-800' AND city = "
+                                 "'杭州' AND province = '浙江' AND shop_url "
+                                 "= 'https://shop.example'"),
+                     1);
+    assert_int_equal(t_count(db, "SELECT tp_years FROM supplier WHERE "
+                                 "supplier_id = 20005"),
+                     305);
+    assert_int_equal(t_count(db, "SELECT tp_years FROM supplier WHERE "
+                                 "supplier_id = 20007"),
+                     907);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product WHERE "
+                                 "supplier_id = 10001 AND fingerprint IS "
+                                 "NOT NULL"),
+                     2);
+    assert_int_equal(t_count(db, "SELECT duplicate_of FROM product WHERE "
+                                 "offer_id = 8002"),
+                     8001);
+    assert_int_equal(sq_ds_cleanup_duplicates(db, false, NULL, &res, &err),
+                     SYNCQ_OK);
+    assert_int_equal(t_int(res, "suppliers.groups") +
+                         t_int(res, "products.groups"),
+                     0);
+    json_decref(res);
+    sq_db_close(db);
+}
+
 #endif
