@@ -46,8 +46,8 @@ one() {
   tot=$(callgrind_annotate --inclusive=yes "$w"/cg.out.*1 2>/dev/null |
         awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
   sc=$(callgrind_annotate --inclusive=yes "$w"/cg.out.*1 2>/dev/null |
-       awk '/:scriptCall / {gsub(",", "", $1); print $1; exit}')
-  rm -rf "$w"
+       awk '/:scriptCall / && !s {gsub(",", "", $1); print $1; s = 1}')
+  [ -n "${KEEP:-}" ] && echo "kept $w" >&2 || rm -rf "$w"
   printf '%-28s %10d %10d %10d %8s\n' "$b" $((tot / N)) $((sc / N)) \
     $(((tot - sc) / N)) "$(echo "$out" | field done)"
 }

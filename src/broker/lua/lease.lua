@@ -19,7 +19,9 @@
 --   raws:    flat array {queue, bytes, ...} of list entries that were not
 --            task ids (foreign or poison messages) for the client to
 --            decode or dead-letter; they are already off the queue
---   t_i:     {id, token, HGETALL fields...} of each leased task
+--   t_i:     {id, token, record, written} of each leased task: record
+--            its HGETALL as read, written the fields this lease wrote
+--            (the client lays written over record)
 -- Tasks found REVOKED are dropped from the queue; tasks whose `exp` has
 -- passed end EXPIRED and are never handed out.
 
@@ -37,12 +39,13 @@ requeue_expired(100)
 -- Pass 1: pop and look at candidates (one HGETALL each: its fields both
 -- decide and become the reply). Pass 2 writes the leases with one INCRBY
 -- for all tokens and one ZADD for the active set.
-local took = {}  -- {id, rec (flat HGETALL), q, attempt, batch, since}
+-- took[i]: {id, rec (flat HGETALL), q, attempt, batch, since, has pst}
+local took = {}
 local raws = {}
 local function look(q, id)
     local rec = redis.call('HGETALL', tkey(id))
     -- one pass over the fields for the few this script decides on
-    local state, exp, revoke, attempt, batch, ct, eta
+    local state, exp, revoke, attempt, batch, ct, eta, pst
     for i = 1, #rec, 2 do
         local f = rec[i]
         if f == 'state' then state = rec[i + 1]
@@ -51,7 +54,8 @@ local function look(q, id)
         elseif f == 'attempt' then attempt = rec[i + 1]
         elseif f == 'batch' then batch = rec[i + 1]
         elseif f == 'ct' then ct = rec[i + 1]
-        elseif f == 'eta' then eta = rec[i + 1] end
+        elseif f == 'eta' then eta = rec[i + 1]
+        elseif f == 'pst' then pst = true end
     end
     if not state then
         -- Not a task id: someone pushed raw bytes (C36) or a foreign
@@ -69,7 +73,8 @@ local function look(q, id)
     else
         local since = math.max(tonumber(ct or '') or NOW,
                                tonumber(eta or '') or 0)
-        took[#took + 1] = {id, rec, q, tonumber(attempt) or 0, batch, since}
+        took[#took + 1] = {id, rec, q, tonumber(attempt) or 0, batch, since,
+                           pst}
     end
 end
 for qi = 1, nq do
@@ -96,36 +101,31 @@ local got = #took
 local active = {}
 local base = got > 0 and redis.call('INCRBY', P .. 'seq', got) - got or 0
 local deadline = ints(NOW + lease_ms)
--- Each reply entry is {id, token, the record as read, then the fields
--- this lease wrote}: the client takes the last value of a field.
+-- The fields written go to the client as a table of their own (no copy
+-- of the record: tables built whole, not grown, cost the least).
 for i = 1, got do
     local t = took[i]
     local id, rec, q, batch = t[1], t[2], t[3], t[5]
     local token = ints(base + i)
     local attempt = ints(t[4] + 1)
-    -- pst = 0: no progress reported yet in this attempt
-    local e = {id, token}
-    for j = 1, #rec do e[j + 2] = rec[j] end
-    local n = #e
-    e[n + 1], e[n + 2] = 'lease', token
-    e[n + 3], e[n + 4] = 'worker', worker
-    e[n + 5], e[n + 6] = 'lt', NOWS
-    e[n + 7], e[n + 8] = 'attempt', attempt
-    e[n + 9], e[n + 10] = 'pst', '0'
+    local w
     if i <= start_now then
-        redis.call('HSET', tkey(id), 'state', 'STARTED', 'lease', token,
-                   'worker', worker, 'lt', NOWS, 'attempt', attempt,
-                   'pst', '0', 'st', NOWS)
-        e[n + 11], e[n + 12] = 'state', 'STARTED'
-        e[n + 13], e[n + 14] = 'st', NOWS
+        w = {'state', 'STARTED', 'lease', token, 'worker', worker,
+             'lt', NOWS, 'attempt', attempt, 'st', NOWS}
         event('task-started', id, 'w', worker)
     else
-        redis.call('HSET', tkey(id), 'state', 'RECEIVED', 'lease', token,
-                   'worker', worker, 'lt', NOWS, 'attempt', attempt,
-                   'pst', '0')
-        e[n + 11], e[n + 12] = 'state', 'RECEIVED'
+        w = {'state', 'RECEIVED', 'lease', token, 'worker', worker,
+             'lt', NOWS, 'attempt', attempt}
         event('task-received', id, 'w', worker)
     end
+    if t[7] then
+        -- an earlier attempt reported progress: pst = 0, none reported
+        -- yet in this one (progress.lua reads a missing pst as 0, so a
+        -- task never reporting progress is spared the field)
+        w[#w + 1] = 'pst'
+        w[#w + 1] = '0'
+    end
+    redis.call('HSET', tkey(id), unpack(w))
     active[#active + 1] = deadline
     active[#active + 1] = id
     if #active >= 1000 then
@@ -142,7 +142,7 @@ for i = 1, got do
         end
     end
     observe('wait', q, '*', NOW - t[6])
-    out[i] = e
+    out[i] = {id, token, rec, w}
 end
 if #active > 0 then redis.call('ZADD', P .. 'active', unpack(active)) end
 
