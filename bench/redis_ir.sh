@@ -70,7 +70,7 @@ one() {
         awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
   sc=$(callgrind_annotate --inclusive=yes "$w"/cg.out.*1 2>/dev/null |
        awk '/:scriptCall / && !s {gsub(",", "", $1); print $1; s = 1}')
-  rm -rf "$w"
+  [ -n "${KEEP:-}" ] && cp "$w"/cg.out.*1 "$KEEP" 2>/dev/null; rm -rf "$w"
   w=
   printf '%-28s %10d %10d %10d %8s\n' "$b" $((tot / N)) $((sc / N)) \
     $(((tot - sc) / N)) "$(echo "$out" | field done)"
