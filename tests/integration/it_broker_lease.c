@@ -956,18 +956,19 @@ stats_ll(const char *key, const char *field)
     return v;
 }
 
-/* Lease and settle append their events untrimmed and trim the stream
- * once per call: the stream stays capped near SYNCQ_EVENTS_MAXLEN ("~":
- * Redis drops whole stream nodes of 100 entries, so 100-199 remain), and
- * the counters and histograms summed per call in Lua come out as if
- * written task by task. */
+/* A bulk enqueue, lease and settle append their events untrimmed and
+ * trim the stream once per call: it stays capped near
+ * SYNCQ_EVENTS_MAXLEN ("~": Redis drops whole stream nodes of 100
+ * entries, so 100-199 remain), and the counters and histograms summed per
+ * call in Lua come out as if written task by task. */
 static void
 events_capped_and_counters_summed_per_call(void **state)
 {
     const char *q[] = {"default"};
     syncq_client *small;
     syncq_error err;
-    char id[SYNCQ_ID_SIZE];
+    static syncq_task_spec specs[300];
+    static char ids[300][SYNCQ_ID_SIZE];
     long long leased = 0;
     redisReply *x;
 
@@ -976,8 +977,15 @@ events_capped_and_counters_summed_per_call(void **state)
     small = sqt_client();
     unsetenv("SYNCQ_EVENTS_MAXLEN");
     for (int i = 0; i < 300; i++) {
-        create("syncq.noop", 5, NULL, id);
+        specs[i].name = "syncq.noop";
     }
+    /* one bulk call: its 300 task-sent events are trimmed once */
+    assert_int_equal(syncq_task_create_many(small, specs, 300, ids, NULL,
+                                            &err),
+                     SYNCQ_OK);
+    x = sqt_cmd("XLEN {syncq}:events");
+    assert_true(x->integer >= 100 && x->integer < 200);
+    freeReplyObject(x);
     for (;;) {
         struct sq_lease_req req = {"w1:1", 30000, 64, 2, q, 1};
         struct sq_settle_op ops[64];
