@@ -10,6 +10,11 @@
  *                              enqueue one syncq.stamp, read the wall
  *                              clock the task saw at its start; prints
  *                              p50/p90/p99/max of enqueue-to-start (ms)
+ *   bench_worker calls N B     no worker: enqueue N syncq.noop tasks,
+ *                              then lease B, settle them ok and lease the
+ *                              next B in one pipelined round (as a
+ *                              worker's round does) until none is left:
+ *                              Redis CPU per task at a fixed batch size
  *   bench_worker rss           idle worker -c 2: VmRSS, PSS (shared pages
  *                              divided among their users) and anonymous
  *                              memory of the supervisor and of each child
@@ -157,18 +162,23 @@ flushall(syncq_client *c)
     }
 }
 
-static int
-drain(syncq_client *c, long n, const char *conc, const char *prefetch,
-      const char *task, const char *kwargs)
+/* Flush the database and enqueue `n` tasks `task` (kwargs `kwargs`, may be
+ * NULL) on queue "bench", in bulk calls of 10,000. Returns the enqueue
+ * rate in tasks/s, or -1 (reported) on failure. */
+static double
+enqueue_bench(syncq_client *c, long n, const char *task, const char *kwargs)
 {
     syncq_task_spec *specs = calloc((size_t)n, sizeof *specs);
     char (*ids)[SYNCQ_ID_SIZE] = malloc((size_t)n * SYNCQ_ID_SIZE);
     syncq_task_options o;
     syncq_error err;
-    int64_t t0, t1, e0, e1;
-    pid_t w;
-    long long done = 0, r0, r1, w0, w1;
+    int64_t e0, e1;
+    double rate = -1;
 
+    if (specs == NULL || ids == NULL) {
+        fprintf(stderr, "bench_worker: enqueue: out of memory\n");
+        goto out;
+    }
     syncq_task_options_init(&o);
     o.queue = "bench";
     for (long i = 0; i < n; i++) {
@@ -183,10 +193,29 @@ drain(syncq_client *c, long n, const char *conc, const char *prefetch,
         if (syncq_task_create_many(c, specs + i, k, ids + i, NULL, &err) !=
             SYNCQ_OK) {
             fprintf(stderr, "bench_worker: enqueue: %s\n", err.msg);
-            return 1;
+            goto out;
         }
     }
     e1 = sq_mono_us();
+    rate = (double)n * 1e6 / (double)(e1 - e0 > 0 ? e1 - e0 : 1);
+out:
+    free(specs);
+    free(ids);
+    return rate;
+}
+
+static int
+drain(syncq_client *c, long n, const char *conc, const char *prefetch,
+      const char *task, const char *kwargs)
+{
+    int64_t t0, t1;
+    pid_t w;
+    long long done = 0, r0, r1, w0, w1;
+    double erate = enqueue_bench(c, n, task, kwargs);
+
+    if (erate < 0) {
+        return 1;
+    }
     if (getenv("SYNCQ_BENCH_CMDSTATS") != NULL) {
         redisReply *rs = NULL;
         if (sq_client_cmd(c, &rs, NULL, "CONFIG RESETSTAT") == SYNCQ_OK) {
@@ -219,14 +248,95 @@ drain(syncq_client *c, long n, const char *conc, const char *prefetch,
            "\"redis_cpu_us_per_task\":%.1f,"
            "\"worker_cpu_us_per_task\":%.1f}\n",
            n, conc, prefetch, done, (double)(t1 - t0) / 1e6,
-           (double)done * 1e6 / (double)(t1 - t0),
-           (double)n * 1e6 / (double)(e1 - e0),
+           (double)done * 1e6 / (double)(t1 - t0), erate,
            done > 0 && r0 >= 0 && r1 >= 0 ? (double)(r1 - r0) / (double)done
                                           : -1.0,
            done > 0 ? (double)(w1 - w0) / (double)done : -1.0);
-    free(specs);
-    free(ids);
     return done == n ? 0 : 1;
+}
+
+/* Settle the `n` tasks of `got` (ok, no runtime, result null) and lease
+ * up to `batch` more in the same round trip, as the worker's round does.
+ * Returns the number leased, or -1 (reported). */
+static long
+calls_round(syncq_client *c, struct sq_lease_reply *got, int batch)
+{
+    static const char *const queues[] = {"bench"};
+    struct sq_settle_op *ops = calloc(got->n + 1, sizeof *ops);
+    int *status = calloc(got->n + 1, sizeof *status);
+    struct sq_lease_req L = {.worker = "bench:calls", .lease_ms = 600000,
+                             .max_n = batch, .start_now = 0,
+                             .queues = queues, .nqueues = 1};
+    struct sq_lease_reply next = {0};
+    syncq_error err;
+    long leased = -1;
+
+    for (size_t i = 0; ops != NULL && i < got->n; i++) {
+        ops[i].kind = SQ_SETTLE_OK;
+        ops[i].id = got->tasks[i].id;
+        ops[i].token = got->tasks[i].token;
+        ops[i].result_json = "null";
+    }
+    if (ops != NULL && status != NULL &&
+        sq_broker_settle_lease(c, ops, got->n, status, &L, &next, &err) ==
+            SYNCQ_OK) {
+        sq_lease_reply_cleanup(got);
+        *got = next;
+        leased = (long)next.n;
+    } else {
+        fprintf(stderr, "bench_worker: calls: %s\n",
+                ops != NULL && status != NULL ? err.msg : "out of memory");
+        sq_lease_reply_cleanup(&next);
+    }
+    free(ops);
+    free(status);
+    return leased;
+}
+
+/* What lease + settle cost Redis at a fixed batch size, without a worker:
+ * this process leases `batch` tasks, settles them (and leases the next)
+ * in one pipelined round, until the queue is empty. With
+ * SYNCQ_BENCH_READY_FILE set it creates that file after the enqueue and
+ * waits until it is removed (bench/redis_ir.sh starts counting then). */
+static int
+calls(syncq_client *c, long n, int batch)
+{
+    struct sq_lease_reply got = {0};
+    const char *ready = getenv("SYNCQ_BENCH_READY_FILE");
+    long long r0, r1, done = 0, rounds = 0;
+    int64_t t0, t1;
+    long k;
+
+    if (batch <= 0 || enqueue_bench(c, n, "syncq.noop", NULL) < 0) {
+        return 1;
+    }
+    if (ready != NULL) {
+        FILE *f = fopen(ready, "w");
+        if (f != NULL) {
+            fclose(f);
+        }
+        while (access(ready, F_OK) == 0) {
+            sq_sleep_ms(20);
+        }
+    }
+    r0 = redis_cpu_us(c);
+    t0 = sq_mono_us();
+    do {
+        done += (long long)got.n;
+        k = calls_round(c, &got, batch);
+        rounds++;
+    } while (k > 0);
+    t1 = sq_mono_us();
+    r1 = redis_cpu_us(c);
+    sq_lease_reply_cleanup(&got);
+    printf("{\"mode\":\"calls\",\"tasks\":%ld,\"batch\":%d,"
+           "\"done\":%lld,\"rounds\":%lld,\"tasks_per_s\":%.0f,"
+           "\"redis_cpu_us_per_task\":%.1f}\n",
+           n, batch, done, rounds,
+           (double)done * 1e6 / (double)(t1 - t0 > 0 ? t1 - t0 : 1),
+           done > 0 && r0 >= 0 && r1 >= 0 ? (double)(r1 - r0) / (double)done
+                                          : -1.0);
+    return k == 0 && done == n ? 0 : 1;
 }
 
 static int
@@ -430,9 +540,13 @@ main(int argc, char **argv)
         rc = latency(c, argc > 2 ? atoi(argv[2]) : 1000);
     } else if (argc >= 2 && strcmp(argv[1], "rss") == 0) {
         rc = rss(c);
+    } else if (argc >= 2 && strcmp(argv[1], "calls") == 0) {
+        rc = calls(c, argc > 2 ? atol(argv[2]) : 20000,
+                   argc > 3 ? atoi(argv[3]) : 32);
     } else {
         fprintf(stderr, "usage: bench_worker drain [N [C [P [TASK "
-                        "[KWARGS]]]]] | latency [M] | rss\n");
+                        "[KWARGS]]]]] | latency [M] | rss | calls [N "
+                        "[BATCH]]\n");
     }
     syncq_client_close(c);
     return rc;

@@ -168,6 +168,27 @@ parse_raws(const redisReply *rw, json_t *raws)
                                                  rw->element[i + 1]->len)));
     }
 }
+/* The record of a leased task: its fields as lease.lua read them, with
+ * the fields the lease wrote laid over them (later pairs win). */
+static json_t *
+leased_record(const char *id, const redisReply *rec,
+              const redisReply *written, int64_t result_ttl_ms)
+{
+    size_t n = rec->elements + written->elements;
+    redisReply **kv = sq_calloc(n > 0 ? n : 1, sizeof *kv);
+    json_t *o;
+
+    if (kv == NULL) {
+        return NULL;
+    }
+    memcpy(kv, rec->element, rec->elements * sizeof *kv);
+    memcpy(kv + rec->elements, written->element,
+           written->elements * sizeof *kv);
+    o = sq_record_to_json(id, kv, n, result_ttl_ms);
+    sq_free(kv);
+    return o;
+}
+
 
 int
 sq_lease_parse(const syncq_client *c, const redisReply *r,
@@ -199,15 +220,17 @@ sq_lease_parse(const syncq_client *c, const redisReply *r,
     for (size_t i = 0; i < n; i++) {
         const redisReply *t = r->element[3 + i];
         struct sq_leased *L = &out->tasks[out->n];
-        if (t->type != REDIS_REPLY_ARRAY || t->elements < 2 ||
+        if (t->type != REDIS_REPLY_ARRAY || t->elements != 4 ||
             t->element[0]->type != REDIS_REPLY_STRING ||
-            t->element[1]->type != REDIS_REPLY_STRING) {
+            t->element[1]->type != REDIS_REPLY_STRING ||
+            t->element[2]->type != REDIS_REPLY_ARRAY ||
+            t->element[3]->type != REDIS_REPLY_ARRAY) {
             continue;
         }
         snprintf(L->id, sizeof L->id, "%s", t->element[0]->str);
         snprintf(L->token, sizeof L->token, "%s", t->element[1]->str);
-        L->rec = sq_record_to_json(L->id, t->element + 2, t->elements - 2,
-                                   c->result_expires_ms);
+        L->rec = leased_record(L->id, t->element[2], t->element[3],
+                               c->result_expires_ms);
         if (L->rec == NULL) {
             return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
         }

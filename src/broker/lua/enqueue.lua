@@ -39,4 +39,9 @@ for t = 1, (n or 0) do
     ids[id] = true
     pos = pos + 8 + 2 * nf
 end
-return enqueue_runs(3, n)
+-- a bulk call trims the events stream once, not on every task-sent
+-- (lib.lua, event); a single task keeps the one XADD with its trim
+if n and n > 1 then events_begin() end
+local reply = enqueue_runs(3, n)
+events_flush()
+return reply

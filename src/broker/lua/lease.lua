@@ -19,7 +19,9 @@
 --   raws:    flat array {queue, bytes, ...} of list entries that were not
 --            task ids (foreign or poison messages) for the client to
 --            decode or dead-letter; they are already off the queue
---   t_i:     {id, token, HGETALL fields...} of each leased task
+--   t_i:     {id, token, record, written} of each leased task: record
+--            its HGETALL as read, written the fields this lease wrote
+--            (the client lays written over record)
 -- Tasks found REVOKED are dropped from the queue; tasks whose `exp` has
 -- passed end EXPIRED and are never handed out.
 
@@ -30,46 +32,49 @@ local start_now = tonumber(ARGV[5])
 local nq = tonumber(ARGV[6])
 
 stats_begin()
+events_begin()
 promote_due(1000)
 requeue_expired(100)
 
 -- Pass 1: pop and look at candidates (one HGETALL each: its fields both
 -- decide and become the reply). Pass 2 writes the leases with one INCRBY
 -- for all tokens and one ZADD for the active set.
-local took = {}  -- {id, rec (flat HGETALL), at (field -> value index), q}
+-- took[i]: {id, rec (flat HGETALL), q, attempt, batch, since, has pst}
+local took = {}
 local raws = {}
-local function fget(rec, at, name)
-    local i = at[name]
-    return i and rec[i]
-end
-local function fput(rec, at, name, v)
-    local i = at[name]
-    if i then
-        rec[i] = v
-    else
-        rec[#rec + 1] = name
-        rec[#rec + 1] = v
-    end
-end
 local function look(q, id)
     local rec = redis.call('HGETALL', tkey(id))
-    local at = {}
-    for i = 1, #rec, 2 do at[rec[i]] = i + 1 end
-    if not at.state then
+    -- one pass over the fields for the few this script decides on
+    local state, exp, revoke, attempt, batch, ct, eta, pst
+    for i = 1, #rec, 2 do
+        local f = rec[i]
+        if f == 'state' then state = rec[i + 1]
+        elseif f == 'exp' then exp = rec[i + 1]
+        elseif f == 'revoke' then revoke = rec[i + 1]
+        elseif f == 'attempt' then attempt = rec[i + 1]
+        elseif f == 'batch' then batch = rec[i + 1]
+        elseif f == 'ct' then ct = rec[i + 1]
+        elseif f == 'eta' then eta = rec[i + 1]
+        elseif f == 'pst' then pst = true end
+    end
+    if not state then
         -- Not a task id: someone pushed raw bytes (C36) or a foreign
         -- (Celery-style) message. The client decides.
         raws[#raws + 1] = q
         raws[#raws + 1] = id
         return
     end
-    local exp = tonumber(fget(rec, at, 'exp') or '')
-    if fget(rec, at, 'revoke') == '1' or FINAL[fget(rec, at, 'state')] then
+    exp = tonumber(exp or '')
+    if revoke == '1' or FINAL[state] then
         -- revoked while queued: dropped, never started
     elseif exp and exp > 0 and exp <= NOW then
         finish(id, 'EXPIRED', {'err_class', 'expired',
                'err_msg', 'expired before a worker took it'})
     else
-        took[#took + 1] = {id, rec, at, q}
+        local since = math.max(tonumber(ct or '') or NOW,
+                               tonumber(eta or '') or 0)
+        took[#took + 1] = {id, rec, q, tonumber(attempt) or 0, batch, since,
+                           pst}
     end
 end
 for qi = 1, nq do
@@ -96,29 +101,38 @@ local got = #took
 local active = {}
 local base = got > 0 and redis.call('INCRBY', P .. 'seq', got) - got or 0
 local deadline = ints(NOW + lease_ms)
+-- The fields written go to the client as a table of their own (no copy
+-- of the record: tables built whole, not grown, cost the least).
 for i = 1, got do
-    local id, rec, at, q = took[i][1], took[i][2], took[i][3], took[i][4]
+    local t = took[i]
+    local id, rec, q, batch = t[1], t[2], t[3], t[5]
     local token = ints(base + i)
-    local state = (i <= start_now) and 'STARTED' or 'RECEIVED'
-    -- pst = 0: no progress reported yet in this attempt
-    local attempt = (tonumber(fget(rec, at, 'attempt')) or 0) + 1
+    local attempt = ints(t[4] + 1)
+    local w
     -- ran_by: who ran it, kept after the end (worker: who holds it now)
-    local fl = {'state', state, 'lease', token, 'worker', worker,
-                'ran_by', worker, 'lt', NOWS, 'attempt', ints(attempt),
-                'pst', '0'}
-    if state == 'STARTED' then
-        fl[#fl + 1] = 'st'
-        fl[#fl + 1] = NOWS
+    if i <= start_now then
+        w = {'state', 'STARTED', 'lease', token, 'worker', worker,
+             'ran_by', worker, 'lt', NOWS, 'attempt', attempt, 'st', NOWS}
+        event('task-started', id, 'w', worker)
+    else
+        w = {'state', 'RECEIVED', 'lease', token, 'worker', worker,
+             'ran_by', worker, 'lt', NOWS, 'attempt', attempt}
+        event('task-received', id, 'w', worker)
     end
-    redis.call('HSET', tkey(id), unpack(fl))
-    for j = 1, #fl, 2 do fput(rec, at, fl[j], fl[j + 1]) end
+    if t[7] then
+        -- an earlier attempt reported progress: pst = 0, none reported
+        -- yet in this one (progress.lua reads a missing pst as 0, so a
+        -- task never reporting progress is spared the field)
+        w[#w + 1] = 'pst'
+        w[#w + 1] = '0'
+    end
+    redis.call('HSET', tkey(id), unpack(w))
     active[#active + 1] = deadline
     active[#active + 1] = id
     if #active >= 1000 then
         redis.call('ZADD', P .. 'active', unpack(active))
         active = {}
     end
-    local batch = fget(rec, at, 'batch')
     if batch and batch ~= '' then
         -- the batch's first chunk to start stamps it (once); a batch
         -- record already gone is not recreated
@@ -128,19 +142,14 @@ for i = 1, got do
             redis.call('DEL', bk)
         end
     end
-    local since = math.max(tonumber(fget(rec, at, 'ct') or '') or NOW,
-                           tonumber(fget(rec, at, 'eta') or '') or 0)
-    observe('wait', q, '*', NOW - since)
-    event(state == 'STARTED' and 'task-started' or 'task-received',
-          id, 'w', worker)
-    table.insert(rec, 1, token)
-    table.insert(rec, 1, id)
-    out[i] = rec
+    observe('wait', q, '*', NOW - t[6])
+    out[i] = {id, token, rec, w}
 end
 if #active > 0 then redis.call('ZADD', P .. 'active', unpack(active)) end
 
 local control = take_control(worker)
 local next_eta = first_score(P .. 'delayed')
+events_flush()
 stats_flush()
 local reply = {next_eta, control, raws}
 for i = 1, #out do reply[#reply + 1] = out[i] end

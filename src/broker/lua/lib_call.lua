@@ -21,6 +21,7 @@ local function sq_begin()
     EVMAXS = ints(EVMAX)
     RESULT_TTLS = ints(RESULT_TTL)
     RPOP_COUNT = (tonumber(redis.REDIS_VERSION_NUM) or 0) >= 0x060200
-    ACC = nil
+    ACC = nil -- write-at-once unless the op calls stats_begin()
+    EVN = nil -- trim at once unless the op calls events_begin()
     FIN = nil
 end

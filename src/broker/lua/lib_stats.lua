@@ -11,16 +11,19 @@ local BUCKETS = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
 -- Hot scripts (lease, settle) call stats_begin() first and stats_flush()
 -- before returning: counters are then summed in Lua and written once per
 -- distinct field per call instead of once per task. Other scripts write
--- at once.
-local ACC = nil
-local function stats_begin() ACC = {total = {}, minute = {}} end
+-- at once. The sums live in the field-name entries (names_of below), one
+-- entry per (kind, queue, task): counting a task is a few additions on a
+-- table already at hand, not a table look-up per field. An entry's sums
+-- belong to the call numbered e.call; an entry left over from a call that
+-- failed half-way has another number and starts again from zero.
+local ACC = nil -- entries summed by this call (hot scripts), else nil
+local CALL = 0
+local function stats_begin()
+    CALL = CALL + 1
+    ACC = {}
+end
 
-local function bump(f, n, minute)
-    if ACC then
-        ACC.total[f] = (ACC.total[f] or 0) + n
-        if minute then ACC.minute[f] = (ACC.minute[f] or 0) + n end
-        return
-    end
+local function hincr(f, n, minute)
     redis.call('HINCRBY', P .. 'stats', f, n)
     if minute then
         local mk = P .. 'm:' .. MINUTE
@@ -30,19 +33,14 @@ local function bump(f, n, minute)
     end
 end
 
-local function stats_flush()
-    if not ACC then return end
-    local acc = ACC
-    ACC = nil
-    for f, n in pairs(acc.total) do
-        redis.call('HINCRBY', P .. 'stats', f, ints(n))
+-- The entry `e` as summed by this call (zeroed on its first use in it).
+local function acc_of(e)
+    if e.call ~= CALL then
+        e.call = CALL
+        e.n, e.nt, e.sum, e.cnt, e.lec = 0, 0, 0, 0, {}
+        ACC[#ACC + 1] = e
     end
-    local mk = P .. 'm:' .. MINUTE
-    local new_key = false
-    for f, n in pairs(acc.minute) do
-        if redis.call('HINCRBY', mk, f, ints(n)) == n then new_key = true end
-    end
-    if new_key then redis.call('PEXPIRE', mk, 7200000) end
+    return e
 end
 
 -- Counter field names "<kind>|<queue>|<task>[|sum|count|le|<b>]", made
@@ -69,7 +67,7 @@ local function names_of(kind, q, name)
             return names_of(kind, q, name)
         end
         local base = kind .. '|' .. q .. '|' .. name
-        e = {base = base, sum = base .. '|sum', count = base .. '|count',
+        e = {base = base, sum_f = base .. '|sum', count_f = base .. '|count',
              le = {}}
         byname[name] = e
         NNAMES = NNAMES + 1
@@ -78,37 +76,110 @@ local function names_of(kind, q, name)
 end
 
 local function stat(kind, q, name, n)
-    bump(names_of(kind, q, name).base, n or 1, true)
+    local e = names_of(kind, q, name)
+    if ACC then
+        e = acc_of(e)
+        e.n = e.n + (n or 1)
+    else
+        hincr(e.base, n or 1, true)
+    end
 end
 
 -- Lifetime counter only (hot paths where per-minute rates are not used).
 local function stat_total(kind, q, name)
-    bump(names_of(kind, q, name).base, 1, false)
+    local e = names_of(kind, q, name)
+    if ACC then
+        e = acc_of(e)
+        e.nt = e.nt + 1
+    else
+        hincr(e.base, 1, false)
+    end
 end
 
 -- BUCKETS as field text (written out: a library's load may call nothing)
 local BUCKET_NAMES = {'5', '10', '25', '50', '100', '250', '500', '1000',
                       '2500', '5000', '10000', '30000', '60000', '300000',
-                      '1800000'}
+                      '1800000', 'inf'}
+local NBUCKETS = #BUCKETS
 
+-- Index into BUCKET_NAMES of the histogram bucket of `ms`.
 local function bucket_of(ms)
-    for i, le in ipairs(BUCKETS) do
-        if ms <= le then return BUCKET_NAMES[i] end
+    for i = 1, NBUCKETS do
+        if ms <= BUCKETS[i] then return i end
     end
-    return 'inf'
+    return NBUCKETS + 1
 end
 
--- Record a duration sample (runtime or wait) into the histogram counters.
+local function le_field(e, b)
+    local le = e.le[b]
+    if not le then
+        le = e.base .. '|le|' .. BUCKET_NAMES[b]
+        e.le[b] = le
+    end
+    return le
+end
+
+-- Record a duration sample (runtime or wait) into the histogram counters:
+-- sum and count (lifetime and per minute), its bucket (lifetime).
 local function observe(kind, q, name, ms)
     if ms < 0 then ms = 0 end
     local e = names_of(kind, q, name)
     local b = bucket_of(ms)
-    local le = e.le[b]
-    if not le then
-        le = e.base .. '|le|' .. b
-        e.le[b] = le
+    if ACC then
+        e = acc_of(e)
+        e.sum = e.sum + ms
+        e.cnt = e.cnt + 1
+        e.lec[b] = (e.lec[b] or 0) + 1
+        return
     end
-    bump(e.sum, ms, true)
-    bump(e.count, 1, true)
-    bump(le, 1, false)
+    hincr(e.sum_f, ms, true)
+    hincr(e.count_f, 1, true)
+    hincr(le_field(e, b), 1, false)
+end
+
+-- Write the sums of this call (one HINCRBY per field and key) and leave
+-- the write-at-once mode.
+local function stats_flush()
+    local acc = ACC
+    ACC = nil
+    if not acc then return end
+    local sk, mk = P .. 'stats', P .. 'm:' .. MINUTE
+    local total, minute = {}, {}
+    for _, e in ipairs(acc) do
+        local n = e.n + e.nt
+        if n > 0 then
+            total[#total + 1] = e.base
+            total[#total + 1] = n
+        end
+        if e.n > 0 then
+            minute[#minute + 1] = e.base
+            minute[#minute + 1] = e.n
+        end
+        if e.cnt > 0 then
+            total[#total + 1] = e.sum_f
+            total[#total + 1] = e.sum
+            total[#total + 1] = e.count_f
+            total[#total + 1] = e.cnt
+            minute[#minute + 1] = e.sum_f
+            minute[#minute + 1] = e.sum
+            minute[#minute + 1] = e.count_f
+            minute[#minute + 1] = e.cnt
+            for b, c in pairs(e.lec) do
+                total[#total + 1] = le_field(e, b)
+                total[#total + 1] = c
+            end
+        end
+        e.call = nil
+    end
+    for i = 1, #total, 2 do
+        redis.call('HINCRBY', sk, total[i], ints(total[i + 1]))
+    end
+    local new_key = false
+    for i = 1, #minute, 2 do
+        local n = minute[i + 1]
+        if redis.call('HINCRBY', mk, minute[i], ints(n)) == n then
+            new_key = true
+        end
+    end
+    if new_key then redis.call('PEXPIRE', mk, 7200000) end
 end

@@ -49,9 +49,7 @@ local function finish(id, state, extra, evf, pre)
     local h = pre or redis.call('HMGET', k, 'queue', 'name', 'batch', 'root',
                                 'rexp')
     local q, name, batch = h[1] or '?', h[2] or '?', h[3]
-    local fields = {'state', state, 'dt', NOWS}
-    for i = 1, #extra do fields[#fields + 1] = extra[i] end
-    redis.call('HSET', k, unpack(fields))
+    redis.call('HSET', k, 'state', state, 'dt', NOWS, unpack(extra))
     redis.call('HDEL', k, 'lease', 'worker', 'revoke')
     redis.call('PEXPIRE', k, tonumber(h[5] or '') and h[5] or RESULT_TTLS)
     if FIN then
@@ -63,8 +61,12 @@ local function finish(id, state, extra, evf, pre)
     stat(STAT_OF[state] or 'finished', q, name, 1)
     root_count(h[4], name, (state == 'SUCCESS' or state == 'SKIPPED')
                and 'done' or 'failed')
-    event(EVENT_OF[state] or 'task-finished', id, 'name', name, 'q', q,
-          unpack(evf or {}))
+    if evf then
+        event(EVENT_OF[state] or 'task-finished', id, 'name', name, 'q', q,
+              unpack(evf))
+    else
+        event(EVENT_OF[state] or 'task-finished', id, 'name', name, 'q', q)
+    end
     if batch and batch ~= '' then
         batch_done(batch, state == 'SUCCESS' or state == 'SKIPPED')
     end
