@@ -25,13 +25,17 @@
  *   [op]tok     tok only when ARGV[2] is op; [!op]tok when it is not
  * The Lua scripts name the same keys from the prefix (lib.lua tkey() and
  * the like); this table is what Redis is told. The four hot scripts
- * (enqueue, lease, settle, extend) derive their keys: they are guarded
- * here until their rewrite (issue 14) declares theirs. */
+ * (enqueue, lease, settle, extend) name the fixed keys of every path they
+ * can take (finish(), to_dead(), lose() and batch_done() of lib_task.lua
+ * and lib_batch.lua included) and derive the records they pop. */
 static const char *const specs[SQ_SCRIPT__COUNT] = {
-    [SQ_SCRIPT_ENQUEUE] = "absent",
-    [SQ_SCRIPT_LEASE] = "absent",
-    [SQ_SCRIPT_SETTLE] = "absent",
-    [SQ_SCRIPT_EXTEND] = "absent",
+    [SQ_SCRIPT_ENQUEUE] = "active delayed queues events stats recent bwaves "
+                          "absent",
+    [SQ_SCRIPT_LEASE] = "active delayed seq queues events stats recent dlq "
+                        "dlqn bwaves absent",
+    [SQ_SCRIPT_SETTLE] = "active delayed queues events stats recent dlq dlqn "
+                         "bwaves absent",
+    [SQ_SCRIPT_EXTEND] = "active workers absent",
     [SQ_SCRIPT_REVOKE] = "t:$2 delayed active events stats recent dlq dlqn "
                          "absent",
     [SQ_SCRIPT_PROGRESS] = "t:$2 events",

@@ -13,8 +13,7 @@
 #   - a script that does not declare {ns}:absent touches only declared
 #     keys (it follows ASK during a slot migration);
 #   - every script touches only declared keys among the fixed-name keys
-#     (events, stats, active, ... : those named before the call), except
-#     the four hot scripts whose keys issue 14 declares (HOT below);
+#     (events, stats, active, ... : those named before the call);
 #   - {ns}:absent never exists.
 # Each script the flows reach must have been seen (the check cannot pass
 # on nothing).
@@ -72,7 +71,6 @@ python3 - "$NS" > keys.txt 2> keys.err <<'PY'
 import re, sys
 ns = sys.argv[1]
 pre = '{%s}:' % ns
-HOT = {'enqueue', 'lease', 'settle', 'extend'}   # issue 14 declares theirs
 FIXED = {'beat:lock', 'beat:nodes', 'sched:seq'}  # fixed names with a colon
 tok = re.compile(r'"((?:[^"\\]|\\.)*)"')
 def keys_of(args):
@@ -109,7 +107,7 @@ for line in open('mon.txt', errors='replace'):
         suffix = k[len(pre):]
         if pre + 'absent' not in declared:
             bad.append('%s declares every key but touched %s (%s)' % (op, k, args[0]))
-        elif op not in HOT and (':' not in suffix or suffix in FIXED):
+        elif ':' not in suffix or suffix in FIXED:
             bad.append('%s did not declare the fixed key %s (%s)' % (op, k, args[0]))
 for op in sorted(seen):
     print('%s calls=%d derived_key_uses=%d' % (op, seen[op][0], seen[op][1]))

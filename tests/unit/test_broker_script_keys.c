@@ -127,10 +127,16 @@ only_fully_declared_scripts_follow_ask(void **state)
     assert_false(sq_script_ask_safe(SQ_SCRIPT_REVOKE));
     assert_false(sq_script_ask_safe(SQ_SCRIPT_BEAT));
     assert_false(sq_script_ask_safe(SQ_SCRIPT__COUNT));
-    /* the guarded ones declare the absent key, at least */
+    /* the hot ones name every fixed key of their paths, and the absent
+     * key for the records they derive */
     assert_string_equal(keys_of(SQ_SCRIPT_LEASE,
                                 (const char *[]){"w", "1", NULL}),
-                        "{ns}:absent");
+                        "{ns}:active {ns}:delayed {ns}:seq {ns}:queues "
+                        "{ns}:events {ns}:stats {ns}:recent {ns}:dlq "
+                        "{ns}:dlqn {ns}:bwaves {ns}:absent");
+    assert_string_equal(keys_of(SQ_SCRIPT_EXTEND,
+                                (const char *[]){"w", NULL}),
+                        "{ns}:active {ns}:workers {ns}:absent");
 }
 
 int
