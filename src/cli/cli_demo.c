@@ -679,7 +679,11 @@ cli_demo(struct cli *cli)
     }
     {
         int prc = cli_pipeline_run(c, &po, &res, &err);
-        if (run.m != NULL && prc == SYNCQ_OK) {
+        if (run.m != NULL && prc != SYNCQ_OK && res.crawl_ms == 0) {
+            /* stopped or timed out during the crawl: its figures so far */
+            demo_measure_mark(run.m, 1);
+        }
+        if (run.m != NULL) {
             demo_measure_mark(run.m, 2);
         }
         db_counts(dburl, &after);
@@ -690,6 +694,17 @@ cli_demo(struct cli *cli)
                                 getenv("SYNCQ_CRAWLER_RATE"),
                                 getenv("SYNCQ_IMAGE_RATE"));
             checks_ok = demo_measure_check(run.m, stdout, dburl, url, &res);
+        } else if (run.m != NULL) {
+            /* per offer: of the offers whose details were fetched */
+            long fetched = (long)json_integer_value(json_object_get(
+                json_object_get(res.stages, "crawler.fetch_product_details"),
+                "done"));
+            printf("\n--measure: the run did not finish; the figures of the "
+                   "part that ran, per offer fetched (%ld; their images not "
+                   "all processed), no checks\n", fetched);
+            demo_measure_report(run.m, stdout, &res, fetched > 0 ? fetched : 1,
+                                url, getenv("SYNCQ_CRAWLER_RATE"),
+                                getenv("SYNCQ_IMAGE_RATE"));
         }
         if (prc != SYNCQ_OK && st.procs.failed != NULL) {
             cli_fail(cli, "the %s could not start (see %s/%s.log)",
