@@ -646,7 +646,7 @@ cli_demo(struct cli *cli)
            st.concurrency, measure ? "on each queue (a worker per queue)"
                                    : "on every queue",
            listen, st.log_dir);
-    printf("  politeness %s requests/s to the fixture host, images %s\n\n",
+    printf("  politeness %s per host for pages and API, %s for images\n\n",
            getenv("SYNCQ_CRAWLER_RATE"), getenv("SYNCQ_IMAGE_RATE"));
     fflush(stdout);
     if (syncq_client_open(st.broker, NULL, &c, &err) != SYNCQ_OK) {
