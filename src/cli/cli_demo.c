@@ -8,6 +8,7 @@
  * Running it again is incremental (the database and media stay in var/).
  */
 #include "cli/cli.h"
+#include "cli/cli_demo_measure.h"
 #include "cli/cli_demo_pg.h"
 #include "cli/cli_pipeline.h"
 #include "cli/cli_proc.h"
@@ -32,6 +33,12 @@
 #define DEFAULT_FAULTS "429=2%:1s,5xx=1%,slow=0.5%:1s,captcha=1,truncated_image=0.5%"
 
 static volatile int stop_flag;
+
+/* What the pipeline's idle and crawled callbacks work on. */
+struct demo_run {
+    struct cli_stack *st;
+    struct demo_measure *m; /* --measure, else NULL */
+};
 
 static void
 on_int(int sig)
@@ -322,17 +329,92 @@ print_demo_summary(const struct cli_pipeline_result *res,
 static void
 demo_idle(void *ud, int ms)
 {
-    struct cli_stack *st = ud;
+    struct demo_run *run = ud;
+    struct cli_stack *st = run->st;
     int64_t end = sq_mono_ms() + ms;
 
     do {
         int64_t left = end - sq_mono_ms();
+        if (run->m != NULL) {
+            demo_measure_sample(run->m);
+        }
         cli_procs_poll(&st->procs, left > 0 ? (int)left : 0);
         if (st->procs.failed != NULL) {
             stop_flag++;
             return;
         }
     } while (sq_mono_ms() < end && !stop_flag);
+}
+
+static void
+demo_crawled(void *ud)
+{
+    struct demo_run *run = ud;
+
+    if (run->m != NULL) {
+        demo_measure_mark(run->m, 1);
+    }
+}
+
+/* Start the worker pool: one worker on every queue, or with --measure one
+ * worker per queue (the same children each) so /proc tells the CPU of
+ * each queue's work apart. */
+static int
+start_workers(struct cli_stack *st, bool per_queue)
+{
+    static const char *const queues[][2] = {
+        {"worker-crawler", "crawler"},
+        {"worker-images", "image_processing"},
+        {"worker-data", "data_sync,batch_processing,default"},
+    };
+
+    if (!per_queue) {
+        const char *wargs[] = {"worker", "-c", st->concurrency, "-Q",
+                               "crawler,image_processing,data_sync,"
+                               "batch_processing,default",
+                               NULL};
+        return cli_stack_add_service(st, "worker", wargs) ? 0 : -1;
+    }
+    for (size_t i = 0; i < sizeof queues / sizeof queues[0]; i++) {
+        const char *wargs[] = {"worker", "-c", st->concurrency, "-Q",
+                               queues[i][1], NULL};
+        if (cli_stack_add_service(st, queues[i][0], wargs) == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* --measure: every process of the run, by type. */
+static void
+measure_procs(struct demo_measure *m, struct cli_stack *st, bool own_pg,
+              const char *var_abs)
+{
+    for (int i = 0; i < st->procs.n; i++) {
+        struct cli_proc *p = &st->procs.p[i];
+        char type[64], log[PATH_MAX + 64];
+        bool w = strncmp(p->name, "worker-", 7) == 0;
+        /* "workers crawler", "workers data_sync" (and the queues after
+         * its first), "redis", "fixture", "beat", "monitor" */
+        snprintf(type, sizeof type, "%s%.*s", w ? "workers " : "",
+                 w ? (int)strcspn(p->argv[5], ",") : 31,
+                 w ? p->argv[5] : p->name);
+        snprintf(log, sizeof log, "%s/%s.log", st->log_dir, p->name);
+        demo_measure_add(m, type, p->pid, w, w ? log : NULL);
+    }
+    if (own_pg) {
+        char path[PATH_MAX + 64];
+        FILE *f;
+        long pid = 0;
+        snprintf(path, sizeof path, "%s/pg/data/postmaster.pid", var_abs);
+        f = fopen(path, "r");
+        if (f != NULL && fscanf(f, "%ld", &pid) == 1) {
+            demo_measure_add(m, "postgresql", (pid_t)pid, false, NULL);
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
+    }
 }
 
 static int
@@ -343,11 +425,14 @@ cli_demo(struct cli *cli)
     struct cli_pipeline_result res;
     struct demo_counts before, after;
     char products[16] = "1200", faults[512] = DEFAULT_FAULTS;
+    char categories[8] = "3", change[16] = "0";
+    struct demo_run run = {0};
+    bool measure = false, checks_ok = true;
     char var_abs[PATH_MAX], path[PATH_MAX + 64], dburl[PATH_MAX + 64];
     char listen[64], url[256];
     const char *database = NULL;
     bool own_pg = false;
-    const char *cats[16];
+    const char *cats[20];
     json_t *fx = NULL;
     struct cli_proc *fxp = NULL;
     syncq_client *c = NULL;
@@ -401,6 +486,25 @@ cli_demo(struct cli *cli)
             break;
         case 'k':
             keep = true;
+            break;
+        case 2: {
+            double pct = strtod(ov->arg, &end);
+            if (end == ov->arg || *end != '\0' || !(pct >= 0 && pct <= 100)) {
+                return cli_usage(cli, "--change '%s' is not 0..100", ov->arg);
+            }
+            snprintf(change, sizeof change, "%s", ov->arg);
+            break;
+        }
+        case 3:
+            measure = true;
+            break;
+        case 4:
+            v = strtol(ov->arg, &end, 10);
+            if (*end != '\0' || v < 1 || v > 20) {
+                return cli_usage(cli, "--categories '%s' is not 1..20",
+                                 ov->arg);
+            }
+            snprintf(categories, sizeof categories, "%ld", v);
             break;
         case 'd':
             database = ov->arg;
@@ -471,10 +575,11 @@ cli_demo(struct cli *cli)
         char fxlisten[64];
         const char *args[] = {"fixture-server", "--listen", fxlisten,
                               "--products", products, "--seed", "1688",
+                              "--categories", categories, "--change", change,
                               "--faults", faults, "--json", NULL};
         if (strcmp(faults, "none") == 0) {
-            args[7] = "--json"; /* no --faults (and still the JSON line) */
-            args[8] = NULL;
+            args[11] = "--json"; /* no --faults (and still the JSON line) */
+            args[12] = NULL;
         }
         snprintf(fxlisten, sizeof fxlisten, "127.0.0.1:%d",
                  sticky_port(var_abs));
@@ -509,8 +614,8 @@ cli_demo(struct cli *cli)
         size_t i;
         json_t *v;
         json_array_foreach(json_object_get(fx, "leaf_ids"), i, v) {
-            static char idbuf[16][24];
-            if (ncat < 16) {
+            static char idbuf[20][24];
+            if (ncat < 20) {
                 snprintf(idbuf[ncat], sizeof idbuf[ncat], "%lld",
                          (long long)json_integer_value(v));
                 cats[ncat] = idbuf[ncat];
@@ -525,13 +630,9 @@ cli_demo(struct cli *cli)
     snprintf(listen, sizeof listen, "127.0.0.1:%d", free_port());
     snprintf(st.listen, sizeof st.listen, "%s", listen);
     {
-        const char *wargs[] = {"worker", "-c", st.concurrency, "-Q",
-                               "crawler,image_processing,data_sync,"
-                               "batch_processing,default",
-                               NULL};
         const char *bargs[] = {"beat", NULL};
         const char *margs[] = {"monitor", "serve", "--listen", listen, NULL};
-        if (cli_stack_add_service(&st, "worker", wargs) == NULL ||
+        if (start_workers(&st, measure) != 0 ||
             cli_stack_add_service(&st, "beat", bargs) == NULL ||
             cli_stack_add_service(&st, "monitor", margs) == NULL) {
             cli_fail(cli, "cannot start the services: %s", strerror(errno));
@@ -539,10 +640,14 @@ cli_demo(struct cli *cli)
         }
     }
     printf("  broker     %s\n  catalog    %s (%s offers, %zu categories, "
-           "faults: %s)\n  workers    %s children on every queue\n"
-           "  dashboard  http://%s/   (logs in %s)\n\n",
-           st.broker_shown, url, products, ncat, faults, st.concurrency,
+           "%s %% changed, faults: %s)\n  workers    %s children %s\n"
+           "  dashboard  http://%s/   (logs in %s)\n",
+           st.broker_shown, url, products, ncat, change, faults,
+           st.concurrency, measure ? "on each queue (a worker per queue)"
+                                   : "on every queue",
            listen, st.log_dir);
+    printf("  politeness %s per host for pages and API, %s for images\n\n",
+           getenv("SYNCQ_CRAWLER_RATE"), getenv("SYNCQ_IMAGE_RATE"));
     fflush(stdout);
     if (syncq_client_open(st.broker, NULL, &c, &err) != SYNCQ_OK) {
         cli_fail(cli, "%s", err.msg);
@@ -558,12 +663,49 @@ cli_demo(struct cli *cli)
     po.timeout_ms = timeout_ms;
     po.stop = &stop_flag;
     po.idle = demo_idle;
-    po.idle_ud = &st;
+    po.idle_ud = &run;
+    po.crawled = demo_crawled;
+    run.st = &st;
+    if (measure) {
+        run.m = demo_measure_new();
+        if (run.m == NULL || (incremental &&
+                              demo_measure_snapshot(run.m, dburl) != 0)) {
+            cli_fail(cli, "--measure: cannot read the database before the "
+                          "run");
+            goto done;
+        }
+        measure_procs(run.m, &st, own_pg, var_abs);
+        demo_measure_mark(run.m, 0);
+    }
     {
         int prc = cli_pipeline_run(c, &po, &res, &err);
+        if (run.m != NULL && prc != SYNCQ_OK && res.crawl_ms == 0) {
+            /* stopped or timed out during the crawl: its figures so far */
+            demo_measure_mark(run.m, 1);
+        }
+        if (run.m != NULL) {
+            demo_measure_mark(run.m, 2);
+        }
         db_counts(dburl, &after);
         print_demo_summary(&res, &after, incremental, products);
         list_broken_images(dburl, 20);
+        if (run.m != NULL && prc == SYNCQ_OK) {
+            demo_measure_report(run.m, stdout, &res, atol(products), url,
+                                getenv("SYNCQ_CRAWLER_RATE"),
+                                getenv("SYNCQ_IMAGE_RATE"));
+            checks_ok = demo_measure_check(run.m, stdout, dburl, url, &res);
+        } else if (run.m != NULL) {
+            /* per offer: of the offers whose details were fetched */
+            long fetched = (long)json_integer_value(json_object_get(
+                json_object_get(res.stages, "crawler.fetch_product_details"),
+                "done"));
+            printf("\n--measure: the run did not finish; the figures of the "
+                   "part that ran, per offer fetched (%ld; their images not "
+                   "all processed), no checks\n", fetched);
+            demo_measure_report(run.m, stdout, &res, fetched > 0 ? fetched : 1,
+                                url, getenv("SYNCQ_CRAWLER_RATE"),
+                                getenv("SYNCQ_IMAGE_RATE"));
+        }
         if (prc != SYNCQ_OK && st.procs.failed != NULL) {
             cli_fail(cli, "the %s could not start (see %s/%s.log)",
                      st.procs.failed->name, st.log_dir,
@@ -598,6 +740,8 @@ cli_demo(struct cli *cli)
         } else if (!only_broken_images(res.dead)) {
             cli_fail(cli, "tasks other than broken images ended in the "
                           "dead-letter queue (listed above)");
+        } else if (!checks_ok) {
+            cli_fail(cli, "a check of --measure failed (listed above)");
         } else {
             rc = CLI_OK;
         }
@@ -617,6 +761,7 @@ done:
     fflush(stdout);
     syncq_client_close(c);
     json_decref(fx);
+    demo_measure_free(run.m);
     cli_stack_stop(&st);
     if (own_pg) {
         cli_demo_pg_stop(var_abs);
@@ -646,6 +791,17 @@ static const struct cli_opt demo_opts[] = {
      "catalog database: a postgresql:// URL, or the word postgresql\n"
      "for a private server in DIR/pg on a unix socket (default SQLite\n"
      "DIR/1688sync.db)"},
+    {"categories", 4, false, "K",
+     "leaf categories of the fixture catalog (default 3; 1..20)"},
+    {"change", 2, false, "PCT",
+     "the fixture serves its next revision: PCT % of the offers\n"
+     "dearer (default 0; 0..100; docs/fixture-server.md)"},
+    {"measure", 3, false, NULL,
+     "a worker per queue; print CPU per process type, stage\n"
+     "throughput, peak RSS of each worker child, the bound and a\n"
+     "1,000,000-offer projection; check every offer is stored\n"
+     "exactly once (and, on a second run, exactly the changed ones\n"
+     "updated); exit 1 when a check fails (bench/catalog)"},
     {"timeout", 't', true, "S",
      "give up (exit 1) after S (default 20m; 1s..7d)"},
     {"keep", 'k', true, NULL,
@@ -659,31 +815,35 @@ const struct cli_cmd cli_demo_cmds[] = {
      .summary = "the main job: a whole catalog sync on a private stack",
      .synopsis = "[--products N] [--workers N] [--faults SPEC|none]\n"
                  " [--var DIR] [--database URL|postgresql] [--full]\n"
+                 " [--categories K] [--change PCT] [--measure]\n"
                  " [--timeout S] [--keep]",
      .description = "The main job on an embedded default, start to finish: a"
                     " private Redis under\n"
                     "--var (default var/, AOF on), the fixture 1688 server"
                     " on loopback with a\n"
-                    "catalog of --products offers (default 1200) in 3"
-                    " categories and faults on\n"
-                    "(429 bursts, 5xx, a captcha page, broken images), a"
-                    " worker pool on every\n"
-                    "queue, the beat and the monitor (its dashboard URL is"
-                    " printed). Then it syncs\n"
-                    "the catalog: sync_category -> offer details -> images"
-                    " -> thumbnails ->\n"
-                    "sync_products into SQLite (var/1688sync.db) or"
-                    " PostgreSQL (--database) ->\n"
-                    "validate_data -> cleanup_duplicates, "
-                    "with live progress, prints a summary and stops"
-                    " everything it started.\n"
+                    "catalog of --products offers (default 1200) in"
+                    " --categories leaves (default 3),\n"
+                    "faults on (429 bursts, 5xx, a captcha page, broken"
+                    " images), a worker pool\n"
+                    "on every queue, the beat and the monitor (its"
+                    " dashboard URL is printed).\n"
+                    "Then it syncs the catalog: sync_category -> offer"
+                    " details -> images ->\n"
+                    "thumbnails -> sync_products into SQLite"
+                    " (var/1688sync.db) or PostgreSQL\n"
+                    "(--database) -> validate_data -> cleanup_duplicates,"
+                    " with live progress,\n"
+                    "prints a summary and stops everything it started.\n"
                     "Running it again is incremental. --keep leaves the"
                     " stack running after the\n"
                     "summary until Ctrl-C (to look at the dashboard). Exit"
                     " status 0 when every\n"
                     "offer of the catalog is in the database and nothing but"
                     " deliberately broken\n"
-                    "images ended in the dead-letter queue.",
+                    "images ended in the dead-letter queue (and, with"
+                    " --measure, every check\n"
+                    "passed). bench/catalog runs it at scale with"
+                    " --measure.",
      .opts = demo_opts,
      .flags = CLI_CMD_NO_ARGS},
     {.path = NULL},

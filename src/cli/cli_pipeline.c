@@ -192,6 +192,32 @@ render(struct follow *f, json_t *stagemap, json_t *roots_info,
     f->lines_drawn = lines;
 }
 
+/* Note in res->times when each stage's count of ended tasks moved. */
+static void
+note_times(struct cli_pipeline_result *res, json_t *stagemap, int64_t t_ms)
+{
+    const char *name;
+    json_t *s;
+
+    json_object_foreach(stagemap, name, s) {
+        json_int_t ended = json_integer_value(json_object_get(s, "done")) +
+                           json_integer_value(json_object_get(s, "failed"));
+        json_t *t = json_object_get(res->times, name);
+        if (ended == 0) {
+            continue;
+        }
+        if (t == NULL) {
+            json_object_set_new(res->times, name,
+                                json_pack("{s:I,s:I,s:I}", "first_ms",
+                                          (json_int_t)t_ms, "last_ms",
+                                          (json_int_t)t_ms, "ended", ended));
+        } else if (ended > json_integer_value(json_object_get(t, "ended"))) {
+            json_object_set_new(t, "last_ms", json_integer(t_ms));
+            json_object_set_new(t, "ended", json_integer(ended));
+        }
+    }
+}
+
 /* Wait `ms` between two looks, letting the caller do its chores. */
 static void
 pause_for(const struct cli_pipeline_opts *o, int ms)
@@ -355,6 +381,7 @@ cli_pipeline_run(syncq_client *c, const struct cli_pipeline_opts *o,
     f.o = o;
     f.started_ms = sq_mono_ms();
     res->stages = json_object();
+    res->times = json_object();
     res->steps = json_object();
     res->dead = json_array();
     res->failed = json_array();
@@ -446,9 +473,14 @@ cli_pipeline_run(syncq_client *c, const struct cli_pipeline_opts *o,
         render(&f, stagemap, roots_info, "syncing the catalog");
         json_decref(res->stages);
         res->stages = stagemap;
+        note_times(res, stagemap, sq_now_ms() - start_wall);
         if (all_done) {
             for (size_t i = 0; i < o->ncategories; i++) {
                 active_clear(c, o->categories[i]);
+            }
+            res->crawl_ms = sq_now_ms() - start_wall;
+            if (o->crawled != NULL) {
+                o->crawled(o->idle_ud);
             }
             break;
         }
@@ -559,6 +591,7 @@ void
 cli_pipeline_result_cleanup(struct cli_pipeline_result *res)
 {
     json_decref(res->stages);
+    json_decref(res->times);
     json_decref(res->steps);
     json_decref(res->dead);
     json_decref(res->failed);

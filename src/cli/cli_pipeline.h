@@ -31,10 +31,18 @@ struct cli_pipeline_opts {
      * demo` pumps its services' output and restarts a dead one here. */
     void (*idle)(void *ud, int ms);
     void *idle_ud;
+    /* Called once when every tree has ended, before the database steps
+     * (may be NULL; gets idle_ud): `syncq demo --measure` takes its
+     * crawl-phase CPU figures here. */
+    void (*crawled)(void *ud);
 };
 
 struct cli_pipeline_result {
     json_t *stages;      /* {task name: {total, done, failed}} */
+    json_t *times;       /* {task name: {first_ms, last_ms, ended}}: ms
+                            after the start when the stage was first and
+                            last seen with more tasks ended (done+failed),
+                            seen about once a second; ended: that count */
     json_t *steps;       /* {"sync_products": result, ...} */
     json_t *dead;        /* [{id, name, reason, error}] of this run */
     json_t *failed;      /* [{category, id, state, error}]: category syncs
@@ -42,6 +50,7 @@ struct cli_pipeline_result {
     int64_t tasks;       /* tasks that ended in this run */
     int64_t retries;     /* retries scheduled in this run */
     int64_t wall_ms;
+    int64_t crawl_ms;    /* of which the crawl (until every tree ended) */
     bool completed;      /* every stage ended (not stopped or timed out) */
 };
 
