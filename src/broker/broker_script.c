@@ -63,6 +63,7 @@ static char *sources[SQ_SCRIPT__COUNT];
 static size_t source_lens[SQ_SCRIPT__COUNT];
 static char *library;
 static size_t library_len;
+static char library_name[32]; /* syncq_<version> */
 static char fnames[SQ_SCRIPT__COUNT][48];
 static pthread_once_t compose_once = PTHREAD_ONCE_INIT;
 static const char *compose_missing; /* a file missing from the build */
@@ -152,6 +153,7 @@ library_source(void)
         h = fnv1a(h, sources[i], source_lens[i]);
     }
     snprintf(ver, sizeof ver, "%016llx", (unsigned long long)h);
+    snprintf(library_name, sizeof library_name, "syncq_%s", ver);
     sq_buf_init(&lib, 0);
     bad |= sq_buf_printf(&lib, "#!lua name=syncq_%s\n", ver);
     bad |= sq_buf_add(&lib, body.data, body.len);
@@ -267,6 +269,25 @@ load_scripts(syncq_client *c, syncq_error *err)
 
 static bool told_no_functions;
 
+/* True when the server already has this build's library. Asked before
+ * loading because FUNCTION LOAD sends the whole library (tens of KB) on
+ * every connect, and Redis refuses it as a write near maxmemory (its
+ * query buffer counts) even when the library is there: a client must
+ * still connect to a server that is nearly full. The name holds no glob
+ * character, so LIBRARYNAME matches it exactly. */
+static bool
+library_present(syncq_client *c)
+{
+    redisReply *r = sq_conn_command(c, "FUNCTION LIST LIBRARYNAME %s",
+                                    library_name);
+    bool yes = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+
+    if (r != NULL) {
+        freeReplyObject(r);
+    }
+    return yes;
+}
+
 /* Load the function library unless the server has it (its name carries
  * its version). Sets c->fcall. A server that refuses functions (an ACL
  * without FUNCTION, a proxy) leaves c->fcall false: scripts then. */
@@ -275,10 +296,15 @@ load_library(syncq_client *c, syncq_error *err)
 {
     const char *argv[3] = {"FUNCTION", "LOAD", library};
     size_t lens[3] = {8, 4, library_len};
-    redisReply *r = sq_conn_command_argv(c, 3, argv, lens);
+    redisReply *r;
     int rc = SYNCQ_OK;
 
     c->fcall = false;
+    if (library_present(c)) {
+        c->fcall = true;
+        return SYNCQ_OK;
+    }
+    r = sq_conn_command_argv(c, 3, argv, lens);
     if (r == NULL) {
         return lost_while(c, "functions", err);
     }
