@@ -176,6 +176,7 @@ static const struct {
     {SQ_R_BATCHES, sq_api_h_part},
     {SQ_R_PROGRESS, sq_api_h_part},
     {SQ_R_ALERTS, sq_api_h_alerts},
+    {SQ_R_NAMESPACES, sq_api_h_namespaces},
     {SQ_R_TASKS, sq_api_h_search},
     {SQ_R_TASK_CREATE, sq_api_h_create},
     {SQ_R_TASKS_BULK, sq_api_h_create},
@@ -477,7 +478,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
         const char *method, const char *version, const char *upload_data,
         size_t *upload_data_size, void **con_cls)
 {
-    struct sq_api_server *S = cls;
+    struct sq_api_server *S = cls, *T;
     struct conn_state *cs = *con_cls;
     struct sq_api_reply r;
     struct sq_api_req q;
@@ -542,14 +543,22 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
     q.who = cs->who;
     q.access = cs->access;
     fn = sq_api_handler_of(cs->rt.kind);
-    pthread_mutex_lock(&S->mu);
-    S->requests++;
+    if (S->nns > 1 && cs->rt.kind == SQ_R_METRICS) {
+        sq_api_metrics_all(S, &q, &r); /* every namespace, labelled */
+        return send_reply(S, conn, &r, head);
+    }
+    T = sq_api_ns_pick(S, &q, &r); /* ?ns=: that namespace's context */
+    if (T == NULL) {
+        return send_reply(S, conn, &r, head);
+    }
+    pthread_mutex_lock(&T->mu);
+    T->requests++;
     if (fn != NULL) {
-        fn(S, &q, &r);
+        fn(T, &q, &r);
     } else {
         sq_api_error(&r, 404, "ENOTFOUND", "no such endpoint", NULL);
     }
-    pthread_mutex_unlock(&S->mu);
+    pthread_mutex_unlock(&T->mu);
     if ((cs->rt.def->flags & SQ_RF_WRITE) != 0) {
         /* every action, with who did it (the token's name) */
         SQ_INFO("monitor.action", "who=%s method=%s path=%s status=%d",
@@ -695,6 +704,124 @@ sq_mon_listen_check(const syncq_config *cfg, const char *listen,
     return rc;
 }
 
+/* The context of one more namespace (cfg): S's access settings, its own
+ * client, figures and alert state. */
+static int
+ns_context(struct sq_api_server *S, const syncq_config *cfg,
+           const struct sq_mon_serve_opts *o, struct sq_api_server **out,
+           syncq_error *err)
+{
+    struct sq_api_server *T = sq_calloc(1, sizeof *T);
+    int rc = SYNCQ_OK;
+
+    if (T == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    pthread_mutex_init(&T->mu, NULL);
+    T->cfg = cfg;
+    T->token = S->token;
+    T->api_token = S->api_token;
+    T->named = S->named;
+    T->listen = S->listen;
+    T->max_body = S->max_body;
+    T->session_ttl_s = S->session_ttl_s;
+    T->idem_ttl_ms = S->idem_ttl_ms;
+    snprintf(T->why, sizeof T->why, "not connected yet");
+    sq_mon_opts_init(&T->opts, cfg);
+    if (!o->no_alerts) {
+        rc = sq_alerts_new(cfg, o->rules_path, &T->alerts, err);
+    }
+    if (rc != SYNCQ_OK) {
+        pthread_mutex_destroy(&T->mu);
+        sq_free(T);
+        return rc;
+    }
+    *out = T;
+    return SYNCQ_OK;
+}
+
+/* Free a context's own parts (not the access settings it shares). */
+static void
+ns_context_free(struct sq_api_server *T)
+{
+    sq_alerts_flush(T->alerts, 2000);
+    sq_alerts_free(T->alerts);
+    sq_mon_data_cleanup(&T->data);
+    json_decref(T->health);
+    syncq_client_close(T->c);
+    pthread_mutex_destroy(&T->mu);
+}
+
+/* S's list of every namespace's context: S, then o->more_cfg's. */
+static int
+ns_contexts(struct sq_api_server *S, const struct sq_mon_serve_opts *o,
+            syncq_error *err)
+{
+    int rc = SYNCQ_OK;
+
+    if (o->nmore == 0) {
+        return SYNCQ_OK;
+    }
+    S->ns_all = sq_calloc(o->nmore + 1, sizeof *S->ns_all);
+    if (S->ns_all == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    S->ns_all[0] = S;
+    S->nns = 1;
+    for (size_t i = 0; i < o->nmore && rc == SYNCQ_OK; i++) {
+        rc = ns_context(S, o->more_cfg[i], o, &S->ns_all[i + 1], err);
+        S->nns += rc == SYNCQ_OK;
+    }
+    for (size_t i = 1; i < S->nns; i++) {
+        S->ns_all[i]->ns_all = S->ns_all;
+        S->ns_all[i]->nns = S->nns;
+    }
+    return rc;
+}
+
+/* Free the other namespaces' contexts and the list. */
+static void
+ns_contexts_free(struct sq_api_server *S)
+{
+    for (size_t i = 1; i < S->nns; i++) {
+        ns_context_free(S->ns_all[i]);
+        sq_free(S->ns_all[i]);
+    }
+    sq_free(S->ns_all);
+    S->ns_all = NULL;
+    S->nns = 0;
+}
+
+/* One round of alert rules over a context's fresh figures. */
+static void
+alert_tick(struct sq_api_server *T)
+{
+    syncq_error e;
+
+    pthread_mutex_lock(&T->mu);
+    sq_api_refresh(T, true);
+    if (T->have &&
+        sq_alerts_tick(T->alerts, T->c, &T->data, NULL, &e) != SYNCQ_OK) {
+        char q[300];
+        SQ_DEBUG("monitor.alert_tick_failed", "err=%s",
+                 sq_log_quote(e.msg, q, sizeof q));
+    }
+    pthread_mutex_unlock(&T->mu);
+}
+
+/* Forward a context's failures to Sentry. */
+static void
+sentry_tick(struct sq_api_server *T, struct sq_sentry *sentry,
+            const char *consumer)
+{
+    pthread_mutex_lock(&T->mu);
+    ensure_client(T);
+    if (T->c != NULL) {
+        sq_sentry_forward(sentry, T->c, consumer, NULL, NULL);
+    }
+    pthread_mutex_unlock(&T->mu);
+}
+
 int
 sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
              volatile sig_atomic_t *stop, volatile sig_atomic_t *hup,
@@ -712,11 +839,15 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
                                            : SQ_ALERTS_TICK_MS;
     int64_t next_tick = 0, next_sentry = 0;
     char consumer[128];
+    struct sq_api_server **ctx, *only[1];
+    size_t nctx = 1;
 
     S = sq_calloc(1, sizeof *S);
     if (S == NULL) {
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
     }
+    only[0] = S;
+    ctx = only;
     pthread_mutex_init(&S->mu, NULL);
     S->cfg = cfg;
     S->token = o->token != NULL ? o->token
@@ -742,6 +873,9 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
     }
     if (rc == SYNCQ_OK && !o->no_alerts) {
         rc = sq_alerts_new(cfg, o->rules_path, &S->alerts, err);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = ns_contexts(S, o, err);
     }
     if (rc == SYNCQ_OK && dsn[0] != '\0') {
         rc = sq_sentry_new(dsn, 0, 0, &sentry, err);
@@ -775,6 +909,7 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
     }
     if (rc != SYNCQ_OK) {
         sq_sentry_free(sentry, 0);
+        ns_contexts_free(S);
         sq_alerts_free(S->alerts);
         pthread_mutex_destroy(&S->mu);
         sq_free(S->named);
@@ -816,6 +951,10 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
         host[sizeof host - 1] = '\0';
         snprintf(consumer, sizeof consumer, "%s:%d", host, (int)getpid());
     }
+    if (S->nns > 1) {
+        ctx = S->ns_all;
+        nctx = S->nns;
+    }
     while (!*stop) {
         int64_t now = sq_mono_ms();
         if (hup != NULL && *hup) {
@@ -824,33 +963,23 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
             SQ_INFO("monitor.log_reopened", "%s", "");
         }
         if (S->alerts != NULL && now >= next_tick) {
-            syncq_error e;
             next_tick = now + tick_ms;
-            pthread_mutex_lock(&S->mu);
-            sq_api_refresh(S, true);
-            if (S->have &&
-                sq_alerts_tick(S->alerts, S->c, &S->data, NULL, &e) !=
-                    SYNCQ_OK) {
-                char q[300];
-                SQ_DEBUG("monitor.alert_tick_failed", "err=%s",
-                         sq_log_quote(e.msg, q, sizeof q));
+            for (size_t i = 0; i < nctx; i++) { /* per namespace */
+                alert_tick(ctx[i]);
             }
-            pthread_mutex_unlock(&S->mu);
         }
         if (sentry != NULL && now >= next_sentry) {
             next_sentry = now + 1000;
-            pthread_mutex_lock(&S->mu);
-            ensure_client(S);
-            if (S->c != NULL) {
-                sq_sentry_forward(sentry, S->c, consumer, NULL, NULL);
+            for (size_t i = 0; i < nctx; i++) {
+                sentry_tick(ctx[i], sentry, consumer);
             }
-            pthread_mutex_unlock(&S->mu);
         }
         sq_sleep_ms(100);
     }
     SQ_INFO("monitor.stopping", "requests=%llu",
             (unsigned long long)S->requests);
     MHD_stop_daemon(d);
+    ns_contexts_free(S);
     sq_alerts_flush(S->alerts, 2000);
     sq_alerts_free(S->alerts);
     sq_sentry_free(sentry, 2000);
