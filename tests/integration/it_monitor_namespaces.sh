@@ -18,19 +18,7 @@ has() { # name fixed-string file
 lacks() { # name fixed-string file
   if grep -qF -- "$2" "$3"; then echo "FAIL: $1: [$2] in $3" >&2; fails=$((fails + 1)); else pass=$((pass + 1)); fi
 }
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
-trap cleanup EXIT
-
-start_serve() { # portfile logfile args...
-  local pf=$1 lf=$2; shift 2
-  rm -f "$pf"
-  "$S" monitor serve --listen 127.0.0.1:0 --port-file "$pf" --logfile "$lf" --no-alerts "$@" &
-  SERVE_PID=$!
-  pids+=("$SERVE_PID")
-  for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
-  PORT=$(cat "$pf")
-}
+. "$(dirname "$0")/monitor_lib.sh"
 # Wait until the figures (cached 1 s) show `want` for the python expression.
 wait_for() { # url expr want
   for _ in $(seq 50); do
@@ -66,6 +54,11 @@ check "tasks b queue" "['qb']" "$(curl -s "$B/api/tasks?ns=b" | json 'sorted(set
 check "tasks a" 2 "$(curl -s "$B/api/tasks?ns=a" | json 'len(d["tasks"])')"
 check "task of b read in b" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$B/api/tasks/$BID?ns=b")"
 check "task of b not in a" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$B/api/tasks/$BID?ns=a")"
+
+# --- alert rules run in each namespace, each with its own state
+NRULES=$(grep -cvE '^[[:space:]]*(#|$)' "$SYNCQ_SOURCE_DIR/deploy/alerts.default.rules")
+check "alerts a" "$NRULES" "$(curl -s "$B/api/alerts?ns=a" | json 'len(d["alerts"])')"
+check "alerts b" "$NRULES" "$(curl -s "$B/api/alerts?ns=b" | json 'len(d["alerts"])')"
 
 # --- a write goes to the namespace named
 NEW=$(curl -s -X POST -H 'Content-Type: application/json' -d '{"name":"syncq.noop","queue":"qn"}' "$B/api/tasks?ns=b" | json 'd["id"]')
@@ -105,9 +98,9 @@ has "links keep ns" "withNs" common.js
 kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null
 
 # --- one namespace, named or not: as before (no label, no selector)
-SYNCQ_NAMESPACE=a start_serve "$T/port1" "$T/serve1.log"
+SYNCQ_NAMESPACE=a start_serve "$T/port1" "$T/serve1.log" --no-alerts
 B1="http://127.0.0.1:$PORT"
-start_serve "$T/port2" "$T/serve2.log" --namespace a
+start_serve "$T/port2" "$T/serve2.log" --no-alerts --namespace a
 B2="http://127.0.0.1:$PORT"
 wait_for "$B1/api/overview" 'd["totals"]["ready"]' 2
 wait_for "$B2/api/overview" 'd["totals"]["ready"]' 2
