@@ -135,6 +135,16 @@ void sq_api_refresh(struct sq_api_server *S, bool force);
 sq_api_handler sq_api_handler_of(int kind);
 
 /* mon_api_ns.c: several namespaces. */
+struct sq_mon_serve_opts;
+/* S's list of every namespace's context: S, then one per o->more_cfg
+ * (S's access settings, its own client, figures and alert state, alerts
+ * unless o->no_alerts). Nothing when o->nmore is 0.
+ * Errors: SYNCQ_ENOMEM, those of sq_alerts_new (close with
+ * sq_api_ns_close either way). */
+int sq_api_ns_open(struct sq_api_server *S,
+                   const struct sq_mon_serve_opts *o, syncq_error *err);
+/* Free the other namespaces' contexts and the list (not S). */
+void sq_api_ns_close(struct sq_api_server *S);
 /* The context a request's "ns" query argument names (the first when
  * absent); NULL after replying 404 for a namespace not served. With one
  * namespace served, S (the argument is ignored, as before). */

@@ -9,9 +9,12 @@
  * with a namespace label on every sample.
  */
 #include "monitor/mon_api_http.h"
+#include "monitor/mon_alerts.h"
+#include "monitor/mon_http.h"
 #include "monitor/mon_page.h"
 #include "sq_alloc.h"
 #include "sq_buf.h"
+#include "sq_error.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +25,92 @@ static const char *
 ns_of(const struct sq_api_server *T)
 {
     return syncq_config_str(T->cfg, "SYNCQ_NAMESPACE");
+}
+
+/* The context of one more namespace (cfg): S's access settings, its own
+ * client, figures and alert state. */
+static int
+ns_context(struct sq_api_server *S, const syncq_config *cfg,
+           const struct sq_mon_serve_opts *o, struct sq_api_server **out,
+           syncq_error *err)
+{
+    struct sq_api_server *T = sq_calloc(1, sizeof *T);
+    int rc = SYNCQ_OK;
+
+    if (T == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    pthread_mutex_init(&T->mu, NULL);
+    T->cfg = cfg;
+    T->token = S->token;
+    T->api_token = S->api_token;
+    T->named = S->named;
+    T->listen = S->listen;
+    T->max_body = S->max_body;
+    T->session_ttl_s = S->session_ttl_s;
+    T->idem_ttl_ms = S->idem_ttl_ms;
+    snprintf(T->why, sizeof T->why, "not connected yet");
+    sq_mon_opts_init(&T->opts, cfg);
+    if (!o->no_alerts) {
+        rc = sq_alerts_new(cfg, o->rules_path, &T->alerts, err);
+    }
+    if (rc != SYNCQ_OK) {
+        pthread_mutex_destroy(&T->mu);
+        sq_free(T);
+        return rc;
+    }
+    *out = T;
+    return SYNCQ_OK;
+}
+
+/* Free a context's own parts (not the access settings it shares). */
+static void
+ns_context_free(struct sq_api_server *T)
+{
+    sq_alerts_flush(T->alerts, 2000);
+    sq_alerts_free(T->alerts);
+    sq_mon_data_cleanup(&T->data);
+    json_decref(T->health);
+    syncq_client_close(T->c);
+    pthread_mutex_destroy(&T->mu);
+}
+
+int
+sq_api_ns_open(struct sq_api_server *S, const struct sq_mon_serve_opts *o,
+               syncq_error *err)
+{
+    int rc = SYNCQ_OK;
+
+    if (o->nmore == 0) {
+        return SYNCQ_OK;
+    }
+    S->ns_all = sq_calloc(o->nmore + 1, sizeof *S->ns_all);
+    if (S->ns_all == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    S->ns_all[0] = S;
+    S->nns = 1;
+    for (size_t i = 0; i < o->nmore && rc == SYNCQ_OK; i++) {
+        rc = ns_context(S, o->more_cfg[i], o, &S->ns_all[i + 1], err);
+        S->nns += rc == SYNCQ_OK;
+    }
+    for (size_t i = 1; i < S->nns; i++) {
+        S->ns_all[i]->ns_all = S->ns_all;
+        S->ns_all[i]->nns = S->nns;
+    }
+    return rc;
+}
+
+void
+sq_api_ns_close(struct sq_api_server *S)
+{
+    for (size_t i = 1; i < S->nns; i++) {
+        ns_context_free(S->ns_all[i]);
+        sq_free(S->ns_all[i]);
+    }
+    sq_free(S->ns_all);
+    S->ns_all = NULL;
+    S->nns = 0;
 }
 
 struct sq_api_server *

@@ -704,94 +704,6 @@ sq_mon_listen_check(const syncq_config *cfg, const char *listen,
     return rc;
 }
 
-/* The context of one more namespace (cfg): S's access settings, its own
- * client, figures and alert state. */
-static int
-ns_context(struct sq_api_server *S, const syncq_config *cfg,
-           const struct sq_mon_serve_opts *o, struct sq_api_server **out,
-           syncq_error *err)
-{
-    struct sq_api_server *T = sq_calloc(1, sizeof *T);
-    int rc = SYNCQ_OK;
-
-    if (T == NULL) {
-        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
-    }
-    pthread_mutex_init(&T->mu, NULL);
-    T->cfg = cfg;
-    T->token = S->token;
-    T->api_token = S->api_token;
-    T->named = S->named;
-    T->listen = S->listen;
-    T->max_body = S->max_body;
-    T->session_ttl_s = S->session_ttl_s;
-    T->idem_ttl_ms = S->idem_ttl_ms;
-    snprintf(T->why, sizeof T->why, "not connected yet");
-    sq_mon_opts_init(&T->opts, cfg);
-    if (!o->no_alerts) {
-        rc = sq_alerts_new(cfg, o->rules_path, &T->alerts, err);
-    }
-    if (rc != SYNCQ_OK) {
-        pthread_mutex_destroy(&T->mu);
-        sq_free(T);
-        return rc;
-    }
-    *out = T;
-    return SYNCQ_OK;
-}
-
-/* Free a context's own parts (not the access settings it shares). */
-static void
-ns_context_free(struct sq_api_server *T)
-{
-    sq_alerts_flush(T->alerts, 2000);
-    sq_alerts_free(T->alerts);
-    sq_mon_data_cleanup(&T->data);
-    json_decref(T->health);
-    syncq_client_close(T->c);
-    pthread_mutex_destroy(&T->mu);
-}
-
-/* S's list of every namespace's context: S, then o->more_cfg's. */
-static int
-ns_contexts(struct sq_api_server *S, const struct sq_mon_serve_opts *o,
-            syncq_error *err)
-{
-    int rc = SYNCQ_OK;
-
-    if (o->nmore == 0) {
-        return SYNCQ_OK;
-    }
-    S->ns_all = sq_calloc(o->nmore + 1, sizeof *S->ns_all);
-    if (S->ns_all == NULL) {
-        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
-    }
-    S->ns_all[0] = S;
-    S->nns = 1;
-    for (size_t i = 0; i < o->nmore && rc == SYNCQ_OK; i++) {
-        rc = ns_context(S, o->more_cfg[i], o, &S->ns_all[i + 1], err);
-        S->nns += rc == SYNCQ_OK;
-    }
-    for (size_t i = 1; i < S->nns; i++) {
-        S->ns_all[i]->ns_all = S->ns_all;
-        S->ns_all[i]->nns = S->nns;
-    }
-    return rc;
-}
-
-/* Free the other namespaces' contexts and the list. */
-static void
-ns_contexts_free(struct sq_api_server *S)
-{
-    for (size_t i = 1; i < S->nns; i++) {
-        ns_context_free(S->ns_all[i]);
-        sq_free(S->ns_all[i]);
-    }
-    sq_free(S->ns_all);
-    S->ns_all = NULL;
-    S->nns = 0;
-}
-
 /* One round of alert rules over a context's fresh figures. */
 static void
 alert_tick(struct sq_api_server *T)
@@ -875,7 +787,7 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
         rc = sq_alerts_new(cfg, o->rules_path, &S->alerts, err);
     }
     if (rc == SYNCQ_OK) {
-        rc = ns_contexts(S, o, err);
+        rc = sq_api_ns_open(S, o, err);
     }
     if (rc == SYNCQ_OK && dsn[0] != '\0') {
         rc = sq_sentry_new(dsn, 0, 0, &sentry, err);
@@ -909,7 +821,7 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
     }
     if (rc != SYNCQ_OK) {
         sq_sentry_free(sentry, 0);
-        ns_contexts_free(S);
+        sq_api_ns_close(S);
         sq_alerts_free(S->alerts);
         pthread_mutex_destroy(&S->mu);
         sq_free(S->named);
@@ -931,6 +843,10 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
                 sq_api_has_tokens(S) ? "required" : "none",
                 S->alerts != NULL ? (int)sq_alerts_rules(S->alerts)->n : 0,
                 sentry != NULL);
+        if (S->nns > 1) {
+            SQ_INFO("monitor.namespaces", "count=%zu default=%s",
+                    S->nns, syncq_config_str(cfg, "SYNCQ_NAMESPACE"));
+        }
         if (o->port_file != NULL) {
             char tmp[1100];
             FILE *f;
@@ -979,7 +895,7 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
     SQ_INFO("monitor.stopping", "requests=%llu",
             (unsigned long long)S->requests);
     MHD_stop_daemon(d);
-    ns_contexts_free(S);
+    sq_api_ns_close(S);
     sq_alerts_flush(S->alerts, 2000);
     sq_alerts_free(S->alerts);
     sq_sentry_free(sentry, 2000);

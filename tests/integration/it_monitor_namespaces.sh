@@ -39,6 +39,7 @@ has "bad namespace message" "'{b}' is not a namespace" bad.out
 
 start_serve "$T/port" "$T/serve.log" --namespace a,b
 B="http://127.0.0.1:$PORT"
+has "log names the namespaces" "monitor.namespaces count=2 default=a" serve.log
 
 check "namespaces" "['a', 'b']" "$(curl -s "$B/api/namespaces" | json 'd["namespaces"]')"
 check "namespaces default" a "$(curl -s "$B/api/namespaces" | json 'd["default"]')"
