@@ -620,7 +620,7 @@ cli_monitor_serve(struct cli *cli)
 {
     static char api_buf[1024];
     struct sq_mon_serve_opts so;
-    syncq_config *cfg;
+    syncq_config *cfg, **more = NULL;
     syncq_error err;
     const char *logfile = NULL, *logfmt = NULL, *loglevel = NULL;
     const char *api_file = NULL;
@@ -687,11 +687,17 @@ cli_monitor_serve(struct cli *cli)
     if (rc != CLI_OK) {
         return rc;
     }
+    rc = cli_multi_configs(cli, &more, &so.nmore);
+    if (rc != CLI_OK) {
+        return rc;
+    }
+    so.more_cfg = (const syncq_config *const *)more;
     install_signals();
     if (sq_mon_serve(cfg, &so, &stop_flag, &hup_flag, &err) != SYNCQ_OK) {
-        return cli_error(cli, &err, true);
+        rc = cli_error(cli, &err, true);
     }
-    return CLI_OK;
+    cli_multi_configs_free(more, so.nmore);
+    return rc;
 }
 
 /* ---- the table rows ---------------------------------------------------- */
@@ -735,6 +741,9 @@ static const struct cli_opt monitor_serve_opts[] = {
     {"log-format", 'F', true, "text|json", "log format (--json: json)"},
     {"log-level", 'L', true, "LEVEL", "debug, info, warning or error"},
     {"port-file", 'p', true, "FILE", "write the bound port to FILE"},
+    {"namespace", CLI_OPT_NAMESPACE, false, "NS1,NS2",
+     "serve these namespaces (SYNCQ_NAMESPACE):\n"
+     "one server, ?ns=NS picks one (default the first)"},
     CLI_OPT_END,
 };
 
@@ -793,7 +802,8 @@ const struct cli_cmd cli_monitor_cmds[] = {
                  " [--api-token T | --api-token-file FILE]\n"
                  " [--rules FILE] [--no-alerts]\n"
                  " [--logfile FILE] [--log-format text|json]\n"
-                 " [--log-level LEVEL] [--port-file FILE]",
+                 " [--log-level LEVEL] [--port-file FILE]\n"
+                 " [--namespace NS1,NS2]",
      .description = "Serve the live dashboard (/), the JSON and task API"
                     " (/api/...,\n"
                     "/api/openapi.json; docs/api.md) and Prometheus /metrics,"
@@ -814,6 +824,11 @@ const struct cli_cmd cli_monitor_cmds[] = {
                     " (mode 0600)\n"
                     "or the environment.\n"
                     "Port 0 picks a free port (--port-file records it).\n"
+                    "--namespace a,b serves several namespaces: every page"
+                    " and API call\n"
+                    "takes ?ns=NS (default a), /metrics labels every series"
+                    " with its\n"
+                    "namespace, alert rules run in each (docs/dashboard.md).\n"
                     "SIGHUP reopens --logfile; SIGTERM/SIGINT stop.",
      .opts = monitor_serve_opts,
      .flags = CLI_CMD_NO_ARGS},

@@ -4,9 +4,12 @@
  * namespace gets a child process that runs the ordinary single-namespace
  * path, so nothing below the CLI knows about several namespaces: one
  * broker client, one slot, one supervisor per child, as in separate
- * processes, but one command to start, watch and stop.
+ * processes, but one command to start, watch and stop. `monitor serve`
+ * is the exception: one server, one configuration per namespace.
  */
 #include "cli/cli_multi.h"
+#include "core/sq_config.h"
+#include "sq_alloc.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -469,4 +472,58 @@ cli_multi_worker(struct cli *cli, int *rc)
     }
     *rc = spawn_all(cli, &p, &child);
     return !child || *rc != CLI_OK;
+}
+
+int
+cli_multi_configs(struct cli *cli, syncq_config ***more, size_t *nmore)
+{
+    struct ns_plan p = {0};
+    syncq_config *cfg = cli_config(cli);
+    const char *list = ns_option(cli);
+    syncq_error err;
+    int rc;
+
+    *more = NULL;
+    *nmore = 0;
+    if (cfg == NULL) {
+        return CLI_FAIL;
+    }
+    if (list == NULL) {
+        return CLI_OK; /* SYNCQ_NAMESPACE's, as ever */
+    }
+    rc = plan_list(cli, &p, list);
+    if (rc == CLI_OK) {
+        rc = set(cli, "SYNCQ_NAMESPACE", p.name[0]);
+    }
+    if (rc != CLI_OK || p.n == 1) {
+        return rc;
+    }
+    *more = sq_calloc((size_t)p.n - 1, sizeof **more);
+    if (*more == NULL) {
+        return cli_fail(cli, "out of memory");
+    }
+    for (int i = 1; i < p.n; i++) {
+        syncq_config *m = NULL;
+        if (syncq_config_new(&m, &err) != SYNCQ_OK ||
+            sq_config_copy(m, cfg, &err) != SYNCQ_OK ||
+            syncq_config_set(m, "SYNCQ_NAMESPACE", p.name[i], "--namespace",
+                             &err) != SYNCQ_OK) {
+            syncq_config_free(m);
+            cli_multi_configs_free(*more, *nmore);
+            *more = NULL;
+            *nmore = 0;
+            return cli_usage(cli, "%s", err.msg);
+        }
+        (*more)[(*nmore)++] = m;
+    }
+    return CLI_OK;
+}
+
+void
+cli_multi_configs_free(syncq_config **more, size_t nmore)
+{
+    for (size_t i = 0; i < nmore; i++) {
+        syncq_config_free(more[i]);
+    }
+    sq_free(more);
 }

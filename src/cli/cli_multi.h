@@ -45,6 +45,15 @@ bool cli_multi_each(struct cli *cli, bool quiet, int *rc);
  * highest exit status. */
 bool cli_multi_worker(struct cli *cli, int *rc);
 
+/* `monitor serve` hook: one process serves every namespace of
+ * --namespace (docs/dashboard.md "Several namespaces"). Without the
+ * option: nothing changes, *more NULL. Else SYNCQ_NAMESPACE becomes the
+ * first namespace and *more gets a copy of the configuration for each
+ * other one (*nmore of them; free with cli_multi_configs_free). Returns
+ * CLI_OK, or the usage error of a bad list. */
+int cli_multi_configs(struct cli *cli, syncq_config ***more, size_t *nmore);
+void cli_multi_configs_free(syncq_config **more, size_t nmore);
+
 /* `proc` ("worker"), or "worker@NS" in the child of namespace NS: the
  * log lines of the children of one worker say whose they are. The
  * returned string is static. */

@@ -61,6 +61,12 @@ struct sq_api_server {
     size_t max_body;           /* bytes (SYNCQ_API_MAX_BODY) */
     int64_t session_ttl_s;     /* SYNCQ_MONITOR_SESSION_TTL, seconds */
     int64_t idem_ttl_ms;       /* SYNCQ_API_IDEMPOTENCY_TTL */
+    /* Several namespaces (--namespace a,b): one context like this per
+     * namespace, each with its own mutex, client, figures and alerts;
+     * the first serves the connections; all share the list (ns_all[0]
+     * is the first; nns 0 or 1: one namespace). Fixed while serving. */
+    struct sq_api_server **ns_all;
+    size_t nns;
 };
 
 /* A request as a handler sees it. */
@@ -127,6 +133,36 @@ void sq_api_refresh(struct sq_api_server *S, bool force);
 
 /* The handler of a route kind (mon_http.c's table), or NULL. */
 sq_api_handler sq_api_handler_of(int kind);
+
+/* mon_api_ns.c: several namespaces. */
+struct sq_mon_serve_opts;
+/* S's list of every namespace's context: S, then one per o->more_cfg
+ * (S's access settings, its own client, figures and alert state, alerts
+ * unless o->no_alerts). Nothing when o->nmore is 0.
+ * Errors: SYNCQ_ENOMEM, those of sq_alerts_new (close with
+ * sq_api_ns_close either way). */
+int sq_api_ns_open(struct sq_api_server *S,
+                   const struct sq_mon_serve_opts *o, syncq_error *err);
+/* Free the other namespaces' contexts and the list (not S). */
+void sq_api_ns_close(struct sq_api_server *S);
+/* The context a request's "ns" query argument names (the first when
+ * absent); NULL after replying 404 for a namespace not served. With one
+ * namespace served, S (the argument is ignored, as before). */
+struct sq_api_server *sq_api_ns_pick(struct sq_api_server *S,
+                                     const struct sq_api_req *q,
+                                     struct sq_api_reply *r);
+/* GET /api/namespaces: the namespaces served, the default first. */
+void sq_api_h_namespaces(struct sq_api_server *S, const struct sq_api_req *q,
+                         struct sq_api_reply *r);
+/* GET /metrics over several namespaces: every context's series, each
+ * with a namespace label, one HELP/TYPE per family. Takes each context's
+ * mutex in turn (call without any held). */
+void sq_api_metrics_all(struct sq_api_server *S, const struct sq_api_req *q,
+                        struct sq_api_reply *r);
+/* The dashboard's namespace selector (HTML) into out: nothing with one
+ * namespace; else links to the current page with ?ns=NS, `cur` marked. */
+void sq_api_ns_nav(const struct sq_api_server *S, const char *cur,
+                   struct sq_buf *out);
 
 /* mon_api_view.c: reads. */
 void sq_api_h_static(struct sq_api_server *S, const struct sq_api_req *q,

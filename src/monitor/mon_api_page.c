@@ -244,7 +244,7 @@ sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
     const char *file = pg->file;
     const json_t *snap;
     const char *hs;
-    struct sq_buf tiles, qrows, wrows, boot, ssr;
+    struct sq_buf tiles, qrows, wrows, boot, ssr, nav;
     json_t *task = NULL, *bj, *sums = NULL;
     char at[64] = "-", at_iso[64] = "";
     char *harg;
@@ -258,6 +258,8 @@ sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
     sq_buf_init(&wrows, 4 << 20);
     sq_buf_init(&boot, 64 << 20);
     sq_buf_init(&ssr, 16 << 20);
+    sq_buf_init(&nav, 1 << 20);
+    sq_api_ns_nav(S, syncq_config_str(S->cfg, "SYNCQ_NAMESPACE"), &nav);
     sq_page_tiles(&tiles, snap);
     sq_page_queue_rows(&qrows, snap);
     sq_page_worker_rows(&wrows, snap);
@@ -295,6 +297,7 @@ sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
     sq_buf_add(&wrows, "", 0);
     sq_buf_add(&boot, "", 0);
     sq_buf_add(&ssr, "", 0);
+    sq_buf_add(&nav, "", 0);
     harg = esc_dup(q->rt->arg);
     {
         const char *kv[] = {"health", hs != NULL ? hs : "unknown",
@@ -307,6 +310,7 @@ sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
                             "updated", at,
                             "updated_iso", at_iso,
                             "who", q->who,
+                            "nsnav", nav.data != NULL ? nav.data : "",
                             "version", SYNCQ_VERSION_STRING,
                             "title", pg->title,
                             "page", pg->title,
@@ -330,4 +334,5 @@ sq_api_h_page(struct sq_api_server *S, const struct sq_api_req *q,
     sq_buf_cleanup(&wrows);
     sq_buf_cleanup(&boot);
     sq_buf_cleanup(&ssr);
+    sq_buf_cleanup(&nav);
 }

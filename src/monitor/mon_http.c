@@ -176,6 +176,7 @@ static const struct {
     {SQ_R_BATCHES, sq_api_h_part},
     {SQ_R_PROGRESS, sq_api_h_part},
     {SQ_R_ALERTS, sq_api_h_alerts},
+    {SQ_R_NAMESPACES, sq_api_h_namespaces},
     {SQ_R_TASKS, sq_api_h_search},
     {SQ_R_TASK_CREATE, sq_api_h_create},
     {SQ_R_TASKS_BULK, sq_api_h_create},
@@ -477,7 +478,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
         const char *method, const char *version, const char *upload_data,
         size_t *upload_data_size, void **con_cls)
 {
-    struct sq_api_server *S = cls;
+    struct sq_api_server *S = cls, *T;
     struct conn_state *cs = *con_cls;
     struct sq_api_reply r;
     struct sq_api_req q;
@@ -542,14 +543,22 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
     q.who = cs->who;
     q.access = cs->access;
     fn = sq_api_handler_of(cs->rt.kind);
-    pthread_mutex_lock(&S->mu);
-    S->requests++;
+    if (S->nns > 1 && cs->rt.kind == SQ_R_METRICS) {
+        sq_api_metrics_all(S, &q, &r); /* every namespace, labelled */
+        return send_reply(S, conn, &r, head);
+    }
+    T = sq_api_ns_pick(S, &q, &r); /* ?ns=: that namespace's context */
+    if (T == NULL) {
+        return send_reply(S, conn, &r, head);
+    }
+    pthread_mutex_lock(&T->mu);
+    T->requests++;
     if (fn != NULL) {
-        fn(S, &q, &r);
+        fn(T, &q, &r);
     } else {
         sq_api_error(&r, 404, "ENOTFOUND", "no such endpoint", NULL);
     }
-    pthread_mutex_unlock(&S->mu);
+    pthread_mutex_unlock(&T->mu);
     if ((cs->rt.def->flags & SQ_RF_WRITE) != 0) {
         /* every action, with who did it (the token's name) */
         SQ_INFO("monitor.action", "who=%s method=%s path=%s status=%d",
@@ -695,6 +704,36 @@ sq_mon_listen_check(const syncq_config *cfg, const char *listen,
     return rc;
 }
 
+/* One round of alert rules over a context's fresh figures. */
+static void
+alert_tick(struct sq_api_server *T)
+{
+    syncq_error e;
+
+    pthread_mutex_lock(&T->mu);
+    sq_api_refresh(T, true);
+    if (T->have &&
+        sq_alerts_tick(T->alerts, T->c, &T->data, NULL, &e) != SYNCQ_OK) {
+        char q[300];
+        SQ_DEBUG("monitor.alert_tick_failed", "err=%s",
+                 sq_log_quote(e.msg, q, sizeof q));
+    }
+    pthread_mutex_unlock(&T->mu);
+}
+
+/* Forward a context's failures to Sentry. */
+static void
+sentry_tick(struct sq_api_server *T, struct sq_sentry *sentry,
+            const char *consumer)
+{
+    pthread_mutex_lock(&T->mu);
+    ensure_client(T);
+    if (T->c != NULL) {
+        sq_sentry_forward(sentry, T->c, consumer, NULL, NULL);
+    }
+    pthread_mutex_unlock(&T->mu);
+}
+
 int
 sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
              volatile sig_atomic_t *stop, volatile sig_atomic_t *hup,
@@ -712,11 +751,15 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
                                            : SQ_ALERTS_TICK_MS;
     int64_t next_tick = 0, next_sentry = 0;
     char consumer[128];
+    struct sq_api_server **ctx, *only[1];
+    size_t nctx = 1;
 
     S = sq_calloc(1, sizeof *S);
     if (S == NULL) {
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
     }
+    only[0] = S;
+    ctx = only;
     pthread_mutex_init(&S->mu, NULL);
     S->cfg = cfg;
     S->token = o->token != NULL ? o->token
@@ -742,6 +785,9 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
     }
     if (rc == SYNCQ_OK && !o->no_alerts) {
         rc = sq_alerts_new(cfg, o->rules_path, &S->alerts, err);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_api_ns_open(S, o, err);
     }
     if (rc == SYNCQ_OK && dsn[0] != '\0') {
         rc = sq_sentry_new(dsn, 0, 0, &sentry, err);
@@ -775,6 +821,7 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
     }
     if (rc != SYNCQ_OK) {
         sq_sentry_free(sentry, 0);
+        sq_api_ns_close(S);
         sq_alerts_free(S->alerts);
         pthread_mutex_destroy(&S->mu);
         sq_free(S->named);
@@ -796,6 +843,10 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
                 sq_api_has_tokens(S) ? "required" : "none",
                 S->alerts != NULL ? (int)sq_alerts_rules(S->alerts)->n : 0,
                 sentry != NULL);
+        if (S->nns > 1) {
+            SQ_INFO("monitor.namespaces", "count=%zu default=%s",
+                    S->nns, syncq_config_str(cfg, "SYNCQ_NAMESPACE"));
+        }
         if (o->port_file != NULL) {
             char tmp[1100];
             FILE *f;
@@ -816,6 +867,10 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
         host[sizeof host - 1] = '\0';
         snprintf(consumer, sizeof consumer, "%s:%d", host, (int)getpid());
     }
+    if (S->nns > 1) {
+        ctx = S->ns_all;
+        nctx = S->nns;
+    }
     while (!*stop) {
         int64_t now = sq_mono_ms();
         if (hup != NULL && *hup) {
@@ -824,33 +879,23 @@ sq_mon_serve(const syncq_config *cfg, const struct sq_mon_serve_opts *o,
             SQ_INFO("monitor.log_reopened", "%s", "");
         }
         if (S->alerts != NULL && now >= next_tick) {
-            syncq_error e;
             next_tick = now + tick_ms;
-            pthread_mutex_lock(&S->mu);
-            sq_api_refresh(S, true);
-            if (S->have &&
-                sq_alerts_tick(S->alerts, S->c, &S->data, NULL, &e) !=
-                    SYNCQ_OK) {
-                char q[300];
-                SQ_DEBUG("monitor.alert_tick_failed", "err=%s",
-                         sq_log_quote(e.msg, q, sizeof q));
+            for (size_t i = 0; i < nctx; i++) { /* per namespace */
+                alert_tick(ctx[i]);
             }
-            pthread_mutex_unlock(&S->mu);
         }
         if (sentry != NULL && now >= next_sentry) {
             next_sentry = now + 1000;
-            pthread_mutex_lock(&S->mu);
-            ensure_client(S);
-            if (S->c != NULL) {
-                sq_sentry_forward(sentry, S->c, consumer, NULL, NULL);
+            for (size_t i = 0; i < nctx; i++) {
+                sentry_tick(ctx[i], sentry, consumer);
             }
-            pthread_mutex_unlock(&S->mu);
         }
         sq_sleep_ms(100);
     }
     SQ_INFO("monitor.stopping", "requests=%llu",
             (unsigned long long)S->requests);
     MHD_stop_daemon(d);
+    sq_api_ns_close(S);
     sq_alerts_flush(S->alerts, 2000);
     sq_alerts_free(S->alerts);
     sq_sentry_free(sentry, 2000);

@@ -42,6 +42,11 @@ struct sq_mon_serve_opts {
     bool no_alerts;         /* do not evaluate alert rules */
     const char *port_file;  /* write "PORT\n" once listening, or NULL */
     int64_t alert_tick_ms;  /* 0: SQ_ALERTS_TICK_MS */
+    /* More namespaces to serve besides cfg's (--namespace a,b): their
+     * configurations (SYNCQ_NAMESPACE differs), borrowed while serving;
+     * requests pick one with ?ns=NS (docs/dashboard.md). */
+    const syncq_config *const *more_cfg;
+    size_t nmore;
 };
 
 /* Check a listen address before serving on it: `listen` (NULL:

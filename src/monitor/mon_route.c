@@ -148,6 +148,10 @@ const struct sq_route_def sq_mon_routes[] = {
      "\"catalog\": one per 1688 category, the Catalog page)", NULL, NULL},
     {SQ_R_PROGRESS, "GET", "/api/progress", 0, "system",
      "running tasks with their progress, rate and ETA", NULL, NULL},
+    {SQ_R_NAMESPACES, "GET", "/api/namespaces", 0, "system",
+     "the namespaces this server serves (monitor serve --namespace a,b), "
+     "the default first; other requests pick one with ?ns=NS", NULL,
+     NULL},
     {SQ_R_ALERTS, "GET", "/api/alerts", 0, "system",
      "alert states and recent transitions", NULL, NULL},
     {SQ_R_TASKS, "GET", "/api/tasks", 0, "tasks", "list and search tasks",

@@ -60,6 +60,7 @@ enum sq_route_kind {
     SQ_R_QUEUE_PAUSE,      /* POST /api/queues/<name>/pause */
     SQ_R_QUEUE_RESUME,     /* POST /api/queues/<name>/resume */
     SQ_R_SUMMARIES,        /* GET /api/summaries/<kind> (syncq/summary.h) */
+    SQ_R_NAMESPACES,       /* GET /api/namespaces */
     SQ_R_ALERTS            /* GET /api/alerts (keep last: fuzz checks the
                               range) */
 };

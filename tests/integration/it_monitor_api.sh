@@ -266,6 +266,8 @@ hit "get /api/summaries/{kind}"
 check "summaries of a kind nothing published" 0 "$(curl -s "$B/api/summaries/catalog" | json 'd["count"]')"
 hit "post /api/actions/{name}"
 check "a bulk action's count" 0 "$(curl -s -H "$J" -d '{"filter": {"queue": "nothere"}}' "$B/api/actions/retry" | json 'd["count"]')"
+hit "get /api/namespaces"
+check "one namespace served" "['syncq'] syncq" "$(curl -s "$B/api/namespaces" | json 'str(d["namespaces"]) + " " + d["default"]')"
 
 # --- every path of the document was called above
 python3 - "$T/openapi.json" "${called[@]}" > missing.txt <<'EOF'

@@ -25,19 +25,7 @@ json() { # python expression over d (the JSON on stdin)
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
-trap cleanup EXIT
-
-start_serve() { # portfile logfile args...
-  local pf=$1 lf=$2; shift 2
-  rm -f "$pf"
-  "$S" monitor serve --listen 127.0.0.1:0 --port-file "$pf" --logfile "$lf" "$@" &
-  SERVE_PID=$!
-  pids+=("$SERVE_PID")
-  for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
-  PORT=$(cat "$pf")
-}
+. "$(dirname "$0")/monitor_lib.sh"
 
 cd "$T" || exit 1
 start_serve "$T/port" "$T/serve.log" --log-format json

@@ -13,6 +13,20 @@
 (function () {
   const params = new URLSearchParams(location.search);
   const token = params.get('token');
+  // A server over several namespaces (monitor serve --namespace a,b):
+  // ?ns=NS picks one; every API call and every link of the page keeps it.
+  const ns = params.get('ns');
+
+  function withNs(path) {
+    if (!ns || /[?&]ns=/.test(path)) { return path; }
+    return path + (path.includes('?') ? '&' : '?') + 'ns=' + encodeURIComponent(ns);
+  }
+  if (ns) {
+    document.addEventListener('click', (ev) => {
+      const a = ev.target.closest && ev.target.closest('a[href^="/"]');
+      if (a) { a.setAttribute('href', withNs(a.getAttribute('href'))); }
+    }, true);
+  }
 
   function headers(extra) {
     const h = Object.assign({ 'Accept': 'application/json' }, extra || {});
@@ -21,7 +35,7 @@
   }
 
   async function getJSON(path, okStatuses) {
-    const r = await fetch(path, { headers: headers(), cache: 'no-store' });
+    const r = await fetch(withNs(path), { headers: headers(), cache: 'no-store' });
     const body = await r.json().catch(() => ({}));
     if (r.status === 401) { location.href = '/login?next=' + encodeURIComponent(location.pathname); }
     if (!r.ok && r.status !== 503 && !(okStatuses || []).includes(r.status)) {
@@ -37,7 +51,7 @@
       opts.headers['Content-Type'] = 'application/json';
       opts.body = JSON.stringify(json);
     }
-    const r = await fetch(path, opts);
+    const r = await fetch(withNs(path), opts);
     const body = await r.json().catch(() => ({}));
     if (!r.ok) {
       const e = new Error((body && body.message) || ('HTTP ' + r.status));
