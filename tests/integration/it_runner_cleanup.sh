@@ -48,21 +48,27 @@ tree() {
             if (q == root) print p } }'
 }
 
+# A process's start time (clock ticks since boot, /proc/PID/stat field
+# 22): with pid_max 32768 and a busy machine a pid is soon reused, so a
+# pid alone could name a newer process (seen once in a 5x repeat).
+since() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+
 # Everything the inner test started, recorded before the kill.
 started() {
-  local out=$1 d
+  local out=$1 d p
   d=$(cat "$out/dir")
-  echo "redis $(cat "$d/redis.pid")"
-  echo "postgres $(head -1 "$(cat "$out/pgdir")/data/postmaster.pid")"
-  echo "session $(cat "$out/session.pid")"
-  echo "orphan $(cat "$out/orphan.pid")"
+  for p in "redis $(cat "$d/redis.pid")" \
+           "postgres $(head -1 "$(cat "$out/pgdir")/data/postmaster.pid")" \
+           "session $(cat "$out/session.pid")" "orphan $(cat "$out/orphan.pid")"; do
+    echo "$p $(since "${p#* }")"
+  done
 }
 
 # 0 when none of the recorded processes nor the dirs are left.
 left() {
   local out=$1 what pid n=0
-  while read -r what pid; do
-    if kill -0 "$pid" 2>/dev/null &&
+  while read -r what pid t0; do
+    if kill -0 "$pid" 2>/dev/null && [ "$(since "$pid")" = "$t0" ] &&
        ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then
       n=$((n + 1))
     fi
