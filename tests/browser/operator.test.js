@@ -52,6 +52,20 @@ async function shot(page, name) {
   console.log('ok - screenshot ' + name);
 }
 
+// The page's last requests, printed when a step fails: a navigation that
+// never ends (seen once in a 5x repeat at load 14, waiting for /tasks after
+// the sign-in) then says which request was sent, answered or lost.
+const netlog = [];
+function watch(page) {
+  const t0 = Date.now();
+  const note = (s) => { netlog.push('+' + (Date.now() - t0) + ' ms ' + s); if (netlog.length > 40) netlog.shift(); };
+  page.on('request', (r) => note('request ' + r.method() + ' ' + r.url()));
+  page.on('response', (r) => note('response ' + r.status() + ' ' + r.url()));
+  page.on('requestfailed', (r) => note('failed ' + r.url() + ' ' + (r.failure() || {}).errorText));
+  page.on('framenavigated', (f) => { if (f === page.mainFrame()) note('navigated ' + f.url()); });
+  page.on('load', () => note('load ' + page.url()));
+}
+
 (async () => {
   const browser = await launch();
   const errors = [];
@@ -59,6 +73,7 @@ async function shot(page, name) {
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     const page = await ctx.newPage();
     page.on('pageerror', (e) => errors.push(String(e)));
+    watch(page);
 
     // --- sign-in
     await page.goto(base + '/tasks');
@@ -252,5 +267,6 @@ async function shot(page, name) {
   }
 })().catch((e) => {
   console.error(e && e.stack ? e.stack : String(e));
+  console.error('--- the page\'s last requests\n' + netlog.join('\n'));
   process.exit(1);
 });
