@@ -84,7 +84,9 @@ function watch(page) {
     await shot(page, 'login');
     await page.fill('#token', 'w-tok');
     await page.click('#signin-submit');
-    await page.waitForURL(base + '/tasks');
+    // the task browser writes its search into the address (tasks.js):
+    // the page is /tasks whatever its query
+    await page.waitForURL((u) => u.origin === base && u.pathname === '/tasks');
     const cookies = await ctx.cookies();
     const sess = cookies.find((c) => c.name === 'syncq_session');
     check('session cookie HttpOnly, SameSite=Strict, expiring',

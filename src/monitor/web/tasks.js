@@ -55,7 +55,11 @@
   async function search() {
     const f = filter();
     const q = new URLSearchParams(Object.assign({}, f, { limit: String(limit), offset: String(offset) }));
-    history.replaceState(null, '', '/tasks?' + new URLSearchParams(Object.assign({}, f, offset ? { offset: String(offset) } : {})));
+    // the address bar shows the search (a link to it), no bare '?', and
+    // keeps the namespace being looked at
+    const ns = new URLSearchParams(location.search).get('ns');
+    const shown = String(new URLSearchParams(Object.assign({}, ns ? { ns } : {}, f, offset ? { offset: String(offset) } : {})));
+    history.replaceState(null, '', '/tasks' + (shown ? '?' + shown : ''));
     document.getElementById('search-error').textContent = '';
     try {
       render(await getJSON('/api/tasks?' + q));
