@@ -202,12 +202,13 @@ str_of(const redisReply *r)
 /* Add (or find) a node; its index, -1 when the map is full. */
 static int
 add_node(struct sq_cluster *m, const char *host, int port, bool master,
-         bool failed)
+         bool failed, int shard)
 {
     for (int i = 0; i < m->nnodes; i++) {
         if (m->nodes[i].port == port && strcmp(m->nodes[i].host, host) == 0) {
             m->nodes[i].master |= master;
             m->nodes[i].failed = failed;
+            m->nodes[i].shard = shard;
             return i;
         }
     }
@@ -218,6 +219,7 @@ add_node(struct sq_cluster *m, const char *host, int port, bool master,
     m->nodes[m->nnodes].port = port;
     m->nodes[m->nnodes].master = master;
     m->nodes[m->nnodes].failed = failed;
+    m->nodes[m->nnodes].shard = shard;
     return m->nnodes++;
 }
 
@@ -226,7 +228,7 @@ add_node(struct sq_cluster *m, const char *host, int port, bool master,
  * TLS port for TLS links. */
 static int
 shard_node(struct sq_cluster *m, const redisReply *n, bool tls,
-           const char *asked)
+           const char *asked, int shard)
 {
     const char *host = str_of(kv_get(n, "endpoint"));
     long long port = int_of(kv_get(n, tls ? "tls-port" : "port"));
@@ -240,7 +242,7 @@ shard_node(struct sq_cluster *m, const redisReply *n, bool tls,
     }
     return add_node(m, host, (int)port,
                     strcmp(str_of(kv_get(n, "role")), "master") == 0,
-                    strcmp(health, "online") != 0);
+                    strcmp(health, "online") != 0, shard);
 }
 
 static void
@@ -257,7 +259,7 @@ parse_shards(struct sq_cluster *m, const redisReply *r, bool tls,
             continue;
         }
         for (size_t j = 0; j < nodes->elements; j++) {
-            int at = shard_node(m, nodes->element[j], tls, asked);
+            int at = shard_node(m, nodes->element[j], tls, asked, (int)i);
             /* right after a promotion the dead master may still be
              * listed as a master of the shard: the live one wins */
             if (at >= 0 && m->nodes[at].master &&
@@ -300,8 +302,10 @@ parse_slots(struct sq_cluster *m, const redisReply *r, const char *asked)
                 continue;
             }
             ip = str_of(n->element[0]);
+            /* a range's master and replicas form its shard (a master
+             * of several ranges and its replicas are listed in each) */
             at = add_node(m, ip[0] != '\0' ? ip : asked,
-                          (int)int_of(n->element[1]), j == 2, false);
+                          (int)int_of(n->element[1]), j == 2, false, (int)i);
             if (j == 2) {
                 master = at;
             }
@@ -449,16 +453,20 @@ refresh(syncq_client *c, syncq_error *err)
     return rc;
 }
 
-/* Whether host:port (the master used last) is a healthy master in the
- * map: when the slot is now elsewhere, it was moved (a reshard seen on a
- * reconnect), not taken over by a replica (a failover). */
+/* Whether host:port (the master used last) is a healthy master of
+ * another shard than the slot's owner in the map: the slot was then moved
+ * (a reshard seen on a reconnect), not taken over by its replica (a
+ * failover). The shard decides, not the health alone: right after a
+ * promotion the node asked may not yet have marked the dead master as
+ * failed, and still lists it as an online master of the same shard. */
 static bool
 still_master(const struct sq_cluster *cl, const char *host, int port)
 {
     for (int i = 0; host[0] != '\0' && i < cl->nnodes; i++) {
         const struct sq_cluster_node *n = &cl->nodes[i];
         if (n->port == port && strcmp(n->host, host) == 0) {
-            return n->master && !n->failed;
+            return n->master && !n->failed &&
+                   (cl->owner < 0 || n->shard != cl->nodes[cl->owner].shard);
         }
     }
     return false;

@@ -56,6 +56,9 @@ struct sq_cluster_node {
     int port;
     bool master;
     bool failed;   /* CLUSTER SHARDS health is not "online" */
+    int shard;     /* its shard in the last map (a master and its replicas
+                      share it): a slot now on another node of the same
+                      shard was failed over, on another shard moved */
 };
 
 /* The cluster state of one client (c->conn->cl). */
