@@ -130,13 +130,15 @@ if [ "$GRACEFUL" = 1 ]; then
 else
   kill -9 "$(cat "$D/m.pid")"
 fi
-for _ in $(seq 600); do
+# A vote the sentinels split is tried again after twice failover-timeout
+# (20 s here): wait for that second election too, not only the first.
+for _ in $(seq 1200); do
   [ "$(master_port)" != "$old" ] && break
   sleep 0.05
 done
 t_fo=$(now)
 [ "$LAG" = 0 ] || redis-cli -p "$RP" CONFIG SET masterauth "" >/dev/null
-[ "$(master_port)" != "$old" ] || { echo "failover: no new master after 30 s" >&2; exit 1; }
+[ "$(master_port)" != "$old" ] || { echo "failover: no new master after 60 s" >&2; exit 1; }
 # the supervisor's restart, as a replica of the new master (a killed
 # master must never come back as an empty master)
 [ "$GRACEFUL" = 1 ] || start_master --replicaof 127.0.0.1 "$(master_port)"
