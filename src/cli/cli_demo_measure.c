@@ -11,16 +11,18 @@
 #include "cli/cli.h"
 #include "core/sq_time.h"
 #include "db/sq_db.h"
+#include "sq_alloc.h"
+#include "sq_buf.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
+#include <curl/curl.h>
+
+#include "sq_lazy_curl.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -335,70 +337,42 @@ demo_measure_snapshot(struct demo_measure *m, const char *dburl)
     return read_rows(dburl, &m->snap, &m->nsnap);
 }
 
-/* GET base_url + path from a loopback http:// server (HTTP/1.0, the
- * whole body). Returns the body (free()) or NULL. */
+static size_t
+on_body(char *p, size_t size, size_t n, void *ud)
+{
+    return sq_buf_add(ud, p, size * n) == 0 ? size * n : 0;
+}
+
+/* GET base_url + path (the fixture server's JSON) with libcurl. Returns
+ * the body (sq_free()) of a 200 answer, or NULL. */
 static char *
 http_get(const char *base_url, const char *path)
 {
-    struct sockaddr_in a;
-    unsigned ip[4];
-    int port, fd;
-    char req[512], *buf = NULL, *body;
-    size_t len = 0, cap = 0;
-    ssize_t r;
+    struct sq_buf body;
+    char url[512];
+    long status = 0;
+    CURL *h;
+    CURLcode cc;
 
-    if (sscanf(base_url, "http://%u.%u.%u.%u:%d", &ip[0], &ip[1], &ip[2],
-               &ip[3], &port) != 5) {
+    if (sq_lazy_curl_load(NULL) != SYNCQ_OK ||
+        (h = curl_easy_init()) == NULL) {
         return NULL;
     }
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(ip[0] << 24 | ip[1] << 16 | ip[2] << 8 | ip[3]);
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        if (fd >= 0) {
-            close(fd);
-        }
+    snprintf(url, sizeof url, "%s%s", base_url, path);
+    sq_buf_init(&body, 0);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    cc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    if (cc != CURLE_OK || status != 200) {
+        sq_buf_cleanup(&body);
         return NULL;
     }
-    snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
-             path);
-    if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
-        close(fd);
-        return NULL;
-    }
-    for (;;) {
-        if (cap - len < 65536) {
-            char *nb = realloc(buf, cap + 262144);
-            if (nb == NULL) {
-                break;
-            }
-            buf = nb;
-            cap += 262144;
-        }
-        r = read(fd, buf + len, cap - len - 1);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            break;
-        }
-        len += (size_t)r;
-    }
-    close(fd);
-    if (buf == NULL) {
-        return NULL;
-    }
-    buf[len] = '\0';
-    body = strstr(buf, "\r\n\r\n");
-    if (strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 8, " 200", 4) != 0 ||
-        body == NULL) {
-        free(buf);
-        return NULL;
-    }
-    memmove(buf, body + 4, len - (size_t)(body + 4 - buf) + 1);
-    return buf;
+    return sq_buf_steal(&body);
 }
 
 static int
@@ -477,7 +451,7 @@ demo_measure_check(struct demo_measure *m, FILE *out, const char *dburl,
     int64_t *offers = NULL, *changed = NULL;
     bool ok = true;
 
-    free(body);
+    sq_free(body);
     fprintf(out, "\nchecks against the fixture server's catalog "
                  "(%s/fixture/offers)\n", fixture_url);
     if (j == NULL || read_rows(dburl, &rows, &nrows) != 0 ||
@@ -701,7 +675,7 @@ fixture_requests(const char *fixture_url, long *pages, long *images)
     json_t *j = body ? json_loads(body, 0, NULL) : NULL;
     json_t *r = json_object_get(j, "requests");
 
-    free(body);
+    sq_free(body);
     *pages = (long)(json_integer_value(json_object_get(r, "api")) +
                     json_integer_value(json_object_get(r, "page")) +
                     json_integer_value(json_object_get(r, "shop")));
