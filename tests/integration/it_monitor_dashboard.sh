@@ -16,13 +16,9 @@ set -u
 S=${SYNCQ_BIN:?}
 T=${SYNCQ_TEST_DIR:?}
 . "$(dirname "$0")/checks.sh"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
-trap cleanup EXIT
+. "$(dirname "$0")/monitor_lib.sh"
 cd "$T" || exit 1
 
-code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-cookie_of() { sed -n 's/^Set-Cookie: \(syncq_session=[^;]*\);.*/\1/p' "$1" | tr -d '\r'; }
 wait_for() { # seconds command...: poll until the command succeeds
   local n=$(( $1 * 10 )); shift
   for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done

@@ -14,12 +14,8 @@ set -u
 S=${SYNCQ_BIN:?}
 T=${SYNCQ_TEST_DIR:?}
 . "$(dirname "$0")/checks.sh"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
-trap cleanup EXIT
+. "$(dirname "$0")/monitor_lib.sh"
 cd "$T" || exit 1
-code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-cookie_of() { sed -n 's/^Set-Cookie: \(syncq_session=[^;]*\);.*/\1/p' "$1" | tr -d '\r'; }
 serve() { # TOKENS-FILE LOG: start monitor serve, set B and SPID
   rm -f "$T/port"
   SYNCQ_MONITOR_TOKENS_FILE=$1 SYNCQ_API_TOKEN=shared-write-token-1 \

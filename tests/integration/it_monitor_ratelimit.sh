@@ -14,9 +14,7 @@ set -u
 S=${SYNCQ_BIN:?}
 T=${SYNCQ_TEST_DIR:?}
 . "$(dirname "$0")/checks.sh"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
-trap cleanup EXIT
+. "$(dirname "$0")/monitor_lib.sh"
 cd "$T" || exit 1
 PLUGIN=$SYNCQ_BUILD_DIR/tests/plugins/plugin_ratelimit.so
 wait_for() { # seconds command...: poll until the command succeeds

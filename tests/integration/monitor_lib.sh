@@ -5,6 +5,9 @@
 # to `pids` is killed when the test exits.
 #   start_serve PORTFILE LOGFILE ARGS...   serve on a free loopback port:
 #                                          SERVE_PID and PORT are set
+#   code CURL-ARGS...                      the HTTP status of a request
+#   cookie_of HEADERS-FILE                 the syncq_session cookie a
+#                                          response set (name=value)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
 trap cleanup EXIT
@@ -18,3 +21,6 @@ start_serve() {
   for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
   PORT=$(cat "$pf")
 }
+
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+cookie_of() { sed -n 's/^Set-Cookie: \(syncq_session=[^;]*\);.*/\1/p' "$1" | tr -d '\r'; }
