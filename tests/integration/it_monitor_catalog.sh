@@ -21,18 +21,18 @@ T=${SYNCQ_TEST_DIR:?}
 sql() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$T/catalog.db" "$1"; }
 cd "$T" || exit 1
 
-"$S" fixture-server --listen 127.0.0.1:0 --products 40 --categories 2 --seed 11 \
-  --faults 'truncated_image=3' --app-key k1 --app-secret s1 --json \
-  --ready-file "$T/fx.url" > fx.json 2> fx.err &
-echo "$!" >> "$T/pids"
-for _ in $(seq 200); do [ -s "$T/fx.url" ] && break; sleep 0.05; done
-U=$(cat "$T/fx.url")
-read -r A B < <(python3 -c 'import json,sys; print(*json.load(open(sys.argv[1]))["leaf_ids"])' fx.json)
-export SYNCQ_1688_BASE_URL="$U/openapi" SYNCQ_1688_PAGE_URL="$U" \
-  SYNCQ_FETCH_ALLOW="${U#http://}" \
-  SYNCQ_1688_SHOP_API_URL="$U/1688/shop/shop_info" \
-  SYNCQ_1688_APP_KEY=k1 SYNCQ_1688_APP_SECRET=s1 \
-  SYNCQ_CRAWLER_RATE=200/s SYNCQ_CRAWLER_COOLDOWN=2s \
+. "$(dirname "$0")/fixture.sh"
+fixture_start fx --products 40 --categories 2 --seed 11 \
+  --faults 'truncated_image=3' --app-key k1 --app-secret s1 --json || exit 1
+U=$FX_URL
+# the --json summary is the output's JSON line (fx.out holds stderr too)
+read -r A B < <(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        print(*json.loads(line)["leaf_ids"]); break' "$T/fx.out")
+fixture_env "$U" k1 s1
+export SYNCQ_CRAWLER_RATE=200/s SYNCQ_CRAWLER_COOLDOWN=2s \
   SYNCQ_DATABASE_URL="$T/catalog.db" SYNCQ_MEDIA_DIR="$T/media"
 "$S" worker -Q crawler,image_processing,data_sync,default -c 3 --logfile "$T/w.log" &
 echo "$!" >> "$T/pids"
