@@ -27,7 +27,7 @@ for b in "$@"; do
     [ -x "$b/$f" ] || { echo "redis_ir: $b/$f: not built" >&2; exit 2; }
   done
 done
-command -v valgrind >/dev/null || { echo "redis_ir: valgrind not found" >&2; exit 2; }
+command -v valgrind >/dev/null || { echo "redis_ir: valgrind not found (scripts/bootstrap test installs it)" >&2; exit 2; }
 . bench/lib.sh
 # Redis runs ~50x slower under callgrind: a bulk enqueue call outlasts
 # the default 5 s reply timeout
