@@ -31,19 +31,12 @@ contains "sync without category message" "^syncq: sync: " u1.txt
 check "sync bad category id" 2 "$?"
 
 # --- a running system: fixture server + one worker on every queue
-"$S" fixture-server --listen 127.0.0.1:0 --products 80 --categories 2 --seed 7 \
-  --faults '429=2%:1s,5xx=1%' --app-key k1 --app-secret s1 --json \
-  --ready-file "$T/fx.url" > fx.json 2> fx.err &
-FX=$!
-echo "$FX" >> "$T/pids"
-for _ in $(seq 200); do [ -s "$T/fx.url" ] && break; sleep 0.05; done
-U=$(cat "$T/fx.url")
-read -r A B < <(python3 -c 'import json,sys; print(*json.load(open(sys.argv[1]))["leaf_ids"])' fx.json)
-export SYNCQ_1688_BASE_URL="$U/openapi" SYNCQ_1688_PAGE_URL="$U" \
-  SYNCQ_FETCH_ALLOW="${U#http://}" \
-  SYNCQ_1688_SHOP_API_URL="$U/1688/shop/shop_info" \
-  SYNCQ_1688_APP_KEY=k1 SYNCQ_1688_APP_SECRET=s1 \
-  SYNCQ_CRAWLER_RATE=200/s SYNCQ_CRAWLER_COOLDOWN=2s \
+. "$(dirname "$0")/fixture.sh"
+fixture_start fx --products 80 --categories 2 --seed 7 \
+  --faults '429=2%:1s,5xx=1%' --app-key k1 --app-secret s1 --json || exit 1
+read -r A B < <(python3 -c 'import json,sys; print(*json.load(open(sys.argv[1]))["leaf_ids"])' fx.out)
+fixture_env "$FX_URL" k1 s1
+export SYNCQ_CRAWLER_RATE=200/s SYNCQ_CRAWLER_COOLDOWN=2s \
   SYNCQ_DATABASE_URL="$T/catalog.db" SYNCQ_MEDIA_DIR="$T/media"
 "$S" worker -Q crawler,image_processing,data_sync,default -c 3 --logfile "$T/w.log" &
 W=$!
@@ -82,7 +75,7 @@ for c in "sync --category $A" demo; do
   "$S" $c --timeout 8d > t8.txt 2>&1
   check "$c --timeout 8d: usage error" 2 "$?"
 done
-kill -TERM "$FX"; wait "$FX" 2>/dev/null
+fixture_stop
 unset SYNCQ_1688_BASE_URL SYNCQ_1688_PAGE_URL SYNCQ_1688_SHOP_API_URL \
   SYNCQ_1688_APP_KEY SYNCQ_1688_APP_SECRET SYNCQ_DATABASE_URL SYNCQ_MEDIA_DIR
 
