@@ -811,8 +811,13 @@ sq_pack_image_processing_init(syncq_registry *r, int abi, syncq_error *err)
          "quality=SYNCQ_IMAGE_QUALITY",
          "Strip metadata and re-encode; report the bytes saved",
          optimize_args},
+        /* One above NORMAL: an offer's thumbnails run before the
+         * downloads queued after it, so offers finish whole in the
+         * order they came and the originals waiting for thumbnails
+         * stay few (FIFO would make every download of a large sync
+         * first, every thumbnail last). */
         {"image_processing.generate_thumbnails", task_generate_thumbnails,
-         "image_processing", -1, 0, 0, -1, NULL,
+         "image_processing", SYNCQ_PRIORITY_NORMAL + 1, 0, 0, -1, NULL,
          "sha256|image_ids|product_id, sizes=SYNCQ_THUMBNAIL_SIZES, "
          "mode=fit|crop, format=same, quality",
          "Make thumbnails in each size (fit inside or crop to fill)",

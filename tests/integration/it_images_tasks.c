@@ -569,6 +569,8 @@ broker_run_fans_out_thumbnails(void **state)
     assert_string_equal(jstr(task, "name"),
                         "image_processing.generate_thumbnails");
     assert_string_equal(jstr(task, "queue"), "image_processing");
+    /* the task's default: before the downloads queued at NORMAL */
+    assert_int_equal(jint(task, "priority"), SYNCQ_PRIORITY_NORMAL + 1);
     assert_int_equal(json_array_size(json_object_get(
                          json_object_get(task, "kwargs"), "sha256")),
                      1);
