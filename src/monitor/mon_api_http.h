@@ -146,11 +146,14 @@ int sq_api_ns_open(struct sq_api_server *S,
 /* Free the other namespaces' contexts and the list (not S). */
 void sq_api_ns_close(struct sq_api_server *S);
 /* The context a request's "ns" query argument names (the first when
- * absent); NULL after replying 404 for a namespace not served. With one
- * namespace served, S (the argument is ignored, as before). */
+ * absent); NULL after replying 404 for a namespace not served (also when
+ * one namespace is served and "ns" names another). */
 struct sq_api_server *sq_api_ns_pick(struct sq_api_server *S,
                                      const struct sq_api_req *q,
                                      struct sq_api_reply *r);
+/* True when a route of this kind (SQ_R_*) reads or acts in one
+ * namespace, picked by "ns" (the OpenAPI document lists it there). */
+bool sq_api_route_takes_ns(int kind);
 /* GET /api/namespaces: the namespaces served, the default first. */
 void sq_api_h_namespaces(struct sq_api_server *S, const struct sq_api_req *q,
                          struct sq_api_reply *r);

@@ -120,10 +120,13 @@ sq_api_ns_pick(struct sq_api_server *S, const struct sq_api_req *q,
     const char *want = sq_api_arg(q, "ns");
     char msg[200];
 
-    if (S->nns <= 1 || want == NULL) {
+    if (want == NULL) {
         return S->nns <= 1 ? S : S->ns_all[0];
     }
-    for (size_t i = 0; i < S->nns; i++) {
+    if (S->nns <= 1 && strcmp(ns_of(S), want) == 0) {
+        return S;
+    }
+    for (size_t i = 0; S->nns > 1 && i < S->nns; i++) {
         if (strcmp(ns_of(S->ns_all[i]), want) == 0) {
             return S->ns_all[i];
         }
@@ -133,6 +136,15 @@ sq_api_ns_pick(struct sq_api_server *S, const struct sq_api_req *q,
              want);
     sq_api_error(r, 404, "ENOTFOUND", msg, NULL);
     return NULL;
+}
+
+bool
+sq_api_route_takes_ns(int kind)
+{
+    /* liveness never reads Redis; the document and the list of
+     * namespaces are the same for all; /metrics labels every namespace */
+    return kind != SQ_R_LIVE && kind != SQ_R_OPENAPI &&
+           kind != SQ_R_NAMESPACES && kind != SQ_R_METRICS;
 }
 
 void

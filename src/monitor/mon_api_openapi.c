@@ -112,6 +112,14 @@ operation(const struct sq_route_def *d, const char *op_id)
                               param(qp->name, "query", qp->type, qp->doc,
                                     false));
     }
+    if (sq_api_route_takes_ns(d->kind)) {
+        json_array_append_new(
+            params, param("ns", "query", "string",
+                          "the namespace to read or act in, one of "
+                          "/api/namespaces (default: the first); 404 for "
+                          "a namespace this server does not serve",
+                          false));
+    }
     if (creates && d->kind != SQ_R_SCHEDULE_CREATE) {
         json_array_append_new(
             params, param("Idempotency-Key", "header", "string",

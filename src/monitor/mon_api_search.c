@@ -28,7 +28,6 @@ struct qargs {
     struct sq_search *s;
     syncq_error *err;
     int rc;
-    bool skip_ns; /* several namespaces: ?ns= picked this one */
 };
 
 static enum MHD_Result
@@ -38,8 +37,10 @@ each_arg(void *cls, enum MHD_ValueKind kind, const char *key,
     struct qargs *a = cls;
 
     (void)kind;
+    /* "ns" picked this context before the handler ran
+     * (sq_api_ns_pick), so it is not a search filter */
     if (a->rc != SYNCQ_OK || strcmp(key, "token") == 0 ||
-        (a->skip_ns && strcmp(key, "ns") == 0)) {
+        strcmp(key, "ns") == 0) {
         return MHD_YES;
     }
     if (value == NULL || value[0] == '\0') {
@@ -83,7 +84,6 @@ sq_api_h_search(struct sq_api_server *S, const struct sq_api_req *q,
     a.s = &s;
     a.err = &e;
     a.rc = SYNCQ_OK;
-    a.skip_ns = S->nns > 1;
     MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, each_arg, &a);
     if (a.rc != SYNCQ_OK) {
         sq_api_syncq_error(r, &e);

@@ -268,6 +268,11 @@ hit "post /api/actions/{name}"
 check "a bulk action's count" 0 "$(curl -s -H "$J" -d '{"filter": {"queue": "nothere"}}' "$B/api/actions/retry" | json 'd["count"]')"
 hit "get /api/namespaces"
 check "one namespace served" "['syncq'] syncq" "$(curl -s "$B/api/namespaces" | json 'str(d["namespaces"]) + " " + d["default"]')"
+# ?ns= names the namespace served, or answers 404: never another's data
+check "ns of the one served" 200 "$(code "$B/api/queues?ns=syncq")"
+check "ns not served: status" 404 "$(curl -s -o ns404.json -w '%{http_code}' "$B/api/queues?ns=other")"
+check "ns not served: says which" "namespace 'other' is not served here (see /api/namespaces)" "$(json 'd["message"]' < ns404.json)"
+check "ns listed by the document" True "$(json '"ns" in [p["name"] for p in d["paths"]["/api/tasks"]["get"]["parameters"]]' < openapi.json)"
 
 # --- every path of the document was called above
 python3 - "$T/openapi.json" "${called[@]}" > missing.txt <<'EOF'

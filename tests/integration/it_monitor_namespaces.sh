@@ -111,14 +111,16 @@ has "single metrics ready" 'syncq_queue_ready{queue="qa"} 2' m1.txt
 check "single metrics unlabelled" 0 "$(grep -c 'namespace=' m1.txt)"
 check "--namespace a = SYNCQ_NAMESPACE=a" "$(grep -v '^#' m1.txt | sed 's/ [^ ]*$//' | sort | md5sum)" \
   "$(grep -v '^#' m2.txt | sed 's/ [^ ]*$//' | sort | md5sum)"
-check "single ns ignored" 2 "$(curl -s "$B1/api/overview?ns=zz" | json 'd["totals"]["ready"]')"
+check "single: ns of the one served" 2 "$(curl -s "$B1/api/overview?ns=a" | json 'd["totals"]["ready"]')"
+check "single: ns not served is 404, not another's data" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$B1/api/overview?ns=zz")"
 curl -s "$B1/" > page1.html
 curl -s "$B1/queues" > queues1.html
 lacks "single no selector" 'nsnav' page1.html
 check "single nav as before" 1 "$(grep -c '<a href="/queues">Queues</a></nav>$' page1.html)"
 check "single page nav as before" 1 "$(grep -c '<a href="/catalog">Catalog</a></nav>$' queues1.html)"
 lacks "single page no selector" 'nsnav' queues1.html
-check "single search refuses ns as before" 400 "$(curl -s -o /dev/null -w '%{http_code}' "$B1/api/tasks?ns=a")"
+check "single search takes its own ns" 2 "$(curl -s "$B1/api/tasks?ns=a" | json 'len(d["tasks"])')"
+check "single search, ns not served" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$B1/api/tasks?ns=zz")"
 check "single namespaces" "['a']" "$(curl -s "$B1/api/namespaces" | json 'd["namespaces"]')"
 
 finish it_monitor_namespaces

@@ -101,6 +101,24 @@ bulk_and_schedule_specs_name_their_fields(void **state)
     json_decref(list);
 }
 
+/* True when the operation `op` lists a query parameter `name`. */
+static bool
+has_query_param(const json_t *op, const char *name)
+{
+    size_t i;
+    json_t *p;
+
+    json_array_foreach(json_object_get(op, "parameters"), i, p) {
+        if (strcmp(json_string_value(json_object_get(p, "name")), name) ==
+                0 &&
+            strcmp(json_string_value(json_object_get(p, "in")), "query") ==
+                0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void
 openapi_lists_every_visible_route(void **state)
 {
@@ -135,7 +153,11 @@ openapi_lists_every_visible_route(void **state)
                          (d->flags & SQ_RF_WRITE) != 0);
         assert_int_equal(json_object_get(op, "requestBody") != NULL,
                          d->body != NULL);
+        assert_int_equal(has_query_param(op, "ns"),
+                         sq_api_route_takes_ns(d->kind));
     }
+    assert_false(sq_api_route_takes_ns(SQ_R_LIVE));
+    assert_true(sq_api_route_takes_ns(SQ_R_TASKS));
     json_object_foreach((json_t *)paths, k, v) {
         ops += json_object_size(v);
     }
