@@ -48,10 +48,15 @@ tree() {
             if (q == root) print p } }'
 }
 
-# A process's start time (clock ticks since boot, /proc/PID/stat field
-# 22): with pid_max 32768 and a busy machine a pid is soon reused, so a
-# pid alone could name a newer process (seen once in a 5x repeat).
-since() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+# A process's state and start time ("S 123456": /proc/PID/stat fields 3
+# and 22, clock ticks since boot), from ONE read of the file, or nothing
+# when it is gone. With pid_max 32768 and a busy machine a pid is soon
+# reused, so a pid alone could name a newer process (seen once in a 5x
+# repeat); and separate reads race with the process being reaped: a
+# zombie seen alive by one read and gone by the next was counted as left
+# (seen once in a fresh-clone run).
+stat_of() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1,20; }
+since() { stat_of "$1" | cut -d' ' -f2; }
 
 # Everything the inner test started, recorded before the kill.
 started() {
@@ -66,12 +71,13 @@ started() {
 
 # 0 when none of the recorded processes nor the dirs are left.
 left() {
-  local out=$1 what pid n=0
+  local out=$1 what pid t0 n=0
   while read -r what pid t0; do
-    if kill -0 "$pid" 2>/dev/null && [ "$(since "$pid")" = "$t0" ] &&
-       ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then
-      n=$((n + 1))
-    fi
+    # left: still there (not a zombie), and the same process
+    case $(stat_of "$pid") in
+    "Z "* | "") ;;
+    *" $t0") n=$((n + 1)) ;;
+    esac
   done <"$out/started"
   [ -d "$(cat "$out/dir")" ] && n=$((n + 1))
   [ -d "$(cat "$out/pgdir")" ] && n=$((n + 1))
