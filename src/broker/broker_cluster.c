@@ -472,13 +472,47 @@ still_master(const struct sq_cluster *cl, const char *host, int port)
     return false;
 }
 
+/* The nodes of host:port's shard in the map, itself excepted (a
+ * master's replicas): into out, their count. */
+static int
+shard_mates(const struct sq_cluster *cl, const char *host, int port,
+            struct sq_cluster_node *out, int cap)
+{
+    int at = -1, n = 0;
+
+    for (int i = 0; host[0] != '\0' && i < cl->nnodes && at < 0; i++) {
+        if (cl->nodes[i].port == port && strcmp(cl->nodes[i].host, host) == 0) {
+            at = i;
+        }
+    }
+    for (int i = 0; at >= 0 && i < cl->nnodes && n < cap; i++) {
+        if (i != at && cl->nodes[i].shard == cl->nodes[at].shard) {
+            out[n++] = cl->nodes[i];
+        }
+    }
+    return n;
+}
+
+/* Whether node o is one of the n nodes of `in`. */
+static bool
+listed(const struct sq_cluster_node *in, int n, const struct sq_cluster_node *o)
+{
+    for (int i = 0; i < n; i++) {
+        if (in[i].port == o->port && strcmp(in[i].host, o->host) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int
 sq_cluster_locate(syncq_client *c, char *host, size_t cap, int *port,
                   bool *moved, syncq_error *err)
 {
     struct sq_cluster *cl = c->conn->cl;
     const struct sq_cluster_node *o;
-    int rc;
+    struct sq_cluster_node *mates;
+    int nmates, rc;
 
     *moved = false;
     /* a new main connection: redirects go through it again, and a
@@ -492,11 +526,25 @@ sq_cluster_locate(syncq_client *c, char *host, size_t cap, int *port,
         *moved = true;
         return SYNCQ_OK;
     }
+    /* the replicas of the master used last, from the map before this
+     * refresh: a slot now served by one of them was failed over to it,
+     * whatever the node asked says of the old master. Right after a
+     * promotion Redis 7.0's CLUSTER SHARDS may list the dead master,
+     * not yet marked failed, as a master of a shard of its own, which
+     * looks like a slot moved to another shard. */
+    mates = sq_calloc(SQ_CLUSTER_MAX_NODES, sizeof *mates);
+    if (mates == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    nmates = shard_mates(cl, c->conn->host, c->conn->port, mates,
+                         SQ_CLUSTER_MAX_NODES);
     rc = refresh(c, err);
     if (rc != SYNCQ_OK) {
+        sq_free(mates);
         return rc;
     }
     if (cl->owner < 0) {
+        sq_free(mates);
         return sq_fail(err, SYNCQ_ECONN, "Redis Cluster: no master serves "
                        "slot %d (namespace '%s') in the map of %s: the "
                        "cluster is down or the slot is not assigned",
@@ -504,6 +552,7 @@ sq_cluster_locate(syncq_client *c, char *host, size_t cap, int *port,
     }
     o = &cl->nodes[cl->owner];
     if (o->failed) {
+        sq_free(mates);
         return sq_fail(err, SYNCQ_ECONN, "Redis Cluster: master %s:%d of "
                        "slot %d (namespace '%s') is down; waiting for a "
                        "replica's promotion", o->host, o->port, cl->slot,
@@ -511,7 +560,9 @@ sq_cluster_locate(syncq_client *c, char *host, size_t cap, int *port,
     }
     snprintf(host, cap, "%s", o->host);
     *port = o->port;
-    *moved = still_master(cl, c->conn->host, c->conn->port);
+    *moved = !listed(mates, nmates, o) &&
+             still_master(cl, c->conn->host, c->conn->port);
+    sq_free(mates);
     return SYNCQ_OK;
 }
 
