@@ -204,6 +204,37 @@ json_t *sq_record_to_json(const char *id, redisReply **fields, size_t n,
 
 /* Final states: sq_state_is_final in core/sq_task.h. */
 
+/* ---- the events stream ---------------------------------------------- */
+
+/* One task's event out of an events-stream entry (broker_event.c): an
+ * entry is about one task or, written by the hot scripts, several (the
+ * first task's fields in full, each later one from its own "id" with
+ * the fields that differ). Walk an entry's field array `kv` (the second
+ * element of an XRANGE/XREAD entry) with
+ *   for (bool more = sq_event_first(kv, &ev); more;
+ *        more = sq_event_next(&ev)) { ... ev.e, ev.id, sq_event_get ... }
+ * An entry that names no task (schedule events ...) gives one event with
+ * id NULL. The strings point into kv: valid while it lives. Not
+ * thread-safe on one sq_event; kv is only read. */
+struct sq_event {
+    const char *e;  /* the kind ("task-succeeded" ...), NULL if missing */
+    const char *id; /* the task id, NULL for an entry naming no task */
+    const redisReply *kv;
+    size_t from, to;             /* this task's fields: kv[from, to) */
+    size_t first_from, first_to; /* the first task's fields */
+    bool has_id;               /* the entry names at least one task */
+};
+
+/* Start on the entry's first task; false when kv is not a field array. */
+bool sq_event_first(const redisReply *kv, struct sq_event *ev);
+
+/* Move to the entry's next task; false after the last. */
+bool sq_event_next(struct sq_event *ev);
+
+/* Field `name` of the current task: its own, else the first task's, else
+ * the entry's head (the fields before the first "id"); NULL if none. */
+const char *sq_event_get(const struct sq_event *ev, const char *name);
+
 /* ---- worker-side operations ----------------------------------------- */
 
 struct sq_leased {

@@ -123,11 +123,11 @@ for i = 1, got do
     if i <= start_now then
         w = {'state', 'STARTED', 'lease', token, 'worker', worker,
              'ran_by', worker, 'lt', NOWS, 'attempt', attempt, 'st', NOWS}
-        event('task-started', id, 'w', worker)
+        event_grouped('task-started', id, 'w', worker)
     else
         w = {'state', 'RECEIVED', 'lease', token, 'worker', worker,
              'ran_by', worker, 'lt', NOWS, 'attempt', attempt}
-        event('task-received', id, 'w', worker)
+        event_grouped('task-received', id, 'w', worker)
     end
     if t[7] then
         w[#w + 1] = 'pst'
