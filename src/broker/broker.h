@@ -202,6 +202,13 @@ int sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
 json_t *sq_record_to_json(const char *id, redisReply **fields, size_t n,
                           int64_t default_result_ttl_ms);
 
+/* The same without the record's times (created_at, leased_at, started_at,
+ * eta, expires, ..., result_expires_at): a leased task's record, which
+ * the worker reads for its name, arguments and settings only (formatting
+ * the times was a tenth of the supervisor's CPU per task). */
+json_t *sq_record_to_json_untimed(const char *id, redisReply **fields,
+                                  size_t n);
+
 /* Final states: sq_state_is_final in core/sq_task.h. */
 
 /* ---- the events stream ---------------------------------------------- */
@@ -240,7 +247,7 @@ const char *sq_event_get(const struct sq_event *ev, const char *name);
 struct sq_leased {
     char id[SYNCQ_ID_SIZE];
     char token[32];
-    json_t *rec;  /* record as sq_record_to_json gives it (owned) */
+    json_t *rec;  /* record as sq_record_to_json_untimed gives it (owned) */
 };
 
 struct sq_lease_reply {

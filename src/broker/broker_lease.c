@@ -194,8 +194,7 @@ str_reply(redisReply *r, const char *s)
  * win), as lease.lua's header says they were written. Sets its token. */
 static json_t *
 leased_record(const char *id, const redisReply *rec,
-              const struct lease_hdr *h, size_t i, char token[32],
-              int64_t result_ttl_ms)
+              const struct lease_hdr *h, size_t i, char token[32])
 {
     enum { NW = 16 };
     const char *w[NW];
@@ -251,7 +250,7 @@ leased_record(const char *id, const redisReply *rec,
         str_reply(&wr[f], w[f]);
         kv[n + f] = &wr[f];
     }
-    o = sq_record_to_json(id, kv, n + nw, result_ttl_ms);
+    o = sq_record_to_json_untimed(id, kv, n + nw);
     sq_free(kv);
     return o;
 }
@@ -282,6 +281,7 @@ sq_lease_parse(const syncq_client *c, const redisReply *r,
     struct lease_hdr h;
     size_t n;
 
+    (void)c; /* records without times: no result TTL to apply */
     memset(out, 0, sizeof *out);
     out->next_eta_ms = -1;
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 4 ||
@@ -312,8 +312,7 @@ sq_lease_parse(const syncq_client *c, const redisReply *r,
             continue;
         }
         snprintf(L->id, sizeof L->id, "%s", id->str);
-        L->rec = leased_record(L->id, rec, &h, i, L->token,
-                               c->result_expires_ms);
+        L->rec = leased_record(L->id, rec, &h, i, L->token);
         if (L->rec == NULL) {
             return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
         }
