@@ -124,19 +124,27 @@ scan_events(syncq_client *c, const char *sched, long *twice, long *tick_dup,
         }
         for (size_t i = 0; i < r->elements; i++) {
             redisReply *kv = r->element[i]->element[1];
-            const char *e = field(kv, "e"), *id = field(kv, "id");
-            if (e == NULL || id == NULL) {
+            const char *e = field(kv, "e");
+            struct sq_event te;
+            if (e == NULL) {
                 continue;
             }
-            if (!strcmp(e, "task-succeeded") || !strcmp(e, "task-failed")) {
-                if (json_object_get(done, id) != NULL) {
+            /* an entry may be about several tasks (broker_event.c) */
+            for (bool more = sq_event_first(kv, &te); more;
+                 more = sq_event_next(&te)) {
+                if (te.id == NULL || te.e == NULL ||
+                    (strcmp(te.e, "task-succeeded") != 0 &&
+                     strcmp(te.e, "task-failed") != 0)) {
+                    continue;
+                }
+                if (json_object_get(done, te.id) != NULL) {
                     (*twice)++;
                 } else {
-                    json_object_set_new(done, id, json_true());
+                    json_object_set_new(done, te.id, json_true());
                 }
-            } else if (!strcmp(e, "schedule-fired") &&
-                       field(kv, "sched") != NULL &&
-                       !strcmp(field(kv, "sched"), sched)) {
+            }
+            if (!strcmp(e, "schedule-fired") && field(kv, "sched") != NULL &&
+                !strcmp(field(kv, "sched"), sched)) {
                 const char *t = field(kv, "tick");
                 long long tk = t != NULL ? atoll(t) : -1;
                 if (t == NULL || json_object_get(ticks, t) != NULL) {

@@ -19,16 +19,10 @@
 # callgrind_annotate). Slow: about a minute per build on a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { echo "usage: bench/redis_ir.sh BUILD [BUILD...]" >&2; exit 2; }
+. bench/lib.sh
+bench_ir_check redis_ir "$@"
 N=${N:-3000}
 B=${B:-32}
-for b in "$@"; do
-  for f in syncq bench_worker; do
-    [ -x "$b/$f" ] || { echo "redis_ir: $b/$f: not built" >&2; exit 2; }
-  done
-done
-command -v valgrind >/dev/null || { echo "redis_ir: valgrind not found (scripts/bootstrap test installs it)" >&2; exit 2; }
-. bench/lib.sh
 # Redis runs ~50x slower under callgrind: a bulk enqueue call outlasts
 # the default 5 s reply timeout
 export SYNCQ_REDIS_TIMEOUT=${SYNCQ_REDIS_TIMEOUT:-120}

@@ -11,7 +11,9 @@
 #include "sq_error.h"
 #include "sq_id.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -168,38 +170,123 @@ parse_raws(const redisReply *rw, json_t *raws)
                                                  rw->element[i + 1]->len)));
     }
 }
-/* The record of a leased task: its fields as lease.lua read them, with
- * the fields the lease wrote laid over them (later pairs win). */
+/* What one lease call wrote into every task it leased (lease.lua's
+ * reply header): the fields of the i-th task follow from it. */
+struct lease_hdr {
+    const char *now;    /* Redis time in ms, as text: lt, and st if started */
+    const char *worker; /* worker and ran_by */
+    long long start_now;
+    long long first_token;
+};
+
+/* A hiredis string reply over `s` (not copied), for sq_record_to_json. */
+static void
+str_reply(redisReply *r, const char *s)
+{
+    memset(r, 0, sizeof *r);
+    r->type = REDIS_REPLY_STRING;
+    r->str = (char *)s;
+    r->len = strlen(s);
+}
+
+/* The record of the i-th (from 0) task leased: its fields as lease.lua
+ * read them, with the fields the lease wrote laid over them (later pairs
+ * win), as lease.lua's header says they were written. Sets its token. */
 static json_t *
 leased_record(const char *id, const redisReply *rec,
-              const redisReply *written, int64_t result_ttl_ms)
+              const struct lease_hdr *h, size_t i, char token[32])
 {
-    size_t n = rec->elements + written->elements;
-    redisReply **kv = sq_calloc(n > 0 ? n : 1, sizeof *kv);
+    enum { NW = 16 };
+    const char *w[NW];
+    redisReply wr[NW];
+    size_t n = rec->elements, nw = 0;
+    long long attempt = 0;
+    bool pst = false, started = (long long)i < h->start_now;
+    char attempt_s[24];
+    redisReply **kv = sq_calloc(n + NW, sizeof *kv);
     json_t *o;
 
     if (kv == NULL) {
         return NULL;
     }
-    memcpy(kv, rec->element, rec->elements * sizeof *kv);
-    memcpy(kv + rec->elements, written->element,
-           written->elements * sizeof *kv);
-    o = sq_record_to_json(id, kv, n, result_ttl_ms);
+    for (size_t f = 0; f + 1 < n; f += 2) {
+        const redisReply *k = rec->element[f];
+        kv[f] = rec->element[f];
+        kv[f + 1] = rec->element[f + 1];
+        if (k->type != REDIS_REPLY_STRING ||
+            rec->element[f + 1]->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+        if (strcmp(k->str, "attempt") == 0) {
+            attempt = strtoll(rec->element[f + 1]->str, NULL, 10);
+        } else if (strcmp(k->str, "pst") == 0) {
+            pst = true;
+        }
+    }
+    snprintf(token, 32, "%lld", h->first_token + (long long)i);
+    snprintf(attempt_s, sizeof attempt_s, "%lld", attempt + 1);
+    w[nw++] = "state";
+    w[nw++] = started ? "STARTED" : "RECEIVED";
+    w[nw++] = "lease";
+    w[nw++] = token;
+    w[nw++] = "worker";
+    w[nw++] = h->worker;
+    w[nw++] = "ran_by";
+    w[nw++] = h->worker;
+    w[nw++] = "lt";
+    w[nw++] = h->now;
+    w[nw++] = "attempt";
+    w[nw++] = attempt_s;
+    if (started) {
+        w[nw++] = "st";
+        w[nw++] = h->now;
+    }
+    if (pst) {
+        w[nw++] = "pst";
+        w[nw++] = "0";
+    }
+    n -= n % 2;
+    for (size_t f = 0; f < nw; f++) {
+        str_reply(&wr[f], w[f]);
+        kv[n + f] = &wr[f];
+    }
+    o = sq_record_to_json_untimed(id, kv, n + nw);
     sq_free(kv);
     return o;
 }
 
+/* lease.lua's reply header {now_ms, worker, start_now, first_token}. */
+static bool
+lease_header(const redisReply *r, struct lease_hdr *h)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+        return false;
+    }
+    for (size_t i = 0; i < 4; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING) {
+            return false;
+        }
+    }
+    h->now = r->element[0]->str;
+    h->worker = r->element[1]->str;
+    h->start_now = strtoll(r->element[2]->str, NULL, 10);
+    h->first_token = strtoll(r->element[3]->str, NULL, 10);
+    return true;
+}
 
 int
 sq_lease_parse(const syncq_client *c, const redisReply *r,
                struct sq_lease_reply *out, syncq_error *err)
 {
+    struct lease_hdr h;
     size_t n;
 
+    (void)c; /* records without times: no result TTL to apply */
     memset(out, 0, sizeof *out);
     out->next_eta_ms = -1;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 4 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        !lease_header(r->element[3], &h)) {
         return sq_fail(err, SYNCQ_EPROTO, "lease: unexpected reply");
     }
     out->next_eta_ms = r->element[0]->integer;
@@ -209,7 +296,7 @@ sq_lease_parse(const syncq_client *c, const redisReply *r,
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
     }
     parse_raws(r->element[2], out->raws);
-    n = r->elements - 3;
+    n = (r->elements - 4) / 2;
     if (n == 0) {
         return SYNCQ_OK;
     }
@@ -218,19 +305,14 @@ sq_lease_parse(const syncq_client *c, const redisReply *r,
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
-        const redisReply *t = r->element[3 + i];
+        const redisReply *id = r->element[4 + 2 * i];
+        const redisReply *rec = r->element[5 + 2 * i];
         struct sq_leased *L = &out->tasks[out->n];
-        if (t->type != REDIS_REPLY_ARRAY || t->elements != 4 ||
-            t->element[0]->type != REDIS_REPLY_STRING ||
-            t->element[1]->type != REDIS_REPLY_STRING ||
-            t->element[2]->type != REDIS_REPLY_ARRAY ||
-            t->element[3]->type != REDIS_REPLY_ARRAY) {
+        if (id->type != REDIS_REPLY_STRING || rec->type != REDIS_REPLY_ARRAY) {
             continue;
         }
-        snprintf(L->id, sizeof L->id, "%s", t->element[0]->str);
-        snprintf(L->token, sizeof L->token, "%s", t->element[1]->str);
-        L->rec = leased_record(L->id, t->element[2], t->element[3],
-                               c->result_expires_ms);
+        snprintf(L->id, sizeof L->id, "%s", id->str);
+        L->rec = leased_record(L->id, rec, &h, i, L->token);
         if (L->rec == NULL) {
             return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
         }

@@ -12,6 +12,7 @@
 #include "sq_utf8.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,9 +93,11 @@ set_json(json_t *o, const char *key, const char *text, size_t len)
     }
 }
 
-json_t *
-sq_record_to_json(const char *id, redisReply **kv, size_t n,
-                  int64_t default_result_ttl_ms)
+/* The record as JSON; `times` false leaves out its times (created_at
+ * ... and result_expires_at). */
+static json_t *
+record_json(const char *id, redisReply **kv, size_t n,
+            int64_t default_result_ttl_ms, bool times)
 {
     json_t *o = json_object();
     const char *err_class = NULL;
@@ -144,7 +147,9 @@ sq_record_to_json(const char *id, redisReply **kv, size_t n,
             set_int(o, tf->key, v->str);
             break;
         case SQ_FIELD_TIME:
-            set_time(o, tf->key, v->str);
+            if (times) {
+                set_time(o, tf->key, v->str);
+            }
             break;
         case SQ_FIELD_JSON:
             set_json(o, tf->key, v->str, v->len);
@@ -179,7 +184,7 @@ sq_record_to_json(const char *id, redisReply **kv, size_t n,
         }
         json_object_set_new(o, "error", e);
     }
-    if (done > 0) {
+    if (done > 0 && times) {
         const char *state = json_string_value(json_object_get(o, "state"));
         /* dead letters (DEAD, or FAILURE in the DLQ) never expire */
         if ((state == NULL || strcmp(state, "DEAD") != 0) &&
@@ -195,4 +200,17 @@ sq_record_to_json(const char *id, redisReply **kv, size_t n,
         }
     }
     return o;
+}
+
+json_t *
+sq_record_to_json(const char *id, redisReply **kv, size_t n,
+                  int64_t default_result_ttl_ms)
+{
+    return record_json(id, kv, n, default_result_ttl_ms, true);
+}
+
+json_t *
+sq_record_to_json_untimed(const char *id, redisReply **kv, size_t n)
+{
+    return record_json(id, kv, n, 0, false);
 }

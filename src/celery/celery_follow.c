@@ -361,27 +361,12 @@ one_event(struct sq_bridge *b, const char *type, const char *sid)
     }
 }
 
-/* The value of `name` in a stream entry's flat field list, or NULL. */
-static const char *
-entry_field(const redisReply *kv, const char *name)
-{
-    for (size_t i = 0; kv->type == REDIS_REPLY_ARRAY && i + 1 < kv->elements;
-         i += 2) {
-        if (kv->element[i]->type == REDIS_REPLY_STRING &&
-            kv->element[i + 1]->type == REDIS_REPLY_STRING &&
-            strcmp(kv->element[i]->str, name) == 0) {
-            return kv->element[i + 1]->str;
-        }
-    }
-    return NULL;
-}
-
 void
 sq_bridge_events(struct sq_bridge *b, redisReply *r)
 {
     redisReply *entries;
     const char **finals;
-    size_t nf = 0;
+    size_t nf = 0, cap = 0;
 
     if (r->type != REDIS_REPLY_ARRAY || r->elements == 0 ||
         r->element[0]->type != REDIS_REPLY_ARRAY ||
@@ -392,28 +377,38 @@ sq_bridge_events(struct sq_bridge *b, redisReply *r)
     if (entries->type != REDIS_REPLY_ARRAY) {
         return;
     }
-    finals = sq_calloc(entries->elements + 1, sizeof *finals);
+    /* at most one task per two fields of an entry (broker_event.c) */
+    for (size_t i = 0; i < entries->elements; i++) {
+        const redisReply *en = entries->element[i];
+        if (en->type == REDIS_REPLY_ARRAY && en->elements == 2 &&
+            en->element[1]->type == REDIS_REPLY_ARRAY) {
+            cap += en->element[1]->elements / 2;
+        }
+    }
+    finals = sq_calloc(cap + 1, sizeof *finals);
     for (size_t i = 0; i < entries->elements; i++) {
         redisReply *en = entries->element[i];
-        const char *type, *sid;
+        struct sq_event te;
         if (en->type != REDIS_REPLY_ARRAY || en->elements != 2 ||
             en->element[0]->type != REDIS_REPLY_STRING) {
             continue;
         }
         snprintf(b->last_event, sizeof b->last_event, "%s",
                  en->element[0]->str);
-        type = entry_field(en->element[1], "e");
-        sid = entry_field(en->element[1], "id");
-        if (type == NULL || sid == NULL ||
-            json_object_get(b->own, sid) == NULL) {
-            continue; /* not adopted here: the sweep covers orphans */
-        }
-        if (!is_final_event(type)) {
-            one_event(b, type, sid);
-        } else if (finals != NULL) {
-            finals[nf++] = sid;
-        } else {
-            finished(b, sid);
+        /* an entry may be about several tasks (broker_event.c) */
+        for (bool more = sq_event_first(en->element[1], &te); more;
+             more = sq_event_next(&te)) {
+            if (te.e == NULL || te.id == NULL ||
+                json_object_get(b->own, te.id) == NULL) {
+                continue; /* not adopted here: the sweep covers orphans */
+            }
+            if (!is_final_event(te.e)) {
+                one_event(b, te.e, te.id);
+            } else if (finals != NULL) {
+                finals[nf++] = te.id;
+            } else {
+                finished(b, te.id);
+            }
         }
     }
     if (nf > 0) {

@@ -345,8 +345,11 @@ static const struct sq_task_field fields[] = {
 const struct sq_task_field *
 sq_task_field_short(const char *field, size_t len)
 {
+    /* the first byte before strncmp: a worker decodes every field of
+     * every task it leases here */
     for (size_t j = 0; j < sizeof fields / sizeof fields[0]; j++) {
-        if (strncmp(field, fields[j].field, len) == 0 &&
+        if (len > 0 && fields[j].field[0] == field[0] &&
+            strncmp(field, fields[j].field, len) == 0 &&
             fields[j].field[len] == '\0') {
             return &fields[j];
         }

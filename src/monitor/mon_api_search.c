@@ -319,33 +319,14 @@ sq_api_h_action(struct sq_api_server *S, const struct sq_api_req *q,
 
 /* ---- a task's events ---------------------------------------------------- */
 
-/* One stream entry [id, [k, v, ...]] of task `tid` as {at, event, ...}. */
-static json_t *
-event_json(const redisReply *ent, const char *tid)
+/* Fields kv[from, to) into `o` (later ones win), "t" as "at", "e" as
+ * "event", "id" left out. */
+static void
+event_fields(json_t *o, const redisReply *kv, size_t from, size_t to)
 {
-    const redisReply *kv;
-    json_t *o;
-    bool mine = false;
     char buf[40];
 
-    if (ent->type != REDIS_REPLY_ARRAY || ent->elements != 2 ||
-        ent->element[1]->type != REDIS_REPLY_ARRAY) {
-        return NULL;
-    }
-    kv = ent->element[1];
-    for (size_t i = 0; i + 1 < kv->elements; i += 2) {
-        if (kv->element[i]->type == REDIS_REPLY_STRING &&
-            strcmp(kv->element[i]->str, "id") == 0 &&
-            kv->element[i + 1]->type == REDIS_REPLY_STRING &&
-            strcmp(kv->element[i + 1]->str, tid) == 0) {
-            mine = true;
-        }
-    }
-    if (!mine) {
-        return NULL;
-    }
-    o = json_object();
-    for (size_t i = 0; i + 1 < kv->elements; i += 2) {
+    for (size_t i = from; i + 1 < to; i += 2) {
         const char *k = kv->element[i]->str;
         const char *v = kv->element[i + 1]->str;
         if (k == NULL || v == NULL || strcmp(k, "id") == 0) {
@@ -361,7 +342,35 @@ event_json(const redisReply *ent, const char *tid)
             json_object_set_new(o, k, json_string(v));
         }
     }
-    return o;
+}
+
+/* One stream entry [id, [k, v, ...]] as {at, event, ...} of task `tid`
+ * (an entry may be about several tasks: broker_event.c), or NULL. */
+static json_t *
+event_json(const redisReply *ent, const char *tid)
+{
+    struct sq_event te;
+    json_t *o;
+
+    if (ent->type != REDIS_REPLY_ARRAY || ent->elements != 2 ||
+        ent->element[1]->type != REDIS_REPLY_ARRAY) {
+        return NULL;
+    }
+    for (bool more = sq_event_first(ent->element[1], &te); more;
+         more = sq_event_next(&te)) {
+        if (te.id == NULL || strcmp(te.id, tid) != 0) {
+            continue;
+        }
+        o = json_object();
+        /* the entry's head, the first task's fields, then its own */
+        event_fields(o, te.kv, 0, te.first_from);
+        if (te.from != te.first_from) {
+            event_fields(o, te.kv, te.first_from, te.first_to);
+        }
+        event_fields(o, te.kv, te.from, te.to);
+        return o;
+    }
+    return NULL;
 }
 
 void

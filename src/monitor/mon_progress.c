@@ -284,6 +284,35 @@ relevant(const char *e)
     return false;
 }
 
+/* One task's event of the stream, delivered if it is watched. */
+static int
+deliver_event(syncq_progress_monitor *m, const struct sq_event *te,
+              size_t *count, syncq_error *err)
+{
+    static const char *finals[] = {"task-succeeded", "task-failed",
+                                   "task-revoked",   "task-expired",
+                                   "task-skipped",   "task-dead"};
+    const char *cur, *tot;
+    struct evinfo ev;
+    char idc[72];
+
+    if (te->e == NULL || te->id == NULL || !relevant(te->e) ||
+        strlen(te->id) > 64 || !watched(m, te->id)) {
+        return SYNCQ_OK;
+    }
+    memset(&ev, 0, sizeof ev);
+    cur = sq_event_get(te, "current");
+    tot = sq_event_get(te, "total");
+    ev.current = cur != NULL ? strtoll(cur, NULL, 10) : 0;
+    ev.total = tot != NULL ? strtoll(tot, NULL, 10) : 0;
+    snprintf(idc, sizeof idc, "%s", te->id);
+    ev.progress = strcmp(te->e, "task-progress") == 0;
+    for (size_t f = 0; f < sizeof finals / sizeof finals[0]; f++) {
+        ev.final = ev.final || strcmp(te->e, finals[f]) == 0;
+    }
+    return deliver(m, idc, false, &ev, count, err);
+}
+
 int
 syncq_progress_monitor_poll(syncq_progress_monitor *m, int64_t timeout_ms,
                             size_t *delivered, syncq_error *err)
@@ -329,46 +358,17 @@ syncq_progress_monitor_poll(syncq_progress_monitor *m, int64_t timeout_ms,
             redisReply *entries = r->element[0]->element[1];
             for (size_t i = 0; i < entries->elements && rc == SYNCQ_OK; i++) {
                 redisReply *en = entries->element[i];
-                const char *e = NULL, *id = NULL;
-                struct evinfo ev;
+                struct sq_event te;
                 if (en->type != REDIS_REPLY_ARRAY || en->elements != 2 ||
                     en->element[0]->type != REDIS_REPLY_STRING) {
                     continue;
                 }
                 snprintf(m->last_id, sizeof m->last_id, "%s",
                          en->element[0]->str);
-                memset(&ev, 0, sizeof ev);
-                for (size_t f = 0; en->element[1]->type == REDIS_REPLY_ARRAY &&
-                                   f + 1 < en->element[1]->elements;
-                     f += 2) {
-                    redisReply *k = en->element[1]->element[f];
-                    redisReply *v = en->element[1]->element[f + 1];
-                    if (k->type != REDIS_REPLY_STRING ||
-                        v->type != REDIS_REPLY_STRING) {
-                        continue;
-                    }
-                    if (strcmp(k->str, "e") == 0) {
-                        e = v->str;
-                    } else if (strcmp(k->str, "id") == 0) {
-                        id = v->str;
-                    } else if (strcmp(k->str, "current") == 0) {
-                        ev.current = strtoll(v->str, NULL, 10);
-                    } else if (strcmp(k->str, "total") == 0) {
-                        ev.total = strtoll(v->str, NULL, 10);
-                    }
-                }
-                if (e != NULL && id != NULL && relevant(e) &&
-                    strlen(id) <= 64 && watched(m, id)) {
-                    char idc[72];
-                    static const char *finals[] = {
-                        "task-succeeded", "task-failed", "task-revoked",
-                        "task-expired",   "task-skipped", "task-dead"};
-                    snprintf(idc, sizeof idc, "%s", id);
-                    ev.progress = strcmp(e, "task-progress") == 0;
-                    for (size_t f = 0; f < 6; f++) {
-                        ev.final = ev.final || strcmp(e, finals[f]) == 0;
-                    }
-                    rc = deliver(m, idc, false, &ev, &count, err);
+                /* an entry may be about several tasks (broker_event.c) */
+                for (bool more = sq_event_first(en->element[1], &te);
+                     more && rc == SYNCQ_OK; more = sq_event_next(&te)) {
+                    rc = deliver_event(m, &te, &count, err);
                 }
             }
         }

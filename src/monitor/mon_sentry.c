@@ -497,6 +497,31 @@ forward_one(struct sq_sentry *s, syncq_client *c, const char *e,
     return SYNCQ_OK;
 }
 
+/* One task's event of the stream: task-started/received remember its
+ * worker, failures are forwarded. Returns how many were forwarded. */
+static int
+forward_event(struct sq_sentry *s, syncq_client *c, const struct sq_event *te,
+              const redisReply *kv)
+{
+    const char *e = te->e, *id = te->id, *w;
+
+    if (e == NULL || id == NULL || strlen(id) >= 40) {
+        return 0;
+    }
+    w = sq_event_get(te, "w");
+    if (w != NULL &&
+        (strcmp(e, "task-started") == 0 || strcmp(e, "task-received") == 0)) {
+        unsigned slot = slot_of(id);
+        snprintf(s->seen[slot].id, sizeof s->seen[slot].id, "%s", id);
+        snprintf(s->seen[slot].worker, sizeof s->seen[slot].worker, "%s", w);
+    } else if (strcmp(e, "task-failed") == 0 || strcmp(e, "task-dead") == 0 ||
+               strcmp(e, "task-lost") == 0) {
+        /* one entry each (never grouped): kv is this task's alone */
+        return forward_one(s, c, e, id, kv, NULL) == SYNCQ_OK;
+    }
+    return 0;
+}
+
 int
 sq_sentry_forward(struct sq_sentry *s, syncq_client *c, const char *consumer,
                   int *forwarded, syncq_error *err)
@@ -536,31 +561,16 @@ sq_sentry_forward(struct sq_sentry *s, syncq_client *c, const char *consumer,
         redisReply *entries = r->element[0]->element[1];
         for (size_t i = 0; i < entries->elements; i++) {
             redisReply *en = entries->element[i];
-            const char *e, *id;
+            struct sq_event te;
             redisReply *ack = NULL;
             if (en->type != REDIS_REPLY_ARRAY || en->elements != 2 ||
                 en->element[0]->type != REDIS_REPLY_STRING) {
                 continue;
             }
-            e = field(en->element[1], "e");
-            id = field(en->element[1], "id");
-            if (e != NULL && id != NULL && strlen(id) < 40) {
-                const char *w = field(en->element[1], "w");
-                if (w != NULL && (strcmp(e, "task-started") == 0 ||
-                                  strcmp(e, "task-received") == 0)) {
-                    unsigned slot = slot_of(id);
-                    snprintf(s->seen[slot].id, sizeof s->seen[slot].id, "%s",
-                             id);
-                    snprintf(s->seen[slot].worker,
-                             sizeof s->seen[slot].worker, "%s", w);
-                } else if (strcmp(e, "task-failed") == 0 ||
-                           strcmp(e, "task-dead") == 0 ||
-                           strcmp(e, "task-lost") == 0) {
-                    if (forward_one(s, c, e, id, en->element[1], NULL) ==
-                        SYNCQ_OK) {
-                        n++;
-                    }
-                }
+            /* an entry may be about several tasks (broker_event.c) */
+            for (bool more = sq_event_first(en->element[1], &te); more;
+                 more = sq_event_next(&te)) {
+                n += forward_event(s, c, &te, en->element[1]);
             }
             if (sq_client_cmd(c, &ack, NULL, "XACK %s syncq-sentry %s", key,
                               en->element[0]->str) == SYNCQ_OK) {

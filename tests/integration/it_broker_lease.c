@@ -702,15 +702,13 @@ event_field(const char *id, const char *e, const char *k, char *out,
 
     out[0] = '\0';
     for (size_t i = 0; i < x->elements; i++) {
-        redisReply *f = x->element[i]->element[1];
-        if (f->elements < 4 || strcmp(f->element[1]->str, e) != 0 ||
-            strcmp(f->element[3]->str, id) != 0) {
-            continue;
-        }
-        out[0] = '\0';
-        for (size_t j = 0; j + 1 < f->elements; j += 2) {
-            if (strcmp(f->element[j]->str, k) == 0) {
-                snprintf(out, cap, "%s", f->element[j + 1]->str);
+        struct sq_event te;
+        for (bool more = sq_event_first(x->element[i]->element[1], &te); more;
+             more = sq_event_next(&te)) {
+            const char *v = sq_event_get(&te, k);
+            if (te.e != NULL && te.id != NULL && strcmp(te.e, e) == 0 &&
+                strcmp(te.id, id) == 0) {
+                snprintf(out, cap, "%s", v != NULL ? v : "");
             }
         }
     }
@@ -840,6 +838,81 @@ lost_deliveries_carry_their_reason_and_counters(void **state)
     expect_lost(a, "worker_lost", "2", 2, 1);
 }
 
+/* Issue 14: one lease call writes one task-started and one task-received
+ * entry for all its tasks, one settle call one task-succeeded entry for
+ * its successes; each task still reads as an event of its own
+ * (sq_event_*: sqt_task_events, event_field) with its own fields; a
+ * failure keeps an entry of its own. The leased records carry what the
+ * lease wrote (laid over by the client from the reply's header). */
+static void
+grouped_events_read_per_task(void **state)
+{
+    char id[4][SYNCQ_ID_SIZE], v[64], rt[8];
+    const char *q[] = {"default"};
+    struct sq_lease_req req = {"w1:1", 30000, 4, 1, q, 1};
+    struct sq_lease_reply r;
+    struct sq_settle_op ops[4];
+    int st[4];
+    syncq_error err;
+    long long tok0;
+
+    (void)state;
+    for (int i = 0; i < 4; i++) {
+        create(i == 2 ? "syncq.other" : "syncq.noop", 5, NULL, id[i]);
+    }
+    assert_int_equal(sq_broker_settle_lease(cl, NULL, 0, NULL, &req, &r,
+                                            &err),
+                     SYNCQ_OK);
+    assert_int_equal(r.n, 4);
+    tok0 = atoll(r.tasks[0].token);
+    memset(ops, 0, sizeof ops);
+    for (int i = 0; i < 4; i++) {
+        const json_t *rec = r.tasks[i].rec;
+        assert_string_equal(r.tasks[i].id, id[i]);
+        assert_int_equal(atoll(r.tasks[i].token), tok0 + i);
+        assert_string_equal(json_string_value(json_object_get(rec, "state")),
+                            i == 0 ? "STARTED" : "RECEIVED");
+        assert_int_equal(json_integer_value(json_object_get(rec, "attempt")),
+                         1);
+        assert_string_equal(json_string_value(json_object_get(rec, "worker")),
+                            "w1:1");
+        assert_int_equal(sqt_task_events(id[i], i == 0 ? "task-started"
+                                                       : "task-received"),
+                         1);
+        event_field(id[i], i == 0 ? "task-started" : "task-received", "w", v,
+                    sizeof v);
+        assert_string_equal(v, "w1:1");
+        ops[i].kind = i < 3 ? SQ_SETTLE_OK : SQ_SETTLE_FAIL;
+        ops[i].id = id[i];
+        ops[i].token = r.tasks[i].token;
+        ops[i].result_json = "";
+        ops[i].err_class = "boom";
+        ops[i].err_msg = "it failed";
+        ops[i].runtime_ms = 10 + i;
+    }
+    assert_int_equal(sq_broker_settle_lease(cl, ops, 4, st, NULL, NULL, &err),
+                     SYNCQ_OK);
+    sq_lease_reply_cleanup(&r);
+    /* 4 task-sent, then one entry per kind: started, received, failed,
+     * succeeded (the grouped ones written last in their call) */
+    assert_int_equal(sqt_cmd_int("XLEN {syncq}:events"), 8);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(st[i], SQ_SETTLED);
+        assert_int_equal(sqt_task_events(id[i], "task-succeeded"), 1);
+        event_field(id[i], "task-succeeded", "rt", v, sizeof v);
+        snprintf(rt, sizeof rt, "%d", 10 + i);
+        assert_string_equal(v, rt);
+        event_field(id[i], "task-succeeded", "name", v, sizeof v);
+        assert_string_equal(v, i == 2 ? "syncq.other" : "syncq.noop");
+        event_field(id[i], "task-succeeded", "q", v, sizeof v);
+        assert_string_equal(v, "default");
+    }
+    assert_int_equal(sqt_task_events(id[3], "task-succeeded"), 0);
+    assert_int_equal(sqt_task_events(id[3], "task-failed"), 1);
+    event_field(id[3], "task-failed", "class", v, sizeof v);
+    assert_string_equal(v, "boom");
+}
+
 int
 main(void)
 {
@@ -861,6 +934,7 @@ main(void)
         T(workflow_counts_a_task_tree),
         T(resent_outcome_is_already_recorded_not_a_lost_lease),
         T(lost_deliveries_carry_their_reason_and_counters),
+        T(grouped_events_read_per_task),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

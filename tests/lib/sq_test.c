@@ -3,6 +3,7 @@
  * sq_test.c: test helpers (CLI runner, raw Redis, waits).
  */
 #include "sq_test.h"
+#include "broker/broker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -369,10 +370,12 @@ sqt_task_events(const char *id, const char *e)
     int n = 0;
 
     for (size_t i = 0; x != NULL && i < x->elements; i++) {
-        redisReply *f = x->element[i]->element[1];
-        if (f->elements >= 4 && strcmp(f->element[1]->str, e) == 0 &&
-            strcmp(f->element[3]->str, id) == 0) {
-            n++;
+        /* an entry may be about several tasks (broker_event.c) */
+        struct sq_event te;
+        for (bool more = sq_event_first(x->element[i]->element[1], &te); more;
+             more = sq_event_next(&te)) {
+            n += te.e != NULL && te.id != NULL && strcmp(te.e, e) == 0 &&
+                 strcmp(te.id, id) == 0;
         }
     }
     freeReplyObject(x);

@@ -13,15 +13,22 @@
 --          prefetched (RECEIVED) and reported started later by settle.lua
 -- ARGV[6]  number of queues, then the queue names in order of preference.
 --          Inside a queue priorities are strict: 10 before 8 before 5 ...
--- Reply: { next_eta_ms | -1, control, raws, t1, t2, ... }
+-- Reply: { next_eta_ms | -1, control, raws, lease, id1, rec1, id2, ... }
 --   control: flat array of control messages for this worker (task ids to
 --            cancel), read and cleared atomically
 --   raws:    flat array {queue, bytes, ...} of list entries that were not
 --            task ids (foreign or poison messages) for the client to
 --            decode or dead-letter; they are already off the queue
---   t_i:     {id, token, record, written} of each leased task: record
---            its HGETALL as read, written the fields this lease wrote
---            (the client lays written over record)
+--   lease:   {now_ms, worker, start_now, first_token}: what this lease
+--            wrote into every task it leased. The i-th task (from 1) got
+--            token first_token + i - 1, state STARTED (and st = now_ms)
+--            when i <= start_now, else RECEIVED, lease = its token,
+--            worker = ran_by = worker, lt = now_ms, attempt = its record's
+--            attempt + 1, and pst = 0 when its record has a pst. The
+--            client lays these over the record (broker_lease.c): sending
+--            them back per task cost Redis more than the rest of the
+--            reply (every reply string is converted from Lua).
+--   id_i, rec_i: each leased task's id and its HGETALL as read
 -- Tasks found REVOKED are dropped from the queue; tasks whose `exp` has
 -- passed end EXPIRED and are never handed out.
 
@@ -96,33 +103,33 @@ for qi = 1, nq do
     end
 end
 
-local out = {}
 local got = #took
+-- the reply is built as the leases are written, flat (every nested
+-- table of a reply costs Redis a conversion of its own)
+local reply = {0, 0, raws, 0}
 local active = {}
 local base = got > 0 and redis.call('INCRBY', P .. 'seq', got) - got or 0
 local deadline = ints(NOW + lease_ms)
--- The fields written go to the client as a table of their own (no copy
--- of the record: tables built whole, not grown, cost the least).
 for i = 1, got do
     local t = took[i]
     local id, rec, q, batch = t[1], t[2], t[3], t[5]
     local token = ints(base + i)
     local attempt = ints(t[4] + 1)
+    -- ran_by: who ran it, kept after the end (worker: who holds it now).
+    -- pst = 0 when an earlier attempt reported progress: none reported
+    -- yet in this one (progress.lua reads a missing pst as 0, so a task
+    -- never reporting progress is spared the field)
     local w
-    -- ran_by: who ran it, kept after the end (worker: who holds it now)
     if i <= start_now then
         w = {'state', 'STARTED', 'lease', token, 'worker', worker,
              'ran_by', worker, 'lt', NOWS, 'attempt', attempt, 'st', NOWS}
-        event('task-started', id, 'w', worker)
+        event_grouped('task-started', id, 'w', worker)
     else
         w = {'state', 'RECEIVED', 'lease', token, 'worker', worker,
              'ran_by', worker, 'lt', NOWS, 'attempt', attempt}
-        event('task-received', id, 'w', worker)
+        event_grouped('task-received', id, 'w', worker)
     end
     if t[7] then
-        -- an earlier attempt reported progress: pst = 0, none reported
-        -- yet in this one (progress.lua reads a missing pst as 0, so a
-        -- task never reporting progress is spared the field)
         w[#w + 1] = 'pst'
         w[#w + 1] = '0'
     end
@@ -143,14 +150,14 @@ for i = 1, got do
         end
     end
     observe('wait', q, '*', NOW - t[6])
-    out[i] = {id, token, rec, w}
+    reply[3 + 2 * i] = id
+    reply[4 + 2 * i] = rec
 end
 if #active > 0 then redis.call('ZADD', P .. 'active', unpack(active)) end
 
-local control = take_control(worker)
-local next_eta = first_score(P .. 'delayed')
+reply[2] = take_control(worker)
+reply[1] = first_score(P .. 'delayed')
+reply[4] = {NOWS, worker, ARGV[5], ints(base + 1)}
 events_flush()
 stats_flush()
-local reply = {next_eta, control, raws}
-for i = 1, #out do reply[#reply + 1] = out[i] end
 return reply

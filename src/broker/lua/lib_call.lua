@@ -23,5 +23,6 @@ local function sq_begin()
     RPOP_COUNT = (tonumber(redis.REDIS_VERSION_NUM) or 0) >= 0x060200
     ACC = nil -- write-at-once unless the op calls stats_begin()
     EVN = nil -- trim at once unless the op calls events_begin()
+    EVG, EVGO = nil, nil
     FIN = nil
 end

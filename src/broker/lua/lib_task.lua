@@ -61,7 +61,11 @@ local function finish(id, state, extra, evf, pre)
     stat(STAT_OF[state] or 'finished', q, name, 1)
     root_count(h[4], name, (state == 'SUCCESS' or state == 'SKIPPED')
                and 'done' or 'failed')
-    if evf then
+    if state == 'SUCCESS' and evf then
+        -- a hot script's successes share one entry (lib.lua)
+        event_grouped('task-succeeded', id, 'name', name, 'q', q, evf[1],
+                      evf[2])
+    elseif evf then
         event(EVENT_OF[state] or 'task-finished', id, 'name', name, 'q', q,
               unpack(evf))
     else
