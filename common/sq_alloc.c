@@ -18,11 +18,14 @@ static void (*free_fn)(void *) = free;
 static long fail_nth;   /* 0: injection off */
 static long alloc_count; /* allocations since the last sq_alloc_fail_at */
 
+/* Atomic: a sync parses on a second thread (packs/data_sync). */
 static int
 should_fail(void)
 {
-    alloc_count++;
-    return fail_nth > 0 && alloc_count >= fail_nth;
+    long n = __atomic_add_fetch(&alloc_count, 1, __ATOMIC_RELAXED);
+    long nth = __atomic_load_n(&fail_nth, __ATOMIC_RELAXED);
+
+    return nth > 0 && n >= nth;
 }
 
 void *
@@ -114,10 +117,9 @@ sq_asprintf(const char *fmt, ...)
 long
 sq_alloc_fail_at(long nth)
 {
-    long seen = alloc_count;
+    long seen = __atomic_exchange_n(&alloc_count, 0, __ATOMIC_RELAXED);
 
-    fail_nth = nth;
-    alloc_count = 0;
+    __atomic_store_n(&fail_nth, nth, __ATOMIC_RELAXED);
     return seen;
 }
 

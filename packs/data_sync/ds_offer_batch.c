@@ -45,6 +45,7 @@ struct uid {
 enum {
     R_SEL,
     R_PRODUCT,       /* PostgreSQL: into sq_stage_product, then upsert */
+    R_PRODUCT_NEW,   /* PostgreSQL: new offers, COPY into product */
     R_PRODUCT_VALUES, /* SQLite: INSERT ... VALUES ... ON CONFLICT */
     R_DEL, /* six of them, one per child table */
     R_ATTR = R_DEL + 6,
@@ -142,6 +143,10 @@ product_rows(struct sq_ds_offer_batch *b, const char *cols, syncq_error *err)
     if (rc == SYNCQ_OK) {
         rc = sq_db_rows_new_copy("sq_stage_product", cols,
                                  &b->rows[R_PRODUCT], err);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_db_rows_new_copy("product", cols, &b->rows[R_PRODUCT_NEW],
+                                 err);
     }
     sq_free(select);
     sq_free(values);
@@ -281,7 +286,7 @@ sq_ds_offer_batch_free(struct sq_ds_offer_batch *b)
 
 int
 sq_ds_offer_batch_add(struct sq_ds_offer_batch *b, json_t *canon,
-                      syncq_error *err)
+                      const char *hash, syncq_error *err)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap > 0 ? b->cap * 2 : 64;
@@ -302,6 +307,9 @@ sq_ds_offer_batch_add(struct sq_ds_offer_batch *b, json_t *canon,
     b->e[b->n].canon = json_incref(canon);
     b->e[b->n].offer_id =
         (int64_t)json_integer_value(json_object_get(canon, "offer_id"));
+    if (hash != NULL) {
+        snprintf(b->e[b->n].hash, sizeof b->e[b->n].hash, "%s", hash);
+    }
     b->n++;
     return SYNCQ_OK;
 }
@@ -356,6 +364,9 @@ decide(struct sq_db *db, struct sq_ds_offer_batch *b, int *outcomes,
     for (size_t i = 0; i < b->n; i++) {
         memset(&b->u[i], 0, sizeof b->u[i]);
         b->u[i].id = b->e[i].offer_id;
+        if (b->e[i].hash[0] != '\0') {
+            continue; /* given by sq_ds_offer_batch_add */
+        }
         rc = sq_ds_canonical_hash(b->e[i].canon, b->e[i].hash, err);
         if (rc != SYNCQ_OK) {
             return rc;
@@ -432,11 +443,19 @@ done:
     return rc;
 }
 
+/* A product row: on SQLite into the upsert, on PostgreSQL staged for
+ * the upsert when the offer is stored already, else straight into
+ * product by COPY (one pass over the rows instead of two; an offer
+ * another writer inserted since decide() fails the COPY with a unique
+ * violation, and the page runs again: sq_db_with_tx). */
 static void
 add_product(struct sq_ds_offer_batch *b, const struct entry *e,
             const char *now, bool pg)
 {
-    struct sq_db_rows *r = b->rows[pg ? R_PRODUCT : R_PRODUCT_VALUES];
+    struct sq_db_rows *r =
+        b->rows[!pg                  ? R_PRODUCT_VALUES
+                : b->u[e->u].in_db ? R_PRODUCT
+                                     : R_PRODUCT_NEW];
     int64_t pmin = 0;
     int64_t pmax = 0;
     char fp[41];
@@ -554,11 +573,15 @@ link_images(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
                         err);
     }
     if (rc == SYNCQ_OK) {
+        /* The image_id by a lookup per link (the url_key index), not a
+         * join: planned on a table whose statistics are older than the
+         * sync, the join hashed the whole image table for every page
+         * (a first sync then grew with the square of the catalog). */
         rc = sq_db_exec(db,
                         "INSERT INTO product_image (offer_id, role, ord, "
                         "image_id) SELECT s.offer_id, s.role, s.ord, "
-                        "i.image_id FROM sq_stage_image s JOIN image i ON "
-                        "i.url_key = s.url_key ORDER BY s.seq",
+                        "(SELECT i.image_id FROM image i WHERE i.url_key = "
+                        "s.url_key) FROM sq_stage_image s ORDER BY s.seq",
                         err);
     }
     if (rc == SYNCQ_OK) {
@@ -572,12 +595,14 @@ link_images(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
 static int
 write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
 {
-    static const int order[] = {R_PRODUCT, R_PRODUCT_VALUES, R_DEL,
+    static const int order[] = {R_PRODUCT_NEW, R_PRODUCT, R_PRODUCT_VALUES,
+                                R_DEL,
                                 R_DEL + 1, R_DEL + 2,        R_DEL + 3,
                                 R_DEL + 4, R_DEL + 5,        R_ATTR,
                                 R_PROP,    R_PROPVAL,        R_SKU,
                                 R_TIER};
     bool pg = sq_db_is_pg(db);
+    bool staged;
     char now[40];
     size_t written = 0;
     int rc = SYNCQ_OK;
@@ -604,15 +629,16 @@ write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
     if (rc != SYNCQ_OK || written == 0) {
         return rc;
     }
+    staged = sq_db_rows_count(b->rows[R_PRODUCT]) > 0;
     rc = sq_db_exec(db, b->ddl[pg ? 1 : 0], err);
     for (size_t k = 0; k < sizeof order / sizeof order[0] && rc == SYNCQ_OK;
          k++) {
         rc = sq_db_rows_run(db, b->rows[order[k]], NULL, NULL, NULL, err);
-        if (rc == SYNCQ_OK && pg && order[k] == R_PRODUCT) {
+        if (rc == SYNCQ_OK && staged && order[k] == R_PRODUCT) {
             rc = sq_db_exec(db, b->upsert, err);
         }
     }
-    if (rc == SYNCQ_OK && pg) {
+    if (rc == SYNCQ_OK && staged) {
         rc = sq_db_exec(db, "DELETE FROM sq_stage_product", err);
     }
     return rc == SYNCQ_OK ? link_images(db, b, err) : rc;
@@ -666,7 +692,7 @@ sq_ds_offer_store(struct sq_db *db, const json_t *canon, bool force,
 
     *outcome = SQ_DS_UNCHANGED;
     if (rc == SYNCQ_OK) {
-        rc = sq_ds_offer_batch_add(b, (json_t *)canon, err);
+        rc = sq_ds_offer_batch_add(b, (json_t *)canon, NULL, err);
     }
     if (rc == SYNCQ_OK) {
         rc = sq_ds_offer_batch_store(db, b, outcome, NULL, err);
