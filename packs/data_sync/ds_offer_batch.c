@@ -13,6 +13,7 @@
  */
 #include "data_sync/ds_catalog.h"
 #include "data_sync/ds_offer.h"
+#include "data_sync/ds_offer_links.h"
 #include "db/ds_util.h"
 #include "db/sq_db_rows.h"
 #include "sq_alloc.h"
@@ -66,6 +67,7 @@ struct sq_ds_offer_batch {
     size_t nu;
     struct sq_db_rows *rows[NROWS];
     int64_t nlinks; /* image links staged (their order: seq) */
+    struct sq_ds_links *links; /* PostgreSQL: image links by COPY */
     char *upsert;   /* product rows: staged, then this */
     char *ddl[2];   /* the staging tables: SQLite, PostgreSQL */
 };
@@ -242,6 +244,9 @@ sq_ds_offer_batch_new(bool force, struct sq_ds_offer_batch **out,
     }
     b->force = force;
     rc = make_rows(b, err);
+    if (rc == SYNCQ_OK) {
+        rc = sq_ds_links_new(&b->links, err);
+    }
     if (rc != SYNCQ_OK) {
         sq_ds_offer_batch_free(b);
         return rc;
@@ -264,6 +269,9 @@ batch_clear(struct sq_ds_offer_batch *b)
         }
     }
     b->nlinks = 0;
+    if (b->links != NULL) {
+        sq_ds_links_clear(b->links);
+    }
 }
 
 void
@@ -276,6 +284,7 @@ sq_ds_offer_batch_free(struct sq_ds_offer_batch *b)
     for (int k = 0; k < NROWS; k++) {
         sq_db_rows_free(b->rows[k]);
     }
+    sq_ds_links_free(b->links);
     sq_free(b->e);
     sq_free(b->u);
     sq_free(b->upsert);
@@ -522,10 +531,11 @@ add_props(struct sq_ds_offer_batch *b, const struct entry *e)
     }
 }
 
-/* The image links of `e`, staged in link order (seq): the url_key
- * names the image row, which link_images creates or finds. */
+/* The image links of `e` in link order: on PostgreSQL queued for
+ * sq_ds_links_write, on SQLite staged (seq): the url_key names the
+ * image row, which link_images creates or finds. */
 static int
-add_images(struct sq_ds_offer_batch *b, const struct entry *e,
+add_images(struct sq_ds_offer_batch *b, const struct entry *e, bool pg,
            syncq_error *err)
 {
     struct sq_db_rows *r = b->rows[R_STAGE];
@@ -538,8 +548,17 @@ add_images(struct sq_ds_offer_batch *b, const struct entry *e,
         const char *role = sq_ds_get_str(img, "role");
         char key[2048];
         int rc = sq_ds_image_url_key(url, key, sizeof key, err);
-        if (rc != SYNCQ_OK) {
-            return rc;
+        if (rc == SYNCQ_OK && pg) {
+            rc = sq_ds_links_add(
+                b->links, e->offer_id, role != NULL ? role : "",
+                json_integer_value(json_object_get(img, "ord")), key, url,
+                err);
+        }
+        if (rc != SYNCQ_OK || pg) {
+            if (rc != SYNCQ_OK) {
+                return rc;
+            }
+            continue;
         }
         sq_db_rows_add_i64(r, b->nlinks++);
         sq_db_rows_add_i64(r, e->offer_id);
@@ -561,6 +580,9 @@ link_images(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
 {
     int rc;
 
+    if (sq_db_is_pg(db)) {
+        return sq_ds_links_write(db, b->links, err);
+    }
     if (sq_db_rows_count(b->rows[R_STAGE]) == 0) {
         return SYNCQ_OK;
     }
@@ -624,7 +646,7 @@ write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
         add_props(b, e);
         add_list(b->rows[R_SKU], e, "skus", &sq_ds_sku_cols);
         add_list(b->rows[R_TIER], e, "price_ranges", &sq_ds_tier_cols);
-        rc = add_images(b, e, err);
+        rc = add_images(b, e, pg, err);
     }
     if (rc != SYNCQ_OK || written == 0) {
         return rc;
