@@ -535,11 +535,10 @@ page_tx(struct sq_db *db, void *ud, syncq_error *err)
     return rc;
 }
 
-/* The page after the current one, read now and, for details, prepared
- * by a second thread while the current one is written (ds_sync_page.h:
- * the client's parsing overlaps the database's writes). Read before the
- * current page commits, it is the same page: that page's marks are all
- * at or below the cursor, and the page query looks above it. */
+/* The next page, read now and (details) prepared by a second thread
+ * while this one is written (ds_sync_page.h). Read before this page
+ * commits, it is the same page: this page's marks are all at or below
+ * the cursor, and the page query looks above it. */
 static int
 read_ahead(struct run *r, int which, int64_t *cursor, syncq_error *err)
 {
@@ -554,18 +553,6 @@ read_ahead(struct run *r, int which, int64_t *cursor, syncq_error *err)
         sq_ds_prep_start(&r->prep, r->next, r->nnext);
     }
     return rc;
-}
-
-static void
-next_page(struct run *r)
-{
-    struct raw_row *rows = r->rows;
-    size_t n = r->nrows;
-
-    r->rows = r->next;
-    r->nrows = r->nnext;
-    r->next = rows;
-    r->nnext = n;
 }
 
 static int
@@ -610,7 +597,12 @@ run_pass(struct run *r, int which, struct counts *into, syncq_error *err)
             r->stopped = true;
             break;
         }
-        next_page(r);
+        struct raw_row *done = r->rows; /* the next page becomes this */
+        size_t ndone = r->nrows;
+        r->rows = r->next;
+        r->nrows = r->nnext;
+        r->next = done;
+        r->nnext = ndone;
     }
     free_rows(r->next, &r->nnext);
     return rc;
@@ -762,12 +754,23 @@ analyze(struct sq_db *db, const char *tables, const char *what)
 /* PostgreSQL plans by table statistics, and autovacuum refreshes them
  * only some time after a big write: until then the catalog's joins
  * (validate_data, exports) are planned for empty tables and run 3-10x
- * slower. After a sync that wrote many offers, refresh them now (a
- * sample of 3,000 rows per table: bounded cost). */
+ * slower. After a sync that wrote a tenth of the catalog or more (less
+ * leaves the estimates about right; autovacuum's threshold is a tenth
+ * too), refresh them now (3,000 rows a table: ~50 ms). */
 static void
 refresh_statistics(struct sq_db *db, const struct counts *c)
 {
-    if (!sq_db_is_pg(db) || c->inserted + c->updated < 1000) {
+    int64_t written = c->inserted + c->updated;
+    int64_t rows = -1; /* -1: never analyzed */
+
+    if (!sq_db_is_pg(db) || written < 1000) {
+        return;
+    }
+    if (sq_db_query_i64(db,
+                        "SELECT CAST(reltuples AS BIGINT) FROM pg_class "
+                        "WHERE oid = CAST('product' AS regclass)",
+                        false, 0, &rows, NULL) == SYNCQ_OK &&
+        rows > 0 && written * 10 < rows) {
         return;
     }
     analyze(db,
