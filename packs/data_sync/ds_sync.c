@@ -47,6 +47,7 @@ struct run {
     struct raw_row *next; /* the page after rows, read ahead */
     size_t nnext;
     struct sq_ds_prep prep; /* next's detail rows, prepared meanwhile */
+    json_t **trash;         /* the offers next held, released by prep */
     int64_t done; /* rows processed (progress) */
     int64_t total;
     struct counts prod, cat, list, sup, page;
@@ -64,17 +65,6 @@ struct run {
     int *bidx;     /* per row of the page: its offer in the batch, or -1 */
     json_t *keys;  /* key -> [row index] of the page */
 };
-
-static void
-free_rows(struct raw_row *rows, size_t *n)
-{
-    for (size_t i = 0; i < *n; i++) {
-        sq_free(rows[i].key);
-        sq_free(rows[i].normalized);
-        sq_ds_prep_clear(&rows[i]);
-    }
-    *n = 0;
-}
 
 static void
 add_counts(struct counts *a, const struct counts *b)
@@ -131,7 +121,7 @@ read_page(struct run *r, int which, int64_t *cursor, struct raw_row *rows,
     int rc;
     size_t cap = (size_t)r->o->batch_size;
 
-    free_rows(rows, n);
+    sq_ds_rows_free(rows, n, NULL, NULL);
     rc = sq_db_prepare(r->db, sq_ds_due_page_sql(r->o->full, which), &st, err);
     if (rc != SYNCQ_OK) {
         return rc;
@@ -542,15 +532,21 @@ page_tx(struct sq_db *db, void *ud, syncq_error *err)
 static int
 read_ahead(struct run *r, int which, int64_t *cursor, syncq_error *err)
 {
+    size_t ntrash = 0;
     int rc;
 
     if (r->nrows < (size_t)r->o->batch_size) {
-        free_rows(r->next, &r->nnext); /* the last page */
+        sq_ds_rows_free(r->next, &r->nnext, NULL, NULL); /* the last page */
         return SYNCQ_OK;
     }
+    sq_ds_rows_free(r->next, &r->nnext, r->trash, &ntrash);
     rc = read_page(r, which, cursor, r->next, &r->nnext, err);
     if (rc == SYNCQ_OK && which == W_DETAIL && r->nnext > 0) {
-        sq_ds_prep_start(&r->prep, r->next, r->nnext);
+        sq_ds_prep_start(&r->prep, r->next, r->nnext, r->trash, ntrash);
+        ntrash = 0;
+    }
+    for (size_t i = 0; i < ntrash; i++) {
+        json_decref(r->trash[i]);
     }
     return rc;
 }
@@ -562,7 +558,7 @@ run_pass(struct run *r, int which, struct counts *into, syncq_error *err)
     struct page_ctx pc = {r, which};
     int rc = SYNCQ_OK;
 
-    free_rows(r->rows, &r->nrows);
+    sq_ds_rows_free(r->rows, &r->nrows, NULL, NULL);
     for (bool first = true;; first = false) {
         char msg[96];
         if (!first && r->nrows == 0) {
@@ -604,7 +600,7 @@ run_pass(struct run *r, int which, struct counts *into, syncq_error *err)
         r->next = done;
         r->nnext = ndone;
     }
-    free_rows(r->next, &r->nnext);
+    sq_ds_rows_free(r->next, &r->nnext, NULL, NULL);
     return rc;
 }
 
@@ -808,6 +804,7 @@ run_init(struct run *r, struct sq_db *db, const struct sq_sync_opts *o,
     }
     r->rows = sq_calloc((size_t)o->batch_size, sizeof *r->rows);
     r->next = sq_calloc((size_t)o->batch_size, sizeof *r->next);
+    r->trash = sq_calloc((size_t)o->batch_size, sizeof *r->trash);
     r->outcomes = sq_calloc((size_t)o->batch_size, sizeof *r->outcomes);
     r->is_sup = sq_calloc((size_t)o->batch_size, sizeof *r->is_sup);
     r->marked = sq_calloc((size_t)o->batch_size, sizeof *r->marked);
@@ -816,7 +813,8 @@ run_init(struct run *r, struct sq_db *db, const struct sq_sync_opts *o,
     r->errors = json_array();
     r->page_errors = json_array();
     r->keys = json_object();
-    if (r->rows == NULL || r->next == NULL || r->outcomes == NULL || r->is_sup == NULL ||
+    if (r->rows == NULL || r->next == NULL || r->trash == NULL ||
+        r->outcomes == NULL || r->is_sup == NULL ||
         r->marked == NULL || r->bidx == NULL || r->hashes == NULL ||
         r->keys == NULL ||
         r->errors == NULL || r->page_errors == NULL) {
@@ -844,9 +842,10 @@ run_init(struct run *r, struct sq_db *db, const struct sq_sync_opts *o,
 static void
 run_cleanup(struct run *r)
 {
-    free_rows(r->rows, &r->nrows);
+    sq_ds_rows_free(r->rows, &r->nrows, NULL, NULL);
     sq_free(r->rows);
     sq_free(r->next);
+    sq_free(r->trash);
     sq_free(r->outcomes);
     sq_free(r->is_sup);
     sq_free(r->marked);

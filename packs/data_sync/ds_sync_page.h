@@ -44,18 +44,30 @@ void sq_ds_prep_row(struct raw_row *row);
 /* Release what sq_ds_prep_row made. */
 void sq_ds_prep_clear(struct raw_row *row);
 
+/* Free rows[0..*n) and set *n to 0; with `trash`, their canonical
+ * offers are moved to trash[*ntrash...] (room for *n more) instead of
+ * released. */
+void sq_ds_rows_free(struct raw_row *rows, size_t *n, json_t **trash,
+                     size_t *ntrash);
+
 /* The preparation of a page by a second thread. */
 struct sq_ds_prep {
     pthread_t tid;
     bool running;
     struct raw_row *rows;
     size_t n;
+    json_t **trash; /* canonical offers of an earlier page, to release */
+    size_t ntrash;
 };
 
-/* Start preparing rows[0..n) on a thread; when no thread can be
- * started they are prepared on first use instead (sq_ds_prep_row). The
- * rows are the thread's until sq_ds_prep_wait. */
-void sq_ds_prep_start(struct sq_ds_prep *p, struct raw_row *rows, size_t n);
+/* Start preparing rows[0..n) on a thread, after releasing
+ * trash[0..ntrash) there too (freeing a page's offers is a tenth of the
+ * work of making them: off the main thread as well); when no thread can
+ * be started the trash is released now and the rows are prepared on
+ * first use instead (sq_ds_prep_row). The rows and the trash are the
+ * thread's until sq_ds_prep_wait, which leaves ntrash 0. */
+void sq_ds_prep_start(struct sq_ds_prep *p, struct raw_row *rows, size_t n,
+                      json_t **trash, size_t ntrash);
 
 /* Wait for the thread of sq_ds_prep_start (nothing when none runs). */
 void sq_ds_prep_wait(struct sq_ds_prep *p);

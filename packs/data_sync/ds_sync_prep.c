@@ -8,6 +8,7 @@
 #include "data_sync/ds_sync_page.h"
 #include "data_sync/ds_catalog.h"
 #include "db/ds_util.h"
+#include "sq_alloc.h"
 #include "sq_error.h"
 
 #include <stdio.h>
@@ -67,11 +68,37 @@ sq_ds_prep_clear(struct raw_row *row)
     row->prepared = false;
 }
 
+void
+sq_ds_rows_free(struct raw_row *rows, size_t *n, json_t **trash,
+                size_t *ntrash)
+{
+    for (size_t i = 0; i < *n; i++) {
+        sq_free(rows[i].key);
+        sq_free(rows[i].normalized);
+        if (trash != NULL && rows[i].canon != NULL) {
+            trash[(*ntrash)++] = rows[i].canon;
+            rows[i].canon = NULL;
+        }
+        sq_ds_prep_clear(&rows[i]);
+    }
+    *n = 0;
+}
+
+static void
+release(struct sq_ds_prep *p)
+{
+    for (size_t i = 0; i < p->ntrash; i++) {
+        json_decref(p->trash[i]);
+    }
+    p->ntrash = 0;
+}
+
 static void *
 prep_main(void *arg)
 {
     struct sq_ds_prep *p = arg;
 
+    release(p);
     for (size_t i = 0; i < p->n; i++) {
         sq_ds_prep_row(&p->rows[i]);
     }
@@ -79,11 +106,17 @@ prep_main(void *arg)
 }
 
 void
-sq_ds_prep_start(struct sq_ds_prep *p, struct raw_row *rows, size_t n)
+sq_ds_prep_start(struct sq_ds_prep *p, struct raw_row *rows, size_t n,
+                 json_t **trash, size_t ntrash)
 {
     p->rows = rows;
     p->n = n;
+    p->trash = trash;
+    p->ntrash = ntrash;
     p->running = pthread_create(&p->tid, NULL, prep_main, p) == 0;
+    if (!p->running) {
+        release(p);
+    }
 }
 
 void
