@@ -18,14 +18,16 @@ static void (*free_fn)(void *) = free;
 static long fail_nth;   /* 0: injection off */
 static long alloc_count; /* allocations since the last sq_alloc_fail_at */
 
-/* Atomic: a sync parses on a second thread (packs/data_sync). */
+/* Counted only while injection is on: a sync parses on a second thread
+ * (packs/data_sync), and a counter written by both threads at every
+ * allocation would bounce its cache line between the cores. */
 static int
 should_fail(void)
 {
-    long n = __atomic_add_fetch(&alloc_count, 1, __ATOMIC_RELAXED);
     long nth = __atomic_load_n(&fail_nth, __ATOMIC_RELAXED);
 
-    return nth > 0 && n >= nth;
+    return nth > 0 &&
+           __atomic_add_fetch(&alloc_count, 1, __ATOMIC_RELAXED) >= nth;
 }
 
 void *
