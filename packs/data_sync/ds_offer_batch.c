@@ -595,15 +595,11 @@ link_images(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
                         err);
     }
     if (rc == SYNCQ_OK) {
-        /* The image_id by a lookup per link (the url_key index), not a
-         * join: planned on a table whose statistics are older than the
-         * sync, the join hashed the whole image table for every page
-         * (a first sync then grew with the square of the catalog). */
         rc = sq_db_exec(db,
                         "INSERT INTO product_image (offer_id, role, ord, "
                         "image_id) SELECT s.offer_id, s.role, s.ord, "
-                        "(SELECT i.image_id FROM image i WHERE i.url_key = "
-                        "s.url_key) FROM sq_stage_image s ORDER BY s.seq",
+                        "i.image_id FROM sq_stage_image s JOIN image i ON "
+                        "i.url_key = s.url_key ORDER BY s.seq",
                         err);
     }
     if (rc == SYNCQ_OK) {
