@@ -283,8 +283,9 @@ t_stage_read_ahead(struct sq_db *db)
                "'2099-01-01T00:00:00.000Z' WHERE kind = 'detail_page'");
 }
 
-/* Pages of 4 records (five of them), each parsed ahead on a second
- * thread while the one before is written: the same result as one page
+/* Pages of 4 records (five of them), each read (and on PostgreSQL
+ * parsed, on a second thread) while the one before is written: the same
+ * result as one page
  * of 500, bad records, superseded rows and an image shared across
  * pages included (one image row, a link from every offer). */
 static void
