@@ -285,9 +285,9 @@ t_stage_read_ahead(struct sq_db *db)
 
 /* Pages of 4 records (five of them), each read (and on PostgreSQL
  * parsed, on a second thread) while the one before is written: the same
- * result as one page
- * of 500, bad records, superseded rows and an image shared across
- * pages included (one image row, a link from every offer). */
+ * result as one page of 500, bad records, superseded rows and an image
+ * shared across pages included (one image row, a link from every
+ * offer). */
 static void
 case_sync_read_ahead(void **state)
 {
