@@ -18,11 +18,16 @@ static void (*free_fn)(void *) = free;
 static long fail_nth;   /* 0: injection off */
 static long alloc_count; /* allocations since the last sq_alloc_fail_at */
 
+/* Counted only while injection is on: a sync parses on a second thread
+ * (packs/data_sync), and a counter written by both threads at every
+ * allocation would bounce its cache line between the cores. */
 static int
 should_fail(void)
 {
-    alloc_count++;
-    return fail_nth > 0 && alloc_count >= fail_nth;
+    long nth = __atomic_load_n(&fail_nth, __ATOMIC_RELAXED);
+
+    return nth > 0 &&
+           __atomic_add_fetch(&alloc_count, 1, __ATOMIC_RELAXED) >= nth;
 }
 
 void *
@@ -114,10 +119,9 @@ sq_asprintf(const char *fmt, ...)
 long
 sq_alloc_fail_at(long nth)
 {
-    long seen = alloc_count;
+    long seen = __atomic_exchange_n(&alloc_count, 0, __ATOMIC_RELAXED);
 
-    fail_nth = nth;
-    alloc_count = 0;
+    __atomic_store_n(&fail_nth, nth, __ATOMIC_RELAXED);
     return seen;
 }
 

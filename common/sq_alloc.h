@@ -23,7 +23,7 @@ char *sq_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Tests: make allocation number `nth` (1-based, counted from this call) and
  * every later one fail; 0 switches injection off. Returns how many
- * allocations happened since the previous call. Not thread-safe. */
+ * allocations were counted (injection on) since the previous call. */
 long sq_alloc_fail_at(long nth);
 
 #endif

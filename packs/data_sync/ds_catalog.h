@@ -65,10 +65,12 @@ int sq_ds_offer_batch_new(bool force, struct sq_ds_offer_batch **out,
                           syncq_error *err);
 void sq_ds_offer_batch_free(struct sq_ds_offer_batch *b);
 
-/* Queue canonical offer `canon` (a reference is taken). Errors:
- * SYNCQ_ENOMEM. */
+/* Queue canonical offer `canon` (a reference is taken) with its content
+ * hash `hash` (64 hex digits from sq_ds_canonical_hash, computed
+ * beforehand, e.g. on another thread), or NULL: the batch computes it.
+ * Errors: SYNCQ_ENOMEM. */
 int sq_ds_offer_batch_add(struct sq_ds_offer_batch *b, json_t *canon,
-                          syncq_error *err);
+                          const char *hash, syncq_error *err);
 
 /* Offers queued. */
 size_t sq_ds_offer_batch_count(const struct sq_ds_offer_batch *b);

@@ -13,6 +13,7 @@
  */
 #include "data_sync/ds_catalog.h"
 #include "data_sync/ds_offer.h"
+#include "data_sync/ds_offer_links.h"
 #include "db/ds_util.h"
 #include "db/sq_db_rows.h"
 #include "sq_alloc.h"
@@ -45,6 +46,7 @@ struct uid {
 enum {
     R_SEL,
     R_PRODUCT,       /* PostgreSQL: into sq_stage_product, then upsert */
+    R_PRODUCT_NEW,   /* PostgreSQL: new offers, COPY into product */
     R_PRODUCT_VALUES, /* SQLite: INSERT ... VALUES ... ON CONFLICT */
     R_DEL, /* six of them, one per child table */
     R_ATTR = R_DEL + 6,
@@ -65,6 +67,7 @@ struct sq_ds_offer_batch {
     size_t nu;
     struct sq_db_rows *rows[NROWS];
     int64_t nlinks; /* image links staged (their order: seq) */
+    struct sq_ds_links *links; /* PostgreSQL: image links by COPY */
     char *upsert;   /* product rows: staged, then this */
     char *ddl[2];   /* the staging tables: SQLite, PostgreSQL */
 };
@@ -142,6 +145,10 @@ product_rows(struct sq_ds_offer_batch *b, const char *cols, syncq_error *err)
     if (rc == SYNCQ_OK) {
         rc = sq_db_rows_new_copy("sq_stage_product", cols,
                                  &b->rows[R_PRODUCT], err);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_db_rows_new_copy("product", cols, &b->rows[R_PRODUCT_NEW],
+                                 err);
     }
     sq_free(select);
     sq_free(values);
@@ -237,6 +244,9 @@ sq_ds_offer_batch_new(bool force, struct sq_ds_offer_batch **out,
     }
     b->force = force;
     rc = make_rows(b, err);
+    if (rc == SYNCQ_OK) {
+        rc = sq_ds_links_new(&b->links, err);
+    }
     if (rc != SYNCQ_OK) {
         sq_ds_offer_batch_free(b);
         return rc;
@@ -259,6 +269,9 @@ batch_clear(struct sq_ds_offer_batch *b)
         }
     }
     b->nlinks = 0;
+    if (b->links != NULL) {
+        sq_ds_links_clear(b->links);
+    }
 }
 
 void
@@ -271,6 +284,7 @@ sq_ds_offer_batch_free(struct sq_ds_offer_batch *b)
     for (int k = 0; k < NROWS; k++) {
         sq_db_rows_free(b->rows[k]);
     }
+    sq_ds_links_free(b->links);
     sq_free(b->e);
     sq_free(b->u);
     sq_free(b->upsert);
@@ -281,7 +295,7 @@ sq_ds_offer_batch_free(struct sq_ds_offer_batch *b)
 
 int
 sq_ds_offer_batch_add(struct sq_ds_offer_batch *b, json_t *canon,
-                      syncq_error *err)
+                      const char *hash, syncq_error *err)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap > 0 ? b->cap * 2 : 64;
@@ -302,6 +316,9 @@ sq_ds_offer_batch_add(struct sq_ds_offer_batch *b, json_t *canon,
     b->e[b->n].canon = json_incref(canon);
     b->e[b->n].offer_id =
         (int64_t)json_integer_value(json_object_get(canon, "offer_id"));
+    if (hash != NULL) {
+        snprintf(b->e[b->n].hash, sizeof b->e[b->n].hash, "%s", hash);
+    }
     b->n++;
     return SYNCQ_OK;
 }
@@ -356,6 +373,9 @@ decide(struct sq_db *db, struct sq_ds_offer_batch *b, int *outcomes,
     for (size_t i = 0; i < b->n; i++) {
         memset(&b->u[i], 0, sizeof b->u[i]);
         b->u[i].id = b->e[i].offer_id;
+        if (b->e[i].hash[0] != '\0') {
+            continue; /* given by sq_ds_offer_batch_add */
+        }
         rc = sq_ds_canonical_hash(b->e[i].canon, b->e[i].hash, err);
         if (rc != SYNCQ_OK) {
             return rc;
@@ -432,11 +452,19 @@ done:
     return rc;
 }
 
+/* A product row: on SQLite into the upsert, on PostgreSQL staged for
+ * the upsert when the offer is stored already, else straight into
+ * product by COPY (one pass over the rows instead of two; an offer
+ * another writer inserted since decide() fails the COPY with a unique
+ * violation, and the page runs again: sq_db_with_tx). */
 static void
 add_product(struct sq_ds_offer_batch *b, const struct entry *e,
             const char *now, bool pg)
 {
-    struct sq_db_rows *r = b->rows[pg ? R_PRODUCT : R_PRODUCT_VALUES];
+    struct sq_db_rows *r =
+        b->rows[!pg                  ? R_PRODUCT_VALUES
+                : b->u[e->u].in_db ? R_PRODUCT
+                                     : R_PRODUCT_NEW];
     int64_t pmin = 0;
     int64_t pmax = 0;
     char fp[41];
@@ -503,10 +531,11 @@ add_props(struct sq_ds_offer_batch *b, const struct entry *e)
     }
 }
 
-/* The image links of `e`, staged in link order (seq): the url_key
- * names the image row, which link_images creates or finds. */
+/* The image links of `e` in link order: on PostgreSQL queued for
+ * sq_ds_links_write, on SQLite staged (seq): the url_key names the
+ * image row, which link_images creates or finds. */
 static int
-add_images(struct sq_ds_offer_batch *b, const struct entry *e,
+add_images(struct sq_ds_offer_batch *b, const struct entry *e, bool pg,
            syncq_error *err)
 {
     struct sq_db_rows *r = b->rows[R_STAGE];
@@ -519,8 +548,17 @@ add_images(struct sq_ds_offer_batch *b, const struct entry *e,
         const char *role = sq_ds_get_str(img, "role");
         char key[2048];
         int rc = sq_ds_image_url_key(url, key, sizeof key, err);
-        if (rc != SYNCQ_OK) {
-            return rc;
+        if (rc == SYNCQ_OK && pg) {
+            rc = sq_ds_links_add(
+                b->links, e->offer_id, role != NULL ? role : "",
+                json_integer_value(json_object_get(img, "ord")), key, url,
+                err);
+        }
+        if (rc != SYNCQ_OK || pg) {
+            if (rc != SYNCQ_OK) {
+                return rc;
+            }
+            continue;
         }
         sq_db_rows_add_i64(r, b->nlinks++);
         sq_db_rows_add_i64(r, e->offer_id);
@@ -542,6 +580,9 @@ link_images(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
 {
     int rc;
 
+    if (sq_db_is_pg(db)) {
+        return sq_ds_links_write(db, b->links, err);
+    }
     if (sq_db_rows_count(b->rows[R_STAGE]) == 0) {
         return SYNCQ_OK;
     }
@@ -572,12 +613,14 @@ link_images(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
 static int
 write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
 {
-    static const int order[] = {R_PRODUCT, R_PRODUCT_VALUES, R_DEL,
+    static const int order[] = {R_PRODUCT_NEW, R_PRODUCT, R_PRODUCT_VALUES,
+                                R_DEL,
                                 R_DEL + 1, R_DEL + 2,        R_DEL + 3,
                                 R_DEL + 4, R_DEL + 5,        R_ATTR,
                                 R_PROP,    R_PROPVAL,        R_SKU,
                                 R_TIER};
     bool pg = sq_db_is_pg(db);
+    bool staged;
     char now[40];
     size_t written = 0;
     int rc = SYNCQ_OK;
@@ -599,20 +642,21 @@ write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
         add_props(b, e);
         add_list(b->rows[R_SKU], e, "skus", &sq_ds_sku_cols);
         add_list(b->rows[R_TIER], e, "price_ranges", &sq_ds_tier_cols);
-        rc = add_images(b, e, err);
+        rc = add_images(b, e, pg, err);
     }
     if (rc != SYNCQ_OK || written == 0) {
         return rc;
     }
+    staged = sq_db_rows_count(b->rows[R_PRODUCT]) > 0;
     rc = sq_db_exec(db, b->ddl[pg ? 1 : 0], err);
     for (size_t k = 0; k < sizeof order / sizeof order[0] && rc == SYNCQ_OK;
          k++) {
         rc = sq_db_rows_run(db, b->rows[order[k]], NULL, NULL, NULL, err);
-        if (rc == SYNCQ_OK && pg && order[k] == R_PRODUCT) {
+        if (rc == SYNCQ_OK && staged && order[k] == R_PRODUCT) {
             rc = sq_db_exec(db, b->upsert, err);
         }
     }
-    if (rc == SYNCQ_OK && pg) {
+    if (rc == SYNCQ_OK && staged) {
         rc = sq_db_exec(db, "DELETE FROM sq_stage_product", err);
     }
     return rc == SYNCQ_OK ? link_images(db, b, err) : rc;
@@ -666,7 +710,7 @@ sq_ds_offer_store(struct sq_db *db, const json_t *canon, bool force,
 
     *outcome = SQ_DS_UNCHANGED;
     if (rc == SYNCQ_OK) {
-        rc = sq_ds_offer_batch_add(b, (json_t *)canon, err);
+        rc = sq_ds_offer_batch_add(b, (json_t *)canon, NULL, err);
     }
     if (rc == SYNCQ_OK) {
         rc = sq_ds_offer_batch_store(db, b, outcome, NULL, err);

@@ -15,6 +15,7 @@
 #include <syncq/log.h>
 #include <syncq/time.h>
 #include "data_sync/ds_catalog.h"
+#include "data_sync/ds_sync_page.h"
 #include "db/sq_db_rows.h"
 
 #include <errno.h>
@@ -33,17 +34,6 @@ sq_sync_opts_init(struct sq_sync_opts *o)
     o->batch_size = 500;
 }
 
-/* One staged row of a page, copied out of the result set. */
-struct raw_row {
-    int64_t raw_id;
-    char kind[16];
-    char *key;
-    char outcome[32];
-    char *normalized; /* may be NULL */
-    char hash[65];    /* norm_hash at read time */
-    char fetched_at[40];
-};
-
 struct counts {
     int64_t inserted, updated, unchanged, failed, superseded, delisted;
 };
@@ -54,6 +44,10 @@ struct run {
     const struct sq_progress *p;
     struct raw_row *rows;
     size_t nrows;
+    struct raw_row *next; /* the page after rows, read ahead */
+    size_t nnext;
+    struct sq_ds_prep prep; /* next's detail rows, prepared meanwhile */
+    json_t **trash;         /* the offers next held, released by prep */
     int64_t done; /* rows processed (progress) */
     int64_t total;
     struct counts prod, cat, list, sup, page;
@@ -71,16 +65,6 @@ struct run {
     int *bidx;     /* per row of the page: its offer in the batch, or -1 */
     json_t *keys;  /* key -> [row index] of the page */
 };
-
-static void
-free_rows(struct run *r)
-{
-    for (size_t i = 0; i < r->nrows; i++) {
-        sq_free(r->rows[i].key);
-        sq_free(r->rows[i].normalized);
-    }
-    r->nrows = 0;
-}
 
 static void
 add_counts(struct counts *a, const struct counts *b)
@@ -128,15 +112,16 @@ copy_text(char *dst, size_t cap, const char *s)
     snprintf(dst, cap, "%s", s != NULL ? s : "");
 }
 
-/* Read the page after *cursor into r->rows. */
+/* Read the page after *cursor into rows (*n of them). */
 static int
-read_page(struct run *r, int which, int64_t *cursor, syncq_error *err)
+read_page(struct run *r, int which, int64_t *cursor, struct raw_row *rows,
+          size_t *n, syncq_error *err)
 {
     struct sq_db_stmt *st;
     int rc;
     size_t cap = (size_t)r->o->batch_size;
 
-    free_rows(r);
+    sq_ds_rows_free(rows, n, NULL, NULL);
     rc = sq_db_prepare(r->db, sq_ds_due_page_sql(r->o->full, which), &st, err);
     if (rc != SYNCQ_OK) {
         return rc;
@@ -147,7 +132,7 @@ read_page(struct run *r, int which, int64_t *cursor, syncq_error *err)
     }
     sq_db_bind_i64(st, r->o->full ? 2 : 3, (int64_t)cap);
     while ((rc = sq_db_step(st, err)) == 1) {
-        struct raw_row *row = &r->rows[r->nrows];
+        struct raw_row *row = &rows[*n];
         memset(row, 0, sizeof *row);
         row->raw_id = sq_db_col_i64(st, 0);
         copy_text(row->kind, sizeof row->kind, sq_db_col_text(st, 1));
@@ -170,9 +155,9 @@ read_page(struct run *r, int which, int64_t *cursor, syncq_error *err)
                            "out of memory reading "
                            "raw payloads");
         }
-        r->nrows++;
+        (*n)++;
         *cursor = row->raw_id;
-        if (r->nrows == cap) {
+        if (*n == cap) {
             sq_db_reset(st);
             break;
         }
@@ -314,16 +299,10 @@ bad_record(struct run *r, const struct raw_row *row, const char *msg, bool oom,
 }
 
 static int
-sync_detail_row(struct run *r, const struct raw_row *row, syncq_error *err)
+sync_detail_row(struct run *r, struct raw_row *row, syncq_error *err)
 {
     struct sq_db *db = r->db;
-    bool oom = false;
-    char msg[256];
-    json_t *rec;
-    json_t *canon = NULL;
-    int skipped = 0;
     int64_t offer_id = 0;
-    syncq_error rerr;
     int rc;
 
     if (r->is_sup[row - r->rows]) {
@@ -360,38 +339,22 @@ sync_detail_row(struct run *r, const struct raw_row *row, syncq_error *err)
         }
         return mark_synced(r, row, err);
     }
-    rec = parse_record(row, msg, sizeof msg, &oom);
-    if (rec == NULL) {
-        return bad_record(r, row, msg, oom, err);
+    /* Parsed, canonical and hashed ahead (ds_sync_prep.c) or now. */
+    sq_ds_prep_row(row);
+    if (row->prc == SYNCQ_ENOMEM) {
+        return sq_fail(err, SYNCQ_ENOMEM, "%s", row->msg);
     }
-    rc = sq_ds_offer_canonical(rec, &canon, &skipped, &rerr);
-    json_decref(rec);
-    if (rc == SYNCQ_ENOMEM) {
-        return sq_fail(err, rc, "%s", rerr.msg);
+    if (row->canon == NULL) {
+        return bad_record(r, row,
+                          row->prepared ? row->msg
+                                        : "no normalised record stored",
+                          false, err);
     }
-    if (rc == SYNCQ_OK) {
-        char idtxt[32];
-        snprintf(
-            idtxt, sizeof idtxt, "%lld",
-            (long long)json_integer_value(json_object_get(canon, "offer_id")));
-        if (strcmp(idtxt, row->key) != 0) {
-            snprintf(rerr.msg, sizeof rerr.msg,
-                     "record offer_id %s does not "
-                     "match the key",
-                     idtxt);
-            rc = SYNCQ_EINVAL;
-        }
-    }
-    if (rc != SYNCQ_OK) {
-        json_decref(canon);
-        r->page.failed++;
-        note_error(r, row, rerr.msg);
-        return mark_synced(r, row, err);
-    }
-    r->page_images_skipped += skipped;
+    r->page_images_skipped += row->skipped;
     r->bidx[row - r->rows] = (int)sq_ds_offer_batch_count(r->batch);
-    rc = sq_ds_offer_batch_add(r->batch, canon, err);
-    json_decref(canon);
+    rc = sq_ds_offer_batch_add(r->batch, row->canon,
+                               row->chash[0] != '\0' ? row->chash : NULL,
+                               err);
     if (rc != SYNCQ_OK) {
         return rc;
     }
@@ -562,26 +525,65 @@ page_tx(struct sq_db *db, void *ud, syncq_error *err)
     return rc;
 }
 
+/* The next page, read now and (details) prepared by a second thread
+ * while this one is written (ds_sync_page.h). Read before this page
+ * commits, it is the same page: this page's marks are all at or below
+ * the cursor, and the page query looks above it. */
+static int
+read_ahead(struct run *r, int which, int64_t *cursor, syncq_error *err)
+{
+    size_t ntrash = 0;
+    int rc;
+
+    if (r->nrows < (size_t)r->o->batch_size) {
+        sq_ds_rows_free(r->next, &r->nnext, NULL, NULL); /* the last page */
+        return SYNCQ_OK;
+    }
+    sq_ds_rows_free(r->next, &r->nnext, r->trash, &ntrash);
+    rc = read_page(r, which, cursor, r->next, &r->nnext, err);
+    /* PostgreSQL only: SQLite's writes run on this thread, and beside
+     * them the parse cost more CPU than it saved wall time (measured). */
+    if (rc == SYNCQ_OK && which == W_DETAIL && r->nnext > 0 &&
+        sq_db_is_pg(r->db)) {
+        sq_ds_prep_start(&r->prep, r->next, r->nnext, r->trash, ntrash);
+        ntrash = 0;
+    }
+    for (size_t i = 0; i < ntrash; i++) {
+        json_decref(r->trash[i]);
+    }
+    return rc;
+}
+
 static int
 run_pass(struct run *r, int which, struct counts *into, syncq_error *err)
 {
     int64_t cursor = 0;
     struct page_ctx pc = {r, which};
-    int rc;
+    int rc = SYNCQ_OK;
 
-    for (;;) {
+    sq_ds_rows_free(r->rows, &r->nrows, NULL, NULL);
+    for (bool first = true;; first = false) {
         char msg[96];
+        if (!first && r->nrows == 0) {
+            break; /* the last page was short */
+        }
         if (sq_progress_stop(r->p)) {
             r->stopped = true;
-            return SYNCQ_OK;
+            break;
         }
-        rc = read_page(r, which, &cursor, err);
+        if (first) {
+            rc = read_page(r, which, &cursor, r->rows, &r->nrows, err);
+        }
         if (rc != SYNCQ_OK || r->nrows == 0) {
-            return rc;
+            break;
         }
-        rc = sq_db_with_tx(r->db, page_tx, &pc, err);
+        rc = read_ahead(r, which, &cursor, err);
+        if (rc == SYNCQ_OK) {
+            rc = sq_db_with_tx(r->db, page_tx, &pc, err);
+        }
+        sq_ds_prep_wait(&r->prep);
         if (rc != SYNCQ_OK) {
-            return rc;
+            break;
         }
         add_counts(into, &r->page);
         r->images_skipped += r->page_images_skipped;
@@ -592,12 +594,17 @@ run_pass(struct run *r, int which, struct counts *into, syncq_error *err)
                  (long long)r->total);
         if (sq_progress_report(r->p, r->done, r->total, msg) != 0) {
             r->stopped = true;
-            return SYNCQ_OK;
+            break;
         }
-        if (r->nrows < (size_t)r->o->batch_size) {
-            return SYNCQ_OK;
-        }
+        struct raw_row *done = r->rows; /* the next page becomes this */
+        size_t ndone = r->nrows;
+        r->rows = r->next;
+        r->nrows = r->nnext;
+        r->next = done;
+        r->nnext = ndone;
     }
+    sq_ds_rows_free(r->next, &r->nnext, NULL, NULL);
+    return rc;
 }
 
 #define SKIP_PAGE 2000 /* raw_ids a statement marking unchanged rows spans */
@@ -746,12 +753,23 @@ analyze(struct sq_db *db, const char *tables, const char *what)
 /* PostgreSQL plans by table statistics, and autovacuum refreshes them
  * only some time after a big write: until then the catalog's joins
  * (validate_data, exports) are planned for empty tables and run 3-10x
- * slower. After a sync that wrote many offers, refresh them now (a
- * sample of 3,000 rows per table: bounded cost). */
+ * slower. After a sync that wrote a tenth of the catalog or more (less
+ * leaves the estimates about right; autovacuum's threshold is a tenth
+ * too), refresh them now (3,000 rows a table: ~50 ms). */
 static void
 refresh_statistics(struct sq_db *db, const struct counts *c)
 {
-    if (!sq_db_is_pg(db) || c->inserted + c->updated < 1000) {
+    int64_t written = c->inserted + c->updated;
+    int64_t rows = -1; /* -1: never analyzed */
+
+    if (!sq_db_is_pg(db) || written < 1000) {
+        return;
+    }
+    if (sq_db_query_i64(db,
+                        "SELECT CAST(reltuples AS BIGINT) FROM pg_class "
+                        "WHERE oid = CAST('product' AS regclass)",
+                        false, 0, &rows, NULL) == SYNCQ_OK &&
+        rows > 0 && written * 10 < rows) {
         return;
     }
     analyze(db,
@@ -788,6 +806,8 @@ run_init(struct run *r, struct sq_db *db, const struct sq_sync_opts *o,
                        o->batch_size);
     }
     r->rows = sq_calloc((size_t)o->batch_size, sizeof *r->rows);
+    r->next = sq_calloc((size_t)o->batch_size, sizeof *r->next);
+    r->trash = sq_calloc((size_t)o->batch_size, sizeof *r->trash);
     r->outcomes = sq_calloc((size_t)o->batch_size, sizeof *r->outcomes);
     r->is_sup = sq_calloc((size_t)o->batch_size, sizeof *r->is_sup);
     r->marked = sq_calloc((size_t)o->batch_size, sizeof *r->marked);
@@ -796,7 +816,8 @@ run_init(struct run *r, struct sq_db *db, const struct sq_sync_opts *o,
     r->errors = json_array();
     r->page_errors = json_array();
     r->keys = json_object();
-    if (r->rows == NULL || r->outcomes == NULL || r->is_sup == NULL ||
+    if (r->rows == NULL || r->next == NULL || r->trash == NULL ||
+        r->outcomes == NULL || r->is_sup == NULL ||
         r->marked == NULL || r->bidx == NULL || r->hashes == NULL ||
         r->keys == NULL ||
         r->errors == NULL || r->page_errors == NULL) {
@@ -824,8 +845,10 @@ run_init(struct run *r, struct sq_db *db, const struct sq_sync_opts *o,
 static void
 run_cleanup(struct run *r)
 {
-    free_rows(r);
+    sq_ds_rows_free(r->rows, &r->nrows, NULL, NULL);
     sq_free(r->rows);
+    sq_free(r->next);
+    sq_free(r->trash);
     sq_free(r->outcomes);
     sq_free(r->is_sup);
     sq_free(r->marked);

@@ -31,6 +31,7 @@
         cmocka_unit_test(case_sync_precedence_and_delist),                     \
         cmocka_unit_test(case_sync_suppliers),                                 \
         cmocka_unit_test(case_sync_pages_recrawl),                             \
+        cmocka_unit_test(case_sync_read_ahead),                                \
         cmocka_unit_test(case_sync_recrawl_skip_rules),                        \
         cmocka_unit_test(case_validate_rules),                                 \
         cmocka_unit_test(case_cleanup_duplicates),                             \

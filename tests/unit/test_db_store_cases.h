@@ -424,7 +424,7 @@ case_offer_batch_twice(void **state)
     }
     assert_int_equal(sq_ds_offer_batch_new(false, &b, &err), SYNCQ_OK);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(sq_ds_offer_batch_add(b, canon[i], &err), SYNCQ_OK);
+        assert_int_equal(sq_ds_offer_batch_add(b, canon[i], NULL, &err), SYNCQ_OK);
     }
     assert_int_equal(sq_db_begin(db, &err), SYNCQ_OK);
     assert_int_equal(sq_ds_offer_batch_store(db, b, outcomes, NULL, &err),

@@ -251,6 +251,92 @@ case_sync_pages_recrawl(void **state)
 }
 
 
+/* The records of one sync, staged for case_sync_read_ahead: 16 offers
+ * sharing one image, a record with a bad offer_id, one whose offer_id is
+ * not its key, and a newer page fetch superseding an API fetch. */
+static void
+t_stage_read_ahead(struct sq_db *db)
+{
+    for (int i = 0; i < 16; i++) {
+        char key[32];
+        char j[400];
+        snprintf(key, sizeof key, "%d", 62000 + i);
+        snprintf(j, sizeof j,
+                 "{\"offer_id\": %d, \"subject\": \"共享图 %d\", "
+                 "\"images\": [{\"url\": \"https://cbu01.alicdn.com/img/"
+                 "ibank/shared.jpg\", \"role\": \"main\"}, {\"url\": "
+                 "\"https://cbu01.alicdn.com/img/ibank/own-%d.jpg\", "
+                 "\"role\": \"main\"}]}",
+                 62000 + i, i, i);
+        t_put(db, "api_detail", key, "ok", j);
+        if (i == 7) {
+            t_put(db, "detail_page", key, "ok", j);
+        }
+        if (i == 5) {
+            t_put(db, "api_detail", "62100", "ok", "{\"offer_id\": \"nope\"}");
+        }
+        if (i == 9) {
+            t_put(db, "api_detail", "62101", "ok", "{\"offer_id\": 62102}");
+        }
+    }
+    t_exec(db, "UPDATE raw_payload SET fetched_at = "
+               "'2099-01-01T00:00:00.000Z' WHERE kind = 'detail_page'");
+}
+
+/* Pages of 4 records (five of them), each read (and on PostgreSQL
+ * parsed, on a second thread) while the one before is written: the same
+ * result as one page of 500, bad records, superseded rows and an image
+ * shared across pages included (one image row, a link from every
+ * offer). */
+static void
+case_sync_read_ahead(void **state)
+{
+    json_t *res[2];
+
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        struct sq_db *db = fresh_db();
+        struct sq_sync_opts o;
+        syncq_error err;
+        t_stage_read_ahead(db);
+        sq_sync_opts_init(&o);
+        o.batch_size = k == 0 ? 500 : 4;
+        res[k] = NULL;
+        if (sq_ds_sync_products(db, &o, NULL, &res[k], &err) != SYNCQ_OK) {
+            fail_msg("sync_products: %s", err.msg);
+        }
+        json_object_del(res[k], "elapsed_ms");
+        json_object_del(res[k], "run_id");
+        assert_int_equal(t_int(res[k], "products.inserted"), 16);
+        assert_int_equal(t_int(res[k], "products.failed"), 2);
+        assert_int_equal(t_int(res[k], "products.superseded"), 1);
+        assert_int_equal(t_int(res[k], "records"), 19);
+        assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product"), 16);
+        assert_int_equal(t_count(db, "SELECT COUNT(*) FROM image"), 17);
+        assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product_image"),
+                         32);
+        assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product_image pi "
+                                     "JOIN image i ON i.image_id = "
+                                     "pi.image_id WHERE i.url_key = "
+                                     "'https://cbu01.alicdn.com/img/ibank/"
+                                     "shared.jpg'"),
+                         16);
+        assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_payload r "
+                                     "WHERE NOT EXISTS (SELECT 1 FROM "
+                                     "raw_sync s WHERE s.raw_id = "
+                                     "r.raw_id)"),
+                         0);
+        sq_db_close(db);
+    }
+    if (!json_equal(res[0], res[1])) {
+        char *a = json_dumps(res[0], JSON_SORT_KEYS);
+        char *b = json_dumps(res[1], JSON_SORT_KEYS);
+        fail_msg("one page: %s\npages of 4: %s", a, b);
+    }
+    json_decref(res[0]);
+    json_decref(res[1]);
+}
+
 /* A re-crawl that brought nothing new is recognised in SQL
  * (ds_sync_due.c) only when the product still holds what that row's
  * last sync left: a product rewritten by the other kind of fetch since,
