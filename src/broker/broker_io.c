@@ -142,13 +142,13 @@ arg_len(const char **argv, const size_t *lens, int i)
     return lens != NULL ? lens[i] : strlen(argv[i]);
 }
 
-/* argv as one RESP command in *out, in memory hiredis may free (plain
- * malloc: append_formatted hands it to redisFreeCommand or the cluster
- * queue). hiredis's own formatter appends every argument with sdscatfmt;
- * that was a tenth of a worker's instructions per task. Returns the
- * length, or -1 when out of memory. */
-static int
-format_argv(char **out, int argc, const char **argv, const size_t *lens)
+/* Declared in broker_io.h (why it is not hiredis's formatter, and how its
+ * bytes are held equal to hiredis's). The memory is plain malloc, which
+ * hiredis may free: append_formatted hands it to redisFreeCommand or the
+ * cluster queue. */
+int
+sq_resp_format_argv(char **out, int argc, const char **argv,
+                    const size_t *lens)
 {
     size_t total = 24;
     char *cmd, *s;
@@ -565,7 +565,7 @@ sq_conn_append_argv(syncq_client *c, int argc, const char **argv,
     durable = k != NULL && k->min_replicas > 0 && is_durable(c, argc, argv);
     {
         char *cmd = NULL;
-        int len = format_argv(&cmd, argc, argv, lens);
+        int len = sq_resp_format_argv(&cmd, argc, argv, lens);
         if (append_formatted(c, cmd, len, durable) != REDIS_OK) {
             return REDIS_ERR;
         }

@@ -189,4 +189,17 @@ int sq_sentinel_master(struct sq_conn *k, const struct sq_redis_url *url,
                        int64_t timeout_ms, char *host, size_t cap,
                        int *port, syncq_error *err);
 
+/* argv as one RESP command (a multi-bulk array of bulk strings, the Redis
+ * protocol spec's request form) in *out: the same bytes as hiredis's
+ * redisFormatCommandArgv, made in one pass. hiredis appends each argument
+ * with sdscatfmt, which was a tenth of a worker's instructions per task
+ * (bench/worker_ir.sh); tests/unit/test_broker_resp.c and
+ * fuzz/fuzz_resp_format.c compare the two byte for byte. lens[i] is the
+ * length of argv[i], or lens is NULL and every argument is a C string.
+ * Returns the length; *out is then owned by the caller (free() or
+ * redisFreeCommand). Returns -1 with *out NULL when out of memory or the
+ * command would pass INT_MAX bytes. Thread-safe (no shared state). */
+int sq_resp_format_argv(char **out, int argc, const char **argv,
+                        const size_t *lens);
+
 #endif
