@@ -652,6 +652,10 @@ write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
     for (size_t k = 0; k < sizeof order / sizeof order[0] && rc == SYNCQ_OK;
          k++) {
         rc = sq_db_rows_run(db, b->rows[order[k]], NULL, NULL, NULL, err);
+        if (rc != SYNCQ_OK && order[k] == R_PRODUCT_NEW) {
+            /* An offer another writer inserted since decide(). */
+            (void)sq_db_lost_insert_race(db);
+        }
         if (rc == SYNCQ_OK && staged && order[k] == R_PRODUCT) {
             rc = sq_db_exec(db, b->upsert, err);
         }

@@ -251,6 +251,9 @@ sq_ds_links_write(struct sq_db *db, struct sq_ds_links *L, syncq_error *err)
         /* Another writer's new image since the lookup fails this COPY
          * with a unique violation: the page runs again and finds it. */
         rc = sq_db_rows_run(db, L->img, NULL, NULL, NULL, err);
+        if (rc != SYNCQ_OK) {
+            (void)sq_db_lost_insert_race(db);
+        }
     }
     for (size_t k = 1; k < L->n && rc == SYNCQ_OK; k++) {
         struct link *x = &L->l[L->byk[k]];

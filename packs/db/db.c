@@ -398,6 +398,7 @@ sq_db_step(struct sq_db_stmt *st, syncq_error *err)
                        st->sql);
     }
     st->db->busy = false;
+    st->db->unique = false;
     st->active = true;
     rc = st->db->ops->step(st, err);
     if (rc <= 0) {
@@ -484,6 +485,7 @@ int
 sq_db_exec(struct sq_db *db, const char *sql, syncq_error *err)
 {
     db->busy = false;
+    db->unique = false;
     return db->ops->exec(db, sql, err);
 }
 
@@ -548,6 +550,7 @@ void
 sq_db_rollback(struct sq_db *db)
 {
     bool busy = db->busy;
+    bool unique = db->unique;
 
     sq_db_reset_active(db);
     if (db->in_tx) {
@@ -555,6 +558,7 @@ sq_db_rollback(struct sq_db *db)
     }
     db->in_tx = false;
     db->busy = busy; /* the caller still wants to know why */
+    db->unique = unique;
 }
 
 bool
@@ -567,6 +571,15 @@ bool
 sq_db_busy(const struct sq_db *db)
 {
     return db->busy;
+}
+
+bool
+sq_db_lost_insert_race(struct sq_db *db)
+{
+    if (db->unique) {
+        db->busy = true;
+    }
+    return db->unique;
 }
 
 int

@@ -54,6 +54,7 @@ struct sq_db {
     unsigned pg_seq; /* PostgreSQL prepared statement names */
     int64_t changes; /* rows changed by the last finished DML */
     bool busy;       /* last error was a lock conflict */
+    bool unique;     /* last error was a unique-key violation */
     bool in_tx;      /* BEGIN issued, no COMMIT/ROLLBACK yet */
     pid_t pid;       /* process that opened the connection */
 };

@@ -7,9 +7,10 @@
  * transaction is re-established once (PQreset) and the statement
  * re-prepared, so a restarted server costs one retry, not a failed task.
  * Server NOTICEs are swallowed: the library never writes to stderr.
- * Serialization failures (40001), deadlocks (40P01), lock timeouts
- * (55P03) and unique violations (23505: a concurrent insert of a key
- * looked up before) are reported as retryable through sq_db_busy().
+ * Serialization failures (40001), deadlocks (40P01) and lock timeouts
+ * (55P03) are reported as retryable through sq_db_busy(); a unique
+ * violation (23505) is noted for sq_db_lost_insert_race(), which only the
+ * callers that look a key up before inserting it ask.
  */
 #include "db/db_impl.h"
 #include "sq_alloc.h"
@@ -57,12 +58,10 @@ fail_pg(struct sq_db *db, const PGresult *res, const char *sql,
     if (msg[0] == '\0') {
         one_line(PQerrorMessage(db->conn), msg, sizeof msg);
     }
-    /* 23505: a key another transaction inserted since this one looked
-     * (the catalog writes look before they insert plainly): running the
-     * transaction again sees it. */
     db->busy = state != NULL &&
                (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-                strcmp(state, "55P03") == 0 || strcmp(state, "23505") == 0);
+                strcmp(state, "55P03") == 0);
+    db->unique = state != NULL && strcmp(state, "23505") == 0;
     return sq_fail(err, SYNCQ_EDB, "postgresql: %s%s%s%s%.80s%s", msg,
                    state != NULL ? " [" : "", state != NULL ? state : "",
                    state != NULL ? "]" : "", sql != NULL ? " (in: " : "",

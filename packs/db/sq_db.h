@@ -157,8 +157,21 @@ bool sq_db_in_tx(const struct sq_db *db);
 
 /* True when the last error on `db` was a lock conflict worth retrying
  * (SQLITE_BUSY/LOCKED, PostgreSQL 40001 serialization / 40P01
- * deadlock). */
+ * deadlock / 55P03 lock timeout). A unique violation is not: it is a
+ * bug in the statement unless the caller says otherwise (below). */
 bool sq_db_busy(const struct sq_db *db);
+
+/* For a caller whose plain insert of keys it looked up earlier in the
+ * same transaction just failed: true when the failure was a unique-key
+ * violation (PostgreSQL 23505), i.e. another writer inserted one of
+ * those keys after the lookup. The error then counts as a lock conflict
+ * (sq_db_busy() true), so sq_db_with_tx runs the transaction again and
+ * the lookup finds the key. False, and nothing changed, for any other
+ * error. SQLite takes its write lock at BEGIN, so no other writer can
+ * come between a lookup and an insert there. Only the catalog writes that
+ * look up before they insert call this (ds_offer_links.c, new products in
+ * ds_offer_batch.c): a duplicate key anywhere else fails at once. */
+bool sq_db_lost_insert_race(struct sq_db *db);
 
 /* Run fn(db, ud, err) inside a transaction and commit; on a lock
  * conflict roll back and run it again (up to 8 attempts, backing off

@@ -11,9 +11,12 @@
 #include "../unit/test_db_cases.h"
 
 #include "batch_processing/bp.h"
+#include "data_sync/ds_offer_links.h"
 #include "image_processing/img_ops.h"
 
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static char pg_url[1024];
 static char pg_dir[512];
@@ -403,6 +406,114 @@ pg_image_rows(void **state)
     sq_db_close(db);
 }
 
+/* ---- unique violations: retried only where a lookup raced ----------- */
+
+struct tx_count {
+    int attempts;
+    struct sq_ds_links *links;
+};
+
+static int
+insert_dup(struct sq_db *db, void *ud, syncq_error *err)
+{
+    ((struct tx_count *)ud)->attempts++;
+    return sq_db_exec(db, "INSERT INTO t_dup (k) VALUES ('a')", err);
+}
+
+/* A duplicate key outside the catalog writes is a bug in the statement:
+ * it fails at once, not after eight rounds of backing off. */
+static void
+pg_duplicate_key_fails_at_once(void **state)
+{
+    struct sq_db *db = fresh_db();
+    struct tx_count n = {0, NULL};
+    syncq_error err;
+
+    (void)state;
+    t_exec(db, "CREATE TABLE t_dup (k TEXT PRIMARY KEY)");
+    t_exec(db, "INSERT INTO t_dup (k) VALUES ('a')");
+    assert_int_equal(sq_db_with_tx(db, insert_dup, &n, &err), SYNCQ_EDB);
+    assert_int_equal(n.attempts, 1);
+    assert_false(sq_db_busy(db));
+    assert_non_null(strstr(err.msg, "[23505]"));
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM t_dup"), 1);
+    sq_db_close(db);
+}
+
+static int
+link_race_image(struct sq_db *db, void *ud, syncq_error *err)
+{
+    struct tx_count *n = ud;
+    int rc;
+
+    n->attempts++;
+    rc = sq_ds_links_add(n->links, 77, "main", 0, "k-race",
+                         "https://x/race.jpg", err);
+    return rc == SYNCQ_OK ? sq_ds_links_write(db, n->links, err) : rc;
+}
+
+/* Another writer stores the same image between this page's url_key
+ * lookup and its COPY: the COPY waits for that writer, fails with a
+ * unique violation when it commits, and the page runs again, linking the
+ * other writer's image. The other writer commits only once this one is
+ * seen waiting on its lock, so the order does not depend on timing. */
+static void
+pg_lost_image_race_runs_again(void **state)
+{
+    struct sq_db *db = fresh_db();
+    struct tx_count n = {0, NULL};
+    int ready[2];
+    char b = 0;
+    pid_t pid;
+    int st = 0;
+    syncq_error err;
+
+    (void)state;
+    assert_int_equal(pipe(ready), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct sq_db *other = NULL;
+        int waited = 0;
+        close(ready[0]);
+        if (sq_db_open(pg_url, &other, &err) != SYNCQ_OK ||
+            sq_db_begin(other, &err) != SYNCQ_OK ||
+            sq_db_exec(other, "INSERT INTO image (url_key, url) VALUES "
+                              "('k-race', 'https://x/other.jpg')",
+                       &err) != SYNCQ_OK ||
+            write(ready[1], "1", 1) != 1) {
+            _exit(2);
+        }
+        while (t_count(other, "SELECT COUNT(*) FROM pg_stat_activity WHERE "
+                              "wait_event_type = 'Lock'") == 0) {
+            if (++waited > 3000) {
+                _exit(3);
+            }
+            syncq_sleep_ms(10);
+        }
+        _exit(sq_db_commit(other, &err) == SYNCQ_OK ? 0 : 4);
+    }
+    close(ready[1]);
+    assert_int_equal(read(ready[0], &b, 1), 1);
+    close(ready[0]);
+    assert_int_equal(sq_ds_links_new(&n.links, &err), SYNCQ_OK);
+    assert_int_equal(sq_db_with_tx(db, link_race_image, &n, &err), SYNCQ_OK);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(n.attempts, 2);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM image"), 1);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM image WHERE url = "
+                                 "'https://x/other.jpg'"),
+                     1);
+    assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product_image p JOIN "
+                                 "image i USING (image_id) WHERE p.offer_id = "
+                                 "77 AND i.url_key = 'k-race'"),
+                     1);
+    sq_ds_links_free(n.links);
+    sq_db_close(db);
+}
+
 int
 main(void)
 {
@@ -415,6 +526,8 @@ main(void)
         cmocka_unit_test(pg_dead_server_is_a_clear_error),
         cmocka_unit_test(pg_batch_ops_match_sqlite),
         cmocka_unit_test(pg_image_rows),
+        cmocka_unit_test(pg_duplicate_key_fails_at_once),
+        cmocka_unit_test(pg_lost_image_race_runs_again),
     };
 
     int rc = cmocka_run_group_tests(tests, start_pg, stop_pg);
