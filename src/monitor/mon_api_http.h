@@ -145,9 +145,12 @@ int sq_api_ns_open(struct sq_api_server *S,
                    const struct sq_mon_serve_opts *o, syncq_error *err);
 /* Free the other namespaces' contexts and the list (not S). */
 void sq_api_ns_close(struct sq_api_server *S);
+/* The context of the default namespace (the first served). */
+struct sq_api_server *sq_api_ns_default(struct sq_api_server *S);
 /* The context a request's "ns" query argument names (the first when
  * absent); NULL after replying 404 for a namespace not served (also when
- * one namespace is served and "ns" names another). */
+ * one namespace is served and "ns" names another). Only for routes that
+ * take "ns" (sq_api_route_takes_ns). */
 struct sq_api_server *sq_api_ns_pick(struct sq_api_server *S,
                                      const struct sq_api_req *q,
                                      struct sq_api_reply *r);

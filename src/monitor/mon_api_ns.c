@@ -114,6 +114,12 @@ sq_api_ns_close(struct sq_api_server *S)
 }
 
 struct sq_api_server *
+sq_api_ns_default(struct sq_api_server *S)
+{
+    return S->nns <= 1 ? S : S->ns_all[0];
+}
+
+struct sq_api_server *
 sq_api_ns_pick(struct sq_api_server *S, const struct sq_api_req *q,
                struct sq_api_reply *r)
 {
@@ -121,7 +127,7 @@ sq_api_ns_pick(struct sq_api_server *S, const struct sq_api_req *q,
     char msg[200];
 
     if (want == NULL) {
-        return S->nns <= 1 ? S : S->ns_all[0];
+        return sq_api_ns_default(S);
     }
     if (S->nns <= 1 && strcmp(ns_of(S), want) == 0) {
         return S;

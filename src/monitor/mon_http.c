@@ -547,7 +547,10 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
         sq_api_metrics_all(S, &q, &r); /* every namespace, labelled */
         return send_reply(S, conn, &r, head);
     }
-    T = sq_api_ns_pick(S, &q, &r); /* ?ns=: that namespace's context */
+    /* ?ns=: that namespace's context, on the routes that take it; the
+     * others ignore it, as the OpenAPI document says */
+    T = sq_api_route_takes_ns(cs->rt.kind) ? sq_api_ns_pick(S, &q, &r)
+                                           : sq_api_ns_default(S);
     if (T == NULL) {
         return send_reply(S, conn, &r, head);
     }

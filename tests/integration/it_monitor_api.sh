@@ -273,6 +273,8 @@ check "ns of the one served" 200 "$(code "$B/api/queues?ns=syncq")"
 check "ns not served: status" 404 "$(curl -s -o ns404.json -w '%{http_code}' "$B/api/queues?ns=other")"
 check "ns not served: says which" "namespace 'other' is not served here (see /api/namespaces)" "$(json 'd["message"]' < ns404.json)"
 check "ns listed by the document" True "$(json '"ns" in [p["name"] for p in d["paths"]["/api/tasks"]["get"]["parameters"]]' < openapi.json)"
+check "ns not listed where not taken" False "$(json '"ns" in [p["name"] for p in d["paths"]["/api/namespaces"]["get"].get("parameters", [])]' < openapi.json)"
+check "ns ignored where not taken" "['syncq']" "$(curl -s "$B/api/namespaces?ns=other" | json 'd["namespaces"]')"
 
 # --- every path of the document was called above
 python3 - "$T/openapi.json" "${called[@]}" > missing.txt <<'EOF'

@@ -72,6 +72,9 @@ check "unknown ns status" 404 "$(curl -s -o unk.json -w '%{http_code}' "$B/api/o
 check "unknown ns error" ENOTFOUND "$(json 'd["error"]' < unk.json)"
 has "unknown ns message" "namespace 'zz' is not served here" unk.json
 check "unknown ns page" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$B/tasks?ns=zz")"
+# routes that take no ns (the OpenAPI document lists it on none of them)
+check "namespaces ignores ns" "['a', 'b']" "$(curl -s "$B/api/namespaces?ns=zz" | json 'd["namespaces"]')"
+check "openapi ignores ns" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$B/api/openapi.json?ns=zz")"
 
 # --- /metrics: both namespaces, labelled, one family header each
 curl -s "$B/api/overview?ns=b" > /dev/null
