@@ -41,8 +41,8 @@ for i in $(seq "$RUNS"); do
 done
 m() { printf '%s\n' $1 | median; }
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $N tasks, -c 2, median of $RUNS alternated runs"
-echo "A = $A ($(git -C "$(dirname "$A")" rev-parse --short HEAD 2>/dev/null || echo '?'))"
-echo "B = $B ($(git -C "$(dirname "$B")" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+echo "A = $A: $(build_commit "$A")"
+echo "B = $B: $(build_commit "$B")"
 printf '%-36s %12s %12s\n' "" A B
 for k in "tps32:no-op tasks/s, prefetch 32" "rcpu:  Redis CPU us per task" \
          "wcpu:  worker CPU us per task" "tps4:no-op tasks/s, prefetch 4" \

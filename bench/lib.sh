@@ -45,3 +45,17 @@ bench_ir_check() {
   done
   command -v valgrind >/dev/null || { echo "$who: valgrind not found (scripts/bootstrap test installs it)" >&2; exit 2; }
 }
+
+# build_commit DIR: the commit of the source tree a CMake build directory
+# was configured from (its CMakeCache.txt), "+dirty" when that tree has
+# uncommitted changes; "?" when unknown. It is the tree's commit now, so
+# rebuild before comparing.
+build_commit() {
+  local src
+  src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$1/CMakeCache.txt" 2>/dev/null)
+  [ -n "$src" ] || { echo '?'; return; }
+  local c
+  c=$(git -C "$src" rev-parse --short HEAD 2>/dev/null) || { echo '?'; return; }
+  git -C "$src" diff --quiet HEAD -- 2>/dev/null || c="$c+dirty"
+  echo "$c ($src)"
+}
