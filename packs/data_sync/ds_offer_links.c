@@ -74,9 +74,14 @@ sq_ds_links_clear(struct sq_ds_links *L)
         sq_free(L->l[i].key);
     }
     L->n = 0;
-    if (L->sel != NULL && L->img != NULL && L->lnk != NULL) {
+    /* Each buffer on its own: sq_ds_links_new may fail between them. */
+    if (L->sel != NULL) {
         sq_db_rows_clear(L->sel);
+    }
+    if (L->img != NULL) {
         sq_db_rows_clear(L->img);
+    }
+    if (L->lnk != NULL) {
         sq_db_rows_clear(L->lnk);
     }
 }
