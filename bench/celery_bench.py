@@ -3,9 +3,13 @@
 #
 # bench/celery_bench.py: the Celery half of bench/compare (bench only: syncq
 # never needs Python). Uses Debian's python3-celery and python3-redis.
-#   celery_bench.py drain URL N TASK   -> {"tasks_per_s": ...}
+#   celery_bench.py drain URL N TASK   -> {"tasks_per_s",
+#           "redis_cpu_us_per_task", "worker_cpu_us_per_task"}
 #       queue N tasks (noop | sleep1ms), start a prefork worker -c 2 (Redis
-#       broker + result backend), time from its first result to the last
+#       broker + result backend), time from its first result to the last;
+#       over the same window the Redis CPU (INFO cpu, as bench_worker
+#       reads it) and the worker's (main process and children, /proc) per
+#       task, as bench/compare prints for syncq
 #   celery_bench.py latency URL M       -> {"p50_ms", "p99_ms"}
 #       enqueue-to-start of a task that returns time.time() at its start,
 #       M samples one at a time on an idle worker
@@ -74,21 +78,60 @@ def results_done(r):
     return sum(1 for _ in r.scan_iter('celery-task-meta-*', count=10000))
 
 
-def drain_rate(r, n, limit_s=None):
-    """Results per second from the first result written to the n-th."""
-    t0 = None
+def redis_cpu_s(r):
+    i = r.info('cpu')
+    return float(i['used_cpu_sys']) + float(i['used_cpu_user'])
+
+
+def tree_cpu_s(pid):
+    """CPU seconds of pid and its living descendants (/proc stat fields
+    utime, stime, cutime, cstime)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open('/proc/%d/stat' % p) as f:
+                st = f.read().rsplit(')', 1)[1].split()
+            total += sum(int(x) for x in st[11:15])
+            for t in os.listdir('/proc/%d/task' % p):
+                with open('/proc/%d/task/%s/children' % (p, t)) as f:
+                    todo += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return total / os.sysconf('SC_CLK_TCK')
+
+
+def drain_rate(r, n, limit_s=None, pid=None):
+    """Results per second from the first result written to the n-th, and
+    the Redis and worker (pid's tree) CPU per task over that window. With
+    a pid the count is polled with DBSIZE (O(1): a SCAN of every result
+    key each poll would weigh on the Redis CPU measured): only Celery's
+    keys are in the database then, and those that are not results (the
+    queue, kombu's binding and unacked keys) are a handful, so DBSIZE -
+    base is exact to a few tasks; the end is confirmed by counting the
+    result keys. Without a pid (bench/celery_drain.py: syncq's own keys
+    share the database) every poll counts the result keys."""
+    t0 = c0 = None
     n0 = done = 0
+    base = r.dbsize()
     deadline = time.time() + limit_s if limit_s else None
     while deadline is None or time.time() < deadline:
-        done = results_done(r)
-        if t0 is None and done > 0:
-            t0, n0 = time.time(), done
-        if done >= n:
-            break
+        approx = max(0, r.dbsize() - base) if pid else results_done(r)
+        if t0 is None and approx > 0:
+            t0, n0 = time.time(), approx
+            c0 = (redis_cpu_s(r), tree_cpu_s(pid) if pid else 0.0)
+        if approx >= n - 8:
+            done = results_done(r)
+            if done >= n:
+                break
         time.sleep(0.05)
     if t0 is None or done < n:
         raise SystemExit('drain did not finish: %d of %d results' % (done, n))
-    return round((n - n0) / (time.time() - t0))
+    t1 = time.time()
+    c1 = (redis_cpu_s(r), tree_cpu_s(pid) if pid else 0.0)
+    m = n - n0
+    return (round(m / (t1 - t0)), round((c1[0] - c0[0]) * 1e6 / m, 1),
+            round((c1[1] - c0[1]) * 1e6 / m, 1))
 
 
 def drain(url, n, task):
@@ -100,9 +143,10 @@ def drain(url, n, task):
     for _ in range(n):
         t.apply_async()
     w = start_worker(url)
-    rate = drain_rate(r, n)
+    rate, rcpu, wcpu = drain_rate(r, n, pid=w.pid)
     stop_worker(w)
-    return {'tasks_per_s': rate}
+    return {'tasks_per_s': rate, 'redis_cpu_us_per_task': rcpu,
+            'worker_cpu_us_per_task': wcpu}
 
 
 def latency(url, m):

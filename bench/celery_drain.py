@@ -29,7 +29,7 @@ def publish(url, n):
 def timed_drain(url, n, proc):
     import redis
     try:
-        return cb.drain_rate(redis.Redis.from_url(url), n, limit_s=600)
+        return cb.drain_rate(redis.Redis.from_url(url), n, limit_s=600)[0]
     finally:
         cb.stop_worker(proc)
 
