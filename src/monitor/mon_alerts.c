@@ -503,17 +503,19 @@ notify(struct sq_alerts *a, const char *ns, json_t *ev)
         snprintf(vbuf, sizeof vbuf, "none");
     }
     if (strcmp(state, "firing") == 0) {
+        /* ns last: a monitor may serve several namespaces */
         SQ_WARN("alert.firing", "alert=%s severity=%s value=%s op=%s "
-                                "threshold=%g summary=%s",
+                                "threshold=%g summary=%s ns=%s",
                 name,
                 json_string_value(json_object_get(ev, "severity")), vbuf,
                 json_string_value(json_object_get(ev, "op")),
                 json_number_value(json_object_get(ev, "threshold")),
                 sq_log_quote(json_string_value(json_object_get(ev, "summary")),
-                             q, sizeof q));
+                             q, sizeof q),
+                ns);
     } else {
-        SQ_INFO("alert.resolved", "alert=%s severity=%s value=%s", name,
-                json_string_value(json_object_get(ev, "severity")), vbuf);
+        SQ_INFO("alert.resolved", "alert=%s severity=%s value=%s ns=%s", name,
+                json_string_value(json_object_get(ev, "severity")), vbuf, ns);
     }
     if (a->webhook != NULL) {
         char *body;

@@ -85,7 +85,7 @@ contains "gone: /metrics firing" '^syncq_alert_state\{alert="queue_unserved",sev
 curl -s "$B/api/health" >h2.json
 check "gone: health unhealthy" unhealthy "$(json 'd["status"]' <h2.json)"
 contains "gone: health names the queue" "no worker alive for queue uq" h2.json
-contains "gone: logged" "event=alert.firing alert=queue_unserved severity=critical value=1" serve.log
+contains "gone: logged" "event=alert.firing alert=queue_unserved severity=critical value=1 .* ns=syncq$" serve.log
 
 # a worker again: resolved
 start_worker w2
