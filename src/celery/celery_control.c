@@ -12,16 +12,19 @@
  *   control: revoke, enable_events / disable_events, heartbeat,
  *     time_limit (for the Celery messages of that task this node takes
  *     from now on, when the message carries no limit of its own, as
- *     Celery's task attribute), cancel_consumer / add_consumer (of the
+ *     Celery's task attribute), rate_limit (the worker's own per-task
+ *     rate limit, as `syncq worker control rate-limit` sets it),
+ *     cancel_consumer / add_consumer (of the
  *     Celery queues; a queue the worker does not serve as a syncq queue
  *     cannot be added), shutdown (the whole worker's warm shutdown, as
  *     Celery's; no reply, as Celery's).
- * The rest (rate_limit, pool_grow, pool_shrink, autoscale, pool_restart,
+ * The rest (pool_grow, pool_shrink, autoscale, pool_restart,
  * conf, memdump, memsample, objgraph, ...) get Celery's error reply
  * {"error": "..."} saying why; unknown commands "No such control command".
  */
 #include "celery/celery_bridge_int.h"
 #include "broker/broker.h"
+#include "broker/broker_control.h"
 #include "sq_alloc.h"
 #include "sq_error.h"
 #include "core/sq_log.h"
@@ -499,6 +502,62 @@ c_time_limit(struct sq_bridge *b, json_t *args)
     return ok("time limits set successfully");
 }
 
+/* Celery's rate_limit (tasks per second as a number, or "10/m"; 0, "" or
+ * null: none) becomes this worker's own rate_limit command
+ * (broker_control.h), the one `syncq worker control rate-limit` sends:
+ * the supervisor applies it to the tasks of that name it starts from then
+ * on, whichever way they came. The rate is checked here, with the
+ * command; Celery's replies. */
+static json_t *
+c_rate_limit(struct sq_bridge *b, json_t *args)
+{
+    const char *name = json_string_value(json_object_get(args, "task_name"));
+    const json_t *v = json_object_get(args, "rate_limit");
+    char norm[256], rate[64], id[37], text[300];
+    json_t *cmd;
+    syncq_error err;
+    int rc;
+
+    if (name == NULL ||
+        syncq_task_name_normalize(name, norm, sizeof norm, NULL) !=
+            SYNCQ_OK ||
+        syncq_registry_find(b->o->registry, norm) == NULL) {
+        return nok("unknown task");
+    }
+    if (v == NULL || json_is_null(v) ||
+        (json_is_string(v) && json_string_length(v) == 0)) {
+        snprintf(rate, sizeof rate, "0");
+    } else if (json_is_integer(v)) {
+        snprintf(rate, sizeof rate, "%lld", (long long)json_integer_value(v));
+    } else if (json_is_string(v) && json_string_length(v) < sizeof rate) {
+        snprintf(rate, sizeof rate, "%s", json_string_value(v));
+    } else {
+        return nok("Invalid rate limit string: tasks per second as a whole "
+                   "number, or N/s, N/m, N/h");
+    }
+    cmd = json_pack("{s:s, s:s, s:s}", "command", "rate_limit", "task", norm,
+                    "rate", rate);
+    rc = cmd != NULL ? sq_ctl_check(cmd, &err) : SYNCQ_ENOMEM;
+    if (rc == SYNCQ_EINVAL) {
+        json_decref(cmd);
+        snprintf(text, sizeof text, "Invalid rate limit string: %.250s",
+                 err.msg);
+        return nok(text);
+    }
+    if (rc == SYNCQ_OK) {
+        rc = sq_ctl_send(b->c, b->o->worker_id, cmd, "celery", id, &err);
+    }
+    json_decref(cmd);
+    if (rc != SYNCQ_OK) {
+        snprintf(text, sizeof text, "rate limit not set: %.250s",
+                 rc == SYNCQ_ENOMEM ? "out of memory" : err.msg);
+        return nok(text);
+    }
+    SQ_INFO("celery.rate_limit", "task=%s rate=%s", norm, rate);
+    return ok(strcmp(rate, "0") == 0 ? "rate limit disabled successfully"
+                                     : "new rate limit set successfully");
+}
+
 static json_t *
 c_cancel_consumer(struct sq_bridge *b, json_t *args)
 {
@@ -580,6 +639,7 @@ static const struct {
     {"disable_events", c_disable_events},
     {"heartbeat", c_heartbeat},
     {"time_limit", c_time_limit},
+    {"rate_limit", c_rate_limit},
     {"cancel_consumer", c_cancel_consumer},
     {"add_consumer", c_add_consumer},
     {"shutdown", c_shutdown},
@@ -589,8 +649,6 @@ static const struct {
 static const struct {
     const char *method, *why;
 } refused[] = {
-    {"rate_limit", "not through Celery's control: use `syncq worker "
-                   "control rate-limit TASK RATE` (or the dashboard)"},
     {"pool_grow", "not through Celery's control: use `syncq worker "
                   "control pool-grow N` (or the dashboard)"},
     {"pool_shrink", "not through Celery's control: use `syncq worker "

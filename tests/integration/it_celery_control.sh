@@ -11,10 +11,12 @@
 #    totals, the worker's own info), registered, active_queues, revoked,
 #    clock, report;
 #  - control time_limit (applies to the next messages of that task),
+#    rate_limit (the worker's own per-task rate limit: set, seen in its
+#    info, refused when bad or for an unknown task, disabled),
 #    enable_events / disable_events, cancel_consumer / add_consumer (a
 #    message waits on kombu's list while its queue is cancelled), and
-#    Celery's error reply for what a syncq worker does not do (rate_limit,
-#    pool_grow, pool_shrink, an unknown task, a queue it does not serve);
+#    Celery's error reply for what a syncq worker does not do (pool_grow,
+#    pool_shrink, an unknown task, a queue it does not serve);
 #  - control shutdown: the worker's warm shutdown, as Celery's.
 # TEST_TIMEOUT: 300
 set -u
@@ -105,7 +107,17 @@ out['held_on_list'] = r.llen('ctl')
 out['add_consumer'] = cli('control', 'add_consumer', 'ctl')
 out['held_state'] = done(held)
 out['add_other'] = cli('control', 'add_consumer', 'other')
+def rate_limits():
+    return cli('inspect', 'stats').get('syncq', {}).get('rate_limits', {})
+
 out['rate_limit'] = cli('control', 'rate_limit', 'syncq.sleep', '10/m')
+until(lambda: rate_limits().get('syncq.sleep') == '10/m', 15)
+out['rate_set'] = rate_limits()
+out['rate_bad'] = cli('control', 'rate_limit', 'syncq.sleep', 'fast')
+out['rate_unknown'] = cli('control', 'rate_limit', 'no.such.task', '1/s')
+out['rate_off'] = cli('control', 'rate_limit', 'syncq.sleep', '0')
+until(lambda: 'syncq.sleep' not in rate_limits(), 15)
+out['rate_after_off'] = rate_limits()
 out['pool_grow'] = cli('control', 'pool_grow', '1')
 out['pool_shrink'] = cli('control', 'pool_shrink', '1')
 print(json.dumps(out))
@@ -152,7 +164,16 @@ check "added again: it runs" SUCCESS "$(J 'd["held_state"]')"
 check "add_consumer of a queue the worker does not serve" 1 "$(J 'int("does not serve queue other" in d["add_other"]["error"])')"
 
 # -- what a syncq worker does not do: Celery's error reply --------------------------------
-for c in rate_limit pool_grow pool_shrink; do
+# -- rate_limit: the worker's own per-task limit ------------------------------------------
+check "rate_limit: set" "new rate limit set successfully" "$(J 'd["rate_limit"]["ok"]')"
+check "rate_limit: in the worker's info" "{'syncq.sleep': '10/m'}" "$(J 'd["rate_set"]')"
+check "rate_limit: a bad rate" 1 "$(J 'int(d["rate_bad"]["error"].startswith("Invalid rate limit string: "))')"
+check "rate_limit: unknown task" "unknown task" "$(J 'd["rate_unknown"]["error"]')"
+check "rate_limit: disabled" "rate limit disabled successfully" "$(J 'd["rate_off"]["ok"]')"
+check "rate_limit: gone from the info" "{}" "$(J 'd["rate_after_off"]')"
+contains "rate_limit: logged" 'event=celery.rate_limit task=syncq.sleep rate=10/m' w.log
+
+for c in pool_grow pool_shrink; do
   check "$c refused" 1 "$(J 'int(d["'$c'"]["error"].startswith("'$c': not supported by syncq workers"))')"
 done
 
