@@ -913,6 +913,69 @@ grouped_events_read_per_task(void **state)
     assert_string_equal(v, "boom");
 }
 
+/* What lease.lua writes into a task and what the client lays over the
+ * record it read (broker_lease.c, leased_record) are one rule in two
+ * places: a leased record must equal the stored record read back after
+ * the lease, field for field, for a started and a prefetched task, and
+ * for one leased again after a lost delivery with progress reported
+ * (attempt 2, pst reset). */
+static void
+leased_record_is_what_the_lease_stored(void **state)
+{
+    char a[SYNCQ_ID_SIZE], b[SYNCQ_ID_SIZE], c[SYNCQ_ID_SIZE];
+    const char *q[] = {"default"};
+    struct sq_lease_req req = {"w2:7", 30000, 3, 1, q, 1};
+    struct sq_lease_reply r;
+    struct sq_settle_op op = {0};
+    int status;
+    int64_t cur;
+    syncq_error err;
+
+    (void)state;
+    create("syncq.sleep", 5, NULL, a);
+    lease(q, 1, 1, 30000, &r);
+    assert_int_equal(sq_broker_progress(cl, a, r.tasks[0].token, false, 40,
+                                        100, "forty", &status, &cur, NULL),
+                     SYNCQ_OK);
+    op.kind = SQ_SETTLE_REQUEUE;
+    op.id = a;
+    op.token = r.tasks[0].token;
+    op.reason = "worker_lost";
+    assert_int_equal(settle1(&op), SQ_SETTLED);
+    sq_lease_reply_cleanup(&r);
+    create("syncq.noop", 5, NULL, b);
+    create("syncq.echo", 5, NULL, c);
+    assert_int_equal(sq_broker_settle_lease(cl, NULL, 0, NULL, &req, &r, &err),
+                     SYNCQ_OK);
+    assert_int_equal(r.n, 3);
+    for (size_t i = 0; i < r.n; i++) {
+        redisReply *h = sqt_cmd("HGETALL {syncq}:t:%s", r.tasks[i].id);
+        json_t *stored = sq_record_to_json_untimed(r.tasks[i].id, h->element,
+                                                   h->elements);
+        if (!json_equal(r.tasks[i].rec, stored)) {
+            char *x = json_dumps(r.tasks[i].rec, JSON_SORT_KEYS);
+            char *y = json_dumps(stored, JSON_SORT_KEYS);
+            fail_msg("task %zu: leased %s\nstored %s", i, x, y);
+        }
+        json_decref(stored);
+        freeReplyObject(h);
+    }
+    assert_string_equal(r.tasks[0].id, a);
+    assert_string_equal(json_string_value(json_object_get(r.tasks[0].rec,
+                                                          "state")),
+                        "STARTED");
+    assert_int_equal(json_integer_value(json_object_get(r.tasks[0].rec,
+                                                        "attempt")),
+                     2);
+    assert_string_equal(json_string_value(json_object_get(r.tasks[1].rec,
+                                                          "state")),
+                        "RECEIVED");
+    assert_string_equal(json_string_value(json_object_get(r.tasks[2].rec,
+                                                          "worker")),
+                        "w2:7");
+    sq_lease_reply_cleanup(&r);
+}
+
 int
 main(void)
 {
@@ -935,6 +998,7 @@ main(void)
         T(resent_outcome_is_already_recorded_not_a_lost_lease),
         T(lost_deliveries_carry_their_reason_and_counters),
         T(grouped_events_read_per_task),
+        T(leased_record_is_what_the_lease_stored),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
