@@ -336,6 +336,35 @@ sq_ctl_claim_name(syncq_client *c, const char *name, const char *host,
 }
 
 int
+sq_ctl_renew_name(syncq_client *c, const char *name, const char *host,
+                  int pid, int64_t ttl_ms, bool *held, syncq_error *err)
+{
+    char key[400], val[320];
+    redisReply *r = NULL;
+    int rc;
+
+    *held = true;
+    sq_key(c, key, sizeof key, "wname:%s", name);
+    snprintf(val, sizeof val, "%s %d", host, pid);
+    rc = sq_client_cmd(c, &r, err, "GET %s", key);
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    if (r->type == REDIS_REPLY_STRING) {
+        *held = strcmp(r->str, val) == 0;
+        freeReplyObject(r);
+        r = NULL;
+        rc = *held ? sq_client_cmd(c, &r, err, "PEXPIRE %s %lld", key,
+                                   (long long)ttl_ms)
+                   : SYNCQ_OK;
+        freeReplyObject(r);
+        return rc;
+    }
+    freeReplyObject(r);
+    return sq_ctl_claim_name(c, name, host, pid, ttl_ms, held, err);
+}
+
+int
 sq_ctl_name_expand(const char *p, const char *host, int index, char *out,
                    size_t cap, syncq_error *err)
 {

@@ -72,6 +72,15 @@ int sq_ctl_claim_name(syncq_client *c, const char *name, const char *host,
                       int pid, int64_t ttl_ms, bool *claimed,
                       syncq_error *err);
 
+/* Keep a claimed name (call well inside ttl_ms): its expiry renewed
+ * while it holds this process's claim; claimed again when it is gone (it
+ * expired while Redis was unreachable longer than ttl_ms, or Redis lost
+ * it in a restart), so the next worker of the host does not take it.
+ * *held false: another process holds it now (it claimed the name in
+ * between); the caller stops renewing. Errors: SYNCQ_ECONN. */
+int sq_ctl_renew_name(syncq_client *c, const char *name, const char *host,
+                      int pid, int64_t ttl_ms, bool *held, syncq_error *err);
+
 /* Expand a worker name pattern: %h the host name, %n its first label,
  * %d the rest (domain), %i `index`, %% a percent sign (Celery's -n).
  * Errors: SYNCQ_EINVAL (unknown % sequence, result over cap-1 bytes or

@@ -499,12 +499,31 @@ poll_commands(struct sq_sup *s)
     }
 }
 
+/* Keep the worker's name claimed (sq_ctl_renew_name): lost while Redis
+ * was away, it is claimed again; taken by another process meanwhile,
+ * that is said once and the claim let go. */
+static void
+renew_name(struct sq_sup *s)
+{
+    bool held = true;
+
+    if (s->ctl->claim_ttl_ms <= 0 ||
+        sq_ctl_renew_name(s->bc, s->o->worker_id, s->o->hostname,
+                          (int)getpid(), s->ctl->claim_ttl_ms, &held,
+                          NULL) != SYNCQ_OK ||
+        held) {
+        return;
+    }
+    SQ_WARN("worker.name_in_use", "worker=%s hint=\"another process took "
+            "this name while this worker's claim was lost: their figures "
+            "mix; give each a name of its own (-n, %%i)\"",
+            s->o->worker_id);
+    s->ctl->claim_ttl_ms = 0;
+}
+
 void
 sq_sup_control_tick(struct sq_sup *s, int64_t now)
 {
-    redisReply *r = NULL;
-    char key[400];
-
     if (s->ctl == NULL) {
         return;
     }
@@ -521,13 +540,7 @@ sq_sup_control_tick(struct sq_sup *s, int64_t now)
     read_paused(s);
     poll_commands(s);
     apply_limits(s);
-    if (s->ctl->claim_ttl_ms > 0 &&
-        sq_client_cmd(s->bc, &r, NULL, "PEXPIRE %s %lld",
-                      sq_key(s->bc, key, sizeof key, "wname:%s",
-                             s->o->worker_id),
-                      (long long)s->ctl->claim_ttl_ms) == SYNCQ_OK) {
-        freeReplyObject(r);
-    }
+    renew_name(s);
 }
 
 int
