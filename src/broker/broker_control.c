@@ -292,6 +292,15 @@ sq_ctl_paused(syncq_client *c, json_t **out, syncq_error *err)
     return SYNCQ_OK;
 }
 
+/* A name's claim key and the value this process holds it with. */
+static void
+claim_of(syncq_client *c, const char *name, const char *host, int pid,
+         char key[400], char val[320])
+{
+    sq_key(c, key, 400, "wname:%s", name);
+    snprintf(val, 320, "%s %d", host, pid);
+}
+
 int
 sq_ctl_claim_name(syncq_client *c, const char *name, const char *host,
                   int pid, int64_t ttl_ms, bool *claimed, syncq_error *err)
@@ -301,8 +310,7 @@ sq_ctl_claim_name(syncq_client *c, const char *name, const char *host,
     int rc;
 
     *claimed = false;
-    sq_key(c, key, sizeof key, "wname:%s", name);
-    snprintf(val, sizeof val, "%s %d", host, pid);
+    claim_of(c, name, host, pid, key, val);
     rc = sq_client_cmd(c, &r, err, "SET %s %s NX PX %lld", key, val,
                        (long long)ttl_ms);
     if (rc != SYNCQ_OK) {
@@ -344,8 +352,7 @@ sq_ctl_renew_name(syncq_client *c, const char *name, const char *host,
     int rc;
 
     *held = true;
-    sq_key(c, key, sizeof key, "wname:%s", name);
-    snprintf(val, sizeof val, "%s %d", host, pid);
+    claim_of(c, name, host, pid, key, val);
     rc = sq_client_cmd(c, &r, err, "GET %s", key);
     if (rc != SYNCQ_OK) {
         return rc;
