@@ -509,9 +509,29 @@ cli_task_wait(struct cli *cli)
                    : cli_task_wait_progress(c, cli->argv[cli->optind],
                                             timeout_ms, &t, &err);
     if (rc == SYNCQ_ENOTFOUND || rc == SYNCQ_EINVAL) {
-        /* a task a Python worker runs: its Celery result (syncq/celery.h) */
-        rc = syncq_celery_wait(c, cli->argv[cli->optind], timeout_ms, &t,
-                               &err);
+        /* a task a Python worker runs: its Celery result (syncq/celery.h).
+         * Celery keeps no record of a task before its result, so an id
+         * nobody knows waits; a typo should not wait silently: not a
+         * UUID and no result yet is refused as `task info` refuses it,
+         * and a UUID is said to be waited for as a Celery result. */
+        const char *id = cli->argv[cli->optind];
+        int known = sq_uuid_valid(id) ? SYNCQ_OK
+                                      : syncq_celery_info(c, id, &t, &err);
+        if (known == SYNCQ_ENOTFOUND || known == SYNCQ_EINVAL) {
+            return cli_usage(cli, "'%.64s' is not a task id (a UUID such "
+                             "as 0f8fad5b-d9cb-469f-a165-70867728950e), and "
+                             "no Celery result has that id", id);
+        }
+        if (known != SYNCQ_OK) {
+            return cli_error(cli, &err, false);
+        }
+        json_decref(t);
+        t = NULL;
+        if (!cli->json && timeout_ms != 0) {
+            fprintf(stderr, "syncq: task wait: no syncq task %.64s: waiting "
+                    "for a Celery result of that id\n", id);
+        }
+        rc = syncq_celery_wait(c, id, timeout_ms, &t, &err);
     }
     if (rc != SYNCQ_OK && rc != SYNCQ_ETIMEDOUT) {
         return cli_error(cli, &err, true);

@@ -75,6 +75,14 @@ check "wait on REVOKED exits 1" 1 "$?"
 "$S" task wait "$lid" --timeout 0.2 >/dev/null 2>./wait.err
 check "wait timeout exits 1" 1 "$?"
 check "wait timeout says so" 1 "$(grep -c "timed out: task $lid is still PENDING" wait.err)"
+# an id that is no task: a typo is refused at once (as task info refuses
+# it); a UUID nobody knows may be a Celery task without a result yet: the
+# wait says it waits for that, and ends at its timeout
+expect_err "wait on a malformed id" 2 "'bad name!' is not a task id" -- task wait 'bad name!'
+"$S" task wait 11111111-1111-4111-8111-111111111111 --timeout 0.3 >/dev/null 2>./wait3.err
+check "wait on an unknown UUID exits 1" 1 "$?"
+check "wait on an unknown UUID says what it waits for" 1 "$(grep -c '^syncq: task wait: no syncq task 11111111-1111-4111-8111-111111111111: waiting for a Celery result of that id$' wait3.err)"
+check "wait on an unknown UUID ends at its timeout" 1 "$(grep -c 'timed out' wait3.err)"
 # a Redis outage does not end a wait: it goes on until its timeout
 t0=$(date +%s%N)
 "$S" task wait "$lid" --timeout 3 >/dev/null 2>./wait2.err &
