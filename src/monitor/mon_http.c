@@ -383,6 +383,11 @@ admit(struct sq_api_server *S, struct MHD_Connection *conn,
     st = sq_mon_route_parse(method, url, &cs->rt);
     access = who_is(S, conn, qt, cs);
     by_token = cs->who != NULL && strcmp(cs->who, SQ_WHO_LOOPBACK) != 0;
+    if (!by_token && (hdr(conn, "Authorization") != NULL || qt != NULL)) {
+        /* a token given is checked even where open loopback access
+         * would do without one: a wrong one is refused, not ignored */
+        access = SQ_ACCESS_NONE;
+    }
     if (access == SQ_ACCESS_NONE && st == 0 &&
         (cs->rt.def->flags & SQ_RF_PUBLIC) != 0) {
         access = SQ_ACCESS_READ; /* sign-in page, its assets */

@@ -312,6 +312,11 @@ B3="http://127.0.0.1:$SERVE_PORT"
 check "loopback read without token" 200 "$(code "$B3/api/tasks?limit=1")"
 check "loopback write without token" 403 "$(code -X POST -H "$J" -d '{"name":"syncq.noop"}' "$B3/api/tasks")"
 check "loopback write with token" 201 "$(code -X POST -H 'Authorization: Bearer w-s3cret' -H "$J" -d '{"name":"syncq.noop","queue":"tok"}' "$B3/api/tasks")"
+# a token given is checked even where none is needed: a wrong one is 401
+check "loopback read, wrong token" 401 "$(code -H 'Authorization: Bearer nope' "$B3/api/tasks?limit=1")"
+contains "loopback read, wrong token: says so" "the token given is not valid" out.json
+check "loopback read, wrong ?token=" 401 "$(code "$B3/api/tasks?limit=1&token=nope")"
+check "loopback write, wrong token" 401 "$(code -X POST -H 'Authorization: Bearer nope' -H "$J" -d '{"name":"syncq.noop"}' "$B3/api/tasks")"
 
 # --- creates from many connections at once (last: the 2,000 records
 # would slow every snapshot above): each connection has its own
