@@ -203,9 +203,9 @@ json_t *sq_record_to_json(const char *id, redisReply **fields, size_t n,
                           int64_t default_result_ttl_ms);
 
 /* The same without the record's times (created_at, leased_at, started_at,
- * eta, expires, ..., result_expires_at): a leased task's record, which
- * the worker reads for its name, arguments and settings only (formatting
- * the times was a tenth of the supervisor's CPU per task). */
+ * eta, expires, ..., result_expires_at): a leased task's record as
+ * sq_lease_parse gives it (the worker reads sq_lease_parse_view's fields
+ * instead, no record at all). */
 json_t *sq_record_to_json_untimed(const char *id, redisReply **fields,
                                   size_t n);
 
