@@ -141,15 +141,17 @@ print_cmdstats(syncq_client *c, long long tasks)
 }
 
 /* CPU of every descendant reaped so far (the worker supervisor, which
- * reaps its children before it exits), in microseconds. */
+ * reaps its children before it exits), in microseconds; *sys_us gets
+ * the part spent in the kernel (system calls, wake-ups). */
 static long long
-children_cpu_us(void)
+children_cpu_us(long long *sys_us)
 {
     struct rusage ru;
 
     getrusage(RUSAGE_CHILDREN, &ru);
-    return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
-           ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+    *sys_us = (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
+    return (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec +
+           *sys_us;
 }
 
 static void
@@ -210,7 +212,7 @@ drain(syncq_client *c, long n, const char *conc, const char *prefetch,
 {
     int64_t t0, t1;
     pid_t w;
-    long long done = 0, r0, r1, w0, w1;
+    long long done = 0, r0, r1, w0, w1, s0, s1;
     double erate = enqueue_bench(c, n, task, kwargs);
 
     if (erate < 0) {
@@ -223,7 +225,7 @@ drain(syncq_client *c, long n, const char *conc, const char *prefetch,
         }
     }
     r0 = redis_cpu_us(c);
-    w0 = children_cpu_us();
+    w0 = children_cpu_us(&s0);
     t0 = sq_mono_us();
     w = start_worker(conc, prefetch, "bench");
     while (done < n && sq_mono_us() - t0 < 300 * 1000000LL) {
@@ -235,7 +237,7 @@ drain(syncq_client *c, long n, const char *conc, const char *prefetch,
     t1 = sq_mono_us();
     r1 = redis_cpu_us(c);
     stop_worker(w);
-    w1 = children_cpu_us();
+    w1 = children_cpu_us(&s1);
     if (getenv("SYNCQ_BENCH_CMDSTATS") != NULL) {
         print_cmdstats(c, done);
     }
@@ -246,12 +248,14 @@ drain(syncq_client *c, long n, const char *conc, const char *prefetch,
            "\"prefetch\":%s,\"done\":%lld,\"seconds\":%.3f,"
            "\"tasks_per_s\":%.0f,\"enqueue_tasks_per_s\":%.0f,"
            "\"redis_cpu_us_per_task\":%.1f,"
-           "\"worker_cpu_us_per_task\":%.1f}\n",
+           "\"worker_cpu_us_per_task\":%.1f,"
+           "\"worker_sys_us_per_task\":%.1f}\n",
            n, conc, prefetch, done, (double)(t1 - t0) / 1e6,
            (double)done * 1e6 / (double)(t1 - t0), erate,
            done > 0 && r0 >= 0 && r1 >= 0 ? (double)(r1 - r0) / (double)done
                                           : -1.0,
-           done > 0 ? (double)(w1 - w0) / (double)done : -1.0);
+           done > 0 ? (double)(w1 - w0) / (double)done : -1.0,
+           done > 0 ? (double)(s1 - s0) / (double)done : -1.0);
     return done == n ? 0 : 1;
 }
 

@@ -11,6 +11,8 @@
 # and both. Round sizes follow the timing, so two runs of one build
 # differ by a few per cent (the Redis side, bench/redis_ir.sh, has fixed
 # batches and does not). Needs valgrind. About 15 s per build.
+# CG_KEEP=DIR keeps each build's callgrind files in DIR/<n>/ (for
+# callgrind_annotate; the supervisor's is the largest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -37,10 +39,14 @@ one() {
     t=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
     if [ "$t" -gt "$sup" ]; then kids=$((kids + sup)); sup=$t; else kids=$((kids + t)); fi
   done
+  if [ -n "${CG_KEEP:-}" ]; then
+    mkdir -p "$CG_KEEP/$2" && cp "$w"/cg.* "$CG_KEEP/$2/"
+  fi
   printf '%-28s %10d %10d %10d %8s\n' "$1" $((sup / N)) $((kids / N)) \
     $(((sup + kids) / N)) "$(field done <"$w/out")"
 }
 
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); drain $N no-op tasks, -c 2 --prefetch 32"
 printf '%-28s %10s %10s %10s %8s\n' build "sup Ir/task" "kids" "worker" done
-for b in "$@"; do one "$b"; done
+i=0
+for b in "$@"; do i=$((i + 1)); one "$b" "$i"; done

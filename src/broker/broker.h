@@ -203,9 +203,9 @@ json_t *sq_record_to_json(const char *id, redisReply **fields, size_t n,
                           int64_t default_result_ttl_ms);
 
 /* The same without the record's times (created_at, leased_at, started_at,
- * eta, expires, ..., result_expires_at): a leased task's record, which
- * the worker reads for its name, arguments and settings only (formatting
- * the times was a tenth of the supervisor's CPU per task). */
+ * eta, expires, ..., result_expires_at): a leased task's record as
+ * sq_lease_parse gives it (the worker reads sq_lease_parse_view's fields
+ * instead, no record at all). */
 json_t *sq_record_to_json_untimed(const char *id, redisReply **fields,
                                   size_t n);
 
@@ -244,10 +244,31 @@ const char *sq_event_get(const struct sq_event *ev, const char *name);
 
 /* ---- worker-side operations ----------------------------------------- */
 
+/* Bytes of a reply string (hiredis ends each with a NUL beyond n). */
+struct sq_text {
+    const char *p; /* NULL: the field is absent */
+    size_t n;
+};
+
+/* What a worker runs a leased task with, read from lease.lua's reply
+ * without a JSON record (sq_lease_parse_view): the texts point into the
+ * reply, valid while it lives; args, kwargs and the retry policy are the
+ * JSON text as stored, unchecked. */
+struct sq_leased_view {
+    struct sq_text name, queue, args, kwargs, policy, batch, root;
+    long long attempt;            /* this lease's attempt (stored + 1) */
+    long long retries;            /* 0 if absent */
+    long long max_retries;        /* -1 if absent */
+    long long time_limit_ms;      /* 0 if absent */
+    long long soft_time_limit_ms; /* 0 if absent */
+};
+
 struct sq_leased {
     char id[SYNCQ_ID_SIZE];
     char token[32];
-    json_t *rec;  /* record as sq_record_to_json_untimed gives it (owned) */
+    json_t *rec;  /* record as sq_record_to_json_untimed gives it (owned);
+                   * NULL from sq_lease_parse_view */
+    struct sq_leased_view v; /* sq_lease_parse_view only */
 };
 
 struct sq_lease_reply {
@@ -326,6 +347,12 @@ int sq_settle_parse(const redisReply *r, size_t n, int *status,
  * skipped. Errors: SYNCQ_EPROTO, SYNCQ_ENOMEM. */
 int sq_lease_parse(const syncq_client *c, const redisReply *r,
                    struct sq_lease_reply *out, syncq_error *err);
+
+/* The same for a worker: no JSON records (tasks[i].rec NULL; building
+ * them was a third of the supervisor's instructions per task); each
+ * task's tasks[i].v borrows from `r`, so use it before freeing r. */
+int sq_lease_parse_view(const redisReply *r, struct sq_lease_reply *out,
+                        syncq_error *err);
 
 /* Settle `n` ops (one script call; n == 0 is a no-op), then, if `lease`
  * is not NULL, lease in the same round trip (pipelined). status[i] gets

@@ -12,6 +12,7 @@
 #include "sq_id.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +256,77 @@ leased_record(const char *id, const redisReply *rec,
     return o;
 }
 
+/* A number field of a leased record as the JSON record reads it
+ * (strtoll: no digits give 0). */
+static long long
+view_ll(const redisReply *v)
+{
+    return strtoll(v->str, NULL, 10);
+}
+
+/* The fields of a leased record the view keeps: a text, or a number
+ * (`num`), at offset `off` of struct sq_leased_view. */
+#define VIEW_TEXT(f, m) {f, sizeof f - 1, offsetof(struct sq_leased_view, m), false}
+#define VIEW_NUM(f, m) {f, sizeof f - 1, offsetof(struct sq_leased_view, m), true}
+static const struct {
+    const char *field;
+    size_t len;
+    size_t off;
+    bool num;
+} view_fields[] = {
+    VIEW_TEXT("name", name),     VIEW_TEXT("queue", queue),
+    VIEW_TEXT("args", args),     VIEW_TEXT("kwargs", kwargs),
+    VIEW_TEXT("pol", policy),    VIEW_TEXT("batch", batch),
+    VIEW_TEXT("root", root),     VIEW_NUM("attempt", attempt),
+    VIEW_NUM("retries", retries), VIEW_NUM("maxr", max_retries),
+    VIEW_NUM("tl", time_limit_ms), VIEW_NUM("stl", soft_time_limit_ms),
+};
+#undef VIEW_TEXT
+#undef VIEW_NUM
+
+/* Field `k` = `x` of a leased record into the view, if it keeps it. By
+ * length first: the worker decodes every field of every task it leases
+ * here. */
+static void
+view_field(struct sq_leased_view *v, const redisReply *k,
+           const redisReply *x)
+{
+    for (size_t i = 0; i < sizeof view_fields / sizeof view_fields[0]; i++) {
+        char *at = (char *)v + view_fields[i].off;
+        if (k->len != view_fields[i].len ||
+            memcmp(k->str, view_fields[i].field, k->len) != 0) {
+            continue;
+        }
+        if (view_fields[i].num) {
+            *(long long *)(void *)at = view_ll(x);
+        } else {
+            ((struct sq_text *)(void *)at)->p = x->str;
+            ((struct sq_text *)(void *)at)->n = x->len;
+        }
+        return;
+    }
+}
+
+/* The i-th task leased as a worker runs it: the fields take_leased in
+ * worker_broker.c reads, straight from the reply (no record). Same
+ * values as leased_record's: attempt is the stored one + 1. */
+static void
+leased_view(const redisReply *rec, const struct lease_hdr *h, size_t i,
+            struct sq_leased_view *v, char token[32])
+{
+    memset(v, 0, sizeof *v);
+    v->max_retries = -1;
+    for (size_t f = 0; f + 1 < rec->elements; f += 2) {
+        const redisReply *k = rec->element[f];
+        const redisReply *x = rec->element[f + 1];
+        if (k->type == REDIS_REPLY_STRING && x->type == REDIS_REPLY_STRING) {
+            view_field(v, k, x);
+        }
+    }
+    v->attempt++;
+    snprintf(token, 32, "%lld", h->first_token + (long long)i);
+}
+
 /* lease.lua's reply header {now_ms, worker, start_now, first_token}. */
 static bool
 lease_header(const redisReply *r, struct lease_hdr *h)
@@ -274,14 +346,15 @@ lease_header(const redisReply *r, struct lease_hdr *h)
     return true;
 }
 
-int
-sq_lease_parse(const syncq_client *c, const redisReply *r,
-               struct sq_lease_reply *out, syncq_error *err)
+/* lease.lua's reply into *out: each task as a JSON record (`records`)
+ * or as a view of the reply. */
+static int
+lease_parse(const redisReply *r, struct sq_lease_reply *out, bool records,
+            syncq_error *err)
 {
     struct lease_hdr h;
     size_t n;
 
-    (void)c; /* records without times: no result TTL to apply */
     memset(out, 0, sizeof *out);
     out->next_eta_ms = -1;
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 4 ||
@@ -311,7 +384,17 @@ sq_lease_parse(const syncq_client *c, const redisReply *r,
         if (id->type != REDIS_REPLY_STRING || rec->type != REDIS_REPLY_ARRAY) {
             continue;
         }
-        snprintf(L->id, sizeof L->id, "%s", id->str);
+        {
+            /* as snprintf "%s" would, without its cost per task */
+            size_t idn = strnlen(id->str, sizeof L->id - 1);
+            memcpy(L->id, id->str, idn);
+            L->id[idn] = '\0';
+        }
+        if (!records) {
+            leased_view(rec, &h, i, &L->v, L->token);
+            out->n++;
+            continue;
+        }
         L->rec = leased_record(L->id, rec, &h, i, L->token);
         if (L->rec == NULL) {
             return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
@@ -319,6 +402,21 @@ sq_lease_parse(const syncq_client *c, const redisReply *r,
         out->n++;
     }
     return SYNCQ_OK;
+}
+
+int
+sq_lease_parse(const syncq_client *c, const redisReply *r,
+               struct sq_lease_reply *out, syncq_error *err)
+{
+    (void)c; /* records without times: no result TTL to apply */
+    return lease_parse(r, out, true, err);
+}
+
+int
+sq_lease_parse_view(const redisReply *r, struct sq_lease_reply *out,
+                    syncq_error *err)
+{
+    return lease_parse(r, out, false, err);
 }
 
 int

@@ -152,18 +152,23 @@ read_frame(int fd, struct sq_buf *in, size_t *off, size_t limit,
     }
 }
 
-/* Parse one JSON field of a TASK frame (absent: `def` as a new value). */
+/* Parse args or kwargs of a TASK frame, the text stored with the task
+ * (absent: a new [] or {}). NULL with *invalid set when the text is not
+ * JSON, NULL alone when it is JSON of another type. */
 static json_t *
-frame_json(const struct sq_frame *f, int tag, bool object)
+frame_json(const struct sq_frame *f, int tag, bool object, bool *invalid)
 {
     json_error_t jerr;
     json_t *v;
 
-    if (!sq_frame_has(f, tag) || f->f[tag].n == 0) {
+    if (!sq_frame_has(f, tag)) {
         return object ? json_object() : json_array();
     }
-    v = json_loadb(f->f[tag].p, f->f[tag].n, JSON_ALLOW_NUL, &jerr);
-    if (v != NULL && (object ? !json_is_object(v) : !json_is_array(v))) {
+    v = json_loadb(f->f[tag].p, f->f[tag].n, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+                   &jerr);
+    if (v == NULL) {
+        *invalid = true;
+    } else if (object ? !json_is_object(v) : !json_is_array(v)) {
         json_decref(v);
         v = NULL;
     }
@@ -218,6 +223,7 @@ run_task(const struct sq_worker_opts *o, const struct sq_frame *f,
     struct syncq_ctx ctx;
     struct sq_outcome oc;
     const syncq_task_def *def;
+    bool invalid = false;
     int64_t rt = 0;
     size_t start;
 
@@ -230,8 +236,8 @@ run_task(const struct sq_worker_opts *o, const struct sq_frame *f,
     if (sq_frame_has(f, SQ_F_POLICY) && f->f[SQ_F_POLICY].n > 0) {
         policy = sq_strndup(f->f[SQ_F_POLICY].p, f->f[SQ_F_POLICY].n);
     }
-    args = frame_json(f, SQ_F_ARGS, false);
-    kwargs = frame_json(f, SQ_F_KWARGS, true);
+    args = frame_json(f, SQ_F_ARGS, false, &invalid);
+    kwargs = frame_json(f, SQ_F_KWARGS, true, &invalid);
     def = syncq_registry_find(o->registry, name);
     sq_ctx_init(&ctx, def, id, name, args != NULL ? args : json_null(),
                 kwargs != NULL ? kwargs : json_null(), o->cfg);
@@ -250,6 +256,9 @@ run_task(const struct sq_worker_opts *o, const struct sq_frame *f,
                        "task %.200s is not registered in this worker (load "
                        "its plugin with --plugin)",
                        name);
+    } else if (invalid) {
+        syncq_ctx_fail(&ctx, SYNCQ_ERR_VALIDATION,
+                       "stored args/kwargs are not valid JSON");
     } else if (args == NULL || kwargs == NULL) {
         syncq_ctx_fail(&ctx, SYNCQ_ERR_INTERNAL,
                        "task arguments are not a JSON array and object");

@@ -74,10 +74,21 @@ sq_frame_adds(struct sq_buf *b, int tag, const char *s)
 int
 sq_frame_addll(struct sq_buf *b, int tag, long long v)
 {
-    char num[32];
-    int n = snprintf(num, sizeof num, "%lld", v);
+    /* by hand: snprintf was a twentieth of the supervisor's instructions
+     * per task (three numbers a frame) */
+    char num[24];
+    char *p = num + sizeof num;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                 : (unsigned long long)v;
 
-    return sq_frame_add(b, tag, num, (size_t)n);
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        *--p = '-';
+    }
+    return sq_frame_add(b, tag, p, (size_t)(num + sizeof num - p));
 }
 
 int

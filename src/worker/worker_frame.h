@@ -36,8 +36,8 @@ enum sq_frame_tag {
     SQ_F_TOKEN,        /* lease token */
     SQ_F_NAME,         /* task name */
     SQ_F_QUEUE,        /* queue */
-    SQ_F_ARGS,         /* JSON array text */
-    SQ_F_KWARGS,       /* JSON object text */
+    SQ_F_ARGS,         /* JSON array text as stored (the child checks) */
+    SQ_F_KWARGS,       /* JSON object text as stored (the child checks) */
     SQ_F_ATTEMPT,      /* decimal */
     SQ_F_RETRIES,      /* decimal */
     SQ_F_MAXR,         /* decimal; -1 unset */

@@ -126,7 +126,7 @@ round_reply(struct sq_sup *s, redisReply *r)
     rc = sq_script_reply_check(s->bc, SQ_SCRIPT_LEASE, r, &err);
     if (rc == SYNCQ_OK) {
         struct sq_lease_reply rep;
-        rc = sq_lease_parse(s->bc, r, &rep, &err);
+        rc = sq_lease_parse_view(r, &rep, &err); /* borrows r */
         if (rc == SYNCQ_OK) {
             sq_sup_take_lease(s, &rep, s->round.start_now, s->round.max_n);
         }

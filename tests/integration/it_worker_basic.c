@@ -5,9 +5,9 @@
  * progress, sub-tasks with parent/root ids), byte-exact non-ASCII and
  * binary payloads (C37), retry policies by error class, poison queue
  * entries (C36) and adopted foreign envelopes, an error that cannot be
- * serialised (C32), the example plugin, the
- * heartbeat info and liveness file, SIGHUP log reopening, and bad command
- * lines. TEST_TIMEOUT: 240
+ * serialised (C32), stored arguments that are not JSON, the example
+ * plugin, the heartbeat info and liveness file, SIGHUP log reopening,
+ * and bad command lines. TEST_TIMEOUT: 240
  */
 #include "it_worker_util.h"
 
@@ -544,6 +544,63 @@ bad_command_lines(void **state)
     sqt_out_free(&o);
 }
 
+/* The worker hands args and kwargs to its child as Redis holds them:
+ * stored text that is not JSON (written by something other than syncq)
+ * fails the task as a validation error, JSON of the wrong type as an
+ * internal one; the worker goes on. */
+static void
+stored_arguments_that_are_not_json_fail_the_task(void **state)
+{
+    static const struct {
+        const char *field, *text, *cls, *msg;
+    } bad[] = {
+        {"args", "[1,", "validation", "stored args/kwargs are not valid JSON"},
+        {"kwargs", "{\"a\":", "validation",
+         "stored args/kwargs are not valid JSON"},
+        {"kwargs", "", "validation", "stored args/kwargs are not valid JSON"},
+        {"args", "{}", "internal",
+         "task arguments are not a JSON array and object"},
+    };
+    enum { NB = sizeof bad / sizeof bad[0] };
+    char ids[NB][SYNCQ_ID_SIZE], ok[SYNCQ_ID_SIZE];
+    redisContext *rc = sqt_redis();
+    syncq_task_options o;
+    int pid;
+
+    (void)state;
+    syncq_task_options_init(&o);
+    for (size_t i = 0; i < NB; i++) {
+        redisReply *r;
+        wk_create(cl, "syncq.noop", NULL, &o, ids[i]);
+        r = redisCommand(rc, "HSET " WK_NS "t:%s %s %s", ids[i],
+                         bad[i].field, bad[i].text);
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+        freeReplyObject(r);
+    }
+    wk_create(cl, "syncq.noop", NULL, &o, ok);
+    pid = wk_start("it-badargs", "-c 1");
+    for (size_t i = 0; i < NB; i++) {
+        json_t *t = wk_wait(cl, ids[i], 10000);
+        json_t *e = json_object_get(t, "error");
+        assert_string_equal(wk_state(t), "FAILURE");
+        assert_string_equal(json_string_value(json_object_get(e, "class")),
+                            bad[i].cls);
+        assert_string_equal(json_string_value(json_object_get(e, "message")),
+                            bad[i].msg);
+        assert_int_equal(wk_int(t, "retries"), 0);
+        json_decref(t);
+    }
+    {
+        json_t *t = wk_wait(cl, ok, 10000);
+        assert_string_equal(wk_state(t), "SUCCESS");
+        json_decref(t);
+    }
+    assert_true(wk_alive(pid));
+    assert_int_equal(wk_stop(pid, 10000), 0);
+    redisFree(rc);
+}
+
 int
 main(void)
 {
@@ -564,6 +621,9 @@ main(void)
         cmocka_unit_test_setup_teardown(sighup_reopens_the_log, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(bad_command_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            stored_arguments_that_are_not_json_fail_the_task, setup,
+            teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include "sq_alloc.h"
 #include "worker/worker_frame.h"
 
+#include <limits.h>
 #include <string.h>
 
 static void
@@ -229,6 +230,38 @@ allocation_failures_never_leak(void **state)
     fail_msg("frame building never succeeded");
 }
 
+/* sq_frame_addll formats by hand: every sign, both ends of the range */
+static void
+numbers_round_trip_exactly(void **state)
+{
+    static const long long v[] = {0,  1,  -1, 9,  10, -10, 1234567890123LL,
+                                  LLONG_MAX, LLONG_MIN, LLONG_MIN + 1};
+    static const char *text[] = {"0",  "1",  "-1", "9",  "10", "-10",
+                                 "1234567890123", "9223372036854775807",
+                                 "-9223372036854775808",
+                                 "-9223372036854775807"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        struct sq_buf b;
+        struct sq_frame f;
+        size_t used = 0, start;
+        char s[32];
+        syncq_error err;
+        sq_buf_init(&b, 0);
+        start = sq_frame_begin(&b, SQ_FRAME_DONE);
+        assert_int_equal(sq_frame_addll(&b, SQ_F_RUNTIME, v[i]), 0);
+        assert_int_equal(sq_frame_end(&b, start), 0);
+        assert_int_equal(sq_frame_parse(b.data, b.len, 1 << 20, &f, &used,
+                                        &err),
+                         1);
+        assert_string_equal(sq_frame_str(&f, SQ_F_RUNTIME, s, sizeof s),
+                            text[i]);
+        assert_true(sq_frame_ll(&f, SQ_F_RUNTIME, 7) == v[i]);
+        sq_buf_cleanup(&b);
+    }
+}
+
 int
 main(void)
 {
@@ -240,6 +273,7 @@ main(void)
         cmocka_unit_test(numbers_that_are_not_numbers_give_the_default),
         cmocka_unit_test(buffer_limit_fails_cleanly),
         cmocka_unit_test(allocation_failures_never_leak),
+        cmocka_unit_test(numbers_round_trip_exactly),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
