@@ -976,6 +976,126 @@ leased_record_is_what_the_lease_stored(void **state)
     sq_lease_reply_cleanup(&r);
 }
 
+/* A view's text (NULL when absent) as a new string for comparing. */
+static char *
+view_text(const struct sq_text *t)
+{
+    return t->p != NULL ? strndup(t->p, t->n) : NULL;
+}
+
+/* The view member `t` (stored JSON text) parses to record member `key`. */
+static void
+same_json(const struct sq_text *t, const json_t *rec, const char *key)
+{
+    json_t *v = t->p != NULL ? json_loadb(t->p, t->n, 0, NULL) : NULL;
+    const json_t *r = json_object_get(rec, key);
+
+    /* absent from the record: the record reads it as empty (the child
+     * runs a task without args with [] and without kwargs with {}) */
+    bool empty = r == NULL || json_is_null(r) ||
+                 (json_is_array(r) && json_array_size(r) == 0) ||
+                 (json_is_object(r) && json_object_size(r) == 0);
+    if (!(v == NULL ? empty : json_equal(v, r))) {
+        char *x = json_dumps(r, JSON_ENCODE_ANY);
+        fail_msg("%s: view '%.*s', record %s", key, (int)t->n,
+                 t->p != NULL ? t->p : "", x != NULL ? x : "(none)");
+    }
+    json_decref(v);
+}
+
+/* The same for a text member: the record's string. */
+static void
+same_str(const struct sq_text *t, const json_t *rec, const char *key)
+{
+    char *v = view_text(t);
+    const char *r = json_string_value(json_object_get(rec, key));
+
+    if (!(v == NULL ? r == NULL : r != NULL && strcmp(v, r) == 0)) {
+        fail_msg("%s: view '%s', record '%s'", key, v ? v : "(none)",
+                 r ? r : "(none)");
+    }
+    free(v);
+}
+
+/* The worker reads a leased task through a view of the lease reply
+ * (sq_lease_parse_view: field names matched in broker_lease.c), everyone
+ * else through the record (the field table of core/sq_task.c): both read
+ * of one reply give the same name, queue, arguments, policy, attempt,
+ * retries and limits, with and without the optional fields. */
+static void
+lease_view_reads_what_the_record_reads(void **state)
+{
+    char a[SYNCQ_ID_SIZE], b[SYNCQ_ID_SIZE];
+    const char *q[] = {"views"};
+    struct sq_lease_req req = {"w3:1", 30000, 2, 1, q, 1};
+    struct sq_lease_reply rec, view;
+    struct sq_args la;
+    syncq_task_options o;
+    redisReply *r = NULL;
+    syncq_error err;
+
+    (void)state;
+    syncq_task_options_init(&o);
+    o.queue = "views";
+    o.max_retries = 3;
+    o.time_limit_ms = 30000;
+    o.soft_time_limit_ms = 20000;
+    o.retry_policy_json = "{\"network\": {\"max_retries\": 2}}";
+    assert_int_equal(syncq_task_create(cl, "syncq.echo", "[1, \"x\"]",
+                                       "{\"k\": {\"n\": 2}}", &o, a, NULL,
+                                       &err),
+                     SYNCQ_OK);
+    create("syncq.noop", 5, "views", b);
+    sq_args_init(&la);
+    sq_lease_args(&la, &req);
+    assert_int_equal(sq_script_append(cl, SQ_SCRIPT_LEASE, &la, &err),
+                     SYNCQ_OK);
+    sq_args_cleanup(&la);
+    assert_int_equal(sq_client_read_reply(cl, &r, &err), SYNCQ_OK);
+    assert_int_equal(sq_script_reply_check(cl, SQ_SCRIPT_LEASE, r, &err),
+                     SYNCQ_OK);
+    assert_int_equal(sq_lease_parse(cl, r, &rec, &err), SYNCQ_OK);
+    assert_int_equal(sq_lease_parse_view(r, &view, &err), SYNCQ_OK);
+    assert_int_equal(rec.n, 2);
+    assert_int_equal(view.n, 2);
+    for (size_t i = 0; i < rec.n; i++) {
+        const json_t *t = rec.tasks[i].rec;
+        const struct sq_leased_view *v = &view.tasks[i].v;
+        assert_string_equal(view.tasks[i].id, rec.tasks[i].id);
+        assert_string_equal(view.tasks[i].token, rec.tasks[i].token);
+        same_str(&v->name, t, "name");
+        same_str(&v->queue, t, "queue");
+        same_str(&v->batch, t, "batch_id");
+        same_str(&v->root, t, "root_id");
+        same_json(&v->args, t, "args");
+        same_json(&v->kwargs, t, "kwargs");
+        same_json(&v->policy, t, "retry_policy");
+        assert_int_equal(v->attempt,
+                         json_integer_value(json_object_get(t, "attempt")));
+        assert_int_equal(v->retries,
+                         json_integer_value(json_object_get(t, "retries")));
+        assert_int_equal(v->max_retries,
+                         json_object_get(t, "max_retries") != NULL
+                             ? json_integer_value(
+                                   json_object_get(t, "max_retries"))
+                             : -1);
+        assert_int_equal(v->time_limit_ms,
+                         json_integer_value(
+                             json_object_get(t, "time_limit_ms")));
+        assert_int_equal(v->soft_time_limit_ms,
+                         json_integer_value(
+                             json_object_get(t, "soft_time_limit_ms")));
+    }
+    /* the first with every optional field, the second without */
+    assert_string_equal(view.tasks[0].id, a);
+    assert_int_equal(view.tasks[0].v.max_retries, 3);
+    assert_int_equal(view.tasks[0].v.time_limit_ms, 30000);
+    assert_int_equal(view.tasks[1].v.max_retries, -1);
+    sq_lease_reply_cleanup(&rec);
+    sq_lease_reply_cleanup(&view);
+    freeReplyObject(r);
+}
+
 int
 main(void)
 {
@@ -999,6 +1119,7 @@ main(void)
         T(lost_deliveries_carry_their_reason_and_counters),
         T(grouped_events_read_per_task),
         T(leased_record_is_what_the_lease_stored),
+        T(lease_view_reads_what_the_record_reads),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
