@@ -208,6 +208,11 @@ cli_schedule_add(struct cli *cli)
             if (cli_duration_arg(cli, "expires", ov->arg, &sc.expires_ms)) {
                 return CLI_USAGE;
             }
+            if (sc.expires_ms <= 0) {
+                /* 0 would store "never expires", not what was asked */
+                return cli_usage(cli, "expires must be above 0 (leave it "
+                                 "out for tasks that do not expire)");
+            }
             break;
         case 9:
             if (int_arg(cli, "max-retries", ov->arg, 0, 1000,

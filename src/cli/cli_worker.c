@@ -54,6 +54,12 @@ cli_worker(struct cli *cli)
                 if (nsets == sizeof sets / sizeof sets[0]) {
                     return cli_usage(cli, "too many options");
                 }
+                if (ov->arg != NULL && ov->arg[0] == '\0') {
+                    /* an empty setting means its default: a flag given
+                     * empty is a mistake, not a wish for the default */
+                    return cli_usage(cli, "%s is empty (leave it out for "
+                                     "the default)", flag_keys[i].flag);
+                }
                 sets[nsets].key = flag_keys[i].key;
                 sets[nsets].flag = flag_keys[i].flag;
                 /* a flag without argument switches its setting on */

@@ -30,6 +30,8 @@ enum ftype {
     F_OBJECT,   /* JSON object */
     F_PRIORITY, /* 0..10 or LOW NORMAL HIGH URGENT */
     F_SECONDS,  /* a number >= 0 of seconds */
+    F_LIMIT,    /* a number >= 0.001 of seconds: where 0 would store "not
+                   set" (the default), an explicit 0 is refused */
     F_TIME,     /* ISO 8601 (UTC or with an offset) */
     F_WHEN,     /* F_SECONDS from now, or F_TIME */
     F_COUNT,    /* an integer >= 0 */
@@ -61,11 +63,11 @@ static const struct field task_fields[] = {
      "retry policy overrides by error class (docs/recovery.md)"},
     {"unique_key", F_STRING, false,
      "while held, another create with it returns the first task's id"},
-    {"unique_ttl", F_SECONDS, false, "how long unique_key is held"},
-    {"time_limit", F_SECONDS, false, "hard time limit"},
-    {"soft_time_limit", F_SECONDS, false, "soft time limit"},
-    {"result_expires", F_SECONDS, false, "keep the finished record this "
-                                         "long"},
+    {"unique_ttl", F_LIMIT, false, "how long unique_key is held"},
+    {"time_limit", F_LIMIT, false, "hard time limit"},
+    {"soft_time_limit", F_LIMIT, false, "soft time limit"},
+    {"result_expires", F_LIMIT, false, "keep the finished record this "
+                                       "long"},
     {"task_id", F_STRING, false, "a UUID to use as the id"},
     {NULL, F_STRING, false, NULL}};
 
@@ -109,8 +111,8 @@ static const struct field schedule_fields[] = {
     {"grace", F_SECONDS, false, "a tick later than this counts as missed"},
     {"start", F_WHEN, false, "no tick before this (or seconds from now)"},
     {"end", F_WHEN, false, "no tick after this (or seconds from now)"},
-    {"expires", F_SECONDS, false, "each run expires this long after its "
-                                  "tick"},
+    {"expires", F_LIMIT, false, "each run expires this long after its "
+                                "tick"},
     {"max_retries", F_COUNT, false, "retries of each run"},
     {"replace", F_BOOL, false, "replace a schedule of that name"},
     {NULL, F_STRING, false, NULL}};
@@ -170,6 +172,14 @@ type_problem(enum ftype t, const json_t *v)
         return json_number_value(v) >= 0 && json_number_value(v) < 1e11
                    ? NULL
                    : "must be >= 0 seconds (and under 1e11)";
+    case F_LIMIT:
+        if (type_problem(F_SECONDS, v) != NULL) {
+            return type_problem(F_SECONDS, v);
+        }
+        return json_number_value(v) >= 0.001
+                   ? NULL
+                   : "must be at least 0.001 seconds (leave it out for "
+                     "the default)";
     case F_TIME:
         return json_is_string(v) ? NULL : "must be an ISO 8601 time string";
     case F_WHEN:
@@ -723,6 +733,8 @@ type_schema(enum ftype t)
             "LOW", "NORMAL", "HIGH", "URGENT");
     case F_SECONDS:
         return json_pack("{s:s,s:i}", "type", "number", "minimum", 0);
+    case F_LIMIT:
+        return json_pack("{s:s,s:f}", "type", "number", "minimum", 0.001);
     case F_TIME:
         return json_pack("{s:s,s:s}", "type", "string", "format",
                          "date-time");

@@ -103,6 +103,11 @@ check "bulk kwargs field" "tasks[1].kwargs.seconds must be >= 0 (got -2)" "$(jso
 check "batch of a task without items" 400 "$(code -X POST -H "$J" -d '{"task":"data_sync.sync_products","items":[1,2]}' "$B/api/batches")"
 check "batch refusal says why" "task" "$(json 'd["errors"][0]["field"]' < out.json)"
 contains "batch refusal message" "cannot run as a batch" out.json
+# a limit of 0 would store "not set" (the default): refused, not ignored
+check "time_limit 0" 400 "$(code -X POST -H "$J" -d '{"name":"syncq.sleep","time_limit":0}' "$B/api/tasks")"
+check "time_limit 0: says so" "time_limit must be at least 0.001 seconds (leave it out for the default)" "$(json 'd["errors"][0]["field"] + " " + d["errors"][0]["message"]' < out.json)"
+check "soft_time_limit 0.0001" 400 "$(code -X POST -H "$J" -d '{"name":"syncq.sleep","soft_time_limit":0.0001}' "$B/api/tasks")"
+check "schedule expires 0" 400 "$(code -X POST -H "$J" -d '{"name":"s0","task":"syncq.noop","type":"interval","interval":5,"expires":0}' "$B/api/schedules")"
 check "batch completion without the summary" 400 "$(code -X POST -H "$J" -d '{"task":"batch_processing.batch_update","items":[1],"kwargs":{"set":{"status":"x"}},"on_complete":"syncq.sleep"}' "$B/api/batches")"
 check "batch completion field" "on_complete" "$(json 'd["errors"][0]["field"]' < out.json)"
 check "Redis unchanged by refusals" "$before" "$(snap)"
