@@ -34,12 +34,25 @@ def _b(s: Optional[str]) -> Optional[bytes]:
     return s.encode() if s is not None else None
 
 
-def _seconds(v: Optional[Seconds]) -> Optional[float]:
+def _seconds(v: Optional[Seconds], field: str = "duration") \
+        -> Optional[float]:
+    """Seconds of a number or a timedelta; anything else (a string such
+    as "10m", a bool) is refused with InvalidArgument naming the field,
+    not converted."""
     if v is None:
         return None
     if isinstance(v, _dt.timedelta):
         return v.total_seconds()
-    return float(v)
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    raise error_for("EINVAL", -1, f"{field}: must be seconds (a number or "
+                    f"a datetime.timedelta), got {v!r}")
+
+
+def _priority(v: Any) -> Any:
+    """A priority as given: the library checks it (0..10 or LOW, NORMAL,
+    HIGH, URGENT) and refuses 5.7 or True instead of truncating them."""
+    return int(v) if isinstance(v, TaskPriority) else v
 
 
 def _iso(t: _dt.datetime) -> str:
@@ -56,10 +69,11 @@ def _epoch_ms(t: _dt.datetime) -> int:
     return int(t.timestamp() * 1000)
 
 
-def _when(v: Optional[When]) -> Union[None, float, str]:
+def _when(v: Optional[When], field: str = "expires") \
+        -> Union[None, float, str]:
     if isinstance(v, _dt.datetime):
         return _iso(v)
-    return _seconds(v)
+    return _seconds(v, field)
 
 
 def _spec(**fields: Any) -> Dict[str, Any]:
@@ -135,7 +149,10 @@ class QueueManager:
     def _spec_call(self, fn: str, spec: Any) -> Any:
         out = ctypes.c_void_p()
         err = _native.Error()
-        text = json.dumps(spec).encode()
+        try:
+            text = json.dumps(spec).encode()
+        except (TypeError, ValueError) as e:
+            raise error_for("EINVAL", -1, f"not JSON: {e}") from None
         with self._lock:
             self._check(getattr(self._lib, fn)(self._client(), text,
                                                ctypes.byref(out), err), err)
@@ -187,17 +204,17 @@ class QueueManager:
         priority = o.get("priority", TaskPriority.NORMAL)
         return _spec(name=task_name, kwargs=o.get("kwargs"),
                      args=list(args) if args is not None else None,
-                     priority=int(priority) if priority is not None
-                     else None,
+                     priority=_priority(priority),
                      queue=o.get("queue"),
-                     countdown=_seconds(o.get("countdown")),
+                     countdown=_seconds(o.get("countdown"), "countdown"),
                      eta=_iso(eta) if eta is not None else None,
                      expires=_when(o.get("expires")),
                      max_retries=o.get("max_retries"),
                      retry_policy=o.get("retry_policy"),
                      unique_key=o.get("unique_key"),
-                     time_limit=_seconds(o.get("time_limit")),
-                     soft_time_limit=_seconds(o.get("soft_time_limit")),
+                     time_limit=_seconds(o.get("time_limit"), "time_limit"),
+                     soft_time_limit=_seconds(o.get("soft_time_limit"),
+                                              "soft_time_limit"),
                      task_id=o.get("task_id"))
 
     def create_task(self, task_name: str,
@@ -252,8 +269,7 @@ class QueueManager:
         in waves."""
         spec = _spec(task=task_name, items=list(items),
                      batch_size=batch_size, kwargs=kwargs, queue=queue,
-                     priority=int(priority) if priority is not None
-                     else None, on_complete=on_complete,
+                     priority=_priority(priority), on_complete=on_complete,
                      max_in_flight=max_in_flight, rate=rate,
                      fail_fast=fail_fast)
         return self._spec_call("syncq_batch_create_json", spec)["batch_id"]
@@ -374,21 +390,28 @@ class QueueManager:
         keep = [_b(queue), _b(task_id), _b(parent_id), _b(root_id)]
         o.queue, o.task_id, o.parent_id, o.root_id = keep
         if priority is not None:
+            if isinstance(priority, bool) or not isinstance(priority, int):
+                raise error_for("EINVAL", -1, "priority: must be an integer "
+                                f"0..10, got {priority!r}")
             o.priority = int(priority)
         if countdown is not None:
-            o.countdown_ms = int(_seconds(countdown) * 1000)
+            o.countdown_ms = int(_seconds(countdown, "countdown") * 1000)
         if eta is not None:
             o.eta_ms = _epoch_ms(eta)
         if isinstance(expires, _dt.datetime):
             o.expires_ms = _epoch_ms(expires)
         elif expires is not None:
-            o.expires_in_ms = max(1, int(_seconds(expires) * 1000))
+            o.expires_in_ms = max(1, int(_seconds(expires, "expires") * 1000))
         if time_limit is not None:
-            o.time_limit_ms = int(_seconds(time_limit) * 1000)
+            o.time_limit_ms = int(_seconds(time_limit, "time_limit") * 1000)
         if soft_time_limit is not None:
-            o.soft_time_limit_ms = int(_seconds(soft_time_limit) * 1000)
-        a = json.dumps(list(args)).encode() if args is not None else None
-        k = json.dumps(kwargs).encode() if kwargs is not None else None
+            o.soft_time_limit_ms = int(_seconds(soft_time_limit,
+                                                "soft_time_limit") * 1000)
+        try:
+            a = json.dumps(list(args)).encode() if args is not None else None
+            k = json.dumps(kwargs).encode() if kwargs is not None else None
+        except (TypeError, ValueError) as e:
+            raise error_for("EINVAL", -1, f"not JSON: {e}") from None
         tid = ctypes.create_string_buffer(_native.ID_SIZE)
         err = _native.Error()
         with self._lock:
@@ -423,14 +446,13 @@ class QueueManager:
         st = ScheduleType(config.schedule_type)
         spec = _spec(name=config.name, task=config.task, type=st.value,
                      cron=config.cron_expression,
-                     interval=_seconds(config.interval_seconds),
+                     interval=_seconds(config.interval_seconds, "interval"),
                      at=_iso(config.run_at) if config.run_at else None,
                      timezone=config.timezone, args=config.args,
                      kwargs=config.kwargs, queue=config.queue,
-                     priority=int(config.priority)
-                     if config.priority is not None else None,
+                     priority=_priority(config.priority),
                      enabled=config.enabled, missed=config.missed,
-                     expires=_seconds(config.expires),
+                     expires=_seconds(config.expires, "expires"),
                      max_retries=config.max_retries,
                      replace=True if replace else None)
         spec.update(config.extra)

@@ -72,6 +72,32 @@ def test_bad_input_raises_with_code_and_writes_nothing(qm, redis_sock):
     assert redis(redis_sock, "DBSIZE") == keys
 
 
+def test_bad_values_are_refused_not_converted(qm, redis_sock):
+    """What Python would convert (5.7 to 5, True to 1, "10m" to an error
+    of its own) and a limit of 0 that would mean "not set" are refused
+    with InvalidArgument naming the field; names of priorities work."""
+    keys = redis(redis_sock, "DBSIZE")
+    for p in (5.7, True):
+        with pytest.raises(syncq.InvalidArgument) as e:
+            qm.create_task("syncq.noop", priority=p)
+        assert e.value.message.startswith("priority:")
+    with pytest.raises(syncq.InvalidArgument) as e:
+        qm.create_task("syncq.noop", countdown="10m")
+    assert e.value.message == ("countdown: must be seconds (a number or a "
+                               "datetime.timedelta), got '10m'")
+    with pytest.raises(syncq.InvalidArgument) as e:
+        qm.create_task("syncq.sleep", time_limit=0)
+    assert e.value.message.startswith("time_limit: must be at least 0.001")
+    with pytest.raises(syncq.InvalidArgument) as e:
+        qm.create_task("syncq.echo", kwargs={"a": object()})
+    assert e.value.message.startswith("not JSON: ")
+    with pytest.raises(syncq.InvalidArgument):
+        qm.celery_send("syncq.noop", priority=True)
+    assert redis(redis_sock, "DBSIZE") == keys
+    tid = qm.create_task("syncq.noop", priority="HIGH")
+    assert qm.get_task_info(tid)["priority"] == 8
+
+
 def test_unknown_task_and_down_broker():
     with pytest.raises(syncq.BrokerUnavailable) as e:
         syncq.QueueManager(broker_url="redis://127.0.0.1:1/0")
