@@ -110,7 +110,7 @@ check "README Python block runs" 0 "$?"
 [ -s "$D/py.err" ] && cat "$D/py.err"
 check "README Python: the crawler task ends SUCCESS" SUCCESS "$(head -1 "$D/py.out")"
 check "README Python: its schedule is stored" "0 2 * * *" \
-  "$("$S" schedule info daily_sync --json 2>&1 | json 'd["cron"]')"
+  "$("$S" schedule info nightly_full_sync --json 2>&1 | json 'd["cron"]')"
 check "README Python: its batch is there" image_processing.download_images \
   "$("$S" --json batch list 2>&1 | json 'd[0]["task"]')"
 
