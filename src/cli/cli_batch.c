@@ -447,7 +447,8 @@ cli_batch_list(struct cli *cli)
 static const struct cli_opt batch_create_opts[] = {
     {"items-file", 'f', true, "F",
      "a JSON array, or one item per line (a line that is\n"
-     "JSON is that value, else a string); - for stdin;\n"
+     "JSON is that value; one starting with { [ or \" must\n"
+     "be JSON; any other is a string); - for stdin;\n"
      "at most 1 GiB and 10,000,000 items"},
     {"batch-size", 'b', true, "N",
      "items per chunk (default 100, up to 100000)"},

@@ -703,8 +703,8 @@ const struct cli_cmd cli_schedule_cmds[] = {
      .run = cli_schedule_list,
      .summary = "schedules with next and last runs",
      .synopsis = "[--json]",
-     .description = "Every schedule with its state and next run (in the"
-                    " schedule's zone).",
+     .description = "Every schedule with its state and next run (in UTC,"
+                    " the schedule's zone beside it).",
      .flags = CLI_CMD_NO_ARGS},
     {.path = "schedule info",
      .run = cli_schedule_info,

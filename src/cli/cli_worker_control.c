@@ -14,6 +14,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The commands as this CLI takes them. */
+#define COMMANDS                                                              \
+    "ping, pool-grow N, pool-shrink N, add-consumer Q, cancel-consumer Q, "  \
+    "time-limit TASK SOFT [HARD], rate-limit TASK RATE, shutdown, pause Q, " \
+    "resume Q"
+
 /* "pool-grow" and "pool_grow" are the same command. */
 static void
 canon(const char *in, char *out, size_t cap)
@@ -185,11 +191,7 @@ cli_worker_control(struct cli *cli)
         }
     }
     if (n < 1) {
-        return cli_usage(cli, "which command? (ping, pool-grow N, "
-                              "pool-shrink N, add-consumer Q, "
-                              "cancel-consumer Q, time-limit TASK SOFT "
-                              "[HARD], rate-limit TASK RATE, shutdown, "
-                              "pause Q, resume Q)");
+        return cli_usage(cli, "which command? (%s)", COMMANDS);
     }
     canon(a[0], name, sizeof name);
     if (strcmp(name, "pause") == 0 || strcmp(name, "resume") == 0) {
@@ -205,6 +207,11 @@ cli_worker_control(struct cli *cli)
         syncq_error e;
         if (sq_ctl_check(cmd, &e) != SYNCQ_OK) {
             json_decref(cmd);
+            if (strncmp(e.msg, "command must be one of", 22) == 0) {
+                /* the protocol's names have '_': say the CLI's */
+                return cli_usage(cli, "unknown command '%.64s' (%s)", a[0],
+                                 COMMANDS);
+            }
             return cli_error(cli, &e, true);
         }
     }
