@@ -184,6 +184,33 @@ cli_stack_add_service(struct cli_stack *st, const char *name,
     return p;
 }
 
+/* Wait up to 10 s for the monitor's port file and put the port it bound
+ * into st->listen (left as given if it never comes: the monitor's log
+ * says why). */
+static void
+learn_port(struct cli_stack *st, const char *pf)
+{
+    int64_t deadline = sq_mono_ms() + 10000;
+
+    while (sq_mono_ms() < deadline) {
+        FILE *f = fopen(pf, "r");
+        long port = 0;
+        if (f != NULL) {
+            if (fscanf(f, "%ld", &port) != 1) {
+                port = 0;
+            }
+            fclose(f);
+        }
+        if (port > 0 && port < 65536) {
+            size_t ll = strlen(st->listen);
+            snprintf(st->listen + ll - 1, sizeof st->listen - (ll - 1),
+                     "%ld", port);
+            return;
+        }
+        sq_sleep_ms(20);
+    }
+}
+
 int
 cli_stack_start(struct cli *cli, struct cli_stack *st)
 {
@@ -223,11 +250,26 @@ cli_stack_start(struct cli *cli, struct cli_stack *st)
         }
     }
     if (st->monitor) {
+        char pf[600];
         const char *args[] = {"monitor", "serve", "--listen", st->listen,
-                              NULL};
+                              "--port-file", pf, NULL};
+        size_t ll = strlen(st->listen);
+        /* port 0: the monitor picks one and writes it to --port-file,
+         * so the address printed is the one it listens on */
+        bool any = ll >= 2 && strcmp(st->listen + ll - 2, ":0") == 0;
+        snprintf(pf, sizeof pf, "%s/monitor.port",
+                 st->var_dir[0] != '\0' ? st->var_dir : ".");
+        if (any) {
+            unlink(pf);
+        } else {
+            args[4] = NULL;
+        }
         if (cli_stack_add_service(st, "monitor", args) == NULL) {
             return cli_fail(cli, "cannot start the monitor: %s",
                             strerror(errno));
+        }
+        if (any) {
+            learn_port(st, pf);
         }
     }
     return CLI_OK;

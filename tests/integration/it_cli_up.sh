@@ -121,6 +121,17 @@ wait "$UPID"
 check "second up exit" 0 "$?"
 unset SYNCQ_BROKER_URL
 
+# --listen with port 0: the address printed is the one the monitor bound
+env -u SYNCQ_BROKER_URL "$S" up --var "$T/up0" --listen 127.0.0.1:0 --no-beat > up0.log 2>&1 &
+UPID=$!
+wait_for up0.log "export SYNCQ_BROKER_URL=" 20
+P0=$(sed -n 's/.*dashboard http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' up0.log | head -1)
+check "port 0: a real port printed" 1 "$([ "${P0:-0}" -gt 0 ] && echo 1 || echo 0)"
+check "port 0: that port answers" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${P0:-1}/api/health")"
+kill -INT "$UPID"
+wait "$UPID"
+check "port 0: up exit" 0 "$?"
+
 # --- demo usage errors: refused at once, nothing started
 "$S" demo --faults bogus --var "$T/dbad" > dbad.txt 2>&1
 check "demo bad faults exit" 2 "$?"
