@@ -63,7 +63,15 @@ vfail(syncq_error *err, int code, int sys_errno, const char *fmt, va_list ap)
     }
     err->code = code;
     err->sys_errno = sys_errno;
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    if (vsnprintf(err->msg, sizeof err->msg, fmt, ap) >=
+        (int)sizeof err->msg) {
+        /* cut: say so, at a UTF-8 character's start */
+        size_t end = sizeof err->msg - 4;
+        while (end > 0 && ((unsigned char)err->msg[end] & 0xC0) == 0x80) {
+            end--;
+        }
+        memcpy(err->msg + end, "...", 4);
+    }
     /* Messages are one line: fold any newline a caller passed through. */
     for (char *p = err->msg; *p != '\0'; p++) {
         if (*p == '\n' || *p == '\r') {
