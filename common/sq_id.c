@@ -9,7 +9,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 /* One pool per thread: threads that create tasks at once (the HTTP API
@@ -36,6 +38,31 @@ watch_forks(void)
     pthread_atfork(NULL, NULL, forget_pool);
 }
 
+/* SplitMix64 (Steele, Lea, Flood 2014): a bijection of a counter, so a
+ * stream never repeats a 64-bit word before 2^64 of them. */
+static void
+fallback_fill(unsigned char *p, size_t n)
+{
+    static _Thread_local uint64_t state;
+    struct timespec ts;
+
+    if (state == 0) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        state = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
+                ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)p;
+    }
+    while (n > 0) {
+        uint64_t z = (state += 0x9e3779b97f4a7c15u);
+        size_t take = n < sizeof z ? n : sizeof z;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+        z ^= z >> 31;
+        memcpy(p, &z, take);
+        p += take;
+        n -= take;
+    }
+}
+
 static void
 refill(void)
 {
@@ -47,11 +74,12 @@ refill(void)
             if (errno == EINTR) {
                 continue;
             }
-            /* getrandom cannot fail on Linux >= 3.17 once seeded; a last
-             * resort keeps ids unique-enough rather than crashing. */
-            for (size_t i = got; i < sizeof pool; i++) {
-                pool[i] = (unsigned char)(i * 131 + (size_t)getpid());
-            }
+            /* getrandom cannot fail on Linux >= 3.17 once seeded. Ids
+             * drawn here are not looked up before a record is written
+             * (enqueue.lua), so a last resort must never repeat itself:
+             * a SplitMix64 stream whose state only moves forward,
+             * seeded by the clock, the pid and the thread's pool. */
+            fallback_fill(pool + got, sizeof pool - got);
             break;
         }
         got += (size_t)n;
