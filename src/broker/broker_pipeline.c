@@ -2,7 +2,7 @@
  *
  * broker_pipeline.c: the pipelined producer (syncq/pipeline.h). Each add
  * is checked and encoded by the same code as syncq_task_create
- * (sq_enqueue_prepare_run) and sent as its own enqueue call, without
+ * (sq_enqueue_prepare_call) and sent as its own enqueue call, without
  * waiting; the answers are read in order, oldest first, whenever the
  * window is full or on flush. A ring of `depth` slots remembers, per
  * call in flight, the id it creates and whom to tell.
@@ -146,9 +146,8 @@ syncq_pipeline_add(syncq_pipeline *p, const char *name, const char *args_json,
         return sq_fail(err, SYNCQ_EINVAL, "no pipeline");
     }
     sq_args_init(&a);
-    sq_args_add(&a, "1");
-    rc = sq_enqueue_prepare_run(p->lookups, &a, name, args_json, kwargs_json,
-                                opts, id, err);
+    rc = sq_enqueue_prepare_call(p->lookups, &a, name, args_json,
+                                 kwargs_json, opts, id, err);
     if (rc == SYNCQ_OK && p->n == p->depth) {
         answer_one(p);
     }
@@ -158,7 +157,8 @@ syncq_pipeline_add(syncq_pipeline *p, const char *name, const char *args_json,
          * gone then. A drop names its cause in drop_why: cleared here,
          * set again by any drop during the append. */
         p->c->drop_why[0] = '\0';
-        rc = sq_script_append(p->c, SQ_SCRIPT_ENQUEUE, &a, err);
+        rc = p->n > 0 ? sq_script_append_busy(p->c, SQ_SCRIPT_ENQUEUE, &a, err)
+                      : sq_script_append(p->c, SQ_SCRIPT_ENQUEUE, &a, err);
         if (p->n > 0 && p->c->drop_why[0] != '\0') {
             syncq_error lost;
             sq_fail(&lost, SYNCQ_ECONN, "connection lost with creates in "
