@@ -214,8 +214,9 @@ int sq_enqueue_prepare_call(syncq_client *c, struct sq_args *a,
                             const char *kwargs_json,
                             const syncq_task_options *o,
                             char id_out[SYNCQ_ID_SIZE], syncq_error *err);
-/* enqueue.lua's ARGV[3..] for a call of `n` tasks whose ids were all
- * chosen by the caller (a batch's chunk ids): each is looked up. */
+/* enqueue.lua's ARGV[2..] before the runs of an all-or-nothing call of
+ * `n` tasks whose ids were all chosen by the caller (a batch's chunk
+ * ids): each is looked up. */
 void sq_enqueue_all_chosen(struct sq_args *a, size_t n);
 
 /* ---- records --------------------------------------------------------- */

@@ -423,17 +423,20 @@ id_chosen(const syncq_task_spec *s)
     return s->opts != NULL && s->opts->task_id != NULL;
 }
 
-/* Append ARGV[3..] of enqueue.lua for tasks lo..hi-1: how many carry an
- * id the caller chose, then their positions in the call (1-based). */
+/* Append ARGV[2..] of enqueue.lua before the runs of tasks lo..hi-1:
+ * their count, all-or-nothing ("0"), how many carry an id the caller
+ * chose, then their positions in the call (1-based). */
 static void
-add_chosen(struct sq_args *a, const syncq_task_spec *specs, size_t lo,
-           size_t hi)
+add_head(struct sq_args *a, const syncq_task_spec *specs, size_t lo,
+         size_t hi)
 {
     size_t k = 0;
 
     for (size_t i = lo; i < hi; i++) {
         k += id_chosen(&specs[i]);
     }
+    sq_args_addll(a, (long long)(hi - lo));
+    sq_args_add(a, "0");
     sq_args_addll(a, (long long)k);
     for (size_t i = lo; i < hi && k > 0; i++) {
         if (id_chosen(&specs[i])) {
@@ -561,8 +564,7 @@ syncq_task_create_many(syncq_client *c, const syncq_task_spec *specs,
         size_t lo = k * CHUNK;
         size_t hi = lo + CHUNK < n ? lo + CHUNK : n;
         sq_args_init(&a);
-        sq_args_addll(&a, (long long)(hi - lo));
-        add_chosen(&a, specs, lo, hi);
+        add_head(&a, specs, lo, hi);
         for (size_t i = lo; i < hi; i++) {
             add_run(c, &a, &ps[i]);
         }
@@ -658,6 +660,8 @@ void
 sq_enqueue_all_chosen(struct sq_args *a, size_t n)
 {
     sq_args_addll(a, (long long)n);
+    sq_args_add(a, "0");
+    sq_args_addll(a, (long long)n);
     for (size_t i = 1; i <= n; i++) {
         sq_args_addll(a, (long long)i);
     }
@@ -671,8 +675,7 @@ sq_enqueue_prepare_call(syncq_client *c, struct sq_args *a, const char *name,
 {
     const syncq_task_spec one = {.name = name, .opts = o};
 
-    sq_args_add(a, "1");
-    add_chosen(a, &one, 0, 1);
+    add_head(a, &one, 0, 1);
     return sq_enqueue_prepare_run(c, a, name, args_json, kwargs_json, o,
                                   id_out, err);
 }

@@ -316,9 +316,11 @@ end
 
 -- The enqueue loop shared by enqueue.lua and batch.lua. Reads `n` task
 -- runs from ARGV starting at index `pos` (layout: enqueue.lua header).
--- Checks every run before writing anything. Returns the reply array or
--- an error reply.
-local function enqueue_runs(pos, n)
+-- Checks every run before writing anything. `taken` (optional): task
+-- number -> its status ("dup": its id exists), answered with its id and
+-- that status, nothing written. Returns the reply array or an error
+-- reply.
+local function enqueue_runs(pos, n, taken)
     if not n or n < 0 then
         return redis.error_reply('ERR syncq: bad task count')
     end
@@ -340,8 +342,10 @@ local function enqueue_runs(pos, n)
         local id, q, pri = ARGV[p], ARGV[p + 1], ARGV[p + 2]
         local eta, exp = abs_ms(ARGV[p + 3]), abs_ms(ARGV[p + 4])
         local uniq = ARGV[p + 5]
-        local dup = nil
-        if uniq ~= '' then
+        local dup, status = nil, taken and taken[t]
+        if status then
+            dup = id
+        elseif uniq ~= '' then
             local uk = P .. 'u:' .. uniq
             if not redis.call('SET', uk, id, 'NX', 'PX',
                               tonumber(ARGV[p + 6]) or 3600000) then
@@ -349,7 +353,7 @@ local function enqueue_runs(pos, n)
             end
         end
         if dup then
-            reply[nreply + 1], reply[nreply + 2] = dup, 'dup'
+            reply[nreply + 1], reply[nreply + 2] = dup, status or 'dup'
         else
             local fields = {unpack(ARGV, p + 8, p + 7 + 2 * nfs[t])}
             if uniq ~= '' then
