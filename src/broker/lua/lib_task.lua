@@ -355,7 +355,12 @@ local function enqueue_runs(pos, n, taken)
         if dup then
             reply[nreply + 1], reply[nreply + 2] = dup, status or 'dup'
         else
-            local fields = {unpack(ARGV, p + 8, p + 7 + 2 * nfs[t])}
+            -- sixteen slots made at once (the constructor sizes the
+            -- table): create_task appends eight, and growing a table
+            -- field by field rehashes it three times
+            local fields = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
+                            nil, nil, nil, nil, nil, nil}
+            for i = 1, 2 * nfs[t] do fields[i] = ARGV[p + 7 + i] end
             if uniq ~= '' then
                 fields[#fields + 1] = 'uniq'
                 fields[#fields + 1] = uniq
