@@ -435,10 +435,20 @@ add_head(struct sq_args *a, const syncq_task_spec *specs, size_t lo,
     for (size_t i = lo; i < hi; i++) {
         k += id_chosen(&specs[i]);
     }
-    sq_args_addll(a, (long long)(hi - lo));
+    /* the common calls (one task; no chosen id) take literals, nothing
+     * formatted or allocated */
+    if (hi - lo == 1) {
+        sq_args_add(a, "1");
+    } else {
+        sq_args_addll(a, (long long)(hi - lo));
+    }
     sq_args_add(a, "0");
+    if (k == 0) {
+        sq_args_add(a, "0");
+        return;
+    }
     sq_args_addll(a, (long long)k);
-    for (size_t i = lo; i < hi && k > 0; i++) {
+    for (size_t i = lo; i < hi; i++) {
         if (id_chosen(&specs[i])) {
             sq_args_addll(a, (long long)(i - lo + 1));
         }
