@@ -64,7 +64,8 @@ struct prepared {
     char *policy; /* compact JSON or NULL */
     /* numbers of the run as text, formatted once here: add_run borrows
      * them instead of allocating a copy per number */
-    char pri_s[8], uttl_s[24], maxr_s[16], nf_s[8];
+    char pri_s[8], maxr_s[16], nf_s[8];
+    char *when; /* "eta|exp|uniq_ms|uniq" (owned), NULL for "" */
 };
 
 static void
@@ -73,7 +74,8 @@ prepared_cleanup(struct prepared *p)
     sq_free(p->args);
     sq_free(p->kwargs);
     sq_free(p->policy);
-    p->args = p->kwargs = p->policy = NULL;
+    sq_free(p->when);
+    p->args = p->kwargs = p->policy = p->when = NULL;
 }
 
 /* Parse `text` as JSON of the wanted type; store the compact form in *out
@@ -348,16 +350,26 @@ add_run(const syncq_client *c, struct sq_args *a, struct prepared *p)
     size_t nf_pos;
 
     snprintf(p->pri_s, sizeof p->pri_s, "%d", p->priority);
-    snprintf(p->uttl_s, sizeof p->uttl_s, "%lld",
-             (long long)((o && o->unique_ttl_ms > 0) ? o->unique_ttl_ms
-                                                     : c->unique_window_ms));
     sq_args_add(a, p->id);
     sq_args_add(a, p->queue);
     sq_args_add(a, p->pri_s);
-    sq_args_add(a, p->eta);
-    sq_args_add(a, p->exp);
-    sq_args_add(a, (o && o->unique_key) ? o->unique_key : "");
-    sq_args_add(a, p->uttl_s);
+    if (strcmp(p->eta, "0") == 0 && strcmp(p->exp, "0") == 0 &&
+        (o == NULL || o->unique_key == NULL)) {
+        sq_args_add(a, ""); /* now, never expires, not unique */
+    } else {
+        if (p->when == NULL) {
+            p->when = sq_asprintf(
+                "%s|%s|%lld|%s", p->eta, p->exp,
+                (long long)((o && o->unique_ttl_ms > 0) ? o->unique_ttl_ms
+                                                        : c->unique_window_ms),
+                (o && o->unique_key) ? o->unique_key : "");
+        }
+        if (p->when == NULL) {
+            a->oom = true;
+            return;
+        }
+        sq_args_add(a, p->when);
+    }
     nf_pos = a->n;
     sq_args_add(a, p->nf_s); /* nf, written below */
     sq_args_add(a, "name");
@@ -658,6 +670,9 @@ sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
     }
     if (p->policy != NULL) {
         sq_args_own(a, p->policy);
+    }
+    if (p->when != NULL) {
+        sq_args_own(a, p->when);
     }
     sq_args_own(a, (char *)p);
     if (a->oom) {

@@ -790,6 +790,31 @@ bulk_groups_events_and_looks_up_chosen_ids_only(void **state)
                                             &err),
                      SYNCQ_OK);
     assert_int_equal(sqt_cmd_int("LLEN {syncq}:wake:default"), 64);
+    /* a run's "when" argument ends with the unique key, which may hold
+     * the separator: the same key is a duplicate, a countdown holds */
+    {
+        syncq_task_options u;
+        char a[SYNCQ_ID_SIZE], b[SYNCQ_ID_SIZE];
+        int dup = 0;
+        redisReply *x;
+        syncq_task_options_init(&u);
+        u.unique_key = "a|b|c";
+        u.countdown_ms = 60000;
+        assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, &u,
+                                           a, &dup, &err),
+                         SYNCQ_OK);
+        assert_int_equal(dup, 0);
+        assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, &u,
+                                           b, &dup, &err),
+                         SYNCQ_OK);
+        assert_int_equal(dup, 1);
+        assert_string_equal(a, b);
+        x = sqt_cmd("HGET {syncq}:t:%s uniq", a);
+        assert_string_equal(x->str, "a|b|c");
+        freeReplyObject(x);
+        assert_string_equal(sqt_task_state(cl, a), "PENDING");
+        assert_int_equal(sqt_cmd_int("ZCARD {syncq}:delayed"), 1);
+    }
 }
 
 int

@@ -22,11 +22,15 @@
 --   id         task id (UUID)
 --   queue      queue name (validated by the client)
 --   pri        priority 0..10
---   eta        0 = run now; "+<ms>" = countdown from Redis time; else the
---              absolute ETA in epoch ms
---   exp        0 = never expires; "+<ms>" relative; else absolute epoch ms
---   uniq       unique key, or "" (deduplication window)
---   uniq_ms    window of the unique key in ms
+--   when       "" (run now, never expires, no unique key: the common case
+--              in one short argument), else "eta|exp|uniq_ms|uniq":
+--                eta      0 = run now; "+<ms>" = countdown from Redis
+--                         time; else the absolute ETA in epoch ms
+--                exp      0 = never expires; "+<ms>" relative; else
+--                         absolute epoch ms
+--                uniq_ms  window of the unique key in ms
+--                uniq     unique key, or "" (deduplication window; last,
+--                         it may hold "|")
 --   nf         number of field/value pairs that follow
 --   f1 v1 ...  record fields (name, args, kwargs, maxr, tl, stl, batch, ...)
 -- Reply: a flat array, per task: id, status ("new" | "dup" | "expired",
@@ -56,7 +60,7 @@ if k > 0 or lists then
     for j = 1, k do chosen[tonumber(ARGV[4 + j]) or 0] = true end
     local pos = first
     for t = 1, n do
-        local id, nf = ARGV[pos], tonumber(ARGV[pos + 7])
+        local id, nf = ARGV[pos], tonumber(ARGV[pos + 4])
         if not id or not nf then break end -- enqueue_runs reports it
         if chosen[t] then
             if ids[id] or redis.call('EXISTS', P .. 't:' .. id) == 1 then
@@ -85,7 +89,7 @@ if k > 0 or lists then
                                         ' holds a ' .. ty .. ', not a list')
             end
         end
-        pos = pos + 8 + 2 * nf
+        pos = pos + 5 + 2 * nf
     end
 end
 if n > 1 then events_begin() end

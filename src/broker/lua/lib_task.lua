@@ -324,14 +324,24 @@ local function enqueue_runs(pos, n, taken)
     if not n or n < 0 then
         return redis.error_reply('ERR syncq: bad task count')
     end
-    local runs, nfs, nargs = {}, {}, #ARGV
+    local runs, nfs, whens, nargs = {}, {}, nil, #ARGV
     for t = 1, n do
-        local nf = tonumber(ARGV[pos + 7])
-        if not nf or pos + 7 + 2 * nf > nargs then
+        local nf, w = tonumber(ARGV[pos + 4]), ARGV[pos + 3]
+        if not nf or pos + 4 + 2 * nf > nargs then
             return redis.error_reply('ERR syncq: malformed task ' .. t)
         end
+        if w ~= '' then
+            -- eta|exp|uniq_ms|uniq (enqueue.lua header)
+            local e, x, ums, u = string.match(w,
+                                              '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
+            if not e then
+                return redis.error_reply('ERR syncq: malformed task ' .. t)
+            end
+            whens = whens or {}
+            whens[t] = {e, x, ums, u}
+        end
         runs[t], nfs[t] = pos, nf
-        pos = pos + 8 + 2 * nf
+        pos = pos + 5 + 2 * nf
     end
     local reply, nreply = {}, 0
     local woke = {}
@@ -340,15 +350,18 @@ local function enqueue_runs(pos, n, taken)
     for t = 1, n do
         local p = runs[t]
         local id, q, pri = ARGV[p], ARGV[p + 1], ARGV[p + 2]
-        local eta, exp = abs_ms(ARGV[p + 3]), abs_ms(ARGV[p + 4])
-        local uniq = ARGV[p + 5]
+        local eta, exp, uniq, uniq_ms = 0, 0, '', nil
+        local w = whens and whens[t]
+        if w then
+            eta, exp, uniq_ms, uniq = abs_ms(w[1]), abs_ms(w[2]), w[3], w[4]
+        end
         local dup, status = nil, taken and taken[t]
         if status then
             dup = id
         elseif uniq ~= '' then
             local uk = P .. 'u:' .. uniq
             if not redis.call('SET', uk, id, 'NX', 'PX',
-                              tonumber(ARGV[p + 6]) or 3600000) then
+                              tonumber(uniq_ms) or 3600000) then
                 dup = redis.call('GET', uk)
             end
         end
@@ -360,7 +373,7 @@ local function enqueue_runs(pos, n, taken)
             -- field by field rehashes it three times
             local fields = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
                             nil, nil, nil, nil, nil, nil}
-            for i = 1, 2 * nfs[t] do fields[i] = ARGV[p + 7 + i] end
+            for i = 1, 2 * nfs[t] do fields[i] = ARGV[p + 4 + i] end
             if uniq ~= '' then
                 fields[#fields + 1] = 'uniq'
                 fields[#fields + 1] = uniq
