@@ -33,13 +33,14 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # JSON number of field $1 ("name":1.5 or "name": 1.5); negative allowed
 field() { sed "s/.*\"$1\": *\(-\{0,1\}[0-9.]*\).*/\1/"; }
 # bench_ir_check NAME BUILD...: the callgrind benchmarks' preconditions:
-# at least one build, each holding syncq and bench_worker, and valgrind.
+# at least one build, each holding syncq and bench_worker (or the
+# programs IR_NEED names), and valgrind.
 bench_ir_check() {
   local who=$1 b f
   shift
   [ $# -ge 1 ] || { echo "usage: bench/$who.sh BUILD [BUILD...]" >&2; exit 2; }
   for b in "$@"; do
-    for f in syncq bench_worker; do
+    for f in ${IR_NEED:-syncq bench_worker}; do
       [ -x "$b/$f" ] || { echo "$who: $b/$f: not built" >&2; exit 2; }
     done
   done

@@ -1,22 +1,29 @@
 /* SPDX-License-Identifier: MIT
  *
  * syncq/pipeline.h: the pipelined producer. Many task creates in flight
- * on one connection: each create is sent at once without waiting for the
- * answer of the one before, and each is answered, in the order added,
- * with its task id or its error. A producer that creates tasks one by one
+ * on one connection: each create is sent without waiting for the answer
+ * of the one before, and each is answered, in the order added, with its
+ * task id or its error. A producer that creates tasks one by one
  * (syncq_task_create) waits a full round trip per task; a pipeline waits
  * about one per `depth` tasks, so one process creates many times more
  * tasks per second.
  *
- * Each create is its own atomic script call, exactly as syncq_task_create
- * (the delivery contract of syncq/client.h holds per task): a task whose
- * id is reported to the callback with SYNCQ_OK exists completely in Redis;
- * the id is reported only after that task's own call succeeded. A task
- * refused by Redis, or whose answer was lost with the connection, is
- * reported with its error and the others are unaffected (answers lost
- * with a connection are SYNCQ_ECONN: the task may or may not exist, as
- * for syncq_task_create; a create with options->task_id set can be sent
- * again safely: it answers with the same id).
+ * Consecutive creates share an enqueue call (up to 64 in one), which
+ * creates each as a call of its own would: a task whose id is reported
+ * to the callback with SYNCQ_OK exists completely in Redis (the delivery
+ * contract of syncq/client.h holds per task), and the id is reported only
+ * after the call carrying it succeeded. A task refused by Redis (an id the
+ * caller chose that exists: answered as a duplicate; its queue's ready
+ * list holding another type) is answered with its error and the others
+ * of its call are created. An error of a whole call (Redis out of memory,
+ * read-only, loading) answers each of its creates with that error, and
+ * answers lost with the connection are SYNCQ_ECONN: such a task may or
+ * may not exist, as for syncq_task_create (a create with
+ * options->task_id set can be sent again safely: it answers with the
+ * same id). Creates are queued on the connection in calls and written
+ * when an answer is awaited (the window is full, or
+ * syncq_pipeline_flush): call syncq_pipeline_flush to have every create
+ * reach Redis.
  *
  * Thread-safety: a pipeline belongs to one thread, and so does its
  * client while the pipeline holds calls in flight (use no other call on
@@ -54,13 +61,15 @@ typedef void (*syncq_pipeline_cb)(void *ud, const char *id, int dup, int rc,
 SYNCQ_API int syncq_pipeline_new(syncq_client *c, size_t depth,
                                  syncq_pipeline **out, syncq_error *err);
 
-/* Check and send one create (the arguments as syncq_task_create; all
+/* Check and queue one create (the arguments as syncq_task_create; all
  * borrowed, needed only during the call). When `depth` creates are
- * already in flight, the oldest answer is read first (its callback runs).
- * Returns SYNCQ_OK when the create was sent: its answer comes later
- * through `cb`. Bad input is refused at once, nothing sent, no callback:
- * SYNCQ_EINVAL / SYNCQ_ETOOBIG (as syncq_task_create); SYNCQ_ECONN when
- * Redis cannot be reached to send it; SYNCQ_ENOMEM. */
+ * already in flight, the oldest call's answers are read first (their
+ * callbacks run). Returns SYNCQ_OK when the create was taken: its answer
+ * comes later through `cb` (SYNCQ_ECONN there when Redis could not be
+ * reached to send it). Bad input is refused at once, nothing sent, no
+ * callback: SYNCQ_EINVAL / SYNCQ_ETOOBIG (as syncq_task_create);
+ * SYNCQ_ECONN when the declaration of an unregistered task could not be
+ * read; SYNCQ_ENOMEM. */
 SYNCQ_API int syncq_pipeline_add(syncq_pipeline *p, const char *name,
                                  const char *args_json,
                                  const char *kwargs_json,

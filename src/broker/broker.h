@@ -146,6 +146,10 @@ void sq_args_addf(struct sq_args *a, const char *fmt, ...)
 void sq_args_addll(struct sq_args *a, long long v);
 /* Add an owned string (freed with the args; NULL marks out-of-memory). */
 void sq_args_take(struct sq_args *a, char *s);
+/* Free `s` (sq_malloc'ed; may be NULL only on out-of-memory, which marks
+ * it) with the args, without adding it as an argument: a block the
+ * borrowed arguments point into. */
+void sq_args_own(struct sq_args *a, char *s);
 /* Replace argument `pos` with an owned string. */
 void sq_args_set_take(struct sq_args *a, size_t pos, char *s);
 
@@ -164,6 +168,12 @@ int sq_script_append(syncq_client *c, enum sq_script_id id,
                      const struct sq_args *a, syncq_error *err);
 int sq_client_read_reply(syncq_client *c, redisReply **reply,
                          syncq_error *err);
+/* sq_script_append on a connection with calls in flight (a pipeline's):
+ * it is not idle, so it is not checked for a close first (sq_client_ensure
+ * peeks at the socket, a system call per call); a lost connection shows
+ * in the answers awaited on it. Without a connection: sq_script_append. */
+int sq_script_append_busy(syncq_client *c, enum sq_script_id id,
+                          const struct sq_args *a, syncq_error *err);
 
 /* Turn an error reply of a pipelined script call into an error code
  * (NOSCRIPT drops the connection so the next call reloads the scripts).
@@ -189,11 +199,25 @@ const char *sq_script_fname(enum sq_script_id id);
 
 /* Validate one task (the same checks as syncq_task_create) and append
  * its enqueue run to `a` (a batch's chunks, broker_batch.c); the id goes
- * to id_out (SYNCQ_ID_SIZE bytes). Errors: as syncq_task_create. */
+ * to id_out (SYNCQ_ID_SIZE bytes). `a` owns what the run needs except
+ * the strings of `o` (unique key, batch, parent and root ids): borrowed,
+ * they must outlive `a`. Errors: as syncq_task_create. */
 int sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
                            const char *args_json, const char *kwargs_json,
                            const syncq_task_options *o,
                            char id_out[SYNCQ_ID_SIZE], syncq_error *err);
+/* The same for a whole enqueue.lua call of that one task (its count and
+ * whether the caller chose its id, then the run): the pipelined producer
+ * (broker_pipeline.c). `c` answers the declaration lookups only. */
+int sq_enqueue_prepare_call(syncq_client *c, struct sq_args *a,
+                            const char *name, const char *args_json,
+                            const char *kwargs_json,
+                            const syncq_task_options *o,
+                            char id_out[SYNCQ_ID_SIZE], syncq_error *err);
+/* enqueue.lua's ARGV[2..] before the runs of an all-or-nothing call of
+ * `n` tasks whose ids were all chosen by the caller (a batch's chunk
+ * ids): each is looked up. */
+void sq_enqueue_all_chosen(struct sq_args *a, size_t n);
 
 /* ---- records --------------------------------------------------------- */
 

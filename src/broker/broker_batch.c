@@ -300,7 +300,13 @@ syncq_batch_create(syncq_client *c, const char *task_name,
             sq_args_add(&a, cb_queue);
             sq_args_add(&a, "");
         }
-        sq_args_addll(&a, (long long)(hi - k));
+        if (k > 0) {
+            /* enqueue.lua: the chunk ids are chosen (derived from the
+             * batch id), so each is looked up */
+            sq_enqueue_all_chosen(&a, hi - k);
+        } else {
+            sq_args_addll(&a, (long long)(hi - k));
+        }
         for (size_t ch = k; ch < hi && rc == SYNCQ_OK; ch++) {
             size_t lo = ch * batch_size;
             size_t up = lo + batch_size < nitems ? lo + batch_size : nitems;

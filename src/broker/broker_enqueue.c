@@ -62,6 +62,10 @@ struct prepared {
     int max_retries;
     int64_t tl_ms, stl_ms;
     char *policy; /* compact JSON or NULL */
+    /* numbers of the run as text, formatted once here: add_run borrows
+     * them instead of allocating a copy per number */
+    char pri_s[8], maxr_s[16], nf_s[8];
+    char *when; /* "eta|exp|uniq_ms|uniq" (owned), NULL for "" */
 };
 
 static void
@@ -70,7 +74,8 @@ prepared_cleanup(struct prepared *p)
     sq_free(p->args);
     sq_free(p->kwargs);
     sq_free(p->policy);
-    p->args = p->kwargs = p->policy = NULL;
+    sq_free(p->when);
+    p->args = p->kwargs = p->policy = p->when = NULL;
 }
 
 /* Parse `text` as JSON of the wanted type; store the compact form in *out
@@ -335,24 +340,38 @@ fail:
     return rc;
 }
 
-/* Append the enqueue.lua run of `p` to `a`. */
+/* Append the enqueue.lua run of `p` to `a` (borrowing p's strings:
+ * `p` must outlive `a`'s use). */
 static void
-add_run(const syncq_client *c, struct sq_args *a, const struct prepared *p)
+add_run(const syncq_client *c, struct sq_args *a, struct prepared *p)
 {
     const syncq_task_options *o = p->o;
     int nf = 1;
     size_t nf_pos;
 
+    snprintf(p->pri_s, sizeof p->pri_s, "%d", p->priority);
     sq_args_add(a, p->id);
     sq_args_add(a, p->queue);
-    sq_args_addll(a, p->priority);
-    sq_args_add(a, p->eta);
-    sq_args_add(a, p->exp);
-    sq_args_add(a, (o && o->unique_key) ? o->unique_key : "");
-    sq_args_addll(a, (o && o->unique_ttl_ms > 0) ? o->unique_ttl_ms
-                                                  : c->unique_window_ms);
+    sq_args_add(a, p->pri_s);
+    if (strcmp(p->eta, "0") == 0 && strcmp(p->exp, "0") == 0 &&
+        (o == NULL || o->unique_key == NULL)) {
+        sq_args_add(a, ""); /* now, never expires, not unique */
+    } else {
+        if (p->when == NULL) {
+            p->when = sq_asprintf(
+                "%s|%s|%lld|%s", p->eta, p->exp,
+                (long long)((o && o->unique_ttl_ms > 0) ? o->unique_ttl_ms
+                                                        : c->unique_window_ms),
+                (o && o->unique_key) ? o->unique_key : "");
+        }
+        if (p->when == NULL) {
+            a->oom = true;
+            return;
+        }
+        sq_args_add(a, p->when);
+    }
     nf_pos = a->n;
-    sq_args_add(a, "0"); /* nf, patched below */
+    sq_args_add(a, p->nf_s); /* nf, written below */
     sq_args_add(a, "name");
     sq_args_add(a, p->name);
 #define FIELD(k, v)                                                            \
@@ -374,7 +393,8 @@ add_run(const syncq_client *c, struct sq_args *a, const struct prepared *p)
         FIELD("kwargs", p->kwargs);
     }
     if (p->max_retries >= 0) {
-        FIELDLL("maxr", p->max_retries);
+        snprintf(p->maxr_s, sizeof p->maxr_s, "%d", p->max_retries);
+        FIELD("maxr", p->maxr_s);
     }
     if (p->policy != NULL) {
         FIELD("pol", p->policy);
@@ -401,7 +421,50 @@ add_run(const syncq_client *c, struct sq_args *a, const struct prepared *p)
     }
 #undef FIELD
 #undef FIELDLL
-    sq_args_set_take(a, nf_pos, sq_asprintf("%d", nf));
+    snprintf(p->nf_s, sizeof p->nf_s, "%d", nf);
+    if (nf_pos < a->n) {
+        a->lens[nf_pos] = strlen(p->nf_s);
+    }
+}
+
+/* Whether the caller chose the task's id (options->task_id): only such
+ * ids are looked up in Redis (enqueue.lua, ARGV[3]). */
+static bool
+id_chosen(const syncq_task_spec *s)
+{
+    return s->opts != NULL && s->opts->task_id != NULL;
+}
+
+/* Append ARGV[2..] of enqueue.lua before the runs of tasks lo..hi-1:
+ * their count, all-or-nothing ("0"), how many carry an id the caller
+ * chose, then their positions in the call (1-based). */
+static void
+add_head(struct sq_args *a, const syncq_task_spec *specs, size_t lo,
+         size_t hi)
+{
+    size_t k = 0;
+
+    for (size_t i = lo; i < hi; i++) {
+        k += id_chosen(&specs[i]);
+    }
+    /* the common calls (one task; no chosen id) take literals, nothing
+     * formatted or allocated */
+    if (hi - lo == 1) {
+        sq_args_add(a, "1");
+    } else {
+        sq_args_addll(a, (long long)(hi - lo));
+    }
+    sq_args_add(a, "0");
+    if (k == 0) {
+        sq_args_add(a, "0");
+        return;
+    }
+    sq_args_addll(a, (long long)k);
+    for (size_t i = lo; i < hi; i++) {
+        if (id_chosen(&specs[i])) {
+            sq_args_addll(a, (long long)(i - lo + 1));
+        }
+    }
 }
 
 /* Read an enqueue reply (id, status pairs) into ids (in order). */
@@ -431,9 +494,9 @@ syncq_task_create(syncq_client *c, const char *name, const char *args_json,
                   const char *kwargs_json, const syncq_task_options *opts,
                   char id_out[SYNCQ_ID_SIZE], int *is_dup, syncq_error *err)
 {
-    struct prepared p;
     struct sq_args a;
     redisReply *r = NULL;
+    char id[SYNCQ_ID_SIZE];
     int dup = 0;
     int rc;
 
@@ -443,14 +506,12 @@ syncq_task_create(syncq_client *c, const char *name, const char *args_json,
     if (c == NULL) {
         return sq_fail(err, SYNCQ_EINVAL, "no client");
     }
-    rc = prepare(c, (size_t)-1, name, args_json, kwargs_json, opts, &p, err);
-    if (rc != SYNCQ_OK) {
-        return rc;
-    }
     sq_args_init(&a);
-    sq_args_add(&a, "1");
-    add_run(c, &a, &p);
-    rc = sq_script_call(c, SQ_SCRIPT_ENQUEUE, &a, &r, err);
+    rc = sq_enqueue_prepare_call(c, &a, name, args_json, kwargs_json, opts,
+                                 id, err);
+    if (rc == SYNCQ_OK) {
+        rc = sq_script_call(c, SQ_SCRIPT_ENQUEUE, &a, &r, err);
+    }
     if (rc == SYNCQ_OK) {
         char ids[1][SYNCQ_ID_SIZE];
         rc = read_ids(r, 1, ids, &dup, err);
@@ -463,7 +524,6 @@ syncq_task_create(syncq_client *c, const char *name, const char *args_json,
     }
     freeReplyObject(r);
     sq_args_cleanup(&a);
-    prepared_cleanup(&p);
     return rc;
 }
 
@@ -526,7 +586,7 @@ syncq_task_create_many(syncq_client *c, const syncq_task_spec *specs,
         size_t lo = k * CHUNK;
         size_t hi = lo + CHUNK < n ? lo + CHUNK : n;
         sq_args_init(&a);
-        sq_args_addll(&a, (long long)(hi - lo));
+        add_head(&a, specs, lo, hi);
         for (size_t i = lo; i < hi; i++) {
             add_run(c, &a, &ps[i]);
         }
@@ -587,26 +647,60 @@ sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
                        const syncq_task_options *o,
                        char id_out[SYNCQ_ID_SIZE], syncq_error *err)
 {
-    struct prepared p;
-    int rc = prepare(c, (size_t)-1, name, args_json, kwargs_json, o, &p, err);
+    struct prepared *p = sq_malloc(sizeof *p);
+    int rc;
 
+    if (p == NULL) {
+        return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
+    }
+    rc = prepare(c, (size_t)-1, name, args_json, kwargs_json, o, p, err);
     if (rc != SYNCQ_OK) {
+        sq_free(p);
         return rc;
     }
-    /* add_run borrows p's strings; copy them so `a` owns them. */
-    {
-        struct sq_args tmp;
-        sq_args_init(&tmp);
-        add_run(c, &tmp, &p);
-        for (size_t i = 0; i < tmp.n; i++) {
-            sq_args_take(a, sq_strndup(tmp.argv[i], tmp.lens[i]));
-        }
-        sq_args_cleanup(&tmp);
+    /* add_run borrows p's strings: `a` keeps p and its JSON texts, one
+     * allocation instead of a copy of every argument */
+    add_run(c, a, p);
+    memcpy(id_out, p->id, SYNCQ_ID_SIZE);
+    if (p->args != NULL) {
+        sq_args_own(a, p->args);
     }
-    memcpy(id_out, p.id, SYNCQ_ID_SIZE);
-    prepared_cleanup(&p);
+    if (p->kwargs != NULL) {
+        sq_args_own(a, p->kwargs);
+    }
+    if (p->policy != NULL) {
+        sq_args_own(a, p->policy);
+    }
+    if (p->when != NULL) {
+        sq_args_own(a, p->when);
+    }
+    sq_args_own(a, (char *)p);
     if (a->oom) {
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
     }
     return SYNCQ_OK;
+}
+
+void
+sq_enqueue_all_chosen(struct sq_args *a, size_t n)
+{
+    sq_args_addll(a, (long long)n);
+    sq_args_add(a, "0");
+    sq_args_addll(a, (long long)n);
+    for (size_t i = 1; i <= n; i++) {
+        sq_args_addll(a, (long long)i);
+    }
+}
+
+int
+sq_enqueue_prepare_call(syncq_client *c, struct sq_args *a, const char *name,
+                        const char *args_json, const char *kwargs_json,
+                        const syncq_task_options *o,
+                        char id_out[SYNCQ_ID_SIZE], syncq_error *err)
+{
+    const syncq_task_spec one = {.name = name, .opts = o};
+
+    add_head(a, &one, 0, 1);
+    return sq_enqueue_prepare_run(c, a, name, args_json, kwargs_json, o,
+                                  id_out, err);
 }

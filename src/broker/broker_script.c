@@ -466,6 +466,16 @@ sq_args_take(struct sq_args *a, char *s)
 }
 
 void
+sq_args_own(struct sq_args *a, char *s)
+{
+    if (a->oom) {
+        sq_free(s);
+        return;
+    }
+    (void)keep_owned(a, s);
+}
+
+void
 sq_args_set_take(struct sq_args *a, size_t pos, char *s)
 {
     if (a->oom || pos >= a->n) {
@@ -683,16 +693,16 @@ sq_script_call(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
     }
 }
 
-int
-sq_script_append(syncq_client *c, enum sq_script_id id,
-                 const struct sq_args *a, syncq_error *err)
+static int
+append(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
+       bool idle, syncq_error *err)
 {
     const char **argv = NULL;
     size_t *lens = NULL;
     int argc;
     int rc;
 
-    rc = sq_client_ensure(c, false, NULL, err);
+    rc = idle ? sq_client_ensure(c, false, NULL, err) : SYNCQ_OK;
     if (rc != SYNCQ_OK) {
         return rc;
     }
@@ -707,6 +717,23 @@ sq_script_append(syncq_client *c, enum sq_script_id id,
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory queueing a call");
     }
     return SYNCQ_OK;
+}
+
+int
+sq_script_append(syncq_client *c, enum sq_script_id id,
+                 const struct sq_args *a, syncq_error *err)
+{
+    return append(c, id, a, true, err);
+}
+
+int
+sq_script_append_busy(syncq_client *c, enum sq_script_id id,
+                      const struct sq_args *a, syncq_error *err)
+{
+    if (c->rc == NULL) {
+        return sq_script_append(c, id, a, err);
+    }
+    return append(c, id, a, false, err);
 }
 
 /* NOSCRIPT cannot happen in a pipeline right after sq_client_ensure

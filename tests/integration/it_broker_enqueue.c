@@ -715,6 +715,108 @@ existing_id_is_a_duplicate_never_replaced(void **state)
     }
 }
 
+/* Calls of Redis command `name` so far (INFO commandstats), 0 if none. */
+static long long
+calls_of(const char *name)
+{
+    redisReply *r = sqt_cmd("INFO commandstats");
+    char key[64];
+    const char *at;
+    long long n = 0;
+
+    snprintf(key, sizeof key, "cmdstat_%s:calls=", name);
+    at = strstr(r->str, key);
+    if (at != NULL) {
+        n = atoll(at + strlen(key));
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+/* Issue 14: a bulk call writes one task-sent entry for its tasks, each
+ * still reading as its own event (sq_event_*) with its name, queue and
+ * priority; only the id the caller chose is looked up (one EXISTS, none
+ * for ids the library drew); the wake list gets a token per task up to
+ * 64 and, full, is left alone (one LLEN, no push). */
+static void
+bulk_groups_events_and_looks_up_chosen_ids_only(void **state)
+{
+    static syncq_task_spec specs[300];
+    static char ids[300][SYNCQ_ID_SIZE];
+    static const char *const mine = "2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f60";
+    syncq_task_options chosen;
+    size_t created = 0;
+    syncq_error err;
+    long long exists0, lpush0, llen0;
+
+    (void)state;
+    syncq_task_options_init(&chosen);
+    chosen.task_id = mine;
+    for (int i = 0; i < 300; i++) {
+        specs[i].name = "syncq.noop";
+        specs[i].opts = i == 7 ? &chosen : NULL;
+    }
+    freeReplyObject(sqt_cmd("CONFIG RESETSTAT"));
+    assert_int_equal(syncq_task_create_many(cl, specs, 300, ids, &created,
+                                            &err),
+                     SYNCQ_OK);
+    assert_int_equal(created, 300);
+    assert_string_equal(ids[7], mine);
+    assert_int_equal(calls_of("exists"), 1);
+    assert_int_equal(sqt_cmd_int("XLEN {syncq}:events"), 1);
+    for (int i = 0; i < 300; i += 37) {
+        assert_int_equal(sqt_task_events(ids[i], "task-sent"), 1);
+    }
+    assert_int_equal(sqt_task_events(ids[299], "task-sent"), 1);
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:q:default:5"), 300);
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:wake:default"), 64);
+    /* a full wake list: one LLEN per call, no push */
+    exists0 = calls_of("exists");
+    lpush0 = calls_of("lpush");
+    llen0 = calls_of("llen");
+    assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, NULL,
+                                       ids[0], NULL, &err),
+                     SYNCQ_OK);
+    assert_int_equal(calls_of("exists"), exists0);
+    assert_int_equal(calls_of("lpush"), lpush0 + 1); /* the ready list */
+    assert_int_equal(calls_of("llen"), llen0 + 1);
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:wake:default"), 64);
+    /* a single create keeps its own entry */
+    assert_int_equal(sqt_cmd_int("XLEN {syncq}:events"), 2);
+    assert_int_equal(sqt_task_events(ids[0], "task-sent"), 1);
+    /* tokens below 64: topped up to 64 at most */
+    freeReplyObject(sqt_cmd("LTRIM {syncq}:wake:default 0 59"));
+    assert_int_equal(syncq_task_create_many(cl, specs + 8, 10, ids, &created,
+                                            &err),
+                     SYNCQ_OK);
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:wake:default"), 64);
+    /* a run's "when" argument ends with the unique key, which may hold
+     * the separator: the same key is a duplicate, a countdown holds */
+    {
+        syncq_task_options u;
+        char a[SYNCQ_ID_SIZE], b[SYNCQ_ID_SIZE];
+        int dup = 0;
+        redisReply *x;
+        syncq_task_options_init(&u);
+        u.unique_key = "a|b|c";
+        u.countdown_ms = 60000;
+        assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, &u,
+                                           a, &dup, &err),
+                         SYNCQ_OK);
+        assert_int_equal(dup, 0);
+        assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, &u,
+                                           b, &dup, &err),
+                         SYNCQ_OK);
+        assert_int_equal(dup, 1);
+        assert_string_equal(a, b);
+        x = sqt_cmd("HGET {syncq}:t:%s uniq", a);
+        assert_string_equal(x->str, "a|b|c");
+        freeReplyObject(x);
+        assert_string_equal(sqt_task_state(cl, a), "PENDING");
+        assert_int_equal(sqt_cmd_int("ZCARD {syncq}:delayed"), 1);
+    }
+}
+
 int
 main(void)
 {
@@ -745,6 +847,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(bad_retry_policy_refused_at_enqueue,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            bulk_groups_events_and_looks_up_chosen_ids_only, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,7 +74,9 @@ outcome_of_a_received_task_records_its_start(void **state)
  * trim the stream once per call: it stays capped near
  * SYNCQ_EVENTS_MAXLEN ("~": Redis drops whole stream nodes of 100
  * entries, so 100-199 remain), and the counters and histograms summed per
- * call in Lua come out as if written task by task. */
+ * call in Lua come out as if written task by task. The calls group their
+ * tasks' events into a few entries, so the stream is filled beyond the
+ * cap first (300 other entries) to see each call trim it. */
 static void
 events_capped_and_counters_summed_per_call(void **state)
 {
@@ -92,8 +94,9 @@ events_capped_and_counters_summed_per_call(void **state)
     unsetenv("SYNCQ_EVENTS_MAXLEN");
     for (int i = 0; i < 300; i++) {
         specs[i].name = "syncq.noop";
+        freeReplyObject(sqt_cmd("XADD {syncq}:events * e filler"));
     }
-    /* one bulk call: its 300 task-sent events are trimmed once */
+    /* one bulk call: its task-sent entry appended, the stream trimmed */
     assert_int_equal(syncq_task_create_many(small, specs, 300, ids, NULL,
                                             &err),
                      SYNCQ_OK);
@@ -131,7 +134,8 @@ events_capped_and_counters_summed_per_call(void **state)
         sq_lease_reply_cleanup(&r);
     }
     assert_int_equal(leased, 300);
-    /* 900 events were appended (sent, received or started, succeeded) */
+    /* 900 task events were appended (sent, received or started,
+     * succeeded): each call trimmed the stream */
     x = sqt_cmd("XLEN {syncq}:events");
     assert_true(x->integer >= 100 && x->integer < 200);
     freeReplyObject(x);

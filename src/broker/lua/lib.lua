@@ -140,15 +140,23 @@ local function events_flush()
     EVN = nil
 end
 
+-- Wake-up tokens for the workers waiting on queue q (BRPOP on its wake
+-- list): n more, the list holding at most WAKE_MAX. Tokens that wait
+-- mean no worker waits (a waiting one takes a token at once), so once
+-- WAKE_MAX wait nothing is pushed: one LLEN instead of a push and a
+-- trim, the list left as the push and trim would leave it (all tokens
+-- are alike). A queue without idle workers fills its list and stays
+-- there, which is the case of a producer running ahead of the workers.
+local WAKE_MAX = 64
+local WAKE_TOKENS = {}
+for i = 1, WAKE_MAX do WAKE_TOKENS[i] = '1' end
+
 local function wake(q, n)
     if n <= 0 then return end
-    if n > 64 then n = 64 end
     local wk = P .. 'wake:' .. q
-    local toks = {}
-    for i = 1, n do toks[i] = '1' end
-    if redis.call('LPUSH', wk, unpack(toks)) > 64 then
-        redis.call('LTRIM', wk, 0, 63)
-    end
+    local room = WAKE_MAX - redis.call('LLEN', wk)
+    if n > room then n = room end
+    if n > 0 then redis.call('LPUSH', wk, unpack(WAKE_TOKENS, 1, n)) end
 end
 
 -- Workflow counters: every task created with a root (fan-out from a root

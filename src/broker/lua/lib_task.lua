@@ -153,9 +153,10 @@ end
 
 -- Create a task record and queue it (shared by enqueue and by the batch
 -- completion callback). Returns the state it was created in.
--- `acc` (optional) collects ready-list pushes and "sent" counts so a bulk
--- call issues one LPUSH per list and one HINCRBY per task name instead of
--- one per task (flush_acc); order inside a list is kept.
+-- `acc` (optional, new_acc) collects ready-list pushes and "sent" counts
+-- so a bulk call issues one LPUSH per list and one HINCRBY per task name
+-- instead of one per task (flush_acc); order inside a list is kept. It
+-- keys them by queue, then name or priority (no string made per task).
 -- `fields` (flat field/value list, must include 'name') is extended in
 -- place and written as the record.
 local function create_task(id, q, pri, eta, exp, fields, acc)
@@ -163,10 +164,11 @@ local function create_task(id, q, pri, eta, exp, fields, acc)
     local f = fields
     local name, root = '?', nil
     for i = 1, #f, 2 do
-        if f[i] == 'name' then name = f[i + 1]
-        elseif f[i] == 'root' then root = f[i + 1] end
+        local fk = f[i]
+        if fk == 'name' then name = f[i + 1]
+        elseif fk == 'root' then root = f[i + 1] end
     end
-    root_count(root, name, 'total')
+    if root then root_count(root, name, 'total') end
     local state = 'PENDING'
     if exp > 0 and exp <= NOW then
         state = 'EXPIRED'
@@ -189,10 +191,20 @@ local function create_task(id, q, pri, eta, exp, fields, acc)
         f[#f + 1] = exp
     end
     redis.call('HSET', k, unpack(f))
-    event('task-sent', id, 'name', name, 'q', q, 'pri', pri)
+    if state == 'EXPIRED' then
+        -- its task-expired follows at once: the sent event goes first
+        event('task-sent', id, 'name', name, 'q', q, 'pri', pri)
+    else
+        -- a bulk call's tasks share one entry (lib.lua, event_grouped)
+        event_grouped('task-sent', id, 'name', name, 'q', q, 'pri', pri)
+    end
     if acc then
-        local sk = q .. '|' .. name
-        acc.sent[sk] = (acc.sent[sk] or 0) + 1
+        local byq = acc.sent[q]
+        if not byq then
+            byq = {}
+            acc.sent[q] = byq
+        end
+        byq[name] = (byq[name] or 0) + 1
     else
         stat_total('sent', q, name)
     end
@@ -204,40 +216,49 @@ local function create_task(id, q, pri, eta, exp, fields, acc)
     if eta > NOW then
         redis.call('ZADD', P .. 'delayed', eta, id)
     elseif acc then
-        local lk = qkey(q, pri)
-        local l = acc.push[lk]
-        if not l then
-            l = {}
-            acc.push[lk] = l
-            acc.queue_of[lk] = q
-            acc.order[#acc.order + 1] = lk
+        local byq = acc.push[q]
+        if not byq then
+            byq = {}
+            acc.push[q] = byq
         end
-        l[#l + 1] = id
+        local l = byq[pri]
+        if not l then
+            l = {n = 0, q = q, pri = pri}
+            byq[pri] = l
+            acc.order[#acc.order + 1] = l
+        end
+        local n = l.n + 1
+        l.n, l[n] = n, id
     else
         push_ready(id, q, pri, false)
     end
     return state
 end
 
+-- sent[q][name]: tasks counted sent; push[q][pri]: a ready list's new
+-- ids (with n, q, pri); order: those lists in the order of their first.
 local function new_acc()
-    return {sent = {}, push = {}, order = {}, queue_of = {}}
+    return {sent = {}, push = {}, order = {}}
 end
 
 local function flush_acc(acc)
-    for _, lk in ipairs(acc.order) do
-        local l = acc.push[lk]
+    for _, l in ipairs(acc.order) do
+        local lk = qkey(l.q, l.pri)
         -- LPUSH takes many values; keep each call's argument list bounded
-        for i = 1, #l, 1000 do
-            local m = math.min(i + 999, #l)
+        for i = 1, l.n, 1000 do
+            local m = math.min(i + 999, l.n)
             -- A list that was empty may belong to a new queue: register it
             -- (a non-empty list's queue is registered already).
             if redis.call('LPUSH', lk, unpack(l, i, m)) == m - i + 1 then
-                redis.call('SADD', P .. 'queues', acc.queue_of[lk])
+                redis.call('SADD', P .. 'queues', l.q)
             end
         end
     end
-    for sk, n in pairs(acc.sent) do
-        redis.call('HINCRBY', P .. 'stats', 'sent|' .. sk, n)
+    for q, byq in pairs(acc.sent) do
+        for name, n in pairs(byq) do
+            redis.call('HINCRBY', P .. 'stats', names_of('sent', q, name).base,
+                       n)
+        end
     end
 end
 
@@ -284,71 +305,94 @@ local function requeue_expired(limit)
     return #gone
 end
 
+-- An ETA or expiry argument as epoch ms: 0 none, "+<ms>" from NOW.
+local function abs_ms(v)
+    if v == '0' or v == '' then return 0 end
+    if string.byte(v, 1) == 43 then -- '+'
+        return NOW + (tonumber(string.sub(v, 2)) or 0)
+    end
+    return tonumber(v) or 0
+end
+
 -- The enqueue loop shared by enqueue.lua and batch.lua. Reads `n` task
 -- runs from ARGV starting at index `pos` (layout: enqueue.lua header).
--- Checks every run before writing anything. Returns the reply array or
--- an error reply.
-local function enqueue_runs(pos, n)
+-- Checks every run before writing anything. `taken` (optional): task
+-- number -> its status ("dup": its id exists), answered with its id and
+-- that status, nothing written. Returns the reply array or an error
+-- reply.
+local function enqueue_runs(pos, n, taken)
     if not n or n < 0 then
         return redis.error_reply('ERR syncq: bad task count')
     end
-    local runs = {}
+    local runs, nfs, whens, nargs = {}, {}, nil, #ARGV
     for t = 1, n do
-        local nf = tonumber(ARGV[pos + 7])
-        if not nf or pos + 7 + 2 * nf > #ARGV then
+        local nf, w = tonumber(ARGV[pos + 4]), ARGV[pos + 3]
+        if not nf or pos + 4 + 2 * nf > nargs then
             return redis.error_reply('ERR syncq: malformed task ' .. t)
         end
-        runs[t] = pos
-        pos = pos + 8 + 2 * nf
-    end
-    local function abs_ms(v)
-        if v == '0' or v == '' then return 0 end
-        if string.sub(v, 1, 1) == '+' then
-            return NOW + (tonumber(string.sub(v, 2)) or 0)
+        if w ~= '' then
+            -- eta|exp|uniq_ms|uniq (enqueue.lua header)
+            local e, x, ums, u = string.match(w,
+                                              '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
+            if not e then
+                return redis.error_reply('ERR syncq: malformed task ' .. t)
+            end
+            whens = whens or {}
+            whens[t] = {e, x, ums, u}
         end
-        return tonumber(v) or 0
+        runs[t], nfs[t] = pos, nf
+        pos = pos + 5 + 2 * nf
     end
-    local reply = {}
+    local reply, nreply = {}, 0
     local woke = {}
-    local seen_queues = {}
+    local seen_queues = nil
     local acc = new_acc()
     for t = 1, n do
         local p = runs[t]
         local id, q, pri = ARGV[p], ARGV[p + 1], ARGV[p + 2]
-        local eta, exp = abs_ms(ARGV[p + 3]), abs_ms(ARGV[p + 4])
-        local uniq, uniq_ms = ARGV[p + 5], tonumber(ARGV[p + 6]) or 3600000
-        local nf = tonumber(ARGV[p + 7])
-        local dup = nil
-        if uniq ~= '' then
+        local eta, exp, uniq, uniq_ms = 0, 0, '', nil
+        local w = whens and whens[t]
+        if w then
+            eta, exp, uniq_ms, uniq = abs_ms(w[1]), abs_ms(w[2]), w[3], w[4]
+        end
+        local dup, status = nil, taken and taken[t]
+        if status then
+            dup = id
+        elseif uniq ~= '' then
             local uk = P .. 'u:' .. uniq
-            if not redis.call('SET', uk, id, 'NX', 'PX', uniq_ms) then
+            if not redis.call('SET', uk, id, 'NX', 'PX',
+                              tonumber(uniq_ms) or 3600000) then
                 dup = redis.call('GET', uk)
             end
         end
         if dup then
-            reply[#reply + 1] = dup
-            reply[#reply + 1] = 'dup'
+            reply[nreply + 1], reply[nreply + 2] = dup, status or 'dup'
         else
-            local fields = {}
-            for i = 0, nf - 1 do
-                fields[#fields + 1] = ARGV[p + 8 + 2 * i]
-                fields[#fields + 1] = ARGV[p + 9 + 2 * i]
-            end
+            -- sixteen slots made at once (the constructor sizes the
+            -- table): create_task appends eight, and growing a table
+            -- field by field rehashes it three times
+            local fields = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
+                            nil, nil, nil, nil, nil, nil}
+            for i = 1, 2 * nfs[t] do fields[i] = ARGV[p + 4 + i] end
             if uniq ~= '' then
                 fields[#fields + 1] = 'uniq'
                 fields[#fields + 1] = uniq
             end
             local state = create_task(id, q, pri, eta, exp, fields, acc)
-            if eta > NOW and not seen_queues[q] then
-                seen_queues[q] = true
-                redis.call('SADD', P .. 'queues', q)
+            if eta > NOW then
+                seen_queues = seen_queues or {}
+                if not seen_queues[q] then
+                    seen_queues[q] = true
+                    redis.call('SADD', P .. 'queues', q)
+                end
             end
             if state == 'PENDING' and eta <= NOW then
                 woke[q] = (woke[q] or 0) + 1
             end
-            reply[#reply + 1] = id
-            reply[#reply + 1] = (state == 'EXPIRED') and 'expired' or 'new'
+            reply[nreply + 1] = id
+            reply[nreply + 2] = (state == 'EXPIRED') and 'expired' or 'new'
         end
+        nreply = nreply + 2
     end
     flush_acc(acc)
     for q, c in pairs(woke) do wake(q, c) end
