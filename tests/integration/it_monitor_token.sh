@@ -34,10 +34,11 @@ post() { # token
 serve flag --listen 127.0.0.1:0 --api-token flag-t1
 # loopback: reads without a token, writes only with it (docs/api.md)
 check "--api-token: write without a token" 403 "$(post "")"
-check "--api-token: write with another" 403 "$(post nope)"
+# a token given that is not the one: 401, not a read-only answer
+check "--api-token: write with another" 401 "$(post nope)"
 check "--api-token: write with it" 201 "$(post flag-t1)"
 # the token is the header's only word: a second word is not the token
-check "--api-token: a second word after it" 403 "$(post "flag-t1 extra")"
+check "--api-token: a second word after it" 401 "$(post "flag-t1 extra")"
 check "--api-token: loopback read without a token" 200 \
   "$(curl -s -o /dev/null -w '%{http_code}' "$B/api/overview")"
 
@@ -45,7 +46,7 @@ printf 'file-t2\nsecond line ignored\n' >"$T/tok"
 chmod 600 "$T/tok"
 serve file --listen 127.0.0.1:0 --api-token-file "$T/tok"
 check "--api-token-file: write with its first line" 201 "$(post file-t2)"
-check "--api-token-file: only the first line" 403 "$(post second)"
+check "--api-token-file: only the first line" 401 "$(post second)"
 check "--api-token-file: write without" 403 "$(post "")"
 
 # a write token from the command line lets a non-loopback address serve

@@ -79,7 +79,8 @@ check "--prefix P: syncq runs with no LD_LIBRARY_PATH" 1 \
 # Without it, the loader cannot find libsyncq.so.0 (the reason to say so).
 awk '/^### From C/ { f = 1 } f && /^```c$/ { g = 1; next } g && /^```$/ { exit } g' \
   "$src/README.md" >"$D/enqueue_p.c"
-check "README names -Wl,-rpath for a prefix" 1 \
+# (for a program, and for a plugin the worker loads)
+check "README names -Wl,-rpath for a prefix" 2 \
   "$(grep -cF -- '-Wl,-rpath,$(pkg-config --variable=libdir syncq)' "$src/README.md")"
 (
   export PKG_CONFIG_PATH=$P/lib/$MA/pkgconfig
