@@ -83,21 +83,32 @@ def redis_cpu_s(r):
     return float(i['used_cpu_sys']) + float(i['used_cpu_user'])
 
 
+def children(pid):
+    """The living child processes of pid (every thread's list), [] when
+    pid is gone."""
+    kids = []
+    try:
+        for t in os.listdir('/proc/%d/task' % pid):
+            with open('/proc/%d/task/%s/children' % (pid, t)) as f:
+                kids += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return kids
+
+
 def tree_cpu_s(pid):
     """CPU seconds of pid and its living descendants (/proc stat fields
     utime, stime, cutime, cstime)."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
+    total, unseen = 0, [pid]
+    while unseen:
+        p = unseen.pop()
         try:
             with open('/proc/%d/stat' % p) as f:
                 st = f.read().rsplit(')', 1)[1].split()
-            total += sum(int(x) for x in st[11:15])
-            for t in os.listdir('/proc/%d/task' % p):
-                with open('/proc/%d/task/%s/children' % (p, t)) as f:
-                    todo += [int(x) for x in f.read().split()]
         except OSError:
-            pass
+            continue
+        total += sum(int(x) for x in st[11:15])
+        unseen += children(p)
     return total / os.sysconf('SC_CLK_TCK')
 
 
@@ -183,14 +194,8 @@ def rss(url):
     time.sleep(1)
     sup = w.pid
     # celery -m: the Popen pid is the main worker process
-    kids = []
-    try:
-        with open('/proc/%d/task/%d/children' % (sup, sup)) as f:
-            kids = [int(x) for x in f.read().split()]
-    except OSError:
-        pass
     out = {'supervisor_kb': rss_kb(sup),
-           'children_kb': [rss_kb(k) for k in kids]}
+           'children_kb': [rss_kb(k) for k in children(sup)]}
     stop_worker(w)
     return out
 
