@@ -116,7 +116,8 @@ typedef struct syncq_task_options {
     int max_retries;      /* >= 0; -1: registry / SYNCQ_TASK_MAX_RETRIES */
     const char *unique_key; /* dedupe: while the key is held, another
                                create with it returns the first task's id */
-    int64_t unique_ttl_ms;  /* window of unique_key; 0: SYNCQ_UNIQUE_WINDOW */
+    int64_t unique_ttl_ms;  /* window of unique_key; 0: SYNCQ_UNIQUE_WINDOW;
+                               > 0 without unique_key: SYNCQ_EINVAL */
     int64_t time_limit_ms;  /* hard limit; 0: worker default */
     int64_t soft_time_limit_ms; /* soft limit; 0: worker default */
     int64_t result_expires_ms;  /* keep the finished record this long;

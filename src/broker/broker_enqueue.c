@@ -307,6 +307,12 @@ prepare(syncq_client *c, size_t index, const char *name, const char *args,
                 goto fail;
             }
         }
+        if (o->unique_ttl_ms > 0 && o->unique_key == NULL) {
+            /* a window with nothing to hold would be dropped in silence */
+            rc = sq_fail(err, SYNCQ_EINVAL, "unique window (unique_ttl) "
+                                            "given without a unique key");
+            goto fail;
+        }
         if (o->task_id != NULL && !sq_uuid_valid(o->task_id)) {
             rc = sq_fail(err, SYNCQ_EINVAL, "task id '%.40s' is not a UUID",
                          o->task_id);

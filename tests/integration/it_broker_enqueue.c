@@ -201,6 +201,10 @@ bad_input_writes_nothing(void **state)
     BAD(syncq_task_create(cl, "x", NULL, NULL, &o, id, NULL, &err),
         SYNCQ_EINVAL, "not both");
     syncq_task_options_init(&o);
+    o.unique_ttl_ms = 60000; /* a window without a key */
+    BAD(syncq_task_create(cl, "x", NULL, NULL, &o, id, NULL, &err),
+        SYNCQ_EINVAL, "without a unique key");
+    syncq_task_options_init(&o);
     o.task_id = "not-a-uuid";
     BAD(syncq_task_create(cl, "x", NULL, NULL, &o, id, NULL, &err),
         SYNCQ_EINVAL, "UUID");

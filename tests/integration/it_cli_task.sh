@@ -142,6 +142,7 @@ expect_err "invalid JSON in -a" 2 "args is not valid JSON" -- task create x -a '
 expect_err "kwargs not an object" 2 "kwargs must be a JSON object" -- task create x -k '[1]'
 expect_err "priority 11" 2 "priority 11 out of range 0..10" -- task create x --priority 11
 expect_err "priority -1" 2 "priority -1 out of range 0..10" -- task create x --priority -1
+expect_err "unique window without a key" 2 "unique window (unique_ttl) given without a unique key" -- task create x --unique-ttl 60
 expect_err "priority HUGE" 2 "'HUGE' is not LOW, NORMAL, HIGH, URGENT or 0..10" -- task create x --priority HUGE
 expect_err "empty queue" 2 "queue name is empty" -- task create x --queue ''
 expect_err "long queue" 2 "limit 100" -- task create x --queue "$(printf 'q%.0s' $(seq 101))"

@@ -80,6 +80,8 @@ contains "name message" "task name 'bad name'" out.json
 check "missing name" "is required" "$(code -X POST -H "$J" -d '{}' "$B/api/tasks" >/dev/null; json 'd["errors"][0]["message"]' < out.json)"
 check "duplicate keys" 400 "$(code -X POST -H "$J" -d '{"name":"a","name":"b"}' "$B/api/tasks")"
 check "library refusal" 400 "$(code -X POST -H "$J" -d '{"name":"syncq.noop","countdown":5,"eta":"2030-01-01T00:00:00Z"}' "$B/api/tasks")"
+check "unique window without a key" 400 "$(code -X POST -H "$J" -d '{"name":"syncq.noop","unique_ttl":60}' "$B/api/tasks")"
+contains "unique window message" "given without a unique key" out.json
 check "bulk: one bad, none made" 400 "$(code -X POST -H "$J" -d '{"tasks":[{"name":"syncq.noop"},{"name":"syncq.noop","priority":"HUGE"}]}' "$B/api/tasks/bulk")"
 check "bulk field" "tasks[1].priority" "$(json 'd["errors"][0]["field"]' < out.json)"
 check "bulk shape" 400 "$(code -X POST -H "$J" -d '{"tasks":[]}' "$B/api/tasks/bulk")"
