@@ -252,7 +252,9 @@ SYNCQ_API int syncq_task_wait(syncq_client *c, const char *id,
  * failed, pending}}}; a root with no descendants yet gives zeros.
  * The root task itself is not counted (read it with syncq_task_info).
  * A tree has ended when its root is final and pending is 0.
- * Errors: SYNCQ_EINVAL (bad id), SYNCQ_ECONN. */
+ * Errors: SYNCQ_EINVAL (bad id), SYNCQ_ENOTFOUND (no descendants counted
+ *         and no task record of that id: never created, or both expired),
+ *         SYNCQ_ECONN. */
 SYNCQ_API int syncq_workflow_info(syncq_client *c, const char *root_id,
                                   json_t **out, syncq_error *err);
 

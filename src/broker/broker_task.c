@@ -340,6 +340,26 @@ syncq_task_wait(syncq_client *c, const char *id, int64_t timeout_ms,
     }
 }
 
+/* SYNCQ_OK when task `id`'s record exists, else SYNCQ_ENOTFOUND. */
+static int
+root_exists(syncq_client *c, const char *id, syncq_error *err)
+{
+    char key[256];
+    redisReply *r = NULL;
+    int rc = sq_client_cmd(c, &r, err, "EXISTS %s",
+                           sq_key(c, key, sizeof key, "t:%s", id));
+    if (rc != SYNCQ_OK) {
+        return rc;
+    }
+    rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1 ? SYNCQ_OK
+                                                            : SYNCQ_ENOTFOUND;
+    freeReplyObject(r);
+    if (rc != SYNCQ_OK) {
+        return sq_fail(err, rc, "no task or workflow %s", id);
+    }
+    return SYNCQ_OK;
+}
+
 int
 syncq_workflow_info(syncq_client *c, const char *root_id, json_t **out,
                     syncq_error *err)
@@ -360,10 +380,19 @@ syncq_workflow_info(syncq_client *c, const char *root_id, json_t **out,
     if (rc != SYNCQ_OK) {
         return rc;
     }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        /* no descendants counted: a tree only if its root task exists
+         * (an id nobody created must not read as an empty tree) */
+        freeReplyObject(r);
+        rc = root_exists(c, root_id, err);
+        if (rc != SYNCQ_OK) {
+            return rc;
+        }
+        r = NULL;
+    }
     o = json_object();
     by = json_object();
-    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
-         i += 2) {
+    for (size_t i = 0; r != NULL && i + 1 < r->elements; i += 2) {
         const char *f = r->element[i]->str;
         long long v = strtoll(r->element[i + 1]->str, NULL, 10);
         const char *bar = strchr(f, '|');
@@ -391,7 +420,7 @@ syncq_workflow_info(syncq_client *c, const char *root_id, json_t **out,
             json_object_set_new(t, field, json_integer(v));
         }
     }
-    freeReplyObject(r);
+    freeReplyObject(r); /* NULL-safe */
     {
         const char *name;
         json_t *t;

@@ -637,6 +637,10 @@ workflow_counts_a_task_tree(void **state)
                                   "image_processing.download_images"};
 
     (void)state;
+    assert_int_equal(syncq_workflow_info(
+                         cl, "00000000-0000-4000-8000-000000000000", &w, NULL),
+                     SYNCQ_ENOTFOUND); /* no such root: not an empty tree */
+    assert_null(w);
     create("crawler.sync_category", 5, "default", root);
     assert_int_equal(syncq_workflow_info(cl, root, &w, NULL), SYNCQ_OK);
     assert_int_equal(json_integer_value(json_object_get(w, "total")), 0);

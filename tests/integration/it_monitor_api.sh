@@ -212,6 +212,7 @@ FAN=$(curl -s -X POST -H "$J" -d '{"name":"syncq.fanout","queue":"api","kwargs":
 curl -s "$B/api/tasks/$FAN/wait?timeout=30" >/dev/null
 hit "get /api/workflows/{id}"
 check "workflow counts" 2 "$(curl -s "$B/api/workflows/$FAN" | json 'd["total"]')"
+check "workflow of no task" 404 "$(code "$B/api/workflows/00000000-0000-4000-8000-000000000000")"
 
 # --- dead letters
 DT=$(curl -s -X POST -H "$J" -d '{"name":"syncq.fail","queue":"api","kwargs":{"class":"validation"}}' "$B/api/tasks" | json 'd["id"]')
