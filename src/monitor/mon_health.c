@@ -96,6 +96,20 @@ live_workers(const json_t *ws)
     return n;
 }
 
+/* Ready tasks over every queue of the figures' `queues` array. */
+static long long
+ready_total(const json_t *qs)
+{
+    size_t i;
+    long long n = 0;
+    json_t *q;
+
+    json_array_foreach(qs, i, q) {
+        n += json_integer_value(json_object_get(q, "ready"));
+    }
+    return n;
+}
+
 static double
 num(const json_t *v)
 {
@@ -186,9 +200,17 @@ sq_mon_health(const struct sq_mon_data *d, const char *why,
             }
         }
         if (live_workers(ws) == 0) {
-            reason(reasons, &status, H_DEGRADED, "no_workers",
-                   "no live worker: tasks are queued but nothing runs them "
-                   "(start `syncq worker`)");
+            long long ready = ready_total(qs);
+            if (ready > 0) {
+                reason(reasons, &status, H_DEGRADED, "no_workers",
+                       "no live worker to run the %lld ready task%s "
+                       "(start `syncq worker`)",
+                       ready, ready == 1 ? "" : "s");
+            } else {
+                reason(reasons, &status, H_DEGRADED, "no_workers",
+                       "no live worker: nothing would run a task created "
+                       "now (start `syncq worker`)");
+            }
         }
         json_array_foreach(qs, i, q) {
             const char *name = json_string_value(json_object_get(q, "name"));

@@ -280,12 +280,15 @@ health_states_and_exit_codes(void **state)
     freeReplyObject(sqt_cmd("CONFIG SET maxmemory 0"));
     c = sqt_client();
     /* no live worker at all: degraded, not healthy (issue 20) */
-    assert_int_equal(health_cli("no live worker: tasks are queued but "
-                                "nothing runs them"),
+    assert_int_equal(health_cli("no live worker: nothing would run a task "
+                                "created now"),
                      1);
 
     create(c, "images.resize", "images", 5, 0, id);
     assert_int_equal(health_cli("no worker alive for queue images (1 ready)"),
+                     2);
+    assert_int_equal(health_cli("no live worker to run the 1 ready task "
+                                "(start"),
                      2);
     /* a worker for another queue does not count */
     heartbeat(c, "w-other", "[\"crawler\"]");
