@@ -67,6 +67,10 @@ sq_worker_proc_init(pid_t parent, int deathsig, const char *proc,
 
     /* Die with the supervisor, even if it is SIGKILLed. */
     prctl(PR_SET_PDEATHSIG, deathsig);
+    /* Timers to the microsecond: the kernel's default slack (50 us) makes
+     * every short sleep of a task (and each poll with a timeout) end up
+     * to 50 us late, 5 % of a 1 ms sleep. */
+    prctl(PR_SET_TIMERSLACK, 1000UL);
     if (getppid() != parent) {
         _exit(0); /* it died during the fork */
     }

@@ -49,6 +49,25 @@ err_msg(json_t *t)
     return s != NULL ? s : "";
 }
 
+/* /proc/<pid>/timerslack_ns, or -1. */
+static long
+timer_slack_ns(int pid)
+{
+    char path[64];
+    long v = -1;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%d/timerslack_ns", pid);
+    f = fopen(path, "r");
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &v) != 1) {
+            v = -1;
+        }
+        fclose(f);
+    }
+    return v;
+}
+
 static const char *no_retry_timeout =
     "{\"timeout\":{\"retryable\":false,\"dead_letter\":false}}";
 
@@ -64,7 +83,10 @@ soft_limit_asks_the_task_to_stop(void **state)
     (void)state;
     pid = wk_start("it-soft", "-c 2 --soft-time-limit 1 --time-limit 20");
     wk_wait_ready("it-soft");
-    wk_children(pid, before, 4);
+    assert_int_equal(wk_children(pid, before, 4), 2);
+    /* children sleep to the microsecond (not the kernel's 50 us slack) */
+    assert_int_equal(timer_slack_ns(before[0]), 1000);
+    assert_int_equal(timer_slack_ns(before[1]), 1000);
     syncq_task_options_init(&o);
     o.retry_policy_json = no_retry_timeout;
     /* the worker's default soft limit (1 s) */
