@@ -7,6 +7,7 @@
  * or an age.
  */
 #include "cli/cli.h"
+#include "core/sq_task.h"
 #include "core/sq_time.h"
 
 #include <errno.h>
@@ -634,9 +635,16 @@ cli_recovery_policy(struct cli *cli)
         }
     }
     if (pol_arg != NULL) {
+        syncq_error err;
         int rc = cli_json_arg(cli, "policy", pol_arg, &call);
         if (rc != CLI_OK) {
             return rc;
+        }
+        /* a bad --policy is a bad option (2), as task create's
+         * --retry-policy; a bad file or task definition fails below (1) */
+        if (sq_task_policy_check(call, strlen(call), &err) != SYNCQ_OK) {
+            free(call);
+            return cli_usage(cli, "%s", err.msg);
         }
     }
     {

@@ -206,7 +206,8 @@ check "policy check good file" "good.json: valid retry policy" "$("$S" recovery 
 out=$(SYNCQ_RETRY_POLICY_FILE=good.json "$S" recovery policy --class network)
 check "policy file applied" 1 "$(echo "$out" | grep -c '^network  *yes  *3.0s .* off  *yes  3.0s 6.0s 12.0s$')"
 expect_err "policy bad class" 2 "unknown error class 'nope'" -- recovery policy --class nope
-expect_err "policy bad json" 1 "not valid JSON" -- recovery policy --policy '{'
+expect_err "policy bad json" 2 "not valid JSON" -- recovery policy --policy '{'
+expect_err "policy bad field" 2 "network.factor: 0.5 out of range" -- recovery policy --policy '{"network":{"factor":0.5}}'
 SYNCQ_RETRY_POLICY_FILE=/nonexistent.json "$S" recovery policy >/dev/null 2>err.txt
 check "policy missing file exit" 1 "$?"
 contains "policy missing file message" "/nonexistent.json" "$(cat err.txt)"
