@@ -250,8 +250,9 @@ find_waiting(struct sq_sup *s, const char *id)
 }
 
 /* A leased record's retry policy as compact JSON, like the JSON record
- * gives it: absent or not JSON -> no policy (*bad false); *bad true
- * when it parsed but cannot be written back (out of memory). */
+ * gives it: absent, not JSON or not a JSON object (enqueue refuses those;
+ * only a hand-written record has them) -> no policy (*bad false); *bad
+ * true when it parsed but cannot be written back (out of memory). */
 static char *
 leased_policy(const struct sq_text *t, bool *bad)
 {
@@ -266,6 +267,12 @@ leased_policy(const struct sq_text *t, bool *bad)
     v = json_loadb(t->p, t->n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (v == NULL) {
         return NULL; /* stored as text the record shows as *_raw */
+    }
+    if (!json_is_object(v)) {
+        /* null, a number...: json_dumps would refuse it, which read as
+         * out of memory and handed the task back, again and again */
+        json_decref(v);
+        return NULL;
     }
     out = json_dumps(v, JSON_COMPACT);
     json_decref(v);

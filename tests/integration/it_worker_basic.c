@@ -562,7 +562,7 @@ stored_arguments_that_are_not_json_fail_the_task(void **state)
          "task arguments are not a JSON array and object"},
     };
     enum { NB = sizeof bad / sizeof bad[0] };
-    char ids[NB][SYNCQ_ID_SIZE], ok[SYNCQ_ID_SIZE];
+    char ids[NB][SYNCQ_ID_SIZE], ok[SYNCQ_ID_SIZE], nopol[2][SYNCQ_ID_SIZE];
     redisContext *rc = sqt_redis();
     syncq_task_options o;
     int pid;
@@ -579,6 +579,16 @@ stored_arguments_that_are_not_json_fail_the_task(void **state)
         freeReplyObject(r);
     }
     wk_create(cl, "syncq.noop", NULL, &o, ok);
+    /* a stored retry policy that is JSON but not an object is no policy
+     * (it used to read as out of memory: handed back without end) */
+    for (size_t i = 0; i < 2; i++) {
+        redisReply *r;
+        wk_create(cl, "syncq.noop", NULL, &o, nopol[i]);
+        r = redisCommand(rc, "HSET " WK_NS "t:%s pol %s", nopol[i],
+                         i == 0 ? "null" : "[1]");
+        assert_non_null(r);
+        freeReplyObject(r);
+    }
     pid = wk_start("it-badargs", "-c 1");
     for (size_t i = 0; i < NB; i++) {
         json_t *t = wk_wait(cl, ids[i], 10000);
@@ -594,6 +604,12 @@ stored_arguments_that_are_not_json_fail_the_task(void **state)
     {
         json_t *t = wk_wait(cl, ok, 10000);
         assert_string_equal(wk_state(t), "SUCCESS");
+        json_decref(t);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        json_t *t = wk_wait(cl, nopol[i], 10000);
+        assert_string_equal(wk_state(t), "SUCCESS");
+        assert_int_equal(wk_int(t, "attempt"), 1); /* never handed back */
         json_decref(t);
     }
     assert_true(wk_alive(pid));
