@@ -215,6 +215,12 @@ cli_task_create(struct cli *cli)
                dup ? "true" : "false");
     } else {
         puts(id);
+        if (dup) {
+            /* stdout keeps the id for scripts; a person is told */
+            fprintf(stderr, "syncq: task create: not created: task %s %s\n",
+                    id, o.unique_key != NULL ? "holds that unique key"
+                                             : "exists already");
+        }
     }
     return CLI_OK;
 }
@@ -581,7 +587,8 @@ static const struct cli_opt task_create_opts[] = {
      "never run after this; the task ends EXPIRED"},
     {"max-retries", 4, false, "N", "retries allowed by the retry policy"},
     {"unique", 5, false, "KEY",
-     "deduplicate: while KEY is held, return the first id"},
+     "deduplicate: while KEY is held, print the first\n"
+     "id (and say so on stderr)"},
     {"unique-ttl", 6, false, "S",
      "how long KEY is held (default SYNCQ_UNIQUE_WINDOW)"},
     {"time-limit", 7, false, "S", "hard time limit"},

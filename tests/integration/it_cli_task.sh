@@ -55,8 +55,11 @@ eta=$(date -u -d '+30 days' +%Y-%m-%dT00:00:00+08:00)
 eid=$("$S" task create syncq.noop --eta "$eta")
 check "eta absolute" "$(date -d "$eta" +%s)000" "$(R zscore '{syncq}:delayed' "$eid")"
 u1=$("$S" task create syncq.noop --unique page-1)
-u2=$("$S" task create syncq.noop --unique page-1)
+u2=$("$S" task create syncq.noop --unique page-1 2>dup.err)
 check "unique returns first id" "$u1" "$u2"
+check "unique duplicate said on stderr" "syncq: task create: not created: task $u1 holds that unique key" "$(cat dup.err)"
+"$S" task create syncq.noop --unique page-2 >/dev/null 2>dup.err
+check "a first unique create says nothing" "" "$(cat dup.err)"
 
 "$S" task info "$id" > info.txt
 check "info shows name" 1 "$(grep -c '^name  *crawler.fetch_products$' info.txt)"
