@@ -100,6 +100,13 @@ cli_task_wait_progress(syncq_client *c, const char *id, int64_t timeout_ms,
         }
         *out = NULL;
         rc = syncq_task_wait(c, id, wait, out, err);
+        if (rc == SYNCQ_ECONN &&
+            (deadline < 0 || sq_mono_ms() < deadline)) {
+            /* Redis still away at the end of a slice: an outage does not
+             * end the wait (the library waits through it within a slice;
+             * the client logs the outage once) */
+            continue;
+        }
         if (rc != SYNCQ_ETIMEDOUT ||
             (deadline >= 0 && sq_mono_ms() >= deadline)) {
             break;
