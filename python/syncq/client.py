@@ -49,6 +49,16 @@ def _seconds(v: Optional[Seconds], field: str = "duration") \
                     f"a datetime.timedelta), got {v!r}")
 
 
+def _count(v: Any, field: str, lo: int, hi: int) -> int:
+    """An int in lo..hi (as the CLI's own range for the same option);
+    anything else (0 for "default", -1 for "all", 2.5, True, "5") is
+    refused with InvalidArgument naming the field."""
+    if isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi:
+        return v
+    raise error_for("EINVAL", -1, f"{field}: must be an integer "
+                    f"{lo}..{hi}, got {v!r}")
+
+
 def _priority(v: Any) -> Any:
     """A priority as given: the library checks it (0..10 or LOW, NORMAL,
     HIGH, URGENT) and refuses 5.7 or True instead of truncating them."""
@@ -286,8 +296,11 @@ class QueueManager:
     def list_tasks(self, state: Optional[str] = None,
                    queue: Optional[str] = None, name: Optional[str] = None,
                    limit: int = 100, offset: int = 0) -> List[Dict[str, Any]]:
-        """Search tasks by state, queue and name (newest first)."""
-        f = _native.TaskFilter(_b(state), _b(queue), _b(name), offset, limit)
+        """Search tasks by state, queue and name (newest first): at most
+        ``limit`` (1..1,000,000) after skipping ``offset`` (>= 0)."""
+        f = _native.TaskFilter(_b(state), _b(queue), _b(name),
+                               _count(offset, "offset", 0, 2**62),
+                               _count(limit, "limit", 1, 1000000))
         return self._json_call("syncq_task_list", ctypes.byref(f))
 
     def cancel_task(self, task_id: str) -> str:
@@ -318,7 +331,15 @@ class QueueManager:
         """A wait call: the record, or TaskTimeout carrying the last one."""
         out = ctypes.c_void_p()
         err = _native.Error()
-        ms = -1 if timeout is None else int(timeout * 1000)
+        ms = -1
+        if timeout is not None:
+            t = _seconds(timeout, "timeout")
+            # the CLI's bound for a duration; NaN fails the comparison too
+            if not 0 <= t <= 9.0e12:
+                raise error_for("EINVAL", -1, f"timeout: must be 0..9e12 "
+                                f"seconds (None: wait forever), got "
+                                f"{timeout!r}")
+            ms = int(t * 1000)
         with self._lock:
             rc = getattr(self._lib, fn)(self._client(), _b(task_id), ms,
                                         ctypes.byref(out), err)

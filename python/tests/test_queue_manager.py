@@ -96,6 +96,21 @@ def test_bad_values_are_refused_not_converted(qm, redis_sock):
     assert redis(redis_sock, "DBSIZE") == keys
     tid = qm.create_task("syncq.noop", priority="HIGH")
     assert qm.get_task_info(tid)["priority"] == 8
+    # limits and waits: no value silently means "default", "all" or
+    # "forever" (a negative timeout waited forever, limit=0 gave 100)
+    for kw, field in (({"limit": 0}, "limit"), ({"limit": -1}, "limit"),
+                      ({"limit": 2.5}, "limit"), ({"offset": -5}, "offset"),
+                      ({"limit": True}, "limit")):
+        with pytest.raises(syncq.InvalidArgument) as e:
+            qm.list_tasks(**kw)
+        assert e.value.message.startswith(field + ": must be an integer")
+    assert [t["id"] for t in qm.list_tasks(limit=1)] != []
+    for t in (-1, 1e30, float("nan"), "abc"):
+        with pytest.raises(syncq.InvalidArgument) as e:
+            qm.wait_for_task(tid, timeout=t)
+        assert e.value.message.startswith("timeout: must be")
+    with pytest.raises(syncq.TaskTimeout):
+        qm.wait_for_task(tid, timeout=0)
 
 
 def test_unknown_task_and_down_broker():
