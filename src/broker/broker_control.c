@@ -121,6 +121,18 @@ sq_ctl_check(const json_t *cmd, syncq_error *err)
             num_field(cmd, "hard_s", 0, 86400 * 7, false, err) != SYNCQ_OK) {
             return SYNCQ_EINVAL;
         }
+        {
+            /* as at enqueue: a soft limit at or past the hard one would
+             * never be the one that fires (0 is "none" for either) */
+            json_int_t soft = json_integer_value(json_object_get(cmd, "soft_s"));
+            json_int_t hard = json_integer_value(json_object_get(cmd, "hard_s"));
+            if (soft > 0 && hard > 0 && soft >= hard) {
+                return sq_fail(err, SYNCQ_EINVAL,
+                               "soft time limit (%llds) must be below the "
+                               "time limit (%llds)",
+                               (long long)soft, (long long)hard);
+            }
+        }
     }
     return SYNCQ_OK;
 }
