@@ -506,6 +506,47 @@ cli_schedule_run(struct cli *cli)
 
 /* ---- load --------------------------------------------------------------- */
 
+/* Warn about what a loaded file holds that `schedule add` would refuse or
+ * warn about: a task no built-in pack has, a one-shot time already past
+ * (a file may keep one after it ran, so it is stored finished rather than
+ * refused). Only for the entries this load created or changed. */
+static void
+warn_loaded(struct cli *cli, syncq_client *c, const json_t *report)
+{
+    static const char *const parts[] = {"created", "updated"};
+
+    for (int k = 0; k < 2; k++) {
+        const json_t *a = json_object_get(report, parts[k]);
+        for (size_t i = 0; i < json_array_size(a); i++) {
+            const char *nm = json_string_value(json_array_get(a, i));
+            json_t *info = NULL;
+            const char *task, *type, *st;
+            if (nm == NULL ||
+                syncq_schedule_info(c, nm, &info, NULL) != SYNCQ_OK) {
+                continue;
+            }
+            task = json_string_value(json_object_get(info, "task"));
+            type = json_string_value(json_object_get(info, "type"));
+            st = json_string_value(json_object_get(info, "state"));
+            if (task != NULL) {
+                cli_warn_unknown_task(cli, task);
+            }
+            if (type != NULL && strcmp(type, "once") == 0 && st != NULL &&
+                strcmp(st, "finished") == 0 &&
+                json_integer_value(json_object_get(info, "total_runs")) == 0) {
+                fprintf(stderr, "syncq: %s: warning: %s: its one-shot time "
+                                "%s is past: stored finished, it will not "
+                                "run\n",
+                        cli->cmd, nm,
+                        json_string_value(json_object_get(info, "at"))
+                            ? json_string_value(json_object_get(info, "at"))
+                            : "?");
+            }
+            json_decref(info);
+        }
+    }
+}
+
 static int
 cli_schedule_load(struct cli *cli)
 {
@@ -535,6 +576,7 @@ cli_schedule_load(struct cli *cli)
     if (rc != SYNCQ_OK) {
         return cli_error(cli, &err, false);
     }
+    warn_loaded(cli, c, report);
     if (cli->json) {
         cli_print_json(report);
     } else {

@@ -181,6 +181,19 @@ cat >"$W/s.json" <<'EOF'
 EOF
 run 0 schedule load "$W/s.json";      out_has "created: 2 (f1, f2)"
 run 0 schedule load "$W/s.json";      out_has "unchanged: 2"
+[ ! -s "$W/err" ] || fail "an unchanged load warned: $(cat "$W/err")"
+# a past one-shot and a task not built in load, with a warning each
+cat >"$W/w.json" <<'EOF'
+{"schedules": [
+  {"name": "w1", "task": "data_sync.sync_products", "at": "2020-01-01T00:00:00Z"},
+  {"name": "w2", "task": "image_processing.process_batch", "interval": 60}
+]}
+EOF
+run 0 schedule load "$W/w.json";      out_has "created: 2 (w1, w2)"
+err_has "warning: w1: its one-shot time 2020-01-01T08:00:00+08:00 is past: stored finished, it will not run"
+err_has "warning: 'image_processing.process_batch' is not a built-in task"
+run 0 --json schedule info w1;        [ "$(jget state)" = finished ] || fail "past one-shot not finished"
+run 0 schedule remove w1 w2
 run 0 --json schedule info f2;        [ "$(jget state)" = paused ] || fail "enabled false"
 [ "$(jget source)" = file ] || fail "source file"
 cat >"$W/s.json" <<'EOF'
