@@ -331,6 +331,7 @@ plan_queues(struct cli *cli, struct ns_plan *p, const char *csv,
 
     for (const char *s = csv; *s != '\0';) {
         size_t n = strcspn(s, ",");
+        const char *entry = s;
         const char *colon = memchr(s, ':', n);
         char *dst = plain;
         if (colon != NULL) {
@@ -341,6 +342,12 @@ plan_queues(struct cli *cli, struct ns_plan *p, const char *csv,
             dst = p->queues[i];
             n -= (size_t)(colon + 1 - s);
             s = colon + 1;
+            if (n == 0) {
+                /* "NS:" alone would serve NS's default queues, or the
+                 * plain ones, not what was written */
+                return cli_usage(cli, "--queues: '%.*s' names no queue "
+                                 "(NS:QUEUE)", (int)(s - entry), entry);
+            }
         }
         if (strlen(dst) + n + 2 > sizeof plain) {
             return cli_usage(cli, "--queues: the list is too long");

@@ -212,6 +212,8 @@ expect_err "long name checked too" 2 "syncq: task create: category_id: required"
 expect_err "schedule with expires 0" 2 "syncq: schedule add: expires must be above 0 (leave it out for tasks that do not expire)" -- schedule add exp0 syncq.noop -t interval -i 300 --expires 0
 expect_err "worker control, unknown command" 2 "syncq: worker control: unknown command 'bogus' (ping, pool-grow N, pool-shrink N, add-consumer Q, cancel-consumer Q, time-limit TASK SOFT [HARD], rate-limit TASK RATE, shutdown, pause Q, resume Q)" -- worker control bogus
 expect_err "worker control, soft limit above hard" 2 "syncq: worker control: soft time limit (10s) must be below the time limit (5s)" -- worker control time-limit syncq.echo 10 5
+expect_err "worker -Q with a namespace and no queue" 2 "syncq: worker: --queues: 'nsx:' names no queue (NS:QUEUE)" -- worker -Q 'crawler,nsx:'
+expect_err "worker -Q with only NS:" 2 "syncq: worker: --queues: 'nsx:' names no queue (NS:QUEUE)" -- worker -Q 'nsx:'
 expect_err "worker with an empty -Q" 2 "syncq: worker: --queues is empty (leave it out for the default)" -- worker -Q ''
 expect_err "schedule with a misspelt kwarg" 2 "syncq: schedule add: pagesize: unknown argument; did you mean page_size?" -- schedule add typo1 crawler.fetch_products -t interval -i 300 -k '{"category_id":"1","pagesize":5}'
 before=$(R dbsize)
