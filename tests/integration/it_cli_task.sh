@@ -214,6 +214,8 @@ expect_err "worker control, unknown command" 2 "syncq: worker control: unknown c
 expect_err "worker control, soft limit above hard" 2 "syncq: worker control: soft time limit (10s) must be below the time limit (5s)" -- worker control time-limit syncq.echo 10 5
 expect_err "worker -Q with a namespace and no queue" 2 "syncq: worker: --queues: 'nsx:' names no queue (NS:QUEUE)" -- worker -Q 'crawler,nsx:'
 expect_err "worker -Q with only NS:" 2 "syncq: worker: --queues: 'nsx:' names no queue (NS:QUEUE)" -- worker -Q 'nsx:'
+check "config docs --json: one object a setting" "SYNCQ_BROKER_URL CELERY_BROKER_URL True" "$("$S" config docs --json | python3 -c 'import json,sys; d=json.load(sys.stdin)[0]; print(d["key"], d["alias"], d["secret"])')"
+expect_err "config docs --env --json" 2 "syncq: config docs: --env writes a .env file, not JSON" -- config docs --env --json
 expect_err "worker with an empty -Q" 2 "syncq: worker: --queues is empty (leave it out for the default)" -- worker -Q ''
 expect_err "schedule with a misspelt kwarg" 2 "syncq: schedule add: pagesize: unknown argument; did you mean page_size?" -- schedule add typo1 crawler.fetch_products -t interval -i 300 -k '{"category_id":"1","pagesize":5}'
 before=$(R dbsize)
