@@ -227,9 +227,11 @@ int cli_duration_arg(struct cli *cli, const char *what, const char *arg,
                      int64_t *ms);
 
 /* How long `sync` and `demo` follow their work (--timeout): a duration
- * of 1s .. 7d into *ms, or a usage error (0 is refused: leaving the
- * option out is how to follow without a limit). 0 or CLI_USAGE. */
-int cli_follow_timeout_arg(struct cli *cli, const char *arg, int64_t *ms);
+ * of 1s .. 7d into *ms, or a usage error (0 is refused) whose message
+ * ends with `absent`, what leaving the option out does for this command.
+ * 0 or CLI_USAGE. */
+int cli_follow_timeout_arg(struct cli *cli, const char *arg,
+                           const char *absent, int64_t *ms);
 
 /* A table whose columns are as wide as their widest cell (nothing is
  * cut): cli_row_add appends a row of `ncol` strings (NULL: "-") to

@@ -480,7 +480,8 @@ cli_demo(struct cli *cli)
             full = true;
             break;
         case 't':
-            if (cli_follow_timeout_arg(cli, ov->arg, &timeout_ms)) {
+            if (cli_follow_timeout_arg(cli, ov->arg, "default 20m",
+                                       &timeout_ms)) {
                 return CLI_USAGE;
             }
             break;

@@ -216,14 +216,15 @@ cli_duration_arg(struct cli *cli, const char *what, const char *arg,
 }
 
 int
-cli_follow_timeout_arg(struct cli *cli, const char *arg, int64_t *ms)
+cli_follow_timeout_arg(struct cli *cli, const char *arg,
+                       const char *absent, int64_t *ms)
 {
     syncq_error err;
 
     if (sq_duration_parse_ms(arg, ms, &err) != SYNCQ_OK ||
         *ms < 1000 || *ms > 7LL * 86400000) {
-        return cli_usage(cli, "--timeout '%.40s' must be 1s .. 7d (leave it "
-                         "out to follow to the end)", arg);
+        return cli_usage(cli, "--timeout '%.40s' must be 1s .. 7d (%s)", arg,
+                         absent);
     }
     return 0;
 }

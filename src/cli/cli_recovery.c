@@ -36,16 +36,16 @@ who_am_i(char *buf, size_t cap)
 }
 
 static int
-parse_count(struct cli *cli, const char *what, const char *arg, long max,
-            size_t *out)
+parse_count(struct cli *cli, const char *what, const char *arg, long min,
+            long max, size_t *out)
 {
     char *end;
     long v;
 
     errno = 0;
     v = strtol(arg, &end, 10);
-    if (*end != '\0' || end == arg || errno != 0 || v < 0 || v > max) {
-        return cli_usage(cli, "%s '%s' is not 0..%ld", what, arg, max);
+    if (*end != '\0' || end == arg || errno != 0 || v < min || v > max) {
+        return cli_usage(cli, "%s '%s' is not %ld..%ld", what, arg, min, max);
     }
     *out = (size_t)v;
     return 0;
@@ -296,12 +296,12 @@ cli_recovery_dead_list(struct cli *cli)
             f.reason = ov->arg;
             break;
         case 'l':
-            if (parse_count(cli, "limit", ov->arg, 100000, &f.limit)) {
+            if (parse_count(cli, "limit", ov->arg, 1, 100000, &f.limit)) {
                 return CLI_USAGE;
             }
             break;
         case 'o':
-            if (parse_count(cli, "offset", ov->arg, 100000000, &f.offset)) {
+            if (parse_count(cli, "offset", ov->arg, 0, 100000000, &f.offset)) {
                 return CLI_USAGE;
             }
             break;
@@ -589,7 +589,7 @@ cli_recovery_policy(struct cli *cli)
             break;
         case 'm': {
             size_t v = 0;
-            if (parse_count(cli, "max-retries", ov->arg, 1000, &v)) {
+            if (parse_count(cli, "max-retries", ov->arg, 0, 1000, &v)) {
                 return CLI_USAGE;
             }
             maxr = (int)v;

@@ -182,7 +182,9 @@ cli_sync(struct cli *cli)
             po.max_pages = v;
             break;
         case 't':
-            if (cli_follow_timeout_arg(cli, ov->arg, &po.timeout_ms)) {
+            if (cli_follow_timeout_arg(
+                    cli, ov->arg, "leave it out to follow to the end",
+                    &po.timeout_ms)) {
                 return CLI_USAGE;
             }
             break;

@@ -71,10 +71,15 @@ for c in "sync --category $A" demo; do
   # shellcheck disable=SC2086
   "$S" $c --timeout 0 > t0.txt 2>&1
   check "$c --timeout 0: usage error" 2 "$?"
-  contains "$c --timeout 0: the rule" "^syncq: ${c%% *}: --timeout '0' must be 1s \.\. 7d \(leave it out to follow to the end\)$" t0.txt
+  contains "$c --timeout 0: the rule" "^syncq: ${c%% *}: --timeout '0' must be 1s \.\. 7d \(" t0.txt
   "$S" $c --timeout 8d > t8.txt 2>&1
   check "$c --timeout 8d: usage error" 2 "$?"
 done
+# ... and each says what leaving it out does for that command
+"$S" sync --category "$A" --timeout 0 > t0s.txt 2>&1
+contains "sync --timeout 0: without it" "\(leave it out to follow to the end\)$" t0s.txt
+"$S" demo --timeout 0 > t0d.txt 2>&1
+contains "demo --timeout 0: without it" "\(default 20m\)$" t0d.txt
 fixture_stop
 unset SYNCQ_1688_BASE_URL SYNCQ_1688_PAGE_URL SYNCQ_1688_SHOP_API_URL \
   SYNCQ_1688_APP_KEY SYNCQ_1688_APP_SECRET SYNCQ_DATABASE_URL SYNCQ_MEDIA_DIR

@@ -118,6 +118,7 @@ contains "multi: bad one reported" "no task nope" "$(cat err.txt)"
 R flushall >/dev/null
 for i in 1 2 3; do id=$(new_task); fail_task "$id" dead; eval "d$i=$id"; done
 pz=$(new_task --queue image_processing); fail_task "$pz" dead; R hset "{syncq}:t:$pz" name '(poison)' dead_reason poison:not_json >/dev/null
+expect_err "dead list limit 0" 2 "limit '0' is not 1..100000" -- recovery dead list --limit 0
 out=$("$S" recovery dead list)
 contains "dead list header" "LAST ERROR" "$out"
 contains "dead list footer" "(4 shown, 4 in the dead-letter queue)" "$out"
