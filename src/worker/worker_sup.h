@@ -67,6 +67,7 @@ struct sq_child {
     struct sq_buf wbuf;        /* bytes not yet written to the child */
     size_t woff;
     bool eof;                  /* the child closed its end */
+    int poll_slot;             /* from_fd's index in the poll set; -1: none */
     struct sq_held *task;      /* running task, or NULL */
     int64_t task_start_ms;     /* monotonic */
     int64_t task_start_wall_ms;
