@@ -210,7 +210,21 @@ sq_sup_round_send(struct sq_sup *s, size_t n, bool lease, int max_n,
     }
     s->round.active = true;
     s->round.sent_ms = sq_mono_ms();
+    if (s->bc->conn == NULL ||
+        (s->bc->conn->cl == NULL && s->bc->conn->min_replicas <= 0)) {
+        sq_reply_arena_attach(&s->replies, s->bc->rc);
+    }
     return SYNCQ_OK;
+}
+
+/* The round is over: the connection builds hiredis's own replies again
+ * (the synchronous calls free theirs with freeReplyObject). */
+static void
+round_detach(struct sq_sup *s)
+{
+    if (!s->round.active) {
+        sq_reply_arena_detach(&s->replies, s->bc->rc);
+    }
 }
 
 void
@@ -241,8 +255,9 @@ sq_sup_round_readable(struct sq_sup *s)
             return; /* the rest is still on its way */
         }
         round_reply(s, r);
-        freeReplyObject(r);
+        sq_reply_arena_release(&s->replies, r);
     }
+    round_detach(s);
 }
 
 void
@@ -254,10 +269,12 @@ sq_sup_round_finish(struct sq_sup *s)
         int rc = sq_client_read_reply(s->bc, &r, &err);
         if (rc != SYNCQ_OK) {
             round_abort(s, rc, &err);
+            round_detach(s);
             return;
         }
         round_reply(s, r);
-        freeReplyObject(r);
+        sq_reply_arena_release(&s->replies, r);
     }
     s->round.active = false;
+    round_detach(s);
 }

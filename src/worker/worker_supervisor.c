@@ -588,7 +588,8 @@ sq_worker_run(const struct sq_worker_opts *o, syncq_error *err)
     sq_pool_free(s);
     sq_sup_control_free(s);
     syncq_client_close(s->wake);
-    syncq_client_close(s->bc);
+    syncq_client_close(s->bc); /* frees a reply it was reading in the arena */
+    sq_reply_arena_cleanup(&s->replies);
     sig_fd = -1;
     close(s->sigpipe[0]);
     close(s->sigpipe[1]);
