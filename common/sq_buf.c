@@ -78,6 +78,12 @@ sq_buf_add(struct sq_buf *b, const void *p, size_t n)
 }
 
 int
+sq_buf_reserve(struct sq_buf *b, size_t n)
+{
+    return n > b->limit ? -1 : grow(b, b->len + n);
+}
+
+int
 sq_buf_adds(struct sq_buf *b, const char *s)
 {
     return sq_buf_add(b, s, strlen(s));

@@ -25,6 +25,10 @@ void sq_buf_reset(struct sq_buf *b);
  * buffer is unchanged then). */
 int sq_buf_add(struct sq_buf *b, const void *p, size_t n);
 int sq_buf_adds(struct sq_buf *b, const char *s);
+/* Make room for `n` more bytes in one allocation, so the appends that
+ * follow do not grow the buffer step by step. Returns 0, or -1 on
+ * allocation failure or limit (the buffer is unchanged then). */
+int sq_buf_reserve(struct sq_buf *b, size_t n);
 int sq_buf_printf(struct sq_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Take the storage (caller frees with sq_free); the buffer becomes empty.

@@ -300,6 +300,13 @@ task_frame(struct sq_held *h, const struct sq_leased_view *v)
     int bad = 0;
 
     sq_buf_init(b, 0);
+    /* one allocation, not three growing ones (64, 128, 256 bytes): the
+     * texts, ten field headers and three numbers */
+    sq_buf_reserve(b, 5 + 10 * 5 + 3 * 20 + strlen(h->id) +
+                          strlen(h->token) + strlen(h->name) +
+                          strlen(h->queue) + v->args.n + v->kwargs.n +
+                          (h->policy != NULL ? strlen(h->policy) : 0) +
+                          v->batch.n + v->root.n);
     start = sq_frame_begin(b, SQ_FRAME_TASK);
     bad |= sq_frame_adds(b, SQ_F_ID, h->id);
     bad |= sq_frame_adds(b, SQ_F_TOKEN, h->token);

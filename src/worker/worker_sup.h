@@ -21,6 +21,7 @@
 #include "broker/broker.h"
 #include "sq_buf.h"
 #include "worker/worker.h"
+#include "worker/worker_reply.h"
 
 /* A task leased by this worker: waiting for a child or running. */
 struct sq_held {
@@ -67,6 +68,7 @@ struct sq_child {
     struct sq_buf wbuf;        /* bytes not yet written to the child */
     size_t woff;
     bool eof;                  /* the child closed its end */
+    int poll_slot;             /* from_fd's index in the poll set; -1: none */
     struct sq_held *task;      /* running task, or NULL */
     int64_t task_start_ms;     /* monotonic */
     int64_t task_start_wall_ms;
@@ -143,6 +145,7 @@ struct sq_sup {
         int max_n, start_now;
         int64_t sent_ms;
     } round;
+    struct sq_reply_arena replies; /* the round's replies (worker_reply.c) */
     bool need_lease;            /* the queues may hold work for us */
     int64_t next_lease_at;      /* idle housekeeping lease */
     int64_t next_eta_wall_ms;   /* earliest delayed task, or -1 */

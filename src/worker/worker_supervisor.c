@@ -353,10 +353,12 @@ loop(struct sq_sup *s)
         pfd[n++].events = POLLIN;
         for (int i = 0; i < s->nch; i++) {
             struct sq_child *c = &s->ch[i];
+            c->poll_slot = -1;
             if (c->pid <= 0) {
                 continue;
             }
             if (c->from_fd >= 0 && !c->eof) {
+                c->poll_slot = n;
                 pfd[n].fd = c->from_fd;
                 pfd[n++].events = POLLIN;
             }
@@ -450,7 +452,13 @@ loop(struct sq_sup *s)
             if (c->to_fd >= 0 && c->woff < c->wbuf.len) {
                 sq_pool_flush_writes(s, c);
             }
-            if (c->from_fd >= 0 && !c->eof) {
+            /* only a pipe poll found readable: reading the others cost a
+             * read() answered EAGAIN each (0.4 a task in a drain); what
+             * arrives later wakes the next poll, and a child's death reads
+             * its pipe (on_death) */
+            if (c->from_fd >= 0 && !c->eof && c->poll_slot >= 0 && rc > 0 &&
+                pfd[c->poll_slot].fd == c->from_fd &&
+                pfd[c->poll_slot].revents != 0) {
                 sq_pool_readable(s, c);
             }
         }
@@ -580,7 +588,8 @@ sq_worker_run(const struct sq_worker_opts *o, syncq_error *err)
     sq_pool_free(s);
     sq_sup_control_free(s);
     syncq_client_close(s->wake);
-    syncq_client_close(s->bc);
+    syncq_client_close(s->bc); /* frees a reply it was reading in the arena */
+    sq_reply_arena_cleanup(&s->replies);
     sig_fd = -1;
     close(s->sigpipe[0]);
     close(s->sigpipe[1]);
