@@ -25,6 +25,18 @@ case_schema_created(void **state)
                      SQ_DB_SCHEMA_VERSION);
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product"), 0);
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_payload"), 0);
+    /* Version 4 dropped sku_sku_id (created by version 1); the other
+     * indexes stay (image_sha256 shows that the lookup finds them). */
+    for (int dropped = 0; dropped < 2; dropped++) {
+        char *sql = sq_asprintf(
+            sq_db_is_pg(db) ? "SELECT COUNT(*) FROM pg_indexes WHERE "
+                              "indexname = '%s'"
+                            : "SELECT COUNT(*) FROM sqlite_master WHERE "
+                              "type = 'index' AND name = '%s'",
+            dropped ? "sku_sku_id" : "image_sha256");
+        assert_int_equal(t_count(db, sql), dropped ? 0 : 1);
+        sq_free(sql);
+    }
     sq_db_close(db);
 }
 
