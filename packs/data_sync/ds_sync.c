@@ -554,6 +554,24 @@ read_ahead(struct run *r, int which, int64_t *cursor, syncq_error *err)
     return rc;
 }
 
+/* The first page of a detail pass has no page before it to be prepared
+ * beside: on PostgreSQL the second thread prepares its second half while
+ * this one prepares the first, so the first write starts sooner. */
+static void
+prep_first(struct run *r, int which)
+{
+    size_t half = r->nrows / 2;
+
+    if (which != W_DETAIL || half == 0 || !sq_db_is_pg(r->db)) {
+        return;
+    }
+    sq_ds_prep_start(&r->prep, r->rows + half, r->nrows - half, NULL, 0);
+    for (size_t i = 0; i < half; i++) {
+        sq_ds_prep_row(&r->rows[i]);
+    }
+    sq_ds_prep_wait(&r->prep);
+}
+
 static int
 run_pass(struct run *r, int which, struct counts *into, syncq_error *err)
 {
@@ -573,6 +591,9 @@ run_pass(struct run *r, int which, struct counts *into, syncq_error *err)
         }
         if (first) {
             rc = read_page(r, which, &cursor, r->rows, &r->nrows, err);
+            if (rc == SYNCQ_OK) {
+                prep_first(r, which);
+            }
         }
         if (rc != SYNCQ_OK || r->nrows == 0) {
             break;
