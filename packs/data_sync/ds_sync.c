@@ -352,9 +352,9 @@ sync_detail_row(struct run *r, struct raw_row *row, syncq_error *err)
     }
     r->page_images_skipped += row->skipped;
     r->bidx[row - r->rows] = (int)sq_ds_offer_batch_count(r->batch);
-    rc = sq_ds_offer_batch_add(r->batch, row->canon,
-                               row->chash[0] != '\0' ? row->chash : NULL,
-                               err);
+    rc = sq_ds_offer_batch_add_ready(
+        r->batch, row->canon, row->chash[0] != '\0' ? row->chash : NULL,
+        &row->child, err);
     if (rc != SYNCQ_OK) {
         return rc;
     }
@@ -889,6 +889,7 @@ run_cleanup(struct run *r)
     sq_db_rows_free(r->marks);
     sq_db_rows_free(r->superseded);
     sq_ds_offer_batch_free(r->batch);
+    sq_ds_prep_free(&r->prep);
     json_decref(r->errors);
     json_decref(r->page_errors);
 }
