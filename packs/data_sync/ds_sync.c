@@ -533,18 +533,19 @@ static int
 read_ahead(struct run *r, int which, int64_t *cursor, syncq_error *err)
 {
     size_t ntrash = 0;
-    int rc;
-
-    if (r->nrows < (size_t)r->o->batch_size) {
-        sq_ds_rows_free(r->next, &r->nnext, NULL, NULL); /* the last page */
-        return SYNCQ_OK;
-    }
-    sq_ds_rows_free(r->next, &r->nnext, r->trash, &ntrash);
-    rc = read_page(r, which, cursor, r->next, &r->nnext, err);
     /* PostgreSQL only: SQLite's writes run on this thread, and beside
-     * them the parse cost more CPU than it saved wall time (measured). */
-    if (rc == SYNCQ_OK && which == W_DETAIL && r->nnext > 0 &&
-        sq_db_is_pg(r->db)) {
+     * them the parse cost more CPU than it saved wall time (measured).
+     * The thread also releases the offers of the page before, even when
+     * there is no page after this one to prepare (releasing a page on
+     * this thread was ~4 % of its time a pass). */
+    bool beside = which == W_DETAIL && sq_db_is_pg(r->db);
+    int rc = SYNCQ_OK;
+
+    sq_ds_rows_free(r->next, &r->nnext, r->trash, &ntrash);
+    if (r->nrows == (size_t)r->o->batch_size) { /* else the last page */
+        rc = read_page(r, which, cursor, r->next, &r->nnext, err);
+    }
+    if (rc == SYNCQ_OK && beside) {
         sq_ds_prep_start(&r->prep, r->next, r->nnext, r->trash, ntrash);
         ntrash = 0;
     }
