@@ -795,18 +795,21 @@ refresh_statistics(struct sq_db *db, const struct counts *c)
         return;
     }
     /* The columns the catalog's queries join, filter, group or sort on
-     * (validate_data, cleanup_duplicates, exports by offer_id): the
-     * statistics of the text columns (subjects, urls, specs) no plan
-     * uses took half of this ANALYZE's time. Every table still gets its
-     * row count; autovacuum's own ANALYZE later fills in the rest. */
+     * (validate_data's rules, cleanup_duplicates, exports by offer_id):
+     * the statistics of the other text columns (urls, names, specs,
+     * values), which no plan uses, took half of this ANALYZE's time.
+     * Every table still gets its row count; autovacuum's own ANALYZE
+     * later fills in the rest. */
     analyze(db,
             "product (offer_id, supplier_id, category_id, status, source, "
-            "duplicate_of, fingerprint), product_attribute (offer_id), "
-            "sku (offer_id), sku_prop (offer_id), sku_prop_value (offer_id), "
-            "price_tier (offer_id, tier_ord), product_image (offer_id, "
-            "image_id), image (image_id, status, sha256, duplicate_of), "
-            "supplier (supplier_id, seller_user_id, member_id, login_id, "
-            "open_id)",
+            "subject, price_min_fen, price_max_fen, duplicate_of, "
+            "fingerprint), product_attribute (offer_id), sku (offer_id, "
+            "price_fen, promo_price_fen, retail_price_fen, stock), sku_prop "
+            "(offer_id), sku_prop_value (offer_id), price_tier (offer_id, "
+            "tier_ord, start_qty, price_fen, promo_price_fen), product_image "
+            "(offer_id, image_id), image (image_id, status, sha256, "
+            "duplicate_of), supplier (supplier_id, seller_user_id, "
+            "member_id, login_id, open_id)",
             "catalog");
 }
 
