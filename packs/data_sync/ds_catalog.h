@@ -72,6 +72,35 @@ void sq_ds_offer_batch_free(struct sq_ds_offer_batch *b);
 int sq_ds_offer_batch_add(struct sq_ds_offer_batch *b, json_t *canon,
                           const char *hash, syncq_error *err);
 
+/* An offer's child rows (attributes, SKU properties, their values, SKUs,
+ * price tiers) in PostgreSQL's COPY text format, made ahead of the write
+ * on another thread (ds_sync_prep.c), so the writer only appends them:
+ * building them was a fifth of a first sync's critical path. */
+#define SQ_DS_CHILD_TABLES 5
+struct sq_ds_child_copy {
+    char *text[SQ_DS_CHILD_TABLES]; /* owned; NULL: not made */
+    size_t len[SQ_DS_CHILD_TABLES];
+    size_t rows[SQ_DS_CHILD_TABLES];
+};
+
+/* Make the child rows of canonical offer `canon` into *out, using
+ * `scratch`, a batch of this thread's own (its buffers, never its
+ * database). Errors: SYNCQ_ENOMEM (*out is left empty). */
+int sq_ds_child_copy_make(struct sq_ds_offer_batch *scratch,
+                          const json_t *canon, struct sq_ds_child_copy *out,
+                          syncq_error *err);
+
+/* Free what sq_ds_child_copy_make made; *c is empty afterwards. */
+void sq_ds_child_copy_free(struct sq_ds_child_copy *c);
+
+/* sq_ds_offer_batch_add with the offer's child rows made ahead (`pre`,
+ * borrowed until the batch is stored; NULL: made at the write). They
+ * are used on PostgreSQL only. Errors: SYNCQ_ENOMEM. */
+int sq_ds_offer_batch_add_ready(struct sq_ds_offer_batch *b, json_t *canon,
+                                const char *hash,
+                                const struct sq_ds_child_copy *pre,
+                                syncq_error *err);
+
 /* Offers queued. */
 size_t sq_ds_offer_batch_count(const struct sq_ds_offer_batch *b);
 

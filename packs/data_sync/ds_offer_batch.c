@@ -33,6 +33,7 @@ struct entry {
     bool last;      /* the last write of its offer: the one stored */
     int64_t supplier_id;
     bool has_sup;
+    const struct sq_ds_child_copy *pre; /* child rows made ahead, or NULL */
 };
 
 struct uid {
@@ -297,6 +298,15 @@ int
 sq_ds_offer_batch_add(struct sq_ds_offer_batch *b, json_t *canon,
                       const char *hash, syncq_error *err)
 {
+    return sq_ds_offer_batch_add_ready(b, canon, hash, NULL, err);
+}
+
+int
+sq_ds_offer_batch_add_ready(struct sq_ds_offer_batch *b, json_t *canon,
+                            const char *hash,
+                            const struct sq_ds_child_copy *pre,
+                            syncq_error *err)
+{
     if (b->n == b->cap) {
         size_t cap = b->cap > 0 ? b->cap * 2 : 64;
         struct entry *e = sq_realloc(b->e, cap * sizeof *e);
@@ -319,6 +329,7 @@ sq_ds_offer_batch_add(struct sq_ds_offer_batch *b, json_t *canon,
     if (hash != NULL) {
         snprintf(b->e[b->n].hash, sizeof b->e[b->n].hash, "%s", hash);
     }
+    b->e[b->n].pre = pre;
     b->n++;
     return SYNCQ_OK;
 }
@@ -489,15 +500,15 @@ add_product(struct sq_ds_offer_batch *b, const struct entry *e,
 
 /* Rows of list `key`: offer_id, position, then the fields. */
 static void
-add_list(struct sq_db_rows *r, const struct entry *e, const char *key,
-         const struct sq_ds_cols *c)
+add_list(struct sq_db_rows *r, int64_t offer_id, const json_t *canon,
+         const char *key, const struct sq_ds_cols *c)
 {
     size_t i;
     const json_t *x;
 
-    json_array_foreach(json_object_get(e->canon, key), i, x)
+    json_array_foreach(json_object_get(canon, key), i, x)
     {
-        sq_db_rows_add_i64(r, e->offer_id);
+        sq_db_rows_add_i64(r, offer_id);
         sq_db_rows_add_i64(r, (int64_t)i);
         for (size_t k = 0; k < c->n; k++) {
             sq_ds_rows_add_field(r, x, &c->f[k]);
@@ -506,29 +517,91 @@ add_list(struct sq_db_rows *r, const struct entry *e, const char *key,
 }
 
 static void
-add_props(struct sq_ds_offer_batch *b, const struct entry *e)
+add_props(struct sq_ds_offer_batch *b, int64_t offer_id, const json_t *canon)
 {
     size_t i;
     const json_t *p;
 
-    json_array_foreach(json_object_get(e->canon, "sku_props"), i, p)
+    json_array_foreach(json_object_get(canon, "sku_props"), i, p)
     {
         size_t j;
         const json_t *v;
-        sq_db_rows_add_i64(b->rows[R_PROP], e->offer_id);
+        sq_db_rows_add_i64(b->rows[R_PROP], offer_id);
         sq_db_rows_add_i64(b->rows[R_PROP], (int64_t)i);
         sq_ds_rows_add_field(b->rows[R_PROP], p, &sq_ds_prop_cols.f[0]);
         sq_ds_rows_add_field(b->rows[R_PROP], p, &sq_ds_prop_cols.f[1]);
         json_array_foreach(json_object_get(p, "values"), j, v)
         {
             struct sq_db_rows *r = b->rows[R_PROPVAL];
-            sq_db_rows_add_i64(r, e->offer_id);
+            sq_db_rows_add_i64(r, offer_id);
             sq_db_rows_add_i64(r, (int64_t)i);
             sq_db_rows_add_i64(r, (int64_t)j);
             sq_ds_rows_add_field(r, v, &sq_ds_propval_cols.f[0]);
             sq_ds_rows_add_field(r, v, &sq_ds_propval_cols.f[1]);
         }
     }
+}
+
+/* The child rows of offer `canon` (R_ATTR .. R_TIER): as values to
+ * render at the write, or, on PostgreSQL, as COPY text made ahead. */
+static void
+add_children(struct sq_ds_offer_batch *b, int64_t offer_id,
+             const json_t *canon, const struct sq_ds_child_copy *pre,
+             bool pg)
+{
+    if (pg && pre != NULL && pre->text[0] != NULL) {
+        for (int k = 0; k < SQ_DS_CHILD_TABLES; k++) {
+            sq_db_rows_add_copy(b->rows[R_ATTR + k], pre->text[k],
+                                pre->len[k], pre->rows[k]);
+        }
+        return;
+    }
+    add_list(b->rows[R_ATTR], offer_id, canon, "attributes",
+             &sq_ds_attr_cols);
+    add_props(b, offer_id, canon);
+    add_list(b->rows[R_SKU], offer_id, canon, "skus", &sq_ds_sku_cols);
+    add_list(b->rows[R_TIER], offer_id, canon, "price_ranges",
+             &sq_ds_tier_cols);
+}
+
+void
+sq_ds_child_copy_free(struct sq_ds_child_copy *c)
+{
+    for (int k = 0; k < SQ_DS_CHILD_TABLES; k++) {
+        sq_free(c->text[k]);
+    }
+    memset(c, 0, sizeof *c);
+}
+
+int
+sq_ds_child_copy_make(struct sq_ds_offer_batch *scratch,
+                      const json_t *canon, struct sq_ds_child_copy *out,
+                      syncq_error *err)
+{
+    int rc = SYNCQ_OK;
+
+    memset(out, 0, sizeof *out);
+    add_children(scratch,
+                 (int64_t)json_integer_value(json_object_get(canon,
+                                                             "offer_id")),
+                 canon, NULL, false);
+    for (int k = 0; k < SQ_DS_CHILD_TABLES; k++) {
+        struct sq_db_rows *r = scratch->rows[R_ATTR + k];
+        struct sq_buf t;
+        sq_buf_init(&t, 0);
+        out->rows[k] = sq_db_rows_count(r);
+        out->len[k] = t.len;
+        if (sq_db_rows_copy_text(r, &t) != 0 ||
+            (out->len[k] = t.len, out->text[k] = sq_buf_steal(&t)) == NULL) {
+            sq_buf_cleanup(&t);
+            rc = sq_ds_oom(err);
+        }
+        sq_db_rows_clear(r);
+    }
+    if (rc != SYNCQ_OK) {
+        sq_ds_child_copy_free(out);
+    }
+    return rc;
 }
 
 /* The image links of `e` in link order: on PostgreSQL queued for
@@ -638,10 +711,7 @@ write_rows(struct sq_db *db, struct sq_ds_offer_batch *b, syncq_error *err)
                 sq_db_rows_add_i64(b->rows[R_DEL + k], e->offer_id);
             }
         }
-        add_list(b->rows[R_ATTR], e, "attributes", &sq_ds_attr_cols);
-        add_props(b, e);
-        add_list(b->rows[R_SKU], e, "skus", &sq_ds_sku_cols);
-        add_list(b->rows[R_TIER], e, "price_ranges", &sq_ds_tier_cols);
+        add_children(b, e->offer_id, e->canon, e->pre, pg);
         rc = add_images(b, e, pg, err);
     }
     if (rc != SYNCQ_OK || written == 0) {

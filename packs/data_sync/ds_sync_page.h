@@ -10,6 +10,8 @@
 #ifndef DS_SYNC_PAGE_H
 #define DS_SYNC_PAGE_H
 
+#include "data_sync/ds_catalog.h"
+
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -33,6 +35,9 @@ struct raw_row {
     int skipped;     /* images the canonical form left out */
     char chash[65];  /* canon's content hash ("" when not computed) */
     char msg[256];   /* why canon is NULL */
+    /* canon's child rows in COPY text, made by the prep thread (its
+     * text[0] NULL when not made: the write builds them). */
+    struct sq_ds_child_copy child;
 };
 
 /* Prepare detail row `row` (no database): parse its record, make the
@@ -58,9 +63,11 @@ struct sq_ds_prep {
     size_t n;
     json_t **trash; /* canonical offers of an earlier page, to release */
     size_t ntrash;
+    struct sq_ds_offer_batch *scratch; /* the thread's, for the child rows */
 };
 
-/* Start preparing rows[0..n) on a thread, after releasing
+/* Start preparing rows[0..n) on a thread (each also with its child
+ * rows in COPY text: the thread runs on PostgreSQL only), after releasing
  * trash[0..ntrash) there too (freeing a page's offers is a tenth of the
  * work of making them: off the main thread as well); when no thread can
  * be started the trash is released now and the rows are prepared on
@@ -71,5 +78,8 @@ void sq_ds_prep_start(struct sq_ds_prep *p, struct raw_row *rows, size_t n,
 
 /* Wait for the thread of sq_ds_prep_start (nothing when none runs). */
 void sq_ds_prep_wait(struct sq_ds_prep *p);
+
+/* Free what the preparations kept between pages (after the last wait). */
+void sq_ds_prep_free(struct sq_ds_prep *p);
 
 #endif

@@ -66,6 +66,7 @@ sq_ds_prep_clear(struct raw_row *row)
     json_decref(row->canon);
     row->canon = NULL;
     row->prepared = false;
+    sq_ds_child_copy_free(&row->child);
 }
 
 void
@@ -99,8 +100,18 @@ prep_main(void *arg)
     struct sq_ds_prep *p = arg;
 
     release(p);
+    if (p->scratch == NULL) {
+        (void)sq_ds_offer_batch_new(false, &p->scratch, NULL);
+    }
     for (size_t i = 0; i < p->n; i++) {
-        sq_ds_prep_row(&p->rows[i]);
+        struct raw_row *row = &p->rows[i];
+        sq_ds_prep_row(row);
+        /* Out of memory: the write builds them (and says so). */
+        if (row->canon != NULL && p->scratch != NULL &&
+            row->child.text[0] == NULL) {
+            (void)sq_ds_child_copy_make(p->scratch, row->canon, &row->child,
+                                        NULL);
+        }
     }
     return NULL;
 }
@@ -126,4 +137,11 @@ sq_ds_prep_wait(struct sq_ds_prep *p)
         pthread_join(p->tid, NULL);
         p->running = false;
     }
+}
+
+void
+sq_ds_prep_free(struct sq_ds_prep *p)
+{
+    sq_ds_offer_batch_free(p->scratch);
+    p->scratch = NULL;
 }

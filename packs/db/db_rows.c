@@ -44,6 +44,8 @@ struct sq_db_rows {
     bool oom;
     char *sql[SHAPES]; /* statement of 2^k rows, built on first use */
     char *copy_sql;    /* plain inserts: COPY ... FROM STDIN (PostgreSQL) */
+    struct sq_buf ready; /* rows given in COPY text (sq_db_rows_add_copy) */
+    size_t nready;
 };
 
 int
@@ -66,6 +68,7 @@ sq_db_rows_new(const char *head, const char *row, const char *tail,
     r->tail = sq_strdup(tail != NULL ? tail : "");
     r->per_row = sq_db_count_params(row);
     sq_buf_init(&r->text, 0);
+    sq_buf_init(&r->ready, 0);
     if (r->head == NULL || r->row == NULL || r->tail == NULL) {
         sq_db_rows_free(r);
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory");
@@ -126,6 +129,7 @@ sq_db_rows_free(struct sq_db_rows *r)
     sq_free(r->copy_sql);
     sq_free(r->vals);
     sq_buf_cleanup(&r->text);
+    sq_buf_cleanup(&r->ready);
     sq_free(r);
 }
 
@@ -204,10 +208,21 @@ sq_db_rows_add_null(struct sq_db_rows *r)
     }
 }
 
+void
+sq_db_rows_add_copy(struct sq_db_rows *r, const char *text, size_t len,
+                    size_t nrows)
+{
+    if (sq_buf_add(&r->ready, text, len) != 0) {
+        r->oom = true;
+        return;
+    }
+    r->nready += nrows;
+}
+
 size_t
 sq_db_rows_count(const struct sq_db_rows *r)
 {
-    return r->nvals / (size_t)r->per_row;
+    return r->nvals / (size_t)r->per_row + r->nready;
 }
 
 void
@@ -216,6 +231,8 @@ sq_db_rows_clear(struct sq_db_rows *r)
     r->nvals = 0;
     r->oom = false;
     sq_buf_reset(&r->text);
+    sq_buf_reset(&r->ready);
+    r->nready = 0;
 }
 
 /* The statement text of 2^k rows. */
@@ -320,7 +337,7 @@ add_i64(struct sq_buf *b, int64_t v)
 /* One value in COPY's text format: \N for NULL, backslash escapes for
  * the separators. 0, or -1 when the buffer could not grow. */
 static int
-copy_val(struct sq_db_rows *r, struct sq_buf *b, const struct val *v)
+copy_val(const struct sq_db_rows *r, struct sq_buf *b, const struct val *v)
 {
     const char *p;
     int bad = 0;
@@ -358,6 +375,19 @@ copy_val(struct sq_db_rows *r, struct sq_buf *b, const struct val *v)
     }
 }
 
+int
+sq_db_rows_copy_text(const struct sq_db_rows *r, struct sq_buf *out)
+{
+    int bad = sq_buf_add(out, r->ready.data, r->ready.len);
+
+    for (size_t i = 0; i < r->nvals; i++) {
+        bad |= copy_val(r, out, &r->vals[i]);
+        bad |= sq_buf_add(out,
+                          (i + 1) % (size_t)r->per_row == 0 ? "\n" : "\t", 1);
+    }
+    return bad != 0 || r->oom ? -1 : 0;
+}
+
 /* PostgreSQL: the buffered rows as one COPY (no statement to plan, no
  * parameter to bind: the server's fastest way in). */
 static int
@@ -365,15 +395,11 @@ run_copy(struct sq_db *db, struct sq_db_rows *r, int64_t *changes,
          syncq_error *err)
 {
     struct sq_buf b;
-    int bad = 0;
+    int bad;
     int rc;
 
     sq_buf_init(&b, 0);
-    for (size_t i = 0; i < r->nvals; i++) {
-        bad |= copy_val(r, &b, &r->vals[i]);
-        bad |= sq_buf_add(&b, (i + 1) % (size_t)r->per_row == 0 ? "\n" : "\t",
-                          1);
-    }
+    bad = sq_db_rows_copy_text(r, &b);
     if (bad != 0) {
         rc = sq_fail(err, SYNCQ_ENOMEM, "out of memory building COPY data");
     } else {
@@ -404,6 +430,12 @@ sq_db_rows_run(struct sq_db *db, struct sq_db_rows *r, sq_db_row_fn fn,
         sq_db_rows_clear(r);
         return sq_fail(err, SYNCQ_EINTERNAL,
                        "incomplete row buffered for: %.80s", r->head);
+    }
+    if (r->nready > 0 && (r->copy_sql == NULL || !sq_db_is_pg(db))) {
+        sq_db_rows_clear(r);
+        return sq_fail(err, SYNCQ_EINTERNAL,
+                       "COPY text buffered for a statement that is no COPY: "
+                       "%.80s", r->head);
     }
     if (r->copy_sql != NULL && sq_db_is_pg(db) && nrows > 0) {
         rc = run_copy(db, r, &changed, err);

@@ -30,7 +30,7 @@ struct sq_db;
 struct sq_db_stmt;
 
 /* Schema version this build creates and understands (db_schema.c). */
-#define SQ_DB_SCHEMA_VERSION 3
+#define SQ_DB_SCHEMA_VERSION 4
 
 /* Open (and create/migrate) the database at `url`: a SQLite path
  * ("var/1688sync.db", parent directories created; "sqlite:" and

@@ -61,6 +61,19 @@ void sq_db_rows_add_text(struct sq_db_rows *r, const char *s);
 void sq_db_rows_add_textn(struct sq_db_rows *r, const char *s, size_t len);
 void sq_db_rows_add_null(struct sq_db_rows *r);
 
+/* Append `nrows` complete rows already in PostgreSQL's COPY text format
+ * (`text`, `len` bytes, each row ending in a newline), as
+ * sq_db_rows_copy_text made them, e.g. on another thread: only for a
+ * buffer of sq_db_rows_new_copy run on PostgreSQL (elsewhere the run
+ * fails with SYNCQ_EINTERNAL). */
+void sq_db_rows_add_copy(struct sq_db_rows *r, const char *text, size_t len,
+                         size_t nrows);
+
+/* Append the buffered rows to `out` in COPY text format (what a COPY
+ * run sends). 0, or -1 when out of memory. */
+struct sq_buf;
+int sq_db_rows_copy_text(const struct sq_db_rows *r, struct sq_buf *out);
+
 /* Complete rows buffered. */
 size_t sq_db_rows_count(const struct sq_db_rows *r);
 

@@ -25,6 +25,7 @@
         cmocka_unit_test(case_tx_rolls_back),                                  \
         cmocka_unit_test(case_offer_store_load_round_trip),                    \
         cmocka_unit_test(case_rows_shapes),                                    \
+        cmocka_unit_test(case_rows_copy_text),                                 \
         cmocka_unit_test(case_supplier_resolve),                               \
         cmocka_unit_test(case_offer_batch_twice),                              \
         cmocka_unit_test(case_sync_incremental),                               \

@@ -10,6 +10,7 @@
 #include "test_db_support.h"
 
 #include "db/sq_db_rows.h"
+#include "sq_buf.h"
 
 static void
 case_schema_created(void **state)
@@ -25,6 +26,18 @@ case_schema_created(void **state)
                      SQ_DB_SCHEMA_VERSION);
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM product"), 0);
     assert_int_equal(t_count(db, "SELECT COUNT(*) FROM raw_payload"), 0);
+    /* Version 4 dropped sku_sku_id (created by version 1); the other
+     * indexes stay (image_sha256 shows that the lookup finds them). */
+    for (int dropped = 0; dropped < 2; dropped++) {
+        char *sql = sq_asprintf(
+            sq_db_is_pg(db) ? "SELECT COUNT(*) FROM pg_indexes WHERE "
+                              "indexname = '%s'"
+                            : "SELECT COUNT(*) FROM sqlite_master WHERE "
+                              "type = 'index' AND name = '%s'",
+            dropped ? "sku_sku_id" : "image_sha256");
+        assert_int_equal(t_count(db, sql), dropped ? 0 : 1);
+        sq_free(sql);
+    }
     sq_db_close(db);
 }
 
@@ -254,6 +267,57 @@ t_sum_row(struct sq_db_stmt *st, void *ud, syncq_error *err)
 
 /* 1000 rows through every statement shape: inserted, read back through
  * an IN list and updated from VALUES, with their change counts. */
+/* Rows in COPY text made by one buffer (as the sync's prep thread makes
+ * an offer's child rows) and appended to another beside buffered values:
+ * one COPY on PostgreSQL; refused on SQLite, where no COPY runs. */
+static void
+case_rows_copy_text(void **state)
+{
+    struct sq_db *db = fresh_db();
+    struct sq_db_rows *src = NULL;
+    struct sq_db_rows *dst = NULL;
+    struct sq_buf text;
+    int64_t changes = 0;
+    syncq_error err;
+
+    (void)state;
+    t_exec(db, "CREATE TABLE t_copy (a BIGINT PRIMARY KEY, b TEXT)");
+    assert_int_equal(sq_db_rows_new_copy("t_copy", "a, b", &src, &err),
+                     SYNCQ_OK);
+    assert_int_equal(sq_db_rows_new_copy("t_copy", "a, b", &dst, &err),
+                     SYNCQ_OK);
+    sq_db_rows_add_i64(src, 1);
+    sq_db_rows_add_text(src, "x\ty\\");
+    sq_db_rows_add_i64(src, 2);
+    sq_db_rows_add_null(src);
+    sq_buf_init(&text, 0);
+    assert_int_equal(sq_db_rows_copy_text(src, &text), 0);
+    assert_string_equal(text.data, "1\tx\\ty\\\\\n2\t\\N\n");
+    sq_db_rows_add_copy(dst, text.data, text.len, 2);
+    sq_db_rows_add_i64(dst, 3);
+    sq_db_rows_add_text(dst, "z");
+    assert_int_equal(sq_db_rows_count(dst), 3);
+    if (sq_db_is_pg(db)) {
+        assert_int_equal(sq_db_rows_run(db, dst, NULL, NULL, &changes, &err),
+                         SYNCQ_OK);
+        assert_int_equal(changes, 3);
+        assert_int_equal(t_count(db, "SELECT COUNT(*) FROM t_copy WHERE "
+                                     "(a = 1 AND b = 'x' || chr(9) || 'y' || "
+                                     "chr(92)) OR (a = 2 AND b IS NULL) OR "
+                                     "(a = 3 AND b = 'z')"),
+                         3);
+    } else {
+        assert_int_equal(sq_db_rows_run(db, dst, NULL, NULL, NULL, &err),
+                         SYNCQ_EINTERNAL);
+        assert_int_equal(t_count(db, "SELECT COUNT(*) FROM t_copy"), 0);
+    }
+    assert_int_equal(sq_db_rows_count(dst), 0);
+    sq_buf_cleanup(&text);
+    sq_db_rows_free(src);
+    sq_db_rows_free(dst);
+    sq_db_close(db);
+}
+
 static void
 case_rows_shapes(void **state)
 {
