@@ -218,6 +218,10 @@ int sq_enqueue_prepare_call(syncq_client *c, struct sq_args *a,
  * `n` tasks whose ids were all chosen by the caller (a batch's chunk
  * ids): each is looked up. */
 void sq_enqueue_all_chosen(struct sq_args *a, size_t n);
+/* Whether enqueue.lua's reply `r` to a call of `n` tasks says that every
+ * one was created "new" (the integer n instead of an id and a status per
+ * task): their ids are the ones the call sent. */
+bool sq_enqueue_all_new(const redisReply *r, size_t n);
 
 /* ---- records --------------------------------------------------------- */
 

@@ -467,11 +467,27 @@ add_head(struct sq_args *a, const syncq_task_spec *specs, size_t lo,
     }
 }
 
-/* Read an enqueue reply (id, status pairs) into ids (in order). */
-static int
-read_ids(redisReply *r, size_t n, char (*ids)[SYNCQ_ID_SIZE], int *dups,
-         syncq_error *err)
+bool
+sq_enqueue_all_new(const redisReply *r, size_t n)
 {
+    return r->type == REDIS_REPLY_INTEGER && r->integer == (long long)n;
+}
+
+/* Read an enqueue reply into ids (in order): every task new (its id
+ * the one sent, sent[i]) or id, status pairs. */
+static int
+read_ids(redisReply *r, size_t n, const char *const *sent,
+         char (*ids)[SYNCQ_ID_SIZE], int *dups, syncq_error *err)
+{
+    if (sq_enqueue_all_new(r, n)) {
+        for (size_t i = 0; i < n; i++) {
+            snprintf(ids[i], SYNCQ_ID_SIZE, "%s", sent[i]);
+            if (dups != NULL) {
+                dups[i] = 0;
+            }
+        }
+        return SYNCQ_OK;
+    }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * n) {
         return sq_fail(err, SYNCQ_EPROTO, "enqueue: unexpected reply");
     }
@@ -514,7 +530,8 @@ syncq_task_create(syncq_client *c, const char *name, const char *args_json,
     }
     if (rc == SYNCQ_OK) {
         char ids[1][SYNCQ_ID_SIZE];
-        rc = read_ids(r, 1, ids, &dup, err);
+        const char *sent[1] = {id};
+        rc = read_ids(r, 1, sent, ids, &dup, err);
         if (rc == SYNCQ_OK && id_out != NULL) {
             memcpy(id_out, ids[0], SYNCQ_ID_SIZE);
         }
@@ -609,14 +626,18 @@ syncq_task_create_many(syncq_client *c, const syncq_task_spec *specs,
     for (size_t k = 0; k < nchunks && rc == SYNCQ_OK; k++) {
         redisReply *r = NULL;
         int dups[CHUNK];
+        const char *sent[CHUNK];
         size_t lo = k * CHUNK;
         size_t hi = lo + CHUNK < n ? lo + CHUNK : n;
+        for (size_t i = lo; i < hi; i++) {
+            sent[i - lo] = ps[i].id;
+        }
         rc = sq_client_read_reply(c, &r, err);
         if (rc == SYNCQ_OK) {
             rc = sq_script_reply_check(c, SQ_SCRIPT_ENQUEUE, r, err);
         }
         if (rc == SYNCQ_OK) {
-            rc = read_ids(r, hi - lo, ids_out + lo, dups, err);
+            rc = read_ids(r, hi - lo, sent, ids_out + lo, dups, err);
         }
         if (rc == SYNCQ_OK) {
             rc = own_id_taken(specs + lo, hi - lo, ids_out + lo, dups, err);

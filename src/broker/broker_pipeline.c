@@ -186,6 +186,12 @@ deliver_call(syncq_pipeline *p, redisReply *r, size_t m)
     syncq_error err;
     int rc = sq_script_reply_check(p->c, SQ_SCRIPT_ENQUEUE, r, &err);
 
+    if (rc == SYNCQ_OK && sq_enqueue_all_new(r, m)) {
+        for (size_t i = 0; i < m; i++) {
+            deliver(p, 0, SYNCQ_OK, NULL, NULL); /* the id it sent */
+        }
+        return;
+    }
     if (rc == SYNCQ_OK &&
         (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * m)) {
         rc = sq_fail(&err, SYNCQ_EPROTO, "enqueue: unexpected reply");

@@ -33,8 +33,10 @@
 --                         it may hold "|")
 --   nf         number of field/value pairs that follow
 --   f1 v1 ...  record fields (name, args, kwargs, maxr, tl, stl, batch, ...)
--- Reply: a flat array, per task: id, status ("new" | "dup" | "expired",
---   or in an "each" call "ERR syncq: ..." for a task refused alone).
+-- Reply: the number n when every task was created "new" (the client
+--   knows the ids it sent: no string per task), else a flat array, per
+--   task: id, status ("new" | "dup" | "expired", or in an "each" call
+--   "ERR syncq: ..." for a task refused alone).
 --   "dup": the unique key was taken (id: the task holding it), or (one
 --   task per call, or "each") the id the caller chose exists already. A
 --   task id is never re-used: the existing record, queue entry and
@@ -93,6 +95,6 @@ if k > 0 or lists then
     end
 end
 if n > 1 then events_begin() end
-local reply = enqueue_runs(first, n, taken)
+local reply = enqueue_runs(first, n, taken, true)
 events_flush()
 return reply
