@@ -206,14 +206,20 @@ int sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
                            const char *args_json, const char *kwargs_json,
                            const syncq_task_options *o,
                            char id_out[SYNCQ_ID_SIZE], syncq_error *err);
-/* The same for a whole enqueue.lua call of that one task (its count and
- * whether the caller chose its id, then the run): the pipelined producer
- * (broker_pipeline.c). `c` answers the declaration lookups only. */
+/* The same for a whole enqueue.lua call of that one task (its count,
+ * its queue and priority, whether the caller chose its id, then the run
+ * without its queue): syncq_task_create. `c` answers the declaration
+ * lookups only. */
 int sq_enqueue_prepare_call(syncq_client *c, struct sq_args *a,
                             const char *name, const char *args_json,
                             const char *kwargs_json,
                             const syncq_task_options *o,
                             char id_out[SYNCQ_ID_SIZE], syncq_error *err);
+/* enqueue.lua's ARGV[2..6] before runs made by sq_enqueue_prepare_run
+ * (each names its queue): `n` tasks, `each` (every task answered as a
+ * call of its own) or all or nothing, `k` ids chosen by the caller (their
+ * positions follow: the caller appends them). */
+void sq_enqueue_head(struct sq_args *a, size_t n, bool each, size_t k);
 /* enqueue.lua's ARGV[2..] before the runs of an all-or-nothing call of
  * `n` tasks whose ids were all chosen by the caller (a batch's chunk
  * ids): each is looked up. */

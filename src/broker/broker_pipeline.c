@@ -139,12 +139,10 @@ queue_open(syncq_pipeline *p)
         return;
     }
     sq_args_init(&a);
-    sq_args_addll(&a, (long long)m);
-    sq_args_add(&a, "1");
     for (size_t i = 0; i < m; i++) {
         k += slot_at(p, first + i)->chosen;
     }
-    sq_args_addll(&a, (long long)k);
+    sq_enqueue_head(&a, m, true, k);
     for (size_t i = 0; i < m && k > 0; i++) {
         if (slot_at(p, first + i)->chosen) {
             sq_args_addll(&a, (long long)(i + 1));

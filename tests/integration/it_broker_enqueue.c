@@ -837,9 +837,7 @@ all_new_call_answers_its_count(void **state)
                      SYNCQ_OK);
     for (int round = 0; round < 2; round++) {
         sq_args_init(&a);
-        sq_args_add(&a, "3");
-        sq_args_add(&a, "0");
-        sq_args_add(&a, "0");
+        sq_enqueue_head(&a, 3, false, 0);
         for (int i = 0; i < 3; i++) {
             assert_int_equal(sq_enqueue_prepare_run(
                                  cl, &a, "syncq.noop", NULL, NULL,

@@ -321,23 +321,43 @@ end
 -- create_task is told how many entries are the task's.
 local REC = {}
 
+-- The task run at ARGV[p] (layout: enqueue.lua header): its id, queue,
+-- priority (q0, pri0 when the call gives them once, else the run's),
+-- the number of its fields after the name, the index of its "when" and
+-- the index of the next run. nx is nil for a malformed run.
+local function run_at(p, q0, pri0)
+    local id, q, pri = ARGV[p], q0, pri0
+    if not q0 then
+        q, pri, p = ARGV[p + 1], ARGV[p + 2], p + 2
+    end
+    local nx = tonumber(ARGV[p + 2])
+    return id, q, pri, nx, (nx and p + 4 + 2 * nx), p + 1
+end
+
 -- The enqueue loop shared by enqueue.lua and batch.lua. Reads `n` task
--- runs from ARGV starting at index `pos` (layout: enqueue.lua header).
--- Checks every run before writing anything. `taken` (optional): task
--- number -> its status ("dup": its id exists), answered with its id and
--- that status, nothing written. Returns the reply array, or with
+-- runs from ARGV starting at index `pos` (layout: enqueue.lua header;
+-- q0, pri0: the call's queue and priority, nil when each run gives its
+-- own). Checks every run before writing anything. `taken` (optional):
+-- task number -> its status ("dup": its id exists), answered with its
+-- id and that status, nothing written. Returns the reply array, or with
 -- `compact` the number n when every task was created "new" (the caller
 -- knows the ids it sent), or an error reply.
-local function enqueue_runs(pos, n, taken, compact)
+local function enqueue_runs(pos, n, taken, compact, q0, pri0)
     if not n or n < 0 then
         return redis.error_reply('ERR syncq: bad task count')
     end
     local first, whens, nargs = pos, nil, #ARGV
+    -- run_at, inlined in the loops that run per task: d is how far the
+    -- run's "when" is behind its id less one (its own queue, priority)
+    local d = q0 and 0 or 2
     for t = 1, n do
-        local nf, w = tonumber(ARGV[pos + 4]), ARGV[pos + 3]
-        if not nf or nf < 0 or pos + 4 + 2 * nf > nargs then
+        local wi = pos + 1 + d
+        local nx = tonumber(ARGV[wi + 1])
+        if not nx or nx < 0 or wi + 2 + 2 * nx > nargs or
+           (d == 0 and not pri0) then
             return redis.error_reply('ERR syncq: malformed task ' .. t)
         end
+        local w = ARGV[wi]
         if w ~= '' then
             -- eta|exp|uniq_ms|uniq (enqueue.lua header)
             local e, x, ums, u = string.match(w,
@@ -348,7 +368,7 @@ local function enqueue_runs(pos, n, taken, compact)
             whens = whens or {}
             whens[t] = {e, x, ums, u}
         end
-        pos = pos + 5 + 2 * nf
+        pos = wi + 3 + 2 * nx
     end
     -- one task: written at once (no sums to gather, no table for them)
     local odd = nil -- task number -> {id, status} of the tasks not "new"
@@ -356,10 +376,12 @@ local function enqueue_runs(pos, n, taken, compact)
     local seen_queues = nil
     local acc = n > 1 and new_acc() or nil
     local rec = REC
+    rec[1] = 'name'
     local p = first
     for t = 1, n do
-        local id, q, pri = ARGV[p], ARGV[p + 1], ARGV[p + 2]
-        local nf = tonumber(ARGV[p + 4])
+        local id, q, pri, wi = ARGV[p], q0, pri0, p + 1 + d
+        if d ~= 0 then q, pri = ARGV[p + 1], ARGV[p + 2] end
+        local nx = tonumber(ARGV[wi + 1])
         local eta, exp, uniq, uniq_ms = 0, 0, '', nil
         local w = whens and whens[t]
         if w then
@@ -379,8 +401,9 @@ local function enqueue_runs(pos, n, taken, compact)
             odd = odd or {}
             odd[t] = {dup, status or 'dup'}
         else
-            local m = 2 * nf
-            for i = 1, m do rec[i] = ARGV[p + 4 + i] end
+            -- the name, then the other fields (ARGV[wi + 2 ..])
+            local m = 2 + 2 * nx
+            for i = 2, m do rec[i] = ARGV[wi + i] end
             if uniq ~= '' then
                 rec[m + 1], rec[m + 2], m = 'uniq', uniq, m + 2
             end
@@ -404,7 +427,7 @@ local function enqueue_runs(pos, n, taken, compact)
                 odd[t] = {id, 'expired'}
             end
         end
-        p = p + 5 + 2 * nf
+        p = wi + 3 + 2 * nx
     end
     if acc then flush_acc(acc) end
     if woke then
@@ -415,12 +438,13 @@ local function enqueue_runs(pos, n, taken, compact)
     p = first
     for t = 1, n do
         local o = odd and odd[t]
+        local id, _, _, _, nxt = run_at(p, q0, pri0)
         if o then
             reply[2 * t - 1], reply[2 * t] = o[1], o[2]
         else
-            reply[2 * t - 1], reply[2 * t] = ARGV[p], 'new'
+            reply[2 * t - 1], reply[2 * t] = id, 'new'
         end
-        p = p + 5 + 2 * tonumber(ARGV[p + 4])
+        p = nxt
     end
     return reply
 end
