@@ -81,6 +81,12 @@ struct syncq_client {
     char redis_version[32];
     char sha[SQ_SCRIPT__COUNT][41];
     bool fcall;                /* calls are FCALL (functions), else EVALSHA */
+    /* the declared keys of each script that takes none from its
+     * arguments (sq_script_keys_fixed), made on its first call and kept:
+     * a call of a hot script pays no key building; NUL-ended keys */
+    char *fixed_keys[SQ_SCRIPT__COUNT];
+    size_t fixed_keys_len[SQ_SCRIPT__COUNT];
+    int fixed_nk[SQ_SCRIPT__COUNT];
 };
 
 /* ---- connection ------------------------------------------------------ */
