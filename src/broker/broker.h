@@ -81,6 +81,12 @@ struct syncq_client {
     char redis_version[32];
     char sha[SQ_SCRIPT__COUNT][41];
     bool fcall;                /* calls are FCALL (functions), else EVALSHA */
+    /* the declared keys of each script that takes none from its
+     * arguments (sq_script_keys_fixed), made on its first call and kept:
+     * a call of a hot script pays no key building; NUL-ended keys */
+    char *fixed_keys[SQ_SCRIPT__COUNT];
+    size_t fixed_keys_len[SQ_SCRIPT__COUNT];
+    int fixed_nk[SQ_SCRIPT__COUNT];
 };
 
 /* ---- connection ------------------------------------------------------ */
@@ -206,18 +212,28 @@ int sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
                            const char *args_json, const char *kwargs_json,
                            const syncq_task_options *o,
                            char id_out[SYNCQ_ID_SIZE], syncq_error *err);
-/* The same for a whole enqueue.lua call of that one task (its count and
- * whether the caller chose its id, then the run): the pipelined producer
- * (broker_pipeline.c). `c` answers the declaration lookups only. */
+/* The same for a whole enqueue.lua call of that one task (its count,
+ * its queue and priority, whether the caller chose its id, then the run
+ * without its queue): syncq_task_create. `c` answers the declaration
+ * lookups only. */
 int sq_enqueue_prepare_call(syncq_client *c, struct sq_args *a,
                             const char *name, const char *args_json,
                             const char *kwargs_json,
                             const syncq_task_options *o,
                             char id_out[SYNCQ_ID_SIZE], syncq_error *err);
+/* enqueue.lua's ARGV[2..6] before runs made by sq_enqueue_prepare_run
+ * (each names its queue): `n` tasks, `each` (every task answered as a
+ * call of its own) or all or nothing, `k` ids chosen by the caller (their
+ * positions follow: the caller appends them). */
+void sq_enqueue_head(struct sq_args *a, size_t n, bool each, size_t k);
 /* enqueue.lua's ARGV[2..] before the runs of an all-or-nothing call of
  * `n` tasks whose ids were all chosen by the caller (a batch's chunk
  * ids): each is looked up. */
 void sq_enqueue_all_chosen(struct sq_args *a, size_t n);
+/* Whether enqueue.lua's reply `r` to a call of `n` tasks says that every
+ * one was created "new" (the integer n instead of an id and a status per
+ * task): their ids are the ones the call sent. */
+bool sq_enqueue_all_new(const redisReply *r, size_t n);
 
 /* ---- records --------------------------------------------------------- */
 

@@ -286,6 +286,7 @@ syncq_batch_create(syncq_client *c, const char *task_name,
          k += SQ_BATCH_CHUNKS_PER_CALL) {
         struct sq_args a;
         redisReply *r = NULL;
+        json_t *sent = json_array(); /* the chunk ids of this call */
         size_t hi = k + SQ_BATCH_CHUNKS_PER_CALL < nchunks
                         ? k + SQ_BATCH_CHUNKS_PER_CALL
                         : nchunks;
@@ -323,6 +324,9 @@ syncq_batch_create(syncq_client *c, const char *task_name,
                                         err);
             o.task_id = NULL;
             sq_free(kw);
+            if (rc == SYNCQ_OK) {
+                json_array_append_new(sent, json_string(tid));
+            }
             if (rc != SYNCQ_OK) {
                 char pre[48];
                 snprintf(pre, sizeof pre, "chunk %zu", ch);
@@ -345,14 +349,18 @@ syncq_batch_create(syncq_client *c, const char *task_name,
                 /* an earlier call made it (one atomic call: whole) */
                 rc = sq_batch_answer_existing(c, opts, batch_id, ids, err);
                 sq_args_cleanup(&a);
+                json_decref(sent);
                 break;
             }
         }
-        if (rc == SYNCQ_OK && r->type == REDIS_REPLY_ARRAY) {
+        if (rc == SYNCQ_OK && sq_enqueue_all_new(r, hi - k)) {
+            json_array_extend(ids, sent);
+        } else if (rc == SYNCQ_OK && r->type == REDIS_REPLY_ARRAY) {
             for (size_t i = 0; i + 1 < r->elements; i += 2) {
                 json_array_append_new(ids, json_string(r->element[i]->str));
             }
         }
+        json_decref(sent);
         freeReplyObject(r);
         sq_args_cleanup(&a);
         if (nchunks == 0) {

@@ -431,6 +431,9 @@ syncq_client_close(syncq_client *c)
         return;
     }
     sq_conn_destroy(c);
+    for (int i = 0; i < SQ_SCRIPT__COUNT; i++) {
+        sq_free(c->fixed_keys[i]);
+    }
     memset(c->url.pass, 0, sizeof c->url.pass);
     memset(c->url.sentinel_pass, 0, sizeof c->url.sentinel_pass);
     sq_free(c->url_shown);

@@ -335,6 +335,7 @@ prepare(syncq_client *c, size_t index, const char *name, const char *args,
     } else {
         sq_uuid_new(p->id);
     }
+    snprintf(p->pri_s, sizeof p->pri_s, "%d", p->priority);
     return SYNCQ_OK;
 fail:
     prepared_cleanup(p);
@@ -347,18 +348,21 @@ fail:
 }
 
 /* Append the enqueue.lua run of `p` to `a` (borrowing p's strings:
- * `p` must outlive `a`'s use). */
+ * `p` must outlive `a`'s use); its queue and priority only when the
+ * call does not give them once for all its tasks (`own_queue`). */
 static void
-add_run(const syncq_client *c, struct sq_args *a, struct prepared *p)
+add_run(const syncq_client *c, struct sq_args *a, struct prepared *p,
+        bool own_queue)
 {
     const syncq_task_options *o = p->o;
-    int nf = 1;
+    int nf = 0;
     size_t nf_pos;
 
-    snprintf(p->pri_s, sizeof p->pri_s, "%d", p->priority);
     sq_args_add(a, p->id);
-    sq_args_add(a, p->queue);
-    sq_args_add(a, p->pri_s);
+    if (own_queue) {
+        sq_args_add(a, p->queue);
+        sq_args_add(a, p->pri_s);
+    }
     if (strcmp(p->eta, "0") == 0 && strcmp(p->exp, "0") == 0 &&
         (o == NULL || o->unique_key == NULL)) {
         sq_args_add(a, ""); /* now, never expires, not unique */
@@ -377,8 +381,7 @@ add_run(const syncq_client *c, struct sq_args *a, struct prepared *p)
         sq_args_add(a, p->when);
     }
     nf_pos = a->n;
-    sq_args_add(a, p->nf_s); /* nf, written below */
-    sq_args_add(a, "name");
+    sq_args_add(a, p->nf_s); /* fields after the name, written below */
     sq_args_add(a, p->name);
 #define FIELD(k, v)                                                            \
     do {                                                                       \
@@ -441,17 +444,22 @@ id_chosen(const syncq_task_spec *s)
     return s->opts != NULL && s->opts->task_id != NULL;
 }
 
-/* Append ARGV[2..] of enqueue.lua before the runs of tasks lo..hi-1:
- * their count, all-or-nothing ("0"), how many carry an id the caller
- * chose, then their positions in the call (1-based). */
-static void
-add_head(struct sq_args *a, const syncq_task_spec *specs, size_t lo,
-         size_t hi)
+/* Append ARGV[2..] of enqueue.lua before the runs of tasks lo..hi-1
+ * (prepared as ps[lo..hi-1]): their count, all-or-nothing ("0"), the
+ * queue and priority of them all when they share them (else "" ""), how
+ * many carry an id the caller chose, then their positions in the call
+ * (1-based). Returns whether the runs must name their own queue. */
+static bool
+add_head(struct sq_args *a, const syncq_task_spec *specs,
+         const struct prepared *ps, size_t lo, size_t hi)
 {
     size_t k = 0;
+    bool shared = true;
 
     for (size_t i = lo; i < hi; i++) {
         k += id_chosen(&specs[i]);
+        shared = shared && ps[i].priority == ps[lo].priority &&
+                 strcmp(ps[i].queue, ps[lo].queue) == 0;
     }
     /* the common calls (one task; no chosen id) take literals, nothing
      * formatted or allocated */
@@ -461,9 +469,11 @@ add_head(struct sq_args *a, const syncq_task_spec *specs, size_t lo,
         sq_args_addll(a, (long long)(hi - lo));
     }
     sq_args_add(a, "0");
+    sq_args_add(a, shared ? ps[lo].queue : "");
+    sq_args_add(a, shared ? ps[lo].pri_s : "");
     if (k == 0) {
         sq_args_add(a, "0");
-        return;
+        return !shared;
     }
     sq_args_addll(a, (long long)k);
     for (size_t i = lo; i < hi; i++) {
@@ -471,13 +481,30 @@ add_head(struct sq_args *a, const syncq_task_spec *specs, size_t lo,
             sq_args_addll(a, (long long)(i - lo + 1));
         }
     }
+    return !shared;
 }
 
-/* Read an enqueue reply (id, status pairs) into ids (in order). */
-static int
-read_ids(redisReply *r, size_t n, char (*ids)[SYNCQ_ID_SIZE], int *dups,
-         syncq_error *err)
+bool
+sq_enqueue_all_new(const redisReply *r, size_t n)
 {
+    return r->type == REDIS_REPLY_INTEGER && r->integer == (long long)n;
+}
+
+/* Read an enqueue reply into ids (in order): every task new (its id
+ * the one sent, sent[i]) or id, status pairs. */
+static int
+read_ids(redisReply *r, size_t n, const char *const *sent,
+         char (*ids)[SYNCQ_ID_SIZE], int *dups, syncq_error *err)
+{
+    if (sq_enqueue_all_new(r, n)) {
+        for (size_t i = 0; i < n; i++) {
+            snprintf(ids[i], SYNCQ_ID_SIZE, "%s", sent[i]);
+            if (dups != NULL) {
+                dups[i] = 0;
+            }
+        }
+        return SYNCQ_OK;
+    }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * n) {
         return sq_fail(err, SYNCQ_EPROTO, "enqueue: unexpected reply");
     }
@@ -520,7 +547,8 @@ syncq_task_create(syncq_client *c, const char *name, const char *args_json,
     }
     if (rc == SYNCQ_OK) {
         char ids[1][SYNCQ_ID_SIZE];
-        rc = read_ids(r, 1, ids, &dup, err);
+        const char *sent[1] = {id};
+        rc = read_ids(r, 1, sent, ids, &dup, err);
         if (rc == SYNCQ_OK && id_out != NULL) {
             memcpy(id_out, ids[0], SYNCQ_ID_SIZE);
         }
@@ -591,10 +619,11 @@ syncq_task_create_many(syncq_client *c, const syncq_task_spec *specs,
         struct sq_args a;
         size_t lo = k * CHUNK;
         size_t hi = lo + CHUNK < n ? lo + CHUNK : n;
+        bool own_queue;
         sq_args_init(&a);
-        add_head(&a, specs, lo, hi);
+        own_queue = add_head(&a, specs, ps, lo, hi);
         for (size_t i = lo; i < hi; i++) {
-            add_run(c, &a, &ps[i]);
+            add_run(c, &a, &ps[i], own_queue);
         }
         rc = sq_script_append(c, SQ_SCRIPT_ENQUEUE, &a, err);
         sq_args_cleanup(&a);
@@ -615,14 +644,18 @@ syncq_task_create_many(syncq_client *c, const syncq_task_spec *specs,
     for (size_t k = 0; k < nchunks && rc == SYNCQ_OK; k++) {
         redisReply *r = NULL;
         int dups[CHUNK];
+        const char *sent[CHUNK];
         size_t lo = k * CHUNK;
         size_t hi = lo + CHUNK < n ? lo + CHUNK : n;
+        for (size_t i = lo; i < hi; i++) {
+            sent[i - lo] = ps[i].id;
+        }
         rc = sq_client_read_reply(c, &r, err);
         if (rc == SYNCQ_OK) {
             rc = sq_script_reply_check(c, SQ_SCRIPT_ENQUEUE, r, err);
         }
         if (rc == SYNCQ_OK) {
-            rc = read_ids(r, hi - lo, ids_out + lo, dups, err);
+            rc = read_ids(r, hi - lo, sent, ids_out + lo, dups, err);
         }
         if (rc == SYNCQ_OK) {
             rc = own_id_taken(specs + lo, hi - lo, ids_out + lo, dups, err);
@@ -647,11 +680,16 @@ syncq_task_create_many(syncq_client *c, const syncq_task_spec *specs,
     return rc;
 }
 
-int
-sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
-                       const char *args_json, const char *kwargs_json,
-                       const syncq_task_options *o,
-                       char id_out[SYNCQ_ID_SIZE], syncq_error *err)
+/* Check one task into a new `prepared` and append its run to `a`,
+ * which then owns it (add_run borrows its strings: `a` keeps p and its
+ * JSON texts, one allocation instead of a copy of every argument).
+ * `head`: first the call's head for this one task (its queue given
+ * once). */
+static int
+prepare_owned(syncq_client *c, struct sq_args *a, const char *name,
+              const char *args_json, const char *kwargs_json,
+              const syncq_task_options *o, bool head,
+              char id_out[SYNCQ_ID_SIZE], syncq_error *err)
 {
     struct prepared *p = sq_malloc(sizeof *p);
     int rc;
@@ -664,9 +702,11 @@ sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
         sq_free(p);
         return rc;
     }
-    /* add_run borrows p's strings: `a` keeps p and its JSON texts, one
-     * allocation instead of a copy of every argument */
-    add_run(c, a, p);
+    if (head) {
+        const syncq_task_spec one = {.name = name, .opts = o};
+        add_head(a, &one, p, 0, 1);
+    }
+    add_run(c, a, p, !head);
     memcpy(id_out, p->id, SYNCQ_ID_SIZE);
     if (p->args != NULL) {
         sq_args_own(a, p->args);
@@ -687,12 +727,30 @@ sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
     return SYNCQ_OK;
 }
 
+int
+sq_enqueue_prepare_run(syncq_client *c, struct sq_args *a, const char *name,
+                       const char *args_json, const char *kwargs_json,
+                       const syncq_task_options *o,
+                       char id_out[SYNCQ_ID_SIZE], syncq_error *err)
+{
+    return prepare_owned(c, a, name, args_json, kwargs_json, o, false,
+                         id_out, err);
+}
+
+void
+sq_enqueue_head(struct sq_args *a, size_t n, bool each, size_t k)
+{
+    sq_args_addll(a, (long long)n);
+    sq_args_add(a, each ? "1" : "0");
+    sq_args_add(a, ""); /* each run names its queue and priority */
+    sq_args_add(a, "");
+    sq_args_addll(a, (long long)k);
+}
+
 void
 sq_enqueue_all_chosen(struct sq_args *a, size_t n)
 {
-    sq_args_addll(a, (long long)n);
-    sq_args_add(a, "0");
-    sq_args_addll(a, (long long)n);
+    sq_enqueue_head(a, n, false, n);
     for (size_t i = 1; i <= n; i++) {
         sq_args_addll(a, (long long)i);
     }
@@ -704,9 +762,6 @@ sq_enqueue_prepare_call(syncq_client *c, struct sq_args *a, const char *name,
                         const syncq_task_options *o,
                         char id_out[SYNCQ_ID_SIZE], syncq_error *err)
 {
-    const syncq_task_spec one = {.name = name, .opts = o};
-
-    add_head(a, &one, 0, 1);
-    return sq_enqueue_prepare_run(c, a, name, args_json, kwargs_json, o,
-                                  id_out, err);
+    return prepare_owned(c, a, name, args_json, kwargs_json, o, true,
+                         id_out, err);
 }

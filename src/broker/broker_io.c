@@ -379,12 +379,22 @@ sq_conn_check_role(syncq_client *c, syncq_error *err)
 
 /* ---- I/O -------------------------------------------------------------- */
 
+/* A restart or a CLIENT KILL within a millisecond of the connection's
+ * last answer is not seen before the call (the peek never closed that
+ * race either: Redis may close it right after the peek); it shows as a
+ * lost connection on the call itself. */
+#define SQ_CONN_PEEK_IDLE_US 1000
+
 bool
 sq_conn_closed_while_idle(syncq_client *c)
 {
     char b;
     ssize_t n;
 
+    if (c->conn != NULL && c->conn->heard_us != 0 &&
+        sq_mono_us() - c->conn->heard_us < SQ_CONN_PEEK_IDLE_US) {
+        return false;
+    }
     if (c->conn != NULL && c->conn->ssl != NULL) {
         return sq_tls_closed_while_idle(c->rc, c->conn->ssl);
     }
@@ -773,6 +783,9 @@ sq_conn_get_reply(syncq_client *c, void **reply)
             return REDIS_ERR;
         }
     } while (*reply == NULL);
+    if (c->conn != NULL) {
+        c->conn->heard_us = sq_mono_us();
+    }
     return REDIS_OK;
 }
 

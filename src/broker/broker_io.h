@@ -66,6 +66,8 @@ struct sq_conn {
     int loss;                   /* enum sq_conn_loss */
     bool not_run;               /* the last failure was a redirect: the
                                    command did not run (broker_cluster.c) */
+    int64_t heard_us;           /* sq_mono_us() of the last reply read
+                                   (sq_conn_closed_while_idle) */
     /* Redis Cluster (NULL for other URLs): slot map, redirects */
     struct sq_cluster *cl;
     /* cluster only: a copy of each command in flight (formatted bytes),
@@ -121,7 +123,10 @@ void sq_conn_free(syncq_client *c);
 /* True when the server closed (or reset) c->rc while it was idle: a
  * non-blocking peek sees the end of the stream (for TLS: a close_notify,
  * an EOF or a reset, after any pending handshake records such as session
- * tickets were consumed). Call only with nothing in flight. */
+ * tickets were consumed). A connection that answered less than
+ * SQ_CONN_PEEK_IDLE_US ago is not idle and not peeked: a producer's
+ * calls back to back pay no recv per call for it. Call only with nothing
+ * in flight. */
 bool sq_conn_closed_while_idle(syncq_client *c);
 
 /* Why the last sq_conn_command* / sq_conn_get_reply call failed. Kept

@@ -139,12 +139,10 @@ queue_open(syncq_pipeline *p)
         return;
     }
     sq_args_init(&a);
-    sq_args_addll(&a, (long long)m);
-    sq_args_add(&a, "1");
     for (size_t i = 0; i < m; i++) {
         k += slot_at(p, first + i)->chosen;
     }
-    sq_args_addll(&a, (long long)k);
+    sq_enqueue_head(&a, m, true, k);
     for (size_t i = 0; i < m && k > 0; i++) {
         if (slot_at(p, first + i)->chosen) {
             sq_args_addll(&a, (long long)(i + 1));
@@ -186,6 +184,12 @@ deliver_call(syncq_pipeline *p, redisReply *r, size_t m)
     syncq_error err;
     int rc = sq_script_reply_check(p->c, SQ_SCRIPT_ENQUEUE, r, &err);
 
+    if (rc == SYNCQ_OK && sq_enqueue_all_new(r, m)) {
+        for (size_t i = 0; i < m; i++) {
+            deliver(p, 0, SYNCQ_OK, NULL, NULL); /* the id it sent */
+        }
+        return;
+    }
     if (rc == SYNCQ_OK &&
         (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * m)) {
         rc = sq_fail(&err, SYNCQ_EPROTO, "enqueue: unexpected reply");

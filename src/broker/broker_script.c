@@ -539,6 +539,8 @@ build(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
       syncq_error *err)
 {
     struct sq_buf keys;
+    const char *kdata;
+    size_t klen;
     int nk;
     size_t argc;
     const char **argv;
@@ -549,10 +551,24 @@ build(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
         return sq_fail(err, SYNCQ_ENOMEM, "out of memory building call");
     }
     sq_buf_init(&keys, 0);
-    nk = sq_script_keys(c->prefix, id, a, &keys);
+    if (c->fixed_keys[id] != NULL) {
+        nk = c->fixed_nk[id];
+    } else {
+        nk = sq_script_keys(c->prefix, id, a, &keys);
+        if (nk >= 0 && sq_script_keys_fixed(id)) {
+            /* the same on every call: kept (NULL data: no keys, "") */
+            c->fixed_keys[id] = keys.data != NULL ? keys.data
+                                                  : sq_strdup("");
+            c->fixed_keys_len[id] = keys.len;
+            c->fixed_nk[id] = c->fixed_keys[id] != NULL ? nk : 0;
+            sq_buf_init(&keys, 0);
+        }
+    }
+    kdata = c->fixed_keys[id] != NULL ? c->fixed_keys[id] : keys.data;
+    klen = c->fixed_keys[id] != NULL ? c->fixed_keys_len[id] : keys.len;
     argc = 5 + (nk > 0 ? (size_t)nk : 0) + a->n;
     argv = nk < 0 ? NULL
-                  : sq_malloc(argc * sizeof *argv + keys.len + 16);
+                  : sq_malloc(argc * sizeof *argv + klen + 16);
     lens = sq_malloc(argc * sizeof *lens);
     if (argv == NULL || lens == NULL) {
         sq_buf_cleanup(&keys);
@@ -568,8 +584,8 @@ build(syncq_client *c, enum sq_script_id id, const struct sq_args *a,
     snprintf(text, 16, "%d", 1 + nk);
     argv[2] = text;
     argv[3] = c->meta_key;
-    if (keys.len > 0) {
-        memcpy(text + 16, keys.data, keys.len);
+    if (klen > 0) {
+        memcpy(text + 16, kdata, klen);
     }
     sq_buf_cleanup(&keys);
     for (int k = 0, off = 16; k < nk; k++) {

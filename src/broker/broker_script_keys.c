@@ -168,6 +168,13 @@ sq_script_keys(const char *prefix, enum sq_script_id id,
 }
 
 bool
+sq_script_keys_fixed(enum sq_script_id id)
+{
+    return id >= 0 && id < SQ_SCRIPT__COUNT && specs[id] != NULL &&
+           strpbrk(specs[id], "$@[") == NULL;
+}
+
+bool
 sq_script_ask_safe(enum sq_script_id id)
 {
     const char *s;

@@ -13,6 +13,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Whether script `id` declares the same keys on every call (none taken
+ * from its arguments): they may be made once per prefix. */
+bool sq_script_keys_fixed(enum sq_script_id id);
+
 /* Append to `out` the keys script `id` declares after {ns}:meta, each
  * ended by a NUL: "<prefix><name>", names taken from the call's
  * arguments `a` (a->argv[0] is the script's ARGV[2]). Returns the number

@@ -821,10 +821,72 @@ bulk_groups_events_and_looks_up_chosen_ids_only(void **state)
     }
 }
 
+/* enqueue.lua answers a call whose tasks were all created "new" with
+ * their count, no id and status per task (the client knows the ids it
+ * sent); a call with a task not new answers id, status pairs. */
+static void
+all_new_call_answers_its_count(void **state)
+{
+    syncq_task_options u;
+    struct sq_args a;
+    redisReply *r = NULL;
+    char ids[3][SYNCQ_ID_SIZE], first[SYNCQ_ID_SIZE];
+    syncq_error err;
+
+    (void)state;
+    syncq_task_options_init(&u);
+    u.unique_key = "count-reply";
+    assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, &u,
+                                       first, NULL, &err),
+                     SYNCQ_OK);
+    for (int round = 0; round < 2; round++) {
+        sq_args_init(&a);
+        sq_enqueue_head(&a, 3, false, 0);
+        for (int i = 0; i < 3; i++) {
+            assert_int_equal(sq_enqueue_prepare_run(
+                                 cl, &a, "syncq.noop", NULL, NULL,
+                                 round == 1 && i == 1 ? &u : NULL, ids[i],
+                                 &err),
+                             SYNCQ_OK);
+        }
+        assert_int_equal(sq_script_call(cl, SQ_SCRIPT_ENQUEUE, &a, &r, &err),
+                         SYNCQ_OK);
+        if (round == 0) {
+            assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+            assert_int_equal(r->integer, 3);
+            assert_true(sq_enqueue_all_new(r, 3));
+            assert_false(sq_enqueue_all_new(r, 2));
+        } else {
+            /* the unique key is held by `first`: answered with its id */
+            assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+            assert_int_equal(r->elements, 6);
+            assert_string_equal(r->element[0]->str, ids[0]);
+            assert_string_equal(r->element[1]->str, "new");
+            assert_string_equal(r->element[2]->str, first);
+            assert_string_equal(r->element[3]->str, "dup");
+            assert_string_equal(r->element[4]->str, ids[2]);
+            assert_string_equal(r->element[5]->str, "new");
+            assert_false(sq_enqueue_all_new(r, 3));
+        }
+        for (int i = 0; i < 3; i++) {
+            if (round == 1 && i == 1) {
+                continue;
+            }
+            assert_string_equal(sqt_task_state(cl, ids[i]), "PENDING");
+        }
+        freeReplyObject(r);
+        sq_args_cleanup(&a);
+    }
+    /* 1 + 3 + 2 records, one unique key */
+    assert_int_equal(sqt_cmd_int("LLEN {syncq}:q:default:5"), 6);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(all_new_call_answers_its_count,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(record_has_every_field, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(routing_by_name_prefix_and_option,

@@ -12,6 +12,7 @@
 #include "sq_test.h"
 
 #include "broker/broker.h"
+#include "broker/broker_io.h"
 #include "core/sq_time.h"
 
 #include <stdio.h>
@@ -263,6 +264,32 @@ idle_closed_connection_is_replaced(void **state)
     syncq_log_set_handler(NULL, NULL);
 }
 
+/* Only a connection idle for a millisecond or more is peeked for a
+ * close before a call: one that answered just before is in use (a
+ * producer's calls back to back pay no recv each). A closed one seen
+ * only by the peek: once it counts as idle, it is found closed. */
+static void
+recently_answered_connection_is_not_peeked(void **state)
+{
+    syncq_client *c = sqt_client();
+    char id[SYNCQ_ID_SIZE];
+    redisReply *r;
+
+    (void)state;
+    assert_int_equal(create(c, id, NULL), SYNCQ_OK);
+    assert_true(c->conn->heard_us > 0);
+    assert_true(sq_mono_us() - c->conn->heard_us < 1000000);
+    r = sqt_cmd("CLIENT KILL TYPE normal SKIPME yes");
+    assert_true(r->type == REDIS_REPLY_INTEGER && r->integer >= 1);
+    freeReplyObject(r);
+    sq_sleep_ms(50); /* the close reaches our socket */
+    c->conn->heard_us = sq_mono_us();
+    assert_false(sq_conn_closed_while_idle(c));
+    c->conn->heard_us = sq_mono_us() - 2000;
+    assert_true(sq_conn_closed_while_idle(c));
+    syncq_client_close(c);
+}
+
 /* Item 5: a relative expiry is Redis's TIME at creation + the span. */
 static void
 expires_in_uses_redis_time(void **state)
@@ -306,6 +333,7 @@ main(void)
         cmocka_unit_test(wrongtype_is_permanent),
         cmocka_unit_test(noscript_reloads),
         cmocka_unit_test(idle_closed_connection_is_replaced),
+        cmocka_unit_test(recently_answered_connection_is_not_peeked),
         cmocka_unit_test(expires_in_uses_redis_time),
     };
     /* syncq.noop registered here, as in the syncq binary: its route and

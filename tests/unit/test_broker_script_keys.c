@@ -139,6 +139,23 @@ only_fully_declared_scripts_follow_ask(void **state)
                         "{ns}:active {ns}:workers {ns}:absent");
 }
 
+/* The keys of a script that takes none from its arguments are made once
+ * per client (broker_script.c build): the hot scripts are such. */
+static void
+fixed_declarations_are_known(void **state)
+{
+    (void)state;
+    assert_true(sq_script_keys_fixed(SQ_SCRIPT_ENQUEUE));
+    assert_true(sq_script_keys_fixed(SQ_SCRIPT_LEASE));
+    assert_true(sq_script_keys_fixed(SQ_SCRIPT_SETTLE));
+    assert_true(sq_script_keys_fixed(SQ_SCRIPT_EXTEND));
+    /* named by an argument, a list or a condition */
+    assert_false(sq_script_keys_fixed(SQ_SCRIPT_REVOKE));
+    assert_false(sq_script_keys_fixed(SQ_SCRIPT_RESUME));
+    assert_false(sq_script_keys_fixed(SQ_SCRIPT_SCHEDULE_PUT));
+    assert_false(sq_script_keys_fixed(SQ_SCRIPT__COUNT));
+}
+
 int
 main(void)
 {
@@ -147,6 +164,7 @@ main(void)
         cmocka_unit_test(absent_and_empty_arguments_name_no_key),
         cmocka_unit_test(conditions_and_lists),
         cmocka_unit_test(only_fully_declared_scripts_follow_ask),
+        cmocka_unit_test(fixed_declarations_are_known),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

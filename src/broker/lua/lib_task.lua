@@ -158,12 +158,15 @@ end
 -- instead of one per task (flush_acc); order inside a list is kept. It
 -- keys them by queue, then name or priority (no string made per task).
 -- `fields` (flat field/value list, must include 'name') is extended in
--- place and written as the record.
-local function create_task(id, q, pri, eta, exp, fields, acc)
+-- place and written as the record; `nf` (optional): how many of its
+-- entries are the task's (the enqueue loop reuses one table, entries
+-- past them are stale), else #fields.
+local function create_task(id, q, pri, eta, exp, fields, acc, nf)
     local k = tkey(id)
     local f = fields
     local name, root = '?', nil
-    for i = 1, #f, 2 do
+    local n = nf or #f
+    for i = 1, n, 2 do
         local fk = f[i]
         if fk == 'name' then name = f[i + 1]
         elseif fk == 'root' then root = f[i + 1] end
@@ -173,7 +176,6 @@ local function create_task(id, q, pri, eta, exp, fields, acc)
     if exp > 0 and exp <= NOW then
         state = 'EXPIRED'
     end
-    local n = #f
     f[n + 1] = 'queue'
     f[n + 2] = q
     f[n + 3] = 'pri'
@@ -182,15 +184,14 @@ local function create_task(id, q, pri, eta, exp, fields, acc)
     f[n + 6] = NOWS
     f[n + 7] = 'state'
     f[n + 8] = state
+    n = n + 8
     if eta > NOW then
-        f[#f + 1] = 'eta'
-        f[#f + 1] = eta
+        f[n + 1], f[n + 2], n = 'eta', eta, n + 2
     end
     if exp > 0 then
-        f[#f + 1] = 'exp'
-        f[#f + 1] = exp
+        f[n + 1], f[n + 2], n = 'exp', exp, n + 2
     end
-    redis.call('HSET', k, unpack(f))
+    redis.call('HSET', k, unpack(f, 1, n))
     if state == 'EXPIRED' then
         -- its task-expired follows at once: the sent event goes first
         event('task-sent', id, 'name', name, 'q', q, 'pri', pri)
@@ -314,22 +315,52 @@ local function abs_ms(v)
     return tonumber(v) or 0
 end
 
+-- The record being written by the enqueue loop: one table reused for
+-- every task (a function library keeps it between calls), so a task
+-- costs no table of its own, nor the garbage collector's work for it.
+-- create_task is told how many entries are the task's. The last task's
+-- strings stay referenced until a later task overwrites them (at most
+-- one task's fields): clearing them cost a single create 2,800
+-- instructions (bench/enqueue_ir.sh).
+local REC = {}
+
+-- The task run at ARGV[p] (layout: enqueue.lua header): its id, queue,
+-- priority (q0, pri0 when the call gives them once, else the run's),
+-- the number of its fields after the name, the index of its "when" and
+-- the index of the next run. nx is nil for a malformed run.
+local function run_at(p, q0, pri0)
+    local id, q, pri = ARGV[p], q0, pri0
+    if not q0 then
+        q, pri, p = ARGV[p + 1], ARGV[p + 2], p + 2
+    end
+    local nx = tonumber(ARGV[p + 2])
+    return id, q, pri, nx, (nx and p + 4 + 2 * nx), p + 1
+end
+
 -- The enqueue loop shared by enqueue.lua and batch.lua. Reads `n` task
--- runs from ARGV starting at index `pos` (layout: enqueue.lua header).
--- Checks every run before writing anything. `taken` (optional): task
--- number -> its status ("dup": its id exists), answered with its id and
--- that status, nothing written. Returns the reply array or an error
--- reply.
-local function enqueue_runs(pos, n, taken)
+-- runs from ARGV starting at index `pos` (layout: enqueue.lua header;
+-- q0, pri0: the call's queue and priority, nil when each run gives its
+-- own). Checks every run before writing anything. `taken` (optional):
+-- task number -> its status ("dup": its id exists), answered with its
+-- id and that status, nothing written. Returns the reply array, or with
+-- `compact` the number n when every task was created "new" (the caller
+-- knows the ids it sent), or an error reply.
+local function enqueue_runs(pos, n, taken, compact, q0, pri0)
     if not n or n < 0 then
         return redis.error_reply('ERR syncq: bad task count')
     end
-    local runs, nfs, whens, nargs = {}, {}, nil, #ARGV
+    local first, whens, nargs = pos, nil, #ARGV
+    -- run_at, inlined in the loops that run per task: d is how far the
+    -- run's "when" is behind its id less one (its own queue, priority)
+    local d = q0 and 0 or 2
     for t = 1, n do
-        local nf, w = tonumber(ARGV[pos + 4]), ARGV[pos + 3]
-        if not nf or pos + 4 + 2 * nf > nargs then
+        local wi = pos + 1 + d
+        local nx = tonumber(ARGV[wi + 1])
+        if not nx or nx < 0 or wi + 2 + 2 * nx > nargs or
+           (d == 0 and not pri0) then
             return redis.error_reply('ERR syncq: malformed task ' .. t)
         end
+        local w = ARGV[wi]
         if w ~= '' then
             -- eta|exp|uniq_ms|uniq (enqueue.lua header)
             local e, x, ums, u = string.match(w,
@@ -340,16 +371,20 @@ local function enqueue_runs(pos, n, taken)
             whens = whens or {}
             whens[t] = {e, x, ums, u}
         end
-        runs[t], nfs[t] = pos, nf
-        pos = pos + 5 + 2 * nf
+        pos = wi + 3 + 2 * nx
     end
-    local reply, nreply = {}, 0
-    local woke = {}
+    -- one task: written at once (no sums to gather, no table for them)
+    local odd = nil -- task number -> {id, status} of the tasks not "new"
+    local woke = n > 1 and {} or nil
     local seen_queues = nil
-    local acc = new_acc()
+    local acc = n > 1 and new_acc() or nil
+    local rec = REC
+    rec[1] = 'name'
+    local p = first
     for t = 1, n do
-        local p = runs[t]
-        local id, q, pri = ARGV[p], ARGV[p + 1], ARGV[p + 2]
+        local id, q, pri, wi = ARGV[p], q0, pri0, p + 1 + d
+        if d ~= 0 then q, pri = ARGV[p + 1], ARGV[p + 2] end
+        local nx = tonumber(ARGV[wi + 1])
         local eta, exp, uniq, uniq_ms = 0, 0, '', nil
         local w = whens and whens[t]
         if w then
@@ -366,19 +401,16 @@ local function enqueue_runs(pos, n, taken)
             end
         end
         if dup then
-            reply[nreply + 1], reply[nreply + 2] = dup, status or 'dup'
+            odd = odd or {}
+            odd[t] = {dup, status or 'dup'}
         else
-            -- sixteen slots made at once (the constructor sizes the
-            -- table): create_task appends eight, and growing a table
-            -- field by field rehashes it three times
-            local fields = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
-                            nil, nil, nil, nil, nil, nil}
-            for i = 1, 2 * nfs[t] do fields[i] = ARGV[p + 4 + i] end
+            -- the name, then the other fields (ARGV[wi + 2 ..])
+            local m = 2 + 2 * nx
+            for i = 2, m do rec[i] = ARGV[wi + i] end
             if uniq ~= '' then
-                fields[#fields + 1] = 'uniq'
-                fields[#fields + 1] = uniq
+                rec[m + 1], rec[m + 2], m = 'uniq', uniq, m + 2
             end
-            local state = create_task(id, q, pri, eta, exp, fields, acc)
+            local state = create_task(id, q, pri, eta, exp, rec, acc, m)
             if eta > NOW then
                 seen_queues = seen_queues or {}
                 if not seen_queues[q] then
@@ -387,14 +419,35 @@ local function enqueue_runs(pos, n, taken)
                 end
             end
             if state == 'PENDING' and eta <= NOW then
-                woke[q] = (woke[q] or 0) + 1
+                if woke then
+                    woke[q] = (woke[q] or 0) + 1
+                else
+                    wake(q, 1)
+                end
             end
-            reply[nreply + 1] = id
-            reply[nreply + 2] = (state == 'EXPIRED') and 'expired' or 'new'
+            if state == 'EXPIRED' then
+                odd = odd or {}
+                odd[t] = {id, 'expired'}
+            end
         end
-        nreply = nreply + 2
+        p = wi + 3 + 2 * nx
     end
-    flush_acc(acc)
-    for q, c in pairs(woke) do wake(q, c) end
+    if acc then flush_acc(acc) end
+    if woke then
+        for q, c in pairs(woke) do wake(q, c) end
+    end
+    if compact and not odd then return n end
+    local reply = {}
+    p = first
+    for t = 1, n do
+        local o = odd and odd[t]
+        local id, _, _, _, nxt = run_at(p, q0, pri0)
+        if o then
+            reply[2 * t - 1], reply[2 * t] = o[1], o[2]
+        else
+            reply[2 * t - 1], reply[2 * t] = id, 'new'
+        end
+        p = nxt
+    end
     return reply
 end
