@@ -46,11 +46,13 @@ requeue_expired(100)
 -- Pass 1: pop and look at candidates (one HGETALL each: its fields both
 -- decide and become the reply). Pass 2 writes the leases with one INCRBY
 -- for all tokens and one ZADD for the active set.
--- took[i]: {id, rec (flat HGETALL), q, attempt, batch, since, has pst}
+-- took[i]: {id, rec (flat HGETALL), q, attempt, batch, since, has pst,
+--           record key}
 local took = {}
 local raws = {}
 local function look(q, id)
-    local rec = redis.call('HGETALL', tkey(id))
+    local k = tkey(id)
+    local rec = redis.call('HGETALL', k)
     -- one pass over the fields for the few this script decides on
     local state, exp, revoke, attempt, batch, ct, eta, pst
     for i = 1, #rec, 2 do
@@ -81,7 +83,7 @@ local function look(q, id)
         local since = math.max(tonumber(ct or '') or NOW,
                                tonumber(eta or '') or 0)
         took[#took + 1] = {id, rec, q, tonumber(attempt) or 0, batch, since,
-                           pst}
+                           pst, k}
     end
 end
 for qi = 1, nq do
@@ -133,7 +135,7 @@ for i = 1, got do
         w[#w + 1] = 'pst'
         w[#w + 1] = '0'
     end
-    redis.call('HSET', tkey(id), unpack(w))
+    redis.call('HSET', t[8], unpack(w))
     active[#active + 1] = deadline
     active[#active + 1] = id
     if #active >= 1000 then

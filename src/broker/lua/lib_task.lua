@@ -43,9 +43,10 @@ local function fin_flush()
 end
 
 -- `evf` is a flat list of extra event fields (may be nil). `pre` (may be
--- nil) is {queue, name, batch, root, rexp} already read by the caller.
-local function finish(id, state, extra, evf, pre)
-    local k = tkey(id)
+-- nil) is {queue, name, batch, root, rexp} already read by the caller,
+-- `k` (may be nil) the record's key, tkey(id).
+local function finish(id, state, extra, evf, pre, k)
+    k = k or tkey(id)
     local h = pre or redis.call('HMGET', k, 'queue', 'name', 'batch', 'root',
                                 'rexp')
     local q, name, batch = h[1] or '?', h[2] or '?', h[3]
@@ -59,8 +60,10 @@ local function finish(id, state, extra, evf, pre)
         recent_push({id}, 1, 1)
     end
     stat(STAT_OF[state] or 'finished', q, name, 1)
-    root_count(h[4], name, (state == 'SUCCESS' or state == 'SKIPPED')
-               and 'done' or 'failed')
+    if h[4] then
+        root_count(h[4], name, (state == 'SUCCESS' or state == 'SKIPPED')
+                   and 'done' or 'failed')
+    end
     if state == 'SUCCESS' and evf then
         -- a hot script's successes share one entry (lib.lua)
         event_grouped('task-succeeded', id, 'name', name, 'q', q, evf[1],

@@ -95,7 +95,7 @@ for i = 1, nops do
                 f = {'rt', rts, 'slease', token}
             end
             observe('runtime', q, name, rt)
-            finish(id, 'SUCCESS', f, {'rt', rts}, pre)
+            finish(id, 'SUCCESS', f, {'rt', rts}, pre, k)
         elseif kind == 'fail' then
             local rt = tonumber(ARGV[p + 5]) or 0
             push_error(k, ARGV[p + 3], ARGV[p + 4])
