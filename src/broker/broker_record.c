@@ -160,6 +160,12 @@ record_json(const char *id, redisReply **kv, size_t n,
             break;
         }
     }
+    if (sq_state_is_final(json_string_value(json_object_get(o, "state")))) {
+        /* a finished record keeps the lease that ended it (lib_task.lua,
+         * finish): it is held by no one */
+        json_object_del(o, "worker");
+        json_object_del(o, "lease_token");
+    }
     if (json_object_get(o, "args") == NULL) {
         json_object_set_new(o, "args", json_array());
     }

@@ -33,8 +33,9 @@ if not string.match(seq, '^%d+$') or not string.match(sha, '^%x+$') or
 end
 local k = tkey(id)
 if token ~= '' then
-    local lease = redis.call('HGET', k, 'lease')
-    if lease ~= token then
+    -- a final record keeps the lease that ended it (finish): not held
+    local cur = redis.call('HMGET', k, 'lease', 'state')
+    if cur[1] ~= token or FINAL[cur[2]] then
         local h = redis.call('HMGET', k, 'queue', 'name')
         if h[1] then stat('lease_lost', h[1], h[2] or '?', 1) end
         return {'stale', NOW}

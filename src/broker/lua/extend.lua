@@ -39,8 +39,9 @@ local asked = {}
 for _, id in ipairs(control) do asked[id] = true end
 for i = 0, n - 1 do
     local id, token = ARGV[7 + 2 * i], ARGV[8 + 2 * i]
-    local cur = redis.call('HMGET', tkey(id), 'lease', 'revoke')
-    if cur[1] == token then
+    local cur = redis.call('HMGET', tkey(id), 'lease', 'revoke', 'state')
+    -- a final record keeps the lease that ended it (finish): not held
+    if cur[1] == token and not FINAL[cur[3]] then
         redis.call('ZADD', P .. 'active', 'XX', NOW + lease_ms, id)
         if cur[2] == '1' and not asked[id] then
             control[#control + 1] = id

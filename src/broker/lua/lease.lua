@@ -46,11 +46,13 @@ requeue_expired(100)
 -- Pass 1: pop and look at candidates (one HGETALL each: its fields both
 -- decide and become the reply). Pass 2 writes the leases with one INCRBY
 -- for all tokens and one ZADD for the active set.
--- took[i]: {id, rec (flat HGETALL), q, attempt, batch, since, has pst}
+-- took[i]: {id, rec (flat HGETALL), q, attempt, batch, since, has pst,
+--           record key}
 local took = {}
 local raws = {}
 local function look(q, id)
-    local rec = redis.call('HGETALL', tkey(id))
+    local k = tkey(id)
+    local rec = redis.call('HGETALL', k)
     -- one pass over the fields for the few this script decides on
     local state, exp, revoke, attempt, batch, ct, eta, pst
     for i = 1, #rec, 2 do
@@ -78,10 +80,10 @@ local function look(q, id)
         finish(id, 'EXPIRED', {'err_class', 'expired',
                'err_msg', 'expired before a worker took it'})
     else
-        local since = math.max(tonumber(ct or '') or NOW,
-                               tonumber(eta or '') or 0)
+        local since = ct and tonumber(ct) or NOW
+        if eta then since = math.max(since, tonumber(eta) or 0) end
         took[#took + 1] = {id, rec, q, tonumber(attempt) or 0, batch, since,
-                           pst}
+                           pst, k}
     end
 end
 for qi = 1, nq do
@@ -114,26 +116,27 @@ for i = 1, got do
     local t = took[i]
     local id, rec, q, batch = t[1], t[2], t[3], t[5]
     local token = ints(base + i)
-    local attempt = ints(t[4] + 1)
+    local attempt = t[4] == 0 and '1' or ints(t[4] + 1)
     -- ran_by: who ran it, kept after the end (worker: who holds it now).
-    -- pst = 0 when an earlier attempt reported progress: none reported
-    -- yet in this one (progress.lua reads a missing pst as 0, so a task
-    -- never reporting progress is spared the field)
-    local w
+    -- The fields go to HSET as arguments, not through a table (a table
+    -- made and unpacked per task costs more than the call's arguments).
     if i <= start_now then
-        w = {'state', 'STARTED', 'lease', token, 'worker', worker,
-             'ran_by', worker, 'lt', NOWS, 'attempt', attempt, 'st', NOWS}
+        redis.call('HSET', t[8], 'state', 'STARTED', 'lease', token,
+                   'worker', worker, 'ran_by', worker, 'lt', NOWS,
+                   'attempt', attempt, 'st', NOWS)
         event_grouped('task-started', id, 'w', worker)
     else
-        w = {'state', 'RECEIVED', 'lease', token, 'worker', worker,
-             'ran_by', worker, 'lt', NOWS, 'attempt', attempt}
+        redis.call('HSET', t[8], 'state', 'RECEIVED', 'lease', token,
+                   'worker', worker, 'ran_by', worker, 'lt', NOWS,
+                   'attempt', attempt)
         event_grouped('task-received', id, 'w', worker)
     end
     if t[7] then
-        w[#w + 1] = 'pst'
-        w[#w + 1] = '0'
+        -- pst = 0 when an earlier attempt reported progress: none
+        -- reported yet in this one (progress.lua reads a missing pst as
+        -- 0, so a task never reporting progress is spared the field)
+        redis.call('HSET', t[8], 'pst', '0')
     end
-    redis.call('HSET', tkey(id), unpack(w))
     active[#active + 1] = deadline
     active[#active + 1] = id
     if #active >= 1000 then

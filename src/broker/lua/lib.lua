@@ -94,7 +94,7 @@ local EVG_MAX = 1000 -- arguments per entry (unpack takes a bounded list)
 
 local function event_entry_flush(g)
     EVN = EVN + 1
-    redis.call('XADD', P .. 'events', '*', unpack(g))
+    redis.call('XADD', P .. 'events', '*', unpack(g, 1, g.n))
 end
 
 -- `kind` about task `id` with up to three extra fields (k1 v1 ...).
@@ -106,27 +106,29 @@ local function event_grouped(kind, id, k1, v1, k2, v2, k3, v3)
         if k1 then return event(kind, id, k1, v1) end
         return event(kind, id)
     end
+    -- g.n: its length (kept, not counted with #); g.v1..v3: the first
+    -- task's values, compared with each later task's
     local g = EVG[kind]
-    if g and #g >= EVG_MAX then
+    if g and g.n >= EVG_MAX then
         event_entry_flush(g)
         g = nil
     end
     if not g then
-        g = {'e', kind, 'id', id, 't', NOWS, first = {}}
-        if k1 then g[7], g[8], g.first[k1] = k1, v1, v1 end
-        if k2 then g[9], g[10], g.first[k2] = k2, v2, v2 end
-        if k3 then g[11], g[12], g.first[k3] = k3, v3, v3 end
+        g = {'e', kind, 'id', id, 't', NOWS, n = 6}
+        if k1 then g[7], g[8], g.v1, g.n = k1, v1, v1, 8 end
+        if k2 then g[9], g[10], g.v2, g.n = k2, v2, v2, 10 end
+        if k3 then g[11], g[12], g.v3, g.n = k3, v3, v3, 12 end
         if not EVG[kind] then EVGO[#EVGO + 1] = kind end
         EVG[kind] = g
         return
     end
-    local n = #g
+    local n = g.n
     g[n + 1], g[n + 2] = 'id', id
     n = n + 2
-    local first = g.first
-    if k1 and first[k1] ~= v1 then g[n + 1], g[n + 2], n = k1, v1, n + 2 end
-    if k2 and first[k2] ~= v2 then g[n + 1], g[n + 2], n = k2, v2, n + 2 end
-    if k3 and first[k3] ~= v3 then g[n + 1], g[n + 2] = k3, v3 end
+    if k1 and g.v1 ~= v1 then g[n + 1], g[n + 2], n = k1, v1, n + 2 end
+    if k2 and g.v2 ~= v2 then g[n + 1], g[n + 2], n = k2, v2, n + 2 end
+    if k3 and g.v3 ~= v3 then g[n + 1], g[n + 2], n = k3, v3, n + 2 end
+    g.n = n
 end
 
 local function events_flush()

@@ -48,8 +48,13 @@ end
 -- task, and building and interning the strings each time costs more than
 -- the counting. A function library keeps them between calls; at most
 -- NAMES_MAX sets are kept (task names come from users).
-local NAMES, NNAMES, NAMES_MAX = {}, 0, 10000
+-- LAST: kind -> the entry found last for it. A hot call counts the same
+-- few (kind, queue, task) over and over (a worker's batch is mostly one
+-- task), so one look-up and two comparisons usually find the entry.
+local NAMES, NNAMES, NAMES_MAX, LAST = {}, 0, 10000, {}
 local function names_of(kind, q, name)
+    local e = LAST[kind]
+    if e and e.q == q and e.name == name then return e end
     local byq = NAMES[kind]
     if not byq then
         byq = {}
@@ -60,25 +65,29 @@ local function names_of(kind, q, name)
         byname = {}
         byq[q] = byname
     end
-    local e = byname[name]
+    e = byname[name]
     if not e then
         if NNAMES >= NAMES_MAX then
-            NAMES, NNAMES = {}, 0
+            NAMES, NNAMES, LAST = {}, 0, {}
             return names_of(kind, q, name)
         end
         local base = kind .. '|' .. q .. '|' .. name
         e = {base = base, sum_f = base .. '|sum', count_f = base .. '|count',
-             le = {}}
+             le = {}, q = q, name = name}
         byname[name] = e
         NNAMES = NNAMES + 1
     end
+    LAST[kind] = e
     return e
 end
 
 local function stat(kind, q, name, n)
-    local e = names_of(kind, q, name)
+    local e = LAST[kind] -- names_of's memo, checked here: a call less
+    if not e or e.q ~= q or e.name ~= name then
+        e = names_of(kind, q, name)
+    end
     if ACC then
-        e = acc_of(e)
+        if e.call ~= CALL then acc_of(e) end
         e.n = e.n + (n or 1)
     else
         hincr(e.base, n or 1, true)
@@ -89,7 +98,7 @@ end
 local function stat_total(kind, q, name)
     local e = names_of(kind, q, name)
     if ACC then
-        e = acc_of(e)
+        if e.call ~= CALL then acc_of(e) end
         e.nt = e.nt + 1
     else
         hincr(e.base, 1, false)
@@ -100,7 +109,7 @@ end
 local BUCKET_NAMES = {'5', '10', '25', '50', '100', '250', '500', '1000',
                       '2500', '5000', '10000', '30000', '60000', '300000',
                       '1800000', 'inf'}
-local NBUCKETS = #BUCKETS
+local NBUCKETS, BUCKET1 = #BUCKETS, BUCKETS[1]
 
 -- Index into BUCKET_NAMES of the histogram bucket of `ms`.
 local function bucket_of(ms)
@@ -123,13 +132,18 @@ end
 -- sum and count (lifetime and per minute), its bucket (lifetime).
 local function observe(kind, q, name, ms)
     if ms < 0 then ms = 0 end
-    local e = names_of(kind, q, name)
-    local b = bucket_of(ms)
+    local e = LAST[kind] -- names_of's memo, checked here: a call less
+    if not e or e.q ~= q or e.name ~= name then
+        e = names_of(kind, q, name)
+    end
+    -- most samples of a no-op or short task fall in the first bucket
+    local b = ms <= BUCKET1 and 1 or bucket_of(ms)
     if ACC then
-        e = acc_of(e)
+        if e.call ~= CALL then acc_of(e) end
         e.sum = e.sum + ms
         e.cnt = e.cnt + 1
-        e.lec[b] = (e.lec[b] or 0) + 1
+        local lec = e.lec
+        lec[b] = (lec[b] or 0) + 1
         return
     end
     hincr(e.sum_f, ms, true)

@@ -54,16 +54,18 @@ for i = 1, nops do
     local k = tkey(id)
     -- the fields every outcome needs (fewer fields, a cheaper call);
     -- `slease` and `pri` are read on the rare paths that need them
-    -- h[1..5] are the fields finish() needs, in its order (`pre`), so
+    -- h[1..6] are the fields finish() needs, in its order (`pre`), so
     -- it does not read them again
     local h = redis.call('HMGET', k, 'queue', 'name', 'batch', 'root',
-                         'rexp', 'lease', 'state')
-    local pre, lease, state = h, h[6], h[7]
+                         'rexp', 'revoke', 'lease', 'state')
+    local pre, lease, state = h, h[7], h[8]
+    -- a final record keeps the lease that ended it (finish): not held
+    local held = lease == token and not FINAL[state]
     if not state then
         reply[i] = 'gone'
-    elseif lease ~= token and redis.call('HGET', k, 'slease') == token then
+    elseif not held and redis.call('HGET', k, 'slease') == token then
         reply[i] = 'already'
-    elseif lease ~= token then
+    elseif not held then
         reply[i] = 'stale'
         stat('lease_lost', h[1] or '?', h[2] or '?', 1)
     else
@@ -95,7 +97,7 @@ for i = 1, nops do
                 f = {'rt', rts, 'slease', token}
             end
             observe('runtime', q, name, rt)
-            finish(id, 'SUCCESS', f, {'rt', rts}, pre)
+            finish(id, 'SUCCESS', f, {'rt', rts}, pre, k)
         elseif kind == 'fail' then
             local rt = tonumber(ARGV[p + 5]) or 0
             push_error(k, ARGV[p + 3], ARGV[p + 4])
