@@ -417,6 +417,63 @@ raw_entries_come_back_and_poison_is_dead_lettered(void **state)
     }
 }
 
+/* A queue, active-set or delayed-set entry whose record key someone made
+ * another type (WRONGTYPE on HGETALL/HMGET): the entry alone is set aside
+ * and every real task goes on. The lease used to fail at that entry after
+ * popping the entries before it, and Redis does not undo a script's
+ * writes: they were lost (newcomer report); an active or delayed entry
+ * failed every lease call. */
+static void
+wrong_type_records_lose_nothing(void **state)
+{
+    const char *q[] = {"default"};
+    const char *bad = "00000000-0000-4000-8000-00000000000b";
+    struct sq_lease_reply r;
+    struct sq_settle_op ops[2] = {{0}, {0}};
+    char a[SYNCQ_ID_SIZE], b[SYNCQ_ID_SIZE], c[SYNCQ_ID_SIZE];
+    int st[2] = {-1, -1};
+    syncq_error err;
+
+    (void)state;
+    create("syncq.noop", 5, "default", a);
+    freeReplyObject(sqt_cmd("SET {syncq}:t:%s garbage", bad));
+    freeReplyObject(sqt_cmd("LPUSH {syncq}:q:default:5 %s", bad));
+    create("syncq.noop", 5, "default", b);
+    lease(q, 1, 5, 30000, &r);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.tasks[0].id, a);
+    assert_string_equal(r.tasks[1].id, b);
+    /* handed to the client as a foreign entry (it dead-letters it) */
+    assert_int_equal(json_array_size(r.raws), 1);
+    assert_string_equal(json_string_value(json_array_get(
+                            json_array_get(r.raws, 0), 1)),
+                        bad);
+    /* a settle op for such an id answers "gone"; the call goes on */
+    ops[0].kind = SQ_SETTLE_OK;
+    ops[0].id = bad;
+    ops[0].token = "1";
+    ops[1].kind = SQ_SETTLE_OK;
+    ops[1].id = r.tasks[0].id;
+    ops[1].token = r.tasks[0].token;
+    assert_int_equal(sq_broker_settle_lease(cl, ops, 2, st, NULL, NULL, &err),
+                     SYNCQ_OK);
+    assert_int_equal(st[0], SQ_SETTLE_GONE);
+    assert_int_equal(st[1], SQ_SETTLED);
+    assert_string_equal(sqt_task_state(cl, a), "SUCCESS");
+    sq_lease_reply_cleanup(&r);
+    /* a lapsed lease and a due delayed entry of that id: dropped from
+     * their sets, and the lease goes on */
+    freeReplyObject(sqt_cmd("ZADD {syncq}:active 1 %s", bad));
+    freeReplyObject(sqt_cmd("ZADD {syncq}:delayed 1 %s", bad));
+    create("syncq.noop", 5, "default", c);
+    lease(q, 1, 5, 30000, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.tasks[0].id, c);
+    sq_lease_reply_cleanup(&r);
+    assert_int_equal(sqt_cmd_int("ZCARD {syncq}:delayed"), 0);
+    assert_int_equal(sqt_cmd_int("ZCARD {syncq}:active"), 2); /* b, c */
+}
+
 static void
 events_record_every_state_change(void **state)
 {
@@ -1114,6 +1171,7 @@ main(void)
         T(revoke_at_every_stage),
         T(progress_is_fenced_and_final_is_sticky),
         T(raw_entries_come_back_and_poison_is_dead_lettered),
+        T(wrong_type_records_lose_nothing),
         T(events_record_every_state_change),
         T(every_event_type_stale_fail_retry_and_result_ttl),
         T(batch_started_at_is_the_first_chunk_lease),

@@ -52,7 +52,15 @@ local took = {}
 local raws = {}
 local function look(q, id)
     local k = tkey(id)
-    local rec = redis.call('HGETALL', k)
+    local rec = redis.pcall('HGETALL', k)
+    if rec.err then
+        -- its key is no hash (WRONGTYPE): not a task of ours. Handed to
+        -- the client like any foreign entry (it dead-letters it), so the
+        -- tasks popped with it are not lost with a failed call.
+        raws[#raws + 1] = q
+        raws[#raws + 1] = id
+        return
+    end
     -- one pass over the fields for the few this script decides on
     local state, exp, revoke, attempt, batch, ct, eta, pst
     for i = 1, #rec, 2 do

@@ -41,6 +41,16 @@ local EVMAXS, RESULT_TTLS
 local function ints(v) return string.format('%d', v) end
 
 local function tkey(id) return P .. 't:' .. id end
+-- HMGET of a task record, or nil when its key holds another type
+-- (WRONGTYPE: written by hand or by another program). A script must not
+-- fail there: Redis keeps the writes it made before the error, so the
+-- entries it had popped or removed would be lost. The caller sets that
+-- one entry aside and goes on.
+local function record_fields(k, ...)
+    local h = redis.pcall('HMGET', k, ...)
+    if h.err then return nil end
+    return h
+end
 local function in_dlq(id) return redis.call('ZSCORE', P .. 'dlq', id) ~= false end
 
 -- The dead-letter queue and its count per queue ({ns}:dlqn, a hash

@@ -279,7 +279,8 @@ local function promote_due(limit)
     local woke = {}
     for _, id in ipairs(due) do
         redis.call('ZREM', P .. 'delayed', id)
-        local h = redis.call('HMGET', tkey(id), 'queue', 'pri', 'state')
+        -- a key of another type (record_fields) is dropped from the set
+        local h = record_fields(tkey(id), 'queue', 'pri', 'state') or {}
         if h[1] and h[3] and not FINAL[h[3]] then
             redis.call('HSET', tkey(id), 'state', 'PENDING')
             push_ready(id, h[1], h[2] or '5', false)
@@ -297,11 +298,12 @@ local function requeue_expired(limit)
     local gone = redis.call('ZRANGEBYSCORE', P .. 'active', '-inf', NOW,
                             'LIMIT', 0, limit)
     for _, id in ipairs(gone) do
-        local h = redis.call('HMGET', tkey(id), 'queue', 'pri', 'name',
-                             'revoke', 'worker')
+        local h = record_fields(tkey(id), 'queue', 'pri', 'name', 'revoke',
+                                'worker') or {}
         redis.call('ZREM', P .. 'active', id)
         if not h[1] then
-            -- record vanished (should not happen): nothing to requeue
+            -- record vanished or of another type (should not happen):
+            -- nothing to requeue
         elseif h[4] == '1' then
             finish(id, 'REVOKED', {'err_class', 'revoked',
                    'err_msg', 'cancelled while its worker was lost'})

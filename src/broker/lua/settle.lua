@@ -56,8 +56,8 @@ for i = 1, nops do
     -- `slease` and `pri` are read on the rare paths that need them
     -- h[1..6] are the fields finish() needs, in its order (`pre`), so
     -- it does not read them again
-    local h = redis.call('HMGET', k, 'queue', 'name', 'batch', 'root',
-                         'rexp', 'revoke', 'lease', 'state')
+    local h = record_fields(k, 'queue', 'name', 'batch', 'root', 'rexp',
+                            'revoke', 'lease', 'state') or {}
     local pre, lease, state = h, h[7], h[8]
     -- a final record keeps the lease that ended it (finish): not held
     local held = lease == token and not FINAL[state]
