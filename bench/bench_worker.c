@@ -15,6 +15,18 @@
  *                              next B in one pipelined round (as a
  *                              worker's round does) until none is left:
  *                              Redis CPU per task at a fixed batch size
+ *                              beside it, ping_p50_ms: a bare PING round
+ *                              trip after the same 5 ms idle (two of
+ *                              them, plus a pipe hop, are the path's
+ *                              floor: the create's send and the wake's
+ *                              reply, the lease call)
+ *   bench_worker sleepbound N C  no Redis, no worker: C processes with the
+ *                              children's timer slack (1 us) each call
+ *                              nanosleep(1 ms) N/C times; prints the
+ *                              rate a sleep-1 ms drain with C children
+ *                              would reach if dispatch cost nothing
+ *                              (the machine's timer wake-up latency
+ *                              makes each sleep longer than 1 ms)
  *   bench_worker rss           idle worker -c 2: VmRSS, PSS (shared pages
  *                              divided among their users) and anonymous
  *                              memory of the supervisor and of each child
@@ -28,6 +40,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,12 +395,27 @@ wait_ready(syncq_client *c)
     }
 }
 
+/* One PING round trip in us (-1 on error). */
+static long long
+ping_us(syncq_client *c)
+{
+    redisReply *r = NULL;
+    int64_t t0 = wall_us();
+
+    if (sq_client_cmd(c, &r, NULL, "PING") != SYNCQ_OK) {
+        return -1;
+    }
+    freeReplyObject(r);
+    return (long long)(wall_us() - t0);
+}
+
 static int
 latency(syncq_client *c, int m)
 {
     long long *lat = calloc((size_t)m, sizeof *lat);
+    long long *png = calloc((size_t)m, sizeof *png);
     pid_t w;
-    int got = 0;
+    int got = 0, npng = 0;
 
     flushall(c);
     w = start_worker("2", "1", "lat");
@@ -415,21 +443,67 @@ latency(syncq_client *c, int m)
         }
         json_decref(t);
         sq_sleep_ms(5); /* low load: one task at a time */
+        if ((png[npng] = ping_us(c)) >= 0) {
+            npng++;
+        }
+        sq_sleep_ms(5); /* the next create starts from the same idle */
     }
     stop_worker(w);
     qsort(lat, (size_t)got, sizeof *lat, cmp_ll);
-    if (got == 0) {
+    qsort(png, (size_t)npng, sizeof *png, cmp_ll);
+    if (got == 0 || npng == 0) {
         printf("{\"mode\":\"latency\",\"samples\":0}\n");
         free(lat);
+        free(png);
         return 1;
     }
     printf("{\"mode\":\"latency\",\"samples\":%d,\"p50_ms\":%.3f,"
-           "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
+           "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
+           "\"ping_p50_ms\":%.3f}\n",
            got, (double)lat[got / 2] / 1000.0,
            (double)lat[got * 9 / 10] / 1000.0,
            (double)lat[got * 99 / 100] / 1000.0,
-           (double)lat[got - 1] / 1000.0);
+           (double)lat[got - 1] / 1000.0, (double)png[npng / 2] / 1000.0);
     free(lat);
+    free(png);
+    return 0;
+}
+
+/* The sleep-1 ms drain's bound on this machine: `procs` processes with the
+ * worker children's timer slack each sleep 1 ms `n / procs` times, one
+ * nanosleep each (what syncq.sleep does for 1 ms). */
+static int
+sleepbound(long n, int procs)
+{
+    int64_t t0 = syncq_mono_us();
+    long per = procs > 0 ? n / procs : 0;
+    double el;
+
+    if (procs < 1 || per < 1) {
+        fprintf(stderr, "bench_worker: sleepbound N C: N >= C >= 1\n");
+        return 2;
+    }
+    for (int i = 0; i < procs; i++) {
+        pid_t p = fork();
+        if (p == 0) {
+            struct timespec ts = {0, 1000000L};
+            prctl(PR_SET_TIMERSLACK, 1000UL);
+            for (long k = 0; k < per; k++) {
+                nanosleep(&ts, NULL);
+            }
+            _exit(0);
+        }
+        if (p < 0) {
+            perror("bench_worker: fork");
+            return 1;
+        }
+    }
+    while (wait(NULL) > 0) {
+    }
+    el = (double)(syncq_mono_us() - t0);
+    printf("{\"mode\":\"sleepbound\",\"procs\":%d,\"tasks_per_s\":%.0f,"
+           "\"sleep_us\":%.1f}\n",
+           procs, (double)(per * procs) * 1e6 / el, el / (double)per);
     return 0;
 }
 
@@ -531,6 +605,10 @@ main(int argc, char **argv)
     syncq_error err;
     int rc = 2;
 
+    if (argc >= 2 && strcmp(argv[1], "sleepbound") == 0) { /* no Redis */
+        return sleepbound(argc > 2 ? atol(argv[2]) : 20000,
+                          argc > 3 ? atoi(argv[3]) : 2);
+    }
     if (syncq_client_open(NULL, NULL, &c, &err) != SYNCQ_OK) {
         fprintf(stderr, "bench_worker: %s\n", err.msg);
         return 1;
@@ -549,8 +627,8 @@ main(int argc, char **argv)
                    argc > 3 ? atoi(argv[3]) : 32);
     } else {
         fprintf(stderr, "usage: bench_worker drain [N [C [P [TASK "
-                        "[KWARGS]]]]] | latency [M] | rss | calls [N "
-                        "[BATCH]]\n");
+                        "[KWARGS]]]]] | latency [M] | sleepbound [N [C]] | rss | "
+                        "calls [N [BATCH]]\n");
     }
     syncq_client_close(c);
     return rc;
