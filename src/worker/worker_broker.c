@@ -21,8 +21,10 @@
 #include "broker/broker_io.h"
 #include "sq_utf8.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* Settle ops per script call (keeps one call's Lua run short). */
 #define OPS_PER_CALL 512
@@ -583,8 +585,10 @@ sq_sup_broker_round(struct sq_sup *s, int64_t now)
 {
     size_t n = s->nops < OPS_PER_CALL ? s->nops : OPS_PER_CALL;
     int cap = sq_pool_capacity(s);
+    /* a lease sent behind the BRPOP holds the capacity it was sized by */
     bool lease = s->state == SQ_SUP_RUNNING && cap > 0 &&
-                 (s->need_lease || n > 0) && !(s->settle_only && n > 0);
+                 (s->need_lease || n > 0) && !(s->settle_only && n > 0) &&
+                 !s->wake_lease.armed;
     int start_now = 0;
 
     s->defer_until_us = 0;
@@ -761,6 +765,72 @@ sq_sup_cancel(struct sq_sup *s, const char *id)
 
 /* ---- wake-ups ---------------------------------------------------------- */
 
+/* The wake connection failed or is given up: what was in flight on it is
+ * gone (a lease that ran unseen lapses and is requeued, like any lease
+ * whose reply was lost); look at the queues through the main round. */
+static void
+wake_lost(struct sq_sup *s, const char *why)
+{
+    if (why != NULL) {
+        sq_client_drop(s->wake, why);
+    }
+    s->brpop_out = false;
+    s->wake_pending = 0;
+    s->wake_lease.armed = false;
+    s->need_lease = true;
+}
+
+/* An idle worker sends its next lease right behind the BRPOP on the wake
+ * connection. Redis runs a client's pipelined commands in order and holds
+ * the ones behind a blocked BRPOP until it returns, so the lease runs the
+ * moment a wake token (or the BRPOP's timeout) ends the wait, in the same
+ * turn of Redis's loop, and both replies come back together: a task
+ * enqueued to an idle worker costs one round trip less between the
+ * supervisor and Redis before it starts. Only when nothing is held or
+ * running and nothing waits to be settled (then the lease's size and
+ * start count cannot go stale while it waits), on a plain connection (a
+ * cluster's redirects and SYNCQ_BROKER_MIN_REPLICAS' WAIT are the main
+ * round's business). */
+static bool
+wake_lease_ok(const struct sq_sup *s)
+{
+    return s->state == SQ_SUP_RUNNING && s->nheld == 0 && s->nops == 0 &&
+           s->nraws == 0 && !s->round.active && s->broker_up &&
+           sq_sup_conn_plain(s->wake);
+}
+
+/* Append the lease behind the BRPOP (nothing sent yet). */
+static void
+wake_lease_append(struct sq_sup *s)
+{
+    const char *qs[SQ_WORKER_MAX_QUEUES];
+    size_t nq = sq_sup_lease_queues(s, qs);
+    int cap = sq_pool_capacity(s);
+    int idle = sq_pool_idle(s) - s->nwait;
+    struct sq_lease_req req = {s->o->worker_id, s->o->lease_ms, cap,
+                               idle < cap ? idle : cap, qs, nq};
+    struct sq_args la;
+    syncq_error err;
+
+    if (nq == 0 || cap <= 0) {
+        return; /* every queue paused: the plain wait */
+    }
+    if (req.start_now < 0) {
+        req.start_now = 0;
+    }
+    sq_args_init(&la);
+    sq_lease_args(&la, &req);
+    if (!la.oom &&
+        sq_script_append_busy(s->wake, SQ_SCRIPT_LEASE, &la, &err) ==
+            SYNCQ_OK) {
+        s->wake_pending = 2;
+        s->wake_lease.armed = true;
+        s->wake_lease.max_n = req.max_n;
+        s->wake_lease.start_now = req.start_now;
+    }
+    sq_args_cleanup(&la);
+}
+
 void
 sq_sup_wake_arm(struct sq_sup *s, int64_t now)
 {
@@ -795,43 +865,102 @@ sq_sup_wake_arm(struct sq_sup *s, int64_t now)
         sq_client_drop(s->wake, "append failed");
         return;
     }
+    s->wake_pending = 1;
+    s->wake_lease.armed = false;
+    if (wake_lease_ok(s)) {
+        wake_lease_append(s);
+    }
     while (!done) {
         if (sq_conn_buffer_write(s->wake, &done) != REDIS_OK) {
-            sq_client_drop(s->wake, s->wake->rc->errstr);
+            wake_lost(s, s->wake->rc->errstr);
             return;
         }
     }
     s->brpop_out = true;
 }
 
+/* One reply of the wake connection: the BRPOP's (a token or a timeout:
+ * either way look at the queues, which the lease behind it, if any, has
+ * just done; promotion of due delayed tasks happens in the lease). */
+static void
+wake_reply(struct sq_sup *s, redisReply *r)
+{
+    syncq_error err;
+
+    if (--s->wake_pending > 0) {
+        return; /* the BRPOP's: the lease's reply follows */
+    }
+    if (!s->wake_lease.armed) {
+        s->need_lease = true; /* a BRPOP alone */
+        return;
+    }
+    s->wake_lease.armed = false;
+    if (sq_script_reply_check(s->wake, SQ_SCRIPT_LEASE, r, &err) ==
+        SYNCQ_OK) {
+        struct sq_lease_reply rep;
+        if (sq_lease_parse_view(r, &rep, &err) == SYNCQ_OK) { /* borrows r */
+            sq_sup_take_lease(s, &rep, s->wake_lease.start_now,
+                              s->wake_lease.max_n);
+            sq_lease_reply_cleanup(&rep);
+            return;
+        }
+        sq_lease_reply_cleanup(&rep);
+    }
+    /* refused (the library gone, say): the main round leases instead,
+     * and reports what stays wrong */
+    s->need_lease = true;
+}
+
 void
 sq_sup_wake_readable(struct sq_sup *s)
 {
-    void *reply = NULL;
-
     if (!s->brpop_out || s->wake->rc == NULL) {
-        s->brpop_out = false;
+        wake_lost(s, NULL);
         return;
     }
     if (sq_conn_buffer_read(s->wake) != REDIS_OK) {
-        sq_client_drop(s->wake, s->wake->rc->errstr);
-        s->brpop_out = false;
-        s->need_lease = true;
+        wake_lost(s, s->wake->rc->errstr);
         return;
     }
-    if (sq_conn_reply_from_reader(s->wake, &reply) != REDIS_OK) {
-        sq_client_drop(s->wake, "bad reply");
-        s->brpop_out = false;
-        return;
+    while (s->wake_pending > 0 && s->wake->rc != NULL) {
+        void *reply = NULL;
+        if (sq_conn_reply_from_reader(s->wake, &reply) != REDIS_OK) {
+            wake_lost(s, "bad reply");
+            return;
+        }
+        if (reply == NULL) {
+            return; /* partial reply */
+        }
+        wake_reply(s, reply);
+        freeReplyObject(reply);
     }
-    if (reply == NULL) {
-        return; /* partial reply */
-    }
-    freeReplyObject(reply);
     s->brpop_out = false;
-    /* A token or a timeout: either way look at the queues (promotion of
-     * due delayed tasks happens in the lease). */
-    s->need_lease = true;
+    s->wake_pending = 0;
+}
+
+void
+sq_sup_wake_disarm(struct sq_sup *s)
+{
+    int64_t end = sq_mono_ms() + 2000;
+
+    if (!s->brpop_out || !s->wake_lease.armed || s->wake->rc == NULL) {
+        return;
+    }
+    /* Half-close: Redis sees the end of our requests and frees the
+     * client. A BRPOP still blocked then never returns and the lease
+     * behind it never runs; a lease that already ran wrote its reply
+     * before Redis read our end, and it is read here, its tasks handed
+     * back (take_leased: we are no longer running). */
+    shutdown(s->wake->rc->fd, SHUT_WR);
+    while (s->brpop_out && s->wake->rc != NULL) {
+        struct pollfd p = {s->wake->rc->fd, POLLIN, 0};
+        int64_t left = end - sq_mono_ms();
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+            break;
+        }
+        sq_sup_wake_readable(s);
+    }
+    wake_lost(s, "shutdown");
 }
 
 void

@@ -210,11 +210,17 @@ sq_sup_round_send(struct sq_sup *s, size_t n, bool lease, int max_n,
     }
     s->round.active = true;
     s->round.sent_ms = sq_mono_ms();
-    if (s->bc->conn == NULL ||
-        (s->bc->conn->cl == NULL && s->bc->conn->min_replicas <= 0)) {
+    if (sq_sup_conn_plain(s->bc)) {
         sq_reply_arena_attach(&s->replies, s->bc->rc);
     }
     return SYNCQ_OK;
+}
+
+bool
+sq_sup_conn_plain(const syncq_client *c)
+{
+    return c->conn == NULL ||
+           (c->conn->cl == NULL && c->conn->min_replicas <= 0);
 }
 
 /* The round is over: the connection builds hiredis's own replies again

@@ -150,6 +150,11 @@ struct sq_sup {
     int64_t next_lease_at;      /* idle housekeeping lease */
     int64_t next_eta_wall_ms;   /* earliest delayed task, or -1 */
     bool brpop_out;             /* a BRPOP is in flight on `wake` */
+    int wake_pending;           /* its replies still to read (1 or 2) */
+    struct {                    /* a lease sent behind the BRPOP */
+        bool armed;             /* sent, its reply not read yet */
+        int max_n, start_now;
+    } wake_lease;
     int64_t next_hb;
     bool hb_now;                /* heartbeat before the next lease */
     int64_t next_status;
@@ -212,6 +217,12 @@ void sq_sup_heartbeat(struct sq_sup *s, int64_t now);
 void sq_sup_cancel(struct sq_sup *s, const char *id);
 void sq_sup_wake_arm(struct sq_sup *s, int64_t now);
 void sq_sup_wake_readable(struct sq_sup *s);
+/* A shutdown begins: a lease sent behind the BRPOP must not run any more,
+ * or its tasks must be read and handed back (worker_broker.c). */
+void sq_sup_wake_disarm(struct sq_sup *s);
+/* Not a cluster's and no WAIT after writes: replies are the scripts' own,
+ * one per call (worker_round.c). */
+bool sq_sup_conn_plain(const syncq_client *c);
 void sq_sup_raws_flush(struct sq_sup *s);
 /* worker_round.c: the asynchronous settle + lease round. */
 int sq_sup_round_send(struct sq_sup *s, size_t n, bool lease, int max_n,

@@ -12,6 +12,8 @@
  *       frozen past its lease cannot record a second outcome (lease_lost)
  *   poison: syncq.crash is dead-lettered after N deliveries while 1,000
  *       other tasks succeed and the supervisor stays up
+ *   an idle worker's lease sent behind its BRPOP is handed back, not left
+ *       to lapse, when a shutdown begins as tasks arrive
  * TEST_TIMEOUT: 300
  */
 #include "it_worker_util.h"
@@ -308,6 +310,57 @@ poison_task_dead_lettered_others_succeed(void **state)
     free(ids);
 }
 
+/* An idle worker sends its next lease behind its BRPOP (worker_broker.c):
+ * a shutdown that begins as tasks arrive must hand back what that lease
+ * took, never leave it leased to lapse (a lost delivery). 20 times, a
+ * SIGTERM and three creates at once (in both orders, a few ms apart);
+ * then no task is leased, none lost a delivery, and a new worker runs
+ * each of them once. */
+static void
+idle_lease_is_handed_back_at_shutdown(void **state)
+{
+    enum { ROUNDS = 20, PER = 3 };
+    char ids[ROUNDS * PER][SYNCQ_ID_SIZE];
+    syncq_task_options o;
+    int n = 0, pid;
+
+    (void)state;
+    syncq_task_options_init(&o);
+    for (int r = 0; r < ROUNDS; r++) {
+        int st;
+        pid = wk_start("it-idle", "-c 2");
+        wk_wait_ready("it-idle");
+        wk_sleep_ms(50); /* its wait armed, the children ready */
+        if (r % 2 == 0) {
+            kill(pid, SIGTERM);
+            wk_sleep_ms(r % 3);
+        }
+        for (int i = 0; i < PER; i++) {
+            wk_create(cl, "syncq.noop", NULL, &o, ids[n++]);
+        }
+        if (r % 2 == 1) {
+            wk_sleep_ms(r % 3);
+            kill(pid, SIGTERM);
+        }
+        st = sqt_kill_wait(pid, 0, 15000);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+        /* what the worker took is run or back in the queue, not leased */
+        assert_int_equal(sqt_cmd_int("ZCARD " WK_NS "active"), 0);
+    }
+    pid = wk_start("it-idle-after", "-c 2");
+    for (int i = 0; i < n; i++) {
+        json_t *t = wk_wait(cl, ids[i], 20000);
+        assert_string_equal(wk_state(t), "SUCCESS");
+        /* no lost delivery (a lapsed lease leaves worker_lost here) */
+        assert_int_equal(json_array_size(json_object_get(t, "errors")), 0);
+        json_decref(t);
+    }
+    assert_int_equal(wk_stat("succeeded|default|syncq.noop"), n);
+    assert_int_equal(wk_stat("lease_lost|default|syncq.noop"), 0);
+    assert_int_equal(wk_stop(pid, 10000), 0);
+}
+
 int
 main(void)
 {
@@ -324,6 +377,8 @@ main(void)
             frozen_worker_cannot_record_a_second_outcome, setup, teardown),
         cmocka_unit_test_setup_teardown(
             poison_task_dead_lettered_others_succeed, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            idle_lease_is_handed_back_at_shutdown, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
