@@ -719,6 +719,11 @@ sq_conn_reply_from_reader(syncq_client *c, void **reply)
         if (r == NULL) {
             return REDIS_OK;
         }
+        if (k != NULL) {
+            /* heard from: not peeked for a close before the next call
+             * (a worker's asynchronous rounds read their replies here) */
+            k->heard_us = sq_mono_us();
+        }
         if (k == NULL || k->min_replicas <= 0 || !wq_pop(k)) {
             *reply = r;
             return judge_reply(c, reply);
@@ -783,9 +788,6 @@ sq_conn_get_reply(syncq_client *c, void **reply)
             return REDIS_ERR;
         }
     } while (*reply == NULL);
-    if (c->conn != NULL) {
-        c->conn->heard_us = sq_mono_us();
-    }
     return REDIS_OK;
 }
 
