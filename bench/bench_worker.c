@@ -293,6 +293,7 @@ calls_round(syncq_client *c, struct sq_lease_reply *got, int batch)
         ops[i].id = got->tasks[i].id;
         ops[i].token = got->tasks[i].token;
         ops[i].result_json = "null";
+        ops[i].plain = got->tasks[i].plain; /* as the worker's ops */
     }
     if (ops != NULL && status != NULL &&
         sq_broker_settle_lease(c, ops, got->n, status, &L, &next, &err) ==

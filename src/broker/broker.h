@@ -309,6 +309,8 @@ struct sq_leased {
     json_t *rec;  /* record as sq_record_to_json_untimed gives it (owned);
                    * NULL from sq_lease_parse_view */
     struct sq_leased_view v; /* sq_lease_parse_view only */
+    bool plain;   /* its record has no batch, root or rexp field (both
+                   * parsers): its ok op may say so (sq_settle_op.plain) */
 };
 
 struct sq_lease_reply {
@@ -352,6 +354,10 @@ struct sq_settle_op {
     int64_t runtime_ms;
     int64_t delay_ms;        /* RETRY/DEFER */
     bool dead;               /* FAIL: also to the dead-letter queue */
+    bool plain;              /* OK: the leased record had no batch, root
+                              * or rexp (sq_leased.plain), so settle.lua
+                              * does not look for them; false is always
+                              * right, only slower */
 };
 
 /* What settle.lua answered for one op: recorded now; recorded already by

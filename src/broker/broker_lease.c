@@ -78,7 +78,10 @@ sq_settle_args_add(struct sq_args *a, const struct sq_settle_op *op)
                           ? op->err_class
                           : "internal";
 
-    sq_args_add(a, kind_names[op->kind]);
+    /* "okp": an ok whose record has no batch, root or rexp (settle.lua) */
+    sq_args_add(a, op->kind == SQ_SETTLE_OK && op->plain
+                       ? "okp"
+                       : kind_names[op->kind]);
     sq_args_add(a, op->id);
     sq_args_add(a, op->token);
     switch (op->kind) {
@@ -327,6 +330,28 @@ leased_view(const redisReply *rec, const struct lease_hdr *h, size_t i,
     snprintf(token, 32, "%lld", h->first_token + (long long)i);
 }
 
+/* Whether leased record `rec` lacks the fields settle.lua reads only for
+ * a task with a batch, a workflow root or a result TTL of its own (each
+ * field missing from a record costs Redis a scan of it: "okp" spares
+ * settle the three). These are written when the task is created and
+ * never after. */
+static bool
+record_plain(const redisReply *rec)
+{
+    for (size_t f = 0; f + 1 < rec->elements; f += 2) {
+        const redisReply *k = rec->element[f];
+        if (k->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+        if ((k->len == 5 && memcmp(k->str, "batch", 5) == 0) ||
+            (k->len == 4 && (memcmp(k->str, "root", 4) == 0 ||
+                             memcmp(k->str, "rexp", 4) == 0))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* lease.lua's reply header {now_ms, worker, start_now, first_token}. */
 static bool
 lease_header(const redisReply *r, struct lease_hdr *h)
@@ -390,6 +415,7 @@ lease_parse(const redisReply *r, struct sq_lease_reply *out, bool records,
             memcpy(L->id, id->str, idn);
             L->id[idn] = '\0';
         }
+        L->plain = record_plain(rec);
         if (!records) {
             leased_view(rec, &h, i, &L->v, L->token);
             out->n++;

@@ -109,6 +109,7 @@ new_op(struct sq_sup *s, enum sq_settle_kind kind, const struct sq_held *h)
      * ~1,000 instructions a task) */
     memcpy(op->id, h->id, sizeof op->id);
     memcpy(op->token, h->token, sizeof op->token);
+    op->plain = h->plain;
     return op;
 }
 
@@ -354,6 +355,7 @@ take_leased(struct sq_sup *s, struct sq_leased *L, bool started)
     h->retries = (int)v->retries;
     h->attempt = (int)v->attempt;
     h->started = started;
+    h->plain = L->plain;
     h->policy = leased_policy(&v->policy, &pol_bad);
     {
         /* the record's settings, then the definition's, then this

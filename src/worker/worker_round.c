@@ -43,6 +43,7 @@ op_view(const struct sq_pend_op *p, struct sq_settle_op *op)
     op->runtime_ms = p->runtime_ms;
     op->delay_ms = p->delay_ms;
     op->dead = p->dead;
+    op->plain = p->plain;
 }
 
 /* Drop the first `n` ops (settled, or refused for good); `status`

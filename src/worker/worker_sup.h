@@ -38,6 +38,7 @@ struct sq_held {
     int64_t time_limit_ms;     /* resolved: record, task, worker default */
     int64_t soft_limit_ms;
     bool started;              /* leased STARTED (else RECEIVED) */
+    bool plain;                /* sq_leased.plain: no batch, root, rexp */
     struct sq_buf frame;       /* the TASK frame for the child */
 };
 
@@ -102,6 +103,7 @@ struct sq_pend_op {
     int64_t runtime_ms;
     int64_t delay_ms;
     bool dead;
+    bool plain;        /* OK: sq_settle_op.plain (from its sq_held) */
 };
 
 /* A foreign queue entry still to be adopted or dead-lettered. */

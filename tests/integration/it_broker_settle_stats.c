@@ -150,6 +150,189 @@ events_capped_and_counters_summed_per_call(void **state)
     syncq_client_close(small);
 }
 
+/* A counter summed over the per-minute hashes ({syncq}:m:<minute>: the
+ * calls may straddle a minute). */
+static long long
+minute_ll(const char *field)
+{
+    redisReply *keys = sqt_cmd("KEYS {syncq}:m:*");
+    long long sum = 0;
+
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *x = sqt_cmd("HGET %s %s", keys->element[i]->str, field);
+        sum += x->type == REDIS_REPLY_STRING ? atoll(x->str) : 0;
+        freeReplyObject(x);
+    }
+    freeReplyObject(keys);
+    return sum;
+}
+
+/* One settle call mixing outcomes of two task names (runs of successes
+ * are summed in Lua, settle.lua) with stale, gone and already ops, runtimes
+ * in and out of the first bucket and a negative one (counted as 0), "okp"
+ * and plain "ok" ops: every counter comes out as if counted op by op. */
+static void
+counters_exact_after_a_mix_of_outcomes(void **state)
+{
+    const char *q[] = {"default"};
+    /* name (0: syncq.noop, 1: other.task), runtime, what the op is */
+    enum { OK, STALE, GONE, AGAIN };
+    static const struct {
+        int name;
+        int64_t rt;
+        int what;
+        bool plain;
+    } mix[] = {
+        {0, 0, OK, true},  {0, 3, OK, true},    {0, 7, OK, true},
+        {0, 2, OK, false}, {0, 1, STALE, true}, {1, 1, OK, false},
+        {0, 4, OK, true},  {0, 0, GONE, true},  {1, 5, OK, true},
+        {0, 0, AGAIN, true}, {0, -3, OK, true}, {1, 30, OK, true},
+        {1, 2, OK, true},
+    };
+    enum { N = sizeof mix / sizeof mix[0] };
+    static const int want_st[N] = {
+        SQ_SETTLED, SQ_SETTLED, SQ_SETTLED, SQ_SETTLED, SQ_SETTLE_STALE,
+        SQ_SETTLED, SQ_SETTLED, SQ_SETTLE_GONE, SQ_SETTLED,
+        SQ_SETTLE_ALREADY, SQ_SETTLED, SQ_SETTLED, SQ_SETTLED};
+    static const char *names[] = {"syncq.noop", "other.task"};
+    char ids[N][SYNCQ_ID_SIZE];
+    struct sq_settle_op ops[N];
+    int st[N];
+    struct sq_lease_reply r;
+    struct sq_lease_req req = {"w1:1", 30000, N, 0, q, 1};
+    syncq_error err;
+
+    (void)state;
+    memset(ops, 0, sizeof ops);
+    for (int i = 0; i < N; i++) {
+        if (mix[i].what == OK || mix[i].what == STALE) {
+            create(names[mix[i].name], 5, NULL, ids[i]);
+        }
+    }
+    assert_int_equal(sq_broker_settle_lease(cl, NULL, 0, NULL, &req, &r,
+                                            &err),
+                     SYNCQ_OK);
+    for (int i = 0, t = 0; i < N; i++) {
+        ops[i].kind = SQ_SETTLE_OK;
+        ops[i].result_json = "null";
+        ops[i].runtime_ms = mix[i].rt;
+        ops[i].plain = mix[i].plain;
+        if (mix[i].what == GONE) {
+            ops[i].id = "no-such-task";
+            ops[i].token = "1";
+            continue;
+        }
+        if (mix[i].what == AGAIN) {
+            ops[i].id = ops[0].id; /* op 0 re-sent in the same call */
+            ops[i].token = ops[0].token;
+            continue;
+        }
+        assert_true((size_t)t < r.n);
+        assert_string_equal(r.tasks[t].id, ids[i]); /* FIFO */
+        assert_true(r.tasks[t].plain);
+        ops[i].id = r.tasks[t].id;
+        ops[i].token = mix[i].what == STALE ? "999999" : r.tasks[t].token;
+        t++;
+    }
+    assert_int_equal(sq_broker_settle_lease(cl, ops, N, st, NULL, NULL,
+                                            &err),
+                     SYNCQ_OK);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(st[i], want_st[i]);
+    }
+    /* syncq.noop: rt 0 3 7 2 4 -3(0); other.task: rt 1 5 30 2 */
+    assert_int_equal(stats_ll("stats", "succeeded|default|syncq.noop"), 6);
+    assert_int_equal(stats_ll("stats", "runtime|default|syncq.noop|count"),
+                     6);
+    assert_int_equal(stats_ll("stats", "runtime|default|syncq.noop|sum"),
+                     16);
+    assert_int_equal(stats_ll("stats", "runtime|default|syncq.noop|le|5"),
+                     5);
+    assert_int_equal(stats_ll("stats", "runtime|default|syncq.noop|le|10"),
+                     1);
+    assert_int_equal(stats_ll("stats", "lease_lost|default|syncq.noop"), 1);
+    assert_int_equal(stats_ll("stats", "succeeded|default|other.task"), 4);
+    assert_int_equal(stats_ll("stats", "runtime|default|other.task|count"),
+                     4);
+    assert_int_equal(stats_ll("stats", "runtime|default|other.task|sum"),
+                     38);
+    assert_int_equal(stats_ll("stats", "runtime|default|other.task|le|5"),
+                     3);
+    assert_int_equal(stats_ll("stats", "runtime|default|other.task|le|50"),
+                     1);
+    assert_int_equal(stats_ll("stats", "lease_lost|default|other.task"), -1);
+    assert_int_equal(minute_ll("succeeded|default|syncq.noop"), 6);
+    assert_int_equal(minute_ll("runtime|default|syncq.noop|sum"), 16);
+    assert_int_equal(minute_ll("runtime|default|syncq.noop|count"), 6);
+    assert_int_equal(minute_ll("succeeded|default|other.task"), 4);
+    assert_int_equal(minute_ll("runtime|default|other.task|sum"), 38);
+    assert_int_equal(minute_ll("lease_lost|default|syncq.noop"), 1);
+    for (int i = 0; i < N; i++) {
+        if (mix[i].what == OK) {
+            redisReply *x;
+            char key[80];
+            assert_string_equal(sqt_task_state(cl, ids[i]), "SUCCESS");
+            assert_int_equal(hget_ll(ids[i], "rt"), mix[i].rt);
+            assert_int_equal(sqt_task_events(ids[i], "task-succeeded"), 1);
+            snprintf(key, sizeof key, "{syncq}:t:%s", ids[i]);
+            x = sqt_cmd("PTTL %s", key);
+            assert_true(x->integer > 0); /* the namespace's result TTL */
+            freeReplyObject(x);
+        }
+    }
+    sq_lease_reply_cleanup(&r);
+}
+
+/* A leased record with a batch, a root or a result TTL of its own is not
+ * "plain" (its ok op must not be "okp": settle.lua would not look for
+ * them); one without is. Settled as leased, each gets its own TTL. */
+static void
+plain_only_without_batch_root_or_rexp(void **state)
+{
+    const char *q[] = {"default"};
+    struct sq_lease_reply r;
+    syncq_task_options o;
+    syncq_error err;
+    char plain[SYNCQ_ID_SIZE], rexp[SYNCQ_ID_SIZE], rooted[SYNCQ_ID_SIZE];
+    redisReply *x;
+
+    (void)state;
+    create("syncq.noop", 5, NULL, plain);
+    syncq_task_options_init(&o);
+    o.result_expires_ms = 5000;
+    assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, &o, rexp,
+                                       NULL, &err),
+                     SYNCQ_OK);
+    syncq_task_options_init(&o);
+    o.root_id = plain;
+    assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, NULL, &o,
+                                       rooted, NULL, &err),
+                     SYNCQ_OK);
+    lease(q, 1, 3, 30000, &r);
+    assert_int_equal(r.n, 3);
+    for (size_t i = 0; i < r.n; i++) {
+        struct sq_settle_op op = {0};
+        assert_int_equal(r.tasks[i].plain,
+                         strcmp(r.tasks[i].id, plain) == 0);
+        op.kind = SQ_SETTLE_OK;
+        op.id = r.tasks[i].id;
+        op.token = r.tasks[i].token;
+        op.plain = r.tasks[i].plain;
+        assert_int_equal(settle1(&op), SQ_SETTLED);
+    }
+    x = sqt_cmd("PTTL {syncq}:t:%s", rexp);
+    assert_true(x->integer > 0 && x->integer <= 5000);
+    freeReplyObject(x);
+    x = sqt_cmd("PTTL {syncq}:t:%s", plain);
+    assert_true(x->integer > 5000);
+    freeReplyObject(x);
+    x = sqt_cmd("HGET {syncq}:r:%s done", plain);
+    assert_int_equal(x->type, REDIS_REPLY_STRING);
+    assert_string_equal(x->str, "1");
+    freeReplyObject(x);
+    sq_lease_reply_cleanup(&r);
+}
+
 int
 main(void)
 {
@@ -157,6 +340,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(outcome_of_a_received_task_records_its_start),
         T(events_capped_and_counters_summed_per_call),
+        T(counters_exact_after_a_mix_of_outcomes),
+        T(plain_only_without_batch_root_or_rexp),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,8 +43,9 @@ local function fin_flush()
 end
 
 -- `evf` is a flat list of extra event fields (may be nil). `pre` (may be
--- nil) is {queue, name, batch, root, rexp, revoke} already read by the
--- caller, `k` (may be nil) the record's key, tkey(id).
+-- nil) is {queue, name, revoke, lease, state, batch, root, rexp} already
+-- read by the caller (settle's order; finish uses all but lease and
+-- state), `k` (may be nil) the record's key, tkey(id).
 -- `lease` and `worker` stay on the record: in a final state they name
 -- the lease that ended it and hold nothing (every reader checks the
 -- state: settle, extend, checkpoint_save, progress, revoke, and the
@@ -52,12 +53,12 @@ end
 -- task an HDEL (4.5 % of what a drained task costs Redis).
 local function finish(id, state, extra, evf, pre, k)
     k = k or tkey(id)
-    local h = pre or redis.call('HMGET', k, 'queue', 'name', 'batch', 'root',
-                                'rexp', 'revoke')
-    local q, name, batch = h[1] or '?', h[2] or '?', h[3]
+    local h = pre or redis.call('HMGET', k, 'queue', 'name', 'revoke',
+                                'lease', 'state', 'batch', 'root', 'rexp')
+    local q, name, batch = h[1] or '?', h[2] or '?', h[6]
     redis.call('HSET', k, 'state', state, 'dt', NOWS, unpack(extra))
-    if h[6] then redis.call('HDEL', k, 'revoke') end
-    redis.call('PEXPIRE', k, tonumber(h[5] or '') and h[5] or RESULT_TTLS)
+    if h[3] then redis.call('HDEL', k, 'revoke') end
+    redis.call('PEXPIRE', k, tonumber(h[8] or '') and h[8] or RESULT_TTLS)
     if FIN then
         FIN[#FIN + 1] = id
     else
@@ -65,8 +66,8 @@ local function finish(id, state, extra, evf, pre, k)
         recent_push({id}, 1, 1)
     end
     stat(STAT_OF[state] or 'finished', q, name, 1)
-    if h[4] then
-        root_count(h[4], name, (state == 'SUCCESS' or state == 'SKIPPED')
+    if h[7] then
+        root_count(h[7], name, (state == 'SUCCESS' or state == 'SKIPPED')
                    and 'done' or 'failed')
     end
     if state == 'SUCCESS' and evf then
@@ -82,6 +83,19 @@ local function finish(id, state, extra, evf, pre, k)
     if batch and batch ~= '' then
         batch_done(batch, state == 'SUCCESS' or state == 'SKIPPED')
     end
+end
+
+-- finish(id, 'SUCCESS', ...) in a hot call (FIN set) of a success its
+-- caller counted, of a record `h` (settle's fields, finish's `pre`)
+-- without batch, root or rexp: the same writes in the same order, from
+-- arguments instead of tables (`...`: the extra fields, rt first).
+local function succeed_plain(id, k, h, rts, ...)
+    redis.call('HSET', k, 'state', 'SUCCESS', 'dt', NOWS, ...)
+    if h[3] then redis.call('HDEL', k, 'revoke') end
+    redis.call('PEXPIRE', k, RESULT_TTLS)
+    FIN[#FIN + 1] = id
+    event_grouped('task-succeeded', id, 'name', h[2] or '?', 'q',
+                  h[1] or '?', 'rt', rts)
 end
 
 -- Park task `id` in the dead-letter queue with `reason`. Dead records
