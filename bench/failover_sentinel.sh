@@ -172,4 +172,11 @@ printf 'min_replicas=%s lag=%s acked=%s refused=%s lost_enq=%s lost_out=%s dup_e
   "$MINR" "$LAG" "$acked" "$refused" "$lost_enq" "$lost_out" "$dup" \
   "$(awk -v a="$t_fo" -v b="$t_kill" 'BEGIN{print a - b}')" "$enq_gap" "$run_gap" "$acked_after"
 grep -h "event=broker.failover" "$D"/w*.log "$D/beat.log" | head -3 >&2 || true
+# the topology as `syncq status` shows it, once the old master (restarted
+# as a replica) has caught up: on a loaded machine its first sync can
+# still be running here, and the line would show no replica (30 s at most)
+for _ in $(seq 60); do
+  redis-cli -p "$NP" INFO replication | grep -q '^slave0:.*state=online' && break
+  sleep 0.5
+done
 "$S" status 2>&1 | grep '^redis ' >&2 || true
