@@ -444,12 +444,14 @@ latency(syncq_client *c, int m)
         }
         json_decref(t);
         sq_sleep_ms(5); /* low load: one task at a time */
+    }
+    stop_worker(w);
+    for (int i = 0; i < m; i++) { /* PINGs from the same idle */
         if ((png[npng] = ping_us(c)) >= 0) {
             npng++;
         }
-        sq_sleep_ms(5); /* the next create starts from the same idle */
+        sq_sleep_ms(5);
     }
-    stop_worker(w);
     qsort(lat, (size_t)got, sizeof *lat, cmp_ll);
     qsort(png, (size_t)npng, sizeof *png, cmp_ll);
     if (got == 0 || npng == 0) {

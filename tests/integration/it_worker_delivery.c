@@ -349,6 +349,9 @@ idle_lease_is_handed_back_at_shutdown(void **state)
         assert_int_equal(sqt_cmd_int("ZCARD " WK_NS "active"), 0);
     }
     pid = wk_start("it-idle-after", "-c 2");
+    /* ready before it is stopped (every task may be done already: a
+     * SIGTERM during its start would kill it) */
+    wk_wait_ready("it-idle-after");
     for (int i = 0; i < n; i++) {
         json_t *t = wk_wait(cl, ids[i], 20000);
         assert_string_equal(wk_state(t), "SUCCESS");
