@@ -941,7 +941,7 @@ sq_sup_wake_readable(struct sq_sup *s)
 }
 
 void
-sq_sup_wake_disarm(struct sq_sup *s)
+sq_sup_wake_disarm(struct sq_sup *s, const char *why)
 {
     int64_t end = sq_mono_ms() + 2000;
 
@@ -951,8 +951,9 @@ sq_sup_wake_disarm(struct sq_sup *s)
     /* Half-close: Redis sees the end of our requests and frees the
      * client. A BRPOP still blocked then never returns and the lease
      * behind it never runs; a lease that already ran wrote its reply
-     * before Redis read our end, and it is read here, its tasks handed
-     * back (take_leased: we are no longer running). */
+     * before Redis read our end, and it is read here: its tasks are
+     * taken as any leased task (handed back when a shutdown began:
+     * take_leased). */
     shutdown(s->wake->rc->fd, SHUT_WR);
     while (s->brpop_out && s->wake->rc != NULL) {
         struct pollfd p = {s->wake->rc->fd, POLLIN, 0};
@@ -962,7 +963,7 @@ sq_sup_wake_disarm(struct sq_sup *s)
         }
         sq_sup_wake_readable(s);
     }
-    wake_lost(s, "shutdown");
+    wake_lost(s, why);
 }
 
 void

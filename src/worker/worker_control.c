@@ -457,7 +457,10 @@ read_paused(struct sq_sup *s)
     freeReplyObject(r);
     if (changed) {
         SQ_INFO("worker.paused_queues", "count=%zu", n);
-        s->need_lease = true; /* a resumed queue may hold work */
+        /* a lease waiting behind the BRPOP names the old set: a paused
+         * queue must not be leased from, a resumed one may hold work */
+        sq_sup_wake_disarm(s, "paused queues changed");
+        s->need_lease = true;
     }
 }
 
@@ -482,6 +485,11 @@ poll_commands(struct sq_sup *s)
         cmd = json_loadb(r->str, r->len, 0, NULL);
         freeReplyObject(r);
         ok = cmd != NULL && apply(s, cmd, msg, sizeof msg);
+        if (ok) {
+            /* queues or pool size changed: so did what a lease waiting
+             * behind the BRPOP was sized and aimed by */
+            sq_sup_wake_disarm(s, "control command");
+        }
         if (cmd == NULL) {
             SQ_WARN("worker.control_bad", "%s", "err=\"not JSON\"");
             continue;

@@ -219,9 +219,11 @@ void sq_sup_heartbeat(struct sq_sup *s, int64_t now);
 void sq_sup_cancel(struct sq_sup *s, const char *id);
 void sq_sup_wake_arm(struct sq_sup *s, int64_t now);
 void sq_sup_wake_readable(struct sq_sup *s);
-/* A shutdown begins: a lease sent behind the BRPOP must not run any more,
- * or its tasks must be read and handed back (worker_broker.c). */
-void sq_sup_wake_disarm(struct sq_sup *s);
+/* What a lease sent behind the BRPOP was sized or aimed by changed (a
+ * shutdown, the paused queues, a control command): it must not run any
+ * more, or, if it ran, its tasks are taken now (handed back when no longer
+ * running); the wake connection is closed (worker_broker.c). */
+void sq_sup_wake_disarm(struct sq_sup *s, const char *why);
 /* Not a cluster's and no WAIT after writes: replies are the scripts' own,
  * one per call (worker_round.c). */
 bool sq_sup_conn_plain(const syncq_client *c);

@@ -165,7 +165,7 @@ start_warm(struct sq_sup *s, int64_t now)
     int running = 0;
 
     s->state = SQ_SUP_WARM;
-    sq_sup_wake_disarm(s); /* its tasks, if it ran, go back below */
+    sq_sup_wake_disarm(s, "shutdown"); /* its tasks go back */
     s->warm_deadline = now + s->o->shutdown_grace_ms;
     /* Prefetched tasks go back to the front of their queues at once. */
     while ((h = sq_sup_pop_wait(s)) != NULL) {
@@ -202,7 +202,7 @@ start_cold(struct sq_sup *s)
     int killed = 0;
 
     s->state = SQ_SUP_COLD;
-    sq_sup_wake_disarm(s);
+    sq_sup_wake_disarm(s, "shutdown");
     while ((h = sq_sup_pop_wait(s)) != NULL) {
         sq_sup_op_requeue(s, h, "shutdown");
         s->nheld--;

@@ -13,7 +13,8 @@
  *   poison: syncq.crash is dead-lettered after N deliveries while 1,000
  *       other tasks succeed and the supervisor stays up
  *   an idle worker's lease sent behind its BRPOP is handed back, not left
- *       to lapse, when a shutdown begins as tasks arrive
+ *       to lapse, when a shutdown begins as tasks arrive, and is sent
+ *       again without a queue paused meanwhile
  * TEST_TIMEOUT: 300
  */
 #include "it_worker_util.h"
@@ -364,6 +365,49 @@ idle_lease_is_handed_back_at_shutdown(void **state)
     assert_int_equal(wk_stop(pid, 10000), 0);
 }
 
+static bool
+log_says_paused(void *ud)
+{
+    char *text = sqt_read_file((const char *)ud, NULL);
+    bool yes = text != NULL && strstr(text, "event=worker.paused_queues") !=
+                                   NULL;
+
+    free(text);
+    return yes;
+}
+
+/* The lease an idle worker sends behind its BRPOP names the queues it
+ * serves; once the worker has read a pause (its log says so), a task
+ * enqueued to the paused queue is not leased by a lease sent before (it
+ * is dropped and sent again), and after the resume it runs. */
+static void
+idle_lease_respects_a_pause(void **state)
+{
+    char id[SYNCQ_ID_SIZE], log[512];
+    syncq_task_options o;
+    json_t *t;
+    int pid;
+
+    (void)state;
+    setenv("SYNCQ_WORKER_QUEUES", "pq", 1);
+    snprintf(log, sizeof log, "%s/worker-it-pause.log", sqt_tmpdir());
+    pid = wk_start("it-pause", "-c 2");
+    wk_wait_ready("it-pause");
+    wk_sleep_ms(300); /* idle: its lease waits behind the BRPOP */
+    assert_int_equal(sqt_cmd_int("SADD " WK_NS "paused pq"), 1);
+    assert_true(sqt_wait_until(log_says_paused, log, 5000));
+    syncq_task_options_init(&o);
+    o.queue = "pq";
+    wk_create(cl, "syncq.noop", NULL, &o, id);
+    wk_sleep_ms(1500);
+    assert_string_equal(sqt_task_state(cl, id), "PENDING");
+    assert_int_equal(sqt_cmd_int("SREM " WK_NS "paused pq"), 1);
+    t = wk_wait(cl, id, 10000);
+    assert_string_equal(wk_state(t), "SUCCESS");
+    json_decref(t);
+    assert_int_equal(wk_stop(pid, 10000), 0);
+}
+
 int
 main(void)
 {
@@ -382,6 +426,8 @@ main(void)
             poison_task_dead_lettered_others_succeed, setup, teardown),
         cmocka_unit_test_setup_teardown(
             idle_lease_is_handed_back_at_shutdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(idle_lease_respects_a_pause, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
