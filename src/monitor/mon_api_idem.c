@@ -201,8 +201,13 @@ sq_api_idem_before(struct sq_api_server *S, const struct sq_api_req *q,
                      "a request with this Idempotency-Key is in progress",
                      NULL);
     } else {
+        const char *loc = json_string_value(json_object_get(v, "l"));
         sq_api_json(r, (int)json_integer_value(json_object_get(v, "s")),
                     json_object_get(v, "b"));
+        if (loc != NULL && strlen(loc) < sizeof r->location) {
+            /* the replay answers as the first reply did, headers too */
+            snprintf(r->location, sizeof r->location, "%s", loc);
+        }
         r->replayed = true;
     }
     json_decref(v);
@@ -341,6 +346,9 @@ sq_api_idem_after(struct sq_api_server *S, const struct sq_api_req *q,
     }
     body = json_loadb(r->body, r->len, 0, NULL);
     v = json_pack("{s:s,s:i,s:o*}", "h", rhash, "s", r->status, "b", body);
+    if (v != NULL && r->location[0] != '\0') {
+        json_object_set_new(v, "l", json_string(r->location));
+    }
     text = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
     if (text != NULL &&
         sq_client_cmd(S->c, &rep, NULL, "SET %s %s PX %lld", key, text,

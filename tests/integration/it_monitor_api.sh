@@ -140,10 +140,12 @@ U1=$(json 'd["id"]' < out.json)
 check "unique key again: same id" "$U1 True" "$(code -X POST -H "$J" -d '{"name":"syncq.noop","queue":"later","unique_key":"u1"}' "$B/api/tasks" >/dev/null; json 'd["id"], d["duplicate"]' < out.json | tr -d "(),'")"
 
 # --- Idempotency-Key
-check "idem first" 201 "$(code -X POST -H "$J" -H 'Idempotency-Key: order-42' -d '{"name":"syncq.noop","queue":"idemq"}' "$B/api/tasks")"
+check "idem first" 201 "$(curl -s -D h1.txt -o out.json -w '%{http_code}' -X POST -H "$J" -H 'Idempotency-Key: order-42' -d '{"name":"syncq.noop","queue":"idemq"}' "$B/api/tasks")"
 I1=$(json 'd["id"]' < out.json)
+contains "idem first: Location" "^Location: /api/tasks/$I1" h1.txt
 check "idem retry: same id" "$I1" "$(curl -s -D hi.txt -X POST -H "$J" -H 'Idempotency-Key: order-42' -d '{"name":"syncq.noop","queue":"idemq"}' "$B/api/tasks" | json 'd["id"]')"
 contains "replay header" "Idempotent-Replayed: true" hi.txt
+contains "replay: the first reply's Location" "^Location: /api/tasks/$I1" hi.txt
 check "one task made" 1 "$(curl -s "$B/api/tasks?queue=idemq" | json 'len(d["tasks"])')"
 check "idem key, other body" 422 "$(code -X POST -H "$J" -H 'Idempotency-Key: order-42' -d '{"name":"syncq.noop","queue":"idemq2"}' "$B/api/tasks")"
 # a claim left by a request still running (or by a server that died)
