@@ -211,6 +211,13 @@ int
 sq_client_ensure(syncq_client *c, bool wait, volatile int *stop,
                  syncq_error *err)
 {
+    syncq_error mine;
+
+    if (err == NULL) {
+        /* the caller wants no message, but broker.down below logs one */
+        mine.msg[0] = '\0';
+        err = &mine;
+    }
     if (c->conn != NULL) {
         c->conn->loss = SQ_LOSS_NONE; /* a new call: nothing lost yet */
     }

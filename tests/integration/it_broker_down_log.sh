@@ -4,7 +4,9 @@
 # it_broker_down_log.sh: a beat and a monitor started while Redis is down
 # log one broker.down line each, not one per attempt (they open a new
 # client every attempt), and one broker.up when Redis comes: one log line
-# per state change (issue 12, no floods). Then the beat ticks.
+# per state change (issue 12, no floods). Then the beat ticks. Then a
+# worker's Redis dies under a running task: its supervisor and its child
+# each log broker.down with the reason.
 # TEST_TIMEOUT: 60
 set -u
 S=${SYNCQ_BIN:?}
@@ -35,4 +37,23 @@ check "monitor: one broker.up" 1 "$(grep -c 'event=broker.up' mon.log)"
 for _ in $(seq 100); do grep -qs 'event=beat.tick' beat.log && break; sleep 0.1; done
 contains "beat ticks after Redis came" 'event=beat.tick' beat.log
 check "still one broker.down (beat)" 1 "$(grep -c 'event=broker.down' beat.log)"
+
+# A worker whose Redis dies while a child runs a task that reports
+# progress: the supervisor and the child each say why, never err=""
+# (a child's calls pass no error struct of their own).
+RPID=${pids[-1]}
+"$S" task create syncq.sleep --kwargs '{"seconds":4,"tick_ms":100}' >/dev/null
+"$S" worker -c 1 -l debug --logfile "$T/worker.log" &
+WPID=$!
+pids+=($WPID)
+for _ in $(seq 100); do grep -qs 'event=task.start' worker.log && break; sleep 0.05; done
+kill "$RPID"; wait "$RPID" 2>/dev/null
+for _ in $(seq 100); do
+  [ "$(grep -c 'event=broker.down' worker.log)" -ge 2 ] && break
+  sleep 0.05
+done
+contains "worker: broker.down of the supervisor" 'proc=worker pid=[0-9]+ event=broker.down' worker.log
+contains "worker: broker.down of the child" 'proc=worker-child pid=[0-9]+ event=broker.down' worker.log
+check "worker: every broker.down says why" 0 "$(grep 'event=broker.down' worker.log | grep -c 'err=""')"
+kill "$WPID"
 finish it_broker_down_log
