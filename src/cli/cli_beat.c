@@ -115,6 +115,13 @@ cli_beat(struct cli *cli)
     if (pidfile != NULL) {
         unlink(pidfile);
     }
+    if (rc == SYNCQ_ECONN && stop_flag) {
+        /* stopped while still waiting for Redis: a clean stop, as the
+         * worker's (the wait was logged as broker.down) */
+        syncq_log(SYNCQ_LOG_INFO, "beat.stop", "reason=\"stopped before "
+                  "Redis was reachable\"");
+        return CLI_OK;
+    }
     if (rc != SYNCQ_OK) {
         /* a bad schedule file or option value: the run failed (1) */
         return cli_error(cli, &err, false);

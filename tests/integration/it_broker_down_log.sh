@@ -25,6 +25,15 @@ pids+=($!)
 pids+=($!)
 sleep 6   # the beat tries every second, the monitor every 5 s
 check "beat: one broker.down in 6 s" 1 "$(grep -c 'event=broker.down' beat.log)"
+# stopped before Redis ever came: a clean stop (0), as a worker's, with
+# no error line on stderr
+SYNCQ_BROKER_URL="redis://127.0.0.1:$P/0" "$S" beat -s sched.json --logfile "$T/beat2.log" 2>beat2.err &
+B2=$!
+sleep 1
+kill "$B2"; wait "$B2"
+check "beat stopped while waiting: exit 0" 0 "$?"
+check "beat stopped while waiting: nothing on stderr" "" "$(cat beat2.err)"
+contains "beat stopped while waiting: says so" 'event=beat.stop reason="stopped before Redis was reachable"' beat2.log
 check "monitor: one broker.down in 6 s" 1 "$(grep -c 'event=broker.down' mon.log)"
 redis-server --bind 127.0.0.1 --port "$P" --save '' --appendonly no --dir "$T" --logfile "$T/r.log" &
 pids+=($!)
