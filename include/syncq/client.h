@@ -208,10 +208,12 @@ typedef struct syncq_task_filter {
     size_t limit;      /* at most this many (0: 100) */
 } syncq_task_filter;
 
-/* List tasks, newest state changes first for finished ones, queue order
- * for pending ones. Sources: ready queues and the delayed set (PENDING,
- * RETRY), leases (RECEIVED, STARTED, PROGRESS), the recent-finished list
- * (last 100,000 finished) and the dead-letter queue (DEAD).
+/* List tasks, queue order for pending ones, newest first for finished
+ * ones: the recent-finished list (last 100,000 finished), newest first,
+ * then the dead-letter queue (DEAD, and FAILURE tasks their retry policy
+ * dead-lettered), newest death first. Sources: ready queues and the
+ * delayed set (PENDING, RETRY), leases (RECEIVED, STARTED, PROGRESS), the
+ * recent list and the dead-letter queue.
  * *out: a new JSON array of task objects (caller json_decref's).
  * Errors: SYNCQ_EINVAL (unknown state name, bad queue), SYNCQ_ECONN. */
 SYNCQ_API int syncq_task_list(syncq_client *c, const syncq_task_filter *f,

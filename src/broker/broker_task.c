@@ -233,7 +233,9 @@ syncq_task_list(syncq_client *c, const syncq_task_filter *f, json_t **out,
                          err);
     }
     if (rc == SYNCQ_OK && want_dead) {
-        rc = scan_source(&L, "ZRANGE", sq_key(c, key, sizeof key, "dlq"), err);
+        /* newest death first, as the recent list is newest first */
+        rc = scan_source(&L, "ZREVRANGE", sq_key(c, key, sizeof key, "dlq"),
+                         err);
     }
     if (rc != SYNCQ_OK) {
         json_decref(L.out);

@@ -1157,6 +1157,53 @@ lease_view_reads_what_the_record_reads(void **state)
     freeReplyObject(r);
 }
 
+/* syncq_task_list lists finished tasks newest first, dead letters too:
+ * three tasks failed for good and dead-lettered by their policy, one by
+ * one, come back newest death first (they are FAILURE, in the DLQ, not in
+ * the recent list). */
+static void
+dead_letters_listed_newest_first(void **state)
+{
+    const char *q[] = {"default"};
+    char ids[3][SYNCQ_ID_SIZE];
+    struct sq_lease_reply r;
+    syncq_task_filter f = {0};
+    json_t *list;
+    syncq_error err;
+
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        create("syncq.fail", 5, "default", ids[i]);
+    }
+    lease(q, 1, 3, 30000, &r);
+    assert_int_equal(r.n, 3);
+    for (int i = 0; i < 3; i++) {
+        struct sq_settle_op op = {0};
+        int st = -1;
+        op.kind = SQ_SETTLE_FAIL;
+        op.id = r.tasks[i].id;
+        op.token = r.tasks[i].token;
+        op.err_class = "validation";
+        op.err_msg = "bad offer";
+        op.dead = true;
+        assert_int_equal(sq_broker_settle_lease(cl, &op, 1, &st, NULL, NULL,
+                                                &err),
+                         SYNCQ_OK);
+        assert_int_equal(st, SQ_SETTLED);
+        sq_sleep_ms(3); /* distinct times of death (ms) */
+    }
+    f.state = "FAILURE";
+    assert_int_equal(syncq_task_list(cl, &f, &list, &err), SYNCQ_OK);
+    assert_int_equal(json_array_size(list), 3);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(json_string_value(json_object_get(
+                                json_array_get(list, (size_t)i), "id")),
+                            r.tasks[2 - i].id);
+    }
+    json_decref(list);
+    sq_lease_reply_cleanup(&r);
+}
+
 int
 main(void)
 {
@@ -1182,6 +1229,7 @@ main(void)
         T(grouped_events_read_per_task),
         T(leased_record_is_what_the_lease_stored),
         T(lease_view_reads_what_the_record_reads),
+        T(dead_letters_listed_newest_first),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
