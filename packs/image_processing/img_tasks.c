@@ -232,6 +232,24 @@ needs_thumbs(struct sq_db *db, const char *sha)
     return need;
 }
 
+/* The failed entry of urls[i] that is neither a URL string nor an object
+ * with a string "url" (its value shown, cut to 60 bytes). */
+static json_t *
+bad_item_json(size_t i, const json_t *item)
+{
+    char *text = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
+    char msg[160];
+
+    snprintf(msg, sizeof msg,
+             "urls[%zu] is not an image URL nor {\"url\": ...} (got %.60s)",
+             i, text != NULL ? text : "?");
+    sq_free(text); /* jansson allocates with sq_malloc (sq_alloc.c) */
+    return json_pack("{s:s, s:s, s:s, s:s}", "url", "", "status", "failed",
+                     "error_class",
+                     syncq_error_class_name(SYNCQ_ERR_VALIDATION), "error",
+                     msg);
+}
+
 static int
 download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
 {
@@ -327,10 +345,19 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
         if (syncq_ctx_stop_requested(ctx)) {
             break;
         }
-        rc = sq_img_download_one(&env, url != NULL ? url : "", &one, &is_new,
-                                 &err);
-        if (rc != SYNCQ_OK) {
-            goto fail;
+        if (url == NULL) {
+            /* not a URL string nor an object with one: said with the
+             * value given, not as an empty URL */
+            one = bad_item_json(i, u);
+            if (one == NULL) {
+                rc = sq_fail(&err, SYNCQ_ENOMEM, "out of memory");
+                goto fail;
+            }
+        } else {
+            rc = sq_img_download_one(&env, url, &one, &is_new, &err);
+            if (rc != SYNCQ_OK) {
+                goto fail;
+            }
         }
         json_array_append_new(images, one);
         st = json_string_value(json_object_get(one, "status"));
@@ -466,6 +493,16 @@ download_images_impl(syncq_ctx *ctx, const struct sq_img_env *shared)
                                      "error.detail)",
                                      (long long)n_fail,
                                      (long long)json_array_size(urls));
+    }
+    if (n_fail > 0 && n_fail == (int64_t)json_array_size(urls)) {
+        /* nothing stored and nothing worth a retry: the task failed (a
+         * batch counts the chunk failed), with the first image's reason */
+        const json_t *f0 = json_array_get(json_object_get(res, "images"), 0);
+        int c0 = syncq_error_class_parse(sq_ds_get_str(f0, "error_class"));
+        syncq_ctx_set_error_detail(ctx, res);
+        return syncq_ctx_fail(ctx, c0 > 0 ? c0 : SYNCQ_ERR_VALIDATION,
+                              "every image (%lld) failed: %s",
+                              (long long)n_fail, sq_ds_get_str(f0, "error"));
     }
     if (syncq_ctx_stop_requested(ctx) &&
         n_down + n_exist + n_fail < (int64_t)json_array_size(urls)) {

@@ -650,6 +650,41 @@ thumbnails_resize_optimize(void **state)
     syncq_local_result_cleanup(&r);
 }
 
+/* A task none of whose images could be stored (and none worth a retry)
+ * fails, with the first image's class and reason, so a batch counts the
+ * chunk failed; items that are not URLs say what they were. Partly failed
+ * ones still succeed (batch_reports_each_image). */
+static void
+every_image_failed_fails_the_task(void **state)
+{
+    char kw[1024];
+    syncq_local_result r;
+
+    (void)state;
+    run("image_processing.download_images",
+        "{\"urls\": [123, true, null, {\"nourl\": 1}]}", NULL, &r);
+    assert_int_equal(r.ok, 0);
+    assert_int_equal(r.error_class, SYNCQ_ERR_VALIDATION);
+    assert_string_equal(r.error_msg,
+                        "every image (4) failed: urls[0] is not an image URL "
+                        "nor {\"url\": ...} (got 123)");
+    assert_int_equal(jint(r.error_detail, "failed"), 4);
+    assert_string_equal(jstr(json_array_get(json_object_get(r.error_detail,
+                                                             "images"),
+                                             3),
+                             "error"),
+                        "urls[3] is not an image URL nor {\"url\": ...} "
+                        "(got {\"nourl\":1})");
+    syncq_local_result_cleanup(&r);
+    snprintf(kw, sizeof kw, "{\"urls\": [\"%s\", {\"url\": \"%s\"}]}",
+             url("/status/404"), url("/img/trunc.jpg"));
+    run("image_processing.download_images", kw, NULL, &r);
+    assert_int_equal(r.ok, 0);
+    assert_int_equal(r.error_class, SYNCQ_ERR_NOT_FOUND);
+    assert_non_null(strstr(r.error_msg, "every image (2) failed: "));
+    syncq_local_result_cleanup(&r);
+}
+
 static void
 bad_arguments_are_validation_errors(void **state)
 {
@@ -712,6 +747,7 @@ main(void)
         cmocka_unit_test(broker_run_fans_out_thumbnails),
         cmocka_unit_test(thumbnails_resize_optimize),
         cmocka_unit_test(bad_arguments_are_validation_errors),
+        cmocka_unit_test(every_image_failed_fails_the_task),
     };
 
     sqt_register_packs();
