@@ -47,12 +47,29 @@ connect_reply_error(redisReply *r, syncq_error *err, const char *what)
     }
 }
 
+/* Why c->rc failed, in words: a read that timed out (hiredis says
+ * "Resource temporarily unavailable") says how long it waited and which
+ * setting decides. */
+static const char *
+io_reason(const syncq_client *c, char *buf, size_t cap)
+{
+    if (c->rc->err == REDIS_ERR_IO &&
+        strcmp(c->rc->errstr, strerror(EAGAIN)) == 0) {
+        snprintf(buf, cap, "no reply within %lld ms (SYNCQ_REDIS_TIMEOUT; "
+                 "the server is stalled or overloaded)",
+                 (long long)c->timeout_ms);
+        return buf;
+    }
+    return c->rc->errstr[0] ? c->rc->errstr : "connection lost";
+}
+
 static int
 simple(syncq_client *c, syncq_error *err, const char *what, int argc,
        const char **argv)
 {
     redisReply *r = sq_conn_command_argv(c, argc, argv, NULL);
     int rc2 = SYNCQ_OK;
+    char why[160];
 
     if (r == NULL && c->rc->err == REDIS_ERR_PROTOCOL) {
         /* an HTTP server or the like on that port: hiredis would say
@@ -61,7 +78,8 @@ simple(syncq_client *c, syncq_error *err, const char *what, int argc,
                        "to %s is not the Redis protocol)", what);
     }
     if (r == NULL) {
-        return sq_fail(err, SYNCQ_ECONN, "%s: %s", what, c->rc->errstr);
+        return sq_fail(err, SYNCQ_ECONN, "%s: %s", what,
+                       io_reason(c, why, sizeof why));
     }
     if (r->type == REDIS_REPLY_ERROR) {
         rc2 = connect_reply_error(r, err, what);
@@ -508,8 +526,9 @@ judge(syncq_client *c, redisReply *r, const char *what, redisReply **reply,
     int rc;
 
     if (r == NULL) {
+        char why[160];
         rc = sq_fail(err, SYNCQ_ECONN, "Redis at %s: %s", c->url_shown,
-                     c->rc->errstr[0] ? c->rc->errstr : "connection lost");
+                     io_reason(c, why, sizeof why));
         sq_fault_count_conn();
         sq_client_drop(c, c->rc->errstr);
         return rc;

@@ -7,7 +7,8 @@
 # again (AOF keeps the task) and a worker runs the task: the wait prints
 # SUCCESS and exits 0. It used to exit 1 at the end of the first slice
 # with Redis away. Also with --json (no slices) and with a --timeout that
-# ends during the outage (exit 1, after that timeout, not before).
+# ends during the outage (exit 1, after that timeout, not before). And a
+# stalled Redis: one line that says the reply timed out.
 # TEST_TIMEOUT: 90
 set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -47,4 +48,16 @@ set -e
 [ "$sb" = 0 ] || fail "task wait --json exit $sb: $(cat "$T/b.err")"
 grep -q SUCCESS "$T/a.out" || fail "no SUCCESS in: $(cat "$T/a.out")"
 grep -q '"state": *"SUCCESS"' "$T/b.out" || fail "no SUCCESS in: $(cat "$T/b.out")"
-echo "ok: task wait outlived a 7 s outage (exit 0, SUCCESS), --timeout 4 ended at $((t1 - t0)) s"
+# A stalled (SIGSTOPped) Redis: a command gives up after
+# SYNCQ_REDIS_TIMEOUT with one line saying so, not hiredis's "Resource
+# temporarily unavailable"; it works again once Redis runs.
+"$RC" pause >/dev/null
+set +e
+SYNCQ_REDIS_TIMEOUT=1s "$S" task list -q wo >"$T/st.out" 2>"$T/st.err"; ss=$?
+set -e
+"$RC" resume >/dev/null
+[ "$ss" = 1 ] || fail "task list against a stalled Redis: exit $ss"
+[ "$(wc -l <"$T/st.err")" = 1 ] || fail "stalled Redis: not one line: $(cat "$T/st.err")"
+grep -q 'no reply within 1000 ms (SYNCQ_REDIS_TIMEOUT' "$T/st.err" || fail "stalled Redis: $(cat "$T/st.err")"
+"$S" task list -q wo >/dev/null || fail "task list after the resume"
+echo "ok: task wait outlived a 7 s outage (exit 0, SUCCESS), --timeout 4 ended at $((t1 - t0)) s; a stalled Redis said so in one line"
