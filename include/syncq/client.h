@@ -145,7 +145,8 @@ SYNCQ_API void syncq_task_options_init(syncq_task_options *o);
  *       (src.queue.tasks.crawler.fetch_products) are normalised to the
  *       short form (crawler.fetch_products).
  * args_json: a JSON array or NULL ([]); kwargs_json: a JSON object or
- *       NULL ({}). Together at most SYNCQ_MAX_PAYLOAD bytes.
+ *       NULL ({}). Together at most SYNCQ_MAX_PAYLOAD bytes. An object
+ *       key given twice, at any depth, is refused (SYNCQ_EINVAL).
  * opts: may be NULL (all defaults).
  * id_out: receives the id (SYNCQ_ID_SIZE bytes). With a unique_key that is
  *       already held, or an opts->task_id that already exists, it

@@ -586,6 +586,39 @@ unknown_ids_and_list_filters(void **state)
     assert_int_equal(syncq_task_list(cl, &f, &list, &err), SYNCQ_EINVAL);
 }
 
+/* A key given twice in args or kwargs (at any depth) is refused, single
+ * and bulk, as the HTTP API refuses it: which value was meant cannot be
+ * known. Nothing is written. */
+static void
+duplicate_keys_refused_at_enqueue(void **state)
+{
+    static const char *const bad_kw[] = {"{\"a\":1,\"a\":2}",
+                                         "{\"x\":{\"b\":1,\"b\":2}}"};
+    syncq_task_spec specs[2] = {{"syncq.noop", NULL, NULL, NULL},
+                                {"syncq.noop", NULL, NULL, NULL}};
+    char id[SYNCQ_ID_SIZE], ids[2][SYNCQ_ID_SIZE];
+    syncq_error err;
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        memset(&err, 0, sizeof err);
+        assert_int_equal(syncq_task_create(cl, "syncq.noop", NULL, bad_kw[i],
+                                           NULL, id, NULL, &err),
+                         SYNCQ_EINVAL);
+        assert_non_null(strstr(err.msg, "duplicate object key"));
+        specs[1].kwargs_json = bad_kw[i];
+        assert_int_equal(syncq_task_create_many(cl, specs, 2, ids, NULL,
+                                                &err),
+                         SYNCQ_EINVAL);
+    }
+    memset(&err, 0, sizeof err);
+    assert_int_equal(syncq_task_create(cl, "syncq.noop", "[{\"b\":1,\"b\":2}]",
+                                       NULL, NULL, id, NULL, &err),
+                     SYNCQ_EINVAL);
+    assert_non_null(strstr(err.msg, "args"));
+    assert_int_equal(sqt_cmd_int("DBSIZE"), 0);
+}
+
 /* A C API producer gets the retry policy checked as the CLI does (one
  * checker, core/sq_task.h): a policy the worker could not use is refused
  * at enqueue, single or bulk, and nothing is written; a good one is
@@ -912,6 +945,8 @@ main(void)
         cmocka_unit_test_setup_teardown(unknown_ids_and_list_filters, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(bad_retry_policy_refused_at_enqueue,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(duplicate_keys_refused_at_enqueue,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             bulk_groups_events_and_looks_up_chosen_ids_only, setup, teardown),
