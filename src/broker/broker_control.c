@@ -250,7 +250,7 @@ sq_ctl_ack_wait(syncq_client *c, const char *id, int64_t timeout_ms,
 
 int
 sq_ctl_queue_pause(syncq_client *c, const char *queue, bool pause,
-                   bool *changed, syncq_error *err)
+                   bool *changed, bool *known, syncq_error *err)
 {
     char key[200];
     redisReply *r = NULL;
@@ -265,6 +265,14 @@ sq_ctl_queue_pause(syncq_client *c, const char *queue, bool pause,
         *changed = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
     }
     freeReplyObject(r);
+    if (rc == SYNCQ_OK && known != NULL) {
+        r = NULL;
+        rc = sq_client_cmd(c, &r, err, "SISMEMBER %s %s",
+                           sq_key(c, key, sizeof key, "queues"), queue);
+        *known = rc == SYNCQ_OK && r->type == REDIS_REPLY_INTEGER &&
+                 r->integer == 1;
+        freeReplyObject(r);
+    }
     return rc;
 }
 

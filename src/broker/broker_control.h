@@ -56,10 +56,12 @@ int sq_ctl_ack_wait(syncq_client *c, const char *id, int64_t timeout_ms,
                     json_t **out, syncq_error *err);
 
 /* Pause (true) or resume consumption of `queue`; *changed (may be NULL)
- * tells whether it was not already so.
+ * tells whether it was not already so; *known (may be NULL) whether any
+ * task was ever sent to the queue ({ns}:queues): a queue may be paused
+ * before its first task, but an unknown name is often a typo.
  * Errors: SYNCQ_EINVAL (bad queue name), SYNCQ_ECONN. */
 int sq_ctl_queue_pause(syncq_client *c, const char *queue, bool pause,
-                       bool *changed, syncq_error *err);
+                       bool *changed, bool *known, syncq_error *err);
 
 /* The paused queues: a new JSON array of names, sorted.
  * Errors: SYNCQ_ECONN. */

@@ -116,16 +116,23 @@ static int
 queue_pause(struct cli *cli, syncq_client *c, bool pause, char **a, int n)
 {
     syncq_error e;
-    bool changed;
+    bool changed, known;
 
     if (n != 1) {
         return cli_usage(cli, "%s takes a QUEUE", pause ? "pause" : "resume");
     }
-    if (sq_ctl_queue_pause(c, a[0], pause, &changed, &e) != SYNCQ_OK) {
+    if (sq_ctl_queue_pause(c, a[0], pause, &changed, &known, &e) !=
+        SYNCQ_OK) {
         return cli_error(cli, &e, true);
     }
     printf("%s: %s%s\n", a[0], pause ? "paused" : "consumed",
            changed ? "" : " (already)");
+    if (!known && changed) {
+        /* done as asked (a queue may be paused before its first task),
+         * but an unknown name is often a typo */
+        fprintf(stderr, "syncq: %s: warning: no task was ever sent to queue "
+                "'%s' (`syncq status` lists the queues)\n", cli->cmd, a[0]);
+    }
     return CLI_OK;
 }
 
@@ -275,7 +282,9 @@ const struct cli_cmd cli_worker_control_cmds[] = {
         "(per worker: 10/s, 100/m, 1000/h; 0: none), shutdown (warm).\n"
         "pause QUEUE / resume QUEUE stop and restart leasing from a queue"
         " on\n"
-        "every worker (no -d: the pause is kept in Redis).",
+        "every worker (no -d: the pause is kept in Redis); pausing a queue"
+        " no task\n"
+        "was ever sent to works, with a warning (a typo?).",
     .opts = control_opts,
     .examples = control_examples},
     {.path = NULL},

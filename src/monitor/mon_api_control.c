@@ -148,7 +148,7 @@ sq_api_h_queue_pause(struct sq_api_server *S, const struct sq_api_req *q,
     if (c == NULL) {
         return;
     }
-    if (sq_ctl_queue_pause(c, q->rt->arg, pause, &changed, &e) != SYNCQ_OK) {
+    if (sq_ctl_queue_pause(c, q->rt->arg, pause, &changed, NULL, &e) != SYNCQ_OK) {
         sq_api_syncq_error(r, &e);
         return;
     }

@@ -214,9 +214,16 @@ check "cli unknown command: usage" 2 "$?"
 "$S" worker control ping -d nobody > c7.txt 2>&1
 check "cli unknown worker fails" 1 "$?"
 contains "cli unknown worker said" "no worker 'nobody'" c7.txt
-"$S" worker control pause other > c8.txt
+"$S" worker control pause other > c8.txt 2> c8.err
 contains "cli pause" '^other: paused$' c8.txt
+check "cli pause of a known queue: no warning" "" "$(cat c8.err)"
 "$S" worker control resume other > /dev/null
+# a queue no task was ever sent to: paused as asked, with a warning (a typo?)
+"$S" worker control pause no-such-queue > c8b.txt 2> c8b.err
+check "cli pause of an unknown queue: exit 0" 0 "$?"
+contains "cli pause of an unknown queue: done" '^no-such-queue: paused$' c8b.txt
+contains "cli pause of an unknown queue: warned" "^syncq: worker control: warning: no task was ever sent to queue 'no-such-queue'" c8b.err
+"$S" worker control resume no-such-queue > /dev/null 2>&1
 "$S" worker control shutdown -d dash-1 > c9.txt
 contains "cli shutdown acknowledged" '^dash-1: ok warm shutdown started$' c9.txt
 wait_for 20 grep -q 'event=worker.stopped' "$T/worker.log"
