@@ -582,6 +582,17 @@ sq_sup_take_lease(struct sq_sup *s, struct sq_lease_reply *rep, int start_now,
     }
 }
 
+/* How many of the next `cap` leased tasks start at once (STARTED): as many
+ * as idle children no waiting task is promised to; the rest are
+ * prefetched (RECEIVED). */
+static int
+lease_start_now(const struct sq_sup *s, int cap)
+{
+    int idle = sq_pool_idle(s) - s->nwait;
+
+    return idle > 0 ? (idle < cap ? idle : cap) : 0;
+}
+
 void
 sq_sup_broker_round(struct sq_sup *s, int64_t now)
 {
@@ -622,8 +633,7 @@ sq_sup_broker_round(struct sq_sup *s, int64_t now)
         }
     }
     if (lease) {
-        int idle = sq_pool_idle(s) - s->nwait;
-        start_now = idle > 0 ? (idle < cap ? idle : cap) : 0;
+        start_now = lease_start_now(s, cap);
     }
     sq_sup_round_send(s, n, lease, cap, start_now);
 }
@@ -808,17 +818,13 @@ wake_lease_append(struct sq_sup *s)
     const char *qs[SQ_WORKER_MAX_QUEUES];
     size_t nq = sq_sup_lease_queues(s, qs);
     int cap = sq_pool_capacity(s);
-    int idle = sq_pool_idle(s) - s->nwait;
     struct sq_lease_req req = {s->o->worker_id, s->o->lease_ms, cap,
-                               idle < cap ? idle : cap, qs, nq};
+                               lease_start_now(s, cap), qs, nq};
     struct sq_args la;
     syncq_error err;
 
     if (nq == 0 || cap <= 0) {
         return; /* every queue paused: the plain wait */
-    }
-    if (req.start_now < 0) {
-        req.start_now = 0;
     }
     sq_args_init(&la);
     sq_lease_args(&la, &req);
