@@ -28,6 +28,13 @@
 #include "core/sq_task.h"
 #include "sq_url.h"
 
+/* How a task's args and kwargs text is parsed on every way in (one task or
+ * many): any JSON value (the caller checks array/object), NUL allowed in
+ * strings (binary-safe payloads), an object key given twice refused
+ * (which value was meant cannot be known; the HTTP API refuses it too). */
+#define SQ_TASK_JSON_FLAGS                                                  \
+    (JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES)
+
 /* The scripts, in src/broker/lua/ (the prelude, the final states and
  * lib*.lua, is prepended to each: broker_script.c). */
 enum sq_script_id {

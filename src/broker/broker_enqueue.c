@@ -96,11 +96,7 @@ json_field(const char *what, const char *text, int want, char **out,
     if (text == NULL) {
         return SYNCQ_OK;
     }
-    /* a key given twice is refused, as the HTTP API refuses it: which
-     * value was meant cannot be known */
-    v = json_loads(text,
-                   JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES,
-                   &jerr);
+    v = json_loads(text, SQ_TASK_JSON_FLAGS, &jerr);
     if (v == NULL) {
         return sq_fail(err, SYNCQ_EINVAL, "%s is not valid JSON: %s (line %d "
                        "column %d)", what, jerr.text, jerr.line, jerr.column);

@@ -220,9 +220,7 @@ load(const char *what, const char *text, bool array, json_t **out,
     if (text == NULL) {
         return SYNCQ_OK;
     }
-    *out = json_loads(text,
-                      JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES,
-                      &jerr);
+    *out = json_loads(text, SQ_TASK_JSON_FLAGS, &jerr);
     if (*out == NULL) {
         return sq_fail(err, SYNCQ_EINVAL, "%s is not valid JSON: %s", what,
                        jerr.text);
